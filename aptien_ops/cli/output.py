@@ -1,0 +1,42 @@
+"""stdout is for data, stderr for everything else."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, default=str))
+    sys.stdout.write("\n")
+
+
+def say(message: str) -> None:
+    """A message for the operator (stderr, so pipes of data stay clean)."""
+    sys.stderr.write(message + "\n")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ",".join(str(v) for v in value)
+    return str(value).replace("\n", " ")
+
+
+def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *, headers: Sequence[str] | None = None) -> str:
+    """A plain, aligned text table (no colour: it is read in logs and over SSH)."""
+    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+    head = [h.upper() for h in (headers or columns)]
+    widths = [max([len(head[i]), *(len(row[i]) for row in cells)]) for i in range(len(columns))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def fields(record: Mapping[str, Any]) -> str:
+    """One record as aligned ``key  value`` lines."""
+    width = max((len(k) for k in record), default=0)
+    return "\n".join(f"{k.ljust(width)}  {_cell(v)}" for k, v in record.items())

@@ -1,0 +1,107 @@
+"""``operator`` and ``approval`` commands."""
+
+from __future__ import annotations
+
+import click
+
+from aptien_ops.cli.output import fields, table
+from aptien_ops.cli.state import CliState, pass_state
+
+
+@click.group()
+def operator() -> None:
+    """Operators (Aptien staff, by OS account) and their roles.
+
+    \b
+    Roles: viewer, operator, security, partner-manager, billing, admin.
+    Granting admin needs a second admin's approval (exit 8, then: approval approve ID).
+    Examples:
+      aptien-ops operator add jdoe --role operator --role security
+      aptien-ops operator grant jdoe admin
+    """
+
+
+@operator.command("whoami")
+@pass_state
+def whoami(state: CliState) -> None:
+    """Who this run acts as (OS account, SSH origin, session, roles)."""
+    data = state.console().operators.whoami()
+    state.out(data, fields(data))
+
+
+@operator.command("list")
+@pass_state
+def operator_list(state: CliState) -> None:
+    """Every operator with their roles."""
+    ops = [o.as_json() for o in state.console().operators.list()]
+    state.out(ops, table(ops, ("name", "roles", "active", "added_by", "added_at")))
+
+
+@operator.command("add")
+@click.argument("user")
+@click.option("--role", "roles", multiple=True, required=True, help="A role to hold (repeatable).")
+@pass_state
+def operator_add(state: CliState, user: str, roles: tuple[str, ...]) -> None:
+    """Add USER (an OS account) as an operator."""
+    op = state.console().operators.add(user, roles).as_json()
+    state.out(op, f"added {op['name']} with roles {', '.join(op['roles'])}")  # type: ignore[arg-type]
+
+
+@operator.command("grant")
+@click.argument("user")
+@click.argument("role")
+@pass_state
+def operator_grant(state: CliState, user: str, role: str) -> None:
+    """Grant ROLE to USER (admin: recorded for a second admin's approval)."""
+    op = state.console().operators.grant(user, role).as_json()
+    state.out(op, f"{op['name']} now holds {', '.join(op['roles'])}")  # type: ignore[arg-type]
+
+
+@operator.command("revoke")
+@click.argument("user")
+@click.argument("role")
+@pass_state
+def operator_revoke(state: CliState, user: str, role: str) -> None:
+    """Take ROLE away from USER."""
+    op = state.console().operators.revoke(user, role).as_json()
+    state.out(op, f"{op['name']} now holds {', '.join(op['roles']) or 'no roles'}")  # type: ignore[arg-type]
+
+
+@click.group()
+def approval() -> None:
+    """Four-eyes requests: approve or reject what another operator asked for.
+
+    \b
+    Examples:
+      aptien-ops approval list --state pending
+      aptien-ops approval approve 12
+      aptien-ops approval reject 12 --reason "not agreed in the change board"
+    """
+
+
+@approval.command("list")
+@click.option("--state", "wanted", metavar="STATE", help="pending, approved, rejected or failed.")
+@pass_state
+def approval_list(state: CliState, wanted: str | None) -> None:
+    """Requests, newest first."""
+    items = [a.as_json() for a in state.console().approvals.list(wanted)]
+    state.out(items, table(items, ("id", "action", "target", "state", "requested_by", "requested_at", "decided_by")))
+
+
+@approval.command("approve")
+@click.argument("approval_id", type=int)
+@pass_state
+def approval_approve(state: CliState, approval_id: int) -> None:
+    """Approve request APPROVAL_ID and run it (you cannot approve your own)."""
+    result = state.console().approvals.approve(approval_id)
+    state.out(result, f"approved #{approval_id}: {result['action']} {result['target']} done")
+
+
+@approval.command("reject")
+@click.argument("approval_id", type=int)
+@click.option("--reason", required=True, help="Why (kept in the ops log).")
+@pass_state
+def approval_reject(state: CliState, approval_id: int, reason: str) -> None:
+    """Reject request APPROVAL_ID (or withdraw your own)."""
+    a = state.console().approvals.reject(approval_id, reason).as_json()
+    state.out({**a, "state": "rejected"}, f"rejected #{approval_id}")

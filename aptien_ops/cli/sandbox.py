@@ -1,0 +1,61 @@
+"""``sandbox`` commands: a self-contained console to try everything on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from aptien_ops.cli.output import fields
+from aptien_ops.cli.state import CliState, pass_state
+
+
+@click.group()
+def sandbox() -> None:
+    """The embedded sandbox: SQLite catalog and tenants, local stores, demo operators.
+
+    \b
+    Examples:
+      aptien-ops sandbox init --path /tmp/demo
+      aptien-ops --config /tmp/demo/ops.toml tenant list
+    """
+
+
+@sandbox.command("init")
+@click.option("--path", "path", type=click.Path(path_type=Path), help="Directory for the sandbox (default: the user data dir).")
+@pass_state
+def sandbox_init(state: CliState, path: Path | None) -> None:
+    """Write a self-contained sandbox (ops.toml, data, keys) with demo operators and tenants.
+
+    Running it again on the same directory changes nothing that is there already.
+    """
+    from aptien_ops.composition import open_console
+    from aptien_ops.errors import Conflict
+    from aptien_ops.sandbox import DEMO_TENANTS, default_sandbox_dir, write_sandbox_config
+
+    directory = (path or default_sandbox_dir()).expanduser().resolve()
+    config, created = write_sandbox_config(directory)
+    console = open_console(config, verbose=state.verbose)
+    try:
+        existing = {t["name"] for t in console.tenants.rows()}
+        made = 0
+        for name, country, contact, email in DEMO_TENANTS:
+            if name in existing:
+                continue
+            state.info(f"provisioning demo tenant {name} ({country})")
+            try:
+                console.tenants.provision(name, country, contact_name=contact, contact_email=email)
+            except Conflict:
+                continue  # a concurrent init made it
+            made += 1
+        operators = [o.name for o in console.operators.list()]
+    finally:
+        console.close()
+    data = {
+        "path": str(directory),
+        "config": str(config),
+        "created": created,
+        "operators": operators,
+        "demo_tenants_added": made,
+    }
+    state.out(data, fields(data) + f"\n\nnext: aptien-ops --config {config}")

@@ -1,0 +1,63 @@
+"""What every command shares: the global options and the (lazily opened) console."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from aptien_ops.cli.output import emit_json, say
+
+if TYPE_CHECKING:
+    from aptien_ops.composition import Console
+
+
+@dataclass
+class CliState:
+    config: str | None = None
+    json: bool = False
+    yes: bool = False
+    verbose: bool = False
+    read_only: bool = False
+    _console: Console | None = field(default=None, repr=False)
+
+    def console(self) -> Console:
+        if self._console is None:
+            from aptien_ops.composition import open_console
+
+            self._console = open_console(self.config, read_only=self.read_only, verbose=self.verbose)
+        return self._console
+
+    def close(self) -> None:
+        if self._console is not None:
+            self._console.close()
+            self._console = None
+
+    def out(self, data: Any, human: str | None = None) -> None:
+        """Print ``data`` as JSON with --json, else ``human`` (or the JSON if there is none)."""
+        if self.json:
+            emit_json(data)
+        else:
+            click.echo(human if human is not None else data)
+
+    def info(self, message: str) -> None:
+        if not self.json:
+            say(message)
+
+    def confirm(self, question: str) -> None:
+        """Ask before something destructive; ``--yes`` answers for scripts.
+
+        Raises: InvalidInput when there is no terminal to ask and no ``--yes``.
+        """
+        from aptien_ops.errors import InvalidInput
+
+        if self.yes:
+            return
+        if not click.get_text_stream("stdin").isatty():
+            raise InvalidInput(f"{question} — no terminal to ask", hint="pass --yes to confirm in scripts")
+        if not click.confirm(question, default=False, err=True):
+            raise InvalidInput("cancelled by the operator")
+
+
+pass_state = click.make_pass_decorator(CliState)

@@ -1,0 +1,81 @@
+"""``region`` and ``tenant`` commands."""
+
+from __future__ import annotations
+
+import click
+
+from aptien_ops.cli.output import fields, table
+from aptien_ops.cli.state import CliState, pass_state
+
+TENANT_COLUMNS = ("name", "region", "country", "cluster", "state", "created_at")
+
+
+@click.group()
+def region() -> None:
+    """Data regions: where each client's data lives.
+
+    \b
+    Examples:
+      aptien-ops region list
+      aptien-ops region resolve DE      -> eu (UN M49 Western Europe)
+    """
+
+
+@region.command("list")
+@pass_state
+def region_list(state: CliState) -> None:
+    """Regions with their clusters, capacity and tenant count."""
+    regions = state.console().regions.list()
+    rows = [
+        {"region": r["name"], "description": r["description"], "clusters": len(r["clusters"]),  # type: ignore[arg-type]
+         "tenants": r["tenants"], "capacity": r["capacity"]}
+        for r in regions
+    ]
+    state.out(regions, table(rows, ("region", "description", "clusters", "tenants", "capacity")))
+
+
+@region.command("resolve")
+@click.argument("country")
+@pass_state
+def region_resolve(state: CliState, country: str) -> None:
+    """Which region a client in COUNTRY (ISO 3166-1 alpha-2) belongs to, and why."""
+    from aptien_ops.config import load_settings
+    from aptien_ops.regions import RegionResolver
+
+    settings = load_settings(state.config)
+    resolution = RegionResolver(settings.regions, settings.region_overrides).resolve(country)
+    data = resolution.as_json()
+    state.out(data, f"{data['country']} {data['country_name']} -> {data['region']} ({data['rule']})")
+
+
+@click.group()
+def tenant() -> None:
+    """Tenants: one client environment each, with its own database in its region.
+
+    \b
+    Examples:
+      aptien-ops tenant list --region eu --state active
+      aptien-ops --json tenant show acme-gmbh
+    """
+
+
+@tenant.command("list")
+@click.option("--region", help="Only tenants of this region.")
+@click.option("--state", "tenant_state", metavar="STATE", help="provisioning, active, suspended, cancelled or purged.")
+@pass_state
+def tenant_list(state: CliState, region: str | None, tenant_state: str | None) -> None:
+    """Tenants, by name."""
+    rows = state.console().tenants.rows(region=region, state=tenant_state)
+    if state.json:
+        state.out(rows)
+    else:
+        state.out(rows, table(rows, TENANT_COLUMNS) + f"\n{len(rows)} tenant(s)")
+
+
+@tenant.command("show")
+@click.argument("name")
+@pass_state
+def tenant_show(state: CliState, name: str) -> None:
+    """One tenant in detail."""
+    data = state.console().tenants.show(name).as_json()
+    state.out(data, fields(data))

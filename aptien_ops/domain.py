@@ -1,0 +1,207 @@
+"""Domain records shared by services, adapters and both front ends."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from aptien_ops.errors import InvalidInput
+
+TENANT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+#: Names a tenant may not take: they collide with PostgreSQL's own databases and roles.
+RESERVED_TENANT_NAMES = frozenset({"postgres", "template0", "template1", "public", "pg-catalog", "admin", "root"})
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(ts: datetime | None) -> str | None:
+    """UTC ISO-8601 with a ``Z``, as every output of the console shows time."""
+    if ts is None:
+        return None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def validate_tenant_name(name: str) -> str:
+    """Return ``name`` if it is a valid tenant name.
+
+    Raises:
+        InvalidInput: before any system is touched, with the rule spelled out.
+    """
+    shown = name if len(name) <= 48 else name[:45] + "..."
+    if not isinstance(name, str) or not TENANT_NAME.fullmatch(name):
+        raise InvalidInput(
+            f"invalid tenant name {shown!r}",
+            hint="3-40 characters: lower-case a-z, digits and '-', starting with a letter, not ending with '-'",
+        )
+    if name in RESERVED_TENANT_NAMES:
+        raise InvalidInput(f"tenant name {name!r} is reserved", hint="choose another name")
+    return name
+
+
+class TenantState(StrEnum):
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CANCELLED = "cancelled"
+    PURGED = "purged"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    name: str
+    country: str
+    region: str
+    cluster: str | None
+    state: TenantState
+    contact_name: str | None
+    contact_email: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "country": self.country,
+            "region": self.region,
+            "cluster": self.cluster,
+            "state": str(self.state),
+            "contact_name": self.contact_name,
+            "contact_email": self.contact_email,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
+
+
+@dataclass(frozen=True)
+class TenantCount:
+    region: str
+    state: TenantState
+    count: int
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    roles: frozenset[str]
+    added_by: str | None
+    added_at: datetime
+    active: bool = True
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "roles": sorted(self.roles),
+            "added_by": self.added_by,
+            "added_at": iso(self.added_at),
+            "active": self.active,
+        }
+
+
+class ApprovalState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Approval:
+    id: int
+    action: str
+    target: str
+    params: dict[str, object]
+    requested_by: str
+    requested_at: datetime
+    state: ApprovalState
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "action": self.action,
+            "target": self.target,
+            "params": self.params,
+            "requested_by": self.requested_by,
+            "requested_at": iso(self.requested_at),
+            "state": str(self.state),
+            "decided_by": self.decided_by,
+            "decided_at": iso(self.decided_at),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is acting: the operator, their OS account, where from, and this run's session."""
+
+    operator: str
+    os_account: str
+    ssh_origin: str | None
+    session_id: str
+
+
+@dataclass(frozen=True)
+class OpsLogEntry:
+    seq: int
+    at: str
+    """UTC ISO-8601 with microseconds, exactly as hashed."""
+    operator: str
+    os_account: str
+    ssh_origin: str | None
+    session_id: str
+    action: str
+    target: str
+    params: str
+    """Canonical JSON of the redacted parameters, exactly as hashed."""
+    outcome: str
+    approval_id: int | None
+    prev_hash: str
+    hmac: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "operator": self.operator,
+            "os_account": self.os_account,
+            "ssh_origin": self.ssh_origin,
+            "session_id": self.session_id,
+            "action": self.action,
+            "target": self.target,
+            "params": self.params,
+            "outcome": self.outcome,
+            "approval_id": self.approval_id,
+            "prev_hash": self.prev_hash,
+            "hmac": self.hmac,
+        }
+
+
+@dataclass(frozen=True)
+class OpsLogHead:
+    """The signed checkpoint of the log's last entry, kept outside the log table."""
+
+    seq: int
+    hmac: str
+    signature: str
+
+
+@dataclass(frozen=True)
+class ClusterLoad:
+    region: str
+    cluster: str
+    tenants: int
+
+
+@dataclass
+class CatalogInfo:
+    schema_revision: str
+    created: bool = False
+    notes: list[str] = field(default_factory=list)

@@ -1,0 +1,114 @@
+"""The console's own error types, one exit code each (SPEC §5).
+
+Adapters translate driver exceptions into these at their edge; the CLI and the TUI only
+ever see :class:`OpsError` subclasses. Messages are one line, written for an operator.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INTERNAL = 1
+    INVALID = 2
+    NOT_FOUND = 3
+    FORBIDDEN = 4
+    CONFLICT = 5
+    UNAVAILABLE = 6
+    INTEGRITY = 7
+    PENDING_APPROVAL = 8
+
+
+class OpsError(Exception):
+    """Base of every error the console reports to an operator."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+    code: str = "internal"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        # Keep it to one line whatever the caller passed in.
+        self.message = " ".join(message.split())
+        self.hint = hint
+        super().__init__(self.message)
+
+    def one_line(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+    def as_json(self) -> dict[str, object]:
+        body: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.hint:
+            body["hint"] = self.hint
+        return {"error": body}
+
+
+class InvalidInput(OpsError):
+    """Bad arguments, a malformed name, an invalid configuration."""
+
+    exit_code = ExitCode.INVALID
+    code = "invalid"
+
+
+class ConfigError(InvalidInput):
+    """The configuration file is malformed, unknown keys, wrong values, or a secret in it."""
+
+
+class NotFound(OpsError):
+    exit_code = ExitCode.NOT_FOUND
+    code = "not_found"
+
+
+class Forbidden(OpsError):
+    """The operator's roles do not allow the action."""
+
+    exit_code = ExitCode.FORBIDDEN
+    code = "forbidden"
+
+
+class Conflict(OpsError):
+    """Exists already, wrong state, or lost a race."""
+
+    exit_code = ExitCode.CONFLICT
+    code = "conflict"
+
+
+class Unavailable(OpsError):
+    """A backend (database, store, SMTP, Stripe) cannot be reached."""
+
+    exit_code = ExitCode.UNAVAILABLE
+    code = "unavailable"
+
+
+class IntegrityFailure(OpsError):
+    """Verification failed: a log entry, a backup or a manifest does not check out."""
+
+    exit_code = ExitCode.INTEGRITY
+    code = "integrity"
+
+
+class PendingApproval(OpsError):
+    """The action was recorded and waits for a second operator's approval.
+
+    Not a failure: the CLI exits 8 and prints the approval so it can be handed on.
+    """
+
+    exit_code = ExitCode.PENDING_APPROVAL
+    code = "pending_approval"
+
+    def __init__(self, message: str, *, approval_id: int, action: str, target: str) -> None:
+        super().__init__(message, hint=f"a different operator runs: aptien-ops approval approve {approval_id}")
+        self.approval_id = approval_id
+        self.action = action
+        self.target = target
+
+    def as_json(self) -> dict[str, object]:
+        body = super().as_json()
+        err = body["error"]
+        assert isinstance(err, dict)
+        err.update(approval_id=self.approval_id, action=self.action, target=self.target)
+        return body
+
+
+class InternalError(OpsError):
+    """A bug. The traceback goes to the log file; the operator sees one line."""

@@ -1,0 +1,169 @@
+"""The tamper-evident ops log: an HMAC chain with a signed head kept outside the log table.
+
+Each entry's HMAC covers every field, including the previous entry's HMAC (``prev_hash``), so
+editing, deleting or reordering an entry breaks the chain at that entry. The head (last seq and
+its HMAC, signed) lives in its own row, so cutting entries off the end is detected too. The key
+is a file outside the catalog: someone who can write the catalog cannot forge entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from aptien_ops.domain import Identity, OpsLogEntry, OpsLogHead, iso, utcnow
+from aptien_ops.errors import ConfigError, IntegrityFailure
+
+GENESIS = "0" * 64
+_SECRETISH = re.compile(r"pass|secret|token|key|credential", re.IGNORECASE)
+
+
+def load_or_create_key(path: Path, *, create: bool) -> bytes:
+    """The HMAC key. Created (0600, in a 0700 directory) only when ``create`` is true.
+
+    Raises:
+        ConfigError: the key file is missing (and may not be created) or unreadable.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        if not create:
+            raise ConfigError(
+                f"the ops-log key {path} is missing",
+                hint="restore it from the key escrow; without it the log cannot be verified or extended",
+            ) from None
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = secrets.token_bytes(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key.hex().encode())
+        return key
+    except OSError as exc:
+        raise ConfigError(f"cannot read the ops-log key {path}: {exc.strerror}") from None
+    try:
+        key = bytes.fromhex(data.decode().strip())
+    except (UnicodeDecodeError, ValueError):
+        raise ConfigError(f"the ops-log key {path} is not a hex key") from None
+    if len(key) < 32:
+        raise ConfigError(f"the ops-log key {path} is too short")
+    return key
+
+
+def redact(params: Mapping[str, object]) -> dict[str, object]:
+    """Parameters fit to store: anything that looks like a secret is replaced."""
+    out: dict[str, object] = {}
+    for name, value in params.items():
+        out[name] = "[redacted]" if _SECRETISH.search(name) else value
+    return out
+
+
+def canonical_params(params: Mapping[str, object]) -> str:
+    return json.dumps(redact(params), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _mac(key: bytes, fields: Iterable[object]) -> str:
+    message = json.dumps(list(fields), separators=(",", ":"), ensure_ascii=False).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def entry_mac(key: bytes, e: OpsLogEntry) -> str:
+    return _mac(
+        key,
+        (e.seq, e.at, e.operator, e.os_account, e.ssh_origin, e.session_id, e.action, e.target,
+         e.params, e.outcome, e.approval_id, e.prev_hash),
+    )
+
+
+def head_signature(key: bytes, seq: int, last_hmac: str) -> str:
+    return _mac(key, ("ops-log-head", seq, last_hmac))
+
+
+@dataclass(frozen=True)
+class Event:
+    """What happened, before it gets its place in the chain."""
+
+    action: str
+    target: str
+    params: Mapping[str, object]
+    outcome: str
+    approval_id: int | None = None
+
+
+def genesis_head(key: bytes) -> OpsLogHead:
+    """The signed head of an empty log, written when the catalog is created."""
+    return OpsLogHead(seq=0, hmac=GENESIS, signature=head_signature(key, 0, GENESIS))
+
+
+def next_entry(key: bytes, head: OpsLogHead | None, who: Identity, event: Event) -> tuple[OpsLogEntry, OpsLogHead]:
+    """Chain ``event`` after ``head``; returns the entry and the new signed head."""
+    seq = (head.seq if head else 0) + 1
+    prev = head.hmac if head and head.seq else GENESIS
+    draft = OpsLogEntry(
+        seq=seq,
+        at=iso(utcnow()) or "",
+        operator=who.operator,
+        os_account=who.os_account,
+        ssh_origin=who.ssh_origin,
+        session_id=who.session_id,
+        action=event.action,
+        target=event.target,
+        params=canonical_params(event.params),
+        outcome=event.outcome,
+        approval_id=event.approval_id,
+        prev_hash=prev,
+        hmac="",
+    )
+    mac = entry_mac(key, draft)
+    entry = OpsLogEntry(**{**draft.__dict__, "hmac": mac})
+    return entry, OpsLogHead(seq=seq, hmac=mac, signature=head_signature(key, seq, mac))
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    entries: int
+    head_seq: int
+
+    def as_json(self) -> dict[str, object]:
+        return {"ok": True, "entries": self.entries, "head_seq": self.head_seq}
+
+
+def verify_chain(key: bytes, entries: Iterable[OpsLogEntry], head: OpsLogHead | None) -> VerifyReport:
+    """Walk the chain in ``seq`` order.
+
+    Raises:
+        IntegrityFailure: naming the first entry that was edited, removed or reordered, a
+            tampered head, or a truncated tail.
+    """
+    expected_seq, prev, count = 1, GENESIS, 0
+    for e in entries:
+        if e.seq != expected_seq:
+            if e.seq > expected_seq:
+                missing = f"#{expected_seq}" if e.seq == expected_seq + 1 else f"#{expected_seq}–#{e.seq - 1}"
+                raise IntegrityFailure(f"ops log entry {missing} is missing (deleted) before entry #{e.seq}")
+            raise IntegrityFailure(f"ops log entry #{e.seq} is out of order (expected #{expected_seq})")
+        if not hmac.compare_digest(entry_mac(key, e), e.hmac):
+            raise IntegrityFailure(f"ops log entry #{e.seq} was edited: its HMAC does not match its content")
+        if e.prev_hash != prev:
+            raise IntegrityFailure(f"ops log entry #{e.seq} does not follow entry #{e.seq - 1}: entries were removed or reordered")
+        prev, expected_seq, count = e.hmac, e.seq + 1, count + 1
+    last_seq = expected_seq - 1
+    if head is None:
+        raise IntegrityFailure("the ops log head checkpoint is missing")
+    if not hmac.compare_digest(head_signature(key, head.seq, head.hmac), head.signature):
+        raise IntegrityFailure("the ops log head checkpoint was tampered with")
+    if head.seq > last_seq:
+        raise IntegrityFailure(
+            f"the ops log was truncated: entries #{last_seq + 1}–#{head.seq} are missing from the end"
+        )
+    if head.seq < last_seq:
+        raise IntegrityFailure(f"ops log entries after #{head.seq} were not appended through the console")
+    if not hmac.compare_digest(head.hmac, prev):
+        raise IntegrityFailure(f"ops log entry #{head.seq} does not match the signed head")
+    return VerifyReport(entries=count, head_seq=head.seq)

@@ -1,0 +1,114 @@
+"""The one permission matrix: which roles may do what. CLI and TUI both go through it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from aptien_ops.errors import Forbidden, InvalidInput
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    OPERATOR = "operator"
+    SECURITY = "security"
+    PARTNER_MANAGER = "partner-manager"
+    BILLING = "billing"
+    ADMIN = "admin"
+
+
+ROLES = tuple(r.value for r in Role)
+
+
+class Action(StrEnum):
+    REGION_VIEW = "region.view"
+    TENANT_VIEW = "tenant.view"
+    TENANT_PROVISION = "tenant.provision"
+    TENANT_SUSPEND = "tenant.suspend"
+    TENANT_RESUME = "tenant.resume"
+    TENANT_CANCEL = "tenant.cancel"
+    TENANT_PURGE = "tenant.purge"
+    FLEET_CHECK = "fleet.check"
+    FLEET_MIGRATE = "fleet.migrate"
+    OPERATOR_VIEW = "operator.view"
+    OPERATOR_ADD = "operator.add"
+    OPERATOR_GRANT = "operator.grant"
+    OPERATOR_GRANT_ADMIN = "operator.grant-admin"
+    OPERATOR_REVOKE = "operator.revoke"
+    APPROVAL_VIEW = "approval.view"
+    APPROVAL_DECIDE = "approval.decide"
+    OPSLOG_VIEW = "ops-log.view"
+    OPSLOG_VERIFY = "ops-log.verify"
+    SANDBOX_SEED = "sandbox.seed"
+
+
+_ALL_STAFF = frozenset(Role)
+_OPS = frozenset({Role.OPERATOR, Role.ADMIN})
+_ADMIN = frozenset({Role.ADMIN})
+
+#: Admins manage people and approve; they do not read personal data (inspection needs security).
+MATRIX: dict[Action, frozenset[Role]] = {
+    Action.REGION_VIEW: _ALL_STAFF,
+    Action.TENANT_VIEW: _ALL_STAFF,
+    Action.TENANT_PROVISION: _OPS,
+    Action.TENANT_SUSPEND: _OPS,
+    Action.TENANT_RESUME: _OPS,
+    Action.TENANT_CANCEL: _OPS,
+    Action.TENANT_PURGE: _ADMIN,
+    Action.FLEET_CHECK: _ALL_STAFF,
+    Action.FLEET_MIGRATE: _OPS,
+    Action.OPERATOR_VIEW: _ALL_STAFF,
+    Action.OPERATOR_ADD: _ADMIN,
+    Action.OPERATOR_GRANT: _ADMIN,
+    Action.OPERATOR_GRANT_ADMIN: _ADMIN,
+    Action.OPERATOR_REVOKE: _ADMIN,
+    Action.APPROVAL_VIEW: _ALL_STAFF,
+    Action.APPROVAL_DECIDE: _ADMIN,
+    Action.OPSLOG_VIEW: frozenset({Role.ADMIN, Role.SECURITY}),
+    Action.OPSLOG_VERIFY: frozenset({Role.ADMIN, Role.SECURITY}),
+    Action.SANDBOX_SEED: _OPS,
+}
+
+#: Who may approve a four-eyes request, by the action requested.
+APPROVERS: dict[str, frozenset[Role]] = {
+    "operator.grant-admin": _ADMIN,
+    "tenant.purge": _ADMIN,
+    "breach.notify": frozenset({Role.SECURITY, Role.ADMIN}),
+}
+
+#: Actions that change something; only these are refused in read-only mode.
+READ_ONLY_SAFE = frozenset(
+    {
+        Action.REGION_VIEW,
+        Action.TENANT_VIEW,
+        Action.FLEET_CHECK,
+        Action.OPERATOR_VIEW,
+        Action.APPROVAL_VIEW,
+        Action.OPSLOG_VIEW,
+        Action.OPSLOG_VERIFY,
+    }
+)
+
+
+def validate_role(role: str) -> Role:
+    """Raises: InvalidInput naming the known roles."""
+    try:
+        return Role(role)
+    except ValueError:
+        raise InvalidInput(f"unknown role {role[:40]!r}", hint=f"roles: {', '.join(ROLES)}") from None
+
+
+def is_allowed(roles: Iterable[str], action: Action) -> bool:
+    return bool(MATRIX[action] & {Role(r) for r in roles if r in ROLES})
+
+
+def require(operator: str, roles: Iterable[str], action: Action) -> None:
+    """Raises: Forbidden naming the roles that would allow ``action``."""
+    if not is_allowed(roles, action):
+        needed = " or ".join(sorted(MATRIX[action]))
+        raise Forbidden(f"{operator} may not {action}", hint=f"needs role {needed}")
+
+
+def may_approve(roles: Iterable[str], requested_action: str) -> bool:
+    allowed = APPROVERS.get(requested_action, _ADMIN)
+    return bool(allowed & {Role(r) for r in roles if r in ROLES})

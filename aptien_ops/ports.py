@@ -1,0 +1,137 @@
+"""Ports: what the services need from the outside world, as Protocols.
+
+Adapters live in ``backends/`` (one module per real system) and are loaded by name from the
+configuration. Every method documents the console errors it raises; adapters translate their
+driver's exceptions into those at their edge, so nothing above sees a driver exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Protocol
+
+from aptien_ops.domain import (
+    Approval,
+    ApprovalState,
+    CatalogInfo,
+    ClusterLoad,
+    Operator,
+    OpsLogEntry,
+    OpsLogHead,
+    Tenant,
+    TenantCount,
+    TenantState,
+)
+
+
+class CatalogTx(Protocol):
+    """One catalog transaction. Everything done through it commits or rolls back together.
+
+    Every method may raise ``Unavailable`` (the catalog went away) and ``Conflict`` (a
+    uniqueness or serialisation conflict with a concurrent operator).
+    """
+
+    # tenants
+    def tenant(self, name: str) -> Tenant | None: ...
+    def tenants(self, *, region: str | None = None, state: TenantState | None = None) -> list[Tenant]: ...
+    def tenant_rows(self, *, region: str | None = None, state: TenantState | None = None) -> list[dict[str, Any]]:
+        """Tenants as plain JSON-ready dicts (the fast path of ``tenant list --json``)."""
+        ...
+    def tenant_counts(self) -> list[TenantCount]: ...
+    def cluster_loads(self) -> list[ClusterLoad]: ...
+    def insert_tenant(self, tenant: Tenant) -> None:
+        """Raises: Conflict if the name is taken."""
+        ...
+    def update_tenant(self, name: str, **changes: Any) -> None: ...
+
+    # operators
+    def operator(self, name: str) -> Operator | None: ...
+    def operators(self) -> list[Operator]: ...
+    def insert_operator(self, operator: Operator) -> None:
+        """Raises: Conflict if the operator exists."""
+        ...
+    def set_roles(self, name: str, roles: frozenset[str]) -> None: ...
+
+    # approvals
+    def insert_approval(self, action: str, target: str, params: dict[str, object], requested_by: str, at: datetime) -> int: ...
+    def approval(self, approval_id: int, *, for_update: bool = False) -> Approval | None: ...
+    def approvals(self, state: ApprovalState | None = None) -> list[Approval]: ...
+    def decide_approval(self, approval_id: int, state: ApprovalState, by: str, at: datetime, reason: str | None) -> None: ...
+
+    # ops log
+    def opslog_head(self, *, for_update: bool = False) -> OpsLogHead | None:
+        """The signed head; with ``for_update`` it serialises appenders until commit."""
+        ...
+    def opslog_append(self, entry: OpsLogEntry, head: OpsLogHead) -> None: ...
+    def opslog_entries(self, *, limit: int | None = None, newest_first: bool = False) -> list[OpsLogEntry]: ...
+    def opslog_iter(self) -> Iterator[OpsLogEntry]:
+        """Every entry in ``seq`` order, streamed."""
+        ...
+
+
+class Catalog(Protocol):
+    """The control-plane database."""
+
+    url_for_display: str
+
+    def ensure_schema(self) -> CatalogInfo:
+        """Create or upgrade the schema to this code's revision.
+
+        Raises:
+            Conflict: the catalog was written by a newer aptien-ops.
+            Unavailable: the catalog cannot be reached.
+        """
+        ...
+
+    def transaction(self) -> AbstractContextManager[CatalogTx]:
+        """A read-write transaction (serialised with other writers where the store needs it)."""
+        ...
+
+    def read(self) -> AbstractContextManager[CatalogTx]:
+        """A read-only transaction."""
+        ...
+
+    def dispose(self) -> None: ...
+
+
+class TenantStore(Protocol):
+    """One cluster's tenant databases (a PostgreSQL server, or a directory of SQLite files).
+
+    Each tenant database is named ``tenant_<name>`` and, on PostgreSQL, owned by its own
+    role ``tenant_<name>_owner`` with ``CONNECT`` revoked from ``PUBLIC``.
+    """
+
+    kind: str
+    cluster: str
+
+    def ping(self) -> None:
+        """Raises: Unavailable if the cluster cannot be reached."""
+        ...
+
+    def create_database(self, tenant: str, owner_password: str) -> None:
+        """Create the tenant's owner role and database. Idempotent: an existing one is kept.
+
+        Raises: Unavailable, Conflict.
+        """
+        ...
+
+    def drop_database(self, tenant: str) -> None:
+        """Drop the database and its owner role. Idempotent."""
+        ...
+
+    def exists(self, tenant: str) -> bool: ...
+
+    def list_databases(self) -> Sequence[str]:
+        """Tenant names of every database on the cluster that looks like a tenant's."""
+        ...
+
+    def connect(self, tenant: str) -> AbstractContextManager[Any]:
+        """A DB-API connection to the tenant's database as the cluster's admin.
+
+        Raises: NotFound if there is no such database, Unavailable.
+        """
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,22 @@
+"""Adapters to real systems, loaded by name from the configuration (never imported by the
+core at import time). One module per real system."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: name in ops.toml -> "module:attribute"
+REGISTRY: dict[str, dict[str, str]] = {
+    "catalog": {"sql": "backends.sql_catalog:SqlCatalog"},
+    "tenant_store": {
+        "sqlite": "backends.sqlite_tenants:SqliteTenantStore",
+        "postgresql": "backends.postgres_tenants:PostgresTenantStore",
+    },
+}
+
+
+def load(kind: str, name: str) -> Any:
+    """The adapter class registered as ``name`` for ``kind``. Raises KeyError if unknown."""
+    module, _, attr = REGISTRY[kind][name].partition(":")
+    return getattr(importlib.import_module(module), attr)

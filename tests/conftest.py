@@ -1,0 +1,80 @@
+"""Shared fixtures: an isolated environment per test, sandboxes, and the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pg_fixtures import *  # noqa: F403 - the suite's own PostgreSQL server (pg_server, …)
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test sees the developer's config, data dir, or the repo's ./ops.toml."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    for var in ("APTIEN_OPS_CONFIG", "APTIEN_OPS_OPERATOR", "SSH_CONNECTION"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+@pytest.fixture
+def sandbox_dir(tmp_path: Path) -> Path:
+    """A sandbox config (no catalog yet) in its own directory."""
+    from aptien_ops.sandbox import write_sandbox_config
+
+    directory = tmp_path / "sbx"
+    write_sandbox_config(directory)
+    return directory
+
+
+@pytest.fixture
+def sandbox_config(sandbox_dir: Path) -> Path:
+    return sandbox_dir / "ops.toml"
+
+
+@pytest.fixture
+def console(sandbox_config: Path):  # type: ignore[no-untyped-def]
+    """A console on a fresh sandbox, acting as the (admin) OS account running the tests."""
+    from aptien_ops.composition import open_console
+
+    c = open_console(sandbox_config)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def as_operator(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Act as another (sandbox) operator: ``as_operator("vic")``."""
+
+    def switch(name: str | None) -> None:
+        if name is None:
+            monkeypatch.delenv("APTIEN_OPS_OPERATOR", raising=False)
+        else:
+            monkeypatch.setenv("APTIEN_OPS_OPERATOR", name)
+
+    return switch
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None):  # type: ignore[no-untyped-def]
+    """Run ``aptien-ops`` as a real subprocess, the way scripts and cron do."""
+    import subprocess
+
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "aptien_ops", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        timeout=120,
+    )
