@@ -33,8 +33,10 @@ def validate_tenant_name(name: str) -> str:
     Raises:
         InvalidInput: before any system is touched, with the rule spelled out.
     """
+    if not isinstance(name, str):
+        raise InvalidInput("a tenant name must be text")
     shown = name if len(name) <= 48 else name[:45] + "..."
-    if not isinstance(name, str) or not TENANT_NAME.fullmatch(name):
+    if not TENANT_NAME.fullmatch(name):
         raise InvalidInput(
             f"invalid tenant name {shown!r}",
             hint="3-40 characters: lower-case a-z, digits and '-', starting with a letter, not ending with '-'",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,18 +61,3 @@ def as_operator(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def
             monkeypatch.setenv("APTIEN_OPS_OPERATOR", name)
 
     return switch
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None):  # type: ignore[no-untyped-def]
-    """Run ``aptien-ops`` as a real subprocess, the way scripts and cron do."""
-    import subprocess
-
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "aptien_ops", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        input=input,
-        timeout=120,
-    )

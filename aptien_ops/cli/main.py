@@ -76,7 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     as_json = "--json" in args
     try:
-        cli.main(args=args, prog_name="aptien-ops", standalone_mode=False)
+        rc = cli.main(args=args, prog_name="aptien-ops", standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except OpsError as error:
         _report(error, as_json)
         sys.exit(error.exit_code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +55,7 @@ class CliState:
 
         if self.yes:
             return
-        if not click.get_text_stream("stdin").isatty():
+        if not sys.stdin.isatty():
             raise InvalidInput(f"{question} — no terminal to ask", hint="pass --yes to confirm in scripts")
         if not click.confirm(question, default=False, err=True):
             raise InvalidInput("cancelled by the operator")

@@ -1,0 +1,195 @@
+"""Tenant databases as SQLite files in one directory (the ``TenantStore`` port, sandbox).
+
+The cluster URL is ``sqlite:///<directory>`` (four slashes for an absolute path, as in
+SQLAlchemy); tenant ``acme`` is the file ``<directory>/tenant_acme.db``. The directory is
+``0700`` and each file ``0600``: on SQLite the operating system's file permissions are the
+only access boundary, so there is no owner role and the owner password is not used.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from aptien_ops.config import ClusterSettings
+from aptien_ops.domain import validate_tenant_name
+from aptien_ops.errors import Conflict, InvalidInput, NotFound, OpsError, Unavailable
+
+DB_PREFIX = "tenant_"
+_TENANT_FILE = re.compile(r"^tenant_(.+)\.db$")
+#: Files SQLite keeps beside a database; they go with it.
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def cluster_directory(url: str) -> Path:
+    """The directory a ``sqlite:///<dir>`` cluster URL names.
+
+    Raises: InvalidInput for any other kind of URL.
+    """
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or "?" in url or len(url) == len(prefix):
+        raise InvalidInput(f"not a SQLite cluster URL: {url!r}", hint="use sqlite:///<directory>")
+    return Path(url[len(prefix):]).expanduser().absolute()
+
+
+class SqliteTenantStore:
+    """A directory of SQLite tenant databases."""
+
+    kind = "sqlite"
+
+    def __init__(self, cluster: ClusterSettings) -> None:
+        """Raises: InvalidInput if the URL is not ``sqlite:///<directory>``."""
+        self.cluster = cluster.name
+        self.directory = cluster_directory(cluster.url)
+
+    def path(self, tenant: str) -> Path:
+        """The tenant's database file. Raises: InvalidInput for an invalid tenant name."""
+        return self.directory / f"{DB_PREFIX}{validate_tenant_name(tenant)}.db"
+
+    def _unavailable(self, what: str, exc: OSError | sqlite3.Error) -> Unavailable:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return Unavailable(f"cluster {self.cluster!r}: {what}: {reason} ({self.directory})")
+
+    def _ensure_directory(self) -> None:
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not os.access(self.directory, os.W_OK | os.X_OK):
+                raise PermissionError(errno.EACCES, "directory is not writable")
+        except OSError as exc:
+            raise self._unavailable("cannot use the directory", exc) from None
+
+    # ------------------------------------------------------------------ the port
+
+    def ping(self) -> None:
+        """Create the directory if needed and check it is writable. Raises: Unavailable."""
+        self._ensure_directory()
+
+    def exists(self, tenant: str) -> bool:
+        """Raises: InvalidInput for an invalid name, Unavailable if the directory is unusable."""
+        path = self.path(tenant)
+        try:
+            path.stat()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise self._unavailable(f"look up {path.name}", exc) from None
+        return True
+
+    def list_databases(self) -> list[str]:
+        """Tenant names of every ``tenant_*.db`` file, sorted. Raises: Unavailable."""
+        try:
+            with os.scandir(self.directory) as entries:
+                names = [m.group(1) for e in entries if (m := _TENANT_FILE.match(e.name)) and e.is_file()]
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise self._unavailable("list databases", exc) from None
+        return sorted(names)
+
+    def create_database(self, tenant: str, owner_password: str) -> None:
+        """Create the tenant's database file atomically; an existing one is kept.
+
+        ``owner_password`` is accepted for the port's sake and ignored: a SQLite file has no
+        roles, its ``0600`` mode is the boundary. The file appears complete or not at all: it
+        is written as ``*.partial``, synced, then linked into place (``link`` never replaces
+        a file a concurrent run already created, unlike ``rename``).
+
+        Raises: InvalidInput, Unavailable.
+        """
+        path = self.path(tenant)
+        self._ensure_directory()
+        if self.exists(tenant):
+            return
+        partial = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+        try:
+            os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            conn = sqlite3.connect(partial, isolation_level=None)
+            try:
+                # WAL: readers (inspection, backups) never block the platform's writers.
+                conn.execute("PRAGMA journal_mode=WAL")
+            finally:
+                conn.close()
+            fd = os.open(partial, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(partial, path)
+            except FileExistsError:
+                pass  # a concurrent create won; its file is as good as ours
+            self._fsync_directory()
+        except (OSError, sqlite3.Error) as exc:
+            raise self._unavailable(f"create {path.name}", exc) from None
+        finally:
+            for leftover in (partial, *(Path(f"{partial}{s}") for s in _SIDE_FILES)):
+                leftover.unlink(missing_ok=True)
+
+    def _fsync_directory(self) -> None:
+        fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def drop_database(self, tenant: str) -> None:
+        """Remove the file, its WAL/shared-memory/journal files and stray partials. Idempotent.
+
+        Raises: InvalidInput, Unavailable.
+        """
+        path = self.path(tenant)
+        try:
+            strays = list(self.directory.glob(f"{path.name}.*.partial"))
+            for victim in (path, *(Path(f"{path}{s}") for s in _SIDE_FILES), *strays):
+                victim.unlink(missing_ok=True)
+        except OSError as exc:
+            raise self._unavailable(f"drop {path.name}", exc) from None
+
+    @contextmanager
+    def connect(self, tenant: str) -> Iterator[sqlite3.Connection]:
+        """A ``sqlite3`` connection to the tenant's file; commits on success, else rolls back.
+
+        Raises: InvalidInput, NotFound if there is no such database, Conflict if the database
+        stays locked, Unavailable.
+        """
+        path = self.path(tenant)
+        if not self.exists(tenant):
+            raise NotFound(f"tenant database {path.name} does not exist on cluster {self.cluster!r}")
+        try:
+            # mode=rw: never create a database by connecting to it.
+            conn = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=10)
+        except sqlite3.Error as exc:
+            raise self._unavailable(f"open {path.name}", exc) from None
+        try:
+            yield conn
+            conn.commit()
+        except sqlite3.Error as exc:
+            with suppress(sqlite3.Error):
+                conn.rollback()
+            raise self._translate(f"use {path.name}", exc) from None
+        except BaseException:
+            with suppress(sqlite3.Error):
+                conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+    @contextmanager
+    def connect_as_owner(self, tenant: str, password: str) -> Iterator[sqlite3.Connection]:
+        """Same as :meth:`connect`: SQLite has no roles, so the password is not checked."""
+        with self.connect(tenant) as conn:
+            yield conn
+
+    def _translate(self, what: str, exc: sqlite3.Error) -> OpsError:
+        if isinstance(exc, sqlite3.IntegrityError) or "locked" in str(exc) or "busy" in str(exc):
+            return Conflict(f"cluster {self.cluster!r}: {what}: {exc}", hint="another operation holds it; rerun the command")
+        return self._unavailable(what, exc)
+
+    def close(self) -> None:
+        """Nothing to release: connections live only inside :meth:`connect`."""

@@ -1,0 +1,234 @@
+"""The scripted CLI as cron and runbooks use it: JSON on stdout, documented exit codes, and bad
+input refused with one line, changing nothing. Each runs on a SQLite and a PostgreSQL catalog."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from aptien_ops.sandbox import write_sandbox_config
+
+from cli_runner import run_cli
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def config(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A sandbox whose catalog is SQLite, or a fresh database on the suite's PostgreSQL."""
+    path, _ = write_sandbox_config(tmp_path / "sbx")
+    if request.param == "postgresql":
+        pg = request.getfixturevalue("pg_server")
+        url = pg.url(dbname=pg.fresh_database("catalog"))
+        path.write_text(path.read_text().replace('url = "sqlite:///{data_dir}/catalog.db"', f'url = "{url}"'))
+    return path
+
+
+@pytest.fixture
+def seeded(config: Path) -> Path:
+    result = run_cli("--json", "sandbox", "init", "--path", config.parent)
+    assert result.code == 0, result.stderr
+    return config
+
+
+def log_size(config: Path) -> int:
+    result = run_cli("--json", "ops-log", "list", "--limit", "100000", config=config)
+    assert result.code == 0, result.stderr
+    return len(result.json())
+
+
+def test_sandbox_init_is_idempotent_and_makes_demo_content(seeded: Path) -> None:
+    again = run_cli("--json", "sandbox", "init", "--path", seeded.parent)
+    assert again.code == 0 and again.json()["demo_tenants_added"] == 0 and again.json()["created"] is False
+    tenants = run_cli("--json", "tenant", "list", config=seeded).json()
+    assert {t["region"] for t in tenants} == {"eu", "us"} and len(tenants) == 12
+
+
+def test_json_mode_prints_exactly_one_value_and_nothing_else(seeded: Path) -> None:
+    result = run_cli("--json", "tenant", "list", "--region", "eu", config=seeded)
+    assert result.code == 0 and result.stderr == ""
+    rows = result.json()
+    assert rows and all(r["region"] == "eu" for r in rows)
+    assert set(rows[0]) >= {"name", "country", "region", "cluster", "state", "created_at"}
+    assert rows[0]["created_at"].endswith("Z")
+
+
+def test_tenant_show_of_an_unknown_tenant_exits_3(seeded: Path) -> None:
+    result = run_cli("--json", "tenant", "show", "no-such-tenant", config=seeded)
+    assert result.code == 3 and result.error()["code"] == "not_found" and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["acme; DROP DATABASE x", "Acme", "ａcme", "a" * 10_000, "ab", "acme-", "-acme", "postgres", "template1", ""],
+)
+def test_hostile_tenant_names_are_refused_before_anything_is_touched(seeded: Path, name: str) -> None:
+    before = log_size(seeded)
+    result = run_cli("--json", "tenant", "show", name, config=seeded)
+    assert result.code == 2, result.stderr
+    error = result.error()
+    assert error["code"] == "invalid" and len(error["message"]) < 200
+    assert log_size(seeded) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("region", "resolve", "XX"), 2),
+        (("region", "resolve", "EU"), 2),
+        (("tenant", "list", "--region", "apac"), 2),
+        (("tenant", "list", "--state", "zombie"), 2),
+        (("operator", "add", "newbie", "--role", "wizard"), 2),
+        (("operator", "add", "Bad Name!", "--role", "viewer"), 2),
+        (("operator", "grant", "nobody", "viewer"), 3),
+        (("operator", "grant", "sam", "security"), 5),
+        (("approval", "approve", "999"), 3),
+        (("ops-log", "list", "--limit", "0"), 2),
+        (("tenant", "frobnicate"), 2),
+    ],
+)
+def test_bad_input_gets_its_exit_code_and_one_json_error(seeded: Path, args: tuple[str, ...], code: int) -> None:
+    result = run_cli("--json", *args, config=seeded)
+    assert result.code == code, result.stderr
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.error()["message"]
+
+
+def test_a_viewer_is_refused_with_exit_4_and_the_denial_is_logged(seeded: Path) -> None:
+    result = run_cli("--json", "operator", "grant", "olga", "security", config=seeded, operator="vic")
+    assert result.code == 4 and result.error()["code"] == "forbidden"
+    last = run_cli("--json", "ops-log", "list", "--limit", "1", config=seeded).json()[0]
+    assert (last["operator"], last["action"], last["outcome"]) == ("vic", "operator.grant", "denied")
+
+
+def test_someone_who_is_not_an_operator_is_refused(seeded: Path) -> None:
+    result = run_cli("tenant", "list", config=seeded, operator="mallory")
+    assert result.code == 4 and "not an operator" in result.stderr
+
+
+def test_granting_admin_needs_a_second_admin(seeded: Path) -> None:
+    request = run_cli("--json", "operator", "grant", "sam", "admin", config=seeded, operator="ada")
+    assert request.code == 8
+    pending = request.error()
+    assert pending["code"] == "pending_approval"
+    approval_id = str(pending["approval_id"])
+    roles = {o["name"]: o["roles"] for o in run_cli("--json", "operator", "list", config=seeded).json()}
+    assert "admin" not in roles["sam"]
+
+    own = run_cli("--json", "approval", "approve", approval_id, config=seeded, operator="ada")
+    assert own.code == 4 and "own request" in own.error()["message"]
+    by_security = run_cli("--json", "approval", "approve", approval_id, config=seeded, operator="sam")
+    assert by_security.code == 4
+
+    ok = run_cli("--json", "approval", "approve", approval_id, config=seeded)
+    assert ok.code == 0, ok.stderr
+    roles = {o["name"]: o["roles"] for o in run_cli("--json", "operator", "list", config=seeded).json()}
+    assert "admin" in roles["sam"]
+    twice = run_cli("--json", "approval", "approve", approval_id, config=seeded, operator="ada")
+    assert twice.code == 5
+    entries = run_cli("--json", "ops-log", "list", "--limit", "10", config=seeded).json()
+    assert any(e["approval_id"] == int(approval_id) and e["outcome"] == "ok" for e in entries)
+
+
+def test_a_request_can_be_rejected_with_a_reason(seeded: Path) -> None:
+    request = run_cli("--json", "operator", "grant", "olga", "admin", config=seeded)
+    approval_id = str(request.error()["approval_id"])
+    no_reason = run_cli("--json", "approval", "reject", approval_id, "--reason", "  ", config=seeded, operator="ada")
+    assert no_reason.code == 2
+    rejected = run_cli("--json", "approval", "reject", approval_id, "--reason", "not agreed", config=seeded, operator="ada")
+    assert rejected.code == 0
+    assert run_cli("--json", "approval", "approve", approval_id, config=seeded, operator="ada").code == 5
+
+
+def test_revoking_the_last_admin_is_refused(seeded: Path) -> None:
+    assert run_cli("operator", "revoke", "ada", "admin", config=seeded).code == 0
+    me = run_cli("--json", "operator", "whoami", config=seeded).json()["operator"]
+    result = run_cli("--json", "operator", "revoke", me, "admin", config=seeded)
+    assert result.code == 5 and "last admin" in result.error()["message"]
+
+
+def test_ops_log_verify_passes_then_names_an_edited_entry(tmp_path: Path) -> None:
+    config, _ = write_sandbox_config(tmp_path / "sbx")
+    run_cli("sandbox", "init", "--path", config.parent)
+    ok = run_cli("--json", "ops-log", "verify", config=config)
+    assert ok.code == 0 and ok.json()["ok"] is True
+    with sqlite3.connect(config.parent / "catalog.db") as db:
+        db.execute("UPDATE opslog SET target = 'someone-else' WHERE seq = 3")
+    bad = run_cli("--json", "ops-log", "verify", config=config)
+    assert bad.code == 7 and "entry #3 was edited" in bad.error()["message"]
+
+
+def test_ops_log_verify_detects_a_deleted_entry_and_a_cut_tail(tmp_path: Path) -> None:
+    config, _ = write_sandbox_config(tmp_path / "sbx")
+    run_cli("sandbox", "init", "--path", config.parent)
+    db_path = config.parent / "catalog.db"
+    with sqlite3.connect(db_path) as db:
+        last = db.execute("SELECT max(seq) FROM opslog").fetchone()[0]
+        db.execute("DELETE FROM opslog WHERE seq >= ?", (last - 1,))
+    cut = run_cli("--json", "ops-log", "verify", config=config)
+    assert cut.code == 7 and "truncated" in cut.error()["message"]
+    with sqlite3.connect(db_path) as db:
+        db.execute("DELETE FROM opslog WHERE seq = 2")
+    gap = run_cli("--json", "ops-log", "verify", config=config)
+    assert gap.code == 7 and "#2 is missing" in gap.error()["message"]
+
+
+def test_a_catalog_that_cannot_be_reached_exits_6(tmp_path: Path) -> None:
+    config, _ = write_sandbox_config(tmp_path / "sbx")
+    text = config.read_text().replace(
+        'url = "sqlite:///{data_dir}/catalog.db"',
+        f'url = "postgresql+psycopg://ops@/ops?host={tmp_path}/no-socket&port=5999"\npassword_env = "CAT_PW"',
+    )
+    config.write_text(text)
+    result = run_cli("--json", "tenant", "list", config=config, env={"CAT_PW": "s3cr3t-value"})
+    assert result.code == 6 and result.error()["code"] == "unavailable"
+    assert "s3cr3t-value" not in result.stderr + result.stdout
+
+
+def test_a_catalog_newer_than_the_code_is_refused(tmp_path: Path) -> None:
+    config, _ = write_sandbox_config(tmp_path / "sbx")
+    run_cli("sandbox", "init", "--path", config.parent)
+    with sqlite3.connect(config.parent / "catalog.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999'")
+    result = run_cli("--json", "tenant", "list", config=config)
+    assert result.code == 5 and "newer" in result.error()["message"]
+
+
+def test_a_malformed_config_exits_2_naming_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("mode = [")
+    result = run_cli("--json", "tenant", "list", config=bad)
+    assert result.code == 2 and str(bad) in result.error()["message"]
+
+
+def test_operator_override_is_refused_outside_sandbox_mode(tmp_path: Path) -> None:
+    config, _ = write_sandbox_config(tmp_path / "sbx")
+    config.write_text(config.read_text().replace('mode = "sandbox"', 'mode = "production"').replace("initial_admins = []", 'initial_admins = ["root"]'))
+    result = run_cli("--json", "tenant", "list", config=config, operator="ada")
+    assert result.code == 2 and "sandbox" in result.error()["message"]
+
+
+def test_without_a_terminal_and_without_arguments_it_prints_help_and_exits_2() -> None:
+    result = run_cli()
+    assert result.code == 2 and "Usage" in result.stderr and result.stdout == ""
+
+
+def test_the_tui_refuses_a_dumb_terminal_and_points_to_scripted_mode(seeded: Path) -> None:
+    result = run_cli("tui", config=seeded, env={"TERM": "dumb"})
+    assert result.code == 2 and "scripted mode" in result.stderr
+
+
+def test_help_has_examples_for_every_group() -> None:
+    for group in ("sandbox", "region", "tenant", "operator", "approval", "ops-log"):
+        result = run_cli(group, "--help")
+        assert result.code == 0 and "Examples" in result.stdout, group
+
+
+def test_every_operator_event_is_a_json_line_in_the_log_file(seeded: Path) -> None:
+    import json
+
+    log = seeded.parent / "logs" / "aptien-ops.jsonl"
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert lines and all(line["event"] == "ops_action" for line in lines)
+    assert {"seq", "operator", "os_account", "session_id", "action", "outcome", "hmac"} <= set(lines[-1])

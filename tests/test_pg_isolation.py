@@ -1,0 +1,271 @@
+"""Tenant isolation on a real PostgreSQL server: what the database itself refuses."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from aptien_ops.config import ClusterSettings, SecretRef
+from aptien_ops.errors import Conflict, Forbidden, OpsError
+from backends.pg_common import scram_sha256_verifier
+from backends.postgres_tenants import PostgresTenantStore
+
+from pg_fixtures import PgServer
+
+pytestmark = pytest.mark.postgres
+
+
+@dataclass
+class Tenant:
+    name: str
+    password: str
+
+    @property
+    def database(self) -> str:
+        return f"tenant_{self.name}"
+
+    @property
+    def role(self) -> str:
+        return f"tenant_{self.name}_owner"
+
+
+@pytest.fixture
+def store(pg_cluster_settings: ClusterSettings) -> Iterator[PostgresTenantStore]:
+    tenant_store = PostgresTenantStore(pg_cluster_settings)
+    yield tenant_store
+    tenant_store.close()
+
+
+def _password() -> str:
+    # Distinctive enough that finding it anywhere can only mean it leaked.
+    return f"pw-{secrets.token_hex(12)}-leak-canary"
+
+
+@pytest.fixture
+def tenants(store: PostgresTenantStore) -> Iterator[tuple[Tenant, Tenant]]:
+    pair = (Tenant(f"t-{secrets.token_hex(6)}", _password()), Tenant(f"t-{secrets.token_hex(6)}", _password()))
+    for tenant in pair:
+        store.create_database(tenant.name, tenant.password)
+    yield pair
+    for tenant in pair:
+        store.drop_database(tenant.name)
+
+
+def _connect(server: PgServer, dbname: str, user: str, password: str) -> psycopg.Connection:
+    return psycopg.connect(server.conninfo(dbname=dbname, user=user, password=password))
+
+
+def _create_login_role(server: PgServer, password: str) -> str:
+    role = f"stranger_{secrets.token_hex(4)}"
+    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(role), sql.Literal(scram_sha256_verifier(password))
+            )
+        )
+    return role
+
+
+def test_tenant_owner_connects_to_its_own_database_with_its_password(
+    store: PostgresTenantStore, tenants: tuple[Tenant, Tenant]
+) -> None:
+    acme, _ = tenants
+    with store.connect_as_owner(acme.name, acme.password) as conn:
+        assert conn.execute("select current_user, current_database()").fetchone() == (acme.role, acme.database)
+        conn.execute("create table invoices (id int)")  # the owner may build its schema
+
+
+def test_tenant_role_cannot_connect_to_another_tenants_database(
+    pg_server: PgServer, tenants: tuple[Tenant, Tenant]
+) -> None:
+    acme, globex = tenants
+    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+        _connect(pg_server, globex.database, acme.role, acme.password)
+    assert "User does not have CONNECT privilege" in pg_server.server_log()
+
+
+def test_a_role_with_no_grants_cannot_connect_to_a_tenant_database(
+    pg_server: PgServer, tenants: tuple[Tenant, Tenant]
+) -> None:
+    acme, _ = tenants
+    stranger_password = _password()
+    stranger = _create_login_role(pg_server, stranger_password)
+    try:
+        _connect(pg_server, "postgres", stranger, stranger_password).close()  # the role itself works
+        with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+            _connect(pg_server, acme.database, stranger, stranger_password)
+    finally:
+        pg_server.psql(f'DROP ROLE "{stranger}"')
+
+
+def test_public_schema_of_a_tenant_belongs_to_its_owner_alone(
+    pg_server: PgServer, tenants: tuple[Tenant, Tenant]
+) -> None:
+    acme, _ = tenants
+    owner = pg_server.psql("SELECT nspowner::regrole FROM pg_namespace WHERE nspname = 'public'", dbname=acme.database)
+    assert owner.strip() == f'"{acme.role}"'
+    public_grants = pg_server.psql(
+        "SELECT count(*) FROM pg_namespace, aclexplode(nspacl) a WHERE nspname = 'public' AND a.grantee = 0",
+        dbname=acme.database,
+    )
+    assert public_grants.strip() == "0"
+    db_public_grants = pg_server.psql(
+        f"SELECT count(*) FROM pg_database, aclexplode(datacl) a WHERE datname = '{acme.database}' AND a.grantee = 0"
+    )
+    assert db_public_grants.strip() == "0"
+
+
+def test_wrong_password_is_refused_and_not_echoed(
+    pg_server: PgServer, store: PostgresTenantStore, tenants: tuple[Tenant, Tenant]
+) -> None:
+    acme, _ = tenants
+    wrong = _password()
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        _connect(pg_server, acme.database, acme.role, wrong)
+    with pytest.raises(Forbidden) as refused:
+        with store.connect_as_owner(acme.name, wrong):
+            pass
+    assert wrong not in refused.value.one_line()
+    assert acme.password not in refused.value.one_line()
+
+
+def test_owner_password_never_reaches_activity_logs_or_error_messages(
+    pg_server: PgServer, store: PostgresTenantStore, tenants: tuple[Tenant, Tenant]
+) -> None:
+    acme, globex = tenants
+    seen: list[str] = []
+    with store.connect_as_owner(acme.name, acme.password):
+        seen += pg_server.psql("SELECT row_to_json(a)::text FROM pg_stat_activity a").splitlines()
+
+    def open_as_owner(tenant: Tenant, password: str) -> None:
+        with store.connect_as_owner(tenant.name, password):
+            pass
+
+    for attempt in (
+        lambda: open_as_owner(globex, acme.password),
+        lambda: open_as_owner(acme, globex.password + "x"),
+        lambda: store.create_database("Not Valid", acme.password),
+    ):
+        with pytest.raises(OpsError) as failed:
+            attempt()
+        seen.append(f"{failed.value.one_line()} {failed.value.as_json()} {failed.value!r}")
+    stored = pg_server.psql(f"SELECT rolpassword FROM pg_authid WHERE rolname = '{acme.role}'").strip()
+    assert stored.startswith("SCRAM-SHA-256$4096:")
+    seen.append(stored)
+    seen.append(pg_server.server_log())
+    assert "CREATE ROLE" in seen[-1]  # log_statement=all is on, so the log is worth searching
+    for tenant in tenants:
+        assert not [text for text in seen if tenant.password in text]
+
+
+def test_a_non_ascii_password_is_prepared_as_postgresql_expects(
+    pg_server: PgServer, store: PostgresTenantStore, tenant_name: str
+) -> None:
+    # SASLprep maps the fullwidth letters and the roman numeral; libpq does the same on login.
+    password = "p\u00e4ssw\u00f6rd-\u2168-\uff46\uff55\uff4c\uff4c\u00a0space"
+    store.create_database(tenant_name, password)
+    try:
+        with store.connect_as_owner(tenant_name, password) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+    finally:
+        store.drop_database(tenant_name)
+
+
+def test_rerun_after_a_crash_between_role_and_database_completes_provisioning(
+    pg_server: PgServer, store: PostgresTenantStore, tenant_name: str
+) -> None:
+    role = f"tenant_{tenant_name}_owner"
+    pg_server.psql(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{scram_sha256_verifier('from-the-first-run')}'")
+    new_password = _password()
+    store.create_database(tenant_name, new_password)
+    try:
+        with store.connect_as_owner(tenant_name, new_password) as conn:
+            assert conn.execute("select current_user").fetchone() == (role,)
+    finally:
+        store.drop_database(tenant_name)
+
+
+def test_rerun_converges_a_database_left_without_its_owner_and_grants(
+    pg_server: PgServer, store: PostgresTenantStore, tenant_name: str
+) -> None:
+    database = f"tenant_{tenant_name}"
+    pg_server.psql(f'CREATE DATABASE "{database}"')  # as if the run died right after CREATE DATABASE
+    password = _password()
+    store.create_database(tenant_name, password)
+    try:
+        owner = pg_server.psql(f"SELECT datdba::regrole FROM pg_database WHERE datname = '{database}'")
+        assert owner.strip() == f'"tenant_{tenant_name}_owner"'
+        stranger_password = _password()
+        stranger = _create_login_role(pg_server, stranger_password)
+        try:
+            with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+                _connect(pg_server, database, stranger, stranger_password)
+        finally:
+            pg_server.psql(f'DROP ROLE "{stranger}"')
+    finally:
+        store.drop_database(tenant_name)
+
+
+def test_dropping_a_tenant_disconnects_its_sessions_and_removes_its_role(
+    pg_server: PgServer, store: PostgresTenantStore, tenant_name: str
+) -> None:
+    password = _password()
+    store.create_database(tenant_name, password)
+    lingering = _connect(pg_server, f"tenant_{tenant_name}", f"tenant_{tenant_name}_owner", password)
+    try:
+        store.drop_database(tenant_name)
+        assert not store.exists(tenant_name)
+        roles = pg_server.psql(f"SELECT count(*) FROM pg_roles WHERE rolname = 'tenant_{tenant_name}_owner'")
+        assert roles.strip() == "0"
+        with pytest.raises(psycopg.OperationalError):
+            lingering.execute("select 1")
+    finally:
+        lingering.close()
+
+
+def test_a_least_privileged_admin_with_a_password_from_the_environment_provisions_and_drops(
+    pg_server: PgServer, tenant_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin_password = _password()
+    admin = f"ops_admin_{secrets.token_hex(4)}"
+    pg_server.psql(
+        f"CREATE ROLE \"{admin}\" LOGIN CREATEDB CREATEROLE PASSWORD '{scram_sha256_verifier(admin_password)}'"
+    )
+    monkeypatch.setenv("APTIEN_TEST_ADMIN_PASSWORD", admin_password)
+    settings = ClusterSettings(
+        "pg-least-privilege", "postgresql", pg_server.url(user=admin), 10,
+        password=SecretRef(env="APTIEN_TEST_ADMIN_PASSWORD"),
+    )
+    store = PostgresTenantStore(settings)
+    owner_password = _password()
+    try:
+        store.create_database(tenant_name, owner_password)
+        with store.connect_as_owner(tenant_name, owner_password) as conn:
+            assert conn.execute("select current_database()").fetchone() == (f"tenant_{tenant_name}",)
+        store.drop_database(tenant_name)
+        assert not store.exists(tenant_name)
+    finally:
+        store.close()
+        pg_server.psql(
+            f'DROP DATABASE IF EXISTS "tenant_{tenant_name}"; DROP ROLE IF EXISTS "tenant_{tenant_name}_owner"; '
+            f'DROP ROLE "{admin}"'
+        )
+    assert admin_password not in pg_server.server_log()
+
+
+def test_a_squatted_role_with_superuser_powers_is_never_handed_a_tenant_database(
+    pg_server: PgServer, store: PostgresTenantStore, tenant_name: str
+) -> None:
+    role = f"tenant_{tenant_name}_owner"
+    pg_server.psql(f'CREATE ROLE "{role}" SUPERUSER')
+    try:
+        with pytest.raises(Conflict, match="superuser"):
+            store.create_database(tenant_name, _password())
+        assert not store.exists(tenant_name)
+    finally:
+        pg_server.psql(f'DROP ROLE "{role}"')

@@ -1,0 +1,256 @@
+"""The TenantStore contract, run unchanged against SQLite files and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aptien_ops.config import ClusterSettings, SecretRef
+from aptien_ops.errors import InvalidInput, NotFound, Unavailable
+from backends.postgres_tenants import PostgresTenantStore
+from backends.sqlite_tenants import SqliteTenantStore
+
+Store = PostgresTenantStore | SqliteTenantStore
+ADMIN_PASSWORD_ENV = "APTIEN_TEST_CLUSTER_PASSWORD"
+
+HOSTILE_NAMES = [
+    "acme; DROP DATABASE x",
+    "Acme",
+    "\uff41cme",  # fullwidth 'a': looks like "acme" on screen
+    "a" * 10_000,
+    "postgres",
+    "template1",
+    "acme\"; --",
+    "",
+]
+
+
+@dataclass
+class ClusterUnderTest:
+    kind: str
+    store: Store
+    make: Callable[[ClusterSettings], Store]
+    snapshot: Callable[[], object]
+    """Everything on the real system a tenant operation could have touched."""
+    unreachable: ClusterSettings
+
+
+def _sqlite_cluster(tmp_path: Path) -> ClusterUnderTest:
+    directory = tmp_path / "cluster"
+    settings = ClusterSettings("sqlite-test", "sqlite", f"sqlite:///{directory}", 100)
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("not a directory")
+
+    def snapshot() -> object:
+        return sorted(os.listdir(directory)) if directory.exists() else None
+
+    return ClusterUnderTest(
+        kind="sqlite",
+        store=SqliteTenantStore(settings),
+        make=SqliteTenantStore,
+        snapshot=snapshot,
+        unreachable=ClusterSettings("sqlite-gone", "sqlite", f"sqlite:///{blocker}/cluster", 100),
+    )
+
+
+def _postgres_cluster(request: pytest.FixtureRequest) -> ClusterUnderTest:
+    server = request.getfixturevalue("pg_server")
+    settings = request.getfixturevalue("pg_cluster_settings")
+    missing = f"/tmp/no-such-pg-{secrets.token_hex(4)}"
+
+    def snapshot() -> object:
+        return server.psql("SELECT datname FROM pg_database UNION ALL SELECT rolname FROM pg_roles ORDER BY 1")
+
+    return ClusterUnderTest(
+        kind="postgresql",
+        store=PostgresTenantStore(settings),
+        make=PostgresTenantStore,
+        snapshot=snapshot,
+        unreachable=ClusterSettings(
+            "pg-gone", "postgresql", f"postgresql+psycopg://postgres@/postgres?host={missing}&port=5432", 100,
+            password=SecretRef(env=ADMIN_PASSWORD_ENV),
+        ),
+    )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ClusterUnderTest]:
+    under_test = _sqlite_cluster(tmp_path) if request.param == "sqlite" else _postgres_cluster(request)
+    yield under_test
+    under_test.store.close()
+
+
+@pytest.fixture
+def provisioned(cluster: ClusterUnderTest, tenant_name: str) -> Iterator[str]:
+    cluster.store.create_database(tenant_name, secrets.token_urlsafe(24))
+    yield tenant_name
+    cluster.store.drop_database(tenant_name)
+
+
+def _select_one(store: Store, tenant: str) -> Any:
+    with store.connect(tenant) as conn:
+        return conn.execute("select 1").fetchone()[0]
+
+
+def test_tenant_database_lives_from_provisioning_to_drop(cluster: ClusterUnderTest, tenant_name: str) -> None:
+    store = cluster.store
+    password = secrets.token_urlsafe(24)
+    assert not store.exists(tenant_name)
+
+    store.create_database(tenant_name, password)
+    assert store.exists(tenant_name)
+    assert tenant_name in store.list_databases()
+    assert _select_one(store, tenant_name) == 1
+
+    store.create_database(tenant_name, password)  # rerun: kept, not an error
+    assert store.list_databases().count(tenant_name) == 1
+    assert _select_one(store, tenant_name) == 1
+
+    store.drop_database(tenant_name)
+    assert not store.exists(tenant_name)
+    assert tenant_name not in store.list_databases()
+    store.drop_database(tenant_name)  # rerun: nothing left to drop, not an error
+
+
+def test_every_tenant_database_is_listed_and_nothing_else(cluster: ClusterUnderTest) -> None:
+    names = sorted(f"t-list-{secrets.token_hex(3)}-{i}" for i in range(3))
+    for name in names:
+        cluster.store.create_database(name, secrets.token_urlsafe(24))
+    try:
+        listed = cluster.store.list_databases()
+        assert [n for n in listed if n in names] == names
+        assert listed == sorted(listed)
+        assert not {"postgres", "template1", "template0"} & set(listed)
+    finally:
+        for name in names:
+            cluster.store.drop_database(name)
+
+
+def test_work_done_through_connect_is_committed_and_a_failure_rolls_back(
+    cluster: ClusterUnderTest, provisioned: str
+) -> None:
+    with cluster.store.connect(provisioned) as conn:
+        conn.execute("create table notes (body text)")
+        conn.execute("insert into notes values ('kept')")
+    with pytest.raises(ZeroDivisionError), cluster.store.connect(provisioned) as conn:
+        conn.execute("insert into notes values ('lost')")
+        _ = 1 / 0
+    with cluster.store.connect(provisioned) as conn:
+        assert [row[0] for row in conn.execute("select body from notes").fetchall()] == ["kept"]
+
+
+def test_connecting_to_a_tenant_that_was_never_provisioned_is_not_found(
+    cluster: ClusterUnderTest, tenant_name: str
+) -> None:
+    with pytest.raises(NotFound, match=tenant_name):
+        with cluster.store.connect(tenant_name):
+            pass
+    assert not cluster.store.exists(tenant_name)  # and connecting did not create it
+
+
+def _every_tenant_operation(store: Store, name: str) -> list[tuple[str, Callable[[], object]]]:
+    def connect() -> None:
+        with store.connect(name):
+            pass
+
+    def connect_as_owner() -> None:
+        with store.connect_as_owner(name, "irrelevant-password"):
+            pass
+
+    return [
+        ("create_database", lambda: store.create_database(name, "irrelevant-password")),
+        ("drop_database", lambda: store.drop_database(name)),
+        ("exists", lambda: store.exists(name)),
+        ("connect", connect),
+        ("connect_as_owner", connect_as_owner),
+    ]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=lambda n: repr(n[:24]))
+def test_hostile_tenant_names_are_refused_before_anything_is_touched(cluster: ClusterUnderTest, name: str) -> None:
+    before = cluster.snapshot()
+    for operation, call in _every_tenant_operation(cluster.store, name):
+        with pytest.raises(InvalidInput) as refused:
+            call()
+        assert len(refused.value.message) < 400, operation
+    assert cluster.snapshot() == before
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES[:3], ids=lambda n: repr(n[:24]))
+def test_a_hostile_name_is_refused_even_when_the_cluster_is_down(cluster: ClusterUnderTest, name: str) -> None:
+    store = cluster.make(cluster.unreachable)
+    for _operation, call in _every_tenant_operation(store, name):
+        with pytest.raises(InvalidInput):
+            call()
+
+
+def test_an_unreachable_cluster_is_unavailable_and_no_password_leaks(
+    cluster: ClusterUnderTest, tenant_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin_password = "admin-" + secrets.token_urlsafe(16)
+    owner_password = "owner-" + secrets.token_urlsafe(16)
+    monkeypatch.setenv(ADMIN_PASSWORD_ENV, admin_password)
+    store = cluster.make(cluster.unreachable)
+
+    def connect() -> None:
+        with store.connect(tenant_name):
+            pass
+
+    def connect_as_owner() -> None:
+        with store.connect_as_owner(tenant_name, owner_password):
+            pass
+
+    calls: list[tuple[str, Callable[[], object]]] = [
+        ("ping", store.ping),
+        ("create_database", lambda: store.create_database(tenant_name, owner_password)),
+        ("drop_database", lambda: store.drop_database(tenant_name)),
+        ("exists", lambda: store.exists(tenant_name)),
+        ("list_databases", store.list_databases),
+        ("connect", connect),
+    ]
+    if cluster.kind == "postgresql":
+        calls.append(("connect_as_owner", connect_as_owner))
+    for operation, call in calls:
+        with pytest.raises(Unavailable) as failed:
+            call()
+        text = f"{failed.value.one_line()} {failed.value!r} {failed.value.as_json()}"
+        assert cluster.unreachable.name in text, operation
+        assert admin_password not in text, operation
+        assert owner_password not in text, operation
+        assert failed.value.__cause__ is None, operation  # no driver exception rides along
+    store.close()
+
+
+def test_ping_succeeds_on_a_reachable_cluster(cluster: ClusterUnderTest) -> None:
+    cluster.store.ping()
+
+
+def test_sqlite_tenant_files_are_private_to_the_console(tmp_path: Path, tenant_name: str) -> None:
+    directory = tmp_path / "private-cluster"
+    store = SqliteTenantStore(ClusterSettings("sqlite-private", "sqlite", f"sqlite:///{directory}", 10))
+    store.create_database(tenant_name, "ignored-on-sqlite")
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert stat.S_IMODE(store.path(tenant_name).stat().st_mode) == 0o600
+
+
+def test_sqlite_provisioning_that_crashed_midway_leaves_nothing_a_rerun_trips_on(
+    tmp_path: Path, tenant_name: str
+) -> None:
+    directory = tmp_path / "cluster"
+    store = SqliteTenantStore(ClusterSettings("sqlite-crash", "sqlite", f"sqlite:///{directory}", 10))
+    store.ping()
+    stray = directory / f"tenant_{tenant_name}.db.4242-deadbeef.partial"
+    stray.write_bytes(b"half a database")
+    assert store.list_databases() == []  # a partial file is not a tenant
+
+    store.create_database(tenant_name, "ignored")
+    assert _select_one(store, tenant_name) == 1
+    store.drop_database(tenant_name)
+    assert sorted(os.listdir(directory)) == []
