@@ -8,19 +8,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aptien_ops.config import ClusterSettings, Settings, load_settings
+from aptien_ops.config import ClusterSettings, RegionSettings, Settings, load_settings
 from aptien_ops.domain import Identity, Operator, utcnow
 from aptien_ops.errors import ConfigError
 from aptien_ops.eventlog import EventLog
 from aptien_ops.identity import current_identity
 from aptien_ops.opslog import Event, genesis_head, load_or_create_key, next_entry
 from aptien_ops.permissions import Role
-from aptien_ops.ports import Catalog, TenantStore
+from aptien_ops.ports import BackupKeys, Catalog, Sealer, TenantStore
 from aptien_ops.regions import RegionResolver
 from aptien_ops.services.approvals import ApprovalService
 from aptien_ops.services.context import OpsContext
+from aptien_ops.services.fleet import FleetService
+from aptien_ops.services.lifecycle import LifecycleService
 from aptien_ops.services.operators import OperatorService
 from aptien_ops.services.opslog_service import OpsLogService
+from aptien_ops.services.provisioning import ProvisioningService
 from aptien_ops.services.regions import RegionService
 from aptien_ops.services.tenants import TenantService
 
@@ -50,6 +53,9 @@ class Console:
     tenants: TenantService
     regions: RegionService
     opslog: OpsLogService
+    provisioning: ProvisioningService
+    lifecycle: LifecycleService
+    fleet: FleetService
 
     @property
     def settings(self) -> Settings:
@@ -90,7 +96,13 @@ def open_console(
             store: TenantStore = _backend("tenant_store", cluster.kind)(cluster)
             return store
 
-        ctx = OpsContext(settings, catalog, identity, key, events, store_factory=store_factory, read_only=read_only)
+        def sealer_factory(region: RegionSettings) -> Sealer:
+            sealer: Sealer = _backend("sealer", "aes-gcm")(region.key_file, create=settings.sandbox)
+            return sealer
+
+        backup_keys: BackupKeys = _backend("backup_keys", "age")()
+        ctx = OpsContext(settings, catalog, identity, key, events, store_factory=store_factory,
+                         sealer_factory=sealer_factory, backup_keys=backup_keys, read_only=read_only)
         _bootstrap(ctx)
     except BaseException:
         catalog.dispose()
@@ -104,6 +116,9 @@ def open_console(
         tenants=TenantService(ctx, resolver),
         regions=RegionService(ctx, resolver),
         opslog=OpsLogService(ctx),
+        provisioning=ProvisioningService(ctx, resolver),
+        lifecycle=LifecycleService(ctx, approvals),
+        fleet=FleetService(ctx),
     )
 
 

@@ -82,6 +82,9 @@ class ClusterSettings:
     capacity: int
     """How many tenant databases the cluster may hold."""
     password: SecretRef = field(default_factory=SecretRef)
+    """The cluster admin's password (PostgreSQL)."""
+    inspector_password: SecretRef = field(default_factory=SecretRef)
+    """The region inspector role's password on this cluster (PostgreSQL inspection)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,10 @@ class RegionSettings:
     description: str
     backup_store: Path
     clusters: tuple[ClusterSettings, ...]
+    key_file: Path
+    """The region key that seals tenant owner passwords and backup identities in the catalog."""
+    inspector_role: str
+    """PostgreSQL role with column-level SELECT on metadata columns only."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,12 @@ class SecuritySettings:
     """HMAC key of the ops log; created at init, never stored in the catalog."""
     initial_admins: tuple[str, ...]
     """OS accounts made admin when a production catalog is first created."""
+
+
+@dataclass(frozen=True)
+class TenantSettings:
+    default_retain_days: int
+    """How long a cancelled tenant stays restorable before it may be purged."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,7 @@ class Settings:
     security: SecuritySettings
     regions: Mapping[str, RegionSettings]
     region_overrides: Mapping[str, str]
+    tenants: TenantSettings = field(default_factory=lambda: TenantSettings(default_retain_days=30))
 
     @property
     def sandbox(self) -> bool:
@@ -207,13 +221,13 @@ class _Reader:
             return _Reader(self.file, self._key(key), default)
         return _Reader(self.file, self._key(key), self.table[key])
 
-    def secret(self, label: str) -> SecretRef:
-        file = self.get("password_file", str, None)
-        env = self.get("password_env", str, None)
+    def secret(self, prefix: str = "password") -> SecretRef:
+        file = self.get(f"{prefix}_file", str, None)
+        env = self.get(f"{prefix}_env", str, None)
         if file and env:
-            raise self.fail("password_file", "give password_file or password_env, not both")
+            raise self.fail(f"{prefix}_file", f"give {prefix}_file or {prefix}_env, not both")
         if env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
-            raise self.fail("password_env", f"{env!r} is not an environment variable name")
+            raise self.fail(f"{prefix}_env", f"{env!r} is not an environment variable name")
         return SecretRef(file=Path(file).expanduser() if file else None, env=env)
 
     def done(self) -> None:
@@ -264,7 +278,7 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
     cat = top.sub("catalog")
     catalog_url = expand(cat.get("url", str, required=True))
     _check_url(cat, "url", catalog_url, ("sqlite", "postgresql"))
-    catalog = CatalogSettings(url=catalog_url, password=cat.secret("catalog"))
+    catalog = CatalogSettings(url=catalog_url, password=cat.secret())
     cat.done()
 
     log = top.sub("logging", {})
@@ -317,18 +331,30 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
             capacity = c.get("capacity", int, 1000)
             if capacity < 1:
                 raise c.fail("capacity", f"must be at least 1, got {capacity}")
-            clusters.append(ClusterSettings(cname, kind, url, capacity, c.secret(cname)))
+            clusters.append(ClusterSettings(cname, kind, url, capacity, c.secret(), c.secret("inspector_password")))
             c.done()
+        inspector = r.get("inspector_role", str, f"aptien_inspector_{rname.replace('-', '_')}")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", inspector):
+            raise r.fail("inspector_role", f"{inspector!r} is not a valid role name")
         regions[rname] = RegionSettings(
             name=rname,
             description=r.get("description", str, rname),
             backup_store=as_path(r.get("backup_store", str, required=True)),
             clusters=tuple(clusters),
+            key_file=as_path(r.get("key_file", str, f"keys/region-{rname}.key")),
+            inspector_role=inspector,
         )
         r.done()
     if not regions:
         raise top.fail("regions", "at least one region is required")
     regions_table.done()
+
+    ten = top.sub("tenants", {})
+    retain = ten.get("default_retain_days", int, 30)
+    if not 0 <= retain <= 3650:
+        raise ten.fail("default_retain_days", f"must be between 0 and 3650, got {retain}")
+    tenants = TenantSettings(default_retain_days=retain)
+    ten.done()
 
     overrides_table = top.sub("region_overrides", {})
     overrides: dict[str, str] = {}
@@ -342,7 +368,7 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
     overrides_table.done()
     top.done()
 
-    settings = Settings(path, mode, data_dir, catalog, logging, security, regions, overrides)
+    settings = Settings(path, mode, data_dir, catalog, logging, security, regions, overrides, tenants)
     check_residency(settings)
     return settings
 
@@ -359,6 +385,7 @@ def check_residency(settings: Settings) -> None:
     """
     seen_urls: dict[str, str] = {}
     seen_stores: dict[Path, str] = {}
+    seen_keys: dict[Path, str] = {}
     names: dict[str, str] = {}
     for region in settings.regions.values():
         store = region.backup_store.resolve()
@@ -369,6 +396,10 @@ def check_residency(settings: Settings) -> None:
                     f"{other!r} ({store}); each region needs its own store"
                 )
         seen_stores[store] = region.name
+        key = region.key_file.resolve()
+        if key in seen_keys:
+            raise ConfigError(f"{settings.source}: regions.{region.name}.key_file: the region key of {seen_keys[key]!r} is used again; each region seals with its own key")
+        seen_keys[key] = region.name
         for cluster in region.clusters:
             url = _normalise_url(cluster.url)
             if url in seen_urls:

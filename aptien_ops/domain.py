@@ -65,6 +65,15 @@ class Tenant:
     contact_email: str | None
     created_at: datetime
     updated_at: datetime
+    schema_version: int | None = None
+    state_reason: str | None = None
+    retain_until: datetime | None = None
+    purged_at: datetime | None = None
+    backup_recipient: str | None = None
+    """The age X25519 recipient backups are encrypted to (public; the identity is sealed)."""
+    lease_owner: str | None = None
+    """``host:pid:session`` of the process provisioning it right now, if any."""
+    lease_until: datetime | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -77,7 +86,38 @@ class Tenant:
             "contact_email": self.contact_email,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
+            "schema_version": self.schema_version,
+            "state_reason": self.state_reason,
+            "retain_until": iso(self.retain_until),
+            "purged_at": iso(self.purged_at),
+            "backup_recipient": self.backup_recipient,
         }
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One completed provisioning step of a tenant."""
+
+    step: str
+    done_at: datetime
+    detail: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {"step": self.step, "done_at": iso(self.done_at), "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """One transition in a tenant's life, kept for accountability (also after purge)."""
+
+    at: datetime
+    from_state: str | None
+    to_state: str
+    operator: str
+    reason: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {"at": iso(self.at), "from": self.from_state, "to": self.to_state, "operator": self.operator, "reason": self.reason}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ class Action(StrEnum):
     REGION_VIEW = "region.view"
     TENANT_VIEW = "tenant.view"
     TENANT_PROVISION = "tenant.provision"
+    TENANT_RESIDENCY_OVERRIDE = "tenant.residency-override"
     TENANT_SUSPEND = "tenant.suspend"
     TENANT_RESUME = "tenant.resume"
     TENANT_CANCEL = "tenant.cancel"
@@ -51,6 +52,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.REGION_VIEW: _ALL_STAFF,
     Action.TENANT_VIEW: _ALL_STAFF,
     Action.TENANT_PROVISION: _OPS,
+    Action.TENANT_RESIDENCY_OVERRIDE: _ADMIN,
     Action.TENANT_SUSPEND: _OPS,
     Action.TENANT_RESUME: _OPS,
     Action.TENANT_CANCEL: _OPS,

@@ -20,6 +20,8 @@ from aptien_ops.domain import (
     Operator,
     OpsLogEntry,
     OpsLogHead,
+    StateChange,
+    StepRecord,
     Tenant,
     TenantCount,
     TenantState,
@@ -34,7 +36,7 @@ class CatalogTx(Protocol):
     """
 
     # tenants
-    def tenant(self, name: str) -> Tenant | None: ...
+    def tenant(self, name: str, *, for_update: bool = False) -> Tenant | None: ...
     def tenants(self, *, region: str | None = None, state: TenantState | None = None) -> list[Tenant]: ...
     def tenant_rows(self, *, region: str | None = None, state: TenantState | None = None) -> list[dict[str, Any]]:
         """Tenants as plain JSON-ready dicts (the fast path of ``tenant list --json``)."""
@@ -44,7 +46,21 @@ class CatalogTx(Protocol):
     def insert_tenant(self, tenant: Tenant) -> None:
         """Raises: Conflict if the name is taken."""
         ...
-    def update_tenant(self, name: str, **changes: Any) -> None: ...
+    def update_tenant(self, name: str, **changes: Any) -> None:
+        """Set columns of the tenant row (any ``Tenant`` field but ``name``)."""
+        ...
+    def tenant_steps(self, name: str) -> list[StepRecord]: ...
+    def mark_step(self, name: str, step: str, at: datetime, detail: str | None = None) -> None:
+        """Record a completed step (idempotent: a step done twice keeps its first record)."""
+        ...
+    def tenant_history(self, name: str) -> list[StateChange]: ...
+    def add_state_change(self, name: str, change: StateChange) -> None: ...
+    def tenant_secret(self, name: str, kind: str) -> str | None:
+        """A sealed secret of the tenant (``owner_password``, ``backup_identity``)."""
+        ...
+    def set_tenant_secret(self, name: str, kind: str, sealed: str | None) -> None:
+        """Store a sealed secret, or destroy it with ``None`` (crypto-shredding)."""
+        ...
 
     # operators
     def operator(self, name: str) -> Operator | None: ...
@@ -110,12 +126,44 @@ class TenantStore(Protocol):
         """Raises: Unavailable if the cluster cannot be reached."""
         ...
 
+    def create_owner_role(self, tenant: str, owner_password: str) -> None:
+        """Create (or reset the password of) the tenant's own login role. Idempotent.
+
+        SQLite has no roles: a no-op. Raises: Unavailable, Conflict.
+        """
+        ...
+
     def create_database(self, tenant: str, owner_password: str) -> None:
         """Create the tenant's owner role and database. Idempotent: an existing one is kept.
 
         Raises: Unavailable, Conflict.
         """
         ...
+
+    def apply_schema(self, tenant: str, target_version: int, *, region: str) -> int:
+        """Bring the tenant schema up to ``target_version``, one transaction per version step.
+
+        Idempotent; returns the version reached. Raises: NotFound, Unavailable, Conflict.
+        """
+        ...
+
+    def schema_version(self, tenant: str) -> int | None:
+        """The tenant's schema version, None if it has no schema yet. Raises: NotFound, Unavailable."""
+        ...
+
+    def grant_inspector(self, tenant: str, role: str, password: str | None) -> None:
+        """Let ``role`` connect and read metadata columns only (``METADATA_COLUMNS``).
+
+        Creates the role if missing (LOGIN with ``password``, else NOLOGIN). SQLite: a no-op.
+        """
+        ...
+
+    def set_login(self, tenant: str, allowed: bool) -> None:
+        """Allow or refuse new connections of the tenant's own role; refusing also ends its
+        open sessions. The cluster admin and the inspector are unaffected."""
+        ...
+
+    def size_bytes(self, tenant: str) -> int: ...
 
     def drop_database(self, tenant: str) -> None:
         """Drop the database and its owner role. Idempotent."""
@@ -135,3 +183,23 @@ class TenantStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class Sealer(Protocol):
+    """Seals small secrets (owner passwords, backup identities) with a region's key."""
+
+    def seal(self, plaintext: bytes, context: str) -> str:
+        """Authenticated encryption bound to ``context`` (e.g. ``tenant/acme/owner_password``)."""
+        ...
+
+    def unseal(self, sealed: str, context: str) -> bytes:
+        """Raises: IntegrityFailure if the value was altered, sealed for another context or key."""
+        ...
+
+
+class BackupKeys(Protocol):
+    """Generates a tenant's backup identity (age X25519)."""
+
+    def generate(self) -> tuple[str, str]:
+        """Returns ``(recipient, identity)``: the public ``age1…`` and the secret ``AGE-SECRET-KEY-1…``."""
+        ...

@@ -13,6 +13,8 @@ REGISTRY: dict[str, dict[str, str]] = {
         "sqlite": "backends.sqlite_tenants:SqliteTenantStore",
         "postgresql": "backends.postgres_tenants:PostgresTenantStore",
     },
+    "sealer": {"aes-gcm": "backends.region_keys:RegionSealer"},
+    "backup_keys": {"age": "backends.age_keys:AgeBackupKeys"},
 }
 
 

@@ -11,13 +11,24 @@ import hashlib
 import hmac
 import os
 import stringprep
+import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
+from psycopg import sql
 
-from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound, OpsError, Unavailable
+from aptien_ops.errors import (
+    Conflict,
+    Forbidden,
+    IntegrityFailure,
+    InvalidInput,
+    NotFound,
+    OpsError,
+    Unavailable,
+)
+from backends.tenant_schema import parse_version
 
 SCRAM_ITERATIONS = 4096
 """PostgreSQL's own default (``scram_iterations``), so verifiers look like the server's."""
@@ -26,6 +37,13 @@ _SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
 
 #: SQLSTATEs that mean "lost a race or the object is busy": rerunning may succeed.
 _CONFLICT_STATES = frozenset({"55006", "55P03", "40001", "40P01", "2BP01", "42P04", "42710"})
+
+_META_TABLE = (
+    "SELECT c.relkind = 'r' AND NOT c.relrowsecurity FROM pg_catalog.pg_class c"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = 'public' AND c.relname = 'tenant_meta'"
+)
+_ROLE_POWERS = "SELECT rolsuper OR rolreplication OR rolbypassrls FROM pg_roles WHERE rolname = %s"
 
 
 def conninfo_params(url: str) -> dict[str, str]:
@@ -126,3 +144,104 @@ def translate_pg_error(exc: psycopg.Error, what: str, secrets: Iterable[str | No
     if state in _CONFLICT_STATES or state.startswith("23"):
         return Conflict(f"{what}: {detail}", hint="another operation holds it; rerun the command")
     return Unavailable(f"{what}: {detail}")
+
+
+def converge_role(
+    conn: psycopg.Connection,
+    role: str,
+    *,
+    create: sql.Composable,
+    alter: sql.Composable | None,
+    refusal: str,
+) -> None:
+    """Create ``role`` WITH ``create`` if missing, else restate ``alter`` on it (None: leave it).
+
+    Only a superuser may even restate NOSUPERUSER/NOREPLICATION/NOBYPASSRLS, so those powers
+    are checked instead of set: a squatted role holding them would make every grant moot.
+
+    Raises:
+        Conflict: the role exists with superuser, replication or bypassrls powers
+            (``refusal`` opens the message: which cluster, what was refused).
+        psycopg.Error: anything else, for the caller to translate.
+    """
+    role_id = sql.Identifier(role)
+    found = conn.execute(_ROLE_POWERS, (role,)).fetchone()
+    if found is None:
+        try:
+            # Its own (sub)transaction: losing the race must not abort the caller's.
+            with conn.transaction():
+                conn.execute(sql.SQL("CREATE ROLE {} WITH {}").format(role_id, create))
+            return
+        except psycopg.errors.DuplicateObject:
+            found = conn.execute(_ROLE_POWERS, (role,)).fetchone()  # a concurrent run won
+    if found is not None and found[0]:
+        raise Conflict(
+            f"{refusal}: role {role} exists with superuser, replication or bypassrls powers",
+            hint="a DBA must inspect that role",
+        )
+    if alter is not None:
+        conn.execute(sql.SQL("ALTER ROLE {} WITH {}").format(role_id, alter))
+
+
+def act_as_owner(conn: psycopg.Connection, role: str) -> None:
+    """Act as the tenant's owner until the transaction ends, resolving names in ``public``.
+
+    A fixed search_path keeps a schema the platform created (say one named after the role,
+    which ``$user`` would pick first) from catching the console's DDL or reads.
+    """
+    conn.execute("SET LOCAL search_path TO public")
+    conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+
+
+def read_schema_version(conn: psycopg.Connection, dbname: str) -> int | None:
+    """``tenant_meta.schema_version``, None if there is no tenant_meta.
+
+    Raises: IntegrityFailure if tenant_meta is a view, has row security, or no version row:
+    this code never makes one like that, and reading a view would run someone else's code.
+    """
+    shape = conn.execute(_META_TABLE).fetchone()
+    if shape is None:
+        return None
+    if not shape[0]:
+        raise IntegrityFailure(f"{dbname}: public.tenant_meta is not the plain table aptien-ops creates")
+    row = conn.execute("SELECT value FROM public.tenant_meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        raise IntegrityFailure(f"{dbname}: tenant_meta has no schema_version row")
+    return parse_version(row[0], dbname)
+
+
+def grant_columns_only(conn: psycopg.Connection, role: str, allow_list: Mapping[str, tuple[str, ...]]) -> None:
+    """Make ``role``'s access to schema ``public`` exactly column-level SELECT on ``allow_list``.
+
+    Everything the current role granted it on tables and sequences is revoked first, so a
+    rerun inside one transaction also takes back a table-level grant made by hand.
+    Raises: psycopg.Error, for the caller to translate.
+    """
+    role_id = sql.Identifier(role)
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(role_id))
+    conn.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {}").format(role_id))
+    conn.execute(sql.SQL("REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {}").format(role_id))
+    for table, columns in allow_list.items():
+        conn.execute(
+            sql.SQL("GRANT SELECT ({}) ON {} TO {}").format(
+                sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier("public", table), role_id
+            )
+        )
+
+
+def end_sessions(conn: psycopg.Connection, role: str, seconds: float, where: str) -> None:
+    """Terminate every session whose login role is ``role`` and wait until none is left.
+
+    A session that authenticated just before its role lost LOGIN may show up a moment later,
+    and termination is asynchronous, hence the loop.
+
+    Raises: Conflict if sessions remain after ``seconds``; psycopg.Error.
+    """
+    deadline = time.monotonic() + seconds
+    while conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s AND pid <> pg_backend_pid()",
+        (role,),
+    ).fetchall():
+        if time.monotonic() > deadline:
+            raise Conflict(f"{where}: sessions of {role} did not end within {seconds:.0f}s", hint="rerun the command")
+        time.sleep(0.05)

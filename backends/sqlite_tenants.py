@@ -19,12 +19,23 @@ from pathlib import Path
 
 from aptien_ops.config import ClusterSettings
 from aptien_ops.domain import validate_tenant_name
-from aptien_ops.errors import Conflict, InvalidInput, NotFound, OpsError, Unavailable
+from aptien_ops.errors import (
+    Conflict,
+    IntegrityFailure,
+    InvalidInput,
+    NotFound,
+    OpsError,
+    Unavailable,
+)
+from backends import tenant_schema
 
 DB_PREFIX = "tenant_"
 _TENANT_FILE = re.compile(r"^tenant_(.+)\.db$")
 #: Files SQLite keeps beside a database; they go with it.
 _SIDE_FILES = ("-wal", "-shm", "-journal")
+_UPSERT_META = (
+    "INSERT INTO tenant_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
 
 
 def cluster_directory(url: str) -> Path:
@@ -152,39 +163,134 @@ class SqliteTenantStore:
             raise self._unavailable(f"drop {path.name}", exc) from None
 
     @contextmanager
-    def connect(self, tenant: str) -> Iterator[sqlite3.Connection]:
-        """A ``sqlite3`` connection to the tenant's file; commits on success, else rolls back.
+    def _opened(self, tenant: str, what: str) -> Iterator[sqlite3.Connection]:
+        """The tenant's file in autocommit mode (callers BEGIN themselves); errors translated.
 
-        Raises: InvalidInput, NotFound if there is no such database, Conflict if the database
-        stays locked, Unavailable.
+        Raises: InvalidInput, NotFound, Conflict (locked), Unavailable.
         """
         path = self.path(tenant)
         if not self.exists(tenant):
             raise NotFound(f"tenant database {path.name} does not exist on cluster {self.cluster!r}")
         try:
             # mode=rw: never create a database by connecting to it.
-            conn = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=10)
+            conn = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=10, isolation_level=None)
         except sqlite3.Error as exc:
             raise self._unavailable(f"open {path.name}", exc) from None
         try:
             yield conn
-            conn.commit()
         except sqlite3.Error as exc:
-            with suppress(sqlite3.Error):
-                conn.rollback()
-            raise self._translate(f"use {path.name}", exc) from None
-        except BaseException:
-            with suppress(sqlite3.Error):
-                conn.rollback()
-            raise
+            raise self._translate(f"{what} {path.name}", exc) from None
         finally:
             conn.close()
+
+    @contextmanager
+    def connect(self, tenant: str) -> Iterator[sqlite3.Connection]:
+        """A ``sqlite3`` connection to the tenant's file; commits on success, else rolls back.
+
+        Raises: InvalidInput, NotFound if there is no such database, Conflict if the database
+        stays locked, Unavailable.
+        """
+        with self._opened(tenant, "use") as conn:
+            conn.isolation_level = ""  # the sqlite3 module's implicit transactions, as before
+            try:
+                yield conn
+                conn.commit()
+            except BaseException:
+                with suppress(sqlite3.Error):
+                    conn.rollback()
+                raise
 
     @contextmanager
     def connect_as_owner(self, tenant: str, password: str) -> Iterator[sqlite3.Connection]:
         """Same as :meth:`connect`: SQLite has no roles, so the password is not checked."""
         with self.connect(tenant) as conn:
             yield conn
+
+    # ------------------------------------------------------------------ schema and access
+
+    def create_owner_role(self, tenant: str, owner_password: str) -> None:
+        """A no-op: a SQLite file has no roles. Raises: InvalidInput for an invalid name."""
+        validate_tenant_name(tenant)
+
+    def apply_schema(self, tenant: str, target_version: int, *, region: str) -> int:
+        """Bring the schema up to ``target_version``, one ``BEGIN IMMEDIATE`` per version step.
+
+        The version and the tenant_meta rows are written in the step's own transaction, so a
+        crash leaves the previous version; concurrent runs queue on the write lock. A target
+        at or below the current version changes nothing. Returns the version reached.
+
+        Raises:
+            InvalidInput: invalid tenant name, target or region.
+            Conflict: ``target_version`` newer than this code knows; the file stays locked.
+            NotFound: no such tenant database.
+            IntegrityFailure: tenant_meta is not what this code wrote.
+            Unavailable: the file cannot be used, or a step failed (rolled back).
+        """
+        name = self.path(tenant).name
+        tenant_schema.check_target(target_version)
+        if not isinstance(region, str) or not region:
+            raise InvalidInput(f"tenant {tenant!r}: a region name is required")
+        with self._opened(tenant, "apply the schema to") as conn:
+            while True:
+                with _immediate(conn):
+                    current = _read_version(conn, name) or 0
+                    if current >= target_version:
+                        return current
+                    step = current + 1
+                    for statement in tenant_schema.statements("sqlite", step):
+                        conn.execute(statement)
+                    overwrite, keep = tenant_schema.meta_rows(tenant, region, step)
+                    conn.executemany(_UPSERT_META, overwrite.items())
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO tenant_meta (key, value) VALUES (?, ?)",
+                        [*keep.items(), ("suspended", "0")],
+                    )
+
+    def schema_version(self, tenant: str) -> int | None:
+        """The version in ``tenant_meta``, None before the first step.
+
+        Raises: InvalidInput, NotFound, IntegrityFailure, Unavailable.
+        """
+        name = self.path(tenant).name
+        with self._opened(tenant, "read the schema version of") as conn:
+            return _read_version(conn, name)
+
+    def grant_inspector(self, tenant: str, role: str, password: str | None) -> None:
+        """Grants nothing: SQLite readers select explicit column lists instead.
+
+        Checks what PostgreSQL would, so callers get the same errors in the sandbox.
+        Raises: InvalidInput (tenant or role name), NotFound, Conflict (no schema yet), Unavailable.
+        """
+        tenant_schema.validate_role_name(role)
+        if self.schema_version(tenant) is None:  # the same order of work as on PostgreSQL
+            raise Conflict(f"tenant database {self.path(tenant).name} has no schema yet", hint="apply the schema first")
+
+    def set_login(self, tenant: str, allowed: bool) -> None:
+        """Set ``tenant_meta.suspended`` to ``'0'``/``'1'``; the platform refuses a suspended
+        tenant's users. Idempotent.
+
+        Raises: InvalidInput, NotFound, Conflict (no schema yet; the file stays locked),
+        Unavailable.
+        """
+        name = self.path(tenant).name
+        with self._opened(tenant, "suspend or resume") as conn, _immediate(conn):
+            if _read_version(conn, name) is None:
+                raise Conflict(f"tenant database {name} has no schema yet", hint="apply the schema first")
+            conn.execute(_UPSERT_META, ("suspended", "0" if allowed else "1"))
+
+    def size_bytes(self, tenant: str) -> int:
+        """The file's size plus its write-ahead log's. Raises: InvalidInput, NotFound, Unavailable."""
+        path = self.path(tenant)
+        total = 0
+        for part, required in ((path, True), (Path(f"{path}-wal"), False)):
+            try:
+                total += part.stat().st_size
+            except FileNotFoundError:
+                if required:
+                    raise NotFound(f"tenant database {path.name} does not exist on cluster {self.cluster!r}") from None
+            except OSError as exc:
+                raise self._unavailable(f"size of {path.name}", exc) from None
+        return total
 
     def _translate(self, what: str, exc: sqlite3.Error) -> OpsError:
         if isinstance(exc, sqlite3.IntegrityError) or "locked" in str(exc) or "busy" in str(exc):
@@ -193,3 +299,30 @@ class SqliteTenantStore:
 
     def close(self) -> None:
         """Nothing to release: connections live only inside :meth:`connect`."""
+
+
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taken up front so concurrent writers queue instead of failing."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _read_version(conn: sqlite3.Connection, name: str) -> int | None:
+    """``tenant_meta.schema_version``, None if there is no tenant_meta table.
+
+    Raises: IntegrityFailure if tenant_meta has no version row (this code never leaves one so).
+    """
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tenant_meta'").fetchone()
+    if found is None:
+        return None
+    row = conn.execute("SELECT value FROM tenant_meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        raise IntegrityFailure(f"{name}: tenant_meta has no schema_version row")
+    return tenant_schema.parse_version(row[0], name)

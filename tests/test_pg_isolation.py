@@ -11,7 +11,7 @@ import pytest
 from psycopg import sql
 
 from aptien_ops.config import ClusterSettings, SecretRef
-from aptien_ops.errors import Conflict, Forbidden, OpsError
+from aptien_ops.errors import Conflict, Forbidden, NotFound, OpsError
 from backends.pg_common import scram_sha256_verifier
 from backends.postgres_tenants import PostgresTenantStore
 
@@ -269,3 +269,261 @@ def test_a_squatted_role_with_superuser_powers_is_never_handed_a_tenant_database
         assert not store.exists(tenant_name)
     finally:
         pg_server.psql(f'DROP ROLE "{role}"')
+
+
+# ----------------------------------------------------------------------------- the inspector role
+
+PLAINTEXT = "CANARY-salary-of-ann-is-123456"
+AUDIT_METADATA = "SELECT id, at, actor, action, datasheet, record_id, key_id, payload_size FROM audit_events"
+
+
+@dataclass
+class Inspector:
+    role: str
+    password: str
+
+
+def _seed_as_platform(store: PostgresTenantStore, tenant: Tenant) -> None:
+    """Rows as the platform writes them, as the tenant's own role, with a known plaintext."""
+    with store.connect_as_owner(tenant.name, tenant.password) as conn:
+        conn.execute("INSERT INTO users (email, display_name, created_at) VALUES ('ann@acme.example', 'Ann', now())")
+        conn.execute(
+            "INSERT INTO audit_events (at, actor, action, datasheet, record_id, key_id, payload_size, payload)"
+            " VALUES (now(), 'ann@acme.example', 'update', 'employees', 'r-1', 'k-1', %s, %s)",
+            (len(PLAINTEXT), PLAINTEXT.encode()),
+        )
+        conn.execute(
+            "INSERT INTO records (id, datasheet, created_at, updated_at, key_id, payload_size, payload)"
+            " VALUES ('r-1', 'employees', now(), now(), 'k-1', %s, %s)",
+            (len(PLAINTEXT), PLAINTEXT.encode()),
+        )
+
+
+@pytest.fixture
+def inspector(
+    pg_server: PgServer, store: PostgresTenantStore, tenants: tuple[Tenant, Tenant]
+) -> Iterator[Inspector]:
+    """Both tenants at the newest schema with platform rows; the inspector admitted to the first."""
+    granted = Inspector(f"aptien_inspector_{secrets.token_hex(4)}", _password())
+    for tenant in tenants:
+        store.apply_schema(tenant.name, 2, region="eu")
+        _seed_as_platform(store, tenant)
+    store.grant_inspector(tenants[0].name, granted.role, granted.password)
+    yield granted
+    for tenant in tenants:  # the role's grants go with the databases, then the role can go
+        store.drop_database(tenant.name)
+    pg_server.psql(f'DROP ROLE IF EXISTS "{granted.role}"')
+
+
+def _as_inspector(server: PgServer, tenant: Tenant, inspector: Inspector) -> psycopg.Connection:
+    return psycopg.connect(
+        server.conninfo(dbname=tenant.database, user=inspector.role, password=inspector.password), autocommit=True
+    )
+
+
+def test_the_inspector_reads_audit_metadata_but_the_server_refuses_it_every_payload(
+    pg_server: PgServer, tenants: tuple[Tenant, Tenant], inspector: Inspector
+) -> None:
+    acme, _ = tenants
+    with _as_inspector(pg_server, acme, inspector) as conn:
+        rows = conn.execute(AUDIT_METADATA).fetchall()
+        assert [row[2:8] for row in rows] == [("ann@acme.example", "update", "employees", "r-1", "k-1", len(PLAINTEXT))]
+        assert conn.execute("SELECT id, email, created_at, active, is_admin FROM users").fetchall()
+        assert dict(conn.execute("SELECT key, value FROM tenant_meta").fetchall())["schema_version"] == "2"
+        seen = repr(rows)
+        for query in (
+            "SELECT payload FROM audit_events",
+            "SELECT * FROM audit_events",
+            "SELECT payload FROM records",
+            "SELECT * FROM records",
+            "SELECT display_name FROM users",
+            "SELECT body FROM messages",
+            "COPY audit_events TO STDOUT",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege) as refused:
+                seen += repr(conn.execute(query).fetchall())
+            assert refused.value.sqlstate == "42501", query
+    assert "permission denied for table audit_events" in pg_server.server_log()
+    assert PLAINTEXT not in seen
+
+
+def test_the_inspector_cannot_change_anything_in_a_tenant_database(
+    pg_server: PgServer, tenants: tuple[Tenant, Tenant], inspector: Inspector
+) -> None:
+    acme, _ = tenants
+    with _as_inspector(pg_server, acme, inspector) as conn:
+        for statement in (
+            "INSERT INTO audit_events (at, actor, action, datasheet, record_id, key_id, payload_size, payload)"
+            " VALUES (now(), 'x', 'x', 'employees', 'x', 'x', 0, '')",
+            "UPDATE audit_events SET actor = 'mallory'",
+            "DELETE FROM audit_events",
+            "UPDATE tenant_meta SET value = '0' WHERE key = 'schema_version'",
+            "DELETE FROM users",
+            "TRUNCATE login_events",
+            "CREATE TABLE loot (x int)",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege) as refused:
+                conn.execute(statement)
+            assert refused.value.sqlstate == "42501", statement
+    with psycopg.connect(pg_server.conninfo(dbname=acme.database)) as admin:
+        assert admin.execute("SELECT actor FROM audit_events").fetchall() == [("ann@acme.example",)]
+
+
+def test_the_inspector_cannot_connect_to_a_tenant_it_was_not_admitted_to(
+    pg_server: PgServer, tenants: tuple[Tenant, Tenant], inspector: Inspector
+) -> None:
+    _, globex = tenants
+    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+        _as_inspector(pg_server, globex, inspector)
+
+
+def test_granting_the_inspector_again_takes_back_a_table_grant_made_by_hand(
+    pg_server: PgServer, store: PostgresTenantStore, tenants: tuple[Tenant, Tenant], inspector: Inspector
+) -> None:
+    acme, _ = tenants
+    pg_server.psql(f'GRANT SELECT ON audit_events TO "{inspector.role}"', dbname=acme.database)
+    with _as_inspector(pg_server, acme, inspector) as conn:
+        assert conn.execute("SELECT count(payload) FROM audit_events").fetchone() == (1,)  # the hand grant works
+    store.grant_inspector(acme.name, inspector.role, None)  # no password: the existing one stays
+    with _as_inspector(pg_server, acme, inspector) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT payload FROM audit_events")
+        assert len(conn.execute(AUDIT_METADATA).fetchall()) == 1
+
+
+def test_the_inspector_password_reaches_the_server_only_as_a_verifier(
+    pg_server: PgServer, store: PostgresTenantStore, tenants: tuple[Tenant, Tenant], inspector: Inspector
+) -> None:
+    acme, globex = tenants
+    new_password = _password()
+    store.grant_inspector(globex.name, inspector.role, new_password)  # resets it cluster-wide
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        _as_inspector(pg_server, acme, inspector)
+    inspector.password = new_password
+    for tenant in tenants:
+        _as_inspector(pg_server, tenant, inspector).close()
+    stored = pg_server.psql(f"SELECT rolpassword FROM pg_authid WHERE rolname = '{inspector.role}'").strip()
+    assert stored.startswith("SCRAM-SHA-256$4096:")
+    log = pg_server.server_log()
+    assert "CREATE ROLE" in log and "ALTER ROLE" in log
+    assert new_password not in log
+
+
+def test_an_inspector_created_without_a_password_cannot_log_in(
+    pg_server: PgServer, store: PostgresTenantStore, tenants: tuple[Tenant, Tenant], inspector: Inspector
+) -> None:
+    acme, _ = tenants
+    silent = f"aptien_inspector_{secrets.token_hex(4)}"
+    try:
+        store.grant_inspector(acme.name, silent, None)
+        assert pg_server.psql(f"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{silent}'").strip() == "f"
+        password = _password()
+        store.grant_inspector(acme.name, silent, password)
+        _as_inspector(pg_server, acme, Inspector(silent, password)).close()
+    finally:
+        store.drop_database(acme.name)
+        pg_server.psql(f'DROP ROLE IF EXISTS "{silent}"')
+
+
+def test_a_role_that_could_read_more_than_metadata_is_never_made_an_inspector(
+    pg_server: PgServer, store: PostgresTenantStore, tenants: tuple[Tenant, Tenant], inspector: Inspector
+) -> None:
+    acme, _ = tenants
+    powerful, member = f"insp_super_{secrets.token_hex(4)}", f"insp_member_{secrets.token_hex(4)}"
+    pg_server.psql(f'CREATE ROLE "{powerful}" SUPERUSER; CREATE ROLE "{member}" IN ROLE "{acme.role}"')
+    try:
+        with pytest.raises(Conflict, match="superuser"):
+            store.grant_inspector(acme.name, powerful, None)
+        with pytest.raises(Conflict, match="member"):
+            store.grant_inspector(acme.name, member, None)
+        with pytest.raises(Conflict):
+            store.grant_inspector(acme.name, "postgres", None)  # the cluster admin itself
+    finally:
+        pg_server.psql(f'DROP ROLE "{powerful}"; DROP ROLE "{member}"')
+
+
+# ----------------------------------------------------------------------------- suspension
+
+
+def test_a_suspended_tenants_role_cannot_log_in_and_its_open_session_is_ended(
+    pg_server: PgServer, store: PostgresTenantStore, tenants: tuple[Tenant, Tenant], inspector: Inspector
+) -> None:
+    acme, globex = tenants
+    lingering = _connect(pg_server, acme.database, acme.role, acme.password)
+    neighbour = _connect(pg_server, globex.database, globex.role, globex.password)
+    try:
+        store.set_login(acme.name, False)
+        store.set_login(acme.name, False)  # rerun: still refused, not an error
+        with pytest.raises(psycopg.OperationalError):
+            lingering.execute("SELECT 1")
+        with pytest.raises(psycopg.OperationalError, match="not permitted to log in"):
+            _connect(pg_server, acme.database, acme.role, acme.password)
+        with pytest.raises(Forbidden):
+            with store.connect_as_owner(acme.name, acme.password):
+                pass
+        store.create_owner_role(acme.name, acme.password)  # a password reset does not resume it
+        with pytest.raises(psycopg.OperationalError, match="not permitted to log in"):
+            _connect(pg_server, acme.database, acme.role, acme.password)
+        with store.connect(acme.name) as admin:  # the console keeps its access
+            assert admin.execute("SELECT count(*) FROM audit_events").fetchone() == (1,)
+        with _as_inspector(pg_server, acme, inspector) as conn:
+            assert len(conn.execute(AUDIT_METADATA).fetchall()) == 1
+        assert neighbour.execute("SELECT 1").fetchone() == (1,)  # another tenant is untouched
+
+        store.set_login(acme.name, True)
+        store.set_login(acme.name, True)
+        with store.connect_as_owner(acme.name, acme.password) as conn:
+            assert conn.execute("SELECT count(*) FROM records").fetchone() == (1,)
+    finally:
+        lingering.close()
+        neighbour.close()
+
+
+def test_suspending_a_tenant_that_has_no_role_on_the_cluster_is_not_found(
+    store: PostgresTenantStore, tenant_name: str
+) -> None:
+    with pytest.raises(NotFound):
+        store.set_login(tenant_name, False)
+
+
+def test_a_least_privileged_admin_runs_the_whole_tenant_lifecycle(
+    pg_server: PgServer, tenant_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin_password = _password()
+    admin = f"ops_admin_{secrets.token_hex(4)}"
+    inspector = Inspector(f"aptien_inspector_{secrets.token_hex(4)}", _password())
+    pg_server.psql(
+        f"CREATE ROLE \"{admin}\" LOGIN CREATEDB CREATEROLE PASSWORD '{scram_sha256_verifier(admin_password)}'"
+    )
+    monkeypatch.setenv("APTIEN_TEST_ADMIN_PASSWORD", admin_password)
+    settings = ClusterSettings(
+        "pg-least-privilege", "postgresql", pg_server.url(user=admin), 10,
+        password=SecretRef(env="APTIEN_TEST_ADMIN_PASSWORD"),
+    )
+    store = PostgresTenantStore(settings)
+    tenant = Tenant(tenant_name, _password())
+    try:
+        store.create_database(tenant.name, tenant.password)
+        assert store.apply_schema(tenant.name, 2, region="eu") == 2
+        _seed_as_platform(store, tenant)
+        store.grant_inspector(tenant.name, inspector.role, inspector.password)
+        with _as_inspector(pg_server, tenant, inspector) as conn:
+            assert len(conn.execute(AUDIT_METADATA).fetchall()) == 1
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("SELECT payload FROM records")
+        lingering = _connect(pg_server, tenant.database, tenant.role, tenant.password)
+        store.set_login(tenant.name, False)
+        with pytest.raises(psycopg.OperationalError):
+            lingering.execute("SELECT 1")
+        lingering.close()
+        store.set_login(tenant.name, True)
+        assert store.size_bytes(tenant.name) > 0
+        store.drop_database(tenant.name)
+        assert not store.exists(tenant.name)
+    finally:
+        store.close()
+        pg_server.psql(
+            f'DROP DATABASE IF EXISTS "{tenant.database}"; DROP ROLE IF EXISTS "{tenant.role}"; '
+            f'DROP ROLE IF EXISTS "{inspector.role}"; DROP ROLE "{admin}"'
+        )
+    assert admin_password not in pg_server.server_log()

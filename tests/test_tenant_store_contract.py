@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from aptien_ops.config import ClusterSettings, SecretRef
-from aptien_ops.errors import InvalidInput, NotFound, Unavailable
+from aptien_ops.errors import Conflict, InvalidInput, NotFound, Unavailable
+from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 from backends.postgres_tenants import PostgresTenantStore
 from backends.sqlite_tenants import SqliteTenantStore
+from backends.tenant_schema import utc_timestamp
 
 Store = PostgresTenantStore | SqliteTenantStore
 ADMIN_PASSWORD_ENV = "APTIEN_TEST_CLUSTER_PASSWORD"
@@ -40,6 +42,9 @@ class ClusterUnderTest:
     snapshot: Callable[[], object]
     """Everything on the real system a tenant operation could have touched."""
     unreachable: ClusterSettings
+    drop_role: Callable[[str], object]
+    login_allowed: Callable[[str], bool]
+    """Whether the tenant's own role (PostgreSQL) or the platform (SQLite) may log in."""
 
 
 def _sqlite_cluster(tmp_path: Path) -> ClusterUnderTest:
@@ -51,13 +56,21 @@ def _sqlite_cluster(tmp_path: Path) -> ClusterUnderTest:
     def snapshot() -> object:
         return sorted(os.listdir(directory)) if directory.exists() else None
 
+    store = SqliteTenantStore(settings)
     return ClusterUnderTest(
         kind="sqlite",
-        store=SqliteTenantStore(settings),
+        store=store,
         make=SqliteTenantStore,
         snapshot=snapshot,
         unreachable=ClusterSettings("sqlite-gone", "sqlite", f"sqlite:///{blocker}/cluster", 100),
+        drop_role=lambda role: None,
+        login_allowed=lambda tenant: _sqlite_meta(store, tenant)["suspended"] == "0",
     )
+
+
+def _sqlite_meta(store: SqliteTenantStore, tenant: str) -> dict[str, str]:
+    with store.connect(tenant) as conn:
+        return dict(conn.execute("SELECT key, value FROM tenant_meta").fetchall())
 
 
 def _postgres_cluster(request: pytest.FixtureRequest) -> ClusterUnderTest:
@@ -77,6 +90,10 @@ def _postgres_cluster(request: pytest.FixtureRequest) -> ClusterUnderTest:
             "pg-gone", "postgresql", f"postgresql+psycopg://postgres@/postgres?host={missing}&port=5432", 100,
             password=SecretRef(env=ADMIN_PASSWORD_ENV),
         ),
+        drop_role=lambda role: server.psql(f'DROP ROLE IF EXISTS "{role}"'),
+        login_allowed=lambda tenant: server.psql(
+            f"SELECT rolcanlogin FROM pg_roles WHERE rolname = 'tenant_{tenant}_owner'"
+        ).strip() == "t",
     )
 
 
@@ -165,7 +182,13 @@ def _every_tenant_operation(store: Store, name: str) -> list[tuple[str, Callable
             pass
 
     return [
+        ("create_owner_role", lambda: store.create_owner_role(name, "irrelevant-password")),
         ("create_database", lambda: store.create_database(name, "irrelevant-password")),
+        ("apply_schema", lambda: store.apply_schema(name, 1, region="eu")),
+        ("schema_version", lambda: store.schema_version(name)),
+        ("grant_inspector", lambda: store.grant_inspector(name, "aptien_inspector_eu", "irrelevant-password")),
+        ("set_login", lambda: store.set_login(name, False)),
+        ("size_bytes", lambda: store.size_bytes(name)),
         ("drop_database", lambda: store.drop_database(name)),
         ("exists", lambda: store.exists(name)),
         ("connect", connect),
@@ -214,9 +237,15 @@ def test_an_unreachable_cluster_is_unavailable_and_no_password_leaks(
         ("exists", lambda: store.exists(tenant_name)),
         ("list_databases", store.list_databases),
         ("connect", connect),
+        ("apply_schema", lambda: store.apply_schema(tenant_name, 2, region="eu")),
+        ("schema_version", lambda: store.schema_version(tenant_name)),
+        ("set_login", lambda: store.set_login(tenant_name, False)),
+        ("size_bytes", lambda: store.size_bytes(tenant_name)),
+        ("grant_inspector", lambda: store.grant_inspector(tenant_name, "aptien_inspector_eu", owner_password)),
     ]
-    if cluster.kind == "postgresql":
+    if cluster.kind == "postgresql":  # no-ops on SQLite, which has no roles
         calls.append(("connect_as_owner", connect_as_owner))
+        calls.append(("create_owner_role", lambda: store.create_owner_role(tenant_name, owner_password)))
     for operation, call in calls:
         with pytest.raises(Unavailable) as failed:
             call()
@@ -254,3 +283,88 @@ def test_sqlite_provisioning_that_crashed_midway_leaves_nothing_a_rerun_trips_on
     assert _select_one(store, tenant_name) == 1
     store.drop_database(tenant_name)
     assert sorted(os.listdir(directory)) == []
+
+
+def test_operations_on_a_tenant_that_was_never_provisioned_are_not_found(
+    cluster: ClusterUnderTest, tenant_name: str
+) -> None:
+    store = cluster.store
+    for operation, call in [
+        ("apply_schema", lambda: store.apply_schema(tenant_name, 2, region="eu")),
+        ("schema_version", lambda: store.schema_version(tenant_name)),
+        ("grant_inspector", lambda: store.grant_inspector(tenant_name, f"insp_{secrets.token_hex(4)}", None)),
+        ("set_login", lambda: store.set_login(tenant_name, False)),
+        ("size_bytes", lambda: store.size_bytes(tenant_name)),
+    ]:
+        with pytest.raises(NotFound):
+            call()
+        assert not store.exists(tenant_name), operation
+
+
+@pytest.mark.parametrize("role", ["", "Inspector", "pg_read_all_data", "tenant_acme_owner", 'x"; DROP ROLE y', "a" * 64])
+def test_an_invalid_inspector_role_name_is_refused_before_anything_is_touched(
+    cluster: ClusterUnderTest, provisioned: str, role: str
+) -> None:
+    before = cluster.snapshot()
+    with pytest.raises(InvalidInput):
+        cluster.store.grant_inspector(provisioned, role, None)
+    assert cluster.snapshot() == before
+
+
+def test_a_provisioned_tenant_reaches_the_newest_schema_and_admits_the_inspector(
+    cluster: ClusterUnderTest, provisioned: str
+) -> None:
+    store = cluster.store
+    store.create_owner_role(provisioned, secrets.token_urlsafe(24))  # rerun on a provisioned tenant: fine
+    assert store.schema_version(provisioned) is None
+    assert store.apply_schema(provisioned, TENANT_SCHEMA_VERSION, region="eu") == TENANT_SCHEMA_VERSION
+    assert store.schema_version(provisioned) == TENANT_SCHEMA_VERSION
+    role = f"aptien_inspector_{secrets.token_hex(4)}"
+    try:
+        store.grant_inspector(provisioned, role, secrets.token_urlsafe(24))
+        store.grant_inspector(provisioned, role, None)  # rerun: idempotent
+    finally:
+        store.drop_database(provisioned)
+        cluster.drop_role(role)
+
+
+def test_the_inspector_is_admitted_only_once_the_schema_exists(cluster: ClusterUnderTest, provisioned: str) -> None:
+    role = f"aptien_inspector_{secrets.token_hex(4)}"
+    try:
+        with pytest.raises(Conflict, match="no schema"):
+            cluster.store.grant_inspector(provisioned, role, None)
+        cluster.store.apply_schema(provisioned, 1, region="eu")
+        cluster.store.grant_inspector(provisioned, role, None)  # the rerun completes the job
+    finally:
+        cluster.store.drop_database(provisioned)
+        cluster.drop_role(role)
+
+
+def test_suspending_and_resuming_a_tenant_is_recorded_and_idempotent(
+    cluster: ClusterUnderTest, provisioned: str
+) -> None:
+    store = cluster.store
+    store.apply_schema(provisioned, 2, region="eu")
+    assert cluster.login_allowed(provisioned) is True
+    for allowed in (False, False, True, True, False):
+        store.set_login(provisioned, allowed)
+        assert cluster.login_allowed(provisioned) is allowed
+    assert store.schema_version(provisioned) == 2  # suspension touches nothing else
+
+
+def test_a_tenant_database_reports_its_size_and_it_grows_with_its_data(
+    cluster: ClusterUnderTest, provisioned: str
+) -> None:
+    store = cluster.store
+    store.apply_schema(provisioned, 2, region="eu")
+    before = store.size_bytes(provisioned)
+    assert before > 0
+    blob = os.urandom(4 << 20)
+    with store.connect(provisioned) as conn:
+        placeholder = "?" if cluster.kind == "sqlite" else "%s"
+        conn.execute(
+            "INSERT INTO records (id, datasheet, created_at, updated_at, key_id, payload_size, payload)"
+            f" VALUES ('r-1', 'employees', {placeholder}, {placeholder}, 'k', {placeholder}, {placeholder})",
+            (utc_timestamp(), utc_timestamp(), len(blob), blob),
+        )
+    assert store.size_bytes(provisioned) >= before + (2 << 20)

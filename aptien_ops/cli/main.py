@@ -54,9 +54,10 @@ _last_state: CliState | None = None
 
 
 def _register() -> None:
-    from aptien_ops.cli import opslog, people, sandbox, tenants, tui
+    from aptien_ops.cli import lifecycle, opslog, people, sandbox, tenants, tui
 
-    for command in (sandbox.sandbox, tenants.region, tenants.tenant, people.operator, people.approval, opslog.ops_log, tui.tui):
+    for command in (sandbox.sandbox, tenants.region, tenants.tenant, lifecycle.fleet, people.operator, people.approval,
+                    opslog.ops_log, tui.tui):
         cli.add_command(command)
 
 

@@ -32,6 +32,7 @@ def sandbox_init(state: CliState, path: Path | None) -> None:
     from aptien_ops.composition import open_console
     from aptien_ops.errors import Conflict
     from aptien_ops.sandbox import DEMO_TENANTS, default_sandbox_dir, write_sandbox_config
+    from aptien_ops.services.provisioning import ProvisionRequest
 
     directory = (path or default_sandbox_dir()).expanduser().resolve()
     config, created = write_sandbox_config(directory)
@@ -44,7 +45,7 @@ def sandbox_init(state: CliState, path: Path | None) -> None:
                 continue
             state.info(f"provisioning demo tenant {name} ({country})")
             try:
-                console.tenants.provision(name, country, contact_name=contact, contact_email=email)
+                console.provisioning.provision(ProvisionRequest(name, country, contact_name=contact, contact_email=email))
             except Conflict:
                 continue  # a concurrent init made it
             made += 1

@@ -76,6 +76,13 @@ def tenant_list(state: CliState, region: str | None, tenant_state: str | None) -
 @click.argument("name")
 @pass_state
 def tenant_show(state: CliState, name: str) -> None:
-    """One tenant in detail."""
-    data = state.console().tenants.show(name).as_json()
-    state.out(data, fields(data))
+    """One tenant in detail: steps, state history, cluster, schema version, size."""
+    data = state.console().tenants.detail(name)
+    if state.json:
+        state.out(data)
+        return
+    steps, history = data.pop("steps"), data.pop("history")
+    text = fields(data)
+    text += "\n\nSTEPS\n" + table(steps, ("step", "done_at", "detail"))
+    text += "\n\nHISTORY\n" + table(history, ("at", "from", "to", "operator", "reason"))
+    state.out(data, text)

@@ -6,13 +6,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from aptien_ops.config import ClusterSettings, Settings
+from aptien_ops.config import ClusterSettings, RegionSettings, Settings
 from aptien_ops.domain import Identity, OpsLogEntry
 from aptien_ops.errors import Forbidden, NotFound, OpsError
 from aptien_ops.eventlog import EventLog
 from aptien_ops.opslog import Event, next_entry
 from aptien_ops.permissions import READ_ONLY_SAFE, Action, require
-from aptien_ops.ports import Catalog, CatalogTx, TenantStore
+from aptien_ops.ports import BackupKeys, Catalog, CatalogTx, Sealer, TenantStore
 
 T = TypeVar("T")
 
@@ -25,8 +25,11 @@ class OpsContext:
     opslog_key: bytes
     events: EventLog
     store_factory: Callable[[ClusterSettings], TenantStore] | None = None
+    sealer_factory: Callable[[RegionSettings], Sealer] | None = None
+    backup_keys: BackupKeys | None = None
     read_only: bool = False
     _stores: dict[str, TenantStore] = field(default_factory=dict, repr=False)
+    _sealers: dict[str, Sealer] = field(default_factory=dict, repr=False)
     _roles_cache: frozenset[str] | None = field(default=None, repr=False)
 
     def store(self, cluster: str) -> TenantStore:
@@ -35,14 +38,25 @@ class OpsContext:
         Raises: NotFound if no region of the config defines the cluster.
         """
         if cluster not in self._stores:
-            for region in self.settings.regions.values():
-                for c in region.clusters:
-                    if c.name == cluster:
-                        assert self.store_factory is not None, "composition root sets store_factory"
-                        self._stores[cluster] = self.store_factory(c)
-                        return self._stores[cluster]
-            raise NotFound(f"cluster {cluster} is not in the configuration", hint="aptien-ops region list")
+            settings = self.cluster_settings(cluster)
+            assert self.store_factory is not None, "composition root sets store_factory"
+            self._stores[cluster] = self.store_factory(settings)
         return self._stores[cluster]
+
+    def cluster_settings(self, cluster: str) -> ClusterSettings:
+        """Raises: NotFound if no region of the config defines the cluster."""
+        for region in self.settings.regions.values():
+            for c in region.clusters:
+                if c.name == cluster:
+                    return c
+        raise NotFound(f"cluster {cluster} is not in the configuration", hint="aptien-ops region list")
+
+    def sealer(self, region: str) -> Sealer:
+        """The region's sealing key (created on first use in a sandbox)."""
+        if region not in self._sealers:
+            assert self.sealer_factory is not None, "composition root sets sealer_factory"
+            self._sealers[region] = self.sealer_factory(self.settings.regions[region])
+        return self._sealers[region]
 
     def close(self) -> None:
         for store in self._stores.values():

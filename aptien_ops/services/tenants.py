@@ -1,13 +1,12 @@
-"""Tenants: listing, detail, and placing a new tenant's database in its region."""
+"""Tenants: listing and detail."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
-from aptien_ops.config import RegionSettings, region_or_fail
-from aptien_ops.domain import Tenant, TenantCount, TenantState, utcnow, validate_tenant_name
-from aptien_ops.errors import Conflict, InvalidInput, NotFound
+from aptien_ops.config import region_or_fail
+from aptien_ops.domain import Tenant, TenantCount, TenantState, validate_tenant_name
+from aptien_ops.errors import InvalidInput, NotFound, Unavailable
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.regions import RegionResolver
@@ -42,35 +41,30 @@ class TenantService:
         validate_tenant_name(name)
         return self.ctx.view(Action.TENANT_VIEW, name, lambda tx: self._get(tx, name))
 
-    def provision(self, name: str, country: str, *, contact_name: str | None = None, contact_email: str | None = None) -> Tenant:
-        """Reserve the name, create the tenant's own database on the least-loaded cluster of its
-        region, and mark it active.
+    def detail(self, name: str) -> dict[str, Any]:
+        """The tenant with its step history, state history and database size.
 
-        Raises: InvalidInput, Forbidden, Conflict (name taken, region full), Unavailable.
+        The size comes from the cluster; if it cannot be reached the detail says so instead of
+        failing. Raises: InvalidInput, NotFound, Forbidden.
         """
         validate_tenant_name(name)
-        resolution = self.resolver.resolve(country)
-        region = region_or_fail(self.ctx.settings, resolution.region)
-        params = {"country": resolution.country.alpha2, "region": region.name}
 
-        def reserve(tx: CatalogTx) -> Tenant:
-            if tx.tenant(name) is not None:
-                raise Conflict(f"tenant {name} exists already", hint=f"aptien-ops tenant show {name}")
-            now = utcnow()
-            tenant = Tenant(name, resolution.country.alpha2, region.name, self._place(tx, region), TenantState.PROVISIONING,
-                            contact_name, contact_email, now, now)
-            tx.insert_tenant(tenant)
-            return tenant
+        def read(tx: CatalogTx) -> dict[str, Any]:
+            tenant = self._get(tx, name)
+            return {
+                **tenant.as_json(),
+                "steps": [s.as_json() for s in tx.tenant_steps(name)],
+                "history": [h.as_json() for h in tx.tenant_history(name)],
+            }
 
-        tenant = self.ctx.mutate(Action.TENANT_PROVISION, name, params, reserve)
-        assert tenant.cluster is not None
-        self.ctx.store(tenant.cluster).create_database(name, secrets.token_urlsafe(24))
-
-        def activate(tx: CatalogTx) -> Tenant:
-            tx.update_tenant(name, state=TenantState.ACTIVE, updated_at=utcnow())
-            return self._get(tx, name)
-
-        return self.ctx.mutate(Action.TENANT_PROVISION, name, {**params, "step": "active"}, activate)
+        data = self.ctx.view(Action.TENANT_VIEW, name, read)
+        data["size_bytes"] = None
+        if data["cluster"] and data["state"] != TenantState.PURGED:
+            try:
+                data["size_bytes"] = self.ctx.store(data["cluster"]).size_bytes(name)
+            except (Unavailable, NotFound) as exc:
+                data["size_error"] = exc.message
+        return data
 
     # -- internals ------------------------------------------------------------------------
 
@@ -80,11 +74,3 @@ class TenantService:
         if tenant is None:
             raise NotFound(f"no tenant named {name}", hint="aptien-ops tenant list")
         return tenant
-
-    @staticmethod
-    def _place(tx: CatalogTx, region: RegionSettings) -> str:
-        loads = {c.cluster: c.tenants for c in tx.cluster_loads() if c.region == region.name}
-        free = [(loads.get(c.name, 0) / c.capacity, c.name) for c in region.clusters if loads.get(c.name, 0) < c.capacity]
-        if not free:
-            raise Conflict(f"region {region.name} is full: every cluster is at capacity", hint="add a cluster to the region in ops.toml")
-        return min(free)[1]

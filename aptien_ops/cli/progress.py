@@ -1,0 +1,44 @@
+"""Progress for long work: on stderr, only when it is a terminal, never in --json output."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+class StepPrinter:
+    """Prints each provisioning step as it completes (stderr; silent with --json)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._started = 0.0
+
+    def __call__(self, step: str, status: str) -> None:
+        if not self.enabled:
+            return
+        if status == "start":
+            self._started = time.perf_counter()
+            sys.stderr.write(f"  {step:<17} ...")
+            sys.stderr.flush()
+        elif status == "done":
+            sys.stderr.write(f"\r  {step:<17} done ({(time.perf_counter() - self._started) * 1000:.0f} ms)\n")
+        elif status == "skip":
+            sys.stderr.write(f"  {step:<17} done earlier\n")
+
+
+class Bar:
+    """A one-line progress bar on stderr when it is a terminal."""
+
+    def __init__(self, label: str, *, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled and sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int, item: str = "") -> None:
+        if not self.enabled or total <= 0:
+            return
+        width = 30
+        filled = int(width * done / total)
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {item[:30]:<30}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()

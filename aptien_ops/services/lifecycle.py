@@ -1,0 +1,146 @@
+"""A tenant's life after provisioning: suspend, resume, cancel with retention, purge.
+
+Purge is four-eyes: it is recorded as a request and runs when a second admin approves. It
+drops the database and its role, destroys the sealed backup identity (so every backup of the
+tenant becomes unreadable) and keeps a tombstone row with the dates, without contact details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+from aptien_ops.domain import StateChange, Tenant, TenantState, utcnow, validate_tenant_name
+from aptien_ops.errors import Conflict, InvalidInput, NotFound, PendingApproval
+from aptien_ops.permissions import Action
+from aptien_ops.ports import CatalogTx
+from aptien_ops.services.approvals import ApprovalService
+from aptien_ops.services.context import OpsContext
+
+#: Which states each transition starts from.
+ALLOWED_FROM: dict[str, tuple[TenantState, ...]] = {
+    "suspend": (TenantState.ACTIVE,),
+    "resume": (TenantState.SUSPENDED,),
+    "cancel": (TenantState.ACTIVE, TenantState.SUSPENDED),
+    "purge": (TenantState.CANCELLED,),
+}
+
+
+def _reason(reason: str | None, what: str) -> str:
+    text = " ".join((reason or "").split())
+    if not text:
+        raise InvalidInput(f"{what} needs a reason", hint='--reason "why"')
+    if len(text) > 500:
+        raise InvalidInput("the reason must be at most 500 characters")
+    return text
+
+
+class LifecycleService:
+    def __init__(self, ctx: OpsContext, approvals: ApprovalService) -> None:
+        self.ctx = ctx
+        self.approvals = approvals
+        approvals.register("tenant.purge", self._execute_purge)
+
+    def suspend(self, name: str, reason: str) -> Tenant:
+        """The tenant's own role can no longer log in and its sessions end; backups and
+        inspection keep working. Raises: InvalidInput, NotFound, Forbidden, Conflict, Unavailable."""
+        validate_tenant_name(name)
+        why = _reason(reason, "suspending a tenant")
+        return self._transition(name, "suspend", Action.TENANT_SUSPEND, TenantState.SUSPENDED, why, login=False)
+
+    def resume(self, name: str) -> Tenant:
+        validate_tenant_name(name)
+        return self._transition(name, "resume", Action.TENANT_RESUME, TenantState.ACTIVE, None, login=True)
+
+    def cancel(self, name: str, retain_days: int | None = None) -> Tenant:
+        """Cancel: no more logins; restorable until the retention end, then purgeable."""
+        validate_tenant_name(name)
+        days = self.ctx.settings.tenants.default_retain_days if retain_days is None else retain_days
+        if not 0 <= days <= 3650:
+            raise InvalidInput(f"--retain-days must be between 0 and 3650, got {days}")
+        until = utcnow() + timedelta(days=days)
+        return self._transition(name, "cancel", Action.TENANT_CANCEL, TenantState.CANCELLED, f"retain {days} days",
+                                login=False, extra={"retain_until": until}, params={"retain_days": days})
+
+    def purge(self, name: str, *, before_retention_end: str | None = None) -> Tenant:
+        """Request the purge of a cancelled tenant (four-eyes) — or run it when four-eyes is off.
+
+        Raises: InvalidInput, NotFound, Forbidden, Conflict (wrong state, retention not over),
+        PendingApproval (recorded; a second admin approves).
+        """
+        validate_tenant_name(name)
+        tenant = self._get_now(name)
+        self._check_state(tenant, "purge")
+        params: dict[str, object] = {}
+        if tenant.retain_until and tenant.retain_until > utcnow():
+            if not before_retention_end:
+                raise Conflict(
+                    f"tenant {name} is retained until {tenant.retain_until:%Y-%m-%d}",
+                    hint='purge after that date, or pass --before-retention-end "reason" (e.g. the client asked for deletion)',
+                )
+            params["before_retention_end"] = _reason(before_retention_end, "purging before the retention end")
+        if "tenant.purge" in self.ctx.settings.security.four_eyes:
+            approval = self.approvals.request(Action.TENANT_PURGE, name, params)
+            raise PendingApproval(
+                f"purging {name} needs a second admin's approval; request #{approval.id} recorded",
+                approval_id=approval.id, action=approval.action, target=name,
+            )
+        return self.ctx.mutate(Action.TENANT_PURGE, name, params, lambda tx: self._purge(tx, name))
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _transition(self, name: str, verb: str, action: Action, to: TenantState, reason: str | None, *,
+                    login: bool, extra: Mapping[str, object] | None = None,
+                    params: Mapping[str, object] | None = None) -> Tenant:
+        tenant = self._get_now(name)
+        self._check_state(tenant, verb)
+        assert tenant.cluster is not None
+        # The cluster first: if we crash after it, the catalog still shows the old state and
+        # rerunning the same command repeats an idempotent ALTER ROLE before recording.
+        self.ctx.store(tenant.cluster).set_login(name, login)
+
+        def record(tx: CatalogTx) -> Tenant:
+            current = self._get(tx, name, for_update=True)
+            self._check_state(current, verb)
+            now = utcnow()
+            tx.update_tenant(name, state=to, state_reason=reason, updated_at=now, **(extra or {}))
+            tx.add_state_change(name, StateChange(now, str(current.state), str(to), self.ctx.identity.operator, reason))
+            return self._get(tx, name)
+
+        return self.ctx.mutate(action, name, {**(params or {}), **({"reason": reason} if reason else {})}, record)
+
+    def _execute_purge(self, tx: CatalogTx, target: str, params: dict[str, object]) -> Mapping[str, object]:
+        tenant = self._purge(tx, target)
+        return {"tenant": tenant.name, "state": str(tenant.state), "purged_at": tenant.as_json()["purged_at"]}
+
+    def _purge(self, tx: CatalogTx, name: str) -> Tenant:
+        tenant = self._get(tx, name, for_update=True)
+        self._check_state(tenant, "purge")
+        if tenant.cluster is not None:
+            self.ctx.store(tenant.cluster).drop_database(name)
+        # Crypto-shredding: without the identity, every backup of this tenant is ciphertext only.
+        tx.set_tenant_secret(name, "backup_identity", None)
+        tx.set_tenant_secret(name, "owner_password", None)
+        now = utcnow()
+        tx.update_tenant(name, state=TenantState.PURGED, purged_at=now, updated_at=now,
+                         contact_name=None, contact_email=None, state_reason="purged")
+        tx.add_state_change(name, StateChange(now, str(tenant.state), "purged", self.ctx.identity.operator))
+        return self._get(tx, name)
+
+    def _get_now(self, name: str) -> Tenant:
+        with self.ctx.catalog.read() as tx:
+            return self._get(tx, name)
+
+    @staticmethod
+    def _get(tx: CatalogTx, name: str, *, for_update: bool = False) -> Tenant:
+        tenant = tx.tenant(name, for_update=for_update)
+        if tenant is None:
+            raise NotFound(f"no tenant named {name}", hint="aptien-ops tenant list")
+        return tenant
+
+    @staticmethod
+    def _check_state(tenant: Tenant, verb: str) -> None:
+        allowed = ALLOWED_FROM[verb]
+        if tenant.state not in allowed:
+            needed = " or ".join(str(s) for s in allowed)
+            raise Conflict(f"cannot {verb} {tenant.name}: it is {tenant.state}", hint=f"{verb} needs a tenant that is {needed}")

@@ -1,0 +1,280 @@
+"""Provisioning a tenant as resumable steps recorded in the catalog.
+
+reserve → owner-role → database → schema → inspector-grants → backup-identity → active
+
+Each step is idempotent and recorded when done, so killing the process at any point and
+running the same ``tenant provision`` again converges to one active tenant with nothing
+orphaned. A lease on the tenant row (``host:pid:session``) keeps two processes from working
+on the same tenant at once; a lease whose process has died, or that has expired, is taken over.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aptien_ops.config import RegionSettings, region_or_fail
+from aptien_ops.domain import (
+    StateChange,
+    StepRecord,
+    Tenant,
+    TenantState,
+    utcnow,
+    validate_tenant_name,
+)
+from aptien_ops.errors import Conflict, Forbidden, InvalidInput, OpsError, Unavailable
+from aptien_ops.opslog import Event
+from aptien_ops.permissions import Action, is_allowed
+from aptien_ops.ports import CatalogTx
+from aptien_ops.regions import RegionResolver
+from aptien_ops.services.context import OpsContext
+from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
+
+STEPS = ("reserve", "owner-role", "database", "schema", "inspector-grants", "backup-identity", "active")
+LEASE = timedelta(minutes=10)
+EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,255}\.[a-z]{2,}$"
+
+#: Called with (step, status) as provisioning goes: status is "start", "done" or "skip".
+Progress = Callable[[str, str], None]
+
+
+def secret_context(tenant: str, kind: str) -> str:
+    return f"tenant/{tenant}/{kind}"
+
+
+@dataclass(frozen=True)
+class ProvisionRequest:
+    name: str
+    country: str
+    region: str | None = None
+    residency_override: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+
+
+class ProvisioningService:
+    def __init__(self, ctx: OpsContext, resolver: RegionResolver) -> None:
+        self.ctx = ctx
+        self.resolver = resolver
+        #: Test seam: called after each step is recorded (inject failures, or kill -9).
+        self.after_step: Callable[[str], None] | None = None
+        self._me = f"{socket.gethostname()}:{os.getpid()}:{ctx.identity.session_id}"
+
+    # -- the use case ---------------------------------------------------------------------
+
+    def provision(self, request: ProvisionRequest, progress: Progress | None = None) -> Tenant:
+        """Provision (or resume provisioning) a tenant.
+
+        Raises: InvalidInput (name, country, region contradiction, contact), Forbidden,
+        Conflict (exists, being provisioned elsewhere, region full), Unavailable (no reachable
+        cluster, or a cluster went down mid-way: rerun to resume).
+        """
+        name = validate_tenant_name(request.name)
+        resolution = self.resolver.resolve(request.country)
+        region = self._region(request, resolution.region)
+        self._check_contact(request)
+        report = progress or (lambda step, status: None)
+        params: dict[str, object] = {"country": resolution.country.alpha2, "region": region.name}
+        if request.residency_override:
+            params["residency_override"] = request.residency_override
+
+        tenant = self._reserve(request, resolution.country.alpha2, region, params)
+        try:
+            done = {s.step for s in self._steps(name)}
+            for step in STEPS[1:]:
+                if step in done:
+                    report(step, "skip")
+                    continue
+                report(step, "start")
+                self._run_step(step, tenant, region)
+                report(step, "done")
+                if self.after_step is not None:
+                    self.after_step(step)
+        except OpsError as exc:
+            self.ctx.record_alone(Event(str(Action.TENANT_PROVISION), name, {**params, "error": exc.message}, f"failed:{exc.code}"))
+            self._release(name)
+            raise
+        with self.ctx.catalog.read() as tx:
+            final = tx.tenant(name)
+        assert final is not None
+        return final
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _reserve(self, request: ProvisionRequest, country: str, region: RegionSettings, params: dict[str, object]) -> Tenant:
+        name = request.name
+        candidates = self._reachable_clusters(region)
+
+        def reserve(tx: CatalogTx) -> Tenant:
+            if request.residency_override and not is_allowed(self.ctx.roles(tx), Action.TENANT_RESIDENCY_OVERRIDE):
+                raise Forbidden(f"{self.ctx.identity.operator} may not override residency", hint="needs role admin")
+            now = utcnow()
+            existing = tx.tenant(name, for_update=True)
+            if existing is not None:
+                return self._resume(tx, existing, country, region)
+            cluster = self._place(tx, region, candidates)
+            tenant = Tenant(
+                name, country, region.name, cluster, TenantState.PROVISIONING, request.contact_name,
+                request.contact_email, now, now, lease_owner=self._me, lease_until=now + LEASE,
+            )
+            tx.insert_tenant(tenant)
+            tx.mark_step(name, "reserve", now, f"cluster {cluster}")
+            tx.add_state_change(name, StateChange(now, None, "provisioning", self.ctx.identity.operator, request.residency_override))
+            return tenant
+
+        return self.ctx.mutate(Action.TENANT_PROVISION, name, params, reserve)
+
+    def _resume(self, tx: CatalogTx, existing: Tenant, country: str, region: RegionSettings) -> Tenant:
+        name = existing.name
+        if existing.state != TenantState.PROVISIONING:
+            raise Conflict(f"tenant {name} exists already ({existing.state})", hint=f"aptien-ops tenant show {name}")
+        if existing.country != country or existing.region != region.name:
+            raise Conflict(
+                f"tenant {name} is being provisioned for {existing.country} in {existing.region}, not {country} in {region.name}",
+                hint="rerun with the same country and region to resume it",
+            )
+        now = utcnow()
+        if existing.lease_owner and existing.lease_owner != self._me and not self._lease_is_stale(existing, now):
+            raise Conflict(
+                f"tenant {name} is being provisioned right now by another run ({existing.lease_owner})",
+                hint="wait for it to finish, then check: aptien-ops tenant show " + name,
+            )
+        tx.update_tenant(name, lease_owner=self._me, lease_until=now + LEASE)
+        return existing
+
+    @staticmethod
+    def _lease_is_stale(tenant: Tenant, now: datetime) -> bool:
+        assert tenant.lease_owner is not None
+        if tenant.lease_until is None or tenant.lease_until < now:
+            return True
+        host, _, rest = tenant.lease_owner.partition(":")
+        pid = rest.partition(":")[0]
+        if host != socket.gethostname() or not pid.isdigit():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True  # that process died: crash recovery may take over at once
+        except PermissionError:
+            return False
+        return False
+
+    def _run_step(self, step: str, tenant: Tenant, region: RegionSettings) -> None:
+        name = tenant.name
+        assert tenant.cluster is not None
+        store = self.ctx.store(tenant.cluster)
+        sealer = self.ctx.sealer(region.name)
+        detail: str | None = None
+        sealed: str | None = None
+        changes: dict[str, object] = {}
+        if step == "owner-role":
+            password = self._owner_password(name, region)
+            store.create_owner_role(name, password)
+        elif step == "database":
+            store.create_database(name, self._owner_password(name, region))
+        elif step == "schema":
+            version = store.apply_schema(name, TENANT_SCHEMA_VERSION, region=region.name)
+            changes["schema_version"] = version
+            detail = f"version {version}"
+        elif step == "inspector-grants":
+            cluster = self.ctx.cluster_settings(tenant.cluster)
+            store.grant_inspector(name, region.inspector_role, cluster.inspector_password.read())
+            detail = region.inspector_role
+        elif step == "backup-identity":
+            with self.ctx.catalog.read() as tx:
+                current = tx.tenant(name)
+            if current is None or not current.backup_recipient:
+                assert self.ctx.backup_keys is not None
+                recipient, identity = self.ctx.backup_keys.generate()
+                changes["backup_recipient"] = recipient
+                sealed = sealer.seal(identity.encode(), secret_context(name, "backup_identity"))
+                detail = recipient
+        now = utcnow()
+        with self.ctx.catalog.transaction() as tx:
+            if step == "backup-identity" and sealed is not None:
+                tx.set_tenant_secret(name, "backup_identity", sealed)
+            if step == "active":
+                tx.add_state_change(name, StateChange(now, "provisioning", "active", self.ctx.identity.operator))
+                changes.update(state=TenantState.ACTIVE, lease_owner=None, lease_until=None)
+                entry = self.ctx.record(tx, Event(str(Action.TENANT_PROVISION), name, {"cluster": tenant.cluster, "step": "active"}, "ok"))
+            else:
+                changes.update(lease_until=now + LEASE)
+            tx.update_tenant(name, updated_at=now, **changes)
+            tx.mark_step(name, step, now, detail)
+        if step == "active":
+            self.ctx.events.entry(entry)
+
+    def _owner_password(self, name: str, region: RegionSettings) -> str:
+        """The owner's password: generated once, kept only sealed in the catalog."""
+        context = secret_context(name, "owner_password")
+        sealer = self.ctx.sealer(region.name)
+        with self.ctx.catalog.transaction() as tx:
+            sealed = tx.tenant_secret(name, "owner_password")
+            if sealed is None:
+                password = secrets.token_urlsafe(32)
+                tx.set_tenant_secret(name, "owner_password", sealer.seal(password.encode(), context))
+                return password
+        return sealer.unseal(sealed, context).decode()
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _steps(self, name: str) -> list[StepRecord]:
+        with self.ctx.catalog.read() as tx:
+            return tx.tenant_steps(name)
+
+    def _release(self, name: str) -> None:
+        with self.ctx.catalog.transaction() as tx:
+            tenant = tx.tenant(name, for_update=True)
+            if tenant is not None and tenant.lease_owner == self._me:
+                tx.update_tenant(name, lease_owner=None, lease_until=None)
+
+    def _region(self, request: ProvisionRequest, resolved: str) -> RegionSettings:
+        if request.region is None or request.region == resolved:
+            return region_or_fail(self.ctx.settings, resolved)
+        region = region_or_fail(self.ctx.settings, request.region)
+        if not (request.residency_override or "").strip():
+            raise InvalidInput(
+                f"--region {request.region} contradicts the client's country ({request.country.upper()} → {resolved})",
+                hint='an admin may pass --residency-override "reason" to place it elsewhere',
+            )
+        return region
+
+    @staticmethod
+    def _check_contact(request: ProvisionRequest) -> None:
+        if request.contact_email is not None and not re.fullmatch(EMAIL, request.contact_email):
+            raise InvalidInput(f"invalid contact e-mail {request.contact_email[:60]!r}")
+        if request.contact_name is not None and not (0 < len(request.contact_name.strip()) <= 200):
+            raise InvalidInput("the contact name must be 1-200 characters")
+
+    def _reachable_clusters(self, region: RegionSettings) -> list[str]:
+        """Clusters of the region that answer, in config order. Never another region's."""
+        reachable = []
+        errors = []
+        for cluster in region.clusters:
+            try:
+                self.ctx.store(cluster.name).ping()
+            except Unavailable as exc:
+                errors.append(exc.message)
+                continue
+            reachable.append(cluster.name)
+        if not reachable:
+            raise Unavailable(f"no cluster of region {region.name} is reachable: {errors[0] if errors else 'none configured'}")
+        return reachable
+
+    @staticmethod
+    def _place(tx: CatalogTx, region: RegionSettings, reachable: list[str]) -> str:
+        """The least-loaded reachable cluster of the region with free capacity."""
+        loads = {c.cluster: c.tenants for c in tx.cluster_loads() if c.region == region.name}
+        free = [
+            (loads.get(c.name, 0) / c.capacity, c.name)
+            for c in region.clusters
+            if c.name in reachable and loads.get(c.name, 0) < c.capacity
+        ]
+        if not free:
+            raise Conflict(f"region {region.name} is full: every reachable cluster is at capacity", hint="add a cluster to the region in ops.toml")
+        return min(free)[1]

@@ -1,0 +1,227 @@
+"""The catalog's tables, as SQLAlchemy Core ``Table`` objects on one ``MetaData``.
+
+These are the models the adapter queries. The migrations under ``catalog_migrations/`` create
+the same schema as frozen DDL (they never import this module's tables), and a contract test
+proves the two agree on both SQLite and PostgreSQL.
+
+Timestamps are :class:`UtcDateTime`: ``timestamptz`` on PostgreSQL; on SQLite a fixed-width
+text ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, which sorts as time sorts and needs no date parsing on
+the hot path. Either way Python always sees timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+#: The Alembic revision this code writes and expects. A test asserts it is the script head.
+SCHEMA_HEAD = "0001"
+
+#: Key of the PostgreSQL advisory lock that serialises concurrent schema upgrades.
+SCHEMA_LOCK_KEY = 0x4170_7469_656E  # "Aptien"
+
+TENANT_STATES = ("provisioning", "active", "suspended", "cancelled", "purged")
+APPROVAL_STATES = ("pending", "approved", "rejected", "failed")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def sqlite_text(value: datetime) -> str:
+    """The fixed-width UTC text a timestamp is stored as on SQLite (naive means UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")[:26] + "Z"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime in Python; ``timestamptz`` on PostgreSQL, fixed-width text on SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Text())
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return sqlite_text(value)
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("name", String(16), primary_key=True),
+    Column("description", Text, nullable=False),
+)
+
+clusters = Table(
+    "clusters",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("region", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("capacity", Integer, nullable=False),
+)
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("country", String(2), nullable=False),
+    Column("region", String(16), nullable=False),
+    Column("cluster", String(40), nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("contact_name", Text, nullable=True),
+    Column("contact_email", Text, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("schema_version", Integer, nullable=True),
+    Column("state_reason", Text, nullable=True),
+    Column("retain_until", UtcDateTime(), nullable=True),
+    Column("purged_at", UtcDateTime(), nullable=True),
+    Column("backup_recipient", Text, nullable=True),
+    # host:pid:session of the run provisioning it, so two runs never work on one tenant.
+    Column("lease_owner", Text, nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    CheckConstraint(f"state IN {TENANT_STATES!r}", name="state"),
+    Index(None, "region", "state"),
+)
+
+tenant_steps = Table(
+    "tenant_steps",
+    metadata,
+    Column("tenant", String(40), ForeignKey("tenants.name", ondelete="CASCADE"), nullable=False),
+    Column("step", String(32), nullable=False),
+    Column("done_at", UtcDateTime(), nullable=False),
+    Column("detail", Text, nullable=True),
+    PrimaryKeyConstraint("tenant", "step"),
+)
+
+tenant_history = Table(
+    "tenant_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # No cascade: a tenant's history outlives everything else about it.
+    Column("tenant", String(40), ForeignKey("tenants.name"), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("from_state", String(16), nullable=True),
+    Column("to_state", String(16), nullable=False),
+    Column("operator", String(64), nullable=False),
+    Column("reason", Text, nullable=True),
+    Index(None, "tenant", "id"),
+)
+
+tenant_secrets = Table(
+    "tenant_secrets",
+    metadata,
+    Column("tenant", String(40), ForeignKey("tenants.name", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    # Sealed with the region's key; destroying the row is the crypto-shredding of a purge.
+    Column("sealed", Text, nullable=False),
+    PrimaryKeyConstraint("tenant", "kind"),
+)
+
+operators = Table(
+    "operators",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("added_by", String(64), nullable=True),
+    Column("added_at", UtcDateTime(), nullable=False),
+    Column("active", Boolean(), nullable=False),
+)
+
+operator_roles = Table(
+    "operator_roles",
+    metadata,
+    Column("operator", String(64), ForeignKey("operators.name", ondelete="CASCADE"), nullable=False),
+    Column("role", String(32), nullable=False),
+    PrimaryKeyConstraint("operator", "role"),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    # sqlite_autoincrement: an approval id is never reused, the ops log refers to it.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("action", String(64), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("params", Text, nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", UtcDateTime(), nullable=True),
+    Column("reason", Text, nullable=True),
+    CheckConstraint(f"state IN {APPROVAL_STATES!r}", name="state"),
+    sqlite_autoincrement=True,
+)
+
+opslog = Table(
+    "opslog",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    # Text, not a timestamp: the exact string the HMAC covers.
+    Column("at", Text, nullable=False),
+    Column("operator", String(64), nullable=False),
+    Column("os_account", String(64), nullable=False),
+    Column("ssh_origin", Text, nullable=True),
+    Column("session_id", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("params", Text, nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("approval_id", Integer, nullable=True),
+    Column("prev_hash", Text, nullable=False),
+    Column("hmac", Text, nullable=False),
+)
+
+opslog_head = Table(
+    "opslog_head",
+    metadata,
+    # One row (id 1), created by the first migration, so appenders always have a row to lock.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hmac", Text, nullable=False),
+    Column("signature", Text, nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)

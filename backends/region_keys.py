@@ -1,0 +1,65 @@
+"""Region keys: AES-256-GCM sealing of small secrets kept in the catalog.
+
+A region's key never leaves its key file; the catalog holds only sealed values, each bound to
+its context (tenant and purpose) so a sealed value cannot be moved to another tenant.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from aptien_ops.errors import ConfigError, IntegrityFailure
+
+_PREFIX = "v1:"
+
+
+def _load_key(path: Path, create: bool) -> bytes:
+    try:
+        raw = path.read_text().strip()
+    except FileNotFoundError:
+        if not create:
+            raise ConfigError(f"the region key {path} is missing", hint="restore it from the key escrow") from None
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = AESGCM.generate_key(bit_length=256)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return _load_key(path, create=False)  # another process created it first
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key.hex())
+        return key
+    except OSError as exc:
+        raise ConfigError(f"cannot read the region key {path}: {exc.strerror}") from None
+    try:
+        key = bytes.fromhex(raw)
+    except ValueError:
+        raise ConfigError(f"the region key {path} is not a hex key") from None
+    if len(key) != 32:
+        raise ConfigError(f"the region key {path} must be 32 bytes")
+    return key
+
+
+class RegionSealer:
+    """Implements :class:`aptien_ops.ports.Sealer` for one region."""
+
+    def __init__(self, key_file: Path, *, create: bool) -> None:
+        self._aead = AESGCM(_load_key(key_file, create))
+
+    def seal(self, plaintext: bytes, context: str) -> str:
+        nonce = os.urandom(12)
+        sealed = nonce + self._aead.encrypt(nonce, plaintext, context.encode())
+        return _PREFIX + base64.b64encode(sealed).decode()
+
+    def unseal(self, sealed: str, context: str) -> bytes:
+        if not sealed.startswith(_PREFIX):
+            raise IntegrityFailure(f"sealed secret for {context} has an unknown format")
+        try:
+            raw = base64.b64decode(sealed[len(_PREFIX):], validate=True)
+            return self._aead.decrypt(raw[:12], raw[12:], context.encode())
+        except (InvalidTag, ValueError):
+            raise IntegrityFailure(f"sealed secret for {context} does not open with this region's key") from None

@@ -1,0 +1,615 @@
+"""Contract of the catalog adapter (backends.sql_catalog) against real SQLite and PostgreSQL.
+
+Every test that takes ``catalog_url`` runs twice: on a SQLite file under tmp_path and on a
+fresh database of the session's PostgreSQL server (``pg_server`` from tests/pg_fixtures.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import secrets
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import create_engine, insert, inspect, text
+
+from aptien_ops.config import CatalogSettings, SecretRef
+from aptien_ops.domain import (
+    ApprovalState,
+    ClusterLoad,
+    Operator,
+    OpsLogEntry,
+    OpsLogHead,
+    StateChange,
+    StepRecord,
+    Tenant,
+    TenantCount,
+    TenantState,
+)
+from aptien_ops.errors import Conflict, ExitCode, InternalError, InvalidInput, NotFound, Unavailable
+from backends import catalog_schema
+from backends.sql_catalog import SqlCatalog
+
+REPO = Path(__file__).resolve().parents[1]
+T0 = datetime(2024, 3, 1, 9, 30, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/catalog/catalog.db"
+    server = request.getfixturevalue("pg_server")
+    return server.url(server.fresh_database("catalog"))
+
+
+@pytest.fixture
+def catalog(catalog_url: str):
+    cat = SqlCatalog(CatalogSettings(url=catalog_url))
+    cat.ensure_schema()
+    yield cat
+    cat.dispose()
+
+
+def tenant(name: str, **changes: object) -> Tenant:
+    values: dict[str, object] = dict(
+        name=name, country="DE", region="eu", cluster="eu-1", state=TenantState.ACTIVE,
+        contact_name="Ada Admin", contact_email="ada@example.com", created_at=T0, updated_at=T0,
+    )
+    values.update(changes)
+    return Tenant(**values)  # type: ignore[arg-type]
+
+
+def entry(seq: int, prev_hash: str, hmac: str, operator: str = "alice") -> OpsLogEntry:
+    return OpsLogEntry(
+        seq=seq, at=f"2024-03-01T09:30:00.{seq:06d}Z", operator=operator, os_account=operator,
+        ssh_origin="10.0.0.1 50000 10.0.0.2 22", session_id="s-1", action="tenant.suspend",
+        target=f"t-{seq}", params='{"reason":"unpaid"}', outcome="ok", approval_id=None,
+        prev_hash=prev_hash, hmac=hmac,
+    )
+
+
+def append_one(cat: SqlCatalog, operator: str) -> int:
+    """What the ops log service does: lock the head, chain onto it, move it."""
+    with cat.transaction() as tx:
+        head = tx.opslog_head(for_update=True)
+        assert head is not None
+        seq = head.seq + 1
+        prev = head.hmac if head.seq else "genesis"
+        mac = hashlib.sha256(f"{prev}|{seq}|{operator}".encode()).hexdigest()
+        tx.opslog_append(entry(seq, prev, mac, operator), OpsLogHead(seq, mac, f"sig-{seq}"))
+        return seq
+
+
+# ----------------------------------------------------------------------------- subprocess workers
+
+
+def _wait_until(start_at: float) -> None:
+    time.sleep(max(0.0, start_at - time.time()))
+
+
+def _append_many(url: str, operator: str, count: int, start_at: float) -> int:
+    cat = SqlCatalog(CatalogSettings(url=url))
+    try:
+        _wait_until(start_at)
+        for _ in range(count):
+            append_one(cat, operator)
+        return count
+    finally:
+        cat.dispose()
+
+
+def _ensure(url: str, start_at: float) -> bool:
+    cat = SqlCatalog(CatalogSettings(url=url))
+    try:
+        _wait_until(start_at)
+        return cat.ensure_schema().created
+    finally:
+        cat.dispose()
+
+
+def _pool() -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+
+
+# ----------------------------------------------------------------------------- schema
+
+
+def test_schema_head_constant_is_the_alembic_script_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(REPO / "backends" / "catalog_migrations"))
+    assert ScriptDirectory.from_config(config).get_heads() == [catalog_schema.SCHEMA_HEAD]
+
+
+def test_new_catalog_is_created_on_first_use_and_found_current_the_second_time(catalog_url: str) -> None:
+    cat = SqlCatalog(CatalogSettings(url=catalog_url))
+    try:
+        first = cat.ensure_schema()
+        second = cat.ensure_schema()
+    finally:
+        cat.dispose()
+    assert (first.schema_revision, first.created) == (catalog_schema.SCHEMA_HEAD, True)
+    assert (second.schema_revision, second.created) == (catalog_schema.SCHEMA_HEAD, False)
+
+
+def test_migrated_schema_matches_the_models_the_adapter_queries(catalog: SqlCatalog, catalog_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = create_engine(catalog_url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, catalog_schema.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_migrated_constraints_carry_the_names_the_models_give_them(catalog: SqlCatalog, catalog_url: str) -> None:
+    # compare_metadata skips CHECK constraints and names; a later migration must find these.
+    def named(items: list[Any]) -> set[str]:
+        return {item["name"] for item in items if item.get("name")}
+
+    engine = create_engine(catalog_url)
+    try:
+        db = inspect(engine)
+        for table in catalog_schema.metadata.sorted_tables:
+            expected = {str(c.name) for c in table.constraints if c.name} | {str(i.name) for i in table.indexes}
+            found = named(db.get_check_constraints(table.name)) | named(db.get_foreign_keys(table.name))
+            found |= named(db.get_indexes(table.name)) | named([db.get_pk_constraint(table.name)])
+            if engine.dialect.name == "sqlite":
+                expected.discard(f"pk_{table.name}")  # SQLite does not keep primary key names
+                found.discard(f"pk_{table.name}")
+            assert found == expected, table.name
+    finally:
+        engine.dispose()
+
+
+def test_current_catalog_opens_without_importing_alembic(catalog: SqlCatalog, catalog_url: str) -> None:
+    script = (
+        "import sys\n"
+        "from aptien_ops.config import CatalogSettings\n"
+        "from backends.sql_catalog import SqlCatalog\n"
+        f"info = SqlCatalog(CatalogSettings(url={catalog_url!r})).ensure_schema()\n"
+        "print(info.created, 'alembic' in sys.modules, 'sqlalchemy.orm' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "False", "False"]
+
+
+def test_two_operators_opening_a_fresh_catalog_at_once_both_succeed(catalog_url: str) -> None:
+    start_at = time.time() + 2.0
+    with _pool() as pool:
+        created = sorted(pool.map(_ensure, [catalog_url, catalog_url], [start_at, start_at]))
+    assert created == [False, True]
+
+
+def test_catalog_written_by_a_newer_aptien_ops_is_refused(catalog: SqlCatalog, catalog_url: str) -> None:
+    with catalog.transaction() as tx:
+        tx.conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    newer = SqlCatalog(CatalogSettings(url=catalog_url))
+    try:
+        with pytest.raises(Conflict) as caught:
+            newer.ensure_schema()
+        with newer.read() as tx:
+            assert tx.conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "9999"
+    finally:
+        newer.dispose()
+    assert caught.value.exit_code == ExitCode.CONFLICT
+    assert caught.value.message == "the catalog schema (revision 9999) is newer than this aptien-ops (revision 0001)"
+    assert caught.value.hint == "upgrade aptien-ops before using this catalog"
+
+
+def test_sqlite_catalog_is_private_and_uses_wal(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "dir" / "catalog.db"
+    cat = SqlCatalog(CatalogSettings(url=f"sqlite:///{path}"))
+    try:
+        cat.ensure_schema()
+        with cat.read() as tx:
+            assert tx.conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert tx.conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        cat.dispose()
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+# ----------------------------------------------------------------------------- unreachable
+
+
+def test_sqlite_catalog_in_a_directory_that_cannot_be_created_is_unavailable(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the catalog directory should be")
+    cat = SqlCatalog(CatalogSettings(url=f"sqlite:///{blocker}/ops/catalog.db"))
+    with pytest.raises(Unavailable) as on_schema:
+        cat.ensure_schema()
+    with pytest.raises(Unavailable) as on_read, cat.read() as tx:
+        tx.tenants()
+    assert on_schema.value.exit_code == ExitCode.UNAVAILABLE
+    assert on_schema.value.message.startswith(f"cannot reach the catalog at sqlite:///{blocker}/ops/catalog.db: ")
+    assert on_read.value.message.startswith("cannot reach the catalog at ")
+
+
+def test_unreachable_postgresql_catalog_is_unavailable_and_never_shows_the_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    password = "Known-Pw-" + secrets.token_hex(8)
+    monkeypatch.setenv("APTIEN_TEST_CATALOG_PW", password)
+    settings = CatalogSettings(
+        url=f"postgresql+psycopg://ops@/aptien_ops?host={tmp_path}/no-socket-here&port=5999",
+        password=SecretRef(env="APTIEN_TEST_CATALOG_PW"),
+    )
+    cat = SqlCatalog(settings)
+    try:
+        with pytest.raises(Unavailable) as caught:
+            cat.ensure_schema()
+    finally:
+        cat.dispose()
+    shown = json.dumps(caught.value.as_json()) + caught.value.one_line() + str(caught.value)
+    assert caught.value.exit_code == ExitCode.UNAVAILABLE
+    assert caught.value.message.startswith("cannot reach the catalog at postgresql+psycopg://ops:***@/aptien_ops")
+    assert password not in shown
+    assert password not in cat.url_for_display
+
+
+@pytest.mark.postgres
+def test_catalog_role_connects_with_its_password_and_a_wrong_one_is_unavailable(
+    pg_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    role = f"catalog_{secrets.token_hex(4)}"
+    # URL-special characters prove the password is set on the URL object, not pasted in.
+    right, wrong = "Right/@:%?&#-" + secrets.token_hex(8), "Wrong/@:%-" + secrets.token_hex(8)
+    database = pg_server.fresh_database("catalog_role")
+    pg_server.psql(f"CREATE ROLE {role} LOGIN PASSWORD '{right}'; ALTER DATABASE {database} OWNER TO {role};")
+    pg_server.psql(f"ALTER SCHEMA public OWNER TO {role};", dbname=database)
+    url = pg_server.url(database, user=role)
+    monkeypatch.setenv("APTIEN_TEST_CATALOG_PW", right)
+    good = SqlCatalog(CatalogSettings(url=url, password=SecretRef(env="APTIEN_TEST_CATALOG_PW")))
+    try:
+        assert good.ensure_schema().created is True
+    finally:
+        good.dispose()
+    monkeypatch.setenv("APTIEN_TEST_CATALOG_PW", wrong)
+    bad = SqlCatalog(CatalogSettings(url=url, password=SecretRef(env="APTIEN_TEST_CATALOG_PW")))
+    try:
+        with pytest.raises(Unavailable) as caught:
+            bad.ensure_schema()
+    finally:
+        bad.dispose()
+    assert "password authentication failed" in caught.value.message
+    shown = caught.value.one_line()
+    for secret in (right, wrong, quote(right, safe=""), quote(wrong, safe="")):
+        assert secret not in shown
+
+
+def test_catalog_without_a_schema_reports_an_ops_error_not_a_driver_error(tmp_path: Path) -> None:
+    cat = SqlCatalog(CatalogSettings(url=f"sqlite:///{tmp_path}/empty.db"))
+    try:
+        with pytest.raises(InternalError), cat.read() as tx:
+            tx.tenant_rows()
+    finally:
+        cat.dispose()
+
+
+# ----------------------------------------------------------------------------- tenants
+
+
+def test_operator_provisions_lists_and_updates_tenants(catalog: SqlCatalog) -> None:
+    with catalog.transaction() as tx:
+        tx.insert_tenant(tenant("acme"))
+        tx.insert_tenant(tenant("globex", region="us", cluster="us-1", country="US"))
+        tx.insert_tenant(tenant("initech", state=TenantState.SUSPENDED))
+        tx.insert_tenant(tenant("gone", state=TenantState.PURGED))
+    with catalog.transaction() as tx:
+        tx.update_tenant("acme", state=TenantState.SUSPENDED, contact_name="Bob", updated_at=T0 + timedelta(days=1))
+    with catalog.read() as tx:
+        acme = tx.tenant("acme")
+        assert tx.tenant("nobody") is None
+        assert [t.name for t in tx.tenants()] == ["acme", "globex", "gone", "initech"]
+        assert [t.name for t in tx.tenants(region="eu", state=TenantState.SUSPENDED)] == ["acme", "initech"]
+        counts = tx.tenant_counts()
+        loads = tx.cluster_loads()
+    assert acme == tenant("acme", state=TenantState.SUSPENDED, contact_name="Bob", updated_at=T0 + timedelta(days=1))
+    assert counts == [
+        TenantCount("eu", TenantState.PURGED, 1),
+        TenantCount("eu", TenantState.SUSPENDED, 2),
+        TenantCount("us", TenantState.ACTIVE, 1),
+    ]
+    assert loads == [ClusterLoad("eu", "eu-1", 2), ClusterLoad("us", "us-1", 1)]
+
+
+def test_update_without_updated_at_stamps_the_time(catalog: SqlCatalog) -> None:
+    with catalog.transaction() as tx:
+        tx.insert_tenant(tenant("acme"))
+        tx.update_tenant("acme", cluster="eu-2")
+        updated = tx.tenant("acme")
+    assert updated is not None and updated.cluster == "eu-2" and updated.updated_at > T0
+
+
+def test_registered_cluster_without_tenants_shows_zero_load(catalog: SqlCatalog) -> None:
+    with catalog.transaction() as tx:
+        tx.conn.execute(insert(catalog_schema.clusters).values(name="eu-2", region="eu", kind="sqlite", capacity=10))
+        tx.insert_tenant(tenant("acme"))
+        assert tx.cluster_loads() == [ClusterLoad("eu", "eu-1", 1), ClusterLoad("eu", "eu-2", 0)]
+
+
+def test_provisioning_a_taken_tenant_name_is_a_conflict(catalog: SqlCatalog) -> None:
+    with catalog.transaction() as tx:
+        tx.insert_tenant(tenant("acme"))
+    with pytest.raises(Conflict, match="tenant 'acme' exists already"), catalog.transaction() as tx:
+        tx.insert_tenant(tenant("acme", country="FR"))
+    with catalog.read() as tx:
+        assert [t.country for t in tx.tenants()] == ["DE"]
+
+
+def test_updating_a_missing_tenant_is_not_found(catalog: SqlCatalog) -> None:
+    with pytest.raises(NotFound, match="tenant 'ghost' does not exist"), catalog.transaction() as tx:
+        tx.update_tenant("ghost", state=TenantState.ACTIVE)
+
+
+def test_provisioning_run_holds_a_lease_on_the_tenant_row(catalog: SqlCatalog) -> None:
+    lease_until = T0 + timedelta(minutes=10)
+    with catalog.transaction() as tx:
+        tx.insert_tenant(tenant("acme", state=TenantState.PROVISIONING, lease_owner="bastion:42:s-1", lease_until=lease_until))
+    with catalog.transaction() as tx:
+        locked = tx.tenant("acme", for_update=True)
+        assert locked is not None and (locked.lease_owner, locked.lease_until) == ("bastion:42:s-1", lease_until)
+        tx.update_tenant("acme", state=TenantState.ACTIVE, schema_version=2, backup_recipient="age1xyz",
+                         lease_owner=None, lease_until=None)
+    with catalog.read() as tx:
+        done = tx.tenant("acme")
+    assert done is not None
+    assert (done.state, done.schema_version, done.backup_recipient, done.lease_owner, done.lease_until) == (
+        TenantState.ACTIVE, 2, "age1xyz", None, None,
+    )
+
+
+def test_provisioning_steps_are_recorded_once_each(catalog: SqlCatalog) -> None:
+    with catalog.transaction() as tx:
+        tx.insert_tenant(tenant("acme", state=TenantState.PROVISIONING))
+        tx.mark_step("acme", "reserve", T0, "cluster eu-1")
+        tx.mark_step("acme", "owner-role", T0 + timedelta(seconds=1))
+    with catalog.transaction() as tx:
+        tx.mark_step("acme", "reserve", T0 + timedelta(hours=1), "rerun")  # a rerun keeps the first record
+        tx.mark_step("acme", "database", T0 + timedelta(seconds=2), None)
+    with catalog.read() as tx:
+        assert tx.tenant_steps("acme") == [
+            StepRecord("reserve", T0, "cluster eu-1"),
+            StepRecord("owner-role", T0 + timedelta(seconds=1)),
+            StepRecord("database", T0 + timedelta(seconds=2)),
+        ]
+        assert tx.tenant_steps("nobody") == []
+
+
+def test_tenant_history_keeps_every_state_change_in_order(catalog: SqlCatalog) -> None:
+    changes = [
+        StateChange(T0, None, "provisioning", "alice", "residency override: FR to us"),
+        StateChange(T0 + timedelta(minutes=1), "provisioning", "active", "alice"),
+        StateChange(T0 + timedelta(days=3), "active", "suspended", "bob", "unpaid"),
+    ]
+    with catalog.transaction() as tx:
+        tx.insert_tenant(tenant("acme"))
+        for change in changes:
+            tx.add_state_change("acme", change)
+    with catalog.read() as tx:
+        assert tx.tenant_history("acme") == changes
+
+
+def test_sealed_tenant_secrets_are_stored_replaced_and_destroyed(catalog: SqlCatalog) -> None:
+    with catalog.transaction() as tx:
+        tx.insert_tenant(tenant("acme"))
+        tx.set_tenant_secret("acme", "owner_password", "sealed-pw-1")
+        tx.set_tenant_secret("acme", "backup_identity", "sealed-id-1")
+    with catalog.transaction() as tx:
+        tx.set_tenant_secret("acme", "owner_password", "sealed-pw-2")
+        tx.set_tenant_secret("acme", "backup_identity", None)
+        tx.set_tenant_secret("acme", "never-set", None)
+    with catalog.read() as tx:
+        assert tx.tenant_secret("acme", "owner_password") == "sealed-pw-2"
+        assert tx.tenant_secret("acme", "backup_identity") is None
+        assert tx.tenant_secret("ghost", "owner_password") is None
+
+
+def _catalog_files(catalog: SqlCatalog, request: pytest.FixtureRequest) -> list[Path]:
+    if catalog.sqlite_path is not None:
+        return [p for p in catalog.sqlite_path.parent.iterdir() if p.name.startswith(catalog.sqlite_path.name)]
+    server = request.getfixturevalue("pg_server")
+    server.psql("CHECKPOINT")  # dirty pages reach the files only at a checkpoint
+    with catalog.read() as tx:
+        relation = tx.conn.execute(text("SELECT pg_relation_filepath('tenant_secrets')")).scalar()
+    return [p for p in server.data_dir.glob(f"{relation}*")]
+
+
+def test_purge_leaves_no_copy_of_the_destroyed_backup_identity_in_the_catalog_files(
+    catalog: SqlCatalog, request: pytest.FixtureRequest
+) -> None:
+    marker = "AGE-SECRET-SEALED-" + secrets.token_hex(16)
+    with catalog.transaction() as tx:
+        tx.insert_tenant(tenant("acme"))
+        tx.set_tenant_secret("acme", "backup_identity", marker)
+    assert any(marker.encode() in p.read_bytes() for p in _catalog_files(catalog, request))  # it was on disk
+    with catalog.transaction() as tx:
+        tx.set_tenant_secret("acme", "backup_identity", None)
+    files = _catalog_files(catalog, request)
+    assert files
+    assert not any(marker.encode() in p.read_bytes() for p in files)
+
+
+def test_failed_command_leaves_the_catalog_unchanged(catalog: SqlCatalog) -> None:
+    with pytest.raises(InvalidInput), catalog.transaction() as tx:
+        tx.insert_tenant(tenant("acme"))
+        raise InvalidInput("the operator's later step failed")
+    with catalog.read() as tx:
+        assert tx.tenants() == []
+
+
+def test_tenant_rows_are_the_json_of_the_tenants(catalog: SqlCatalog) -> None:
+    with catalog.transaction() as tx:
+        tx.insert_tenant(tenant("acme", schema_version=3, backup_recipient="age1qqq", lease_owner="h:1:s",
+                                lease_until=T0, state_reason="unpaid", retain_until=T0 + timedelta(days=30),
+                                purged_at=T0 + timedelta(days=31, microseconds=5)))
+        tx.insert_tenant(tenant("beta", cluster=None, contact_name=None, contact_email=None,
+                                created_at=T0 + timedelta(microseconds=1), updated_at=T0 + timedelta(microseconds=120)))
+        tx.insert_tenant(tenant("gamma", region="us", state=TenantState.CANCELLED,
+                                created_at=datetime(2024, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)))
+    with catalog.read() as tx:
+        rows = tx.tenant_rows()
+        eu_rows = tx.tenant_rows(region="eu")
+        cancelled = tx.tenant_rows(state=TenantState.CANCELLED)
+        expected = [t.as_json() for t in tx.tenants()]
+    assert rows == expected
+    assert [list(row) for row in rows] == [list(e) for e in expected]  # same key order as as_json()
+    assert json.loads(json.dumps(rows)) == expected
+    assert (rows[0]["retain_until"], rows[0]["purged_at"]) == ("2024-03-31T09:30:00Z", "2024-04-01T09:30:00.000005Z")
+    assert [r["created_at"] for r in rows] == ["2024-03-01T09:30:00Z", "2024-03-01T09:30:00.000001Z", "2024-12-31T23:59:59.999999Z"]
+    assert [r["name"] for r in eu_rows] == ["acme", "beta"]
+    assert [r["name"] for r in cancelled] == ["gamma"]
+
+
+def test_timestamps_come_back_as_aware_utc(catalog: SqlCatalog) -> None:
+    ist = timezone(timedelta(hours=5, minutes=30))
+    local = datetime(2024, 6, 1, 12, 0, 0, 123456, tzinfo=ist)
+    with catalog.transaction() as tx:
+        tx.insert_tenant(tenant("acme", created_at=local, updated_at=local, retain_until=local, purged_at=local,
+                                lease_until=local))
+        tx.insert_operator(Operator("alice", frozenset({"admin"}), None, local))
+        approval_id = tx.insert_approval("tenant.purge", "acme", {}, "alice", local)
+        tx.decide_approval(approval_id, ApprovalState.REJECTED, "bob", local, "no")
+        tx.mark_step("acme", "reserve", local)
+        tx.add_state_change("acme", StateChange(local, None, "provisioning", "alice"))
+    with catalog.read() as tx:
+        acme = tx.tenant("acme")
+        assert acme is not None
+        stamps = [acme.created_at, acme.updated_at, acme.retain_until, acme.purged_at, acme.lease_until]
+        stamps += [tx.operator("alice").added_at]  # type: ignore[union-attr]
+        approval = tx.approval(approval_id)
+        assert approval is not None
+        stamps += [approval.requested_at, approval.decided_at]
+        stamps += [tx.tenant_steps("acme")[0].done_at, tx.tenant_history("acme")[0].at]
+    for stamp in stamps:
+        assert stamp == local
+        assert stamp.tzinfo is UTC
+        assert stamp.hour == 6 and stamp.minute == 30 and stamp.microsecond == 123456
+
+
+# ----------------------------------------------------------------------------- operators, approvals
+
+
+def test_admin_adds_operators_and_changes_their_roles(catalog: SqlCatalog) -> None:
+    with catalog.transaction() as tx:
+        tx.insert_operator(Operator("alice", frozenset({"admin", "operator"}), None, T0))
+        tx.insert_operator(Operator("bob", frozenset(), "alice", T0, active=False))
+    with catalog.transaction() as tx:
+        tx.set_roles("bob", frozenset({"viewer", "security"}))
+        tx.set_roles("alice", frozenset())
+    with catalog.read() as tx:
+        assert tx.operator("carol") is None
+        assert tx.operators() == [
+            Operator("alice", frozenset(), None, T0),
+            Operator("bob", frozenset({"security", "viewer"}), "alice", T0, active=False),
+        ]
+        assert tx.operator("bob") == Operator("bob", frozenset({"security", "viewer"}), "alice", T0, active=False)
+
+
+def test_adding_an_existing_operator_is_a_conflict_and_roles_of_a_stranger_not_found(catalog: SqlCatalog) -> None:
+    with catalog.transaction() as tx:
+        tx.insert_operator(Operator("alice", frozenset({"admin"}), None, T0))
+    with pytest.raises(Conflict, match="operator 'alice' exists already"), catalog.transaction() as tx:
+        tx.insert_operator(Operator("alice", frozenset({"viewer"}), None, T0))
+    with pytest.raises(NotFound, match="operator 'mallory' does not exist"), catalog.transaction() as tx:
+        tx.set_roles("mallory", frozenset({"admin"}))
+
+
+def test_four_eyes_request_is_recorded_and_decided(catalog: SqlCatalog) -> None:
+    params = {"tenant": "acme", "retain_days": 30, "nested": {"b": [1, 2], "a": None}}
+    with catalog.transaction() as tx:
+        first = tx.insert_approval("tenant.purge", "acme", params, "alice", T0)
+        second = tx.insert_approval("operator.grant-admin", "bob", {}, "alice", T0)
+    with catalog.transaction() as tx:
+        locked = tx.approval(first, for_update=True)
+        assert locked is not None and locked.state == ApprovalState.PENDING
+        tx.decide_approval(first, ApprovalState.APPROVED, "bob", T0 + timedelta(minutes=5), None)
+    with catalog.read() as tx:
+        decided = tx.approval(first)
+        pending = tx.approvals(ApprovalState.PENDING)
+        everything = tx.approvals()
+        assert tx.approval(9999) is None
+    assert second > first
+    assert decided is not None
+    assert (decided.params, decided.state, decided.decided_by) == (params, ApprovalState.APPROVED, "bob")
+    assert decided.decided_at == T0 + timedelta(minutes=5)
+    assert [a.id for a in pending] == [second]
+    assert [a.id for a in everything] == [first, second]
+    with pytest.raises(NotFound, match="approval 9999 does not exist"), catalog.transaction() as tx:
+        tx.decide_approval(9999, ApprovalState.REJECTED, "bob", T0, "no")
+
+
+# ----------------------------------------------------------------------------- ops log
+
+
+def test_ops_log_entries_and_signed_head_round_trip(catalog: SqlCatalog) -> None:
+    with catalog.read() as tx:
+        assert tx.opslog_head() == OpsLogHead(0, "", "")  # created by the migration, unsigned
+        assert tx.opslog_entries() == []
+    for _ in range(3):
+        append_one(catalog, "alice")
+    with catalog.read() as tx:
+        head = tx.opslog_head()
+        entries = tx.opslog_entries()
+        newest = tx.opslog_entries(limit=2, newest_first=True)
+        streamed = list(tx.opslog_iter())
+    assert head is not None and head.seq == 3 and head.hmac == entries[-1].hmac and head.signature == "sig-3"
+    assert [e.seq for e in entries] == [1, 2, 3]
+    assert entries[0] == entry(1, "genesis", entries[0].hmac)
+    assert [e.prev_hash for e in entries[1:]] == [e.hmac for e in entries[:-1]]
+    assert [e.seq for e in newest] == [3, 2]
+    assert streamed == entries
+
+
+def test_appending_on_a_stale_head_is_a_lost_race(catalog: SqlCatalog) -> None:
+    append_one(catalog, "alice")
+    with pytest.raises(Conflict, match="lost a race with another operator"), catalog.transaction() as tx:
+        tx.opslog_append(entry(1, "genesis", "forged"), OpsLogHead(1, "forged", "sig"))
+    with catalog.read() as tx:
+        assert [e.hmac for e in tx.opslog_entries()] != ["forged"]
+
+
+def test_ops_log_streams_more_entries_than_one_batch(catalog: SqlCatalog) -> None:
+    with catalog.transaction() as tx:
+        prev = "genesis"
+        for seq in range(1, 1101):
+            tx.opslog_append(entry(seq, prev, f"h{seq}"), OpsLogHead(seq, f"h{seq}", "s"))
+            prev = f"h{seq}"
+    with catalog.read() as tx:
+        seqs = [e.seq for e in tx.opslog_iter()]
+    assert seqs == list(range(1, 1101))
+
+
+def test_two_operators_appending_at_once_keep_one_unbroken_chain(catalog: SqlCatalog, catalog_url: str) -> None:
+    per_worker = 25
+    start_at = time.time() + 2.0
+    with _pool() as pool:
+        done = list(pool.map(_append_many, [catalog_url] * 2, ["alice", "bob"], [per_worker] * 2, [start_at] * 2))
+    assert done == [per_worker, per_worker]
+    with catalog.read() as tx:
+        entries = tx.opslog_entries()
+        head = tx.opslog_head()
+    assert [e.seq for e in entries] == list(range(1, 2 * per_worker + 1))
+    assert entries[0].prev_hash == "genesis"
+    assert [e.prev_hash for e in entries[1:]] == [e.hmac for e in entries[:-1]]
+    assert sorted(e.operator for e in entries) == ["alice"] * per_worker + ["bob"] * per_worker
+    assert head == OpsLogHead(2 * per_worker, entries[-1].hmac, f"sig-{2 * per_worker}")

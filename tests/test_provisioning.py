@@ -1,0 +1,225 @@
+"""Provisioning as resumable steps: the operator's story on SQLite and on real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from aptien_ops.composition import Console, open_console
+from aptien_ops.errors import Conflict, ExitCode, Forbidden, InvalidInput, OpsError, Unavailable
+from aptien_ops.services.provisioning import STEPS, ProvisionRequest, secret_context
+from cli_runner import run_cli
+from fleet_configs import sandbox_with_eu_on
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def config(kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("APTIEN_TEST_INSPECTOR_PW", "inspector-pw-for-tests")
+    pg = request.getfixturevalue("pg_server") if kind == "postgresql" else None
+    return sandbox_with_eu_on(kind, tmp_path / "sbx", pg)
+
+
+@pytest.fixture
+def ops(config: Path):  # type: ignore[no-untyped-def]
+    console = open_console(config)
+    yield console
+    console.close()
+
+
+def drift(console: Console, tenant: str) -> list[object]:
+    """Fleet findings about one tenant (the suite's PostgreSQL is shared with other tests)."""
+    return [f for f in console.fleet.check() if f.tenant == tenant or f.tenant is None and f.kind != "cluster-unreachable"]
+
+
+def cli_drift(config: Path, tenant: str) -> list[dict[str, object]]:
+    check = run_cli("--json", "fleet", "check", config=config)
+    assert check.code in (0, 7), check.stderr
+    return [f for f in check.json() if f["tenant"] == tenant]
+
+
+def provision(console: Console, name: str, country: str = "DE", **kw: str) -> object:
+    return console.provisioning.provision(ProvisionRequest(name, country, **kw))
+
+
+def test_a_german_client_gets_its_own_database_in_eu_with_every_step_recorded(ops: Console, tenant_name: str) -> None:
+    seen: list[tuple[str, str]] = []
+    tenant = ops.provisioning.provision(ProvisionRequest(tenant_name, "de"), progress=lambda s, st: seen.append((s, st)))
+    assert (tenant.state, tenant.region, tenant.schema_version) == ("active", "eu", 2)
+    assert tenant.backup_recipient and tenant.backup_recipient.startswith("age1")
+    assert [s for s, st in seen if st == "done"] == list(STEPS[1:])
+    detail = ops.tenants.detail(tenant_name)
+    assert [s["step"] for s in detail["steps"]] == list(STEPS)
+    assert [h["to"] for h in detail["history"]] == ["provisioning", "active"]
+    assert ops.ctx.store(tenant.cluster).exists(tenant_name)
+    assert drift(ops, tenant_name) == []
+
+
+def test_a_japanese_client_lands_in_us(ops: Console, tenant_name: str) -> None:
+    assert provision(ops, tenant_name, "JP").region == "us"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("failing_step", STEPS[1:-1])
+def test_a_crash_after_any_step_then_a_rerun_converges_to_one_active_tenant(ops: Console, tenant_name: str, failing_step: str) -> None:
+    class Crash(OpsError):
+        pass
+
+    def crash(step: str) -> None:
+        if step == failing_step:
+            raise Crash(f"injected failure after {step}")
+
+    ops.provisioning.after_step = crash
+    with pytest.raises(Crash):
+        provision(ops, tenant_name)
+    assert ops.tenants.show(tenant_name).state == "provisioning"
+    ops.provisioning.after_step = None
+    tenant = provision(ops, tenant_name)
+    assert tenant.state == "active"  # type: ignore[attr-defined]
+    steps = [s["step"] for s in ops.tenants.detail(tenant_name)["steps"]]
+    assert steps == list(STEPS)
+    assert drift(ops, tenant_name) == []
+
+
+def test_kill_9_mid_provision_then_rerun_converges(config: Path, tenant_name: str, kind: str) -> None:
+    script = textwrap.dedent(f"""
+        import os, signal
+        from aptien_ops.composition import open_console
+        from aptien_ops.services.provisioning import ProvisionRequest
+        console = open_console({str(config)!r})
+        def die(step):
+            if step == "database":
+                os.kill(os.getpid(), signal.SIGKILL)
+        console.provisioning.after_step = die
+        console.provisioning.provision(ProvisionRequest({tenant_name!r}, "DE"))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+    assert proc.returncode == -9, proc.stderr
+    result = run_cli("--json", "tenant", "provision", tenant_name, "--country", "DE", config=config)
+    assert result.code == 0, result.stderr
+    assert result.json()["state"] == "active"
+    assert cli_drift(config, tenant_name) == []
+
+
+def test_two_provisions_of_the_same_name_at_once_one_wins_the_other_exits_5(config: Path, tenant_name: str) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: run_cli("--json", "tenant", "provision", tenant_name, "--country", "FR", config=config), range(2)))
+    codes = sorted(r.code for r in results)
+    assert codes == [0, 5], [r.stderr for r in results]
+    assert cli_drift(config, tenant_name) == []
+
+
+def test_provisioning_an_existing_tenant_is_a_conflict(ops: Console, tenant_name: str) -> None:
+    provision(ops, tenant_name)
+    with pytest.raises(Conflict, match="exists already"):
+        provision(ops, tenant_name)
+
+
+def test_a_region_that_contradicts_the_country_is_refused(ops: Console, tenant_name: str) -> None:
+    with pytest.raises(InvalidInput, match="contradicts"):
+        provision(ops, tenant_name, "DE", region="us")
+    with pytest.raises(Exception, match="no tenant"):
+        ops.tenants.show(tenant_name)
+
+
+def test_a_residency_override_needs_an_admin_and_is_logged(config: Path, tenant_name: str, as_operator) -> None:  # type: ignore[no-untyped-def]
+    as_operator("olga")
+    console = open_console(config)
+    try:
+        with pytest.raises(Forbidden):
+            provision(console, tenant_name, "DE", region="us", residency_override="client's US subsidiary")
+    finally:
+        console.close()
+    as_operator(None)
+    console = open_console(config)
+    try:
+        tenant = provision(console, tenant_name, "DE", region="us", residency_override="client's US subsidiary")
+        assert tenant.region == "us"  # type: ignore[attr-defined]
+        entries = [e for e in console.opslog.list(50) if e.target == tenant_name]
+        assert any("residency_override" in e.params for e in entries)
+    finally:
+        console.close()
+
+
+@pytest.mark.parametrize("name", ["acme; DROP DATABASE x", "Acme", "аcme", "postgres", "template1", "x" * 10_000])
+def test_hostile_names_are_refused_and_nothing_is_made(ops: Console, name: str) -> None:
+    before = len(ops.opslog.list(1000))
+    with pytest.raises(InvalidInput):
+        provision(ops, name)
+    assert len(ops.opslog.list(1000)) == before
+
+
+@pytest.mark.parametrize("country", ["XX", "ZZ", "EU", "", "DEU", "1"])
+def test_invalid_countries_are_refused(ops: Console, tenant_name: str, country: str) -> None:
+    with pytest.raises(InvalidInput):
+        provision(ops, tenant_name, country)
+
+
+def test_a_full_region_is_a_conflict_and_never_spills_into_another(tmp_path: Path, tenant_name: str) -> None:
+    config = sandbox_with_eu_on("sqlite", tmp_path / "full", capacity=1)
+    console = open_console(config)
+    try:
+        provision(console, tenant_name + "a")
+        with pytest.raises(Conflict, match="full"):
+            provision(console, tenant_name + "b")
+        assert [t["region"] for t in console.tenants.rows()] == ["eu"]
+    finally:
+        console.close()
+
+
+def test_an_unreachable_region_is_unavailable_and_nothing_is_reserved(tmp_path: Path, tenant_name: str) -> None:
+    config = sandbox_with_eu_on("sqlite", tmp_path / "down")
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    config.write_text(config.read_text().replace("sqlite:///{data_dir}/tenants/eu-sandbox-1", f"sqlite:///{blocker}/eu"))
+    result = run_cli("--json", "tenant", "provision", tenant_name, "--country", "DE", config=config)
+    assert result.code == ExitCode.UNAVAILABLE, result.stderr
+    assert run_cli("--json", "tenant", "show", tenant_name, config=config).code == 3
+
+
+def test_a_cluster_down_mid_provision_exits_6_and_a_rerun_finishes(ops: Console, tenant_name: str) -> None:
+    real_store = ops.ctx.store
+
+    class DownStore:
+        def __getattr__(self, name: str) -> object:
+            def down(*a: object, **k: object) -> None:
+                raise Unavailable("cluster went away")
+            return down
+
+    def flaky(step: str) -> None:
+        if step == "database":
+            ops.ctx.store = lambda cluster: DownStore()  # type: ignore[assignment,method-assign,return-value]
+
+    ops.provisioning.after_step = flaky
+    with pytest.raises(Unavailable):
+        provision(ops, tenant_name)
+    ops.ctx.store = real_store  # type: ignore[method-assign]
+    ops.provisioning.after_step = None
+    assert provision(ops, tenant_name).state == "active"  # type: ignore[attr-defined]
+
+
+def test_the_owner_password_never_appears_in_output_or_logs(config: Path, tenant_name: str) -> None:
+    result = run_cli("--json", "tenant", "provision", tenant_name, "--country", "DE", config=config)
+    assert result.code == 0, result.stderr
+    show = run_cli("--json", "tenant", "show", tenant_name, config=config)
+    console = open_console(config)
+    try:
+        with console.ctx.catalog.read() as tx:
+            sealed = tx.tenant_secret(tenant_name, "owner_password")
+        assert sealed is not None
+        password = console.ctx.sealer("eu").unseal(sealed, secret_context(tenant_name, "owner_password")).decode()
+    finally:
+        console.close()
+    log = (config.parent / "logs" / "aptien-ops.jsonl").read_text()
+    for text in (result.stdout, result.stderr, show.stdout, log, json.dumps(show.json())):
+        assert password not in text
