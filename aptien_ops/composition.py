@@ -25,6 +25,7 @@ from aptien_ops.services.operators import OperatorService
 from aptien_ops.services.opslog_service import OpsLogService
 from aptien_ops.services.provisioning import ProvisioningService
 from aptien_ops.services.regions import RegionService
+from aptien_ops.services.sandbox_seed import SandboxSeedService
 from aptien_ops.services.tenants import TenantService
 
 #: Demo colleagues a sandbox starts with, so four-eyes flows can be tried at once.
@@ -56,6 +57,7 @@ class Console:
     provisioning: ProvisioningService
     lifecycle: LifecycleService
     fleet: FleetService
+    seeding: SandboxSeedService
 
     @property
     def settings(self) -> Settings:
@@ -109,6 +111,7 @@ def open_console(
         raise
     approvals = ApprovalService(ctx)
     resolver = RegionResolver(settings.regions, settings.region_overrides)
+    provisioning = ProvisioningService(ctx, resolver)
     return Console(
         ctx=ctx,
         operators=OperatorService(ctx, approvals),
@@ -116,9 +119,10 @@ def open_console(
         tenants=TenantService(ctx, resolver),
         regions=RegionService(ctx, resolver),
         opslog=OpsLogService(ctx),
-        provisioning=ProvisioningService(ctx, resolver),
+        provisioning=provisioning,
         lifecycle=LifecycleService(ctx, approvals),
         fleet=FleetService(ctx),
+        seeding=SandboxSeedService(ctx, provisioning, lambda: _backend("activity", "platform")),
     )
 
 

@@ -7,9 +7,10 @@ driver's exceptions into those at their edge, so nothing above sees a driver exc
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from aptien_ops.domain import (
@@ -202,4 +203,18 @@ class BackupKeys(Protocol):
 
     def generate(self) -> tuple[str, str]:
         """Returns ``(recipient, identity)``: the public ``age1…`` and the secret ``AGE-SECRET-KEY-1…``."""
+        ...
+
+
+class ActivityWriter(Protocol):
+    """Writes synthetic platform activity into a tenant database, as the platform would
+    (sandbox only). The tenant payload keys it uses live where the console never reads."""
+
+    def __call__(self, conn: Any, dialect: str, tenant: str, *, users: int, audit_events: int, logins: int,
+                 seed: int, key_dir: Path, now: datetime, marker: str | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> Any:
+        """Returns stats with ``users``, ``logins``, ``audit_events``, ``records``, ``seconds``.
+
+        Raises: Conflict (already seeded), InvalidInput, Unavailable.
+        """
         ...

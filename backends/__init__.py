@@ -15,6 +15,7 @@ REGISTRY: dict[str, dict[str, str]] = {
     },
     "sealer": {"aes-gcm": "backends.region_keys:RegionSealer"},
     "backup_keys": {"age": "backends.age_keys:AgeBackupKeys"},
+    "activity": {"platform": "backends.platform_seed:seed_tenant"},
 }
 
 

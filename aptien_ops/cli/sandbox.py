@@ -60,3 +60,29 @@ def sandbox_init(state: CliState, path: Path | None) -> None:
         "demo_tenants_added": made,
     }
     state.out(data, fields(data) + f"\n\nnext: aptien-ops --config {config}")
+
+
+@sandbox.command("seed")
+@click.option("--tenants", default=4, show_default=True, type=int, help="How many tenants (across both regions).")
+@click.option("--users", default=50, show_default=True, type=int, help="Platform users per tenant.")
+@click.option("--events", default=2000, show_default=True, type=int, help="Change-audit events per tenant.")
+@click.option("--logins", type=int, help="Login events per tenant (default: events / 5).")
+@click.option("--seed", "seed", default=1, show_default=True, type=int, help="Same seed, same activity.")
+@pass_state
+def sandbox_seed(state: CliState, tenants: int, users: int, events: int, logins: int | None, seed: int) -> None:
+    """Provision tenants and fill them with realistic platform activity (encrypted payloads).
+
+    Acts as the platform does, with tenant keys the console never reads. Sandbox mode only.
+
+    \b
+    Example:
+      aptien-ops sandbox seed --tenants 20 --users 200 --events 50000 --seed 7
+    """
+    from aptien_ops.cli.progress import Bar
+    from aptien_ops.services.sandbox_seed import SeedRequest
+
+    request = SeedRequest(tenants=tenants, users=users, events=events, logins=logins, seed=seed)
+    rows = state.console().seeding.seed(request, progress=Bar("seeding", enabled=not state.json))
+    from aptien_ops.cli.output import table
+
+    state.out(rows, table(rows, ("tenant", "region", "users", "logins", "audit_events", "records", "seconds", "skipped")))

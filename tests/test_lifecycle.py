@@ -1,0 +1,145 @@
+"""Suspend, resume, cancel with retention, and four-eyes purge that crypto-shreds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aptien_ops.composition import Console, open_console
+from aptien_ops.errors import Conflict, Forbidden, InvalidInput, PendingApproval
+from aptien_ops.services.provisioning import ProvisionRequest
+from cli_runner import run_cli
+from fleet_configs import sandbox_with_eu_on
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def config(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("APTIEN_TEST_INSPECTOR_PW", "inspector-pw-for-tests")
+    pg = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
+    return sandbox_with_eu_on(str(request.param), tmp_path / "sbx", pg)
+
+
+@pytest.fixture
+def ops(config: Path):  # type: ignore[no-untyped-def]
+    console = open_console(config)
+    yield console
+    console.close()
+
+
+@pytest.fixture
+def active(ops: Console, tenant_name: str) -> str:
+    ops.provisioning.provision(ProvisionRequest(tenant_name, "DE"))
+    return tenant_name
+
+
+def owner_can_log_in(ops: Console, name: str) -> bool:
+    from aptien_ops.services.provisioning import secret_context
+
+    with ops.ctx.catalog.read() as tx:
+        tenant = tx.tenant(name)
+        sealed = tx.tenant_secret(name, "owner_password")
+    assert tenant is not None and sealed is not None
+    password = ops.ctx.sealer("eu").unseal(sealed, secret_context(name, "owner_password")).decode()
+    store = ops.ctx.store(tenant.cluster or "")
+    if store.kind == "sqlite":
+        # SQLite has no roles: the platform honours the suspended flag in tenant_meta.
+        with store.connect(name) as conn:
+            row = conn.execute("SELECT value FROM tenant_meta WHERE key = 'suspended'").fetchone()
+        return row is None or row[0] == "0"
+    try:
+        with store.connect_as_owner(name, password) as conn:  # type: ignore[attr-defined]
+            conn.execute("SELECT 1")
+        return True
+    except (Forbidden, Conflict):
+        return False
+
+
+def test_a_suspended_tenant_cannot_log_in_but_can_still_be_inspected_and_resumed(ops: Console, active: str) -> None:
+    assert owner_can_log_in(ops, active)
+    tenant = ops.lifecycle.suspend(active, "unpaid invoices")
+    assert (tenant.state, tenant.state_reason) == ("suspended", "unpaid invoices")
+    assert not owner_can_log_in(ops, active)
+    with ops.ctx.store(tenant.cluster or "").connect(active) as conn:  # the console's own access goes on
+        conn.execute("SELECT count(*) FROM login_events")
+    assert ops.lifecycle.resume(active).state == "active"
+    assert owner_can_log_in(ops, active)
+
+
+def test_suspending_needs_a_reason(ops: Console, active: str) -> None:
+    with pytest.raises(InvalidInput, match="reason"):
+        ops.lifecycle.suspend(active, "   ")
+
+
+def test_wrong_state_transitions_say_which_state_is_needed(ops: Console, active: str) -> None:
+    with pytest.raises(Conflict) as resume:
+        ops.lifecycle.resume(active)
+    assert "needs a tenant that is suspended" in resume.value.one_line()
+    with pytest.raises(Conflict, match="cannot purge"):
+        ops.lifecycle.purge(active)
+    ops.lifecycle.cancel(active, 30)
+    with pytest.raises(Conflict, match="cannot resume"):
+        ops.lifecycle.resume(active)
+
+
+def test_cancel_keeps_the_tenant_restorable_until_the_retention_end(ops: Console, active: str) -> None:
+    tenant = ops.lifecycle.cancel(active)
+    assert tenant.state == "cancelled" and tenant.retain_until is not None
+    assert (tenant.retain_until - tenant.updated_at).days in (29, 30)
+    assert ops.ctx.store(tenant.cluster or "").exists(active)
+    assert not owner_can_log_in(ops, active)
+    with pytest.raises(Conflict, match="retained until"):
+        ops.lifecycle.purge(active)
+
+
+def test_retention_days_out_of_range_are_refused(ops: Console, active: str) -> None:
+    with pytest.raises(InvalidInput):
+        ops.lifecycle.cancel(active, -1)
+
+
+def test_purge_needs_a_second_admin_then_drops_everything_and_keeps_a_tombstone(config: Path, ops: Console, active: str, as_operator) -> None:  # type: ignore[no-untyped-def]
+    ops.lifecycle.cancel(active, 0)
+    with pytest.raises(PendingApproval) as pending:
+        ops.lifecycle.purge(active)
+    approval = pending.value.approval_id
+    with pytest.raises(Forbidden, match="own request"):
+        ops.approvals.approve(approval)
+    cluster = ops.tenants.show(active).cluster or ""
+    assert ops.ctx.store(cluster).exists(active)
+
+    as_operator("ada")
+    ada = open_console(config)
+    try:
+        ada.approvals.approve(approval)
+    finally:
+        ada.close()
+    as_operator(None)
+    tomb = ops.tenants.detail(active)
+    assert tomb["state"] == "purged" and tomb["purged_at"] and tomb["contact_email"] is None
+    assert [h["to"] for h in tomb["history"]][-2:] == ["cancelled", "purged"]
+    assert not ops.ctx.store(cluster).exists(active)
+    with ops.ctx.catalog.read() as tx:
+        assert tx.tenant_secret(active, "backup_identity") is None
+        assert tx.tenant_secret(active, "owner_password") is None
+
+
+def test_purge_before_the_retention_end_needs_a_stated_reason(ops: Console, active: str) -> None:
+    ops.lifecycle.cancel(active, 30)
+    with pytest.raises(PendingApproval):
+        ops.lifecycle.purge(active, before_retention_end="the client asked for deletion")
+
+
+def test_cli_refuses_destruction_without_a_terminal_or_yes(config: Path, active: str) -> None:
+    result = run_cli("--json", "tenant", "cancel", active, config=config)
+    assert result.code == 2 and "--yes" in result.stderr
+    result = run_cli("--json", "--yes", "tenant", "cancel", active, "--retain-days", "0", config=config)
+    assert result.code == 0, result.stderr
+    purge = run_cli("--json", "--yes", "tenant", "purge", active, config=config)
+    assert purge.code == 8 and purge.error()["approval_id"]
+
+
+def test_a_viewer_cannot_suspend_and_the_denial_is_logged(config: Path, active: str) -> None:
+    result = run_cli("--json", "tenant", "suspend", active, "--reason", "x", config=config, operator="vic")
+    assert result.code == 4
+    last = run_cli("--json", "ops-log", "list", "--limit", "1", config=config).json()[0]
+    assert (last["operator"], last["action"], last["outcome"]) == ("vic", "tenant.suspend", "denied")
