@@ -1,4 +1,6 @@
-"""What every PostgreSQL adapter shares: URL parsing, the SCRAM verifier, error translation.
+"""What every PostgreSQL adapter shares: URL parsing, the SCRAM verifier, error translation,
+and the statements that act on roles and tenant databases (converging a role, acting as a
+tenant's owner, reading its schema version, column-only grants, ending a role's sessions).
 
 Kept free of SQLAlchemy so a command that only talks to tenant clusters does not pay for
 importing it.

@@ -3,7 +3,10 @@
 Each tenant gets the database ``tenant_<name>`` owned by the login role
 ``tenant_<name>_owner``; ``CONNECT`` and ``TEMPORARY`` are revoked from ``PUBLIC`` and the
 ``public`` schema belongs to the owner alone, so one tenant's role cannot reach another's data.
-Passwords reach the server only as SCRAM verifiers computed here.
+The schema's tables are created as the owner role too (the platform writes as it). The
+region's inspector role gets ``CONNECT`` and column-level ``SELECT`` on the metadata columns
+only, so the server itself refuses it any payload. Passwords reach the server only as SCRAM
+verifiers computed here.
 """
 
 from __future__ import annotations

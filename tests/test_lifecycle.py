@@ -9,6 +9,7 @@ import pytest
 from aptien_ops.composition import Console, open_console
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, PendingApproval
 from aptien_ops.services.provisioning import ProvisionRequest
+
 from cli_runner import run_cli
 from fleet_configs import sandbox_with_eu_on
 

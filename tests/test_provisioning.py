@@ -15,6 +15,7 @@ import pytest
 from aptien_ops.composition import Console, open_console
 from aptien_ops.errors import Conflict, ExitCode, Forbidden, InvalidInput, OpsError, Unavailable
 from aptien_ops.services.provisioning import STEPS, ProvisionRequest, secret_context
+
 from cli_runner import run_cli
 from fleet_configs import sandbox_with_eu_on
 
