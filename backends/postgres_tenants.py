@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -92,7 +92,7 @@ class PostgresTenantStore:
         else:
             password = self._admin_password()
         # The password travels as its own keyword, never inside a string we could log.
-        extra = {"password": password} if password else {}
+        extra: dict[str, Any] = {"password": password} if password else {}
         return psycopg.connect(make_conninfo(**params), autocommit=autocommit, **extra)
 
     def _with_admin(self, what: str, work: Callable[[psycopg.Connection], T], secrets: tuple[str, ...] = ()) -> T:

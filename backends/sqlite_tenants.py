@@ -191,7 +191,7 @@ class SqliteTenantStore:
         stays locked, Unavailable.
         """
         with self._opened(tenant, "use") as conn:
-            conn.isolation_level = ""  # the sqlite3 module's implicit transactions, as before
+            conn.isolation_level = "DEFERRED"  # the sqlite3 module's implicit BEGIN, as before
             try:
                 yield conn
                 conn.commit()

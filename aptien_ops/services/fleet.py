@@ -133,6 +133,9 @@ class FleetService:
             try:
                 before = store.schema_version(t.name)
                 after = store.apply_schema(t.name, TENANT_SCHEMA_VERSION, region=t.region)
+                # New tables in a schema step need their metadata columns granted too.
+                region = self.ctx.settings.regions[t.region]
+                store.grant_inspector(t.name, region.inspector_role, self.ctx.cluster_settings(t.cluster).inspector_password.read())
             except OpsError as exc:
                 return MigrationResult(t.name, t.schema_version, None, exc.message)
             if after != t.schema_version:
