@@ -47,9 +47,9 @@ def test_a_missing_database_is_found(ops: Console, tenant_name: str) -> None:
 def test_a_schema_behind_is_found_and_fleet_migrate_brings_it_up(ops: Console, tenant_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import aptien_ops.services.provisioning as provisioning
 
-    monkeypatch.setattr(provisioning, "TENANT_SCHEMA_VERSION", 1)
-    tenant = ops.provisioning.provision(ProvisionRequest(tenant_name, "DE"))
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(provisioning, "TENANT_SCHEMA_VERSION", 1)
+        tenant = ops.provisioning.provision(ProvisionRequest(tenant_name, "DE"))
     assert tenant.schema_version == 1
     assert kinds(ops, tenant_name) == {"schema-behind"}
     results = {r.tenant: r for r in ops.fleet.migrate(region="eu", parallel=2)}
