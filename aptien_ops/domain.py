@@ -247,3 +247,77 @@ class CatalogInfo:
     schema_revision: str
     created: bool = False
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BackupManifest:
+    """What a backup holds, signed by the region and written last. No payload, no secret."""
+
+    backup_id: str
+    tenant: str
+    region: str
+    cluster: str
+    database: str
+    kind: str
+    """``postgresql-custom`` (pg_dump -Fc) or ``sqlite``."""
+    server_version: str
+    dump_tool: str
+    snapshot: str | None
+    started_at: str
+    finished_at: str
+    plaintext_size: int
+    ciphertext_size: int
+    plaintext_sha256: str
+    ciphertext_sha256: str
+    recipient_fingerprint: str
+    row_counts: dict[str, int]
+    archive_list_sha256: str | None
+    format: int = 1
+
+    def as_json(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    backup_id: str
+    level: str
+    """quick, full or restore."""
+    ok: bool
+    detail: str
+    at: str = ""
+    operator: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class LoginEvent:
+    id: int
+    at: datetime
+    user_email: str
+    ip: str
+    user_agent: str
+    result: str
+    method: str
+
+    def as_json(self) -> dict[str, object]:
+        return {**self.__dict__, "at": iso(self.at)}
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """Change-audit metadata. There is deliberately no payload field."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    datasheet: str
+    record_id: str
+    key_id: str
+    payload_size: int
+
+    def as_json(self) -> dict[str, object]:
+        return {**self.__dict__, "at": iso(self.at)}
