@@ -1,0 +1,188 @@
+"""The Textual app: one mode per screen, app-wide keys, the operator's roles, and the idle lock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import events
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.notifications import SeverityLevel
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
+
+from aptien_ops.permissions import READ_ONLY_SAFE, Action, is_allowed
+from screens.approvals import ApprovalsScreen
+from screens.base import OpsScreen, ServiceCaller
+from screens.commands import OpsCommands
+from screens.dashboard import DashboardScreen
+from screens.help import HelpScreen
+from screens.lock import LockScreen
+from screens.operators import OperatorsScreen
+from screens.opslog import OpsLogScreen
+from screens.tenants import TenantsScreen
+
+if TYPE_CHECKING:
+    from aptien_ops.composition import Console
+
+SCREENS: tuple[type[OpsScreen], ...] = (DashboardScreen, TenantsScreen, OperatorsScreen, ApprovalsScreen, OpsLogScreen)
+
+
+class OpsApp(App[None], ServiceCaller):
+    """The interactive console over ``console``'s services.
+
+    ``clock`` returns monotonic seconds; the idle lock measures with it, so tests can move
+    time forward instead of waiting. ``cursor_blink=False`` keeps snapshots stable.
+    """
+
+    TITLE = "Aptien Ops"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    COMMANDS = App.COMMANDS | {OpsCommands}
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {s.MODE: s for s in SCREENS}
+    DEFAULT_MODE = DashboardScreen.MODE
+    BINDINGS = [
+        *(Binding(s.NAV_KEY, f"goto('{s.MODE}')", s.TITLE, show=False) for s in SCREENS),
+        Binding("question_mark,f1", "help", "Help", tooltip="keys per screen (this list)"),
+        Binding("ctrl+l", "lock", "Lock now", show=False, tooltip="lock now; Enter unlocks"),
+        Binding("ctrl+r", "screen.refresh", "Reload", show=False, tooltip="reload what the screen shows"),
+        Binding("q", "quit", "Quit", tooltip="quit (ctrl+q works everywhere)"),
+    ]
+    #: How often the idle lock looks at the clock.
+    IDLE_CHECK_SECONDS = 5.0
+
+    roles: reactive[frozenset[str] | None] = reactive(None)
+    """The operator's roles as the catalog had them at start (None until read)."""
+    region_filter: reactive[str | None] = reactive(None)
+    """The region filter shown in the header (None: all regions)."""
+
+    def __init__(self, console: Console, *, clock: Callable[[], float] | None = None, cursor_blink: bool = True) -> None:
+        super().__init__()
+        self.services = console
+        self.clock = clock or time.monotonic
+        self.cursor_blink = cursor_blink
+        self.idle_lock_minutes = console.settings.security.idle_lock_minutes
+        self.last_input = self.clock()
+        self.locked = False
+        self._held_notices: list[tuple[str, dict[str, object]]] = []
+
+    # -- what the operator may do ----------------------------------------------------------
+
+    def may(self, action: Action) -> bool:
+        """Whether to offer ``action``: read-only mode and the roles read at start allow it."""
+        if self.services.ctx.read_only and action not in READ_ONLY_SAFE:
+            return False
+        return self.roles is not None and is_allowed(self.roles, action)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.locked:
+            return action in ("quit", "help_quit")
+        if action in ("goto", "cycle_region") and isinstance(self.screen, ModalScreen):
+            return False
+        return True
+
+    def on_mount(self) -> None:
+        self.load(self.services.ctx.my_roles, self._roles_loaded)
+        if self.idle_lock_minutes:
+            self.set_interval(self.IDLE_CHECK_SECONDS, self.check_idle_lock, name="idle lock")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # No "Screenshot": it would write tenants' contacts to a file on a shared bastion.
+        return (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Show a toast; while locked, hold it back until unlock (it may name a tenant)."""
+        if self.locked:
+            self._held_notices.append((message, {"title": title, "severity": severity, "timeout": timeout, "markup": markup}))
+            return
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def _roles_loaded(self, roles: frozenset[str]) -> None:
+        self.roles = frozenset(roles)
+
+    def watch_roles(self) -> None:
+        self.refresh_bindings()
+
+    # -- navigation ------------------------------------------------------------------------
+
+    @staticmethod
+    def navigation() -> list[tuple[str, str, str]]:
+        """(key, mode, title) of every top-level screen, in tab order."""
+        return [(s.NAV_KEY, s.MODE, s.TITLE) for s in SCREENS]
+
+    @staticmethod
+    def screen_classes() -> tuple[type[OpsScreen], ...]:
+        return SCREENS
+
+    def action_goto(self, mode: str) -> None:
+        if mode != self.current_mode:
+            self.switch_mode(mode)
+
+    async def run_on_screen(self, mode: str, action: str) -> None:
+        """Switch to ``mode`` and run one of its actions once its data is in (the palette's way)."""
+        if self.locked:
+            return
+        if mode != self.current_mode:
+            await self.switch_mode(mode)
+        screen = self.screen
+        # Queued behind the screen's resume, so its reload has started by the time this runs.
+        screen.call_later(self._when_loaded, screen, action)
+
+    async def _when_loaded(self, screen: Screen[Any], action: str) -> None:
+        loading = [w for w in self.workers if w.node is screen and w.group == "load" and not w.is_finished]
+        await self.workers.wait_for_complete(loading)
+        # The loaded rows arrive as a message already queued on the screen; the action follows it.
+        screen.call_later(screen.run_action, action)
+
+    def action_cycle_region(self) -> None:
+        order: list[str | None] = [None, *self.services.settings.regions]
+        self.region_filter = order[(order.index(self.region_filter) + 1) % len(order)] if self.region_filter in order else None
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    # -- idle lock -------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)) and not event.is_forwarded:
+            self.last_input = self.clock()
+        await super().on_event(event)
+
+    def check_idle_lock(self) -> None:
+        """Lock if no key was pressed for ``idle_lock_minutes`` (0 never locks)."""
+        if self.idle_lock_minutes and not self.locked:
+            if self.clock() - self.last_input >= self.idle_lock_minutes * 60:
+                self.lock(f"Locked after {self.idle_lock_minutes} idle minutes.")
+
+    def action_lock(self) -> None:
+        self.lock("Locked by the operator (ctrl+l).")
+
+    def lock(self, why: str) -> None:
+        """Cover every screen with the lock screen until Enter (and, in production, a role check)."""
+        if self.locked:
+            return
+        self.locked = True
+        self.clear_notifications()  # a toast could still show a tenant or an operator
+        self.push_screen(LockScreen(why))
+        self.refresh_bindings()
+
+    def unlock(self, roles: frozenset[str] | None) -> None:
+        """Leave the lock screen; ``roles`` (production) replaces the roles read at start."""
+        self.locked = False
+        self.last_input = self.clock()
+        if roles is not None:
+            self.roles = roles
+        self.call_later(self._leave_lock)
+
+    async def _leave_lock(self) -> None:
+        if isinstance(self.screen, LockScreen):
+            await self.pop_screen()
+        self.refresh_bindings()
+        # Shown only now: a toast raised on the lock screen would vanish with it.
+        held, self._held_notices = self._held_notices, []
+        for message, options in held:
+            self.notify(message, **options)  # type: ignore[arg-type]

@@ -1,0 +1,162 @@
+"""What every screen of the console shares: service calls in worker threads, results back as
+messages, refusals shown with the service's own one-line message, and permission-aware bindings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from textual import work
+from textual.app import ComposeResult
+from textual.dom import DOMNode
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from aptien_ops.errors import OpsError, PendingApproval
+from aptien_ops.permissions import APPROVERS, Action
+from screens.header import OpsHeader
+
+if TYPE_CHECKING:
+    from aptien_ops.composition import Console
+    from screens.app import OpsApp
+
+
+class ServiceOutcome(Message, bubble=False):
+    """A service call finished in a worker thread; handled back on the UI thread.
+
+    Exactly one of ``error`` / ``pending`` is set on failure; otherwise ``done(result)`` runs.
+    """
+
+    def __init__(
+        self,
+        done: Callable[[Any], None] | None,
+        result: Any = None,
+        *,
+        error: OpsError | None = None,
+        pending: PendingApproval | None = None,
+        changed: bool = False,
+    ) -> None:
+        super().__init__()
+        self.done = done
+        self.result = result
+        self.error = error
+        self.pending = pending
+        self.changed = changed
+
+
+def pending_notice(pending: PendingApproval) -> str:
+    """``request #7 recorded; another admin must approve`` — what the operator does next."""
+    approvers = " or ".join(sorted(APPROVERS.get(pending.action, frozenset({"admin"}))))
+    return f"request #{pending.approval_id} recorded; another {approvers} must approve"
+
+
+class ServiceCaller(DOMNode):
+    """Runs service calls off the UI thread. Mixed into the app and every screen.
+
+    ``load`` is for reads (a newer load cancels an older one), ``change`` for mutations.
+    Widgets are only touched in ``done`` callbacks, which run on the UI thread.
+    """
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def load(self, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        self._call_service(call, done, changed=False)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="change")
+    def change(self, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        self._call_service(call, done, changed=True)
+
+    def _call_service(self, call: Callable[[], Any], done: Callable[[Any], None], *, changed: bool) -> None:
+        try:
+            outcome = ServiceOutcome(done, call(), changed=changed)
+        except PendingApproval as pending:
+            outcome = ServiceOutcome(None, pending=pending, changed=changed)
+        except OpsError as error:
+            outcome = ServiceOutcome(None, error=error, changed=changed)
+        if not get_current_worker().is_cancelled:
+            self.post_message(outcome)
+
+    def on_service_outcome(self, outcome: ServiceOutcome) -> None:
+        if outcome.pending is not None:
+            self.app.notify(pending_notice(outcome.pending), title="Awaiting approval", severity="warning",
+                            timeout=10, markup=False)
+        elif outcome.error is not None:
+            self.service_refused(outcome.error)
+        elif outcome.done is not None:
+            outcome.done(outcome.result)
+        if outcome.changed:
+            self.after_change()
+
+    def service_refused(self, error: OpsError) -> None:
+        """Show a refusal or failure exactly as the service words it."""
+        title = "Refused" if error.code == "forbidden" else f"Error ({error.code})"
+        self.app.notify(error.one_line(), title=title, severity="error", timeout=10, markup=False)
+
+    def after_change(self) -> None:
+        """Called after every change attempt (done, pending or refused): reload what is shown."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # A worker that raised something other than OpsError hit a bug: say so, keep running.
+        if event.state == WorkerState.ERROR and event.worker.node is self:
+            error = event.worker.error
+            self.log.error("worker failed", worker=event.worker.name, error=repr(error))
+            self.app.notify(f"internal error: {type(error).__name__}: {error}", title="Bug", severity="error",
+                            timeout=15, markup=False)
+
+
+class OpsScreen(Screen[None], ServiceCaller):
+    """A top-level screen (one per app mode): the header, a body, and the footer.
+
+    Subclasses set ``MODE``, ``TITLE`` and ``NAV_KEY``, list in ``PERMISSIONS`` which of their
+    actions need which permission (those bindings and palette commands are hidden unless the
+    operator's roles and read-only mode allow them), and load their data in ``refresh_data``.
+    """
+
+    MODE: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    NAV_KEY: ClassVar[str] = ""
+    #: action name -> the permission it needs; the service still decides.
+    PERMISSIONS: ClassVar[dict[str, Action]] = {}
+
+    @property
+    def ops(self) -> OpsApp:
+        return cast("OpsApp", self.app)
+
+    @property
+    def console(self) -> Console:
+        return self.ops.services
+
+    def compose(self) -> ComposeResult:
+        yield OpsHeader()
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        """The screen's own widgets, between the header and the footer."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "roles", self._roles_changed, init=False)
+
+    def _roles_changed(self) -> None:
+        self.refresh_bindings()
+        if self.is_current:
+            self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        """Start loading what the screen shows (in a worker)."""
+
+    def after_change(self) -> None:
+        self.refresh_data()
+
+    def action_refresh(self) -> None:
+        self.refresh_data()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        permission = self.PERMISSIONS.get(action)
+        return True if permission is None else self.ops.may(permission)

@@ -1,0 +1,61 @@
+"""The command palette (ctrl+p): every screen and every action, by name.
+
+Actions the operator's roles or read-only mode do not allow are left out, exactly as their key
+bindings are hidden; the services still decide if one is run anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, cast
+
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from screens.app import OpsApp
+
+
+class OpsCommands(Provider):
+    """Go to a screen, or run a screen's action (switching to that screen first)."""
+
+    @property
+    def ops(self) -> OpsApp:
+        return cast("OpsApp", self.app)
+
+    def commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """(title, help, callback) for what this operator may do now."""
+        app = self.ops
+        found: list[tuple[str, str, Callable[[], object]]] = []
+        for key, mode, title in app.navigation():
+            found.append((f"Go to {title}", f"key {key}", partial(app.action_goto, mode)))
+        for screen_class in app.screen_classes():
+            for binding in screen_class.BINDINGS:
+                if not isinstance(binding, Binding) or not binding.show or not binding.description:
+                    continue
+                if binding.action.startswith("app."):
+                    continue  # app-wide, listed once below
+                permission = screen_class.PERMISSIONS.get(binding.action)
+                if permission is not None and not app.may(permission):
+                    continue
+                found.append((
+                    f"{screen_class.TITLE}: {binding.description}",
+                    f"key {binding.key} on {screen_class.TITLE}",
+                    partial(app.run_on_screen, screen_class.MODE, binding.action),
+                ))
+        found.append(("Cycle region filter", "all → each region → all (key r)", app.action_cycle_region))
+        found.append(("Help: keys per screen", "key ? or F1", app.action_help))
+        found.append(("Lock the console", "key ctrl+l; Enter unlocks", app.action_lock))
+        return found
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self.commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self.commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)

@@ -1,0 +1,178 @@
+"""The dashboard: the fleet at a glance, from aggregate queries only (fast with 10,000 tenants)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from aptien_ops.domain import Approval, ApprovalState, TenantCount, TenantState
+from aptien_ops.errors import OpsError
+from aptien_ops.permissions import Action, may_approve
+from screens.base import OpsScreen
+from screens.formatting import count
+
+#: Columns of the tenants card, in the order an operator scans them.
+STATES = (TenantState.ACTIVE, TenantState.SUSPENDED, TenantState.PROVISIONING, TenantState.CANCELLED, TenantState.PURGED)
+
+#: What later capabilities will show here; kept as placeholders so the layout does not jump.
+LATER = (
+    ("Backups", "overdue and failed backups will appear here once configured"),
+    ("Breaches", "open incidents will appear here once breach tracking is on"),
+    ("Billing", "accounts with failed payments will appear here once linked"),
+)
+
+
+@dataclass
+class Fleet:
+    """One load of the dashboard; each part holds its data or the service's refusal."""
+
+    counts: list[TenantCount] | OpsError = field(default_factory=list)
+    regions: list[dict[str, object]] | OpsError = field(default_factory=list)
+    pending: list[Approval] | OpsError = field(default_factory=list)
+
+
+class DashboardScreen(OpsScreen):
+    """Tenants per region and state, region capacity, approvals waiting, what is to come."""
+
+    MODE = "dashboard"
+    TITLE = "Dashboard"
+    NAV_KEY = "1"
+    CSS_PATH = Path(__file__).with_name("dashboard.tcss")
+    BINDINGS = [Binding("r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all")]
+
+    fleet: Fleet | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="dashboard-cards"):
+            yield Static("loading…", id="dashboard-tenants", classes="card")
+            yield Static("loading…", id="dashboard-regions", classes="card")
+            yield Static("loading…", id="dashboard-approvals", classes="card")
+            yield Static(self._later(), id="dashboard-later", classes="card")
+
+    def on_mount(self) -> None:
+        titles = {
+            "#dashboard-tenants": "Tenants by region and state",
+            "#dashboard-regions": "Regions: capacity and load",
+            "#dashboard-approvals": "Four-eyes approvals",
+            "#dashboard-later": "Not configured yet",
+        }
+        for selector, title in titles.items():
+            self.query_one(selector).border_title = title
+        self.watch(self.app, "region_filter", self._render_fleet, init=False)
+
+    def refresh_data(self) -> None:
+        self.load(self._read_fleet, self._loaded)
+
+    def _read_fleet(self) -> Fleet:
+        """Runs in a worker thread: three aggregate reads, each allowed to fail on its own."""
+        fleet = Fleet()
+        services = self.console
+        try:
+            fleet.counts = services.tenants.counts()
+        except OpsError as error:
+            fleet.counts = error
+        try:
+            fleet.regions = services.regions.list()
+        except OpsError as error:
+            fleet.regions = error
+        try:
+            fleet.pending = services.approvals.list(ApprovalState.PENDING)
+        except OpsError as error:
+            fleet.pending = error
+        return fleet
+
+    def _loaded(self, fleet: Fleet) -> None:
+        self.fleet = fleet
+        self._render_fleet()
+
+    def _render_fleet(self) -> None:
+        if self.fleet is None:
+            return
+        self.query_one("#dashboard-tenants", Static).update(self._tenants(self.fleet.counts))
+        self.query_one("#dashboard-regions", Static).update(self._regions(self.fleet.regions))
+        self.query_one("#dashboard-approvals", Static).update(self._approvals(self.fleet.pending))
+
+    def _wanted_regions(self, known: list[str]) -> list[str]:
+        region = self.ops.region_filter
+        return [region] if region else known
+
+    def _tenants(self, counts: list[TenantCount] | OpsError) -> Table | Text:
+        if isinstance(counts, OpsError):
+            return Text(counts.one_line(), style="red")
+        by_region: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for c in counts:
+            by_region[c.region][str(c.state)] += c.count
+        known = list(self.console.settings.regions) + sorted(set(by_region) - set(self.console.settings.regions))
+        table = Table(box=None, pad_edge=False, expand=True, header_style="bold")
+        table.add_column("region")
+        for state in STATES:
+            table.add_column(str(state), justify="right")
+        table.add_column("total", justify="right", style="bold")
+        regions = self._wanted_regions(known)
+        for region in regions:
+            cells = [by_region[region][str(s)] for s in STATES]
+            table.add_row(region, *(_cell(n) for n in cells), count(sum(cells)))
+        if len(regions) > 1:
+            cells = [sum(by_region[r][str(s)] for r in regions) for s in STATES]
+            table.add_row(Text("all", style="bold"), *(_cell(n) for n in cells), count(sum(cells)))
+        return table
+
+    def _regions(self, regions: list[dict[str, object]] | OpsError) -> Table | Text:
+        if isinstance(regions, OpsError):
+            return Text(regions.one_line(), style="red")
+        table = Table(box=None, pad_edge=False, expand=True, header_style="bold")
+        for name, justify in (("region", "left"), ("clusters", "left"), ("tenants", "right"),
+                              ("capacity", "right"), ("load", "right")):
+            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        wanted = self.ops.region_filter
+        for region in regions:
+            if wanted and region["name"] != wanted:
+                continue
+            clusters = region["clusters"]
+            assert isinstance(clusters, list)
+            tenants, capacity = int(str(region["tenants"])), int(str(region["capacity"]))
+            load = tenants / capacity if capacity else 0.0
+            style = "red" if load >= 0.9 else "yellow" if load >= 0.75 else ""
+            table.add_row(
+                str(region["name"]),
+                ", ".join(str(c["name"]) for c in clusters),
+                count(tenants),
+                count(capacity),
+                Text(f"{load:.1%}", style=style),
+            )
+        return table
+
+    def _approvals(self, pending: list[Approval] | OpsError) -> Text:
+        if isinstance(pending, OpsError):
+            return Text(pending.one_line(), style="red")
+        if not pending:
+            return Text("No requests are waiting for approval.")
+        me = self.console.identity.operator
+        roles = self.ops.roles or frozenset()
+        for_me = sum(1 for a in pending if a.requested_by != me and may_approve(roles, a.action))
+        plural = "s" if len(pending) != 1 else ""
+        text = Text(f"{len(pending)} request{plural} pending", style="bold yellow")
+        if for_me and self.ops.may(Action.APPROVAL_DECIDE):
+            text.append(f" — {for_me} await{'s' if for_me == 1 else ''} your decision (press 4)", style="")
+        return text
+
+    @staticmethod
+    def _later() -> Table:
+        table = Table(box=None, pad_edge=False, show_header=False, expand=True)
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(style="dim")
+        for label, text in LATER:
+            table.add_row(label, text)
+        return table
+
+
+def _cell(n: int) -> Text:
+    return Text(count(n), style="dim" if n == 0 else "")

@@ -1,0 +1,74 @@
+"""Help: every key, grouped by screen, read from the bindings themselves so it never drifts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from screens.app import OpsApp
+
+
+def _key_label(key: str) -> str:
+    names = {"slash": "/", "question_mark": "?", "escape": "Esc", "enter": "Enter"}
+    return ", ".join(names.get(k, k) for k in key.split(","))
+
+
+def _rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
+    rows = []
+    for b in bindings:
+        if isinstance(b, Binding) and b.description:
+            rows.append((_key_label(b.key), b.tooltip or b.description))
+    return rows
+
+
+def key_sections(app: OpsApp) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(section title, [(keys, what they do)]) for the app, each screen, and dialogs."""
+    everywhere = [(key, f"go to {title}") for key, _mode, title in app.navigation()]
+    everywhere += _rows([b for b in app.BINDINGS if isinstance(b, Binding) and not b.action.startswith("goto")])
+    everywhere.append(("ctrl+p", "command palette: every screen and action by name"))
+    sections = [("Everywhere", everywhere)]
+    for screen_class in app.screen_classes():
+        rows = _rows(list(screen_class.BINDINGS))
+        if rows:
+            sections.append((screen_class.TITLE, rows))
+    sections.append(("Dialogs", [
+        ("Tab", "next field or button"),
+        ("Enter", "choose / submit"),
+        ("y, n", "yes / no in a confirmation"),
+        ("Esc", "back out; nothing changes"),
+    ]))
+    return sections
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys per screen. Esc, q, ? or F1 closes it."""
+
+    CSS_PATH = Path(__file__).with_name("help.tcss")
+    BINDINGS = [Binding("escape,q,question_mark,f1", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, pad_edge=False, show_header=False, expand=True)
+        table.add_column(style="bold", no_wrap=True, min_width=10)
+        table.add_column()
+        for n, (title, rows) in enumerate(key_sections(cast("OpsApp", self.app))):
+            if n:
+                table.add_row("", "")
+            table.add_row(Text(title, style="underline"), "")
+            for key, description in rows:
+                table.add_row(key, description)
+        with VerticalScroll(id="help-box") as box:
+            box.border_title = "Keys"
+            box.border_subtitle = "↑↓ scroll · Esc closes"
+            yield Static(table, id="help-keys")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

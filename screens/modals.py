@@ -1,0 +1,164 @@
+"""Typed modal dialogs: confirm, ask for a reason, pick a role, add an operator.
+
+Each returns its answer through ``dismiss``; ``None`` (or ``False``) means the operator backed
+out. Escape always backs out; nothing changes until the caller acts on the answer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, SelectionList
+from textual.widgets.option_list import Option
+
+from aptien_ops.permissions import ROLES, Role
+
+R = TypeVar("R")
+
+
+class OpsModal(ModalScreen[R]):
+    """Base of the console's dialogs: one stylesheet (rules prefixed ``OpsModal``)."""
+
+    CSS_PATH = Path(__file__).with_name("modals.tcss")
+
+
+class ConfirmModal(OpsModal[bool]):
+    """Yes or no. ``No`` has the focus, so a stray Enter never confirms a destructive action."""
+
+    BINDINGS = [
+        Binding("escape,n", "answer(False)", "No"),
+        Binding("y", "answer(True)", "Yes"),
+    ]
+
+    def __init__(self, question: str, *, yes: str = "Yes", title: str = "Confirm") -> None:
+        super().__init__()
+        self.question, self.yes, self.heading = question, yes, title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="modal-box") as box:
+            box.border_title = self.heading
+            yield Label(self.question, id="modal-question")
+            with Horizontal(id="modal-buttons"):
+                yield Button(f"{self.yes} (y)", variant="error", id="modal-yes")
+                yield Button("No (n)", variant="primary", id="modal-no")
+
+    def on_mount(self) -> None:
+        self.query_one("#modal-no", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "modal-yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class ReasonModal(OpsModal[str | None]):
+    """A one-line reason (rejections); Enter submits a non-empty reason, Escape backs out."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, question: str, *, title: str = "Reason", placeholder: str = "why?") -> None:
+        super().__init__()
+        self.question, self.heading, self.placeholder = question, title, placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="modal-box") as box:
+            box.border_title = self.heading
+            yield Label(self.question, id="modal-question")
+            yield Input(placeholder=self.placeholder, id="modal-reason", compact=True)
+            yield Label("Enter submits · Esc cancels", classes="modal-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).cursor_blink = getattr(self.app, "cursor_blink", True)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        reason = " ".join(event.value.split())
+        if reason:
+            self.dismiss(reason)
+        else:
+            self.notify("a reason is required", severity="warning")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class RolePickerModal(OpsModal[str | None]):
+    """Choose one role from ``roles``; Enter picks the highlighted one."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, question: str, roles: list[str], *, title: str = "Role", note: str = "") -> None:
+        super().__init__()
+        self.question, self.roles, self.heading, self.note = question, roles, title, note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="modal-box") as box:
+            box.border_title = self.heading
+            yield Label(self.question, id="modal-question")
+            yield OptionList(*(Option(r, id=r) for r in self.roles), id="modal-roles", compact=True)
+            if self.note:
+                yield Label(self.note, classes="modal-hint")
+            yield Label("↑↓ choose · Enter picks · Esc cancels", classes="modal-hint")
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class AddOperatorModal(OpsModal[tuple[str, tuple[str, ...]] | None]):
+    """A new operator: their OS account name and at least one role (admin comes by approval)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="modal-box") as box:
+            box.border_title = "Add operator"
+            yield Label("OS account name of the new operator", id="modal-question")
+            yield Input(placeholder="e.g. jdoe", id="modal-name", compact=True)
+            yield Label("Roles", classes="modal-label")
+            yield SelectionList[str](
+                *((r, r, r == Role.VIEWER) for r in ROLES if r != Role.ADMIN), id="modal-role-list", compact=True
+            )
+            yield Label("admin is granted afterwards, with a second admin's approval", classes="modal-hint")
+            with Horizontal(id="modal-buttons"):
+                yield Button("Add", variant="primary", id="modal-add")
+                yield Button("Cancel", id="modal-cancel")
+            yield Label("Tab moves · Space toggles a role · Esc cancels", classes="modal-hint")
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def on_mount(self) -> None:
+        self.query_one("#modal-name", Input).cursor_blink = getattr(self.app, "cursor_blink", True)
+
+    @on(Input.Submitted)
+    def _name_entered(self) -> None:
+        self.query_one("#modal-role-list", SelectionList).focus()
+
+    @on(Button.Pressed, "#modal-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#modal-add")
+    def _add(self) -> None:
+        name = self.query_one("#modal-name", Input).value.strip()
+        roles = tuple(self.query_one("#modal-role-list", SelectionList).selected)
+        if not name:
+            self.notify("the operator's OS account name is required", severity="warning")
+            self.query_one("#modal-name", Input).focus()
+            return
+        if not roles:
+            self.notify("choose at least one role", severity="warning")
+            return
+        self.dismiss((name, roles))

@@ -1,0 +1,146 @@
+"""Operators and their roles: add, grant, revoke (granting admin goes through four-eyes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+
+from aptien_ops.domain import Operator
+from aptien_ops.permissions import ROLES, Action, Role
+from screens.base import OpsScreen
+from screens.formatting import day, role_list
+from screens.modals import AddOperatorModal, ConfirmModal, RolePickerModal
+
+
+class OperatorsScreen(OpsScreen):
+    """Who may use the console, with which roles."""
+
+    MODE = "operators"
+    TITLE = "Operators"
+    NAV_KEY = "3"
+    CSS_PATH = Path(__file__).with_name("operators.tcss")
+    AUTO_FOCUS = "#operators-table"
+    BINDINGS = [
+        Binding("a", "add", "Add", tooltip="add an operator (OS account) with roles"),
+        Binding("g", "grant", "Grant role", tooltip="grant a role; admin needs a second admin"),
+        Binding("x", "revoke", "Revoke role", tooltip="revoke a role (asks first)"),
+    ]
+    PERMISSIONS = {
+        "add": Action.OPERATOR_ADD,
+        "grant": Action.OPERATOR_GRANT,
+        "revoke": Action.OPERATOR_REVOKE,
+    }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.operators: dict[str, Operator] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield DataTable(id="operators-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="operators-note")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label in (("name", "Operator"), ("roles", "Roles"), ("added_by", "Added by"), ("added", "Added")):
+            table.add_column(label, key=key)
+
+    def refresh_data(self) -> None:
+        self.load(self.console.operators.list, self._loaded)
+
+    def _loaded(self, operators: list[Operator]) -> None:
+        self.operators = {o.name: o for o in operators}
+        table = self.query_one(DataTable)
+        keep = self.selected()
+        table.clear()
+        for o in sorted(operators, key=lambda o: o.name):
+            roles = role_list(o.roles) if o.active else f"inactive ({role_list(o.roles)})"
+            table.add_row(o.name, roles, o.added_by or "", day(o.added_at), key=o.name)
+        if keep in self.operators:
+            table.move_cursor(row=table.get_row_index(keep))
+        me = self.console.identity.operator
+        if self.console.ctx.read_only:
+            note = "read-only: role changes are not offered"
+        elif self.ops.may(Action.OPERATOR_GRANT):
+            note = "granting admin needs a second admin's approval"
+        else:
+            note = "changing roles needs the admin role"
+        self.query_one("#operators-note", Static).update(f"{len(operators)} operators · you are {me} · {note}")
+
+    def selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return row_key.value
+
+    def _selected_operator(self) -> Operator | None:
+        name = self.selected()
+        if name is None:
+            self.notify("no operator selected", severity="warning")
+            return None
+        return self.operators[name]
+
+    # -- actions (the service decides; hidden bindings only spare the operator a refusal) --
+
+    def action_add(self) -> None:
+        def added(answer: tuple[str, tuple[str, ...]] | None) -> None:
+            if answer is None:
+                return
+            name, roles = answer
+            self.change(
+                lambda: self.console.operators.add(name, roles),
+                lambda op: self.notify(f"{op.name} added with role {role_list(op.roles)}", title="Operator added"),
+            )
+
+        self.app.push_screen(AddOperatorModal(), added)
+
+    def action_grant(self) -> None:
+        operator = self._selected_operator()
+        if operator is None:
+            return
+        name = operator.name
+        choices = [r for r in ROLES if r not in operator.roles]
+        if not choices:
+            self.notify(f"{name} holds every role already", severity="warning")
+            return
+
+        def picked(role: str | None) -> None:
+            if role is None:
+                return
+            self.change(
+                lambda: self.console.operators.grant(name, role),
+                lambda op: self.notify(f"{op.name} now holds {role}", title="Role granted"),
+            )
+
+        note = "admin is only requested here; a second admin approves it" if Role.ADMIN in choices else ""
+        self.app.push_screen(RolePickerModal(f"Grant a role to {name}", choices, title="Grant role", note=note), picked)
+
+    def action_revoke(self) -> None:
+        operator = self._selected_operator()
+        if operator is None:
+            return
+        name = operator.name
+        held = [r for r in ROLES if r in operator.roles]
+        if not held:
+            self.notify(f"{name} holds no role", severity="warning")
+            return
+
+        def confirmed(role: str, yes: bool | None) -> None:
+            if not yes:
+                return
+            self.change(
+                lambda: self.console.operators.revoke(name, role),
+                lambda op: self.notify(f"{op.name} no longer holds {role}", title="Role revoked"),
+            )
+
+        def picked(role: str | None) -> None:
+            if role is None:
+                return
+            question = f"Revoke role {role} from {name}? They lose what it allows at once."
+            self.app.push_screen(ConfirmModal(question, yes="Revoke", title="Revoke role"),
+                                 lambda yes: confirmed(role, yes))
+
+        self.app.push_screen(RolePickerModal(f"Revoke a role from {name}", held, title="Revoke role"), picked)

@@ -1,0 +1,123 @@
+"""The ops log: newest entries first, and ``v`` to verify the whole chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+
+from aptien_ops.domain import OpsLogEntry
+from aptien_ops.errors import IntegrityFailure, OpsError
+from aptien_ops.opslog import VerifyReport
+from aptien_ops.permissions import MATRIX, Action
+from screens.base import OpsScreen
+from screens.formatting import count, short_minute
+
+#: How many of the newest entries the table holds (the CLI pages further back).
+NEWEST = 200
+
+
+def outcome_style(outcome: str) -> str:
+    if outcome == "ok":
+        return "green"
+    if outcome == "pending":
+        return "yellow"
+    return "bold red"
+
+
+def _clip(target: str, width: int = 16) -> str:
+    """Keep the table within 80 columns; the detail pane shows the whole target."""
+    return target if len(target) <= width else target[: width - 1] + "…"
+
+
+class OpsLogScreen(OpsScreen):
+    """Every operator action and denial, as the tamper-evident log recorded it."""
+
+    MODE = "opslog"
+    TITLE = "Ops log"
+    NAV_KEY = "5"
+    CSS_PATH = Path(__file__).with_name("opslog.tcss")
+    AUTO_FOCUS = "#opslog-table"
+    BINDINGS = [Binding("v", "verify", "Verify chain", tooltip="check every entry's HMAC and the signed head")]
+    PERMISSIONS = {"verify": Action.OPSLOG_VERIFY}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[int, OpsLogEntry] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="opslog-verify")
+        yield DataTable(id="opslog-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="opslog-detail")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        # Target last: it is the column a narrow terminal may cut, and the detail pane repeats it.
+        for key, label in (("seq", "#"), ("at", "Time (UTC)"), ("operator", "Operator"), ("action", "Action"),
+                           ("outcome", "Outcome"), ("target", "Target")):
+            table.add_column(label, key=key)
+        self.query_one("#opslog-verify", Static).update("v verifies the whole chain (HMAC and signed head)")
+
+    def refresh_data(self) -> None:
+        if self.ops.roles is None:
+            return  # roles still loading; this runs again when they arrive
+        if not self.ops.may(Action.OPSLOG_VIEW):
+            # Not asking the service spares the log a denial entry for merely opening the tab.
+            needed = " or ".join(sorted(MATRIX[Action.OPSLOG_VIEW]))
+            self.query_one("#opslog-detail", Static).update(f"The ops log is shown to the {needed} roles only.")
+            return
+        self.load(lambda: self.console.opslog.list(NEWEST), self._loaded)
+
+    def _loaded(self, entries: list[OpsLogEntry]) -> None:
+        self.entries = {e.seq: e for e in entries}
+        table = self.query_one(DataTable)
+        table.clear()
+        for e in entries:
+            table.add_row(str(e.seq), short_minute(e.at), e.operator, e.action,
+                          Text(e.outcome, style=outcome_style(e.outcome)), _clip(e.target), key=str(e.seq))
+        self._show_detail(int(table.coordinate_to_cell_key(table.cursor_coordinate)[0].value or 0) if entries else None)
+
+    @on(DataTable.RowHighlighted, "#opslog-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(int(event.row_key.value) if event.row_key.value else None)
+
+    def _show_detail(self, seq: int | None) -> None:
+        detail = self.query_one("#opslog-detail", Static)
+        entry = self.entries.get(seq) if seq is not None else None
+        if entry is None:
+            detail.update("")
+            return
+        text = Text()
+        text.append(f"#{entry.seq} {entry.action} {entry.target} → ", style="bold")
+        text.append(entry.outcome, style=outcome_style(entry.outcome))
+        who = entry.operator if entry.operator == entry.os_account else f"{entry.operator} (OS account {entry.os_account})"
+        text.append(f"\nat {entry.at} by {who} from {entry.ssh_origin or 'local'}")
+        if entry.approval_id is not None:
+            text.append(f" · approval #{entry.approval_id}")
+        text.append(f"\nparameters {entry.params}", style="dim")
+        detail.update(text)
+
+    # -- verify ----------------------------------------------------------------------------
+
+    def action_verify(self) -> None:
+        self.query_one("#opslog-verify", Static).update(Text("verifying the chain…", style="yellow"))
+        self.change(self.console.opslog.verify, self._verified)
+
+    def _verified(self, report: VerifyReport) -> None:
+        self.query_one("#opslog-verify", Static).update(
+            Text(f"✓ ops log intact: {count(report.entries)} entries, signed head at #{report.head_seq}",
+                 style="bold green")
+        )
+
+    def service_refused(self, error: OpsError) -> None:
+        if isinstance(error, IntegrityFailure):
+            # Shown where the operator is looking, in red, naming the entry; not as a toast.
+            self.query_one("#opslog-verify", Static).update(
+                Text(f"✗ integrity failure: {error.one_line()}", style="bold red")
+            )
+            return
+        super().service_refused(error)

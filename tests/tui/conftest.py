@@ -1,0 +1,84 @@
+"""TUI fixtures: sandboxes with fixed data, consoles acting as a chosen operator, and apps
+whose idle clock the test moves by hand.
+
+Snapshots need everything on screen to be the same on every machine and every run: the
+``frozen`` fixture pins the catalog's clock and the OS account the sandbox names as its admin.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from tui_helpers import FROZEN_ACCOUNT, FROZEN_NOW, ManualClock
+
+from aptien_ops.composition import Console, open_console
+from aptien_ops.domain import Tenant, TenantState
+from aptien_ops.sandbox import DEMO_TENANTS, write_sandbox_config
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pin every ``utcnow`` the console uses and the OS account running the test."""
+    import aptien_ops.domain
+    import aptien_ops.identity
+
+    original = aptien_ops.domain.utcnow
+    for name, module in list(sys.modules.items()):
+        if name.startswith(("aptien_ops", "backends")) and getattr(module, "utcnow", None) is original:
+            monkeypatch.setattr(module, "utcnow", lambda: FROZEN_NOW)
+    monkeypatch.setattr(aptien_ops.identity, "os_account", lambda: FROZEN_ACCOUNT)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Path:
+    """A sandbox config (catalog created on first open) in tmp_path; returns its ops.toml."""
+    config, _ = write_sandbox_config(tmp_path / "sbx")
+    return config
+
+
+@pytest.fixture
+def open_as(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Console]]:
+    """``open_as("vic")`` opens a console acting as sandbox operator vic (None: the OS account)."""
+    opened: list[Console] = []
+
+    def open_console_as(operator: str | None = None, *, read_only: bool = False) -> Console:
+        if operator is None:
+            monkeypatch.delenv("APTIEN_OPS_OPERATOR", raising=False)
+        else:
+            monkeypatch.setenv("APTIEN_OPS_OPERATOR", operator)
+        console = open_console(sandbox, read_only=read_only)
+        opened.append(console)
+        return console
+
+    yield open_console_as
+    for console in opened:
+        console.close()
+
+
+#: Demo tenants not left active, so every screen has more than one state to show.
+DEMO_STATES = {"nile-textiles": TenantState.SUSPENDED, "gotham-legal": TenantState.CANCELLED}
+
+
+@pytest.fixture
+def demo_tenants(open_as: Callable[..., Console]) -> None:
+    """The twelve demo tenants of ``sandbox init``, written straight into the catalog.
+
+    The screens only read the catalog, so the tenants' own databases are not created: that
+    keeps each test fast and the dates on screen fixed (``created`` is the frozen clock).
+    """
+    admin = open_as(None)
+    with admin.ctx.catalog.transaction() as tx:
+        for name, country, contact, email in DEMO_TENANTS:
+            region = admin.regions.resolve(country).region
+            state = DEMO_STATES.get(name, TenantState.ACTIVE)
+            tx.insert_tenant(Tenant(name, country, region, f"{region}-sandbox-1", state, contact, email,
+                                    FROZEN_NOW, FROZEN_NOW))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+

@@ -1,0 +1,152 @@
+"""People and approvals through the TUI: add, grant, revoke, and four-eyes admin grants."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from textual.widgets import DataTable
+from tui_helpers import pick_role, recording_app, select_operator, settle, story
+
+from aptien_ops.composition import Console
+from aptien_ops.domain import ApprovalState
+from aptien_ops.errors import PendingApproval
+from screens.approvals import ApprovalsScreen
+from screens.modals import AddOperatorModal, ConfirmModal, ReasonModal
+from screens.operators import OperatorsScreen
+
+pytestmark = pytest.mark.tui
+
+
+def roles_of(console: Console, name: str) -> frozenset[str]:
+    return next(o for o in console.operators.list() if o.name == name).roles
+
+
+def request_admin_for_sam(console: Console) -> int:
+    with pytest.raises(PendingApproval) as pending:
+        console.operators.grant("sam", "admin")
+    return pending.value.approval_id
+
+
+@story
+async def test_granting_admin_records_a_request_and_says_who_must_approve(open_as: Callable[..., Console]) -> None:
+    app = recording_app()(open_as("ada"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        await select_operator(pilot, "sam")
+        await pilot.press("g")
+        await pilot.pause()
+        await pick_role(pilot, "admin")
+        assert app.notices_of("warning") == ["request #1 recorded; another admin must approve"]
+    admin = open_as("ada")
+    assert "admin" not in roles_of(admin, "sam")
+    [request] = admin.approvals.list("pending")
+    assert (request.action, request.target, request.requested_by) == ("operator.grant-admin", "sam", "ada")
+
+
+@story
+async def test_a_second_admin_approves_in_the_tui_and_the_grant_runs(open_as: Callable[..., Console]) -> None:
+    approval_id = request_admin_for_sam(open_as("ada"))
+    app = recording_app()(open_as(None), cursor_blink=False)  # the sandbox's other admin
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        assert isinstance(app.screen, ApprovalsScreen)
+        assert app.screen.query_one(DataTable).row_count == 1
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")
+        await settle(pilot)
+        assert f"request #{approval_id} approved: operator.grant-admin on sam done" in app.notices_of("information")
+        assert app.screen.query_one(DataTable).row_count == 0
+    assert "admin" in roles_of(open_as("ada"), "sam")
+
+
+@story
+async def test_the_requester_cannot_approve_their_own_request(open_as: Callable[..., Console]) -> None:
+    request_admin_for_sam(open_as("ada"))
+    app = recording_app()(open_as("ada"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("a", "y")
+        await settle(pilot)
+        assert any("cannot approve their own request" in m for m in app.notices_of("error"))
+    assert "admin" not in roles_of(open_as("ada"), "sam")
+
+
+@story
+async def test_rejecting_asks_for_a_reason_and_records_it(open_as: Callable[..., Console]) -> None:
+    approval_id = request_admin_for_sam(open_as("ada"))
+    app = recording_app()(open_as(None), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, ReasonModal)
+        await pilot.press("enter")  # an empty reason is not accepted
+        await pilot.pause()
+        assert isinstance(app.screen, ReasonModal)
+        await pilot.press(*"not during the freeze", "enter")
+        await settle(pilot)
+        assert f"request #{approval_id} rejected" in app.notices_of("information")
+    [decided] = open_as("ada").approvals.list(ApprovalState.REJECTED)
+    assert decided.reason == "not during the freeze"
+
+
+@story
+async def test_confirm_defaults_to_no_so_a_stray_enter_changes_nothing(open_as: Callable[..., Console]) -> None:
+    request_admin_for_sam(open_as("ada"))
+    app = recording_app()(open_as(None), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("a", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ApprovalsScreen)
+    assert len(open_as("ada").approvals.list("pending")) == 1
+
+
+@story
+async def test_adding_an_operator_with_the_form(open_as: Callable[..., Console]) -> None:
+    app = recording_app()(open_as("ada"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, AddOperatorModal)
+        await pilot.press(*"jdoe", "enter")  # name, then on to the roles (viewer is ticked)
+        await pilot.press("down", "space")  # also operator
+        await pilot.press("tab", "enter")  # the Add button
+        await settle(pilot)
+        assert isinstance(app.screen, OperatorsScreen)
+        table = app.screen.query_one(DataTable)
+        assert table.get_row("jdoe")[1] == "viewer, operator"
+    assert roles_of(open_as("ada"), "jdoe") == {"viewer", "operator"}
+
+
+@story
+async def test_revoking_a_role_asks_first(open_as: Callable[..., Console]) -> None:
+    app = recording_app()(open_as("ada"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        await select_operator(pilot, "bill")
+        await pilot.press("x")
+        await pilot.pause()
+        await pick_role(pilot, "billing")
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("n")
+        await settle(pilot)
+        assert "billing" in roles_of(open_as("ada"), "bill")
+        await pilot.press("x")
+        await pilot.pause()
+        await pick_role(pilot, "billing")
+        await pilot.press("y")
+        await settle(pilot)
+        assert "bill no longer holds billing" in app.notices_of("information")
+    assert roles_of(open_as("ada"), "bill") == frozenset()

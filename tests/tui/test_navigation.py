@@ -1,0 +1,179 @@
+"""An operator moves around the console by keys alone, at 80x24, and by the command palette."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from textual.widgets import DataTable, Input
+from tui_helpers import screen_text, settle, story
+
+from aptien_ops.composition import Console
+from screens.app import OpsApp
+from screens.approvals import ApprovalsScreen
+from screens.dashboard import DashboardScreen
+from screens.help import HelpScreen, key_sections
+from screens.modals import RolePickerModal
+from screens.operators import OperatorsScreen
+from screens.opslog import OpsLogScreen
+from screens.tenants import TenantsScreen
+
+pytestmark = pytest.mark.tui
+
+SCREENS_BY_KEY = [
+    ("1", DashboardScreen),
+    ("2", TenantsScreen),
+    ("3", OperatorsScreen),
+    ("4", ApprovalsScreen),
+    ("5", OpsLogScreen),
+]
+
+
+@story
+async def test_each_screen_is_one_key_away(open_as: Callable[..., Console], demo_tenants: None) -> None:
+    app = OpsApp(open_as("ada"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        for key, screen_class in [*SCREENS_BY_KEY[1:], SCREENS_BY_KEY[0]]:
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, screen_class), key
+
+
+@story
+async def test_the_dashboard_counts_tenants_per_region_without_listing_them(
+    open_as: Callable[..., Console], demo_tenants: None
+) -> None:
+    app = OpsApp(open_as("vic"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        shown = screen_text(app)
+        assert re.search(r"│ all +10 +1 +0 +1 +0 +12 │", shown), shown
+        for placeholder in ("Backups", "Breaches", "Billing"):
+            assert placeholder in shown
+
+
+@pytest.mark.parametrize("title, screen_class", [
+    ("Go to Tenants", TenantsScreen),
+    ("Go to Operators", OperatorsScreen),
+    ("Go to Approvals", ApprovalsScreen),
+    ("Go to Ops log", OpsLogScreen),
+    ("Go to Dashboard", DashboardScreen),
+])
+@story
+async def test_the_command_palette_reaches_every_screen(
+    open_as: Callable[..., Console], title: str, screen_class: type
+) -> None:
+    app = OpsApp(open_as("ada"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        if screen_class is DashboardScreen:
+            await pilot.press("3")
+            await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*title)
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, screen_class)
+
+
+@story
+async def test_help_opens_with_question_mark_and_f1_and_lists_screen_keys(open_as: Callable[..., Console]) -> None:
+    app = OpsApp(open_as("ada"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for key in ("question_mark", "f1"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            sections = {title: dict(rows) for title, rows in key_sections(app)}
+            assert "filter" in sections["Tenants"]["/"]
+            assert "grant a role" in sections["Operators"]["g"]
+            assert "approve" in sections["Approvals"]["a"]
+            assert "HMAC" in sections["Ops log"]["v"]
+            assert "lock" in sections["Everywhere"]["ctrl+l"]
+            assert "Keys" in screen_text(app)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, DashboardScreen)
+
+
+@story
+async def test_slash_filters_tenants_by_any_column(open_as: Callable[..., Console], demo_tenants: None) -> None:
+    app = OpsApp(open_as("vic"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == 12
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"ke")  # Kenya's country code, and "sakura-robotics" by name
+        await pilot.pause()
+        names = [table.get_row_at(i)[0] for i in range(table.row_count)]
+        assert names == ["savanna-logistics"] or set(names) >= {"savanna-logistics"}
+        assert all("ke" in f"{n} {table.get_row_at(i)[1]}".lower() or "ke" in n for i, n in enumerate(names))
+        await pilot.press("enter")
+        assert app.focused is table
+        assert f"{len(names)} of 12 tenants match" in screen_text(app)
+
+
+@story
+async def test_region_key_filters_tenants_and_shows_in_the_header(open_as: Callable[..., Console], demo_tenants: None) -> None:
+    app = OpsApp(open_as("vic"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.region_filter == "eu"
+        assert "region: eu" in screen_text(app).splitlines()[0]
+        table = app.screen.query_one(DataTable)
+        regions = {table.get_row_at(i)[2] for i in range(table.row_count)}
+        assert regions == {"eu"}
+        await pilot.press("r", "r")
+        await settle(pilot)
+        assert app.region_filter is None
+        assert table.row_count == 12
+
+
+@story
+async def test_s_cycles_the_sort_column(open_as: Callable[..., Console], demo_tenants: None) -> None:
+    app = OpsApp(open_as("vic"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        await pilot.press("s")  # by country
+        await pilot.pause()
+        countries = [table.get_row_at(i)[1] for i in range(table.row_count)]
+        assert countries == sorted(countries)
+        assert "sorted by country" in screen_text(app)
+
+
+@story
+async def test_the_palette_runs_a_screens_action_from_anywhere(open_as: Callable[..., Console]) -> None:
+    app = OpsApp(open_as("ada"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"grant role")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, RolePickerModal)
+        assert app.screen_stack[-2].__class__ is OperatorsScreen
+
+
+@story
+async def test_the_palette_offers_no_screenshot_of_tenant_data(open_as: Callable[..., Console]) -> None:
+    app = OpsApp(open_as("ada"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Quit" in titles and "Screenshot" not in titles

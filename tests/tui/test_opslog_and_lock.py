@@ -1,0 +1,149 @@
+"""The ops log is checked from the TUI, and an idle console locks itself."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+from tui_helpers import ManualClock, recording_app, screen_text, screen_words, settle, story
+
+from aptien_ops.composition import Console
+from aptien_ops.identity import os_account
+from screens.dashboard import DashboardScreen
+from screens.lock import LockScreen
+from screens.opslog import OpsLogScreen
+
+pytestmark = pytest.mark.tui
+
+
+@story
+async def test_v_verifies_the_ops_log_and_says_so_in_green(open_as: Callable[..., Console]) -> None:
+    app = recording_app()(open_as("sam"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        assert isinstance(app.screen, OpsLogScreen)
+        assert app.screen.query_one(DataTable).row_count >= 1
+        await pilot.press("v")
+        await settle(pilot)
+        assert "✓ ops log intact" in screen_text(app)
+        # the verification is itself logged, and the table shows it
+        assert app.screen.query_one(DataTable).get_row_at(0)[3] == "ops-log.verify"
+
+
+@story
+async def test_an_edited_entry_is_named_in_red(open_as: Callable[..., Console], sandbox: Path) -> None:
+    admin = open_as("ada")
+    admin.operators.grant("olga", "billing")
+    with sqlite3.connect(sandbox.parent / "catalog.db") as db:
+        db.execute("UPDATE opslog SET target = 'pat' WHERE action = 'operator.grant'")
+    app = recording_app()(admin, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        shown = screen_text(app)
+        assert "✗ integrity failure: ops log entry #" in shown
+        assert not app.notices_of("error"), "shown in place, not as a toast"
+
+
+@story
+async def test_an_idle_console_locks_hides_everything_and_enter_unlocks(
+    open_as: Callable[..., Console], demo_tenants: None, clock: ManualClock
+) -> None:
+    app = recording_app()(open_as("ada"), clock=clock, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        assert "acme-gmbh" in screen_text(app)
+        clock.advance(14 * 60)
+        await pilot.press("down")  # a key press restarts the idle time
+        clock.advance(14 * 60)
+        app.check_idle_lock()
+        await pilot.pause()
+        assert not isinstance(app.screen, LockScreen)
+
+        clock.advance(60)
+        app.check_idle_lock()
+        await pilot.pause()
+        assert isinstance(app.screen, LockScreen)
+        shown = screen_text(app)
+        assert "acme-gmbh" not in shown and "Press Enter to unlock" in shown
+        for key in ("1", "3", "question_mark", "ctrl+p"):  # nothing reaches the screens behind
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, LockScreen), key
+
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, LockScreen)
+        assert "acme-gmbh" in screen_text(app)
+
+
+@story
+async def test_ctrl_l_locks_at_once(open_as: Callable[..., Console]) -> None:
+    app = recording_app()(open_as("ada"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert isinstance(app.screen, LockScreen)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+
+
+def production_config(sandbox: Path) -> Path:
+    text = sandbox.read_text().replace('mode = "sandbox"', 'mode = "production"', 1)
+    text = text.replace("initial_admins = []", f'initial_admins = ["{os_account()}"]', 1)
+    sandbox.write_text(text)
+    return sandbox
+
+
+@story
+async def test_in_production_unlocking_rechecks_that_the_account_is_still_an_operator(
+    open_as: Callable[..., Console], sandbox: Path
+) -> None:
+    production_config(sandbox)
+    console = open_as(None)
+    assert not console.settings.sandbox
+    app = recording_app()(console, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "PRODUCTION" in screen_text(app).splitlines()[0]
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        # meanwhile, the account loses its roles (as an admin elsewhere would do it)
+        with console.ctx.catalog.transaction() as tx:
+            tx.set_roles(os_account(), frozenset())
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)
+        assert f"Still locked: {os_account()} is no longer an operator of this console" in screen_words(app)
+
+        with console.ctx.catalog.transaction() as tx:
+            tx.set_roles(os_account(), frozenset({"viewer"}))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert app.roles == {"viewer"}
+
+
+@story
+async def test_a_toast_arriving_while_locked_waits_for_the_unlock(open_as: Callable[..., Console]) -> None:
+    app = recording_app()(open_as("ada"), cursor_blink=False)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        app.notify("acme-gmbh purged")
+        await pilot.pause()
+        assert "purged" not in screen_words(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause(0.2)
+        assert "acme-gmbh purged" in screen_words(app)

@@ -1,0 +1,95 @@
+"""Read-only mode and roles: actions the operator may not take are hidden, and refused by the
+service (and logged) if they are invoked anyway."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from textual.widgets import DataTable
+from tui_helpers import pick_role, recording_app, screen_text, select_operator, settle, story
+
+from aptien_ops.composition import Console
+from screens.commands import OpsCommands
+from screens.operators import OperatorsScreen
+
+pytestmark = pytest.mark.tui
+
+
+def palette_titles(app) -> list[str]:  # type: ignore[no-untyped-def]
+    return [title for title, _help, _callback in OpsCommands(app.screen).commands()]
+
+
+def footer(app) -> str:  # type: ignore[no-untyped-def]
+    return screen_text(app).splitlines()[-1]
+
+
+@story
+async def test_read_only_hides_every_change_and_the_service_refuses_one_forced_through(
+    open_as: Callable[..., Console],
+) -> None:
+    app = recording_app()(open_as("ada", read_only=True), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "READ-ONLY" in screen_text(app).splitlines()[0]
+        await pilot.press("3")
+        await settle(pilot)
+        assert isinstance(app.screen, OperatorsScreen)
+        assert "Grant role" not in footer(app) and "Add" not in footer(app)
+        assert not any(t.startswith("Operators:") for t in palette_titles(app))
+        await pilot.press("g")  # the key does nothing at all
+        await pilot.pause()
+        assert isinstance(app.screen, OperatorsScreen)
+
+        await select_operator(pilot, "sam")
+        app.screen.action_grant()  # forced through, as a stale binding or a script might
+        await pilot.pause()
+        await pick_role(pilot, "viewer")
+        assert any("read-only mode" in m for m in app.notices_of("error"))
+    admin = open_as("ada")
+    assert "viewer" not in next(o for o in admin.operators.list() if o.name == "sam").roles
+
+
+@story
+async def test_a_viewer_does_not_see_grant_and_is_refused_and_logged_when_forcing_it(
+    open_as: Callable[..., Console],
+) -> None:
+    app = recording_app()(open_as("vic"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        assert "Grant role" not in footer(app)
+        assert "Operators: Grant role" not in palette_titles(app)
+        assert "Go to Operators" in palette_titles(app)
+
+        await select_operator(pilot, "olga")
+        app.screen.action_grant()
+        await pilot.pause()
+        await pick_role(pilot, "billing")
+        assert any("vic may not operator.grant" in m for m in app.notices_of("error"))
+    log = open_as("ada").opslog.list(10)
+    denied = [e for e in log if e.operator == "vic" and e.outcome == "denied"]
+    assert denied and denied[0].action == "operator.grant" and denied[0].target == "olga"
+
+
+@story
+async def test_an_admin_sees_and_may_use_every_operator_action(open_as: Callable[..., Console]) -> None:
+    app = recording_app()(open_as("ada"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        assert "Grant role" in footer(app) and "Revoke role" in footer(app)
+        titles = palette_titles(app)
+        for title in ("Operators: Add", "Operators: Grant role", "Operators: Revoke role", "Approvals: Approve"):
+            assert title in titles
+
+
+@story
+async def test_the_ops_log_tab_tells_a_viewer_who_may_read_it(open_as: Callable[..., Console]) -> None:
+    app = recording_app()(open_as("vic"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        assert "shown to the admin or security roles only" in screen_text(app)
+        assert app.screen.query_one(DataTable).row_count == 0

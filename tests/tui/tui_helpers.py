@@ -1,0 +1,113 @@
+"""Helpers shared by the TUI tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import html
+import re
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+from textual.app import App
+from textual.pilot import Pilot
+
+FROZEN_NOW = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC)
+FROZEN_ACCOUNT = "opsadmin"
+
+
+class ManualClock:
+    """Monotonic seconds that only move when the test says so (drives the idle lock)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait until every service call the app started has come back and been shown."""
+    for _ in range(5):
+        await pilot.pause()
+        if not any(w.is_running for w in pilot.app.workers):
+            await pilot.pause()
+            if not any(w.is_running for w in pilot.app.workers):
+                return
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def story(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async Pilot test on its own event loop (the suite has no async plugin)."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+#: Width of one terminal cell in Textual's SVG screenshots.
+_CELL_WIDTH = 12.2
+_TEXT = re.compile(r'<text class="[^"]*" x="([0-9.]+)" y="([0-9.]+)"[^>]*>([^<]*)</text>')
+
+
+def screen_text(app: App[Any]) -> str:
+    """What the operator sees, as plain text lines (read back from a screenshot)."""
+    width = app.size.width
+    rows: dict[float, list[str]] = {}
+    for x, y, text in _TEXT.findall(app.export_screenshot()):
+        row = rows.setdefault(float(y), [" "] * width)
+        column = round(float(x) / _CELL_WIDTH)
+        for offset, char in enumerate(html.unescape(text).replace("\xa0", " ")):
+            if column + offset < width:
+                row[column + offset] = char
+    return "\n".join("".join(row).rstrip() for _, row in sorted(rows.items()))
+
+
+def recording_app() -> type[Any]:
+    """The real app class, extended to keep every notification it shows (for assertions)."""
+    from screens.app import OpsApp
+
+    class RecordingApp(OpsApp):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.notices: list[tuple[str, str]] = []
+
+        def notify(self, message: str, **kwargs: Any) -> None:  # type: ignore[override]
+            self.notices.append((str(kwargs.get("severity", "information")), message))
+            super().notify(message, **kwargs)
+
+        def notices_of(self, severity: str) -> list[str]:
+            return [m for s, m in self.notices if s == severity]
+
+    return RecordingApp
+
+
+def screen_words(app: App[Any]) -> str:
+    """The screen's text with borders dropped and whitespace squeezed (wrapped lines rejoin)."""
+    return " ".join(re.sub(r"[│┃║]", " ", screen_text(app)).split())
+
+
+async def pick_role(pilot: Pilot[Any], role: str) -> None:
+    """Choose ``role`` in the open role picker."""
+    from screens.modals import RolePickerModal
+
+    picker = pilot.app.screen
+    assert isinstance(picker, RolePickerModal)
+    await pilot.press(*["down"] * picker.roles.index(role), "enter")
+    await settle(pilot)
+
+
+async def select_operator(pilot: Pilot[Any], name: str) -> None:
+    """Highlight the row of ``name`` in the screen's table."""
+    from textual.widgets import DataTable
+
+    table = pilot.app.screen.query_one(DataTable)
+    table.move_cursor(row=table.get_row_index(name))
+    await pilot.pause()
