@@ -6,6 +6,7 @@ Exit codes (SPEC §5): 0 ok, 1 internal, 2 invalid, 3 not found, 4 forbidden, 5 
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 
@@ -54,11 +55,14 @@ _last_state: CliState | None = None
 
 
 def _register() -> None:
-    from aptien_ops.cli import lifecycle, opslog, people, sandbox, tenants, tui
+    from aptien_ops.cli import inspect, lifecycle, opslog, people, sandbox, tenants, tui
 
     for command in (sandbox.sandbox, tenants.region, tenants.tenant, lifecycle.fleet, people.operator, people.approval,
-                    opslog.ops_log, tui.tui):
+                    opslog.ops_log, tui.tui, inspect.inspect):
         cli.add_command(command)
+    from aptien_ops.cli import backups
+
+    cli.add_command(backups.backup)
 
 
 _register()
@@ -74,6 +78,10 @@ def _report(error: OpsError, as_json: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the CLI and turns every outcome into the documented exit code."""
+    # A short-lived command allocates many long-lived objects (SQLAlchemy's import, a page of
+    # rows): collecting them costs more than it frees. Collection resumes, with everything
+    # imported so far frozen out of it, once the console is open (CliState.console).
+    gc.disable()
     args = sys.argv[1:] if argv is None else argv
     as_json = "--json" in args
     try:
@@ -99,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except Exception as bug:  # noqa: BLE001 - the one place a bug becomes exit 1
         _internal(bug, as_json)
+    gc.freeze()  # nothing left worth collecting; spare the interpreter's exit a full pass
     sys.exit(ExitCode.OK)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,8 @@ class CliState:
             from aptien_ops.composition import open_console
 
             self._console = open_console(self.config, read_only=self.read_only, verbose=self.verbose)
+            gc.freeze()
+            gc.enable()
         return self._console
 
     def close(self) -> None:

@@ -1,0 +1,128 @@
+"""A sandbox catalog with N tenants, built with the project's own code, for the benchmarks.
+
+The catalog is created by ``open_console`` (schema, ops-log key, operators) and filled through
+the catalog adapter's ``insert_tenant``; no tenant databases are created, as listing and the
+dashboard read the catalog only. Nothing here is committed: it all lives in a temp dir.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from aptien_ops.composition import open_console
+from aptien_ops.domain import Tenant, TenantState, utcnow
+from aptien_ops.regions import RegionResolver, countries
+from aptien_ops.sandbox import write_sandbox_config
+
+ROOT = Path(__file__).resolve().parent.parent
+SQLITE_CATALOG_URL = 'url = "sqlite:///{data_dir}/catalog.db"'
+#: Most tenants live; a realistic tail of the other states.
+STATE_CYCLE = (
+    [TenantState.ACTIVE] * 14
+    + [TenantState.SUSPENDED] * 2
+    + [TenantState.CANCELLED, TenantState.PURGED, TenantState.PROVISIONING]
+)
+FIRST_NAMES = ("Greta", "Ola", "Wanjiru", "Omar", "Elif", "Chidi", "Chloe", "Jordan", "Ana", "Haruto")
+LAST_NAMES = ("Vogel", "Nordmann", "Kamau", "Farouk", "Yilmaz", "Okafor", "Tremblay", "Lee", "Souza", "Sato")
+
+
+@dataclass
+class SeededCatalog:
+    config: Path
+    """The sandbox's ops.toml."""
+    backend: str
+    tenants: int
+    pg_server: Any = None
+    """The PostgreSQL server (tests/pg_fixtures.PgServer) for ``backend == "postgresql"``."""
+
+
+def _start_pg(tmp: Path) -> Any:
+    tests_dir = str(ROOT / "tests")
+    if tests_dir not in sys.path:
+        sys.path.insert(0, tests_dir)
+    import pg_fixtures
+
+    # As root the server runs as ``postgres``, which cannot enter a root-only temp dir.
+    base = None if os.geteuid() == 0 else tmp / "pg"
+    return pg_fixtures.start_pg_server(base, log_statements=False)
+
+
+@contextmanager
+def seeded_catalog(tmp: Path, backend: str, tenants: int) -> Iterator[SeededCatalog]:
+    """A sandbox under ``tmp`` whose catalog (SQLite or PostgreSQL) holds ``tenants`` rows.
+
+    Raises:
+        ValueError: unknown backend.
+        pg_fixtures.PgServerError: the PostgreSQL server could not start.
+        OpsError: the console could not open or fill the catalog.
+    """
+    if backend not in ("sqlite", "postgresql"):
+        raise ValueError(f"unknown backend {backend!r}: sqlite or postgresql")
+    server = _start_pg(tmp) if backend == "postgresql" else None
+    try:
+        config, _ = write_sandbox_config(tmp / "sandbox")
+        if server is not None:
+            url = server.url(server.fresh_database("catalog"))
+            text = config.read_text(encoding="utf-8")
+            if SQLITE_CATALOG_URL not in text:
+                raise ValueError(f"{config}: no {SQLITE_CATALOG_URL!r} line to point at PostgreSQL")
+            config.write_text(text.replace(SQLITE_CATALOG_URL, f'url = "{url}"', 1), encoding="utf-8")
+        fill(config, tenants)
+        yield SeededCatalog(config, backend, tenants, server)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def fill(config: Path, tenants: int) -> None:
+    """Open the console on ``config`` (creating the catalog) and insert ``tenants`` tenants,
+    spread over real countries, their regions, every configured cluster and all states.
+
+    Raises:
+        OpsError: from opening the console or inserting (Conflict if names exist already).
+    """
+    console = open_console(config)
+    try:
+        settings = console.settings
+        resolver = RegionResolver.from_settings(settings)
+        placeable = [(c.alpha2, r) for c in countries() if (r := _region_of(resolver, c.alpha2)) is not None]
+        clusters = {name: [c.name for c in r.clusters] for name, r in settings.regions.items()}
+        now = utcnow()
+        with console.ctx.catalog.transaction() as tx:
+            for i in range(tenants):
+                country, region = placeable[i % len(placeable)]
+                state = STATE_CYCLE[i % len(STATE_CYCLE)]
+                pool = clusters[region]
+                first, last = FIRST_NAMES[i % 10], LAST_NAMES[(i // 10) % 10]
+                created = now - timedelta(minutes=tenants - i, microseconds=i % 7 * 1000)
+                tx.insert_tenant(
+                    Tenant(
+                        name=f"tenant-{i:05d}",
+                        country=country,
+                        region=region,
+                        cluster=None if state is TenantState.PURGED else pool[i % len(pool)],
+                        state=state,
+                        contact_name=f"{first} {last}" if i % 5 else None,
+                        contact_email=f"{first.lower()}.{last.lower()}@tenant-{i:05d}.example" if i % 5 else None,
+                        created_at=created,
+                        updated_at=created + timedelta(seconds=i % 3600),
+                    )
+                )
+    finally:
+        console.close()
+
+
+def _region_of(resolver: RegionResolver, code: str) -> str | None:
+    from aptien_ops.errors import OpsError
+
+    try:
+        return resolver.resolve(code).region
+    except OpsError:
+        return None

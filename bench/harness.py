@@ -1,0 +1,264 @@
+"""Side-by-side timing: our operation against its floor, alternating, in one run.
+
+Machines here are shared and noisy, so an absolute time means little; the ratio of two
+medians measured in the same run, interleaved, means a lot (see the product's BENCHMARKS.md).
+:func:`compare` prints one JSON object on stdout and keeps the latest figure of each
+benchmark+backend in ``docs/benchmarks.md``. :func:`peak_rss_kib` measures peak memory from
+outside with ``/usr/bin/time -v``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+TABLE_START = "<!-- results:start -->"
+TABLE_END = "<!-- results:end -->"
+TABLE_HEADER = (
+    "| date (UTC) | benchmark | backend | ours median (s) | floor median (s) | ratio | target | pass"
+    " | ratio of minima | rounds | machine |\n"
+    "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |"
+)
+
+#: Either a callable (timed in this process) or an argv (timed as a subprocess).
+Target = Callable[[], object] | Sequence[str]
+
+
+class BenchError(RuntimeError):
+    """A timed command failed, or a measuring tool is missing."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """How to run an argv: environment, working directory, and a check of its stdout."""
+
+    env: Mapping[str, str] | None = None
+    cwd: str | os.PathLike[str] | None = None
+    check_stdout: Callable[[bytes], None] | None = None
+    """Called once, on the first (warm-up) run's stdout; raise to reject the output."""
+
+
+def _time_once(target: Target, run: Run, check: bool) -> float:
+    """Wall seconds of one run of ``target``.
+
+    Raises:
+        BenchError: the subprocess exited non-zero (its stderr tail attached).
+    """
+    if callable(target):
+        started = time.perf_counter()
+        target()
+        return time.perf_counter() - started
+    argv = list(target)
+    started = time.perf_counter()
+    # stdout and stderr are both read to the end, for ours and the floor alike.
+    proc = subprocess.run(argv, capture_output=True, env=run.env, cwd=run.cwd, check=False)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        tail = proc.stderr.decode("utf-8", "replace").strip()[-2000:]
+        raise BenchError(f"{argv[:4]}... exited {proc.returncode}: {tail}")
+    if check and run.check_stdout is not None:
+        run.check_stdout(proc.stdout)
+    return elapsed
+
+
+def machine() -> str:
+    """``<nproc> cpu, python <x.y.z>, load <1-min avg>``: what the figures were measured on.
+
+    The load average says how much the shared machine was doing besides the benchmark.
+    """
+    return f"{os.cpu_count()} cpu, python {platform.python_version()}, load {os.getloadavg()[0]:.1f}"
+
+
+def _summary(times: list[float]) -> dict[str, Any]:
+    return {
+        "median_s": round(statistics.median(times), 4),
+        "min_s": round(min(times), 4),
+        "times_s": [round(t, 4) for t in times],
+    }
+
+
+def compare(
+    name: str,
+    ours: Target,
+    floor: Target,
+    *,
+    rounds: int = 15,
+    warmup: int = 1,
+    target_ratio: float = 1.5,
+    backend: str = "-",
+    ours_run: Run | None = None,
+    floor_run: Run | None = None,
+    extra: Mapping[str, Any] | None = None,
+    record: bool = True,
+) -> dict[str, Any]:
+    """Time ``ours`` and ``floor`` alternately, ``rounds`` times each after ``warmup`` runs.
+
+    The order flips every round (ours first, then floor first) so neither always runs on a
+    cache the other just warmed. Prints the result as one JSON object on stdout and, if
+    ``record``, puts it in ``docs/benchmarks.md`` in place of the previous figure of the same
+    benchmark and backend. Returns the result.
+
+    Raises:
+        BenchError: a run failed or ``ours_run.check_stdout`` rejected the output.
+        ValueError: rounds < 1.
+    """
+    if rounds < 1:
+        raise ValueError("rounds must be at least 1")
+    ours_run, floor_run = ours_run or Run(), floor_run or Run()
+    for i in range(warmup):
+        _time_once(ours, ours_run, check=i == 0)
+        _time_once(floor, floor_run, check=i == 0)
+    if warmup == 0:
+        _time_once(ours, ours_run, check=True)  # the output is checked even without warm-up
+    ours_times: list[float] = []
+    floor_times: list[float] = []
+    for i in range(rounds):
+        if i % 2 == 0:
+            ours_times.append(_time_once(ours, ours_run, check=False))
+            floor_times.append(_time_once(floor, floor_run, check=False))
+        else:
+            floor_times.append(_time_once(floor, floor_run, check=False))
+            ours_times.append(_time_once(ours, ours_run, check=False))
+    ours_median = statistics.median(ours_times)
+    floor_median = statistics.median(floor_times)
+    ratio = ours_median / floor_median
+    # Minima are the least disturbed runs: on a busy machine their ratio is a useful second view.
+    ratio_min = min(ours_times) / min(floor_times)
+    result: dict[str, Any] = {
+        "benchmark": name,
+        "backend": backend,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        "rounds": rounds,
+        "warmup": warmup,
+        "ours": _summary(ours_times),
+        "floor": _summary(floor_times),
+        "ratio": round(ratio, 3),
+        "ratio_of_minima": round(ratio_min, 3),
+        "target_ratio": target_ratio,
+        "pass": ratio <= target_ratio,
+        "machine": machine(),
+        **(extra or {}),
+    }
+    if not callable(ours):
+        result["ours_argv"] = _shown_argv(ours)
+    if not callable(floor):
+        result["floor_argv"] = _shown_argv(floor)
+    print(json.dumps(result), flush=True)
+    if record:
+        record_result(result)
+    return result
+
+
+def _shown_argv(argv: Sequence[str]) -> list[str]:
+    # The interpreter's absolute path says nothing to a reader of the JSON.
+    return ["python" if a == sys.executable else str(a) for a in argv]
+
+
+# ----------------------------------------------------------------------------- docs/benchmarks.md
+
+
+def _row(result: Mapping[str, Any]) -> str:
+    return (
+        f"| {result['date']} | {result['benchmark']} | {result['backend']}"
+        f" | {result['ours']['median_s']:.3f} | {result['floor']['median_s']:.3f}"
+        f" | {result['ratio']:.2f}× | ≤ {result['target_ratio']}× | {'yes' if result['pass'] else '**no**'}"
+        f" | {result['ratio_of_minima']:.2f}× | {result['rounds']} | {result['machine']} |"
+    )
+
+
+def record_result(result: Mapping[str, Any], doc: Path = DOC) -> None:
+    """Replace (or add) the row of ``result``'s benchmark+backend in the results table.
+
+    Only the lines between the results markers are touched; the explanations above stay.
+
+    Raises:
+        BenchError: the document exists but lacks the results markers.
+    """
+    text = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    if not text:
+        text = f"# Benchmarks\n\n{TABLE_START}\n{TABLE_HEADER}\n{TABLE_END}\n"
+    if TABLE_START not in text or TABLE_END not in text:
+        raise BenchError(f"{doc} has no {TABLE_START} … {TABLE_END} block to put results in")
+    head, _, rest = text.partition(TABLE_START)
+    body, _, tail = rest.partition(TABLE_END)
+    key = (str(result["benchmark"]), str(result["backend"]))
+    rows = [line for line in body.strip().splitlines() if line.startswith("|")][2:]
+    rows = [line for line in rows if _row_key(line) != key]
+    rows.append(_row(result))
+    rows.sort(key=_row_key)
+    new_body = "\n".join([TABLE_HEADER, *rows])
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    partial = doc.with_suffix(".md.partial")
+    partial.write_text(f"{head}{TABLE_START}\n{new_body}\n{TABLE_END}{tail}", encoding="utf-8")
+    os.replace(partial, doc)
+
+
+def _row_key(line: str) -> tuple[str, str]:
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    return (cells[1], cells[2]) if len(cells) > 2 else ("", "")
+
+
+# ----------------------------------------------------------------------------- peak memory
+
+_MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\):\s*(\d+)")
+
+
+def peak_rss_kib(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> int:
+    """Peak resident memory (KiB) of ``argv`` and its waited-for children, from ``time -v``.
+
+    Raises:
+        BenchError: GNU time is not installed (``apt-get install -y time``), the command
+            failed, or its report could not be read.
+    """
+    gnu_time = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else shutil.which("time")
+    if gnu_time is None:
+        raise BenchError("GNU time is missing: apt-get install -y time")
+    proc = subprocess.run(
+        [gnu_time, "-v", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False
+    )
+    report = proc.stderr.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise BenchError(f"{list(argv)[:4]}... exited {proc.returncode}: {report.strip()[-2000:]}")
+    found = _MAX_RSS.search(report)
+    if found is None:
+        raise BenchError(f"{gnu_time} -v printed no 'Maximum resident set size' (not GNU time?)")
+    return int(found.group(1))
+
+
+def bench_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment both sides of a benchmark run with.
+
+    XDG dirs inside ``home``; no operator override, config or PG* variable from the caller.
+    Bytecode caching is on, in ``home/pycache``: an installed console runs from compiled
+    ``.pyc`` files, while ``PYTHONDONTWRITEBYTECODE`` (set in some dev containers) would
+    recompile every project module on every run (~25 ms) and measure the container instead.
+    The warm-up run fills the cache for ours and the floor alike; the repository is not
+    written to.
+    """
+    dropped = ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "PYTHONPROFILEIMPORTTIME")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("APTIEN_OPS_", "PG", "XDG_")) and k not in dropped
+    }
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        path = home / name.removeprefix("XDG_").removesuffix("_HOME").lower()
+        path.mkdir(parents=True, exist_ok=True)
+        env[name] = str(path)
+    env["PYTHONPYCACHEPREFIX"] = str(home / "pycache")
+    env.update(extra)
+    return env
