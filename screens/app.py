@@ -19,6 +19,7 @@ from screens.approvals import ApprovalsScreen
 from screens.base import OpsScreen, ServiceCaller
 from screens.commands import OpsCommands
 from screens.dashboard import DashboardScreen
+from screens.fleet import FleetScreen
 from screens.help import HelpScreen
 from screens.lock import LockScreen
 from screens.operators import OperatorsScreen
@@ -28,7 +29,9 @@ from screens.tenants import TenantsScreen
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
 
-SCREENS: tuple[type[OpsScreen], ...] = (DashboardScreen, TenantsScreen, OperatorsScreen, ApprovalsScreen, OpsLogScreen)
+SCREENS: tuple[type[OpsScreen], ...] = (
+    DashboardScreen, TenantsScreen, OperatorsScreen, ApprovalsScreen, OpsLogScreen, FleetScreen,
+)
 
 
 class OpsApp(App[None], ServiceCaller):
@@ -128,6 +131,10 @@ class OpsApp(App[None], ServiceCaller):
         if mode != self.current_mode:
             await self.switch_mode(mode)
         screen = self.screen
+        opened_on_top = type(screen) not in SCREENS and isinstance(screen, OpsScreen)
+        if opened_on_top and not hasattr(screen, f"action_{action.partition('(')[0]}"):
+            await self.pop_screen()  # a detail screen opened on the mode's own screen: back to it
+            screen = self.screen
         # Queued behind the screen's resume, so its reload has started by the time this runs.
         screen.call_later(self._when_loaded, screen, action)
 

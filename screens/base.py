@@ -80,14 +80,17 @@ class ServiceCaller(DOMNode):
 
     def on_service_outcome(self, outcome: ServiceOutcome) -> None:
         if outcome.pending is not None:
-            self.app.notify(pending_notice(outcome.pending), title="Awaiting approval", severity="warning",
-                            timeout=10, markup=False)
+            self.approval_pending(outcome.pending)
         elif outcome.error is not None:
             self.service_refused(outcome.error)
         elif outcome.done is not None:
             outcome.done(outcome.result)
         if outcome.changed:
             self.after_change()
+
+    def approval_pending(self, pending: PendingApproval) -> None:
+        """The change was recorded as a four-eyes request: say who must approve it."""
+        self.app.notify(pending_notice(pending), title="Awaiting approval", severity="warning", timeout=10, markup=False)
 
     def service_refused(self, error: OpsError) -> None:
         """Show a refusal or failure exactly as the service words it."""
@@ -119,6 +122,9 @@ class OpsScreen(Screen[None], ServiceCaller):
     NAV_KEY: ClassVar[str] = ""
     #: action name -> the permission it needs; the service still decides.
     PERMISSIONS: ClassVar[dict[str, Action]] = {}
+    #: A screen opened from this one for the highlighted row; its keys are listed in help and
+    #: the palette, which reaches them through this screen's ``open_detail(action)``.
+    DETAIL_SCREEN: ClassVar[type[OpsScreen] | None] = None
 
     @property
     def ops(self) -> OpsApp:

@@ -15,6 +15,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
     from screens.app import OpsApp
+    from screens.base import OpsScreen
 
 
 class OpsCommands(Provider):
@@ -44,9 +45,29 @@ class OpsCommands(Provider):
                     f"key {binding.key} on {screen_class.TITLE}",
                     partial(app.run_on_screen, screen_class.MODE, binding.action),
                 ))
+            found += self._detail_commands(screen_class)
         found.append(("Cycle region filter", "all → each region → all (key r)", app.action_cycle_region))
         found.append(("Help: keys per screen", "key ? or F1", app.action_help))
         found.append(("Lock the console", "key ctrl+l; Enter unlocks", app.action_lock))
+        return found
+
+    def _detail_commands(self, screen_class: type[OpsScreen]) -> list[tuple[str, str, Callable[[], object]]]:
+        """The detail screen's actions, run on the row highlighted on ``screen_class``."""
+        detail = screen_class.DETAIL_SCREEN
+        if detail is None:
+            return []
+        found: list[tuple[str, str, Callable[[], object]]] = []
+        for binding in detail.BINDINGS:
+            if not isinstance(binding, Binding) or not binding.show or not binding.description:
+                continue
+            permission = detail.PERMISSIONS.get(binding.action)
+            if permission is None or not self.ops.may(permission):
+                continue  # only its actions; "Back" means nothing from the palette
+            found.append((
+                f"{detail.TITLE}: {binding.description}",
+                f"the highlighted one on {screen_class.TITLE} (key {binding.key} on a {detail.TITLE.lower()})",
+                partial(self.ops.run_on_screen, screen_class.MODE, f"open_detail({binding.action!r})"),
+            ))
         return found
 
     async def discover(self) -> Hits:

@@ -26,7 +26,7 @@ def minute(value: str | datetime | None) -> str:
     return value[:16].replace("T", " ")
 
 
-def short_minute(value: str | None) -> str:
+def short_minute(value: str | datetime | None) -> str:
     """``01-31 23:59`` (UTC): for tables at 80 columns, beside a detail pane with the full time."""
     return minute(value)[5:]
 
@@ -45,3 +45,17 @@ def role_list(roles: Iterable[str]) -> str:
 def count(n: int) -> str:
     """``10,000``: thousands separated so a tired eye reads the size right."""
     return f"{n:,}"
+
+
+def size(n: int | None) -> str:
+    """``77.8 kB``: a database size in SI units, or ``unknown``."""
+    if n is None:
+        return "unknown"
+    if n < 1000:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("kB", "MB", "GB"):
+        value /= 1000
+        if value < 1000:
+            return f"{value:.1f} {unit}"
+    return f"{value / 1000:.1f} TB"

@@ -40,9 +40,13 @@ def key_sections(app: OpsApp) -> list[tuple[str, list[tuple[str, str]]]]:
         rows = _rows(list(screen_class.BINDINGS))
         if rows:
             sections.append((screen_class.TITLE, rows))
+        detail = screen_class.DETAIL_SCREEN
+        if detail is not None:
+            sections.append((detail.TITLE, _rows(list(detail.BINDINGS))))  # opened by Enter, listed just above
     sections.append(("Dialogs", [
         ("Tab", "next field or button"),
         ("Enter", "choose / submit"),
+        ("↑, ↓", "pick a country while typing its name (provision)"),
         ("y, n", "yes / no in a confirmation"),
         ("Esc", "back out; nothing changes"),
     ]))

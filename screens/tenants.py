@@ -1,4 +1,4 @@
-"""Tenants: a filterable, sortable table with a detail pane.
+"""Tenants: a filterable, sortable table with a detail pane; Enter opens a tenant, n provisions.
 
 The table only ever holds a bounded window of rows (``WINDOW``): DataTable measures every cell
 it is given, so 10,000 rows would make each keystroke of the filter crawl.
@@ -6,24 +6,56 @@ it is given, so 10,000 rows would make each keystroke of the filter crawl.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
+from aptien_ops.permissions import Action
 from screens.base import OpsScreen
 from screens.formatting import count, day
+from screens.provision import ProvisionModal
+from screens.tenant_detail import TenantDetailScreen
 
 WINDOW = 500
 #: Above this many rows the filter waits for a pause in typing before it re-filters.
 DEBOUNCE_ABOVE = 2_000
 COLUMNS = (("name", "Name"), ("country", "Country"), ("region", "Region"), ("cluster", "Cluster"), ("state", "State"))
 STATE_STYLE = {"active": "green", "suspended": "yellow", "provisioning": "cyan", "cancelled": "red", "purged": "dim"}
+#: What can occur in a name, country code, region or state (the filter's haystack).
+FILTERABLE = re.compile(r"[\w\s.-]")
+
+
+class TenantFilter(Input):
+    """The filter box. It hands back keys that cannot be part of a filter.
+
+    A terminal sends Esc and a key typed right after it as one sequence: Textual reads it as
+    alt+key, or for punctuation as the key alone, and the Esc is lost, so ``?`` pressed after
+    Esc landed in the filter. Such keys can never match a tenant, so they leave the filter and
+    act as the key they are.
+    """
+
+    class Left(Message):
+        """Leave the filter, then act on ``key`` as if the table had the focus."""
+
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
+    def _on_key(self, event: events.Key) -> None:
+        swallowed_escape = event.key.startswith("alt+")
+        unfilterable = event.is_printable and event.character is not None and not FILTERABLE.fullmatch(event.character)
+        if swallowed_escape or unfilterable:
+            event.stop()
+            event.prevent_default()  # Input's own handler would type the character
+            self.post_message(self.Left(event.key.removeprefix("alt+")))
 
 
 class TenantsScreen(OpsScreen):
@@ -38,8 +70,14 @@ class TenantsScreen(OpsScreen):
         Binding("slash", "filter", "Filter", tooltip="filter by name, country, region or state"),
         Binding("s", "sort", "Sort", tooltip="sort by the next column"),
         Binding("r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"),
-        Binding("escape", "leave_filter", "Table", show=False, tooltip="back from the filter to the table"),
+        Binding("enter", "open_detail", "Open", priority=True,
+                tooltip="open the highlighted tenant: steps, history, lifecycle actions"),
+        Binding("n", "provision", "Provision", tooltip="provision a tenant: name, country → region, contact"),
+        # Priority, and only while filtering: the focus is back on the table before the next key.
+        Binding("escape", "leave_filter", "Table", show=False, priority=True, tooltip="back from the filter to the table"),
     ]
+    PERMISSIONS = {"provision": Action.TENANT_PROVISION}
+    DETAIL_SCREEN = TenantDetailScreen
 
     def __init__(self) -> None:
         super().__init__()
@@ -50,9 +88,11 @@ class TenantsScreen(OpsScreen):
         self.matches = 0
         self._debounce: Timer | None = None
         self._loaded_once = False
+        #: Highlight this tenant once the next load is in (one just provisioned).
+        self._select_after_load: str | None = None
 
     def compose_body(self) -> ComposeResult:
-        yield Input(placeholder="/ filter by name, country, region or state", id="tenants-filter", compact=True)
+        yield TenantFilter(placeholder="/ filter by name, country, region or state", id="tenants-filter", compact=True)
         yield Static("loading…", id="tenants-status")
         yield DataTable(id="tenants-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="tenants-detail")
@@ -76,6 +116,10 @@ class TenantsScreen(OpsScreen):
         self._by_name = {r["name"]: r for r in rows}
         self._loaded_once = True
         self.apply_filter()
+        wanted, self._select_after_load = self._select_after_load, None
+        table = self.query_one(DataTable)
+        if wanted is not None and wanted in table.rows:
+            table.move_cursor(row=table.get_row_index(wanted))
 
     # -- filtering and sorting -------------------------------------------------------------
 
@@ -127,11 +171,45 @@ class TenantsScreen(OpsScreen):
         self.query_one(Input).focus()
 
     def action_leave_filter(self) -> None:
-        self.query_one(DataTable).focus()
+        self.set_focus(self.query_one(DataTable))
+
+    @on(TenantFilter.Left)
+    def _filter_left(self, event: TenantFilter.Left) -> None:
+        self.action_leave_filter()
+        # Posted from the app's own loop: a key posted from this handler would carry the screen as
+        # its sender and stop bubbling before the app checks the bindings.
+        self.app.call_later(self.app.simulate_key, event.key)
 
     def action_sort(self) -> None:
         self.sort_column = (self.sort_column + 1) % len(COLUMNS)
         self.apply_filter()
+
+    # -- opening and provisioning ----------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        filtering = isinstance(self.focused, Input)
+        if action == "open_detail" and filtering:
+            return False  # Enter in the filter goes back to the table
+        if action == "leave_filter" and not filtering:
+            return False
+        return super().check_action(action, parameters)
+
+    def action_open_detail(self, then: str = "") -> None:
+        """Open the highlighted tenant; ``then`` names an action to run there (the palette's way)."""
+        name = self._highlighted()
+        if name is None:
+            self.notify("no tenant selected", severity="warning")
+            return
+        self.app.push_screen(TenantDetailScreen(name, then=then or None))
+
+    def action_provision(self) -> None:
+        def provisioned(name: str | None) -> None:
+            if name is not None:
+                self._select_after_load = name
+                self.refresh_data()
+
+        existing = {r["name"]: r["state"] for r in self.rows}
+        self.app.push_screen(ProvisionModal(existing), provisioned)
 
     # -- detail ----------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from tui_helpers import FROZEN_ACCOUNT, FROZEN_NOW, ManualClock
 from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import Tenant, TenantState
 from aptien_ops.sandbox import DEMO_TENANTS, write_sandbox_config
+from aptien_ops.services.provisioning import ProvisionRequest
 
 
 @pytest.fixture
@@ -24,10 +25,11 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pin every ``utcnow`` the console uses and the OS account running the test."""
     import aptien_ops.domain
     import aptien_ops.identity
+    import backends.sql_catalog  # noqa: F401  loaded now, so its utcnow is pinned too
 
     original = aptien_ops.domain.utcnow
     for name, module in list(sys.modules.items()):
-        if name.startswith(("aptien_ops", "backends")) and getattr(module, "utcnow", None) is original:
+        if name.startswith(("aptien_ops", "backends", "screens")) and getattr(module, "utcnow", None) is original:
             monkeypatch.setattr(module, "utcnow", lambda: FROZEN_NOW)
     monkeypatch.setattr(aptien_ops.identity, "os_account", lambda: FROZEN_ACCOUNT)
 
@@ -82,3 +84,14 @@ def demo_tenants(open_as: Callable[..., Console]) -> None:
 def clock() -> ManualClock:
     return ManualClock()
 
+
+
+@pytest.fixture
+def provisioned(open_as: Callable[..., Console]) -> Callable[..., str]:
+    """``provisioned("acme-gmbh", "DE")`` provisions a tenant for real, database and all, as ada."""
+
+    def provision(name: str, country: str, contact: str | None = None, email: str | None = None) -> str:
+        request = ProvisionRequest(name, country, contact_name=contact, contact_email=email)
+        return open_as("ada").provisioning.provision(request).name
+
+    return provision

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 
 import pytest
+from textual._xterm_parser import XTermParser
 from textual.widgets import DataTable, Input
 from tui_helpers import screen_text, settle, story
 
@@ -13,6 +14,7 @@ from aptien_ops.composition import Console
 from screens.app import OpsApp
 from screens.approvals import ApprovalsScreen
 from screens.dashboard import DashboardScreen
+from screens.fleet import FleetScreen
 from screens.help import HelpScreen, key_sections
 from screens.modals import RolePickerModal
 from screens.operators import OperatorsScreen
@@ -27,6 +29,7 @@ SCREENS_BY_KEY = [
     ("3", OperatorsScreen),
     ("4", ApprovalsScreen),
     ("5", OpsLogScreen),
+    ("6", FleetScreen),
 ]
 
 
@@ -60,6 +63,7 @@ async def test_the_dashboard_counts_tenants_per_region_without_listing_them(
     ("Go to Operators", OperatorsScreen),
     ("Go to Approvals", ApprovalsScreen),
     ("Go to Ops log", OpsLogScreen),
+    ("Go to Fleet", FleetScreen),
     ("Go to Dashboard", DashboardScreen),
 ])
 @story
@@ -96,6 +100,10 @@ async def test_help_opens_with_question_mark_and_f1_and_lists_screen_keys(open_a
             assert "approve" in sections["Approvals"]["a"]
             assert "HMAC" in sections["Ops log"]["v"]
             assert "lock" in sections["Everywhere"]["ctrl+l"]
+            assert sections["Everywhere"]["6"] == "go to Fleet"
+            assert "provision" in sections["Tenants"]["n"] and "open" in sections["Tenants"]["Enter"]
+            assert "suspend" in sections["Tenant"]["s"] and "type its name" in sections["Tenant"]["p"]
+            assert "upgrade tenant schemas" in sections["Fleet"]["m"]
             assert "Keys" in screen_text(app)
             await pilot.press("escape")
             await pilot.pause()
@@ -120,6 +128,52 @@ async def test_slash_filters_tenants_by_any_column(open_as: Callable[..., Consol
         await pilot.press("enter")
         assert app.focused is table
         assert f"{len(names)} of 12 tenants match" in screen_text(app)
+
+
+def filter_text(app: OpsApp) -> str:
+    tenants = next(s for s in app.screen_stack if isinstance(s, TenantsScreen))
+    return tenants.query_one(Input).value
+
+
+@pytest.mark.parametrize("typed, then", [
+    ("\x1b?", "help opens"),  # Textual reads Esc + "?" typed fast as "?" alone
+    ("\x1bs", "sorted by country"),  # and Esc + "s" as alt+s
+])
+@story
+async def test_a_key_typed_right_after_escape_leaves_the_filter_and_acts(
+    open_as: Callable[..., Console], demo_tenants: None, typed: str, then: str
+) -> None:
+    app = OpsApp(open_as("vic"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("slash", *"ke")
+        parser = XTermParser()
+        for event in [*parser.feed(typed), *parser.feed("")]:  # the terminal's bytes, as Textual reads them
+            app._driver.send_message(event)  # the way real input (and Pilot.press) comes in
+        await settle(pilot)
+        assert filter_text(app) == "ke"
+        if then == "help opens":
+            assert isinstance(app.screen, HelpScreen)
+        else:
+            assert app.focused is app.screen.query_one(DataTable)
+            assert then in screen_text(app)
+
+
+@story
+async def test_escape_in_the_filter_goes_back_to_the_table_and_keeps_the_filter(
+    open_as: Callable[..., Console], demo_tenants: None
+) -> None:
+    app = OpsApp(open_as("vic"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("slash", *"ke", "escape")
+        assert app.focused is app.screen.query_one(DataTable)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert filter_text(app) == "ke"
 
 
 @story

@@ -93,3 +93,25 @@ async def test_the_ops_log_tab_tells_a_viewer_who_may_read_it(open_as: Callable[
         await settle(pilot)
         assert "shown to the admin or security roles only" in screen_text(app)
         assert app.screen.query_one(DataTable).row_count == 0
+
+
+@story
+async def test_the_palette_offers_every_tenant_and_fleet_action_to_an_admin(open_as: Callable[..., Console]) -> None:
+    app = recording_app()(open_as("ada"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        titles = palette_titles(app)
+        for title in ("Go to Fleet", "Tenants: Provision", "Tenants: Open", "Tenant: Suspend", "Tenant: Resume",
+                      "Tenant: Cancel", "Tenant: Purge", "Fleet: Check again", "Fleet: Migrate"):
+            assert title in titles
+        assert "Tenant: Back" not in titles
+
+
+@story
+async def test_an_operator_may_not_purge_so_the_palette_does_not_offer_it(open_as: Callable[..., Console]) -> None:
+    app = recording_app()(open_as("olga"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        titles = palette_titles(app)
+        assert "Tenant: Suspend" in titles and "Tenants: Provision" in titles and "Fleet: Migrate" in titles
+        assert "Tenant: Purge" not in titles

@@ -7,14 +7,13 @@ cursor blink, and every service call awaited before the picture is taken.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable
-from tui_helpers import ManualClock, settle
+from tui_helpers import ManualClock, keys, settle
 
 from aptien_ops.composition import Console
 from aptien_ops.errors import Forbidden, PendingApproval
@@ -40,22 +39,6 @@ def app_as(fleet: None, open_as: Callable[..., Console]) -> Callable[..., OpsApp
         return OpsApp(open_as(operator, read_only=read_only), clock=ManualClock(), cursor_blink=False)
 
     return make
-
-
-def keys(*pressed: str, select: str | None = None) -> Callable[[Pilot[None]], Awaitable[None]]:
-    """Press keys one at a time, letting each service call finish (optionally highlight a row)."""
-
-    async def run(pilot: Pilot[None]) -> None:
-        await settle(pilot)
-        for key in pressed:
-            if key == "@select" and select is not None:
-                table = pilot.app.screen.query_one(DataTable)
-                table.move_cursor(row=table.get_row_index(select))
-            else:
-                await pilot.press(key)
-            await settle(pilot)
-
-    return run
 
 
 def test_dashboard(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> None:

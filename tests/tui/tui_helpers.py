@@ -6,7 +6,7 @@ import asyncio
 import functools
 import html
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -111,3 +111,29 @@ async def select_operator(pilot: Pilot[Any], name: str) -> None:
     table = pilot.app.screen.query_one(DataTable)
     table.move_cursor(row=table.get_row_index(name))
     await pilot.pause()
+
+
+def keys(*pressed: str, select: str | None = None) -> Callable[[Pilot[None]], Awaitable[None]]:
+    """Press keys one at a time, letting each service call finish (``@select`` highlights a row;
+    ``text:abc`` types abc in one go)."""
+
+    async def run(pilot: Pilot[None]) -> None:
+        from textual.widgets import DataTable
+
+        await settle(pilot)
+        for key in pressed:
+            if key == "@select" and select is not None:
+                table = pilot.app.screen.query_one(DataTable)
+                table.move_cursor(row=table.get_row_index(select))
+            elif key.startswith("text:"):
+                await pilot.press(*key.removeprefix("text:"))
+            else:
+                await pilot.press(key)
+            await settle(pilot)
+
+    return run
+
+
+def footer(app: App[Any]) -> str:
+    """The footer line: the keys the operator is offered right now."""
+    return screen_text(app).splitlines()[-1]

@@ -1,0 +1,209 @@
+"""Fleet: drift between the catalog and the clusters, grouped by kind, and schema migration.
+
+The check runs in a worker with a loading indicator each time the screen is shown; ``m``
+upgrades tenant schemas with a progress bar fed by messages from the worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Label, ProgressBar, Static
+
+from aptien_ops.errors import OpsError
+from aptien_ops.permissions import Action
+from aptien_ops.services.fleet import Finding, MigrationResult
+from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
+from screens.base import OpsScreen
+from screens.formatting import count
+from screens.modals import ConfirmModal
+
+#: Each kind of drift in the order an operator deals with it, with what it means.
+KINDS = {
+    "cluster-unreachable": "Clusters that do not answer",
+    "missing-database": "Catalog tenants whose database is missing",
+    "orphan-database": "Databases the catalog does not know (orphans)",
+    "stuck-provisioning": "Provisioning stopped part-way (rerun provision)",
+    "over-capacity": "Clusters over capacity",
+    "schema-behind": "Schemas behind this version (m migrates)",
+    "past-retention": "Cancelled tenants past retention, awaiting purge",
+}
+#: Rows shown per kind; the CLI's ``fleet check --json`` lists every finding.
+SHOWN_PER_KIND = 200
+MIGRATE_PARALLEL = 2
+
+
+class MigrateProgress(Message, bubble=False):
+    """Posted from the migration thread after each tenant."""
+
+    def __init__(self, done: int, total: int, tenant: str) -> None:
+        super().__init__()
+        self.done, self.total, self.tenant = done, total, tenant
+
+
+class ClusterChecked(Message, bubble=False):
+    """Posted from the check thread as it reaches each cluster."""
+
+    def __init__(self, cluster: str) -> None:
+        super().__init__()
+        self.cluster = cluster
+
+
+def findings_report(findings: Sequence[Finding]) -> RenderableType:
+    """Findings grouped by kind, each group a small table: tenant or cluster, where, detail."""
+    parts: list[RenderableType] = []
+    known = [k for k in KINDS if any(f.kind == k for f in findings)]
+    others = sorted({f.kind for f in findings} - set(KINDS))
+    for kind in known + others:
+        group = [f for f in findings if f.kind == kind]
+        if parts:
+            parts.append(Text(""))
+        parts.append(Text(f"{KINDS.get(kind, kind)} ({count(len(group))})", style="bold yellow"))
+        # Fixed widths so the columns of every group line up.
+        table = Table(box=None, show_header=False, pad_edge=False, expand=True, padding=(0, 1, 0, 0))
+        table.add_column(no_wrap=True, width=22, overflow="ellipsis")
+        table.add_column(no_wrap=True, width=19, overflow="ellipsis", style="dim")
+        table.add_column(ratio=1)
+        for f in group[:SHOWN_PER_KIND]:
+            table.add_row(f"  {f.tenant or f.cluster or '—'}", f"{f.region} · {f.cluster or '—'}", f.detail)
+        parts.append(table)
+        if len(group) > SHOWN_PER_KIND:
+            parts.append(Text(f"  … and {count(len(group) - SHOWN_PER_KIND)} more: aptien-ops fleet check --json",
+                              style="dim"))
+    return Group(*parts)
+
+
+class FleetScreen(OpsScreen):
+    """Does every cluster hold exactly what the catalog says, at this code's schema version?"""
+
+    MODE = "fleet"
+    TITLE = "Fleet"
+    NAV_KEY = "6"
+    CSS_PATH = Path(__file__).with_name("fleet.tcss")
+    AUTO_FOCUS = "#fleet-findings"
+    BINDINGS = [
+        Binding("c", "check", "Check again", tooltip="compare the catalog with every cluster again"),
+        Binding("m", "migrate", "Migrate", tooltip="upgrade tenant schemas to this version (region filter applies)"),
+        Binding("r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"),
+    ]
+    PERMISSIONS = {"check": Action.FLEET_CHECK, "migrate": Action.FLEET_MIGRATE}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.findings: list[Finding] | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("checking…", id="fleet-status")
+        with Horizontal(id="fleet-migration"):
+            yield Label(id="fleet-migration-label")
+            yield ProgressBar(id="fleet-progress", show_eta=False)
+        with VerticalScroll(id="fleet-findings"):
+            yield Static(id="fleet-report")
+
+    def on_mount(self) -> None:
+        self.query_one("#fleet-migration").display = False
+        self.watch(self.app, "region_filter", self._show_findings, init=False)
+
+    # -- checking --------------------------------------------------------------------------
+
+    def refresh_data(self) -> None:
+        self.query_one("#fleet-findings").loading = True
+        self.query_one("#fleet-status", Static).update("checking the clusters…")
+
+        def report(cluster: str) -> None:
+            self.post_message(ClusterChecked(cluster))
+
+        self.load(lambda: self.console.fleet.check(progress=report), self._checked)
+
+    def action_check(self) -> None:
+        self.refresh_data()
+
+    @on(ClusterChecked)
+    def _cluster_checked(self, event: ClusterChecked) -> None:
+        if self.query_one("#fleet-findings").loading:
+            self.query_one("#fleet-status", Static).update(f"checking {event.cluster}…")
+
+    def _checked(self, findings: list[Finding]) -> None:
+        self.findings = findings
+        self.query_one("#fleet-findings").loading = False
+        self._show_findings()
+
+    def _show_findings(self) -> None:
+        if self.findings is None:
+            return
+        region = self.ops.region_filter
+        shown = [f for f in self.findings if region is None or f.region == region]
+        clusters = sum(len(r.clusters) for name, r in self.console.settings.regions.items() if region in (None, name))
+        where = f"{clusters} cluster{'s' if clusters != 1 else ''}" + (f" of region {region}" if region else "")
+        status = self.query_one("#fleet-status", Static)
+        report = self.query_one("#fleet-report", Static)
+        if not shown:
+            status.update(Text(f"no drift: the catalog and {where} agree", style="bold green"))
+            report.update(Text(f"Every tenant database is where the catalog says, at schema v{TENANT_SCHEMA_VERSION}.",
+                               style="dim"))
+            return
+        kinds = len({f.kind for f in shown})
+        status.update(Text(f"{count(len(shown))} finding{'s' if len(shown) != 1 else ''} of {kinds} "
+                           f"kind{'s' if kinds != 1 else ''} on {where}", style="bold yellow"))
+        report.update(findings_report(shown))
+
+    def service_refused(self, error: OpsError) -> None:
+        self.query_one("#fleet-findings").loading = False
+        self.query_one("#fleet-migration").display = False
+        if self.findings is None:
+            self.query_one("#fleet-status", Static).update(Text(error.one_line(), style="red"))
+        super().service_refused(error)
+
+    # -- migrating -------------------------------------------------------------------------
+
+    def action_migrate(self) -> None:
+        region = self.ops.region_filter
+        scope = f"in region {region}" if region else "in every region"
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._migrate(region)
+
+        question = (f"Upgrade the schema of every live tenant {scope} to v{TENANT_SCHEMA_VERSION}? "
+                    "One transaction per tenant; rerunning resumes where it stopped.")
+        self.app.push_screen(ConfirmModal(question, yes="Migrate", title="Migrate schemas"), confirmed)
+
+    def _migrate(self, region: str | None) -> None:
+        self.query_one("#fleet-migration").display = True
+        self.query_one("#fleet-migration-label", Label).update("migrating…")
+        self.query_one(ProgressBar).update(total=None, progress=0)
+
+        def report(done: int, total: int, tenant: str) -> None:
+            self.post_message(MigrateProgress(done, total, tenant))
+
+        self.change(lambda: self.console.fleet.migrate(region=region, parallel=MIGRATE_PARALLEL, progress=report),
+                    self._migrated)
+
+    @on(MigrateProgress)
+    def _migrate_progress(self, event: MigrateProgress) -> None:
+        self.query_one(ProgressBar).update(total=event.total, progress=event.done)
+        self.query_one("#fleet-migration-label", Label).update(f"{event.done}/{event.total} {event.tenant[:24]}")
+
+    def _migrated(self, results: list[MigrationResult]) -> None:
+        failed = [r for r in results if r.error]
+        upgraded = len(results) - len(failed)
+        message = f"{count(upgraded)} tenant{'s' if upgraded != 1 else ''} at schema v{TENANT_SCHEMA_VERSION}"
+        if failed:
+            first = failed[0]
+            self.notify(f"{message}; {len(failed)} failed, first {first.tenant}: {first.error}", title="Migration",
+                        severity="error", timeout=15, markup=False)
+        else:
+            self.notify(message, title="Migration done", markup=False)
+
+    def after_change(self) -> None:
+        self.query_one("#fleet-migration").display = False
+        self.refresh_data()

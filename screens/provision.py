@@ -1,0 +1,297 @@
+"""Provisioning a tenant: a form (name, country → region, contact), then its steps, live.
+
+The form checks what it can before anything is touched (the name rule, the country, the
+e-mail); the service still decides. Provisioning runs in a worker thread whose progress
+callback posts a message per step, so the list ticks as the catalog records each one. A
+failure names its step and the service's one-line message; Retry resumes from that step.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from aptien_ops.domain import Tenant, TenantState, validate_tenant_name
+from aptien_ops.errors import OpsError
+from aptien_ops.regions import Resolution
+from aptien_ops.services.provisioning import EMAIL, ProvisionRequest
+from screens.base import ServiceCaller
+from screens.modals import OpsModal
+from screens.provision_steps import StepList
+
+if TYPE_CHECKING:
+    from aptien_ops.composition import Console
+    from screens.app import OpsApp
+
+COUNTRY_MATCHES = 40
+NAME_RULE = "3-40 characters: a-z, 0-9 and '-', starting with a letter"
+
+
+def region_line(resolution: Resolution) -> Text:
+    """``DE Germany → eu (UN M49 Europe)``: the region and the rule that chose it."""
+    country = resolution.country
+    # The rule ends in "→ region"; the region is already said once.
+    why = resolution.rule.replace(f" → {resolution.region}", "", 1)
+    text = Text()
+    text.append(f"{country.alpha2} {country.name} → {resolution.region}", style="bold")
+    text.append(f" ({why})", style="dim")
+    return text
+
+
+class StepReported(Message, bubble=False):
+    """Posted from the provisioning thread: ``step`` is now ``status`` (start, done or skip)."""
+
+    def __init__(self, step: str, status: str) -> None:
+        super().__init__()
+        self.step = step
+        self.status = status
+
+
+class CountrySearch(Input):
+    """The country search box: ↑↓ move through the matches below it without leaving the box."""
+
+    BINDINGS = [
+        Binding("down", "screen.move_country(1)", "Next country", show=False),
+        Binding("up", "screen.move_country(-1)", "Previous country", show=False),
+    ]
+
+
+class ProvisionModal(OpsModal[str | None], ServiceCaller):
+    """Dismissed with the tenant's name once a provisioning run was started, else ``None``.
+
+    ``existing`` maps tenant names the caller knows to their state, so the form can say at
+    once that a name is taken (or that provisioning it stopped part-way and will resume).
+    """
+
+    CSS_PATH = [Path(__file__).with_name("modals.tcss"), Path(__file__).with_name("provision.tcss")]
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        # A priority binding moves the focus before the app hands on the next key, so what is
+        # typed (or pasted) right after Enter lands in the next field, not in this one.
+        Binding("enter", "next_field", "Next field", show=False, priority=True),
+    ]
+    #: The form's fields in Enter order; Enter in the last one submits.
+    FIELDS = ("#provision-name", "#provision-country", "#provision-contact", "#provision-email")
+
+    def __init__(self, existing: Mapping[str, str] | None = None) -> None:
+        super().__init__()
+        self.existing = dict(existing or {})
+        self.resolution: Resolution | None = None
+        self.request: ProvisionRequest | None = None
+        self.running = False
+        self.tenant: Tenant | None = None
+
+    @property
+    def console(self) -> Console:
+        return cast("OpsApp", self.app).services
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="modal-box") as box:
+            box.border_title = "Provision a tenant"
+            with Vertical(id="provision-form"):
+                with Horizontal(classes="provision-row"):
+                    yield Label("Name", classes="provision-label")
+                    yield Input(placeholder="e.g. acme-gmbh", id="provision-name", compact=True, max_length=64)
+                yield Static(Text(NAME_RULE, style="dim"), id="provision-name-check", classes="provision-note")
+                with Horizontal(classes="provision-row"):
+                    yield Label("Country", classes="provision-label")
+                    yield CountrySearch(placeholder="name or code, e.g. germ", id="provision-country", compact=True)
+                yield OptionList(id="provision-countries", compact=True)
+                with Horizontal(classes="provision-row", id="provision-region-row"):
+                    yield Label("Region", classes="provision-label")
+                    yield Static(Text("chosen by the country", style="dim"), id="provision-region")
+                with Horizontal(classes="provision-row"):
+                    yield Label("Contact", classes="provision-label")
+                    yield Input(placeholder="name (optional)", id="provision-contact", compact=True, max_length=200)
+                with Horizontal(classes="provision-row"):
+                    yield Label("E-mail", classes="provision-label")
+                    yield Input(placeholder="e-mail (optional)", id="provision-email", compact=True, max_length=320)
+                with Horizontal(id="modal-buttons"):
+                    yield Button("Provision", variant="primary", id="provision-go")
+                    yield Button("Cancel", id="provision-cancel")
+                yield Label("Enter: next field · ↑↓ pick a country · Esc cancels", classes="modal-hint")
+            with Vertical(id="provision-progress"):
+                yield Static(id="provision-summary")
+                yield StepList(id="provision-steps")
+                yield Static(id="provision-outcome")
+                with Horizontal(classes="provision-buttons"):
+                    yield Button("Retry", variant="warning", id="provision-retry")
+                    yield Button("Close", variant="primary", id="provision-close")
+
+    def on_mount(self) -> None:
+        blink = getattr(self.app, "cursor_blink", True)
+        for field in self.query(Input):
+            field.cursor_blink = blink
+        self.query_one("#provision-countries").display = False
+        self.query_one("#provision-progress").display = False
+
+    # -- the form --------------------------------------------------------------------------
+
+    @on(Input.Changed, "#provision-name")
+    def _name_changed(self, event: Input.Changed) -> None:
+        self.query_one("#provision-name-check", Static).update(self._name_verdict(event.value.strip())[1])
+
+    def _name_verdict(self, name: str) -> tuple[bool, Text]:
+        """(may submit, what to say under the name)."""
+        if not name:
+            return False, Text(NAME_RULE, style="dim")
+        try:
+            validate_tenant_name(name)
+        except OpsError as error:
+            return False, Text(f"✗ {error.one_line()}", style="red")
+        state = self.existing.get(name)
+        if state == TenantState.PROVISIONING:
+            return True, Text(f"↻ {name} stopped part-way: Provision resumes it", style="yellow")
+        if state is not None:
+            return False, Text(f"✗ a tenant named {name} exists already ({state})", style="red")
+        return True, Text("✓ valid name", style="green")
+
+    @on(Input.Changed, "#provision-country")
+    def _country_changed(self, event: Input.Changed) -> None:
+        text = event.value.strip()
+        matches = self.console.regions.resolver.search(text, COUNTRY_MATCHES) if text else []
+        options = self.query_one("#provision-countries", OptionList)
+        options.set_options([Option(f"{c.alpha2}  {c.name}", id=c.alpha2) for c in matches])
+        options.display = bool(matches)
+        if matches:
+            options.highlighted = 0
+            self._choose_country(matches[0].alpha2)
+        else:
+            self.resolution = None
+            said = f"no country matches “{text}”" if text else "chosen by the country"
+            self.query_one("#provision-region", Static).update(Text(said, style="yellow" if text else "dim"))
+
+    @on(OptionList.OptionHighlighted, "#provision-countries")
+    def _country_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id:
+            self._choose_country(event.option.id)
+
+    @on(OptionList.OptionSelected, "#provision-countries")
+    def _country_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self._choose_country(event.option.id)
+        self.query_one("#provision-contact", Input).focus()
+
+    def _choose_country(self, code: str) -> None:
+        shown = self.query_one("#provision-region", Static)
+        try:
+            self.resolution = self.console.regions.resolve(code)
+        except OpsError as error:
+            self.resolution = None
+            shown.update(Text(f"✗ {error.one_line()}", style="red"))
+            return
+        shown.update(region_line(self.resolution))
+
+    def action_move_country(self, delta: int) -> None:
+        options = self.query_one("#provision-countries", OptionList)
+        if options.option_count:
+            current = options.highlighted or 0
+            options.highlighted = max(0, min(options.option_count - 1, current + delta))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_field":
+            return isinstance(self.focused, Input)  # Enter on a button or the list acts as usual
+        return True
+
+    def action_next_field(self) -> None:
+        assert self.focused is not None
+        position = self.FIELDS.index(f"#{self.focused.id}")
+        if position + 1 == len(self.FIELDS):
+            self._submit()
+        else:
+            self.set_focus(self.query_one(self.FIELDS[position + 1], Input))
+
+    @on(Button.Pressed, "#provision-go")
+    def _submit(self) -> None:
+        name = self.query_one("#provision-name", Input).value.strip()
+        may, said = self._name_verdict(name)
+        if not may:
+            self.query_one("#provision-name-check", Static).update(said)
+            self._refuse("#provision-name", "the name is not valid yet" if name else "the tenant needs a name")
+            return
+        if self.resolution is None:
+            self._refuse("#provision-country", "choose the client's country")
+            return
+        contact = self.query_one("#provision-contact", Input).value.strip() or None
+        email = self.query_one("#provision-email", Input).value.strip() or None
+        if email is not None and not re.fullmatch(EMAIL, email):
+            self._refuse("#provision-email", f"“{email[:60]}” is not an e-mail address")
+            return
+        self.request = ProvisionRequest(name, self.resolution.country.alpha2, contact_name=contact, contact_email=email)
+        self._start()
+
+    def _refuse(self, field: str, why: str) -> None:
+        self.notify(why, severity="warning", markup=False)
+        self.query_one(field, Input).focus()
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        request = self.request
+        assert request is not None and self.resolution is not None
+        self.query_one("#provision-form").display = False
+        self.query_one("#provision-progress").display = True
+        box = self.query_one("#modal-box")
+        box.border_title = f"Provisioning {request.name}"
+        summary = Text(f"{request.name} · ")
+        summary.append_text(region_line(self.resolution))
+        if request.contact_name:
+            summary.append(f" · {request.contact_name}")
+        self.query_one("#provision-summary", Static).update(summary)
+        self.running = True
+        self.query_one(StepList).begin()
+        self._show_outcome(Text("working…", style="dim"))
+
+        def report(step: str, status: str) -> None:
+            self.post_message(StepReported(step, status))  # thread-safe; widgets stay on the UI thread
+
+        self.change(lambda: self.console.provisioning.provision(request, progress=report), self._finished)
+
+    @on(StepReported)
+    def _step_reported(self, event: StepReported) -> None:
+        self.query_one(StepList).report(event.step, event.status)
+
+    def _finished(self, tenant: Tenant) -> None:
+        self.tenant = tenant
+        self.running = False
+        self.query_one(StepList).finish()
+        self._show_outcome(Text(f"{tenant.name} is {tenant.state} in {tenant.region} on {tenant.cluster}.", style="bold green"))
+        self.query_one("#provision-close", Button).focus()
+
+    def service_refused(self, error: OpsError) -> None:
+        """Mark the first step not done as failed and say why, in the list itself."""
+        self.running = False
+        failed = self.query_one(StepList).fail()
+        outcome = Text(f"✗ {failed}: {error.one_line()}\n", style="red")
+        outcome.append("Retry resumes from this step; what was done stays done.", style="dim")
+        self._show_outcome(outcome, failed=True)
+        self.query_one("#provision-retry", Button).focus()
+
+    def _show_outcome(self, outcome: Text, *, failed: bool = False) -> None:
+        self.query_one("#provision-outcome", Static).update(outcome)
+        self.query_one("#provision-retry", Button).display = failed
+        self.query_one("#provision-close", Button).display = not self.running
+
+    @on(Button.Pressed, "#provision-retry")
+    def _retry(self) -> None:
+        self._start()
+
+    @on(Button.Pressed, "#provision-cancel")
+    @on(Button.Pressed, "#provision-close")
+    def action_close(self) -> None:
+        if self.running:
+            self.notify("provisioning is running: wait for it to finish (an interrupted run resumes when rerun)",
+                        severity="warning", markup=False)
+            return
+        self.dismiss(self.request.name if self.request is not None else None)

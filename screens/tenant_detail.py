@@ -1,0 +1,253 @@
+"""One tenant: what it is, how it was provisioned, its state history, and its lifecycle actions.
+
+Only the actions the tenant's state, the operator's roles and read-only mode allow are offered;
+the services still decide. Purge is requested (four-eyes) after the operator types the name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Static
+
+from aptien_ops.domain import Approval, utcnow
+from aptien_ops.errors import OpsError, PendingApproval
+from aptien_ops.permissions import Action
+from aptien_ops.regions import country_for
+from aptien_ops.services.lifecycle import ALLOWED_FROM
+from aptien_ops.services.provisioning import STEPS
+from screens.base import OpsScreen
+from screens.formatting import day, minute, short_minute, size
+from screens.lifecycle_modals import PurgeConfirmed, RetainDaysModal, TypeNameToPurgeModal
+from screens.modals import ReasonModal
+
+STATE_STYLE = {"active": "green", "suspended": "yellow", "provisioning": "cyan", "cancelled": "red", "purged": "dim"}
+
+
+@dataclass
+class TenantView:
+    """One load: the service's detail dict and the purge requests waiting for it."""
+
+    detail: dict[str, Any]
+    pending_purges: list[Approval]
+
+
+def _country(code: str) -> str:
+    try:
+        return f"{code} {country_for(code).name}"
+    except OpsError:
+        return code  # a code later withdrawn from ISO 3166 still shows
+
+
+class TenantDetailScreen(OpsScreen):
+    """A tenant, opened from the tenants list (Enter). Esc goes back."""
+
+    MODE = "tenants"  # a page of the Tenants tab: the header highlights it
+    TITLE = "Tenant"
+    CSS_PATH = Path(__file__).with_name("tenant_detail.tcss")
+    BINDINGS = [
+        Binding("s", "suspend", "Suspend", tooltip="suspend (asks why): its logins stop; backups go on"),
+        Binding("u", "resume", "Resume", tooltip="resume a suspended tenant"),
+        Binding("c", "cancel_tenant", "Cancel", tooltip="cancel (asks retention days); restorable until then"),
+        Binding("p", "purge", "Purge", tooltip="request the purge of a cancelled tenant (type its name)"),
+        Binding("escape", "back", "Back", tooltip="back to the tenants list"),
+    ]
+    PERMISSIONS = {
+        "suspend": Action.TENANT_SUSPEND,
+        "resume": Action.TENANT_RESUME,
+        "cancel_tenant": Action.TENANT_CANCEL,
+        "purge": Action.TENANT_PURGE,
+    }
+    #: action -> the lifecycle verb whose allowed states it needs.
+    VERBS: ClassVar[dict[str, str]] = {"suspend": "suspend", "resume": "resume", "cancel_tenant": "cancel", "purge": "purge"}
+
+    def __init__(self, name: str, *, then: str | None = None) -> None:
+        super().__init__()
+        self.tenant_name = name
+        self.view: TenantView | None = None
+        self._then = then
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("loading…", id="detail-summary")
+        with Horizontal(id="detail-panes"):
+            with VerticalScroll(id="detail-steps-pane") as steps:
+                steps.border_title = "Provisioning steps"
+                yield Static(id="detail-steps")
+            with VerticalScroll(id="detail-history-pane") as history:
+                history.border_title = "State history (newest first)"
+                yield Static(id="detail-history")
+        yield Static(id="detail-note")
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def refresh_data(self) -> None:
+        self.load(self._read, self._loaded)
+
+    def _read(self) -> TenantView:
+        """Runs in a worker thread."""
+        name = self.tenant_name
+        detail = self.console.tenants.detail(name)
+        pending = [a for a in self.console.approvals.list("pending") if a.action == Action.TENANT_PURGE and a.target == name]
+        return TenantView(detail, pending)
+
+    def _loaded(self, view: TenantView) -> None:
+        self.view = view
+        self._show_summary(view.detail)
+        self._show_steps(view.detail)
+        self._show_history(view.detail)
+        self._show_note(view)
+        self.refresh_bindings()
+        if self._then is not None:
+            then, self._then = self._then, None
+            self._run_requested(then)
+
+    def _show_summary(self, d: dict[str, Any]) -> None:
+        text = Text()
+        text.append(d["name"], style="bold")
+        text.append("  ")
+        text.append(d["state"], style=STATE_STYLE.get(d["state"], ""))
+        if d.get("state_reason"):
+            text.append(f" — {d['state_reason']}")
+        text.append(f"\ncountry {_country(d['country'])} · region {d['region']} · cluster {d['cluster'] or '—'}")
+        schema = f"v{d['schema_version']}" if d.get("schema_version") is not None else "none"
+        shown_size = size(d.get("size_bytes")) if not d.get("size_error") else "unknown (cluster not reachable)"
+        text.append(f"\nschema {schema} · size {shown_size} · created {day(d['created_at'])} · updated {day(d['updated_at'])}")
+        contact = d.get("contact_name") or "—"
+        if d.get("contact_email"):
+            contact += f" <{d['contact_email']}>"
+        text.append(f"\ncontact {contact}")
+        if d.get("purged_at"):
+            text.append(f"\npurged {day(d['purged_at'])}: database, role and backup key gone; this tombstone stays",
+                        style="dim")
+        elif d.get("retain_until"):
+            text.append(f"\nretained until {day(d['retain_until'])}; purgeable after that", style="yellow")
+        self.query_one("#detail-summary", Static).update(text)
+
+    def _show_steps(self, d: dict[str, Any]) -> None:
+        done = {s["step"]: s for s in d.get("steps", [])}
+        text = Text()
+        for n, step in enumerate(STEPS):
+            if n:
+                text.append("\n")
+            if step in done:
+                text.append("✓ ", style="green")
+                text.append(f"{step:<17}")
+                text.append(short_minute(done[step]["done_at"]), style="dim")
+            else:
+                text.append(f"· {step}", style="dim")
+        self.query_one("#detail-steps", Static).update(text)
+
+    def _show_history(self, d: dict[str, Any]) -> None:
+        text = Text()
+        for n, change in enumerate(reversed(d.get("history", []))):
+            if n:
+                text.append("\n")
+            text.append(f"{minute(change['at'])} ", style="dim")
+            if change["from"]:
+                text.append(f"{change['from']} → ")
+            text.append(change["to"], style=STATE_STYLE.get(change["to"], ""))
+            text.append(f"\n  by {change['operator']}" + (f": {change['reason']}" if change.get("reason") else ""),
+                        style="dim")
+        self.query_one("#detail-history", Static).update(text or Text("no state changes recorded", style="dim"))
+
+    def _show_note(self, view: TenantView) -> None:
+        text = Text()
+        for approval in view.pending_purges:
+            text.append(f"purge request #{approval.id} by {approval.requested_by} {short_minute(approval.requested_at)} "
+                        "awaits a second admin (4 Approvals)\n", style="bold yellow")
+        if self.console.ctx.read_only:
+            text.append("read-only: lifecycle actions are not offered", style="dim")
+        elif not any(self.ops.may(p) for p in self.PERMISSIONS.values()):
+            text.append("changing a tenant needs the operator or admin role", style="dim")
+        self.query_one("#detail-note", Static).update(text)
+
+    # -- what is offered -------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        allowed = super().check_action(action, parameters)
+        verb = self.VERBS.get(action)
+        if not allowed or verb is None:
+            return allowed
+        if self.view is None or (verb == "purge" and self.view.pending_purges):
+            return False  # one purge request at a time
+        return self.view.detail["state"] in ALLOWED_FROM[verb]
+
+    def _run_requested(self, action: str) -> None:
+        """Run an action asked for before the tenant was loaded (from the palette), or say why not."""
+        verb = self.VERBS.get(action)
+        if verb is None or self.check_action(action, ()):
+            self.call_later(self.run_action, action)
+        elif not self.ops.may(self.PERMISSIONS[action]):
+            self.notify(f"{verb} is not offered: read-only mode or your roles", severity="warning", markup=False)
+        elif self.view is not None and verb == "purge" and self.view.pending_purges:
+            self.notify(f"purge of {self.tenant_name} is requested already (#{self.view.pending_purges[0].id}); "
+                        "a second admin approves it in Approvals", severity="warning", markup=False)
+        else:
+            assert self.view is not None
+            needed = " or ".join(str(s) for s in ALLOWED_FROM[verb])
+            self.notify(f"{self.tenant_name} is {self.view.detail['state']}: {verb} needs a tenant that is {needed}",
+                        severity="warning", markup=False)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_open_detail(self, then: str = "") -> None:
+        """The palette's way in: on an open tenant, its actions apply to this tenant."""
+        if then:
+            self._run_requested(then)
+
+    def action_suspend(self) -> None:
+        name = self.tenant_name
+
+        def reasoned(reason: str | None) -> None:
+            if reason:
+                self.change(lambda: self.console.lifecycle.suspend(name, reason),
+                            lambda _: self.notify(f"{name} suspended: its logins stop; backups go on", title="Suspended"))
+
+        question = f"Suspend {name}? Its own logins stop and open sessions end; backups and inspection go on. Why?"
+        self.app.push_screen(ReasonModal(question, title="Suspend tenant", placeholder="reason (kept in the history)"),
+                             reasoned)
+
+    def action_resume(self) -> None:
+        name = self.tenant_name
+        self.change(lambda: self.console.lifecycle.resume(name),
+                    lambda _: self.notify(f"{name} resumed: its logins work again", title="Resumed"))
+
+    def action_cancel_tenant(self) -> None:
+        name = self.tenant_name
+
+        def chosen(days: int | None) -> None:
+            if days is not None:
+                self.change(lambda: self.console.lifecycle.cancel(name, days),
+                            lambda t: self.notify(f"{name} cancelled; restorable until {day(t.retain_until)}",
+                                                  title="Cancelled"))
+
+        default = self.console.settings.tenants.default_retain_days
+        self.app.push_screen(RetainDaysModal(name, default), chosen)
+
+    def action_purge(self) -> None:
+        name = self.tenant_name
+        assert self.view is not None
+        until = self.view.detail.get("retain_until")
+        retained = day(until) if until and datetime.fromisoformat(until) > utcnow() else None
+
+        def confirmed(answer: PurgeConfirmed | None) -> None:
+            if answer is not None:
+                self.change(lambda: self.console.lifecycle.purge(name, before_retention_end=answer.early_reason),
+                            lambda _: self.notify(f"{name} purged", title="Purged"))
+
+        self.app.push_screen(TypeNameToPurgeModal(name, retained_until=retained), confirmed)
+
+    def approval_pending(self, pending: PendingApproval) -> None:
+        verb = pending.action.rpartition(".")[2]
+        self.app.notify(f"{verb} request #{pending.approval_id} recorded; a second admin must approve in Approvals",
+                        title="Awaiting approval", severity="warning", timeout=10, markup=False)

@@ -1,0 +1,95 @@
+"""The fleet screen: drift between the catalog and the clusters, and schema migration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from textual.widgets import ProgressBar
+from tui_helpers import footer, recording_app, screen_text, screen_words, settle, story
+
+import aptien_ops.services.provisioning
+from aptien_ops.composition import Console
+from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
+from screens.fleet import FleetScreen, MigrateProgress
+
+pytestmark = pytest.mark.tui
+
+
+@pytest.fixture
+def behind(provisioned: Callable[..., str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A tenant provisioned by an older release: its schema is one version behind."""
+    with monkeypatch.context() as older:
+        older.setattr(aptien_ops.services.provisioning, "TENANT_SCHEMA_VERSION", TENANT_SCHEMA_VERSION - 1)
+        name = provisioned("maple-health", "CA")
+    yield name
+
+
+@story
+async def test_fleet_says_no_drift_then_shows_a_dropped_database(
+    open_as: Callable[..., Console], provisioned: Callable[..., str]
+) -> None:
+    provisioned("acme-gmbh", "DE")
+    console = open_as("vic")
+    app = recording_app()(console, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("6")
+        await settle(pilot)
+        assert isinstance(app.screen, FleetScreen)
+        assert "no drift: the catalog and 2 clusters agree" in screen_text(app)
+
+        open_as("ada").ctx.store("eu-sandbox-1").drop_database("acme-gmbh")
+        await pilot.press("c")
+        await settle(pilot)
+        shown = screen_words(app)
+        assert "1 finding of 1 kind on 2 clusters" in shown
+        assert "Catalog tenants whose database is missing (1)" in shown
+        assert "acme-gmbh eu · eu-sandbox-1 catalog says active, but the database is missing" in shown
+
+
+@story
+async def test_the_region_filter_narrows_the_findings(
+    open_as: Callable[..., Console], provisioned: Callable[..., str]
+) -> None:
+    provisioned("acme-gmbh", "DE")
+    open_as("ada").ctx.store("eu-sandbox-1").drop_database("acme-gmbh")
+    app = recording_app()(open_as("vic"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("6")
+        await settle(pilot)
+        await pilot.press("r", "r")  # eu, then us
+        await settle(pilot)
+        assert app.region_filter == "us"
+        assert "no drift: the catalog and 1 cluster of region us agree" in screen_text(app)
+
+
+@story
+async def test_migrate_upgrades_schemas_behind_with_a_progress_bar(
+    open_as: Callable[..., Console], behind: str
+) -> None:
+    app = recording_app()(open_as("olga"), cursor_blink=False)
+    progress: list[tuple[int, int]] = []
+    async with app.run_test(size=(80, 24), message_hook=lambda m: isinstance(m, MigrateProgress)
+                            and progress.append((m.done, m.total))) as pilot:
+        await pilot.press("6")
+        await settle(pilot)
+        assert "Schemas behind this version (m migrates) (1)" in screen_words(app)
+        assert f"schema version {TENANT_SCHEMA_VERSION - 1} < {TENANT_SCHEMA_VERSION}" in screen_words(app)
+        await pilot.press("m", "y")
+        await settle(pilot)
+        assert progress == [(1, 1)]
+        bar = app.screen.query_one(ProgressBar)
+        assert (bar.total, bar.progress) == (1, 1)
+        assert not app.screen.query_one("#fleet-migration").display  # hidden again once done
+        assert f"1 tenant at schema v{TENANT_SCHEMA_VERSION}" in app.notices_of("information")
+        assert "no drift" in screen_text(app)
+    assert open_as("ada").tenants.show(behind).schema_version == TENANT_SCHEMA_VERSION
+
+
+@story
+async def test_a_viewer_may_check_but_is_not_offered_migrate(open_as: Callable[..., Console]) -> None:
+    app = recording_app()(open_as("vic"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("6")
+        await settle(pilot)
+        assert "Check again" in footer(app) and "Migrate" not in footer(app)

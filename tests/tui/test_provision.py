@@ -1,0 +1,149 @@
+"""An operator provisions a tenant through the form: name, country search, region shown before
+confirming, then the steps ticking one by one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+from tui_helpers import footer, recording_app, screen_text, screen_words, settle, story
+
+from aptien_ops.composition import Console
+from aptien_ops.domain import TenantState
+from aptien_ops.errors import NotFound, Unavailable
+from aptien_ops.services.provisioning import STEPS
+from screens.provision import ProvisionModal
+from screens.tenants import TenantsScreen
+
+pytestmark = pytest.mark.tui
+
+
+async def open_form(pilot: Pilot[None]) -> ProvisionModal:
+    await pilot.press("2")
+    await settle(pilot)
+    await pilot.press("n")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, ProvisionModal)
+    return pilot.app.screen
+
+
+def ticked(app) -> list[str]:  # type: ignore[no-untyped-def]
+    """Steps shown with a tick in the step list."""
+    lines = screen_text(app).splitlines()
+    return [step for step in STEPS if any(f"✓ {step} " in line for line in lines)]
+
+
+@story
+async def test_an_operator_provisions_a_tenant_by_searching_its_country(open_as: Callable[..., Console]) -> None:
+    app = recording_app()(open_as("olga"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_form(pilot)
+        await pilot.press(*"acme-gmbh")
+        assert "✓ valid name" in screen_text(app)
+        await pilot.press("enter", *"germ")
+        await pilot.pause()
+        assert "DE Germany → eu (UN M49 Europe)" in screen_text(app)  # shown before confirming
+        await pilot.press("enter", *"Greta Vogel", "enter", *"greta@acme.example", "enter")
+        await settle(pilot)
+        assert ticked(app) == list(STEPS)
+        assert "acme-gmbh is active in eu on eu-sandbox-1." in screen_text(app)
+        await pilot.press("enter")  # Close has the focus
+        await settle(pilot)
+        assert isinstance(app.screen, TenantsScreen)
+        table = app.screen.query_one(DataTable)
+        assert table.get_row("acme-gmbh")[:4] == ["acme-gmbh", "DE", "eu", "eu-sandbox-1"]
+        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == "acme-gmbh"
+    tenant = open_as("ada").tenants.show("acme-gmbh")
+    assert (tenant.state, tenant.contact_email) == (TenantState.ACTIVE, "greta@acme.example")
+
+
+@story
+async def test_arrow_keys_pick_another_match_while_typing_the_country(open_as: Callable[..., Console]) -> None:
+    app = recording_app()(open_as("olga"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_form(pilot)
+        await pilot.press(*"pacific-rim", "enter", *"united")
+        await pilot.pause()
+        assert "AE United Arab Emirates → eu (UN M49 Western Asia)" in screen_text(app)
+        await pilot.press("down", "down", "down", "down", "up")
+        await pilot.pause()
+        assert "UM United States Minor Outlying Islands → us (UN M49 Oceania)" in screen_words(app)
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("Acme GmbH", "invalid tenant name 'Acme GmbH'"),
+    ("postgres", "tenant name 'postgres' is reserved"),
+    ("x'; DROP DATABASE catalog; --", "invalid tenant name"),
+])
+@story
+async def test_an_invalid_name_shows_the_reason_and_provisions_nothing(
+    open_as: Callable[..., Console], name: str, reason: str
+) -> None:
+    app = recording_app()(open_as("olga"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_form(pilot)
+        await pilot.press(*name)
+        await pilot.pause()
+        assert f"✗ {reason}" in screen_words(app)
+        await pilot.press("enter", *"DE", "enter", "enter", "enter")  # on through every field to submit
+        await settle(pilot)
+        assert app.screen is form and form.request is None
+        assert "the name is not valid yet" in app.notices_of("warning")
+    assert open_as("ada").tenants.rows() == []
+
+
+@story
+async def test_a_country_that_matches_nothing_cannot_be_confirmed(open_as: Callable[..., Console]) -> None:
+    app = recording_app()(open_as("olga"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_form(pilot)
+        await pilot.press(*"acme-gmbh", "enter", *"atlantis")
+        await pilot.pause()
+        assert "no country matches “atlantis”" in screen_text(app)
+        await pilot.press("enter", "enter", "enter")
+        await settle(pilot)
+        assert form.request is None and "choose the client's country" in app.notices_of("warning")
+    assert open_as("ada").tenants.rows() == []
+
+
+@story
+async def test_a_failed_step_is_named_and_retry_resumes_where_it_stopped(open_as: Callable[..., Console]) -> None:
+    console = open_as("olga")
+    fail_once = ["database"]
+
+    def cluster_goes_down(step: str) -> None:
+        if step in fail_once:
+            fail_once.remove(step)
+            raise Unavailable("cluster eu-sandbox-1 stopped answering")
+
+    console.provisioning.after_step = cluster_goes_down
+    app = recording_app()(console, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_form(pilot)
+        await pilot.press(*"acme-gmbh", "enter", *"DE", "enter", "enter", "enter")
+        await settle(pilot)
+        shown = screen_text(app)
+        assert ticked(app) == ["reserve", "owner-role", "database"]
+        assert "✗ schema: cluster eu-sandbox-1 stopped answering" in shown
+        assert open_as("ada").tenants.show("acme-gmbh").state == TenantState.PROVISIONING
+        await pilot.press("enter")  # Retry has the focus
+        await settle(pilot)
+        assert ticked(app) == list(STEPS)
+        assert "owner-role       owner role, password sealed (done before)" in screen_text(app)
+    assert open_as("ada").tenants.show("acme-gmbh").state == TenantState.ACTIVE
+
+
+@story
+async def test_a_viewer_is_not_offered_provisioning(open_as: Callable[..., Console]) -> None:
+    app = recording_app()(open_as("vic"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        assert "Provision" not in footer(app)
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, TenantsScreen)
+    with pytest.raises(NotFound):
+        open_as("ada").tenants.show("acme-gmbh")
