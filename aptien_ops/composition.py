@@ -1,32 +1,49 @@
-"""The composition root: builds the services from ``ops.toml``. CLI and TUI both start here."""
+"""The composition root: builds the services from ``ops.toml``. CLI and TUI both start here.
+
+Each service is built (and its module imported) on first use, so a command pays only for the
+services it calls: ``tenant list`` builds one. To add a service, add a ``@_service`` method to
+:class:`Console` that imports its module and returns it.
+"""
 
 from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from aptien_ops.config import ClusterSettings, RegionSettings, Settings, load_settings
+from aptien_ops.deferred_catalog import DeferredCatalog
 from aptien_ops.domain import Identity, Operator, utcnow
 from aptien_ops.errors import ConfigError
 from aptien_ops.eventlog import EventLog
 from aptien_ops.identity import current_identity
 from aptien_ops.opslog import Event, genesis_head, load_or_create_key, next_entry
 from aptien_ops.permissions import Role
-from aptien_ops.ports import BackupKeys, Catalog, Sealer, TenantStore
-from aptien_ops.regions import RegionResolver
-from aptien_ops.services.approvals import ApprovalService
+from aptien_ops.ports import (
+    BackupKeys,
+    BackupRepository,
+    Catalog,
+    InspectionReader,
+    Sealer,
+    TenantStore,
+)
 from aptien_ops.services.context import OpsContext
-from aptien_ops.services.fleet import FleetService
-from aptien_ops.services.lifecycle import LifecycleService
-from aptien_ops.services.operators import OperatorService
-from aptien_ops.services.opslog_service import OpsLogService
-from aptien_ops.services.provisioning import ProvisioningService
-from aptien_ops.services.regions import RegionService
-from aptien_ops.services.sandbox_seed import SandboxSeedService
-from aptien_ops.services.tenants import TenantService
+
+if TYPE_CHECKING:
+    from aptien_ops.regions import RegionResolver
+    from aptien_ops.services.approvals import ApprovalService
+    from aptien_ops.services.backups import BackupService
+    from aptien_ops.services.fleet import FleetService
+    from aptien_ops.services.inspection import InspectionService
+    from aptien_ops.services.lifecycle import LifecycleService
+    from aptien_ops.services.operators import OperatorService
+    from aptien_ops.services.opslog_service import OpsLogService
+    from aptien_ops.services.provisioning import ProvisioningService
+    from aptien_ops.services.regions import RegionService
+    from aptien_ops.services.sandbox_seed import SandboxSeedService
+    from aptien_ops.services.tenants import TenantService
 
 #: Demo colleagues a sandbox starts with, so four-eyes flows can be tried at once.
 SANDBOX_OPERATORS: dict[str, tuple[str, ...]] = {
@@ -38,26 +55,61 @@ SANDBOX_OPERATORS: dict[str, tuple[str, ...]] = {
     "vic": (Role.VIEWER,),
 }
 
+#: Services that run approved four-eyes requests: built with ``approvals`` so that it always
+#: knows their executors, whichever service a command touches first.
+EXECUTOR_OWNERS = ("operators", "lifecycle")
+
+S = TypeVar("S")
+
 
 def _backend(kind: str, name: str) -> Any:
     backends = importlib.import_module("backends")
     return backends.load(kind, name)
 
 
-@dataclass
-class Console:
-    """Every service, sharing one context. Close it when done."""
+def _backup_repositories(settings: Settings) -> Callable[[RegionSettings], BackupRepository]:
+    """Opens a region's backup store when a backup command first needs it (never at start-up)."""
 
-    ctx: OpsContext
-    operators: OperatorService
-    approvals: ApprovalService
-    tenants: TenantService
-    regions: RegionService
-    opslog: OpsLogService
-    provisioning: ProvisioningService
-    lifecycle: LifecycleService
-    fleet: FleetService
-    seeding: SandboxSeedService
+    def open_repository(region: RegionSettings) -> BackupRepository:
+        repository: BackupRepository = _backend("backup_repository", "fs")(region, create=settings.sandbox)
+        return repository
+
+    return open_repository
+
+
+class _service(Generic[S]):  # noqa: N801 - used as a decorator, like functools.cached_property
+    """A :class:`Console` attribute built on first access, then kept.
+
+    Like ``functools.cached_property``, but built under the console's lock: the TUI's worker
+    threads may ask for the same service at the same moment, and ``approvals`` must exist once.
+    """
+
+    def __init__(self, build: Callable[[Console], S]) -> None:
+        self.build = build
+        self.name = build.__name__
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, console: None, owner: type[Console]) -> _service[S]: ...
+    @overload
+    def __get__(self, console: Console, owner: type[Console] | None = None) -> S: ...
+    def __get__(self, console: Console | None, owner: type[Console] | None = None) -> S | _service[S]:
+        if console is None:
+            return self
+        with console._lock:
+            if self.name not in console.__dict__:
+                # Kept in the instance: later lookups find it there, before this descriptor.
+                console.__dict__[self.name] = self.build(console)
+            built: S = console.__dict__[self.name]
+        return built
+
+
+class Console:
+    """Every service, sharing one context; each built on first use. Close it when done."""
+
+    def __init__(self, ctx: OpsContext) -> None:
+        self.ctx = ctx
+        self._lock = threading.RLock()  # re-entrant: building a service may build another
 
     @property
     def settings(self) -> Settings:
@@ -67,8 +119,108 @@ class Console:
     def identity(self) -> Identity:
         return self.ctx.identity
 
+    @property
+    def connected(self) -> bool:
+        """False until a deferred catalog (``open_console(defer_catalog=True)``) is connected."""
+        catalog = self.ctx.catalog
+        return not isinstance(catalog, DeferredCatalog) or catalog.connected
+
+    def connect(self) -> None:
+        """Connect a deferred catalog now (schema check, bootstrap); a no-op once connected.
+
+        Raises: as :func:`open_console` (ConfigError, Unavailable, Conflict).
+        """
+        catalog = self.ctx.catalog
+        if isinstance(catalog, DeferredCatalog):
+            catalog.open()
+
     def close(self) -> None:
+        for name, attribute in vars(type(self)).items():
+            built = self.__dict__.get(name) if isinstance(attribute, _service) else None
+            if callable(getattr(built, "close", None)):
+                built.close()  # type: ignore[union-attr]
         self.ctx.close()
+
+    # -- the services, in the order a reader meets them -----------------------------------
+
+    @_service
+    def resolver(self) -> RegionResolver:
+        from aptien_ops.regions import RegionResolver
+
+        return RegionResolver(self.settings.regions, self.settings.region_overrides)
+
+    @_service
+    def _approvals(self) -> ApprovalService:
+        from aptien_ops.services.approvals import ApprovalService
+
+        return ApprovalService(self.ctx)
+
+    @_service
+    def approvals(self) -> ApprovalService:
+        approvals = self._approvals
+        for name in EXECUTOR_OWNERS:
+            getattr(self, name)  # each registers its executors with approvals as it is built
+        return approvals
+
+    @_service
+    def operators(self) -> OperatorService:
+        from aptien_ops.services.operators import OperatorService
+
+        return OperatorService(self.ctx, self._approvals)
+
+    @_service
+    def lifecycle(self) -> LifecycleService:
+        from aptien_ops.services.lifecycle import LifecycleService
+
+        return LifecycleService(self.ctx, self._approvals)
+
+    @_service
+    def tenants(self) -> TenantService:
+        from aptien_ops.services.tenants import TenantService
+
+        return TenantService(self.ctx, self.resolver)
+
+    @_service
+    def regions(self) -> RegionService:
+        from aptien_ops.services.regions import RegionService
+
+        return RegionService(self.ctx, self.resolver)
+
+    @_service
+    def opslog(self) -> OpsLogService:
+        from aptien_ops.services.opslog_service import OpsLogService
+
+        return OpsLogService(self.ctx)
+
+    @_service
+    def provisioning(self) -> ProvisioningService:
+        from aptien_ops.services.provisioning import ProvisioningService
+
+        return ProvisioningService(self.ctx, self.resolver)
+
+    @_service
+    def fleet(self) -> FleetService:
+        from aptien_ops.services.fleet import FleetService
+
+        return FleetService(self.ctx)
+
+    @_service
+    def backups(self) -> BackupService:
+        from aptien_ops.services.backups import BackupService
+
+        return BackupService(self.ctx, _backup_repositories(self.settings))
+
+    @_service
+    def seeding(self) -> SandboxSeedService:
+        from aptien_ops.services.sandbox_seed import SandboxSeedService
+
+        return SandboxSeedService(self.ctx, self.provisioning, lambda: _backend("activity", "platform"))
+
+    @_service
+    def inspection(self) -> InspectionService:
+        from aptien_ops.services.inspection import InspectionService
+
+        return InspectionService(self.ctx, _inspection_reader)
 
 
 def open_console(
@@ -78,8 +230,14 @@ def open_console(
     verbose: bool = False,
     env: Mapping[str, str] | None = None,
     settings: Settings | None = None,
+    defer_catalog: bool = False,
 ) -> Console:
-    """Load the config, open (and on first use create) the catalog, and build the services.
+    """Load the config, open (and on first use create) the catalog, and build the console.
+
+    With ``defer_catalog`` the catalog is connected (schema checked, bootstrap run) on first
+    use instead, or by :meth:`Console.connect`; only for a catalog known to exist at this
+    code's schema head and signed (the TUI checks with ``aptien_ops.glance`` first), as the
+    ops-log key is then loaded without creating one outside a sandbox.
 
     Raises:
         ConfigError: bad config, or a missing ops-log key for an existing catalog.
@@ -88,51 +246,62 @@ def open_console(
     """
     settings = settings or load_settings(config)
     identity = current_identity(sandbox=settings.sandbox, env=env)
+
+    def store_factory(cluster: ClusterSettings) -> TenantStore:
+        store: TenantStore = _backend("tenant_store", cluster.kind)(cluster)
+        return store
+
+    def sealer_factory(region: RegionSettings) -> Sealer:
+        sealer: Sealer = _backend("sealer", "aes-gcm")(region.key_file, create=settings.sandbox)
+        return sealer
+
+    def build_context(catalog: Catalog, key: bytes) -> OpsContext:
+        backup_keys: BackupKeys = _backend("backup_keys", "age")()
+        return OpsContext(settings, catalog, identity, key, EventLog(settings.logging.file, verbose=verbose),
+                          store_factory=store_factory, sealer_factory=sealer_factory, backup_keys=backup_keys,
+                          read_only=read_only)
+
+    if defer_catalog:
+        key = load_or_create_key(settings.security.opslog_key_file, create=settings.sandbox)
+
+        def connect() -> Catalog:
+            real: Catalog = _backend("catalog", "sql")(settings.catalog)
+            try:
+                real.ensure_schema()
+                _bootstrap(ctx, real)
+            except BaseException:
+                real.dispose()
+                raise
+            return real
+
+        ctx = build_context(DeferredCatalog(connect), key)
+        return Console(ctx)
+
     catalog: Catalog = _backend("catalog", "sql")(settings.catalog)
     try:
         info = catalog.ensure_schema()
         key = load_or_create_key(settings.security.opslog_key_file, create=settings.sandbox or info.created)
-        events = EventLog(settings.logging.file, verbose=verbose)
-
-        def store_factory(cluster: ClusterSettings) -> TenantStore:
-            store: TenantStore = _backend("tenant_store", cluster.kind)(cluster)
-            return store
-
-        def sealer_factory(region: RegionSettings) -> Sealer:
-            sealer: Sealer = _backend("sealer", "aes-gcm")(region.key_file, create=settings.sandbox)
-            return sealer
-
-        backup_keys: BackupKeys = _backend("backup_keys", "age")()
-        ctx = OpsContext(settings, catalog, identity, key, events, store_factory=store_factory,
-                         sealer_factory=sealer_factory, backup_keys=backup_keys, read_only=read_only)
-        _bootstrap(ctx)
+        ctx = build_context(catalog, key)
+        _bootstrap(ctx, catalog)
     except BaseException:
         catalog.dispose()
         raise
-    approvals = ApprovalService(ctx)
-    resolver = RegionResolver(settings.regions, settings.region_overrides)
-    provisioning = ProvisioningService(ctx, resolver)
-    return Console(
-        ctx=ctx,
-        operators=OperatorService(ctx, approvals),
-        approvals=approvals,
-        tenants=TenantService(ctx, resolver),
-        regions=RegionService(ctx, resolver),
-        opslog=OpsLogService(ctx),
-        provisioning=provisioning,
-        lifecycle=LifecycleService(ctx, approvals),
-        fleet=FleetService(ctx),
-        seeding=SandboxSeedService(ctx, provisioning, lambda: _backend("activity", "platform")),
-    )
+    return Console(ctx)
 
 
-def _bootstrap(ctx: OpsContext) -> None:
+def _inspection_reader(cluster: ClusterSettings, inspector_role: str) -> InspectionReader:
+    reader: InspectionReader = _backend("inspection_reader", cluster.kind)(cluster, inspector_role)
+    return reader
+
+
+def _bootstrap(ctx: OpsContext, catalog: Catalog) -> None:
     """On a new catalog: sign the empty log's head and name the first admins.
 
-    Runs in one transaction; a crash before commit leaves the catalog unsigned, and the next
-    run does it again.
+    ``catalog`` is the connected one (``ctx.catalog`` may be the deferred catalog that is being
+    connected right now). Runs in one transaction; a crash before commit leaves the catalog
+    unsigned, and the next run does it again.
     """
-    with ctx.catalog.read() as tx:
+    with catalog.read() as tx:
         head = tx.opslog_head()
     if head is not None and head.signature:
         return
@@ -146,7 +315,7 @@ def _bootstrap(ctx: OpsContext) -> None:
             )
         first = {name: (Role.ADMIN,) for name in settings.security.initial_admins}
     entries = []
-    with ctx.catalog.transaction() as tx:
+    with catalog.transaction() as tx:
         head = tx.opslog_head(for_update=True)
         if head is not None and head.signature:
             return  # another process bootstrapped it meanwhile
@@ -158,7 +327,7 @@ def _bootstrap(ctx: OpsContext) -> None:
                 tx.insert_operator(Operator(name, frozenset(str(r) for r in roles), "aptien-ops", now))
         entry, new_head = next_entry(
             ctx.opslog_key, signed, system,
-            Event("catalog.init", ctx.catalog.url_for_display, {"mode": settings.mode, "operators": {k: list(map(str, v)) for k, v in first.items()}}, "ok"),
+            Event("catalog.init", catalog.url_for_display, {"mode": settings.mode, "operators": {k: list(map(str, v)) for k, v in first.items()}}, "ok"),
         )
         tx.opslog_append(entry, new_head)
         entries.append(entry)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aptien_ops.domain import TENANT_NAME
 from aptien_ops.errors import ConfigError, InvalidInput
 
 APP_NAME = "aptien-ops"
@@ -87,6 +88,30 @@ class ClusterSettings:
     """The region inspector role's password on this cluster (PostgreSQL inspection)."""
 
 
+#: Verify levels from weakest to strongest (``backup verify --level``).
+VERIFY_LEVELS = ("quick", "full", "restore")
+
+
+@dataclass(frozen=True)
+class BackupPolicy:
+    """A region's backup schedule and retention (``[regions.<name>.backup]``)."""
+
+    interval_hours: int = 24
+    """A tenant is due for a backup when its last good one is older than this."""
+    verify_level: str = "restore"
+    """How each new backup must be verified: quick, full or restore."""
+    verify_within_hours: int = 24
+    """Deadline for that verification, counted from the backup's creation."""
+    keep_daily: int = 7
+    """Retention (GFS): the newest backup of each of this many days that have backups."""
+    keep_weekly: int = 4
+    """… of each of this many ISO weeks."""
+    keep_monthly: int = 12
+    """… of each of this many months."""
+    legal_holds: tuple[str, ...] = ()
+    """Tenants whose backups are never pruned."""
+
+
 @dataclass(frozen=True)
 class RegionSettings:
     name: str
@@ -97,6 +122,8 @@ class RegionSettings:
     """The region key that seals tenant owner passwords and backup identities in the catalog."""
     inspector_role: str
     """PostgreSQL role with column-level SELECT on metadata columns only."""
+    backup: BackupPolicy = field(default_factory=BackupPolicy)
+    """Schedule, verification and retention of the region's backups."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +145,18 @@ class TenantSettings:
 
 
 @dataclass(frozen=True)
+class InspectionSettings:
+    """Login/audit inspection (``[inspection]``)."""
+
+    burst_failures: int = 20
+    """A burst is at least this many failed logins of one user or one IP ..."""
+    burst_window_minutes: int = 10
+    """... within this many minutes."""
+    parallel_per_cluster: int = 4
+    """``inspect user`` searches at most this many tenants of one cluster at once."""
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     file: Path
     level: str
@@ -135,6 +174,7 @@ class Settings:
     regions: Mapping[str, RegionSettings]
     region_overrides: Mapping[str, str]
     tenants: TenantSettings = field(default_factory=lambda: TenantSettings(default_retain_days=30))
+    inspection: InspectionSettings = field(default_factory=InspectionSettings)
 
     @property
     def sandbox(self) -> bool:
@@ -253,6 +293,31 @@ def _check_url(reader: _Reader, key: str, url: str, kinds: tuple[str, ...]) -> N
         raise reader.fail(key, "the URL contains a password; use password_file or password_env instead")
 
 
+def _backup_policy(b: _Reader) -> BackupPolicy:
+    """Raises: ConfigError naming the key of ``[regions.<name>.backup]`` that is wrong."""
+    default = BackupPolicy()
+    hours: dict[str, int] = {}
+    for key in ("interval_hours", "verify_within_hours"):
+        hours[key] = b.get(key, int, getattr(default, key))
+        if not 1 <= hours[key] <= 24 * 366:
+            raise b.fail(key, f"must be between 1 and 8784 hours, got {hours[key]}")
+    level = b.get("verify_level", str, default.verify_level)
+    if level not in VERIFY_LEVELS:
+        raise b.fail("verify_level", f"must be one of {', '.join(VERIFY_LEVELS)}, got {level!r:.40}")
+    keep: dict[str, int] = {}
+    for key in ("keep_daily", "keep_weekly", "keep_monthly"):
+        keep[key] = b.get(key, int, getattr(default, key))
+        if not 0 <= keep[key] <= 1000:
+            raise b.fail(key, f"must be between 0 and 1000, got {keep[key]}")
+    holds = b.get("legal_holds", list, [])
+    for name in holds:
+        if not isinstance(name, str) or not TENANT_NAME.fullmatch(name):
+            raise b.fail("legal_holds", f"{name!r:.50} is not a tenant name")
+    b.done()
+    return BackupPolicy(hours["interval_hours"], level, hours["verify_within_hours"], keep["keep_daily"],
+                        keep["keep_weekly"], keep["keep_monthly"], tuple(dict.fromkeys(holds)))
+
+
 def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
     """Validate a parsed TOML document into :class:`Settings`.
 
@@ -343,6 +408,7 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
             clusters=tuple(clusters),
             key_file=as_path(r.get("key_file", str, f"keys/region-{rname}.key")),
             inspector_role=inspector,
+            backup=_backup_policy(r.sub("backup", {})),
         )
         r.done()
     if not regions:
@@ -356,6 +422,16 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
     tenants = TenantSettings(default_retain_days=retain)
     ten.done()
 
+    ins = top.sub("inspection", {})
+    inspection_values: dict[str, int] = {}
+    for key, low, high in (("burst_failures", 2, 100_000), ("burst_window_minutes", 1, 7 * 24 * 60),
+                           ("parallel_per_cluster", 1, 64)):
+        inspection_values[key] = ins.get(key, int, getattr(InspectionSettings, key))
+        if not low <= inspection_values[key] <= high:
+            raise ins.fail(key, f"must be between {low} and {high}, got {inspection_values[key]}")
+    inspection = InspectionSettings(**inspection_values)
+    ins.done()
+
     overrides_table = top.sub("region_overrides", {})
     overrides: dict[str, str] = {}
     for cc, region in overrides_table.table.items():
@@ -368,7 +444,8 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
     overrides_table.done()
     top.done()
 
-    settings = Settings(path, mode, data_dir, catalog, logging, security, regions, overrides, tenants)
+    settings = Settings(path, mode, data_dir, catalog, logging, security, regions, overrides, tenants,
+                        inspection=inspection)
     check_residency(settings)
     return settings
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 from collections.abc import Iterable, Mapping
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from aptien_ops.domain import Identity, OpsLogEntry, OpsLogHead, iso, utcnow
 from aptien_ops.errors import ConfigError, IntegrityFailure
+from aptien_ops.keyfiles import create_exclusively
 
 GENESIS = "0" * 64
 _SECRETISH = re.compile(r"pass|secret|token|key|credential", re.IGNORECASE)
@@ -39,11 +39,9 @@ def load_or_create_key(path: Path, *, create: bool) -> bytes:
                 f"the ops-log key {path} is missing",
                 hint="restore it from the key escrow; without it the log cannot be verified or extended",
             ) from None
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = secrets.token_bytes(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(key.hex().encode())
+        if not create_exclusively(path, key.hex().encode()):
+            return load_or_create_key(path, create=False)  # another process created it first
         return key
     except OSError as exc:
         raise ConfigError(f"cannot read the ops-log key {path}: {exc.strerror}") from None

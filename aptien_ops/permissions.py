@@ -41,6 +41,12 @@ class Action(StrEnum):
     OPSLOG_VIEW = "ops-log.view"
     OPSLOG_VERIFY = "ops-log.verify"
     SANDBOX_SEED = "sandbox.seed"
+    INSPECT_METADATA = "inspect.metadata"
+    INSPECT_EXPORT = "inspect.export"
+    BACKUP_RUN = "backup.run"
+    BACKUP_VIEW = "backup.view"
+    BACKUP_VERIFY = "backup.verify"
+    BACKUP_PRUNE = "backup.prune"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -69,6 +75,13 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.OPSLOG_VIEW: frozenset({Role.ADMIN, Role.SECURITY}),
     Action.OPSLOG_VERIFY: frozenset({Role.ADMIN, Role.SECURITY}),
     Action.SANDBOX_SEED: _OPS,
+    # Login and audit metadata is personal data (emails, IPs): security staff only.
+    Action.INSPECT_METADATA: frozenset({Role.SECURITY}),
+    Action.INSPECT_EXPORT: frozenset({Role.SECURITY}),
+    Action.BACKUP_RUN: _OPS,
+    Action.BACKUP_VIEW: _ALL_STAFF,
+    Action.BACKUP_VERIFY: _OPS,
+    Action.BACKUP_PRUNE: _OPS,
 }
 
 #: Who may approve a four-eyes request, by the action requested.
@@ -88,6 +101,8 @@ READ_ONLY_SAFE = frozenset(
         Action.APPROVAL_VIEW,
         Action.OPSLOG_VIEW,
         Action.OPSLOG_VERIFY,
+        Action.INSPECT_METADATA,
+        Action.BACKUP_VIEW,
     }
 )
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from aptien_ops.backup_policy import BackupRecord
 from aptien_ops.config import ClusterSettings
 from aptien_ops.domain import (
     Approval,
@@ -32,6 +33,7 @@ from aptien_ops.domain import (
     TenantState,
     VerifyResult,
 )
+from aptien_ops.glance import DashboardGlance
 
 
 class CatalogTx(Protocol):
@@ -92,11 +94,30 @@ class CatalogTx(Protocol):
         """Every entry in ``seq`` order, streamed."""
         ...
 
+    # backups (an index of the region stores; their signed manifests are the truth)
+    def insert_backup(self, record: BackupRecord) -> bool:
+        """Index a backup; one indexed already is left as it is. Returns whether it was new."""
+        ...
+    def backup(self, backup_id: str) -> BackupRecord | None: ...
+    def backups(self, *, tenant: str | None = None, include_pruned: bool = False) -> list[BackupRecord]:
+        """Indexed backups, oldest first."""
+        ...
+    def mark_backup_pruned(self, backup_id: str, at: datetime) -> None:
+        """Raises: NotFound if the backup is not indexed."""
+        ...
+    def add_verification(self, result: VerifyResult) -> None: ...
+    def verifications(self, *, tenant: str | None = None) -> list[VerifyResult]:
+        """Verifications (of one tenant's backups, or all), oldest first."""
+        ...
+
 
 class Catalog(Protocol):
     """The control-plane database."""
 
-    url_for_display: str
+    @property
+    def url_for_display(self) -> str:
+        """The URL without its password, for messages and the ops log."""
+        ...
 
     def ensure_schema(self) -> CatalogInfo:
         """Create or upgrade the schema to this code's revision.
@@ -273,7 +294,37 @@ class InspectionReader(Protocol):
     SQLite: selects the explicit column lists of ``aptien_ops.tenant_schema.METADATA_COLUMNS``.
     """
 
-    def logins(self, tenant: str, query: Any) -> list[LoginEvent]: ...
-    def audit(self, tenant: str, query: Any) -> list[AuditEvent]: ...
-    def find_user(self, tenant: str, email: str) -> dict[str, Any] | None: ...
+    def logins(self, tenant: str, query: Any) -> list[LoginEvent]:
+        """One page of ``query`` (an ``aptien_ops.inspect_query.Query`` of kind ``logins``):
+        ``query.limit`` rows newest first on ``(at, id)``, strictly below ``query.after``.
+
+        Raises: InvalidInput (tenant name), NotFound (no such database), Forbidden (the
+        server refused the inspector), Unavailable, ConfigError (no inspector password).
+        """
+        ...
+    def audit(self, tenant: str, query: Any) -> list[AuditEvent]:
+        """As :meth:`logins`, for a query of kind ``audit``."""
+        ...
+    def find_user(self, tenant: str, email: str) -> dict[str, Any] | None:
+        """The user with exactly ``email`` (``email``, ``created_at``, ``active``, ``is_admin``,
+        ``last_login``, ``last_login_ip``, ``last_attempt``, ``last_attempt_result``), or None.
+        Raises as :meth:`logins`."""
+        ...
+    def ips_seen_before(self, tenant: str, ips: Sequence[str], before: datetime) -> set[str]:
+        """Those of ``ips`` with a login event earlier than ``before``. Raises as :meth:`logins`."""
+        ...
     def close(self) -> None: ...
+
+
+class CatalogGlance(Protocol):
+    """A light, read-only look at the catalog with the raw driver (no SQLAlchemy): what the
+    TUI's first frame shows. Built from the ``CatalogSettings``; connects once per call."""
+
+    def glance(self, operator: str) -> DashboardGlance | None:
+        """The dashboard's data for ``operator``, read in one read-only transaction; None when
+        the catalog is not ready for it (missing, schema revision other than this code's head,
+        ops log not yet signed, or a URL form this adapter does not read).
+
+        Raises: Unavailable (cannot connect or read), ConfigError (unreadable password).
+        """
+        ...

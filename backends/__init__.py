@@ -9,6 +9,10 @@ from typing import Any
 #: name in ops.toml -> "module:attribute"
 REGISTRY: dict[str, dict[str, str]] = {
     "catalog": {"sql": "backends.sql_catalog:SqlCatalog"},
+    "catalog_glance": {
+        "sqlite": "backends.catalog_glance:SqliteCatalogGlance",
+        "postgresql": "backends.catalog_glance:PostgresCatalogGlance",
+    },
     "tenant_store": {
         "sqlite": "backends.sqlite_tenants:SqliteTenantStore",
         "postgresql": "backends.postgres_tenants:PostgresTenantStore",
@@ -16,6 +20,11 @@ REGISTRY: dict[str, dict[str, str]] = {
     "sealer": {"aes-gcm": "backends.region_keys:RegionSealer"},
     "backup_keys": {"age": "backends.age_keys:AgeBackupKeys"},
     "activity": {"platform": "backends.platform_seed:seed_tenant"},
+    "backup_repository": {"fs": "backends.backup_repository:FsBackupRepository"},
+    "inspection_reader": {
+        "sqlite": "backends.inspection_readers:SqliteInspectionReader",
+        "postgresql": "backends.inspection_readers:PostgresInspectionReader",
+    },
 }
 
 

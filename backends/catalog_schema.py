@@ -32,14 +32,16 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-#: The Alembic revision this code writes and expects. A test asserts it is the script head.
-SCHEMA_HEAD = "0001"
+# Kept in a module without SQLAlchemy for the light read path; bump it there.
+from backends.catalog_revision import SCHEMA_HEAD as SCHEMA_HEAD
 
 #: Key of the PostgreSQL advisory lock that serialises concurrent schema upgrades.
 SCHEMA_LOCK_KEY = 0x4170_7469_656E  # "Aptien"
 
 TENANT_STATES = ("provisioning", "active", "suspended", "cancelled", "purged")
 APPROVAL_STATES = ("pending", "approved", "rejected", "failed")
+BACKUP_STATES = ("complete", "pruned")
+VERIFY_LEVELS = ("quick", "full", "restore")
 
 metadata = MetaData(
     naming_convention={
@@ -224,4 +226,41 @@ opslog_head = Table(
     Column("hmac", Text, nullable=False),
     Column("signature", Text, nullable=False),
     CheckConstraint("id = 1", name="single_row"),
+)
+
+backups = Table(
+    "backups",
+    metadata,
+    # An index of the region stores, whose signed manifests are the truth: `backup list`
+    # indexes manifests found there and reports rows whose manifest has vanished. No foreign
+    # key to tenants: a store may hold backups the catalog has to learn about again.
+    Column("id", String(40), primary_key=True),
+    Column("tenant", String(40), nullable=False),
+    Column("region", String(16), nullable=False),
+    Column("cluster", String(40), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=False),
+    Column("plaintext_size", BigInteger, nullable=False),
+    Column("ciphertext_size", BigInteger, nullable=False),
+    Column("ciphertext_sha256", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("pruned_at", UtcDateTime(), nullable=True),
+    # The signed manifest's content as JSON (no payload, no secret).
+    Column("manifest", Text, nullable=False),
+    CheckConstraint(f"state IN {BACKUP_STATES!r}", name="state"),
+    Index(None, "tenant", "created_at"),
+)
+
+backup_verifications = Table(
+    "backup_verifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("backup_id", String(40), ForeignKey("backups.id"), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("ok", Boolean(), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("operator", String(64), nullable=False),
+    CheckConstraint(f"level IN {VERIFY_LEVELS!r}", name="level"),
+    Index(None, "backup_id", "at"),
 )

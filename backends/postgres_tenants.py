@@ -409,6 +409,24 @@ class PostgresTenantStore:
             yield conn
 
     @contextmanager
+    def connect_as_inspector(self, tenant: str, role: str, password: str) -> Iterator[psycopg.Connection]:
+        """The tenant's database as the region's inspector role, in autocommit, read-only.
+
+        The role holds column-level SELECT on metadata columns only, so the server itself
+        refuses it any other column. ``search_path`` is ``pg_catalog`` alone: callers name
+        tables as ``public.<table>``, and nothing the platform creates can catch a name.
+
+        Raises: InvalidInput (tenant or role name), NotFound, Forbidden if the server refuses
+        the role, Unavailable.
+        """
+        dbname = database_name(tenant)
+        tenant_schema.validate_role_name(role)
+        with self._session(tenant, dbname, user=role, password=password, autocommit=True) as conn:
+            conn.execute("SET search_path TO pg_catalog")
+            conn.execute("SET default_transaction_read_only TO on")
+            yield conn
+
+    @contextmanager
     def _session(
         self, tenant: str, dbname: str, *, user: str | None, password: str | None, autocommit: bool = False
     ) -> Iterator[psycopg.Connection]:

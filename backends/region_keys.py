@@ -14,6 +14,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from aptien_ops.errors import ConfigError, IntegrityFailure
+from aptien_ops.keyfiles import create_exclusively
 
 _PREFIX = "v1:"
 
@@ -24,14 +25,9 @@ def _load_key(path: Path, create: bool) -> bytes:
     except FileNotFoundError:
         if not create:
             raise ConfigError(f"the region key {path} is missing", hint="restore it from the key escrow") from None
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = AESGCM.generate_key(bit_length=256)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
+        if not create_exclusively(path, key.hex().encode()):
             return _load_key(path, create=False)  # another process created it first
-        with os.fdopen(fd, "w") as fh:
-            fh.write(key.hex())
         return key
     except OSError as exc:
         raise ConfigError(f"cannot read the region key {path}: {exc.strerror}") from None

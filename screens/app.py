@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import events
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -16,9 +16,11 @@ from textual.screen import ModalScreen, Screen
 
 from aptien_ops.permissions import READ_ONLY_SAFE, Action, is_allowed
 from screens.approvals import ApprovalsScreen
+from screens.backups import BackupsScreen
 from screens.base import OpsScreen, ServiceCaller
 from screens.commands import OpsCommands
 from screens.dashboard import DashboardScreen
+from screens.find_user import FindUserScreen
 from screens.fleet import FleetScreen
 from screens.help import HelpScreen
 from screens.lock import LockScreen
@@ -28,9 +30,11 @@ from screens.tenants import TenantsScreen
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
+    from aptien_ops.glance import DashboardGlance
 
 SCREENS: tuple[type[OpsScreen], ...] = (
     DashboardScreen, TenantsScreen, OperatorsScreen, ApprovalsScreen, OpsLogScreen, FleetScreen,
+    FindUserScreen, BackupsScreen,
 )
 
 
@@ -39,6 +43,10 @@ class OpsApp(App[None], ServiceCaller):
 
     ``clock`` returns monotonic seconds; the idle lock measures with it, so tests can move
     time forward instead of waiting. ``cursor_blink=False`` keeps snapshots stable.
+
+    With a ``glance`` (``CliState.tui_console``) the dashboard's first frame is drawn from it,
+    with the roles it read, and the console's catalog connects in a worker right after that
+    frame; service calls made before then wait for it in their own workers.
     """
 
     TITLE = "Aptien Ops"
@@ -61,9 +69,15 @@ class OpsApp(App[None], ServiceCaller):
     region_filter: reactive[str | None] = reactive(None)
     """The region filter shown in the header (None: all regions)."""
 
-    def __init__(self, console: Console, *, clock: Callable[[], float] | None = None, cursor_blink: bool = True) -> None:
+    def __init__(self, console: Console, *, glance: DashboardGlance | None = None,
+                 clock: Callable[[], float] | None = None, cursor_blink: bool = True) -> None:
         super().__init__()
         self.services = console
+        self._glance = glance
+        self._connect_after_first_frame = glance is not None
+        if glance is not None:
+            # Known before the first frame: no "…" in the header, no reload when they arrive.
+            self.set_reactive(OpsApp.roles, glance.roles)
         self.clock = clock or time.monotonic
         self.cursor_blink = cursor_blink
         self.idle_lock_minutes = console.settings.security.idle_lock_minutes
@@ -87,7 +101,10 @@ class OpsApp(App[None], ServiceCaller):
         return True
 
     def on_mount(self) -> None:
-        self.load(self.services.ctx.my_roles, self._roles_loaded)
+        if self._connect_after_first_frame:
+            self.call_after_refresh(self._connect)
+        else:
+            self.load(self.services.ctx.my_roles, self._roles_loaded)
         if self.idle_lock_minutes:
             self.set_interval(self.IDLE_CHECK_SECONDS, self.check_idle_lock, name="idle lock")
 
@@ -102,6 +119,17 @@ class OpsApp(App[None], ServiceCaller):
             self._held_notices.append((message, {"title": title, "severity": severity, "timeout": timeout, "markup": markup}))
             return
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def take_glance(self) -> DashboardGlance | None:
+        """The start-up glance, once (the dashboard draws its first frame from it)."""
+        glance, self._glance = self._glance, None
+        return glance
+
+    @work(thread=True, exit_on_error=False, group="connect")
+    def _connect(self) -> None:
+        # After the first frame: the import and schema check it spares must still be paid
+        # before the first service call, so pay them while the operator reads the dashboard.
+        self._call_service(self.services.connect, lambda _: None, changed=False)
 
     def _roles_loaded(self, roles: frozenset[str]) -> None:
         self.roles = frozenset(roles)
@@ -122,6 +150,9 @@ class OpsApp(App[None], ServiceCaller):
 
     def action_goto(self, mode: str) -> None:
         if mode != self.current_mode:
+            if not self.services.connected:
+                # The screen's reads wait for the catalog (a fraction of a second at start).
+                self.notify("connecting to the catalog…", timeout=2)
             self.switch_mode(mode)
 
     async def run_on_screen(self, mode: str, action: str) -> None:

@@ -120,11 +120,19 @@ class OpsScreen(Screen[None], ServiceCaller):
     MODE: ClassVar[str] = ""
     TITLE: ClassVar[str] = ""
     NAV_KEY: ClassVar[str] = ""
+    #: False: reached by its key, help and the palette, but not shown in the header's tabs
+    #: (80 columns hold no more of them).
+    IN_TABS: ClassVar[bool] = True
     #: action name -> the permission it needs; the service still decides.
     PERMISSIONS: ClassVar[dict[str, Action]] = {}
     #: A screen opened from this one for the highlighted row; its keys are listed in help and
     #: the palette, which reaches them through this screen's ``open_detail(action)``.
     DETAIL_SCREEN: ClassVar[type[OpsScreen] | None] = None
+
+    @classmethod
+    def help_sections(cls) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Keys of the screen's parts that are not its own bindings (help lists them after it)."""
+        return []
 
     @property
     def ops(self) -> OpsApp:

@@ -61,8 +61,8 @@ class OpsCommands(Provider):
             if not isinstance(binding, Binding) or not binding.show or not binding.description:
                 continue
             permission = detail.PERMISSIONS.get(binding.action)
-            if permission is None or not self.ops.may(permission):
-                continue  # only its actions; "Back" means nothing from the palette
+            if binding.action == "back" or (permission is not None and not self.ops.may(permission)):
+                continue  # "Back" means nothing from the palette
             found.append((
                 f"{detail.TITLE}: {binding.description}",
                 f"the highlighted one on {screen_class.TITLE} (key {binding.key} on a {detail.TITLE.lower()})",

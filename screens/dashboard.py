@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import Static
 
 from aptien_ops.domain import Approval, ApprovalState, TenantCount, TenantState
@@ -40,7 +41,11 @@ class Fleet:
 
 
 class DashboardScreen(OpsScreen):
-    """Tenants per region and state, region capacity, approvals waiting, what is to come."""
+    """Tenants per region and state, region capacity, approvals waiting, what is to come.
+
+    At start-up the first frame may come from the app's glance (``OpsApp.take_glance``): the
+    cards are composed with its data and the first show loads nothing.
+    """
 
     MODE = "dashboard"
     TITLE = "Dashboard"
@@ -48,13 +53,24 @@ class DashboardScreen(OpsScreen):
     CSS_PATH = Path(__file__).with_name("dashboard.tcss")
     BINDINGS = [Binding("r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all")]
 
+    class FleetShown(Message):
+        """The cards now show a load of the fleet (``DashboardScreen.fleet``)."""
+
     fleet: Fleet | None = None
+    #: The fleet was composed from the start-up glance; the first show need not load it again.
+    _from_glance = False
 
     def compose_body(self) -> ComposeResult:
+        glance = self.ops.take_glance()
+        if glance is not None:
+            self.fleet = Fleet(glance.counts, glance.regions(self.console.settings), glance.pending)
+            self._from_glance = True
+        fleet = self.fleet
         with VerticalScroll(id="dashboard-cards"):
-            yield Static("loading…", id="dashboard-tenants", classes="card")
-            yield Static("loading…", id="dashboard-regions", classes="card")
-            yield Static("loading…", id="dashboard-approvals", classes="card")
+            yield Static(self._tenants(fleet.counts) if fleet else "loading…", id="dashboard-tenants", classes="card")
+            yield Static(self._regions(fleet.regions) if fleet else "loading…", id="dashboard-regions", classes="card")
+            yield Static(self._approvals(fleet.pending) if fleet else "loading…", id="dashboard-approvals",
+                         classes="card")
             yield Static(self._later(), id="dashboard-later", classes="card")
 
     def on_mount(self) -> None:
@@ -69,7 +85,20 @@ class DashboardScreen(OpsScreen):
         self.watch(self.app, "region_filter", self._render_fleet, init=False)
 
     def refresh_data(self) -> None:
+        if self._from_glance:
+            self._from_glance = False
+            self.post_message(self.FleetShown())
+            return
         self.load(self._read_fleet, self._loaded)
+
+    def _roles_changed(self, old: frozenset[str] | None = None, new: frozenset[str] | None = None) -> None:
+        # The first roles to arrive (the app reads them while this screen loads) change only
+        # what the approvals card offers: redraw it, do not read the fleet a second time.
+        if old is None:
+            self.refresh_bindings()
+            self._render_fleet()
+        else:
+            super()._roles_changed()
 
     def _read_fleet(self) -> Fleet:
         """Runs in a worker thread: three aggregate reads, each allowed to fail on its own."""
@@ -92,6 +121,7 @@ class DashboardScreen(OpsScreen):
     def _loaded(self, fleet: Fleet) -> None:
         self.fleet = fleet
         self._render_fleet()
+        self.post_message(self.FleetShown())
 
     def _render_fleet(self) -> None:
         if self.fleet is None:

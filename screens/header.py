@@ -56,7 +56,10 @@ class OpsHeader(Vertical):
     def _show_nav(self) -> None:
         current = getattr(self.screen, "MODE", "")
         parts = []
+        in_tabs = {s.MODE for s in self.ops.screen_classes() if s.IN_TABS}
         for key, mode, title in self.ops.navigation():
+            if mode not in in_tabs:
+                continue
             text = f" {key} {title} "
             parts.append(f"[reverse b]{text}[/]" if mode == current else text)
         self.query_one("#ops-header-nav", Label).update("".join(parts))

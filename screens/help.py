@@ -22,7 +22,8 @@ def _key_label(key: str) -> str:
     return ", ".join(names.get(k, k) for k in key.split(","))
 
 
-def _rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
+def key_rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
+    """(keys, what they do) of the bindings that have a description."""
     rows = []
     for b in bindings:
         if isinstance(b, Binding) and b.description:
@@ -33,16 +34,18 @@ def _rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
 def key_sections(app: OpsApp) -> list[tuple[str, list[tuple[str, str]]]]:
     """(section title, [(keys, what they do)]) for the app, each screen, and dialogs."""
     everywhere = [(key, f"go to {title}") for key, _mode, title in app.navigation()]
-    everywhere += _rows([b for b in app.BINDINGS if isinstance(b, Binding) and not b.action.startswith("goto")])
+    everywhere += key_rows([b for b in app.BINDINGS if isinstance(b, Binding) and not b.action.startswith("goto")])
     everywhere.append(("ctrl+p", "command palette: every screen and action by name"))
     sections = [("Everywhere", everywhere)]
     for screen_class in app.screen_classes():
-        rows = _rows(list(screen_class.BINDINGS))
+        rows = key_rows(list(screen_class.BINDINGS))
         if rows:
             sections.append((screen_class.TITLE, rows))
+        sections += screen_class.help_sections()
         detail = screen_class.DETAIL_SCREEN
         if detail is not None:
-            sections.append((detail.TITLE, _rows(list(detail.BINDINGS))))  # opened by Enter, listed just above
+            sections.append((detail.TITLE, key_rows(list(detail.BINDINGS))))  # opened by Enter, listed just above
+            sections += detail.help_sections()
     sections.append(("Dialogs", [
         ("Tab", "next field or button"),
         ("Enter", "choose / submit"),

@@ -1,4 +1,5 @@
-"""One tenant: what it is, how it was provisioned, its state history, and its lifecycle actions.
+"""One tenant: what it is, how it was provisioned, its state history, and its lifecycle actions;
+its Logins and Audit tabs page through its metadata (``security`` only; see inspect_pane.py).
 
 Only the actions the tenant's state, the operator's roles and read-only mode allow are offered;
 the services still decide. Purge is requested (four-eyes) after the operator types the name.
@@ -12,10 +13,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Static
+from textual.widgets import Static, TabbedContent, TabPane
 
 from aptien_ops.domain import Approval, utcnow
 from aptien_ops.errors import OpsError, PendingApproval
@@ -25,6 +27,9 @@ from aptien_ops.services.lifecycle import ALLOWED_FROM
 from aptien_ops.services.provisioning import STEPS
 from screens.base import OpsScreen
 from screens.formatting import day, minute, short_minute, size
+from screens.help import key_rows
+from screens.inspect_kinds import AUDIT, LOGINS
+from screens.inspect_pane import EventBrowser
 from screens.lifecycle_modals import PurgeConfirmed, RetainDaysModal, TypeNameToPurgeModal
 from screens.modals import ReasonModal
 
@@ -51,8 +56,11 @@ class TenantDetailScreen(OpsScreen):
 
     MODE = "tenants"  # a page of the Tenants tab: the header highlights it
     TITLE = "Tenant"
-    CSS_PATH = Path(__file__).with_name("tenant_detail.tcss")
+    CSS_PATH = [Path(__file__).with_name("tenant_detail.tcss"), Path(__file__).with_name("inspect.tcss")]
     BINDINGS = [
+        Binding("o", "show_overview", "Overview", show=False, tooltip="the tenant: steps, state history, lifecycle actions"),
+        Binding("l", "show_logins", "Logins", tooltip="login history, paged as you scroll (security role)"),
+        Binding("a", "show_audit", "Audit", tooltip="change audit: who changed what, payload sizes only (security role)"),
         Binding("s", "suspend", "Suspend", tooltip="suspend (asks why): its logins stop; backups go on"),
         Binding("u", "resume", "Resume", tooltip="resume a suspended tenant"),
         Binding("c", "cancel_tenant", "Cancel", tooltip="cancel (asks retention days); restorable until then"),
@@ -68,6 +76,16 @@ class TenantDetailScreen(OpsScreen):
     #: action -> the lifecycle verb whose allowed states it needs.
     VERBS: ClassVar[dict[str, str]] = {"suspend": "suspend", "resume": "resume", "cancel_tenant": "cancel", "purge": "purge"}
 
+    @classmethod
+    def help_sections(cls) -> list[tuple[str, list[tuple[str, str]]]]:
+        rows = key_rows(list(EventBrowser.BINDINGS)) + [
+            ("↑↓ PgUp PgDn", "move; older pages are read as you reach them"),
+            ("Home", "back to the newest event"),
+            ("End", "the last row read (and read the next page)"),
+            ("Enter", "in the filter bar: apply the filters"),
+        ]
+        return [("Logins, Audit", rows)]
+
     def __init__(self, name: str, *, then: str | None = None) -> None:
         super().__init__()
         self.tenant_name = name
@@ -75,15 +93,39 @@ class TenantDetailScreen(OpsScreen):
         self._then = then
 
     def compose_body(self) -> ComposeResult:
-        yield Static("loading…", id="detail-summary")
-        with Horizontal(id="detail-panes"):
-            with VerticalScroll(id="detail-steps-pane") as steps:
-                steps.border_title = "Provisioning steps"
-                yield Static(id="detail-steps")
-            with VerticalScroll(id="detail-history-pane") as history:
-                history.border_title = "State history (newest first)"
-                yield Static(id="detail-history")
-        yield Static(id="detail-note")
+        with TabbedContent(id="detail-tabs", initial="tab-overview"):
+            with TabPane("Overview", id="tab-overview"):
+                yield Static("loading…", id="detail-summary")
+                with Horizontal(id="detail-panes"):
+                    with VerticalScroll(id="detail-steps-pane") as steps:
+                        steps.border_title = "Provisioning steps"
+                        yield Static(id="detail-steps")
+                    with VerticalScroll(id="detail-history-pane") as history:
+                        history.border_title = "State history (newest first)"
+                        yield Static(id="detail-history")
+                yield Static(id="detail-note")
+            with TabPane("Logins", id="tab-logins"):
+                yield EventBrowser(self.tenant_name, LOGINS, id="logins-browser")
+            with TabPane("Audit", id="tab-audit"):
+                yield EventBrowser(self.tenant_name, AUDIT, id="audit-browser")
+
+    # -- tabs ------------------------------------------------------------------------------
+
+    def action_show_overview(self) -> None:
+        self.query_one(TabbedContent).active = "tab-overview"
+
+    def action_show_logins(self) -> None:
+        self.query_one(TabbedContent).active = "tab-logins"
+
+    def action_show_audit(self) -> None:
+        self.query_one(TabbedContent).active = "tab-audit"
+
+    @on(TabbedContent.TabActivated, "#detail-tabs")
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        # Nothing is read from the tenant's database until its tab is first shown.
+        kind = (event.pane.id or "").removeprefix("tab-")
+        if kind in ("logins", "audit"):
+            self.query_one(f"#{kind}-browser", EventBrowser).activate()
 
     # -- loading ---------------------------------------------------------------------------
 

@@ -210,7 +210,7 @@ def test_catalog_written_by_a_newer_aptien_ops_is_refused(catalog: SqlCatalog, c
     finally:
         newer.dispose()
     assert caught.value.exit_code == ExitCode.CONFLICT
-    assert caught.value.message == "the catalog schema (revision 9999) is newer than this aptien-ops (revision 0001)"
+    assert caught.value.message == f"the catalog schema (revision 9999) is newer than this aptien-ops (revision {catalog_schema.SCHEMA_HEAD})"
     assert caught.value.hint == "upgrade aptien-ops before using this catalog"
 
 

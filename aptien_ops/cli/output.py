@@ -9,7 +9,8 @@ from typing import Any
 
 
 def emit_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, default=str))
+    # ASCII only: attacker-typed text (user agents) must not reach the terminal as raw control bytes.
+    sys.stdout.write(json.dumps(value, ensure_ascii=True, default=str))
     sys.stdout.write("\n")
 
 

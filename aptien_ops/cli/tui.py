@@ -29,11 +29,19 @@ def check_terminal() -> None:
 
 
 def run_tui(state: CliState) -> None:
-    check_terminal()
-    console = state.console()
-    from screens.app import OpsApp
+    """Run the TUI until the operator quits.
 
-    OpsApp(console).run()
+    The dashboard's first frame comes from a glance at the catalog when there is one, so the
+    console connects (SQLAlchemy, schema check) only once that frame is up.
+
+    Raises: InvalidInput (no usable terminal), and as ``CliState.console``.
+    """
+    check_terminal()
+    finish = state.start_tui()
+    from screens.app import OpsApp  # Textual's import overlaps the glance at the catalog
+
+    console, glance = finish()
+    OpsApp(console, glance=glance).run()
 
 
 @click.command("tui")

@@ -7,6 +7,10 @@ Snapshots need everything on screen to be the same on every machine and every ru
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +22,7 @@ from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import Tenant, TenantState
 from aptien_ops.sandbox import DEMO_TENANTS, write_sandbox_config
 from aptien_ops.services.provisioning import ProvisionRequest
+from aptien_ops.services.sandbox_seed import SeedRequest
 
 
 @pytest.fixture
@@ -95,3 +100,38 @@ def provisioned(open_as: Callable[..., Console]) -> Callable[..., str]:
         return open_as("ada").provisioning.provision(request).name
 
     return provision
+
+
+#: ``sandbox seed`` arguments of the tenants the inspection screens are tested on: two tenants
+#: (one per region), 600 audit events and 3,000 logins each, always the same metadata.
+SEED = SeedRequest(tenants=2, users=12, events=600, logins=3000, seed=2)
+
+
+def pin_platform_keys(console: Console, request: SeedRequest) -> None:
+    """Write each seeded tenant's payload key before seeding, with a fixed key id.
+
+    The platform (which the test plays here) makes a random key id per tenant; audit events
+    show it, so snapshots need it fixed. The key itself stays secret to the console as ever.
+    """
+    key_dir = console.settings.data_dir / "platform-keys"
+    key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for name, _country in console.seeding.tenant_names(request):
+        doc = {"version": 1, "tenant": name, "alg": "AES-256-GCM", "key_id": f"tk-{name}",
+               "key": base64.b64encode(os.urandom(32)).decode("ascii")}
+        fd = os.open(key_dir / f"{name}.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh)
+
+
+@pytest.fixture
+def seed_tenants(open_as: Callable[..., Console]) -> Callable[..., list[str]]:
+    """``seed_tenants(marker=None)`` runs ``sandbox seed`` (``SEED``) as the admin; returns the
+    tenants' names, sorted as the tenants list shows them."""
+
+    def seed(request: SeedRequest = SEED, *, marker: str | None = None) -> list[str]:
+        admin = open_as(None)
+        wanted = dataclasses.replace(request, marker=marker)
+        pin_platform_keys(admin, wanted)
+        return sorted(str(row["tenant"]) for row in admin.seeding.seed(wanted))
+
+    return seed

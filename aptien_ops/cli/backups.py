@@ -1,0 +1,173 @@
+"""``backup run | list | due | verify | prune``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from aptien_ops.cli.output import fields, say, table
+from aptien_ops.cli.progress import Bar
+from aptien_ops.cli.state import CliState, pass_state
+
+if TYPE_CHECKING:
+    from aptien_ops.backup_policy import PruneDecision
+    from aptien_ops.errors import OpsError
+    from aptien_ops.services.backups import RunOutcome
+
+
+def _size(n: object) -> str:
+    if not isinstance(n, int):
+        return "-"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+@click.group()
+def backup() -> None:
+    """Encrypted backups, kept in each tenant's own region: run, verify, schedule, retention.
+
+    Each backup is compressed and encrypted to the tenant's own key; purging a tenant destroys
+    that key, and with it every backup of the tenant.
+
+    \b
+    Examples:
+      aptien-ops backup run acme-gmbh nordlicht-as
+      aptien-ops backup run --due --parallel 4      (cron: back up and verify what is due)
+      aptien-ops backup list acme-gmbh
+      aptien-ops backup verify bk-20250101T020000Z-1a2b3c --level restore
+      aptien-ops backup prune --dry-run
+
+    Exit codes: 3 unknown backup or tenant, 5 tenant purged, 6 store or cluster
+    unavailable, 7 a backup failed verification.
+    """
+
+
+def _failure(outcomes: list[RunOutcome]) -> OpsError | None:
+    """The error the run exits with: a failed backup before a failed verification."""
+    failed = sorted((o for o in outcomes if not o.ok), key=lambda o: o.action != "backup")
+    if not failed or failed[0].error is None:
+        return None
+    first = failed[0].error
+    return type(first)(f"{len(failed)} of {len(outcomes)} failed; first: {failed[0].tenant}: {first.message}",
+                       hint="see the list above; rerunning backs up and verifies what is still due")
+
+
+@backup.command("run")
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option("--due", is_flag=True, help="Every tenant due for a backup, then every backup due for verification.")
+@click.option("--region", help="Every tenant of this region (with --due: only this region's due work).")
+@click.option("--parallel", default=1, show_default=True, type=int, help="Backups at once per cluster (1-16).")
+@pass_state
+def backup_run(state: CliState, names: tuple[str, ...], due: bool, region: str | None, parallel: int) -> None:
+    """Back up tenants NAME..., or what is due (--due), or a whole region (--region R).
+
+    \b
+    Examples:
+      aptien-ops backup run acme-gmbh
+      aptien-ops backup run --region eu --parallel 2
+      aptien-ops --json backup run --due        (cron-friendly; exit 0 when all went well)
+    """
+    bar = Bar("backup", enabled=not state.json)
+    outcomes = state.console().backups.run(names, due=due, region=region, parallel=parallel,
+                                           progress=bar if bar.enabled else None)
+    rows = [o.as_json() for o in outcomes]
+    for row in rows:
+        row["size"] = _size(row["ciphertext_size"])
+    ok = sum(1 for o in outcomes if o.ok)
+    human = table(rows, ("tenant", "action", "backup_id", "ok", "size", "seconds", "detail")) if rows else "nothing to do"
+    state.out([o.as_json() for o in outcomes], f"{human}\n{ok} of {len(rows)} succeeded" if rows else human)
+    error = _failure(outcomes)
+    if error is not None:
+        raise error
+
+
+@backup.command("list")
+@click.argument("name", required=False)
+@click.option("--all", "include_pruned", is_flag=True, help="Also backups that retention pruned.")
+@pass_state
+def backup_list(state: CliState, name: str | None, include_pruned: bool) -> None:
+    """Backups (of NAME), oldest first, with their status and last verification.
+
+    The store is the truth: backups found there but not in the catalog are indexed, and
+    catalog entries whose files have vanished are shown as "missing".
+    Status: verified, unverified, failed, missing or pruned.
+    """
+    rows, notes = state.console().backups.list(name, include_pruned=include_pruned)
+    for note in notes:  # warnings about the store: on stderr even with --json
+        say(f"aptien-ops: {note}")
+    if state.json:
+        state.out(rows)
+        return
+    shown = []
+    for r in rows:
+        last = r["last_verification"]
+        verified = f"{last['level']} {'ok' if last['ok'] else 'FAILED'} {last['at']}" if last else "-"
+        shown.append({**r, "size": _size(r["ciphertext_size"]), "last_verification": verified})
+    columns = ("id", "tenant", "region", "created_at", "size", "status", "last_verification")
+    state.out(rows, table(shown, columns) + f"\n{len(rows)} backup(s)")
+
+
+@backup.command("due")
+@click.option("--region", help="Only this region.")
+@pass_state
+def backup_due(state: CliState, region: str | None) -> None:
+    """Tenants due for a backup and backups due for verification (overdue first).
+
+    `backup run --due` works through this list.
+    """
+    items = [i.as_json() for i in state.console().backups.due(region=region)]
+    if not items:
+        state.out(items, "nothing is due")
+        return
+    late = sum(1 for i in items if i["overdue"])
+    state.out(items, table(items, ("kind", "tenant", "region", "backup_id", "overdue", "deadline", "reason"))
+              + f"\n{len(items)} due, {late} overdue")
+
+
+@backup.command("verify")
+@click.argument("backup_id")
+@click.option("--level", metavar="LEVEL", help="quick | full | restore (default: the region's verify_level).")
+@pass_state
+def backup_verify(state: CliState, backup_id: str, level: str | None) -> None:
+    """Verify BACKUP_ID and record the result (exit 7 when it fails, saying what).
+
+    \b
+    quick    sizes, ciphertext SHA-256, manifest signature (no tenant key needed)
+    full     decrypt, decompress, check the dump's SHA-256 and walk the archive
+    restore  restore into a scratch database in the same region, compare row counts
+
+    \b
+    Example:
+      aptien-ops backup verify bk-20250101T020000Z-1a2b3c --level restore
+    """
+    result = state.console().backups.verify(backup_id, level)
+    data = result.as_json()
+    state.out(data, fields(data))
+
+
+@backup.command("prune")
+@click.option("--dry-run", is_flag=True, help="Only show what would be deleted.")
+@pass_state
+def backup_prune(state: CliState, dry_run: bool) -> None:
+    """Apply retention: keep the newest backup of each of the last N days, weeks and months
+    (ops.toml), always the newest, everything under legal hold or of a cancelled tenant
+    within its retention; purged tenants' (unreadable) backups are deleted.
+
+    Asks before deleting unless --yes.
+    """
+
+    def confirm(doomed: list[PruneDecision]) -> None:
+        tenants = len({d.tenant for d in doomed})
+        state.confirm(f"delete {len(doomed)} backup(s) of {tenants} tenant(s)? They cannot be restored afterwards")
+
+    decisions = state.console().backups.prune(dry_run=dry_run, confirm=confirm)
+    rows = [d.as_json() for d in decisions]
+    doomed = [r for r in rows if r["action"] == "prune"]
+    verb = "would prune" if dry_run else "pruned"
+    human = (table(doomed, ("backup_id", "tenant", "created_at", "reasons")) + "\n") if doomed else ""
+    state.out(rows, f"{human}{verb} {len(doomed)} backup(s), kept {len(rows) - len(doomed)}")

@@ -1,0 +1,371 @@
+"""What an inspection asks for, checked before any system is touched.
+
+Pure: the operator's filters as typed (:class:`LoginFilters`, :class:`AuditFilters`), time
+parsing (ISO-8601 or relative like ``24h``/``7d``), the resolved :class:`Query` a reader
+renders into SQL, and the opaque keyset cursor. A cursor is HMAC-signed with a key derived
+from the catalog's ops-log key and bound to the tenant (name and creation time), the kind and
+the filters, so a forged, altered, foreign or expired cursor is refused as bad input before any
+SQL runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+import struct
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from aptien_ops.errors import InvalidInput
+from aptien_ops.tenant_schema import DATASHEETS, METADATA_COLUMNS
+
+KINDS = ("logins", "audit")
+#: The table each kind reads; a reader selects ``METADATA_COLUMNS[table]`` and nothing else.
+TABLES = {"logins": "login_events", "audit": "audit_events"}
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 50
+CURSOR_TTL = timedelta(hours=24)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_RELATIVE = re.compile(r"(\d{1,6})([mhdw])")
+_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+_OLDEST = datetime(2000, 1, 1, tzinfo=UTC)
+_TEXT_LIMIT = 320  # the longest e-mail address RFC 3696 allows; plenty for IPs and actions
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def parse_time(text: str, now: datetime, option: str = "--since") -> datetime:
+    """``now`` minus a relative amount (``90m``, ``24h``, ``7d``, ``2w``), ``now``, or ISO-8601.
+
+    An ISO time without a zone is UTC, like every time the console prints; a date alone is
+    midnight UTC. Raises: InvalidInput naming ``option`` and the accepted forms.
+    """
+    value = text.strip()
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    hint = "use 24h, 7d, 2w, now, 2025-03-01 or 2025-03-01T08:00:00Z"
+    if not value or len(value) > 40:
+        raise InvalidInput(f"{option}: {shown!r} is not a time", hint=hint)
+    if value.lower() == "now":
+        return now
+    relative = _RELATIVE.fullmatch(value.lower())
+    if relative:
+        amount = int(relative.group(1)) * _UNITS[relative.group(2)]
+        if amount > timedelta(days=3650):
+            raise InvalidInput(f"{option}: {shown} reaches back more than ten years", hint=hint)
+        return now - amount
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{option}: {shown!r} is not a time", hint=hint) from None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if not _OLDEST <= moment <= now + timedelta(days=366):
+        raise InvalidInput(f"{option}: {shown} is out of range (2000 to a year from now)")
+    return moment
+
+
+def _text(option: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        raise InvalidInput(f"{option} is empty")
+    if len(text) > _TEXT_LIMIT or _CONTROL.search(text):
+        raise InvalidInput(f"{option}: at most {_TEXT_LIMIT} printable characters")
+    return text
+
+
+def check_email(email: str) -> str:
+    """The address to look for, lower-cased (the platform stores addresses so).
+
+    Any characters are data, quotes and semicolons included. Raises: InvalidInput for an
+    empty, over-long or control-character value, or one without ``@``.
+    """
+    text = _text("EMAIL", email)
+    if text is None or "@" not in text:
+        raise InvalidInput("EMAIL must be an e-mail address", hint="aptien-ops inspect user greta@acme.example")
+    return text.lower()
+
+
+def check_limit(limit: int) -> int:
+    """Raises: InvalidInput outside 1..MAX_LIMIT."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"--limit must be between 1 and {MAX_LIMIT}, got {limit}")
+    return limit
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page ended: the last row's ``(at, id)``; the next page starts strictly below it."""
+
+    at: datetime
+    id: int
+
+
+@dataclass(frozen=True)
+class Query:
+    """A resolved page request, rendered by a reader into one indexed, parameterised SELECT.
+
+    Conditions are ``column = value`` (``equals``), ``column <> value`` (``not_equals``),
+    ``since <= at < until`` and ``(at, id) < after``; rows come newest first on ``(at, id)``.
+    """
+
+    kind: str
+    since: datetime | None = None
+    until: datetime | None = None
+    equals: tuple[tuple[str, str], ...] = ()
+    not_equals: tuple[tuple[str, str], ...] = ()
+    limit: int = DEFAULT_LIMIT
+    after: Position | None = None
+
+    @property
+    def table(self) -> str:
+        return TABLES[self.kind]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return METADATA_COLUMNS[self.table]
+
+    def following(self, after: Position | None, limit: int | None = None) -> Query:
+        """The same query for the page after ``after`` (the first page if None)."""
+        return Query(self.kind, self.since, self.until, self.equals, self.not_equals, limit or self.limit, after)
+
+
+def _window(since: str | None, until: str | None, now: datetime) -> tuple[datetime | None, datetime | None]:
+    start = parse_time(since, now, "--since") if since is not None else None
+    end = parse_time(until, now, "--until") if until is not None else None
+    if start is not None and end is not None and start >= end:
+        raise InvalidInput("--since must be before --until", hint="times are UTC; --until is exclusive")
+    return start, end
+
+
+@dataclass(frozen=True)
+class LoginFilters:
+    """Login filters as the operator typed them (the cursor is bound to exactly these)."""
+
+    since: str | None = None
+    until: str | None = None
+    user: str | None = None
+    ip: str | None = None
+    failed: bool = False
+    result: str | None = None
+
+    def resolve(self, now: datetime, limit: int = DEFAULT_LIMIT) -> Query:
+        """Raises: InvalidInput for bad times, texts, limit, or ``--failed --result success``."""
+        since, until = _window(self.since, self.until, now)
+        user, ip, result = _text("--user", self.user), _text("--ip", self.ip), _text("--result", self.result)
+        if self.failed and result == "success":
+            raise InvalidInput("--failed and --result success contradict each other")
+        equals = [(c, v) for c, v in (("user_email", user.lower() if user else None), ("ip", ip), ("result", result)) if v]
+        not_equals = (("result", "success"),) if self.failed else ()
+        return Query("logins", since, until, tuple(equals), not_equals, check_limit(limit))
+
+    def typed(self) -> dict[str, object]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, False)}
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """Change-audit filters as the operator typed them."""
+
+    since: str | None = None
+    until: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    datasheet: str | None = None
+    record: str | None = None
+
+    def resolve(self, now: datetime, limit: int = DEFAULT_LIMIT) -> Query:
+        """Raises: InvalidInput for bad times, texts, limit or an unknown datasheet."""
+        since, until = _window(self.since, self.until, now)
+        datasheet = _text("--datasheet", self.datasheet)
+        if datasheet is not None and datasheet not in DATASHEETS:
+            raise InvalidInput(f"unknown datasheet {datasheet[:40]!r}", hint=f"one of {', '.join(DATASHEETS)}")
+        pairs = (("actor", _text("--actor", self.actor)), ("action", _text("--action", self.action)),
+                 ("datasheet", datasheet), ("record_id", _text("--record", self.record)))
+        return Query("audit", since, until, tuple((c, v) for c, v in pairs if v), (), check_limit(limit))
+
+    def typed(self) -> dict[str, object]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+# ----------------------------------------------------------------------------- cursors
+
+_LAYOUT = struct.Struct(">BQqq8s")  # version, issued (s), at (µs since epoch), id, scope tag
+_MAC_BYTES = 16
+_VERSION = 1
+_FOREIGN = "the cursor is not one this console issued (altered, forged or from another catalog)"
+_START_OVER = "rerun the command without --after to start from the newest row"
+
+
+def cursor_key(catalog_key: bytes) -> bytes:
+    """The cursor signing key, derived from the catalog's ops-log key (never used for both)."""
+    return hmac.new(catalog_key, b"aptien-ops/inspect-cursor/v1", hashlib.sha256).digest()
+
+
+def cursor_scope(tenant: str, tenant_created: datetime, kind: str, filters: LoginFilters | AuditFilters) -> bytes:
+    """What a cursor is valid for: this tenant (a re-created one is another), kind and filters."""
+    doc = {"tenant": tenant, "created": tenant_created.astimezone(UTC).isoformat(), "kind": kind,
+           "filters": filters.typed()}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _us(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+class CursorCodec:
+    """Encodes page positions as short opaque strings and checks them on the way back."""
+
+    def __init__(self, key: bytes, ttl: timedelta = CURSOR_TTL) -> None:
+        self._key = key
+        self._ttl = ttl
+
+    def _tag(self, scope: bytes) -> bytes:
+        return hmac.new(self._key, b"scope\0" + scope, hashlib.sha256).digest()[:8]
+
+    def _mac(self, body: bytes) -> bytes:
+        return hmac.new(self._key, b"cursor\0" + body, hashlib.sha256).digest()[:_MAC_BYTES]
+
+    def encode(self, scope: bytes, position: Position, now: datetime) -> str:
+        body = _LAYOUT.pack(_VERSION, int(now.timestamp()), _us(position.at), position.id, self._tag(scope))
+        return base64.urlsafe_b64encode(body + self._mac(body)).rstrip(b"=").decode("ascii")
+
+    def decode(self, token: str, scope: bytes, now: datetime) -> Position:
+        """Raises: InvalidInput for a cursor that is malformed, forged, for another query, or expired."""
+        text = token.strip()
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)) if len(text) < 100 else b""
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != _LAYOUT.size + _MAC_BYTES or raw[0] != _VERSION:
+            raise InvalidInput("--after: not a cursor of this console", hint=_START_OVER)
+        body, mac = raw[:_LAYOUT.size], raw[_LAYOUT.size:]
+        if not hmac.compare_digest(mac, self._mac(body)):
+            raise InvalidInput(f"--after: {_FOREIGN}", hint=_START_OVER)
+        _, issued, at_us, row_id, tag = _LAYOUT.unpack(body)
+        if not hmac.compare_digest(tag, self._tag(scope)):
+            raise InvalidInput("--after: the cursor belongs to another tenant, kind of event or set of filters",
+                               hint="repeat the filters of the page it came from, or drop --after")
+        age = now.timestamp() - issued
+        if age > self._ttl.total_seconds() or age < -300:
+            raise InvalidInput(f"--after: the cursor expired (valid for {self._ttl.total_seconds() / 3600:.0f} h)",
+                               hint=_START_OVER)
+        try:
+            return Position(EPOCH + timedelta(microseconds=at_us), row_id)
+        except OverflowError:
+            raise InvalidInput(f"--after: {_FOREIGN}", hint=_START_OVER) from None
+
+
+# ----------------------------------------------------------------------------- summaries
+
+
+@dataclass
+class _Address:
+    first: datetime
+    logins: int = 0
+    failures: int = 0
+
+
+class LoginSummary:
+    """Login activity of one window, built from its events in any order.
+
+    Counts per hour or day, failure rate, distinct users, addresses and user agents, bursts of
+    failures (``burst`` or more within ``window``, per user and per address) and, once the
+    caller says which addresses were seen before the window, the first-seen ones.
+    """
+
+    def __init__(self, since: datetime, until: datetime, per: str, burst: int, window: timedelta) -> None:
+        """Raises: InvalidInput for an unknown ``per`` or more than 2,000 buckets."""
+        if per not in ("hour", "day"):
+            raise InvalidInput(f"--per must be hour or day, got {per[:10]!r}")
+        self.since, self.until, self.per = since, until, per
+        self.burst, self.window = burst, window
+        self._step = timedelta(hours=1) if per == "hour" else timedelta(days=1)
+        self._origin = since.replace(minute=0, second=0, microsecond=0)
+        if per == "day":
+            self._origin = self._origin.replace(hour=0)
+        slots = (until - self._origin) // self._step + 1
+        if slots > 2000:
+            raise InvalidInput(f"{slots} {per}s are too many buckets", hint="use --per day or a shorter window")
+        self._logins = [0] * slots
+        self._failures = [0] * slots
+        self._users: set[str] = set()
+        self._agents: set[str] = set()
+        self.addresses: dict[str, _Address] = {}
+        self._failed_by: dict[tuple[str, str], list[datetime]] = {}
+
+    def add(self, at: datetime, user: str, ip: str, agent: str, result: str) -> None:
+        if not self.since <= at < self.until:
+            return  # a row inserted at the edge while the window was read
+        slot = (at - self._origin) // self._step
+        failed = result != "success"
+        self._logins[slot] += 1
+        self._users.add(user)
+        self._agents.add(agent)
+        address = self.addresses.get(ip)
+        if address is None:
+            address = self.addresses[ip] = _Address(at)
+        address.first = min(address.first, at)
+        address.logins += 1
+        if failed:
+            self._failures[slot] += 1
+            address.failures += 1
+            self._failed_by.setdefault(("user", user), []).append(at)
+            self._failed_by.setdefault(("ip", ip), []).append(at)
+
+    def bursts(self) -> list[dict[str, object]]:
+        """Maximal stretches where every ``burst`` consecutive failures fit in ``window``."""
+        found: list[dict[str, object]] = []
+        n = self.burst
+        for (by, key), times in self._failed_by.items():
+            if len(times) < n:
+                continue
+            times.sort()
+            start = end = None
+            first = 0
+            for i in range(len(times) - n + 1):
+                if times[i + n - 1] - times[i] > self.window:
+                    continue
+                if start is not None and end is not None and times[i] <= end:
+                    end = times[i + n - 1]
+                    continue
+                if start is not None and end is not None:
+                    found.append(_burst(by, key, times, first, start, end))
+                first, start, end = i, times[i], times[i + n - 1]
+            if start is not None and end is not None:
+                found.append(_burst(by, key, times, first, start, end))
+        return sorted(found, key=lambda b: (str(b["start"]), str(b["by"]), str(b["key"])))
+
+    def as_json(self, seen_before: set[str]) -> dict[str, object]:
+        """The summary; ``seen_before`` are addresses with logins before the window."""
+        logins, failures = sum(self._logins), sum(self._failures)
+        first_seen = sorted(
+            ({"ip": ip, "first_at": _iso(a.first), "logins": a.logins, "failures": a.failures}
+             for ip, a in self.addresses.items() if ip not in seen_before),
+            key=lambda row: (str(row["first_at"]), str(row["ip"])),
+        )
+        return {
+            "since": _iso(self.since), "until": _iso(self.until), "per": self.per,
+            "logins": logins, "failures": failures,
+            "failure_rate": round(failures / logins, 4) if logins else 0.0,
+            "distinct_users": len(self._users), "distinct_ips": len(self.addresses),
+            "distinct_user_agents": len(self._agents),
+            "buckets": [{"start": _iso(self._origin + i * self._step), "logins": n, "failures": self._failures[i]}
+                        for i, n in enumerate(self._logins)],
+            "bursts": self.bursts(),
+            "first_seen_ips": first_seen,
+            "thresholds": {"burst_failures": self.burst, "burst_window_minutes": self.window.total_seconds() / 60},
+        }
+
+
+def _burst(by: str, key: str, times: list[datetime], first: int, start: datetime, end: datetime) -> dict[str, object]:
+    count = sum(1 for t in times[first:] if t <= end)
+    return {"by": by, "key": key, "start": _iso(start), "end": _iso(end), "failures": count}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,455 @@
+"""Who logged in from where, who changed what, when: tenants' metadata, never their payloads.
+
+Every read goes through an :class:`~aptien_ops.ports.InspectionReader` (PostgreSQL: the
+region's inspector role, which the server refuses any payload column; SQLite: an explicit
+column allow-list). Inspection needs the ``security`` role; each command leaves one ops-log
+entry with the filters as typed, a denial is logged too, and an export is logged with its
+reason before it starts and with its row count when it is done.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aptien_ops.config import ClusterSettings, region_or_fail
+from aptien_ops.domain import (
+    AuditEvent,
+    LoginEvent,
+    Tenant,
+    TenantState,
+    iso,
+    utcnow,
+    validate_tenant_name,
+)
+from aptien_ops.errors import Conflict, InvalidInput, NotFound, OpsError, Unavailable
+from aptien_ops.inspect_query import (
+    DEFAULT_LIMIT,
+    AuditFilters,
+    CursorCodec,
+    LoginFilters,
+    LoginSummary,
+    Position,
+    Query,
+    check_email,
+    cursor_key,
+    cursor_scope,
+)
+from aptien_ops.opslog import Event
+from aptien_ops.permissions import Action
+from aptien_ops.ports import CatalogTx, InspectionReader
+from aptien_ops.services.context import OpsContext
+
+ReaderFactory = Callable[[ClusterSettings, str], InspectionReader]
+"""``(cluster, inspector_role) -> reader``; each reader serves one thread."""
+
+INSPECTABLE = (TenantState.ACTIVE, TenantState.SUSPENDED, TenantState.CANCELLED)
+#: Rows per read while streaming a whole window (summary, export).
+STREAM_PAGE = 5000
+
+Filters = LoginFilters | AuditFilters
+Row = LoginEvent | AuditEvent
+
+
+def state_notice(tenant: Tenant) -> str | None:
+    """One line saying a tenant is suspended or cancelled (inspection works all the same)."""
+    if tenant.state == TenantState.SUSPENDED:
+        why = f" ({tenant.state_reason})" if tenant.state_reason else ""
+        return f"tenant {tenant.name} is suspended{why}: its users cannot log in; inspection still works"
+    if tenant.state == TenantState.CANCELLED:
+        until = f", retained until {iso(tenant.retain_until)}" if tenant.retain_until else ""
+        return f"tenant {tenant.name} is cancelled{until}: its users cannot log in; inspection still works"
+    return None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of events, newest first, and the cursor of the next (None on the last)."""
+
+    tenant: Tenant
+    kind: str
+    rows: list[Row]
+    next_cursor: str | None
+
+    @property
+    def notice(self) -> str | None:
+        return state_notice(self.tenant)
+
+    def as_json(self) -> dict[str, object]:
+        return {"tenant": self.tenant.name, "region": self.tenant.region, "state": str(self.tenant.state),
+                "notice": self.notice, "kind": self.kind, "rows": [r.as_json() for r in self.rows],
+                "next_cursor": self.next_cursor}
+
+
+@dataclass
+class UserSearch:
+    """Where an e-mail address is a user, across the fleet."""
+
+    email: str
+    rows: list[dict[str, object]] = field(default_factory=list)
+    failures: list[dict[str, object]] = field(default_factory=list)
+    searched: int = 0
+    skipped_purged: int = 0
+
+
+class Browser:
+    """One tenant's logins or audit with fixed filters, paged newest first by keyset.
+
+    The ops log gets one entry, when the first page is read (or fails); later pages (the TUI
+    scrolling, a script following cursors) are the same inspection and are not logged again.
+    """
+
+    def __init__(self, service: InspectionService, tenant: Tenant, kind: str, filters: Filters) -> None:
+        self.service, self.tenant, self.kind, self.filters = service, tenant, kind, filters
+        self._scope = cursor_scope(tenant.name, tenant.created_at, kind, filters)
+        self._logged = False
+
+    @property
+    def notice(self) -> str | None:
+        return state_notice(self.tenant)
+
+    def page(self, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page:
+        """Raises: InvalidInput (filters, limit, cursor), NotFound, Forbidden, Unavailable."""
+        ctx = self.service.ctx
+        now = utcnow()
+        params: dict[str, object] = {"kind": self.kind, "filters": self.filters.typed(), "limit": limit,
+                                     "after": after is not None}
+        try:
+            query = self.filters.resolve(now, limit)
+            start = self.service.codec.decode(after, self._scope, now) if after is not None else None
+            # One row more than asked tells whether there is a next page without a count.
+            rows = self.service._read(self.tenant, query.following(start, limit + 1))
+        except OpsError as exc:
+            if not self._logged:
+                self._logged = True
+                ctx.record_alone(Event(str(Action.INSPECT_METADATA), self.tenant.name,
+                                       {**params, "error": exc.message}, f"failed:{exc.code}"))
+            raise
+        more = len(rows) > limit
+        rows = rows[:limit]
+        cursor = self.service.codec.encode(self._scope, Position(rows[-1].at, rows[-1].id), now) if more else None
+        if not self._logged:
+            self._logged = True
+            ctx.record_alone(Event(str(Action.INSPECT_METADATA), self.tenant.name, {**params, "rows": len(rows)}, "ok"))
+        return Page(self.tenant, self.kind, rows, cursor)
+
+
+class InspectionService:
+    """Inspection use cases; one per console. Readers are opened per cluster on first use."""
+
+    def __init__(self, ctx: OpsContext, reader_factory: ReaderFactory) -> None:
+        self.ctx = ctx
+        self._factory = reader_factory
+        self._readers: dict[str, InspectionReader] = {}
+        self._lock = threading.Lock()
+        self.codec = CursorCodec(cursor_key(ctx.opslog_key))
+
+    # -- one tenant ---------------------------------------------------------------------------
+
+    def browse(self, name: str, kind: str, filters: Filters) -> Browser:
+        """Authorise and look the tenant up; pages come from :meth:`Browser.page`.
+
+        Raises: InvalidInput (name, kind), NotFound (unknown or purged tenant), Conflict (still
+        provisioning), Forbidden (logged).
+        """
+        if kind not in ("logins", "audit") or not isinstance(filters, LoginFilters if kind == "logins" else AuditFilters):
+            raise InvalidInput(f"unknown kind of event {kind!r}: logins or audit")
+        tenant = self._tenant(name, Action.INSPECT_METADATA, {"kind": kind, "filters": filters.typed()})
+        return Browser(self, tenant, kind, filters)
+
+    def logins(self, name: str, filters: LoginFilters, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page:
+        """One page of login events. Raises as :meth:`browse` and :meth:`Browser.page`."""
+        filters.resolve(utcnow(), limit)  # bad input is refused before the catalog is touched
+        return self.browse(name, "logins", filters).page(limit, after)
+
+    def audit(self, name: str, filters: AuditFilters, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page:
+        """One page of change-audit events. Raises as :meth:`browse` and :meth:`Browser.page`."""
+        filters.resolve(utcnow(), limit)
+        return self.browse(name, "audit", filters).page(limit, after)
+
+    def _tenant(self, name: str, action: Action, params: Mapping[str, object]) -> Tenant:
+        """The tenant to inspect, after the permission check (a denial is logged).
+
+        Raises: InvalidInput, NotFound (unknown or purged), Conflict (provisioning), Forbidden.
+        """
+        validate_tenant_name(name)
+
+        def find(tx: CatalogTx) -> Tenant:
+            tenant = tx.tenant(name)
+            if tenant is None:
+                raise NotFound(f"no tenant named {name}", hint="aptien-ops tenant list")
+            return tenant
+
+        tenant = self.ctx.view(action, name, find, params)
+        if tenant.state == TenantState.PURGED:
+            raise NotFound(f"tenant {name} was purged on {iso(tenant.purged_at)}; its database no longer exists")
+        if tenant.state not in INSPECTABLE or not tenant.cluster:
+            raise Conflict(f"tenant {name} is still provisioning", hint=f"aptien-ops tenant provision {name} finishes it")
+        return tenant
+
+    def _read(self, tenant: Tenant, query: Query) -> list[Row]:
+        """One page straight from the tenant's reader (callers have authorised and will log)."""
+        reader = self._reader(tenant.cluster or "")
+        rows: list[Row] = []
+        rows.extend(reader.logins(tenant.name, query) if query.kind == "logins" else reader.audit(tenant.name, query))
+        return rows
+
+    def _stream(self, tenant: Tenant, query: Query) -> Iterator[Row]:
+        """Every row of ``query`` newest first, read ``STREAM_PAGE`` rows at a time by keyset."""
+        page = query.following(query.after, STREAM_PAGE)
+        while True:
+            rows = self._read(tenant, page)
+            yield from rows
+            if len(rows) < STREAM_PAGE:
+                return
+            page = page.following(Position(rows[-1].at, rows[-1].id))
+
+    def summary(self, name: str, *, since: str | None = None, until: str | None = None, per: str | None = None) -> dict[str, Any]:
+        """Login activity of a window (default the last 7 days): counts per hour or day, failure
+        rate, distinct users/IPs/user agents, bursts of failures (thresholds from
+        ``[inspection]``), first-seen IPs. Raises: InvalidInput, NotFound, Conflict, Forbidden,
+        Unavailable.
+        """
+        now = utcnow()
+        typed = {"since": since or "7d", "until": until or "now"}
+        query = LoginFilters(since=typed["since"], until=typed["until"]).resolve(now)
+        assert query.since is not None and query.until is not None
+        chosen = per or ("hour" if query.until - query.since <= timedelta(hours=48) else "day")
+        settings = self.ctx.settings.inspection
+        builder = LoginSummary(query.since, query.until, chosen, settings.burst_failures,
+                               timedelta(minutes=settings.burst_window_minutes))
+        params: dict[str, object] = {"kind": "summary", "filters": typed, "per": chosen}
+        tenant = self._tenant(name, Action.INSPECT_METADATA, params)
+        try:
+            for event in self._stream(tenant, query):
+                assert isinstance(event, LoginEvent)
+                builder.add(event.at, event.user_email, event.ip, event.user_agent, event.result)
+            seen = self._reader(tenant.cluster or "").ips_seen_before(tenant.name, sorted(builder.addresses), query.since)
+        except OpsError as exc:
+            self.ctx.record_alone(Event(str(Action.INSPECT_METADATA), name, {**params, "error": exc.message}, f"failed:{exc.code}"))
+            raise
+        data = builder.as_json(seen)
+        self.ctx.record_alone(Event(str(Action.INSPECT_METADATA), name, {**params, "rows": data["logins"]}, "ok"))
+        return {"tenant": tenant.name, "region": tenant.region, "state": str(tenant.state),
+                "notice": state_notice(tenant), **data}
+
+    def export(self, name: str, *, kind: str, fmt: str, output: Path, reason: str,
+               since: str | None = None, until: str | None = None) -> dict[str, object]:
+        """Write every ``kind`` event of the window to ``output`` (jsonl or csv, mode 0600).
+
+        Logged with the reason before it starts and with the row count when done.
+        Raises: InvalidInput (kind, format, reason, times, path), Conflict (the file exists),
+        NotFound, Forbidden, Unavailable (a write failed; nothing is left behind).
+        """
+        why, target = _check_export(kind, fmt, reason, output)
+        filters: Filters = LoginFilters(since=since, until=until) if kind == "logins" else AuditFilters(since=since, until=until)
+        query = filters.resolve(utcnow())
+        params: dict[str, object] = {"kind": kind, "format": fmt, "output": str(target), "reason": why,
+                                     "filters": filters.typed()}
+        tenant = self._tenant(name, Action.INSPECT_EXPORT, params)
+        self.ctx.record_alone(Event(str(Action.INSPECT_EXPORT), name, params, "started"))
+        try:
+            rows, digest = _write_export(target, fmt, query.columns, self._stream(tenant, query))
+        except OpsError as exc:
+            self.ctx.record_alone(Event(str(Action.INSPECT_EXPORT), name, {**params, "error": exc.message}, f"failed:{exc.code}"))
+            raise
+        self.ctx.record_alone(Event(str(Action.INSPECT_EXPORT), name, {**params, "rows": rows, "sha256": digest}, "ok"))
+        return {"tenant": name, "state": str(tenant.state), "notice": state_notice(tenant), "kind": kind,
+                "format": fmt, "output": str(target), "rows": rows, "sha256": digest}
+
+    # -- the fleet ----------------------------------------------------------------------------
+
+    def find_user(self, email: str, *, region: str | None = None,
+                  on_row: Callable[[dict[str, object]], None] | None = None,
+                  progress: Callable[[int, int, str], None] | None = None) -> UserSearch:
+        """Every live tenant (of ``region``) where ``email`` is a user, with its last login.
+
+        Tenants are searched in parallel, at most ``[inspection] parallel_per_cluster`` at once
+        on each cluster, each thread with its own reader; ``on_row`` gets each hit as it is
+        found. Purged tenants are skipped; suspended and cancelled ones are searched and their
+        state reported. Tenants that could not be searched are in ``failures``.
+
+        Raises: InvalidInput (address, region), Forbidden (logged).
+        """
+        address = check_email(email)
+        if region is not None:
+            region_or_fail(self.ctx.settings, region)
+        params: dict[str, object] = {"email": email, "region": region}
+        tenants = self.ctx.view(Action.INSPECT_METADATA, region or "fleet", lambda tx: tx.tenants(region=region), params)
+        search = UserSearch(address, skipped_purged=sum(1 for t in tenants if t.state == TenantState.PURGED))
+        live = [t for t in tenants if t.state in INSPECTABLE and t.cluster]
+        search.searched = len(live)
+        self._search(live, address, search, on_row, progress)
+        outcome = "ok" if not search.failures else "failed:unavailable"
+        self.ctx.record_alone(Event(str(Action.INSPECT_METADATA), region or "fleet",
+                                    {**params, "tenants": len(live), "found": len(search.rows),
+                                     "failed": len(search.failures)}, outcome))
+        search.rows.sort(key=lambda row: str(row["tenant"]))
+        return search
+
+    def _search(self, tenants: list[Tenant], address: str, search: UserSearch,
+                on_row: Callable[[dict[str, object]], None] | None,
+                progress: Callable[[int, int, str], None] | None) -> None:
+        by_cluster: dict[str, list[Tenant]] = {}
+        for t in tenants:
+            by_cluster.setdefault(t.cluster or "", []).append(t)
+        local = threading.local()
+        opened: list[InspectionReader] = []
+        guard = threading.Lock()
+        # The first tenant a down cluster fails on marks it, so its other tenants fail at once
+        # instead of each waiting for a connect timeout.
+        down: dict[str, OpsError] = {}
+
+        def one(t: Tenant) -> tuple[Tenant, dict[str, Any] | None, OpsError | None]:
+            cluster = t.cluster or ""
+            if cluster in down:
+                return t, None, down[cluster]
+            readers: dict[str, InspectionReader] = local.__dict__.setdefault("readers", {})
+            try:
+                if cluster not in readers:
+                    readers[cluster] = self.new_reader(cluster)
+                    with guard:
+                        opened.append(readers[cluster])
+                return t, readers[cluster].find_user(t.name, address), None
+            except Unavailable as exc:
+                down.setdefault(cluster, exc)
+                return t, None, exc
+            except OpsError as exc:
+                return t, None, exc
+
+        parallel = self.ctx.settings.inspection.parallel_per_cluster
+        pools = [ThreadPoolExecutor(min(parallel, len(mine)), thread_name_prefix=f"inspect-{c}")
+                 for c, mine in by_cluster.items()]
+        try:
+            futures = [pool.submit(one, t) for pool, mine in zip(pools, by_cluster.values(), strict=True) for t in mine]
+            for done, future in enumerate(as_completed(futures), 1):
+                t, found, error = future.result()
+                if error is not None:
+                    search.failures.append({"tenant": t.name, "region": t.region, "cluster": t.cluster,
+                                            "code": error.code, "error": error.message})
+                elif found is not None:
+                    row = {"tenant": t.name, "region": t.region, "cluster": t.cluster, "state": str(t.state),
+                           **{k: iso(v) if isinstance(v, datetime) else v for k, v in found.items()}}
+                    search.rows.append(row)
+                    if on_row is not None:
+                        on_row(row)
+                if progress is not None:
+                    progress(done, len(tenants), t.name)
+        finally:
+            for pool in pools:
+                pool.shutdown(wait=True, cancel_futures=True)
+            for reader in opened:
+                reader.close()
+
+    # -- readers ------------------------------------------------------------------------------
+
+    def new_reader(self, cluster: str) -> InspectionReader:
+        """A reader of its own for ``cluster`` (a worker thread's, a test's or a benchmark's;
+        it checks no permission and logs nothing; the caller closes it).
+
+        Raises: NotFound if no region of the config defines the cluster.
+        """
+        settings = self.ctx.cluster_settings(cluster)
+        role = next(r.inspector_role for r in self.ctx.settings.regions.values() if settings in r.clusters)
+        return self._factory(settings, role)
+
+    def _reader(self, cluster: str) -> InspectionReader:
+        with self._lock:
+            if cluster not in self._readers:
+                self._readers[cluster] = self.new_reader(cluster)
+            return self._readers[cluster]
+
+    def close(self) -> None:
+        with self._lock:
+            for reader in self._readers.values():
+                reader.close()
+            self._readers.clear()
+
+
+# ----------------------------------------------------------------------------- export files
+
+EXPORT_FORMATS = ("jsonl", "csv")
+#: A spreadsheet would run a cell starting with these as a formula; attackers pick user agents
+#: and the addresses of failed logins, so such cells get a leading apostrophe in CSV.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _check_export(kind: str, fmt: str, reason: str, output: Path) -> tuple[str, Path]:
+    """Raises: InvalidInput (kind, format, reason, missing directory), Conflict (file exists)."""
+    if kind not in ("logins", "audit"):
+        raise InvalidInput(f"--kind must be logins or audit, got {kind[:20]!r}")
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInput(f"--format must be jsonl or csv, got {fmt[:20]!r}")
+    why = " ".join((reason or "").split())
+    if not why:
+        raise InvalidInput("an export of personal data needs a reason", hint='--reason "ticket SEC-123: …"')
+    if len(why) > 500:
+        raise InvalidInput("the reason must be at most 500 characters")
+    target = output.expanduser().absolute()
+    if not target.parent.is_dir():
+        raise InvalidInput(f"--output: the directory {target.parent} does not exist")
+    if target.exists() or target.is_symlink():
+        raise Conflict(f"{target} exists; an export never overwrites a file", hint="choose a new --output")
+    return why, target
+
+
+class _Sink:
+    """Writes text to the file and hashes exactly what was written."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh, self.digest, self.rows = fh, hashlib.sha256(), 0
+
+    def write(self, text: str) -> int:
+        self.fh.write(text)
+        self.digest.update(text.encode("utf-8"))
+        return len(text)
+
+
+def _csv_cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
+
+
+def _write_export(target: Path, fmt: str, columns: tuple[str, ...], rows: Iterator[Row]) -> tuple[int, str]:
+    """Write ``rows`` to ``target`` (0600), complete or not at all. Returns (rows, sha256).
+
+    Raises: Conflict (the file appeared meanwhile), Unavailable (the file system refused),
+    and whatever reading the rows raises; a partial file is always removed.
+    """
+    partial = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            sink = _Sink(fh)
+            table = csv.writer(sink) if fmt == "csv" else None
+            if table is not None:
+                table.writerow(columns)
+            for row in rows:
+                data = row.as_json()
+                if table is not None:
+                    table.writerow([_csv_cell(data[c]) for c in columns])
+                else:
+                    sink.write(json.dumps({c: data[c] for c in columns}, ensure_ascii=False) + "\n")
+                sink.rows += 1
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(partial, target)  # unlike rename, never replaces a file that appeared meanwhile
+        except FileExistsError:
+            raise Conflict(f"{target} appeared during the export; nothing was overwritten") from None
+    except OSError as exc:
+        raise Unavailable(f"cannot write the export {target}: {exc.strerror or exc}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return sink.rows, sink.digest.hexdigest()

@@ -1,0 +1,88 @@
+"""The region's Ed25519 signing key: signs every backup manifest of the region's store.
+
+The key lives in ``keys/region-<r>.sign.key`` beside the region's sealing key (hex of the
+32-byte private key, mode ``0600``). A manifest is signed over its canonical JSON (sorted keys,
+no spaces, UTF-8) without the ``signature`` field, so any edit of any field, or a manifest
+moved to another region, fails verification.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from aptien_ops.config import RegionSettings
+from aptien_ops.errors import ConfigError
+from aptien_ops.keyfiles import create_exclusively
+
+SIGNATURE_PREFIX = "ed25519:"
+
+
+def signing_key_path(region: RegionSettings) -> Path:
+    """``region-<r>.sign.key`` in the directory of the region's key file."""
+    return region.key_file.with_name(f"region-{region.name}.sign.key")
+
+
+def canonical(document: Mapping[str, object]) -> bytes:
+    """The bytes a signature covers: sorted keys, no whitespace, UTF-8."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _load(path: Path, create: bool) -> Ed25519PrivateKey:
+    try:
+        raw = path.read_text().strip()
+    except FileNotFoundError:
+        if not create:
+            raise ConfigError(f"the region signing key {path} is missing",
+                              hint="restore it from the key escrow; without it no manifest can be trusted") from None
+        key = Ed25519PrivateKey.generate()
+        if not create_exclusively(path, key.private_bytes_raw().hex().encode()):
+            return _load(path, create=False)  # a concurrent first run created it
+        return key
+    except OSError as exc:
+        raise ConfigError(f"cannot read the region signing key {path}: {exc.strerror}") from None
+    try:
+        seed = bytes.fromhex(raw)
+    except ValueError:
+        raise ConfigError(f"the region signing key {path} is not hex") from None
+    if len(seed) != 32:
+        raise ConfigError(f"the region signing key {path} must hold 32 bytes")
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+class RegionSigner:
+    """Signs and checks manifests with one region's key."""
+
+    def __init__(self, key_file: Path, *, create: bool) -> None:
+        """Load the key, creating it (``0600``) if ``create`` and it is missing.
+
+        Raises: ConfigError if the key is missing (and not to be created), unreadable or malformed.
+        """
+        self._key = _load(key_file, create)
+        self._public: Ed25519PublicKey = self._key.public_key()
+
+    @property
+    def fingerprint(self) -> str:
+        """``sha256:<first 16 hex>`` of the public key, to name the key in documents."""
+        return "sha256:" + hashlib.sha256(self._public.public_bytes_raw()).hexdigest()[:16]
+
+    def sign(self, document: Mapping[str, object]) -> str:
+        """``ed25519:<base64>`` over :func:`canonical` of ``document``."""
+        return SIGNATURE_PREFIX + base64.b64encode(self._key.sign(canonical(document))).decode("ascii")
+
+    def verify(self, document: Mapping[str, object], signature: object) -> bool:
+        """Whether ``signature`` is this region's signature of ``document``."""
+        if not isinstance(signature, str) or not signature.startswith(SIGNATURE_PREFIX):
+            return False
+        try:
+            raw = base64.b64decode(signature[len(SIGNATURE_PREFIX):], validate=True)
+            self._public.verify(raw, canonical(document))
+        except (InvalidSignature, ValueError):
+            return False
+        return True

@@ -1,0 +1,103 @@
+"""Login activity over time above the Logins table: logins and failures per hour (or day) as
+two sparklines, failures in the error colour, and the bursts of failures the summary found.
+
+It reads :meth:`InspectionService.summary` for the time window of the filters (7 days when
+none is given) in its own worker, so the table's pages never wait for it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, Sparkline, Static
+
+from aptien_ops.domain import utcnow
+from aptien_ops.errors import OpsError
+from aptien_ops.inspect_query import LoginFilters
+from screens.base import ServiceCaller
+from screens.formatting import count, short_minute
+
+if TYPE_CHECKING:
+    from screens.app import OpsApp
+
+#: Windows up to this long are drawn per hour; longer ones per day.
+HOURLY_UP_TO = timedelta(days=31)
+DEFAULT_WINDOW = timedelta(days=7)
+
+
+def burst_line(summary: dict[str, Any]) -> Text:
+    """``⚠ 2 bursts · latest: 34 failures from 203.0.113.7 at 03-12 09:12`` or a calm line."""
+    bursts = summary.get("bursts") or []
+    limits = summary.get("thresholds") or {}
+    text = Text()
+    if not bursts:
+        text.append(f"no bursts of failures (≥ {limits.get('burst_failures', '?')} within "
+                    f"{limits.get('burst_window_minutes', 0):g} min)", style="dim")
+    else:
+        latest = bursts[-1]
+        who = f"from {latest['key']}" if latest["by"] == "ip" else f"for {latest['key']}"
+        text.append(f"⚠ {len(bursts)} burst{'s' if len(bursts) != 1 else ''}", style="bold red")
+        text.append(f" · latest: {count(int(latest['failures']))} failures {who} at {short_minute(str(latest['start']))}",
+                    style="red")
+    text.append(f" · per {summary['per']}, {short_minute(summary['since'])} → {short_minute(summary['until'])}",
+                style="dim")
+    return text
+
+
+class ActivityChart(Vertical, ServiceCaller):
+    """Logins and failures of one tenant over the filters' time window."""
+
+    def __init__(self, tenant: str, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="activity-chart")
+        self.tenant = tenant
+        self.summary: dict[str, Any] | None = None
+        self._window: tuple[str | None, str | None] | None = None
+
+    @property
+    def ops(self) -> OpsApp:
+        return cast("OpsApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="chart-row"):
+            yield Label("logins", classes="chart-label", id="chart-logins-label")
+            yield Sparkline([], id="chart-logins")
+        with Horizontal(classes="chart-row"):
+            yield Label("failed", classes="chart-label", id="chart-failures-label")
+            yield Sparkline([], id="chart-failures")
+        yield Static(Text("reading activity…", style="dim"), id="chart-bursts")
+
+    @staticmethod
+    def per(filters: LoginFilters) -> str:
+        """``hour`` for windows up to a month, else ``day`` (a sparkline is a few dozen cells)."""
+        now = utcnow()
+        query = filters.resolve(now)
+        since, until = query.since or now - DEFAULT_WINDOW, query.until or now
+        return "hour" if until - since <= HOURLY_UP_TO else "day"
+
+    def show_window(self, filters: LoginFilters) -> None:
+        """Read the summary of the filters' time window, unless it is the one shown."""
+        window = (filters.since, filters.until)
+        if window == self._window:
+            return
+        self._window = window
+        name, per, inspection = self.tenant, self.per(filters), self.ops.services.inspection
+        self.query_one("#chart-bursts", Static).update(Text("reading activity…", style="dim"))
+        self.load(lambda: inspection.summary(name, since=window[0], until=window[1], per=per), self._shown)
+
+    def _shown(self, summary: dict[str, Any]) -> None:
+        self.summary = summary
+        buckets = summary["buckets"]
+        self.query_one("#chart-logins", Sparkline).data = [b["logins"] for b in buckets]
+        self.query_one("#chart-failures", Sparkline).data = [b["failures"] for b in buckets]
+        self.query_one("#chart-logins-label", Label).update(f"logins {count(summary['logins']):>7}")
+        rate = f"{summary['failure_rate']:.0%}"
+        self.query_one("#chart-failures-label", Label).update(f"failed {count(summary['failures']):>7} {rate:>4}")
+        self.query_one("#chart-bursts", Static).update(burst_line(summary))
+
+    def service_refused(self, error: OpsError) -> None:
+        self._window = None  # so the next filter applied tries again
+        self.query_one("#chart-bursts", Static).update(Text(f"no chart: {error.one_line()}", style="red"))

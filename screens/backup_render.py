@@ -1,0 +1,103 @@
+"""How backups read on screen: the table's cells, the highlighted backup, what is due, and the
+dashboard's one-line summary. Red is kept for what needs an operator: failures and lateness."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from aptien_ops.backup_policy import DueItem
+from screens.formatting import short_minute, size
+
+STATUS_STYLE = {"verified": "green", "unverified": "yellow", "failed": "bold red", "missing": "bold red",
+                "pruned": "dim"}
+#: A backup id inside a due item's reason, shortened like the table's Id column.
+_BACKUP_ID = re.compile(r"\bbk-\d{8}T\d{6}Z-([0-9a-f]+)\b")
+
+def short_id(backup_id: str) -> str:
+    """``5a17e0`` of ``bk-20250314T092653Z-5a17e0``: unique beside the tenant and time shown."""
+    return backup_id.rpartition("-")[2] or backup_id
+
+
+def last_check(row: dict[str, Any]) -> Text:
+    last = row.get("last_verification")
+    if not last:
+        return Text("-", style="dim")
+    return Text(f"{last['level']} ok", style="green") if last["ok"] else Text(f"{last['level']} FAILED", style="bold red")
+
+
+def detail_text(row: dict[str, Any] | None) -> Text:
+    """The highlighted backup in full: id, where, sizes, and its last verification (red if it failed)."""
+    if row is None:
+        return Text("No backup selected.", style="dim")
+    text = Text()
+    text.append(row["id"], style="bold")
+    text.append(f"  {row['tenant']} · {row['cluster']} · dump {size(row['plaintext_size'])}")
+    last = row.get("last_verification")
+    if not last:
+        text.append("\nnot verified yet", style="yellow")
+        return text
+    verdict = "passed" if last["ok"] else "FAILED"
+    style = "" if last["ok"] else "bold red"
+    text.append(f"\n{last['level']} verification {verdict} {short_minute(last['at'])} by {last['operator']}: ",
+                style=style)
+    text.append(last["detail"], style="" if last["ok"] else "red")
+    return text
+
+
+def due_report(items: list[DueItem]) -> RenderableType:
+    """One line per due item: what, for whom, why, and a red ``overdue`` when late."""
+    if not items:
+        return Text("Nothing is due.", style="dim")
+    table = Table(box=None, show_header=False, pad_edge=False, expand=True, padding=(0, 1, 0, 0))
+    table.add_column(no_wrap=True, width=7)
+    table.add_column(no_wrap=True, width=17, overflow="ellipsis")
+    table.add_column(no_wrap=True, width=14)
+    table.add_column(ratio=1)
+    for item in items:
+        late = Text("overdue", style="bold red") if item.overdue else Text(f"by {short_minute(item.deadline)}", style="dim")
+        reason = _BACKUP_ID.sub(r"\1", item.reason)
+        what = f"{short_id(item.backup_id)}: {reason}" if item.backup_id else reason
+        table.add_row(item.kind, item.tenant, late, what)
+    return Group(table)
+
+
+@dataclass(frozen=True)
+class BackupHealth:
+    """What the dashboard says about backups: what is due, and which backups failed verification."""
+
+    due: tuple[DueItem, ...]
+    failed: tuple[tuple[str, str], ...]
+    """(region, backup id) of every backup whose last verification failed."""
+
+    @classmethod
+    def read(cls, service: Any) -> BackupHealth:
+        """Ask ``BackupService`` (in a worker thread). Raises: what ``list``/``due`` raise."""
+        rows, _notes = service.list()
+        return cls(tuple(service.due()), tuple((r["region"], r["id"]) for r in rows if r["status"] == "failed"))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def health_text(health: BackupHealth, region: str | None = None) -> Text:
+    """One line: overdue backups and verifications and failed verifications in red, then all that is due."""
+    due = [i for i in health.due if region is None or i.region == region]
+    failed = sum(1 for r, _ in health.failed if region is None or r == region)
+    late_backups = sum(1 for i in due if i.overdue and i.kind == "backup")
+    late_checks = sum(1 for i in due if i.overdue and i.kind == "verify")
+    if not due and not failed:
+        return Text("On schedule: nothing is due and no backup failed verification.", style="green")
+    text = Text()
+    alarms = [_plural(late_backups, "overdue backup")] if late_backups else []
+    alarms += [_plural(late_checks, "overdue verification")] if late_checks else []
+    alarms += [_plural(failed, "failed verification")] if failed else []
+    text.append(" · ".join(alarms), style="bold red")
+    text.append(f"{' — ' if alarms else ''}{len(due)} due in all (press 8)")
+    return text

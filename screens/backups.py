@@ -1,0 +1,344 @@
+"""Backups: every backup with its verification, what is due, and the actions on them.
+
+``b`` backs up a tenant (the highlighted one, editable in a small dialog), ``d`` runs what is
+due (backups, then verifications), ``v`` verifies the highlighted backup at a chosen level and
+``p`` prunes by retention after showing what would go. Backups and verifications run in a
+worker; the service's progress callback reaches the screen as messages that drive a progress
+bar naming the tenant being worked on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Label, ProgressBar, Static
+
+from aptien_ops.backup_policy import DueItem, PruneDecision
+from aptien_ops.errors import Conflict, OpsError
+from aptien_ops.permissions import Action
+from aptien_ops.services.backups import RunOutcome
+from screens.backup_modals import LevelModal, TenantModal
+from screens.backup_render import STATUS_STYLE, detail_text, due_report, last_check, short_id
+from screens.base import OpsScreen
+from screens.formatting import count, short_minute, size
+from screens.modals import ConfirmModal
+
+COLUMNS = (("tenant", "Tenant"), ("id", "Id"), ("created", "Created"), ("size", "Size"), ("status", "Status"),
+           ("checked", "Last check"))
+#: Rows the table holds (newest first): DataTable measures every cell it is given.
+WINDOW = 500
+#: Doomed backups named in the prune dialog; the rest are counted.
+PRUNE_SHOWN = 5
+
+
+class BackupProgress(Message, bubble=False):
+    """Posted from the worker as a run goes: ``done``/``total`` and the tenant (or step) at work."""
+
+    def __init__(self, done: int, total: int, item: str) -> None:
+        super().__init__()
+        self.done, self.total, self.item = done, total, item
+
+
+@dataclass
+class Shelf:
+    """One load of the screen: the backups and what is due, each or the service's refusal."""
+
+    rows: list[dict[str, Any]] | OpsError = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    due: list[DueItem] | OpsError = field(default_factory=list)
+
+
+class BackupsScreen(OpsScreen):
+    """Are the backups there, verified, and on schedule? Run, verify and prune them."""
+
+    MODE = "backups"
+    TITLE = "Backups"
+    NAV_KEY = "8"
+    CSS_PATH = Path(__file__).with_name("backups.tcss")
+    AUTO_FOCUS = "#backups-table"
+    BINDINGS = [
+        Binding("b", "backup", "Back up", tooltip="back up the highlighted tenant (or one you name)"),
+        Binding("d", "run_due", "Run due", tooltip="back up every tenant that is due, then verify what is due"),
+        Binding("v", "verify", "Verify", tooltip="verify the highlighted backup: quick, full or restore"),
+        Binding("p", "prune", "Prune", tooltip="apply retention: shows what would go, then asks"),
+        Binding("r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"),
+    ]
+    PERMISSIONS = {
+        "backup": Action.BACKUP_RUN,
+        "run_due": Action.BACKUP_RUN,
+        "verify": Action.BACKUP_VERIFY,
+        "prune": Action.BACKUP_PRUNE,
+    }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shelf: Shelf | None = None
+        self._by_id: dict[str, dict[str, Any]] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("loading…", id="backups-status")
+        with Horizontal(id="backups-run"):
+            yield Label(id="backups-run-label")
+            yield ProgressBar(id="backups-progress", show_eta=False)
+        yield DataTable(id="backups-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="backups-detail")
+        with VerticalScroll(id="backups-due"):
+            yield Static(id="backups-due-list")
+
+    def on_mount(self) -> None:
+        self.query_one("#backups-run").display = False
+        self.query_one("#backups-due").border_title = "Due"
+        table = self.query_one(DataTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        self.watch(self.app, "region_filter", self._show, init=False)
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def refresh_data(self) -> None:
+        self.load(self._read, self._loaded)
+
+    def _read(self) -> Shelf:
+        """Runs in a worker thread: the backups (reconciled with the stores) and what is due."""
+        shelf = Shelf()
+        service = self.console.backups
+        try:
+            shelf.rows, shelf.notes = service.list()
+        except OpsError as error:
+            shelf.rows = error
+        try:
+            shelf.due = service.due()
+        except OpsError as error:
+            shelf.due = error
+        return shelf
+
+    def _loaded(self, shelf: Shelf) -> None:
+        self.shelf = shelf
+        self._show()
+
+    def _show(self) -> None:
+        if self.shelf is None:
+            return
+        region = self.ops.region_filter
+        rows = self.shelf.rows
+        table = self.query_one(DataTable)
+        keep = self.selected()
+        table.clear()
+        self._by_id = {}
+        status = self.query_one("#backups-status", Static)
+        if isinstance(rows, OpsError):
+            status.update(Text(rows.one_line(), style="red"))
+        else:
+            shown = [r for r in rows if region is None or r["region"] == region]
+            # Newest first: the backup an operator looks for is almost always the latest.
+            for r in reversed(shown[-WINDOW:]):
+                self._by_id[r["id"]] = r
+                table.add_row(r["tenant"], short_id(r["id"]), short_minute(r["created_at"]), size(r["ciphertext_size"]),
+                              Text(r["status"], style=STATUS_STYLE.get(r["status"], "")), last_check(r), key=r["id"])
+            if keep in self._by_id:
+                table.move_cursor(row=table.get_row_index(keep))
+            status.update(self._summary(shown))
+        self._show_detail(self.selected())
+        self._show_due(region)
+
+    def _summary(self, rows: list[dict[str, Any]]) -> Text:
+        tenants = len({r["tenant"] for r in rows})
+        failed = sum(1 for r in rows if r["status"] in ("failed", "missing"))
+        text = Text(f"{count(len(rows))} backup{'s' if len(rows) != 1 else ''} of {count(tenants)} "
+                    f"tenant{'s' if tenants != 1 else ''}")
+        if failed:
+            text.append(f" · {failed} failed or missing", style="bold red")
+        if len(rows) > WINDOW:
+            text.append(f" · newest {count(WINDOW)} shown (backup list has all)", style="dim")
+        for note in self.shelf.notes if self.shelf else []:
+            text.append(f" · {note}", style="yellow")
+        if not any(self.ops.may(a) for a in set(self.PERMISSIONS.values())):
+            text.append(" · view only" if not self.console.ctx.read_only else " · read-only", style="dim")
+        return text
+
+    def _show_due(self, region: str | None) -> None:
+        due = self.shelf.due if self.shelf else []
+        box = self.query_one("#backups-due")
+        shown = self.query_one("#backups-due-list", Static)
+        if isinstance(due, OpsError):
+            box.border_title = "Due"
+            shown.update(Text(due.one_line(), style="red"))
+            return
+        items = [i for i in due if region is None or i.region == region]
+        late = sum(1 for i in items if i.overdue)
+        box.border_title = f"Due: {len(items)}" + (f", {late} overdue" if late else "")
+        box.set_class(late > 0, "-overdue")
+        shown.update(due_report(items))
+
+    def selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return row_key.value
+
+    @on(DataTable.RowHighlighted, "#backups-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(event.row_key.value)
+
+    def _show_detail(self, backup_id: str | None) -> None:
+        row = self._by_id.get(backup_id or "")
+        if row is None and not self._by_id:
+            self.query_one("#backups-detail", Static).update(Text("No backups yet.", style="dim"))
+            return
+        self.query_one("#backups-detail", Static).update(detail_text(row))
+
+    # -- running: back up, run what is due, verify -------------------------------------------
+
+    def _busy(self) -> bool:
+        """A run or verification of this screen is still going (say so rather than start another)."""
+        running = any(w.node is self and w.group == "change" and not w.is_finished for w in self.app.workers)
+        if running:
+            self.notify("a backup run or verification is still going; wait for it to finish", severity="warning")
+        return running
+
+    def action_backup(self) -> None:
+        if self._busy():
+            return
+        row = self._by_id.get(self.selected() or "")
+        due = self.shelf.due if self.shelf and not isinstance(self.shelf.due, OpsError) else []
+        first_due = next((i.tenant for i in due if i.kind == "backup"), "")
+        default = row["tenant"] if row else first_due
+
+        def named(tenant: str | None) -> None:
+            if tenant:
+                self._run(f"backing up {tenant}", names=[tenant])
+
+        self.app.push_screen(TenantModal(default), named)
+
+    def action_run_due(self) -> None:
+        if self._busy():
+            return
+        due = self.shelf.due if self.shelf and not isinstance(self.shelf.due, OpsError) else []
+        backups = sum(1 for i in due if i.kind == "backup")
+        verifications = len(due) - backups
+        if not due:
+            self.notify("nothing is due", markup=False)
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._run("running what is due", due=True)
+
+        question = (f"Back up {backups} tenant{'s' if backups != 1 else ''} and verify {verifications} "
+                    f"backup{'s' if verifications != 1 else ''} that {'is' if len(due) == 1 else 'are'} due, "
+                    "in every region?")
+        self.app.push_screen(ConfirmModal(question, yes="Run", title="Run what is due"), confirmed)
+
+    def _start_progress(self, label: str) -> None:
+        self.query_one("#backups-run").display = True
+        self.query_one("#backups-run-label", Label).update(label)
+        self.query_one(ProgressBar).update(total=None, progress=0)
+
+    def _run(self, label: str, *, names: list[str] | None = None, due: bool = False) -> None:
+        self._start_progress(label)
+
+        def report(done: int, total: int, item: str) -> None:
+            self.post_message(BackupProgress(done, total, item))
+
+        self.change(lambda: self.console.backups.run(names or (), due=due, progress=report), self._ran)
+
+    @on(BackupProgress)
+    def _progress(self, event: BackupProgress) -> None:
+        self.query_one(ProgressBar).update(total=max(event.total, 1), progress=event.done)
+        doing = event.item if event.item.startswith("verify ") else f"backing up {event.item}"
+        self.query_one("#backups-run-label", Label).update(doing)
+
+    def _ran(self, outcomes: list[RunOutcome]) -> None:
+        done = [o for o in outcomes if o.action in ("backup", "verify")]
+        failed = [o for o in done if not o.ok]
+        backed = sum(1 for o in done if o.ok and o.action == "backup")
+        verified = sum(1 for o in done if o.ok and o.action == "verify")
+        parts = [f"{backed} backup{'s' if backed != 1 else ''} stored"] if backed or not verified else []
+        parts += [f"{verified} verified"] if verified else []
+        message = ", ".join(parts) if done else "nothing was due"
+        if failed:
+            first = failed[0]
+            self.notify(f"{message}; {len(failed)} failed, first {first.tenant} ({first.action}): {first.detail}",
+                        title="Backups", severity="error", timeout=15, markup=False)
+        else:
+            self.notify(message, title="Backups done", markup=False)
+
+    def action_verify(self) -> None:
+        if self._busy():
+            return
+        backup_id = self.selected()
+        row = self._by_id.get(backup_id or "")
+        if row is None:
+            self.notify("no backup selected", severity="warning")
+            return
+        settings = self.console.settings.regions.get(row["region"])
+        default = settings.backup.verify_level if settings else "quick"
+
+        def picked(level: str | None) -> None:
+            if level is None:
+                return
+            self._start_progress(f"verifying {short_id(row['id'])} of {row['tenant']} ({level})")
+            self.change(lambda: self.console.backups.verify(row["id"], level),
+                        lambda result: self.notify(f"{result.level} verification passed: {result.detail}",
+                                                   title=f"{row['tenant']} verified", markup=False))
+
+        self.app.push_screen(LevelModal(row["id"], row["region"], default), picked)
+
+    def service_refused(self, error: OpsError) -> None:
+        if error.code == "integrity":
+            # The result is stored: the reload shows it in red beside the backup.
+            self.notify(error.message, title="Verification failed", severity="error", timeout=15, markup=False)
+            return
+        super().service_refused(error)
+
+    def after_change(self) -> None:
+        self.query_one("#backups-run").display = False
+        self.refresh_data()
+
+    # -- retention ---------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
+    def plan(self, call: Any, done: Any) -> None:
+        """A read for an action (the prune dry run), apart from the screen's reloads."""
+        self._call_service(call, done, changed=False)
+
+    def action_prune(self) -> None:
+        if self._busy():
+            return
+        self.plan(lambda: self.console.backups.prune(dry_run=True), self._prune_planned)
+
+    def _prune_planned(self, decisions: list[PruneDecision]) -> None:
+        doomed = [d for d in decisions if not d.keep]
+        if not doomed:
+            self.notify(f"nothing to prune: retention keeps all {count(len(decisions))} backups", markup=False)
+            return
+        tenants = len({d.tenant for d in doomed})
+        lines = [f"  {d.backup_id} ({d.tenant}: {'; '.join(d.reasons)})" for d in doomed[:PRUNE_SHOWN]]
+        if len(doomed) > PRUNE_SHOWN:
+            lines.append(f"  … and {len(doomed) - PRUNE_SHOWN} more (aptien-ops backup prune --dry-run)")
+        question = (f"Delete {len(doomed)} backup{'s' if len(doomed) != 1 else ''} of {tenants} "
+                    f"tenant{'s' if tenants != 1 else ''}? They cannot be restored afterwards; "
+                    f"{len(decisions) - len(doomed)} are kept.\n" + "\n".join(lines))
+        shown = {d.backup_id for d in doomed}
+
+        def same_as_shown(now_doomed: list[PruneDecision]) -> None:
+            # Runs in the worker: delete only what the operator saw and agreed to.
+            if {d.backup_id for d in now_doomed} != shown:
+                raise Conflict("what retention would prune changed since it was shown", hint="press p again")
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.change(lambda: self.console.backups.prune(dry_run=False, confirm=same_as_shown),
+                            lambda _: self.notify(f"pruned {len(shown)} backup{'s' if len(shown) != 1 else ''}",
+                                                  title="Retention applied", markup=False))
+
+        self.app.push_screen(ConfirmModal(question, yes="Prune", title="Prune backups"), confirmed)

@@ -1,0 +1,275 @@
+"""Find user (key 7): every live tenant where an e-mail address is a user, across the fleet.
+
+The search runs :meth:`InspectionService.find_user` in a worker; each tenant found arrives as a
+message while the others are still being searched, with a progress bar. The region filter
+(``r``) narrows it. Tenants that could not be searched (a cluster down) are named. Only
+operators with ``security`` get the search box; others are told why, and nothing is called.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Label, ProgressBar, Static
+
+from aptien_ops.errors import InvalidInput, OpsError
+from aptien_ops.inspect_query import check_email
+from aptien_ops.permissions import Action
+from aptien_ops.services.inspection import UserSearch
+from screens.base import OpsScreen
+from screens.formatting import count, day, minute, short_minute
+from screens.inspect_kinds import needs_security, shown_result
+
+STATE_STYLE = {"active": "green", "suspended": "yellow", "cancelled": "red"}
+#: Rows shown at most: an address is a user of a handful of tenants, never of the whole fleet.
+SHOWN_ROWS = 1_000
+
+
+class UserFound(Message, bubble=False):
+    """Posted from the search threads for each tenant where the address is a user."""
+
+    def __init__(self, search: int, row: dict[str, Any]) -> None:
+        super().__init__()
+        self.search, self.row = search, row
+
+
+class SearchProgress(Message, bubble=False):
+    """Posted from the search threads after each tenant."""
+
+    def __init__(self, search: int, done: int, total: int, tenant: str) -> None:
+        super().__init__()
+        self.search, self.done, self.total, self.tenant = search, done, total, tenant
+
+
+class FindUserScreen(OpsScreen):
+    """An e-mail address in, the tenants where it is a user out (with their last login)."""
+
+    MODE = "find-user"
+    TITLE = "Find user"
+    NAV_KEY = "7"
+    IN_TABS = False  # a tool more than a place; the tabs line is full at 80 columns
+    CSS_PATH = Path(__file__).with_name("find_user.tcss")
+    BINDINGS = [
+        Binding("slash", "edit_email", "E-mail", tooltip="type an e-mail address; Enter searches every tenant"),
+        Binding("r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"),
+        Binding("escape", "leave_email", "Table", show=False, priority=True, tooltip="from the address to the results"),
+    ]
+    PERMISSIONS = {"edit_email": Action.INSPECT_METADATA}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.email: str | None = None
+        self.result: UserSearch | None = None
+        self.searching = False
+        self._search = 0
+        self._rows: dict[str, dict[str, Any]] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="find-explain")
+        with Vertical(id="find-body"):
+            with Horizontal(id="find-form"):
+                yield Label("Find user", id="find-label")
+                yield Input(placeholder="greta@acme.example — Enter searches every live tenant", id="find-email",
+                            compact=True)
+            with Horizontal(id="find-progress-line"):
+                yield Static(id="find-status")
+                yield ProgressBar(id="find-progress", show_eta=False)
+            yield DataTable(id="find-table", cursor_type="row", zebra_stripes=True)
+            yield Static(id="find-detail")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label in (("tenant", "Tenant"), ("region", "Region"), ("state", "State"),
+                           ("last_login", "Last login"), ("ip", "From")):
+            table.add_column(label, key=key)
+        self.query_one(Input).cursor_blink = self.ops.cursor_blink
+        self.query_one("#find-progress").display = False
+        self.watch(self.app, "region_filter", self._region_changed, init=False)
+
+    # -- who may search --------------------------------------------------------------------
+
+    def refresh_data(self) -> None:
+        """Nothing to load: show the search box, or why there is none."""
+        allowed = self.ops.may(Action.INSPECT_METADATA)
+        explain = self.query_one("#find-explain", Static)
+        explain.display = not allowed
+        self.query_one("#find-body").display = allowed
+        # Disabled, not only hidden: a hidden box that kept the focus would still take keys.
+        self.query_one(Input).disabled = not allowed
+        if self.ops.roles is None:
+            explain.update(Text("checking your roles…", style="dim"))
+        elif not allowed:
+            explain.update(needs_security(self.ops.roles, what="Find user"))
+            self._clear()
+        elif self.result is None and not self.searching:
+            self.query_one(Input).focus()
+            self._show_status()
+
+    def _clear(self) -> None:
+        self._search += 1
+        self.email, self.result, self.searching = None, None, False
+        self._rows.clear()
+        self.query_one(DataTable).clear()
+        self.query_one("#find-detail", Static).update("")
+
+    # -- searching -------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#find-email")
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.search(event.value)
+
+    def search(self, email: str) -> None:
+        """Search every live tenant (of the region filter) for ``email``; bad input is refused here."""
+        if not self.ops.may(Action.INSPECT_METADATA):
+            return
+        try:
+            check_email(email)
+        except InvalidInput as exc:
+            self.query_one("#find-status", Static).update(Text(exc.one_line(), style="bold red"))
+            return
+        self._clear()
+        self.email, self.searching = email.strip(), True
+        search, region, address = self._search, self.ops.region_filter, email.strip()
+        bar = self.query_one(ProgressBar)
+        bar.update(total=None, progress=0)
+        self.query_one("#find-progress").display = True
+
+        def found(row: dict[str, object]) -> None:
+            self.post_message(UserFound(search, dict(row)))
+
+        def progress(done: int, total: int, tenant: str) -> None:
+            self.post_message(SearchProgress(search, done, total, tenant))
+
+        inspection = self.console.inspection
+        self.load(lambda: inspection.find_user(address, region=region, on_row=found, progress=progress),
+                  lambda result: self._searched(search, result))
+        self.query_one(DataTable).focus()
+        self._show_status()
+
+    def _region_changed(self) -> None:
+        if self.email is not None and self.is_current:
+            self.search(self.email)
+
+    @on(UserFound)
+    def _user_found(self, event: UserFound) -> None:
+        if event.search == self._search:
+            self._add(event.row)
+
+    @on(SearchProgress)
+    def _progress(self, event: SearchProgress) -> None:
+        if event.search == self._search and self.searching:
+            self.query_one(ProgressBar).update(total=event.total, progress=event.done)
+            self._show_status(f"{event.done}/{event.total} {event.tenant}")
+
+    def _add(self, row: dict[str, Any]) -> None:
+        name = str(row["tenant"])
+        if name in self._rows or len(self._rows) >= SHOWN_ROWS:
+            return
+        self._rows[name] = row
+        state = str(row["state"])
+        self.query_one(DataTable).add_row(
+            name, row["region"], Text(state, style=STATE_STYLE.get(state, "")),
+            short_minute(row.get("last_login")) or "never", row.get("last_login_ip") or "—", key=name)
+        if len(self._rows) == 1:
+            self._show_detail(name)
+
+    def _searched(self, search: int, result: UserSearch) -> None:
+        if search != self._search:
+            return
+        self.searching, self.result = False, result
+        self.query_one("#find-progress").display = False
+        for row in result.rows:  # any the stream has not delivered yet, and the final order
+            self._add(row)
+        table = self.query_one(DataTable)
+        table.sort("tenant")
+        if table.row_count:
+            table.move_cursor(row=0)
+            self._show_detail(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
+        self._show_status()
+
+    def service_refused(self, error: OpsError) -> None:
+        self.searching = False
+        self.query_one("#find-progress").display = False
+        self.query_one("#find-status", Static).update(Text(error.one_line(), style="bold red"))
+        super().service_refused(error)
+
+    # -- showing ---------------------------------------------------------------------------
+
+    def _show_status(self, progress: str = "") -> None:
+        status = self.query_one("#find-status", Static)
+        where = f"region {self.ops.region_filter}" if self.ops.region_filter else "every region"
+        if self.email is None:
+            status.update(Text(f"Type an address and press Enter to search the live tenants of {where}.", style="dim"))
+            return
+        if self.searching:
+            status.update(Text(f"searching {where} for {self.email}… {progress}".rstrip(), style="dim"))
+            return
+        result = self.result
+        assert result is not None
+        text = Text()
+        if result.rows:
+            found = len(result.rows)
+            text.append(f"{result.email} is a user of {count(found)} tenant{'s' if found != 1 else ''}",
+                        style="bold green")
+        else:
+            text.append(f"no tenant has a user {result.email}", style="bold yellow")
+        text.append(f" · {count(result.searched)} searched in {where}", style="dim")
+        if result.skipped_purged:
+            text.append(f" · {count(result.skipped_purged)} purged skipped", style="dim")
+        if result.failures:
+            text.append(f"\n⚠ {count(len(result.failures))} could not be searched: ", style="bold red")
+            text.append(self._failure_summary(result.failures), style="red")
+        status.update(text)
+
+    @staticmethod
+    def _failure_summary(failures: list[dict[str, object]]) -> str:
+        """``cluster us-sandbox-1 (3 tenants): <first error>``, per cluster."""
+        by_cluster: dict[str, list[dict[str, object]]] = {}
+        for failure in failures:
+            by_cluster.setdefault(str(failure.get("cluster") or "?"), []).append(failure)
+        parts = [f"cluster {cluster} ({len(group)} tenant{'s' if len(group) != 1 else ''}): {group[0]['error']}"
+                 for cluster, group in sorted(by_cluster.items())]
+        return "; ".join(parts)
+
+    @on(DataTable.RowHighlighted, "#find-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(event.row_key.value)
+
+    def _show_detail(self, name: str | None) -> None:
+        row = self._rows.get(name or "")
+        detail = self.query_one("#find-detail", Static)
+        if row is None:
+            detail.update("")
+            return
+        text = Text()
+        text.append(str(row.get("email", self.email)), style="bold")
+        text.append(f" in {row['tenant']} ({row['region']}, {row['cluster']})")
+        text.append(f"\n{'an admin' if row.get('is_admin') else 'a user'}"
+                    f" ({'active' if row.get('active') else 'disabled'}) since {day(row.get('created_at'))}")
+        text.append("\nlast login ", style="dim")
+        text.append(f"{minute(row['last_login'])} from {row.get('last_login_ip') or '—'}" if row.get("last_login")
+                    else "never")
+        if row.get("last_attempt"):
+            text.append(" · last attempt ", style="dim")
+            text.append(f"{short_minute(row['last_attempt'])} {shown_result(str(row.get('last_attempt_result') or ''))}")
+        detail.update(text)
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def action_edit_email(self) -> None:
+        self.query_one(Input).focus()
+
+    def action_leave_email(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_email":
+            return isinstance(self.focused, Input)
+        return super().check_action(action, parameters)

@@ -1,0 +1,174 @@
+"""What the Logins and Audit tabs show: columns, the filter fields (the CLI's own options), the
+detail of one event, and why an operator without ``security`` sees none of it.
+
+Metadata only: an audit event has a payload *size* and no payload field at all (the readers
+never select one), so nothing here could show a payload even by mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rich.text import Text
+
+from aptien_ops.domain import AuditEvent, LoginEvent
+from aptien_ops.inspect_query import AuditFilters, LoginFilters
+from screens.event_table import Column
+from screens.formatting import count, role_list
+
+#: Shown instead of any login or audit data to an operator without the security role.
+NEEDS_SECURITY = ("Login and audit metadata contain personal data (emails, IPs); "
+                  "viewing them needs the security role.")
+
+
+def needs_security(roles: frozenset[str] | None, *, what: str) -> Text:
+    """The explanation under ``what`` (the screen or tab), with the operator's roles."""
+    text = Text()
+    text.append(what, style="bold underline")
+    text.append("\n\n")
+    text.append(NEEDS_SECURITY, style="bold")
+    text.append(f"\n\nYour roles: {role_list(roles or ())}. An admin grants security "
+                "(3 Operators); nothing was read and nothing was logged.")
+    return text
+
+
+@dataclass(frozen=True)
+class FilterField:
+    """One box of the filter bar: the filter's name, as the CLI spells the option, and its width."""
+
+    name: str
+    placeholder: str
+    width: int  # 0: takes the room left
+
+
+@dataclass(frozen=True)
+class EventKind:
+    """Everything kind-specific about one tab."""
+
+    kind: str
+    title: str
+    columns: tuple[Column, ...]
+    fields: tuple[FilterField, ...]
+    filters: Callable[[Mapping[str, str], bool], LoginFilters | AuditFilters]
+    detail: Callable[[object], Text]
+    alert: Callable[[object], bool]
+    has_failed_switch: bool
+
+
+def when(at: datetime) -> str:
+    """``03-14 09:12`` (UTC) for a table cell."""
+    return at.astimezone(UTC).strftime("%m-%d %H:%M")
+
+
+def exact(at: datetime) -> str:
+    """``2025-03-14 09:12:03 UTC`` for the detail pane."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def shown_result(result: str) -> str:
+    """``success``, or ``✗ bad_password`` for ``failure:bad_password``."""
+    return result if result == "success" else "✗ " + result.removeprefix("failure:")
+
+
+def payload_size(n: int) -> str:
+    return f"{count(n)} B"
+
+
+def _value(values: Mapping[str, str], name: str) -> str | None:
+    return values.get(name, "").strip() or None
+
+
+def _login_filters(values: Mapping[str, str], failed: bool) -> LoginFilters:
+    return LoginFilters(since=_value(values, "since"), until=_value(values, "until"), user=_value(values, "user"),
+                        ip=_value(values, "ip"), failed=failed, result=_value(values, "result"))
+
+
+def _audit_filters(values: Mapping[str, str], failed: bool) -> AuditFilters:
+    return AuditFilters(since=_value(values, "since"), until=_value(values, "until"), actor=_value(values, "actor"),
+                        action=_value(values, "action"), datasheet=_value(values, "datasheet"),
+                        record=_value(values, "record"))
+
+
+def _login_detail(row: object) -> Text:
+    assert isinstance(row, LoginEvent)
+    ok = row.result == "success"
+    text = Text()
+    text.append(exact(row.at), style="bold")
+    text.append(f" · login #{row.id} · ")
+    text.append(row.result, style="green" if ok else "bold red")
+    text.append(f" · method {row.method}")
+    text.append("\nuser ", style="dim")
+    text.append(row.user_email)
+    text.append("  from ", style="dim")
+    text.append(row.ip)
+    text.append("\nagent ", style="dim")
+    text.append(row.user_agent)
+    return text
+
+
+def _audit_detail(row: object) -> Text:
+    assert isinstance(row, AuditEvent)
+    text = Text()
+    text.append(exact(row.at), style="bold")
+    text.append(f" · audit #{row.id} · ")
+    text.append(row.action, style="bold")
+    text.append(f" {row.datasheet} record {row.record_id}")
+    text.append("\nactor ", style="dim")
+    text.append(row.actor)
+    text.append("  key ", style="dim")
+    text.append(row.key_id)
+    text.append("\npayload ", style="dim")
+    text.append(f"{count(row.payload_size)} bytes", style="bold")
+    text.append(", sealed with the tenant's key: the console reads its size, never its content", style="dim")
+    return text
+
+
+LOGINS = EventKind(
+    kind="logins",
+    title="Logins",
+    columns=(
+        Column("When (UTC)", 11, lambda r: when(r.at)),
+        Column("User", 0, lambda r: r.user_email),
+        Column("IP", 15, lambda r: r.ip),
+        Column("Result", 14, lambda r: shown_result(r.result)),
+        Column("Method", 8, lambda r: r.method),
+    ),
+    fields=(
+        FilterField("since", "since 7d", 10),
+        FilterField("until", "until", 10),
+        FilterField("user", "user e-mail", 0),
+        FilterField("ip", "ip", 14),
+        FilterField("result", "result", 12),
+    ),
+    filters=_login_filters,
+    detail=_login_detail,
+    alert=lambda r: isinstance(r, LoginEvent) and r.result != "success",
+    has_failed_switch=True,
+)
+
+AUDIT = EventKind(
+    kind="audit",
+    title="Audit",
+    columns=(
+        Column("When (UTC)", 11, lambda r: when(r.at)),
+        Column("Actor", 0, lambda r: r.actor),
+        Column("Action", 7, lambda r: r.action),
+        Column("Datasheet", 10, lambda r: r.datasheet),
+        Column("Record", 10, lambda r: r.record_id),
+        Column("Payload", 8, lambda r: payload_size(r.payload_size)),
+    ),
+    fields=(
+        FilterField("since", "since", 10),
+        FilterField("until", "until", 10),
+        FilterField("actor", "actor e-mail", 0),
+        FilterField("action", "action", 9),
+        FilterField("datasheet", "datasheet", 11),
+        FilterField("record", "record id", 11),
+    ),
+    filters=_audit_filters,
+    detail=_audit_detail,
+    alert=lambda r: False,
+    has_failed_switch=False,
+)

@@ -1,0 +1,150 @@
+"""Find user (key 7): where an e-mail address is a user across the fleet, streamed with progress,
+saying so when nobody is found or a cluster is down; and the keys in help and the palette."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from textual.message import Message
+from textual.widgets import DataTable
+from tui_helpers import recording_app, screen_text, screen_words, settle, story
+
+from aptien_ops.composition import Console
+from backends.tenant_schema import utc_timestamp
+from screens.commands import OpsCommands
+from screens.find_user import FindUserScreen, SearchProgress, UserFound
+from screens.help import key_sections
+
+pytestmark = pytest.mark.tui
+
+
+def a_user_of(admin: Console, tenant: str) -> str:
+    """An address that is a user of ``tenant`` (read as the cluster admin)."""
+    store = admin.ctx.store(admin.tenants.show(tenant).cluster or "")
+    with store.connect(tenant) as conn:
+        return str(conn.execute("SELECT email FROM users ORDER BY id LIMIT 1").fetchone()[0])
+
+
+def also_a_user_of(admin: Console, tenant: str, email: str) -> None:
+    """The platform adds ``email`` as a user of ``tenant`` too (SQLite sandbox clusters)."""
+    store = admin.ctx.store(admin.tenants.show(tenant).cluster or "")
+    with store.connect(tenant) as conn:
+        conn.execute("INSERT INTO users (email, display_name, created_at) VALUES (?, 'Pat', ?)",
+                     (email, utc_timestamp(datetime(2025, 1, 2, tzinfo=UTC))))
+        conn.commit()
+
+
+def table_rows(app: object) -> list[list[str]]:
+    table = app.screen.query_one(DataTable)  # type: ignore[attr-defined]
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+@story
+async def test_find_user_streams_every_tenant_where_the_address_is_a_user(
+    open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
+) -> None:
+    first, second = seed_tenants()
+    admin = open_as(None)
+    email = a_user_of(admin, first)
+    also_a_user_of(admin, second, email)
+    messages: list[Message] = []
+    app = recording_app()(open_as("sam"), cursor_blink=False)
+    async with app.run_test(size=(80, 24), message_hook=lambda m: isinstance(m, (UserFound, SearchProgress))
+                            and messages.append(m)) as pilot:
+        await pilot.press("7")
+        await settle(pilot)
+        assert isinstance(app.screen, FindUserScreen) and app.focused is app.screen.query_one("#find-email")
+        await pilot.press(*email.upper(), "enter")  # addresses are compared lower-cased
+        await settle(pilot)
+        rows = table_rows(app)
+        assert [r[0] for r in rows] == [first, second]
+        assert rows[1][3] == "never" and rows[0][3] != "never"  # the added user never logged in
+        assert f"{email} is a user of 2 tenants · 2 searched in every region" in screen_words(app)
+        assert f"{email} in {first}" in screen_words(app)  # the detail of the highlighted tenant
+    progress = [(m.done, m.total) for m in messages if isinstance(m, SearchProgress)]
+    assert sorted(progress) == [(1, 2), (2, 2)]
+    assert sorted(m.row["tenant"] for m in messages if isinstance(m, UserFound)) == [first, second]
+
+
+@story
+async def test_find_user_says_when_nobody_is_found_and_the_region_narrows_it(
+    open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
+) -> None:
+    seed_tenants()
+    app = recording_app()(open_as("sam"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("7")
+        await settle(pilot)
+        await pilot.press(*"nobody@nowhere.example", "enter")
+        await settle(pilot)
+        assert "no tenant has a user nobody@nowhere.example · 2 searched in every region" in screen_words(app)
+        assert table_rows(app) == []
+        await pilot.press("r")  # region eu: searched again
+        await settle(pilot)
+        assert "· 1 searched in region eu" in screen_words(app)
+
+
+@story
+async def test_find_user_refuses_an_address_without_at_and_reads_nothing(
+    open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
+) -> None:
+    seed_tenants()
+    app = recording_app()(open_as("sam"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("7")
+        await settle(pilot)
+        await pilot.press(*"'; DROP TABLE users; --", "enter")
+        await settle(pilot)
+        assert "EMAIL must be an e-mail address" in screen_words(app)
+    assert not [e for e in open_as(None).opslog.list(100) if e.action.startswith("inspect.")]
+
+
+@story
+async def test_find_user_names_the_cluster_that_is_down(
+    open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
+) -> None:
+    names = seed_tenants()
+    admin = open_as(None)
+    us = next(n for n in names if admin.tenants.show(n).region == "us")
+    email = a_user_of(admin, us)
+    directory = admin.ctx.store("us-sandbox-1").directory  # type: ignore[attr-defined]
+    directory.rename(directory.with_name("us-sandbox-1.away"))
+    directory.write_text("the disk holding this cluster is gone\n")  # a file where the directory was
+    app = recording_app()(open_as("sam"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("7")
+        await settle(pilot)
+        await pilot.press(*email, "enter")
+        await settle(pilot)
+        shown = screen_words(app)
+        assert f"no tenant has a user {email} · 2 searched" in shown
+        assert "⚠ 1 could not be searched: cluster us-sandbox-1 (1 tenant): cluster 'us-sandbox-1'" in shown
+
+
+@story
+async def test_help_and_the_palette_list_find_user_and_the_inspection_tabs(
+    open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
+) -> None:
+    app = recording_app()(open_as("sam"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        titles = [title for title, _help, _callback in OpsCommands(app.screen).commands()]
+        for title in ("Go to Find user", "Find user: E-mail", "Tenant: Logins", "Tenant: Audit"):
+            assert title in titles, title
+        assert "Tenant: Back" not in titles and "Tenant: Overview" not in titles  # Tenants: Open does that
+        sections = dict(key_sections(app))
+        assert ("7", "go to Find user") in sections["Everywhere"]
+        assert ("l", "login history, paged as you scroll (security role)") in sections["Tenant"]
+        tab_keys = dict(sections["Logins, Audit"])
+        assert "f" in tab_keys and "/" in tab_keys and "End" in tab_keys
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert "go to Find user" in screen_text(app)
+
+    viewer = recording_app()(open_as("vic"), cursor_blink=False)
+    async with viewer.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        titles = [title for title, _help, _callback in OpsCommands(viewer.screen).commands()]
+        assert "Go to Find user" in titles and "Find user: E-mail" not in titles
