@@ -13,14 +13,14 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
+from aptien_ops.catalog_bootstrap import SANDBOX_OPERATORS as SANDBOX_OPERATORS
+from aptien_ops.catalog_bootstrap import bootstrap
 from aptien_ops.config import ClusterSettings, RegionSettings, Settings, load_settings
 from aptien_ops.deferred_catalog import DeferredCatalog
-from aptien_ops.domain import Identity, Operator, utcnow
-from aptien_ops.errors import ConfigError
+from aptien_ops.domain import Identity
 from aptien_ops.eventlog import EventLog
 from aptien_ops.identity import current_identity
-from aptien_ops.opslog import Event, genesis_head, load_or_create_key, next_entry
-from aptien_ops.permissions import Role
+from aptien_ops.opslog import load_or_create_key
 from aptien_ops.ports import (
     BackupKeys,
     BackupRepository,
@@ -44,16 +44,6 @@ if TYPE_CHECKING:
     from aptien_ops.services.regions import RegionService
     from aptien_ops.services.sandbox_seed import SandboxSeedService
     from aptien_ops.services.tenants import TenantService
-
-#: Demo colleagues a sandbox starts with, so four-eyes flows can be tried at once.
-SANDBOX_OPERATORS: dict[str, tuple[str, ...]] = {
-    "ada": (Role.ADMIN,),
-    "sam": (Role.SECURITY,),
-    "olga": (Role.OPERATOR,),
-    "pat": (Role.PARTNER_MANAGER,),
-    "bill": (Role.BILLING,),
-    "vic": (Role.VIEWER,),
-}
 
 #: Services that run approved four-eyes requests: built with ``approvals`` so that it always
 #: knows their executors, whichever service a command touches first.
@@ -268,7 +258,7 @@ def open_console(
             real: Catalog = _backend("catalog", "sql")(settings.catalog)
             try:
                 real.ensure_schema()
-                _bootstrap(ctx, real)
+                bootstrap(ctx, real)
             except BaseException:
                 real.dispose()
                 raise
@@ -282,7 +272,7 @@ def open_console(
         info = catalog.ensure_schema()
         key = load_or_create_key(settings.security.opslog_key_file, create=settings.sandbox or info.created)
         ctx = build_context(catalog, key)
-        _bootstrap(ctx, catalog)
+        bootstrap(ctx, catalog)
     except BaseException:
         catalog.dispose()
         raise
@@ -292,44 +282,3 @@ def open_console(
 def _inspection_reader(cluster: ClusterSettings, inspector_role: str) -> InspectionReader:
     reader: InspectionReader = _backend("inspection_reader", cluster.kind)(cluster, inspector_role)
     return reader
-
-
-def _bootstrap(ctx: OpsContext, catalog: Catalog) -> None:
-    """On a new catalog: sign the empty log's head and name the first admins.
-
-    ``catalog`` is the connected one (``ctx.catalog`` may be the deferred catalog that is being
-    connected right now). Runs in one transaction; a crash before commit leaves the catalog
-    unsigned, and the next run does it again.
-    """
-    with catalog.read() as tx:
-        head = tx.opslog_head()
-    if head is not None and head.signature:
-        return
-    settings = ctx.settings
-    if settings.sandbox:
-        first = {ctx.identity.os_account: (Role.ADMIN,), **SANDBOX_OPERATORS}
-    else:
-        if not settings.security.initial_admins:
-            raise ConfigError(
-                f"{settings.source}: security.initial_admins: a new production catalog needs at least one initial admin"
-            )
-        first = {name: (Role.ADMIN,) for name in settings.security.initial_admins}
-    entries = []
-    with catalog.transaction() as tx:
-        head = tx.opslog_head(for_update=True)
-        if head is not None and head.signature:
-            return  # another process bootstrapped it meanwhile
-        signed = genesis_head(ctx.opslog_key)
-        system = Identity("aptien-ops", ctx.identity.os_account, ctx.identity.ssh_origin, ctx.identity.session_id)
-        now = utcnow()
-        for name, roles in first.items():
-            if tx.operator(name) is None:
-                tx.insert_operator(Operator(name, frozenset(str(r) for r in roles), "aptien-ops", now))
-        entry, new_head = next_entry(
-            ctx.opslog_key, signed, system,
-            Event("catalog.init", catalog.url_for_display, {"mode": settings.mode, "operators": {k: list(map(str, v)) for k, v in first.items()}}, "ok"),
-        )
-        tx.opslog_append(entry, new_head)
-        entries.append(entry)
-    for e in entries:
-        ctx.events.entry(e)

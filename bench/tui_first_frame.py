@@ -51,24 +51,23 @@ class Minimal(App[None]):
 Minimal().run(headless=True, size={SIZE!r})
 '''
 
-#: The real start of ``aptien-ops tui`` (``aptien_ops.cli.tui.run_tui``), headless: collection
-#: off and every command loaded first, as ``aptien_ops.cli.main`` does; ``CliState.start_tui``
+#: The real start of ``aptien-ops tui`` (``aptien_ops.cli.tui.run_tui``), headless: every
+#: command loaded, then collection off, as ``aptien_ops.cli.main`` does; ``CliState.start_tui``
 #: (a glance at the catalog, read while Textual is imported; else the console opened at once);
 #: then the app, subclassed after that import as ``run_tui`` imports it there. The dashboard
 #: says when its cards show a load of the fleet (``DashboardScreen.FleetShown``); the script
-#: exits after the repaint that follows. The catalog connection the app starts after its first frame
-#: (``OpsApp._connect``) is left out: it is not part of that frame, and it would otherwise make
-#: this process wait for it before exiting.
+#: exits after the repaint that follows. The catalog connection the app starts after its first
+#: frame (``OpsApp._connect``) is left out: it is not part of that frame, and it would make this
+#: process wait for it before exiting.
 OPS_APP = f'''\
 import gc
-
-gc.disable()
-
 import json
 import sys
 
-import aptien_ops.cli.main  # noqa: F401 - the real process loads every command before the TUI
+import aptien_ops.cli.main  # noqa: F401 - the real process loads every command first
 from aptien_ops.cli.state import CliState
+
+gc.disable()  # as aptien_ops.cli.main.main() does first thing
 
 state = CliState(config=sys.argv[1])
 finish = state.start_tui()

@@ -157,11 +157,11 @@ def write_section(result: dict[str, Any]) -> None:
 ## TUI: scrolling 100,000 logins in bounded memory
 
 `bench/tui_scroll_memory.py` — one SQLite tenant seeded with {result['logins']:,} login events by
-`seed_tenant`; `OpsApp` headless at 80×24 as `sam`, Logins tab, `End` pressed until the cursor is
-on row {result['logins']:,} (the oldest login; {result['scroll']['presses']} presses, one page of
-200 read by cursor each). Peak RSS of the whole process from `/usr/bin/time -v`, median of
-{result['rounds']}; the floor is a minimal Textual app (Header, Static, Footer) run the same way.
-The results table's row puts megabytes in the seconds columns.
+`seed_tenant`; `OpsApp` headless at 80×24 as `sam`, Logins tab, `End` pressed
+{result['scroll']['presses']} times until the cursor is on row {result['logins']:,} (the oldest
+login), each press reading the next page of 200 by cursor. Peak RSS of the whole process from
+`/usr/bin/time -v`, median of {result['rounds']}; the floor is a minimal Textual app (Header,
+Static, Footer) run the same way. The results table's row puts megabytes in its seconds columns.
 
 | process | peak RSS (MB) |
 | --- | ---: |
@@ -169,9 +169,9 @@ The results table's row puts megabytes in the seconds columns.
 | floor: minimal Textual app | {result['floor']['median_s']:.1f} |
 | target | < {TARGET_MB:.0f} |
 
-The window held at most {result['scroll']['largest_window']:,} rows (rows
-{result['scroll']['window'][0]:,}–{result['scroll']['window'][1]:,} at the end) and kept
-{result['scroll']['cursors_kept']} page cursors. Run {result['date']} UTC on {result['machine']}.
+The window held at most {result['scroll']['largest_window']:,} rows (rows {result['scroll']['window'][0]:,}–{result['scroll']['window'][1]:,}
+at the end) and kept {result['scroll']['cursors_kept']} page cursors. Run {result['date']} UTC on
+{result['machine']}.
 
     .venv/bin/python bench/tui_scroll_memory.py
 {END}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -15,26 +18,59 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
 from aptien_ops.permissions import READ_ONLY_SAFE, Action, is_allowed
-from screens.approvals import ApprovalsScreen
-from screens.backups import BackupsScreen
 from screens.base import OpsScreen, ServiceCaller
 from screens.commands import OpsCommands
 from screens.dashboard import DashboardScreen
-from screens.find_user import FindUserScreen
-from screens.fleet import FleetScreen
 from screens.help import HelpScreen
 from screens.lock import LockScreen
-from screens.operators import OperatorsScreen
-from screens.opslog import OpsLogScreen
-from screens.tenants import TenantsScreen
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
     from aptien_ops.glance import DashboardGlance
 
-SCREENS: tuple[type[OpsScreen], ...] = (
-    DashboardScreen, TenantsScreen, OperatorsScreen, ApprovalsScreen, OpsLogScreen, FleetScreen,
-    FindUserScreen, BackupsScreen,
+
+@dataclass(frozen=True)
+class Tab:
+    """A top-level screen as navigation knows it, before its module is imported.
+
+    The first frame needs only the dashboard: every other screen's module (with the widgets and
+    services it pulls in, ~25 ms of start-up) is imported when it is first shown, or when help
+    or the palette lists every screen. Key, mode, title and ``in_tabs`` repeat the class's
+    ``NAV_KEY``, ``MODE``, ``TITLE`` and ``IN_TABS``; tests/tui/test_fast_start.py holds them
+    together.
+    """
+
+    key: str
+    mode: str
+    title: str
+    target: str
+    """``module:Class`` of the screen."""
+    in_tabs: bool = True
+
+    def load(self) -> type[OpsScreen]:
+        return _screen_class(self.target)
+
+    def screen(self) -> OpsScreen:
+        """A new instance (what ``App.MODES`` calls when the mode is first entered)."""
+        return self.load()()
+
+
+@cache
+def _screen_class(target: str) -> type[OpsScreen]:
+    module, _, name = target.partition(":")
+    screen_class: type[OpsScreen] = getattr(importlib.import_module(module), name)
+    return screen_class
+
+
+SCREENS: tuple[Tab, ...] = (
+    Tab("1", "dashboard", "Dashboard", "screens.dashboard:DashboardScreen"),
+    Tab("2", "tenants", "Tenants", "screens.tenants:TenantsScreen"),
+    Tab("3", "operators", "Operators", "screens.operators:OperatorsScreen"),
+    Tab("4", "approvals", "Approvals", "screens.approvals:ApprovalsScreen"),
+    Tab("5", "opslog", "Ops log", "screens.opslog:OpsLogScreen"),
+    Tab("6", "fleet", "Fleet", "screens.fleet:FleetScreen"),
+    Tab("7", "find-user", "Find user", "screens.find_user:FindUserScreen", in_tabs=False),
+    Tab("8", "backups", "Backups", "screens.backups:BackupsScreen"),
 )
 
 
@@ -52,10 +88,10 @@ class OpsApp(App[None], ServiceCaller):
     TITLE = "Aptien Ops"
     CSS_PATH = Path(__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {OpsCommands}
-    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {s.MODE: s for s in SCREENS}
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {t.mode: t.screen for t in SCREENS}
     DEFAULT_MODE = DashboardScreen.MODE
     BINDINGS = [
-        *(Binding(s.NAV_KEY, f"goto('{s.MODE}')", s.TITLE, show=False) for s in SCREENS),
+        *(Binding(t.key, f"goto('{t.mode}')", t.title, show=False) for t in SCREENS),
         Binding("question_mark,f1", "help", "Help", tooltip="keys per screen (this list)"),
         Binding("ctrl+l", "lock", "Lock now", show=False, tooltip="lock now; Enter unlocks"),
         Binding("ctrl+r", "screen.refresh", "Reload", show=False, tooltip="reload what the screen shows"),
@@ -142,11 +178,17 @@ class OpsApp(App[None], ServiceCaller):
     @staticmethod
     def navigation() -> list[tuple[str, str, str]]:
         """(key, mode, title) of every top-level screen, in tab order."""
-        return [(s.NAV_KEY, s.MODE, s.TITLE) for s in SCREENS]
+        return [(t.key, t.mode, t.title) for t in SCREENS]
+
+    @staticmethod
+    def tab_modes() -> frozenset[str]:
+        """Modes shown in the header's tabs (without importing any screen)."""
+        return frozenset(t.mode for t in SCREENS if t.in_tabs)
 
     @staticmethod
     def screen_classes() -> tuple[type[OpsScreen], ...]:
-        return SCREENS
+        """Every top-level screen class, in tab order (imports those not shown yet)."""
+        return tuple(t.load() for t in SCREENS)
 
     def action_goto(self, mode: str) -> None:
         if mode != self.current_mode:
@@ -162,7 +204,7 @@ class OpsApp(App[None], ServiceCaller):
         if mode != self.current_mode:
             await self.switch_mode(mode)
         screen = self.screen
-        opened_on_top = type(screen) not in SCREENS and isinstance(screen, OpsScreen)
+        opened_on_top = type(screen) not in self.screen_classes() and isinstance(screen, OpsScreen)
         if opened_on_top and not hasattr(screen, f"action_{action.partition('(')[0]}"):
             await self.pop_screen()  # a detail screen opened on the mode's own screen: back to it
             screen = self.screen

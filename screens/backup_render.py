@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from aptien_ops.backup_policy import DueItem
 from screens.formatting import short_minute, size
+
+if TYPE_CHECKING:  # the dashboard imports this module for its first frame: keep it light
+    from aptien_ops.backup_policy import DueItem
 
 STATUS_STYLE = {"verified": "green", "unverified": "yellow", "failed": "bold red", "missing": "bold red",
                 "pruned": "dim"}

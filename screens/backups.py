@@ -66,7 +66,7 @@ class BackupsScreen(OpsScreen):
     AUTO_FOCUS = "#backups-table"
     BINDINGS = [
         Binding("b", "backup", "Back up", tooltip="back up the highlighted tenant (or one you name)"),
-        Binding("d", "run_due", "Run due", tooltip="back up every tenant that is due, then verify what is due"),
+        Binding("d", "run_due", "Run due", tooltip="back up every tenant that is due, then verify what is due (region filter applies)"),
         Binding("v", "verify", "Verify", tooltip="verify the highlighted backup: quick, full or restore"),
         Binding("p", "prune", "Prune", tooltip="apply retention: shows what would go, then asks"),
         Binding("r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"),
@@ -222,20 +222,22 @@ class BackupsScreen(OpsScreen):
     def action_run_due(self) -> None:
         if self._busy():
             return
+        region = self.ops.region_filter
         due = self.shelf.due if self.shelf and not isinstance(self.shelf.due, OpsError) else []
+        due = [i for i in due if region is None or i.region == region]
         backups = sum(1 for i in due if i.kind == "backup")
         verifications = len(due) - backups
         if not due:
-            self.notify("nothing is due", markup=False)
+            self.notify("nothing is due" + (f" in region {region}" if region else ""), markup=False)
             return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._run("running what is due", due=True)
+                self._run("running what is due", due=True, region=region)
 
         question = (f"Back up {backups} tenant{'s' if backups != 1 else ''} and verify {verifications} "
                     f"backup{'s' if verifications != 1 else ''} that {'is' if len(due) == 1 else 'are'} due, "
-                    "in every region?")
+                    f"{f'in region {region}' if region else 'in every region'}?")
         self.app.push_screen(ConfirmModal(question, yes="Run", title="Run what is due"), confirmed)
 
     def _start_progress(self, label: str) -> None:
@@ -243,13 +245,13 @@ class BackupsScreen(OpsScreen):
         self.query_one("#backups-run-label", Label).update(label)
         self.query_one(ProgressBar).update(total=None, progress=0)
 
-    def _run(self, label: str, *, names: list[str] | None = None, due: bool = False) -> None:
+    def _run(self, label: str, *, names: list[str] | None = None, due: bool = False, region: str | None = None) -> None:
         self._start_progress(label)
 
         def report(done: int, total: int, item: str) -> None:
             self.post_message(BackupProgress(done, total, item))
 
-        self.change(lambda: self.console.backups.run(names or (), due=due, progress=report), self._ran)
+        self.change(lambda: self.console.backups.run(names or (), due=due, region=region, progress=report), self._ran)
 
     @on(BackupProgress)
     def _progress(self, event: BackupProgress) -> None:

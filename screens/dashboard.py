@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
@@ -17,6 +19,7 @@ from textual.widgets import Static
 from aptien_ops.domain import Approval, ApprovalState, TenantCount, TenantState
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action, may_approve
+from screens.backup_render import BackupHealth, health_text
 from screens.base import OpsScreen
 from screens.formatting import count
 
@@ -25,7 +28,6 @@ STATES = (TenantState.ACTIVE, TenantState.SUSPENDED, TenantState.PROVISIONING, T
 
 #: What later capabilities will show here; kept as placeholders so the layout does not jump.
 LATER = (
-    ("Backups", "overdue and failed backups will appear here once configured"),
     ("Breaches", "open incidents will appear here once breach tracking is on"),
     ("Billing", "accounts with failed payments will appear here once linked"),
 )
@@ -33,11 +35,16 @@ LATER = (
 
 @dataclass
 class Fleet:
-    """One load of the dashboard; each part holds its data or the service's refusal."""
+    """One load of the dashboard; each part holds its data, the service's refusal, or None while
+    it is not read (the start-up glance holds some parts only; their cards say "loading…")."""
 
-    counts: list[TenantCount] | OpsError = field(default_factory=list)
-    regions: list[dict[str, object]] | OpsError = field(default_factory=list)
-    pending: list[Approval] | OpsError = field(default_factory=list)
+    counts: list[TenantCount] | OpsError | None = None
+    regions: list[dict[str, object]] | OpsError | None = None
+    pending: list[Approval] | OpsError | None = None
+    backups: BackupHealth | OpsError | None = None
+
+    def complete(self) -> bool:
+        return all(getattr(self, f.name) is not None for f in fields(self))
 
 
 class DashboardScreen(OpsScreen):
@@ -65,12 +72,12 @@ class DashboardScreen(OpsScreen):
         if glance is not None:
             self.fleet = Fleet(glance.counts, glance.regions(self.console.settings), glance.pending)
             self._from_glance = True
-        fleet = self.fleet
+        fleet = self.fleet or Fleet()
         with VerticalScroll(id="dashboard-cards"):
-            yield Static(self._tenants(fleet.counts) if fleet else "loading…", id="dashboard-tenants", classes="card")
-            yield Static(self._regions(fleet.regions) if fleet else "loading…", id="dashboard-regions", classes="card")
-            yield Static(self._approvals(fleet.pending) if fleet else "loading…", id="dashboard-approvals",
-                         classes="card")
+            yield Static(_card(fleet.counts, self._tenants), id="dashboard-tenants", classes="card")
+            yield Static(_card(fleet.regions, self._regions), id="dashboard-regions", classes="card")
+            yield Static(_card(fleet.pending, self._approvals), id="dashboard-approvals", classes="card")
+            yield Static(_card(fleet.backups, self._backups), id="dashboard-backups", classes="card")
             yield Static(self._later(), id="dashboard-later", classes="card")
 
     def on_mount(self) -> None:
@@ -78,6 +85,7 @@ class DashboardScreen(OpsScreen):
             "#dashboard-tenants": "Tenants by region and state",
             "#dashboard-regions": "Regions: capacity and load",
             "#dashboard-approvals": "Four-eyes approvals",
+            "#dashboard-backups": "Backups: overdue and failed",
             "#dashboard-later": "Not configured yet",
         }
         for selector, title in titles.items():
@@ -88,7 +96,10 @@ class DashboardScreen(OpsScreen):
         if self._from_glance:
             self._from_glance = False
             self.post_message(self.FleetShown())
-            return
+            if self.fleet is not None and self.fleet.complete():
+                return
+            # A part the glance does not hold: read the fleet once the catalog is connected
+            # (the worker waits for it).
         self.load(self._read_fleet, self._loaded)
 
     def _roles_changed(self, old: frozenset[str] | None = None, new: frozenset[str] | None = None) -> None:
@@ -116,6 +127,10 @@ class DashboardScreen(OpsScreen):
             fleet.pending = services.approvals.list(ApprovalState.PENDING)
         except OpsError as error:
             fleet.pending = error
+        try:
+            fleet.backups = BackupHealth.read(services.backups)
+        except OpsError as error:
+            fleet.backups = error
         return fleet
 
     def _loaded(self, fleet: Fleet) -> None:
@@ -126,9 +141,10 @@ class DashboardScreen(OpsScreen):
     def _render_fleet(self) -> None:
         if self.fleet is None:
             return
-        self.query_one("#dashboard-tenants", Static).update(self._tenants(self.fleet.counts))
-        self.query_one("#dashboard-regions", Static).update(self._regions(self.fleet.regions))
-        self.query_one("#dashboard-approvals", Static).update(self._approvals(self.fleet.pending))
+        self.query_one("#dashboard-tenants", Static).update(_card(self.fleet.counts, self._tenants))
+        self.query_one("#dashboard-regions", Static).update(_card(self.fleet.regions, self._regions))
+        self.query_one("#dashboard-approvals", Static).update(_card(self.fleet.pending, self._approvals))
+        self.query_one("#dashboard-backups", Static).update(_card(self.fleet.backups, self._backups))
 
     def _wanted_regions(self, known: list[str]) -> list[str]:
         region = self.ops.region_filter
@@ -194,6 +210,11 @@ class DashboardScreen(OpsScreen):
             text.append(f" — {for_me} await{'s' if for_me == 1 else ''} your decision (press 4)", style="")
         return text
 
+    def _backups(self, backups: BackupHealth | OpsError) -> Text:
+        if isinstance(backups, OpsError):
+            return Text(backups.one_line(), style="red")
+        return health_text(backups, self.ops.region_filter)
+
     @staticmethod
     def _later() -> Table:
         table = Table(box=None, pad_edge=False, show_header=False, expand=True)
@@ -202,6 +223,10 @@ class DashboardScreen(OpsScreen):
         for label, text in LATER:
             table.add_row(label, text)
         return table
+
+
+def _card(part: Any, render: Callable[[Any], Table | Text]) -> Table | Text | str:
+    return "loading…" if part is None else render(part)
 
 
 def _cell(n: int) -> Text:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
@@ -203,8 +202,9 @@ class EventTable(ScrollView, can_focus=True):
         if row is None:
             return Strip.blank(width, self.rich_style)
         alert = self.alert(row)
-        names = ("event-table--cursor-alert" if alert else "event-table--cursor") if position == self.cursor else \
-            ("event-table--alert" if alert else None)
-        style = self.rich_style + self.get_component_rich_style(names) if names else self.rich_style
-        text = self._line([c.value(row) for c in self.columns], widths, width)
-        return Strip([Segment(text, style if isinstance(style, Style) else None)], width)
+        if position == self.cursor:
+            name: str | None = "event-table--cursor-alert" if alert else "event-table--cursor"
+        else:
+            name = "event-table--alert" if alert else None
+        style = self.rich_style + self.get_component_rich_style(name) if name else self.rich_style
+        return Strip([Segment(self._line([c.value(row) for c in self.columns], widths, width), style)], width)

@@ -56,7 +56,7 @@ class OpsHeader(Vertical):
     def _show_nav(self) -> None:
         current = getattr(self.screen, "MODE", "")
         parts = []
-        in_tabs = {s.MODE for s in self.ops.screen_classes() if s.IN_TABS}
+        in_tabs = self.ops.tab_modes()  # without importing the screens not shown yet
         for key, mode, title in self.ops.navigation():
             if mode not in in_tabs:
                 continue

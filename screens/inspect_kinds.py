@@ -119,7 +119,7 @@ def _audit_detail(row: object) -> Text:
     text.append(row.actor)
     text.append("  key ", style="dim")
     text.append(row.key_id)
-    text.append("\npayload ", style="dim")
+    text.append("\nsealed size ", style="dim")
     text.append(f"{count(row.payload_size)} bytes", style="bold")
     text.append(", sealed with the tenant's key: the console reads its size, never its content", style="dim")
     return text
@@ -157,7 +157,7 @@ AUDIT = EventKind(
         Column("Action", 7, lambda r: r.action),
         Column("Datasheet", 10, lambda r: r.datasheet),
         Column("Record", 10, lambda r: r.record_id),
-        Column("Payload", 8, lambda r: payload_size(r.payload_size)),
+        Column("Size", 8, lambda r: payload_size(r.payload_size)),
     ),
     fields=(
         FilterField("since", "since", 10),

@@ -7,6 +7,7 @@ only read the screen, the notices and the messages the worker posts.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from textual.widgets import DataTable, Static
 from tui_helpers import footer, recording_app, screen_text, screen_words, settle, story
 
 from aptien_ops.composition import Console
+from aptien_ops.domain import utcnow
+from aptien_ops.errors import IntegrityFailure
 from screens.backup_modals import LevelModal, TenantModal
 from screens.backups import BackupProgress, BackupsScreen
 from screens.modals import ConfirmModal
@@ -81,9 +84,12 @@ async def test_an_operator_backs_up_the_tenant_that_is_due_and_watches_it_go(
         [backup_id] = [r["id"] for r in open_as("vic").backups.list("acme-gmbh")[0]]
         assert cell(app, backup_id, "status").plain == "unverified"
         assert "1 backup of 1 tenant" in screen_text(app)
-        shown = screen_words(app)
-        assert f"acme-gmbh {backup_id[-6:]}" in shown and "not verified yet" in shown
-        assert "verify acme-gmbh" in shown and "not verified at level restore" in shown
+        assert (cell(app, backup_id, "tenant").plain, cell(app, backup_id, "id").plain) == ("acme-gmbh", backup_id[-6:])
+        detail = app.screen.query_one("#backups-detail", Static).content
+        assert isinstance(detail, Text) and detail.plain.startswith(backup_id) and "not verified yet" in detail.plain
+        app.clear_notifications()  # the toast would cover the right of the due list
+        await pilot.pause()
+        assert "verify acme-gmbh" in screen_words(app) and "not verified at level restore" in screen_words(app)
 
 
 @story
@@ -158,6 +164,8 @@ async def test_a_tampered_backup_fails_verification_and_the_detail_is_red(
         await settle(pilot)
         [notice] = app.notices_of("error")
         assert "failed quick verification: ciphertext hash mismatch" in notice
+        app.clear_notifications()  # the toast would cover the right of the due list
+        await pilot.pause()
         status, checked = cell(app, backup_id, "status"), cell(app, backup_id, "checked")
         assert (status.plain, checked.plain) == ("failed", "quick FAILED")
         assert "red" in str(status.style) and "red" in str(checked.style)
@@ -197,6 +205,25 @@ async def test_run_due_backs_up_and_verifies_every_tenant_with_a_progress_bar(
         await pilot.press("d")
         await settle(pilot)
         assert "nothing is due" in app.notices_of("information")
+
+
+@story
+async def test_run_due_keeps_to_the_region_filter(
+    open_as: Callable[..., Console], provisioned: Callable[..., str]
+) -> None:
+    provisioned("acme-gmbh", "DE")
+    provisioned("maple-health", "CA")
+    app = recording_app()(open_as("olga"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("8")
+        await settle(pilot)
+        await pilot.press("r", "d")  # region eu
+        await settle(pilot)
+        assert "Back up 1 tenant and verify 0 backups that is due, in region eu?" in screen_words(app)
+        await pilot.press("y")
+        await settle(pilot)
+    rows, _ = open_as("vic").backups.list()
+    assert [r["tenant"] for r in rows] == ["acme-gmbh"]
 
 
 @story
@@ -280,3 +307,49 @@ async def test_the_palette_lists_backups_and_its_actions_by_role(open_as: Callab
             titles = [title for title, _, _ in OpsCommands(app.screen).commands()]
             assert "Go to Backups" in titles
             assert ("Backups: Back up" in titles) is offered and ("Backups: Prune" in titles) is offered
+
+
+@story
+async def test_the_dashboard_counts_overdue_and_failed_backups_per_region(
+    open_as: Callable[..., Console], provisioned: Callable[..., str]
+) -> None:
+    for name, country in (("acme-gmbh", "DE"), ("nordlicht-as", "NO"), ("maple-health", "CA")):
+        provisioned(name, country)
+    failed = backed_up(open_as, "acme-gmbh")
+    data = backup_file(open_as, "acme-gmbh", failed)
+    data.write_bytes(data.read_bytes()[:-1])  # truncated in the store
+    with pytest.raises(IntegrityFailure):
+        open_as("olga").backups.verify(failed, "quick")
+    backed_up(open_as, "nordlicht-as")  # good, never verified
+    console = open_as("vic")
+    console.backups.clock = lambda: utcnow() + timedelta(days=2)  # two days without a backup run
+    app = recording_app()(console, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        card = app.screen.query_one("#dashboard-backups", Static)
+        text = card.content
+        assert isinstance(text, Text)
+        # maple-health never backed up, acme-gmbh's latest failed, nordlicht-as's is two days old
+        # and was not verified within a day.
+        assert text.plain == ("3 overdue backups · 1 overdue verification · 1 failed verification"
+                              " — 4 due in all (press 8)")
+        assert "red" in styles_of(text, "3 overdue backups")
+        await pilot.press("r")  # eu
+        await settle(pilot)
+        assert card.content.plain.startswith("2 overdue backups · 1 overdue verification · 1 failed verification")
+        await pilot.press("r")  # us
+        await settle(pilot)
+        assert card.content.plain == "1 overdue backup — 1 due in all (press 8)"
+
+
+@story
+async def test_the_dashboard_says_backups_are_on_schedule(
+    open_as: Callable[..., Console], provisioned: Callable[..., str]
+) -> None:
+    provisioned("acme-gmbh", "DE")
+    backup_id = backed_up(open_as, "acme-gmbh")
+    open_as("olga").backups.verify(backup_id, "restore")
+    app = recording_app()(open_as("vic"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "On schedule: nothing is due and no backup failed verification." in screen_words(app)

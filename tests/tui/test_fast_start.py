@@ -3,6 +3,9 @@ connects right after), the fleet read once, and keys pressed early waiting for t
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,7 +15,7 @@ from tui_helpers import FROZEN_ACCOUNT, ManualClock, screen_text, settle, story
 from aptien_ops.cli.state import CliState
 from aptien_ops.composition import Console
 from aptien_ops.errors import PendingApproval
-from screens.app import OpsApp
+from screens.app import SCREENS, OpsApp
 from screens.dashboard import DashboardScreen
 from screens.tenants import TenantsScreen
 
@@ -108,3 +111,19 @@ def test_the_header_names_the_os_account_when_no_operator_is_chosen(
         assert glance.roles == frozenset({"admin"})  # the sandbox names its OS account admin
     finally:
         state.close()
+
+
+def test_every_tab_names_its_screen_as_the_screen_names_itself() -> None:
+    for tab in SCREENS:
+        screen_class = tab.load()
+        assert (screen_class.NAV_KEY, screen_class.MODE, screen_class.TITLE, screen_class.IN_TABS) == (
+            tab.key, tab.mode, tab.title, tab.in_tabs), tab
+    assert OpsApp.tab_modes() == {s.MODE for s in OpsApp.screen_classes() if s.IN_TABS}
+
+
+def test_the_app_imports_no_screen_but_the_dashboard_before_it_is_shown() -> None:
+    code = "import json, sys, screens.app\nprint(json.dumps([m for m in sys.modules if m.startswith('screens.')]))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    assert "screens.dashboard" in loaded
+    assert not loaded & {f"screens.{t.target.split(':')[0].split('.')[1]}" for t in SCREENS[1:]}

@@ -203,8 +203,8 @@ async def test_the_audit_tab_shows_payload_sizes_and_never_a_payload(
         row = audit.table.highlighted
         assert isinstance(row, AuditEvent)
         shown = screen_words(app)
-        assert "Payload" in shown and f"{rows[0].payload_size} B" in shown
-        assert f"audit #{row.id}" in shown and f"payload {row.payload_size} bytes" in shown
+        assert "Size" in shown and f"{rows[0].payload_size} B" in shown
+        assert f"audit #{row.id}" in shown and f"sealed size {row.payload_size} bytes" in shown
         assert f"actor {row.actor}" in shown and f"key {row.key_id}" in shown and row.record_id in shown
         assert row.payload_size == len(sealed[1])
         svg = app.export_screenshot()
