@@ -101,5 +101,5 @@ def health_text(health: BackupHealth, region: str | None = None) -> Text:
     alarms += [_plural(late_checks, "overdue verification")] if late_checks else []
     alarms += [_plural(failed, "failed verification")] if failed else []
     text.append(" · ".join(alarms), style="bold red")
-    text.append(f"{' — ' if alarms else ''}{len(due)} due in all (press 8)")
+    text.append(f" — {len(due)} due in all (press 8)" if alarms else f"{len(due)} due, none overdue yet (press 8)")
     return text

@@ -212,7 +212,8 @@ class DashboardScreen(OpsScreen):
 
     def _backups(self, backups: BackupHealth | OpsError) -> Text:
         if isinstance(backups, OpsError):
-            return Text(backups.one_line(), style="red")
+            # One line on the dashboard (the message can name long paths); the screen says why.
+            return Text(f"backups cannot be read ({backups.code}): press 8 to see why", style="red")
         return health_text(backups, self.ops.region_filter)
 
     @staticmethod
