@@ -96,11 +96,24 @@ class DashboardScreen(OpsScreen):
         if self._from_glance:
             self._from_glance = False
             self.post_message(self.FleetShown())
-            if self.fleet is not None and self.fleet.complete():
-                return
-            # A part the glance does not hold: read the fleet once the catalog is connected
-            # (the worker waits for it).
+            if self.fleet is not None and not self.fleet.complete():
+                # Only the part the glance does not hold (backups), once the catalog is
+                # connected (the worker waits for it): the rest is not read a second time.
+                self.load(self._read_backups, self._backups_loaded)
+            return
         self.load(self._read_fleet, self._loaded)
+
+    def _read_backups(self) -> BackupHealth | OpsError:
+        """Runs in a worker thread."""
+        try:
+            return BackupHealth.read(self.console.backups)
+        except OpsError as error:
+            return error
+
+    def _backups_loaded(self, backups: BackupHealth | OpsError) -> None:
+        if self.fleet is not None:
+            self.fleet.backups = backups
+            self._render_fleet()
 
     def _roles_changed(self, old: frozenset[str] | None = None, new: frozenset[str] | None = None) -> None:
         # The first roles to arrive (the app reads them while this screen loads) change only
