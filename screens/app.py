@@ -103,6 +103,8 @@ class OpsApp(App[None], ServiceCaller):
     roles: reactive[frozenset[str] | None] = reactive(None)
     """The operator's roles as the catalog had them at start (None until read)."""
     region_filter: reactive[str | None] = reactive(None)
+    #: True once the catalog is connected after a fast (glance) start.
+    catalog_ready: reactive[bool] = reactive(False)
     """The region filter shown in the header (None: all regions)."""
 
     def __init__(self, console: Console, *, glance: DashboardGlance | None = None,
@@ -165,7 +167,10 @@ class OpsApp(App[None], ServiceCaller):
     def _connect(self) -> None:
         # After the first frame: the import and schema check it spares must still be paid
         # before the first service call, so pay them while the operator reads the dashboard.
-        self._call_service(self.services.connect, lambda _: None, changed=False)
+        self._call_service(self.services.connect, self._catalog_connected, changed=False)
+
+    def _catalog_connected(self, _: object) -> None:
+        self.catalog_ready = True
 
     def _roles_loaded(self, roles: frozenset[str]) -> None:
         self.roles = frozenset(roles)

@@ -97,11 +97,15 @@ class DashboardScreen(OpsScreen):
             self._from_glance = False
             self.post_message(self.FleetShown())
             if self.fleet is not None and not self.fleet.complete():
-                # Only the part the glance does not hold (backups), once the catalog is
-                # connected (the worker waits for it): the rest is not read a second time.
-                self.load(self._read_backups, self._backups_loaded)
+                # Only the part the glance does not hold (backups), once the app has connected
+                # the catalog after the first frame: the rest is not read a second time.
+                self.watch(self.app, "catalog_ready", self._catalog_ready, init=True)
             return
         self.load(self._read_fleet, self._loaded)
+
+    def _catalog_ready(self, ready: bool) -> None:
+        if ready and self.fleet is not None and self.fleet.backups is None:
+            self.load(self._read_backups, self._backups_loaded)
 
     def _read_backups(self) -> BackupHealth | OpsError:
         """Runs in a worker thread."""
