@@ -168,7 +168,7 @@ class Console:
     def tenants(self) -> TenantService:
         from aptien_ops.services.tenants import TenantService
 
-        return TenantService(self.ctx, self.resolver)
+        return TenantService(self.ctx)
 
     @_service
     def regions(self) -> RegionService:

@@ -213,12 +213,16 @@ class ProvisioningService:
         """The owner's password: generated once, kept only sealed in the catalog."""
         context = secret_context(name, "owner_password")
         sealer = self.ctx.sealer(region.name)
-        with self.ctx.catalog.transaction() as tx:
+        with self.ctx.catalog.read() as tx:
             sealed = tx.tenant_secret(name, "owner_password")
-            if sealed is None:
-                password = secrets.token_urlsafe(32)
-                tx.set_tenant_secret(name, "owner_password", sealer.seal(password.encode(), context))
-                return password
+        if sealed is None:
+            # Generated once: the write transaction re-checks, so two runs cannot both store one.
+            with self.ctx.catalog.transaction() as tx:
+                sealed = tx.tenant_secret(name, "owner_password")
+                if sealed is None:
+                    password = secrets.token_urlsafe(32)
+                    tx.set_tenant_secret(name, "owner_password", sealer.seal(password.encode(), context))
+                    return password
         return sealer.unseal(sealed, context).decode()
 
     # -- helpers --------------------------------------------------------------------------

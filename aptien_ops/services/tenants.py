@@ -9,7 +9,6 @@ from aptien_ops.domain import Tenant, TenantCount, TenantState, validate_tenant_
 from aptien_ops.errors import InvalidInput, NotFound, Unavailable
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
-from aptien_ops.regions import RegionResolver
 from aptien_ops.services.context import OpsContext
 
 
@@ -22,9 +21,8 @@ def parse_state(value: str) -> TenantState:
 
 
 class TenantService:
-    def __init__(self, ctx: OpsContext, resolver: RegionResolver) -> None:
+    def __init__(self, ctx: OpsContext) -> None:
         self.ctx = ctx
-        self.resolver = resolver
 
     def rows(self, *, region: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
         """Tenants as JSON-ready dicts, newest state first. Raises: InvalidInput, Forbidden."""
