@@ -208,5 +208,5 @@ def test_a_scripted_list_builds_only_the_service_it_calls(sandbox_config: Path) 
     )
     out = subprocess.run([sys.executable, "-c", code, str(sandbox_config)], capture_output=True, text=True, check=True)
     built, loaded = json.loads(out.stdout.splitlines()[-1])
-    assert built == ["resolver", "tenants"]
+    assert built == ["tenants"]
     assert "aptien_ops.services.inspection" not in loaded and "aptien_ops.services.backups" not in loaded
