@@ -90,17 +90,31 @@ def quiet_machine(max_load: float, wait: float) -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def alternate(name: str, ours: Side, floor: Side, *, rounds: int, target: float, max_load: float, wait: float,
-              extra: dict[str, Any], record: bool) -> dict[str, Any]:
-    """``harness.compare`` with an untimed clean-up after each run (a deleted backup or dump)."""
-    load_before = quiet_machine(max_load, wait)
+def busy_cpu_seconds() -> float:
+    """CPU time (all CPUs, every process: ours, pg_dump, the server) spent so far, from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        ticks = [int(v) for v in fh.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # minus idle and iowait
 
-    def once(side: Side) -> float:
+
+def alternate(name: str, ours: Side, floor: Side, *, rounds: int, target: float | None, max_load: float,
+              wait: float, extra: dict[str, Any], record: bool) -> dict[str, Any]:
+    """``harness.compare`` with an untimed clean-up after each run (a deleted backup or dump).
+
+    Also records the machine's busy CPU seconds during each run (``cpu_s``). ``target`` None:
+    a reference comparison, reported but neither judged nor put in the results table.
+    """
+    load_before = quiet_machine(max_load, wait)
+    cpu: dict[str, list[float]] = {"ours": [], "floor": []}
+
+    def once(side: Side, label: str | None = None) -> float:
         if side.before is not None:
             side.before()
-        started = time.perf_counter()
+        busy, started = busy_cpu_seconds(), time.perf_counter()
         side.run()
         elapsed = time.perf_counter() - started
+        if label is not None:
+            cpu[label].append(busy_cpu_seconds() - busy)
         if side.after is not None:
             side.after()
         return elapsed
@@ -109,16 +123,19 @@ def alternate(name: str, ours: Side, floor: Side, *, rounds: int, target: float,
     times: dict[str, list[float]] = {"ours": [], "floor": []}
     for i in range(rounds):
         for side in (("ours", "floor") if i % 2 == 0 else ("floor", "ours")):
-            times[side].append(once(ours if side == "ours" else floor))
+            times[side].append(once(ours if side == "ours" else floor, side))
     ratio = statistics.median(times["ours"]) / statistics.median(times["floor"])
     result = {
         "benchmark": name, "backend": "postgresql", "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
-        "rounds": rounds, "warmup": 1, "ours": _summary(times["ours"]), "floor": _summary(times["floor"]),
+        "rounds": rounds, "warmup": 1,
+        "ours": {**_summary(times["ours"]), "cpu_s": round(statistics.median(cpu["ours"]), 2)},
+        "floor": {**_summary(times["floor"]), "cpu_s": round(statistics.median(cpu["floor"]), 2)},
         "ratio": round(ratio, 3), "ratio_of_minima": round(min(times["ours"]) / min(times["floor"]), 3),
-        "target_ratio": target, "pass": ratio <= target, "load_before": load_before, "machine": machine(), **extra,
+        "target_ratio": target, "pass": None if target is None else ratio <= target, "load_before": load_before,
+        "machine": machine(), **extra,
     }
     print(json.dumps(result), flush=True)
-    if record:
+    if record and target is not None:
         record_result(result)
     log(f"{name}: ours {result['ours']['median_s']} s, floor {result['floor']['median_s']} s, ratio {ratio:.2f}"
         f" (minima {result['ratio_of_minima']:.2f}), load {load_before} → {machine().rpartition(' ')[2]}")
@@ -186,6 +203,16 @@ class Bench:
                 "-d", self.server.conninfo(database_name(name))]
         return Side(lambda: self._tool(argv), path.unlink)
 
+    def stock_pipeline(self, name: str) -> Side:
+        """``pg_dump -Fc -Z0 | zstd -1 -T2 | age -r R > FILE`` with the Debian tools: the same
+        work as ours minus the snapshot, row counts, listing, hashes and manifest."""
+        path = self.tmp / f"stock-{name}.dump.zst.age"
+        recipient = self.console.tenants.show(name).backup_recipient or ""
+        script = '"$1" -Fc -Z0 -d "$2" | zstd -q -1 -T2 | age -r "$3" > "$4"'
+        argv = ["bash", "-o", "pipefail", "-c", script, "stock", self.pg_dump,
+                self.server.conninfo(database_name(name)), recipient, str(path)]
+        return Side(lambda: self._tool(argv), path.unlink)
+
     def _tool(self, argv: list[str]) -> None:
         done = subprocess.run(argv, capture_output=True, env=self.tool_env, check=False)
         if done.returncode != 0:
@@ -249,7 +276,7 @@ class Bench:
                 hashlib.file_digest(fh, "sha256")
 
         def zstd() -> None:
-            codec = zstandard.ZstdCompressor(level=backup_codec.ZSTD_LEVEL, threads=backup_codec.ZSTD_THREADS)
+            codec = zstandard.ZstdCompressor(compression_params=backup_codec.compression_params())
             with open(dump, "rb") as src, open(compressed, "wb") as dst:
                 codec.copy_stream(src, dst, read_size=backup_codec.CHUNK, write_size=backup_codec.CHUNK)
 
@@ -301,6 +328,10 @@ def measure(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
         rounds=args.rounds, target=TARGETS["z0"],
         extra={"db_size": label[big], "floor_argv": z0, "ours_argv": ["aptien-ops", "--json", "backup", "run", big]},
         **common)
+    out["stock"] = alternate(
+        "stock pg_dump -Z0 | zstd -1 -T2 | age vs pg_dump -Fc -Z0 (reference)", bench.stock_pipeline(big),
+        bench.pg_dump_to_file(big, "0"), rounds=args.rounds, target=None,
+        extra={"db_size": label[big], "floor_argv": z0}, **common)
     out["gzip"] = alternate(
         "backup 1 GB tenant vs pg_dump -Fc (gzip)", bench.create(big), bench.pg_dump_to_file(big, None),
         rounds=args.gzip_rounds, target=TARGETS["gzip"],
@@ -330,16 +361,20 @@ def rss_ok(rss: dict[str, int]) -> bool:
 
 def record_section(out: dict[str, Any], args: argparse.Namespace) -> None:
     rows = []
-    for key in ("z0 bench-1gb", "z0 bench-100mb", "z0 cli", "gzip", "restore"):
+    for key in ("z0 bench-1gb", "z0 bench-100mb", "z0 cli", "stock", "gzip", "restore"):
         r = out[key]
+        target, verdict = ("—", "—") if r["pass"] is None else (f"≤ {r['target_ratio']}×", "yes" if r["pass"] else "**no**")
         rows.append(f"| {r['benchmark']} | {r['ours']['median_s']:.2f} | {r['floor']['median_s']:.2f}"
-                    f" | {r['ratio']:.2f}× | {r['ratio_of_minima']:.2f}× | ≤ {r['target_ratio']}×"
-                    f" | {'yes' if r['pass'] else '**no**'} | {r['rounds']} | {r['load_before']} |")
+                    f" | {r['ratio']:.2f}× | {r['ratio_of_minima']:.2f}× | {target} | {verdict}"
+                    f" | {r['ours']['cpu_s']:.2f} | {r['floor']['cpu_s']:.2f} | {r['rounds']} | {r['load_before']} |")
     rss = out["rss_kib"]
     cpu_line = ", ".join(f"{label} {seconds:.2f} s" for label, seconds in out["codec_cpu"].items())
     cpu_total = sum(out["codec_cpu"].values())
     rss_rows = "\n".join(f"| {out['labels'][name]} | {kib / 1024:.0f} MiB |" for name, kib in rss.items())
     table = "\n".join(rows)
+    z0, ncpu = out["z0 bench-1gb"], os.cpu_count() or 1
+    least = z0["ours"]["cpu_s"] / ncpu
+    bound = least / z0["floor"]["median_s"]
     section = f"""{START}
 ## Backups: ours against pg_dump and pg_restore, and peak memory
 
@@ -348,13 +383,14 @@ def record_section(out: dict[str, Any], args: argparse.Namespace) -> None:
 (`tests/pg_fixtures.start_pg_server(log_statements=False)`): {out['labels']['bench-1gb']}
 ({args.big_audit:,} audit events, {args.big_logins:,} logins) and {out['labels']['bench-100mb']}
 ({args.small_audit:,} audit events, {args.small_logins:,} logins) by `pg_database_size` (tables
-and indexes). The big tenant's dump is {out['dump_bytes'] / 1e6:,.0f} MB; stored, zstd level 1 +
-age, {out['stored_bytes'] / 1e6:,.0f} MB. Ours and the floor alternate (one warm-up each, the
+and indexes). The big tenant's dump is {out['dump_bytes'] / 1e6:,.0f} MB; stored (zstd level 1 with
+hash log 12 and minimum match 6, then age), {out['stored_bytes'] / 1e6:,.0f} MB. Ours and the floor alternate (one warm-up each, the
 order flips every round); files and databases are removed between rounds, untimed.
 
 - ours, in-process: `FsBackupRepository.create` — a repeatable-read snapshot, `pg_dump -Fc -Z0
   --snapshot`, every table's rows counted in that snapshot at the same time, the dump teed to
-  `pg_restore --list`, zstd, age, two SHA-256, fsync, signed manifest. The CLI row runs
+  `pg_restore --list`, zstd, age, two SHA-256, fsync, signed manifest; reading, hashing and
+  compressing in one thread, encrypting and writing in another. The CLI row runs
   `aptien-ops --json backup run NAME` (plus interpreter start, catalog and ops log).
 - floors: `pg_dump -Fc -Z0 -f FILE` and `pg_dump -Fc -f FILE` (gzip), same server and binary.
 - restore: `BackupService.verify(id, "restore")` (scratch database created, decrypt, decompress,
@@ -365,15 +401,26 @@ order flips every round); files and databases are removed between rounds, untime
 Run {out['date']} on {out['machine']}; the 1-minute load before each measurement is in the
 last column (the script waits up to {args.load_wait:.0f} s for it to fall to {args.max_load}).
 
-| measurement | ours median (s) | floor median (s) | ratio | ratio of minima | target | pass | rounds | load before |
-| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |
+CPU s: the machine's busy CPU time during one run (median; every process — ours, pg_dump,
+the server backend, the tools — from `/proc/stat`).
+
+| measurement | ours median (s) | floor median (s) | ratio | ratio of minima | target | pass | ours CPU s | floor CPU s | rounds | load before |
+| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |
 {table}
 
-Backing up is CPU-bound here: measured alone on the big tenant's dump, the stages ours adds
-to pg_dump take CPU time: {cpu_line} ({cpu_total:.2f} s in all), while the whole
-`pg_dump -Fc -Z0` floor takes {out['z0 bench-1gb']['floor']['median_s']:.2f} s on this 2-CPU machine, where
-pg_dump and its server backend already keep about one CPU busy. Target "≥ 5× faster than
-gzip" is the row "≤ 0.2×".
+Target "≥ 5× faster than gzip" is the row "≤ 0.2×". The reference row runs the Debian `zstd`
+and `age` binaries on pg_dump's output: no snapshot, row counts, listing, hashes or manifest.
+
+**Why ≤ 1.15× of `pg_dump -Fc -Z0` is out of reach on this machine.** Backing up is
+CPU-bound here. The floor keeps {z0['floor']['cpu_s']:.2f} CPU-s busy in {z0['floor']['median_s']:.2f} s
+({z0['floor']['cpu_s'] / (ncpu * z0['floor']['median_s']):.0%} of {ncpu} CPUs); ours needs
+{z0['ours']['cpu_s']:.2f} CPU-s, so even with every CPU busy all the time it cannot take less than
+{least:.2f} s, {bound:.2f}× the floor, before any scheduling loss. The 1.15× target leaves
+{ncpu * 1.15 * z0['floor']['median_s'] - z0['floor']['cpu_s']:.2f} CPU-s for everything ours adds to
+pg_dump; measured alone on the big tenant's dump, the stages the issue asks for cost: {cpu_line}
+({cpu_total:.2f} s in all, plus reading the pipe and writing the file). The stock tools, doing
+less, take {out['stock']['ratio']:.2f}× the floor. On a machine with 4 or more CPUs the same
+pipeline has the room it lacks here.
 
 Peak RSS of `aptien-ops --json backup run NAME` (GNU time: the process and its waited-for
 children, pg_dump and `pg_restore --list` included), load {out['rss_load_before']} before;
