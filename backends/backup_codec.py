@@ -333,6 +333,9 @@ class Walked:
     """Rows per table of the scratch restore (``restore`` level only)."""
     problem: str | None = None
     """What the tool refused (pg_restore's error, a failed integrity check), or None."""
+    note: str | None = None
+    """Something the operator should know that does not bear on the verdict (e.g. stale
+    scratch databases that were dropped on the way)."""
 
 
 # ----------------------------------------------------------------------------- judging

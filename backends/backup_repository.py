@@ -388,12 +388,13 @@ class FsBackupRepository:
             walked = self._walk(manifest, level, scratch_cluster, feed)
         except OSError as exc:
             raise self._store_error(exc, f"verifying backup {manifest.backup_id}") from None
-        return result(codec.judge_walk(
+        ok, detail = codec.judge_walk(
             walked, ciphertext=(manifest.ciphertext_size, manifest.ciphertext_sha256),
             plaintext=(manifest.plaintext_size, manifest.plaintext_sha256),
             archive_list_sha256=manifest.archive_list_sha256,
             row_counts=manifest.row_counts if level == "restore" else None,
-        ))
+        )
+        return result((ok, f"{detail}; {walked.note}" if walked.note else detail))
 
     def _walk(self, manifest: BackupManifest, level: str, scratch_cluster: ClusterSettings | None,
               feed: Callable[[codec.Sink], codec.Opened]) -> codec.Walked:

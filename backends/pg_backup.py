@@ -17,6 +17,7 @@ import fcntl
 import functools
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
@@ -316,7 +318,7 @@ def walk(cluster: ClusterSettings | None, tenant: str, workdir: Path,
     if cluster is None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         return _walk_with([find_tool("pg_restore"), "--file=/dev/null"], env, workdir, None, feed, None)
-    with scratch_database(cluster, tenant) as scratch:
+    with scratch_database(cluster, tenant) as (scratch, swept):
         env, conninfo, password = connection(cluster, scratch)
         # As a role without powers: restoring runs the tenant's own DDL (index expressions,
         # defaults), which must not execute with the cluster admin's rights.
@@ -328,9 +330,14 @@ def walk(cluster: ClusterSettings | None, tenant: str, workdir: Path,
                 return count_rows(conn)
 
         try:
-            return _walk_with(argv, env, workdir, password, feed, count)
+            walked = _walk_with(argv, env, workdir, password, feed, count)
         except psycopg.Error as exc:
             raise translate_pg_error(exc, f"cluster {cluster.name!r}: count rows of {scratch}", (password,)) from None
+        if swept:
+            listed = ", ".join(swept[:3]) + (f" and {len(swept) - 3} more" if len(swept) > 3 else "")
+            walked = replace(walked, note=f"dropped {len(swept)} scratch database(s) that interrupted verifications"
+                                          f" had left on cluster {cluster.name!r}: {listed}")
+        return walked
 
 
 def _walk_with(argv: list[str], env: dict[str, str], workdir: Path, secret: str | None,
@@ -347,33 +354,86 @@ def _walk_with(argv: list[str], env: dict[str, str], workdir: Path, secret: str 
         fan_out.close()
 
 
+#: ``scratch_<tenant>_<8 hex>``: what :func:`scratch_database` creates, and all the sweep drops.
+_SCRATCH_NAME = re.compile(r"scratch_[a-z0-9][a-z0-9_-]*_[0-9a-f]{8}")
+
+
+def _scratch_lock(name: str) -> int:
+    """The advisory lock a live verification holds on its scratch database (a signed 64-bit key)."""
+    return int.from_bytes(hashlib.sha256(b"aptien-ops scratch " + name.encode()).digest()[:8], "big", signed=True)
+
+
+def sweep_scratch(conn: psycopg.Connection) -> list[str]:
+    """Drop the scratch databases no live verification holds: those a killed one left behind.
+
+    ``conn`` is an autocommit admin connection to the cluster's own database, where every
+    verification takes its lock. Raises: psycopg.Error.
+    """
+    dropped = []
+    rows = conn.execute("SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE 'scratch\\_%'").fetchall()
+    for (name,) in rows:
+        if not _SCRATCH_NAME.fullmatch(name):
+            continue
+        key = _scratch_lock(name)
+        free = conn.execute("SELECT pg_catalog.pg_try_advisory_lock(%s)", (key,)).fetchone()
+        if not free or not free[0]:
+            continue  # a verification is using it
+        try:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            dropped.append(name)
+        except psycopg.errors.DatabaseError:
+            pass  # e.g. not the admin's to drop: the verification goes on; the database stays for a human
+        finally:
+            conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s)", (key,))
+    return dropped
+
+
 @contextmanager
-def scratch_database(cluster: ClusterSettings, tenant: str) -> Iterator[str]:
+def scratch_database(cluster: ClusterSettings, tenant: str) -> Iterator[tuple[str, list[str]]]:
     """An empty database ``scratch_<tenant>_<random>`` on ``cluster`` owned by the powerless
-    :data:`RESTORER` role, dropped on exit.
+    :data:`RESTORER` role, dropped on exit; yields its name and the stale scratch databases
+    dropped on the way in (see :func:`sweep_scratch`).
+
+    A connection holds an advisory lock on the name from before the database exists until it
+    is dropped, so a verification killed with ``kill -9`` leaves a database nobody holds,
+    which the next restore verification on the cluster drops.
 
     Raises: Unavailable (or Forbidden, Conflict) if it cannot be created or dropped.
     """
     name = f"scratch_{tenant}_{secrets.token_hex(4)}"
     where = f"cluster {cluster.name!r}"
+    holder = None
     try:
-        with admin_connect(cluster) as conn:
-            converge_role(conn, RESTORER, create=sql.SQL("NOLOGIN NOCREATEDB NOCREATEROLE"), alter=None,
-                          refusal=f"{where}: refusing to restore backups as {RESTORER}")
-            superuser = conn.execute("SELECT current_setting('is_superuser')").fetchone()
-            if superuser is None or superuser[0] != "on":
-                conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(RESTORER)))
-            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(RESTORER)))
-            # Restored metadata is personal data: nobody but the admin may connect.
-            conn.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+        holder = admin_connect(cluster)
+        holder.execute("SELECT pg_catalog.pg_advisory_lock(%s)", (_scratch_lock(name),))
+        swept = sweep_scratch(holder)
+        converge_role(holder, RESTORER, create=sql.SQL("NOLOGIN NOCREATEDB NOCREATEROLE"), alter=None,
+                      refusal=f"{where}: refusing to restore backups as {RESTORER}")
+        superuser = holder.execute("SELECT current_setting('is_superuser')").fetchone()
+        if superuser is None or superuser[0] != "on":
+            holder.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(RESTORER)))
+        holder.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(RESTORER)))
+        # Restored metadata is personal data: nobody but the admin may connect.
+        holder.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
     except psycopg.Error as exc:
+        if holder is not None:
+            holder.close()
         raise translate_pg_error(exc, f"{where}: create scratch database {name}") from None
     try:
-        yield name
+        yield name, swept
     finally:
         try:
-            with admin_connect(cluster) as conn:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        except psycopg.Error as exc:
-            raise Unavailable(f"{where}: the scratch database {name} could not be dropped: {driver_message(exc)}",
-                              hint="drop it by hand") from None
+            with holder:
+                holder.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        except psycopg.Error:
+            _drop_afresh(cluster, name)
+
+
+def _drop_afresh(cluster: ClusterSettings, name: str) -> None:
+    """Drop ``name`` over a new connection (the holder's broke). Raises: Unavailable."""
+    try:
+        with admin_connect(cluster) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    except psycopg.Error as exc:
+        raise Unavailable(f"cluster {cluster.name!r}: the scratch database {name} could not be dropped:"
+                          f" {driver_message(exc)}", hint="drop it by hand") from None

@@ -285,7 +285,7 @@ class Bench:
                 pyrage.encrypt_io(src, dst, [recipient])
 
         stage("sha256 of the dump", lambda: sha256(dump))
-        stage(f"zstd level {backup_codec.ZSTD_LEVEL}", zstd)
+        stage(f"zstd (level {backup_codec.ZSTD_LEVEL}, {backup_codec.ZSTD_THREADS} threads)", zstd)
         stage("age", age)
         stage("sha256 of the ciphertext", lambda: sha256(compressed))
         compressed.unlink()
@@ -364,7 +364,7 @@ def record_section(out: dict[str, Any], args: argparse.Namespace) -> None:
     for key in ("z0 bench-1gb", "z0 bench-100mb", "z0 cli", "stock", "gzip", "restore"):
         r = out[key]
         target, verdict = ("—", "—") if r["pass"] is None else (f"≤ {r['target_ratio']}×", "yes" if r["pass"] else "**no**")
-        rows.append(f"| {r['benchmark']} | {r['ours']['median_s']:.2f} | {r['floor']['median_s']:.2f}"
+        rows.append(f"| {r['benchmark'].replace('|', chr(92) + '|')} | {r['ours']['median_s']:.2f} | {r['floor']['median_s']:.2f}"
                     f" | {r['ratio']:.2f}× | {r['ratio_of_minima']:.2f}× | {target} | {verdict}"
                     f" | {r['ours']['cpu_s']:.2f} | {r['floor']['cpu_s']:.2f} | {r['rounds']} | {r['load_before']} |")
     rss = out["rss_kib"]
@@ -419,8 +419,8 @@ CPU-bound here. The floor keeps {z0['floor']['cpu_s']:.2f} CPU-s busy in {z0['fl
 {ncpu * 1.15 * z0['floor']['median_s'] - z0['floor']['cpu_s']:.2f} CPU-s for everything ours adds to
 pg_dump; measured alone on the big tenant's dump, the stages the issue asks for cost: {cpu_line}
 ({cpu_total:.2f} s in all, plus reading the pipe and writing the file). The stock tools, doing
-less, take {out['stock']['ratio']:.2f}× the floor. On a machine with 4 or more CPUs the same
-pipeline has the room it lacks here.
+less, take {out['stock']['ratio']:.2f}× the floor. Meeting the target needs CPU that this
+{ncpu}-CPU machine does not have to spare; the "≥ 5× faster than gzip" and restore targets hold.
 
 Peak RSS of `aptien-ops --json backup run NAME` (GNU time: the process and its waited-for
 children, pg_dump and `pg_restore --list` included), load {out['rss_load_before']} before;

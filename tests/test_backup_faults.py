@@ -22,7 +22,7 @@ from test_backup_engine import Site, make_site
 from aptien_ops.config import ClusterSettings
 from aptien_ops.domain import BackupManifest, VerifyResult
 from aptien_ops.errors import IntegrityFailure, NotFound, OpsError, Unavailable
-from backends import backup_codec
+from backends import backup_codec, pg_backup
 from backends.backup_signing import RegionSigner
 
 BIG = {"users": 200, "logins": 20_000, "audit_events": 200_000}
@@ -290,6 +290,87 @@ def test_a_partial_that_a_live_writer_holds_is_not_cleaned(site: Site) -> None:
         assert site.repo().clean_partials() == []
         assert held.exists()
     assert site.repo().clean_partials() == [str(held)]
+
+
+_VERIFY_CHILD = """
+import json, sys
+from pathlib import Path
+from aptien_ops.config import ClusterSettings, RegionSettings
+from backends.backup_repository import FsBackupRepository
+spec = json.loads(Path(sys.argv[1]).read_text())
+cluster = ClusterSettings(**spec["cluster"])
+region = RegionSettings("eu", "EEA", Path(spec["store"]), (cluster,), Path(spec["key_file"]), "aptien_inspector_eu")
+repo = FsBackupRepository(region, create=False)
+repo.verify(repo.manifest(spec["tenant"], spec["backup_id"]), "restore", spec["identity"], cluster)
+"""
+
+
+def scratch_of(site: Site, tenant: str) -> list[str]:
+    from test_backup_engine import scratch_databases
+
+    return [name for name in scratch_databases(site) if name.startswith(f"scratch_{tenant}_")]
+
+
+@pytest.fixture
+def pg_site(pg_cluster_settings: ClusterSettings, tmp_path: Path) -> Iterator[Site]:
+    under_test = make_site("postgresql", tmp_path, pg_cluster_settings)
+    yield under_test
+    for tenant in under_test.passwords:
+        under_test.store.drop_database(tenant)
+    under_test.store.close()
+
+
+@pytest.mark.postgres
+def test_a_restore_verification_killed_mid_restore_leaves_a_scratch_database_the_next_one_drops(
+    pg_site: Site, tenant_name: str
+) -> None:
+    site = pg_site
+    tenant = site.provision(tenant_name, **BIG)
+    manifest = site.backup(tenant)
+    spec = site.base / "child.json"
+    spec.write_text(json.dumps({
+        "cluster": {k: v for k, v in dataclasses.asdict(site.cluster).items() if k in ("name", "kind", "url", "capacity")},
+        "store": str(site.region.backup_store), "key_file": str(site.region.key_file), "tenant": tenant,
+        "backup_id": manifest.backup_id, "identity": site.identity,
+    }))
+    child = subprocess.Popen([sys.executable, "-c", _VERIFY_CHILD, str(spec)], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not scratch_of(site, tenant) and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.01)
+        time.sleep(0.2)  # into pg_restore
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL, child.stderr.read() if child.stderr else ""
+    [left] = scratch_of(site, tenant)  # kill -9 runs no clean-up: the database stays, for now
+
+    again = site.repo().verify(manifest, "restore", site.identity, site.cluster)
+    assert again.ok, again.detail
+    assert "dropped 1 scratch database(s) that interrupted verifications had left on cluster" in again.detail
+    assert left in again.detail
+    assert scratch_of(site, tenant) == []
+
+
+@pytest.mark.postgres
+def test_a_scratch_database_in_use_by_a_live_verification_is_never_swept(pg_site: Site, tenant_name: str) -> None:
+    site = pg_site
+    tenant = site.provision(tenant_name)
+    manifest = site.backup(tenant)
+    with pg_backup.scratch_database(site.cluster, tenant) as (live, _):
+        result = site.repo().verify(manifest, "restore", site.identity, site.cluster)
+        assert result.ok and "scratch database(s)" not in result.detail
+        assert live in scratch_of(site, tenant)
+    assert scratch_of(site, tenant) == []
+    # Not ours to drop: a database that only looks like a scratch database by its prefix.
+    with pg_backup.admin_connect(site.cluster) as conn:
+        conn.execute(f'CREATE DATABASE "scratch_{tenant}_keep"')
+    try:
+        assert site.repo().verify(manifest, "restore", site.identity, site.cluster).ok
+        assert scratch_of(site, tenant) == [f"scratch_{tenant}_keep"]
+    finally:
+        with pg_backup.admin_connect(site.cluster) as conn:
+            conn.execute(f'DROP DATABASE "scratch_{tenant}_keep"')
 
 
 @pytest.mark.postgres
