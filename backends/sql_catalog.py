@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.pool import QueuePool, StaticPool
 from sqlalchemy.sql import ColumnElement
 
 from aptien_ops.backup_policy import BackupRecord, manifest_from_json
@@ -184,7 +184,11 @@ class SqlCatalog:
                 if database and database != ":memory:":
                     self.sqlite_path = Path(database)
                 if self.sqlite_path is not None:
-                    self._engine = create_engine(url, poolclass=NullPool)
+                    # One pooled connection: opening one costs its PRAGMAs and, on the
+                    # last close, a WAL checkpoint — ≈ 10 ms per transaction, 9 of them per
+                    # provisioned tenant. A connection is used by one thread at a time.
+                    self._engine = create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=7,
+                                                 connect_args={"check_same_thread": False})
                 else:  # one shared in-memory database, for throwaway use
                     self._engine = create_engine(
                         url, poolclass=StaticPool, connect_args={"check_same_thread": False}
