@@ -480,6 +480,32 @@ def test_tenant_rows_are_the_json_of_the_tenants(catalog: SqlCatalog) -> None:
     assert [r["name"] for r in cancelled] == ["gamma"]
 
 
+def test_tenant_rows_as_json_text_are_the_same_rows_in_order_and_ascii_only(catalog: SqlCatalog) -> None:
+    with catalog.read() as tx:
+        assert json.loads(tx.tenant_rows_json()) == []
+    with catalog.transaction() as tx:
+        # Inserted out of name order; one contact with non-ASCII letters, a quote, a backslash
+        # and a control character; one with nothing but NULLs where it can.
+        tx.insert_tenant(tenant("zeta", contact_name='Zoë "Z" Müller\\\x07', schema_version=2,
+                                retain_until=T0 + timedelta(days=30, microseconds=7)))
+        tx.insert_tenant(tenant("alpha", cluster=None, contact_name=None, contact_email=None, region="us"))
+        tx.insert_tenant(tenant("mid", state=TenantState.CANCELLED, backup_recipient="age1qqq"))
+    with catalog.read() as tx:
+        text, rows = tx.tenant_rows_json(), tx.tenant_rows()
+        eu_text, eu_rows = tx.tenant_rows_json(region="eu"), tx.tenant_rows(region="eu")
+        cancelled = tx.tenant_rows_json(state=TenantState.CANCELLED)
+        plain_text, plain_rows = tx.tenant_rows_json(region="us"), tx.tenant_rows(region="us")  # all ASCII
+    assert json.loads(plain_text, object_pairs_hook=lambda pairs: pairs) == [list(r.items()) for r in plain_rows]
+    assert text.isascii() and "\\u00eb" in text.lower()  # ë escaped, as emit_json does
+    parsed = json.loads(text, object_pairs_hook=lambda pairs: pairs)  # keeps key order
+    assert [dict(obj) for obj in parsed] == rows
+    assert [[key for key, _ in obj] for obj in parsed] == [list(row) for row in rows]
+    assert [row["name"] for row in rows] == ["alpha", "mid", "zeta"]
+    assert rows[2]["contact_name"] == 'Zoë "Z" Müller\\\x07' and rows[2]["schema_version"] == 2
+    assert json.loads(eu_text) == eu_rows and [r["name"] for r in eu_rows] == ["mid", "zeta"]
+    assert [r["name"] for r in json.loads(cancelled)] == ["mid"]
+
+
 def test_timestamps_come_back_as_aware_utc(catalog: SqlCatalog) -> None:
     ist = timezone(timedelta(hours=5, minutes=30))
     local = datetime(2024, 6, 1, 12, 0, 0, 123456, tzinfo=ist)

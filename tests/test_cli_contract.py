@@ -53,6 +53,18 @@ def test_json_mode_prints_exactly_one_value_and_nothing_else(seeded: Path) -> No
     assert rows[0]["created_at"].endswith("Z")
 
 
+def test_tenant_list_json_is_ascii_only_whatever_the_tenants_text(seeded: Path) -> None:
+    typed = "Zoë Ünal \x1b[31m"  # letters beyond ASCII and a terminal escape, as typed by a client
+    made = run_cli("--json", "tenant", "provision", "zoe-gmbh", "--country", "DE", "--contact-name", typed,
+                   config=seeded)
+    assert made.code == 0, made.stderr
+    result = run_cli("--json", "tenant", "list", config=seeded)
+    assert result.code == 0 and result.stdout.isascii() and "\x1b" not in result.stdout
+    rows = result.json()
+    assert [r["contact_name"] for r in rows if r["name"] == "zoe-gmbh"] == [typed]
+    assert [r["name"] for r in rows] == sorted(r["name"] for r in rows)
+
+
 def test_tenant_show_of_an_unknown_tenant_exits_3(seeded: Path) -> None:
     result = run_cli("--json", "tenant", "show", "no-such-tenant", config=seeded)
     assert result.code == 3 and result.error()["code"] == "not_found" and result.stdout == ""

@@ -14,6 +14,14 @@ def emit_json(value: Any) -> None:
     sys.stdout.write("\n")
 
 
+def emit_json_text(text: str) -> None:
+    """JSON that is already text (built by the database), printed ASCII-only like :func:`emit_json`."""
+    if not text.isascii():
+        text = json.dumps(json.loads(text), ensure_ascii=True)
+    sys.stdout.write(text)
+    sys.stdout.write("\n")
+
+
 def say(message: str) -> None:
     """A message for the operator (stderr, so pipes of data stay clean)."""
     sys.stderr.write(message + "\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from aptien_ops.cli.output import fields, table
+from aptien_ops.cli.output import emit_json_text, fields, table
 from aptien_ops.cli.state import CliState, pass_state
 
 TENANT_COLUMNS = ("name", "region", "country", "cluster", "state", "created_at")
@@ -65,11 +65,11 @@ def tenant() -> None:
 @pass_state
 def tenant_list(state: CliState, region: str | None, tenant_state: str | None) -> None:
     """Tenants, by name."""
-    rows = state.console().tenants.rows(region=region, state=tenant_state)
     if state.json:
-        state.out(rows)
-    else:
-        state.out(rows, table(rows, TENANT_COLUMNS) + f"\n{len(rows)} tenant(s)")
+        emit_json_text(state.console().tenants.rows_json(region=region, state=tenant_state))
+        return
+    rows = state.console().tenants.rows(region=region, state=tenant_state)
+    state.out(rows, table(rows, TENANT_COLUMNS) + f"\n{len(rows)} tenant(s)")
 
 
 @tenant.command("show")

@@ -25,11 +25,19 @@ class TenantService:
         self.ctx = ctx
 
     def rows(self, *, region: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
-        """Tenants as JSON-ready dicts, newest state first. Raises: InvalidInput, Forbidden."""
+        """Tenants as JSON-ready dicts, by name. Raises: InvalidInput, Forbidden."""
+        wanted = self._list_filter(region, state)
+        return self.ctx.view(Action.TENANT_VIEW, "tenants", lambda tx: tx.tenant_rows(region=region, state=wanted))
+
+    def rows_json(self, *, region: str | None = None, state: str | None = None) -> str:
+        """:meth:`rows` as one JSON array text, ASCII only. Raises: InvalidInput, Forbidden."""
+        wanted = self._list_filter(region, state)
+        return self.ctx.view(Action.TENANT_VIEW, "tenants", lambda tx: tx.tenant_rows_json(region=region, state=wanted))
+
+    def _list_filter(self, region: str | None, state: str | None) -> TenantState | None:
         if region is not None:
             region_or_fail(self.ctx.settings, region)
-        wanted = parse_state(state) if state else None
-        return self.ctx.view(Action.TENANT_VIEW, "tenants", lambda tx: tx.tenant_rows(region=region, state=wanted))
+        return parse_state(state) if state else None
 
     def counts(self) -> list[TenantCount]:
         return self.ctx.view(Action.TENANT_VIEW, "tenants", lambda tx: tx.tenant_counts())
