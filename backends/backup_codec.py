@@ -237,7 +237,9 @@ class _Compressing:
         return out
 
     def stop(self, timeout: float | None = None) -> None:
-        """Make the thread finish and wait for it, at most ``timeout`` s (idempotent)."""
+        """Make the thread finish and wait for it, at most ``timeout`` s; only the first call waits."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
         self._thread.join(timeout)
 

@@ -415,6 +415,10 @@ class SqlCatalogTx:
         whole = func.substr(text, 1, 19, type_=Text).concat("Z")
         return case((func.substr(text, 21, 6, type_=Text) == "000000", whole), else_=text).label(col.name)
 
+    def _json_columns(self) -> list[Any]:
+        """The columns of ``Tenant.as_json()``, timestamps rendered as its text by the database."""
+        return [self._iso_text(c) if isinstance(c.type, s.UtcDateTime) else c for c in _TENANT_JSON_COLUMNS]
+
     @_guarded
     def tenant_rows(self, *, region: str | None = None, state: TenantState | None = None) -> list[dict[str, Any]]:
         """Tenants as JSON-ready dicts: the keys, order and values of ``Tenant.as_json()``.
@@ -422,8 +426,7 @@ class SqlCatalogTx:
         The hot path of ``tenant list --json``: the database renders the timestamps as text
         and the rows are never turned into ``Tenant`` objects.
         """
-        columns = [self._iso_text(c) if isinstance(c.type, s.UtcDateTime) else c for c in _TENANT_JSON_COLUMNS]
-        result = self.conn.execute(self._tenant_filter(select(*columns), region, state))
+        result = self.conn.execute(self._tenant_filter(select(*self._json_columns()), region, state))
         keys = _TENANT_JSON_KEYS
         # Tens of thousands of new acyclic objects would trigger several full collections
         # over everything SQLAlchemy allocated at import: half the time of this call.
@@ -449,8 +452,7 @@ class SqlCatalogTx:
         ``json_build_object`` with ``string_agg`` took 54).
         """
         if self._pg:
-            columns = [self._iso_text(c) if isinstance(c.type, s.UtcDateTime) else c for c in _TENANT_JSON_COLUMNS]
-            rows = self._tenant_filter(select(*columns), region, state).subquery("t")
+            rows = self._tenant_filter(select(*self._json_columns()), region, state).subquery("t")
             objects = select(cast(func.row_to_json(rows.table_valued()), Text)).order_by(rows.c.name)
             result = self.conn.execute(objects)
             try:
@@ -459,8 +461,8 @@ class SqlCatalogTx:
                 result.close()
         else:
             pairs: list[Any] = []
-            for key, col in zip(_TENANT_JSON_KEYS, _TENANT_JSON_COLUMNS, strict=True):
-                pairs += [literal(key), self._iso_text(col) if isinstance(col.type, s.UtcDateTime) else col]
+            for key, col in zip(_TENANT_JSON_KEYS, self._json_columns(), strict=True):
+                pairs += [literal(key), col]
             rows = self._tenant_filter(select(func.json_object(*pairs, type_=Text).label("o")), region, state).subquery()
             text = self.conn.execute(select(func.group_concat(rows.c.o, ","))).scalar() or ""
         if not text.isascii():

@@ -126,30 +126,48 @@ def test_a_destination_that_fills_up_raises_enospc_and_stops_reading(keys: tuple
 
 
 class StuckSource:
-    """A dump that sends 16 chunks, then hangs until released (a stuck pg_dump)."""
+    """A dump that sends three chunks, then hangs until released (a stuck pg_dump)."""
 
     def __init__(self) -> None:
+        self.hanging = threading.Event()
         self.release = threading.Event()
-        self._chunks = 16
+        self._chunks = 3
 
     def read(self, size: int = -1) -> bytes:
         if self._chunks:
             self._chunks -= 1
             return os.urandom(size)
+        self.hanging.set()
         self.release.wait()
         return b""
 
 
-def test_a_failed_write_does_not_wait_forever_for_a_stuck_source(
+class DiskFullOnceSourceHangs(io.RawIOBase):
+    """Fails its first write with ENOSPC, but only once the source is hanging."""
+
+    def __init__(self, source: StuckSource) -> None:
+        self._source = source
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        assert self._source.hanging.wait(10), "the source never got to hang"
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_failed_write_waits_once_and_briefly_for_a_stuck_source(
         keys: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(backup_codec, "_STOP_WAIT", 0.3)
+    monkeypatch.setattr(backup_codec, "_STOP_WAIT", 1.0)
+    monkeypatch.setattr(backup_codec, "ZSTD_THREADS", 0)  # output as soon as input: no wait on zstd's jobs
     source = StuckSource()
-    started = time.monotonic()
     try:
         with pytest.raises(OSError) as caught:
-            backup_codec.encrypt(source, FullDisk(1000), keys[0])  # type: ignore[arg-type]
+            started = time.monotonic()
+            backup_codec.encrypt(source, DiskFullOnceSourceHangs(source), keys[0])  # type: ignore[arg-type]
+        waited = time.monotonic() - started
         assert caught.value.errno == errno.ENOSPC
-        assert time.monotonic() - started < 5
+        assert 0.9 < waited < 1.9  # one wait for the stuck thread, not one per clean-up
     finally:
         source.release.set()  # what killing pg_dump does to the reading thread
     for thread in compressing_threads():
