@@ -12,14 +12,13 @@ import hashlib
 import hmac
 import json
 import re
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from aptien_ops import keyfiles
 from aptien_ops.domain import Identity, OpsLogEntry, OpsLogHead, iso, utcnow
-from aptien_ops.errors import ConfigError, IntegrityFailure
-from aptien_ops.keyfiles import create_exclusively
+from aptien_ops.errors import IntegrityFailure
 
 GENESIS = "0" * 64
 _SECRETISH = re.compile(r"pass|secret|token|key|credential", re.IGNORECASE)
@@ -31,27 +30,9 @@ def load_or_create_key(path: Path, *, create: bool) -> bytes:
     Raises:
         ConfigError: the key file is missing (and may not be created) or unreadable.
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        if not create:
-            raise ConfigError(
-                f"the ops-log key {path} is missing",
-                hint="restore it from the key escrow; without it the log cannot be verified or extended",
-            ) from None
-        key = secrets.token_bytes(32)
-        if not create_exclusively(path, key.hex().encode()):
-            return load_or_create_key(path, create=False)  # another process created it first
-        return key
-    except OSError as exc:
-        raise ConfigError(f"cannot read the ops-log key {path}: {exc.strerror}") from None
-    try:
-        key = bytes.fromhex(data.decode().strip())
-    except (UnicodeDecodeError, ValueError):
-        raise ConfigError(f"the ops-log key {path} is not a hex key") from None
-    if len(key) < 32:
-        raise ConfigError(f"the ops-log key {path} is too short")
-    return key
+    return keyfiles.load_or_create_key(
+        path, create=create, what="ops-log key",
+        hint="restore it from the key escrow; without it the log cannot be verified or extended")
 
 
 def redact(params: Mapping[str, object]) -> dict[str, object]:

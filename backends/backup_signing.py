@@ -18,8 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from aptien_ops.config import RegionSettings
-from aptien_ops.errors import ConfigError
-from aptien_ops.keyfiles import create_exclusively
+from aptien_ops.keyfiles import load_or_create_key
 
 SIGNATURE_PREFIX = "ed25519:"
 
@@ -35,24 +34,8 @@ def canonical(document: Mapping[str, object]) -> bytes:
 
 
 def _load(path: Path, create: bool) -> Ed25519PrivateKey:
-    try:
-        raw = path.read_text().strip()
-    except FileNotFoundError:
-        if not create:
-            raise ConfigError(f"the region signing key {path} is missing",
-                              hint="restore it from the key escrow; without it no manifest can be trusted") from None
-        key = Ed25519PrivateKey.generate()
-        if not create_exclusively(path, key.private_bytes_raw().hex().encode()):
-            return _load(path, create=False)  # a concurrent first run created it
-        return key
-    except OSError as exc:
-        raise ConfigError(f"cannot read the region signing key {path}: {exc.strerror}") from None
-    try:
-        seed = bytes.fromhex(raw)
-    except ValueError:
-        raise ConfigError(f"the region signing key {path} is not hex") from None
-    if len(seed) != 32:
-        raise ConfigError(f"the region signing key {path} must hold 32 bytes")
+    seed = load_or_create_key(path, create=create, what="region signing key",
+                              hint="restore it from the key escrow; without it no manifest can be trusted")
     return Ed25519PrivateKey.from_private_bytes(seed)
 
 

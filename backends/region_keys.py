@@ -13,31 +13,14 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from aptien_ops.errors import ConfigError, IntegrityFailure
-from aptien_ops.keyfiles import create_exclusively
+from aptien_ops.errors import IntegrityFailure
+from aptien_ops.keyfiles import load_or_create_key
 
 _PREFIX = "v1:"
 
 
 def _load_key(path: Path, create: bool) -> bytes:
-    try:
-        raw = path.read_text().strip()
-    except FileNotFoundError:
-        if not create:
-            raise ConfigError(f"the region key {path} is missing", hint="restore it from the key escrow") from None
-        key = AESGCM.generate_key(bit_length=256)
-        if not create_exclusively(path, key.hex().encode()):
-            return _load_key(path, create=False)  # another process created it first
-        return key
-    except OSError as exc:
-        raise ConfigError(f"cannot read the region key {path}: {exc.strerror}") from None
-    try:
-        key = bytes.fromhex(raw)
-    except ValueError:
-        raise ConfigError(f"the region key {path} is not a hex key") from None
-    if len(key) != 32:
-        raise ConfigError(f"the region key {path} must be 32 bytes")
-    return key
+    return load_or_create_key(path, create=create, what="region key", hint="restore it from the key escrow")
 
 
 class RegionSealer:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
+from aptien_ops.errors import ConfigError
 from aptien_ops.keyfiles import create_exclusively
 from aptien_ops.opslog import load_or_create_key
 from backends.backup_signing import RegionSigner
@@ -40,3 +43,40 @@ def test_an_existing_key_is_never_overwritten(tmp_path: Path) -> None:
     assert create_exclusively(path, b"first")
     assert not create_exclusively(path, b"second")
     assert path.read_bytes() == b"first"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "is missing"),
+        (b"not hex at all\n", "is not hex"),
+        (b"\xff\xfe", "is not hex"),
+        (b"ab" * 16 + b"\n", "must hold 32 bytes, not 16"),
+        (b"ab" * 33, "must hold 32 bytes, not 33"),
+    ],
+)
+def test_every_key_file_is_refused_the_same_way_without_showing_its_content(
+    tmp_path: Path, content: bytes | None, problem: str
+) -> None:
+    loaders = {
+        "ops-log key": lambda p: load_or_create_key(p, create=False),
+        "region key": lambda p: RegionSealer(p, create=False),
+        "region signing key": lambda p: RegionSigner(p, create=False),
+    }
+    for what, load in loaders.items():
+        path = tmp_path / what.replace(" ", "-")
+        if content is not None:
+            path.write_bytes(content)
+        with pytest.raises(ConfigError) as caught:
+            load(path)
+        assert caught.value.message == f"the {what} {path} {problem}"
+        if content:
+            assert content.strip().decode("latin-1") not in str(caught.value.message)
+        assert not path.exists() or path.read_bytes() == content  # a bad key is never replaced
+
+
+def test_an_unreadable_key_file_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "opslog.key"
+    path.mkdir()  # reading a directory fails with EISDIR
+    with pytest.raises(ConfigError, match="cannot read the ops-log key"):
+        load_or_create_key(path, create=True)
