@@ -28,6 +28,7 @@ from aptien_ops.config import Settings
 from aptien_ops.domain import Approval, ClusterLoad, TenantCount
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action, is_allowed
+from aptien_ops.regions import region_summaries
 
 if TYPE_CHECKING:
     from aptien_ops.ports import CatalogGlance
@@ -53,31 +54,6 @@ class DashboardGlance:
     def regions(self, settings: Settings) -> list[dict[str, object]]:
         """Each configured region with its clusters, capacity and load (``RegionService.list()``)."""
         return region_summaries(settings, self.loads)
-
-
-def region_summaries(settings: Settings, loads: list[ClusterLoad]) -> list[dict[str, object]]:
-    """Each configured region with its clusters, capacity and current load.
-
-    The same dicts as ``RegionService.list()`` (a test holds the two together).
-    """
-    by_cluster = {(c.region, c.cluster): c.tenants for c in loads}
-    out: list[dict[str, object]] = []
-    for region in settings.regions.values():
-        clusters = [
-            {"name": c.name, "kind": c.kind, "capacity": c.capacity, "tenants": by_cluster.get((region.name, c.name), 0)}
-            for c in region.clusters
-        ]
-        out.append(
-            {
-                "name": region.name,
-                "description": region.description,
-                "backup_store": str(region.backup_store),
-                "clusters": clusters,
-                "tenants": sum(int(str(c["tenants"])) for c in clusters),
-                "capacity": sum(c.capacity for c in region.clusters),
-            }
-        )
-    return out
 
 
 def catalog_kind(url: str) -> str | None:

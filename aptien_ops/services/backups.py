@@ -35,7 +35,7 @@ from aptien_ops.errors import Conflict, IntegrityFailure, InvalidInput, NotFound
 from aptien_ops.opslog import Event
 from aptien_ops.permissions import Action
 from aptien_ops.ports import BackupRepository, CatalogTx
-from aptien_ops.services.context import OpsContext
+from aptien_ops.services.context import OpsContext, existing_tenant
 from aptien_ops.services.provisioning import secret_context
 
 #: Tenants whose database exists and may be backed up.
@@ -146,9 +146,7 @@ class BackupService:
         return outcomes
 
     def _runnable(self, tx: CatalogTx, name: str) -> Tenant:
-        tenant = tx.tenant(name)
-        if tenant is None:
-            raise NotFound(f"no tenant named {name}", hint="aptien-ops tenant list")
+        tenant = existing_tenant(tx, name)
         if tenant.state not in BACKED_UP_STATES or not tenant.cluster:
             why = "its backups were crypto-shredded and it has no database" if tenant.state == TenantState.PURGED else "it has no database yet"
             raise Conflict(f"cannot back up {name}: it is {tenant.state} ({why})")
@@ -433,10 +431,7 @@ class BackupService:
         def read(tx: CatalogTx) -> tuple[list[BackupRecord], list[VerifyResult], str | None]:
             region = None
             if tenant is not None:
-                known = tx.tenant(tenant)
-                if known is None:
-                    raise NotFound(f"no tenant named {tenant}", hint="aptien-ops tenant list")
-                region = known.region
+                region = existing_tenant(tx, tenant).region
             return tx.backups(tenant=tenant, include_pruned=True), tx.verifications(tenant=tenant), region
 
         records, verifications, only = self.ctx.view(Action.BACKUP_VIEW, tenant or "backups", read)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from aptien_ops.config import ClusterSettings, RegionSettings, Settings
-from aptien_ops.domain import Identity, OpsLogEntry
+from aptien_ops.domain import Identity, OpsLogEntry, Tenant
 from aptien_ops.errors import Forbidden, NotFound, OpsError
 from aptien_ops.eventlog import EventLog
 from aptien_ops.opslog import Event, next_entry
@@ -15,6 +15,14 @@ from aptien_ops.permissions import READ_ONLY_SAFE, Action, require
 from aptien_ops.ports import BackupKeys, Catalog, CatalogTx, Sealer, TenantStore
 
 T = TypeVar("T")
+
+
+def existing_tenant(tx: CatalogTx, name: str, *, for_update: bool = False) -> Tenant:
+    """The tenant ``name``. Raises: NotFound (pointing at ``tenant list``)."""
+    tenant = tx.tenant(name, for_update=for_update)
+    if tenant is None:
+        raise NotFound(f"no tenant named {name}", hint="aptien-ops tenant list")
+    return tenant
 
 
 @dataclass

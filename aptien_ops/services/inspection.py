@@ -48,7 +48,7 @@ from aptien_ops.inspect_query import (
 from aptien_ops.opslog import Event
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx, InspectionReader
-from aptien_ops.services.context import OpsContext
+from aptien_ops.services.context import OpsContext, existing_tenant
 
 ReaderFactory = Callable[[ClusterSettings, str], InspectionReader]
 """``(cluster, inspector_role) -> reader``; each reader serves one thread."""
@@ -185,10 +185,7 @@ class InspectionService:
         validate_tenant_name(name)
 
         def find(tx: CatalogTx) -> Tenant:
-            tenant = tx.tenant(name)
-            if tenant is None:
-                raise NotFound(f"no tenant named {name}", hint="aptien-ops tenant list")
-            return tenant
+            return existing_tenant(tx, name)
 
         tenant = self.ctx.view(action, name, find, params)
         if tenant.state == TenantState.PURGED:

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from aptien_ops.domain import StateChange, Tenant, TenantState, utcnow, validate_tenant_name
-from aptien_ops.errors import Conflict, InvalidInput, NotFound, PendingApproval
+from aptien_ops.errors import Conflict, InvalidInput, PendingApproval
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.approvals import ApprovalService
-from aptien_ops.services.context import OpsContext
+from aptien_ops.services.context import OpsContext, existing_tenant
 
 #: Which states each transition starts from.
 ALLOWED_FROM: dict[str, tuple[TenantState, ...]] = {
@@ -100,12 +100,12 @@ class LifecycleService:
         self.ctx.store(tenant.cluster).set_login(name, login)
 
         def record(tx: CatalogTx) -> Tenant:
-            current = self._get(tx, name, for_update=True)
+            current = existing_tenant(tx, name, for_update=True)
             self._check_state(current, verb)
             now = utcnow()
             tx.update_tenant(name, state=to, state_reason=reason, updated_at=now, **(extra or {}))
             tx.add_state_change(name, StateChange(now, str(current.state), str(to), self.ctx.identity.operator, reason))
-            return self._get(tx, name)
+            return existing_tenant(tx, name)
 
         return self.ctx.mutate(action, name, {**(params or {}), **({"reason": reason} if reason else {})}, record)
 
@@ -114,7 +114,7 @@ class LifecycleService:
         return {"tenant": tenant.name, "state": str(tenant.state), "purged_at": tenant.as_json()["purged_at"]}
 
     def _purge(self, tx: CatalogTx, name: str) -> Tenant:
-        tenant = self._get(tx, name, for_update=True)
+        tenant = existing_tenant(tx, name, for_update=True)
         self._check_state(tenant, "purge")
         if tenant.cluster is not None:
             self.ctx.store(tenant.cluster).drop_database(name)
@@ -125,18 +125,11 @@ class LifecycleService:
         tx.update_tenant(name, state=TenantState.PURGED, purged_at=now, updated_at=now,
                          contact_name=None, contact_email=None, state_reason="purged")
         tx.add_state_change(name, StateChange(now, str(tenant.state), "purged", self.ctx.identity.operator))
-        return self._get(tx, name)
+        return existing_tenant(tx, name)
 
     def _get_now(self, name: str) -> Tenant:
         with self.ctx.catalog.read() as tx:
-            return self._get(tx, name)
-
-    @staticmethod
-    def _get(tx: CatalogTx, name: str, *, for_update: bool = False) -> Tenant:
-        tenant = tx.tenant(name, for_update=for_update)
-        if tenant is None:
-            raise NotFound(f"no tenant named {name}", hint="aptien-ops tenant list")
-        return tenant
+            return existing_tenant(tx, name)
 
     @staticmethod
     def _check_state(tenant: Tenant, verb: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
-from aptien_ops.regions import RegionResolver, Resolution
+from aptien_ops.regions import RegionResolver, Resolution, region_summaries
 from aptien_ops.services.context import OpsContext
 
 
@@ -17,29 +17,7 @@ class RegionService:
         """Each region with its clusters, capacity and current load."""
 
         def regions(tx: CatalogTx) -> list[dict[str, object]]:
-            loads = {(c.region, c.cluster): c.tenants for c in tx.cluster_loads()}
-            out: list[dict[str, object]] = []
-            for region in self.ctx.settings.regions.values():
-                clusters = [
-                    {
-                        "name": c.name,
-                        "kind": c.kind,
-                        "capacity": c.capacity,
-                        "tenants": loads.get((region.name, c.name), 0),
-                    }
-                    for c in region.clusters
-                ]
-                out.append(
-                    {
-                        "name": region.name,
-                        "description": region.description,
-                        "backup_store": str(region.backup_store),
-                        "clusters": clusters,
-                        "tenants": sum(int(str(c["tenants"])) for c in clusters),
-                        "capacity": sum(c.capacity for c in region.clusters),
-                    }
-                )
-            return out
+            return region_summaries(self.ctx.settings, tx.cluster_loads())
 
         return self.ctx.view(Action.REGION_VIEW, "regions", regions)
 

@@ -9,7 +9,7 @@ from aptien_ops.domain import Tenant, TenantCount, TenantState, validate_tenant_
 from aptien_ops.errors import InvalidInput, NotFound, Unavailable
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
-from aptien_ops.services.context import OpsContext
+from aptien_ops.services.context import OpsContext, existing_tenant
 
 
 def parse_state(value: str) -> TenantState:
@@ -45,7 +45,7 @@ class TenantService:
     def show(self, name: str) -> Tenant:
         """Raises: InvalidInput (bad name), NotFound, Forbidden."""
         validate_tenant_name(name)
-        return self.ctx.view(Action.TENANT_VIEW, name, lambda tx: self._get(tx, name))
+        return self.ctx.view(Action.TENANT_VIEW, name, lambda tx: existing_tenant(tx, name))
 
     def detail(self, name: str) -> dict[str, Any]:
         """The tenant with its step history, state history and database size.
@@ -56,7 +56,7 @@ class TenantService:
         validate_tenant_name(name)
 
         def read(tx: CatalogTx) -> dict[str, Any]:
-            tenant = self._get(tx, name)
+            tenant = existing_tenant(tx, name)
             return {
                 **tenant.as_json(),
                 "steps": [s.as_json() for s in tx.tenant_steps(name)],
@@ -74,9 +74,3 @@ class TenantService:
 
     # -- internals ------------------------------------------------------------------------
 
-    @staticmethod
-    def _get(tx: CatalogTx, name: str) -> Tenant:
-        tenant = tx.tenant(name)
-        if tenant is None:
-            raise NotFound(f"no tenant named {name}", hint="aptien-ops tenant list")
-        return tenant
