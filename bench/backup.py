@@ -36,7 +36,6 @@ import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +49,16 @@ import zstandard
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
-from harness import BenchError, _summary, bench_env, machine, peak_rss_kib, record_result  # noqa: E402
+from harness import (  # noqa: E402
+    BenchError,
+    _summary,
+    bench_env,
+    machine,
+    peak_rss_kib,
+    pg_workspace,
+    record_result,
+    replace_section,
+)
 from psycopg import sql  # noqa: E402
 
 from aptien_ops.backup_policy import new_backup_id  # noqa: E402
@@ -433,12 +441,7 @@ target < 150 MB and the same for both: {'yes' if rss_ok(rss) else '**no**'}.
     .venv/bin/python bench/backup.py
 {END}
 """
-    text = DOC.read_text(encoding="utf-8")
-    if START in text and END in text:
-        text = text[:text.index(START)] + section.strip() + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section.strip() + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    replace_section(START, END, section)
 
 
 def main() -> int:
@@ -457,24 +460,13 @@ def main() -> int:
     args = parser.parse_args()
 
     import fleet_configs
-    import pg_fixtures
 
-    os.environ[PW_ENV] = secrets.token_urlsafe(24)
-    for var in ("APTIEN_OPS_CONFIG", "APTIEN_OPS_OPERATOR"):
-        os.environ.pop(var, None)
-    with tempfile.TemporaryDirectory(prefix="aptien-bench-backup-") as tmp_dir:
-        tmp = Path(tmp_dir)
-        os.environ["XDG_DATA_HOME"], os.environ["XDG_CONFIG_HOME"] = str(tmp / "data"), str(tmp / "cfg")
-        base = None if os.geteuid() == 0 else tmp / "pg"
-        server = pg_fixtures.start_pg_server(base, log_statements=False)
+    with pg_workspace("aptien-bench-backup-", PW_ENV) as (tmp, server):
+        bench = Bench(tmp, server, fleet_configs.sandbox_with_eu_on("postgresql", tmp / "sandbox", server))
         try:
-            bench = Bench(tmp, server, fleet_configs.sandbox_with_eu_on("postgresql", tmp / "sandbox", server))
-            try:
-                out = measure(bench, args)
-            finally:
-                bench.console.close()
+            out = measure(bench, args)
         finally:
-            server.stop()
+            bench.console.close()
     out["date"], out["machine"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), machine()
     out["rss_pass"] = rss_ok(out["rss_kib"])
     passed = out["rss_pass"] and all(out[k]["pass"] for k in ("z0 bench-1gb", "z0 bench-100mb", "z0 cli", "gzip", "restore"))

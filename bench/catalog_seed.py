@@ -7,8 +7,6 @@ dashboard read the catalog only. Nothing here is committed: it all lives in a te
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,12 +14,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from harness import start_pg
+
 from aptien_ops.composition import open_console
 from aptien_ops.domain import Tenant, TenantState, utcnow
 from aptien_ops.regions import RegionResolver, countries
 from aptien_ops.sandbox import write_sandbox_config
 
-ROOT = Path(__file__).resolve().parent.parent
 SQLITE_CATALOG_URL = 'url = "sqlite:///{data_dir}/catalog.db"'
 #: Most tenants live; a realistic tail of the other states.
 STATE_CYCLE = (
@@ -43,17 +42,6 @@ class SeededCatalog:
     """The PostgreSQL server (tests/pg_fixtures.PgServer) for ``backend == "postgresql"``."""
 
 
-def _start_pg(tmp: Path) -> Any:
-    tests_dir = str(ROOT / "tests")
-    if tests_dir not in sys.path:
-        sys.path.insert(0, tests_dir)
-    import pg_fixtures
-
-    # As root the server runs as ``postgres``, which cannot enter a root-only temp dir.
-    base = None if os.geteuid() == 0 else tmp / "pg"
-    return pg_fixtures.start_pg_server(base, log_statements=False)
-
-
 @contextmanager
 def seeded_catalog(tmp: Path, backend: str, tenants: int) -> Iterator[SeededCatalog]:
     """A sandbox under ``tmp`` whose catalog (SQLite or PostgreSQL) holds ``tenants`` rows.
@@ -65,7 +53,7 @@ def seeded_catalog(tmp: Path, backend: str, tenants: int) -> Iterator[SeededCata
     """
     if backend not in ("sqlite", "postgresql"):
         raise ValueError(f"unknown backend {backend!r}: sqlite or postgresql")
-    server = _start_pg(tmp) if backend == "postgresql" else None
+    server = start_pg(tmp) if backend == "postgresql" else None
     try:
         config, _ = write_sandbox_config(tmp / "sandbox")
         if server is not None:

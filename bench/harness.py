@@ -13,12 +13,15 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -262,3 +265,48 @@ def bench_env(home: Path, **extra: str) -> dict[str, str]:
     env["PYTHONPYCACHEPREFIX"] = str(home / "pycache")
     env.update(extra)
     return env
+
+
+# ----------------------------------------------------------------------------- sections and servers
+
+
+def replace_section(start: str, end: str, section: str, doc: Path = DOC) -> None:
+    """Replace the text between the ``start`` and ``end`` markers of ``doc`` (both included)
+    with ``section`` (which carries them), or append it if the markers are not there yet."""
+    text = doc.read_text(encoding="utf-8")
+    if start in text and end in text:
+        text = text[:text.index(start)] + section.strip() + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section.strip() + "\n"
+    doc.write_text(text, encoding="utf-8")
+
+
+def start_pg(tmp: Path, settings: Mapping[str, str] | None = None) -> Any:
+    """A throwaway PostgreSQL server (``tests/pg_fixtures``) without statement logging; the
+    caller stops it. As root it runs as ``postgres``, which cannot enter a root-only ``tmp``."""
+    tests_dir = str(ROOT / "tests")
+    if tests_dir not in sys.path:
+        sys.path.insert(0, tests_dir)
+    import pg_fixtures
+
+    base = None if os.geteuid() == 0 else tmp / "pg"
+    return pg_fixtures.start_pg_server(base, settings=settings, log_statements=False)
+
+
+@contextmanager
+def pg_workspace(prefix: str, password_env: str, settings: Mapping[str, str] | None = None
+                 ) -> Iterator[tuple[Path, Any]]:
+    """``(tmp, server)``: a temp dir that is this process's XDG home (no operator or config
+    override from the caller), a fresh inspector password in ``password_env``, and a throwaway
+    server; all removed at the end."""
+    os.environ[password_env] = secrets.token_urlsafe(24)
+    for var in ("APTIEN_OPS_CONFIG", "APTIEN_OPS_OPERATOR"):
+        os.environ.pop(var, None)
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp_dir:
+        tmp = Path(tmp_dir)
+        os.environ["XDG_DATA_HOME"], os.environ["XDG_CONFIG_HOME"] = str(tmp / "data"), str(tmp / "cfg")
+        server = start_pg(tmp, settings)
+        try:
+            yield tmp, server
+        finally:
+            server.stop()

@@ -24,12 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -38,6 +34,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from harness import machine, pg_workspace, replace_section  # noqa: E402
 
 from aptien_ops.composition import Console, open_console  # noqa: E402
 from aptien_ops.domain import utcnow  # noqa: E402
@@ -222,12 +220,7 @@ login per tenant database) and asked for the user and their last login and last 
     .venv/bin/python bench/inspect_pages.py            # 5 M audit + 1 M logins + 200 tenants
 {END}
 """
-    text = DOC.read_text(encoding="utf-8")
-    if START in text and END in text:
-        text = text[:text.index(START)] + section.strip() + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section.strip() + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    replace_section(START, END, section)
 
 
 def main() -> int:
@@ -241,35 +234,24 @@ def main() -> int:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
 
-    import pg_fixtures
 
-    os.environ[PW_ENV] = secrets.token_urlsafe(24)
-    for var in ("APTIEN_OPS_CONFIG", "APTIEN_OPS_OPERATOR"):
-        os.environ.pop(var, None)
-    with tempfile.TemporaryDirectory(prefix="aptien-bench-inspect-") as tmp_dir:
-        tmp = Path(tmp_dir)
-        os.environ["XDG_DATA_HOME"], os.environ["XDG_CONFIG_HOME"] = str(tmp / "data"), str(tmp / "cfg")
-        base = None if os.geteuid() == 0 else tmp / "pg"
-        server = pg_fixtures.start_pg_server(base, settings={"shared_buffers": args.shared_buffers}, log_statements=False)
+    with pg_workspace("aptien-bench-inspect-", PW_ENV, {"shared_buffers": args.shared_buffers}) as (tmp, server):
+        config = make_sandbox(tmp, server)
+        admin = open_console(config)
+        sam = open_console(config, env={"APTIEN_OPS_OPERATOR": "sam"})
         try:
-            config = make_sandbox(tmp, server)
-            admin = open_console(config)
-            sam = open_console(config, env={"APTIEN_OPS_OPERATOR": "sam"})
-            try:
-                log(f"seeding bench-big: {args.audit:,} audit events, {args.logins:,} logins")
-                seconds = seed(admin, "bench-big", users=args.users, audit=args.audit, logins=args.logins, seed_no=1, show=True)
-                log(f"seeded in {seconds:.0f} s; timing pages")
-                pages = measure_pages(sam, admin, "bench-big", args.rounds)
-                log(f"fleet of {args.fleet} tenants")
-                fleet_result = fleet(admin, config, args.fleet, 3)
-            finally:
-                sam.close()
-                admin.close()
+            log(f"seeding bench-big: {args.audit:,} audit events, {args.logins:,} logins")
+            seconds = seed(admin, "bench-big", users=args.users, audit=args.audit, logins=args.logins, seed_no=1, show=True)
+            log(f"seeded in {seconds:.0f} s; timing pages")
+            pages = measure_pages(sam, admin, "bench-big", args.rounds)
+            log(f"fleet of {args.fleet} tenants")
+            fleet_result = fleet(admin, config, args.fleet, 3)
         finally:
-            server.stop()
+            sam.close()
+            admin.close()
     result = {
         "benchmark": "inspect pages", "backend": "postgresql", "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{os.cpu_count()} cpu, python {platform.python_version()}, load {os.getloadavg()[0]:.1f}",
+        "machine": machine(),
         "audit_events": args.audit, "logins": args.logins, "seed_seconds": seconds, "rounds": args.rounds,
         "shared_buffers": args.shared_buffers, "fleet_rounds": 3, "pages": pages, "fleet": fleet_result,
     }

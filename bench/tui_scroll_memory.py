@@ -32,7 +32,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness import DOC, BenchError, bench_env, machine, peak_rss_kib, record_result
+from harness import (
+    BenchError,
+    bench_env,
+    machine,
+    peak_rss_kib,
+    record_result,
+    replace_section,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MB = 250.0
@@ -176,12 +183,7 @@ at the end) and kept {result['scroll']['cursors_kept']} page cursors. Run {resul
     .venv/bin/python bench/tui_scroll_memory.py
 {END}
 """
-    text = DOC.read_text(encoding="utf-8")
-    if START in text and END in text:
-        text = text[:text.index(START)] + section.strip() + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section.strip() + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    replace_section(START, END, section)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from backup_site import pg_site, site  # noqa: F401 - fixtures of the backup tests
 
 from pg_fixtures import *  # noqa: F403 - the suite's own PostgreSQL server (pg_server, …)
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from aptien_ops.composition import Console, open_console
 from aptien_ops.sandbox import write_sandbox_config
 
 
@@ -21,3 +25,23 @@ def sandbox_with_eu_on(kind: str, directory: Path, pg_server: object | None = No
     text = text.replace("capacity = 20000", f"capacity = {capacity}")
     config.write_text(text)
     return config
+
+
+# Fixtures for test modules that import them (``from fleet_configs import eu_fleet_config``):
+# registered there under the names ``config`` and ``ops``.
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], name="config")
+def eu_fleet_config(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A sandbox whose eu cluster is SQLite, then the suite's PostgreSQL (its inspector's password set)."""
+    monkeypatch.setenv("APTIEN_TEST_INSPECTOR_PW", "inspector-pw-for-tests")
+    pg = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
+    return sandbox_with_eu_on(str(request.param), tmp_path / "sbx", pg)
+
+
+@pytest.fixture(name="ops")
+def eu_fleet_console(config: Path) -> Iterator[Console]:
+    """The console opened on ``config``, closed afterwards."""
+    console = open_console(config)
+    yield console
+    console.close()

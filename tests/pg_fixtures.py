@@ -28,6 +28,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from ci_skips import missing_tool
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
@@ -307,10 +308,8 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
     """
     binaries = find_pg_binaries()
     if isinstance(binaries, str):
-        message = f"PostgreSQL binary {binaries!r} not found on PATH or in /usr/lib/postgresql/*/bin"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{message} (CI=true: the PostgreSQL tests must run)", pytrace=False)
-        pytest.skip(message)
+        missing_tool(f"PostgreSQL binary {binaries!r} not found on PATH or in /usr/lib/postgresql/*/bin",
+                     "the PostgreSQL tests")
     # pytest's temp dirs are root-only when run as root; the postgres account needs its own.
     base = None if os.geteuid() == 0 else tmp_path_factory.mktemp("pg")
     server = start_pg_server(base)

@@ -8,90 +8,17 @@ import hashlib
 import json
 import secrets
 import stat
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pyrage
 import pytest
 import zstandard
+from backup_site import Site, make_site
 from pyrage import x25519
 
-from aptien_ops.config import ClusterSettings, RegionSettings
-from aptien_ops.domain import BackupManifest
+from aptien_ops.config import ClusterSettings
 from aptien_ops.errors import ConfigError, InvalidInput, NotFound
 from backends import pg_backup
-from backends.age_keys import AgeBackupKeys
-from backends.backup_repository import FsBackupRepository
-from backends.platform_seed import seed_tenant
-from backends.postgres_tenants import PostgresTenantStore
-from backends.sqlite_tenants import SqliteTenantStore
-
-NOW = datetime(2026, 3, 18, 15, 30, 12, tzinfo=UTC)
-SMALL = {"users": 40, "logins": 1_000, "audit_events": 2_000}
-
-
-@dataclass
-class Site:
-    """One region with one cluster of a kind, its backup store, and a tenant's age key pair."""
-
-    kind: str
-    cluster: ClusterSettings
-    region: RegionSettings
-    store: Any
-    base: Path
-    recipient: str
-    identity: str
-    passwords: dict[str, str] = field(default_factory=dict)
-
-    def repo(self, *, create: bool = True) -> FsBackupRepository:
-        return FsBackupRepository(self.region, create=create)
-
-    def provision(self, tenant: str, *, marker: str | None = None, **counts: int) -> str:
-        self.passwords[tenant] = secrets.token_urlsafe(18)
-        self.store.create_database(tenant, self.passwords[tenant])
-        self.store.apply_schema(tenant, 2, region=self.region.name)
-        with self.store.connect_as_owner(tenant, self.passwords[tenant]) as conn:
-            seed_tenant(conn, self.kind, tenant, **{**SMALL, **counts}, seed=3, key_dir=self.base / "platform-keys",
-                        now=NOW, marker=marker)
-        return tenant
-
-    def backup(self, tenant: str, backup_id: str | None = None) -> BackupManifest:
-        return self.repo().create(tenant, self.cluster, self.recipient, backup_id or f"bk-{secrets.token_hex(4)}")
-
-    def counts(self, tenant: str) -> dict[str, int]:
-        tables = ("audit_events", "login_events", "messages", "records", "tenant_meta", "users")
-        with self.store.connect(tenant) as conn:
-            return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
-
-    def files(self, tenant: str) -> list[str]:
-        directory = self.region.backup_store / tenant
-        return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
-
-
-def make_site(kind: str, base: Path, cluster: ClusterSettings | None = None) -> Site:
-    if kind == "sqlite":
-        cluster = ClusterSettings("eu-files", "sqlite", f"sqlite:///{base}/cluster", 100)
-        store: Any = SqliteTenantStore(cluster)
-    else:
-        assert cluster is not None
-        store = PostgresTenantStore(cluster)
-    region = RegionSettings("eu", "EEA", base / "store-eu", (cluster,), base / "keys" / "region-eu.key",
-                            "aptien_inspector_eu")
-    recipient, identity = AgeBackupKeys().generate()
-    return Site(kind, cluster, region, store, base, recipient, identity)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
-    cluster = request.getfixturevalue("pg_cluster_settings") if request.param == "postgresql" else None
-    under_test = make_site(request.param, tmp_path, cluster)
-    yield under_test
-    for tenant in under_test.passwords:
-        under_test.store.drop_database(tenant)
-    under_test.store.close()
 
 
 def decrypt_file(path: Path, identity: str) -> bytes:
@@ -219,21 +146,14 @@ def test_verification_levels_need_what_they_need(site: Site) -> None:
 
 
 @pytest.mark.postgres
-def test_a_postgresql_restore_needs_a_cluster_of_the_backups_own_region(
-    pg_cluster_settings: ClusterSettings, tmp_path: Path
-) -> None:
-    site = make_site("postgresql", tmp_path, pg_cluster_settings)
-    tenant = site.provision("t-" + secrets.token_hex(5))
-    try:
-        manifest = site.backup(tenant)
-        foreign = ClusterSettings("us-pg", "postgresql", pg_cluster_settings.url + "&application_name=us", 10)
-        with pytest.raises(InvalidInput, match="not a cluster of region eu"):
-            site.repo().verify(manifest, "restore", site.identity, foreign)
-        with pytest.raises(InvalidInput, match="PostgreSQL cluster"):
-            site.repo().verify(manifest, "restore", site.identity, None)
-    finally:
-        site.store.drop_database(tenant)
-        site.store.close()
+def test_a_postgresql_restore_needs_a_cluster_of_the_backups_own_region(pg_site: Site) -> None:
+    site = pg_site
+    manifest = site.backup(site.provision("t-" + secrets.token_hex(5)))
+    foreign = ClusterSettings("us-pg", "postgresql", site.cluster.url + "&application_name=us", 10)
+    with pytest.raises(InvalidInput, match="not a cluster of region eu"):
+        site.repo().verify(manifest, "restore", site.identity, foreign)
+    with pytest.raises(InvalidInput, match="PostgreSQL cluster"):
+        site.repo().verify(manifest, "restore", site.identity, None)
 
 
 # ----------------------------------------------------------------------------- refusals
@@ -299,18 +219,14 @@ END $$
 
 @pytest.mark.postgres
 def test_restore_verification_runs_the_tenants_own_ddl_without_the_admins_powers(
-    pg_cluster_settings: ClusterSettings, tmp_path: Path, tenant_name: str
+    pg_site: Site, tenant_name: str
 ) -> None:
-    site = make_site("postgresql", tmp_path, pg_cluster_settings)
+    site = pg_site
     tenant = site.provision(tenant_name)
-    try:
-        with site.store.connect_as_owner(tenant, site.passwords[tenant]) as conn:
-            # An expression index runs the tenant's function whenever the index is built.
-            conn.execute(_GUARD)
-            conn.execute("CREATE INDEX users_guarded ON public.users (public.refuse_superuser(id))")
-        manifest = site.backup(tenant)
-        result = site.repo().verify(manifest, "restore", site.identity, site.cluster)
-        assert result.ok, result.detail
-    finally:
-        site.store.drop_database(tenant)
-        site.store.close()
+    with site.store.connect_as_owner(tenant, site.passwords[tenant]) as conn:
+        # An expression index runs the tenant's function whenever the index is built.
+        conn.execute(_GUARD)
+        conn.execute("CREATE INDEX users_guarded ON public.users (public.refuse_superuser(id))")
+    manifest = site.backup(tenant)
+    result = site.repo().verify(manifest, "restore", site.identity, site.cluster)
+    assert result.ok, result.detail

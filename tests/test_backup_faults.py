@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from backup_site import Site, make_site
+from ci_skips import missing_tool
 from pyrage import x25519
-from test_backup_engine import Site, make_site
 
 from aptien_ops.config import ClusterSettings
 from aptien_ops.domain import BackupManifest, VerifyResult
@@ -26,16 +27,6 @@ from backends import backup_codec, pg_backup
 from backends.backup_signing import RegionSigner
 
 BIG = {"users": 200, "logins": 20_000, "audit_events": 200_000}
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
-    cluster = request.getfixturevalue("pg_cluster_settings") if request.param == "postgresql" else None
-    under_test = make_site(request.param, tmp_path, cluster)
-    yield under_test
-    for tenant in under_test.passwords:
-        under_test.store.drop_database(tenant)
-    under_test.store.close()
 
 
 @pytest.fixture
@@ -311,15 +302,6 @@ def scratch_of(site: Site, tenant: str) -> list[str]:
     return [name for name in scratch_databases(site) if name.startswith(f"scratch_{tenant}_")]
 
 
-@pytest.fixture
-def pg_site(pg_cluster_settings: ClusterSettings, tmp_path: Path) -> Iterator[Site]:
-    under_test = make_site("postgresql", tmp_path, pg_cluster_settings)
-    yield under_test
-    for tenant in under_test.passwords:
-        under_test.store.drop_database(tenant)
-    under_test.store.close()
-
-
 @pytest.mark.postgres
 def test_a_restore_verification_killed_mid_restore_leaves_a_scratch_database_the_next_one_drops(
     pg_site: Site, tenant_name: str
@@ -374,10 +356,8 @@ def test_a_scratch_database_in_use_by_a_live_verification_is_never_swept(pg_site
 
 
 @pytest.mark.postgres
-def test_a_database_dropped_mid_dump_fails_the_backup_naming_the_tenant(
-    pg_cluster_settings: ClusterSettings, tmp_path: Path, tenant_name: str
-) -> None:
-    site = make_site("postgresql", tmp_path, pg_cluster_settings)
+def test_a_database_dropped_mid_dump_fails_the_backup_naming_the_tenant(pg_site: Site, tenant_name: str) -> None:
+    site = pg_site
     tenant = site.provision(tenant_name, **BIG)
     outcome: list[BaseException | BackupManifest] = []
 
@@ -388,14 +368,10 @@ def test_a_database_dropped_mid_dump_fails_the_backup_naming_the_tenant(
             outcome.append(exc)
 
     worker = threading.Thread(target=run)
-    try:
-        worker.start()
-        _wait_for_partial(site.region.backup_store / tenant, 256 * 1024)
-        site.store.drop_database(tenant)
-        worker.join(timeout=120)
-    finally:
-        site.store.drop_database(tenant)
-        site.store.close()
+    worker.start()
+    _wait_for_partial(site.region.backup_store / tenant, 256 * 1024)
+    site.store.drop_database(tenant)
+    worker.join(timeout=120)
     assert len(outcome) == 1 and isinstance(outcome[0], Unavailable), outcome
     assert tenant in outcome[0].message and "pg_dump" in outcome[0].message
     assert site.repo().manifests() == []
@@ -413,10 +389,7 @@ def tiny_store(site: Site) -> Iterator[Site]:
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(mount_point)],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        message = f"mount (of a tmpfs, needs root) failed: {done.stderr.strip()}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{message} (CI=true: the disk-full test must run)", pytrace=False)
-        pytest.skip(message)
+        missing_tool(f"mount (of a tmpfs, needs root) failed: {done.stderr.strip()}", "the disk-full test")
     try:
         yield site
     finally:

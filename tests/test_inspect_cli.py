@@ -15,14 +15,7 @@ from aptien_ops.services.provisioning import ProvisionRequest
 from backends.platform_seed import seed_tenant
 
 from cli_runner import Result, run_cli
-from fleet_configs import sandbox_with_eu_on
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def config(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("APTIEN_TEST_INSPECTOR_PW", "inspector-pw-for-tests")
-    pg = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
-    return sandbox_with_eu_on(str(request.param), tmp_path / "sbx", pg)
+from fleet_configs import eu_fleet_config, sandbox_with_eu_on  # noqa: F401 - the fixture config
 
 
 @pytest.fixture

@@ -26,16 +26,9 @@ from aptien_ops.services.sandbox_seed import SeedRequest
 from backends.platform_seed import platform_key
 
 from cli_runner import Result, run_cli
-from fleet_configs import sandbox_with_eu_on
+from fleet_configs import eu_fleet_config  # noqa: F401 - the fixture config
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def config(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("APTIEN_TEST_INSPECTOR_PW", "inspector-pw-for-tests")
-    pg = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
-    return sandbox_with_eu_on(str(request.param), tmp_path / "sbx", pg)
 
 
 @pytest.fixture

@@ -11,21 +11,7 @@ from aptien_ops.errors import Conflict, Forbidden, InvalidInput, PendingApproval
 from aptien_ops.services.provisioning import ProvisionRequest
 
 from cli_runner import run_cli
-from fleet_configs import sandbox_with_eu_on
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def config(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("APTIEN_TEST_INSPECTOR_PW", "inspector-pw-for-tests")
-    pg = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
-    return sandbox_with_eu_on(str(request.param), tmp_path / "sbx", pg)
-
-
-@pytest.fixture
-def ops(config: Path):  # type: ignore[no-untyped-def]
-    console = open_console(config)
-    yield console
-    console.close()
+from fleet_configs import eu_fleet_config, eu_fleet_console  # noqa: F401 - the fixtures config and ops
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from aptien_ops.errors import Conflict, ExitCode, Forbidden, InvalidInput, OpsEr
 from aptien_ops.services.provisioning import STEPS, ProvisionRequest, secret_context
 
 from cli_runner import run_cli
-from fleet_configs import sandbox_with_eu_on
+from fleet_configs import eu_fleet_console, sandbox_with_eu_on  # noqa: F401 - the fixture ops
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -30,13 +30,6 @@ def config(kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatc
     monkeypatch.setenv("APTIEN_TEST_INSPECTOR_PW", "inspector-pw-for-tests")
     pg = request.getfixturevalue("pg_server") if kind == "postgresql" else None
     return sandbox_with_eu_on(kind, tmp_path / "sbx", pg)
-
-
-@pytest.fixture
-def ops(config: Path):  # type: ignore[no-untyped-def]
-    console = open_console(config)
-    yield console
-    console.close()
 
 
 def drift(console: Console, tenant: str) -> list[object]:
