@@ -191,7 +191,7 @@ class FindUserScreen(OpsScreen):
         table.sort("tenant")
         if table.row_count:
             table.move_cursor(row=0)
-            self._show_detail(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
+            self._show_highlighted()
         self._show_status()
 
     def service_refused(self, error: OpsError) -> None:
@@ -240,7 +240,14 @@ class FindUserScreen(OpsScreen):
 
     @on(DataTable.RowHighlighted, "#find-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_detail(event.row_key.value)
+        # Not event.row_key: the event may predate a sort that moved another row under the
+        # cursor (results stream in, then the final list is sorted), and would show that row.
+        self._show_highlighted()
+
+    def _show_highlighted(self) -> None:
+        table = self.query_one("#find-table", DataTable)
+        if table.row_count:
+            self._show_detail(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
 
     def _show_detail(self, name: str | None) -> None:
         row = self._rows.get(name or "")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from textual.message import Message
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 from tui_helpers import recording_app, screen_text, screen_words, settle, story
 
 from aptien_ops.composition import Console
@@ -63,6 +64,12 @@ async def test_find_user_streams_every_tenant_where_the_address_is_a_user(
         assert rows[1][3] == "never" and rows[0][3] != "never"  # the added user never logged in
         assert f"{email} is a user of 2 tenants · 2 searched in every region" in screen_words(app)
         assert f"{email} in {first}" in screen_words(app)  # the detail of the highlighted tenant
+        # A highlight event from before the final sort (the other tenant's result came first)
+        # must not put the other tenant's detail under the cursor on the first row.
+        table = app.screen.query_one("#find-table", DataTable)
+        table.post_message(DataTable.RowHighlighted(table, 0, RowKey(second)))
+        await pilot.pause()
+        assert f"{email} in {first}" in screen_words(app) and table.cursor_row == 0
     progress = [(m.done, m.total) for m in messages if isinstance(m, SearchProgress)]
     assert sorted(progress) == [(1, 2), (2, 2)]
     assert sorted(m.row["tenant"] for m in messages if isinstance(m, UserFound)) == [first, second]
