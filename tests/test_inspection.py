@@ -390,7 +390,10 @@ def test_every_page_query_is_an_index_range_in_order(admin: Console, sam: Consol
     queries = {
         ("login_events_at",): Query("logins", limit=51, after=after),
         ("login_events_user_at",): Query("logins", equals=(("user_email", "a@x.example"),), limit=51, after=after),
-        ("login_events_ip_at",): Query("logins", equals=(("ip", "192.0.2.1"),), since=NOW - timedelta(days=7), limit=51),
+        # The seed's busiest address is in ~4 % of the rows: depending on ANALYZE's sample the
+        # planner walks its own index or the time index and filters (both in order, no sort).
+        ("login_events_ip_at", "login_events_at"): Query("logins", equals=(("ip", "192.0.2.1"),),
+                                                         since=NOW - timedelta(days=7), limit=51),
         ("audit_events_at",): Query("audit", limit=51, after=after),
         ("audit_events_actor_at",): Query("audit", equals=(("actor", "a@x.example"),), since=NOW - timedelta(days=7),
                                           limit=51, after=after),
