@@ -53,7 +53,7 @@ S = TypeVar("S")
 
 
 def _backend(kind: str, name: str) -> Any:
-    backends = importlib.import_module("backends")
+    backends = importlib.import_module("aptien_ops.backends")
     return backends.load(kind, name)
 
 

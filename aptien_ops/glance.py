@@ -75,7 +75,7 @@ def dashboard_glance(settings: Settings, operator: str) -> DashboardGlance | Non
     kind = catalog_kind(settings.catalog.url)
     if kind is None:
         return None
-    adapter_class = importlib.import_module("backends").load("catalog_glance", kind)
+    adapter_class = importlib.import_module("aptien_ops.backends").load("catalog_glance", kind)
     try:
         adapter: CatalogGlance = adapter_class(settings.catalog)
         glance: DashboardGlance | None = adapter.glance(operator)

@@ -8,22 +8,22 @@ from typing import Any
 
 #: name in ops.toml -> "module:attribute"
 REGISTRY: dict[str, dict[str, str]] = {
-    "catalog": {"sql": "backends.sql_catalog:SqlCatalog"},
+    "catalog": {"sql": "aptien_ops.backends.sql_catalog:SqlCatalog"},
     "catalog_glance": {
-        "sqlite": "backends.catalog_glance:SqliteCatalogGlance",
-        "postgresql": "backends.catalog_glance:PostgresCatalogGlance",
+        "sqlite": "aptien_ops.backends.catalog_glance:SqliteCatalogGlance",
+        "postgresql": "aptien_ops.backends.catalog_glance:PostgresCatalogGlance",
     },
     "tenant_store": {
-        "sqlite": "backends.sqlite_tenants:SqliteTenantStore",
-        "postgresql": "backends.postgres_tenants:PostgresTenantStore",
+        "sqlite": "aptien_ops.backends.sqlite_tenants:SqliteTenantStore",
+        "postgresql": "aptien_ops.backends.postgres_tenants:PostgresTenantStore",
     },
-    "sealer": {"aes-gcm": "backends.region_keys:RegionSealer"},
-    "backup_keys": {"age": "backends.age_keys:AgeBackupKeys"},
-    "activity": {"platform": "backends.platform_seed:seed_tenant"},
-    "backup_repository": {"fs": "backends.backup_repository:FsBackupRepository"},
+    "sealer": {"aes-gcm": "aptien_ops.backends.region_keys:RegionSealer"},
+    "backup_keys": {"age": "aptien_ops.backends.age_keys:AgeBackupKeys"},
+    "activity": {"platform": "aptien_ops.backends.platform_seed:seed_tenant"},
+    "backup_repository": {"fs": "aptien_ops.backends.backup_repository:FsBackupRepository"},
     "inspection_reader": {
-        "sqlite": "backends.inspection_readers:SqliteInspectionReader",
-        "postgresql": "backends.inspection_readers:PostgresInspectionReader",
+        "sqlite": "aptien_ops.backends.inspection_readers:SqliteInspectionReader",
+        "postgresql": "aptien_ops.backends.inspection_readers:PostgresInspectionReader",
     },
 }
 

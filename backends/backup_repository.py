@@ -26,13 +26,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from aptien_ops.backends import backup_codec as codec
+from aptien_ops.backends import sqlite_backup
+from aptien_ops.backends.backup_signing import RegionSigner, signing_key_path
 from aptien_ops.config import ClusterSettings, RegionSettings
 from aptien_ops.domain import BackupManifest, VerifyResult, iso, utcnow, validate_tenant_name
 from aptien_ops.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, Unavailable
 from aptien_ops.ports import TenantStore
-from backends import backup_codec as codec
-from backends import sqlite_backup
-from backends.backup_signing import RegionSigner, signing_key_path
 
 DATA = ".dump.zst.age"
 MANIFEST = ".manifest.json"
@@ -217,7 +217,7 @@ class FsBackupRepository:
         store = self._stores(cluster)
         try:
             if cluster.kind == "postgresql":
-                from backends import pg_backup
+                from aptien_ops.backends import pg_backup
 
                 return pg_backup.backup(store, cluster, tenant, self._dir(tenant), consume)
             with _Partial(self._dir(tenant) / f"{backup_id}.sqlite{PARTIAL}") as copy:
@@ -414,13 +414,13 @@ class FsBackupRepository:
                 raise InvalidInput(f"restoring {manifest.backup_id} needs a PostgreSQL cluster of region {self.region}")
             self._check_cluster(scratch_cluster)
             cluster = scratch_cluster
-        from backends import pg_backup
+        from aptien_ops.backends import pg_backup
 
         return pg_backup.walk(cluster, manifest.tenant, directory, feed)
 
 
 def _default_store(cluster: ClusterSettings) -> TenantStore:
-    import backends
+    from aptien_ops import backends
 
     store: TenantStore = backends.load("tenant_store", cluster.kind)(cluster)
     return store

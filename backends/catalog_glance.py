@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from aptien_ops.backends.catalog_revision import SCHEMA_HEAD
 from aptien_ops.config import CatalogSettings
 from aptien_ops.domain import Approval, ApprovalState, ClusterLoad, TenantCount, TenantState
 from aptien_ops.errors import InvalidInput, Unavailable
 from aptien_ops.glance import DashboardGlance
-from backends.catalog_revision import SCHEMA_HEAD
 
 _REVISION = "SELECT version_num FROM alembic_version"
 _SIGNED = "SELECT signature FROM opslog_head WHERE id = 1"
@@ -141,7 +141,7 @@ class PostgresCatalogGlance:
         import psycopg
         from psycopg import errors as pg_errors
 
-        from backends.pg_common import conninfo_params, translate_pg_error
+        from aptien_ops.backends.pg_common import conninfo_params, translate_pg_error
 
         try:
             params = conninfo_params(self.settings.url)

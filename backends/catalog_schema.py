@@ -33,7 +33,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 # Kept in a module without SQLAlchemy for the light read path; bump it there.
-from backends.catalog_revision import SCHEMA_HEAD as SCHEMA_HEAD
+from aptien_ops.backends.catalog_revision import SCHEMA_HEAD as SCHEMA_HEAD
 
 #: Key of the PostgreSQL advisory lock that serialises concurrent schema upgrades.
 SCHEMA_LOCK_KEY = 0x4170_7469_656E  # "Aptien"

@@ -23,13 +23,13 @@ from contextlib import ExitStack
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from aptien_ops.backends.sqlite_tenants import SqliteTenantStore
+from aptien_ops.backends.tenant_schema import utc_timestamp, validate_role_name
 from aptien_ops.config import ClusterSettings
 from aptien_ops.domain import AuditEvent, LoginEvent
 from aptien_ops.errors import ConfigError, NotFound, OpsError, Unavailable
 from aptien_ops.inspect_query import Query
 from aptien_ops.tenant_schema import METADATA_COLUMNS
-from backends.sqlite_tenants import SqliteTenantStore
-from backends.tenant_schema import utc_timestamp, validate_role_name
 
 if TYPE_CHECKING:
     import psycopg
@@ -119,7 +119,7 @@ class PostgresInspectionReader:
 
     def __init__(self, cluster: ClusterSettings, role: str) -> None:
         """Raises: InvalidInput (URL or role name)."""
-        from backends.postgres_tenants import PostgresTenantStore
+        from aptien_ops.backends.postgres_tenants import PostgresTenantStore
 
         self._cluster = cluster
         self._store = PostgresTenantStore(cluster)
@@ -158,7 +158,7 @@ class PostgresInspectionReader:
     def _run(self, tenant: str, what: str, work: Callable[[psycopg.Connection], T]) -> T:
         import psycopg
 
-        from backends.pg_common import translate_pg_error
+        from aptien_ops.backends.pg_common import translate_pg_error
 
         retried = False
         with self._lock:

@@ -33,11 +33,16 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from aptien_ops.backends.backup_codec import CHUNK, DumpInfo, Opened, Sink, Walked
+from aptien_ops.backends.pg_common import (
+    conninfo_params,
+    converge_role,
+    driver_message,
+    translate_pg_error,
+)
+from aptien_ops.backends.postgres_tenants import database_name
 from aptien_ops.config import ClusterSettings
 from aptien_ops.errors import OpsError, Unavailable
-from backends.backup_codec import CHUNK, DumpInfo, Opened, Sink, Walked
-from backends.pg_common import conninfo_params, converge_role, driver_message, translate_pg_error
-from backends.postgres_tenants import database_name
 
 #: Owns scratch databases and performs restores into them (NOLOGIN, no privileges).
 RESTORER = "aptien_scratch_restorer"

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import psycopg
 from psycopg import sql
 
+from aptien_ops.backends.tenant_schema import parse_version
 from aptien_ops.errors import (
     Conflict,
     Forbidden,
@@ -30,7 +31,6 @@ from aptien_ops.errors import (
     OpsError,
     Unavailable,
 )
-from backends.tenant_schema import parse_version
 
 SCRAM_ITERATIONS = 4096
 """PostgreSQL's own default (``scram_iterations``), so verifiers look like the server's."""

@@ -581,7 +581,7 @@ def _translate(exc: Exception, what: str) -> OpsError:
         return (Conflict if busy else Unavailable)(f"{what}: {' '.join(str(exc).split())}")
     import psycopg
 
-    from backends.pg_common import translate_pg_error
+    from aptien_ops.backends.pg_common import translate_pg_error
 
     if isinstance(exc, psycopg.Error):
         return translate_pg_error(exc, what)

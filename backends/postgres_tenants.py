@@ -20,12 +20,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from aptien_ops.config import ClusterSettings
-from aptien_ops.domain import validate_tenant_name
-from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound
-from aptien_ops.tenant_schema import METADATA_COLUMNS
-from backends import tenant_schema
-from backends.pg_common import (
+from aptien_ops.backends import tenant_schema
+from aptien_ops.backends.pg_common import (
     act_as_owner,
     conninfo_params,
     converge_role,
@@ -35,6 +31,10 @@ from backends.pg_common import (
     scram_sha256_verifier,
     translate_pg_error,
 )
+from aptien_ops.config import ClusterSettings
+from aptien_ops.domain import validate_tenant_name
+from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound
+from aptien_ops.tenant_schema import METADATA_COLUMNS
 
 T = TypeVar("T")
 DB_PREFIX = "tenant_"

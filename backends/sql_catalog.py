@@ -44,6 +44,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import QueuePool, StaticPool
 from sqlalchemy.sql import ColumnElement
 
+from aptien_ops.backends import catalog_schema as s
 from aptien_ops.backup_policy import BackupRecord, manifest_from_json
 from aptien_ops.config import CatalogSettings
 from aptien_ops.domain import (
@@ -64,7 +65,6 @@ from aptien_ops.domain import (
     utcnow,
 )
 from aptien_ops.errors import ConfigError, Conflict, InternalError, NotFound, OpsError, Unavailable
-from backends import catalog_schema as s
 
 MIGRATIONS_DIR = Path(__file__).with_name("catalog_migrations")
 RACE = "lost a race with another operator; run the command again"

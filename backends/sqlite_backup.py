@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from aptien_ops.backends.backup_codec import DumpInfo, Opened, Sink, Walked
 from aptien_ops.errors import Unavailable
-from backends.backup_codec import DumpInfo, Opened, Sink, Walked
 
 KIND = "sqlite"
 _SQLITE_FULL = 13

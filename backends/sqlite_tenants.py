@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from aptien_ops.backends import tenant_schema
 from aptien_ops.config import ClusterSettings
 from aptien_ops.domain import validate_tenant_name
 from aptien_ops.errors import (
@@ -27,7 +28,6 @@ from aptien_ops.errors import (
     OpsError,
     Unavailable,
 )
-from backends import tenant_schema
 
 DB_PREFIX = "tenant_"
 _TENANT_FILE = re.compile(r"^tenant_(.+)\.db$")

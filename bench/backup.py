@@ -61,13 +61,13 @@ from harness import (  # noqa: E402
 )
 from psycopg import sql  # noqa: E402
 
+from aptien_ops.backends import backup_codec, pg_backup  # noqa: E402
+from aptien_ops.backends.platform_seed import seed_tenant  # noqa: E402
+from aptien_ops.backends.postgres_tenants import database_name  # noqa: E402
 from aptien_ops.backup_policy import new_backup_id  # noqa: E402
 from aptien_ops.composition import Console, open_console  # noqa: E402
 from aptien_ops.domain import utcnow  # noqa: E402
 from aptien_ops.services.provisioning import ProvisionRequest, secret_context  # noqa: E402
-from backends import backup_codec, pg_backup  # noqa: E402
-from backends.platform_seed import seed_tenant  # noqa: E402
-from backends.postgres_tenants import database_name  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- backup:start -->", "<!-- backup:end -->"

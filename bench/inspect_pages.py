@@ -37,11 +37,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from harness import machine, pg_workspace, replace_section  # noqa: E402
 
+from aptien_ops.backends.platform_seed import seed_tenant  # noqa: E402
 from aptien_ops.composition import Console, open_console  # noqa: E402
 from aptien_ops.domain import utcnow  # noqa: E402
 from aptien_ops.inspect_query import AuditFilters, LoginFilters, Position, Query  # noqa: E402
 from aptien_ops.services.provisioning import ProvisionRequest  # noqa: E402
-from backends.platform_seed import seed_tenant  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- inspect-pages:start -->", "<!-- inspect-pages:end -->"

@@ -54,11 +54,11 @@ from catalog_seed import ROOT, _start_pg
 from harness import BenchError, _summary, bench_env, compare, machine, record_result
 from psycopg import sql
 
+from aptien_ops.backends.tenant_schema import POSTGRESQL
 from aptien_ops.composition import open_console
 from aptien_ops.domain import TenantState
 from aptien_ops.services.provisioning import ProvisionRequest
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
-from backends.tenant_schema import POSTGRESQL
 
 TARGET_RATIO = 3.0
 COUNTRY = "DE"  # eu: the region whose cluster is the PostgreSQL server

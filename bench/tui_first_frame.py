@@ -71,7 +71,7 @@ gc.disable()  # as aptien_ops.cli.main.main() does first thing
 
 state = CliState(config=sys.argv[1])
 finish = state.start_tui()
-from screens.app import OpsApp  # noqa: E402 - as run_tui: overlaps the glance
+from aptien_ops.screens.app import OpsApp  # noqa: E402 - as run_tui: overlaps the glance
 
 
 class FirstFrame(OpsApp):

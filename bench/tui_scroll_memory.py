@@ -54,7 +54,7 @@ from datetime import UTC, datetime
 from aptien_ops.composition import open_console
 from aptien_ops.sandbox import write_sandbox_config
 from aptien_ops.services.provisioning import ProvisionRequest
-from backends.platform_seed import seed_tenant
+from aptien_ops.backends.platform_seed import seed_tenant
 
 config, _ = write_sandbox_config(__import__("pathlib").Path(sys.argv[1]))
 console = open_console(config)
@@ -98,9 +98,9 @@ import resource
 import sys
 
 from aptien_ops.composition import open_console
-from screens.app import OpsApp
-from screens.inspect_pane import EventBrowser
-from screens.tenant_detail import TenantDetailScreen
+from aptien_ops.screens.app import OpsApp
+from aptien_ops.screens.inspect_pane import EventBrowser
+from aptien_ops.screens.tenant_detail import TenantDetailScreen
 
 
 async def idle(pilot, browser=None) -> None:

@@ -18,11 +18,11 @@ from textual.widgets import Label, Sparkline, Static
 from aptien_ops.domain import utcnow
 from aptien_ops.errors import OpsError
 from aptien_ops.inspect_query import LoginFilters
-from screens.base import ServiceCaller
-from screens.formatting import count, short_minute
+from aptien_ops.screens.base import ServiceCaller
+from aptien_ops.screens.formatting import count, short_minute
 
 if TYPE_CHECKING:
-    from screens.app import OpsApp
+    from aptien_ops.screens.app import OpsApp
 
 #: Windows up to this long are drawn per hour; longer ones per day.
 HOURLY_UP_TO = timedelta(days=31)

@@ -18,11 +18,11 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
 from aptien_ops.permissions import READ_ONLY_SAFE, Action, is_allowed
-from screens.base import OpsScreen, ServiceCaller
-from screens.commands import OpsCommands
-from screens.dashboard import DashboardScreen
-from screens.help import HelpScreen
-from screens.lock import LockScreen
+from aptien_ops.screens.base import OpsScreen, ServiceCaller
+from aptien_ops.screens.commands import OpsCommands
+from aptien_ops.screens.dashboard import DashboardScreen
+from aptien_ops.screens.help import HelpScreen
+from aptien_ops.screens.lock import LockScreen
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
@@ -63,14 +63,14 @@ def _screen_class(target: str) -> type[OpsScreen]:
 
 
 SCREENS: tuple[Tab, ...] = (
-    Tab("1", "dashboard", "Dashboard", "screens.dashboard:DashboardScreen"),
-    Tab("2", "tenants", "Tenants", "screens.tenants:TenantsScreen"),
-    Tab("3", "operators", "Operators", "screens.operators:OperatorsScreen"),
-    Tab("4", "approvals", "Approvals", "screens.approvals:ApprovalsScreen"),
-    Tab("5", "opslog", "Ops log", "screens.opslog:OpsLogScreen"),
-    Tab("6", "fleet", "Fleet", "screens.fleet:FleetScreen"),
-    Tab("7", "find-user", "Find user", "screens.find_user:FindUserScreen", in_tabs=False),
-    Tab("8", "backups", "Backups", "screens.backups:BackupsScreen"),
+    Tab("1", "dashboard", "Dashboard", "aptien_ops.screens.dashboard:DashboardScreen"),
+    Tab("2", "tenants", "Tenants", "aptien_ops.screens.tenants:TenantsScreen"),
+    Tab("3", "operators", "Operators", "aptien_ops.screens.operators:OperatorsScreen"),
+    Tab("4", "approvals", "Approvals", "aptien_ops.screens.approvals:ApprovalsScreen"),
+    Tab("5", "opslog", "Ops log", "aptien_ops.screens.opslog:OpsLogScreen"),
+    Tab("6", "fleet", "Fleet", "aptien_ops.screens.fleet:FleetScreen"),
+    Tab("7", "find-user", "Find user", "aptien_ops.screens.find_user:FindUserScreen", in_tabs=False),
+    Tab("8", "backups", "Backups", "aptien_ops.screens.backups:BackupsScreen"),
 )
 
 

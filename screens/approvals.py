@@ -13,9 +13,9 @@ from textual.widgets import DataTable, Static
 
 from aptien_ops.domain import Approval, ApprovalState
 from aptien_ops.permissions import Action
-from screens.base import OpsScreen
-from screens.formatting import minute
-from screens.modals import ConfirmModal, ReasonModal
+from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.formatting import minute
+from aptien_ops.screens.modals import ConfirmModal, ReasonModal
 
 STATE_STYLE = {"pending": "bold yellow", "approved": "green", "rejected": "red", "failed": "red"}
 

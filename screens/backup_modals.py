@@ -13,7 +13,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from aptien_ops.config import VERIFY_LEVELS
-from screens.modals import OpsModal
+from aptien_ops.screens.modals import OpsModal
 
 #: What each level checks, as the operator chooses between cost and certainty.
 LEVEL_HELP = {

@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from screens.formatting import short_minute, size
+from aptien_ops.screens.formatting import short_minute, size
 
 if TYPE_CHECKING:  # the dashboard imports this module for its first frame: keep it light
     from aptien_ops.backup_policy import DueItem

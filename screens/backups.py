@@ -24,12 +24,18 @@ from textual.widgets import DataTable, Label, ProgressBar, Static
 from aptien_ops.backup_policy import DueItem, PruneDecision
 from aptien_ops.errors import Conflict, OpsError
 from aptien_ops.permissions import Action
+from aptien_ops.screens.backup_modals import LevelModal, TenantModal
+from aptien_ops.screens.backup_render import (
+    STATUS_STYLE,
+    detail_text,
+    due_report,
+    last_check,
+    short_id,
+)
+from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.formatting import count, short_minute, size
+from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.services.backups import RunOutcome
-from screens.backup_modals import LevelModal, TenantModal
-from screens.backup_render import STATUS_STYLE, detail_text, due_report, last_check, short_id
-from screens.base import OpsScreen
-from screens.formatting import count, short_minute, size
-from screens.modals import ConfirmModal
 
 COLUMNS = (("tenant", "Tenant"), ("id", "Id"), ("created", "Created"), ("size", "Size"), ("status", "Status"),
            ("checked", "Last check"))

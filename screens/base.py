@@ -17,11 +17,11 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from aptien_ops.errors import OpsError, PendingApproval
 from aptien_ops.permissions import APPROVERS, Action
-from screens.header import OpsHeader
+from aptien_ops.screens.header import OpsHeader
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
-    from screens.app import OpsApp
+    from aptien_ops.screens.app import OpsApp
 
 
 class ServiceOutcome(Message, bubble=False):

@@ -14,8 +14,8 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
-    from screens.app import OpsApp
-    from screens.base import OpsScreen
+    from aptien_ops.screens.app import OpsApp
+    from aptien_ops.screens.base import OpsScreen
 
 
 class OpsCommands(Provider):

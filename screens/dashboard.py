@@ -19,9 +19,9 @@ from textual.widgets import Static
 from aptien_ops.domain import Approval, ApprovalState, TenantCount, TenantState
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action, may_approve
-from screens.backup_render import BackupHealth, health_text
-from screens.base import OpsScreen
-from screens.formatting import count
+from aptien_ops.screens.backup_render import BackupHealth, health_text
+from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.formatting import count
 
 #: Columns of the tenants card, in the order an operator scans them.
 STATES = (TenantState.ACTIVE, TenantState.SUSPENDED, TenantState.PROVISIONING, TenantState.CANCELLED, TenantState.PURGED)

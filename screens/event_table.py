@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from screens.event_window import EventWindow
+from aptien_ops.screens.event_window import EventWindow
 
 #: Ask for the next page when the cursor or the view comes this close to an edge of the window.
 LOOKAHEAD = 60

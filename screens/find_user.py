@@ -22,10 +22,10 @@ from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 from aptien_ops.errors import InvalidInput, OpsError
 from aptien_ops.inspect_query import check_email
 from aptien_ops.permissions import Action
+from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.formatting import count, day, minute, short_minute
+from aptien_ops.screens.inspect_kinds import needs_security, shown_result
 from aptien_ops.services.inspection import UserSearch
-from screens.base import OpsScreen
-from screens.formatting import count, day, minute, short_minute
-from screens.inspect_kinds import needs_security, shown_result
 
 STATE_STYLE = {"active": "green", "suspended": "yellow", "cancelled": "red"}
 #: Rows shown at most: an address is a user of a handful of tenants, never of the whole fleet.

@@ -21,11 +21,11 @@ from textual.widgets import Label, ProgressBar, Static
 
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action
+from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.formatting import count
+from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.services.fleet import Finding, MigrationResult
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
-from screens.base import OpsScreen
-from screens.formatting import count
-from screens.modals import ConfirmModal
 
 #: Each kind of drift in the order an operator deals with it, with what it means.
 KINDS = {

@@ -9,10 +9,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label
 
-from screens.formatting import role_list
+from aptien_ops.screens.formatting import role_list
 
 if TYPE_CHECKING:
-    from screens.app import OpsApp
+    from aptien_ops.screens.app import OpsApp
 
 
 class OpsHeader(Vertical):

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 if TYPE_CHECKING:
-    from screens.app import OpsApp
+    from aptien_ops.screens.app import OpsApp
 
 
 def _key_label(key: str) -> str:

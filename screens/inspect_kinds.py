@@ -15,8 +15,8 @@ from rich.text import Text
 
 from aptien_ops.domain import AuditEvent, LoginEvent
 from aptien_ops.inspect_query import AuditFilters, LoginFilters
-from screens.event_table import Column
-from screens.formatting import count, role_list
+from aptien_ops.screens.event_table import Column
+from aptien_ops.screens.formatting import count, role_list
 
 #: Shown instead of any login or audit data to an operator without the security role.
 NEEDS_SECURITY = ("Login and audit metadata contain personal data (emails, IPs); "

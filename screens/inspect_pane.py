@@ -22,16 +22,16 @@ from aptien_ops.domain import utcnow
 from aptien_ops.errors import InvalidInput, OpsError
 from aptien_ops.inspect_query import AuditFilters, LoginFilters
 from aptien_ops.permissions import Action
+from aptien_ops.screens.activity_chart import ActivityChart
+from aptien_ops.screens.base import ServiceCaller
+from aptien_ops.screens.event_table import EventTable
+from aptien_ops.screens.event_window import MAX_ROWS, PAGE_ROWS, EventWindow
+from aptien_ops.screens.formatting import count
+from aptien_ops.screens.inspect_kinds import EventKind, needs_security
 from aptien_ops.services.inspection import Browser, Page
-from screens.activity_chart import ActivityChart
-from screens.base import ServiceCaller
-from screens.event_table import EventTable
-from screens.event_window import MAX_ROWS, PAGE_ROWS, EventWindow
-from screens.formatting import count
-from screens.inspect_kinds import EventKind, needs_security
 
 if TYPE_CHECKING:
-    from screens.app import OpsApp
+    from aptien_ops.screens.app import OpsApp
 
 
 class EventBrowser(Vertical, ServiceCaller):

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
-from screens.modals import OpsModal
+from aptien_ops.screens.modals import OpsModal
 
 MAX_RETAIN_DAYS = 3650
 

@@ -16,10 +16,10 @@ from textual.screen import Screen
 from textual.widgets import Label
 
 from aptien_ops.errors import Forbidden, OpsError
-from screens.base import ServiceCaller
+from aptien_ops.screens.base import ServiceCaller
 
 if TYPE_CHECKING:
-    from screens.app import OpsApp
+    from aptien_ops.screens.app import OpsApp
 
 
 class LockScreen(Screen[None], ServiceCaller):

@@ -10,9 +10,9 @@ from textual.widgets import DataTable, Static
 
 from aptien_ops.domain import Operator
 from aptien_ops.permissions import ROLES, Action, Role
-from screens.base import OpsScreen
-from screens.formatting import day, role_list
-from screens.modals import AddOperatorModal, ConfirmModal, RolePickerModal
+from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.formatting import day, role_list
+from aptien_ops.screens.modals import AddOperatorModal, ConfirmModal, RolePickerModal
 
 
 class OperatorsScreen(OpsScreen):

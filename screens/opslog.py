@@ -14,8 +14,8 @@ from aptien_ops.domain import OpsLogEntry
 from aptien_ops.errors import IntegrityFailure, OpsError
 from aptien_ops.opslog import VerifyReport
 from aptien_ops.permissions import MATRIX, Action
-from screens.base import OpsScreen
-from screens.formatting import count, short_minute
+from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.formatting import count, short_minute
 
 #: How many of the newest entries the table holds (the CLI pages further back).
 NEWEST = 200

@@ -25,14 +25,14 @@ from textual.widgets.option_list import Option
 from aptien_ops.domain import Tenant, TenantState, validate_tenant_name
 from aptien_ops.errors import OpsError
 from aptien_ops.regions import Resolution
+from aptien_ops.screens.base import ServiceCaller
+from aptien_ops.screens.modals import OpsModal
+from aptien_ops.screens.provision_steps import StepList
 from aptien_ops.services.provisioning import EMAIL, ProvisionRequest
-from screens.base import ServiceCaller
-from screens.modals import OpsModal
-from screens.provision_steps import StepList
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
-    from screens.app import OpsApp
+    from aptien_ops.screens.app import OpsApp
 
 COUNTRY_MATCHES = 40
 NAME_RULE = "3-40 characters: a-z, 0-9 and '-', starting with a letter"

@@ -23,15 +23,19 @@ from aptien_ops.domain import Approval, utcnow
 from aptien_ops.errors import OpsError, PendingApproval
 from aptien_ops.permissions import Action
 from aptien_ops.regions import country_for
+from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.formatting import day, minute, short_minute, size
+from aptien_ops.screens.help import key_rows
+from aptien_ops.screens.inspect_kinds import AUDIT, LOGINS
+from aptien_ops.screens.inspect_pane import EventBrowser
+from aptien_ops.screens.lifecycle_modals import (
+    PurgeConfirmed,
+    RetainDaysModal,
+    TypeNameToPurgeModal,
+)
+from aptien_ops.screens.modals import ReasonModal
 from aptien_ops.services.lifecycle import ALLOWED_FROM
 from aptien_ops.services.provisioning import STEPS
-from screens.base import OpsScreen
-from screens.formatting import day, minute, short_minute, size
-from screens.help import key_rows
-from screens.inspect_kinds import AUDIT, LOGINS
-from screens.inspect_pane import EventBrowser
-from screens.lifecycle_modals import PurgeConfirmed, RetainDaysModal, TypeNameToPurgeModal
-from screens.modals import ReasonModal
 
 STATE_STYLE = {"active": "green", "suspended": "yellow", "provisioning": "cyan", "cancelled": "red", "purged": "dim"}
 

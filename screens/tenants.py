@@ -19,10 +19,10 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from aptien_ops.permissions import Action
-from screens.base import OpsScreen
-from screens.formatting import count, day
-from screens.provision import ProvisionModal
-from screens.tenant_detail import TenantDetailScreen
+from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.formatting import count, day
+from aptien_ops.screens.provision import ProvisionModal
+from aptien_ops.screens.tenant_detail import TenantDetailScreen
 
 WINDOW = 500
 #: Above this many rows the filter waits for a pause in typing before it re-filters.

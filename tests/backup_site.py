@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
+from aptien_ops.backends.age_keys import AgeBackupKeys
+from aptien_ops.backends.backup_repository import FsBackupRepository
+from aptien_ops.backends.platform_seed import seed_tenant
+from aptien_ops.backends.postgres_tenants import PostgresTenantStore
+from aptien_ops.backends.sqlite_tenants import SqliteTenantStore
 from aptien_ops.config import ClusterSettings, RegionSettings
 from aptien_ops.domain import BackupManifest
-from backends.age_keys import AgeBackupKeys
-from backends.backup_repository import FsBackupRepository
-from backends.platform_seed import seed_tenant
-from backends.postgres_tenants import PostgresTenantStore
-from backends.sqlite_tenants import SqliteTenantStore
 
 NOW = datetime(2026, 3, 18, 15, 30, 12, tzinfo=UTC)
 SMALL = {"users": 40, "logins": 1_000, "audit_events": 2_000}

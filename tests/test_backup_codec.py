@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pyrage import x25519
 
-from backends import backup_codec
+from aptien_ops.backends import backup_codec
 
 
 @pytest.fixture(scope="module")

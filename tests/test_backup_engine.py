@@ -16,9 +16,9 @@ import zstandard
 from backup_site import Site, make_site
 from pyrage import x25519
 
+from aptien_ops.backends import pg_backup
 from aptien_ops.config import ClusterSettings
 from aptien_ops.errors import ConfigError, InvalidInput, NotFound
-from backends import pg_backup
 
 
 def decrypt_file(path: Path, identity: str) -> bytes:

@@ -20,11 +20,11 @@ from backup_site import Site, make_site
 from ci_skips import missing_tool
 from pyrage import x25519
 
+from aptien_ops.backends import backup_codec, pg_backup
+from aptien_ops.backends.backup_signing import RegionSigner
 from aptien_ops.config import ClusterSettings
 from aptien_ops.domain import BackupManifest, VerifyResult
 from aptien_ops.errors import IntegrityFailure, NotFound, OpsError, Unavailable
-from backends import backup_codec, pg_backup
-from backends.backup_signing import RegionSigner
 
 BIG = {"users": 200, "logins": 20_000, "audit_events": 200_000}
 
@@ -224,7 +224,7 @@ _CHILD = """
 import json, sys
 from pathlib import Path
 from aptien_ops.config import ClusterSettings, RegionSettings
-from backends.backup_repository import FsBackupRepository
+from aptien_ops.backends.backup_repository import FsBackupRepository
 spec = json.loads(Path(sys.argv[1]).read_text())
 cluster = ClusterSettings(**spec["cluster"])
 region = RegionSettings("eu", "EEA", Path(spec["store"]), (cluster,), Path(spec["key_file"]), "aptien_inspector_eu")
@@ -287,7 +287,7 @@ _VERIFY_CHILD = """
 import json, sys
 from pathlib import Path
 from aptien_ops.config import ClusterSettings, RegionSettings
-from backends.backup_repository import FsBackupRepository
+from aptien_ops.backends.backup_repository import FsBackupRepository
 spec = json.loads(Path(sys.argv[1]).read_text())
 cluster = ClusterSettings(**spec["cluster"])
 region = RegionSettings("eu", "EEA", Path(spec["store"]), (cluster,), Path(spec["key_file"]), "aptien_inspector_eu")

@@ -23,7 +23,7 @@ from fleet_configs import eu_fleet_config  # noqa: F401 - the fixture config
 
 def provision(config: Path, name: str, country: str = "DE", *, events: int = 300) -> str:
     """A tenant with realistic platform activity, provisioned as the platform's first run would."""
-    import backends
+    from aptien_ops import backends
 
     console = open_console(config)
     try:

@@ -23,6 +23,8 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import create_engine, insert, inspect, text
 
+from aptien_ops.backends import catalog_schema
+from aptien_ops.backends.sql_catalog import SqlCatalog
 from aptien_ops.config import CatalogSettings, SecretRef
 from aptien_ops.domain import (
     ApprovalState,
@@ -37,8 +39,6 @@ from aptien_ops.domain import (
     TenantState,
 )
 from aptien_ops.errors import Conflict, ExitCode, InternalError, InvalidInput, NotFound, Unavailable
-from backends import catalog_schema
-from backends.sql_catalog import SqlCatalog
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2024, 3, 1, 9, 30, 0, tzinfo=UTC)

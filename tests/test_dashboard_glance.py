@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from aptien_ops.backends.catalog_glance import PostgresCatalogGlance
+from aptien_ops.backends.catalog_revision import SCHEMA_HEAD
 from aptien_ops.cli.state import CliState
 from aptien_ops.composition import Console, open_console
 from aptien_ops.config import CatalogSettings, load_settings
@@ -23,8 +25,6 @@ from aptien_ops.domain import Tenant, TenantState, utcnow
 from aptien_ops.errors import PendingApproval, Unavailable
 from aptien_ops.glance import dashboard_glance
 from aptien_ops.sandbox import write_sandbox_config
-from backends.catalog_glance import PostgresCatalogGlance
-from backends.catalog_revision import SCHEMA_HEAD
 
 SQLITE_CATALOG_URL = 'url = "sqlite:///{data_dir}/catalog.db"'
 #: (name, country, region, cluster, state): every state, a purged one without a cluster.

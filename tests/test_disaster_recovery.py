@@ -84,7 +84,7 @@ class Runbook:
 
 
 def provisioned(config: Path, name: str) -> None:
-    import backends
+    from aptien_ops import backends
 
     console = open_console(config)
     try:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from aptien_ops.backends.platform_seed import seed_tenant
 from aptien_ops.composition import open_console
 from aptien_ops.domain import utcnow
 from aptien_ops.services.provisioning import ProvisionRequest
-from backends.platform_seed import seed_tenant
 
 from cli_runner import Result, run_cli
 from fleet_configs import eu_fleet_config, sandbox_with_eu_on  # noqa: F401 - the fixture config

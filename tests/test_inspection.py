@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from aptien_ops.backends.platform_seed import seed_tenant
+from aptien_ops.backends.tenant_schema import utc_timestamp
 from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import LoginEvent, utcnow
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound, PendingApproval
@@ -29,8 +31,6 @@ from aptien_ops.inspect_query import (
     Query,
 )
 from aptien_ops.services.provisioning import ProvisionRequest
-from backends.platform_seed import seed_tenant
-from backends.tenant_schema import utc_timestamp
 
 from fleet_configs import sandbox_with_eu_on
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from aptien_ops.backends.platform_seed import platform_key
 from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import utcnow
 from aptien_ops.inspect_query import AuditFilters, LoginFilters, Position, Query
 from aptien_ops.services.sandbox_seed import SeedRequest
-from backends.platform_seed import platform_key
 
 from cli_runner import Result, run_cli
 from fleet_configs import eu_fleet_config  # noqa: F401 - the fixture config
@@ -213,7 +213,7 @@ def test_the_console_holds_no_tenant_payload_key_and_cannot_decrypt_a_payload() 
 
 
 def test_the_sqlite_authorizer_is_what_keeps_payloads_out(tmp_path: Path) -> None:
-    from backends.inspection_readers import metadata_only
+    from aptien_ops.backends.inspection_readers import metadata_only
 
     conn = sqlite3.connect(tmp_path / "t.db")
     conn.execute("CREATE TABLE audit_events (id INTEGER PRIMARY KEY, at TEXT, payload_size INT, payload BLOB)")
@@ -225,6 +225,7 @@ def test_the_sqlite_authorizer_is_what_keeps_payloads_out(tmp_path: Path) -> Non
 
 def test_importing_the_inspection_command_loads_no_backend() -> None:
     probe = ("import sys, json, aptien_ops.cli.inspect, aptien_ops.services.inspection, aptien_ops.inspect_query\n"
-             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('backends', 'psycopg', 'textual'))))")
+             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('psycopg', 'textual')\n"
+             "                              or m.startswith('aptien_ops.backends'))))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO)
     assert json.loads(out.stdout) == []

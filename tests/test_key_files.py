@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from aptien_ops.backends.backup_signing import RegionSigner
+from aptien_ops.backends.region_keys import RegionSealer
 from aptien_ops.errors import ConfigError
 from aptien_ops.keyfiles import create_exclusively
 from aptien_ops.opslog import load_or_create_key
-from backends.backup_signing import RegionSigner
-from backends.region_keys import RegionSealer
 
 
 def test_concurrent_first_runs_agree_on_one_ops_log_key(tmp_path: Path) -> None:

@@ -10,10 +10,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from aptien_ops.backends.pg_common import scram_sha256_verifier
+from aptien_ops.backends.postgres_tenants import PostgresTenantStore
 from aptien_ops.config import ClusterSettings, SecretRef
 from aptien_ops.errors import Conflict, Forbidden, NotFound, OpsError
-from backends.pg_common import scram_sha256_verifier
-from backends.postgres_tenants import PostgresTenantStore
 
 from pg_fixtures import PgServer
 

@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from aptien_ops.backends.platform_seed import SeedStats, platform_key, seed_tenant
+from aptien_ops.backends.postgres_tenants import PostgresTenantStore
+from aptien_ops.backends.sqlite_tenants import SqliteTenantStore
+from aptien_ops.backends.tenant_schema import utc_timestamp
 from aptien_ops.config import ClusterSettings
 from aptien_ops.errors import Conflict, InvalidInput, NotFound
 from aptien_ops.tenant_schema import DATASHEETS, METADATA_COLUMNS
-from backends.platform_seed import SeedStats, platform_key, seed_tenant
-from backends.postgres_tenants import PostgresTenantStore
-from backends.sqlite_tenants import SqliteTenantStore
-from backends.tenant_schema import utc_timestamp
 
 NOW = datetime(2026, 3, 18, 15, 30, 12, 345678, tzinfo=UTC)
 SMALL = {"users": 60, "logins": 3_000, "audit_events": 2_000}

@@ -15,6 +15,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from aptien_ops.backends import tenant_schema
+from aptien_ops.backends.postgres_tenants import PostgresTenantStore
+from aptien_ops.backends.sqlite_tenants import SqliteTenantStore
 from aptien_ops.config import ClusterSettings
 from aptien_ops.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, OpsError
 from aptien_ops.tenant_schema import (
@@ -23,9 +26,6 @@ from aptien_ops.tenant_schema import (
     PAYLOAD_COLUMNS,
     TENANT_SCHEMA_VERSION,
 )
-from backends import tenant_schema
-from backends.postgres_tenants import PostgresTenantStore
-from backends.sqlite_tenants import SqliteTenantStore
 
 Store = PostgresTenantStore | SqliteTenantStore
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")

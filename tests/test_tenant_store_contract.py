@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+from aptien_ops.backends.postgres_tenants import PostgresTenantStore
+from aptien_ops.backends.sqlite_tenants import SqliteTenantStore
+from aptien_ops.backends.tenant_schema import utc_timestamp
 from aptien_ops.config import ClusterSettings, SecretRef
 from aptien_ops.errors import Conflict, InvalidInput, NotFound, Unavailable
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
-from backends.postgres_tenants import PostgresTenantStore
-from backends.sqlite_tenants import SqliteTenantStore
-from backends.tenant_schema import utc_timestamp
 
 Store = PostgresTenantStore | SqliteTenantStore
 ADMIN_PASSWORD_ENV = "APTIEN_TEST_CLUSTER_PASSWORD"

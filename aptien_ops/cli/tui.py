@@ -38,7 +38,7 @@ def run_tui(state: CliState) -> None:
     """
     check_terminal()
     finish = state.start_tui()
-    from screens.app import OpsApp  # Textual's import overlaps the glance at the catalog
+    from aptien_ops.screens.app import OpsApp  # Textual's import overlaps the glance at the catalog
 
     console, glance = finish()
     OpsApp(console, glance=glance).run()

@@ -18,7 +18,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 
-from backends.catalog_schema import metadata
+from aptien_ops.backends.catalog_schema import metadata
 
 
 def _configure(connection: Connection) -> None:

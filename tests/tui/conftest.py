@@ -28,9 +28,9 @@ from aptien_ops.services.sandbox_seed import SeedRequest
 @pytest.fixture
 def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pin every ``utcnow`` the console uses and the OS account running the test."""
+    import aptien_ops.backends.sql_catalog  # noqa: F401  loaded now, so its utcnow is pinned too
     import aptien_ops.domain
     import aptien_ops.identity
-    import backends.sql_catalog  # noqa: F401  loaded now, so its utcnow is pinned too
 
     original = aptien_ops.domain.utcnow
     for name, module in list(sys.modules.items()):

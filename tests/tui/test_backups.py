@@ -18,9 +18,9 @@ from tui_helpers import footer, recording_app, screen_text, screen_words, settle
 from aptien_ops.composition import Console
 from aptien_ops.domain import utcnow
 from aptien_ops.errors import IntegrityFailure
-from screens.backup_modals import LevelModal, TenantModal
-from screens.backups import BackupProgress, BackupsScreen
-from screens.modals import ConfirmModal
+from aptien_ops.screens.backup_modals import LevelModal, TenantModal
+from aptien_ops.screens.backups import BackupProgress, BackupsScreen
+from aptien_ops.screens.modals import ConfirmModal
 
 pytestmark = pytest.mark.tui
 
@@ -298,7 +298,7 @@ async def test_read_only_hides_the_actions_even_from_an_operator(
 
 @story
 async def test_the_palette_lists_backups_and_its_actions_by_role(open_as: Callable[..., Console]) -> None:
-    from screens.commands import OpsCommands
+    from aptien_ops.screens.commands import OpsCommands
 
     for operator, offered in (("olga", True), ("vic", False)):
         app = recording_app()(open_as(operator), cursor_blink=False)

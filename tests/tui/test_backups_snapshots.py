@@ -19,13 +19,13 @@ from textual.pilot import Pilot
 from textual.widgets import ProgressBar
 from tui_helpers import FROZEN_NOW, ManualClock, keys
 
+import aptien_ops.backends.backup_repository  # noqa: F401  loaded now, so the frozen clock reaches it
+import aptien_ops.backends.tenant_schema
 import aptien_ops.services.backups
-import backends.backup_repository  # noqa: F401  loaded now, so the frozen clock reaches it
-import backends.tenant_schema
 from aptien_ops.composition import Console
 from aptien_ops.errors import IntegrityFailure
+from aptien_ops.screens.app import OpsApp
 from aptien_ops.services.backups import BackupService
-from screens.app import OpsApp
 
 pytestmark = pytest.mark.tui
 
@@ -38,8 +38,8 @@ def numbered_ids(frozen: None, monkeypatch: pytest.MonkeyPatch) -> None:
     own creation stamp is frozen too, so the dumps (and their compressed sizes) are the same
     on every run."""
     numbers = itertools.count(1)
-    stamp = backends.tenant_schema.utc_timestamp
-    monkeypatch.setattr(backends.tenant_schema, "utc_timestamp", lambda moment=None: stamp(moment or FROZEN_NOW))
+    stamp = aptien_ops.backends.tenant_schema.utc_timestamp
+    monkeypatch.setattr(aptien_ops.backends.tenant_schema, "utc_timestamp", lambda moment=None: stamp(moment or FROZEN_NOW))
 
     def new_backup_id(now: datetime) -> str:
         return f"bk-{now:%Y%m%dT%H%M%S}Z-{next(numbers):06x}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from screens.event_window import EventWindow
+from aptien_ops.screens.event_window import EventWindow
 
 
 def page(number: int, rows: int = 10, last: int = 9) -> tuple[int, list[int], str | None]:

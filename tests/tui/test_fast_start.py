@@ -15,9 +15,9 @@ from tui_helpers import FROZEN_ACCOUNT, ManualClock, screen_text, settle, story
 from aptien_ops.cli.state import CliState
 from aptien_ops.composition import Console
 from aptien_ops.errors import PendingApproval
-from screens.app import SCREENS, OpsApp
-from screens.dashboard import DashboardScreen
-from screens.tenants import TenantsScreen
+from aptien_ops.screens.app import SCREENS, OpsApp
+from aptien_ops.screens.dashboard import DashboardScreen
+from aptien_ops.screens.tenants import TenantsScreen
 
 pytestmark = pytest.mark.tui
 
@@ -122,8 +122,9 @@ def test_every_tab_names_its_screen_as_the_screen_names_itself() -> None:
 
 
 def test_the_app_imports_no_screen_but_the_dashboard_before_it_is_shown() -> None:
-    code = "import json, sys, screens.app\nprint(json.dumps([m for m in sys.modules if m.startswith('screens.')]))"
+    code = ("import json, sys, aptien_ops.screens.app\n"
+            "print(json.dumps([m for m in sys.modules if m.startswith('aptien_ops.screens.')]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout))
-    assert "screens.dashboard" in loaded
-    assert not loaded & {f"screens.{t.target.split(':')[0].split('.')[1]}" for t in SCREENS[1:]}
+    assert "aptien_ops.screens.dashboard" in loaded
+    assert not loaded & {t.target.split(":")[0] for t in SCREENS[1:]}

@@ -12,11 +12,11 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 from tui_helpers import recording_app, screen_text, screen_words, settle, story
 
+from aptien_ops.backends.tenant_schema import utc_timestamp
 from aptien_ops.composition import Console
-from backends.tenant_schema import utc_timestamp
-from screens.commands import OpsCommands
-from screens.find_user import FindUserScreen, SearchProgress, UserFound
-from screens.help import key_sections
+from aptien_ops.screens.commands import OpsCommands
+from aptien_ops.screens.find_user import FindUserScreen, SearchProgress, UserFound
+from aptien_ops.screens.help import key_sections
 
 pytestmark = pytest.mark.tui
 

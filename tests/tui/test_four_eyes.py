@@ -11,9 +11,9 @@ from tui_helpers import pick_role, recording_app, select_operator, settle, story
 from aptien_ops.composition import Console
 from aptien_ops.domain import ApprovalState
 from aptien_ops.errors import PendingApproval
-from screens.approvals import ApprovalsScreen
-from screens.modals import AddOperatorModal, ConfirmModal, ReasonModal
-from screens.operators import OperatorsScreen
+from aptien_ops.screens.approvals import ApprovalsScreen
+from aptien_ops.screens.modals import AddOperatorModal, ConfirmModal, ReasonModal
+from aptien_ops.screens.operators import OperatorsScreen
 
 pytestmark = pytest.mark.tui
 

@@ -15,11 +15,11 @@ from tui_helpers import recording_app, screen_text, screen_words, settle, story
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import AuditEvent, LoginEvent
-from screens.activity_chart import ActivityChart
-from screens.event_table import EventTable
-from screens.inspect_kinds import NEEDS_SECURITY
-from screens.inspect_pane import EventBrowser
-from screens.tenant_detail import TenantDetailScreen
+from aptien_ops.screens.activity_chart import ActivityChart
+from aptien_ops.screens.event_table import EventTable
+from aptien_ops.screens.inspect_kinds import NEEDS_SECURITY
+from aptien_ops.screens.inspect_pane import EventBrowser
+from aptien_ops.screens.tenant_detail import TenantDetailScreen
 
 pytestmark = pytest.mark.tui
 

@@ -16,7 +16,7 @@ import pytest
 from tui_helpers import ManualClock, keys
 
 from aptien_ops.composition import Console
-from screens.app import OpsApp
+from aptien_ops.screens.app import OpsApp
 
 pytestmark = pytest.mark.tui
 

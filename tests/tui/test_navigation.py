@@ -11,15 +11,15 @@ from textual.widgets import DataTable, Input
 from tui_helpers import screen_text, settle, story
 
 from aptien_ops.composition import Console
-from screens.app import OpsApp
-from screens.approvals import ApprovalsScreen
-from screens.dashboard import DashboardScreen
-from screens.fleet import FleetScreen
-from screens.help import HelpScreen, key_sections
-from screens.modals import RolePickerModal
-from screens.operators import OperatorsScreen
-from screens.opslog import OpsLogScreen
-from screens.tenants import TenantsScreen
+from aptien_ops.screens.app import OpsApp
+from aptien_ops.screens.approvals import ApprovalsScreen
+from aptien_ops.screens.dashboard import DashboardScreen
+from aptien_ops.screens.fleet import FleetScreen
+from aptien_ops.screens.help import HelpScreen, key_sections
+from aptien_ops.screens.modals import RolePickerModal
+from aptien_ops.screens.operators import OperatorsScreen
+from aptien_ops.screens.opslog import OpsLogScreen
+from aptien_ops.screens.tenants import TenantsScreen
 
 pytestmark = pytest.mark.tui
 

@@ -12,9 +12,9 @@ from tui_helpers import ManualClock, recording_app, screen_text, screen_words, s
 
 from aptien_ops.composition import Console
 from aptien_ops.identity import os_account
-from screens.dashboard import DashboardScreen
-from screens.lock import LockScreen
-from screens.opslog import OpsLogScreen
+from aptien_ops.screens.dashboard import DashboardScreen
+from aptien_ops.screens.lock import LockScreen
+from aptien_ops.screens.opslog import OpsLogScreen
 
 pytestmark = pytest.mark.tui
 

@@ -10,8 +10,8 @@ from textual.widgets import DataTable
 from tui_helpers import pick_role, recording_app, screen_text, select_operator, settle, story
 
 from aptien_ops.composition import Console
-from screens.commands import OpsCommands
-from screens.operators import OperatorsScreen
+from aptien_ops.screens.commands import OpsCommands
+from aptien_ops.screens.operators import OperatorsScreen
 
 pytestmark = pytest.mark.tui
 

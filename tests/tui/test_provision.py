@@ -13,9 +13,9 @@ from tui_helpers import footer, recording_app, screen_text, screen_words, settle
 from aptien_ops.composition import Console
 from aptien_ops.domain import TenantState
 from aptien_ops.errors import NotFound, Unavailable
+from aptien_ops.screens.provision import ProvisionModal
+from aptien_ops.screens.tenants import TenantsScreen
 from aptien_ops.services.provisioning import STEPS
-from screens.provision import ProvisionModal
-from screens.tenants import TenantsScreen
 
 pytestmark = pytest.mark.tui
 

@@ -17,7 +17,7 @@ from tui_helpers import ManualClock, keys, settle
 
 from aptien_ops.composition import Console
 from aptien_ops.errors import Forbidden, PendingApproval
-from screens.app import OpsApp
+from aptien_ops.screens.app import OpsApp
 
 pytestmark = pytest.mark.tui
 

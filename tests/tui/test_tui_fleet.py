@@ -10,8 +10,8 @@ from tui_helpers import footer, recording_app, screen_text, screen_words, settle
 
 import aptien_ops.services.provisioning
 from aptien_ops.composition import Console
+from aptien_ops.screens.fleet import FleetScreen, MigrateProgress
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
-from screens.fleet import FleetScreen, MigrateProgress
 
 pytestmark = pytest.mark.tui
 

@@ -13,11 +13,11 @@ from tui_helpers import footer, recording_app, screen_text, screen_words, settle
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import TenantState
-from screens.commands import OpsCommands
-from screens.lifecycle_modals import RetainDaysModal, TypeNameToPurgeModal
-from screens.modals import ReasonModal
-from screens.tenant_detail import TenantDetailScreen
-from screens.tenants import TenantsScreen
+from aptien_ops.screens.commands import OpsCommands
+from aptien_ops.screens.lifecycle_modals import RetainDaysModal, TypeNameToPurgeModal
+from aptien_ops.screens.modals import ReasonModal
+from aptien_ops.screens.tenant_detail import TenantDetailScreen
+from aptien_ops.screens.tenants import TenantsScreen
 
 pytestmark = pytest.mark.tui
 

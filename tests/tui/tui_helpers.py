@@ -72,7 +72,7 @@ def screen_text(app: App[Any]) -> str:
 
 def recording_app() -> type[Any]:
     """The real app class, extended to keep every notification it shows (for assertions)."""
-    from screens.app import OpsApp
+    from aptien_ops.screens.app import OpsApp
 
     class RecordingApp(OpsApp):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -96,7 +96,7 @@ def screen_words(app: App[Any]) -> str:
 
 async def pick_role(pilot: Pilot[Any], role: str) -> None:
     """Choose ``role`` in the open role picker."""
-    from screens.modals import RolePickerModal
+    from aptien_ops.screens.modals import RolePickerModal
 
     picker = pilot.app.screen
     assert isinstance(picker, RolePickerModal)
