@@ -29,14 +29,19 @@ def new_backup_id(now: datetime) -> str:
 def check_backup_id(backup_id: str) -> str:
     """Raises: InvalidInput for text that cannot be a backup id (an unknown one is NotFound later)."""
     if not _ID_CHARS.fullmatch(backup_id or ""):
-        raise InvalidInput(f"{backup_id[:40]!r} is not a backup id", hint="ids look like bk-20250101T020000Z-1a2b3c; see backup list")
+        raise InvalidInput(
+            f"{backup_id[:40]!r} is not a backup id",
+            hint="ids look like bk-20250101T020000Z-1a2b3c; see backup list",
+        )
     return backup_id
 
 
 def parse_level(level: str) -> str:
     """Raises: InvalidInput naming the levels."""
     if level not in VERIFY_LEVELS:
-        raise InvalidInput(f"unknown verify level {level[:30]!r}", hint=f"one of {', '.join(VERIFY_LEVELS)}")
+        raise InvalidInput(
+            f"unknown verify level {level[:30]!r}", hint=f"one of {', '.join(VERIFY_LEVELS)}"
+        )
     return level
 
 
@@ -64,18 +69,35 @@ class BackupRecord:
 
     @classmethod
     def from_manifest(cls, m: BackupManifest) -> BackupRecord:
-        return cls(m.backup_id, m.tenant, m.region, m.cluster, _parse_time(m.started_at), _parse_time(m.finished_at),
-                   m.plaintext_size, m.ciphertext_size, m.ciphertext_sha256, m)
+        return cls(
+            m.backup_id,
+            m.tenant,
+            m.region,
+            m.cluster,
+            _parse_time(m.started_at),
+            _parse_time(m.finished_at),
+            m.plaintext_size,
+            m.ciphertext_size,
+            m.ciphertext_sha256,
+            m,
+        )
 
     def manifest_json(self) -> str:
         return json.dumps(self.manifest.as_json(), sort_keys=True, separators=(",", ":"))
 
     def as_json(self) -> dict[str, object]:
         return {
-            "id": self.id, "tenant": self.tenant, "region": self.region, "cluster": self.cluster,
-            "created_at": iso(self.created_at), "finished_at": iso(self.finished_at),
-            "plaintext_size": self.plaintext_size, "ciphertext_size": self.ciphertext_size,
-            "ciphertext_sha256": self.ciphertext_sha256, "state": self.state, "pruned_at": iso(self.pruned_at),
+            "id": self.id,
+            "tenant": self.tenant,
+            "region": self.region,
+            "cluster": self.cluster,
+            "created_at": iso(self.created_at),
+            "finished_at": iso(self.finished_at),
+            "plaintext_size": self.plaintext_size,
+            "ciphertext_size": self.ciphertext_size,
+            "ciphertext_sha256": self.ciphertext_sha256,
+            "state": self.state,
+            "pruned_at": iso(self.pruned_at),
         }
 
 
@@ -101,7 +123,9 @@ class Checked:
         return "failed" if self.bad else "verified" if self.verified else "unverified"
 
 
-def check(record: BackupRecord, verifications: Sequence[VerifyResult], required_level: str) -> Checked:
+def check(
+    record: BackupRecord, verifications: Sequence[VerifyResult], required_level: str
+) -> Checked:
     """Judge ``record`` by its verifications (oldest first) against ``required_level``."""
     last = verifications[-1] if verifications else None
     bad = last is not None and not last.ok
@@ -126,17 +150,33 @@ class DueItem:
     deadline: datetime | None = None
 
     def as_json(self) -> dict[str, object]:
-        return {"kind": self.kind, "tenant": self.tenant, "region": self.region, "backup_id": self.backup_id,
-                "reason": self.reason, "overdue": self.overdue, "deadline": iso(self.deadline)}
+        return {
+            "kind": self.kind,
+            "tenant": self.tenant,
+            "region": self.region,
+            "backup_id": self.backup_id,
+            "reason": self.reason,
+            "overdue": self.overdue,
+            "deadline": iso(self.deadline),
+        }
 
 
 def _age(delta: timedelta) -> str:
     hours = int(delta.total_seconds() // 3600)
-    return f"{hours // 24}d {hours % 24}h" if hours >= 24 else f"{hours}h {int(delta.total_seconds() // 60) % 60}m"
+    return (
+        f"{hours // 24}d {hours % 24}h"
+        if hours >= 24
+        else f"{hours}h {int(delta.total_seconds() // 60) % 60}m"
+    )
 
 
-def backup_due(tenant: Tenant, backups: Sequence[Checked], policy: BackupPolicy, now: datetime,
-               cancelled_at: datetime | None = None) -> DueItem | None:
+def backup_due(
+    tenant: Tenant,
+    backups: Sequence[Checked],
+    policy: BackupPolicy,
+    now: datetime,
+    cancelled_at: datetime | None = None,
+) -> DueItem | None:
     """Whether ``tenant`` needs a new backup now, and why.
 
     Due when it has no good backup, when its latest backup failed verification, or when its
@@ -156,23 +196,40 @@ def backup_due(tenant: Tenant, backups: Sequence[Checked], policy: BackupPolicy,
     if tenant.state == TenantState.CANCELLED and cancelled_at is not None:
         if last_good is not None and last_good.record.created_at >= cancelled_at:
             return None
-        return item("cancelled; no good backup since then", now >= cancelled_at + interval, cancelled_at + interval)
+        return item(
+            "cancelled; no good backup since then",
+            now >= cancelled_at + interval,
+            cancelled_at + interval,
+        )
     if newest is not None and newest.bad:
         return item(f"latest backup {newest.record.id} failed verification", True, now)
     if last_good is None:
         return item("no backup yet", now >= since + interval, since + interval)
     if now - since >= interval:
-        return item(f"last good backup {_age(now - since)} ago (interval {policy.interval_hours}h)", True, since + interval)
+        return item(
+            f"last good backup {_age(now - since)} ago (interval {policy.interval_hours}h)",
+            True,
+            since + interval,
+        )
     return None
 
 
-def verification_due(tenant: Tenant, backup: Checked, policy: BackupPolicy, now: datetime) -> DueItem | None:
+def verification_due(
+    tenant: Tenant, backup: Checked, policy: BackupPolicy, now: datetime
+) -> DueItem | None:
     """Whether ``backup`` still needs verifying at the policy's level (purged tenants: never)."""
-    if backup.record.state != "complete" or backup.bad or backup.verified or tenant.state == TenantState.PURGED:
+    if (
+        backup.record.state != "complete"
+        or backup.bad
+        or backup.verified
+        or tenant.state == TenantState.PURGED
+    ):
         return None
     deadline = backup.record.created_at + timedelta(hours=policy.verify_within_hours)
     late = now > deadline
-    reason = f"not verified at level {policy.verify_level}" + (f" ({_age(now - deadline)} past the deadline)" if late else "")
+    reason = f"not verified at level {policy.verify_level}" + (
+        f" ({_age(now - deadline)} past the deadline)" if late else ""
+    )
     return DueItem("verify", tenant.name, tenant.region, reason, late, backup.record.id, deadline)
 
 
@@ -188,8 +245,13 @@ class PruneDecision:
     reasons: tuple[str, ...] = field(default=())
 
     def as_json(self) -> dict[str, object]:
-        return {"backup_id": self.backup_id, "tenant": self.tenant, "created_at": iso(self.created_at),
-                "action": "keep" if self.keep else "prune", "reasons": list(self.reasons)}
+        return {
+            "backup_id": self.backup_id,
+            "tenant": self.tenant,
+            "created_at": iso(self.created_at),
+            "action": "keep" if self.keep else "prune",
+            "reasons": list(self.reasons),
+        }
 
 
 def _iso_week(t: datetime) -> str:
@@ -224,7 +286,9 @@ def gfs_keep(backups: Sequence[Checked], policy: BackupPolicy) -> dict[str, list
     return keep
 
 
-def retention(tenant: Tenant | None, backups: Sequence[Checked], policy: BackupPolicy, now: datetime) -> list[PruneDecision]:
+def retention(
+    tenant: Tenant | None, backups: Sequence[Checked], policy: BackupPolicy, now: datetime
+) -> list[PruneDecision]:
     """Keep or prune each of one tenant's complete backups (oldest first).
 
     - a legal hold keeps everything;
@@ -235,10 +299,15 @@ def retention(tenant: Tenant | None, backups: Sequence[Checked], policy: BackupP
     - otherwise GFS, and the newest backup is always kept.
     - backups of a tenant the catalog does not know are kept (reported, never deleted blind).
     """
-    live = sorted((c for c in backups if c.record.state == "complete"), key=lambda c: c.record.created_at)
+    live = sorted(
+        (c for c in backups if c.record.state == "complete"), key=lambda c: c.record.created_at
+    )
 
     def every(keep: bool, reason: str) -> list[PruneDecision]:
-        return [PruneDecision(c.record.id, c.record.tenant, c.record.created_at, keep, (reason,)) for c in live]
+        return [
+            PruneDecision(c.record.id, c.record.tenant, c.record.created_at, keep, (reason,))
+            for c in live
+        ]
 
     if tenant is None:
         return every(True, "tenant unknown to the catalog")
@@ -246,11 +315,21 @@ def retention(tenant: Tenant | None, backups: Sequence[Checked], policy: BackupP
         return every(True, "legal hold")
     if tenant.state == TenantState.PURGED:
         return every(False, "tenant purged: its backup identity is destroyed")
-    if tenant.state == TenantState.CANCELLED and (tenant.retain_until is None or now < tenant.retain_until):
+    if tenant.state == TenantState.CANCELLED and (
+        tenant.retain_until is None or now < tenant.retain_until
+    ):
         until = iso(tenant.retain_until) if tenant.retain_until else "purge"
         return every(True, f"cancelled tenant, retained until {until}")
     keep = gfs_keep(live, policy)
     if live:
         keep.setdefault(live[-1].record.id, []).insert(0, "newest")
-    return [PruneDecision(c.record.id, c.record.tenant, c.record.created_at, c.record.id in keep,
-                          tuple(keep.get(c.record.id, ["outside the retention policy"]))) for c in live]
+    return [
+        PruneDecision(
+            c.record.id,
+            c.record.tenant,
+            c.record.created_at,
+            c.record.id in keep,
+            tuple(keep.get(c.record.id, ["outside the retention policy"])),
+        )
+        for c in live
+    ]

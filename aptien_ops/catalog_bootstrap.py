@@ -49,14 +49,28 @@ def bootstrap(ctx: OpsContext, catalog: Catalog) -> None:
         if head is not None and head.signature:
             return  # another process bootstrapped it meanwhile
         signed = genesis_head(ctx.opslog_key)
-        system = Identity("aptien-ops", ctx.identity.os_account, ctx.identity.ssh_origin, ctx.identity.session_id)
+        system = Identity(
+            "aptien-ops", ctx.identity.os_account, ctx.identity.ssh_origin, ctx.identity.session_id
+        )
         now = utcnow()
         for name, roles in first.items():
             if tx.operator(name) is None:
-                tx.insert_operator(Operator(name, frozenset(str(r) for r in roles), "aptien-ops", now))
+                tx.insert_operator(
+                    Operator(name, frozenset(str(r) for r in roles), "aptien-ops", now)
+                )
         entry, new_head = next_entry(
-            ctx.opslog_key, signed, system,
-            Event("catalog.init", catalog.url_for_display, {"mode": settings.mode, "operators": {k: list(map(str, v)) for k, v in first.items()}}, "ok"),
+            ctx.opslog_key,
+            signed,
+            system,
+            Event(
+                "catalog.init",
+                catalog.url_for_display,
+                {
+                    "mode": settings.mode,
+                    "operators": {k: list(map(str, v)) for k, v in first.items()},
+                },
+                "ok",
+            ),
         )
         tx.opslog_append(entry, new_head)
         entries.append(entry)

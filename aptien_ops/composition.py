@@ -61,7 +61,9 @@ def _backup_repositories(settings: Settings) -> Callable[[RegionSettings], Backu
     """Opens a region's backup store when a backup command first needs it (never at start-up)."""
 
     def open_repository(region: RegionSettings) -> BackupRepository:
-        repository: BackupRepository = _backend("backup_repository", "fs")(region, create=settings.sandbox)
+        repository: BackupRepository = _backend("backup_repository", "fs")(
+            region, create=settings.sandbox
+        )
         return repository
 
     return open_repository
@@ -83,7 +85,9 @@ class _service(Generic[S]):  # noqa: N801 - used as a decorator, like functools.
     def __get__(self, console: None, owner: type[Console]) -> _service[S]: ...
     @overload
     def __get__(self, console: Console, owner: type[Console] | None = None) -> S: ...
-    def __get__(self, console: Console | None, owner: type[Console] | None = None) -> S | _service[S]:
+    def __get__(
+        self, console: Console | None, owner: type[Console] | None = None
+    ) -> S | _service[S]:
         if console is None:
             return self
         with console._lock:
@@ -204,7 +208,9 @@ class Console:
     def seeding(self) -> SandboxSeedService:
         from aptien_ops.services.sandbox_seed import SandboxSeedService
 
-        return SandboxSeedService(self.ctx, self.provisioning, lambda: _backend("activity", "platform"))
+        return SandboxSeedService(
+            self.ctx, self.provisioning, lambda: _backend("activity", "platform")
+        )
 
     @_service
     def inspection(self) -> InspectionService:
@@ -247,9 +253,17 @@ def open_console(
 
     def build_context(catalog: Catalog, key: bytes) -> OpsContext:
         backup_keys: BackupKeys = _backend("backup_keys", "age")()
-        return OpsContext(settings, catalog, identity, key, EventLog(settings.logging.file, verbose=verbose),
-                          store_factory=store_factory, sealer_factory=sealer_factory, backup_keys=backup_keys,
-                          read_only=read_only)
+        return OpsContext(
+            settings,
+            catalog,
+            identity,
+            key,
+            EventLog(settings.logging.file, verbose=verbose),
+            store_factory=store_factory,
+            sealer_factory=sealer_factory,
+            backup_keys=backup_keys,
+            read_only=read_only,
+        )
 
     if defer_catalog:
         key = load_or_create_key(settings.security.opslog_key_file, create=settings.sandbox)
@@ -270,7 +284,9 @@ def open_console(
     catalog: Catalog = _backend("catalog", "sql")(settings.catalog)
     try:
         info = catalog.ensure_schema()
-        key = load_or_create_key(settings.security.opslog_key_file, create=settings.sandbox or info.created)
+        key = load_or_create_key(
+            settings.security.opslog_key_file, create=settings.sandbox or info.created
+        )
         ctx = build_context(catalog, key)
         bootstrap(ctx, catalog)
     except BaseException:

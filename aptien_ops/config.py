@@ -32,7 +32,9 @@ FOUR_EYES_ACTIONS = frozenset({"operator.grant-admin", "tenant.purge", "breach.n
 
 
 def user_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
     return Path(base) / APP_NAME
 
 
@@ -194,7 +196,10 @@ def find_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:
     Raises:
         ConfigError: ``--config`` or ``$APTIEN_OPS_CONFIG`` names a file that does not exist.
     """
-    for source, value in (("--config", explicit), ("APTIEN_OPS_CONFIG", os.environ.get("APTIEN_OPS_CONFIG"))):
+    for source, value in (
+        ("--config", explicit),
+        ("APTIEN_OPS_CONFIG", os.environ.get("APTIEN_OPS_CONFIG")),
+    ):
         if value:
             path = Path(value).expanduser()
             if not path.is_file():
@@ -241,7 +246,9 @@ class _Reader:
     def fail(self, key: str, reason: str) -> ConfigError:
         return ConfigError(f"{self.file}: {self._key(key)}: {reason}")
 
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., *, required: bool = False) -> Any:
+    def get(
+        self, key: str, kind: type | tuple[type, ...], default: Any = ..., *, required: bool = False
+    ) -> Any:
         self.seen.add(key)
         if key not in self.table:
             if required or default is ...:
@@ -249,7 +256,9 @@ class _Reader:
             return default
         value = self.table[key]
         if isinstance(value, bool) and kind is int or not isinstance(value, kind):
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            names = (
+                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            )
             raise self.fail(key, f"must be {_article(names)}, got {value!r:.60}")
         return value
 
@@ -273,24 +282,38 @@ class _Reader:
     def done(self) -> None:
         for key in self.table:
             if SECRET_KEYS.search(key):
-                raise self.fail(key, "secrets may not be written in the config file; use password_file or password_env")
+                raise self.fail(
+                    key,
+                    "secrets may not be written in the config file; use password_file or password_env",
+                )
         unknown = sorted(set(self.table) - self.seen)
         if unknown:
             raise self.fail(unknown[0], "unknown key")
 
 
 def _article(name: str) -> str:
-    return {"str": "a string", "int": "an integer", "list": "a list", "dict": "a table", "bool": "true or false"}.get(name, name)
+    return {
+        "str": "a string",
+        "int": "an integer",
+        "list": "a list",
+        "dict": "a table",
+        "bool": "true or false",
+    }.get(name, name)
 
 
 def _check_url(reader: _Reader, key: str, url: str, kinds: tuple[str, ...]) -> None:
     scheme = url.split(":", 1)[0]
     kind = scheme.split("+", 1)[0]
     if "://" not in url or kind not in kinds:
-        raise reader.fail(key, f"must be a URL starting with {' or '.join(k + '://' for k in kinds)}, got {url.split('://')[0]!r}")
+        raise reader.fail(
+            key,
+            f"must be a URL starting with {' or '.join(k + '://' for k in kinds)}, got {url.split('://')[0]!r}",
+        )
     netloc = url.split("://", 1)[1].split("/", 1)[0]
     if "@" in netloc and ":" in netloc.rsplit("@", 1)[0]:
-        raise reader.fail(key, "the URL contains a password; use password_file or password_env instead")
+        raise reader.fail(
+            key, "the URL contains a password; use password_file or password_env instead"
+        )
 
 
 def _backup_policy(b: _Reader) -> BackupPolicy:
@@ -303,7 +326,9 @@ def _backup_policy(b: _Reader) -> BackupPolicy:
             raise b.fail(key, f"must be between 1 and 8784 hours, got {hours[key]}")
     level = b.get("verify_level", str, default.verify_level)
     if level not in VERIFY_LEVELS:
-        raise b.fail("verify_level", f"must be one of {', '.join(VERIFY_LEVELS)}, got {level!r:.40}")
+        raise b.fail(
+            "verify_level", f"must be one of {', '.join(VERIFY_LEVELS)}, got {level!r:.40}"
+        )
     keep: dict[str, int] = {}
     for key in ("keep_daily", "keep_weekly", "keep_monthly"):
         keep[key] = b.get(key, int, getattr(default, key))
@@ -314,8 +339,15 @@ def _backup_policy(b: _Reader) -> BackupPolicy:
         if not isinstance(name, str) or not TENANT_NAME.fullmatch(name):
             raise b.fail("legal_holds", f"{name!r:.50} is not a tenant name")
     b.done()
-    return BackupPolicy(hours["interval_hours"], level, hours["verify_within_hours"], keep["keep_daily"],
-                        keep["keep_weekly"], keep["keep_monthly"], tuple(dict.fromkeys(holds)))
+    return BackupPolicy(
+        hours["interval_hours"],
+        level,
+        hours["verify_within_hours"],
+        keep["keep_daily"],
+        keep["keep_weekly"],
+        keep["keep_monthly"],
+        tuple(dict.fromkeys(holds)),
+    )
 
 
 def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
@@ -331,7 +363,11 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
         raise top.fail("mode", f'must be "sandbox" or "production", got {mode!r}')
     base = path.parent if path else Path.cwd()
     data_dir_raw = top.get("data_dir", str, None)
-    data_dir = (base / Path(data_dir_raw).expanduser()).resolve() if data_dir_raw else user_data_dir() / "sandbox"
+    data_dir = (
+        (base / Path(data_dir_raw).expanduser()).resolve()
+        if data_dir_raw
+        else user_data_dir() / "sandbox"
+    )
 
     def expand(value: str) -> str:
         return value.replace("{data_dir}", str(data_dir))
@@ -350,7 +386,9 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
     level = log.get("level", str, "info")
     if level not in ("debug", "info", "warning", "error"):
         raise log.fail("level", f"must be one of debug, info, warning, error, got {level!r}")
-    logging = LoggingSettings(file=as_path(log.get("file", str, "logs/aptien-ops.jsonl")), level=level)
+    logging = LoggingSettings(
+        file=as_path(log.get("file", str, "logs/aptien-ops.jsonl")), level=level
+    )
     log.done()
 
     sec = top.sub("security", {})
@@ -360,7 +398,10 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
     four_eyes = sec.get("four_eyes", list, sorted(FOUR_EYES_ACTIONS))
     unknown_actions = [a for a in four_eyes if a not in FOUR_EYES_ACTIONS]
     if unknown_actions:
-        raise sec.fail("four_eyes", f"unknown action {unknown_actions[0]!r}; known: {', '.join(sorted(FOUR_EYES_ACTIONS))}")
+        raise sec.fail(
+            "four_eyes",
+            f"unknown action {unknown_actions[0]!r}; known: {', '.join(sorted(FOUR_EYES_ACTIONS))}",
+        )
     admins = sec.get("initial_admins", list, [])
     if not all(isinstance(a, str) and a for a in admins):
         raise sec.fail("initial_admins", "must be a list of OS account names")
@@ -396,7 +437,11 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
             capacity = c.get("capacity", int, 1000)
             if capacity < 1:
                 raise c.fail("capacity", f"must be at least 1, got {capacity}")
-            clusters.append(ClusterSettings(cname, kind, url, capacity, c.secret(), c.secret("inspector_password")))
+            clusters.append(
+                ClusterSettings(
+                    cname, kind, url, capacity, c.secret(), c.secret("inspector_password")
+                )
+            )
             c.done()
         inspector = r.get("inspector_role", str, f"aptien_inspector_{rname.replace('-', '_')}")
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", inspector):
@@ -424,8 +469,11 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
 
     ins = top.sub("inspection", {})
     inspection_values: dict[str, int] = {}
-    for key, low, high in (("burst_failures", 2, 100_000), ("burst_window_minutes", 1, 7 * 24 * 60),
-                           ("parallel_per_cluster", 1, 64)):
+    for key, low, high in (
+        ("burst_failures", 2, 100_000),
+        ("burst_window_minutes", 1, 7 * 24 * 60),
+        ("parallel_per_cluster", 1, 64),
+    ):
         inspection_values[key] = ins.get(key, int, getattr(InspectionSettings, key))
         if not low <= inspection_values[key] <= high:
             raise ins.fail(key, f"must be between {low} and {high}, got {inspection_values[key]}")
@@ -444,8 +492,18 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
     overrides_table.done()
     top.done()
 
-    settings = Settings(path, mode, data_dir, catalog, logging, security, regions, overrides, tenants,
-                        inspection=inspection)
+    settings = Settings(
+        path,
+        mode,
+        data_dir,
+        catalog,
+        logging,
+        security,
+        regions,
+        overrides,
+        tenants,
+        inspection=inspection,
+    )
     check_residency(settings)
     return settings
 
@@ -467,7 +525,11 @@ def check_residency(settings: Settings) -> None:
     for region in settings.regions.values():
         store = region.backup_store.resolve()
         for other_store, other in seen_stores.items():
-            if store == other_store or store.is_relative_to(other_store) or other_store.is_relative_to(store):
+            if (
+                store == other_store
+                or store.is_relative_to(other_store)
+                or other_store.is_relative_to(store)
+            ):
                 raise ConfigError(
                     f"{settings.source}: regions.{region.name}.backup_store: shares storage with region "
                     f"{other!r} ({store}); each region needs its own store"
@@ -475,7 +537,9 @@ def check_residency(settings: Settings) -> None:
         seen_stores[store] = region.name
         key = region.key_file.resolve()
         if key in seen_keys:
-            raise ConfigError(f"{settings.source}: regions.{region.name}.key_file: the region key of {seen_keys[key]!r} is used again; each region seals with its own key")
+            raise ConfigError(
+                f"{settings.source}: regions.{region.name}.key_file: the region key of {seen_keys[key]!r} is used again; each region seals with its own key"
+            )
         seen_keys[key] = region.name
         for cluster in region.clusters:
             url = _normalise_url(cluster.url)
@@ -485,7 +549,9 @@ def check_residency(settings: Settings) -> None:
                     f"{seen_urls[url]!r}; a cluster belongs to one region only"
                 )
             if cluster.name in names:
-                raise ConfigError(f"{settings.source}: regions.{region.name}.clusters: cluster name {cluster.name!r} is used twice")
+                raise ConfigError(
+                    f"{settings.source}: regions.{region.name}.clusters: cluster name {cluster.name!r} is used twice"
+                )
             seen_urls[url] = region.name
             names[cluster.name] = region.name
 
@@ -495,4 +561,6 @@ def region_or_fail(settings: Settings, name: str) -> RegionSettings:
     try:
         return settings.regions[name]
     except KeyError:
-        raise InvalidInput(f"unknown region {name!r}", hint=f"known regions: {', '.join(settings.regions)}") from None
+        raise InvalidInput(
+            f"unknown region {name!r}", hint=f"known regions: {', '.join(settings.regions)}"
+        ) from None

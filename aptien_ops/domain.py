@@ -11,7 +11,9 @@ from aptien_ops.errors import InvalidInput
 
 TENANT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 #: Names a tenant may not take: they collide with PostgreSQL's own databases and roles.
-RESERVED_TENANT_NAMES = frozenset({"postgres", "template0", "template1", "public", "pg-catalog", "admin", "root"})
+RESERVED_TENANT_NAMES = frozenset(
+    {"postgres", "template0", "template1", "public", "pg-catalog", "admin", "root"}
+)
 
 
 def utcnow() -> datetime:
@@ -117,7 +119,13 @@ class StateChange:
     reason: str | None = None
 
     def as_json(self) -> dict[str, object]:
-        return {"at": iso(self.at), "from": self.from_state, "to": self.to_state, "operator": self.operator, "reason": self.reason}
+        return {
+            "at": iso(self.at),
+            "from": self.from_state,
+            "to": self.to_state,
+            "operator": self.operator,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)

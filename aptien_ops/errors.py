@@ -97,7 +97,9 @@ class PendingApproval(OpsError):
     code = "pending_approval"
 
     def __init__(self, message: str, *, approval_id: int, action: str, target: str) -> None:
-        super().__init__(message, hint=f"a different operator runs: aptien-ops approval approve {approval_id}")
+        super().__init__(
+            message, hint=f"a different operator runs: aptien-ops approval approve {approval_id}"
+        )
         self.approval_id = approval_id
         self.action = action
         self.target = target

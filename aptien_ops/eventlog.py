@@ -40,7 +40,9 @@ class EventLog:
         return self._logger
 
     def entry(self, entry: OpsLogEntry) -> None:
-        self._open().info("ops_action", **{k: v for k, v in entry.as_json().items() if k not in ("prev_hash",)})
+        self._open().info(
+            "ops_action", **{k: v for k, v in entry.as_json().items() if k not in ("prev_hash",)}
+        )
 
     def internal_error(self, exc: BaseException) -> None:
         """The traceback of a bug, for whoever debugs it (never shown to the operator)."""

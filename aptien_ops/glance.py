@@ -86,7 +86,9 @@ def dashboard_glance(settings: Settings, operator: str) -> DashboardGlance | Non
     return glance
 
 
-def start_dashboard_glance(settings: Settings, operator: str) -> Callable[[], DashboardGlance | None]:
+def start_dashboard_glance(
+    settings: Settings, operator: str
+) -> Callable[[], DashboardGlance | None]:
     """Start reading :func:`dashboard_glance` while the caller does something else (import
     Textual); calling the returned function waits for the answer (None as there).
 

@@ -19,7 +19,9 @@ def validate_operator_name(name: str) -> str:
     """Raises: InvalidInput if ``name`` is not a plausible OS account name."""
     if not OPERATOR_NAME.fullmatch(name or ""):
         shown = name if len(name) <= 40 else name[:37] + "..."
-        raise InvalidInput(f"invalid operator name {shown!r}", hint="an OS account name: a-z, 0-9, '_', '.', '-'")
+        raise InvalidInput(
+            f"invalid operator name {shown!r}", hint="an OS account name: a-z, 0-9, '_', '.', '-'"
+        )
     return name
 
 
@@ -59,4 +61,6 @@ def current_identity(*, sandbox: bool, env: Mapping[str, str] | None = None) -> 
         operator = validate_operator_name(override)
     else:
         operator = account
-    return Identity(operator=operator, os_account=account, ssh_origin=ssh_origin(env), session_id=_SESSION_ID)
+    return Identity(
+        operator=operator, os_account=account, ssh_origin=ssh_origin(env), session_id=_SESSION_ID
+    )

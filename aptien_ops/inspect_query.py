@@ -32,7 +32,12 @@ CURSOR_TTL = timedelta(hours=24)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _RELATIVE = re.compile(r"(\d{1,6})([mhdw])")
-_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+_UNITS = {
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+}
 _OLDEST = datetime(2000, 1, 1, tzinfo=UTC)
 _TEXT_LIMIT = 320  # the longest e-mail address RFC 3696 allows; plenty for IPs and actions
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -86,7 +91,9 @@ def check_email(email: str) -> str:
     """
     text = _text("EMAIL", email)
     if text is None or "@" not in text:
-        raise InvalidInput("EMAIL must be an e-mail address", hint="aptien-ops inspect user greta@acme.example")
+        raise InvalidInput(
+            "EMAIL must be an e-mail address", hint="aptien-ops inspect user greta@acme.example"
+        )
     return text.lower()
 
 
@@ -131,14 +138,26 @@ class Query:
 
     def following(self, after: Position | None, limit: int | None = None) -> Query:
         """The same query for the page after ``after`` (the first page if None)."""
-        return Query(self.kind, self.since, self.until, self.equals, self.not_equals, limit or self.limit, after)
+        return Query(
+            self.kind,
+            self.since,
+            self.until,
+            self.equals,
+            self.not_equals,
+            limit or self.limit,
+            after,
+        )
 
 
-def _window(since: str | None, until: str | None, now: datetime) -> tuple[datetime | None, datetime | None]:
+def _window(
+    since: str | None, until: str | None, now: datetime
+) -> tuple[datetime | None, datetime | None]:
     start = parse_time(since, now, "--since") if since is not None else None
     end = parse_time(until, now, "--until") if until is not None else None
     if start is not None and end is not None and start >= end:
-        raise InvalidInput("--since must be before --until", hint="times are UTC; --until is exclusive")
+        raise InvalidInput(
+            "--since must be before --until", hint="times are UTC; --until is exclusive"
+        )
     return start, end
 
 
@@ -156,10 +175,22 @@ class LoginFilters:
     def resolve(self, now: datetime, limit: int = DEFAULT_LIMIT) -> Query:
         """Raises: InvalidInput for bad times, texts, limit, or ``--failed --result success``."""
         since, until = _window(self.since, self.until, now)
-        user, ip, result = _text("--user", self.user), _text("--ip", self.ip), _text("--result", self.result)
+        user, ip, result = (
+            _text("--user", self.user),
+            _text("--ip", self.ip),
+            _text("--result", self.result),
+        )
         if self.failed and result == "success":
             raise InvalidInput("--failed and --result success contradict each other")
-        equals = [(c, v) for c, v in (("user_email", user.lower() if user else None), ("ip", ip), ("result", result)) if v]
+        equals = [
+            (c, v)
+            for c, v in (
+                ("user_email", user.lower() if user else None),
+                ("ip", ip),
+                ("result", result),
+            )
+            if v
+        ]
         not_equals = (("result", "success"),) if self.failed else ()
         return Query("logins", since, until, tuple(equals), not_equals, check_limit(limit))
 
@@ -183,10 +214,18 @@ class AuditFilters:
         since, until = _window(self.since, self.until, now)
         datasheet = _text("--datasheet", self.datasheet)
         if datasheet is not None and datasheet not in DATASHEETS:
-            raise InvalidInput(f"unknown datasheet {datasheet[:40]!r}", hint=f"one of {', '.join(DATASHEETS)}")
-        pairs = (("actor", _text("--actor", self.actor)), ("action", _text("--action", self.action)),
-                 ("datasheet", datasheet), ("record_id", _text("--record", self.record)))
-        return Query("audit", since, until, tuple((c, v) for c, v in pairs if v), (), check_limit(limit))
+            raise InvalidInput(
+                f"unknown datasheet {datasheet[:40]!r}", hint=f"one of {', '.join(DATASHEETS)}"
+            )
+        pairs = (
+            ("actor", _text("--actor", self.actor)),
+            ("action", _text("--action", self.action)),
+            ("datasheet", datasheet),
+            ("record_id", _text("--record", self.record)),
+        )
+        return Query(
+            "audit", since, until, tuple((c, v) for c, v in pairs if v), (), check_limit(limit)
+        )
 
     def typed(self) -> dict[str, object]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -206,10 +245,16 @@ def cursor_key(catalog_key: bytes) -> bytes:
     return hmac.new(catalog_key, b"aptien-ops/inspect-cursor/v1", hashlib.sha256).digest()
 
 
-def cursor_scope(tenant: str, tenant_created: datetime, kind: str, filters: LoginFilters | AuditFilters) -> bytes:
+def cursor_scope(
+    tenant: str, tenant_created: datetime, kind: str, filters: LoginFilters | AuditFilters
+) -> bytes:
     """What a cursor is valid for: this tenant (a re-created one is another), kind and filters."""
-    doc = {"tenant": tenant, "created": tenant_created.astimezone(UTC).isoformat(), "kind": kind,
-           "filters": filters.typed()}
+    doc = {
+        "tenant": tenant,
+        "created": tenant_created.astimezone(UTC).isoformat(),
+        "kind": kind,
+        "filters": filters.typed(),
+    }
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -231,29 +276,37 @@ class CursorCodec:
         return hmac.new(self._key, b"cursor\0" + body, hashlib.sha256).digest()[:_MAC_BYTES]
 
     def encode(self, scope: bytes, position: Position, now: datetime) -> str:
-        body = _LAYOUT.pack(_VERSION, int(now.timestamp()), _us(position.at), position.id, self._tag(scope))
+        body = _LAYOUT.pack(
+            _VERSION, int(now.timestamp()), _us(position.at), position.id, self._tag(scope)
+        )
         return base64.urlsafe_b64encode(body + self._mac(body)).rstrip(b"=").decode("ascii")
 
     def decode(self, token: str, scope: bytes, now: datetime) -> Position:
         """Raises: InvalidInput for a cursor that is malformed, forged, for another query, or expired."""
         text = token.strip()
         try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)) if len(text) < 100 else b""
+            raw = (
+                base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)) if len(text) < 100 else b""
+            )
         except (binascii.Error, ValueError):
             raw = b""
         if len(raw) != _LAYOUT.size + _MAC_BYTES or raw[0] != _VERSION:
             raise InvalidInput("--after: not a cursor of this console", hint=_START_OVER)
-        body, mac = raw[:_LAYOUT.size], raw[_LAYOUT.size:]
+        body, mac = raw[: _LAYOUT.size], raw[_LAYOUT.size :]
         if not hmac.compare_digest(mac, self._mac(body)):
             raise InvalidInput(f"--after: {_FOREIGN}", hint=_START_OVER)
         _, issued, at_us, row_id, tag = _LAYOUT.unpack(body)
         if not hmac.compare_digest(tag, self._tag(scope)):
-            raise InvalidInput("--after: the cursor belongs to another tenant, kind of event or set of filters",
-                               hint="repeat the filters of the page it came from, or drop --after")
+            raise InvalidInput(
+                "--after: the cursor belongs to another tenant, kind of event or set of filters",
+                hint="repeat the filters of the page it came from, or drop --after",
+            )
         age = now.timestamp() - issued
         if age > self._ttl.total_seconds() or age < -300:
-            raise InvalidInput(f"--after: the cursor expired (valid for {self._ttl.total_seconds() / 3600:.0f} h)",
-                               hint=_START_OVER)
+            raise InvalidInput(
+                f"--after: the cursor expired (valid for {self._ttl.total_seconds() / 3600:.0f} h)",
+                hint=_START_OVER,
+            )
         try:
             return Position(EPOCH + timedelta(microseconds=at_us), row_id)
         except OverflowError:
@@ -278,7 +331,9 @@ class LoginSummary:
     caller says which addresses were seen before the window, the first-seen ones.
     """
 
-    def __init__(self, since: datetime, until: datetime, per: str, burst: int, window: timedelta) -> None:
+    def __init__(
+        self, since: datetime, until: datetime, per: str, burst: int, window: timedelta
+    ) -> None:
         """Raises: InvalidInput for an unknown ``per`` or more than 2,000 buckets."""
         if per not in ("hour", "day"):
             raise InvalidInput(f"--per must be hour or day, got {per[:10]!r}")
@@ -290,7 +345,9 @@ class LoginSummary:
             self._origin = self._origin.replace(hour=0)
         slots = (until - self._origin) // self._step + 1
         if slots > 2000:
-            raise InvalidInput(f"{slots} {per}s are too many buckets", hint="use --per day or a shorter window")
+            raise InvalidInput(
+                f"{slots} {per}s are too many buckets", hint="use --per day or a shorter window"
+            )
         self._logins = [0] * slots
         self._failures = [0] * slots
         self._users: set[str] = set()
@@ -344,25 +401,43 @@ class LoginSummary:
         """The summary; ``seen_before`` are addresses with logins before the window."""
         logins, failures = sum(self._logins), sum(self._failures)
         first_seen = sorted(
-            ({"ip": ip, "first_at": _iso(a.first), "logins": a.logins, "failures": a.failures}
-             for ip, a in self.addresses.items() if ip not in seen_before),
+            (
+                {"ip": ip, "first_at": _iso(a.first), "logins": a.logins, "failures": a.failures}
+                for ip, a in self.addresses.items()
+                if ip not in seen_before
+            ),
             key=lambda row: (str(row["first_at"]), str(row["ip"])),
         )
         return {
-            "since": _iso(self.since), "until": _iso(self.until), "per": self.per,
-            "logins": logins, "failures": failures,
+            "since": _iso(self.since),
+            "until": _iso(self.until),
+            "per": self.per,
+            "logins": logins,
+            "failures": failures,
             "failure_rate": round(failures / logins, 4) if logins else 0.0,
-            "distinct_users": len(self._users), "distinct_ips": len(self.addresses),
+            "distinct_users": len(self._users),
+            "distinct_ips": len(self.addresses),
             "distinct_user_agents": len(self._agents),
-            "buckets": [{"start": _iso(self._origin + i * self._step), "logins": n, "failures": self._failures[i]}
-                        for i, n in enumerate(self._logins)],
+            "buckets": [
+                {
+                    "start": _iso(self._origin + i * self._step),
+                    "logins": n,
+                    "failures": self._failures[i],
+                }
+                for i, n in enumerate(self._logins)
+            ],
             "bursts": self.bursts(),
             "first_seen_ips": first_seen,
-            "thresholds": {"burst_failures": self.burst, "burst_window_minutes": self.window.total_seconds() / 60},
+            "thresholds": {
+                "burst_failures": self.burst,
+                "burst_window_minutes": self.window.total_seconds() / 60,
+            },
         }
 
 
-def _burst(by: str, key: str, times: list[datetime], first: int, start: datetime, end: datetime) -> dict[str, object]:
+def _burst(
+    by: str, key: str, times: list[datetime], first: int, start: datetime, end: datetime
+) -> dict[str, object]:
     count = sum(1 for t in times[first:] if t <= end)
     return {"by": by, "key": key, "start": _iso(start), "end": _iso(end), "failures": count}
 

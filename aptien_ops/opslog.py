@@ -31,8 +31,11 @@ def load_or_create_key(path: Path, *, create: bool) -> bytes:
         ConfigError: the key file is missing (and may not be created) or unreadable.
     """
     return keyfiles.load_or_create_key(
-        path, create=create, what="ops-log key",
-        hint="restore it from the key escrow; without it the log cannot be verified or extended")
+        path,
+        create=create,
+        what="ops-log key",
+        hint="restore it from the key escrow; without it the log cannot be verified or extended",
+    )
 
 
 def redact(params: Mapping[str, object]) -> dict[str, object]:
@@ -44,7 +47,9 @@ def redact(params: Mapping[str, object]) -> dict[str, object]:
 
 
 def canonical_params(params: Mapping[str, object]) -> str:
-    return json.dumps(redact(params), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return json.dumps(
+        redact(params), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
 
 
 def _mac(key: bytes, fields: Iterable[object]) -> str:
@@ -55,8 +60,20 @@ def _mac(key: bytes, fields: Iterable[object]) -> str:
 def entry_mac(key: bytes, e: OpsLogEntry) -> str:
     return _mac(
         key,
-        (e.seq, e.at, e.operator, e.os_account, e.ssh_origin, e.session_id, e.action, e.target,
-         e.params, e.outcome, e.approval_id, e.prev_hash),
+        (
+            e.seq,
+            e.at,
+            e.operator,
+            e.os_account,
+            e.ssh_origin,
+            e.session_id,
+            e.action,
+            e.target,
+            e.params,
+            e.outcome,
+            e.approval_id,
+            e.prev_hash,
+        ),
     )
 
 
@@ -80,7 +97,9 @@ def genesis_head(key: bytes) -> OpsLogHead:
     return OpsLogHead(seq=0, hmac=GENESIS, signature=head_signature(key, 0, GENESIS))
 
 
-def next_entry(key: bytes, head: OpsLogHead | None, who: Identity, event: Event) -> tuple[OpsLogEntry, OpsLogHead]:
+def next_entry(
+    key: bytes, head: OpsLogHead | None, who: Identity, event: Event
+) -> tuple[OpsLogEntry, OpsLogHead]:
     """Chain ``event`` after ``head``; returns the entry and the new signed head."""
     seq = (head.seq if head else 0) + 1
     prev = head.hmac if head and head.seq else GENESIS
@@ -113,7 +132,9 @@ class VerifyReport:
         return {"ok": True, "entries": self.entries, "head_seq": self.head_seq}
 
 
-def verify_chain(key: bytes, entries: Iterable[OpsLogEntry], head: OpsLogHead | None) -> VerifyReport:
+def verify_chain(
+    key: bytes, entries: Iterable[OpsLogEntry], head: OpsLogHead | None
+) -> VerifyReport:
     """Walk the chain in ``seq`` order.
 
     Raises:
@@ -124,13 +145,25 @@ def verify_chain(key: bytes, entries: Iterable[OpsLogEntry], head: OpsLogHead | 
     for e in entries:
         if e.seq != expected_seq:
             if e.seq > expected_seq:
-                missing = f"#{expected_seq}" if e.seq == expected_seq + 1 else f"#{expected_seq}–#{e.seq - 1}"
-                raise IntegrityFailure(f"ops log entry {missing} is missing (deleted) before entry #{e.seq}")
-            raise IntegrityFailure(f"ops log entry #{e.seq} is out of order (expected #{expected_seq})")
+                missing = (
+                    f"#{expected_seq}"
+                    if e.seq == expected_seq + 1
+                    else f"#{expected_seq}–#{e.seq - 1}"
+                )
+                raise IntegrityFailure(
+                    f"ops log entry {missing} is missing (deleted) before entry #{e.seq}"
+                )
+            raise IntegrityFailure(
+                f"ops log entry #{e.seq} is out of order (expected #{expected_seq})"
+            )
         if not hmac.compare_digest(entry_mac(key, e), e.hmac):
-            raise IntegrityFailure(f"ops log entry #{e.seq} was edited: its HMAC does not match its content")
+            raise IntegrityFailure(
+                f"ops log entry #{e.seq} was edited: its HMAC does not match its content"
+            )
         if e.prev_hash != prev:
-            raise IntegrityFailure(f"ops log entry #{e.seq} does not follow entry #{e.seq - 1}: entries were removed or reordered")
+            raise IntegrityFailure(
+                f"ops log entry #{e.seq} does not follow entry #{e.seq - 1}: entries were removed or reordered"
+            )
         prev, expected_seq, count = e.hmac, e.seq + 1, count + 1
     last_seq = expected_seq - 1
     if head is None:
@@ -142,7 +175,9 @@ def verify_chain(key: bytes, entries: Iterable[OpsLogEntry], head: OpsLogHead | 
             f"the ops log was truncated: entries #{last_seq + 1}–#{head.seq} are missing from the end"
         )
     if head.seq < last_seq:
-        raise IntegrityFailure(f"ops log entries after #{head.seq} were not appended through the console")
+        raise IntegrityFailure(
+            f"ops log entries after #{head.seq} were not appended through the console"
+        )
     if not hmac.compare_digest(head.hmac, prev):
         raise IntegrityFailure(f"ops log entry #{head.seq} does not match the signed head")
     return VerifyReport(entries=count, head_seq=head.seq)

@@ -112,7 +112,9 @@ def validate_role(role: str) -> Role:
     try:
         return Role(role)
     except ValueError:
-        raise InvalidInput(f"unknown role {role[:40]!r}", hint=f"roles: {', '.join(ROLES)}") from None
+        raise InvalidInput(
+            f"unknown role {role[:40]!r}", hint=f"roles: {', '.join(ROLES)}"
+        ) from None
 
 
 def is_allowed(roles: Iterable[str], action: Action) -> bool:

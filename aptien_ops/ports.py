@@ -45,30 +45,42 @@ class CatalogTx(Protocol):
 
     # tenants
     def tenant(self, name: str, *, for_update: bool = False) -> Tenant | None: ...
-    def tenants(self, *, region: str | None = None, state: TenantState | None = None) -> list[Tenant]: ...
-    def tenant_rows(self, *, region: str | None = None, state: TenantState | None = None) -> list[dict[str, Any]]:
+    def tenants(
+        self, *, region: str | None = None, state: TenantState | None = None
+    ) -> list[Tenant]: ...
+    def tenant_rows(
+        self, *, region: str | None = None, state: TenantState | None = None
+    ) -> list[dict[str, Any]]:
         """Tenants as plain JSON-ready dicts, in the keys and order of ``Tenant.as_json()``."""
         ...
-    def tenant_rows_json(self, *, region: str | None = None, state: TenantState | None = None) -> str:
+
+    def tenant_rows_json(
+        self, *, region: str | None = None, state: TenantState | None = None
+    ) -> str:
         """The same rows as one JSON array text, ASCII only (the fast path of ``tenant list --json``)."""
         ...
+
     def tenant_counts(self) -> list[TenantCount]: ...
     def cluster_loads(self) -> list[ClusterLoad]: ...
     def insert_tenant(self, tenant: Tenant) -> None:
         """Raises: Conflict if the name is taken."""
         ...
+
     def update_tenant(self, name: str, **changes: Any) -> None:
         """Set columns of the tenant row (any ``Tenant`` field but ``name``)."""
         ...
+
     def tenant_steps(self, name: str) -> list[StepRecord]: ...
     def mark_step(self, name: str, step: str, at: datetime, detail: str | None = None) -> None:
         """Record a completed step (idempotent: a step done twice keeps its first record)."""
         ...
+
     def tenant_history(self, name: str) -> list[StateChange]: ...
     def add_state_change(self, name: str, change: StateChange) -> None: ...
     def tenant_secret(self, name: str, kind: str) -> str | None:
         """A sealed secret of the tenant (``owner_password``, ``backup_identity``)."""
         ...
+
     def set_tenant_secret(self, name: str, kind: str, sealed: str | None) -> None:
         """Store a sealed secret, or destroy it with ``None`` (crypto-shredding)."""
         ...
@@ -79,20 +91,28 @@ class CatalogTx(Protocol):
     def insert_operator(self, operator: Operator) -> None:
         """Raises: Conflict if the operator exists."""
         ...
+
     def set_roles(self, name: str, roles: frozenset[str]) -> None: ...
 
     # approvals
-    def insert_approval(self, action: str, target: str, params: dict[str, object], requested_by: str, at: datetime) -> int: ...
+    def insert_approval(
+        self, action: str, target: str, params: dict[str, object], requested_by: str, at: datetime
+    ) -> int: ...
     def approval(self, approval_id: int, *, for_update: bool = False) -> Approval | None: ...
     def approvals(self, state: ApprovalState | None = None) -> list[Approval]: ...
-    def decide_approval(self, approval_id: int, state: ApprovalState, by: str, at: datetime, reason: str | None) -> None: ...
+    def decide_approval(
+        self, approval_id: int, state: ApprovalState, by: str, at: datetime, reason: str | None
+    ) -> None: ...
 
     # ops log
     def opslog_head(self, *, for_update: bool = False) -> OpsLogHead | None:
         """The signed head; with ``for_update`` it serialises appenders until commit."""
         ...
+
     def opslog_append(self, entry: OpsLogEntry, head: OpsLogHead) -> None: ...
-    def opslog_entries(self, *, limit: int | None = None, newest_first: bool = False) -> list[OpsLogEntry]: ...
+    def opslog_entries(
+        self, *, limit: int | None = None, newest_first: bool = False
+    ) -> list[OpsLogEntry]: ...
     def opslog_iter(self) -> Iterator[OpsLogEntry]:
         """Every entry in ``seq`` order, streamed."""
         ...
@@ -101,13 +121,18 @@ class CatalogTx(Protocol):
     def insert_backup(self, record: BackupRecord) -> bool:
         """Index a backup; one indexed already is left as it is. Returns whether it was new."""
         ...
+
     def backup(self, backup_id: str) -> BackupRecord | None: ...
-    def backups(self, *, tenant: str | None = None, include_pruned: bool = False) -> list[BackupRecord]:
+    def backups(
+        self, *, tenant: str | None = None, include_pruned: bool = False
+    ) -> list[BackupRecord]:
         """Indexed backups, oldest first."""
         ...
+
     def mark_backup_pruned(self, backup_id: str, at: datetime) -> None:
         """Raises: NotFound if the backup is not indexed."""
         ...
+
     def add_verification(self, result: VerifyResult) -> None: ...
     def verifications(self, *, tenant: str | None = None) -> list[VerifyResult]:
         """Verifications (of one tenant's backups, or all), oldest first."""
@@ -239,9 +264,21 @@ class ActivityWriter(Protocol):
     """Writes synthetic platform activity into a tenant database, as the platform would
     (sandbox only). The tenant payload keys it uses live where the console never reads."""
 
-    def __call__(self, conn: Any, dialect: str, tenant: str, *, users: int, audit_events: int, logins: int,
-                 seed: int, key_dir: Path, now: datetime, marker: str | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> Any:
+    def __call__(
+        self,
+        conn: Any,
+        dialect: str,
+        tenant: str,
+        *,
+        users: int,
+        audit_events: int,
+        logins: int,
+        seed: int,
+        key_dir: Path,
+        now: datetime,
+        marker: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Any:
         """Returns stats with ``users``, ``logins``, ``audit_events``, ``records``, ``seconds``.
 
         Raises: Conflict (already seeded), InvalidInput, Unavailable.
@@ -258,8 +295,14 @@ class BackupRepository(Protocol):
 
     region: str
 
-    def create(self, tenant: str, cluster: ClusterSettings, recipient: str, backup_id: str,
-               progress: Callable[[int], None] | None = None) -> BackupManifest:
+    def create(
+        self,
+        tenant: str,
+        cluster: ClusterSettings,
+        recipient: str,
+        backup_id: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> BackupManifest:
         """Dump the tenant (consistent snapshot) → zstd → age to ``recipient`` → the store.
 
         ``progress`` gets plaintext bytes done. Raises: Unavailable (cluster or store down,
@@ -275,8 +318,13 @@ class BackupRepository(Protocol):
         """Raises: NotFound; IntegrityFailure (manifest missing its data, or signature bad)."""
         ...
 
-    def verify(self, manifest: BackupManifest, level: str, identity: str | None,
-               scratch_cluster: ClusterSettings | None) -> VerifyResult:
+    def verify(
+        self,
+        manifest: BackupManifest,
+        level: str,
+        identity: str | None,
+        scratch_cluster: ClusterSettings | None,
+    ) -> VerifyResult:
         """quick (no key) | full (identity) | restore (identity + a scratch cluster of the same region).
 
         Returns a failed result (ok=False, detail says what) rather than raising for a bad backup.
@@ -305,17 +353,21 @@ class InspectionReader(Protocol):
         server refused the inspector), Unavailable, ConfigError (no inspector password).
         """
         ...
+
     def audit(self, tenant: str, query: Any) -> list[AuditEvent]:
         """As :meth:`logins`, for a query of kind ``audit``."""
         ...
+
     def find_user(self, tenant: str, email: str) -> dict[str, Any] | None:
         """The user with exactly ``email`` (``email``, ``created_at``, ``active``, ``is_admin``,
         ``last_login``, ``last_login_ip``, ``last_attempt``, ``last_attempt_result``), or None.
         Raises as :meth:`logins`."""
         ...
+
     def ips_seen_before(self, tenant: str, ips: Sequence[str], before: datetime) -> set[str]:
         """Those of ``ips`` with a login event earlier than ``before``. Raises as :meth:`logins`."""
         ...
+
     def close(self) -> None: ...
 
 

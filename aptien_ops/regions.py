@@ -326,7 +326,12 @@ def region_summaries(settings: Settings, loads: list[ClusterLoad]) -> list[dict[
     out: list[dict[str, object]] = []
     for region in settings.regions.values():
         clusters = [
-            {"name": c.name, "kind": c.kind, "capacity": c.capacity, "tenants": by_cluster.get((region.name, c.name), 0)}
+            {
+                "name": c.name,
+                "kind": c.kind,
+                "capacity": c.capacity,
+                "tenants": by_cluster.get((region.name, c.name), 0),
+            }
             for c in region.clusters
         ]
         out.append(

@@ -42,7 +42,9 @@ def write_sandbox_config(directory: Path) -> tuple[Path, bool]:
             raise Conflict(f"{config} is a production config; sandbox init will not touch it")
         return config, False
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace('# data_dir = "."', 'data_dir = "."', 1)
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace(
+        '# data_dir = "."', 'data_dir = "."', 1
+    )
     partial = config.with_suffix(".toml.partial")
     partial.write_text(text, encoding="utf-8")
     os.replace(partial, config)

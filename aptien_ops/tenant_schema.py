@@ -15,7 +15,16 @@ METADATA_COLUMNS: dict[str, tuple[str, ...]] = {
     "tenant_meta": ("key", "value"),
     "users": ("id", "email", "created_at", "active", "is_admin"),
     "login_events": ("id", "at", "user_email", "ip", "user_agent", "result", "method"),
-    "audit_events": ("id", "at", "actor", "action", "datasheet", "record_id", "key_id", "payload_size"),
+    "audit_events": (
+        "id",
+        "at",
+        "actor",
+        "action",
+        "datasheet",
+        "record_id",
+        "key_id",
+        "payload_size",
+    ),
     "records": ("id", "datasheet", "created_at", "updated_at", "key_id", "payload_size"),
 }
 

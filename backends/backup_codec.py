@@ -49,7 +49,12 @@ PROGRESS_STEP = 4 << 20
 def compression_params() -> zstandard.ZstdCompressionParameters:
     """The zstd settings of every backup (see the module doc); any zstd decompresses them."""
     return zstandard.ZstdCompressionParameters.from_level(
-        ZSTD_LEVEL, hash_log=ZSTD_HASH_LOG, min_match=ZSTD_MIN_MATCH, threads=ZSTD_THREADS, write_checksum=True)
+        ZSTD_LEVEL,
+        hash_log=ZSTD_HASH_LOG,
+        min_match=ZSTD_MIN_MATCH,
+        threads=ZSTD_THREADS,
+        write_checksum=True,
+    )
 
 
 class Sink(Protocol):
@@ -138,8 +143,9 @@ class Sealed:
     ciphertext_sha256: str
 
 
-def encrypt(source: BinaryIO, dest: BinaryIO, recipient: str,
-            progress: Callable[[int], None] | None = None) -> Sealed:
+def encrypt(
+    source: BinaryIO, dest: BinaryIO, recipient: str, progress: Callable[[int], None] | None = None
+) -> Sealed:
     """Compress and encrypt ``source`` (read to its end) into ``dest``.
 
     ``source`` is read and ``progress`` called in a thread of this call's own; that thread is
@@ -232,7 +238,7 @@ class _Compressing:
                     raise OSError(f"compressing the dump failed: {self.error}")
                 return b""
         end = len(self._piece) if size is None or size < 0 else self._offset + size
-        out = self._piece[self._offset:end]
+        out = self._piece[self._offset : end]
         self._offset += len(out)
         return out
 
@@ -271,7 +277,9 @@ class Opened:
     """The sink refused data (its reader stopped): the sink's owner knows why."""
 
 
-def decrypt(path: os.PathLike[str] | str, identity: str, sink: Sink, *, expected_size: int) -> Opened:
+def decrypt(
+    path: os.PathLike[str] | str, identity: str, sink: Sink, *, expected_size: int
+) -> Opened:
     """Decrypt and decompress the file at ``path`` into ``sink``.
 
     Never raises for a bad file: ``Opened.problem`` says what is wrong with it, e.g.
@@ -288,7 +296,9 @@ def decrypt(path: os.PathLike[str] | str, identity: str, sink: Sink, *, expected
     problem: str | None = None
     with open(path, "rb") as fh:
         cipher = HashingReader(fh)
-        compressed = HashingWriter(decompressor.stream_writer(plain, write_size=CHUNK, closefd=False))
+        compressed = HashingWriter(
+            decompressor.stream_writer(plain, write_size=CHUNK, closefd=False)
+        )
         try:
             pyrage.decrypt_io(cipher, compressed, [key])
         except (pyrage.DecryptError, OSError, ValueError, zstandard.ZstdError) as exc:
@@ -296,9 +306,17 @@ def decrypt(path: os.PathLike[str] | str, identity: str, sink: Sink, *, expected
             if isinstance(exc, pyrage.DecryptError) and ours is None:
                 problem = _header_problem(str(exc), cipher.size)
             else:
-                problem = _stream_problem(exc, cipher, compressed, plain, expected_size, os.fstat(fh.fileno()).st_size)
-    return Opened(problem, cipher.size, cipher.sha256.hexdigest(), plain.size, plain.sha256.hexdigest(),
-                  plain.error if problem is not None else None)
+                problem = _stream_problem(
+                    exc, cipher, compressed, plain, expected_size, os.fstat(fh.fileno()).st_size
+                )
+    return Opened(
+        problem,
+        cipher.size,
+        cipher.sha256.hexdigest(),
+        plain.size,
+        plain.sha256.hexdigest(),
+        plain.error if problem is not None else None,
+    )
 
 
 def _header_problem(message: str, read: int) -> str:
@@ -309,8 +327,14 @@ def _header_problem(message: str, read: int) -> str:
     return f"decryption failed: age header: {message}"
 
 
-def _stream_problem(exc: BaseException, cipher: HashingReader, compressed: HashingWriter,
-                    plain: HashingWriter, expected_size: int, file_size: int) -> str:
+def _stream_problem(
+    exc: BaseException,
+    cipher: HashingReader,
+    compressed: HashingWriter,
+    plain: HashingWriter,
+    expected_size: int,
+    file_size: int,
+) -> str:
     if plain.error is not None:
         return f"the reader of the plaintext stopped after {plain.size:,} bytes: {plain.error}"
     if cipher.error is not None:
@@ -321,7 +345,9 @@ def _stream_problem(exc: BaseException, cipher: HashingReader, compressed: Hashi
     if file_size < expected_size:
         return f"truncated at chunk {chunk} (the file has {file_size:,} of {expected_size:,} bytes)"
     if file_size > expected_size:
-        return f"decryption failed at chunk {chunk}: {file_size - expected_size:,} bytes were appended"
+        return (
+            f"decryption failed at chunk {chunk}: {file_size - expected_size:,} bytes were appended"
+        )
     return f"decryption failed at chunk {chunk}: the ciphertext was altered ({exc})"
 
 
@@ -363,9 +389,15 @@ def judge_file(path: os.PathLike[str] | str, size: int, sha256: str) -> tuple[bo
     try:
         actual = os.stat(path).st_size
         if actual < size:
-            return False, f"truncated: the file has {actual:,} of {size:,} bytes (ciphertext hash mismatch)"
+            return (
+                False,
+                f"truncated: the file has {actual:,} of {size:,} bytes (ciphertext hash mismatch)",
+            )
         if actual > size:
-            return False, f"size mismatch: the file has {actual:,} bytes, the manifest says {size:,}"
+            return (
+                False,
+                f"size mismatch: the file has {actual:,} bytes, the manifest says {size:,}",
+            )
         with open(path, "rb") as fh:
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
     except FileNotFoundError:
@@ -377,8 +409,14 @@ def judge_file(path: os.PathLike[str] | str, size: int, sha256: str) -> tuple[bo
     return True, f"size ({size:,} bytes), ciphertext SHA-256 and manifest signature match"
 
 
-def judge_walk(walked: Walked, *, ciphertext: tuple[int, str], plaintext: tuple[int, str],
-               archive_list_sha256: str | None, row_counts: dict[str, int] | None) -> tuple[bool, str]:
+def judge_walk(
+    walked: Walked,
+    *,
+    ciphertext: tuple[int, str],
+    plaintext: tuple[int, str],
+    archive_list_sha256: str | None,
+    row_counts: dict[str, int] | None,
+) -> tuple[bool, str]:
     """The ``full``/``restore`` verdict: the first thing that does not match, most specific first.
 
     ``row_counts`` is None at the ``full`` level (nothing restored to count).
@@ -389,17 +427,28 @@ def judge_walk(walked: Walked, *, ciphertext: tuple[int, str], plaintext: tuple[
     if opened.problem:
         return False, opened.problem
     if (opened.ciphertext_size, opened.ciphertext_sha256) != ciphertext:
-        return False, "ciphertext hash mismatch (the file decrypts, but is not the file that was backed up)"
+        return (
+            False,
+            "ciphertext hash mismatch (the file decrypts, but is not the file that was backed up)",
+        )
     if (opened.plaintext_size, opened.plaintext_sha256) != plaintext:
         return False, "plaintext hash mismatch"
     if walked.problem:
         return False, walked.problem
     if archive_list_sha256 is not None and walked.archive_list_sha256 != archive_list_sha256:
-        return False, "archive listing hash mismatch: its table of contents differs from the backup's"
+        return (
+            False,
+            "archive listing hash mismatch: its table of contents differs from the backup's",
+        )
     if row_counts is None:
-        return True, f"decrypted {opened.plaintext_size:,} bytes; plaintext SHA-256 and archive listing match"
+        return (
+            True,
+            f"decrypted {opened.plaintext_size:,} bytes; plaintext SHA-256 and archive listing match",
+        )
     problem = _counts_problem(row_counts, walked.row_counts or {})
     if problem:
         return False, problem
-    return True, (f"restored into a scratch database: {len(row_counts)} tables, "
-                  f"{sum(row_counts.values()):,} rows, every count matches")
+    return True, (
+        f"restored into a scratch database: {len(row_counts)} tables, "
+        f"{sum(row_counts.values()):,} rows, every count matches"
+    )

@@ -72,7 +72,9 @@ class _Partial:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         except FileExistsError:
-            raise Conflict(f"{path.name} is being written by another run", hint="rerun later") from None
+            raise Conflict(
+                f"{path.name} is being written by another run", hint="rerun later"
+            ) from None
         fcntl.flock(fd, fcntl.LOCK_EX)
         self.path = path
         self.kept = False
@@ -125,8 +127,14 @@ def _try_remove_unlocked(path: Path) -> bool:
 class FsBackupRepository:
     """Implements :class:`aptien_ops.ports.BackupRepository` for one region."""
 
-    def __init__(self, region: RegionSettings, *, create: bool = False, signing_key_file: Path | None = None,
-                 store_factory: Callable[[ClusterSettings], TenantStore] | None = None) -> None:
+    def __init__(
+        self,
+        region: RegionSettings,
+        *,
+        create: bool = False,
+        signing_key_file: Path | None = None,
+        store_factory: Callable[[ClusterSettings], TenantStore] | None = None,
+    ) -> None:
         """Open the region's store (created on first write) and its signing key.
 
         ``create`` makes a missing signing key (sandbox, first run); ``signing_key_file``
@@ -155,14 +163,24 @@ class FsBackupRepository:
     def _store_error(self, exc: OSError, doing: str) -> Unavailable:
         reason = exc.strerror or str(exc)
         if exc.errno in _FULL:
-            return Unavailable(f"backup store of region {self.region} is full ({self.root}): {doing} failed: {reason}",
-                               hint="free space in the store, then rerun")
-        return Unavailable(f"backup store of region {self.region} ({self.root}): {doing} failed: {reason}")
+            return Unavailable(
+                f"backup store of region {self.region} is full ({self.root}): {doing} failed: {reason}",
+                hint="free space in the store, then rerun",
+            )
+        return Unavailable(
+            f"backup store of region {self.region} ({self.root}): {doing} failed: {reason}"
+        )
 
     # ------------------------------------------------------------------ backup
 
-    def create(self, tenant: str, cluster: ClusterSettings, recipient: str, backup_id: str,
-               progress: Callable[[int], None] | None = None) -> BackupManifest:
+    def create(
+        self,
+        tenant: str,
+        cluster: ClusterSettings,
+        recipient: str,
+        backup_id: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> BackupManifest:
         """Dump the tenant in one consistent snapshot → zstd → age → the store, manifest last.
 
         Raises:
@@ -178,9 +196,13 @@ class FsBackupRepository:
         try:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             directory.mkdir(mode=0o700, exist_ok=True)
-            self.clean_partials(tenant)  # this tenant's only: a fleet run must not rescan every tenant
+            self.clean_partials(
+                tenant
+            )  # this tenant's only: a fleet run must not rescan every tenant
             if self.manifest_path(tenant, backup_id).exists() or data_final.exists():
-                raise Conflict(f"backup {backup_id} of {tenant} already exists in region {self.region}")
+                raise Conflict(
+                    f"backup {backup_id} of {tenant} already exists in region {self.region}"
+                )
             started = iso(utcnow()) or ""
             with _Partial(data_final.with_name(data_final.name + PARTIAL)) as data:
                 sealed: list[codec.Sealed] = []
@@ -191,14 +213,25 @@ class FsBackupRepository:
                 info = self._dump(tenant, cluster, backup_id, consume)
                 data.publish(data_final)
                 manifest = BackupManifest(
-                    backup_id=backup_id, tenant=tenant, region=self.region, cluster=cluster.name,
-                    database=info.database, kind=PG_KIND if cluster.kind == "postgresql" else sqlite_backup.KIND,
-                    server_version=info.server_version, dump_tool=info.dump_tool, snapshot=info.snapshot,
-                    started_at=started, finished_at=iso(utcnow()) or "",
-                    plaintext_size=sealed[0].plaintext_size, ciphertext_size=sealed[0].ciphertext_size,
-                    plaintext_sha256=sealed[0].plaintext_sha256, ciphertext_sha256=sealed[0].ciphertext_sha256,
-                    recipient_fingerprint=codec.recipient_fingerprint(recipient), row_counts=info.row_counts,
-                    archive_list_sha256=info.archive_list_sha256, format=FORMAT,
+                    backup_id=backup_id,
+                    tenant=tenant,
+                    region=self.region,
+                    cluster=cluster.name,
+                    database=info.database,
+                    kind=PG_KIND if cluster.kind == "postgresql" else sqlite_backup.KIND,
+                    server_version=info.server_version,
+                    dump_tool=info.dump_tool,
+                    snapshot=info.snapshot,
+                    started_at=started,
+                    finished_at=iso(utcnow()) or "",
+                    plaintext_size=sealed[0].plaintext_size,
+                    ciphertext_size=sealed[0].ciphertext_size,
+                    plaintext_sha256=sealed[0].plaintext_sha256,
+                    ciphertext_sha256=sealed[0].ciphertext_sha256,
+                    recipient_fingerprint=codec.recipient_fingerprint(recipient),
+                    row_counts=info.row_counts,
+                    archive_list_sha256=info.archive_list_sha256,
+                    format=FORMAT,
                 )
                 self._write_manifest(manifest)
                 fsync_directory(directory)
@@ -208,12 +241,21 @@ class FsBackupRepository:
         return manifest
 
     def _check_cluster(self, cluster: ClusterSettings) -> None:
-        if not any(c.name == cluster.name and c.url == cluster.url for c in self._settings.clusters):
-            raise InvalidInput(f"cluster {cluster.name!r} is not a cluster of region {self.region}",
-                               hint="a tenant's backups stay in its own region")
+        if not any(
+            c.name == cluster.name and c.url == cluster.url for c in self._settings.clusters
+        ):
+            raise InvalidInput(
+                f"cluster {cluster.name!r} is not a cluster of region {self.region}",
+                hint="a tenant's backups stay in its own region",
+            )
 
-    def _dump(self, tenant: str, cluster: ClusterSettings, backup_id: str,
-              consume: Callable[[BinaryIO], None]) -> codec.DumpInfo:
+    def _dump(
+        self,
+        tenant: str,
+        cluster: ClusterSettings,
+        backup_id: str,
+        consume: Callable[[BinaryIO], None],
+    ) -> codec.DumpInfo:
         store = self._stores(cluster)
         try:
             if cluster.kind == "postgresql":
@@ -223,7 +265,9 @@ class FsBackupRepository:
             with _Partial(self._dir(tenant) / f"{backup_id}.sqlite{PARTIAL}") as copy:
                 return sqlite_backup.backup(store, tenant, copy.path, consume)
         except (codec.pyrage.EncryptError, codec.zstandard.ZstdError) as exc:
-            raise Unavailable(f"tenant {tenant!r}: compressing or encrypting the backup failed: {exc}") from None
+            raise Unavailable(
+                f"tenant {tenant!r}: compressing or encrypting the backup failed: {exc}"
+            ) from None
         finally:
             store.close()
 
@@ -232,7 +276,9 @@ class FsBackupRepository:
         document["signature"] = self._signer.sign(document)
         final = self.manifest_path(manifest.tenant, manifest.backup_id)
         with _Partial(final.with_name(final.name + PARTIAL)) as partial:
-            partial.fh.write((json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+            partial.fh.write(
+                (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+            )
             partial.publish(final)
             partial.keep()
 
@@ -243,7 +289,9 @@ class FsBackupRepository:
         try:
             raw = json.loads(path.read_bytes())
         except FileNotFoundError:
-            raise NotFound(f"no backup {backup_id} of tenant {tenant} in region {self.region}") from None
+            raise NotFound(
+                f"no backup {backup_id} of tenant {tenant} in region {self.region}"
+            ) from None
         except (ValueError, UnicodeDecodeError):
             raise IntegrityFailure(f"backup {backup_id}: the manifest is not valid JSON") from None
         except OSError as exc:
@@ -252,16 +300,28 @@ class FsBackupRepository:
             raise IntegrityFailure(f"backup {backup_id}: the manifest is not a JSON object")
         signature = raw.pop("signature", None)
         if not self._signer.verify(raw, signature):
-            raise IntegrityFailure(f"backup {backup_id}: the manifest signature is not valid "
-                                   f"(the manifest was altered, or not signed by region {self.region})")
+            raise IntegrityFailure(
+                f"backup {backup_id}: the manifest signature is not valid "
+                f"(the manifest was altered, or not signed by region {self.region})"
+            )
         if raw.get("format") != FORMAT or set(raw) != _FIELDS:
-            raise IntegrityFailure(f"backup {backup_id}: manifest format {raw.get('format')!r} is not one this aptien-ops reads")
+            raise IntegrityFailure(
+                f"backup {backup_id}: manifest format {raw.get('format')!r} is not one this aptien-ops reads"
+            )
         manifest = BackupManifest(**raw)
-        if (manifest.tenant, manifest.backup_id, manifest.region) != (tenant, backup_id, self.region):
-            raise IntegrityFailure(f"backup {backup_id}: the manifest describes {manifest.backup_id} of "
-                                   f"{manifest.tenant} in {manifest.region}, not this file")
+        if (manifest.tenant, manifest.backup_id, manifest.region) != (
+            tenant,
+            backup_id,
+            self.region,
+        ):
+            raise IntegrityFailure(
+                f"backup {backup_id}: the manifest describes {manifest.backup_id} of "
+                f"{manifest.tenant} in {manifest.region}, not this file"
+            )
         if not self.data_path(tenant, backup_id).is_file():
-            raise IntegrityFailure(f"backup {backup_id}: the manifest is there but its data file is missing")
+            raise IntegrityFailure(
+                f"backup {backup_id}: the manifest is there but its data file is missing"
+            )
         return manifest
 
     def manifest(self, tenant: str, backup_id: str) -> BackupManifest:
@@ -276,7 +336,11 @@ class FsBackupRepository:
         good: list[BackupManifest] = []
         bad: list[tuple[str, str]] = []
         try:
-            dirs = [self._dir(tenant)] if tenant is not None else sorted(p for p in self.root.iterdir() if p.is_dir())
+            dirs = (
+                [self._dir(tenant)]
+                if tenant is not None
+                else sorted(p for p in self.root.iterdir() if p.is_dir())
+            )
             for directory in dirs:
                 if not directory.is_dir():
                     continue
@@ -285,7 +349,9 @@ class FsBackupRepository:
                         good.append(self._load(directory.name, path.name[: -len(MANIFEST)]))
                     except (IntegrityFailure, InvalidInput) as exc:
                         bad.append((str(path), exc.message))
-                        log.warning("backup store %s: ignoring %s: %s", self.region, path, exc.message)
+                        log.warning(
+                            "backup store %s: ignoring %s: %s", self.region, path, exc.message
+                        )
         except FileNotFoundError:
             pass  # no backup was ever written to this store
         except OSError as exc:
@@ -324,15 +390,29 @@ class FsBackupRepository:
         """
         removed: list[str] = []
         try:
-            dirs = [self._dir(tenant)] if tenant is not None else [p for p in self.root.iterdir() if p.is_dir()]
+            dirs = (
+                [self._dir(tenant)]
+                if tenant is not None
+                else [p for p in self.root.iterdir() if p.is_dir()]
+            )
             for directory in (d for d in dirs if d.is_dir()):
                 for path in sorted(directory.iterdir()):
                     name = path.name
-                    for side in ("-journal", "-wal", "-shm"):  # SQLite's files beside a partial copy
-                        if name.endswith(PARTIAL + side) and not path.with_name(name[: -len(side)]).exists():
+                    for side in (
+                        "-journal",
+                        "-wal",
+                        "-shm",
+                    ):  # SQLite's files beside a partial copy
+                        if (
+                            name.endswith(PARTIAL + side)
+                            and not path.with_name(name[: -len(side)]).exists()
+                        ):
                             path.unlink(missing_ok=True)
                             removed.append(str(path))
-                    orphan = name.endswith(DATA) and not path.with_name(name[: -len(DATA)] + MANIFEST).exists()
+                    orphan = (
+                        name.endswith(DATA)
+                        and not path.with_name(name[: -len(DATA)] + MANIFEST).exists()
+                    )
                     if (name.endswith(PARTIAL) or orphan) and _try_remove_unlocked(path):
                         removed.append(str(path))
         except FileNotFoundError:
@@ -343,8 +423,13 @@ class FsBackupRepository:
 
     # ------------------------------------------------------------------ verify
 
-    def verify(self, manifest: BackupManifest, level: str, identity: str | None,
-               scratch_cluster: ClusterSettings | None) -> VerifyResult:
+    def verify(
+        self,
+        manifest: BackupManifest,
+        level: str,
+        identity: str | None,
+        scratch_cluster: ClusterSettings | None,
+    ) -> VerifyResult:
         """Check the backup at ``level``; a bad backup is a failed result, never an exception.
 
         ``quick``: the stored manifest is this one and validly signed, the file's size and
@@ -360,7 +445,9 @@ class FsBackupRepository:
             Unavailable: the scratch cluster is down, the store is full or unreadable.
         """
         if level not in LEVELS:
-            raise InvalidInput(f"unknown verify level {str(level)[:20]!r}", hint="quick, full or restore")
+            raise InvalidInput(
+                f"unknown verify level {str(level)[:20]!r}", hint="quick, full or restore"
+            )
 
         def result(verdict: tuple[bool, str]) -> VerifyResult:
             return VerifyResult(manifest.backup_id, level, verdict[0], verdict[1])
@@ -375,10 +462,15 @@ class FsBackupRepository:
             return result((False, "the manifest differs from the one in the store"))
         path = self.data_path(manifest.tenant, manifest.backup_id)
         if level == "quick":
-            return result(codec.judge_file(path, manifest.ciphertext_size, manifest.ciphertext_sha256))
+            return result(
+                codec.judge_file(path, manifest.ciphertext_size, manifest.ciphertext_sha256)
+            )
         if not identity:
             raise InvalidInput(f"{level} verification needs the tenant's backup identity")
-        if codec.recipient_fingerprint(str(codec.parse_identity(identity).to_public())) != manifest.recipient_fingerprint:
+        if (
+            codec.recipient_fingerprint(str(codec.parse_identity(identity).to_public()))
+            != manifest.recipient_fingerprint
+        ):
             return result((False, "wrong key: the identity does not match the backup's recipient"))
 
         def feed(sink: codec.Sink) -> codec.Opened:
@@ -389,18 +481,26 @@ class FsBackupRepository:
         except OSError as exc:
             raise self._store_error(exc, f"verifying backup {manifest.backup_id}") from None
         ok, detail = codec.judge_walk(
-            walked, ciphertext=(manifest.ciphertext_size, manifest.ciphertext_sha256),
+            walked,
+            ciphertext=(manifest.ciphertext_size, manifest.ciphertext_sha256),
             plaintext=(manifest.plaintext_size, manifest.plaintext_sha256),
             archive_list_sha256=manifest.archive_list_sha256,
             row_counts=manifest.row_counts if level == "restore" else None,
         )
         return result((ok, f"{detail}; {walked.note}" if walked.note else detail))
 
-    def _walk(self, manifest: BackupManifest, level: str, scratch_cluster: ClusterSettings | None,
-              feed: Callable[[codec.Sink], codec.Opened]) -> codec.Walked:
+    def _walk(
+        self,
+        manifest: BackupManifest,
+        level: str,
+        scratch_cluster: ClusterSettings | None,
+        feed: Callable[[codec.Sink], codec.Opened],
+    ) -> codec.Walked:
         directory = self._dir(manifest.tenant)
         if manifest.kind == sqlite_backup.KIND:
-            scratch = directory / f"{manifest.backup_id}.scratch-{secrets.token_hex(4)}.sqlite{PARTIAL}"
+            scratch = (
+                directory / f"{manifest.backup_id}.scratch-{secrets.token_hex(4)}.sqlite{PARTIAL}"
+            )
             with _Partial(scratch) as held:
                 try:
                     return sqlite_backup.walk(held.path, level == "restore", feed)
@@ -411,7 +511,9 @@ class FsBackupRepository:
         cluster = None
         if level == "restore":
             if scratch_cluster is None or scratch_cluster.kind != "postgresql":
-                raise InvalidInput(f"restoring {manifest.backup_id} needs a PostgreSQL cluster of region {self.region}")
+                raise InvalidInput(
+                    f"restoring {manifest.backup_id} needs a PostgreSQL cluster of region {self.region}"
+                )
             self._check_cluster(scratch_cluster)
             cluster = scratch_cluster
         from aptien_ops.backends import pg_backup

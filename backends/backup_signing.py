@@ -30,12 +30,18 @@ def signing_key_path(region: RegionSettings) -> Path:
 
 def canonical(document: Mapping[str, object]) -> bytes:
     """The bytes a signature covers: sorted keys, no whitespace, UTF-8."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def _load(path: Path, create: bool) -> Ed25519PrivateKey:
-    seed = load_or_create_key(path, create=create, what="region signing key",
-                              hint="restore it from the key escrow; without it no manifest can be trusted")
+    seed = load_or_create_key(
+        path,
+        create=create,
+        what="region signing key",
+        hint="restore it from the key escrow; without it no manifest can be trusted",
+    )
     return Ed25519PrivateKey.from_private_bytes(seed)
 
 
@@ -57,14 +63,16 @@ class RegionSigner:
 
     def sign(self, document: Mapping[str, object]) -> str:
         """``ed25519:<base64>`` over :func:`canonical` of ``document``."""
-        return SIGNATURE_PREFIX + base64.b64encode(self._key.sign(canonical(document))).decode("ascii")
+        return SIGNATURE_PREFIX + base64.b64encode(self._key.sign(canonical(document))).decode(
+            "ascii"
+        )
 
     def verify(self, document: Mapping[str, object], signature: object) -> bool:
         """Whether ``signature`` is this region's signature of ``document``."""
         if not isinstance(signature, str) or not signature.startswith(SIGNATURE_PREFIX):
             return False
         try:
-            raw = base64.b64decode(signature[len(SIGNATURE_PREFIX):], validate=True)
+            raw = base64.b64decode(signature[len(SIGNATURE_PREFIX) :], validate=True)
             self._public.verify(raw, canonical(document))
         except (InvalidSignature, ValueError):
             return False

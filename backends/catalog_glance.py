@@ -28,7 +28,9 @@ from aptien_ops.glance import DashboardGlance
 
 _REVISION = "SELECT version_num FROM alembic_version"
 _SIGNED = "SELECT signature FROM opslog_head WHERE id = 1"
-_COUNTS = "SELECT region, state, count(*) FROM tenants GROUP BY region, state ORDER BY region, state"
+_COUNTS = (
+    "SELECT region, state, count(*) FROM tenants GROUP BY region, state ORDER BY region, state"
+)
 _LOADS = (
     "SELECT region, cluster, count(*) FROM tenants"
     " WHERE cluster IS NOT NULL AND state <> 'purged' GROUP BY region, cluster"
@@ -39,8 +41,14 @@ _PENDING = (
     " FROM approvals WHERE state = 'pending' ORDER BY id"
 )
 #: The two statements with a parameter, in each driver's placeholder style.
-_OPERATOR = {"sqlite": "SELECT active FROM operators WHERE name = ?", "psycopg": "SELECT active FROM operators WHERE name = %s"}
-_ROLES = {"sqlite": "SELECT role FROM operator_roles WHERE operator = ?", "psycopg": "SELECT role FROM operator_roles WHERE operator = %s"}
+_OPERATOR = {
+    "sqlite": "SELECT active FROM operators WHERE name = ?",
+    "psycopg": "SELECT active FROM operators WHERE name = %s",
+}
+_ROLES = {
+    "sqlite": "SELECT role FROM operator_roles WHERE operator = ?",
+    "psycopg": "SELECT role FROM operator_roles WHERE operator = %s",
+}
 
 #: Turns a timestamp as the driver returns it (SQLite: fixed-width text) into aware UTC.
 ToTime = Callable[[Any], datetime | None]
@@ -62,7 +70,9 @@ def _read(cursor: Any, operator: str, style: str, to_time: ToTime) -> DashboardG
         cursor.execute(_ROLES[style], (operator,))
         roles = frozenset(row[0] for row in cursor.fetchall())
     cursor.execute(_COUNTS)
-    counts = [TenantCount(region, TenantState(state), int(n)) for region, state, n in cursor.fetchall()]
+    counts = [
+        TenantCount(region, TenantState(state), int(n)) for region, state, n in cursor.fetchall()
+    ]
     cursor.execute(_LOADS)
     loads = {(region, cluster): int(n) for region, cluster, n in cursor.fetchall()}
     cursor.execute(_CLUSTERS)
@@ -82,8 +92,18 @@ def _read(cursor: Any, operator: str, style: str, to_time: ToTime) -> DashboardG
 def _approval(row: Sequence[Any], to_time: ToTime) -> Approval:
     requested_at = to_time(row[5])
     assert requested_at is not None, "approvals.requested_at is NOT NULL"
-    return Approval(row[0], row[1], row[2], json.loads(row[3]), row[4], requested_at, ApprovalState(row[6]),
-                    row[7], to_time(row[8]), row[9])
+    return Approval(
+        row[0],
+        row[1],
+        row[2],
+        json.loads(row[3]),
+        row[4],
+        requested_at,
+        ApprovalState(row[6]),
+        row[7],
+        to_time(row[8]),
+        row[9],
+    )
 
 
 def _sqlite_time(value: Any) -> datetime | None:
@@ -102,9 +122,11 @@ class SqliteCatalogGlance:
 
     def __init__(self, settings: CatalogSettings) -> None:
         url = settings.url
-        path = url[len(self.PREFIX):] if url.startswith(self.PREFIX) else ""
+        path = url[len(self.PREFIX) :] if url.startswith(self.PREFIX) else ""
         # Escapes and query options are SQLAlchemy's business: leave such URLs to it.
-        self.path = path if path and path != ":memory:" and not any(c in path for c in "?%") else None
+        self.path = (
+            path if path and path != ":memory:" and not any(c in path for c in "?%") else None
+        )
 
     def glance(self, operator: str) -> DashboardGlance | None:
         """See :class:`aptien_ops.ports.CatalogGlance`. Raises: Unavailable."""
@@ -112,7 +134,9 @@ class SqliteCatalogGlance:
             return None  # first use: the normal start creates the catalog
         try:
             # mode=rw: never create the file; the read transaction sees one consistent state.
-            conn = sqlite3.connect(f"file:{quote(self.path)}?mode=rw", uri=True, timeout=10, isolation_level=None)
+            conn = sqlite3.connect(
+                f"file:{quote(self.path)}?mode=rw", uri=True, timeout=10, isolation_level=None
+            )
         except sqlite3.Error as exc:
             raise Unavailable(f"cannot reach the catalog at {self.path}: {exc}") from None
         try:

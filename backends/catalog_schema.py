@@ -175,7 +175,9 @@ operators = Table(
 operator_roles = Table(
     "operator_roles",
     metadata,
-    Column("operator", String(64), ForeignKey("operators.name", ondelete="CASCADE"), nullable=False),
+    Column(
+        "operator", String(64), ForeignKey("operators.name", ondelete="CASCADE"), nullable=False
+    ),
     Column("role", String(32), nullable=False),
     PrimaryKeyConstraint("operator", "role"),
 )

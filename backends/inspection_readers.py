@@ -64,12 +64,18 @@ def _event(query: Query, row: Sequence[Any], at: datetime) -> LoginEvent | Audit
     return LoginEvent(**values) if query.kind == "logins" else AuditEvent(**values)
 
 
-def _user(found: Sequence[Any], attempt: LoginEvent | None, login: LoginEvent | None,
-          created: datetime) -> dict[str, Any]:
+def _user(
+    found: Sequence[Any], attempt: LoginEvent | None, login: LoginEvent | None, created: datetime
+) -> dict[str, Any]:
     return {
-        "email": found[0], "created_at": created, "active": bool(found[2]), "is_admin": bool(found[3]),
-        "last_login": login.at if login else None, "last_login_ip": login.ip if login else None,
-        "last_attempt": attempt.at if attempt else None, "last_attempt_result": attempt.result if attempt else None,
+        "email": found[0],
+        "created_at": created,
+        "active": bool(found[2]),
+        "is_admin": bool(found[3]),
+        "last_login": login.at if login else None,
+        "last_login_ip": login.ip if login else None,
+        "last_attempt": attempt.at if attempt else None,
+        "last_attempt_result": attempt.result if attempt else None,
     }
 
 
@@ -139,7 +145,9 @@ class PostgresInspectionReader:
     def _open(self, tenant: str) -> tuple[ExitStack, psycopg.Connection]:
         stack = ExitStack()
         try:
-            conn = stack.enter_context(self._store.connect_as_inspector(tenant, self._role, self._password()))
+            conn = stack.enter_context(
+                self._store.connect_as_inspector(tenant, self._role, self._password())
+            )
             conn.execute("SET statement_timeout TO '60s'")
         except BaseException:
             stack.close()
@@ -172,7 +180,9 @@ class PostgresInspectionReader:
                     if isinstance(exc, psycopg.OperationalError) and conn.broken and not retried:
                         retried = True
                         continue
-                    raise translate_pg_error(exc, f"cluster {self._cluster.name!r}: {what}") from None
+                    raise translate_pg_error(
+                        exc, f"cluster {self._cluster.name!r}: {what}"
+                    ) from None
 
     def select(self, query: Query) -> tuple[Any, list[object]]:
         """The statement and parameters of one page of ``query``."""
@@ -195,8 +205,11 @@ class PostgresInspectionReader:
 
     def _page(self, tenant: str, query: Query) -> list[Any]:
         statement, params = self.select(query)
-        rows = self._run(tenant, f"read {query.kind} of tenant {tenant}",
-                         lambda conn: conn.execute(statement, params).fetchall())
+        rows = self._run(
+            tenant,
+            f"read {query.kind} of tenant {tenant}",
+            lambda conn: conn.execute(statement, params).fetchall(),
+        )
         at = query.columns.index("at")
         return [_event(query, row, row[at]) for row in rows]
 
@@ -213,21 +226,33 @@ class PostgresInspectionReader:
         from psycopg import sql
 
         statement = sql.SQL("SELECT {} FROM {} WHERE email = %s").format(
-            sql.SQL(", ").join(map(sql.Identifier, _USER_COLUMNS)), sql.Identifier("public", "users"))
-        found = self._run(tenant, f"look up a user of tenant {tenant}",
-                          lambda conn: conn.execute(statement, (email,)).fetchone())
+            sql.SQL(", ").join(map(sql.Identifier, _USER_COLUMNS)),
+            sql.Identifier("public", "users"),
+        )
+        found = self._run(
+            tenant,
+            f"look up a user of tenant {tenant}",
+            lambda conn: conn.execute(statement, (email,)).fetchone(),
+        )
         if found is None:
             return None
-        return _user(found, _last(self, tenant, email, False), _last(self, tenant, email, True), found[1])
+        return _user(
+            found, _last(self, tenant, email, False), _last(self, tenant, email, True), found[1]
+        )
 
     def ips_seen_before(self, tenant: str, ips: Sequence[str], before: datetime) -> set[str]:
         """Those of ``ips`` with a login before ``before`` (one probe of the ip index each)."""
         if not ips:
             return set()
-        statement = ("SELECT u.ip FROM unnest(%s::text[]) AS u(ip) WHERE EXISTS"
-                     " (SELECT 1 FROM public.login_events e WHERE e.ip = u.ip AND e.at < %s)")
-        rows = self._run(tenant, f"look up addresses of tenant {tenant}",
-                         lambda conn: conn.execute(statement, (list(ips), before)).fetchall())
+        statement = (
+            "SELECT u.ip FROM unnest(%s::text[]) AS u(ip) WHERE EXISTS"
+            " (SELECT 1 FROM public.login_events e WHERE e.ip = u.ip AND e.at < %s)"
+        )
+        rows = self._run(
+            tenant,
+            f"look up addresses of tenant {tenant}",
+            lambda conn: conn.execute(statement, (list(ips), before)).fetchall(),
+        )
         return {row[0] for row in rows}
 
     def explain(self, tenant: str, query: Query) -> str:
@@ -235,8 +260,13 @@ class PostgresInspectionReader:
         from psycopg import sql
 
         statement, params = self.select(query)
-        rows = self._run(tenant, "explain", lambda conn: conn.execute(
-            sql.SQL("EXPLAIN (ANALYZE, BUFFERS) ") + statement, params).fetchall())
+        rows = self._run(
+            tenant,
+            "explain",
+            lambda conn: conn.execute(
+                sql.SQL("EXPLAIN (ANALYZE, BUFFERS) ") + statement, params
+            ).fetchall(),
+        )
         return "\n".join(row[0] for row in rows)
 
     def close(self) -> None:
@@ -252,10 +282,16 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def metadata_only(action: int, arg1: str | None, arg2: str | None, _db: str | None, _source: str | None) -> int:
+def metadata_only(
+    action: int, arg1: str | None, arg2: str | None, _db: str | None, _source: str | None
+) -> int:
     """SQLite authorizer: SELECT of allow-listed columns only; everything else is denied."""
     if action == sqlite3.SQLITE_READ:
-        return sqlite3.SQLITE_OK if arg2 in METADATA_COLUMNS.get(arg1 or "", ()) else sqlite3.SQLITE_DENY
+        return (
+            sqlite3.SQLITE_OK
+            if arg2 in METADATA_COLUMNS.get(arg1 or "", ())
+            else sqlite3.SQLITE_DENY
+        )
     if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_FUNCTION):
         return sqlite3.SQLITE_OK
     return sqlite3.SQLITE_DENY
@@ -276,10 +312,17 @@ class SqliteInspectionReader:
     def _open(self, tenant: str) -> tuple[None, sqlite3.Connection]:
         path = self._store.path(tenant)
         if not self._store.exists(tenant):
-            raise NotFound(f"tenant database {path.name} does not exist on cluster {self._cluster!r}")
+            raise NotFound(
+                f"tenant database {path.name} does not exist on cluster {self._cluster!r}"
+            )
         try:
-            conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                f"{path.as_uri()}?mode=ro",
+                uri=True,
+                timeout=10,
+                isolation_level=None,
+                check_same_thread=False,
+            )
             conn.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
             raise Unavailable(f"cluster {self._cluster!r}: open {path.name}: {exc}") from None
@@ -299,7 +342,9 @@ class SqliteInspectionReader:
                 return conn.execute(statement, params).fetchall()
             except sqlite3.Error as exc:
                 self._sessions.drop(tenant)
-                raise Unavailable(f"cluster {self._cluster!r}: read tenant {tenant}: {exc}") from None
+                raise Unavailable(
+                    f"cluster {self._cluster!r}: read tenant {tenant}: {exc}"
+                ) from None
 
     @staticmethod
     def select(query: Query) -> tuple[str, list[object]]:
@@ -314,13 +359,18 @@ class SqliteInspectionReader:
         columns = ", ".join(map(_quote, query.columns))
         clause = f"WHERE {' AND '.join(where)} " if where else ""
         # Only allow-listed, quoted column names are interpolated; every value is bound.
-        statement = f"SELECT {columns} FROM {_quote(query.table)} {clause}ORDER BY at DESC, id DESC LIMIT ?"  # noqa: S608
+        statement = (
+            f"SELECT {columns} FROM {_quote(query.table)} {clause}ORDER BY at DESC, id DESC LIMIT ?"  # noqa: S608
+        )
         return statement, [*params, query.limit]
 
     def _page(self, tenant: str, query: Query) -> list[Any]:
         statement, params = self.select(query)
         at = query.columns.index("at")
-        return [_event(query, row, datetime.fromisoformat(row[at])) for row in self._run(tenant, statement, params)]
+        return [
+            _event(query, row, datetime.fromisoformat(row[at]))
+            for row in self._run(tenant, statement, params)
+        ]
 
     def logins(self, tenant: str, query: Query) -> list[LoginEvent]:
         """One page of login events (see the port). Raises: InvalidInput, NotFound, Unavailable."""
@@ -337,8 +387,12 @@ class SqliteInspectionReader:
         if not rows:
             return None
         found = rows[0]
-        return _user(found, _last(self, tenant, email, False), _last(self, tenant, email, True),
-                     datetime.fromisoformat(found[1]))
+        return _user(
+            found,
+            _last(self, tenant, email, False),
+            _last(self, tenant, email, True),
+            datetime.fromisoformat(found[1]),
+        )
 
     def ips_seen_before(self, tenant: str, ips: Sequence[str], before: datetime) -> set[str]:
         """Those of ``ips`` with a login before ``before`` (one probe of the ip index each)."""

@@ -60,19 +60,27 @@ def find_tool(name: str) -> str:
     on_path = shutil.which(name)
     if on_path and Path(on_path).resolve().name != "pg_wrapper":
         return on_path
-    versioned = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
-                       key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else -1, reverse=True)
+    versioned = sorted(
+        Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
+        key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else -1,
+        reverse=True,
+    )
     for candidate in [*versioned, *([Path(on_path)] if on_path else [])]:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
-    raise Unavailable(f"{name} not found on PATH or in /usr/lib/postgresql/*/bin", hint="install postgresql-client")
+    raise Unavailable(
+        f"{name} not found on PATH or in /usr/lib/postgresql/*/bin",
+        hint="install postgresql-client",
+    )
 
 
 @functools.cache
 def tool_version(path: str) -> str:
     """``pg_dump (PostgreSQL) 15.18 …``. Raises: Unavailable if the tool does not run."""
     try:
-        done = subprocess.run([path, "--version"], capture_output=True, text=True, check=True, timeout=30)
+        done = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, check=True, timeout=30
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         raise Unavailable(f"{path} --version failed: {exc}") from None
     return done.stdout.strip()
@@ -114,7 +122,9 @@ def count_rows(conn: psycopg.Connection) -> dict[str, int]:
     """Rows of every table of the database, in the connection's snapshot. Raises: psycopg.Error."""
     counts: dict[str, int] = {}
     for schema, table in conn.execute(_TABLES).fetchall():
-        row = conn.execute(sql.SQL("SELECT pg_catalog.count(*) FROM {}").format(sql.Identifier(schema, table))).fetchone()
+        row = conn.execute(
+            sql.SQL("SELECT pg_catalog.count(*) FROM {}").format(sql.Identifier(schema, table))
+        ).fetchone()
         counts[table if schema == "public" else f"{schema}.{table}"] = int(row[0]) if row else 0
     return counts
 
@@ -144,16 +154,29 @@ class _Counter(threading.Thread):
 class _Tool:
     """One PostgreSQL tool fed on stdin, its stdout and stderr in anonymous files in ``workdir``."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], workdir: Path, *, stdin: bool = True,
-                 stdout: int | IO[bytes] | None = None, secret: str | None = None) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        workdir: Path,
+        *,
+        stdin: bool = True,
+        stdout: int | IO[bytes] | None = None,
+        secret: str | None = None,
+    ) -> None:
         self.name = Path(argv[0]).name
         self._secret = secret
         self._err = tempfile.TemporaryFile(dir=workdir)
         self.out = tempfile.TemporaryFile(dir=workdir) if stdout is None else None
         try:
             self.proc = subprocess.Popen(
-                argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=stdout or self.out,
-                stderr=self._err, env=env, bufsize=CHUNK, close_fds=True,
+                argv,
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                stdout=stdout or self.out,
+                stderr=self._err,
+                env=env,
+                bufsize=CHUNK,
+                close_fds=True,
             )
         except OSError as exc:
             self.close()
@@ -229,8 +252,13 @@ class _Tee:
         return data
 
 
-def backup(store: Any, cluster: ClusterSettings, tenant: str, workdir: Path,
-           consume: Callable[[BinaryIO], None]) -> DumpInfo:
+def backup(
+    store: Any,
+    cluster: ClusterSettings,
+    tenant: str,
+    workdir: Path,
+    consume: Callable[[BinaryIO], None],
+) -> DumpInfo:
     """Dump the tenant's database and hand the archive's bytes to ``consume`` (read to EOF).
 
     Raises:
@@ -247,15 +275,29 @@ def backup(store: Any, cluster: ClusterSettings, tenant: str, workdir: Path,
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             conn.read_only = True
             row = conn.execute(
-                "SELECT pg_catalog.pg_export_snapshot(), pg_catalog.current_setting('server_version')").fetchone()
+                "SELECT pg_catalog.pg_export_snapshot(), pg_catalog.current_setting('server_version')"
+            ).fetchone()
         except psycopg.Error as exc:
             raise translate_pg_error(exc, what, (password,)) from None
         snapshot, server_version = row
         dump = lister = None
         counter = _Counter(conn)
         try:
-            dump = _Tool([pg_dump, "--format=custom", "--compress=0", f"--snapshot={snapshot}", "-d", conninfo],
-                         env, workdir, stdin=False, stdout=subprocess.PIPE, secret=password)
+            dump = _Tool(
+                [
+                    pg_dump,
+                    "--format=custom",
+                    "--compress=0",
+                    f"--snapshot={snapshot}",
+                    "-d",
+                    conninfo,
+                ],
+                env,
+                workdir,
+                stdin=False,
+                stdout=subprocess.PIPE,
+                secret=password,
+            )
             lister = _Tool([pg_restore, "--list"], env, workdir, secret=password)
             counter.start()
             assert dump.proc.stdout is not None
@@ -268,21 +310,32 @@ def backup(store: Any, cluster: ClusterSettings, tenant: str, workdir: Path,
                 raise translate_pg_error(counter.error, f"{what}: count rows", (password,))
             failed = lister.wait()
             if failed:
-                raise Unavailable(f"{what}: the archive's table of contents is unreadable: {failed}")
+                raise Unavailable(
+                    f"{what}: the archive's table of contents is unreadable: {failed}"
+                )
             listing = lister.output_sha256()
         finally:
             counter.stop()
             for tool in (dump, lister):
                 if tool is not None:
                     tool.close()
-        return DumpInfo(dbname, str(server_version), tool_version(pg_dump), str(snapshot), counter.counts, listing)
+        return DumpInfo(
+            dbname,
+            str(server_version),
+            tool_version(pg_dump),
+            str(snapshot),
+            counter.counts,
+            listing,
+        )
 
 
 class _Walk:
     """Plaintext fan-out: ``pg_restore --list`` (until it has read the table of contents)
     and one consumer (``pg_restore -f /dev/null``, or a restore into a scratch database)."""
 
-    def __init__(self, consumer: list[str], env: dict[str, str], workdir: Path, secret: str | None) -> None:
+    def __init__(
+        self, consumer: list[str], env: dict[str, str], workdir: Path, secret: str | None
+    ) -> None:
         self.lister = _Tool([find_tool("pg_restore"), "--list"], env, workdir, secret=secret)
         try:
             self.consumer = _Tool(consumer, env, workdir, stdout=subprocess.DEVNULL, secret=secret)
@@ -312,8 +365,9 @@ class _Walk:
         self.lister.close()
 
 
-def walk(cluster: ClusterSettings | None, tenant: str, workdir: Path,
-         feed: Callable[[Sink], Opened]) -> Walked:
+def walk(
+    cluster: ClusterSettings | None, tenant: str, workdir: Path, feed: Callable[[Sink], Opened]
+) -> Walked:
     """Walk the archive (``cluster`` None: ``pg_restore -f /dev/null``) or restore it into a
     scratch database on ``cluster`` and count its rows. The scratch database is dropped
     whatever happens.
@@ -322,13 +376,22 @@ def walk(cluster: ClusterSettings | None, tenant: str, workdir: Path,
     """
     if cluster is None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        return _walk_with([find_tool("pg_restore"), "--file=/dev/null"], env, workdir, None, feed, None)
+        return _walk_with(
+            [find_tool("pg_restore"), "--file=/dev/null"], env, workdir, None, feed, None
+        )
     with scratch_database(cluster, tenant) as (scratch, swept):
         env, conninfo, password = connection(cluster, scratch)
         # As a role without powers: restoring runs the tenant's own DDL (index expressions,
         # defaults), which must not execute with the cluster admin's rights.
-        argv = [find_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", f"--role={RESTORER}",
-                "-d", conninfo]
+        argv = [
+            find_tool("pg_restore"),
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            f"--role={RESTORER}",
+            "-d",
+            conninfo,
+        ]
 
         def count() -> dict[str, int]:
             with admin_connect(cluster, scratch) as conn:
@@ -337,23 +400,38 @@ def walk(cluster: ClusterSettings | None, tenant: str, workdir: Path,
         try:
             walked = _walk_with(argv, env, workdir, password, feed, count)
         except psycopg.Error as exc:
-            raise translate_pg_error(exc, f"cluster {cluster.name!r}: count rows of {scratch}", (password,)) from None
+            raise translate_pg_error(
+                exc, f"cluster {cluster.name!r}: count rows of {scratch}", (password,)
+            ) from None
         if swept:
-            listed = ", ".join(swept[:3]) + (f" and {len(swept) - 3} more" if len(swept) > 3 else "")
-            walked = replace(walked, note=f"dropped {len(swept)} scratch database(s) that interrupted verifications"
-                                          f" had left on cluster {cluster.name!r}: {listed}")
+            listed = ", ".join(swept[:3]) + (
+                f" and {len(swept) - 3} more" if len(swept) > 3 else ""
+            )
+            walked = replace(
+                walked,
+                note=f"dropped {len(swept)} scratch database(s) that interrupted verifications"
+                f" had left on cluster {cluster.name!r}: {listed}",
+            )
         return walked
 
 
-def _walk_with(argv: list[str], env: dict[str, str], workdir: Path, secret: str | None,
-               feed: Callable[[Sink], Opened], count: Callable[[], dict[str, int]] | None) -> Walked:
+def _walk_with(
+    argv: list[str],
+    env: dict[str, str],
+    workdir: Path,
+    secret: str | None,
+    feed: Callable[[Sink], Opened],
+    count: Callable[[], dict[str, int]] | None,
+) -> Walked:
     fan_out = _Walk(argv, env, workdir, secret)
     try:
         opened = feed(fan_out)
         if opened.problem is not None and opened.sink_error is None:
             return Walked(opened)  # the stream itself is bad; what pg_restore makes of it is moot
         listing, problem = fan_out.finish()
-        counts = count() if count is not None and problem is None and opened.problem is None else None
+        counts = (
+            count() if count is not None and problem is None and opened.problem is None else None
+        )
         return Walked(opened, listing, counts, problem)
     finally:
         fan_out.close()
@@ -365,7 +443,9 @@ _SCRATCH_NAME = re.compile(r"scratch_[a-z0-9][a-z0-9_-]*_[0-9a-f]{8}")
 
 def _scratch_lock(name: str) -> int:
     """The advisory lock a live verification holds on its scratch database (a signed 64-bit key)."""
-    return int.from_bytes(hashlib.sha256(b"aptien-ops scratch " + name.encode()).digest()[:8], "big", signed=True)
+    return int.from_bytes(
+        hashlib.sha256(b"aptien-ops scratch " + name.encode()).digest()[:8], "big", signed=True
+    )
 
 
 def sweep_scratch(conn: psycopg.Connection) -> list[str]:
@@ -375,7 +455,9 @@ def sweep_scratch(conn: psycopg.Connection) -> list[str]:
     verification takes its lock. Raises: psycopg.Error.
     """
     dropped = []
-    rows = conn.execute("SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE 'scratch\\_%'").fetchall()
+    rows = conn.execute(
+        "SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE 'scratch\\_%'"
+    ).fetchall()
     for (name,) in rows:
         if not _SCRATCH_NAME.fullmatch(name):
             continue
@@ -384,7 +466,9 @@ def sweep_scratch(conn: psycopg.Connection) -> list[str]:
         if not free or not free[0]:
             continue  # a verification is using it
         try:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
             dropped.append(name)
         except psycopg.errors.DatabaseError:
             pass  # e.g. not the admin's to drop: the verification goes on; the database stays for a human
@@ -412,14 +496,27 @@ def scratch_database(cluster: ClusterSettings, tenant: str) -> Iterator[tuple[st
         holder = admin_connect(cluster)
         holder.execute("SELECT pg_catalog.pg_advisory_lock(%s)", (_scratch_lock(name),))
         swept = sweep_scratch(holder)
-        converge_role(holder, RESTORER, create=sql.SQL("NOLOGIN NOCREATEDB NOCREATEROLE"), alter=None,
-                      refusal=f"{where}: refusing to restore backups as {RESTORER}")
+        converge_role(
+            holder,
+            RESTORER,
+            create=sql.SQL("NOLOGIN NOCREATEDB NOCREATEROLE"),
+            alter=None,
+            refusal=f"{where}: refusing to restore backups as {RESTORER}",
+        )
         superuser = holder.execute("SELECT current_setting('is_superuser')").fetchone()
         if superuser is None or superuser[0] != "on":
             holder.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(RESTORER)))
-        holder.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(RESTORER)))
+        holder.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(RESTORER)
+            )
+        )
         # Restored metadata is personal data: nobody but the admin may connect.
-        holder.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+        holder.execute(
+            sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(
+                sql.Identifier(name)
+            )
+        )
     except psycopg.Error as exc:
         if holder is not None:
             holder.close()
@@ -429,7 +526,9 @@ def scratch_database(cluster: ClusterSettings, tenant: str) -> Iterator[tuple[st
     finally:
         try:
             with holder:
-                holder.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                holder.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
         except psycopg.Error:
             _drop_afresh(cluster, name)
 
@@ -438,7 +537,12 @@ def _drop_afresh(cluster: ClusterSettings, name: str) -> None:
     """Drop ``name`` over a new connection (the holder's broke). Raises: Unavailable."""
     try:
         with admin_connect(cluster) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
     except psycopg.Error as exc:
-        raise Unavailable(f"cluster {cluster.name!r}: the scratch database {name} could not be dropped:"
-                          f" {driver_message(exc)}", hint="drop it by hand") from None
+        raise Unavailable(
+            f"cluster {cluster.name!r}: the scratch database {name} could not be dropped:"
+            f" {driver_message(exc)}",
+            hint="drop it by hand",
+        ) from None

@@ -61,9 +61,13 @@ def conninfo_params(url: str) -> dict[str, str]:
     """
     parts = urlsplit(url)
     if parts.scheme not in _SCHEMES:
-        raise InvalidInput(f"not a PostgreSQL URL: scheme {parts.scheme!r}", hint="use postgresql+psycopg://…")
+        raise InvalidInput(
+            f"not a PostgreSQL URL: scheme {parts.scheme!r}", hint="use postgresql+psycopg://…"
+        )
     if parts.password is not None:
-        raise InvalidInput("the cluster URL contains a password", hint="use password_file or password_env")
+        raise InvalidInput(
+            "the cluster URL contains a password", hint="use password_file or password_env"
+        )
     params: dict[str, str] = {}
     if parts.hostname:
         params["host"] = unquote(parts.hostname)
@@ -76,12 +80,16 @@ def conninfo_params(url: str) -> dict[str, str]:
         params["dbname"] = dbname
     for key, value in parse_qsl(parts.query, keep_blank_values=False):
         if key == "password":
-            raise InvalidInput("the cluster URL contains a password", hint="use password_file or password_env")
+            raise InvalidInput(
+                "the cluster URL contains a password", hint="use password_file or password_env"
+            )
         params[key] = value
     return params
 
 
-def scram_sha256_verifier(password: str, *, salt: bytes | None = None, iterations: int = SCRAM_ITERATIONS) -> str:
+def scram_sha256_verifier(
+    password: str, *, salt: bytes | None = None, iterations: int = SCRAM_ITERATIONS
+) -> str:
     """The ``SCRAM-SHA-256$iter:salt$StoredKey:ServerKey`` string PostgreSQL stores.
 
     Computed here so ``CREATE ROLE … PASSWORD`` carries a verifier, never the password: the
@@ -101,9 +109,17 @@ def scram_sha256_verifier(password: str, *, salt: bytes | None = None, iteration
 
 
 _PROHIBITED = (
-    stringprep.in_table_c12, stringprep.in_table_c21, stringprep.in_table_c22, stringprep.in_table_c3,
-    stringprep.in_table_c4, stringprep.in_table_c5, stringprep.in_table_c6, stringprep.in_table_c7,
-    stringprep.in_table_c8, stringprep.in_table_c9, stringprep.in_table_a1,
+    stringprep.in_table_c12,
+    stringprep.in_table_c21,
+    stringprep.in_table_c22,
+    stringprep.in_table_c3,
+    stringprep.in_table_c4,
+    stringprep.in_table_c5,
+    stringprep.in_table_c6,
+    stringprep.in_table_c7,
+    stringprep.in_table_c8,
+    stringprep.in_table_c9,
+    stringprep.in_table_a1,
 )
 
 
@@ -113,12 +129,16 @@ def _saslprep_or_raw(password: str) -> bytes:
     raw = password.encode("utf-8")
     if password.isascii():
         return raw
-    mapped = "".join(" " if stringprep.in_table_c12(c) else c for c in password if not stringprep.in_table_b1(c))
+    mapped = "".join(
+        " " if stringprep.in_table_c12(c) else c for c in password if not stringprep.in_table_b1(c)
+    )
     text = unicodedata.ucd_3_2_0.normalize("NFKC", mapped)
     if not text or any(check(c) for c in text for check in _PROHIBITED):
         return raw
     rand_al = [stringprep.in_table_d1(c) for c in text]
-    if any(rand_al) and (any(stringprep.in_table_d2(c) for c in text) or not (rand_al[0] and rand_al[-1])):
+    if any(rand_al) and (
+        any(stringprep.in_table_d2(c) for c in text) or not (rand_al[0] and rand_al[-1])
+    ):
         return raw
     return text.encode("utf-8")
 
@@ -132,7 +152,9 @@ def driver_message(exc: BaseException, secrets: Iterable[str | None] = ()) -> st
     return text if len(text) <= 240 else text[:237] + "..."
 
 
-def translate_pg_error(exc: psycopg.Error, what: str, secrets: Iterable[str | None] = ()) -> OpsError:
+def translate_pg_error(
+    exc: psycopg.Error, what: str, secrets: Iterable[str | None] = ()
+) -> OpsError:
     """Turn a psycopg exception into the console's error, for ``raise … from None``.
 
     ``what`` says what was being done, naming the cluster (never a password or conninfo).
@@ -205,14 +227,20 @@ def read_schema_version(conn: psycopg.Connection, dbname: str) -> int | None:
     if shape is None:
         return None
     if not shape[0]:
-        raise IntegrityFailure(f"{dbname}: public.tenant_meta is not the plain table aptien-ops creates")
-    row = conn.execute("SELECT value FROM public.tenant_meta WHERE key = 'schema_version'").fetchone()
+        raise IntegrityFailure(
+            f"{dbname}: public.tenant_meta is not the plain table aptien-ops creates"
+        )
+    row = conn.execute(
+        "SELECT value FROM public.tenant_meta WHERE key = 'schema_version'"
+    ).fetchone()
     if row is None:
         raise IntegrityFailure(f"{dbname}: tenant_meta has no schema_version row")
     return parse_version(row[0], dbname)
 
 
-def grant_columns_only(conn: psycopg.Connection, role: str, allow_list: Mapping[str, tuple[str, ...]]) -> None:
+def grant_columns_only(
+    conn: psycopg.Connection, role: str, allow_list: Mapping[str, tuple[str, ...]]
+) -> None:
     """Make ``role``'s access to schema ``public`` exactly column-level SELECT on ``allow_list``.
 
     Everything the current role granted it on tables and sequences is revoked first, so a
@@ -226,7 +254,9 @@ def grant_columns_only(conn: psycopg.Connection, role: str, allow_list: Mapping[
     for table, columns in allow_list.items():
         conn.execute(
             sql.SQL("GRANT SELECT ({}) ON {} TO {}").format(
-                sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier("public", table), role_id
+                sql.SQL(", ").join(map(sql.Identifier, columns)),
+                sql.Identifier("public", table),
+                role_id,
             )
         )
 
@@ -245,5 +275,8 @@ def end_sessions(conn: psycopg.Connection, role: str, seconds: float, where: str
         (role,),
     ).fetchall():
         if time.monotonic() > deadline:
-            raise Conflict(f"{where}: sessions of {role} did not end within {seconds:.0f}s", hint="rerun the command")
+            raise Conflict(
+                f"{where}: sessions of {role} did not end within {seconds:.0f}s",
+                hint="rerun the command",
+            )
         time.sleep(0.05)

@@ -60,7 +60,16 @@ KEY_FILE_VERSION = 1
 _COLUMNS: dict[str, tuple[str, ...]] = {
     "users": ("email", "display_name", "created_at", "active", "is_admin"),
     "login_events": ("at", "user_email", "ip", "user_agent", "result", "method"),
-    "audit_events": ("at", "actor", "action", "datasheet", "record_id", "key_id", "payload_size", "payload"),
+    "audit_events": (
+        "at",
+        "actor",
+        "action",
+        "datasheet",
+        "record_id",
+        "key_id",
+        "payload_size",
+        "payload",
+    ),
     "records": ("id", "datasheet", "created_at", "updated_at", "key_id", "payload_size", "payload"),
 }
 
@@ -105,7 +114,9 @@ def platform_key(key_dir: Path, tenant: str, *, create: bool = True) -> tuple[st
                 raise NotFound(f"no platform key for tenant {tenant!r} in {key_dir}") from None
         return _write_key(path, tenant)
     except OSError as exc:
-        raise Unavailable(f"platform key for tenant {tenant!r}: {exc.strerror or exc} ({key_dir})") from None
+        raise Unavailable(
+            f"platform key for tenant {tenant!r}: {exc.strerror or exc} ({key_dir})"
+        ) from None
 
 
 def _private_directory(key_dir: Path) -> None:
@@ -118,7 +129,9 @@ def _private_directory(key_dir: Path) -> None:
     if not stat.S_ISDIR(info.st_mode):
         raise InvalidInput(f"the key directory {key_dir} is not a directory")
     if info.st_mode & 0o077:
-        raise InvalidInput(f"the key directory {key_dir} is open to group/others", hint=f"chmod 700 {key_dir}")
+        raise InvalidInput(
+            f"the key directory {key_dir} is open to group/others", hint=f"chmod 700 {key_dir}"
+        )
 
 
 def _read_key(path: Path) -> tuple[str, bytes]:
@@ -128,7 +141,9 @@ def _read_key(path: Path) -> tuple[str, bytes]:
         if not stat.S_ISREG(info.st_mode):
             raise InvalidInput(f"the key file {path} is not a regular file")
         if info.st_mode & 0o077:
-            raise InvalidInput(f"the key file {path} is open to group/others", hint=f"chmod 600 {path}")
+            raise InvalidInput(
+                f"the key file {path} is open to group/others", hint=f"chmod 600 {path}"
+            )
         raw = fh.read(4096)
     try:
         doc = json.loads(raw)
@@ -142,8 +157,13 @@ def _read_key(path: Path) -> tuple[str, bytes]:
 
 def _write_key(path: Path, tenant: str) -> tuple[str, bytes]:
     key_id, key = f"tk-{secrets.token_hex(8)}", AESGCM.generate_key(bit_length=256)
-    doc = {"version": KEY_FILE_VERSION, "tenant": tenant, "alg": "AES-256-GCM", "key_id": key_id,
-           "key": base64.b64encode(key).decode("ascii")}
+    doc = {
+        "version": KEY_FILE_VERSION,
+        "tenant": tenant,
+        "alg": "AES-256-GCM",
+        "key_id": key_id,
+        "key": base64.b64encode(key).decode("ascii"),
+    }
     partial = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
     try:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -164,27 +184,134 @@ def _write_key(path: Path, tenant: str) -> tuple[str, bytes]:
 # ----------------------------------------------------------------------------- fictional pools
 
 FIRST_NAMES = (
-    "Amara", "Bjorn", "Chen", "Dalia", "Emeka", "Farah", "Goran", "Hana", "Ines", "Jonas", "Kofi", "Leila",
-    "Mateo", "Nadia", "Oskar", "Priya", "Quentin", "Rosa", "Sanjay", "Tamsin", "Umar", "Vera", "Wei", "Ximena",
-    "Yusuf", "Zofia", "Aiko", "Bruno", "Carmen", "Dmitri", "Elena", "Felix", "Greta", "Hugo", "Ingrid", "Jamal",
-    "Kaori", "Lars", "Mina", "Nikolai",
+    "Amara",
+    "Bjorn",
+    "Chen",
+    "Dalia",
+    "Emeka",
+    "Farah",
+    "Goran",
+    "Hana",
+    "Ines",
+    "Jonas",
+    "Kofi",
+    "Leila",
+    "Mateo",
+    "Nadia",
+    "Oskar",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Sanjay",
+    "Tamsin",
+    "Umar",
+    "Vera",
+    "Wei",
+    "Ximena",
+    "Yusuf",
+    "Zofia",
+    "Aiko",
+    "Bruno",
+    "Carmen",
+    "Dmitri",
+    "Elena",
+    "Felix",
+    "Greta",
+    "Hugo",
+    "Ingrid",
+    "Jamal",
+    "Kaori",
+    "Lars",
+    "Mina",
+    "Nikolai",
 )
 LAST_NAMES = (
-    "Abara", "Berg", "Castillo", "Dubois", "Eriksen", "Fontaine", "Garcia", "Haddad", "Ivanova", "Jensen",
-    "Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quispe", "Rossi", "Schmidt", "Tanaka",
-    "Underwood", "Varga", "Weber", "Xu", "Yamamoto", "Zielinski", "Adeyemi", "Bauer", "Costa", "Dahl",
-    "Esposito", "Fischer", "Gomez", "Horvath", "Iqbal", "Janssen", "Kim", "Larsen", "Mendes", "Novak",
+    "Abara",
+    "Berg",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fontaine",
+    "Garcia",
+    "Haddad",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Quispe",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Underwood",
+    "Varga",
+    "Weber",
+    "Xu",
+    "Yamamoto",
+    "Zielinski",
+    "Adeyemi",
+    "Bauer",
+    "Costa",
+    "Dahl",
+    "Esposito",
+    "Fischer",
+    "Gomez",
+    "Horvath",
+    "Iqbal",
+    "Janssen",
+    "Kim",
+    "Larsen",
+    "Mendes",
+    "Novak",
 )
 JOB_TITLES = (
-    "Accountant", "Account Executive", "Backend Engineer", "Data Analyst", "Facilities Coordinator",
-    "Finance Manager", "Frontend Engineer", "HR Business Partner", "IT Support Specialist", "Legal Counsel",
-    "Marketing Manager", "Office Manager", "Operations Lead", "Payroll Specialist", "Product Designer",
-    "Product Manager", "Recruiter", "Sales Manager", "Site Reliability Engineer", "Support Engineer",
+    "Accountant",
+    "Account Executive",
+    "Backend Engineer",
+    "Data Analyst",
+    "Facilities Coordinator",
+    "Finance Manager",
+    "Frontend Engineer",
+    "HR Business Partner",
+    "IT Support Specialist",
+    "Legal Counsel",
+    "Marketing Manager",
+    "Office Manager",
+    "Operations Lead",
+    "Payroll Specialist",
+    "Product Designer",
+    "Product Manager",
+    "Recruiter",
+    "Sales Manager",
+    "Site Reliability Engineer",
+    "Support Engineer",
 )
-DEPARTMENTS = ("Engineering", "Finance", "Legal", "Marketing", "Operations", "People", "Sales", "Support")
+DEPARTMENTS = (
+    "Engineering",
+    "Finance",
+    "Legal",
+    "Marketing",
+    "Operations",
+    "People",
+    "Sales",
+    "Support",
+)
 #: Well-known fictitious company names.
-COMPANIES = ("Northwind Traders", "Contoso", "Fabrikam", "Tailspin Toys", "Wide World Importers",
-             "Adventure Works", "Litware", "Proseware", "Woodgrove Bank", "Alpine Ski House")
+COMPANIES = (
+    "Northwind Traders",
+    "Contoso",
+    "Fabrikam",
+    "Tailspin Toys",
+    "Wide World Importers",
+    "Adventure Works",
+    "Litware",
+    "Proseware",
+    "Woodgrove Bank",
+    "Alpine Ski House",
+)
 _COMPANY_DOMAINS = tuple(c.lower().replace(" ", "") + ".example" for c in COMPANIES)
 STAGES = ("applied", "screening", "interview", "offer", "hired", "rejected")
 BROWSER_AGENTS = (
@@ -197,18 +324,43 @@ BROWSER_AGENTS = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36",
     "AptienMobile/3.8.1 (iOS 17.4; iPhone15,2)",
 )
-SCRIPT_AGENTS = ("python-requests/2.31.0", "curl/8.5.0", "Go-http-client/1.1", "Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1)")
+SCRIPT_AGENTS = (
+    "python-requests/2.31.0",
+    "curl/8.5.0",
+    "Go-http-client/1.1",
+    "Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1)",
+)
 #: Mailboxes credential-stuffing lists try on every domain; no real user's address looks like these.
-STUFFING_NAMES = ("admin", "info", "hr", "payroll", "it", "finance", "office", "support", "ceo", "accounts")
+STUFFING_NAMES = (
+    "admin",
+    "info",
+    "hr",
+    "payroll",
+    "it",
+    "finance",
+    "office",
+    "support",
+    "ceo",
+    "accounts",
+)
 
 METHOD_MIX = ("sso",) * 5 + ("totp",) * 3 + ("password",) * 2
 #: Per login method, 1000 outcomes to draw from: mostly success, a realistic tail of failures.
 OUTCOMES: dict[str, tuple[str, ...]] = {
-    "password": ("failure:bad_password",) * 30 + ("failure:unknown_user",) * 6 + ("failure:locked",) * 3 + ("success",) * 961,
-    "totp": ("failure:bad_password",) * 24 + ("failure:mfa",) * 14 + ("failure:unknown_user",) * 6 + ("failure:locked",) * 3 + ("success",) * 953,
+    "password": ("failure:bad_password",) * 30
+    + ("failure:unknown_user",) * 6
+    + ("failure:locked",) * 3
+    + ("success",) * 961,
+    "totp": ("failure:bad_password",) * 24
+    + ("failure:mfa",) * 14
+    + ("failure:unknown_user",) * 6
+    + ("failure:locked",) * 3
+    + ("success",) * 953,
     "sso": ("failure:mfa",) * 6 + ("failure:locked",) * 2 + ("success",) * 992,
 }
-ACTIONS = ("create",) * 22 + ("update",) * 53 + ("export",) * 10 + ("archive",) * 9 + ("delete",) * 6
+ACTIONS = (
+    ("create",) * 22 + ("update",) * 53 + ("export",) * 10 + ("archive",) * 9 + ("delete",) * 6
+)
 #: Datasheet index per tenth: employees 50%, contacts 30%, applicants 20%.
 SHEET_MIX = (0,) * 5 + (1,) * 3 + (2,) * 2
 _PREFIXES = ("emp", "con", "app")
@@ -245,7 +397,9 @@ def _iso_converter() -> Converter:
     return convert
 
 
-def _plaintext(sheet: int, rid: str, n: int, version: int, status: int, action: str | None, note: str) -> bytes:
+def _plaintext(
+    sheet: int, rid: str, n: int, version: int, status: int, action: str | None, note: str
+) -> bytes:
     """A record's fields as JSON; a pure function of (sheet, record number, version)."""
     h = (n * 2654435761 + sheet * 40503) & 0xFFFFFFFF
     first, last = FIRST_NAMES[h % 40], LAST_NAMES[(h >> 6) % 40]
@@ -256,15 +410,21 @@ def _plaintext(sheet: int, rid: str, n: int, version: int, status: int, action: 
     if action is not None:
         head += f',"event":"{action}"'
     if sheet == 0:
-        body = (f',"first_name":"{first}","last_name":"{last}","job_title":"{JOB_TITLES[((h >> 12) + version // 3) % 20]}",'
-                f'"department":"{DEPARTMENTS[(h >> 17) % 8]}","phone":"{phone}"')
+        body = (
+            f',"first_name":"{first}","last_name":"{last}","job_title":"{JOB_TITLES[((h >> 12) + version // 3) % 20]}",'
+            f'"department":"{DEPARTMENTS[(h >> 17) % 8]}","phone":"{phone}"'
+        )
     elif sheet == 1:
         c = (h >> 12) % 10
-        body = (f',"first_name":"{first}","last_name":"{last}","company":"{COMPANIES[c]}",'
-                f'"email":"{first.lower()}.{last.lower()}@{_COMPANY_DOMAINS[c]}","phone":"{phone}"')
+        body = (
+            f',"first_name":"{first}","last_name":"{last}","company":"{COMPANIES[c]}",'
+            f'"email":"{first.lower()}.{last.lower()}@{_COMPANY_DOMAINS[c]}","phone":"{phone}"'
+        )
     else:
-        body = (f',"first_name":"{first}","last_name":"{last}","applied_for":"{JOB_TITLES[(h >> 12) % 20]}",'
-                f'"stage":"{STAGES[min(version - 1, 5)]}","phone":"{phone}"')
+        body = (
+            f',"first_name":"{first}","last_name":"{last}","applied_for":"{JOB_TITLES[(h >> 12) % 20]}",'
+            f'"stage":"{STAGES[min(version - 1, 5)]}","phone":"{phone}"'
+        )
     return f"{head}{body}{note}}}".encode()
 
 
@@ -289,11 +449,13 @@ class _RecordBook:
     def _seal(self, plaintext: bytes, aad: bytes) -> bytes:
         if self._pos >= len(self._nonces):
             self._nonces, self._pos = os.urandom(12 * 4096), 0
-        nonce = self._nonces[self._pos:self._pos + 12]
+        nonce = self._nonces[self._pos : self._pos + 12]
         self._pos += 12
         return nonce + self._encrypt(nonce, plaintext, aad)
 
-    def event(self, us: int, at: Any, actor: str, action: str, sheet: int, rnd: Callable[[], float]) -> tuple[Any, ...]:
+    def event(
+        self, us: int, at: Any, actor: str, action: str, sheet: int, rnd: Callable[[], float]
+    ) -> tuple[Any, ...]:
         created, status, version = self._created[sheet], self._status[sheet], self._version[sheet]
         n, i = len(created), -1
         if action != "create" and n:
@@ -334,7 +496,15 @@ class _RecordBook:
                     _plaintext(sheet, rid, i, version[i], status[i], None, self._note),
                     f"{self.tenant}/records/{name}/{rid}".encode(),
                 )
-                yield (rid, name, convert(created[i]), convert(updated[i]), self.key_id, len(payload), payload)
+                yield (
+                    rid,
+                    name,
+                    convert(created[i]),
+                    convert(updated[i]),
+                    self.key_id,
+                    len(payload),
+                    payload,
+                )
 
 
 class _Activity:
@@ -362,11 +532,15 @@ class _Activity:
             email = f"{local}@{self.domain}"
             ips = [rng.choice(self.offices), f"192.0.2.{rng.randrange(1, 255)}"]
             if rng.random() < 0.3:
-                ips.append(f"2001:db8:{rng.randrange(1, 0x1000):x}:{rng.randrange(0x10000):x}::{rng.randrange(1, 0x10000):x}")
+                ips.append(
+                    f"2001:db8:{rng.randrange(1, 0x1000):x}:{rng.randrange(0x10000):x}::{rng.randrange(1, 0x10000):x}"
+                )
             if rng.random() < 0.4:
                 ips.append(f"192.0.2.{rng.randrange(1, 255)}")
             self.emails.append(email)
-            self.typos.append(f"{local.replace('.', '')}@{self.domain}")  # a dropped dot: no such user
+            self.typos.append(
+                f"{local.replace('.', '')}@{self.domain}"
+            )  # a dropped dot: no such user
             self.ips.append(tuple(ips))
             self.agents.append(tuple(rng.sample(BROWSER_AGENTS, rng.randint(1, 2))))
             self.methods.append(rng.choice(METHOD_MIX))
@@ -379,7 +553,9 @@ class _Activity:
         weights = [min(rng.paretovariate(1.2), 25.0) for _ in active_ids]
         self.login_pool = rng.choices(active_ids, weights, k=size) if active_ids else []
         editors = [w * (20.0 if rng.random() < 0.2 else 1.0) for w in weights]
-        self.actor_pool = [self.emails[i] for i in rng.choices(active_ids, editors, k=size)] if active_ids else []
+        self.actor_pool = (
+            [self.emails[i] for i in rng.choices(active_ids, editors, k=size)] if active_ids else []
+        )
 
     def users(self) -> Iterator[tuple[Any, ...]]:
         convert = self.convert
@@ -404,7 +580,13 @@ class _Activity:
         rnd, convert = rng.random, self.convert
         bursts, burst_rows = self._bursts(rng, total)
         pool, size = self.login_pool, len(self.login_pool)
-        emails, typos, ips, agents, methods = self.emails, self.typos, self.ips, self.agents, self.methods
+        emails, typos, ips, agents, methods = (
+            self.emails,
+            self.typos,
+            self.ips,
+            self.agents,
+            self.methods,
+        )
         for b, count in enumerate(self._hourly_counts(rng, total - burst_rows)):
             base = self.start_us + b * HOUR_US
             rows = []
@@ -413,14 +595,24 @@ class _Activity:
                 mine, uas, method = ips[u], agents[u], methods[u]
                 result = OUTCOMES[method][int(rnd() * 1000)]
                 email = typos[u] if result == "failure:unknown_user" else emails[u]
-                rows.append((convert(base + off), email, mine[int(rnd() * len(mine))],
-                             uas[int(rnd() * len(uas))], result, method))
+                rows.append(
+                    (
+                        convert(base + off),
+                        email,
+                        mine[int(rnd() * len(mine))],
+                        uas[int(rnd() * len(uas))],
+                        result,
+                        method,
+                    )
+                )
             if b in bursts:
                 rows.extend(bursts[b])
                 rows.sort(key=lambda row: row[0])
             yield from rows
 
-    def _bursts(self, rng: random.Random, total: int) -> tuple[dict[int, list[tuple[Any, ...]]], int]:
+    def _bursts(
+        self, rng: random.Random, total: int
+    ) -> tuple[dict[int, list[tuple[Any, ...]]], int]:
         """Bursts of 20-50 failed logins within minutes from one IP, by hour of the window."""
         bursts: dict[int, list[tuple[Any, ...]]] = {}
         if total < 100 or not self.login_pool:
@@ -435,12 +627,18 @@ class _Activity:
             start = self.start_us + b * HOUR_US + rng.randrange(HOUR_US - span)
             times = sorted(start + rng.randrange(span) for _ in range(size + 1))
             # The first burst always comes from an address the tenant has never seen.
-            rows = list(self._burst_rows(rng, [self.convert(t) for t in times], rng.random() * (0.85 if n == 0 else 1)))
+            rows = list(
+                self._burst_rows(
+                    rng, [self.convert(t) for t in times], rng.random() * (0.85 if n == 0 else 1)
+                )
+            )
             bursts.setdefault(b, []).extend(rows)
             used += len(rows)
         return bursts, used
 
-    def _burst_rows(self, rng: random.Random, times: list[Any], kind: float) -> Iterator[tuple[Any, ...]]:
+    def _burst_rows(
+        self, rng: random.Random, times: list[Any], kind: float
+    ) -> Iterator[tuple[Any, ...]]:
         """Failed logins at ``times[:-1]``; at ``times[-1]`` only if the attacker got in.
 
         ``kind`` < 0.45: guessing one account's password; < 0.85: credential stuffing across
@@ -448,13 +646,21 @@ class _Activity:
         """
         if kind < 0.85:
             # A first-seen address: nobody at the tenant ever used 203.0.113.0/24.
-            ip = (f"203.0.113.{rng.randrange(1, 255)}" if rng.random() < 0.9
-                  else f"2001:db8:ffff:{rng.randrange(0x10000):x}::{rng.randrange(1, 0x10000):x}")
+            ip = (
+                f"203.0.113.{rng.randrange(1, 255)}"
+                if rng.random() < 0.9
+                else f"2001:db8:ffff:{rng.randrange(0x10000):x}::{rng.randrange(1, 0x10000):x}"
+            )
         else:
             ip = rng.choice(self.offices)
-        victims = [self.emails[rng.choice(self.login_pool)] for _ in range(1 if kind < 0.45 else rng.randint(2, 5))]
+        victims = [
+            self.emails[rng.choice(self.login_pool)]
+            for _ in range(1 if kind < 0.45 else rng.randint(2, 5))
+        ]
         if 0.45 <= kind < 0.85:
-            victims += [f"{name}@{self.domain}" for name in rng.sample(STUFFING_NAMES, rng.randint(2, 6))]
+            victims += [
+                f"{name}@{self.domain}" for name in rng.sample(STUFFING_NAMES, rng.randint(2, 6))
+            ]
         agent = rng.choice(SCRIPT_AGENTS if kind < 0.45 else BROWSER_AGENTS)
         real, tries = set(self.emails), dict.fromkeys(victims, 0)
         lock_after = rng.randint(5, 10)
@@ -478,8 +684,14 @@ class _Activity:
             base = self.start_us + b * HOUR_US
             for off in sorted([int(rnd() * HOUR_US) for _ in range(count)]):
                 us = base + off
-                yield event(us, convert(us), actors[int(rnd() * size)], ACTIONS[int(rnd() * 100)],
-                            SHEET_MIX[int(rnd() * 10)], rnd)
+                yield event(
+                    us,
+                    convert(us),
+                    actors[int(rnd() * size)],
+                    ACTIONS[int(rnd() * 100)],
+                    SHEET_MIX[int(rnd() * 10)],
+                    rnd,
+                )
 
 
 # ----------------------------------------------------------------------------- seeding
@@ -531,8 +743,13 @@ def seed_tenant(
 
     now_us = (now - EPOCH) // timedelta(microseconds=1)
     postgres = dialect == "postgresql"
-    activity = _Activity(zlib.crc32(f"{tenant}:{seed}".encode()), tenant, users, now_us,
-                         _pg_time if postgres else _iso_converter())
+    activity = _Activity(
+        zlib.crc32(f"{tenant}:{seed}".encode()),
+        tenant,
+        users,
+        now_us,
+        _pg_time if postgres else _iso_converter(),
+    )
     book = _RecordBook(tenant, key_id, key, marker)
     done, total = 0, users + logins + audit_events
 
@@ -591,10 +808,14 @@ def _translate(exc: Exception, what: str) -> OpsError:
 def _missing_or_busy(what: str, table: str, columns: set[str], holds_rows: bool) -> None:
     missing = [c for c in _COLUMNS[table] if c not in columns]
     if missing:
-        lacking = f"no table {table}" if not columns else f"table {table} lacks {', '.join(missing)}"
+        lacking = (
+            f"no table {table}" if not columns else f"table {table} lacks {', '.join(missing)}"
+        )
         raise Conflict(f"{what}: {lacking}; apply the tenant schema before seeding")
     if holds_rows:
-        raise Conflict(f"{what}: table {table} already holds rows", hint="seed a freshly provisioned tenant")
+        raise Conflict(
+            f"{what}: table {table} already holds rows", hint="seed a freshly provisioned tenant"
+        )
 
 
 # PostgreSQL: binary COPY, with column types read from the catalog so the wire format matches.
@@ -607,13 +828,16 @@ def _pg_session(conn: psycopg.Connection, what: str) -> tuple[Writer, Callable[[
 
     types: dict[str, list[str]] = {}
     for table, columns in _COLUMNS.items():
-        found: dict[str, str] = dict(conn.execute(
-            "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
-            " WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped",
-            (f"public.{table}",),
-        ).fetchall())
+        found: dict[str, str] = dict(
+            conn.execute(
+                "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+                " WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped",
+                (f"public.{table}",),
+            ).fetchall()
+        )
         rows = bool(found) and conn.execute(
-            sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier("public", table))).fetchone() == (True,)
+            sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier("public", table))
+        ).fetchone() == (True,)
         _missing_or_busy(what, table, set(found), rows)
         types[table] = [found[c] for c in columns]
     conn.execute("SET synchronous_commit TO off")  # throwaway demo data: commit waits buy nothing
@@ -621,7 +845,9 @@ def _pg_session(conn: psycopg.Connection, what: str) -> tuple[Writer, Callable[[
 
     def write(table: str, rows: Iterable[tuple[Any, ...]], advance: Callable[[int], None]) -> None:
         stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-            sql.Identifier("public", table), sql.SQL(", ").join(map(sql.Identifier, _COLUMNS[table])))
+            sql.Identifier("public", table),
+            sql.SQL(", ").join(map(sql.Identifier, _COLUMNS[table])),
+        )
         it = iter(rows)
         for first in it:
             written = 1
@@ -657,11 +883,11 @@ _SQLITE_ANY_ROW = {
 _SQLITE_INSERT = {
     "users": "INSERT INTO users (email, display_name, created_at, active, is_admin) VALUES (?, ?, ?, ?, ?)",
     "login_events": "INSERT INTO login_events (at, user_email, ip, user_agent, result, method)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+    " VALUES (?, ?, ?, ?, ?, ?)",
     "audit_events": "INSERT INTO audit_events (at, actor, action, datasheet, record_id, key_id, payload_size,"
-                    " payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    " payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     "records": "INSERT INTO records (id, datasheet, created_at, updated_at, key_id, payload_size, payload)"
-               " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    " VALUES (?, ?, ?, ?, ?, ?, ?)",
 }
 
 

@@ -82,8 +82,14 @@ class PostgresTenantStore:
     def _admin_password(self) -> str | None:
         return self._settings.password.read()
 
-    def _open(self, dbname: str | None = None, *, user: str | None = None, password: str | None = None,
-              autocommit: bool = False) -> psycopg.Connection:
+    def _open(
+        self,
+        dbname: str | None = None,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        autocommit: bool = False,
+    ) -> psycopg.Connection:
         params = dict(self._params)
         if dbname is not None:
             params["dbname"] = dbname
@@ -95,7 +101,9 @@ class PostgresTenantStore:
         extra: dict[str, Any] = {"password": password} if password else {}
         return psycopg.connect(make_conninfo(**params), autocommit=autocommit, **extra)
 
-    def _with_admin(self, what: str, work: Callable[[psycopg.Connection], T], secrets: tuple[str, ...] = ()) -> T:
+    def _with_admin(
+        self, what: str, work: Callable[[psycopg.Connection], T], secrets: tuple[str, ...] = ()
+    ) -> T:
         """Run ``work`` (idempotent) on the admin connection, translating driver errors."""
         with self._lock:
             try:
@@ -103,7 +111,9 @@ class PostgresTenantStore:
             except psycopg.Error as exc:
                 if self._admin is not None and self._admin.broken:
                     self._discard_admin()
-                raise translate_pg_error(exc, f"cluster {self.cluster!r}: {what}", secrets) from None
+                raise translate_pg_error(
+                    exc, f"cluster {self.cluster!r}: {what}", secrets
+                ) from None
 
     def _run_as_admin(self, work: Callable[[psycopg.Connection], T]) -> T:
         cached = self._admin
@@ -135,7 +145,9 @@ class PostgresTenantStore:
         dbname = database_name(tenant)
         row = self._with_admin(
             f"look up {dbname}",
-            lambda conn: conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone(),
+            lambda conn: conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)
+            ).fetchone(),
         )
         return row is not None
 
@@ -147,7 +159,7 @@ class PostgresTenantStore:
                 r"SELECT datname FROM pg_database WHERE datname LIKE 'tenant\_%' ORDER BY datname"
             ).fetchall(),
         )
-        return [row[0][len(DB_PREFIX):] for row in rows]
+        return [row[0][len(DB_PREFIX) :] for row in rows]
 
     def create_owner_role(self, tenant: str, owner_password: str) -> None:
         """Create the tenant's login role, or give an existing one ``owner_password``. Idempotent.
@@ -168,7 +180,8 @@ class PostgresTenantStore:
 
         def create(conn: psycopg.Connection) -> None:
             converge_role(
-                conn, role,
+                conn,
+                role,
                 create=sql.SQL("LOGIN NOCREATEDB NOCREATEROLE {}").format(password),
                 alter=sql.SQL("NOCREATEDB NOCREATEROLE {}").format(password),
                 refusal=f"cluster {self.cluster!r}: refusing to hand a tenant database to {role}",
@@ -198,14 +211,21 @@ class PostgresTenantStore:
         db_id, role_id = sql.Identifier(dbname), sql.Identifier(role)
 
         def create(conn: psycopg.Connection) -> None:
-            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone() is None:
+            if (
+                conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+                is None
+            ):
                 try:
                     conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(db_id, role_id))
                 except psycopg.errors.DuplicateDatabase:
                     pass
             conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(db_id, role_id))
-            conn.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(db_id))
-            conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(db_id, role_id))
+            conn.execute(
+                sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(db_id)
+            )
+            conn.execute(
+                sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(db_id, role_id)
+            )
 
         self._with_admin(f"create {dbname}", create)
         self._lock_down_public_schema(dbname, role_id)
@@ -234,7 +254,9 @@ class PostgresTenantStore:
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
                 (dbname,),
             )
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+            )
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
         self._with_admin(f"drop {dbname}", drop)
@@ -318,37 +340,54 @@ class PostgresTenantStore:
             raise InvalidInput(f"inspector role {role}: the password must not be empty")
         login = (
             sql.SQL("LOGIN PASSWORD {}").format(sql.Literal(scram_sha256_verifier(password)))
-            if password else sql.SQL("NOLOGIN")
+            if password
+            else sql.SQL("NOLOGIN")
         )
         role_id = sql.Identifier(role)
         where = f"cluster {self.cluster!r}"
 
         def admit(conn: psycopg.Connection) -> None:
             with conn.transaction():
-                if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone() is None:
-                    raise NotFound(f"tenant database {dbname} does not exist on cluster {self.cluster!r}")
+                if (
+                    conn.execute(
+                        "SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)
+                    ).fetchone()
+                    is None
+                ):
+                    raise NotFound(
+                        f"tenant database {dbname} does not exist on cluster {self.cluster!r}"
+                    )
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INSPECTOR_LOCK,))
                 converge_role(
-                    conn, role,
+                    conn,
+                    role,
                     create=sql.SQL("NOCREATEDB NOCREATEROLE {}").format(login),
                     alter=login if password else None,
                     refusal=f"{where}: refusing to make {role} an inspector",
                 )
-                too_wide = conn.execute(_INSPECTOR_TOO_WIDE, {"role": role, "owner": owner}).fetchone()
+                too_wide = conn.execute(
+                    _INSPECTOR_TOO_WIDE, {"role": role, "owner": owner}
+                ).fetchone()
                 if too_wide is None or too_wide[0]:
                     raise Conflict(
                         f"{where}: role {role} is the cluster admin or a member of {owner} or "
                         "pg_read_all_data; column grants would not bound what it reads",
                         hint="use a dedicated inspector role",
                     )
-                conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(dbname), role_id))
+                conn.execute(
+                    sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                        sql.Identifier(dbname), role_id
+                    )
+                )
 
         self._with_admin(f"admit inspector {role} to {dbname}", admit, (password or "",))
         with self._session(tenant, dbname, user=None, password=None, autocommit=True) as conn:
             with conn.transaction():
                 act_as_owner(conn, owner)
                 if read_schema_version(conn, dbname) is None:
-                    raise Conflict(f"tenant database {dbname} has no schema yet", hint="apply the schema first")
+                    raise Conflict(
+                        f"tenant database {dbname} has no schema yet", hint="apply the schema first"
+                    )
                 grant_columns_only(conn, role, METADATA_COLUMNS)
 
     def set_login(self, tenant: str, allowed: bool) -> None:
@@ -366,7 +405,10 @@ class PostgresTenantStore:
         role = owner_role(tenant)
 
         def switch(conn: psycopg.Connection) -> None:
-            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is None:
+            if (
+                conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+                is None
+            ):
                 raise NotFound(f"tenant role {role} does not exist on cluster {self.cluster!r}")
             login = sql.SQL("LOGIN" if allowed else "NOLOGIN")
             conn.execute(sql.SQL("ALTER ROLE {} WITH {}").format(sql.Identifier(role), login))
@@ -409,7 +451,9 @@ class PostgresTenantStore:
             yield conn
 
     @contextmanager
-    def connect_as_inspector(self, tenant: str, role: str, password: str) -> Iterator[psycopg.Connection]:
+    def connect_as_inspector(
+        self, tenant: str, role: str, password: str
+    ) -> Iterator[psycopg.Connection]:
         """The tenant's database as the region's inspector role, in autocommit, read-only.
 
         The role holds column-level SELECT on metadata columns only, so the server itself
@@ -428,7 +472,13 @@ class PostgresTenantStore:
 
     @contextmanager
     def _session(
-        self, tenant: str, dbname: str, *, user: str | None, password: str | None, autocommit: bool = False
+        self,
+        tenant: str,
+        dbname: str,
+        *,
+        user: str | None,
+        password: str | None,
+        autocommit: bool = False,
     ) -> Iterator[psycopg.Connection]:
         what = f"cluster {self.cluster!r}: connect to {dbname}"
         try:
@@ -436,7 +486,9 @@ class PostgresTenantStore:
         except psycopg.OperationalError as exc:
             # libpq reports a failed connection without an SQLSTATE; ask the cluster why.
             if not self.exists(tenant):
-                raise NotFound(f"tenant database {dbname} does not exist on cluster {self.cluster!r}") from None
+                raise NotFound(
+                    f"tenant database {dbname} does not exist on cluster {self.cluster!r}"
+                ) from None
             if user is not None:
                 raise Forbidden(f"{what} as {user}: refused by the server") from None
             raise translate_pg_error(exc, what, (password,)) from None
@@ -450,4 +502,3 @@ class PostgresTenantStore:
         """Close the admin connection; the store reconnects if used again."""
         with self._lock:
             self._discard_admin()
-

@@ -20,7 +20,9 @@ _PREFIX = "v1:"
 
 
 def _load_key(path: Path, create: bool) -> bytes:
-    return load_or_create_key(path, create=create, what="region key", hint="restore it from the key escrow")
+    return load_or_create_key(
+        path, create=create, what="region key", hint="restore it from the key escrow"
+    )
 
 
 class RegionSealer:
@@ -38,7 +40,9 @@ class RegionSealer:
         if not sealed.startswith(_PREFIX):
             raise IntegrityFailure(f"sealed secret for {context} has an unknown format")
         try:
-            raw = base64.b64decode(sealed[len(_PREFIX):], validate=True)
+            raw = base64.b64decode(sealed[len(_PREFIX) :], validate=True)
             return self._aead.decrypt(raw[:12], raw[12:], context.encode())
         except (InvalidTag, ValueError):
-            raise IntegrityFailure(f"sealed secret for {context} does not open with this region's key") from None
+            raise IntegrityFailure(
+                f"sealed secret for {context} does not open with this region's key"
+            ) from None

@@ -72,13 +72,31 @@ _VERSION = table("alembic_version", column("version_num"))
 _PG_ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 _PG_ISO_WHOLE = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
 # SQLite messages that mean a bug (or a foreign file), not an unreachable catalog.
-_SQLITE_BUGS = ("no such table", "no such column", "syntax error", "has no column", "already exists")
+_SQLITE_BUGS = (
+    "no such table",
+    "no such column",
+    "syntax error",
+    "has no column",
+    "already exists",
+)
 #: The tenants columns in ``Tenant``'s field order; the JSON ones in ``Tenant.as_json()``'s.
 _TENANT_COLUMNS = tuple(s.tenants.c[f.name] for f in fields(Tenant))
 _TENANT_FIELDS = frozenset(f.name for f in fields(Tenant)) - {"name"}
 _TENANT_JSON_KEYS = (
-    "name", "country", "region", "cluster", "state", "contact_name", "contact_email", "created_at",
-    "updated_at", "schema_version", "state_reason", "retain_until", "purged_at", "backup_recipient",
+    "name",
+    "country",
+    "region",
+    "cluster",
+    "state",
+    "contact_name",
+    "contact_email",
+    "created_at",
+    "updated_at",
+    "schema_version",
+    "state_reason",
+    "retain_until",
+    "purged_at",
+    "backup_recipient",
 )
 _TENANT_JSON_COLUMNS = tuple(s.tenants.c[key] for key in _TENANT_JSON_KEYS)
 
@@ -110,7 +128,11 @@ def translate_error(exc: sa_exc.SQLAlchemyError, where: str, secret: str | None 
         if sqlite and not any(bug in lowered for bug in _SQLITE_BUGS):
             return Unavailable(f"cannot reach the catalog at {where}: {reason}")
         # psycopg reports a failed connection as OperationalError without an SQLSTATE.
-        if not sqlite and not state and isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+        if (
+            not sqlite
+            and not state
+            and isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+        ):
             return Unavailable(f"cannot reach the catalog at {where}: {reason}")
         return InternalError(f"catalog error: {reason}")
     if isinstance(exc, sa_exc.TimeoutError):
@@ -189,8 +211,13 @@ class SqlCatalog:
                     # One pooled connection: opening one costs its PRAGMAs and, on the
                     # last close, a WAL checkpoint — ≈ 10 ms per transaction, 9 of them per
                     # provisioned tenant. A connection is used by one thread at a time.
-                    self._engine = create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=7,
-                                                 connect_args={"check_same_thread": False})
+                    self._engine = create_engine(
+                        url,
+                        poolclass=QueuePool,
+                        pool_size=1,
+                        max_overflow=7,
+                        connect_args={"check_same_thread": False},
+                    )
                 else:  # one shared in-memory database, for throwaway use
                     self._engine = create_engine(
                         url, poolclass=StaticPool, connect_args={"check_same_thread": False}
@@ -206,7 +233,9 @@ class SqlCatalog:
                     connect_args={"connect_timeout": 10, "application_name": "aptien-ops"},
                 )
             else:
-                raise ConfigError(f"catalog.url: unsupported database {self.dialect!r}; use sqlite or postgresql")
+                raise ConfigError(
+                    f"catalog.url: unsupported database {self.dialect!r}; use sqlite or postgresql"
+                )
         except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as exc:
             raise ConfigError(f"catalog.url: {_short_reason(exc)}") from None
 
@@ -261,7 +290,9 @@ class SqlCatalog:
             # Serialise concurrent first runs; the loser then finds the schema current.
             if self.dialect == "postgresql":
                 conn.execute(select(func.pg_advisory_xact_lock(s.SCHEMA_LOCK_KEY)))
-            stored = self._stored_revision(conn) if inspect(conn).has_table("alembic_version") else None
+            stored = (
+                self._stored_revision(conn) if inspect(conn).has_table("alembic_version") else None
+            )
             if stored == s.SCHEMA_HEAD:
                 return CatalogInfo(schema_revision=s.SCHEMA_HEAD)
             if stored is not None and stored not in known:
@@ -273,14 +304,19 @@ class SqlCatalog:
             command.upgrade(config, "head")
         if stored is None:
             return CatalogInfo(schema_revision=s.SCHEMA_HEAD, created=True)
-        return CatalogInfo(s.SCHEMA_HEAD, notes=[f"upgraded the catalog schema from revision {stored} to {s.SCHEMA_HEAD}"])
+        return CatalogInfo(
+            s.SCHEMA_HEAD,
+            notes=[f"upgraded the catalog schema from revision {stored} to {s.SCHEMA_HEAD}"],
+        )
 
     @staticmethod
     def _stored_revision(conn: Connection) -> str | None:
         try:
             return conn.execute(select(_VERSION.c.version_num)).scalar()
         except (sa_exc.OperationalError, sa_exc.ProgrammingError) as exc:
-            missing = getattr(exc.orig, "sqlstate", None) == "42P01" or "no such table" in str(exc.orig)
+            missing = getattr(exc.orig, "sqlstate", None) == "42P01" or "no such table" in str(
+                exc.orig
+            )
             if not missing:
                 raise
             return None
@@ -351,7 +387,9 @@ class SqlCatalog:
         self._engine.dispose()
 
 
-def _guarded(method: Callable[Concatenate[SqlCatalogTx, P], R]) -> Callable[Concatenate[SqlCatalogTx, P], R]:
+def _guarded(
+    method: Callable[Concatenate[SqlCatalogTx, P], R],
+) -> Callable[Concatenate[SqlCatalogTx, P], R]:
     """Translate SQLAlchemy/driver errors of a tx method into console errors, at the call."""
 
     @wraps(method)
@@ -399,7 +437,9 @@ class SqlCatalogTx:
         return self._tenant(row) if row is not None else None
 
     @_guarded
-    def tenants(self, *, region: str | None = None, state: TenantState | None = None) -> list[Tenant]:
+    def tenants(
+        self, *, region: str | None = None, state: TenantState | None = None
+    ) -> list[Tenant]:
         rows = self.conn.execute(self._tenant_filter(select(*_TENANT_COLUMNS), region, state))
         return [self._tenant(row) for row in rows]
 
@@ -413,20 +453,29 @@ class SqlCatalogTx:
         text = type_coerce(col, Text)
         # Stored fixed-width "….ffffffZ"; iso() drops a zero fraction.
         whole = func.substr(text, 1, 19, type_=Text).concat("Z")
-        return case((func.substr(text, 21, 6, type_=Text) == "000000", whole), else_=text).label(col.name)
+        return case((func.substr(text, 21, 6, type_=Text) == "000000", whole), else_=text).label(
+            col.name
+        )
 
     def _json_columns(self) -> list[Any]:
         """The columns of ``Tenant.as_json()``, timestamps rendered as its text by the database."""
-        return [self._iso_text(c) if isinstance(c.type, s.UtcDateTime) else c for c in _TENANT_JSON_COLUMNS]
+        return [
+            self._iso_text(c) if isinstance(c.type, s.UtcDateTime) else c
+            for c in _TENANT_JSON_COLUMNS
+        ]
 
     @_guarded
-    def tenant_rows(self, *, region: str | None = None, state: TenantState | None = None) -> list[dict[str, Any]]:
+    def tenant_rows(
+        self, *, region: str | None = None, state: TenantState | None = None
+    ) -> list[dict[str, Any]]:
         """Tenants as JSON-ready dicts: the keys, order and values of ``Tenant.as_json()``.
 
         The hot path of ``tenant list --json``: the database renders the timestamps as text
         and the rows are never turned into ``Tenant`` objects.
         """
-        result = self.conn.execute(self._tenant_filter(select(*self._json_columns()), region, state))
+        result = self.conn.execute(
+            self._tenant_filter(select(*self._json_columns()), region, state)
+        )
         keys = _TENANT_JSON_KEYS
         # Tens of thousands of new acyclic objects would trigger several full collections
         # over everything SQLAlchemy allocated at import: half the time of this call.
@@ -441,7 +490,9 @@ class SqlCatalogTx:
                 gc.enable()
 
     @_guarded
-    def tenant_rows_json(self, *, region: str | None = None, state: TenantState | None = None) -> str:
+    def tenant_rows_json(
+        self, *, region: str | None = None, state: TenantState | None = None
+    ) -> str:
         """``tenant_rows`` as one JSON array, ASCII only (non-ASCII as ``\\u`` escapes).
 
         The database writes each row's JSON object: on SQLite ``json_object`` and one
@@ -453,7 +504,9 @@ class SqlCatalogTx:
         """
         if self._pg:
             rows = self._tenant_filter(select(*self._json_columns()), region, state).subquery("t")
-            objects = select(cast(func.row_to_json(rows.table_valued()), Text)).order_by(rows.c.name)
+            objects = select(cast(func.row_to_json(rows.table_valued()), Text)).order_by(
+                rows.c.name
+            )
             result = self.conn.execute(objects)
             try:
                 text = ",".join(row[0] for row in result.cursor.fetchall())
@@ -463,7 +516,9 @@ class SqlCatalogTx:
             pairs: list[Any] = []
             for key, col in zip(_TENANT_JSON_KEYS, self._json_columns(), strict=True):
                 pairs += [literal(key), col]
-            rows = self._tenant_filter(select(func.json_object(*pairs, type_=Text).label("o")), region, state).subquery()
+            rows = self._tenant_filter(
+                select(func.json_object(*pairs, type_=Text).label("o")), region, state
+            ).subquery()
             text = self.conn.execute(select(func.group_concat(rows.c.o, ","))).scalar() or ""
         if not text.isascii():
             return json.dumps(json.loads(f"[{text}]"), ensure_ascii=True)
@@ -472,8 +527,15 @@ class SqlCatalogTx:
     @_guarded
     def tenant_counts(self) -> list[TenantCount]:
         t = s.tenants.c
-        stmt = select(t.region, t.state, func.count()).group_by(t.region, t.state).order_by(t.region, t.state)
-        return [TenantCount(region, TenantState(state), n) for region, state, n in self.conn.execute(stmt)]
+        stmt = (
+            select(t.region, t.state, func.count())
+            .group_by(t.region, t.state)
+            .order_by(t.region, t.state)
+        )
+        return [
+            TenantCount(region, TenantState(state), n)
+            for region, state, n in self.conn.execute(stmt)
+        ]
 
     @_guarded
     def cluster_loads(self) -> list[ClusterLoad]:
@@ -511,7 +573,9 @@ class SqlCatalogTx:
         if "state" in changes:
             changes["state"] = str(changes["state"])
         changes.setdefault("updated_at", utcnow())
-        result = self.conn.execute(update(s.tenants).where(s.tenants.c.name == name).values(changes))
+        result = self.conn.execute(
+            update(s.tenants).where(s.tenants.c.name == name).values(changes)
+        )
         if result.rowcount == 0:
             raise NotFound(f"tenant {name!r} does not exist")
 
@@ -528,27 +592,41 @@ class SqlCatalogTx:
     @_guarded
     def tenant_steps(self, name: str) -> list[StepRecord]:
         st = s.tenant_steps.c
-        stmt = select(st.step, st.done_at, st.detail).where(st.tenant == name).order_by(st.done_at, st.step)
+        stmt = (
+            select(st.step, st.done_at, st.detail)
+            .where(st.tenant == name)
+            .order_by(st.done_at, st.step)
+        )
         return [StepRecord(*row) for row in self.conn.execute(stmt)]
 
     @_guarded
     def mark_step(self, name: str, step: str, at: datetime, detail: str | None = None) -> None:
         """Record a completed step; a step recorded already keeps its first record."""
-        stmt = self._upsert(s.tenant_steps).values(tenant=name, step=step, done_at=at, detail=detail)
+        stmt = self._upsert(s.tenant_steps).values(
+            tenant=name, step=step, done_at=at, detail=detail
+        )
         self.conn.execute(stmt.on_conflict_do_nothing(index_elements=["tenant", "step"]))
 
     @_guarded
     def tenant_history(self, name: str) -> list[StateChange]:
         h = s.tenant_history.c
-        stmt = select(h.at, h.from_state, h.to_state, h.operator, h.reason).where(h.tenant == name).order_by(h.id)
+        stmt = (
+            select(h.at, h.from_state, h.to_state, h.operator, h.reason)
+            .where(h.tenant == name)
+            .order_by(h.id)
+        )
         return [StateChange(*row) for row in self.conn.execute(stmt)]
 
     @_guarded
     def add_state_change(self, name: str, change: StateChange) -> None:
         self.conn.execute(
             insert(s.tenant_history).values(
-                tenant=name, at=change.at, from_state=change.from_state, to_state=change.to_state,
-                operator=change.operator, reason=change.reason,
+                tenant=name,
+                at=change.at,
+                from_state=change.from_state,
+                to_state=change.to_state,
+                operator=change.operator,
+                reason=change.reason,
             )
         )
 
@@ -572,7 +650,9 @@ class SqlCatalogTx:
             return
         stmt = self._upsert(s.tenant_secrets).values(tenant=name, kind=kind, sealed=sealed)
         previous = self.tenant_secret(name, kind)
-        self.conn.execute(stmt.on_conflict_do_update(index_elements=["tenant", "kind"], set_={"sealed": sealed}))
+        self.conn.execute(
+            stmt.on_conflict_do_update(index_elements=["tenant", "kind"], set_={"sealed": sealed})
+        )
         if previous is not None and previous != sealed:
             self.shred_after_commit = True
 
@@ -590,7 +670,9 @@ class SqlCatalogTx:
 
     @staticmethod
     def _operator(row: Any, roles: dict[str, set[str]]) -> Operator:
-        return Operator(row.name, frozenset(roles.get(row.name, ())), row.added_by, row.added_at, row.active)
+        return Operator(
+            row.name, frozenset(roles.get(row.name, ())), row.added_by, row.added_at, row.active
+        )
 
     @_guarded
     def operator(self, name: str) -> Operator | None:
@@ -609,13 +691,19 @@ class SqlCatalogTx:
         try:
             self.conn.execute(
                 insert(s.operators).values(
-                    name=operator.name, added_by=operator.added_by, added_at=operator.added_at, active=operator.active
+                    name=operator.name,
+                    added_by=operator.added_by,
+                    added_at=operator.added_at,
+                    active=operator.active,
                 )
             )
         except sa_exc.IntegrityError:
             raise Conflict(f"operator {operator.name!r} exists already") from None
         if operator.roles:
-            self.conn.execute(insert(s.operator_roles), [{"operator": operator.name, "role": r} for r in operator.roles])
+            self.conn.execute(
+                insert(s.operator_roles),
+                [{"operator": operator.name, "role": r} for r in operator.roles],
+            )
 
     @_guarded
     def set_roles(self, name: str, roles: frozenset[str]) -> None:
@@ -628,7 +716,9 @@ class SqlCatalogTx:
             raise NotFound(f"operator {name!r} does not exist")
         self.conn.execute(delete(s.operator_roles).where(s.operator_roles.c.operator == name))
         if roles:
-            self.conn.execute(insert(s.operator_roles), [{"operator": name, "role": r} for r in roles])
+            self.conn.execute(
+                insert(s.operator_roles), [{"operator": name, "role": r} for r in roles]
+            )
 
     # ------------------------------------------------------------------ approvals
 
@@ -655,8 +745,16 @@ class SqlCatalogTx:
     @staticmethod
     def _approval(row: Any) -> Approval:
         return Approval(
-            row.id, row.action, row.target, json.loads(row.params), row.requested_by, row.requested_at,
-            ApprovalState(row.state), row.decided_by, row.decided_at, row.reason,
+            row.id,
+            row.action,
+            row.target,
+            json.loads(row.params),
+            row.requested_by,
+            row.requested_at,
+            ApprovalState(row.state),
+            row.decided_by,
+            row.decided_at,
+            row.reason,
         )
 
     @_guarded
@@ -719,7 +817,9 @@ class SqlCatalogTx:
         self.conn.execute(insert(s.opslog).values(entry.as_json()))
 
     @_guarded
-    def opslog_entries(self, *, limit: int | None = None, newest_first: bool = False) -> list[OpsLogEntry]:
+    def opslog_entries(
+        self, *, limit: int | None = None, newest_first: bool = False
+    ) -> list[OpsLogEntry]:
         """Entries ordered by seq (descending with ``newest_first``), then cut to ``limit``."""
         seq = s.opslog.c.seq
         stmt = select(s.opslog).order_by(seq.desc() if newest_first else seq)
@@ -741,18 +841,36 @@ class SqlCatalogTx:
     @staticmethod
     def _backup(row: Any) -> BackupRecord:
         return BackupRecord(
-            row.id, row.tenant, row.region, row.cluster, row.created_at, row.finished_at, row.plaintext_size,
-            row.ciphertext_size, row.ciphertext_sha256, manifest_from_json(row.manifest), row.state, row.pruned_at,
+            row.id,
+            row.tenant,
+            row.region,
+            row.cluster,
+            row.created_at,
+            row.finished_at,
+            row.plaintext_size,
+            row.ciphertext_size,
+            row.ciphertext_sha256,
+            manifest_from_json(row.manifest),
+            row.state,
+            row.pruned_at,
         )
 
     @_guarded
     def insert_backup(self, record: BackupRecord) -> bool:
         """Index a backup; one indexed already is left as it is. Returns whether it was new."""
         stmt = self._upsert(s.backups).values(
-            id=record.id, tenant=record.tenant, region=record.region, cluster=record.cluster,
-            created_at=record.created_at, finished_at=record.finished_at, plaintext_size=record.plaintext_size,
-            ciphertext_size=record.ciphertext_size, ciphertext_sha256=record.ciphertext_sha256,
-            state=record.state, pruned_at=record.pruned_at, manifest=record.manifest_json(),
+            id=record.id,
+            tenant=record.tenant,
+            region=record.region,
+            cluster=record.cluster,
+            created_at=record.created_at,
+            finished_at=record.finished_at,
+            plaintext_size=record.plaintext_size,
+            ciphertext_size=record.ciphertext_size,
+            ciphertext_sha256=record.ciphertext_sha256,
+            state=record.state,
+            pruned_at=record.pruned_at,
+            manifest=record.manifest_json(),
         )
         return bool(self.conn.execute(stmt.on_conflict_do_nothing(index_elements=["id"])).rowcount)
 
@@ -762,7 +880,9 @@ class SqlCatalogTx:
         return self._backup(row) if row is not None else None
 
     @_guarded
-    def backups(self, *, tenant: str | None = None, include_pruned: bool = False) -> list[BackupRecord]:
+    def backups(
+        self, *, tenant: str | None = None, include_pruned: bool = False
+    ) -> list[BackupRecord]:
         """Indexed backups, oldest first."""
         b = s.backups.c
         stmt = select(s.backups).order_by(b.created_at, b.id)
@@ -776,7 +896,9 @@ class SqlCatalogTx:
     def mark_backup_pruned(self, backup_id: str, at: datetime) -> None:
         """Raises: NotFound if the backup is not indexed."""
         result = self.conn.execute(
-            update(s.backups).where(s.backups.c.id == backup_id).values(state="pruned", pruned_at=at)
+            update(s.backups)
+            .where(s.backups.c.id == backup_id)
+            .values(state="pruned", pruned_at=at)
         )
         if result.rowcount == 0:
             raise NotFound(f"backup {backup_id} is not in the catalog")
@@ -786,8 +908,12 @@ class SqlCatalogTx:
         """Record one verification of an indexed backup (``result.at`` is UTC ISO-8601)."""
         self.conn.execute(
             insert(s.backup_verifications).values(
-                backup_id=result.backup_id, at=datetime.fromisoformat(result.at), level=result.level,
-                ok=result.ok, detail=result.detail, operator=result.operator,
+                backup_id=result.backup_id,
+                at=datetime.fromisoformat(result.at),
+                level=result.level,
+                ok=result.ok,
+                detail=result.detail,
+                operator=result.operator,
             )
         )
 
@@ -798,5 +924,7 @@ class SqlCatalogTx:
         stmt = select(v.backup_id, v.level, v.ok, v.detail, v.at, v.operator).order_by(v.at, v.id)
         if tenant is not None:
             stmt = stmt.join(s.backups, b.id == v.backup_id).where(b.tenant == tenant)
-        return [VerifyResult(bid, level, bool(ok), detail, iso(at) or "", op)
-                for bid, level, ok, detail, at, op in self.conn.execute(stmt)]
+        return [
+            VerifyResult(bid, level, bool(ok), detail, iso(at) or "", op)
+            for bid, level, ok, detail, at, op in self.conn.execute(stmt)
+        ]

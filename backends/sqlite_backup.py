@@ -30,16 +30,26 @@ def quote(identifier: str) -> str:
 
 def count_rows(conn: sqlite3.Connection) -> dict[str, int]:
     """Rows of every table but SQLite's own. Raises: sqlite3.Error."""
-    names = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")]
+    names = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+        )
+    ]
     # Names come from the database's own catalog and are quoted; no value is interpolated.
-    return {name: int(conn.execute("SELECT count(*) FROM " + quote(name)).fetchone()[0]) for name in names}  # noqa: S608
+    counts = {}
+    for name in names:
+        statement = "SELECT count(*) FROM " + quote(name)  # noqa: S608
+        counts[name] = int(conn.execute(statement).fetchone()[0])
+    return counts
 
 
 def schema_listing_sha256(conn: sqlite3.Connection) -> str:
     """SHA-256 of the schema (type, name, table, SQL of every object), SQLite's table of contents."""
     digest = hashlib.sha256()
-    for row in conn.execute("SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master ORDER BY type, name"):
+    for row in conn.execute(
+        "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master ORDER BY type, name"
+    ):
         digest.update(("\x1f".join(row) + "\n").encode("utf-8"))
     return digest.hexdigest()
 
@@ -83,8 +93,14 @@ def backup(store: Any, tenant: str, copy: Path, consume: Callable[[BinaryIO], No
         remove_side_files(copy)
     with open(copy, "rb") as fh:
         consume(fh)
-    return DumpInfo(f"tenant_{tenant}.db", f"SQLite {sqlite3.sqlite_version}", "sqlite3 online backup API",
-                    None, counts, listing)
+    return DumpInfo(
+        f"tenant_{tenant}.db",
+        f"SQLite {sqlite3.sqlite_version}",
+        "sqlite3 online backup API",
+        None,
+        counts,
+        listing,
+    )
 
 
 class _FileSink:
@@ -116,7 +132,9 @@ def walk(scratch: Path, restore: bool, feed: Callable[[Sink], Opened]) -> Walked
     try:
         checked = [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
         if checked != ["ok"]:
-            return Walked(opened, problem="SQLite integrity check failed: " + "; ".join(checked[:3]))
+            return Walked(
+                opened, problem="SQLite integrity check failed: " + "; ".join(checked[:3])
+            )
         return Walked(opened, schema_listing_sha256(conn), count_rows(conn) if restore else None)
     except sqlite3.DatabaseError as exc:
         return Walked(opened, problem=f"the decrypted copy is not a sound SQLite database: {exc}")

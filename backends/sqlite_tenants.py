@@ -33,9 +33,7 @@ DB_PREFIX = "tenant_"
 _TENANT_FILE = re.compile(r"^tenant_(.+)\.db$")
 #: Files SQLite keeps beside a database; they go with it.
 _SIDE_FILES = ("-wal", "-shm", "-journal")
-_UPSERT_META = (
-    "INSERT INTO tenant_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-)
+_UPSERT_META = "INSERT INTO tenant_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 
 
 def cluster_directory(url: str) -> Path:
@@ -46,7 +44,7 @@ def cluster_directory(url: str) -> Path:
     prefix = "sqlite:///"
     if not url.startswith(prefix) or "?" in url or len(url) == len(prefix):
         raise InvalidInput(f"not a SQLite cluster URL: {url!r}", hint="use sqlite:///<directory>")
-    return Path(url[len(prefix):]).expanduser().absolute()
+    return Path(url[len(prefix) :]).expanduser().absolute()
 
 
 class SqliteTenantStore:
@@ -96,7 +94,9 @@ class SqliteTenantStore:
         """Tenant names of every ``tenant_*.db`` file, sorted. Raises: Unavailable."""
         try:
             with os.scandir(self.directory) as entries:
-                names = [m.group(1) for e in entries if (m := _TENANT_FILE.match(e.name)) and e.is_file()]
+                names = [
+                    m.group(1) for e in entries if (m := _TENANT_FILE.match(e.name)) and e.is_file()
+                ]
         except FileNotFoundError:
             return []
         except OSError as exc:
@@ -170,10 +170,14 @@ class SqliteTenantStore:
         """
         path = self.path(tenant)
         if not self.exists(tenant):
-            raise NotFound(f"tenant database {path.name} does not exist on cluster {self.cluster!r}")
+            raise NotFound(
+                f"tenant database {path.name} does not exist on cluster {self.cluster!r}"
+            )
         try:
             # mode=rw: never create a database by connecting to it.
-            conn = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=10, isolation_level=None)
+            conn = sqlite3.connect(
+                f"{path.as_uri()}?mode=rw", uri=True, timeout=10, isolation_level=None
+            )
         except sqlite3.Error as exc:
             raise self._unavailable(f"open {path.name}", exc) from None
         try:
@@ -263,7 +267,10 @@ class SqliteTenantStore:
         """
         tenant_schema.validate_role_name(role)
         if self.schema_version(tenant) is None:  # the same order of work as on PostgreSQL
-            raise Conflict(f"tenant database {self.path(tenant).name} has no schema yet", hint="apply the schema first")
+            raise Conflict(
+                f"tenant database {self.path(tenant).name} has no schema yet",
+                hint="apply the schema first",
+            )
 
     def set_login(self, tenant: str, allowed: bool) -> None:
         """Set ``tenant_meta.suspended`` to ``'0'``/``'1'``; the platform refuses a suspended
@@ -275,7 +282,9 @@ class SqliteTenantStore:
         name = self.path(tenant).name
         with self._opened(tenant, "suspend or resume") as conn, _immediate(conn):
             if _read_version(conn, name) is None:
-                raise Conflict(f"tenant database {name} has no schema yet", hint="apply the schema first")
+                raise Conflict(
+                    f"tenant database {name} has no schema yet", hint="apply the schema first"
+                )
             conn.execute(_UPSERT_META, ("suspended", "0" if allowed else "1"))
 
     def size_bytes(self, tenant: str) -> int:
@@ -287,14 +296,19 @@ class SqliteTenantStore:
                 total += part.stat().st_size
             except FileNotFoundError:
                 if required:
-                    raise NotFound(f"tenant database {path.name} does not exist on cluster {self.cluster!r}") from None
+                    raise NotFound(
+                        f"tenant database {path.name} does not exist on cluster {self.cluster!r}"
+                    ) from None
             except OSError as exc:
                 raise self._unavailable(f"size of {path.name}", exc) from None
         return total
 
     def _translate(self, what: str, exc: sqlite3.Error) -> OpsError:
         if isinstance(exc, sqlite3.IntegrityError) or "locked" in str(exc) or "busy" in str(exc):
-            return Conflict(f"cluster {self.cluster!r}: {what}: {exc}", hint="another operation holds it; rerun the command")
+            return Conflict(
+                f"cluster {self.cluster!r}: {what}: {exc}",
+                hint="another operation holds it; rerun the command",
+            )
         return self._unavailable(what, exc)
 
     def close(self) -> None:
@@ -319,7 +333,9 @@ def _read_version(conn: sqlite3.Connection, name: str) -> int | None:
 
     Raises: IntegrityFailure if tenant_meta has no version row (this code never leaves one so).
     """
-    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tenant_meta'").fetchone()
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tenant_meta'"
+    ).fetchone()
     if found is None:
         return None
     row = conn.execute("SELECT value FROM tenant_meta WHERE key = 'schema_version'").fetchone()

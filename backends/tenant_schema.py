@@ -115,8 +115,14 @@ def check_target(target_version: int) -> int:
         InvalidInput: not a positive integer.
         Conflict: newer than :data:`LATEST` (written for a newer aptien-ops).
     """
-    if not isinstance(target_version, int) or isinstance(target_version, bool) or target_version < 1:
-        raise InvalidInput(f"tenant schema version must be a positive integer, not {target_version!r}")
+    if (
+        not isinstance(target_version, int)
+        or isinstance(target_version, bool)
+        or target_version < 1
+    ):
+        raise InvalidInput(
+            f"tenant schema version must be a positive integer, not {target_version!r}"
+        )
     if target_version > LATEST:
         raise Conflict(
             f"tenant schema version {target_version} is newer than this aptien-ops knows ({LATEST})",
@@ -155,7 +161,9 @@ def parse_version(value: object, where: str) -> int:
     """
     text = str(value)
     if not (text.isascii() and text.isdigit()):
-        raise IntegrityFailure(f"{where}: tenant_meta.schema_version is {text[:40]!r}, not a version number")
+        raise IntegrityFailure(
+            f"{where}: tenant_meta.schema_version is {text[:40]!r}, not a version number"
+        )
     return int(text)
 
 
@@ -166,8 +174,12 @@ def validate_role_name(role: str) -> str:
     in the tenants' own ``tenant_`` namespace.
     """
     if not isinstance(role, str) or not _ROLE_NAME.fullmatch(role):
-        raise InvalidInput(f"invalid role name {str(role)[:48]!r}", hint="lower-case a-z, digits and '_', at most 63")
+        raise InvalidInput(
+            f"invalid role name {str(role)[:48]!r}",
+            hint="lower-case a-z, digits and '_', at most 63",
+        )
     if role.startswith(("pg_", "tenant_")):
-        raise InvalidInput(f"role name {role!r} is reserved", hint="pg_ and tenant_ names are not inspectors")
+        raise InvalidInput(
+            f"role name {role!r} is reserved", hint="pg_ and tenant_ names are not inspectors"
+        )
     return role
-

@@ -105,8 +105,18 @@ def busy_cpu_seconds() -> float:
     return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # minus idle and iowait
 
 
-def alternate(name: str, ours: Side, floor: Side, *, rounds: int, target: float | None, max_load: float,
-              wait: float, extra: dict[str, Any], record: bool) -> dict[str, Any]:
+def alternate(
+    name: str,
+    ours: Side,
+    floor: Side,
+    *,
+    rounds: int,
+    target: float | None,
+    max_load: float,
+    wait: float,
+    extra: dict[str, Any],
+    record: bool,
+) -> dict[str, Any]:
     """``harness.compare`` with an untimed clean-up after each run (a deleted backup or dump).
 
     Also records the machine's busy CPU seconds during each run (``cpu_s``). ``target`` None:
@@ -130,23 +140,32 @@ def alternate(name: str, ours: Side, floor: Side, *, rounds: int, target: float 
     once(ours), once(floor)  # warm-up: the cache holds the database for both alike
     times: dict[str, list[float]] = {"ours": [], "floor": []}
     for i in range(rounds):
-        for side in (("ours", "floor") if i % 2 == 0 else ("floor", "ours")):
+        for side in ("ours", "floor") if i % 2 == 0 else ("floor", "ours"):
             times[side].append(once(ours if side == "ours" else floor, side))
     ratio = statistics.median(times["ours"]) / statistics.median(times["floor"])
     result = {
-        "benchmark": name, "backend": "postgresql", "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
-        "rounds": rounds, "warmup": 1,
+        "benchmark": name,
+        "backend": "postgresql",
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        "rounds": rounds,
+        "warmup": 1,
         "ours": {**_summary(times["ours"]), "cpu_s": round(statistics.median(cpu["ours"]), 2)},
         "floor": {**_summary(times["floor"]), "cpu_s": round(statistics.median(cpu["floor"]), 2)},
-        "ratio": round(ratio, 3), "ratio_of_minima": round(min(times["ours"]) / min(times["floor"]), 3),
-        "target_ratio": target, "pass": None if target is None else ratio <= target, "load_before": load_before,
-        "machine": machine(), **extra,
+        "ratio": round(ratio, 3),
+        "ratio_of_minima": round(min(times["ours"]) / min(times["floor"]), 3),
+        "target_ratio": target,
+        "pass": None if target is None else ratio <= target,
+        "load_before": load_before,
+        "machine": machine(),
+        **extra,
     }
     print(json.dumps(result), flush=True)
     if record and target is not None:
         record_result(result)
-    log(f"{name}: ours {result['ours']['median_s']} s, floor {result['floor']['median_s']} s, ratio {ratio:.2f}"
-        f" (minima {result['ratio_of_minima']:.2f}), load {load_before} → {machine().rpartition(' ')[2]}")
+    log(
+        f"{name}: ours {result['ours']['median_s']} s, floor {result['floor']['median_s']} s, ratio {ratio:.2f}"
+        f" (minima {result['ratio_of_minima']:.2f}), load {load_before} → {machine().rpartition(' ')[2]}"
+    )
     return result
 
 
@@ -160,7 +179,10 @@ class Bench:
         self.repo = self.console.backups.repository("eu")
         self.cluster = self.console.settings.regions["eu"].clusters[0]
         self.cli = [str(ROOT / ".venv" / "bin" / "aptien-ops"), "--config", str(config)]
-        self.pg_dump, self.pg_restore = pg_backup.find_tool("pg_dump"), pg_backup.find_tool("pg_restore")
+        self.pg_dump, self.pg_restore = (
+            pg_backup.find_tool("pg_dump"),
+            pg_backup.find_tool("pg_restore"),
+        )
         self.tool_env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
 
     def seed(self, name: str, *, users: int, audit: int, logins: int) -> int:
@@ -168,14 +190,25 @@ class Bench:
         tenant = self.console.provisioning.provision(ProvisionRequest(name, "DE"))
         store = self.console.ctx.store(tenant.cluster or "")
         with store.connect(name) as conn:
-            stats = seed_tenant(conn, "postgresql", name, users=users, audit_events=audit, logins=logins, seed=4,
-                                key_dir=self.console.settings.data_dir / "platform-keys", now=utcnow())
+            stats = seed_tenant(
+                conn,
+                "postgresql",
+                name,
+                users=users,
+                audit_events=audit,
+                logins=logins,
+                seed=4,
+                key_dir=self.console.settings.data_dir / "platform-keys",
+                now=utcnow(),
+            )
             conn.commit()
             conn.autocommit = True
             conn.execute("VACUUM ANALYZE")
             (size,) = conn.execute("SELECT pg_database_size(current_database())").fetchone()
-        log(f"{name}: {audit:,} audit events, {logins:,} logins, {stats.records:,} records in {stats.seconds:.0f} s;"
-            f" {size / 1e6:,.0f} MB")
+        log(
+            f"{name}: {audit:,} audit events, {logins:,} logins, {stats.records:,} records in {stats.seconds:.0f} s;"
+            f" {size / 1e6:,.0f} MB"
+        )
         return int(size)
 
     # -- ours -------------------------------------------------------------------------------
@@ -193,9 +226,13 @@ class Bench:
         argv = [*self.cli, "--json", "backup", "run", name]
 
         def run() -> None:
-            done = subprocess.run(argv, capture_output=True, env=self.env, cwd=self.tmp, check=False)
+            done = subprocess.run(
+                argv, capture_output=True, env=self.env, cwd=self.tmp, check=False
+            )
             if done.returncode != 0 or not json.loads(done.stdout)[0]["ok"]:
-                raise BenchError(f"backup run {name} exited {done.returncode}: {done.stderr.decode()[-2000:]}")
+                raise BenchError(
+                    f"backup run {name} exited {done.returncode}: {done.stderr.decode()[-2000:]}"
+                )
 
         def undo() -> None:
             for manifest in self.repo.manifests(name):
@@ -207,8 +244,15 @@ class Bench:
 
     def pg_dump_to_file(self, name: str, compress: str | None) -> Side:
         path = self.tmp / f"floor-{name}.dump"
-        argv = [self.pg_dump, "--format=custom", *([f"--compress={compress}"] if compress else []), "-f", str(path),
-                "-d", self.server.conninfo(database_name(name))]
+        argv = [
+            self.pg_dump,
+            "--format=custom",
+            *([f"--compress={compress}"] if compress else []),
+            "-f",
+            str(path),
+            "-d",
+            self.server.conninfo(database_name(name)),
+        ]
         return Side(lambda: self._tool(argv), path.unlink)
 
     def stock_pipeline(self, name: str) -> Side:
@@ -217,14 +261,26 @@ class Bench:
         path = self.tmp / f"stock-{name}.dump.zst.age"
         recipient = self.console.tenants.show(name).backup_recipient or ""
         script = '"$1" -Fc -Z0 -d "$2" | zstd -q -1 -T2 | age -r "$3" > "$4"'
-        argv = ["bash", "-o", "pipefail", "-c", script, "stock", self.pg_dump,
-                self.server.conninfo(database_name(name)), recipient, str(path)]
+        argv = [
+            "bash",
+            "-o",
+            "pipefail",
+            "-c",
+            script,
+            "stock",
+            self.pg_dump,
+            self.server.conninfo(database_name(name)),
+            recipient,
+            str(path),
+        ]
         return Side(lambda: self._tool(argv), path.unlink)
 
     def _tool(self, argv: list[str]) -> None:
         done = subprocess.run(argv, capture_output=True, env=self.tool_env, check=False)
         if done.returncode != 0:
-            raise BenchError(f"{Path(argv[0]).name} exited {done.returncode}: {done.stderr.decode()[-2000:]}")
+            raise BenchError(
+                f"{Path(argv[0]).name} exited {done.returncode}: {done.stderr.decode()[-2000:]}"
+            )
 
     # -- verify --level restore ------------------------------------------------------------
 
@@ -234,13 +290,23 @@ class Bench:
         with self.console.ctx.catalog.read() as tx:
             sealed = tx.tenant_secret(name, "backup_identity")
         assert sealed is not None
-        identity = self.console.ctx.sealer("eu").unseal(sealed, secret_context(name, "backup_identity")).decode()
+        identity = (
+            self.console.ctx.sealer("eu")
+            .unseal(sealed, secret_context(name, "backup_identity"))
+            .decode()
+        )
         path = self.tmp / f"plain-{name}.dump"
         with open(path, "wb") as sink:
-            opened = backup_codec.decrypt(self.repo.data_path(name, backup_id), identity, sink,
-                                          expected_size=manifest.ciphertext_size)
+            opened = backup_codec.decrypt(
+                self.repo.data_path(name, backup_id),
+                identity,
+                sink,
+                expected_size=manifest.ciphertext_size,
+            )
         if opened.problem or opened.plaintext_sha256 != manifest.plaintext_sha256:
-            raise BenchError(f"decrypting {backup_id} for the floor: {opened.problem or 'plaintext hash mismatch'}")
+            raise BenchError(
+                f"decrypting {backup_id} for the floor: {opened.problem or 'plaintext hash mismatch'}"
+            )
         return path
 
     def verify(self, backup_id: str) -> Side:
@@ -257,14 +323,26 @@ class Bench:
 
         def create() -> None:
             names.append(f"floor_restore_{secrets.token_hex(4)}")
-            self.server.psql(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(names[-1])).as_string(None))
+            self.server.psql(
+                sql.SQL("CREATE DATABASE {}").format(sql.Identifier(names[-1])).as_string(None)
+            )
 
         def run() -> None:
-            self._tool([self.pg_restore, "--no-owner", "--no-privileges", "-d", self.server.conninfo(names[-1]),
-                        str(dump)])
+            self._tool(
+                [
+                    self.pg_restore,
+                    "--no-owner",
+                    "--no-privileges",
+                    "-d",
+                    self.server.conninfo(names[-1]),
+                    str(dump),
+                ]
+            )
 
         def drop() -> None:
-            self.server.psql(sql.SQL("DROP DATABASE {}").format(sql.Identifier(names.pop())).as_string(None))
+            self.server.psql(
+                sql.SQL("DROP DATABASE {}").format(sql.Identifier(names.pop())).as_string(None)
+            )
 
         return Side(run, drop, create)
 
@@ -286,7 +364,9 @@ class Bench:
         def zstd() -> None:
             codec = zstandard.ZstdCompressor(compression_params=backup_codec.compression_params())
             with open(dump, "rb") as src, open(compressed, "wb") as dst:
-                codec.copy_stream(src, dst, read_size=backup_codec.CHUNK, write_size=backup_codec.CHUNK)
+                codec.copy_stream(
+                    src, dst, read_size=backup_codec.CHUNK, write_size=backup_codec.CHUNK
+                )
 
         def age() -> None:
             with open(compressed, "rb") as src, open(os.devnull, "wb") as dst:
@@ -313,11 +393,19 @@ class Bench:
 
 def measure(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
     big, small = "bench-1gb", "bench-100mb"
-    sizes = {big: bench.seed(big, users=args.users, audit=args.big_audit, logins=args.big_logins),
-             small: bench.seed(small, users=args.users, audit=args.small_audit, logins=args.small_logins)}
+    sizes = {
+        big: bench.seed(big, users=args.users, audit=args.big_audit, logins=args.big_logins),
+        small: bench.seed(
+            small, users=args.users, audit=args.small_audit, logins=args.small_logins
+        ),
+    }
     label = {name: f"{sizes[name] / 1e6:,.0f} MB" for name in sizes}
     out: dict[str, Any] = {"db_bytes": sizes}
-    common: dict[str, Any] = {"max_load": args.max_load, "wait": args.load_wait, "record": args.record}
+    common: dict[str, Any] = {
+        "max_load": args.max_load,
+        "wait": args.load_wait,
+        "record": args.record,
+    }
 
     log("peak RSS of aptien-ops backup run (small, then big)")
     rss_load = quiet_machine(args.max_load, args.load_wait)
@@ -328,22 +416,49 @@ def measure(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
     z0 = ["pg_dump", "-Fc", "-Z0", "-f", "FILE", "-d", "…"]
     for name, tag in ((big, "1 GB"), (small, "100 MB")):
         out[f"z0 {name}"] = alternate(
-            f"backup {tag} tenant vs pg_dump -Fc -Z0 (in-process)", bench.create(name),
-            bench.pg_dump_to_file(name, "0"), rounds=args.rounds, target=TARGETS["z0"],
-            extra={"db_size": label[name], "floor_argv": z0, "ours_call": "FsBackupRepository.create"}, **common)
+            f"backup {tag} tenant vs pg_dump -Fc -Z0 (in-process)",
+            bench.create(name),
+            bench.pg_dump_to_file(name, "0"),
+            rounds=args.rounds,
+            target=TARGETS["z0"],
+            extra={
+                "db_size": label[name],
+                "floor_argv": z0,
+                "ours_call": "FsBackupRepository.create",
+            },
+            **common,
+        )
     out["z0 cli"] = alternate(
-        "backup 1 GB tenant vs pg_dump -Fc -Z0 (CLI process)", bench.cli_backup(big), bench.pg_dump_to_file(big, "0"),
-        rounds=args.rounds, target=TARGETS["z0"],
-        extra={"db_size": label[big], "floor_argv": z0, "ours_argv": ["aptien-ops", "--json", "backup", "run", big]},
-        **common)
+        "backup 1 GB tenant vs pg_dump -Fc -Z0 (CLI process)",
+        bench.cli_backup(big),
+        bench.pg_dump_to_file(big, "0"),
+        rounds=args.rounds,
+        target=TARGETS["z0"],
+        extra={
+            "db_size": label[big],
+            "floor_argv": z0,
+            "ours_argv": ["aptien-ops", "--json", "backup", "run", big],
+        },
+        **common,
+    )
     out["stock"] = alternate(
-        "stock pg_dump -Z0 | zstd -1 -T2 | age vs pg_dump -Fc -Z0 (reference)", bench.stock_pipeline(big),
-        bench.pg_dump_to_file(big, "0"), rounds=args.rounds, target=None,
-        extra={"db_size": label[big], "floor_argv": z0}, **common)
+        "stock pg_dump -Z0 | zstd -1 -T2 | age vs pg_dump -Fc -Z0 (reference)",
+        bench.stock_pipeline(big),
+        bench.pg_dump_to_file(big, "0"),
+        rounds=args.rounds,
+        target=None,
+        extra={"db_size": label[big], "floor_argv": z0},
+        **common,
+    )
     out["gzip"] = alternate(
-        "backup 1 GB tenant vs pg_dump -Fc (gzip)", bench.create(big), bench.pg_dump_to_file(big, None),
-        rounds=args.gzip_rounds, target=TARGETS["gzip"],
-        extra={"db_size": label[big], "floor_argv": ["pg_dump", "-Fc", "-f", "FILE", "-d", "…"]}, **common)
+        "backup 1 GB tenant vs pg_dump -Fc (gzip)",
+        bench.create(big),
+        bench.pg_dump_to_file(big, None),
+        rounds=args.gzip_rounds,
+        target=TARGETS["gzip"],
+        extra={"db_size": label[big], "floor_argv": ["pg_dump", "-Fc", "-f", "FILE", "-d", "…"]},
+        **common,
+    )
 
     [kept] = bench.console.backups.run([big])
     assert kept.backup_id is not None
@@ -353,10 +468,18 @@ def measure(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
     out["codec_cpu"] = bench.codec_cpu(dump)
     log(f"CPU seconds of our stages on the dump: {out['codec_cpu']}")
     out["restore"] = alternate(
-        "verify --level restore 1 GB tenant vs pg_restore", bench.verify(kept.backup_id), bench.pg_restore_fresh(dump),
-        rounds=args.restore_rounds, target=TARGETS["restore"],
-        extra={"db_size": label[big], "ours_call": "BackupService.verify(id, 'restore')",
-               "floor_argv": ["pg_restore", "--no-owner", "--no-privileges", "-d", "FRESH_DB", "FILE"]}, **common)
+        "verify --level restore 1 GB tenant vs pg_restore",
+        bench.verify(kept.backup_id),
+        bench.pg_restore_fresh(dump),
+        rounds=args.restore_rounds,
+        target=TARGETS["restore"],
+        extra={
+            "db_size": label[big],
+            "ours_call": "BackupService.verify(id, 'restore')",
+            "floor_argv": ["pg_restore", "--no-owner", "--no-privileges", "-d", "FRESH_DB", "FILE"],
+        },
+        **common,
+    )
     out["labels"] = label
     return out
 
@@ -371,14 +494,22 @@ def record_section(out: dict[str, Any], args: argparse.Namespace) -> None:
     rows = []
     for key in ("z0 bench-1gb", "z0 bench-100mb", "z0 cli", "stock", "gzip", "restore"):
         r = out[key]
-        target, verdict = ("—", "—") if r["pass"] is None else (f"≤ {r['target_ratio']}×", "yes" if r["pass"] else "**no**")
-        rows.append(f"| {r['benchmark'].replace('|', chr(92) + '|')} | {r['ours']['median_s']:.2f} | {r['floor']['median_s']:.2f}"
-                    f" | {r['ratio']:.2f}× | {r['ratio_of_minima']:.2f}× | {target} | {verdict}"
-                    f" | {r['ours']['cpu_s']:.2f} | {r['floor']['cpu_s']:.2f} | {r['rounds']} | {r['load_before']} |")
+        target, verdict = (
+            ("—", "—")
+            if r["pass"] is None
+            else (f"≤ {r['target_ratio']}×", "yes" if r["pass"] else "**no**")
+        )
+        rows.append(
+            f"| {r['benchmark'].replace('|', chr(92) + '|')} | {r['ours']['median_s']:.2f} | {r['floor']['median_s']:.2f}"
+            f" | {r['ratio']:.2f}× | {r['ratio_of_minima']:.2f}× | {target} | {verdict}"
+            f" | {r['ours']['cpu_s']:.2f} | {r['floor']['cpu_s']:.2f} | {r['rounds']} | {r['load_before']} |"
+        )
     rss = out["rss_kib"]
     cpu_line = ", ".join(f"{label} {seconds:.2f} s" for label, seconds in out["codec_cpu"].items())
     cpu_total = sum(out["codec_cpu"].values())
-    rss_rows = "\n".join(f"| {out['labels'][name]} | {kib / 1024:.0f} MiB |" for name, kib in rss.items())
+    rss_rows = "\n".join(
+        f"| {out['labels'][name]} | {kib / 1024:.0f} MiB |" for name, kib in rss.items()
+    )
     table = "\n".join(rows)
     z0, ncpu = out["z0 bench-1gb"], os.cpu_count() or 1
     least = z0["ours"]["cpu_s"] / ncpu
@@ -388,11 +519,11 @@ def record_section(out: dict[str, Any], args: argparse.Namespace) -> None:
 
 `bench/backup.py` (issue 4) — two PostgreSQL tenants provisioned and seeded by
 `backends.platform_seed.seed_tenant` on a throwaway server
-(`tests/pg_fixtures.start_pg_server(log_statements=False)`): {out['labels']['bench-1gb']}
-({args.big_audit:,} audit events, {args.big_logins:,} logins) and {out['labels']['bench-100mb']}
+(`tests/pg_fixtures.start_pg_server(log_statements=False)`): {out["labels"]["bench-1gb"]}
+({args.big_audit:,} audit events, {args.big_logins:,} logins) and {out["labels"]["bench-100mb"]}
 ({args.small_audit:,} audit events, {args.small_logins:,} logins) by `pg_database_size` (tables
-and indexes). The big tenant's dump is {out['dump_bytes'] / 1e6:,.0f} MB; stored (zstd level 1 with
-hash log 12 and minimum match 6, then age), {out['stored_bytes'] / 1e6:,.0f} MB. Ours and the floor alternate (one warm-up each, the
+and indexes). The big tenant's dump is {out["dump_bytes"] / 1e6:,.0f} MB; stored (zstd level 1 with
+hash log 12 and minimum match 6, then age), {out["stored_bytes"] / 1e6:,.0f} MB. Ours and the floor alternate (one warm-up each, the
 order flips every round); files and databases are removed between rounds, untimed.
 
 - ours, in-process: `FsBackupRepository.create` — a repeatable-read snapshot, `pg_dump -Fc -Z0
@@ -406,7 +537,7 @@ order flips every round); files and databases are removed between rounds, untime
   counted, scratch dropped) against `pg_restore --no-owner --no-privileges -d FRESH_DB FILE` of
   the same dump decrypted beforehand (creating and dropping FRESH_DB untimed).
 
-Run {out['date']} on {out['machine']}; the 1-minute load before each measurement is in the
+Run {out["date"]} on {out["machine"]}; the 1-minute load before each measurement is in the
 last column (the script waits up to {args.load_wait:.0f} s for it to fall to {args.max_load}).
 
 CPU s: the machine's busy CPU time during one run (median; every process — ours, pg_dump,
@@ -420,19 +551,19 @@ Target "≥ 5× faster than gzip" is the row "≤ 0.2×". The reference row runs
 and `age` binaries on pg_dump's output: no snapshot, row counts, listing, hashes or manifest.
 
 **Why ≤ 1.15× of `pg_dump -Fc -Z0` is out of reach on this machine.** Backing up is
-CPU-bound here. The floor keeps {z0['floor']['cpu_s']:.2f} CPU-s busy in {z0['floor']['median_s']:.2f} s
-({z0['floor']['cpu_s'] / (ncpu * z0['floor']['median_s']):.0%} of {ncpu} CPUs); ours needs
-{z0['ours']['cpu_s']:.2f} CPU-s, so even with every CPU busy all the time it cannot take less than
+CPU-bound here. The floor keeps {z0["floor"]["cpu_s"]:.2f} CPU-s busy in {z0["floor"]["median_s"]:.2f} s
+({z0["floor"]["cpu_s"] / (ncpu * z0["floor"]["median_s"]):.0%} of {ncpu} CPUs); ours needs
+{z0["ours"]["cpu_s"]:.2f} CPU-s, so even with every CPU busy all the time it cannot take less than
 {least:.2f} s, {bound:.2f}× the floor, before any scheduling loss. The 1.15× target leaves
-{ncpu * 1.15 * z0['floor']['median_s'] - z0['floor']['cpu_s']:.2f} CPU-s for everything ours adds to
+{ncpu * 1.15 * z0["floor"]["median_s"] - z0["floor"]["cpu_s"]:.2f} CPU-s for everything ours adds to
 pg_dump; measured alone on the big tenant's dump, the stages the issue asks for cost: {cpu_line}
 ({cpu_total:.2f} s in all, plus reading the pipe and writing the file). The stock tools, doing
-less, take {out['stock']['ratio']:.2f}× the floor. Meeting the target needs CPU that this
+less, take {out["stock"]["ratio"]:.2f}× the floor. Meeting the target needs CPU that this
 {ncpu}-CPU machine does not have to spare; the "≥ 5× faster than gzip" and restore targets hold.
 
 Peak RSS of `aptien-ops --json backup run NAME` (GNU time: the process and its waited-for
-children, pg_dump and `pg_restore --list` included), load {out['rss_load_before']} before;
-target < 150 MB and the same for both: {'yes' if rss_ok(rss) else '**no**'}.
+children, pg_dump and `pg_restore --list` included), load {out["rss_load_before"]} before;
+target < 150 MB and the same for both: {"yes" if rss_ok(rss) else "**no**"}.
 
 | tenant | peak RSS |
 | --- | ---: |
@@ -454,7 +585,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the -Z0 comparisons")
     parser.add_argument("--gzip-rounds", type=int, default=3)
     parser.add_argument("--restore-rounds", type=int, default=3)
-    parser.add_argument("--max-load", type=float, default=1.5, help="wait for this 1-minute load before each part")
+    parser.add_argument(
+        "--max-load", type=float, default=1.5, help="wait for this 1-minute load before each part"
+    )
     parser.add_argument("--load-wait", type=float, default=180, help="but no longer than this (s)")
     parser.add_argument("--no-record", dest="record", action="store_false")
     args = parser.parse_args()
@@ -462,16 +595,31 @@ def main() -> int:
     import fleet_configs
 
     with pg_workspace("aptien-bench-backup-", PW_ENV) as (tmp, server):
-        bench = Bench(tmp, server, fleet_configs.sandbox_with_eu_on("postgresql", tmp / "sandbox", server))
+        bench = Bench(
+            tmp, server, fleet_configs.sandbox_with_eu_on("postgresql", tmp / "sandbox", server)
+        )
         try:
             out = measure(bench, args)
         finally:
             bench.console.close()
     out["date"], out["machine"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), machine()
     out["rss_pass"] = rss_ok(out["rss_kib"])
-    passed = out["rss_pass"] and all(out[k]["pass"] for k in ("z0 bench-1gb", "z0 bench-100mb", "z0 cli", "gzip", "restore"))
-    print(json.dumps({"benchmark": "backup", "pass": passed, "db_bytes": out["db_bytes"], "rss_kib": out["rss_kib"],
-                      "dump_bytes": out["dump_bytes"], "stored_bytes": out["stored_bytes"]}), flush=True)
+    passed = out["rss_pass"] and all(
+        out[k]["pass"] for k in ("z0 bench-1gb", "z0 bench-100mb", "z0 cli", "gzip", "restore")
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "backup",
+                "pass": passed,
+                "db_bytes": out["db_bytes"],
+                "rss_kib": out["rss_kib"],
+                "dump_bytes": out["dump_bytes"],
+                "stored_bytes": out["stored_bytes"],
+            }
+        ),
+        flush=True,
+    )
     if args.record:
         record_section(out, args)
     return 0 if passed else 1

@@ -28,8 +28,30 @@ STATE_CYCLE = (
     + [TenantState.SUSPENDED] * 2
     + [TenantState.CANCELLED, TenantState.PURGED, TenantState.PROVISIONING]
 )
-FIRST_NAMES = ("Greta", "Ola", "Wanjiru", "Omar", "Elif", "Chidi", "Chloe", "Jordan", "Ana", "Haruto")
-LAST_NAMES = ("Vogel", "Nordmann", "Kamau", "Farouk", "Yilmaz", "Okafor", "Tremblay", "Lee", "Souza", "Sato")
+FIRST_NAMES = (
+    "Greta",
+    "Ola",
+    "Wanjiru",
+    "Omar",
+    "Elif",
+    "Chidi",
+    "Chloe",
+    "Jordan",
+    "Ana",
+    "Haruto",
+)
+LAST_NAMES = (
+    "Vogel",
+    "Nordmann",
+    "Kamau",
+    "Farouk",
+    "Yilmaz",
+    "Okafor",
+    "Tremblay",
+    "Lee",
+    "Souza",
+    "Sato",
+)
 
 
 @dataclass
@@ -61,7 +83,9 @@ def seeded_catalog(tmp: Path, backend: str, tenants: int) -> Iterator[SeededCata
             text = config.read_text(encoding="utf-8")
             if SQLITE_CATALOG_URL not in text:
                 raise ValueError(f"{config}: no {SQLITE_CATALOG_URL!r} line to point at PostgreSQL")
-            config.write_text(text.replace(SQLITE_CATALOG_URL, f'url = "{url}"', 1), encoding="utf-8")
+            config.write_text(
+                text.replace(SQLITE_CATALOG_URL, f'url = "{url}"', 1), encoding="utf-8"
+            )
         fill(config, tenants)
         yield SeededCatalog(config, backend, tenants, server)
     finally:
@@ -80,7 +104,9 @@ def fill(config: Path, tenants: int) -> None:
     try:
         settings = console.settings
         resolver = RegionResolver.from_settings(settings)
-        placeable = [(c.alpha2, r) for c in countries() if (r := _region_of(resolver, c.alpha2)) is not None]
+        placeable = [
+            (c.alpha2, r) for c in countries() if (r := _region_of(resolver, c.alpha2)) is not None
+        ]
         clusters = {name: [c.name for c in r.clusters] for name, r in settings.regions.items()}
         now = utcnow()
         with console.ctx.catalog.transaction() as tx:
@@ -98,7 +124,9 @@ def fill(config: Path, tenants: int) -> None:
                         cluster=None if state is TenantState.PURGED else pool[i % len(pool)],
                         state=state,
                         contact_name=f"{first} {last}" if i % 5 else None,
-                        contact_email=f"{first.lower()}.{last.lower()}@tenant-{i:05d}.example" if i % 5 else None,
+                        contact_email=f"{first.lower()}.{last.lower()}@tenant-{i:05d}.example"
+                        if i % 5
+                        else None,
                         created_at=created,
                         updated_at=created + timedelta(seconds=i % 3600),
                     )

@@ -83,7 +83,9 @@ def machine() -> str:
 
     The load average says how much the shared machine was doing besides the benchmark.
     """
-    return f"{os.cpu_count()} cpu, python {platform.python_version()}, load {os.getloadavg()[0]:.1f}"
+    return (
+        f"{os.cpu_count()} cpu, python {platform.python_version()}, load {os.getloadavg()[0]:.1f}"
+    )
 
 
 def _summary(times: list[float]) -> dict[str, Any]:
@@ -231,7 +233,11 @@ def peak_rss_kib(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -
     if gnu_time is None:
         raise BenchError("GNU time is missing: apt-get install -y time")
     proc = subprocess.run(
-        [gnu_time, "-v", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False
+        [gnu_time, "-v", *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        check=False,
     )
     report = proc.stderr.decode("utf-8", "replace")
     if proc.returncode != 0:
@@ -252,7 +258,12 @@ def bench_env(home: Path, **extra: str) -> dict[str, str]:
     The warm-up run fills the cache for ours and the floor alike; the repository is not
     written to.
     """
-    dropped = ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "PYTHONPROFILEIMPORTTIME")
+    dropped = (
+        "PYTHONPATH",
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONPYCACHEPREFIX",
+        "PYTHONPROFILEIMPORTTIME",
+    )
     env = {
         k: v
         for k, v in os.environ.items()
@@ -275,7 +286,7 @@ def replace_section(start: str, end: str, section: str, doc: Path = DOC) -> None
     with ``section`` (which carries them), or append it if the markers are not there yet."""
     text = doc.read_text(encoding="utf-8")
     if start in text and end in text:
-        text = text[:text.index(start)] + section.strip() + text[text.index(end) + len(end):]
+        text = text[: text.index(start)] + section.strip() + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip("\n") + "\n\n" + section.strip() + "\n"
     doc.write_text(text, encoding="utf-8")
@@ -294,8 +305,9 @@ def start_pg(tmp: Path, settings: Mapping[str, str] | None = None) -> Any:
 
 
 @contextmanager
-def pg_workspace(prefix: str, password_env: str, settings: Mapping[str, str] | None = None
-                 ) -> Iterator[tuple[Path, Any]]:
+def pg_workspace(
+    prefix: str, password_env: str, settings: Mapping[str, str] | None = None
+) -> Iterator[tuple[Path, Any]]:
     """``(tmp, server)``: a temp dir that is this process's XDG home (no operator or config
     override from the caller), a fresh inspector password in ``password_env``, and a throwaway
     server; all removed at the end."""
@@ -304,7 +316,10 @@ def pg_workspace(prefix: str, password_env: str, settings: Mapping[str, str] | N
         os.environ.pop(var, None)
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp_dir:
         tmp = Path(tmp_dir)
-        os.environ["XDG_DATA_HOME"], os.environ["XDG_CONFIG_HOME"] = str(tmp / "data"), str(tmp / "cfg")
+        os.environ["XDG_DATA_HOME"], os.environ["XDG_CONFIG_HOME"] = (
+            str(tmp / "data"),
+            str(tmp / "cfg"),
+        )
         server = start_pg(tmp, settings)
         try:
             yield tmp, server

@@ -74,7 +74,9 @@ def make_sandbox(tmp: Path, server: Any) -> Path:
     return config
 
 
-def seed(admin: Console, name: str, *, users: int, audit: int, logins: int, seed_no: int, show: bool) -> float:
+def seed(
+    admin: Console, name: str, *, users: int, audit: int, logins: int, seed_no: int, show: bool
+) -> float:
     tenant = admin.provisioning.provision(ProvisionRequest(name, "DE"))
     store = admin.ctx.store(tenant.cluster or "")
     last = [0.0]
@@ -85,8 +87,18 @@ def seed(admin: Console, name: str, *, users: int, audit: int, logins: int, seed
             log(f"  seeding {name}: {done:,}/{total:,} rows")
 
     with store.connect(name) as conn:
-        stats = seed_tenant(conn, "postgresql", name, users=users, audit_events=audit, logins=logins, seed=seed_no,
-                            key_dir=admin.settings.data_dir / "platform-keys", now=utcnow(), progress=progress)
+        stats = seed_tenant(
+            conn,
+            "postgresql",
+            name,
+            users=users,
+            audit_events=audit,
+            logins=logins,
+            seed=seed_no,
+            key_dir=admin.settings.data_dir / "platform-keys",
+            now=utcnow(),
+            progress=progress,
+        )
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE")
@@ -100,7 +112,8 @@ def measure_pages(sam: Console, admin: Console, name: str, rounds: int) -> dict[
     with store.connect(name) as conn:
         actor, busiest = conn.execute(
             "SELECT actor, count(*) FROM audit_events WHERE at >= now() - interval '7 days'"
-            " GROUP BY actor ORDER BY count(*) DESC LIMIT 1").fetchone()
+            " GROUP BY actor ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
     results: dict[str, Any] = {"actor_7d_events": busiest}
     every = sam.inspection.browse(name, "audit", AuditFilters())
     results["first_page"] = median_ms(lambda: every.page(50), rounds)
@@ -146,7 +159,9 @@ def fleet(admin: Console, config: Path, size: int, rounds: int) -> dict[str, Any
     out: dict[str, Any] = {"tenants": size, "email_found_in": None, "by_parallel": {}}
     original = config.read_text()
     for parallel in (1, 4, 8):
-        config.write_text(original.replace("parallel_per_cluster = 4", f"parallel_per_cluster = {parallel}"))
+        config.write_text(
+            original.replace("parallel_per_cluster = 4", f"parallel_per_cluster = {parallel}")
+        )
         sam = open_console(config, env={"APTIEN_OPS_OPERATOR": "sam"})
         try:
             rates = []
@@ -159,7 +174,10 @@ def fleet(admin: Console, config: Path, size: int, rounds: int) -> dict[str, Any
                 out["email_found_in"] = len(search.rows)
         finally:
             sam.close()
-        out["by_parallel"][parallel] = {"median_tenants_per_s": statistics.median(rates), "best": max(rates)}
+        out["by_parallel"][parallel] = {
+            "median_tenants_per_s": statistics.median(rates),
+            "best": max(rates),
+        }
     config.write_text(original)
     return out
 
@@ -174,44 +192,51 @@ def record(result: dict[str, Any]) -> None:
         return f"| {label} | {med:.2f} | {low:.2f} | {f'≤ {target:g}' if target else '-'} | {verdict} |"
 
     fleet_rows = "\n".join(
-        f"| {p} | {v['median_tenants_per_s']:.0f} | {v['best']:.0f} |" for p, v in result["fleet"]["by_parallel"].items())
-    plans = "\n\n".join(f"{label}:\n\n" + "\n".join("    " + line for line in pages["plans"][key].splitlines())
-                        for key, label in (("first_page", "First page"), ("filtered_page", "One actor, 7 days"),
-                                           ("page_1000", "Page 1,000 (keyset position of page 999's last row)")))
+        f"| {p} | {v['median_tenants_per_s']:.0f} | {v['best']:.0f} |"
+        for p, v in result["fleet"]["by_parallel"].items()
+    )
+    plans = "\n\n".join(
+        f"{label}:\n\n" + "\n".join("    " + line for line in pages["plans"][key].splitlines())
+        for key, label in (
+            ("first_page", "First page"),
+            ("filtered_page", "One actor, 7 days"),
+            ("page_1000", "Page 1,000 (keyset position of page 999's last row)"),
+        )
+    )
     section = f"""{START}
 ## inspect: pages of a big tenant, and `inspect user` across a fleet
 
-`bench/inspect_pages.py` — one PostgreSQL tenant seeded with {result['audit_events']:,} change-audit
-events and {result['logins']:,} login events by `backends.platform_seed.seed_tenant` (the `sandbox
-seed` code; seeding took {result['seed_seconds']:.0f} s), on a throwaway server
-(`tests/pg_fixtures.start_pg_server(log_statements=False)`, shared_buffers {result['shared_buffers']}).
+`bench/inspect_pages.py` — one PostgreSQL tenant seeded with {result["audit_events"]:,} change-audit
+events and {result["logins"]:,} login events by `backends.platform_seed.seed_tenant` (the `sandbox
+seed` code; seeding took {result["seed_seconds"]:.0f} s), on a throwaway server
+(`tests/pg_fixtures.start_pg_server(log_statements=False)`, shared_buffers {result["shared_buffers"]}).
 Pages are read in-process through `InspectionService.browse(...).page(50, cursor)` as the
 `security` operator — the reader connects as the region's inspector role — warm cache, median
-and minimum of {result['rounds']} runs after 2 warm-up runs. The filtered page asks for the busiest
-actor of the last 7 days ({pages['actor_7d_events']:,} events in that window). Page 1,000 is
-reached by following 999 cursors ({pages['walk_999_pages_s']:.2f} s for the walk), then timed alone.
+and minimum of {result["rounds"]} runs after 2 warm-up runs. The filtered page asks for the busiest
+actor of the last 7 days ({pages["actor_7d_events"]:,} events in that window). Page 1,000 is
+reached by following 999 cursors ({pages["walk_999_pages_s"]:.2f} s for the walk), then timed alone.
 
-Run {result['date']} on {result['machine']}.
+Run {result["date"]} on {result["machine"]}.
 
 | page | median (ms) | min (ms) | target (ms) | pass |
 | --- | ---: | ---: | ---: | --- |
-{row('first_page', 'audit, first page (50 rows, newest first)')}
-{row('filtered_page', 'audit, one actor, last 7 days')}
-{row('page_1000', 'audit, page 1,000 by cursor')}
-{row('logins_first_page', 'logins, first page')}
-{row('logins_failed_7d_page', 'logins, failed only, last 7 days')}
+{row("first_page", "audit, first page (50 rows, newest first)")}
+{row("filtered_page", "audit, one actor, last 7 days")}
+{row("page_1000", "audit, page 1,000 by cursor")}
+{row("logins_first_page", "logins, first page")}
+{row("logins_failed_7d_page", "logins, failed only, last 7 days")}
 
 `EXPLAIN (ANALYZE, BUFFERS)` of exactly the statements the reader sends (`reader.explain`; it asks
 for 51 rows to know whether a next page exists):
 
 {plans}
 
-`inspect user` over {result['fleet']['tenants']} tenants on one cluster (each provisioned with its own
+`inspect user` over {result["fleet"]["tenants"]} tenants on one cluster (each provisioned with its own
 database and seeded with 20 users and 200 logins; the address searched is a user in
-{result['fleet']['email_found_in']} of them): every tenant is opened as the inspector role (a SCRAM
+{result["fleet"]["email_found_in"]} of them): every tenant is opened as the inspector role (a SCRAM
 login per tenant database) and asked for the user and their last login and last success.
 `[inspection] parallel_per_cluster` bounds the threads per cluster (default 4); median and best of
-{result['fleet_rounds']} searches:
+{result["fleet_rounds"]} searches:
 
 | parallel per cluster | tenants / s (median) | tenants / s (best) |
 | --- | ---: | ---: |
@@ -234,14 +259,24 @@ def main() -> int:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
 
-
-    with pg_workspace("aptien-bench-inspect-", PW_ENV, {"shared_buffers": args.shared_buffers}) as (tmp, server):
+    with pg_workspace("aptien-bench-inspect-", PW_ENV, {"shared_buffers": args.shared_buffers}) as (
+        tmp,
+        server,
+    ):
         config = make_sandbox(tmp, server)
         admin = open_console(config)
         sam = open_console(config, env={"APTIEN_OPS_OPERATOR": "sam"})
         try:
             log(f"seeding bench-big: {args.audit:,} audit events, {args.logins:,} logins")
-            seconds = seed(admin, "bench-big", users=args.users, audit=args.audit, logins=args.logins, seed_no=1, show=True)
+            seconds = seed(
+                admin,
+                "bench-big",
+                users=args.users,
+                audit=args.audit,
+                logins=args.logins,
+                seed_no=1,
+                show=True,
+            )
             log(f"seeded in {seconds:.0f} s; timing pages")
             pages = measure_pages(sam, admin, "bench-big", args.rounds)
             log(f"fleet of {args.fleet} tenants")
@@ -250,15 +285,28 @@ def main() -> int:
             sam.close()
             admin.close()
     result = {
-        "benchmark": "inspect pages", "backend": "postgresql", "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "benchmark": "inspect pages",
+        "backend": "postgresql",
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
-        "audit_events": args.audit, "logins": args.logins, "seed_seconds": seconds, "rounds": args.rounds,
-        "shared_buffers": args.shared_buffers, "fleet_rounds": 3, "pages": pages, "fleet": fleet_result,
+        "audit_events": args.audit,
+        "logins": args.logins,
+        "seed_seconds": seconds,
+        "rounds": args.rounds,
+        "shared_buffers": args.shared_buffers,
+        "fleet_rounds": 3,
+        "pages": pages,
+        "fleet": fleet_result,
     }
     passed = all(pages[k][0] <= target for k, target in TARGETS_MS.items())
     result["pass"] = passed
-    print(json.dumps({k: v for k, v in result.items() if k != "pages"} | {
-        "pages": {k: v for k, v in pages.items() if k != "plans"}}, indent=1))
+    print(
+        json.dumps(
+            {k: v for k, v in result.items() if k != "pages"}
+            | {"pages": {k: v for k, v in pages.items() if k != "plans"}},
+            indent=1,
+        )
+    )
     if not args.no_record:
         record(result)
     return 0 if passed else 1

@@ -64,7 +64,9 @@ TARGET_RATIO = 3.0
 COUNTRY = "DE"  # eu: the region whose cluster is the PostgreSQL server
 INSPECTOR_ENV = "APTIEN_TEST_INSPECTOR_PW"
 #: v1 + v2 as the floor runs them: one script, one transaction.
-TENANT_DDL = "".join(f"{statement};\n" for version in sorted(POSTGRESQL) for statement in POSTGRESQL[version])
+TENANT_DDL = "".join(
+    f"{statement};\n" for version in sorted(POSTGRESQL) for statement in POSTGRESQL[version]
+)
 
 
 def _aptien_ops() -> list[str]:
@@ -99,8 +101,17 @@ def psql_floor(server: Any) -> Callable[[], None]:
     def floor() -> None:
         db = f"floor_{next(numbers):05d}"
         db_id, role_id = sql.Identifier(db), sql.Identifier(f"{db}_owner")
-        server.psql(sql.SQL("CREATE ROLE {} LOGIN;\nCREATE DATABASE {} OWNER {};\n").format(role_id, db_id, role_id).as_string(None))
-        server.psql(sql.SQL("BEGIN;\nSET LOCAL ROLE {};\n").format(role_id).as_string(None) + TENANT_DDL + "COMMIT;\n", db)
+        server.psql(
+            sql.SQL("CREATE ROLE {} LOGIN;\nCREATE DATABASE {} OWNER {};\n")
+            .format(role_id, db_id, role_id)
+            .as_string(None)
+        )
+        server.psql(
+            sql.SQL("BEGIN;\nSET LOCAL ROLE {};\n").format(role_id).as_string(None)
+            + TENANT_DDL
+            + "COMMIT;\n",
+            db,
+        )
 
     return floor
 
@@ -109,7 +120,9 @@ def service_call(console: Any, prefix: str) -> Callable[[], None]:
     numbers = itertools.count(1)
 
     def ours() -> None:
-        tenant = console.provisioning.provision(ProvisionRequest(f"{prefix}-{next(numbers):05d}", COUNTRY))
+        tenant = console.provisioning.provision(
+            ProvisionRequest(f"{prefix}-{next(numbers):05d}", COUNTRY)
+        )
         if tenant.state != TenantState.ACTIVE or tenant.schema_version != TENANT_SCHEMA_VERSION:
             raise BenchError(f"{tenant.name} ended {tenant.state}, schema {tenant.schema_version}")
 
@@ -121,10 +134,22 @@ def provision_by_cli(config: Path, env: Mapping[str, str], cwd: Path, name: str)
 
     Raises: BenchError if it failed or did not print an active tenant.
     """
-    argv = [*_aptien_ops(), "--config", str(config), "--json", "tenant", "provision", name, "--country", COUNTRY]
+    argv = [
+        *_aptien_ops(),
+        "--config",
+        str(config),
+        "--json",
+        "tenant",
+        "provision",
+        name,
+        "--country",
+        COUNTRY,
+    ]
     proc = subprocess.run(argv, capture_output=True, env=env, cwd=cwd, check=False)
     if proc.returncode != 0:
-        raise BenchError(f"tenant provision {name} exited {proc.returncode}: {proc.stderr.decode()[-2000:]}")
+        raise BenchError(
+            f"tenant provision {name} exited {proc.returncode}: {proc.stderr.decode()[-2000:]}"
+        )
     if json.loads(proc.stdout).get("state") != "active":
         raise BenchError(f"tenant provision {name} printed {proc.stdout[:200]!r}")
 
@@ -136,24 +161,52 @@ def cli_call(config: Path, env: Mapping[str, str], cwd: Path, prefix: str) -> Ca
 
 def bench_one(rounds: int, record: bool) -> bool:
     """Service call and CLI process, each against the psql floor. Returns: service call passed."""
-    with tempfile.TemporaryDirectory(prefix="aptien-bench-") as tmp_name, pg_sandbox(Path(tmp_name)) as (config, server):
+    with (
+        tempfile.TemporaryDirectory(prefix="aptien-bench-") as tmp_name,
+        pg_sandbox(Path(tmp_name)) as (config, server),
+    ):
         tmp = Path(tmp_name)
         env = bench_env(tmp, **{INSPECTOR_ENV: os.environ[INSPECTOR_ENV]})
         floor = psql_floor(server)
-        extra = {"load_before": round(os.getloadavg()[0], 2), "floor_sql": "psql: CREATE ROLE + CREATE DATABASE; psql -d db: SET ROLE + v1+v2 DDL"}
+        extra = {
+            "load_before": round(os.getloadavg()[0], 2),
+            "floor_sql": "psql: CREATE ROLE + CREATE DATABASE; psql -d db: SET ROLE + v1+v2 DDL",
+        }
         console = open_console(config, env=env)
         try:
             service = compare(
-                "provision one tenant (service call)", service_call(console, "svc"), floor, rounds=rounds,
-                target_ratio=TARGET_RATIO, backend="postgresql", extra=extra, record=record,
+                "provision one tenant (service call)",
+                service_call(console, "svc"),
+                floor,
+                rounds=rounds,
+                target_ratio=TARGET_RATIO,
+                backend="postgresql",
+                extra=extra,
+                record=record,
             )
         finally:
             console.close()
         extra["load_before"] = round(os.getloadavg()[0], 2)
-        extra["ours_argv"] = ["aptien-ops", "--config", "…/ops.toml", "--json", "tenant", "provision", "cli-N", "--country", COUNTRY]
+        extra["ours_argv"] = [
+            "aptien-ops",
+            "--config",
+            "…/ops.toml",
+            "--json",
+            "tenant",
+            "provision",
+            "cli-N",
+            "--country",
+            COUNTRY,
+        ]
         compare(
-            "provision one tenant (CLI process)", cli_call(config, env, tmp, "cli"), floor, rounds=rounds,
-            target_ratio=TARGET_RATIO, backend="postgresql", extra=extra, record=record,
+            "provision one tenant (CLI process)",
+            cli_call(config, env, tmp, "cli"),
+            floor,
+            rounds=rounds,
+            target_ratio=TARGET_RATIO,
+            backend="postgresql",
+            extra=extra,
+            record=record,
         )
     return bool(service["pass"])
 
@@ -171,7 +224,14 @@ def worker(config: Path, prefix: str, first: int, count: int) -> None:
             console.provisioning.provision(ProvisionRequest(f"{prefix}-{i:05d}", COUNTRY))
     finally:
         console.close()
-    print(json.dumps({"open_s": round(opened - started, 3), "provision_s": round(time.perf_counter() - opened, 3)}))
+    print(
+        json.dumps(
+            {
+                "open_s": round(opened - started, 3),
+                "provision_s": round(time.perf_counter() - opened, 3),
+            }
+        )
+    )
 
 
 def _shares(tenants: int, workers: int) -> list[tuple[int, int]]:
@@ -180,12 +240,25 @@ def _shares(tenants: int, workers: int) -> list[tuple[int, int]]:
     return [(start, size + (i < rest)) for i, start in enumerate(starts)]
 
 
-def _run_workers(config: Path, env: Mapping[str, str], tmp: Path, prefix: str, tenants: int, workers: int) -> list[dict[str, Any]]:
+def _run_workers(
+    config: Path, env: Mapping[str, str], tmp: Path, prefix: str, tenants: int, workers: int
+) -> list[dict[str, Any]]:
     shares = _shares(tenants, workers)
     procs = [
         subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "worker", str(config), prefix, str(first), str(count)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp,
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "worker",
+                str(config),
+                prefix,
+                str(first),
+                str(count),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=tmp,
         )
         for first, count in shares
     ]
@@ -196,7 +269,9 @@ def _run_workers(config: Path, env: Mapping[str, str], tmp: Path, prefix: str, t
     return [json.loads(out) for _, out, _ in outs]
 
 
-def _run_cli_lanes(config: Path, env: Mapping[str, str], tmp: Path, prefix: str, tenants: int, workers: int) -> list[dict[str, Any]]:
+def _run_cli_lanes(
+    config: Path, env: Mapping[str, str], tmp: Path, prefix: str, tenants: int, workers: int
+) -> list[dict[str, Any]]:
     failures: list[BaseException] = []
 
     def lane(first: int, count: int) -> None:
@@ -240,10 +315,17 @@ def provision_many(tmp: Path, tenants: int, workers: int, kind: str) -> dict[str
             active = len(console.tenants.rows(state="active"))
         finally:
             console.close()
-        databases = int(server.psql(r"SELECT count(*) FROM pg_database WHERE datname LIKE 'tenant\_%'").strip())
+        databases = int(
+            server.psql(r"SELECT count(*) FROM pg_database WHERE datname LIKE 'tenant\_%'").strip()
+        )
     if active != tenants or databases != tenants:
-        raise BenchError(f"{workers} worker(s): {active} active tenants and {databases} databases, expected {tenants}")
-    print(f"{workers} worker(s): {tenants} tenants in {wall:.1f} s ({tenants / wall:.2f}/s), load {load:.1f}", file=sys.stderr)
+        raise BenchError(
+            f"{workers} worker(s): {active} active tenants and {databases} databases, expected {tenants}"
+        )
+    print(
+        f"{workers} worker(s): {tenants} tenants in {wall:.1f} s ({tenants / wall:.2f}/s), load {load:.1f}",
+        file=sys.stderr,
+    )
     return {"wall_s": wall, "load_before": load, "workers": reports}
 
 
@@ -253,13 +335,21 @@ def bench_parallel(tenants: int, workers: int, repeat: int, kind: str, record: b
     details: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="aptien-bench-") as tmp_name:
         for i in range(repeat):
-            for count in ((1, workers) if i % 2 == 0 else (workers, 1)):
+            for count in (1, workers) if i % 2 == 0 else (workers, 1):
                 run = provision_many(Path(tmp_name) / f"run{i}-w{count}", tenants, count, kind)
                 times[count].append(run["wall_s"])
-                details.append({"workers": count, "wall_s": round(run["wall_s"], 2), "load_before": round(run["load_before"], 2), "worker_reports": run["workers"]})
+                details.append(
+                    {
+                        "workers": count,
+                        "wall_s": round(run["wall_s"], 2),
+                        "load_before": round(run["load_before"], 2),
+                        "worker_reports": run["workers"],
+                    }
+                )
     serial, parallel = statistics.median(times[1]), statistics.median(times[workers])
     result: dict[str, Any] = {
-        "benchmark": f"provision {tenants} tenants, {workers} workers vs 1" + (" (CLI per tenant)" if kind == "cli" else ""),
+        "benchmark": f"provision {tenants} tenants, {workers} workers vs 1"
+        + (" (CLI per tenant)" if kind == "cli" else ""),
         "backend": "postgresql",
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
         "rounds": repeat,
@@ -284,12 +374,16 @@ def bench_parallel(tenants: int, workers: int, repeat: int, kind: str, record: b
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", nargs="?", choices=("all", "one", "parallel", "worker"), default="all")
+    parser.add_argument(
+        "part", nargs="?", choices=("all", "one", "parallel", "worker"), default="all"
+    )
     parser.add_argument("worker_args", nargs="*", help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, default=15, help="one: rounds of each side")
     parser.add_argument("--tenants", type=int, default=200, help="parallel: tenants per run")
     parser.add_argument("--workers", type=int, default=4, help="parallel: concurrent workers")
-    parser.add_argument("--repeat", type=int, default=1, help="parallel: runs of each (serial, parallel)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="parallel: runs of each (serial, parallel)"
+    )
     parser.add_argument("--worker-kind", choices=("console", "cli"), default="console")
     parser.add_argument("--no-record", action="store_true", help="do not touch docs/benchmarks.md")
     args = parser.parse_args(argv)
@@ -303,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.part in ("all", "one"):
         passed = bench_one(args.rounds, not args.no_record)
     if args.part in ("all", "parallel"):
-        bench_parallel(args.tenants, args.workers, args.repeat, args.worker_kind, not args.no_record)
+        bench_parallel(
+            args.tenants, args.workers, args.repeat, args.worker_kind, not args.no_record
+        )
     return 0 if passed else 1
 
 

@@ -54,8 +54,20 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         with seeded_catalog(tmp, args.backend, args.tenants) as seeded:
             setup_s = time.perf_counter() - started
-            print(f"set-up: {args.tenants} tenants on {args.backend} in {setup_s:.1f} s", file=sys.stderr)
-            ours = [sys.executable, "-m", "aptien_ops", "--config", str(seeded.config), "--json", "tenant", "list"]
+            print(
+                f"set-up: {args.tenants} tenants on {args.backend} in {setup_s:.1f} s",
+                file=sys.stderr,
+            )
+            ours = [
+                sys.executable,
+                "-m",
+                "aptien_ops",
+                "--config",
+                str(seeded.config),
+                "--json",
+                "tenant",
+                "list",
+            ]
             floor = [sys.executable, "-c", f"import sqlalchemy, {DRIVERS[args.backend]}"]
             result = compare(
                 "tenant list --json",

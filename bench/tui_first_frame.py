@@ -32,7 +32,7 @@ from harness import BenchError, Run, bench_env, compare
 TARGET_RATIO = 1.5
 SIZE = (80, 24)
 
-MINIMAL_APP = f'''\
+MINIMAL_APP = f"""\
 from textual.app import App, ComposeResult
 from textual.widgets import Footer, Header, Static
 
@@ -49,7 +49,7 @@ class Minimal(App[None]):
 
 
 Minimal().run(headless=True, size={SIZE!r})
-'''
+"""
 
 #: The real start of ``aptien-ops tui`` (``aptien_ops.cli.tui.run_tui``), headless: every
 #: command loaded, then collection off, as ``aptien_ops.cli.main`` does; ``CliState.start_tui``
@@ -59,7 +59,7 @@ Minimal().run(headless=True, size={SIZE!r})
 #: exits after the repaint that follows. The catalog connection the app starts after its first
 #: frame (``OpsApp._connect``) is left out: it is not part of that frame, and it would make this
 #: process wait for it before exiting.
-OPS_APP = f'''\
+OPS_APP = f"""\
 import gc
 import json
 import sys
@@ -94,7 +94,7 @@ app = FirstFrame(console, glance=glance)
 app.run(headless=True, size={SIZE!r})
 state.close()
 print(json.dumps({{"tenants_shown": app.shown, "from_glance": glance is not None}}))
-'''
+"""
 
 
 def _expect_shown(count: int) -> Callable[[bytes], None]:
@@ -108,7 +108,9 @@ def _expect_shown(count: int) -> Callable[[bytes], None]:
             raise BenchError(f"the dashboard showed {shown!r} tenants, expected {count}")
         if not from_glance:
             # The fallback (console opened before the app) is correct but not what is measured.
-            raise BenchError("the first frame was not drawn from the glance: the catalog was not ready for one")
+            raise BenchError(
+                "the first frame was not drawn from the glance: the catalog was not ready for one"
+            )
 
     return check
 
@@ -130,7 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         with seeded_catalog(tmp, args.backend, args.tenants) as seeded:
             setup_s = time.perf_counter() - started
-            print(f"set-up: {args.tenants} tenants on {args.backend} in {setup_s:.1f} s", file=sys.stderr)
+            print(
+                f"set-up: {args.tenants} tenants on {args.backend} in {setup_s:.1f} s",
+                file=sys.stderr,
+            )
             result = compare(
                 "TUI first dashboard frame",
                 [sys.executable, str(ours_script), str(seeded.config)],

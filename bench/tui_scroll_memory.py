@@ -47,7 +47,7 @@ SIZE = (80, 24)
 TENANT = "scroll-bench"
 START, END = "<!-- tui-scroll-memory:start -->", "<!-- tui-scroll-memory:end -->"
 
-SEED = f'''\
+SEED = f"""\
 import sys
 from datetime import UTC, datetime
 
@@ -65,9 +65,9 @@ with store.connect(tenant.name) as conn:
                 key_dir=console.settings.data_dir / "platform-keys", now=datetime.now(UTC))
 console.close()
 print(config)
-'''
+"""
 
-MINIMAL_APP = f'''\
+MINIMAL_APP = f"""\
 import asyncio
 
 from textual.app import App, ComposeResult
@@ -87,11 +87,11 @@ async def main() -> None:
 
 
 asyncio.run(main())
-'''
+"""
 
 #: Presses End until the cursor is on the wanted row, letting each page arrive before the next
 #: press (as an operator holding End would, a page at a time).
-OPS_APP = f'''\
+OPS_APP = f"""\
 import asyncio
 import json
 import resource
@@ -136,7 +136,7 @@ async def main(config: str, wanted: int) -> dict:
 
 
 print(json.dumps(asyncio.run(main(sys.argv[1], int(sys.argv[2])))))
-'''
+"""
 
 
 def log(message: str) -> None:
@@ -151,7 +151,9 @@ def scrolled(argv: list[str], env: dict[str, str], wanted: int) -> dict[str, Any
     """
     proc = subprocess.run(argv, capture_output=True, env=env, check=False)
     if proc.returncode != 0:
-        raise BenchError(f"the scroll script exited {proc.returncode}: {proc.stderr.decode()[-2000:]}")
+        raise BenchError(
+            f"the scroll script exited {proc.returncode}: {proc.stderr.decode()[-2000:]}"
+        )
     result: dict[str, Any] = json.loads(proc.stdout.decode().strip().splitlines()[-1])
     if result["row"] != wanted or not result["oldest_reached"]:
         raise BenchError(f"the scroll stopped short of row {wanted}: {result}")
@@ -163,22 +165,22 @@ def write_section(result: dict[str, Any]) -> None:
     section = f"""{START}
 ## TUI: scrolling 100,000 logins in bounded memory
 
-`bench/tui_scroll_memory.py` — one SQLite tenant seeded with {result['logins']:,} login events by
+`bench/tui_scroll_memory.py` — one SQLite tenant seeded with {result["logins"]:,} login events by
 `seed_tenant`; `OpsApp` headless at 80×24 as `sam`, Logins tab, `End` pressed
-{result['scroll']['presses']} times until the cursor is on row {result['logins']:,} (the oldest
+{result["scroll"]["presses"]} times until the cursor is on row {result["logins"]:,} (the oldest
 login), each press reading the next page of 200 by cursor. Peak RSS of the whole process from
-`/usr/bin/time -v`, median of {result['rounds']}; the floor is a minimal Textual app (Header,
+`/usr/bin/time -v`, median of {result["rounds"]}; the floor is a minimal Textual app (Header,
 Static, Footer) run the same way. The results table's row puts megabytes in its seconds columns.
 
 | process | peak RSS (MB) |
 | --- | ---: |
-| ours: scroll to row {result['logins']:,} | {result['ours']['median_s']:.1f} |
-| floor: minimal Textual app | {result['floor']['median_s']:.1f} |
+| ours: scroll to row {result["logins"]:,} | {result["ours"]["median_s"]:.1f} |
+| floor: minimal Textual app | {result["floor"]["median_s"]:.1f} |
 | target | < {TARGET_MB:.0f} |
 
-The window held at most {result['scroll']['largest_window']:,} rows (rows {result['scroll']['window'][0]:,}–{result['scroll']['window'][1]:,}
-at the end) and kept {result['scroll']['cursors_kept']} page cursors. Run {result['date']} UTC on
-{result['machine']}.
+The window held at most {result["scroll"]["largest_window"]:,} rows (rows {result["scroll"]["window"][0]:,}–{result["scroll"]["window"][1]:,}
+at the end) and kept {result["scroll"]["cursors_kept"]} page cursors. Run {result["date"]} UTC on
+{result["machine"]}.
 
     .venv/bin/python bench/tui_scroll_memory.py
 {END}
@@ -201,8 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         minimal.write_text(MINIMAL_APP, encoding="utf-8")
         ours.write_text(OPS_APP, encoding="utf-8")
         started = time.perf_counter()
-        seeding = subprocess.run([sys.executable, str(seed), str(tmp / "sbx"), str(args.logins)],
-                                 capture_output=True, env=bench_env(tmp), check=False)
+        seeding = subprocess.run(
+            [sys.executable, str(seed), str(tmp / "sbx"), str(args.logins)],
+            capture_output=True,
+            env=bench_env(tmp),
+            check=False,
+        )
         if seeding.returncode != 0:
             raise BenchError(f"seeding failed: {seeding.stderr.decode()[-2000:]}")
         config = seeding.stdout.decode().strip().splitlines()[-1]
@@ -223,8 +229,16 @@ def main(argv: list[str] | None = None) -> int:
         "backend": "sqlite",
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
         "rounds": args.rounds,
-        "ours": {"median_s": round(ours_median, 1), "min_s": round(min(ours_mb), 1), "times_s": ours_mb},
-        "floor": {"median_s": round(floor_median, 1), "min_s": round(min(floor_mb), 1), "times_s": floor_mb},
+        "ours": {
+            "median_s": round(ours_median, 1),
+            "min_s": round(min(ours_mb), 1),
+            "times_s": ours_mb,
+        },
+        "floor": {
+            "median_s": round(floor_median, 1),
+            "min_s": round(min(floor_mb), 1),
+            "times_s": floor_mb,
+        },
         "ratio": round(ours_median / floor_median, 3),
         "ratio_of_minima": round(min(ours_mb) / min(floor_mb), 3),
         # The issue's target is absolute; as a ratio over this run's floor it reads the same.

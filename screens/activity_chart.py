@@ -35,16 +35,23 @@ def burst_line(summary: dict[str, Any]) -> Text:
     limits = summary.get("thresholds") or {}
     text = Text()
     if not bursts:
-        text.append(f"no bursts of failures (≥ {limits.get('burst_failures', '?')} within "
-                    f"{limits.get('burst_window_minutes', 0):g} min)", style="dim")
+        text.append(
+            f"no bursts of failures (≥ {limits.get('burst_failures', '?')} within "
+            f"{limits.get('burst_window_minutes', 0):g} min)",
+            style="dim",
+        )
     else:
         latest = bursts[-1]
         who = f"from {latest['key']}" if latest["by"] == "ip" else f"for {latest['key']}"
         text.append(f"⚠ {len(bursts)} burst{'s' if len(bursts) != 1 else ''}", style="bold red")
-        text.append(f" · latest: {count(int(latest['failures']))} failures {who} at {short_minute(str(latest['start']))}",
-                    style="red")
-    text.append(f" · per {summary['per']}, {short_minute(summary['since'])} → {short_minute(summary['until'])}",
-                style="dim")
+        text.append(
+            f" · latest: {count(int(latest['failures']))} failures {who} at {short_minute(str(latest['start']))}",
+            style="red",
+        )
+    text.append(
+        f" · per {summary['per']}, {short_minute(summary['since'])} → {short_minute(summary['until'])}",
+        style="dim",
+    )
     return text
 
 
@@ -86,7 +93,9 @@ class ActivityChart(Vertical, ServiceCaller):
         self._window = window
         name, per, inspection = self.tenant, self.per(filters), self.ops.services.inspection
         self.query_one("#chart-bursts", Static).update(Text("reading activity…", style="dim"))
-        self.load(lambda: inspection.summary(name, since=window[0], until=window[1], per=per), self._shown)
+        self.load(
+            lambda: inspection.summary(name, since=window[0], until=window[1], per=per), self._shown
+        )
 
     def _shown(self, summary: dict[str, Any]) -> None:
         self.summary = summary
@@ -95,9 +104,13 @@ class ActivityChart(Vertical, ServiceCaller):
         self.query_one("#chart-failures", Sparkline).data = [b["failures"] for b in buckets]
         self.query_one("#chart-logins-label", Label).update(f"logins {count(summary['logins']):>7}")
         rate = f"{summary['failure_rate']:.0%}"
-        self.query_one("#chart-failures-label", Label).update(f"failed {count(summary['failures']):>7} {rate:>4}")
+        self.query_one("#chart-failures-label", Label).update(
+            f"failed {count(summary['failures']):>7} {rate:>4}"
+        )
         self.query_one("#chart-bursts", Static).update(burst_line(summary))
 
     def service_refused(self, error: OpsError) -> None:
         self._window = None  # so the next filter applied tries again
-        self.query_one("#chart-bursts", Static).update(Text(f"no chart: {error.one_line()}", style="red"))
+        self.query_one("#chart-bursts", Static).update(
+            Text(f"no chart: {error.one_line()}", style="red")
+        )

@@ -69,7 +69,9 @@ SCREENS: tuple[Tab, ...] = (
     Tab("4", "approvals", "Approvals", "aptien_ops.screens.approvals:ApprovalsScreen"),
     Tab("5", "opslog", "Ops log", "aptien_ops.screens.opslog:OpsLogScreen"),
     Tab("6", "fleet", "Fleet", "aptien_ops.screens.fleet:FleetScreen"),
-    Tab("7", "find-user", "Find user", "aptien_ops.screens.find_user:FindUserScreen", in_tabs=False),
+    Tab(
+        "7", "find-user", "Find user", "aptien_ops.screens.find_user:FindUserScreen", in_tabs=False
+    ),
     Tab("8", "backups", "Backups", "aptien_ops.screens.backups:BackupsScreen"),
 )
 
@@ -88,13 +90,17 @@ class OpsApp(App[None], ServiceCaller):
     TITLE = "Aptien Ops"
     CSS_PATH = Path(__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {OpsCommands}
-    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {t.mode: t.screen for t in SCREENS}
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        t.mode: t.screen for t in SCREENS
+    }
     DEFAULT_MODE = DashboardScreen.MODE
     BINDINGS = [
         *(Binding(t.key, f"goto('{t.mode}')", t.title, show=False) for t in SCREENS),
         Binding("question_mark,f1", "help", "Help", tooltip="keys per screen (this list)"),
         Binding("ctrl+l", "lock", "Lock now", show=False, tooltip="lock now; Enter unlocks"),
-        Binding("ctrl+r", "screen.refresh", "Reload", show=False, tooltip="reload what the screen shows"),
+        Binding(
+            "ctrl+r", "screen.refresh", "Reload", show=False, tooltip="reload what the screen shows"
+        ),
         Binding("q", "quit", "Quit", tooltip="quit (ctrl+q works everywhere)"),
     ]
     #: How often the idle lock looks at the clock.
@@ -107,8 +113,14 @@ class OpsApp(App[None], ServiceCaller):
     catalog_ready: reactive[bool] = reactive(False)
     """The region filter shown in the header (None: all regions)."""
 
-    def __init__(self, console: Console, *, glance: DashboardGlance | None = None,
-                 clock: Callable[[], float] | None = None, cursor_blink: bool = True) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        glance: DashboardGlance | None = None,
+        clock: Callable[[], float] | None = None,
+        cursor_blink: bool = True,
+    ) -> None:
         super().__init__()
         self.services = console
         self._glance = glance
@@ -150,11 +162,23 @@ class OpsApp(App[None], ServiceCaller):
         # No "Screenshot": it would write tenants' contacts to a file on a shared bastion.
         return (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
 
-    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = True) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
         """Show a toast; while locked, hold it back until unlock (it may name a tenant)."""
         if self.locked:
-            self._held_notices.append((message, {"title": title, "severity": severity, "timeout": timeout, "markup": markup}))
+            self._held_notices.append(
+                (
+                    message,
+                    {"title": title, "severity": severity, "timeout": timeout, "markup": markup},
+                )
+            )
             return
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
@@ -217,14 +241,20 @@ class OpsApp(App[None], ServiceCaller):
         screen.call_later(self._when_loaded, screen, action)
 
     async def _when_loaded(self, screen: Screen[Any], action: str) -> None:
-        loading = [w for w in self.workers if w.node is screen and w.group == "load" and not w.is_finished]
+        loading = [
+            w for w in self.workers if w.node is screen and w.group == "load" and not w.is_finished
+        ]
         await self.workers.wait_for_complete(loading)
         # The loaded rows arrive as a message already queued on the screen; the action follows it.
         screen.call_later(screen.run_action, action)
 
     def action_cycle_region(self) -> None:
         order: list[str | None] = [None, *self.services.settings.regions]
-        self.region_filter = order[(order.index(self.region_filter) + 1) % len(order)] if self.region_filter in order else None
+        self.region_filter = (
+            order[(order.index(self.region_filter) + 1) % len(order)]
+            if self.region_filter in order
+            else None
+        )
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

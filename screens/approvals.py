@@ -47,8 +47,14 @@ class ApprovalsScreen(OpsScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label in (("id", "#"), ("action", "Action"), ("target", "Target"), ("by", "Requested by"),
-                           ("at", "Requested (UTC)"), ("state", "State")):
+        for key, label in (
+            ("id", "#"),
+            ("action", "Action"),
+            ("target", "Target"),
+            ("by", "Requested by"),
+            ("at", "Requested (UTC)"),
+            ("state", "State"),
+        ):
             table.add_column(label, key=key)
 
     def refresh_data(self) -> None:
@@ -61,13 +67,26 @@ class ApprovalsScreen(OpsScreen):
         keep = self.selected()
         table.clear()
         for a in sorted(approvals, key=lambda a: a.id, reverse=True):
-            table.add_row(str(a.id), a.action, a.target, a.requested_by, minute(a.requested_at),
-                          Text(str(a.state), style=STATE_STYLE.get(str(a.state), "")), key=str(a.id))
+            table.add_row(
+                str(a.id),
+                a.action,
+                a.target,
+                a.requested_by,
+                minute(a.requested_at),
+                Text(str(a.state), style=STATE_STYLE.get(str(a.state), "")),
+                key=str(a.id),
+            )
         if keep is not None and keep in self.approvals:
             table.move_cursor(row=table.get_row_index(str(keep)))
         n = len(approvals)
-        shown = f"{n} pending request{'s' if n != 1 else ''}" if self.only_pending else f"{n} request{'s' if n != 1 else ''} in all"
-        self.query_one("#approvals-status", Static).update(f"{shown} · f shows {'all' if self.only_pending else 'pending only'}")
+        shown = (
+            f"{n} pending request{'s' if n != 1 else ''}"
+            if self.only_pending
+            else f"{n} request{'s' if n != 1 else ''} in all"
+        )
+        self.query_one("#approvals-status", Static).update(
+            f"{shown} · f shows {'all' if self.only_pending else 'pending only'}"
+        )
         self._show_detail(self.selected())
 
     def selected(self) -> int | None:
@@ -85,14 +104,20 @@ class ApprovalsScreen(OpsScreen):
         detail = self.query_one("#approvals-detail", Static)
         approval = self.approvals.get(approval_id) if approval_id is not None else None
         if approval is None:
-            detail.update("Nothing is waiting for a decision." if self.only_pending else "No requests.")
+            detail.update(
+                "Nothing is waiting for a decision." if self.only_pending else "No requests."
+            )
             return
         text = Text()
         text.append(f"#{approval.id} {approval.action} → {approval.target}", style="bold")
         text.append(f"\nparameters {json.dumps(approval.params, sort_keys=True)}")
-        text.append(f"\nrequested by {approval.requested_by} at {minute(approval.requested_at)} UTC")
+        text.append(
+            f"\nrequested by {approval.requested_by} at {minute(approval.requested_at)} UTC"
+        )
         if approval.decided_by:
-            text.append(f"\n{approval.state} by {approval.decided_by} at {minute(approval.decided_at)} UTC")
+            text.append(
+                f"\n{approval.state} by {approval.decided_by} at {minute(approval.decided_at)} UTC"
+            )
             if approval.reason:
                 text.append(f": {approval.reason}")
         detail.update(text)
@@ -128,9 +153,13 @@ class ApprovalsScreen(OpsScreen):
                     ),
                 )
 
-        question = (f"Approve request #{approval.id}: {approval.action} on {approval.target}, "
-                    f"requested by {approval.requested_by}? It runs at once.")
-        self.app.push_screen(ConfirmModal(question, yes="Approve", title="Approve request"), confirmed)
+        question = (
+            f"Approve request #{approval.id}: {approval.action} on {approval.target}, "
+            f"requested by {approval.requested_by}? It runs at once."
+        )
+        self.app.push_screen(
+            ConfirmModal(question, yes="Approve", title="Approve request"), confirmed
+        )
 
     def action_reject(self) -> None:
         approval = self._selected_pending()
@@ -146,6 +175,9 @@ class ApprovalsScreen(OpsScreen):
                 )
 
         question = f"Reject request #{approval.id}: {approval.action} on {approval.target}? Give the reason."
-        self.app.push_screen(ReasonModal(question, title="Reject request", placeholder="reason (kept in the ops log)"),
-                             reasoned)
-
+        self.app.push_screen(
+            ReasonModal(
+                question, title="Reject request", placeholder="reason (kept in the ops log)"
+            ),
+            reasoned,
+        )

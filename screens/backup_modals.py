@@ -36,7 +36,12 @@ class TenantModal(OpsModal[str | None]):
         with Vertical(id="modal-box") as box:
             box.border_title = "Back up a tenant"
             yield Label("Tenant to back up now (into its own region's store)", id="modal-question")
-            yield Input(self.default, placeholder="tenant name, e.g. acme-gmbh", id="modal-tenant", compact=True)
+            yield Input(
+                self.default,
+                placeholder="tenant name, e.g. acme-gmbh",
+                id="modal-tenant",
+                compact=True,
+            )
             yield Label("Enter backs up · Esc cancels", classes="modal-hint")
 
     def on_mount(self) -> None:
@@ -68,9 +73,13 @@ class LevelModal(OpsModal[str | None]):
         with Vertical(id="modal-box") as box:
             box.border_title = "Verify backup"
             yield Label(f"Verify {self.backup_id} at which level?", id="modal-question")
-            options = [Option(f"{level:<9}{LEVEL_HELP[level]}", id=level) for level in VERIFY_LEVELS]
+            options = [
+                Option(f"{level:<9}{LEVEL_HELP[level]}", id=level) for level in VERIFY_LEVELS
+            ]
             yield OptionList(*options, id="modal-levels", compact=True)
-            yield Label(f"region {self.store_region}'s policy asks for {self.default}", classes="modal-hint")
+            yield Label(
+                f"region {self.store_region}'s policy asks for {self.default}", classes="modal-hint"
+            )
             yield Label("↑↓ choose · Enter verifies · Esc cancels", classes="modal-hint")
 
     def on_mount(self) -> None:

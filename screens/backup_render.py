@@ -16,10 +16,16 @@ from aptien_ops.screens.formatting import short_minute, size
 if TYPE_CHECKING:  # the dashboard imports this module for its first frame: keep it light
     from aptien_ops.backup_policy import DueItem
 
-STATUS_STYLE = {"verified": "green", "unverified": "yellow", "failed": "bold red", "missing": "bold red",
-                "pruned": "dim"}
+STATUS_STYLE = {
+    "verified": "green",
+    "unverified": "yellow",
+    "failed": "bold red",
+    "missing": "bold red",
+    "pruned": "dim",
+}
 #: A backup id inside a due item's reason, shortened like the table's Id column.
 _BACKUP_ID = re.compile(r"\bbk-\d{8}T\d{6}Z-([0-9a-f]+)\b")
+
 
 def short_id(backup_id: str) -> str:
     """``5a17e0`` of ``bk-20250314T092653Z-5a17e0``: unique beside the tenant and time shown."""
@@ -30,7 +36,11 @@ def last_check(row: dict[str, Any]) -> Text:
     last = row.get("last_verification")
     if not last:
         return Text("-", style="dim")
-    return Text(f"{last['level']} ok", style="green") if last["ok"] else Text(f"{last['level']} FAILED", style="bold red")
+    return (
+        Text(f"{last['level']} ok", style="green")
+        if last["ok"]
+        else Text(f"{last['level']} FAILED", style="bold red")
+    )
 
 
 def detail_text(row: dict[str, Any] | None) -> Text:
@@ -46,8 +56,10 @@ def detail_text(row: dict[str, Any] | None) -> Text:
         return text
     verdict = "passed" if last["ok"] else "FAILED"
     style = "" if last["ok"] else "bold red"
-    text.append(f"\n{last['level']} verification {verdict} {short_minute(last['at'])} by {last['operator']}: ",
-                style=style)
+    text.append(
+        f"\n{last['level']} verification {verdict} {short_minute(last['at'])} by {last['operator']}: ",
+        style=style,
+    )
     text.append(last["detail"], style="" if last["ok"] else "red")
     return text
 
@@ -62,7 +74,11 @@ def due_report(items: list[DueItem]) -> RenderableType:
     table.add_column(no_wrap=True, width=14)
     table.add_column(ratio=1)
     for item in items:
-        late = Text("overdue", style="bold red") if item.overdue else Text(f"by {short_minute(item.deadline)}", style="dim")
+        late = (
+            Text("overdue", style="bold red")
+            if item.overdue
+            else Text(f"by {short_minute(item.deadline)}", style="dim")
+        )
         reason = _BACKUP_ID.sub(r"\1", item.reason)
         what = f"{short_id(item.backup_id)}: {reason}" if item.backup_id else reason
         table.add_row(item.kind, item.tenant, late, what)
@@ -81,7 +97,10 @@ class BackupHealth:
     def read(cls, service: Any) -> BackupHealth:
         """Ask ``BackupService`` (in a worker thread). Raises: what ``list``/``due`` raise."""
         rows, _notes = service.list()
-        return cls(tuple(service.due()), tuple((r["region"], r["id"]) for r in rows if r["status"] == "failed"))
+        return cls(
+            tuple(service.due()),
+            tuple((r["region"], r["id"]) for r in rows if r["status"] == "failed"),
+        )
 
 
 def _plural(n: int, word: str) -> str:
@@ -101,5 +120,9 @@ def health_text(health: BackupHealth, region: str | None = None) -> Text:
     alarms += [_plural(late_checks, "overdue verification")] if late_checks else []
     alarms += [_plural(failed, "failed verification")] if failed else []
     text.append(" · ".join(alarms), style="bold red")
-    text.append(f" — {len(due)} due in all (press 8)" if alarms else f"{len(due)} due, none overdue yet (press 8)")
+    text.append(
+        f" — {len(due)} due in all (press 8)"
+        if alarms
+        else f"{len(due)} due, none overdue yet (press 8)"
+    )
     return text

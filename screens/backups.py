@@ -37,8 +37,14 @@ from aptien_ops.screens.formatting import count, short_minute, size
 from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.services.backups import RunOutcome
 
-COLUMNS = (("tenant", "Tenant"), ("id", "Id"), ("created", "Created"), ("size", "Size"), ("status", "Status"),
-           ("checked", "Last check"))
+COLUMNS = (
+    ("tenant", "Tenant"),
+    ("id", "Id"),
+    ("created", "Created"),
+    ("size", "Size"),
+    ("status", "Status"),
+    ("checked", "Last check"),
+)
 #: Rows the table holds (newest first): DataTable measures every cell it is given.
 WINDOW = 500
 #: Doomed backups named in the prune dialog; the rest are counted.
@@ -71,11 +77,22 @@ class BackupsScreen(OpsScreen):
     CSS_PATH = Path(__file__).with_name("backups.tcss")
     AUTO_FOCUS = "#backups-table"
     BINDINGS = [
-        Binding("b", "backup", "Back up", tooltip="back up the highlighted tenant (or one you name)"),
-        Binding("d", "run_due", "Run due", tooltip="back up every tenant that is due, then verify what is due (region filter applies)"),
-        Binding("v", "verify", "Verify", tooltip="verify the highlighted backup: quick, full or restore"),
+        Binding(
+            "b", "backup", "Back up", tooltip="back up the highlighted tenant (or one you name)"
+        ),
+        Binding(
+            "d",
+            "run_due",
+            "Run due",
+            tooltip="back up every tenant that is due, then verify what is due (region filter applies)",
+        ),
+        Binding(
+            "v", "verify", "Verify", tooltip="verify the highlighted backup: quick, full or restore"
+        ),
         Binding("p", "prune", "Prune", tooltip="apply retention: shows what would go, then asks"),
-        Binding("r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"),
+        Binding(
+            "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
+        ),
     ]
     PERMISSIONS = {
         "backup": Action.BACKUP_RUN,
@@ -147,8 +164,15 @@ class BackupsScreen(OpsScreen):
             # Newest first: the backup an operator looks for is almost always the latest.
             for r in reversed(shown[-WINDOW:]):
                 self._by_id[r["id"]] = r
-                table.add_row(r["tenant"], short_id(r["id"]), short_minute(r["created_at"]), size(r["ciphertext_size"]),
-                              Text(r["status"], style=STATUS_STYLE.get(r["status"], "")), last_check(r), key=r["id"])
+                table.add_row(
+                    r["tenant"],
+                    short_id(r["id"]),
+                    short_minute(r["created_at"]),
+                    size(r["ciphertext_size"]),
+                    Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
+                    last_check(r),
+                    key=r["id"],
+                )
             if keep in self._by_id:
                 table.move_cursor(row=table.get_row_index(keep))
             status.update(self._summary(shown))
@@ -158,8 +182,10 @@ class BackupsScreen(OpsScreen):
     def _summary(self, rows: list[dict[str, Any]]) -> Text:
         tenants = len({r["tenant"] for r in rows})
         failed = sum(1 for r in rows if r["status"] in ("failed", "missing"))
-        text = Text(f"{count(len(rows))} backup{'s' if len(rows) != 1 else ''} of {count(tenants)} "
-                    f"tenant{'s' if tenants != 1 else ''}")
+        text = Text(
+            f"{count(len(rows))} backup{'s' if len(rows) != 1 else ''} of {count(tenants)} "
+            f"tenant{'s' if tenants != 1 else ''}"
+        )
         if failed:
             text.append(f" · {failed} failed or missing", style="bold red")
         if len(rows) > WINDOW:
@@ -167,7 +193,9 @@ class BackupsScreen(OpsScreen):
         for note in self.shelf.notes if self.shelf else []:
             text.append(f" · {note}", style="yellow")
         if not any(self.ops.may(a) for a in set(self.PERMISSIONS.values())):
-            text.append(" · view only" if not self.console.ctx.read_only else " · read-only", style="dim")
+            text.append(
+                " · view only" if not self.console.ctx.read_only else " · read-only", style="dim"
+            )
         return text
 
     def _show_due(self, region: str | None) -> None:
@@ -206,9 +234,14 @@ class BackupsScreen(OpsScreen):
 
     def _busy(self) -> bool:
         """A run or verification of this screen is still going (say so rather than start another)."""
-        running = any(w.node is self and w.group == "change" and not w.is_finished for w in self.app.workers)
+        running = any(
+            w.node is self and w.group == "change" and not w.is_finished for w in self.app.workers
+        )
         if running:
-            self.notify("a backup run or verification is still going; wait for it to finish", severity="warning")
+            self.notify(
+                "a backup run or verification is still going; wait for it to finish",
+                severity="warning",
+            )
         return running
 
     def action_backup(self) -> None:
@@ -241,9 +274,11 @@ class BackupsScreen(OpsScreen):
             if yes:
                 self._run("running what is due", due=True, region=region)
 
-        question = (f"Back up {backups} tenant{'s' if backups != 1 else ''} and verify {verifications} "
-                    f"backup{'s' if verifications != 1 else ''} that {'is' if len(due) == 1 else 'are'} due, "
-                    f"{f'in region {region}' if region else 'in every region'}?")
+        question = (
+            f"Back up {backups} tenant{'s' if backups != 1 else ''} and verify {verifications} "
+            f"backup{'s' if verifications != 1 else ''} that {'is' if len(due) == 1 else 'are'} due, "
+            f"{f'in region {region}' if region else 'in every region'}?"
+        )
         self.app.push_screen(ConfirmModal(question, yes="Run", title="Run what is due"), confirmed)
 
     def _start_progress(self, label: str) -> None:
@@ -251,13 +286,23 @@ class BackupsScreen(OpsScreen):
         self.query_one("#backups-run-label", Label).update(label)
         self.query_one(ProgressBar).update(total=None, progress=0)
 
-    def _run(self, label: str, *, names: list[str] | None = None, due: bool = False, region: str | None = None) -> None:
+    def _run(
+        self,
+        label: str,
+        *,
+        names: list[str] | None = None,
+        due: bool = False,
+        region: str | None = None,
+    ) -> None:
         self._start_progress(label)
 
         def report(done: int, total: int, item: str) -> None:
             self.post_message(BackupProgress(done, total, item))
 
-        self.change(lambda: self.console.backups.run(names or (), due=due, region=region, progress=report), self._ran)
+        self.change(
+            lambda: self.console.backups.run(names or (), due=due, region=region, progress=report),
+            self._ran,
+        )
 
     @on(BackupProgress)
     def _progress(self, event: BackupProgress) -> None:
@@ -270,13 +315,22 @@ class BackupsScreen(OpsScreen):
         failed = [o for o in done if not o.ok]
         backed = sum(1 for o in done if o.ok and o.action == "backup")
         verified = sum(1 for o in done if o.ok and o.action == "verify")
-        parts = [f"{backed} backup{'s' if backed != 1 else ''} stored"] if backed or not verified else []
+        parts = (
+            [f"{backed} backup{'s' if backed != 1 else ''} stored"]
+            if backed or not verified
+            else []
+        )
         parts += [f"{verified} verified"] if verified else []
         message = ", ".join(parts) if done else "nothing was due"
         if failed:
             first = failed[0]
-            self.notify(f"{message}; {len(failed)} failed, first {first.tenant} ({first.action}): {first.detail}",
-                        title="Backups", severity="error", timeout=15, markup=False)
+            self.notify(
+                f"{message}; {len(failed)} failed, first {first.tenant} ({first.action}): {first.detail}",
+                title="Backups",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
         else:
             self.notify(message, title="Backups done", markup=False)
 
@@ -295,16 +349,27 @@ class BackupsScreen(OpsScreen):
             if level is None:
                 return
             self._start_progress(f"verifying {short_id(row['id'])} of {row['tenant']} ({level})")
-            self.change(lambda: self.console.backups.verify(row["id"], level),
-                        lambda result: self.notify(f"{result.level} verification passed: {result.detail}",
-                                                   title=f"{row['tenant']} verified", markup=False))
+            self.change(
+                lambda: self.console.backups.verify(row["id"], level),
+                lambda result: self.notify(
+                    f"{result.level} verification passed: {result.detail}",
+                    title=f"{row['tenant']} verified",
+                    markup=False,
+                ),
+            )
 
         self.app.push_screen(LevelModal(row["id"], row["region"], default), picked)
 
     def service_refused(self, error: OpsError) -> None:
         if error.code == "integrity":
             # The result is stored: the reload shows it in red beside the backup.
-            self.notify(error.message, title="Verification failed", severity="error", timeout=15, markup=False)
+            self.notify(
+                error.message,
+                title="Verification failed",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
             return
         super().service_refused(error)
 
@@ -327,26 +392,42 @@ class BackupsScreen(OpsScreen):
     def _prune_planned(self, decisions: list[PruneDecision]) -> None:
         doomed = [d for d in decisions if not d.keep]
         if not doomed:
-            self.notify(f"nothing to prune: retention keeps all {count(len(decisions))} backups", markup=False)
+            self.notify(
+                f"nothing to prune: retention keeps all {count(len(decisions))} backups",
+                markup=False,
+            )
             return
         tenants = len({d.tenant for d in doomed})
-        lines = [f"  {d.backup_id} ({d.tenant}: {'; '.join(d.reasons)})" for d in doomed[:PRUNE_SHOWN]]
+        lines = [
+            f"  {d.backup_id} ({d.tenant}: {'; '.join(d.reasons)})" for d in doomed[:PRUNE_SHOWN]
+        ]
         if len(doomed) > PRUNE_SHOWN:
-            lines.append(f"  … and {len(doomed) - PRUNE_SHOWN} more (aptien-ops backup prune --dry-run)")
-        question = (f"Delete {len(doomed)} backup{'s' if len(doomed) != 1 else ''} of {tenants} "
-                    f"tenant{'s' if tenants != 1 else ''}? They cannot be restored afterwards; "
-                    f"{len(decisions) - len(doomed)} are kept.\n" + "\n".join(lines))
+            lines.append(
+                f"  … and {len(doomed) - PRUNE_SHOWN} more (aptien-ops backup prune --dry-run)"
+            )
+        question = (
+            f"Delete {len(doomed)} backup{'s' if len(doomed) != 1 else ''} of {tenants} "
+            f"tenant{'s' if tenants != 1 else ''}? They cannot be restored afterwards; "
+            f"{len(decisions) - len(doomed)} are kept.\n" + "\n".join(lines)
+        )
         shown = {d.backup_id for d in doomed}
 
         def same_as_shown(now_doomed: list[PruneDecision]) -> None:
             # Runs in the worker: delete only what the operator saw and agreed to.
             if {d.backup_id for d in now_doomed} != shown:
-                raise Conflict("what retention would prune changed since it was shown", hint="press p again")
+                raise Conflict(
+                    "what retention would prune changed since it was shown", hint="press p again"
+                )
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.change(lambda: self.console.backups.prune(dry_run=False, confirm=same_as_shown),
-                            lambda _: self.notify(f"pruned {len(shown)} backup{'s' if len(shown) != 1 else ''}",
-                                                  title="Retention applied", markup=False))
+                self.change(
+                    lambda: self.console.backups.prune(dry_run=False, confirm=same_as_shown),
+                    lambda _: self.notify(
+                        f"pruned {len(shown)} backup{'s' if len(shown) != 1 else ''}",
+                        title="Retention applied",
+                        markup=False,
+                    ),
+                )
 
         self.app.push_screen(ConfirmModal(question, yes="Prune", title="Prune backups"), confirmed)

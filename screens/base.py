@@ -68,7 +68,9 @@ class ServiceCaller(DOMNode):
     def change(self, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
         self._call_service(call, done, changed=True)
 
-    def _call_service(self, call: Callable[[], Any], done: Callable[[Any], None], *, changed: bool) -> None:
+    def _call_service(
+        self, call: Callable[[], Any], done: Callable[[Any], None], *, changed: bool
+    ) -> None:
         try:
             outcome = ServiceOutcome(done, call(), changed=changed)
         except PendingApproval as pending:
@@ -90,7 +92,13 @@ class ServiceCaller(DOMNode):
 
     def approval_pending(self, pending: PendingApproval) -> None:
         """The change was recorded as a four-eyes request: say who must approve it."""
-        self.app.notify(pending_notice(pending), title="Awaiting approval", severity="warning", timeout=10, markup=False)
+        self.app.notify(
+            pending_notice(pending),
+            title="Awaiting approval",
+            severity="warning",
+            timeout=10,
+            markup=False,
+        )
 
     def service_refused(self, error: OpsError) -> None:
         """Show a refusal or failure exactly as the service words it."""
@@ -105,8 +113,13 @@ class ServiceCaller(DOMNode):
         if event.state == WorkerState.ERROR and event.worker.node is self:
             error = event.worker.error
             self.log.error("worker failed", worker=event.worker.name, error=repr(error))
-            self.app.notify(f"internal error: {type(error).__name__}: {error}", title="Bug", severity="error",
-                            timeout=15, markup=False)
+            self.app.notify(
+                f"internal error: {type(error).__name__}: {error}",
+                title="Bug",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
 
 
 class OpsScreen(Screen[None], ServiceCaller):

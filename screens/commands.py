@@ -40,18 +40,24 @@ class OpsCommands(Provider):
                 permission = screen_class.PERMISSIONS.get(binding.action)
                 if permission is not None and not app.may(permission):
                     continue
-                found.append((
-                    f"{screen_class.TITLE}: {binding.description}",
-                    f"key {binding.key} on {screen_class.TITLE}",
-                    partial(app.run_on_screen, screen_class.MODE, binding.action),
-                ))
+                found.append(
+                    (
+                        f"{screen_class.TITLE}: {binding.description}",
+                        f"key {binding.key} on {screen_class.TITLE}",
+                        partial(app.run_on_screen, screen_class.MODE, binding.action),
+                    )
+                )
             found += self._detail_commands(screen_class)
-        found.append(("Cycle region filter", "all → each region → all (key r)", app.action_cycle_region))
+        found.append(
+            ("Cycle region filter", "all → each region → all (key r)", app.action_cycle_region)
+        )
         found.append(("Help: keys per screen", "key ? or F1", app.action_help))
         found.append(("Lock the console", "key ctrl+l; Enter unlocks", app.action_lock))
         return found
 
-    def _detail_commands(self, screen_class: type[OpsScreen]) -> list[tuple[str, str, Callable[[], object]]]:
+    def _detail_commands(
+        self, screen_class: type[OpsScreen]
+    ) -> list[tuple[str, str, Callable[[], object]]]:
         """The detail screen's actions, run on the row highlighted on ``screen_class``."""
         detail = screen_class.DETAIL_SCREEN
         if detail is None:
@@ -61,13 +67,21 @@ class OpsCommands(Provider):
             if not isinstance(binding, Binding) or not binding.show or not binding.description:
                 continue
             permission = detail.PERMISSIONS.get(binding.action)
-            if binding.action == "back" or (permission is not None and not self.ops.may(permission)):
+            if binding.action == "back" or (
+                permission is not None and not self.ops.may(permission)
+            ):
                 continue  # "Back" means nothing from the palette
-            found.append((
-                f"{detail.TITLE}: {binding.description}",
-                f"the highlighted one on {screen_class.TITLE} (key {binding.key} on a {detail.TITLE.lower()})",
-                partial(self.ops.run_on_screen, screen_class.MODE, f"open_detail({binding.action!r})"),
-            ))
+            found.append(
+                (
+                    f"{detail.TITLE}: {binding.description}",
+                    f"the highlighted one on {screen_class.TITLE} (key {binding.key} on a {detail.TITLE.lower()})",
+                    partial(
+                        self.ops.run_on_screen,
+                        screen_class.MODE,
+                        f"open_detail({binding.action!r})",
+                    ),
+                )
+            )
         return found
 
     async def discover(self) -> Hits:

@@ -24,7 +24,13 @@ from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.formatting import count
 
 #: Columns of the tenants card, in the order an operator scans them.
-STATES = (TenantState.ACTIVE, TenantState.SUSPENDED, TenantState.PROVISIONING, TenantState.CANCELLED, TenantState.PURGED)
+STATES = (
+    TenantState.ACTIVE,
+    TenantState.SUSPENDED,
+    TenantState.PROVISIONING,
+    TenantState.CANCELLED,
+    TenantState.PURGED,
+)
 
 #: What later capabilities will show here; kept as placeholders so the layout does not jump.
 LATER = (
@@ -58,7 +64,9 @@ class DashboardScreen(OpsScreen):
     TITLE = "Dashboard"
     NAV_KEY = "1"
     CSS_PATH = Path(__file__).with_name("dashboard.tcss")
-    BINDINGS = [Binding("r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all")]
+    BINDINGS = [
+        Binding("r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all")
+    ]
 
     class FleetShown(Message):
         """The cards now show a load of the fleet (``DashboardScreen.fleet``)."""
@@ -75,9 +83,15 @@ class DashboardScreen(OpsScreen):
         fleet = self.fleet or Fleet()
         with VerticalScroll(id="dashboard-cards"):
             yield Static(_card(fleet.counts, self._tenants), id="dashboard-tenants", classes="card")
-            yield Static(_card(fleet.regions, self._regions), id="dashboard-regions", classes="card")
-            yield Static(_card(fleet.pending, self._approvals), id="dashboard-approvals", classes="card")
-            yield Static(_card(fleet.backups, self._backups), id="dashboard-backups", classes="card")
+            yield Static(
+                _card(fleet.regions, self._regions), id="dashboard-regions", classes="card"
+            )
+            yield Static(
+                _card(fleet.pending, self._approvals), id="dashboard-approvals", classes="card"
+            )
+            yield Static(
+                _card(fleet.backups, self._backups), id="dashboard-backups", classes="card"
+            )
             yield Static(self._later(), id="dashboard-later", classes="card")
 
     def on_mount(self) -> None:
@@ -119,7 +133,9 @@ class DashboardScreen(OpsScreen):
             self.fleet.backups = backups
             self._render_fleet()
 
-    def _roles_changed(self, old: frozenset[str] | None = None, new: frozenset[str] | None = None) -> None:
+    def _roles_changed(
+        self, old: frozenset[str] | None = None, new: frozenset[str] | None = None
+    ) -> None:
         # The first roles to arrive (the app reads them while this screen loads) change only
         # what the approvals card offers: redraw it, do not read the fleet a second time.
         if old is None:
@@ -159,9 +175,15 @@ class DashboardScreen(OpsScreen):
         if self.fleet is None:
             return
         self.query_one("#dashboard-tenants", Static).update(_card(self.fleet.counts, self._tenants))
-        self.query_one("#dashboard-regions", Static).update(_card(self.fleet.regions, self._regions))
-        self.query_one("#dashboard-approvals", Static).update(_card(self.fleet.pending, self._approvals))
-        self.query_one("#dashboard-backups", Static).update(_card(self.fleet.backups, self._backups))
+        self.query_one("#dashboard-regions", Static).update(
+            _card(self.fleet.regions, self._regions)
+        )
+        self.query_one("#dashboard-approvals", Static).update(
+            _card(self.fleet.pending, self._approvals)
+        )
+        self.query_one("#dashboard-backups", Static).update(
+            _card(self.fleet.backups, self._backups)
+        )
 
     def _wanted_regions(self, known: list[str]) -> list[str]:
         region = self.ops.region_filter
@@ -173,7 +195,9 @@ class DashboardScreen(OpsScreen):
         by_region: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for c in counts:
             by_region[c.region][str(c.state)] += c.count
-        known = list(self.console.settings.regions) + sorted(set(by_region) - set(self.console.settings.regions))
+        known = list(self.console.settings.regions) + sorted(
+            set(by_region) - set(self.console.settings.regions)
+        )
         table = Table(box=None, pad_edge=False, expand=True, header_style="bold")
         table.add_column("region")
         for state in STATES:
@@ -192,8 +216,13 @@ class DashboardScreen(OpsScreen):
         if isinstance(regions, OpsError):
             return Text(regions.one_line(), style="red")
         table = Table(box=None, pad_edge=False, expand=True, header_style="bold")
-        for name, justify in (("region", "left"), ("clusters", "left"), ("tenants", "right"),
-                              ("capacity", "right"), ("load", "right")):
+        for name, justify in (
+            ("region", "left"),
+            ("clusters", "left"),
+            ("tenants", "right"),
+            ("capacity", "right"),
+            ("load", "right"),
+        ):
             table.add_column(name, justify=justify)  # type: ignore[arg-type]
         wanted = self.ops.region_filter
         for region in regions:
@@ -224,7 +253,9 @@ class DashboardScreen(OpsScreen):
         plural = "s" if len(pending) != 1 else ""
         text = Text(f"{len(pending)} request{plural} pending", style="bold yellow")
         if for_me and self.ops.may(Action.APPROVAL_DECIDE):
-            text.append(f" — {for_me} await{'s' if for_me == 1 else ''} your decision (press 4)", style="")
+            text.append(
+                f" — {for_me} await{'s' if for_me == 1 else ''} your decision (press 4)", style=""
+            )
         return text
 
     def _backups(self, backups: BackupHealth | OpsError) -> Text:

@@ -47,7 +47,10 @@ class EventTable(ScrollView, can_focus=True):
     """Rows of a window with a header line and a row cursor; ↑↓ PgUp PgDn Home End move it."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "event-table--header", "event-table--cursor", "event-table--alert", "event-table--cursor-alert",
+        "event-table--header",
+        "event-table--cursor",
+        "event-table--alert",
+        "event-table--cursor-alert",
     }
     DEFAULT_CSS = """
     EventTable { background: $surface; overflow-x: hidden; scrollbar-size-vertical: 1; }
@@ -83,8 +86,14 @@ class EventTable(ScrollView, can_focus=True):
             self.table = table
             self.direction = direction
 
-    def __init__(self, columns: Sequence[Column], window: EventWindow[Any], *,
-                 alert: Callable[[Any], bool] | None = None, id: str | None = None) -> None:
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        window: EventWindow[Any],
+        *,
+        alert: Callable[[Any], bool] | None = None,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.columns = tuple(columns)
         self.window = window
@@ -196,7 +205,9 @@ class EventTable(ScrollView, can_focus=True):
         widths = self._widths(width)
         if y == 0:
             style = self.get_component_rich_style("event-table--header")
-            return Strip([Segment(self._line([c.title for c in self.columns], widths, width), style)], width)
+            return Strip(
+                [Segment(self._line([c.title for c in self.columns], widths, width), style)], width
+            )
         position = self.window.first + round(self.scroll_y) + y - 1
         row = self.window.row(position)
         if row is None:
@@ -207,4 +218,6 @@ class EventTable(ScrollView, can_focus=True):
         else:
             name = "event-table--alert" if alert else None
         style = self.rich_style + self.get_component_rich_style(name) if name else self.rich_style
-        return Strip([Segment(self._line([c.value(row) for c in self.columns], widths, width), style)], width)
+        return Strip(
+            [Segment(self._line([c.value(row) for c in self.columns], widths, width), style)], width
+        )

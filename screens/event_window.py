@@ -88,7 +88,9 @@ class EventWindow(Generic[Row]):
         for page in self._pages:
             page_end = position + len(page.rows)
             if page_end > start and position < stop:
-                found.extend(page.rows[max(0, start - position):min(len(page.rows), stop - position)])
+                found.extend(
+                    page.rows[max(0, start - position) : min(len(page.rows), stop - position)]
+                )
             position = page_end
         return found
 

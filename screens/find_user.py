@@ -57,9 +57,23 @@ class FindUserScreen(OpsScreen):
     IN_TABS = False  # a tool more than a place; the tabs line is full at 80 columns
     CSS_PATH = Path(__file__).with_name("find_user.tcss")
     BINDINGS = [
-        Binding("slash", "edit_email", "E-mail", tooltip="type an e-mail address; Enter searches every tenant"),
-        Binding("r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"),
-        Binding("escape", "leave_email", "Table", show=False, priority=True, tooltip="from the address to the results"),
+        Binding(
+            "slash",
+            "edit_email",
+            "E-mail",
+            tooltip="type an e-mail address; Enter searches every tenant",
+        ),
+        Binding(
+            "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
+        ),
+        Binding(
+            "escape",
+            "leave_email",
+            "Table",
+            show=False,
+            priority=True,
+            tooltip="from the address to the results",
+        ),
     ]
     PERMISSIONS = {"edit_email": Action.INSPECT_METADATA}
 
@@ -76,8 +90,11 @@ class FindUserScreen(OpsScreen):
         with Vertical(id="find-body"):
             with Horizontal(id="find-form"):
                 yield Label("Find user", id="find-label")
-                yield Input(placeholder="greta@acme.example — Enter searches every live tenant", id="find-email",
-                            compact=True)
+                yield Input(
+                    placeholder="greta@acme.example — Enter searches every live tenant",
+                    id="find-email",
+                    compact=True,
+                )
             with Horizontal(id="find-progress-line"):
                 yield Static(id="find-status")
                 yield ProgressBar(id="find-progress", show_eta=False)
@@ -86,8 +103,13 @@ class FindUserScreen(OpsScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label in (("tenant", "Tenant"), ("region", "Region"), ("state", "State"),
-                           ("last_login", "Last login"), ("ip", "From")):
+        for key, label in (
+            ("tenant", "Tenant"),
+            ("region", "Region"),
+            ("state", "State"),
+            ("last_login", "Last login"),
+            ("ip", "From"),
+        ):
             table.add_column(label, key=key)
         self.query_one(Input).cursor_blink = self.ops.cursor_blink
         self.query_one("#find-progress").display = False
@@ -148,8 +170,10 @@ class FindUserScreen(OpsScreen):
             self.post_message(SearchProgress(search, done, total, tenant))
 
         inspection = self.console.inspection
-        self.load(lambda: inspection.find_user(address, region=region, on_row=found, progress=progress),
-                  lambda result: self._searched(search, result))
+        self.load(
+            lambda: inspection.find_user(address, region=region, on_row=found, progress=progress),
+            lambda result: self._searched(search, result),
+        )
         self.query_one(DataTable).focus()
         self._show_status()
 
@@ -175,8 +199,13 @@ class FindUserScreen(OpsScreen):
         self._rows[name] = row
         state = str(row["state"])
         self.query_one(DataTable).add_row(
-            name, row["region"], Text(state, style=STATE_STYLE.get(state, "")),
-            short_minute(row.get("last_login")) or "never", row.get("last_login_ip") or "—", key=name)
+            name,
+            row["region"],
+            Text(state, style=STATE_STYLE.get(state, "")),
+            short_minute(row.get("last_login")) or "never",
+            row.get("last_login_ip") or "—",
+            key=name,
+        )
         if len(self._rows) == 1:
             self._show_detail(name)
 
@@ -206,25 +235,36 @@ class FindUserScreen(OpsScreen):
         status = self.query_one("#find-status", Static)
         where = f"region {self.ops.region_filter}" if self.ops.region_filter else "every region"
         if self.email is None:
-            status.update(Text(f"Type an address and press Enter to search the live tenants of {where}.", style="dim"))
+            status.update(
+                Text(
+                    f"Type an address and press Enter to search the live tenants of {where}.",
+                    style="dim",
+                )
+            )
             return
         if self.searching:
-            status.update(Text(f"searching {where} for {self.email}… {progress}".rstrip(), style="dim"))
+            status.update(
+                Text(f"searching {where} for {self.email}… {progress}".rstrip(), style="dim")
+            )
             return
         result = self.result
         assert result is not None
         text = Text()
         if result.rows:
             found = len(result.rows)
-            text.append(f"{result.email} is a user of {count(found)} tenant{'s' if found != 1 else ''}",
-                        style="bold green")
+            text.append(
+                f"{result.email} is a user of {count(found)} tenant{'s' if found != 1 else ''}",
+                style="bold green",
+            )
         else:
             text.append(f"no tenant has a user {result.email}", style="bold yellow")
         text.append(f" · {count(result.searched)} searched in {where}", style="dim")
         if result.skipped_purged:
             text.append(f" · {count(result.skipped_purged)} purged skipped", style="dim")
         if result.failures:
-            text.append(f"\n⚠ {count(len(result.failures))} could not be searched: ", style="bold red")
+            text.append(
+                f"\n⚠ {count(len(result.failures))} could not be searched: ", style="bold red"
+            )
             text.append(self._failure_summary(result.failures), style="red")
         status.update(text)
 
@@ -234,8 +274,10 @@ class FindUserScreen(OpsScreen):
         by_cluster: dict[str, list[dict[str, object]]] = {}
         for failure in failures:
             by_cluster.setdefault(str(failure.get("cluster") or "?"), []).append(failure)
-        parts = [f"cluster {cluster} ({len(group)} tenant{'s' if len(group) != 1 else ''}): {group[0]['error']}"
-                 for cluster, group in sorted(by_cluster.items())]
+        parts = [
+            f"cluster {cluster} ({len(group)} tenant{'s' if len(group) != 1 else ''}): {group[0]['error']}"
+            for cluster, group in sorted(by_cluster.items())
+        ]
         return "; ".join(parts)
 
     @on(DataTable.RowHighlighted, "#find-table")
@@ -247,7 +289,9 @@ class FindUserScreen(OpsScreen):
     def _show_highlighted(self) -> None:
         table = self.query_one("#find-table", DataTable)
         if table.row_count:
-            self._show_detail(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
+            self._show_detail(
+                str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+            )
 
     def _show_detail(self, name: str | None) -> None:
         row = self._rows.get(name or "")
@@ -258,14 +302,21 @@ class FindUserScreen(OpsScreen):
         text = Text()
         text.append(str(row.get("email", self.email)), style="bold")
         text.append(f" in {row['tenant']} ({row['region']}, {row['cluster']})")
-        text.append(f"\n{'an admin' if row.get('is_admin') else 'a user'}"
-                    f" ({'active' if row.get('active') else 'disabled'}) since {day(row.get('created_at'))}")
+        text.append(
+            f"\n{'an admin' if row.get('is_admin') else 'a user'}"
+            f" ({'active' if row.get('active') else 'disabled'}) since {day(row.get('created_at'))}"
+        )
         text.append("\nlast login ", style="dim")
-        text.append(f"{minute(row['last_login'])} from {row.get('last_login_ip') or '—'}" if row.get("last_login")
-                    else "never")
+        text.append(
+            f"{minute(row['last_login'])} from {row.get('last_login_ip') or '—'}"
+            if row.get("last_login")
+            else "never"
+        )
         if row.get("last_attempt"):
             text.append(" · last attempt ", style="dim")
-            text.append(f"{short_minute(row['last_attempt'])} {shown_result(str(row.get('last_attempt_result') or ''))}")
+            text.append(
+                f"{short_minute(row['last_attempt'])} {shown_result(str(row.get('last_attempt_result') or ''))}"
+            )
         detail.update(text)
 
     # -- keys ------------------------------------------------------------------------------

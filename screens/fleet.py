@@ -69,16 +69,24 @@ def findings_report(findings: Sequence[Finding]) -> RenderableType:
             parts.append(Text(""))
         parts.append(Text(f"{KINDS.get(kind, kind)} ({count(len(group))})", style="bold yellow"))
         # Fixed widths so the columns of every group line up.
-        table = Table(box=None, show_header=False, pad_edge=False, expand=True, padding=(0, 1, 0, 0))
+        table = Table(
+            box=None, show_header=False, pad_edge=False, expand=True, padding=(0, 1, 0, 0)
+        )
         table.add_column(no_wrap=True, width=22, overflow="ellipsis")
         table.add_column(no_wrap=True, width=19, overflow="ellipsis", style="dim")
         table.add_column(ratio=1)
         for f in group[:SHOWN_PER_KIND]:
-            table.add_row(f"  {f.tenant or f.cluster or '—'}", f"{f.region} · {f.cluster or '—'}", f.detail)
+            table.add_row(
+                f"  {f.tenant or f.cluster or '—'}", f"{f.region} · {f.cluster or '—'}", f.detail
+            )
         parts.append(table)
         if len(group) > SHOWN_PER_KIND:
-            parts.append(Text(f"  … and {count(len(group) - SHOWN_PER_KIND)} more: aptien-ops fleet check --json",
-                              style="dim"))
+            parts.append(
+                Text(
+                    f"  … and {count(len(group) - SHOWN_PER_KIND)} more: aptien-ops fleet check --json",
+                    style="dim",
+                )
+            )
     return Group(*parts)
 
 
@@ -91,9 +99,18 @@ class FleetScreen(OpsScreen):
     CSS_PATH = Path(__file__).with_name("fleet.tcss")
     AUTO_FOCUS = "#fleet-findings"
     BINDINGS = [
-        Binding("c", "check", "Check again", tooltip="compare the catalog with every cluster again"),
-        Binding("m", "migrate", "Migrate", tooltip="upgrade tenant schemas to this version (region filter applies)"),
-        Binding("r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"),
+        Binding(
+            "c", "check", "Check again", tooltip="compare the catalog with every cluster again"
+        ),
+        Binding(
+            "m",
+            "migrate",
+            "Migrate",
+            tooltip="upgrade tenant schemas to this version (region filter applies)",
+        ),
+        Binding(
+            "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
+        ),
     ]
     PERMISSIONS = {"check": Action.FLEET_CHECK, "migrate": Action.FLEET_MIGRATE}
 
@@ -142,18 +159,33 @@ class FleetScreen(OpsScreen):
             return
         region = self.ops.region_filter
         shown = [f for f in self.findings if region is None or f.region == region]
-        clusters = sum(len(r.clusters) for name, r in self.console.settings.regions.items() if region in (None, name))
-        where = f"{clusters} cluster{'s' if clusters != 1 else ''}" + (f" of region {region}" if region else "")
+        clusters = sum(
+            len(r.clusters)
+            for name, r in self.console.settings.regions.items()
+            if region in (None, name)
+        )
+        where = f"{clusters} cluster{'s' if clusters != 1 else ''}" + (
+            f" of region {region}" if region else ""
+        )
         status = self.query_one("#fleet-status", Static)
         report = self.query_one("#fleet-report", Static)
         if not shown:
             status.update(Text(f"no drift: the catalog and {where} agree", style="bold green"))
-            report.update(Text(f"Every tenant database is where the catalog says, at schema v{TENANT_SCHEMA_VERSION}.",
-                               style="dim"))
+            report.update(
+                Text(
+                    f"Every tenant database is where the catalog says, at schema v{TENANT_SCHEMA_VERSION}.",
+                    style="dim",
+                )
+            )
             return
         kinds = len({f.kind for f in shown})
-        status.update(Text(f"{count(len(shown))} finding{'s' if len(shown) != 1 else ''} of {kinds} "
-                           f"kind{'s' if kinds != 1 else ''} on {where}", style="bold yellow"))
+        status.update(
+            Text(
+                f"{count(len(shown))} finding{'s' if len(shown) != 1 else ''} of {kinds} "
+                f"kind{'s' if kinds != 1 else ''} on {where}",
+                style="bold yellow",
+            )
+        )
         report.update(findings_report(shown))
 
     def service_refused(self, error: OpsError) -> None:
@@ -173,9 +205,13 @@ class FleetScreen(OpsScreen):
             if yes:
                 self._migrate(region)
 
-        question = (f"Upgrade the schema of every live tenant {scope} to v{TENANT_SCHEMA_VERSION}? "
-                    "One transaction per tenant; rerunning resumes where it stopped.")
-        self.app.push_screen(ConfirmModal(question, yes="Migrate", title="Migrate schemas"), confirmed)
+        question = (
+            f"Upgrade the schema of every live tenant {scope} to v{TENANT_SCHEMA_VERSION}? "
+            "One transaction per tenant; rerunning resumes where it stopped."
+        )
+        self.app.push_screen(
+            ConfirmModal(question, yes="Migrate", title="Migrate schemas"), confirmed
+        )
 
     def _migrate(self, region: str | None) -> None:
         self.query_one("#fleet-migration").display = True
@@ -185,13 +221,19 @@ class FleetScreen(OpsScreen):
         def report(done: int, total: int, tenant: str) -> None:
             self.post_message(MigrateProgress(done, total, tenant))
 
-        self.change(lambda: self.console.fleet.migrate(region=region, parallel=MIGRATE_PARALLEL, progress=report),
-                    self._migrated)
+        self.change(
+            lambda: self.console.fleet.migrate(
+                region=region, parallel=MIGRATE_PARALLEL, progress=report
+            ),
+            self._migrated,
+        )
 
     @on(MigrateProgress)
     def _migrate_progress(self, event: MigrateProgress) -> None:
         self.query_one(ProgressBar).update(total=event.total, progress=event.done)
-        self.query_one("#fleet-migration-label", Label).update(f"{event.done}/{event.total} {event.tenant[:24]}")
+        self.query_one("#fleet-migration-label", Label).update(
+            f"{event.done}/{event.total} {event.tenant[:24]}"
+        )
 
     def _migrated(self, results: list[MigrationResult]) -> None:
         failed = [r for r in results if r.error]
@@ -199,8 +241,13 @@ class FleetScreen(OpsScreen):
         message = f"{count(upgraded)} tenant{'s' if upgraded != 1 else ''} at schema v{TENANT_SCHEMA_VERSION}"
         if failed:
             first = failed[0]
-            self.notify(f"{message}; {len(failed)} failed, first {first.tenant}: {first.error}", title="Migration",
-                        severity="error", timeout=15, markup=False)
+            self.notify(
+                f"{message}; {len(failed)} failed, first {first.tenant}: {first.error}",
+                title="Migration",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
         else:
             self.notify(message, title="Migration done", markup=False)
 

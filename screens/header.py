@@ -45,7 +45,9 @@ class OpsHeader(Vertical):
     def _show_who(self) -> None:
         roles = self.ops.roles
         shown = "…" if roles is None else role_list(roles)
-        self.query_one("#ops-header-who", Label).update(f"{self.ops.services.identity.operator} ({shown})")
+        self.query_one("#ops-header-who", Label).update(
+            f"{self.ops.services.identity.operator} ({shown})"
+        )
 
     def _show_region(self) -> None:
         region = self.ops.region_filter

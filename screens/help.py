@@ -34,7 +34,9 @@ def key_rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
 def key_sections(app: OpsApp) -> list[tuple[str, list[tuple[str, str]]]]:
     """(section title, [(keys, what they do)]) for the app, each screen, and dialogs."""
     everywhere = [(key, f"go to {title}") for key, _mode, title in app.navigation()]
-    everywhere += key_rows([b for b in app.BINDINGS if isinstance(b, Binding) and not b.action.startswith("goto")])
+    everywhere += key_rows(
+        [b for b in app.BINDINGS if isinstance(b, Binding) and not b.action.startswith("goto")]
+    )
     everywhere.append(("ctrl+p", "command palette: every screen and action by name"))
     sections = [("Everywhere", everywhere)]
     for screen_class in app.screen_classes():
@@ -44,15 +46,22 @@ def key_sections(app: OpsApp) -> list[tuple[str, list[tuple[str, str]]]]:
         sections += screen_class.help_sections()
         detail = screen_class.DETAIL_SCREEN
         if detail is not None:
-            sections.append((detail.TITLE, key_rows(list(detail.BINDINGS))))  # opened by Enter, listed just above
+            sections.append(
+                (detail.TITLE, key_rows(list(detail.BINDINGS)))
+            )  # opened by Enter, listed just above
             sections += detail.help_sections()
-    sections.append(("Dialogs", [
-        ("Tab", "next field or button"),
-        ("Enter", "choose / submit"),
-        ("↑, ↓", "pick a country while typing its name (provision)"),
-        ("y, n", "yes / no in a confirmation"),
-        ("Esc", "back out; nothing changes"),
-    ]))
+    sections.append(
+        (
+            "Dialogs",
+            [
+                ("Tab", "next field or button"),
+                ("Enter", "choose / submit"),
+                ("↑, ↓", "pick a country while typing its name (provision)"),
+                ("y, n", "yes / no in a confirmation"),
+                ("Esc", "back out; nothing changes"),
+            ],
+        )
+    )
     return sections
 
 

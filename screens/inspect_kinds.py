@@ -19,8 +19,10 @@ from aptien_ops.screens.event_table import Column
 from aptien_ops.screens.formatting import count, role_list
 
 #: Shown instead of any login or audit data to an operator without the security role.
-NEEDS_SECURITY = ("Login and audit metadata contain personal data (emails, IPs); "
-                  "viewing them needs the security role.")
+NEEDS_SECURITY = (
+    "Login and audit metadata contain personal data (emails, IPs); "
+    "viewing them needs the security role."
+)
 
 
 def needs_security(roles: frozenset[str] | None, *, what: str) -> Text:
@@ -29,8 +31,10 @@ def needs_security(roles: frozenset[str] | None, *, what: str) -> Text:
     text.append(what, style="bold underline")
     text.append("\n\n")
     text.append(NEEDS_SECURITY, style="bold")
-    text.append(f"\n\nYour roles: {role_list(roles or ())}. An admin grants security "
-                "(3 Operators); nothing was read and nothing was logged.")
+    text.append(
+        f"\n\nYour roles: {role_list(roles or ())}. An admin grants security "
+        "(3 Operators); nothing was read and nothing was logged."
+    )
     return text
 
 
@@ -81,14 +85,25 @@ def _value(values: Mapping[str, str], name: str) -> str | None:
 
 
 def _login_filters(values: Mapping[str, str], failed: bool) -> LoginFilters:
-    return LoginFilters(since=_value(values, "since"), until=_value(values, "until"), user=_value(values, "user"),
-                        ip=_value(values, "ip"), failed=failed, result=_value(values, "result"))
+    return LoginFilters(
+        since=_value(values, "since"),
+        until=_value(values, "until"),
+        user=_value(values, "user"),
+        ip=_value(values, "ip"),
+        failed=failed,
+        result=_value(values, "result"),
+    )
 
 
 def _audit_filters(values: Mapping[str, str], failed: bool) -> AuditFilters:
-    return AuditFilters(since=_value(values, "since"), until=_value(values, "until"), actor=_value(values, "actor"),
-                        action=_value(values, "action"), datasheet=_value(values, "datasheet"),
-                        record=_value(values, "record"))
+    return AuditFilters(
+        since=_value(values, "since"),
+        until=_value(values, "until"),
+        actor=_value(values, "actor"),
+        action=_value(values, "action"),
+        datasheet=_value(values, "datasheet"),
+        record=_value(values, "record"),
+    )
 
 
 def _login_detail(row: object) -> Text:
@@ -121,7 +136,9 @@ def _audit_detail(row: object) -> Text:
     text.append(row.key_id)
     text.append("\nsealed size ", style="dim")
     text.append(f"{count(row.payload_size)} bytes", style="bold")
-    text.append(", sealed with the tenant's key: the console reads its size, never its content", style="dim")
+    text.append(
+        ", sealed with the tenant's key: the console reads its size, never its content", style="dim"
+    )
     return text
 
 

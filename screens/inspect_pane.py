@@ -38,13 +38,32 @@ class EventBrowser(Vertical, ServiceCaller):
     """A tenant's events of one kind. Nothing is read until :meth:`activate` (tab first shown)."""
 
     BINDINGS = [
-        Binding("slash", "filter", "Filter", tooltip="filter: the same filters as the CLI; Enter applies"),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            tooltip="filter: the same filters as the CLI; Enter applies",
+        ),
         Binding("f", "toggle_failed", "Failed", tooltip="logins: only failed ones (again: all)"),
-        Binding("escape", "leave_filter", "Table", show=False, priority=True, tooltip="back from the filter to the table"),
+        Binding(
+            "escape",
+            "leave_filter",
+            "Table",
+            show=False,
+            priority=True,
+            tooltip="back from the filter to the table",
+        ),
     ]
 
-    def __init__(self, tenant: str, kind: EventKind, *, page_rows: int = PAGE_ROWS, max_rows: int = MAX_ROWS,
-                 id: str | None = None) -> None:
+    def __init__(
+        self,
+        tenant: str,
+        kind: EventKind,
+        *,
+        page_rows: int = PAGE_ROWS,
+        max_rows: int = MAX_ROWS,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes="event-browser")
         self.tenant = tenant
         self.kind = kind
@@ -66,7 +85,11 @@ class EventBrowser(Vertical, ServiceCaller):
         with Vertical(classes="inspect-body"):
             with Horizontal(classes="filter-bar"):
                 for field in self.kind.fields:
-                    box = Input(placeholder=field.placeholder, id=f"{self.kind.kind}-{field.name}", compact=True)
+                    box = Input(
+                        placeholder=field.placeholder,
+                        id=f"{self.kind.kind}-{field.name}",
+                        compact=True,
+                    )
                     box.styles.width = field.width or "1fr"
                     yield box
                 if self.kind.has_failed_switch:
@@ -74,7 +97,9 @@ class EventBrowser(Vertical, ServiceCaller):
             if self.kind.kind == "logins":
                 yield ActivityChart(self.tenant, id="logins-chart")
             yield Static(classes="event-status")
-            yield EventTable(self.kind.columns, self.window, alert=self.kind.alert, id=f"{self.kind.kind}-table")
+            yield EventTable(
+                self.kind.columns, self.window, alert=self.kind.alert, id=f"{self.kind.kind}-table"
+            )
             yield Static(classes="event-detail")
 
     def on_mount(self) -> None:
@@ -127,7 +152,10 @@ class EventBrowser(Vertical, ServiceCaller):
 
     def filters(self) -> LoginFilters | AuditFilters:
         """The filters as typed in the bar."""
-        values = {f.name: self.query_one(f"#{self.kind.kind}-{f.name}", Input).value for f in self.kind.fields}
+        values = {
+            f.name: self.query_one(f"#{self.kind.kind}-{f.name}", Input).value
+            for f in self.kind.fields
+        }
         failed = self.kind.has_failed_switch and self.query_one(Checkbox).value
         return self.kind.filters(values, failed)
 
@@ -203,14 +231,20 @@ class EventBrowser(Vertical, ServiceCaller):
             return
         if self.pending is not None or self.browser is None:
             return
-        request = self.window.next_request() if event.direction == "after" else self.window.previous_request()
+        request = (
+            self.window.next_request()
+            if event.direction == "after"
+            else self.window.previous_request()
+        )
         if request is None:
             return
         number, cursor = request
         browser, rows, generation = self.browser, self.window.page_rows, self._generation
         self.pending = event.direction
-        self.load(lambda: browser.page(rows, after=cursor),
-                  lambda page: self._take(generation, event.direction, number, page))
+        self.load(
+            lambda: browser.page(rows, after=cursor),
+            lambda page: self._take(generation, event.direction, number, page),
+        )
         self._show_status()
 
     def _take(self, generation: int, direction: str, number: int, page: Page) -> None:

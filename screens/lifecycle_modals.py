@@ -32,12 +32,19 @@ class RetainDaysModal(OpsModal[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="modal-box") as box:
             box.border_title = "Cancel tenant"
-            yield Label(f"Cancel {self.tenant}? Its logins stop at once. It stays restorable for this many "
-                        "days, then it may be purged.", id="modal-question")
-            yield Input(str(self.default_days), type="integer", id="modal-days", compact=True, max_length=4)
+            yield Label(
+                f"Cancel {self.tenant}? Its logins stop at once. It stays restorable for this many "
+                "days, then it may be purged.",
+                id="modal-question",
+            )
+            yield Input(
+                str(self.default_days), type="integer", id="modal-days", compact=True, max_length=4
+            )
             yield Static(id="modal-problem")
-            yield Label(f"Enter cancels the tenant · Esc backs out · default {self.default_days} days",
-                        classes="modal-hint")
+            yield Label(
+                f"Enter cancels the tenant · Esc backs out · default {self.default_days} days",
+                classes="modal-hint",
+            )
 
     def on_mount(self) -> None:
         self.query_one(Input).cursor_blink = getattr(self.app, "cursor_blink", True)
@@ -48,7 +55,8 @@ class RetainDaysModal(OpsModal[int | None]):
         days = int(text) if text.isdigit() else -1
         if not 0 <= days <= MAX_RETAIN_DAYS:
             self.query_one("#modal-problem", Static).update(
-                Text(f"✗ give a number of days from 0 to {MAX_RETAIN_DAYS}", style="red"))
+                Text(f"✗ give a number of days from 0 to {MAX_RETAIN_DAYS}", style="red")
+            )
             return
         self.dismiss(days)
 
@@ -82,16 +90,25 @@ class TypeNameToPurgeModal(OpsModal[PurgeConfirmed | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="modal-box", classes="-danger") as box:
             box.border_title = f"Purge {self.tenant}"
-            yield Label(f"Purging {self.tenant} drops its database and role and destroys its backup key: every "
-                        "backup of it becomes unreadable. Only a tombstone with its dates is kept. A second "
-                        "admin must approve the request.", id="modal-question")
+            yield Label(
+                f"Purging {self.tenant} drops its database and role and destroys its backup key: every "
+                "backup of it becomes unreadable. Only a tombstone with its dates is kept. A second "
+                "admin must approve the request.",
+                id="modal-question",
+            )
             yield Label("Type the tenant's name to confirm", classes="modal-field")
             yield Input(placeholder=self.tenant, id="modal-typed-name", compact=True, max_length=64)
             if self.retained_until:
-                yield Label(f"It is retained until {self.retained_until}. Why purge it before then?",
-                            classes="modal-field")
-                yield Input(placeholder="e.g. the client asked for deletion", id="modal-early-reason",
-                            compact=True, max_length=500)
+                yield Label(
+                    f"It is retained until {self.retained_until}. Why purge it before then?",
+                    classes="modal-field",
+                )
+                yield Input(
+                    placeholder="e.g. the client asked for deletion",
+                    id="modal-early-reason",
+                    compact=True,
+                    max_length=500,
+                )
             yield Static(id="modal-problem")
             yield Label("Enter requests the purge · Esc backs out", classes="modal-hint")
 
@@ -103,7 +120,9 @@ class TypeNameToPurgeModal(OpsModal[PurgeConfirmed | None]):
         name_field = self.query_one("#modal-typed-name", Input)
         problem = self.query_one("#modal-problem", Static)
         if name_field.value.strip() != self.tenant:
-            problem.update(Text("✗ that is not the tenant's name: nothing was requested", style="red"))
+            problem.update(
+                Text("✗ that is not the tenant's name: nothing was requested", style="red")
+            )
             self.set_focus(name_field)
             return
         reason = None
@@ -112,7 +131,11 @@ class TypeNameToPurgeModal(OpsModal[PurgeConfirmed | None]):
             reason = " ".join(reason_field.value.split())
             if not reason:
                 came_from_name = self.focused is name_field
-                problem.update("" if came_from_name else Text("✗ say why it goes before the retention end", style="red"))
+                problem.update(
+                    ""
+                    if came_from_name
+                    else Text("✗ say why it goes before the retention end", style="red")
+                )
                 self.set_focus(reason_field)
                 return
         self.dismiss(PurgeConfirmed(reason))

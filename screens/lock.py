@@ -56,7 +56,9 @@ class LockScreen(Screen[None], ServiceCaller):
     def _checked(self, who: dict[str, Any]) -> None:
         roles = frozenset(str(r) for r in cast("list[str]", who["roles"]))
         if not roles:
-            self.service_refused(Forbidden(f"{who['operator']} is no longer an operator of this console"))
+            self.service_refused(
+                Forbidden(f"{who['operator']} is no longer an operator of this console")
+            )
             return
         self.ops.unlock(roles)
 

@@ -95,7 +95,9 @@ class RolePickerModal(OpsModal[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, question: str, roles: list[str], *, title: str = "Role", note: str = "") -> None:
+    def __init__(
+        self, question: str, roles: list[str], *, title: str = "Role", note: str = ""
+    ) -> None:
         super().__init__()
         self.question, self.roles, self.heading, self.note = question, roles, title, note
 
@@ -128,9 +130,13 @@ class AddOperatorModal(OpsModal[tuple[str, tuple[str, ...]] | None]):
             yield Input(placeholder="e.g. jdoe", id="modal-name", compact=True)
             yield Label("Roles", classes="modal-label")
             yield SelectionList[str](
-                *((r, r, r == Role.VIEWER) for r in ROLES if r != Role.ADMIN), id="modal-role-list", compact=True
+                *((r, r, r == Role.VIEWER) for r in ROLES if r != Role.ADMIN),
+                id="modal-role-list",
+                compact=True,
             )
-            yield Label("admin is granted afterwards, with a second admin's approval", classes="modal-hint")
+            yield Label(
+                "admin is granted afterwards, with a second admin's approval", classes="modal-hint"
+            )
             with Horizontal(id="modal-buttons"):
                 yield Button("Add", variant="primary", id="modal-add")
                 yield Button("Cancel", id="modal-cancel")

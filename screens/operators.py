@@ -44,7 +44,12 @@ class OperatorsScreen(OpsScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label in (("name", "Operator"), ("roles", "Roles"), ("added_by", "Added by"), ("added", "Added")):
+        for key, label in (
+            ("name", "Operator"),
+            ("roles", "Roles"),
+            ("added_by", "Added by"),
+            ("added", "Added"),
+        ):
             table.add_column(label, key=key)
 
     def refresh_data(self) -> None:
@@ -67,7 +72,9 @@ class OperatorsScreen(OpsScreen):
             note = "granting admin needs a second admin's approval"
         else:
             note = "changing roles needs the admin role"
-        self.query_one("#operators-note", Static).update(f"{len(operators)} operators · you are {me} · {note}")
+        self.query_one("#operators-note", Static).update(
+            f"{len(operators)} operators · you are {me} · {note}"
+        )
 
     def selected(self) -> str | None:
         table = self.query_one(DataTable)
@@ -92,7 +99,9 @@ class OperatorsScreen(OpsScreen):
             name, roles = answer
             self.change(
                 lambda: self.console.operators.add(name, roles),
-                lambda op: self.notify(f"{op.name} added with role {role_list(op.roles)}", title="Operator added"),
+                lambda op: self.notify(
+                    f"{op.name} added with role {role_list(op.roles)}", title="Operator added"
+                ),
             )
 
         self.app.push_screen(AddOperatorModal(), added)
@@ -115,8 +124,15 @@ class OperatorsScreen(OpsScreen):
                 lambda op: self.notify(f"{op.name} now holds {role}", title="Role granted"),
             )
 
-        note = "admin is only requested here; a second admin approves it" if Role.ADMIN in choices else ""
-        self.app.push_screen(RolePickerModal(f"Grant a role to {name}", choices, title="Grant role", note=note), picked)
+        note = (
+            "admin is only requested here; a second admin approves it"
+            if Role.ADMIN in choices
+            else ""
+        )
+        self.app.push_screen(
+            RolePickerModal(f"Grant a role to {name}", choices, title="Grant role", note=note),
+            picked,
+        )
 
     def action_revoke(self) -> None:
         operator = self._selected_operator()
@@ -140,7 +156,11 @@ class OperatorsScreen(OpsScreen):
             if role is None:
                 return
             question = f"Revoke role {role} from {name}? They lose what it allows at once."
-            self.app.push_screen(ConfirmModal(question, yes="Revoke", title="Revoke role"),
-                                 lambda yes: confirmed(role, yes))
+            self.app.push_screen(
+                ConfirmModal(question, yes="Revoke", title="Revoke role"),
+                lambda yes: confirmed(role, yes),
+            )
 
-        self.app.push_screen(RolePickerModal(f"Revoke a role from {name}", held, title="Revoke role"), picked)
+        self.app.push_screen(
+            RolePickerModal(f"Revoke a role from {name}", held, title="Revoke role"), picked
+        )

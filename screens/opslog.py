@@ -42,7 +42,11 @@ class OpsLogScreen(OpsScreen):
     NAV_KEY = "5"
     CSS_PATH = Path(__file__).with_name("opslog.tcss")
     AUTO_FOCUS = "#opslog-table"
-    BINDINGS = [Binding("v", "verify", "Verify chain", tooltip="check every entry's HMAC and the signed head")]
+    BINDINGS = [
+        Binding(
+            "v", "verify", "Verify chain", tooltip="check every entry's HMAC and the signed head"
+        )
+    ]
     PERMISSIONS = {"verify": Action.OPSLOG_VERIFY}
 
     def __init__(self) -> None:
@@ -57,10 +61,18 @@ class OpsLogScreen(OpsScreen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         # Target last: it is the column a narrow terminal may cut, and the detail pane repeats it.
-        for key, label in (("seq", "#"), ("at", "Time (UTC)"), ("operator", "Operator"), ("action", "Action"),
-                           ("outcome", "Outcome"), ("target", "Target")):
+        for key, label in (
+            ("seq", "#"),
+            ("at", "Time (UTC)"),
+            ("operator", "Operator"),
+            ("action", "Action"),
+            ("outcome", "Outcome"),
+            ("target", "Target"),
+        ):
             table.add_column(label, key=key)
-        self.query_one("#opslog-verify", Static).update("v verifies the whole chain (HMAC and signed head)")
+        self.query_one("#opslog-verify", Static).update(
+            "v verifies the whole chain (HMAC and signed head)"
+        )
 
     def refresh_data(self) -> None:
         if self.ops.roles is None:
@@ -68,7 +80,9 @@ class OpsLogScreen(OpsScreen):
         if not self.ops.may(Action.OPSLOG_VIEW):
             # Not asking the service spares the log a denial entry for merely opening the tab.
             needed = " or ".join(sorted(MATRIX[Action.OPSLOG_VIEW]))
-            self.query_one("#opslog-detail", Static).update(f"The ops log is shown to the {needed} roles only.")
+            self.query_one("#opslog-detail", Static).update(
+                f"The ops log is shown to the {needed} roles only."
+            )
             return
         self.load(lambda: self.console.opslog.list(NEWEST), self._loaded)
 
@@ -77,9 +91,20 @@ class OpsLogScreen(OpsScreen):
         table = self.query_one(DataTable)
         table.clear()
         for e in entries:
-            table.add_row(str(e.seq), short_minute(e.at), e.operator, e.action,
-                          Text(e.outcome, style=outcome_style(e.outcome)), _clip(e.target), key=str(e.seq))
-        self._show_detail(int(table.coordinate_to_cell_key(table.cursor_coordinate)[0].value or 0) if entries else None)
+            table.add_row(
+                str(e.seq),
+                short_minute(e.at),
+                e.operator,
+                e.action,
+                Text(e.outcome, style=outcome_style(e.outcome)),
+                _clip(e.target),
+                key=str(e.seq),
+            )
+        self._show_detail(
+            int(table.coordinate_to_cell_key(table.cursor_coordinate)[0].value or 0)
+            if entries
+            else None
+        )
 
     @on(DataTable.RowHighlighted, "#opslog-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -94,7 +119,11 @@ class OpsLogScreen(OpsScreen):
         text = Text()
         text.append(f"#{entry.seq} {entry.action} {entry.target} → ", style="bold")
         text.append(entry.outcome, style=outcome_style(entry.outcome))
-        who = entry.operator if entry.operator == entry.os_account else f"{entry.operator} (OS account {entry.os_account})"
+        who = (
+            entry.operator
+            if entry.operator == entry.os_account
+            else f"{entry.operator} (OS account {entry.os_account})"
+        )
         text.append(f"\nat {entry.at} by {who} from {entry.ssh_origin or 'local'}")
         if entry.approval_id is not None:
             text.append(f" · approval #{entry.approval_id}")
@@ -104,13 +133,17 @@ class OpsLogScreen(OpsScreen):
     # -- verify ----------------------------------------------------------------------------
 
     def action_verify(self) -> None:
-        self.query_one("#opslog-verify", Static).update(Text("verifying the chain…", style="yellow"))
+        self.query_one("#opslog-verify", Static).update(
+            Text("verifying the chain…", style="yellow")
+        )
         self.change(self.console.opslog.verify, self._verified)
 
     def _verified(self, report: VerifyReport) -> None:
         self.query_one("#opslog-verify", Static).update(
-            Text(f"✓ ops log intact: {count(report.entries)} entries, signed head at #{report.head_seq}",
-                 style="bold green")
+            Text(
+                f"✓ ops log intact: {count(report.entries)} entries, signed head at #{report.head_seq}",
+                style="bold green",
+            )
         )
 
     def service_refused(self, error: OpsError) -> None:

@@ -102,25 +102,48 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
             with Vertical(id="provision-form"):
                 with Horizontal(classes="provision-row"):
                     yield Label("Name", classes="provision-label")
-                    yield Input(placeholder="e.g. acme-gmbh", id="provision-name", compact=True, max_length=64)
-                yield Static(Text(NAME_RULE, style="dim"), id="provision-name-check", classes="provision-note")
+                    yield Input(
+                        placeholder="e.g. acme-gmbh",
+                        id="provision-name",
+                        compact=True,
+                        max_length=64,
+                    )
+                yield Static(
+                    Text(NAME_RULE, style="dim"),
+                    id="provision-name-check",
+                    classes="provision-note",
+                )
                 with Horizontal(classes="provision-row"):
                     yield Label("Country", classes="provision-label")
-                    yield CountrySearch(placeholder="name or code, e.g. germ", id="provision-country", compact=True)
+                    yield CountrySearch(
+                        placeholder="name or code, e.g. germ", id="provision-country", compact=True
+                    )
                 yield OptionList(id="provision-countries", compact=True)
                 with Horizontal(classes="provision-row", id="provision-region-row"):
                     yield Label("Region", classes="provision-label")
                     yield Static(Text("chosen by the country", style="dim"), id="provision-region")
                 with Horizontal(classes="provision-row"):
                     yield Label("Contact", classes="provision-label")
-                    yield Input(placeholder="name (optional)", id="provision-contact", compact=True, max_length=200)
+                    yield Input(
+                        placeholder="name (optional)",
+                        id="provision-contact",
+                        compact=True,
+                        max_length=200,
+                    )
                 with Horizontal(classes="provision-row"):
                     yield Label("E-mail", classes="provision-label")
-                    yield Input(placeholder="e-mail (optional)", id="provision-email", compact=True, max_length=320)
+                    yield Input(
+                        placeholder="e-mail (optional)",
+                        id="provision-email",
+                        compact=True,
+                        max_length=320,
+                    )
                 with Horizontal(id="modal-buttons"):
                     yield Button("Provision", variant="primary", id="provision-go")
                     yield Button("Cancel", id="provision-cancel")
-                yield Label("Enter: next field · ↑↓ pick a country · Esc cancels", classes="modal-hint")
+                yield Label(
+                    "Enter: next field · ↑↓ pick a country · Esc cancels", classes="modal-hint"
+                )
             with Vertical(id="provision-progress"):
                 yield Static(id="provision-summary")
                 yield StepList(id="provision-steps")
@@ -140,7 +163,9 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
 
     @on(Input.Changed, "#provision-name")
     def _name_changed(self, event: Input.Changed) -> None:
-        self.query_one("#provision-name-check", Static).update(self._name_verdict(event.value.strip())[1])
+        self.query_one("#provision-name-check", Static).update(
+            self._name_verdict(event.value.strip())[1]
+        )
 
     def _name_verdict(self, name: str) -> tuple[bool, Text]:
         """(may submit, what to say under the name)."""
@@ -170,7 +195,9 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
         else:
             self.resolution = None
             said = f"no country matches “{text}”" if text else "chosen by the country"
-            self.query_one("#provision-region", Static).update(Text(said, style="yellow" if text else "dim"))
+            self.query_one("#provision-region", Static).update(
+                Text(said, style="yellow" if text else "dim")
+            )
 
     @on(OptionList.OptionHighlighted, "#provision-countries")
     def _country_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -218,7 +245,10 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
         may, said = self._name_verdict(name)
         if not may:
             self.query_one("#provision-name-check", Static).update(said)
-            self._refuse("#provision-name", "the name is not valid yet" if name else "the tenant needs a name")
+            self._refuse(
+                "#provision-name",
+                "the name is not valid yet" if name else "the tenant needs a name",
+            )
             return
         if self.resolution is None:
             self._refuse("#provision-country", "choose the client's country")
@@ -228,7 +258,9 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
         if email is not None and not re.fullmatch(EMAIL, email):
             self._refuse("#provision-email", f"“{email[:60]}” is not an e-mail address")
             return
-        self.request = ProvisionRequest(name, self.resolution.country.alpha2, contact_name=contact, contact_email=email)
+        self.request = ProvisionRequest(
+            name, self.resolution.country.alpha2, contact_name=contact, contact_email=email
+        )
         self._start()
 
     def _refuse(self, field: str, why: str) -> None:
@@ -254,9 +286,13 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
         self._show_outcome(Text("working…", style="dim"))
 
         def report(step: str, status: str) -> None:
-            self.post_message(StepReported(step, status))  # thread-safe; widgets stay on the UI thread
+            self.post_message(
+                StepReported(step, status)
+            )  # thread-safe; widgets stay on the UI thread
 
-        self.change(lambda: self.console.provisioning.provision(request, progress=report), self._finished)
+        self.change(
+            lambda: self.console.provisioning.provision(request, progress=report), self._finished
+        )
 
     @on(StepReported)
     def _step_reported(self, event: StepReported) -> None:
@@ -266,7 +302,12 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
         self.tenant = tenant
         self.running = False
         self.query_one(StepList).finish()
-        self._show_outcome(Text(f"{tenant.name} is {tenant.state} in {tenant.region} on {tenant.cluster}.", style="bold green"))
+        self._show_outcome(
+            Text(
+                f"{tenant.name} is {tenant.state} in {tenant.region} on {tenant.cluster}.",
+                style="bold green",
+            )
+        )
         self.query_one("#provision-close", Button).focus()
 
     def service_refused(self, error: OpsError) -> None:
@@ -291,7 +332,10 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
     @on(Button.Pressed, "#provision-close")
     def action_close(self) -> None:
         if self.running:
-            self.notify("provisioning is running: wait for it to finish (an interrupted run resumes when rerun)",
-                        severity="warning", markup=False)
+            self.notify(
+                "provisioning is running: wait for it to finish (an interrupted run resumes when rerun)",
+                severity="warning",
+                markup=False,
+            )
             return
         self.dismiss(self.request.name if self.request is not None else None)

@@ -48,7 +48,9 @@ class StepList(Static):
         self.show()
 
     def finish(self) -> None:
-        self.status = {step: ("skip" if status == "skip" else "done") for step, status in self.status.items()}
+        self.status = {
+            step: ("skip" if status == "skip" else "done") for step, status in self.status.items()
+        }
         self.show()
 
     def fail(self) -> str:

@@ -37,7 +37,13 @@ from aptien_ops.screens.modals import ReasonModal
 from aptien_ops.services.lifecycle import ALLOWED_FROM
 from aptien_ops.services.provisioning import STEPS
 
-STATE_STYLE = {"active": "green", "suspended": "yellow", "provisioning": "cyan", "cancelled": "red", "purged": "dim"}
+STATE_STYLE = {
+    "active": "green",
+    "suspended": "yellow",
+    "provisioning": "cyan",
+    "cancelled": "red",
+    "purged": "dim",
+}
 
 
 @dataclass
@@ -60,15 +66,43 @@ class TenantDetailScreen(OpsScreen):
 
     MODE = "tenants"  # a page of the Tenants tab: the header highlights it
     TITLE = "Tenant"
-    CSS_PATH = [Path(__file__).with_name("tenant_detail.tcss"), Path(__file__).with_name("inspect.tcss")]
+    CSS_PATH = [
+        Path(__file__).with_name("tenant_detail.tcss"),
+        Path(__file__).with_name("inspect.tcss"),
+    ]
     BINDINGS = [
-        Binding("o", "show_overview", "Overview", show=False, tooltip="the tenant: steps, state history, lifecycle actions"),
-        Binding("l", "show_logins", "Logins", tooltip="login history, paged as you scroll (security role)"),
-        Binding("a", "show_audit", "Audit", tooltip="change audit: who changed what, payload sizes only (security role)"),
-        Binding("s", "suspend", "Suspend", tooltip="suspend (asks why): its logins stop; backups go on"),
+        Binding(
+            "o",
+            "show_overview",
+            "Overview",
+            show=False,
+            tooltip="the tenant: steps, state history, lifecycle actions",
+        ),
+        Binding(
+            "l",
+            "show_logins",
+            "Logins",
+            tooltip="login history, paged as you scroll (security role)",
+        ),
+        Binding(
+            "a",
+            "show_audit",
+            "Audit",
+            tooltip="change audit: who changed what, payload sizes only (security role)",
+        ),
+        Binding(
+            "s", "suspend", "Suspend", tooltip="suspend (asks why): its logins stop; backups go on"
+        ),
         Binding("u", "resume", "Resume", tooltip="resume a suspended tenant"),
-        Binding("c", "cancel_tenant", "Cancel", tooltip="cancel (asks retention days); restorable until then"),
-        Binding("p", "purge", "Purge", tooltip="request the purge of a cancelled tenant (type its name)"),
+        Binding(
+            "c",
+            "cancel_tenant",
+            "Cancel",
+            tooltip="cancel (asks retention days); restorable until then",
+        ),
+        Binding(
+            "p", "purge", "Purge", tooltip="request the purge of a cancelled tenant (type its name)"
+        ),
         Binding("escape", "back", "Back", tooltip="back to the tenants list"),
     ]
     PERMISSIONS = {
@@ -78,7 +112,12 @@ class TenantDetailScreen(OpsScreen):
         "purge": Action.TENANT_PURGE,
     }
     #: action -> the lifecycle verb whose allowed states it needs.
-    VERBS: ClassVar[dict[str, str]] = {"suspend": "suspend", "resume": "resume", "cancel_tenant": "cancel", "purge": "purge"}
+    VERBS: ClassVar[dict[str, str]] = {
+        "suspend": "suspend",
+        "resume": "resume",
+        "cancel_tenant": "cancel",
+        "purge": "purge",
+    }
 
     @classmethod
     def help_sections(cls) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -140,7 +179,11 @@ class TenantDetailScreen(OpsScreen):
         """Runs in a worker thread."""
         name = self.tenant_name
         detail = self.console.tenants.detail(name)
-        pending = [a for a in self.console.approvals.list("pending") if a.action == Action.TENANT_PURGE and a.target == name]
+        pending = [
+            a
+            for a in self.console.approvals.list("pending")
+            if a.action == Action.TENANT_PURGE and a.target == name
+        ]
         return TenantView(detail, pending)
 
     def _loaded(self, view: TenantView) -> None:
@@ -161,19 +204,31 @@ class TenantDetailScreen(OpsScreen):
         text.append(d["state"], style=STATE_STYLE.get(d["state"], ""))
         if d.get("state_reason"):
             text.append(f" — {d['state_reason']}")
-        text.append(f"\ncountry {_country(d['country'])} · region {d['region']} · cluster {d['cluster'] or '—'}")
+        text.append(
+            f"\ncountry {_country(d['country'])} · region {d['region']} · cluster {d['cluster'] or '—'}"
+        )
         schema = f"v{d['schema_version']}" if d.get("schema_version") is not None else "none"
-        shown_size = size(d.get("size_bytes")) if not d.get("size_error") else "unknown (cluster not reachable)"
-        text.append(f"\nschema {schema} · size {shown_size} · created {day(d['created_at'])} · updated {day(d['updated_at'])}")
+        shown_size = (
+            size(d.get("size_bytes"))
+            if not d.get("size_error")
+            else "unknown (cluster not reachable)"
+        )
+        text.append(
+            f"\nschema {schema} · size {shown_size} · created {day(d['created_at'])} · updated {day(d['updated_at'])}"
+        )
         contact = d.get("contact_name") or "—"
         if d.get("contact_email"):
             contact += f" <{d['contact_email']}>"
         text.append(f"\ncontact {contact}")
         if d.get("purged_at"):
-            text.append(f"\npurged {day(d['purged_at'])}: database, role and backup key gone; this tombstone stays",
-                        style="dim")
+            text.append(
+                f"\npurged {day(d['purged_at'])}: database, role and backup key gone; this tombstone stays",
+                style="dim",
+            )
         elif d.get("retain_until"):
-            text.append(f"\nretained until {day(d['retain_until'])}; purgeable after that", style="yellow")
+            text.append(
+                f"\nretained until {day(d['retain_until'])}; purgeable after that", style="yellow"
+            )
         self.query_one("#detail-summary", Static).update(text)
 
     def _show_steps(self, d: dict[str, Any]) -> None:
@@ -199,15 +254,23 @@ class TenantDetailScreen(OpsScreen):
             if change["from"]:
                 text.append(f"{change['from']} → ")
             text.append(change["to"], style=STATE_STYLE.get(change["to"], ""))
-            text.append(f"\n  by {change['operator']}" + (f": {change['reason']}" if change.get("reason") else ""),
-                        style="dim")
-        self.query_one("#detail-history", Static).update(text or Text("no state changes recorded", style="dim"))
+            text.append(
+                f"\n  by {change['operator']}"
+                + (f": {change['reason']}" if change.get("reason") else ""),
+                style="dim",
+            )
+        self.query_one("#detail-history", Static).update(
+            text or Text("no state changes recorded", style="dim")
+        )
 
     def _show_note(self, view: TenantView) -> None:
         text = Text()
         for approval in view.pending_purges:
-            text.append(f"purge request #{approval.id} by {approval.requested_by} {short_minute(approval.requested_at)} "
-                        "awaits a second admin (4 Approvals)\n", style="bold yellow")
+            text.append(
+                f"purge request #{approval.id} by {approval.requested_by} {short_minute(approval.requested_at)} "
+                "awaits a second admin (4 Approvals)\n",
+                style="bold yellow",
+            )
         if self.console.ctx.read_only:
             text.append("read-only: lifecycle actions are not offered", style="dim")
         elif not any(self.ops.may(p) for p in self.PERMISSIONS.values()):
@@ -231,15 +294,26 @@ class TenantDetailScreen(OpsScreen):
         if verb is None or self.check_action(action, ()):
             self.call_later(self.run_action, action)
         elif not self.ops.may(self.PERMISSIONS[action]):
-            self.notify(f"{verb} is not offered: read-only mode or your roles", severity="warning", markup=False)
+            self.notify(
+                f"{verb} is not offered: read-only mode or your roles",
+                severity="warning",
+                markup=False,
+            )
         elif self.view is not None and verb == "purge" and self.view.pending_purges:
-            self.notify(f"purge of {self.tenant_name} is requested already (#{self.view.pending_purges[0].id}); "
-                        "a second admin approves it in Approvals", severity="warning", markup=False)
+            self.notify(
+                f"purge of {self.tenant_name} is requested already (#{self.view.pending_purges[0].id}); "
+                "a second admin approves it in Approvals",
+                severity="warning",
+                markup=False,
+            )
         else:
             assert self.view is not None
             needed = " or ".join(str(s) for s in ALLOWED_FROM[verb])
-            self.notify(f"{self.tenant_name} is {self.view.detail['state']}: {verb} needs a tenant that is {needed}",
-                        severity="warning", markup=False)
+            self.notify(
+                f"{self.tenant_name} is {self.view.detail['state']}: {verb} needs a tenant that is {needed}",
+                severity="warning",
+                markup=False,
+            )
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -256,26 +330,40 @@ class TenantDetailScreen(OpsScreen):
 
         def reasoned(reason: str | None) -> None:
             if reason:
-                self.change(lambda: self.console.lifecycle.suspend(name, reason),
-                            lambda _: self.notify(f"{name} suspended: its logins stop; backups go on", title="Suspended"))
+                self.change(
+                    lambda: self.console.lifecycle.suspend(name, reason),
+                    lambda _: self.notify(
+                        f"{name} suspended: its logins stop; backups go on", title="Suspended"
+                    ),
+                )
 
         question = f"Suspend {name}? Its own logins stop and open sessions end; backups and inspection go on. Why?"
-        self.app.push_screen(ReasonModal(question, title="Suspend tenant", placeholder="reason (kept in the history)"),
-                             reasoned)
+        self.app.push_screen(
+            ReasonModal(
+                question, title="Suspend tenant", placeholder="reason (kept in the history)"
+            ),
+            reasoned,
+        )
 
     def action_resume(self) -> None:
         name = self.tenant_name
-        self.change(lambda: self.console.lifecycle.resume(name),
-                    lambda _: self.notify(f"{name} resumed: its logins work again", title="Resumed"))
+        self.change(
+            lambda: self.console.lifecycle.resume(name),
+            lambda _: self.notify(f"{name} resumed: its logins work again", title="Resumed"),
+        )
 
     def action_cancel_tenant(self) -> None:
         name = self.tenant_name
 
         def chosen(days: int | None) -> None:
             if days is not None:
-                self.change(lambda: self.console.lifecycle.cancel(name, days),
-                            lambda t: self.notify(f"{name} cancelled; restorable until {day(t.retain_until)}",
-                                                  title="Cancelled"))
+                self.change(
+                    lambda: self.console.lifecycle.cancel(name, days),
+                    lambda t: self.notify(
+                        f"{name} cancelled; restorable until {day(t.retain_until)}",
+                        title="Cancelled",
+                    ),
+                )
 
         default = self.console.settings.tenants.default_retain_days
         self.app.push_screen(RetainDaysModal(name, default), chosen)
@@ -288,12 +376,21 @@ class TenantDetailScreen(OpsScreen):
 
         def confirmed(answer: PurgeConfirmed | None) -> None:
             if answer is not None:
-                self.change(lambda: self.console.lifecycle.purge(name, before_retention_end=answer.early_reason),
-                            lambda _: self.notify(f"{name} purged", title="Purged"))
+                self.change(
+                    lambda: self.console.lifecycle.purge(
+                        name, before_retention_end=answer.early_reason
+                    ),
+                    lambda _: self.notify(f"{name} purged", title="Purged"),
+                )
 
         self.app.push_screen(TypeNameToPurgeModal(name, retained_until=retained), confirmed)
 
     def approval_pending(self, pending: PendingApproval) -> None:
         verb = pending.action.rpartition(".")[2]
-        self.app.notify(f"{verb} request #{pending.approval_id} recorded; a second admin must approve in Approvals",
-                        title="Awaiting approval", severity="warning", timeout=10, markup=False)
+        self.app.notify(
+            f"{verb} request #{pending.approval_id} recorded; a second admin must approve in Approvals",
+            title="Awaiting approval",
+            severity="warning",
+            timeout=10,
+            markup=False,
+        )

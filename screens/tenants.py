@@ -27,8 +27,20 @@ from aptien_ops.screens.tenant_detail import TenantDetailScreen
 WINDOW = 500
 #: Above this many rows the filter waits for a pause in typing before it re-filters.
 DEBOUNCE_ABOVE = 2_000
-COLUMNS = (("name", "Name"), ("country", "Country"), ("region", "Region"), ("cluster", "Cluster"), ("state", "State"))
-STATE_STYLE = {"active": "green", "suspended": "yellow", "provisioning": "cyan", "cancelled": "red", "purged": "dim"}
+COLUMNS = (
+    ("name", "Name"),
+    ("country", "Country"),
+    ("region", "Region"),
+    ("cluster", "Cluster"),
+    ("state", "State"),
+)
+STATE_STYLE = {
+    "active": "green",
+    "suspended": "yellow",
+    "provisioning": "cyan",
+    "cancelled": "red",
+    "purged": "dim",
+}
 #: What can occur in a name, country code, region or state (the filter's haystack).
 FILTERABLE = re.compile(r"[\w\s.-]")
 
@@ -51,7 +63,11 @@ class TenantFilter(Input):
 
     def _on_key(self, event: events.Key) -> None:
         swallowed_escape = event.key.startswith("alt+")
-        unfilterable = event.is_printable and event.character is not None and not FILTERABLE.fullmatch(event.character)
+        unfilterable = (
+            event.is_printable
+            and event.character is not None
+            and not FILTERABLE.fullmatch(event.character)
+        )
         if swallowed_escape or unfilterable:
             event.stop()
             event.prevent_default()  # Input's own handler would type the character
@@ -69,12 +85,31 @@ class TenantsScreen(OpsScreen):
     BINDINGS = [
         Binding("slash", "filter", "Filter", tooltip="filter by name, country, region or state"),
         Binding("s", "sort", "Sort", tooltip="sort by the next column"),
-        Binding("r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"),
-        Binding("enter", "open_detail", "Open", priority=True,
-                tooltip="open the highlighted tenant: steps, history, lifecycle actions"),
-        Binding("n", "provision", "Provision", tooltip="provision a tenant: name, country → region, contact"),
+        Binding(
+            "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
+        ),
+        Binding(
+            "enter",
+            "open_detail",
+            "Open",
+            priority=True,
+            tooltip="open the highlighted tenant: steps, history, lifecycle actions",
+        ),
+        Binding(
+            "n",
+            "provision",
+            "Provision",
+            tooltip="provision a tenant: name, country → region, contact",
+        ),
         # Priority, and only while filtering: the focus is back on the table before the next key.
-        Binding("escape", "leave_filter", "Table", show=False, priority=True, tooltip="back from the filter to the table"),
+        Binding(
+            "escape",
+            "leave_filter",
+            "Table",
+            show=False,
+            priority=True,
+            tooltip="back from the filter to the table",
+        ),
     ]
     PERMISSIONS = {"provision": Action.TENANT_PROVISION}
     DETAIL_SCREEN = TenantDetailScreen
@@ -92,7 +127,11 @@ class TenantsScreen(OpsScreen):
         self._select_after_load: str | None = None
 
     def compose_body(self) -> ComposeResult:
-        yield TenantFilter(placeholder="/ filter by name, country, region or state", id="tenants-filter", compact=True)
+        yield TenantFilter(
+            placeholder="/ filter by name, country, region or state",
+            id="tenants-filter",
+            compact=True,
+        )
         yield Static("loading…", id="tenants-status")
         yield DataTable(id="tenants-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="tenants-detail")
@@ -112,7 +151,9 @@ class TenantsScreen(OpsScreen):
 
     def _loaded(self, rows: list[dict[str, Any]]) -> None:
         self.rows = rows
-        self._haystacks = [f"{r['name']} {r['country']} {r['region']} {r['state']}".lower() for r in rows]
+        self._haystacks = [
+            f"{r['name']} {r['country']} {r['region']} {r['state']}".lower() for r in rows
+        ]
         self._by_name = {r["name"]: r for r in rows}
         self._loaded_once = True
         self.apply_filter()
@@ -141,7 +182,11 @@ class TenantsScreen(OpsScreen):
         if not self._loaded_once:
             return
         needle = self.query_one(Input).value.strip().lower()
-        matching = [r for r, h in zip(self.rows, self._haystacks, strict=True) if needle in h] if needle else list(self.rows)
+        matching = (
+            [r for r, h in zip(self.rows, self._haystacks, strict=True) if needle in h]
+            if needle
+            else list(self.rows)
+        )
         key = COLUMNS[self.sort_column][0]
         matching.sort(key=lambda r: (r[key] or "", r["name"]))
         self.matches = len(matching)
@@ -149,8 +194,14 @@ class TenantsScreen(OpsScreen):
         keep = self._highlighted()
         table.clear()
         for r in matching[:WINDOW]:
-            table.add_row(r["name"], r["country"], r["region"], r["cluster"] or "",
-                          Text(r["state"], style=STATE_STYLE.get(r["state"], "")), key=r["name"])
+            table.add_row(
+                r["name"],
+                r["country"],
+                r["region"],
+                r["cluster"] or "",
+                Text(r["state"], style=STATE_STYLE.get(r["state"], "")),
+                key=r["name"],
+            )
         if keep is not None and keep in {r["name"] for r in matching[:WINDOW]}:
             table.move_cursor(row=table.get_row_index(keep))
         self._show_status(needle)
@@ -238,10 +289,14 @@ class TenantsScreen(OpsScreen):
             text.append(f" — {row['state_reason']}")
         if row.get("retain_until"):
             text.append(f" · kept until {day(row['retain_until'])}")
-        text.append(f"\ncountry {row['country']} · region {row['region']} · cluster {row['cluster'] or '—'}")
+        text.append(
+            f"\ncountry {row['country']} · region {row['region']} · cluster {row['cluster'] or '—'}"
+        )
         contact = row["contact_name"] or "—"
         if row["contact_email"]:
             contact += f" <{row['contact_email']}>"
         text.append(f"\ncontact {contact}")
-        text.append(f"\ncreated {day(row['created_at'])} · updated {day(row['updated_at'])}", style="dim")
+        text.append(
+            f"\ncreated {day(row['created_at'])} · updated {day(row['updated_at'])}", style="dim"
+        )
         detail.update(text)

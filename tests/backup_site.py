@@ -46,12 +46,22 @@ class Site:
         self.store.create_database(tenant, self.passwords[tenant])
         self.store.apply_schema(tenant, 2, region=self.region.name)
         with self.store.connect_as_owner(tenant, self.passwords[tenant]) as conn:
-            seed_tenant(conn, self.kind, tenant, **{**SMALL, **counts}, seed=3, key_dir=self.base / "platform-keys",
-                        now=NOW, marker=marker)
+            seed_tenant(
+                conn,
+                self.kind,
+                tenant,
+                **{**SMALL, **counts},
+                seed=3,
+                key_dir=self.base / "platform-keys",
+                now=NOW,
+                marker=marker,
+            )
         return tenant
 
     def backup(self, tenant: str, backup_id: str | None = None) -> BackupManifest:
-        return self.repo().create(tenant, self.cluster, self.recipient, backup_id or f"bk-{secrets.token_hex(4)}")
+        return self.repo().create(
+            tenant, self.cluster, self.recipient, backup_id or f"bk-{secrets.token_hex(4)}"
+        )
 
     def counts(self, tenant: str) -> dict[str, int]:
         tables = ("audit_events", "login_events", "messages", "records", "tenant_meta", "users")
@@ -70,8 +80,14 @@ def make_site(kind: str, base: Path, cluster: ClusterSettings | None = None) -> 
     else:
         assert cluster is not None
         store = PostgresTenantStore(cluster)
-    region = RegionSettings("eu", "EEA", base / "store-eu", (cluster,), base / "keys" / "region-eu.key",
-                            "aptien_inspector_eu")
+    region = RegionSettings(
+        "eu",
+        "EEA",
+        base / "store-eu",
+        (cluster,),
+        base / "keys" / "region-eu.key",
+        "aptien_inspector_eu",
+    )
     recipient, identity = AgeBackupKeys().generate()
     return Site(kind, cluster, region, store, base, recipient, identity)
 
@@ -87,7 +103,9 @@ def _site(kind: str, base: Path, cluster: ClusterSettings | None) -> Iterator[Si
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
     """A site of each kind; the tenants it provisioned are dropped afterwards."""
-    cluster = request.getfixturevalue("pg_cluster_settings") if request.param == "postgresql" else None
+    cluster = (
+        request.getfixturevalue("pg_cluster_settings") if request.param == "postgresql" else None
+    )
     yield from _site(request.param, tmp_path, cluster)
 
 

@@ -25,8 +25,13 @@ class Result:
         return body["error"]
 
 
-def run_cli(*args: str | Path, config: Path | None = None, operator: str | None = None,
-            env: dict[str, str] | None = None, input: str | None = None) -> Result:
+def run_cli(
+    *args: str | Path,
+    config: Path | None = None,
+    operator: str | None = None,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+) -> Result:
     full_env = {**os.environ, **(env or {})}
     full_env.pop("APTIEN_OPS_OPERATOR", None)
     if operator:
@@ -35,6 +40,11 @@ def run_cli(*args: str | Path, config: Path | None = None, operator: str | None 
     if config is not None:
         argv += ["--config", str(config)]
     proc = subprocess.run(
-        [*argv, *map(str, args)], capture_output=True, text=True, env=full_env, input=input, timeout=120,
+        [*argv, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        timeout=120,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)

@@ -11,7 +11,9 @@ from aptien_ops.composition import Console, open_console
 from aptien_ops.sandbox import write_sandbox_config
 
 
-def sandbox_with_eu_on(kind: str, directory: Path, pg_server: object | None = None, *, capacity: int = 20000) -> Path:
+def sandbox_with_eu_on(
+    kind: str, directory: Path, pg_server: object | None = None, *, capacity: int = 20000
+) -> Path:
     """Write a sandbox whose eu cluster is ``kind`` (us stays SQLite: two regions never share a server)."""
     config, _ = write_sandbox_config(directory)
     text = config.read_text()
@@ -31,8 +33,12 @@ def sandbox_with_eu_on(kind: str, directory: Path, pg_server: object | None = No
 # registered there under the names ``config`` and ``ops``.
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], name="config")
-def eu_fleet_config(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], name="config"
+)
+def eu_fleet_config(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """A sandbox whose eu cluster is SQLite, then the suite's PostgreSQL (its inspector's password set)."""
     monkeypatch.setenv("APTIEN_TEST_INSPECTOR_PW", "inspector-pw-for-tests")
     pg = request.getfixturevalue("pg_server") if request.param == "postgresql" else None

@@ -132,9 +132,16 @@ class PgServer:
         """A SQLAlchemy URL, as ops.toml would hold it (never with a password)."""
         return f"postgresql+psycopg://{user}@/{dbname}?host={self.socket_dir}&port={self.port}"
 
-    def conninfo(self, dbname: str = "postgres", user: str = SUPERUSER, password: str | None = None) -> str:
+    def conninfo(
+        self, dbname: str = "postgres", user: str = SUPERUSER, password: str | None = None
+    ) -> str:
         """A libpq conninfo string for psycopg.connect()."""
-        params: dict[str, object] = {"host": self.socket_dir, "port": self.port, "dbname": dbname, "user": user}
+        params: dict[str, object] = {
+            "host": self.socket_dir,
+            "port": self.port,
+            "dbname": dbname,
+            "user": user,
+        }
         if password is not None:
             params["password"] = password
         return make_conninfo(**params)
@@ -150,10 +157,27 @@ class PgServer:
             PgServerError: psql exited non-zero (its stderr is in the message).
         """
         cmd = [
-            str(self.binaries["psql"]), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-            "-h", self.socket_dir, "-p", str(self.port), "-U", self.superuser, "-d", dbname, "-f", "-",
+            str(self.binaries["psql"]),
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            self.socket_dir,
+            "-p",
+            str(self.port),
+            "-U",
+            self.superuser,
+            "-d",
+            dbname,
+            "-f",
+            "-",
         ]
-        proc = subprocess.run(cmd, input=sql_text, capture_output=True, text=True, env=_clean_env(), check=False)
+        proc = subprocess.run(
+            cmd, input=sql_text, capture_output=True, text=True, env=_clean_env(), check=False
+        )
         if proc.returncode != 0:
             raise PgServerError(f"psql exited {proc.returncode}: {proc.stderr.strip()}")
         return proc.stdout
@@ -175,8 +199,20 @@ class PgServer:
         """Stop the server at once (``-m immediate``) and remove its directories."""
         if self.data_dir.exists():
             subprocess.run(
-                [str(self.binaries["pg_ctl"]), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"],
-                capture_output=True, check=False, env=_clean_env(), cwd="/", **_as_user(self._run_as),
+                [
+                    str(self.binaries["pg_ctl"]),
+                    "-D",
+                    str(self.data_dir),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                ],
+                capture_output=True,
+                check=False,
+                env=_clean_env(),
+                cwd="/",
+                **_as_user(self._run_as),
             )
         for path in self._owned_dirs:
             shutil.rmtree(path, ignore_errors=True)
@@ -220,13 +256,17 @@ def start_pg_server(
     """
     binaries = find_pg_binaries()
     if isinstance(binaries, str):
-        raise PgServerError(f"PostgreSQL binary {binaries!r} not found on PATH or in /usr/lib/postgresql/*/bin")
+        raise PgServerError(
+            f"PostgreSQL binary {binaries!r} not found on PATH or in /usr/lib/postgresql/*/bin"
+        )
     run_as: tuple[int, int] | None = None
     if os.geteuid() == 0:
         try:
             account = pwd.getpwnam(SUPERUSER)
         except KeyError:
-            raise PgServerError("running as root needs a 'postgres' OS account to run the server as") from None
+            raise PgServerError(
+                "running as root needs a 'postgres' OS account to run the server as"
+            ) from None
         run_as = (account.pw_uid, account.pw_gid)
 
     owned: list[Path] = []
@@ -244,7 +284,9 @@ def start_pg_server(
     log_file = base / "postgresql.log"
     port = _free_port()
     started = time.monotonic()
-    server = PgServer(str(socket_dir), port, data_dir, log_file, binaries, _owned_dirs=owned, _run_as=run_as)
+    server = PgServer(
+        str(socket_dir), port, data_dir, log_file, binaries, _owned_dirs=owned, _run_as=run_as
+    )
 
     try:
         if run_as is not None:
@@ -253,9 +295,22 @@ def start_pg_server(
                 os.chown(path, *run_as)
         os.chmod(socket_dir, 0o755)
         _run(
-            [str(binaries["initdb"]), "-D", str(data_dir), "-U", SUPERUSER, "--auth-local=trust",
-             "--auth-host=reject", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
-            run_as, "initdb",
+            [
+                str(binaries["initdb"]),
+                "-D",
+                str(data_dir),
+                "-U",
+                SUPERUSER,
+                "--auth-local=trust",
+                "--auth-host=reject",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            run_as,
+            "initdb",
         )
         (data_dir / "pg_hba.conf").write_text(
             "# written by tests/pg_fixtures.py: only the superuser is trusted\n"
@@ -276,8 +331,19 @@ def start_pg_server(
             fh.write("\n# tests/pg_fixtures.py\n")
             fh.writelines(f"{key} = {value}\n" for key, value in conf.items())
         _run(
-            [str(binaries["pg_ctl"]), "-D", str(data_dir), "-l", str(log_file), "-w", "-t", "60", "start"],
-            run_as, "pg_ctl start",
+            [
+                str(binaries["pg_ctl"]),
+                "-D",
+                str(data_dir),
+                "-l",
+                str(log_file),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            run_as,
+            "pg_ctl start",
         )
     except (OSError, PgServerError):
         server.stop()
@@ -289,12 +355,20 @@ def start_pg_server(
 def _run(cmd: list[str], run_as: tuple[int, int] | None, what: str) -> None:
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, env=_clean_env(), cwd="/", check=False, **_as_user(run_as)
+            cmd,
+            capture_output=True,
+            text=True,
+            env=_clean_env(),
+            cwd="/",
+            check=False,
+            **_as_user(run_as),
         )
     except OSError as exc:
         raise PgServerError(f"{what} could not run: {exc}") from None
     if proc.returncode != 0:
-        raise PgServerError(f"{what} exited {proc.returncode}: {proc.stdout.strip()} {proc.stderr.strip()}")
+        raise PgServerError(
+            f"{what} exited {proc.returncode}: {proc.stdout.strip()} {proc.stderr.strip()}"
+        )
 
 
 # ----------------------------------------------------------------------------- pytest fixtures
@@ -308,8 +382,10 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
     """
     binaries = find_pg_binaries()
     if isinstance(binaries, str):
-        missing_tool(f"PostgreSQL binary {binaries!r} not found on PATH or in /usr/lib/postgresql/*/bin",
-                     "the PostgreSQL tests")
+        missing_tool(
+            f"PostgreSQL binary {binaries!r} not found on PATH or in /usr/lib/postgresql/*/bin",
+            "the PostgreSQL tests",
+        )
     # pytest's temp dirs are root-only when run as root; the postgres account needs its own.
     base = None if os.geteuid() == 0 else tmp_path_factory.mktemp("pg")
     server = start_pg_server(base)
@@ -326,7 +402,10 @@ _cluster_numbers = itertools.count(1)
 def pg_cluster_settings(pg_server: PgServer) -> ClusterSettings:
     """A uniquely named cluster pointing at the session's server (shared: use unique tenants)."""
     return ClusterSettings(
-        name=f"pg-test-{next(_cluster_numbers)}", kind="postgresql", url=pg_server.url(), capacity=100
+        name=f"pg-test-{next(_cluster_numbers)}",
+        kind="postgresql",
+        url=pg_server.url(),
+        capacity=100,
     )
 
 

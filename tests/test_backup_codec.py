@@ -36,7 +36,9 @@ def compressing_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "backup-compress"]
 
 
-def test_what_is_encrypted_decrypts_to_the_same_bytes_and_hashes(tmp_path: Path, keys: tuple[str, str]) -> None:
+def test_what_is_encrypted_decrypts_to_the_same_bytes_and_hashes(
+    tmp_path: Path, keys: tuple[str, str]
+) -> None:
     recipient, identity = keys
     plain = dump_like(5 * backup_codec.CHUNK + 12345)
     seen: list[int] = []
@@ -63,7 +65,10 @@ def test_an_empty_source_makes_a_valid_empty_backup(tmp_path: Path, keys: tuple[
         sealed = backup_codec.encrypt(io.BytesIO(b""), fh, recipient)
     assert sealed.plaintext_size == 0
     back = io.BytesIO()
-    assert backup_codec.decrypt(out, identity, back, expected_size=sealed.ciphertext_size).problem is None
+    assert (
+        backup_codec.decrypt(out, identity, back, expected_size=sealed.ciphertext_size).problem
+        is None
+    )
     assert back.getvalue() == b""
 
 
@@ -81,7 +86,9 @@ class FailingSource:
         return b"x" * n
 
 
-def test_a_source_that_fails_mid_stream_raises_its_own_error(tmp_path: Path, keys: tuple[str, str]) -> None:
+def test_a_source_that_fails_mid_stream_raises_its_own_error(
+    tmp_path: Path, keys: tuple[str, str]
+) -> None:
     with open(tmp_path / "f.age", "wb") as fh, pytest.raises(OSError) as caught:
         backup_codec.encrypt(FailingSource(3 * backup_codec.CHUNK), fh, keys[0])  # type: ignore[arg-type]
     assert caught.value.errno == errno.EIO
@@ -157,9 +164,12 @@ class DiskFullOnceSourceHangs(io.RawIOBase):
 
 
 def test_a_failed_write_waits_once_and_briefly_for_a_stuck_source(
-        keys: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    keys: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(backup_codec, "_STOP_WAIT", 1.0)
-    monkeypatch.setattr(backup_codec, "ZSTD_THREADS", 0)  # output as soon as input: no wait on zstd's jobs
+    monkeypatch.setattr(
+        backup_codec, "ZSTD_THREADS", 0
+    )  # output as soon as input: no wait on zstd's jobs
     source = StuckSource()
     try:
         with pytest.raises(OSError) as caught:

@@ -31,13 +31,20 @@ def scratch_databases(site: Site) -> list[str]:
     if site.kind == "sqlite":
         return [n for n in site.files("acme") if "scratch" in n]
     with pg_backup.admin_connect(site.cluster) as conn:
-        return [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'scratch\\_%'")]
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'scratch\\_%'"
+            )
+        ]
 
 
 # ----------------------------------------------------------------------------- backups
 
 
-def test_a_backup_of_a_seeded_tenant_is_listed_with_a_signed_manifest_of_its_own_snapshot(site: Site) -> None:
+def test_a_backup_of_a_seeded_tenant_is_listed_with_a_signed_manifest_of_its_own_snapshot(
+    site: Site,
+) -> None:
     tenant = site.provision("acme")
     manifest = site.backup(tenant, "bk-20260318T153012Z-a1b2c3")
 
@@ -49,21 +56,42 @@ def test_a_backup_of_a_seeded_tenant_is_listed_with_a_signed_manifest_of_its_own
         assert manifest.snapshot and manifest.dump_tool.startswith("pg_dump (PostgreSQL)")
         assert manifest.server_version[:2].isdigit()
     else:
-        assert manifest.kind == "sqlite" and manifest.database == "tenant_acme.db" and manifest.snapshot is None
+        assert (
+            manifest.kind == "sqlite"
+            and manifest.database == "tenant_acme.db"
+            and manifest.snapshot is None
+        )
     assert 0 < manifest.ciphertext_size < manifest.plaintext_size
-    assert all(len(h) == 64 for h in (manifest.plaintext_sha256, manifest.ciphertext_sha256, manifest.archive_list_sha256 or ""))
-    assert manifest.recipient_fingerprint == "sha256:" + hashlib.sha256(site.recipient.encode()).hexdigest()[:16]
+    assert all(
+        len(h) == 64
+        for h in (
+            manifest.plaintext_sha256,
+            manifest.ciphertext_sha256,
+            manifest.archive_list_sha256 or "",
+        )
+    )
+    assert (
+        manifest.recipient_fingerprint
+        == "sha256:" + hashlib.sha256(site.recipient.encode()).hexdigest()[:16]
+    )
     assert manifest.started_at <= manifest.finished_at and manifest.finished_at.endswith("Z")
     assert manifest.format == 1
 
     repo = site.repo(create=False)
     assert repo.manifests() == [manifest] == repo.manifests("acme")
     assert repo.manifest("acme", manifest.backup_id) == manifest
-    assert site.files("acme") == [f"{manifest.backup_id}.dump.zst.age", f"{manifest.backup_id}.manifest.json"]
+    assert site.files("acme") == [
+        f"{manifest.backup_id}.dump.zst.age",
+        f"{manifest.backup_id}.manifest.json",
+    ]
     data = site.region.backup_store / "acme" / f"{manifest.backup_id}.dump.zst.age"
     assert data.stat().st_size == manifest.ciphertext_size
     assert hashlib.sha256(data.read_bytes()).hexdigest() == manifest.ciphertext_sha256
-    for path in (data, data.with_name(f"{manifest.backup_id}.manifest.json"), site.base / "keys" / "region-eu.sign.key"):
+    for path in (
+        data,
+        data.with_name(f"{manifest.backup_id}.manifest.json"),
+        site.base / "keys" / "region-eu.sign.key",
+    ):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert stat.S_IMODE(data.parent.stat().st_mode) == 0o700
 
@@ -85,7 +113,9 @@ def test_the_manifest_and_the_backup_file_hold_no_payload_and_no_secret(site: Si
     assert set(document) == set(manifest.as_json()) | {"signature"}
     assert document["signature"].startswith("ed25519:")
     # Even decrypted, the dump carries only the platform's sealed payloads, never the marker.
-    assert marker.encode() not in decrypt_file(stored / f"{manifest.backup_id}.dump.zst.age", site.identity)
+    assert marker.encode() not in decrypt_file(
+        stored / f"{manifest.backup_id}.dump.zst.age", site.identity
+    )
 
 
 def test_the_backup_file_decrypts_with_the_tenants_identity_and_no_other(site: Site) -> None:
@@ -104,7 +134,9 @@ def test_the_backup_file_decrypts_with_the_tenants_identity_and_no_other(site: S
 def test_progress_is_reported_in_plaintext_bytes_up_to_the_dump_size(site: Site) -> None:
     tenant = site.provision("acme")
     seen: list[int] = []
-    manifest = site.repo().create(tenant, site.cluster, site.recipient, "bk-progress", progress=seen.append)
+    manifest = site.repo().create(
+        tenant, site.cluster, site.recipient, "bk-progress", progress=seen.append
+    )
     assert seen and seen[-1] == manifest.plaintext_size and seen == sorted(seen)
 
 
@@ -133,7 +165,10 @@ def test_restore_verification_leaves_no_scratch_database_or_file_behind(site: Si
     before = scratch_databases(site)
     assert site.repo().verify(manifest, "restore", site.identity, site.cluster).ok
     assert scratch_databases(site) == before
-    assert site.files("acme") == [f"{manifest.backup_id}.dump.zst.age", f"{manifest.backup_id}.manifest.json"]
+    assert site.files("acme") == [
+        f"{manifest.backup_id}.dump.zst.age",
+        f"{manifest.backup_id}.manifest.json",
+    ]
 
 
 def test_verification_levels_need_what_they_need(site: Site) -> None:

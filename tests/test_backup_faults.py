@@ -50,7 +50,10 @@ def flip(path: Path, offset: int) -> None:
 
 def levels(site: Site, manifest: BackupManifest) -> tuple[VerifyResult, VerifyResult]:
     repo = site.repo()
-    return (repo.verify(manifest, "quick", None, None), repo.verify(manifest, "full", site.identity, None))
+    return (
+        repo.verify(manifest, "quick", None, None),
+        repo.verify(manifest, "full", site.identity, None),
+    )
 
 
 # ----------------------------------------------------------------------------- damaged files
@@ -61,7 +64,11 @@ def test_a_flipped_bit_anywhere_fails_quick_and_full_verification(
     backed_up: tuple[Site, BackupManifest, Path], where: str
 ) -> None:
     site, manifest, data = backed_up
-    offset = {"start": 0, "middle": manifest.ciphertext_size // 2, "end": manifest.ciphertext_size - 1}[where]
+    offset = {
+        "start": 0,
+        "middle": manifest.ciphertext_size // 2,
+        "end": manifest.ciphertext_size - 1,
+    }[where]
     flip(data, offset)
 
     quick, full = levels(site, manifest)
@@ -85,12 +92,16 @@ def test_a_truncated_backup_fails_quick_and_full_verification_naming_the_chunk(
     data.write_bytes(raw[:keep])
 
     quick, full = levels(site, manifest)
-    assert not quick.ok and quick.detail.startswith(f"truncated: the file has {keep:,} of {len(raw):,} bytes")
+    assert not quick.ok and quick.detail.startswith(
+        f"truncated: the file has {keep:,} of {len(raw):,} bytes"
+    )
     # Chunks 0 and 1 are whole either way; the stream ends where chunk 2 should be (or in it).
     assert not full.ok and full.detail.startswith("truncated at chunk 2 ")
 
 
-def test_bytes_appended_to_a_backup_fail_quick_and_full_verification(backed_up: tuple[Site, BackupManifest, Path]) -> None:
+def test_bytes_appended_to_a_backup_fail_quick_and_full_verification(
+    backed_up: tuple[Site, BackupManifest, Path],
+) -> None:
     site, manifest, data = backed_up
     with open(data, "ab") as fh:
         fh.write(b"\x00" * 100)
@@ -103,7 +114,9 @@ def test_another_backup_of_the_same_tenant_in_its_place_is_caught(site: Site) ->
     tenant = site.provision("acme")
     first, second = site.backup(tenant, "bk-first"), site.backup(tenant, "bk-second")
     directory = site.region.backup_store / tenant
-    (directory / "bk-second.dump.zst.age").write_bytes((directory / "bk-first.dump.zst.age").read_bytes())
+    (directory / "bk-second.dump.zst.age").write_bytes(
+        (directory / "bk-first.dump.zst.age").read_bytes()
+    )
 
     quick, full = levels(site, second)
     assert not quick.ok and ("mismatch" in quick.detail or "truncated" in quick.detail)
@@ -112,7 +125,7 @@ def test_another_backup_of_the_same_tenant_in_its_place_is_caught(site: Site) ->
 
 
 def test_a_corrupt_backup_fails_restore_verification_and_drops_its_scratch(
-    backed_up: tuple[Site, BackupManifest, Path]
+    backed_up: tuple[Site, BackupManifest, Path],
 ) -> None:
     from test_backup_engine import scratch_databases
 
@@ -127,7 +140,9 @@ def test_a_corrupt_backup_fails_restore_verification_and_drops_its_scratch(
 # ----------------------------------------------------------------------------- manifests
 
 
-def test_a_tampered_manifest_fails_its_signature_and_is_not_listed(backed_up: tuple[Site, BackupManifest, Path]) -> None:
+def test_a_tampered_manifest_fails_its_signature_and_is_not_listed(
+    backed_up: tuple[Site, BackupManifest, Path],
+) -> None:
     site, manifest, data = backed_up
     path = data.with_name(f"{manifest.backup_id}.manifest.json")
     document = json.loads(path.read_text())
@@ -145,13 +160,15 @@ def test_a_tampered_manifest_fails_its_signature_and_is_not_listed(backed_up: tu
 
 
 def test_a_manifest_signed_with_wrong_row_counts_fails_restore_verification(
-    backed_up: tuple[Site, BackupManifest, Path]
+    backed_up: tuple[Site, BackupManifest, Path],
 ) -> None:
     site, manifest, data = backed_up
     counts = dict(manifest.row_counts, audit_events=manifest.row_counts["audit_events"] + 2)
     lying = dataclasses.replace(manifest, row_counts=counts)
     document: dict[str, object] = lying.as_json()
-    document["signature"] = RegionSigner(site.base / "keys" / "region-eu.sign.key", create=False).sign(document)
+    document["signature"] = RegionSigner(
+        site.base / "keys" / "region-eu.sign.key", create=False
+    ).sign(document)
     data.with_name(f"{manifest.backup_id}.manifest.json").write_text(json.dumps(document))
 
     repo = site.repo()
@@ -161,7 +178,9 @@ def test_a_manifest_signed_with_wrong_row_counts_fails_restore_verification(
     assert result.detail == "row count of audit_events 2,000 ≠ 2,002"
 
 
-def test_a_missing_manifest_hides_the_backup_and_its_data_is_cleaned(backed_up: tuple[Site, BackupManifest, Path]) -> None:
+def test_a_missing_manifest_hides_the_backup_and_its_data_is_cleaned(
+    backed_up: tuple[Site, BackupManifest, Path],
+) -> None:
     site, manifest, data = backed_up
     data.with_name(f"{manifest.backup_id}.manifest.json").unlink()
 
@@ -174,7 +193,9 @@ def test_a_missing_manifest_hides_the_backup_and_its_data_is_cleaned(backed_up: 
     assert site.files("acme") == []
 
 
-def test_a_manifest_without_its_data_file_is_an_integrity_failure(backed_up: tuple[Site, BackupManifest, Path]) -> None:
+def test_a_manifest_without_its_data_file_is_an_integrity_failure(
+    backed_up: tuple[Site, BackupManifest, Path],
+) -> None:
     site, manifest, data = backed_up
     data.unlink()
     with pytest.raises(IntegrityFailure, match="data file is missing"):
@@ -182,7 +203,9 @@ def test_a_manifest_without_its_data_file_is_an_integrity_failure(backed_up: tup
     assert site.repo().manifests() == []
 
 
-def test_a_backup_copied_under_another_tenant_is_refused(backed_up: tuple[Site, BackupManifest, Path]) -> None:
+def test_a_backup_copied_under_another_tenant_is_refused(
+    backed_up: tuple[Site, BackupManifest, Path],
+) -> None:
     site, manifest, data = backed_up
     other = site.region.backup_store / "bobco"
     other.mkdir()
@@ -201,14 +224,20 @@ def test_an_unknown_backup_id_is_not_found(site: Site) -> None:
 # ----------------------------------------------------------------------------- keys
 
 
-def test_the_wrong_key_fails_full_verification(backed_up: tuple[Site, BackupManifest, Path]) -> None:
+def test_the_wrong_key_fails_full_verification(
+    backed_up: tuple[Site, BackupManifest, Path],
+) -> None:
     site, manifest, data = backed_up
     stranger = str(x25519.Identity.generate())
     result = site.repo().verify(manifest, "full", stranger, None)
     assert not result.ok and result.detail.startswith("wrong key")
     # Below the fingerprint check, age itself refuses: no stanza opens with that identity.
-    opened = backup_codec.decrypt(data, stranger, _Discard(), expected_size=manifest.ciphertext_size)
-    assert opened.problem is not None and opened.problem.startswith("wrong key: no matching identity")
+    opened = backup_codec.decrypt(
+        data, stranger, _Discard(), expected_size=manifest.ciphertext_size
+    )
+    assert opened.problem is not None and opened.problem.startswith(
+        "wrong key: no matching identity"
+    )
     assert opened.plaintext_size == 0
 
 
@@ -249,11 +278,21 @@ def test_a_backup_killed_mid_stream_is_never_listed_and_its_partial_is_cleaned(s
     tenant = site.provision("acme", **BIG)
     site.repo()  # creates the signing key the child will use
     spec = site.base / "child.json"
-    spec.write_text(json.dumps({
-        "cluster": {k: v for k, v in dataclasses.asdict(site.cluster).items() if k in ("name", "kind", "url", "capacity")},
-        "store": str(site.region.backup_store), "key_file": str(site.region.key_file),
-        "tenant": tenant, "recipient": site.recipient,
-    }))
+    spec.write_text(
+        json.dumps(
+            {
+                "cluster": {
+                    k: v
+                    for k, v in dataclasses.asdict(site.cluster).items()
+                    if k in ("name", "kind", "url", "capacity")
+                },
+                "store": str(site.region.backup_store),
+                "key_file": str(site.region.key_file),
+                "tenant": tenant,
+                "recipient": site.recipient,
+            }
+        )
+    )
     child = subprocess.Popen([sys.executable, "-c", _CHILD, str(spec)], stderr=subprocess.PIPE)
     try:
         partial = _wait_for_partial(site.region.backup_store / tenant, 256 * 1024)
@@ -310,12 +349,25 @@ def test_a_restore_verification_killed_mid_restore_leaves_a_scratch_database_the
     tenant = site.provision(tenant_name, **BIG)
     manifest = site.backup(tenant)
     spec = site.base / "child.json"
-    spec.write_text(json.dumps({
-        "cluster": {k: v for k, v in dataclasses.asdict(site.cluster).items() if k in ("name", "kind", "url", "capacity")},
-        "store": str(site.region.backup_store), "key_file": str(site.region.key_file), "tenant": tenant,
-        "backup_id": manifest.backup_id, "identity": site.identity,
-    }))
-    child = subprocess.Popen([sys.executable, "-c", _VERIFY_CHILD, str(spec)], stderr=subprocess.PIPE)
+    spec.write_text(
+        json.dumps(
+            {
+                "cluster": {
+                    k: v
+                    for k, v in dataclasses.asdict(site.cluster).items()
+                    if k in ("name", "kind", "url", "capacity")
+                },
+                "store": str(site.region.backup_store),
+                "key_file": str(site.region.key_file),
+                "tenant": tenant,
+                "backup_id": manifest.backup_id,
+                "identity": site.identity,
+            }
+        )
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", _VERIFY_CHILD, str(spec)], stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 60
         while not scratch_of(site, tenant) and time.monotonic() < deadline and child.poll() is None:
@@ -329,13 +381,18 @@ def test_a_restore_verification_killed_mid_restore_leaves_a_scratch_database_the
 
     again = site.repo().verify(manifest, "restore", site.identity, site.cluster)
     assert again.ok, again.detail
-    assert "dropped 1 scratch database(s) that interrupted verifications had left on cluster" in again.detail
+    assert (
+        "dropped 1 scratch database(s) that interrupted verifications had left on cluster"
+        in again.detail
+    )
     assert left in again.detail
     assert scratch_of(site, tenant) == []
 
 
 @pytest.mark.postgres
-def test_a_scratch_database_in_use_by_a_live_verification_is_never_swept(pg_site: Site, tenant_name: str) -> None:
+def test_a_scratch_database_in_use_by_a_live_verification_is_never_swept(
+    pg_site: Site, tenant_name: str
+) -> None:
     site = pg_site
     tenant = site.provision(tenant_name)
     manifest = site.backup(tenant)
@@ -356,7 +413,9 @@ def test_a_scratch_database_in_use_by_a_live_verification_is_never_swept(pg_site
 
 
 @pytest.mark.postgres
-def test_a_database_dropped_mid_dump_fails_the_backup_naming_the_tenant(pg_site: Site, tenant_name: str) -> None:
+def test_a_database_dropped_mid_dump_fails_the_backup_naming_the_tenant(
+    pg_site: Site, tenant_name: str
+) -> None:
     site = pg_site
     tenant = site.provision(tenant_name, **BIG)
     outcome: list[BaseException | BackupManifest] = []
@@ -386,10 +445,16 @@ def tiny_store(site: Site) -> Iterator[Site]:
     """The site with its backup store on a 256 KiB tmpfs (a size-limited file system)."""
     mount_point = site.region.backup_store
     mount_point.mkdir(parents=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(mount_point)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
-        missing_tool(f"mount (of a tmpfs, needs root) failed: {done.stderr.strip()}", "the disk-full test")
+        missing_tool(
+            f"mount (of a tmpfs, needs root) failed: {done.stderr.strip()}", "the disk-full test"
+        )
     try:
         yield site
     finally:
@@ -408,7 +473,12 @@ def test_a_full_store_fails_the_backup_clearly_and_leaves_nothing(tiny_store: Si
 
 
 def test_a_cluster_that_is_down_fails_the_backup_as_unavailable(tmp_path: Path) -> None:
-    down = ClusterSettings("eu-down", "postgresql", f"postgresql+psycopg://postgres@/postgres?host={tmp_path}/gone&port=5432", 10)
+    down = ClusterSettings(
+        "eu-down",
+        "postgresql",
+        f"postgresql+psycopg://postgres@/postgres?host={tmp_path}/gone&port=5432",
+        10,
+    )
     site = make_site("postgresql", tmp_path, down)
     with pytest.raises(Unavailable, match="eu-down"):
         site.backup("acme")

@@ -28,8 +28,13 @@ NOW = datetime(2025, 3, 15, 12, 0, tzinfo=UTC)
 POLICY = BackupPolicy()
 
 
-def tenant(name: str = "acme-gmbh", state: TenantState = TenantState.ACTIVE, *, created: datetime | None = None,
-           retain_until: datetime | None = None) -> Tenant:
+def tenant(
+    name: str = "acme-gmbh",
+    state: TenantState = TenantState.ACTIVE,
+    *,
+    created: datetime | None = None,
+    retain_until: datetime | None = None,
+) -> Tenant:
     at = created or NOW - timedelta(days=400)
     return Tenant(name, "DE", "eu", "eu-1", state, None, None, at, at, retain_until=retain_until)
 
@@ -37,8 +42,24 @@ def tenant(name: str = "acme-gmbh", state: TenantState = TenantState.ACTIVE, *, 
 def record(at: datetime, name: str = "acme-gmbh") -> BackupRecord:
     backup_id = new_backup_id(at)
     manifest = BackupManifest(
-        backup_id, name, "eu", "eu-1", f"tenant_{name}", "sqlite", "3.40", "sqlite-backup", None,
-        at.isoformat(), (at + timedelta(minutes=1)).isoformat(), 100, 80, "a" * 64, "b" * 64, "age1x", {"users": 1}, None,
+        backup_id,
+        name,
+        "eu",
+        "eu-1",
+        f"tenant_{name}",
+        "sqlite",
+        "3.40",
+        "sqlite-backup",
+        None,
+        at.isoformat(),
+        (at + timedelta(minutes=1)).isoformat(),
+        100,
+        80,
+        "a" * 64,
+        "b" * 64,
+        "age1x",
+        {"users": 1},
+        None,
     )
     return BackupRecord.from_manifest(manifest)
 
@@ -48,7 +69,9 @@ def ok(backup: BackupRecord, level: str = "restore") -> VerifyResult:
 
 
 def failed(backup: BackupRecord, level: str = "quick") -> VerifyResult:
-    return VerifyResult(backup.id, level, False, "ciphertext hash mismatch", "2025-03-15T00:00:00Z", "olga")
+    return VerifyResult(
+        backup.id, level, False, "ciphertext hash mismatch", "2025-03-15T00:00:00Z", "olga"
+    )
 
 
 def checked(*records: BackupRecord, verified: bool = True) -> list[Checked]:
@@ -120,7 +143,12 @@ def test_a_tenant_is_due_when_its_last_good_backup_is_older_than_the_interval() 
 def test_a_backup_that_failed_verification_makes_the_tenant_due_at_once() -> None:
     good = record(NOW - timedelta(hours=10))
     bad = record(NOW - timedelta(hours=1))
-    item = backup_due(tenant(), [check(good, [ok(good)], "restore"), check(bad, [failed(bad)], "restore")], POLICY, NOW)
+    item = backup_due(
+        tenant(),
+        [check(good, [ok(good)], "restore"), check(bad, [failed(bad)], "restore")],
+        POLICY,
+        NOW,
+    )
     assert item is not None and item.overdue and bad.id in item.reason
 
 
@@ -137,7 +165,9 @@ def test_a_cancelled_tenant_needs_one_backup_after_cancellation_and_then_none() 
 def test_an_unverified_backup_is_due_for_verification_and_overdue_after_the_deadline() -> None:
     r = record(NOW - timedelta(hours=2))
     item = verification_due(tenant(), check(r, [], "restore"), POLICY, NOW)
-    assert item is not None and item.kind == "verify" and item.backup_id == r.id and not item.overdue
+    assert (
+        item is not None and item.kind == "verify" and item.backup_id == r.id and not item.overdue
+    )
     late = verification_due(tenant(), check(r, [], "restore"), POLICY, NOW + timedelta(hours=23))
     assert late is not None and late.overdue and "past the deadline" in late.reason
     assert verification_due(tenant(), check(r, [ok(r)], "restore"), POLICY, NOW) is None
@@ -145,7 +175,10 @@ def test_an_unverified_backup_is_due_for_verification_and_overdue_after_the_dead
 
 def test_a_purged_tenants_backups_are_never_due_for_verification() -> None:
     r = record(NOW - timedelta(hours=2))
-    assert verification_due(tenant(state=TenantState.PURGED), check(r, [], "restore"), POLICY, NOW) is None
+    assert (
+        verification_due(tenant(state=TenantState.PURGED), check(r, [], "restore"), POLICY, NOW)
+        is None
+    )
 
 
 # ----------------------------------------------------------------------------- retention
@@ -155,7 +188,9 @@ def kept(decisions: list) -> set[str]:  # type: ignore[type-arg]
     return {d.backup_id for d in decisions if d.keep}
 
 
-def test_gfs_keeps_seven_dailies_four_weeklies_and_twelve_monthlies_of_a_year_of_nightly_backups() -> None:
+def test_gfs_keeps_seven_dailies_four_weeklies_and_twelve_monthlies_of_a_year_of_nightly_backups() -> (
+    None
+):
     backups = nightly(400)
     decisions = retention(tenant(), checked(*backups), POLICY, NOW)
     keep = kept(decisions)
@@ -170,22 +205,36 @@ def test_gfs_keeps_seven_dailies_four_weeklies_and_twelve_monthlies_of_a_year_of
 
 def test_the_newest_backup_of_each_day_is_the_one_kept() -> None:
     morning, evening = record(NOW.replace(hour=6)), record(NOW.replace(hour=11))
-    assert set(gfs_keep(checked(morning, evening), BackupPolicy(keep_daily=1, keep_weekly=0, keep_monthly=0))) == {evening.id}
+    assert set(
+        gfs_keep(
+            checked(morning, evening), BackupPolicy(keep_daily=1, keep_weekly=0, keep_monthly=0)
+        )
+    ) == {evening.id}
 
 
 def test_a_bucket_prefers_a_good_backup_over_a_newer_failed_one() -> None:
     good, bad = record(NOW.replace(hour=1)), record(NOW.replace(hour=3))
     judged = [check(good, [ok(good)], "restore"), check(bad, [failed(bad)], "restore")]
-    decisions = retention(tenant(), judged, BackupPolicy(keep_daily=1, keep_weekly=0, keep_monthly=0), NOW)
-    assert kept(decisions) == {good.id, bad.id}  # the good one for the day, the bad one as the newest
+    decisions = retention(
+        tenant(), judged, BackupPolicy(keep_daily=1, keep_weekly=0, keep_monthly=0), NOW
+    )
+    assert kept(decisions) == {
+        good.id,
+        bad.id,
+    }  # the good one for the day, the bad one as the newest
     assert {d.backup_id: d.reasons for d in decisions}[bad.id] == ("newest",)
 
 
 def test_a_day_keeps_its_verified_backup_beside_a_newer_unverified_one() -> None:
     verified, fresh = record(NOW.replace(hour=2)), record(NOW.replace(hour=11))
     judged = [check(verified, [ok(verified)], "restore"), check(fresh, [], "restore")]
-    decisions = retention(tenant(), judged, BackupPolicy(keep_daily=1, keep_weekly=0, keep_monthly=0), NOW)
-    assert {d.backup_id: d.reasons for d in decisions} == {verified.id: ("daily 2025-03-15",), fresh.id: ("newest",)}
+    decisions = retention(
+        tenant(), judged, BackupPolicy(keep_daily=1, keep_weekly=0, keep_monthly=0), NOW
+    )
+    assert {d.backup_id: d.reasons for d in decisions} == {
+        verified.id: ("daily 2025-03-15",),
+        fresh.id: ("newest",),
+    }
 
 
 def test_the_newest_backup_is_kept_even_when_the_policy_keeps_nothing() -> None:
@@ -196,7 +245,11 @@ def test_the_newest_backup_is_kept_even_when_the_policy_keeps_nothing() -> None:
 
 def test_gaps_in_the_schedule_do_not_empty_the_daily_slots() -> None:
     old = [record(NOW - timedelta(days=d)) for d in (40, 41, 42)]
-    keep = kept(retention(tenant(), checked(*old), BackupPolicy(keep_daily=3, keep_weekly=0, keep_monthly=0), NOW))
+    keep = kept(
+        retention(
+            tenant(), checked(*old), BackupPolicy(keep_daily=3, keep_weekly=0, keep_monthly=0), NOW
+        )
+    )
     assert keep == {r.id for r in old}
 
 
@@ -204,8 +257,22 @@ def test_a_legal_hold_keeps_every_backup_of_the_tenant() -> None:
     backups = nightly(60)
     held = BackupPolicy(keep_daily=1, keep_weekly=0, keep_monthly=0, legal_holds=("acme-gmbh",))
     decisions = retention(tenant(), checked(*backups), held, NOW)
-    assert kept(decisions) == {r.id for r in backups} and {d.reasons for d in decisions} == {("legal hold",)}
-    assert len(kept(retention(tenant("other-co"), checked(*[record(r.created_at, "other-co") for r in backups]), held, NOW))) == 1
+    assert kept(decisions) == {r.id for r in backups} and {d.reasons for d in decisions} == {
+        ("legal hold",)
+    }
+    assert (
+        len(
+            kept(
+                retention(
+                    tenant("other-co"),
+                    checked(*[record(r.created_at, "other-co") for r in backups]),
+                    held,
+                    NOW,
+                )
+            )
+        )
+        == 1
+    )
 
 
 def test_a_cancelled_tenant_keeps_every_backup_until_its_retention_end_then_gfs_applies() -> None:
@@ -236,7 +303,11 @@ def test_backups_of_a_tenant_the_catalog_does_not_know_are_kept() -> None:
 def test_the_backup_policy_is_read_per_region_and_bad_values_name_the_key(tmp_path: Path) -> None:
     base = (Path(__file__).resolve().parent.parent / "ops.toml").read_text()
     config = tmp_path / "ops.toml"
-    config.write_text(base.replace("keep_daily = 7", "keep_daily = 3", 1).replace("legal_holds = []", 'legal_holds = ["acme-gmbh"]', 1))
+    config.write_text(
+        base.replace("keep_daily = 7", "keep_daily = 3", 1).replace(
+            "legal_holds = []", 'legal_holds = ["acme-gmbh"]', 1
+        )
+    )
     eu = load_settings(config).regions["eu"].backup
     assert (eu.keep_daily, eu.legal_holds, eu.verify_level) == (3, ("acme-gmbh",), "restore")
     for old, new, key in [
@@ -244,7 +315,11 @@ def test_the_backup_policy_is_read_per_region_and_bad_values_name_the_key(tmp_pa
         ('verify_level = "restore"', 'verify_level = "maybe"', "regions.eu.backup.verify_level"),
         ("keep_weekly = 4", "keep_weekly = -1", "regions.eu.backup.keep_weekly"),
         ("legal_holds = []", 'legal_holds = ["Not A Tenant"]', "regions.eu.backup.legal_holds"),
-        ("legal_holds = []", "legal_holds = []\nkeep_forever = true", "regions.eu.backup.keep_forever"),
+        (
+            "legal_holds = []",
+            "legal_holds = []\nkeep_forever = true",
+            "regions.eu.backup.keep_forever",
+        ),
     ]:
         config.write_text(base.replace(old, new, 1))
         with pytest.raises(ConfigError) as caught:

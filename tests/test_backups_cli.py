@@ -30,8 +30,17 @@ def provision(config: Path, name: str, country: str = "DE", *, events: int = 300
         tenant = console.provisioning.provision(ProvisionRequest(name, country))
         store = console.ctx.store(tenant.cluster or "")
         with store.connect(name) as conn:
-            backends.load("activity", "platform")(conn, store.kind, name, users=8, audit_events=events, logins=60,
-                                                   seed=3, key_dir=config.parent / "platform-keys", now=utcnow())
+            backends.load("activity", "platform")(
+                conn,
+                store.kind,
+                name,
+                users=8,
+                audit_events=events,
+                logins=60,
+                seed=3,
+                key_dir=config.parent / "platform-keys",
+                now=utcnow(),
+            )
     finally:
         console.close()
     return name
@@ -68,42 +77,73 @@ def store_dir(config: Path, region: str = "eu") -> Path:
 # ----------------------------------------------------------------------------- the happy path
 
 
-def test_an_operator_backs_up_a_tenant_and_verifies_it_at_every_level(config: Path, tenant: str) -> None:
+def test_an_operator_backs_up_a_tenant_and_verifies_it_at_every_level(
+    config: Path, tenant: str
+) -> None:
     [backup_id] = backup(config, tenant)
     assert (store_dir(config) / tenant / f"{backup_id}.dump.zst.age").is_file()
     entry = last_log(config)
-    assert (entry["action"], entry["target"], entry["outcome"]) == ("backup.run", tenant, "ok") and backup_id in entry["params"]
+    assert (entry["action"], entry["target"], entry["outcome"]) == (
+        "backup.run",
+        tenant,
+        "ok",
+    ) and backup_id in entry["params"]
     [row] = listing(config, tenant)
     assert (row["id"], row["status"], row["last_verification"]) == (backup_id, "unverified", None)
     assert row["region"] == "eu" and row["created_at"].endswith("Z") and row["ciphertext_size"] > 0
     for level in ("quick", "full", "restore"):
-        result = run_cli("--json", "backup", "verify", backup_id, "--level", level, config=config, operator="olga")
+        result = run_cli(
+            "--json",
+            "backup",
+            "verify",
+            backup_id,
+            "--level",
+            level,
+            config=config,
+            operator="olga",
+        )
         assert result.code == 0, result.stderr
-        assert (result.json()["ok"], result.json()["level"], result.json()["operator"]) == (True, level, "olga")
+        assert (result.json()["ok"], result.json()["level"], result.json()["operator"]) == (
+            True,
+            level,
+            "olga",
+        )
     [row] = listing(config, tenant)
     assert row["status"] == "verified" and row["last_verification"]["level"] == "restore"
     human = ok(run_cli("backup", "list", tenant, config=config)).stdout
     assert backup_id in human and "restore ok" in human
 
 
-def test_cron_runs_what_is_due_and_then_nothing_is_due(config: Path, tenant: str, tenant_name: str) -> None:
+def test_cron_runs_what_is_due_and_then_nothing_is_due(
+    config: Path, tenant: str, tenant_name: str
+) -> None:
     other = provision(config, f"{tenant_name}-b", "US")
     due = ok(run_cli("--json", "backup", "due", config=config)).json()
     assert {(d["kind"], d["tenant"]) for d in due} == {("backup", tenant), ("backup", other)}
     assert not any(d["overdue"] for d in due)  # provisioned minutes ago: due, not yet late
-    outcomes = ok(run_cli("--json", "backup", "run", "--due", "--parallel", "2", config=config)).json()
+    outcomes = ok(
+        run_cli("--json", "backup", "run", "--due", "--parallel", "2", config=config)
+    ).json()
     assert sorted((o["action"], o["tenant"], o["ok"]) for o in outcomes) == [
-        ("backup", tenant, True), ("backup", other, True), ("verify", tenant, True), ("verify", other, True)]
+        ("backup", tenant, True),
+        ("backup", other, True),
+        ("verify", tenant, True),
+        ("verify", other, True),
+    ]
     assert all(o["detail"].startswith("restore:") for o in outcomes if o["action"] == "verify")
     assert ok(run_cli("--json", "backup", "due", config=config)).json() == []
     assert ok(run_cli("backup", "due", config=config)).stdout.strip() == "nothing is due"
     assert ok(run_cli("--json", "backup", "run", "--due", config=config)).json() == []
 
 
-def test_a_region_is_backed_up_in_parallel_and_only_that_region(config: Path, tenant: str, tenant_name: str) -> None:
+def test_a_region_is_backed_up_in_parallel_and_only_that_region(
+    config: Path, tenant: str, tenant_name: str
+) -> None:
     second = provision(config, f"{tenant_name}-b", "FR")
     far = provision(config, f"{tenant_name}-c", "JP")
-    outcomes = ok(run_cli("--json", "backup", "run", "--region", "eu", "--parallel", "2", config=config)).json()
+    outcomes = ok(
+        run_cli("--json", "backup", "run", "--region", "eu", "--parallel", "2", config=config)
+    ).json()
     assert sorted(o["tenant"] for o in outcomes) == sorted([tenant, second])
     assert listing(config, far) == []
 
@@ -112,8 +152,12 @@ def test_backup_run_draws_a_progress_bar_on_a_terminal_only(config: Path, tenant
     assert "[" not in run_cli("backup", "run", tenant, config=config).stderr
     controller, terminal = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k != "APTIEN_OPS_OPERATOR"}
-    proc = subprocess.Popen([sys.executable, "-m", "aptien_ops", "--config", str(config), "backup", "run", tenant],
-                            stdout=subprocess.PIPE, stderr=terminal, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aptien_ops", "--config", str(config), "backup", "run", tenant],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=env,
+    )
     os.close(terminal)
     seen = b""
     while True:
@@ -132,7 +176,9 @@ def test_backup_run_draws_a_progress_bar_on_a_terminal_only(config: Path, tenant
 # ----------------------------------------------------------------------------- failures
 
 
-def test_a_flipped_bit_in_a_backup_fails_verification_with_exit_7_and_makes_the_tenant_due(config: Path, tenant: str) -> None:
+def test_a_flipped_bit_in_a_backup_fails_verification_with_exit_7_and_makes_the_tenant_due(
+    config: Path, tenant: str
+) -> None:
     [backup_id] = backup(config, tenant)
     data = store_dir(config) / tenant / f"{backup_id}.dump.zst.age"
     raw = bytearray(data.read_bytes())
@@ -163,20 +209,28 @@ def test_a_flipped_bit_in_a_backup_fails_verification_with_exit_7_and_makes_the_
         (("list", "no-such-tenant"), 3),
     ],
 )
-def test_bad_input_gets_the_documented_exit_code_and_one_line(config: Path, args: tuple[str, ...], code: int) -> None:
+def test_bad_input_gets_the_documented_exit_code_and_one_line(
+    config: Path, args: tuple[str, ...], code: int
+) -> None:
     result = run_cli("--json", "backup", *args, config=config)
     assert result.code == code, result.stderr
     assert result.stdout == "" and len(result.error()["message"]) < 200
 
 
-def test_a_purged_tenant_cannot_be_backed_up_and_its_old_backups_no_longer_decrypt(config: Path, tenant: str) -> None:
+def test_a_purged_tenant_cannot_be_backed_up_and_its_old_backups_no_longer_decrypt(
+    config: Path, tenant: str
+) -> None:
     [backup_id] = backup(config, tenant)
     ok(run_cli("--json", "--yes", "tenant", "cancel", tenant, "--retain-days", "0", config=config))
-    approval = run_cli("--json", "--yes", "tenant", "purge", tenant, config=config).error()["approval_id"]
+    approval = run_cli("--json", "--yes", "tenant", "purge", tenant, config=config).error()[
+        "approval_id"
+    ]
     ok(run_cli("--json", "approval", "approve", str(approval), config=config, operator="ada"))
     result = run_cli("--json", "backup", "run", tenant, config=config)
     assert result.code == 5 and "purged" in result.error()["message"]
-    assert ok(run_cli("--json", "backup", "verify", backup_id, "--level", "quick", config=config)).json()["ok"]
+    assert ok(
+        run_cli("--json", "backup", "verify", backup_id, "--level", "quick", config=config)
+    ).json()["ok"]
     full = run_cli("--json", "backup", "verify", backup_id, "--level", "full", config=config)
     assert full.code == 7 and "destroyed" in full.error()["message"]
 
@@ -187,13 +241,17 @@ def test_a_viewer_cannot_run_a_backup_and_the_denial_is_logged(config: Path, ten
     entry = last_log(config)
     assert (entry["operator"], entry["action"], entry["outcome"]) == ("vic", "backup.run", "denied")
     assert not (store_dir(config) / tenant).exists()
-    assert ok(run_cli("--json", "backup", "list", tenant, config=config, operator="vic")).json() == []  # viewers may look
+    assert (
+        ok(run_cli("--json", "backup", "list", tenant, config=config, operator="vic")).json() == []
+    )  # viewers may look
 
 
 # ----------------------------------------------------------------------------- the store is the truth
 
 
-def test_list_indexes_backups_found_in_the_store_and_reports_vanished_ones(config: Path, tenant: str) -> None:
+def test_list_indexes_backups_found_in_the_store_and_reports_vanished_ones(
+    config: Path, tenant: str
+) -> None:
     first, second = backup(config, tenant), backup(config, tenant)
     catalog = load_settings(config).data_dir / "catalog.db"
     with sqlite3.connect(catalog) as db:  # as if the catalog were restored from before the backup
@@ -214,8 +272,14 @@ def test_list_indexes_backups_found_in_the_store_and_reports_vanished_ones(confi
 
 def test_prune_keeps_the_newest_backup_of_the_day_and_asks_first(config: Path, tenant: str) -> None:
     ids = backup(config, tenant) + backup(config, tenant) + backup(config, tenant)
-    plan = ok(run_cli("--json", "backup", "prune", "--dry-run", config=config, operator="vic")).json()
-    assert {p["backup_id"]: p["action"] for p in plan} == {ids[0]: "prune", ids[1]: "prune", ids[2]: "keep"}
+    plan = ok(
+        run_cli("--json", "backup", "prune", "--dry-run", config=config, operator="vic")
+    ).json()
+    assert {p["backup_id"]: p["action"] for p in plan} == {
+        ids[0]: "prune",
+        ids[1]: "prune",
+        ids[2]: "keep",
+    }
     refused = run_cli("--json", "backup", "prune", config=config)  # no terminal, no --yes
     assert refused.code == 2 and "--yes" in refused.stderr
     assert len(listing(config, tenant)) == 3
@@ -225,14 +289,20 @@ def test_prune_keeps_the_newest_backup_of_the_day_and_asks_first(config: Path, t
     assert [r["id"] for r in listing(config, tenant)] == [ids[2]]
     assert {r["id"]: r["status"] for r in listing(config, tenant, "--all")}[ids[0]] == "pruned"
     assert sorted(p.name for p in (store_dir(config) / tenant).iterdir()) == sorted(
-        [f"{ids[2]}.dump.zst.age", f"{ids[2]}.manifest.json"])
+        [f"{ids[2]}.dump.zst.age", f"{ids[2]}.manifest.json"]
+    )
     pruned = run_cli("--json", "backup", "verify", ids[0], config=config)
     assert pruned.code == 3 and "pruned" in pruned.error()["message"]
-    assert ok(run_cli("--json", "--yes", "backup", "prune", config=config)).json()[0]["action"] == "keep"
+    assert (
+        ok(run_cli("--json", "--yes", "backup", "prune", config=config)).json()[0]["action"]
+        == "keep"
+    )
 
 
 def test_a_legal_hold_keeps_every_backup_from_prune(config: Path, tenant: str) -> None:
-    config.write_text(config.read_text().replace("legal_holds = []", f'legal_holds = ["{tenant}"]', 1))
+    config.write_text(
+        config.read_text().replace("legal_holds = []", f'legal_holds = ["{tenant}"]', 1)
+    )
     backup(config, tenant)
     backup(config, tenant)
     plan = ok(run_cli("--json", "--yes", "backup", "prune", config=config)).json()
@@ -247,16 +317,23 @@ def snapshot(*roots: Path) -> set[str]:
     return {str(p) for root in roots if root.exists() for p in root.rglob("*")}
 
 
-def test_an_eu_backup_and_its_restore_touch_nothing_of_the_us_region(config: Path, tenant: str, request: pytest.FixtureRequest) -> None:
+def test_an_eu_backup_and_its_restore_touch_nothing_of_the_us_region(
+    config: Path, tenant: str, request: pytest.FixtureRequest
+) -> None:
     settings = load_settings(config)
     us = settings.regions["us"]
     us_places = [us.backup_store, *(Path(c.url.removeprefix("sqlite:///")) for c in us.clusters)]
-    pg = request.getfixturevalue("pg_server") if settings.regions["eu"].clusters[0].kind == "postgresql" else None
+    pg = (
+        request.getfixturevalue("pg_server")
+        if settings.regions["eu"].clusters[0].kind == "postgresql"
+        else None
+    )
     databases = "SELECT datname FROM pg_database ORDER BY 1"
     before, pg_before = snapshot(*us_places), pg.psql(databases) if pg else ""
     [backup_id] = backup(config, tenant)
     ok(run_cli("--json", "backup", "verify", backup_id, "--level", "restore", config=config))
     assert snapshot(*us_places) == before
     assert pg is None or pg.psql(databases) == pg_before  # the scratch database is gone again
-    assert sorted(p.name for p in (settings.regions["eu"].backup_store / tenant).iterdir()) == sorted(
-        [f"{backup_id}.dump.zst.age", f"{backup_id}.manifest.json"])
+    assert sorted(
+        p.name for p in (settings.regions["eu"].backup_store / tenant).iterdir()
+    ) == sorted([f"{backup_id}.dump.zst.age", f"{backup_id}.manifest.json"])

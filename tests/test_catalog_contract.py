@@ -62,8 +62,15 @@ def catalog(catalog_url: str):
 
 def tenant(name: str, **changes: object) -> Tenant:
     values: dict[str, object] = dict(
-        name=name, country="DE", region="eu", cluster="eu-1", state=TenantState.ACTIVE,
-        contact_name="Ada Admin", contact_email="ada@example.com", created_at=T0, updated_at=T0,
+        name=name,
+        country="DE",
+        region="eu",
+        cluster="eu-1",
+        state=TenantState.ACTIVE,
+        contact_name="Ada Admin",
+        contact_email="ada@example.com",
+        created_at=T0,
+        updated_at=T0,
     )
     values.update(changes)
     return Tenant(**values)  # type: ignore[arg-type]
@@ -71,10 +78,19 @@ def tenant(name: str, **changes: object) -> Tenant:
 
 def entry(seq: int, prev_hash: str, hmac: str, operator: str = "alice") -> OpsLogEntry:
     return OpsLogEntry(
-        seq=seq, at=f"2024-03-01T09:30:00.{seq:06d}Z", operator=operator, os_account=operator,
-        ssh_origin="10.0.0.1 50000 10.0.0.2 22", session_id="s-1", action="tenant.suspend",
-        target=f"t-{seq}", params='{"reason":"unpaid"}', outcome="ok", approval_id=None,
-        prev_hash=prev_hash, hmac=hmac,
+        seq=seq,
+        at=f"2024-03-01T09:30:00.{seq:06d}Z",
+        operator=operator,
+        os_account=operator,
+        ssh_origin="10.0.0.1 50000 10.0.0.2 22",
+        session_id="s-1",
+        action="tenant.suspend",
+        target=f"t-{seq}",
+        params='{"reason":"unpaid"}',
+        outcome="ok",
+        approval_id=None,
+        prev_hash=prev_hash,
+        hmac=hmac,
     )
 
 
@@ -133,7 +149,9 @@ def test_schema_head_constant_is_the_alembic_script_head() -> None:
     assert ScriptDirectory.from_config(config).get_heads() == [catalog_schema.SCHEMA_HEAD]
 
 
-def test_new_catalog_is_created_on_first_use_and_found_current_the_second_time(catalog_url: str) -> None:
+def test_new_catalog_is_created_on_first_use_and_found_current_the_second_time(
+    catalog_url: str,
+) -> None:
     cat = SqlCatalog(CatalogSettings(url=catalog_url))
     try:
         first = cat.ensure_schema()
@@ -144,7 +162,9 @@ def test_new_catalog_is_created_on_first_use_and_found_current_the_second_time(c
     assert (second.schema_revision, second.created) == (catalog_schema.SCHEMA_HEAD, False)
 
 
-def test_migrated_schema_matches_the_models_the_adapter_queries(catalog: SqlCatalog, catalog_url: str) -> None:
+def test_migrated_schema_matches_the_models_the_adapter_queries(
+    catalog: SqlCatalog, catalog_url: str
+) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
@@ -157,7 +177,9 @@ def test_migrated_schema_matches_the_models_the_adapter_queries(catalog: SqlCata
         engine.dispose()
 
 
-def test_migrated_constraints_carry_the_names_the_models_give_them(catalog: SqlCatalog, catalog_url: str) -> None:
+def test_migrated_constraints_carry_the_names_the_models_give_them(
+    catalog: SqlCatalog, catalog_url: str
+) -> None:
     # compare_metadata skips CHECK constraints and names; a later migration must find these.
     def named(items: list[Any]) -> set[str]:
         return {item["name"] for item in items if item.get("name")}
@@ -166,8 +188,12 @@ def test_migrated_constraints_carry_the_names_the_models_give_them(catalog: SqlC
     try:
         db = inspect(engine)
         for table in catalog_schema.metadata.sorted_tables:
-            expected = {str(c.name) for c in table.constraints if c.name} | {str(i.name) for i in table.indexes}
-            found = named(db.get_check_constraints(table.name)) | named(db.get_foreign_keys(table.name))
+            expected = {str(c.name) for c in table.constraints if c.name} | {
+                str(i.name) for i in table.indexes
+            }
+            found = named(db.get_check_constraints(table.name)) | named(
+                db.get_foreign_keys(table.name)
+            )
             found |= named(db.get_indexes(table.name)) | named([db.get_pk_constraint(table.name)])
             if engine.dialect.name == "sqlite":
                 expected.discard(f"pk_{table.name}")  # SQLite does not keep primary key names
@@ -177,7 +203,9 @@ def test_migrated_constraints_carry_the_names_the_models_give_them(catalog: SqlC
         engine.dispose()
 
 
-def test_current_catalog_opens_without_importing_alembic(catalog: SqlCatalog, catalog_url: str) -> None:
+def test_current_catalog_opens_without_importing_alembic(
+    catalog: SqlCatalog, catalog_url: str
+) -> None:
     script = (
         "import sys\n"
         "from aptien_ops.config import CatalogSettings\n"
@@ -186,7 +214,14 @@ def test_current_catalog_opens_without_importing_alembic(catalog: SqlCatalog, ca
         "print(info.created, 'alembic' in sys.modules, 'sqlalchemy.orm' in sys.modules)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "False", "False"]
 
@@ -198,7 +233,9 @@ def test_two_operators_opening_a_fresh_catalog_at_once_both_succeed(catalog_url:
     assert created == [False, True]
 
 
-def test_catalog_written_by_a_newer_aptien_ops_is_refused(catalog: SqlCatalog, catalog_url: str) -> None:
+def test_catalog_written_by_a_newer_aptien_ops_is_refused(
+    catalog: SqlCatalog, catalog_url: str
+) -> None:
     with catalog.transaction() as tx:
         tx.conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     newer = SqlCatalog(CatalogSettings(url=catalog_url))
@@ -206,11 +243,16 @@ def test_catalog_written_by_a_newer_aptien_ops_is_refused(catalog: SqlCatalog, c
         with pytest.raises(Conflict) as caught:
             newer.ensure_schema()
         with newer.read() as tx:
-            assert tx.conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "9999"
+            assert (
+                tx.conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "9999"
+            )
     finally:
         newer.dispose()
     assert caught.value.exit_code == ExitCode.CONFLICT
-    assert caught.value.message == f"the catalog schema (revision 9999) is newer than this aptien-ops (revision {catalog_schema.SCHEMA_HEAD})"
+    assert (
+        caught.value.message
+        == f"the catalog schema (revision 9999) is newer than this aptien-ops (revision {catalog_schema.SCHEMA_HEAD})"
+    )
     assert caught.value.hint == "upgrade aptien-ops before using this catalog"
 
 
@@ -231,7 +273,9 @@ def test_sqlite_catalog_is_private_and_uses_wal(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- unreachable
 
 
-def test_sqlite_catalog_in_a_directory_that_cannot_be_created_is_unavailable(tmp_path: Path) -> None:
+def test_sqlite_catalog_in_a_directory_that_cannot_be_created_is_unavailable(
+    tmp_path: Path,
+) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the catalog directory should be")
     cat = SqlCatalog(CatalogSettings(url=f"sqlite:///{blocker}/ops/catalog.db"))
@@ -240,7 +284,9 @@ def test_sqlite_catalog_in_a_directory_that_cannot_be_created_is_unavailable(tmp
     with pytest.raises(Unavailable) as on_read, cat.read() as tx:
         tx.tenants()
     assert on_schema.value.exit_code == ExitCode.UNAVAILABLE
-    assert on_schema.value.message.startswith(f"cannot reach the catalog at sqlite:///{blocker}/ops/catalog.db: ")
+    assert on_schema.value.message.startswith(
+        f"cannot reach the catalog at sqlite:///{blocker}/ops/catalog.db: "
+    )
     assert on_read.value.message.startswith("cannot reach the catalog at ")
 
 
@@ -261,7 +307,9 @@ def test_unreachable_postgresql_catalog_is_unavailable_and_never_shows_the_passw
         cat.dispose()
     shown = json.dumps(caught.value.as_json()) + caught.value.one_line() + str(caught.value)
     assert caught.value.exit_code == ExitCode.UNAVAILABLE
-    assert caught.value.message.startswith("cannot reach the catalog at postgresql+psycopg://ops:***@/aptien_ops")
+    assert caught.value.message.startswith(
+        "cannot reach the catalog at postgresql+psycopg://ops:***@/aptien_ops"
+    )
     assert password not in shown
     assert password not in cat.url_for_display
 
@@ -274,7 +322,9 @@ def test_catalog_role_connects_with_its_password_and_a_wrong_one_is_unavailable(
     # URL-special characters prove the password is set on the URL object, not pasted in.
     right, wrong = "Right/@:%?&#-" + secrets.token_hex(8), "Wrong/@:%-" + secrets.token_hex(8)
     database = pg_server.fresh_database("catalog_role")
-    pg_server.psql(f"CREATE ROLE {role} LOGIN PASSWORD '{right}'; ALTER DATABASE {database} OWNER TO {role};")
+    pg_server.psql(
+        f"CREATE ROLE {role} LOGIN PASSWORD '{right}'; ALTER DATABASE {database} OWNER TO {role};"
+    )
     pg_server.psql(f"ALTER SCHEMA public OWNER TO {role};", dbname=database)
     url = pg_server.url(database, user=role)
     monkeypatch.setenv("APTIEN_TEST_CATALOG_PW", right)
@@ -315,15 +365,25 @@ def test_operator_provisions_lists_and_updates_tenants(catalog: SqlCatalog) -> N
         tx.insert_tenant(tenant("initech", state=TenantState.SUSPENDED))
         tx.insert_tenant(tenant("gone", state=TenantState.PURGED))
     with catalog.transaction() as tx:
-        tx.update_tenant("acme", state=TenantState.SUSPENDED, contact_name="Bob", updated_at=T0 + timedelta(days=1))
+        tx.update_tenant(
+            "acme",
+            state=TenantState.SUSPENDED,
+            contact_name="Bob",
+            updated_at=T0 + timedelta(days=1),
+        )
     with catalog.read() as tx:
         acme = tx.tenant("acme")
         assert tx.tenant("nobody") is None
         assert [t.name for t in tx.tenants()] == ["acme", "globex", "gone", "initech"]
-        assert [t.name for t in tx.tenants(region="eu", state=TenantState.SUSPENDED)] == ["acme", "initech"]
+        assert [t.name for t in tx.tenants(region="eu", state=TenantState.SUSPENDED)] == [
+            "acme",
+            "initech",
+        ]
         counts = tx.tenant_counts()
         loads = tx.cluster_loads()
-    assert acme == tenant("acme", state=TenantState.SUSPENDED, contact_name="Bob", updated_at=T0 + timedelta(days=1))
+    assert acme == tenant(
+        "acme", state=TenantState.SUSPENDED, contact_name="Bob", updated_at=T0 + timedelta(days=1)
+    )
     assert counts == [
         TenantCount("eu", TenantState.PURGED, 1),
         TenantCount("eu", TenantState.SUSPENDED, 2),
@@ -342,7 +402,11 @@ def test_update_without_updated_at_stamps_the_time(catalog: SqlCatalog) -> None:
 
 def test_registered_cluster_without_tenants_shows_zero_load(catalog: SqlCatalog) -> None:
     with catalog.transaction() as tx:
-        tx.conn.execute(insert(catalog_schema.clusters).values(name="eu-2", region="eu", kind="sqlite", capacity=10))
+        tx.conn.execute(
+            insert(catalog_schema.clusters).values(
+                name="eu-2", region="eu", kind="sqlite", capacity=10
+            )
+        )
         tx.insert_tenant(tenant("acme"))
         assert tx.cluster_loads() == [ClusterLoad("eu", "eu-1", 1), ClusterLoad("eu", "eu-2", 0)]
 
@@ -357,24 +421,53 @@ def test_provisioning_a_taken_tenant_name_is_a_conflict(catalog: SqlCatalog) -> 
 
 
 def test_updating_a_missing_tenant_is_not_found(catalog: SqlCatalog) -> None:
-    with pytest.raises(NotFound, match="tenant 'ghost' does not exist"), catalog.transaction() as tx:
+    with (
+        pytest.raises(NotFound, match="tenant 'ghost' does not exist"),
+        catalog.transaction() as tx,
+    ):
         tx.update_tenant("ghost", state=TenantState.ACTIVE)
 
 
 def test_provisioning_run_holds_a_lease_on_the_tenant_row(catalog: SqlCatalog) -> None:
     lease_until = T0 + timedelta(minutes=10)
     with catalog.transaction() as tx:
-        tx.insert_tenant(tenant("acme", state=TenantState.PROVISIONING, lease_owner="bastion:42:s-1", lease_until=lease_until))
+        tx.insert_tenant(
+            tenant(
+                "acme",
+                state=TenantState.PROVISIONING,
+                lease_owner="bastion:42:s-1",
+                lease_until=lease_until,
+            )
+        )
     with catalog.transaction() as tx:
         locked = tx.tenant("acme", for_update=True)
-        assert locked is not None and (locked.lease_owner, locked.lease_until) == ("bastion:42:s-1", lease_until)
-        tx.update_tenant("acme", state=TenantState.ACTIVE, schema_version=2, backup_recipient="age1xyz",
-                         lease_owner=None, lease_until=None)
+        assert locked is not None and (locked.lease_owner, locked.lease_until) == (
+            "bastion:42:s-1",
+            lease_until,
+        )
+        tx.update_tenant(
+            "acme",
+            state=TenantState.ACTIVE,
+            schema_version=2,
+            backup_recipient="age1xyz",
+            lease_owner=None,
+            lease_until=None,
+        )
     with catalog.read() as tx:
         done = tx.tenant("acme")
     assert done is not None
-    assert (done.state, done.schema_version, done.backup_recipient, done.lease_owner, done.lease_until) == (
-        TenantState.ACTIVE, 2, "age1xyz", None, None,
+    assert (
+        done.state,
+        done.schema_version,
+        done.backup_recipient,
+        done.lease_owner,
+        done.lease_until,
+    ) == (
+        TenantState.ACTIVE,
+        2,
+        "age1xyz",
+        None,
+        None,
     )
 
 
@@ -384,7 +477,9 @@ def test_provisioning_steps_are_recorded_once_each(catalog: SqlCatalog) -> None:
         tx.mark_step("acme", "reserve", T0, "cluster eu-1")
         tx.mark_step("acme", "owner-role", T0 + timedelta(seconds=1))
     with catalog.transaction() as tx:
-        tx.mark_step("acme", "reserve", T0 + timedelta(hours=1), "rerun")  # a rerun keeps the first record
+        tx.mark_step(
+            "acme", "reserve", T0 + timedelta(hours=1), "rerun"
+        )  # a rerun keeps the first record
         tx.mark_step("acme", "database", T0 + timedelta(seconds=2), None)
     with catalog.read() as tx:
         assert tx.tenant_steps("acme") == [
@@ -426,7 +521,11 @@ def test_sealed_tenant_secrets_are_stored_replaced_and_destroyed(catalog: SqlCat
 
 def _catalog_files(catalog: SqlCatalog, request: pytest.FixtureRequest) -> list[Path]:
     if catalog.sqlite_path is not None:
-        return [p for p in catalog.sqlite_path.parent.iterdir() if p.name.startswith(catalog.sqlite_path.name)]
+        return [
+            p
+            for p in catalog.sqlite_path.parent.iterdir()
+            if p.name.startswith(catalog.sqlite_path.name)
+        ]
     server = request.getfixturevalue("pg_server")
     server.psql("CHECKPOINT")  # dirty pages reach the files only at a checkpoint
     with catalog.read() as tx:
@@ -441,7 +540,9 @@ def test_purge_leaves_no_copy_of_the_destroyed_backup_identity_in_the_catalog_fi
     with catalog.transaction() as tx:
         tx.insert_tenant(tenant("acme"))
         tx.set_tenant_secret("acme", "backup_identity", marker)
-    assert any(marker.encode() in p.read_bytes() for p in _catalog_files(catalog, request))  # it was on disk
+    assert any(
+        marker.encode() in p.read_bytes() for p in _catalog_files(catalog, request)
+    )  # it was on disk
     with catalog.transaction() as tx:
         tx.set_tenant_secret("acme", "backup_identity", None)
     files = _catalog_files(catalog, request)
@@ -459,13 +560,36 @@ def test_failed_command_leaves_the_catalog_unchanged(catalog: SqlCatalog) -> Non
 
 def test_tenant_rows_are_the_json_of_the_tenants(catalog: SqlCatalog) -> None:
     with catalog.transaction() as tx:
-        tx.insert_tenant(tenant("acme", schema_version=3, backup_recipient="age1qqq", lease_owner="h:1:s",
-                                lease_until=T0, state_reason="unpaid", retain_until=T0 + timedelta(days=30),
-                                purged_at=T0 + timedelta(days=31, microseconds=5)))
-        tx.insert_tenant(tenant("beta", cluster=None, contact_name=None, contact_email=None,
-                                created_at=T0 + timedelta(microseconds=1), updated_at=T0 + timedelta(microseconds=120)))
-        tx.insert_tenant(tenant("gamma", region="us", state=TenantState.CANCELLED,
-                                created_at=datetime(2024, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)))
+        tx.insert_tenant(
+            tenant(
+                "acme",
+                schema_version=3,
+                backup_recipient="age1qqq",
+                lease_owner="h:1:s",
+                lease_until=T0,
+                state_reason="unpaid",
+                retain_until=T0 + timedelta(days=30),
+                purged_at=T0 + timedelta(days=31, microseconds=5),
+            )
+        )
+        tx.insert_tenant(
+            tenant(
+                "beta",
+                cluster=None,
+                contact_name=None,
+                contact_email=None,
+                created_at=T0 + timedelta(microseconds=1),
+                updated_at=T0 + timedelta(microseconds=120),
+            )
+        )
+        tx.insert_tenant(
+            tenant(
+                "gamma",
+                region="us",
+                state=TenantState.CANCELLED,
+                created_at=datetime(2024, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+            )
+        )
     with catalog.read() as tx:
         rows = tx.tenant_rows()
         eu_rows = tx.tenant_rows(region="eu")
@@ -474,28 +598,50 @@ def test_tenant_rows_are_the_json_of_the_tenants(catalog: SqlCatalog) -> None:
     assert rows == expected
     assert [list(row) for row in rows] == [list(e) for e in expected]  # same key order as as_json()
     assert json.loads(json.dumps(rows)) == expected
-    assert (rows[0]["retain_until"], rows[0]["purged_at"]) == ("2024-03-31T09:30:00Z", "2024-04-01T09:30:00.000005Z")
-    assert [r["created_at"] for r in rows] == ["2024-03-01T09:30:00Z", "2024-03-01T09:30:00.000001Z", "2024-12-31T23:59:59.999999Z"]
+    assert (rows[0]["retain_until"], rows[0]["purged_at"]) == (
+        "2024-03-31T09:30:00Z",
+        "2024-04-01T09:30:00.000005Z",
+    )
+    assert [r["created_at"] for r in rows] == [
+        "2024-03-01T09:30:00Z",
+        "2024-03-01T09:30:00.000001Z",
+        "2024-12-31T23:59:59.999999Z",
+    ]
     assert [r["name"] for r in eu_rows] == ["acme", "beta"]
     assert [r["name"] for r in cancelled] == ["gamma"]
 
 
-def test_tenant_rows_as_json_text_are_the_same_rows_in_order_and_ascii_only(catalog: SqlCatalog) -> None:
+def test_tenant_rows_as_json_text_are_the_same_rows_in_order_and_ascii_only(
+    catalog: SqlCatalog,
+) -> None:
     with catalog.read() as tx:
         assert json.loads(tx.tenant_rows_json()) == []
     with catalog.transaction() as tx:
         # Inserted out of name order; one contact with non-ASCII letters, a quote, a backslash
         # and a control character; one with nothing but NULLs where it can.
-        tx.insert_tenant(tenant("zeta", contact_name='Zoë "Z" Müller\\\x07', schema_version=2,
-                                retain_until=T0 + timedelta(days=30, microseconds=7)))
-        tx.insert_tenant(tenant("alpha", cluster=None, contact_name=None, contact_email=None, region="us"))
+        tx.insert_tenant(
+            tenant(
+                "zeta",
+                contact_name='Zoë "Z" Müller\\\x07',
+                schema_version=2,
+                retain_until=T0 + timedelta(days=30, microseconds=7),
+            )
+        )
+        tx.insert_tenant(
+            tenant("alpha", cluster=None, contact_name=None, contact_email=None, region="us")
+        )
         tx.insert_tenant(tenant("mid", state=TenantState.CANCELLED, backup_recipient="age1qqq"))
     with catalog.read() as tx:
         text, rows = tx.tenant_rows_json(), tx.tenant_rows()
         eu_text, eu_rows = tx.tenant_rows_json(region="eu"), tx.tenant_rows(region="eu")
         cancelled = tx.tenant_rows_json(state=TenantState.CANCELLED)
-        plain_text, plain_rows = tx.tenant_rows_json(region="us"), tx.tenant_rows(region="us")  # all ASCII
-    assert json.loads(plain_text, object_pairs_hook=lambda pairs: pairs) == [list(r.items()) for r in plain_rows]
+        plain_text, plain_rows = (
+            tx.tenant_rows_json(region="us"),
+            tx.tenant_rows(region="us"),
+        )  # all ASCII
+    assert json.loads(plain_text, object_pairs_hook=lambda pairs: pairs) == [
+        list(r.items()) for r in plain_rows
+    ]
     assert text.isascii() and "\\u00eb" in text.lower()  # ë escaped, as emit_json does
     parsed = json.loads(text, object_pairs_hook=lambda pairs: pairs)  # keeps key order
     assert [dict(obj) for obj in parsed] == rows
@@ -510,8 +656,16 @@ def test_timestamps_come_back_as_aware_utc(catalog: SqlCatalog) -> None:
     ist = timezone(timedelta(hours=5, minutes=30))
     local = datetime(2024, 6, 1, 12, 0, 0, 123456, tzinfo=ist)
     with catalog.transaction() as tx:
-        tx.insert_tenant(tenant("acme", created_at=local, updated_at=local, retain_until=local, purged_at=local,
-                                lease_until=local))
+        tx.insert_tenant(
+            tenant(
+                "acme",
+                created_at=local,
+                updated_at=local,
+                retain_until=local,
+                purged_at=local,
+                lease_until=local,
+            )
+        )
         tx.insert_operator(Operator("alice", frozenset({"admin"}), None, local))
         approval_id = tx.insert_approval("tenant.purge", "acme", {}, "alice", local)
         tx.decide_approval(approval_id, ApprovalState.REJECTED, "bob", local, "no")
@@ -520,7 +674,13 @@ def test_timestamps_come_back_as_aware_utc(catalog: SqlCatalog) -> None:
     with catalog.read() as tx:
         acme = tx.tenant("acme")
         assert acme is not None
-        stamps = [acme.created_at, acme.updated_at, acme.retain_until, acme.purged_at, acme.lease_until]
+        stamps = [
+            acme.created_at,
+            acme.updated_at,
+            acme.retain_until,
+            acme.purged_at,
+            acme.lease_until,
+        ]
         stamps += [tx.operator("alice").added_at]  # type: ignore[union-attr]
         approval = tx.approval(approval_id)
         assert approval is not None
@@ -548,15 +708,25 @@ def test_admin_adds_operators_and_changes_their_roles(catalog: SqlCatalog) -> No
             Operator("alice", frozenset(), None, T0),
             Operator("bob", frozenset({"security", "viewer"}), "alice", T0, active=False),
         ]
-        assert tx.operator("bob") == Operator("bob", frozenset({"security", "viewer"}), "alice", T0, active=False)
+        assert tx.operator("bob") == Operator(
+            "bob", frozenset({"security", "viewer"}), "alice", T0, active=False
+        )
 
 
-def test_adding_an_existing_operator_is_a_conflict_and_roles_of_a_stranger_not_found(catalog: SqlCatalog) -> None:
+def test_adding_an_existing_operator_is_a_conflict_and_roles_of_a_stranger_not_found(
+    catalog: SqlCatalog,
+) -> None:
     with catalog.transaction() as tx:
         tx.insert_operator(Operator("alice", frozenset({"admin"}), None, T0))
-    with pytest.raises(Conflict, match="operator 'alice' exists already"), catalog.transaction() as tx:
+    with (
+        pytest.raises(Conflict, match="operator 'alice' exists already"),
+        catalog.transaction() as tx,
+    ):
         tx.insert_operator(Operator("alice", frozenset({"viewer"}), None, T0))
-    with pytest.raises(NotFound, match="operator 'mallory' does not exist"), catalog.transaction() as tx:
+    with (
+        pytest.raises(NotFound, match="operator 'mallory' does not exist"),
+        catalog.transaction() as tx,
+    ):
         tx.set_roles("mallory", frozenset({"admin"}))
 
 
@@ -576,7 +746,11 @@ def test_four_eyes_request_is_recorded_and_decided(catalog: SqlCatalog) -> None:
         assert tx.approval(9999) is None
     assert second > first
     assert decided is not None
-    assert (decided.params, decided.state, decided.decided_by) == (params, ApprovalState.APPROVED, "bob")
+    assert (decided.params, decided.state, decided.decided_by) == (
+        params,
+        ApprovalState.APPROVED,
+        "bob",
+    )
     assert decided.decided_at == T0 + timedelta(minutes=5)
     assert [a.id for a in pending] == [second]
     assert [a.id for a in everything] == [first, second]
@@ -598,7 +772,12 @@ def test_ops_log_entries_and_signed_head_round_trip(catalog: SqlCatalog) -> None
         entries = tx.opslog_entries()
         newest = tx.opslog_entries(limit=2, newest_first=True)
         streamed = list(tx.opslog_iter())
-    assert head is not None and head.seq == 3 and head.hmac == entries[-1].hmac and head.signature == "sig-3"
+    assert (
+        head is not None
+        and head.seq == 3
+        and head.hmac == entries[-1].hmac
+        and head.signature == "sig-3"
+    )
     assert [e.seq for e in entries] == [1, 2, 3]
     assert entries[0] == entry(1, "genesis", entries[0].hmac)
     assert [e.prev_hash for e in entries[1:]] == [e.hmac for e in entries[:-1]]
@@ -608,7 +787,10 @@ def test_ops_log_entries_and_signed_head_round_trip(catalog: SqlCatalog) -> None
 
 def test_appending_on_a_stale_head_is_a_lost_race(catalog: SqlCatalog) -> None:
     append_one(catalog, "alice")
-    with pytest.raises(Conflict, match="lost a race with another operator"), catalog.transaction() as tx:
+    with (
+        pytest.raises(Conflict, match="lost a race with another operator"),
+        catalog.transaction() as tx,
+    ):
         tx.opslog_append(entry(1, "genesis", "forged"), OpsLogHead(1, "forged", "sig"))
     with catalog.read() as tx:
         assert [e.hmac for e in tx.opslog_entries()] != ["forged"]
@@ -625,11 +807,17 @@ def test_ops_log_streams_more_entries_than_one_batch(catalog: SqlCatalog) -> Non
     assert seqs == list(range(1, 1101))
 
 
-def test_two_operators_appending_at_once_keep_one_unbroken_chain(catalog: SqlCatalog, catalog_url: str) -> None:
+def test_two_operators_appending_at_once_keep_one_unbroken_chain(
+    catalog: SqlCatalog, catalog_url: str
+) -> None:
     per_worker = 25
     start_at = time.time() + 2.0
     with _pool() as pool:
-        done = list(pool.map(_append_many, [catalog_url] * 2, ["alice", "bob"], [per_worker] * 2, [start_at] * 2))
+        done = list(
+            pool.map(
+                _append_many, [catalog_url] * 2, ["alice", "bob"], [per_worker] * 2, [start_at] * 2
+            )
+        )
     assert done == [per_worker, per_worker]
     with catalog.read() as tx:
         entries = tx.opslog_entries()

@@ -20,7 +20,9 @@ def config(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     if request.param == "postgresql":
         pg = request.getfixturevalue("pg_server")
         url = pg.url(dbname=pg.fresh_database("catalog"))
-        path.write_text(path.read_text().replace('url = "sqlite:///{data_dir}/catalog.db"', f'url = "{url}"'))
+        path.write_text(
+            path.read_text().replace('url = "sqlite:///{data_dir}/catalog.db"', f'url = "{url}"')
+        )
     return path
 
 
@@ -39,7 +41,11 @@ def log_size(config: Path) -> int:
 
 def test_sandbox_init_is_idempotent_and_makes_demo_content(seeded: Path) -> None:
     again = run_cli("--json", "sandbox", "init", "--path", seeded.parent)
-    assert again.code == 0 and again.json()["demo_tenants_added"] == 0 and again.json()["created"] is False
+    assert (
+        again.code == 0
+        and again.json()["demo_tenants_added"] == 0
+        and again.json()["created"] is False
+    )
     tenants = run_cli("--json", "tenant", "list", config=seeded).json()
     assert {t["region"] for t in tenants} == {"eu", "us"} and len(tenants) == 12
 
@@ -55,8 +61,17 @@ def test_json_mode_prints_exactly_one_value_and_nothing_else(seeded: Path) -> No
 
 def test_tenant_list_json_is_ascii_only_whatever_the_tenants_text(seeded: Path) -> None:
     typed = "Zoë Ünal \x1b[31m"  # letters beyond ASCII and a terminal escape, as typed by a client
-    made = run_cli("--json", "tenant", "provision", "zoe-gmbh", "--country", "DE", "--contact-name", typed,
-                   config=seeded)
+    made = run_cli(
+        "--json",
+        "tenant",
+        "provision",
+        "zoe-gmbh",
+        "--country",
+        "DE",
+        "--contact-name",
+        typed,
+        config=seeded,
+    )
     assert made.code == 0, made.stderr
     result = run_cli("--json", "tenant", "list", config=seeded)
     assert result.code == 0 and result.stdout.isascii() and "\x1b" not in result.stdout
@@ -72,9 +87,22 @@ def test_tenant_show_of_an_unknown_tenant_exits_3(seeded: Path) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["acme; DROP DATABASE x", "Acme", "ａcme", "a" * 10_000, "ab", "acme-", "-acme", "postgres", "template1", ""],
+    [
+        "acme; DROP DATABASE x",
+        "Acme",
+        "ａcme",
+        "a" * 10_000,
+        "ab",
+        "acme-",
+        "-acme",
+        "postgres",
+        "template1",
+        "",
+    ],
 )
-def test_hostile_tenant_names_are_refused_before_anything_is_touched(seeded: Path, name: str) -> None:
+def test_hostile_tenant_names_are_refused_before_anything_is_touched(
+    seeded: Path, name: str
+) -> None:
     before = log_size(seeded)
     result = run_cli("--json", "tenant", "show", name, config=seeded)
     assert result.code == 2, result.stderr
@@ -99,7 +127,9 @@ def test_hostile_tenant_names_are_refused_before_anything_is_touched(seeded: Pat
         (("tenant", "frobnicate"), 2),
     ],
 )
-def test_bad_input_gets_its_exit_code_and_one_json_error(seeded: Path, args: tuple[str, ...], code: int) -> None:
+def test_bad_input_gets_its_exit_code_and_one_json_error(
+    seeded: Path, args: tuple[str, ...], code: int
+) -> None:
     result = run_cli("--json", *args, config=seeded)
     assert result.code == code, result.stderr
     assert result.stdout == ""
@@ -108,10 +138,16 @@ def test_bad_input_gets_its_exit_code_and_one_json_error(seeded: Path, args: tup
 
 
 def test_a_viewer_is_refused_with_exit_4_and_the_denial_is_logged(seeded: Path) -> None:
-    result = run_cli("--json", "operator", "grant", "olga", "security", config=seeded, operator="vic")
+    result = run_cli(
+        "--json", "operator", "grant", "olga", "security", config=seeded, operator="vic"
+    )
     assert result.code == 4 and result.error()["code"] == "forbidden"
     last = run_cli("--json", "ops-log", "list", "--limit", "1", config=seeded).json()[0]
-    assert (last["operator"], last["action"], last["outcome"]) == ("vic", "operator.grant", "denied")
+    assert (last["operator"], last["action"], last["outcome"]) == (
+        "vic",
+        "operator.grant",
+        "denied",
+    )
 
 
 def test_someone_who_is_not_an_operator_is_refused(seeded: Path) -> None:
@@ -125,17 +161,23 @@ def test_granting_admin_needs_a_second_admin(seeded: Path) -> None:
     pending = request.error()
     assert pending["code"] == "pending_approval"
     approval_id = str(pending["approval_id"])
-    roles = {o["name"]: o["roles"] for o in run_cli("--json", "operator", "list", config=seeded).json()}
+    roles = {
+        o["name"]: o["roles"] for o in run_cli("--json", "operator", "list", config=seeded).json()
+    }
     assert "admin" not in roles["sam"]
 
     own = run_cli("--json", "approval", "approve", approval_id, config=seeded, operator="ada")
     assert own.code == 4 and "own request" in own.error()["message"]
-    by_security = run_cli("--json", "approval", "approve", approval_id, config=seeded, operator="sam")
+    by_security = run_cli(
+        "--json", "approval", "approve", approval_id, config=seeded, operator="sam"
+    )
     assert by_security.code == 4
 
     ok = run_cli("--json", "approval", "approve", approval_id, config=seeded)
     assert ok.code == 0, ok.stderr
-    roles = {o["name"]: o["roles"] for o in run_cli("--json", "operator", "list", config=seeded).json()}
+    roles = {
+        o["name"]: o["roles"] for o in run_cli("--json", "operator", "list", config=seeded).json()
+    }
     assert "admin" in roles["sam"]
     twice = run_cli("--json", "approval", "approve", approval_id, config=seeded, operator="ada")
     assert twice.code == 5
@@ -146,11 +188,25 @@ def test_granting_admin_needs_a_second_admin(seeded: Path) -> None:
 def test_a_request_can_be_rejected_with_a_reason(seeded: Path) -> None:
     request = run_cli("--json", "operator", "grant", "olga", "admin", config=seeded)
     approval_id = str(request.error()["approval_id"])
-    no_reason = run_cli("--json", "approval", "reject", approval_id, "--reason", "  ", config=seeded, operator="ada")
+    no_reason = run_cli(
+        "--json", "approval", "reject", approval_id, "--reason", "  ", config=seeded, operator="ada"
+    )
     assert no_reason.code == 2
-    rejected = run_cli("--json", "approval", "reject", approval_id, "--reason", "not agreed", config=seeded, operator="ada")
+    rejected = run_cli(
+        "--json",
+        "approval",
+        "reject",
+        approval_id,
+        "--reason",
+        "not agreed",
+        config=seeded,
+        operator="ada",
+    )
     assert rejected.code == 0
-    assert run_cli("--json", "approval", "approve", approval_id, config=seeded, operator="ada").code == 5
+    assert (
+        run_cli("--json", "approval", "approve", approval_id, config=seeded, operator="ada").code
+        == 5
+    )
 
 
 def test_revoking_the_last_admin_is_refused(seeded: Path) -> None:
@@ -216,7 +272,11 @@ def test_a_malformed_config_exits_2_naming_the_file(tmp_path: Path) -> None:
 
 def test_operator_override_is_refused_outside_sandbox_mode(tmp_path: Path) -> None:
     config, _ = write_sandbox_config(tmp_path / "sbx")
-    config.write_text(config.read_text().replace('mode = "sandbox"', 'mode = "production"').replace("initial_admins = []", 'initial_admins = ["root"]'))
+    config.write_text(
+        config.read_text()
+        .replace('mode = "sandbox"', 'mode = "production"')
+        .replace("initial_admins = []", 'initial_admins = ["root"]')
+    )
     result = run_cli("--json", "tenant", "list", config=config, operator="ada")
     assert result.code == 2 and "sandbox" in result.error()["message"]
 
@@ -243,4 +303,6 @@ def test_every_operator_event_is_a_json_line_in_the_log_file(seeded: Path) -> No
     log = seeded.parent / "logs" / "aptien-ops.jsonl"
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert lines and all(line["event"] == "ops_action" for line in lines)
-    assert {"seq", "operator", "os_account", "session_id", "action", "outcome", "hmac"} <= set(lines[-1])
+    assert {"seq", "operator", "os_account", "session_id", "action", "outcome", "hmac"} <= set(
+        lines[-1]
+    )

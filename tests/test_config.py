@@ -57,7 +57,9 @@ def test_the_embedded_default_is_a_valid_sandbox_in_the_user_data_dir(tmp_path: 
     assert set(settings.regions) == {"eu", "us"}
 
 
-def test_config_is_found_by_flag_then_env_then_cwd_then_user_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_is_found_by_flag_then_env_then_cwd_then_user_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     user = tmp_path / "home" / "config" / "aptien-ops"
     user.mkdir(parents=True)
     (user / "ops.toml").write_text(GOOD)
@@ -83,7 +85,9 @@ def test_malformed_toml_is_refused_with_the_file_named(tmp_path: Path) -> None:
 
 
 def test_an_unknown_key_is_refused_by_its_dotted_name(tmp_path: Path) -> None:
-    assert "regions.eu.clusters.0.colour: unknown key" in refused(tmp_path, GOOD.replace('kind = "sqlite"', 'kind = "sqlite"\ncolour = "red"', 1))
+    assert "regions.eu.clusters.0.colour: unknown key" in refused(
+        tmp_path, GOOD.replace('kind = "sqlite"', 'kind = "sqlite"\ncolour = "red"', 1)
+    )
     assert "catalgo: unknown key" in refused(tmp_path, GOOD + "\n[catalgo]\nurl='x'\n")
 
 
@@ -94,11 +98,19 @@ def test_an_unknown_key_is_refused_by_its_dotted_name(tmp_path: Path) -> None:
         (('kind = "sqlite"', 'kind = "mysql"'), "kind: must be"),
         (('name = "eu-1"', 'name = "EU 1"'), "not a valid cluster name"),
         (('backup_store = "backups/us"\n', ""), "regions.us.backup_store: is required"),
-        (('[[regions.eu.clusters]]', '[[regions.eu.clusters]]\ncapacity = 0'), "capacity: must be at least 1"),
-        (('[[regions.eu.clusters]]', '[[regions.eu.clusters]]\ncapacity = "ten"'), "capacity: must be an integer"),
+        (
+            ("[[regions.eu.clusters]]", "[[regions.eu.clusters]]\ncapacity = 0"),
+            "capacity: must be at least 1",
+        ),
+        (
+            ("[[regions.eu.clusters]]", '[[regions.eu.clusters]]\ncapacity = "ten"'),
+            "capacity: must be an integer",
+        ),
     ],
 )
-def test_wrong_values_are_refused_with_the_reason(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+def test_wrong_values_are_refused_with_the_reason(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
     assert expected in refused(tmp_path, GOOD.replace(*change, 1))
 
 
@@ -110,7 +122,9 @@ def test_wrong_values_are_refused_with_the_reason(tmp_path: Path, change: tuple[
         '[catalog]\nurl = "sqlite:///x.db"\napi_key = "sk_live_123"',
     ],
 )
-def test_a_secret_written_in_the_file_is_refused_and_not_echoed(tmp_path: Path, secret: str) -> None:
+def test_a_secret_written_in_the_file_is_refused_and_not_echoed(
+    tmp_path: Path, secret: str
+) -> None:
     text = GOOD.replace('[catalog]\nurl = "sqlite:///{data_dir}/catalog.db"', secret)
     message = refused(tmp_path, text)
     assert "hunter2" not in message and "sk_live_123" not in message
@@ -120,20 +134,35 @@ def test_a_secret_written_in_the_file_is_refused_and_not_echoed(tmp_path: Path, 
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (('backup_store = "backups/us"', 'backup_store = "backups/eu"'), "shares storage with region 'eu'"),
-        (('backup_store = "backups/us"', 'backup_store = "backups/eu/us"'), "shares storage with region 'eu'"),
-        (("sqlite:///{data_dir}/tenants/us-1", "sqlite:///{data_dir}/tenants/eu-1"), "also used by region 'eu'"),
+        (
+            ('backup_store = "backups/us"', 'backup_store = "backups/eu"'),
+            "shares storage with region 'eu'",
+        ),
+        (
+            ('backup_store = "backups/us"', 'backup_store = "backups/eu/us"'),
+            "shares storage with region 'eu'",
+        ),
+        (
+            ("sqlite:///{data_dir}/tenants/us-1", "sqlite:///{data_dir}/tenants/eu-1"),
+            "also used by region 'eu'",
+        ),
     ],
 )
-def test_two_regions_sharing_a_store_or_cluster_break_residency_and_are_refused(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+def test_two_regions_sharing_a_store_or_cluster_break_residency_and_are_refused(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
     assert expected in refused(tmp_path, GOOD.replace(*change, 1))
 
 
 def test_an_override_to_an_unknown_region_is_refused(tmp_path: Path) -> None:
-    assert "unknown region 'apac'" in refused(tmp_path, GOOD + '\n[region_overrides]\nIL = "apac"\n')
+    assert "unknown region 'apac'" in refused(
+        tmp_path, GOOD + '\n[region_overrides]\nIL = "apac"\n'
+    )
 
 
-def test_relative_paths_are_relative_to_data_dir_which_is_relative_to_the_file(tmp_path: Path) -> None:
+def test_relative_paths_are_relative_to_data_dir_which_is_relative_to_the_file(
+    tmp_path: Path,
+) -> None:
     settings = load_settings(write(tmp_path, GOOD))
     assert settings.data_dir == tmp_path
     assert settings.regions["eu"].backup_store == tmp_path / "backups" / "eu"

@@ -93,7 +93,9 @@ def test_the_glance_shows_exactly_what_the_services_show(seeded: Path) -> None:
 def test_an_operator_the_matrix_keeps_from_the_dashboard_gets_no_glance(seeded: Path) -> None:
     settings = load_settings(seeded)
     assert dashboard_glance(settings, "vic") is not None  # a viewer sees the dashboard
-    assert dashboard_glance(settings, "mallory") is None  # not an operator: the services refuse and log it
+    assert (
+        dashboard_glance(settings, "mallory") is None
+    )  # not an operator: the services refuse and log it
 
 
 def test_a_first_use_gets_no_glance_and_the_glance_creates_nothing(glance_config: Path) -> None:
@@ -131,7 +133,9 @@ def test_a_catalog_whose_ops_log_is_not_signed_yet_gets_no_glance(tmp_path: Path
 
 
 @pytest.mark.postgres
-def test_an_unreachable_postgresql_catalog_gets_no_glance_and_the_adapter_says_why(tmp_path: Path) -> None:
+def test_an_unreachable_postgresql_catalog_gets_no_glance_and_the_adapter_says_why(
+    tmp_path: Path,
+) -> None:
     # Port 1 on this host: nothing listens there, the connection is refused at once.
     url = "postgresql+psycopg://aptien@127.0.0.1:1/catalog"
     with pytest.raises(Unavailable):
@@ -153,7 +157,9 @@ def test_the_glance_read_in_a_forked_child_is_the_one_read_in_process(seeded: Pa
         "waiting = start_dashboard_glance(settings, 'ada')\n"
         "print(waiting() == dashboard_glance(settings, 'ada') is not None, 'sqlalchemy' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(seeded)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(seeded)], capture_output=True, text=True, check=True
+    )
     assert out.stdout.split() == ["True", "False"]
 
 
@@ -163,7 +169,10 @@ def test_the_tui_start_draws_from_a_glance_and_connects_the_catalog_later(seeded
     try:
         assert glance is not None and not console.connected
         assert console.settings.sandbox and console.identity.operator  # the header needs no catalog
-        assert [t["name"] for t in console.tenants.rows(state="active")] == ["acme-gmbh", "maple-inc"]
+        assert [t["name"] for t in console.tenants.rows(state="active")] == [
+            "acme-gmbh",
+            "maple-inc",
+        ]
         assert console.connected  # the first service call connected it
     finally:
         state.close()
@@ -176,7 +185,10 @@ def test_concurrent_first_calls_on_a_deferred_console_connect_once(seeded: Path)
     original = catalog._connect  # type: ignore[attr-defined]
     catalog._connect = lambda: connects.append(1) or original()  # type: ignore[attr-defined]
     results: list[int] = []
-    threads = [threading.Thread(target=lambda: results.append(len(console.tenants.counts()))) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: results.append(len(console.tenants.counts())))
+        for _ in range(4)
+    ]
     try:
         for t in threads:
             t.start()
@@ -187,7 +199,9 @@ def test_concurrent_first_calls_on_a_deferred_console_connect_once(seeded: Path)
         console.close()
 
 
-def test_approvals_know_every_executor_whichever_service_is_used_first(sandbox_config: Path) -> None:
+def test_approvals_know_every_executor_whichever_service_is_used_first(
+    sandbox_config: Path,
+) -> None:
     console = open_console(sandbox_config)
     try:
         assert set(console.approvals._executors) >= {"operator.grant-admin", "tenant.purge"}
@@ -206,7 +220,15 @@ def test_a_scripted_list_builds_only_the_service_it_calls(sandbox_config: Path) 
         "console.close()\n"
         "print(json.dumps([built, loaded]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(sandbox_config)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(sandbox_config)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     built, loaded = json.loads(out.stdout.splitlines()[-1])
     assert built == ["tenants"]
-    assert "aptien_ops.services.inspection" not in loaded and "aptien_ops.services.backups" not in loaded
+    assert (
+        "aptien_ops.services.inspection" not in loaded
+        and "aptien_ops.services.backups" not in loaded
+    )

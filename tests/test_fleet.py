@@ -30,7 +30,9 @@ def test_a_missing_database_is_found(ops: Console, tenant_name: str) -> None:
     assert kinds(ops, tenant_name) == {"missing-database"}
 
 
-def test_a_schema_behind_is_found_and_fleet_migrate_brings_it_up(ops: Console, tenant_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_schema_behind_is_found_and_fleet_migrate_brings_it_up(
+    ops: Console, tenant_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import aptien_ops.services.provisioning as provisioning
 
     with monkeypatch.context() as patch:
@@ -39,7 +41,11 @@ def test_a_schema_behind_is_found_and_fleet_migrate_brings_it_up(ops: Console, t
     assert tenant.schema_version == 1
     assert kinds(ops, tenant_name) == {"schema-behind"}
     results = {r.tenant: r for r in ops.fleet.migrate(region="eu", parallel=2)}
-    assert (results[tenant_name].before, results[tenant_name].after, results[tenant_name].error) == (1, 2, None)
+    assert (
+        results[tenant_name].before,
+        results[tenant_name].after,
+        results[tenant_name].error,
+    ) == (1, 2, None)
     assert kinds(ops, tenant_name) == set()
     assert ops.tenants.show(tenant_name).schema_version == 2
     again = {r.tenant: r for r in ops.fleet.migrate(region="eu")}

@@ -7,7 +7,14 @@ import subprocess
 import sys
 
 FORBIDDEN_AT_IMPORT = (
-    "textual", "aptien_ops.screens", "stripe", "aptien_ops.backends", "sqlalchemy", "psycopg", "structlog", "alembic",
+    "textual",
+    "aptien_ops.screens",
+    "stripe",
+    "aptien_ops.backends",
+    "sqlalchemy",
+    "psycopg",
+    "structlog",
+    "alembic",
 )
 
 
@@ -30,16 +37,32 @@ def test_importing_every_core_module_pulls_in_no_ui_and_no_backend() -> None:
     code = "\n".join(
         f"import aptien_ops.{m}"
         for m in (
-            "errors", "config", "domain", "ports", "identity", "permissions", "opslog", "regions",
-            "eventlog", "composition", "sandbox", "services.context", "services.tenants",
-            "services.operators", "services.approvals", "services.opslog_service", "services.regions",
+            "errors",
+            "config",
+            "domain",
+            "ports",
+            "identity",
+            "permissions",
+            "opslog",
+            "regions",
+            "eventlog",
+            "composition",
+            "sandbox",
+            "services.context",
+            "services.tenants",
+            "services.operators",
+            "services.approvals",
+            "services.opslog_service",
+            "services.regions",
             "cli.main",
         )
     )
     assert not _forbidden(_modules_after(code))
 
 
-def test_a_scripted_sqlite_command_never_loads_textual_stripe_or_the_postgresql_adapter(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_scripted_sqlite_command_never_loads_textual_stripe_or_the_postgresql_adapter(
+    tmp_path,
+) -> None:  # type: ignore[no-untyped-def]
     code = (
         "import os, sys\n"
         f"os.chdir({str(tmp_path)!r})\n"

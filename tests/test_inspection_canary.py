@@ -40,8 +40,16 @@ def marker() -> str:
 def seeded(config: Path, marker: str) -> Iterator[tuple[Console, list[str]]]:
     """Two tenants (eu: the cluster under test; us: SQLite) seeded through ``sandbox seed``."""
     console = open_console(config)
-    rows = console.seeding.seed(SeedRequest(tenants=2, users=12, events=600, logins=3000,
-                                            seed=random.randrange(10**6), marker=marker))
+    rows = console.seeding.seed(
+        SeedRequest(
+            tenants=2,
+            users=12,
+            events=600,
+            logins=3000,
+            seed=random.randrange(10**6),
+            marker=marker,
+        )
+    )
     yield console, [str(r["tenant"]) for r in rows]
     console.close()
 
@@ -62,23 +70,34 @@ def forbidden_forms(marker: str, sealed: list[bytes]) -> list[bytes]:
         body = p[12:28]  # ciphertext proper, past the nonce
         forms += [p, p.hex().encode(), p.hex().upper().encode(), body.hex().encode(), body]
         for encode in (base64.b64encode, base64.urlsafe_b64encode):
-            forms += [encode(p)] + [encode(p[k:k + 15]) for k in (12, 13, 14)]
+            forms += [encode(p)] + [encode(p[k : k + 15]) for k in (12, 13, 14)]
     return forms
 
 
-def test_the_canary_is_really_in_every_plaintext(seeded: tuple[Console, list[str]], marker: str) -> None:
+def test_the_canary_is_really_in_every_plaintext(
+    seeded: tuple[Console, list[str]], marker: str
+) -> None:
     console, tenants = seeded
     for tenant in tenants:
-        key_id, key = platform_key(console.settings.data_dir / "platform-keys", tenant, create=False)
+        key_id, key = platform_key(
+            console.settings.data_dir / "platform-keys", tenant, create=False
+        )
         store = console.ctx.store(console.tenants.show(tenant).cluster or "")
         with store.connect(tenant) as conn:
-            datasheet, record, sealed = conn.execute("SELECT datasheet, record_id, payload FROM audit_events LIMIT 1").fetchone()
-        plain = AESGCM(key).decrypt(bytes(sealed)[:12], bytes(sealed)[12:], f"{tenant}/audit_events/{datasheet}/{record}".encode())
+            datasheet, record, sealed = conn.execute(
+                "SELECT datasheet, record_id, payload FROM audit_events LIMIT 1"
+            ).fetchone()
+        plain = AESGCM(key).decrypt(
+            bytes(sealed)[:12],
+            bytes(sealed)[12:],
+            f"{tenant}/audit_events/{datasheet}/{record}".encode(),
+        )
         assert marker.encode() in plain and marker.encode() not in bytes(sealed)
 
 
-def test_no_inspect_output_log_or_export_carries_the_canary_or_ciphertext(seeded: tuple[Console, list[str]], marker: str,
-                                                                         config: Path, tmp_path: Path) -> None:
+def test_no_inspect_output_log_or_export_carries_the_canary_or_ciphertext(
+    seeded: tuple[Console, list[str]], marker: str, config: Path, tmp_path: Path
+) -> None:
     console, tenants = seeded
     sealed = [p for t in tenants for p in payloads(console, t)]
     outputs: list[bytes] = []
@@ -92,53 +111,95 @@ def test_no_inspect_output_log_or_export_carries_the_canary_or_ciphertext(seeded
     exports = tmp_path / "exports"
     exports.mkdir()
     for tenant in tenants:
-        email = sam("--json", "inspect", "logins", tenant, "--result", "success", "--limit", "1").json()["rows"][0]["user_email"]
+        email = sam(
+            "--json", "inspect", "logins", tenant, "--result", "success", "--limit", "1"
+        ).json()["rows"][0]["user_email"]
         for mode in ([], ["--json"], ["--verbose"]):
             page = sam(*mode, "inspect", "logins", tenant, "--limit", "200")
             sam(*mode, "inspect", "logins", tenant, "--failed", "--since", "91d", "--user", email)
             sam(*mode, "inspect", "audit", tenant, "--limit", "300")
-            sam(*mode, "inspect", "audit", tenant, "--datasheet", "contacts", "--action", "update", "--since", "30d")
+            sam(
+                *mode,
+                "inspect",
+                "audit",
+                tenant,
+                "--datasheet",
+                "contacts",
+                "--action",
+                "update",
+                "--since",
+                "30d",
+            )
             sam(*mode, "inspect", "summary", tenant, "--since", "91d")
             sam(*mode, "inspect", "summary", tenant, "--since", "2d", "--per", "hour")
             sam(*mode, "inspect", "user", email)
             sam(*mode, "inspect", "audit", tenant, "--after", "forged-cursor")
-        cursor = json.loads(sam("--json", "inspect", "audit", tenant, "--limit", "100").stdout)["next_cursor"]
+        cursor = json.loads(sam("--json", "inspect", "audit", tenant, "--limit", "100").stdout)[
+            "next_cursor"
+        ]
         sam("inspect", "audit", tenant, "--limit", "100", "--after", cursor)
         assert page.stdout.count("\n") == 201
         for kind in ("logins", "audit"):
             for fmt in ("jsonl", "csv"):
-                sam("--json", "inspect", "export", tenant, "--kind", kind, "--format", fmt,
-                    "--output", exports / f"{tenant}-{kind}.{fmt}", "--reason", "canary test")
+                sam(
+                    "--json",
+                    "inspect",
+                    "export",
+                    tenant,
+                    "--kind",
+                    kind,
+                    "--format",
+                    fmt,
+                    "--output",
+                    exports / f"{tenant}-{kind}.{fmt}",
+                    "--reason",
+                    "canary test",
+                )
     files = sorted(exports.iterdir())
     assert len(files) == 8 and all(f.stat().st_size > 1000 for f in files)
     outputs += [f.read_bytes() for f in files]
     outputs.append(console.settings.logging.file.read_bytes())
-    outputs.append(run_cli("--json", "ops-log", "list", "--limit", "100000", config=config).stdout.encode())
+    outputs.append(
+        run_cli("--json", "ops-log", "list", "--limit", "100000", config=config).stdout.encode()
+    )
     haystack = b"\n".join(outputs)
     assert b"inspect.export" in haystack and len(haystack) > 100_000
     for form in forbidden_forms(marker, sealed):
         assert form not in haystack, f"leaked: {form[:24]!r}"
 
 
-def test_every_statement_the_sqlite_reader_runs_stays_on_metadata(seeded: tuple[Console, list[str]], config: Path) -> None:
+def test_every_statement_the_sqlite_reader_runs_stays_on_metadata(
+    seeded: tuple[Console, list[str]], config: Path
+) -> None:
     console, tenants = seeded
-    us = next(t for t in tenants if console.tenants.show(t).region == "us")  # us is SQLite in every variant
+    us = next(
+        t for t in tenants if console.tenants.show(t).region == "us"
+    )  # us is SQLite in every variant
     sam = open_console(config, env={"APTIEN_OPS_OPERATOR": "sam"})
     reader = sam.inspection.new_reader(console.tenants.show(us).cluster or "")
     statements: list[str] = []
     try:
         reader.session(us).set_trace_callback(statements.append)  # type: ignore[attr-defined]
         now = utcnow()
-        queries = (LoginFilters().resolve(now), LoginFilters(since="7d", failed=True, user="a@x", ip="192.0.2.1").resolve(now),
-                   AuditFilters().resolve(now),
-                   AuditFilters(since="9d", until="1d", actor="a", action="update", datasheet="contacts", record="r").resolve(now))
+        queries = (
+            LoginFilters().resolve(now),
+            LoginFilters(since="7d", failed=True, user="a@x", ip="192.0.2.1").resolve(now),
+            AuditFilters().resolve(now),
+            AuditFilters(
+                since="9d", until="1d", actor="a", action="update", datasheet="contacts", record="r"
+            ).resolve(now),
+        )
         for query in queries:
             method = reader.logins if query.kind == "logins" else reader.audit
             method(us, query)
             method(us, query.following(Position(now, 10**6)))
         reader.audit(us, Query("audit", limit=5))
         # a successful login's user exists (failed attempts may name unknown users)
-        email = next(e.user_email for e in reader.logins(us, Query("logins", limit=200)) if e.result == "success")
+        email = next(
+            e.user_email
+            for e in reader.logins(us, Query("logins", limit=200))
+            if e.result == "success"
+        )
         assert reader.find_user(us, email) is not None
         reader.ips_seen_before(us, ["192.0.2.1", "203.0.113.9"], now)
     finally:
@@ -156,14 +217,26 @@ def _strings_and_names(path: Path) -> tuple[list[str], set[str]]:
     """Non-docstring string literals and every identifier of a module."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     docstrings = {
-        id(node.body[0].value) for node in ast.walk(tree)
+        id(node.body[0].value)
+        for node in ast.walk(tree)
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-        and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
     }
-    strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings]
+    strings = [
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings
+    ]
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     names |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
-    names |= {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom) for a in n.names}
+    names |= {
+        a.asname or a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import | ast.ImportFrom)
+        for a in n.names
+    }
     return strings, names
 
 
@@ -172,24 +245,43 @@ def _mentions_payload(text: str) -> bool:
 
 
 def _console_modules() -> list[Path]:
-    return sorted(p for d in ("aptien_ops", "screens", "backends") for p in (REPO / d).rglob("*.py")
-                  if p != REPO / "backends" / "platform_seed.py")
+    return sorted(
+        p
+        for d in ("aptien_ops", "screens", "backends")
+        for p in (REPO / d).rglob("*.py")
+        if p != REPO / "backends" / "platform_seed.py"
+    )
 
 
 def test_no_inspection_code_names_a_payload_column_in_sql_or_code() -> None:
     modules = [p for p in _console_modules() if "inspect" in p.name]
-    assert {p.name for p in modules} >= {"inspect_query.py", "inspection.py", "inspect.py", "inspection_readers.py"}
+    assert {p.name for p in modules} >= {
+        "inspect_query.py",
+        "inspection.py",
+        "inspect.py",
+        "inspection_readers.py",
+    }
     for path in modules:
         strings, names = _strings_and_names(path)
         assert not [s for s in strings if _mentions_payload(s)], path
         assert not [n for n in names if _mentions_payload(n)], path
     source = (REPO / "backends" / "postgres_tenants.py").read_text()
     start = source.index("def connect_as_inspector")
-    body = source[start:source.index("\n    @contextmanager", start)]
+    body = source[start : source.index("\n    @contextmanager", start)]
     assert not _mentions_payload(body.split('"""')[0] + body.split('"""')[-1])
 
 
-_DECRYPTING = {"AESGCM", "AESCCM", "AESSIV", "AESOCB3", "ChaCha20Poly1305", "Cipher", "decrypt", "decrypt_io", "unseal"}
+_DECRYPTING = {
+    "AESGCM",
+    "AESCCM",
+    "AESSIV",
+    "AESOCB3",
+    "ChaCha20Poly1305",
+    "Cipher",
+    "decrypt",
+    "decrypt_io",
+    "unseal",
+}
 
 
 def test_the_console_holds_no_tenant_payload_key_and_cannot_decrypt_a_payload() -> None:
@@ -216,7 +308,9 @@ def test_the_sqlite_authorizer_is_what_keeps_payloads_out(tmp_path: Path) -> Non
     from aptien_ops.backends.inspection_readers import metadata_only
 
     conn = sqlite3.connect(tmp_path / "t.db")
-    conn.execute("CREATE TABLE audit_events (id INTEGER PRIMARY KEY, at TEXT, payload_size INT, payload BLOB)")
+    conn.execute(
+        "CREATE TABLE audit_events (id INTEGER PRIMARY KEY, at TEXT, payload_size INT, payload BLOB)"
+    )
     conn.set_authorizer(metadata_only)
     assert conn.execute("SELECT id, at, payload_size FROM audit_events").fetchall() == []
     with pytest.raises(sqlite3.DatabaseError, match="prohibited"):
@@ -224,8 +318,12 @@ def test_the_sqlite_authorizer_is_what_keeps_payloads_out(tmp_path: Path) -> Non
 
 
 def test_importing_the_inspection_command_loads_no_backend() -> None:
-    probe = ("import sys, json, aptien_ops.cli.inspect, aptien_ops.services.inspection, aptien_ops.inspect_query\n"
-             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('psycopg', 'textual')\n"
-             "                              or m.startswith('aptien_ops.backends'))))")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO)
+    probe = (
+        "import sys, json, aptien_ops.cli.inspect, aptien_ops.services.inspection, aptien_ops.inspect_query\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('psycopg', 'textual')\n"
+        "                              or m.startswith('aptien_ops.backends'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
+    )
     assert json.loads(out.stdout) == []

@@ -42,12 +42,16 @@ def owner_can_log_in(ops: Console, name: str) -> bool:
         return False
 
 
-def test_a_suspended_tenant_cannot_log_in_but_can_still_be_inspected_and_resumed(ops: Console, active: str) -> None:
+def test_a_suspended_tenant_cannot_log_in_but_can_still_be_inspected_and_resumed(
+    ops: Console, active: str
+) -> None:
     assert owner_can_log_in(ops, active)
     tenant = ops.lifecycle.suspend(active, "unpaid invoices")
     assert (tenant.state, tenant.state_reason) == ("suspended", "unpaid invoices")
     assert not owner_can_log_in(ops, active)
-    with ops.ctx.store(tenant.cluster or "").connect(active) as conn:  # the console's own access goes on
+    with ops.ctx.store(tenant.cluster or "").connect(
+        active
+    ) as conn:  # the console's own access goes on
         conn.execute("SELECT count(*) FROM login_events")
     assert ops.lifecycle.resume(active).state == "active"
     assert owner_can_log_in(ops, active)
@@ -69,7 +73,9 @@ def test_wrong_state_transitions_say_which_state_is_needed(ops: Console, active:
         ops.lifecycle.resume(active)
 
 
-def test_cancel_keeps_the_tenant_restorable_until_the_retention_end(ops: Console, active: str) -> None:
+def test_cancel_keeps_the_tenant_restorable_until_the_retention_end(
+    ops: Console, active: str
+) -> None:
     tenant = ops.lifecycle.cancel(active)
     assert tenant.state == "cancelled" and tenant.retain_until is not None
     assert (tenant.retain_until - tenant.updated_at).days in (29, 30)
@@ -84,7 +90,9 @@ def test_retention_days_out_of_range_are_refused(ops: Console, active: str) -> N
         ops.lifecycle.cancel(active, -1)
 
 
-def test_purge_needs_a_second_admin_then_drops_everything_and_keeps_a_tombstone(config: Path, ops: Console, active: str, as_operator) -> None:  # type: ignore[no-untyped-def]
+def test_purge_needs_a_second_admin_then_drops_everything_and_keeps_a_tombstone(
+    config: Path, ops: Console, active: str, as_operator
+) -> None:  # type: ignore[no-untyped-def]
     ops.lifecycle.cancel(active, 0)
     with pytest.raises(PendingApproval) as pending:
         ops.lifecycle.purge(active)
@@ -119,14 +127,22 @@ def test_purge_before_the_retention_end_needs_a_stated_reason(ops: Console, acti
 def test_cli_refuses_destruction_without_a_terminal_or_yes(config: Path, active: str) -> None:
     result = run_cli("--json", "tenant", "cancel", active, config=config)
     assert result.code == 2 and "--yes" in result.stderr
-    result = run_cli("--json", "--yes", "tenant", "cancel", active, "--retain-days", "0", config=config)
+    result = run_cli(
+        "--json", "--yes", "tenant", "cancel", active, "--retain-days", "0", config=config
+    )
     assert result.code == 0, result.stderr
     purge = run_cli("--json", "--yes", "tenant", "purge", active, config=config)
     assert purge.code == 8 and purge.error()["approval_id"]
 
 
 def test_a_viewer_cannot_suspend_and_the_denial_is_logged(config: Path, active: str) -> None:
-    result = run_cli("--json", "tenant", "suspend", active, "--reason", "x", config=config, operator="vic")
+    result = run_cli(
+        "--json", "tenant", "suspend", active, "--reason", "x", config=config, operator="vic"
+    )
     assert result.code == 4
     last = run_cli("--json", "ops-log", "list", "--limit", "1", config=config).json()[0]
-    assert (last["operator"], last["action"], last["outcome"]) == ("vic", "tenant.suspend", "denied")
+    assert (last["operator"], last["action"], last["outcome"]) == (
+        "vic",
+        "tenant.suspend",
+        "denied",
+    )

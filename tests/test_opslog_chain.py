@@ -18,7 +18,9 @@ def chain(n: int) -> tuple[list[OpsLogEntry], OpsLogHead]:
     head = genesis_head(KEY)
     entries = []
     for i in range(n):
-        entry, head = next_entry(KEY, head, WHO, Event("tenant.suspend", f"t{i}", {"reason": "r"}, "ok"))
+        entry, head = next_entry(
+            KEY, head, WHO, Event("tenant.suspend", f"t{i}", {"reason": "r"}, "ok")
+        )
         entries.append(entry)
     return entries, head
 
@@ -84,4 +86,8 @@ def test_the_wrong_key_fails_at_the_first_entry() -> None:
 
 
 def test_secret_looking_parameters_are_redacted() -> None:
-    assert redact({"password": "p", "api_token": "t", "reason": "ok"}) == {"password": "[redacted]", "api_token": "[redacted]", "reason": "ok"}
+    assert redact({"password": "p", "api_token": "t", "reason": "ok"}) == {
+        "password": "[redacted]",
+        "api_token": "[redacted]",
+        "reason": "ok",
+    }

@@ -48,7 +48,10 @@ def _password() -> str:
 
 @pytest.fixture
 def tenants(store: PostgresTenantStore) -> Iterator[tuple[Tenant, Tenant]]:
-    pair = (Tenant(f"t-{secrets.token_hex(6)}", _password()), Tenant(f"t-{secrets.token_hex(6)}", _password()))
+    pair = (
+        Tenant(f"t-{secrets.token_hex(6)}", _password()),
+        Tenant(f"t-{secrets.token_hex(6)}", _password()),
+    )
     for tenant in pair:
         store.create_database(tenant.name, tenant.password)
     yield pair
@@ -76,7 +79,10 @@ def test_tenant_owner_connects_to_its_own_database_with_its_password(
 ) -> None:
     acme, _ = tenants
     with store.connect_as_owner(acme.name, acme.password) as conn:
-        assert conn.execute("select current_user, current_database()").fetchone() == (acme.role, acme.database)
+        assert conn.execute("select current_user, current_database()").fetchone() == (
+            acme.role,
+            acme.database,
+        )
         conn.execute("create table invoices (id int)")  # the owner may build its schema
 
 
@@ -96,7 +102,9 @@ def test_a_role_with_no_grants_cannot_connect_to_a_tenant_database(
     stranger_password = _password()
     stranger = _create_login_role(pg_server, stranger_password)
     try:
-        _connect(pg_server, "postgres", stranger, stranger_password).close()  # the role itself works
+        _connect(
+            pg_server, "postgres", stranger, stranger_password
+        ).close()  # the role itself works
         with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
             _connect(pg_server, acme.database, stranger, stranger_password)
     finally:
@@ -107,7 +115,9 @@ def test_public_schema_of_a_tenant_belongs_to_its_owner_alone(
     pg_server: PgServer, tenants: tuple[Tenant, Tenant]
 ) -> None:
     acme, _ = tenants
-    owner = pg_server.psql("SELECT nspowner::regrole FROM pg_namespace WHERE nspname = 'public'", dbname=acme.database)
+    owner = pg_server.psql(
+        "SELECT nspowner::regrole FROM pg_namespace WHERE nspname = 'public'", dbname=acme.database
+    )
     assert owner.strip() == f'"{acme.role}"'
     public_grants = pg_server.psql(
         "SELECT count(*) FROM pg_namespace, aclexplode(nspacl) a WHERE nspname = 'public' AND a.grantee = 0",
@@ -154,7 +164,9 @@ def test_owner_password_never_reaches_activity_logs_or_error_messages(
         with pytest.raises(OpsError) as failed:
             attempt()
         seen.append(f"{failed.value.one_line()} {failed.value.as_json()} {failed.value!r}")
-    stored = pg_server.psql(f"SELECT rolpassword FROM pg_authid WHERE rolname = '{acme.role}'").strip()
+    stored = pg_server.psql(
+        f"SELECT rolpassword FROM pg_authid WHERE rolname = '{acme.role}'"
+    ).strip()
     assert stored.startswith("SCRAM-SHA-256$4096:")
     seen.append(stored)
     seen.append(pg_server.server_log())
@@ -180,7 +192,9 @@ def test_rerun_after_a_crash_between_role_and_database_completes_provisioning(
     pg_server: PgServer, store: PostgresTenantStore, tenant_name: str
 ) -> None:
     role = f"tenant_{tenant_name}_owner"
-    pg_server.psql(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{scram_sha256_verifier('from-the-first-run')}'")
+    pg_server.psql(
+        f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{scram_sha256_verifier('from-the-first-run')}'"
+    )
     new_password = _password()
     store.create_database(tenant_name, new_password)
     try:
@@ -194,11 +208,15 @@ def test_rerun_converges_a_database_left_without_its_owner_and_grants(
     pg_server: PgServer, store: PostgresTenantStore, tenant_name: str
 ) -> None:
     database = f"tenant_{tenant_name}"
-    pg_server.psql(f'CREATE DATABASE "{database}"')  # as if the run died right after CREATE DATABASE
+    pg_server.psql(
+        f'CREATE DATABASE "{database}"'
+    )  # as if the run died right after CREATE DATABASE
     password = _password()
     store.create_database(tenant_name, password)
     try:
-        owner = pg_server.psql(f"SELECT datdba::regrole FROM pg_database WHERE datname = '{database}'")
+        owner = pg_server.psql(
+            f"SELECT datdba::regrole FROM pg_database WHERE datname = '{database}'"
+        )
         assert owner.strip() == f'"tenant_{tenant_name}_owner"'
         stranger_password = _password()
         stranger = _create_login_role(pg_server, stranger_password)
@@ -216,11 +234,15 @@ def test_dropping_a_tenant_disconnects_its_sessions_and_removes_its_role(
 ) -> None:
     password = _password()
     store.create_database(tenant_name, password)
-    lingering = _connect(pg_server, f"tenant_{tenant_name}", f"tenant_{tenant_name}_owner", password)
+    lingering = _connect(
+        pg_server, f"tenant_{tenant_name}", f"tenant_{tenant_name}_owner", password
+    )
     try:
         store.drop_database(tenant_name)
         assert not store.exists(tenant_name)
-        roles = pg_server.psql(f"SELECT count(*) FROM pg_roles WHERE rolname = 'tenant_{tenant_name}_owner'")
+        roles = pg_server.psql(
+            f"SELECT count(*) FROM pg_roles WHERE rolname = 'tenant_{tenant_name}_owner'"
+        )
         assert roles.strip() == "0"
         with pytest.raises(psycopg.OperationalError):
             lingering.execute("select 1")
@@ -238,7 +260,10 @@ def test_a_least_privileged_admin_with_a_password_from_the_environment_provision
     )
     monkeypatch.setenv("APTIEN_TEST_ADMIN_PASSWORD", admin_password)
     settings = ClusterSettings(
-        "pg-least-privilege", "postgresql", pg_server.url(user=admin), 10,
+        "pg-least-privilege",
+        "postgresql",
+        pg_server.url(user=admin),
+        10,
         password=SecretRef(env="APTIEN_TEST_ADMIN_PASSWORD"),
     )
     store = PostgresTenantStore(settings)
@@ -246,7 +271,9 @@ def test_a_least_privileged_admin_with_a_password_from_the_environment_provision
     try:
         store.create_database(tenant_name, owner_password)
         with store.connect_as_owner(tenant_name, owner_password) as conn:
-            assert conn.execute("select current_database()").fetchone() == (f"tenant_{tenant_name}",)
+            assert conn.execute("select current_database()").fetchone() == (
+                f"tenant_{tenant_name}",
+            )
         store.drop_database(tenant_name)
         assert not store.exists(tenant_name)
     finally:
@@ -274,7 +301,9 @@ def test_a_squatted_role_with_superuser_powers_is_never_handed_a_tenant_database
 # ----------------------------------------------------------------------------- the inspector role
 
 PLAINTEXT = "CANARY-salary-of-ann-is-123456"
-AUDIT_METADATA = "SELECT id, at, actor, action, datasheet, record_id, key_id, payload_size FROM audit_events"
+AUDIT_METADATA = (
+    "SELECT id, at, actor, action, datasheet, record_id, key_id, payload_size FROM audit_events"
+)
 
 
 @dataclass
@@ -286,7 +315,9 @@ class Inspector:
 def _seed_as_platform(store: PostgresTenantStore, tenant: Tenant) -> None:
     """Rows as the platform writes them, as the tenant's own role, with a known plaintext."""
     with store.connect_as_owner(tenant.name, tenant.password) as conn:
-        conn.execute("INSERT INTO users (email, display_name, created_at) VALUES ('ann@acme.example', 'Ann', now())")
+        conn.execute(
+            "INSERT INTO users (email, display_name, created_at) VALUES ('ann@acme.example', 'Ann', now())"
+        )
         conn.execute(
             "INSERT INTO audit_events (at, actor, action, datasheet, record_id, key_id, payload_size, payload)"
             " VALUES (now(), 'ann@acme.example', 'update', 'employees', 'r-1', 'k-1', %s, %s)",
@@ -317,7 +348,8 @@ def inspector(
 
 def _as_inspector(server: PgServer, tenant: Tenant, inspector: Inspector) -> psycopg.Connection:
     return psycopg.connect(
-        server.conninfo(dbname=tenant.database, user=inspector.role, password=inspector.password), autocommit=True
+        server.conninfo(dbname=tenant.database, user=inspector.role, password=inspector.password),
+        autocommit=True,
     )
 
 
@@ -327,9 +359,14 @@ def test_the_inspector_reads_audit_metadata_but_the_server_refuses_it_every_payl
     acme, _ = tenants
     with _as_inspector(pg_server, acme, inspector) as conn:
         rows = conn.execute(AUDIT_METADATA).fetchall()
-        assert [row[2:8] for row in rows] == [("ann@acme.example", "update", "employees", "r-1", "k-1", len(PLAINTEXT))]
+        assert [row[2:8] for row in rows] == [
+            ("ann@acme.example", "update", "employees", "r-1", "k-1", len(PLAINTEXT))
+        ]
         assert conn.execute("SELECT id, email, created_at, active, is_admin FROM users").fetchall()
-        assert dict(conn.execute("SELECT key, value FROM tenant_meta").fetchall())["schema_version"] == "2"
+        assert (
+            dict(conn.execute("SELECT key, value FROM tenant_meta").fetchall())["schema_version"]
+            == "2"
+        )
         seen = repr(rows)
         for query in (
             "SELECT payload FROM audit_events",
@@ -378,12 +415,17 @@ def test_the_inspector_cannot_connect_to_a_tenant_it_was_not_admitted_to(
 
 
 def test_granting_the_inspector_again_takes_back_a_table_grant_made_by_hand(
-    pg_server: PgServer, store: PostgresTenantStore, tenants: tuple[Tenant, Tenant], inspector: Inspector
+    pg_server: PgServer,
+    store: PostgresTenantStore,
+    tenants: tuple[Tenant, Tenant],
+    inspector: Inspector,
 ) -> None:
     acme, _ = tenants
     pg_server.psql(f'GRANT SELECT ON audit_events TO "{inspector.role}"', dbname=acme.database)
     with _as_inspector(pg_server, acme, inspector) as conn:
-        assert conn.execute("SELECT count(payload) FROM audit_events").fetchone() == (1,)  # the hand grant works
+        assert conn.execute("SELECT count(payload) FROM audit_events").fetchone() == (
+            1,
+        )  # the hand grant works
     store.grant_inspector(acme.name, inspector.role, None)  # no password: the existing one stays
     with _as_inspector(pg_server, acme, inspector) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -392,7 +434,10 @@ def test_granting_the_inspector_again_takes_back_a_table_grant_made_by_hand(
 
 
 def test_the_inspector_password_reaches_the_server_only_as_a_verifier(
-    pg_server: PgServer, store: PostgresTenantStore, tenants: tuple[Tenant, Tenant], inspector: Inspector
+    pg_server: PgServer,
+    store: PostgresTenantStore,
+    tenants: tuple[Tenant, Tenant],
+    inspector: Inspector,
 ) -> None:
     acme, globex = tenants
     new_password = _password()
@@ -402,7 +447,9 @@ def test_the_inspector_password_reaches_the_server_only_as_a_verifier(
     inspector.password = new_password
     for tenant in tenants:
         _as_inspector(pg_server, tenant, inspector).close()
-    stored = pg_server.psql(f"SELECT rolpassword FROM pg_authid WHERE rolname = '{inspector.role}'").strip()
+    stored = pg_server.psql(
+        f"SELECT rolpassword FROM pg_authid WHERE rolname = '{inspector.role}'"
+    ).strip()
     assert stored.startswith("SCRAM-SHA-256$4096:")
     log = pg_server.server_log()
     assert "CREATE ROLE" in log and "ALTER ROLE" in log
@@ -410,13 +457,19 @@ def test_the_inspector_password_reaches_the_server_only_as_a_verifier(
 
 
 def test_an_inspector_created_without_a_password_cannot_log_in(
-    pg_server: PgServer, store: PostgresTenantStore, tenants: tuple[Tenant, Tenant], inspector: Inspector
+    pg_server: PgServer,
+    store: PostgresTenantStore,
+    tenants: tuple[Tenant, Tenant],
+    inspector: Inspector,
 ) -> None:
     acme, _ = tenants
     silent = f"aptien_inspector_{secrets.token_hex(4)}"
     try:
         store.grant_inspector(acme.name, silent, None)
-        assert pg_server.psql(f"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{silent}'").strip() == "f"
+        assert (
+            pg_server.psql(f"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{silent}'").strip()
+            == "f"
+        )
         password = _password()
         store.grant_inspector(acme.name, silent, password)
         _as_inspector(pg_server, acme, Inspector(silent, password)).close()
@@ -426,11 +479,16 @@ def test_an_inspector_created_without_a_password_cannot_log_in(
 
 
 def test_a_role_that_could_read_more_than_metadata_is_never_made_an_inspector(
-    pg_server: PgServer, store: PostgresTenantStore, tenants: tuple[Tenant, Tenant], inspector: Inspector
+    pg_server: PgServer,
+    store: PostgresTenantStore,
+    tenants: tuple[Tenant, Tenant],
+    inspector: Inspector,
 ) -> None:
     acme, _ = tenants
     powerful, member = f"insp_super_{secrets.token_hex(4)}", f"insp_member_{secrets.token_hex(4)}"
-    pg_server.psql(f'CREATE ROLE "{powerful}" SUPERUSER; CREATE ROLE "{member}" IN ROLE "{acme.role}"')
+    pg_server.psql(
+        f'CREATE ROLE "{powerful}" SUPERUSER; CREATE ROLE "{member}" IN ROLE "{acme.role}"'
+    )
     try:
         with pytest.raises(Conflict, match="superuser"):
             store.grant_inspector(acme.name, powerful, None)
@@ -446,7 +504,10 @@ def test_a_role_that_could_read_more_than_metadata_is_never_made_an_inspector(
 
 
 def test_a_suspended_tenants_role_cannot_log_in_and_its_open_session_is_ended(
-    pg_server: PgServer, store: PostgresTenantStore, tenants: tuple[Tenant, Tenant], inspector: Inspector
+    pg_server: PgServer,
+    store: PostgresTenantStore,
+    tenants: tuple[Tenant, Tenant],
+    inspector: Inspector,
 ) -> None:
     acme, globex = tenants
     lingering = _connect(pg_server, acme.database, acme.role, acme.password)
@@ -497,7 +558,10 @@ def test_a_least_privileged_admin_runs_the_whole_tenant_lifecycle(
     )
     monkeypatch.setenv("APTIEN_TEST_ADMIN_PASSWORD", admin_password)
     settings = ClusterSettings(
-        "pg-least-privilege", "postgresql", pg_server.url(user=admin), 10,
+        "pg-least-privilege",
+        "postgresql",
+        pg_server.url(user=admin),
+        10,
         password=SecretRef(env="APTIEN_TEST_ADMIN_PASSWORD"),
     )
     store = PostgresTenantStore(settings)

@@ -29,9 +29,17 @@ from aptien_ops.tenant_schema import DATASHEETS, METADATA_COLUMNS
 
 NOW = datetime(2026, 3, 18, 15, 30, 12, 345678, tzinfo=UTC)
 SMALL = {"users": 60, "logins": 3_000, "audit_events": 2_000}
-DOCUMENTATION_NETS = [ipaddress.ip_network(n) for n in
-                      ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
-RESULTS = {"success", "failure:bad_password", "failure:unknown_user", "failure:mfa", "failure:locked"}
+DOCUMENTATION_NETS = [
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+]
+RESULTS = {
+    "success",
+    "failure:bad_password",
+    "failure:unknown_user",
+    "failure:mfa",
+    "failure:locked",
+}
 
 
 @dataclass
@@ -75,7 +83,9 @@ def _plain(value: Any) -> Any:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def platform(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Platform]:
     if request.param == "sqlite":
-        store: Any = SqliteTenantStore(ClusterSettings("seed-sqlite", "sqlite", f"sqlite:///{tmp_path}/cluster", 100))
+        store: Any = SqliteTenantStore(
+            ClusterSettings("seed-sqlite", "sqlite", f"sqlite:///{tmp_path}/cluster", 100)
+        )
     else:
         store = PostgresTenantStore(request.getfixturevalue("pg_cluster_settings"))
     under_test = Platform(request.param, store, {})
@@ -139,11 +149,16 @@ def test_sqlite_and_postgresql_tenants_get_the_same_activity_for_the_same_seed(
     query = "SELECT at, actor, action, datasheet, record_id FROM audit_events ORDER BY id"
     seen = []
     for dialect, store in (
-        ("sqlite", SqliteTenantStore(ClusterSettings("x", "sqlite", f"sqlite:///{tmp_path}/c", 10))),
+        (
+            "sqlite",
+            SqliteTenantStore(ClusterSettings("x", "sqlite", f"sqlite:///{tmp_path}/c", 10)),
+        ),
         ("postgresql", PostgresTenantStore(pg_cluster_settings)),
     ):
         platform = Platform(dialect, store, {})
-        platform.seed(platform.provision(tenant_name), tmp_path / "keys", audit_events=500, logins=200)
+        platform.seed(
+            platform.provision(tenant_name), tmp_path / "keys", audit_events=500, logins=200
+        )
         seen.append(platform.rows(tenant_name, query))
         store.drop_database(tenant_name)
         store.close()
@@ -157,13 +172,19 @@ def test_every_payload_opens_with_the_platform_key_and_carries_the_marker(
     key_id, key = platform_key(key_dir, tenant, create=False)
     aead = AESGCM(key)
     sealed = platform.rows(
-        tenant, "SELECT 'audit_events', datasheet, record_id, key_id, payload_size, payload FROM audit_events")
-    sealed += platform.rows(tenant, "SELECT 'records', datasheet, id, key_id, payload_size, payload FROM records")
+        tenant,
+        "SELECT 'audit_events', datasheet, record_id, key_id, payload_size, payload FROM audit_events",
+    )
+    sealed += platform.rows(
+        tenant, "SELECT 'records', datasheet, id, key_id, payload_size, payload FROM records"
+    )
     for table, datasheet, record_id, used_key, size, payload in sealed:
         assert used_key == key_id and size == len(payload)
         assert marker.encode() not in payload
         # Sealed to its place: the AAD names tenant, table, datasheet and record.
-        opened = aead.decrypt(payload[:12], payload[12:], f"{tenant}/{table}/{datasheet}/{record_id}".encode())
+        opened = aead.decrypt(
+            payload[:12], payload[12:], f"{tenant}/{table}/{datasheet}/{record_id}".encode()
+        )
         fields = json.loads(opened)
         assert fields["note"] == marker and fields["id"] == record_id
         assert fields["first_name"] and fields["last_name"] and fields["phone"]
@@ -185,7 +206,10 @@ def test_logins_look_like_a_working_organisation_under_attack(
     platform: Platform, seeded: tuple[str, str, SeedStats]
 ) -> None:
     tenant, _, _ = seeded
-    logins = platform.rows(tenant, "SELECT at, user_email, ip, user_agent, result, method FROM login_events ORDER BY id")
+    logins = platform.rows(
+        tenant,
+        "SELECT at, user_email, ip, user_agent, result, method FROM login_events ORDER BY id",
+    )
     emails = {row[0] for row in platform.rows(tenant, "SELECT email FROM users")}
     times = [datetime.fromisoformat(row[0]) for row in logins]
     assert times == sorted(times)
@@ -195,7 +219,9 @@ def test_logins_look_like_a_working_organisation_under_attack(
     assert {row[4] for row in logins} == RESULTS
     assert {row[5] for row in logins} == {"password", "sso", "totp"}
     assert sum(row[4] == "success" for row in logins) > 0.9 * len(logins)
-    assert all(any(ipaddress.ip_address(row[2]) in net for net in DOCUMENTATION_NETS) for row in logins)
+    assert all(
+        any(ipaddress.ip_address(row[2]) in net for net in DOCUMENTATION_NETS) for row in logins
+    )
     assert any(ipaddress.ip_address(row[2]).version == 6 for row in logins)
     assert all(re.fullmatch(rf"[a-z0-9.]+@{re.escape(tenant)}\.example", e) for e in emails)
     successful = {row[1] for row in logins if row[4] == "success"}
@@ -225,15 +251,21 @@ def test_failures_come_in_bursts_from_one_ip_some_never_seen_before(
 
     bursting = {ip for ip, moments in failures.items() if worst_ten_minutes(moments) >= 20}
     assert bursting
-    assert any(first_seen[ip] == failures[ip][0] for ip in bursting)  # the attack was its first login
+    assert any(
+        first_seen[ip] == failures[ip][0] for ip in bursting
+    )  # the attack was its first login
 
 
 def test_audit_events_are_changes_by_the_tenants_users_to_real_records(
     platform: Platform, seeded: tuple[str, str, SeedStats]
 ) -> None:
     tenant, _, _ = seeded
-    emails = {row[0] for row in platform.rows(tenant, "SELECT email FROM users WHERE active = true")}
-    events = platform.rows(tenant, "SELECT at, actor, action, datasheet, record_id FROM audit_events ORDER BY id")
+    emails = {
+        row[0] for row in platform.rows(tenant, "SELECT email FROM users WHERE active = true")
+    }
+    events = platform.rows(
+        tenant, "SELECT at, actor, action, datasheet, record_id FROM audit_events ORDER BY id"
+    )
     assert [e[0] for e in events] == sorted(e[0] for e in events)
     assert {e[1] for e in events} <= emails
     assert {e[2] for e in events} == {"create", "update", "archive", "delete", "export"}
@@ -250,9 +282,13 @@ def test_audit_events_are_changes_by_the_tenants_users_to_real_records(
     assert 1 <= admins <= 8
 
 
-def test_progress_is_reported_per_batch_up_to_the_total(platform: Platform, tenant_name: str, key_dir: Path) -> None:
+def test_progress_is_reported_per_batch_up_to_the_total(
+    platform: Platform, tenant_name: str, key_dir: Path
+) -> None:
     calls: list[tuple[int, int]] = []
-    stats = platform.seed(platform.provision(tenant_name), key_dir, progress=lambda d, t: calls.append((d, t)))
+    stats = platform.seed(
+        platform.provision(tenant_name), key_dir, progress=lambda d, t: calls.append((d, t))
+    )
     assert calls[-1] == (stats.users + stats.logins + stats.audit_events + stats.records,) * 2
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
 
@@ -266,15 +302,19 @@ def test_seeding_a_tenant_twice_is_refused_and_changes_nothing(
     assert platform.rows(tenant, "SELECT count(*) FROM audit_events")[0][0] == stats.audit_events
 
 
-def test_seeding_a_tenant_without_its_schema_is_refused(platform: Platform, tenant_name: str, key_dir: Path) -> None:
+def test_seeding_a_tenant_without_its_schema_is_refused(
+    platform: Platform, tenant_name: str, key_dir: Path
+) -> None:
     platform.passwords[tenant_name] = secrets.token_urlsafe(24)
     platform.store.create_database(tenant_name, platform.passwords[tenant_name])
     with pytest.raises(Conflict, match="apply the tenant schema"):
         platform.seed(tenant_name, key_dir)
 
 
-@pytest.mark.parametrize("bad", [{"users": -1}, {"logins": True}, {"users": 0}, {"marker": ""},
-                                 {"now": datetime(2026, 1, 1)}])
+@pytest.mark.parametrize(
+    "bad",
+    [{"users": -1}, {"logins": True}, {"users": 0}, {"marker": ""}, {"now": datetime(2026, 1, 1)}],
+)
 def test_nonsense_seed_requests_are_refused_before_anything_is_written(
     platform: Platform, tenant_name: str, key_dir: Path, bad: dict[str, Any]
 ) -> None:
@@ -320,4 +360,3 @@ def test_a_hostile_tenant_name_never_reaches_the_key_directory(tmp_path: Path, n
     with pytest.raises(InvalidInput):
         platform_key(tmp_path / "keys", name)
     assert not (tmp_path / "keys").exists()
-

@@ -26,7 +26,9 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def config(kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Path:
+def config(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     monkeypatch.setenv("APTIEN_TEST_INSPECTOR_PW", "inspector-pw-for-tests")
     pg = request.getfixturevalue("pg_server") if kind == "postgresql" else None
     return sandbox_with_eu_on(kind, tmp_path / "sbx", pg)
@@ -34,7 +36,11 @@ def config(kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatc
 
 def drift(console: Console, tenant: str) -> list[object]:
     """Fleet findings about one tenant (the suite's PostgreSQL is shared with other tests)."""
-    return [f for f in console.fleet.check() if f.tenant == tenant or f.tenant is None and f.kind != "cluster-unreachable"]
+    return [
+        f
+        for f in console.fleet.check()
+        if f.tenant == tenant or f.tenant is None and f.kind != "cluster-unreachable"
+    ]
 
 
 def cli_drift(config: Path, tenant: str) -> list[dict[str, object]]:
@@ -47,9 +53,13 @@ def provision(console: Console, name: str, country: str = "DE", **kw: str) -> ob
     return console.provisioning.provision(ProvisionRequest(name, country, **kw))
 
 
-def test_a_german_client_gets_its_own_database_in_eu_with_every_step_recorded(ops: Console, tenant_name: str) -> None:
+def test_a_german_client_gets_its_own_database_in_eu_with_every_step_recorded(
+    ops: Console, tenant_name: str
+) -> None:
     seen: list[tuple[str, str]] = []
-    tenant = ops.provisioning.provision(ProvisionRequest(tenant_name, "de"), progress=lambda s, st: seen.append((s, st)))
+    tenant = ops.provisioning.provision(
+        ProvisionRequest(tenant_name, "de"), progress=lambda s, st: seen.append((s, st))
+    )
     assert (tenant.state, tenant.region, tenant.schema_version) == ("active", "eu", 2)
     assert tenant.backup_recipient and tenant.backup_recipient.startswith("age1")
     assert [s for s, st in seen if st == "done"] == list(STEPS[1:])
@@ -65,7 +75,9 @@ def test_a_japanese_client_lands_in_us(ops: Console, tenant_name: str) -> None:
 
 
 @pytest.mark.parametrize("failing_step", STEPS[1:-1])
-def test_a_crash_after_any_step_then_a_rerun_converges_to_one_active_tenant(ops: Console, tenant_name: str, failing_step: str) -> None:
+def test_a_crash_after_any_step_then_a_rerun_converges_to_one_active_tenant(
+    ops: Console, tenant_name: str, failing_step: str
+) -> None:
     class Crash(OpsError):
         pass
 
@@ -85,7 +97,9 @@ def test_a_crash_after_any_step_then_a_rerun_converges_to_one_active_tenant(ops:
     assert drift(ops, tenant_name) == []
 
 
-def test_kill_9_mid_provision_then_rerun_converges(config: Path, tenant_name: str, kind: str) -> None:
+def test_kill_9_mid_provision_then_rerun_converges(
+    config: Path, tenant_name: str, kind: str
+) -> None:
     script = textwrap.dedent(f"""
         import os, signal
         from aptien_ops.composition import open_console
@@ -97,7 +111,13 @@ def test_kill_9_mid_provision_then_rerun_converges(config: Path, tenant_name: st
         console.provisioning.after_step = die
         console.provisioning.provision(ProvisionRequest({tenant_name!r}, "DE"))
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=120,
+    )
     assert proc.returncode == -9, proc.stderr
     result = run_cli("--json", "tenant", "provision", tenant_name, "--country", "DE", config=config)
     assert result.code == 0, result.stderr
@@ -105,9 +125,18 @@ def test_kill_9_mid_provision_then_rerun_converges(config: Path, tenant_name: st
     assert cli_drift(config, tenant_name) == []
 
 
-def test_two_provisions_of_the_same_name_at_once_one_wins_the_other_exits_5(config: Path, tenant_name: str) -> None:
+def test_two_provisions_of_the_same_name_at_once_one_wins_the_other_exits_5(
+    config: Path, tenant_name: str
+) -> None:
     with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda _: run_cli("--json", "tenant", "provision", tenant_name, "--country", "FR", config=config), range(2)))
+        results = list(
+            pool.map(
+                lambda _: run_cli(
+                    "--json", "tenant", "provision", tenant_name, "--country", "FR", config=config
+                ),
+                range(2),
+            )
+        )
     codes = sorted(r.code for r in results)
     assert codes == [0, 5], [r.stderr for r in results]
     assert cli_drift(config, tenant_name) == []
@@ -126,18 +155,24 @@ def test_a_region_that_contradicts_the_country_is_refused(ops: Console, tenant_n
         ops.tenants.show(tenant_name)
 
 
-def test_a_residency_override_needs_an_admin_and_is_logged(config: Path, tenant_name: str, as_operator) -> None:  # type: ignore[no-untyped-def]
+def test_a_residency_override_needs_an_admin_and_is_logged(
+    config: Path, tenant_name: str, as_operator
+) -> None:  # type: ignore[no-untyped-def]
     as_operator("olga")
     console = open_console(config)
     try:
         with pytest.raises(Forbidden):
-            provision(console, tenant_name, "DE", region="us", residency_override="client's US subsidiary")
+            provision(
+                console, tenant_name, "DE", region="us", residency_override="client's US subsidiary"
+            )
     finally:
         console.close()
     as_operator(None)
     console = open_console(config)
     try:
-        tenant = provision(console, tenant_name, "DE", region="us", residency_override="client's US subsidiary")
+        tenant = provision(
+            console, tenant_name, "DE", region="us", residency_override="client's US subsidiary"
+        )
         assert tenant.region == "us"  # type: ignore[attr-defined]
         entries = [e for e in console.opslog.list(50) if e.target == tenant_name]
         assert any("residency_override" in e.params for e in entries)
@@ -145,7 +180,9 @@ def test_a_residency_override_needs_an_admin_and_is_logged(config: Path, tenant_
         console.close()
 
 
-@pytest.mark.parametrize("name", ["acme; DROP DATABASE x", "Acme", "аcme", "postgres", "template1", "x" * 10_000])
+@pytest.mark.parametrize(
+    "name", ["acme; DROP DATABASE x", "Acme", "аcme", "postgres", "template1", "x" * 10_000]
+)
 def test_hostile_names_are_refused_and_nothing_is_made(ops: Console, name: str) -> None:
     before = len(ops.opslog.list(1000))
     with pytest.raises(InvalidInput):
@@ -159,7 +196,9 @@ def test_invalid_countries_are_refused(ops: Console, tenant_name: str, country: 
         provision(ops, tenant_name, country)
 
 
-def test_a_full_region_is_a_conflict_and_never_spills_into_another(tmp_path: Path, tenant_name: str) -> None:
+def test_a_full_region_is_a_conflict_and_never_spills_into_another(
+    tmp_path: Path, tenant_name: str
+) -> None:
     config = sandbox_with_eu_on("sqlite", tmp_path / "full", capacity=1)
     console = open_console(config)
     try:
@@ -171,23 +210,32 @@ def test_a_full_region_is_a_conflict_and_never_spills_into_another(tmp_path: Pat
         console.close()
 
 
-def test_an_unreachable_region_is_unavailable_and_nothing_is_reserved(tmp_path: Path, tenant_name: str) -> None:
+def test_an_unreachable_region_is_unavailable_and_nothing_is_reserved(
+    tmp_path: Path, tenant_name: str
+) -> None:
     config = sandbox_with_eu_on("sqlite", tmp_path / "down")
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
-    config.write_text(config.read_text().replace("sqlite:///{data_dir}/tenants/eu-sandbox-1", f"sqlite:///{blocker}/eu"))
+    config.write_text(
+        config.read_text().replace(
+            "sqlite:///{data_dir}/tenants/eu-sandbox-1", f"sqlite:///{blocker}/eu"
+        )
+    )
     result = run_cli("--json", "tenant", "provision", tenant_name, "--country", "DE", config=config)
     assert result.code == ExitCode.UNAVAILABLE, result.stderr
     assert run_cli("--json", "tenant", "show", tenant_name, config=config).code == 3
 
 
-def test_a_cluster_down_mid_provision_exits_6_and_a_rerun_finishes(ops: Console, tenant_name: str) -> None:
+def test_a_cluster_down_mid_provision_exits_6_and_a_rerun_finishes(
+    ops: Console, tenant_name: str
+) -> None:
     real_store = ops.ctx.store
 
     class DownStore:
         def __getattr__(self, name: str) -> object:
             def down(*a: object, **k: object) -> None:
                 raise Unavailable("cluster went away")
+
             return down
 
     def flaky(step: str) -> None:
@@ -211,7 +259,11 @@ def test_the_owner_password_never_appears_in_output_or_logs(config: Path, tenant
         with console.ctx.catalog.read() as tx:
             sealed = tx.tenant_secret(tenant_name, "owner_password")
         assert sealed is not None
-        password = console.ctx.sealer("eu").unseal(sealed, secret_context(tenant_name, "owner_password")).decode()
+        password = (
+            console.ctx.sealer("eu")
+            .unseal(sealed, secret_context(tenant_name, "owner_password"))
+            .decode()
+        )
     finally:
         console.close()
     log = (config.parent / "logs" / "aptien-ops.jsonl").read_text()

@@ -8,19 +8,45 @@ from cli_runner import run_cli
 
 
 def test_seed_fills_tenants_in_both_regions_and_a_rerun_adds_nothing(sandbox_config: Path) -> None:
-    first = run_cli("--json", "sandbox", "seed", "--tenants", "4", "--users", "10", "--events", "500", config=sandbox_config)
+    first = run_cli(
+        "--json",
+        "sandbox",
+        "seed",
+        "--tenants",
+        "4",
+        "--users",
+        "10",
+        "--events",
+        "500",
+        config=sandbox_config,
+    )
     assert first.code == 0, first.stderr
     rows = first.json()
     assert {r["region"] for r in rows} == {"eu", "us"}
     assert all(r["audit_events"] == 500 and r["logins"] == 100 for r in rows)
-    again = run_cli("--json", "sandbox", "seed", "--tenants", "4", "--users", "10", "--events", "500", config=sandbox_config)
+    again = run_cli(
+        "--json",
+        "sandbox",
+        "seed",
+        "--tenants",
+        "4",
+        "--users",
+        "10",
+        "--events",
+        "500",
+        config=sandbox_config,
+    )
     assert again.code == 0 and all(r.get("skipped") == "already seeded" for r in again.json())
     keys = sandbox_config.parent / "platform-keys"
     assert sorted(p.stem for p in keys.iterdir()) == sorted(r["tenant"] for r in rows)
 
 
 def test_seed_is_refused_in_production_mode(sandbox_config: Path) -> None:
-    text = sandbox_config.read_text().replace('mode = "sandbox"', 'mode = "production"').replace("initial_admins = []", 'initial_admins = ["root"]')
+    text = (
+        sandbox_config.read_text()
+        .replace('mode = "sandbox"', 'mode = "production"')
+        .replace("initial_admins = []", 'initial_admins = ["root"]')
+    )
     sandbox_config.write_text(text)
     (sandbox_config.parent / "keys").mkdir(exist_ok=True)
     result = run_cli("--json", "sandbox", "seed", config=sandbox_config)

@@ -42,7 +42,9 @@ class Cluster:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
     if request.param == "sqlite":
-        settings = ClusterSettings("sqlite-schema", "sqlite", f"sqlite:///{tmp_path / 'cluster'}", 100)
+        settings = ClusterSettings(
+            "sqlite-schema", "sqlite", f"sqlite:///{tmp_path / 'cluster'}", 100
+        )
         store: Store = SqliteTenantStore(settings)
     else:
         settings = request.getfixturevalue("pg_cluster_settings")
@@ -70,13 +72,15 @@ def describe(cluster: Cluster, tenant: str) -> dict[str, list[tuple[Any, ...]]]:
     """Tables, columns, constraints and indexes as the database itself reports them."""
     with cluster.store.connect(tenant) as conn:
         if cluster.kind == "sqlite":
-            rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name")
+            rows = conn.execute(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+            )
             return {"objects": [tuple(r) for r in rows.fetchall()]}
         queries = {
             "columns": "SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity"
-                       " FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, ordinal_position",
+            " FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, ordinal_position",
             "constraints": "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
-                           " WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2",
+            " WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2",
             "indexes": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1",
         }
         return {key: [tuple(r) for r in conn.execute(q).fetchall()] for key, q in queries.items()}
@@ -85,7 +89,8 @@ def describe(cluster: Cluster, tenant: str) -> dict[str, list[tuple[Any, ...]]]:
 def index_names(cluster: Cluster, tenant: str) -> set[str]:
     with cluster.store.connect(tenant) as conn:
         query = (
-            "SELECT name FROM sqlite_master WHERE type = 'index'" if cluster.kind == "sqlite"
+            "SELECT name FROM sqlite_master WHERE type = 'index'"
+            if cluster.kind == "sqlite"
             else "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"
         )
         return {row[0] for row in conn.execute(query).fetchall()}
@@ -122,7 +127,9 @@ def test_stepping_through_every_version_builds_the_same_schema_as_applying_the_n
     assert V2_INDEXES <= index_names(cluster, direct)
 
 
-def test_every_metadata_and_payload_column_the_console_names_exists(cluster: Cluster, make_tenant: Any) -> None:
+def test_every_metadata_and_payload_column_the_console_names_exists(
+    cluster: Cluster, make_tenant: Any
+) -> None:
     tenant = make_tenant()
     cluster.store.apply_schema(tenant, tenant_schema.LATEST, region="eu")
     with cluster.store.connect(tenant) as conn:
@@ -160,7 +167,9 @@ def test_a_step_that_fails_midway_leaves_the_previous_version_and_a_rerun_conver
 ) -> None:
     broken, reference = make_tenant(), make_tenant()
     real_v2 = tenant_schema.DDL[cluster.kind][2]
-    monkeypatch.setitem(tenant_schema.DDL[cluster.kind], 2, (*real_v2, "CREATE INDEX this is not sql"))
+    monkeypatch.setitem(
+        tenant_schema.DDL[cluster.kind], 2, (*real_v2, "CREATE INDEX this is not sql")
+    )
     with pytest.raises(OpsError) as failed:
         cluster.store.apply_schema(broken, 2, region="eu")
     assert failed.value.__cause__ is None
@@ -204,7 +213,11 @@ def test_two_operators_migrating_the_same_tenant_at_once_both_end_at_the_newest_
     results: list[object] = []
 
     def migrate() -> None:
-        store = SqliteTenantStore(cluster.settings) if cluster.kind == "sqlite" else PostgresTenantStore(cluster.settings)
+        store = (
+            SqliteTenantStore(cluster.settings)
+            if cluster.kind == "sqlite"
+            else PostgresTenantStore(cluster.settings)
+        )
         try:
             results.append(store.apply_schema(tenant, 2, region="eu"))
         except OpsError as exc:
@@ -221,17 +234,30 @@ def test_two_operators_migrating_the_same_tenant_at_once_both_end_at_the_newest_
     assert meta(cluster, tenant)["schema_version"] == "2"
 
 
-def test_sqlite_timestamps_must_have_the_one_shape_that_sorts_as_time(tmp_path: Path, tenant_name: str) -> None:
-    store = SqliteTenantStore(ClusterSettings("sqlite-ts", "sqlite", f"sqlite:///{tmp_path / 'c'}", 10))
+def test_sqlite_timestamps_must_have_the_one_shape_that_sorts_as_time(
+    tmp_path: Path, tenant_name: str
+) -> None:
+    store = SqliteTenantStore(
+        ClusterSettings("sqlite-ts", "sqlite", f"sqlite:///{tmp_path / 'c'}", 10)
+    )
     store.create_database(tenant_name, "ignored")
     store.apply_schema(tenant_name, 2, region="eu")
     insert = "INSERT INTO login_events (at, user_email, ip, user_agent, result, method) VALUES (?, 'a@b', 'ip', 'ua', 'ok', 'pw')"
-    for wrong in ("2024-05-01 10:00:00.000000", "2024-05-01T10:00:00+00:00", "2024-05-01T10:00:00Z"):
-        with pytest.raises(sqlite3.IntegrityError), sqlite3.connect(store.path(tenant_name)) as conn:
+    for wrong in (
+        "2024-05-01 10:00:00.000000",
+        "2024-05-01T10:00:00+00:00",
+        "2024-05-01T10:00:00Z",
+    ):
+        with (
+            pytest.raises(sqlite3.IntegrityError),
+            sqlite3.connect(store.path(tenant_name)) as conn,
+        ):
             conn.execute(insert, (wrong,))
     with store.connect(tenant_name) as conn:
         conn.execute(insert, (tenant_schema.utc_timestamp(datetime(2024, 5, 1, 10, tzinfo=UTC)),))
-        assert conn.execute("SELECT at FROM login_events").fetchone() == ("2024-05-01T10:00:00.000000Z",)
+        assert conn.execute("SELECT at FROM login_events").fetchone() == (
+            "2024-05-01T10:00:00.000000Z",
+        )
     with pytest.raises(InvalidInput):
         tenant_schema.utc_timestamp(datetime(2024, 5, 1, 10))
 
@@ -264,7 +290,9 @@ def test_a_tenant_meta_view_planted_by_the_platform_role_is_never_read(
     store.create_database(tenant_name, password)
     try:
         with store.connect_as_owner(tenant_name, password) as conn:
-            conn.execute("CREATE VIEW tenant_meta AS SELECT 'schema_version'::text AS key, '9'::text AS value")
+            conn.execute(
+                "CREATE VIEW tenant_meta AS SELECT 'schema_version'::text AS key, '9'::text AS value"
+            )
         with pytest.raises(IntegrityFailure, match="not the plain table"):
             store.schema_version(tenant_name)
         with pytest.raises(IntegrityFailure):
@@ -283,12 +311,19 @@ def test_a_schema_named_after_the_owner_role_does_not_catch_the_consoles_ddl(
     store.create_database(tenant_name, password)
     try:
         with store.connect_as_owner(tenant_name, password) as conn:
-            conn.execute(psycopg.sql.SQL("CREATE SCHEMA {}").format(psycopg.sql.Identifier(f"tenant_{tenant_name}_owner")))
+            conn.execute(
+                psycopg.sql.SQL("CREATE SCHEMA {}").format(
+                    psycopg.sql.Identifier(f"tenant_{tenant_name}_owner")
+                )
+            )
         store.apply_schema(tenant_name, 2, region="eu")
         with store.connect(tenant_name) as conn:
-            assert conn.execute("SELECT to_regclass('public.audit_events') IS NOT NULL").fetchone() == (True,)
+            assert conn.execute(
+                "SELECT to_regclass('public.audit_events') IS NOT NULL"
+            ).fetchone() == (True,)
             tables = conn.execute(
-                "SELECT count(*) FROM pg_tables WHERE schemaname = %s", (f"tenant_{tenant_name}_owner",)
+                "SELECT count(*) FROM pg_tables WHERE schemaname = %s",
+                (f"tenant_{tenant_name}_owner",),
             ).fetchone()
         assert tables == (0,)
     finally:

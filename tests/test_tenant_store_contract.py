@@ -29,7 +29,7 @@ HOSTILE_NAMES = [
     "a" * 10_000,
     "postgres",
     "template1",
-    "acme\"; --",
+    'acme"; --',
     "",
 ]
 
@@ -79,7 +79,9 @@ def _postgres_cluster(request: pytest.FixtureRequest) -> ClusterUnderTest:
     missing = f"/tmp/no-such-pg-{secrets.token_hex(4)}"
 
     def snapshot() -> object:
-        return server.psql("SELECT datname FROM pg_database UNION ALL SELECT rolname FROM pg_roles ORDER BY 1")
+        return server.psql(
+            "SELECT datname FROM pg_database UNION ALL SELECT rolname FROM pg_roles ORDER BY 1"
+        )
 
     return ClusterUnderTest(
         kind="postgresql",
@@ -87,19 +89,27 @@ def _postgres_cluster(request: pytest.FixtureRequest) -> ClusterUnderTest:
         make=PostgresTenantStore,
         snapshot=snapshot,
         unreachable=ClusterSettings(
-            "pg-gone", "postgresql", f"postgresql+psycopg://postgres@/postgres?host={missing}&port=5432", 100,
+            "pg-gone",
+            "postgresql",
+            f"postgresql+psycopg://postgres@/postgres?host={missing}&port=5432",
+            100,
             password=SecretRef(env=ADMIN_PASSWORD_ENV),
         ),
         drop_role=lambda role: server.psql(f'DROP ROLE IF EXISTS "{role}"'),
-        login_allowed=lambda tenant: server.psql(
-            f"SELECT rolcanlogin FROM pg_roles WHERE rolname = 'tenant_{tenant}_owner'"
-        ).strip() == "t",
+        login_allowed=lambda tenant: (
+            server.psql(
+                f"SELECT rolcanlogin FROM pg_roles WHERE rolname = 'tenant_{tenant}_owner'"
+            ).strip()
+            == "t"
+        ),
     )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ClusterUnderTest]:
-    under_test = _sqlite_cluster(tmp_path) if request.param == "sqlite" else _postgres_cluster(request)
+    under_test = (
+        _sqlite_cluster(tmp_path) if request.param == "sqlite" else _postgres_cluster(request)
+    )
     yield under_test
     under_test.store.close()
 
@@ -116,7 +126,9 @@ def _select_one(store: Store, tenant: str) -> Any:
         return conn.execute("select 1").fetchone()[0]
 
 
-def test_tenant_database_lives_from_provisioning_to_drop(cluster: ClusterUnderTest, tenant_name: str) -> None:
+def test_tenant_database_lives_from_provisioning_to_drop(
+    cluster: ClusterUnderTest, tenant_name: str
+) -> None:
     store = cluster.store
     password = secrets.token_urlsafe(24)
     assert not store.exists(tenant_name)
@@ -186,7 +198,10 @@ def _every_tenant_operation(store: Store, name: str) -> list[tuple[str, Callable
         ("create_database", lambda: store.create_database(name, "irrelevant-password")),
         ("apply_schema", lambda: store.apply_schema(name, 1, region="eu")),
         ("schema_version", lambda: store.schema_version(name)),
-        ("grant_inspector", lambda: store.grant_inspector(name, "aptien_inspector_eu", "irrelevant-password")),
+        (
+            "grant_inspector",
+            lambda: store.grant_inspector(name, "aptien_inspector_eu", "irrelevant-password"),
+        ),
         ("set_login", lambda: store.set_login(name, False)),
         ("size_bytes", lambda: store.size_bytes(name)),
         ("drop_database", lambda: store.drop_database(name)),
@@ -197,7 +212,9 @@ def _every_tenant_operation(store: Store, name: str) -> list[tuple[str, Callable
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES, ids=lambda n: repr(n[:24]))
-def test_hostile_tenant_names_are_refused_before_anything_is_touched(cluster: ClusterUnderTest, name: str) -> None:
+def test_hostile_tenant_names_are_refused_before_anything_is_touched(
+    cluster: ClusterUnderTest, name: str
+) -> None:
     before = cluster.snapshot()
     for operation, call in _every_tenant_operation(cluster.store, name):
         with pytest.raises(InvalidInput) as refused:
@@ -207,7 +224,9 @@ def test_hostile_tenant_names_are_refused_before_anything_is_touched(cluster: Cl
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES[:3], ids=lambda n: repr(n[:24]))
-def test_a_hostile_name_is_refused_even_when_the_cluster_is_down(cluster: ClusterUnderTest, name: str) -> None:
+def test_a_hostile_name_is_refused_even_when_the_cluster_is_down(
+    cluster: ClusterUnderTest, name: str
+) -> None:
     store = cluster.make(cluster.unreachable)
     for _operation, call in _every_tenant_operation(store, name):
         with pytest.raises(InvalidInput):
@@ -241,11 +260,16 @@ def test_an_unreachable_cluster_is_unavailable_and_no_password_leaks(
         ("schema_version", lambda: store.schema_version(tenant_name)),
         ("set_login", lambda: store.set_login(tenant_name, False)),
         ("size_bytes", lambda: store.size_bytes(tenant_name)),
-        ("grant_inspector", lambda: store.grant_inspector(tenant_name, "aptien_inspector_eu", owner_password)),
+        (
+            "grant_inspector",
+            lambda: store.grant_inspector(tenant_name, "aptien_inspector_eu", owner_password),
+        ),
     ]
     if cluster.kind == "postgresql":  # no-ops on SQLite, which has no roles
         calls.append(("connect_as_owner", connect_as_owner))
-        calls.append(("create_owner_role", lambda: store.create_owner_role(tenant_name, owner_password)))
+        calls.append(
+            ("create_owner_role", lambda: store.create_owner_role(tenant_name, owner_password))
+        )
     for operation, call in calls:
         with pytest.raises(Unavailable) as failed:
             call()
@@ -263,7 +287,9 @@ def test_ping_succeeds_on_a_reachable_cluster(cluster: ClusterUnderTest) -> None
 
 def test_sqlite_tenant_files_are_private_to_the_console(tmp_path: Path, tenant_name: str) -> None:
     directory = tmp_path / "private-cluster"
-    store = SqliteTenantStore(ClusterSettings("sqlite-private", "sqlite", f"sqlite:///{directory}", 10))
+    store = SqliteTenantStore(
+        ClusterSettings("sqlite-private", "sqlite", f"sqlite:///{directory}", 10)
+    )
     store.create_database(tenant_name, "ignored-on-sqlite")
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     assert stat.S_IMODE(store.path(tenant_name).stat().st_mode) == 0o600
@@ -273,7 +299,9 @@ def test_sqlite_provisioning_that_crashed_midway_leaves_nothing_a_rerun_trips_on
     tmp_path: Path, tenant_name: str
 ) -> None:
     directory = tmp_path / "cluster"
-    store = SqliteTenantStore(ClusterSettings("sqlite-crash", "sqlite", f"sqlite:///{directory}", 10))
+    store = SqliteTenantStore(
+        ClusterSettings("sqlite-crash", "sqlite", f"sqlite:///{directory}", 10)
+    )
     store.ping()
     stray = directory / f"tenant_{tenant_name}.db.4242-deadbeef.partial"
     stray.write_bytes(b"half a database")
@@ -292,7 +320,10 @@ def test_operations_on_a_tenant_that_was_never_provisioned_are_not_found(
     for operation, call in [
         ("apply_schema", lambda: store.apply_schema(tenant_name, 2, region="eu")),
         ("schema_version", lambda: store.schema_version(tenant_name)),
-        ("grant_inspector", lambda: store.grant_inspector(tenant_name, f"insp_{secrets.token_hex(4)}", None)),
+        (
+            "grant_inspector",
+            lambda: store.grant_inspector(tenant_name, f"insp_{secrets.token_hex(4)}", None),
+        ),
         ("set_login", lambda: store.set_login(tenant_name, False)),
         ("size_bytes", lambda: store.size_bytes(tenant_name)),
     ]:
@@ -301,7 +332,9 @@ def test_operations_on_a_tenant_that_was_never_provisioned_are_not_found(
         assert not store.exists(tenant_name), operation
 
 
-@pytest.mark.parametrize("role", ["", "Inspector", "pg_read_all_data", "tenant_acme_owner", 'x"; DROP ROLE y', "a" * 64])
+@pytest.mark.parametrize(
+    "role", ["", "Inspector", "pg_read_all_data", "tenant_acme_owner", 'x"; DROP ROLE y', "a" * 64]
+)
 def test_an_invalid_inspector_role_name_is_refused_before_anything_is_touched(
     cluster: ClusterUnderTest, provisioned: str, role: str
 ) -> None:
@@ -315,9 +348,13 @@ def test_a_provisioned_tenant_reaches_the_newest_schema_and_admits_the_inspector
     cluster: ClusterUnderTest, provisioned: str
 ) -> None:
     store = cluster.store
-    store.create_owner_role(provisioned, secrets.token_urlsafe(24))  # rerun on a provisioned tenant: fine
+    store.create_owner_role(
+        provisioned, secrets.token_urlsafe(24)
+    )  # rerun on a provisioned tenant: fine
     assert store.schema_version(provisioned) is None
-    assert store.apply_schema(provisioned, TENANT_SCHEMA_VERSION, region="eu") == TENANT_SCHEMA_VERSION
+    assert (
+        store.apply_schema(provisioned, TENANT_SCHEMA_VERSION, region="eu") == TENANT_SCHEMA_VERSION
+    )
     assert store.schema_version(provisioned) == TENANT_SCHEMA_VERSION
     role = f"aptien_inspector_{secrets.token_hex(4)}"
     try:
@@ -328,7 +365,9 @@ def test_a_provisioned_tenant_reaches_the_newest_schema_and_admits_the_inspector
         cluster.drop_role(role)
 
 
-def test_the_inspector_is_admitted_only_once_the_schema_exists(cluster: ClusterUnderTest, provisioned: str) -> None:
+def test_the_inspector_is_admitted_only_once_the_schema_exists(
+    cluster: ClusterUnderTest, provisioned: str
+) -> None:
     role = f"aptien_inspector_{secrets.token_hex(4)}"
     try:
         with pytest.raises(Conflict, match="no schema"):

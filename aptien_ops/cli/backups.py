@@ -53,17 +53,29 @@ def _failure(outcomes: list[RunOutcome]) -> OpsError | None:
     if not failed or failed[0].error is None:
         return None
     first = failed[0].error
-    return type(first)(f"{len(failed)} of {len(outcomes)} failed; first: {failed[0].tenant}: {first.message}",
-                       hint="see the list above; rerunning backs up and verifies what is still due")
+    return type(first)(
+        f"{len(failed)} of {len(outcomes)} failed; first: {failed[0].tenant}: {first.message}",
+        hint="see the list above; rerunning backs up and verifies what is still due",
+    )
 
 
 @backup.command("run")
 @click.argument("names", nargs=-1, metavar="[NAME]...")
-@click.option("--due", is_flag=True, help="Every tenant due for a backup, then every backup due for verification.")
-@click.option("--region", help="Every tenant of this region (with --due: only this region's due work).")
-@click.option("--parallel", default=1, show_default=True, type=int, help="Backups at once per cluster (1-16).")
+@click.option(
+    "--due",
+    is_flag=True,
+    help="Every tenant due for a backup, then every backup due for verification.",
+)
+@click.option(
+    "--region", help="Every tenant of this region (with --due: only this region's due work)."
+)
+@click.option(
+    "--parallel", default=1, show_default=True, type=int, help="Backups at once per cluster (1-16)."
+)
 @pass_state
-def backup_run(state: CliState, names: tuple[str, ...], due: bool, region: str | None, parallel: int) -> None:
+def backup_run(
+    state: CliState, names: tuple[str, ...], due: bool, region: str | None, parallel: int
+) -> None:
     """Back up tenants NAME..., or what is due (--due), or a whole region (--region R).
 
     \b
@@ -73,14 +85,22 @@ def backup_run(state: CliState, names: tuple[str, ...], due: bool, region: str |
       aptien-ops --json backup run --due        (cron-friendly; exit 0 when all went well)
     """
     bar = Bar("backup", enabled=not state.json)
-    outcomes = state.console().backups.run(names, due=due, region=region, parallel=parallel,
-                                           progress=bar if bar.enabled else None)
+    outcomes = state.console().backups.run(
+        names, due=due, region=region, parallel=parallel, progress=bar if bar.enabled else None
+    )
     rows = [o.as_json() for o in outcomes]
     for row in rows:
         row["size"] = _size(row["ciphertext_size"])
     ok = sum(1 for o in outcomes if o.ok)
-    human = table(rows, ("tenant", "action", "backup_id", "ok", "size", "seconds", "detail")) if rows else "nothing to do"
-    state.out([o.as_json() for o in outcomes], f"{human}\n{ok} of {len(rows)} succeeded" if rows else human)
+    human = (
+        table(rows, ("tenant", "action", "backup_id", "ok", "size", "seconds", "detail"))
+        if rows
+        else "nothing to do"
+    )
+    state.out(
+        [o.as_json() for o in outcomes],
+        f"{human}\n{ok} of {len(rows)} succeeded" if rows else human,
+    )
     error = _failure(outcomes)
     if error is not None:
         raise error
@@ -106,7 +126,9 @@ def backup_list(state: CliState, name: str | None, include_pruned: bool) -> None
     shown = []
     for r in rows:
         last = r["last_verification"]
-        verified = f"{last['level']} {'ok' if last['ok'] else 'FAILED'} {last['at']}" if last else "-"
+        verified = (
+            f"{last['level']} {'ok' if last['ok'] else 'FAILED'} {last['at']}" if last else "-"
+        )
         shown.append({**r, "size": _size(r["ciphertext_size"]), "last_verification": verified})
     columns = ("id", "tenant", "region", "created_at", "size", "status", "last_verification")
     state.out(rows, table(shown, columns) + f"\n{len(rows)} backup(s)")
@@ -125,13 +147,18 @@ def backup_due(state: CliState, region: str | None) -> None:
         state.out(items, "nothing is due")
         return
     late = sum(1 for i in items if i["overdue"])
-    state.out(items, table(items, ("kind", "tenant", "region", "backup_id", "overdue", "deadline", "reason"))
-              + f"\n{len(items)} due, {late} overdue")
+    state.out(
+        items,
+        table(items, ("kind", "tenant", "region", "backup_id", "overdue", "deadline", "reason"))
+        + f"\n{len(items)} due, {late} overdue",
+    )
 
 
 @backup.command("verify")
 @click.argument("backup_id")
-@click.option("--level", metavar="LEVEL", help="quick | full | restore (default: the region's verify_level).")
+@click.option(
+    "--level", metavar="LEVEL", help="quick | full | restore (default: the region's verify_level)."
+)
 @pass_state
 def backup_verify(state: CliState, backup_id: str, level: str | None) -> None:
     """Verify BACKUP_ID and record the result (exit 7 when it fails, saying what).
@@ -163,11 +190,15 @@ def backup_prune(state: CliState, dry_run: bool) -> None:
 
     def confirm(doomed: list[PruneDecision]) -> None:
         tenants = len({d.tenant for d in doomed})
-        state.confirm(f"delete {len(doomed)} backup(s) of {tenants} tenant(s)? They cannot be restored afterwards")
+        state.confirm(
+            f"delete {len(doomed)} backup(s) of {tenants} tenant(s)? They cannot be restored afterwards"
+        )
 
     decisions = state.console().backups.prune(dry_run=dry_run, confirm=confirm)
     rows = [d.as_json() for d in decisions]
     doomed = [r for r in rows if r["action"] == "prune"]
     verb = "would prune" if dry_run else "pruned"
-    human = (table(doomed, ("backup_id", "tenant", "created_at", "reasons")) + "\n") if doomed else ""
+    human = (
+        (table(doomed, ("backup_id", "tenant", "created_at", "reasons")) + "\n") if doomed else ""
+    )
     state.out(rows, f"{human}{verb} {len(doomed)} backup(s), kept {len(rows) - len(doomed)}")

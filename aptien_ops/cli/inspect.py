@@ -15,8 +15,15 @@ from aptien_ops.cli.state import CliState, pass_state
 
 LOGIN_COLUMNS = ("at", "user_email", "ip", "result", "method", "user_agent")
 AUDIT_COLUMNS = ("at", "actor", "action", "datasheet", "record_id", "key_id", "payload_size")
-USER_COLUMNS = (("tenant", 26), ("state", 10), ("region", 6), ("active", 6), ("last_login", 28),
-                ("last_login_ip", 24), ("last_attempt_result", 20))
+USER_COLUMNS = (
+    ("tenant", 26),
+    ("state", 10),
+    ("region", 6),
+    ("active", 6),
+    ("last_login", 28),
+    ("last_login_ip", 24),
+    ("last_attempt_result", 20),
+)
 #: Terminal controls and bidi overrides: user agents and failed-login addresses are typed by
 #: strangers, and must not move the cursor, recolour or reorder an operator's screen.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -30,18 +37,34 @@ def clean(value: Any, width: int | None = None) -> Any:
     return text if width is None or len(text) <= width else text[: width - 1] + "…"
 
 
-def _rows(rows: Sequence[Mapping[str, Any]], widths: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
+def _rows(
+    rows: Sequence[Mapping[str, Any]], widths: Mapping[str, int] | None = None
+) -> list[dict[str, Any]]:
     return [{k: clean(v, (widths or {}).get(k)) for k, v in row.items()} for row in rows]
 
 
 def _since_until(command: Any) -> Any:
-    command = click.option("--until", metavar="TIME", help="Up to (exclusive) TIME: ISO-8601 (UTC if no zone) or 24h, 7d, 2w ago.")(command)
-    return click.option("--since", metavar="TIME", help="From TIME on: ISO-8601 (UTC if no zone) or 24h, 7d, 2w ago.")(command)
+    command = click.option(
+        "--until",
+        metavar="TIME",
+        help="Up to (exclusive) TIME: ISO-8601 (UTC if no zone) or 24h, 7d, 2w ago.",
+    )(command)
+    return click.option(
+        "--since",
+        metavar="TIME",
+        help="From TIME on: ISO-8601 (UTC if no zone) or 24h, 7d, 2w ago.",
+    )(command)
 
 
 def _paging(command: Any) -> Any:
-    command = click.option("--after", metavar="CURSOR", help="Continue after the page that printed CURSOR (same filters).")(command)
-    return click.option("--limit", default=50, show_default=True, type=int, help="Rows per page (1-1000).")(command)
+    command = click.option(
+        "--after",
+        metavar="CURSOR",
+        help="Continue after the page that printed CURSOR (same filters).",
+    )(command)
+    return click.option(
+        "--limit", default=50, show_default=True, type=int, help="Rows per page (1-1000)."
+    )(command)
 
 
 @click.group()
@@ -83,8 +106,18 @@ def _page(state: CliState, page: Any, columns: Sequence[str], widths: Mapping[st
 @click.option("--result", help="Only this result (success, failure:bad_password, failure:mfa, …).")
 @_paging
 @pass_state
-def inspect_logins(state: CliState, name: str, since: str | None, until: str | None, user: str | None, ip: str | None,
-                   failed: bool, result: str | None, limit: int, after: str | None) -> None:
+def inspect_logins(
+    state: CliState,
+    name: str,
+    since: str | None,
+    until: str | None,
+    user: str | None,
+    ip: str | None,
+    failed: bool,
+    result: str | None,
+    limit: int,
+    after: str | None,
+) -> None:
     """Login events of tenant NAME, newest first: time, user, IP, result, method, user agent."""
     from aptien_ops.inspect_query import LoginFilters
 
@@ -102,13 +135,25 @@ def inspect_logins(state: CliState, name: str, since: str | None, until: str | N
 @click.option("--record", metavar="ID", help="Only changes to this record.")
 @_paging
 @pass_state
-def inspect_audit(state: CliState, name: str, since: str | None, until: str | None, actor: str | None,
-                  action: str | None, datasheet: str | None, record: str | None, limit: int, after: str | None) -> None:
+def inspect_audit(
+    state: CliState,
+    name: str,
+    since: str | None,
+    until: str | None,
+    actor: str | None,
+    action: str | None,
+    datasheet: str | None,
+    record: str | None,
+    limit: int,
+    after: str | None,
+) -> None:
     """Change-audit events of tenant NAME, newest first: who changed which record, when, and
     the size of the sealed payload (never its bytes)."""
     from aptien_ops.inspect_query import AuditFilters
 
-    filters = AuditFilters(since=since, until=until, actor=actor, action=action, datasheet=datasheet, record=record)
+    filters = AuditFilters(
+        since=since, until=until, actor=actor, action=action, datasheet=datasheet, record=record
+    )
     page = state.console().inspection.audit(name, filters, limit=limit, after=after)
     _page(state, page, AUDIT_COLUMNS, {"actor": 40})
 
@@ -136,27 +181,41 @@ def inspect_user(state: CliState, email: str, region: str | None) -> None:
         if not shown:  # the header waits for the first row: a refusal prints nothing on stdout
             click.echo("  ".join(c.upper().ljust(w) for c, w in USER_COLUMNS).rstrip())
         shown += 1
-        cells = (str(clean(row.get(c) if row.get(c) is not None else "-", w)).ljust(w) for c, w in USER_COLUMNS)
+        cells = (
+            str(clean(row.get(c) if row.get(c) is not None else "-", w)).ljust(w)
+            for c, w in USER_COLUMNS
+        )
         click.echo("  ".join(cells).rstrip())
 
-    search = state.console().inspection.find_user(email, region=region, on_row=show,
-                                                  progress=Bar("searching", enabled=not state.json))
+    search = state.console().inspection.find_user(
+        email, region=region, on_row=show, progress=Bar("searching", enabled=not state.json)
+    )
     if state.json:
         state.out(search.rows)
     else:
-        say(f"{len(search.rows)} tenant(s) of {search.searched} searched; {search.skipped_purged} purged skipped")
+        say(
+            f"{len(search.rows)} tenant(s) of {search.searched} searched; {search.skipped_purged} purged skipped"
+        )
     if search.failures:
         first = search.failures[0]
-        raise Unavailable(f"{len(search.failures)} tenant(s) could not be searched; the list is incomplete",
-                          hint=f"{first['tenant']}: {first['error']}")
+        raise Unavailable(
+            f"{len(search.failures)} tenant(s) could not be searched; the list is incomplete",
+            hint=f"{first['tenant']}: {first['error']}",
+        )
 
 
 @inspect.command("summary")
 @click.argument("name")
 @_since_until
-@click.option("--per", type=click.Choice(["hour", "day"]), help="Bucket size (default: hour up to 48 h, else day).")
+@click.option(
+    "--per",
+    type=click.Choice(["hour", "day"]),
+    help="Bucket size (default: hour up to 48 h, else day).",
+)
 @pass_state
-def inspect_summary(state: CliState, name: str, since: str | None, until: str | None, per: str | None) -> None:
+def inspect_summary(
+    state: CliState, name: str, since: str | None, until: str | None, per: str | None
+) -> None:
     """Login activity of NAME (default the last 7 days): logins per hour or day, failure rate,
     distinct IPs and user agents, bursts of failures per user or IP (thresholds in ops.toml
     [inspection]) and IPs seen for the first time."""
@@ -166,19 +225,40 @@ def inspect_summary(state: CliState, name: str, since: str | None, until: str | 
         return
     if data["notice"]:
         say(f"note: {data['notice']}")
-    head = {k: data[k] for k in ("tenant", "state", "since", "until", "logins", "failures", "distinct_users",
-                                  "distinct_ips", "distinct_user_agents")}
+    head = {
+        k: data[k]
+        for k in (
+            "tenant",
+            "state",
+            "since",
+            "until",
+            "logins",
+            "failures",
+            "distinct_users",
+            "distinct_ips",
+            "distinct_user_agents",
+        )
+    }
     head["failure_rate"] = f"{data['failure_rate'] * 100:.2f} %"
     top = max((b["logins"] for b in data["buckets"]), default=0) or 1
     buckets = [{**b, "activity": "#" * round(30 * b["logins"] / top)} for b in data["buckets"]]
     threshold = data["thresholds"]
     parts = [
         fields(head),
-        f"LOGINS PER {str(data['per']).upper()}\n" + table(buckets, ("start", "logins", "failures", "activity")),
+        f"LOGINS PER {str(data['per']).upper()}\n"
+        + table(buckets, ("start", "logins", "failures", "activity")),
         f"BURSTS (>= {threshold['burst_failures']} failures within {threshold['burst_window_minutes']:g} min)\n"
-        + (table(_rows(data["bursts"], {"key": 48}), ("by", "key", "start", "end", "failures")) if data["bursts"] else "none"),
-        "FIRST-SEEN IPS\n" + (table(_rows(data["first_seen_ips"]), ("ip", "first_at", "logins", "failures"))
-                              if data["first_seen_ips"] else "none"),
+        + (
+            table(_rows(data["bursts"], {"key": 48}), ("by", "key", "start", "end", "failures"))
+            if data["bursts"]
+            else "none"
+        ),
+        "FIRST-SEEN IPS\n"
+        + (
+            table(_rows(data["first_seen_ips"]), ("ip", "first_at", "logins", "failures"))
+            if data["first_seen_ips"]
+            else "none"
+        ),
     ]
     click.echo("\n\n".join(parts))
 
@@ -186,19 +266,42 @@ def inspect_summary(state: CliState, name: str, since: str | None, until: str | 
 @inspect.command("export")
 @click.argument("name")
 @click.option("--kind", required=True, type=click.Choice(["logins", "audit"]), help="Which events.")
-@click.option("--format", "fmt", required=True, type=click.Choice(["jsonl", "csv"]), help="JSON lines or CSV.")
-@click.option("--output", required=True, type=click.Path(path_type=Path), help="A new file (never overwritten; mode 0600).")
-@click.option("--reason", required=True, help="Why this personal data leaves the console (kept in the ops log).")
+@click.option(
+    "--format", "fmt", required=True, type=click.Choice(["jsonl", "csv"]), help="JSON lines or CSV."
+)
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A new file (never overwritten; mode 0600).",
+)
+@click.option(
+    "--reason",
+    required=True,
+    help="Why this personal data leaves the console (kept in the ops log).",
+)
 @_since_until
 @pass_state
-def inspect_export(state: CliState, name: str, kind: str, fmt: str, output: Path, reason: str,
-                   since: str | None, until: str | None) -> None:
+def inspect_export(
+    state: CliState,
+    name: str,
+    kind: str,
+    fmt: str,
+    output: Path,
+    reason: str,
+    since: str | None,
+    until: str | None,
+) -> None:
     """Write NAME's login or audit events (metadata only) to a file, newest first.
 
     Logged in the ops log with the reason before it starts and with the row count when done.
     """
-    data = state.console().inspection.export(name, kind=kind, fmt=fmt, output=output, reason=reason,
-                                             since=since, until=until)
+    data = state.console().inspection.export(
+        name, kind=kind, fmt=fmt, output=output, reason=reason, since=since, until=until
+    )
     if not state.json and data["notice"]:
         say(f"note: {data['notice']}")
-    state.out(data, f"exported {data['rows']} {kind} event(s) to {data['output']} (sha256 {data['sha256']})")
+    state.out(
+        data,
+        f"exported {data['rows']} {kind} event(s) to {data['output']} (sha256 {data['sha256']})",
+    )

@@ -16,14 +16,32 @@ def _show(state: CliState, data: dict[str, object], verb: str) -> None:
 
 @tenant.command("provision")
 @click.argument("name")
-@click.option("--country", required=True, help="The client's country, ISO 3166-1 alpha-2 (decides the region).")
-@click.option("--region", help="Only to confirm the region; contradicting the country needs --residency-override.")
-@click.option("--residency-override", metavar="REASON", help="Admin only: place the tenant outside its country's region (logged).")
+@click.option(
+    "--country",
+    required=True,
+    help="The client's country, ISO 3166-1 alpha-2 (decides the region).",
+)
+@click.option(
+    "--region",
+    help="Only to confirm the region; contradicting the country needs --residency-override.",
+)
+@click.option(
+    "--residency-override",
+    metavar="REASON",
+    help="Admin only: place the tenant outside its country's region (logged).",
+)
 @click.option("--contact-name", help="The client's representative.")
 @click.option("--contact-email", help="The representative's e-mail.")
 @pass_state
-def tenant_provision(state: CliState, name: str, country: str, region: str | None, residency_override: str | None,
-                     contact_name: str | None, contact_email: str | None) -> None:
+def tenant_provision(
+    state: CliState,
+    name: str,
+    country: str,
+    region: str | None,
+    residency_override: str | None,
+    contact_name: str | None,
+    contact_email: str | None,
+) -> None:
     """Create tenant NAME with its own database in its country's region.
 
     Rerunning after an interruption resumes where it stopped.
@@ -35,7 +53,9 @@ def tenant_provision(state: CliState, name: str, country: str, region: str | Non
     from aptien_ops.services.provisioning import ProvisionRequest
 
     console = state.console()
-    request = ProvisionRequest(name, country, region, residency_override, contact_name, contact_email)
+    request = ProvisionRequest(
+        name, country, region, residency_override, contact_name, contact_email
+    )
     state.info(f"provisioning {name}:")
     tenant = console.provisioning.provision(request, progress=StepPrinter(not state.json))
     _show(state, tenant.as_json(), f"active on {tenant.cluster} in {tenant.region}")
@@ -60,7 +80,9 @@ def tenant_resume(state: CliState, name: str) -> None:
 
 @tenant.command("cancel")
 @click.argument("name")
-@click.option("--retain-days", type=int, help="Keep it restorable this long (default from ops.toml).")
+@click.option(
+    "--retain-days", type=int, help="Keep it restorable this long (default from ops.toml)."
+)
 @pass_state
 def tenant_cancel(state: CliState, name: str, retain_days: int | None) -> None:
     """Cancel NAME: no more logins; restorable until the retention end, then purgeable."""
@@ -71,7 +93,11 @@ def tenant_cancel(state: CliState, name: str, retain_days: int | None) -> None:
 
 @tenant.command("purge")
 @click.argument("name")
-@click.option("--before-retention-end", metavar="REASON", help="Purge before the retention end (e.g. the client asked).")
+@click.option(
+    "--before-retention-end",
+    metavar="REASON",
+    help="Purge before the retention end (e.g. the client asked).",
+)
 @pass_state
 def tenant_purge(state: CliState, name: str, before_retention_end: str | None) -> None:
     """Request the purge of cancelled tenant NAME (a second admin approves).
@@ -79,8 +105,14 @@ def tenant_purge(state: CliState, name: str, before_retention_end: str | None) -
     Drops its database and role, and destroys its backup identity so every backup of it
     becomes unreadable. A tombstone with the dates stays in the catalog.
     """
-    state.confirm(f"purge tenant {name}? This destroys its database and makes its backups unreadable")
-    _show(state, state.console().lifecycle.purge(name, before_retention_end=before_retention_end).as_json(), "purged")
+    state.confirm(
+        f"purge tenant {name}? This destroys its database and makes its backups unreadable"
+    )
+    _show(
+        state,
+        state.console().lifecycle.purge(name, before_retention_end=before_retention_end).as_json(),
+        "purged",
+    )
 
 
 @click.group()
@@ -108,21 +140,36 @@ def fleet_check(state: CliState) -> None:
     else:
         state.info("no drift: catalog and clusters agree")
     if findings:
-        raise IntegrityFailure(f"{len(findings)} drift finding(s)", hint="see the list above; fleet migrate fixes schemas behind")
+        raise IntegrityFailure(
+            f"{len(findings)} drift finding(s)",
+            hint="see the list above; fleet migrate fixes schemas behind",
+        )
 
 
 @fleet.command("migrate")
 @click.option("--region", help="Only this region.")
-@click.option("--parallel", default=2, show_default=True, type=int, help="Tenants upgraded at once.")
+@click.option(
+    "--parallel", default=2, show_default=True, type=int, help="Tenants upgraded at once."
+)
 @pass_state
 def fleet_migrate(state: CliState, region: str | None, parallel: int) -> None:
     """Upgrade tenant schemas to this version (resumable; one transaction per step)."""
     from aptien_ops.errors import Unavailable
 
-    results = [r.as_json() for r in state.console().fleet.migrate(region=region, parallel=parallel,
-                                                                  progress=Bar("migrating", enabled=not state.json))]
+    results = [
+        r.as_json()
+        for r in state.console().fleet.migrate(
+            region=region, parallel=parallel, progress=Bar("migrating", enabled=not state.json)
+        )
+    ]
     failed = [r for r in results if r["error"]]
-    state.out(results, table(results, ("tenant", "from", "to", "error")) + f"\n{len(results)} tenant(s), {len(failed)} failed")
+    state.out(
+        results,
+        table(results, ("tenant", "from", "to", "error"))
+        + f"\n{len(results)} tenant(s), {len(failed)} failed",
+    )
     if failed:
-        raise Unavailable(f"{len(failed)} tenant(s) could not be migrated; rerun fleet migrate", hint=str(failed[0]["error"]))
-
+        raise Unavailable(
+            f"{len(failed)} tenant(s) could not be migrated; rerun fleet migrate",
+            hint=str(failed[0]["error"]),
+        )

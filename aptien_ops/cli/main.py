@@ -27,19 +27,40 @@ Exit codes: 0 ok, 1 internal, 2 invalid, 3 not found, 4 forbidden, 5 conflict,
 6 unavailable, 7 integrity failure, 8 awaiting approval."""
 
 
-@click.group(invoke_without_command=True, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--config", metavar="PATH", help="ops.toml to use (default: $APTIEN_OPS_CONFIG, ./ops.toml, ~/.config/aptien-ops/ops.toml, embedded sandbox).")
-@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON value on stdout; messages and errors go to stderr.")
+@click.group(
+    invoke_without_command=True,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--config",
+    metavar="PATH",
+    help="ops.toml to use (default: $APTIEN_OPS_CONFIG, ./ops.toml, ~/.config/aptien-ops/ops.toml, embedded sandbox).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print exactly one JSON value on stdout; messages and errors go to stderr.",
+)
 @click.option("--yes", "-y", is_flag=True, help="Answer yes to confirmations (scripts).")
 @click.option("--verbose", "-v", is_flag=True, help="Also write operator events to stderr.")
 @click.option("--read-only", is_flag=True, help="Refuse every change (TUI hides mutating actions).")
 @click.version_option(__version__, prog_name="aptien-ops")
 @click.pass_context
-def cli(ctx: click.Context, config: str | None, as_json: bool, yes: bool, verbose: bool, read_only: bool) -> None:
+def cli(
+    ctx: click.Context, config: str | None, as_json: bool, yes: bool, verbose: bool, read_only: bool
+) -> None:
     """Aptien Ops — run the Aptien platform: tenants, regions, operators, approvals, ops log."""
     global _last_state
     state = _last_state = ctx.ensure_object(CliState)
-    state.config, state.json, state.yes, state.verbose, state.read_only = config, as_json, yes, verbose, read_only
+    state.config, state.json, state.yes, state.verbose, state.read_only = (
+        config,
+        as_json,
+        yes,
+        verbose,
+        read_only,
+    )
     ctx.call_on_close(state.close)
     if ctx.invoked_subcommand is None:
         if sys.stdin.isatty() and sys.stdout.isatty() and not as_json:
@@ -57,8 +78,17 @@ _last_state: CliState | None = None
 def _register() -> None:
     from aptien_ops.cli import inspect, lifecycle, opslog, people, sandbox, tenants, tui
 
-    for command in (sandbox.sandbox, tenants.region, tenants.tenant, lifecycle.fleet, people.operator, people.approval,
-                    opslog.ops_log, tui.tui, inspect.inspect):
+    for command in (
+        sandbox.sandbox,
+        tenants.region,
+        tenants.tenant,
+        lifecycle.fleet,
+        people.operator,
+        people.approval,
+        opslog.ops_log,
+        tui.tui,
+        inspect.inspect,
+    ):
         cli.add_command(command)
     from aptien_ops.cli import backups
 
@@ -124,5 +154,8 @@ def _internal(bug: Exception, as_json: bool) -> None:
         where = str(settings.logging.file)
     except (OpsError, OSError):
         pass
-    _report(InternalError(f"internal error ({type(bug).__name__}); the traceback is in {where}"), as_json)
+    _report(
+        InternalError(f"internal error ({type(bug).__name__}); the traceback is in {where}"),
+        as_json,
+    )
     sys.exit(ExitCode.INTERNAL)

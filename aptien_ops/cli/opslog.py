@@ -20,12 +20,17 @@ def ops_log() -> None:
 
 
 @ops_log.command("list")
-@click.option("--limit", default=50, show_default=True, type=int, help="How many entries, newest first.")
+@click.option(
+    "--limit", default=50, show_default=True, type=int, help="How many entries, newest first."
+)
 @pass_state
 def ops_log_list(state: CliState, limit: int) -> None:
     """The newest entries."""
     entries = [e.as_json() for e in state.console().opslog.list(limit)]
-    state.out(entries, table(entries, ("seq", "at", "operator", "action", "target", "outcome", "approval_id")))
+    state.out(
+        entries,
+        table(entries, ("seq", "at", "operator", "action", "target", "outcome", "approval_id")),
+    )
 
 
 @ops_log.command("verify")
@@ -33,4 +38,6 @@ def ops_log_list(state: CliState, limit: int) -> None:
 def ops_log_verify(state: CliState) -> None:
     """Check every entry's HMAC, the chain and the signed head."""
     report = state.console().opslog.verify()
-    state.out(report.as_json(), f"ops log intact: {report.entries} entries, head at #{report.head_seq}")
+    state.out(
+        report.as_json(), f"ops log intact: {report.entries} entries, head at #{report.head_seq}"
+    )

@@ -35,13 +35,20 @@ def _cell(value: Any) -> str:
     return str(value).replace("\n", " ")
 
 
-def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *, headers: Sequence[str] | None = None) -> str:
+def table(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    headers: Sequence[str] | None = None,
+) -> str:
     """A plain, aligned text table (no colour: it is read in logs and over SSH)."""
     cells = [[_cell(r.get(c)) for c in columns] for r in rows]
     head = [h.upper() for h in (headers or columns)]
     widths = [max([len(head[i]), *(len(row[i]) for row in cells)]) for i in range(len(columns))]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
     return "\n".join(lines)
 
 

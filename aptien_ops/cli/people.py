@@ -85,7 +85,12 @@ def approval() -> None:
 def approval_list(state: CliState, wanted: str | None) -> None:
     """Requests, newest first."""
     items = [a.as_json() for a in state.console().approvals.list(wanted)]
-    state.out(items, table(items, ("id", "action", "target", "state", "requested_by", "requested_at", "decided_by")))
+    state.out(
+        items,
+        table(
+            items, ("id", "action", "target", "state", "requested_by", "requested_at", "decided_by")
+        ),
+    )
 
 
 @approval.command("approve")

@@ -21,7 +21,9 @@ class StepPrinter:
             sys.stderr.write(f"  {step:<17} ...")
             sys.stderr.flush()
         elif status == "done":
-            sys.stderr.write(f"\r  {step:<17} done ({(time.perf_counter() - self._started) * 1000:.0f} ms)\n")
+            sys.stderr.write(
+                f"\r  {step:<17} done ({(time.perf_counter() - self._started) * 1000:.0f} ms)\n"
+            )
         elif status == "skip":
             sys.stderr.write(f"  {step:<17} done earlier\n")
 
@@ -38,7 +40,9 @@ class Bar:
             return
         width = 30
         filled = int(width * done / total)
-        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {item[:30]:<30}")
+        sys.stderr.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {item[:30]:<30}"
+        )
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()

@@ -22,7 +22,12 @@ def sandbox() -> None:
 
 
 @sandbox.command("init")
-@click.option("--path", "path", type=click.Path(path_type=Path), help="Directory for the sandbox (default: the user data dir).")
+@click.option(
+    "--path",
+    "path",
+    type=click.Path(path_type=Path),
+    help="Directory for the sandbox (default: the user data dir).",
+)
 @pass_state
 def sandbox_init(state: CliState, path: Path | None) -> None:
     """Write a self-contained sandbox (ops.toml, data, keys) with demo operators and tenants.
@@ -45,7 +50,9 @@ def sandbox_init(state: CliState, path: Path | None) -> None:
                 continue
             state.info(f"provisioning demo tenant {name} ({country})")
             try:
-                console.provisioning.provision(ProvisionRequest(name, country, contact_name=contact, contact_email=email))
+                console.provisioning.provision(
+                    ProvisionRequest(name, country, contact_name=contact, contact_email=email)
+                )
             except Conflict:
                 continue  # a concurrent init made it
             made += 1
@@ -63,13 +70,25 @@ def sandbox_init(state: CliState, path: Path | None) -> None:
 
 
 @sandbox.command("seed")
-@click.option("--tenants", default=4, show_default=True, type=int, help="How many tenants (across both regions).")
+@click.option(
+    "--tenants",
+    default=4,
+    show_default=True,
+    type=int,
+    help="How many tenants (across both regions).",
+)
 @click.option("--users", default=50, show_default=True, type=int, help="Platform users per tenant.")
-@click.option("--events", default=2000, show_default=True, type=int, help="Change-audit events per tenant.")
+@click.option(
+    "--events", default=2000, show_default=True, type=int, help="Change-audit events per tenant."
+)
 @click.option("--logins", type=int, help="Login events per tenant (default: events / 5).")
-@click.option("--seed", "seed", default=1, show_default=True, type=int, help="Same seed, same activity.")
+@click.option(
+    "--seed", "seed", default=1, show_default=True, type=int, help="Same seed, same activity."
+)
 @pass_state
-def sandbox_seed(state: CliState, tenants: int, users: int, events: int, logins: int | None, seed: int) -> None:
+def sandbox_seed(
+    state: CliState, tenants: int, users: int, events: int, logins: int | None, seed: int
+) -> None:
     """Provision tenants and fill them with realistic platform activity (encrypted payloads).
 
     Acts as the platform does, with tenant keys the console never reads. Sandbox mode only.
@@ -85,4 +104,19 @@ def sandbox_seed(state: CliState, tenants: int, users: int, events: int, logins:
     rows = state.console().seeding.seed(request, progress=Bar("seeding", enabled=not state.json))
     from aptien_ops.cli.output import table
 
-    state.out(rows, table(rows, ("tenant", "region", "users", "logins", "audit_events", "records", "seconds", "skipped")))
+    state.out(
+        rows,
+        table(
+            rows,
+            (
+                "tenant",
+                "region",
+                "users",
+                "logins",
+                "audit_events",
+                "records",
+                "seconds",
+                "skipped",
+            ),
+        ),
+    )

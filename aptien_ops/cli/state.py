@@ -30,7 +30,9 @@ class CliState:
         if self._console is None:
             from aptien_ops.composition import open_console
 
-            self._console = open_console(self.config, read_only=self.read_only, verbose=self.verbose)
+            self._console = open_console(
+                self.config, read_only=self.read_only, verbose=self.verbose
+            )
             gc.freeze()
             gc.enable()
         return self._console
@@ -53,12 +55,18 @@ class CliState:
         from aptien_ops.identity import current_identity
 
         settings = load_settings(self.config)
-        waiting = start_dashboard_glance(settings, current_identity(sandbox=settings.sandbox).operator)
+        waiting = start_dashboard_glance(
+            settings, current_identity(sandbox=settings.sandbox).operator
+        )
 
         def finish() -> tuple[Console, DashboardGlance | None]:
             glance = waiting()
-            self._console = open_console(settings=settings, read_only=self.read_only, verbose=self.verbose,
-                                         defer_catalog=glance is not None)
+            self._console = open_console(
+                settings=settings,
+                read_only=self.read_only,
+                verbose=self.verbose,
+                defer_catalog=glance is not None,
+            )
             gc.freeze()
             gc.enable()
             return self._console, glance
@@ -95,7 +103,9 @@ class CliState:
         if self.yes:
             return
         if not sys.stdin.isatty():
-            raise InvalidInput(f"{question} — no terminal to ask", hint="pass --yes to confirm in scripts")
+            raise InvalidInput(
+                f"{question} — no terminal to ask", hint="pass --yes to confirm in scripts"
+            )
         if not click.confirm(question, default=False, err=True):
             raise InvalidInput("cancelled by the operator")
 

@@ -27,8 +27,13 @@ def region_list(state: CliState) -> None:
     """Regions with their clusters, capacity and tenant count."""
     regions = state.console().regions.list()
     rows = [
-        {"region": r["name"], "description": r["description"], "clusters": len(r["clusters"]),  # type: ignore[arg-type]
-         "tenants": r["tenants"], "capacity": r["capacity"]}
+        {
+            "region": r["name"],
+            "description": r["description"],
+            "clusters": len(r["clusters"]),  # type: ignore[arg-type]
+            "tenants": r["tenants"],
+            "capacity": r["capacity"],
+        }
         for r in regions
     ]
     state.out(regions, table(rows, ("region", "description", "clusters", "tenants", "capacity")))
@@ -45,7 +50,9 @@ def region_resolve(state: CliState, country: str) -> None:
     settings = load_settings(state.config)
     resolution = RegionResolver(settings.regions, settings.region_overrides).resolve(country)
     data = resolution.as_json()
-    state.out(data, f"{data['country']} {data['country_name']} -> {data['region']} ({data['rule']})")
+    state.out(
+        data, f"{data['country']} {data['country_name']} -> {data['region']} ({data['rule']})"
+    )
 
 
 @click.group()
@@ -61,7 +68,12 @@ def tenant() -> None:
 
 @tenant.command("list")
 @click.option("--region", help="Only tenants of this region.")
-@click.option("--state", "tenant_state", metavar="STATE", help="provisioning, active, suspended, cancelled or purged.")
+@click.option(
+    "--state",
+    "tenant_state",
+    metavar="STATE",
+    help="provisioning, active, suspended, cancelled or purged.",
+)
 @pass_state
 def tenant_list(state: CliState, region: str | None, tenant_state: str | None) -> None:
     """Tenants, by name."""

@@ -17,9 +17,15 @@ MIN_COLUMNS, MIN_LINES = 80, 24
 def check_terminal() -> None:
     """Raises: InvalidInput when the terminal cannot show the TUI, pointing to scripted mode."""
     if os.environ.get("TERM", "") in ("", "dumb"):
-        raise InvalidInput("this terminal (TERM=dumb) cannot show the console", hint="use the scripted mode: aptien-ops --help")
+        raise InvalidInput(
+            "this terminal (TERM=dumb) cannot show the console",
+            hint="use the scripted mode: aptien-ops --help",
+        )
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise InvalidInput("the console needs a terminal on stdin and stdout", hint="use the scripted mode: aptien-ops --help")
+        raise InvalidInput(
+            "the console needs a terminal on stdin and stdout",
+            hint="use the scripted mode: aptien-ops --help",
+        )
     size = shutil.get_terminal_size((0, 0))
     if size.columns < MIN_COLUMNS or size.lines < MIN_LINES:
         raise InvalidInput(

@@ -27,20 +27,26 @@ class ApprovalService:
         """Record a four-eyes request (logged as ``pending``). Raises: Forbidden."""
 
         def store(tx: CatalogTx) -> Approval:
-            approval_id = tx.insert_approval(str(action), target, dict(params), self.ctx.identity.operator, utcnow())
+            approval_id = tx.insert_approval(
+                str(action), target, dict(params), self.ctx.identity.operator, utcnow()
+            )
             approval = tx.approval(approval_id)
             assert approval is not None
             return approval
 
         # the requester must hold the role for the action itself
-        return self.ctx.mutate(action, target, params, store, outcome="pending", approval_of=lambda a: a.id)
+        return self.ctx.mutate(
+            action, target, params, store, outcome="pending", approval_of=lambda a: a.id
+        )
 
     def list(self, state: str | None = None) -> list[Approval]:
         wanted = _state(state) if state else None
         return self.ctx.view(Action.APPROVAL_VIEW, "approvals", lambda tx: tx.approvals(wanted))
 
     def show(self, approval_id: int) -> Approval:
-        return self.ctx.view(Action.APPROVAL_VIEW, f"approval/{approval_id}", lambda tx: self._get(tx, approval_id))
+        return self.ctx.view(
+            Action.APPROVAL_VIEW, f"approval/{approval_id}", lambda tx: self._get(tx, approval_id)
+        )
 
     def approve(self, approval_id: int) -> dict[str, object]:
         """Approve and run a pending request.
@@ -55,13 +61,20 @@ class ApprovalService:
             self._check_decider(tx, approval)
             executor = self._executors.get(approval.action)
             if executor is None:
-                raise Conflict(f"approval #{approval_id} is for {approval.action}, which this console cannot run")
+                raise Conflict(
+                    f"approval #{approval_id} is for {approval.action}, which this console cannot run"
+                )
             result.update(executor(tx, approval.target, dict(approval.params)))
             tx.decide_approval(approval_id, ApprovalState.APPROVED, me, utcnow(), None)
             return approval
 
         approval = self._decide(approval_id, "approve", approve, {})
-        return {"approval": approval_id, "action": approval.action, "target": approval.target, "result": result}
+        return {
+            "approval": approval_id,
+            "action": approval.action,
+            "target": approval.target,
+            "result": result,
+        }
 
     def reject(self, approval_id: int, reason: str) -> Approval:
         """Raises: InvalidInput (no reason), NotFound, Conflict, Forbidden."""
@@ -76,15 +89,29 @@ class ApprovalService:
                 self._check_decider(tx, approval)
             elif approval.state != ApprovalState.PENDING:
                 raise Conflict(f"approval #{approval_id} is {approval.state}, not pending")
-            tx.decide_approval(approval_id, ApprovalState.REJECTED, self.ctx.identity.operator, utcnow(), reason)
+            tx.decide_approval(
+                approval_id, ApprovalState.REJECTED, self.ctx.identity.operator, utcnow(), reason
+            )
             return approval
 
         return self._decide(approval_id, "reject", reject, {"reason": reason})
 
     # -- internals ------------------------------------------------------------------------
 
-    def _decide(self, approval_id: int, verb: str, fn: Callable[[CatalogTx], Approval], params: dict[str, object]) -> Approval:
-        return self.ctx.mutate(Action.APPROVAL_DECIDE, f"approval/{approval_id}", {"decision": verb, **params}, fn, approval_id=approval_id)
+    def _decide(
+        self,
+        approval_id: int,
+        verb: str,
+        fn: Callable[[CatalogTx], Approval],
+        params: dict[str, object],
+    ) -> Approval:
+        return self.ctx.mutate(
+            Action.APPROVAL_DECIDE,
+            f"approval/{approval_id}",
+            {"decision": verb, **params},
+            fn,
+            approval_id=approval_id,
+        )
 
     def _check_decider(self, tx: CatalogTx, approval: Approval) -> None:
         me = self.ctx.identity.operator
@@ -111,7 +138,9 @@ def _state(value: str) -> ApprovalState:
     try:
         return ApprovalState(value)
     except ValueError:
-        raise InvalidInput(f"unknown approval state {value[:30]!r}", hint=f"one of {', '.join(ApprovalState)}") from None
+        raise InvalidInput(
+            f"unknown approval state {value[:30]!r}", hint=f"one of {', '.join(ApprovalState)}"
+        ) from None
 
 
 __all__ = ["ApprovalService", "Event"]

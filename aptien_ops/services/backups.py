@@ -63,13 +63,21 @@ class RunOutcome:
     error: OpsError | None = None
 
     def as_json(self) -> dict[str, object]:
-        return {"tenant": self.tenant, "action": self.action, "backup_id": self.backup_id, "ok": self.ok,
-                "detail": self.detail, "seconds": round(self.seconds, 3), "plaintext_size": self.plaintext_size,
-                "ciphertext_size": self.ciphertext_size}
+        return {
+            "tenant": self.tenant,
+            "action": self.action,
+            "backup_id": self.backup_id,
+            "ok": self.ok,
+            "detail": self.detail,
+            "seconds": round(self.seconds, 3),
+            "plaintext_size": self.plaintext_size,
+            "ciphertext_size": self.ciphertext_size,
+        }
 
 
-def _fan_out(items: Sequence[T], cluster_of: Callable[[T], str], parallel: int,
-             work: Callable[[T], R]) -> Iterator[tuple[T, R | OpsError]]:
+def _fan_out(
+    items: Sequence[T], cluster_of: Callable[[T], str], parallel: int, work: Callable[[T], R]
+) -> Iterator[tuple[T, R | OpsError]]:
     """Run ``work`` on each item, at most ``parallel`` at once per cluster; yield as done."""
     pools: dict[str, ThreadPoolExecutor] = {}
     futures: dict[Future[R], T] = {}
@@ -77,7 +85,9 @@ def _fan_out(items: Sequence[T], cluster_of: Callable[[T], str], parallel: int,
         for item in items:
             cluster = cluster_of(item)
             if cluster not in pools:
-                pools[cluster] = ThreadPoolExecutor(parallel, thread_name_prefix=f"backup-{cluster}")
+                pools[cluster] = ThreadPoolExecutor(
+                    parallel, thread_name_prefix=f"backup-{cluster}"
+                )
             futures[pools[cluster].submit(work, item)] = item
         for future in as_completed(futures):
             try:
@@ -90,7 +100,9 @@ def _fan_out(items: Sequence[T], cluster_of: Callable[[T], str], parallel: int,
 
 
 class BackupService:
-    def __init__(self, ctx: OpsContext, repository_factory: Callable[[RegionSettings], BackupRepository]) -> None:
+    def __init__(
+        self, ctx: OpsContext, repository_factory: Callable[[RegionSettings], BackupRepository]
+    ) -> None:
         self.ctx = ctx
         self._factory = repository_factory
         self._repositories: dict[str, BackupRepository] = {}
@@ -108,8 +120,15 @@ class BackupService:
 
     # -- run ------------------------------------------------------------------------------
 
-    def run(self, names: Sequence[str] = (), *, due: bool = False, region: str | None = None, parallel: int = 1,
-            progress: Progress | None = None) -> list[RunOutcome]:
+    def run(
+        self,
+        names: Sequence[str] = (),
+        *,
+        due: bool = False,
+        region: str | None = None,
+        parallel: int = 1,
+        progress: Progress | None = None,
+    ) -> list[RunOutcome]:
         """Back up the named tenants, every due one (then verify what is due), or a whole region.
 
         Raises: InvalidInput, NotFound, Forbidden, Conflict (purged or not yet provisioned)
@@ -119,7 +138,9 @@ class BackupService:
         if names and (due or region):
             raise InvalidInput("name tenants, or pass --due or --region, not both")
         if not names and not due and region is None:
-            raise InvalidInput("nothing to back up", hint="name tenants, or pass --due or --region R")
+            raise InvalidInput(
+                "nothing to back up", hint="name tenants, or pass --due or --region R"
+            )
         for name in names:
             validate_tenant_name(name)
         if region is not None:
@@ -136,25 +157,40 @@ class BackupService:
             if due:
                 wanted = {i.tenant for i in self._due(tx, region) if i.kind == "backup"}
                 return [t for t in tx.tenants(region=region) if t.name in wanted]
-            return [t for t in tx.tenants(region=region) if t.state in BACKED_UP_STATES and t.cluster]
+            return [
+                t for t in tx.tenants(region=region) if t.state in BACKED_UP_STATES and t.cluster
+            ]
 
-        tenants = self.ctx.mutate(Action.BACKUP_RUN, target or region or "due", params, pick, outcome="started")
+        tenants = self.ctx.mutate(
+            Action.BACKUP_RUN, target or region or "due", params, pick, outcome="started"
+        )
         outcomes = self._backup_all(tenants, parallel, progress)
         if due:
             items = self.ctx.view(Action.BACKUP_RUN, "due", lambda tx: self._due(tx, region))
-            outcomes += self._verify_all([i for i in items if i.kind == "verify"], parallel, progress)
+            outcomes += self._verify_all(
+                [i for i in items if i.kind == "verify"], parallel, progress
+            )
         return outcomes
 
     def _runnable(self, tx: CatalogTx, name: str) -> Tenant:
         tenant = existing_tenant(tx, name)
         if tenant.state not in BACKED_UP_STATES or not tenant.cluster:
-            why = "its backups were crypto-shredded and it has no database" if tenant.state == TenantState.PURGED else "it has no database yet"
+            why = (
+                "its backups were crypto-shredded and it has no database"
+                if tenant.state == TenantState.PURGED
+                else "it has no database yet"
+            )
             raise Conflict(f"cannot back up {name}: it is {tenant.state} ({why})")
         if not tenant.backup_recipient:
-            raise Conflict(f"cannot back up {name}: it has no backup identity", hint=f"rerun: aptien-ops tenant provision {name} …")
+            raise Conflict(
+                f"cannot back up {name}: it has no backup identity",
+                hint=f"rerun: aptien-ops tenant provision {name} …",
+            )
         return tenant
 
-    def _backup_all(self, tenants: list[Tenant], parallel: int, progress: Progress | None) -> list[RunOutcome]:
+    def _backup_all(
+        self, tenants: list[Tenant], parallel: int, progress: Progress | None
+    ) -> list[RunOutcome]:
         if not tenants:
             return []
         outcomes = []
@@ -162,11 +198,15 @@ class BackupService:
             cleaned = self.repository(region).clean_partials()
             if cleaned:  # left by a crashed run (kill -9, power loss): never visible as backups
                 detail = f"removed {len(cleaned)} stale partial file(s) in region {region}: {', '.join(cleaned[:3])}"
-                self.ctx.record_alone(Event(str(Action.BACKUP_RUN), region, {"cleaned": cleaned}, "cleaned"))
+                self.ctx.record_alone(
+                    Event(str(Action.BACKUP_RUN), region, {"cleaned": cleaned}, "cleaned")
+                )
                 outcomes.append(RunOutcome("-", "clean", None, True, detail))
         # Sizes only scale the progress bar: not worth a query per tenant without one.
         meter = _Meter(progress, {t.name: self._estimate(t) if progress else 1 for t in tenants})
-        for tenant, result in _fan_out(tenants, lambda t: t.cluster or "", parallel, lambda t: self._backup_one(t, meter)):
+        for tenant, result in _fan_out(
+            tenants, lambda t: t.cluster or "", parallel, lambda t: self._backup_one(t, meter)
+        ):
             outcomes.append(self._record_backup(tenant, result))
             meter.finish(tenant.name)
         return sorted(outcomes, key=lambda o: (o.action != "clean", o.tenant))
@@ -183,10 +223,20 @@ class BackupService:
         backup_id = new_backup_id(utcnow())
         assert tenant.backup_recipient is not None
         manifest = self.repository(tenant.region).create(
-            tenant.name, cluster, tenant.backup_recipient, backup_id, progress=lambda n: meter.update(tenant.name, n),
+            tenant.name,
+            cluster,
+            tenant.backup_recipient,
+            backup_id,
+            progress=lambda n: meter.update(tenant.name, n),
         )
-        if (manifest.backup_id, manifest.tenant, manifest.region) != (backup_id, tenant.name, tenant.region):
-            raise IntegrityFailure(f"the store returned the manifest of {manifest.backup_id} ({manifest.tenant}, {manifest.region})")
+        if (manifest.backup_id, manifest.tenant, manifest.region) != (
+            backup_id,
+            tenant.name,
+            tenant.region,
+        ):
+            raise IntegrityFailure(
+                f"the store returned the manifest of {manifest.backup_id} ({manifest.tenant}, {manifest.region})"
+            )
         return BackupRecord.from_manifest(manifest), time.perf_counter() - started
 
     def _own_cluster(self, tenant: Tenant) -> ClusterSettings:
@@ -194,20 +244,53 @@ class BackupService:
         for cluster in self.ctx.settings.regions[tenant.region].clusters:
             if cluster.name == tenant.cluster:
                 return cluster
-        raise Conflict(f"{tenant.name}'s cluster {tenant.cluster} is not a cluster of region {tenant.region} in the configuration")
+        raise Conflict(
+            f"{tenant.name}'s cluster {tenant.cluster} is not a cluster of region {tenant.region} in the configuration"
+        )
 
-    def _record_backup(self, tenant: Tenant, result: tuple[BackupRecord, float] | OpsError) -> RunOutcome:
+    def _record_backup(
+        self, tenant: Tenant, result: tuple[BackupRecord, float] | OpsError
+    ) -> RunOutcome:
         if isinstance(result, OpsError):
-            self.ctx.record_alone(Event(str(Action.BACKUP_RUN), tenant.name, {"error": result.message}, f"failed:{result.code}"))
+            self.ctx.record_alone(
+                Event(
+                    str(Action.BACKUP_RUN),
+                    tenant.name,
+                    {"error": result.message},
+                    f"failed:{result.code}",
+                )
+            )
             return RunOutcome(tenant.name, "backup", None, False, result.message, error=result)
         record, seconds = result
-        params = {"backup_id": record.id, "cluster": record.cluster, "ciphertext_size": record.ciphertext_size}
+        params = {
+            "backup_id": record.id,
+            "cluster": record.cluster,
+            "ciphertext_size": record.ciphertext_size,
+        }
         try:
-            self.ctx.mutate(Action.BACKUP_RUN, tenant.name, params, lambda tx: tx.insert_backup(record))
+            self.ctx.mutate(
+                Action.BACKUP_RUN, tenant.name, params, lambda tx: tx.insert_backup(record)
+            )
         except OpsError as exc:  # the backup is in the store; the next `backup list` indexes it
-            return RunOutcome(tenant.name, "backup", record.id, False, f"stored but not indexed: {exc.message}", seconds, error=exc)
-        return RunOutcome(tenant.name, "backup", record.id, True, f"stored in {record.region}", seconds,
-                          record.plaintext_size, record.ciphertext_size)
+            return RunOutcome(
+                tenant.name,
+                "backup",
+                record.id,
+                False,
+                f"stored but not indexed: {exc.message}",
+                seconds,
+                error=exc,
+            )
+        return RunOutcome(
+            tenant.name,
+            "backup",
+            record.id,
+            True,
+            f"stored in {record.region}",
+            seconds,
+            record.plaintext_size,
+            record.ciphertext_size,
+        )
 
     # -- verify ---------------------------------------------------------------------------
 
@@ -221,25 +304,41 @@ class BackupService:
         check_backup_id(backup_id)
         if level is not None:
             parse_level(level)
-        record, tenant, sealed = self.ctx.view(Action.BACKUP_VERIFY, backup_id, lambda tx: self._for_verify(tx, backup_id),
-                                               {"level": level})
+        record, tenant, sealed = self.ctx.view(
+            Action.BACKUP_VERIFY,
+            backup_id,
+            lambda tx: self._for_verify(tx, backup_id),
+            {"level": level},
+        )
         level = level or self._policy(record.region).verify_level
         result = self._verify_record(record, tenant, sealed, level)
         self._store_result(record, result)
         if not result.ok:
-            raise IntegrityFailure(f"backup {backup_id} of {record.tenant} failed {level} verification: {result.detail}")
+            raise IntegrityFailure(
+                f"backup {backup_id} of {record.tenant} failed {level} verification: {result.detail}"
+            )
         return result
 
     @staticmethod
-    def _for_verify(tx: CatalogTx, backup_id: str) -> tuple[BackupRecord, Tenant | None, str | None]:
+    def _for_verify(
+        tx: CatalogTx, backup_id: str
+    ) -> tuple[BackupRecord, Tenant | None, str | None]:
         record = tx.backup(backup_id)
         if record is None:
-            raise NotFound(f"no backup {backup_id}", hint="aptien-ops backup list (it also indexes what the store holds)")
+            raise NotFound(
+                f"no backup {backup_id}",
+                hint="aptien-ops backup list (it also indexes what the store holds)",
+            )
         if record.state == "pruned":
-            raise NotFound(f"backup {backup_id} was pruned on {iso(record.pruned_at)}", hint="aptien-ops backup list")
+            raise NotFound(
+                f"backup {backup_id} was pruned on {iso(record.pruned_at)}",
+                hint="aptien-ops backup list",
+            )
         return record, tx.tenant(record.tenant), tx.tenant_secret(record.tenant, "backup_identity")
 
-    def _verify_record(self, record: BackupRecord, tenant: Tenant | None, sealed: str | None, level: str) -> VerifyResult:
+    def _verify_record(
+        self, record: BackupRecord, tenant: Tenant | None, sealed: str | None, level: str
+    ) -> VerifyResult:
         def failed(detail: str) -> VerifyResult:
             return self._stamp(VerifyResult(record.id, level, False, detail))
 
@@ -256,10 +355,17 @@ class BackupService:
         if level != "quick":
             if sealed is None:
                 purged = tenant is not None and tenant.state == TenantState.PURGED
-                return failed("the tenant's backup identity was destroyed when it was purged: this backup can no longer be decrypted"
-                              if purged else "the tenant's backup identity is missing from the catalog")
+                return failed(
+                    "the tenant's backup identity was destroyed when it was purged: this backup can no longer be decrypted"
+                    if purged
+                    else "the tenant's backup identity is missing from the catalog"
+                )
             try:
-                identity = self.ctx.sealer(record.region).unseal(sealed, secret_context(record.tenant, "backup_identity")).decode()
+                identity = (
+                    self.ctx.sealer(record.region)
+                    .unseal(sealed, secret_context(record.tenant, "backup_identity"))
+                    .decode()
+                )
             except IntegrityFailure as exc:
                 return failed(exc.message)
         scratch = self._scratch_cluster(record) if level == "restore" else None
@@ -276,21 +382,38 @@ class BackupService:
         candidates = [c for c in (region.clusters if region else ()) if c.kind == kind]
         candidates.sort(key=lambda c: c.name != record.cluster)
         if not candidates:
-            raise Conflict(f"region {record.region} has no {kind} cluster to restore {record.id} into")
+            raise Conflict(
+                f"region {record.region} has no {kind} cluster to restore {record.id} into"
+            )
         return candidates[0]
 
     def _store_result(self, record: BackupRecord, result: VerifyResult) -> None:
-        params = {"tenant": record.tenant, "level": result.level, "ok": result.ok, "detail": result.detail}
-        self.ctx.mutate(Action.BACKUP_VERIFY, record.id, params, lambda tx: tx.add_verification(result),
-                        outcome="ok" if result.ok else "failed:integrity")
+        params = {
+            "tenant": record.tenant,
+            "level": result.level,
+            "ok": result.ok,
+            "detail": result.detail,
+        }
+        self.ctx.mutate(
+            Action.BACKUP_VERIFY,
+            record.id,
+            params,
+            lambda tx: tx.add_verification(result),
+            outcome="ok" if result.ok else "failed:integrity",
+        )
 
-    def _verify_all(self, items: list[DueItem], parallel: int, progress: Progress | None) -> list[RunOutcome]:
+    def _verify_all(
+        self, items: list[DueItem], parallel: int, progress: Progress | None
+    ) -> list[RunOutcome]:
         def one(item: DueItem) -> tuple[VerifyResult, float]:
             assert item.backup_id is not None
             started = time.perf_counter()
             level = self.ctx.settings.regions[item.region].backup.verify_level
-            record, tenant, sealed = self.ctx.view(Action.BACKUP_VERIFY, item.backup_id,
-                                                   lambda tx: self._for_verify(tx, item.backup_id or ""))
+            record, tenant, sealed = self.ctx.view(
+                Action.BACKUP_VERIFY,
+                item.backup_id,
+                lambda tx: self._for_verify(tx, item.backup_id or ""),
+            )
             return self._verify_record(record, tenant, sealed, level), time.perf_counter() - started
 
         records: dict[str, BackupRecord] = {}
@@ -301,17 +424,46 @@ class BackupService:
                     records[found.id] = found
         todo = [i for i in items if i.backup_id in records]
         outcomes = []
-        for done, (item, result) in enumerate(_fan_out(todo, lambda i: records[i.backup_id or ""].cluster, parallel, one), 1):
+        for done, (item, result) in enumerate(
+            _fan_out(todo, lambda i: records[i.backup_id or ""].cluster, parallel, one), 1
+        ):
             if progress:
                 progress(done, len(todo), f"verify {item.tenant}")
             if isinstance(result, OpsError):
-                self.ctx.record_alone(Event(str(Action.BACKUP_VERIFY), item.backup_id or "", {"error": result.message}, f"failed:{result.code}"))
-                outcomes.append(RunOutcome(item.tenant, "verify", item.backup_id, False, result.message, error=result))
+                self.ctx.record_alone(
+                    Event(
+                        str(Action.BACKUP_VERIFY),
+                        item.backup_id or "",
+                        {"error": result.message},
+                        f"failed:{result.code}",
+                    )
+                )
+                outcomes.append(
+                    RunOutcome(
+                        item.tenant, "verify", item.backup_id, False, result.message, error=result
+                    )
+                )
                 continue
             verdict, seconds = result
             self._store_result(records[verdict.backup_id], verdict)
-            error = None if verdict.ok else IntegrityFailure(f"backup {verdict.backup_id} failed {verdict.level} verification: {verdict.detail}")
-            outcomes.append(RunOutcome(item.tenant, "verify", verdict.backup_id, verdict.ok, f"{verdict.level}: {verdict.detail}", seconds, error=error))
+            error = (
+                None
+                if verdict.ok
+                else IntegrityFailure(
+                    f"backup {verdict.backup_id} failed {verdict.level} verification: {verdict.detail}"
+                )
+            )
+            outcomes.append(
+                RunOutcome(
+                    item.tenant,
+                    "verify",
+                    verdict.backup_id,
+                    verdict.ok,
+                    f"{verdict.level}: {verdict.detail}",
+                    seconds,
+                    error=error,
+                )
+            )
         return outcomes
 
     # -- list, due, prune -----------------------------------------------------------------
@@ -323,7 +475,9 @@ class BackupService:
         """
         if region is not None:
             region_or_fail(self.ctx.settings, region)
-        return self.ctx.view(Action.BACKUP_VIEW, region or "backups", lambda tx: self._due(tx, region))
+        return self.ctx.view(
+            Action.BACKUP_VIEW, region or "backups", lambda tx: self._due(tx, region)
+        )
 
     def _due(self, tx: CatalogTx, region: str | None) -> list[DueItem]:
         now = self.clock()
@@ -336,14 +490,20 @@ class BackupService:
             mine = checked.get(tenant.name, [])
             cancelled_at = None
             if tenant.state == TenantState.CANCELLED:
-                cancelled_at = max((h.at for h in tx.tenant_history(tenant.name) if h.to_state == "cancelled"), default=None)
+                cancelled_at = max(
+                    (h.at for h in tx.tenant_history(tenant.name) if h.to_state == "cancelled"),
+                    default=None,
+                )
             needs = backup_due(tenant, mine, policy, now, cancelled_at)
             items += [needs] if needs else []
             items += [v for c in mine if (v := verification_due(tenant, c, policy, now))]
-        return sorted(items, key=lambda i: (not i.overdue, i.region, i.tenant, i.kind, i.backup_id or ""))
+        return sorted(
+            items, key=lambda i: (not i.overdue, i.region, i.tenant, i.kind, i.backup_id or "")
+        )
 
-    def prune(self, *, dry_run: bool = True,
-              confirm: Callable[[list[PruneDecision]], None] | None = None) -> list[PruneDecision]:
+    def prune(
+        self, *, dry_run: bool = True, confirm: Callable[[list[PruneDecision]], None] | None = None
+    ) -> list[PruneDecision]:
         """Apply retention (GFS, legal holds, cancelled tenants' retention, purged tenants).
 
         With ``dry_run`` nothing is deleted (and viewers may ask). Otherwise ``confirm`` is
@@ -375,8 +535,16 @@ class BackupService:
         for name, backups in sorted(self._checked(tx).items()):
             region = backups[0].record.region
             if region not in self.ctx.settings.regions:
-                decisions += [PruneDecision(c.record.id, name, c.record.created_at, True, ("region not in the configuration",))
-                              for c in backups]
+                decisions += [
+                    PruneDecision(
+                        c.record.id,
+                        name,
+                        c.record.created_at,
+                        True,
+                        ("region not in the configuration",),
+                    )
+                    for c in backups
+                ]
                 continue
             decisions += retention(tenants.get(name), backups, self._policy(region), now)
         return decisions
@@ -395,12 +563,21 @@ class BackupService:
                 continue
             deleted.append(record.id)
         if deleted:
+
             def mark(tx: CatalogTx) -> None:
                 for backup_id in deleted:
                     tx.mark_backup_pruned(backup_id, utcnow())
+
             self.ctx.mutate(Action.BACKUP_PRUNE, tenant, {"backups": deleted}, mark)
         for error in errors:
-            self.ctx.record_alone(Event(str(Action.BACKUP_PRUNE), tenant, {"error": error.message}, f"failed:{error.code}"))
+            self.ctx.record_alone(
+                Event(
+                    str(Action.BACKUP_PRUNE),
+                    tenant,
+                    {"error": error.message},
+                    f"failed:{error.code}",
+                )
+            )
         return errors
 
     # -- helpers --------------------------------------------------------------------------
@@ -414,11 +591,15 @@ class BackupService:
         out: dict[str, list[Checked]] = {}
         for record in tx.backups():
             level = self._policy(record.region).verify_level
-            out.setdefault(record.tenant, []).append(check(record, by_backup.get(record.id, []), level))
+            out.setdefault(record.tenant, []).append(
+                check(record, by_backup.get(record.id, []), level)
+            )
         return out
 
     # `list` last: below it, `list` in this class body would name the method, not the type.
-    def list(self, tenant: str | None = None, *, include_pruned: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
+    def list(
+        self, tenant: str | None = None, *, include_pruned: bool = False
+    ) -> tuple[list[dict[str, Any]], list[str]]:
         """Backups with their status and last verification, after reconciling the index with
         the store(s): a manifest missing from the index is indexed; an indexed backup whose
         manifest vanished is shown as ``missing``. Returns (rows, notes).
@@ -432,11 +613,20 @@ class BackupService:
             region = None
             if tenant is not None:
                 region = existing_tenant(tx, tenant).region
-            return tx.backups(tenant=tenant, include_pruned=True), tx.verifications(tenant=tenant), region
+            return (
+                tx.backups(tenant=tenant, include_pruned=True),
+                tx.verifications(tenant=tenant),
+                region,
+            )
 
         records, verifications, only = self.ctx.view(Action.BACKUP_VIEW, tenant or "backups", read)
         regions = [only] if only else list(self.ctx.settings.regions)
-        found = {m.backup_id: m for r in regions for m in self.repository(r).manifests(tenant) if m.region == r}
+        found = {
+            m.backup_id: m
+            for r in regions
+            for m in self.repository(r).manifests(tenant)
+            if m.region == r
+        }
         indexed = {r.id for r in records}
         new = [BackupRecord.from_manifest(m) for bid, m in found.items() if bid not in indexed]
         notes = []
@@ -444,16 +634,26 @@ class BackupService:
             with self.ctx.catalog.transaction() as tx:
                 for record in new:
                     tx.insert_backup(record)
-            notes.append(f"indexed {len(new)} backup(s) found in the store: {', '.join(r.id for r in new[:5])}")
-        missing = {r.id for r in records if r.state == "complete" and r.region in regions and r.id not in found}
+            notes.append(
+                f"indexed {len(new)} backup(s) found in the store: {', '.join(r.id for r in new[:5])}"
+            )
+        missing = {
+            r.id
+            for r in records
+            if r.state == "complete" and r.region in regions and r.id not in found
+        }
         if missing:
-            notes.append(f"{len(missing)} backup(s) in the catalog are missing from the store: {', '.join(sorted(missing)[:5])}")
+            notes.append(
+                f"{len(missing)} backup(s) in the catalog are missing from the store: {', '.join(sorted(missing)[:5])}"
+            )
         by_backup = _by_backup(verifications)
         rows = []
         for record in sorted([*records, *new], key=lambda r: (r.created_at, r.id)):
             if record.state == "pruned" and not include_pruned:
                 continue
-            checked = check(record, by_backup.get(record.id, []), self._policy(record.region).verify_level)
+            checked = check(
+                record, by_backup.get(record.id, []), self._policy(record.region).verify_level
+            )
             status = "missing" if record.id in missing else checked.status
             last = checked.last.as_json() if checked.last else None
             rows.append({**record.as_json(), "status": status, "last_verification": last})

@@ -57,7 +57,9 @@ class OpsContext:
             for c in region.clusters:
                 if c.name == cluster:
                     return c
-        raise NotFound(f"cluster {cluster} is not in the configuration", hint="aptien-ops region list")
+        raise NotFound(
+            f"cluster {cluster} is not in the configuration", hint="aptien-ops region list"
+        )
 
     def sealer(self, region: str) -> Sealer:
         """The region's sealing key (created on first use in a sandbox)."""
@@ -106,10 +108,14 @@ class OpsContext:
 
     # -- the guard every service goes through -----------------------------------------------
 
-    def authorize(self, tx: CatalogTx, action: Action, target: str, params: Mapping[str, object]) -> None:
+    def authorize(
+        self, tx: CatalogTx, action: Action, target: str, params: Mapping[str, object]
+    ) -> None:
         """Raises Forbidden unless the operator may do ``action`` (the caller logs the denial)."""
         if self.read_only and action not in READ_ONLY_SAFE:
-            raise Forbidden(f"{action} is not available in read-only mode", hint="restart without --read-only")
+            raise Forbidden(
+                f"{action} is not available in read-only mode", hint="restart without --read-only"
+            )
         op = tx.operator(self.identity.operator)
         if op is None or not op.active:
             raise Forbidden(
@@ -118,7 +124,13 @@ class OpsContext:
             )
         require(self.identity.operator, op.roles, action)
 
-    def view(self, action: Action, target: str, fn: Callable[[CatalogTx], T], params: Mapping[str, object] | None = None) -> T:
+    def view(
+        self,
+        action: Action,
+        target: str,
+        fn: Callable[[CatalogTx], T],
+        params: Mapping[str, object] | None = None,
+    ) -> T:
         """Run a read-only use case; only a denial is logged."""
         try:
             with self.catalog.read() as tx:
@@ -155,10 +167,22 @@ class OpsContext:
             self._log_denial(action, target, params, denied)
             raise
         except OpsError as exc:
-            self.record_alone(Event(str(action), target, {**params, "error": exc.message}, f"failed:{exc.code}", approval_id))
+            self.record_alone(
+                Event(
+                    str(action),
+                    target,
+                    {**params, "error": exc.message},
+                    f"failed:{exc.code}",
+                    approval_id,
+                )
+            )
             raise
         self.events.entry(entry)
         return result
 
-    def _log_denial(self, action: Action, target: str, params: Mapping[str, object], denied: Forbidden) -> None:
-        self.record_alone(Event(str(action), target, {**params, "reason": denied.message}, "denied"))
+    def _log_denial(
+        self, action: Action, target: str, params: Mapping[str, object], denied: Forbidden
+    ) -> None:
+        self.record_alone(
+            Event(str(action), target, {**params, "reason": denied.message}, "denied")
+        )

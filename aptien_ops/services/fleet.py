@@ -30,7 +30,13 @@ class Finding:
     detail: str
 
     def as_json(self) -> dict[str, object]:
-        return {"kind": self.kind, "region": self.region, "cluster": self.cluster, "tenant": self.tenant, "detail": self.detail}
+        return {
+            "kind": self.kind,
+            "region": self.region,
+            "cluster": self.cluster,
+            "tenant": self.tenant,
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True)
@@ -65,12 +71,32 @@ class FleetService:
                 findings += self._check_cluster(region.name, cluster.name, cluster.capacity, mine)
         for t in tenants:
             if t.state == TenantState.CANCELLED and t.retain_until and t.retain_until < now:
-                findings.append(Finding("past-retention", t.region, t.cluster, t.name, f"retained until {iso(t.retain_until)}; awaiting purge"))
-            if t.state == TenantState.PROVISIONING and (t.lease_until is None or t.lease_until < now):
-                findings.append(Finding("stuck-provisioning", t.region, t.cluster, t.name, "provisioning stopped part-way; rerun tenant provision to finish it"))
+                findings.append(
+                    Finding(
+                        "past-retention",
+                        t.region,
+                        t.cluster,
+                        t.name,
+                        f"retained until {iso(t.retain_until)}; awaiting purge",
+                    )
+                )
+            if t.state == TenantState.PROVISIONING and (
+                t.lease_until is None or t.lease_until < now
+            ):
+                findings.append(
+                    Finding(
+                        "stuck-provisioning",
+                        t.region,
+                        t.cluster,
+                        t.name,
+                        "provisioning stopped part-way; rerun tenant provision to finish it",
+                    )
+                )
         return findings
 
-    def _check_cluster(self, region: str, cluster: str, capacity: int, tenants: list[Tenant]) -> list[Finding]:
+    def _check_cluster(
+        self, region: str, cluster: str, capacity: int, tenants: list[Tenant]
+    ) -> list[Finding]:
         store = self.ctx.store(cluster)
         try:
             present = set(store.list_databases())
@@ -81,11 +107,27 @@ class FleetService:
         for name in sorted(present):
             tenant = known.get(name)
             if tenant is None or tenant.state == TenantState.PURGED:
-                out.append(Finding("orphan-database", region, cluster, name, "a tenant database the catalog does not know (or purged)"))
+                out.append(
+                    Finding(
+                        "orphan-database",
+                        region,
+                        cluster,
+                        name,
+                        "a tenant database the catalog does not know (or purged)",
+                    )
+                )
         live = [t for t in tenants if t.state in LIVE_STATES]
         for t in live:
             if t.name not in present:
-                out.append(Finding("missing-database", region, cluster, t.name, f"catalog says {t.state}, but the database is missing"))
+                out.append(
+                    Finding(
+                        "missing-database",
+                        region,
+                        cluster,
+                        t.name,
+                        f"catalog says {t.state}, but the database is missing",
+                    )
+                )
                 continue
             try:
                 version = store.schema_version(t.name)
@@ -93,14 +135,35 @@ class FleetService:
                 out.append(Finding("missing-database", region, cluster, t.name, exc.message))
                 continue
             if version is None or version < TENANT_SCHEMA_VERSION:
-                out.append(Finding("schema-behind", region, cluster, t.name, f"schema version {version} < {TENANT_SCHEMA_VERSION}; run fleet migrate"))
+                out.append(
+                    Finding(
+                        "schema-behind",
+                        region,
+                        cluster,
+                        t.name,
+                        f"schema version {version} < {TENANT_SCHEMA_VERSION}; run fleet migrate",
+                    )
+                )
         in_use = sum(1 for t in tenants if t.state != TenantState.PURGED)
         if in_use > capacity:
-            out.append(Finding("over-capacity", region, cluster, None, f"{in_use} tenants on a cluster of capacity {capacity}"))
+            out.append(
+                Finding(
+                    "over-capacity",
+                    region,
+                    cluster,
+                    None,
+                    f"{in_use} tenants on a cluster of capacity {capacity}",
+                )
+            )
         return out
 
-    def migrate(self, *, region: str | None = None, parallel: int = 2,
-                progress: Callable[[int, int, str], None] | None = None) -> list[MigrationResult]:
+    def migrate(
+        self,
+        *,
+        region: str | None = None,
+        parallel: int = 2,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> list[MigrationResult]:
         """Upgrade every live tenant's schema to this code's version, one transaction per
         version step per tenant; rerunning resumes where it stopped.
 
@@ -114,7 +177,13 @@ class FleetService:
         def pick(tx: CatalogTx) -> list[Tenant]:
             return [t for t in tx.tenants(region=region) if t.state in LIVE_STATES and t.cluster]
 
-        tenants = self.ctx.mutate(Action.FLEET_MIGRATE, region or "fleet", {"parallel": parallel, "target": TENANT_SCHEMA_VERSION}, pick, outcome="started")
+        tenants = self.ctx.mutate(
+            Action.FLEET_MIGRATE,
+            region or "fleet",
+            {"parallel": parallel, "target": TENANT_SCHEMA_VERSION},
+            pick,
+            outcome="started",
+        )
         local = threading.local()
         opened: list[TenantStore] = []
 
@@ -135,7 +204,11 @@ class FleetService:
                 after = store.apply_schema(t.name, TENANT_SCHEMA_VERSION, region=t.region)
                 # New tables in a schema step need their metadata columns granted too.
                 region = self.ctx.settings.regions[t.region]
-                store.grant_inspector(t.name, region.inspector_role, self.ctx.cluster_settings(t.cluster).inspector_password.read())
+                store.grant_inspector(
+                    t.name,
+                    region.inspector_role,
+                    self.ctx.cluster_settings(t.cluster).inspector_password.read(),
+                )
             except OpsError as exc:
                 return MigrationResult(t.name, t.schema_version, None, exc.message)
             if after != t.schema_version:
@@ -155,6 +228,12 @@ class FleetService:
             store.close()
         failed = [r for r in results if r.error]
         outcome = "ok" if not failed else f"failed:{len(failed)}"
-        self.ctx.record_alone(Event(str(Action.FLEET_MIGRATE), region or "fleet",
-                                    {"tenants": len(results), "failed": len(failed), "target": TENANT_SCHEMA_VERSION}, outcome))
+        self.ctx.record_alone(
+            Event(
+                str(Action.FLEET_MIGRATE),
+                region or "fleet",
+                {"tenants": len(results), "failed": len(failed), "target": TENANT_SCHEMA_VERSION},
+                outcome,
+            )
+        )
         return sorted(results, key=lambda r: r.tenant)

@@ -86,9 +86,15 @@ class Page:
         return state_notice(self.tenant)
 
     def as_json(self) -> dict[str, object]:
-        return {"tenant": self.tenant.name, "region": self.tenant.region, "state": str(self.tenant.state),
-                "notice": self.notice, "kind": self.kind, "rows": [r.as_json() for r in self.rows],
-                "next_cursor": self.next_cursor}
+        return {
+            "tenant": self.tenant.name,
+            "region": self.tenant.region,
+            "state": str(self.tenant.state),
+            "notice": self.notice,
+            "kind": self.kind,
+            "rows": [r.as_json() for r in self.rows],
+            "next_cursor": self.next_cursor,
+        }
 
 
 @dataclass
@@ -109,7 +115,9 @@ class Browser:
     scrolling, a script following cursors) are the same inspection and are not logged again.
     """
 
-    def __init__(self, service: InspectionService, tenant: Tenant, kind: str, filters: Filters) -> None:
+    def __init__(
+        self, service: InspectionService, tenant: Tenant, kind: str, filters: Filters
+    ) -> None:
         self.service, self.tenant, self.kind, self.filters = service, tenant, kind, filters
         self._scope = cursor_scope(tenant.name, tenant.created_at, kind, filters)
         self._logged = False
@@ -122,25 +130,48 @@ class Browser:
         """Raises: InvalidInput (filters, limit, cursor), NotFound, Forbidden, Unavailable."""
         ctx = self.service.ctx
         now = utcnow()
-        params: dict[str, object] = {"kind": self.kind, "filters": self.filters.typed(), "limit": limit,
-                                     "after": after is not None}
+        params: dict[str, object] = {
+            "kind": self.kind,
+            "filters": self.filters.typed(),
+            "limit": limit,
+            "after": after is not None,
+        }
         try:
             query = self.filters.resolve(now, limit)
-            start = self.service.codec.decode(after, self._scope, now) if after is not None else None
+            start = (
+                self.service.codec.decode(after, self._scope, now) if after is not None else None
+            )
             # One row more than asked tells whether there is a next page without a count.
             rows = self.service._read(self.tenant, query.following(start, limit + 1))
         except OpsError as exc:
             if not self._logged:
                 self._logged = True
-                ctx.record_alone(Event(str(Action.INSPECT_METADATA), self.tenant.name,
-                                       {**params, "error": exc.message}, f"failed:{exc.code}"))
+                ctx.record_alone(
+                    Event(
+                        str(Action.INSPECT_METADATA),
+                        self.tenant.name,
+                        {**params, "error": exc.message},
+                        f"failed:{exc.code}",
+                    )
+                )
             raise
         more = len(rows) > limit
         rows = rows[:limit]
-        cursor = self.service.codec.encode(self._scope, Position(rows[-1].at, rows[-1].id), now) if more else None
+        cursor = (
+            self.service.codec.encode(self._scope, Position(rows[-1].at, rows[-1].id), now)
+            if more
+            else None
+        )
         if not self._logged:
             self._logged = True
-            ctx.record_alone(Event(str(Action.INSPECT_METADATA), self.tenant.name, {**params, "rows": len(rows)}, "ok"))
+            ctx.record_alone(
+                Event(
+                    str(Action.INSPECT_METADATA),
+                    self.tenant.name,
+                    {**params, "rows": len(rows)},
+                    "ok",
+                )
+            )
         return Page(self.tenant, self.kind, rows, cursor)
 
 
@@ -162,17 +193,35 @@ class InspectionService:
         Raises: InvalidInput (name, kind), NotFound (unknown or purged tenant), Conflict (still
         provisioning), Forbidden (logged).
         """
-        if kind not in ("logins", "audit") or not isinstance(filters, LoginFilters if kind == "logins" else AuditFilters):
+        if kind not in ("logins", "audit") or not isinstance(
+            filters, LoginFilters if kind == "logins" else AuditFilters
+        ):
             raise InvalidInput(f"unknown kind of event {kind!r}: logins or audit")
-        tenant = self._tenant(name, Action.INSPECT_METADATA, {"kind": kind, "filters": filters.typed()})
+        tenant = self._tenant(
+            name, Action.INSPECT_METADATA, {"kind": kind, "filters": filters.typed()}
+        )
         return Browser(self, tenant, kind, filters)
 
-    def logins(self, name: str, filters: LoginFilters, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page:
+    def logins(
+        self,
+        name: str,
+        filters: LoginFilters,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        after: str | None = None,
+    ) -> Page:
         """One page of login events. Raises as :meth:`browse` and :meth:`Browser.page`."""
         filters.resolve(utcnow(), limit)  # bad input is refused before the catalog is touched
         return self.browse(name, "logins", filters).page(limit, after)
 
-    def audit(self, name: str, filters: AuditFilters, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page:
+    def audit(
+        self,
+        name: str,
+        filters: AuditFilters,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        after: str | None = None,
+    ) -> Page:
         """One page of change-audit events. Raises as :meth:`browse` and :meth:`Browser.page`."""
         filters.resolve(utcnow(), limit)
         return self.browse(name, "audit", filters).page(limit, after)
@@ -189,16 +238,25 @@ class InspectionService:
 
         tenant = self.ctx.view(action, name, find, params)
         if tenant.state == TenantState.PURGED:
-            raise NotFound(f"tenant {name} was purged on {iso(tenant.purged_at)}; its database no longer exists")
+            raise NotFound(
+                f"tenant {name} was purged on {iso(tenant.purged_at)}; its database no longer exists"
+            )
         if tenant.state not in INSPECTABLE or not tenant.cluster:
-            raise Conflict(f"tenant {name} is still provisioning", hint=f"aptien-ops tenant provision {name} finishes it")
+            raise Conflict(
+                f"tenant {name} is still provisioning",
+                hint=f"aptien-ops tenant provision {name} finishes it",
+            )
         return tenant
 
     def _read(self, tenant: Tenant, query: Query) -> list[Row]:
         """One page straight from the tenant's reader (callers have authorised and will log)."""
         reader = self._reader(tenant.cluster or "")
         rows: list[Row] = []
-        rows.extend(reader.logins(tenant.name, query) if query.kind == "logins" else reader.audit(tenant.name, query))
+        rows.extend(
+            reader.logins(tenant.name, query)
+            if query.kind == "logins"
+            else reader.audit(tenant.name, query)
+        )
         return rows
 
     def _stream(self, tenant: Tenant, query: Query) -> Iterator[Row]:
@@ -211,7 +269,14 @@ class InspectionService:
                 return
             page = page.following(Position(rows[-1].at, rows[-1].id))
 
-    def summary(self, name: str, *, since: str | None = None, until: str | None = None, per: str | None = None) -> dict[str, Any]:
+    def summary(
+        self,
+        name: str,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        per: str | None = None,
+    ) -> dict[str, Any]:
         """Login activity of a window (default the last 7 days): counts per hour or day, failure
         rate, distinct users/IPs/user agents, bursts of failures (thresholds from
         ``[inspection]``), first-seen IPs. Raises: InvalidInput, NotFound, Conflict, Forbidden,
@@ -223,25 +288,55 @@ class InspectionService:
         assert query.since is not None and query.until is not None
         chosen = per or ("hour" if query.until - query.since <= timedelta(hours=48) else "day")
         settings = self.ctx.settings.inspection
-        builder = LoginSummary(query.since, query.until, chosen, settings.burst_failures,
-                               timedelta(minutes=settings.burst_window_minutes))
+        builder = LoginSummary(
+            query.since,
+            query.until,
+            chosen,
+            settings.burst_failures,
+            timedelta(minutes=settings.burst_window_minutes),
+        )
         params: dict[str, object] = {"kind": "summary", "filters": typed, "per": chosen}
         tenant = self._tenant(name, Action.INSPECT_METADATA, params)
         try:
             for event in self._stream(tenant, query):
                 assert isinstance(event, LoginEvent)
                 builder.add(event.at, event.user_email, event.ip, event.user_agent, event.result)
-            seen = self._reader(tenant.cluster or "").ips_seen_before(tenant.name, sorted(builder.addresses), query.since)
+            seen = self._reader(tenant.cluster or "").ips_seen_before(
+                tenant.name, sorted(builder.addresses), query.since
+            )
         except OpsError as exc:
-            self.ctx.record_alone(Event(str(Action.INSPECT_METADATA), name, {**params, "error": exc.message}, f"failed:{exc.code}"))
+            self.ctx.record_alone(
+                Event(
+                    str(Action.INSPECT_METADATA),
+                    name,
+                    {**params, "error": exc.message},
+                    f"failed:{exc.code}",
+                )
+            )
             raise
         data = builder.as_json(seen)
-        self.ctx.record_alone(Event(str(Action.INSPECT_METADATA), name, {**params, "rows": data["logins"]}, "ok"))
-        return {"tenant": tenant.name, "region": tenant.region, "state": str(tenant.state),
-                "notice": state_notice(tenant), **data}
+        self.ctx.record_alone(
+            Event(str(Action.INSPECT_METADATA), name, {**params, "rows": data["logins"]}, "ok")
+        )
+        return {
+            "tenant": tenant.name,
+            "region": tenant.region,
+            "state": str(tenant.state),
+            "notice": state_notice(tenant),
+            **data,
+        }
 
-    def export(self, name: str, *, kind: str, fmt: str, output: Path, reason: str,
-               since: str | None = None, until: str | None = None) -> dict[str, object]:
+    def export(
+        self,
+        name: str,
+        *,
+        kind: str,
+        fmt: str,
+        output: Path,
+        reason: str,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> dict[str, object]:
         """Write every ``kind`` event of the window to ``output`` (jsonl or csv, mode 0600).
 
         Logged with the reason before it starts and with the row count when done.
@@ -249,26 +344,59 @@ class InspectionService:
         NotFound, Forbidden, Unavailable (a write failed; nothing is left behind).
         """
         why, target = _check_export(kind, fmt, reason, output)
-        filters: Filters = LoginFilters(since=since, until=until) if kind == "logins" else AuditFilters(since=since, until=until)
+        filters: Filters = (
+            LoginFilters(since=since, until=until)
+            if kind == "logins"
+            else AuditFilters(since=since, until=until)
+        )
         query = filters.resolve(utcnow())
-        params: dict[str, object] = {"kind": kind, "format": fmt, "output": str(target), "reason": why,
-                                     "filters": filters.typed()}
+        params: dict[str, object] = {
+            "kind": kind,
+            "format": fmt,
+            "output": str(target),
+            "reason": why,
+            "filters": filters.typed(),
+        }
         tenant = self._tenant(name, Action.INSPECT_EXPORT, params)
         self.ctx.record_alone(Event(str(Action.INSPECT_EXPORT), name, params, "started"))
         try:
             rows, digest = _write_export(target, fmt, query.columns, self._stream(tenant, query))
         except OpsError as exc:
-            self.ctx.record_alone(Event(str(Action.INSPECT_EXPORT), name, {**params, "error": exc.message}, f"failed:{exc.code}"))
+            self.ctx.record_alone(
+                Event(
+                    str(Action.INSPECT_EXPORT),
+                    name,
+                    {**params, "error": exc.message},
+                    f"failed:{exc.code}",
+                )
+            )
             raise
-        self.ctx.record_alone(Event(str(Action.INSPECT_EXPORT), name, {**params, "rows": rows, "sha256": digest}, "ok"))
-        return {"tenant": name, "state": str(tenant.state), "notice": state_notice(tenant), "kind": kind,
-                "format": fmt, "output": str(target), "rows": rows, "sha256": digest}
+        self.ctx.record_alone(
+            Event(
+                str(Action.INSPECT_EXPORT), name, {**params, "rows": rows, "sha256": digest}, "ok"
+            )
+        )
+        return {
+            "tenant": name,
+            "state": str(tenant.state),
+            "notice": state_notice(tenant),
+            "kind": kind,
+            "format": fmt,
+            "output": str(target),
+            "rows": rows,
+            "sha256": digest,
+        }
 
     # -- the fleet ----------------------------------------------------------------------------
 
-    def find_user(self, email: str, *, region: str | None = None,
-                  on_row: Callable[[dict[str, object]], None] | None = None,
-                  progress: Callable[[int, int, str], None] | None = None) -> UserSearch:
+    def find_user(
+        self,
+        email: str,
+        *,
+        region: str | None = None,
+        on_row: Callable[[dict[str, object]], None] | None = None,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> UserSearch:
         """Every live tenant (of ``region``) where ``email`` is a user, with its last login.
 
         Tenants are searched in parallel, at most ``[inspection] parallel_per_cluster`` at once
@@ -282,21 +410,40 @@ class InspectionService:
         if region is not None:
             region_or_fail(self.ctx.settings, region)
         params: dict[str, object] = {"email": email, "region": region}
-        tenants = self.ctx.view(Action.INSPECT_METADATA, region or "fleet", lambda tx: tx.tenants(region=region), params)
-        search = UserSearch(address, skipped_purged=sum(1 for t in tenants if t.state == TenantState.PURGED))
+        tenants = self.ctx.view(
+            Action.INSPECT_METADATA, region or "fleet", lambda tx: tx.tenants(region=region), params
+        )
+        search = UserSearch(
+            address, skipped_purged=sum(1 for t in tenants if t.state == TenantState.PURGED)
+        )
         live = [t for t in tenants if t.state in INSPECTABLE and t.cluster]
         search.searched = len(live)
         self._search(live, address, search, on_row, progress)
         outcome = "ok" if not search.failures else "failed:unavailable"
-        self.ctx.record_alone(Event(str(Action.INSPECT_METADATA), region or "fleet",
-                                    {**params, "tenants": len(live), "found": len(search.rows),
-                                     "failed": len(search.failures)}, outcome))
+        self.ctx.record_alone(
+            Event(
+                str(Action.INSPECT_METADATA),
+                region or "fleet",
+                {
+                    **params,
+                    "tenants": len(live),
+                    "found": len(search.rows),
+                    "failed": len(search.failures),
+                },
+                outcome,
+            )
+        )
         search.rows.sort(key=lambda row: str(row["tenant"]))
         return search
 
-    def _search(self, tenants: list[Tenant], address: str, search: UserSearch,
-                on_row: Callable[[dict[str, object]], None] | None,
-                progress: Callable[[int, int, str], None] | None) -> None:
+    def _search(
+        self,
+        tenants: list[Tenant],
+        address: str,
+        search: UserSearch,
+        on_row: Callable[[dict[str, object]], None] | None,
+        progress: Callable[[int, int, str], None] | None,
+    ) -> None:
         by_cluster: dict[str, list[Tenant]] = {}
         for t in tenants:
             by_cluster.setdefault(t.cluster or "", []).append(t)
@@ -325,18 +472,36 @@ class InspectionService:
                 return t, None, exc
 
         parallel = self.ctx.settings.inspection.parallel_per_cluster
-        pools = [ThreadPoolExecutor(min(parallel, len(mine)), thread_name_prefix=f"inspect-{c}")
-                 for c, mine in by_cluster.items()]
+        pools = [
+            ThreadPoolExecutor(min(parallel, len(mine)), thread_name_prefix=f"inspect-{c}")
+            for c, mine in by_cluster.items()
+        ]
         try:
-            futures = [pool.submit(one, t) for pool, mine in zip(pools, by_cluster.values(), strict=True) for t in mine]
+            futures = [
+                pool.submit(one, t)
+                for pool, mine in zip(pools, by_cluster.values(), strict=True)
+                for t in mine
+            ]
             for done, future in enumerate(as_completed(futures), 1):
                 t, found, error = future.result()
                 if error is not None:
-                    search.failures.append({"tenant": t.name, "region": t.region, "cluster": t.cluster,
-                                            "code": error.code, "error": error.message})
+                    search.failures.append(
+                        {
+                            "tenant": t.name,
+                            "region": t.region,
+                            "cluster": t.cluster,
+                            "code": error.code,
+                            "error": error.message,
+                        }
+                    )
                 elif found is not None:
-                    row = {"tenant": t.name, "region": t.region, "cluster": t.cluster, "state": str(t.state),
-                           **{k: iso(v) if isinstance(v, datetime) else v for k, v in found.items()}}
+                    row = {
+                        "tenant": t.name,
+                        "region": t.region,
+                        "cluster": t.cluster,
+                        "state": str(t.state),
+                        **{k: iso(v) if isinstance(v, datetime) else v for k, v in found.items()},
+                    }
                     search.rows.append(row)
                     if on_row is not None:
                         on_row(row)
@@ -357,7 +522,9 @@ class InspectionService:
         Raises: NotFound if no region of the config defines the cluster.
         """
         settings = self.ctx.cluster_settings(cluster)
-        role = next(r.inspector_role for r in self.ctx.settings.regions.values() if settings in r.clusters)
+        role = next(
+            r.inspector_role for r in self.ctx.settings.regions.values() if settings in r.clusters
+        )
         return self._factory(settings, role)
 
     def _reader(self, cluster: str) -> InspectionReader:
@@ -389,14 +556,18 @@ def _check_export(kind: str, fmt: str, reason: str, output: Path) -> tuple[str, 
         raise InvalidInput(f"--format must be jsonl or csv, got {fmt[:20]!r}")
     why = " ".join((reason or "").split())
     if not why:
-        raise InvalidInput("an export of personal data needs a reason", hint='--reason "ticket SEC-123: …"')
+        raise InvalidInput(
+            "an export of personal data needs a reason", hint='--reason "ticket SEC-123: …"'
+        )
     if len(why) > 500:
         raise InvalidInput("the reason must be at most 500 characters")
     target = output.expanduser().absolute()
     if not target.parent.is_dir():
         raise InvalidInput(f"--output: the directory {target.parent} does not exist")
     if target.exists() or target.is_symlink():
-        raise Conflict(f"{target} exists; an export never overwrites a file", hint="choose a new --output")
+        raise Conflict(
+            f"{target} exists; an export never overwrites a file", hint="choose a new --output"
+        )
     return why, target
 
 
@@ -418,7 +589,9 @@ def _csv_cell(value: object) -> object:
     return "" if value is None else value
 
 
-def _write_export(target: Path, fmt: str, columns: tuple[str, ...], rows: Iterator[Row]) -> tuple[int, str]:
+def _write_export(
+    target: Path, fmt: str, columns: tuple[str, ...], rows: Iterator[Row]
+) -> tuple[int, str]:
     """Write ``rows`` to ``target`` (0600), complete or not at all. Returns (rows, sha256).
 
     Raises: Conflict (the file appeared meanwhile), Unavailable (the file system refused),
@@ -444,7 +617,9 @@ def _write_export(target: Path, fmt: str, columns: tuple[str, ...], rows: Iterat
         try:
             os.link(partial, target)  # unlike rename, never replaces a file that appeared meanwhile
         except FileExistsError:
-            raise Conflict(f"{target} appeared during the export; nothing was overwritten") from None
+            raise Conflict(
+                f"{target} appeared during the export; nothing was overwritten"
+            ) from None
     except OSError as exc:
         raise Unavailable(f"cannot write the export {target}: {exc.strerror or exc}") from None
     finally:

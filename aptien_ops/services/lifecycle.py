@@ -46,11 +46,15 @@ class LifecycleService:
         inspection keep working. Raises: InvalidInput, NotFound, Forbidden, Conflict, Unavailable."""
         validate_tenant_name(name)
         why = _reason(reason, "suspending a tenant")
-        return self._transition(name, "suspend", Action.TENANT_SUSPEND, TenantState.SUSPENDED, why, login=False)
+        return self._transition(
+            name, "suspend", Action.TENANT_SUSPEND, TenantState.SUSPENDED, why, login=False
+        )
 
     def resume(self, name: str) -> Tenant:
         validate_tenant_name(name)
-        return self._transition(name, "resume", Action.TENANT_RESUME, TenantState.ACTIVE, None, login=True)
+        return self._transition(
+            name, "resume", Action.TENANT_RESUME, TenantState.ACTIVE, None, login=True
+        )
 
     def cancel(self, name: str, retain_days: int | None = None) -> Tenant:
         """Cancel: no more logins; restorable until the retention end, then purgeable."""
@@ -59,8 +63,16 @@ class LifecycleService:
         if not 0 <= days <= 3650:
             raise InvalidInput(f"--retain-days must be between 0 and 3650, got {days}")
         until = utcnow() + timedelta(days=days)
-        return self._transition(name, "cancel", Action.TENANT_CANCEL, TenantState.CANCELLED, f"retain {days} days",
-                                login=False, extra={"retain_until": until}, params={"retain_days": days})
+        return self._transition(
+            name,
+            "cancel",
+            Action.TENANT_CANCEL,
+            TenantState.CANCELLED,
+            f"retain {days} days",
+            login=False,
+            extra={"retain_until": until},
+            params={"retain_days": days},
+        )
 
     def purge(self, name: str, *, before_retention_end: str | None = None) -> Tenant:
         """Request the purge of a cancelled tenant (four-eyes) — or run it when four-eyes is off.
@@ -78,20 +90,33 @@ class LifecycleService:
                     f"tenant {name} is retained until {tenant.retain_until:%Y-%m-%d}",
                     hint='purge after that date, or pass --before-retention-end "reason" (e.g. the client asked for deletion)',
                 )
-            params["before_retention_end"] = _reason(before_retention_end, "purging before the retention end")
+            params["before_retention_end"] = _reason(
+                before_retention_end, "purging before the retention end"
+            )
         if "tenant.purge" in self.ctx.settings.security.four_eyes:
             approval = self.approvals.request(Action.TENANT_PURGE, name, params)
             raise PendingApproval(
                 f"purging {name} needs a second admin's approval; request #{approval.id} recorded",
-                approval_id=approval.id, action=approval.action, target=name,
+                approval_id=approval.id,
+                action=approval.action,
+                target=name,
             )
         return self.ctx.mutate(Action.TENANT_PURGE, name, params, lambda tx: self._purge(tx, name))
 
     # -- internals ------------------------------------------------------------------------
 
-    def _transition(self, name: str, verb: str, action: Action, to: TenantState, reason: str | None, *,
-                    login: bool, extra: Mapping[str, object] | None = None,
-                    params: Mapping[str, object] | None = None) -> Tenant:
+    def _transition(
+        self,
+        name: str,
+        verb: str,
+        action: Action,
+        to: TenantState,
+        reason: str | None,
+        *,
+        login: bool,
+        extra: Mapping[str, object] | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> Tenant:
         tenant = self._get_now(name)
         self._check_state(tenant, verb)
         assert tenant.cluster is not None
@@ -104,14 +129,25 @@ class LifecycleService:
             self._check_state(current, verb)
             now = utcnow()
             tx.update_tenant(name, state=to, state_reason=reason, updated_at=now, **(extra or {}))
-            tx.add_state_change(name, StateChange(now, str(current.state), str(to), self.ctx.identity.operator, reason))
+            tx.add_state_change(
+                name,
+                StateChange(now, str(current.state), str(to), self.ctx.identity.operator, reason),
+            )
             return existing_tenant(tx, name)
 
-        return self.ctx.mutate(action, name, {**(params or {}), **({"reason": reason} if reason else {})}, record)
+        return self.ctx.mutate(
+            action, name, {**(params or {}), **({"reason": reason} if reason else {})}, record
+        )
 
-    def _execute_purge(self, tx: CatalogTx, target: str, params: dict[str, object]) -> Mapping[str, object]:
+    def _execute_purge(
+        self, tx: CatalogTx, target: str, params: dict[str, object]
+    ) -> Mapping[str, object]:
         tenant = self._purge(tx, target)
-        return {"tenant": tenant.name, "state": str(tenant.state), "purged_at": tenant.as_json()["purged_at"]}
+        return {
+            "tenant": tenant.name,
+            "state": str(tenant.state),
+            "purged_at": tenant.as_json()["purged_at"],
+        }
 
     def _purge(self, tx: CatalogTx, name: str) -> Tenant:
         tenant = existing_tenant(tx, name, for_update=True)
@@ -122,9 +158,18 @@ class LifecycleService:
         tx.set_tenant_secret(name, "backup_identity", None)
         tx.set_tenant_secret(name, "owner_password", None)
         now = utcnow()
-        tx.update_tenant(name, state=TenantState.PURGED, purged_at=now, updated_at=now,
-                         contact_name=None, contact_email=None, state_reason="purged")
-        tx.add_state_change(name, StateChange(now, str(tenant.state), "purged", self.ctx.identity.operator))
+        tx.update_tenant(
+            name,
+            state=TenantState.PURGED,
+            purged_at=now,
+            updated_at=now,
+            contact_name=None,
+            contact_email=None,
+            state_reason="purged",
+        )
+        tx.add_state_change(
+            name, StateChange(now, str(tenant.state), "purged", self.ctx.identity.operator)
+        )
         return existing_tenant(tx, name)
 
     def _get_now(self, name: str) -> Tenant:
@@ -136,4 +181,7 @@ class LifecycleService:
         allowed = ALLOWED_FROM[verb]
         if tenant.state not in allowed:
             needed = " or ".join(str(s) for s in allowed)
-            raise Conflict(f"cannot {verb} {tenant.name}: it is {tenant.state}", hint=f"{verb} needs a tenant that is {needed}")
+            raise Conflict(
+                f"cannot {verb} {tenant.name}: it is {tenant.state}",
+                hint=f"{verb} needs a tenant that is {needed}",
+            )

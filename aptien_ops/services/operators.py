@@ -52,8 +52,15 @@ class OperatorService:
 
         def add(tx: CatalogTx) -> Operator:
             if tx.operator(name) is not None:
-                raise Conflict(f"operator {name} exists already", hint=f"aptien-ops operator grant {name} ROLE")
-            op = Operator(name=name, roles=frozenset(str(r) for r in wanted), added_by=self.ctx.identity.operator, added_at=utcnow())
+                raise Conflict(
+                    f"operator {name} exists already", hint=f"aptien-ops operator grant {name} ROLE"
+                )
+            op = Operator(
+                name=name,
+                roles=frozenset(str(r) for r in wanted),
+                added_by=self.ctx.identity.operator,
+                added_at=utcnow(),
+            )
             tx.insert_operator(op)
             return op
 
@@ -76,7 +83,9 @@ class OperatorService:
                 target=name,
             )
         action = Action.OPERATOR_GRANT_ADMIN if granted == Role.ADMIN else Action.OPERATOR_GRANT
-        return self.ctx.mutate(action, name, {"role": str(granted)}, lambda tx: self._grant(tx, name, granted))
+        return self.ctx.mutate(
+            action, name, {"role": str(granted)}, lambda tx: self._grant(tx, name, granted)
+        )
 
     def revoke(self, name: str, role: str) -> Operator:
         """Raises: InvalidInput, NotFound, Forbidden, Conflict (last admin, or not held)."""
@@ -87,8 +96,13 @@ class OperatorService:
             op = self._get(tx, name)
             if revoked not in op.roles:
                 raise Conflict(f"{name} does not hold role {revoked}")
-            if revoked == Role.ADMIN and sum(1 for o in tx.operators() if o.active and Role.ADMIN in o.roles) <= 1:
-                raise Conflict(f"{name} is the last admin", hint="grant admin to someone else first")
+            if (
+                revoked == Role.ADMIN
+                and sum(1 for o in tx.operators() if o.active and Role.ADMIN in o.roles) <= 1
+            ):
+                raise Conflict(
+                    f"{name} is the last admin", hint="grant admin to someone else first"
+                )
             roles = op.roles - {str(revoked)}
             tx.set_roles(name, roles)
             return Operator(**{**op.__dict__, "roles": roles})
@@ -116,6 +130,8 @@ class OperatorService:
         tx.set_roles(name, roles)
         return Operator(**{**op.__dict__, "roles": roles})
 
-    def _execute_grant_admin(self, tx: CatalogTx, target: str, params: dict[str, object]) -> dict[str, object]:
+    def _execute_grant_admin(
+        self, tx: CatalogTx, target: str, params: dict[str, object]
+    ) -> dict[str, object]:
         op = self._grant(tx, target, Role.ADMIN)
         return {"operator": op.name, "roles": sorted(op.roles)}

@@ -18,7 +18,11 @@ class OpsLogService:
         """Newest first. Raises: InvalidInput (limit), Forbidden."""
         if not 1 <= limit <= 100_000:
             raise InvalidInput(f"--limit must be between 1 and 100000, got {limit}")
-        return self.ctx.view(Action.OPSLOG_VIEW, "ops-log", lambda tx: tx.opslog_entries(limit=limit, newest_first=True))
+        return self.ctx.view(
+            Action.OPSLOG_VIEW,
+            "ops-log",
+            lambda tx: tx.opslog_entries(limit=limit, newest_first=True),
+        )
 
     def verify(self) -> VerifyReport:
         """Walk the whole chain. Raises: IntegrityFailure naming the first bad entry, Forbidden.
@@ -34,7 +38,16 @@ class OpsLogService:
             report = self.ctx.view(Action.OPSLOG_VERIFY, "ops-log", check)
         except IntegrityFailure as failure:
             # Appending after a broken entry is still safe: the chain continues from the head.
-            self.ctx.record_alone(Event(str(Action.OPSLOG_VERIFY), "ops-log", {"error": failure.message}, "failed:integrity"))
+            self.ctx.record_alone(
+                Event(
+                    str(Action.OPSLOG_VERIFY),
+                    "ops-log",
+                    {"error": failure.message},
+                    "failed:integrity",
+                )
+            )
             raise
-        self.ctx.record_alone(Event(str(Action.OPSLOG_VERIFY), "ops-log", {"entries": report.entries}, "ok"))
+        self.ctx.record_alone(
+            Event(str(Action.OPSLOG_VERIFY), "ops-log", {"entries": report.entries}, "ok")
+        )
         return report

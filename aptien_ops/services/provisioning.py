@@ -35,7 +35,15 @@ from aptien_ops.regions import RegionResolver
 from aptien_ops.services.context import OpsContext
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
-STEPS = ("reserve", "owner-role", "database", "schema", "inspector-grants", "backup-identity", "active")
+STEPS = (
+    "reserve",
+    "owner-role",
+    "database",
+    "schema",
+    "inspector-grants",
+    "backup-identity",
+    "active",
+)
 LEASE = timedelta(minutes=10)
 EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,255}\.[a-z]{2,}$"
 
@@ -96,7 +104,14 @@ class ProvisioningService:
                 if self.after_step is not None:
                     self.after_step(step)
         except OpsError as exc:
-            self.ctx.record_alone(Event(str(Action.TENANT_PROVISION), name, {**params, "error": exc.message}, f"failed:{exc.code}"))
+            self.ctx.record_alone(
+                Event(
+                    str(Action.TENANT_PROVISION),
+                    name,
+                    {**params, "error": exc.message},
+                    f"failed:{exc.code}",
+                )
+            )
             self._release(name)
             raise
         with self.ctx.catalog.read() as tx:
@@ -106,40 +121,78 @@ class ProvisioningService:
 
     # -- steps ----------------------------------------------------------------------------
 
-    def _reserve(self, request: ProvisionRequest, country: str, region: RegionSettings, params: dict[str, object]) -> Tenant:
+    def _reserve(
+        self,
+        request: ProvisionRequest,
+        country: str,
+        region: RegionSettings,
+        params: dict[str, object],
+    ) -> Tenant:
         name = request.name
         candidates = self._reachable_clusters(region)
 
         def reserve(tx: CatalogTx) -> Tenant:
-            if request.residency_override and not is_allowed(self.ctx.roles(tx), Action.TENANT_RESIDENCY_OVERRIDE):
-                raise Forbidden(f"{self.ctx.identity.operator} may not override residency", hint="needs role admin")
+            if request.residency_override and not is_allowed(
+                self.ctx.roles(tx), Action.TENANT_RESIDENCY_OVERRIDE
+            ):
+                raise Forbidden(
+                    f"{self.ctx.identity.operator} may not override residency",
+                    hint="needs role admin",
+                )
             now = utcnow()
             existing = tx.tenant(name, for_update=True)
             if existing is not None:
                 return self._resume(tx, existing, country, region)
             cluster = self._place(tx, region, candidates)
             tenant = Tenant(
-                name, country, region.name, cluster, TenantState.PROVISIONING, request.contact_name,
-                request.contact_email, now, now, lease_owner=self._me, lease_until=now + LEASE,
+                name,
+                country,
+                region.name,
+                cluster,
+                TenantState.PROVISIONING,
+                request.contact_name,
+                request.contact_email,
+                now,
+                now,
+                lease_owner=self._me,
+                lease_until=now + LEASE,
             )
             tx.insert_tenant(tenant)
             tx.mark_step(name, "reserve", now, f"cluster {cluster}")
-            tx.add_state_change(name, StateChange(now, None, "provisioning", self.ctx.identity.operator, request.residency_override))
+            tx.add_state_change(
+                name,
+                StateChange(
+                    now,
+                    None,
+                    "provisioning",
+                    self.ctx.identity.operator,
+                    request.residency_override,
+                ),
+            )
             return tenant
 
         return self.ctx.mutate(Action.TENANT_PROVISION, name, params, reserve)
 
-    def _resume(self, tx: CatalogTx, existing: Tenant, country: str, region: RegionSettings) -> Tenant:
+    def _resume(
+        self, tx: CatalogTx, existing: Tenant, country: str, region: RegionSettings
+    ) -> Tenant:
         name = existing.name
         if existing.state != TenantState.PROVISIONING:
-            raise Conflict(f"tenant {name} exists already ({existing.state})", hint=f"aptien-ops tenant show {name}")
+            raise Conflict(
+                f"tenant {name} exists already ({existing.state})",
+                hint=f"aptien-ops tenant show {name}",
+            )
         if existing.country != country or existing.region != region.name:
             raise Conflict(
                 f"tenant {name} is being provisioned for {existing.country} in {existing.region}, not {country} in {region.name}",
                 hint="rerun with the same country and region to resume it",
             )
         now = utcnow()
-        if existing.lease_owner and existing.lease_owner != self._me and not self._lease_is_stale(existing, now):
+        if (
+            existing.lease_owner
+            and existing.lease_owner != self._me
+            and not self._lease_is_stale(existing, now)
+        ):
             raise Conflict(
                 f"tenant {name} is being provisioned right now by another run ({existing.lease_owner})",
                 hint="wait for it to finish, then check: aptien-ops tenant show " + name,
@@ -199,9 +252,19 @@ class ProvisioningService:
             if step == "backup-identity" and sealed is not None:
                 tx.set_tenant_secret(name, "backup_identity", sealed)
             if step == "active":
-                tx.add_state_change(name, StateChange(now, "provisioning", "active", self.ctx.identity.operator))
+                tx.add_state_change(
+                    name, StateChange(now, "provisioning", "active", self.ctx.identity.operator)
+                )
                 changes.update(state=TenantState.ACTIVE, lease_owner=None, lease_until=None)
-                entry = self.ctx.record(tx, Event(str(Action.TENANT_PROVISION), name, {"cluster": tenant.cluster, "step": "active"}, "ok"))
+                entry = self.ctx.record(
+                    tx,
+                    Event(
+                        str(Action.TENANT_PROVISION),
+                        name,
+                        {"cluster": tenant.cluster, "step": "active"},
+                        "ok",
+                    ),
+                )
             else:
                 changes.update(lease_until=now + LEASE)
             tx.update_tenant(name, updated_at=now, **changes)
@@ -221,7 +284,9 @@ class ProvisioningService:
                 sealed = tx.tenant_secret(name, "owner_password")
                 if sealed is None:
                     password = secrets.token_urlsafe(32)
-                    tx.set_tenant_secret(name, "owner_password", sealer.seal(password.encode(), context))
+                    tx.set_tenant_secret(
+                        name, "owner_password", sealer.seal(password.encode(), context)
+                    )
                     return password
         return sealer.unseal(sealed, context).decode()
 
@@ -267,7 +332,9 @@ class ProvisioningService:
                 continue
             reachable.append(cluster.name)
         if not reachable:
-            raise Unavailable(f"no cluster of region {region.name} is reachable: {errors[0] if errors else 'none configured'}")
+            raise Unavailable(
+                f"no cluster of region {region.name} is reachable: {errors[0] if errors else 'none configured'}"
+            )
         return reachable
 
     @staticmethod
@@ -280,5 +347,8 @@ class ProvisioningService:
             if c.name in reachable and loads.get(c.name, 0) < c.capacity
         ]
         if not free:
-            raise Conflict(f"region {region.name} is full: every reachable cluster is at capacity", hint="add a cluster to the region in ops.toml")
+            raise Conflict(
+                f"region {region.name} is full: every reachable cluster is at capacity",
+                hint="add a cluster to the region in ops.toml",
+            )
         return min(free)[1]

@@ -20,8 +20,29 @@ from aptien_ops.services.context import OpsContext
 from aptien_ops.services.provisioning import ProvisioningService, ProvisionRequest
 
 #: Countries seeded tenants come from: both regions and the edges of the rule.
-SEED_COUNTRIES = ("DE", "FR", "PL", "SE", "KE", "NG", "ZA", "EG", "TR", "IL", "AE",
-                  "US", "CA", "BR", "MX", "AU", "NZ", "JP", "IN", "SG", "KZ")
+SEED_COUNTRIES = (
+    "DE",
+    "FR",
+    "PL",
+    "SE",
+    "KE",
+    "NG",
+    "ZA",
+    "EG",
+    "TR",
+    "IL",
+    "AE",
+    "US",
+    "CA",
+    "BR",
+    "MX",
+    "AU",
+    "NZ",
+    "JP",
+    "IN",
+    "SG",
+    "KZ",
+)
 
 
 @dataclass(frozen=True)
@@ -35,8 +56,12 @@ class SeedRequest:
     """A canary that the platform puts inside every plaintext (tests prove it never leaks)."""
 
     def check(self) -> None:
-        for name, value, top in (("tenants", self.tenants, 10_000), ("users", self.users, 1_000_000),
-                                 ("events", self.events, 100_000_000), ("logins", self.logins or 0, 100_000_000)):
+        for name, value, top in (
+            ("tenants", self.tenants, 10_000),
+            ("users", self.users, 1_000_000),
+            ("events", self.events, 100_000_000),
+            ("logins", self.logins or 0, 100_000_000),
+        ):
             if not 0 <= value <= top:
                 raise InvalidInput(f"--{name} must be between 0 and {top:,}, got {value}")
         if self.tenants < 1 or self.users < 1:
@@ -44,7 +69,12 @@ class SeedRequest:
 
 
 class SandboxSeedService:
-    def __init__(self, ctx: OpsContext, provisioning: ProvisioningService, writer: Callable[[], ActivityWriter]) -> None:
+    def __init__(
+        self,
+        ctx: OpsContext,
+        provisioning: ProvisioningService,
+        writer: Callable[[], ActivityWriter],
+    ) -> None:
         self.ctx = ctx
         self.provisioning = provisioning
         self._writer = writer
@@ -52,20 +82,31 @@ class SandboxSeedService:
     def tenant_names(self, request: SeedRequest) -> list[tuple[str, str]]:
         """Deterministic names and countries, cycling through both regions."""
         offset = random.Random(request.seed).randrange(len(SEED_COUNTRIES))
-        countries = [SEED_COUNTRIES[(offset + i * 11) % len(SEED_COUNTRIES)] for i in range(request.tenants)]
+        countries = [
+            SEED_COUNTRIES[(offset + i * 11) % len(SEED_COUNTRIES)] for i in range(request.tenants)
+        ]
         return [(f"s{request.seed}-{cc.lower()}-{i:04d}", cc) for i, cc in enumerate(countries, 1)]
 
-    def seed(self, request: SeedRequest, progress: Callable[[int, int, str], None] | None = None) -> list[dict[str, object]]:
+    def seed(
+        self, request: SeedRequest, progress: Callable[[int, int, str], None] | None = None
+    ) -> list[dict[str, object]]:
         """Provision (or resume) the seeded tenants and fill those still empty.
 
         Raises: InvalidInput (arguments; production mode), Forbidden, Conflict, Unavailable.
         """
         if not self.ctx.settings.sandbox:
-            raise InvalidInput("sandbox seed writes synthetic activity and runs only in sandbox mode")
+            raise InvalidInput(
+                "sandbox seed writes synthetic activity and runs only in sandbox mode"
+            )
         request.check()
         logins = request.logins if request.logins is not None else max(1, request.events // 5)
-        self.ctx.mutate(Action.SANDBOX_SEED, "sandbox", {"tenants": request.tenants, "events": request.events, "seed": request.seed},
-                        lambda tx: None, outcome="started")
+        self.ctx.mutate(
+            Action.SANDBOX_SEED,
+            "sandbox",
+            {"tenants": request.tenants, "events": request.events, "seed": request.seed},
+            lambda tx: None,
+            outcome="started",
+        )
         writer = self._writer()
         key_dir = self.ctx.settings.data_dir / "platform-keys"
         names = self.tenant_names(request)
@@ -74,20 +115,47 @@ class SandboxSeedService:
             with self.ctx.catalog.read() as tx:
                 existing = tx.tenant(name)
             if existing is None or existing.state == TenantState.PROVISIONING:
-                existing = self.provisioning.provision(ProvisionRequest(name, country, contact_name="Seeded Client",
-                                                                        contact_email=f"admin@{name}.example"))
-            row: dict[str, object] = {"tenant": name, "region": existing.region, "cluster": existing.cluster}
+                existing = self.provisioning.provision(
+                    ProvisionRequest(
+                        name,
+                        country,
+                        contact_name="Seeded Client",
+                        contact_email=f"admin@{name}.example",
+                    )
+                )
+            row: dict[str, object] = {
+                "tenant": name,
+                "region": existing.region,
+                "cluster": existing.cluster,
+            }
             store = self.ctx.store(existing.cluster or "")
             try:
                 with store.connect(name) as conn:
-                    stats = writer(conn, store.kind, name, users=request.users, audit_events=request.events, logins=logins,
-                                   seed=request.seed, key_dir=key_dir, now=utcnow(), marker=request.marker)
-                row.update(users=stats.users, logins=stats.logins, audit_events=stats.audit_events,
-                           records=stats.records, seconds=round(stats.seconds, 2))
+                    stats = writer(
+                        conn,
+                        store.kind,
+                        name,
+                        users=request.users,
+                        audit_events=request.events,
+                        logins=logins,
+                        seed=request.seed,
+                        key_dir=key_dir,
+                        now=utcnow(),
+                        marker=request.marker,
+                    )
+                row.update(
+                    users=stats.users,
+                    logins=stats.logins,
+                    audit_events=stats.audit_events,
+                    records=stats.records,
+                    seconds=round(stats.seconds, 2),
+                )
             except Conflict:
                 row["skipped"] = "already seeded"
             results.append(row)
             if progress:
                 progress(done, len(names), name)
-        self.ctx.record_alone(Event(str(Action.SANDBOX_SEED), "sandbox", {"tenants": len(results)}, "ok"))
+        self.ctx.record_alone(
+            Event(str(Action.SANDBOX_SEED), "sandbox", {"tenants": len(results)}, "ok")
+        )
         return results

@@ -17,7 +17,9 @@ def parse_state(value: str) -> TenantState:
     try:
         return TenantState(value)
     except ValueError:
-        raise InvalidInput(f"unknown tenant state {value[:30]!r}", hint=f"one of {', '.join(TenantState)}") from None
+        raise InvalidInput(
+            f"unknown tenant state {value[:30]!r}", hint=f"one of {', '.join(TenantState)}"
+        ) from None
 
 
 class TenantService:
@@ -27,12 +29,18 @@ class TenantService:
     def rows(self, *, region: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
         """Tenants as JSON-ready dicts, by name. Raises: InvalidInput, Forbidden."""
         wanted = self._list_filter(region, state)
-        return self.ctx.view(Action.TENANT_VIEW, "tenants", lambda tx: tx.tenant_rows(region=region, state=wanted))
+        return self.ctx.view(
+            Action.TENANT_VIEW, "tenants", lambda tx: tx.tenant_rows(region=region, state=wanted)
+        )
 
     def rows_json(self, *, region: str | None = None, state: str | None = None) -> str:
         """:meth:`rows` as one JSON array text, ASCII only. Raises: InvalidInput, Forbidden."""
         wanted = self._list_filter(region, state)
-        return self.ctx.view(Action.TENANT_VIEW, "tenants", lambda tx: tx.tenant_rows_json(region=region, state=wanted))
+        return self.ctx.view(
+            Action.TENANT_VIEW,
+            "tenants",
+            lambda tx: tx.tenant_rows_json(region=region, state=wanted),
+        )
 
     def _list_filter(self, region: str | None, state: str | None) -> TenantState | None:
         if region is not None:
@@ -73,4 +81,3 @@ class TenantService:
         return data
 
     # -- internals ------------------------------------------------------------------------
-

@@ -34,7 +34,10 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
 
     original = aptien_ops.domain.utcnow
     for name, module in list(sys.modules.items()):
-        if name.startswith(("aptien_ops", "backends", "screens")) and getattr(module, "utcnow", None) is original:
+        if (
+            name.startswith(("aptien_ops", "backends", "screens"))
+            and getattr(module, "utcnow", None) is original
+        ):
             monkeypatch.setattr(module, "utcnow", lambda: FROZEN_NOW)
     monkeypatch.setattr(aptien_ops.identity, "os_account", lambda: FROZEN_ACCOUNT)
 
@@ -81,8 +84,19 @@ def demo_tenants(open_as: Callable[..., Console]) -> None:
         for name, country, contact, email in DEMO_TENANTS:
             region = admin.regions.resolve(country).region
             state = DEMO_STATES.get(name, TenantState.ACTIVE)
-            tx.insert_tenant(Tenant(name, country, region, f"{region}-sandbox-1", state, contact, email,
-                                    FROZEN_NOW, FROZEN_NOW))
+            tx.insert_tenant(
+                Tenant(
+                    name,
+                    country,
+                    region,
+                    f"{region}-sandbox-1",
+                    state,
+                    contact,
+                    email,
+                    FROZEN_NOW,
+                    FROZEN_NOW,
+                )
+            )
 
 
 @pytest.fixture
@@ -90,12 +104,13 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-
 @pytest.fixture
 def provisioned(open_as: Callable[..., Console]) -> Callable[..., str]:
     """``provisioned("acme-gmbh", "DE")`` provisions a tenant for real, database and all, as ada."""
 
-    def provision(name: str, country: str, contact: str | None = None, email: str | None = None) -> str:
+    def provision(
+        name: str, country: str, contact: str | None = None, email: str | None = None
+    ) -> str:
         request = ProvisionRequest(name, country, contact_name=contact, contact_email=email)
         return open_as("ada").provisioning.provision(request).name
 
@@ -116,8 +131,13 @@ def pin_platform_keys(console: Console, request: SeedRequest) -> None:
     key_dir = console.settings.data_dir / "platform-keys"
     key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     for name, _country in console.seeding.tenant_names(request):
-        doc = {"version": 1, "tenant": name, "alg": "AES-256-GCM", "key_id": f"tk-{name}",
-               "key": base64.b64encode(os.urandom(32)).decode("ascii")}
+        doc = {
+            "version": 1,
+            "tenant": name,
+            "alg": "AES-256-GCM",
+            "key_id": f"tk-{name}",
+            "key": base64.b64encode(os.urandom(32)).decode("ascii"),
+        }
         fd = os.open(key_dir / f"{name}.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(doc, fh)

@@ -39,7 +39,9 @@ def cell(app: object, backup_id: str, column: str) -> Text:
     return value if isinstance(value, Text) else Text(str(value))
 
 
-def backup_file(open_as: Callable[..., Console], tenant: str, backup_id: str, region: str = "eu") -> Path:
+def backup_file(
+    open_as: Callable[..., Console], tenant: str, backup_id: str, region: str = "eu"
+) -> Path:
     store = open_as("ada").settings.regions[region].backup_store
     return store / tenant / f"{backup_id}.dump.zst.age"
 
@@ -73,7 +75,9 @@ async def test_an_operator_backs_up_the_tenant_that_is_due_and_watches_it_go(
         await pilot.press("b")
         await settle(pilot)
         modal = app.screen
-        assert isinstance(modal, TenantModal) and modal.default == "acme-gmbh"  # the tenant that is due
+        assert (
+            isinstance(modal, TenantModal) and modal.default == "acme-gmbh"
+        )  # the tenant that is due
         await pilot.press("enter")
         await settle(pilot)
 
@@ -84,12 +88,21 @@ async def test_an_operator_backs_up_the_tenant_that_is_due_and_watches_it_go(
         [backup_id] = [r["id"] for r in open_as("vic").backups.list("acme-gmbh")[0]]
         assert cell(app, backup_id, "status").plain == "unverified"
         assert "1 backup of 1 tenant" in screen_text(app)
-        assert (cell(app, backup_id, "tenant").plain, cell(app, backup_id, "id").plain) == ("acme-gmbh", backup_id[-6:])
+        assert (cell(app, backup_id, "tenant").plain, cell(app, backup_id, "id").plain) == (
+            "acme-gmbh",
+            backup_id[-6:],
+        )
         detail = app.screen.query_one("#backups-detail", Static).content
-        assert isinstance(detail, Text) and detail.plain.startswith(backup_id) and "not verified yet" in detail.plain
+        assert (
+            isinstance(detail, Text)
+            and detail.plain.startswith(backup_id)
+            and "not verified yet" in detail.plain
+        )
         app.clear_notifications()  # the toast would cover the right of the due list
         await pilot.pause()
-        assert "verify acme-gmbh" in screen_words(app) and "not verified at level restore" in screen_words(app)
+        assert "verify acme-gmbh" in screen_words(
+            app
+        ) and "not verified at level restore" in screen_words(app)
 
 
 @story
@@ -105,7 +118,9 @@ async def test_an_operator_names_another_tenant_in_the_dialog(
         await settle(pilot)
         await pilot.press("b")
         await settle(pilot)
-        assert isinstance(app.screen, TenantModal) and app.screen.default == "acme-gmbh"  # the highlighted one
+        assert (
+            isinstance(app.screen, TenantModal) and app.screen.default == "acme-gmbh"
+        )  # the highlighted one
         await pilot.press("ctrl+u", *"maple-health", "enter")
         await settle(pilot)
         rows, _ = open_as("vic").backups.list()
@@ -138,7 +153,9 @@ async def test_quick_verification_passes_and_the_result_stays_with_the_backup(
         assert picker.default == "restore"  # the sandbox policy's level is offered first
         await pilot.press("up", "up", "enter")  # restore → full → quick
         await settle(pilot)
-        assert any(n.startswith("quick verification passed: size") for n in app.notices_of("information"))
+        assert any(
+            n.startswith("quick verification passed: size") for n in app.notices_of("information")
+        )
         assert cell(app, backup_id, "checked").plain == "quick ok"
         # Quick is below the policy's level: still due for a restore test.
         assert cell(app, backup_id, "status").plain == "unverified"
@@ -171,11 +188,16 @@ async def test_a_tampered_backup_fails_verification_and_the_detail_is_red(
         assert "red" in str(status.style) and "red" in str(checked.style)
         detail = app.screen.query_one("#backups-detail", Static).content
         assert isinstance(detail, Text)
-        assert "quick verification FAILED" in detail.plain and "ciphertext hash mismatch" in detail.plain
+        assert (
+            "quick verification FAILED" in detail.plain
+            and "ciphertext hash mismatch" in detail.plain
+        )
         assert "red" in styles_of(detail, "ciphertext hash mismatch")
         assert "1 failed or missing" in screen_text(app)
         # A failed backup does not count: the tenant is due again at once.
-        assert "Due: 1, 1 overdue" in screen_text(app) and f"latest backup {backup_id[-6:]} failed verification" in screen_words(app)
+        assert "Due: 1, 1 overdue" in screen_text(
+            app
+        ) and f"latest backup {backup_id[-6:]} failed verification" in screen_words(app)
 
 
 @story
@@ -186,8 +208,9 @@ async def test_run_due_backs_up_and_verifies_every_tenant_with_a_progress_bar(
     provisioned("maple-health", "CA")
     app = recording_app()(open_as("olga"), cursor_blink=False)
     items: list[str] = []
-    async with app.run_test(size=(80, 24), message_hook=lambda m: isinstance(m, BackupProgress)
-                            and items.append(m.item)) as pilot:
+    async with app.run_test(
+        size=(80, 24), message_hook=lambda m: isinstance(m, BackupProgress) and items.append(m.item)
+    ) as pilot:
         await pilot.press("8")
         await settle(pilot)
         assert "Due: 2" in screen_text(app)
@@ -196,10 +219,15 @@ async def test_run_due_backs_up_and_verifies_every_tenant_with_a_progress_bar(
         assert "Back up 2 tenants and verify 0 backups that are due" in screen_words(app)
         await pilot.press("y")
         await settle(pilot)
-        assert {"acme-gmbh", "maple-health", "verify acme-gmbh", "verify maple-health"} <= set(items)
+        assert {"acme-gmbh", "maple-health", "verify acme-gmbh", "verify maple-health"} <= set(
+            items
+        )
         assert "2 backups stored, 2 verified" in app.notices_of("information")
         rows, _ = open_as("vic").backups.list()
-        assert {(r["tenant"], r["status"]) for r in rows} == {("acme-gmbh", "verified"), ("maple-health", "verified")}
+        assert {(r["tenant"], r["status"]) for r in rows} == {
+            ("acme-gmbh", "verified"),
+            ("maple-health", "verified"),
+        }
         assert all(cell(app, r["id"], "checked").plain == "restore ok" for r in rows)
         assert "Nothing is due." in screen_text(app)
         await pilot.press("d")
@@ -219,7 +247,9 @@ async def test_run_due_keeps_to_the_region_filter(
         await settle(pilot)
         await pilot.press("r", "d")  # region eu
         await settle(pilot)
-        assert "Back up 1 tenant and verify 0 backups that is due, in region eu?" in screen_words(app)
+        assert "Back up 1 tenant and verify 0 backups that is due, in region eu?" in screen_words(
+            app
+        )
         await pilot.press("y")
         await settle(pilot)
     rows, _ = open_as("vic").backups.list()
@@ -241,7 +271,10 @@ async def test_prune_shows_what_retention_would_delete_then_deletes_it(
         await settle(pilot)
         dialog = app.screen
         assert isinstance(dialog, ConfirmModal)
-        assert "Delete 1 backup of 1 tenant? They cannot be restored afterwards; 1 are kept." in screen_words(app)
+        assert (
+            "Delete 1 backup of 1 tenant? They cannot be restored afterwards; 1 are kept."
+            in screen_words(app)
+        )
         assert f"{older} (acme-gmbh: outside the retention policy)" in dialog.question
         assert newer not in dialog.question
         await pilot.press("n")
@@ -297,7 +330,9 @@ async def test_read_only_hides_the_actions_even_from_an_operator(
 
 
 @story
-async def test_the_palette_lists_backups_and_its_actions_by_role(open_as: Callable[..., Console]) -> None:
+async def test_the_palette_lists_backups_and_its_actions_by_role(
+    open_as: Callable[..., Console],
+) -> None:
     from aptien_ops.screens.commands import OpsCommands
 
     for operator, offered in (("olga", True), ("vic", False)):
@@ -306,7 +341,9 @@ async def test_the_palette_lists_backups_and_its_actions_by_role(open_as: Callab
             await settle(pilot)
             titles = [title for title, _, _ in OpsCommands(app.screen).commands()]
             assert "Go to Backups" in titles
-            assert ("Backups: Back up" in titles) is offered and ("Backups: Prune" in titles) is offered
+            assert ("Backups: Back up" in titles) is offered and (
+                "Backups: Prune" in titles
+            ) is offered
 
 
 @story
@@ -331,12 +368,16 @@ async def test_the_dashboard_counts_overdue_and_failed_backups_per_region(
         assert isinstance(text, Text)
         # maple-health never backed up, acme-gmbh's latest failed, nordlicht-as's is two days old
         # and was not verified within a day.
-        assert text.plain == ("3 overdue backups · 1 overdue verification · 1 failed verification"
-                              " — 4 due in all (press 8)")
+        assert text.plain == (
+            "3 overdue backups · 1 overdue verification · 1 failed verification"
+            " — 4 due in all (press 8)"
+        )
         assert any("red" in style for style in styles_of(text, "3 overdue backups"))
         await pilot.press("r")  # eu
         await settle(pilot)
-        assert card.content.plain.startswith("2 overdue backups · 1 overdue verification · 1 failed verification")
+        assert card.content.plain.startswith(
+            "2 overdue backups · 1 overdue verification · 1 failed verification"
+        )
         await pilot.press("r")  # us
         await settle(pilot)
         assert card.content.plain == "1 overdue backup — 1 due in all (press 8)"

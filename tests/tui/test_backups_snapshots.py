@@ -39,7 +39,11 @@ def numbered_ids(frozen: None, monkeypatch: pytest.MonkeyPatch) -> None:
     on every run."""
     numbers = itertools.count(1)
     stamp = aptien_ops.backends.tenant_schema.utc_timestamp
-    monkeypatch.setattr(aptien_ops.backends.tenant_schema, "utc_timestamp", lambda moment=None: stamp(moment or FROZEN_NOW))
+    monkeypatch.setattr(
+        aptien_ops.backends.tenant_schema,
+        "utc_timestamp",
+        lambda moment=None: stamp(moment or FROZEN_NOW),
+    )
 
     def new_backup_id(now: datetime) -> str:
         return f"bk-{now:%Y%m%dT%H%M%S}Z-{next(numbers):06x}"
@@ -54,7 +58,9 @@ def stored_size_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
     it pinned to 1,650 bytes (what every other column shows is as the service returned it)."""
     listed = BackupService.list
 
-    def pinned(self: BackupService, *args: Any, **kwargs: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    def pinned(
+        self: BackupService, *args: Any, **kwargs: Any
+    ) -> tuple[list[dict[str, Any]], list[str]]:
         rows, notes = listed(self, *args, **kwargs)
         return [{**row, "ciphertext_size": 1_650} for row in rows], notes
 
@@ -62,7 +68,12 @@ def stored_size_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def shelf(numbered_ids: None, stored_size_pinned: None, provisioned: Callable[..., str], open_as: Callable[..., Console]) -> None:
+def shelf(
+    numbered_ids: None,
+    stored_size_pinned: None,
+    provisioned: Callable[..., str],
+    open_as: Callable[..., Console],
+) -> None:
     """acme-gmbh backed up and restore-tested; maple-health backed up, then its file tampered
     with and a quick verification failing on it."""
     provisioned("acme-gmbh", "DE")
@@ -72,7 +83,9 @@ def shelf(numbered_ids: None, stored_size_pinned: None, provisioned: Callable[..
     [bad] = olga.backups.run(["maple-health"])
     assert good.backup_id and bad.backup_id
     olga.backups.verify(good.backup_id, "restore")
-    data = olga.settings.regions["us"].backup_store / "maple-health" / f"{bad.backup_id}.dump.zst.age"
+    data = (
+        olga.settings.regions["us"].backup_store / "maple-health" / f"{bad.backup_id}.dump.zst.age"
+    )
     raw = bytearray(data.read_bytes())
     raw[len(raw) // 2] ^= 0x01
     data.write_bytes(bytes(raw))
@@ -80,12 +93,16 @@ def shelf(numbered_ids: None, stored_size_pinned: None, provisioned: Callable[..
         olga.backups.verify(bad.backup_id, "quick")
 
 
-def test_backups_verified_and_failed(snap_compare: SnapCompare, shelf: None, open_as: Callable[..., Console]) -> None:
+def test_backups_verified_and_failed(
+    snap_compare: SnapCompare, shelf: None, open_as: Callable[..., Console]
+) -> None:
     app = OpsApp(open_as("olga"), clock=ManualClock(), cursor_blink=False)
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys("8"))
 
 
-def test_backups_verify_level_dialog(snap_compare: SnapCompare, shelf: None, open_as: Callable[..., Console]) -> None:
+def test_backups_verify_level_dialog(
+    snap_compare: SnapCompare, shelf: None, open_as: Callable[..., Console]
+) -> None:
     app = OpsApp(open_as("olga"), clock=ManualClock(), cursor_blink=False)
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys("8", "down", "v"))
 
@@ -107,16 +124,23 @@ def release() -> Iterator[threading.Event]:
     event.set()  # whatever happened, no thread stays held
 
 
-def test_backup_progress_mid_run(snap_compare: SnapCompare, numbered_ids: None, provisioned: Callable[..., str],
-                                 open_as: Callable[..., Console], monkeypatch: pytest.MonkeyPatch,
-                                 release: threading.Event) -> None:
+def test_backup_progress_mid_run(
+    snap_compare: SnapCompare,
+    numbered_ids: None,
+    provisioned: Callable[..., str],
+    open_as: Callable[..., Console],
+    monkeypatch: pytest.MonkeyPatch,
+    release: threading.Event,
+) -> None:
     provisioned("acme-gmbh", "DE")
     console = open_as("olga")
     half = console.ctx.store("eu-sandbox-1").size_bytes("acme-gmbh") // 2
     repository = console.backups.repository("eu")
     create = repository.create
 
-    def held_create(*args: Any, progress: Callable[[int], None] | None = None, **kwargs: Any) -> Any:
+    def held_create(
+        *args: Any, progress: Callable[[int], None] | None = None, **kwargs: Any
+    ) -> Any:
         assert progress is not None
         progress(half)  # as the codec reports after half the dump, then hold until the picture
         release.wait(timeout=60)
@@ -143,4 +167,3 @@ async def settle_without_the_held_worker(pilot: Pilot[None]) -> None:
     """Let the screen handle what is queued (``settle`` would wait for the held backup)."""
     for _ in range(3):
         await pilot.pause()
-

@@ -10,7 +10,11 @@ from aptien_ops.screens.event_window import EventWindow
 
 def page(number: int, rows: int = 10, last: int = 9) -> tuple[int, list[int], str | None]:
     """Page ``number`` of rows numbered by absolute position; pages after ``last`` do not exist."""
-    return number, list(range(number * rows, number * rows + rows)), f"after-{number}" if number < last else None
+    return (
+        number,
+        list(range(number * rows, number * rows + rows)),
+        f"after-{number}" if number < last else None,
+    )
 
 
 def test_scrolling_down_drops_pages_above_once_the_window_is_full() -> None:
@@ -19,7 +23,11 @@ def test_scrolling_down_drops_pages_above_once_the_window_is_full() -> None:
     dropped = [window.add(*page(n))[0] for n in range(5)]
     assert dropped == [0, 0, 0, 10, 10]
     assert (window.first, window.end, len(window)) == (20, 50, 30)
-    assert window.row(19) is None and window.row(20) == 20 and window.rows(28, 33) == [28, 29, 30, 31, 32]
+    assert (
+        window.row(19) is None
+        and window.row(20) == 20
+        and window.rows(28, 33) == [28, 29, 30, 31, 32]
+    )
     assert window.next_request() == (5, "after-4") and window.previous_request() == (1, "after-0")
 
 
@@ -41,7 +49,12 @@ def test_the_oldest_page_ends_the_window_and_a_stale_page_is_refused() -> None:
     with pytest.raises(ValueError):
         window.add(*page(7))
     window.clear()
-    assert (len(window), window.first, window.cursors_kept, window.next_request()) == (0, 0, 1, (0, None))
+    assert (len(window), window.first, window.cursors_kept, window.next_request()) == (
+        0,
+        0,
+        1,
+        (0, None),
+    )
 
 
 def test_a_window_must_hold_two_pages() -> None:

@@ -116,14 +116,20 @@ def test_the_header_names_the_os_account_when_no_operator_is_chosen(
 def test_every_tab_names_its_screen_as_the_screen_names_itself() -> None:
     for tab in SCREENS:
         screen_class = tab.load()
-        assert (screen_class.NAV_KEY, screen_class.MODE, screen_class.TITLE, screen_class.IN_TABS) == (
-            tab.key, tab.mode, tab.title, tab.in_tabs), tab
+        assert (
+            screen_class.NAV_KEY,
+            screen_class.MODE,
+            screen_class.TITLE,
+            screen_class.IN_TABS,
+        ) == (tab.key, tab.mode, tab.title, tab.in_tabs), tab
     assert OpsApp.tab_modes() == {s.MODE for s in OpsApp.screen_classes() if s.IN_TABS}
 
 
 def test_the_app_imports_no_screen_but_the_dashboard_before_it_is_shown() -> None:
-    code = ("import json, sys, aptien_ops.screens.app\n"
-            "print(json.dumps([m for m in sys.modules if m.startswith('aptien_ops.screens.')]))")
+    code = (
+        "import json, sys, aptien_ops.screens.app\n"
+        "print(json.dumps([m for m in sys.modules if m.startswith('aptien_ops.screens.')]))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout))
     assert "aptien_ops.screens.dashboard" in loaded

@@ -32,8 +32,10 @@ def also_a_user_of(admin: Console, tenant: str, email: str) -> None:
     """The platform adds ``email`` as a user of ``tenant`` too (SQLite sandbox clusters)."""
     store = admin.ctx.store(admin.tenants.show(tenant).cluster or "")
     with store.connect(tenant) as conn:
-        conn.execute("INSERT INTO users (email, display_name, created_at) VALUES (?, 'Pat', ?)",
-                     (email, utc_timestamp(datetime(2025, 1, 2, tzinfo=UTC))))
+        conn.execute(
+            "INSERT INTO users (email, display_name, created_at) VALUES (?, 'Pat', ?)",
+            (email, utc_timestamp(datetime(2025, 1, 2, tzinfo=UTC))),
+        )
         conn.commit()
 
 
@@ -52,11 +54,15 @@ async def test_find_user_streams_every_tenant_where_the_address_is_a_user(
     also_a_user_of(admin, second, email)
     messages: list[Message] = []
     app = recording_app()(open_as("sam"), cursor_blink=False)
-    async with app.run_test(size=(80, 24), message_hook=lambda m: isinstance(m, (UserFound, SearchProgress))
-                            and messages.append(m)) as pilot:
+    async with app.run_test(
+        size=(80, 24),
+        message_hook=lambda m: isinstance(m, (UserFound, SearchProgress)) and messages.append(m),
+    ) as pilot:
         await pilot.press("7")
         await settle(pilot)
-        assert isinstance(app.screen, FindUserScreen) and app.focused is app.screen.query_one("#find-email")
+        assert isinstance(app.screen, FindUserScreen) and app.focused is app.screen.query_one(
+            "#find-email"
+        )
         await pilot.press(*email.upper(), "enter")  # addresses are compared lower-cased
         await settle(pilot)
         rows = table_rows(app)
@@ -86,7 +92,10 @@ async def test_find_user_says_when_nobody_is_found_and_the_region_narrows_it(
         await settle(pilot)
         await pilot.press(*"nobody@nowhere.example", "enter")
         await settle(pilot)
-        assert "no tenant has a user nobody@nowhere.example · 2 searched in every region" in screen_words(app)
+        assert (
+            "no tenant has a user nobody@nowhere.example · 2 searched in every region"
+            in screen_words(app)
+        )
         assert table_rows(app) == []
         await pilot.press("r")  # region eu: searched again
         await settle(pilot)
@@ -118,7 +127,9 @@ async def test_find_user_names_the_cluster_that_is_down(
     email = a_user_of(admin, us)
     directory = admin.ctx.store("us-sandbox-1").directory  # type: ignore[attr-defined]
     directory.rename(directory.with_name("us-sandbox-1.away"))
-    directory.write_text("the disk holding this cluster is gone\n")  # a file where the directory was
+    directory.write_text(
+        "the disk holding this cluster is gone\n"
+    )  # a file where the directory was
     app = recording_app()(open_as("sam"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("7")
@@ -127,7 +138,10 @@ async def test_find_user_names_the_cluster_that_is_down(
         await settle(pilot)
         shown = screen_words(app)
         assert f"no tenant has a user {email} · 2 searched" in shown
-        assert "⚠ 1 could not be searched: cluster us-sandbox-1 (1 tenant): cluster 'us-sandbox-1'" in shown
+        assert (
+            "⚠ 1 could not be searched: cluster us-sandbox-1 (1 tenant): cluster 'us-sandbox-1'"
+            in shown
+        )
 
 
 @story
@@ -140,7 +154,9 @@ async def test_help_and_the_palette_list_find_user_and_the_inspection_tabs(
         titles = [title for title, _help, _callback in OpsCommands(app.screen).commands()]
         for title in ("Go to Find user", "Find user: E-mail", "Tenant: Logins", "Tenant: Audit"):
             assert title in titles, title
-        assert "Tenant: Back" not in titles and "Tenant: Overview" not in titles  # Tenants: Open does that
+        assert (
+            "Tenant: Back" not in titles and "Tenant: Overview" not in titles
+        )  # Tenants: Open does that
         sections = dict(key_sections(app))
         assert ("7", "go to Find user") in sections["Everywhere"]
         assert ("l", "login history, paged as you scroll (security role)") in sections["Tenant"]

@@ -29,7 +29,9 @@ def request_admin_for_sam(console: Console) -> int:
 
 
 @story
-async def test_granting_admin_records_a_request_and_says_who_must_approve(open_as: Callable[..., Console]) -> None:
+async def test_granting_admin_records_a_request_and_says_who_must_approve(
+    open_as: Callable[..., Console],
+) -> None:
     app = recording_app()(open_as("ada"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("3")
@@ -42,11 +44,17 @@ async def test_granting_admin_records_a_request_and_says_who_must_approve(open_a
     admin = open_as("ada")
     assert "admin" not in roles_of(admin, "sam")
     [request] = admin.approvals.list("pending")
-    assert (request.action, request.target, request.requested_by) == ("operator.grant-admin", "sam", "ada")
+    assert (request.action, request.target, request.requested_by) == (
+        "operator.grant-admin",
+        "sam",
+        "ada",
+    )
 
 
 @story
-async def test_a_second_admin_approves_in_the_tui_and_the_grant_runs(open_as: Callable[..., Console]) -> None:
+async def test_a_second_admin_approves_in_the_tui_and_the_grant_runs(
+    open_as: Callable[..., Console],
+) -> None:
     approval_id = request_admin_for_sam(open_as("ada"))
     app = recording_app()(open_as(None), cursor_blink=False)  # the sandbox's other admin
     async with app.run_test(size=(80, 24)) as pilot:
@@ -59,13 +67,18 @@ async def test_a_second_admin_approves_in_the_tui_and_the_grant_runs(open_as: Ca
         assert isinstance(app.screen, ConfirmModal)
         await pilot.press("y")
         await settle(pilot)
-        assert f"request #{approval_id} approved: operator.grant-admin on sam done" in app.notices_of("information")
+        assert (
+            f"request #{approval_id} approved: operator.grant-admin on sam done"
+            in app.notices_of("information")
+        )
         assert app.screen.query_one(DataTable).row_count == 0
     assert "admin" in roles_of(open_as("ada"), "sam")
 
 
 @story
-async def test_the_requester_cannot_approve_their_own_request(open_as: Callable[..., Console]) -> None:
+async def test_the_requester_cannot_approve_their_own_request(
+    open_as: Callable[..., Console],
+) -> None:
     request_admin_for_sam(open_as("ada"))
     app = recording_app()(open_as("ada"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -98,7 +111,9 @@ async def test_rejecting_asks_for_a_reason_and_records_it(open_as: Callable[...,
 
 
 @story
-async def test_confirm_defaults_to_no_so_a_stray_enter_changes_nothing(open_as: Callable[..., Console]) -> None:
+async def test_confirm_defaults_to_no_so_a_stray_enter_changes_nothing(
+    open_as: Callable[..., Console],
+) -> None:
     request_admin_for_sam(open_as("ada"))
     app = recording_app()(open_as(None), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:

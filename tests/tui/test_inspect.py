@@ -24,7 +24,9 @@ from aptien_ops.screens.tenant_detail import TenantDetailScreen
 pytestmark = pytest.mark.tui
 
 
-def platform_rows(admin: Console, tenant: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+def platform_rows(
+    admin: Console, tenant: str, sql: str, params: tuple[Any, ...] = ()
+) -> list[tuple[Any, ...]]:
     """Read ``sql`` in the tenant's database as the cluster admin (the test's own view)."""
     store = admin.ctx.store(admin.tenants.show(tenant).cluster or "")
     with store.connect(tenant) as conn:
@@ -40,7 +42,9 @@ async def open_tab(pilot: Pilot[None], key: str) -> EventBrowser:
     assert isinstance(pilot.app.screen, TenantDetailScreen)
     await pilot.press(key)
     await settle(pilot)
-    return pilot.app.screen.query_one("#logins-browser" if key == "l" else "#audit-browser", EventBrowser)
+    return pilot.app.screen.query_one(
+        "#logins-browser" if key == "l" else "#audit-browser", EventBrowser
+    )
 
 
 def held(browser: EventBrowser) -> list[Any]:
@@ -62,7 +66,9 @@ async def test_the_logins_tab_shows_the_newest_logins_first(
         rows = held(logins)
         assert len(rows) == 200 and all(isinstance(r, LoginEvent) for r in rows)
         assert [(r.at, r.id) for r in rows] == sorted(((r.at, r.id) for r in rows), reverse=True)
-        newest = platform_rows(open_as(None), tenant, "SELECT id FROM login_events ORDER BY at DESC, id DESC LIMIT 1")
+        newest = platform_rows(
+            open_as(None), tenant, "SELECT id FROM login_events ORDER BY at DESC, id DESC LIMIT 1"
+        )
         assert rows[0].id == newest[0][0]
         shown = screen_text(app)
         assert "When (UTC)" in shown and "row 1 · holding 1–200, newest first" in shown
@@ -89,7 +95,9 @@ async def test_scrolling_down_reads_page_after_page_and_the_window_stays_bounded
             held_after_each_end.append(len(window))
         # 3,000 logins in pages of 200: the window grows a page at a time up to 2,000 rows,
         # then slides (pages dropped above) until the oldest login is read.
-        assert held_after_each_end == [400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000] + [2000] * 5
+        assert (
+            held_after_each_end == [400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000] + [2000] * 5
+        )
         assert (window.first, window.end, window.cursors_kept) == (1000, 3000, 15)
         await pilot.press("end")
         await settle(pilot)
@@ -110,7 +118,9 @@ async def test_failed_only_and_a_user_narrow_the_logins(
     open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
 ) -> None:
     tenant = seed_tenants()[0]
-    failures = platform_rows(open_as(None), tenant, "SELECT count(*) FROM login_events WHERE result <> 'success'")[0][0]
+    failures = platform_rows(
+        open_as(None), tenant, "SELECT count(*) FROM login_events WHERE result <> 'success'"
+    )[0][0]
     app = recording_app()(open_as("sam"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         logins = await open_tab(pilot, "l")
@@ -164,8 +174,15 @@ async def test_the_detail_pane_shows_every_field_of_the_highlighted_login(
         row = logins.table.highlighted
         assert isinstance(row, LoginEvent) and row is held(logins)[2]
         shown = screen_words(app)
-        for field in (f"login #{row.id}", row.at.strftime("%Y-%m-%d %H:%M:%S UTC"), row.result,
-                      f"method {row.method}", f"user {row.user_email}", f"from {row.ip}", row.user_agent[:40]):
+        for field in (
+            f"login #{row.id}",
+            row.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            row.result,
+            f"method {row.method}",
+            f"user {row.user_email}",
+            f"from {row.ip}",
+            row.user_agent[:40],
+        ):
             assert field in shown, field
         assert "row 3 ·" in shown
 
@@ -180,9 +197,13 @@ async def test_the_activity_chart_draws_logins_and_failures_per_hour(
         logins = await open_tab(pilot, "l")
         chart = logins.query_one(ActivityChart)
         summary = chart.summary
-        assert summary is not None and summary["per"] == "hour" and len(summary["buckets"]) >= 7 * 24
+        assert (
+            summary is not None and summary["per"] == "hour" and len(summary["buckets"]) >= 7 * 24
+        )
         shown = screen_words(app)
-        assert f"logins {summary['logins']:,}" in shown and f"failed {summary['failures']:,}" in shown
+        assert (
+            f"logins {summary['logins']:,}" in shown and f"failed {summary['failures']:,}" in shown
+        )
         assert "bursts" in shown and "per hour" in shown
 
 
@@ -191,13 +212,21 @@ async def test_the_audit_tab_shows_payload_sizes_and_never_a_payload(
     open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
 ) -> None:
     tenant = seed_tenants()[0]
-    sealed = [bytes(r[0]) for r in platform_rows(open_as(None), tenant,
-                                                 "SELECT payload FROM audit_events ORDER BY at DESC, id DESC LIMIT 5")]
+    sealed = [
+        bytes(r[0])
+        for r in platform_rows(
+            open_as(None),
+            tenant,
+            "SELECT payload FROM audit_events ORDER BY at DESC, id DESC LIMIT 5",
+        )
+    ]
     app = recording_app()(open_as("sam"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         audit = await open_tab(pilot, "a")
         rows = held(audit)
-        assert len(rows) == 200 and all(isinstance(r, AuditEvent) and not hasattr(r, "payload") for r in rows)
+        assert len(rows) == 200 and all(
+            isinstance(r, AuditEvent) and not hasattr(r, "payload") for r in rows
+        )
         await pilot.press("down")
         await settle(pilot)
         row = audit.table.highlighted
@@ -205,7 +234,11 @@ async def test_the_audit_tab_shows_payload_sizes_and_never_a_payload(
         shown = screen_words(app)
         assert "Size" in shown and f"{rows[0].payload_size} B" in shown
         assert f"audit #{row.id}" in shown and f"sealed size {row.payload_size} bytes" in shown
-        assert f"actor {row.actor}" in shown and f"key {row.key_id}" in shown and row.record_id in shown
+        assert (
+            f"actor {row.actor}" in shown
+            and f"key {row.key_id}" in shown
+            and row.record_id in shown
+        )
         assert row.payload_size == len(sealed[1])
         svg = app.export_screenshot()
         for payload in sealed:
@@ -258,14 +291,28 @@ async def test_the_canary_inside_every_payload_never_reaches_the_screen(
     marker = f"CANARY-{secrets.token_hex(12)}"
     tenants = seed_tenants(marker=marker)
     admin = open_as(None)
-    sealed = [bytes(r[0]) for t in tenants
-              for r in platform_rows(admin, t, "SELECT payload FROM audit_events ORDER BY at DESC, id DESC LIMIT 5")]
+    sealed = [
+        bytes(r[0])
+        for t in tenants
+        for r in platform_rows(
+            admin, t, "SELECT payload FROM audit_events ORDER BY at DESC, id DESC LIMIT 5"
+        )
+    ]
     email = platform_rows(admin, tenants[0], "SELECT email FROM users ORDER BY id LIMIT 1")[0][0]
     seen: list[str] = []
     app = recording_app()(open_as("sam"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_tab(pilot, "l")
-        for keys in (("down",), ("end",), ("f",), ("a",), ("down", "down"), ("end",), ("7",), (*email, "enter")):
+        for keys in (
+            ("down",),
+            ("end",),
+            ("f",),
+            ("a",),
+            ("down", "down"),
+            ("end",),
+            ("7",),
+            (*email, "enter"),
+        ):
             await pilot.press(*keys)
             await settle(pilot)
             seen += [app.export_screenshot(), screen_text(app)]

@@ -26,7 +26,9 @@ SNAPSHOTS = Path(__file__).parent / "__snapshots__" / Path(__file__).stem
 
 
 @pytest.fixture
-def app_as(frozen: None, seed_tenants: Callable[..., list[str]], open_as: Callable[..., Console]) -> Callable[..., OpsApp]:
+def app_as(
+    frozen: None, seed_tenants: Callable[..., list[str]], open_as: Callable[..., Console]
+) -> Callable[..., OpsApp]:
     seed_tenants(marker=MARKER)
 
     def make(operator: str = "sam") -> OpsApp:
@@ -39,29 +41,43 @@ def test_logins_tab(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) ->
     assert snap_compare(app_as(), terminal_size=(80, 24), run_before=keys("2", "enter", "l"))
 
 
-def test_logins_failed_over_90_days_with_a_burst(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> None:
+def test_logins_failed_over_90_days_with_a_burst(
+    snap_compare: SnapCompare, app_as: Callable[..., OpsApp]
+) -> None:
     run = keys("2", "enter", "l", "slash", "text:90d", "enter", "f", "down")
     assert snap_compare(app_as(), terminal_size=(80, 24), run_before=run)
 
 
-def test_audit_tab_with_the_detail_pane(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> None:
-    assert snap_compare(app_as(), terminal_size=(80, 24), run_before=keys("2", "enter", "a", "down", "down"))
+def test_audit_tab_with_the_detail_pane(
+    snap_compare: SnapCompare, app_as: Callable[..., OpsApp]
+) -> None:
+    assert snap_compare(
+        app_as(), terminal_size=(80, 24), run_before=keys("2", "enter", "a", "down", "down")
+    )
 
 
-def test_find_user_results(snap_compare: SnapCompare, app_as: Callable[..., OpsApp], open_as: Callable[..., Console]) -> None:
+def test_find_user_results(
+    snap_compare: SnapCompare, app_as: Callable[..., OpsApp], open_as: Callable[..., Console]
+) -> None:
     """The first tenant's first user, whom the platform also made a user of the second tenant."""
     admin = open_as(None)
     first, second = sorted(r["name"] for r in admin.tenants.rows())
     with admin.ctx.store(admin.tenants.show(first).cluster or "").connect(first) as conn:
         email = str(conn.execute("SELECT email FROM users ORDER BY id LIMIT 1").fetchone()[0])
     with admin.ctx.store(admin.tenants.show(second).cluster or "").connect(second) as conn:
-        conn.execute("INSERT INTO users (email, display_name, created_at) VALUES (?, 'Pat', '2025-01-02T00:00:00.000000Z')",
-                     (email,))
+        conn.execute(
+            "INSERT INTO users (email, display_name, created_at) VALUES (?, 'Pat', '2025-01-02T00:00:00.000000Z')",
+            (email,),
+        )
         conn.commit()
-    assert snap_compare(app_as(), terminal_size=(80, 24), run_before=keys("7", f"text:{email}", "enter"))
+    assert snap_compare(
+        app_as(), terminal_size=(80, 24), run_before=keys("7", f"text:{email}", "enter")
+    )
 
 
-def test_logins_need_the_security_role(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> None:
+def test_logins_need_the_security_role(
+    snap_compare: SnapCompare, app_as: Callable[..., OpsApp]
+) -> None:
     assert snap_compare(app_as("vic"), terminal_size=(80, 24), run_before=keys("2", "enter", "l"))
 
 

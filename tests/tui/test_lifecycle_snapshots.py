@@ -18,7 +18,17 @@ from aptien_ops.screens.app import OpsApp
 pytestmark = pytest.mark.tui
 
 SnapCompare = Callable[..., bool]
-FORM = ("2", "n", "text:acme-gmbh", "enter", "text:germ", "enter", "text:Greta Vogel", "enter", "text:greta@acme.example")
+FORM = (
+    "2",
+    "n",
+    "text:acme-gmbh",
+    "enter",
+    "text:germ",
+    "enter",
+    "text:Greta Vogel",
+    "enter",
+    "text:greta@acme.example",
+)
 
 
 @pytest.fixture
@@ -37,28 +47,41 @@ def tenants(frozen: None, provisioned: Callable[..., str], open_as: Callable[...
     open_as("olga").lifecycle.suspend("acme-gmbh", "invoice 2025-113 unpaid")
 
 
-def test_provision_form_shows_the_region_before_confirming(snap_compare: SnapCompare,
-                                                           app_as: Callable[..., OpsApp]) -> None:
+def test_provision_form_shows_the_region_before_confirming(
+    snap_compare: SnapCompare, app_as: Callable[..., OpsApp]
+) -> None:
     assert snap_compare(app_as("olga"), terminal_size=(80, 24), run_before=keys(*FORM))
 
 
-def test_provision_steps_all_ticked(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> None:
+def test_provision_steps_all_ticked(
+    snap_compare: SnapCompare, app_as: Callable[..., OpsApp]
+) -> None:
     assert snap_compare(app_as("olga"), terminal_size=(80, 24), run_before=keys(*FORM, "enter"))
 
 
-def test_tenant_detail(snap_compare: SnapCompare, tenants: None, app_as: Callable[..., OpsApp]) -> None:
+def test_tenant_detail(
+    snap_compare: SnapCompare, tenants: None, app_as: Callable[..., OpsApp]
+) -> None:
     assert snap_compare(app_as("olga"), terminal_size=(80, 24), run_before=keys("2", "enter"))
 
 
-def test_purge_asks_for_the_tenants_name(snap_compare: SnapCompare, tenants: None, open_as: Callable[..., Console],
-                                         app_as: Callable[..., OpsApp]) -> None:
+def test_purge_asks_for_the_tenants_name(
+    snap_compare: SnapCompare,
+    tenants: None,
+    open_as: Callable[..., Console],
+    app_as: Callable[..., OpsApp],
+) -> None:
     open_as("olga").lifecycle.cancel("acme-gmbh")  # retained 30 days: the dialog also asks why
     run = keys("2", "enter", "p", "text:acme-gmbh")
     assert snap_compare(app_as("ada"), terminal_size=(80, 24), run_before=run)
 
 
-def test_fleet_findings_grouped_by_kind(snap_compare: SnapCompare, tenants: None, open_as: Callable[..., Console],
-                                        app_as: Callable[..., OpsApp]) -> None:
+def test_fleet_findings_grouped_by_kind(
+    snap_compare: SnapCompare,
+    tenants: None,
+    open_as: Callable[..., Console],
+    app_as: Callable[..., OpsApp],
+) -> None:
     admin = open_as("ada")
     admin.ctx.store("us-sandbox-1").drop_database("maple-health")
     admin.ctx.store("us-sandbox-1").create_database("ghost-ltd", "a password nobody has")

@@ -34,7 +34,9 @@ SCREENS_BY_KEY = [
 
 
 @story
-async def test_each_screen_is_one_key_away(open_as: Callable[..., Console], demo_tenants: None) -> None:
+async def test_each_screen_is_one_key_away(
+    open_as: Callable[..., Console], demo_tenants: None
+) -> None:
     app = OpsApp(open_as("ada"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -58,14 +60,17 @@ async def test_the_dashboard_counts_tenants_per_region_without_listing_them(
             assert placeholder in shown
 
 
-@pytest.mark.parametrize("title, screen_class", [
-    ("Go to Tenants", TenantsScreen),
-    ("Go to Operators", OperatorsScreen),
-    ("Go to Approvals", ApprovalsScreen),
-    ("Go to Ops log", OpsLogScreen),
-    ("Go to Fleet", FleetScreen),
-    ("Go to Dashboard", DashboardScreen),
-])
+@pytest.mark.parametrize(
+    "title, screen_class",
+    [
+        ("Go to Tenants", TenantsScreen),
+        ("Go to Operators", OperatorsScreen),
+        ("Go to Approvals", ApprovalsScreen),
+        ("Go to Ops log", OpsLogScreen),
+        ("Go to Fleet", FleetScreen),
+        ("Go to Dashboard", DashboardScreen),
+    ],
+)
 @story
 async def test_the_command_palette_reaches_every_screen(
     open_as: Callable[..., Console], title: str, screen_class: type
@@ -86,7 +91,9 @@ async def test_the_command_palette_reaches_every_screen(
 
 
 @story
-async def test_help_opens_with_question_mark_and_f1_and_lists_screen_keys(open_as: Callable[..., Console]) -> None:
+async def test_help_opens_with_question_mark_and_f1_and_lists_screen_keys(
+    open_as: Callable[..., Console],
+) -> None:
     app = OpsApp(open_as("ada"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -101,8 +108,12 @@ async def test_help_opens_with_question_mark_and_f1_and_lists_screen_keys(open_a
             assert "HMAC" in sections["Ops log"]["v"]
             assert "lock" in sections["Everywhere"]["ctrl+l"]
             assert sections["Everywhere"]["6"] == "go to Fleet"
-            assert "provision" in sections["Tenants"]["n"] and "open" in sections["Tenants"]["Enter"]
-            assert "suspend" in sections["Tenant"]["s"] and "type its name" in sections["Tenant"]["p"]
+            assert (
+                "provision" in sections["Tenants"]["n"] and "open" in sections["Tenants"]["Enter"]
+            )
+            assert (
+                "suspend" in sections["Tenant"]["s"] and "type its name" in sections["Tenant"]["p"]
+            )
             assert "upgrade tenant schemas" in sections["Fleet"]["m"]
             assert "Keys" in screen_text(app)
             await pilot.press("escape")
@@ -111,7 +122,9 @@ async def test_help_opens_with_question_mark_and_f1_and_lists_screen_keys(open_a
 
 
 @story
-async def test_slash_filters_tenants_by_any_column(open_as: Callable[..., Console], demo_tenants: None) -> None:
+async def test_slash_filters_tenants_by_any_column(
+    open_as: Callable[..., Console], demo_tenants: None
+) -> None:
     app = OpsApp(open_as("vic"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("2")
@@ -124,7 +137,10 @@ async def test_slash_filters_tenants_by_any_column(open_as: Callable[..., Consol
         await pilot.pause()
         names = [table.get_row_at(i)[0] for i in range(table.row_count)]
         assert names == ["savanna-logistics"] or set(names) >= {"savanna-logistics"}
-        assert all("ke" in f"{n} {table.get_row_at(i)[1]}".lower() or "ke" in n for i, n in enumerate(names))
+        assert all(
+            "ke" in f"{n} {table.get_row_at(i)[1]}".lower() or "ke" in n
+            for i, n in enumerate(names)
+        )
         await pilot.press("enter")
         assert app.focused is table
         assert f"{len(names)} of 12 tenants match" in screen_text(app)
@@ -135,10 +151,13 @@ def filter_text(app: OpsApp) -> str:
     return tenants.query_one(Input).value
 
 
-@pytest.mark.parametrize("typed, then", [
-    ("\x1b?", "help opens"),  # Textual reads Esc + "?" typed fast as "?" alone
-    ("\x1bs", "sorted by country"),  # and Esc + "s" as alt+s
-])
+@pytest.mark.parametrize(
+    "typed, then",
+    [
+        ("\x1b?", "help opens"),  # Textual reads Esc + "?" typed fast as "?" alone
+        ("\x1bs", "sorted by country"),  # and Esc + "s" as alt+s
+    ],
+)
 @story
 async def test_a_key_typed_right_after_escape_leaves_the_filter_and_acts(
     open_as: Callable[..., Console], demo_tenants: None, typed: str, then: str
@@ -149,7 +168,10 @@ async def test_a_key_typed_right_after_escape_leaves_the_filter_and_acts(
         await settle(pilot)
         await pilot.press("slash", *"ke")
         parser = XTermParser()
-        for event in [*parser.feed(typed), *parser.feed("")]:  # the terminal's bytes, as Textual reads them
+        for event in [
+            *parser.feed(typed),
+            *parser.feed(""),
+        ]:  # the terminal's bytes, as Textual reads them
             app._driver.send_message(event)  # the way real input (and Pilot.press) comes in
         await settle(pilot)
         assert filter_text(app) == "ke"
@@ -177,7 +199,9 @@ async def test_escape_in_the_filter_goes_back_to_the_table_and_keeps_the_filter(
 
 
 @story
-async def test_region_key_filters_tenants_and_shows_in_the_header(open_as: Callable[..., Console], demo_tenants: None) -> None:
+async def test_region_key_filters_tenants_and_shows_in_the_header(
+    open_as: Callable[..., Console], demo_tenants: None
+) -> None:
     app = OpsApp(open_as("vic"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("2")
@@ -196,7 +220,9 @@ async def test_region_key_filters_tenants_and_shows_in_the_header(open_as: Calla
 
 
 @story
-async def test_s_cycles_the_sort_column(open_as: Callable[..., Console], demo_tenants: None) -> None:
+async def test_s_cycles_the_sort_column(
+    open_as: Callable[..., Console], demo_tenants: None
+) -> None:
     app = OpsApp(open_as("vic"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("2")
@@ -210,7 +236,9 @@ async def test_s_cycles_the_sort_column(open_as: Callable[..., Console], demo_te
 
 
 @story
-async def test_the_palette_runs_a_screens_action_from_anywhere(open_as: Callable[..., Console]) -> None:
+async def test_the_palette_runs_a_screens_action_from_anywhere(
+    open_as: Callable[..., Console],
+) -> None:
     app = OpsApp(open_as("ada"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -225,7 +253,9 @@ async def test_the_palette_runs_a_screens_action_from_anywhere(open_as: Callable
 
 
 @story
-async def test_the_palette_offers_no_screenshot_of_tenant_data(open_as: Callable[..., Console]) -> None:
+async def test_the_palette_offers_no_screenshot_of_tenant_data(
+    open_as: Callable[..., Console],
+) -> None:
     app = OpsApp(open_as("ada"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

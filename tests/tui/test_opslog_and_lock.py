@@ -35,7 +35,9 @@ async def test_v_verifies_the_ops_log_and_says_so_in_green(open_as: Callable[...
 
 
 @story
-async def test_an_edited_entry_is_named_in_red(open_as: Callable[..., Console], sandbox: Path) -> None:
+async def test_an_edited_entry_is_named_in_red(
+    open_as: Callable[..., Console], sandbox: Path
+) -> None:
     admin = open_as("ada")
     admin.operators.grant("olga", "billing")
     with sqlite3.connect(sandbox.parent / "catalog.db") as db:
@@ -123,7 +125,10 @@ async def test_in_production_unlocking_rechecks_that_the_account_is_still_an_ope
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, LockScreen)
-        assert f"Still locked: {os_account()} is no longer an operator of this console" in screen_words(app)
+        assert (
+            f"Still locked: {os_account()} is no longer an operator of this console"
+            in screen_words(app)
+        )
 
         with console.ctx.catalog.transaction() as tx:
             tx.set_roles(os_account(), frozenset({"viewer"}))
@@ -134,7 +139,9 @@ async def test_in_production_unlocking_rechecks_that_the_account_is_still_an_ope
 
 
 @story
-async def test_a_toast_arriving_while_locked_waits_for_the_unlock(open_as: Callable[..., Console]) -> None:
+async def test_a_toast_arriving_while_locked_waits_for_the_unlock(
+    open_as: Callable[..., Console],
+) -> None:
     app = recording_app()(open_as("ada"), cursor_blink=False)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await settle(pilot)

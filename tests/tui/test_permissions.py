@@ -73,19 +73,28 @@ async def test_a_viewer_does_not_see_grant_and_is_refused_and_logged_when_forcin
 
 
 @story
-async def test_an_admin_sees_and_may_use_every_operator_action(open_as: Callable[..., Console]) -> None:
+async def test_an_admin_sees_and_may_use_every_operator_action(
+    open_as: Callable[..., Console],
+) -> None:
     app = recording_app()(open_as("ada"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("3")
         await settle(pilot)
         assert "Grant role" in footer(app) and "Revoke role" in footer(app)
         titles = palette_titles(app)
-        for title in ("Operators: Add", "Operators: Grant role", "Operators: Revoke role", "Approvals: Approve"):
+        for title in (
+            "Operators: Add",
+            "Operators: Grant role",
+            "Operators: Revoke role",
+            "Approvals: Approve",
+        ):
             assert title in titles
 
 
 @story
-async def test_the_ops_log_tab_tells_a_viewer_who_may_read_it(open_as: Callable[..., Console]) -> None:
+async def test_the_ops_log_tab_tells_a_viewer_who_may_read_it(
+    open_as: Callable[..., Console],
+) -> None:
     app = recording_app()(open_as("vic"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -96,22 +105,39 @@ async def test_the_ops_log_tab_tells_a_viewer_who_may_read_it(open_as: Callable[
 
 
 @story
-async def test_the_palette_offers_every_tenant_and_fleet_action_to_an_admin(open_as: Callable[..., Console]) -> None:
+async def test_the_palette_offers_every_tenant_and_fleet_action_to_an_admin(
+    open_as: Callable[..., Console],
+) -> None:
     app = recording_app()(open_as("ada"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         titles = palette_titles(app)
-        for title in ("Go to Fleet", "Tenants: Provision", "Tenants: Open", "Tenant: Suspend", "Tenant: Resume",
-                      "Tenant: Cancel", "Tenant: Purge", "Fleet: Check again", "Fleet: Migrate"):
+        for title in (
+            "Go to Fleet",
+            "Tenants: Provision",
+            "Tenants: Open",
+            "Tenant: Suspend",
+            "Tenant: Resume",
+            "Tenant: Cancel",
+            "Tenant: Purge",
+            "Fleet: Check again",
+            "Fleet: Migrate",
+        ):
             assert title in titles
         assert "Tenant: Back" not in titles
 
 
 @story
-async def test_an_operator_may_not_purge_so_the_palette_does_not_offer_it(open_as: Callable[..., Console]) -> None:
+async def test_an_operator_may_not_purge_so_the_palette_does_not_offer_it(
+    open_as: Callable[..., Console],
+) -> None:
     app = recording_app()(open_as("olga"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         titles = palette_titles(app)
-        assert "Tenant: Suspend" in titles and "Tenants: Provision" in titles and "Fleet: Migrate" in titles
+        assert (
+            "Tenant: Suspend" in titles
+            and "Tenants: Provision" in titles
+            and "Fleet: Migrate" in titles
+        )
         assert "Tenant: Purge" not in titles

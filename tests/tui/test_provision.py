@@ -36,7 +36,9 @@ def ticked(app) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 @story
-async def test_an_operator_provisions_a_tenant_by_searching_its_country(open_as: Callable[..., Console]) -> None:
+async def test_an_operator_provisions_a_tenant_by_searching_its_country(
+    open_as: Callable[..., Console],
+) -> None:
     app = recording_app()(open_as("olga"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_form(pilot)
@@ -60,7 +62,9 @@ async def test_an_operator_provisions_a_tenant_by_searching_its_country(open_as:
 
 
 @story
-async def test_arrow_keys_pick_another_match_while_typing_the_country(open_as: Callable[..., Console]) -> None:
+async def test_arrow_keys_pick_another_match_while_typing_the_country(
+    open_as: Callable[..., Console],
+) -> None:
     app = recording_app()(open_as("olga"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_form(pilot)
@@ -72,11 +76,14 @@ async def test_arrow_keys_pick_another_match_while_typing_the_country(open_as: C
         assert "UM United States Minor Outlying Islands → us (UN M49 Oceania)" in screen_words(app)
 
 
-@pytest.mark.parametrize("name, reason", [
-    ("Acme GmbH", "invalid tenant name 'Acme GmbH'"),
-    ("postgres", "tenant name 'postgres' is reserved"),
-    ("x'; DROP DATABASE catalog; --", "invalid tenant name"),
-])
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("Acme GmbH", "invalid tenant name 'Acme GmbH'"),
+        ("postgres", "tenant name 'postgres' is reserved"),
+        ("x'; DROP DATABASE catalog; --", "invalid tenant name"),
+    ],
+)
 @story
 async def test_an_invalid_name_shows_the_reason_and_provisions_nothing(
     open_as: Callable[..., Console], name: str, reason: str
@@ -87,7 +94,9 @@ async def test_an_invalid_name_shows_the_reason_and_provisions_nothing(
         await pilot.press(*name)
         await pilot.pause()
         assert f"✗ {reason}" in screen_words(app)
-        await pilot.press("enter", *"DE", "enter", "enter", "enter")  # on through every field to submit
+        await pilot.press(
+            "enter", *"DE", "enter", "enter", "enter"
+        )  # on through every field to submit
         await settle(pilot)
         assert app.screen is form and form.request is None
         assert "the name is not valid yet" in app.notices_of("warning")
@@ -95,7 +104,9 @@ async def test_an_invalid_name_shows_the_reason_and_provisions_nothing(
 
 
 @story
-async def test_a_country_that_matches_nothing_cannot_be_confirmed(open_as: Callable[..., Console]) -> None:
+async def test_a_country_that_matches_nothing_cannot_be_confirmed(
+    open_as: Callable[..., Console],
+) -> None:
     app = recording_app()(open_as("olga"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         form = await open_form(pilot)
@@ -109,7 +120,9 @@ async def test_a_country_that_matches_nothing_cannot_be_confirmed(open_as: Calla
 
 
 @story
-async def test_a_failed_step_is_named_and_retry_resumes_where_it_stopped(open_as: Callable[..., Console]) -> None:
+async def test_a_failed_step_is_named_and_retry_resumes_where_it_stopped(
+    open_as: Callable[..., Console],
+) -> None:
     console = open_as("olga")
     fail_once = ["database"]
 

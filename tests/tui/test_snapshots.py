@@ -36,7 +36,9 @@ def fleet(frozen: None, demo_tenants: None, open_as: Callable[..., Console]) -> 
 @pytest.fixture
 def app_as(fleet: None, open_as: Callable[..., Console]) -> Callable[..., OpsApp]:
     def make(operator: str | None = "ada", *, read_only: bool = False) -> OpsApp:
-        return OpsApp(open_as(operator, read_only=read_only), clock=ManualClock(), cursor_blink=False)
+        return OpsApp(
+            open_as(operator, read_only=read_only), clock=ManualClock(), cursor_blink=False
+        )
 
     return make
 
@@ -45,12 +47,15 @@ def test_dashboard(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> 
     assert snap_compare(app_as("ada"), terminal_size=(80, 24), run_before=keys())
 
 
-def test_dashboard_filtered_to_one_region(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> None:
+def test_dashboard_filtered_to_one_region(
+    snap_compare: SnapCompare, app_as: Callable[..., OpsApp]
+) -> None:
     assert snap_compare(app_as("ada"), terminal_size=(80, 24), run_before=keys("r"))
 
 
-def test_dashboard_in_production(snap_compare: SnapCompare, frozen: None, sandbox: Path,
-                                 open_as: Callable[..., Console]) -> None:
+def test_dashboard_in_production(
+    snap_compare: SnapCompare, frozen: None, sandbox: Path, open_as: Callable[..., Console]
+) -> None:
     text = sandbox.read_text().replace('mode = "sandbox"', 'mode = "production"', 1)
     sandbox.write_text(text.replace("initial_admins = []", 'initial_admins = ["opsadmin"]', 1))
     app = OpsApp(open_as(None), clock=ManualClock(), cursor_blink=False)
@@ -62,10 +67,14 @@ def test_tenants(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> No
 
 
 def test_tenants_filtered(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> None:
-    assert snap_compare(app_as("ada"), terminal_size=(80, 24), run_before=keys("2", "slash", "u", "s", "enter"))
+    assert snap_compare(
+        app_as("ada"), terminal_size=(80, 24), run_before=keys("2", "slash", "u", "s", "enter")
+    )
 
 
-def test_tenants_sorted_by_state_in_one_region(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> None:
+def test_tenants_sorted_by_state_in_one_region(
+    snap_compare: SnapCompare, app_as: Callable[..., OpsApp]
+) -> None:
     run = keys("2", "r", "r", "s", "s", "s", "s")
     assert snap_compare(app_as("ada"), terminal_size=(80, 24), run_before=run)
 
@@ -74,7 +83,9 @@ def test_operators(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> 
     assert snap_compare(app_as("ada"), terminal_size=(80, 24), run_before=keys("3"))
 
 
-def test_operators_as_a_viewer_offers_no_changes(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> None:
+def test_operators_as_a_viewer_offers_no_changes(
+    snap_compare: SnapCompare, app_as: Callable[..., OpsApp]
+) -> None:
     assert snap_compare(app_as("vic"), terminal_size=(80, 24), run_before=keys("3"))
 
 
@@ -107,19 +118,28 @@ def test_reject_asks_for_a_reason(snap_compare: SnapCompare, app_as: Callable[..
 def busy_log(open_as: Callable[..., Console]) -> None:
     """Enough entries that the newest fill the screen (the catalog's path stays off it)."""
     ada = open_as("ada")
-    for name, role in (("olga", "billing"), ("pat", "viewer"), ("bill", "viewer"), ("vic", "operator"),
-                       ("olga", "security"), ("pat", "billing")):
+    for name, role in (
+        ("olga", "billing"),
+        ("pat", "viewer"),
+        ("bill", "viewer"),
+        ("vic", "operator"),
+        ("olga", "security"),
+        ("pat", "billing"),
+    ):
         ada.operators.grant(name, role)
         ada.operators.revoke(name, role)
 
 
-def test_ops_log(snap_compare: SnapCompare, app_as: Callable[..., OpsApp], open_as: Callable[..., Console]) -> None:
+def test_ops_log(
+    snap_compare: SnapCompare, app_as: Callable[..., OpsApp], open_as: Callable[..., Console]
+) -> None:
     busy_log(open_as)
     assert snap_compare(app_as("ada"), terminal_size=(80, 24), run_before=keys("5"))
 
 
-def test_ops_log_verified(snap_compare: SnapCompare, app_as: Callable[..., OpsApp],
-                          open_as: Callable[..., Console]) -> None:
+def test_ops_log_verified(
+    snap_compare: SnapCompare, app_as: Callable[..., OpsApp], open_as: Callable[..., Console]
+) -> None:
     busy_log(open_as)
     assert snap_compare(app_as("sam"), terminal_size=(80, 24), run_before=keys("5", "v"))
 

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.tui
 def behind(provisioned: Callable[..., str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A tenant provisioned by an older release: its schema is one version behind."""
     with monkeypatch.context() as older:
-        older.setattr(aptien_ops.services.provisioning, "TENANT_SCHEMA_VERSION", TENANT_SCHEMA_VERSION - 1)
+        older.setattr(
+            aptien_ops.services.provisioning, "TENANT_SCHEMA_VERSION", TENANT_SCHEMA_VERSION - 1
+        )
         name = provisioned("maple-health", "CA")
     yield name
 
@@ -44,7 +46,9 @@ async def test_fleet_says_no_drift_then_shows_a_dropped_database(
         shown = screen_words(app)
         assert "1 finding of 1 kind on 2 clusters" in shown
         assert "Catalog tenants whose database is missing (1)" in shown
-        assert "acme-gmbh eu · eu-sandbox-1 catalog says active, but the database is missing" in shown
+        assert (
+            "acme-gmbh eu · eu-sandbox-1 catalog says active, but the database is missing" in shown
+        )
 
 
 @story
@@ -69,12 +73,19 @@ async def test_migrate_upgrades_schemas_behind_with_a_progress_bar(
 ) -> None:
     app = recording_app()(open_as("olga"), cursor_blink=False)
     progress: list[tuple[int, int]] = []
-    async with app.run_test(size=(80, 24), message_hook=lambda m: isinstance(m, MigrateProgress)
-                            and progress.append((m.done, m.total))) as pilot:
+    async with app.run_test(
+        size=(80, 24),
+        message_hook=lambda m: (
+            isinstance(m, MigrateProgress) and progress.append((m.done, m.total))
+        ),
+    ) as pilot:
         await pilot.press("6")
         await settle(pilot)
         assert "Schemas behind this version (m migrates) (1)" in screen_words(app)
-        assert f"schema version {TENANT_SCHEMA_VERSION - 1} < {TENANT_SCHEMA_VERSION}" in screen_words(app)
+        assert (
+            f"schema version {TENANT_SCHEMA_VERSION - 1} < {TENANT_SCHEMA_VERSION}"
+            in screen_words(app)
+        )
         await pilot.press("m", "y")
         await settle(pilot)
         assert progress == [(1, 1)]
@@ -87,7 +98,9 @@ async def test_migrate_upgrades_schemas_behind_with_a_progress_bar(
 
 
 @story
-async def test_a_viewer_may_check_but_is_not_offered_migrate(open_as: Callable[..., Console]) -> None:
+async def test_a_viewer_may_check_but_is_not_offered_migrate(
+    open_as: Callable[..., Console],
+) -> None:
     app = recording_app()(open_as("vic"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("6")

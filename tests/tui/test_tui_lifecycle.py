@@ -78,7 +78,9 @@ async def test_suspend_asks_a_reason_and_resume_lets_the_tenant_in_again(
         assert isinstance(app.screen, ReasonModal)
         await pilot.press(*"invoice 2025-113 unpaid", "enter")
         await settle(pilot)
-        assert "acme-gmbh suspended: its logins stop; backups go on" in app.notices_of("information")
+        assert "acme-gmbh suspended: its logins stop; backups go on" in app.notices_of(
+            "information"
+        )
         assert "suspended — invoice 2025-113 unpaid" in screen_text(app)
         assert offered(app) == {"Resume", "Cancel"}
         assert state_of(open_as("ada"), acme) == TenantState.SUSPENDED
@@ -88,7 +90,10 @@ async def test_suspend_asks_a_reason_and_resume_lets_the_tenant_in_again(
         assert offered(app) == {"Suspend", "Cancel"}
         assert "suspended → active" in screen_text(app)
     history = open_as("ada").tenants.detail(acme)["history"]
-    assert [(h["to"], h["reason"]) for h in history[-2:]] == [("suspended", "invoice 2025-113 unpaid"), ("active", None)]
+    assert [(h["to"], h["reason"]) for h in history[-2:]] == [
+        ("suspended", "invoice 2025-113 unpaid"),
+        ("active", None),
+    ]
 
 
 @story
@@ -120,7 +125,10 @@ async def test_purge_needs_the_exact_name_and_then_waits_for_a_second_admin(
         await pilot.press(*"-gmbh", "enter")
         await settle(pilot)
         assert isinstance(app.screen, TenantDetailScreen)
-        assert "purge request #1 recorded; a second admin must approve in Approvals" in app.notices_of("warning")
+        assert (
+            "purge request #1 recorded; a second admin must approve in Approvals"
+            in app.notices_of("warning")
+        )
         assert re.search(r"purge request #1 by ada .* awaits a second admin", screen_text(app))
         assert offered(app) == set()  # one request at a time
     [request] = open_as("sam").approvals.list("pending")
@@ -129,7 +137,9 @@ async def test_purge_needs_the_exact_name_and_then_waits_for_a_second_admin(
 
 
 @story
-async def test_purging_before_the_retention_end_also_asks_why(open_as: Callable[..., Console], acme: str) -> None:
+async def test_purging_before_the_retention_end_also_asks_why(
+    open_as: Callable[..., Console], acme: str
+) -> None:
     app = recording_app()(open_as("ada"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_tenant(pilot)
@@ -151,7 +161,9 @@ async def test_purging_before_the_retention_end_also_asks_why(open_as: Callable[
 
 
 @story
-async def test_a_viewer_sees_no_lifecycle_actions(open_as: Callable[..., Console], acme: str) -> None:
+async def test_a_viewer_sees_no_lifecycle_actions(
+    open_as: Callable[..., Console], acme: str
+) -> None:
     app = recording_app()(open_as("vic"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_tenant(pilot)
@@ -167,7 +179,9 @@ async def test_a_viewer_sees_no_lifecycle_actions(open_as: Callable[..., Console
 
 
 @story
-async def test_read_only_hides_every_lifecycle_action(open_as: Callable[..., Console], acme: str) -> None:
+async def test_read_only_hides_every_lifecycle_action(
+    open_as: Callable[..., Console], acme: str
+) -> None:
     app = recording_app()(open_as("ada", read_only=True), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("2")
@@ -182,7 +196,9 @@ async def test_read_only_hides_every_lifecycle_action(open_as: Callable[..., Con
 
 
 @story
-async def test_the_palette_suspends_the_highlighted_tenant(open_as: Callable[..., Console], acme: str) -> None:
+async def test_the_palette_suspends_the_highlighted_tenant(
+    open_as: Callable[..., Console], acme: str
+) -> None:
     app = recording_app()(open_as("olga"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -200,7 +216,9 @@ async def test_the_palette_suspends_the_highlighted_tenant(open_as: Callable[...
 
 
 @story
-async def test_the_palette_says_why_a_state_does_not_allow_an_action(open_as: Callable[..., Console], acme: str) -> None:
+async def test_the_palette_says_why_a_state_does_not_allow_an_action(
+    open_as: Callable[..., Console], acme: str
+) -> None:
     app = recording_app()(open_as("olga"), cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -211,7 +229,9 @@ async def test_the_palette_says_why_a_state_does_not_allow_an_action(open_as: Ca
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, TenantDetailScreen)
-        assert "acme-gmbh is active: resume needs a tenant that is suspended" in app.notices_of("warning")
+        assert "acme-gmbh is active: resume needs a tenant that is suspended" in app.notices_of(
+            "warning"
+        )
 
 
 @story

@@ -71,7 +71,12 @@ def upgrade() -> None:
         sa.Column("done_at", TIMESTAMP, nullable=False),
         sa.Column("detail", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("tenant", "step", name=op.f("pk_tenant_steps")),
-        sa.ForeignKeyConstraint(["tenant"], ["tenants.name"], name=op.f("fk_tenant_steps_tenant_tenants"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["tenant"],
+            ["tenants.name"],
+            name=op.f("fk_tenant_steps_tenant_tenants"),
+            ondelete="CASCADE",
+        ),
     )
     op.create_table(
         "tenant_history",
@@ -83,7 +88,9 @@ def upgrade() -> None:
         sa.Column("operator", sa.String(64), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tenant_history")),
-        sa.ForeignKeyConstraint(["tenant"], ["tenants.name"], name=op.f("fk_tenant_history_tenant_tenants")),
+        sa.ForeignKeyConstraint(
+            ["tenant"], ["tenants.name"], name=op.f("fk_tenant_history_tenant_tenants")
+        ),
     )
     op.create_index(op.f("ix_tenant_history_tenant_id"), "tenant_history", ["tenant", "id"])
     op.create_table(
@@ -92,7 +99,12 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("sealed", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("tenant", "kind", name=op.f("pk_tenant_secrets")),
-        sa.ForeignKeyConstraint(["tenant"], ["tenants.name"], name=op.f("fk_tenant_secrets_tenant_tenants"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["tenant"],
+            ["tenants.name"],
+            name=op.f("fk_tenant_secrets_tenant_tenants"),
+            ondelete="CASCADE",
+        ),
     )
     op.create_table(
         "operators",
@@ -108,7 +120,10 @@ def upgrade() -> None:
         sa.Column("role", sa.String(32), nullable=False),
         sa.PrimaryKeyConstraint("operator", "role", name=op.f("pk_operator_roles")),
         sa.ForeignKeyConstraint(
-            ["operator"], ["operators.name"], name=op.f("fk_operator_roles_operator_operators"), ondelete="CASCADE"
+            ["operator"],
+            ["operators.name"],
+            name=op.f("fk_operator_roles_operator_operators"),
+            ondelete="CASCADE",
         ),
     )
     op.create_table(
@@ -124,7 +139,10 @@ def upgrade() -> None:
         sa.Column("decided_at", TIMESTAMP, nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_approvals")),
-        sa.CheckConstraint("state IN ('pending', 'approved', 'rejected', 'failed')", name=op.f("ck_approvals_state")),
+        sa.CheckConstraint(
+            "state IN ('pending', 'approved', 'rejected', 'failed')",
+            name=op.f("ck_approvals_state"),
+        ),
         sqlite_autoincrement=True,
     )
     op.create_table(
@@ -158,7 +176,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("opslog_head", "opslog", "approvals", "operator_roles", "operators", "tenant_secrets"):
+    for table in (
+        "opslog_head",
+        "opslog",
+        "approvals",
+        "operator_roles",
+        "operators",
+        "tenant_secrets",
+    ):
         op.drop_table(table)
     op.drop_index(op.f("ix_tenant_history_tenant_id"), table_name="tenant_history")
     for table in ("tenant_history", "tenant_steps"):

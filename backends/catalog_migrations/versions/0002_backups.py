@@ -53,9 +53,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["backup_id"], ["backups.id"], name=op.f("fk_backup_verifications_backup_id_backups")
         ),
-        sa.CheckConstraint("level IN ('quick', 'full', 'restore')", name=op.f("ck_backup_verifications_level")),
+        sa.CheckConstraint(
+            "level IN ('quick', 'full', 'restore')", name=op.f("ck_backup_verifications_level")
+        ),
     )
-    op.create_index(op.f("ix_backup_verifications_backup_id_at"), "backup_verifications", ["backup_id", "at"])
+    op.create_index(
+        op.f("ix_backup_verifications_backup_id_at"), "backup_verifications", ["backup_id", "at"]
+    )
 
 
 def downgrade() -> None:
