@@ -7,8 +7,8 @@ Calendar buckets (days, ISO weeks, months) are UTC.
 from __future__ import annotations
 
 import json
+import random
 import re
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,8 +22,9 @@ BACKUP_ID = re.compile(r"^bk-\d{8}T\d{6}Z-[0-9a-f]{6}$")
 _ID_CHARS = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
-def new_backup_id(now: datetime) -> str:
-    return f"bk-{now:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}"
+def new_backup_id(now: datetime, rng: random.Random) -> str:
+    """A new id: the time, and 24 random bits from ``rng`` (the context's, seeded in tests)."""
+    return f"bk-{now:%Y%m%dT%H%M%S}Z-{rng.getrandbits(24):06x}"
 
 
 def check_backup_id(backup_id: str) -> str:

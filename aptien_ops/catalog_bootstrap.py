@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aptien_ops.domain import Identity, Operator, utcnow
+from aptien_ops.domain import Identity, Operator
 from aptien_ops.errors import ConfigError
 from aptien_ops.opslog import Event, genesis_head, next_entry
 from aptien_ops.permissions import Role
@@ -31,7 +31,7 @@ def bootstrap(ctx: OpsContext, catalog: Catalog) -> None:
     the catalog's errors (Unavailable, Conflict).
     """
     with catalog.read() as tx:
-        head = tx.opslog_head()
+        head = tx.opslog.head()
     if head is not None and head.signature:
         return
     settings = ctx.settings
@@ -45,17 +45,17 @@ def bootstrap(ctx: OpsContext, catalog: Catalog) -> None:
         first = {name: (Role.ADMIN,) for name in settings.security.initial_admins}
     entries = []
     with catalog.transaction() as tx:
-        head = tx.opslog_head(for_update=True)
+        head = tx.opslog.head(for_update=True)
         if head is not None and head.signature:
             return  # another process bootstrapped it meanwhile
         signed = genesis_head(ctx.opslog_key)
         system = Identity(
             "aptien-ops", ctx.identity.os_account, ctx.identity.ssh_origin, ctx.identity.session_id
         )
-        now = utcnow()
+        now = ctx.now()
         for name, roles in first.items():
-            if tx.operator(name) is None:
-                tx.insert_operator(
+            if tx.operators.get(name) is None:
+                tx.operators.insert(
                     Operator(name, frozenset(str(r) for r in roles), "aptien-ops", now)
                 )
         entry, new_head = next_entry(
@@ -71,8 +71,9 @@ def bootstrap(ctx: OpsContext, catalog: Catalog) -> None:
                 },
                 "ok",
             ),
+            now,
         )
-        tx.opslog_append(entry, new_head)
+        tx.opslog.append(entry, new_head)
         entries.append(entry)
     for e in entries:
         ctx.events.entry(e)

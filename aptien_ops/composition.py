@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import random
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -17,7 +18,7 @@ from aptien_ops.catalog_bootstrap import SANDBOX_OPERATORS as SANDBOX_OPERATORS
 from aptien_ops.catalog_bootstrap import bootstrap
 from aptien_ops.config import ClusterSettings, RegionSettings, Settings, load_settings
 from aptien_ops.deferred_catalog import DeferredCatalog
-from aptien_ops.domain import Identity
+from aptien_ops.domain import Clock, Identity, utcnow
 from aptien_ops.eventlog import EventLog
 from aptien_ops.identity import current_identity
 from aptien_ops.opslog import load_or_create_key
@@ -57,12 +58,14 @@ def _backend(kind: str, name: str) -> Any:
     return backends.load(kind, name)
 
 
-def _backup_repositories(settings: Settings) -> Callable[[RegionSettings], BackupRepository]:
+def _backup_repositories(
+    settings: Settings, clock: Clock
+) -> Callable[[RegionSettings], BackupRepository]:
     """Opens a region's backup store when a backup command first needs it (never at start-up)."""
 
     def open_repository(region: RegionSettings) -> BackupRepository:
         repository: BackupRepository = _backend("backup_repository", "fs")(
-            region, create=settings.sandbox
+            region, create=settings.sandbox, clock=clock
         )
         return repository
 
@@ -202,7 +205,7 @@ class Console:
     def backups(self) -> BackupService:
         from aptien_ops.services.backups import BackupService
 
-        return BackupService(self.ctx, _backup_repositories(self.settings))
+        return BackupService(self.ctx, _backup_repositories(self.settings, self.ctx.clock))
 
     @_service
     def seeding(self) -> SandboxSeedService:
@@ -227,6 +230,9 @@ def open_console(
     env: Mapping[str, str] | None = None,
     settings: Settings | None = None,
     defer_catalog: bool = False,
+    clock: Clock = utcnow,
+    rng: random.Random | None = None,
+    identity: Identity | None = None,
 ) -> Console:
     """Load the config, open (and on first use create) the catalog, and build the console.
 
@@ -235,16 +241,20 @@ def open_console(
     code's schema head and signed (the TUI checks with ``aptien_ops.glance`` first), as the
     ops-log key is then loaded without creating one outside a sandbox.
 
+    ``clock`` is where every service reads the time and ``rng`` where non-secret ids come
+    from; ``identity`` replaces the one this process would have. All three are for tests,
+    which need the same screen on every run; none is reachable from the command line.
+
     Raises:
         ConfigError: bad config, or a missing ops-log key for an existing catalog.
         Unavailable: the catalog cannot be reached.
         Conflict: the catalog is newer than this code.
     """
     settings = settings or load_settings(config)
-    identity = current_identity(sandbox=settings.sandbox, env=env)
+    identity = identity or current_identity(sandbox=settings.sandbox, env=env)
 
     def store_factory(cluster: ClusterSettings) -> TenantStore:
-        store: TenantStore = _backend("tenant_store", cluster.kind)(cluster)
+        store: TenantStore = _backend("tenant_store", cluster.kind)(cluster, clock=clock)
         return store
 
     def sealer_factory(region: RegionSettings) -> Sealer:
@@ -263,6 +273,8 @@ def open_console(
             sealer_factory=sealer_factory,
             backup_keys=backup_keys,
             read_only=read_only,
+            clock=clock,
+            rng=rng or random.SystemRandom(),
         )
 
     if defer_catalog:

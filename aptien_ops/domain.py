@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from aptien_ops.errors import InvalidInput
 
@@ -16,7 +18,13 @@ RESERVED_TENANT_NAMES = frozenset(
 )
 
 
+#: Where the console reads the time: ``OpsContext.clock``, injected by the composition root
+#: (tests pass a fixed or manual clock; nothing else reads the time of day).
+Clock = Callable[[], datetime]
+
+
 def utcnow() -> datetime:
+    """The system clock in UTC: the default :data:`Clock`."""
     return datetime.now(UTC)
 
 
@@ -77,23 +85,35 @@ class Tenant:
     """``host:pid:session`` of the process provisioning it right now, if any."""
     lease_until: datetime | None = None
 
+    #: The keys of :meth:`as_json`, in order (``tenant list --json`` has the database write
+    #: the same object).
+    JSON_KEYS: ClassVar[tuple[str, ...]] = (
+        "name",
+        "country",
+        "region",
+        "cluster",
+        "state",
+        "contact_name",
+        "contact_email",
+        "created_at",
+        "updated_at",
+        "schema_version",
+        "state_reason",
+        "retain_until",
+        "purged_at",
+        "backup_recipient",
+    )
+
     def as_json(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "country": self.country,
-            "region": self.region,
-            "cluster": self.cluster,
-            "state": str(self.state),
-            "contact_name": self.contact_name,
-            "contact_email": self.contact_email,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-            "schema_version": self.schema_version,
-            "state_reason": self.state_reason,
-            "retain_until": iso(self.retain_until),
-            "purged_at": iso(self.purged_at),
-            "backup_recipient": self.backup_recipient,
-        }
+        out: dict[str, object] = {}
+        for key in self.JSON_KEYS:
+            value = getattr(self, key)
+            if isinstance(value, datetime):
+                value = iso(value)
+            elif isinstance(value, TenantState):
+                value = str(value)
+            out[key] = value
+        return out
 
 
 @dataclass(frozen=True)
@@ -329,3 +349,17 @@ class AuditEvent:
 
     def as_json(self) -> dict[str, object]:
         return {**self.__dict__, "at": iso(self.at)}
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A user of one tenant, found by exact e-mail, with their last login and last attempt."""
+
+    email: str
+    created_at: datetime
+    active: bool
+    is_admin: bool
+    last_login: datetime | None
+    last_login_ip: str | None
+    last_attempt: datetime | None
+    last_attempt_result: str | None

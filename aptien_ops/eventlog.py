@@ -44,6 +44,12 @@ class EventLog:
             "ops_action", **{k: v for k, v in entry.as_json().items() if k not in ("prev_hash",)}
         )
 
+    def unrecorded(self, entry: OpsLogEntry, why: str) -> None:
+        """An attempt the catalog could not take into the ops log (it was unreachable or
+        busy): kept here, unchained (seq 0, no HMAC), so that the SIEM still sees it."""
+        fields = {k: v for k, v in entry.as_json().items() if k not in ("seq", "prev_hash", "hmac")}
+        self._open().warning("ops_action_unrecorded", why=why, **fields)
+
     def internal_error(self, exc: BaseException) -> None:
         """The traceback of a bug, for whoever debugs it (never shown to the operator)."""
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

@@ -13,11 +13,12 @@ import hmac
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from aptien_ops import keyfiles
-from aptien_ops.domain import Identity, OpsLogEntry, OpsLogHead, iso, utcnow
+from aptien_ops.domain import Identity, OpsLogEntry, OpsLogHead, iso
 from aptien_ops.errors import IntegrityFailure
 
 GENESIS = "0" * 64
@@ -97,15 +98,11 @@ def genesis_head(key: bytes) -> OpsLogHead:
     return OpsLogHead(seq=0, hmac=GENESIS, signature=head_signature(key, 0, GENESIS))
 
 
-def next_entry(
-    key: bytes, head: OpsLogHead | None, who: Identity, event: Event
-) -> tuple[OpsLogEntry, OpsLogHead]:
-    """Chain ``event`` after ``head``; returns the entry and the new signed head."""
-    seq = (head.seq if head else 0) + 1
-    prev = head.hmac if head and head.seq else GENESIS
-    draft = OpsLogEntry(
+def draft(who: Identity, event: Event, at: datetime, seq: int = 0, prev: str = "") -> OpsLogEntry:
+    """``event`` as an entry not yet chained (no HMAC; seq 0 until it has its place)."""
+    return OpsLogEntry(
         seq=seq,
-        at=iso(utcnow()) or "",
+        at=iso(at) or "",
         operator=who.operator,
         os_account=who.os_account,
         ssh_origin=who.ssh_origin,
@@ -118,8 +115,17 @@ def next_entry(
         prev_hash=prev,
         hmac="",
     )
-    mac = entry_mac(key, draft)
-    entry = OpsLogEntry(**{**draft.__dict__, "hmac": mac})
+
+
+def next_entry(
+    key: bytes, head: OpsLogHead | None, who: Identity, event: Event, at: datetime
+) -> tuple[OpsLogEntry, OpsLogHead]:
+    """Chain ``event`` after ``head``; returns the entry and the new signed head."""
+    seq = (head.seq if head else 0) + 1
+    prev = head.hmac if head and head.seq else GENESIS
+    unsigned = draft(who, event, at, seq, prev)
+    mac = entry_mac(key, unsigned)
+    entry = replace(unsigned, hmac=mac)
     return entry, OpsLogHead(seq=seq, hmac=mac, signature=head_signature(key, seq, mac))
 
 

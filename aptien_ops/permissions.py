@@ -47,6 +47,7 @@ class Action(StrEnum):
     BACKUP_VIEW = "backup.view"
     BACKUP_VERIFY = "backup.verify"
     BACKUP_PRUNE = "backup.prune"
+    BACKUP_RECONCILE = "backup.reconcile"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -82,6 +83,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.BACKUP_VIEW: _ALL_STAFF,
     Action.BACKUP_VERIFY: _OPS,
     Action.BACKUP_PRUNE: _OPS,
+    Action.BACKUP_RECONCILE: _OPS,
 }
 
 #: Who may approve a four-eyes request, by the action requested.

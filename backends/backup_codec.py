@@ -27,7 +27,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import IO, BinaryIO, Protocol, cast
 
 import pyrage
 import zstandard
@@ -60,7 +60,13 @@ def compression_params() -> zstandard.ZstdCompressionParameters:
 class Sink(Protocol):
     """Where decrypted plaintext goes (a pg_restore's stdin, a scratch file, ...)."""
 
-    def write(self, data: bytes) -> int: ...
+    def write(self, data: bytes, /) -> int: ...
+
+
+class Source(Protocol):
+    """Where a dump's bytes come from (pg_dump's stdout, a file, a tee of either)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 def recipient_fingerprint(recipient: str) -> str:
@@ -87,7 +93,7 @@ def parse_identity(identity: str) -> x25519.Identity:
 class HashingReader:
     """Reads ``raw``, hashing and counting what passes; remembers the first OSError it saw."""
 
-    def __init__(self, raw: BinaryIO, progress: Callable[[int], None] | None = None) -> None:
+    def __init__(self, raw: Source, progress: Callable[[int], None] | None = None) -> None:
         self._raw = raw
         self._progress = progress
         self._reported = 0
@@ -144,7 +150,7 @@ class Sealed:
 
 
 def encrypt(
-    source: BinaryIO, dest: BinaryIO, recipient: str, progress: Callable[[int], None] | None = None
+    source: Source, dest: BinaryIO, recipient: str, progress: Callable[[int], None] | None = None
 ) -> Sealed:
     """Compress and encrypt ``source`` (read to its end) into ``dest``.
 
@@ -296,8 +302,10 @@ def decrypt(
     problem: str | None = None
     with open(path, "rb") as fh:
         cipher = HashingReader(fh)
+        # zstandard asks for a file; it only ever calls write() and flush() on it.
+        target = cast("IO[bytes]", plain)
         compressed = HashingWriter(
-            decompressor.stream_writer(plain, write_size=CHUNK, closefd=False)
+            decompressor.stream_writer(target, write_size=CHUNK, closefd=False)
         )
         try:
             pyrage.decrypt_io(cipher, compressed, [key])

@@ -30,7 +30,14 @@ from aptien_ops.backends import backup_codec as codec
 from aptien_ops.backends import sqlite_backup
 from aptien_ops.backends.backup_signing import RegionSigner, signing_key_path
 from aptien_ops.config import ClusterSettings, RegionSettings
-from aptien_ops.domain import BackupManifest, VerifyResult, iso, utcnow, validate_tenant_name
+from aptien_ops.domain import (
+    BackupManifest,
+    Clock,
+    VerifyResult,
+    iso,
+    utcnow,
+    validate_tenant_name,
+)
 from aptien_ops.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, Unavailable
 from aptien_ops.ports import TenantStore
 
@@ -134,12 +141,14 @@ class FsBackupRepository:
         create: bool = False,
         signing_key_file: Path | None = None,
         store_factory: Callable[[ClusterSettings], TenantStore] | None = None,
+        clock: Clock = utcnow,
     ) -> None:
         """Open the region's store (created on first write) and its signing key.
 
         ``create`` makes a missing signing key (sandbox, first run); ``signing_key_file``
         defaults to ``region-<r>.sign.key`` beside the region key; ``store_factory`` opens a
-        cluster's tenant store (default: the registered adapter of its kind).
+        cluster's tenant store (default: the registered adapter of its kind); ``clock`` stamps
+        the manifests.
 
         Raises: ConfigError if the signing key is missing (and not ``create``) or malformed.
         """
@@ -148,6 +157,7 @@ class FsBackupRepository:
         self.root = region.backup_store
         self._signer = RegionSigner(signing_key_file or signing_key_path(region), create=create)
         self._stores = store_factory or _default_store
+        self.clock = clock
 
     # ------------------------------------------------------------------ layout
 
@@ -203,11 +213,11 @@ class FsBackupRepository:
                 raise Conflict(
                     f"backup {backup_id} of {tenant} already exists in region {self.region}"
                 )
-            started = iso(utcnow()) or ""
+            started = iso(self.clock()) or ""
             with _Partial(data_final.with_name(data_final.name + PARTIAL)) as data:
                 sealed: list[codec.Sealed] = []
 
-                def consume(stream: BinaryIO) -> None:
+                def consume(stream: codec.Source) -> None:
                     sealed.append(codec.encrypt(stream, data.fh, recipient, progress))
 
                 info = self._dump(tenant, cluster, backup_id, consume)
@@ -223,7 +233,7 @@ class FsBackupRepository:
                     dump_tool=info.dump_tool,
                     snapshot=info.snapshot,
                     started_at=started,
-                    finished_at=iso(utcnow()) or "",
+                    finished_at=iso(self.clock()) or "",
                     plaintext_size=sealed[0].plaintext_size,
                     ciphertext_size=sealed[0].ciphertext_size,
                     plaintext_sha256=sealed[0].plaintext_sha256,
@@ -254,7 +264,7 @@ class FsBackupRepository:
         tenant: str,
         cluster: ClusterSettings,
         backup_id: str,
-        consume: Callable[[BinaryIO], None],
+        consume: Callable[[codec.Source], None],
     ) -> codec.DumpInfo:
         store = self._stores(cluster)
         try:

@@ -164,6 +164,7 @@ class PostgresCatalogGlance:
         # Imported here: a SQLite catalog's glance must not pay for psycopg.
         import psycopg
         from psycopg import errors as pg_errors
+        from psycopg.conninfo import make_conninfo
 
         from aptien_ops.backends.pg_common import conninfo_params, translate_pg_error
 
@@ -178,7 +179,7 @@ class PostgresCatalogGlance:
         params.setdefault("application_name", "aptien-ops")
         where = f"the catalog {params.get('dbname', '')}".rstrip()
         try:
-            with psycopg.connect(**params) as conn:
+            with psycopg.connect(make_conninfo("", **params)) as conn:
                 conn.read_only = True
                 with conn.cursor() as cursor:
                     return _read(cursor, operator, "psycopg", _pg_time)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aptien_ops.backends.sqlite_tenants import SqliteTenantStore
 from aptien_ops.backends.tenant_schema import utc_timestamp, validate_role_name
 from aptien_ops.config import ClusterSettings
-from aptien_ops.domain import AuditEvent, LoginEvent
+from aptien_ops.domain import AuditEvent, LoginEvent, UserRecord
 from aptien_ops.errors import ConfigError, NotFound, OpsError, Unavailable
 from aptien_ops.inspect_query import Query
 from aptien_ops.tenant_schema import METADATA_COLUMNS
@@ -66,17 +66,17 @@ def _event(query: Query, row: Sequence[Any], at: datetime) -> LoginEvent | Audit
 
 def _user(
     found: Sequence[Any], attempt: LoginEvent | None, login: LoginEvent | None, created: datetime
-) -> dict[str, Any]:
-    return {
-        "email": found[0],
-        "created_at": created,
-        "active": bool(found[2]),
-        "is_admin": bool(found[3]),
-        "last_login": login.at if login else None,
-        "last_login_ip": login.ip if login else None,
-        "last_attempt": attempt.at if attempt else None,
-        "last_attempt_result": attempt.result if attempt else None,
-    }
+) -> UserRecord:
+    return UserRecord(
+        email=found[0],
+        created_at=created,
+        active=bool(found[2]),
+        is_admin=bool(found[3]),
+        last_login=login.at if login else None,
+        last_login_ip=login.ip if login else None,
+        last_attempt=attempt.at if attempt else None,
+        last_attempt_result=attempt.result if attempt else None,
+    )
 
 
 def _last(reader: Any, tenant: str, email: str, success: bool) -> LoginEvent | None:
@@ -221,7 +221,7 @@ class PostgresInspectionReader:
         """One page of change-audit metadata (see the port). Raises as the port says."""
         return self._page(tenant, query)
 
-    def find_user(self, tenant: str, email: str) -> dict[str, Any] | None:
+    def find_user(self, tenant: str, email: str) -> UserRecord | None:
         """The user with exactly ``email`` and their last login, or None."""
         from psycopg import sql
 
@@ -380,7 +380,7 @@ class SqliteInspectionReader:
         """One page of change-audit metadata. Raises: InvalidInput, NotFound, Unavailable."""
         return self._page(tenant, query)
 
-    def find_user(self, tenant: str, email: str) -> dict[str, Any] | None:
+    def find_user(self, tenant: str, email: str) -> UserRecord | None:
         """The user with exactly ``email`` and their last login, or None."""
         columns = ", ".join(map(_quote, _USER_COLUMNS))
         rows = self._run(tenant, f"SELECT {columns} FROM users WHERE email = ?", (email,))  # noqa: S608 - constant columns

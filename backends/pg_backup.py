@@ -27,13 +27,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from aptien_ops.backends.backup_codec import CHUNK, DumpInfo, Opened, Sink, Walked
+from aptien_ops.backends.backup_codec import CHUNK, DumpInfo, Opened, Sink, Source, Walked
 from aptien_ops.backends.pg_common import (
     conninfo_params,
     converge_role,
@@ -239,7 +239,7 @@ def _widen(fd: int) -> None:
 class _Tee:
     """Reads pg_dump's stdout and feeds the same bytes to ``pg_restore --list`` until it stops."""
 
-    def __init__(self, raw: BinaryIO, lister: _Tool) -> None:
+    def __init__(self, raw: IO[bytes], lister: _Tool) -> None:
         self._raw, self._lister = raw, lister
 
     def read(self, size: int = -1) -> bytes:
@@ -257,7 +257,7 @@ def backup(
     cluster: ClusterSettings,
     tenant: str,
     workdir: Path,
-    consume: Callable[[BinaryIO], None],
+    consume: Callable[[Source], None],
 ) -> DumpInfo:
     """Dump the tenant's database and hand the archive's bytes to ``consume`` (read to EOF).
 

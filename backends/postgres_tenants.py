@@ -32,7 +32,7 @@ from aptien_ops.backends.pg_common import (
     translate_pg_error,
 )
 from aptien_ops.config import ClusterSettings
-from aptien_ops.domain import validate_tenant_name
+from aptien_ops.domain import Clock, utcnow, validate_tenant_name
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound
 from aptien_ops.tenant_schema import METADATA_COLUMNS
 
@@ -66,9 +66,10 @@ class PostgresTenantStore:
 
     kind = "postgresql"
 
-    def __init__(self, cluster: ClusterSettings) -> None:
+    def __init__(self, cluster: ClusterSettings, *, clock: Clock = utcnow) -> None:
         """Raises: InvalidInput if the URL is not a PostgreSQL URL or holds a password."""
         self.cluster = cluster.name
+        self.clock = clock
         self._settings = cluster
         self._params = conninfo_params(cluster.url)
         self._params.setdefault("connect_timeout", "10")
@@ -294,7 +295,7 @@ class PostgresTenantStore:
                     step = current + 1
                     for statement in tenant_schema.statements("postgresql", step):
                         conn.execute(statement)
-                    overwrite, keep = tenant_schema.meta_rows(tenant, region, step)
+                    overwrite, keep = tenant_schema.meta_rows(tenant, region, step, self.clock())
                     with conn.cursor() as cur:
                         cur.executemany(
                             "INSERT INTO public.tenant_meta (key, value) VALUES (%s, %s)"

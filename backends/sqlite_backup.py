@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from aptien_ops.backends.backup_codec import DumpInfo, Opened, Sink, Walked
+from aptien_ops.backends.backup_codec import DumpInfo, Opened, Sink, Source, Walked
 from aptien_ops.errors import Unavailable
 
 KIND = "sqlite"
@@ -69,7 +69,7 @@ def remove_side_files(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def backup(store: Any, tenant: str, copy: Path, consume: Callable[[BinaryIO], None]) -> DumpInfo:
+def backup(store: Any, tenant: str, copy: Path, consume: Callable[[Source], None]) -> DumpInfo:
     """Copy the tenant's database into ``copy`` (an empty file) with the online backup API,
     count and list it, then hand its bytes to ``consume``.
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from aptien_ops.backends import tenant_schema
 from aptien_ops.config import ClusterSettings
-from aptien_ops.domain import validate_tenant_name
+from aptien_ops.domain import Clock, utcnow, validate_tenant_name
 from aptien_ops.errors import (
     Conflict,
     IntegrityFailure,
@@ -52,9 +52,10 @@ class SqliteTenantStore:
 
     kind = "sqlite"
 
-    def __init__(self, cluster: ClusterSettings) -> None:
+    def __init__(self, cluster: ClusterSettings, *, clock: Clock = utcnow) -> None:
         """Raises: InvalidInput if the URL is not ``sqlite:///<directory>``."""
         self.cluster = cluster.name
+        self.clock = clock
         self.directory = cluster_directory(cluster.url)
 
     def path(self, tenant: str) -> Path:
@@ -243,7 +244,7 @@ class SqliteTenantStore:
                     step = current + 1
                     for statement in tenant_schema.statements("sqlite", step):
                         conn.execute(statement)
-                    overwrite, keep = tenant_schema.meta_rows(tenant, region, step)
+                    overwrite, keep = tenant_schema.meta_rows(tenant, region, step, self.clock())
                     conn.executemany(_UPSERT_META, overwrite.items())
                     conn.executemany(
                         "INSERT OR IGNORE INTO tenant_meta (key, value) VALUES (?, ?)",

@@ -143,14 +143,16 @@ def utc_timestamp(moment: datetime | None = None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def meta_rows(tenant: str, region: str, version: int) -> tuple[dict[str, str], dict[str, str]]:
+def meta_rows(
+    tenant: str, region: str, version: int, now: datetime
+) -> tuple[dict[str, str], dict[str, str]]:
     """The tenant_meta rows a version step writes: (overwritten, written only if missing).
 
     ``created_at`` (and SQLite's ``suspended``, added by its adapter) survive a rerun.
     """
     return (
         {"schema_version": str(version), "tenant": tenant, "region": region},
-        {"created_at": utc_timestamp()},
+        {"created_at": utc_timestamp(now)},
     )
 
 

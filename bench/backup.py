@@ -288,7 +288,7 @@ class Bench:
         """The backup's plaintext dump, written once for the floor (checked against the manifest)."""
         manifest = self.repo.manifest(name, backup_id)
         with self.console.ctx.catalog.read() as tx:
-            sealed = tx.tenant_secret(name, "backup_identity")
+            sealed = tx.secrets.get(name, "backup_identity")
         assert sealed is not None
         identity = (
             self.console.ctx.sealer("eu")

@@ -116,7 +116,7 @@ def fill(config: Path, tenants: int) -> None:
                 pool = clusters[region]
                 first, last = FIRST_NAMES[i % 10], LAST_NAMES[(i // 10) % 10]
                 created = now - timedelta(minutes=tenants - i, microseconds=i % 7 * 1000)
-                tx.insert_tenant(
+                tx.tenants.insert(
                     Tenant(
                         name=f"tenant-{i:05d}",
                         country=country,

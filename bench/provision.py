@@ -312,7 +312,7 @@ def provision_many(tmp: Path, tenants: int, workers: int, kind: str) -> dict[str
         wall = time.perf_counter() - started
         console = open_console(config, env=env)
         try:
-            active = len(console.tenants.rows(state="active"))
+            active = len(console.tenants.list(state="active"))
         finally:
             console.close()
         databases = int(

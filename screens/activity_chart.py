@@ -15,7 +15,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Sparkline, Static
 
-from aptien_ops.domain import utcnow
 from aptien_ops.errors import OpsError
 from aptien_ops.inspect_query import LoginFilters
 from aptien_ops.screens.base import ServiceCaller
@@ -77,10 +76,9 @@ class ActivityChart(Vertical, ServiceCaller):
             yield Sparkline([], id="chart-failures")
         yield Static(Text("reading activity…", style="dim"), id="chart-bursts")
 
-    @staticmethod
-    def per(filters: LoginFilters) -> str:
+    def per(self, filters: LoginFilters) -> str:
         """``hour`` for windows up to a month, else ``day`` (a sparkline is a few dozen cells)."""
-        now = utcnow()
+        now = self.ops.services.ctx.now()
         query = filters.resolve(now)
         since, until = query.since or now - DEFAULT_WINDOW, query.until or now
         return "hour" if until - since <= HOURLY_UP_TO else "day"

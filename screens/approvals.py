@@ -148,7 +148,7 @@ class ApprovalsScreen(OpsScreen):
                 self.change(
                     lambda: self.console.approvals.approve(approval_id),
                     lambda result: self.notify(
-                        f"request #{approval_id} approved: {result['action']} on {result['target']} done",
+                        f"request #{approval_id} approved: {result.action} on {result.target} done",
                         title="Approved",
                     ),
                 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -15,6 +15,7 @@ from aptien_ops.screens.formatting import short_minute, size
 
 if TYPE_CHECKING:  # the dashboard imports this module for its first frame: keep it light
     from aptien_ops.backup_policy import DueItem
+    from aptien_ops.services.backups import BackupRow, BackupService
 
 STATUS_STYLE = {
     "verified": "green",
@@ -32,35 +33,35 @@ def short_id(backup_id: str) -> str:
     return backup_id.rpartition("-")[2] or backup_id
 
 
-def last_check(row: dict[str, Any]) -> Text:
-    last = row.get("last_verification")
+def last_check(row: BackupRow) -> Text:
+    last = row.last_verification
     if not last:
         return Text("-", style="dim")
-    return (
-        Text(f"{last['level']} ok", style="green")
-        if last["ok"]
-        else Text(f"{last['level']} FAILED", style="bold red")
-    )
+    if last.ok:
+        return Text(f"{last.level} ok", style="green")
+    return Text(f"{last.level} FAILED", style="bold red")
 
 
-def detail_text(row: dict[str, Any] | None) -> Text:
-    """The highlighted backup in full: id, where, sizes, and its last verification (red if it failed)."""
+def detail_text(row: BackupRow | None) -> Text:
+    """The highlighted backup in full: id, where, sizes, and its last verification (red if it
+    failed)."""
     if row is None:
         return Text("No backup selected.", style="dim")
+    record = row.record
     text = Text()
-    text.append(row["id"], style="bold")
-    text.append(f"  {row['tenant']} · {row['cluster']} · dump {size(row['plaintext_size'])}")
-    last = row.get("last_verification")
+    text.append(record.id, style="bold")
+    text.append(f"  {record.tenant} · {record.cluster} · dump {size(record.plaintext_size)}")
+    last = row.last_verification
     if not last:
         text.append("\nnot verified yet", style="yellow")
         return text
-    verdict = "passed" if last["ok"] else "FAILED"
-    style = "" if last["ok"] else "bold red"
+    verdict = "passed" if last.ok else "FAILED"
+    style = "" if last.ok else "bold red"
     text.append(
-        f"\n{last['level']} verification {verdict} {short_minute(last['at'])} by {last['operator']}: ",
+        f"\n{last.level} verification {verdict} {short_minute(last.at)} by {last.operator}: ",
         style=style,
     )
-    text.append(last["detail"], style="" if last["ok"] else "red")
+    text.append(last.detail, style="" if last.ok else "red")
     return text
 
 
@@ -94,13 +95,11 @@ class BackupHealth:
     """(region, backup id) of every backup whose last verification failed."""
 
     @classmethod
-    def read(cls, service: Any) -> BackupHealth:
-        """Ask ``BackupService`` (in a worker thread). Raises: what ``list``/``due`` raise."""
-        rows, _notes = service.list()
-        return cls(
-            tuple(service.due()),
-            tuple((r["region"], r["id"]) for r in rows if r["status"] == "failed"),
-        )
+    def read(cls, service: BackupService) -> BackupHealth:
+        """Ask the service (in a worker thread). Raises: what ``listing``/``due`` raise."""
+        rows = service.listing().rows
+        failed = tuple((r.record.region, r.record.id) for r in rows if r.status == "failed")
+        return cls(tuple(service.due()), failed)
 
 
 def _plural(n: int, word: str) -> str:

@@ -35,7 +35,7 @@ from aptien_ops.screens.backup_render import (
 from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.formatting import count, short_minute, size
 from aptien_ops.screens.modals import ConfirmModal
-from aptien_ops.services.backups import RunOutcome
+from aptien_ops.services.backups import BackupRow, RunOutcome
 
 COLUMNS = (
     ("tenant", "Tenant"),
@@ -63,7 +63,7 @@ class BackupProgress(Message, bubble=False):
 class Shelf:
     """One load of the screen: the backups and what is due, each or the service's refusal."""
 
-    rows: list[dict[str, Any]] | OpsError = field(default_factory=list)
+    rows: list[BackupRow] | OpsError = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     due: list[DueItem] | OpsError = field(default_factory=list)
 
@@ -104,7 +104,7 @@ class BackupsScreen(OpsScreen):
     def __init__(self) -> None:
         super().__init__()
         self.shelf: Shelf | None = None
-        self._by_id: dict[str, dict[str, Any]] = {}
+        self._by_id: dict[str, BackupRow] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Static("loading…", id="backups-status")
@@ -134,7 +134,8 @@ class BackupsScreen(OpsScreen):
         shelf = Shelf()
         service = self.console.backups
         try:
-            shelf.rows, shelf.notes = service.list()
+            listing = service.listing()
+            shelf.rows, shelf.notes = listing.rows, listing.notes
         except OpsError as error:
             shelf.rows = error
         try:
@@ -160,18 +161,18 @@ class BackupsScreen(OpsScreen):
         if isinstance(rows, OpsError):
             status.update(Text(rows.one_line(), style="red"))
         else:
-            shown = [r for r in rows if region is None or r["region"] == region]
+            shown = [r for r in rows if region is None or r.record.region == region]
             # Newest first: the backup an operator looks for is almost always the latest.
             for r in reversed(shown[-WINDOW:]):
-                self._by_id[r["id"]] = r
+                self._by_id[r.record.id] = r
                 table.add_row(
-                    r["tenant"],
-                    short_id(r["id"]),
-                    short_minute(r["created_at"]),
-                    size(r["ciphertext_size"]),
-                    Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
+                    r.record.tenant,
+                    short_id(r.record.id),
+                    short_minute(r.record.created_at),
+                    size(r.record.ciphertext_size),
+                    Text(r.status, style=STATUS_STYLE.get(r.status, "")),
                     last_check(r),
-                    key=r["id"],
+                    key=r.record.id,
                 )
             if keep in self._by_id:
                 table.move_cursor(row=table.get_row_index(keep))
@@ -179,9 +180,9 @@ class BackupsScreen(OpsScreen):
         self._show_detail(self.selected())
         self._show_due(region)
 
-    def _summary(self, rows: list[dict[str, Any]]) -> Text:
-        tenants = len({r["tenant"] for r in rows})
-        failed = sum(1 for r in rows if r["status"] in ("failed", "missing"))
+    def _summary(self, rows: list[BackupRow]) -> Text:
+        tenants = len({r.record.tenant for r in rows})
+        failed = sum(1 for r in rows if r.status in ("failed", "missing"))
         text = Text(
             f"{count(len(rows))} backup{'s' if len(rows) != 1 else ''} of {count(tenants)} "
             f"tenant{'s' if tenants != 1 else ''}"
@@ -250,7 +251,7 @@ class BackupsScreen(OpsScreen):
         row = self._by_id.get(self.selected() or "")
         due = self.shelf.due if self.shelf and not isinstance(self.shelf.due, OpsError) else []
         first_due = next((i.tenant for i in due if i.kind == "backup"), "")
-        default = row["tenant"] if row else first_due
+        default = row.record.tenant if row else first_due
 
         def named(tenant: str | None) -> None:
             if tenant:
@@ -342,23 +343,24 @@ class BackupsScreen(OpsScreen):
         if row is None:
             self.notify("no backup selected", severity="warning")
             return
-        settings = self.console.settings.regions.get(row["region"])
+        record = row.record
+        settings = self.console.settings.regions.get(record.region)
         default = settings.backup.verify_level if settings else "quick"
 
         def picked(level: str | None) -> None:
             if level is None:
                 return
-            self._start_progress(f"verifying {short_id(row['id'])} of {row['tenant']} ({level})")
+            self._start_progress(f"verifying {short_id(record.id)} of {record.tenant} ({level})")
             self.change(
-                lambda: self.console.backups.verify(row["id"], level),
+                lambda: self.console.backups.verify(record.id, level),
                 lambda result: self.notify(
                     f"{result.level} verification passed: {result.detail}",
-                    title=f"{row['tenant']} verified",
+                    title=f"{record.tenant} verified",
                     markup=False,
                 ),
             )
 
-        self.app.push_screen(LevelModal(row["id"], row["region"], default), picked)
+        self.app.push_screen(LevelModal(record.id, record.region, default), picked)
 
     def service_refused(self, error: OpsError) -> None:
         if error.code == "integrity":

@@ -9,7 +9,6 @@ operators with ``security`` get the search box; others are told why, and nothing
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -25,7 +24,7 @@ from aptien_ops.permissions import Action
 from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.formatting import count, day, minute, short_minute
 from aptien_ops.screens.inspect_kinds import needs_security, shown_result
-from aptien_ops.services.inspection import UserSearch
+from aptien_ops.services.inspection import SearchFailure, UserHit, UserSearch
 
 STATE_STYLE = {"active": "green", "suspended": "yellow", "cancelled": "red"}
 #: Rows shown at most: an address is a user of a handful of tenants, never of the whole fleet.
@@ -35,9 +34,9 @@ SHOWN_ROWS = 1_000
 class UserFound(Message, bubble=False):
     """Posted from the search threads for each tenant where the address is a user."""
 
-    def __init__(self, search: int, row: dict[str, Any]) -> None:
+    def __init__(self, search: int, hit: UserHit) -> None:
         super().__init__()
-        self.search, self.row = search, row
+        self.search, self.hit = search, hit
 
 
 class SearchProgress(Message, bubble=False):
@@ -83,7 +82,7 @@ class FindUserScreen(OpsScreen):
         self.result: UserSearch | None = None
         self.searching = False
         self._search = 0
-        self._rows: dict[str, dict[str, Any]] = {}
+        self._rows: dict[str, UserHit] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="find-explain")
@@ -163,15 +162,15 @@ class FindUserScreen(OpsScreen):
         bar.update(total=None, progress=0)
         self.query_one("#find-progress").display = True
 
-        def found(row: dict[str, object]) -> None:
-            self.post_message(UserFound(search, dict(row)))
+        def found(hit: UserHit) -> None:
+            self.post_message(UserFound(search, hit))
 
         def progress(done: int, total: int, tenant: str) -> None:
             self.post_message(SearchProgress(search, done, total, tenant))
 
         inspection = self.console.inspection
         self.load(
-            lambda: inspection.find_user(address, region=region, on_row=found, progress=progress),
+            lambda: inspection.find_user(address, region=region, on_hit=found, progress=progress),
             lambda result: self._searched(search, result),
         )
         self.query_one(DataTable).focus()
@@ -184,7 +183,7 @@ class FindUserScreen(OpsScreen):
     @on(UserFound)
     def _user_found(self, event: UserFound) -> None:
         if event.search == self._search:
-            self._add(event.row)
+            self._add(event.hit)
 
     @on(SearchProgress)
     def _progress(self, event: SearchProgress) -> None:
@@ -192,18 +191,18 @@ class FindUserScreen(OpsScreen):
             self.query_one(ProgressBar).update(total=event.total, progress=event.done)
             self._show_status(f"{event.done}/{event.total} {event.tenant}")
 
-    def _add(self, row: dict[str, Any]) -> None:
-        name = str(row["tenant"])
+    def _add(self, hit: UserHit) -> None:
+        name = hit.tenant.name
         if name in self._rows or len(self._rows) >= SHOWN_ROWS:
             return
-        self._rows[name] = row
-        state = str(row["state"])
+        self._rows[name] = hit
+        state = str(hit.tenant.state)
         self.query_one(DataTable).add_row(
             name,
-            row["region"],
+            hit.tenant.region,
             Text(state, style=STATE_STYLE.get(state, "")),
-            short_minute(row.get("last_login")) or "never",
-            row.get("last_login_ip") or "—",
+            short_minute(hit.user.last_login) or "never",
+            hit.user.last_login_ip or "—",
             key=name,
         )
         if len(self._rows) == 1:
@@ -214,8 +213,8 @@ class FindUserScreen(OpsScreen):
             return
         self.searching, self.result = False, result
         self.query_one("#find-progress").display = False
-        for row in result.rows:  # any the stream has not delivered yet, and the final order
-            self._add(row)
+        for hit in result.hits:  # any the stream has not delivered yet, and the final order
+            self._add(hit)
         table = self.query_one(DataTable)
         table.sort("tenant")
         if table.row_count:
@@ -250,8 +249,8 @@ class FindUserScreen(OpsScreen):
         result = self.result
         assert result is not None
         text = Text()
-        if result.rows:
-            found = len(result.rows)
+        if result.hits:
+            found = len(result.hits)
             text.append(
                 f"{result.email} is a user of {count(found)} tenant{'s' if found != 1 else ''}",
                 style="bold green",
@@ -269,13 +268,14 @@ class FindUserScreen(OpsScreen):
         status.update(text)
 
     @staticmethod
-    def _failure_summary(failures: list[dict[str, object]]) -> str:
+    def _failure_summary(failures: list[SearchFailure]) -> str:
         """``cluster us-sandbox-1 (3 tenants): <first error>``, per cluster."""
-        by_cluster: dict[str, list[dict[str, object]]] = {}
+        by_cluster: dict[str, list[SearchFailure]] = {}
         for failure in failures:
-            by_cluster.setdefault(str(failure.get("cluster") or "?"), []).append(failure)
+            by_cluster.setdefault(failure.tenant.cluster or "?", []).append(failure)
         parts = [
-            f"cluster {cluster} ({len(group)} tenant{'s' if len(group) != 1 else ''}): {group[0]['error']}"
+            f"cluster {cluster} ({len(group)} tenant{'s' if len(group) != 1 else ''}): "
+            f"{group[0].error}"
             for cluster, group in sorted(by_cluster.items())
         ]
         return "; ".join(parts)
@@ -294,29 +294,29 @@ class FindUserScreen(OpsScreen):
             )
 
     def _show_detail(self, name: str | None) -> None:
-        row = self._rows.get(name or "")
+        hit = self._rows.get(name or "")
         detail = self.query_one("#find-detail", Static)
-        if row is None:
+        if hit is None:
             detail.update("")
             return
+        user, tenant = hit.user, hit.tenant
         text = Text()
-        text.append(str(row.get("email", self.email)), style="bold")
-        text.append(f" in {row['tenant']} ({row['region']}, {row['cluster']})")
+        text.append(user.email, style="bold")
+        text.append(f" in {tenant.name} ({tenant.region}, {tenant.cluster})")
         text.append(
-            f"\n{'an admin' if row.get('is_admin') else 'a user'}"
-            f" ({'active' if row.get('active') else 'disabled'}) since {day(row.get('created_at'))}"
+            f"\n{'an admin' if user.is_admin else 'a user'}"
+            f" ({'active' if user.active else 'disabled'}) since {day(user.created_at)}"
         )
         text.append("\nlast login ", style="dim")
         text.append(
-            f"{minute(row['last_login'])} from {row.get('last_login_ip') or '—'}"
-            if row.get("last_login")
+            f"{minute(user.last_login)} from {user.last_login_ip or '—'}"
+            if user.last_login
             else "never"
         )
-        if row.get("last_attempt"):
+        if user.last_attempt:
             text.append(" · last attempt ", style="dim")
-            text.append(
-                f"{short_minute(row['last_attempt'])} {shown_result(str(row.get('last_attempt_result') or ''))}"
-            )
+            result = shown_result(user.last_attempt_result or "")
+            text.append(f"{short_minute(user.last_attempt)} {result}")
         detail.update(text)
 
     # -- keys ------------------------------------------------------------------------------

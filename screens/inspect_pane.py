@@ -18,7 +18,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, Input, Static
 
-from aptien_ops.domain import utcnow
 from aptien_ops.errors import InvalidInput, OpsError
 from aptien_ops.inspect_query import AuditFilters, LoginFilters
 from aptien_ops.permissions import Action
@@ -163,7 +162,7 @@ class EventBrowser(Vertical, ServiceCaller):
         """Read the first page for the filters in the bar (bad filters are refused here, unread)."""
         filters = self.filters()
         try:
-            filters.resolve(utcnow())
+            filters.resolve(self.ops.services.ctx.now())
         except InvalidInput as exc:
             self.error = exc.one_line()
             self._show_status()
@@ -180,7 +179,7 @@ class EventBrowser(Vertical, ServiceCaller):
 
         self.load(first_page, lambda found: self._first_page(generation, found))
         self._show_status()
-        if self.kind.kind == "logins":
+        if isinstance(filters, LoginFilters):
             self.query_one(ActivityChart).show_window(filters)
 
     def _first_page(self, generation: int, found: tuple[Browser, Page]) -> None:

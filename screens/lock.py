@@ -7,7 +7,7 @@ from the catalog, so someone removed while the terminal sat locked cannot carry 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,6 +20,7 @@ from aptien_ops.screens.base import ServiceCaller
 
 if TYPE_CHECKING:
     from aptien_ops.screens.app import OpsApp
+    from aptien_ops.services.operators import WhoAmI
 
 
 class LockScreen(Screen[None], ServiceCaller):
@@ -53,14 +54,13 @@ class LockScreen(Screen[None], ServiceCaller):
         self.query_one("#lock-problem", Label).update("checking your roles…")
         self.load(console.operators.whoami, self._checked)
 
-    def _checked(self, who: dict[str, Any]) -> None:
-        roles = frozenset(str(r) for r in cast("list[str]", who["roles"]))
-        if not roles:
+    def _checked(self, who: WhoAmI) -> None:
+        if not who.roles:
             self.service_refused(
-                Forbidden(f"{who['operator']} is no longer an operator of this console")
+                Forbidden(f"{who.identity.operator} is no longer an operator of this console")
             )
             return
-        self.ops.unlock(roles)
+        self.ops.unlock(who.roles)
 
     def service_refused(self, error: OpsError) -> None:
         self.query_one("#lock-problem", Label).update(f"Still locked: {error.one_line()}")

@@ -7,10 +7,10 @@ out. Escape always backs out; nothing changes until the caller acts on the answe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from textual import on
-from textual.app import ComposeResult
+from textual.app import ComposeResult, CSSPathType
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
@@ -25,7 +25,7 @@ R = TypeVar("R")
 class OpsModal(ModalScreen[R]):
     """Base of the console's dialogs: one stylesheet (rules prefixed ``OpsModal``)."""
 
-    CSS_PATH = Path(__file__).with_name("modals.tcss")
+    CSS_PATH: ClassVar[CSSPathType | None] = Path(__file__).with_name("modals.tcss")
 
 
 class ConfirmModal(OpsModal[bool]):

@@ -8,9 +8,8 @@ the services still decide. Purge is requested (four-eyes) after the operator typ
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -19,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
-from aptien_ops.domain import Approval, utcnow
+from aptien_ops.domain import Approval
 from aptien_ops.errors import OpsError, PendingApproval
 from aptien_ops.permissions import Action
 from aptien_ops.regions import country_for
@@ -36,6 +35,7 @@ from aptien_ops.screens.lifecycle_modals import (
 from aptien_ops.screens.modals import ReasonModal
 from aptien_ops.services.lifecycle import ALLOWED_FROM
 from aptien_ops.services.provisioning import STEPS
+from aptien_ops.services.tenants import TenantDetail
 
 STATE_STYLE = {
     "active": "green",
@@ -48,9 +48,9 @@ STATE_STYLE = {
 
 @dataclass
 class TenantView:
-    """One load: the service's detail dict and the purge requests waiting for it."""
+    """One load: the tenant in detail and the purge requests waiting for it."""
 
-    detail: dict[str, Any]
+    detail: TenantDetail
     pending_purges: list[Approval]
 
 
@@ -197,42 +197,41 @@ class TenantDetailScreen(OpsScreen):
             then, self._then = self._then, None
             self._run_requested(then)
 
-    def _show_summary(self, d: dict[str, Any]) -> None:
+    def _show_summary(self, d: TenantDetail) -> None:
+        t = d.tenant
         text = Text()
-        text.append(d["name"], style="bold")
+        text.append(t.name, style="bold")
         text.append("  ")
-        text.append(d["state"], style=STATE_STYLE.get(d["state"], ""))
-        if d.get("state_reason"):
-            text.append(f" — {d['state_reason']}")
+        text.append(t.state, style=STATE_STYLE.get(t.state, ""))
+        if t.state_reason:
+            text.append(f" — {t.state_reason}")
         text.append(
-            f"\ncountry {_country(d['country'])} · region {d['region']} · cluster {d['cluster'] or '—'}"
+            f"\ncountry {_country(t.country)} · region {t.region} · cluster {t.cluster or '—'}"
         )
-        schema = f"v{d['schema_version']}" if d.get("schema_version") is not None else "none"
-        shown_size = (
-            size(d.get("size_bytes"))
-            if not d.get("size_error")
-            else "unknown (cluster not reachable)"
-        )
+        schema = f"v{t.schema_version}" if t.schema_version is not None else "none"
+        shown_size = size(d.size_bytes) if not d.size_error else "unknown (cluster not reachable)"
         text.append(
-            f"\nschema {schema} · size {shown_size} · created {day(d['created_at'])} · updated {day(d['updated_at'])}"
+            f"\nschema {schema} · size {shown_size} · created {day(t.created_at)}"
+            f" · updated {day(t.updated_at)}"
         )
-        contact = d.get("contact_name") or "—"
-        if d.get("contact_email"):
-            contact += f" <{d['contact_email']}>"
+        contact = t.contact_name or "—"
+        if t.contact_email:
+            contact += f" <{t.contact_email}>"
         text.append(f"\ncontact {contact}")
-        if d.get("purged_at"):
+        if t.purged_at:
             text.append(
-                f"\npurged {day(d['purged_at'])}: database, role and backup key gone; this tombstone stays",
+                f"\npurged {day(t.purged_at)}: database, role and backup key gone;"
+                " this tombstone stays",
                 style="dim",
             )
-        elif d.get("retain_until"):
+        elif t.retain_until:
             text.append(
-                f"\nretained until {day(d['retain_until'])}; purgeable after that", style="yellow"
+                f"\nretained until {day(t.retain_until)}; purgeable after that", style="yellow"
             )
         self.query_one("#detail-summary", Static).update(text)
 
-    def _show_steps(self, d: dict[str, Any]) -> None:
-        done = {s["step"]: s for s in d.get("steps", [])}
+    def _show_steps(self, d: TenantDetail) -> None:
+        done = {s.step: s for s in d.steps}
         text = Text()
         for n, step in enumerate(STEPS):
             if n:
@@ -240,23 +239,22 @@ class TenantDetailScreen(OpsScreen):
             if step in done:
                 text.append("✓ ", style="green")
                 text.append(f"{step:<17}")
-                text.append(short_minute(done[step]["done_at"]), style="dim")
+                text.append(short_minute(done[step].done_at), style="dim")
             else:
                 text.append(f"· {step}", style="dim")
         self.query_one("#detail-steps", Static).update(text)
 
-    def _show_history(self, d: dict[str, Any]) -> None:
+    def _show_history(self, d: TenantDetail) -> None:
         text = Text()
-        for n, change in enumerate(reversed(d.get("history", []))):
+        for n, change in enumerate(reversed(d.history)):
             if n:
                 text.append("\n")
-            text.append(f"{minute(change['at'])} ", style="dim")
-            if change["from"]:
-                text.append(f"{change['from']} → ")
-            text.append(change["to"], style=STATE_STYLE.get(change["to"], ""))
+            text.append(f"{minute(change.at)} ", style="dim")
+            if change.from_state:
+                text.append(f"{change.from_state} → ")
+            text.append(change.to_state, style=STATE_STYLE.get(change.to_state, ""))
             text.append(
-                f"\n  by {change['operator']}"
-                + (f": {change['reason']}" if change.get("reason") else ""),
+                f"\n  by {change.operator}" + (f": {change.reason}" if change.reason else ""),
                 style="dim",
             )
         self.query_one("#detail-history", Static).update(
@@ -286,7 +284,7 @@ class TenantDetailScreen(OpsScreen):
             return allowed
         if self.view is None or (verb == "purge" and self.view.pending_purges):
             return False  # one purge request at a time
-        return self.view.detail["state"] in ALLOWED_FROM[verb]
+        return self.view.detail.tenant.state in ALLOWED_FROM[verb]
 
     def _run_requested(self, action: str) -> None:
         """Run an action asked for before the tenant was loaded (from the palette), or say why not."""
@@ -310,7 +308,7 @@ class TenantDetailScreen(OpsScreen):
             assert self.view is not None
             needed = " or ".join(str(s) for s in ALLOWED_FROM[verb])
             self.notify(
-                f"{self.tenant_name} is {self.view.detail['state']}: {verb} needs a tenant that is {needed}",
+                f"{self.tenant_name} is {self.view.detail.tenant.state}: {verb} needs a tenant that is {needed}",
                 severity="warning",
                 markup=False,
             )
@@ -371,8 +369,8 @@ class TenantDetailScreen(OpsScreen):
     def action_purge(self) -> None:
         name = self.tenant_name
         assert self.view is not None
-        until = self.view.detail.get("retain_until")
-        retained = day(until) if until and datetime.fromisoformat(until) > utcnow() else None
+        until = self.view.detail.tenant.retain_until
+        retained = day(until) if until and until > self.console.ctx.now() else None
 
         def confirmed(answer: PurgeConfirmed | None) -> None:
             if answer is not None:

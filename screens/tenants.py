@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual import events, on
@@ -18,6 +17,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
+from aptien_ops.domain import Tenant
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.formatting import count, day
@@ -61,7 +61,7 @@ class TenantFilter(Input):
             super().__init__()
             self.key = key
 
-    def _on_key(self, event: events.Key) -> None:
+    async def _on_key(self, event: events.Key) -> None:
         swallowed_escape = event.key.startswith("alt+")
         unfilterable = (
             event.is_printable
@@ -116,9 +116,9 @@ class TenantsScreen(OpsScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[Tenant] = []
         self._haystacks: list[str] = []
-        self._by_name: dict[str, dict[str, Any]] = {}
+        self._by_name: dict[str, Tenant] = {}
         self.sort_column = 0
         self.matches = 0
         self._debounce: Timer | None = None
@@ -147,14 +147,12 @@ class TenantsScreen(OpsScreen):
 
     def refresh_data(self) -> None:
         region = self.ops.region_filter
-        self.load(lambda: self.console.tenants.rows(region=region), self._loaded)
+        self.load(lambda: self.console.tenants.list(region=region), self._loaded)
 
-    def _loaded(self, rows: list[dict[str, Any]]) -> None:
+    def _loaded(self, rows: list[Tenant]) -> None:
         self.rows = rows
-        self._haystacks = [
-            f"{r['name']} {r['country']} {r['region']} {r['state']}".lower() for r in rows
-        ]
-        self._by_name = {r["name"]: r for r in rows}
+        self._haystacks = [f"{r.name} {r.country} {r.region} {r.state}".lower() for r in rows]
+        self._by_name = {r.name: r for r in rows}
         self._loaded_once = True
         self.apply_filter()
         wanted, self._select_after_load = self._select_after_load, None
@@ -188,21 +186,21 @@ class TenantsScreen(OpsScreen):
             else list(self.rows)
         )
         key = COLUMNS[self.sort_column][0]
-        matching.sort(key=lambda r: (r[key] or "", r["name"]))
+        matching.sort(key=lambda r: (str(getattr(r, key) or ""), r.name))
         self.matches = len(matching)
         table = self.query_one(DataTable)
         keep = self._highlighted()
         table.clear()
         for r in matching[:WINDOW]:
             table.add_row(
-                r["name"],
-                r["country"],
-                r["region"],
-                r["cluster"] or "",
-                Text(r["state"], style=STATE_STYLE.get(r["state"], "")),
-                key=r["name"],
+                r.name,
+                r.country,
+                r.region,
+                r.cluster or "",
+                Text(r.state, style=STATE_STYLE.get(r.state, "")),
+                key=r.name,
             )
-        if keep is not None and keep in {r["name"] for r in matching[:WINDOW]}:
+        if keep is not None and keep in {r.name for r in matching[:WINDOW]}:
             table.move_cursor(row=table.get_row_index(keep))
         self._show_status(needle)
         self._show_detail(self._highlighted())
@@ -259,7 +257,7 @@ class TenantsScreen(OpsScreen):
                 self._select_after_load = name
                 self.refresh_data()
 
-        existing = {r["name"]: r["state"] for r in self.rows}
+        existing = {r.name: str(r.state) for r in self.rows}
         self.app.push_screen(ProvisionModal(existing), provisioned)
 
     # -- detail ----------------------------------------------------------------------------
@@ -282,21 +280,17 @@ class TenantsScreen(OpsScreen):
             detail.update("No tenant selected." if self.rows else "No tenants yet.")
             return
         text = Text()
-        text.append(row["name"], style="bold")
+        text.append(row.name, style="bold")
         text.append("  ")
-        text.append(row["state"], style=STATE_STYLE.get(row["state"], ""))
-        if row.get("state_reason"):
-            text.append(f" — {row['state_reason']}")
-        if row.get("retain_until"):
-            text.append(f" · kept until {day(row['retain_until'])}")
-        text.append(
-            f"\ncountry {row['country']} · region {row['region']} · cluster {row['cluster'] or '—'}"
-        )
-        contact = row["contact_name"] or "—"
-        if row["contact_email"]:
-            contact += f" <{row['contact_email']}>"
+        text.append(row.state, style=STATE_STYLE.get(row.state, ""))
+        if row.state_reason:
+            text.append(f" — {row.state_reason}")
+        if row.retain_until:
+            text.append(f" · kept until {day(row.retain_until)}")
+        text.append(f"\ncountry {row.country} · region {row.region} · cluster {row.cluster or '—'}")
+        contact = row.contact_name or "—"
+        if row.contact_email:
+            contact += f" <{row.contact_email}>"
         text.append(f"\ncontact {contact}")
-        text.append(
-            f"\ncreated {day(row['created_at'])} · updated {day(row['updated_at'])}", style="dim"
-        )
+        text.append(f"\ncreated {day(row.created_at)} · updated {day(row.updated_at)}", style="dim")
         detail.update(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from aptien_ops.domain import BackupManifest, Tenant, TenantState, VerifyResult
 from aptien_ops.errors import ConfigError, InvalidInput
 
 NOW = datetime(2025, 3, 15, 12, 0, tzinfo=UTC)
+RNG = random.Random(4)
 POLICY = BackupPolicy()
 
 
@@ -40,7 +42,7 @@ def tenant(
 
 
 def record(at: datetime, name: str = "acme-gmbh") -> BackupRecord:
-    backup_id = new_backup_id(at)
+    backup_id = new_backup_id(at, RNG)
     manifest = BackupManifest(
         backup_id,
         name,
@@ -88,7 +90,7 @@ def nightly(days: int, *, hour: int = 2) -> list[BackupRecord]:
 
 
 def test_backup_ids_sort_by_time_and_look_the_same_everywhere() -> None:
-    first, second = new_backup_id(NOW), new_backup_id(NOW + timedelta(seconds=1))
+    first, second = new_backup_id(NOW, RNG), new_backup_id(NOW + timedelta(seconds=1), RNG)
     assert BACKUP_ID.fullmatch(first) and first.startswith("bk-20250315T120000Z-")
     assert first < second
 

@@ -249,7 +249,7 @@ def test_a_viewer_cannot_run_a_backup_and_the_denial_is_logged(config: Path, ten
 # ----------------------------------------------------------------------------- the store is the truth
 
 
-def test_list_indexes_backups_found_in_the_store_and_reports_vanished_ones(
+def test_list_only_reads_and_reconcile_indexes_what_the_store_holds(
     config: Path, tenant: str
 ) -> None:
     first, second = backup(config, tenant), backup(config, tenant)
@@ -257,12 +257,28 @@ def test_list_indexes_backups_found_in_the_store_and_reports_vanished_ones(
     with sqlite3.connect(catalog) as db:  # as if the catalog were restored from before the backup
         db.execute("DELETE FROM backups WHERE id = ?", (first[0],))
     (store_dir(config) / tenant / f"{second[0]}.manifest.json").unlink()
-    result = ok(run_cli("--json", "backup", "list", tenant, config=config))
-    rows = {r["id"]: r["status"] for r in result.json()}
-    assert rows == {first[0]: "unverified", second[0]: "missing"}
-    assert "indexed 1 backup(s)" in result.stderr and "missing from the store" in result.stderr
-    again = ok(run_cli("--json", "backup", "list", tenant, config=config))
-    assert "indexed" not in again.stderr
+
+    def catalog_rows() -> tuple[int, int]:
+        with sqlite3.connect(catalog) as db:
+            backups = db.execute("SELECT count(*) FROM backups").fetchone()[0]
+            entries = db.execute("SELECT count(*) FROM opslog").fetchone()[0]
+        return backups, entries
+
+    before = catalog_rows()
+    result = ok(run_cli("--json", "backup", "list", tenant, config=config, operator="vic"))
+    assert {r["id"]: r["status"] for r in result.json()} == {second[0]: "missing"}
+    assert f"not in the catalog's index: {first[0]}" in result.stderr
+    assert "backup reconcile" in result.stderr and "missing from the store" in result.stderr
+    assert catalog_rows() == before, "listing writes nothing, not even the ops log"
+
+    denied = run_cli("--json", "backup", "reconcile", config=config, operator="vic")
+    assert denied.code == 4 and catalog_rows()[0] == before[0]
+    report = ok(run_cli("--json", "backup", "reconcile", config=config, operator="olga")).json()
+    assert (report["indexed"], report["missing"]) == ([first[0]], [second[0]])
+    again = ok(run_cli("--json", "backup", "reconcile", config=config, operator="olga")).json()
+    assert again["indexed"] == []
+    listed = ok(run_cli("--json", "backup", "list", tenant, config=config)).json()
+    assert {r["id"]: r["status"] for r in listed} == {first[0]: "unverified", second[0]: "missing"}
     gone = run_cli("--json", "backup", "verify", second[0], config=config)
     assert gone.code == 7 and "missing" in gone.error()["message"]
 

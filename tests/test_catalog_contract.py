@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -97,12 +98,12 @@ def entry(seq: int, prev_hash: str, hmac: str, operator: str = "alice") -> OpsLo
 def append_one(cat: SqlCatalog, operator: str) -> int:
     """What the ops log service does: lock the head, chain onto it, move it."""
     with cat.transaction() as tx:
-        head = tx.opslog_head(for_update=True)
+        head = tx.opslog.head(for_update=True)
         assert head is not None
         seq = head.seq + 1
         prev = head.hmac if head.seq else "genesis"
         mac = hashlib.sha256(f"{prev}|{seq}|{operator}".encode()).hexdigest()
-        tx.opslog_append(entry(seq, prev, mac, operator), OpsLogHead(seq, mac, f"sig-{seq}"))
+        tx.opslog.append(entry(seq, prev, mac, operator), OpsLogHead(seq, mac, f"sig-{seq}"))
         return seq
 
 
@@ -282,7 +283,7 @@ def test_sqlite_catalog_in_a_directory_that_cannot_be_created_is_unavailable(
     with pytest.raises(Unavailable) as on_schema:
         cat.ensure_schema()
     with pytest.raises(Unavailable) as on_read, cat.read() as tx:
-        tx.tenants()
+        tx.tenants.all()
     assert on_schema.value.exit_code == ExitCode.UNAVAILABLE
     assert on_schema.value.message.startswith(
         f"cannot reach the catalog at sqlite:///{blocker}/ops/catalog.db: "
@@ -350,7 +351,7 @@ def test_catalog_without_a_schema_reports_an_ops_error_not_a_driver_error(tmp_pa
     cat = SqlCatalog(CatalogSettings(url=f"sqlite:///{tmp_path}/empty.db"))
     try:
         with pytest.raises(InternalError), cat.read() as tx:
-            tx.tenant_rows()
+            tx.tenants.all()
     finally:
         cat.dispose()
 
@@ -360,27 +361,31 @@ def test_catalog_without_a_schema_reports_an_ops_error_not_a_driver_error(tmp_pa
 
 def test_operator_provisions_lists_and_updates_tenants(catalog: SqlCatalog) -> None:
     with catalog.transaction() as tx:
-        tx.insert_tenant(tenant("acme"))
-        tx.insert_tenant(tenant("globex", region="us", cluster="us-1", country="US"))
-        tx.insert_tenant(tenant("initech", state=TenantState.SUSPENDED))
-        tx.insert_tenant(tenant("gone", state=TenantState.PURGED))
+        tx.tenants.insert(tenant("acme"))
+        tx.tenants.insert(tenant("globex", region="us", cluster="us-1", country="US"))
+        tx.tenants.insert(tenant("initech", state=TenantState.SUSPENDED))
+        tx.tenants.insert(tenant("gone", state=TenantState.PURGED))
     with catalog.transaction() as tx:
-        tx.update_tenant(
-            "acme",
-            state=TenantState.SUSPENDED,
-            contact_name="Bob",
-            updated_at=T0 + timedelta(days=1),
+        acme = tx.tenants.get("acme", for_update=True)
+        assert acme is not None
+        tx.tenants.update(
+            replace(
+                acme,
+                state=TenantState.SUSPENDED,
+                contact_name="Bob",
+                updated_at=T0 + timedelta(days=1),
+            )
         )
     with catalog.read() as tx:
-        acme = tx.tenant("acme")
-        assert tx.tenant("nobody") is None
-        assert [t.name for t in tx.tenants()] == ["acme", "globex", "gone", "initech"]
-        assert [t.name for t in tx.tenants(region="eu", state=TenantState.SUSPENDED)] == [
+        acme = tx.tenants.get("acme")
+        assert tx.tenants.get("nobody") is None
+        assert [t.name for t in tx.tenants.all()] == ["acme", "globex", "gone", "initech"]
+        assert [t.name for t in tx.tenants.all(region="eu", state=TenantState.SUSPENDED)] == [
             "acme",
             "initech",
         ]
-        counts = tx.tenant_counts()
-        loads = tx.cluster_loads()
+        counts = tx.tenants.counts()
+        loads = tx.tenants.cluster_loads()
     assert acme == tenant(
         "acme", state=TenantState.SUSPENDED, contact_name="Bob", updated_at=T0 + timedelta(days=1)
     )
@@ -392,12 +397,25 @@ def test_operator_provisions_lists_and_updates_tenants(catalog: SqlCatalog) -> N
     assert loads == [ClusterLoad("eu", "eu-1", 2), ClusterLoad("us", "us-1", 1)]
 
 
-def test_update_without_updated_at_stamps_the_time(catalog: SqlCatalog) -> None:
+def test_an_update_stores_every_field_as_given(catalog: SqlCatalog) -> None:
+    changed = tenant(
+        "acme",
+        cluster="eu-2",
+        state=TenantState.CANCELLED,
+        state_reason="retain 30 days",
+        retain_until=T0 + timedelta(days=30),
+        updated_at=T0 + timedelta(hours=1),
+        schema_version=2,
+        backup_recipient="age1xyz",
+    )
     with catalog.transaction() as tx:
-        tx.insert_tenant(tenant("acme"))
-        tx.update_tenant("acme", cluster="eu-2")
-        updated = tx.tenant("acme")
-    assert updated is not None and updated.cluster == "eu-2" and updated.updated_at > T0
+        tx.tenants.insert(tenant("acme"))
+        tx.tenants.update(changed)
+        assert tx.tenants.get("acme") == changed
+    with catalog.transaction() as tx:
+        tx.tenants.update(tenant("acme"))  # back, None included: nothing is left as it was
+    with catalog.read() as tx:
+        assert tx.tenants.get("acme") == tenant("acme")
 
 
 def test_registered_cluster_without_tenants_shows_zero_load(catalog: SqlCatalog) -> None:
@@ -407,17 +425,20 @@ def test_registered_cluster_without_tenants_shows_zero_load(catalog: SqlCatalog)
                 name="eu-2", region="eu", kind="sqlite", capacity=10
             )
         )
-        tx.insert_tenant(tenant("acme"))
-        assert tx.cluster_loads() == [ClusterLoad("eu", "eu-1", 1), ClusterLoad("eu", "eu-2", 0)]
+        tx.tenants.insert(tenant("acme"))
+        assert tx.tenants.cluster_loads() == [
+            ClusterLoad("eu", "eu-1", 1),
+            ClusterLoad("eu", "eu-2", 0),
+        ]
 
 
 def test_provisioning_a_taken_tenant_name_is_a_conflict(catalog: SqlCatalog) -> None:
     with catalog.transaction() as tx:
-        tx.insert_tenant(tenant("acme"))
+        tx.tenants.insert(tenant("acme"))
     with pytest.raises(Conflict, match="tenant 'acme' exists already"), catalog.transaction() as tx:
-        tx.insert_tenant(tenant("acme", country="FR"))
+        tx.tenants.insert(tenant("acme", country="FR"))
     with catalog.read() as tx:
-        assert [t.country for t in tx.tenants()] == ["DE"]
+        assert [t.country for t in tx.tenants.all()] == ["DE"]
 
 
 def test_updating_a_missing_tenant_is_not_found(catalog: SqlCatalog) -> None:
@@ -425,13 +446,13 @@ def test_updating_a_missing_tenant_is_not_found(catalog: SqlCatalog) -> None:
         pytest.raises(NotFound, match="tenant 'ghost' does not exist"),
         catalog.transaction() as tx,
     ):
-        tx.update_tenant("ghost", state=TenantState.ACTIVE)
+        tx.tenants.update(tenant("ghost"))
 
 
 def test_provisioning_run_holds_a_lease_on_the_tenant_row(catalog: SqlCatalog) -> None:
     lease_until = T0 + timedelta(minutes=10)
     with catalog.transaction() as tx:
-        tx.insert_tenant(
+        tx.tenants.insert(
             tenant(
                 "acme",
                 state=TenantState.PROVISIONING,
@@ -440,21 +461,23 @@ def test_provisioning_run_holds_a_lease_on_the_tenant_row(catalog: SqlCatalog) -
             )
         )
     with catalog.transaction() as tx:
-        locked = tx.tenant("acme", for_update=True)
+        locked = tx.tenants.get("acme", for_update=True)
         assert locked is not None and (locked.lease_owner, locked.lease_until) == (
             "bastion:42:s-1",
             lease_until,
         )
-        tx.update_tenant(
-            "acme",
-            state=TenantState.ACTIVE,
-            schema_version=2,
-            backup_recipient="age1xyz",
-            lease_owner=None,
-            lease_until=None,
+        tx.tenants.update(
+            replace(
+                locked,
+                state=TenantState.ACTIVE,
+                schema_version=2,
+                backup_recipient="age1xyz",
+                lease_owner=None,
+                lease_until=None,
+            )
         )
     with catalog.read() as tx:
-        done = tx.tenant("acme")
+        done = tx.tenants.get("acme")
     assert done is not None
     assert (
         done.state,
@@ -473,21 +496,21 @@ def test_provisioning_run_holds_a_lease_on_the_tenant_row(catalog: SqlCatalog) -
 
 def test_provisioning_steps_are_recorded_once_each(catalog: SqlCatalog) -> None:
     with catalog.transaction() as tx:
-        tx.insert_tenant(tenant("acme", state=TenantState.PROVISIONING))
-        tx.mark_step("acme", "reserve", T0, "cluster eu-1")
-        tx.mark_step("acme", "owner-role", T0 + timedelta(seconds=1))
+        tx.tenants.insert(tenant("acme", state=TenantState.PROVISIONING))
+        tx.tenant_history.mark_step("acme", "reserve", T0, "cluster eu-1")
+        tx.tenant_history.mark_step("acme", "owner-role", T0 + timedelta(seconds=1))
     with catalog.transaction() as tx:
-        tx.mark_step(
+        tx.tenant_history.mark_step(
             "acme", "reserve", T0 + timedelta(hours=1), "rerun"
         )  # a rerun keeps the first record
-        tx.mark_step("acme", "database", T0 + timedelta(seconds=2), None)
+        tx.tenant_history.mark_step("acme", "database", T0 + timedelta(seconds=2), None)
     with catalog.read() as tx:
-        assert tx.tenant_steps("acme") == [
+        assert tx.tenant_history.steps("acme") == [
             StepRecord("reserve", T0, "cluster eu-1"),
             StepRecord("owner-role", T0 + timedelta(seconds=1)),
             StepRecord("database", T0 + timedelta(seconds=2)),
         ]
-        assert tx.tenant_steps("nobody") == []
+        assert tx.tenant_history.steps("nobody") == []
 
 
 def test_tenant_history_keeps_every_state_change_in_order(catalog: SqlCatalog) -> None:
@@ -497,26 +520,26 @@ def test_tenant_history_keeps_every_state_change_in_order(catalog: SqlCatalog) -
         StateChange(T0 + timedelta(days=3), "active", "suspended", "bob", "unpaid"),
     ]
     with catalog.transaction() as tx:
-        tx.insert_tenant(tenant("acme"))
+        tx.tenants.insert(tenant("acme"))
         for change in changes:
-            tx.add_state_change("acme", change)
+            tx.tenant_history.add_state_change("acme", change)
     with catalog.read() as tx:
-        assert tx.tenant_history("acme") == changes
+        assert tx.tenant_history.state_changes("acme") == changes
 
 
 def test_sealed_tenant_secrets_are_stored_replaced_and_destroyed(catalog: SqlCatalog) -> None:
     with catalog.transaction() as tx:
-        tx.insert_tenant(tenant("acme"))
-        tx.set_tenant_secret("acme", "owner_password", "sealed-pw-1")
-        tx.set_tenant_secret("acme", "backup_identity", "sealed-id-1")
+        tx.tenants.insert(tenant("acme"))
+        tx.secrets.put("acme", "owner_password", "sealed-pw-1")
+        tx.secrets.put("acme", "backup_identity", "sealed-id-1")
     with catalog.transaction() as tx:
-        tx.set_tenant_secret("acme", "owner_password", "sealed-pw-2")
-        tx.set_tenant_secret("acme", "backup_identity", None)
-        tx.set_tenant_secret("acme", "never-set", None)
+        tx.secrets.put("acme", "owner_password", "sealed-pw-2")
+        tx.secrets.destroy("acme", "backup_identity")
+        tx.secrets.destroy("acme", "never-set")
     with catalog.read() as tx:
-        assert tx.tenant_secret("acme", "owner_password") == "sealed-pw-2"
-        assert tx.tenant_secret("acme", "backup_identity") is None
-        assert tx.tenant_secret("ghost", "owner_password") is None
+        assert tx.secrets.get("acme", "owner_password") == "sealed-pw-2"
+        assert tx.secrets.get("acme", "backup_identity") is None
+        assert tx.secrets.get("ghost", "owner_password") is None
 
 
 def _catalog_files(catalog: SqlCatalog, request: pytest.FixtureRequest) -> list[Path]:
@@ -538,13 +561,13 @@ def test_purge_leaves_no_copy_of_the_destroyed_backup_identity_in_the_catalog_fi
 ) -> None:
     marker = "AGE-SECRET-SEALED-" + secrets.token_hex(16)
     with catalog.transaction() as tx:
-        tx.insert_tenant(tenant("acme"))
-        tx.set_tenant_secret("acme", "backup_identity", marker)
+        tx.tenants.insert(tenant("acme"))
+        tx.secrets.put("acme", "backup_identity", marker)
     assert any(
         marker.encode() in p.read_bytes() for p in _catalog_files(catalog, request)
     )  # it was on disk
     with catalog.transaction() as tx:
-        tx.set_tenant_secret("acme", "backup_identity", None)
+        tx.secrets.destroy("acme", "backup_identity")
     files = _catalog_files(catalog, request)
     assert files
     assert not any(marker.encode() in p.read_bytes() for p in files)
@@ -552,15 +575,15 @@ def test_purge_leaves_no_copy_of_the_destroyed_backup_identity_in_the_catalog_fi
 
 def test_failed_command_leaves_the_catalog_unchanged(catalog: SqlCatalog) -> None:
     with pytest.raises(InvalidInput), catalog.transaction() as tx:
-        tx.insert_tenant(tenant("acme"))
+        tx.tenants.insert(tenant("acme"))
         raise InvalidInput("the operator's later step failed")
     with catalog.read() as tx:
-        assert tx.tenants() == []
+        assert tx.tenants.all() == []
 
 
-def test_tenant_rows_are_the_json_of_the_tenants(catalog: SqlCatalog) -> None:
+def test_the_tenants_json_written_by_the_database_is_their_as_json(catalog: SqlCatalog) -> None:
     with catalog.transaction() as tx:
-        tx.insert_tenant(
+        tx.tenants.insert(
             tenant(
                 "acme",
                 schema_version=3,
@@ -572,7 +595,7 @@ def test_tenant_rows_are_the_json_of_the_tenants(catalog: SqlCatalog) -> None:
                 purged_at=T0 + timedelta(days=31, microseconds=5),
             )
         )
-        tx.insert_tenant(
+        tx.tenants.insert(
             tenant(
                 "beta",
                 cluster=None,
@@ -582,7 +605,7 @@ def test_tenant_rows_are_the_json_of_the_tenants(catalog: SqlCatalog) -> None:
                 updated_at=T0 + timedelta(microseconds=120),
             )
         )
-        tx.insert_tenant(
+        tx.tenants.insert(
             tenant(
                 "gamma",
                 region="us",
@@ -591,10 +614,10 @@ def test_tenant_rows_are_the_json_of_the_tenants(catalog: SqlCatalog) -> None:
             )
         )
     with catalog.read() as tx:
-        rows = tx.tenant_rows()
-        eu_rows = tx.tenant_rows(region="eu")
-        cancelled = tx.tenant_rows(state=TenantState.CANCELLED)
-        expected = [t.as_json() for t in tx.tenants()]
+        rows = json.loads(tx.tenants.rows_json())
+        eu_rows = json.loads(tx.tenants.rows_json(region="eu"))
+        cancelled = json.loads(tx.tenants.rows_json(state=TenantState.CANCELLED))
+        expected = [t.as_json() for t in tx.tenants.all()]
     assert rows == expected
     assert [list(row) for row in rows] == [list(e) for e in expected]  # same key order as as_json()
     assert json.loads(json.dumps(rows)) == expected
@@ -611,15 +634,15 @@ def test_tenant_rows_are_the_json_of_the_tenants(catalog: SqlCatalog) -> None:
     assert [r["name"] for r in cancelled] == ["gamma"]
 
 
-def test_tenant_rows_as_json_text_are_the_same_rows_in_order_and_ascii_only(
+def test_the_tenants_json_is_in_name_and_key_order_and_ascii_only(
     catalog: SqlCatalog,
 ) -> None:
     with catalog.read() as tx:
-        assert json.loads(tx.tenant_rows_json()) == []
+        assert json.loads(tx.tenants.rows_json()) == []
     with catalog.transaction() as tx:
         # Inserted out of name order; one contact with non-ASCII letters, a quote, a backslash
         # and a control character; one with nothing but NULLs where it can.
-        tx.insert_tenant(
+        tx.tenants.insert(
             tenant(
                 "zeta",
                 contact_name='Zoë "Z" Müller\\\x07',
@@ -627,18 +650,17 @@ def test_tenant_rows_as_json_text_are_the_same_rows_in_order_and_ascii_only(
                 retain_until=T0 + timedelta(days=30, microseconds=7),
             )
         )
-        tx.insert_tenant(
+        tx.tenants.insert(
             tenant("alpha", cluster=None, contact_name=None, contact_email=None, region="us")
         )
-        tx.insert_tenant(tenant("mid", state=TenantState.CANCELLED, backup_recipient="age1qqq"))
+        tx.tenants.insert(tenant("mid", state=TenantState.CANCELLED, backup_recipient="age1qqq"))
     with catalog.read() as tx:
-        text, rows = tx.tenant_rows_json(), tx.tenant_rows()
-        eu_text, eu_rows = tx.tenant_rows_json(region="eu"), tx.tenant_rows(region="eu")
-        cancelled = tx.tenant_rows_json(state=TenantState.CANCELLED)
-        plain_text, plain_rows = (
-            tx.tenant_rows_json(region="us"),
-            tx.tenant_rows(region="us"),
-        )  # all ASCII
+        text, rows = tx.tenants.rows_json(), [t.as_json() for t in tx.tenants.all()]
+        eu_text = tx.tenants.rows_json(region="eu")
+        eu_rows = [t.as_json() for t in tx.tenants.all(region="eu")]
+        cancelled = tx.tenants.rows_json(state=TenantState.CANCELLED)
+        plain_text = tx.tenants.rows_json(region="us")  # all ASCII
+        plain_rows = [t.as_json() for t in tx.tenants.all(region="us")]
     assert json.loads(plain_text, object_pairs_hook=lambda pairs: pairs) == [
         list(r.items()) for r in plain_rows
     ]
@@ -656,7 +678,7 @@ def test_timestamps_come_back_as_aware_utc(catalog: SqlCatalog) -> None:
     ist = timezone(timedelta(hours=5, minutes=30))
     local = datetime(2024, 6, 1, 12, 0, 0, 123456, tzinfo=ist)
     with catalog.transaction() as tx:
-        tx.insert_tenant(
+        tx.tenants.insert(
             tenant(
                 "acme",
                 created_at=local,
@@ -666,13 +688,15 @@ def test_timestamps_come_back_as_aware_utc(catalog: SqlCatalog) -> None:
                 lease_until=local,
             )
         )
-        tx.insert_operator(Operator("alice", frozenset({"admin"}), None, local))
-        approval_id = tx.insert_approval("tenant.purge", "acme", {}, "alice", local)
-        tx.decide_approval(approval_id, ApprovalState.REJECTED, "bob", local, "no")
-        tx.mark_step("acme", "reserve", local)
-        tx.add_state_change("acme", StateChange(local, None, "provisioning", "alice"))
+        tx.operators.insert(Operator("alice", frozenset({"admin"}), None, local))
+        approval_id = tx.approvals.insert("tenant.purge", "acme", {}, "alice", local)
+        tx.approvals.decide(approval_id, ApprovalState.REJECTED, "bob", local, "no")
+        tx.tenant_history.mark_step("acme", "reserve", local)
+        tx.tenant_history.add_state_change(
+            "acme", StateChange(local, None, "provisioning", "alice")
+        )
     with catalog.read() as tx:
-        acme = tx.tenant("acme")
+        acme = tx.tenants.get("acme")
         assert acme is not None
         stamps = [
             acme.created_at,
@@ -681,11 +705,14 @@ def test_timestamps_come_back_as_aware_utc(catalog: SqlCatalog) -> None:
             acme.purged_at,
             acme.lease_until,
         ]
-        stamps += [tx.operator("alice").added_at]  # type: ignore[union-attr]
-        approval = tx.approval(approval_id)
+        stamps += [tx.operators.get("alice").added_at]  # type: ignore[union-attr]
+        approval = tx.approvals.get(approval_id)
         assert approval is not None
         stamps += [approval.requested_at, approval.decided_at]
-        stamps += [tx.tenant_steps("acme")[0].done_at, tx.tenant_history("acme")[0].at]
+        stamps += [
+            tx.tenant_history.steps("acme")[0].done_at,
+            tx.tenant_history.state_changes("acme")[0].at,
+        ]
     for stamp in stamps:
         assert stamp == local
         assert stamp.tzinfo is UTC
@@ -697,18 +724,18 @@ def test_timestamps_come_back_as_aware_utc(catalog: SqlCatalog) -> None:
 
 def test_admin_adds_operators_and_changes_their_roles(catalog: SqlCatalog) -> None:
     with catalog.transaction() as tx:
-        tx.insert_operator(Operator("alice", frozenset({"admin", "operator"}), None, T0))
-        tx.insert_operator(Operator("bob", frozenset(), "alice", T0, active=False))
+        tx.operators.insert(Operator("alice", frozenset({"admin", "operator"}), None, T0))
+        tx.operators.insert(Operator("bob", frozenset(), "alice", T0, active=False))
     with catalog.transaction() as tx:
-        tx.set_roles("bob", frozenset({"viewer", "security"}))
-        tx.set_roles("alice", frozenset())
+        tx.operators.set_roles("bob", frozenset({"viewer", "security"}))
+        tx.operators.set_roles("alice", frozenset())
     with catalog.read() as tx:
-        assert tx.operator("carol") is None
-        assert tx.operators() == [
+        assert tx.operators.get("carol") is None
+        assert tx.operators.all() == [
             Operator("alice", frozenset(), None, T0),
             Operator("bob", frozenset({"security", "viewer"}), "alice", T0, active=False),
         ]
-        assert tx.operator("bob") == Operator(
+        assert tx.operators.get("bob") == Operator(
             "bob", frozenset({"security", "viewer"}), "alice", T0, active=False
         )
 
@@ -717,33 +744,33 @@ def test_adding_an_existing_operator_is_a_conflict_and_roles_of_a_stranger_not_f
     catalog: SqlCatalog,
 ) -> None:
     with catalog.transaction() as tx:
-        tx.insert_operator(Operator("alice", frozenset({"admin"}), None, T0))
+        tx.operators.insert(Operator("alice", frozenset({"admin"}), None, T0))
     with (
         pytest.raises(Conflict, match="operator 'alice' exists already"),
         catalog.transaction() as tx,
     ):
-        tx.insert_operator(Operator("alice", frozenset({"viewer"}), None, T0))
+        tx.operators.insert(Operator("alice", frozenset({"viewer"}), None, T0))
     with (
         pytest.raises(NotFound, match="operator 'mallory' does not exist"),
         catalog.transaction() as tx,
     ):
-        tx.set_roles("mallory", frozenset({"admin"}))
+        tx.operators.set_roles("mallory", frozenset({"admin"}))
 
 
 def test_four_eyes_request_is_recorded_and_decided(catalog: SqlCatalog) -> None:
     params = {"tenant": "acme", "retain_days": 30, "nested": {"b": [1, 2], "a": None}}
     with catalog.transaction() as tx:
-        first = tx.insert_approval("tenant.purge", "acme", params, "alice", T0)
-        second = tx.insert_approval("operator.grant-admin", "bob", {}, "alice", T0)
+        first = tx.approvals.insert("tenant.purge", "acme", params, "alice", T0)
+        second = tx.approvals.insert("operator.grant-admin", "bob", {}, "alice", T0)
     with catalog.transaction() as tx:
-        locked = tx.approval(first, for_update=True)
+        locked = tx.approvals.get(first, for_update=True)
         assert locked is not None and locked.state == ApprovalState.PENDING
-        tx.decide_approval(first, ApprovalState.APPROVED, "bob", T0 + timedelta(minutes=5), None)
+        tx.approvals.decide(first, ApprovalState.APPROVED, "bob", T0 + timedelta(minutes=5), None)
     with catalog.read() as tx:
-        decided = tx.approval(first)
-        pending = tx.approvals(ApprovalState.PENDING)
-        everything = tx.approvals()
-        assert tx.approval(9999) is None
+        decided = tx.approvals.get(first)
+        pending = tx.approvals.all(ApprovalState.PENDING)
+        everything = tx.approvals.all()
+        assert tx.approvals.get(9999) is None
     assert second > first
     assert decided is not None
     assert (decided.params, decided.state, decided.decided_by) == (
@@ -755,7 +782,7 @@ def test_four_eyes_request_is_recorded_and_decided(catalog: SqlCatalog) -> None:
     assert [a.id for a in pending] == [second]
     assert [a.id for a in everything] == [first, second]
     with pytest.raises(NotFound, match="approval 9999 does not exist"), catalog.transaction() as tx:
-        tx.decide_approval(9999, ApprovalState.REJECTED, "bob", T0, "no")
+        tx.approvals.decide(9999, ApprovalState.REJECTED, "bob", T0, "no")
 
 
 # ----------------------------------------------------------------------------- ops log
@@ -763,15 +790,15 @@ def test_four_eyes_request_is_recorded_and_decided(catalog: SqlCatalog) -> None:
 
 def test_ops_log_entries_and_signed_head_round_trip(catalog: SqlCatalog) -> None:
     with catalog.read() as tx:
-        assert tx.opslog_head() == OpsLogHead(0, "", "")  # created by the migration, unsigned
-        assert tx.opslog_entries() == []
+        assert tx.opslog.head() == OpsLogHead(0, "", "")  # created by the migration, unsigned
+        assert tx.opslog.entries() == []
     for _ in range(3):
         append_one(catalog, "alice")
     with catalog.read() as tx:
-        head = tx.opslog_head()
-        entries = tx.opslog_entries()
-        newest = tx.opslog_entries(limit=2, newest_first=True)
-        streamed = list(tx.opslog_iter())
+        head = tx.opslog.head()
+        entries = tx.opslog.entries()
+        newest = tx.opslog.entries(limit=2, newest_first=True)
+        streamed = list(tx.opslog.stream())
     assert (
         head is not None
         and head.seq == 3
@@ -791,19 +818,19 @@ def test_appending_on_a_stale_head_is_a_lost_race(catalog: SqlCatalog) -> None:
         pytest.raises(Conflict, match="lost a race with another operator"),
         catalog.transaction() as tx,
     ):
-        tx.opslog_append(entry(1, "genesis", "forged"), OpsLogHead(1, "forged", "sig"))
+        tx.opslog.append(entry(1, "genesis", "forged"), OpsLogHead(1, "forged", "sig"))
     with catalog.read() as tx:
-        assert [e.hmac for e in tx.opslog_entries()] != ["forged"]
+        assert [e.hmac for e in tx.opslog.entries()] != ["forged"]
 
 
 def test_ops_log_streams_more_entries_than_one_batch(catalog: SqlCatalog) -> None:
     with catalog.transaction() as tx:
         prev = "genesis"
         for seq in range(1, 1101):
-            tx.opslog_append(entry(seq, prev, f"h{seq}"), OpsLogHead(seq, f"h{seq}", "s"))
+            tx.opslog.append(entry(seq, prev, f"h{seq}"), OpsLogHead(seq, f"h{seq}", "s"))
             prev = f"h{seq}"
     with catalog.read() as tx:
-        seqs = [e.seq for e in tx.opslog_iter()]
+        seqs = [e.seq for e in tx.opslog.stream()]
     assert seqs == list(range(1, 1101))
 
 
@@ -820,8 +847,8 @@ def test_two_operators_appending_at_once_keep_one_unbroken_chain(
         )
     assert done == [per_worker, per_worker]
     with catalog.read() as tx:
-        entries = tx.opslog_entries()
-        head = tx.opslog_head()
+        entries = tx.opslog.entries()
+        head = tx.opslog.head()
     assert [e.seq for e in entries] == list(range(1, 2 * per_worker + 1))
     assert entries[0].prev_hash == "genesis"
     assert [e.prev_hash for e in entries[1:]] == [e.hmac for e in entries[:-1]]

@@ -55,7 +55,7 @@ def _seed(console: Console) -> None:
     now = utcnow()
     with console.ctx.catalog.transaction() as tx:
         for name, country, region, cluster, state in FLEET:
-            tx.insert_tenant(Tenant(name, country, region, cluster, state, None, None, now, now))
+            tx.tenants.insert(Tenant(name, country, region, cluster, state, None, None, now, now))
     with pytest.raises(PendingApproval):
         console.operators.grant("sam", "admin")  # one pending four-eyes request
 
@@ -82,7 +82,7 @@ def test_the_glance_shows_exactly_what_the_services_show(seeded: Path) -> None:
         assert glance.roles == console.ctx.my_roles() == frozenset({"admin"})
         assert glance.counts == console.tenants.counts()
         with console.ctx.catalog.read() as tx:
-            assert glance.loads == tx.cluster_loads()
+            assert glance.loads == tx.tenants.cluster_loads()
         assert glance.regions(console.settings) == console.regions.list()
         assert glance.pending == console.approvals.list("pending")
         assert [a.action for a in glance.pending] == ["operator.grant-admin"]
@@ -169,7 +169,7 @@ def test_the_tui_start_draws_from_a_glance_and_connects_the_catalog_later(seeded
     try:
         assert glance is not None and not console.connected
         assert console.settings.sandbox and console.identity.operator  # the header needs no catalog
-        assert [t["name"] for t in console.tenants.rows(state="active")] == [
+        assert [t.name for t in console.tenants.list(state="active")] == [
             "acme-gmbh",
             "maple-inc",
         ]
@@ -214,7 +214,7 @@ def test_a_scripted_list_builds_only_the_service_it_calls(sandbox_config: Path) 
         "import json, sys\n"
         "from aptien_ops.composition import open_console\n"
         "console = open_console(sys.argv[1])\n"
-        "console.tenants.rows()\n"
+        "console.tenants.list()\n"
         "built = sorted(k for k in vars(console) if not k.startswith('_') and k != 'ctx')\n"
         "loaded = sorted(m for m in sys.modules if m.startswith('aptien_ops.services.'))\n"
         "console.close()\n"

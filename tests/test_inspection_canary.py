@@ -8,7 +8,6 @@ from __future__ import annotations
 import ast
 import base64
 import json
-import random
 import secrets
 import sqlite3
 import subprocess
@@ -38,19 +37,15 @@ def marker() -> str:
 
 @pytest.fixture
 def seeded(config: Path, marker: str) -> Iterator[tuple[Console, list[str]]]:
-    """Two tenants (eu: the cluster under test; us: SQLite) seeded through ``sandbox seed``."""
+    """Two tenants (eu: the cluster under test; us: SQLite) seeded through ``sandbox seed``.
+
+    Seed 2 names one client in France and one in Canada: one tenant in each region, always.
+    """
     console = open_console(config)
-    rows = console.seeding.seed(
-        SeedRequest(
-            tenants=2,
-            users=12,
-            events=600,
-            logins=3000,
-            seed=random.randrange(10**6),
-            marker=marker,
-        )
-    )
-    yield console, [str(r["tenant"]) for r in rows]
+    request = SeedRequest(tenants=2, users=12, events=600, logins=3000, seed=2, marker=marker)
+    assert [country for _, country in console.seeding.tenant_names(request)] == ["FR", "CA"]
+    seeded = console.seeding.seed(request)
+    yield console, [s.tenant for s in seeded]
     console.close()
 
 

@@ -24,8 +24,8 @@ def owner_can_log_in(ops: Console, name: str) -> bool:
     from aptien_ops.services.provisioning import secret_context
 
     with ops.ctx.catalog.read() as tx:
-        tenant = tx.tenant(name)
-        sealed = tx.tenant_secret(name, "owner_password")
+        tenant = tx.tenants.get(name)
+        sealed = tx.secrets.get(name, "owner_password")
     assert tenant is not None and sealed is not None
     password = ops.ctx.sealer("eu").unseal(sealed, secret_context(name, "owner_password")).decode()
     store = ops.ctx.store(tenant.cluster or "")
@@ -110,12 +110,13 @@ def test_purge_needs_a_second_admin_then_drops_everything_and_keeps_a_tombstone(
         ada.close()
     as_operator(None)
     tomb = ops.tenants.detail(active)
-    assert tomb["state"] == "purged" and tomb["purged_at"] and tomb["contact_email"] is None
-    assert [h["to"] for h in tomb["history"]][-2:] == ["cancelled", "purged"]
+    assert tomb.tenant.state == "purged" and tomb.tenant.purged_at
+    assert tomb.tenant.contact_email is None
+    assert [h.to_state for h in tomb.history][-2:] == ["cancelled", "purged"]
     assert not ops.ctx.store(cluster).exists(active)
     with ops.ctx.catalog.read() as tx:
-        assert tx.tenant_secret(active, "backup_identity") is None
-        assert tx.tenant_secret(active, "owner_password") is None
+        assert tx.secrets.get(active, "backup_identity") is None
+        assert tx.secrets.get(active, "owner_password") is None
 
 
 def test_purge_before_the_retention_end_needs_a_stated_reason(ops: Console, active: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,15 +13,15 @@ from aptien_ops.opslog import Event, genesis_head, next_entry, redact, verify_ch
 
 KEY = b"k" * 32
 WHO = Identity("ada", "ada", "10.0.0.5 52113", "s1")
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 def chain(n: int) -> tuple[list[OpsLogEntry], OpsLogHead]:
     head = genesis_head(KEY)
     entries = []
     for i in range(n):
-        entry, head = next_entry(
-            KEY, head, WHO, Event("tenant.suspend", f"t{i}", {"reason": "r"}, "ok")
-        )
+        event = Event("tenant.suspend", f"t{i}", {"reason": "r"}, "ok")
+        entry, head = next_entry(KEY, head, WHO, event, T0 + timedelta(seconds=i))
         entries.append(entry)
     return entries, head
 

@@ -64,8 +64,8 @@ def test_a_german_client_gets_its_own_database_in_eu_with_every_step_recorded(
     assert tenant.backup_recipient and tenant.backup_recipient.startswith("age1")
     assert [s for s, st in seen if st == "done"] == list(STEPS[1:])
     detail = ops.tenants.detail(tenant_name)
-    assert [s["step"] for s in detail["steps"]] == list(STEPS)
-    assert [h["to"] for h in detail["history"]] == ["provisioning", "active"]
+    assert [s.step for s in detail.steps] == list(STEPS)
+    assert [h.to_state for h in detail.history] == ["provisioning", "active"]
     assert ops.ctx.store(tenant.cluster).exists(tenant_name)
     assert drift(ops, tenant_name) == []
 
@@ -81,18 +81,16 @@ def test_a_crash_after_any_step_then_a_rerun_converges_to_one_active_tenant(
     class Crash(OpsError):
         pass
 
-    def crash(step: str) -> None:
-        if step == failing_step:
+    def crash(step: str, status: str) -> None:
+        if step == failing_step and status == "done":
             raise Crash(f"injected failure after {step}")
 
-    ops.provisioning.after_step = crash
     with pytest.raises(Crash):
-        provision(ops, tenant_name)
+        ops.provisioning.provision(ProvisionRequest(tenant_name, "DE"), progress=crash)
     assert ops.tenants.show(tenant_name).state == "provisioning"
-    ops.provisioning.after_step = None
     tenant = provision(ops, tenant_name)
     assert tenant.state == "active"  # type: ignore[attr-defined]
-    steps = [s["step"] for s in ops.tenants.detail(tenant_name)["steps"]]
+    steps = [s.step for s in ops.tenants.detail(tenant_name).steps]
     assert steps == list(STEPS)
     assert drift(ops, tenant_name) == []
 
@@ -105,11 +103,10 @@ def test_kill_9_mid_provision_then_rerun_converges(
         from aptien_ops.composition import open_console
         from aptien_ops.services.provisioning import ProvisionRequest
         console = open_console({str(config)!r})
-        def die(step):
-            if step == "database":
+        def die(step, status):
+            if step == "database" and status == "done":
                 os.kill(os.getpid(), signal.SIGKILL)
-        console.provisioning.after_step = die
-        console.provisioning.provision(ProvisionRequest({tenant_name!r}, "DE"))
+        console.provisioning.provision(ProvisionRequest({tenant_name!r}, "DE"), progress=die)
     """)
     proc = subprocess.run(
         [sys.executable, "-c", script],
@@ -205,7 +202,7 @@ def test_a_full_region_is_a_conflict_and_never_spills_into_another(
         provision(console, tenant_name + "a")
         with pytest.raises(Conflict, match="full"):
             provision(console, tenant_name + "b")
-        assert [t["region"] for t in console.tenants.rows()] == ["eu"]
+        assert [t.region for t in console.tenants.list()] == ["eu"]
     finally:
         console.close()
 
@@ -238,15 +235,13 @@ def test_a_cluster_down_mid_provision_exits_6_and_a_rerun_finishes(
 
             return down
 
-    def flaky(step: str) -> None:
-        if step == "database":
+    def flaky(step: str, status: str) -> None:
+        if step == "database" and status == "done":
             ops.ctx.store = lambda cluster: DownStore()  # type: ignore[assignment,method-assign,return-value]
 
-    ops.provisioning.after_step = flaky
     with pytest.raises(Unavailable):
-        provision(ops, tenant_name)
+        ops.provisioning.provision(ProvisionRequest(tenant_name, "DE"), progress=flaky)
     ops.ctx.store = real_store  # type: ignore[method-assign]
-    ops.provisioning.after_step = None
     assert provision(ops, tenant_name).state == "active"  # type: ignore[attr-defined]
 
 
@@ -257,7 +252,7 @@ def test_the_owner_password_never_appears_in_output_or_logs(config: Path, tenant
     console = open_console(config)
     try:
         with console.ctx.catalog.read() as tx:
-            sealed = tx.tenant_secret(tenant_name, "owner_password")
+            sealed = tx.secrets.get(tenant_name, "owner_password")
         assert sealed is not None
         password = (
             console.ctx.sealer("eu")

@@ -113,25 +113,45 @@ def backup_run(
 def backup_list(state: CliState, name: str | None, include_pruned: bool) -> None:
     """Backups (of NAME), oldest first, with their status and last verification.
 
-    The store is the truth: backups found there but not in the catalog are indexed, and
-    catalog entries whose files have vanished are shown as "missing".
+    A pure read of the catalog's index: backups found in the store but not in the index are
+    named in a note (run `backup reconcile`), and indexed backups whose files have vanished
+    are shown as "missing".
     Status: verified, unverified, failed, missing or pruned.
     """
-    rows, notes = state.console().backups.list(name, include_pruned=include_pruned)
-    for note in notes:  # warnings about the store: on stderr even with --json
+    listing = state.console().backups.listing(name, include_pruned=include_pruned)
+    for note in listing.notes:  # warnings about the store: on stderr even with --json
         say(f"aptien-ops: {note}")
+    rows = [r.as_json() for r in listing.rows]
     if state.json:
         state.out(rows)
         return
     shown = []
-    for r in rows:
-        last = r["last_verification"]
-        verified = (
-            f"{last['level']} {'ok' if last['ok'] else 'FAILED'} {last['at']}" if last else "-"
-        )
-        shown.append({**r, "size": _size(r["ciphertext_size"]), "last_verification": verified})
+    for row in listing.rows:
+        last = row.last_verification
+        verified = f"{last.level} {'ok' if last.ok else 'FAILED'} {last.at}" if last else "-"
+        size = _size(row.record.ciphertext_size)
+        shown.append({**row.as_json(), "size": size, "last_verification": verified})
     columns = ("id", "tenant", "region", "created_at", "size", "status", "last_verification")
     state.out(rows, table(shown, columns) + f"\n{len(rows)} backup(s)")
+
+
+@backup.command("reconcile")
+@click.option("--region", help="Only this region's store.")
+@pass_state
+def backup_reconcile(state: CliState, region: str | None) -> None:
+    """Bring the catalog's index in line with the region stores: index backups the stores
+    hold, report indexed ones whose files are gone, remove stale partial files left by
+    crashed runs. `backup run` does it first; so does `fleet check` for an operator.
+    """
+    report = state.console().backups.reconcile(region)
+    lines = [
+        f"indexed {len(report.indexed)} backup(s) found in the store"
+        + (f": {', '.join(report.indexed[:5])}" if report.indexed else ""),
+        f"{len(report.missing)} indexed backup(s) missing from the store"
+        + (f": {', '.join(report.missing[:5])}" if report.missing else ""),
+        f"removed {len(report.cleaned)} stale partial file(s)",
+    ]
+    state.out(report.as_json(), "\n".join(lines))
 
 
 @backup.command("due")

@@ -171,13 +171,15 @@ def inspect_user(state: CliState, email: str, region: str | None) -> None:
     """
     from aptien_ops.cli.progress import Bar
     from aptien_ops.errors import Unavailable
+    from aptien_ops.services.inspection import UserHit
 
     shown = 0
 
-    def show(row: dict[str, object]) -> None:
+    def show(hit: UserHit) -> None:
         nonlocal shown
         if state.json:
             return
+        row = hit.as_json()
         if not shown:  # the header waits for the first row: a refusal prints nothing on stdout
             click.echo("  ".join(c.upper().ljust(w) for c, w in USER_COLUMNS).rstrip())
         shown += 1
@@ -188,19 +190,20 @@ def inspect_user(state: CliState, email: str, region: str | None) -> None:
         click.echo("  ".join(cells).rstrip())
 
     search = state.console().inspection.find_user(
-        email, region=region, on_row=show, progress=Bar("searching", enabled=not state.json)
+        email, region=region, on_hit=show, progress=Bar("searching", enabled=not state.json)
     )
     if state.json:
-        state.out(search.rows)
+        state.out([hit.as_json() for hit in search.hits])
     else:
         say(
-            f"{len(search.rows)} tenant(s) of {search.searched} searched; {search.skipped_purged} purged skipped"
+            f"{len(search.hits)} tenant(s) of {search.searched} searched;"
+            f" {search.skipped_purged} purged skipped"
         )
     if search.failures:
         first = search.failures[0]
         raise Unavailable(
             f"{len(search.failures)} tenant(s) could not be searched; the list is incomplete",
-            hint=f"{first['tenant']}: {first['error']}",
+            hint=f"{first.tenant.name}: {first.error}",
         )
 
 

@@ -25,7 +25,7 @@ def operator() -> None:
 @pass_state
 def whoami(state: CliState) -> None:
     """Who this run acts as (OS account, SSH origin, session, roles)."""
-    data = state.console().operators.whoami()
+    data = state.console().operators.whoami().as_json()
     state.out(data, fields(data))
 
 
@@ -98,8 +98,9 @@ def approval_list(state: CliState, wanted: str | None) -> None:
 @pass_state
 def approval_approve(state: CliState, approval_id: int) -> None:
     """Approve request APPROVAL_ID and run it (you cannot approve your own)."""
-    result = state.console().approvals.approve(approval_id)
-    state.out(result, f"approved #{approval_id}: {result['action']} {result['target']} done")
+    decision = state.console().approvals.approve(approval_id)
+    done = f"approved #{approval_id}: {decision.action} {decision.target} done"
+    state.out(decision.as_json(), done)
 
 
 @approval.command("reject")

@@ -43,7 +43,7 @@ def sandbox_init(state: CliState, path: Path | None) -> None:
     config, created = write_sandbox_config(directory)
     console = open_console(config, verbose=state.verbose)
     try:
-        existing = {t["name"] for t in console.tenants.rows()}
+        existing = {t.name for t in console.tenants.list()}
         made = 0
         for name, country, contact, email in DEMO_TENANTS:
             if name in existing:
@@ -101,7 +101,8 @@ def sandbox_seed(
     from aptien_ops.services.sandbox_seed import SeedRequest
 
     request = SeedRequest(tenants=tenants, users=users, events=events, logins=logins, seed=seed)
-    rows = state.console().seeding.seed(request, progress=Bar("seeding", enabled=not state.json))
+    seeded = state.console().seeding.seed(request, progress=Bar("seeding", enabled=not state.json))
+    rows = [s.as_json() for s in seeded]
     from aptien_ops.cli.output import table
 
     state.out(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from aptien_ops.cli.output import emit_json, say
+from aptien_ops.domain import Clock, Identity, utcnow
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
@@ -24,6 +25,10 @@ class CliState:
     yes: bool = False
     verbose: bool = False
     read_only: bool = False
+    clock: Clock = utcnow
+    """The console's clock (tests pass a fixed one; the command line never sets it)."""
+    identity: Identity | None = None
+    """Who the console acts as, if not this process's own identity (tests only)."""
     _console: Console | None = field(default=None, repr=False)
 
     def console(self) -> Console:
@@ -31,7 +36,11 @@ class CliState:
             from aptien_ops.composition import open_console
 
             self._console = open_console(
-                self.config, read_only=self.read_only, verbose=self.verbose
+                self.config,
+                read_only=self.read_only,
+                verbose=self.verbose,
+                clock=self.clock,
+                identity=self.identity,
             )
             gc.freeze()
             gc.enable()
@@ -56,7 +65,7 @@ class CliState:
 
         settings = load_settings(self.config)
         waiting = start_dashboard_glance(
-            settings, current_identity(sandbox=settings.sandbox).operator
+            settings, (self.identity or current_identity(sandbox=settings.sandbox)).operator
         )
 
         def finish() -> tuple[Console, DashboardGlance | None]:
@@ -66,6 +75,8 @@ class CliState:
                 read_only=self.read_only,
                 verbose=self.verbose,
                 defer_catalog=glance is not None,
+                clock=self.clock,
+                identity=self.identity,
             )
             gc.freeze()
             gc.enable()

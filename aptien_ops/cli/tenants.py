@@ -80,7 +80,7 @@ def tenant_list(state: CliState, region: str | None, tenant_state: str | None) -
     if state.json:
         emit_json_text(state.console().tenants.rows_json(region=region, state=tenant_state))
         return
-    rows = state.console().tenants.rows(region=region, state=tenant_state)
+    rows = [t.as_json() for t in state.console().tenants.list(region=region, state=tenant_state)]
     state.out(rows, table(rows, TENANT_COLUMNS) + f"\n{len(rows)} tenant(s)")
 
 
@@ -89,12 +89,14 @@ def tenant_list(state: CliState, region: str | None, tenant_state: str | None) -
 @pass_state
 def tenant_show(state: CliState, name: str) -> None:
     """One tenant in detail: steps, state history, cluster, schema version, size."""
-    data = state.console().tenants.detail(name)
+    detail = state.console().tenants.detail(name)
+    data = detail.as_json()
     if state.json:
         state.out(data)
         return
-    steps, history = data.pop("steps"), data.pop("history")
-    text = fields(data)
+    steps = [s.as_json() for s in detail.steps]
+    history = [h.as_json() for h in detail.history]
+    text = fields({k: v for k, v in data.items() if k not in ("steps", "history")})
     text += "\n\nSTEPS\n" + table(steps, ("step", "done_at", "detail"))
     text += "\n\nHISTORY\n" + table(history, ("at", "from", "to", "operator", "reason"))
     state.out(data, text)

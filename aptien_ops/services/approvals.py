@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from aptien_ops.domain import Approval, ApprovalState, utcnow
+from aptien_ops.domain import Approval, ApprovalState
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound
-from aptien_ops.opslog import Event
 from aptien_ops.permissions import APPROVERS, Action, may_approve
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.context import OpsContext
 
 #: Runs an approved request inside the approval's transaction; returns what to report.
 Executor = Callable[[CatalogTx, str, dict[str, object]], Mapping[str, object]]
+
+
+@dataclass(frozen=True)
+class ApprovalDecision:
+    """An approved request and what running it reported."""
+
+    approval: int
+    action: str
+    target: str
+    result: Mapping[str, object]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "approval": self.approval,
+            "action": self.action,
+            "target": self.target,
+            "result": dict(self.result),
+        }
 
 
 class ApprovalService:
@@ -23,58 +41,64 @@ class ApprovalService:
     def register(self, action: str, executor: Executor) -> None:
         self._executors[action] = executor
 
-    def request(self, action: Action, target: str, params: Mapping[str, object]) -> Approval:
-        """Record a four-eyes request (logged as ``pending``). Raises: Forbidden."""
+    def request(
+        self,
+        action: Action,
+        target: str,
+        params: Mapping[str, object],
+        check: Callable[[CatalogTx], None] | None = None,
+    ) -> Approval:
+        """Record a four-eyes request, logged as ``pending``. The requester must hold the role
+        for the action itself; ``check`` (in the same transaction, after authorisation) refuses
+        a request that could not run, e.g. a tenant in the wrong state.
 
-        def store(tx: CatalogTx) -> Approval:
-            approval_id = tx.insert_approval(
-                str(action), target, dict(params), self.ctx.identity.operator, utcnow()
-            )
-            approval = tx.approval(approval_id)
-            assert approval is not None
-            return approval
-
-        # the requester must hold the role for the action itself
-        return self.ctx.mutate(
-            action, target, params, store, outcome="pending", approval_of=lambda a: a.id
-        )
+        Raises: Forbidden, and what ``check`` raises.
+        """
+        with self.ctx.audited(action, target, params) as attempt:
+            with attempt.transaction() as tx:
+                if check is not None:
+                    check(tx)
+                me = self.ctx.identity.operator
+                approval_id = tx.approvals.insert(
+                    str(action), target, dict(params), me, self.ctx.now()
+                )
+                approval = tx.approvals.get(approval_id)
+                assert approval is not None
+                attempt.pending(approval_id)
+        return approval
 
     def list(self, state: str | None = None) -> list[Approval]:
         wanted = _state(state) if state else None
-        return self.ctx.view(Action.APPROVAL_VIEW, "approvals", lambda tx: tx.approvals(wanted))
+        return self.ctx.view(Action.APPROVAL_VIEW, "approvals", lambda tx: tx.approvals.all(wanted))
 
     def show(self, approval_id: int) -> Approval:
         return self.ctx.view(
             Action.APPROVAL_VIEW, f"approval/{approval_id}", lambda tx: self._get(tx, approval_id)
         )
 
-    def approve(self, approval_id: int) -> dict[str, object]:
-        """Approve and run a pending request.
+    def approve(self, approval_id: int) -> ApprovalDecision:
+        """Approve and run a pending request, in one transaction.
 
         Raises: NotFound, Conflict (not pending), Forbidden (own request, or lacking the role).
         """
-        me = self.ctx.identity.operator
-        result: dict[str, object] = {}
-
-        def approve(tx: CatalogTx) -> Approval:
-            approval = self._get(tx, approval_id, for_update=True)
-            self._check_decider(tx, approval)
-            executor = self._executors.get(approval.action)
-            if executor is None:
-                raise Conflict(
-                    f"approval #{approval_id} is for {approval.action}, which this console cannot run"
-                )
-            result.update(executor(tx, approval.target, dict(approval.params)))
-            tx.decide_approval(approval_id, ApprovalState.APPROVED, me, utcnow(), None)
-            return approval
-
-        approval = self._decide(approval_id, "approve", approve, {})
-        return {
-            "approval": approval_id,
-            "action": approval.action,
-            "target": approval.target,
-            "result": result,
-        }
+        target = f"approval/{approval_id}"
+        params = {"decision": "approve"}
+        with self.ctx.audited(
+            Action.APPROVAL_DECIDE, target, params, approval_id=approval_id
+        ) as attempt:
+            with attempt.transaction() as tx:
+                approval = self._get(tx, approval_id, for_update=True)
+                self._check_decider(tx, approval)
+                executor = self._executors.get(approval.action)
+                if executor is None:
+                    raise Conflict(
+                        f"approval #{approval_id} is for {approval.action}, which this console cannot run"
+                    )
+                result = executor(tx, approval.target, dict(approval.params))
+                me = self.ctx.identity.operator
+                tx.approvals.decide(approval_id, ApprovalState.APPROVED, me, self.ctx.now(), None)
+                attempt.ok()
+        return ApprovalDecision(approval_id, approval.action, approval.target, result)
 
     def reject(self, approval_id: int, reason: str) -> Approval:
         """Raises: InvalidInput (no reason), NotFound, Conflict, Forbidden."""
@@ -84,34 +108,22 @@ class ApprovalService:
 
         def reject(tx: CatalogTx) -> Approval:
             approval = self._get(tx, approval_id, for_update=True)
-            if approval.requested_by != self.ctx.identity.operator:
+            me = self.ctx.identity.operator
+            if approval.requested_by != me:
                 # withdrawing your own request is allowed; rejecting someone else's needs the role
                 self._check_decider(tx, approval)
             elif approval.state != ApprovalState.PENDING:
                 raise Conflict(f"approval #{approval_id} is {approval.state}, not pending")
-            tx.decide_approval(
-                approval_id, ApprovalState.REJECTED, self.ctx.identity.operator, utcnow(), reason
-            )
+            tx.approvals.decide(approval_id, ApprovalState.REJECTED, me, self.ctx.now(), reason)
             return approval
 
-        return self._decide(approval_id, "reject", reject, {"reason": reason})
+        params = {"decision": "reject", "reason": reason}
+        target = f"approval/{approval_id}"
+        return self.ctx.mutate(
+            Action.APPROVAL_DECIDE, target, params, reject, approval_id=approval_id
+        )
 
     # -- internals ------------------------------------------------------------------------
-
-    def _decide(
-        self,
-        approval_id: int,
-        verb: str,
-        fn: Callable[[CatalogTx], Approval],
-        params: dict[str, object],
-    ) -> Approval:
-        return self.ctx.mutate(
-            Action.APPROVAL_DECIDE,
-            f"approval/{approval_id}",
-            {"decision": verb, **params},
-            fn,
-            approval_id=approval_id,
-        )
 
     def _check_decider(self, tx: CatalogTx, approval: Approval) -> None:
         me = self.ctx.identity.operator
@@ -128,7 +140,7 @@ class ApprovalService:
 
     @staticmethod
     def _get(tx: CatalogTx, approval_id: int, *, for_update: bool = False) -> Approval:
-        approval = tx.approval(approval_id, for_update=for_update)
+        approval = tx.approvals.get(approval_id, for_update=for_update)
         if approval is None:
             raise NotFound(f"no approval #{approval_id}", hint="aptien-ops approval list")
         return approval
@@ -143,4 +155,4 @@ def _state(value: str) -> ApprovalState:
         ) from None
 
 
-__all__ = ["ApprovalService", "Event"]
+__all__ = ["ApprovalDecision", "ApprovalService"]

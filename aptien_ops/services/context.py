@@ -1,16 +1,30 @@
-"""What every service shares: settings, catalog, who is acting, and the ops log."""
+"""What every service shares: settings, catalog, clock, who is acting, and the audited path.
+
+Every use case goes through one of two doors, both of which authorise before anything else
+is touched:
+
+- :meth:`OpsContext.view` for reads of catalog data that is not personal: a refusal is
+  logged, a successful read is not (the ops log records changes, reads of personal data and
+  every refusal);
+- :meth:`OpsContext.audited` for everything else: exactly one ops-log entry per attempt,
+  ``denied``, ``ok``, ``pending`` or ``failed:<code>``, written in the same transaction as the
+  change when there is one.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import random
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TypeVar
 
 from aptien_ops.config import ClusterSettings, RegionSettings, Settings
-from aptien_ops.domain import Identity, OpsLogEntry, Tenant
+from aptien_ops.domain import Clock, Identity, OpsLogEntry, Tenant, utcnow
 from aptien_ops.errors import Forbidden, NotFound, OpsError
 from aptien_ops.eventlog import EventLog
-from aptien_ops.opslog import Event, next_entry
+from aptien_ops.opslog import Event, draft, next_entry
 from aptien_ops.permissions import READ_ONLY_SAFE, Action, require
 from aptien_ops.ports import BackupKeys, Catalog, CatalogTx, Sealer, TenantStore
 
@@ -19,10 +33,87 @@ T = TypeVar("T")
 
 def existing_tenant(tx: CatalogTx, name: str, *, for_update: bool = False) -> Tenant:
     """The tenant ``name``. Raises: NotFound (pointing at ``tenant list``)."""
-    tenant = tx.tenant(name, for_update=for_update)
+    tenant = tx.tenants.get(name, for_update=for_update)
     if tenant is None:
         raise NotFound(f"no tenant named {name}", hint="aptien-ops tenant list")
     return tenant
+
+
+class Attempt:
+    """One audited attempt at a use case: it ends as exactly one ops-log entry.
+
+    The use case settles it with :meth:`ok` (or :meth:`pending`); if that happens inside
+    :meth:`transaction`, the entry is appended in that transaction and commits with the
+    change. An attempt left unsettled when its block ends without an error is ``ok``; an
+    error ends it as ``denied`` (Forbidden) or ``failed:<code>``, in a transaction of its own
+    since the change itself rolled back.
+    """
+
+    def __init__(
+        self,
+        ctx: OpsContext,
+        action: Action,
+        target: str,
+        params: Mapping[str, object],
+        approval_id: int | None,
+    ) -> None:
+        self.ctx = ctx
+        self.action = action
+        self.target = target
+        self.params: dict[str, object] = dict(params)
+        self.approval_id = approval_id
+        self.outcome = "ok"
+        self.settled = False
+        self.entry: OpsLogEntry | None = None
+        """The entry once it is committed."""
+
+    def ok(self, **details: object) -> None:
+        """The attempt succeeded; ``details`` (row counts, ids) join its parameters."""
+        self._settle("ok", details)
+
+    def fail(self, code: str, **details: object) -> None:
+        """The attempt ran and its result is a failure (``failed:<code>``) that is recorded,
+        not raised, e.g. a backup that failed verification (its result is stored)."""
+        self._settle(f"failed:{code}", details)
+
+    def partly_failed(self, **details: object) -> None:
+        """A batch attempt where some items failed (``failed:partial``; details count them)."""
+        self._settle("failed:partial", details)
+
+    def pending(self, approval_id: int, **details: object) -> None:
+        """The attempt was recorded as a four-eyes request waiting for approval."""
+        self.approval_id = approval_id
+        self._settle("pending", details)
+
+    def _settle(self, outcome: str, details: Mapping[str, object]) -> None:
+        self.outcome = outcome
+        self.params.update(details)
+        self.settled = True
+
+    def event(self) -> Event:
+        return Event(str(self.action), self.target, self.params, self.outcome, self.approval_id)
+
+    @contextmanager
+    def transaction(self) -> Iterator[CatalogTx]:
+        """A write transaction of this attempt; settled inside it, the attempt's entry is
+        appended to it. Raises: the catalog's errors (Unavailable, Conflict)."""
+        written: OpsLogEntry | None = None
+        with self.ctx.catalog.transaction() as tx:
+            yield tx
+            if self.settled and self.entry is None:
+                written = self.ctx.append(tx, self.event())
+        if written is not None:
+            self.entry = written
+            self.ctx.events.entry(written)
+
+    def _end(self, outcome: str, details: Mapping[str, object]) -> None:
+        """Record how the attempt ended, unless its entry is in the log already."""
+        if self.entry is not None:
+            return
+        if outcome != "ok" or not self.settled:
+            self.outcome = outcome
+        self.params.update(details)
+        self.entry = self.ctx.record_alone(self.event())
 
 
 @dataclass
@@ -36,9 +127,17 @@ class OpsContext:
     sealer_factory: Callable[[RegionSettings], Sealer] | None = None
     backup_keys: BackupKeys | None = None
     read_only: bool = False
+    clock: Clock = utcnow
+    """Where every service reads the time (the composition root injects it)."""
+    rng: random.Random = field(default_factory=random.SystemRandom)
+    """Where non-secret random ids come from (backup ids); tests inject a seeded one.
+    Secrets (passwords, keys) always come from ``secrets``/the OS, never from here."""
     _stores: dict[str, TenantStore] = field(default_factory=dict, repr=False)
     _sealers: dict[str, Sealer] = field(default_factory=dict, repr=False)
     _roles_cache: frozenset[str] | None = field(default=None, repr=False)
+
+    def now(self) -> datetime:
+        return self.clock()
 
     def store(self, cluster: str) -> TenantStore:
         """The tenant store of ``cluster``, opened on first use.
@@ -78,11 +177,11 @@ class OpsContext:
     # -- who is acting ----------------------------------------------------------------------
 
     def roles(self, tx: CatalogTx) -> frozenset[str]:
-        op = tx.operator(self.identity.operator)
+        op = tx.operators.get(self.identity.operator)
         return op.roles if op and op.active else frozenset()
 
     def my_roles(self) -> frozenset[str]:
-        """The acting operator's roles (read once per run; the TUI calls it for its header)."""
+        """The acting operator's roles (read once, until :meth:`forget_roles`)."""
         if self._roles_cache is None:
             with self.catalog.read() as tx:
                 self._roles_cache = self.roles(tx)
@@ -91,38 +190,21 @@ class OpsContext:
     def forget_roles(self) -> None:
         self._roles_cache = None
 
-    # -- ops log ----------------------------------------------------------------------------
-
-    def record(self, tx: CatalogTx, event: Event) -> OpsLogEntry:
-        """Append ``event`` to the ops log inside ``tx`` (serialised with other appenders)."""
-        head = tx.opslog_head(for_update=True)
-        entry, new_head = next_entry(self.opslog_key, head, self.identity, event)
-        tx.opslog_append(entry, new_head)
-        return entry
-
-    def record_alone(self, event: Event) -> None:
-        """Append ``event`` in its own transaction (denials and failures: the change rolled back)."""
-        with self.catalog.transaction() as tx:
-            entry = self.record(tx, event)
-        self.events.entry(entry)
-
-    # -- the guard every service goes through -----------------------------------------------
-
-    def authorize(
-        self, tx: CatalogTx, action: Action, target: str, params: Mapping[str, object]
-    ) -> None:
-        """Raises Forbidden unless the operator may do ``action`` (the caller logs the denial)."""
+    def authorize(self, tx: CatalogTx, action: Action) -> None:
+        """Raises Forbidden unless the operator may do ``action`` (read-only mode included)."""
         if self.read_only and action not in READ_ONLY_SAFE:
             raise Forbidden(
                 f"{action} is not available in read-only mode", hint="restart without --read-only"
             )
-        op = tx.operator(self.identity.operator)
+        op = tx.operators.get(self.identity.operator)
         if op is None or not op.active:
             raise Forbidden(
                 f"{self.identity.operator} is not an operator of this console",
                 hint=f"an admin runs: aptien-ops operator add {self.identity.operator} --role viewer",
             )
         require(self.identity.operator, op.roles, action)
+
+    # -- the two doors ------------------------------------------------------------------------
 
     def view(
         self,
@@ -131,14 +213,60 @@ class OpsContext:
         fn: Callable[[CatalogTx], T],
         params: Mapping[str, object] | None = None,
     ) -> T:
-        """Run a read-only use case; only a denial is logged."""
+        """Authorise and run a read of the catalog in one read-only transaction.
+
+        Only a refusal is logged. Raises: Forbidden (logged), and what ``fn`` raises.
+        """
         try:
             with self.catalog.read() as tx:
-                self.authorize(tx, action, target, params or {})
+                self.authorize(tx, action)
                 return fn(tx)
         except Forbidden as denied:
-            self._log_denial(action, target, params or {}, denied)
+            self.record_alone(self._denial(action, target, params or {}, denied))
             raise
+
+    @contextmanager
+    def audited(
+        self,
+        action: Action,
+        target: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        approval_id: int | None = None,
+    ) -> Iterator[Attempt]:
+        """Authorise ``action``, then run the block as one :class:`Attempt`.
+
+        Raises: Forbidden (before the block runs, logged as ``denied``), and whatever the
+        block raises (logged as ``denied`` or ``failed:<code>``).
+        """
+        attempt = Attempt(self, action, target, params or {}, approval_id)
+        try:
+            with self.catalog.read() as tx:
+                self.authorize(tx, action)
+        except Forbidden as denied:
+            attempt.entry = self.record_alone(self._denial(action, target, attempt.params, denied))
+            raise
+        try:
+            yield attempt
+        except Forbidden as denied:
+            self._end_failed(attempt, "denied", {"reason": denied.message})
+            raise
+        except OpsError as exc:
+            self._end_failed(attempt, f"failed:{exc.code}", {"error": exc.message})
+            raise
+        except Exception as bug:
+            self._end_failed(attempt, "failed:internal", {"error": type(bug).__name__})
+            raise
+        attempt._end("ok", {})
+
+    def _end_failed(self, attempt: Attempt, outcome: str, details: Mapping[str, object]) -> None:
+        """Record a failed attempt; if the catalog cannot take it either, the JSON event log
+        keeps it, and the original error is what the operator sees."""
+        try:
+            attempt._end(outcome, details)
+        except OpsError as unrecorded:
+            entry = draft(self.identity, attempt.event(), self.clock())
+            self.events.unrecorded(entry, unrecorded.message)
 
     def mutate(
         self,
@@ -148,41 +276,32 @@ class OpsContext:
         fn: Callable[[CatalogTx], T],
         *,
         approval_id: int | None = None,
-        outcome: str = "ok",
-        approval_of: Callable[[T], int] | None = None,
     ) -> T:
-        """Run a change and its ops-log entry in one transaction.
-
-        A denial is logged as ``denied``; an error after authorisation rolls the change back
-        and is logged as ``failed:<code>``.
-        """
-        try:
-            with self.catalog.transaction() as tx:
-                self.authorize(tx, action, target, params)
+        """A change made in one transaction with its ``ok`` entry (:meth:`audited` in short)."""
+        with self.audited(action, target, params, approval_id=approval_id) as attempt:
+            with attempt.transaction() as tx:
                 result = fn(tx)
-                if approval_of is not None:
-                    approval_id = approval_of(result)
-                entry = self.record(tx, Event(str(action), target, params, outcome, approval_id))
-        except Forbidden as denied:
-            self._log_denial(action, target, params, denied)
-            raise
-        except OpsError as exc:
-            self.record_alone(
-                Event(
-                    str(action),
-                    target,
-                    {**params, "error": exc.message},
-                    f"failed:{exc.code}",
-                    approval_id,
-                )
-            )
-            raise
-        self.events.entry(entry)
+                attempt.ok()
         return result
 
-    def _log_denial(
-        self, action: Action, target: str, params: Mapping[str, object], denied: Forbidden
-    ) -> None:
-        self.record_alone(
-            Event(str(action), target, {**params, "reason": denied.message}, "denied")
-        )
+    # -- the ops log ---------------------------------------------------------------------------
+
+    def append(self, tx: CatalogTx, event: Event) -> OpsLogEntry:
+        """Append ``event`` to the ops log inside ``tx`` (serialised with other appenders)."""
+        head = tx.opslog.head(for_update=True)
+        entry, new_head = next_entry(self.opslog_key, head, self.identity, event, self.clock())
+        tx.opslog.append(entry, new_head)
+        return entry
+
+    def record_alone(self, event: Event) -> OpsLogEntry:
+        """Append ``event`` in a transaction of its own, then to the JSON event log."""
+        with self.catalog.transaction() as tx:
+            entry = self.append(tx, event)
+        self.events.entry(entry)
+        return entry
+
+    @staticmethod
+    def _denial(
+        action: Action, target: str, params: Mapping[str, object], denied: Forbidden
+    ) -> Event:
+        return Event(str(action), target, {**params, "reason": denied.message}, "denied")

@@ -5,15 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aptien_ops.config import region_or_fail
-from aptien_ops.domain import Tenant, TenantState, iso, utcnow
+from aptien_ops.domain import Tenant, TenantState, iso
 from aptien_ops.errors import InvalidInput, OpsError, Unavailable
-from aptien_ops.opslog import Event
 from aptien_ops.permissions import Action
-from aptien_ops.ports import CatalogTx, TenantStore
-from aptien_ops.services.context import OpsContext
+from aptien_ops.ports import TenantStore
+from aptien_ops.services.context import OpsContext, existing_tenant
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
 LIVE_STATES = (TenantState.ACTIVE, TenantState.SUSPENDED, TenantState.CANCELLED)
@@ -56,13 +55,13 @@ class FleetService:
 
     def check(self, progress: Callable[[str], None] | None = None) -> list[Finding]:
         """Every drift between catalog and clusters. Raises: Forbidden."""
-        tenants = self.ctx.view(Action.FLEET_CHECK, "fleet", lambda tx: tx.tenants())
+        tenants = self.ctx.view(Action.FLEET_CHECK, "fleet", lambda tx: tx.tenants.all())
         by_cluster: dict[str, list[Tenant]] = {}
         for t in tenants:
             if t.cluster:
                 by_cluster.setdefault(t.cluster, []).append(t)
         findings: list[Finding] = []
-        now = utcnow()
+        now = self.ctx.now()
         for region in self.ctx.settings.regions.values():
             for cluster in region.clusters:
                 if progress:
@@ -174,16 +173,26 @@ class FleetService:
         if not 1 <= parallel <= 32:
             raise InvalidInput(f"--parallel must be between 1 and 32, got {parallel}")
 
-        def pick(tx: CatalogTx) -> list[Tenant]:
-            return [t for t in tx.tenants(region=region) if t.state in LIVE_STATES and t.cluster]
+        params = {"parallel": parallel, "target": TENANT_SCHEMA_VERSION}
+        with self.ctx.audited(Action.FLEET_MIGRATE, region or "fleet", params) as attempt:
+            with self.ctx.catalog.read() as tx:
+                tenants = [
+                    t for t in tx.tenants.all(region=region) if t.state in LIVE_STATES and t.cluster
+                ]
+            results = self._migrate_all(tenants, parallel, progress)
+            failed = sum(1 for r in results if r.error)
+            if failed:
+                attempt.partly_failed(tenants=len(results), failed=failed)
+            else:
+                attempt.ok(tenants=len(results))
+        return sorted(results, key=lambda r: r.tenant)
 
-        tenants = self.ctx.mutate(
-            Action.FLEET_MIGRATE,
-            region or "fleet",
-            {"parallel": parallel, "target": TENANT_SCHEMA_VERSION},
-            pick,
-            outcome="started",
-        )
+    def _migrate_all(
+        self,
+        tenants: list[Tenant],
+        parallel: int,
+        progress: Callable[[int, int, str], None] | None,
+    ) -> list[MigrationResult]:
         local = threading.local()
         opened: list[TenantStore] = []
 
@@ -209,31 +218,25 @@ class FleetService:
                     region.inspector_role,
                     self.ctx.cluster_settings(t.cluster).inspector_password.read(),
                 )
+                if after != t.schema_version:
+                    with self.ctx.catalog.transaction() as tx:
+                        current = existing_tenant(tx, t.name, for_update=True)
+                        now = self.ctx.now()
+                        tx.tenants.update(replace(current, schema_version=after, updated_at=now))
             except OpsError as exc:
                 return MigrationResult(t.name, t.schema_version, None, exc.message)
-            if after != t.schema_version:
-                with self.ctx.catalog.transaction() as tx:
-                    tx.update_tenant(t.name, schema_version=after, updated_at=utcnow())
             return MigrationResult(t.name, before, after)
 
         results: list[MigrationResult] = []
-        with ThreadPoolExecutor(max_workers=parallel) as pool:
-            futures = [pool.submit(one, t) for t in tenants]
-            for done, future in enumerate(as_completed(futures), 1):
-                result = future.result()
-                results.append(result)
-                if progress:
-                    progress(done, len(tenants), result.tenant)
-        for store in opened:
-            store.close()
-        failed = [r for r in results if r.error]
-        outcome = "ok" if not failed else f"failed:{len(failed)}"
-        self.ctx.record_alone(
-            Event(
-                str(Action.FLEET_MIGRATE),
-                region or "fleet",
-                {"tenants": len(results), "failed": len(failed), "target": TENANT_SCHEMA_VERSION},
-                outcome,
-            )
-        )
-        return sorted(results, key=lambda r: r.tenant)
+        try:
+            with ThreadPoolExecutor(max_workers=parallel) as pool:
+                futures = [pool.submit(one, t) for t in tenants]
+                for done, future in enumerate(as_completed(futures), 1):
+                    result = future.result()
+                    results.append(result)
+                    if progress:
+                        progress(done, len(tenants), result.tenant)
+        finally:
+            for store in opened:
+                store.close()
+        return results

@@ -15,10 +15,10 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,8 @@ from aptien_ops.domain import (
     LoginEvent,
     Tenant,
     TenantState,
+    UserRecord,
     iso,
-    utcnow,
     validate_tenant_name,
 )
 from aptien_ops.errors import Conflict, InvalidInput, NotFound, OpsError, Unavailable
@@ -45,9 +45,8 @@ from aptien_ops.inspect_query import (
     cursor_key,
     cursor_scope,
 )
-from aptien_ops.opslog import Event
 from aptien_ops.permissions import Action
-from aptien_ops.ports import CatalogTx, InspectionReader
+from aptien_ops.ports import InspectionReader
 from aptien_ops.services.context import OpsContext, existing_tenant
 
 ReaderFactory = Callable[[ClusterSettings, str], InspectionReader]
@@ -97,13 +96,57 @@ class Page:
         }
 
 
+@dataclass(frozen=True)
+class UserHit:
+    """A tenant where the address is a user, with the user's last login and last attempt."""
+
+    tenant: Tenant
+    user: UserRecord
+
+    def as_json(self) -> dict[str, object]:
+        u = self.user
+        return {
+            "tenant": self.tenant.name,
+            "region": self.tenant.region,
+            "cluster": self.tenant.cluster,
+            "state": str(self.tenant.state),
+            "email": u.email,
+            "created_at": iso(u.created_at),
+            "active": u.active,
+            "is_admin": u.is_admin,
+            "last_login": iso(u.last_login),
+            "last_login_ip": u.last_login_ip,
+            "last_attempt": iso(u.last_attempt),
+            "last_attempt_result": u.last_attempt_result,
+        }
+
+
+@dataclass(frozen=True)
+class SearchFailure:
+    """A tenant that could not be searched, and why."""
+
+    tenant: Tenant
+    code: str
+    error: str
+
+    def as_json(self) -> dict[str, object]:
+        t = self.tenant
+        return {
+            "tenant": t.name,
+            "region": t.region,
+            "cluster": t.cluster,
+            "code": self.code,
+            "error": self.error,
+        }
+
+
 @dataclass
 class UserSearch:
     """Where an e-mail address is a user, across the fleet."""
 
     email: str
-    rows: list[dict[str, object]] = field(default_factory=list)
-    failures: list[dict[str, object]] = field(default_factory=list)
+    hits: list[UserHit] = field(default_factory=list)
+    failures: list[SearchFailure] = field(default_factory=list)
     searched: int = 0
     skipped_purged: int = 0
 
@@ -111,68 +154,53 @@ class UserSearch:
 class Browser:
     """One tenant's logins or audit with fixed filters, paged newest first by keyset.
 
-    The ops log gets one entry, when the first page is read (or fails); later pages (the TUI
-    scrolling, a script following cursors) are the same inspection and are not logged again.
+    The first page is the inspection's one ops-log entry (the tenant is looked up then, after
+    authorisation); later pages (the TUI scrolling, a script following cursors) are the same
+    inspection and are not logged again.
     """
 
-    def __init__(
-        self, service: InspectionService, tenant: Tenant, kind: str, filters: Filters
-    ) -> None:
-        self.service, self.tenant, self.kind, self.filters = service, tenant, kind, filters
-        self._scope = cursor_scope(tenant.name, tenant.created_at, kind, filters)
-        self._logged = False
+    def __init__(self, service: InspectionService, name: str, kind: str, filters: Filters) -> None:
+        self.service, self.name, self.kind, self.filters = service, name, kind, filters
+        self.tenant: Tenant | None = None
+        self._scope = b""
 
     @property
     def notice(self) -> str | None:
-        return state_notice(self.tenant)
+        return state_notice(self.tenant) if self.tenant else None
 
     def page(self, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page:
-        """Raises: InvalidInput (filters, limit, cursor), NotFound, Forbidden, Unavailable."""
+        """Raises: InvalidInput (filters, limit, cursor), NotFound, Conflict, Forbidden,
+        Unavailable."""
+        if self.tenant is not None:
+            return self._page(self.tenant, limit, after)
         ctx = self.service.ctx
-        now = utcnow()
         params: dict[str, object] = {
             "kind": self.kind,
             "filters": self.filters.typed(),
             "limit": limit,
             "after": after is not None,
         }
-        try:
-            query = self.filters.resolve(now, limit)
-            start = (
-                self.service.codec.decode(after, self._scope, now) if after is not None else None
-            )
-            # One row more than asked tells whether there is a next page without a count.
-            rows = self.service._read(self.tenant, query.following(start, limit + 1))
-        except OpsError as exc:
-            if not self._logged:
-                self._logged = True
-                ctx.record_alone(
-                    Event(
-                        str(Action.INSPECT_METADATA),
-                        self.tenant.name,
-                        {**params, "error": exc.message},
-                        f"failed:{exc.code}",
-                    )
-                )
-            raise
+        with ctx.audited(Action.INSPECT_METADATA, self.name, params) as attempt:
+            tenant = self.service.inspectable(self.name)
+            self._scope = cursor_scope(tenant.name, tenant.created_at, self.kind, self.filters)
+            page = self._page(tenant, limit, after)
+            self.tenant = tenant
+            attempt.ok(rows=len(page.rows))
+        return page
+
+    def _page(self, tenant: Tenant, limit: int, after: str | None) -> Page:
+        now = self.service.ctx.now()
+        codec = self.service.codec
+        query = self.filters.resolve(now, limit)
+        start = codec.decode(after, self._scope, now) if after is not None else None
+        # One row more than asked tells whether there is a next page without a count.
+        rows = self.service.read(tenant, query.following(start, limit + 1))
         more = len(rows) > limit
         rows = rows[:limit]
-        cursor = (
-            self.service.codec.encode(self._scope, Position(rows[-1].at, rows[-1].id), now)
-            if more
-            else None
-        )
-        if not self._logged:
-            self._logged = True
-            ctx.record_alone(
-                Event(
-                    str(Action.INSPECT_METADATA),
-                    self.tenant.name,
-                    {**params, "rows": len(rows)},
-                    "ok",
-                )
-            )
-        return Page(self.tenant, self.kind, rows, cursor)
+        cursor = None
+        if more:
+            cursor = codec.encode(self._scope, Position(rows[-1].at, rows[-1].id), now)
+        return Page(tenant, self.kind, rows, cursor)
 
 
 class InspectionService:
@@ -188,19 +216,16 @@ class InspectionService:
     # -- one tenant ---------------------------------------------------------------------------
 
     def browse(self, name: str, kind: str, filters: Filters) -> Browser:
-        """Authorise and look the tenant up; pages come from :meth:`Browser.page`.
+        """A browser of the tenant's events; its first page is the logged inspection.
 
-        Raises: InvalidInput (name, kind), NotFound (unknown or purged tenant), Conflict (still
-        provisioning), Forbidden (logged).
+        Raises: InvalidInput (name, kind); the rest when the first page is read.
         """
+        validate_tenant_name(name)
         if kind not in ("logins", "audit") or not isinstance(
             filters, LoginFilters if kind == "logins" else AuditFilters
         ):
             raise InvalidInput(f"unknown kind of event {kind!r}: logins or audit")
-        tenant = self._tenant(
-            name, Action.INSPECT_METADATA, {"kind": kind, "filters": filters.typed()}
-        )
-        return Browser(self, tenant, kind, filters)
+        return Browser(self, name, kind, filters)
 
     def logins(
         self,
@@ -211,7 +236,7 @@ class InspectionService:
         after: str | None = None,
     ) -> Page:
         """One page of login events. Raises as :meth:`browse` and :meth:`Browser.page`."""
-        filters.resolve(utcnow(), limit)  # bad input is refused before the catalog is touched
+        filters.resolve(self.ctx.now(), limit)  # bad input is refused before anything is touched
         return self.browse(name, "logins", filters).page(limit, after)
 
     def audit(
@@ -223,20 +248,16 @@ class InspectionService:
         after: str | None = None,
     ) -> Page:
         """One page of change-audit events. Raises as :meth:`browse` and :meth:`Browser.page`."""
-        filters.resolve(utcnow(), limit)
+        filters.resolve(self.ctx.now(), limit)
         return self.browse(name, "audit", filters).page(limit, after)
 
-    def _tenant(self, name: str, action: Action, params: Mapping[str, object]) -> Tenant:
-        """The tenant to inspect, after the permission check (a denial is logged).
+    def inspectable(self, name: str) -> Tenant:
+        """The tenant to inspect (the caller has authorised).
 
-        Raises: InvalidInput, NotFound (unknown or purged), Conflict (provisioning), Forbidden.
+        Raises: NotFound (unknown or purged), Conflict (still provisioning).
         """
-        validate_tenant_name(name)
-
-        def find(tx: CatalogTx) -> Tenant:
-            return existing_tenant(tx, name)
-
-        tenant = self.ctx.view(action, name, find, params)
+        with self.ctx.catalog.read() as tx:
+            tenant = existing_tenant(tx, name)
         if tenant.state == TenantState.PURGED:
             raise NotFound(
                 f"tenant {name} was purged on {iso(tenant.purged_at)}; its database no longer exists"
@@ -248,7 +269,7 @@ class InspectionService:
             )
         return tenant
 
-    def _read(self, tenant: Tenant, query: Query) -> list[Row]:
+    def read(self, tenant: Tenant, query: Query) -> list[Row]:
         """One page straight from the tenant's reader (callers have authorised and will log)."""
         reader = self._reader(tenant.cluster or "")
         rows: list[Row] = []
@@ -263,7 +284,7 @@ class InspectionService:
         """Every row of ``query`` newest first, read ``STREAM_PAGE`` rows at a time by keyset."""
         page = query.following(query.after, STREAM_PAGE)
         while True:
-            rows = self._read(tenant, page)
+            rows = self.read(tenant, page)
             yield from rows
             if len(rows) < STREAM_PAGE:
                 return
@@ -282,7 +303,7 @@ class InspectionService:
         ``[inspection]``), first-seen IPs. Raises: InvalidInput, NotFound, Conflict, Forbidden,
         Unavailable.
         """
-        now = utcnow()
+        now = self.ctx.now()
         typed = {"since": since or "7d", "until": until or "now"}
         query = LoginFilters(since=typed["since"], until=typed["until"]).resolve(now)
         assert query.since is not None and query.until is not None
@@ -296,28 +317,17 @@ class InspectionService:
             timedelta(minutes=settings.burst_window_minutes),
         )
         params: dict[str, object] = {"kind": "summary", "filters": typed, "per": chosen}
-        tenant = self._tenant(name, Action.INSPECT_METADATA, params)
-        try:
+        validate_tenant_name(name)
+        with self.ctx.audited(Action.INSPECT_METADATA, name, params) as attempt:
+            tenant = self.inspectable(name)
             for event in self._stream(tenant, query):
                 assert isinstance(event, LoginEvent)
                 builder.add(event.at, event.user_email, event.ip, event.user_agent, event.result)
             seen = self._reader(tenant.cluster or "").ips_seen_before(
                 tenant.name, sorted(builder.addresses), query.since
             )
-        except OpsError as exc:
-            self.ctx.record_alone(
-                Event(
-                    str(Action.INSPECT_METADATA),
-                    name,
-                    {**params, "error": exc.message},
-                    f"failed:{exc.code}",
-                )
-            )
-            raise
-        data = builder.as_json(seen)
-        self.ctx.record_alone(
-            Event(str(Action.INSPECT_METADATA), name, {**params, "rows": data["logins"]}, "ok")
-        )
+            data = builder.as_json(seen)
+            attempt.ok(rows=data["logins"])
         return {
             "tenant": tenant.name,
             "region": tenant.region,
@@ -349,7 +359,7 @@ class InspectionService:
             if kind == "logins"
             else AuditFilters(since=since, until=until)
         )
-        query = filters.resolve(utcnow())
+        query = filters.resolve(self.ctx.now())
         params: dict[str, object] = {
             "kind": kind,
             "format": fmt,
@@ -357,25 +367,11 @@ class InspectionService:
             "reason": why,
             "filters": filters.typed(),
         }
-        tenant = self._tenant(name, Action.INSPECT_EXPORT, params)
-        self.ctx.record_alone(Event(str(Action.INSPECT_EXPORT), name, params, "started"))
-        try:
+        validate_tenant_name(name)
+        with self.ctx.audited(Action.INSPECT_EXPORT, name, params) as attempt:
+            tenant = self.inspectable(name)
             rows, digest = _write_export(target, fmt, query.columns, self._stream(tenant, query))
-        except OpsError as exc:
-            self.ctx.record_alone(
-                Event(
-                    str(Action.INSPECT_EXPORT),
-                    name,
-                    {**params, "error": exc.message},
-                    f"failed:{exc.code}",
-                )
-            )
-            raise
-        self.ctx.record_alone(
-            Event(
-                str(Action.INSPECT_EXPORT), name, {**params, "rows": rows, "sha256": digest}, "ok"
-            )
-        )
+            attempt.ok(rows=rows, sha256=digest)
         return {
             "tenant": name,
             "state": str(tenant.state),
@@ -394,14 +390,14 @@ class InspectionService:
         email: str,
         *,
         region: str | None = None,
-        on_row: Callable[[dict[str, object]], None] | None = None,
+        on_hit: Callable[[UserHit], None] | None = None,
         progress: Callable[[int, int, str], None] | None = None,
     ) -> UserSearch:
         """Every live tenant (of ``region``) where ``email`` is a user, with its last login.
 
         Tenants are searched in parallel, at most ``[inspection] parallel_per_cluster`` at once
         on each cluster, each thread with its own reader; ``on_row`` gets each hit as it is
-        found. Purged tenants are skipped; suspended and cancelled ones are searched and their
+        found (``on_hit`` gets each as it comes). Purged tenants are skipped; suspended and cancelled ones are searched and their
         state reported. Tenants that could not be searched are in ``failures``.
 
         Raises: InvalidInput (address, region), Forbidden (logged).
@@ -410,30 +406,24 @@ class InspectionService:
         if region is not None:
             region_or_fail(self.ctx.settings, region)
         params: dict[str, object] = {"email": email, "region": region}
-        tenants = self.ctx.view(
-            Action.INSPECT_METADATA, region or "fleet", lambda tx: tx.tenants(region=region), params
-        )
-        search = UserSearch(
-            address, skipped_purged=sum(1 for t in tenants if t.state == TenantState.PURGED)
-        )
-        live = [t for t in tenants if t.state in INSPECTABLE and t.cluster]
-        search.searched = len(live)
-        self._search(live, address, search, on_row, progress)
-        outcome = "ok" if not search.failures else "failed:unavailable"
-        self.ctx.record_alone(
-            Event(
-                str(Action.INSPECT_METADATA),
-                region or "fleet",
-                {
-                    **params,
-                    "tenants": len(live),
-                    "found": len(search.rows),
-                    "failed": len(search.failures),
-                },
-                outcome,
-            )
-        )
-        search.rows.sort(key=lambda row: str(row["tenant"]))
+        with self.ctx.audited(Action.INSPECT_METADATA, region or "fleet", params) as attempt:
+            with self.ctx.catalog.read() as tx:
+                tenants = tx.tenants.all(region=region)
+            purged = sum(1 for t in tenants if t.state == TenantState.PURGED)
+            search = UserSearch(address, skipped_purged=purged)
+            live = [t for t in tenants if t.state in INSPECTABLE and t.cluster]
+            search.searched = len(live)
+            self._search(live, address, search, on_hit, progress)
+            counts = {
+                "tenants": len(live),
+                "found": len(search.hits),
+                "failed": len(search.failures),
+            }
+            if search.failures:
+                attempt.fail("unavailable", **counts)
+            else:
+                attempt.ok(**counts)
+        search.hits.sort(key=lambda hit: hit.tenant.name)
         return search
 
     def _search(
@@ -441,7 +431,7 @@ class InspectionService:
         tenants: list[Tenant],
         address: str,
         search: UserSearch,
-        on_row: Callable[[dict[str, object]], None] | None,
+        on_hit: Callable[[UserHit], None] | None,
         progress: Callable[[int, int, str], None] | None,
     ) -> None:
         by_cluster: dict[str, list[Tenant]] = {}
@@ -454,7 +444,7 @@ class InspectionService:
         # instead of each waiting for a connect timeout.
         down: dict[str, OpsError] = {}
 
-        def one(t: Tenant) -> tuple[Tenant, dict[str, Any] | None, OpsError | None]:
+        def one(t: Tenant) -> tuple[Tenant, UserRecord | None, OpsError | None]:
             cluster = t.cluster or ""
             if cluster in down:
                 return t, None, down[cluster]
@@ -485,26 +475,12 @@ class InspectionService:
             for done, future in enumerate(as_completed(futures), 1):
                 t, found, error = future.result()
                 if error is not None:
-                    search.failures.append(
-                        {
-                            "tenant": t.name,
-                            "region": t.region,
-                            "cluster": t.cluster,
-                            "code": error.code,
-                            "error": error.message,
-                        }
-                    )
+                    search.failures.append(SearchFailure(t, error.code, error.message))
                 elif found is not None:
-                    row = {
-                        "tenant": t.name,
-                        "region": t.region,
-                        "cluster": t.cluster,
-                        "state": str(t.state),
-                        **{k: iso(v) if isinstance(v, datetime) else v for k, v in found.items()},
-                    }
-                    search.rows.append(row)
-                    if on_row is not None:
-                        on_row(row)
+                    hit = UserHit(t, found)
+                    search.hits.append(hit)
+                    if on_hit is not None:
+                        on_hit(hit)
                 if progress is not None:
                     progress(done, len(tenants), t.name)
         finally:

@@ -8,9 +8,10 @@ tenant becomes unreadable) and keeps a tombstone row with the dates, without con
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
-from aptien_ops.domain import StateChange, Tenant, TenantState, utcnow, validate_tenant_name
+from aptien_ops.domain import StateChange, Tenant, TenantState, validate_tenant_name
 from aptien_ops.errors import Conflict, InvalidInput, PendingApproval
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
@@ -62,7 +63,7 @@ class LifecycleService:
         days = self.ctx.settings.tenants.default_retain_days if retain_days is None else retain_days
         if not 0 <= days <= 3650:
             raise InvalidInput(f"--retain-days must be between 0 and 3650, got {days}")
-        until = utcnow() + timedelta(days=days)
+        until = self.ctx.now() + timedelta(days=days)
         return self._transition(
             name,
             "cancel",
@@ -70,7 +71,7 @@ class LifecycleService:
             TenantState.CANCELLED,
             f"retain {days} days",
             login=False,
-            extra={"retain_until": until},
+            retain_until=until,
             params={"retain_days": days},
         )
 
@@ -81,27 +82,36 @@ class LifecycleService:
         PendingApproval (recorded; a second admin approves).
         """
         validate_tenant_name(name)
-        tenant = self._get_now(name)
-        self._check_state(tenant, "purge")
-        params: dict[str, object] = {}
-        if tenant.retain_until and tenant.retain_until > utcnow():
-            if not before_retention_end:
+        early = (
+            _reason(before_retention_end, "purging before the retention end")
+            if before_retention_end
+            else None
+        )
+        params: dict[str, object] = {"before_retention_end": early} if early else {}
+
+        def check(tx: CatalogTx) -> None:
+            tenant = existing_tenant(tx, name)
+            self._check_state(tenant, "purge")
+            if tenant.retain_until and tenant.retain_until > self.ctx.now() and not early:
                 raise Conflict(
                     f"tenant {name} is retained until {tenant.retain_until:%Y-%m-%d}",
                     hint='purge after that date, or pass --before-retention-end "reason" (e.g. the client asked for deletion)',
                 )
-            params["before_retention_end"] = _reason(
-                before_retention_end, "purging before the retention end"
-            )
+
         if "tenant.purge" in self.ctx.settings.security.four_eyes:
-            approval = self.approvals.request(Action.TENANT_PURGE, name, params)
+            approval = self.approvals.request(Action.TENANT_PURGE, name, params, check)
             raise PendingApproval(
                 f"purging {name} needs a second admin's approval; request #{approval.id} recorded",
                 approval_id=approval.id,
                 action=approval.action,
                 target=name,
             )
-        return self.ctx.mutate(Action.TENANT_PURGE, name, params, lambda tx: self._purge(tx, name))
+
+        def purge_now(tx: CatalogTx) -> Tenant:
+            check(tx)
+            return self._purge(tx, name)
+
+        return self.ctx.mutate(Action.TENANT_PURGE, name, params, purge_now)
 
     # -- internals ------------------------------------------------------------------------
 
@@ -114,30 +124,40 @@ class LifecycleService:
         reason: str | None,
         *,
         login: bool,
-        extra: Mapping[str, object] | None = None,
+        retain_until: datetime | None = None,
         params: Mapping[str, object] | None = None,
     ) -> Tenant:
-        tenant = self._get_now(name)
-        self._check_state(tenant, verb)
-        assert tenant.cluster is not None
-        # The cluster first: if we crash after it, the catalog still shows the old state and
-        # rerunning the same command repeats an idempotent ALTER ROLE before recording.
-        self.ctx.store(tenant.cluster).set_login(name, login)
-
-        def record(tx: CatalogTx) -> Tenant:
-            current = existing_tenant(tx, name, for_update=True)
-            self._check_state(current, verb)
-            now = utcnow()
-            tx.update_tenant(name, state=to, state_reason=reason, updated_at=now, **(extra or {}))
-            tx.add_state_change(
-                name,
-                StateChange(now, str(current.state), str(to), self.ctx.identity.operator, reason),
-            )
-            return existing_tenant(tx, name)
-
-        return self.ctx.mutate(
-            action, name, {**(params or {}), **({"reason": reason} if reason else {})}, record
-        )
+        logged = {**(params or {}), **({"reason": reason} if reason else {})}
+        with self.ctx.audited(action, name, logged) as attempt:
+            tenant = self._get_now(name)
+            self._check_state(tenant, verb)
+            assert tenant.cluster is not None
+            # The cluster first: if we crash after it, the catalog still shows the old state
+            # and rerunning the same command repeats an idempotent ALTER ROLE before recording.
+            self.ctx.store(tenant.cluster).set_login(name, login)
+            with attempt.transaction() as tx:
+                current = existing_tenant(tx, name, for_update=True)
+                self._check_state(current, verb)
+                now = self.ctx.now()
+                changed = replace(
+                    current,
+                    state=to,
+                    state_reason=reason,
+                    updated_at=now,
+                    retain_until=retain_until
+                    if to == TenantState.CANCELLED
+                    else current.retain_until,
+                )
+                tx.tenants.update(changed)
+                tx.tenant_history.add_state_change(
+                    name,
+                    StateChange(
+                        now, str(current.state), str(to), self.ctx.identity.operator, reason
+                    ),
+                )
+                attempt.ok()
+            return changed
+        raise AssertionError("unreachable: the attempt returns or raises")
 
     def _execute_purge(
         self, tx: CatalogTx, target: str, params: dict[str, object]
@@ -155,11 +175,11 @@ class LifecycleService:
         if tenant.cluster is not None:
             self.ctx.store(tenant.cluster).drop_database(name)
         # Crypto-shredding: without the identity, every backup of this tenant is ciphertext only.
-        tx.set_tenant_secret(name, "backup_identity", None)
-        tx.set_tenant_secret(name, "owner_password", None)
-        now = utcnow()
-        tx.update_tenant(
-            name,
+        tx.secrets.destroy(name, "backup_identity")
+        tx.secrets.destroy(name, "owner_password")
+        now = self.ctx.now()
+        purged = replace(
+            tenant,
             state=TenantState.PURGED,
             purged_at=now,
             updated_at=now,
@@ -167,10 +187,11 @@ class LifecycleService:
             contact_email=None,
             state_reason="purged",
         )
-        tx.add_state_change(
+        tx.tenants.update(purged)
+        tx.tenant_history.add_state_change(
             name, StateChange(now, str(tenant.state), "purged", self.ctx.identity.operator)
         )
-        return existing_tenant(tx, name)
+        return purged
 
     def _get_now(self, name: str) -> Tenant:
         with self.ctx.catalog.read() as tx:

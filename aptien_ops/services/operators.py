@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from aptien_ops.domain import Operator, utcnow
+from aptien_ops.domain import Identity, Operator
 from aptien_ops.errors import Conflict, InvalidInput, NotFound, PendingApproval
 from aptien_ops.identity import validate_operator_name
 from aptien_ops.permissions import Action, Role, validate_role
@@ -13,30 +14,46 @@ from aptien_ops.services.approvals import ApprovalService
 from aptien_ops.services.context import OpsContext
 
 
+@dataclass(frozen=True)
+class WhoAmI:
+    """Who a run acts as, and with which roles (none for someone who is not an operator)."""
+
+    identity: Identity
+    roles: frozenset[str]
+    known: bool
+    mode: str
+    config: str
+
+    def as_json(self) -> dict[str, object]:
+        who = self.identity
+        return {
+            "operator": who.operator,
+            "os_account": who.os_account,
+            "ssh_origin": who.ssh_origin,
+            "session_id": who.session_id,
+            "roles": sorted(self.roles),
+            "known": self.known,
+            "mode": self.mode,
+            "config": self.config,
+        }
+
+
 class OperatorService:
     def __init__(self, ctx: OpsContext, approvals: ApprovalService) -> None:
         self.ctx = ctx
         self.approvals = approvals
         approvals.register("operator.grant-admin", self._execute_grant_admin)
 
-    def whoami(self) -> dict[str, object]:
-        """Who this run acts as; works for anyone, operator or not."""
+    def whoami(self) -> WhoAmI:
+        """Who this run acts as; works for anyone, operator or not (nothing is logged)."""
         who = self.ctx.identity
         with self.ctx.catalog.read() as tx:
-            op = tx.operator(who.operator)
-        return {
-            "operator": who.operator,
-            "os_account": who.os_account,
-            "ssh_origin": who.ssh_origin,
-            "session_id": who.session_id,
-            "roles": sorted(op.roles) if op and op.active else [],
-            "known": op is not None,
-            "mode": self.ctx.settings.mode,
-            "config": self.ctx.settings.source,
-        }
+            op = tx.operators.get(who.operator)
+        roles = op.roles if op and op.active else frozenset()
+        return WhoAmI(who, roles, op is not None, self.ctx.settings.mode, self.ctx.settings.source)
 
     def list(self) -> list[Operator]:
-        return self.ctx.view(Action.OPERATOR_VIEW, "operators", lambda tx: tx.operators())
+        return self.ctx.view(Action.OPERATOR_VIEW, "operators", lambda tx: tx.operators.all())
 
     def add(self, name: str, roles: Iterable[str]) -> Operator:
         """Add an operator. Raises: InvalidInput, Forbidden, Conflict (exists)."""
@@ -51,7 +68,7 @@ class OperatorService:
             )
 
         def add(tx: CatalogTx) -> Operator:
-            if tx.operator(name) is not None:
+            if tx.operators.get(name) is not None:
                 raise Conflict(
                     f"operator {name} exists already", hint=f"aptien-ops operator grant {name} ROLE"
                 )
@@ -59,9 +76,9 @@ class OperatorService:
                 name=name,
                 roles=frozenset(str(r) for r in wanted),
                 added_by=self.ctx.identity.operator,
-                added_at=utcnow(),
+                added_at=self.ctx.now(),
             )
-            tx.insert_operator(op)
+            tx.operators.insert(op)
             return op
 
         return self.ctx.mutate(Action.OPERATOR_ADD, name, {"roles": sorted(wanted)}, add)
@@ -74,8 +91,13 @@ class OperatorService:
         validate_operator_name(name)
         granted = validate_role(role)
         if granted == Role.ADMIN and "operator.grant-admin" in self.ctx.settings.security.four_eyes:
-            self._existing(name)
-            approval = self.approvals.request(Action.OPERATOR_GRANT_ADMIN, name, {"role": "admin"})
+
+            def check(tx: CatalogTx) -> None:
+                if Role.ADMIN in self._get(tx, name).roles:
+                    raise Conflict(f"{name} already holds role admin")
+
+            params = {"role": "admin"}
+            approval = self.approvals.request(Action.OPERATOR_GRANT_ADMIN, name, params, check)
             raise PendingApproval(
                 f"granting admin to {name} needs a second admin's approval; request #{approval.id} recorded",
                 approval_id=approval.id,
@@ -98,26 +120,22 @@ class OperatorService:
                 raise Conflict(f"{name} does not hold role {revoked}")
             if (
                 revoked == Role.ADMIN
-                and sum(1 for o in tx.operators() if o.active and Role.ADMIN in o.roles) <= 1
+                and sum(1 for o in tx.operators.all() if o.active and Role.ADMIN in o.roles) <= 1
             ):
                 raise Conflict(
                     f"{name} is the last admin", hint="grant admin to someone else first"
                 )
             roles = op.roles - {str(revoked)}
-            tx.set_roles(name, roles)
+            tx.operators.set_roles(name, roles)
             return Operator(**{**op.__dict__, "roles": roles})
 
         return self.ctx.mutate(Action.OPERATOR_REVOKE, name, {"role": str(revoked)}, revoke)
 
     # -- internals ------------------------------------------------------------------------
 
-    def _existing(self, name: str) -> None:
-        with self.ctx.catalog.read() as tx:
-            self._get(tx, name)
-
     @staticmethod
     def _get(tx: CatalogTx, name: str) -> Operator:
-        op = tx.operator(name)
+        op = tx.operators.get(name)
         if op is None:
             raise NotFound(f"no operator named {name}", hint="aptien-ops operator list")
         return op
@@ -127,7 +145,7 @@ class OperatorService:
         if role in op.roles:
             raise Conflict(f"{name} already holds role {role}")
         roles = op.roles | {str(role)}
-        tx.set_roles(name, roles)
+        tx.operators.set_roles(name, roles)
         return Operator(**{**op.__dict__, "roles": roles})
 
     def _execute_grant_admin(

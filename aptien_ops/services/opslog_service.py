@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from aptien_ops.domain import OpsLogEntry
-from aptien_ops.errors import IntegrityFailure, InvalidInput
-from aptien_ops.opslog import Event, VerifyReport, verify_chain
+from aptien_ops.errors import InvalidInput
+from aptien_ops.opslog import VerifyReport, verify_chain
 from aptien_ops.permissions import Action
-from aptien_ops.ports import CatalogTx
 from aptien_ops.services.context import OpsContext
 
 
@@ -21,7 +20,7 @@ class OpsLogService:
         return self.ctx.view(
             Action.OPSLOG_VIEW,
             "ops-log",
-            lambda tx: tx.opslog_entries(limit=limit, newest_first=True),
+            lambda tx: tx.opslog.entries(limit=limit, newest_first=True),
         )
 
     def verify(self) -> VerifyReport:
@@ -31,23 +30,9 @@ class OpsLogService:
         can see when the log was last checked.
         """
 
-        def check(tx: CatalogTx) -> VerifyReport:
-            return verify_chain(self.ctx.opslog_key, tx.opslog_iter(), tx.opslog_head())
-
-        try:
-            report = self.ctx.view(Action.OPSLOG_VERIFY, "ops-log", check)
-        except IntegrityFailure as failure:
+        with self.ctx.audited(Action.OPSLOG_VERIFY, "ops-log") as attempt:
+            with self.ctx.catalog.read() as tx:
+                report = verify_chain(self.ctx.opslog_key, tx.opslog.stream(), tx.opslog.head())
             # Appending after a broken entry is still safe: the chain continues from the head.
-            self.ctx.record_alone(
-                Event(
-                    str(Action.OPSLOG_VERIFY),
-                    "ops-log",
-                    {"error": failure.message},
-                    "failed:integrity",
-                )
-            )
-            raise
-        self.ctx.record_alone(
-            Event(str(Action.OPSLOG_VERIFY), "ops-log", {"entries": report.entries}, "ok")
-        )
+            attempt.ok(entries=report.entries)
         return report

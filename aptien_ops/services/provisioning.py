@@ -15,8 +15,9 @@ import re
 import secrets
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from aptien_ops.config import RegionSettings, region_or_fail
 from aptien_ops.domain import (
@@ -24,15 +25,13 @@ from aptien_ops.domain import (
     StepRecord,
     Tenant,
     TenantState,
-    utcnow,
     validate_tenant_name,
 )
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, OpsError, Unavailable
-from aptien_ops.opslog import Event
 from aptien_ops.permissions import Action, is_allowed
 from aptien_ops.ports import CatalogTx
 from aptien_ops.regions import RegionResolver
-from aptien_ops.services.context import OpsContext
+from aptien_ops.services.context import Attempt, OpsContext, existing_tenant
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
 STEPS = (
@@ -69,8 +68,6 @@ class ProvisioningService:
     def __init__(self, ctx: OpsContext, resolver: RegionResolver) -> None:
         self.ctx = ctx
         self.resolver = resolver
-        #: Test seam: called after each step is recorded (inject failures, or kill -9).
-        self.after_step: Callable[[str], None] | None = None
         self._me = f"{socket.gethostname()}:{os.getpid()}:{ctx.identity.session_id}"
 
     # -- the use case ---------------------------------------------------------------------
@@ -91,56 +88,43 @@ class ProvisioningService:
         if request.residency_override:
             params["residency_override"] = request.residency_override
 
-        tenant = self._reserve(request, resolution.country.alpha2, region, params)
-        try:
-            done = {s.step for s in self._steps(name)}
-            for step in STEPS[1:]:
-                if step in done:
-                    report(step, "skip")
-                    continue
-                report(step, "start")
-                self._run_step(step, tenant, region)
-                report(step, "done")
-                if self.after_step is not None:
-                    self.after_step(step)
-        except OpsError as exc:
-            self.ctx.record_alone(
-                Event(
-                    str(Action.TENANT_PROVISION),
-                    name,
-                    {**params, "error": exc.message},
-                    f"failed:{exc.code}",
-                )
-            )
-            self._release(name)
-            raise
-        with self.ctx.catalog.read() as tx:
-            final = tx.tenant(name)
-        assert final is not None
-        return final
+        with self.ctx.audited(Action.TENANT_PROVISION, name, params) as attempt:
+            if request.residency_override:
+                self._check_override()
+            tenant = self._reserve(request, resolution.country.alpha2, region)
+            try:
+                done = {s.step for s in self._steps(name)}
+                for step in STEPS[1:]:
+                    if step in done:
+                        report(step, "skip")
+                        continue
+                    report(step, "start")
+                    self._run_step(attempt, step, tenant, region)
+                    report(step, "done")
+            except OpsError:
+                self._release(name)
+                raise
+            with self.ctx.catalog.read() as tx:
+                return existing_tenant(tx, name)
+        raise AssertionError("unreachable: the attempt returns or raises")
 
     # -- steps ----------------------------------------------------------------------------
 
-    def _reserve(
-        self,
-        request: ProvisionRequest,
-        country: str,
-        region: RegionSettings,
-        params: dict[str, object],
-    ) -> Tenant:
-        name = request.name
-        candidates = self._reachable_clusters(region)
-
-        def reserve(tx: CatalogTx) -> Tenant:
-            if request.residency_override and not is_allowed(
-                self.ctx.roles(tx), Action.TENANT_RESIDENCY_OVERRIDE
-            ):
+    def _check_override(self) -> None:
+        """Raises: Forbidden unless the operator may place a tenant outside its region."""
+        with self.ctx.catalog.read() as tx:
+            if not is_allowed(self.ctx.roles(tx), Action.TENANT_RESIDENCY_OVERRIDE):
                 raise Forbidden(
                     f"{self.ctx.identity.operator} may not override residency",
                     hint="needs role admin",
                 )
-            now = utcnow()
-            existing = tx.tenant(name, for_update=True)
+
+    def _reserve(self, request: ProvisionRequest, country: str, region: RegionSettings) -> Tenant:
+        name = request.name
+        candidates = self._reachable_clusters(region)
+        with self.ctx.catalog.transaction() as tx:
+            now = self.ctx.now()
+            existing = tx.tenants.get(name, for_update=True)
             if existing is not None:
                 return self._resume(tx, existing, country, region)
             cluster = self._place(tx, region, candidates)
@@ -157,9 +141,9 @@ class ProvisioningService:
                 lease_owner=self._me,
                 lease_until=now + LEASE,
             )
-            tx.insert_tenant(tenant)
-            tx.mark_step(name, "reserve", now, f"cluster {cluster}")
-            tx.add_state_change(
+            tx.tenants.insert(tenant)
+            tx.tenant_history.mark_step(name, "reserve", now, f"cluster {cluster}")
+            tx.tenant_history.add_state_change(
                 name,
                 StateChange(
                     now,
@@ -170,8 +154,6 @@ class ProvisioningService:
                 ),
             )
             return tenant
-
-        return self.ctx.mutate(Action.TENANT_PROVISION, name, params, reserve)
 
     def _resume(
         self, tx: CatalogTx, existing: Tenant, country: str, region: RegionSettings
@@ -187,7 +169,7 @@ class ProvisioningService:
                 f"tenant {name} is being provisioned for {existing.country} in {existing.region}, not {country} in {region.name}",
                 hint="rerun with the same country and region to resume it",
             )
-        now = utcnow()
+        now = self.ctx.now()
         if (
             existing.lease_owner
             and existing.lease_owner != self._me
@@ -197,8 +179,9 @@ class ProvisioningService:
                 f"tenant {name} is being provisioned right now by another run ({existing.lease_owner})",
                 hint="wait for it to finish, then check: aptien-ops tenant show " + name,
             )
-        tx.update_tenant(name, lease_owner=self._me, lease_until=now + LEASE)
-        return existing
+        leased = replace(existing, lease_owner=self._me, lease_until=now + LEASE)
+        tx.tenants.update(leased)
+        return leased
 
     @staticmethod
     def _lease_is_stale(tenant: Tenant, now: datetime) -> bool:
@@ -217,14 +200,16 @@ class ProvisioningService:
             return False
         return False
 
-    def _run_step(self, step: str, tenant: Tenant, region: RegionSettings) -> None:
+    def _run_step(
+        self, attempt: Attempt, step: str, tenant: Tenant, region: RegionSettings
+    ) -> None:
         name = tenant.name
         assert tenant.cluster is not None
         store = self.ctx.store(tenant.cluster)
         sealer = self.ctx.sealer(region.name)
         detail: str | None = None
         sealed: str | None = None
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
         if step == "owner-role":
             password = self._owner_password(name, region)
             store.create_owner_role(name, password)
@@ -240,53 +225,43 @@ class ProvisioningService:
             detail = region.inspector_role
         elif step == "backup-identity":
             with self.ctx.catalog.read() as tx:
-                current = tx.tenant(name)
+                current = tx.tenants.get(name)
             if current is None or not current.backup_recipient:
                 assert self.ctx.backup_keys is not None
                 recipient, identity = self.ctx.backup_keys.generate()
                 changes["backup_recipient"] = recipient
                 sealed = sealer.seal(identity.encode(), secret_context(name, "backup_identity"))
                 detail = recipient
-        now = utcnow()
-        with self.ctx.catalog.transaction() as tx:
+        now = self.ctx.now()
+        with attempt.transaction() as tx:
             if step == "backup-identity" and sealed is not None:
-                tx.set_tenant_secret(name, "backup_identity", sealed)
+                tx.secrets.put(name, "backup_identity", sealed)
             if step == "active":
-                tx.add_state_change(
+                tx.tenant_history.add_state_change(
                     name, StateChange(now, "provisioning", "active", self.ctx.identity.operator)
                 )
                 changes.update(state=TenantState.ACTIVE, lease_owner=None, lease_until=None)
-                entry = self.ctx.record(
-                    tx,
-                    Event(
-                        str(Action.TENANT_PROVISION),
-                        name,
-                        {"cluster": tenant.cluster, "step": "active"},
-                        "ok",
-                    ),
-                )
+                # The attempt's one entry commits with the activation.
+                attempt.ok(cluster=tenant.cluster)
             else:
                 changes.update(lease_until=now + LEASE)
-            tx.update_tenant(name, updated_at=now, **changes)
-            tx.mark_step(name, step, now, detail)
-        if step == "active":
-            self.ctx.events.entry(entry)
+            current = existing_tenant(tx, name, for_update=True)
+            tx.tenants.update(replace(current, updated_at=now, **changes))
+            tx.tenant_history.mark_step(name, step, now, detail)
 
     def _owner_password(self, name: str, region: RegionSettings) -> str:
         """The owner's password: generated once, kept only sealed in the catalog."""
         context = secret_context(name, "owner_password")
         sealer = self.ctx.sealer(region.name)
         with self.ctx.catalog.read() as tx:
-            sealed = tx.tenant_secret(name, "owner_password")
+            sealed = tx.secrets.get(name, "owner_password")
         if sealed is None:
             # Generated once: the write transaction re-checks, so two runs cannot both store one.
             with self.ctx.catalog.transaction() as tx:
-                sealed = tx.tenant_secret(name, "owner_password")
+                sealed = tx.secrets.get(name, "owner_password")
                 if sealed is None:
                     password = secrets.token_urlsafe(32)
-                    tx.set_tenant_secret(
-                        name, "owner_password", sealer.seal(password.encode(), context)
-                    )
+                    tx.secrets.put(name, "owner_password", sealer.seal(password.encode(), context))
                     return password
         return sealer.unseal(sealed, context).decode()
 
@@ -294,13 +269,13 @@ class ProvisioningService:
 
     def _steps(self, name: str) -> list[StepRecord]:
         with self.ctx.catalog.read() as tx:
-            return tx.tenant_steps(name)
+            return tx.tenant_history.steps(name)
 
     def _release(self, name: str) -> None:
         with self.ctx.catalog.transaction() as tx:
-            tenant = tx.tenant(name, for_update=True)
+            tenant = tx.tenants.get(name, for_update=True)
             if tenant is not None and tenant.lease_owner == self._me:
-                tx.update_tenant(name, lease_owner=None, lease_until=None)
+                tx.tenants.update(replace(tenant, lease_owner=None, lease_until=None))
 
     def _region(self, request: ProvisionRequest, resolved: str) -> RegionSettings:
         if request.region is None or request.region == resolved:
@@ -340,7 +315,9 @@ class ProvisioningService:
     @staticmethod
     def _place(tx: CatalogTx, region: RegionSettings, reachable: list[str]) -> str:
         """The least-loaded reachable cluster of the region with free capacity."""
-        loads = {c.cluster: c.tenants for c in tx.cluster_loads() if c.region == region.name}
+        loads = {
+            c.cluster: c.tenants for c in tx.tenants.cluster_loads() if c.region == region.name
+        }
         free = [
             (loads.get(c.name, 0) / c.capacity, c.name)
             for c in region.clusters

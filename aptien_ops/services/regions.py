@@ -17,7 +17,7 @@ class RegionService:
         """Each region with its clusters, capacity and current load."""
 
         def regions(tx: CatalogTx) -> list[dict[str, object]]:
-            return region_summaries(self.ctx.settings, tx.cluster_loads())
+            return region_summaries(self.ctx.settings, tx.tenants.cluster_loads())
 
         return self.ctx.view(Action.REGION_VIEW, "regions", regions)
 

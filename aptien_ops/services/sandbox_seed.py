@@ -11,11 +11,10 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aptien_ops.domain import TenantState, utcnow
+from aptien_ops.domain import TenantState
 from aptien_ops.errors import Conflict, InvalidInput
-from aptien_ops.opslog import Event
 from aptien_ops.permissions import Action
-from aptien_ops.ports import ActivityWriter
+from aptien_ops.ports import ActivityStats, ActivityWriter
 from aptien_ops.services.context import OpsContext
 from aptien_ops.services.provisioning import ProvisioningService, ProvisionRequest
 
@@ -43,6 +42,34 @@ SEED_COUNTRIES = (
     "SG",
     "KZ",
 )
+
+
+@dataclass(frozen=True)
+class SeededTenant:
+    """One tenant of ``sandbox seed``: what was written into it, or None if it was full already."""
+
+    tenant: str
+    region: str
+    cluster: str | None
+    stats: ActivityStats | None
+
+    def as_json(self) -> dict[str, object]:
+        row: dict[str, object] = {
+            "tenant": self.tenant,
+            "region": self.region,
+            "cluster": self.cluster,
+        }
+        if self.stats is None:
+            row["skipped"] = "already seeded"
+        else:
+            row.update(
+                users=self.stats.users,
+                logins=self.stats.logins,
+                audit_events=self.stats.audit_events,
+                records=self.stats.records,
+                seconds=round(self.stats.seconds, 2),
+            )
+        return row
 
 
 @dataclass(frozen=True)
@@ -89,7 +116,7 @@ class SandboxSeedService:
 
     def seed(
         self, request: SeedRequest, progress: Callable[[int, int, str], None] | None = None
-    ) -> list[dict[str, object]]:
+    ) -> list[SeededTenant]:
         """Provision (or resume) the seeded tenants and fill those still empty.
 
         Raises: InvalidInput (arguments; production mode), Forbidden, Conflict, Unavailable.
@@ -100,62 +127,41 @@ class SandboxSeedService:
             )
         request.check()
         logins = request.logins if request.logins is not None else max(1, request.events // 5)
-        self.ctx.mutate(
-            Action.SANDBOX_SEED,
-            "sandbox",
-            {"tenants": request.tenants, "events": request.events, "seed": request.seed},
-            lambda tx: None,
-            outcome="started",
-        )
-        writer = self._writer()
-        key_dir = self.ctx.settings.data_dir / "platform-keys"
-        names = self.tenant_names(request)
-        results: list[dict[str, object]] = []
-        for done, (name, country) in enumerate(names, 1):
-            with self.ctx.catalog.read() as tx:
-                existing = tx.tenant(name)
-            if existing is None or existing.state == TenantState.PROVISIONING:
-                existing = self.provisioning.provision(
-                    ProvisionRequest(
-                        name,
-                        country,
-                        contact_name="Seeded Client",
-                        contact_email=f"admin@{name}.example",
+        params = {"tenants": request.tenants, "events": request.events, "seed": request.seed}
+        with self.ctx.audited(Action.SANDBOX_SEED, "sandbox", params) as attempt:
+            writer = self._writer()
+            key_dir = self.ctx.settings.data_dir / "platform-keys"
+            names = self.tenant_names(request)
+            results: list[SeededTenant] = []
+            for done, (name, country) in enumerate(names, 1):
+                with self.ctx.catalog.read() as tx:
+                    existing = tx.tenants.get(name)
+                if existing is None or existing.state == TenantState.PROVISIONING:
+                    contact = f"admin@{name}.example"
+                    wanted = ProvisionRequest(
+                        name, country, contact_name="Seeded Client", contact_email=contact
                     )
-                )
-            row: dict[str, object] = {
-                "tenant": name,
-                "region": existing.region,
-                "cluster": existing.cluster,
-            }
-            store = self.ctx.store(existing.cluster or "")
-            try:
-                with store.connect(name) as conn:
-                    stats = writer(
-                        conn,
-                        store.kind,
-                        name,
-                        users=request.users,
-                        audit_events=request.events,
-                        logins=logins,
-                        seed=request.seed,
-                        key_dir=key_dir,
-                        now=utcnow(),
-                        marker=request.marker,
-                    )
-                row.update(
-                    users=stats.users,
-                    logins=stats.logins,
-                    audit_events=stats.audit_events,
-                    records=stats.records,
-                    seconds=round(stats.seconds, 2),
-                )
-            except Conflict:
-                row["skipped"] = "already seeded"
-            results.append(row)
-            if progress:
-                progress(done, len(names), name)
-        self.ctx.record_alone(
-            Event(str(Action.SANDBOX_SEED), "sandbox", {"tenants": len(results)}, "ok")
-        )
+                    existing = self.provisioning.provision(wanted)
+                store = self.ctx.store(existing.cluster or "")
+                stats: ActivityStats | None = None
+                try:
+                    with store.connect(name) as conn:
+                        stats = writer(
+                            conn,
+                            store.kind,
+                            name,
+                            users=request.users,
+                            audit_events=request.events,
+                            logins=logins,
+                            seed=request.seed,
+                            key_dir=key_dir,
+                            now=self.ctx.now(),
+                            marker=request.marker,
+                        )
+                except Conflict:
+                    pass  # seeded already: reported as skipped
+                results.append(SeededTenant(name, existing.region, existing.cluster, stats))
+                if progress:
+                    progress(done, len(names), name)
+            attempt.ok(seeded=sum(1 for r in results if r.stats is not None))
         return results

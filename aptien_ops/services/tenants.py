@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+import builtins
+from dataclasses import dataclass
 
 from aptien_ops.config import region_or_fail
-from aptien_ops.domain import Tenant, TenantCount, TenantState, validate_tenant_name
+from aptien_ops.domain import (
+    StateChange,
+    StepRecord,
+    Tenant,
+    TenantCount,
+    TenantState,
+    validate_tenant_name,
+)
 from aptien_ops.errors import InvalidInput, NotFound, Unavailable
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
@@ -22,24 +30,51 @@ def parse_state(value: str) -> TenantState:
         ) from None
 
 
+@dataclass(frozen=True)
+class TenantDetail:
+    """A tenant with its provisioning steps, its state history and its database size."""
+
+    tenant: Tenant
+    steps: tuple[StepRecord, ...]
+    history: tuple[StateChange, ...]
+    """Oldest first."""
+    size_bytes: int | None
+    size_error: str | None = None
+    """Why the size is unknown (the cluster could not be reached)."""
+
+    def as_json(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            **self.tenant.as_json(),
+            "steps": [s.as_json() for s in self.steps],
+            "history": [h.as_json() for h in self.history],
+            "size_bytes": self.size_bytes,
+        }
+        if self.size_error is not None:
+            data["size_error"] = self.size_error
+        return data
+
+
 class TenantService:
     def __init__(self, ctx: OpsContext) -> None:
         self.ctx = ctx
 
-    def rows(self, *, region: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
-        """Tenants as JSON-ready dicts, by name. Raises: InvalidInput, Forbidden."""
+    def list(self, *, region: str | None = None, state: str | None = None) -> list[Tenant]:
+        """Tenants by name. Raises: InvalidInput (region, state), Forbidden."""
         wanted = self._list_filter(region, state)
         return self.ctx.view(
-            Action.TENANT_VIEW, "tenants", lambda tx: tx.tenant_rows(region=region, state=wanted)
+            Action.TENANT_VIEW, "tenants", lambda tx: tx.tenants.all(region=region, state=wanted)
         )
 
     def rows_json(self, *, region: str | None = None, state: str | None = None) -> str:
-        """:meth:`rows` as one JSON array text, ASCII only. Raises: InvalidInput, Forbidden."""
+        """:meth:`list` as one JSON array text (``Tenant.as_json()`` each), ASCII only, written
+        by the catalog database: the fast path of ``tenant list --json``.
+
+        Raises: InvalidInput, Forbidden."""
         wanted = self._list_filter(region, state)
         return self.ctx.view(
             Action.TENANT_VIEW,
             "tenants",
-            lambda tx: tx.tenant_rows_json(region=region, state=wanted),
+            lambda tx: tx.tenants.rows_json(region=region, state=wanted),
         )
 
     def _list_filter(self, region: str | None, state: str | None) -> TenantState | None:
@@ -47,15 +82,15 @@ class TenantService:
             region_or_fail(self.ctx.settings, region)
         return parse_state(state) if state else None
 
-    def counts(self) -> list[TenantCount]:
-        return self.ctx.view(Action.TENANT_VIEW, "tenants", lambda tx: tx.tenant_counts())
+    def counts(self) -> builtins.list[TenantCount]:
+        return self.ctx.view(Action.TENANT_VIEW, "tenants", lambda tx: tx.tenants.counts())
 
     def show(self, name: str) -> Tenant:
         """Raises: InvalidInput (bad name), NotFound, Forbidden."""
         validate_tenant_name(name)
         return self.ctx.view(Action.TENANT_VIEW, name, lambda tx: existing_tenant(tx, name))
 
-    def detail(self, name: str) -> dict[str, Any]:
+    def detail(self, name: str) -> TenantDetail:
         """The tenant with its step history, state history and database size.
 
         The size comes from the cluster; if it cannot be reached the detail says so instead of
@@ -63,21 +98,16 @@ class TenantService:
         """
         validate_tenant_name(name)
 
-        def read(tx: CatalogTx) -> dict[str, Any]:
+        def read(tx: CatalogTx) -> tuple[Tenant, list[StepRecord], list[StateChange]]:
             tenant = existing_tenant(tx, name)
-            return {
-                **tenant.as_json(),
-                "steps": [s.as_json() for s in tx.tenant_steps(name)],
-                "history": [h.as_json() for h in tx.tenant_history(name)],
-            }
+            history = tx.tenant_history
+            return tenant, history.steps(name), history.state_changes(name)
 
-        data = self.ctx.view(Action.TENANT_VIEW, name, read)
-        data["size_bytes"] = None
-        if data["cluster"] and data["state"] != TenantState.PURGED:
+        tenant, steps, changes = self.ctx.view(Action.TENANT_VIEW, name, read)
+        size, size_error = None, None
+        if tenant.cluster and tenant.state != TenantState.PURGED:
             try:
-                data["size_bytes"] = self.ctx.store(data["cluster"]).size_bytes(name)
+                size = self.ctx.store(tenant.cluster).size_bytes(name)
             except (Unavailable, NotFound) as exc:
-                data["size_error"] = exc.message
-        return data
-
-    # -- internals ------------------------------------------------------------------------
+                size_error = exc.message
+        return TenantDetail(tenant, tuple(steps), tuple(changes), size, size_error)

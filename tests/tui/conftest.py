@@ -2,7 +2,7 @@
 whose idle clock the test moves by hand.
 
 Snapshots need everything on screen to be the same on every machine and every run: the
-``frozen`` fixture pins the catalog's clock and the OS account the sandbox names as its admin.
+``frozen`` fixture gives every console the test opens a fixed clock, OS account and id seed.
 """
 
 from __future__ import annotations
@@ -11,35 +11,32 @@ import base64
 import dataclasses
 import json
 import os
-import sys
+import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tui_helpers import FROZEN_ACCOUNT, FROZEN_NOW, ManualClock
+from tui_helpers import FROZEN_ACCOUNT, FROZEN_NOW, ManualClock, Pins
 
 from aptien_ops.composition import Console, open_console
-from aptien_ops.domain import Tenant, TenantState
+from aptien_ops.domain import Clock, Tenant, TenantState
 from aptien_ops.sandbox import DEMO_TENANTS, write_sandbox_config
 from aptien_ops.services.provisioning import ProvisionRequest
 from aptien_ops.services.sandbox_seed import SeedRequest
 
 
 @pytest.fixture
-def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pin every ``utcnow`` the console uses and the OS account running the test."""
-    import aptien_ops.backends.sql_catalog  # noqa: F401  loaded now, so its utcnow is pinned too
-    import aptien_ops.domain
-    import aptien_ops.identity
+def pins() -> Pins:
+    return Pins()
 
-    original = aptien_ops.domain.utcnow
-    for name, module in list(sys.modules.items()):
-        if (
-            name.startswith(("aptien_ops", "backends", "screens"))
-            and getattr(module, "utcnow", None) is original
-        ):
-            monkeypatch.setattr(module, "utcnow", lambda: FROZEN_NOW)
-    monkeypatch.setattr(aptien_ops.identity, "os_account", lambda: FROZEN_ACCOUNT)
+
+@pytest.fixture
+def frozen(pins: Pins) -> None:
+    """Every console opened by the test reads ``FROZEN_NOW``, runs as ``FROZEN_ACCOUNT`` and
+    numbers its ids from a fixed seed: the same screen on every machine and every run."""
+    pins.clock = lambda: FROZEN_NOW
+    pins.account = FROZEN_ACCOUNT
+    pins.seed = 7
 
 
 @pytest.fixture
@@ -50,16 +47,23 @@ def sandbox(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def open_as(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Console]]:
-    """``open_as("vic")`` opens a console acting as sandbox operator vic (None: the OS account)."""
+def open_as(sandbox: Path, pins: Pins) -> Iterator[Callable[..., Console]]:
+    """``open_as("vic")`` opens a console acting as sandbox operator vic (None: the OS account);
+    ``clock=`` gives it a clock of its own (else the pinned one)."""
     opened: list[Console] = []
 
-    def open_console_as(operator: str | None = None, *, read_only: bool = False) -> Console:
-        if operator is None:
-            monkeypatch.delenv("APTIEN_OPS_OPERATOR", raising=False)
-        else:
-            monkeypatch.setenv("APTIEN_OPS_OPERATOR", operator)
-        console = open_console(sandbox, read_only=read_only)
+    def open_console_as(
+        operator: str | None = None, *, read_only: bool = False, clock: Clock | None = None
+    ) -> Console:
+        env = {"APTIEN_OPS_OPERATOR": operator} if operator else {}
+        console = open_console(
+            sandbox,
+            read_only=read_only,
+            env=env,
+            clock=clock or pins.clock,
+            rng=random.Random(pins.seed) if pins.seed is not None else None,
+            identity=pins.identity(operator),
+        )
         opened.append(console)
         return console
 
@@ -84,7 +88,7 @@ def demo_tenants(open_as: Callable[..., Console]) -> None:
         for name, country, contact, email in DEMO_TENANTS:
             region = admin.regions.resolve(country).region
             state = DEMO_STATES.get(name, TenantState.ACTIVE)
-            tx.insert_tenant(
+            tx.tenants.insert(
                 Tenant(
                     name,
                     country,
@@ -152,6 +156,6 @@ def seed_tenants(open_as: Callable[..., Console]) -> Callable[..., list[str]]:
         admin = open_as(None)
         wanted = dataclasses.replace(request, marker=marker)
         pin_platform_keys(admin, wanted)
-        return sorted(str(row["tenant"]) for row in admin.seeding.seed(wanted))
+        return sorted(seeded.tenant for seeded in admin.seeding.seed(wanted))
 
     return seed

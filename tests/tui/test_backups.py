@@ -85,7 +85,7 @@ async def test_an_operator_backs_up_the_tenant_that_is_due_and_watches_it_go(
         assert progress and progress[-1][0] == progress[-1][1] and progress[-1][2] == "acme-gmbh"
         assert not app.screen.query_one("#backups-run").display  # the progress line goes once done
         assert "1 backup stored" in app.notices_of("information")
-        [backup_id] = [r["id"] for r in open_as("vic").backups.list("acme-gmbh")[0]]
+        [backup_id] = [r.record.id for r in open_as("vic").backups.listing("acme-gmbh").rows]
         assert cell(app, backup_id, "status").plain == "unverified"
         assert "1 backup of 1 tenant" in screen_text(app)
         assert (cell(app, backup_id, "tenant").plain, cell(app, backup_id, "id").plain) == (
@@ -123,7 +123,7 @@ async def test_an_operator_names_another_tenant_in_the_dialog(
         )  # the highlighted one
         await pilot.press("ctrl+u", *"maple-health", "enter")
         await settle(pilot)
-        rows, _ = open_as("vic").backups.list()
+        rows = [r.as_json() for r in open_as("vic").backups.listing().rows]
         assert sorted(r["tenant"] for r in rows) == ["acme-gmbh", "maple-health"]
         assert "2 backups of 2 tenants" in screen_text(app)
         assert app.screen.query_one(DataTable).get_row_at(0)[0] == "maple-health"  # newest first
@@ -223,7 +223,7 @@ async def test_run_due_backs_up_and_verifies_every_tenant_with_a_progress_bar(
             items
         )
         assert "2 backups stored, 2 verified" in app.notices_of("information")
-        rows, _ = open_as("vic").backups.list()
+        rows = [r.as_json() for r in open_as("vic").backups.listing().rows]
         assert {(r["tenant"], r["status"]) for r in rows} == {
             ("acme-gmbh", "verified"),
             ("maple-health", "verified"),
@@ -252,8 +252,8 @@ async def test_run_due_keeps_to_the_region_filter(
         )
         await pilot.press("y")
         await settle(pilot)
-    rows, _ = open_as("vic").backups.list()
-    assert [r["tenant"] for r in rows] == ["acme-gmbh"]
+    rows = open_as("vic").backups.listing().rows
+    assert [r.record.tenant for r in rows] == ["acme-gmbh"]
 
 
 @story
@@ -286,7 +286,7 @@ async def test_prune_shows_what_retention_would_delete_then_deletes_it(
         await settle(pilot)
         assert "pruned 1 backup" in app.notices_of("information")
         assert "1 backup of 1 tenant" in screen_text(app)
-        assert [r["id"] for r in open_as("vic").backups.list("acme-gmbh")[0]] == [newer]
+        assert [r.record.id for r in open_as("vic").backups.listing("acme-gmbh").rows] == [newer]
         assert not backup_file(open_as, "acme-gmbh", older).exists()
         await pilot.press("p")
         await settle(pilot)
@@ -358,8 +358,8 @@ async def test_the_dashboard_counts_overdue_and_failed_backups_per_region(
     with pytest.raises(IntegrityFailure):
         open_as("olga").backups.verify(failed, "quick")
     backed_up(open_as, "nordlicht-as")  # good, never verified
-    console = open_as("vic")
-    console.backups.clock = lambda: utcnow() + timedelta(days=2)  # two days without a backup run
+    # two days without a backup run
+    console = open_as("vic", clock=lambda: utcnow() + timedelta(days=2))
     app = recording_app()(console, cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

@@ -1,31 +1,26 @@
 """The backups screen at 80x24, as an operator sees it. Review each SVG change before
 accepting it (``--snapshot-update``).
 
-Deterministic by construction: a frozen clock and OS account, backup ids numbered instead of
-random, tenants provisioned and backed up for real (SQLite sandbox clusters), and the run
+Deterministic by construction: a frozen clock, OS account and id seed, tenants provisioned and backed up for real (SQLite sandbox clusters), and the run
 shown mid-way held at exactly half of its bytes until the picture is taken.
 """
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import ProgressBar
-from tui_helpers import FROZEN_NOW, ManualClock, keys
+from tui_helpers import ManualClock, keys
 
-import aptien_ops.backends.backup_repository  # noqa: F401  loaded now, so the frozen clock reaches it
-import aptien_ops.backends.tenant_schema
-import aptien_ops.services.backups
 from aptien_ops.composition import Console
 from aptien_ops.errors import IntegrityFailure
 from aptien_ops.screens.app import OpsApp
-from aptien_ops.services.backups import BackupService
+from aptien_ops.services.backups import BackupListing, BackupService
 
 pytestmark = pytest.mark.tui
 
@@ -33,43 +28,26 @@ SnapCompare = Callable[..., bool]
 
 
 @pytest.fixture
-def numbered_ids(frozen: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Backup ids end in 000001, 000002, … instead of random hex; the tenant databases'
-    own creation stamp is frozen too, so the dumps (and their compressed sizes) are the same
-    on every run."""
-    numbers = itertools.count(1)
-    stamp = aptien_ops.backends.tenant_schema.utc_timestamp
-    monkeypatch.setattr(
-        aptien_ops.backends.tenant_schema,
-        "utc_timestamp",
-        lambda moment=None: stamp(moment or FROZEN_NOW),
-    )
-
-    def new_backup_id(now: datetime) -> str:
-        return f"bk-{now:%Y%m%dT%H%M%S}Z-{next(numbers):06x}"
-
-    monkeypatch.setattr(aptien_ops.services.backups, "new_backup_id", new_backup_id)
-
-
-@pytest.fixture
 def stored_size_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
     """age (rage) writes a grease stanza of random length into every header, so the stored
     size of the very same dump differs by up to ~100 bytes from run to run: the pictures show
     it pinned to 1,650 bytes (what every other column shows is as the service returned it)."""
-    listed = BackupService.list
+    listed = BackupService.listing
 
-    def pinned(
-        self: BackupService, *args: Any, **kwargs: Any
-    ) -> tuple[list[dict[str, Any]], list[str]]:
-        rows, notes = listed(self, *args, **kwargs)
-        return [{**row, "ciphertext_size": 1_650} for row in rows], notes
+    def pinned(self: BackupService, *args: Any, **kwargs: Any) -> BackupListing:
+        listing = listed(self, *args, **kwargs)
+        rows = [
+            dataclasses.replace(r, record=dataclasses.replace(r.record, ciphertext_size=1_650))
+            for r in listing.rows
+        ]
+        return BackupListing(rows, listing.notes)
 
-    monkeypatch.setattr(BackupService, "list", pinned)
+    monkeypatch.setattr(BackupService, "listing", pinned)
 
 
 @pytest.fixture
 def shelf(
-    numbered_ids: None,
+    frozen: None,
     stored_size_pinned: None,
     provisioned: Callable[..., str],
     open_as: Callable[..., Console],
@@ -126,7 +104,7 @@ def release() -> Iterator[threading.Event]:
 
 def test_backup_progress_mid_run(
     snap_compare: SnapCompare,
-    numbered_ids: None,
+    frozen: None,
     provisioned: Callable[..., str],
     open_as: Callable[..., Console],
     monkeypatch: pytest.MonkeyPatch,

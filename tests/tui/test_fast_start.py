@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tui_helpers import FROZEN_ACCOUNT, ManualClock, screen_text, settle, story
+from tui_helpers import ManualClock, Pins, screen_text, settle, story
 
 from aptien_ops.cli.state import CliState
 from aptien_ops.composition import Console
 from aptien_ops.errors import PendingApproval
+from aptien_ops.identity import os_account
 from aptien_ops.screens.app import SCREENS, OpsApp
 from aptien_ops.screens.dashboard import DashboardScreen
 from aptien_ops.screens.tenants import TenantsScreen
@@ -30,13 +31,12 @@ def waiting_request(frozen: None, demo_tenants: None, open_as: Callable[..., Con
 
 
 @pytest.fixture
-def started(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], OpsApp]]:
+def started(sandbox: Path, pins: Pins) -> Iterator[Callable[[str], OpsApp]]:
     """``started("ada")``: the app as ``aptien-ops tui`` builds it, acting as ada."""
     states: list[CliState] = []
 
     def start(operator: str) -> OpsApp:
-        monkeypatch.setenv("APTIEN_OPS_OPERATOR", operator)
-        state = CliState(config=str(sandbox))
+        state = CliState(config=str(sandbox), clock=pins.clock, identity=pins.identity(operator))
         states.append(state)
         console, glance = state.tui_console()
         assert glance is not None, "a ready sandbox catalog gives a glance"
@@ -100,14 +100,12 @@ async def test_a_screen_opened_before_the_catalog_is_connected_loads_once_it_is(
         assert "nile-textiles" in shown and "vic (viewer)" in shown
 
 
-def test_the_header_names_the_os_account_when_no_operator_is_chosen(
-    frozen: None, demo_tenants: None, sandbox: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("APTIEN_OPS_OPERATOR", raising=False)
+def test_the_header_names_the_os_account_when_no_operator_is_chosen(sandbox: Path) -> None:
+    CliState(config=str(sandbox)).console().close()  # the catalog, made by this OS account
     state = CliState(config=str(sandbox))
     try:
         console, glance = state.tui_console()
-        assert glance is not None and glance.operator == FROZEN_ACCOUNT == console.identity.operator
+        assert glance is not None and glance.operator == os_account() == console.identity.operator
         assert glance.roles == frozenset({"admin"})  # the sandbox names its OS account admin
     finally:
         state.close()

@@ -78,7 +78,10 @@ async def test_find_user_streams_every_tenant_where_the_address_is_a_user(
         assert f"{email} in {first}" in screen_words(app) and table.cursor_row == 0
     progress = [(m.done, m.total) for m in messages if isinstance(m, SearchProgress)]
     assert sorted(progress) == [(1, 2), (2, 2)]
-    assert sorted(m.row["tenant"] for m in messages if isinstance(m, UserFound)) == [first, second]
+    assert sorted(m.hit.tenant.name for m in messages if isinstance(m, UserFound)) == [
+        first,
+        second,
+    ]
 
 
 @story

@@ -61,7 +61,7 @@ def test_find_user_results(
 ) -> None:
     """The first tenant's first user, whom the platform also made a user of the second tenant."""
     admin = open_as(None)
-    first, second = sorted(r["name"] for r in admin.tenants.rows())
+    first, second = sorted(t.name for t in admin.tenants.list())
     with admin.ctx.store(admin.tenants.show(first).cluster or "").connect(first) as conn:
         email = str(conn.execute("SELECT email FROM users ORDER BY id LIMIT 1").fetchone()[0])
     with admin.ctx.store(admin.tenants.show(second).cluster or "").connect(second) as conn:

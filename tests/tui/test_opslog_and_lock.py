@@ -121,7 +121,7 @@ async def test_in_production_unlocking_rechecks_that_the_account_is_still_an_ope
         await pilot.pause()
         # meanwhile, the account loses its roles (as an admin elsewhere would do it)
         with console.ctx.catalog.transaction() as tx:
-            tx.set_roles(os_account(), frozenset())
+            tx.operators.set_roles(os_account(), frozenset())
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, LockScreen)
@@ -131,7 +131,7 @@ async def test_in_production_unlocking_rechecks_that_the_account_is_still_an_ope
         )
 
         with console.ctx.catalog.transaction() as tx:
-            tx.set_roles(os_account(), frozenset({"viewer"}))
+            tx.operators.set_roles(os_account(), frozenset({"viewer"}))
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)

@@ -100,7 +100,7 @@ async def test_an_invalid_name_shows_the_reason_and_provisions_nothing(
         await settle(pilot)
         assert app.screen is form and form.request is None
         assert "the name is not valid yet" in app.notices_of("warning")
-    assert open_as("ada").tenants.rows() == []
+    assert open_as("ada").tenants.list() == []
 
 
 @story
@@ -116,22 +116,25 @@ async def test_a_country_that_matches_nothing_cannot_be_confirmed(
         await pilot.press("enter", "enter", "enter")
         await settle(pilot)
         assert form.request is None and "choose the client's country" in app.notices_of("warning")
-    assert open_as("ada").tenants.rows() == []
+    assert open_as("ada").tenants.list() == []
 
 
 @story
 async def test_a_failed_step_is_named_and_retry_resumes_where_it_stopped(
-    open_as: Callable[..., Console],
+    open_as: Callable[..., Console], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     console = open_as("olga")
-    fail_once = ["database"]
+    store = console.ctx.store("eu-sandbox-1")
+    apply_schema = store.apply_schema
+    fail_once = [True]
 
-    def cluster_goes_down(step: str) -> None:
-        if step in fail_once:
-            fail_once.remove(step)
+    def cluster_goes_down(tenant: str, target_version: int, *, region: str) -> int:
+        if fail_once:
+            fail_once.clear()
             raise Unavailable("cluster eu-sandbox-1 stopped answering")
+        return apply_schema(tenant, target_version, region=region)
 
-    console.provisioning.after_step = cluster_goes_down
+    monkeypatch.setattr(store, "apply_schema", cluster_goes_down)
     app = recording_app()(console, cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_form(pilot)

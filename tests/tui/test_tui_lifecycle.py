@@ -89,8 +89,8 @@ async def test_suspend_asks_a_reason_and_resume_lets_the_tenant_in_again(
         await settle(pilot)
         assert offered(app) == {"Suspend", "Cancel"}
         assert "suspended → active" in screen_text(app)
-    history = open_as("ada").tenants.detail(acme)["history"]
-    assert [(h["to"], h["reason"]) for h in history[-2:]] == [
+    history = open_as("ada").tenants.detail(acme).history
+    assert [(h.to_state, h.reason) for h in history[-2:]] == [
         ("suspended", "invoice 2025-113 unpaid"),
         ("active", None),
     ]

@@ -7,14 +7,32 @@ import functools
 import html
 import re
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from textual.app import App
 from textual.pilot import Pilot
 
+from aptien_ops.domain import Clock, Identity, utcnow
+
 FROZEN_NOW = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC)
 FROZEN_ACCOUNT = "opsadmin"
+
+
+@dataclass
+class Pins:
+    """What every console a test opens is given: its clock, the OS account it runs as, and
+    the seed of its (non-secret) ids. By default the real clock and account."""
+
+    clock: Clock = utcnow
+    account: str | None = None
+    seed: int | None = None
+
+    def identity(self, operator: str | None) -> Identity | None:
+        if self.account is None:
+            return None
+        return Identity(operator or self.account, self.account, None, "s-test")
 
 
 class ManualClock:

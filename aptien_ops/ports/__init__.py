@@ -1,0 +1,46 @@
+"""Ports: what the services need from the outside world, as small Protocols.
+
+Adapters live in ``aptien_ops.backends`` (one module or package per real system) and are
+loaded by name from the configuration by the composition root. Every method documents the
+console errors it raises; adapters translate their driver's exceptions into those at their
+edge, so nothing above sees a driver exception. Each adapter states its conformance
+statically (``_: type[Port] = Adapter`` at the end of its module), checked by mypy.
+"""
+
+from aptien_ops.ports.backups import BackupRepository
+from aptien_ops.ports.catalog import (
+    ApprovalRepository,
+    BackupIndex,
+    Catalog,
+    CatalogTx,
+    OperatorRepository,
+    OpsLogRepository,
+    TenantHistory,
+    TenantRepository,
+    TenantSecrets,
+)
+from aptien_ops.ports.clusters import BackupKeys, DbConnection, Sealer, TenantStore
+from aptien_ops.ports.glance import CatalogGlance
+from aptien_ops.ports.inspection import InspectionReader
+from aptien_ops.ports.sandbox import ActivityStats, ActivityWriter
+
+__all__ = [
+    "ActivityStats",
+    "ActivityWriter",
+    "ApprovalRepository",
+    "BackupIndex",
+    "BackupKeys",
+    "BackupRepository",
+    "Catalog",
+    "CatalogGlance",
+    "CatalogTx",
+    "DbConnection",
+    "InspectionReader",
+    "OperatorRepository",
+    "OpsLogRepository",
+    "Sealer",
+    "TenantHistory",
+    "TenantRepository",
+    "TenantSecrets",
+    "TenantStore",
+]

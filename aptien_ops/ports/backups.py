@@ -1,0 +1,61 @@
+"""A region's backup store, with the dump and restore tools of its clusters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from aptien_ops.config import ClusterSettings
+from aptien_ops.domain import BackupManifest, VerifyResult
+
+
+class BackupRepository(Protocol):
+    """One region's backup store, with the dump and restore tools of its clusters.
+
+    Files: ``<store>/<tenant>/<backup-id>.dump.zst.age`` and ``.manifest.json`` (signed with the
+    region's Ed25519 key, written last). Anything without a valid manifest does not exist.
+    """
+
+    region: str
+
+    def create(
+        self,
+        tenant: str,
+        cluster: ClusterSettings,
+        recipient: str,
+        backup_id: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> BackupManifest:
+        """Dump the tenant (consistent snapshot) → zstd → age to ``recipient`` → the store.
+
+        ``progress`` gets plaintext bytes done. Raises: Unavailable (cluster or store down,
+        disk full — nothing partial is left visible), NotFound (the database is missing).
+        """
+        ...
+
+    def manifests(self, tenant: str | None = None) -> list[BackupManifest]:
+        """Valid, signed manifests, oldest first."""
+        ...
+
+    def manifest(self, tenant: str, backup_id: str) -> BackupManifest:
+        """Raises: NotFound; IntegrityFailure (manifest missing its data, or signature bad)."""
+        ...
+
+    def verify(
+        self,
+        manifest: BackupManifest,
+        level: str,
+        identity: str | None,
+        scratch_cluster: ClusterSettings | None,
+    ) -> VerifyResult:
+        """quick (no key) | full (identity) | restore (identity + a scratch cluster of the same region).
+
+        Returns a failed result (ok=False, detail says what) rather than raising for a bad backup.
+        """
+        ...
+
+    def delete(self, manifest: BackupManifest) -> None: ...
+
+    def clean_partials(self) -> list[str]:
+        """Remove stale ``.partial`` files of crashed runs; returns what was removed."""
+        ...

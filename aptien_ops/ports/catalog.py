@@ -1,0 +1,238 @@
+"""The catalog (control-plane database): one transaction, one small repository per record group.
+
+A use case opens one transaction and reaches each group of records through it
+(``tx.tenants``, ``tx.operators``, ``tx.approvals``, ``tx.opslog``, ``tx.backups``, …), so
+everything it changes commits or rolls back together. A new group of records gets its own
+repository protocol here, its own module in the SQL adapter, and an attribute on
+:class:`CatalogTx` (``docs/architecture.md`` walks through it).
+
+Every repository method may raise ``Unavailable`` (the catalog went away) and ``Conflict``
+(a uniqueness or serialisation conflict with a concurrent operator); none raises a driver
+exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol
+
+from aptien_ops.backup_policy import BackupRecord
+from aptien_ops.domain import (
+    Approval,
+    ApprovalState,
+    CatalogInfo,
+    ClusterLoad,
+    Operator,
+    OpsLogEntry,
+    OpsLogHead,
+    StateChange,
+    StepRecord,
+    Tenant,
+    TenantCount,
+    TenantState,
+    VerifyResult,
+)
+
+
+class TenantRepository(Protocol):
+    """The tenants of every region, one row each (purged ones stay as tombstones)."""
+
+    def get(self, name: str, *, for_update: bool = False) -> Tenant | None:
+        """The tenant, or None; ``for_update`` locks its row until commit."""
+        ...
+
+    def all(self, *, region: str | None = None, state: TenantState | None = None) -> list[Tenant]:
+        """Tenants by name, optionally of one region and/or state."""
+        ...
+
+    def rows_json(self, *, region: str | None = None, state: TenantState | None = None) -> str:
+        """:meth:`all` as one JSON array text in ``Tenant.as_json()``'s keys, ASCII only.
+
+        The hot path of ``tenant list --json``: the database writes the JSON.
+        """
+        ...
+
+    def counts(self) -> list[TenantCount]:
+        """Tenants per region and state, ordered by both."""
+        ...
+
+    def cluster_loads(self) -> list[ClusterLoad]:
+        """Live (not purged) tenants per cluster; clusters known to the catalog show 0."""
+        ...
+
+    def insert(self, tenant: Tenant) -> None:
+        """Raises: Conflict if the name is taken."""
+        ...
+
+    def update(self, tenant: Tenant) -> None:
+        """Store every field of ``tenant`` in its row. Raises: NotFound if there is no row."""
+        ...
+
+
+class TenantHistory(Protocol):
+    """What happened to each tenant: provisioning steps done, and every change of state."""
+
+    def steps(self, tenant: str) -> list[StepRecord]:
+        """Completed provisioning steps, in the order they were done."""
+        ...
+
+    def mark_step(self, tenant: str, step: str, at: datetime, detail: str | None = None) -> None:
+        """Record a completed step (idempotent: a step done twice keeps its first record)."""
+        ...
+
+    def state_changes(self, tenant: str) -> list[StateChange]:
+        """Every transition, oldest first (kept after purge, for accountability)."""
+        ...
+
+    def add_state_change(self, tenant: str, change: StateChange) -> None: ...
+
+
+class TenantSecrets(Protocol):
+    """Small secrets of a tenant, sealed with its region's key (``owner_password``,
+    ``backup_identity``). Destroying one is crypto-shredding: it is scrubbed from the
+    catalog's files after commit, as far as the database allows."""
+
+    def get(self, tenant: str, kind: str) -> str | None: ...
+
+    def put(self, tenant: str, kind: str, sealed: str) -> None:
+        """Store (or replace) a sealed secret."""
+        ...
+
+    def destroy(self, tenant: str, kind: str) -> None:
+        """Delete it for good (idempotent)."""
+        ...
+
+
+class OperatorRepository(Protocol):
+    """Aptien staff who may use the console, and their roles."""
+
+    def get(self, name: str) -> Operator | None: ...
+
+    def all(self) -> list[Operator]:
+        """Every operator, by name."""
+        ...
+
+    def insert(self, operator: Operator) -> None:
+        """Raises: Conflict if the operator exists."""
+        ...
+
+    def set_roles(self, name: str, roles: frozenset[str]) -> None:
+        """Replace the operator's roles (serialised with concurrent grants). Raises: NotFound."""
+        ...
+
+
+class ApprovalRepository(Protocol):
+    """Four-eyes requests and their decisions."""
+
+    def insert(
+        self, action: str, target: str, params: dict[str, object], requested_by: str, at: datetime
+    ) -> int:
+        """Record a pending request; returns its id (never reused)."""
+        ...
+
+    def get(self, approval_id: int, *, for_update: bool = False) -> Approval | None: ...
+
+    def all(self, state: ApprovalState | None = None) -> list[Approval]:
+        """Requests by id, optionally in one state."""
+        ...
+
+    def decide(
+        self, approval_id: int, state: ApprovalState, by: str, at: datetime, reason: str | None
+    ) -> None:
+        """Raises: NotFound if there is no such request."""
+        ...
+
+
+class OpsLogRepository(Protocol):
+    """The ops log's entries and its signed head (kept outside the entries' table)."""
+
+    def head(self, *, for_update: bool = False) -> OpsLogHead | None:
+        """The signed head; with ``for_update`` it serialises appenders until commit."""
+        ...
+
+    def append(self, entry: OpsLogEntry, head: OpsLogHead) -> None:
+        """Append ``entry`` and move the head. Raises: Conflict (another appender won)."""
+        ...
+
+    def entries(self, *, limit: int | None = None, newest_first: bool = False) -> list[OpsLogEntry]:
+        """Entries by seq (descending with ``newest_first``), cut to ``limit``."""
+        ...
+
+    def stream(self) -> Iterator[OpsLogEntry]:
+        """Every entry in ``seq`` order, fetched in batches; consume it inside the transaction."""
+        ...
+
+
+class BackupIndex(Protocol):
+    """The catalog's index of the region stores (their signed manifests are the truth), and
+    the results of verifying them."""
+
+    def insert(self, record: BackupRecord) -> bool:
+        """Index a backup; one indexed already is left as it is. Returns whether it was new."""
+        ...
+
+    def get(self, backup_id: str) -> BackupRecord | None: ...
+
+    def all(self, *, tenant: str | None = None, include_pruned: bool = False) -> list[BackupRecord]:
+        """Indexed backups, oldest first."""
+        ...
+
+    def mark_pruned(self, backup_id: str, at: datetime) -> None:
+        """Raises: NotFound if the backup is not indexed."""
+        ...
+
+    def add_verification(self, result: VerifyResult) -> None: ...
+
+    def verifications(self, *, tenant: str | None = None) -> list[VerifyResult]:
+        """Verifications (of one tenant's backups, or all), oldest first."""
+        ...
+
+
+class CatalogTx(Protocol):
+    """One catalog transaction: everything done through its repositories commits or rolls
+    back together."""
+
+    @property
+    def tenants(self) -> TenantRepository: ...
+    @property
+    def tenant_history(self) -> TenantHistory: ...
+    @property
+    def secrets(self) -> TenantSecrets: ...
+    @property
+    def operators(self) -> OperatorRepository: ...
+    @property
+    def approvals(self) -> ApprovalRepository: ...
+    @property
+    def opslog(self) -> OpsLogRepository: ...
+    @property
+    def backups(self) -> BackupIndex: ...
+
+
+class Catalog(Protocol):
+    """The control-plane database."""
+
+    @property
+    def url_for_display(self) -> str:
+        """The URL without its password, for messages and the ops log."""
+        ...
+
+    def ensure_schema(self) -> CatalogInfo:
+        """Create or upgrade the schema to this code's revision.
+
+        Raises:
+            Conflict: the catalog was written by a newer aptien-ops.
+            Unavailable: the catalog cannot be reached.
+        """
+        ...
+
+    def transaction(self) -> AbstractContextManager[CatalogTx]:
+        """A read-write transaction (serialised with other writers where the store needs it)."""
+        ...
+
+    def read(self) -> AbstractContextManager[CatalogTx]:
+        """A read-only transaction."""
+        ...
+
+    def dispose(self) -> None: ...

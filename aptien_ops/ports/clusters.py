@@ -1,0 +1,108 @@
+"""Clusters and keys: each cluster's tenant databases, and the keys that seal tenant secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+
+class DbConnection(Protocol):
+    """A DB-API 2 connection to one tenant database (``sqlite3`` or ``psycopg``): only the
+    adapter that opened it, or a sandbox adapter of the same kind, uses its driver's API."""
+
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class TenantStore(Protocol):
+    """One cluster's tenant databases (a PostgreSQL server, or a directory of SQLite files).
+
+    Each tenant database is named ``tenant_<name>`` and, on PostgreSQL, owned by its own
+    role ``tenant_<name>_owner`` with ``CONNECT`` revoked from ``PUBLIC``.
+    """
+
+    kind: str
+    cluster: str
+
+    def ping(self) -> None:
+        """Raises: Unavailable if the cluster cannot be reached."""
+        ...
+
+    def create_owner_role(self, tenant: str, owner_password: str) -> None:
+        """Create (or reset the password of) the tenant's own login role. Idempotent.
+
+        SQLite has no roles: a no-op. Raises: Unavailable, Conflict.
+        """
+        ...
+
+    def create_database(self, tenant: str, owner_password: str) -> None:
+        """Create the tenant's owner role and database. Idempotent: an existing one is kept.
+
+        Raises: Unavailable, Conflict.
+        """
+        ...
+
+    def apply_schema(self, tenant: str, target_version: int, *, region: str) -> int:
+        """Bring the tenant schema up to ``target_version``, one transaction per version step.
+
+        Idempotent; returns the version reached. Raises: NotFound, Unavailable, Conflict.
+        """
+        ...
+
+    def schema_version(self, tenant: str) -> int | None:
+        """The tenant's schema version, None if it has no schema yet. Raises: NotFound, Unavailable."""
+        ...
+
+    def grant_inspector(self, tenant: str, role: str, password: str | None) -> None:
+        """Let ``role`` connect and read metadata columns only (``METADATA_COLUMNS``).
+
+        Creates the role if missing (LOGIN with ``password``, else NOLOGIN). SQLite: a no-op.
+        """
+        ...
+
+    def set_login(self, tenant: str, allowed: bool) -> None:
+        """Allow or refuse new connections of the tenant's own role; refusing also ends its
+        open sessions. The cluster admin and the inspector are unaffected."""
+        ...
+
+    def size_bytes(self, tenant: str) -> int: ...
+
+    def drop_database(self, tenant: str) -> None:
+        """Drop the database and its owner role. Idempotent."""
+        ...
+
+    def exists(self, tenant: str) -> bool: ...
+
+    def list_databases(self) -> Sequence[str]:
+        """Tenant names of every database on the cluster that looks like a tenant's."""
+        ...
+
+    def connect(self, tenant: str) -> AbstractContextManager[DbConnection]:
+        """A DB-API connection to the tenant's database as the cluster's admin.
+
+        Raises: NotFound if there is no such database, Unavailable.
+        """
+        ...
+
+    def close(self) -> None: ...
+
+
+class Sealer(Protocol):
+    """Seals small secrets (owner passwords, backup identities) with a region's key."""
+
+    def seal(self, plaintext: bytes, context: str) -> str:
+        """Authenticated encryption bound to ``context`` (e.g. ``tenant/acme/owner_password``)."""
+        ...
+
+    def unseal(self, sealed: str, context: str) -> bytes:
+        """Raises: IntegrityFailure if the value was altered, sealed for another context or key."""
+        ...
+
+
+class BackupKeys(Protocol):
+    """Generates a tenant's backup identity (age X25519)."""
+
+    def generate(self) -> tuple[str, str]:
+        """Returns ``(recipient, identity)``: the public ``age1…`` and the secret ``AGE-SECRET-KEY-1…``."""
+        ...

@@ -1,0 +1,284 @@
+"""What backups exist and what they need: the listing, what is due, reconciling the index with
+the stores, and retention (prune)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aptien_ops.backup_policy import (
+    BackupRecord,
+    Checked,
+    DueItem,
+    PruneDecision,
+    backup_due,
+    check,
+    retention,
+    verification_due,
+)
+from aptien_ops.config import region_or_fail
+from aptien_ops.domain import TenantState, VerifyResult, validate_tenant_name
+from aptien_ops.errors import NotFound, OpsError
+from aptien_ops.permissions import Action
+from aptien_ops.ports import CatalogTx
+from aptien_ops.services.backups.common import BACKED_UP_STATES, RegionStores, by_backup
+from aptien_ops.services.context import OpsContext, existing_tenant
+
+
+@dataclass(frozen=True)
+class BackupRow:
+    """One indexed backup, with its status (``verified``, ``unverified``, ``failed``,
+    ``missing`` from the store, ``pruned``) and its last verification."""
+
+    record: BackupRecord
+    status: str
+    last_verification: VerifyResult | None
+
+    def as_json(self) -> dict[str, object]:
+        last = self.last_verification.as_json() if self.last_verification else None
+        return {**self.record.as_json(), "status": self.status, "last_verification": last}
+
+
+@dataclass(frozen=True)
+class BackupListing:
+    """Backups oldest first, and what the operator should know about the index."""
+
+    rows: list[BackupRow]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    """What ``backup reconcile`` found: backups indexed from the stores, indexed backups
+    missing from them, and stale partial files of crashed runs it removed."""
+
+    indexed: list[str]
+    missing: list[str]
+    cleaned: list[str]
+
+    def as_json(self) -> dict[str, object]:
+        return {"indexed": self.indexed, "missing": self.missing, "cleaned": self.cleaned}
+
+
+class BackupCatalogue:
+    def __init__(self, ctx: OpsContext, stores: RegionStores) -> None:
+        self.ctx = ctx
+        self.stores = stores
+
+    def checked(self, tx: CatalogTx) -> dict[str, list[Checked]]:
+        """Every indexed backup with its verification state, per tenant."""
+        verified = by_backup(tx.backups.verifications())
+        out: dict[str, list[Checked]] = {}
+        for record in tx.backups.all():
+            level = self.stores.policy(record.region).verify_level
+            out.setdefault(record.tenant, []).append(
+                check(record, verified.get(record.id, []), level)
+            )
+        return out
+
+    # -- listing ----------------------------------------------------------------------------
+
+    def listing(self, tenant: str | None = None, *, include_pruned: bool = False) -> BackupListing:
+        """Backups with their status and last verification, as the catalog indexes them; a
+        note says when the stores hold backups the index does not (``backup reconcile``).
+
+        A pure read: it lists the stores' manifests but writes nothing.
+        Raises: InvalidInput, NotFound (unknown tenant), Forbidden, Unavailable.
+        """
+        if tenant is not None:
+            validate_tenant_name(tenant)
+
+        def read(tx: CatalogTx) -> tuple[list[BackupRecord], list[VerifyResult], str | None]:
+            region = existing_tenant(tx, tenant).region if tenant is not None else None
+            return (
+                tx.backups.all(tenant=tenant, include_pruned=True),
+                tx.backups.verifications(tenant=tenant),
+                region,
+            )
+
+        records, verifications, only = self.ctx.view(Action.BACKUP_VIEW, tenant or "backups", read)
+        regions = [only] if only else list(self.ctx.settings.regions)
+        stored = self._stored(regions, tenant)
+        indexed = {r.id for r in records}
+        unindexed = sorted(bid for bid in stored if bid not in indexed)
+        missing = self._missing(records, regions, stored)
+        notes = []
+        if unindexed:
+            shown = ", ".join(unindexed[:5])
+            notes.append(
+                f"{len(unindexed)} backup(s) in the store are not in the catalog's index: {shown}"
+                " (aptien-ops backup reconcile)"
+            )
+        if missing:
+            shown = ", ".join(missing[:5])
+            notes.append(
+                f"{len(missing)} backup(s) in the catalog are missing from the store: {shown}"
+            )
+        verified = by_backup(verifications)
+        rows = []
+        for record in records:
+            if record.state == "pruned" and not include_pruned:
+                continue
+            level = self.stores.policy(record.region).verify_level
+            checked = check(record, verified.get(record.id, []), level)
+            status = "missing" if record.id in missing else checked.status
+            rows.append(BackupRow(record, status, checked.last))
+        return BackupListing(rows, notes)
+
+    def _stored(self, regions: list[str], tenant: str | None) -> dict[str, BackupRecord]:
+        """The backups each region's store holds (valid signed manifests), by id."""
+        return {
+            m.backup_id: BackupRecord.from_manifest(m)
+            for region in regions
+            for m in self.stores.repository(region).manifests(tenant)
+            if m.region == region
+        }
+
+    @staticmethod
+    def _missing(
+        records: list[BackupRecord], regions: list[str], stored: dict[str, BackupRecord]
+    ) -> list[str]:
+        return sorted(
+            r.id
+            for r in records
+            if r.state == "complete" and r.region in regions and r.id not in stored
+        )
+
+    # -- reconcile --------------------------------------------------------------------------
+
+    def reconcile(self, region: str | None = None) -> ReconcileReport:
+        """Bring the catalog's index in line with the stores (of ``region``, or all): index
+        what the stores hold, report what they lost, remove stale partial files of crashed
+        runs. Logged; ``backup run`` and ``fleet check`` run it too.
+
+        Raises: InvalidInput (region), Forbidden, Unavailable (a store or the catalog).
+        """
+        if region is not None:
+            region_or_fail(self.ctx.settings, region)
+        regions = [region] if region else list(self.ctx.settings.regions)
+        with self.ctx.audited(Action.BACKUP_RECONCILE, region or "backups") as attempt:
+            cleaned = [f for r in regions for f in self.stores.repository(r).clean_partials()]
+            stored = self._stored(regions, None)
+            with attempt.transaction() as tx:
+                records = tx.backups.all(include_pruned=True)
+                indexed = {r.id for r in records}
+                new = [record for bid, record in sorted(stored.items()) if bid not in indexed]
+                for record in new:
+                    tx.backups.insert(record)
+                report = ReconcileReport(
+                    [r.id for r in new], self._missing(records, regions, stored), cleaned
+                )
+                attempt.ok(
+                    indexed=len(report.indexed), missing=len(report.missing), cleaned=cleaned
+                )
+        return report
+
+    # -- due ----------------------------------------------------------------------------------
+
+    def due(self, *, region: str | None = None) -> list[DueItem]:
+        """Tenants that need a backup and backups that need verifying, overdue ones first.
+
+        Raises: InvalidInput (unknown region), Forbidden.
+        """
+        if region is not None:
+            region_or_fail(self.ctx.settings, region)
+        return self.ctx.view(
+            Action.BACKUP_VIEW, region or "backups", lambda tx: self.due_items(tx, region)
+        )
+
+    def due_items(self, tx: CatalogTx, region: str | None) -> list[DueItem]:
+        now = self.ctx.now()
+        checked = self.checked(tx)
+        items: list[DueItem] = []
+        for tenant in tx.tenants.all(region=region):
+            if tenant.state not in BACKED_UP_STATES or not tenant.cluster:
+                continue
+            policy = self.stores.policy(tenant.region)
+            mine = checked.get(tenant.name, [])
+            cancelled_at = None
+            if tenant.state == TenantState.CANCELLED:
+                changes = tx.tenant_history.state_changes(tenant.name)
+                cancelled_at = max(
+                    (h.at for h in changes if h.to_state == "cancelled"), default=None
+                )
+            needs = backup_due(tenant, mine, policy, now, cancelled_at)
+            items += [needs] if needs else []
+            items += [v for c in mine if (v := verification_due(tenant, c, policy, now))]
+        return sorted(
+            items, key=lambda i: (not i.overdue, i.region, i.tenant, i.kind, i.backup_id or "")
+        )
+
+    # -- prune ----------------------------------------------------------------------------------
+
+    def prune(
+        self, *, dry_run: bool = True, confirm: Callable[[list[PruneDecision]], None] | None = None
+    ) -> list[PruneDecision]:
+        """Apply retention (GFS, legal holds, cancelled tenants' retention, purged tenants).
+
+        With ``dry_run`` nothing is deleted (and viewers may ask). Otherwise ``confirm`` is
+        called with what would be deleted (it raises to cancel). Returns every decision.
+        Raises: Forbidden, InvalidInput (cancelled), Unavailable (a store; what was deleted
+        before it is recorded, and pruning again completes it).
+        """
+        action = Action.BACKUP_VIEW if dry_run else Action.BACKUP_PRUNE
+        decisions = self.ctx.view(action, "backups", self._plan_prune, {"dry_run": dry_run})
+        doomed: dict[str, list[PruneDecision]] = {}
+        for d in decisions:
+            if not d.keep:
+                doomed.setdefault(d.tenant, []).append(d)
+        if dry_run or not doomed:
+            return decisions
+        if confirm is not None:
+            confirm([d for d in decisions if not d.keep])
+        errors: list[OpsError] = []
+        for tenant, items in sorted(doomed.items()):
+            try:
+                self._prune_tenant(tenant, items)
+            except OpsError as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+        return decisions
+
+    def _plan_prune(self, tx: CatalogTx) -> list[PruneDecision]:
+        now = self.ctx.now()
+        tenants = {t.name: t for t in tx.tenants.all()}
+        decisions: list[PruneDecision] = []
+        for name, backups in sorted(self.checked(tx).items()):
+            region = backups[0].record.region
+            if region not in self.ctx.settings.regions:
+                why = ("region not in the configuration",)
+                decisions += [
+                    PruneDecision(c.record.id, name, c.record.created_at, True, why)
+                    for c in backups
+                ]
+                continue
+            decisions += retention(tenants.get(name), backups, self.stores.policy(region), now)
+        return decisions
+
+    def _prune_tenant(self, tenant: str, items: list[PruneDecision]) -> None:
+        """One tenant's doomed backups: deleted from the store, then marked pruned (one
+        attempt). Raises: the first store error, after recording what was deleted before it."""
+        params = {"backups": [d.backup_id for d in items]}
+        with self.ctx.audited(Action.BACKUP_PRUNE, tenant, params) as attempt:
+            with self.ctx.catalog.read() as tx:
+                records = [r for d in items if (r := tx.backups.get(d.backup_id)) is not None]
+            deleted: list[str] = []
+            failure: OpsError | None = None
+            for record in records:
+                try:
+                    self.stores.repository(record.region).delete(record.manifest)
+                except NotFound:
+                    pass  # gone already (an earlier prune stopped before recording it)
+                except OpsError as exc:
+                    failure = failure or exc
+                    continue
+                deleted.append(record.id)
+            with attempt.transaction() as tx:
+                for backup_id in deleted:
+                    tx.backups.mark_pruned(backup_id, self.ctx.now())
+                if failure is None:
+                    attempt.ok(deleted=len(deleted))
+            if failure is not None:
+                attempt.params.update(deleted=len(deleted))
+                raise failure

@@ -1,0 +1,84 @@
+"""Four-eyes requests and their decisions."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from aptien_ops.backends import catalog_schema as s
+from aptien_ops.backends.sql_catalog.base import Repository
+from aptien_ops.backends.sql_catalog.errors import guarded
+from aptien_ops.domain import Approval, ApprovalState
+from aptien_ops.errors import InternalError, NotFound
+from aptien_ops.ports import ApprovalRepository
+
+
+def _approval(row: Any) -> Approval:
+    return Approval(
+        row.id,
+        row.action,
+        row.target,
+        json.loads(row.params),
+        row.requested_by,
+        row.requested_at,
+        ApprovalState(row.state),
+        row.decided_by,
+        row.decided_at,
+        row.reason,
+    )
+
+
+class SqlApprovals(Repository):
+    """Implements :class:`aptien_ops.ports.ApprovalRepository`."""
+
+    @guarded
+    def insert(
+        self, action: str, target: str, params: dict[str, object], requested_by: str, at: datetime
+    ) -> int:
+        """Record a pending request; returns its id (never reused)."""
+        result = self.conn.execute(
+            insert(s.approvals).values(
+                action=action,
+                target=target,
+                params=json.dumps(params, sort_keys=True, separators=(",", ":")),
+                requested_by=requested_by,
+                requested_at=at,
+                state=str(ApprovalState.PENDING),
+            )
+        )
+        key = result.inserted_primary_key
+        if key is None:
+            raise InternalError("the catalog returned no id for the new approval")
+        return int(key[0])
+
+    @guarded
+    def get(self, approval_id: int, *, for_update: bool = False) -> Approval | None:
+        stmt = select(s.approvals).where(s.approvals.c.id == approval_id)
+        row = self.conn.execute(stmt.with_for_update() if for_update else stmt).first()
+        return _approval(row) if row is not None else None
+
+    @guarded
+    def all(self, state: ApprovalState | None = None) -> list[Approval]:
+        stmt = select(s.approvals).order_by(s.approvals.c.id)
+        if state is not None:
+            stmt = stmt.where(s.approvals.c.state == str(state))
+        return [_approval(row) for row in self.conn.execute(stmt)]
+
+    @guarded
+    def decide(
+        self, approval_id: int, state: ApprovalState, by: str, at: datetime, reason: str | None
+    ) -> None:
+        """Raises: NotFound if there is no such approval."""
+        result = self.conn.execute(
+            update(s.approvals)
+            .where(s.approvals.c.id == approval_id)
+            .values(state=str(state), decided_by=by, decided_at=at, reason=reason)
+        )
+        if result.rowcount == 0:
+            raise NotFound(f"approval {approval_id} does not exist")
+
+
+_: type[ApprovalRepository] = SqlApprovals

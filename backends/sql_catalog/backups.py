@@ -1,0 +1,112 @@
+"""The index of the region stores' backups, and their verifications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from aptien_ops.backends import catalog_schema as s
+from aptien_ops.backends.sql_catalog.base import Repository
+from aptien_ops.backends.sql_catalog.errors import guarded
+from aptien_ops.backup_policy import BackupRecord, manifest_from_json
+from aptien_ops.domain import VerifyResult, iso
+from aptien_ops.errors import NotFound
+from aptien_ops.ports import BackupIndex
+
+
+def _record(row: Any) -> BackupRecord:
+    return BackupRecord(
+        row.id,
+        row.tenant,
+        row.region,
+        row.cluster,
+        row.created_at,
+        row.finished_at,
+        row.plaintext_size,
+        row.ciphertext_size,
+        row.ciphertext_sha256,
+        manifest_from_json(row.manifest),
+        row.state,
+        row.pruned_at,
+    )
+
+
+class SqlBackupIndex(Repository):
+    """Implements :class:`aptien_ops.ports.BackupIndex`."""
+
+    @guarded
+    def insert(self, record: BackupRecord) -> bool:
+        """Index a backup; one indexed already is left as it is. Returns whether it was new."""
+        stmt = self.upsert(s.backups).values(
+            id=record.id,
+            tenant=record.tenant,
+            region=record.region,
+            cluster=record.cluster,
+            created_at=record.created_at,
+            finished_at=record.finished_at,
+            plaintext_size=record.plaintext_size,
+            ciphertext_size=record.ciphertext_size,
+            ciphertext_sha256=record.ciphertext_sha256,
+            state=record.state,
+            pruned_at=record.pruned_at,
+            manifest=record.manifest_json(),
+        )
+        return bool(self.conn.execute(stmt.on_conflict_do_nothing(index_elements=["id"])).rowcount)
+
+    @guarded
+    def get(self, backup_id: str) -> BackupRecord | None:
+        row = self.conn.execute(select(s.backups).where(s.backups.c.id == backup_id)).first()
+        return _record(row) if row is not None else None
+
+    @guarded
+    def all(self, *, tenant: str | None = None, include_pruned: bool = False) -> list[BackupRecord]:
+        """Indexed backups, oldest first."""
+        b = s.backups.c
+        stmt = select(s.backups).order_by(b.created_at, b.id)
+        if tenant is not None:
+            stmt = stmt.where(b.tenant == tenant)
+        if not include_pruned:
+            stmt = stmt.where(b.state == "complete")
+        return [_record(row) for row in self.conn.execute(stmt)]
+
+    @guarded
+    def mark_pruned(self, backup_id: str, at: datetime) -> None:
+        """Raises: NotFound if the backup is not indexed."""
+        stmt = (
+            update(s.backups)
+            .where(s.backups.c.id == backup_id)
+            .values(state="pruned", pruned_at=at)
+        )
+        if self.conn.execute(stmt).rowcount == 0:
+            raise NotFound(f"backup {backup_id} is not in the catalog")
+
+    @guarded
+    def add_verification(self, result: VerifyResult) -> None:
+        """Record one verification of an indexed backup (``result.at`` is UTC ISO-8601)."""
+        self.conn.execute(
+            insert(s.backup_verifications).values(
+                backup_id=result.backup_id,
+                at=datetime.fromisoformat(result.at),
+                level=result.level,
+                ok=result.ok,
+                detail=result.detail,
+                operator=result.operator,
+            )
+        )
+
+    @guarded
+    def verifications(self, *, tenant: str | None = None) -> list[VerifyResult]:
+        """Verifications (of one tenant's backups, or all), oldest first."""
+        v, b = s.backup_verifications.c, s.backups.c
+        stmt = select(v.backup_id, v.level, v.ok, v.detail, v.at, v.operator).order_by(v.at, v.id)
+        if tenant is not None:
+            stmt = stmt.join(s.backups, b.id == v.backup_id).where(b.tenant == tenant)
+        return [
+            VerifyResult(bid, level, bool(ok), detail, iso(at) or "", op)
+            for bid, level, ok, detail, at, op in self.conn.execute(stmt)
+        ]
+
+
+_: type[BackupIndex] = SqlBackupIndex

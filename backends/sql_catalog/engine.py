@@ -1,0 +1,280 @@
+"""The catalog on SQLite or PostgreSQL through SQLAlchemy Core: engine, schema, transactions.
+
+Alembic is imported only when the schema must be created or upgraded: the fast path of
+``ensure_schema`` is one ``SELECT`` on ``alembic_version``, which keeps scripted commands close
+to the import floor of ``sqlalchemy`` + the driver. ``sqlalchemy.orm`` is never imported.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import column, create_engine, event, func, select, table
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.pool import QueuePool, StaticPool
+
+from aptien_ops.backends import catalog_schema as s
+from aptien_ops.backends.sql_catalog.errors import short_reason, translate_error
+from aptien_ops.backends.sql_catalog.tx import SqlCatalogTx
+from aptien_ops.config import CatalogSettings
+from aptien_ops.domain import CatalogInfo
+from aptien_ops.errors import ConfigError, Conflict, OpsError, Unavailable
+from aptien_ops.ports import Catalog
+
+MIGRATIONS_DIR = Path(__file__).parent.with_name("catalog_migrations")
+_VERSION = table("alembic_version", column("version_num"))
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Take BEGIN away from pysqlite so that _sqlite_on_begin decides DEFERRED vs IMMEDIATE
+    # (SQLAlchemy's documented recipe for SQLite transactions).
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    # Deleted rows are zeroed, not left in free pages: sealed secrets are crypto-shredded.
+    cursor.execute("PRAGMA secure_delete = ON")
+    try:
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            _switch_to_wal(cursor)
+    finally:
+        cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    # Only a new catalog gets here. Switching needs the file to itself and SQLite does not
+    # apply busy_timeout to it, so a second process opening the new file at the same moment
+    # would fail at once with "database is locked": retry for as long as busy_timeout.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    # IMMEDIATE takes the write lock up front: two writers queue on busy_timeout instead of
+    # failing when a read lock would have to be upgraded.
+    immediate = conn.get_execution_options().get("aptien_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class SqlCatalog:
+    """The catalog behind a SQLAlchemy URL (``sqlite:///…`` or ``postgresql+psycopg://…``)."""
+
+    url_for_display: str
+
+    def __init__(self, settings: CatalogSettings) -> None:
+        """Build the engine; no connection is made yet.
+
+        Raises:
+            ConfigError: the URL is malformed, names an unsupported backend, or the password
+                file/variable cannot be read.
+        """
+        try:
+            url = make_url(settings.url)
+        except sa_exc.ArgumentError as exc:
+            raise ConfigError(f"catalog.url: {short_reason(exc)}") from None
+        self._secret = settings.password.read()
+        if self._secret:
+            url = url.set(password=self._secret)
+        self.url_for_display = url.render_as_string(hide_password=True)
+        self.dialect = url.get_backend_name()
+        self.sqlite_path: Path | None = None
+        try:
+            if self.dialect == "sqlite":
+                database = url.database
+                if database and database != ":memory:":
+                    self.sqlite_path = Path(database)
+                if self.sqlite_path is not None:
+                    # One pooled connection: opening one costs its PRAGMAs and, on the
+                    # last close, a WAL checkpoint — ≈ 10 ms per transaction, 9 of them per
+                    # provisioned tenant. A connection is used by one thread at a time.
+                    self._engine = create_engine(
+                        url,
+                        poolclass=QueuePool,
+                        pool_size=1,
+                        max_overflow=7,
+                        connect_args={"check_same_thread": False},
+                    )
+                else:  # one shared in-memory database, for throwaway use
+                    self._engine = create_engine(
+                        url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+                    )
+                event.listen(self._engine, "connect", _sqlite_on_connect)
+                event.listen(self._engine, "begin", _sqlite_on_begin)
+            elif self.dialect == "postgresql":
+                self._engine = create_engine(
+                    url,
+                    pool_size=2,
+                    max_overflow=4,
+                    pool_pre_ping=True,
+                    connect_args={"connect_timeout": 10, "application_name": "aptien-ops"},
+                )
+            else:
+                raise ConfigError(
+                    f"catalog.url: unsupported database {self.dialect!r}; use sqlite or postgresql"
+                )
+        except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as exc:
+            raise ConfigError(f"catalog.url: {short_reason(exc)}") from None
+
+    def _error(self, exc: sa_exc.SQLAlchemyError) -> OpsError:
+        return translate_error(exc, self.url_for_display, self._secret)
+
+    # ------------------------------------------------------------------ schema
+
+    def ensure_schema(self) -> CatalogInfo:
+        """Create or upgrade the schema to :data:`SCHEMA_HEAD`; one SELECT when it is current.
+
+        Raises:
+            Conflict: the catalog was written by a newer aptien-ops.
+            Unavailable: the catalog cannot be reached (or its directory cannot be created).
+        """
+        if self.sqlite_path is not None:
+            self._prepare_sqlite_file(self.sqlite_path)
+        try:
+            with self._engine.connect() as conn:
+                if self._stored_revision(conn) == s.SCHEMA_HEAD:
+                    return CatalogInfo(schema_revision=s.SCHEMA_HEAD)
+                conn.rollback()
+                return self._upgrade(conn)
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._error(exc) from None
+
+    def _prepare_sqlite_file(self, path: Path) -> None:
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Created private up front: the catalog holds contacts; -wal/-shm inherit the mode.
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise Unavailable(
+                f"cannot reach the catalog at {self.url_for_display}: cannot create {path}: {exc.strerror}"
+            ) from None
+
+    def _upgrade(self, conn: Connection) -> CatalogInfo:
+        # Alembic is imported here only: the fast path must not pay for it.
+        from alembic import command
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+        from sqlalchemy import inspect
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+        known = {rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()}
+        if self.dialect == "sqlite":
+            conn.execution_options(aptien_write=True)
+        with conn.begin():
+            # Serialise concurrent first runs; the loser then finds the schema current.
+            if self.dialect == "postgresql":
+                conn.execute(select(func.pg_advisory_xact_lock(s.SCHEMA_LOCK_KEY)))
+            stored = (
+                self._stored_revision(conn) if inspect(conn).has_table("alembic_version") else None
+            )
+            if stored == s.SCHEMA_HEAD:
+                return CatalogInfo(schema_revision=s.SCHEMA_HEAD)
+            if stored is not None and stored not in known:
+                raise Conflict(
+                    f"the catalog schema (revision {stored}) is newer than this aptien-ops (revision {s.SCHEMA_HEAD})",
+                    hint="upgrade aptien-ops before using this catalog",
+                )
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        if stored is None:
+            return CatalogInfo(schema_revision=s.SCHEMA_HEAD, created=True)
+        return CatalogInfo(
+            s.SCHEMA_HEAD,
+            notes=[f"upgraded the catalog schema from revision {stored} to {s.SCHEMA_HEAD}"],
+        )
+
+    @staticmethod
+    def _stored_revision(conn: Connection) -> str | None:
+        try:
+            return conn.execute(select(_VERSION.c.version_num)).scalar()
+        except (sa_exc.OperationalError, sa_exc.ProgrammingError) as exc:
+            missing = getattr(exc.orig, "sqlstate", None) == "42P01" or "no such table" in str(
+                exc.orig
+            )
+            if not missing:
+                raise
+            return None
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[SqlCatalogTx]:
+        try:
+            with self._engine.connect() as conn:
+                if self.dialect == "sqlite":
+                    conn.execution_options(aptien_write=write)
+                elif not write:
+                    conn.execution_options(postgresql_readonly=True)
+                tx = SqlCatalogTx(conn, dialect=self.dialect, error=self._error)
+                with conn.begin():
+                    yield tx
+                if tx.shred_after_commit:
+                    self._shred(conn)
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._error(exc) from None
+
+    def _shred(self, conn: Connection) -> None:
+        """Scrub destroyed secrets from the catalog's files, as far as the database allows.
+
+        SQLite zeroes deleted content (``secure_delete``); the checkpoint then writes those
+        pages home and empties the WAL. PostgreSQL keeps dead row versions until a vacuum:
+        ``VACUUM FULL`` rewrites the (small) secrets table into a new file. Older WAL segments
+        and backups of the catalog itself are outside the console's reach.
+        Runs again whenever a secret is destroyed, so rerunning a purge completes it.
+        """
+        if self.dialect == "sqlite":
+            raw = conn.connection.driver_connection
+            if raw is not None:
+                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return
+        with self._engine.connect() as vacuum:
+            try:
+                vacuum.execution_options(isolation_level="AUTOCOMMIT")
+                # A lock wait ends as a lost race (exit 5): rerunning the purge shreds again.
+                vacuum.exec_driver_sql("SET lock_timeout = '10s'")
+                name = vacuum.dialect.identifier_preparer.quote(s.tenant_secrets.name)
+                vacuum.exec_driver_sql(f"VACUUM (FULL) {name}")
+            finally:
+                # Never back into the pool with this session's lock_timeout.
+                vacuum.invalidate()
+
+    def transaction(self) -> AbstractContextManager[SqlCatalogTx]:
+        """A read-write transaction: commits on success, rolls back on any exception.
+
+        On SQLite it is ``BEGIN IMMEDIATE``, so writers queue (up to 10 s) instead of failing.
+
+        Raises:
+            Unavailable, Conflict (on begin or commit, and from every tx method).
+        """
+        return self._transaction(write=True)
+
+    def read(self) -> AbstractContextManager[SqlCatalogTx]:
+        """A read-only transaction (``BEGIN`` on SQLite, ``READ ONLY`` on PostgreSQL).
+
+        Raises:
+            Unavailable.
+        """
+        return self._transaction(write=False)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self._engine.dispose()
+
+
+_: type[Catalog] = SqlCatalog

@@ -1,0 +1,71 @@
+"""The ops log's entries and its signed head."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import insert, select, update
+
+from aptien_ops.backends import catalog_schema as s
+from aptien_ops.backends.sql_catalog.base import Repository
+from aptien_ops.backends.sql_catalog.errors import RACE, guarded
+from aptien_ops.domain import OpsLogEntry, OpsLogHead
+from aptien_ops.errors import Conflict, InternalError
+from aptien_ops.ports import OpsLogRepository
+
+
+class SqlOpsLog(Repository):
+    """Implements :class:`aptien_ops.ports.OpsLogRepository`."""
+
+    @guarded
+    def head(self, *, for_update: bool = False) -> OpsLogHead | None:
+        """The signed head; ``OpsLogHead(0, "", "")`` on a new catalog, None if the row is gone.
+
+        With ``for_update`` the head row stays locked until commit, so concurrent appenders
+        queue (``FOR UPDATE`` on PostgreSQL; SQLite's write transaction is already exclusive).
+        """
+        h = s.opslog_head.c
+        stmt = select(h.seq, h.hmac, h.signature).where(h.id == 1)
+        row = self.conn.execute(stmt.with_for_update() if for_update else stmt).first()
+        return OpsLogHead(row.seq, row.hmac, row.signature) if row is not None else None
+
+    @guarded
+    def append(self, entry: OpsLogEntry, head: OpsLogHead) -> None:
+        """Append ``entry`` and move the head to ``head``.
+
+        Raises:
+            Conflict: another appender got there first (the head is no longer at seq - 1).
+        """
+        if head.seq != entry.seq:
+            raise InternalError(f"ops log head seq {head.seq} does not match entry seq {entry.seq}")
+        h = s.opslog_head.c
+        moved = self.conn.execute(
+            update(s.opslog_head)
+            .where(h.id == 1, h.seq == entry.seq - 1)
+            .values(seq=head.seq, hmac=head.hmac, signature=head.signature)
+        )
+        if moved.rowcount != 1:
+            raise Conflict(RACE)
+        self.conn.execute(insert(s.opslog).values(entry.as_json()))
+
+    @guarded
+    def entries(self, *, limit: int | None = None, newest_first: bool = False) -> list[OpsLogEntry]:
+        """Entries ordered by seq (descending with ``newest_first``), then cut to ``limit``."""
+        seq = s.opslog.c.seq
+        stmt = select(s.opslog).order_by(seq.desc() if newest_first else seq)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [OpsLogEntry(*row) for row in self.conn.execute(stmt)]
+
+    def stream(self) -> Iterator[OpsLogEntry]:
+        """Every entry in seq order, fetched in batches. Consume it inside the transaction."""
+        stmt = select(s.opslog).order_by(s.opslog.c.seq)
+        try:
+            for row in self.conn.execute(stmt.execution_options(yield_per=1000)):
+                yield OpsLogEntry(*row)
+        except sa_exc.SQLAlchemyError as exc:
+            raise self.tx.error(exc) from None
+
+
+_: type[OpsLogRepository] = SqlOpsLog

@@ -1,0 +1,47 @@
+"""One catalog transaction: the repositories of every record group, on one connection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection
+
+from aptien_ops.backends.sql_catalog.approvals import SqlApprovals
+from aptien_ops.backends.sql_catalog.backups import SqlBackupIndex
+from aptien_ops.backends.sql_catalog.history import SqlTenantHistory
+from aptien_ops.backends.sql_catalog.operators import SqlOperators
+from aptien_ops.backends.sql_catalog.opslog import SqlOpsLog
+from aptien_ops.backends.sql_catalog.secrets import SqlTenantSecrets
+from aptien_ops.backends.sql_catalog.tenants import SqlTenants
+from aptien_ops.errors import OpsError
+from aptien_ops.ports import CatalogTx
+
+
+class SqlCatalogTx:
+    """One catalog transaction (implements :class:`aptien_ops.ports.CatalogTx`); its
+    repositories share its connection. None of them raises a driver exception."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        dialect: str,
+        error: Callable[[sa_exc.SQLAlchemyError], OpsError],
+    ) -> None:
+        self.conn = conn
+        self.pg = dialect == "postgresql"
+        #: Turns a SQLAlchemy error into the console's (the engine's display URL, no secret).
+        self.error = error
+        #: Set when a secret was destroyed or replaced: the engine scrubs it after commit.
+        self.shred_after_commit = False
+        self.tenants = SqlTenants(self)
+        self.tenant_history = SqlTenantHistory(self)
+        self.secrets = SqlTenantSecrets(self)
+        self.operators = SqlOperators(self)
+        self.approvals = SqlApprovals(self)
+        self.opslog = SqlOpsLog(self)
+        self.backups = SqlBackupIndex(self)
+
+
+_: type[CatalogTx] = SqlCatalogTx
