@@ -313,6 +313,18 @@ def test_the_console_holds_no_tenant_payload_key_and_cannot_decrypt_a_payload() 
     assert "platform-keys" not in config_text and "platform_key" not in config_text
 
 
+def test_the_console_reaches_the_sandbox_platform_only_through_the_registry() -> None:
+    named = []
+    for path in _console_modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        imported += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        assert not [m for m in imported if "sandbox_platform" in m], path
+        if [s for s in _strings_and_names(path)[0] if "sandbox_platform" in s]:
+            named.append(path.relative_to(REPO).as_posix())
+    assert named == ["backends/__init__.py"]
+
+
 def test_the_sqlite_authorizer_is_what_keeps_payloads_out(tmp_path: Path) -> None:
     from aptien_ops.backends.inspection_readers import metadata_only
 
