@@ -19,7 +19,7 @@ REGISTRY: dict[str, dict[str, str]] = {
     },
     "sealer": {"aes-gcm": "aptien_ops.backends.region_keys:RegionSealer"},
     "backup_keys": {"age": "aptien_ops.backends.age_keys:AgeBackupKeys"},
-    "activity": {"platform": "aptien_ops.backends.platform_seed:seed_tenant"},
+    "activity": {"platform": "aptien_ops.backends.sandbox_platform:seed_tenant"},
     "backup_repository": {"fs": "aptien_ops.backends.backup_repository:FsBackupRepository"},
     "inspection_reader": {
         "sqlite": "aptien_ops.backends.inspection_readers:SqliteInspectionReader",

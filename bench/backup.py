@@ -2,7 +2,7 @@
 
 On a throwaway server (``tests/pg_fixtures.start_pg_server(log_statements=False)``) and a
 sandbox whose eu cluster is that server, two tenants are provisioned and seeded with the
-platform's own code (``backends.platform_seed.seed_tenant``): ~1 GB and ~100 MB as
+platform's own code (``backends.sandbox_platform.seed_tenant``): ~1 GB and ~100 MB as
 ``pg_database_size`` counts (tables and indexes). Then, ours and the floor alternately in one
 run (the order flips every round, medians and minima, files deleted between rounds outside the
 timing):
@@ -62,8 +62,8 @@ from harness import (  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from aptien_ops.backends import backup_codec, pg_backup  # noqa: E402
-from aptien_ops.backends.platform_seed import seed_tenant  # noqa: E402
 from aptien_ops.backends.postgres_tenants import database_name  # noqa: E402
+from aptien_ops.backends.sandbox_platform import seed_tenant  # noqa: E402
 from aptien_ops.backup_policy import new_backup_id  # noqa: E402
 from aptien_ops.composition import Console, open_console  # noqa: E402
 from aptien_ops.domain import utcnow  # noqa: E402
@@ -518,7 +518,7 @@ def record_section(out: dict[str, Any], args: argparse.Namespace) -> None:
 ## Backups: ours against pg_dump and pg_restore, and peak memory
 
 `bench/backup.py` (issue 4) — two PostgreSQL tenants provisioned and seeded by
-`backends.platform_seed.seed_tenant` on a throwaway server
+`backends.sandbox_platform.seed_tenant` on a throwaway server
 (`tests/pg_fixtures.start_pg_server(log_statements=False)`): {out["labels"]["bench-1gb"]}
 ({args.big_audit:,} audit events, {args.big_logins:,} logins) and {out["labels"]["bench-100mb"]}
 ({args.small_audit:,} audit events, {args.small_logins:,} logins) by `pg_database_size` (tables

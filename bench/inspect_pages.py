@@ -1,7 +1,7 @@
 """Inspection speed on one big PostgreSQL tenant, and ``inspect user`` across a fleet.
 
 Seeds one tenant with 5 M change-audit events and 1 M login events through the platform's own
-seeding code (``backends.platform_seed.seed_tenant``, as ``sandbox seed`` does), on a throwaway
+seeding code (``backends.sandbox_platform.seed_tenant``, as ``sandbox seed`` does), on a throwaway
 server started with ``tests/pg_fixtures.start_pg_server(log_statements=False)``, then times
 in-process, through the inspection service as the ``security`` operator (the reader connects as
 the region's inspector role):
@@ -37,7 +37,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from harness import machine, pg_workspace, replace_section  # noqa: E402
 
-from aptien_ops.backends.platform_seed import seed_tenant  # noqa: E402
+from aptien_ops.backends.sandbox_platform import seed_tenant  # noqa: E402
 from aptien_ops.composition import Console, open_console  # noqa: E402
 from aptien_ops.domain import utcnow  # noqa: E402
 from aptien_ops.inspect_query import AuditFilters, LoginFilters, Position, Query  # noqa: E402
@@ -207,8 +207,8 @@ def record(result: dict[str, Any]) -> None:
 ## inspect: pages of a big tenant, and `inspect user` across a fleet
 
 `bench/inspect_pages.py` — one PostgreSQL tenant seeded with {result["audit_events"]:,} change-audit
-events and {result["logins"]:,} login events by `backends.platform_seed.seed_tenant` (the `sandbox
-seed` code; seeding took {result["seed_seconds"]:.0f} s), on a throwaway server
+events and {result["logins"]:,} login events by `backends.sandbox_platform.seed_tenant` (the
+`sandbox seed` code; seeding took {result["seed_seconds"]:.0f} s), on a throwaway server
 (`tests/pg_fixtures.start_pg_server(log_statements=False)`, shared_buffers {result["shared_buffers"]}).
 Pages are read in-process through `InspectionService.browse(...).page(50, cursor)` as the
 `security` operator — the reader connects as the region's inspector role — warm cache, median

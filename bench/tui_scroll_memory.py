@@ -3,7 +3,7 @@
 
 Target (issue 5): the process stays under 250 MB max RSS. One SQLite tenant of a sandbox is
 seeded with 100,000 login events by the platform's own seeding code
-(``backends.platform_seed.seed_tenant``, as ``sandbox seed`` does). A generated script runs
+(``backends.sandbox_platform.seed_tenant``, as ``sandbox seed`` does). A generated script runs
 ``OpsApp(open_console(cfg))`` headless at 80×24 (``App.run_test``) as the security operator
 ``sam``, opens the tenant's Logins tab and presses ``End`` until the cursor is on row
 100,000 — every press moves to the last row read, and the tab reads the next page of 200 by
@@ -54,7 +54,7 @@ from datetime import UTC, datetime
 from aptien_ops.composition import open_console
 from aptien_ops.sandbox import write_sandbox_config
 from aptien_ops.services.provisioning import ProvisionRequest
-from aptien_ops.backends.platform_seed import seed_tenant
+from aptien_ops.backends.sandbox_platform import seed_tenant
 
 config, _ = write_sandbox_config(__import__("pathlib").Path(sys.argv[1]))
 console = open_console(config)

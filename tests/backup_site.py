@@ -15,8 +15,8 @@ import pytest
 
 from aptien_ops.backends.age_keys import AgeBackupKeys
 from aptien_ops.backends.backup_repository import FsBackupRepository
-from aptien_ops.backends.platform_seed import seed_tenant
 from aptien_ops.backends.postgres_tenants import PostgresTenantStore
+from aptien_ops.backends.sandbox_platform import seed_tenant
 from aptien_ops.backends.sqlite_tenants import SqliteTenantStore
 from aptien_ops.config import ClusterSettings, RegionSettings
 from aptien_ops.domain import BackupManifest

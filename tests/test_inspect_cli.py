@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aptien_ops.backends.platform_seed import seed_tenant
+from aptien_ops.backends.sandbox_platform import seed_tenant
 from aptien_ops.composition import open_console
 from aptien_ops.domain import utcnow
 from aptien_ops.services.provisioning import ProvisionRequest

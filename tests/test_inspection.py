@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from aptien_ops.backends.platform_seed import seed_tenant
+from aptien_ops.backends.sandbox_platform import seed_tenant
 from aptien_ops.backends.tenant_schema import utc_timestamp
 from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import LoginEvent, utcnow

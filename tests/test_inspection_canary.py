@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from aptien_ops.backends.platform_seed import platform_key
+from aptien_ops.backends.sandbox_platform import platform_key
 from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import utcnow
 from aptien_ops.inspect_query import AuditFilters, LoginFilters, Position, Query
@@ -239,12 +239,17 @@ def _mentions_payload(text: str) -> bool:
     return "payload" in text.lower().replace("payload_size", "")
 
 
+#: The sandbox's stand-in for the platform: the only code that holds tenant payload keys, and so
+#: no part of the console.
+PLATFORM = REPO / "backends" / "sandbox_platform"
+
+
 def _console_modules() -> list[Path]:
     return sorted(
         p
         for d in ("aptien_ops", "screens", "backends")
         for p in (REPO / d).rglob("*.py")
-        if p != REPO / "backends" / "platform_seed.py"
+        if PLATFORM not in p.parents
     )
 
 
@@ -295,8 +300,24 @@ def test_the_console_holds_no_tenant_payload_key_and_cannot_decrypt_a_payload() 
     # Region keys unseal owner passwords and backup identities; age opens whole backups. None of
     # them touches a payload column, which is what the loop above proves for each.
     assert "backends/region_keys.py" in decrypting
+    # What the scan leaves out is the platform's seeding, and it is the code that reads the keys.
+    platform = sorted(PLATFORM.rglob("*.py"))
+    assert PLATFORM / "keys.py" in platform
+    assert any("platform_key" in _strings_and_names(p)[1] for p in platform)
     config_text = (REPO / "aptien_ops" / "default_ops.toml").read_text()
     assert "platform-keys" not in config_text and "platform_key" not in config_text
+
+
+def test_the_console_reaches_the_sandbox_platform_only_through_the_registry() -> None:
+    named = []
+    for path in _console_modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        imported += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        assert not [m for m in imported if "sandbox_platform" in m], path
+        if [s for s in _strings_and_names(path)[0] if "sandbox_platform" in s]:
+            named.append(path.relative_to(REPO).as_posix())
+    assert named == ["backends/__init__.py"]
 
 
 def test_the_sqlite_authorizer_is_what_keeps_payloads_out(tmp_path: Path) -> None:

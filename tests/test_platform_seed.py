@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from aptien_ops.backends.platform_seed import SeedStats, platform_key, seed_tenant
 from aptien_ops.backends.postgres_tenants import PostgresTenantStore
+from aptien_ops.backends.sandbox_platform import SeedStats, platform_key, seed_tenant
 from aptien_ops.backends.sqlite_tenants import SqliteTenantStore
 from aptien_ops.backends.tenant_schema import utc_timestamp
 from aptien_ops.config import ClusterSettings
