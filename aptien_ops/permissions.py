@@ -93,6 +93,20 @@ APPROVERS: dict[str, frozenset[Role]] = {
     "breach.notify": frozenset({Role.SECURITY, Role.ADMIN}),
 }
 
+#: Reads of catalog data that is not personal: a refusal is logged, a success is not (the ops
+#: log records changes, reads of personal data, requests and every refusal).
+UNLOGGED_READS = frozenset(
+    {
+        Action.REGION_VIEW,
+        Action.TENANT_VIEW,
+        Action.FLEET_CHECK,
+        Action.OPERATOR_VIEW,
+        Action.APPROVAL_VIEW,
+        Action.OPSLOG_VIEW,
+        Action.BACKUP_VIEW,
+    }
+)
+
 #: Actions that change something; only these are refused in read-only mode.
 READ_ONLY_SAFE = frozenset(
     {

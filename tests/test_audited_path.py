@@ -1,0 +1,426 @@
+"""Every use case the permission matrix names leaves exactly one ops-log entry per attempt.
+
+One scenario per ``Action``: a success, a refusal and a failure after authorisation, each run
+on a fresh sandbox. A change, a read of personal data or a request logs one entry (``ok``,
+``pending``, ``denied`` or ``failed:<code>``); a plain read of the catalog logs only its
+refusal (``permissions.UNLOGGED_READS``). A new action without a scenario fails the walk.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from aptien_ops.composition import Console, open_console
+from aptien_ops.config import load_settings
+from aptien_ops.domain import OpsLogEntry, Tenant, TenantState
+from aptien_ops.errors import Forbidden, OpsError, PendingApproval
+from aptien_ops.inspect_query import LoginFilters
+from aptien_ops.permissions import MATRIX, UNLOGGED_READS, Action
+from aptien_ops.sandbox import write_sandbox_config
+from aptien_ops.services.provisioning import ProvisionRequest
+from aptien_ops.services.sandbox_seed import SeedRequest
+
+#: The ops-log action an attempt is recorded under, where it is not the action's own name.
+LOGGED_AS = {Action.TENANT_RESIDENCY_OVERRIDE: Action.TENANT_PROVISION}
+
+
+class World:
+    """A fresh sandbox, with consoles opened as its demo operators on demand."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self._consoles: dict[str, Console] = {}
+
+    def as_(self, operator: str) -> Console:
+        if operator not in self._consoles:
+            env = {"APTIEN_OPS_OPERATOR": operator}
+            self._consoles[operator] = open_console(self.config, env=env)
+        return self._consoles[operator]
+
+    def tenant(self, name: str = "acme-gmbh", country: str = "DE") -> str:
+        self.as_("olga").provisioning.provision(ProvisionRequest(name, country))
+        return name
+
+    def backup(self, name: str = "acme-gmbh") -> str:
+        [outcome] = [o for o in self.as_("olga").backups.run([name]) if o.action == "backup"]
+        assert outcome.ok and outcome.backup_id, outcome.detail
+        return outcome.backup_id
+
+    def database(self, name: str) -> Path:
+        return (
+            load_settings(self.config).data_dir / "tenants" / "eu-sandbox-1" / f"tenant_{name}.db"
+        )
+
+    def entries(self) -> list[OpsLogEntry]:
+        with self.as_("ada").ctx.catalog.read() as tx:
+            return tx.opslog.entries()
+
+    def close(self) -> None:
+        for console in self._consoles.values():
+            console.close()
+
+
+def refuse(call: Callable[[World], object]) -> Callable[[World], object]:
+    """``call`` must be refused (Forbidden) for the scenario's refusal."""
+
+    def refused(world: World) -> None:
+        with pytest.raises(Forbidden):
+            call(world)
+
+    return refused
+
+
+@dataclass(frozen=True)
+class Scenario:
+    prepare: Callable[[World], object]
+    succeed: Callable[[World], object]
+    refuse: Callable[[World], object]
+    fail: Callable[[World], object] | None
+    """Raises an OpsError after authorisation; None for reads (their failures are not logged)."""
+
+
+def _nothing(world: World) -> None:
+    return None
+
+
+def _pending(call: Callable[[World], object]) -> Callable[[World], object]:
+    def requested(world: World) -> None:
+        with pytest.raises(PendingApproval):
+            call(world)
+
+    return requested
+
+
+def _tampered(world: World) -> None:
+    catalog = load_settings(world.config).data_dir / "catalog.db"
+    with sqlite3.connect(catalog) as db:  # the catalog's first entry, edited behind its back
+        db.execute("UPDATE opslog SET target = 'elsewhere' WHERE seq = 1")
+
+
+def _seed_name(world: World) -> str:
+    request = SeedRequest(tenants=1, users=2, events=4, logins=4, seed=3)
+    [(name, _country)] = world.as_("olga").seeding.tenant_names(request)
+    return name
+
+
+def _seed(world: World) -> object:
+    request = SeedRequest(tenants=1, users=2, events=4, logins=4, seed=3)
+    return world.as_("olga").seeding.seed(request)
+
+
+def _seed_into_a_missing_database(world: World) -> None:
+    name = _seed_name(world)
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    state, cluster = TenantState.ACTIVE, "us-sandbox-1"
+    with world.as_("ada").ctx.catalog.transaction() as tx:  # a tenant whose database is gone
+        tx.tenants.insert(Tenant(name, "CA", "us", cluster, state, None, None, now, now))
+
+
+def _migrate_with_a_database_gone(world: World) -> None:
+    world.database("acme-gmbh").unlink()
+
+
+def _awaiting_decision(world: World) -> int:
+    with pytest.raises(PendingApproval) as pending:
+        world.as_("ada").operators.grant("sam", "admin")
+    return pending.value.approval_id
+
+
+def _approve(world: World) -> object:
+    return world.as_(_other_admin(world)).approvals.approve(_awaiting_decision(world))
+
+
+def _other_admin(world: World) -> str:
+    """An admin who did not make the request (the OS account is the sandbox's other admin)."""
+    return world.as_("ada").identity.os_account
+
+
+def _export(world: World, name: str = "acme-gmbh") -> object:
+    target = world.config.parent / f"export-{name}.jsonl"
+    return world.as_("sam").inspection.export(
+        name, kind="logins", fmt="jsonl", output=target, reason="SEC-1"
+    )
+
+
+def _prune_blocked(world: World) -> None:
+    ids = [world.backup(), world.backup()]
+    store = load_settings(world.config).regions["eu"].backup_store / "acme-gmbh"
+    manifest = store / f"{ids[0]}.manifest.json"
+    manifest.unlink()
+    (manifest / "in-the-way").mkdir(parents=True)  # deleting it fails: not a file
+
+
+def _store_in_the_way(world: World) -> None:
+    store = load_settings(world.config).regions["eu"].backup_store
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text("not a directory")
+
+
+def _suspended(world: World) -> None:
+    world.tenant()
+    world.as_("olga").lifecycle.suspend("acme-gmbh", "unpaid")
+
+
+def _cancelled(world: World) -> None:
+    world.tenant()
+    world.as_("olga").lifecycle.cancel("acme-gmbh", 0)
+
+
+SCENARIOS: dict[Action, Scenario] = {
+    Action.REGION_VIEW: Scenario(
+        _nothing,
+        lambda w: w.as_("vic").regions.list(),
+        refuse(lambda w: w.as_("mallory").regions.list()),
+        None,
+    ),
+    Action.TENANT_VIEW: Scenario(
+        _nothing,
+        lambda w: w.as_("vic").tenants.list(),
+        refuse(lambda w: w.as_("mallory").tenants.list()),
+        None,
+    ),
+    Action.TENANT_PROVISION: Scenario(
+        lambda w: w.tenant(),
+        lambda w: w.tenant("new-client", "FR"),
+        refuse(lambda w: w.as_("vic").provisioning.provision(ProvisionRequest("x-co", "FR"))),
+        lambda w: w.tenant(),  # exists already
+    ),
+    Action.TENANT_RESIDENCY_OVERRIDE: Scenario(
+        lambda w: w.tenant(),
+        lambda w: w.as_("ada").provisioning.provision(
+            ProvisionRequest("over-ride", "DE", region="us", residency_override="client asked")
+        ),
+        refuse(
+            lambda w: w.as_("olga").provisioning.provision(
+                ProvisionRequest("over-ride", "DE", region="us", residency_override="why not")
+            )
+        ),
+        lambda w: w.as_("ada").provisioning.provision(
+            ProvisionRequest("acme-gmbh", "DE", region="us", residency_override="again")
+        ),
+    ),
+    Action.TENANT_SUSPEND: Scenario(
+        lambda w: w.tenant(),
+        lambda w: w.as_("olga").lifecycle.suspend("acme-gmbh", "unpaid"),
+        refuse(lambda w: w.as_("vic").lifecycle.suspend("acme-gmbh", "unpaid")),
+        lambda w: w.as_("olga").lifecycle.suspend("no-such-tenant", "unpaid"),
+    ),
+    Action.TENANT_RESUME: Scenario(
+        _suspended,
+        lambda w: w.as_("olga").lifecycle.resume("acme-gmbh"),
+        refuse(lambda w: w.as_("vic").lifecycle.resume("acme-gmbh")),
+        lambda w: w.as_("olga").lifecycle.resume("no-such-tenant"),
+    ),
+    Action.TENANT_CANCEL: Scenario(
+        lambda w: w.tenant(),
+        lambda w: w.as_("olga").lifecycle.cancel("acme-gmbh", 30),
+        refuse(lambda w: w.as_("vic").lifecycle.cancel("acme-gmbh", 30)),
+        lambda w: w.as_("olga").lifecycle.cancel("no-such-tenant", 30),
+    ),
+    Action.TENANT_PURGE: Scenario(
+        _cancelled,
+        _pending(lambda w: w.as_("ada").lifecycle.purge("acme-gmbh")),
+        refuse(lambda w: w.as_("olga").lifecycle.purge("acme-gmbh")),
+        lambda w: w.as_("ada").lifecycle.purge("no-such-tenant"),
+    ),
+    Action.FLEET_CHECK: Scenario(
+        _nothing,
+        lambda w: w.as_("vic").fleet.check(),
+        refuse(lambda w: w.as_("mallory").fleet.check()),
+        None,
+    ),
+    Action.FLEET_MIGRATE: Scenario(
+        lambda w: w.tenant(),
+        lambda w: w.as_("olga").fleet.migrate(),
+        refuse(lambda w: w.as_("vic").fleet.migrate()),
+        lambda w: (_migrate_with_a_database_gone(w), w.as_("olga").fleet.migrate()),
+    ),
+    Action.OPERATOR_VIEW: Scenario(
+        _nothing,
+        lambda w: w.as_("vic").operators.list(),
+        refuse(lambda w: w.as_("mallory").operators.list()),
+        None,
+    ),
+    Action.OPERATOR_ADD: Scenario(
+        _nothing,
+        lambda w: w.as_("ada").operators.add("newbie", ["viewer"]),
+        refuse(lambda w: w.as_("olga").operators.add("newbie", ["viewer"])),
+        lambda w: w.as_("ada").operators.add("vic", ["viewer"]),
+    ),
+    Action.OPERATOR_GRANT: Scenario(
+        _nothing,
+        lambda w: w.as_("ada").operators.grant("vic", "operator"),
+        refuse(lambda w: w.as_("olga").operators.grant("vic", "operator")),
+        lambda w: w.as_("ada").operators.grant("olga", "operator"),
+    ),
+    Action.OPERATOR_GRANT_ADMIN: Scenario(
+        _nothing,
+        _pending(lambda w: w.as_("ada").operators.grant("sam", "admin")),
+        refuse(lambda w: w.as_("olga").operators.grant("sam", "admin")),
+        lambda w: w.as_("ada").operators.grant("ghost", "admin"),
+    ),
+    Action.OPERATOR_REVOKE: Scenario(
+        _nothing,
+        lambda w: w.as_("ada").operators.revoke("olga", "operator"),
+        refuse(lambda w: w.as_("olga").operators.revoke("vic", "viewer")),
+        lambda w: w.as_("ada").operators.revoke("vic", "admin"),
+    ),
+    Action.APPROVAL_VIEW: Scenario(
+        _nothing,
+        lambda w: w.as_("vic").approvals.list(),
+        refuse(lambda w: w.as_("mallory").approvals.list()),
+        None,
+    ),
+    Action.APPROVAL_DECIDE: Scenario(
+        _nothing,
+        _approve,
+        refuse(lambda w: w.as_("olga").approvals.approve(_awaiting_decision(w))),
+        lambda w: w.as_("ada").approvals.approve(9999),
+    ),
+    Action.OPSLOG_VIEW: Scenario(
+        _nothing,
+        lambda w: w.as_("sam").opslog.list(),
+        refuse(lambda w: w.as_("vic").opslog.list()),
+        None,
+    ),
+    Action.OPSLOG_VERIFY: Scenario(
+        _nothing,
+        lambda w: w.as_("sam").opslog.verify(),
+        refuse(lambda w: w.as_("vic").opslog.verify()),
+        lambda w: (_tampered(w), w.as_("sam").opslog.verify()),
+    ),
+    Action.SANDBOX_SEED: Scenario(
+        _nothing,
+        _seed,
+        refuse(lambda w: w.as_("vic").seeding.seed(SeedRequest(tenants=1, users=2, events=4))),
+        lambda w: (_seed_into_a_missing_database(w), _seed(w)),
+    ),
+    Action.INSPECT_METADATA: Scenario(
+        lambda w: w.tenant(),
+        lambda w: w.as_("sam").inspection.logins("acme-gmbh", LoginFilters()),
+        refuse(lambda w: w.as_("olga").inspection.logins("acme-gmbh", LoginFilters())),
+        lambda w: w.as_("sam").inspection.logins("no-such-tenant", LoginFilters()),
+    ),
+    Action.INSPECT_EXPORT: Scenario(
+        lambda w: w.tenant(),
+        _export,
+        refuse(
+            lambda w: w.as_("olga").inspection.export(
+                "acme-gmbh",
+                kind="logins",
+                fmt="jsonl",
+                output=w.config.parent / "x.jsonl",
+                reason="SEC-1",
+            )
+        ),
+        lambda w: _export(w, "no-such-tenant"),
+    ),
+    Action.BACKUP_RUN: Scenario(
+        lambda w: w.tenant(),
+        lambda w: w.backup(),
+        refuse(lambda w: w.as_("vic").backups.run(["acme-gmbh"])),
+        lambda w: (w.database("acme-gmbh").unlink(), w.as_("olga").backups.run(["acme-gmbh"])),
+    ),
+    Action.BACKUP_VIEW: Scenario(
+        _nothing,
+        lambda w: w.as_("vic").backups.listing(),
+        refuse(lambda w: w.as_("mallory").backups.listing()),
+        None,
+    ),
+    Action.BACKUP_VERIFY: Scenario(
+        lambda w: (w.tenant(), w.backup()),
+        lambda w: w.as_("olga").backups.verify(w.as_("vic").backups.listing().rows[0].record.id),
+        refuse(lambda w: w.as_("vic").backups.verify("bk-20250101T000000Z-abcdef")),
+        lambda w: w.as_("olga").backups.verify("bk-20250101T000000Z-abcdef"),
+    ),
+    Action.BACKUP_PRUNE: Scenario(
+        lambda w: (w.tenant(), w.backup(), w.backup()),
+        lambda w: w.as_("olga").backups.prune(dry_run=False),
+        refuse(lambda w: w.as_("vic").backups.prune(dry_run=False)),
+        lambda w: (_prune_blocked(w), w.as_("olga").backups.prune(dry_run=False)),
+    ),
+    Action.BACKUP_RECONCILE: Scenario(
+        _nothing,
+        lambda w: w.as_("olga").backups.reconcile(),
+        refuse(lambda w: w.as_("vic").backups.reconcile()),
+        lambda w: (_store_in_the_way(w), w.as_("olga").backups.reconcile()),
+    ),
+}
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    config, _ = write_sandbox_config(tmp_path / "sbx")
+    w = World(config)
+    yield w
+    w.close()
+
+
+def test_every_action_of_the_matrix_has_a_scenario() -> None:
+    assert set(SCENARIOS) == set(MATRIX) == set(Action)
+
+
+def _new_entries(world: World, run: Callable[[World], object]) -> list[OpsLogEntry]:
+    before = len(world.entries())
+    run(world)
+    return world.entries()[before:]
+
+
+@pytest.mark.parametrize("action", list(Action), ids=str)
+def test_a_success_logs_one_entry_and_a_plain_read_none(world: World, action: Action) -> None:
+    scenario = SCENARIOS[action]
+    scenario.prepare(world)
+    logged = str(LOGGED_AS.get(action, action))
+    mine = [e for e in _new_entries(world, scenario.succeed) if e.action == logged]
+    if action in UNLOGGED_READS:
+        assert mine == []
+    else:
+        assert [e.outcome for e in mine] in (["ok"], ["pending"]), mine
+
+
+@pytest.mark.parametrize("action", list(Action), ids=str)
+def test_a_refusal_logs_one_denied_entry_and_nothing_else(world: World, action: Action) -> None:
+    scenario = SCENARIOS[action]
+    scenario.prepare(world)
+    before = len(world.entries())
+    scenario.refuse(world)
+    new = world.entries()[before:]
+    logged = str(LOGGED_AS.get(action, action))
+    # An approval refused is asked for first: that request is its own (pending) attempt.
+    new = [e for e in new if not (e.outcome == "pending" and action == Action.APPROVAL_DECIDE)]
+    assert [(e.action, e.outcome) for e in new] == [(logged, "denied")]
+
+
+@pytest.mark.parametrize("action", [a for a in Action if SCENARIOS[a].fail is not None], ids=str)
+def test_a_failure_after_authorisation_logs_one_failed_entry(world: World, action: Action) -> None:
+    scenario = SCENARIOS[action]
+    scenario.prepare(world)
+    fail = scenario.fail
+    assert fail is not None
+
+    def failing(w: World) -> None:
+        try:
+            fail(w)
+        except OpsError:
+            return
+        # Batch use cases report failures per item instead of raising.
+
+    logged = str(LOGGED_AS.get(action, action))
+    mine = [e for e in _new_entries(world, failing) if e.action == logged]
+    assert len(mine) == 1 and mine[0].outcome.startswith("failed:"), mine
+
+
+def test_a_plain_read_that_fails_for_its_input_logs_nothing(world: World) -> None:
+    def unknown(w: World) -> None:
+        for read in (w.as_("vic").tenants.show, w.as_("vic").backups.listing):
+            with pytest.raises(OpsError, match="no tenant named nobody-here"):
+                read("nobody-here")
+
+    assert _new_entries(world, unknown) == []
+    assert all(SCENARIOS[a].fail is None for a in UNLOGGED_READS)
