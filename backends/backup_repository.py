@@ -26,6 +26,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import pyrage
+import zstandard
+
 from aptien_ops.backends import backup_codec as codec
 from aptien_ops.backends import sqlite_backup
 from aptien_ops.backends.backup_signing import RegionSigner, signing_key_path
@@ -274,7 +277,7 @@ class FsBackupRepository:
                 return pg_backup.backup(store, cluster, tenant, self._dir(tenant), consume)
             with _Partial(self._dir(tenant) / f"{backup_id}.sqlite{PARTIAL}") as copy:
                 return sqlite_backup.backup(store, tenant, copy.path, consume)
-        except (codec.pyrage.EncryptError, codec.zstandard.ZstdError) as exc:
+        except (pyrage.EncryptError, zstandard.ZstdError) as exc:
             raise Unavailable(
                 f"tenant {tenant!r}: compressing or encrypting the backup failed: {exc}"
             ) from None

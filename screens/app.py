@@ -158,7 +158,7 @@ class OpsApp(App[None], ServiceCaller):
         if self.idle_lock_minutes:
             self.set_interval(self.IDLE_CHECK_SECONDS, self.check_idle_lock, name="idle lock")
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         # No "Screenshot": it would write tenants' contacts to a file on a shared bastion.
         return (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
 

@@ -6,11 +6,11 @@ out. Escape always backs out; nothing changes until the caller acts on the answe
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import ClassVar, TypeVar
 
 from textual import on
-from textual.app import ComposeResult, CSSPathType
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
@@ -25,7 +25,10 @@ R = TypeVar("R")
 class OpsModal(ModalScreen[R]):
     """Base of the console's dialogs: one stylesheet (rules prefixed ``OpsModal``)."""
 
-    CSS_PATH: ClassVar[CSSPathType | None] = Path(__file__).with_name("modals.tcss")
+    #: One stylesheet, or a list (a dialog with its own sheet names both).
+    CSS_PATH: ClassVar[str | PurePath | list[str | PurePath] | None] = Path(__file__).with_name(
+        "modals.tcss"
+    )
 
 
 class ConfirmModal(OpsModal[bool]):

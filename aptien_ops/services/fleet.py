@@ -198,7 +198,7 @@ class FleetService:
 
         def store_for(cluster: str) -> TenantStore:
             # Adapters keep a connection each; threads get their own.
-            stores = local.__dict__.setdefault("stores", {})
+            stores: dict[str, TenantStore] = local.__dict__.setdefault("stores", {})
             if cluster not in stores:
                 assert self.ctx.store_factory is not None
                 stores[cluster] = self.ctx.store_factory(self.ctx.cluster_settings(cluster))
