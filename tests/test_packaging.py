@@ -5,6 +5,7 @@ at the top level. Checked from a wheel, installed into a fresh virtual environme
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -52,10 +53,15 @@ def test_the_links_make_the_top_level_folders_the_installed_subpackages() -> Non
 def test_a_wheel_installs_only_aptien_ops_and_runs_from_a_fresh_environment(
     tmp_path: Path,
 ) -> None:
+    # Built from a copy: setuptools leaves a build/ folder beside the sources, and a stale one
+    # would put modules deleted since into the wheel.
+    source = tmp_path / "source"
+    noise = (".venv", ".git", "build", "__pycache__", "*.egg-info", ".*_cache", "bench", "docs")
+    shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(*noise))
     built = tmp_path / "dist"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(built), str(REPO)],
+         "-w", str(built), str(source)],
         check=True, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     [wheel] = built.glob("aptien_ops-*.whl")

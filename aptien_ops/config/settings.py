@@ -1,0 +1,185 @@
+"""The settings' types, each field documented; what the console needs from ``ops.toml``."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aptien_ops.errors import ConfigError, InvalidInput
+
+APP_NAME = "aptien-ops"
+DEFAULT_CONFIG = Path(__file__).parent.with_name("default_ops.toml")
+REGION_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
+#: Keys that would hold a secret if they were allowed in the file.
+SECRET_KEYS = re.compile(r"(^|_)(password|passwd|secret|token|api_key|apikey|private_key)$")
+FOUR_EYES_ACTIONS = frozenset({"operator.grant-admin", "tenant.purge", "breach.notify"})
+
+
+def user_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
+    return Path(base) / APP_NAME
+
+
+def user_config_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / APP_NAME
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """Where a secret lives: a file or an environment variable, never the config itself."""
+
+    file: Path | None = None
+    env: str | None = None
+
+    def read(self) -> str | None:
+        """Return the secret, or None if none is configured.
+
+        Raises:
+            ConfigError: the file or variable is named but cannot be read.
+        """
+        if self.file is not None:
+            try:
+                return self.file.read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read secret file {self.file}: {exc.strerror}") from None
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if value is None:
+                raise ConfigError(f"environment variable {self.env} (a secret) is not set")
+            return value
+        return None
+
+
+@dataclass(frozen=True)
+class CatalogSettings:
+    url: str
+    """SQLAlchemy URL of the catalog: ``sqlite:///…`` or ``postgresql+psycopg://…``."""
+    password: SecretRef = field(default_factory=SecretRef)
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    name: str
+    kind: str
+    """``sqlite`` (a directory of database files) or ``postgresql``."""
+    url: str
+    capacity: int
+    """How many tenant databases the cluster may hold."""
+    password: SecretRef = field(default_factory=SecretRef)
+    """The cluster admin's password (PostgreSQL)."""
+    inspector_password: SecretRef = field(default_factory=SecretRef)
+    """The region inspector role's password on this cluster (PostgreSQL inspection)."""
+
+
+#: Verify levels from weakest to strongest (``backup verify --level``).
+VERIFY_LEVELS = ("quick", "full", "restore")
+
+
+@dataclass(frozen=True)
+class BackupPolicy:
+    """A region's backup schedule and retention (``[regions.<name>.backup]``)."""
+
+    interval_hours: int = 24
+    """A tenant is due for a backup when its last good one is older than this."""
+    verify_level: str = "restore"
+    """How each new backup must be verified: quick, full or restore."""
+    verify_within_hours: int = 24
+    """Deadline for that verification, counted from the backup's creation."""
+    keep_daily: int = 7
+    """Retention (GFS): the newest backup of each of this many days that have backups."""
+    keep_weekly: int = 4
+    """… of each of this many ISO weeks."""
+    keep_monthly: int = 12
+    """… of each of this many months."""
+    legal_holds: tuple[str, ...] = ()
+    """Tenants whose backups are never pruned."""
+
+
+@dataclass(frozen=True)
+class RegionSettings:
+    name: str
+    description: str
+    backup_store: Path
+    clusters: tuple[ClusterSettings, ...]
+    key_file: Path
+    """The region key that seals tenant owner passwords and backup identities in the catalog."""
+    inspector_role: str
+    """PostgreSQL role with column-level SELECT on metadata columns only."""
+    backup: BackupPolicy = field(default_factory=BackupPolicy)
+    """Schedule, verification and retention of the region's backups."""
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    idle_lock_minutes: int
+    """The TUI locks after this many idle minutes (0 disables)."""
+    four_eyes: frozenset[str]
+    """Actions that need a second operator's approval."""
+    opslog_key_file: Path
+    """HMAC key of the ops log; created at init, never stored in the catalog."""
+    initial_admins: tuple[str, ...]
+    """OS accounts made admin when a production catalog is first created."""
+
+
+@dataclass(frozen=True)
+class TenantSettings:
+    default_retain_days: int
+    """How long a cancelled tenant stays restorable before it may be purged."""
+
+
+@dataclass(frozen=True)
+class InspectionSettings:
+    """Login/audit inspection (``[inspection]``)."""
+
+    burst_failures: int = 20
+    """A burst is at least this many failed logins of one user or one IP ..."""
+    burst_window_minutes: int = 10
+    """... within this many minutes."""
+    parallel_per_cluster: int = 4
+    """``inspect user`` searches at most this many tenants of one cluster at once."""
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    file: Path
+    level: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path | None
+    """The file read, or None for the embedded default."""
+    mode: str
+    data_dir: Path
+    catalog: CatalogSettings
+    logging: LoggingSettings
+    security: SecuritySettings
+    regions: Mapping[str, RegionSettings]
+    region_overrides: Mapping[str, str]
+    tenants: TenantSettings = field(default_factory=lambda: TenantSettings(default_retain_days=30))
+    inspection: InspectionSettings = field(default_factory=InspectionSettings)
+
+    @property
+    def sandbox(self) -> bool:
+        return self.mode == "sandbox"
+
+    @property
+    def source(self) -> str:
+        return str(self.path) if self.path else "embedded default"
+
+
+def region_or_fail(settings: Settings, name: str) -> RegionSettings:
+    """Raises: InvalidInput naming the known regions."""
+    try:
+        return settings.regions[name]
+    except KeyError:
+        raise InvalidInput(
+            f"unknown region {name!r}", hint=f"known regions: {', '.join(settings.regions)}"
+        ) from None
