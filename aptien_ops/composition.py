@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from aptien_ops.services.lifecycle import LifecycleService
     from aptien_ops.services.operators import OperatorService
     from aptien_ops.services.opslog_service import OpsLogService
+    from aptien_ops.services.policy import PolicyService
     from aptien_ops.services.provisioning import ProvisioningService
     from aptien_ops.services.regions import RegionService
     from aptien_ops.services.sandbox_seed import SandboxSeedService
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 
 #: Services that run approved four-eyes requests: built with ``approvals`` so that it always
 #: knows their executors, whichever service a command touches first.
-EXECUTOR_OWNERS = ("operators", "lifecycle")
+EXECUTOR_OWNERS = ("operators", "lifecycle", "policy")
 
 S = TypeVar("S")
 
@@ -164,6 +165,12 @@ class Console:
         from aptien_ops.services.operators import OperatorService
 
         return OperatorService(self.ctx, self._approvals)
+
+    @_service
+    def policy(self) -> PolicyService:
+        from aptien_ops.services.policy import PolicyService
+
+        return PolicyService(self.ctx, self._approvals)
 
     @_service
     def lifecycle(self) -> LifecycleService:

@@ -216,6 +216,9 @@ class Identity:
     os_account: str
     ssh_origin: str | None
     session_id: str
+    requested: str | None = None
+    """The operator ``APTIEN_OPS_OPERATOR`` asked for: honoured in a sandbox only (a production
+    catalog refuses to open when it is set)."""
 
 
 @dataclass(frozen=True)

@@ -44,23 +44,22 @@ def current_identity(*, sandbox: bool, env: Mapping[str, str] | None = None) -> 
     """The identity of this run.
 
     In sandbox mode ``APTIEN_OPS_OPERATOR`` may name another operator (demos and tests); the
-    ops log then records both names.
+    ops log then records both names. Outside a sandbox it is kept as ``requested`` only: the
+    catalog refuses to open with it (and logs the attempt).
 
     Raises:
-        InvalidInput: ``APTIEN_OPS_OPERATOR`` is set outside sandbox mode, or is malformed.
+        InvalidInput: ``APTIEN_OPS_OPERATOR`` is malformed.
     """
     env = os.environ if env is None else env
     account = os_account()
-    override = env.get("APTIEN_OPS_OPERATOR")
-    if override:
-        if not sandbox:
-            raise InvalidInput(
-                "APTIEN_OPS_OPERATOR is honoured only in sandbox mode",
-                hint="unset it; in production you act as your own OS account",
-            )
-        operator = validate_operator_name(override)
-    else:
-        operator = account
+    override = env.get("APTIEN_OPS_OPERATOR") or None
+    if override is not None:
+        validate_operator_name(override)
+    operator = override if override is not None and sandbox else account
     return Identity(
-        operator=operator, os_account=account, ssh_origin=ssh_origin(env), session_id=_SESSION_ID
+        operator=operator,
+        os_account=account,
+        ssh_origin=ssh_origin(env),
+        session_id=_SESSION_ID,
+        requested=override,
     )

@@ -48,6 +48,10 @@ class Action(StrEnum):
     BACKUP_VERIFY = "backup.verify"
     BACKUP_PRUNE = "backup.prune"
     BACKUP_RECONCILE = "backup.reconcile"
+    POLICY_VIEW = "policy.view"
+    POLICY_SET = "policy.set"
+    OPERATOR_GRANT_SECURITY = "operator.grant-security"
+    OPERATOR_REVOKE_ADMIN = "operator.revoke-admin"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -84,6 +88,10 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.BACKUP_VERIFY: _OPS,
     Action.BACKUP_PRUNE: _OPS,
     Action.BACKUP_RECONCILE: _OPS,
+    Action.POLICY_VIEW: _ALL_STAFF,
+    Action.POLICY_SET: _ADMIN,
+    Action.OPERATOR_GRANT_SECURITY: _ADMIN,
+    Action.OPERATOR_REVOKE_ADMIN: _ADMIN,
 }
 
 #: Who may approve a four-eyes request, by the action requested.
@@ -91,6 +99,9 @@ APPROVERS: dict[str, frozenset[Role]] = {
     "operator.grant-admin": _ADMIN,
     "tenant.purge": _ADMIN,
     "breach.notify": frozenset({Role.SECURITY, Role.ADMIN}),
+    "operator.grant-security": _ADMIN,
+    "operator.revoke-admin": _ADMIN,
+    "policy.set": _ADMIN,
 }
 
 #: Reads of catalog data that is not personal: a refusal is logged, a success is not (the ops
@@ -104,6 +115,7 @@ UNLOGGED_READS = frozenset(
         Action.APPROVAL_VIEW,
         Action.OPSLOG_VIEW,
         Action.BACKUP_VIEW,
+        Action.POLICY_VIEW,
     }
 )
 
@@ -119,6 +131,7 @@ READ_ONLY_SAFE = frozenset(
         Action.OPSLOG_VERIFY,
         Action.INSPECT_METADATA,
         Action.BACKUP_VIEW,
+        Action.POLICY_VIEW,
     }
 )
 

@@ -217,6 +217,7 @@ opslog = Table(
     Column("approval_id", Integer, nullable=True),
     Column("prev_hash", Text, nullable=False),
     Column("hmac", Text, nullable=False),
+    Index(None, "approval_id"),
 )
 
 opslog_head = Table(
@@ -266,3 +267,25 @@ backup_verifications = Table(
     CheckConstraint(f"level IN {VERIFY_LEVELS!r}", name="level"),
     Index(None, "backup_id", "at"),
 )
+
+catalog_meta = Table(
+    "catalog_meta",
+    metadata,
+    # Facts fixed when the catalog is created: its mode (sandbox or production) above all.
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+policy = Table(
+    "policy",
+    metadata,
+    # The security policy of a production catalog, one JSON value per key: what a config
+    # cannot change (four-eyes actions and approvers, approval lifetime, retention, legal
+    # holds, session limits). Changed only by `policy set`, itself four-eyes.
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("set_by", String(64), nullable=False),
+    Column("set_at", UtcDateTime(), nullable=False),
+    Column("approval_id", Integer, nullable=True),
+)
+

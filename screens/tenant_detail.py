@@ -363,7 +363,7 @@ class TenantDetailScreen(OpsScreen):
                     ),
                 )
 
-        default = self.console.settings.tenants.default_retain_days
+        default = self.console.ctx.policy.default_retain_days
         self.app.push_screen(RetainDaysModal(name, default), chosen)
 
     def action_purge(self) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from aptien_ops.composition import Console, open_console
 from aptien_ops.config import load_settings
-from aptien_ops.domain import OpsLogEntry, Tenant, TenantState
+from aptien_ops.domain import Identity, OpsLogEntry, Tenant, TenantState
 from aptien_ops.errors import Forbidden, OpsError, PendingApproval
 from aptien_ops.inspect_query import LoginFilters
 from aptien_ops.permissions import MATRIX, UNLOGGED_READS, Action
@@ -31,17 +31,32 @@ LOGGED_AS = {Action.TENANT_RESIDENCY_OVERRIDE: Action.TENANT_PROVISION}
 
 
 class World:
-    """A fresh sandbox, with consoles opened as its demo operators on demand."""
+    """A fresh sandbox, with consoles opened as its demo operators on demand; or, once
+    :meth:`to_production` ran, a production catalog where each console is opened as its
+    operator's own account (as sudo would report it)."""
 
     def __init__(self, config: Path) -> None:
         self.config = config
+        self.production = False
         self._consoles: dict[str, Console] = {}
 
     def as_(self, operator: str) -> Console:
         if operator not in self._consoles:
-            env = {"APTIEN_OPS_OPERATOR": operator}
-            self._consoles[operator] = open_console(self.config, env=env)
+            if self.production:
+                who = Identity(operator, operator, None, "s-test")
+                self._consoles[operator] = open_console(self.config, identity=who)
+            else:
+                env = {"APTIEN_OPS_OPERATOR": operator}
+                self._consoles[operator] = open_console(self.config, env=env)
         return self._consoles[operator]
+
+    def to_production(self) -> None:
+        """A production catalog whose first admin is ada; olga (operator) and vic (viewer)."""
+        text = self.config.read_text().replace('mode = "sandbox"', 'mode = "production"', 1)
+        self.config.write_text(text.replace("initial_admins = []", 'initial_admins = ["ada"]', 1))
+        self.production = True
+        self.as_("ada").operators.add("olga", ["operator"])
+        self.as_("ada").operators.add("vic", ["viewer"])
 
     def tenant(self, name: str = "acme-gmbh", country: str = "DE") -> str:
         self.as_("olga").provisioning.provision(ProvisionRequest(name, country))
@@ -162,6 +177,10 @@ def _store_in_the_way(world: World) -> None:
     store.write_text("not a directory")
 
 
+def _production(world: World) -> None:
+    world.to_production()
+
+
 def _suspended(world: World) -> None:
     world.tenant()
     world.as_("olga").lifecycle.suspend("acme-gmbh", "unpaid")
@@ -269,7 +288,31 @@ SCENARIOS: dict[Action, Scenario] = {
         _nothing,
         lambda w: w.as_("ada").operators.revoke("olga", "operator"),
         refuse(lambda w: w.as_("olga").operators.revoke("vic", "viewer")),
+        lambda w: w.as_("ada").operators.revoke("vic", "operator"),
+    ),
+    Action.OPERATOR_GRANT_SECURITY: Scenario(
+        _nothing,
+        _pending(lambda w: w.as_("ada").operators.grant("vic", "security")),
+        refuse(lambda w: w.as_("olga").operators.grant("vic", "security")),
+        lambda w: w.as_("ada").operators.grant("ghost", "security"),
+    ),
+    Action.OPERATOR_REVOKE_ADMIN: Scenario(
+        _nothing,
+        _pending(lambda w: w.as_("ada").operators.revoke(_other_admin(w), "admin")),
+        refuse(lambda w: w.as_("olga").operators.revoke("ada", "admin")),
         lambda w: w.as_("ada").operators.revoke("vic", "admin"),
+    ),
+    Action.POLICY_VIEW: Scenario(
+        _nothing,
+        lambda w: w.as_("vic").policy.show(),
+        refuse(lambda w: w.as_("mallory").policy.show()),
+        None,
+    ),
+    Action.POLICY_SET: Scenario(
+        _production,
+        _pending(lambda w: w.as_("ada").policy.set("approval_lifetime_hours", "12")),
+        refuse(lambda w: w.as_("olga").policy.set("approval_lifetime_hours", "12")),
+        None,  # a bad key or value is refused before anything is touched (InvalidInput)
     ),
     Action.APPROVAL_VIEW: Scenario(
         _nothing,

@@ -145,7 +145,7 @@ def test_a_viewer_is_refused_with_exit_4_and_the_denial_is_logged(seeded: Path) 
     last = run_cli("--json", "ops-log", "list", "--limit", "1", config=seeded).json()[0]
     assert (last["operator"], last["action"], last["outcome"]) == (
         "vic",
-        "operator.grant",
+        "operator.grant-security",
         "denied",
     )
 
@@ -209,8 +209,11 @@ def test_a_request_can_be_rejected_with_a_reason(seeded: Path) -> None:
     )
 
 
-def test_revoking_the_last_admin_is_refused(seeded: Path) -> None:
-    assert run_cli("operator", "revoke", "ada", "admin", config=seeded).code == 0
+def test_revoking_admin_needs_a_second_admin_and_the_last_admin_keeps_it(seeded: Path) -> None:
+    request = run_cli("--json", "operator", "revoke", "ada", "admin", config=seeded)
+    assert request.code == 8 and request.error()["action"] == "operator.revoke-admin"
+    approval = str(request.error()["approval_id"])
+    assert run_cli("approval", "approve", approval, config=seeded, operator="ada").code == 0
     me = run_cli("--json", "operator", "whoami", config=seeded).json()["operator"]
     result = run_cli("--json", "operator", "revoke", me, "admin", config=seeded)
     assert result.code == 5 and "last admin" in result.error()["message"]
@@ -278,7 +281,9 @@ def test_operator_override_is_refused_outside_sandbox_mode(tmp_path: Path) -> No
         .replace("initial_admins = []", 'initial_admins = ["root"]')
     )
     result = run_cli("--json", "tenant", "list", config=config, operator="ada")
-    assert result.code == 2 and "sandbox" in result.error()["message"]
+    assert result.code == 7 and "APTIEN_OPS_OPERATOR" in result.error()["message"]
+    log = run_cli("--json", "ops-log", "list", "--limit", "1", config=config).json()
+    assert (log[0]["action"], log[0]["outcome"]) == ("catalog.open", "failed:integrity")
 
 
 def test_without_a_terminal_and_without_arguments_it_prints_help_and_exits_2() -> None:

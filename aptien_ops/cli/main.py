@@ -76,7 +76,7 @@ _last_state: CliState | None = None
 
 
 def _register() -> None:
-    from aptien_ops.cli import inspect, lifecycle, opslog, people, sandbox, tenants, tui
+    from aptien_ops.cli import inspect, lifecycle, opslog, people, policy, sandbox, tenants, tui
 
     for command in (
         sandbox.sandbox,
@@ -86,6 +86,7 @@ def _register() -> None:
         people.operator,
         people.approval,
         opslog.ops_log,
+        policy.policy,
         tui.tui,
         inspect.inspect,
     ):

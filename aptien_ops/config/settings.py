@@ -16,7 +16,15 @@ REGION_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 #: Keys that would hold a secret if they were allowed in the file.
 SECRET_KEYS = re.compile(r"(^|_)(password|passwd|secret|token|api_key|apikey|private_key)$")
-FOUR_EYES_ACTIONS = frozenset({"operator.grant-admin", "tenant.purge", "breach.notify"})
+FOUR_EYES_ACTIONS = frozenset(
+    {
+        "operator.grant-admin",
+        "operator.grant-security",
+        "operator.revoke-admin",
+        "tenant.purge",
+        "breach.notify",
+    }
+)
 
 
 def user_data_dir() -> Path:

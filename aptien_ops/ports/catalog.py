@@ -164,6 +164,10 @@ class OpsLogRepository(Protocol):
         """Every entry in ``seq`` order, fetched in batches; consume it inside the transaction."""
         ...
 
+    def for_approval(self, approval_id: int) -> list[OpsLogEntry]:
+        """The entries that name ``approval_id`` (its request, its decisions), by seq."""
+        ...
+
 
 class BackupIndex(Protocol):
     """The catalog's index of the region stores (their signed manifests are the truth), and
@@ -190,6 +194,27 @@ class BackupIndex(Protocol):
         ...
 
 
+class PolicyRepository(Protocol):
+    """The catalog's own facts (its mode) and the security policy it holds (production)."""
+
+    def mode(self) -> str | None:
+        """``sandbox`` or ``production`` as recorded when the catalog was created; None on a
+        catalog from before this was recorded."""
+        ...
+
+    def record_mode(self, mode: str) -> None:
+        """Record the mode once. Raises: Conflict if a mode is recorded already."""
+        ...
+
+    def values(self) -> dict[str, str]:
+        """Every policy key with its JSON value."""
+        ...
+
+    def put(self, key: str, value: str, by: str, at: datetime, approval_id: int | None) -> None:
+        """Set one key (JSON text), noting who set it and under which approval."""
+        ...
+
+
 class CatalogTx(Protocol):
     """One catalog transaction: everything done through its repositories commits or rolls
     back together."""
@@ -208,6 +233,8 @@ class CatalogTx(Protocol):
     def opslog(self) -> OpsLogRepository: ...
     @property
     def backups(self) -> BackupIndex: ...
+    @property
+    def policy(self) -> PolicyRepository: ...
 
 
 class Catalog(Protocol):

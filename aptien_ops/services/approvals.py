@@ -1,18 +1,49 @@
-"""Four-eyes approvals: a request is stored, and runs only when a different operator approves."""
+"""Four-eyes approvals: a request is stored, and runs only when a different operator approves.
+
+A request is bound to what was asked: the digest of its action, target, parameters, requester
+and time goes into its ``pending`` ops-log entry, whose HMAC nobody without the ops-log key
+can forge. Approving re-reads the row, recomputes the digest and compares it with that entry
+(an edited row is an integrity failure and nothing runs), checks that the request is within
+the policy's lifetime, that the requester still holds the role for the action, and that the
+approver is neither the requester nor the one a grant would give a role to.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
-from aptien_ops.domain import Approval, ApprovalState
-from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound
-from aptien_ops.permissions import APPROVERS, Action, may_approve
+from aptien_ops.domain import Approval, ApprovalState, iso
+from aptien_ops.errors import Conflict, Forbidden, IntegrityFailure, InvalidInput, NotFound
+from aptien_ops.opslog import entry_mac
+from aptien_ops.permissions import MATRIX, Action, is_allowed
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.context import OpsContext
 
-#: Runs an approved request inside the approval's transaction; returns what to report.
-Executor = Callable[[CatalogTx, str, dict[str, object]], Mapping[str, object]]
+#: Runs an approved request inside the approval's transaction: (tx, target, params, approval
+#: id) -> what to report.
+Executor = Callable[[CatalogTx, str, Mapping[str, object], int], Mapping[str, object]]
+#: The parameter of a request's pending entry that binds it to what was asked.
+DIGEST = "request_sha256"
+#: Requests that give their target a role: the target may not be the one who approves.
+GRANTS = frozenset({"operator.grant-admin", "operator.grant-security"})
+
+
+def request_digest(approval: Approval) -> str:
+    """SHA-256 of everything a request asks for, as the catalog holds it."""
+    fields = [
+        approval.action,
+        approval.target,
+        approval.params,
+        approval.requested_by,
+        iso(approval.requested_at),
+    ]
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -48,9 +79,9 @@ class ApprovalService:
         params: Mapping[str, object],
         check: Callable[[CatalogTx], None] | None = None,
     ) -> Approval:
-        """Record a four-eyes request, logged as ``pending``. The requester must hold the role
-        for the action itself; ``check`` (in the same transaction, after authorisation) refuses
-        a request that could not run, e.g. a tenant in the wrong state.
+        """Record a four-eyes request, logged as ``pending`` with its digest. The requester
+        must hold the role for the action itself; ``check`` (in the same transaction, after
+        authorisation) refuses a request that could not run, e.g. a tenant in the wrong state.
 
         Raises: Forbidden, and what ``check`` raises.
         """
@@ -58,13 +89,11 @@ class ApprovalService:
             with attempt.transaction() as tx:
                 if check is not None:
                     check(tx)
-                me = self.ctx.identity.operator
-                approval_id = tx.approvals.insert(
-                    str(action), target, dict(params), me, self.ctx.now()
-                )
+                me, now = self.ctx.identity.operator, self.ctx.now()
+                approval_id = tx.approvals.insert(str(action), target, dict(params), me, now)
                 approval = tx.approvals.get(approval_id)
                 assert approval is not None
-                attempt.pending(approval_id)
+                attempt.pending(approval_id, **{DIGEST: request_digest(approval)})
         return approval
 
     def list(self, state: str | None = None) -> list[Approval]:
@@ -76,10 +105,19 @@ class ApprovalService:
             Action.APPROVAL_VIEW, f"approval/{approval_id}", lambda tx: self._get(tx, approval_id)
         )
 
+    def expired(self, approval: Approval) -> bool:
+        """Whether a pending request is past the policy's lifetime (it can no longer run)."""
+        lifetime = timedelta(hours=self.ctx.policy.approval_lifetime_hours)
+        return approval.state == ApprovalState.PENDING and (
+            approval.requested_at + lifetime < self.ctx.now()
+        )
+
     def approve(self, approval_id: int) -> ApprovalDecision:
         """Approve and run a pending request, in one transaction.
 
-        Raises: NotFound, Conflict (not pending), Forbidden (own request, or lacking the role).
+        Raises: NotFound, Conflict (not pending, expired), Forbidden (own request, lacking the
+        role, a grant to oneself, a requester who lost the role), IntegrityFailure (the request
+        was changed after it was made, or was run already: nothing runs).
         """
         target = f"approval/{approval_id}"
         params = {"decision": "approve"}
@@ -89,12 +127,15 @@ class ApprovalService:
             with attempt.transaction() as tx:
                 approval = self._get(tx, approval_id, for_update=True)
                 self._check_decider(tx, approval)
+                self._check_bound(tx, approval)
+                self._check_runnable(tx, approval)
                 executor = self._executors.get(approval.action)
                 if executor is None:
                     raise Conflict(
-                        f"approval #{approval_id} is for {approval.action}, which this console cannot run"
+                        f"approval #{approval_id} is for {approval.action},"
+                        " which this console cannot run"
                     )
-                result = executor(tx, approval.target, dict(approval.params))
+                result = executor(tx, approval.target, dict(approval.params), approval_id)
                 me = self.ctx.identity.operator
                 tx.approvals.decide(approval_id, ApprovalState.APPROVED, me, self.ctx.now(), None)
                 attempt.ok()
@@ -105,6 +146,8 @@ class ApprovalService:
         reason = " ".join(reason.split())
         if not reason:
             raise InvalidInput("a rejection needs a reason", hint='--reason "why"')
+        if len(reason) > 500:
+            raise InvalidInput("the reason must be at most 500 characters")
 
         def reject(tx: CatalogTx) -> Approval:
             approval = self._get(tx, approval_id, for_update=True)
@@ -134,12 +177,63 @@ class ApprovalService:
                 f"{me} cannot approve their own request #{approval.id}",
                 hint="four-eyes: a different operator must approve it",
             )
-        if not may_approve(self.ctx.roles(tx), approval.action):
-            roles = " or ".join(sorted(APPROVERS.get(approval.action, frozenset({"admin"}))))
+        if approval.action in GRANTS and approval.target == me:
+            raise Forbidden(
+                f"{me} cannot approve a role for themselves (request #{approval.id})",
+                hint="nobody grants a role to themselves: a third admin must approve it",
+            )
+        allowed = self.ctx.policy.approver_roles(approval.action)
+        if not self.ctx.roles(tx) & allowed:
+            roles = " or ".join(sorted(allowed))
             raise Forbidden(f"{me} may not approve {approval.action}", hint=f"needs role {roles}")
+
+    def _check_bound(self, tx: CatalogTx, approval: Approval) -> None:
+        """The row is what was requested, and was never run: else nothing runs."""
+        key = self.ctx.opslog_key
+        recorded = [
+            e
+            for e in tx.opslog.for_approval(approval.id)
+            if hmac.compare_digest(entry_mac(key, e), e.hmac)
+        ]
+        requests = [e for e in recorded if e.outcome == "pending"]
+        if not requests:
+            raise IntegrityFailure(
+                f"approval #{approval.id} has no request in the ops log: nothing was run",
+                hint="aptien-ops ops-log verify",
+            )
+        asked = json.loads(requests[0].params).get(DIGEST)
+        if not isinstance(asked, str) or not hmac.compare_digest(asked, request_digest(approval)):
+            raise IntegrityFailure(
+                f"approval #{approval.id} was changed after it was requested: nothing was run",
+                hint="reject it and request again; aptien-ops ops-log verify",
+            )
+        if any(e.action == Action.APPROVAL_DECIDE and e.outcome == "ok" for e in recorded):
+            raise IntegrityFailure(
+                f"approval #{approval.id} was decided already (the ops log says so): nothing was run"
+            )
+
+    def _check_runnable(self, tx: CatalogTx, approval: Approval) -> None:
+        """Within its lifetime, and its requester may still ask for it."""
+        if self.expired(approval):
+            hours = self.ctx.policy.approval_lifetime_hours
+            raise Conflict(
+                f"approval #{approval.id} expired: it was requested more than {hours} h ago",
+                hint="request it again if it is still needed",
+            )
+        requester = tx.operators.get(approval.requested_by)
+        held = requester.roles if requester and requester.active else frozenset()
+        action = Action(approval.action)
+        if not is_allowed(held, action):
+            needed = " or ".join(sorted(MATRIX[action]))
+            raise Forbidden(
+                f"{approval.requested_by}, who requested #{approval.id}, no longer holds {needed}",
+                hint="the request cannot run; a current holder of the role may request it again",
+            )
 
     @staticmethod
     def _get(tx: CatalogTx, approval_id: int, *, for_update: bool = False) -> Approval:
+        if not 1 <= approval_id <= 2**31 - 1:
+            raise NotFound(f"no approval #{approval_id}", hint="aptien-ops approval list")
         approval = tx.approvals.get(approval_id, for_update=for_update)
         if approval is None:
             raise NotFound(f"no approval #{approval_id}", hint="aptien-ops approval list")
@@ -155,4 +249,4 @@ def _state(value: str) -> ApprovalState:
         ) from None
 
 
-__all__ = ["ApprovalDecision", "ApprovalService"]
+__all__ = ["ApprovalDecision", "ApprovalService", "request_digest"]

@@ -26,6 +26,7 @@ from aptien_ops.errors import Forbidden, NotFound, OpsError
 from aptien_ops.eventlog import EventLog
 from aptien_ops.opslog import Event, draft, next_entry
 from aptien_ops.permissions import READ_ONLY_SAFE, Action, require
+from aptien_ops.policy import Policy
 from aptien_ops.ports import BackupKeys, Catalog, CatalogTx, Sealer, TenantStore
 
 T = TypeVar("T")
@@ -135,9 +136,26 @@ class OpsContext:
     _stores: dict[str, TenantStore] = field(default_factory=dict, repr=False)
     _sealers: dict[str, Sealer] = field(default_factory=dict, repr=False)
     _roles_cache: frozenset[str] | None = field(default=None, repr=False)
+    _policy: Policy | None = field(default=None, repr=False)
 
     def now(self) -> datetime:
         return self.clock()
+
+    @property
+    def policy(self) -> Policy:
+        """The policy in force: the config's in a sandbox, the catalog's in production (read
+        once per run, again after :meth:`forget_policy`)."""
+        if self._policy is None:
+            if self.settings.sandbox:
+                self._policy = Policy.from_settings(self.settings)
+            else:
+                with self.catalog.read() as tx:
+                    stored = tx.policy.values()
+                self._policy = Policy.from_stored(stored, fallback=Policy(frozenset()))
+        return self._policy
+
+    def forget_policy(self) -> None:
+        self._policy = None
 
     def store(self, cluster: str) -> TenantStore:
         """The tenant store of ``cluster``, opened on first use.

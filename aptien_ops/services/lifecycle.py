@@ -60,7 +60,7 @@ class LifecycleService:
     def cancel(self, name: str, retain_days: int | None = None) -> Tenant:
         """Cancel: no more logins; restorable until the retention end, then purgeable."""
         validate_tenant_name(name)
-        days = self.ctx.settings.tenants.default_retain_days if retain_days is None else retain_days
+        days = self.ctx.policy.default_retain_days if retain_days is None else retain_days
         if not 0 <= days <= 3650:
             raise InvalidInput(f"--retain-days must be between 0 and 3650, got {days}")
         until = self.ctx.now() + timedelta(days=days)
@@ -98,7 +98,7 @@ class LifecycleService:
                     hint='purge after that date, or pass --before-retention-end "reason" (e.g. the client asked for deletion)',
                 )
 
-        if "tenant.purge" in self.ctx.settings.security.four_eyes:
+        if self.ctx.policy.needs_four_eyes(Action.TENANT_PURGE):
             approval = self.approvals.request(Action.TENANT_PURGE, name, params, check)
             raise PendingApproval(
                 f"purging {name} needs a second admin's approval; request #{approval.id} recorded",
@@ -160,7 +160,7 @@ class LifecycleService:
         raise AssertionError("unreachable: the attempt returns or raises")
 
     def _execute_purge(
-        self, tx: CatalogTx, target: str, params: dict[str, object]
+        self, tx: CatalogTx, target: str, params: Mapping[str, object], approval_id: int
     ) -> Mapping[str, object]:
         tenant = self._purge(tx, target)
         return {

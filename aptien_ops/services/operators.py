@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from aptien_ops.domain import Identity, Operator
-from aptien_ops.errors import Conflict, InvalidInput, NotFound, PendingApproval
+from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound, PendingApproval
 from aptien_ops.identity import validate_operator_name
 from aptien_ops.permissions import Action, Role, validate_role
 from aptien_ops.ports import CatalogTx
@@ -38,11 +38,20 @@ class WhoAmI:
         }
 
 
+#: Grants that give power over people or personal data: four-eyes as the policy says.
+SENSITIVE_GRANTS = {
+    Role.ADMIN: Action.OPERATOR_GRANT_ADMIN,
+    Role.SECURITY: Action.OPERATOR_GRANT_SECURITY,
+}
+
+
 class OperatorService:
     def __init__(self, ctx: OpsContext, approvals: ApprovalService) -> None:
         self.ctx = ctx
         self.approvals = approvals
-        approvals.register("operator.grant-admin", self._execute_grant_admin)
+        for action in SENSITIVE_GRANTS.values():
+            approvals.register(str(action), self._execute_grant)
+        approvals.register(str(Action.OPERATOR_REVOKE_ADMIN), self._execute_revoke)
 
     def whoami(self) -> WhoAmI:
         """Who this run acts as; works for anyone, operator or not (nothing is logged)."""
@@ -84,52 +93,59 @@ class OperatorService:
         return self.ctx.mutate(Action.OPERATOR_ADD, name, {"roles": sorted(wanted)}, add)
 
     def grant(self, name: str, role: str) -> Operator:
-        """Grant a role. Granting admin is recorded for approval.
+        """Grant a role. Nobody grants a role to themselves; granting admin or security is a
+        request a second admin approves (as the policy says).
 
-        Raises: InvalidInput, NotFound, Forbidden, Conflict, PendingApproval (admin).
+        Raises: InvalidInput, NotFound, Forbidden (self-grant), Conflict, PendingApproval.
         """
         validate_operator_name(name)
         granted = validate_role(role)
-        if granted == Role.ADMIN and "operator.grant-admin" in self.ctx.settings.security.four_eyes:
+        action = SENSITIVE_GRANTS.get(granted, Action.OPERATOR_GRANT)
+        params = {"role": str(granted)}
+        if name == self.ctx.identity.operator:
+            self._refuse_self(action, name, params, f"grant themselves the role {granted}")
+        if action != Action.OPERATOR_GRANT and self.ctx.policy.needs_four_eyes(action):
 
             def check(tx: CatalogTx) -> None:
-                if Role.ADMIN in self._get(tx, name).roles:
-                    raise Conflict(f"{name} already holds role admin")
+                if granted in self._get(tx, name).roles:
+                    raise Conflict(f"{name} already holds role {granted}")
 
-            params = {"role": "admin"}
-            approval = self.approvals.request(Action.OPERATOR_GRANT_ADMIN, name, params, check)
+            approval = self.approvals.request(action, name, params, check)
             raise PendingApproval(
-                f"granting admin to {name} needs a second admin's approval; request #{approval.id} recorded",
+                f"granting {granted} to {name} needs a second admin's approval;"
+                f" request #{approval.id} recorded",
                 approval_id=approval.id,
                 action=approval.action,
                 target=name,
             )
-        action = Action.OPERATOR_GRANT_ADMIN if granted == Role.ADMIN else Action.OPERATOR_GRANT
-        return self.ctx.mutate(
-            action, name, {"role": str(granted)}, lambda tx: self._grant(tx, name, granted)
-        )
+        return self.ctx.mutate(action, name, params, lambda tx: self._grant(tx, name, granted))
 
     def revoke(self, name: str, role: str) -> Operator:
-        """Raises: InvalidInput, NotFound, Forbidden, Conflict (last admin, or not held)."""
+        """Revoke a role. Revoking admin is a request a second admin approves; the last admin
+        keeps it.
+
+        Raises: InvalidInput, NotFound, Forbidden, Conflict (last admin, or not held),
+        PendingApproval (admin).
+        """
         validate_operator_name(name)
         revoked = validate_role(role)
+        params = {"role": str(revoked)}
+        if revoked == Role.ADMIN and self.ctx.policy.needs_four_eyes(Action.OPERATOR_REVOKE_ADMIN):
 
-        def revoke(tx: CatalogTx) -> Operator:
-            op = self._get(tx, name)
-            if revoked not in op.roles:
-                raise Conflict(f"{name} does not hold role {revoked}")
-            if (
-                revoked == Role.ADMIN
-                and sum(1 for o in tx.operators.all() if o.active and Role.ADMIN in o.roles) <= 1
-            ):
-                raise Conflict(
-                    f"{name} is the last admin", hint="grant admin to someone else first"
-                )
-            roles = op.roles - {str(revoked)}
-            tx.operators.set_roles(name, roles)
-            return Operator(**{**op.__dict__, "roles": roles})
+            def check(tx: CatalogTx) -> None:
+                self._check_revocable(tx, name, revoked)
 
-        return self.ctx.mutate(Action.OPERATOR_REVOKE, name, {"role": str(revoked)}, revoke)
+            action = Action.OPERATOR_REVOKE_ADMIN
+            approval = self.approvals.request(action, name, params, check)
+            raise PendingApproval(
+                f"revoking admin from {name} needs a second admin's approval;"
+                f" request #{approval.id} recorded",
+                approval_id=approval.id,
+                action=approval.action,
+                target=name,
+            )
+        action = Action.OPERATOR_REVOKE_ADMIN if revoked == Role.ADMIN else Action.OPERATOR_REVOKE
+        return self.ctx.mutate(action, name, params, lambda tx: self._revoke(tx, name, revoked))
 
     # -- internals ------------------------------------------------------------------------
 
@@ -146,10 +162,45 @@ class OperatorService:
             raise Conflict(f"{name} already holds role {role}")
         roles = op.roles | {str(role)}
         tx.operators.set_roles(name, roles)
-        return Operator(**{**op.__dict__, "roles": roles})
+        return replace(op, roles=roles)
 
-    def _execute_grant_admin(
-        self, tx: CatalogTx, target: str, params: dict[str, object]
+    def _check_revocable(self, tx: CatalogTx, name: str, role: Role) -> Operator:
+        op = self._get(tx, name)
+        if role not in op.roles:
+            raise Conflict(f"{name} does not hold role {role}")
+        if role == Role.ADMIN:
+            admins = sum(1 for o in tx.operators.all() if o.active and Role.ADMIN in o.roles)
+            if admins <= 1:
+                raise Conflict(
+                    f"{name} is the last admin", hint="grant admin to someone else first"
+                )
+        return op
+
+    def _revoke(self, tx: CatalogTx, name: str, role: Role) -> Operator:
+        op = self._check_revocable(tx, name, role)
+        roles = op.roles - {str(role)}
+        tx.operators.set_roles(name, roles)
+        self.ctx.forget_roles()
+        return replace(op, roles=roles)
+
+    def _refuse_self(
+        self, action: Action, name: str, params: Mapping[str, object], what: str
+    ) -> None:
+        """Separation of duties: refused and logged before anything is touched."""
+        with self.ctx.audited(action, name, params):
+            raise Forbidden(
+                f"{name} may not {what}",
+                hint="nobody grants a role to themselves: ask another admin",
+            )
+
+    def _execute_grant(
+        self, tx: CatalogTx, target: str, params: Mapping[str, object], approval_id: int
     ) -> dict[str, object]:
-        op = self._grant(tx, target, Role.ADMIN)
+        op = self._grant(tx, target, validate_role(str(params["role"])))
+        return {"operator": op.name, "roles": sorted(op.roles)}
+
+    def _execute_revoke(
+        self, tx: CatalogTx, target: str, params: Mapping[str, object], approval_id: int
+    ) -> dict[str, object]:
+        op = self._revoke(tx, target, validate_role(str(params["role"])))
         return {"operator": op.name, "roles": sorted(op.roles)}

@@ -58,6 +58,13 @@ class SqlOpsLog(Repository):
             stmt = stmt.limit(limit)
         return [OpsLogEntry(*row) for row in self.conn.execute(stmt)]
 
+    @guarded
+    def for_approval(self, approval_id: int) -> list[OpsLogEntry]:
+        """The entries that name ``approval_id``, by seq (an index serves it)."""
+        o = s.opslog.c
+        stmt = select(s.opslog).where(o.approval_id == approval_id).order_by(o.seq)
+        return [OpsLogEntry(*row) for row in self.conn.execute(stmt)]
+
     def stream(self) -> Iterator[OpsLogEntry]:
         """Every entry in seq order, fetched in batches. Consume it inside the transaction."""
         stmt = select(s.opslog).order_by(s.opslog.c.seq)

@@ -12,6 +12,7 @@ from aptien_ops.backends.sql_catalog.backups import SqlBackupIndex
 from aptien_ops.backends.sql_catalog.history import SqlTenantHistory
 from aptien_ops.backends.sql_catalog.operators import SqlOperators
 from aptien_ops.backends.sql_catalog.opslog import SqlOpsLog
+from aptien_ops.backends.sql_catalog.policy import SqlPolicy
 from aptien_ops.backends.sql_catalog.secrets import SqlTenantSecrets
 from aptien_ops.backends.sql_catalog.tenants import SqlTenants
 from aptien_ops.errors import OpsError
@@ -42,6 +43,7 @@ class SqlCatalogTx:
         self.approvals = SqlApprovals(self)
         self.opslog = SqlOpsLog(self)
         self.backups = SqlBackupIndex(self)
+        self.policy = SqlPolicy(self)
 
 
 _: type[CatalogTx] = SqlCatalogTx

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from aptien_ops.backup_policy import BackupRecord
@@ -72,8 +72,12 @@ class RegionStores:
             return self._opened[region]
 
     def policy(self, region: str) -> BackupPolicy:
+        """The region's schedule and retention, with the legal holds the policy in force sets
+        (a production catalog holds them; the config cannot lift one)."""
         settings = self.ctx.settings.regions.get(region)
-        return settings.backup if settings else BackupPolicy()
+        backup = settings.backup if settings else BackupPolicy()
+        holds = tuple(sorted(self.ctx.policy.legal_holds))
+        return replace(backup, legal_holds=holds)
 
     def own_cluster(self, tenant: Tenant) -> ClusterSettings:
         """The tenant's cluster, which must be one of its own region's (residency).
