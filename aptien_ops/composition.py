@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from aptien_ops.services.backups import BackupService
     from aptien_ops.services.fleet import FleetService
     from aptien_ops.services.inspection import InspectionService
+    from aptien_ops.services.keys import KeyService
     from aptien_ops.services.lifecycle import LifecycleService
     from aptien_ops.services.operators import OperatorService
     from aptien_ops.services.opslog_service import OpsLogService
@@ -171,6 +172,12 @@ class Console:
         from aptien_ops.services.policy import PolicyService
 
         return PolicyService(self.ctx, self._approvals)
+
+    @_service
+    def keys(self) -> KeyService:
+        from aptien_ops.services.keys import KeyService
+
+        return KeyService(self.ctx, lambda: _backend("keyring", "files")())
 
     @_service
     def lifecycle(self) -> LifecycleService:

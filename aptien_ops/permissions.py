@@ -52,6 +52,7 @@ class Action(StrEnum):
     POLICY_SET = "policy.set"
     OPERATOR_GRANT_SECURITY = "operator.grant-security"
     OPERATOR_REVOKE_ADMIN = "operator.revoke-admin"
+    KEYS_INIT = "keys.init"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -92,6 +93,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.POLICY_SET: _ADMIN,
     Action.OPERATOR_GRANT_SECURITY: _ADMIN,
     Action.OPERATOR_REVOKE_ADMIN: _ADMIN,
+    Action.KEYS_INIT: _ADMIN,
 }
 
 #: Who may approve a four-eyes request, by the action requested.

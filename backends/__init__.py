@@ -18,6 +18,7 @@ REGISTRY: dict[str, dict[str, str]] = {
         "postgresql": "aptien_ops.backends.postgres_tenants:PostgresTenantStore",
     },
     "sealer": {"aes-gcm": "aptien_ops.backends.region_keys:RegionSealer"},
+    "keyring": {"files": "aptien_ops.backends.keyring:FileKeyring"},
     "backup_keys": {"age": "aptien_ops.backends.age_keys:AgeBackupKeys"},
     "activity": {"platform": "aptien_ops.backends.sandbox_platform:seed_tenant"},
     "backup_repository": {"fs": "aptien_ops.backends.backup_repository:FsBackupRepository"},

@@ -57,6 +57,10 @@ class RegionSigner:
         self._public: Ed25519PublicKey = self._key.public_key()
 
     @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self._public
+
+    @property
     def fingerprint(self) -> str:
         """``sha256:<first 16 hex>`` of the public key, to name the key in documents."""
         return "sha256:" + hashlib.sha256(self._public.public_bytes_raw()).hexdigest()[:16]
@@ -77,3 +81,17 @@ class RegionSigner:
         except (InvalidSignature, ValueError):
             return False
         return True
+
+
+def public_key_path(region: RegionSettings) -> Path:
+    """``region-<r>.sign.pub``: the signing key's public half (PEM), safe to publish."""
+    return region.key_file.with_name(f"region-{region.name}.sign.pub")
+
+
+def public_pem(signer: RegionSigner) -> str:
+    """The public key as PEM (SubjectPublicKeyInfo): what ``openssl pkeyutl -verify`` reads."""
+    from cryptography.hazmat.primitives import serialization
+
+    return signer.public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")

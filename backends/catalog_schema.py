@@ -288,4 +288,3 @@ policy = Table(
     Column("set_at", UtcDateTime(), nullable=False),
     Column("approval_id", Integer, nullable=True),
 )
-

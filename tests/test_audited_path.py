@@ -177,6 +177,12 @@ def _store_in_the_way(world: World) -> None:
     store.write_text("not a directory")
 
 
+def _broken_key(world: World) -> None:
+    key = load_settings(world.config).regions["us"].key_file
+    key.parent.mkdir(parents=True, exist_ok=True)
+    key.write_text("not a key")
+
+
 def _production(world: World) -> None:
     world.to_production()
 
@@ -301,6 +307,12 @@ SCENARIOS: dict[Action, Scenario] = {
         _pending(lambda w: w.as_("ada").operators.revoke(_other_admin(w), "admin")),
         refuse(lambda w: w.as_("olga").operators.revoke("ada", "admin")),
         lambda w: w.as_("ada").operators.revoke("vic", "admin"),
+    ),
+    Action.KEYS_INIT: Scenario(
+        _nothing,
+        lambda w: w.as_("ada").keys.init("eu"),
+        refuse(lambda w: w.as_("olga").keys.init("eu")),
+        lambda w: (_broken_key(w), w.as_("ada").keys.init("us")),
     ),
     Action.POLICY_VIEW: Scenario(
         _nothing,

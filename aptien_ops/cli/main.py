@@ -76,7 +76,17 @@ _last_state: CliState | None = None
 
 
 def _register() -> None:
-    from aptien_ops.cli import inspect, lifecycle, opslog, people, policy, sandbox, tenants, tui
+    from aptien_ops.cli import (
+        inspect,
+        keys,
+        lifecycle,
+        opslog,
+        people,
+        policy,
+        sandbox,
+        tenants,
+        tui,
+    )
 
     for command in (
         sandbox.sandbox,
@@ -87,6 +97,7 @@ def _register() -> None:
         people.approval,
         opslog.ops_log,
         policy.policy,
+        keys.keys,
         tui.tui,
         inspect.inspect,
     ):

@@ -20,7 +20,14 @@ from aptien_ops.ports.catalog import (
     TenantRepository,
     TenantSecrets,
 )
-from aptien_ops.ports.clusters import BackupKeys, DbConnection, Sealer, TenantStore
+from aptien_ops.ports.clusters import (
+    BackupKeys,
+    DbConnection,
+    Keyring,
+    RegionKeyFiles,
+    Sealer,
+    TenantStore,
+)
 from aptien_ops.ports.glance import CatalogGlance
 from aptien_ops.ports.inspection import InspectionReader
 from aptien_ops.ports.sandbox import ActivityStats, ActivityWriter
@@ -37,9 +44,11 @@ __all__ = [
     "CatalogTx",
     "DbConnection",
     "InspectionReader",
+    "Keyring",
     "OperatorRepository",
     "OpsLogRepository",
     "PolicyRepository",
+    "RegionKeyFiles",
     "Sealer",
     "TenantHistory",
     "TenantRepository",

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
+
+from aptien_ops.config import RegionSettings
 
 
 class DbConnection(Protocol):
@@ -105,4 +109,41 @@ class BackupKeys(Protocol):
 
     def generate(self) -> tuple[str, str]:
         """Returns ``(recipient, identity)``: the public ``age1…`` and the secret ``AGE-SECRET-KEY-1…``."""
+        ...
+
+
+@dataclass(frozen=True)
+class RegionKeyFiles:
+    """A region's two keys after ``keys init``: where they are, which were made just now, and
+    the public half of the signing key (PEM) that the disaster-recovery runbook checks
+    manifests against."""
+
+    region: str
+    sealing_key: Path
+    signing_key: Path
+    created: tuple[str, ...]
+    public_key_pem: str
+    fingerprint: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "region": self.region,
+            "sealing_key": str(self.sealing_key),
+            "signing_key": str(self.signing_key),
+            "created": list(self.created),
+            "public_key_pem": self.public_key_pem,
+            "fingerprint": self.fingerprint,
+        }
+
+
+class Keyring(Protocol):
+    """Creates a region's keys where the configuration says, never replacing one."""
+
+    def init(self, region: RegionSettings) -> RegionKeyFiles:
+        """Make the sealing key and the signing key of ``region`` if missing (0600 in a 0700
+        directory) and write the signing key's public half beside it (``.sign.pub``, PEM).
+
+        Raises: ConfigError (an existing key file is malformed or not private), Unavailable
+        (the directory cannot be written).
+        """
         ...
