@@ -255,3 +255,14 @@ def test_a_missing_head_row_is_an_integrity_failure(as_: Opener, production: Pat
     catalog_sql(production, "DELETE FROM opslog_head")
     with pytest.raises(IntegrityFailure, match="head checkpoint row is missing"):
         open_console(production, identity=Identity("ada", "ada", None, "s"))
+
+
+def test_a_first_provisioning_without_the_region_key_leaves_no_tenant_behind(as_: Opener) -> None:
+    from aptien_ops.errors import ConfigError
+    from aptien_ops.services.provisioning import ProvisionRequest
+
+    olga = as_("olga")
+    with pytest.raises(ConfigError, match="region key .* is missing"):
+        olga.provisioning.provision(ProvisionRequest("acme-gmbh", "DE"))
+    assert olga.tenants.list() == []
+    assert last_entry(as_("ada")) == ("olga", "tenant.provision", "failed:invalid")

@@ -91,6 +91,7 @@ class ProvisioningService:
         with self.ctx.audited(Action.TENANT_PROVISION, name, params) as attempt:
             if request.residency_override:
                 self._check_override()
+            self._preflight(region)
             tenant = self._reserve(request, resolution.country.alpha2, region)
             try:
                 done = {s.step for s in self._steps(name)}
@@ -109,6 +110,17 @@ class ProvisioningService:
         raise AssertionError("unreachable: the attempt returns or raises")
 
     # -- steps ----------------------------------------------------------------------------
+
+    def _preflight(self, region: RegionSettings) -> None:
+        """What every step will need from this machine, checked before a tenant is reserved:
+        a missing key or password fails here, leaving no tenant stuck in provisioning.
+
+        Raises: ConfigError naming the missing file or variable.
+        """
+        self.ctx.sealer(region.name)  # the region key seals the owner password
+        for cluster in region.clusters:
+            cluster.password.read()
+            cluster.inspector_password.read()
 
     def _check_override(self) -> None:
         """Raises: Forbidden unless the operator may place a tenant outside its region."""
