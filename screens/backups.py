@@ -26,14 +26,13 @@ from aptien_ops.errors import Conflict, OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.screens.backup_modals import LevelModal, TenantModal
 from aptien_ops.screens.backup_render import (
-    STATUS_STYLE,
     detail_text,
     due_report,
     last_check,
     short_id,
 )
 from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import count, short_minute, size
+from aptien_ops.screens.formatting import backup_status_text, count, short_minute, size
 from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.services.backups import BackupRow, RunOutcome
 
@@ -170,7 +169,7 @@ class BackupsScreen(OpsScreen):
                     short_id(r.record.id),
                     short_minute(r.record.created_at),
                     size(r.record.ciphertext_size),
-                    Text(r.status, style=STATUS_STYLE.get(r.status, "")),
+                    backup_status_text(r.status),
                     last_check(r),
                     key=r.record.id,
                 )
