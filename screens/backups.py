@@ -192,10 +192,10 @@ class BackupsScreen(OpsScreen):
             text.append(f" · newest {count(WINDOW)} shown (backup list has all)", style="dim")
         for note in self.shelf.notes if self.shelf else []:
             text.append(f" · {note}", style="yellow")
-        if not any(self.ops.may(a) for a in set(self.PERMISSIONS.values())):
-            text.append(
-                " · view only" if not self.console.ctx.read_only else " · read-only", style="dim"
-            )
+        offers = [self.ops.offer(a) for a in set(self.PERMISSIONS.values())]
+        if not any(o.allowed for o in offers):
+            read_only = any(o.read_only for o in offers)
+            text.append(" · read-only" if read_only else " · view only", style="dim")
         return text
 
     def _show_due(self, region: str | None) -> None:

@@ -75,9 +75,17 @@ def _utc(value: datetime) -> datetime:
 
 def role_list(roles: Iterable[str]) -> str:
     """Roles in the matrix's order (viewer … admin), comma separated; ``none`` when empty."""
+    return ", ".join(_matrix_order(roles)) or "none"
+
+
+def role_choice(roles: Iterable[str]) -> str:
+    """``operator or admin``: any one of ``roles`` will do, in the matrix's order."""
+    return " or ".join(_matrix_order(roles))
+
+
+def _matrix_order(roles: Iterable[str]) -> list[str]:
     held = set(roles)
-    ordered = [r for r in ROLES if r in held] + sorted(held - set(ROLES))
-    return ", ".join(ordered) if ordered else "none"
+    return [r for r in ROLES if r in held] + sorted(held - set(ROLES))
 
 
 def count(n: int) -> str:

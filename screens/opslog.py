@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 from aptien_ops.domain import OpsLogEntry
 from aptien_ops.errors import IntegrityFailure, OpsError
 from aptien_ops.opslog import VerifyReport
-from aptien_ops.permissions import MATRIX, Action
+from aptien_ops.permissions import Action
 from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.formatting import count, outcome_text, short_minute
 
@@ -69,9 +69,10 @@ class OpsLogScreen(OpsScreen):
     def refresh_data(self) -> None:
         if self.ops.roles is None:
             return  # roles still loading; this runs again when they arrive
-        if not self.ops.may(Action.OPSLOG_VIEW):
+        offer = self.ops.offer(Action.OPSLOG_VIEW)
+        if not offer.allowed:
             # Not asking the service spares the log a denial entry for merely opening the tab.
-            needed = " or ".join(sorted(MATRIX[Action.OPSLOG_VIEW]))
+            needed = " or ".join(offer.needs)
             self.query_one("#opslog-detail", Static).update(
                 f"The ops log is shown to the {needed} roles only."
             )

@@ -26,6 +26,7 @@ from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.formatting import (
     day,
     minute,
+    role_choice,
     short_minute,
     size,
     step_mark,
@@ -269,10 +270,12 @@ class TenantDetailScreen(OpsScreen):
                 "awaits a second admin (4 Approvals)\n",
                 style="bold yellow",
             )
-        if self.console.ctx.read_only:
+        offers = [self.ops.offer(p) for p in self.PERMISSIONS.values()]
+        if any(o.read_only for o in offers):
             text.append("read-only: lifecycle actions are not offered", style="dim")
-        elif not any(self.ops.may(p) for p in self.PERMISSIONS.values()):
-            text.append("changing a tenant needs the operator or admin role", style="dim")
+        elif not any(o.allowed for o in offers):
+            needs = role_choice(r for o in offers for r in o.needs)
+            text.append(f"changing a tenant needs the {needs} role", style="dim")
         self.query_one("#detail-note", Static).update(text)
 
     # -- what is offered -------------------------------------------------------------------

@@ -28,7 +28,7 @@ from aptien_ops.domain import (
     validate_tenant_name,
 )
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, OpsError, Unavailable
-from aptien_ops.permissions import Action, is_allowed
+from aptien_ops.permissions import Action, offered
 from aptien_ops.ports import CatalogTx
 from aptien_ops.regions import RegionResolver
 from aptien_ops.services.context import Attempt, OpsContext, existing_tenant
@@ -120,11 +120,12 @@ class ProvisioningService:
     def _check_override(self) -> None:
         """Raises: Forbidden unless the operator may place a tenant outside its region."""
         with self.ctx.catalog.read() as tx:
-            if not is_allowed(self.ctx.roles(tx), Action.TENANT_RESIDENCY_OVERRIDE):
-                raise Forbidden(
-                    f"{self.ctx.identity.operator} may not override residency",
-                    hint="needs role admin",
-                )
+            roles = self.ctx.roles(tx)
+        offer = offered(roles, Action.TENANT_RESIDENCY_OVERRIDE, self.ctx.read_only)
+        if not offer.allowed:
+            raise Forbidden(
+                f"{self.ctx.identity.operator} may not override residency", hint=offer.reason
+            )
 
     def _reserve(self, request: ProvisionRequest, country: str, region: RegionSettings) -> Tenant:
         name = request.name
