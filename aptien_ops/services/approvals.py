@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aptien_ops.domain import Approval, ApprovalState
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound
-from aptien_ops.permissions import APPROVERS, Action, may_approve
+from aptien_ops.permissions import Action, approvers, may_approve, needs_role
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.context import OpsContext
 
@@ -135,8 +135,10 @@ class ApprovalService:
                 hint="four-eyes: a different operator must approve it",
             )
         if not may_approve(self.ctx.roles(tx), approval.action):
-            roles = " or ".join(sorted(APPROVERS.get(approval.action, frozenset({"admin"}))))
-            raise Forbidden(f"{me} may not approve {approval.action}", hint=f"needs role {roles}")
+            raise Forbidden(
+                f"{me} may not approve {approval.action}",
+                hint=needs_role(approvers(approval.action)),
+            )
 
     @staticmethod
     def _get(tx: CatalogTx, approval_id: int, *, for_update: bool = False) -> Approval:
