@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aptien_ops.domain import Identity, Operator
 from aptien_ops.errors import ConfigError, IntegrityFailure, OpsError
-from aptien_ops.opslog import Event, genesis_head, next_entry
+from aptien_ops.opslog import Event, genesis_head, head_blanked, head_missing, next_entry
 from aptien_ops.permissions import Role
 from aptien_ops.policy import Policy
 from aptien_ops.ports import Catalog
@@ -46,16 +46,10 @@ def bootstrap(ctx: OpsContext, catalog: Catalog) -> None:
         written = bool(tx.opslog.entries(limit=1))
         mode = tx.policy.mode()
     if head is None:
-        raise IntegrityFailure(
-            "the ops log's head checkpoint row is missing from the catalog",
-            hint="restore the catalog from a backup; aptien-ops ops-log verify --witness names what is lost",
-        )
+        raise head_missing()
     if not head.signature:
         if written:
-            raise IntegrityFailure(
-                "the ops log has entries but its head checkpoint was blanked: refusing to start a new log",
-                hint="restore the catalog from a backup; aptien-ops ops-log verify --witness names what is lost",
-            )
+            raise head_blanked()
         _create(ctx, catalog)
     elif mode is None:
         _record_mode(ctx, catalog)  # a catalog from before the mode was recorded

@@ -93,6 +93,45 @@ class Event:
     approval_id: int | None = None
 
 
+RESTORE_HINT = (
+    "restore the catalog from a backup; aptien-ops ops-log verify --witness names what is lost"
+)
+
+
+def head_missing() -> IntegrityFailure:
+    """The head checkpoint row is gone: the log was wiped, never a reason to start afresh."""
+    return IntegrityFailure(
+        "the ops log's head checkpoint row is missing from the catalog", hint=RESTORE_HINT
+    )
+
+
+def head_blanked() -> IntegrityFailure:
+    """The head was reset to an empty, unsigned one on a log that has entries."""
+    return IntegrityFailure(
+        "the ops log has entries but its head checkpoint was blanked: refusing to start a new log",
+        hint=RESTORE_HINT,
+    )
+
+
+def extendable_head(key: bytes, head: OpsLogHead | None) -> OpsLogHead:
+    """``head``, checked before an entry is chained onto it.
+
+    Raises:
+        IntegrityFailure: the head row is missing, blanked or does not carry its signature:
+            extending the log from there would hide what happened to it.
+    """
+    if head is None:
+        raise head_missing()
+    if not head.signature:
+        raise head_blanked()
+    if not hmac.compare_digest(head_signature(key, head.seq, head.hmac), head.signature):
+        raise IntegrityFailure(
+            "the ops log head checkpoint was tampered with: refusing to extend the log",
+            hint=RESTORE_HINT,
+        )
+    return head
+
+
 def genesis_head(key: bytes) -> OpsLogHead:
     """The signed head of an empty log, written when the catalog is created."""
     return OpsLogHead(seq=0, hmac=GENESIS, signature=head_signature(key, 0, GENESIS))

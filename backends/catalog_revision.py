@@ -7,4 +7,4 @@
 from __future__ import annotations
 
 #: The Alembic revision this code writes and expects. A test asserts it is the script head.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"

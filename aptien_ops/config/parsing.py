@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from aptien_ops.config.reader import TableReader, check_url
 from aptien_ops.config.residency import check_residency
@@ -12,6 +13,7 @@ from aptien_ops.config.settings import (
     CLUSTER_NAME,
     FOUR_EYES_ACTIONS,
     REGION_NAME,
+    ROLE_NAME,
     VERIFY_LEVELS,
     BackupPolicy,
     CatalogSettings,
@@ -61,6 +63,30 @@ def _backup_policy(b: TableReader) -> BackupPolicy:
     )
 
 
+def _catalog(cat: TableReader, url: str) -> CatalogSettings:
+    """Raises: ConfigError naming the key of ``[catalog]`` that is wrong."""
+    owner = cat.get("owner", str, None)
+    owner_password = cat.secret("owner_password")
+    if owner is None and (owner_password.file or owner_password.env):
+        key = "owner_password_file" if owner_password.file else "owner_password_env"
+        raise cat.fail(key, "is only used with catalog.owner")
+    if owner is not None:
+        if not ROLE_NAME.fullmatch(owner):
+            raise cat.fail("owner", f"{owner!r:.70} is not a PostgreSQL role name")
+        if not url.startswith("postgresql"):
+            raise cat.fail("owner", "applies to a PostgreSQL catalog only")
+        runtime = urlsplit(url).username
+        if not runtime:
+            raise cat.fail(
+                "url", "must name the runtime role (postgresql+psycopg://ROLE@…) with an owner"
+            )
+        if unquote(runtime) == owner:
+            raise cat.fail("owner", "must be a role other than the url's (the runtime role)")
+    settings = CatalogSettings(url, cat.secret(), owner, owner_password)
+    cat.done()
+    return settings
+
+
 def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
     """Validate a parsed TOML document into :class:`Settings`.
 
@@ -90,8 +116,7 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
     cat = top.sub("catalog")
     catalog_url = expand(cat.get("url", str, required=True))
     check_url(cat, "url", catalog_url, ("sqlite", "postgresql"))
-    catalog = CatalogSettings(url=catalog_url, password=cat.secret())
-    cat.done()
+    catalog = _catalog(cat, catalog_url)
 
     log = top.sub("logging", {})
     level = log.get("level", str, "info")
@@ -155,7 +180,7 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
             )
             c.done()
         inspector = r.get("inspector_role", str, f"aptien_inspector_{rname.replace('-', '_')}")
-        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", inspector):
+        if not ROLE_NAME.fullmatch(inspector):
             raise r.fail("inspector_role", f"{inspector!r} is not a valid role name")
         regions[rname] = RegionSettings(
             name=rname,

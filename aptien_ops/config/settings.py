@@ -14,6 +14,8 @@ APP_NAME = "aptien-ops"
 DEFAULT_CONFIG = Path(__file__).parent.with_name("default_ops.toml")
 REGION_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
+#: A PostgreSQL role the config may name (quoted wherever it reaches SQL).
+ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 #: Keys that would hold a secret if they were allowed in the file.
 SECRET_KEYS = re.compile(r"(^|_)(password|passwd|secret|token|api_key|apikey|private_key)$")
 FOUR_EYES_ACTIONS = frozenset(
@@ -68,8 +70,16 @@ class SecretRef:
 @dataclass(frozen=True)
 class CatalogSettings:
     url: str
-    """SQLAlchemy URL of the catalog: ``sqlite:///…`` or ``postgresql+psycopg://…``."""
+    """SQLAlchemy URL of the catalog: ``sqlite:///…`` or ``postgresql+psycopg://…``.
+
+    With ``owner`` set, its user is the runtime role: it reads and writes the records and may
+    only read and append to the ops log."""
     password: SecretRef = field(default_factory=SecretRef)
+    owner: str | None = None
+    """PostgreSQL role that owns the catalog's tables and alone runs its migrations, then
+    grants the runtime role its privileges. Unset: the url's role runs migrations itself."""
+    owner_password: SecretRef = field(default_factory=SecretRef)
+    """The owner's password; read only when the schema must be created or upgraded."""
 
 
 @dataclass(frozen=True)

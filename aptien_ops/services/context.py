@@ -24,7 +24,7 @@ from aptien_ops.config import ClusterSettings, RegionSettings, Settings
 from aptien_ops.domain import Clock, Identity, OpsLogEntry, Tenant, utcnow
 from aptien_ops.errors import Forbidden, NotFound, OpsError
 from aptien_ops.eventlog import EventLog
-from aptien_ops.opslog import Event, draft, next_entry
+from aptien_ops.opslog import Event, draft, extendable_head, next_entry
 from aptien_ops.permissions import Action, offered
 from aptien_ops.policy import Policy
 from aptien_ops.ports import BackupKeys, Catalog, CatalogTx, Sealer, TenantStore
@@ -306,8 +306,12 @@ class OpsContext:
     # -- the ops log ---------------------------------------------------------------------------
 
     def append(self, tx: CatalogTx, event: Event) -> OpsLogEntry:
-        """Append ``event`` to the ops log inside ``tx`` (serialised with other appenders)."""
-        head = tx.opslog.head(for_update=True)
+        """Append ``event`` to the ops log inside ``tx`` (serialised with other appenders).
+
+        Raises:
+            IntegrityFailure: the head is missing, blanked or unsigned (see ``extendable_head``).
+        """
+        head = extendable_head(self.opslog_key, tx.opslog.head(for_update=True))
         entry, new_head = next_entry(self.opslog_key, head, self.identity, event, self.clock())
         tx.opslog.append(entry, new_head)
         return entry

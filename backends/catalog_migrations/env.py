@@ -21,6 +21,16 @@ from sqlalchemy.engine import Connection
 from aptien_ops.backends.catalog_schema import metadata
 
 
+def _mark_migrating(connection: Connection) -> None:
+    """Let the ops log's append-only trigger (revision 0004) through, for this transaction only.
+
+    Any session may set the variable: it keeps the owner from rewriting the log by accident,
+    while the runtime role is kept out by its privileges, which no setting changes.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL aptien_ops.migrating = 'on'")
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -47,6 +57,7 @@ def run_migrations_online() -> None:
     if shared is not None:
         _configure(shared)
         with context.begin_transaction():
+            _mark_migrating(shared)
             context.run_migrations()
         return
     url = context.config.get_main_option("sqlalchemy.url")
@@ -57,6 +68,7 @@ def run_migrations_online() -> None:
         with engine.connect() as connection:
             _configure(connection)
             with context.begin_transaction():
+                _mark_migrating(connection)
                 context.run_migrations()
     finally:
         engine.dispose()

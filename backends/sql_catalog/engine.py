@@ -12,16 +12,23 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import column, create_engine, event, func, select, table
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.pool import QueuePool, StaticPool
+from sqlalchemy.pool import NullPool, QueuePool, StaticPool
 
 from aptien_ops.backends import catalog_schema as s
-from aptien_ops.backends.sql_catalog.errors import short_reason, translate_error
+from aptien_ops.backends.sql_catalog.errors import (
+    INSUFFICIENT_PRIVILEGE,
+    short_reason,
+    sqlstate,
+    translate_error,
+)
+from aptien_ops.backends.sql_catalog.roles import ROLES_DOC, grant_runtime_privileges
 from aptien_ops.backends.sql_catalog.tx import SqlCatalogTx
 from aptien_ops.config import CatalogSettings
 from aptien_ops.domain import CatalogInfo
@@ -30,6 +37,9 @@ from aptien_ops.ports import Catalog
 
 MIGRATIONS_DIR = Path(__file__).parent.with_name("catalog_migrations")
 _VERSION = table("alembic_version", column("version_num"))
+#: What a runtime role that may not read ``alembic_version`` knows of the schema revision.
+UNREADABLE = "(not readable by the runtime role)"
+_PG_CONNECT_ARGS = {"connect_timeout": 10, "application_name": "aptien-ops"}
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -89,6 +99,10 @@ class SqlCatalog:
         self._secret = settings.password.read()
         if self._secret:
             url = url.set(password=self._secret)
+        self._url = url
+        self._owner, self._owner_password = settings.owner, settings.owner_password
+        if self._owner is not None and not url.username:
+            raise ConfigError("catalog.url: must name the runtime role when catalog.owner is set")
         self.url_for_display = url.render_as_string(hide_password=True)
         self.dialect = url.get_backend_name()
         self.sqlite_path: Path | None = None
@@ -120,7 +134,7 @@ class SqlCatalog:
                     pool_size=2,
                     max_overflow=4,
                     pool_pre_ping=True,
-                    connect_args={"connect_timeout": 10, "application_name": "aptien-ops"},
+                    connect_args=_PG_CONNECT_ARGS,
                 )
             else:
                 raise ConfigError(
@@ -137,20 +151,29 @@ class SqlCatalog:
     def ensure_schema(self) -> CatalogInfo:
         """Create or upgrade the schema to :data:`SCHEMA_HEAD`; one SELECT when it is current.
 
+        With ``catalog.owner`` set, the owner runs the migration (its password is read only
+        then) and grants the runtime role its privileges; a runtime role that may not read
+        ``alembic_version`` gets them again the same way.
+
         Raises:
-            Conflict: the catalog was written by a newer aptien-ops.
+            Conflict: the catalog was written by a newer aptien-ops; the schema is behind and
+                the catalog role may not upgrade it (no owner configured); a catalog table
+                belongs to another role than the owner.
+            ConfigError: the owner's password file or variable cannot be read.
             Unavailable: the catalog cannot be reached (or its directory cannot be created).
         """
         if self.sqlite_path is not None:
             self._prepare_sqlite_file(self.sqlite_path)
         try:
             with self._engine.connect() as conn:
-                if self._stored_revision(conn) == s.SCHEMA_HEAD:
+                if self._stored_revision(conn, owned=self._owner is not None) == s.SCHEMA_HEAD:
                     return CatalogInfo(schema_revision=s.SCHEMA_HEAD)
                 conn.rollback()
-                return self._upgrade(conn)
+                if self._owner is None:
+                    return self._upgrade(conn)
         except sa_exc.SQLAlchemyError as exc:
             raise self._error(exc) from None
+        return self._upgrade_as_owner(self._owner)
 
     def _prepare_sqlite_file(self, path: Path) -> None:
         try:
@@ -164,7 +187,38 @@ class SqlCatalog:
                 f"cannot reach the catalog at {self.url_for_display}: cannot create {path}: {exc.strerror}"
             ) from None
 
-    def _upgrade(self, conn: Connection) -> CatalogInfo:
+    def _upgrade_as_owner(self, owner: str) -> CatalogInfo:
+        """Run :meth:`_upgrade` on a connection of its own as ``owner``, then grant."""
+        try:
+            secret = self._owner_password.read()
+        except ConfigError as exc:
+            raise ConfigError(
+                f"catalog.owner_password: {exc.message}",
+                hint=f"the catalog's schema must be created or upgraded by its owner {owner}",
+            ) from None
+        url = self._url.set(username=owner, password=secret)
+        display = url.render_as_string(hide_password=True)
+        engine = create_engine(url, poolclass=NullPool, connect_args=_PG_CONNECT_ARGS)
+        try:
+            with engine.connect() as conn:
+                info = self._upgrade(conn, grant_to=self._url.username)
+        except sa_exc.SQLAlchemyError as exc:
+            raise translate_error(exc, display, secret) from None
+        finally:
+            engine.dispose()
+        note = f"granted the runtime role {self._url.username} its privileges as the owner {owner}"
+        return replace(info, notes=[*info.notes, note])
+
+    def _needs_owner(self, stored: str | None) -> Conflict:
+        return Conflict(
+            f"the catalog schema is at revision {stored or 'none (a new catalog)'} and this"
+            f" aptien-ops needs {s.SCHEMA_HEAD}, but the catalog role {self._url.username}"
+            " may not change the schema",
+            hint="configure catalog.owner and owner_password_file: the next command upgrades"
+            f" it as the owner ({ROLES_DOC})",
+        )
+
+    def _upgrade(self, conn: Connection, *, grant_to: str | None = None) -> CatalogInfo:
         # Alembic is imported here only: the fast path must not pay for it.
         from alembic import command
         from alembic.config import Config
@@ -183,15 +237,23 @@ class SqlCatalog:
             stored = (
                 self._stored_revision(conn) if inspect(conn).has_table("alembic_version") else None
             )
-            if stored == s.SCHEMA_HEAD:
-                return CatalogInfo(schema_revision=s.SCHEMA_HEAD)
             if stored is not None and stored not in known:
                 raise Conflict(
                     f"the catalog schema (revision {stored}) is newer than this aptien-ops (revision {s.SCHEMA_HEAD})",
                     hint="upgrade aptien-ops before using this catalog",
                 )
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            if stored != s.SCHEMA_HEAD:
+                config.attributes["connection"] = conn
+                try:
+                    command.upgrade(config, s.SCHEMA_HEAD)
+                except sa_exc.DBAPIError as exc:
+                    if grant_to is None and sqlstate(exc) == INSUFFICIENT_PRIVILEGE:
+                        raise self._needs_owner(stored) from None
+                    raise
+            if grant_to is not None:
+                grant_runtime_privileges(conn, grant_to)
+        if stored == s.SCHEMA_HEAD:
+            return CatalogInfo(schema_revision=s.SCHEMA_HEAD)
         if stored is None:
             return CatalogInfo(schema_revision=s.SCHEMA_HEAD, created=True)
         return CatalogInfo(
@@ -200,14 +262,18 @@ class SqlCatalog:
         )
 
     @staticmethod
-    def _stored_revision(conn: Connection) -> str | None:
+    def _stored_revision(conn: Connection, *, owned: bool = False) -> str | None:
+        """The schema revision; None before the first migration.
+
+        With ``owned``, a runtime role that may not read it gets :data:`UNREADABLE` (so
+        the owner grants again) instead of the refusal.
+        """
         try:
             return conn.execute(select(_VERSION.c.version_num)).scalar()
         except (sa_exc.OperationalError, sa_exc.ProgrammingError) as exc:
-            missing = getattr(exc.orig, "sqlstate", None) == "42P01" or "no such table" in str(
-                exc.orig
-            )
-            if not missing:
+            if owned and sqlstate(exc) == INSUFFICIENT_PRIVILEGE:
+                return UNREADABLE
+            if sqlstate(exc) != "42P01" and "no such table" not in str(exc.orig):
                 raise
             return None
 

@@ -8,12 +8,23 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import exc as sa_exc
 
-from aptien_ops.errors import ConfigError, Conflict, InternalError, OpsError, Unavailable
+from aptien_ops.errors import (
+    ConfigError,
+    Conflict,
+    Forbidden,
+    IntegrityFailure,
+    InternalError,
+    OpsError,
+    Unavailable,
+)
 
 if TYPE_CHECKING:
     from aptien_ops.backends.sql_catalog.base import Repository
 
 RACE = "lost a race with another operator; run the command again"
+INSUFFICIENT_PRIVILEGE = "42501"
+#: Tables whose rows the catalog refuses to change or remove (``0004_append_only_opslog``).
+APPEND_ONLY = frozenset({"opslog", "opslog_head"})
 # SQLite messages that mean a bug (or a foreign file), not an unreachable catalog.
 _SQLITE_BUGS = (
     "no such table",
@@ -35,16 +46,39 @@ def short_reason(exc: BaseException) -> str:
     return text.splitlines()[0].strip() if text else type(exc).__name__
 
 
+def sqlstate(exc: sa_exc.SQLAlchemyError) -> str:
+    """The SQLSTATE the driver reported ("" for SQLite and for failed connections)."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+
+
+def _refusal(exc: sa_exc.DBAPIError, reason: str) -> OpsError:
+    """What an insufficient-privilege refusal means to the operator.
+
+    The ops log's trigger names its table (``RAISE … USING TABLE``): an attempt to rewrite
+    the log is an integrity failure. Anything else is the catalog role lacking a grant.
+    """
+    table = getattr(getattr(exc.orig, "diag", None), "table_name", None)
+    if table in APPEND_ONLY:
+        return IntegrityFailure(f"the catalog refused to change its ops log: {reason}")
+    return Forbidden(
+        f"the catalog role may not do this: {reason}",
+        hint="the catalog's owner grants the runtime role its privileges when it upgrades the"
+        " schema (docs/production.md, Catalog roles)",
+    )
+
+
 def translate_error(exc: sa_exc.SQLAlchemyError, where: str, secret: str | None = None) -> OpsError:
     """The console error for a SQLAlchemy/driver exception; ``where`` is the display URL."""
     reason = short_reason(exc)
     if secret:
         reason = reason.replace(secret, "***")
     if isinstance(exc, sa_exc.DBAPIError):
-        state = getattr(exc.orig, "sqlstate", None) or ""
+        state = sqlstate(exc)
         lowered = reason.lower()
         if state in ("40001", "40P01", "55P03") or "locked" in lowered:
             return Conflict(RACE)
+        if state == INSUFFICIENT_PRIVILEGE:
+            return _refusal(exc, reason)
         if isinstance(exc, sa_exc.IntegrityError) or state.startswith("23"):
             return Conflict(f"the catalog refused a conflicting change: {reason}")
         if exc.connection_invalidated or state.startswith(("08", "53", "57P", "58")):

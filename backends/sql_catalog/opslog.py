@@ -12,6 +12,7 @@ from aptien_ops.backends.sql_catalog.base import Repository
 from aptien_ops.backends.sql_catalog.errors import RACE, guarded
 from aptien_ops.domain import OpsLogEntry, OpsLogHead
 from aptien_ops.errors import Conflict, InternalError
+from aptien_ops.opslog import head_missing
 from aptien_ops.ports import OpsLogRepository
 
 
@@ -36,6 +37,7 @@ class SqlOpsLog(Repository):
 
         Raises:
             Conflict: another appender got there first (the head is no longer at seq - 1).
+            IntegrityFailure: the head row is gone (the log was wiped behind the console).
         """
         if head.seq != entry.seq:
             raise InternalError(f"ops log head seq {head.seq} does not match entry seq {entry.seq}")
@@ -46,6 +48,8 @@ class SqlOpsLog(Repository):
             .values(seq=head.seq, hmac=head.hmac, signature=head.signature)
         )
         if moved.rowcount != 1:
+            if self.conn.execute(select(h.id).where(h.id == 1)).first() is None:
+                raise head_missing()
             raise Conflict(RACE)
         self.conn.execute(insert(s.opslog).values(entry.as_json()))
 
