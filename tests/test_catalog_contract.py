@@ -39,7 +39,15 @@ from aptien_ops.domain import (
     TenantCount,
     TenantState,
 )
-from aptien_ops.errors import Conflict, ExitCode, InternalError, InvalidInput, NotFound, Unavailable
+from aptien_ops.errors import (
+    Conflict,
+    ExitCode,
+    IntegrityFailure,
+    InternalError,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2024, 3, 1, 9, 30, 0, tzinfo=UTC)
@@ -821,6 +829,45 @@ def test_appending_on_a_stale_head_is_a_lost_race(catalog: SqlCatalog) -> None:
         tx.opslog.append(entry(1, "genesis", "forged"), OpsLogHead(1, "forged", "sig"))
     with catalog.read() as tx:
         assert [e.hmac for e in tx.opslog.entries()] != ["forged"]
+
+
+def test_appending_with_the_head_row_gone_is_an_integrity_failure_not_a_race(
+    catalog: SqlCatalog,
+) -> None:
+    append_one(catalog, "alice")
+    with catalog.transaction() as tx:
+        if tx.pg:  # past the append-only trigger, as the owner could
+            tx.conn.execute(text("SET LOCAL aptien_ops.migrating = 'on'"))
+        tx.conn.execute(text("DELETE FROM opslog_head"))
+    with (
+        pytest.raises(IntegrityFailure, match="head checkpoint row is missing"),
+        catalog.transaction() as tx,
+    ):
+        tx.opslog.append(entry(2, "h1", "h2"), OpsLogHead(2, "h2", "sig-2"))
+    with catalog.read() as tx:
+        assert [e.seq for e in tx.opslog.entries()] == [1]
+
+
+@pytest.mark.postgres
+def test_postgresql_keeps_the_ops_log_append_only_outside_migrations(pg_server) -> None:
+    url = pg_server.url(pg_server.fresh_database("catalog"))
+    cat = SqlCatalog(CatalogSettings(url=url))
+    try:
+        cat.ensure_schema()
+        append_one(cat, "alice")
+        for statement in ("UPDATE opslog SET target = 'x'", "DELETE FROM opslog"):
+            with (
+                pytest.raises(IntegrityFailure, match="opslog is append-only"),
+                cat.transaction() as tx,
+            ):
+                tx.conn.execute(text(statement))
+        with cat.transaction() as tx:  # what a migration may do
+            tx.conn.execute(text("SET LOCAL aptien_ops.migrating = 'on'"))
+            tx.conn.execute(text("UPDATE opslog SET target = 'migrated'"))
+        with cat.read() as tx:
+            assert [e.target for e in tx.opslog.entries()] == ["migrated"]
+    finally:
+        cat.dispose()
 
 
 def test_ops_log_streams_more_entries_than_one_batch(catalog: SqlCatalog) -> None:

@@ -114,6 +114,40 @@ def test_wrong_values_are_refused_with_the_reason(
     assert expected in refused(tmp_path, GOOD.replace(*change, 1))
 
 
+PG_CATALOG = '[catalog]\nurl = "postgresql+psycopg://ops_runtime@/ops?host=/run/pg"'
+
+
+@pytest.mark.parametrize(
+    ("catalog", "expected"),
+    [
+        ('[catalog]\nurl = "sqlite:///x.db"\nowner = "ops_owner"', "owner: applies to a Postgre"),
+        (f'{PG_CATALOG}\nowner = "ops_runtime"', "owner: must be a role other than the url's"),
+        (f'{PG_CATALOG}\nowner = "Ops Owner"', "is not a PostgreSQL role name"),
+        (f'{PG_CATALOG}\nowner_password_env = "PW"', "owner_password_env: is only used with"),
+        (
+            '[catalog]\nurl = "postgresql+psycopg:///ops"\nowner = "ops_owner"',
+            "url: must name the runtime role",
+        ),
+        (f'{PG_CATALOG}\nowner = "o"\nowner_password = "hunter2"', "owner_password: secrets"),
+    ],
+)
+def test_a_catalog_owner_is_checked_with_the_key_named(
+    tmp_path: Path, catalog: str, expected: str
+) -> None:
+    text = GOOD.replace('[catalog]\nurl = "sqlite:///{data_dir}/catalog.db"', catalog)
+    message = refused(tmp_path, text)
+    assert expected in message and "hunter2" not in message
+
+
+def test_a_catalog_owner_and_its_password_reference_are_read(tmp_path: Path) -> None:
+    text = f'{PG_CATALOG}\nowner = "ops_owner"\nowner_password_file = "/etc/ops/owner.pw"'
+    settings = load_settings(
+        write(tmp_path, GOOD.replace('[catalog]\nurl = "sqlite:///{data_dir}/catalog.db"', text))
+    )
+    assert settings.catalog.owner == "ops_owner"
+    assert settings.catalog.owner_password.file == Path("/etc/ops/owner.pw")
+
+
 @pytest.mark.parametrize(
     "secret",
     [
