@@ -59,9 +59,10 @@ class CatalogRoles:
                 conn.execute(statement.encode())
 
     def scalar(self, query: str) -> object:
-        """One value, read as the server's superuser."""
+        """Run ``query`` as the server's superuser; its one value, if it returns rows."""
         with psycopg.connect(self.server.conninfo(self.database), autocommit=True) as conn:
-            row = conn.execute(query.encode()).fetchone()
+            cursor = conn.execute(query.encode())
+            row = cursor.fetchone() if cursor.description else None
         return row[0] if row else None
 
 
@@ -173,6 +174,35 @@ def test_once_the_schema_is_current_the_owner_password_is_not_needed(
     result = run_cli("--json", "operator", "list", config=config)
     assert result.code == 0, result.stderr
     assert {"ada", "olga", "vic"} <= {o["name"] for o in result.json()}
+
+
+def test_privileges_taken_from_the_runtime_role_are_granted_again_by_the_owner(
+    ada: Console, roles: CatalogRoles, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The recipe of docs/production.md: the owner revokes, the next command grants again.
+    roles.execute(roles.owner, f"REVOKE ALL ON alembic_version, operators FROM {roles.runtime}")
+    monkeypatch.delenv(OWNER_PW)
+    result = run_cli("--json", "operator", "list", config=config)
+    assert result.code == ExitCode.INVALID
+    assert result.error()["message"].startswith("catalog.owner_password: environment variable")
+    monkeypatch.setenv(OWNER_PW, roles.owner_password)
+    result = run_cli("--json", "operator", "list", config=config)
+    assert result.code == 0, result.stderr
+    assert {"ada", "olga", "vic"} <= {o["name"] for o in result.json()}
+
+
+def test_a_catalog_table_of_another_role_stops_the_owner_granting(
+    ada: Console, roles: CatalogRoles, config: Path
+) -> None:
+    roles.scalar(f"ALTER TABLE tenants OWNER TO {roles.runtime}")
+    roles.execute(roles.owner, f"REVOKE ALL ON alembic_version FROM {roles.runtime}")
+    result = run_cli("--json", "tenant", "list", config=config)
+    assert result.code == ExitCode.CONFLICT
+    error = result.error()
+    assert error["message"] == (
+        f"the catalog table tenants belongs to the role {roles.runtime}, not to the catalog's owner"
+    )
+    assert f"REASSIGN OWNED BY {roles.runtime} TO" in error["hint"]
 
 
 def test_a_runtime_role_without_an_owner_cannot_create_the_catalog_and_says_what_to_do(
