@@ -282,7 +282,7 @@ def open_console(
             catalog,
             identity,
             key,
-            EventLog(settings.logging.file, verbose=verbose),
+            EventLog.for_settings(settings, verbose=verbose),
             store_factory=store_factory,
             sealer_factory=sealer_factory,
             backup_keys=backup_keys,
