@@ -275,13 +275,15 @@ def open_console(
 
     Raises:
         ConfigError: bad config, or a missing ops-log key for an existing production catalog.
+        Forbidden: production, and this process is not the service account run through sudo
+            by an operator (see :mod:`aptien_ops.bastion`).
         IntegrityFailure: the ops-log key is missing although the log has entries, or (in
             production) is not private; a catalog refused by its bootstrap.
         Unavailable: the catalog cannot be reached.
         Conflict: the catalog is newer than this code.
     """
     settings = settings or load_settings(config)
-    identity = identity or current_identity(sandbox=settings.sandbox, env=env)
+    identity = identity or current_identity(settings, env)
 
     def store_factory(cluster: ClusterSettings) -> TenantStore:
         store: TenantStore = _backend("tenant_store", cluster.kind)(cluster, clock=clock)
