@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from aptien_ops.errors import Forbidden, InvalidInput
@@ -149,16 +150,68 @@ def validate_role(role: str) -> Role:
 
 
 def is_allowed(roles: Iterable[str], action: Action) -> bool:
-    return bool(MATRIX[action] & {Role(r) for r in roles if r in ROLES})
+    """Whether the matrix lets ``roles`` do ``action`` (read-only mode aside: see
+    :func:`offered`)."""
+    return bool(MATRIX[action] & _known(roles))
 
 
-def require(operator: str, roles: Iterable[str], action: Action) -> None:
-    """Raises: Forbidden naming the roles that would allow ``action``."""
-    if not is_allowed(roles, action):
-        needed = " or ".join(sorted(MATRIX[action]))
-        raise Forbidden(f"{operator} may not {action}", hint=f"needs role {needed}")
+#: Why an action is not offered in read-only mode, in the CLI's words.
+NOT_IN_READ_ONLY = "not available in read-only mode"
+
+
+def needs_role(roles: Iterable[str]) -> str:
+    """``needs role admin or operator``: the CLI's hint when the operator's roles fall short."""
+    return f"needs role {' or '.join(sorted(roles))}"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """Whether an action is offered to an operator in the console's mode, and if not, why.
+
+    Services refuse what is not offered (:meth:`refusal`); screens, the palette and the
+    dashboard hide it; all of them ask :func:`offered`.
+    """
+
+    action: Action
+    allowed: bool
+    read_only: bool
+    """Not offered because the console runs read-only (whatever the roles)."""
+    needs: tuple[str, ...]
+    """The roles that allow the action, sorted: ``("admin", "operator")``."""
+
+    @property
+    def reason(self) -> str:
+        """``needs role admin or operator`` or ``not available in read-only mode``; empty when
+        the action is offered."""
+        if self.allowed:
+            return ""
+        return NOT_IN_READ_ONLY if self.read_only else needs_role(self.needs)
+
+    def refusal(self, operator: str) -> Forbidden:
+        """The Forbidden a service raises when ``operator`` attempts the action anyway."""
+        if self.read_only:
+            return Forbidden(f"{self.action} is {self.reason}", hint="restart without --read-only")
+        return Forbidden(f"{operator} may not {self.action}", hint=self.reason)
+
+
+def offered(roles: Iterable[str], action: Action, read_only: bool) -> Offer:
+    """Whether ``action`` is offered to an operator holding ``roles`` (none: not an operator)
+    in read-only mode or not. Read-only mode refuses every action that changes something,
+    whatever the roles; otherwise the matrix decides."""
+    needs = tuple(sorted(str(r) for r in MATRIX[action]))
+    if read_only and action not in READ_ONLY_SAFE:
+        return Offer(action, allowed=False, read_only=True, needs=needs)
+    return Offer(action, allowed=is_allowed(roles, action), read_only=False, needs=needs)
+
+
+def approvers(requested_action: str) -> frozenset[Role]:
+    """Who may approve a four-eyes request for ``requested_action`` (admins unless listed)."""
+    return APPROVERS.get(requested_action, _ADMIN)
 
 
 def may_approve(roles: Iterable[str], requested_action: str) -> bool:
-    allowed = APPROVERS.get(requested_action, _ADMIN)
-    return bool(allowed & {Role(r) for r in roles if r in ROLES})
+    return bool(approvers(requested_action) & _known(roles))
+
+
+def _known(roles: Iterable[str]) -> set[Role]:
+    return {Role(r) for r in roles if r in ROLES}

@@ -23,8 +23,8 @@ REGISTRY: dict[str, dict[str, str]] = {
     "activity": {"platform": "aptien_ops.backends.sandbox_platform:seed_tenant"},
     "backup_repository": {"fs": "aptien_ops.backends.backup_repository:FsBackupRepository"},
     "inspection_reader": {
-        "sqlite": "aptien_ops.backends.inspection_readers:SqliteInspectionReader",
-        "postgresql": "aptien_ops.backends.inspection_readers:PostgresInspectionReader",
+        "sqlite": "aptien_ops.backends.inspection_readers.sqlite:SqliteInspectionReader",
+        "postgresql": "aptien_ops.backends.inspection_readers.postgres:PostgresInspectionReader",
     },
 }
 

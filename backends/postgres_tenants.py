@@ -7,48 +7,29 @@ The schema's tables are created as the owner role too (the platform writes as it
 region's inspector role gets ``CONNECT`` and column-level ``SELECT`` on the metadata columns
 only, so the server itself refuses it any payload. Passwords reach the server only as SCRAM
 verifiers computed here.
+
+The connections are :mod:`pg_connections`'; applying the schema is :mod:`pg_tenant_schema`;
+the grants and the owner's logins are :mod:`pg_tenant_access`.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
-from aptien_ops.backends import tenant_schema
-from aptien_ops.backends.pg_common import (
-    act_as_owner,
-    conninfo_params,
-    converge_role,
-    end_sessions,
-    grant_columns_only,
-    read_schema_version,
-    scram_sha256_verifier,
-    translate_pg_error,
-)
+from aptien_ops.backends import pg_tenant_access as access
+from aptien_ops.backends import pg_tenant_schema, tenant_schema
+from aptien_ops.backends.pg_common import converge_role, scram_sha256_verifier, translate_pg_error
+from aptien_ops.backends.pg_connections import ClusterConnections
 from aptien_ops.config import ClusterSettings
 from aptien_ops.domain import Clock, utcnow, validate_tenant_name
-from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound
-from aptien_ops.tenant_schema import METADATA_COLUMNS
+from aptien_ops.errors import InvalidInput, NotFound
+from aptien_ops.ports import TenantStore
 
-T = TypeVar("T")
 DB_PREFIX = "tenant_"
-#: Serialise schema steps within one tenant database, and inspector role changes on a cluster.
-_SCHEMA_LOCK = 0x61707469656E01
-_INSPECTOR_LOCK = 0x61707469656E02
-#: How long refusing a tenant's login waits for its sessions to end.
-_TERMINATE_SECONDS = 10.0
-#: An inspector that is the admin, or inherits a tenant's or all data, is not bounded by columns.
-_INSPECTOR_TOO_WIDE = (
-    "SELECT %(role)s = current_user OR pg_has_role(%(role)s, %(owner)s, 'MEMBER') OR EXISTS ("
-    " SELECT 1 FROM pg_roles WHERE rolname IN ('pg_read_all_data', 'pg_write_all_data')"
-    " AND pg_has_role(%(role)s, oid, 'MEMBER'))"
-)
 
 
 def database_name(tenant: str) -> str:
@@ -70,91 +51,21 @@ class PostgresTenantStore:
         """Raises: InvalidInput if the URL is not a PostgreSQL URL or holds a password."""
         self.cluster = cluster.name
         self.clock = clock
-        self._settings = cluster
-        self._params = conninfo_params(cluster.url)
-        self._params.setdefault("connect_timeout", "10")
-        self._params.setdefault("application_name", "aptien-ops")
-        self._admin: psycopg.Connection | None = None
-        # The TUI runs adapters from worker threads; one admin connection is used at a time.
-        self._lock = threading.RLock()
-
-    # ------------------------------------------------------------------ connections
-
-    def _admin_password(self) -> str | None:
-        return self._settings.password.read()
-
-    def _open(
-        self,
-        dbname: str | None = None,
-        *,
-        user: str | None = None,
-        password: str | None = None,
-        autocommit: bool = False,
-    ) -> psycopg.Connection:
-        params = dict(self._params)
-        if dbname is not None:
-            params["dbname"] = dbname
-        if user is not None:
-            params["user"] = user
-        else:
-            password = self._admin_password()
-        # The password travels as its own keyword, never inside a string we could log.
-        extra: dict[str, Any] = {"password": password} if password else {}
-        return psycopg.connect(make_conninfo(**params), autocommit=autocommit, **extra)
-
-    def _with_admin(
-        self, what: str, work: Callable[[psycopg.Connection], T], secrets: tuple[str, ...] = ()
-    ) -> T:
-        """Run ``work`` (idempotent) on the admin connection, translating driver errors."""
-        with self._lock:
-            try:
-                return self._run_as_admin(work)
-            except psycopg.Error as exc:
-                if self._admin is not None and self._admin.broken:
-                    self._discard_admin()
-                raise translate_pg_error(
-                    exc, f"cluster {self.cluster!r}: {what}", secrets
-                ) from None
-
-    def _run_as_admin(self, work: Callable[[psycopg.Connection], T]) -> T:
-        cached = self._admin
-        if cached is not None and not cached.closed:
-            try:
-                return work(cached)
-            except psycopg.OperationalError:
-                # A server restart or an idle timeout kills the cached session: retry once
-                # on a fresh one; any other failure is the caller's to see.
-                if not cached.broken:
-                    raise
-                self._discard_admin()
-        self._admin = self._open(autocommit=True)
-        return work(self._admin)
-
-    def _discard_admin(self) -> None:
-        if self._admin is not None:
-            self._admin.close()
-        self._admin = None
+        self._connections = ClusterConnections(cluster)
 
     # ------------------------------------------------------------------ the port
 
     def ping(self) -> None:
         """Raises: Unavailable if the cluster cannot be reached."""
-        self._with_admin("ping", lambda conn: conn.execute("SELECT 1").fetchone())
+        self._connections.with_admin("ping", lambda conn: conn.execute("SELECT 1").fetchone())
 
     def exists(self, tenant: str) -> bool:
         """Raises: InvalidInput for an invalid name, Unavailable."""
-        dbname = database_name(tenant)
-        row = self._with_admin(
-            f"look up {dbname}",
-            lambda conn: conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)
-            ).fetchone(),
-        )
-        return row is not None
+        return self._connections.database_exists(database_name(tenant))
 
     def list_databases(self) -> list[str]:
         """Tenant names of every ``tenant_*`` database, sorted. Raises: Unavailable."""
-        rows = self._with_admin(
+        rows = self._connections.with_admin(
             "list databases",
             lambda conn: conn.execute(
                 r"SELECT datname FROM pg_database WHERE datname LIKE 'tenant\_%' ORDER BY datname"
@@ -193,7 +104,7 @@ class PostgresTenantStore:
                 # a database to, SET ROLE to, and drop a database of, a role it is a member of.
                 conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(role)))
 
-        self._with_admin(f"create role {role}", create, (owner_password,))
+        self._connections.with_admin(f"create role {role}", create, (owner_password,))
 
     def create_database(self, tenant: str, owner_password: str) -> None:
         """Create (or converge) the owner role, the database and its grants.
@@ -228,15 +139,11 @@ class PostgresTenantStore:
                 sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(db_id, role_id)
             )
 
-        self._with_admin(f"create {dbname}", create)
-        self._lock_down_public_schema(dbname, role_id)
-
-    def _lock_down_public_schema(self, dbname: str, role_id: sql.Identifier) -> None:
+        self._connections.with_admin(f"create {dbname}", create)
         what = f"cluster {self.cluster!r}: secure schema public of {dbname}"
         try:
-            with self._open(dbname, autocommit=True) as conn:
-                conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(role_id))
-                conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+            with self._connections.open(dbname, autocommit=True) as conn:
+                access.lock_down_public_schema(conn, role)
         except psycopg.Error as exc:
             raise translate_pg_error(exc, what) from None
 
@@ -252,7 +159,8 @@ class PostgresTenantStore:
 
         def drop(conn: psycopg.Connection) -> None:
             conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
                 (dbname,),
             )
             conn.execute(
@@ -260,7 +168,7 @@ class PostgresTenantStore:
             )
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
-        self._with_admin(f"drop {dbname}", drop)
+        self._connections.with_admin(f"drop {dbname}", drop)
 
     # ------------------------------------------------------------------ schema and access
 
@@ -284,29 +192,10 @@ class PostgresTenantStore:
         tenant_schema.check_target(target_version)
         if not isinstance(region, str) or not region:
             raise InvalidInput(f"tenant {tenant!r}: a region name is required")
-        with self._session(tenant, dbname, user=None, password=None, autocommit=True) as conn:
-            while True:
-                with conn.transaction():
-                    act_as_owner(conn, role)
-                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                    current = read_schema_version(conn, dbname) or 0
-                    if current >= target_version:
-                        return current
-                    step = current + 1
-                    for statement in tenant_schema.statements("postgresql", step):
-                        conn.execute(statement)
-                    overwrite, keep = tenant_schema.meta_rows(tenant, region, step, self.clock())
-                    with conn.cursor() as cur:
-                        cur.executemany(
-                            "INSERT INTO public.tenant_meta (key, value) VALUES (%s, %s)"
-                            " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                            list(overwrite.items()),
-                        )
-                        cur.executemany(
-                            "INSERT INTO public.tenant_meta (key, value) VALUES (%s, %s)"
-                            " ON CONFLICT (key) DO NOTHING",
-                            list(keep.items()),
-                        )
+        with self._connections.session(dbname, user=None, password=None, autocommit=True) as conn:
+            return pg_tenant_schema.apply_steps(
+                conn, tenant, dbname, role, target_version, region, self.clock
+            )
 
     def schema_version(self, tenant: str) -> int | None:
         """The version in ``tenant_meta``, None before the first step.
@@ -314,10 +203,8 @@ class PostgresTenantStore:
         Raises: InvalidInput, NotFound, IntegrityFailure (a foreign tenant_meta), Unavailable.
         """
         dbname, role = database_name(tenant), owner_role(tenant)
-        with self._session(tenant, dbname, user=None, password=None, autocommit=True) as conn:
-            with conn.transaction():
-                act_as_owner(conn, role)
-                return read_schema_version(conn, dbname)
+        with self._connections.session(dbname, user=None, password=None, autocommit=True) as conn:
+            return pg_tenant_schema.current_version(conn, dbname, role)
 
     def grant_inspector(self, tenant: str, role: str, password: str | None) -> None:
         """Let ``role`` connect to the tenant's database and read ``METADATA_COLUMNS`` only.
@@ -336,60 +223,16 @@ class PostgresTenantStore:
             Unavailable: the cluster cannot be reached.
         """
         dbname, owner = database_name(tenant), owner_role(tenant)
-        tenant_schema.validate_role_name(role)
-        if password is not None and (not isinstance(password, str) or not password):
-            raise InvalidInput(f"inspector role {role}: the password must not be empty")
-        login = (
-            sql.SQL("LOGIN PASSWORD {}").format(sql.Literal(scram_sha256_verifier(password)))
-            if password
-            else sql.SQL("NOLOGIN")
+        login = access.inspector_login(role, password)
+        self._connections.with_admin(
+            f"admit inspector {role} to {dbname}",
+            lambda conn: access.admit_inspector(
+                conn, self.cluster, dbname, owner, role, login, new_password=bool(password)
+            ),
+            (password or "",),
         )
-        role_id = sql.Identifier(role)
-        where = f"cluster {self.cluster!r}"
-
-        def admit(conn: psycopg.Connection) -> None:
-            with conn.transaction():
-                if (
-                    conn.execute(
-                        "SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)
-                    ).fetchone()
-                    is None
-                ):
-                    raise NotFound(
-                        f"tenant database {dbname} does not exist on cluster {self.cluster!r}"
-                    )
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INSPECTOR_LOCK,))
-                converge_role(
-                    conn,
-                    role,
-                    create=sql.SQL("NOCREATEDB NOCREATEROLE {}").format(login),
-                    alter=login if password else None,
-                    refusal=f"{where}: refusing to make {role} an inspector",
-                )
-                too_wide = conn.execute(
-                    _INSPECTOR_TOO_WIDE, {"role": role, "owner": owner}
-                ).fetchone()
-                if too_wide is None or too_wide[0]:
-                    raise Conflict(
-                        f"{where}: role {role} is the cluster admin or a member of {owner} or "
-                        "pg_read_all_data; column grants would not bound what it reads",
-                        hint="use a dedicated inspector role",
-                    )
-                conn.execute(
-                    sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                        sql.Identifier(dbname), role_id
-                    )
-                )
-
-        self._with_admin(f"admit inspector {role} to {dbname}", admit, (password or "",))
-        with self._session(tenant, dbname, user=None, password=None, autocommit=True) as conn:
-            with conn.transaction():
-                act_as_owner(conn, owner)
-                if read_schema_version(conn, dbname) is None:
-                    raise Conflict(
-                        f"tenant database {dbname} has no schema yet", hint="apply the schema first"
-                    )
-                grant_columns_only(conn, role, METADATA_COLUMNS)
+        with self._connections.session(dbname, user=None, password=None, autocommit=True) as conn:
+            access.grant_metadata_columns(conn, dbname, owner, role)
 
     def set_login(self, tenant: str, allowed: bool) -> None:
         """Allow or refuse logins of the tenant's owner role; refusing ends its sessions too.
@@ -404,24 +247,18 @@ class PostgresTenantStore:
             Unavailable: the cluster cannot be reached.
         """
         role = owner_role(tenant)
-
-        def switch(conn: psycopg.Connection) -> None:
-            if (
-                conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
-                is None
-            ):
-                raise NotFound(f"tenant role {role} does not exist on cluster {self.cluster!r}")
-            login = sql.SQL("LOGIN" if allowed else "NOLOGIN")
-            conn.execute(sql.SQL("ALTER ROLE {} WITH {}").format(sql.Identifier(role), login))
-            if not allowed:
-                end_sessions(conn, role, _TERMINATE_SECONDS, f"cluster {self.cluster!r}")
-
-        self._with_admin(f"{'allow' if allowed else 'refuse'} logins of {role}", switch)
+        self._connections.with_admin(
+            f"{'allow' if allowed else 'refuse'} logins of {role}",
+            lambda conn: access.switch_login(conn, self.cluster, role, allowed),
+        )
 
     def size_bytes(self, tenant: str) -> int:
-        """``pg_database_size`` of the tenant's database. Raises: InvalidInput, NotFound, Unavailable."""
+        """``pg_database_size`` of the tenant's database.
+
+        Raises: InvalidInput, NotFound, Unavailable.
+        """
         dbname = database_name(tenant)
-        row = self._with_admin(
+        row = self._connections.with_admin(
             f"size of {dbname}",
             lambda conn: conn.execute("SELECT pg_database_size(%s)", (dbname,)).fetchone(),
         )
@@ -438,7 +275,7 @@ class PostgresTenantStore:
         Raises: InvalidInput, NotFound if there is no such database, Unavailable.
         """
         dbname = database_name(tenant)
-        with self._session(tenant, dbname, user=None, password=None) as conn:
+        with self._connections.session(dbname, user=None, password=None) as conn:
             yield conn
 
     @contextmanager
@@ -448,7 +285,7 @@ class PostgresTenantStore:
         Raises: InvalidInput, NotFound, Forbidden if the server refuses the role, Unavailable.
         """
         dbname = database_name(tenant)
-        with self._session(tenant, dbname, user=owner_role(tenant), password=password) as conn:
+        with self._connections.session(dbname, user=owner_role(tenant), password=password) as conn:
             yield conn
 
     @contextmanager
@@ -466,40 +303,16 @@ class PostgresTenantStore:
         """
         dbname = database_name(tenant)
         tenant_schema.validate_role_name(role)
-        with self._session(tenant, dbname, user=role, password=password, autocommit=True) as conn:
+        with self._connections.session(
+            dbname, user=role, password=password, autocommit=True
+        ) as conn:
             conn.execute("SET search_path TO pg_catalog")
             conn.execute("SET default_transaction_read_only TO on")
             yield conn
 
-    @contextmanager
-    def _session(
-        self,
-        tenant: str,
-        dbname: str,
-        *,
-        user: str | None,
-        password: str | None,
-        autocommit: bool = False,
-    ) -> Iterator[psycopg.Connection]:
-        what = f"cluster {self.cluster!r}: connect to {dbname}"
-        try:
-            conn = self._open(dbname, user=user, password=password, autocommit=autocommit)
-        except psycopg.OperationalError as exc:
-            # libpq reports a failed connection without an SQLSTATE; ask the cluster why.
-            if not self.exists(tenant):
-                raise NotFound(
-                    f"tenant database {dbname} does not exist on cluster {self.cluster!r}"
-                ) from None
-            if user is not None:
-                raise Forbidden(f"{what} as {user}: refused by the server") from None
-            raise translate_pg_error(exc, what, (password,)) from None
-        try:
-            with conn:
-                yield conn
-        except psycopg.Error as exc:
-            raise translate_pg_error(exc, what, (password,)) from None
-
     def close(self) -> None:
         """Close the admin connection; the store reconnects if used again."""
-        with self._lock:
-            self._discard_admin()
+        self._connections.close()
+
+
+_: type[TenantStore] = PostgresTenantStore

@@ -61,7 +61,7 @@ from harness import (  # noqa: E402
 )
 from psycopg import sql  # noqa: E402
 
-from aptien_ops.backends import backup_codec, pg_backup  # noqa: E402
+from aptien_ops.backends import backup_codec, pg_tools  # noqa: E402
 from aptien_ops.backends.postgres_tenants import database_name  # noqa: E402
 from aptien_ops.backends.sandbox_platform import seed_tenant  # noqa: E402
 from aptien_ops.backup_policy import new_backup_id  # noqa: E402
@@ -180,8 +180,8 @@ class Bench:
         self.cluster = self.console.settings.regions["eu"].clusters[0]
         self.cli = [str(ROOT / ".venv" / "bin" / "aptien-ops"), "--config", str(config)]
         self.pg_dump, self.pg_restore = (
-            pg_backup.find_tool("pg_dump"),
-            pg_backup.find_tool("pg_restore"),
+            pg_tools.find_tool("pg_dump"),
+            pg_tools.find_tool("pg_restore"),
         )
         self.tool_env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
 

@@ -17,7 +17,7 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
-from aptien_ops.permissions import READ_ONLY_SAFE, Action, is_allowed
+from aptien_ops.permissions import Action, Offer, offered
 from aptien_ops.screens.base import OpsScreen, ServiceCaller
 from aptien_ops.screens.commands import OpsCommands
 from aptien_ops.screens.dashboard import DashboardScreen
@@ -137,11 +137,19 @@ class OpsApp(App[None], ServiceCaller):
 
     # -- what the operator may do ----------------------------------------------------------
 
+    def offer(self, action: Action) -> Offer:
+        """Whether ``action`` is offered, and why not: read-only mode and the roles read at
+        start decide (nothing is offered while the roles are still loading)."""
+        return offered(self.roles or (), action, self.services.ctx.read_only)
+
     def may(self, action: Action) -> bool:
-        """Whether to offer ``action``: read-only mode and the roles read at start allow it."""
-        if self.services.ctx.read_only and action not in READ_ONLY_SAFE:
-            return False
-        return self.roles is not None and is_allowed(self.roles, action)
+        """Whether to offer ``action`` (see :meth:`offer`)."""
+        return self.offer(action).allowed
+
+    def offers(self, screen: type[OpsScreen] | OpsScreen, action: str) -> bool:
+        """Whether to offer ``screen``'s binding ``action``: one without a permission always."""
+        permission = screen.PERMISSIONS.get(action)
+        return permission is None or self.may(permission)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.locked:

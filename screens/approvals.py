@@ -14,10 +14,8 @@ from textual.widgets import DataTable, Static
 from aptien_ops.domain import Approval, ApprovalState
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import minute
+from aptien_ops.screens.formatting import approval_state_text, minute
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal
-
-STATE_STYLE = {"pending": "bold yellow", "approved": "green", "rejected": "red", "failed": "red"}
 
 
 class ApprovalsScreen(OpsScreen):
@@ -73,7 +71,7 @@ class ApprovalsScreen(OpsScreen):
                 a.target,
                 a.requested_by,
                 minute(a.requested_at),
-                Text(str(a.state), style=STATE_STYLE.get(str(a.state), "")),
+                approval_state_text(a.state),
                 key=str(a.id),
             )
         if keep is not None and keep in self.approvals:

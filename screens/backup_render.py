@@ -17,13 +17,6 @@ if TYPE_CHECKING:  # the dashboard imports this module for its first frame: keep
     from aptien_ops.backup_policy import DueItem
     from aptien_ops.services.backups import BackupRow, BackupService
 
-STATUS_STYLE = {
-    "verified": "green",
-    "unverified": "yellow",
-    "failed": "bold red",
-    "missing": "bold red",
-    "pruned": "dim",
-}
 #: A backup id inside a due item's reason, shortened like the table's Id column.
 _BACKUP_ID = re.compile(r"\bbk-\d{8}T\d{6}Z-([0-9a-f]+)\b")
 

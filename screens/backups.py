@@ -26,14 +26,13 @@ from aptien_ops.errors import Conflict, OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.screens.backup_modals import LevelModal, TenantModal
 from aptien_ops.screens.backup_render import (
-    STATUS_STYLE,
     detail_text,
     due_report,
     last_check,
     short_id,
 )
 from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import count, short_minute, size
+from aptien_ops.screens.formatting import backup_status_text, count, short_minute, size
 from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.services.backups import BackupRow, RunOutcome
 
@@ -170,7 +169,7 @@ class BackupsScreen(OpsScreen):
                     short_id(r.record.id),
                     short_minute(r.record.created_at),
                     size(r.record.ciphertext_size),
-                    Text(r.status, style=STATUS_STYLE.get(r.status, "")),
+                    backup_status_text(r.status),
                     last_check(r),
                     key=r.record.id,
                 )
@@ -193,10 +192,10 @@ class BackupsScreen(OpsScreen):
             text.append(f" · newest {count(WINDOW)} shown (backup list has all)", style="dim")
         for note in self.shelf.notes if self.shelf else []:
             text.append(f" · {note}", style="yellow")
-        if not any(self.ops.may(a) for a in set(self.PERMISSIONS.values())):
-            text.append(
-                " · view only" if not self.console.ctx.read_only else " · read-only", style="dim"
-            )
+        offers = [self.ops.offer(a) for a in set(self.PERMISSIONS.values())]
+        if not any(o.allowed for o in offers):
+            read_only = any(o.read_only for o in offers)
+            text.append(" · read-only" if read_only else " · view only", style="dim")
         return text
 
     def _show_due(self, region: str | None) -> None:

@@ -16,7 +16,7 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from aptien_ops.errors import OpsError, PendingApproval
-from aptien_ops.permissions import APPROVERS, Action
+from aptien_ops.permissions import Action, approvers
 from aptien_ops.screens.header import OpsHeader
 
 if TYPE_CHECKING:
@@ -49,8 +49,8 @@ class ServiceOutcome(Message, bubble=False):
 
 def pending_notice(pending: PendingApproval) -> str:
     """``request #7 recorded; another admin must approve`` — what the operator does next."""
-    approvers = " or ".join(sorted(APPROVERS.get(pending.action, frozenset({"admin"}))))
-    return f"request #{pending.approval_id} recorded; another {approvers} must approve"
+    who = " or ".join(sorted(approvers(pending.action)))
+    return f"request #{pending.approval_id} recorded; another {who} must approve"
 
 
 class ServiceCaller(DOMNode):
@@ -185,5 +185,4 @@ class OpsScreen(Screen[None], ServiceCaller):
         self.refresh_data()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        permission = self.PERMISSIONS.get(action)
-        return True if permission is None else self.ops.may(permission)
+        return self.ops.offers(self, action)

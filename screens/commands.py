@@ -37,8 +37,7 @@ class OpsCommands(Provider):
                     continue
                 if binding.action.startswith("app."):
                     continue  # app-wide, listed once below
-                permission = screen_class.PERMISSIONS.get(binding.action)
-                if permission is not None and not app.may(permission):
+                if not app.offers(screen_class, binding.action):
                     continue
                 found.append(
                     (
@@ -66,10 +65,7 @@ class OpsCommands(Provider):
         for binding in detail.BINDINGS:
             if not isinstance(binding, Binding) or not binding.show or not binding.description:
                 continue
-            permission = detail.PERMISSIONS.get(binding.action)
-            if binding.action == "back" or (
-                permission is not None and not self.ops.may(permission)
-            ):
+            if binding.action == "back" or not self.ops.offers(detail, binding.action):
                 continue  # "Back" means nothing from the palette
             found.append(
                 (

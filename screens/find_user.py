@@ -22,11 +22,10 @@ from aptien_ops.errors import InvalidInput, OpsError
 from aptien_ops.inspect_query import check_email
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import count, day, minute, short_minute
+from aptien_ops.screens.formatting import count, day, minute, short_minute, tenant_state_text
 from aptien_ops.screens.inspect_kinds import needs_security, shown_result
 from aptien_ops.services.inspection import SearchFailure, UserHit, UserSearch
 
-STATE_STYLE = {"active": "green", "suspended": "yellow", "cancelled": "red"}
 #: Rows shown at most: an address is a user of a handful of tenants, never of the whole fleet.
 SHOWN_ROWS = 1_000
 
@@ -196,11 +195,10 @@ class FindUserScreen(OpsScreen):
         if name in self._rows or len(self._rows) >= SHOWN_ROWS:
             return
         self._rows[name] = hit
-        state = str(hit.tenant.state)
         self.query_one(DataTable).add_row(
             name,
             hit.tenant.region,
-            Text(state, style=STATE_STYLE.get(state, "")),
+            tenant_state_text(hit.tenant.state),
             short_minute(hit.user.last_login) or "never",
             hit.user.last_login_ip or "—",
             key=name,

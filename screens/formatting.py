@@ -1,11 +1,49 @@
-"""How the screens print values: short, UTC, and the same on every screen."""
+"""How the screens print values: short, UTC, and the same on every screen.
+
+States are coloured here and nowhere else, so a state reads the same on every screen: green is
+well, yellow wants attention soon, red needs an operator, dim is over.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from rich.text import Text
+
 from aptien_ops.permissions import ROLES
+
+#: A tenant's state (tenants, a tenant's detail and history, find user).
+TENANT_STATE_STYLES = {
+    "active": "green",
+    "suspended": "yellow",
+    "provisioning": "cyan",
+    "cancelled": "red",
+    "purged": "dim",
+}
+#: A four-eyes request's state.
+APPROVAL_STATE_STYLES = {
+    "pending": "bold yellow",
+    "approved": "green",
+    "rejected": "red",
+    "failed": "red",
+}
+#: A backup's status: failed and missing both need an operator.
+BACKUP_STATUS_STYLES = {
+    "verified": "green",
+    "unverified": "yellow",
+    "failed": "bold red",
+    "missing": "bold red",
+    "pruned": "dim",
+}
+#: Mark and style of a provisioning step by its status (the live list and a tenant's detail).
+STEP_MARKS = {
+    "pending": ("·", "dim"),
+    "start": ("▸", "bold yellow"),
+    "done": ("✓", "green"),
+    "skip": ("✓", "dim green"),
+    "failed": ("✗", "bold red"),
+}
 
 
 def day(value: str | datetime | None) -> str:
@@ -37,9 +75,17 @@ def _utc(value: datetime) -> datetime:
 
 def role_list(roles: Iterable[str]) -> str:
     """Roles in the matrix's order (viewer … admin), comma separated; ``none`` when empty."""
+    return ", ".join(_matrix_order(roles)) or "none"
+
+
+def role_choice(roles: Iterable[str]) -> str:
+    """``operator or admin``: any one of ``roles`` will do, in the matrix's order."""
+    return " or ".join(_matrix_order(roles))
+
+
+def _matrix_order(roles: Iterable[str]) -> list[str]:
     held = set(roles)
-    ordered = [r for r in ROLES if r in held] + sorted(held - set(ROLES))
-    return ", ".join(ordered) if ordered else "none"
+    return [r for r in ROLES if r in held] + sorted(held - set(ROLES))
 
 
 def count(n: int) -> str:
@@ -59,3 +105,34 @@ def size(n: int | None) -> str:
         if value < 1000:
             return f"{value:.1f} {unit}"
     return f"{value / 1000:.1f} TB"
+
+
+def tenant_state_text(state: str) -> Text:
+    """A tenant's state, coloured alike on every screen; an unknown state is shown plain."""
+    return Text(str(state), style=TENANT_STATE_STYLES.get(state, ""))
+
+
+def approval_state_text(state: str) -> Text:
+    """A four-eyes request's state: pending stands out until someone decides it."""
+    return Text(str(state), style=APPROVAL_STATE_STYLES.get(state, ""))
+
+
+def backup_status_text(status: str) -> Text:
+    """A backup's status: red for what an operator must look at (failed, missing)."""
+    return Text(str(status), style=BACKUP_STATUS_STYLES.get(status, ""))
+
+
+def outcome_text(outcome: str) -> Text:
+    """An ops-log outcome: ``ok`` green, ``pending`` yellow, anything else (denied,
+    ``failed:<code>``) bold red."""
+    if outcome == "ok":
+        return Text(outcome, style="green")
+    if outcome == "pending":
+        return Text(outcome, style="yellow")
+    return Text(outcome, style="bold red")
+
+
+def step_mark(status: str) -> Text:
+    """``✓ `` and its colour: a provisioning step's mark by its status, then a space."""
+    mark, style = STEP_MARKS[status]
+    return Text(f"{mark} ", style=style)

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 from aptien_ops.domain import Operator
 from aptien_ops.permissions import ROLES, Action, Role
 from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import day, role_list
+from aptien_ops.screens.formatting import day, role_choice, role_list
 from aptien_ops.screens.modals import AddOperatorModal, ConfirmModal, RolePickerModal
 
 
@@ -66,12 +66,13 @@ class OperatorsScreen(OpsScreen):
         if keep in self.operators:
             table.move_cursor(row=table.get_row_index(keep))
         me = self.console.identity.operator
-        if self.console.ctx.read_only:
+        offer = self.ops.offer(Action.OPERATOR_GRANT)
+        if offer.read_only:
             note = "read-only: role changes are not offered"
-        elif self.ops.may(Action.OPERATOR_GRANT):
+        elif offer.allowed:
             note = "granting admin needs a second admin's approval"
         else:
-            note = "changing roles needs the admin role"
+            note = f"changing roles needs the {role_choice(offer.needs)} role"
         self.query_one("#operators-note", Static).update(
             f"{len(operators)} operators · you are {me} · {note}"
         )

@@ -13,20 +13,12 @@ from textual.widgets import DataTable, Static
 from aptien_ops.domain import OpsLogEntry
 from aptien_ops.errors import IntegrityFailure, OpsError
 from aptien_ops.opslog import VerifyReport
-from aptien_ops.permissions import MATRIX, Action
+from aptien_ops.permissions import Action
 from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import count, short_minute
+from aptien_ops.screens.formatting import count, outcome_text, short_minute
 
 #: How many of the newest entries the table holds (the CLI pages further back).
 NEWEST = 200
-
-
-def outcome_style(outcome: str) -> str:
-    if outcome == "ok":
-        return "green"
-    if outcome == "pending":
-        return "yellow"
-    return "bold red"
 
 
 def _clip(target: str, width: int = 16) -> str:
@@ -77,9 +69,10 @@ class OpsLogScreen(OpsScreen):
     def refresh_data(self) -> None:
         if self.ops.roles is None:
             return  # roles still loading; this runs again when they arrive
-        if not self.ops.may(Action.OPSLOG_VIEW):
+        offer = self.ops.offer(Action.OPSLOG_VIEW)
+        if not offer.allowed:
             # Not asking the service spares the log a denial entry for merely opening the tab.
-            needed = " or ".join(sorted(MATRIX[Action.OPSLOG_VIEW]))
+            needed = " or ".join(offer.needs)
             self.query_one("#opslog-detail", Static).update(
                 f"The ops log is shown to the {needed} roles only."
             )
@@ -96,7 +89,7 @@ class OpsLogScreen(OpsScreen):
                 short_minute(e.at),
                 e.operator,
                 e.action,
-                Text(e.outcome, style=outcome_style(e.outcome)),
+                outcome_text(e.outcome),
                 _clip(e.target),
                 key=str(e.seq),
             )
@@ -118,7 +111,7 @@ class OpsLogScreen(OpsScreen):
             return
         text = Text()
         text.append(f"#{entry.seq} {entry.action} {entry.target} → ", style="bold")
-        text.append(entry.outcome, style=outcome_style(entry.outcome))
+        text.append_text(outcome_text(entry.outcome))
         who = (
             entry.operator
             if entry.operator == entry.os_account

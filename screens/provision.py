@@ -8,7 +8,6 @@ failure names its step and the service's one-line message; Retry resumes from th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -28,7 +27,7 @@ from aptien_ops.regions import Resolution
 from aptien_ops.screens.base import ServiceCaller
 from aptien_ops.screens.modals import OpsModal
 from aptien_ops.screens.provision_steps import StepList
-from aptien_ops.services.provisioning import EMAIL, ProvisionRequest
+from aptien_ops.services.provisioning import ProvisionRequest, check_contact_email
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
@@ -255,9 +254,12 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
             return
         contact = self.query_one("#provision-contact", Input).value.strip() or None
         email = self.query_one("#provision-email", Input).value.strip() or None
-        if email is not None and not re.fullmatch(EMAIL, email):
-            self._refuse("#provision-email", f"“{email[:60]}” is not an e-mail address")
-            return
+        if email is not None:
+            try:
+                email = check_contact_email(email)
+            except OpsError as error:
+                self._refuse("#provision-email", error.one_line())
+                return
         self.request = ProvisionRequest(
             name, self.resolution.country.alpha2, contact_name=contact, contact_email=email
         )

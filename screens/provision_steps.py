@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from aptien_ops.screens.formatting import step_mark
 from aptien_ops.services.provisioning import STEPS
 
 #: What each step leaves behind, in the operator's words.
@@ -16,14 +17,6 @@ STEP_TEXT = {
     "inspector-grants": "inspector reads metadata columns only",
     "backup-identity": "backup key made, secret sealed",
     "active": "tenant active",
-}
-#: Mark and style per step status.
-MARKS = {
-    "pending": ("·", "dim"),
-    "start": ("▸", "bold yellow"),
-    "done": ("✓", "green"),
-    "skip": ("✓", "dim green"),
-    "failed": ("✗", "bold red"),
 }
 
 
@@ -64,10 +57,9 @@ class StepList(Static):
         lines = Text()
         for n, step in enumerate(STEPS):
             status = self.status.get(step, "pending")
-            mark, style = MARKS[status]
             if n:
                 lines.append("\n")
-            lines.append(f"{mark} ", style=style)
+            lines.append_text(step_mark(status))
             lines.append(f"{step:<17}", style="bold" if status in ("start", "failed") else "")
             note = STEP_TEXT[step] + (" (done before)" if status == "skip" else "")
             lines.append(note, style="dim" if status in ("pending", "skip") else "")

@@ -23,7 +23,15 @@ from aptien_ops.errors import OpsError, PendingApproval
 from aptien_ops.permissions import Action
 from aptien_ops.regions import country_for
 from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import day, minute, short_minute, size
+from aptien_ops.screens.formatting import (
+    day,
+    minute,
+    role_choice,
+    short_minute,
+    size,
+    step_mark,
+    tenant_state_text,
+)
 from aptien_ops.screens.help import key_rows
 from aptien_ops.screens.inspect_kinds import AUDIT, LOGINS
 from aptien_ops.screens.inspect_pane import EventBrowser
@@ -36,14 +44,6 @@ from aptien_ops.screens.modals import ReasonModal
 from aptien_ops.services.lifecycle import ALLOWED_FROM
 from aptien_ops.services.provisioning import STEPS
 from aptien_ops.services.tenants import TenantDetail
-
-STATE_STYLE = {
-    "active": "green",
-    "suspended": "yellow",
-    "provisioning": "cyan",
-    "cancelled": "red",
-    "purged": "dim",
-}
 
 
 @dataclass
@@ -202,7 +202,7 @@ class TenantDetailScreen(OpsScreen):
         text = Text()
         text.append(t.name, style="bold")
         text.append("  ")
-        text.append(t.state, style=STATE_STYLE.get(t.state, ""))
+        text.append_text(tenant_state_text(t.state))
         if t.state_reason:
             text.append(f" — {t.state_reason}")
         text.append(
@@ -237,11 +237,12 @@ class TenantDetailScreen(OpsScreen):
             if n:
                 text.append("\n")
             if step in done:
-                text.append("✓ ", style="green")
+                text.append_text(step_mark("done"))
                 text.append(f"{step:<17}")
                 text.append(short_minute(done[step].done_at), style="dim")
             else:
-                text.append(f"· {step}", style="dim")
+                text.append_text(step_mark("pending"))
+                text.append(step, style="dim")
         self.query_one("#detail-steps", Static).update(text)
 
     def _show_history(self, d: TenantDetail) -> None:
@@ -252,7 +253,7 @@ class TenantDetailScreen(OpsScreen):
             text.append(f"{minute(change.at)} ", style="dim")
             if change.from_state:
                 text.append(f"{change.from_state} → ")
-            text.append(change.to_state, style=STATE_STYLE.get(change.to_state, ""))
+            text.append_text(tenant_state_text(change.to_state))
             text.append(
                 f"\n  by {change.operator}" + (f": {change.reason}" if change.reason else ""),
                 style="dim",
@@ -269,10 +270,12 @@ class TenantDetailScreen(OpsScreen):
                 "awaits a second admin (4 Approvals)\n",
                 style="bold yellow",
             )
-        if self.console.ctx.read_only:
+        offers = [self.ops.offer(p) for p in self.PERMISSIONS.values()]
+        if any(o.read_only for o in offers):
             text.append("read-only: lifecycle actions are not offered", style="dim")
-        elif not any(self.ops.may(p) for p in self.PERMISSIONS.values()):
-            text.append("changing a tenant needs the operator or admin role", style="dim")
+        elif not any(o.allowed for o in offers):
+            needs = role_choice(r for o in offers for r in o.needs)
+            text.append(f"changing a tenant needs the {needs} role", style="dim")
         self.query_one("#detail-note", Static).update(text)
 
     # -- what is offered -------------------------------------------------------------------

@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Input, Static
 from aptien_ops.domain import Tenant
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import count, day
+from aptien_ops.screens.formatting import count, day, tenant_state_text
 from aptien_ops.screens.provision import ProvisionModal
 from aptien_ops.screens.tenant_detail import TenantDetailScreen
 
@@ -34,13 +34,6 @@ COLUMNS = (
     ("cluster", "Cluster"),
     ("state", "State"),
 )
-STATE_STYLE = {
-    "active": "green",
-    "suspended": "yellow",
-    "provisioning": "cyan",
-    "cancelled": "red",
-    "purged": "dim",
-}
 #: What can occur in a name, country code, region or state (the filter's haystack).
 FILTERABLE = re.compile(r"[\w\s.-]")
 
@@ -197,7 +190,7 @@ class TenantsScreen(OpsScreen):
                 r.country,
                 r.region,
                 r.cluster or "",
-                Text(r.state, style=STATE_STYLE.get(r.state, "")),
+                tenant_state_text(r.state),
                 key=r.name,
             )
         if keep is not None and keep in {r.name for r in matching[:WINDOW]}:
@@ -282,7 +275,7 @@ class TenantsScreen(OpsScreen):
         text = Text()
         text.append(row.name, style="bold")
         text.append("  ")
-        text.append(row.state, style=STATE_STYLE.get(row.state, ""))
+        text.append_text(tenant_state_text(row.state))
         if row.state_reason:
             text.append(f" — {row.state_reason}")
         if row.retain_until:

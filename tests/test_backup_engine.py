@@ -16,7 +16,7 @@ import zstandard
 from backup_site import Site, make_site
 from pyrage import x25519
 
-from aptien_ops.backends import pg_backup
+from aptien_ops.backends import pg_scratch
 from aptien_ops.config import ClusterSettings
 from aptien_ops.errors import ConfigError, InvalidInput, NotFound
 
@@ -30,7 +30,7 @@ def scratch_databases(site: Site) -> list[str]:
     """Scratch files in the tenant's store (SQLite) or scratch databases on the cluster."""
     if site.kind == "sqlite":
         return [n for n in site.files("acme") if "scratch" in n]
-    with pg_backup.admin_connect(site.cluster) as conn:
+    with pg_scratch.admin_connect(site.cluster) as conn:
         return [
             r[0]
             for r in conn.execute(

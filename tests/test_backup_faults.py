@@ -20,7 +20,7 @@ from backup_site import Site, make_site
 from ci_skips import missing_tool
 from pyrage import x25519
 
-from aptien_ops.backends import backup_codec, pg_backup
+from aptien_ops.backends import backup_codec, pg_scratch
 from aptien_ops.backends.backup_signing import RegionSigner
 from aptien_ops.config import ClusterSettings
 from aptien_ops.domain import BackupManifest, VerifyResult
@@ -396,19 +396,19 @@ def test_a_scratch_database_in_use_by_a_live_verification_is_never_swept(
     site = pg_site
     tenant = site.provision(tenant_name)
     manifest = site.backup(tenant)
-    with pg_backup.scratch_database(site.cluster, tenant) as (live, _):
+    with pg_scratch.scratch_database(site.cluster, tenant) as (live, _):
         result = site.repo().verify(manifest, "restore", site.identity, site.cluster)
         assert result.ok and "scratch database(s)" not in result.detail
         assert live in scratch_of(site, tenant)
     assert scratch_of(site, tenant) == []
     # Not ours to drop: a database that only looks like a scratch database by its prefix.
-    with pg_backup.admin_connect(site.cluster) as conn:
+    with pg_scratch.admin_connect(site.cluster) as conn:
         conn.execute(f'CREATE DATABASE "scratch_{tenant}_keep"')
     try:
         assert site.repo().verify(manifest, "restore", site.identity, site.cluster).ok
         assert scratch_of(site, tenant) == [f"scratch_{tenant}_keep"]
     finally:
-        with pg_backup.admin_connect(site.cluster) as conn:
+        with pg_scratch.admin_connect(site.cluster) as conn:
             conn.execute(f'DROP DATABASE "scratch_{tenant}_keep"')
 
 

@@ -264,8 +264,13 @@ def test_inspect_user_streams_rows_and_json_gives_one_sorted_list(
     assert (
         found["tenant"] == tenant and found["email"] == email and found["last_login"].endswith("Z")
     )
-    nobody = sam("--json", "inspect", "user", "'; DELETE FROM users; --@x.example", config=config)
+    # Quotes and semicolons are data; an address never holds a space, so that one is refused.
+    nobody = sam(
+        "--json", "inspect", "user", "';DELETE/**/FROM/**/users;--@x.example", config=config
+    )
     assert nobody.code == 0 and nobody.json() == []
+    spaced = sam("--json", "inspect", "user", "'; DELETE FROM users; --@x.example", config=config)
+    assert spaced.code == 2 and "contains a space" in spaced.error()["message"]
 
 
 def test_summary_and_export_from_the_command_line(

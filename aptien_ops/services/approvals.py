@@ -20,7 +20,7 @@ from datetime import timedelta
 from aptien_ops.domain import Approval, ApprovalState, iso
 from aptien_ops.errors import Conflict, Forbidden, IntegrityFailure, InvalidInput, NotFound
 from aptien_ops.opslog import entry_mac
-from aptien_ops.permissions import MATRIX, Action, is_allowed
+from aptien_ops.permissions import MATRIX, Action, is_allowed, needs_role
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.context import OpsContext
 
@@ -184,8 +184,7 @@ class ApprovalService:
             )
         allowed = self.ctx.policy.approver_roles(approval.action)
         if not self.ctx.roles(tx) & allowed:
-            roles = " or ".join(sorted(allowed))
-            raise Forbidden(f"{me} may not approve {approval.action}", hint=f"needs role {roles}")
+            raise Forbidden(f"{me} may not approve {approval.action}", hint=needs_role(allowed))
 
     def _check_bound(self, tx: CatalogTx, approval: Approval) -> None:
         """The row is what was requested, and was never run: else nothing runs."""

@@ -25,7 +25,7 @@ from aptien_ops.domain import Clock, Identity, OpsLogEntry, Tenant, utcnow
 from aptien_ops.errors import Forbidden, NotFound, OpsError
 from aptien_ops.eventlog import EventLog
 from aptien_ops.opslog import Event, draft, next_entry
-from aptien_ops.permissions import READ_ONLY_SAFE, Action, require
+from aptien_ops.permissions import Action, offered
 from aptien_ops.policy import Policy
 from aptien_ops.ports import BackupKeys, Catalog, CatalogTx, Sealer, TenantStore
 
@@ -209,18 +209,19 @@ class OpsContext:
         self._roles_cache = None
 
     def authorize(self, tx: CatalogTx, action: Action) -> None:
-        """Raises Forbidden unless the operator may do ``action`` (read-only mode included)."""
-        if self.read_only and action not in READ_ONLY_SAFE:
+        """Raises Forbidden unless ``action`` is offered to the operator (read-only mode
+        included); someone who is no active operator is told who can add them."""
+        me = self.identity.operator
+        op = tx.operators.get(me)
+        offer = offered(op.roles if op is not None and op.active else (), action, self.read_only)
+        if offer.allowed:
+            return
+        if not offer.read_only and (op is None or not op.active):
             raise Forbidden(
-                f"{action} is not available in read-only mode", hint="restart without --read-only"
+                f"{me} is not an operator of this console",
+                hint=f"an admin runs: aptien-ops operator add {me} --role viewer",
             )
-        op = tx.operators.get(self.identity.operator)
-        if op is None or not op.active:
-            raise Forbidden(
-                f"{self.identity.operator} is not an operator of this console",
-                hint=f"an admin runs: aptien-ops operator add {self.identity.operator} --role viewer",
-            )
-        require(self.identity.operator, op.roles, action)
+        raise offer.refusal(me)
 
     # -- the two doors ------------------------------------------------------------------------
 

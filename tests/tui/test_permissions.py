@@ -10,6 +10,7 @@ from textual.widgets import DataTable
 from tui_helpers import pick_role, recording_app, screen_text, select_operator, settle, story
 
 from aptien_ops.composition import Console
+from aptien_ops.permissions import offered
 from aptien_ops.screens.commands import OpsCommands
 from aptien_ops.screens.operators import OperatorsScreen
 
@@ -141,3 +142,27 @@ async def test_an_operator_may_not_purge_so_the_palette_does_not_offer_it(
             and "Fleet: Migrate" in titles
         )
         assert "Tenant: Purge" not in titles
+
+
+@pytest.mark.parametrize(
+    "operator, read_only", [("vic", False), ("olga", False), ("sam", False), ("ada", True)]
+)
+@story
+async def test_the_palette_offers_an_action_exactly_when_the_permission_rule_does(
+    open_as: Callable[..., Console], operator: str, read_only: bool
+) -> None:
+    app = recording_app()(open_as(operator, read_only=read_only), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        titles = set(palette_titles(app))
+        roles = app.roles
+        assert roles is not None
+        for screen_class in app.screen_classes():
+            for shown in filter(None, (screen_class, screen_class.DETAIL_SCREEN)):
+                for binding in shown.BINDINGS:
+                    permission = shown.PERMISSIONS.get(binding.action)
+                    if permission is None:
+                        continue
+                    offer = offered(roles, permission, read_only)
+                    title = f"{shown.TITLE}: {binding.description}"
+                    assert (title in titles) == offer.allowed, (title, offer.reason)

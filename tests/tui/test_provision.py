@@ -62,6 +62,24 @@ async def test_an_operator_provisions_a_tenant_by_searching_its_country(
 
 
 @story
+async def test_the_form_refuses_an_address_as_the_service_would_and_takes_any_case(
+    open_as: Callable[..., Console],
+) -> None:
+    app = recording_app()(open_as("olga"), cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_form(pilot)
+        await pilot.press(*"acme-gmbh", "enter", *"DE", "enter", "enter", *"greta@ACME", "enter")
+        await settle(pilot)
+        assert form.request is None and app.notices_of("warning") == [
+            "the contact e-mail must be an e-mail address: 'greta@ACME' has no dot in its domain"
+        ]
+        await pilot.press(*".EXAMPLE", "enter")  # the e-mail field has the focus again
+        await settle(pilot)
+        assert ticked(app) == list(STEPS)
+    assert open_as("ada").tenants.show("acme-gmbh").contact_email == "greta@ACME.EXAMPLE"
+
+
+@story
 async def test_arrow_keys_pick_another_match_while_typing_the_country(
     open_as: Callable[..., Console],
 ) -> None:
