@@ -63,6 +63,7 @@ def this_service_account() -> ServiceAccount | None:
     Raises:
         IntegrityFailure: ``/etc/<account>/ops.toml`` (or its directory) exists but is not
             root's alone: someone else could rewrite the production config.
+        ConfigError: the account cannot read its own ``/etc/<account>`` directory.
     """
     uid = os.geteuid()
     name = account_name(uid)

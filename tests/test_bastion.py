@@ -361,6 +361,23 @@ def test_the_service_account_takes_no_other_config(bastion_host: Bastion) -> Non
     assert variable.code == 4 and "APTIEN_OPS_CONFIG is refused" in variable.error()["message"]
 
 
+def test_a_service_config_others_could_rewrite_is_refused(bastion_host: Bastion) -> None:
+    b = bastion_host
+    b.config.chmod(0o664)
+    try:
+        result = b.sudo(b.alice, "--json", "operator", "whoami")
+    finally:
+        b.config.chmod(0o644)
+    assert result.code == 7 and result.error()["hint"] == f"chmod go-w {b.config}"
+    original = b.config.read_text()
+    b.config.write_text(original.replace(f'"{b.service}"', '"someone-else"', 1))
+    try:
+        result = b.sudo(b.alice, "--json", "operator", "whoami")
+    finally:
+        b.config.write_text(original)
+    assert result.code == 2 and "bastion.service_account: must name" in result.error()["message"]
+
+
 def test_the_service_account_without_sudo_is_refused(bastion_host: Bastion) -> None:
     result = bastion_host.as_service("--json", "operator", "whoami")
     assert result.code == 4 and "through sudo" in result.error()["message"]
