@@ -39,23 +39,11 @@ from aptien_ops.config import DEFAULT_CONFIG
 from aptien_ops.login_record import USER_PROCESS, UTMP_RECORD, login_host
 from aptien_ops.sandbox import write_sandbox_config
 
+from cli_runner import Result
+
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PRODUCTION_DOC = Path(__file__).resolve().parent.parent / "docs" / "production.md"
 MUST_RUN = "the bastion tests"
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> object:
-        return json.loads(self.stdout)
-
-    def error(self) -> dict[str, str]:
-        body: dict[str, dict[str, str]] = json.loads(self.stderr.strip().splitlines()[-1])
-        return body["error"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +63,7 @@ class Bastion:
     def uid(self, account: str) -> int:
         return pwd.getpwnam(account).pw_uid
 
-    def run(self, argv: list[str], env: dict[str, str] | None = None) -> Run:
+    def run(self, argv: list[str], env: dict[str, str] | None = None) -> Result:
         proc = subprocess.run(
             argv,
             capture_output=True,
@@ -84,18 +72,18 @@ class Bastion:
             env={"PATH": PATH, "LANG": "C.UTF-8", **(env or {})},
             timeout=120,
         )
-        return Run(proc.returncode, proc.stdout, proc.stderr)
+        return Result(proc.returncode, proc.stdout, proc.stderr)
 
-    def as_(self, account: str, *args: str, env: dict[str, str] | None = None) -> Run:
+    def as_(self, account: str, *args: str, env: dict[str, str] | None = None) -> Result:
         """``aptien-ops ARGS`` started by ``account`` itself (no sudo)."""
         return self.run(["runuser", "-u", account, "--", str(self.program), *args], env)
 
-    def sudo(self, operator: str, *args: str, env: dict[str, str] | None = None) -> Run:
+    def sudo(self, operator: str, *args: str, env: dict[str, str] | None = None) -> Result:
         """``sudo -u <svc> aptien-ops ARGS`` typed by ``operator``."""
         sudo = ["sudo", "-n", "-u", self.service, str(self.program), *args]
         return self.run(["runuser", "-u", operator, "--", *sudo], env)
 
-    def as_service(self, *args: str, env: dict[str, str] | None = None) -> Run:
+    def as_service(self, *args: str, env: dict[str, str] | None = None) -> Result:
         """The service account's own process, with whatever environment the test gives it
         (what a sudo configured to pass variables on, or a forger, would produce)."""
         return self.run(["runuser", "-u", self.service, "--", str(self.program), *args], env)
@@ -309,7 +297,7 @@ def test_the_documented_force_command_passes_the_clients_words_and_runs_no_shell
     wrapper.chmod(0o755)
     marker = b.root / "ran-a-shell"
 
-    def over_ssh(command: str) -> Run:
+    def over_ssh(command: str) -> Result:
         env = {"SSH_ORIGINAL_COMMAND": command, "SSH_CONNECTION": "203.0.113.9 50022 10.0.0.1 22"}
         return b.run(["runuser", "-u", b.alice, "--", str(wrapper)], env)
 
