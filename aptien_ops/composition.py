@@ -21,6 +21,7 @@ from aptien_ops.deferred_catalog import DeferredCatalog
 from aptien_ops.domain import Clock, Identity, utcnow
 from aptien_ops.eventlog import EventLog
 from aptien_ops.identity import current_identity
+from aptien_ops.keyfiles import OPSLOG_KEY, REGION_KEY, SIGNING_KEY, never_replace
 from aptien_ops.opslog import load_or_create_key
 from aptien_ops.ports import (
     BackupKeys,
@@ -61,13 +62,23 @@ def _backend(kind: str, name: str) -> Any:
 
 
 def _backup_repositories(
-    settings: Settings, clock: Clock
+    settings: Settings, clock: Clock, catalog: Catalog
 ) -> Callable[[RegionSettings], BackupRepository]:
-    """Opens a region's backup store when a backup command first needs it (never at start-up)."""
+    """Opens a region's backup store when a backup command first needs it (never at start-up).
+
+    A missing signing key is made only in a sandbox, and only while the region has no backup
+    it would have signed.
+    """
+
+    def signed_backups(region: str) -> str | None:
+        with catalog.read() as tx:
+            signed = any(b.region == region for b in tx.backups.all(include_pruned=True))
+        return f"region {region} has backups it signed" if signed else None
 
     def open_repository(region: RegionSettings) -> BackupRepository:
+        never_replace(region.signing_key_file, SIGNING_KEY, lambda: signed_backups(region.name))
         repository: BackupRepository = _backend("backup_repository", "fs")(
-            region, create=settings.sandbox, clock=clock
+            region, create=settings.sandbox, strict_modes=not settings.sandbox, clock=clock
         )
         return repository
 
@@ -177,7 +188,8 @@ class Console:
     def keys(self) -> KeyService:
         from aptien_ops.services.keys import KeyService
 
-        return KeyService(self.ctx, lambda: _backend("keyring", "files")())
+        strict = not self.settings.sandbox
+        return KeyService(self.ctx, lambda: _backend("keyring", "files")(strict_modes=strict))
 
     @_service
     def lifecycle(self) -> LifecycleService:
@@ -219,7 +231,9 @@ class Console:
     def backups(self) -> BackupService:
         from aptien_ops.services.backups import BackupService
 
-        return BackupService(self.ctx, _backup_repositories(self.settings, self.ctx.clock))
+        return BackupService(
+            self.ctx, _backup_repositories(self.settings, self.ctx.clock, self.ctx.catalog)
+        )
 
     @_service
     def seeding(self) -> SandboxSeedService:
@@ -260,19 +274,32 @@ def open_console(
     which need the same screen on every run; none is reachable from the command line.
 
     Raises:
-        ConfigError: bad config, or a missing ops-log key for an existing catalog.
+        ConfigError: bad config, or a missing ops-log key for an existing production catalog.
+        Forbidden: production, and this process is not the service account run through sudo
+            by an operator (see :mod:`aptien_ops.bastion`).
+        IntegrityFailure: the ops-log key is missing although the log has entries, or (in
+            production) is not private; a catalog refused by its bootstrap.
         Unavailable: the catalog cannot be reached.
         Conflict: the catalog is newer than this code.
     """
     settings = settings or load_settings(config)
-    identity = identity or current_identity(sandbox=settings.sandbox, env=env)
+    identity = identity or current_identity(settings, env)
 
     def store_factory(cluster: ClusterSettings) -> TenantStore:
         store: TenantStore = _backend("tenant_store", cluster.kind)(cluster, clock=clock)
         return store
 
+    def sealed_secrets(region: str) -> str | None:
+        with ctx.catalog.read() as tx:
+            sealed = any(c.region == region and c.count for c in tx.tenants.counts())
+        return f"region {region} has tenants whose secrets it sealed" if sealed else None
+
     def sealer_factory(region: RegionSettings) -> Sealer:
-        sealer: Sealer = _backend("sealer", "aes-gcm")(region.key_file, create=settings.sandbox)
+        """A missing region key is made only in a sandbox, and only before its first tenant."""
+        never_replace(region.key_file, REGION_KEY, lambda: sealed_secrets(region.name))
+        sealer: Sealer = _backend("sealer", "aes-gcm")(
+            region.key_file, create=settings.sandbox, strict_modes=not settings.sandbox
+        )
         return sealer
 
     def build_context(catalog: Catalog, key: bytes) -> OpsContext:
@@ -282,7 +309,7 @@ def open_console(
             catalog,
             identity,
             key,
-            EventLog(settings.logging.file, verbose=verbose),
+            EventLog.for_settings(settings, verbose=verbose),
             store_factory=store_factory,
             sealer_factory=sealer_factory,
             backup_keys=backup_keys,
@@ -292,7 +319,8 @@ def open_console(
         )
 
     if defer_catalog:
-        key = load_or_create_key(settings.security.opslog_key_file, create=settings.sandbox)
+        # The glance saw a signed head: the log has entries, and a new key would not verify them.
+        key = _opslog_key(settings, lambda: "the ops log has entries", created=False)
 
         def connect() -> Catalog:
             real: Catalog = _backend("catalog", "sql")(settings.catalog)
@@ -310,15 +338,33 @@ def open_console(
     catalog: Catalog = _backend("catalog", "sql")(settings.catalog)
     try:
         info = catalog.ensure_schema()
-        key = load_or_create_key(
-            settings.security.opslog_key_file, create=settings.sandbox or info.created
-        )
+        key = _opslog_key(settings, lambda: _opslog_entries(catalog), created=info.created)
         ctx = build_context(catalog, key)
         bootstrap(ctx, catalog)
     except BaseException:
         catalog.dispose()
         raise
     return Console(ctx)
+
+
+def _opslog_key(settings: Settings, entries: Callable[[], str | None], *, created: bool) -> bytes:
+    """The ops log's HMAC key: made for a new catalog, or in a sandbox whose log is still
+    empty; never in place of a missing one once the log has entries.
+
+    Raises: IntegrityFailure (missing with entries, or not private in production),
+    ConfigError (missing in production, unreadable, malformed).
+    """
+    path = settings.security.opslog_key_file
+    if not created:
+        never_replace(path, OPSLOG_KEY, entries)
+    return load_or_create_key(
+        path, create=settings.sandbox or created, strict_modes=not settings.sandbox
+    )
+
+
+def _opslog_entries(catalog: Catalog) -> str | None:
+    with catalog.read() as tx:
+        return "the ops log has entries" if tx.opslog.entries(limit=1) else None
 
 
 def _inspection_reader(cluster: ClusterSettings, inspector_role: str) -> InspectionReader:

@@ -13,6 +13,8 @@ from typing import ClassVar
 from aptien_ops.errors import InvalidInput
 
 TENANT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+#: An OS account (or group) name, as Debian's ``adduser`` allows them: operators are accounts.
+ACCOUNT_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
 #: Names a tenant may not take: they collide with PostgreSQL's own databases and roles.
 RESERVED_TENANT_NAMES = frozenset(
     {"postgres", "template0", "template1", "public", "pg-catalog", "admin", "root"}

@@ -140,7 +140,7 @@ def _log_bug(settings: Settings, error: BaseException | None) -> None:
     from aptien_ops.eventlog import EventLog
 
     if isinstance(error, Exception):
-        log = EventLog(settings.logging.file)
+        log = EventLog.for_settings(settings)
         try:
             log.internal_error(error)
         except OSError:

@@ -1,23 +1,31 @@
-"""Who is acting: the OS account of the process, never ``$USER``."""
+"""Who is acting: in a sandbox the OS account of the process, in production the operator sudo
+reports to the service account (see :mod:`aptien_ops.bastion`); never ``$USER``."""
 
 from __future__ import annotations
 
 import os
 import pwd
-import re
 import secrets
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from aptien_ops.domain import Identity
+from aptien_ops import bastion
+from aptien_ops.domain import ACCOUNT_NAME, Identity
 from aptien_ops.errors import InvalidInput
+from aptien_ops.login_record import login_host, terminal_line
 
-OPERATOR_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
+if TYPE_CHECKING:
+    from aptien_ops.config import Settings
+
 _SESSION_ID = secrets.token_hex(8)
+#: How each origin is labelled: where the console read it, and so how far it can be trusted.
+FROM_LOGIN_RECORD = "utmp login record"
+FROM_ENVIRONMENT = "SSH_CONNECTION, as the environment says"
 
 
 def validate_operator_name(name: str) -> str:
     """Raises: InvalidInput if ``name`` is not a plausible OS account name."""
-    if not OPERATOR_NAME.fullmatch(name or ""):
+    if not ACCOUNT_NAME.fullmatch(name or ""):
         shown = name if len(name) <= 40 else name[:37] + "..."
         raise InvalidInput(
             f"invalid operator name {shown!r}", hint="an OS account name: a-z, 0-9, '_', '.', '-'"
@@ -34,32 +42,52 @@ def os_account() -> str:
         return f"uid{uid}"
 
 
-def ssh_origin(env: Mapping[str, str]) -> str | None:
-    """The client end of ``SSH_CONNECTION`` ("ip port"), or None for a local session."""
+def ssh_origin(env: Mapping[str, str], *, login_record: bool = False) -> str | None:
+    """Where the session came from, labelled with where that was read; None for a local one.
+
+    With ``login_record`` the terminal's utmp record comes first (what sshd wrote); without a
+    terminal or a record, the client end of ``$SSH_CONNECTION`` ("ip port"), which anyone can
+    set and is labelled so.
+    """
+    if login_record and (line := terminal_line()) is not None:
+        host = login_host(line)
+        if host is not None:
+            return f"{host} ({FROM_LOGIN_RECORD})" if host else None
     conn = env.get("SSH_CONNECTION", "").split()
-    return f"{conn[0]} {conn[1]}" if len(conn) >= 2 else None
+    return f"{conn[0]} {conn[1]} ({FROM_ENVIRONMENT})" if len(conn) >= 2 else None
 
 
-def current_identity(*, sandbox: bool, env: Mapping[str, str] | None = None) -> Identity:
+def current_identity(settings: Settings, env: Mapping[str, str] | None = None) -> Identity:
     """The identity of this run.
 
-    In sandbox mode ``APTIEN_OPS_OPERATOR`` may name another operator (demos and tests); the
-    ops log then records both names. Outside a sandbox it is kept as ``requested`` only: the
-    catalog refuses to open with it (and logs the attempt).
+    In a sandbox, the account of the process; ``APTIEN_OPS_OPERATOR`` may name another operator
+    (demos and tests) and the ops log then records both names. In production, the operator
+    sudo reports to the service account; ``APTIEN_OPS_OPERATOR`` is kept as ``requested``
+    only, and the catalog refuses to open with it (and logs the attempt).
 
     Raises:
-        InvalidInput: ``APTIEN_OPS_OPERATOR`` is malformed.
+        InvalidInput: ``APTIEN_OPS_OPERATOR`` or the account sudo reports is malformed.
+        Forbidden: production, and this is not the service account run through sudo by an
+            operator (the message says how to run it).
     """
     env = os.environ if env is None else env
-    account = os_account()
     override = env.get("APTIEN_OPS_OPERATOR") or None
     if override is not None:
         validate_operator_name(override)
-    operator = override if override is not None and sandbox else account
+    if settings.sandbox:
+        account = os_account()
+        return Identity(
+            override or account, account, ssh_origin(env), _SESSION_ID, requested=override
+        )
+    service = bastion.this_service_account()
+    if service is None:
+        raise bastion.refuse_production(settings)
+    bastion.check_service_settings(settings, service)
+    operator = validate_operator_name(bastion.sudo_operator(service, env))
     return Identity(
-        operator=operator,
-        os_account=account,
-        ssh_origin=ssh_origin(env),
-        session_id=_SESSION_ID,
+        operator,
+        operator,
+        ssh_origin(env, login_record=True),
+        _SESSION_ID,
         requested=override,
     )

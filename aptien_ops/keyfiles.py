@@ -1,14 +1,27 @@
-"""Creating small key files so no other process ever sees one half-written."""
+"""Key files: made so no other process ever sees one half-written, read only when private.
+
+Every key of the console (the ops-log key, the region sealing keys, the region signing keys)
+is read by :func:`load_or_create_key`. In production (``strict_modes``) a key must be private
+to the account that runs the console, as OpenSSH requires of a private key: owned by it, not
+readable by anyone else, in directories nobody else can write.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+import stat
+from collections.abc import Callable
 from pathlib import Path
 
-from aptien_ops.errors import ConfigError
+from aptien_ops.errors import ConfigError, IntegrityFailure
 
 KEY_BYTES = 32
+ESCROW_HINT = "restore it from the key escrow"
+#: How errors name each key.
+OPSLOG_KEY = "ops-log key"
+REGION_KEY = "region key"
+SIGNING_KEY = "region signing key"
 
 
 def create_exclusively(path: Path, content: bytes) -> bool:
@@ -35,25 +48,100 @@ def create_exclusively(path: Path, content: bytes) -> bool:
         temp.unlink(missing_ok=True)
 
 
-def load_or_create_key(path: Path, *, create: bool, what: str, hint: str) -> bytes:
+def _owner(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def check_private(path: Path, info: os.stat_result, what: str) -> None:
+    """Refuse a key that another account could read, or replace by writing a directory above it.
+
+    ``info`` is the open file's ``fstat``. Directories may belong to root or to this account and
+    be writable by nobody else (a sticky directory such as ``/tmp`` excepted: others cannot
+    rename what is ours in it).
+
+    Raises:
+        IntegrityFailure: naming the file or directory and the command that fixes it.
+    """
+    me = os.geteuid()
+    if info.st_uid != me:
+        raise IntegrityFailure(
+            f"the {what} {path} belongs to {_owner(info.st_uid)}, not to {_owner(me)}",
+            hint=f"chown {_owner(me)} {path}",
+        )
+    if info.st_mode & 0o077:
+        raise IntegrityFailure(
+            f"the {what} {path} is open to group or others (mode {stat.S_IMODE(info.st_mode):04o})",
+            hint=f"chmod 600 {path}",
+        )
+    absolute = path.absolute()
+    for directory in dict.fromkeys([*absolute.parents, *absolute.resolve().parents]):
+        found = os.stat(directory)
+        if found.st_uid not in (0, me):
+            raise IntegrityFailure(
+                f"the directory {directory} of the {what} belongs to {_owner(found.st_uid)}",
+                hint=f"chown {_owner(me)} {directory}",
+            )
+        if found.st_mode & 0o022 and not found.st_mode & stat.S_ISVTX:
+            raise IntegrityFailure(
+                f"the directory {directory} of the {what} is writable by group or others"
+                f" (mode {stat.S_IMODE(found.st_mode):04o})",
+                hint=f"chmod go-w {directory}",
+            )
+
+
+def never_replace(path: Path, what: str, needed_by: Callable[[], str | None]) -> None:
+    """Refuse to go on without a key that the catalog's records depend on.
+
+    ``needed_by`` is asked only when ``path`` is missing; it says what depends on the key
+    ("the ops log has entries") or returns None when nothing does yet.
+
+    Raises:
+        IntegrityFailure: the key is missing and something depends on it: making a new one
+            would orphan it, so the operator restores it instead.
+    """
+    if path.exists():
+        return
+    depending = needed_by()
+    if depending is not None:
+        raise IntegrityFailure(
+            f"the {what} {path} is missing, but {depending}: a new key would not open them",
+            hint=ESCROW_HINT,
+        )
+
+
+def load_or_create_key(
+    path: Path, *, create: bool, what: str, hint: str, strict_modes: bool = False
+) -> bytes:
     """The :data:`KEY_BYTES` random bytes kept hex-encoded in ``path``.
 
     Made (see :func:`create_exclusively`) only when ``create`` is true and the file is
     missing; if another process makes it at the same moment, theirs is read. ``what`` names
-    the key in errors ("region key"), ``hint`` says what to do when it is missing.
+    the key in errors ("region key"), ``hint`` says what to do when it is missing. With
+    ``strict_modes`` (production) an existing key must be private (:func:`check_private`).
 
     Raises:
         ConfigError: the file is missing (and may not be created), unreadable, not hex, or
             not :data:`KEY_BYTES` bytes. The key itself is never in the message.
+        IntegrityFailure: ``strict_modes`` and the key is not private.
     """
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            if strict_modes:
+                check_private(path, os.fstat(fh.fileno()), what)
+            data = fh.read()
     except FileNotFoundError:
         if not create:
             raise ConfigError(f"the {what} {path} is missing", hint=hint) from None
         key = secrets.token_bytes(KEY_BYTES)
         if not create_exclusively(path, key.hex().encode()):
-            return load_or_create_key(path, create=False, what=what, hint=hint)
+            return load_or_create_key(
+                path, create=False, what=what, hint=hint, strict_modes=strict_modes
+            )
         return key
     except OSError as exc:
         raise ConfigError(f"cannot read the {what} {path}: {exc.strerror}") from None

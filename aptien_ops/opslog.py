@@ -25,17 +25,19 @@ GENESIS = "0" * 64
 _SECRETISH = re.compile(r"pass|secret|token|key|credential", re.IGNORECASE)
 
 
-def load_or_create_key(path: Path, *, create: bool) -> bytes:
+def load_or_create_key(path: Path, *, create: bool, strict_modes: bool = False) -> bytes:
     """The HMAC key. Created (0600, in a 0700 directory) only when ``create`` is true.
 
     Raises:
         ConfigError: the key file is missing (and may not be created) or unreadable.
+        IntegrityFailure: ``strict_modes`` (production) and the file is not private.
     """
     return keyfiles.load_or_create_key(
         path,
         create=create,
-        what="ops-log key",
-        hint="restore it from the key escrow; without it the log cannot be verified or extended",
+        what=keyfiles.OPSLOG_KEY,
+        hint=f"{keyfiles.ESCROW_HINT}; without it the log cannot be verified or extended",
+        strict_modes=strict_modes,
     )
 
 

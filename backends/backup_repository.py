@@ -45,23 +45,28 @@ class FsBackupRepository:
         region: RegionSettings,
         *,
         create: bool = False,
+        strict_modes: bool = False,
         signing_key_file: Path | None = None,
         store_factory: Callable[[ClusterSettings], TenantStore] | None = None,
         clock: Clock = utcnow,
     ) -> None:
         """Open the region's store (created on first write) and its signing key.
 
-        ``create`` makes a missing signing key (sandbox, first run); ``signing_key_file``
+        ``create`` makes a missing signing key (sandbox, first run); ``strict_modes``
+        (production) refuses one that is not private to this account; ``signing_key_file``
         defaults to ``region-<r>.sign.key`` beside the region key; ``store_factory`` opens a
         cluster's tenant store (default: the registered adapter of its kind); ``clock`` stamps
         the manifests.
 
-        Raises: ConfigError if the signing key is missing (and not ``create``) or malformed.
+        Raises: ConfigError if the signing key is missing (and not ``create``) or malformed;
+        IntegrityFailure if it is not private (``strict_modes``).
         """
         self.region = region.name
         self.root = region.backup_store
         self._store = BackupStore(region)
-        self._signer = RegionSigner(signing_key_file or signing_key_path(region), create=create)
+        self._signer = RegionSigner(
+            signing_key_file or signing_key_path(region), create=create, strict_modes=strict_modes
+        )
         self._tenant_stores = store_factory or _default_store
         self.clock = clock
 

@@ -18,14 +18,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from aptien_ops.config import RegionSettings
-from aptien_ops.keyfiles import load_or_create_key
+from aptien_ops.keyfiles import ESCROW_HINT, SIGNING_KEY, load_or_create_key
 
 SIGNATURE_PREFIX = "ed25519:"
 
 
 def signing_key_path(region: RegionSettings) -> Path:
     """``region-<r>.sign.key`` in the directory of the region's key file."""
-    return region.key_file.with_name(f"region-{region.name}.sign.key")
+    return region.signing_key_file
 
 
 def canonical(document: Mapping[str, object]) -> bytes:
@@ -35,12 +35,13 @@ def canonical(document: Mapping[str, object]) -> bytes:
     )
 
 
-def _load(path: Path, create: bool) -> Ed25519PrivateKey:
+def _load(path: Path, create: bool, strict_modes: bool) -> Ed25519PrivateKey:
     seed = load_or_create_key(
         path,
         create=create,
-        what="region signing key",
-        hint="restore it from the key escrow; without it no manifest can be trusted",
+        what=SIGNING_KEY,
+        hint=f"{ESCROW_HINT}; without it no manifest can be trusted",
+        strict_modes=strict_modes,
     )
     return Ed25519PrivateKey.from_private_bytes(seed)
 
@@ -48,12 +49,13 @@ def _load(path: Path, create: bool) -> Ed25519PrivateKey:
 class RegionSigner:
     """Signs and checks manifests with one region's key."""
 
-    def __init__(self, key_file: Path, *, create: bool) -> None:
+    def __init__(self, key_file: Path, *, create: bool, strict_modes: bool = False) -> None:
         """Load the key, creating it (``0600``) if ``create`` and it is missing.
 
-        Raises: ConfigError if the key is missing (and not to be created), unreadable or malformed.
+        Raises: ConfigError if the key is missing (and not to be created), unreadable or
+        malformed; IntegrityFailure if ``strict_modes`` (production) and it is not private.
         """
-        self._key = _load(key_file, create)
+        self._key = _load(key_file, create, strict_modes)
         self._public: Ed25519PublicKey = self._key.public_key()
 
     @property

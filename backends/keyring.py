@@ -26,15 +26,19 @@ from aptien_ops.ports import Keyring, RegionKeyFiles
 class FileKeyring:
     """Implements :class:`aptien_ops.ports.Keyring`."""
 
+    def __init__(self, *, strict_modes: bool = False) -> None:
+        """``strict_modes`` (production): a key that exists already must be private."""
+        self.strict_modes = strict_modes
+
     def init(self, region: RegionSettings) -> RegionKeyFiles:
         sealing, signing = region.key_file, signing_key_path(region)
         created = []
         try:
             # Loading checks an existing key (hex, 32 bytes); a missing one is made.
             created += [] if sealing.exists() else ["sealing"]
-            RegionSealer(sealing, create=True)
+            RegionSealer(sealing, create=True, strict_modes=self.strict_modes)
             created += [] if signing.exists() else ["signing"]
-            signer = RegionSigner(signing, create=True)
+            signer = RegionSigner(signing, create=True, strict_modes=self.strict_modes)
             pem = public_pem(signer)
             public = public_key_path(region)
             if not public.exists():

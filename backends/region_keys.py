@@ -14,22 +14,21 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from aptien_ops.errors import IntegrityFailure
-from aptien_ops.keyfiles import load_or_create_key
+from aptien_ops.keyfiles import ESCROW_HINT, REGION_KEY, load_or_create_key
 
 _PREFIX = "v1:"
-
-
-def _load_key(path: Path, create: bool) -> bytes:
-    return load_or_create_key(
-        path, create=create, what="region key", hint="restore it from the key escrow"
-    )
 
 
 class RegionSealer:
     """Implements :class:`aptien_ops.ports.Sealer` for one region."""
 
-    def __init__(self, key_file: Path, *, create: bool) -> None:
-        self._aead = AESGCM(_load_key(key_file, create))
+    def __init__(self, key_file: Path, *, create: bool, strict_modes: bool = False) -> None:
+        """Raises: ConfigError (missing and not ``create``, unreadable, malformed),
+        IntegrityFailure (``strict_modes`` and not private)."""
+        key = load_or_create_key(
+            key_file, create=create, what=REGION_KEY, hint=ESCROW_HINT, strict_modes=strict_modes
+        )
+        self._aead = AESGCM(key)
 
     def seal(self, plaintext: bytes, context: str) -> str:
         nonce = os.urandom(12)

@@ -273,17 +273,24 @@ def test_a_malformed_config_exits_2_naming_the_file(tmp_path: Path) -> None:
     assert result.code == 2 and str(bad) in result.error()["message"]
 
 
-def test_operator_override_is_refused_outside_sandbox_mode(tmp_path: Path) -> None:
+def test_production_run_by_anyone_but_its_service_account_says_to_use_sudo(
+    tmp_path: Path,
+) -> None:
+    """Root or an operator's own account: refused before the catalog is touched, whatever
+    APTIEN_OPS_OPERATOR says (tests/test_bastion.py runs the service account itself)."""
     config, _ = write_sandbox_config(tmp_path / "sbx")
     config.write_text(
         config.read_text()
         .replace('mode = "sandbox"', 'mode = "production"')
         .replace("initial_admins = []", 'initial_admins = ["root"]')
     )
-    result = run_cli("--json", "tenant", "list", config=config, operator="ada")
-    assert result.code == 7 and "APTIEN_OPS_OPERATOR" in result.error()["message"]
-    log = run_cli("--json", "ops-log", "list", "--limit", "1", config=config).json()
-    assert (log[0]["action"], log[0]["outcome"]) == ("catalog.open", "failed:integrity")
+    for operator in (None, "ada"):
+        result = run_cli("--json", "tenant", "list", config=config, operator=operator)
+        assert result.code == 4, result.stderr
+        error = result.error()
+        assert "production" in error["message"]
+        assert "sudo -u aptien-ops aptien-ops --json tenant list" in error["hint"]
+    assert not (config.parent / "catalog.db").exists()
 
 
 def test_without_a_terminal_and_without_arguments_it_prints_help_and_exits_2() -> None:

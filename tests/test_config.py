@@ -201,3 +201,39 @@ def test_relative_paths_are_relative_to_data_dir_which_is_relative_to_the_file(
     assert settings.data_dir == tmp_path
     assert settings.regions["eu"].backup_store == tmp_path / "backups" / "eu"
     assert settings.catalog.url == f"sqlite:///{tmp_path}/catalog.db"
+
+
+def test_the_bastion_section_names_accounts_and_groups(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, GOOD))
+    assert settings.bastion.service_account == "aptien-ops"
+    assert settings.bastion.operators_group is None and settings.bastion.log_group is None
+    section = (
+        '\n[bastion]\nservice_account = "ops-svc"\noperators_group = "ops"\nlog_group = "adm"\n'
+    )
+    bastion = load_settings(write(tmp_path, GOOD + section)).bastion
+    assert (bastion.service_account, bastion.operators_group, bastion.log_group) == (
+        "ops-svc", "ops", "adm")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ('service_account = "root"', "bastion.service_account: must be an account of its own"),
+        ('service_account = "Ops Svc"', "bastion.service_account: 'Ops Svc' is not an account"),
+        ('log_group = "adm;rm"', "bastion.log_group: 'adm;rm' is not an account or group name"),
+        ('operators = "ops"', "bastion.operators: unknown key"),
+    ],
+)
+def test_a_wrong_bastion_section_is_refused(tmp_path: Path, section: str, expected: str) -> None:
+    assert expected in refused(tmp_path, f"{GOOD}\n[bastion]\n{section}\n")
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("rotate_mib = -1", "logging.rotate_mib: must be between 0 and 65536, got -1"),
+        ("keep_rotated = 1001", "logging.keep_rotated: must be between 0 and 1000, got 1001"),
+    ],
+)
+def test_event_log_rotation_is_checked(tmp_path: Path, line: str, expected: str) -> None:
+    assert expected in refused(tmp_path, f"{GOOD}\n[logging]\n{line}\n")

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from aptien_ops.composition import open_console
+from aptien_ops.domain import Identity
+from aptien_ops.errors import InvalidInput
+from aptien_ops.services.sandbox_seed import SeedRequest
+
 from cli_runner import run_cli
 
 
@@ -45,12 +52,17 @@ def test_seed_is_refused_in_production_mode(sandbox_config: Path) -> None:
     text = (
         sandbox_config.read_text()
         .replace('mode = "sandbox"', 'mode = "production"')
-        .replace("initial_admins = []", 'initial_admins = ["root"]')
+        .replace("initial_admins = []", 'initial_admins = ["ada"]')
     )
     sandbox_config.write_text(text)
     (sandbox_config.parent / "keys").mkdir(exist_ok=True)
-    result = run_cli("--json", "sandbox", "seed", config=sandbox_config)
-    assert result.code == 2 and "sandbox mode" in result.error()["message"]
+    # As the service account would run it for ada (the command line refuses any other account).
+    console = open_console(sandbox_config, identity=Identity("ada", "ada", None, "s"))
+    try:
+        with pytest.raises(InvalidInput, match="sandbox mode"):
+            console.seeding.seed(SeedRequest())
+    finally:
+        console.close()
 
 
 def test_seed_refuses_bad_counts(sandbox_config: Path) -> None:

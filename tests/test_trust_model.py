@@ -137,8 +137,10 @@ def test_the_operator_variable_is_refused_against_a_production_catalog(
     as_: Opener, production: Path
 ) -> None:
     as_("ada")
+    # What the service account sees when sudo passes the variable on (a sudoers env_keep).
+    sudo_with_variable = Identity("ada", "ada", None, "s", requested="bob")
     with pytest.raises(IntegrityFailure, match="APTIEN_OPS_OPERATOR"):
-        open_console(production, env={"APTIEN_OPS_OPERATOR": "bob"})
+        open_console(production, identity=sudo_with_variable)
     assert last_entry(as_("ada"))[1:] == ("catalog.open", "failed:integrity")
 
 

@@ -160,7 +160,7 @@ def _internal(bug: Exception, as_json: bool) -> None:
         from aptien_ops.eventlog import EventLog
 
         settings = load_settings(_last_state.config if _last_state else None)
-        log = EventLog(settings.logging.file)
+        log = EventLog.for_settings(settings)
         log.internal_error(bug)
         log.close()
         where = str(settings.logging.file)

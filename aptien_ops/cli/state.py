@@ -65,7 +65,7 @@ class CliState:
 
         settings = load_settings(self.config)
         waiting = start_dashboard_glance(
-            settings, (self.identity or current_identity(sandbox=settings.sandbox)).operator
+            settings, (self.identity or current_identity(settings)).operator
         )
 
         def finish() -> tuple[Console, DashboardGlance | None]:

@@ -15,9 +15,11 @@ from aptien_ops.config.residency import check_residency
 from aptien_ops.config.settings import (
     APP_NAME,
     DEFAULT_CONFIG,
+    DEFAULT_SERVICE_ACCOUNT,
     FOUR_EYES_ACTIONS,
     VERIFY_LEVELS,
     BackupPolicy,
+    BastionSettings,
     CatalogSettings,
     ClusterSettings,
     InspectionSettings,
@@ -35,9 +37,11 @@ from aptien_ops.config.settings import (
 __all__ = [
     "APP_NAME",
     "DEFAULT_CONFIG",
+    "DEFAULT_SERVICE_ACCOUNT",
     "FOUR_EYES_ACTIONS",
     "VERIFY_LEVELS",
     "BackupPolicy",
+    "BastionSettings",
     "CatalogSettings",
     "ClusterSettings",
     "InspectionSettings",

@@ -11,11 +11,13 @@ from aptien_ops.config.reader import TableReader, check_url
 from aptien_ops.config.residency import check_residency
 from aptien_ops.config.settings import (
     CLUSTER_NAME,
+    DEFAULT_SERVICE_ACCOUNT,
     FOUR_EYES_ACTIONS,
     REGION_NAME,
     ROLE_NAME,
     VERIFY_LEVELS,
     BackupPolicy,
+    BastionSettings,
     CatalogSettings,
     ClusterSettings,
     InspectionSettings,
@@ -26,7 +28,7 @@ from aptien_ops.config.settings import (
     TenantSettings,
     user_data_dir,
 )
-from aptien_ops.domain import TENANT_NAME
+from aptien_ops.domain import ACCOUNT_NAME, TENANT_NAME
 
 
 def _backup_policy(b: TableReader) -> BackupPolicy:
@@ -87,6 +89,24 @@ def _catalog(cat: TableReader, url: str) -> CatalogSettings:
     return settings
 
 
+def _bastion(b: TableReader) -> BastionSettings:
+    """Raises: ConfigError naming the key of ``[bastion]`` that is wrong."""
+    service = b.get("service_account", str, DEFAULT_SERVICE_ACCOUNT)
+    operators = b.get("operators_group", str, None)
+    log_group = b.get("log_group", str, None)
+    for key, name in (
+        ("service_account", service),
+        ("operators_group", operators),
+        ("log_group", log_group),
+    ):
+        if name is not None and not ACCOUNT_NAME.fullmatch(name):
+            raise b.fail(key, f"{name!r:.40} is not an account or group name")
+    if service == "root":
+        raise b.fail("service_account", "must be an account of its own, not root")
+    b.done()
+    return BastionSettings(service, operators, log_group)
+
+
 def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
     """Validate a parsed TOML document into :class:`Settings`.
 
@@ -122,8 +142,13 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
     level = log.get("level", str, "info")
     if level not in ("debug", "info", "warning", "error"):
         raise log.fail("level", f"must be one of debug, info, warning, error, got {level!r}")
+    rotation: dict[str, int] = {}
+    for key, high in (("rotate_mib", 64 * 1024), ("keep_rotated", 1000)):
+        rotation[key] = log.get(key, int, getattr(LoggingSettings, key))
+        if not 0 <= rotation[key] <= high:
+            raise log.fail(key, f"must be between 0 and {high}, got {rotation[key]}")
     logging = LoggingSettings(
-        file=as_path(log.get("file", str, "logs/aptien-ops.jsonl")), level=level
+        file=as_path(log.get("file", str, "logs/aptien-ops.jsonl")), level=level, **rotation
     )
     log.done()
 
@@ -216,6 +241,8 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
     inspection = InspectionSettings(**inspection_values)
     ins.done()
 
+    bastion = _bastion(top.sub("bastion", {}))
+
     overrides_table = top.sub("region_overrides", {})
     overrides: dict[str, str] = {}
     for cc, region in overrides_table.table.items():
@@ -239,6 +266,7 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
         overrides,
         tenants,
         inspection=inspection,
+        bastion=bastion,
     )
     check_residency(settings)
     return settings

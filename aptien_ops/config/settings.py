@@ -133,6 +133,12 @@ class RegionSettings:
     backup: BackupPolicy = field(default_factory=BackupPolicy)
     """Schedule, verification and retention of the region's backups."""
 
+    @property
+    def signing_key_file(self) -> Path:
+        """The region's signing key (backup manifests): ``region-<r>.sign.key`` beside
+        :attr:`key_file`."""
+        return self.key_file.with_name(f"region-{self.name}.sign.key")
+
 
 @dataclass(frozen=True)
 class SecuritySettings:
@@ -167,7 +173,34 @@ class InspectionSettings:
 @dataclass(frozen=True)
 class LoggingSettings:
     file: Path
+    """The JSON event log (the SIEM's copy), created private: 0600, or 0640 for
+    ``[bastion] log_group``."""
     level: str
+    rotate_mib: int = 64
+    """The event log is rotated when it would grow past this many MiB (0: never)."""
+    keep_rotated: int = 5
+    """How many rotated files (``<file>.1`` … ``<file>.N``, newest first) are kept."""
+
+
+#: The service account a production config names when its ``[bastion]`` section does not.
+DEFAULT_SERVICE_ACCOUNT = "aptien-ops"
+
+
+@dataclass(frozen=True)
+class BastionSettings:
+    """Who runs the production console on the bastion (``[bastion]``; see docs/production.md)."""
+
+    service_account: str = DEFAULT_SERVICE_ACCOUNT
+    """The account the production console runs as, the only one that can read the catalog's
+    credentials and the keys. Operators reach it with ``sudo -u <service_account>``; its
+    config is then fixed at ``/etc/<service_account>/ops.toml`` (owned by root)."""
+    operators_group: str | None = None
+    """The group allowed to run the console through sudo (the sudoers rule and sshd's
+    ``Match Group`` name it). Its members who run ``aptien-ops`` without sudo and without a
+    config of their own are told to use sudo instead of getting a personal sandbox."""
+    log_group: str | None = None
+    """A group that may read the event log (the SIEM shipper's): the log is then 0640 and
+    owned by this group, which the service account must belong to. Unset: 0600."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +216,7 @@ class Settings:
     region_overrides: Mapping[str, str]
     tenants: TenantSettings = field(default_factory=lambda: TenantSettings(default_retain_days=30))
     inspection: InspectionSettings = field(default_factory=InspectionSettings)
+    bastion: BastionSettings = field(default_factory=BastionSettings)
 
     @property
     def sandbox(self) -> bool:

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable
-from tui_helpers import ManualClock, recording_app, screen_text, screen_words, settle, story
+from tui_helpers import (
+    ManualClock,
+    Pins,
+    recording_app,
+    screen_text,
+    screen_words,
+    settle,
+    story,
+)
 
 from aptien_ops.composition import Console
 from aptien_ops.identity import os_account
@@ -108,9 +116,10 @@ def production_config(sandbox: Path) -> Path:
 
 @story
 async def test_in_production_unlocking_rechecks_that_the_account_is_still_an_operator(
-    open_as: Callable[..., Console], sandbox: Path
+    open_as: Callable[..., Console], sandbox: Path, pins: Pins
 ) -> None:
     production_config(sandbox)
+    pins.account = os_account()  # the operator sudo reports to the service account
     console = open_as(None)
     assert not console.settings.sandbox
     app = recording_app()(console, cursor_blink=False)
