@@ -39,7 +39,7 @@ _HINT = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sighting:
     """One entry as a witness saw it."""
 
@@ -63,8 +63,10 @@ class Witness:
     sources: list[str] = field(default_factory=list)
 
     def saw(self, sighting: Sighting) -> None:
-        seen = self.sightings.setdefault(sighting.seq, [])
-        if all(s.hmac != sighting.hmac for s in seen):
+        seen = self.sightings.get(sighting.seq)
+        if seen is None:
+            self.sightings[sighting.seq] = [sighting]
+        elif all(s.hmac != sighting.hmac for s in seen):
             seen.append(sighting)
 
     def read_event_log(self, path: Path) -> None:
@@ -77,8 +79,9 @@ class Witness:
         taken = 0
         try:
             with _open_text(path) as lines:
+                name = shown(path.name)
                 for number, line in enumerate(lines, 1):
-                    taken += self._event_line(f"{shown(path.name)} line {number}", line)
+                    taken += self._event_line(name, number, line)
         except FileNotFoundError:
             raise NotFound(f"witness file {shown(str(path))} does not exist") from None
         except (OSError, EOFError, zlib.error) as exc:
@@ -88,10 +91,11 @@ class Witness:
             ) from None
         self.sources.append(f"event log {shown(str(path))}: entries: {taken}")
 
-    def _event_line(self, where: str, line: str) -> bool:
+    def _event_line(self, name: str, number: int, line: str) -> bool:
         """Take the line if it is a committed entry's; whether it was."""
         if not line.strip():
             return False
+        where = f"{name} line {number}"
         try:
             record = json.loads(line)
         except ValueError:
@@ -128,6 +132,8 @@ class Witness:
 def shown(text: str, width: int = 200) -> str:
     """``text`` (from a file anyone with access to it could have written) fit for a terminal:
     control and bidi characters escaped, cut to ``width``."""
+    if len(text) <= width and text.isprintable():
+        return text
     safe = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text[:width])
     return safe + ("…" if len(text) > width else "")
 
