@@ -42,8 +42,8 @@ def ops_log_list(state: CliState, limit: int) -> None:
     metavar="FILE|store",
     help="Also check against a witness outside the catalog: a copy of the JSON event log"
     " (the SIEM's; repeat for rotated files, .gz read too) or `store` (the checkpoints that"
-    " backup run signs into each region's backup store). Detects a wipe, a truncation and a"
-    " rollback to an earlier head.",
+    " backup run signs into each region's backup store; ./store for a file of that name)."
+    " Detects a wipe, a truncation and a rollback to an earlier head.",
 )
 @pass_state
 def ops_log_verify(state: CliState, witnesses: tuple[str, ...]) -> None:
