@@ -213,7 +213,7 @@ class Console:
     def opslog(self) -> OpsLogService:
         from aptien_ops.services.opslog_service import OpsLogService
 
-        return OpsLogService(self.ctx)
+        return OpsLogService(self.ctx, self.backups.repository)
 
     @_service
     def provisioning(self) -> ProvisioningService:

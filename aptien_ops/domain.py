@@ -329,6 +329,35 @@ class OpsLogHead:
 
 
 @dataclass(frozen=True)
+class OpsLogCheckpoint:
+    """The ops log's head as a ``backup run`` saw it, kept signed (the region's Ed25519 key)
+    in a region's backup store: a witness outside the catalog (``ops-log verify --witness
+    store``). No secret, no personal data."""
+
+    seq: int
+    hmac: str
+    """The chain HMAC of entry ``seq`` (``GENESIS`` of an empty log)."""
+    first_hmac: str
+    """The chain HMAC of entry #1 (``GENESIS`` of an empty log): a log that was wiped and
+    started afresh differs there, whatever its length."""
+    at: str
+    """When the checkpoint was taken (UTC ISO-8601)."""
+    catalog: str
+    """The catalog it came from, as shown to operators (no password)."""
+    region: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "seq": self.seq,
+            "hmac": self.hmac,
+            "first_hmac": self.first_hmac,
+            "at": self.at,
+            "catalog": self.catalog,
+            "region": self.region,
+        }
+
+
+@dataclass(frozen=True)
 class ClusterLoad:
     region: str
     cluster: str

@@ -16,10 +16,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aptien_ops import keyfiles
 from aptien_ops.domain import Identity, OpsLogEntry, OpsLogHead, iso
 from aptien_ops.errors import IntegrityFailure
+
+if TYPE_CHECKING:
+    from aptien_ops.witness import WitnessReport
 
 GENESIS = "0" * 64
 _SECRETISH = re.compile(r"pass|secret|token|key|credential", re.IGNORECASE)
@@ -82,6 +86,11 @@ def entry_mac(key: bytes, e: OpsLogEntry) -> str:
 
 def head_signature(key: bytes, seq: int, last_hmac: str) -> str:
     return _mac(key, ("ops-log-head", seq, last_hmac))
+
+
+def head_is_signed(key: bytes, head: OpsLogHead) -> bool:
+    """Whether ``head`` carries the signature only the ops-log key makes."""
+    return hmac.compare_digest(head_signature(key, head.seq, head.hmac), head.signature)
 
 
 @dataclass(frozen=True)
@@ -174,9 +183,14 @@ def next_entry(
 class VerifyReport:
     entries: int
     head_seq: int
+    witness: WitnessReport | None = None
+    """What the witnesses outside the catalog saw (``ops-log verify --witness``)."""
 
     def as_json(self) -> dict[str, object]:
-        return {"ok": True, "entries": self.entries, "head_seq": self.head_seq}
+        body: dict[str, object] = {"ok": True, "entries": self.entries, "head_seq": self.head_seq}
+        if self.witness is not None:
+            body["witness"] = self.witness.as_json()
+        return body
 
 
 def verify_chain(
@@ -215,7 +229,7 @@ def verify_chain(
     last_seq = expected_seq - 1
     if head is None:
         raise IntegrityFailure("the ops log head checkpoint is missing")
-    if not hmac.compare_digest(head_signature(key, head.seq, head.hmac), head.signature):
+    if not head_is_signed(key, head):
         raise IntegrityFailure("the ops log head checkpoint was tampered with")
     if head.seq > last_seq:
         raise IntegrityFailure(

@@ -41,6 +41,7 @@ class Action(StrEnum):
     APPROVAL_DECIDE = "approval.decide"
     OPSLOG_VIEW = "ops-log.view"
     OPSLOG_VERIFY = "ops-log.verify"
+    OPSLOG_CHECKPOINT = "ops-log.checkpoint"
     SANDBOX_SEED = "sandbox.seed"
     INSPECT_METADATA = "inspect.metadata"
     INSPECT_EXPORT = "inspect.export"
@@ -81,6 +82,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.APPROVAL_DECIDE: _ADMIN,
     Action.OPSLOG_VIEW: frozenset({Role.ADMIN, Role.SECURITY}),
     Action.OPSLOG_VERIFY: frozenset({Role.ADMIN, Role.SECURITY}),
+    # Signing the log's head into the backup stores is part of every backup run.
+    Action.OPSLOG_CHECKPOINT: _OPS,
     Action.SANDBOX_SEED: _OPS,
     # Login and audit metadata is personal data (emails, IPs): security staff only.
     Action.INSPECT_METADATA: frozenset({Role.SECURITY}),

@@ -3,7 +3,8 @@
 Layout: ``<store>/<tenant>/<backup-id>.dump.zst.age`` (zstd, then age to the tenant's own
 X25519 recipient) and ``<backup-id>.manifest.json`` (signed with the region's Ed25519 key).
 How the files are written, held and cleaned is :mod:`backup_files`; how manifests are signed
-and read back, :mod:`backup_manifests`; how a backup is checked, :mod:`backup_verification`.
+and read back, :mod:`backup_manifests`; how a backup is checked, :mod:`backup_verification`;
+the ops-log checkpoints kept beside the backups, :mod:`backup_checkpoints`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import zstandard
 
 from aptien_ops.backends import backup_codec as codec
 from aptien_ops.backends import backup_verification, sqlite_backup
+from aptien_ops.backends.backup_checkpoints import scan_checkpoints, write_checkpoint
 from aptien_ops.backends.backup_files import (
     PARTIAL,
     BackupStore,
@@ -32,7 +34,7 @@ from aptien_ops.backends.backup_manifests import (
 )
 from aptien_ops.backends.backup_signing import RegionSigner, signing_key_path
 from aptien_ops.config import ClusterSettings, RegionSettings
-from aptien_ops.domain import BackupManifest, Clock, VerifyResult, iso, utcnow
+from aptien_ops.domain import BackupManifest, Clock, OpsLogCheckpoint, VerifyResult, iso, utcnow
 from aptien_ops.errors import Conflict, Unavailable
 from aptien_ops.ports import BackupRepository, TenantStore
 
@@ -225,6 +227,23 @@ class FsBackupRepository:
         except OSError as exc:
             raise self._store.error(exc, "cleaning partial files") from None
         return removed
+
+    # ------------------------------------------------------------------ ops-log checkpoints
+
+    def write_checkpoint(self, checkpoint: OpsLogCheckpoint) -> None:
+        """Sign ``checkpoint`` and add it to ``<store>/_opslog`` (never replacing a file).
+
+        Raises: InvalidInput (another region's checkpoint), Unavailable (the store refused).
+        """
+        write_checkpoint(self._store, self._signer, checkpoint)
+
+    def checkpoints(self) -> tuple[list[OpsLogCheckpoint], list[tuple[str, str]]]:
+        """Checkpoints this region signed, oldest first, and ``(path, reason)`` of each file
+        that is not to be trusted (altered, signed by another key, misplaced).
+
+        Raises: Unavailable (the store cannot be read).
+        """
+        return scan_checkpoints(self._store, self._signer)
 
     # ------------------------------------------------------------------ verify
 

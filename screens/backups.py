@@ -312,7 +312,7 @@ class BackupsScreen(OpsScreen):
 
     def _ran(self, outcomes: list[RunOutcome]) -> None:
         done = [o for o in outcomes if o.action in ("backup", "verify")]
-        failed = [o for o in done if not o.ok]
+        failed = [o for o in outcomes if not o.ok]  # the run's ops-log checkpoint included
         backed = sum(1 for o in done if o.ok and o.action == "backup")
         verified = sum(1 for o in done if o.ok and o.action == "verify")
         parts = (

@@ -1,4 +1,5 @@
-"""The ops log: newest entries first, and ``v`` to verify the whole chain."""
+"""The ops log: newest entries first, ``v`` to verify the whole chain and ``w`` to check it
+against its witnesses outside the catalog too (the event log, the stores' checkpoints)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from aptien_ops.opslog import VerifyReport
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.formatting import count, outcome_text, short_minute
+from aptien_ops.services.opslog_service import Witnesses
 
 #: How many of the newest entries the table holds (the CLI pages further back).
 NEWEST = 200
@@ -37,9 +39,16 @@ class OpsLogScreen(OpsScreen):
     BINDINGS = [
         Binding(
             "v", "verify", "Verify chain", tooltip="check every entry's HMAC and the signed head"
-        )
+        ),
+        Binding(
+            "w",
+            "verify_witnessed",
+            "With witnesses",
+            tooltip="also check the event log and the backup stores' checkpoints: a wiped,"
+            " truncated or rolled-back log is named",
+        ),
     ]
-    PERMISSIONS = {"verify": Action.OPSLOG_VERIFY}
+    PERMISSIONS = {"verify": Action.OPSLOG_VERIFY, "verify_witnessed": Action.OPSLOG_VERIFY}
 
     def __init__(self) -> None:
         super().__init__()
@@ -131,13 +140,23 @@ class OpsLogScreen(OpsScreen):
         )
         self.change(self.console.opslog.verify, self._verified)
 
-    def _verified(self, report: VerifyReport) -> None:
+    def action_verify_witnessed(self) -> None:
         self.query_one("#opslog-verify", Static).update(
-            Text(
-                f"✓ ops log intact: {count(report.entries)} entries, signed head at #{report.head_seq}",
-                style="bold green",
-            )
+            Text("verifying the chain against the event log and the stores…", style="yellow")
         )
+        witnesses = Witnesses((self.console.settings.logging.file,), store=True)
+        self.change(lambda: self.console.opslog.verify(witnesses), self._verified)
+
+    def _verified(self, report: VerifyReport) -> None:
+        intact = f"✓ ops log intact: {count(report.entries)} entries"
+        text = Text(f"{intact}, signed head at #{report.head_seq}", style="bold green")
+        witness = report.witness
+        if witness is not None:
+            text.append(f"; witnesses agree up to #{witness.highest_seq}", style="bold green")
+            if witness.untrusted:
+                shown = f"\n{len(witness.untrusted)} not trusted: {witness.untrusted[0]}"
+                text.append(shown, style="bold yellow")
+        self.query_one("#opslog-verify", Static).update(text)
 
     def service_refused(self, error: OpsError) -> None:
         if isinstance(error, IntegrityFailure):

@@ -350,6 +350,12 @@ SCENARIOS: dict[Action, Scenario] = {
         refuse(lambda w: w.as_("vic").opslog.verify()),
         lambda w: (_tampered(w), w.as_("sam").opslog.verify()),
     ),
+    Action.OPSLOG_CHECKPOINT: Scenario(
+        _nothing,
+        lambda w: w.as_("olga").backups.checkpoint(),
+        refuse(lambda w: w.as_("vic").backups.checkpoint()),
+        lambda w: (_store_in_the_way(w), w.as_("olga").backups.checkpoint()),
+    ),
     Action.SANDBOX_SEED: Scenario(
         _nothing,
         _seed,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from aptien_ops.cli.output import table
+from aptien_ops.cli.output import say, table
 from aptien_ops.cli.state import CliState, pass_state
 
 
@@ -16,6 +16,7 @@ def ops_log() -> None:
     Examples:
       aptien-ops ops-log list --limit 20
       aptien-ops ops-log verify     (exit 7 names the first edited, removed or reordered entry)
+      aptien-ops ops-log verify --witness store --witness /var/log/siem/aptien-ops.jsonl
     """
 
 
@@ -34,10 +35,27 @@ def ops_log_list(state: CliState, limit: int) -> None:
 
 
 @ops_log.command("verify")
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    metavar="FILE|store",
+    help="Also check against a witness outside the catalog: a copy of the JSON event log"
+    " (the SIEM's; repeat for rotated files, .gz read too) or `store` (the checkpoints that"
+    " backup run signs into each region's backup store; ./store for a file of that name)."
+    " Detects a wipe, a truncation and a rollback to an earlier head.",
+)
 @pass_state
-def ops_log_verify(state: CliState) -> None:
-    """Check every entry's HMAC, the chain and the signed head."""
-    report = state.console().opslog.verify()
-    state.out(
-        report.as_json(), f"ops log intact: {report.entries} entries, head at #{report.head_seq}"
-    )
+def ops_log_verify(state: CliState, witnesses: tuple[str, ...]) -> None:
+    """Check every entry's HMAC, the chain and the signed head (and the witnesses)."""
+    from aptien_ops.services.opslog_service import Witnesses
+
+    report = state.console().opslog.verify(Witnesses.parse(witnesses))
+    human = f"ops log intact: {report.entries} entries, head at #{report.head_seq}"
+    if report.witness is not None:
+        w = report.witness
+        human += f"\nthe witnesses saw {w.witnessed} entries, up to #{w.highest_seq}: all present"
+        human += "".join(f"\n  {source}" for source in w.sources)
+        for problem in w.untrusted:  # on stderr even with --json: someone should look
+            say(f"aptien-ops: not trusted as a witness: {problem}")
+    state.out(report.as_json(), human)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from aptien_ops.config import ClusterSettings
-from aptien_ops.domain import BackupManifest, VerifyResult
+from aptien_ops.domain import BackupManifest, OpsLogCheckpoint, VerifyResult
 
 
 class BackupRepository(Protocol):
@@ -14,6 +14,8 @@ class BackupRepository(Protocol):
 
     Files: ``<store>/<tenant>/<backup-id>.dump.zst.age`` and ``.manifest.json`` (signed with the
     region's Ed25519 key, written last). Anything without a valid manifest does not exist.
+    ``<store>/_opslog/checkpoint-<seq>-<time>.json``: the ops log's head as backup runs saw it
+    (signed with the same key; append-only, never pruned).
     """
 
     region: str
@@ -58,4 +60,16 @@ class BackupRepository(Protocol):
 
     def clean_partials(self) -> list[str]:
         """Remove stale ``.partial`` files of crashed runs; returns what was removed."""
+        ...
+
+    def write_checkpoint(self, checkpoint: OpsLogCheckpoint) -> None:
+        """Sign ``checkpoint`` and add it to the store (atomically; never replaces one).
+
+        Raises: InvalidInput (a checkpoint of another region), Unavailable (the store).
+        """
+        ...
+
+    def checkpoints(self) -> tuple[list[OpsLogCheckpoint], list[tuple[str, str]]]:
+        """Every checkpoint whose signature is this region's, oldest first, and ``(path,
+        reason)`` of each one that is not to be trusted. Raises: Unavailable."""
         ...

@@ -1,17 +1,53 @@
-"""Reading and verifying the ops log."""
+"""Reading and verifying the ops log, alone or against its witnesses outside the catalog."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from aptien_ops.domain import OpsLogEntry
 from aptien_ops.errors import InvalidInput
 from aptien_ops.opslog import VerifyReport, verify_chain
 from aptien_ops.permissions import Action
+from aptien_ops.ports import BackupRepository
 from aptien_ops.services.context import OpsContext
+from aptien_ops.witness import Witness, check_witness, tap
+
+#: ``--witness store``: the checkpoints in every region's backup store.
+STORE = "store"
+
+
+@dataclass(frozen=True)
+class Witnesses:
+    """Which witnesses to check the catalog's log against."""
+
+    files: tuple[Path, ...] = ()
+    """Copies of the JSON event log (the SIEM's), rotated ones included."""
+    store: bool = False
+    """The checkpoints ``backup run`` signs into each region's backup store."""
+
+    @classmethod
+    def parse(cls, values: Iterable[str]) -> Witnesses:
+        """``store`` or a file path, each (``./store`` for a file of that name)."""
+        values = list(values)
+        files = tuple(dict.fromkeys(Path(v) for v in values if v != STORE))
+        return cls(files, STORE in values)
+
+    def __bool__(self) -> bool:
+        return bool(self.files) or self.store
+
+    def names(self) -> list[str]:
+        return [str(f) for f in self.files] + ([STORE] if self.store else [])
 
 
 class OpsLogService:
-    def __init__(self, ctx: OpsContext) -> None:
+    def __init__(
+        self, ctx: OpsContext, stores: Callable[[str], BackupRepository] | None = None
+    ) -> None:
+        """``stores`` opens a region's backup store (for ``--witness store``)."""
         self.ctx = ctx
+        self.stores = stores
 
     def list(self, limit: int = 50) -> list[OpsLogEntry]:
         """Newest first. Raises: InvalidInput (limit), Forbidden."""
@@ -23,16 +59,44 @@ class OpsLogService:
             lambda tx: tx.opslog.entries(limit=limit, newest_first=True),
         )
 
-    def verify(self) -> VerifyReport:
-        """Walk the whole chain. Raises: IntegrityFailure naming the first bad entry, Forbidden.
+    def verify(self, witnesses: Witnesses | None = None) -> VerifyReport:
+        """Walk the whole chain, then check it against ``witnesses`` (if any).
 
-        The verification itself is logged (outcome ``ok`` or ``failed:integrity``) so an auditor
+        Raises: IntegrityFailure naming the first bad entry, or the first one missing from
+        the catalog or different from a witness's copy (a wipe, truncation, rollback or
+        rewrite); Forbidden; NotFound (a witness file); Unavailable (a witness unreadable).
+
+        The verification itself is logged (outcome ``ok`` or ``failed:<code>``) so an auditor
         can see when the log was last checked.
         """
-
-        with self.ctx.audited(Action.OPSLOG_VERIFY, "ops-log") as attempt:
+        witnesses = witnesses or Witnesses()
+        params = {"witness": witnesses.names()} if witnesses else {}
+        with self.ctx.audited(Action.OPSLOG_VERIFY, "ops-log", params) as attempt:
+            # The witnesses first: whatever they saw had committed before the catalog is read.
+            witness = self._witness(witnesses) if witnesses else None
+            seen: dict[int, str] = {}
             with self.ctx.catalog.read() as tx:
-                report = verify_chain(self.ctx.opslog_key, tx.opslog.stream(), tx.opslog.head())
+                entries = tx.opslog.stream()
+                if witness is not None:
+                    entries = tap(entries, witness.sightings, seen)
+                report = verify_chain(self.ctx.opslog_key, entries, tx.opslog.head())
+            details: dict[str, object] = {"entries": report.entries}
+            if witness is not None:
+                checked = check_witness(witness, seen, report.head_seq)
+                report = replace(report, witness=checked)
+                details.update(witnessed=checked.witnessed, untrusted=len(checked.untrusted))
             # Appending after a broken entry is still safe: the chain continues from the head.
-            attempt.ok(entries=report.entries)
+            attempt.ok(**details)
         return report
+
+    def _witness(self, witnesses: Witnesses) -> Witness:
+        """Raises: NotFound (a file), Unavailable (a file or a store unreadable)."""
+        witness = Witness()
+        for path in witnesses.files:
+            witness.read_event_log(path)
+        if witnesses.store:
+            assert self.stores is not None, "the composition root passes the backup stores"
+            for region in sorted(self.ctx.settings.regions):
+                good, bad = self.stores(region).checkpoints()
+                witness.take_checkpoints(region, good, bad)
+        return witness

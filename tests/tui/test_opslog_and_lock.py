@@ -20,6 +20,7 @@ from tui_helpers import (
 
 from aptien_ops.composition import Console
 from aptien_ops.identity import os_account
+from aptien_ops.opslog import head_signature, load_or_create_key
 from aptien_ops.screens.dashboard import DashboardScreen
 from aptien_ops.screens.lock import LockScreen
 from aptien_ops.screens.opslog import OpsLogScreen
@@ -59,6 +60,36 @@ async def test_an_edited_entry_is_named_in_red(
         shown = screen_text(app)
         assert "✗ integrity failure: ops log entry #" in shown
         assert not app.notices_of("error"), "shown in place, not as a toast"
+
+
+@story
+async def test_w_checks_the_log_against_its_witnesses_and_names_a_rollback(
+    open_as: Callable[..., Console], sandbox: Path
+) -> None:
+    sam = open_as("sam")
+    open_as("olga").backups.checkpoint()  # the head, signed into both regions' stores
+    app = recording_app()(sam, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+        assert "witnesses agree up to #" in screen_text(app)
+        # Someone with the catalog and the ops-log key cuts the log back to its first entry.
+        key = load_or_create_key(sam.settings.security.opslog_key_file, create=False)
+        with sqlite3.connect(sandbox.parent / "catalog.db") as db:
+            [(first,)] = db.execute("SELECT hmac FROM opslog WHERE seq = 1").fetchall()
+            db.execute("DELETE FROM opslog WHERE seq > 1")
+            signature = head_signature(key, 1, first)
+            db.execute(
+                "UPDATE opslog_head SET seq = 1, hmac = ?, signature = ?", (first, signature)
+            )
+        await pilot.press("w")
+        await settle(pilot)
+        assert "✗ integrity failure: the ops log was rolled back or truncated: entr" in (
+            screen_text(app)
+        )
+        assert "#2" in screen_text(app)
 
 
 @story

@@ -3,7 +3,8 @@
 The region stores' signed manifests are the truth; the catalog keeps an index of them and
 every verification result. A tenant's backup, and a restore to verify it, only ever use its
 own region's store and clusters. One module per use case: ``running`` (``backup run``),
-``verifying``, ``catalogue`` (list, due, reconcile, prune); ``common`` holds what they share.
+``verifying``, ``catalogue`` (list, due, reconcile, prune), ``checkpoints`` (the ops log's
+head signed into the stores after each run); ``common`` holds what they share.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from aptien_ops.services.backups.catalogue import (
     BackupRow,
     ReconcileReport,
 )
+from aptien_ops.services.backups.checkpoints import CheckpointResult, OpsLogCheckpointer
 from aptien_ops.services.backups.common import (
     BACKED_UP_STATES,
     MAX_PARALLEL,
@@ -37,6 +39,7 @@ __all__ = [
     "BackupListing",
     "BackupRow",
     "BackupService",
+    "CheckpointResult",
     "Progress",
     "ReconcileReport",
     "RunOutcome",
@@ -53,7 +56,10 @@ class BackupService:
         self.stores = RegionStores(ctx, repository_factory)
         self.catalogue = BackupCatalogue(ctx, self.stores)
         self.verifier = BackupVerifier(ctx, self.stores)
-        self.runner = BackupRunner(ctx, self.stores, self.catalogue, self.verifier)
+        self.checkpointer = OpsLogCheckpointer(ctx, self.stores)
+        self.runner = BackupRunner(
+            ctx, self.stores, self.catalogue, self.verifier, self.checkpointer
+        )
 
     def repository(self, region: str) -> BackupRepository:
         """The region's backup store, opened on first use. Raises: InvalidInput (unknown region)."""
@@ -70,6 +76,10 @@ class BackupService:
     ) -> list[RunOutcome]:
         """See :meth:`BackupRunner.run`."""
         return self.runner.run(names, due=due, region=region, parallel=parallel, progress=progress)
+
+    def checkpoint(self, regions: Sequence[str] | None = None) -> CheckpointResult:
+        """See :meth:`OpsLogCheckpointer.write` (``backup run`` does it after its work)."""
+        return self.checkpointer.write(regions)
 
     def verify(self, backup_id: str, level: str | None = None) -> VerifyResult:
         """See :meth:`BackupVerifier.verify`."""

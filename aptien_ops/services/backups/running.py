@@ -13,6 +13,7 @@ from aptien_ops.errors import Conflict, IntegrityFailure, InvalidInput, OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.backups.catalogue import BackupCatalogue
+from aptien_ops.services.backups.checkpoints import OpsLogCheckpointer
 from aptien_ops.services.backups.common import (
     BACKED_UP_STATES,
     MAX_PARALLEL,
@@ -33,11 +34,13 @@ class BackupRunner:
         stores: RegionStores,
         catalogue: BackupCatalogue,
         verifier: BackupVerifier,
+        checkpointer: OpsLogCheckpointer,
     ) -> None:
         self.ctx = ctx
         self.stores = stores
         self.catalogue = catalogue
         self.verifier = verifier
+        self.checkpointer = checkpointer
 
     def run(
         self,
@@ -51,7 +54,10 @@ class BackupRunner:
         """Back up the named tenants, every due one (then verify what is due), or a whole region.
 
         The stores are reconciled with the index first (stale partial files of crashed runs
-        removed). Each tenant's backup is an attempt of its own in the ops log.
+        removed). Each tenant's backup is an attempt of its own in the ops log. Last, the ops
+        log's head is signed into the store of every region the run covered (the named
+        tenants' regions, else ``region`` or every region): only a failure shows in the
+        outcomes.
         Raises: InvalidInput, NotFound, Forbidden, Conflict (purged or not yet provisioned)
         before anything runs. Per-backup failures are in the outcomes (and the ops log).
         """
@@ -94,7 +100,22 @@ class BackupRunner:
             )
             verify = [i for i in items if i.kind == "verify"]
             outcomes += self.verifier.verify_due(verify, parallel, progress)
-        return outcomes
+        covered = {t.region for t in tenants} if names else None
+        if region is not None:
+            covered = {region}
+        return outcomes + self._checkpoint(covered)
+
+    def _checkpoint(self, regions: set[str] | None) -> list[RunOutcome]:
+        """The head signed into ``regions``' stores (None: every region's); a failure is an
+        outcome of the run, never the end of it."""
+        if regions is not None and not regions:
+            return []
+        try:
+            self.checkpointer.write(sorted(regions) if regions is not None else None)
+        except OpsError as exc:
+            detail = f"ops-log checkpoint not written: {exc.message}"
+            return [RunOutcome("-", "checkpoint", None, False, detail, error=exc)]
+        return []
 
     def _reconcile(self, regions: set[str]) -> list[RunOutcome]:
         outcomes = []
