@@ -123,7 +123,7 @@ def busy_log(open_as: Callable[..., Console]) -> None:
         ("pat", "viewer"),
         ("bill", "viewer"),
         ("vic", "operator"),
-        ("olga", "security"),
+        ("olga", "partner-manager"),
         ("pat", "billing"),
     ):
         ada.operators.grant(name, role)
