@@ -343,7 +343,7 @@ def scratch_of(site: Site, tenant: str) -> list[str]:
 
 def restoring_into_scratch(site: Site, tenant: str) -> bool:
     """Whether pg_restore is connected to the tenant's scratch database (restoring into it)."""
-    with pg_backup.admin_connect(site.cluster) as conn:
+    with pg_scratch.admin_connect(site.cluster) as conn:
         connected = [r[0] for r in conn.execute("SELECT datname FROM pg_stat_activity")]
     return any(name and name.startswith(f"scratch_{tenant}_") for name in connected)
 
