@@ -14,8 +14,8 @@ from rich.text import Text
 from aptien_ops.screens.formatting import short_minute, size
 
 if TYPE_CHECKING:  # the dashboard imports this module for its first frame: keep it light
-    from aptien_ops.backup_policy import DueItem
-    from aptien_ops.services.backups import BackupRow, BackupService
+    from aptien_ops.backup_policy import DueItem, PruneDecision
+    from aptien_ops.services.backups import BackupRow, BackupService, RunOutcome
 
 #: A backup id inside a due item's reason, shortened like the table's Id column.
 _BACKUP_ID = re.compile(r"\bbk-\d{8}T\d{6}Z-([0-9a-f]+)\b")
@@ -118,3 +118,36 @@ def health_text(health: BackupHealth, region: str | None = None) -> Text:
         else f"{len(due)} due, none overdue yet (press 8)"
     )
     return text
+
+
+#: How many of the backups a prune would delete its dialog names.
+PRUNE_SHOWN = 5
+
+
+def run_summary(outcomes: list[RunOutcome]) -> tuple[str, bool]:
+    """What a run did, in one line, and whether anything failed (named first)."""
+    done = [o for o in outcomes if o.action in ("backup", "verify")]
+    failed = [o for o in done if not o.ok]
+    backed = sum(1 for o in done if o.ok and o.action == "backup")
+    verified = sum(1 for o in done if o.ok and o.action == "verify")
+    parts = [_plural(backed, "backup") + " stored"] if backed or not verified else []
+    parts += [f"{verified} verified"] if verified else []
+    message = ", ".join(parts) if done else "nothing was due"
+    if failed:
+        first = failed[0]
+        message += f"; {len(failed)} failed, first {first.tenant} ({first.action}): {first.detail}"
+    return message, bool(failed)
+
+
+def prune_question(decisions: list[PruneDecision]) -> str:
+    """The confirmation of a prune: how many backups of how many tenants, the first few."""
+    doomed = [d for d in decisions if not d.keep]
+    tenants = len({d.tenant for d in doomed})
+    lines = [f"  {d.backup_id} ({d.tenant}: {'; '.join(d.reasons)})" for d in doomed[:PRUNE_SHOWN]]
+    if len(doomed) > PRUNE_SHOWN:
+        more = len(doomed) - PRUNE_SHOWN
+        lines.append(f"  … and {more} more (aptien-ops backup prune --dry-run)")
+    return (
+        f"Delete {_plural(len(doomed), 'backup')} of {_plural(tenants, 'tenant')}? They cannot be"
+        f" restored afterwards; {len(decisions) - len(doomed)} are kept.\n" + "\n".join(lines)
+    )
