@@ -1,0 +1,50 @@
+"""The ops log's entries and its signed head, exactly as hashed and stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OpsLogEntry:
+    seq: int
+    at: str
+    """UTC ISO-8601 with microseconds, exactly as hashed."""
+    operator: str
+    os_account: str
+    ssh_origin: str | None
+    session_id: str
+    action: str
+    target: str
+    params: str
+    """Canonical JSON of the redacted parameters, exactly as hashed."""
+    outcome: str
+    approval_id: int | None
+    prev_hash: str
+    hmac: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "operator": self.operator,
+            "os_account": self.os_account,
+            "ssh_origin": self.ssh_origin,
+            "session_id": self.session_id,
+            "action": self.action,
+            "target": self.target,
+            "params": self.params,
+            "outcome": self.outcome,
+            "approval_id": self.approval_id,
+            "prev_hash": self.prev_hash,
+            "hmac": self.hmac,
+        }
+
+
+@dataclass(frozen=True)
+class OpsLogHead:
+    """The signed checkpoint of the log's last entry, kept outside the log table."""
+
+    seq: int
+    hmac: str
+    signature: str
