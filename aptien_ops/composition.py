@@ -19,6 +19,7 @@ from aptien_ops.catalog_bootstrap import bootstrap
 from aptien_ops.config import ClusterSettings, RegionSettings, Settings, load_settings
 from aptien_ops.deferred_catalog import DeferredCatalog
 from aptien_ops.domain import Clock, Identity, utcnow
+from aptien_ops.errors import ConfigError
 from aptien_ops.eventlog import EventLog
 from aptien_ops.identity import current_identity
 from aptien_ops.opslog import load_or_create_key
@@ -277,8 +278,16 @@ def open_console(
             rng=rng or random.SystemRandom(),
         )
 
+    key: bytes | None = None
     if defer_catalog:
-        key = load_or_create_key(settings.security.opslog_key_file, create=settings.sandbox)
+        try:
+            key = load_or_create_key(settings.security.opslog_key_file, create=settings.sandbox)
+        except ConfigError:
+            # No key yet in production: only a catalog created right now may make one, so
+            # open it at once (which creates both, or says why not).
+            key = None
+
+    if key is not None:
 
         def connect() -> Catalog:
             real: Catalog = _backend("catalog", "sql")(settings.catalog)

@@ -115,11 +115,20 @@ class DashboardScreen(OpsScreen):
                 # the catalog after the first frame: the rest is not read a second time.
                 self.watch(self.app, "catalog_ready", self._catalog_ready, init=True)
             return
+        if not self.ops.catalog_ready:
+            # The first frame shows "loading…"; the fleet is read once the app has connected
+            # the catalog, after that frame, so nothing delays it.
+            self.watch(self.app, "catalog_ready", self._catalog_ready, init=False)
+            return
         self.load(self._read_fleet, self._loaded)
 
     def _catalog_ready(self, ready: bool) -> None:
-        if ready and self.fleet is not None and self.fleet.backups is None:
+        if not ready:
+            return
+        if self.fleet is not None and self.fleet.backups is None:
             self.load(self._read_backups, self._backups_loaded)
+        elif self.fleet is None:
+            self.refresh_data()
 
     def _read_backups(self) -> BackupHealth | OpsError:
         """Runs in a worker thread."""
@@ -132,6 +141,7 @@ class DashboardScreen(OpsScreen):
         if self.fleet is not None:
             self.fleet.backups = backups
             self._render_fleet()
+            self.post_message(self.FleetShown())
 
     def _roles_changed(
         self, old: frozenset[str] | None = None, new: frozenset[str] | None = None
@@ -145,7 +155,8 @@ class DashboardScreen(OpsScreen):
             super()._roles_changed()
 
     def _read_fleet(self) -> Fleet:
-        """Runs in a worker thread: three aggregate reads, each allowed to fail on its own."""
+        """Runs in a worker thread: three aggregate reads, each allowed to fail on its own
+        (backups are read next, by ``_read_backups``)."""
         fleet = Fleet()
         services = self.console
         try:
@@ -160,16 +171,18 @@ class DashboardScreen(OpsScreen):
             fleet.pending = services.approvals.list(ApprovalState.PENDING)
         except OpsError as error:
             fleet.pending = error
-        try:
-            fleet.backups = BackupHealth.read(services.backups)
-        except OpsError as error:
-            fleet.backups = error
         return fleet
 
     def _loaded(self, fleet: Fleet) -> None:
+        # Backups take longest to read (what is due is worked out tenant by tenant): the
+        # three aggregate cards are shown first, the backups card keeps what it showed.
+        if self.fleet is not None:
+            fleet.backups = self.fleet.backups
         self.fleet = fleet
         self._render_fleet()
         self.post_message(self.FleetShown())
+        # Started once these cards are painted: the read holds the interpreter lock for a while.
+        self.call_after_refresh(self.load, self._read_backups, self._backups_loaded)
 
     def _render_fleet(self) -> None:
         if self.fleet is None:

@@ -31,7 +31,11 @@ class CliState:
     """Who the console acts as, if not this process's own identity (tests only)."""
     _console: Console | None = field(default=None, repr=False)
 
-    def console(self) -> Console:
+    def console(self, *, defer_catalog: bool = False) -> Console:
+        """The console, opened on first call (``defer_catalog``: see ``open_console``).
+
+        Raises: as ``open_console`` (ConfigError, Unavailable, Conflict).
+        """
         if self._console is None:
             from aptien_ops.composition import open_console
 
@@ -39,6 +43,7 @@ class CliState:
                 self.config,
                 read_only=self.read_only,
                 verbose=self.verbose,
+                defer_catalog=defer_catalog,
                 clock=self.clock,
                 identity=self.identity,
             )
