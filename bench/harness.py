@@ -306,7 +306,8 @@ def peak_rss_kib(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -
 def bench_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment both sides of a benchmark run with.
 
-    XDG dirs inside ``home``; no operator override, config or PG* variable from the caller.
+    XDG dirs inside ``home``; no operator override, config or PG* variable from the caller;
+    ``PYTHONPATH`` is this checkout, so the processes run the code beside this file.
     Bytecode caching is on, in ``home/pycache``: an installed console runs from compiled
     ``.pyc`` files, while ``PYTHONDONTWRITEBYTECODE`` (set in some dev containers) would
     recompile every project module on every run (~25 ms) and measure the container instead.
@@ -329,6 +330,9 @@ def bench_env(home: Path, **extra: str) -> dict[str, str]:
         path.mkdir(parents=True, exist_ok=True)
         env[name] = str(path)
     env["PYTHONPYCACHEPREFIX"] = str(home / "pycache")
+    # The code measured is this checkout's, wherever the virtualenv's editable install points
+    # (a checkout of another commit can be timed with the same environment).
+    env["PYTHONPATH"] = str(ROOT)
     env.update(extra)
     return env
 

@@ -3,6 +3,7 @@ input refused with one line, changing nothing. Each runs on a SQLite and a Postg
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -78,6 +79,39 @@ def test_tenant_list_json_is_ascii_only_whatever_the_tenants_text(seeded: Path) 
     rows = result.json()
     assert [r["contact_name"] for r in rows if r["name"] == "zoe-gmbh"] == [typed]
     assert [r["name"] for r in rows] == sorted(r["name"] for r in rows)
+
+
+def test_region_list_json_names_each_region_its_clusters_and_their_load(seeded: Path) -> None:
+    result = run_cli("--json", "region", "list", config=seeded)
+    assert result.code == 0 and result.stderr == ""
+    # The exact shape scripts read (key order included): the sandbox's demo tenants are 12
+    # live tenants, 6 in each region.
+    assert result.stdout == (
+        json.dumps(
+            [
+                {
+                    "name": name,
+                    "description": description,
+                    "backup_store": str(seeded.parent / "backups" / name),
+                    "clusters": [
+                        {
+                            "name": f"{name}-sandbox-1",
+                            "kind": "sqlite",
+                            "capacity": 20000,
+                            "tenants": 6,
+                        }
+                    ],
+                    "tenants": 6,
+                    "capacity": 20000,
+                }
+                for name, description in (
+                    ("eu", "European Economic Area data centres"),
+                    ("us", "United States data centres"),
+                )
+            ]
+        )
+        + "\n"
+    )
 
 
 def test_tenant_show_of_an_unknown_tenant_exits_3(seeded: Path) -> None:
