@@ -237,16 +237,17 @@ def open_console(
 ) -> Console:
     """Load the config, open (and on first use create) the catalog, and build the console.
 
-    With ``defer_catalog`` the catalog is connected (schema checked, bootstrap run) on first
-    use instead, or by :meth:`Console.connect`; only for a catalog known to exist at this
-    code's schema head and signed (the TUI checks with ``aptien_ops.glance`` first), as the
-    ops-log key is then loaded without creating one outside a sandbox.
+    With ``defer_catalog`` (the TUI, whose first frame needs no catalog) nothing is read from
+    the catalog here: it is connected (created or upgraded, bootstrap run) on first use, or by
+    :meth:`Console.connect`, and that raises what opening it would have. Outside a sandbox the
+    ops-log key must exist already for that; without one the catalog is opened at once (only
+    a catalog created right now may create its key).
 
     ``clock`` is where every service reads the time and ``rng`` where non-secret ids come
     from; ``identity`` replaces the one this process would have. All three are for tests,
     which need the same screen on every run; none is reachable from the command line.
 
-    Raises:
+    Raises (with ``defer_catalog``, the catalog's errors come from its first use instead):
         ConfigError: bad config, or a missing ops-log key for an existing catalog.
         Unavailable: the catalog cannot be reached.
         Conflict: the catalog is newer than this code.

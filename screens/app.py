@@ -27,7 +27,6 @@ from aptien_ops.screens.lock import LockScreen
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
-    from aptien_ops.glance import DashboardGlance
 
 
 @dataclass(frozen=True)
@@ -83,9 +82,11 @@ class OpsApp(App[None], ServiceCaller):
     ``clock`` returns monotonic seconds; the idle lock measures with it, so tests can move
     time forward instead of waiting. ``cursor_blink=False`` keeps snapshots stable.
 
-    With a ``glance`` (``CliState.tui_console``) the dashboard's first frame is drawn from it,
-    with the roles it read, and the console's catalog connects in a worker right after that
-    frame; service calls made before then wait for it in their own workers.
+    A console whose catalog is not connected yet (``open_console(defer_catalog=True)``, as
+    ``aptien-ops tui`` opens it) gets its first frame drawn without it: the header's roles
+    say "…" and the dashboard's cards "loading…". The catalog is connected, and the roles
+    read, in a worker right after that frame; service calls made before then wait for it in
+    their own workers. If it cannot be connected the app exits with ``start_error`` set.
     """
 
     TITLE = "Aptien Ops"
@@ -118,17 +119,12 @@ class OpsApp(App[None], ServiceCaller):
         self,
         console: Console,
         *,
-        glance: DashboardGlance | None = None,
         clock: Callable[[], float] | None = None,
         cursor_blink: bool = True,
     ) -> None:
         super().__init__()
         self.services = console
-        self._glance = glance
         self.set_reactive(OpsApp.catalog_ready, console.connected)
-        if glance is not None:
-            # Known before the first frame: no "…" in the header, no reload when they arrive.
-            self.set_reactive(OpsApp.roles, glance.roles)
         self.start_error: OpsError | None = None
         """Why the catalog could not be connected after the first frame (the app then exits)."""
         self.clock = clock or time.monotonic
@@ -192,11 +188,6 @@ class OpsApp(App[None], ServiceCaller):
             )
             return
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
-
-    def take_glance(self) -> DashboardGlance | None:
-        """The start-up glance, once (the dashboard draws its first frame from it)."""
-        glance, self._glance = self._glance, None
-        return glance
 
     @work(thread=True, exit_on_error=False, group="connect")
     def _connect(self) -> None:

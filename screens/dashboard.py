@@ -43,7 +43,7 @@ LATER = (
 @dataclass
 class Fleet:
     """One load of the dashboard; each part holds its data, the service's refusal, or None while
-    it is not read (the start-up glance holds some parts only; their cards say "loading…")."""
+    it is not read yet (its card says "loading…")."""
 
     counts: list[TenantCount] | OpsError | None = None
     regions: list[RegionSummary] | OpsError | None = None
@@ -57,8 +57,8 @@ class Fleet:
 class DashboardScreen(OpsScreen):
     """Tenants per region and state, region capacity, approvals waiting, what is to come.
 
-    At start-up the first frame may come from the app's glance (``OpsApp.take_glance``): the
-    cards are composed with its data and the first show loads nothing.
+    Until the app has connected the catalog (``OpsApp.catalog_ready``: at start-up, after the
+    first frame) the cards say "loading…"; the fleet is then read in workers, never here.
     """
 
     MODE = "dashboard"
@@ -73,15 +73,9 @@ class DashboardScreen(OpsScreen):
         """The cards now show a load of the fleet (``DashboardScreen.fleet``)."""
 
     fleet: Fleet | None = None
-    #: The fleet was composed from the start-up glance; the first show need not load it again.
-    _from_glance = False
 
     def compose_body(self) -> ComposeResult:
-        glance = self.ops.take_glance()
-        if glance is not None:
-            self.fleet = Fleet(glance.counts, glance.regions(self.console.settings), glance.pending)
-            self._from_glance = True
-        fleet = self.fleet or Fleet()
+        fleet = Fleet()
         with VerticalScroll(id="dashboard-cards"):
             yield Static(_card(fleet.counts, self._tenants), id="dashboard-tenants", classes="card")
             yield Static(
@@ -108,14 +102,6 @@ class DashboardScreen(OpsScreen):
         self.watch(self.app, "region_filter", self._render_fleet, init=False)
 
     def refresh_data(self) -> None:
-        if self._from_glance:
-            self._from_glance = False
-            self.post_message(self.FleetShown())
-            if self.fleet is not None and not self.fleet.complete():
-                # Only the part the glance does not hold (backups), once the app has connected
-                # the catalog after the first frame: the rest is not read a second time.
-                self.watch(self.app, "catalog_ready", self._catalog_ready, init=True)
-            return
         if not self.ops.catalog_ready:
             # The first frame shows "loading…"; the fleet is read once the app has connected
             # the catalog, after that frame, so nothing delays it.
@@ -124,11 +110,8 @@ class DashboardScreen(OpsScreen):
         self.load(self._read_fleet, self._loaded)
 
     def _catalog_ready(self, ready: bool) -> None:
-        if not ready:
-            return
-        if self.fleet is not None and self.fleet.backups is None:
-            self.load(self._read_backups, self._backups_loaded)
-        elif self.fleet is None:
+        # Not shown now (a key pressed before the catalog was there): read when shown again.
+        if ready and self.fleet is None and self.is_current:
             self.refresh_data()
 
     def _read_backups(self) -> BackupHealth | OpsError:

@@ -20,7 +20,6 @@ from aptien_ops.ports.catalog import (
     TenantSecrets,
 )
 from aptien_ops.ports.clusters import BackupKeys, DbConnection, Sealer, TenantStore
-from aptien_ops.ports.glance import CatalogGlance
 from aptien_ops.ports.inspection import InspectionReader
 from aptien_ops.ports.sandbox import ActivityStats, ActivityWriter
 
@@ -32,7 +31,6 @@ __all__ = [
     "BackupKeys",
     "BackupRepository",
     "Catalog",
-    "CatalogGlance",
     "CatalogTx",
     "DbConnection",
     "InspectionReader",
