@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from aptien_ops.sandbox import write_sandbox_config
+from aptien_ops.services.provisioning import STEPS
 
 from cli_runner import run_cli
 
@@ -112,6 +113,16 @@ def test_region_list_json_names_each_region_its_clusters_and_their_load(seeded: 
         )
         + "\n"
     )
+
+
+def test_provisioning_reports_one_plain_line_per_step_where_there_is_no_terminal(
+    seeded: Path,
+) -> None:
+    result = run_cli("tenant", "provision", "zoe-gmbh", "--country", "DE", config=seeded)
+    assert result.code == 0, result.stderr
+    assert "\r" not in result.stderr and "..." not in result.stderr  # a log file, not a screen
+    done = [line.split()[0] for line in result.stderr.splitlines() if " done (" in line]
+    assert done == list(STEPS[1:])
 
 
 def test_tenant_show_of_an_unknown_tenant_exits_3(seeded: Path) -> None:
@@ -313,11 +324,6 @@ def test_operator_override_is_refused_outside_sandbox_mode(tmp_path: Path) -> No
     )
     result = run_cli("--json", "tenant", "list", config=config, operator="ada")
     assert result.code == 2 and "sandbox" in result.error()["message"]
-
-
-def test_without_a_terminal_and_without_arguments_it_prints_help_and_exits_2() -> None:
-    result = run_cli()
-    assert result.code == 2 and "Usage" in result.stderr and result.stdout == ""
 
 
 def test_the_tui_refuses_a_dumb_terminal_and_points_to_scripted_mode(seeded: Path) -> None:
