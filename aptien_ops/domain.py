@@ -296,6 +296,11 @@ class OpsLogEntry:
     prev_hash: str
     hmac: str
 
+    @property
+    def logged_at(self) -> datetime:
+        """``at`` as an aware UTC datetime (``at`` stays the text the HMAC covers)."""
+        return datetime.fromisoformat(self.at).astimezone(UTC)
+
     def as_json(self) -> dict[str, object]:
         return {
             "seq": self.seq,
@@ -373,11 +378,12 @@ class VerifyResult:
     """quick, full or restore."""
     ok: bool
     detail: str
-    at: str = ""
+    at: datetime | None = None
+    """When it was verified; None until the service stamps it."""
     operator: str = ""
 
     def as_json(self) -> dict[str, object]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "at": iso(self.at) or ""}
 
 
 @dataclass(frozen=True)
