@@ -28,7 +28,7 @@ from aptien_ops.config import Settings
 from aptien_ops.domain import Approval, ClusterLoad, TenantCount
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action, is_allowed
-from aptien_ops.regions import region_summaries
+from aptien_ops.region_capacity import RegionSummary, region_summaries
 
 if TYPE_CHECKING:
     from aptien_ops.ports import CatalogGlance
@@ -51,7 +51,7 @@ class DashboardGlance:
     pending: list[Approval]
     """As ``CatalogTx.approvals(PENDING)``: oldest first."""
 
-    def regions(self, settings: Settings) -> list[dict[str, object]]:
+    def regions(self, settings: Settings) -> list[RegionSummary]:
         """Each configured region with its clusters, capacity and load (``RegionService.list()``)."""
         return region_summaries(settings, self.loads)
 

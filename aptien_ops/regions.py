@@ -26,7 +26,6 @@ from aptien_ops.errors import ConfigError, InternalError, InvalidInput
 
 if TYPE_CHECKING:
     from aptien_ops.config import Settings
-    from aptien_ops.domain import ClusterLoad
 
 COUNTRIES_CSV = Path(__file__).with_name("data") / "countries.csv"
 EU = "eu"
@@ -314,34 +313,3 @@ def _fold(text: str) -> str:
     """Lower-case without accents, so ``turkiye`` finds Türkiye and ``aland`` Åland."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-
-
-def region_summaries(settings: Settings, loads: list[ClusterLoad]) -> list[dict[str, object]]:
-    """Each configured region with its clusters, capacity and current load (from ``loads``).
-
-    What ``RegionService.list()`` returns and the dashboard's glance shows before the console
-    has connected.
-    """
-    by_cluster = {(c.region, c.cluster): c.tenants for c in loads}
-    out: list[dict[str, object]] = []
-    for region in settings.regions.values():
-        clusters = [
-            {
-                "name": c.name,
-                "kind": c.kind,
-                "capacity": c.capacity,
-                "tenants": by_cluster.get((region.name, c.name), 0),
-            }
-            for c in region.clusters
-        ]
-        out.append(
-            {
-                "name": region.name,
-                "description": region.description,
-                "backup_store": str(region.backup_store),
-                "clusters": clusters,
-                "tenants": sum(int(str(c["tenants"])) for c in clusters),
-                "capacity": sum(c.capacity for c in region.clusters),
-            }
-        )
-    return out

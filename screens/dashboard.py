@@ -19,6 +19,7 @@ from textual.widgets import Static
 from aptien_ops.domain import Approval, ApprovalState, TenantCount, TenantState
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action, may_approve
+from aptien_ops.region_capacity import RegionSummary
 from aptien_ops.screens.backup_render import BackupHealth, health_text
 from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.formatting import count
@@ -45,7 +46,7 @@ class Fleet:
     it is not read (the start-up glance holds some parts only; their cards say "loading…")."""
 
     counts: list[TenantCount] | OpsError | None = None
-    regions: list[dict[str, object]] | OpsError | None = None
+    regions: list[RegionSummary] | OpsError | None = None
     pending: list[Approval] | OpsError | None = None
     backups: BackupHealth | OpsError | None = None
 
@@ -212,7 +213,7 @@ class DashboardScreen(OpsScreen):
             table.add_row(Text("all", style="bold"), *(_cell(n) for n in cells), count(sum(cells)))
         return table
 
-    def _regions(self, regions: list[dict[str, object]] | OpsError) -> Table | Text:
+    def _regions(self, regions: list[RegionSummary] | OpsError) -> Table | Text:
         if isinstance(regions, OpsError):
             return Text(regions.one_line(), style="red")
         table = Table(box=None, pad_edge=False, expand=True, header_style="bold")
@@ -226,18 +227,15 @@ class DashboardScreen(OpsScreen):
             table.add_column(name, justify=justify)  # type: ignore[arg-type]
         wanted = self.ops.region_filter
         for region in regions:
-            if wanted and region["name"] != wanted:
+            if wanted and region.name != wanted:
                 continue
-            clusters = region["clusters"]
-            assert isinstance(clusters, list)
-            tenants, capacity = int(str(region["tenants"])), int(str(region["capacity"]))
-            load = tenants / capacity if capacity else 0.0
+            load = region.load
             style = "red" if load >= 0.9 else "yellow" if load >= 0.75 else ""
             table.add_row(
-                str(region["name"]),
-                ", ".join(str(c["name"]) for c in clusters),
-                count(tenants),
-                count(capacity),
+                region.name,
+                ", ".join(c.name for c in region.clusters),
+                count(region.tenants),
+                count(region.capacity),
                 Text(f"{load:.1%}", style=style),
             )
         return table
