@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from aptien_ops.backends.sandbox_platform import seed_tenant
 from aptien_ops.cli.main import cli
 from aptien_ops.cli.state import CliState
 from aptien_ops.composition import open_console
-from aptien_ops.services.provisioning import ProvisionRequest
 
 from fleet_configs import sandbox_with_eu_on
+from tenant_seeding import seeded
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 TENANT = "pinned-gmbh"
@@ -37,20 +36,7 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = sandbox_with_eu_on("sqlite", tmp_path_factory.mktemp("pinned") / "sbx")
     console = open_console(config, clock=lambda: NOW)
     try:
-        tenant = console.provisioning.provision(ProvisionRequest(TENANT, "DE"))
-        store = console.ctx.store(tenant.cluster or "")
-        with store.connect(TENANT) as conn:
-            seed_tenant(
-                conn,
-                store.kind,
-                TENANT,
-                users=12,
-                audit_events=50,
-                logins=1500,
-                seed=5,
-                key_dir=console.settings.data_dir / "platform-keys",
-                now=NOW,
-            )
+        seeded(console, TENANT, logins=1500, events=50, users=12, seed=5, now=NOW)
     finally:
         console.close()
     return config

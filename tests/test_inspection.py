@@ -17,16 +17,15 @@ from typing import Any
 
 import pytest
 
-from aptien_ops.backends.sandbox_platform import seed_tenant
 from aptien_ops.backends.tenant_schema import utc_timestamp
 from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import LoginEvent, utcnow
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound, PendingApproval
 from aptien_ops.inspect_query import AuditFilters, CursorCodec, LoginFilters, Position, Query
 from aptien_ops.login_activity import FailureBurst, LoginSummary
-from aptien_ops.services.provisioning import ProvisionRequest
 
 from fleet_configs import sandbox_with_eu_on
+from tenant_seeding import seeded
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -58,34 +57,6 @@ def sam(config: Path, admin: Console) -> Iterator[Console]:
     console = open_console(config, env={"APTIEN_OPS_OPERATOR": "sam"})
     yield console
     console.close()
-
-
-def seeded(
-    admin: Console,
-    name: str,
-    *,
-    logins: int = 600,
-    events: int = 400,
-    users: int = 15,
-    marker: str | None = None,
-) -> str:
-    """A tenant in eu (the cluster under test) filled by the platform's own seeding code."""
-    tenant = admin.provisioning.provision(ProvisionRequest(name, "DE"))
-    store = admin.ctx.store(tenant.cluster or "")
-    with store.connect(name) as conn:
-        seed_tenant(
-            conn,
-            store.kind,
-            name,
-            users=users,
-            audit_events=events,
-            logins=logins,
-            seed=3,
-            key_dir=admin.settings.data_dir / "platform-keys",
-            now=utcnow(),
-            marker=marker,
-        )
-    return name
 
 
 def admin_rows(

@@ -26,24 +26,37 @@ def state_notice(tenant: Tenant) -> str | None:
 
 
 @dataclass(frozen=True)
-class Page:
-    """One page of events, newest first, and the cursor of the next (None on the last)."""
+class _OfTenant:
+    """A result about one tenant; its notice says when the tenant is suspended or cancelled."""
 
     tenant: Tenant
-    kind: str
-    rows: list[Row]
-    next_cursor: str | None
 
     @property
     def notice(self) -> str | None:
         return state_notice(self.tenant)
 
-    def as_json(self) -> dict[str, object]:
+    def _head(self, *, region: bool = True) -> dict[str, object]:
+        """The tenant's keys that start the JSON: name, region (if asked), state, notice."""
+        where = {"region": self.tenant.region} if region else {}
         return {
             "tenant": self.tenant.name,
-            "region": self.tenant.region,
+            **where,
             "state": str(self.tenant.state),
             "notice": self.notice,
+        }
+
+
+@dataclass(frozen=True)
+class Page(_OfTenant):
+    """One page of events, newest first, and the cursor of the next (None on the last)."""
+
+    kind: str
+    rows: list[Row]
+    next_cursor: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            **self._head(),
             "kind": self.kind,
             "rows": [r.as_json() for r in self.rows],
             "next_cursor": self.next_cursor,
@@ -106,46 +119,28 @@ class UserSearch:
 
 
 @dataclass(frozen=True)
-class TenantActivity:
+class TenantActivity(_OfTenant):
     """A tenant's login activity over a window (``inspect summary``, the TUI's chart)."""
 
-    tenant: Tenant
     activity: LoginActivity
 
-    @property
-    def notice(self) -> str | None:
-        return state_notice(self.tenant)
-
     def as_json(self) -> dict[str, object]:
-        return {
-            "tenant": self.tenant.name,
-            "region": self.tenant.region,
-            "state": str(self.tenant.state),
-            "notice": self.notice,
-            **self.activity.as_json(),
-        }
+        return {**self._head(), **self.activity.as_json()}
 
 
 @dataclass(frozen=True)
-class ExportResult:
+class ExportResult(_OfTenant):
     """An export written: where, how many rows, and the SHA-256 of the file's bytes."""
 
-    tenant: Tenant
     kind: str
     format: str
     output: Path
     rows: int
     sha256: str
 
-    @property
-    def notice(self) -> str | None:
-        return state_notice(self.tenant)
-
     def as_json(self) -> dict[str, object]:
         return {
-            "tenant": self.tenant.name,
-            "state": str(self.tenant.state),
-            "notice": self.notice,
+            **self._head(region=False),
             "kind": self.kind,
             "format": self.format,
             "output": str(self.output),
