@@ -61,6 +61,23 @@ def test_json_mode_prints_exactly_one_value_and_nothing_else(seeded: Path) -> No
     assert rows[0]["created_at"].endswith("Z")
 
 
+def test_region_list_prints_each_region_with_its_clusters_and_load(seeded: Path) -> None:
+    regions = run_cli("--json", "region", "list", config=seeded).json()
+    assert [list(r) for r in regions] == [
+        ["name", "description", "backup_store", "clusters", "tenants", "capacity"]
+    ] * 2
+    assert [list(c) for r in regions for c in r["clusters"]] == [
+        ["name", "kind", "capacity", "tenants"]
+    ] * 2
+    assert [(r["name"], r["tenants"], r["capacity"]) for r in regions] == [
+        ("eu", 6, 20000),
+        ("us", 6, 20000),
+    ]
+    text = run_cli("region", "list", config=seeded).stdout.splitlines()
+    assert text[0].split() == ["REGION", "DESCRIPTION", "CLUSTERS", "TENANTS", "CAPACITY"]
+    assert text[1].split()[0] == "eu" and text[1].split()[-3:] == ["1", "6", "20000"]
+
+
 def test_tenant_list_json_is_ascii_only_whatever_the_tenants_text(seeded: Path) -> None:
     typed = "Zoë Ünal \x1b[31m"  # letters beyond ASCII and a terminal escape, as typed by a client
     made = run_cli(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from aptien_ops.domain.values import iso
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,9 @@ class VerifyResult:
     """quick, full or restore."""
     ok: bool
     detail: str
-    at: str = ""
+    at: datetime | None = None
+    """When it was verified; None until the service stamps it."""
     operator: str = ""
 
     def as_json(self) -> dict[str, object]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "at": iso(self.at) or ""}

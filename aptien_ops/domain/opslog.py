@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,11 @@ class OpsLogEntry:
     approval_id: int | None
     prev_hash: str
     hmac: str
+
+    @property
+    def logged_at(self) -> datetime:
+        """``at`` as an aware UTC datetime (``at`` stays the text the HMAC covers)."""
+        return datetime.fromisoformat(self.at).astimezone(UTC)
 
     def as_json(self) -> dict[str, object]:
         return {
