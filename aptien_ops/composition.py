@@ -264,16 +264,17 @@ def open_console(
 ) -> Console:
     """Load the config, open (and on first use create) the catalog, and build the console.
 
-    With ``defer_catalog`` the catalog is connected (schema checked, bootstrap run) on first
-    use instead, or by :meth:`Console.connect`; only for a catalog known to exist at this
-    code's schema head and signed (the TUI checks with ``aptien_ops.glance`` first), as the
-    ops-log key is then loaded without creating one outside a sandbox.
+    With ``defer_catalog`` (the TUI, whose first frame needs no catalog) nothing is read from
+    the catalog here: it is connected (created or upgraded, bootstrap run) on first use, or by
+    :meth:`Console.connect`, and that raises what opening it would have. Outside a sandbox the
+    ops-log key must exist already for that; without one the catalog is opened at once (only
+    a catalog created right now may create its key).
 
     ``clock`` is where every service reads the time and ``rng`` where non-secret ids come
     from; ``identity`` replaces the one this process would have. All three are for tests,
     which need the same screen on every run; none is reachable from the command line.
 
-    Raises:
+    Raises (with ``defer_catalog``, the catalog's errors come from its first use instead):
         ConfigError: bad config, or a missing ops-log key for an existing production catalog.
         Forbidden: production, and this process is not the service account run through sudo
             by an operator (see :mod:`aptien_ops.bastion`).
@@ -318,9 +319,15 @@ def open_console(
             rng=rng or random.SystemRandom(),
         )
 
+    key: bytes | None = None
     if defer_catalog:
-        # The glance saw a signed head: the log has entries, and a new key would not verify them.
-        key = _opslog_key(settings, lambda: "the ops log has entries", created=False)
+        # A key on disk is loaded (strictly in production); a missing one is made, or refused,
+        # only by opening the catalog at once, which knows whether the log has entries.
+        path = settings.security.opslog_key_file
+        if path.exists():
+            key = load_or_create_key(path, create=False, strict_modes=not settings.sandbox)
+
+    if key is not None:
 
         def connect() -> Catalog:
             real: Catalog = _backend("catalog", "sql")(settings.catalog)

@@ -1,9 +1,9 @@
 """A catalog that connects on first use, so the TUI can draw its first frame before that.
 
-The TUI draws the dashboard from a glance (``aptien_ops.glance``) and connects the catalog
-right after, in a worker thread: connecting imports SQLAlchemy, checks the schema and runs the
-bootstrap, which together cost more than drawing the frame. Every service call made meanwhile
-(always from a worker thread) simply waits here until the catalog is connected.
+The TUI draws its first frame with placeholders and connects the catalog right after, in a
+worker thread: connecting imports SQLAlchemy, checks (or creates, or upgrades) the schema and
+runs the bootstrap, which together cost more than drawing the frame. Every service call made
+meanwhile (always from a worker thread) simply waits here until the catalog is connected.
 """
 
 from __future__ import annotations

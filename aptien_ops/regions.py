@@ -316,32 +316,73 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
-def region_summaries(settings: Settings, loads: list[ClusterLoad]) -> list[dict[str, object]]:
-    """Each configured region with its clusters, capacity and current load (from ``loads``).
+@dataclass(frozen=True)
+class ClusterSummary:
+    """One database server of a region: its capacity and the live tenants placed on it."""
 
-    What ``RegionService.list()`` returns and the dashboard's glance shows before the console
-    has connected.
-    """
+    name: str
+    kind: str
+    """``sqlite`` or ``postgresql``."""
+    capacity: int
+    tenants: int
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "capacity": self.capacity,
+            "tenants": self.tenants,
+        }
+
+
+@dataclass(frozen=True)
+class RegionSummary:
+    """A configured region with its clusters, its capacity and how full it is."""
+
+    name: str
+    description: str
+    backup_store: str
+    clusters: tuple[ClusterSummary, ...]
+
+    @property
+    def tenants(self) -> int:
+        """Live tenants on the region's clusters."""
+        return sum(c.tenants for c in self.clusters)
+
+    @property
+    def capacity(self) -> int:
+        return sum(c.capacity for c in self.clusters)
+
+    @property
+    def load(self) -> float:
+        """``tenants / capacity`` (0.0 for a region without capacity)."""
+        return self.tenants / self.capacity if self.capacity else 0.0
+
+    def as_json(self) -> dict[str, object]:
+        """What ``region list --json`` prints for the region."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "backup_store": self.backup_store,
+            "clusters": [c.as_json() for c in self.clusters],
+            "tenants": self.tenants,
+            "capacity": self.capacity,
+        }
+
+
+def region_summaries(settings: Settings, loads: Iterable[ClusterLoad]) -> list[RegionSummary]:
+    """Each configured region, in configuration order, with its clusters' capacity and current
+    load (``loads``: live tenants per cluster; a cluster missing from it has none)."""
     by_cluster = {(c.region, c.cluster): c.tenants for c in loads}
-    out: list[dict[str, object]] = []
-    for region in settings.regions.values():
-        clusters = [
-            {
-                "name": c.name,
-                "kind": c.kind,
-                "capacity": c.capacity,
-                "tenants": by_cluster.get((region.name, c.name), 0),
-            }
-            for c in region.clusters
-        ]
-        out.append(
-            {
-                "name": region.name,
-                "description": region.description,
-                "backup_store": str(region.backup_store),
-                "clusters": clusters,
-                "tenants": sum(int(str(c["tenants"])) for c in clusters),
-                "capacity": sum(c.capacity for c in region.clusters),
-            }
+    return [
+        RegionSummary(
+            name=region.name,
+            description=region.description,
+            backup_store=str(region.backup_store),
+            clusters=tuple(
+                ClusterSummary(c.name, c.kind, c.capacity, by_cluster.get((region.name, c.name), 0))
+                for c in region.clusters
+            ),
         )
-    return out
+        for region in settings.regions.values()
+    ]

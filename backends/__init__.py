@@ -9,10 +9,6 @@ from typing import Any
 #: name in ops.toml -> "module:attribute"
 REGISTRY: dict[str, dict[str, str]] = {
     "catalog": {"sql": "aptien_ops.backends.sql_catalog:SqlCatalog"},
-    "catalog_glance": {
-        "sqlite": "aptien_ops.backends.catalog_glance:SqliteCatalogGlance",
-        "postgresql": "aptien_ops.backends.catalog_glance:PostgresCatalogGlance",
-    },
     "tenant_store": {
         "sqlite": "aptien_ops.backends.sqlite_tenants:SqliteTenantStore",
         "postgresql": "aptien_ops.backends.postgres_tenants:PostgresTenantStore",

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable
 
 from aptien_ops.backends import backup_codec as codec
+from aptien_ops.backends import backup_verdicts as verdicts
 from aptien_ops.backends import sqlite_backup
 from aptien_ops.backends.backup_files import PARTIAL, BackupStore, Partial
 from aptien_ops.backends.backup_manifests import PG_KIND, load_manifest
@@ -63,7 +64,9 @@ def verify(
         return result((False, "the manifest differs from the one in the store"))
     path = store.data_path(manifest.tenant, manifest.backup_id)
     if level == "quick":
-        return result(codec.judge_file(path, manifest.ciphertext_size, manifest.ciphertext_sha256))
+        return result(
+            verdicts.judge_file(path, manifest.ciphertext_size, manifest.ciphertext_sha256)
+        )
     if not identity:
         raise InvalidInput(f"{level} verification needs the tenant's backup identity")
     if (
@@ -79,7 +82,7 @@ def verify(
         walked = _walk(store, manifest, level, scratch_cluster, feed)
     except OSError as exc:
         raise store.error(exc, f"verifying backup {manifest.backup_id}") from None
-    ok, detail = codec.judge_walk(
+    ok, detail = verdicts.judge_walk(
         walked,
         ciphertext=(manifest.ciphertext_size, manifest.ciphertext_sha256),
         plaintext=(manifest.plaintext_size, manifest.plaintext_sha256),
@@ -95,7 +98,7 @@ def _walk(
     level: str,
     scratch_cluster: ClusterSettings | None,
     feed: Callable[[codec.Sink], codec.Opened],
-) -> codec.Walked:
+) -> verdicts.Walked:
     directory = store.directory(manifest.tenant)
     if manifest.kind == sqlite_backup.KIND:
         scratch = directory / f"{manifest.backup_id}.scratch-{secrets.token_hex(4)}.sqlite{PARTIAL}"

@@ -32,8 +32,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-# Kept in a module without SQLAlchemy for the light read path; bump it there.
-from aptien_ops.backends.catalog_revision import SCHEMA_HEAD as SCHEMA_HEAD
+#: The Alembic revision this code writes and expects. A test asserts it is the script head;
+#: a new migration bumps it.
+SCHEMA_HEAD = "0004"
 
 #: Key of the PostgreSQL advisory lock that serialises concurrent schema upgrades.
 SCHEMA_LOCK_KEY = 0x4170_7469_656E  # "Aptien"

@@ -24,7 +24,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from aptien_ops.backends.backup_codec import DumpInfo, Opened, Sink, Source, Walked
+from aptien_ops.backends.backup_codec import DumpInfo, Opened, Sink, Source
+from aptien_ops.backends.backup_verdicts import Walked
 from aptien_ops.backends.pg_common import translate_pg_error
 from aptien_ops.backends.pg_scratch import RESTORER, admin_connect, scratch_database
 from aptien_ops.backends.pg_tools import Tee, Tool, connection, find_tool, tool_version

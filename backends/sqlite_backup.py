@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from aptien_ops.backends.backup_codec import DumpInfo, Opened, Sink, Source, Walked
+from aptien_ops.backends.backup_codec import DumpInfo, Opened, Sink, Source
+from aptien_ops.backends.backup_verdicts import Walked
 from aptien_ops.errors import Unavailable
 
 KIND = "sqlite"

@@ -121,51 +121,98 @@ def compare(
         BenchError: a run failed or ``ours_run.check_stdout`` rejected the output.
         ValueError: rounds < 1.
     """
+    (result,) = compare_several(
+        [Measured(name, ours, ours_run or Run(), target_ratio)],
+        floor,
+        rounds=rounds,
+        warmup=warmup,
+        backend=backend,
+        floor_run=floor_run,
+        extra=extra,
+        record=record,
+    )
+    return result
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One of our operations in :func:`compare_several`: its benchmark name, how to run it
+    and its target (a ratio to the floor's median; None: reported, never judged)."""
+
+    name: str
+    target: Target
+    run: Run = Run()
+    target_ratio: float | None = 1.5
+
+
+def compare_several(
+    ours: Sequence[Measured],
+    floor: Target,
+    *,
+    rounds: int = 15,
+    warmup: int = 1,
+    backend: str = "-",
+    floor_run: Run | None = None,
+    extra: Mapping[str, Any] | None = None,
+    record: bool = True,
+) -> list[dict[str, Any]]:
+    """Time each of ``ours`` and ``floor`` once per round, ``rounds`` rounds after ``warmup``.
+
+    Which one runs first rotates every round (with one of ours, the order flips), so none
+    always runs on a cache another just warmed; each of ours is judged against the same
+    floor times. Prints one JSON object per line for each of ours, in order, and records
+    each as :func:`compare` does. Returns the results.
+
+    Raises:
+        BenchError: a run failed or a ``check_stdout`` rejected the output.
+        ValueError: rounds < 1.
+    """
     if rounds < 1:
         raise ValueError("rounds must be at least 1")
-    ours_run, floor_run = ours_run or Run(), floor_run or Run()
+    runs: list[tuple[Target, Run]] = [(m.target, m.run) for m in ours]
+    runs.append((floor, floor_run or Run()))
     for i in range(warmup):
-        _time_once(ours, ours_run, check=i == 0)
-        _time_once(floor, floor_run, check=i == 0)
+        for target, run in runs:
+            _time_once(target, run, check=i == 0)
     if warmup == 0:
-        _time_once(ours, ours_run, check=True)  # the output is checked even without warm-up
-    ours_times: list[float] = []
-    floor_times: list[float] = []
+        for m in ours:
+            _time_once(m.target, m.run, check=True)  # the output is checked even without warm-up
+    times: list[list[float]] = [[] for _ in runs]
     for i in range(rounds):
-        if i % 2 == 0:
-            ours_times.append(_time_once(ours, ours_run, check=False))
-            floor_times.append(_time_once(floor, floor_run, check=False))
-        else:
-            floor_times.append(_time_once(floor, floor_run, check=False))
-            ours_times.append(_time_once(ours, ours_run, check=False))
-    ours_median = statistics.median(ours_times)
-    floor_median = statistics.median(floor_times)
-    ratio = ours_median / floor_median
-    # Minima are the least disturbed runs: on a busy machine their ratio is a useful second view.
-    ratio_min = min(ours_times) / min(floor_times)
-    result: dict[str, Any] = {
-        "benchmark": name,
-        "backend": backend,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
-        "rounds": rounds,
-        "warmup": warmup,
-        "ours": _summary(ours_times),
-        "floor": _summary(floor_times),
-        "ratio": round(ratio, 3),
-        "ratio_of_minima": round(ratio_min, 3),
-        "target_ratio": target_ratio,
-        "pass": ratio <= target_ratio,
-        "machine": machine(),
-        **(extra or {}),
-    }
-    if not callable(ours):
-        result["ours_argv"] = _shown_argv(ours)
-    if not callable(floor):
-        result["floor_argv"] = _shown_argv(floor)
-    print(json.dumps(result), flush=True)
-    if record:
-        record_result(result)
-    return result
+        shift = i % len(runs)
+        for k in [*range(shift, len(runs)), *range(shift)]:
+            target, run = runs[k]
+            times[k].append(_time_once(target, run, check=False))
+    floor_times = times[-1]
+    results = []
+    for measured, ours_times in zip(ours, times, strict=False):
+        ratio = statistics.median(ours_times) / statistics.median(floor_times)
+        result: dict[str, Any] = {
+            "benchmark": measured.name,
+            "backend": backend,
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+            "rounds": rounds,
+            "warmup": warmup,
+            "ours": _summary(ours_times),
+            "floor": _summary(floor_times),
+            "ratio": round(ratio, 3),
+            # Minima are the least disturbed runs: on a busy machine their ratio is a useful
+            # second view.
+            "ratio_of_minima": round(min(ours_times) / min(floor_times), 3),
+            "target_ratio": measured.target_ratio,
+            "pass": None if measured.target_ratio is None else ratio <= measured.target_ratio,
+            "machine": machine(),
+            **(extra or {}),
+        }
+        if not callable(measured.target):
+            result["ours_argv"] = _shown_argv(measured.target)
+        if not callable(floor):
+            result["floor_argv"] = _shown_argv(floor)
+        print(json.dumps(result), flush=True)
+        if record:
+            record_result(result)
+        results.append(result)
+    return results
 
 
 def _shown_argv(argv: Sequence[str]) -> list[str]:
@@ -180,9 +227,17 @@ def _row(result: Mapping[str, Any]) -> str:
     return (
         f"| {result['date']} | {result['benchmark']} | {result['backend']}"
         f" | {result['ours']['median_s']:.3f} | {result['floor']['median_s']:.3f}"
-        f" | {result['ratio']:.2f}× | ≤ {result['target_ratio']}× | {'yes' if result['pass'] else '**no**'}"
+        f" | {result['ratio']:.2f}× | {_target(result)} | {_verdict(result)}"
         f" | {result['ratio_of_minima']:.2f}× | {result['rounds']} | {result['machine']} |"
     )
+
+
+def _target(result: Mapping[str, Any]) -> str:
+    return "—" if result["target_ratio"] is None else f"≤ {result['target_ratio']}×"
+
+
+def _verdict(result: Mapping[str, Any]) -> str:
+    return "—" if result["pass"] is None else "yes" if result["pass"] else "**no**"
 
 
 def record_result(result: Mapping[str, Any], doc: Path = DOC) -> None:
@@ -251,7 +306,8 @@ def peak_rss_kib(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -
 def bench_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment both sides of a benchmark run with.
 
-    XDG dirs inside ``home``; no operator override, config or PG* variable from the caller.
+    XDG dirs inside ``home``; no operator override, config or PG* variable from the caller;
+    ``PYTHONPATH`` is this checkout, so the processes run the code beside this file.
     Bytecode caching is on, in ``home/pycache``: an installed console runs from compiled
     ``.pyc`` files, while ``PYTHONDONTWRITEBYTECODE`` (set in some dev containers) would
     recompile every project module on every run (~25 ms) and measure the container instead.
@@ -274,6 +330,9 @@ def bench_env(home: Path, **extra: str) -> dict[str, str]:
         path.mkdir(parents=True, exist_ok=True)
         env[name] = str(path)
     env["PYTHONPYCACHEPREFIX"] = str(home / "pycache")
+    # The code measured is this checkout's, wherever the virtualenv's editable install points
+    # (a checkout of another commit can be timed with the same environment).
+    env["PYTHONPATH"] = str(ROOT)
     env.update(extra)
     return env
 

@@ -8,7 +8,7 @@ none is given) in its own worker, so the table's pages never wait for it.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,34 +21,34 @@ from aptien_ops.screens.base import ServiceCaller
 from aptien_ops.screens.formatting import count, short_minute
 
 if TYPE_CHECKING:
+    from aptien_ops.login_activity import LoginActivity
     from aptien_ops.screens.app import OpsApp
+    from aptien_ops.services.inspection_results import TenantActivity
 
 #: Windows up to this long are drawn per hour; longer ones per day.
 HOURLY_UP_TO = timedelta(days=31)
 DEFAULT_WINDOW = timedelta(days=7)
 
 
-def burst_line(summary: dict[str, Any]) -> Text:
+def burst_line(activity: LoginActivity) -> Text:
     """``⚠ 2 bursts · latest: 34 failures from 203.0.113.7 at 03-12 09:12`` or a calm line."""
-    bursts = summary.get("bursts") or []
-    limits = summary.get("thresholds") or {}
+    bursts, limits = activity.bursts, activity.thresholds
     text = Text()
     if not bursts:
         text.append(
-            f"no bursts of failures (≥ {limits.get('burst_failures', '?')} within "
-            f"{limits.get('burst_window_minutes', 0):g} min)",
+            f"no bursts of failures (≥ {limits.failures} within {limits.window_minutes:g} min)",
             style="dim",
         )
     else:
         latest = bursts[-1]
-        who = f"from {latest['key']}" if latest["by"] == "ip" else f"for {latest['key']}"
+        who = f"from {latest.key}" if latest.by == "ip" else f"for {latest.key}"
         text.append(f"⚠ {len(bursts)} burst{'s' if len(bursts) != 1 else ''}", style="bold red")
         text.append(
-            f" · latest: {count(int(latest['failures']))} failures {who} at {short_minute(str(latest['start']))}",
+            f" · latest: {count(latest.failures)} failures {who} at {short_minute(latest.start)}",
             style="red",
         )
     text.append(
-        f" · per {summary['per']}, {short_minute(summary['since'])} → {short_minute(summary['until'])}",
+        f" · per {activity.per}, {short_minute(activity.since)} → {short_minute(activity.until)}",
         style="dim",
     )
     return text
@@ -60,7 +60,7 @@ class ActivityChart(Vertical, ServiceCaller):
     def __init__(self, tenant: str, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="activity-chart")
         self.tenant = tenant
-        self.summary: dict[str, Any] | None = None
+        self.summary: TenantActivity | None = None
         self._window: tuple[str | None, str | None] | None = None
 
     @property
@@ -95,17 +95,18 @@ class ActivityChart(Vertical, ServiceCaller):
             lambda: inspection.summary(name, since=window[0], until=window[1], per=per), self._shown
         )
 
-    def _shown(self, summary: dict[str, Any]) -> None:
+    def _shown(self, summary: TenantActivity) -> None:
         self.summary = summary
-        buckets = summary["buckets"]
-        self.query_one("#chart-logins", Sparkline).data = [b["logins"] for b in buckets]
-        self.query_one("#chart-failures", Sparkline).data = [b["failures"] for b in buckets]
-        self.query_one("#chart-logins-label", Label).update(f"logins {count(summary['logins']):>7}")
-        rate = f"{summary['failure_rate']:.0%}"
+        activity = summary.activity
+        buckets = activity.buckets
+        self.query_one("#chart-logins", Sparkline).data = [b.logins for b in buckets]
+        self.query_one("#chart-failures", Sparkline).data = [b.failures for b in buckets]
+        self.query_one("#chart-logins-label", Label).update(f"logins {count(activity.logins):>7}")
+        rate = f"{activity.failure_rate:.0%}"
         self.query_one("#chart-failures-label", Label).update(
-            f"failed {count(summary['failures']):>7} {rate:>4}"
+            f"failed {count(activity.failures):>7} {rate:>4}"
         )
-        self.query_one("#chart-bursts", Static).update(burst_line(summary))
+        self.query_one("#chart-bursts", Static).update(burst_line(activity))
 
     def service_refused(self, error: OpsError) -> None:
         self._window = None  # so the next filter applied tries again

@@ -17,6 +17,7 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
+from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action, Offer, offered
 from aptien_ops.screens.base import OpsScreen, ServiceCaller
 from aptien_ops.screens.commands import OpsCommands
@@ -26,7 +27,6 @@ from aptien_ops.screens.lock import LockScreen
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
-    from aptien_ops.glance import DashboardGlance
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,11 @@ class OpsApp(App[None], ServiceCaller):
     ``clock`` returns monotonic seconds; the idle lock measures with it, so tests can move
     time forward instead of waiting. ``cursor_blink=False`` keeps snapshots stable.
 
-    With a ``glance`` (``CliState.tui_console``) the dashboard's first frame is drawn from it,
-    with the roles it read, and the console's catalog connects in a worker right after that
-    frame; service calls made before then wait for it in their own workers.
+    A console whose catalog is not connected yet (``open_console(defer_catalog=True)``, as
+    ``aptien-ops tui`` opens it) gets its first frame drawn without it: the header's roles
+    say "…" and the dashboard's cards "loading…". The catalog is connected, and the roles
+    read, in a worker right after that frame; service calls made before then wait for it in
+    their own workers. If it cannot be connected the app exits with ``start_error`` set.
     """
 
     TITLE = "Aptien Ops"
@@ -109,25 +111,22 @@ class OpsApp(App[None], ServiceCaller):
     roles: reactive[frozenset[str] | None] = reactive(None)
     """The operator's roles as the catalog had them at start (None until read)."""
     region_filter: reactive[str | None] = reactive(None)
-    #: True once the catalog is connected after a fast (glance) start.
-    catalog_ready: reactive[bool] = reactive(False)
     """The region filter shown in the header (None: all regions)."""
+    catalog_ready: reactive[bool] = reactive(False)
+    """True once the console's catalog is connected (at once if it was when the app began)."""
 
     def __init__(
         self,
         console: Console,
         *,
-        glance: DashboardGlance | None = None,
         clock: Callable[[], float] | None = None,
         cursor_blink: bool = True,
     ) -> None:
         super().__init__()
         self.services = console
-        self._glance = glance
-        self._connect_after_first_frame = glance is not None
-        if glance is not None:
-            # Known before the first frame: no "…" in the header, no reload when they arrive.
-            self.set_reactive(OpsApp.roles, glance.roles)
+        self.set_reactive(OpsApp.catalog_ready, console.connected)
+        self.start_error: OpsError | None = None
+        """Why the catalog could not be connected after the first frame (the app then exits)."""
         self.clock = clock or time.monotonic
         self.cursor_blink = cursor_blink
         self.idle_lock_minutes = console.settings.security.idle_lock_minutes
@@ -159,10 +158,10 @@ class OpsApp(App[None], ServiceCaller):
         return True
 
     def on_mount(self) -> None:
-        if self._connect_after_first_frame:
-            self.call_after_refresh(self._connect)
-        else:
+        if self.catalog_ready:
             self.load(self.services.ctx.my_roles, self._roles_loaded)
+        else:
+            self.call_after_refresh(self._connect)
         if self.idle_lock_minutes:
             self.set_interval(self.IDLE_CHECK_SECONDS, self.check_idle_lock, name="idle lock")
 
@@ -190,18 +189,28 @@ class OpsApp(App[None], ServiceCaller):
             return
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
-    def take_glance(self) -> DashboardGlance | None:
-        """The start-up glance, once (the dashboard draws its first frame from it)."""
-        glance, self._glance = self._glance, None
-        return glance
-
     @work(thread=True, exit_on_error=False, group="connect")
     def _connect(self) -> None:
         # After the first frame: the import and schema check it spares must still be paid
         # before the first service call, so pay them while the operator reads the dashboard.
-        self._call_service(self.services.connect, self._catalog_connected, changed=False)
+        self._call_service(self._open_catalog, self._catalog_opened, changed=False)
 
-    def _catalog_connected(self, _: object) -> None:
+    def _open_catalog(self) -> frozenset[str] | OpsError:
+        """Runs in a worker thread: connect the catalog, then read the operator's roles."""
+        try:
+            self.services.connect()
+            return self.services.ctx.my_roles()
+        except OpsError as error:
+            return error
+
+    def _catalog_opened(self, outcome: frozenset[str] | OpsError) -> None:
+        if isinstance(outcome, OpsError):
+            # Nothing on any screen works without the catalog: leave, and let the command line
+            # report it as it reports every error (its one line, its exit code).
+            self.start_error = outcome
+            self.exit(return_code=outcome.exit_code)
+            return
+        self.roles = frozenset(outcome)
         self.catalog_ready = True
 
     def _roles_loaded(self, roles: frozenset[str]) -> None:

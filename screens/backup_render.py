@@ -4,7 +4,9 @@ dashboard's one-line summary. Red is kept for what needs an operator: failures a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
@@ -14,8 +16,8 @@ from rich.text import Text
 from aptien_ops.screens.formatting import short_minute, size
 
 if TYPE_CHECKING:  # the dashboard imports this module for its first frame: keep it light
-    from aptien_ops.backup_policy import DueItem
-    from aptien_ops.services.backups import BackupRow, BackupService
+    from aptien_ops.backup_policy import DueItem, PruneDecision
+    from aptien_ops.services.backups import BackupRow, BackupService, RunOutcome
 
 #: A backup id inside a due item's reason, shortened like the table's Id column.
 _BACKUP_ID = re.compile(r"\bbk-\d{8}T\d{6}Z-([0-9a-f]+)\b")
@@ -80,19 +82,44 @@ def due_report(items: list[DueItem]) -> RenderableType:
 
 
 @dataclass(frozen=True)
-class BackupHealth:
-    """What the dashboard says about backups: what is due, and which backups failed verification."""
+class BackupTally:
+    """What is due and what failed, counted (for one region, or all of them)."""
 
-    due: tuple[DueItem, ...]
-    failed: tuple[tuple[str, str], ...]
-    """(region, backup id) of every backup whose last verification failed."""
+    due: int = 0
+    late_backups: int = 0
+    late_checks: int = 0
+    failed: int = 0
+    """Backups whose last verification failed."""
+
+    def __add__(self, other: BackupTally) -> BackupTally:
+        return BackupTally(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+
+@dataclass(frozen=True)
+class BackupHealth:
+    """What the dashboard says about backups, counted per region when it is read (in a worker
+    thread): a redraw, as when the region filter changes, never walks the fleet's backups."""
+
+    by_region: Mapping[str, BackupTally]
 
     @classmethod
     def read(cls, service: BackupService) -> BackupHealth:
         """Ask the service (in a worker thread). Raises: what ``listing``/``due`` raise."""
-        rows = service.listing().rows
-        failed = tuple((r.record.region, r.record.id) for r in rows if r.status == "failed")
-        return cls(tuple(service.due()), failed)
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        for row in service.listing().rows:
+            if row.status == "failed":
+                counts[row.record.region]["failed"] += 1
+        for item in service.due():
+            counts[item.region]["due"] += 1
+            if item.overdue:
+                counts[item.region]["late_backups" if item.kind == "backup" else "late_checks"] += 1
+        return cls({region: BackupTally(**c) for region, c in counts.items()})
+
+    def tally(self, region: str | None = None) -> BackupTally:
+        """The counts of ``region``, or of every region (None)."""
+        if region is not None:
+            return self.by_region.get(region, BackupTally())
+        return sum(self.by_region.values(), BackupTally())
 
 
 def _plural(n: int, word: str) -> str:
@@ -101,20 +128,50 @@ def _plural(n: int, word: str) -> str:
 
 def health_text(health: BackupHealth, region: str | None = None) -> Text:
     """One line: overdue backups and verifications and failed verifications in red, then all that is due."""
-    due = [i for i in health.due if region is None or i.region == region]
-    failed = sum(1 for r, _ in health.failed if region is None or r == region)
-    late_backups = sum(1 for i in due if i.overdue and i.kind == "backup")
-    late_checks = sum(1 for i in due if i.overdue and i.kind == "verify")
-    if not due and not failed:
+    tally = health.tally(region)
+    if not tally.due and not tally.failed:
         return Text("On schedule: nothing is due and no backup failed verification.", style="green")
     text = Text()
-    alarms = [_plural(late_backups, "overdue backup")] if late_backups else []
-    alarms += [_plural(late_checks, "overdue verification")] if late_checks else []
-    alarms += [_plural(failed, "failed verification")] if failed else []
+    alarms = [_plural(tally.late_backups, "overdue backup")] if tally.late_backups else []
+    alarms += [_plural(tally.late_checks, "overdue verification")] if tally.late_checks else []
+    alarms += [_plural(tally.failed, "failed verification")] if tally.failed else []
     text.append(" · ".join(alarms), style="bold red")
     text.append(
-        f" — {len(due)} due in all (press 8)"
+        f" — {tally.due} due in all (press 8)"
         if alarms
-        else f"{len(due)} due, none overdue yet (press 8)"
+        else f"{tally.due} due, none overdue yet (press 8)"
     )
     return text
+
+
+#: How many of the backups a prune would delete its dialog names.
+PRUNE_SHOWN = 5
+
+
+def run_summary(outcomes: list[RunOutcome]) -> tuple[str, bool]:
+    """What a run did, in one line, and whether anything failed (named first)."""
+    done = [o for o in outcomes if o.action in ("backup", "verify")]
+    failed = [o for o in outcomes if not o.ok]  # the run's ops-log checkpoint included
+    backed = sum(1 for o in done if o.ok and o.action == "backup")
+    verified = sum(1 for o in done if o.ok and o.action == "verify")
+    parts = [_plural(backed, "backup") + " stored"] if backed or not verified else []
+    parts += [f"{verified} verified"] if verified else []
+    message = ", ".join(parts) if done else "nothing was due"
+    if failed:
+        first = failed[0]
+        message += f"; {len(failed)} failed, first {first.tenant} ({first.action}): {first.detail}"
+    return message, bool(failed)
+
+
+def prune_question(decisions: list[PruneDecision]) -> str:
+    """The confirmation of a prune: how many backups of how many tenants, the first few."""
+    doomed = [d for d in decisions if not d.keep]
+    tenants = len({d.tenant for d in doomed})
+    lines = [f"  {d.backup_id} ({d.tenant}: {'; '.join(d.reasons)})" for d in doomed[:PRUNE_SHOWN]]
+    if len(doomed) > PRUNE_SHOWN:
+        more = len(doomed) - PRUNE_SHOWN
+        lines.append(f"  … and {more} more (aptien-ops backup prune --dry-run)")
+    return (
+        f"Delete {_plural(len(doomed), 'backup')} of {_plural(tenants, 'tenant')}? They cannot be"
+        f" restored afterwards; {len(decisions) - len(doomed)} are kept.\n" + "\n".join(lines)
+    )

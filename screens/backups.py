@@ -29,6 +29,8 @@ from aptien_ops.screens.backup_render import (
     detail_text,
     due_report,
     last_check,
+    prune_question,
+    run_summary,
     short_id,
 )
 from aptien_ops.screens.base import OpsScreen
@@ -47,7 +49,6 @@ COLUMNS = (
 #: Rows the table holds (newest first): DataTable measures every cell it is given.
 WINDOW = 500
 #: Doomed backups named in the prune dialog; the rest are counted.
-PRUNE_SHOWN = 5
 
 
 class BackupProgress(Message, bubble=False):
@@ -311,26 +312,9 @@ class BackupsScreen(OpsScreen):
         self.query_one("#backups-run-label", Label).update(doing)
 
     def _ran(self, outcomes: list[RunOutcome]) -> None:
-        done = [o for o in outcomes if o.action in ("backup", "verify")]
-        failed = [o for o in outcomes if not o.ok]  # the run's ops-log checkpoint included
-        backed = sum(1 for o in done if o.ok and o.action == "backup")
-        verified = sum(1 for o in done if o.ok and o.action == "verify")
-        parts = (
-            [f"{backed} backup{'s' if backed != 1 else ''} stored"]
-            if backed or not verified
-            else []
-        )
-        parts += [f"{verified} verified"] if verified else []
-        message = ", ".join(parts) if done else "nothing was due"
+        message, failed = run_summary(outcomes)
         if failed:
-            first = failed[0]
-            self.notify(
-                f"{message}; {len(failed)} failed, first {first.tenant} ({first.action}): {first.detail}",
-                title="Backups",
-                severity="error",
-                timeout=15,
-                markup=False,
-            )
+            self.notify(message, title="Backups", severity="error", timeout=15, markup=False)
         else:
             self.notify(message, title="Backups done", markup=False)
 
@@ -398,19 +382,7 @@ class BackupsScreen(OpsScreen):
                 markup=False,
             )
             return
-        tenants = len({d.tenant for d in doomed})
-        lines = [
-            f"  {d.backup_id} ({d.tenant}: {'; '.join(d.reasons)})" for d in doomed[:PRUNE_SHOWN]
-        ]
-        if len(doomed) > PRUNE_SHOWN:
-            lines.append(
-                f"  … and {len(doomed) - PRUNE_SHOWN} more (aptien-ops backup prune --dry-run)"
-            )
-        question = (
-            f"Delete {len(doomed)} backup{'s' if len(doomed) != 1 else ''} of {tenants} "
-            f"tenant{'s' if tenants != 1 else ''}? They cannot be restored afterwards; "
-            f"{len(decisions) - len(doomed)} are kept.\n" + "\n".join(lines)
-        )
+        question = prune_question(decisions)
         shown = {d.backup_id for d in doomed}
 
         def same_as_shown(now_doomed: list[PruneDecision]) -> None:

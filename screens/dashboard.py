@@ -19,6 +19,7 @@ from textual.widgets import Static
 from aptien_ops.domain import Approval, ApprovalState, TenantCount, TenantState
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action, may_approve
+from aptien_ops.regions import RegionSummary
 from aptien_ops.screens.backup_render import BackupHealth, health_text
 from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.formatting import count
@@ -42,10 +43,10 @@ LATER = (
 @dataclass
 class Fleet:
     """One load of the dashboard; each part holds its data, the service's refusal, or None while
-    it is not read (the start-up glance holds some parts only; their cards say "loading…")."""
+    it is not read yet (its card says "loading…")."""
 
     counts: list[TenantCount] | OpsError | None = None
-    regions: list[dict[str, object]] | OpsError | None = None
+    regions: list[RegionSummary] | OpsError | None = None
     pending: list[Approval] | OpsError | None = None
     backups: BackupHealth | OpsError | None = None
 
@@ -56,8 +57,8 @@ class Fleet:
 class DashboardScreen(OpsScreen):
     """Tenants per region and state, region capacity, approvals waiting, what is to come.
 
-    At start-up the first frame may come from the app's glance (``OpsApp.take_glance``): the
-    cards are composed with its data and the first show loads nothing.
+    Until the app has connected the catalog (``OpsApp.catalog_ready``: at start-up, after the
+    first frame) the cards say "loading…"; the fleet is then read in workers, never here.
     """
 
     MODE = "dashboard"
@@ -72,15 +73,9 @@ class DashboardScreen(OpsScreen):
         """The cards now show a load of the fleet (``DashboardScreen.fleet``)."""
 
     fleet: Fleet | None = None
-    #: The fleet was composed from the start-up glance; the first show need not load it again.
-    _from_glance = False
 
     def compose_body(self) -> ComposeResult:
-        glance = self.ops.take_glance()
-        if glance is not None:
-            self.fleet = Fleet(glance.counts, glance.regions(self.console.settings), glance.pending)
-            self._from_glance = True
-        fleet = self.fleet or Fleet()
+        fleet = Fleet()
         with VerticalScroll(id="dashboard-cards"):
             yield Static(_card(fleet.counts, self._tenants), id="dashboard-tenants", classes="card")
             yield Static(
@@ -107,19 +102,17 @@ class DashboardScreen(OpsScreen):
         self.watch(self.app, "region_filter", self._render_fleet, init=False)
 
     def refresh_data(self) -> None:
-        if self._from_glance:
-            self._from_glance = False
-            self.post_message(self.FleetShown())
-            if self.fleet is not None and not self.fleet.complete():
-                # Only the part the glance does not hold (backups), once the app has connected
-                # the catalog after the first frame: the rest is not read a second time.
-                self.watch(self.app, "catalog_ready", self._catalog_ready, init=True)
+        if not self.ops.catalog_ready:
+            # The first frame shows "loading…"; the fleet is read once the app has connected
+            # the catalog, after that frame, so nothing delays it.
+            self.watch(self.app, "catalog_ready", self._catalog_ready, init=False)
             return
         self.load(self._read_fleet, self._loaded)
 
     def _catalog_ready(self, ready: bool) -> None:
-        if ready and self.fleet is not None and self.fleet.backups is None:
-            self.load(self._read_backups, self._backups_loaded)
+        # Not shown now (a key pressed before the catalog was there): read when shown again.
+        if ready and self.fleet is None and self.is_current:
+            self.refresh_data()
 
     def _read_backups(self) -> BackupHealth | OpsError:
         """Runs in a worker thread."""
@@ -132,6 +125,7 @@ class DashboardScreen(OpsScreen):
         if self.fleet is not None:
             self.fleet.backups = backups
             self._render_fleet()
+            self.post_message(self.FleetShown())
 
     def _roles_changed(
         self, old: frozenset[str] | None = None, new: frozenset[str] | None = None
@@ -145,7 +139,8 @@ class DashboardScreen(OpsScreen):
             super()._roles_changed()
 
     def _read_fleet(self) -> Fleet:
-        """Runs in a worker thread: three aggregate reads, each allowed to fail on its own."""
+        """Runs in a worker thread: three aggregate reads, each allowed to fail on its own
+        (backups are read next, by ``_read_backups``)."""
         fleet = Fleet()
         services = self.console
         try:
@@ -160,16 +155,18 @@ class DashboardScreen(OpsScreen):
             fleet.pending = services.approvals.list(ApprovalState.PENDING)
         except OpsError as error:
             fleet.pending = error
-        try:
-            fleet.backups = BackupHealth.read(services.backups)
-        except OpsError as error:
-            fleet.backups = error
         return fleet
 
     def _loaded(self, fleet: Fleet) -> None:
+        # Backups take longest to read (what is due is worked out tenant by tenant): the
+        # three aggregate cards are shown first, the backups card keeps what it showed.
+        if self.fleet is not None:
+            fleet.backups = self.fleet.backups
         self.fleet = fleet
         self._render_fleet()
         self.post_message(self.FleetShown())
+        # Started once these cards are painted: the read holds the interpreter lock for a while.
+        self.call_after_refresh(self.load, self._read_backups, self._backups_loaded)
 
     def _render_fleet(self) -> None:
         if self.fleet is None:
@@ -212,7 +209,7 @@ class DashboardScreen(OpsScreen):
             table.add_row(Text("all", style="bold"), *(_cell(n) for n in cells), count(sum(cells)))
         return table
 
-    def _regions(self, regions: list[dict[str, object]] | OpsError) -> Table | Text:
+    def _regions(self, regions: list[RegionSummary] | OpsError) -> Table | Text:
         if isinstance(regions, OpsError):
             return Text(regions.one_line(), style="red")
         table = Table(box=None, pad_edge=False, expand=True, header_style="bold")
@@ -226,18 +223,15 @@ class DashboardScreen(OpsScreen):
             table.add_column(name, justify=justify)  # type: ignore[arg-type]
         wanted = self.ops.region_filter
         for region in regions:
-            if wanted and region["name"] != wanted:
+            if wanted and region.name != wanted:
                 continue
-            clusters = region["clusters"]
-            assert isinstance(clusters, list)
-            tenants, capacity = int(str(region["tenants"])), int(str(region["capacity"]))
-            load = tenants / capacity if capacity else 0.0
+            load = region.load
             style = "red" if load >= 0.9 else "yellow" if load >= 0.75 else ""
             table.add_row(
-                str(region["name"]),
-                ", ".join(str(c["name"]) for c in clusters),
-                count(tenants),
-                count(capacity),
+                region.name,
+                ", ".join(c.name for c in region.clusters),
+                count(region.tenants),
+                count(region.capacity),
                 Text(f"{load:.1%}", style=style),
             )
         return table

@@ -24,7 +24,7 @@ from aptien_ops.permissions import Action
 from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.formatting import count, day, minute, short_minute, tenant_state_text
 from aptien_ops.screens.inspect_kinds import needs_security, shown_result
-from aptien_ops.services.inspection import SearchFailure, UserHit, UserSearch
+from aptien_ops.services.inspection_results import SearchFailure, UserHit, UserSearch
 
 #: Rows shown at most: an address is a user of a handful of tenants, never of the whole fleet.
 SHOWN_ROWS = 1_000

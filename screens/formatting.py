@@ -46,25 +46,17 @@ STEP_MARKS = {
 }
 
 
-def day(value: str | datetime | None) -> str:
-    """``2026-01-31`` from an ISO-8601 timestamp (UTC), or an empty string."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return _utc(value).strftime("%Y-%m-%d")
-    return value[:10]
+def day(value: datetime | None) -> str:
+    """``2026-01-31`` (UTC; a naive time is taken as UTC), or an empty string."""
+    return "" if value is None else _utc(value).strftime("%Y-%m-%d")
 
 
-def minute(value: str | datetime | None) -> str:
-    """``2026-01-31 23:59`` (UTC) from an ISO-8601 timestamp, or an empty string."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return _utc(value).strftime("%Y-%m-%d %H:%M")
-    return value[:16].replace("T", " ")
+def minute(value: datetime | None) -> str:
+    """``2026-01-31 23:59`` (UTC; a naive time is taken as UTC), or an empty string."""
+    return "" if value is None else _utc(value).strftime("%Y-%m-%d %H:%M")
 
 
-def short_minute(value: str | datetime | None) -> str:
+def short_minute(value: datetime | None) -> str:
     """``01-31 23:59`` (UTC): for tables at 80 columns, beside a detail pane with the full time."""
     return minute(value)[5:]
 

@@ -27,7 +27,8 @@ from aptien_ops.screens.event_table import EventTable
 from aptien_ops.screens.event_window import MAX_ROWS, PAGE_ROWS, EventWindow
 from aptien_ops.screens.formatting import count
 from aptien_ops.screens.inspect_kinds import EventKind, needs_security
-from aptien_ops.services.inspection import Browser, Page
+from aptien_ops.services.inspection import Browser
+from aptien_ops.services.inspection_results import Page
 
 if TYPE_CHECKING:
     from aptien_ops.screens.app import OpsApp

@@ -95,7 +95,7 @@ class OpsLogScreen(OpsScreen):
         for e in entries:
             table.add_row(
                 str(e.seq),
-                short_minute(e.at),
+                short_minute(e.logged_at),
                 e.operator,
                 e.action,
                 outcome_text(e.outcome),

@@ -1,14 +1,35 @@
-"""Run ``aptien-ops`` as a real subprocess, the way scripts, cron and runbooks do."""
+"""Run ``aptien-ops`` the way scripts, cron and runbooks do, and read what they would read.
+
+:func:`run_cli` runs the command line in this process (``aptien_ops.cli.main.run`` inside
+Click's ``CliRunner`` isolation): the same argument parsing, exit codes and stdout/stderr as
+the real program, without starting an interpreter per call. :func:`run_cli_process` starts
+the real ``python -m aptien_ops``; keep it for what only a process shows (tests/
+test_cli_process.py): ``sys.exit``, the interpreter's own output, signals, a fresh
+``sys.modules``, runs at the same time.
+
+In-process runs share this process's pid and session id (``aptien_ops.identity``), so a
+provisioning lease one run left behind is taken over by the next, as a new process takes over
+the lease of one that has died.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
+
+import click.formatting
+from click.testing import CliRunner
+
+from aptien_ops.cli.main import run
 
 
 @dataclass
@@ -25,6 +46,15 @@ class Result:
         return body["error"]
 
 
+def _argv(args: tuple[str | Path, ...], config: Path | None) -> list[str]:
+    return [*(["--config", str(config)] if config is not None else []), *map(str, args)]
+
+
+def _environment(env: dict[str, str] | None, operator: str | None) -> dict[str, str | None]:
+    """Overrides for this run: ``operator`` (or no operator at all) wins over ``env``."""
+    return {**(env or {}), "APTIEN_OPS_OPERATOR": operator or None}
+
+
 def run_cli(
     *args: str | Path,
     config: Path | None = None,
@@ -32,15 +62,67 @@ def run_cli(
     env: dict[str, str] | None = None,
     input: str | None = None,
 ) -> Result:
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("APTIEN_OPS_OPERATOR", None)
-    if operator:
-        full_env["APTIEN_OPS_OPERATOR"] = operator
-    argv = [sys.executable, "-m", "aptien_ops"]
-    if config is not None:
-        argv += ["--config", str(config)]
+    """``aptien-ops [--config CONFIG] ARGS`` in this process, acting as ``operator``.
+
+    stdin is ``input`` (never a terminal, as for a script with a pipe); ``env`` and the
+    operator apply to this run only, and the environment, working directory, garbage
+    collection and logging are as before once it returns.
+    """
+    if not _one_at_a_time.acquire(blocking=False):
+        raise RuntimeError("run_cli swaps this process's stdio: use run_cli_process to run at once")
+    try:
+        return _run_in_process(_argv(args, config), input, _environment(env, operator))
+    finally:
+        _one_at_a_time.release()
+
+
+_one_at_a_time = threading.Lock()
+
+
+def _run_in_process(argv: list[str], input: str | None, env: dict[str, str | None]) -> Result:
+    environ, cwd = os.environ.copy(), os.getcwd()
+    with CliRunner().isolation(input=input, env=env) as (out, err, _):
+        click.formatting.FORCED_WIDTH = None  # help as wide as a process with a pipe has it
+        with _warnings_on(sys.stderr):
+            code = run(argv)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
+    if os.environ != environ:
+        os.environ.clear()
+        os.environ.update(environ)
+    os.chdir(cwd)
+    return Result(code, stdout, stderr)
+
+
+@contextmanager
+def _warnings_on(stream: TextIO) -> Iterator[None]:
+    """Library warnings on ``stream``, as Python's last-resort handler writes them on a real
+    process's stderr (under pytest the root logger has handlers, so it would stay silent)."""
+    root, last_resort = logging.getLogger(), logging.lastResort
+    handler = logging.StreamHandler(stream)
+    handler.setLevel(logging.WARNING)
+    root.addHandler(handler)
+    logging.lastResort = None
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        logging.lastResort = last_resort
+
+
+def run_cli_process(
+    *args: str | Path,
+    config: Path | None = None,
+    operator: str | None = None,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+) -> Result:
+    """``aptien-ops [--config CONFIG] ARGS`` as a real process (``python -m aptien_ops``)."""
+    overrides = _environment(env, operator)
+    full_env = {k: v for k, v in {**os.environ, **overrides}.items() if v is not None}
     proc = subprocess.run(
-        [*argv, *map(str, args)],
+        [sys.executable, "-m", "aptien_ops", *_argv(args, config)],
         capture_output=True,
         text=True,
         env=full_env,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
-import os
+import random
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -23,10 +22,12 @@ def keys() -> tuple[str, str]:
 
 
 def dump_like(size: int) -> bytes:
-    """Text that compresses like a tenant dump (hex payloads between repeated row prefixes)."""
+    """Text that compresses like a tenant dump (hex payloads between repeated row prefixes),
+    the same for the same ``size``."""
+    payloads = random.Random(size)
     rows, n = [], 0
     while n < size:
-        row = b"audit\t%d\t" % n + os.urandom(48).hex().encode() + b"\n"
+        row = b"audit\t%d\t" % n + payloads.randbytes(48).hex().encode() + b"\n"
         rows.append(row)
         n += len(row)
     return b"".join(rows)[:size]
@@ -114,7 +115,7 @@ class EndlessSource:
 
     def __init__(self) -> None:
         self.read_bytes = 0
-        self._block = os.urandom(backup_codec.CHUNK)
+        self._block = random.Random(1).randbytes(backup_codec.CHUNK)  # incompressible
 
     def read(self, size: int = -1) -> bytes:
         self.read_bytes += len(self._block)
@@ -138,48 +139,66 @@ class StuckSource:
     def __init__(self) -> None:
         self.hanging = threading.Event()
         self.release = threading.Event()
+        self.reader: threading.Thread | None = None
         self._chunks = 3
+        self._bytes = random.Random(3)
 
     def read(self, size: int = -1) -> bytes:
         if self._chunks:
             self._chunks -= 1
-            return os.urandom(size)
+            return self._bytes.randbytes(size)
+        self.reader = threading.current_thread()
         self.hanging.set()
         self.release.wait()
         return b""
 
 
 class DiskFullOnceSourceHangs(io.RawIOBase):
-    """Fails its first write with ENOSPC, but only once the source is hanging."""
+    """Fails its first write with ENOSPC, but only once the source is hanging; then records
+    each time the codec waits for the hanging thread (the timeout it gives ``join``)."""
 
     def __init__(self, source: StuckSource) -> None:
         self._source = source
+        self.joins: list[float | None] = []
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: bytes) -> int:  # type: ignore[override]
-        assert self._source.hanging.wait(10), "the source never got to hang"
+        # A safety net only: the source hangs after its third chunk.
+        assert self._source.hanging.wait(60), "the source never got to hang"
+        assert self._source.reader is not None
+        self._count_joins(self._source.reader)
         raise OSError(errno.ENOSPC, "No space left on device")
+
+    def _count_joins(self, thread: threading.Thread) -> None:
+
+        def counted_join(timeout: float | None = None) -> None:
+            # Returns as a join whose timeout ran out does: the thread stays stuck however long
+            # one waits, so the wait itself would tell nothing more than its bound.
+            self.joins.append(timeout)
+
+        thread.join = counted_join  # type: ignore[method-assign]
 
 
 def test_a_failed_write_waits_once_and_briefly_for_a_stuck_source(
     keys: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(backup_codec, "_STOP_WAIT", 1.0)
     monkeypatch.setattr(
         backup_codec, "ZSTD_THREADS", 0
     )  # output as soon as input: no wait on zstd's jobs
     source = StuckSource()
+    dest = DiskFullOnceSourceHangs(source)
     try:
         with pytest.raises(OSError) as caught:
-            started = time.monotonic()
-            backup_codec.encrypt(source, DiskFullOnceSourceHangs(source), keys[0])  # type: ignore[arg-type]
-        waited = time.monotonic() - started
+            backup_codec.encrypt(source, dest, keys[0])  # type: ignore[arg-type]
         assert caught.value.errno == errno.ENOSPC
-        assert 0.9 < waited < 1.9  # one wait for the stuck thread, not one per clean-up
+        # One bounded wait for the stuck thread, not one per clean-up; and it gave up on the
+        # thread (still hanging) instead of waiting for it to end.
+        assert dest.joins == [backup_codec._STOP_WAIT]
+        assert source.reader is not None and source.reader.is_alive()
     finally:
         source.release.set()  # what killing pg_dump does to the reading thread
     for thread in compressing_threads():
-        thread.join(5)
+        threading.Thread.join(thread, 60)
     assert not compressing_threads()

@@ -341,6 +341,13 @@ def scratch_of(site: Site, tenant: str) -> list[str]:
     return [name for name in scratch_databases(site) if name.startswith(f"scratch_{tenant}_")]
 
 
+def restoring_into_scratch(site: Site, tenant: str) -> bool:
+    """Whether pg_restore is connected to the tenant's scratch database (restoring into it)."""
+    with pg_scratch.admin_connect(site.cluster) as conn:
+        connected = [r[0] for r in conn.execute("SELECT datname FROM pg_stat_activity")]
+    return any(name and name.startswith(f"scratch_{tenant}_") for name in connected)
+
+
 @pytest.mark.postgres
 def test_a_restore_verification_killed_mid_restore_leaves_a_scratch_database_the_next_one_drops(
     pg_site: Site, tenant_name: str
@@ -369,10 +376,13 @@ def test_a_restore_verification_killed_mid_restore_leaves_a_scratch_database_the
         [sys.executable, "-c", _VERIFY_CHILD, str(spec)], stderr=subprocess.PIPE
     )
     try:
-        deadline = time.monotonic() + 60
-        while not scratch_of(site, tenant) and time.monotonic() < deadline and child.poll() is None:
+        deadline = time.monotonic() + 60  # a safety net: pg_restore starts within seconds
+        while (
+            not restoring_into_scratch(site, tenant)
+            and time.monotonic() < deadline
+            and child.poll() is None
+        ):
             time.sleep(0.01)
-        time.sleep(0.2)  # into pg_restore
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.wait(timeout=60)

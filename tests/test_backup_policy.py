@@ -26,6 +26,7 @@ from aptien_ops.domain import BackupManifest, Tenant, TenantState, VerifyResult
 from aptien_ops.errors import ConfigError, InvalidInput
 
 NOW = datetime(2025, 3, 15, 12, 0, tzinfo=UTC)
+VERIFIED_AT = datetime(2025, 3, 15, tzinfo=UTC)
 RNG = random.Random(4)
 POLICY = BackupPolicy()
 
@@ -67,13 +68,11 @@ def record(at: datetime, name: str = "acme-gmbh") -> BackupRecord:
 
 
 def ok(backup: BackupRecord, level: str = "restore") -> VerifyResult:
-    return VerifyResult(backup.id, level, True, "fine", "2025-03-15T00:00:00Z", "olga")
+    return VerifyResult(backup.id, level, True, "fine", VERIFIED_AT, "olga")
 
 
 def failed(backup: BackupRecord, level: str = "quick") -> VerifyResult:
-    return VerifyResult(
-        backup.id, level, False, "ciphertext hash mismatch", "2025-03-15T00:00:00Z", "olga"
-    )
+    return VerifyResult(backup.id, level, False, "ciphertext hash mismatch", VERIFIED_AT, "olga")
 
 
 def checked(*records: BackupRecord, verified: bool = True) -> list[Checked]:

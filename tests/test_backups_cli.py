@@ -1,5 +1,6 @@
-"""`backup run | list | due | verify | prune` as cron and operators use them: real subprocesses,
-real stores, a SQLite and (marked postgres) a PostgreSQL eu cluster."""
+"""`backup run | list | due | verify | prune` as cron and operators use them: the command line
+(in-process; a real process on a terminal for the progress bar), real stores, a SQLite and
+(marked postgres) a PostgreSQL eu cluster."""
 
 from __future__ import annotations
 

@@ -13,7 +13,6 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -118,14 +117,24 @@ def append_one(cat: SqlCatalog, operator: str) -> int:
 # ----------------------------------------------------------------------------- subprocess workers
 
 
-def _wait_until(start_at: float) -> None:
-    time.sleep(max(0.0, start_at - time.time()))
+#: In each process of :func:`_pool`: where the two meet before they race.
+_START: Any = None
 
 
-def _append_many(url: str, operator: str, count: int, start_at: float) -> int:
+def _meet_at(barrier: Any) -> None:
+    global _START
+    _START = barrier
+
+
+def _start_together() -> None:
+    """Return once the other process is here too (the timeout is a safety net only)."""
+    _START.wait(timeout=120)
+
+
+def _append_many(url: str, operator: str, count: int) -> int:
     cat = SqlCatalog(CatalogSettings(url=url))
     try:
-        _wait_until(start_at)
+        _start_together()
         for _ in range(count):
             append_one(cat, operator)
         return count
@@ -133,17 +142,21 @@ def _append_many(url: str, operator: str, count: int, start_at: float) -> int:
         cat.dispose()
 
 
-def _ensure(url: str, start_at: float) -> bool:
+def _ensure(url: str) -> bool:
     cat = SqlCatalog(CatalogSettings(url=url))
     try:
-        _wait_until(start_at)
+        _start_together()
         return cat.ensure_schema().created
     finally:
         cat.dispose()
 
 
 def _pool() -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+    """Two processes whose tasks start together (see :func:`_start_together`)."""
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(
+        max_workers=2, mp_context=context, initializer=_meet_at, initargs=(context.Barrier(2),)
+    )
 
 
 # ----------------------------------------------------------------------------- schema
@@ -236,9 +249,8 @@ def test_current_catalog_opens_without_importing_alembic(
 
 
 def test_two_operators_opening_a_fresh_catalog_at_once_both_succeed(catalog_url: str) -> None:
-    start_at = time.time() + 2.0
     with _pool() as pool:
-        created = sorted(pool.map(_ensure, [catalog_url, catalog_url], [start_at, start_at]))
+        created = sorted(pool.map(_ensure, [catalog_url, catalog_url]))
     assert created == [False, True]
 
 
@@ -885,13 +897,8 @@ def test_two_operators_appending_at_once_keep_one_unbroken_chain(
     catalog: SqlCatalog, catalog_url: str
 ) -> None:
     per_worker = 25
-    start_at = time.time() + 2.0
     with _pool() as pool:
-        done = list(
-            pool.map(
-                _append_many, [catalog_url] * 2, ["alice", "bob"], [per_worker] * 2, [start_at] * 2
-            )
-        )
+        done = list(pool.map(_append_many, [catalog_url] * 2, ["alice", "bob"], [per_worker] * 2))
     assert done == [per_worker, per_worker]
     with catalog.read() as tx:
         entries = tx.opslog.entries()

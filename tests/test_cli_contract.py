@@ -3,12 +3,14 @@ input refused with one line, changing nothing. Each runs on a SQLite and a Postg
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from aptien_ops.sandbox import write_sandbox_config
+from aptien_ops.services.provisioning import STEPS
 
 from cli_runner import run_cli
 
@@ -59,6 +61,23 @@ def test_json_mode_prints_exactly_one_value_and_nothing_else(seeded: Path) -> No
     assert rows[0]["created_at"].endswith("Z")
 
 
+def test_region_list_prints_each_region_with_its_clusters_and_load(seeded: Path) -> None:
+    regions = run_cli("--json", "region", "list", config=seeded).json()
+    assert [list(r) for r in regions] == [
+        ["name", "description", "backup_store", "clusters", "tenants", "capacity"]
+    ] * 2
+    assert [list(c) for r in regions for c in r["clusters"]] == [
+        ["name", "kind", "capacity", "tenants"]
+    ] * 2
+    assert [(r["name"], r["tenants"], r["capacity"]) for r in regions] == [
+        ("eu", 6, 20000),
+        ("us", 6, 20000),
+    ]
+    text = run_cli("region", "list", config=seeded).stdout.splitlines()
+    assert text[0].split() == ["REGION", "DESCRIPTION", "CLUSTERS", "TENANTS", "CAPACITY"]
+    assert text[1].split()[0] == "eu" and text[1].split()[-3:] == ["1", "6", "20000"]
+
+
 def test_tenant_list_json_is_ascii_only_whatever_the_tenants_text(seeded: Path) -> None:
     typed = "Zoë Ünal \x1b[31m"  # letters beyond ASCII and a terminal escape, as typed by a client
     made = run_cli(
@@ -78,6 +97,49 @@ def test_tenant_list_json_is_ascii_only_whatever_the_tenants_text(seeded: Path) 
     rows = result.json()
     assert [r["contact_name"] for r in rows if r["name"] == "zoe-gmbh"] == [typed]
     assert [r["name"] for r in rows] == sorted(r["name"] for r in rows)
+
+
+def test_region_list_json_names_each_region_its_clusters_and_their_load(seeded: Path) -> None:
+    result = run_cli("--json", "region", "list", config=seeded)
+    assert result.code == 0 and result.stderr == ""
+    # The exact shape scripts read (key order included): the sandbox's demo tenants are 12
+    # live tenants, 6 in each region.
+    assert result.stdout == (
+        json.dumps(
+            [
+                {
+                    "name": name,
+                    "description": description,
+                    "backup_store": str(seeded.parent / "backups" / name),
+                    "clusters": [
+                        {
+                            "name": f"{name}-sandbox-1",
+                            "kind": "sqlite",
+                            "capacity": 20000,
+                            "tenants": 6,
+                        }
+                    ],
+                    "tenants": 6,
+                    "capacity": 20000,
+                }
+                for name, description in (
+                    ("eu", "European Economic Area data centres"),
+                    ("us", "United States data centres"),
+                )
+            ]
+        )
+        + "\n"
+    )
+
+
+def test_provisioning_reports_one_plain_line_per_step_where_there_is_no_terminal(
+    seeded: Path,
+) -> None:
+    result = run_cli("tenant", "provision", "zoe-gmbh", "--country", "DE", config=seeded)
+    assert result.code == 0, result.stderr
+    assert "\r" not in result.stderr and "..." not in result.stderr  # a log file, not a screen
+    done = [line.split()[0] for line in result.stderr.splitlines() if " done (" in line]
+    assert done == list(STEPS[1:])
 
 
 def test_tenant_show_of_an_unknown_tenant_exits_3(seeded: Path) -> None:
@@ -291,11 +353,6 @@ def test_production_run_by_anyone_but_its_service_account_says_to_use_sudo(
         assert "production" in error["message"]
         assert "sudo -u aptien-ops aptien-ops --json tenant list" in error["hint"]
     assert not (config.parent / "catalog.db").exists()
-
-
-def test_without_a_terminal_and_without_arguments_it_prints_help_and_exits_2() -> None:
-    result = run_cli()
-    assert result.code == 2 and "Usage" in result.stderr and result.stdout == ""
 
 
 def test_the_tui_refuses_a_dumb_terminal_and_points_to_scripted_mode(seeded: Path) -> None:

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from aptien_ops.backends.sandbox_platform import seed_tenant
 from aptien_ops.composition import open_console
-from aptien_ops.domain import utcnow
 from aptien_ops.services.provisioning import ProvisionRequest
 
 from cli_runner import Result, run_cli
 from fleet_configs import eu_fleet_config, sandbox_with_eu_on  # noqa: F401 - the fixture config
+from tenant_seeding import seeded
 
 
 @pytest.fixture
@@ -23,23 +22,9 @@ def tenant(config: Path, tenant_name: str) -> str:
     """A tenant in eu with 1,500 logins and 500 change-audit events."""
     console = open_console(config)
     try:
-        made = console.provisioning.provision(ProvisionRequest(tenant_name, "DE"))
-        store = console.ctx.store(made.cluster or "")
-        with store.connect(tenant_name) as conn:
-            seed_tenant(
-                conn,
-                store.kind,
-                tenant_name,
-                users=12,
-                audit_events=500,
-                logins=1500,
-                seed=5,
-                key_dir=console.settings.data_dir / "platform-keys",
-                now=utcnow(),
-            )
+        return seeded(console, tenant_name, logins=1500, events=500, users=12, seed=5)
     finally:
         console.close()
-    return tenant_name
 
 
 def sam(*args: str | Path, config: Path) -> Result:

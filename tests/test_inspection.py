@@ -17,22 +17,15 @@ from typing import Any
 
 import pytest
 
-from aptien_ops.backends.sandbox_platform import seed_tenant
 from aptien_ops.backends.tenant_schema import utc_timestamp
 from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import LoginEvent, utcnow
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound, PendingApproval
-from aptien_ops.inspect_query import (
-    AuditFilters,
-    CursorCodec,
-    LoginFilters,
-    LoginSummary,
-    Position,
-    Query,
-)
-from aptien_ops.services.provisioning import ProvisionRequest
+from aptien_ops.inspect_query import AuditFilters, CursorCodec, LoginFilters, Position, Query
+from aptien_ops.login_activity import FailureBurst, LoginSummary
 
 from fleet_configs import sandbox_with_eu_on
+from tenant_seeding import seeded
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -64,34 +57,6 @@ def sam(config: Path, admin: Console) -> Iterator[Console]:
     console = open_console(config, env={"APTIEN_OPS_OPERATOR": "sam"})
     yield console
     console.close()
-
-
-def seeded(
-    admin: Console,
-    name: str,
-    *,
-    logins: int = 600,
-    events: int = 400,
-    users: int = 15,
-    marker: str | None = None,
-) -> str:
-    """A tenant in eu (the cluster under test) filled by the platform's own seeding code."""
-    tenant = admin.provisioning.provision(ProvisionRequest(name, "DE"))
-    store = admin.ctx.store(tenant.cluster or "")
-    with store.connect(name) as conn:
-        seed_tenant(
-            conn,
-            store.kind,
-            name,
-            users=users,
-            audit_events=events,
-            logins=logins,
-            seed=3,
-            key_dir=admin.settings.data_dir / "platform-keys",
-            now=utcnow(),
-            marker=marker,
-        )
-    return name
 
 
 def admin_rows(
@@ -304,7 +269,7 @@ def test_bad_times_and_limits_are_refused_before_anything_is_read() -> None:
 # ----------------------------------------------------------------------------- summaries
 
 
-def _summary(times: list[datetime], key: str = "192.0.2.7") -> list[dict[str, object]]:
+def _bursts(times: list[datetime], key: str = "192.0.2.7") -> list[FailureBurst]:
     summary = LoginSummary(NOW - timedelta(days=1), NOW, "hour", 20, timedelta(minutes=10))
     for at in times:
         summary.add(at, "eve@x.example", key, "curl/8", "failure:bad_password")
@@ -313,42 +278,40 @@ def _summary(times: list[datetime], key: str = "192.0.2.7") -> list[dict[str, ob
 
 def test_twenty_failures_within_ten_minutes_are_a_burst_and_nineteen_are_not() -> None:
     start = NOW - timedelta(hours=5)
-    assert _summary([start + timedelta(seconds=30 * i) for i in range(19)]) == []
-    bursts = _summary([start + timedelta(seconds=30 * i) for i in range(20)])
-    assert sorted((b["by"], b["failures"]) for b in bursts) == [("ip", 20), ("user", 20)]
-    spread = _summary([start + timedelta(seconds=32 * i) for i in range(20)])  # 10 min 8 s
+    assert _bursts([start + timedelta(seconds=30 * i) for i in range(19)]) == []
+    bursts = _bursts([start + timedelta(seconds=30 * i) for i in range(20)])
+    assert sorted((b.by, b.failures) for b in bursts) == [("ip", 20), ("user", 20)]
+    spread = _bursts([start + timedelta(seconds=32 * i) for i in range(20)])  # 10 min 8 s
     assert spread == []
-    two = _summary(
+    two = _bursts(
         [start + timedelta(seconds=10 * i) for i in range(25)]
         + [start + timedelta(hours=2, seconds=10 * i) for i in range(30)]
     )
-    assert sorted(b["failures"] for b in two if b["by"] == "ip") == [25, 30]
+    assert sorted(b.failures for b in two if b.by == "ip") == [25, 30]
 
 
 def test_the_summary_finds_the_seeded_attack_and_its_first_seen_address(
     admin: Console, sam: Console, tenant_name: str
 ) -> None:
     seeded(admin, tenant_name, logins=5000)
-    whole = sam.inspection.summary(tenant_name, since="91d")
+    whole = sam.inspection.summary(tenant_name, since="91d").activity
     assert (
-        whole["logins"] == 5000
-        and whole["per"] == "day"
-        and sum(b["logins"] for b in whole["buckets"]) == 5000
+        whole.logins == 5000 and whole.per == "day" and sum(b.logins for b in whole.buckets) == 5000
     )
-    attack = next(b for b in whole["bursts"] if b["by"] == "ip")
+    attack = next(b for b in whole.bursts if b.by == "ip")
     failures = admin_rows(
         admin, tenant_name, "SELECT count(*) FROM login_events WHERE result <> 'success'"
     )[0][0]
-    assert whole["failures"] == failures and whole["failure_rate"] == round(failures / 5000, 4)
-    start = datetime.fromisoformat(str(attack["start"]))
+    assert whole.failures == failures and whole.failure_rate == round(failures / 5000, 4)
+    start = attack.start
     around = sam.inspection.summary(
         tenant_name,
         since=(start - timedelta(hours=6)).isoformat(),
         until=(start + timedelta(hours=6)).isoformat(),
-    )
-    assert around["per"] == "hour" and len(around["buckets"]) in (12, 13)
-    first_seen = {row["ip"] for row in around["first_seen_ips"]}
-    assert attack["key"] in first_seen
+    ).activity
+    assert around.per == "hour" and len(around.buckets) in (12, 13)
+    first_seen = {row.ip for row in around.first_seen_ips}
+    assert attack.key in first_seen
     window = (start - timedelta(hours=6), start + timedelta(hours=6))
     in_window = {
         r[0]
@@ -365,7 +328,7 @@ def test_the_summary_finds_the_seeded_attack_and_its_first_seen_address(
             admin, tenant_name, "SELECT DISTINCT ip FROM login_events WHERE at < %s", window[:1]
         )
     }
-    assert len(in_window) == around["distinct_ips"] and first_seen == in_window - before
+    assert len(in_window) == around.distinct_ips and first_seen == in_window - before
 
 
 # ----------------------------------------------------------------------------- who may, and the record
@@ -527,7 +490,7 @@ def test_an_export_holds_every_row_once_is_private_and_logged_with_reason_and_co
         tenant_name, kind="logins", fmt="jsonl", output=jsonl, reason="  SEC-7:  stuffing  "
     )
     lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
-    assert done["rows"] == len(lines) == 6000 and len({r["id"] for r in lines}) == 6000
+    assert done.rows == len(lines) == 6000 and len({r["id"] for r in lines}) == 6000
     assert set(lines[0]) == {"id", "at", "user_email", "ip", "user_agent", "result", "method"}
     assert os.stat(jsonl).st_mode & 0o777 == 0o600
     audit = tmp_path / "audit.csv"

@@ -16,7 +16,7 @@ from aptien_ops.composition import Console, open_console
 from aptien_ops.errors import Conflict, ExitCode, Forbidden, InvalidInput, OpsError, Unavailable
 from aptien_ops.services.provisioning import STEPS, ProvisionRequest, secret_context
 
-from cli_runner import run_cli
+from cli_runner import run_cli, run_cli_process
 from fleet_configs import eu_fleet_console, sandbox_with_eu_on  # noqa: F401 - the fixture ops
 
 
@@ -116,7 +116,9 @@ def test_kill_9_mid_provision_then_rerun_converges(
         timeout=120,
     )
     assert proc.returncode == -9, proc.stderr
-    result = run_cli("--json", "tenant", "provision", tenant_name, "--country", "DE", config=config)
+    result = run_cli_process(
+        "--json", "tenant", "provision", tenant_name, "--country", "DE", config=config
+    )
     assert result.code == 0, result.stderr
     assert result.json()["state"] == "active"
     assert cli_drift(config, tenant_name) == []
@@ -128,7 +130,7 @@ def test_two_provisions_of_the_same_name_at_once_one_wins_the_other_exits_5(
     with ThreadPoolExecutor(2) as pool:
         results = list(
             pool.map(
-                lambda _: run_cli(
+                lambda _: run_cli_process(  # two processes: run_cli is one process at a time
                     "--json", "tenant", "provision", tenant_name, "--country", "FR", config=config
                 ),
                 range(2),

@@ -9,6 +9,7 @@ import click
 from aptien_ops.cli.output import fields, say, table
 from aptien_ops.cli.progress import Bar
 from aptien_ops.cli.state import CliState, pass_state
+from aptien_ops.domain import iso
 
 if TYPE_CHECKING:
     from aptien_ops.backup_policy import PruneDecision
@@ -128,7 +129,7 @@ def backup_list(state: CliState, name: str | None, include_pruned: bool) -> None
     shown = []
     for row in listing.rows:
         last = row.last_verification
-        verified = f"{last.level} {'ok' if last.ok else 'FAILED'} {last.at}" if last else "-"
+        verified = f"{last.level} {'ok' if last.ok else 'FAILED'} {iso(last.at)}" if last else "-"
         size = _size(row.record.ciphertext_size)
         shown.append({**row.as_json(), "size": size, "last_verification": verified})
     columns = ("id", "tenant", "region", "created_at", "size", "status", "last_verification")

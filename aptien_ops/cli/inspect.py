@@ -6,12 +6,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from aptien_ops.cli.output import fields, say, table
 from aptien_ops.cli.state import CliState, pass_state
+from aptien_ops.domain import iso
+
+if TYPE_CHECKING:
+    from aptien_ops.services.inspection_results import TenantActivity
 
 LOGIN_COLUMNS = ("at", "user_email", "ip", "result", "method", "user_agent")
 AUDIT_COLUMNS = ("at", "actor", "action", "datasheet", "record_id", "key_id", "payload_size")
@@ -171,7 +175,7 @@ def inspect_user(state: CliState, email: str, region: str | None) -> None:
     """
     from aptien_ops.cli.progress import Bar
     from aptien_ops.errors import Unavailable
-    from aptien_ops.services.inspection import UserHit
+    from aptien_ops.services.inspection_results import UserHit
 
     shown = 0
 
@@ -222,48 +226,55 @@ def inspect_summary(
     """Login activity of NAME (default the last 7 days): logins per hour or day, failure rate,
     distinct IPs and user agents, bursts of failures per user or IP (thresholds in ops.toml
     [inspection]) and IPs seen for the first time."""
-    data = state.console().inspection.summary(name, since=since, until=until, per=per)
+    summary = state.console().inspection.summary(name, since=since, until=until, per=per)
     if state.json:
-        state.out(data)
+        state.out(summary.as_json())
         return
-    if data["notice"]:
-        say(f"note: {data['notice']}")
-    head = {
-        k: data[k]
-        for k in (
-            "tenant",
-            "state",
-            "since",
-            "until",
-            "logins",
-            "failures",
-            "distinct_users",
-            "distinct_ips",
-            "distinct_user_agents",
-        )
+    if summary.notice:
+        say(f"note: {summary.notice}")
+    click.echo(_summary_text(summary))
+
+
+def _summary_text(summary: TenantActivity) -> str:
+    """The summary as an operator reads it: the counts, then one table per part."""
+    activity, limits = summary.activity, summary.activity.thresholds
+    head: dict[str, object] = {
+        "tenant": summary.tenant.name,
+        "state": str(summary.tenant.state),
+        "since": iso(activity.since),
+        "until": iso(activity.until),
+        "logins": activity.logins,
+        "failures": activity.failures,
+        "distinct_users": activity.distinct_users,
+        "distinct_ips": activity.distinct_ips,
+        "distinct_user_agents": activity.distinct_user_agents,
+        "failure_rate": f"{activity.failure_rate * 100:.2f} %",
     }
-    head["failure_rate"] = f"{data['failure_rate'] * 100:.2f} %"
-    top = max((b["logins"] for b in data["buckets"]), default=0) or 1
-    buckets = [{**b, "activity": "#" * round(30 * b["logins"] / top)} for b in data["buckets"]]
-    threshold = data["thresholds"]
-    parts = [
-        fields(head),
-        f"LOGINS PER {str(data['per']).upper()}\n"
-        + table(buckets, ("start", "logins", "failures", "activity")),
-        f"BURSTS (>= {threshold['burst_failures']} failures within {threshold['burst_window_minutes']:g} min)\n"
-        + (
-            table(_rows(data["bursts"], {"key": 48}), ("by", "key", "start", "end", "failures"))
-            if data["bursts"]
-            else "none"
-        ),
-        "FIRST-SEEN IPS\n"
-        + (
-            table(_rows(data["first_seen_ips"]), ("ip", "first_at", "logins", "failures"))
-            if data["first_seen_ips"]
-            else "none"
-        ),
+    top = max((b.logins for b in activity.buckets), default=0) or 1
+    buckets = [
+        {**b.as_json(), "activity": "#" * round(30 * b.logins / top)} for b in activity.buckets
     ]
-    click.echo("\n\n".join(parts))
+    bursts = [b.as_json() for b in activity.bursts]
+    first_seen = [a.as_json() for a in activity.first_seen_ips]
+    return "\n\n".join(
+        [
+            fields(head),
+            f"LOGINS PER {activity.per.upper()}\n"
+            + table(buckets, ("start", "logins", "failures", "activity")),
+            f"BURSTS (>= {limits.failures} failures within {limits.window_minutes:g} min)\n"
+            + (
+                table(_rows(bursts, {"key": 48}), ("by", "key", "start", "end", "failures"))
+                if bursts
+                else "none"
+            ),
+            "FIRST-SEEN IPS\n"
+            + (
+                table(_rows(first_seen), ("ip", "first_at", "logins", "failures"))
+                if first_seen
+                else "none"
+            ),
+        ]
+    )
 
 
 @inspect.command("export")
@@ -299,12 +310,12 @@ def inspect_export(
 
     Logged in the ops log with the reason before it starts and with the row count when done.
     """
-    data = state.console().inspection.export(
+    done = state.console().inspection.export(
         name, kind=kind, fmt=fmt, output=output, reason=reason, since=since, until=until
     )
-    if not state.json and data["notice"]:
-        say(f"note: {data['notice']}")
+    if not state.json and done.notice:
+        say(f"note: {done.notice}")
     state.out(
-        data,
-        f"exported {data['rows']} {kind} event(s) to {data['output']} (sha256 {data['sha256']})",
+        done.as_json(),
+        f"exported {done.rows} {kind} event(s) to {done.output} (sha256 {done.sha256})",
     )

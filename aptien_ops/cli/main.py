@@ -9,6 +9,8 @@ from __future__ import annotations
 import gc
 import json
 import sys
+from collections.abc import Sequence
+from typing import NoReturn
 
 import click
 
@@ -52,8 +54,7 @@ def cli(
     ctx: click.Context, config: str | None, as_json: bool, yes: bool, verbose: bool, read_only: bool
 ) -> None:
     """Aptien Ops — run the Aptien platform: tenants, regions, operators, approvals, ops log."""
-    global _last_state
-    state = _last_state = ctx.ensure_object(CliState)
+    state = ctx.ensure_object(CliState)
     state.config, state.json, state.yes, state.verbose, state.read_only = (
         config,
         as_json,
@@ -70,9 +71,6 @@ def cli(
         else:
             click.echo(ctx.get_help(), err=True)
             ctx.exit(ExitCode.INVALID)
-
-
-_last_state: CliState | None = None
 
 
 def _register() -> None:
@@ -118,48 +116,81 @@ def _report(error: OpsError, as_json: bool) -> None:
         sys.stderr.write(f"aptien-ops: {label}: {error.one_line()}\n")
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: runs the CLI and turns every outcome into the documented exit code."""
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point of the ``aptien-ops`` script: :func:`run`, then exit with its code."""
+    sys.exit(run(sys.argv[1:] if argv is None else argv, process_ends=True))
+
+
+def run(argv: Sequence[str], *, process_ends: bool = False) -> int:
+    """Run one command line and return its exit code (SPEC §5) instead of exiting.
+
+    Every outcome is translated here: an error becomes its exit code and one line on stderr
+    (a JSON body with ``--json``), a bug exit 1 with its traceback in the log file, an
+    interrupt 130. The console the command opened is closed before this returns.
+
+    ``process_ends`` is for :func:`main`: the process exits right after, so collection is left
+    as the command left it, everything frozen. Otherwise (tests run commands in their own
+    process) collection is restored as it was and what the command froze is thawed again.
+    """
     # A short-lived command allocates many long-lived objects (SQLAlchemy's import, a page of
     # rows): collecting them costs more than it frees. Collection resumes, with everything
     # imported so far frozen out of it, once the console is open (CliState.console).
+    collecting, frozen = gc.isenabled(), gc.get_freeze_count()
     gc.disable()
-    args = sys.argv[1:] if argv is None else argv
-    as_json = "--json" in args
     try:
-        rc = cli.main(args=args, prog_name="aptien-ops", standalone_mode=False)
-        if isinstance(rc, int) and rc:
-            sys.exit(rc)
+        return int(_translated(list(argv)))
+    finally:
+        if process_ends:
+            gc.freeze()  # nothing left worth collecting; spare the interpreter's exit a full pass
+        else:
+            if gc.get_freeze_count() > frozen:
+                gc.unfreeze()  # thaws what was frozen before too: freezing only spares work
+            if collecting:
+                gc.enable()
+            else:
+                gc.disable()
+
+
+def _translated(args: list[str]) -> int:
+    as_json = "--json" in args
+    state = CliState()
+    try:
+        rc = cli.main(args=args, prog_name="aptien-ops", standalone_mode=False, obj=state)
+        return int(rc) if isinstance(rc, int) and rc else ExitCode.OK
     except OpsError as error:
         _report(error, as_json)
-        sys.exit(error.exit_code)
-    except click.exceptions.Abort:
+        return error.exit_code
+    except click.exceptions.Abort as abort:
+        if isinstance(abort.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            return _interrupted()
         _report(InvalidInput("cancelled"), as_json)
-        sys.exit(ExitCode.INVALID)
+        return ExitCode.INVALID
     except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
+        return done.exit_code
     except click.ClickException as usage:
         if as_json:
             _report(InvalidInput(usage.format_message()), True)
         else:
             usage.show()
-        sys.exit(ExitCode.INVALID)
+        return ExitCode.INVALID
     except KeyboardInterrupt:
-        sys.stderr.write("aptien-ops: interrupted\n")
-        sys.exit(130)
+        return _interrupted()
     except Exception as bug:  # noqa: BLE001 - the one place a bug becomes exit 1
-        _internal(bug, as_json)
-    gc.freeze()  # nothing left worth collecting; spare the interpreter's exit a full pass
-    sys.exit(ExitCode.OK)
+        return _internal(bug, state.config, as_json)
 
 
-def _internal(bug: Exception, as_json: bool) -> None:
+def _interrupted() -> int:
+    sys.stderr.write("aptien-ops: interrupted\n")
+    return 130
+
+
+def _internal(bug: Exception, config: str | None, as_json: bool) -> int:
     where = "the log file"
     try:
         from aptien_ops.config import load_settings
         from aptien_ops.eventlog import EventLog
 
-        settings = load_settings(_last_state.config if _last_state else None)
+        settings = load_settings(config)
         log = EventLog.for_settings(settings)
         log.internal_error(bug)
         log.close()
@@ -170,4 +201,4 @@ def _internal(bug: Exception, as_json: bool) -> None:
         InternalError(f"internal error ({type(bug).__name__}); the traceback is in {where}"),
         as_json,
     )
-    sys.exit(ExitCode.INTERNAL)
+    return ExitCode.INTERNAL

@@ -7,10 +7,15 @@ import time
 
 
 class StepPrinter:
-    """Prints each provisioning step as it completes (stderr; silent with --json)."""
+    """Prints each provisioning step as it completes (stderr; silent with --json).
+
+    On a terminal a step shows ``...`` while it runs and its line is rewritten once it is done;
+    elsewhere (a log file, a pipe) each step is one plain line, written when it is done.
+    """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+        self.live = enabled and sys.stderr.isatty()
         self._started = 0.0
 
     def __call__(self, step: str, status: str) -> None:
@@ -18,12 +23,13 @@ class StepPrinter:
             return
         if status == "start":
             self._started = time.perf_counter()
-            sys.stderr.write(f"  {step:<17} ...")
-            sys.stderr.flush()
+            if self.live:
+                sys.stderr.write(f"  {step:<17} ...")
+                sys.stderr.flush()
         elif status == "done":
-            sys.stderr.write(
-                f"\r  {step:<17} done ({(time.perf_counter() - self._started) * 1000:.0f} ms)\n"
-            )
+            took = (time.perf_counter() - self._started) * 1000
+            rewrite = "\r" if self.live else ""
+            sys.stderr.write(f"{rewrite}  {step:<17} done ({took:.0f} ms)\n")
         elif status == "skip":
             sys.stderr.write(f"  {step:<17} done earlier\n")
 

@@ -28,15 +28,18 @@ def region_list(state: CliState) -> None:
     regions = state.console().regions.list()
     rows = [
         {
-            "region": r["name"],
-            "description": r["description"],
-            "clusters": len(r["clusters"]),  # type: ignore[arg-type]
-            "tenants": r["tenants"],
-            "capacity": r["capacity"],
+            "region": r.name,
+            "description": r.description,
+            "clusters": len(r.clusters),
+            "tenants": r.tenants,
+            "capacity": r.capacity,
         }
         for r in regions
     ]
-    state.out(regions, table(rows, ("region", "description", "clusters", "tenants", "capacity")))
+    state.out(
+        [r.as_json() for r in regions],
+        table(rows, ("region", "description", "clusters", "tenants", "capacity")),
+    )
 
 
 @region.command("resolve")

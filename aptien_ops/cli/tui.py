@@ -37,17 +37,19 @@ def check_terminal() -> None:
 def run_tui(state: CliState) -> None:
     """Run the TUI until the operator quits.
 
-    The dashboard's first frame comes from a glance at the catalog when there is one, so the
-    console connects (SQLAlchemy, schema check) only once that frame is up.
+    The first frame is drawn without reading the catalog (the dashboard's cards say
+    "loading…"); the app connects the catalog in a worker right after that frame and fills them.
 
-    Raises: InvalidInput (no usable terminal), and as ``CliState.console``.
+    Raises: InvalidInput (no usable terminal), and as ``CliState.console`` (before the app
+    starts, or once it has left when the catalog could not be connected after the first frame).
     """
     check_terminal()
-    finish = state.start_tui()
-    from aptien_ops.screens.app import OpsApp  # Textual's import overlaps the glance at the catalog
+    from aptien_ops.screens.app import OpsApp
 
-    console, glance = finish()
-    OpsApp(console, glance=glance).run()
+    app = OpsApp(state.console(defer_catalog=True))
+    app.run()
+    if app.start_error is not None:
+        raise app.start_error
 
 
 @click.command("tui")

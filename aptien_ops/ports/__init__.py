@@ -28,7 +28,6 @@ from aptien_ops.ports.clusters import (
     Sealer,
     TenantStore,
 )
-from aptien_ops.ports.glance import CatalogGlance
 from aptien_ops.ports.inspection import InspectionReader
 from aptien_ops.ports.sandbox import ActivityStats, ActivityWriter
 
@@ -40,7 +39,6 @@ __all__ = [
     "BackupKeys",
     "BackupRepository",
     "Catalog",
-    "CatalogGlance",
     "CatalogTx",
     "DbConnection",
     "InspectionReader",

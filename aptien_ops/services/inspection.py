@@ -9,45 +9,41 @@ reason before it starts and with its row count when it is done.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import json
-import os
-import secrets
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from aptien_ops.config import ClusterSettings, region_or_fail
-from aptien_ops.domain import (
-    AuditEvent,
-    LoginEvent,
-    Tenant,
-    TenantState,
-    UserRecord,
-    iso,
-    validate_tenant_name,
-)
+from aptien_ops.domain import LoginEvent, Tenant, TenantState, UserRecord, iso, validate_tenant_name
 from aptien_ops.errors import Conflict, InvalidInput, NotFound, OpsError, Unavailable
+from aptien_ops.export_file import check_export, write_export
 from aptien_ops.inspect_query import (
     DEFAULT_LIMIT,
     AuditFilters,
     CursorCodec,
     LoginFilters,
-    LoginSummary,
     Position,
     Query,
     check_email,
     cursor_key,
     cursor_scope,
 )
+from aptien_ops.login_activity import LoginSummary
 from aptien_ops.permissions import Action
 from aptien_ops.ports import InspectionReader
 from aptien_ops.services.context import OpsContext, existing_tenant
+from aptien_ops.services.inspection_results import (
+    ExportResult,
+    Page,
+    Row,
+    SearchFailure,
+    TenantActivity,
+    UserHit,
+    UserSearch,
+    state_notice,
+)
 
 ReaderFactory = Callable[[ClusterSettings, str], InspectionReader]
 """``(cluster, inspector_role) -> reader``; each reader serves one thread."""
@@ -57,98 +53,6 @@ INSPECTABLE = (TenantState.ACTIVE, TenantState.SUSPENDED, TenantState.CANCELLED)
 STREAM_PAGE = 5000
 
 Filters = LoginFilters | AuditFilters
-Row = LoginEvent | AuditEvent
-
-
-def state_notice(tenant: Tenant) -> str | None:
-    """One line saying a tenant is suspended or cancelled (inspection works all the same)."""
-    if tenant.state == TenantState.SUSPENDED:
-        why = f" ({tenant.state_reason})" if tenant.state_reason else ""
-        return f"tenant {tenant.name} is suspended{why}: its users cannot log in; inspection still works"
-    if tenant.state == TenantState.CANCELLED:
-        until = f", retained until {iso(tenant.retain_until)}" if tenant.retain_until else ""
-        return f"tenant {tenant.name} is cancelled{until}: its users cannot log in; inspection still works"
-    return None
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of events, newest first, and the cursor of the next (None on the last)."""
-
-    tenant: Tenant
-    kind: str
-    rows: list[Row]
-    next_cursor: str | None
-
-    @property
-    def notice(self) -> str | None:
-        return state_notice(self.tenant)
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "tenant": self.tenant.name,
-            "region": self.tenant.region,
-            "state": str(self.tenant.state),
-            "notice": self.notice,
-            "kind": self.kind,
-            "rows": [r.as_json() for r in self.rows],
-            "next_cursor": self.next_cursor,
-        }
-
-
-@dataclass(frozen=True)
-class UserHit:
-    """A tenant where the address is a user, with the user's last login and last attempt."""
-
-    tenant: Tenant
-    user: UserRecord
-
-    def as_json(self) -> dict[str, object]:
-        u = self.user
-        return {
-            "tenant": self.tenant.name,
-            "region": self.tenant.region,
-            "cluster": self.tenant.cluster,
-            "state": str(self.tenant.state),
-            "email": u.email,
-            "created_at": iso(u.created_at),
-            "active": u.active,
-            "is_admin": u.is_admin,
-            "last_login": iso(u.last_login),
-            "last_login_ip": u.last_login_ip,
-            "last_attempt": iso(u.last_attempt),
-            "last_attempt_result": u.last_attempt_result,
-        }
-
-
-@dataclass(frozen=True)
-class SearchFailure:
-    """A tenant that could not be searched, and why."""
-
-    tenant: Tenant
-    code: str
-    error: str
-
-    def as_json(self) -> dict[str, object]:
-        t = self.tenant
-        return {
-            "tenant": t.name,
-            "region": t.region,
-            "cluster": t.cluster,
-            "code": self.code,
-            "error": self.error,
-        }
-
-
-@dataclass
-class UserSearch:
-    """Where an e-mail address is a user, across the fleet."""
-
-    email: str
-    hits: list[UserHit] = field(default_factory=list)
-    failures: list[SearchFailure] = field(default_factory=list)
-    searched: int = 0
-    skipped_purged: int = 0
 
 
 class Browser:
@@ -297,7 +201,7 @@ class InspectionService:
         since: str | None = None,
         until: str | None = None,
         per: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> TenantActivity:
         """Login activity of a window (default the last 7 days): counts per hour or day, failure
         rate, distinct users/IPs/user agents, bursts of failures (thresholds from
         ``[inspection]``), first-seen IPs. Raises: InvalidInput, NotFound, Conflict, Forbidden,
@@ -326,15 +230,9 @@ class InspectionService:
             seen = self._reader(tenant.cluster or "").ips_seen_before(
                 tenant.name, sorted(builder.addresses), query.since
             )
-            data = builder.as_json(seen)
-            attempt.ok(rows=data["logins"])
-        return {
-            "tenant": tenant.name,
-            "region": tenant.region,
-            "state": str(tenant.state),
-            "notice": state_notice(tenant),
-            **data,
-        }
+            activity = builder.activity(seen)
+            attempt.ok(rows=activity.logins)
+        return TenantActivity(tenant, activity)
 
     def export(
         self,
@@ -346,14 +244,14 @@ class InspectionService:
         reason: str,
         since: str | None = None,
         until: str | None = None,
-    ) -> dict[str, object]:
+    ) -> ExportResult:
         """Write every ``kind`` event of the window to ``output`` (jsonl or csv, mode 0600).
 
         Logged with the reason before it starts and with the row count when done.
         Raises: InvalidInput (kind, format, reason, times, path), Conflict (the file exists),
         NotFound, Forbidden, Unavailable (a write failed; nothing is left behind).
         """
-        why, target = _check_export(kind, fmt, reason, output)
+        why, target = check_export(kind, fmt, reason, output)
         filters: Filters = (
             LoginFilters(since=since, until=until)
             if kind == "logins"
@@ -370,18 +268,9 @@ class InspectionService:
         validate_tenant_name(name)
         with self.ctx.audited(Action.INSPECT_EXPORT, name, params) as attempt:
             tenant = self.inspectable(name)
-            rows, digest = _write_export(target, fmt, query.columns, self._stream(tenant, query))
+            rows, digest = write_export(target, fmt, query.columns, self._stream(tenant, query))
             attempt.ok(rows=rows, sha256=digest)
-        return {
-            "tenant": name,
-            "state": str(tenant.state),
-            "notice": state_notice(tenant),
-            "kind": kind,
-            "format": fmt,
-            "output": str(target),
-            "rows": rows,
-            "sha256": digest,
-        }
+        return ExportResult(tenant, kind, fmt, target, rows, digest)
 
     # -- the fleet ----------------------------------------------------------------------------
 
@@ -396,9 +285,10 @@ class InspectionService:
         """Every live tenant (of ``region``) where ``email`` is a user, with its last login.
 
         Tenants are searched in parallel, at most ``[inspection] parallel_per_cluster`` at once
-        on each cluster, each thread with its own reader; ``on_row`` gets each hit as it is
-        found (``on_hit`` gets each as it comes). Purged tenants are skipped; suspended and cancelled ones are searched and their
-        state reported. Tenants that could not be searched are in ``failures``.
+        on each cluster, each thread with its own reader; ``on_hit`` gets each hit as it is
+        found, in any order. Purged tenants are skipped; suspended and cancelled ones are
+        searched and their state reported. Tenants that could not be searched are in
+        ``failures``.
 
         Raises: InvalidInput (address, region), Forbidden (logged).
         """
@@ -514,90 +404,3 @@ class InspectionService:
             for reader in self._readers.values():
                 reader.close()
             self._readers.clear()
-
-
-# ----------------------------------------------------------------------------- export files
-
-EXPORT_FORMATS = ("jsonl", "csv")
-#: A spreadsheet would run a cell starting with these as a formula; attackers pick user agents
-#: and the addresses of failed logins, so such cells get a leading apostrophe in CSV.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _check_export(kind: str, fmt: str, reason: str, output: Path) -> tuple[str, Path]:
-    """Raises: InvalidInput (kind, format, reason, missing directory), Conflict (file exists)."""
-    if kind not in ("logins", "audit"):
-        raise InvalidInput(f"--kind must be logins or audit, got {kind[:20]!r}")
-    if fmt not in EXPORT_FORMATS:
-        raise InvalidInput(f"--format must be jsonl or csv, got {fmt[:20]!r}")
-    why = " ".join((reason or "").split())
-    if not why:
-        raise InvalidInput(
-            "an export of personal data needs a reason", hint='--reason "ticket SEC-123: …"'
-        )
-    if len(why) > 500:
-        raise InvalidInput("the reason must be at most 500 characters")
-    target = output.expanduser().absolute()
-    if not target.parent.is_dir():
-        raise InvalidInput(f"--output: the directory {target.parent} does not exist")
-    if target.exists() or target.is_symlink():
-        raise Conflict(
-            f"{target} exists; an export never overwrites a file", hint="choose a new --output"
-        )
-    return why, target
-
-
-class _Sink:
-    """Writes text to the file and hashes exactly what was written."""
-
-    def __init__(self, fh: Any) -> None:
-        self.fh, self.digest, self.rows = fh, hashlib.sha256(), 0
-
-    def write(self, text: str) -> int:
-        self.fh.write(text)
-        self.digest.update(text.encode("utf-8"))
-        return len(text)
-
-
-def _csv_cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return "" if value is None else value
-
-
-def _write_export(
-    target: Path, fmt: str, columns: tuple[str, ...], rows: Iterator[Row]
-) -> tuple[int, str]:
-    """Write ``rows`` to ``target`` (0600), complete or not at all. Returns (rows, sha256).
-
-    Raises: Conflict (the file appeared meanwhile), Unavailable (the file system refused),
-    and whatever reading the rows raises; a partial file is always removed.
-    """
-    partial = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
-    try:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            sink = _Sink(fh)
-            table = csv.writer(sink) if fmt == "csv" else None
-            if table is not None:
-                table.writerow(columns)
-            for row in rows:
-                data = row.as_json()
-                if table is not None:
-                    table.writerow([_csv_cell(data[c]) for c in columns])
-                else:
-                    sink.write(json.dumps({c: data[c] for c in columns}, ensure_ascii=False) + "\n")
-                sink.rows += 1
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(partial, target)  # unlike rename, never replaces a file that appeared meanwhile
-        except FileExistsError:
-            raise Conflict(
-                f"{target} appeared during the export; nothing was overwritten"
-            ) from None
-    except OSError as exc:
-        raise Unavailable(f"cannot write the export {target}: {exc.strerror or exc}") from None
-    finally:
-        partial.unlink(missing_ok=True)
-    return sink.rows, sink.digest.hexdigest()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
-from aptien_ops.regions import RegionResolver, Resolution, region_summaries
+from aptien_ops.regions import RegionResolver, RegionSummary, Resolution, region_summaries
 from aptien_ops.services.context import OpsContext
 
 
@@ -13,10 +13,10 @@ class RegionService:
         self.ctx = ctx
         self.resolver = resolver
 
-    def list(self) -> list[dict[str, object]]:
-        """Each region with its clusters, capacity and current load."""
+    def list(self) -> list[RegionSummary]:
+        """Each region with its clusters, capacity and current load. Raises: Forbidden."""
 
-        def regions(tx: CatalogTx) -> list[dict[str, object]]:
+        def regions(tx: CatalogTx) -> list[RegionSummary]:
             return region_summaries(self.ctx.settings, tx.tenants.cluster_loads())
 
         return self.ctx.view(Action.REGION_VIEW, "regions", regions)

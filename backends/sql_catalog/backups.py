@@ -11,7 +11,7 @@ from aptien_ops.backends import catalog_schema as s
 from aptien_ops.backends.sql_catalog.base import Repository
 from aptien_ops.backends.sql_catalog.errors import guarded
 from aptien_ops.backup_policy import BackupRecord, manifest_from_json
-from aptien_ops.domain import VerifyResult, iso
+from aptien_ops.domain import VerifyResult
 from aptien_ops.errors import NotFound
 from aptien_ops.ports import BackupIndex
 
@@ -84,11 +84,12 @@ class SqlBackupIndex(Repository):
 
     @guarded
     def add_verification(self, result: VerifyResult) -> None:
-        """Record one verification of an indexed backup (``result.at`` is UTC ISO-8601)."""
+        """Record one verification of an indexed backup (stamped: ``result.at`` is set)."""
+        assert result.at is not None, "the service stamps a verification before storing it"
         self.conn.execute(
             insert(s.backup_verifications).values(
                 backup_id=result.backup_id,
-                at=datetime.fromisoformat(result.at),
+                at=result.at,
                 level=result.level,
                 ok=result.ok,
                 detail=result.detail,
@@ -104,7 +105,7 @@ class SqlBackupIndex(Repository):
         if tenant is not None:
             stmt = stmt.join(s.backups, b.id == v.backup_id).where(b.tenant == tenant)
         return [
-            VerifyResult(bid, level, bool(ok), detail, iso(at) or "", op)
+            VerifyResult(bid, level, bool(ok), detail, at, op)
             for bid, level, ok, detail, at, op in self.conn.execute(stmt)
         ]
 

@@ -99,7 +99,7 @@ async def test_an_operator_backs_up_the_tenant_that_is_due_and_watches_it_go(
             and "not verified yet" in detail.plain
         )
         app.clear_notifications()  # the toast would cover the right of the due list
-        await pilot.pause()
+        await settle(pilot)
         assert "verify acme-gmbh" in screen_words(
             app
         ) and "not verified at level restore" in screen_words(app)
@@ -182,7 +182,7 @@ async def test_a_tampered_backup_fails_verification_and_the_detail_is_red(
         [notice] = app.notices_of("error")
         assert "failed quick verification: ciphertext hash mismatch" in notice
         app.clear_notifications()  # the toast would cover the right of the due list
-        await pilot.pause()
+        await settle(pilot)
         status, checked = cell(app, backup_id, "status"), cell(app, backup_id, "checked")
         assert (status.plain, checked.plain) == ("failed", "quick FAILED")
         assert "red" in str(status.style) and "red" in str(checked.style)

@@ -7,6 +7,7 @@ shown mid-way held at exactly half of its bytes until the picture is taken.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import ProgressBar
-from tui_helpers import ManualClock, keys
+from tui_helpers import ManualClock, keys, until
 
 from aptien_ops.composition import Console
 from aptien_ops.errors import IntegrityFailure
@@ -115,12 +116,14 @@ def test_backup_progress_mid_run(
     half = console.ctx.store("eu-sandbox-1").size_bytes("acme-gmbh") // 2
     repository = console.backups.repository("eu")
     create = repository.create
+    reported = threading.Event()
 
     def held_create(
         *args: Any, progress: Callable[[int], None] | None = None, **kwargs: Any
     ) -> Any:
         assert progress is not None
         progress(half)  # as the codec reports after half the dump, then hold until the picture
+        reported.set()
         release.wait(timeout=60)
         return create(*args, progress=progress, **kwargs)
 
@@ -131,17 +134,10 @@ def test_backup_progress_mid_run(
     async def run_before(pilot: Pilot[None]) -> None:
         await keys("8", "b")(pilot)
         await pilot.press("enter")  # backs up acme-gmbh, the tenant that is due
+        # The timeout is a safety net: the held worker reports long before it.
+        assert await asyncio.to_thread(reported.wait, 60), "the backup never reported progress"
         bar = pilot.app.screen.query_one(ProgressBar)
-        for _ in range(500):
-            await pilot.pause(0.01)
-            if bar.progress:
-                break
-        await settle_without_the_held_worker(pilot)
+        # settle would wait for the held backup: only let the screen handle its messages.
+        await until(pilot, lambda: bar.progress, "the progress bar to move", workers=False)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
-
-
-async def settle_without_the_held_worker(pilot: Pilot[None]) -> None:
-    """Let the screen handle what is queued (``settle`` would wait for the held backup)."""
-    for _ in range(3):
-        await pilot.pause()

@@ -74,7 +74,7 @@ async def test_find_user_streams_every_tenant_where_the_address_is_a_user(
         # must not put the other tenant's detail under the cursor on the first row.
         table = app.screen.query_one("#find-table", DataTable)
         table.post_message(DataTable.RowHighlighted(table, 0, RowKey(second)))
-        await pilot.pause()
+        await settle(pilot)
         assert f"{email} in {first}" in screen_words(app) and table.cursor_row == 0
     progress = [(m.done, m.total) for m in messages if isinstance(m, SearchProgress)]
     assert sorted(progress) == [(1, 2), (2, 2)]

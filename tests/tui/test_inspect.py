@@ -196,14 +196,11 @@ async def test_the_activity_chart_draws_logins_and_failures_per_hour(
     async with app.run_test(size=(80, 24)) as pilot:
         logins = await open_tab(pilot, "l")
         chart = logins.query_one(ActivityChart)
-        summary = chart.summary
-        assert (
-            summary is not None and summary["per"] == "hour" and len(summary["buckets"]) >= 7 * 24
-        )
+        assert chart.summary is not None
+        activity = chart.summary.activity
+        assert activity.per == "hour" and len(activity.buckets) >= 7 * 24
         shown = screen_words(app)
-        assert (
-            f"logins {summary['logins']:,}" in shown and f"failed {summary['failures']:,}" in shown
-        )
+        assert f"logins {activity.logins:,}" in shown and f"failed {activity.failures:,}" in shown
         assert "bursts" in shown and "per hour" in shown
 
 

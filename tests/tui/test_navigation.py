@@ -84,7 +84,7 @@ async def test_the_command_palette_reaches_every_screen(
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*title)
-        await pilot.pause(0.3)
+        await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, screen_class)
@@ -134,7 +134,7 @@ async def test_slash_filters_tenants_by_any_column(
         await pilot.press("slash")
         assert isinstance(app.focused, Input)
         await pilot.press(*"ke")  # Kenya's country code, and "sakura-robotics" by name
-        await pilot.pause()
+        await settle(pilot)
         names = [table.get_row_at(i)[0] for i in range(table.row_count)]
         assert names == ["savanna-logistics"] or set(names) >= {"savanna-logistics"}
         assert all(
@@ -245,7 +245,7 @@ async def test_the_palette_runs_a_screens_action_from_anywhere(
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"grant role")
-        await pilot.pause(0.3)
+        await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, RolePickerModal)

@@ -16,6 +16,7 @@ from tui_helpers import (
     screen_words,
     settle,
     story,
+    until,
 )
 
 from aptien_ops.composition import Console
@@ -134,7 +135,7 @@ async def test_ctrl_l_locks_at_once(open_as: Callable[..., Console]) -> None:
         await pilot.pause()
         assert isinstance(app.screen, LockScreen)
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)
 
 
@@ -191,6 +192,5 @@ async def test_a_toast_arriving_while_locked_waits_for_the_unlock(
         await pilot.pause()
         assert "purged" not in screen_words(app)
         await pilot.press("enter")
-        await pilot.pause()
-        await pilot.pause(0.2)
+        await until(pilot, lambda: "purged" in screen_words(app), "the held toast to show")
         assert "acme-gmbh purged" in screen_words(app)

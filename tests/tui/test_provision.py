@@ -45,7 +45,7 @@ async def test_an_operator_provisions_a_tenant_by_searching_its_country(
         await pilot.press(*"acme-gmbh")
         assert "✓ valid name" in screen_text(app)
         await pilot.press("enter", *"germ")
-        await pilot.pause()
+        await settle(pilot)
         assert "DE Germany → eu (UN M49 Europe)" in screen_text(app)  # shown before confirming
         await pilot.press("enter", *"Greta Vogel", "enter", *"greta@acme.example", "enter")
         await settle(pilot)
@@ -87,10 +87,10 @@ async def test_arrow_keys_pick_another_match_while_typing_the_country(
     async with app.run_test(size=(80, 24)) as pilot:
         await open_form(pilot)
         await pilot.press(*"pacific-rim", "enter", *"united")
-        await pilot.pause()
+        await settle(pilot)
         assert "AE United Arab Emirates → eu (UN M49 Western Asia)" in screen_text(app)
         await pilot.press("down", "down", "down", "down", "up")
-        await pilot.pause()
+        await settle(pilot)
         assert "UM United States Minor Outlying Islands → us (UN M49 Oceania)" in screen_words(app)
 
 
@@ -110,7 +110,7 @@ async def test_an_invalid_name_shows_the_reason_and_provisions_nothing(
     async with app.run_test(size=(80, 24)) as pilot:
         form = await open_form(pilot)
         await pilot.press(*name)
-        await pilot.pause()
+        await settle(pilot)
         assert f"✗ {reason}" in screen_words(app)
         await pilot.press(
             "enter", *"DE", "enter", "enter", "enter"
@@ -129,7 +129,7 @@ async def test_a_country_that_matches_nothing_cannot_be_confirmed(
     async with app.run_test(size=(80, 24)) as pilot:
         form = await open_form(pilot)
         await pilot.press(*"acme-gmbh", "enter", *"atlantis")
-        await pilot.pause()
+        await settle(pilot)
         assert "no country matches “atlantis”" in screen_text(app)
         await pilot.press("enter", "enter", "enter")
         await settle(pilot)

@@ -13,6 +13,7 @@ from typing import Any
 
 from textual.app import App
 from textual.pilot import Pilot
+from textual.worker import Worker
 
 from aptien_ops.domain import Clock, Identity, utcnow
 
@@ -48,16 +49,56 @@ class ManualClock:
         self.now += seconds
 
 
-async def settle(pilot: Pilot[None]) -> None:
-    """Wait until every service call the app started has come back and been shown."""
-    for _ in range(5):
-        await pilot.pause()
-        if not any(w.is_running for w in pilot.app.workers):
-            await pilot.pause()
-            if not any(w.is_running for w in pilot.app.workers):
-                return
-        await pilot.app.workers.wait_for_complete()
+#: How many rounds of the app's event loop a wait may take before the test fails. A round lets
+#: every widget of the screen handle what is queued for it, then waits for every worker the app
+#: has started: the bound counts what the app did, not seconds, so a busy machine only makes
+#: each round slower.
+ROUNDS = 100
+
+
+def _unfinished(app: App[Any]) -> list[Worker[Any]]:
+    return [w for w in app.workers if not w.is_finished]
+
+
+def _quiet(app: App[Any]) -> bool:
+    """Nothing queued for the app or a widget of its screens, and no worker running."""
+    nodes = [app, *(n for s in app.screen_stack for n in s.walk_children(with_self=True))]
+    return not _unfinished(app) and not any(n.message_queue_size for n in nodes)
+
+
+async def _round(pilot: Pilot[Any], *, workers: bool = True) -> None:
     await pilot.pause()
+    if workers:
+        # Failed and cancelled workers are the app's to report (a toast, a log line), not the
+        # wait's: gather them all, whatever they ended with.
+        await asyncio.gather(*(w.wait() for w in _unfinished(pilot.app)), return_exceptions=True)
+
+
+async def until(
+    pilot: Pilot[Any], ready: Callable[[], object], what: str, *, workers: bool = True
+) -> None:
+    """Let the app run until ``ready()`` is true; fail naming ``what`` after :data:`ROUNDS`
+    rounds. ``workers=False`` only lets it handle messages (a worker the test holds never
+    finishes)."""
+    for _ in range(ROUNDS):
+        if ready():
+            return
+        await _round(pilot, workers=workers)
+    assert ready(), f"waited {ROUNDS} rounds of the app's event loop for {what}"
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Wait until every service call the app started has come back and been shown: two rounds
+    in a row find nothing queued and no worker running."""
+    quiet_rounds = 0
+
+    def twice_quiet() -> bool:
+        nonlocal quiet_rounds
+        quiet_rounds = quiet_rounds + 1 if _quiet(pilot.app) else 0
+        return quiet_rounds == 2
+
+    await _round(pilot)
+    await until(pilot, twice_quiet, "the app to handle what it was given")
 
 
 def story(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
@@ -128,7 +169,7 @@ async def select_operator(pilot: Pilot[Any], name: str) -> None:
 
     table = pilot.app.screen.query_one(DataTable)
     table.move_cursor(row=table.get_row_index(name))
-    await pilot.pause()
+    await settle(pilot)
 
 
 def keys(*pressed: str, select: str | None = None) -> Callable[[Pilot[None]], Awaitable[None]]:

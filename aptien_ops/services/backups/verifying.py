@@ -154,7 +154,7 @@ class BackupVerifier:
         return self._stamp(repo.verify(stored, level, identity, scratch))
 
     def _stamp(self, result: VerifyResult) -> VerifyResult:
-        return replace(result, at=iso(self.ctx.now()) or "", operator=self.ctx.identity.operator)
+        return replace(result, at=self.ctx.now(), operator=self.ctx.identity.operator)
 
     @staticmethod
     def _store(attempt: Attempt, record: BackupRecord, result: VerifyResult) -> None:

@@ -1,0 +1,55 @@
+"""Domain records shared by services, adapters and both front ends, one module per idea:
+``values`` (time, tenant names, e-mail addresses), ``tenants``, ``people`` (operators,
+approvals, identity), ``opslog``, ``catalog``, ``backups`` and ``metadata`` (what the
+console may read from a tenant). Import them from here."""
+
+from aptien_ops.domain.backups import BackupManifest, VerifyResult
+from aptien_ops.domain.catalog import CatalogInfo, ClusterLoad
+from aptien_ops.domain.metadata import AuditEvent, LoginEvent, UserRecord
+from aptien_ops.domain.opslog import OpsLogCheckpoint, OpsLogEntry, OpsLogHead
+from aptien_ops.domain.people import Approval, ApprovalState, Identity, Operator
+from aptien_ops.domain.tenants import StateChange, StepRecord, Tenant, TenantCount, TenantState
+from aptien_ops.domain.values import (
+    ACCOUNT_NAME,
+    EMAIL_LOCAL_MAX,
+    EMAIL_MAX,
+    RESERVED_TENANT_NAMES,
+    TENANT_NAME,
+    Clock,
+    iso,
+    utcnow,
+    validate_email,
+    validate_tenant_name,
+)
+
+__all__ = [
+    "ACCOUNT_NAME",
+    "EMAIL_LOCAL_MAX",
+    "EMAIL_MAX",
+    "RESERVED_TENANT_NAMES",
+    "TENANT_NAME",
+    "Approval",
+    "ApprovalState",
+    "AuditEvent",
+    "BackupManifest",
+    "CatalogInfo",
+    "Clock",
+    "ClusterLoad",
+    "Identity",
+    "LoginEvent",
+    "Operator",
+    "OpsLogCheckpoint",
+    "OpsLogEntry",
+    "OpsLogHead",
+    "StateChange",
+    "StepRecord",
+    "Tenant",
+    "TenantCount",
+    "TenantState",
+    "UserRecord",
+    "VerifyResult",
+    "iso",
+    "utcnow",
+    "validate_email",
+    "validate_tenant_name",
+]

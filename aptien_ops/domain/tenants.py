@@ -1,0 +1,109 @@
+"""Tenants: their states, their record, and what happened to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from aptien_ops.domain.values import iso
+
+
+class TenantState(StrEnum):
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CANCELLED = "cancelled"
+    PURGED = "purged"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    name: str
+    country: str
+    region: str
+    cluster: str | None
+    state: TenantState
+    contact_name: str | None
+    contact_email: str | None
+    created_at: datetime
+    updated_at: datetime
+    schema_version: int | None = None
+    state_reason: str | None = None
+    retain_until: datetime | None = None
+    purged_at: datetime | None = None
+    backup_recipient: str | None = None
+    """The age X25519 recipient backups are encrypted to (public; the identity is sealed)."""
+    lease_owner: str | None = None
+    """``host:pid:session`` of the process provisioning it right now, if any."""
+    lease_until: datetime | None = None
+
+    #: The keys of :meth:`as_json`, in order (``tenant list --json`` has the database write
+    #: the same object).
+    JSON_KEYS: ClassVar[tuple[str, ...]] = (
+        "name",
+        "country",
+        "region",
+        "cluster",
+        "state",
+        "contact_name",
+        "contact_email",
+        "created_at",
+        "updated_at",
+        "schema_version",
+        "state_reason",
+        "retain_until",
+        "purged_at",
+        "backup_recipient",
+    )
+
+    def as_json(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for key in self.JSON_KEYS:
+            value = getattr(self, key)
+            if isinstance(value, datetime):
+                value = iso(value)
+            elif isinstance(value, TenantState):
+                value = str(value)
+            out[key] = value
+        return out
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One completed provisioning step of a tenant."""
+
+    step: str
+    done_at: datetime
+    detail: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {"step": self.step, "done_at": iso(self.done_at), "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """One transition in a tenant's life, kept for accountability (also after purge)."""
+
+    at: datetime
+    from_state: str | None
+    to_state: str
+    operator: str
+    reason: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "at": iso(self.at),
+            "from": self.from_state,
+            "to": self.to_state,
+            "operator": self.operator,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class TenantCount:
+    region: str
+    state: TenantState
+    count: int

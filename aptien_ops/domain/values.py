@@ -1,0 +1,115 @@
+"""The domain's plain values: time, tenant names and e-mail addresses, each with its rule."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from aptien_ops.errors import InvalidInput
+
+TENANT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+#: An OS account (or group) name, as Debian's ``adduser`` allows them: operators are accounts.
+ACCOUNT_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
+#: Names a tenant may not take: they collide with PostgreSQL's own databases and roles.
+RESERVED_TENANT_NAMES = frozenset(
+    {"postgres", "template0", "template1", "public", "pg-catalog", "admin", "root"}
+)
+
+
+#: Where the console reads the time: ``OpsContext.clock``, injected by the composition root
+#: (tests pass a fixed or manual clock; nothing else reads the time of day).
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    """The system clock in UTC: the default :data:`Clock`."""
+    return datetime.now(UTC)
+
+
+def iso(ts: datetime | None) -> str | None:
+    """UTC ISO-8601 with a ``Z``, as every output of the console shows time."""
+    if ts is None:
+        return None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def validate_tenant_name(name: str) -> str:
+    """Return ``name`` if it is a valid tenant name.
+
+    Raises:
+        InvalidInput: before any system is touched, with the rule spelled out.
+    """
+    if not isinstance(name, str):
+        raise InvalidInput("a tenant name must be text")
+    shown = name if len(name) <= 48 else name[:45] + "..."
+    if not TENANT_NAME.fullmatch(name):
+        raise InvalidInput(
+            f"invalid tenant name {shown!r}",
+            hint="3-40 characters: lower-case a-z, digits and '-', starting with a letter, not ending with '-'",
+        )
+    if name in RESERVED_TENANT_NAMES:
+        raise InvalidInput(f"tenant name {name!r} is reserved", hint="choose another name")
+    return name
+
+
+#: RFC 5321's limits: 64 characters before the ``@``, 254 in all.
+EMAIL_LOCAL_MAX = 64
+EMAIL_MAX = 254
+#: Unicode categories an address never contains: controls, invisible formatting (bidi
+#: controls, zero-width characters), surrogates and every kind of space.
+_NOT_IN_EMAIL = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
+
+
+def validate_email(text: str, *, what: str, hint: str | None = None) -> str:
+    """The address in ``text`` without surrounding whitespace, if the console accepts it.
+
+    The one e-mail rule of the console (a tenant's contact, a user to look for): one ``@``;
+    1-64 characters before it; after it a domain of dot-separated, non-empty parts, at least
+    two, the last of two or more characters; 254 characters in all; no space, control or
+    invisible character anywhere. Case is kept as typed and never judged (domains are
+    case-insensitive); quotes, semicolons and the like are data.
+
+    Raises:
+        InvalidInput: ``<what> must be an e-mail address: <why>`` (``what`` names the field,
+        e.g. ``the contact e-mail``), one line, quoting at most 60 characters of ``text``
+        (escaped), with ``hint`` if given.
+    """
+    why = _email_fault(text)
+    if why is not None:
+        raise InvalidInput(f"{what} must be an e-mail address: {why}", hint=hint)
+    return text.strip()
+
+
+def _email_fault(text: object) -> str | None:
+    """Why ``text`` (stripped) is not an e-mail address, or None."""
+    if not isinstance(text, str):
+        return "it is not text"
+    address = text.strip()
+    if not address:
+        return "it is empty"
+    shown = repr(address if len(address) <= 60 else address[:57] + "...")
+    if len(address) > EMAIL_MAX:
+        return f"{shown} is longer than {EMAIL_MAX} characters"
+    if any(unicodedata.category(c) in _NOT_IN_EMAIL for c in address):
+        return f"{shown} contains a space, control or invisible character"
+    local, at, domain = address.partition("@")
+    if not at:
+        return f"{shown} has no @"
+    if "@" in domain:
+        return f"{shown} has more than one @"
+    if not local:
+        return f"{shown} has nothing before the @"
+    if len(local) > EMAIL_LOCAL_MAX:
+        return f"{shown} has more than {EMAIL_LOCAL_MAX} characters before the @"
+    parts = domain.split(".")
+    if len(parts) < 2:
+        return f"{shown} has no dot in its domain"
+    if not all(parts):
+        return f"{shown} has an empty part in its domain (a dot at an end, or two dots)"
+    if len(parts[-1]) < 2:
+        return f"{shown} ends in a one-character domain part"
+    return None
