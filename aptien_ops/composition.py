@@ -12,6 +12,7 @@ import os
 import random
 import threading
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from aptien_ops.catalog_bootstrap import SANDBOX_OPERATORS as SANDBOX_OPERATORS
@@ -326,6 +327,8 @@ def open_console(
         path = settings.security.opslog_key_file
         if path.exists():
             key = load_or_create_key(path, create=False, strict_modes=not settings.sandbox)
+        elif settings.sandbox and _no_catalog_yet(settings):
+            key = load_or_create_key(path, create=True)  # no catalog, so no entries to orphan
 
     if key is not None:
 
@@ -367,6 +370,14 @@ def _opslog_key(settings: Settings, entries: Callable[[], str | None], *, create
     return load_or_create_key(
         path, create=settings.sandbox or created, strict_modes=not settings.sandbox
     )
+
+
+def _no_catalog_yet(settings: Settings) -> bool:
+    """Whether the catalog is a SQLite file that does not exist yet (nothing written)."""
+    url = settings.catalog.url
+    if not url.startswith("sqlite:///"):
+        return False
+    return not Path(url.removeprefix("sqlite:///")).exists()
 
 
 def _opslog_entries(catalog: Catalog) -> str | None:

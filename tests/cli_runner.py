@@ -30,6 +30,7 @@ import click.formatting
 from click.testing import CliRunner
 
 from aptien_ops.cli.main import run
+from aptien_ops.domain import Identity
 
 
 @dataclass
@@ -61,8 +62,11 @@ def run_cli(
     operator: str | None = None,
     env: dict[str, str] | None = None,
     input: str | None = None,
+    as_account: str | None = None,
 ) -> Result:
-    """``aptien-ops [--config CONFIG] ARGS`` in this process, acting as ``operator``.
+    """``aptien-ops [--config CONFIG] ARGS`` in this process, acting as ``operator``
+    (``APTIEN_OPS_OPERATOR``) or, for a production console, as the account ``as_account`` that
+    sudo would report.
 
     stdin is ``input`` (never a terminal, as for a script with a pipe); ``env`` and the
     operator apply to this run only, and the environment, working directory, garbage
@@ -71,7 +75,8 @@ def run_cli(
     if not _one_at_a_time.acquire(blocking=False):
         raise RuntimeError("run_cli swaps this process's stdio: use run_cli_process to run at once")
     try:
-        return _run_in_process(_argv(args, config), input, _environment(env, operator))
+        who = Identity(as_account, as_account, None, "s-cli") if as_account else None
+        return _run_in_process(_argv(args, config), input, _environment(env, operator), who)
     finally:
         _one_at_a_time.release()
 
@@ -79,12 +84,14 @@ def run_cli(
 _one_at_a_time = threading.Lock()
 
 
-def _run_in_process(argv: list[str], input: str | None, env: dict[str, str | None]) -> Result:
+def _run_in_process(
+    argv: list[str], input: str | None, env: dict[str, str | None], who: Identity | None
+) -> Result:
     environ, cwd = os.environ.copy(), os.getcwd()
     with CliRunner().isolation(input=input, env=env) as (out, err, _):
         click.formatting.FORCED_WIDTH = None  # help as wide as a process with a pipe has it
         with _warnings_on(sys.stderr):
-            code = run(argv)
+            code = run(argv, identity=who)
         sys.stdout.flush()
         sys.stderr.flush()
         stdout, stderr = out.getvalue().decode(), err.getvalue().decode()

@@ -164,14 +164,14 @@ def test_the_owner_creates_the_catalog_and_the_runtime_role_only_appends_to_the_
     assert [may("tenants", p) for p in ("SELECT", "INSERT", "UPDATE", "DELETE")] == [True] * 4
     assert entries(roles) == 3  # created, olga and vic added
     assert ada.opslog.verify().entries == 3
-    assert run_cli("ops-log", "verify", config=config).code == 0
+    assert run_cli("ops-log", "verify", config=config, as_account="ada").code == 0
 
 
 def test_once_the_schema_is_current_the_owner_password_is_not_needed(
     ada: Console, config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(OWNER_PW)
-    result = run_cli("--json", "operator", "list", config=config)
+    result = run_cli("--json", "operator", "list", config=config, as_account="ada")
     assert result.code == 0, result.stderr
     assert {"ada", "olga", "vic"} <= {o["name"] for o in result.json()}
 
@@ -182,11 +182,11 @@ def test_privileges_taken_from_the_runtime_role_are_granted_again_by_the_owner(
     # The recipe of docs/production.md: the owner revokes, the next command grants again.
     roles.execute(roles.owner, f"REVOKE ALL ON alembic_version, operators FROM {roles.runtime}")
     monkeypatch.delenv(OWNER_PW)
-    result = run_cli("--json", "operator", "list", config=config)
+    result = run_cli("--json", "operator", "list", config=config, as_account="ada")
     assert result.code == ExitCode.INVALID
     assert result.error()["message"].startswith("catalog.owner_password: environment variable")
     monkeypatch.setenv(OWNER_PW, roles.owner_password)
-    result = run_cli("--json", "operator", "list", config=config)
+    result = run_cli("--json", "operator", "list", config=config, as_account="ada")
     assert result.code == 0, result.stderr
     assert {"ada", "olga", "vic"} <= {o["name"] for o in result.json()}
 
@@ -196,7 +196,7 @@ def test_a_catalog_table_of_another_role_stops_the_owner_granting(
 ) -> None:
     roles.scalar(f"ALTER TABLE tenants OWNER TO {roles.runtime}")
     roles.execute(roles.owner, f"REVOKE ALL ON alembic_version FROM {roles.runtime}")
-    result = run_cli("--json", "tenant", "list", config=config)
+    result = run_cli("--json", "tenant", "list", config=config, as_account="ada")
     assert result.code == ExitCode.CONFLICT
     error = result.error()
     assert error["message"] == (
@@ -209,7 +209,7 @@ def test_a_runtime_role_without_an_owner_cannot_create_the_catalog_and_says_what
     tmp_path: Path, roles: CatalogRoles
 ) -> None:
     config = production_config(tmp_path / "runtime-only", roles, owner=False)
-    result = run_cli("--json", "ops-log", "verify", config=config)
+    result = run_cli("--json", "ops-log", "verify", config=config, as_account="ada")
     assert result.code == ExitCode.CONFLICT
     error = result.error()
     assert "may not change the schema" in error["message"]
@@ -251,7 +251,7 @@ def test_a_head_blanked_by_the_runtime_role_stops_the_next_command_without_a_fre
     ada: Console, roles: CatalogRoles, config: Path
 ) -> None:
     roles.execute(roles.runtime, "UPDATE opslog_head SET seq = 0, hmac = '', signature = ''")
-    result = run_cli("--json", "tenant", "list", config=config)
+    result = run_cli("--json", "tenant", "list", config=config, as_account="ada")
     assert result.code == ExitCode.INTEGRITY
     assert "blanked" in result.error()["message"]
     assert entries(roles) == 3
@@ -268,7 +268,7 @@ def test_a_deleted_head_row_stops_every_command_with_exit_7(
     # Only the owner, deliberately passing the trigger, can remove the row.
     roles.execute(roles.owner, "SET LOCAL aptien_ops.migrating = 'on'", "DELETE FROM opslog_head")
     for command in (("tenant", "list"), ("ops-log", "verify"), ("operator", "whoami")):
-        result = run_cli("--json", *command, config=config)
+        result = run_cli("--json", *command, config=config, as_account="ada")
         assert result.code == ExitCode.INTEGRITY, command
         assert "head checkpoint row is missing" in result.error()["message"]
     with pytest.raises(IntegrityFailure, match="head checkpoint row is missing"):
@@ -299,7 +299,7 @@ def test_the_upgrade_from_0003_keeps_every_entry_and_locks_the_log(
 
     single.unlink()  # the same install (keys and all) now configured with both roles
     config = production_config(tmp_path / "prod", roles)
-    result = run_cli("--json", "ops-log", "verify", config=config)
+    result = run_cli("--json", "ops-log", "verify", config=config, as_account="ada")
     assert result.code == 0, result.stderr
     assert result.json()["entries"] == written
     assert roles.scalar("SELECT version_num FROM alembic_version") == "0004"

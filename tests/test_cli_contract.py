@@ -12,7 +12,7 @@ import pytest
 from aptien_ops.sandbox import write_sandbox_config
 from aptien_ops.services.provisioning import STEPS
 
-from cli_runner import run_cli
+from cli_runner import run_cli, run_cli_process
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -347,7 +347,8 @@ def test_production_run_by_anyone_but_its_service_account_says_to_use_sudo(
         .replace("initial_admins = []", 'initial_admins = ["root"]')
     )
     for operator in (None, "ada"):
-        result = run_cli("--json", "tenant", "list", config=config, operator=operator)
+        # A real process: the hint repeats this process's own command line.
+        result = run_cli_process("--json", "tenant", "list", config=config, operator=operator)
         assert result.code == 4, result.stderr
         error = result.error()
         assert "production" in error["message"]

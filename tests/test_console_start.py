@@ -13,13 +13,18 @@ import pytest
 
 from aptien_ops.composition import open_console
 from aptien_ops.config import load_settings
-from aptien_ops.errors import ConfigError
+from aptien_ops.domain import Identity
+from aptien_ops.errors import IntegrityFailure
 
 
 def _production(config: Path) -> Path:
     text = config.read_text(encoding="utf-8").replace('mode = "sandbox"', 'mode = "production"')
-    config.write_text(text.replace("initial_admins = []", 'initial_admins = ["root"]'))
+    config.write_text(text.replace("initial_admins = []", 'initial_admins = ["ada"]'))
     return config
+
+
+#: A production console acts as the operator sudo reports: ada here.
+ADA = Identity("ada", "ada", None, "s-ada")
 
 
 def test_a_deferred_console_reads_nothing_until_first_used_then_creates_the_catalog(
@@ -61,13 +66,13 @@ def test_a_new_production_catalog_is_opened_at_once_as_only_it_may_create_its_ke
     sandbox_config: Path,
 ) -> None:
     config = _production(sandbox_config)
-    console = open_console(config, defer_catalog=True)
+    console = open_console(config, defer_catalog=True, identity=ADA)
     try:
         assert console.connected  # created with its ops-log key before the TUI starts
         assert console.settings.security.opslog_key_file.exists()
     finally:
         console.close()
-    again = open_console(config, defer_catalog=True)
+    again = open_console(config, defer_catalog=True, identity=ADA)
     try:
         assert not again.connected  # the key exists now: the next start defers as usual
     finally:
@@ -78,10 +83,10 @@ def test_a_production_catalog_whose_key_is_lost_is_refused_before_the_tui_starts
     sandbox_config: Path,
 ) -> None:
     config = _production(sandbox_config)
-    open_console(config).close()
+    open_console(config, identity=ADA).close()
     load_settings(config).security.opslog_key_file.unlink()
-    with pytest.raises(ConfigError, match="ops-log key"):
-        open_console(config, defer_catalog=True)
+    with pytest.raises(IntegrityFailure, match="ops-log key"):
+        open_console(config, defer_catalog=True, identity=ADA)
 
 
 def test_approvals_know_every_executor_whichever_service_is_used_first(

@@ -16,6 +16,7 @@ import click
 
 from aptien_ops import __version__
 from aptien_ops.cli.state import CliState
+from aptien_ops.domain import Identity
 from aptien_ops.errors import ExitCode, InternalError, InvalidInput, OpsError
 
 EPILOG = """\b
@@ -121,7 +122,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     sys.exit(run(sys.argv[1:] if argv is None else argv, process_ends=True))
 
 
-def run(argv: Sequence[str], *, process_ends: bool = False) -> int:
+def run(
+    argv: Sequence[str], *, process_ends: bool = False, identity: Identity | None = None
+) -> int:
     """Run one command line and return its exit code (SPEC §5) instead of exiting.
 
     Every outcome is translated here: an error becomes its exit code and one line on stderr
@@ -129,7 +132,9 @@ def run(argv: Sequence[str], *, process_ends: bool = False) -> int:
     interrupt 130. The console the command opened is closed before this returns.
 
     ``process_ends`` is for :func:`main`: the process exits right after, so collection is left
-    as the command left it, everything frozen. Otherwise (tests run commands in their own
+    as the command left it, everything frozen. ``identity`` is who the console acts as when not
+    this process's own (tests of production, as sudo would report an operator; nothing on the
+    command line reaches it). Otherwise (tests run commands in their own
     process) collection is restored as it was and what the command froze is thawed again.
     """
     # A short-lived command allocates many long-lived objects (SQLAlchemy's import, a page of
@@ -138,7 +143,7 @@ def run(argv: Sequence[str], *, process_ends: bool = False) -> int:
     collecting, frozen = gc.isenabled(), gc.get_freeze_count()
     gc.disable()
     try:
-        return int(_translated(list(argv)))
+        return int(_translated(list(argv), identity))
     finally:
         if process_ends:
             gc.freeze()  # nothing left worth collecting; spare the interpreter's exit a full pass
@@ -151,9 +156,9 @@ def run(argv: Sequence[str], *, process_ends: bool = False) -> int:
                 gc.disable()
 
 
-def _translated(args: list[str]) -> int:
+def _translated(args: list[str], identity: Identity | None) -> int:
     as_json = "--json" in args
-    state = CliState()
+    state = CliState(identity=identity)
     try:
         rc = cli.main(args=args, prog_name="aptien-ops", standalone_mode=False, obj=state)
         return int(rc) if isinstance(rc, int) and rc else ExitCode.OK
