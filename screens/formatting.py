@@ -80,6 +80,11 @@ def _matrix_order(roles: Iterable[str]) -> list[str]:
     return [r for r in ROLES if r in held] + sorted(held - set(ROLES))
 
 
+def plural(n: int, word: str) -> str:
+    """``1 idle minute``, ``2 idle minutes``: the count and the word, agreeing."""
+    return f"{count(n)} {word}{'' if n == 1 else 's'}"
+
+
 def count(n: int) -> str:
     """``10,000``: thousands separated so a tired eye reads the size right."""
     return f"{n:,}"
