@@ -33,7 +33,10 @@ DB_PREFIX = "tenant_"
 _TENANT_FILE = re.compile(r"^tenant_(.+)\.db$")
 #: Files SQLite keeps beside a database; they go with it.
 _SIDE_FILES = ("-wal", "-shm", "-journal")
-_UPSERT_META = "INSERT INTO tenant_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+_UPSERT_META = (
+    "INSERT INTO tenant_meta (key, value) VALUES (?, ?)"
+    " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
 
 
 def cluster_directory(url: str) -> Path:
@@ -289,7 +292,9 @@ class SqliteTenantStore:
             conn.execute(_UPSERT_META, ("suspended", "0" if allowed else "1"))
 
     def size_bytes(self, tenant: str) -> int:
-        """The file's size plus its write-ahead log's. Raises: InvalidInput, NotFound, Unavailable."""
+        """The file's size plus its write-ahead log's.
+
+        Raises: InvalidInput, NotFound, Unavailable."""
         path = self.path(tenant)
         total = 0
         for part, required in ((path, True), (Path(f"{path}-wal"), False)):

@@ -189,7 +189,8 @@ def record(result: dict[str, Any]) -> None:
         med, low = pages[key]
         target = TARGETS_MS.get(key)
         verdict = ("yes" if med <= target else "**no**") if target else "-"
-        return f"| {label} | {med:.2f} | {low:.2f} | {f'≤ {target:g}' if target else '-'} | {verdict} |"
+        shown = f"≤ {target:g}" if target else "-"
+        return f"| {label} | {med:.2f} | {low:.2f} | {shown} | {verdict} |"
 
     fleet_rows = "\n".join(
         f"| {p} | {v['median_tenants_per_s']:.0f} | {v['best']:.0f} |"
@@ -203,13 +204,14 @@ def record(result: dict[str, Any]) -> None:
             ("page_1000", "Page 1,000 (keyset position of page 999's last row)"),
         )
     )
+    buffers, fleet = result["shared_buffers"], result["fleet"]
     section = f"""{START}
 ## inspect: pages of a big tenant, and `inspect user` across a fleet
 
 `bench/inspect_pages.py` — one PostgreSQL tenant seeded with {result["audit_events"]:,} change-audit
 events and {result["logins"]:,} login events by `backends.sandbox_platform.seed_tenant` (the
 `sandbox seed` code; seeding took {result["seed_seconds"]:.0f} s), on a throwaway server
-(`tests/pg_fixtures.start_pg_server(log_statements=False)`, shared_buffers {result["shared_buffers"]}).
+(`tests/pg_fixtures.start_pg_server(log_statements=False)`, shared_buffers {buffers}).
 Pages are read in-process through `InspectionService.browse(...).page(50, cursor)` as the
 `security` operator — the reader connects as the region's inspector role — warm cache, median
 and minimum of {result["rounds"]} runs after 2 warm-up runs. The filtered page asks for the busiest
@@ -231,9 +233,9 @@ for 51 rows to know whether a next page exists):
 
 {plans}
 
-`inspect user` over {result["fleet"]["tenants"]} tenants on one cluster (each provisioned with its own
+`inspect user` over {fleet["tenants"]} tenants on one cluster (each provisioned with its own
 database and seeded with 20 users and 200 logins; the address searched is a user in
-{result["fleet"]["email_found_in"]} of them): every tenant is opened as the inspector role (a SCRAM
+{fleet["email_found_in"]} of them): every tenant is opened as the inspector role (a SCRAM
 login per tenant database) and asked for the user and their last login and last success.
 `[inspection] parallel_per_cluster` bounds the threads per cluster (default 4); median and best of
 {result["fleet_rounds"]} searches:

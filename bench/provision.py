@@ -215,7 +215,8 @@ def bench_one(rounds: int, record: bool) -> bool:
 
 
 def worker(config: Path, prefix: str, first: int, count: int) -> None:
-    """``provision.py worker``: open a console, provision ``prefix-first`` … in turn, print timings."""
+    """``provision.py worker``: open a console, provision ``prefix-first`` … in turn, print
+    timings."""
     started = time.perf_counter()
     console = open_console(config)
     opened = time.perf_counter()
@@ -320,17 +321,20 @@ def provision_many(tmp: Path, tenants: int, workers: int, kind: str) -> dict[str
         )
     if active != tenants or databases != tenants:
         raise BenchError(
-            f"{workers} worker(s): {active} active tenants and {databases} databases, expected {tenants}"
+            f"{workers} worker(s): {active} active tenants and {databases} databases,"
+            f" expected {tenants}"
         )
     print(
-        f"{workers} worker(s): {tenants} tenants in {wall:.1f} s ({tenants / wall:.2f}/s), load {load:.1f}",
+        f"{workers} worker(s): {tenants} tenants in {wall:.1f} s ({tenants / wall:.2f}/s),"
+        f" load {load:.1f}",
         file=sys.stderr,
     )
     return {"wall_s": wall, "load_before": load, "workers": reports}
 
 
 def bench_parallel(tenants: int, workers: int, repeat: int, kind: str, record: bool) -> None:
-    """Serial and parallel runs alternately (serial first, then the order flips), each on a fresh server."""
+    """Serial and parallel runs alternately (serial first, then the order flips), each on a
+    fresh server."""
     times: dict[int, list[float]] = {1: [], workers: []}
     details: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="aptien-bench-") as tmp_name:

@@ -61,7 +61,8 @@ console = open_console(config)
 tenant = console.provisioning.provision(ProvisionRequest({TENANT!r}, "DE"))
 store = console.ctx.store(tenant.cluster)
 with store.connect(tenant.name) as conn:
-    seed_tenant(conn, store.kind, tenant.name, users=500, audit_events=1000, logins=int(sys.argv[2]), seed=5,
+    seed_tenant(conn, store.kind, tenant.name, users=500, audit_events=1000,
+                logins=int(sys.argv[2]), seed=5,
                 key_dir=console.settings.data_dir / "platform-keys", now=datetime.now(UTC))
 console.close()
 print(config)
@@ -122,14 +123,17 @@ async def main(config: str, wanted: int) -> dict:
         logins = app.screen.query_one("#logins-browser", EventBrowser)
         await idle(pilot, logins)
         presses, largest = 0, 0
-        while logins.table.cursor + 1 < wanted and (logins.window.has_after or logins.table.cursor + 1 < logins.window.end):
+        window = logins.window
+        while logins.table.cursor + 1 < wanted and (
+            window.has_after or logins.table.cursor + 1 < window.end
+        ):
             await pilot.press("end")
             await idle(pilot, logins)
             presses += 1
-            largest = max(largest, len(logins.window))
+            largest = max(largest, len(window))
         result = {{"row": logins.table.cursor + 1, "presses": presses, "largest_window": largest,
-                  "window": [logins.window.first + 1, logins.window.end], "cursors_kept": logins.window.cursors_kept,
-                  "oldest_reached": not logins.window.has_after,
+                  "window": [window.first + 1, window.end], "cursors_kept": window.cursors_kept,
+                  "oldest_reached": not window.has_after,
                   "self_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}
     app.services.close()
     return result
@@ -162,6 +166,8 @@ def scrolled(argv: list[str], env: dict[str, str], wanted: int) -> dict[str, Any
 
 def write_section(result: dict[str, Any]) -> None:
     """Replace this benchmark's explanation below the results table (the row says the rest)."""
+    scroll = result["scroll"]
+    first, last = scroll["window"]
     section = f"""{START}
 ## TUI: scrolling 100,000 logins in bounded memory
 
@@ -178,8 +184,8 @@ Static, Footer) run the same way. The results table's row puts megabytes in its 
 | floor: minimal Textual app | {result["floor"]["median_s"]:.1f} |
 | target | < {TARGET_MB:.0f} |
 
-The window held at most {result["scroll"]["largest_window"]:,} rows (rows {result["scroll"]["window"][0]:,}–{result["scroll"]["window"][1]:,}
-at the end) and kept {result["scroll"]["cursors_kept"]} page cursors. Run {result["date"]} UTC on
+The window held at most {scroll["largest_window"]:,} rows (rows {first:,}–{last:,}
+at the end) and kept {scroll["cursors_kept"]} page cursors. Run {result["date"]} UTC on
 {result["machine"]}.
 
     .venv/bin/python bench/tui_scroll_memory.py

@@ -332,7 +332,8 @@ class OpsApp(App[None], ServiceCaller):
         self.lock("Locked by the operator (ctrl+l).")
 
     def lock(self, why: str) -> None:
-        """Cover every screen with the lock screen until Enter (and, in production, a role check)."""
+        """Cover every screen with the lock screen until Enter (and, in production, a role
+        check)."""
         if self.locked:
             return
         self.locked = True

@@ -172,7 +172,10 @@ class ApprovalsScreen(OpsScreen):
                     lambda _: self.notify(f"request #{approval_id} rejected", title="Rejected"),
                 )
 
-        question = f"Reject request #{approval.id}: {approval.action} on {approval.target}? Give the reason."
+        question = (
+            f"Reject request #{approval.id}: {approval.action} on {approval.target}? "
+            "Give the reason."
+        )
         self.app.push_screen(
             ReasonModal(
                 question, title="Reject request", placeholder="reason (kept in the ops log)"

@@ -127,7 +127,8 @@ def _plural(n: int, word: str) -> str:
 
 
 def health_text(health: BackupHealth, region: str | None = None) -> Text:
-    """One line: overdue backups and verifications and failed verifications in red, then all that is due."""
+    """One line: overdue backups and verifications and failed verifications in red, then all
+    that is due."""
     tally = health.tally(region)
     if not tally.due and not tally.failed:
         return Text("On schedule: nothing is due and no backup failed verification.", style="green")

@@ -84,7 +84,8 @@ class BackupsScreen(OpsScreen):
             "d",
             "run_due",
             "Run due",
-            tooltip="back up every tenant that is due, then verify what is due (region filter applies)",
+            tooltip="back up every tenant that is due, then verify what is due "
+            "(region filter applies)",
         ),
         Binding(
             "v", "verify", "Verify", tooltip="verify the highlighted backup: quick, full or restore"
@@ -234,7 +235,8 @@ class BackupsScreen(OpsScreen):
     # -- running: back up, run what is due, verify -------------------------------------------
 
     def _busy(self) -> bool:
-        """A run or verification of this screen is still going (say so rather than start another)."""
+        """A run or verification of this screen is still going (say so rather than start
+        another)."""
         running = any(
             w.node is self and w.group == "change" and not w.is_finished for w in self.app.workers
         )
@@ -275,10 +277,11 @@ class BackupsScreen(OpsScreen):
             if yes:
                 self._run("running what is due", due=True, region=region)
 
+        is_are = "is" if len(due) == 1 else "are"
+        where = f"in region {region}" if region else "in every region"
         question = (
             f"Back up {backups} tenant{'s' if backups != 1 else ''} and verify {verifications} "
-            f"backup{'s' if verifications != 1 else ''} that {'is' if len(due) == 1 else 'are'} due, "
-            f"{f'in region {region}' if region else 'in every region'}?"
+            f"backup{'s' if verifications != 1 else ''} that {is_are} due, {where}?"
         )
         self.app.push_screen(ConfirmModal(question, yes="Run", title="Run what is due"), confirmed)
 

@@ -57,9 +57,18 @@ class EventTable(ScrollView, can_focus=True):
     EventTable > .event-table--header { text-style: bold; color: $text-accent; }
     EventTable > .event-table--alert { color: $text-error; }
     EventTable > .event-table--cursor { background: $block-cursor-blurred-background; }
-    EventTable:focus > .event-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
-    EventTable > .event-table--cursor-alert { background: $block-cursor-blurred-background; color: $text-error; }
-    EventTable:focus > .event-table--cursor-alert { background: $error; color: $block-cursor-foreground; }
+    EventTable:focus > .event-table--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+    }
+    EventTable > .event-table--cursor-alert {
+        background: $block-cursor-blurred-background;
+        color: $text-error;
+    }
+    EventTable:focus > .event-table--cursor-alert {
+        background: $error;
+        color: $block-cursor-foreground;
+    }
     """
     BINDINGS = [
         Binding("up", "move(-1)", "Up", show=False),
@@ -79,7 +88,8 @@ class EventTable(ScrollView, can_focus=True):
             self.row = row
 
     class Wanted(Message):
-        """More rows are wanted: ``"after"`` (older), ``"before"`` (newer) or ``"top"`` (start over)."""
+        """More rows are wanted: ``"after"`` (older), ``"before"`` (newer) or ``"top"`` (start
+        over)."""
 
         def __init__(self, table: EventTable, direction: str) -> None:
             super().__init__()

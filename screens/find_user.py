@@ -146,7 +146,8 @@ class FindUserScreen(OpsScreen):
         self.search(event.value)
 
     def search(self, email: str) -> None:
-        """Search every live tenant (of the region filter) for ``email``; bad input is refused here."""
+        """Search every live tenant (of the region filter) for ``email``; bad input is refused
+        here."""
         if not self.ops.may(Action.INSPECT_METADATA):
             return
         try:

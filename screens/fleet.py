@@ -83,7 +83,8 @@ def findings_report(findings: Sequence[Finding]) -> RenderableType:
         if len(group) > SHOWN_PER_KIND:
             parts.append(
                 Text(
-                    f"  … and {count(len(group) - SHOWN_PER_KIND)} more: aptien-ops fleet check --json",
+                    f"  … and {count(len(group) - SHOWN_PER_KIND)} more: "
+                    "aptien-ops fleet check --json",
                     style="dim",
                 )
             )
@@ -173,7 +174,8 @@ class FleetScreen(OpsScreen):
             status.update(Text(f"no drift: the catalog and {where} agree", style="bold green"))
             report.update(
                 Text(
-                    f"Every tenant database is where the catalog says, at schema v{TENANT_SCHEMA_VERSION}.",
+                    "Every tenant database is where the catalog says, "
+                    f"at schema v{TENANT_SCHEMA_VERSION}.",
                     style="dim",
                 )
             )
@@ -238,7 +240,8 @@ class FleetScreen(OpsScreen):
     def _migrated(self, results: list[MigrationResult]) -> None:
         failed = [r for r in results if r.error]
         upgraded = len(results) - len(failed)
-        message = f"{count(upgraded)} tenant{'s' if upgraded != 1 else ''} at schema v{TENANT_SCHEMA_VERSION}"
+        tenants = f"{count(upgraded)} tenant{'s' if upgraded != 1 else ''}"
+        message = f"{tenants} at schema v{TENANT_SCHEMA_VERSION}"
         if failed:
             first = failed[0]
             self.notify(

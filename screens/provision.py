@@ -335,7 +335,8 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
     def action_close(self) -> None:
         if self.running:
             self.notify(
-                "provisioning is running: wait for it to finish (an interrupted run resumes when rerun)",
+                "provisioning is running: wait for it to finish "
+                "(an interrupted run resumes when rerun)",
                 severity="warning",
                 markup=False,
             )

@@ -266,8 +266,8 @@ class TenantDetailScreen(OpsScreen):
         text = Text()
         for approval in view.pending_purges:
             text.append(
-                f"purge request #{approval.id} by {approval.requested_by} {short_minute(approval.requested_at)} "
-                "awaits a second admin (4 Approvals)\n",
+                f"purge request #{approval.id} by {approval.requested_by} "
+                f"{short_minute(approval.requested_at)} awaits a second admin (4 Approvals)\n",
                 style="bold yellow",
             )
         offers = [self.ops.offer(p) for p in self.PERMISSIONS.values()]
@@ -290,7 +290,8 @@ class TenantDetailScreen(OpsScreen):
         return self.view.detail.tenant.state in ALLOWED_FROM[verb]
 
     def _run_requested(self, action: str) -> None:
-        """Run an action asked for before the tenant was loaded (from the palette), or say why not."""
+        """Run an action asked for before the tenant was loaded (from the palette), or say why
+        not."""
         verb = self.VERBS.get(action)
         if verb is None or self.check_action(action, ()):
             self.call_later(self.run_action, action)
@@ -302,8 +303,8 @@ class TenantDetailScreen(OpsScreen):
             )
         elif self.view is not None and verb == "purge" and self.view.pending_purges:
             self.notify(
-                f"purge of {self.tenant_name} is requested already (#{self.view.pending_purges[0].id}); "
-                "a second admin approves it in Approvals",
+                f"purge of {self.tenant_name} is requested already "
+                f"(#{self.view.pending_purges[0].id}); a second admin approves it in Approvals",
                 severity="warning",
                 markup=False,
             )
@@ -311,7 +312,8 @@ class TenantDetailScreen(OpsScreen):
             assert self.view is not None
             needed = " or ".join(str(s) for s in ALLOWED_FROM[verb])
             self.notify(
-                f"{self.tenant_name} is {self.view.detail.tenant.state}: {verb} needs a tenant that is {needed}",
+                f"{self.tenant_name} is {self.view.detail.tenant.state}: "
+                f"{verb} needs a tenant that is {needed}",
                 severity="warning",
                 markup=False,
             )
@@ -338,7 +340,10 @@ class TenantDetailScreen(OpsScreen):
                     ),
                 )
 
-        question = f"Suspend {name}? Its own logins stop and open sessions end; backups and inspection go on. Why?"
+        question = (
+            f"Suspend {name}? Its own logins stop and open sessions end; "
+            "backups and inspection go on. Why?"
+        )
         self.app.push_screen(
             ReasonModal(
                 question, title="Suspend tenant", placeholder="reason (kept in the history)"
@@ -389,7 +394,8 @@ class TenantDetailScreen(OpsScreen):
     def approval_pending(self, pending: PendingApproval) -> None:
         verb = pending.action.rpartition(".")[2]
         self.app.notify(
-            f"{verb} request #{pending.approval_id} recorded; a second admin must approve in Approvals",
+            f"{verb} request #{pending.approval_id} recorded; "
+            "a second admin must approve in Approvals",
             title="Awaiting approval",
             severity="warning",
             timeout=10,

@@ -237,7 +237,8 @@ class TenantsScreen(OpsScreen):
         return super().check_action(action, parameters)
 
     def action_open_detail(self, then: str = "") -> None:
-        """Open the highlighted tenant; ``then`` names an action to run there (the palette's way)."""
+        """Open the highlighted tenant; ``then`` names an action to run there (the palette's
+        way)."""
         name = self._highlighted()
         if name is None:
             self.notify("no tenant selected", severity="warning")

@@ -14,15 +14,18 @@ from aptien_ops.sandbox import write_sandbox_config
 def sandbox_with_eu_on(
     kind: str, directory: Path, pg_server: object | None = None, *, capacity: int = 20000
 ) -> Path:
-    """Write a sandbox whose eu cluster is ``kind`` (us stays SQLite: two regions never share a server)."""
+    """Write a sandbox whose eu cluster is ``kind`` (us stays SQLite: two regions never share a
+    server)."""
     config, _ = write_sandbox_config(directory)
     text = config.read_text()
     if kind == "postgresql":
         assert pg_server is not None
         url = pg_server.url()  # type: ignore[attr-defined]
         text = text.replace(
-            'name = "eu-sandbox-1"\nkind = "sqlite"\nurl = "sqlite:///{data_dir}/tenants/eu-sandbox-1"',
-            f'name = "eu-pg-1"\nkind = "postgresql"\nurl = "{url}"\ninspector_password_env = "APTIEN_TEST_INSPECTOR_PW"',
+            'name = "eu-sandbox-1"\nkind = "sqlite"\n'
+            'url = "sqlite:///{data_dir}/tenants/eu-sandbox-1"',
+            f'name = "eu-pg-1"\nkind = "postgresql"\nurl = "{url}"\n'
+            'inspector_password_env = "APTIEN_TEST_INSPECTOR_PW"',
         )
     text = text.replace("capacity = 20000", f"capacity = {capacity}")
     config.write_text(text)
@@ -39,7 +42,8 @@ def sandbox_with_eu_on(
 def eu_fleet_config(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    """A sandbox whose eu cluster is SQLite, then the suite's PostgreSQL (its inspector's password set)."""
+    """A sandbox whose eu cluster is SQLite, then the suite's PostgreSQL (its inspector's
+    password set)."""
     monkeypatch.setenv("APTIEN_TEST_INSPECTOR_PW", "inspector-pw-for-tests")
     pg = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
     return sandbox_with_eu_on(str(request.param), tmp_path / "sbx", pg)

@@ -256,8 +256,11 @@ from aptien_ops.config import ClusterSettings, RegionSettings
 from aptien_ops.backends.backup_repository import FsBackupRepository
 spec = json.loads(Path(sys.argv[1]).read_text())
 cluster = ClusterSettings(**spec["cluster"])
-region = RegionSettings("eu", "EEA", Path(spec["store"]), (cluster,), Path(spec["key_file"]), "aptien_inspector_eu")
-FsBackupRepository(region, create=False).create(spec["tenant"], cluster, spec["recipient"], "bk-killed")
+region = RegionSettings(
+    "eu", "EEA", Path(spec["store"]), (cluster,), Path(spec["key_file"]), "aptien_inspector_eu"
+)
+repo = FsBackupRepository(region, create=False)
+repo.create(spec["tenant"], cluster, spec["recipient"], "bk-killed")
 """
 
 
@@ -329,7 +332,9 @@ from aptien_ops.config import ClusterSettings, RegionSettings
 from aptien_ops.backends.backup_repository import FsBackupRepository
 spec = json.loads(Path(sys.argv[1]).read_text())
 cluster = ClusterSettings(**spec["cluster"])
-region = RegionSettings("eu", "EEA", Path(spec["store"]), (cluster,), Path(spec["key_file"]), "aptien_inspector_eu")
+region = RegionSettings(
+    "eu", "EEA", Path(spec["store"]), (cluster,), Path(spec["key_file"]), "aptien_inspector_eu"
+)
 repo = FsBackupRepository(region, create=False)
 repo.verify(repo.manifest(spec["tenant"], spec["backup_id"]), "restore", spec["identity"], cluster)
 """

@@ -253,7 +253,7 @@ def test_a_viewer_cannot_run_a_backup_and_the_denial_is_logged(config: Path, ten
     )  # viewers may look
 
 
-# ----------------------------------------------------------------------------- the store is the truth
+# ----------------------------------------------------------------------- the store is the truth
 
 
 def test_list_only_reads_and_reconcile_indexes_what_the_store_holds(

@@ -105,13 +105,21 @@ class Runbook:
     def fetch_identity(
         self, catalog: Path, tenant: str, region_key: Path
     ) -> subprocess.CompletedProcess[str]:
-        """Section 3 on a sandbox (SQLite) catalog; ``python3`` is this interpreter (it has cryptography)."""
-        query = f"SELECT sealed FROM tenant_secrets WHERE tenant = '{tenant}' AND kind = 'backup_identity'"
+        """Section 3 on a sandbox (SQLite) catalog; ``python3`` is this interpreter (it has
+        cryptography)."""
         program = self.unseal_program()
         return self.sh(
-            f"umask 077 && sqlite3 {catalog} \"{query}\" | {sys.executable} -c '{program}' {tenant} {region_key} > key.txt",
+            f'umask 077 && sqlite3 {catalog} "{sealed_identity_query(tenant)}"'
+            f" | {sys.executable} -c '{program}' {tenant} {region_key} > key.txt",
             check=False,
         )
+
+
+def sealed_identity_query(tenant: str) -> str:
+    """The catalog query of section 3: the tenant's backup identity, sealed with the region key."""
+    return (
+        f"SELECT sealed FROM tenant_secrets WHERE tenant = '{tenant}' AND kind = 'backup_identity'"
+    )
 
 
 def provisioned(config: Path, name: str) -> None:
@@ -230,11 +238,7 @@ def test_after_purge_even_a_copied_backup_cannot_be_decrypted_by_anyone(
     assert book.fetch_identity(catalog, tenant_name, region_key).returncode == 0
     book.sh(f"age -d -i key.txt {copy} | zstd -d > /dev/null")  # before the purge it opens
     sealed = subprocess.run(
-        [
-            "sqlite3",
-            str(catalog),
-            f"SELECT sealed FROM tenant_secrets WHERE tenant = '{tenant_name}' AND kind = 'backup_identity'",
-        ],
+        ["sqlite3", str(catalog), sealed_identity_query(tenant_name)],
         capture_output=True,
         text=True,
         check=True,

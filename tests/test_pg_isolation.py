@@ -74,6 +74,26 @@ def _create_login_role(server: PgServer, password: str) -> str:
     return role
 
 
+def _least_privileged_admin(
+    server: PgServer, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, str, PostgresTenantStore]:
+    """A new LOGIN CREATEDB CREATEROLE role (no superuser), its password, and a tenant store
+    acting as it that reads the password from the environment. The caller drops the role."""
+    password = _password()
+    admin = f"ops_admin_{secrets.token_hex(4)}"
+    verifier = scram_sha256_verifier(password)
+    server.psql(f"CREATE ROLE \"{admin}\" LOGIN CREATEDB CREATEROLE PASSWORD '{verifier}'")
+    monkeypatch.setenv("APTIEN_TEST_ADMIN_PASSWORD", password)
+    settings = ClusterSettings(
+        "pg-least-privilege",
+        "postgresql",
+        server.url(user=admin),
+        10,
+        password=SecretRef(env="APTIEN_TEST_ADMIN_PASSWORD"),
+    )
+    return admin, password, PostgresTenantStore(settings)
+
+
 def test_tenant_owner_connects_to_its_own_database_with_its_password(
     store: PostgresTenantStore, tenants: tuple[Tenant, Tenant]
 ) -> None:
@@ -120,12 +140,14 @@ def test_public_schema_of_a_tenant_belongs_to_its_owner_alone(
     )
     assert owner.strip() == f'"{acme.role}"'
     public_grants = pg_server.psql(
-        "SELECT count(*) FROM pg_namespace, aclexplode(nspacl) a WHERE nspname = 'public' AND a.grantee = 0",
+        "SELECT count(*) FROM pg_namespace, aclexplode(nspacl) a"
+        " WHERE nspname = 'public' AND a.grantee = 0",
         dbname=acme.database,
     )
     assert public_grants.strip() == "0"
     db_public_grants = pg_server.psql(
-        f"SELECT count(*) FROM pg_database, aclexplode(datacl) a WHERE datname = '{acme.database}' AND a.grantee = 0"
+        "SELECT count(*) FROM pg_database, aclexplode(datacl) a"
+        f" WHERE datname = '{acme.database}' AND a.grantee = 0"
     )
     assert db_public_grants.strip() == "0"
 
@@ -253,20 +275,7 @@ def test_dropping_a_tenant_disconnects_its_sessions_and_removes_its_role(
 def test_a_least_privileged_admin_with_a_password_from_the_environment_provisions_and_drops(
     pg_server: PgServer, tenant_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    admin_password = _password()
-    admin = f"ops_admin_{secrets.token_hex(4)}"
-    pg_server.psql(
-        f"CREATE ROLE \"{admin}\" LOGIN CREATEDB CREATEROLE PASSWORD '{scram_sha256_verifier(admin_password)}'"
-    )
-    monkeypatch.setenv("APTIEN_TEST_ADMIN_PASSWORD", admin_password)
-    settings = ClusterSettings(
-        "pg-least-privilege",
-        "postgresql",
-        pg_server.url(user=admin),
-        10,
-        password=SecretRef(env="APTIEN_TEST_ADMIN_PASSWORD"),
-    )
-    store = PostgresTenantStore(settings)
+    admin, admin_password, store = _least_privileged_admin(pg_server, monkeypatch)
     owner_password = _password()
     try:
         store.create_database(tenant_name, owner_password)
@@ -279,8 +288,8 @@ def test_a_least_privileged_admin_with_a_password_from_the_environment_provision
     finally:
         store.close()
         pg_server.psql(
-            f'DROP DATABASE IF EXISTS "tenant_{tenant_name}"; DROP ROLE IF EXISTS "tenant_{tenant_name}_owner"; '
-            f'DROP ROLE "{admin}"'
+            f'DROP DATABASE IF EXISTS "tenant_{tenant_name}"; '
+            f'DROP ROLE IF EXISTS "tenant_{tenant_name}_owner"; DROP ROLE "{admin}"'
         )
     assert admin_password not in pg_server.server_log()
 
@@ -316,15 +325,18 @@ def _seed_as_platform(store: PostgresTenantStore, tenant: Tenant) -> None:
     """Rows as the platform writes them, as the tenant's own role, with a known plaintext."""
     with store.connect_as_owner(tenant.name, tenant.password) as conn:
         conn.execute(
-            "INSERT INTO users (email, display_name, created_at) VALUES ('ann@acme.example', 'Ann', now())"
+            "INSERT INTO users (email, display_name, created_at)"
+            " VALUES ('ann@acme.example', 'Ann', now())"
         )
         conn.execute(
-            "INSERT INTO audit_events (at, actor, action, datasheet, record_id, key_id, payload_size, payload)"
+            "INSERT INTO audit_events"
+            " (at, actor, action, datasheet, record_id, key_id, payload_size, payload)"
             " VALUES (now(), 'ann@acme.example', 'update', 'employees', 'r-1', 'k-1', %s, %s)",
             (len(PLAINTEXT), PLAINTEXT.encode()),
         )
         conn.execute(
-            "INSERT INTO records (id, datasheet, created_at, updated_at, key_id, payload_size, payload)"
+            "INSERT INTO records"
+            " (id, datasheet, created_at, updated_at, key_id, payload_size, payload)"
             " VALUES ('r-1', 'employees', now(), now(), 'k-1', %s, %s)",
             (len(PLAINTEXT), PLAINTEXT.encode()),
         )
@@ -390,7 +402,8 @@ def test_the_inspector_cannot_change_anything_in_a_tenant_database(
     acme, _ = tenants
     with _as_inspector(pg_server, acme, inspector) as conn:
         for statement in (
-            "INSERT INTO audit_events (at, actor, action, datasheet, record_id, key_id, payload_size, payload)"
+            "INSERT INTO audit_events"
+            " (at, actor, action, datasheet, record_id, key_id, payload_size, payload)"
             " VALUES (now(), 'x', 'x', 'employees', 'x', 'x', 0, '')",
             "UPDATE audit_events SET actor = 'mallory'",
             "DELETE FROM audit_events",
@@ -550,21 +563,8 @@ def test_suspending_a_tenant_that_has_no_role_on_the_cluster_is_not_found(
 def test_a_least_privileged_admin_runs_the_whole_tenant_lifecycle(
     pg_server: PgServer, tenant_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    admin_password = _password()
-    admin = f"ops_admin_{secrets.token_hex(4)}"
+    admin, admin_password, store = _least_privileged_admin(pg_server, monkeypatch)
     inspector = Inspector(f"aptien_inspector_{secrets.token_hex(4)}", _password())
-    pg_server.psql(
-        f"CREATE ROLE \"{admin}\" LOGIN CREATEDB CREATEROLE PASSWORD '{scram_sha256_verifier(admin_password)}'"
-    )
-    monkeypatch.setenv("APTIEN_TEST_ADMIN_PASSWORD", admin_password)
-    settings = ClusterSettings(
-        "pg-least-privilege",
-        "postgresql",
-        pg_server.url(user=admin),
-        10,
-        password=SecretRef(env="APTIEN_TEST_ADMIN_PASSWORD"),
-    )
-    store = PostgresTenantStore(settings)
     tenant = Tenant(tenant_name, _password())
     try:
         store.create_database(tenant.name, tenant.password)

@@ -77,11 +77,13 @@ def describe(cluster: Cluster, tenant: str) -> dict[str, list[tuple[Any, ...]]]:
             )
             return {"objects": [tuple(r) for r in rows.fetchall()]}
         queries = {
-            "columns": "SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity"
-            " FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, ordinal_position",
-            "constraints": "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
-            " WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2",
-            "indexes": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1",
+            "columns": "SELECT table_name, column_name, data_type, is_nullable, column_default,"
+            " is_identity FROM information_schema.columns WHERE table_schema = 'public'"
+            " ORDER BY 1, ordinal_position",
+            "constraints": "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
+            " FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2",
+            "indexes": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+            " ORDER BY 1",
         }
         return {key: [tuple(r) for r in conn.execute(q).fetchall()] for key, q in queries.items()}
 
@@ -242,7 +244,10 @@ def test_sqlite_timestamps_must_have_the_one_shape_that_sorts_as_time(
     )
     store.create_database(tenant_name, "ignored")
     store.apply_schema(tenant_name, 2, region="eu")
-    insert = "INSERT INTO login_events (at, user_email, ip, user_agent, result, method) VALUES (?, 'a@b', 'ip', 'ua', 'ok', 'pw')"
+    insert = (
+        "INSERT INTO login_events (at, user_email, ip, user_agent, result, method)"
+        " VALUES (?, 'a@b', 'ip', 'ua', 'ok', 'pw')"
+    )
     for wrong in (
         "2024-05-01 10:00:00.000000",
         "2024-05-01T10:00:00+00:00",
@@ -291,7 +296,8 @@ def test_a_tenant_meta_view_planted_by_the_platform_role_is_never_read(
     try:
         with store.connect_as_owner(tenant_name, password) as conn:
             conn.execute(
-                "CREATE VIEW tenant_meta AS SELECT 'schema_version'::text AS key, '9'::text AS value"
+                "CREATE VIEW tenant_meta"
+                " AS SELECT 'schema_version'::text AS key, '9'::text AS value"
             )
         with pytest.raises(IntegrityFailure, match="not the plain table"):
             store.schema_version(tenant_name)

@@ -401,10 +401,11 @@ def test_a_tenant_database_reports_its_size_and_it_grows_with_its_data(
     assert before > 0
     blob = random.Random(4).randbytes(4 << 20)  # incompressible: stored at full size
     with store.connect(provisioned) as conn:
-        placeholder = "?" if cluster.kind == "sqlite" else "%s"
+        p = "?" if cluster.kind == "sqlite" else "%s"
         conn.execute(
-            "INSERT INTO records (id, datasheet, created_at, updated_at, key_id, payload_size, payload)"
-            f" VALUES ('r-1', 'employees', {placeholder}, {placeholder}, 'k', {placeholder}, {placeholder})",
+            "INSERT INTO records"
+            " (id, datasheet, created_at, updated_at, key_id, payload_size, payload)"
+            f" VALUES ('r-1', 'employees', {p}, {p}, 'k', {p}, {p})",
             (utc_timestamp(), utc_timestamp(), len(blob), blob),
         )
     assert store.size_bytes(provisioned) >= before + (2 << 20)

@@ -84,7 +84,8 @@ def inspect() -> None:
       aptien-ops inspect audit acme-gmbh --actor greta@acme.example --since 7d
       aptien-ops inspect user greta@acme.example
       aptien-ops inspect summary acme-gmbh --since 7d
-      aptien-ops inspect export acme-gmbh --kind logins --format csv --output logins.csv --reason "SEC-42"
+      aptien-ops inspect export acme-gmbh --kind logins --format csv --output logins.csv \
+--reason "SEC-42"
     """
 
 

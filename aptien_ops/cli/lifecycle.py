@@ -129,7 +129,8 @@ def fleet() -> None:
 @fleet.command("check")
 @pass_state
 def fleet_check(state: CliState) -> None:
-    """Orphan databases, missing databases, schemas behind, tenants past retention, full clusters."""
+    """Orphan databases, missing databases, schemas behind, tenants past retention, full
+    clusters."""
     from aptien_ops.errors import IntegrityFailure
 
     findings = [f.as_json() for f in state.console().fleet.check()]

@@ -38,7 +38,8 @@ Exit codes: 0 ok, 1 internal, 2 invalid, 3 not found, 4 forbidden, 5 conflict,
 @click.option(
     "--config",
     metavar="PATH",
-    help="ops.toml to use (default: $APTIEN_OPS_CONFIG, ./ops.toml, ~/.config/aptien-ops/ops.toml, embedded sandbox).",
+    help="ops.toml to use (default: $APTIEN_OPS_CONFIG, ./ops.toml, "
+    "~/.config/aptien-ops/ops.toml, embedded sandbox).",
 )
 @click.option(
     "--json",

@@ -9,13 +9,15 @@ from typing import Any
 
 
 def emit_json(value: Any) -> None:
-    # ASCII only: attacker-typed text (user agents) must not reach the terminal as raw control bytes.
+    # ASCII only: attacker-typed text (user agents) must not reach the terminal as raw control
+    # bytes.
     sys.stdout.write(json.dumps(value, ensure_ascii=True, default=str))
     sys.stdout.write("\n")
 
 
 def emit_json_text(text: str) -> None:
-    """JSON that is already text (built by the database), printed ASCII-only like :func:`emit_json`."""
+    """JSON that is already text (built by the database), printed ASCII-only like
+    :func:`emit_json`."""
     if not text.isascii():
         text = json.dumps(json.loads(text), ensure_ascii=True)
     sys.stdout.write(text)

@@ -46,9 +46,8 @@ class Bar:
             return
         width = 30
         filled = int(width * done / total)
-        sys.stderr.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {item[:30]:<30}"
-        )
+        bar = "#" * filled + "." * (width - filled)
+        sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total} {item[:30]:<30}")
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()

@@ -49,7 +49,8 @@ def validate_tenant_name(name: str) -> str:
     if not TENANT_NAME.fullmatch(name):
         raise InvalidInput(
             f"invalid tenant name {shown!r}",
-            hint="3-40 characters: lower-case a-z, digits and '-', starting with a letter, not ending with '-'",
+            hint="3-40 characters: lower-case a-z, digits and '-', starting with a letter, "
+            "not ending with '-'",
         )
     if name in RESERVED_TENANT_NAMES:
         raise InvalidInput(f"tenant name {name!r} is reserved", hint="choose another name")

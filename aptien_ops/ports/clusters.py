@@ -55,7 +55,9 @@ class TenantStore(Protocol):
         ...
 
     def schema_version(self, tenant: str) -> int | None:
-        """The tenant's schema version, None if it has no schema yet. Raises: NotFound, Unavailable."""
+        """The tenant's schema version, None if it has no schema yet.
+
+        Raises: NotFound, Unavailable."""
         ...
 
     def grant_inspector(self, tenant: str, role: str, password: str | None) -> None:
@@ -108,7 +110,8 @@ class BackupKeys(Protocol):
     """Generates a tenant's backup identity (age X25519)."""
 
     def generate(self) -> tuple[str, str]:
-        """Returns ``(recipient, identity)``: the public ``age1…`` and the secret ``AGE-SECRET-KEY-1…``."""
+        """Returns ``(recipient, identity)``: the public ``age1…`` and the secret
+        ``AGE-SECRET-KEY-1…``."""
         ...
 
 

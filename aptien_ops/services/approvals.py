@@ -208,7 +208,8 @@ class ApprovalService:
             )
         if any(e.action == Action.APPROVAL_DECIDE and e.outcome == "ok" for e in recorded):
             raise IntegrityFailure(
-                f"approval #{approval.id} was decided already (the ops log says so): nothing was run"
+                f"approval #{approval.id} was decided already (the ops log says so): "
+                "nothing was run"
             )
 
     def _check_runnable(self, tx: CatalogTx, approval: Approval) -> None:

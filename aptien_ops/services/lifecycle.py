@@ -44,7 +44,9 @@ class LifecycleService:
 
     def suspend(self, name: str, reason: str) -> Tenant:
         """The tenant's own role can no longer log in and its sessions end; backups and
-        inspection keep working. Raises: InvalidInput, NotFound, Forbidden, Conflict, Unavailable."""
+        inspection keep working.
+
+        Raises: InvalidInput, NotFound, Forbidden, Conflict, Unavailable."""
         validate_tenant_name(name)
         why = _reason(reason, "suspending a tenant")
         return self._transition(
@@ -95,7 +97,8 @@ class LifecycleService:
             if tenant.retain_until and tenant.retain_until > self.ctx.now() and not early:
                 raise Conflict(
                     f"tenant {name} is retained until {tenant.retain_until:%Y-%m-%d}",
-                    hint='purge after that date, or pass --before-retention-end "reason" (e.g. the client asked for deletion)',
+                    hint='purge after that date, or pass --before-retention-end "reason" '
+                    "(e.g. the client asked for deletion)",
                 )
 
         if self.ctx.policy.needs_four_eyes(Action.TENANT_PURGE):

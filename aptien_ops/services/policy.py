@@ -63,7 +63,8 @@ class PolicyService:
         stored = changed.stored()[key]
         approval = self.approvals.request(Action.POLICY_SET, key, {"key": key, "value": stored})
         raise PendingApproval(
-            f"changing the policy's {key} needs a second admin's approval; request #{approval.id} recorded",
+            f"changing the policy's {key} needs a second admin's approval; "
+            f"request #{approval.id} recorded",
             approval_id=approval.id,
             action=approval.action,
             target=key,

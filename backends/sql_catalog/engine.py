@@ -184,7 +184,8 @@ class SqlCatalog:
             pass
         except OSError as exc:
             raise Unavailable(
-                f"cannot reach the catalog at {self.url_for_display}: cannot create {path}: {exc.strerror}"
+                f"cannot reach the catalog at {self.url_for_display}: "
+                f"cannot create {path}: {exc.strerror}"
             ) from None
 
     def _upgrade_as_owner(self, owner: str) -> CatalogInfo:
@@ -239,7 +240,8 @@ class SqlCatalog:
             )
             if stored is not None and stored not in known:
                 raise Conflict(
-                    f"the catalog schema (revision {stored}) is newer than this aptien-ops (revision {s.SCHEMA_HEAD})",
+                    f"the catalog schema (revision {stored}) is newer than this aptien-ops "
+                    f"(revision {s.SCHEMA_HEAD})",
                     hint="upgrade aptien-ops before using this catalog",
                 )
             if stored != s.SCHEMA_HEAD:
