@@ -32,21 +32,27 @@ def sandbox_with_eu_on(
     return config
 
 
-# Fixtures for test modules that import them (``from fleet_configs import eu_fleet_config``):
-# registered there under the names ``config`` and ``ops``.
+# Fixtures for test modules that import them
+# (``from fleet_configs import eu_cluster_kind, eu_fleet_config``): registered there under the
+# names ``kind``, ``config`` and ``ops``.
 
 
 @pytest.fixture(
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], name="config"
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], name="kind"
 )
+def eu_cluster_kind(request: pytest.FixtureRequest) -> str:
+    """What the eu cluster runs on: SQLite files, then the suite's PostgreSQL server."""
+    return str(request.param)
+
+
+@pytest.fixture(name="config")
 def eu_fleet_config(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    """A sandbox whose eu cluster is SQLite, then the suite's PostgreSQL (its inspector's
-    password set)."""
+    """A sandbox whose eu cluster is ``kind`` (on PostgreSQL, its inspector's password set)."""
     monkeypatch.setenv("APTIEN_TEST_INSPECTOR_PW", "inspector-pw-for-tests")
-    pg = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
-    return sandbox_with_eu_on(str(request.param), tmp_path / "sbx", pg)
+    pg = request.getfixturevalue("pg_server") if kind == "postgresql" else None
+    return sandbox_with_eu_on(kind, tmp_path / "sbx", pg)
 
 
 @pytest.fixture(name="ops")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from aptien_ops.backends.sandbox_platform import seed_tenant
-from aptien_ops.composition import Console
+from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import utcnow
 from aptien_ops.services.provisioning import ProvisionRequest
 
@@ -14,6 +16,7 @@ def seeded(
     console: Console,
     name: str,
     *,
+    country: str = "DE",
     logins: int = 600,
     events: int = 400,
     users: int = 15,
@@ -21,9 +24,10 @@ def seeded(
     now: datetime | None = None,
     marker: str | None = None,
 ) -> str:
-    """Provision ``name`` in eu (a German client) and fill it by the platform's own seeding
-    code: ``logins`` and ``events`` over the 90 days before ``now`` (default: the real time)."""
-    tenant = console.provisioning.provision(ProvisionRequest(name, "DE"))
+    """Provision ``name`` for a client in ``country`` (default German: region eu) and fill it
+    by the platform's own seeding code: ``logins`` and ``events`` over the 90 days before
+    ``now`` (default: the real time)."""
+    tenant = console.provisioning.provision(ProvisionRequest(name, country))
     store = console.ctx.store(tenant.cluster or "")
     with store.connect(name) as conn:
         seed_tenant(
@@ -39,3 +43,13 @@ def seeded(
             marker=marker,
         )
     return name
+
+
+def seeded_in(config: Path, name: str, **activity: Any) -> str:
+    """:func:`seeded` by a console of its own on ``config``, closed again (as the platform's
+    first run would leave the tenant); ``activity`` as for :func:`seeded`."""
+    console = open_console(config)
+    try:
+        return seeded(console, name, **activity)
+    finally:
+        console.close()

@@ -18,14 +18,12 @@ from pathlib import Path
 import pytest
 from ci_skips import missing_tool
 
-from aptien_ops.composition import open_console
 from aptien_ops.config import load_settings
-from aptien_ops.domain import utcnow
-from aptien_ops.services.provisioning import ProvisionRequest
 
 from cli_runner import run_cli
 from fleet_configs import sandbox_with_eu_on
 from pg_fixtures import PgServer
+from tenant_seeding import seeded_in
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "disaster-recovery.md"
 TOOLS = ("age", "zstd", "sqlite3", "jq")
@@ -123,26 +121,7 @@ def sealed_identity_query(tenant: str) -> str:
 
 
 def provisioned(config: Path, name: str) -> None:
-    from aptien_ops import backends
-
-    console = open_console(config)
-    try:
-        tenant = console.provisioning.provision(ProvisionRequest(name, "DE"))
-        store = console.ctx.store(tenant.cluster or "")
-        with store.connect(name) as conn:
-            backends.load("activity", "platform")(
-                conn,
-                store.kind,
-                name,
-                users=10,
-                audit_events=400,
-                logins=80,
-                seed=5,
-                key_dir=config.parent / "platform-keys",
-                now=utcnow(),
-            )
-    finally:
-        console.close()
+    seeded_in(config, name, logins=80, events=400, users=10, seed=5)
 
 
 def backed_up(config: Path, name: str) -> Path:

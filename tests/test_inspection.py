@@ -24,24 +24,14 @@ from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound, Pendi
 from aptien_ops.inspect_query import AuditFilters, CursorCodec, LoginFilters, Position, Query
 from aptien_ops.login_activity import FailureBurst, LoginSummary
 
-from fleet_configs import sandbox_with_eu_on
+from fleet_configs import (  # noqa: F401 - the fixtures kind and config
+    eu_cluster_kind,
+    eu_fleet_config,
+    sandbox_with_eu_on,
+)
 from tenant_seeding import seeded
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def config(
-    kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    monkeypatch.setenv("APTIEN_TEST_INSPECTOR_PW", "inspector-pw-for-tests")
-    pg = request.getfixturevalue("pg_server") if kind == "postgresql" else None
-    return sandbox_with_eu_on(kind, tmp_path / "sbx", pg)
 
 
 @pytest.fixture

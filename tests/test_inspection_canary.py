@@ -25,7 +25,7 @@ from aptien_ops.inspect_query import AuditFilters, LoginFilters, Position, Query
 from aptien_ops.services.sandbox_seed import SeedRequest
 
 from cli_runner import Result, run_cli
-from fleet_configs import eu_fleet_config  # noqa: F401 - the fixture config
+from fleet_configs import eu_cluster_kind, eu_fleet_config  # noqa: F401 - the fixtures kind, config
 
 REPO = Path(__file__).resolve().parent.parent
 

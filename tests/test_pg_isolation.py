@@ -59,6 +59,12 @@ def tenants(store: PostgresTenantStore) -> Iterator[tuple[Tenant, Tenant]]:
         store.drop_database(tenant.name)
 
 
+@pytest.fixture
+def acme(tenants: tuple[Tenant, Tenant]) -> Tenant:
+    """The first of the two tenants, for a test that acts on one (the other stands by)."""
+    return tenants[0]
+
+
 def _connect(server: PgServer, dbname: str, user: str, password: str) -> psycopg.Connection:
     return psycopg.connect(server.conninfo(dbname=dbname, user=user, password=password))
 
@@ -95,9 +101,8 @@ def _least_privileged_admin(
 
 
 def test_tenant_owner_connects_to_its_own_database_with_its_password(
-    store: PostgresTenantStore, tenants: tuple[Tenant, Tenant]
+    store: PostgresTenantStore, acme: Tenant
 ) -> None:
-    acme, _ = tenants
     with store.connect_as_owner(acme.name, acme.password) as conn:
         assert conn.execute("select current_user, current_database()").fetchone() == (
             acme.role,
@@ -116,9 +121,8 @@ def test_tenant_role_cannot_connect_to_another_tenants_database(
 
 
 def test_a_role_with_no_grants_cannot_connect_to_a_tenant_database(
-    pg_server: PgServer, tenants: tuple[Tenant, Tenant]
+    pg_server: PgServer, acme: Tenant
 ) -> None:
-    acme, _ = tenants
     stranger_password = _password()
     stranger = _create_login_role(pg_server, stranger_password)
     try:
@@ -132,9 +136,8 @@ def test_a_role_with_no_grants_cannot_connect_to_a_tenant_database(
 
 
 def test_public_schema_of_a_tenant_belongs_to_its_owner_alone(
-    pg_server: PgServer, tenants: tuple[Tenant, Tenant]
+    pg_server: PgServer, acme: Tenant
 ) -> None:
-    acme, _ = tenants
     owner = pg_server.psql(
         "SELECT nspowner::regrole FROM pg_namespace WHERE nspname = 'public'", dbname=acme.database
     )
@@ -153,9 +156,8 @@ def test_public_schema_of_a_tenant_belongs_to_its_owner_alone(
 
 
 def test_wrong_password_is_refused_and_not_echoed(
-    pg_server: PgServer, store: PostgresTenantStore, tenants: tuple[Tenant, Tenant]
+    pg_server: PgServer, store: PostgresTenantStore, acme: Tenant
 ) -> None:
-    acme, _ = tenants
     wrong = _password()
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         _connect(pg_server, acme.database, acme.role, wrong)
@@ -366,9 +368,8 @@ def _as_inspector(server: PgServer, tenant: Tenant, inspector: Inspector) -> psy
 
 
 def test_the_inspector_reads_audit_metadata_but_the_server_refuses_it_every_payload(
-    pg_server: PgServer, tenants: tuple[Tenant, Tenant], inspector: Inspector
+    pg_server: PgServer, acme: Tenant, inspector: Inspector
 ) -> None:
-    acme, _ = tenants
     with _as_inspector(pg_server, acme, inspector) as conn:
         rows = conn.execute(AUDIT_METADATA).fetchall()
         assert [row[2:8] for row in rows] == [
@@ -397,9 +398,8 @@ def test_the_inspector_reads_audit_metadata_but_the_server_refuses_it_every_payl
 
 
 def test_the_inspector_cannot_change_anything_in_a_tenant_database(
-    pg_server: PgServer, tenants: tuple[Tenant, Tenant], inspector: Inspector
+    pg_server: PgServer, acme: Tenant, inspector: Inspector
 ) -> None:
-    acme, _ = tenants
     with _as_inspector(pg_server, acme, inspector) as conn:
         for statement in (
             "INSERT INTO audit_events"
@@ -430,10 +430,9 @@ def test_the_inspector_cannot_connect_to_a_tenant_it_was_not_admitted_to(
 def test_granting_the_inspector_again_takes_back_a_table_grant_made_by_hand(
     pg_server: PgServer,
     store: PostgresTenantStore,
-    tenants: tuple[Tenant, Tenant],
+    acme: Tenant,
     inspector: Inspector,
 ) -> None:
-    acme, _ = tenants
     pg_server.psql(f'GRANT SELECT ON audit_events TO "{inspector.role}"', dbname=acme.database)
     with _as_inspector(pg_server, acme, inspector) as conn:
         assert conn.execute("SELECT count(payload) FROM audit_events").fetchone() == (
@@ -472,10 +471,9 @@ def test_the_inspector_password_reaches_the_server_only_as_a_verifier(
 def test_an_inspector_created_without_a_password_cannot_log_in(
     pg_server: PgServer,
     store: PostgresTenantStore,
-    tenants: tuple[Tenant, Tenant],
+    acme: Tenant,
     inspector: Inspector,
 ) -> None:
-    acme, _ = tenants
     silent = f"aptien_inspector_{secrets.token_hex(4)}"
     try:
         store.grant_inspector(acme.name, silent, None)
@@ -494,10 +492,9 @@ def test_an_inspector_created_without_a_password_cannot_log_in(
 def test_a_role_that_could_read_more_than_metadata_is_never_made_an_inspector(
     pg_server: PgServer,
     store: PostgresTenantStore,
-    tenants: tuple[Tenant, Tenant],
+    acme: Tenant,
     inspector: Inspector,
 ) -> None:
-    acme, _ = tenants
     powerful, member = f"insp_super_{secrets.token_hex(4)}", f"insp_member_{secrets.token_hex(4)}"
     pg_server.psql(
         f'CREATE ROLE "{powerful}" SUPERUSER; CREATE ROLE "{member}" IN ROLE "{acme.role}"'
