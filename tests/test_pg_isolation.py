@@ -41,6 +41,13 @@ def store(pg_cluster_settings: ClusterSettings) -> Iterator[PostgresTenantStore]
     tenant_store.close()
 
 
+@pytest.fixture
+def dropped_afterwards(store: PostgresTenantStore, tenant_name: str) -> Iterator[None]:
+    """Drops ``tenant_name``'s database and owner role when the test ends, however it ends."""
+    yield
+    store.drop_database(tenant_name)
+
+
 def _password() -> str:
     # Distinctive enough that finding it anywhere can only mean it leaked.
     return f"pw-{secrets.token_hex(12)}-leak-canary"
@@ -199,19 +206,18 @@ def test_owner_password_never_reaches_activity_logs_or_error_messages(
         assert not [text for text in seen if tenant.password in text]
 
 
+@pytest.mark.usefixtures("dropped_afterwards")
 def test_a_non_ascii_password_is_prepared_as_postgresql_expects(
     pg_server: PgServer, store: PostgresTenantStore, tenant_name: str
 ) -> None:
     # SASLprep maps the fullwidth letters and the roman numeral; libpq does the same on login.
     password = "p\u00e4ssw\u00f6rd-\u2168-\uff46\uff55\uff4c\uff4c\u00a0space"
     store.create_database(tenant_name, password)
-    try:
-        with store.connect_as_owner(tenant_name, password) as conn:
-            assert conn.execute("select 1").fetchone() == (1,)
-    finally:
-        store.drop_database(tenant_name)
+    with store.connect_as_owner(tenant_name, password) as conn:
+        assert conn.execute("select 1").fetchone() == (1,)
 
 
+@pytest.mark.usefixtures("dropped_afterwards")
 def test_rerun_after_a_crash_between_role_and_database_completes_provisioning(
     pg_server: PgServer, store: PostgresTenantStore, tenant_name: str
 ) -> None:
@@ -221,13 +227,11 @@ def test_rerun_after_a_crash_between_role_and_database_completes_provisioning(
     )
     new_password = _password()
     store.create_database(tenant_name, new_password)
-    try:
-        with store.connect_as_owner(tenant_name, new_password) as conn:
-            assert conn.execute("select current_user").fetchone() == (role,)
-    finally:
-        store.drop_database(tenant_name)
+    with store.connect_as_owner(tenant_name, new_password) as conn:
+        assert conn.execute("select current_user").fetchone() == (role,)
 
 
+@pytest.mark.usefixtures("dropped_afterwards")
 def test_rerun_converges_a_database_left_without_its_owner_and_grants(
     pg_server: PgServer, store: PostgresTenantStore, tenant_name: str
 ) -> None:
@@ -237,20 +241,15 @@ def test_rerun_converges_a_database_left_without_its_owner_and_grants(
     )  # as if the run died right after CREATE DATABASE
     password = _password()
     store.create_database(tenant_name, password)
+    owner = pg_server.psql(f"SELECT datdba::regrole FROM pg_database WHERE datname = '{database}'")
+    assert owner.strip() == f'"tenant_{tenant_name}_owner"'
+    stranger_password = _password()
+    stranger = _create_login_role(pg_server, stranger_password)
     try:
-        owner = pg_server.psql(
-            f"SELECT datdba::regrole FROM pg_database WHERE datname = '{database}'"
-        )
-        assert owner.strip() == f'"tenant_{tenant_name}_owner"'
-        stranger_password = _password()
-        stranger = _create_login_role(pg_server, stranger_password)
-        try:
-            with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
-                _connect(pg_server, database, stranger, stranger_password)
-        finally:
-            pg_server.psql(f'DROP ROLE "{stranger}"')
+        with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+            _connect(pg_server, database, stranger, stranger_password)
     finally:
-        store.drop_database(tenant_name)
+        pg_server.psql(f'DROP ROLE "{stranger}"')
 
 
 def test_dropping_a_tenant_disconnects_its_sessions_and_removes_its_role(
