@@ -12,10 +12,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from aptien_ops.domain import StateChange, Tenant, TenantState, validate_tenant_name
-from aptien_ops.errors import Conflict, InvalidInput, PendingApproval
+from aptien_ops.errors import Conflict, InvalidInput
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
-from aptien_ops.services.approvals import ApprovalService
+from aptien_ops.services.approvals import ApprovalService, awaiting_second_admin
 from aptien_ops.services.context import OpsContext, existing_tenant
 
 #: Which states each transition starts from.
@@ -103,12 +103,7 @@ class LifecycleService:
 
         if self.ctx.policy.needs_four_eyes(Action.TENANT_PURGE):
             approval = self.approvals.request(Action.TENANT_PURGE, name, params, check)
-            raise PendingApproval(
-                f"purging {name} needs a second admin's approval; request #{approval.id} recorded",
-                approval_id=approval.id,
-                action=approval.action,
-                target=name,
-            )
+            raise awaiting_second_admin(approval, f"purging {name}")
 
         def purge_now(tx: CatalogTx) -> Tenant:
             check(tx)
