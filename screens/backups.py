@@ -33,7 +33,7 @@ from aptien_ops.screens.backup_render import (
     run_summary,
     short_id,
 )
-from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.base import REGION_FILTER, OpsScreen
 from aptien_ops.screens.formatting import backup_status_text, count, short_minute, size
 from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.services.backups import BackupRow, RunOutcome
@@ -91,9 +91,7 @@ class BackupsScreen(OpsScreen):
             "v", "verify", "Verify", tooltip="verify the highlighted backup: quick, full or restore"
         ),
         Binding("p", "prune", "Prune", tooltip="apply retention: shows what would go, then asks"),
-        Binding(
-            "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
-        ),
+        REGION_FILTER,
     ]
     PERMISSIONS = {
         "backup": Action.BACKUP_RUN,

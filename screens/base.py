@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
@@ -22,6 +23,21 @@ from aptien_ops.screens.header import OpsHeader
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
     from aptien_ops.screens.app import OpsApp
+
+#: The region filter's key, alike on every screen that shows tenants by region.
+REGION_FILTER = Binding(
+    "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
+)
+#: Escape in a filter bar: back to the table. A priority binding, so that the bar's input does
+#: not take the key; screens offer it only while the bar has the focus.
+LEAVE_FILTER = Binding(
+    "escape",
+    "leave_filter",
+    "Table",
+    show=False,
+    priority=True,
+    tooltip="back from the filter to the table",
+)
 
 
 class ServiceOutcome(Message, bubble=False):

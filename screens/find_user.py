@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 from aptien_ops.errors import InvalidInput, OpsError
 from aptien_ops.inspect_query import check_email
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.base import REGION_FILTER, OpsScreen
 from aptien_ops.screens.formatting import count, day, minute, short_minute, tenant_state_text
 from aptien_ops.screens.inspect_kinds import needs_security, shown_result
 from aptien_ops.services.inspection_results import SearchFailure, UserHit, UserSearch
@@ -61,9 +61,7 @@ class FindUserScreen(OpsScreen):
             "E-mail",
             tooltip="type an e-mail address; Enter searches every tenant",
         ),
-        Binding(
-            "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
-        ),
+        REGION_FILTER,
         Binding(
             "escape",
             "leave_email",

@@ -21,7 +21,7 @@ from textual.widgets import Label, ProgressBar, Static
 
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.base import REGION_FILTER, OpsScreen
 from aptien_ops.screens.formatting import count
 from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.services.fleet import Finding, MigrationResult
@@ -109,9 +109,7 @@ class FleetScreen(OpsScreen):
             "Migrate",
             tooltip="upgrade tenant schemas to this version (region filter applies)",
         ),
-        Binding(
-            "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
-        ),
+        REGION_FILTER,
     ]
     PERMISSIONS = {"check": Action.FLEET_CHECK, "migrate": Action.FLEET_MIGRATE}
 

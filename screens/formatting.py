@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from rich.text import Text
 
+from aptien_ops.domain import Tenant
 from aptien_ops.permissions import ROLES
 
 #: A tenant's state (tenants, a tenant's detail and history, find user).
@@ -107,6 +108,26 @@ def size(n: int | None) -> str:
 def tenant_state_text(state: str) -> Text:
     """A tenant's state, coloured alike on every screen; an unknown state is shown plain."""
     return Text(str(state), style=TENANT_STATE_STYLES.get(state, ""))
+
+
+def tenant_heading(tenant: Tenant) -> Text:
+    """``acme-gmbh  suspended — invoice unpaid``: the name in bold, the state in its colour and
+    the reason given for it (the tenants list's detail, a tenant's own screen)."""
+    text = Text()
+    text.append(tenant.name, style="bold")
+    text.append("  ")
+    text.append_text(tenant_state_text(tenant.state))
+    if tenant.state_reason:
+        text.append(f" — {tenant.state_reason}")
+    return text
+
+
+def tenant_contact(tenant: Tenant) -> str:
+    """``contact Greta Vogel <greta@acme.example>``; a dash for a name not given."""
+    contact = tenant.contact_name or "—"
+    if tenant.contact_email:
+        contact += f" <{tenant.contact_email}>"
+    return f"contact {contact}"
 
 
 def approval_state_text(state: str) -> Text:

@@ -22,7 +22,7 @@ from aptien_ops.errors import InvalidInput, OpsError
 from aptien_ops.inspect_query import AuditFilters, LoginFilters
 from aptien_ops.permissions import Action
 from aptien_ops.screens.activity_chart import ActivityChart
-from aptien_ops.screens.base import ServiceCaller
+from aptien_ops.screens.base import LEAVE_FILTER, ServiceCaller
 from aptien_ops.screens.event_table import EventTable
 from aptien_ops.screens.event_window import MAX_ROWS, PAGE_ROWS, EventWindow
 from aptien_ops.screens.formatting import count
@@ -45,14 +45,7 @@ class EventBrowser(Vertical, ServiceCaller):
             tooltip="filter: the same filters as the CLI; Enter applies",
         ),
         Binding("f", "toggle_failed", "Failed", tooltip="logins: only failed ones (again: all)"),
-        Binding(
-            "escape",
-            "leave_filter",
-            "Table",
-            show=False,
-            priority=True,
-            tooltip="back from the filter to the table",
-        ),
+        LEAVE_FILTER,
     ]
 
     def __init__(

@@ -30,6 +30,8 @@ from aptien_ops.screens.formatting import (
     short_minute,
     size,
     step_mark,
+    tenant_contact,
+    tenant_heading,
     tenant_state_text,
 )
 from aptien_ops.screens.help import key_rows
@@ -199,12 +201,7 @@ class TenantDetailScreen(OpsScreen):
 
     def _show_summary(self, d: TenantDetail) -> None:
         t = d.tenant
-        text = Text()
-        text.append(t.name, style="bold")
-        text.append("  ")
-        text.append_text(tenant_state_text(t.state))
-        if t.state_reason:
-            text.append(f" — {t.state_reason}")
+        text = tenant_heading(t)
         text.append(
             f"\ncountry {_country(t.country)} · region {t.region} · cluster {t.cluster or '—'}"
         )
@@ -214,10 +211,7 @@ class TenantDetailScreen(OpsScreen):
             f"\nschema {schema} · size {shown_size} · created {day(t.created_at)}"
             f" · updated {day(t.updated_at)}"
         )
-        contact = t.contact_name or "—"
-        if t.contact_email:
-            contact += f" <{t.contact_email}>"
-        text.append(f"\ncontact {contact}")
+        text.append(f"\n{tenant_contact(t)}")
         if t.purged_at:
             text.append(
                 f"\npurged {day(t.purged_at)}: database, role and backup key gone;"

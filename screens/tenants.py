@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,8 +18,14 @@ from textual.widgets import DataTable, Input, Static
 
 from aptien_ops.domain import Tenant
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import count, day, tenant_state_text
+from aptien_ops.screens.base import LEAVE_FILTER, REGION_FILTER, OpsScreen
+from aptien_ops.screens.formatting import (
+    count,
+    day,
+    tenant_contact,
+    tenant_heading,
+    tenant_state_text,
+)
 from aptien_ops.screens.provision import ProvisionModal
 from aptien_ops.screens.tenant_detail import TenantDetailScreen
 
@@ -78,9 +83,7 @@ class TenantsScreen(OpsScreen):
     BINDINGS = [
         Binding("slash", "filter", "Filter", tooltip="filter by name, country, region or state"),
         Binding("s", "sort", "Sort", tooltip="sort by the next column"),
-        Binding(
-            "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
-        ),
+        REGION_FILTER,
         Binding(
             "enter",
             "open_detail",
@@ -95,14 +98,7 @@ class TenantsScreen(OpsScreen):
             tooltip="provision a tenant: name, country → region, contact",
         ),
         # Priority, and only while filtering: the focus is back on the table before the next key.
-        Binding(
-            "escape",
-            "leave_filter",
-            "Table",
-            show=False,
-            priority=True,
-            tooltip="back from the filter to the table",
-        ),
+        LEAVE_FILTER,
     ]
     PERMISSIONS = {"provision": Action.TENANT_PROVISION}
     DETAIL_SCREEN = TenantDetailScreen
@@ -273,18 +269,10 @@ class TenantsScreen(OpsScreen):
         if row is None:
             detail.update("No tenant selected." if self.rows else "No tenants yet.")
             return
-        text = Text()
-        text.append(row.name, style="bold")
-        text.append("  ")
-        text.append_text(tenant_state_text(row.state))
-        if row.state_reason:
-            text.append(f" — {row.state_reason}")
+        text = tenant_heading(row)
         if row.retain_until:
             text.append(f" · kept until {day(row.retain_until)}")
         text.append(f"\ncountry {row.country} · region {row.region} · cluster {row.cluster or '—'}")
-        contact = row.contact_name or "—"
-        if row.contact_email:
-            contact += f" <{row.contact_email}>"
-        text.append(f"\ncontact {contact}")
+        text.append(f"\n{tenant_contact(row)}")
         text.append(f"\ncreated {day(row.created_at)} · updated {day(row.updated_at)}", style="dim")
         detail.update(text)
