@@ -53,23 +53,25 @@ from harness import (  # noqa: E402
     BenchError,
     _summary,
     bench_env,
+    log,
     machine,
     peak_rss_kib,
     pg_workspace,
     record_result,
     replace_section,
+    vacuum_analyze,
 )
 from psycopg import sql  # noqa: E402
 
 from aptien_ops.backends import backup_codec, pg_tools  # noqa: E402
 from aptien_ops.backends.postgres_tenants import database_name  # noqa: E402
-from aptien_ops.backends.sandbox_platform import seed_tenant  # noqa: E402
 from aptien_ops.backup_policy import new_backup_id  # noqa: E402
 from aptien_ops.composition import Console, open_console  # noqa: E402
 from aptien_ops.domain import utcnow  # noqa: E402
-from aptien_ops.services.provisioning import ProvisionRequest, secret_context  # noqa: E402
+from aptien_ops.services.provisioning import secret_context  # noqa: E402
 
-DOC = ROOT / "docs" / "benchmarks.md"
+from tenant_seeding import provision_and_seed  # noqa: E402
+
 START, END = "<!-- backup:start -->", "<!-- backup:end -->"
 PW_ENV = "APTIEN_TEST_INSPECTOR_PW"
 TARGETS = {"z0": 1.15, "gzip": 0.2, "restore": 1.3}
@@ -83,11 +85,6 @@ class Side:
     run: Callable[[], object]
     after: Callable[[], object] | None = None
     before: Callable[[], object] | None = None
-
-
-def log(message: str) -> None:
-    sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")
-    sys.stderr.flush()
 
 
 def quiet_machine(max_load: float, wait: float) -> float:
@@ -189,24 +186,10 @@ class Bench:
 
     def seed(self, name: str, *, users: int, audit: int, logins: int) -> int:
         """Provision and seed ``name``; returns its ``pg_database_size`` in bytes."""
-        tenant = self.console.provisioning.provision(ProvisionRequest(name, "DE"))
-        store = self.console.ctx.store(tenant.cluster or "")
-        with store.connect(name) as conn:
-            stats = seed_tenant(
-                conn,
-                "postgresql",
-                name,
-                users=users,
-                audit_events=audit,
-                logins=logins,
-                seed=4,
-                key_dir=self.console.settings.data_dir / "platform-keys",
-                now=utcnow(),
-            )
-            conn.commit()
-            conn.autocommit = True
-            conn.execute("VACUUM ANALYZE")
-            (size,) = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        stats = provision_and_seed(
+            self.console, name, users=users, events=audit, logins=logins, seed=4
+        )
+        size = vacuum_analyze(self.console, name)
         log(
             f"{name}: {audit:,} audit events, {logins:,} logins,"
             f" {stats.records:,} records in {stats.seconds:.0f} s; {size / 1e6:,.0f} MB"
@@ -220,7 +203,8 @@ class Bench:
         made: list[Any] = []
 
         def run() -> None:
-            made.append(self.repo.create(name, self.cluster, recipient, new_backup_id(utcnow())))
+            backup_id = new_backup_id(utcnow())
+            made.append(self.repo.create(name, self.cluster, recipient, backup_id))
 
         return Side(run, lambda: self.repo.delete(made.pop()))
 

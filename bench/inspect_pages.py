@@ -35,23 +35,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from harness import machine, pg_workspace, replace_section  # noqa: E402
+from harness import log, machine, pg_workspace, replace_section, vacuum_analyze  # noqa: E402
 
-from aptien_ops.backends.sandbox_platform import seed_tenant  # noqa: E402
 from aptien_ops.composition import Console, open_console  # noqa: E402
 from aptien_ops.domain import utcnow  # noqa: E402
 from aptien_ops.inspect_query import AuditFilters, LoginFilters, Position, Query  # noqa: E402
-from aptien_ops.services.provisioning import ProvisionRequest  # noqa: E402
 
-DOC = ROOT / "docs" / "benchmarks.md"
+from tenant_seeding import provision_and_seed  # noqa: E402
+
 START, END = "<!-- inspect-pages:start -->", "<!-- inspect-pages:end -->"
 TARGETS_MS = {"first_page": 50.0, "filtered_page": 100.0, "page_1000": 50.0}
 PW_ENV = "APTIEN_BENCH_INSPECTOR_PW"
-
-
-def log(message: str) -> None:
-    sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")
-    sys.stderr.flush()
 
 
 def median_ms(work: Callable[[], object], rounds: int, warmup: int = 2) -> tuple[float, float]:
@@ -77,8 +71,6 @@ def make_sandbox(tmp: Path, server: Any) -> Path:
 def seed(
     admin: Console, name: str, *, users: int, audit: int, logins: int, seed_no: int, show: bool
 ) -> float:
-    tenant = admin.provisioning.provision(ProvisionRequest(name, "DE"))
-    store = admin.ctx.store(tenant.cluster or "")
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
@@ -86,22 +78,10 @@ def seed(
             last[0] = time.monotonic()
             log(f"  seeding {name}: {done:,}/{total:,} rows")
 
-    with store.connect(name) as conn:
-        stats = seed_tenant(
-            conn,
-            "postgresql",
-            name,
-            users=users,
-            audit_events=audit,
-            logins=logins,
-            seed=seed_no,
-            key_dir=admin.settings.data_dir / "platform-keys",
-            now=utcnow(),
-            progress=progress,
-        )
-        conn.commit()
-        conn.autocommit = True
-        conn.execute("VACUUM ANALYZE")
+    stats = provision_and_seed(
+        admin, name, users=users, events=audit, logins=logins, seed=seed_no, progress=progress
+    )
+    vacuum_analyze(admin, name)
     return stats.seconds
 
 

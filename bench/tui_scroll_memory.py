@@ -33,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from harness import (
+    MINIMAL_APP_CLASS,
     BenchError,
     bench_env,
+    log,
     machine,
     peak_rss_kib,
     record_result,
@@ -49,21 +51,17 @@ START, END = "<!-- tui-scroll-memory:start -->", "<!-- tui-scroll-memory:end -->
 
 SEED = f"""\
 import sys
-from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, {str(ROOT / "tests")!r})
+from tenant_seeding import seeded
 
 from aptien_ops.composition import open_console
 from aptien_ops.sandbox import write_sandbox_config
-from aptien_ops.services.provisioning import ProvisionRequest
-from aptien_ops.backends.sandbox_platform import seed_tenant
 
-config, _ = write_sandbox_config(__import__("pathlib").Path(sys.argv[1]))
+config, _ = write_sandbox_config(Path(sys.argv[1]))
 console = open_console(config)
-tenant = console.provisioning.provision(ProvisionRequest({TENANT!r}, "DE"))
-store = console.ctx.store(tenant.cluster)
-with store.connect(tenant.name) as conn:
-    seed_tenant(conn, store.kind, tenant.name, users=500, audit_events=1000,
-                logins=int(sys.argv[2]), seed=5,
-                key_dir=console.settings.data_dir / "platform-keys", now=datetime.now(UTC))
+seeded(console, {TENANT!r}, users=500, events=1000, logins=int(sys.argv[2]), seed=5)
 console.close()
 print(config)
 """
@@ -71,16 +69,7 @@ print(config)
 MINIMAL_APP = f"""\
 import asyncio
 
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
-
-
-class Minimal(App[None]):
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("Hello from the floor")
-        yield Footer()
-
+{MINIMAL_APP_CLASS}
 
 async def main() -> None:
     async with Minimal().run_test(size={SIZE!r}) as pilot:
@@ -141,11 +130,6 @@ async def main(config: str, wanted: int) -> dict:
 
 print(json.dumps(asyncio.run(main(sys.argv[1], int(sys.argv[2])))))
 """
-
-
-def log(message: str) -> None:
-    sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")
-    sys.stderr.flush()
 
 
 def scrolled(argv: list[str], env: dict[str, str], wanted: int) -> dict[str, Any]:
