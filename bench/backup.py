@@ -203,7 +203,7 @@ class Bench:
         made: list[Any] = []
 
         def run() -> None:
-            backup_id = new_backup_id(utcnow())
+            backup_id = new_backup_id(utcnow(), self.console.ctx.rng)
             made.append(self.repo.create(name, self.cluster, recipient, backup_id))
 
         return Side(run, lambda: self.repo.delete(made.pop()))

@@ -151,7 +151,7 @@ def fleet(admin: Console, config: Path, size: int, rounds: int) -> dict[str, Any
                 elapsed = time.perf_counter() - t0
                 assert not search.failures, search.failures[:1]
                 rates.append(search.searched / elapsed)
-                out["email_found_in"] = len(search.rows)
+                out["email_found_in"] = len(search.hits)
         finally:
             sam.close()
         out["by_parallel"][parallel] = {
