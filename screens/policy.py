@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
@@ -43,11 +44,12 @@ class PolicyScreen(OpsScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("loading…", id="policy-source")
         yield DataTable(id="policy-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="policy-detail")
         yield Static(id="policy-note")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label in (("key", "Key"), ("value", "Value"), ("meaning", "Meaning")):
+        for key, label in (("key", "Key"), ("value", "Value")):
             table.add_column(label, key=key)
 
     def refresh_data(self) -> None:
@@ -59,9 +61,10 @@ class PolicyScreen(OpsScreen):
         keep = self.selected()
         table.clear()
         for key, value in view.policy.as_json().items():
-            table.add_row(key, Text(json.dumps(value)), view.describe(key), key=key)
+            table.add_row(key, Text(_short(json.dumps(value))), key=key)
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep))
+        self._show_detail(self.selected())
         self.query_one("#policy-source", Static).update(
             Text(f"{view.mode} · the policy comes from the {view.source}")
         )
@@ -72,6 +75,26 @@ class PolicyScreen(OpsScreen):
         else:
             note = "changing the policy needs the admin role and a second admin's approval"
         self.query_one("#policy-note", Static).update(Text(note, style="dim"))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "change" and self.console.settings.sandbox:
+            return False  # a sandbox's policy is its config file
+        return super().check_action(action, parameters)
+
+    @on(DataTable.RowHighlighted, "#policy-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(self.selected())
+
+    def _show_detail(self, key: str | None) -> None:
+        detail = self.query_one("#policy-detail", Static)
+        if key is None or self.view is None:
+            detail.update("")
+            return
+        text = Text()
+        text.append(key, style="bold")
+        text.append(f": {self.view.describe(key)}\n")
+        text.append(json.dumps(self.view.policy.as_json()[key]), style="dim")
+        detail.update(text)
 
     def selected(self) -> str | None:
         table = self.query_one(DataTable)
@@ -100,3 +123,11 @@ class PolicyScreen(OpsScreen):
         self.app.push_screen(
             ReasonModal(question, title="Request a policy change", placeholder=current), chosen
         )
+
+
+#: Widest value a row shows; the request dialog shows the whole of it.
+VALUE_WIDTH = 48
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…"
