@@ -75,6 +75,7 @@ SCREENS: tuple[Tab, ...] = (
         "7", "find-user", "Find user", "aptien_ops.screens.find_user:FindUserScreen", in_tabs=False
     ),
     Tab("8", "backups", "Backups", "aptien_ops.screens.backups:BackupsScreen"),
+    Tab("9", "policy", "Policy", "aptien_ops.screens.policy:PolicyScreen", in_tabs=False),
 )
 
 

@@ -28,6 +28,7 @@ APPROVAL_STATE_STYLES = {
     "approved": "green",
     "rejected": "red",
     "failed": "red",
+    "expired": "dim",
 }
 #: A backup's status: failed and missing both need an operator.
 BACKUP_STATUS_STYLES = {
