@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 
 from aptien_ops.domain import Approval, ApprovalState
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.base import OpsScreen, highlighted_key
 from aptien_ops.screens.formatting import approval_state_text, minute
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal
 
@@ -95,11 +95,8 @@ class ApprovalsScreen(OpsScreen):
         self._show_detail(self.selected())
 
     def selected(self) -> int | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return int(row_key.value) if row_key.value else None
+        key = highlighted_key(self.query_one(DataTable))
+        return int(key) if key else None
 
     @on(DataTable.RowHighlighted, "#approvals-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -33,7 +33,7 @@ from aptien_ops.screens.backup_render import (
     run_summary,
     short_id,
 )
-from aptien_ops.screens.base import REGION_FILTER, OpsScreen
+from aptien_ops.screens.base import REGION_FILTER, OpsScreen, highlighted_key, move_to_key
 from aptien_ops.screens.formatting import backup_status_text, count, short_minute, size
 from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.services.backups import BackupRow, RunOutcome
@@ -173,8 +173,7 @@ class BackupsScreen(OpsScreen):
                     last_check(r),
                     key=r.record.id,
                 )
-            if keep in self._by_id:
-                table.move_cursor(row=table.get_row_index(keep))
+            move_to_key(table, keep)
             status.update(self._summary(shown))
         self._show_detail(self.selected())
         self._show_due(region)
@@ -213,11 +212,7 @@ class BackupsScreen(OpsScreen):
         shown.update(due_report(items))
 
     def selected(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return row_key.value
+        return highlighted_key(self.query_one(DataTable))
 
     @on(DataTable.RowHighlighted, "#backups-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:

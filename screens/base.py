@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import DataTable, Footer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from aptien_ops.errors import OpsError, PendingApproval
@@ -61,6 +61,20 @@ class ServiceOutcome(Message, bubble=False):
         self.error = error
         self.pending = pending
         self.changed = changed
+
+
+def highlighted_key(table: DataTable[Any]) -> str | None:
+    """The key of the row under ``table``'s cursor; None when the table is empty."""
+    if table.row_count == 0:
+        return None
+    row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+    return row_key.value
+
+
+def move_to_key(table: DataTable[Any], key: str | None) -> None:
+    """Put the cursor on the row of ``key`` again if the table (reloaded) still has it."""
+    if key is not None and key in table.rows:
+        table.move_cursor(row=table.get_row_index(key))
 
 
 def pending_notice(pending: PendingApproval) -> str:

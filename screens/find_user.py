@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 from aptien_ops.errors import InvalidInput, OpsError
 from aptien_ops.inspect_query import check_email
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import REGION_FILTER, OpsScreen
+from aptien_ops.screens.base import REGION_FILTER, OpsScreen, highlighted_key
 from aptien_ops.screens.formatting import count, day, minute, short_minute, tenant_state_text
 from aptien_ops.screens.inspect_kinds import needs_security, shown_result
 from aptien_ops.services.inspection_results import SearchFailure, UserHit, UserSearch
@@ -284,11 +284,9 @@ class FindUserScreen(OpsScreen):
         self._show_highlighted()
 
     def _show_highlighted(self) -> None:
-        table = self.query_one("#find-table", DataTable)
-        if table.row_count:
-            self._show_detail(
-                str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
-            )
+        key = highlighted_key(self.query_one("#find-table", DataTable))
+        if key is not None:
+            self._show_detail(key)
 
     def _show_detail(self, name: str | None) -> None:
         hit = self._rows.get(name or "")

@@ -15,7 +15,7 @@ from aptien_ops.domain import OpsLogEntry
 from aptien_ops.errors import IntegrityFailure, OpsError
 from aptien_ops.opslog import VerifyReport
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.base import OpsScreen, highlighted_key
 from aptien_ops.screens.formatting import count, outcome_text, short_minute
 from aptien_ops.services.opslog_service import Witnesses
 
@@ -102,11 +102,8 @@ class OpsLogScreen(OpsScreen):
                 _clip(e.target),
                 key=str(e.seq),
             )
-        self._show_detail(
-            int(table.coordinate_to_cell_key(table.cursor_coordinate)[0].value or 0)
-            if entries
-            else None
-        )
+        key = highlighted_key(table)
+        self._show_detail(int(key or 0) if entries else None)
 
     @on(DataTable.RowHighlighted, "#opslog-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -18,7 +18,13 @@ from textual.widgets import DataTable, Input, Static
 
 from aptien_ops.domain import Tenant
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import LEAVE_FILTER, REGION_FILTER, OpsScreen
+from aptien_ops.screens.base import (
+    LEAVE_FILTER,
+    REGION_FILTER,
+    OpsScreen,
+    highlighted_key,
+    move_to_key,
+)
 from aptien_ops.screens.formatting import (
     count,
     day,
@@ -189,8 +195,7 @@ class TenantsScreen(OpsScreen):
                 tenant_state_text(r.state),
                 key=r.name,
             )
-        if keep is not None and keep in {r.name for r in matching[:WINDOW]}:
-            table.move_cursor(row=table.get_row_index(keep))
+        move_to_key(table, keep)
         self._show_status(needle)
         self._show_detail(self._highlighted())
 
@@ -253,11 +258,7 @@ class TenantsScreen(OpsScreen):
     # -- detail ----------------------------------------------------------------------------
 
     def _highlighted(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return row_key.value
+        return highlighted_key(self.query_one(DataTable))
 
     @on(DataTable.RowHighlighted, "#tenants-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
