@@ -168,13 +168,13 @@ async def running(app: App[Any], screen: str = "", **run_test: Any) -> AsyncIter
 
 @asynccontextmanager
 async def console_app(
-    console: Any, screen: str = "", **options: Any
+    console: Any, screen: str = "", *, clock: ManualClock | None = None, **run_test: Any
 ) -> AsyncIterator[tuple[Any, Pilot[Any]]]:
-    """The :func:`recording_app` on ``console``, :func:`running` (on the screen of key
-    ``screen``, if one is named); yields the app and its pilot. ``clock=`` goes to the app,
-    every other option to :meth:`App.run_test`."""
-    app = recording_app(console, **{k: options.pop(k) for k in ("clock",) if k in options})
-    async with running(app, screen, **options) as pilot:
+    """The :func:`recording_app` on ``console`` (with the idle ``clock``, if given),
+    :func:`running` on the screen of key ``screen`` if one is named; yields the app and its
+    pilot. ``run_test`` is passed on to :meth:`App.run_test`."""
+    app = recording_app(console) if clock is None else recording_app(console, clock=clock)
+    async with running(app, screen, **run_test) as pilot:
         yield app, pilot
 
 
