@@ -55,6 +55,7 @@ class Action(StrEnum):
     OPERATOR_GRANT_SECURITY = "operator.grant-security"
     OPERATOR_REVOKE_ADMIN = "operator.revoke-admin"
     KEYS_INIT = "keys.init"
+    DOCTOR_RUN = "doctor.run"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -98,6 +99,9 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.OPERATOR_GRANT_SECURITY: _ADMIN,
     Action.OPERATOR_REVOKE_ADMIN: _ADMIN,
     Action.KEYS_INIT: _ADMIN,
+    # The doctor's findings are about the install (paths, modes, roles, reachability): no
+    # personal data and no secret, so every member of staff may check it.
+    Action.DOCTOR_RUN: _ALL_STAFF,
 }
 
 #: Who may approve a four-eyes request, by the action requested.
@@ -138,6 +142,7 @@ READ_ONLY_SAFE = frozenset(
         Action.INSPECT_METADATA,
         Action.BACKUP_VIEW,
         Action.POLICY_VIEW,
+        Action.DOCTOR_RUN,
     }
 )
 
