@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from aptien_ops.backends import catalog_schema
 from aptien_ops.errors import ExitCode
 from aptien_ops.sandbox import write_sandbox_config
 from aptien_ops.services.doctor_results import DoctorReport, Finding
@@ -78,9 +79,21 @@ def test_the_exit_code_is_7_for_a_broken_install_and_6_when_only_something_is_do
 # ----------------------------------------------------------------------------- a sandbox
 
 
+def test_a_new_sandbox_passes_and_the_doctor_does_not_create_its_catalog(
+    sandbox_config: Path,
+) -> None:
+    result = run_cli("--json", "doctor", config=sandbox_config)
+    assert result.code == 0, result.stderr
+    found = findings(result)
+    assert found["catalog.schema"]["detail"] == "no catalog yet: the first command creates it"
+    assert found["catalog.mode"]["verdict"] == "not applicable"
+    assert not (sandbox_config.parent / "catalog.db").exists()
+
+
 def test_a_sandbox_is_checked_where_it_makes_sense_and_the_run_is_logged(
     sandbox_config: Path,
 ) -> None:
+    assert run_cli("operator", "whoami", config=sandbox_config).code == 0  # the catalog
     result = run_cli("doctor", config=sandbox_config, operator="vic")
     assert result.code == 0, result.stderr
     assert "doctor checks production installs; this is a sandbox" in result.stderr
@@ -107,6 +120,7 @@ def test_a_cluster_that_is_down_alone_exits_6_and_the_rest_is_still_checked(
     dead = DEAD_PG.format(tag=secrets.token_hex(4))
     eu_on_pg = f'name = "eu-pg-gone"\nkind = "postgresql"\nurl = "{dead}"'
     config.write_text(config.read_text().replace(EU_CLUSTER, eu_on_pg, 1))
+    assert run_cli("operator", "whoami", config=config).code == 0  # the catalog
     result = run_cli("--json", "doctor", config=config)
     assert result.code == ExitCode.UNAVAILABLE, result.stderr
     found = findings(result)
@@ -206,3 +220,25 @@ def test_the_servers_say_what_the_runtime_role_and_the_cluster_admin_may_do(
     said = first.stdout + first.stderr + second.stdout + second.stderr
     for secret in (roles.runtime_password, roles.owner_password, admin_password):
         assert secret not in said
+
+
+@pytest.mark.postgres
+def test_a_catalog_behind_is_reported_and_left_as_it_is(
+    tmp_path: Path, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roles = create_catalog_roles(pg_server, "doctor_behind")
+    monkeypatch.setenv(RUNTIME_PW, roles.runtime_password)
+    monkeypatch.setenv(OWNER_PW, roles.owner_password)
+    config = roles_config(tmp_path / "prod", roles)
+    with monkeypatch.context() as at_0003:
+        at_0003.setattr(catalog_schema, "SCHEMA_HEAD", "0003")
+        assert run_cli("operator", "whoami", config=config, as_account="ada").code == 0
+    result = run_cli("--json", "doctor", config=config, as_account="ada")
+    found = findings(result)
+    schema = found["catalog.schema"]
+    assert schema["detail"] == f"the schema is at revision 0003, not {catalog_schema.SCHEMA_HEAD}"
+    assert "owner's password in place" in str(schema["fix"])
+    for check in ("catalog.opens", "catalog.policy", "catalog.log-privileges"):
+        assert found[check]["verdict"] == "not checked", check
+    assert roles.scalar("SELECT version_num FROM alembic_version") == "0003"  # not upgraded
+    assert "not recorded" in result.error()["message"]

@@ -9,10 +9,12 @@ backup store, its PostgreSQL client tools). In a sandbox only the catalog, the c
 the stores are checked; the rest is marked not applicable.
 
 Every check stands on its own: one that fails never hides another, and what depends on a
-failed one is marked not checked. The doctor runs even when the console could not open (the
-catalog is down, a key is not private, the process is not the service account): it then
-records nothing. When the catalog opens, the run is authorised (every role may run it: the
-findings hold no personal data and no secret) and recorded as one ops-log attempt,
+failed one is marked not checked. Nothing is changed: the catalog is read as it is, and the
+console opens it (to authorise and record the run) only when that changes nothing, that is
+when its schema is this code's. The doctor runs even when the console could not open (the
+catalog is down or behind, a key is not private, the process is not the service account): it
+then records nothing. When the catalog opens, the run is authorised (every role may run it:
+the findings hold no personal data and no secret) and recorded as one ops-log attempt,
 ``doctor.run``, ``ok`` or ``failed:integrity`` / ``failed:unavailable`` as the exit code says.
 """
 
@@ -26,7 +28,7 @@ from aptien_ops.errors import ExitCode, Forbidden, OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogProbe, TenantStore
 from aptien_ops.services.context import OpsContext
-from aptien_ops.services.doctor_catalog import catalog_findings
+from aptien_ops.services.doctor_catalog import catalog_findings, uncurrent
 from aptien_ops.services.doctor_fleet import cluster_findings, region_findings
 from aptien_ops.services.doctor_host import (
     Account,
@@ -85,6 +87,10 @@ class DoctorService:
             reason = self.refusal.message if self.refusal else "no console"
             stopped = Finding.not_checked("catalog.opens", f"the console stopped first: {reason}")
             return self._report(self._check(stopped), "not recorded: the console did not open")
+        closed = uncurrent(self.probes.catalog)
+        if closed is not None:
+            opens = Finding.not_checked("catalog.opens", closed)
+            return self._report(self._check(opens), f"not recorded: {closed}")
         findings: list[Finding] | None = None
         try:
             with self.ctx.audited(Action.DOCTOR_RUN, self.settings.source) as attempt:

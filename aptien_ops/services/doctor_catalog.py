@@ -26,6 +26,26 @@ RECORDS = ("catalog.opens", "catalog.mode", "catalog.policy", "catalog.admins")
 ROLES = ("catalog.owner", "catalog.log-privileges", "catalog.triggers")
 
 
+def uncurrent(probe: Callable[[], CatalogProbe]) -> str | None:
+    """None when the console can open the catalog without changing it (reachable, schema at
+    this code's revision); otherwise why not. The doctor opens it only then: opening a catalog
+    whose schema is behind (or absent) upgrades (or creates) it, and a doctor changes nothing.
+    """
+    try:
+        catalog = probe()
+        try:
+            install = catalog.install_state()
+        finally:
+            catalog.dispose()
+    except OpsError:
+        return "the catalog cannot be reached"
+    if install.schema is SchemaState.CURRENT:
+        return None
+    if install.schema is SchemaState.NONE:
+        return "there is no catalog yet"
+    return f"the catalog's schema is not at revision {install.code_revision}"
+
+
 def catalog_findings(
     settings: Settings, probe: Callable[[], CatalogProbe], opens: Finding
 ) -> list[Finding]:
@@ -54,7 +74,15 @@ def _reachable(settings: Settings, catalog: CatalogProbe, opens: Finding) -> lis
             *not_checked(["catalog.schema", *RECORDS, *ROLES], "the catalog cannot be reached"),
         ]
     where = f"{catalog.url_for_display} answers ({install.database})"
-    findings = [Finding.passed("catalog.reachable", where), _schema(settings, install)]
+    findings = [Finding.passed("catalog.reachable", where)]
+    if install.schema is SchemaState.NONE and settings.sandbox:
+        new = "no catalog yet: the first command creates it"
+        return [
+            *findings,
+            Finding.passed("catalog.schema", new),
+            *(Finding.not_applicable(c, new) for c in (*RECORDS, *ROLES)),
+        ]
+    findings.append(_schema(settings, install))
     if install.schema is SchemaState.CURRENT:
         findings.append(opens)
         findings += _records(settings, catalog)
@@ -72,8 +100,8 @@ def _schema(settings: Settings, install: CatalogInstall) -> Finding:
     if state is SchemaState.CURRENT:
         return Finding.passed(check, f"the schema is at revision {head}, this aptien-ops's")
     if state is SchemaState.NONE:
-        first = "any command" if settings.sandbox else "an initial admin runs any command"
-        return Finding.failed(check, "the catalog has no schema yet", f"{first}: it creates it")
+        first = "an initial admin runs any command: it creates it"
+        return Finding.failed(check, "the catalog has no schema yet", first)
     if state is SchemaState.BEHIND:
         return Finding.failed(check, f"the schema is at revision {stored}, not {head}", upgrade)
     if state is SchemaState.NEWER:

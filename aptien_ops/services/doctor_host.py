@@ -47,7 +47,8 @@ class Account:
     @classmethod
     def this_process(cls) -> Account:
         uid = os.geteuid()
-        return cls(bastion.account_name(uid) or f"uid {uid}", uid, frozenset(os.getgroups()))
+        gids = frozenset([os.getegid(), *os.getgroups()])
+        return cls(bastion.account_name(uid) or f"uid {uid}", uid, gids)
 
     def may(self, info: os.stat_result, bits: int) -> bool:
         """Whether the mode bits give this account ``bits`` (4 read, 2 write, 1 enter/run)."""
