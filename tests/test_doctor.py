@@ -9,6 +9,7 @@ tests/test_doctor_install.py. Here each test looks at the findings it is about.
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from pathlib import Path
 
 import psycopg
@@ -164,6 +165,21 @@ def test_with_the_catalog_down_the_doctor_still_prints_its_findings(
     assert found["cluster.eu-sandbox-1.reachable"]["verdict"] == "pass"
     assert found["process.account"]["verdict"] == "fail"
     assert "not recorded" in result.error()["message"]
+
+
+def test_a_catalog_the_console_refuses_to_open_is_named_with_the_reason(tmp_path: Path) -> None:
+    config, _ = write_sandbox_config(tmp_path / "prod")
+    body = config.read_text().replace('mode = "sandbox"', 'mode = "production"', 1)
+    config.write_text(body.replace("initial_admins = []", 'initial_admins = ["ada"]', 1))
+    assert run_cli("operator", "whoami", config=config, as_account="ada").code == 0
+    with sqlite3.connect(tmp_path / "prod" / "catalog.db") as db:  # behind the console's back
+        db.execute("UPDATE opslog_head SET seq = 0, hmac = '', signature = ''")
+    result = run_cli("--json", "doctor", config=config, as_account="ada")
+    opens = findings(result)["catalog.opens"]
+    assert opens["verdict"] == "fail" and "blanked" in str(opens["detail"])
+    assert opens["fix"] and opens["connectivity"] is False
+    assert findings(result)["catalog.mode"]["verdict"] == "pass"  # read all the same
+    assert "not recorded: the catalog did not open" in result.error()["message"]
 
 
 # ----------------------------------------------------------------------------- PostgreSQL
