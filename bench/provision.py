@@ -50,8 +50,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from catalog_seed import ROOT, _start_pg
-from harness import BenchError, _summary, bench_env, compare, machine, record_result
+from harness import ROOT, BenchError, _summary, bench_env, compare, machine, record_result, start_pg
 from psycopg import sql
 
 from aptien_ops.backends.tenant_schema import POSTGRESQL
@@ -84,7 +83,7 @@ def pg_sandbox(tmp: Path) -> Iterator[tuple[Path, Any]]:
         sys.path.insert(0, str(ROOT / "tests"))
     import fleet_configs
 
-    server = _start_pg(tmp)
+    server = start_pg(tmp)
     try:
         yield fleet_configs.sandbox_with_eu_on("postgresql", tmp / "sandbox", server), server
     finally:

@@ -19,9 +19,11 @@ from textual.screen import ModalScreen, Screen
 
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action, Offer, offered
+from aptien_ops.policy import Policy
 from aptien_ops.screens.base import OpsScreen, ServiceCaller
 from aptien_ops.screens.commands import OpsCommands
 from aptien_ops.screens.dashboard import DashboardScreen
+from aptien_ops.screens.formatting import plural
 from aptien_ops.screens.help import HelpScreen
 from aptien_ops.screens.lock import LockScreen
 
@@ -73,6 +75,7 @@ SCREENS: tuple[Tab, ...] = (
         "7", "find-user", "Find user", "aptien_ops.screens.find_user:FindUserScreen", in_tabs=False
     ),
     Tab("8", "backups", "Backups", "aptien_ops.screens.backups:BackupsScreen"),
+    Tab("9", "policy", "Policy", "aptien_ops.screens.policy:PolicyScreen", in_tabs=False),
 )
 
 
@@ -130,7 +133,14 @@ class OpsApp(App[None], ServiceCaller):
         self.clock = clock or time.monotonic
         self.cursor_blink = cursor_blink
         self.idle_lock_minutes = console.settings.security.idle_lock_minutes
-        self.last_input = self.clock()
+        """Sandbox: lock after this many idle minutes. Production: end the session (the policy
+        the catalog holds sets it once the catalog is connected)."""
+        self.session_hours = 0
+        """Production: the session ends this many hours after it began, idle or not."""
+        self.production = not console.settings.sandbox
+        self.session_started = self.last_input = self.clock()
+        self.ended: str | None = None
+        """Why the app ended the session itself (the command line says so once it has left)."""
         self.locked = False
         self._held_notices: list[tuple[str, dict[str, object]]] = []
 
@@ -159,10 +169,10 @@ class OpsApp(App[None], ServiceCaller):
 
     def on_mount(self) -> None:
         if self.catalog_ready:
-            self.load(self.services.ctx.my_roles, self._roles_loaded)
+            self.load(self._roles_and_limits, self._roles_loaded)
         else:
             self.call_after_refresh(self._connect)
-        if self.idle_lock_minutes:
+        if self.idle_lock_minutes or self.production:
             self.set_interval(self.IDLE_CHECK_SECONDS, self.check_idle_lock, name="idle lock")
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -196,12 +206,24 @@ class OpsApp(App[None], ServiceCaller):
         self._call_service(self._open_catalog, self._catalog_opened, changed=False)
 
     def _open_catalog(self) -> frozenset[str] | OpsError:
-        """Runs in a worker thread: connect the catalog, then read the operator's roles."""
+        """Runs in a worker thread: connect the catalog, then read the operator's roles and
+        the session limits of the policy in force."""
         try:
             self.services.connect()
-            return self.services.ctx.my_roles()
+            return self._roles_and_limits()
         except OpsError as error:
             return error
+
+    def _roles_and_limits(self) -> frozenset[str]:
+        """Runs in a worker thread: the operator's roles, and the policy's session limits."""
+        roles = self.services.ctx.my_roles()
+        self.call_from_thread(self._limits, self.services.ctx.policy)
+        return roles
+
+    def _limits(self, policy: Policy) -> None:
+        if self.production:
+            self.idle_lock_minutes = policy.idle_minutes
+            self.session_hours = policy.session_hours
 
     def _catalog_opened(self, outcome: frozenset[str] | OpsError) -> None:
         if isinstance(outcome, OpsError):
@@ -285,10 +307,27 @@ class OpsApp(App[None], ServiceCaller):
         await super().on_event(event)
 
     def check_idle_lock(self) -> None:
-        """Lock if no key was pressed for ``idle_lock_minutes`` (0 never locks)."""
+        """After ``idle_lock_minutes`` without a key (0: never): a sandbox locks, production
+        ends the session (the operator logs in again over SSH); production also ends a session
+        older than ``session_hours``."""
+        now = self.clock()
+        if self.production and self.session_hours:
+            if now - self.session_started >= self.session_hours * 3600:
+                self.end_session(f"the session ended after {plural(self.session_hours, 'hour')}")
+                return
         if self.idle_lock_minutes and not self.locked:
-            if self.clock() - self.last_input >= self.idle_lock_minutes * 60:
-                self.lock(f"Locked after {self.idle_lock_minutes} idle minutes.")
+            if now - self.last_input >= self.idle_lock_minutes * 60:
+                idle = plural(self.idle_lock_minutes, "idle minute")
+                if self.production:
+                    self.end_session(f"the session ended after {idle}")
+                else:
+                    self.lock(f"Locked after {idle}.")
+
+    def end_session(self, why: str) -> None:
+        """Leave the TUI; the command line tells the operator why and how to come back."""
+        self.ended = f"{why}: log in again to go on"
+        self.clear_notifications()
+        self.exit()
 
     def action_lock(self) -> None:
         self.lock("Locked by the operator (ctrl+l).")

@@ -35,6 +35,7 @@ class ApprovalsScreen(OpsScreen):
 
     def __init__(self) -> None:
         super().__init__()
+        self.expired: set[int] = set()
         self.approvals: dict[int, Approval] = {}
         self.only_pending = True
 
@@ -57,9 +58,15 @@ class ApprovalsScreen(OpsScreen):
 
     def refresh_data(self) -> None:
         state = ApprovalState.PENDING if self.only_pending else None
-        self.load(lambda: self.console.approvals.list(state), self._loaded)
+        self.load(lambda: self._read(state), self._loaded)
 
-    def _loaded(self, approvals: list[Approval]) -> None:
+    def _read(self, state: ApprovalState | None) -> tuple[list[Approval], set[int]]:
+        """Runs in a worker: the requests, and which pending ones are past the policy's lifetime."""
+        approvals = self.console.approvals.list(state)
+        return approvals, {a.id for a in approvals if self.console.approvals.expired(a)}
+
+    def _loaded(self, loaded: tuple[list[Approval], set[int]]) -> None:
+        approvals, self.expired = loaded
         self.approvals = {a.id: a for a in approvals}
         table = self.query_one(DataTable)
         keep = self.selected()
@@ -71,7 +78,7 @@ class ApprovalsScreen(OpsScreen):
                 a.target,
                 a.requested_by,
                 minute(a.requested_at),
-                approval_state_text(a.state),
+                approval_state_text("expired" if a.id in self.expired else a.state),
                 key=str(a.id),
             )
         if keep is not None and keep in self.approvals:
@@ -128,6 +135,12 @@ class ApprovalsScreen(OpsScreen):
         approval = self.approvals[approval_id]
         if approval.state != ApprovalState.PENDING:
             self.notify(f"request #{approval.id} is {approval.state} already", severity="warning")
+            return None
+        if approval.id in self.expired:
+            self.notify(
+                f"request #{approval.id} expired: it can no longer run; request it again",
+                severity="warning",
+            )
             return None
         return approval
 

@@ -27,6 +27,7 @@ APPROVAL_STATE_STYLES = {
     "approved": "green",
     "rejected": "red",
     "failed": "red",
+    "expired": "dim",
 }
 #: A backup's status: failed and missing both need an operator.
 BACKUP_STATUS_STYLES = {
@@ -78,6 +79,11 @@ def role_choice(roles: Iterable[str]) -> str:
 def _matrix_order(roles: Iterable[str]) -> list[str]:
     held = set(roles)
     return [r for r in ROLES if r in held] + sorted(held - set(ROLES))
+
+
+def plural(n: int, word: str) -> str:
+    """``1 idle minute``, ``2 idle minutes``: the count and the word, agreeing."""
+    return f"{count(n)} {word}{'' if n == 1 else 's'}"
 
 
 def count(n: int) -> str:

@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from aptien_ops.cli.output import say
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.errors import InvalidInput
 
@@ -50,6 +51,8 @@ def run_tui(state: CliState) -> None:
     app.run()
     if app.start_error is not None:
         raise app.start_error
+    if app.ended is not None:
+        say(f"aptien-ops: {app.ended}")
 
 
 @click.command("tui")

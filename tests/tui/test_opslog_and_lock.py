@@ -194,3 +194,53 @@ async def test_a_toast_arriving_while_locked_waits_for_the_unlock(
         await pilot.press("enter")
         await until(pilot, lambda: "purged" in screen_words(app), "the held toast to show")
         assert "acme-gmbh purged" in screen_words(app)
+
+
+@story
+async def test_in_production_idleness_ends_the_session_instead_of_locking(
+    open_as: Callable[..., Console], sandbox: Path, pins: Pins, clock: ManualClock
+) -> None:
+    production_config(sandbox)
+    pins.account = os_account()
+    console = open_as(None)
+    app = recording_app()(console, clock=clock, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert (app.idle_lock_minutes, app.session_hours) == (15, 12)  # the catalog's policy
+        clock.advance(15 * 60)
+        app.check_idle_lock()
+        await pilot.pause()
+        assert not isinstance(app.screen, LockScreen)
+    assert app.ended == "the session ended after 15 idle minutes: log in again to go on"
+
+
+@story
+async def test_in_production_a_session_ends_after_the_policys_hours_even_when_busy(
+    open_as: Callable[..., Console], sandbox: Path, pins: Pins, clock: ManualClock
+) -> None:
+    production_config(sandbox)
+    pins.account = os_account()
+    app = recording_app()(open_as(None), clock=clock, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for _ in range(12 * 6):  # a key every ten minutes for twelve hours
+            clock.advance(10 * 60)
+            await pilot.press("down")
+            app.check_idle_lock()
+    assert app.ended == "the session ended after 12 hours: log in again to go on"
+
+
+@story
+async def test_a_sandbox_locks_after_one_idle_minute_in_good_english(
+    open_as: Callable[..., Console], clock: ManualClock
+) -> None:
+    app = recording_app()(open_as("ada"), clock=clock, cursor_blink=False)
+    app.idle_lock_minutes = 1
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        clock.advance(60)
+        app.check_idle_lock()
+        await pilot.pause()
+        assert isinstance(app.screen, LockScreen)
+        assert "Locked after 1 idle minute." in screen_words(app)
+    assert app.ended is None

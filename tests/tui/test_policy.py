@@ -1,0 +1,77 @@
+"""The policy screen (9): every operator sees the policy in force; an admin requests a change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from tui_helpers import Pins, recording_app, screen_words, settle, story
+
+from aptien_ops.composition import Console
+from aptien_ops.domain import Identity
+from aptien_ops.errors import InvalidInput
+from aptien_ops.screens.policy import PolicyScreen
+
+pytestmark = pytest.mark.tui
+
+
+def production(sandbox: Path) -> Path:
+    text = sandbox.read_text().replace('mode = "sandbox"', 'mode = "production"', 1)
+    sandbox.write_text(text.replace("initial_admins = []", 'initial_admins = ["ada", "bob"]', 1))
+    return sandbox
+
+
+@story
+async def test_an_admin_requests_a_policy_change_that_a_second_admin_approves(
+    open_as: Callable[..., Console], sandbox: Path, pins: Pins
+) -> None:
+    production(sandbox)
+    pins.account = "ada"
+    ada = open_as(None)
+    app = recording_app()(ada, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("9")
+        await settle(pilot)
+        assert isinstance(app.screen, PolicyScreen)
+        shown = screen_words(app)
+        assert "production · the policy comes from the catalog" in shown
+        assert "approval_lifetime_hours" in shown and "24" in shown
+        table = app.screen.query_one("#policy-table")
+        table.move_cursor(row=table.get_row_index("approval_lifetime_hours"))  # type: ignore[attr-defined]
+        await pilot.press("e")
+        await settle(pilot)
+        await pilot.press("1", "2", "enter")
+        await settle(pilot)
+        assert any("request #" in m for _, m in app.notices), app.notices
+    [request] = ada.approvals.list("pending")
+    assert (request.action, request.target) == ("policy.set", "approval_lifetime_hours")
+    bob = open_console_as(sandbox, "bob")
+    try:
+        bob.approvals.approve(request.id)
+        assert bob.policy.show().policy.approval_lifetime_hours == 12
+    finally:
+        bob.close()
+
+
+def open_console_as(config: Path, name: str) -> Console:
+    from aptien_ops.composition import open_console
+
+    return open_console(config, identity=Identity(name, name, None, f"s-{name}"))
+
+
+@story
+async def test_a_viewer_sees_the_policy_and_is_told_who_may_change_it(
+    open_as: Callable[..., Console],
+) -> None:
+    console = open_as("vic")
+    app = recording_app()(console, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("9")
+        await settle(pilot)
+        shown = screen_words(app)
+        assert "sandbox · the policy comes from the config" in shown
+        assert "edit [security] and [tenants] there" in shown
+        assert "Request change" not in shown
+    with pytest.raises(InvalidInput, match="edit"):
+        console.policy.set("idle_minutes", "5")
