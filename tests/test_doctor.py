@@ -20,7 +20,13 @@ from aptien_ops.errors import ExitCode
 from aptien_ops.sandbox import write_sandbox_config
 from aptien_ops.services.doctor_results import DoctorReport, Finding
 
-from catalog_roles import OWNER_PW, RUNTIME_PW, create_catalog_roles, create_login_role
+from catalog_roles import (
+    OWNER_PW,
+    RUNTIME_PW,
+    CatalogRoles,
+    create_catalog_roles,
+    create_login_role,
+)
 from catalog_roles import production_config as roles_config
 from cli_runner import Result, run_cli
 from fleet_configs import EU_CLUSTER
@@ -185,13 +191,19 @@ def test_a_catalog_the_console_refuses_to_open_is_named_with_the_reason(tmp_path
 # ----------------------------------------------------------------------------- PostgreSQL
 
 
+@pytest.fixture
+def roles(pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> CatalogRoles:
+    """The catalog's owner and runtime roles on a fresh database, their passwords set."""
+    made = create_catalog_roles(pg_server, "doctor")
+    monkeypatch.setenv(RUNTIME_PW, made.runtime_password)
+    monkeypatch.setenv(OWNER_PW, made.owner_password)
+    return made
+
+
 @pytest.mark.postgres
 def test_the_servers_say_what_the_runtime_role_and_the_cluster_admin_may_do(
-    tmp_path: Path, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, pg_server: PgServer, roles: CatalogRoles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    roles = create_catalog_roles(pg_server, "doctor")
-    monkeypatch.setenv(RUNTIME_PW, roles.runtime_password)
-    monkeypatch.setenv(OWNER_PW, roles.owner_password)
     admin, admin_password = f"eu_admin_{secrets.token_hex(4)}", secrets.token_urlsafe(16)
     create_login_role(pg_server, admin, admin_password, "CREATEDB")  # no CREATEROLE
     monkeypatch.setenv(CLUSTER_PW, admin_password)
@@ -240,11 +252,8 @@ def test_the_servers_say_what_the_runtime_role_and_the_cluster_admin_may_do(
 
 @pytest.mark.postgres
 def test_a_catalog_behind_is_reported_and_left_as_it_is(
-    tmp_path: Path, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, roles: CatalogRoles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    roles = create_catalog_roles(pg_server, "doctor_behind")
-    monkeypatch.setenv(RUNTIME_PW, roles.runtime_password)
-    monkeypatch.setenv(OWNER_PW, roles.owner_password)
     config = roles_config(tmp_path / "prod", roles)
     with monkeypatch.context() as at_0003:
         at_0003.setattr(catalog_schema, "SCHEMA_HEAD", "0003")
