@@ -56,6 +56,7 @@ class Action(StrEnum):
     OPERATOR_GRANT_SECURITY = "operator.grant-security"
     OPERATOR_REVOKE_ADMIN = "operator.revoke-admin"
     KEYS_INIT = "keys.init"
+    DOCTOR_RUN = "doctor.run"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -99,6 +100,9 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.OPERATOR_GRANT_SECURITY: _ADMIN,
     Action.OPERATOR_REVOKE_ADMIN: _ADMIN,
     Action.KEYS_INIT: _ADMIN,
+    # The doctor's findings are about the install (paths, modes, roles, reachability): no
+    # personal data and no secret, so every member of staff may check it.
+    Action.DOCTOR_RUN: _ALL_STAFF,
 }
 
 #: Who may approve a four-eyes request, by the action requested.
@@ -127,7 +131,11 @@ UNLOGGED_READS = frozenset(
 )
 
 #: The reads, logged or not: read-only mode refuses every other action (they change something).
-READ_ONLY_SAFE = UNLOGGED_READS | {Action.OPSLOG_VERIFY, Action.INSPECT_METADATA}
+READ_ONLY_SAFE = UNLOGGED_READS | {
+    Action.OPSLOG_VERIFY,
+    Action.INSPECT_METADATA,
+    Action.DOCTOR_RUN,
+}
 
 
 def validate_role(role: str) -> Role:

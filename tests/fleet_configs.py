@@ -10,6 +10,11 @@ import pytest
 from aptien_ops.composition import Console, open_console
 from aptien_ops.sandbox import write_sandbox_config
 
+#: The eu cluster of a new sandbox's config, to be replaced by another.
+EU_CLUSTER = (
+    'name = "eu-sandbox-1"\nkind = "sqlite"\nurl = "sqlite:///{data_dir}/tenants/eu-sandbox-1"'
+)
+
 
 def sandbox_with_eu_on(
     kind: str, directory: Path, pg_server: object | None = None, *, capacity: int = 20000
@@ -22,8 +27,7 @@ def sandbox_with_eu_on(
         assert pg_server is not None
         url = pg_server.url()  # type: ignore[attr-defined]
         text = text.replace(
-            'name = "eu-sandbox-1"\nkind = "sqlite"\n'
-            'url = "sqlite:///{data_dir}/tenants/eu-sandbox-1"',
+            EU_CLUSTER,
             f'name = "eu-pg-1"\nkind = "postgresql"\nurl = "{url}"\n'
             'inspector_password_env = "APTIEN_TEST_INSPECTOR_PW"',
         )

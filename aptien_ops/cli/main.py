@@ -77,6 +77,7 @@ def cli(
 
 def _register() -> None:
     from aptien_ops.cli import (
+        doctor,
         inspect,
         keys,
         lifecycle,
@@ -98,6 +99,7 @@ def _register() -> None:
         opslog.ops_log,
         policy.policy,
         keys.keys,
+        doctor.doctor,
         tui.tui,
         inspect.inspect,
     ):
