@@ -1,4 +1,4 @@
-"""How the screens print values: short, UTC, and the same on every screen.
+"""How the screens print values: short, UTC, the same on every screen, and data never raw.
 
 States are coloured here and nowhere else, so a state reads the same on every screen: green is
 well, yellow wants attention soon, red needs an operator, dim is over.
@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from rich.text import Text
 
 from aptien_ops.permissions import ROLES
+from aptien_ops.terminal_text import shown
 
 #: A tenant's state (tenants, a tenant's detail and history, find user).
 TENANT_STATE_STYLES = {
@@ -45,6 +46,17 @@ STEP_MARKS = {
     "skip": ("✓", "dim green"),
     "failed": ("✗", "bold red"),
 }
+
+
+def plain(
+    value: object, style: str = "", *, width: int | None = None, multiline: bool = False
+) -> Text:
+    """A field's value (a client's, a stranger's, another operator's text) for a table cell or
+    a ``Static``: controls and bidi characters escaped (:mod:`aptien_ops.terminal_text`), and a
+    ``Text``, so a widget never parses it as markup. ``width`` cuts it (with an ellipsis);
+    ``multiline`` keeps line feeds (a message that quotes data). Append a field to a ``Text``
+    with ``text.append(shown(value))``."""
+    return Text(shown(value, width=width, multiline=multiline), style=style)
 
 
 def day(value: datetime | None) -> str:

@@ -44,6 +44,7 @@ from aptien_ops.screens.modals import ReasonModal
 from aptien_ops.services.lifecycle import ALLOWED_FROM
 from aptien_ops.services.provisioning import STEPS
 from aptien_ops.services.tenants import TenantDetail
+from aptien_ops.terminal_text import shown
 
 
 @dataclass
@@ -204,7 +205,7 @@ class TenantDetailScreen(OpsScreen):
         text.append("  ")
         text.append_text(tenant_state_text(t.state))
         if t.state_reason:
-            text.append(f" — {t.state_reason}")
+            text.append(f" — {shown(t.state_reason)}")
         text.append(
             f"\ncountry {_country(t.country)} · region {t.region} · cluster {t.cluster or '—'}"
         )
@@ -214,9 +215,9 @@ class TenantDetailScreen(OpsScreen):
             f"\nschema {schema} · size {shown_size} · created {day(t.created_at)}"
             f" · updated {day(t.updated_at)}"
         )
-        contact = t.contact_name or "—"
+        contact = shown(t.contact_name or "—")
         if t.contact_email:
-            contact += f" <{t.contact_email}>"
+            contact += f" <{shown(t.contact_email)}>"
         text.append(f"\ncontact {contact}")
         if t.purged_at:
             text.append(
@@ -255,7 +256,8 @@ class TenantDetailScreen(OpsScreen):
                 text.append(f"{change.from_state} → ")
             text.append_text(tenant_state_text(change.to_state))
             text.append(
-                f"\n  by {change.operator}" + (f": {change.reason}" if change.reason else ""),
+                f"\n  by {shown(change.operator)}"
+                + (f": {shown(change.reason)}" if change.reason else ""),
                 style="dim",
             )
         self.query_one("#detail-history", Static).update(
@@ -266,7 +268,8 @@ class TenantDetailScreen(OpsScreen):
         text = Text()
         for approval in view.pending_purges:
             text.append(
-                f"purge request #{approval.id} by {approval.requested_by} {short_minute(approval.requested_at)} "
+                f"purge request #{approval.id} by {shown(approval.requested_by)}"
+                f" {short_minute(approval.requested_at)} "
                 "awaits a second admin (4 Approvals)\n",
                 style="bold yellow",
             )

@@ -23,6 +23,7 @@ from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.formatting import count, day, tenant_state_text
 from aptien_ops.screens.provision import ProvisionModal
 from aptien_ops.screens.tenant_detail import TenantDetailScreen
+from aptien_ops.terminal_text import shown
 
 WINDOW = 500
 #: Above this many rows the filter waits for a pause in typing before it re-filters.
@@ -204,10 +205,10 @@ class TenantsScreen(OpsScreen):
         if self.matches > WINDOW:
             text = f"showing {count(WINDOW)} of {count(self.matches)} — refine the filter"
         elif needle:
-            text = f"{count(self.matches)} of {count(total)} tenants match “{needle}”"
+            text = f"{count(self.matches)} of {count(total)} tenants match “{shown(needle)}”"
         else:
             text = f"{count(total)} tenant{'s' if total != 1 else ''}"
-        self.query_one("#tenants-status", Static).update(f"{text} · sorted by {sort}")
+        self.query_one("#tenants-status", Static).update(Text(f"{text} · sorted by {sort}"))
 
     def action_filter(self) -> None:
         self.query_one(Input).focus()
@@ -277,13 +278,13 @@ class TenantsScreen(OpsScreen):
         text.append("  ")
         text.append_text(tenant_state_text(row.state))
         if row.state_reason:
-            text.append(f" — {row.state_reason}")
+            text.append(f" — {shown(row.state_reason)}")
         if row.retain_until:
             text.append(f" · kept until {day(row.retain_until)}")
         text.append(f"\ncountry {row.country} · region {row.region} · cluster {row.cluster or '—'}")
-        contact = row.contact_name or "—"
+        contact = shown(row.contact_name or "—")
         if row.contact_email:
-            contact += f" <{row.contact_email}>"
+            contact += f" <{shown(row.contact_email)}>"
         text.append(f"\ncontact {contact}")
         text.append(f"\ncreated {day(row.created_at)} · updated {day(row.updated_at)}", style="dim")
         detail.update(text)
