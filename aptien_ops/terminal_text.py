@@ -59,10 +59,12 @@ def shown(value: object, *, width: int | None = None, multiline: bool = False) -
     an ellipsis.
     """
     text = value if isinstance(value, str) else str(value)
-    # Every character escaped is one str.isprintable() refuses: most text costs one scan.
+    # Every character escaped is one str.isprintable() refuses: most lines cost one scan.
     if not text.isprintable():
-        text = "".join(
-            _escape(c) if _hidden(c) and not (multiline and c == "\n") else c for c in text
+        lines = text.split("\n") if multiline else [text]
+        text = "\n".join(
+            line if line.isprintable() else "".join(_escape(c) if _hidden(c) else c for c in line)
+            for line in lines
         )
     if width is not None and len(text) > width:
         text = text[: max(0, width - 1)] + "…"
