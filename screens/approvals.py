@@ -14,8 +14,9 @@ from textual.widgets import DataTable, Static
 from aptien_ops.domain import Approval, ApprovalState
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import OpsScreen, highlighted_key
-from aptien_ops.screens.formatting import approval_state_text, minute
+from aptien_ops.screens.formatting import approval_state_text, minute, plain
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal
+from aptien_ops.terminal_text import shown
 
 
 class ApprovalsScreen(OpsScreen):
@@ -74,9 +75,9 @@ class ApprovalsScreen(OpsScreen):
         for a in sorted(approvals, key=lambda a: a.id, reverse=True):
             table.add_row(
                 str(a.id),
-                a.action,
-                a.target,
-                a.requested_by,
+                plain(a.action),
+                plain(a.target),
+                plain(a.requested_by),
                 minute(a.requested_at),
                 approval_state_text("expired" if a.id in self.expired else a.state),
                 key=str(a.id),
@@ -111,17 +112,18 @@ class ApprovalsScreen(OpsScreen):
             )
             return
         text = Text()
-        text.append(f"#{approval.id} {approval.action} → {approval.target}", style="bold")
-        text.append(f"\nparameters {json.dumps(approval.params, sort_keys=True)}")
+        text.append(f"#{approval.id} {shown(approval.action)} → {shown(approval.target)}", "bold")
+        text.append(f"\nparameters {shown(json.dumps(approval.params, sort_keys=True))}")
         text.append(
-            f"\nrequested by {approval.requested_by} at {minute(approval.requested_at)} UTC"
+            f"\nrequested by {shown(approval.requested_by)} at {minute(approval.requested_at)} UTC"
         )
         if approval.decided_by:
             text.append(
-                f"\n{approval.state} by {approval.decided_by} at {minute(approval.decided_at)} UTC"
+                f"\n{approval.state} by {shown(approval.decided_by)}"
+                f" at {minute(approval.decided_at)} UTC"
             )
             if approval.reason:
-                text.append(f": {approval.reason}")
+                text.append(f": {shown(approval.reason)}")
         detail.update(text)
 
     def _selected_pending(self) -> Approval | None:

@@ -34,7 +34,7 @@ from aptien_ops.screens.backup_render import (
     short_id,
 )
 from aptien_ops.screens.base import REGION_FILTER, OpsScreen, highlighted_key, move_to_key
-from aptien_ops.screens.formatting import backup_status_text, count, short_minute, size
+from aptien_ops.screens.formatting import backup_status_text, count, plain, short_minute, size
 from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.services.backups import BackupRow, RunOutcome
 
@@ -190,7 +190,7 @@ class BackupsScreen(OpsScreen):
         if len(rows) > WINDOW:
             text.append(f" · newest {count(WINDOW)} shown (backup list has all)", style="dim")
         for note in self.shelf.notes if self.shelf else []:
-            text.append(f" · {note}", style="yellow")
+            text.append_text(plain(f" · {note}", "yellow"))
         offers = [self.ops.offer(a) for a in set(self.PERMISSIONS.values())]
         if not any(o.allowed for o in offers):
             read_only = any(o.read_only for o in offers)
@@ -280,7 +280,7 @@ class BackupsScreen(OpsScreen):
 
     def _start_progress(self, label: str) -> None:
         self.query_one("#backups-run").display = True
-        self.query_one("#backups-run-label", Label).update(label)
+        self.query_one("#backups-run-label", Label).update(plain(label))
         self.query_one(ProgressBar).update(total=None, progress=0)
 
     def _run(
@@ -305,7 +305,7 @@ class BackupsScreen(OpsScreen):
     def _progress(self, event: BackupProgress) -> None:
         self.query_one(ProgressBar).update(total=max(event.total, 1), progress=event.done)
         doing = event.item if event.item.startswith("verify ") else f"backing up {event.item}"
-        self.query_one("#backups-run-label", Label).update(doing)
+        self.query_one("#backups-run-label", Label).update(plain(doing))
 
     def _ran(self, outcomes: list[RunOutcome]) -> None:
         message, failed = run_summary(outcomes)

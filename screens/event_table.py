@@ -1,5 +1,6 @@
 """A virtual table over an :class:`~screens.event_window.EventWindow`: draws only the lines on
 screen, so holding 2,000 rows costs nothing per frame (DataTable would measure every cell).
+Its lines are segments written as they are: every cell passes through ``shown`` first.
 
 It never loads anything itself: when the cursor or the view nears an edge of the window it
 posts :class:`EventTable.Wanted`, and the screen that owns the window loads the next page in a
@@ -22,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from aptien_ops.screens.event_window import EventWindow
+from aptien_ops.terminal_text import shown
 
 #: Ask for the next page when the cursor or the view comes this close to an edge of the window.
 LOOKAHEAD = 60
@@ -228,6 +230,5 @@ class EventTable(ScrollView, can_focus=True):
         else:
             name = "event-table--alert" if alert else None
         style = self.rich_style + self.get_component_rich_style(name) if name else self.rich_style
-        return Strip(
-            [Segment(self._line([c.value(row) for c in self.columns], widths, width), style)], width
-        )
+        cells = [shown(c.value(row)) for c in self.columns]
+        return Strip([Segment(self._line(cells, widths, width), style)], width)

@@ -22,9 +22,17 @@ from aptien_ops.errors import InvalidInput, OpsError
 from aptien_ops.inspect_query import check_email
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import REGION_FILTER, OpsScreen, highlighted_key
-from aptien_ops.screens.formatting import count, day, minute, short_minute, tenant_state_text
+from aptien_ops.screens.formatting import (
+    count,
+    day,
+    minute,
+    plain,
+    short_minute,
+    tenant_state_text,
+)
 from aptien_ops.screens.inspect_kinds import needs_security, shown_result
 from aptien_ops.services.inspection_results import SearchFailure, UserHit, UserSearch
+from aptien_ops.terminal_text import shown
 
 #: Rows shown at most: an address is a user of a handful of tenants, never of the whole fleet.
 SHOWN_ROWS = 1_000
@@ -199,7 +207,7 @@ class FindUserScreen(OpsScreen):
             hit.tenant.region,
             tenant_state_text(hit.tenant.state),
             short_minute(hit.user.last_login) or "never",
-            hit.user.last_login_ip or "—",
+            plain(hit.user.last_login_ip or "—"),
             key=name,
         )
         if len(self._rows) == 1:
@@ -240,7 +248,10 @@ class FindUserScreen(OpsScreen):
             return
         if self.searching:
             status.update(
-                Text(f"searching {where} for {self.email}… {progress}".rstrip(), style="dim")
+                Text(
+                    f"searching {where} for {shown(self.email)}… {progress}".rstrip(),
+                    style="dim",
+                )
             )
             return
         result = self.result
@@ -249,11 +260,12 @@ class FindUserScreen(OpsScreen):
         if result.hits:
             found = len(result.hits)
             text.append(
-                f"{result.email} is a user of {count(found)} tenant{'s' if found != 1 else ''}",
+                f"{shown(result.email)} is a user of"
+                f" {count(found)} tenant{'s' if found != 1 else ''}",
                 style="bold green",
             )
         else:
-            text.append(f"no tenant has a user {result.email}", style="bold yellow")
+            text.append(f"no tenant has a user {shown(result.email)}", style="bold yellow")
         text.append(f" · {count(result.searched)} searched in {where}", style="dim")
         if result.skipped_purged:
             text.append(f" · {count(result.skipped_purged)} purged skipped", style="dim")
@@ -272,7 +284,7 @@ class FindUserScreen(OpsScreen):
             by_cluster.setdefault(failure.tenant.cluster or "?", []).append(failure)
         parts = [
             f"cluster {cluster} ({len(group)} tenant{'s' if len(group) != 1 else ''}): "
-            f"{group[0].error}"
+            f"{shown(group[0].error)}"
             for cluster, group in sorted(by_cluster.items())
         ]
         return "; ".join(parts)
@@ -296,7 +308,7 @@ class FindUserScreen(OpsScreen):
             return
         user, tenant = hit.user, hit.tenant
         text = Text()
-        text.append(user.email, style="bold")
+        text.append(shown(user.email), style="bold")
         text.append(f" in {tenant.name} ({tenant.region}, {tenant.cluster})")
         text.append(
             f"\n{'an admin' if user.is_admin else 'a user'}"
@@ -304,13 +316,13 @@ class FindUserScreen(OpsScreen):
         )
         text.append("\nlast login ", style="dim")
         text.append(
-            f"{minute(user.last_login)} from {user.last_login_ip or '—'}"
+            f"{minute(user.last_login)} from {shown(user.last_login_ip or '—')}"
             if user.last_login
             else "never"
         )
         if user.last_attempt:
             text.append(" · last attempt ", style="dim")
-            result = shown_result(user.last_attempt_result or "")
+            result = shown(shown_result(user.last_attempt_result or ""))
             text.append(f"{short_minute(user.last_attempt)} {result}")
         detail.update(text)
 

@@ -22,7 +22,7 @@ from textual.widgets import Label, ProgressBar, Static
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import REGION_FILTER, OpsScreen
-from aptien_ops.screens.formatting import count
+from aptien_ops.screens.formatting import count, plain
 from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.services.fleet import Finding, MigrationResult
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
@@ -77,7 +77,9 @@ def findings_report(findings: Sequence[Finding]) -> RenderableType:
         table.add_column(ratio=1)
         for f in group[:SHOWN_PER_KIND]:
             table.add_row(
-                f"  {f.tenant or f.cluster or '—'}", f"{f.region} · {f.cluster or '—'}", f.detail
+                plain(f"  {f.tenant or f.cluster or '—'}"),
+                plain(f"{f.region} · {f.cluster or '—'}"),
+                plain(f.detail),
             )
         parts.append(table)
         if len(group) > SHOWN_PER_KIND:

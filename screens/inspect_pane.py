@@ -29,6 +29,7 @@ from aptien_ops.screens.formatting import count
 from aptien_ops.screens.inspect_kinds import EventKind, needs_security
 from aptien_ops.services.inspection import Browser
 from aptien_ops.services.inspection_results import Page
+from aptien_ops.terminal_text import shown
 
 if TYPE_CHECKING:
     from aptien_ops.screens.app import OpsApp
@@ -288,5 +289,5 @@ class EventBrowser(Vertical, ServiceCaller):
             elif not window.has_after:
                 text.append(" · oldest reached", style="dim")
         if self.notice:
-            text.append(f"\n{self.notice}", style="yellow")
+            text.append(f"\n{shown(self.notice)}", style="yellow")
         self.query_one(".event-status", Static).update(text)

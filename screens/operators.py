@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 from aptien_ops.domain import Operator
 from aptien_ops.permissions import ROLES, Action, Role
 from aptien_ops.screens.base import OpsScreen, highlighted_key, move_to_key
-from aptien_ops.screens.formatting import day, role_choice, role_list
+from aptien_ops.screens.formatting import day, plain, role_choice, role_list
 from aptien_ops.screens.modals import AddOperatorModal, ConfirmModal, RolePickerModal
 
 
@@ -62,7 +62,9 @@ class OperatorsScreen(OpsScreen):
         table.clear()
         for o in sorted(operators, key=lambda o: o.name):
             roles = role_list(o.roles) if o.active else f"inactive ({role_list(o.roles)})"
-            table.add_row(o.name, roles, o.added_by or "", day(o.added_at), key=o.name)
+            table.add_row(
+                plain(o.name), roles, plain(o.added_by or ""), day(o.added_at), key=o.name
+            )
         move_to_key(table, keep)
         me = self.console.identity.operator
         offer = self.ops.offer(Action.OPERATOR_GRANT)

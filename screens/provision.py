@@ -26,6 +26,7 @@ from aptien_ops.domain import Tenant, TenantState, validate_tenant_name
 from aptien_ops.errors import OpsError
 from aptien_ops.regions import Resolution
 from aptien_ops.screens.base import ServiceCaller
+from aptien_ops.screens.formatting import plain
 from aptien_ops.screens.modals import OpsModal
 from aptien_ops.screens.provision_steps import StepList
 from aptien_ops.services.provisioning import ProvisionRequest, check_contact_email
@@ -295,7 +296,7 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
         summary = Text(f"{request.name} · ")
         summary.append_text(region_line(self.resolution))
         if request.contact_name:
-            summary.append(f" · {request.contact_name}")
+            summary.append_text(plain(f" · {request.contact_name}"))
         self.query_one("#provision-summary", Static).update(summary)
         self.running = True
         self.query_one(StepList).begin()

@@ -46,6 +46,7 @@ from aptien_ops.screens.modals import ReasonModal
 from aptien_ops.services.lifecycle import ALLOWED_FROM
 from aptien_ops.services.provisioning import STEPS
 from aptien_ops.services.tenants import TenantDetail
+from aptien_ops.terminal_text import shown
 
 
 @dataclass
@@ -249,7 +250,8 @@ class TenantDetailScreen(OpsScreen):
                 text.append(f"{change.from_state} → ")
             text.append_text(tenant_state_text(change.to_state))
             text.append(
-                f"\n  by {change.operator}" + (f": {change.reason}" if change.reason else ""),
+                f"\n  by {shown(change.operator)}"
+                + (f": {shown(change.reason)}" if change.reason else ""),
                 style="dim",
             )
         self.query_one("#detail-history", Static).update(
@@ -260,8 +262,9 @@ class TenantDetailScreen(OpsScreen):
         text = Text()
         for approval in view.pending_purges:
             text.append(
-                f"purge request #{approval.id} by {approval.requested_by} "
-                f"{short_minute(approval.requested_at)} awaits a second admin (4 Approvals)\n",
+                f"purge request #{approval.id} by {shown(approval.requested_by)}"
+                f" {short_minute(approval.requested_at)} "
+                "awaits a second admin (4 Approvals)\n",
                 style="bold yellow",
             )
         offers = [self.ops.offer(p) for p in self.PERMISSIONS.values()]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -34,6 +35,7 @@ from aptien_ops.screens.formatting import (
 )
 from aptien_ops.screens.provision import ProvisionModal
 from aptien_ops.screens.tenant_detail import TenantDetailScreen
+from aptien_ops.terminal_text import shown
 
 WINDOW = 500
 #: Above this many rows the filter waits for a pause in typing before it re-filters.
@@ -205,10 +207,10 @@ class TenantsScreen(OpsScreen):
         if self.matches > WINDOW:
             text = f"showing {count(WINDOW)} of {count(self.matches)} — refine the filter"
         elif needle:
-            text = f"{count(self.matches)} of {count(total)} tenants match “{needle}”"
+            text = f"{count(self.matches)} of {count(total)} tenants match “{shown(needle)}”"
         else:
             text = f"{count(total)} tenant{'s' if total != 1 else ''}"
-        self.query_one("#tenants-status", Static).update(f"{text} · sorted by {sort}")
+        self.query_one("#tenants-status", Static).update(Text(f"{text} · sorted by {sort}"))
 
     def action_filter(self) -> None:
         self.query_one(Input).focus()

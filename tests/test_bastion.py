@@ -304,7 +304,7 @@ def test_the_origin_is_the_host_sshd_wrote_in_the_terminals_login_record(tmp_pat
     assert login_host("pts/1", utmp) is None
     assert login_host("tty2", utmp) is None
     assert login_host("pts/9", utmp) is None
-    assert login_host("pts/4", utmp) == "evil?[2Jhost"
+    assert login_host("pts/4", utmp) == "evil\\x1b[2Jhost"
     assert login_host("pts/3", tmp_path / "no-utmp") is None
 
 
