@@ -13,21 +13,26 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from aptien_ops.errors import OpsError, PendingApproval
 from aptien_ops.permissions import Action, approvers
+from aptien_ops.screens.filter_bar import Filterable, FilterBar, FilterInput
 from aptien_ops.screens.header import OpsHeader
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
     from aptien_ops.screens.app import OpsApp
+    from aptien_ops.screens.lists import ListTable
 
 #: The region filter's key, alike on every screen that shows tenants by region.
 REGION_FILTER = Binding(
     "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
 )
+#: ``/`` on every list: the filter bar (screens/filter_bar.py).
+FILTER = Binding("slash", "filter", "Filter", tooltip="filter the list by any text its rows show")
 #: Escape in a filter bar: back to the table. A priority binding, so that the bar's input does
 #: not take the key; screens offer it only while the bar has the focus.
 LEAVE_FILTER = Binding(
@@ -38,6 +43,23 @@ LEAVE_FILTER = Binding(
     priority=True,
     tooltip="back from the filter to the table",
 )
+#: Escape on a filtered list: clears the filter; in an empty filter bar, back to the list. A
+#: priority binding, so that the bar's input does not take the key; offered only while the bar
+#: has the focus or a filter applies.
+CLEAR_FILTER = Binding(
+    "escape",
+    "clear_filter",
+    "Clear filter",
+    show=False,
+    priority=True,
+    tooltip="clear the filter; again: back to the list",
+)
+
+
+def open_row(tooltip: str) -> Binding:
+    """Enter on a list: open the highlighted row (``action_open_detail``). A priority binding,
+    so that the table's own Enter does not take it; not offered while typing in an input."""
+    return Binding("enter", "open_detail", "Open", show=False, priority=True, tooltip=tooltip)
 
 
 class ServiceOutcome(Message, bubble=False):
@@ -215,4 +237,61 @@ class OpsScreen(Screen[None], ServiceCaller):
         self.refresh_data()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        typing = isinstance(self.focused, Input)
+        if action == "open_detail" and typing:
+            return False  # Enter submits what is typed
+        if action in ("filter", "clear_filter"):
+            bar = self.filter_bar()
+            if bar is None:
+                return False
+            if action == "clear_filter":
+                return bar.editing or bool(bar.needle)
         return self.ops.offers(self, action)
+
+    # -- the list's filter (screens with a FilterBar) ----------------------------------------
+
+    def filter_bar(self) -> FilterBar | None:
+        bars = self.query(FilterBar)
+        return bars.first() if bars else None
+
+    def list_widget(self) -> Widget:
+        """The list the filter narrows (the focus goes back there): ``AUTO_FOCUS``."""
+        return self.query_one(self.AUTO_FOCUS or DataTable)
+
+    def filter_changed(self, needle: str) -> None:
+        """Show the rows holding ``needle`` (blank: all); the bar says how many. The default
+        narrows the screen's :class:`~aptien_ops.screens.lists.ListTable`."""
+        table = self.list_widget()
+        if isinstance(table, Filterable):
+            table.filter(needle)
+
+    def on_list_table_shown(self, event: ListTable.Shown) -> None:
+        bar = self.filter_bar()
+        if bar is not None:
+            bar.show_count(event.table.matches, event.table.total)
+
+    def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
+        self.filter_changed(event.needle)
+
+    def on_filter_bar_done(self) -> None:
+        self.list_widget().focus()
+
+    def on_filter_input_left(self, event: FilterInput.Left) -> None:
+        self.list_widget().focus()
+        # Posted from the app's own loop: a key posted from this handler would carry the screen
+        # as its sender and stop bubbling before the app checks the bindings.
+        self.app.call_later(self.app.simulate_key, event.key)
+
+    def action_filter(self) -> None:
+        bar = self.filter_bar()
+        if bar is not None:
+            bar.open()
+
+    def action_clear_filter(self) -> None:
+        bar = self.filter_bar()
+        if bar is None:
+            return
+        if bar.needle:
+            bar.clear()  # the list shows every row again; the focus stays where it is
+        elif bar.editing:
+            self.list_widget().focus()

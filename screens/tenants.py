@@ -10,22 +10,22 @@ import re
 from pathlib import Path
 
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
 from aptien_ops.domain import Tenant
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import (
-    LEAVE_FILTER,
+    CLEAR_FILTER,
     REGION_FILTER,
     OpsScreen,
     highlighted_key,
     move_to_key,
 )
+from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import (
     count,
     day,
@@ -33,9 +33,9 @@ from aptien_ops.screens.formatting import (
     tenant_heading,
     tenant_state_text,
 )
+from aptien_ops.screens.lists import ListRow, ListTable
 from aptien_ops.screens.provision import ProvisionModal
 from aptien_ops.screens.tenant_detail import TenantDetailScreen
-from aptien_ops.terminal_text import shown
 
 WINDOW = 500
 #: Above this many rows the filter waits for a pause in typing before it re-filters.
@@ -47,37 +47,8 @@ COLUMNS = (
     ("cluster", "Cluster"),
     ("state", "State"),
 )
-#: What can occur in a name, country code, region or state (the filter's haystack).
-FILTERABLE = re.compile(r"[\w\s.-]")
-
-
-class TenantFilter(Input):
-    """The filter box. It hands back keys that cannot be part of a filter.
-
-    A terminal sends Esc and a key typed right after it as one sequence: Textual reads it as
-    alt+key, or for punctuation as the key alone, and the Esc is lost, so ``?`` pressed after
-    Esc landed in the filter. Such keys can never match a tenant, so they leave the filter and
-    act as the key they are.
-    """
-
-    class Left(Message):
-        """Leave the filter, then act on ``key`` as if the table had the focus."""
-
-        def __init__(self, key: str) -> None:
-            super().__init__()
-            self.key = key
-
-    async def _on_key(self, event: events.Key) -> None:
-        swallowed_escape = event.key.startswith("alt+")
-        unfilterable = (
-            event.is_printable
-            and event.character is not None
-            and not FILTERABLE.fullmatch(event.character)
-        )
-        if swallowed_escape or unfilterable:
-            event.stop()
-            event.prevent_default()  # Input's own handler would type the character
-            self.post_message(self.Left(event.key.removeprefix("alt+")))
+#: What cannot occur in a name, country code, region or state: such a key leaves the filter.
+UNFILTERABLE = re.compile(r"[^\w\s.-]")
 
 
 class TenantsScreen(OpsScreen):
@@ -105,8 +76,8 @@ class TenantsScreen(OpsScreen):
             "Provision",
             tooltip="provision a tenant: name, country → region, contact",
         ),
-        # Priority, and only while filtering: the focus is back on the table before the next key.
-        LEAVE_FILTER,
+        # Priority, and only while filtering: acts before the filter's input takes the key.
+        CLEAR_FILTER,
     ]
     PERMISSIONS = {"provision": Action.TENANT_PROVISION}
     DETAIL_SCREEN = TenantDetailScreen
@@ -114,30 +85,28 @@ class TenantsScreen(OpsScreen):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[Tenant] = []
-        self._haystacks: list[str] = []
         self._by_name: dict[str, Tenant] = {}
         self.sort_column = 0
-        self.matches = 0
         self._debounce: Timer | None = None
         self._loaded_once = False
         #: Highlight this tenant once the next load is in (one just provisioned).
         self._select_after_load: str | None = None
 
     def compose_body(self) -> ComposeResult:
-        yield TenantFilter(
-            placeholder="/ filter by name, country, region or state",
+        yield FilterBar(
+            "filter by name, country, region or state",
+            always_shown=True,
+            unfilterable=UNFILTERABLE,
             id="tenants-filter",
-            compact=True,
         )
         yield Static("loading…", id="tenants-status")
-        yield DataTable(id="tenants-table", cursor_type="row", zebra_stripes=True)
+        yield ListTable(limit=WINDOW, id="tenants-table")
         yield Static(id="tenants-detail")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for key, label in COLUMNS:
             table.add_column(label, key=key)
-        self.query_one(Input).cursor_blink = self.ops.cursor_blink
         self.watch(self.app, "region_filter", self.refresh_data, init=False)
 
     # -- loading ---------------------------------------------------------------------------
@@ -148,96 +117,59 @@ class TenantsScreen(OpsScreen):
 
     def _loaded(self, rows: list[Tenant]) -> None:
         self.rows = rows
-        self._haystacks = [f"{r.name} {r.country} {r.region} {r.state}".lower() for r in rows]
         self._by_name = {r.name: r for r in rows}
         self._loaded_once = True
-        self.apply_filter()
+        self._fill()
         wanted, self._select_after_load = self._select_after_load, None
-        table = self.query_one(DataTable)
-        if wanted is not None and wanted in table.rows:
-            table.move_cursor(row=table.get_row_index(wanted))
+        move_to_key(self.query_one(ListTable), wanted)
 
     # -- filtering and sorting -------------------------------------------------------------
 
-    @on(Input.Changed, "#tenants-filter")
-    def _filter_changed(self) -> None:
+    def filter_changed(self, needle: str) -> None:
         if self._debounce is not None:
             self._debounce.stop()
         if len(self.rows) > DEBOUNCE_ABOVE:
-            self._debounce = self.set_timer(0.2, self.apply_filter)
+            self._debounce = self.set_timer(0.2, self._refilter)
         else:
-            self.apply_filter()
+            self._refilter()
 
-    @on(Input.Submitted, "#tenants-filter")
-    def _filter_submitted(self) -> None:
-        self.query_one(DataTable).focus()
-
-    def apply_filter(self) -> None:
-        """Re-fill the table with the first ``WINDOW`` matching rows in the chosen order."""
-        if not self._loaded_once:
-            return
-        needle = self.query_one(Input).value.strip().lower()
-        matching = (
-            [r for r, h in zip(self.rows, self._haystacks, strict=True) if needle in h]
-            if needle
-            else list(self.rows)
-        )
-        key = COLUMNS[self.sort_column][0]
-        matching.sort(key=lambda r: (str(getattr(r, key) or ""), r.name))
-        self.matches = len(matching)
-        table = self.query_one(DataTable)
-        keep = self._highlighted()
-        table.clear()
-        for r in matching[:WINDOW]:
-            table.add_row(
-                r.name,
-                r.country,
-                r.region,
-                r.cluster or "",
-                tenant_state_text(r.state),
-                key=r.name,
-            )
-        move_to_key(table, keep)
-        self._show_status(needle)
+    def _refilter(self) -> None:
+        super().filter_changed(self.query_one(FilterBar).needle)
+        self._show_status()
         self._show_detail(self._highlighted())
 
-    def _show_status(self, needle: str) -> None:
+    def _fill(self) -> None:
+        """Re-fill the table in the chosen order; it shows the first ``WINDOW`` that match."""
+        if not self._loaded_once:
+            return
+        key = COLUMNS[self.sort_column][0]
+        ordered = sorted(self.rows, key=lambda r: (str(getattr(r, key) or ""), r.name))
+        table = self.query_one(ListTable)
+        table.fill(
+            ListRow(
+                r.name,
+                (r.name, r.country, r.region, r.cluster or "", tenant_state_text(r.state)),
+            )
+            for r in ordered
+        )
+        self._show_status()
+        self._show_detail(self._highlighted())
+
+    def _show_status(self) -> None:
+        table = self.query_one(ListTable)
         total = len(self.rows)
         sort = COLUMNS[self.sort_column][1].lower()
-        if self.matches > WINDOW:
-            text = f"showing {count(WINDOW)} of {count(self.matches)} — refine the filter"
-        elif needle:
-            text = f"{count(self.matches)} of {count(total)} tenants match “{shown(needle)}”"
+        if table.matches > WINDOW:
+            text = f"showing {count(WINDOW)} of {count(table.matches)} — refine the filter"
         else:
             text = f"{count(total)} tenant{'s' if total != 1 else ''}"
         self.query_one("#tenants-status", Static).update(Text(f"{text} · sorted by {sort}"))
 
-    def action_filter(self) -> None:
-        self.query_one(Input).focus()
-
-    def action_leave_filter(self) -> None:
-        self.set_focus(self.query_one(DataTable))
-
-    @on(TenantFilter.Left)
-    def _filter_left(self, event: TenantFilter.Left) -> None:
-        self.action_leave_filter()
-        # Posted from the app's own loop: a key posted from this handler would carry the screen as
-        # its sender and stop bubbling before the app checks the bindings.
-        self.app.call_later(self.app.simulate_key, event.key)
-
     def action_sort(self) -> None:
         self.sort_column = (self.sort_column + 1) % len(COLUMNS)
-        self.apply_filter()
+        self._fill()
 
     # -- opening and provisioning ----------------------------------------------------------
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        filtering = isinstance(self.focused, Input)
-        if action == "open_detail" and filtering:
-            return False  # Enter in the filter goes back to the table
-        if action == "leave_filter" and not filtering:
-            return False
-        return super().check_action(action, parameters)
 
     def action_open_detail(self, then: str = "") -> None:
         """Open the highlighted tenant; ``then`` names an action to run there (the palette's
@@ -260,7 +192,7 @@ class TenantsScreen(OpsScreen):
     # -- detail ----------------------------------------------------------------------------
 
     def _highlighted(self) -> str | None:
-        return highlighted_key(self.query_one(DataTable))
+        return highlighted_key(self.query_one(ListTable))
 
     @on(DataTable.RowHighlighted, "#tenants-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -1,0 +1,125 @@
+"""What every list of the console shares: the keys a k9s or lazygit user moves with, and a
+table that keeps every row it was given while showing only those the filter matches.
+
+``/`` (the filter bar, screens/filter_bar.py) narrows a list to the rows whose visible text
+holds what was typed, case-insensitive; the screen asks its :class:`ListTable` to apply it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable
+
+from aptien_ops.screens.base import highlighted_key, move_to_key
+
+
+def list_keys(
+    *,
+    up: str = "cursor_up",
+    down: str = "cursor_down",
+    top: str = "scroll_top",
+    bottom: str = "scroll_bottom",
+) -> list[BindingType]:
+    """The moving keys of every list, bound to the list widget's own actions.
+
+    Bound on the list widget, not the screen: they act only while the list has the focus, so
+    ``j`` typed into a filter or a form is a letter.
+    """
+    return [
+        Binding("up,k", up, "Up", show=False, tooltip="previous row"),
+        Binding("down,j", down, "Down", show=False, tooltip="next row"),
+        Binding("home,g", top, "First", show=False, tooltip="first row"),
+        Binding("end,G", bottom, "Last", show=False, tooltip="last row"),
+    ]
+
+
+@dataclass(frozen=True)
+class ListRow:
+    """One row as the table shows it, under its key."""
+
+    key: str
+    cells: Sequence[RenderableType]
+
+    def text(self) -> str:
+        """The row's visible text, lower-cased: what the filter looks in."""
+        return " ".join(c.plain if isinstance(c, Text) else str(c) for c in self.cells).lower()
+
+
+class ListTable(DataTable[Any]):
+    """A row-cursor table that moves with the list keys and shows the rows matching its filter.
+
+    ``fill`` hands it every row; it shows those whose visible text holds ``needle`` (at most
+    ``limit`` of them: DataTable measures every cell it is given) and keeps the cursor on the
+    same row when it can.
+    """
+
+    BINDINGS = list_keys()
+
+    class Shown(Message):
+        """The table shows the rows matching its filter anew (the filter bar counts them)."""
+
+        def __init__(self, table: ListTable) -> None:
+            super().__init__()
+            self.table = table
+
+    def __init__(self, *, limit: int | None = None, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.limit = limit
+        self.needle = ""
+        self._rows: list[ListRow] = []
+        self._texts: list[str] = []
+        self.matches = 0
+        """How many rows match the filter (some may be beyond ``limit``)."""
+
+    @property
+    def total(self) -> int:
+        """How many rows the table was given."""
+        return len(self._rows)
+
+    def fill(self, rows: Iterable[ListRow]) -> None:
+        """Replace every row, then show those the filter matches."""
+        self._rows = list(rows)
+        self._texts = [r.text() for r in self._rows]
+        self._show()
+
+    def append(self, row: ListRow) -> None:
+        """Add one row at the end (shown if it matches the filter and there is room)."""
+        self._rows.append(row)
+        self._texts.append(row.text())
+        if self._matching(self._texts[-1]):
+            self.matches += 1
+            if self.limit is None or self.row_count < self.limit:
+                self.add_row(*row.cells, key=row.key)
+            self.post_message(self.Shown(self))
+
+    def filter(self, needle: str) -> None:
+        """Show only the rows whose visible text holds ``needle`` (any case; blank: all)."""
+        self.needle = needle.strip().lower()
+        self._show()
+
+    def _matching(self, text: str) -> bool:
+        return self.needle in text
+
+    def _show(self) -> None:
+        keep = highlighted_key(self)
+        self.clear()
+        matching = [r for r, t in zip(self._rows, self._texts, strict=True) if self._matching(t)]
+        self.matches = len(matching)
+        for row in matching[: self.limit]:
+            self.add_row(*row.cells, key=row.key)
+        move_to_key(self, keep)
+        self.post_message(self.Shown(self))
+
+
+class ListScroll(VerticalScroll):
+    """A scrolled report (not a table) that moves with the list keys."""
+
+    BINDINGS = list_keys(up="scroll_up", down="scroll_down", top="scroll_home", bottom="scroll_end")
