@@ -49,6 +49,8 @@ class Tab:
     target: str
     """``module:Class`` of the screen."""
     in_tabs: bool = True
+    short: str = ""
+    """The title in the tabs when the full titles do not fit the width (80 columns)."""
 
     def load(self) -> type[OpsScreen]:
         return _screen_class(self.target)
@@ -66,15 +68,15 @@ def _screen_class(target: str) -> type[OpsScreen]:
 
 
 SCREENS: tuple[Tab, ...] = (
-    Tab("1", "dashboard", "Dashboard", "aptien_ops.screens.dashboard:DashboardScreen"),
+    Tab(
+        "1", "dashboard", "Dashboard", "aptien_ops.screens.dashboard:DashboardScreen", short="Dash"
+    ),
     Tab("2", "tenants", "Tenants", "aptien_ops.screens.tenants:TenantsScreen"),
     Tab("3", "operators", "Operators", "aptien_ops.screens.operators:OperatorsScreen"),
     Tab("4", "approvals", "Approvals", "aptien_ops.screens.approvals:ApprovalsScreen"),
-    Tab("5", "opslog", "Ops log", "aptien_ops.screens.opslog:OpsLogScreen"),
+    Tab("5", "opslog", "Ops log", "aptien_ops.screens.opslog:OpsLogScreen", short="Log"),
     Tab("6", "fleet", "Fleet", "aptien_ops.screens.fleet:FleetScreen"),
-    Tab(
-        "7", "find-user", "Find user", "aptien_ops.screens.find_user:FindUserScreen", in_tabs=False
-    ),
+    Tab("7", "find-user", "Find user", "aptien_ops.screens.find_user:FindUserScreen", short="Find"),
     Tab("8", "backups", "Backups", "aptien_ops.screens.backups:BackupsScreen"),
     Tab("9", "policy", "Policy", "aptien_ops.screens.policy:PolicyScreen", in_tabs=False),
 )
@@ -259,6 +261,16 @@ class OpsApp(App[None], ServiceCaller):
     def tab_modes() -> frozenset[str]:
         """Modes shown in the header's tabs (without importing any screen)."""
         return frozenset(t.mode for t in SCREENS if t.in_tabs)
+
+    @staticmethod
+    def tabs(*, short: bool = False) -> list[tuple[str, str, str]]:
+        """(key, mode, title) of the screens shown in the header's tabs; ``short``: with the
+        short titles that fit 80 columns."""
+        return [
+            (t.key, t.mode, (t.short or t.title) if short else t.title)
+            for t in SCREENS
+            if t.in_tabs
+        ]
 
     @staticmethod
     def screen_classes() -> tuple[type[OpsScreen], ...]:

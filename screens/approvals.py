@@ -13,9 +13,11 @@ from textual.widgets import DataTable, Static
 
 from aptien_ops.domain import Approval, ApprovalState
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen, highlighted_key
+from aptien_ops.screens.base import CLEAR_FILTER, FILTER, OpsScreen, highlighted_key, open_row
+from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import approval_state_text, minute, plain
-from aptien_ops.screens.modals import ConfirmModal, ReasonModal
+from aptien_ops.screens.lists import ListRow, ListTable
+from aptien_ops.screens.modals import ConfirmModal, ReasonModal, RecordModal
 from aptien_ops.terminal_text import shown
 
 
@@ -31,6 +33,9 @@ class ApprovalsScreen(OpsScreen):
         Binding("a", "approve", "Approve", tooltip="approve the highlighted request (asks first)"),
         Binding("x", "reject", "Reject", tooltip="reject it, with a reason"),
         Binding("f", "toggle_state", "Pending/all", tooltip="show pending requests only, or all"),
+        FILTER,
+        CLEAR_FILTER,
+        open_row("open the highlighted request: its parameters and decision in full"),
     ]
     PERMISSIONS = {"approve": Action.APPROVAL_DECIDE, "reject": Action.APPROVAL_DECIDE}
 
@@ -42,7 +47,8 @@ class ApprovalsScreen(OpsScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="approvals-status")
-        yield DataTable(id="approvals-table", cursor_type="row", zebra_stripes=True)
+        yield FilterBar(id="approvals-filter")
+        yield ListTable(id="approvals-table")
         yield Static(id="approvals-detail")
 
     def on_mount(self) -> None:
@@ -69,21 +75,20 @@ class ApprovalsScreen(OpsScreen):
     def _loaded(self, loaded: tuple[list[Approval], set[int]]) -> None:
         approvals, self.expired = loaded
         self.approvals = {a.id: a for a in approvals}
-        table = self.query_one(DataTable)
-        keep = self.selected()
-        table.clear()
-        for a in sorted(approvals, key=lambda a: a.id, reverse=True):
-            table.add_row(
+        self.query_one(ListTable).fill(
+            ListRow(
                 str(a.id),
-                plain(a.action),
-                plain(a.target),
-                plain(a.requested_by),
-                minute(a.requested_at),
-                approval_state_text("expired" if a.id in self.expired else a.state),
-                key=str(a.id),
+                (
+                    str(a.id),
+                    plain(a.action),
+                    plain(a.target),
+                    plain(a.requested_by),
+                    minute(a.requested_at),
+                    approval_state_text("expired" if a.id in self.expired else a.state),
+                ),
             )
-        if keep is not None and keep in self.approvals:
-            table.move_cursor(row=table.get_row_index(str(keep)))
+            for a in sorted(approvals, key=lambda a: a.id, reverse=True)
+        )
         n = len(approvals)
         shown = (
             f"{n} pending request{'s' if n != 1 else ''}"
@@ -96,7 +101,7 @@ class ApprovalsScreen(OpsScreen):
         self._show_detail(self.selected())
 
     def selected(self) -> int | None:
-        key = highlighted_key(self.query_one(DataTable))
+        key = highlighted_key(self.query_one(ListTable))
         return int(key) if key else None
 
     @on(DataTable.RowHighlighted, "#approvals-table")
@@ -111,6 +116,24 @@ class ApprovalsScreen(OpsScreen):
                 "Nothing is waiting for a decision." if self.only_pending else "No requests."
             )
             return
+        detail.update(self._detail_text(approval))
+
+    def action_open_detail(self) -> None:
+        approval_id = self.selected()
+        if approval_id is None:
+            self.notify("no request selected", severity="warning")
+            return
+        approval = self.approvals[approval_id]
+        self.app.push_screen(
+            RecordModal(
+                f"Request #{approval.id}",
+                self._detail_text(approval),
+                hint="a approves, x rejects (from the list)",
+            )
+        )
+
+    def _detail_text(self, approval: Approval) -> Text:
+        """The request in full: what, with which parameters, who asked, who decided and why."""
         text = Text()
         text.append(f"#{approval.id} {shown(approval.action)} → {shown(approval.target)}", "bold")
         text.append(f"\nparameters {shown(json.dumps(approval.params, sort_keys=True))}")
@@ -124,7 +147,7 @@ class ApprovalsScreen(OpsScreen):
             )
             if approval.reason:
                 text.append(f": {shown(approval.reason)}")
-        detail.update(text)
+        return text
 
     def _selected_pending(self) -> Approval | None:
         approval_id = self.selected()

@@ -62,6 +62,25 @@ def detail_text(row: BackupRow | None) -> Text:
     return text
 
 
+def record_text(row: BackupRow) -> Text:
+    """Everything the index knows of one backup (Enter on the list): the detail pane's lines,
+    then when, where and how big, and the ciphertext's checksum."""
+    record = row.record
+    text = detail_text(row)
+    text.append(f"\nstatus {row.status} · region {record.region} · cluster {record.cluster}")
+    text.append(
+        f"\ncreated {short_minute(record.created_at)} · finished {short_minute(record.finished_at)}"
+    )
+    text.append(
+        f"\ndump {size(record.plaintext_size)} · encrypted {size(record.ciphertext_size)}"
+        f"\nsha256 {record.ciphertext_sha256}",
+        style="dim",
+    )
+    if record.pruned_at:
+        text.append(f"\npruned {short_minute(record.pruned_at)}", style="yellow")
+    return text
+
+
 def due_report(items: list[DueItem]) -> RenderableType:
     """One line per due item: what, for whom, why, and a red ``overdue`` when late."""
     if not items:

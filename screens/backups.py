@@ -30,12 +30,22 @@ from aptien_ops.screens.backup_render import (
     due_report,
     last_check,
     prune_question,
+    record_text,
     run_summary,
     short_id,
 )
-from aptien_ops.screens.base import REGION_FILTER, OpsScreen, highlighted_key, move_to_key
+from aptien_ops.screens.base import (
+    CLEAR_FILTER,
+    FILTER,
+    REGION_FILTER,
+    OpsScreen,
+    highlighted_key,
+    open_row,
+)
+from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import backup_status_text, count, plain, short_minute, size
-from aptien_ops.screens.modals import ConfirmModal
+from aptien_ops.screens.lists import ListRow, ListTable
+from aptien_ops.screens.modals import ConfirmModal, RecordModal
 from aptien_ops.services.backups import BackupRow, RunOutcome
 
 COLUMNS = (
@@ -92,6 +102,9 @@ class BackupsScreen(OpsScreen):
         ),
         Binding("p", "prune", "Prune", tooltip="apply retention: shows what would go, then asks"),
         REGION_FILTER,
+        FILTER,
+        CLEAR_FILTER,
+        open_row("open the highlighted backup: every detail the index has"),
     ]
     PERMISSIONS = {
         "backup": Action.BACKUP_RUN,
@@ -110,7 +123,8 @@ class BackupsScreen(OpsScreen):
         with Horizontal(id="backups-run"):
             yield Label(id="backups-run-label")
             yield ProgressBar(id="backups-progress", show_eta=False)
-        yield DataTable(id="backups-table", cursor_type="row", zebra_stripes=True)
+        yield FilterBar(id="backups-filter")
+        yield ListTable(id="backups-table")
         yield Static(id="backups-detail")
         with VerticalScroll(id="backups-due"):
             yield Static(id="backups-due-list")
@@ -152,28 +166,31 @@ class BackupsScreen(OpsScreen):
             return
         region = self.ops.region_filter
         rows = self.shelf.rows
-        table = self.query_one(DataTable)
-        keep = self.selected()
-        table.clear()
+        table = self.query_one(ListTable)
         self._by_id = {}
         status = self.query_one("#backups-status", Static)
         if isinstance(rows, OpsError):
+            table.fill(())
             status.update(Text(rows.one_line(), style="red"))
         else:
             shown = [r for r in rows if region is None or r.record.region == region]
             # Newest first: the backup an operator looks for is almost always the latest.
-            for r in reversed(shown[-WINDOW:]):
-                self._by_id[r.record.id] = r
-                table.add_row(
-                    r.record.tenant,
-                    short_id(r.record.id),
-                    short_minute(r.record.created_at),
-                    size(r.record.ciphertext_size),
-                    backup_status_text(r.status),
-                    last_check(r),
-                    key=r.record.id,
+            newest = list(reversed(shown[-WINDOW:]))
+            self._by_id = {r.record.id: r for r in newest}
+            table.fill(
+                ListRow(
+                    r.record.id,
+                    (
+                        r.record.tenant,
+                        short_id(r.record.id),
+                        short_minute(r.record.created_at),
+                        size(r.record.ciphertext_size),
+                        backup_status_text(r.status),
+                        last_check(r),
+                    ),
                 )
-            move_to_key(table, keep)
+                for r in newest
+            )
             status.update(self._summary(shown))
         self._show_detail(self.selected())
         self._show_due(region)
@@ -212,7 +229,14 @@ class BackupsScreen(OpsScreen):
         shown.update(due_report(items))
 
     def selected(self) -> str | None:
-        return highlighted_key(self.query_one(DataTable))
+        return highlighted_key(self.query_one(ListTable))
+
+    def action_open_detail(self) -> None:
+        row = self._by_id.get(self.selected() or "")
+        if row is None:
+            self.notify("no backup selected", severity="warning")
+            return
+        self.app.push_screen(RecordModal(f"Backup of {row.record.tenant}", record_text(row)))
 
     @on(DataTable.RowHighlighted, "#backups-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -23,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from aptien_ops.screens.event_window import EventWindow
+from aptien_ops.screens.lists import list_keys
 from aptien_ops.terminal_text import shown
 
 #: Ask for the next page when the cursor or the view comes this close to an edge of the window.
@@ -73,12 +74,9 @@ class EventTable(ScrollView, can_focus=True):
     }
     """
     BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False),
-        Binding("down", "move(1)", "Down", show=False),
+        *list_keys(up="move(-1)", down="move(1)", top="top", bottom="bottom"),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "top", "Newest", show=False),
-        Binding("end", "bottom", "Last loaded", show=False),
     ]
 
     class Highlighted(Message):

@@ -21,7 +21,15 @@ from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 from aptien_ops.errors import InvalidInput, OpsError
 from aptien_ops.inspect_query import check_email
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import REGION_FILTER, OpsScreen, highlighted_key
+from aptien_ops.screens.base import (
+    CLEAR_FILTER,
+    FILTER,
+    REGION_FILTER,
+    OpsScreen,
+    highlighted_key,
+    open_row,
+)
+from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import (
     count,
     day,
@@ -31,6 +39,8 @@ from aptien_ops.screens.formatting import (
     tenant_state_text,
 )
 from aptien_ops.screens.inspect_kinds import needs_security, shown_result
+from aptien_ops.screens.lists import ListRow, ListTable
+from aptien_ops.screens.tenant_detail import TenantDetailScreen
 from aptien_ops.services.inspection_results import SearchFailure, UserHit, UserSearch
 from aptien_ops.terminal_text import shown
 
@@ -60,16 +70,18 @@ class FindUserScreen(OpsScreen):
     MODE = "find-user"
     TITLE = "Find user"
     NAV_KEY = "7"
-    IN_TABS = False  # a tool more than a place; the tabs line is full at 80 columns
     CSS_PATH = Path(__file__).with_name("find_user.tcss")
     BINDINGS = [
         Binding(
-            "slash",
+            "e",
             "edit_email",
             "E-mail",
             tooltip="type an e-mail address; Enter searches every tenant",
         ),
         REGION_FILTER,
+        FILTER,
+        CLEAR_FILTER,
+        open_row("open the highlighted tenant: steps, history, lifecycle actions"),
         Binding(
             "escape",
             "leave_email",
@@ -102,7 +114,8 @@ class FindUserScreen(OpsScreen):
             with Horizontal(id="find-progress-line"):
                 yield Static(id="find-status")
                 yield ProgressBar(id="find-progress", show_eta=False)
-            yield DataTable(id="find-table", cursor_type="row", zebra_stripes=True)
+            yield FilterBar(id="find-filter")
+            yield ListTable(id="find-table")
             yield Static(id="find-detail")
 
     def on_mount(self) -> None:
@@ -115,9 +128,12 @@ class FindUserScreen(OpsScreen):
             ("ip", "From"),
         ):
             table.add_column(label, key=key)
-        self.query_one(Input).cursor_blink = self.ops.cursor_blink
+        self._email_box().cursor_blink = self.ops.cursor_blink
         self.query_one("#find-progress").display = False
         self.watch(self.app, "region_filter", self._region_changed, init=False)
+
+    def _email_box(self) -> Input:
+        return self.query_one("#find-email", Input)
 
     # -- who may search --------------------------------------------------------------------
 
@@ -128,21 +144,21 @@ class FindUserScreen(OpsScreen):
         explain.display = not allowed
         self.query_one("#find-body").display = allowed
         # Disabled, not only hidden: a hidden box that kept the focus would still take keys.
-        self.query_one(Input).disabled = not allowed
+        self._email_box().disabled = not allowed
         if self.ops.roles is None:
             explain.update(Text("checking your roles…", style="dim"))
         elif not allowed:
             explain.update(needs_security(self.ops.roles, what="Find user"))
             self._clear()
         elif self.result is None and not self.searching:
-            self.query_one(Input).focus()
+            self._email_box().focus()
             self._show_status()
 
     def _clear(self) -> None:
         self._search += 1
         self.email, self.result, self.searching = None, None, False
         self._rows.clear()
-        self.query_one(DataTable).clear()
+        self.query_one(ListTable).fill(())
         self.query_one("#find-detail", Static).update("")
 
     # -- searching -------------------------------------------------------------------------
@@ -179,7 +195,7 @@ class FindUserScreen(OpsScreen):
             lambda: inspection.find_user(address, region=region, on_hit=found, progress=progress),
             lambda result: self._searched(search, result),
         )
-        self.query_one(DataTable).focus()
+        self.query_one(ListTable).focus()
         self._show_status()
 
     def _region_changed(self) -> None:
@@ -202,14 +218,7 @@ class FindUserScreen(OpsScreen):
         if name in self._rows or len(self._rows) >= SHOWN_ROWS:
             return
         self._rows[name] = hit
-        self.query_one(DataTable).add_row(
-            name,
-            hit.tenant.region,
-            tenant_state_text(hit.tenant.state),
-            short_minute(hit.user.last_login) or "never",
-            plain(hit.user.last_login_ip or "—"),
-            key=name,
-        )
+        self.query_one(ListTable).append(_row(hit))
         if len(self._rows) == 1:
             self._show_detail(name)
 
@@ -218,10 +227,10 @@ class FindUserScreen(OpsScreen):
             return
         self.searching, self.result = False, result
         self.query_one("#find-progress").display = False
-        for hit in result.hits:  # any the stream has not delivered yet, and the final order
+        for hit in result.hits:  # any the stream has not delivered yet
             self._add(hit)
-        table = self.query_one(DataTable)
-        table.sort("tenant")
+        table = self.query_one(ListTable)
+        table.fill(_row(hit) for _name, hit in sorted(self._rows.items()))  # the final order
         if table.row_count:
             table.move_cursor(row=0)
             self._show_highlighted()
@@ -329,12 +338,33 @@ class FindUserScreen(OpsScreen):
     # -- keys ------------------------------------------------------------------------------
 
     def action_edit_email(self) -> None:
-        self.query_one(Input).focus()
+        self._email_box().focus()
 
     def action_leave_email(self) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one(ListTable).focus()
+
+    def action_open_detail(self) -> None:
+        name = highlighted_key(self.query_one(ListTable))
+        if name is None:
+            self.notify("no tenant found yet", severity="warning")
+            return
+        self.app.push_screen(TenantDetailScreen(name))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_email":
-            return isinstance(self.focused, Input)
+            return self.focused is self._email_box()
         return super().check_action(action, parameters)
+
+
+def _row(hit: UserHit) -> ListRow:
+    """A tenant where the address is a user, as the results list shows it."""
+    return ListRow(
+        hit.tenant.name,
+        (
+            hit.tenant.name,
+            hit.tenant.region,
+            tenant_state_text(hit.tenant.state),
+            short_minute(hit.user.last_login) or "never",
+            plain(hit.user.last_login_ip or "—"),
+        ),
+    )

@@ -15,14 +15,16 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Label, ProgressBar, Static
 
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import REGION_FILTER, OpsScreen
+from aptien_ops.screens.base import CLEAR_FILTER, FILTER, REGION_FILTER, OpsScreen
+from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import count, plain
+from aptien_ops.screens.lists import ListScroll
 from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.services.fleet import Finding, MigrationResult
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
@@ -40,6 +42,13 @@ KINDS = {
 #: Rows shown per kind; the CLI's ``fleet check --json`` lists every finding.
 SHOWN_PER_KIND = 200
 MIGRATE_PARALLEL = 2
+
+
+def _finding_text(finding: Finding) -> str:
+    """What a finding shows (its kind's heading and its row), lower-cased for the filter."""
+    kind = KINDS.get(finding.kind, finding.kind)
+    where = f"{finding.tenant or finding.cluster or '—'} {finding.region} · {finding.cluster}"
+    return f"{kind} {where} {finding.detail}".lower()
 
 
 class MigrateProgress(Message, bubble=False):
@@ -112,6 +121,8 @@ class FleetScreen(OpsScreen):
             tooltip="upgrade tenant schemas to this version (region filter applies)",
         ),
         REGION_FILTER,
+        FILTER,
+        CLEAR_FILTER,
     ]
     PERMISSIONS = {"check": Action.FLEET_CHECK, "migrate": Action.FLEET_MIGRATE}
 
@@ -124,7 +135,8 @@ class FleetScreen(OpsScreen):
         with Horizontal(id="fleet-migration"):
             yield Label(id="fleet-migration-label")
             yield ProgressBar(id="fleet-progress", show_eta=False)
-        with VerticalScroll(id="fleet-findings"):
+        yield FilterBar(id="fleet-filter")
+        with ListScroll(id="fleet-findings"):
             yield Static(id="fleet-report")
 
     def on_mount(self) -> None:
@@ -160,6 +172,8 @@ class FleetScreen(OpsScreen):
             return
         region = self.ops.region_filter
         shown = [f for f in self.findings if region is None or f.region == region]
+        if self._show_filtered(shown):
+            return
         clusters = sum(
             len(r.clusters)
             for name, r in self.console.settings.regions.items()
@@ -189,6 +203,28 @@ class FleetScreen(OpsScreen):
             )
         )
         report.update(findings_report(shown))
+
+    def filter_changed(self, needle: str) -> None:
+        self._show_findings()
+
+    def _show_filtered(self, findings: list[Finding]) -> bool:
+        """Show only the findings holding the filter's text; False, showing nothing, if no
+        filter applies."""
+        bar = self.query_one(FilterBar)
+        needle = bar.needle
+        if not needle:
+            bar.show_count(len(findings), len(findings))
+            return False
+        matching = [f for f in findings if needle in _finding_text(f)]
+        bar.show_count(len(matching), len(findings))
+        self.query_one("#fleet-status", Static).update(
+            Text(
+                f"{count(len(matching))} of {count(len(findings))} findings hold the filter",
+                style="bold yellow" if matching else "dim",
+            )
+        )
+        self.query_one("#fleet-report", Static).update(findings_report(matching))
+        return True
 
     def service_refused(self, error: OpsError) -> None:
         self.query_one("#fleet-findings").loading = False

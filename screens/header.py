@@ -55,13 +55,18 @@ class OpsHeader(Vertical):
         label.update(f"region: {region or 'all'}")
         label.set_class(region is not None, "-filtered")
 
+    def on_resize(self) -> None:
+        self._show_nav()
+
     def _show_nav(self) -> None:
         current = getattr(self.screen, "MODE", "")
+        width = self.size.width or self.app.size.width
+        # Without importing the screens not shown yet; short titles if the full ones do not fit.
+        tabs = self.ops.tabs()
+        if sum(len(f" {key} {title} ") for key, _mode, title in tabs) > width:
+            tabs = self.ops.tabs(short=True)
         parts = []
-        in_tabs = self.ops.tab_modes()  # without importing the screens not shown yet
-        for key, mode, title in self.ops.navigation():
-            if mode not in in_tabs:
-                continue
+        for key, mode, title in tabs:
             text = f" {key} {title} "
             parts.append(f"[reverse b]{text}[/]" if mode == current else text)
         self.query_one("#ops-header-nav", Label).update("".join(parts))

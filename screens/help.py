@@ -13,12 +13,24 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from aptien_ops.screens.lists import list_keys
+
 if TYPE_CHECKING:
     from aptien_ops.screens.app import OpsApp
 
 
 def _key_label(key: str) -> str:
-    names = {"slash": "/", "question_mark": "?", "escape": "Esc", "enter": "Enter"}
+    names = {
+        "slash": "/",
+        "question_mark": "?",
+        "escape": "Esc",
+        "enter": "Enter",
+        "plus": "+",
+        "up": "↑",
+        "down": "↓",
+        "home": "Home",
+        "end": "End",
+    }
     return ", ".join(names.get(k, k) for k in key.split(","))
 
 
@@ -38,7 +50,12 @@ def key_sections(app: OpsApp) -> list[tuple[str, list[tuple[str, str]]]]:
         [b for b in app.BINDINGS if isinstance(b, Binding) and not b.action.startswith("goto")]
     )
     everywhere.append(("ctrl+p", "command palette: every screen and action by name"))
-    sections = [("Everywhere", everywhere)]
+    lists = key_rows(list_keys()) + [
+        ("/", "filter: only the rows holding what you type"),
+        ("Esc", "clear the filter; again: back to the list"),
+        ("Enter", "open the highlighted row (in the filter: back to the list)"),
+    ]
+    sections = [("Everywhere", everywhere), ("Every list", lists)]
     for screen_class in app.screen_classes():
         rows = key_rows(list(screen_class.BINDINGS))
         if rows:

@@ -1,4 +1,4 @@
-"""Typed modal dialogs: confirm, ask for a reason, pick a role, add an operator.
+"""Typed modal dialogs: confirm, ask for a reason, pick a role, add an operator, show a record.
 
 Each returns its answer through ``dismiss``; ``None`` (or ``False``) means the operator backed
 out. Escape always backs out; nothing changes until the caller acts on the answer. Questions
@@ -10,16 +10,18 @@ from __future__ import annotations
 from pathlib import Path, PurePath
 from typing import ClassVar, TypeVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, SelectionList
+from textual.widgets import Button, Input, Label, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
 
 from aptien_ops.permissions import ROLES, Role
 from aptien_ops.screens.formatting import plain
+from aptien_ops.screens.lists import ListScroll
 
 R = TypeVar("R")
 
@@ -173,3 +175,29 @@ class AddOperatorModal(OpsModal[tuple[str, tuple[str, ...]] | None]):
             self.notify("choose at least one role", severity="warning")
             return
         self.dismiss((name, roles))
+
+
+class RecordModal(OpsModal[None]):
+    """One row of a list in full (Enter on a backup, a request, an ops-log entry, an operator):
+    ``body`` is already made safe for the terminal by whoever built it. Esc or Enter closes."""
+
+    BINDINGS = [Binding("escape,enter", "close", "Close")]
+
+    def __init__(self, title: str, body: Text, *, hint: str = "") -> None:
+        super().__init__()
+        self.heading, self.body, self.hint = title, body, hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="modal-box") as box:
+            box.border_title = plain(self.heading)  # it may quote an operator's name
+            with ListScroll(id="modal-record"):
+                yield Static(self.body)
+            if self.hint:
+                yield Label(plain(self.hint, multiline=True), classes="modal-hint")
+            yield Label("Esc or Enter closes", classes="modal-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(ListScroll).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

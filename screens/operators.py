@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from aptien_ops.domain import Operator
 from aptien_ops.permissions import ROLES, Action, Role
-from aptien_ops.screens.base import OpsScreen, highlighted_key, move_to_key
+from aptien_ops.screens.base import CLEAR_FILTER, FILTER, OpsScreen, highlighted_key, open_row
+from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import day, plain, role_choice, role_list
-from aptien_ops.screens.modals import AddOperatorModal, ConfirmModal, RolePickerModal
+from aptien_ops.screens.lists import ListRow, ListTable
+from aptien_ops.screens.modals import (
+    AddOperatorModal,
+    ConfirmModal,
+    RecordModal,
+    RolePickerModal,
+)
+from aptien_ops.terminal_text import shown
 
 
 class OperatorsScreen(OpsScreen):
@@ -25,8 +34,12 @@ class OperatorsScreen(OpsScreen):
     AUTO_FOCUS = "#operators-table"
     BINDINGS = [
         Binding("a", "add", "Add", tooltip="add an operator (OS account) with roles"),
-        Binding("g", "grant", "Grant role", tooltip="grant a role; admin needs a second admin"),
+        # Not g: on a list, g goes to the first row.
+        Binding("plus", "grant", "Grant role", tooltip="grant a role; admin needs a second admin"),
         Binding("x", "revoke", "Revoke role", tooltip="revoke a role (asks first)"),
+        FILTER,
+        CLEAR_FILTER,
+        open_row("open the highlighted operator: roles, who added them and when"),
     ]
     PERMISSIONS = {
         "add": Action.OPERATOR_ADD,
@@ -39,11 +52,12 @@ class OperatorsScreen(OpsScreen):
         self.operators: dict[str, Operator] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield DataTable(id="operators-table", cursor_type="row", zebra_stripes=True)
+        yield FilterBar(id="operators-filter")
+        yield ListTable(id="operators-table")
         yield Static(id="operators-note")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(ListTable)
         for key, label in (
             ("name", "Operator"),
             ("roles", "Roles"),
@@ -57,15 +71,10 @@ class OperatorsScreen(OpsScreen):
 
     def _loaded(self, operators: list[Operator]) -> None:
         self.operators = {o.name: o for o in operators}
-        table = self.query_one(DataTable)
-        keep = self.selected()
-        table.clear()
-        for o in sorted(operators, key=lambda o: o.name):
-            roles = role_list(o.roles) if o.active else f"inactive ({role_list(o.roles)})"
-            table.add_row(
-                plain(o.name), roles, plain(o.added_by or ""), day(o.added_at), key=o.name
-            )
-        move_to_key(table, keep)
+        self.query_one(ListTable).fill(
+            ListRow(o.name, (plain(o.name), _roles(o), plain(o.added_by or ""), day(o.added_at)))
+            for o in sorted(operators, key=lambda o: o.name)
+        )
         me = self.console.identity.operator
         offer = self.ops.offer(Action.OPERATOR_GRANT)
         if offer.read_only:
@@ -79,7 +88,23 @@ class OperatorsScreen(OpsScreen):
         )
 
     def selected(self) -> str | None:
-        return highlighted_key(self.query_one(DataTable))
+        return highlighted_key(self.query_one(ListTable))
+
+    def action_open_detail(self) -> None:
+        operator = self._selected_operator()
+        if operator is None:
+            return
+        text = Text(shown(operator.name), style="bold")
+        text.append(f"\nroles {_roles(operator)}")
+        text.append(f"\nadded {day(operator.added_at)}")
+        if operator.added_by:
+            text.append(f" by {shown(operator.added_by)}")
+        hint = (
+            "+ grants a role, x revokes one (from the list)"
+            if self.ops.may(Action.OPERATOR_GRANT)
+            else ""
+        )
+        self.app.push_screen(RecordModal(f"Operator {operator.name}", text, hint=hint))
 
     def _selected_operator(self) -> Operator | None:
         name = self.selected()
@@ -162,3 +187,8 @@ class OperatorsScreen(OpsScreen):
         self.app.push_screen(
             RolePickerModal(f"Revoke a role from {name}", held, title="Revoke role"), picked
         )
+
+
+def _roles(operator: Operator) -> str:
+    roles = role_list(operator.roles)
+    return roles if operator.active else f"inactive ({roles})"

@@ -15,8 +15,11 @@ from aptien_ops.domain import OpsLogEntry
 from aptien_ops.errors import IntegrityFailure, OpsError
 from aptien_ops.opslog import VerifyReport
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen, highlighted_key
+from aptien_ops.screens.base import CLEAR_FILTER, FILTER, OpsScreen, highlighted_key, open_row
+from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import count, outcome_text, plain, short_minute
+from aptien_ops.screens.lists import ListRow, ListTable
+from aptien_ops.screens.modals import RecordModal
 from aptien_ops.services.opslog_service import Witnesses
 from aptien_ops.terminal_text import shown
 
@@ -43,6 +46,9 @@ class OpsLogScreen(OpsScreen):
             tooltip="also check the event log and the backup stores' checkpoints: a wiped,"
             " truncated or rolled-back log is named",
         ),
+        FILTER,
+        CLEAR_FILTER,
+        open_row("open the highlighted entry: who, from where, and every parameter"),
     ]
     PERMISSIONS = {"verify": Action.OPSLOG_VERIFY, "verify_witnessed": Action.OPSLOG_VERIFY}
 
@@ -52,7 +58,8 @@ class OpsLogScreen(OpsScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="opslog-verify")
-        yield DataTable(id="opslog-table", cursor_type="row", zebra_stripes=True)
+        yield FilterBar(id="opslog-filter")
+        yield ListTable(id="opslog-table")
         yield Static(id="opslog-detail")
 
     def on_mount(self) -> None:
@@ -86,18 +93,21 @@ class OpsLogScreen(OpsScreen):
 
     def _loaded(self, entries: list[OpsLogEntry]) -> None:
         self.entries = {e.seq: e for e in entries}
-        table = self.query_one(DataTable)
-        table.clear()
-        for e in entries:
-            table.add_row(
+        table = self.query_one(ListTable)
+        table.fill(
+            ListRow(
                 str(e.seq),
-                short_minute(e.logged_at),
-                plain(e.operator),
-                e.action,
-                outcome_text(e.outcome),
-                plain(e.target, width=16),  # 80 columns; the detail shows it all
-                key=str(e.seq),
+                (
+                    str(e.seq),
+                    short_minute(e.logged_at),
+                    plain(e.operator),
+                    e.action,
+                    outcome_text(e.outcome),
+                    plain(e.target, width=16),  # 80 columns; the detail shows it all
+                ),
             )
+            for e in entries
+        )
         key = highlighted_key(table)
         self._show_detail(int(key or 0) if entries else None)
 
@@ -108,22 +118,14 @@ class OpsLogScreen(OpsScreen):
     def _show_detail(self, seq: int | None) -> None:
         detail = self.query_one("#opslog-detail", Static)
         entry = self.entries.get(seq) if seq is not None else None
+        detail.update("" if entry is None else entry_text(entry))
+
+    def action_open_detail(self) -> None:
+        entry = self.entries.get(int(highlighted_key(self.query_one(ListTable)) or 0))
         if entry is None:
-            detail.update("")
+            self.notify("no entry selected", severity="warning")
             return
-        text = Text()
-        text.append(f"#{entry.seq} {shown(entry.action)} {shown(entry.target)} → ", style="bold")
-        text.append_text(outcome_text(entry.outcome))
-        who = (
-            entry.operator
-            if entry.operator == entry.os_account
-            else f"{entry.operator} (OS account {entry.os_account})"
-        )
-        text.append(f"\nat {entry.at} by {shown(who)} from {shown(entry.ssh_origin or 'local')}")
-        if entry.approval_id is not None:
-            text.append(f" · approval #{entry.approval_id}")
-        text.append(f"\nparameters {shown(entry.params)}", style="dim")
-        detail.update(text)
+        self.app.push_screen(RecordModal(f"Ops log #{entry.seq}", entry_text(entry)))
 
     # -- verify ----------------------------------------------------------------------------
 
@@ -159,3 +161,20 @@ class OpsLogScreen(OpsScreen):
             )
             return
         super().service_refused(error)
+
+
+def entry_text(entry: OpsLogEntry) -> Text:
+    """One entry in full: what on which target, the outcome, who from where, the parameters."""
+    text = Text()
+    text.append(f"#{entry.seq} {shown(entry.action)} {shown(entry.target)} → ", style="bold")
+    text.append_text(outcome_text(entry.outcome))
+    who = (
+        entry.operator
+        if entry.operator == entry.os_account
+        else f"{entry.operator} (OS account {entry.os_account})"
+    )
+    text.append(f"\nat {entry.at} by {shown(who)} from {shown(entry.ssh_origin or 'local')}")
+    if entry.approval_id is not None:
+        text.append(f" · approval #{entry.approval_id}")
+    text.append(f"\nparameters {shown(entry.params)}", style="dim")
+    return text

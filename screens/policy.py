@@ -13,8 +13,10 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen, highlighted_key, move_to_key
-from aptien_ops.screens.modals import ReasonModal
+from aptien_ops.screens.base import CLEAR_FILTER, FILTER, OpsScreen, highlighted_key, open_row
+from aptien_ops.screens.filter_bar import FilterBar
+from aptien_ops.screens.lists import ListRow, ListTable
+from aptien_ops.screens.modals import ReasonModal, RecordModal
 from aptien_ops.services.policy import PolicyView
 
 
@@ -34,6 +36,9 @@ class PolicyScreen(OpsScreen):
             "Request change",
             tooltip="request a new value for the highlighted key; a second admin approves it",
         ),
+        FILTER,
+        CLEAR_FILTER,
+        open_row("open the highlighted key: what it means and its whole value"),
     ]
     PERMISSIONS = {"change": Action.POLICY_SET}
 
@@ -43,7 +48,8 @@ class PolicyScreen(OpsScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("loading…", id="policy-source")
-        yield DataTable(id="policy-table", cursor_type="row", zebra_stripes=True)
+        yield FilterBar(id="policy-filter")
+        yield ListTable(id="policy-table")
         yield Static(id="policy-detail")
         yield Static(id="policy-note")
 
@@ -57,12 +63,10 @@ class PolicyScreen(OpsScreen):
 
     def _loaded(self, view: PolicyView) -> None:
         self.view = view
-        table = self.query_one(DataTable)
-        keep = self.selected()
-        table.clear()
-        for key, value in view.policy.as_json().items():
-            table.add_row(key, Text(_short(json.dumps(value))), key=key)
-        move_to_key(table, keep)
+        self.query_one(ListTable).fill(
+            ListRow(key, (key, Text(_short(json.dumps(value)))))
+            for key, value in view.policy.as_json().items()
+        )
         self._show_detail(self.selected())
         self.query_one("#policy-source", Static).update(
             Text(f"{view.mode} · the policy comes from the {view.source}")
@@ -86,17 +90,17 @@ class PolicyScreen(OpsScreen):
 
     def _show_detail(self, key: str | None) -> None:
         detail = self.query_one("#policy-detail", Static)
-        if key is None or self.view is None:
-            detail.update("")
-            return
-        text = Text()
-        text.append(key, style="bold")
-        text.append(f": {self.view.describe(key)}\n")
-        text.append(json.dumps(self.view.policy.as_json()[key]), style="dim")
-        detail.update(text)
+        detail.update("" if key is None or self.view is None else _key_text(self.view, key))
 
     def selected(self) -> str | None:
-        return highlighted_key(self.query_one(DataTable))
+        return highlighted_key(self.query_one(ListTable))
+
+    def action_open_detail(self) -> None:
+        key = self.selected()
+        if key is None or self.view is None:
+            self.notify("no key selected", severity="warning")
+            return
+        self.app.push_screen(RecordModal(f"Policy: {key}", _key_text(self.view, key)))
 
     def action_change(self) -> None:
         key = self.selected()
@@ -122,6 +126,15 @@ class PolicyScreen(OpsScreen):
 
 #: Widest value a row shows; the request dialog shows the whole of it.
 VALUE_WIDTH = 48
+
+
+def _key_text(view: PolicyView, key: str) -> Text:
+    """A key of the policy: what it means, then its whole value."""
+    text = Text()
+    text.append(key, style="bold")
+    text.append(f": {view.describe(key)}\n")
+    text.append(json.dumps(view.policy.as_json()[key]), style="dim")
+    return text
 
 
 def _short(text: str) -> str:
