@@ -34,7 +34,7 @@ async def test_granting_admin_records_a_request_and_says_who_must_approve(
 ) -> None:
     async with console_app(open_as("ada"), screen="3") as (app, pilot):
         await select_operator(pilot, "sam")
-        await pilot.press("g")
+        await pilot.press("plus")
         await pilot.pause()
         await pick_role(pilot, "admin")
         assert app.notices_of("warning") == ["request #1 recorded; another admin must approve"]

@@ -90,7 +90,7 @@ async def test_help_opens_with_question_mark_and_f1_and_lists_screen_keys(
             assert isinstance(app.screen, HelpScreen)
             sections = {title: dict(rows) for title, rows in key_sections(app)}
             assert "filter" in sections["Tenants"]["/"]
-            assert "grant a role" in sections["Operators"]["g"]
+            assert "grant a role" in sections["Operators"]["+"]
             assert "approve" in sections["Approvals"]["a"]
             assert "HMAC" in sections["Ops log"]["v"]
             assert "lock" in sections["Everywhere"]["ctrl+l"]

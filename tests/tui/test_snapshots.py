@@ -94,7 +94,7 @@ def test_operators_read_only(snap_compare: SnapCompare, app_as: Callable[..., Op
 
 
 def test_grant_role_picker(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> None:
-    run = keys("3", "@select", "g", select="pat")
+    run = keys("3", "@select", "plus", select="pat")
     assert snap_compare(app_as("ada"), terminal_size=(80, 24), run_before=run)
 
 
