@@ -8,7 +8,7 @@ holds what was typed, case-insensitive; the screen asks its :class:`ListTable` t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import RenderableType
@@ -41,16 +41,18 @@ def list_keys(
     ]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ListRow:
-    """One row as the table shows it, under its key."""
+    """One row as the table shows it, under its key. Rows of a long list are best made in the
+    worker that read them: making one costs more than filtering it."""
 
     key: str
     cells: Sequence[RenderableType]
+    text: str = field(init=False)
+    """The row's visible text, lower-cased: what the filter looks in."""
 
-    def text(self) -> str:
-        """The row's visible text, lower-cased: what the filter looks in."""
-        return " ".join(c.plain if isinstance(c, Text) else str(c) for c in self.cells).lower()
+    def __post_init__(self) -> None:
+        self.text = " ".join(c.plain if isinstance(c, Text) else str(c) for c in self.cells).lower()
 
 
 class ListTable(DataTable[Any]):
@@ -75,7 +77,6 @@ class ListTable(DataTable[Any]):
         self.limit = limit
         self.needle = ""
         self._rows: list[ListRow] = []
-        self._texts: list[str] = []
         self.matches = 0
         """How many rows match the filter (some may be beyond ``limit``)."""
 
@@ -87,31 +88,26 @@ class ListTable(DataTable[Any]):
     def fill(self, rows: Iterable[ListRow]) -> None:
         """Replace every row, then show those the filter matches."""
         self._rows = list(rows)
-        self._texts = [r.text() for r in self._rows]
         self._show()
 
     def append(self, row: ListRow) -> None:
         """Add one row at the end (shown if it matches the filter and there is room)."""
         self._rows.append(row)
-        self._texts.append(row.text())
-        if self._matching(self._texts[-1]):
+        if self.needle in row.text:
             self.matches += 1
             if self.limit is None or self.row_count < self.limit:
                 self.add_row(*row.cells, key=row.key)
-            self.post_message(self.Shown(self))
+        self.post_message(self.Shown(self))
 
     def filter(self, needle: str) -> None:
         """Show only the rows whose visible text holds ``needle`` (any case; blank: all)."""
         self.needle = needle.strip().lower()
         self._show()
 
-    def _matching(self, text: str) -> bool:
-        return self.needle in text
-
     def _show(self) -> None:
         keep = highlighted_key(self)
         self.clear()
-        matching = [r for r, t in zip(self._rows, self._texts, strict=True) if self._matching(t)]
+        matching = [r for r in self._rows if self.needle in r.text]
         self.matches = len(matching)
         for row in matching[: self.limit]:
             self.add_row(*row.cells, key=row.key)

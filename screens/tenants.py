@@ -86,6 +86,7 @@ class TenantsScreen(OpsScreen):
         super().__init__()
         self.rows: list[Tenant] = []
         self._by_name: dict[str, Tenant] = {}
+        self._list_rows: dict[str, ListRow] = {}
         self.sort_column = 0
         self._debounce: Timer | None = None
         self._loaded_once = False
@@ -113,9 +114,15 @@ class TenantsScreen(OpsScreen):
 
     def refresh_data(self) -> None:
         region = self.ops.region_filter
-        self.load(lambda: self.console.tenants.list(region=region), self._loaded)
+        self.load(lambda: self._read(region), self._loaded)
 
-    def _loaded(self, rows: list[Tenant]) -> None:
+    def _read(self, region: str | None) -> tuple[list[Tenant], dict[str, ListRow]]:
+        """Runs in a worker thread: the tenants, and each one's row as the list shows it."""
+        tenants = self.console.tenants.list(region=region)
+        return tenants, {t.name: _list_row(t) for t in tenants}
+
+    def _loaded(self, loaded: tuple[list[Tenant], dict[str, ListRow]]) -> None:
+        rows, self._list_rows = loaded
         self.rows = rows
         self._by_name = {r.name: r for r in rows}
         self._loaded_once = True
@@ -144,14 +151,7 @@ class TenantsScreen(OpsScreen):
             return
         key = COLUMNS[self.sort_column][0]
         ordered = sorted(self.rows, key=lambda r: (str(getattr(r, key) or ""), r.name))
-        table = self.query_one(ListTable)
-        table.fill(
-            ListRow(
-                r.name,
-                (r.name, r.country, r.region, r.cluster or "", tenant_state_text(r.state)),
-            )
-            for r in ordered
-        )
+        self.query_one(ListTable).fill(self._list_rows[r.name] for r in ordered)
         self._show_status()
         self._show_detail(self._highlighted())
 
@@ -211,3 +211,16 @@ class TenantsScreen(OpsScreen):
         text.append(f"\n{tenant_contact(row)}")
         text.append(f"\ncreated {day(row.created_at)} · updated {day(row.updated_at)}", style="dim")
         detail.update(text)
+
+
+def _list_row(tenant: Tenant) -> ListRow:
+    return ListRow(
+        tenant.name,
+        (
+            tenant.name,
+            tenant.country,
+            tenant.region,
+            tenant.cluster or "",
+            tenant_state_text(tenant.state),
+        ),
+    )
