@@ -141,7 +141,7 @@ class SqlCatalog:
                     pool_size=2,
                     max_overflow=4,
                     pool_pre_ping=True,
-                    connect_args=_PG_CONNECT_ARGS,
+                    connect_args=_pg_connect_args(self._url),
                 )
             else:
                 raise ConfigError(
