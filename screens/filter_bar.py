@@ -143,8 +143,10 @@ class FilterBar(Horizontal):
         self.input.focus()
 
     def clear(self) -> None:
-        """Drop the filter (the list shows every row again)."""
+        """Drop the filter (the list shows every row again); unless it is being edited, the bar
+        gives its line back."""
         self.input.value = ""
+        self._fit()
 
     def show_count(self, matches: int, total: int) -> None:
         """``3 of 42 shown · filter 'ke'`` while a filter applies; nothing otherwise."""

@@ -135,6 +135,7 @@ async def test_every_list_moves_filters_and_opens_alike(
         await pilot.press("escape")  # on the list: clears it
         await settle(pilot)
         assert table.row_count == total and app.focused is table
+        assert app.screen.query_one(FilterBar).display is (case.key == "2")  # Tenants keep it
 
         await pilot.press("enter")
         await settle(pilot)
