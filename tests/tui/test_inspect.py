@@ -108,6 +108,14 @@ async def test_scrolling_down_reads_page_after_page_and_the_window_stays_bounded
         await pilot.press("home")  # the newest again: start over
         await settle(pilot)
         assert (window.first, len(window), logins.table.cursor) == (0, 200, 0)
+        await pilot.press("j", "j", "k")  # the list keys every list has
+        assert logins.table.cursor == 1
+        await pilot.press("G")
+        await settle(pilot)
+        assert logins.table.cursor == 199  # the last row read (End, as it does)
+        await pilot.press("g")
+        await settle(pilot)
+        assert logins.table.cursor == 0
 
 
 @story
