@@ -13,6 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from aptien_ops.screens.base import CLEAR_FILTER, FILTER
 from aptien_ops.screens.lists import list_keys
 
 if TYPE_CHECKING:
@@ -57,7 +58,8 @@ def key_sections(app: OpsApp) -> list[tuple[str, list[tuple[str, str]]]]:
     ]
     sections = [("Everywhere", everywhere), ("Every list", lists)]
     for screen_class in app.screen_classes():
-        rows = key_rows(list(screen_class.BINDINGS))
+        # The filter's keys are the same on every list: "Every list" has them once.
+        rows = key_rows([b for b in screen_class.BINDINGS if b not in (FILTER, CLEAR_FILTER)])
         if rows:
             sections.append((screen_class.TITLE, rows))
         sections += screen_class.help_sections()
