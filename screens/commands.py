@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, cast
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from aptien_ops.screens.help import key_label
+
 if TYPE_CHECKING:
     from aptien_ops.screens.app import OpsApp
     from aptien_ops.screens.base import OpsScreen
@@ -42,7 +44,7 @@ class OpsCommands(Provider):
                 found.append(
                     (
                         f"{screen_class.TITLE}: {binding.description}",
-                        f"key {binding.key} on {screen_class.TITLE}",
+                        f"key {key_label(binding.key)} on {screen_class.TITLE}",
                         partial(app.run_on_screen, screen_class.MODE, binding.action),
                     )
                 )
@@ -71,7 +73,7 @@ class OpsCommands(Provider):
                 (
                     f"{detail.TITLE}: {binding.description}",
                     f"the highlighted one on {screen_class.TITLE} "
-                    f"(key {binding.key} on a {detail.TITLE.lower()})",
+                    f"(key {key_label(binding.key)} on a {detail.TITLE.lower()})",
                     partial(
                         self.ops.run_on_screen,
                         screen_class.MODE,

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from aptien_ops.screens.app import OpsApp
 
 
-def _key_label(key: str) -> str:
+def key_label(key: str) -> str:
+    """``/``, ``Esc``, ``+``: a binding's keys as the operator reads them."""
     names = {
         "slash": "/",
         "question_mark": "?",
@@ -40,7 +41,7 @@ def key_rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
     rows = []
     for b in bindings:
         if isinstance(b, Binding) and b.description:
-            rows.append((_key_label(b.key), b.tooltip or b.description))
+            rows.append((key_label(b.key), b.tooltip or b.description))
     return rows
 
 
