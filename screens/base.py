@@ -244,8 +244,8 @@ class OpsScreen(Screen[None], ServiceCaller):
             bar = self.filter_bar()
             if bar is None:
                 return False
-            if action == "clear_filter":
-                return bar.editing or bool(bar.needle)
+            if action == "clear_filter":  # not from another input: its own Esc goes first
+                return bar.editing or (bool(bar.needle) and not typing)
         return self.ops.offers(self, action)
 
     # -- the list's filter (screens with a FilterBar) ----------------------------------------

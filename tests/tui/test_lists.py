@@ -199,3 +199,20 @@ def test_a_filtered_list_at_80x24(
     requests(open_as)
     app = OpsApp(open_as("ada"), clock=ManualClock(), cursor_blink=False)
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys("5", "slash", "text:olga"))
+
+
+@story
+async def test_escape_in_the_find_user_address_leaves_it_and_keeps_the_results_filter(
+    open_as: Callable[..., Console], provisioned: Callable[..., str]
+) -> None:
+    users(open_as, provisioned)
+    async with console_app(open_as("sam"), screen="7") as (app, pilot):
+        await pilot.press(*EMAIL, "enter")
+        await settle(pilot)
+        table = app.screen.query_one(ListTable)
+        await pilot.press("slash", *"sakura", "enter", "e")
+        await settle(pilot)
+        assert app.focused is app.screen.query_one("#find-email")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.focused is table and table.row_count == 1
