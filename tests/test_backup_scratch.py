@@ -186,7 +186,8 @@ def unprivileged_site(
     """A site whose cluster admin has CREATEDB and CREATEROLE but not pg_signal_backend."""
     admin, password = f"ops_admin_{secrets.token_hex(4)}", secrets.token_urlsafe(18)
     pg_server.psql(
-        f"CREATE ROLE \"{admin}\" LOGIN CREATEDB CREATEROLE PASSWORD '{scram_sha256_verifier(password)}'"
+        f'CREATE ROLE "{admin}" LOGIN CREATEDB CREATEROLE'
+        f" PASSWORD '{scram_sha256_verifier(password)}'"
     )
     monkeypatch.setenv("APTIEN_TEST_ADMIN_PASSWORD", password)
     cluster = ClusterSettings(

@@ -8,6 +8,7 @@ from aptien_ops.cli.output import table
 from aptien_ops.cli.progress import Bar, StepPrinter
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.cli.tenants import tenant
+from aptien_ops.domain import validate_tenant_name
 
 
 def _show(state: CliState, data: dict[str, object], verb: str) -> None:
@@ -56,8 +57,8 @@ def tenant_provision(
     request = ProvisionRequest(
         name, country, region, residency_override, contact_name, contact_email
     )
-    state.info(f"provisioning {name}:")
-    tenant = console.provisioning.provision(request, progress=StepPrinter(not state.json))
+    steps = StepPrinter(not state.json, heading=f"provisioning {name}:")
+    tenant = console.provisioning.provision(request, progress=steps)
     _show(state, tenant.as_json(), f"active on {tenant.cluster} in {tenant.region}")
 
 
@@ -86,6 +87,7 @@ def tenant_resume(state: CliState, name: str) -> None:
 @pass_state
 def tenant_cancel(state: CliState, name: str, retain_days: int | None) -> None:
     """Cancel NAME: no more logins; restorable until the retention end, then purgeable."""
+    validate_tenant_name(name)  # before the question quotes it
     state.confirm(f"cancel tenant {name}? Its users can no longer log in")
     data = state.console().lifecycle.cancel(name, retain_days).as_json()
     _show(state, data, f"cancelled, retained until {data['retain_until']}")
@@ -105,6 +107,7 @@ def tenant_purge(state: CliState, name: str, before_retention_end: str | None) -
     Drops its database and role, and destroys its backup identity so every backup of it
     becomes unreadable. A tombstone with the dates stays in the catalog.
     """
+    validate_tenant_name(name)  # before the question quotes it
     state.confirm(
         f"purge tenant {name}? This destroys its database and makes its backups unreadable"
     )
@@ -129,7 +132,8 @@ def fleet() -> None:
 @fleet.command("check")
 @pass_state
 def fleet_check(state: CliState) -> None:
-    """Orphan databases, missing databases, schemas behind, tenants past retention, full clusters."""
+    """Orphan databases, missing databases, schemas behind, tenants past retention, full
+    clusters."""
     from aptien_ops.errors import IntegrityFailure
 
     findings = [f.as_json() for f in state.console().fleet.check()]
