@@ -24,7 +24,11 @@ from aptien_ops.config import load_settings
 from aptien_ops.inspect_query import LoginFilters
 
 from cli_runner import Result, run_cli
-from fleet_configs import eu_fleet_config, sandbox_with_eu_on  # noqa: F401 - the fixture config
+from fleet_configs import (  # noqa: F401 - the fixtures kind and config
+    eu_cluster_kind,
+    eu_fleet_config,
+    sandbox_with_eu_on,
+)
 from pg_fixtures import PgServer
 
 TABLES = ("audit_events", "login_events", "messages", "records", "tenant_meta", "users")

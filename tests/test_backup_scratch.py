@@ -23,7 +23,7 @@ from aptien_ops.config import ClusterSettings, SecretRef, load_settings
 from aptien_ops.errors import NotFound, PendingApproval
 
 from cli_runner import run_cli
-from fleet_configs import eu_fleet_config  # noqa: F401 - the fixture config
+from fleet_configs import eu_cluster_kind, eu_fleet_config  # noqa: F401 - the fixtures kind, config
 from pg_fixtures import PgServer
 
 
