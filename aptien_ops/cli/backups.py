@@ -236,7 +236,13 @@ def backup_restore(state: CliState, backup_id: str, to: str) -> None:
       aptien-ops backup restore bk-20250101T020000Z-1a2b3c --to acme-gmbh-restored
       aptien-ops --yes backup restore bk-20250101T020000Z-1a2b3c --to acme-gmbh
     """
+    from aptien_ops.backup_policy import check_backup_id
     from aptien_ops.cli.progress import StepPrinter
+    from aptien_ops.domain import validate_tenant_name
+
+    # Nothing typed is echoed (the line below) before it is known to be an id and a name.
+    check_backup_id(backup_id)
+    validate_tenant_name(to)
 
     def confirm(record: BackupRecord) -> None:
         state.confirm(
