@@ -26,10 +26,32 @@ LEVEL_HELP = {
 }
 
 
-class TenantModal(OpsModal[str | None]):
-    """The tenant to back up, prefilled with the highlighted one; Enter starts the backup."""
+class NameModal(OpsModal[str | None]):
+    """A dialog that asks for one tenant's name: Enter answers with it (an empty one is refused
+    on the dialog, saying ``EMPTY``), Esc backs out."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    EMPTY = "name the tenant"
+
+    def on_mount(self) -> None:
+        self.query_one(Input).cursor_blink = getattr(self.app, "cursor_blink", True)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        name = event.value.strip()
+        if name:
+            self.dismiss(name)
+        else:
+            self.query_one("#modal-problem", Static).update(Text(f"✗ {self.EMPTY}", style="red"))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TenantModal(NameModal):
+    """The tenant to back up, prefilled with the highlighted one; Enter starts the backup."""
+
+    EMPTY = "name the tenant to back up"
 
     def __init__(self, default: str = "") -> None:
         super().__init__()
@@ -45,21 +67,8 @@ class TenantModal(OpsModal[str | None]):
                 id="modal-tenant",
                 compact=True,
             )
+            yield Static(id="modal-problem")
             yield Label("Enter backs up · Esc cancels", classes="modal-hint")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).cursor_blink = getattr(self.app, "cursor_blink", True)
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        name = event.value.strip()
-        if name:
-            self.dismiss(name)
-        else:
-            self.notify("name the tenant to back up", severity="warning")
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class LevelModal(OpsModal[str | None]):
@@ -96,11 +105,11 @@ class LevelModal(OpsModal[str | None]):
         self.dismiss(None)
 
 
-class RestoreTargetModal(OpsModal[str | None]):
+class RestoreTargetModal(NameModal):
     """Where the highlighted backup goes: a new tenant's name (made in the backup's region), or
     the backup's own tenant to replace its data. Enter goes on; Esc backs out."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    EMPTY = "name the tenant to restore into"
 
     def __init__(self, backup_id: str, tenant: str, region: str) -> None:
         super().__init__()
@@ -129,22 +138,6 @@ class RestoreTargetModal(OpsModal[str | None]):
                 classes="modal-hint",
             )
             yield Label("Enter goes on · Esc cancels", classes="modal-hint")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).cursor_blink = getattr(self.app, "cursor_blink", True)
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        name = event.value.strip()
-        if name:
-            self.dismiss(name)
-        else:
-            self.query_one("#modal-problem", Static).update(
-                Text("✗ name the tenant to restore into", style="red")
-            )
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class TypeNameToReplaceModal(OpsModal[bool]):

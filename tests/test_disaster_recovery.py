@@ -239,12 +239,18 @@ def pg_site(
     pg_server.psql(f'DROP DATABASE IF EXISTS "{database}"')
 
 
+@pytest.fixture
+def pg_backup(pg_site: PgSite, tenant_name: str) -> Path:
+    """A seeded tenant of the PostgreSQL site, backed up: the backup's path, without suffix."""
+    provisioned(pg_site.config, tenant_name)
+    return backed_up(pg_site.config, tenant_name)
+
+
 @pytest.mark.postgres
 def test_an_engineer_restores_a_postgresql_tenant_following_the_page_literally(
-    stock_tools: None, pg_site: PgSite, tenant_name: str, tmp_path: Path
+    stock_tools: None, pg_site: PgSite, pg_backup: Path, tenant_name: str, tmp_path: Path
 ) -> None:
-    provisioned(pg_site.config, tenant_name)
-    backup = backed_up(pg_site.config, tenant_name)
+    backup = pg_backup
     there = {*tmp_path.iterdir(), tmp_path / "shims"}
 
     followed = follow("postgresql", {**pg_site.values, "b": str(backup)}, tmp_path, pg_site.path)
@@ -256,10 +262,9 @@ def test_an_engineer_restores_a_postgresql_tenant_following_the_page_literally(
 
 @pytest.mark.postgres
 def test_a_catalog_that_cannot_be_reached_is_not_mistaken_for_a_purge(
-    stock_tools: None, pg_site: PgSite, tenant_name: str, tmp_path: Path
+    stock_tools: None, pg_site: PgSite, pg_backup: Path, tenant_name: str, tmp_path: Path
 ) -> None:
-    provisioned(pg_site.config, tenant_name)
-    backup = backed_up(pg_site.config, tenant_name)
+    backup = pg_backup
     values = {**pg_site.values, "b": str(backup)}
     values["catalog_password"] = str(tmp_path / "wrong.password")
     (tmp_path / "wrong.password").write_text("not-the-password\n")
@@ -277,10 +282,9 @@ def test_a_catalog_that_cannot_be_reached_is_not_mistaken_for_a_purge(
 
 @pytest.mark.postgres
 def test_an_altered_manifest_fails_the_signature_check(
-    stock_tools: None, pg_site: PgSite, tenant_name: str, tmp_path: Path
+    stock_tools: None, pg_site: PgSite, pg_backup: Path, tenant_name: str, tmp_path: Path
 ) -> None:
-    provisioned(pg_site.config, tenant_name)
-    backup = backed_up(pg_site.config, tenant_name)
+    backup = pg_backup
     manifest = Path(f"{backup}.manifest.json")
     document = json.loads(manifest.read_text())
     document["row_counts"]["audit_events"] += 1
