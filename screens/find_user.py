@@ -227,10 +227,10 @@ class FindUserScreen(OpsScreen):
             return
         self.searching, self.result = False, result
         self.query_one("#find-progress").display = False
-        for hit in result.hits:  # any the stream has not delivered yet
+        for hit in result.hits:  # any the stream has not delivered yet, and the final order
             self._add(hit)
         table = self.query_one(ListTable)
-        table.fill(_row(hit) for _name, hit in sorted(self._rows.items()))  # the final order
+        table.sort_by("tenant")
         if table.row_count:
             table.move_cursor(row=0)
             self._show_highlighted()

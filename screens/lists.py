@@ -52,7 +52,11 @@ class ListRow:
     """The row's visible text, lower-cased: what the filter looks in."""
 
     def __post_init__(self) -> None:
-        self.text = " ".join(c.plain if isinstance(c, Text) else str(c) for c in self.cells).lower()
+        self.text = " ".join(_plain(c) for c in self.cells).lower()
+
+
+def _plain(cell: object) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
 
 
 class ListTable(DataTable[Any]):
@@ -98,6 +102,13 @@ class ListTable(DataTable[Any]):
             if self.limit is None or self.row_count < self.limit:
                 self.add_row(*row.cells, key=row.key)
         self.post_message(self.Shown(self))
+
+    def sort_by(self, column: str) -> None:
+        """Order every row (shown or not) by ``column``'s text. The rows shown are only moved,
+        not given again: the table keeps its column widths."""
+        index = self.get_column_index(column)
+        self._rows.sort(key=lambda row: _plain(row.cells[index]))
+        self.sort(column, key=_plain)
 
     def filter(self, needle: str) -> None:
         """Show only the rows whose visible text holds ``needle`` (any case; blank: all)."""
