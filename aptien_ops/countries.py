@@ -107,6 +107,18 @@ def quoted(text: str, width: int = 12) -> str:
     return repr(text) if len(text) <= width else f"{text[:width]!r}… ({len(text)} characters)"
 
 
+def code_note(code: str) -> str | None:
+    """What to give instead of ``code`` if it is a reserved or withdrawn code (``UK``: use GB
+    for the United Kingdom); else None."""
+    cc = code.strip().upper()
+    if cc in _RESERVED:
+        return _RESERVED[cc][1]
+    if cc in _WITHDRAWN:
+        former, successor = _WITHDRAWN[cc]
+        return f"{cc} ({former}) was withdrawn: use {successor}"
+    return None
+
+
 def country_for(code: str) -> Country:
     """The country with ISO 3166-1 alpha-2 ``code`` (any case, surrounding blanks ignored).
 

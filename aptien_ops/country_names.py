@@ -16,7 +16,15 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from aptien_ops.countries import TWO_LETTERS, Country, assigned, countries, country_for, quoted
+from aptien_ops.countries import (
+    TWO_LETTERS,
+    Country,
+    assigned,
+    code_note,
+    countries,
+    country_for,
+    quoted,
+)
 from aptien_ops.errors import InternalError, InvalidInput
 
 #: Common short names of countries whose ISO name reads otherwise; each names one country.
@@ -98,6 +106,11 @@ class CountryLookup:
     """Countries the text matches, best first (an exact match leads), at most the limit."""
     total: int
     """How many countries it matches in all."""
+
+    @property
+    def note(self) -> str | None:
+        """For a reserved or withdrawn code (``uk``), what to give instead."""
+        return code_note(self.text) if TWO_LETTERS.fullmatch(self.text) else None
 
     def named(self) -> Country:
         """The country the text names.

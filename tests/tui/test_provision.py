@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 from tui_helpers import console_app, footer, screen_text, screen_words, settle, story
 
 from aptien_ops.composition import Console
@@ -45,7 +45,10 @@ async def test_an_operator_provisions_a_tenant_by_searching_its_country(
         assert "✓ valid name" in screen_text(app)
         await pilot.press("enter", *"germ")
         await settle(pilot)
-        assert "DE Germany → eu (UN M49 Europe)" in screen_text(app)  # shown before confirming
+        assert "? 'germ' matches 1 country: ↓ picks it" in screen_text(app)
+        await pilot.press("down")
+        await settle(pilot)
+        assert "→ Germany (DE) · region eu (UN M49 Europe)" in screen_text(app)  # before confirming
         await pilot.press("enter", *"Greta Vogel", "enter", *"greta@acme.example", "enter")
         await settle(pilot)
         assert ticked(app) == list(STEPS)
@@ -85,10 +88,18 @@ async def test_arrow_keys_pick_another_match_while_typing_the_country(
         await open_form(pilot)
         await pilot.press(*"pacific-rim", "enter", *"united")
         await settle(pilot)
-        assert "AE United Arab Emirates → eu (UN M49 Western Asia)" in screen_text(app)
+        assert "? 'united' matches 6 countries: pick one with ↑↓" in screen_text(app)
+        await pilot.press("down")
+        await settle(pilot)
+        assert "→ United Arab Emirates (AE) · region eu (UN M49 Western Asia)" in screen_text(app)
         await pilot.press("down", "down", "down", "down", "up")
         await settle(pilot)
-        assert "UM United States Minor Outlying Islands → us (UN M49 Oceania)" in screen_words(app)
+        shown = screen_words(app)
+        assert "→ United States Minor Outlying Islands (UM) · region us (UN M49 Oceania)" in shown
+        await pilot.press("enter", "enter", "enter")  # the pick holds while the text is the same
+        await settle(pilot)
+    tenant = open_as("ada").tenants.show("pacific-rim")
+    assert (tenant.country, tenant.region) == ("UM", "us")
 
 
 @pytest.mark.parametrize(
@@ -125,10 +136,13 @@ async def test_a_country_that_matches_nothing_cannot_be_confirmed(
         form = await open_form(pilot)
         await pilot.press(*"acme-gmbh", "enter", *"atlantis")
         await settle(pilot)
-        assert "no country matches “atlantis”" in screen_text(app)
+        assert "? no country matches 'atlantis'" in screen_text(app)
         await pilot.press("enter", "enter", "enter")
         await settle(pilot)
-        assert form.request is None and "choose the client's country" in app.notices_of("warning")
+        assert "✗ no country matches 'atlantis'" in screen_text(app)  # in the form, not a toast
+        assert app.screen is form and form.request is None and app.notices_of("warning") == []
+        assert form.focused is form.query_one("#provision-country")
+        assert form.query_one("#provision-country", Input).value == "atlantis"
     assert open_as("ada").tenants.list() == []
 
 
