@@ -186,3 +186,38 @@ async def test_a_viewer_is_not_offered_provisioning(open_as: Callable[..., Conso
         assert isinstance(app.screen, TenantsScreen)
     with pytest.raises(NotFound):
         open_as("ada").tenants.show("acme-gmbh")
+
+
+@pytest.mark.parametrize(
+    "typed, shown, country",
+    [
+        ("IE", "→ Ireland (IE) · region eu (UN M49 Europe)", "IE"),
+        ("ireland", "→ Ireland (IE) · region eu (UN M49 Europe)", "IE"),
+        ("United States", "→ United States of America (US) · region us", "US"),
+        ("united kingdom", "→ United Kingdom of Great Britain and Northern Ireland (GB)", "GB"),
+        ("niger", "→ Niger (NE) · region eu", "NE"),  # not Nigeria, listed after it
+        # UK is reserved by ISO (for GB) and also how Ukraine starts: it asks, saying so.
+        ("uk", "? 'uk' matches 2 countries: pick one with ↑↓ (use GB for the United", None),
+        ("korea", "? 'korea' matches 2 countries: pick one with ↑↓", None),
+        ("germ", "? 'germ' matches 1 country: ↓ picks it", None),
+        ("xx", "? XX is a user-assigned code, not a country", None),
+    ],
+)
+@story
+async def test_an_exact_code_or_name_is_used_and_anything_else_asks(
+    open_as: Callable[..., Console], typed: str, shown: str, country: str | None
+) -> None:
+    async with console_app(open_as("olga")) as (app, pilot):
+        form = await open_form(pilot)
+        await pilot.press(*"acme-gmbh", "enter", *typed)
+        await settle(pilot)
+        assert shown in screen_words(app)  # before submitting
+        await pilot.press("enter", "enter", "enter")
+        await settle(pilot)
+        if country is None:
+            assert app.screen is form and form.request is None
+            assert f"✗ {shown[2:]}" in screen_words(app)
+        else:
+            assert "acme-gmbh is active" in screen_text(app)
+    provisioned = [(t.name, t.country) for t in open_as("ada").tenants.list()]
+    assert provisioned == ([("acme-gmbh", country)] if country else [])
