@@ -424,7 +424,7 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
         self.query_one("#provision-progress").display = True
         box = self.query_one("#modal-box")
         box.border_title = f"Provisioning {request.name}"
-        summary = Text(f"{request.name} · ")
+        summary = Text(f"{request.name} ")
         summary.append_text(country_line(self.resolution))
         if request.contact_name:
             summary.append_text(plain(f" · {request.contact_name}"))
