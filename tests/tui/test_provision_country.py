@@ -90,8 +90,8 @@ async def test_a_highlight_from_an_earlier_prefix_never_sets_the_country(
         await pilot.press(*"reland")  # pilot.press: the keys without pauses between them
         listed = form.query_one("#provision-countries", OptionList)
         # What a slow link delivers late: the Iran of the "i" list, highlighted and chosen.
-        form.post_message(OptionList.OptionHighlighted(listed, iran, 0))
-        form.post_message(OptionList.OptionSelected(listed, iran, 0))
+        listed.post_message(OptionList.OptionHighlighted(listed, iran, 0))
+        listed.post_message(OptionList.OptionSelected(listed, iran, 0))
         await settle(pilot)
         assert "→ Ireland (IE) · region eu" in screen_text(app)
         await pilot.press("enter", "enter", "enter")
@@ -111,8 +111,8 @@ async def test_a_late_highlight_after_no_match_is_refused_and_nothing_is_provisi
         burst(pilot, "xzq")
         listed = form.query_one("#provision-countries", OptionList)
         listed.focus()  # even with the list focused, as when the operator moves in it
-        form.post_message(OptionList.OptionHighlighted(listed, iran, 0))
-        form.post_message(OptionList.OptionSelected(listed, iran, 0))
+        listed.post_message(OptionList.OptionHighlighted(listed, iran, 0))
+        listed.post_message(OptionList.OptionSelected(listed, iran, 0))
         await settle(pilot)
         form.query_one("#provision-email", Input).focus()
         burst(pilot, "enter")
