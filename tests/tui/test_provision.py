@@ -6,27 +6,24 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
-from tui_helpers import console_app, footer, screen_text, screen_words, settle, story
+from tui_helpers import (
+    console_app,
+    footer,
+    open_provision_form,
+    screen_text,
+    screen_words,
+    settle,
+    story,
+)
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import TenantState
 from aptien_ops.errors import NotFound, Unavailable
-from aptien_ops.screens.provision import ProvisionModal
 from aptien_ops.screens.tenants import TenantsScreen
 from aptien_ops.services.provisioning import STEPS
 
 pytestmark = pytest.mark.tui
-
-
-async def open_form(pilot: Pilot[None]) -> ProvisionModal:
-    await pilot.press("2")
-    await settle(pilot)
-    await pilot.press("n")
-    await pilot.pause()
-    assert isinstance(pilot.app.screen, ProvisionModal)
-    return pilot.app.screen
 
 
 def ticked(app) -> list[str]:  # type: ignore[no-untyped-def]
@@ -40,7 +37,7 @@ async def test_an_operator_provisions_a_tenant_by_searching_its_country(
     open_as: Callable[..., Console],
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        await open_form(pilot)
+        await open_provision_form(pilot)
         await pilot.press(*"acme-gmbh")
         assert "✓ valid name" in screen_text(app)
         await pilot.press("enter", *"germ")
@@ -68,7 +65,7 @@ async def test_the_form_refuses_an_address_as_the_service_would_and_takes_any_ca
     open_as: Callable[..., Console],
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        form = await open_form(pilot)
+        form = await open_provision_form(pilot)
         await pilot.press(*"acme-gmbh", "enter", *"DE", "enter", "enter", *"greta@ACME", "enter")
         await settle(pilot)
         assert form.request is None and app.notices_of("warning") == [
@@ -85,7 +82,7 @@ async def test_arrow_keys_pick_another_match_while_typing_the_country(
     open_as: Callable[..., Console],
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        await open_form(pilot)
+        await open_provision_form(pilot)
         await pilot.press(*"pacific-rim", "enter", *"united")
         await settle(pilot)
         assert "? 'united' matches 6 countries: pick one with ↑↓" in screen_text(app)
@@ -115,7 +112,7 @@ async def test_an_invalid_name_shows_the_reason_and_provisions_nothing(
     open_as: Callable[..., Console], name: str, reason: str
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        form = await open_form(pilot)
+        form = await open_provision_form(pilot)
         await pilot.press(*name)
         await settle(pilot)
         assert f"✗ {reason}" in screen_words(app)
@@ -133,7 +130,7 @@ async def test_a_country_that_matches_nothing_cannot_be_confirmed(
     open_as: Callable[..., Console],
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        form = await open_form(pilot)
+        form = await open_provision_form(pilot)
         await pilot.press(*"acme-gmbh", "enter", *"atlantis")
         await settle(pilot)
         assert "? no country matches 'atlantis'" in screen_text(app)
@@ -163,7 +160,7 @@ async def test_a_failed_step_is_named_and_retry_resumes_where_it_stopped(
 
     monkeypatch.setattr(store, "apply_schema", cluster_goes_down)
     async with console_app(console) as (app, pilot):
-        await open_form(pilot)
+        await open_provision_form(pilot)
         await pilot.press(*"acme-gmbh", "enter", *"DE", "enter", "enter", "enter")
         await settle(pilot)
         shown = screen_text(app)
@@ -208,7 +205,7 @@ async def test_an_exact_code_or_name_is_used_and_anything_else_asks(
     open_as: Callable[..., Console], typed: str, shown: str, country: str | None
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        form = await open_form(pilot)
+        form = await open_provision_form(pilot)
         await pilot.press(*"acme-gmbh", "enter", *typed)
         await settle(pilot)
         assert shown in screen_words(app)  # before submitting

@@ -18,7 +18,7 @@ from textual.keys import _character_to_key
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
-from tui_helpers import console_app, screen_text, settle, story
+from tui_helpers import console_app, open_provision_form, screen_text, settle, story
 
 from aptien_ops.composition import Console
 from aptien_ops.errors import NotFound
@@ -46,18 +46,20 @@ def burst(pilot: Pilot[None], *keys: str) -> None:
             pilot.app.post_message(events.Key(name, char))
 
 
-async def open_form(pilot: Pilot[None]) -> ProvisionModal:
-    await pilot.press("2")
+async def iran_listed_for_i(pilot: Pilot[None], form: ProvisionModal, name: str) -> Option:
+    """Type ``name``, Enter and "i" into the form; return the Iran option the list shows."""
+    await pilot.press(*name, "enter", "i")
     await settle(pilot)
-    await pilot.press("n")
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, ProvisionModal)
-    return pilot.app.screen
-
-
-def options(form: ProvisionModal) -> list[Option]:
     listed = form.query_one("#provision-countries", OptionList)
-    return [listed.get_option_at_index(i) for i in range(listed.option_count)]
+    shown = [listed.get_option_at_index(i) for i in range(listed.option_count)]
+    return next(o for o in shown if str(o.id).endswith(":IR"))
+
+
+def deliver_late(form: ProvisionModal, option: Option) -> None:
+    """What a slow link delivers late: ``option`` highlighted, then chosen, in the list."""
+    listed = form.query_one("#provision-countries", OptionList)
+    listed.post_message(OptionList.OptionHighlighted(listed, option, 0))
+    listed.post_message(OptionList.OptionSelected(listed, option, 0))
 
 
 def country_of(console: Console, name: str) -> tuple[str, str]:
@@ -70,7 +72,7 @@ async def test_ireland_typed_in_one_burst_with_its_enters_is_ireland_in_eu(
     open_as: Callable[..., Console], tenant_name: str
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        await open_form(pilot)
+        await open_provision_form(pilot)
         # "ir" on the way is Iran's code: only the whole word may count.
         burst(pilot, tenant_name, "enter", "ireland", "enter", "enter", "enter")
         await settle(pilot)
@@ -83,15 +85,10 @@ async def test_a_highlight_from_an_earlier_prefix_never_sets_the_country(
     open_as: Callable[..., Console], tenant_name: str
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        form = await open_form(pilot)
-        await pilot.press(*tenant_name, "enter", "i")
-        await settle(pilot)
-        iran = next(o for o in options(form) if str(o.id).endswith(":IR"))
+        form = await open_provision_form(pilot)
+        iran = await iran_listed_for_i(pilot, form, tenant_name)
         await pilot.press(*"reland")  # pilot.press: the keys without pauses between them
-        listed = form.query_one("#provision-countries", OptionList)
-        # What a slow link delivers late: the Iran of the "i" list, highlighted and chosen.
-        listed.post_message(OptionList.OptionHighlighted(listed, iran, 0))
-        listed.post_message(OptionList.OptionSelected(listed, iran, 0))
+        deliver_late(form, iran)
         await settle(pilot)
         assert "→ Ireland (IE) · region eu" in screen_text(app)
         await pilot.press("enter", "enter", "enter")
@@ -104,15 +101,12 @@ async def test_a_late_highlight_after_no_match_is_refused_and_nothing_is_provisi
     open_as: Callable[..., Console], tenant_name: str
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        form = await open_form(pilot)
-        await pilot.press(*tenant_name, "enter", "i")
-        await settle(pilot)
-        iran = next(o for o in options(form) if str(o.id).endswith(":IR"))
+        form = await open_provision_form(pilot)
+        iran = await iran_listed_for_i(pilot, form, tenant_name)
         burst(pilot, "xzq")
-        listed = form.query_one("#provision-countries", OptionList)
-        listed.focus()  # even with the list focused, as when the operator moves in it
-        listed.post_message(OptionList.OptionHighlighted(listed, iran, 0))
-        listed.post_message(OptionList.OptionSelected(listed, iran, 0))
+        # Even with the list focused, as when the operator moves in it.
+        form.query_one("#provision-countries", OptionList).focus()
+        deliver_late(form, iran)
         await settle(pilot)
         form.query_one("#provision-email", Input).focus()
         burst(pilot, "enter")
@@ -130,7 +124,7 @@ async def test_changed_events_out_of_order_do_not_change_what_is_used(
     open_as: Callable[..., Console], tenant_name: str
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        form = await open_form(pilot)
+        form = await open_provision_form(pilot)
         burst(pilot, tenant_name, "enter", "ireland")
         await settle(pilot)
         box = form.query_one("#provision-country", Input)
@@ -148,7 +142,7 @@ async def test_a_pick_then_more_typing_in_one_burst_counts_for_nothing(
     open_as: Callable[..., Console], tenant_name: str
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        form = await open_form(pilot)
+        form = await open_provision_form(pilot)
         # ↓ picks the first match of "kor"; the letters after it change the text, so the
         # pick goes: "korea" still matches two countries.
         burst(pilot, tenant_name, "enter", "kor")
