@@ -22,6 +22,7 @@ from aptien_ops.ports.catalog import (
 )
 from aptien_ops.ports.clusters import (
     BackupKeys,
+    DatabaseFacts,
     DbConnection,
     Keyring,
     RegionKeyFiles,
@@ -40,6 +41,7 @@ __all__ = [
     "BackupRepository",
     "Catalog",
     "CatalogTx",
+    "DatabaseFacts",
     "DbConnection",
     "InspectionReader",
     "Keyring",
