@@ -121,28 +121,52 @@ def fleet() -> None:
 
     \b
     Examples:
-      aptien-ops fleet check            (exit 7 when drift is found)
+      aptien-ops fleet check            (exit 7 when drift is found, 6 if a cluster is down)
+      aptien-ops fleet check --deep     (also opens every tenant database)
       aptien-ops fleet migrate --region eu --parallel 4
     """
 
 
 @fleet.command("check")
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also open every tenant database and read the schema version it holds (slow).",
+)
 @pass_state
-def fleet_check(state: CliState) -> None:
-    """Orphan databases, missing databases, schemas behind, tenants past retention, full clusters."""
-    from aptien_ops.errors import IntegrityFailure
+def fleet_check(state: CliState, deep: bool) -> None:
+    """Compare the catalog with every cluster (one query each) and the backup stores.
 
-    findings = [f.as_json() for f in state.console().fleet.check()]
+    Finds orphan and missing databases, login flags that disagree with a tenant's state,
+    owners and CONNECT grants that are not as provisioned, schemas behind or not recorded,
+    tenants past retention, full clusters; reconciles the backup index when you may (else
+    lists what that would fix). Exit 7 on drift, 6 if a cluster or store did not answer.
+    """
+    from aptien_ops.errors import IntegrityFailure, Unavailable
+
+    report = state.console().fleet.check(deep=deep)
+    findings = [f.as_json() for f in report.findings]
+    for done in report.reconciled or []:
+        if done.indexed:
+            state.info(f"backup reconcile indexed {len(done.indexed)} backup(s) from the store")
     if state.json:
         state.out(findings)
     elif findings:
         state.out(findings, table(findings, ("kind", "region", "cluster", "tenant", "detail")))
     else:
-        state.info("no drift: catalog and clusters agree")
+        state.info(f"no drift: the catalog and {report.clusters} cluster(s) agree")
+    if report.unreachable:
+        first = report.unreachable[0]
+        where = first.cluster or f"the {first.region} backup store"
+        raise Unavailable(
+            f"{len(report.unreachable)} cluster(s) or store(s) did not answer, first {where}",
+            hint=f"{first.detail}; check that it is up and reachable from this host, then"
+            " rerun (the rest was checked: see the list above)",
+        )
     if findings:
         raise IntegrityFailure(
             f"{len(findings)} drift finding(s)",
-            hint="see the list above; fleet migrate fixes schemas behind",
+            hint="see the list above; fleet migrate fixes schemas behind or unrecorded",
         )
 
 
