@@ -214,7 +214,7 @@ SCENARIOS: dict[Action, Scenario] = {
         lambda w: w.tenant(),
         lambda w: w.tenant("new-client", "FR"),
         refuse(lambda w: w.as_("vic").provisioning.provision(ProvisionRequest("x-co", "FR"))),
-        lambda w: w.tenant(),  # exists already
+        lambda w: w.tenant(country="FR"),  # exists already, for another country
     ),
     Action.TENANT_RESIDENCY_OVERRIDE: Scenario(
         lambda w: w.tenant(),

@@ -44,7 +44,8 @@ def tenant_provision(
 ) -> None:
     """Create tenant NAME with its own database in its country's region.
 
-    Rerunning after an interruption resumes where it stopped.
+    Rerunning after an interruption resumes where it stopped; rerunning once it has finished
+    reports the tenant as it is (a different country, region or contact is a conflict).
 
     \b
     Example:
@@ -57,8 +58,18 @@ def tenant_provision(
         name, country, region, residency_override, contact_name, contact_email
     )
     state.info(f"provisioning {name}:")
-    tenant = console.provisioning.provision(request, progress=StepPrinter(not state.json))
-    _show(state, tenant.as_json(), f"active on {tenant.cluster} in {tenant.region}")
+    printer = StepPrinter(not state.json)
+    worked: list[str] = []
+
+    def progress(step: str, status: str) -> None:
+        if status != "skip":
+            worked.append(step)
+        printer(step, status)
+
+    tenant = console.provisioning.provision(request, progress=progress)
+    where = f"on {tenant.cluster} in {tenant.region}"
+    verb = f"active {where}" if worked else f"provisioned already, {where}; nothing changed"
+    _show(state, tenant.as_json(), verb)
 
 
 @tenant.command("suspend")
