@@ -248,6 +248,12 @@ SCENARIOS: dict[Action, Scenario] = {
         refuse(lambda w: w.as_("vic").lifecycle.cancel("acme-gmbh", 30)),
         lambda w: w.as_("olga").lifecycle.cancel("no-such-tenant", 30),
     ),
+    Action.TENANT_REINSTATE: Scenario(
+        lambda w: (w.tenant(), w.as_("olga").lifecycle.cancel("acme-gmbh", 30)),
+        lambda w: w.as_("olga").lifecycle.reinstate("acme-gmbh"),
+        refuse(lambda w: w.as_("vic").lifecycle.reinstate("acme-gmbh")),
+        lambda w: w.as_("olga").lifecycle.reinstate("no-such-tenant"),
+    ),
     Action.TENANT_PURGE: Scenario(
         _cancelled,
         _pending(lambda w: w.as_("ada").lifecycle.purge("acme-gmbh")),

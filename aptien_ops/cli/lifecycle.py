@@ -1,4 +1,5 @@
-"""``tenant provision | suspend | resume | cancel | purge`` and ``fleet check | migrate``."""
+"""``tenant provision | suspend | resume | cancel | reinstate | purge`` and
+``fleet check | migrate``."""
 
 from __future__ import annotations
 
@@ -100,6 +101,16 @@ def tenant_cancel(state: CliState, name: str, retain_days: int | None) -> None:
     state.confirm(f"cancel tenant {name}? Its users can no longer log in")
     data = state.console().lifecycle.cancel(name, retain_days).as_json()
     _show(state, data, f"cancelled, retained until {data['retain_until']}")
+
+
+@tenant.command("reinstate")
+@click.argument("name")
+@pass_state
+def tenant_reinstate(state: CliState, name: str) -> None:
+    """Undo the cancel of NAME within its retention: it is active again and its users can log
+    in (a tenant suspended before its cancel is suspended again, for the same reason)."""
+    tenant = state.console().lifecycle.reinstate(name)
+    _show(state, tenant.as_json(), "reinstated")
 
 
 @tenant.command("purge")
