@@ -9,6 +9,7 @@ from aptien_ops.cli.output import table
 from aptien_ops.cli.progress import Bar, StepPrinter
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.cli.tenants import tenant
+from aptien_ops.domain import validate_tenant_name
 
 
 def _show(state: CliState, data: dict[str, object], verb: str) -> None:
@@ -58,14 +59,13 @@ def tenant_provision(
     request = ProvisionRequest(
         name, country, region, residency_override, contact_name, contact_email
     )
-    state.info(f"provisioning {name}:")
-    printer = StepPrinter(not state.json)
+    steps = StepPrinter(not state.json, heading=f"provisioning {name}:")
     worked: list[str] = []
 
     def progress(step: str, status: str) -> None:
         if status != "skip":
             worked.append(step)
-        printer(step, status)
+        steps(step, status)
 
     tenant = console.provisioning.provision(request, progress=progress)
     where = f"on {tenant.cluster} in {tenant.region}"
@@ -98,6 +98,7 @@ def tenant_resume(state: CliState, name: str) -> None:
 @pass_state
 def tenant_cancel(state: CliState, name: str, retain_days: int | None) -> None:
     """Cancel NAME: no more logins; restorable until the retention end, then purgeable."""
+    validate_tenant_name(name)  # before the question quotes it
     state.confirm(f"cancel tenant {name}? Its users can no longer log in")
     data = state.console().lifecycle.cancel(name, retain_days).as_json()
     _show(state, data, f"cancelled, retained until {data['retain_until']}")
@@ -127,6 +128,7 @@ def tenant_purge(state: CliState, name: str, before_retention_end: str | None) -
     Drops its database and role, and destroys its backup identity so every backup of it
     becomes unreadable. A tombstone with the dates stays in the catalog.
     """
+    validate_tenant_name(name)  # before the question quotes it
     state.confirm(
         f"purge tenant {name}? This destroys its database and makes its backups unreadable"
     )

@@ -7,6 +7,7 @@ Exit codes (SPEC §5): 0 ok, 1 internal, 2 invalid, 3 not found, 4 forbidden, 5 
 from __future__ import annotations
 
 import gc
+import io
 import json
 import sys
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from typing import NoReturn
 import click
 
 from aptien_ops import __version__
+from aptien_ops.cli.output import say
 from aptien_ops.cli.state import CliState
 from aptien_ops.domain import Identity
 from aptien_ops.errors import ExitCode, InternalError, InvalidInput, OpsError
@@ -38,7 +40,8 @@ Exit codes: 0 ok, 1 internal, 2 invalid, 3 not found, 4 forbidden, 5 conflict,
 @click.option(
     "--config",
     metavar="PATH",
-    help="ops.toml to use (default: $APTIEN_OPS_CONFIG, ./ops.toml, ~/.config/aptien-ops/ops.toml, embedded sandbox).",
+    help="ops.toml to use (default: $APTIEN_OPS_CONFIG, ./ops.toml, "
+    "~/.config/aptien-ops/ops.toml, embedded sandbox).",
 )
 @click.option(
     "--json",
@@ -76,6 +79,7 @@ def cli(
 
 def _register() -> None:
     from aptien_ops.cli import (
+        doctor,
         inspect,
         keys,
         lifecycle,
@@ -97,6 +101,7 @@ def _register() -> None:
         opslog.ops_log,
         policy.policy,
         keys.keys,
+        doctor.doctor,
         tui.tui,
         inspect.inspect,
     ):
@@ -111,7 +116,7 @@ _register()
 
 def _report(error: OpsError, as_json: bool) -> None:
     if as_json:
-        sys.stderr.write(json.dumps(error.as_json(), ensure_ascii=False) + "\n")
+        sys.stderr.write(json.dumps(error.as_json(), ensure_ascii=True) + "\n")
     else:
         label = "pending approval" if error.exit_code == ExitCode.PENDING_APPROVAL else "error"
         sys.stderr.write(f"aptien-ops: {label}: {error.one_line()}\n")
@@ -176,7 +181,9 @@ def _translated(args: list[str], identity: Identity | None) -> int:
         if as_json:
             _report(InvalidInput(usage.format_message()), True)
         else:
-            usage.show()
+            shown = io.StringIO()  # click quotes what was typed: "No such command '…'"
+            usage.show(file=shown)
+            say(shown.getvalue().rstrip("\n"))
         return ExitCode.INVALID
     except KeyboardInterrupt:
         return _interrupted()

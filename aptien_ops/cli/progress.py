@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
+from aptien_ops.terminal_text import shown
+
 
 class StepPrinter:
     """Prints each provisioning step as it completes (stderr; silent with --json).
@@ -13,14 +15,20 @@ class StepPrinter:
     elsewhere (a log file, a pipe) each step is one plain line, written when it is done.
     """
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, *, heading: str | None = None) -> None:
         self.enabled = enabled
         self.live = enabled and sys.stderr.isatty()
         self._started = 0.0
+        #: Printed before the first step: by then the work's input has been checked, so the
+        #: heading can name it (the command line echoes nothing it has not validated).
+        self._heading = heading
 
     def __call__(self, step: str, status: str) -> None:
         if not self.enabled:
             return
+        if self._heading is not None:
+            sys.stderr.write(shown(self._heading) + "\n")
+            self._heading = None
         if status == "start":
             self._started = time.perf_counter()
             if self.live:
@@ -46,9 +54,8 @@ class Bar:
             return
         width = 30
         filled = int(width * done / total)
-        sys.stderr.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {item[:30]:<30}"
-        )
+        bar = "#" * filled + "." * (width - filled)
+        sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total} {shown(item, width=30):<30}")
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()

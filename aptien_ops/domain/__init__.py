@@ -4,7 +4,7 @@ approvals, identity), ``opslog``, ``catalog``, ``backups`` and ``metadata`` (wha
 console may read from a tenant). Import them from here."""
 
 from aptien_ops.domain.backups import BackupManifest, VerifyResult
-from aptien_ops.domain.catalog import CatalogInfo, ClusterLoad
+from aptien_ops.domain.catalog import CatalogInfo, CatalogInstall, ClusterLoad, SchemaState
 from aptien_ops.domain.metadata import AuditEvent, LoginEvent, UserRecord
 from aptien_ops.domain.opslog import OpsLogCheckpoint, OpsLogEntry, OpsLogHead
 from aptien_ops.domain.people import Approval, ApprovalState, Identity, Operator
@@ -17,6 +17,7 @@ from aptien_ops.domain.values import (
     TENANT_NAME,
     Clock,
     iso,
+    parse_choice,
     utcnow,
     validate_email,
     validate_tenant_name,
@@ -33,6 +34,7 @@ __all__ = [
     "AuditEvent",
     "BackupManifest",
     "CatalogInfo",
+    "CatalogInstall",
     "Clock",
     "ClusterLoad",
     "Identity",
@@ -41,6 +43,7 @@ __all__ = [
     "OpsLogCheckpoint",
     "OpsLogEntry",
     "OpsLogHead",
+    "SchemaState",
     "StateChange",
     "StepRecord",
     "Tenant",
@@ -49,6 +52,7 @@ __all__ = [
     "UserRecord",
     "VerifyResult",
     "iso",
+    "parse_choice",
     "utcnow",
     "validate_email",
     "validate_tenant_name",

@@ -5,8 +5,9 @@ reserve → owner-role → database → schema → inspector-grants → backup-i
 Each step is idempotent and recorded when done, so killing the process at any point and
 running the same ``tenant provision`` again converges to one active tenant with nothing
 orphaned. Rerun once it has finished, the same request reports the tenant as it is (every
-step "done earlier", nothing touched); a different request for that name is a conflict. A lease on the tenant row (``host:pid:session``) keeps two processes from working
-on the same tenant at once; a lease whose process has died, or that has expired, is taken over.
+step "done earlier", nothing touched); a different request for that name is a conflict. A
+lease on the tenant row (``host:pid:session``) keeps two processes from working on the same
+tenant at once; a lease whose process has died, or that has expired, is taken over.
 """
 
 from __future__ import annotations
@@ -231,7 +232,8 @@ class ProvisioningService:
             )
         if existing.country != country or existing.region != region.name:
             raise Conflict(
-                f"tenant {name} is being provisioned for {existing.country} in {existing.region}, not {country} in {region.name}",
+                f"tenant {name} is being provisioned for {existing.country} in {existing.region}, "
+                f"not {country} in {region.name}",
                 hint="rerun with the same country and region to resume it",
             )
         now = self.ctx.now()
@@ -241,7 +243,8 @@ class ProvisioningService:
             and not self._lease_is_stale(existing, now)
         ):
             raise Conflict(
-                f"tenant {name} is being provisioned right now by another run ({existing.lease_owner})",
+                f"tenant {name} is being provisioned right now "
+                f"by another run ({existing.lease_owner})",
                 hint="wait for it to finish, then check: aptien-ops tenant show " + name,
             )
         leased = replace(existing, lease_owner=self._me, lease_until=now + LEASE)
@@ -348,7 +351,8 @@ class ProvisioningService:
         region = region_or_fail(self.ctx.settings, request.region)
         if not (request.residency_override or "").strip():
             raise InvalidInput(
-                f"--region {request.region} contradicts the client's country ({request.country.upper()} → {resolved})",
+                f"--region {request.region} contradicts the client's country "
+                f"({request.country.upper()} → {resolved})",
                 hint='an admin may pass --residency-override "reason" to place it elsewhere',
             )
         return region
@@ -374,9 +378,8 @@ class ProvisioningService:
                 continue
             reachable.append(cluster.name)
         if not reachable:
-            raise Unavailable(
-                f"no cluster of region {region.name} is reachable: {errors[0] if errors else 'none configured'}"
-            )
+            first_error = errors[0] if errors else "none configured"
+            raise Unavailable(f"no cluster of region {region.name} is reachable: {first_error}")
         return reachable
 
     @staticmethod
