@@ -19,12 +19,18 @@ from aptien_ops.backends.sql_catalog import errors as catalog_errors
 from aptien_ops.composition import Console, open_console
 from aptien_ops.config import load_settings
 from aptien_ops.domain import TenantState
-from aptien_ops.errors import Forbidden, Unavailable
+from aptien_ops.errors import Forbidden, PendingApproval, Unavailable
 from aptien_ops.sandbox import write_sandbox_config
 from aptien_ops.services.provisioning import ProvisionRequest
+from aptien_ops.services.sandbox_seed import SeedRequest
 
 from cli_runner import run_cli
-from fleet_configs import eu_fleet_config, eu_fleet_console  # noqa: F401 - the fixtures config and ops
+from fleet_configs import (  # noqa: F401 - the fixtures kind, config and ops
+    EU_CLUSTER,
+    eu_cluster_kind,
+    eu_fleet_config,
+    eu_fleet_console,
+)
 
 #: How long the catalog is allowed to be waited for in these tests (the product waits 5 s).
 WAIT_S = 0.4
@@ -91,6 +97,124 @@ def test_a_refused_operator_changes_no_login_flag_on_the_cluster(
     last = ops.opslog.list(limit=1)[0]
     assert (last.operator, last.action, last.outcome) == (operator, f"tenant.{verb}", "denied")
     assert [f for f in ops.fleet.check().findings if f.tenant == active] == []
+
+
+class Touches:
+    """Every use a console makes of a tenant cluster or a backup store, from its opening on."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def factory(self, opened: Callable[[Any], Any], what: str) -> Callable[[Any], Any]:
+        def opening(settings: Any) -> Any:
+            self.calls.append(f"{what} {settings.name}: opened")
+            return _Recorded(opened(settings), f"{what} {settings.name}", self.calls)
+
+        return opening
+
+
+class _Recorded:
+    def __init__(self, inner: Any, where: str, calls: list[str]) -> None:
+        self._inner, self._where, self._calls = inner, where, calls
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._inner, name)
+        if not callable(value):
+            return value
+
+        def called(*args: Any, **kwargs: Any) -> Any:
+            self._calls.append(f"{self._where}: {name}")
+            return value(*args, **kwargs)
+
+        return called
+
+
+def _purge_requested(ops: Console, name: str) -> int:
+    ops.lifecycle.cancel(name, 0)
+    with pytest.raises(PendingApproval) as pending:
+        ops.lifecycle.purge(name)
+    return int(pending.value.approval_id)
+
+
+def _backed_up(ops: Console, name: str) -> str:
+    [outcome] = [o for o in ops.backups.run([name]) if o.action == "backup"]
+    assert outcome.ok and outcome.backup_id, outcome
+    return outcome.backup_id
+
+
+#: Everything that reaches a tenant cluster or a backup store once allowed: (how an operator
+#: prepares the tenant, the refused call given what that returned, who is refused).
+EVERY_EFFECT: dict[str, tuple[Callable[[Console, str], Any], Callable[..., object], str]] = {
+    "provision": (
+        lambda c, n: None,
+        lambda c, n, _: c.provisioning.provision(ProvisionRequest(f"{n}-2", "DE")),
+        "viewer non-operator read-only",
+    ),
+    **{
+        verb: (prepare, lambda c, n, _, call=call: call(c, n), "viewer non-operator read-only")
+        for verb, (prepare, call) in VERBS.items()
+    },
+    "purge": (
+        lambda c, n: c.lifecycle.cancel(n, 0),
+        lambda c, n, _: c.lifecycle.purge(n),
+        "viewer non-operator read-only",
+    ),
+    "approve a purge": (
+        _purge_requested,
+        lambda c, n, approval: c.approvals.approve(approval),
+        "viewer non-operator read-only",
+    ),
+    "fleet migrate": (
+        lambda c, n: None,
+        lambda c, n, _: c.fleet.migrate(),
+        "viewer non-operator read-only",
+    ),
+    "fleet check": (lambda c, n: None, lambda c, n, _: c.fleet.check(), "non-operator"),
+    "backup run": (
+        lambda c, n: None,
+        lambda c, n, _: c.backups.run([n]),
+        "viewer non-operator read-only",
+    ),
+    "backup verify": (
+        _backed_up,
+        lambda c, n, backup: c.backups.verify(backup, "restore"),
+        "viewer non-operator read-only",
+    ),
+    "backup reconcile": (
+        lambda c, n: None,
+        lambda c, n, _: c.backups.reconcile(),
+        "viewer non-operator read-only",
+    ),
+    "sandbox seed": (
+        lambda c, n: None,
+        lambda c, n, _: c.seeding.seed(SeedRequest(tenants=1, users=2, events=5)),
+        "viewer non-operator read-only",
+    ),
+}
+
+
+@pytest.mark.parametrize("effect", list(EVERY_EFFECT))
+def test_a_refused_operator_never_reaches_a_cluster_or_a_backup_store(
+    config: Path, ops: Console, active: str, effect: str
+) -> None:
+    prepare, attempt, refused_ones = EVERY_EFFECT[effect]
+    prepared = prepare(ops, active)
+    for who in refused_ones.split():
+        operator, read_only = REFUSED[who]
+        refused = open_console(config, env={"APTIEN_OPS_OPERATOR": operator}, read_only=read_only)
+        touches = Touches()
+        assert refused.ctx.store_factory is not None
+        refused.ctx.store_factory = touches.factory(refused.ctx.store_factory, "cluster")
+        stores = refused.backups.stores
+        stores._factory = touches.factory(stores._factory, "backup store")
+        try:
+            with pytest.raises(Forbidden):
+                attempt(refused, active, prepared)
+        finally:
+            refused.close()
+        assert touches.calls == [], f"{who}: {touches.calls}"
+        last = ops.opslog.list(limit=1)[0]
+        assert (last.operator, last.outcome) == (operator, "denied"), who
 
 
 # ----------------------------------------------------------------------------- a busy catalog
@@ -190,7 +314,7 @@ def test_a_locked_postgresql_catalog_is_busy_before_the_cluster_is_touched(
     )
     config.write_text(
         text.replace(
-            'name = "eu-sandbox-1"\nkind = "sqlite"\nurl = "sqlite:///{data_dir}/tenants/eu-sandbox-1"',
+            EU_CLUSTER,
             f'name = "eu-pg-1"\nkind = "postgresql"\nurl = "{server.url()}"\n'
             'inspector_password_env = "APTIEN_TEST_INSPECTOR_PW"',
         )
