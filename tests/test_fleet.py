@@ -18,6 +18,7 @@ from fleet_configs import (  # noqa: F401 - the fixtures kind, config and ops
     eu_cluster_kind,
     eu_fleet_config,
     eu_fleet_console,
+    eu_unreachable,
     sandbox_with_eu_on,
 )
 
@@ -189,32 +190,24 @@ def test_deep_reads_each_database_and_finds_a_record_that_is_not_the_truth(
 
 
 def test_an_unreachable_cluster_is_exit_6_with_a_hint_and_the_rest_still_checked(
-    tmp_path: Path, tenant_name: str
+    config: Path, ops: Console, tenant_name: str, tmp_path: Path
 ) -> None:
-    config = sandbox_with_eu_on("sqlite", tmp_path / "down")
-    console = open_console(config)
-    console.provisioning.provision(ProvisionRequest(tenant_name, "DE"))
-    console.ctx.store("eu-sandbox-1").drop_database(tenant_name)  # drift on the cluster that is up
-    console.close()
-    blocker = tmp_path / "plain-file"
-    blocker.write_text("not a directory")
-    text = config.read_text()
-    config.write_text(
-        text.replace(
-            'url = "sqlite:///{data_dir}/tenants/us-sandbox-1"', f'url = "sqlite:///{blocker}/us"'
-        )
-    )
+    us = ops.provisioning.provision(ProvisionRequest(tenant_name, "US")).cluster or ""
+    ops.ctx.store(us).drop_database(tenant_name)  # drift on the cluster that is up
+    eu = ops.settings.regions["eu"].clusters[0].name
+    eu_unreachable(config, tmp_path / "nowhere")
     result = run_cli("--json", "fleet", "check", config=config)
     assert result.code == 6, result.stderr
     assert {(f["kind"], f["cluster"]) for f in result.json()} >= {
-        ("cluster-unreachable", "us-sandbox-1"),
-        ("missing-database", "eu-sandbox-1"),
+        ("cluster-unreachable", eu),
+        ("missing-database", us),
     }
     error = result.error()
-    assert error["code"] == "unavailable" and "us-sandbox-1" in error["message"]
+    assert error["code"] == "unavailable" and eu in error["message"]
     assert "reachable from this host" in error["hint"]
     plain = run_cli("fleet", "check", config=config)
     assert plain.code == 6 and "drift" not in plain.stderr
+    assert not any(f["kind"] == "cluster-unreachable" for f in result.json() if f["cluster"] == us)
 
 
 # ----------------------------------------------------------------------------- backups

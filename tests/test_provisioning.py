@@ -23,6 +23,7 @@ from fleet_configs import (  # noqa: F401 - the fixtures kind, config and ops
     eu_cluster_kind,
     eu_fleet_config,
     eu_fleet_console,
+    eu_unreachable,
     sandbox_with_eu_on,
 )
 
@@ -252,20 +253,31 @@ def test_a_full_region_is_a_conflict_and_never_spills_into_another(
         console.close()
 
 
-def test_an_unreachable_region_is_unavailable_and_nothing_is_reserved(
-    tmp_path: Path, tenant_name: str
+def provision_entries(ops: Console, tenant: str) -> list[tuple[str, str]]:
+    """The ops log's ``tenant.provision`` entries for ``tenant``, oldest first: (operator,
+    outcome)."""
+    entries = [e for e in ops.opslog.list(limit=1000) if e.target == tenant]
+    return [(e.operator, e.outcome) for e in reversed(entries) if e.action == "tenant.provision"]
+
+
+def test_one_provision_is_one_ok_entry_in_the_ops_log(
+    config: Path, ops: Console, tenant_name: str
 ) -> None:
-    config = sandbox_with_eu_on("sqlite", tmp_path / "down")
-    blocker = tmp_path / "not-a-dir"
-    blocker.write_text("x")
-    config.write_text(
-        config.read_text().replace(
-            "sqlite:///{data_dir}/tenants/eu-sandbox-1", f"sqlite:///{blocker}/eu"
-        )
-    )
+    result = run_cli("--json", "tenant", "provision", tenant_name, "--country", "DE", config=config)
+    assert result.code == 0, result.stderr
+    assert provision_entries(ops, tenant_name) == [(ops.identity.operator, "ok")]
+
+
+def test_an_unreachable_region_is_unavailable_logged_once_and_nothing_is_reserved(
+    config: Path, ops: Console, tenant_name: str, tmp_path: Path
+) -> None:
+    eu_unreachable(config, tmp_path / "nowhere")
     result = run_cli("--json", "tenant", "provision", tenant_name, "--country", "DE", config=config)
     assert result.code == ExitCode.UNAVAILABLE, result.stderr
+    assert "no cluster of region eu is reachable" in result.error()["message"]
     assert run_cli("--json", "tenant", "show", tenant_name, config=config).code == 3
+    me = ops.identity.operator
+    assert provision_entries(ops, tenant_name) == [(me, "failed:unavailable")]
 
 
 def test_a_cluster_down_mid_provision_exits_6_and_a_rerun_finishes(
@@ -282,12 +294,15 @@ def test_a_cluster_down_mid_provision_exits_6_and_a_rerun_finishes(
 
     def flaky(step: str, status: str) -> None:
         if step == "database" and status == "done":
-            ops.ctx.store = lambda cluster: DownStore()  # type: ignore[assignment,method-assign,return-value]
+            down = DownStore()
+            ops.ctx.store = lambda cluster: down
 
     with pytest.raises(Unavailable):
         ops.provisioning.provision(ProvisionRequest(tenant_name, "DE"), progress=flaky)
     ops.ctx.store = real_store  # type: ignore[method-assign]
     assert provision(ops, tenant_name).state == "active"  # type: ignore[attr-defined]
+    me = ops.identity.operator
+    assert provision_entries(ops, tenant_name) == [(me, "failed:unavailable"), (me, "ok")]
 
 
 def test_the_owner_password_never_appears_in_output_or_logs(config: Path, tenant_name: str) -> None:
