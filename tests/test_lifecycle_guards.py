@@ -99,6 +99,29 @@ def test_a_refused_operator_changes_no_login_flag_on_the_cluster(
     assert [f for f in ops.fleet.check().findings if f.tenant == active] == []
 
 
+@pytest.mark.parametrize(
+    ("argv", "operator"),
+    [
+        (("--read-only", "tenant", "suspend", "{t}", "--reason", "x"), "ada"),
+        (("--yes", "tenant", "cancel", "{t}"), "vic"),
+        (("tenant", "suspend", "{t}", "--reason", "x"), "mallory"),
+    ],
+)
+def test_the_cli_refuses_with_exit_4_and_the_cluster_keeps_its_login_flag(
+    config: Path,
+    ops: Console,
+    active: str,
+    argv: tuple[str, ...],
+    operator: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    args = [a.format(t=active) for a in argv]
+    result = run_cli("--json", *args, config=config, operator=operator)
+    assert result.code == 4 and result.error()["code"] == "forbidden", result.stderr
+    assert login_flag(ops, active, request)
+    assert ops.tenants.show(active).state == TenantState.ACTIVE
+
+
 class Touches:
     """Every use a console makes of a tenant cluster or a backup store, from its opening on."""
 
