@@ -3,8 +3,9 @@
 ``fleet check`` asks each cluster once for what it can tell about all its databases
 (``TenantStore.cluster_facts``: owners, login flags, CONNECT, the recorded schema version), so
 its cost grows with the clusters, not the tenants; ``--deep`` also opens every tenant database
-to read the schema version it holds. It reconciles the backup index with the stores when the
-operator may (``backup reconcile``, logged as such), and otherwise reports what that would fix.
+to read the schema version it holds. When the operator may reconcile, it drops the scratch
+copies killed runs left on the reachable clusters and reconciles the backup index with the
+stores (each logged as ``backup.reconcile``); otherwise it reports what that would fix.
 """
 
 from __future__ import annotations
@@ -109,12 +110,44 @@ class FleetService:
                     by_cluster.get(settings.name, []),
                 )
                 findings += self._check_cluster(cluster, region.inspector_role, deep)
+        may_reconcile = self._may_reconcile()
+        if may_reconcile:
+            down = {f.cluster for f in findings if f.kind == "cluster-unreachable"}
+            findings += self._sweep_scratch(
+                [
+                    (region.name, cluster.name)
+                    for region in self.ctx.settings.regions.values()
+                    for cluster in region.clusters
+                    if cluster.name not in down
+                ]
+            )
         findings += catalog_findings(tenants, self.ctx.now())
-        reconciled: list[ReconcileReport] | None = [] if self._may_reconcile() else None
+        reconciled: list[ReconcileReport] | None = [] if may_reconcile else None
         for name in self.ctx.settings.regions:
             report(f"the {name} backup store")
             findings += self._check_backups(name, reconciled)
         return FleetReport(findings, clusters, deep, reconciled)
+
+    def _sweep_scratch(self, clusters: list[tuple[str, str]]) -> list[Finding]:
+        """Drop the scratch copies nobody holds on ``(region, cluster)``s (the caller checked
+        that the operator may reconcile); what could not be dropped is a finding."""
+        if not clusters:
+            return []
+        findings: list[Finding] = []
+        with self.ctx.audited(Action.BACKUP_RECONCILE, "scratch") as attempt:
+            removed: list[str] = []
+            for region, cluster in clusters:
+                try:
+                    swept = self.ctx.store(cluster).sweep_scratch()
+                except OpsError:
+                    continue  # reachable a moment ago; the next check sweeps it
+                removed += swept.removed
+                findings += [
+                    Finding("scratch-leftover", region, cluster, None, f"{name}: {why}")
+                    for name, why in swept.kept
+                ]
+            attempt.ok(removed=removed, kept=len(findings))
+        return findings
 
     def _check_cluster(self, cluster: Cluster, inspector: str, deep: bool) -> list[Finding]:
         store = self.ctx.store(cluster.name)

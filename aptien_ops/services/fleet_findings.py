@@ -26,7 +26,8 @@ class Finding:
     kind: str
     """cluster-unreachable, missing-database, orphan-database, login-drift, access-drift,
     unreadable-database, schema-behind, schema-unrecorded, over-capacity, past-retention,
-    stuck-provisioning, backup-store-unreachable, backup-missing or backup-unindexed."""
+    stuck-provisioning, scratch-leftover, backup-store-unreachable, backup-missing or
+    backup-unindexed."""
     region: str
     cluster: str | None
     tenant: str | None
