@@ -203,6 +203,16 @@ EVERY_EFFECT: dict[str, tuple[Callable[[Console, str], Any], Callable[..., objec
         lambda c, n, backup: c.backups.verify(backup, "restore"),
         "viewer non-operator read-only",
     ),
+    "backup restore into a new tenant": (
+        _backed_up,
+        lambda c, n, backup: c.backups.restore(backup, f"{n}-r"),
+        "viewer non-operator read-only",
+    ),
+    "backup restore over the tenant": (
+        _backed_up,
+        lambda c, n, backup: c.backups.restore(backup, n),
+        "viewer non-operator read-only",
+    ),
     "backup reconcile": (
         lambda c, n: None,
         lambda c, n, _: c.backups.reconcile(),
