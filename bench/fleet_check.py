@@ -12,8 +12,9 @@ is judged on that fleet having no drift.
 Ours, measured alternately with the floor in one run (``compare_several``):
 
 - the service call ``console.fleet.check()`` on a console that is already open, as the
-  sandbox's admin, so that it also runs ``backup reconcile`` of both regions (two ops-log
-  entries per check; the stores hold no backups) — judged: at most 3× the floor;
+  sandbox's admin, so that it also sweeps scratch copies and runs ``backup reconcile`` of
+  both regions (three ops-log entries per check; the stores hold no backups) — judged: at
+  most 3× the floor;
 - the CLI process ``aptien-ops --json fleet check`` (adds interpreter start and imports, which
   ``tenant_list.py`` measures against the import floor) — reported.
 
