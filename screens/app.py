@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, work
+from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
@@ -152,6 +154,16 @@ class OpsApp(App[None], ServiceCaller):
         start decide (nothing is offered while the roles are still loading)."""
         return offered(self.roles or (), action, self.services.ctx.read_only)
 
+    def refusal(self, action: Action) -> str | None:
+        """Why ``action`` is not offered, in the words the CLI refuses it with
+        (``vic may not operator.grant (needs role admin)``); None when it is."""
+        if self.roles is None:
+            return "your roles are still being read from the catalog: try again in a moment"
+        offer = self.offer(action)
+        if offer.allowed:
+            return None
+        return offer.refusal(self.services.identity.operator).one_line()
+
     def may(self, action: Action) -> bool:
         """Whether to offer ``action`` (see :meth:`offer`)."""
         return self.offer(action).allowed
@@ -167,6 +179,25 @@ class OpsApp(App[None], ServiceCaller):
         if action in ("goto", "cycle_region") and isinstance(self.screen, ModalScreen):
             return False
         return True
+
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Run an action; one that a screen refuses for the operator's roles, read-only mode
+        or the highlighted row's state is not silently ignored: the operator is told why (its
+        key stays hidden from the footer and the palette)."""
+        target, name, _ = self._parse_action(
+            action, self if default_namespace is None else default_namespace, namespaces
+        )
+        if isinstance(target, OpsScreen) and not self.locked:
+            why = target.refusal(name)
+            if why is not None:
+                self.notify(why, title="Not allowed", severity="warning", timeout=6)
+                return True
+        return await super().run_action(action, default_namespace, namespaces)
 
     def on_mount(self) -> None:
         if self.catalog_ready:
@@ -244,6 +275,19 @@ class OpsApp(App[None], ServiceCaller):
 
     def _roles_loaded(self, roles: frozenset[str]) -> None:
         self.roles = frozenset(roles)
+
+    def refresh_roles(self) -> None:
+        """Read the operator's roles from the catalog again (after a grant or revoke, on
+        refresh): what the screens offer follows at once. A no-op until the catalog is
+        connected (the first read follows the connection)."""
+        if not self.catalog_ready:
+            return
+        self.services.ctx.forget_roles()
+        self._reread_roles()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="roles")
+    def _reread_roles(self) -> None:
+        self._call_service(self.services.ctx.my_roles, self._roles_loaded, changed=False)
 
     def watch_roles(self) -> None:
         self.refresh_bindings()

@@ -102,6 +102,7 @@ class ApprovalsScreen(OpsScreen):
     @on(DataTable.RowHighlighted, "#approvals-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail(int(event.row_key.value) if event.row_key.value else None)
+        self.refresh_bindings()  # Approve is not offered on one's own request
 
     def _show_detail(self, approval_id: int | None) -> None:
         detail = self.query_one("#approvals-detail", Static)
@@ -126,29 +127,45 @@ class ApprovalsScreen(OpsScreen):
                 text.append(f": {shown(approval.reason)}")
         detail.update(text)
 
-    def _selected_pending(self) -> Approval | None:
+    def refusal(self, action: str) -> str | None:
+        why = super().refusal(action)
+        if why is not None or action not in ("approve", "reject"):
+            return why
         approval_id = self.selected()
         if approval_id is None:
-            self.notify("no request selected", severity="warning")
-            return None
+            return "no request selected"
         approval = self.approvals[approval_id]
-        if approval.state != ApprovalState.PENDING:
-            self.notify(f"request #{approval.id} is {approval.state} already", severity="warning")
+        me = self.console.identity.operator
+        if action == "reject" and approval.requested_by == me:
+            # Withdrawing one's own pending request needs no approver role.
+            if approval.state == ApprovalState.PENDING:
+                return None
+        refused = self.console.approvals.decision_refusal(approval, self.ops.roles or ())
+        if refused is None and approval.id in self.expired:
+            refused = self.console.approvals.expiry(approval)
+        return None if refused is None else refused.one_line()
+
+    def _selected_pending(self, action: str) -> Approval | None:
+        """The highlighted request, or None after saying why ``action`` may not decide it
+        (keys reach the action only when :meth:`refusal` allowed it)."""
+        why = self.refusal(action)
+        approval_id = self.selected()
+        if why is not None or approval_id is None:
+            self.notify(why or "no request selected", severity="warning")
             return None
-        if approval.id in self.expired:
-            self.notify(
-                f"request #{approval.id} expired: it can no longer run; request it again",
-                severity="warning",
-            )
-            return None
-        return approval
+        return self.approvals[approval_id]
+
+    def after_change(self) -> None:
+        # An approved grant or revocation may concern the operator's own roles.
+        self.ops.refresh_roles()
+        super().after_change()
 
     def action_toggle_state(self) -> None:
         self.only_pending = not self.only_pending
         self.refresh_data()
 
     def action_approve(self) -> None:
-        approval = self._selected_pending()
+        approval = self._selected_pending("approve")
         if approval is None:
             return
         approval_id = approval.id
@@ -172,7 +189,7 @@ class ApprovalsScreen(OpsScreen):
         )
 
     def action_reject(self) -> None:
-        approval = self._selected_pending()
+        approval = self._selected_pending("reject")
         if approval is None:
             return
         approval_id = approval.id

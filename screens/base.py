@@ -212,7 +212,16 @@ class OpsScreen(Screen[None], ServiceCaller):
         self.refresh_data()
 
     def action_refresh(self) -> None:
+        self.ops.refresh_roles()  # another operator may have granted or revoked one since
         self.refresh_data()
 
+    def refusal(self, action: str) -> str | None:
+        """Why the operator may not take ``action`` here now, worded as the CLI refuses it:
+        their roles or read-only mode (``PERMISSIONS``), or — in a subclass — the highlighted
+        row's state. None when it is offered. A refused action's key is hidden, and pressing
+        it shows this (the app's ``run_action``)."""
+        permission = self.PERMISSIONS.get(action)
+        return None if permission is None else self.ops.refusal(permission)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return self.ops.offers(self, action)
+        return self.refusal(action) is None

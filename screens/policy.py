@@ -75,10 +75,9 @@ class PolicyScreen(OpsScreen):
             note = "changing the policy needs the admin role and a second admin's approval"
         self.query_one("#policy-note", Static).update(Text(note, style="dim"))
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "change" and self.console.settings.sandbox:
-            return False  # a sandbox's policy is its config file
-        return super().check_action(action, parameters)
+    def refusal(self, action: str) -> str | None:
+        sandbox = self.console.policy.sandbox_refusal() if action == "change" else None
+        return sandbox.one_line() if sandbox is not None else super().refusal(action)
 
     @on(DataTable.RowHighlighted, "#policy-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -43,7 +43,7 @@ from aptien_ops.screens.lifecycle_modals import (
     TypeNameToPurgeModal,
 )
 from aptien_ops.screens.modals import ReasonModal
-from aptien_ops.services.lifecycle import ALLOWED_FROM
+from aptien_ops.services.lifecycle import state_refusal
 from aptien_ops.services.provisioning import STEPS
 from aptien_ops.services.tenants import TenantDetail
 from aptien_ops.terminal_text import shown
@@ -277,43 +277,25 @@ class TenantDetailScreen(OpsScreen):
 
     # -- what is offered -------------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        allowed = super().check_action(action, parameters)
+    def refusal(self, action: str) -> str | None:
+        why = super().refusal(action)
         verb = self.VERBS.get(action)
-        if not allowed or verb is None:
-            return allowed
-        if self.view is None or (verb == "purge" and self.view.pending_purges):
-            return False  # one purge request at a time
-        return self.view.detail.tenant.state in ALLOWED_FROM[verb]
+        if why is not None or verb is None:
+            return why
+        if self.view is None:
+            return f"{self.tenant_name} is still loading: try again in a moment"
+        if verb == "purge" and self.view.pending_purges:
+            return (
+                f"purge of {self.tenant_name} is requested already "
+                f"(#{self.view.pending_purges[0].id}); a second admin approves it in Approvals"
+            )
+        conflict = state_refusal(self.view.detail.tenant, verb)
+        return None if conflict is None else conflict.one_line()
 
     def _run_requested(self, action: str) -> None:
-        """Run an action asked for before the tenant was loaded (from the palette), or say why
-        not."""
-        verb = self.VERBS.get(action)
-        if verb is None or self.check_action(action, ()):
-            self.call_later(self.run_action, action)
-        elif not self.ops.may(self.PERMISSIONS[action]):
-            self.notify(
-                f"{verb} is not offered: read-only mode or your roles",
-                severity="warning",
-                markup=False,
-            )
-        elif self.view is not None and verb == "purge" and self.view.pending_purges:
-            self.notify(
-                f"purge of {self.tenant_name} is requested already "
-                f"(#{self.view.pending_purges[0].id}); a second admin approves it in Approvals",
-                severity="warning",
-                markup=False,
-            )
-        else:
-            assert self.view is not None
-            needed = " or ".join(str(s) for s in ALLOWED_FROM[verb])
-            self.notify(
-                f"{self.tenant_name} is {self.view.detail.tenant.state}: "
-                f"{verb} needs a tenant that is {needed}",
-                severity="warning",
-                markup=False,
-            )
+        """Run an action asked for before the tenant was loaded (from the palette); a refused
+        one says why (the app's ``run_action``)."""
+        self.call_later(self.run_action, action)
 
     # -- actions ---------------------------------------------------------------------------
 

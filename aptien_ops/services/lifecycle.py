@@ -197,10 +197,20 @@ class LifecycleService:
 
     @staticmethod
     def _check_state(tenant: Tenant, verb: str) -> None:
-        allowed = ALLOWED_FROM[verb]
-        if tenant.state not in allowed:
-            needed = " or ".join(str(s) for s in allowed)
-            raise Conflict(
-                f"cannot {verb} {tenant.name}: it is {tenant.state}",
-                hint=f"{verb} needs a tenant that is {needed}",
-            )
+        refusal = state_refusal(tenant, verb)
+        if refusal is not None:
+            raise refusal
+
+
+def state_refusal(tenant: Tenant, verb: str) -> Conflict | None:
+    """The Conflict that ``verb`` (suspend, resume, cancel, purge) meets in ``tenant``'s state,
+    as the CLI reports it; None when the state allows it. The TUI says the same when the key
+    is pressed on a tenant whose state does not allow it."""
+    allowed = ALLOWED_FROM[verb]
+    if tenant.state in allowed:
+        return None
+    needed = " or ".join(str(s) for s in allowed)
+    return Conflict(
+        f"cannot {verb} {tenant.name}: it is {tenant.state}",
+        hint=f"{verb} needs a tenant that is {needed}",
+    )

@@ -212,7 +212,7 @@ async def test_the_palette_runs_a_screens_action_from_anywhere(
     open_as: Callable[..., Console],
 ) -> None:
     async with console_app(open_as("ada")) as (app, pilot):
-        await from_palette(pilot, "grant role")
+        await from_palette(pilot, "revoke role")
         assert isinstance(app.screen, RolePickerModal)
         assert app.screen_stack[-2].__class__ is OperatorsScreen
 

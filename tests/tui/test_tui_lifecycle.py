@@ -206,8 +206,9 @@ async def test_the_palette_says_why_a_state_does_not_allow_an_action(
     async with console_app(open_as("olga")) as (app, pilot):
         await from_palette(pilot, "tenant: resume")
         assert isinstance(app.screen, TenantDetailScreen)
-        assert "acme-gmbh is active: resume needs a tenant that is suspended" in app.notices_of(
-            "warning"
+        assert (
+            "cannot resume acme-gmbh: it is active (resume needs a tenant that is suspended)"
+            in app.notices_of("warning")
         )
 
 
