@@ -14,8 +14,9 @@ from textual.widgets import DataTable, Static
 from aptien_ops.domain import Approval, ApprovalState
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import OpsScreen, highlighted_key
-from aptien_ops.screens.formatting import approval_state_text, minute, plain
+from aptien_ops.screens.formatting import approval_state_text, day, minute, plain, plural
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal
+from aptien_ops.services.lifecycle import PurgeScope
 from aptien_ops.terminal_text import shown
 
 
@@ -168,6 +169,16 @@ class ApprovalsScreen(OpsScreen):
         approval = self._selected_pending("approve")
         if approval is None:
             return
+        if approval.action == Action.TENANT_PURGE:
+            # Restate what will be destroyed: read it first, apart from the screen's reloads.
+            self.plan(
+                lambda: self.console.lifecycle.purge_scope(approval.target),
+                lambda scope: self._confirm_approval(approval, purge_restated(approval, scope)),
+            )
+        else:
+            self._confirm_approval(approval, "It runs at once.")
+
+    def _confirm_approval(self, approval: Approval, consequences: str) -> None:
         approval_id = approval.id
 
         def confirmed(yes: bool | None) -> None:
@@ -182,7 +193,7 @@ class ApprovalsScreen(OpsScreen):
 
         question = (
             f"Approve request #{approval.id}: {approval.action} on {approval.target}, "
-            f"requested by {approval.requested_by}? It runs at once."
+            f"requested by {approval.requested_by}? {consequences}"
         )
         self.app.push_screen(
             ConfirmModal(question, yes="Approve", title="Approve request"), confirmed
@@ -211,3 +222,20 @@ class ApprovalsScreen(OpsScreen):
             ),
             reasoned,
         )
+
+
+def purge_restated(approval: Approval, scope: PurgeScope) -> str:
+    """What approving a purge destroys, for the operator to read before saying yes."""
+    t = scope.tenant
+    lines = [
+        "It runs at once and cannot be undone. It destroys:",
+        f"· tenant {t.name} ({t.country}), region {t.region}, cluster {t.cluster or '—'}:"
+        " its database and owner role",
+        f"· {plural(scope.backups, 'backup')} of it: unreadable for ever (its backup key goes)",
+    ]
+    early = approval.params.get("before_retention_end")
+    if isinstance(early, str) and early:
+        lines.append(f"Purged before its retention ends ({day(t.retain_until)}), because: {early}")
+    elif t.retain_until is not None:
+        lines.append(f"Its retention ended {day(t.retain_until)}.")
+    return "\n".join(lines)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -359,11 +358,6 @@ class BackupsScreen(OpsScreen):
         self.refresh_data()
 
     # -- retention ---------------------------------------------------------------------------
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
-    def plan(self, call: Any, done: Any) -> None:
-        """A read for an action (the prune dry run), apart from the screen's reloads."""
-        self._call_service(call, done, changed=False)
 
     def action_prune(self) -> None:
         if self._busy():

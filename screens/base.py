@@ -98,6 +98,12 @@ class ServiceCaller(DOMNode):
     def change(self, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
         self._call_service(call, done, changed=True)
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
+    def plan(self, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """A read an action needs before it asks the operator (a prune's dry run, what a purge
+        destroys), apart from the screen's reloads."""
+        self._call_service(call, done, changed=False)
+
     def _call_service(
         self, call: Callable[[], Any], done: Callable[[Any], None], *, changed: bool
     ) -> None:

@@ -242,16 +242,19 @@ class TenantDetailScreen(OpsScreen):
 
     def _show_history(self, d: TenantDetail) -> None:
         text = Text()
-        for n, change in enumerate(reversed(d.history)):
+        for n, entry in enumerate(reversed(d.timeline())):
             if n:
                 text.append("\n")
-            text.append(f"{minute(change.at)} ", style="dim")
-            if change.from_state:
-                text.append(f"{change.from_state} → ")
-            text.append_text(tenant_state_text(change.to_state))
+            text.append(f"{minute(entry.at)} ", style="dim")
+            if entry.request is not None:  # who asked for a four-eyes action, who decided
+                text.append(shown(entry.what), style="bold")
+            else:
+                before, arrow, after = entry.what.rpartition(" → ")
+                text.append(f"{before}{arrow}")
+                text.append_text(tenant_state_text(after))
             text.append(
-                f"\n  by {shown(change.operator)}"
-                + (f": {shown(change.reason)}" if change.reason else ""),
+                f"\n  by {shown(entry.operator)}"
+                + (f": {shown(entry.reason)}" if entry.reason else ""),
                 style="dim",
             )
         self.query_one("#detail-history", Static).update(

@@ -98,8 +98,9 @@ def tenant_show(state: CliState, name: str) -> None:
         state.out(data)
         return
     steps = [s.as_json() for s in detail.steps]
-    history = [h.as_json() for h in detail.history]
-    text = fields({k: v for k, v in data.items() if k not in ("steps", "history")})
+    history = [h.as_json() for h in detail.timeline()]
+    shown = {k: v for k, v in data.items() if k not in ("steps", "history", "requests")}
+    text = fields(shown)
     text += "\n\nSTEPS\n" + table(steps, ("step", "done_at", "detail"))
-    text += "\n\nHISTORY\n" + table(history, ("at", "from", "to", "operator", "reason"))
+    text += "\n\nHISTORY\n" + table(history, ("at", "what", "operator", "reason"))
     state.out(data, text)

@@ -8,10 +8,10 @@ tenant becomes unreadable) and keeps a tombstone row with the dates, without con
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from aptien_ops.domain import StateChange, Tenant, TenantState, validate_tenant_name
+from aptien_ops.domain import StateChange, Tenant, TenantState, iso, validate_tenant_name
 from aptien_ops.errors import Conflict, InvalidInput
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
@@ -34,6 +34,27 @@ def _reason(reason: str | None, what: str) -> str:
     if len(text) > 500:
         raise InvalidInput("the reason must be at most 500 characters")
     return text
+
+
+@dataclass(frozen=True)
+class PurgeScope:
+    """What purging a tenant destroys, restated before the purge is approved: its database and
+    owner role on its cluster, and (with its backup key) every one of its backups."""
+
+    tenant: Tenant
+    backups: int
+    """Backups of the tenant in the index (not pruned) that become unreadable."""
+
+    def as_json(self) -> dict[str, object]:
+        t = self.tenant
+        return {
+            "tenant": t.name,
+            "region": t.region,
+            "cluster": t.cluster,
+            "state": str(t.state),
+            "backups": self.backups,
+            "retain_until": iso(t.retain_until),
+        }
 
 
 class LifecycleService:
@@ -110,6 +131,16 @@ class LifecycleService:
             return self._purge(tx, name)
 
         return self.ctx.mutate(Action.TENANT_PURGE, name, params, purge_now)
+
+    def purge_scope(self, name: str) -> PurgeScope:
+        """What a purge of ``name`` would destroy (a read). Raises: InvalidInput, NotFound,
+        Forbidden."""
+        validate_tenant_name(name)
+
+        def read(tx: CatalogTx) -> PurgeScope:
+            return PurgeScope(existing_tenant(tx, name), len(tx.backups.all(tenant=name)))
+
+        return self.ctx.view(Action.TENANT_VIEW, name, read)
 
     # -- internals ------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Input, Static
 from tui_helpers import (
     console_app,
     footer,
@@ -22,10 +22,13 @@ from tui_helpers import (
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import TenantState
+from aptien_ops.errors import PendingApproval
 from aptien_ops.screens.lifecycle_modals import RetainDaysModal, TypeNameToPurgeModal
-from aptien_ops.screens.modals import ReasonModal
+from aptien_ops.screens.modals import ConfirmModal, ReasonModal
 from aptien_ops.screens.tenant_detail import TenantDetailScreen
 from aptien_ops.screens.tenants import TenantsScreen
+
+from cli_runner import run_cli
 
 pytestmark = pytest.mark.tui
 
@@ -227,3 +230,35 @@ async def test_on_an_open_tenant_the_palette_acts_on_that_tenant(
         await from_palette(pilot, "tenants: provision")
         assert type(app.screen).__name__ == "ProvisionModal"
         assert isinstance(app.screen_stack[-2], TenantsScreen)  # back from the tenant to the list
+
+
+@story
+async def test_approving_a_purge_restates_what_goes_and_the_history_names_both_admins(
+    open_as: Callable[..., Console], acme: str
+) -> None:
+    ada = open_as("ada")
+    ada.backups.run([acme])
+    ada.lifecycle.cancel(acme, 30)
+    with pytest.raises(PendingApproval):
+        ada.lifecycle.purge(acme, before_retention_end="the client asked for deletion")
+    async with console_app(open_as(None), screen="4") as (app, pilot):  # the other admin
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        words = screen_words(app)
+        for restated in (
+            f"tenant {acme} (DE), region eu, cluster eu-sandbox-1: its database and owner role",
+            "1 backup of it: unreadable for ever",
+            "because: the client asked for deletion",
+        ):
+            assert restated in words
+        await pilot.press("y")
+        await settle(pilot)
+        await open_tenant(pilot)
+        history = " ".join(str(app.screen.query_one("#detail-history", Static).content).split())
+    approver = open_as(None).ctx.identity.operator
+    assert f"purge approved (#1) by {approver}" in history
+    assert "purge requested (#1) by ada: before the retention end: the client asked" in history
+    shown = run_cli("tenant", "show", acme, config=open_as(None).settings.source).stdout
+    assert re.search(r"purge requested \(#1\) +ada +before the retention end: the client", shown)
+    assert re.search(rf"purge approved \(#1\) +{approver} ", shown + " ")
