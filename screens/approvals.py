@@ -14,7 +14,14 @@ from textual.widgets import DataTable, Static
 from aptien_ops.domain import Approval, ApprovalState
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import OpsScreen, highlighted_key
-from aptien_ops.screens.formatting import approval_state_text, day, minute, plain, plural
+from aptien_ops.screens.formatting import (
+    approval_state_text,
+    day,
+    minute,
+    plain,
+    plural,
+    short_minute,
+)
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal
 from aptien_ops.services.lifecycle import PurgeScope
 from aptien_ops.terminal_text import shown
@@ -48,13 +55,14 @@ class ApprovalsScreen(OpsScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
+        # The state first: it is what an operator looks for, and a narrow terminal keeps it.
         for key, label in (
             ("id", "#"),
+            ("state", "State"),
             ("action", "Action"),
             ("target", "Target"),
             ("by", "Requested by"),
-            ("at", "Requested (UTC)"),
-            ("state", "State"),
+            ("at", "When (UTC)"),
         ):
             table.add_column(label, key=key)
 
@@ -76,11 +84,11 @@ class ApprovalsScreen(OpsScreen):
         for a in sorted(approvals, key=lambda a: a.id, reverse=True):
             table.add_row(
                 str(a.id),
-                plain(a.action),
-                plain(a.target),
-                plain(a.requested_by),
-                minute(a.requested_at),
                 approval_state_text("expired" if a.id in self.expired else a.state),
+                plain(a.action),
+                plain(a.target, width=self.room(66, least=12)),  # the detail shows it all
+                plain(a.requested_by, width=16),
+                short_minute(a.requested_at),
                 key=str(a.id),
             )
         if keep is not None and keep in self.approvals:
