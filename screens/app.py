@@ -285,6 +285,15 @@ class OpsApp(App[None], ServiceCaller):
         self.services.ctx.forget_roles()
         self._reread_roles()
 
+    def refresh_screen(self) -> None:
+        """Read the current screen's data and the operator's roles again (the palette's
+        Refresh; ctrl+r on a screen)."""
+        screen = self.screen
+        if isinstance(screen, OpsScreen):
+            screen.action_refresh()
+        else:
+            self.refresh_roles()
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="roles")
     def _reread_roles(self) -> None:
         self._call_service(self.services.ctx.my_roles, self._roles_loaded, changed=False)

@@ -95,9 +95,9 @@ class ApprovalsScreen(OpsScreen):
             table.move_cursor(row=table.get_row_index(str(keep)))
         n = len(approvals)
         shown = (
-            f"{n} pending request{'s' if n != 1 else ''}"
+            f"{plural(n, 'pending request')}"
             if self.only_pending
-            else f"{n} request{'s' if n != 1 else ''} in all"
+            else f"{plural(n, 'request')} in all"
         )
         self.query_one("#approvals-status", Static).update(
             f"{shown} · f shows {'all' if self.only_pending else 'pending only'}"

@@ -13,7 +13,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from aptien_ops.screens.formatting import plain, short_minute, size
+from aptien_ops.screens.formatting import plain, plural, short_minute, size
 from aptien_ops.terminal_text import shown
 
 if TYPE_CHECKING:  # the dashboard imports this module for its first frame: keep it light
@@ -124,10 +124,6 @@ class BackupHealth:
         return sum(self.by_region.values(), BackupTally())
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
-
-
 def health_text(health: BackupHealth, region: str | None = None) -> Text:
     """One line: overdue backups and verifications and failed verifications in red, then all
     that is due."""
@@ -135,9 +131,9 @@ def health_text(health: BackupHealth, region: str | None = None) -> Text:
     if not tally.due and not tally.failed:
         return Text("On schedule: nothing is due and no backup failed verification.", style="green")
     text = Text()
-    alarms = [_plural(tally.late_backups, "overdue backup")] if tally.late_backups else []
-    alarms += [_plural(tally.late_checks, "overdue verification")] if tally.late_checks else []
-    alarms += [_plural(tally.failed, "failed verification")] if tally.failed else []
+    alarms = [plural(tally.late_backups, "overdue backup")] if tally.late_backups else []
+    alarms += [plural(tally.late_checks, "overdue verification")] if tally.late_checks else []
+    alarms += [plural(tally.failed, "failed verification")] if tally.failed else []
     text.append(" · ".join(alarms), style="bold red")
     text.append(
         f" — {tally.due} due in all (press 8)"
@@ -157,7 +153,7 @@ def run_summary(outcomes: list[RunOutcome]) -> tuple[str, bool]:
     failed = [o for o in outcomes if not o.ok]  # the run's ops-log checkpoint included
     backed = sum(1 for o in done if o.ok and o.action == "backup")
     verified = sum(1 for o in done if o.ok and o.action == "verify")
-    parts = [_plural(backed, "backup") + " stored"] if backed or not verified else []
+    parts = [plural(backed, "backup") + " stored"] if backed or not verified else []
     parts += [f"{verified} verified"] if verified else []
     message = ", ".join(parts) if done else "nothing was due"
     if failed:
@@ -175,6 +171,6 @@ def prune_question(decisions: list[PruneDecision]) -> str:
         more = len(doomed) - PRUNE_SHOWN
         lines.append(f"  … and {more} more (aptien-ops backup prune --dry-run)")
     return (
-        f"Delete {_plural(len(doomed), 'backup')} of {_plural(tenants, 'tenant')}? They cannot be"
+        f"Delete {plural(len(doomed), 'backup')} of {plural(tenants, 'tenant')}? They cannot be"
         f" restored afterwards; {len(decisions) - len(doomed)} are kept.\n" + "\n".join(lines)
     )

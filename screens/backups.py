@@ -33,7 +33,14 @@ from aptien_ops.screens.backup_render import (
     short_id,
 )
 from aptien_ops.screens.base import REGION_FILTER, OpsScreen, highlighted_key, move_to_key
-from aptien_ops.screens.formatting import backup_status_text, count, plain, short_minute, size
+from aptien_ops.screens.formatting import (
+    backup_status_text,
+    count,
+    plain,
+    plural,
+    short_minute,
+    size,
+)
 from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.services.backups import BackupRow, RunOutcome
 
@@ -180,10 +187,7 @@ class BackupsScreen(OpsScreen):
     def _summary(self, rows: list[BackupRow]) -> Text:
         tenants = len({r.record.tenant for r in rows})
         failed = sum(1 for r in rows if r.status in ("failed", "missing"))
-        text = Text(
-            f"{count(len(rows))} backup{'s' if len(rows) != 1 else ''} of {count(tenants)} "
-            f"tenant{'s' if tenants != 1 else ''}"
-        )
+        text = Text(f"{plural(len(rows), 'backup')} of {plural(tenants, 'tenant')}")
         if failed:
             text.append(f" · {failed} failed or missing", style="bold red")
         if len(rows) > WINDOW:
@@ -272,8 +276,8 @@ class BackupsScreen(OpsScreen):
         is_are = "is" if len(due) == 1 else "are"
         where = f"in region {region}" if region else "in every region"
         question = (
-            f"Back up {backups} tenant{'s' if backups != 1 else ''} and verify {verifications} "
-            f"backup{'s' if verifications != 1 else ''} that {is_are} due, {where}?"
+            f"Back up {plural(backups, 'tenant')} and verify {plural(verifications, 'backup')}"
+            f" that {is_are} due, {where}?"
         )
         self.app.push_screen(ConfirmModal(question, yes="Run", title="Run what is due"), confirmed)
 
@@ -387,7 +391,7 @@ class BackupsScreen(OpsScreen):
                 self.change(
                     lambda: self.console.backups.prune(dry_run=False, confirm=same_as_shown),
                     lambda _: self.notify(
-                        f"pruned {len(shown)} backup{'s' if len(shown) != 1 else ''}",
+                        f"pruned {plural(len(shown), 'backup')}",
                         title="Retention applied",
                         markup=False,
                     ),

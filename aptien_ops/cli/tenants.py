@@ -6,6 +6,7 @@ import click
 
 from aptien_ops.cli.output import emit_json_text, fields, table
 from aptien_ops.cli.state import CliState, pass_state
+from aptien_ops.wording import plural
 
 TENANT_COLUMNS = ("name", "region", "country", "cluster", "state", "created_at")
 
@@ -84,7 +85,7 @@ def tenant_list(state: CliState, region: str | None, tenant_state: str | None) -
         emit_json_text(state.console().tenants.rows_json(region=region, state=tenant_state))
         return
     rows = [t.as_json() for t in state.console().tenants.list(region=region, state=tenant_state)]
-    state.out(rows, table(rows, TENANT_COLUMNS) + f"\n{len(rows)} tenant(s)")
+    state.out(rows, table(rows, TENANT_COLUMNS) + f"\n{plural(len(rows), 'tenant')}")
 
 
 @tenant.command("show")

@@ -320,8 +320,8 @@ async def test_the_palette_lists_backups_and_its_actions_by_role(
         async with console_app(open_as(operator)) as (app, _):
             titles = palette_titles(app)
             assert "Go to Backups" in titles
-            assert ("Backups: Back up" in titles) is offered and (
-                "Backups: Prune" in titles
+            assert ("Back up tenant" in titles) is offered and (
+                "Prune backups" in titles
             ) is offered
 
 
