@@ -28,6 +28,7 @@ from aptien_ops.screens.dashboard import DashboardScreen
 from aptien_ops.screens.formatting import plural
 from aptien_ops.screens.help import HelpScreen
 from aptien_ops.screens.lock import LockScreen
+from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.terminal_text import shown
 
 if TYPE_CHECKING:
@@ -146,6 +147,11 @@ class OpsApp(App[None], ServiceCaller):
         """Why the app ended the session itself (the command line says so once it has left)."""
         self.locked = False
         self._held_notices: list[tuple[str, dict[str, object]]] = []
+        self.jobs: dict[OpsScreen, str] = {}
+        """Long jobs running in a screen's worker (a backup run, a verification): what each
+        is doing. ``q`` asks before quitting while there is one."""
+        self.quit_when_done = False
+        """The operator chose to quit once the running jobs are done."""
 
     # -- what the operator may do ----------------------------------------------------------
 
@@ -300,6 +306,41 @@ class OpsApp(App[None], ServiceCaller):
 
     def watch_roles(self) -> None:
         self.refresh_bindings()
+
+    # -- long jobs and quitting ------------------------------------------------------------
+
+    def job_started(self, screen: OpsScreen, doing: str) -> None:
+        self.jobs[screen] = doing
+
+    def job_ended(self, screen: OpsScreen) -> None:
+        """A screen's job is over (done, refused or failed): quit if the operator asked to."""
+        self.jobs.pop(screen, None)
+        if self.quit_when_done and not self.jobs:
+            self.exit()
+
+    async def action_quit(self) -> None:
+        """Quit; while a backup run or a verification is going, ask first. Its worker thread
+        cannot be stopped halfway (each backup is written whole or not at all), so the
+        console offers to quit once it is done, showing its progress until then."""
+        if not self.jobs:
+            self.exit()
+            return
+        doing = "; ".join(self.jobs.values())
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                self.quit_when_done = True
+                self.notify(
+                    f"quitting once this is done: {doing}", title="Quit when done", timeout=30
+                )
+
+        question = (
+            f"Still going: {doing}.\nIt cannot be stopped halfway safely. Quit once it is"
+            " done? Its progress stays on the Backups screen until then."
+        )
+        self.push_screen(
+            ConfirmModal(question, yes="Quit when done", title="A job is running"), decided
+        )
 
     # -- navigation ------------------------------------------------------------------------
 

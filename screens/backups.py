@@ -282,6 +282,7 @@ class BackupsScreen(OpsScreen):
         self.app.push_screen(ConfirmModal(question, yes="Run", title="Run what is due"), confirmed)
 
     def _start_progress(self, label: str) -> None:
+        self.ops.job_started(self, label)
         self.query_one("#backups-run").display = True
         self.query_one("#backups-run-label", Label).update(plain(label))
         self.query_one(ProgressBar).update(total=None, progress=0)
@@ -359,6 +360,7 @@ class BackupsScreen(OpsScreen):
 
     def after_change(self) -> None:
         self.query_one("#backups-run").display = False
+        self.ops.job_ended(self)
         self.refresh_data()
 
     # -- retention ---------------------------------------------------------------------------
