@@ -13,6 +13,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from aptien_ops.config import VERIFY_LEVELS
+from aptien_ops.domain import validate_tenant_name
 from aptien_ops.screens.modals import OpsModal
 
 #: What each level checks, as the operator chooses between cost and certainty.
@@ -50,10 +51,10 @@ class TenantModal(OpsModal[str | None]):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         name = event.value.strip()
-        if name:
+        if not name:
+            self.show_problem("name the tenant to back up")
+        elif self.valid(lambda: validate_tenant_name(name)):
             self.dismiss(name)
-        else:
-            self.notify("name the tenant to back up", severity="warning")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -131,8 +131,15 @@ class PolicyScreen(OpsScreen):
             f"New value for {key} ({self.view.describe(key)}); now {current}. "
             'JSON: a number, or a list such as ["acme-gmbh"].'
         )
+        policy = self.view.policy
         self.app.push_screen(
-            ReasonModal(question, title="Request a policy change", placeholder=current), chosen
+            ReasonModal(
+                question,
+                title="Request a policy change",
+                placeholder=current,
+                check=lambda value: policy.with_value(key, value),  # refused in the dialog
+            ),
+            chosen,
         )
 
     # -- the doctor ------------------------------------------------------------------------
