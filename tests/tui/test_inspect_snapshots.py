@@ -41,6 +41,12 @@ def test_logins_tab(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) ->
     assert snap_compare(app_as(), terminal_size=(80, 24), run_before=keys("2", "enter", "l"))
 
 
+def test_logins_tab_at_200x50(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> None:
+    # The spare width goes to the e-mail and the IPv6 addresses, not all to one column.
+    run = keys("2", "enter", "l", "f")
+    assert snap_compare(app_as(), terminal_size=(200, 50), run_before=run)
+
+
 def test_logins_failed_over_90_days_with_a_burst(
     snap_compare: SnapCompare, app_as: Callable[..., OpsApp]
 ) -> None:
