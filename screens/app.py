@@ -325,7 +325,8 @@ class OpsApp(App[None], ServiceCaller):
         if not self.jobs:
             self.exit()
             return
-        doing = "; ".join(self.jobs.values())
+        # Locked, the question names no tenant (the lock screen hides them all).
+        doing = plural(len(self.jobs), "job") if self.locked else "; ".join(self.jobs.values())
 
         def decided(yes: bool | None) -> None:
             if yes:

@@ -8,6 +8,7 @@ quote data (a request's target, a tenant's name): they are shown as plain text, 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path, PurePath
 from typing import ClassVar, TypeVar
 
@@ -137,7 +138,7 @@ class ReasonModal(OpsModal[str | None]):
             self.show_problem("a reason is required")
         elif len(reason) > MAX_REASON:
             self.show_problem(f"the reason must be at most {MAX_REASON} characters")
-        elif (check := self.check) is None or self.valid(lambda: check(reason)):
+        elif self.check is None or self.valid(partial(self.check, reason)):
             self.dismiss(reason)
 
     def action_cancel(self) -> None:
