@@ -35,6 +35,7 @@ def assert_nothing_raw(result: Result) -> None:
 
 SHOWING = {
     "tenant show": (None, ("tenant", "show", TENANT)),
+    "tenant history": (None, ("tenant", "history", TENANT)),
     "tenant list": (None, ("tenant", "list")),
     "approval list": ("ada", ("approval", "list")),
     "operator list": (None, ("operator", "list")),

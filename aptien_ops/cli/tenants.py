@@ -67,6 +67,7 @@ def tenant() -> None:
     Examples:
       aptien-ops tenant list --region eu --state active
       aptien-ops --json tenant show acme-gmbh
+      aptien-ops tenant history acme-gmbh
     """
 
 
@@ -86,6 +87,22 @@ def tenant_list(state: CliState, region: str | None, tenant_state: str | None) -
         return
     rows = [t.as_json() for t in state.console().tenants.list(region=region, state=tenant_state)]
     state.out(rows, table(rows, TENANT_COLUMNS) + f"\n{plural(len(rows), 'tenant')}")
+
+
+@tenant.command("history")
+@click.argument("name")
+@pass_state
+def tenant_history(state: CliState, name: str) -> None:
+    """A tenant's history, oldest first: its state changes, and each four-eyes request about
+    it (a purge) with who requested it, who approved or rejected it, and why.
+
+    \b
+    Examples:
+      aptien-ops tenant history acme-gmbh
+      aptien-ops --json tenant history acme-gmbh
+    """
+    rows = [h.as_json() for h in state.console().tenants.history(name)]
+    state.out(rows, table(rows, ("at", "what", "operator", "reason")))
 
 
 @tenant.command("show")

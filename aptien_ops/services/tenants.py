@@ -95,6 +95,19 @@ class TenantService:
         validate_tenant_name(name)
         return self.ctx.view(Action.TENANT_VIEW, name, lambda tx: existing_tenant(tx, name))
 
+    def history(self, name: str) -> builtins.list[HistoryEntry]:
+        """The tenant's history, oldest first: its state changes, and each four-eyes request
+        about it with who asked, who approved or rejected it, and why (a read of the catalog
+        only). Raises: InvalidInput, NotFound, Forbidden."""
+        validate_tenant_name(name)
+
+        def read(tx: CatalogTx) -> builtins.list[HistoryEntry]:
+            existing_tenant(tx, name)
+            requests = [a for a in tx.approvals.all() if about_tenant(a, name)]
+            return timeline(tx.tenant_history.state_changes(name), requests)
+
+        return self.ctx.view(Action.TENANT_VIEW, name, read)
+
     def detail(self, name: str) -> TenantDetail:
         """The tenant with its step history, state history and database size.
 

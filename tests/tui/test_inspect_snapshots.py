@@ -90,6 +90,6 @@ def test_logins_need_the_security_role(
 
 def test_no_snapshot_shows_the_canary() -> None:
     pictures = sorted(SNAPSHOTS.glob("*.svg"))
-    assert len(pictures) == 5
+    assert len(pictures) == 6
     for picture in pictures:
         assert MARKER not in picture.read_text(encoding="utf-8"), picture.name

@@ -261,6 +261,9 @@ async def test_approving_a_purge_restates_what_goes_and_the_history_names_both_a
     approver = open_as(None).ctx.identity.operator
     assert f"purge approved (#1) by {approver}" in history
     assert "purge requested (#1) by ada: before the retention end: the client asked" in history
-    shown = run_cli("tenant", "show", acme, config=open_as(None).settings.source).stdout
-    assert re.search(r"purge requested \(#1\) +ada +before the retention end: the client", shown)
-    assert re.search(rf"purge approved \(#1\) +{approver} ", shown + " ")
+    for command in ("show", "history"):
+        shown = run_cli("tenant", command, acme, config=open_as(None).settings.source).stdout
+        assert re.search(
+            r"purge requested \(#1\) +ada +before the retention end: the client", shown
+        )
+        assert re.search(rf"purge approved \(#1\) +{approver} ", shown + " ")
