@@ -46,6 +46,7 @@ class PolicyScreen(OpsScreen):
             "Run doctor",
             tooltip="check the install (aptien-ops doctor): each finding, a fix under a failure",
         ),
+        Binding("escape", "close_checks", "Close checks", tooltip="back to the policy's detail"),
     ]
     PERMISSIONS = {"change": Action.POLICY_SET, "doctor": Action.DOCTOR_RUN}
 
@@ -147,10 +148,21 @@ class PolicyScreen(OpsScreen):
     def action_doctor(self) -> None:
         checks = self.query_one("#policy-checks")
         checks.display = True
+        self.query_one("#policy-detail").display = False  # room for the findings at 80x24
         self.query_one("#policy-checks-list", Static).update(
             Text("running the doctor: the catalog, each cluster, each backup store…", "dim")
         )
         self.plan(self.console.doctor.run, self._doctor_done)
+
+    def action_close_checks(self) -> None:
+        self.query_one("#policy-checks").display = False
+        self.query_one("#policy-detail").display = True
+        self.query_one(DataTable).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_checks":
+            return self.query_one("#policy-checks").display
+        return super().check_action(action, parameters)
 
     def _doctor_done(self, report: DoctorReport) -> None:
         self.query_one("#policy-checks-list", Static).update(doctor_text(report))

@@ -90,6 +90,10 @@ async def test_the_doctor_runs_from_the_policy_screen_with_a_fix_under_each_fail
         assert checks.border_subtitle == "1 check of 18 failed · ops-log entry #2"
         assert "✓ catalog.reachable" in screen_text(app)
         content = app.screen.query_one("#policy-checks-list", Static).content
+        assert not app.screen.query_one("#policy-detail").display  # room for the findings
+        await pilot.press("escape")  # back to the policy
+        await settle(pilot)
+        assert not checks.display and app.screen.query_one("#policy-detail").display
     console = RichConsole(width=200, record=True, file=io.StringIO())
     console.print(content)
     lines = console.export_text().splitlines()
