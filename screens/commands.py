@@ -45,6 +45,7 @@ ACTION_TITLES: dict[tuple[str, str], str] = {
     ("Backups", "backup"): "Back up tenant",
     ("Backups", "run_due"): "Run due backups and verifications",
     ("Backups", "verify"): "Verify backup",
+    ("Backups", "restore"): "Restore backup",
     ("Backups", "prune"): "Prune backups",
     ("Policy", "change"): "Request policy change",
     ("Policy", "doctor"): "Run doctor",
@@ -72,7 +73,10 @@ class OpsCommands(Provider):
             found.append((f"Go to {title}", f"key {key}", partial(app.action_goto, mode)))
         for screen_class in app.screen_classes():
             for binding in screen_class.BINDINGS:
-                if not isinstance(binding, Binding) or not binding.show or not binding.description:
+                if not isinstance(binding, Binding) or not binding.description:
+                    continue
+                # A guarded action kept out of a full footer is still one the palette runs.
+                if not binding.show and binding.action not in screen_class.PERMISSIONS:
                     continue
                 if binding.action.startswith("app."):
                     continue  # app-wide, listed once below
