@@ -46,7 +46,13 @@ class PolicyScreen(OpsScreen):
             "Run doctor",
             tooltip="check the install (aptien-ops doctor): each finding, a fix under a failure",
         ),
-        Binding("escape", "close_checks", "Close checks", tooltip="back to the policy's detail"),
+        Binding(
+            "escape",
+            "close_checks",
+            "Close checks",
+            show=False,
+            tooltip="close the doctor's findings: back to the policy's detail",
+        ),
     ]
     PERMISSIONS = {"change": Action.POLICY_SET, "doctor": Action.DOCTOR_RUN}
 
