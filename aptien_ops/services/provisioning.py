@@ -30,7 +30,7 @@ from aptien_ops.domain import (
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, OpsError, Unavailable
 from aptien_ops.permissions import Action, offered
 from aptien_ops.ports import CatalogTx
-from aptien_ops.regions import RegionResolver
+from aptien_ops.regions import RegionResolver, Resolution
 from aptien_ops.services.context import Attempt, OpsContext, existing_tenant
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
@@ -82,6 +82,7 @@ class Filling:
 class ProvisionRequest:
     name: str
     country: str
+    """The client's country: its ISO 3166-1 alpha-2 code or its exact name (any case)."""
     region: str | None = None
     residency_override: str | None = None
     contact_name: str | None = None
@@ -111,8 +112,9 @@ class ProvisioningService:
         cluster, or a cluster went down mid-way: rerun to resume).
         """
         name = validate_tenant_name(request.name)
-        resolution = self.resolver.resolve(request.country)
-        region = self._region(request, resolution.region)
+        # The country as typed: its code or exact name, never the first of several matches.
+        resolution = self.resolver.resolve_named(request.country)
+        region = self._region(request, resolution)
         request = self._checked_contact(request)
         report = progress or (lambda step, status: None)
         params: dict[str, object] = {"country": resolution.country.alpha2, "region": region.name}
@@ -367,14 +369,15 @@ class ProvisioningService:
             if tenant is not None and tenant.lease_owner == self._me:
                 tx.tenants.update(replace(tenant, lease_owner=None, lease_until=None))
 
-    def _region(self, request: ProvisionRequest, resolved: str) -> RegionSettings:
+    def _region(self, request: ProvisionRequest, resolution: Resolution) -> RegionSettings:
+        resolved = resolution.region
         if request.region is None or request.region == resolved:
             return region_or_fail(self.ctx.settings, resolved)
         region = region_or_fail(self.ctx.settings, request.region)
         if not (request.residency_override or "").strip():
             raise InvalidInput(
                 f"--region {request.region} contradicts the client's country "
-                f"({request.country.upper()} → {resolved})",
+                f"({resolution.country.alpha2} → {resolved})",
                 hint='an admin may pass --residency-override "reason" to place it elsewhere',
             )
         return region
