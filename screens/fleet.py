@@ -23,7 +23,7 @@ from textual.widgets import Label, ProgressBar, Static
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import REGION_FILTER, OpsScreen
-from aptien_ops.screens.formatting import count, plain
+from aptien_ops.screens.formatting import count, plain, plural
 from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.services.fleet import Finding, FleetReport, MigrationResult
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
@@ -189,9 +189,7 @@ class FleetScreen(OpsScreen):
             for name, r in self.console.settings.regions.items()
             if region in (None, name)
         )
-        where = f"{clusters} cluster{'s' if clusters != 1 else ''}" + (
-            f" of region {region}" if region else ""
-        )
+        where = plural(clusters, "cluster") + (f" of region {region}" if region else "")
         if self.deep:
             where += " (deep: every database opened)"
         status = self.query_one("#fleet-status", Static)
@@ -209,8 +207,7 @@ class FleetScreen(OpsScreen):
         kinds = len({f.kind for f in shown})
         status.update(
             Text(
-                f"{count(len(shown))} finding{'s' if len(shown) != 1 else ''} of {kinds} "
-                f"kind{'s' if kinds != 1 else ''} on {where}",
+                f"{plural(len(shown), 'finding')} of {plural(kinds, 'kind')} on {where}",
                 style="bold yellow",
             )
         )
@@ -266,7 +263,7 @@ class FleetScreen(OpsScreen):
     def _migrated(self, results: list[MigrationResult]) -> None:
         failed = [r for r in results if r.error]
         upgraded = len(results) - len(failed)
-        tenants = f"{count(upgraded)} tenant{'s' if upgraded != 1 else ''}"
+        tenants = plural(upgraded, "tenant")
         message = f"{tenants} at schema v{TENANT_SCHEMA_VERSION}"
         if failed:
             first = failed[0]

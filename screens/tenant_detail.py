@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
-from aptien_ops.domain import Approval, TenantState
+from aptien_ops.domain import Approval
 from aptien_ops.errors import OpsError, PendingApproval
 from aptien_ops.permissions import Action
 from aptien_ops.regions import country_for
@@ -43,7 +43,7 @@ from aptien_ops.screens.lifecycle_modals import (
     TypeNameToPurgeModal,
 )
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal
-from aptien_ops.services.lifecycle import ALLOWED_FROM
+from aptien_ops.services.lifecycle import state_refusal
 from aptien_ops.services.provisioning import STEPS
 from aptien_ops.services.tenants import TenantDetail
 from aptien_ops.terminal_text import shown
@@ -250,16 +250,19 @@ class TenantDetailScreen(OpsScreen):
 
     def _show_history(self, d: TenantDetail) -> None:
         text = Text()
-        for n, change in enumerate(reversed(d.history)):
+        for n, entry in enumerate(reversed(d.timeline())):
             if n:
                 text.append("\n")
-            text.append(f"{minute(change.at)} ", style="dim")
-            if change.from_state:
-                text.append(f"{change.from_state} → ")
-            text.append_text(tenant_state_text(change.to_state))
+            text.append(f"{minute(entry.at)} ", style="dim")
+            if entry.request is not None:  # who asked for a four-eyes action, who decided
+                text.append(shown(entry.what), style="bold")
+            else:
+                before, arrow, after = entry.what.rpartition(" → ")
+                text.append(f"{before}{arrow}")
+                text.append_text(tenant_state_text(after))
             text.append(
-                f"\n  by {shown(change.operator)}"
-                + (f": {shown(change.reason)}" if change.reason else ""),
+                f"\n  by {shown(entry.operator)}"
+                + (f": {shown(entry.reason)}" if entry.reason else ""),
                 style="dim",
             )
         self.query_one("#detail-history", Static).update(
@@ -285,16 +288,24 @@ class TenantDetailScreen(OpsScreen):
 
     # -- what is offered -------------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        allowed = super().check_action(action, parameters)
+    def refusal(self, action: str) -> str | None:
+        why = super().refusal(action)
         verb = self.VERBS.get(action)
-        if not allowed or verb is None:
-            return allowed
-        if self.view is None or (verb == "purge" and self.view.pending_purges):
-            return False  # one purge request at a time
+        if why is not None or verb is None:
+            return why
+        if self.view is None:
+            return f"{self.tenant_name} is still loading: try again in a moment"
+        if verb == "purge" and self.view.pending_purges:
+            return (
+                f"purge of {self.tenant_name} is requested already "
+                f"(#{self.view.pending_purges[0].id}); a second admin approves it in Approvals"
+            )
+        conflict = state_refusal(self.view.detail.tenant, verb)
+        if conflict is not None:
+            return conflict.one_line()
         if verb == "reinstate" and not self._retained():
-            return False
-        return self.view.detail.tenant.state in ALLOWED_FROM[verb]
+            return f"{self.tenant_name}'s retention has ended: it can only be purged"
+        return None
 
     def _retained(self) -> bool:
         """Whether the tenant is still within its retention (reinstate is offered only then)."""
@@ -302,43 +313,9 @@ class TenantDetailScreen(OpsScreen):
         return until is not None and until > self.console.ctx.now()
 
     def _run_requested(self, action: str) -> None:
-        """Run an action asked for before the tenant was loaded (from the palette), or say why
-        not."""
-        verb = self.VERBS.get(action)
-        if verb is None or self.check_action(action, ()):
-            self.call_later(self.run_action, action)
-        elif not self.ops.may(self.PERMISSIONS[action]):
-            self.notify(
-                f"{verb} is not offered: read-only mode or your roles",
-                severity="warning",
-                markup=False,
-            )
-        elif (
-            self.view is not None
-            and verb == "reinstate"
-            and self.view.detail.tenant.state == TenantState.CANCELLED
-        ):
-            self.notify(
-                f"{self.tenant_name}'s retention has ended: it can only be purged",
-                severity="warning",
-                markup=False,
-            )
-        elif self.view is not None and verb == "purge" and self.view.pending_purges:
-            self.notify(
-                f"purge of {self.tenant_name} is requested already "
-                f"(#{self.view.pending_purges[0].id}); a second admin approves it in Approvals",
-                severity="warning",
-                markup=False,
-            )
-        else:
-            assert self.view is not None
-            needed = " or ".join(str(s) for s in ALLOWED_FROM[verb])
-            self.notify(
-                f"{self.tenant_name} is {self.view.detail.tenant.state}: "
-                f"{verb} needs a tenant that is {needed}",
-                severity="warning",
-                markup=False,
-            )
+        """Run an action asked for before the tenant was loaded (from the palette); a refused
+        one says why (the app's ``run_action``)."""
+        self.call_later(self.run_action, action)
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from aptien_ops.cli.progress import Bar, StepPrinter
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.cli.tenants import tenant
 from aptien_ops.domain import validate_tenant_name
+from aptien_ops.wording import plural
 
 
 def _show(state: CliState, data: dict[str, object], verb: str) -> None:
@@ -190,7 +191,7 @@ def fleet_check(state: CliState, deep: bool) -> None:
         )
     if findings:
         raise IntegrityFailure(
-            f"{len(findings)} drift finding(s)",
+            f"{plural(len(findings), 'drift finding')}",
             hint="see the list above; fleet migrate fixes schemas behind or unrecorded",
         )
 
@@ -215,10 +216,10 @@ def fleet_migrate(state: CliState, region: str | None, parallel: int) -> None:
     state.out(
         results,
         table(results, ("tenant", "from", "to", "error"))
-        + f"\n{len(results)} tenant(s), {len(failed)} failed",
+        + f"\n{plural(len(results), 'tenant')}, {len(failed)} failed",
     )
     if failed:
         raise Unavailable(
-            f"{len(failed)} tenant(s) could not be migrated; rerun fleet migrate",
+            f"{plural(len(failed), 'tenant')} could not be migrated; rerun fleet migrate",
             hint=str(failed[0]["error"]),
         )

@@ -16,10 +16,10 @@ the dates, without contact details.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from aptien_ops.domain import StateChange, Tenant, TenantState, validate_tenant_name
+from aptien_ops.domain import StateChange, Tenant, TenantState, iso, validate_tenant_name
 from aptien_ops.errors import Conflict, InvalidInput, OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
@@ -43,6 +43,27 @@ def _reason(reason: str | None, what: str) -> str:
     if len(text) > 500:
         raise InvalidInput("the reason must be at most 500 characters")
     return text
+
+
+@dataclass(frozen=True)
+class PurgeScope:
+    """What purging a tenant destroys, restated before the purge is approved: its database and
+    owner role on its cluster, and (with its backup key) every one of its backups."""
+
+    tenant: Tenant
+    backups: int
+    """Backups of the tenant in the index (not pruned) that become unreadable."""
+
+    def as_json(self) -> dict[str, object]:
+        t = self.tenant
+        return {
+            "tenant": t.name,
+            "region": t.region,
+            "cluster": t.cluster,
+            "state": str(t.state),
+            "backups": self.backups,
+            "retain_until": iso(t.retain_until),
+        }
 
 
 class LifecycleService:
@@ -160,6 +181,16 @@ class LifecycleService:
 
         return self.ctx.mutate(Action.TENANT_PURGE, name, params, purge_now)
 
+    def purge_scope(self, name: str) -> PurgeScope:
+        """What a purge of ``name`` would destroy (a read). Raises: InvalidInput, NotFound,
+        Forbidden."""
+        validate_tenant_name(name)
+
+        def read(tx: CatalogTx) -> PurgeScope:
+            return PurgeScope(existing_tenant(tx, name), len(tx.backups.all(tenant=name)))
+
+        return self.ctx.view(Action.TENANT_VIEW, name, read)
+
     # -- internals ------------------------------------------------------------------------
 
     def _transition(
@@ -269,10 +300,20 @@ class LifecycleService:
 
     @staticmethod
     def _check_state(tenant: Tenant, verb: str) -> None:
-        allowed = ALLOWED_FROM[verb]
-        if tenant.state not in allowed:
-            needed = " or ".join(str(s) for s in allowed)
-            raise Conflict(
-                f"cannot {verb} {tenant.name}: it is {tenant.state}",
-                hint=f"{verb} needs a tenant that is {needed}",
-            )
+        refusal = state_refusal(tenant, verb)
+        if refusal is not None:
+            raise refusal
+
+
+def state_refusal(tenant: Tenant, verb: str) -> Conflict | None:
+    """The Conflict that ``verb`` (suspend, resume, cancel, purge) meets in ``tenant``'s state,
+    as the CLI reports it; None when the state allows it. The TUI says the same when the key
+    is pressed on a tenant whose state does not allow it."""
+    allowed = ALLOWED_FROM[verb]
+    if tenant.state in allowed:
+        return None
+    needed = " or ".join(str(s) for s in allowed)
+    return Conflict(
+        f"cannot {verb} {tenant.name}: it is {tenant.state}",
+        hint=f"{verb} needs a tenant that is {needed}",
+    )

@@ -23,6 +23,7 @@ from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.backups.common import BACKED_UP_STATES, RegionStores, by_backup
 from aptien_ops.services.context import OpsContext, existing_tenant
+from aptien_ops.wording import plural
 
 
 @dataclass(frozen=True)
@@ -106,13 +107,15 @@ class BackupCatalogue:
         if unindexed:
             shown = ", ".join(unindexed[:5])
             notes.append(
-                f"{len(unindexed)} backup(s) in the store are not in the catalog's index: {shown}"
+                f"not in the catalog's index but in the store: {plural(len(unindexed), 'backup')},"
+                f" {shown}"
                 " (aptien-ops backup reconcile)"
             )
         if missing:
             shown = ", ".join(missing[:5])
             notes.append(
-                f"{len(missing)} backup(s) in the catalog are missing from the store: {shown}"
+                f"in the catalog but missing from the store: {plural(len(missing), 'backup')},"
+                f" {shown}"
             )
         verified = by_backup(verifications)
         rows = []
