@@ -60,6 +60,11 @@ class FilterInput(Input):
         super().__init__(placeholder=placeholder, id=id, compact=True)
         self.unfilterable = unfilterable
 
+    def allow_focus(self) -> bool:
+        # Only while its bar is shown: a screen's focus moving on (a field disabled, a worker
+        # done) must not land in an unused, hidden filter that then takes the keys.
+        return self.parent is not None and self.parent.display and super().allow_focus()
+
     async def _on_key(self, event: events.Key) -> None:
         swallowed_escape = event.key.startswith("alt+")
         unfilterable = (
@@ -110,6 +115,8 @@ class FilterBar(Horizontal):
         self.placeholder = placeholder
         self.always_shown = always_shown
         self.unfilterable = unfilterable
+        # Hidden from the start: a screen's first focus must not land in an unused filter.
+        self.display = always_shown
 
     def compose(self) -> ComposeResult:
         yield Label("/", classes="filter-bar--slash")

@@ -29,6 +29,7 @@ from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import (
     count,
     day,
+    plural,
     tenant_contact,
     tenant_heading,
     tenant_state_text,
@@ -162,7 +163,7 @@ class TenantsScreen(OpsScreen):
         if table.matches > WINDOW:
             text = f"showing {count(WINDOW)} of {count(table.matches)} — refine the filter"
         else:
-            text = f"{count(total)} tenant{'s' if total != 1 else ''}"
+            text = plural(total, "tenant")
         self.query_one("#tenants-status", Static).update(Text(f"{text} · sorted by {sort}"))
 
     def action_sort(self) -> None:
