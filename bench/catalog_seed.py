@@ -194,6 +194,8 @@ def fill_backups(config: Path, per_tenant: int = 1) -> int:
     console = open_console(config)
     added = 0
     try:
+        for region in console.settings.regions:
+            console.backups.repository(region)  # its signing key, made while nothing needs it
         now = utcnow().replace(microsecond=0)
         with console.ctx.catalog.transaction() as tx:
             for i, tenant in enumerate(tx.tenants.all()):

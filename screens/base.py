@@ -44,7 +44,7 @@ LEAVE_FILTER = Binding(
 #: Screens of shared state (``OpsScreen.AUTO_REFRESH``) read it again this often while shown.
 AUTO_REFRESH_SECONDS = 30.0
 #: ``r`` reloads on screens where it does not cycle the region (ctrl+r reloads everywhere).
-RELOAD = Binding("r", "refresh", "Reload", tooltip="read it again now (ctrl+r too)")
+RELOAD = Binding("r", "refresh", "Reload", show=False, tooltip="read it again now (ctrl+r too)")
 
 
 class ServiceOutcome(Message, bubble=False):
@@ -226,7 +226,7 @@ class OpsScreen(Screen[None], ServiceCaller):
     def compose(self) -> ComposeResult:
         yield OpsHeader()
         yield from self.compose_body()
-        yield OpsFooter()
+        yield OpsFooter(AUTO_REFRESH_SECONDS)
 
     def compose_body(self) -> ComposeResult:
         """The screen's own widgets, between the header and the footer."""
@@ -264,7 +264,7 @@ class OpsScreen(Screen[None], ServiceCaller):
         # Textual calls ServiceCaller's handler too (every class's in the MRO): only the stamp.
         if self.AUTO_REFRESH and outcome.error is None and not outcome.changed:
             now = self.console.ctx.now()
-            self.query_one(OpsFooter).show_refreshed(f"refreshed {now:%H:%M} UTC")
+            self.query_one(OpsFooter).show_refreshed(f"{now:%H:%M}")
 
     def refresh_data(self) -> None:
         """Start loading what the screen shows (in a worker)."""

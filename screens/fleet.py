@@ -7,6 +7,7 @@ upgrades tenant schemas with a progress bar fed by messages from the worker thre
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Group, RenderableType
@@ -37,8 +38,11 @@ KINDS = {
     "schema-behind": "Schemas behind this version (m migrates)",
     "past-retention": "Cancelled tenants past retention, awaiting purge",
 }
-#: Rows shown per kind; the CLI's ``fleet check --json`` lists every finding.
-SHOWN_PER_KIND = 200
+#: Findings listed in all (shared by the kinds found, at least ``SHOWN_PER_KIND_AT_LEAST``
+#: each); the rest are counted, and the CLI's ``fleet check --json`` lists every one. A rich
+#: table is measured cell by cell on the UI thread: its rows must not grow with the fleet.
+FINDINGS_SHOWN = 60
+SHOWN_PER_KIND_AT_LEAST = 5
 MIGRATE_PARALLEL = 2
 
 
@@ -61,10 +65,14 @@ class ClusterChecked(Message, bubble=False):
 def findings_report(findings: Sequence[Finding]) -> RenderableType:
     """Findings grouped by kind, each group a small table: tenant or cluster, where, detail."""
     parts: list[RenderableType] = []
-    known = [k for k in KINDS if any(f.kind == k for f in findings)]
-    others = sorted({f.kind for f in findings} - set(KINDS))
+    by_kind: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_kind.setdefault(f.kind, []).append(f)
+    known = [k for k in KINDS if k in by_kind]
+    others = sorted(set(by_kind) - set(KINDS))
+    shown_per_kind = max(SHOWN_PER_KIND_AT_LEAST, FINDINGS_SHOWN // max(1, len(by_kind)))
     for kind in known + others:
-        group = [f for f in findings if f.kind == kind]
+        group = by_kind[kind]
         if parts:
             parts.append(Text(""))
         parts.append(Text(f"{KINDS.get(kind, kind)} ({count(len(group))})", style="bold yellow"))
@@ -75,22 +83,38 @@ def findings_report(findings: Sequence[Finding]) -> RenderableType:
         table.add_column(no_wrap=True, width=22, overflow="ellipsis")
         table.add_column(no_wrap=True, width=19, overflow="ellipsis", style="dim")
         table.add_column(ratio=1)
-        for f in group[:SHOWN_PER_KIND]:
+        for f in group[:shown_per_kind]:
             table.add_row(
                 plain(f"  {f.tenant or f.cluster or '—'}"),
                 plain(f"{f.region} · {f.cluster or '—'}"),
                 plain(f.detail),
             )
         parts.append(table)
-        if len(group) > SHOWN_PER_KIND:
+        if len(group) > shown_per_kind:
             parts.append(
                 Text(
-                    f"  … and {count(len(group) - SHOWN_PER_KIND)} more: "
+                    f"  … and {count(len(group) - shown_per_kind)} more: "
                     "aptien-ops fleet check --json",
                     style="dim",
                 )
             )
     return Group(*parts)
+
+
+@dataclass(frozen=True)
+class FindingsView:
+    """The findings of one region filter, counted and laid out in the worker that read them."""
+
+    findings: int
+    kinds: int
+    report: RenderableType | None
+    """None: no drift."""
+
+    @classmethod
+    def of(cls, findings: Sequence[Finding], region: str | None) -> FindingsView:
+        shown = [f for f in findings if region is None or f.region == region]
+        report = findings_report(shown) if shown else None
+        return cls(len(shown), len({f.kind for f in shown}), report)
 
 
 class FleetScreen(OpsScreen):
@@ -117,7 +141,8 @@ class FleetScreen(OpsScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.findings: list[Finding] | None = None
+        self.findings: dict[str | None, FindingsView] | None = None
+        """What each region filter shows (None until the first check is in)."""
 
     def compose_body(self) -> ComposeResult:
         yield Static("checking…", id="fleet-status")
@@ -140,7 +165,12 @@ class FleetScreen(OpsScreen):
         def report(cluster: str) -> None:
             self.post_message(ClusterChecked(cluster))
 
-        self.load(lambda: self.console.fleet.check(progress=report), self._checked)
+        def check() -> dict[str | None, FindingsView]:
+            findings = self.console.fleet.check(progress=report)
+            regions = [None, *self.console.settings.regions]
+            return {region: FindingsView.of(findings, region) for region in regions}
+
+        self.load(check, self._checked)
 
     def action_check(self) -> None:
         self.refresh_data()
@@ -150,7 +180,7 @@ class FleetScreen(OpsScreen):
         if self.query_one("#fleet-findings").loading:
             self.query_one("#fleet-status", Static).update(f"checking {event.cluster}…")
 
-    def _checked(self, findings: list[Finding]) -> None:
+    def _checked(self, findings: dict[str | None, FindingsView]) -> None:
         self.findings = findings
         self.query_one("#fleet-findings").loading = False
         self._show_findings()
@@ -159,7 +189,7 @@ class FleetScreen(OpsScreen):
         if self.findings is None:
             return
         region = self.ops.region_filter
-        shown = [f for f in self.findings if region is None or f.region == region]
+        view = self.findings.get(region) or FindingsView(0, 0, None)
         clusters = sum(
             len(r.clusters)
             for name, r in self.console.settings.regions.items()
@@ -170,7 +200,7 @@ class FleetScreen(OpsScreen):
         )
         status = self.query_one("#fleet-status", Static)
         report = self.query_one("#fleet-report", Static)
-        if not shown:
+        if view.report is None:
             status.update(Text(f"no drift: the catalog and {where} agree", style="bold green"))
             report.update(
                 Text(
@@ -180,15 +210,15 @@ class FleetScreen(OpsScreen):
                 )
             )
             return
-        kinds = len({f.kind for f in shown})
+        kinds = view.kinds
         status.update(
             Text(
-                f"{count(len(shown))} finding{'s' if len(shown) != 1 else ''} of {kinds} "
+                f"{count(view.findings)} finding{'s' if view.findings != 1 else ''} of {kinds} "
                 f"kind{'s' if kinds != 1 else ''} on {where}",
                 style="bold yellow",
             )
         )
-        report.update(findings_report(shown))
+        report.update(view.report)
 
     def service_refused(self, error: OpsError) -> None:
         self.query_one("#fleet-findings").loading = False
