@@ -98,14 +98,14 @@ def seeded_catalog(tmp: Path, backend: str, tenants: int) -> Iterator[SeededCata
 
 
 def catalog_bench_arguments(
-    description: str, backends: Sequence[str], argv: list[str] | None
+    description: str, backends: Sequence[str], argv: list[str] | None, rounds: int = 15
 ) -> argparse.Namespace:
     """The options of a benchmark on a big catalog: ``--backend``, ``--tenants`` (10,000),
-    ``--rounds`` (15) and ``--no-record``."""
+    ``--rounds`` (``rounds``) and ``--no-record``."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--backend", choices=backends, default="sqlite")
     parser.add_argument("--tenants", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=rounds)
     parser.add_argument("--no-record", action="store_true", help="do not touch docs/benchmarks.md")
     return parser.parse_args(argv)
 

@@ -56,6 +56,8 @@ from catalog_seed import catalog_bench_arguments, catalog_workspace, fill_backup
 from harness import log, machine, replace_section
 
 TARGET_MS = 100.0
+#: Every round visits each screen twice and the dashboard (which reads every backup) 16 times.
+ROUNDS = 5
 SIZE = (80, 24)
 HEARTBEAT_S = 0.005
 START, END = "<!-- tui-switch:start -->", "<!-- tui-switch:end -->"
@@ -254,7 +256,9 @@ def section(rows: list[dict[str, Any]], floor: list[dict[str, Any]], args: Any) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = catalog_bench_arguments(__doc__.splitlines()[0], ("sqlite", "postgresql"), argv)
+    args = catalog_bench_arguments(
+        __doc__.splitlines()[0], ("sqlite", "postgresql"), argv, rounds=ROUNDS
+    )
     os.environ.pop("APTIEN_OPS_OPERATOR", None)
     with catalog_workspace(args.backend, args.tenants) as space:
         args.backups = fill_backups(space.seeded.config)

@@ -245,7 +245,9 @@ class OpsScreen(Screen[None], ServiceCaller):
             self.refresh_data()
 
     def on_screen_resume(self) -> None:
-        self.refresh_data()
+        # After the screen's first frame: a reading worker competes with the UI thread for the
+        # interpreter lock, and would hold that frame back (placeholders first, then data).
+        self.call_after_refresh(self.refresh_data)
         if self._reload_timer is not None:
             self._reload_timer.reset()
             self._reload_timer.resume()

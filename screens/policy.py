@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen, highlighted_key, move_to_key
+from aptien_ops.screens.base import OpsScreen, OpsTable, highlighted_key, move_to_key
 from aptien_ops.screens.modals import ReasonModal
 from aptien_ops.services.policy import PolicyView
 
@@ -43,7 +43,7 @@ class PolicyScreen(OpsScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("loading…", id="policy-source")
-        yield DataTable(id="policy-table", cursor_type="row", zebra_stripes=True)
+        yield OpsTable(id="policy-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="policy-detail")
         yield Static(id="policy-note")
 
