@@ -12,6 +12,8 @@ from aptien_ops.composition import Console, open_console
 from aptien_ops.errors import Forbidden, InvalidInput
 from aptien_ops.sandbox import write_sandbox_config
 
+from cli_runner import run_cli
+
 #: More than one screenful of pages (the TUI reads 200 at a time).
 REFUSALS = 260
 
@@ -80,3 +82,16 @@ def test_a_page_is_refused_for_bad_bounds_and_to_a_viewer(admin: Console, config
             viewer.opslog.page()
     finally:
         viewer.close()
+
+
+def test_the_command_line_pages_back_with_before(admin: Console, config: Path) -> None:
+    seqs: list[int] = []
+    args = ["--json", "ops-log", "list", "--limit", "100"]
+    while True:
+        result = run_cli(*args, *(["--before", str(seqs[-1])] if seqs else []), config=config)
+        assert result.code == 0, result.stderr
+        page = [e["seq"] for e in result.json()]
+        if not page:
+            break
+        seqs += page
+    assert seqs == list(range(REFUSALS + 1, 0, -1))

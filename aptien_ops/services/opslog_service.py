@@ -51,14 +51,15 @@ class OpsLogService:
         self.ctx = ctx
         self.stores = stores
 
-    def list(self, limit: int = 50) -> list[OpsLogEntry]:
-        """Newest first. Raises: InvalidInput (limit), Forbidden."""
+    def list(self, limit: int = 50, *, before: int | None = None) -> list[OpsLogEntry]:
+        """Newest first; with ``before``, those older than that seq (the next page back).
+        Raises: InvalidInput (limit), Forbidden."""
         if not 1 <= limit <= 100_000:
             raise InvalidInput(f"--limit must be between 1 and 100000, got {limit}")
         return self.ctx.view(
             Action.OPSLOG_VIEW,
             "ops-log",
-            lambda tx: tx.opslog.entries(limit=limit, newest_first=True),
+            lambda tx: tx.opslog.page(limit=limit, before=before),
         )
 
     def page(
