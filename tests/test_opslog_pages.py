@@ -10,7 +10,6 @@ import pytest
 
 from aptien_ops.composition import Console, open_console
 from aptien_ops.errors import Forbidden, InvalidInput
-from aptien_ops.sandbox import write_sandbox_config
 
 from cli_runner import run_cli
 
@@ -18,16 +17,9 @@ from cli_runner import run_cli
 REFUSALS = 260
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def config(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
-    path, _ = write_sandbox_config(tmp_path / "sbx")
-    if request.param == "postgresql":
-        pg = request.getfixturevalue("pg_server")
-        url = pg.url(dbname=pg.fresh_database("catalog"))
-        path.write_text(
-            path.read_text().replace('url = "sqlite:///{data_dir}/catalog.db"', f'url = "{url}"')
-        )
-    return path
+@pytest.fixture
+def config(catalog_config: Path) -> Path:
+    return catalog_config
 
 
 @pytest.fixture
