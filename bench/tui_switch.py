@@ -102,7 +102,7 @@ class Stopwatch:
 
 
 async def quiet(pilot: Any) -> None:
-    """Until no worker runs and nothing is queued for the app or its screen (twice in a row)."""
+    """Until no worker runs and nothing is queued for the screen (twice in a row)."""
     app, calm = pilot.app, 0
     while calm < 2:
         await pilot.pause()
@@ -112,7 +112,9 @@ async def quiet(pilot: Any) -> None:
             calm = 0
             continue
         nodes = list(app.screen.walk_children(with_self=True))
-        calm = 0 if any(n.message_queue_size for n in nodes) else calm + 1
+        # A read started after the next frame (``call_after_refresh``) waits in ``_callbacks``.
+        waiting = any(n.message_queue_size for n in nodes) or app.screen._callbacks
+        calm = 0 if waiting else calm + 1
 
 
 async def switch(pilot: Any, key: str, screen: type[Any], into: Timings) -> None:

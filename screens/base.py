@@ -75,8 +75,8 @@ class OpsTable(DataTable[Any]):
 
     DataTable measures new rows when it is next idle, but caches each cell's rendering without
     the column's width: a frame drawn between ``add_row`` and that measurement kept cells cut
-    to the old width (``anat`` for ``anatolia-foods``) until the cursor passed over them. The
-    fill happens in a message from a worker now, so that frame is likely: bump the cache key.
+    to the old width (``anat`` for ``anatolia-foods``) until the cursor passed over them.
+    Tables are filled from workers' messages, so such a frame is likely: bump the cache key.
     """
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
@@ -123,7 +123,8 @@ class ServiceCaller(DOMNode):
     @work(thread=True, exclusive=True, exit_on_error=False, group="prepare")
     def prepare(self, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
         """Shape what was loaded for the table (filter, sort, cut to a window) off the UI thread:
-        that work grows with the fleet. A newer arrangement cancels an older one; loads go on."""
+        that work grows with the fleet. A newer one cancels an older one; reads (``load``) go
+        on."""
         self._call_service(call, done, changed=False)
 
     def reading(self) -> bool:
