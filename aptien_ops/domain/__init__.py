@@ -3,7 +3,7 @@
 approvals, identity), ``opslog``, ``catalog``, ``backups`` and ``metadata`` (what the
 console may read from a tenant). Import them from here."""
 
-from aptien_ops.domain.backups import BackupManifest, VerifyResult
+from aptien_ops.domain.backups import BackupManifest, ScratchSweep, VerifyResult
 from aptien_ops.domain.catalog import CatalogInfo, CatalogInstall, ClusterLoad, SchemaState
 from aptien_ops.domain.metadata import AuditEvent, LoginEvent, UserRecord
 from aptien_ops.domain.opslog import OpsLogCheckpoint, OpsLogEntry, OpsLogHead, OpsLogPage
@@ -45,6 +45,7 @@ __all__ = [
     "OpsLogHead",
     "OpsLogPage",
     "SchemaState",
+    "ScratchSweep",
     "StateChange",
     "StepRecord",
     "Tenant",
