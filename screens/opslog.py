@@ -101,6 +101,8 @@ class OpsLogScreen(OpsScreen):
         #: Which read is on its way ("first", "after", "before", "top", "bottom", "again").
         self.pending: str | None = None
         self._generation = 0
+        #: Why nothing is shown (the operator's roles do not allow the log), or "".
+        self.closed = ""
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="opslog-verify")
@@ -126,10 +128,13 @@ class OpsLogScreen(OpsScreen):
         if not offer.allowed:
             # Not asking the service spares the log a denial entry for merely opening the tab.
             needed = " or ".join(offer.needs)
-            self.query_one("#opslog-detail", Static).update(
-                f"The ops log is shown to the {needed} roles only."
-            )
+            self.closed = f"The ops log is shown to the {needed} roles only."
+            self._generation += 1  # an answer still on its way is not shown
+            self.window.clear()
+            self.table.reset()
+            self._show_detail(None)
             return
+        self.closed = ""
         if not self.window.read or not self.window.has_before:
             self._read("first" if not self.window.read else "again")
         else:
@@ -212,7 +217,9 @@ class OpsLogScreen(OpsScreen):
     def _show_status(self) -> None:
         window, table = self.window, self.table
         text = Text()
-        if not window.read:
+        if self.closed:
+            pass
+        elif not window.read:
             text.append("reading the ops log…", style="dim")
         elif not window.total:
             text.append("the ops log is empty", style="dim")
@@ -230,7 +237,7 @@ class OpsLogScreen(OpsScreen):
     def _show_detail(self, entry: OpsLogEntry | None) -> None:
         detail = self.query_one("#opslog-detail", Static)
         if entry is None:
-            detail.update("")
+            detail.update(self.closed)
             return
         text = Text()
         text.append(f"#{entry.seq} {shown(entry.action)} {shown(entry.target)} → ", style="bold")

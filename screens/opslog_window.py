@@ -70,6 +70,10 @@ class LogWindow:
                 return self.first + offset
         return None
 
+    def clear(self) -> None:
+        """Forget every entry (the operator's roles no longer allow them)."""
+        self.entries, self.first, self.total, self.read = [], 0, 0, False
+
     # -- taking pages in -------------------------------------------------------------------
 
     def replace(self, page: OpsLogPage) -> None:
