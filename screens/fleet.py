@@ -1,6 +1,7 @@
 """Fleet: drift between the catalog and the clusters, grouped by kind, and schema migration.
 
-The check runs in a worker with a loading indicator each time the screen is shown; ``m``
+The check (one query per cluster) runs in a worker with a loading indicator each time the
+screen is shown; ``d`` runs the deep check, which also opens every tenant database; ``m``
 upgrades tenant schemas with a progress bar fed by messages from the worker thread.
 """
 
@@ -31,11 +32,18 @@ from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 #: Each kind of drift in the order an operator deals with it, with what it means.
 KINDS = {
     "cluster-unreachable": "Clusters that do not answer",
+    "backup-store-unreachable": "Backup stores that do not answer",
+    "login-drift": "Logins the cluster allows or refuses against the tenant's state",
+    "access-drift": "Owners and CONNECT grants not as provisioned",
     "missing-database": "Catalog tenants whose database is missing",
+    "unreadable-database": "Databases the cluster cannot read",
     "orphan-database": "Databases the catalog does not know (orphans)",
     "stuck-provisioning": "Provisioning stopped part-way (rerun provision)",
     "over-capacity": "Clusters over capacity",
     "schema-behind": "Schemas behind this version (m migrates)",
+    "schema-unrecorded": "Schema versions the cluster does not record (m records them)",
+    "backup-missing": "Indexed backups missing from their store",
+    "backup-unindexed": "Backups in a store, not in the index (an operator's check adds them)",
     "past-retention": "Cancelled tenants past retention, awaiting purge",
 }
 #: Findings listed in all (shared by the kinds found, at least ``SHOWN_PER_KIND_AT_LEAST``
@@ -130,6 +138,12 @@ class FleetScreen(OpsScreen):
             "c", "check", "Check again", tooltip="compare the catalog with every cluster again"
         ),
         Binding(
+            "d",
+            "deep_check",
+            "Deep check",
+            tooltip="check again, also opening every tenant database to read its schema (slow)",
+        ),
+        Binding(
             "m",
             "migrate",
             "Migrate",
@@ -137,12 +151,18 @@ class FleetScreen(OpsScreen):
         ),
         REGION_FILTER,
     ]
-    PERMISSIONS = {"check": Action.FLEET_CHECK, "migrate": Action.FLEET_MIGRATE}
+    PERMISSIONS = {
+        "check": Action.FLEET_CHECK,
+        "deep_check": Action.FLEET_CHECK,
+        "migrate": Action.FLEET_MIGRATE,
+    }
 
     def __init__(self) -> None:
         super().__init__()
         self.findings: dict[str | None, FindingsView] | None = None
         """What each region filter shows (None until the first check is in)."""
+        self.deep = False
+        """Whether the findings shown come from a deep check."""
 
     def compose_body(self) -> ComposeResult:
         yield Static("checking…", id="fleet-status")
@@ -158,30 +178,35 @@ class FleetScreen(OpsScreen):
 
     # -- checking --------------------------------------------------------------------------
 
-    def refresh_data(self) -> None:
+    def refresh_data(self, *, deep: bool = False) -> None:
         self.query_one("#fleet-findings").loading = True
-        self.query_one("#fleet-status", Static).update("checking the clusters…")
+        what = "every tenant database" if deep else "the clusters"
+        self.query_one("#fleet-status", Static).update(f"checking {what}…")
 
         def report(cluster: str) -> None:
             self.post_message(ClusterChecked(cluster))
 
-        def check() -> dict[str | None, FindingsView]:
-            findings = self.console.fleet.check(progress=report)
+        def check() -> tuple[dict[str | None, FindingsView], bool]:
+            result = self.console.fleet.check(deep=deep, progress=report)
             regions = [None, *self.console.settings.regions]
-            return {region: FindingsView.of(findings, region) for region in regions}
+            views = {region: FindingsView.of(result.findings, region) for region in regions}
+            return views, result.deep
 
         self.load(check, self._checked)
 
     def action_check(self) -> None:
         self.refresh_data()
 
+    def action_deep_check(self) -> None:
+        self.refresh_data(deep=True)
+
     @on(ClusterChecked)
     def _cluster_checked(self, event: ClusterChecked) -> None:
         if self.query_one("#fleet-findings").loading:
             self.query_one("#fleet-status", Static).update(f"checking {event.cluster}…")
 
-    def _checked(self, findings: dict[str | None, FindingsView]) -> None:
-        self.findings = findings
+    def _checked(self, checked: tuple[dict[str | None, FindingsView], bool]) -> None:
+        self.findings, self.deep = checked
         self.query_one("#fleet-findings").loading = False
         self._show_findings()
 
@@ -198,6 +223,8 @@ class FleetScreen(OpsScreen):
         where = f"{clusters} cluster{'s' if clusters != 1 else ''}" + (
             f" of region {region}" if region else ""
         )
+        if self.deep:
+            where += " (deep: every database opened)"
         status = self.query_one("#fleet-status", Static)
         report = self.query_one("#fleet-report", Static)
         if view.report is None:

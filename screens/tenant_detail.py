@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
-from aptien_ops.domain import Approval
+from aptien_ops.domain import Approval, TenantState
 from aptien_ops.errors import OpsError, PendingApproval
 from aptien_ops.permissions import Action
 from aptien_ops.regions import country_for
@@ -42,7 +42,7 @@ from aptien_ops.screens.lifecycle_modals import (
     RetainDaysModal,
     TypeNameToPurgeModal,
 )
-from aptien_ops.screens.modals import ReasonModal
+from aptien_ops.screens.modals import ConfirmModal, ReasonModal
 from aptien_ops.services.lifecycle import ALLOWED_FROM
 from aptien_ops.services.provisioning import STEPS
 from aptien_ops.services.tenants import TenantDetail
@@ -104,6 +104,12 @@ class TenantDetailScreen(OpsScreen):
             tooltip="cancel (asks retention days); restorable until then",
         ),
         Binding(
+            "i",
+            "reinstate",
+            "Reinstate",
+            tooltip="undo the cancel while the tenant is retained: its users log in again",
+        ),
+        Binding(
             "p", "purge", "Purge", tooltip="request the purge of a cancelled tenant (type its name)"
         ),
         Binding("escape", "back", "Back", tooltip="back to the tenants list"),
@@ -112,6 +118,7 @@ class TenantDetailScreen(OpsScreen):
         "suspend": Action.TENANT_SUSPEND,
         "resume": Action.TENANT_RESUME,
         "cancel_tenant": Action.TENANT_CANCEL,
+        "reinstate": Action.TENANT_REINSTATE,
         "purge": Action.TENANT_PURGE,
     }
     #: action -> the lifecycle verb whose allowed states it needs.
@@ -119,6 +126,7 @@ class TenantDetailScreen(OpsScreen):
         "suspend": "suspend",
         "resume": "resume",
         "cancel_tenant": "cancel",
+        "reinstate": "reinstate",
         "purge": "purge",
     }
 
@@ -284,7 +292,14 @@ class TenantDetailScreen(OpsScreen):
             return allowed
         if self.view is None or (verb == "purge" and self.view.pending_purges):
             return False  # one purge request at a time
+        if verb == "reinstate" and not self._retained():
+            return False
         return self.view.detail.tenant.state in ALLOWED_FROM[verb]
+
+    def _retained(self) -> bool:
+        """Whether the tenant is still within its retention (reinstate is offered only then)."""
+        until = self.view.detail.tenant.retain_until if self.view else None
+        return until is not None and until > self.console.ctx.now()
 
     def _run_requested(self, action: str) -> None:
         """Run an action asked for before the tenant was loaded (from the palette), or say why
@@ -295,6 +310,16 @@ class TenantDetailScreen(OpsScreen):
         elif not self.ops.may(self.PERMISSIONS[action]):
             self.notify(
                 f"{verb} is not offered: read-only mode or your roles",
+                severity="warning",
+                markup=False,
+            )
+        elif (
+            self.view is not None
+            and verb == "reinstate"
+            and self.view.detail.tenant.state == TenantState.CANCELLED
+        ):
+            self.notify(
+                f"{self.tenant_name}'s retention has ended: it can only be purged",
                 severity="warning",
                 markup=False,
             )
@@ -370,6 +395,26 @@ class TenantDetailScreen(OpsScreen):
 
         default = self.console.ctx.policy.default_retain_days
         self.app.push_screen(RetainDaysModal(name, default), chosen)
+
+    def action_reinstate(self) -> None:
+        name = self.tenant_name
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.change(
+                    lambda: self.console.lifecycle.reinstate(name),
+                    lambda t: self.notify(
+                        f"{name} reinstated: {t.state} again", title="Reinstated", markup=False
+                    ),
+                )
+
+        question = (
+            f"Reinstate {name}? The cancel is undone: the tenant is as it was before it "
+            "(active: its users can log in again)."
+        )
+        self.app.push_screen(
+            ConfirmModal(question, yes="Reinstate", title="Reinstate tenant"), confirmed
+        )
 
     def action_purge(self) -> None:
         name = self.tenant_name

@@ -1,4 +1,11 @@
-"""A tenant's life after provisioning: suspend, resume, cancel with retention, purge.
+"""A tenant's life after provisioning: suspend, resume, cancel with retention, reinstate a
+cancelled tenant within its retention, purge.
+
+Each change of state takes the catalog's write transaction (and the tenant's row) first, then
+changes the tenant's login flag on its cluster, then records the new state with its ops-log
+entry in that same transaction: a catalog that is busy or locked fails the command before any
+cluster is touched, and a crash after the cluster changed leaves the old state recorded, which
+rerunning the same command completes (the cluster change is idempotent).
 
 Purge is four-eyes: it is recorded as a request and runs when a second admin approves. It
 drops the database and its role and any scratch copy of it, destroys the sealed backup
@@ -24,6 +31,7 @@ ALLOWED_FROM: dict[str, tuple[TenantState, ...]] = {
     "suspend": (TenantState.ACTIVE,),
     "resume": (TenantState.SUSPENDED,),
     "cancel": (TenantState.ACTIVE, TenantState.SUSPENDED),
+    "reinstate": (TenantState.CANCELLED,),
     "purge": (TenantState.CANCELLED,),
 }
 
@@ -78,6 +86,46 @@ class LifecycleService:
             params={"retain_days": days},
         )
 
+    def reinstate(self, name: str) -> Tenant:
+        """Undo a cancel within the retention: the tenant is back in the state it was cancelled
+        from (active, its logins allowed again; or suspended, with its suspension's reason).
+
+        Raises: InvalidInput, NotFound, Forbidden, Conflict (not cancelled, purged, or the
+        retention has ended), Unavailable.
+        """
+        validate_tenant_name(name)
+        with self.ctx.audited(Action.TENANT_REINSTATE, name) as attempt:
+            with attempt.transaction() as tx:
+                current = existing_tenant(tx, name, for_update=True)
+                self._check_state(current, "reinstate")
+                now = self.ctx.now()
+                if current.retain_until is None or current.retain_until <= now:
+                    ended = f" on {current.retain_until:%Y-%m-%d}" if current.retain_until else ""
+                    raise Conflict(
+                        f"cannot reinstate {name}: its retention ended{ended}",
+                        hint="a tenant past its retention can only be purged",
+                    )
+                before, reason = self._state_before_cancel(tx, name)
+                changed = self._record(
+                    tx, current, before, reason, login=before == TenantState.ACTIVE
+                )
+                attempt.ok(to=str(before))
+            return changed
+        raise AssertionError("unreachable: the attempt returns or raises")
+
+    @staticmethod
+    def _state_before_cancel(tx: CatalogTx, name: str) -> tuple[TenantState, str | None]:
+        """The state the tenant was last cancelled from, and a suspension's reason: a cancel
+        does not undo why security suspended it."""
+        changes = tx.tenant_history.state_changes(name)
+        cancels = [n for n, c in enumerate(changes) if c.to_state == TenantState.CANCELLED]
+        if not cancels or changes[cancels[-1]].from_state != TenantState.SUSPENDED:
+            return TenantState.ACTIVE, None
+        before = changes[cancels[-1] - 1] if cancels[-1] else None
+        if before is not None and before.to_state == TenantState.SUSPENDED:
+            return TenantState.SUSPENDED, before.reason
+        return TenantState.SUSPENDED, None
+
     def purge(self, name: str, *, before_retention_end: str | None = None) -> Tenant:
         """Request the purge of a cancelled tenant (four-eyes) — or run it when four-eyes is off.
 
@@ -128,35 +176,46 @@ class LifecycleService:
     ) -> Tenant:
         logged = {**(params or {}), **({"reason": reason} if reason else {})}
         with self.ctx.audited(action, name, logged) as attempt:
-            tenant = self._get_now(name)
-            self._check_state(tenant, verb)
-            assert tenant.cluster is not None
-            # The cluster first: if we crash after it, the catalog still shows the old state
-            # and rerunning the same command repeats an idempotent ALTER ROLE before recording.
-            self.ctx.store(tenant.cluster).set_login(name, login)
+            # The catalog's write transaction first: busy or locked, it fails here, before the
+            # cluster is touched (see the module's docstring).
             with attempt.transaction() as tx:
                 current = existing_tenant(tx, name, for_update=True)
                 self._check_state(current, verb)
-                now = self.ctx.now()
-                changed = replace(
-                    current,
-                    state=to,
-                    state_reason=reason,
-                    updated_at=now,
-                    retain_until=retain_until
-                    if to == TenantState.CANCELLED
-                    else current.retain_until,
-                )
-                tx.tenants.update(changed)
-                tx.tenant_history.add_state_change(
-                    name,
-                    StateChange(
-                        now, str(current.state), str(to), self.ctx.identity.operator, reason
-                    ),
+                changed = self._record(
+                    tx, current, to, reason, login=login, retain_until=retain_until
                 )
                 attempt.ok()
             return changed
         raise AssertionError("unreachable: the attempt returns or raises")
+
+    def _record(
+        self,
+        tx: CatalogTx,
+        current: Tenant,
+        to: TenantState,
+        reason: str | None,
+        *,
+        login: bool,
+        retain_until: datetime | None = None,
+    ) -> Tenant:
+        """Set the login flag on the tenant's cluster, then its new state and history in ``tx``
+        (whose write lock the caller holds)."""
+        assert current.cluster is not None
+        self.ctx.store(current.cluster).set_login(current.name, login)
+        now = self.ctx.now()
+        changed = replace(
+            current,
+            state=to,
+            state_reason=reason,
+            updated_at=now,
+            retain_until=retain_until if to == TenantState.CANCELLED else None,
+        )
+        tx.tenants.update(changed)
+        tx.tenant_history.add_state_change(
+            current.name,
+            StateChange(now, str(current.state), str(to), self.ctx.identity.operator, reason),
+        )
+        return changed
 
     def _execute_purge(
         self, tx: CatalogTx, target: str, params: Mapping[str, object], approval_id: int
@@ -207,10 +266,6 @@ class LifecycleService:
             except OpsError:
                 if cluster.name == tenant.cluster:
                     raise
-
-    def _get_now(self, name: str) -> Tenant:
-        with self.ctx.catalog.read() as tx:
-            return existing_tenant(tx, name)
 
     @staticmethod
     def _check_state(tenant: Tenant, verb: str) -> None:

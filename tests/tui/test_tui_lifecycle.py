@@ -1,5 +1,6 @@
 """A tenant's life in the TUI: open it with Enter, suspend with a reason, resume, cancel with a
-retention, and request its purge by typing its name; only what state and roles allow is offered."""
+retention, reinstate it within that, and request its purge by typing its name; only what state
+and roles allow is offered."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from tui_helpers import (
 from aptien_ops.composition import Console
 from aptien_ops.domain import TenantState
 from aptien_ops.screens.lifecycle_modals import RetainDaysModal, TypeNameToPurgeModal
-from aptien_ops.screens.modals import ReasonModal
+from aptien_ops.screens.modals import ConfirmModal, ReasonModal
 from aptien_ops.screens.tenant_detail import TenantDetailScreen
 from aptien_ops.screens.tenants import TenantsScreen
 
@@ -226,3 +227,36 @@ async def test_on_an_open_tenant_the_palette_acts_on_that_tenant(
         await from_palette(pilot, "tenants: provision")
         assert type(app.screen).__name__ == "ProvisionModal"
         assert isinstance(app.screen_stack[-2], TenantsScreen)  # back from the tenant to the list
+
+
+@story
+async def test_a_cancelled_tenant_is_reinstated_with_i_while_it_is_retained(
+    open_as: Callable[..., Console], acme: str
+) -> None:
+    open_as("olga").lifecycle.cancel(acme, 30)
+    async with console_app(open_as("olga")) as (app, pilot):
+        await open_tenant(pilot)
+        assert "Reinstate" in footer(app)
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")
+        await settle(pilot)
+        assert "acme-gmbh reinstated: active again" in app.notices_of("information")
+        assert "cancelled → active" in screen_text(app)
+        assert "Reinstate" not in footer(app) and offered(app) == {"Suspend", "Cancel"}
+    assert state_of(open_as("ada"), acme) == TenantState.ACTIVE
+
+
+@story
+async def test_reinstate_is_not_offered_once_the_retention_has_ended(
+    open_as: Callable[..., Console], acme: str
+) -> None:
+    open_as("olga").lifecycle.cancel(acme, 0)
+    async with console_app(open_as("olga")) as (app, pilot):
+        await open_tenant(pilot)
+        assert "Reinstate" not in footer(app)
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(app.screen, TenantDetailScreen)
+    assert state_of(open_as("ada"), acme) == TenantState.CANCELLED

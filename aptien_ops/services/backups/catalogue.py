@@ -173,6 +173,23 @@ class BackupCatalogue:
                 )
         return report
 
+    def unreconciled(self, region: str) -> tuple[list[BackupRecord], list[BackupRecord]]:
+        """What :meth:`reconcile` would find in ``region`` without changing anything: the
+        backups its store holds that the index lacks, and the indexed ones the store lacks
+        (``fleet check`` run by an operator who may not reconcile).
+
+        Raises: InvalidInput (region), Forbidden, Unavailable (the store).
+        """
+        region_or_fail(self.ctx.settings, region)
+        records = self.ctx.view(
+            Action.BACKUP_VIEW, region, lambda tx: tx.backups.all(include_pruned=True)
+        )
+        stored = self._stored([region], None)
+        indexed = {r.id for r in records}
+        missing = set(self._missing(records, [region], stored))
+        unindexed = [record for bid, record in sorted(stored.items()) if bid not in indexed]
+        return unindexed, [r for r in records if r.id in missing]
+
     # -- due ----------------------------------------------------------------------------------
 
     def due(self, *, region: str | None = None) -> list[DueItem]:
