@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from aptien_ops.domain import StateChange, Tenant, TenantState, validate_tenant_name
+from aptien_ops.domain.free_text import REASON
 from aptien_ops.errors import Conflict, InvalidInput, PendingApproval
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
@@ -28,12 +29,7 @@ ALLOWED_FROM: dict[str, tuple[TenantState, ...]] = {
 
 
 def _reason(reason: str | None, what: str) -> str:
-    text = " ".join((reason or "").split())
-    if not text:
-        raise InvalidInput(f"{what} needs a reason", hint='--reason "why"')
-    if len(text) > 500:
-        raise InvalidInput("the reason must be at most 500 characters")
-    return text
+    return REASON.check(reason, missing=f"{what} needs a reason", hint='--reason "why"')
 
 
 class LifecycleService:

@@ -27,6 +27,7 @@ from aptien_ops.domain import (
     validate_email,
     validate_tenant_name,
 )
+from aptien_ops.domain.free_text import CONTACT_NAME, RESIDENCY_OVERRIDE
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, OpsError, Unavailable
 from aptien_ops.permissions import Action, offered
 from aptien_ops.ports import CatalogTx
@@ -87,9 +88,9 @@ class ProvisioningService:
         cluster, or a cluster went down mid-way: rerun to resume).
         """
         name = validate_tenant_name(request.name)
+        request = self._checked_text(request)
         resolution = self.resolver.resolve(request.country)
         region = self._region(request, resolution.region)
-        request = self._checked_contact(request)
         report = progress or (lambda step, status: None)
         params: dict[str, object] = {"country": resolution.country.alpha2, "region": region.name}
         if request.residency_override:
@@ -309,13 +310,14 @@ class ProvisioningService:
         return region
 
     @staticmethod
-    def _checked_contact(request: ProvisionRequest) -> ProvisionRequest:
-        """``request`` with its contact e-mail as kept. Raises: InvalidInput."""
+    def _checked_text(request: ProvisionRequest) -> ProvisionRequest:
+        """``request`` with its contact and override reason as kept. Raises: InvalidInput."""
         if request.contact_email is not None:
             request = replace(request, contact_email=check_contact_email(request.contact_email))
-        if request.contact_name is not None and not (0 < len(request.contact_name.strip()) <= 200):
-            raise InvalidInput("the contact name must be 1-200 characters")
-        return request
+        if request.contact_name is not None:
+            request = replace(request, contact_name=CONTACT_NAME.check(request.contact_name))
+        override = RESIDENCY_OVERRIDE.optional(request.residency_override)
+        return replace(request, residency_override=override)
 
     def _reachable_clusters(self, region: RegionSettings) -> list[str]:
         """Clusters of the region that answer, in config order. Never another region's."""
