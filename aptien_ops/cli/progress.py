@@ -1,21 +1,33 @@
-"""Progress for long work: on stderr, only when it is a terminal, never in --json output."""
+"""Progress for long work, on stderr and never with --json.
+
+On a terminal a line is rewritten in place (``\\r``) as the work advances. Anywhere else (a log
+file, a pipe, cron's mail, ``TERM=dumb``) nothing is ever rewritten: each step is one plain
+line, written once, when it is done.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from typing import TextIO
+
+
+def live(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal that can rewrite a line in place."""
+    return stream.isatty() and os.environ.get("TERM", "") != "dumb"
 
 
 class StepPrinter:
     """Prints each provisioning step as it completes (stderr; silent with --json).
 
     On a terminal a step shows ``...`` while it runs and its line is rewritten once it is done;
-    elsewhere (a log file, a pipe) each step is one plain line, written when it is done.
+    elsewhere each step is one plain line, written when it is done.
     """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.live = enabled and sys.stderr.isatty()
+        self.live = enabled and live(sys.stderr)
         self._started = 0.0
 
     def __call__(self, step: str, status: str) -> None:
@@ -35,20 +47,28 @@ class StepPrinter:
 
 
 class Bar:
-    """A one-line progress bar on stderr when it is a terminal."""
+    """Progress through ``total`` items: a bar redrawn in place on a terminal; elsewhere one
+    plain line per tenth of the work (``label 30/300 item``), so a log of 10,000 tenants gets
+    eleven lines, not 10,000."""
+
+    WIDTH = 30
 
     def __init__(self, label: str, *, enabled: bool) -> None:
         self.label = label
-        self.enabled = enabled and sys.stderr.isatty()
+        self.enabled = enabled
+        self.live = enabled and live(sys.stderr)
+        self._next_line = 0
 
     def __call__(self, done: int, total: int, item: str = "") -> None:
         if not self.enabled or total <= 0:
             return
-        width = 30
-        filled = int(width * done / total)
-        sys.stderr.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {item[:30]:<30}"
-        )
-        if done >= total:
-            sys.stderr.write("\n")
+        if self.live:
+            filled = int(self.WIDTH * done / total)
+            bar = "#" * filled + "." * (self.WIDTH - filled)
+            sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total} {item[:30]:<30}")
+            if done >= total:
+                sys.stderr.write("\n")
+        elif done >= self._next_line or done >= total:
+            sys.stderr.write(f"{self.label} {done}/{total} {item[:60]}".rstrip() + "\n")
+            self._next_line = done + max(1, total // 10)
         sys.stderr.flush()
