@@ -55,7 +55,9 @@ def test_the_table_names_every_command() -> None:
         assert set(values) <= {p.name for p in command(path).params}, path
 
 
-def test_no_number_and_no_text_of_any_size_is_taken_for_a_bug(sandbox: Path, tmp_path: Path) -> None:
+def test_no_number_and_no_text_of_any_size_is_taken_for_a_bug(
+    sandbox: Path, tmp_path: Path
+) -> None:
     """A number no column holds is bad input (2) or not found (3); 100,000 characters in any
     parameter are refused in one short line, never as an internal error (1). Free text is
     refused by its documented limit (exit 2) while the line is read: nothing is touched."""
@@ -99,9 +101,7 @@ def test_every_free_text_option_states_its_limit_in_its_help() -> None:
         assert param.callback.kind.help in shown + in_group, (path, param.name)
 
 
-def test_read_only_refuses_every_change_and_changes_nothing(
-    sandbox: Path, tmp_path: Path
-) -> None:
+def test_read_only_refuses_every_change_and_changes_nothing(sandbox: Path, tmp_path: Path) -> None:
     """Every command with --read-only: each either reads (or is refused for another reason)
     or is refused with exit 4 before it changes anything, sandbox init and seed included; the
     ops log gains only refusals and reads."""

@@ -25,9 +25,10 @@ class StepPrinter:
     elsewhere each step is one plain line, written when it is done.
     """
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, stream: TextIO | None = None) -> None:
         self.enabled = enabled
-        self.live = enabled and live(sys.stderr)
+        self.stream = stream or sys.stderr
+        self.live = enabled and live(self.stream)
         self._started = 0.0
 
     def __call__(self, step: str, status: str) -> None:
@@ -36,14 +37,14 @@ class StepPrinter:
         if status == "start":
             self._started = time.perf_counter()
             if self.live:
-                sys.stderr.write(f"  {step:<17} ...")
-                sys.stderr.flush()
+                self.stream.write(f"  {step:<17} ...")
+                self.stream.flush()
         elif status == "done":
             took = (time.perf_counter() - self._started) * 1000
             rewrite = "\r" if self.live else ""
-            sys.stderr.write(f"{rewrite}  {step:<17} done ({took:.0f} ms)\n")
+            self.stream.write(f"{rewrite}  {step:<17} done ({took:.0f} ms)\n")
         elif status == "skip":
-            sys.stderr.write(f"  {step:<17} done earlier\n")
+            self.stream.write(f"  {step:<17} done earlier\n")
 
 
 class Bar:
@@ -53,10 +54,11 @@ class Bar:
 
     WIDTH = 30
 
-    def __init__(self, label: str, *, enabled: bool) -> None:
+    def __init__(self, label: str, *, enabled: bool, stream: TextIO | None = None) -> None:
         self.label = label
         self.enabled = enabled
-        self.live = enabled and live(sys.stderr)
+        self.stream = stream or sys.stderr
+        self.live = enabled and live(self.stream)
         self._next_line = 0
 
     def __call__(self, done: int, total: int, item: str = "") -> None:
@@ -65,10 +67,10 @@ class Bar:
         if self.live:
             filled = int(self.WIDTH * done / total)
             bar = "#" * filled + "." * (self.WIDTH - filled)
-            sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total} {item[:30]:<30}")
+            self.stream.write(f"\r{self.label} [{bar}] {done}/{total} {item[:30]:<30}")
             if done >= total:
-                sys.stderr.write("\n")
+                self.stream.write("\n")
         elif done >= self._next_line or done >= total:
-            sys.stderr.write(f"{self.label} {done}/{total} {item[:60]}".rstrip() + "\n")
+            self.stream.write(f"{self.label} {done}/{total} {item[:60]}".rstrip() + "\n")
             self._next_line = done + max(1, total // 10)
-        sys.stderr.flush()
+        self.stream.flush()
