@@ -22,6 +22,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from aptien_ops.domain import Tenant, TenantState, validate_tenant_name
+from aptien_ops.domain.free_text import CONTACT_NAME
 from aptien_ops.errors import OpsError
 from aptien_ops.regions import Resolution
 from aptien_ops.screens.base import ServiceCaller
@@ -127,7 +128,7 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
                         placeholder="name (optional)",
                         id="provision-contact",
                         compact=True,
-                        max_length=200,
+                        max_length=CONTACT_NAME.limit,
                     )
                 with Horizontal(classes="provision-row"):
                     yield Label("E-mail", classes="provision-label")
