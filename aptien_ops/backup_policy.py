@@ -28,7 +28,8 @@ def new_backup_id(now: datetime, rng: random.Random) -> str:
 
 
 def check_backup_id(backup_id: str) -> str:
-    """Raises: InvalidInput for text that cannot be a backup id (an unknown one is NotFound later)."""
+    """Raises: InvalidInput for text that cannot be a backup id (an unknown one is NotFound
+    later)."""
     if not _ID_CHARS.fullmatch(backup_id or ""):
         raise InvalidInput(
             f"{backup_id[:40]!r} is not a backup id",

@@ -79,12 +79,13 @@ def this_service_account() -> ServiceAccount | None:
             f"{config.parent} is not readable by {name}", hint=f"chmod 755 {config.parent}"
         ) from None
     for path, found in ((config.parent, os.lstat(config.parent)), (config, info)):
-        _check_roots_alone(path, found)
+        check_roots_alone(path, found)
     return ServiceAccount(name, uid, config)
 
 
-def _check_roots_alone(path: Path, info: os.stat_result) -> None:
-    """Raises: IntegrityFailure if ``path`` is a symlink, not root's, or writable by others."""
+def check_roots_alone(path: Path, info: os.stat_result) -> None:
+    """Raises: IntegrityFailure if ``path`` (``info`` its ``lstat``) is a symlink, not root's,
+    or writable by others: the production config and its directory must be root's alone."""
     if stat.S_ISLNK(info.st_mode):
         raise IntegrityFailure(
             f"the production config path {path} is a symbolic link",

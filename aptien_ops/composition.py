@@ -20,6 +20,7 @@ from aptien_ops.catalog_bootstrap import bootstrap
 from aptien_ops.config import ClusterSettings, RegionSettings, Settings, load_settings
 from aptien_ops.deferred_catalog import DeferredCatalog
 from aptien_ops.domain import Clock, Identity, utcnow
+from aptien_ops.errors import OpsError
 from aptien_ops.eventlog import EventLog
 from aptien_ops.identity import current_identity
 from aptien_ops.keyfiles import OPSLOG_KEY, REGION_KEY, SIGNING_KEY, never_replace
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from aptien_ops.regions import RegionResolver
     from aptien_ops.services.approvals import ApprovalService
     from aptien_ops.services.backups import BackupService
+    from aptien_ops.services.doctor import DoctorService, InstallProbes
     from aptien_ops.services.fleet import FleetService
     from aptien_ops.services.inspection import InspectionService
     from aptien_ops.services.keys import KeyService
@@ -249,6 +251,46 @@ class Console:
         from aptien_ops.services.inspection import InspectionService
 
         return InspectionService(self.ctx, _inspection_reader)
+
+    @_service
+    def doctor(self) -> DoctorService:
+        from aptien_ops.services.doctor import DoctorService
+
+        return DoctorService(
+            self.settings, _install_probes(self.settings, self.ctx.clock), self.ctx
+        )
+
+
+def open_doctor(
+    config: str | os.PathLike[str] | None, refusal: OpsError, *, clock: Clock = utcnow
+) -> DoctorService:
+    """The doctor for an install whose console would not open (``refusal`` says why: the
+    process is not the service account, a key is not private, the catalog is down). It checks
+    what it can and records nothing.
+
+    Raises: what :func:`load_settings` raises: without a config that can be read and trusted
+    there is nothing to check.
+    """
+    from aptien_ops.services.doctor import DoctorService
+
+    settings = load_settings(config)
+    return DoctorService(settings, _install_probes(settings, clock), None, refusal)
+
+
+def _install_probes(settings: Settings, clock: Clock) -> InstallProbes:
+    """How the doctor reaches the catalog, the clusters and the client tools: each opened afresh."""
+    from aptien_ops.services.doctor import InstallProbes
+
+    def cluster(settings: ClusterSettings) -> TenantStore:
+        store: TenantStore = _backend("tenant_store", settings.kind)(settings, clock=clock)
+        return store
+
+    return InstallProbes(
+        catalog=lambda: _backend("catalog", "sql")(settings.catalog),
+        cluster=cluster,
+        client_tools=lambda kind: _backend("client_tools", kind)(),
+        environ=os.environ,
+    )
 
 
 def open_console(

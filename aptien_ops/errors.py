@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from aptien_ops.terminal_text import shown
+
 #: The longest message an error carries: one line a tired operator reads at a glance, however
 #: much of what they typed it quotes.
 MESSAGE_LIMIT = 300
@@ -46,7 +48,9 @@ class OpsError(Exception):
         super().__init__(self.message)
 
     def one_line(self) -> str:
-        return f"{self.message} ({self.hint})" if self.hint else self.message
+        """The message (and hint) as a terminal shows it: messages quote input, so any control
+        or bidi character in it is escaped (``as_json`` keeps the text as it is)."""
+        return shown(f"{self.message} ({self.hint})" if self.hint else self.message)
 
     def as_json(self) -> dict[str, object]:
         body: dict[str, object] = {"code": self.code, "message": self.message}

@@ -280,7 +280,8 @@ class CursorCodec:
         return base64.urlsafe_b64encode(body + self._mac(body)).rstrip(b"=").decode("ascii")
 
     def decode(self, token: str, scope: bytes, now: datetime) -> Position:
-        """Raises: InvalidInput for a cursor that is malformed, forged, for another query, or expired."""
+        """Raises: InvalidInput for a cursor that is malformed, forged, for another query, or
+        expired."""
         text = token.strip()
         try:
             raw = (

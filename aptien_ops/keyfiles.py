@@ -57,17 +57,18 @@ def _owner(uid: int) -> str:
         return f"uid {uid}"
 
 
-def check_private(path: Path, info: os.stat_result, what: str) -> None:
+def check_private(path: Path, info: os.stat_result, what: str, *, owner: int | None = None) -> None:
     """Refuse a key that another account could read, or replace by writing a directory above it.
 
-    ``info`` is the open file's ``fstat``. Directories may belong to root or to this account and
-    be writable by nobody else (a sticky directory such as ``/tmp`` excepted: others cannot
-    rename what is ours in it).
+    ``info`` is the open file's ``fstat``; ``owner`` the uid the key must belong to (default:
+    the account running the console; ``aptien-ops doctor`` passes the service account's).
+    Directories may belong to root or to that account and be writable by nobody else (a
+    sticky directory such as ``/tmp`` excepted: others cannot rename what is ours in it).
 
     Raises:
         IntegrityFailure: naming the file or directory and the command that fixes it.
     """
-    me = os.geteuid()
+    me = os.geteuid() if owner is None else owner
     if info.st_uid != me:
         raise IntegrityFailure(
             f"the {what} {path} belongs to {_owner(info.st_uid)}, not to {_owner(me)}",
@@ -145,6 +146,14 @@ def load_or_create_key(
         return key
     except OSError as exc:
         raise ConfigError(f"cannot read the {what} {path}: {exc.strerror}") from None
+    return decode_key(path, data, what)
+
+
+def decode_key(path: Path, data: bytes, what: str) -> bytes:
+    """The key held in ``data`` (the content of ``path``): hex of :data:`KEY_BYTES` bytes.
+
+    Raises: ConfigError if it is not hex or not that long (never quoting the key).
+    """
     try:
         key = bytes.fromhex(data.decode("ascii").strip())
     except (UnicodeDecodeError, ValueError):

@@ -13,6 +13,8 @@ import struct
 import sys
 from pathlib import Path
 
+from aptien_ops.terminal_text import shown
+
 UTMP = Path("/var/run/utmp")
 #: glibc's ``struct utmp`` on Linux x86_64 and aarch64 (384 bytes): type, pid, line, id, user,
 #: host, exit status, session, time, address, reserved.
@@ -22,7 +24,7 @@ USER_PROCESS = 7
 
 def _text(field: bytes) -> str:
     raw = field.split(b"\0", 1)[0].decode("utf-8", "replace")
-    return "".join(c if c.isprintable() else "?" for c in raw)
+    return shown(raw)  # recorded with every action, and shown to operators
 
 
 def login_host(line: str, path: Path = UTMP) -> str | None:

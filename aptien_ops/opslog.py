@@ -223,7 +223,8 @@ def verify_chain(
             )
         if e.prev_hash != prev:
             raise IntegrityFailure(
-                f"ops log entry #{e.seq} does not follow entry #{e.seq - 1}: entries were removed or reordered"
+                f"ops log entry #{e.seq} does not follow entry #{e.seq - 1}: "
+                "entries were removed or reordered"
             )
         prev, expected_seq, count = e.hmac, e.seq + 1, count + 1
     last_seq = expected_seq - 1
@@ -233,7 +234,8 @@ def verify_chain(
         raise IntegrityFailure("the ops log head checkpoint was tampered with")
     if head.seq > last_seq:
         raise IntegrityFailure(
-            f"the ops log was truncated: entries #{last_seq + 1}–#{head.seq} are missing from the end"
+            f"the ops log was truncated: "
+            f"entries #{last_seq + 1}–#{head.seq} are missing from the end"
         )
     if head.seq < last_seq:
         raise IntegrityFailure(

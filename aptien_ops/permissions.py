@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from aptien_ops.errors import Forbidden, InvalidInput
+from aptien_ops.domain.values import parse_choice
+from aptien_ops.errors import Forbidden
 
 
 class Role(StrEnum):
@@ -55,6 +56,7 @@ class Action(StrEnum):
     OPERATOR_GRANT_SECURITY = "operator.grant-security"
     OPERATOR_REVOKE_ADMIN = "operator.revoke-admin"
     KEYS_INIT = "keys.init"
+    DOCTOR_RUN = "doctor.run"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -98,6 +100,9 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.OPERATOR_GRANT_SECURITY: _ADMIN,
     Action.OPERATOR_REVOKE_ADMIN: _ADMIN,
     Action.KEYS_INIT: _ADMIN,
+    # The doctor's findings are about the install (paths, modes, roles, reachability): no
+    # personal data and no secret, so every member of staff may check it.
+    Action.DOCTOR_RUN: _ALL_STAFF,
 }
 
 #: Who may approve a four-eyes request, by the action requested.
@@ -125,31 +130,17 @@ UNLOGGED_READS = frozenset(
     }
 )
 
-#: Actions that change something; only these are refused in read-only mode.
-READ_ONLY_SAFE = frozenset(
-    {
-        Action.REGION_VIEW,
-        Action.TENANT_VIEW,
-        Action.FLEET_CHECK,
-        Action.OPERATOR_VIEW,
-        Action.APPROVAL_VIEW,
-        Action.OPSLOG_VIEW,
-        Action.OPSLOG_VERIFY,
-        Action.INSPECT_METADATA,
-        Action.BACKUP_VIEW,
-        Action.POLICY_VIEW,
-    }
-)
+#: The reads, logged or not: read-only mode refuses every other action (they change something).
+READ_ONLY_SAFE = UNLOGGED_READS | {
+    Action.OPSLOG_VERIFY,
+    Action.INSPECT_METADATA,
+    Action.DOCTOR_RUN,
+}
 
 
 def validate_role(role: str) -> Role:
     """Raises: InvalidInput naming the known roles."""
-    try:
-        return Role(role)
-    except ValueError:
-        raise InvalidInput(
-            f"unknown role {role[:40]!r}", hint=f"roles: {', '.join(ROLES)}"
-        ) from None
+    return parse_choice(Role, role, "role", hint=f"roles: {', '.join(ROLES)}", shown=40)
 
 
 def is_allowed(roles: Iterable[str], action: Action) -> bool:

@@ -140,7 +140,8 @@ class Resolution:
 
 @functools.cache
 def countries() -> tuple[Country, ...]:
-    """Every officially assigned ISO 3166-1 country, sorted by code (read once from package data)."""
+    """Every officially assigned ISO 3166-1 country, sorted by code (read once from package
+    data)."""
     # Beside this file rather than importlib.resources: like config.DEFAULT_CONFIG, this also
     # works when an editable install has registered ``aptien_ops`` as a namespace package.
     text = COUNTRIES_CSV.read_text(encoding="utf-8")
@@ -181,7 +182,10 @@ def country_for(code: str) -> Country:
     if cc in _USER_ASSIGNED:
         hint = "user-assigned codes (AA, QM–QZ, XA–XZ, ZZ) are not countries; " + _EXAMPLE
         if cc == "XK":
-            hint = "XK is commonly used for Kosovo, which ISO 3166-1 does not list; user-assigned codes are not countries"
+            hint = (
+                "XK is commonly used for Kosovo, which ISO 3166-1 does not list; "
+                "user-assigned codes are not countries"
+            )
         raise InvalidInput(f"{cc} is a user-assigned code, not a country", hint=hint)
     if cc in _RESERVED:
         what, hint = _RESERVED[cc]
@@ -221,7 +225,8 @@ def _default(country: Country) -> tuple[str, str]:
     if region == "Antarctica":
         return US, "Antarctica (no UN M49 region; placed by policy)"
     raise InternalError(
-        f"country {country.alpha2} has M49 region {region!r}, which the region policy does not cover"
+        f"country {country.alpha2} has M49 region {region!r}, "
+        "which the region policy does not cover"
     )
 
 
@@ -277,8 +282,10 @@ class RegionResolver:
             return Resolution(country, region, rule, overridden=True)
         if default not in self.regions:
             raise ConfigError(
-                f"{country.alpha2} resolves to region {default!r} ({rule}), which is not configured",
-                hint=f"configured regions: {', '.join(self.regions)}; add [regions.{default}] or an override for {country.alpha2}",
+                f"{country.alpha2} resolves to region {default!r} ({rule}), "
+                "which is not configured",
+                hint=f"configured regions: {', '.join(self.regions)}; "
+                f"add [regions.{default}] or an override for {country.alpha2}",
             )
         return Resolution(country, default, rule)
 

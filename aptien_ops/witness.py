@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from aptien_ops import terminal_text
 from aptien_ops.domain import OpsLogCheckpoint, OpsLogEntry
 from aptien_ops.errors import IntegrityFailure, NotFound, Unavailable
 
@@ -129,13 +130,10 @@ class Witness:
         self.sources.append(f"backup store of region {region}: checkpoints: {count}")
 
 
-def shown(text: str, width: int = 200) -> str:
-    """``text`` (from a file anyone with access to it could have written) fit for a terminal:
-    control and bidi characters escaped, cut to ``width``."""
-    if len(text) <= width and text.isprintable():
-        return text
-    safe = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text[:width])
-    return safe + ("…" if len(text) > width else "")
+def shown(text: str) -> str:
+    """``text`` (from a file anyone with access to it could have written) fit for a terminal
+    (escaped as :func:`aptien_ops.terminal_text.shown` does), cut to 200 characters."""
+    return terminal_text.shown(text, width=200)
 
 
 def _open_text(path: Path) -> TextIO:

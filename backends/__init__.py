@@ -18,6 +18,7 @@ REGISTRY: dict[str, dict[str, str]] = {
     "backup_keys": {"age": "aptien_ops.backends.age_keys:AgeBackupKeys"},
     "activity": {"platform": "aptien_ops.backends.sandbox_platform:seed_tenant"},
     "backup_repository": {"fs": "aptien_ops.backends.backup_repository:FsBackupRepository"},
+    "client_tools": {"postgresql": "aptien_ops.backends.pg_tools:client_tools"},
     "inspection_reader": {
         "sqlite": "aptien_ops.backends.inspection_readers.sqlite:SqliteInspectionReader",
         "postgresql": "aptien_ops.backends.inspection_readers.postgres:PostgresInspectionReader",

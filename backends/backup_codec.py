@@ -70,7 +70,8 @@ class Source(Protocol):
 
 
 def recipient_fingerprint(recipient: str) -> str:
-    """``sha256:<first 16 hex>`` of the ``age1…`` recipient string (names the key, reveals nothing)."""
+    """``sha256:<first 16 hex>`` of the ``age1…`` recipient string (names the key, reveals
+    nothing)."""
     return "sha256:" + hashlib.sha256(recipient.strip().encode("ascii")).hexdigest()[:16]
 
 
@@ -233,7 +234,9 @@ class _Compressing:
                 continue
 
     def read(self, size: int = -1) -> bytes:
-        """Up to ``size`` compressed bytes; b"" at the end. Raises: OSError if compressing failed."""
+        """Up to ``size`` compressed bytes; b"" at the end.
+
+        Raises: OSError if compressing failed."""
         while self._offset >= len(self._piece):
             if self._ended:
                 return b""
@@ -249,7 +252,8 @@ class _Compressing:
         return out
 
     def stop(self, timeout: float | None = None) -> None:
-        """Make the thread finish and wait for it, at most ``timeout`` s; only the first call waits."""
+        """Make the thread finish and wait for it, at most ``timeout`` s; only the first call
+        waits."""
         if self._stopping.is_set():
             return
         self._stopping.set()

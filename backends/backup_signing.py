@@ -87,7 +87,7 @@ class RegionSigner:
 
 def public_key_path(region: RegionSettings) -> Path:
     """``region-<r>.sign.pub``: the signing key's public half (PEM), safe to publish."""
-    return region.key_file.with_name(f"region-{region.name}.sign.pub")
+    return region.public_key_file
 
 
 def public_pem(signer: RegionSigner) -> str:

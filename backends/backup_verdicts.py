@@ -99,7 +99,8 @@ def judge_walk(
     if row_counts is None:
         return (
             True,
-            f"decrypted {opened.plaintext_size:,} bytes; plaintext SHA-256 and archive listing match",
+            f"decrypted {opened.plaintext_size:,} bytes; "
+            "plaintext SHA-256 and archive listing match",
         )
     problem = _counts_problem(row_counts, walked.row_counts or {})
     if problem:

@@ -63,7 +63,8 @@ def sqlite_text(value: datetime) -> str:
 
 
 class UtcDateTime(TypeDecorator[datetime]):
-    """An aware UTC datetime in Python; ``timestamptz`` on PostgreSQL, fixed-width text on SQLite."""
+    """An aware UTC datetime in Python; ``timestamptz`` on PostgreSQL, fixed-width text on
+    SQLite."""
 
     impl = DateTime(timezone=True)
     cache_ok = True

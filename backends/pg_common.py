@@ -271,7 +271,8 @@ def end_sessions(conn: psycopg.Connection, role: str, seconds: float, where: str
     """
     deadline = time.monotonic() + seconds
     while conn.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s AND pid <> pg_backend_pid()",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE usename = %s AND pid <> pg_backend_pid()",
         (role,),
     ).fetchall():
         if time.monotonic() > deadline:

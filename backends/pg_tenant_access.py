@@ -1,5 +1,6 @@
 """Who may reach a tenant database on PostgreSQL: its ``public`` schema, the region's inspector
-role (column-level SELECT on the metadata columns only), and the owner role's logins.
+role (column-level SELECT on the metadata columns only), the owner role's logins, and what
+the cluster's admin itself may do.
 
 Each function runs its statements on a connection the caller opened and leaves driver errors
 to the caller to translate.
@@ -20,6 +21,7 @@ from aptien_ops.backends.pg_common import (
     scram_sha256_verifier,
 )
 from aptien_ops.errors import Conflict, InvalidInput, NotFound
+from aptien_ops.ports import ClusterPrivileges
 from aptien_ops.tenant_schema import METADATA_COLUMNS
 
 #: Serialises inspector role changes on a cluster.
@@ -135,3 +137,32 @@ def switch_login(conn: psycopg.Connection, cluster: str, owner: str, allowed: bo
     conn.execute(sql.SQL("ALTER ROLE {} WITH {}").format(sql.Identifier(owner), login))
     if not allowed:
         end_sessions(conn, owner, _TERMINATE_SECONDS, f"cluster {cluster!r}")
+
+
+#: What the cluster admin needs: tenant databases and their owner roles are created and dropped
+#: (CREATEDB, CREATEROLE), and dropping a scratch database autovacuum has entered needs its
+#: sessions ended (pg_signal_backend) first.
+ADMIN_NEEDS = ("CREATEDB", "CREATEROLE", "pg_signal_backend")
+_ADMIN_POWERS = (
+    "SELECT current_user, r.rolsuper, r.rolcreatedb, r.rolcreaterole,"
+    " pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')"
+    " FROM pg_catalog.pg_roles r WHERE r.rolname = current_user"
+)
+
+
+def admin_privileges(conn: psycopg.Connection) -> ClusterPrivileges:
+    """What the connected admin role holds of :data:`ADMIN_NEEDS`, and the SQL a superuser runs
+    to grant what it lacks. Raises: psycopg.Error."""
+    row = conn.execute(_ADMIN_POWERS).fetchone()
+    assert row is not None, "the connected role is in pg_roles"
+    admin, superuser, createdb, createrole, signal = row
+    has = dict(zip(ADMIN_NEEDS, (createdb, createrole, signal), strict=True))
+    held = tuple(need for need in ADMIN_NEEDS if superuser or has[need])
+    missing = tuple(need for need in ADMIN_NEEDS if need not in held)
+    role = sql.Identifier(admin).as_string(conn)
+    attributes = [need for need in missing if need.isupper()]
+    grants = [f"ALTER ROLE {role} {' '.join(attributes)};"] if attributes else []
+    grants += [f"GRANT pg_signal_backend TO {role};"] if "pg_signal_backend" in missing else []
+    grant = f"as a superuser: {' '.join(grants)}" if grants else ""
+    note = "a superuser: more than the console needs" if superuser else ""
+    return ClusterPrivileges(admin, held, missing, grant, note)

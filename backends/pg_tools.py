@@ -46,6 +46,21 @@ def find_tool(name: str) -> str:
     )
 
 
+#: The tools a PostgreSQL cluster's backups and restore verifications run.
+CLIENT_TOOLS = ("pg_dump", "pg_restore")
+
+
+def client_tools() -> dict[str, str | None]:
+    """Each of :data:`CLIENT_TOOLS` with the path backups would run, or None if not found."""
+    found: dict[str, str | None] = {}
+    for name in CLIENT_TOOLS:
+        try:
+            found[name] = find_tool(name)
+        except Unavailable:
+            found[name] = None
+    return found
+
+
 @functools.cache
 def tool_version(path: str) -> str:
     """``pg_dump (PostgreSQL) 15.18 …``. Raises: Unavailable if the tool does not run."""

@@ -27,7 +27,7 @@ from aptien_ops.backends.pg_connections import ClusterConnections
 from aptien_ops.config import ClusterSettings
 from aptien_ops.domain import Clock, utcnow, validate_tenant_name
 from aptien_ops.errors import InvalidInput, NotFound
-from aptien_ops.ports import TenantStore
+from aptien_ops.ports import ClusterPrivileges, TenantStore
 
 DB_PREFIX = "tenant_"
 
@@ -62,6 +62,11 @@ class PostgresTenantStore:
     def exists(self, tenant: str) -> bool:
         """Raises: InvalidInput for an invalid name, Unavailable."""
         return self._connections.database_exists(database_name(tenant))
+
+    def privileges(self) -> ClusterPrivileges:
+        """The admin role's ``CREATEDB``, ``CREATEROLE`` and ``pg_signal_backend`` membership, as
+        the server reports them. Raises: Unavailable."""
+        return self._connections.with_admin("read the admin's privileges", access.admin_privileges)
 
     def list_databases(self) -> list[str]:
         """Tenant names of every ``tenant_*`` database, sorted. Raises: Unavailable."""

@@ -34,7 +34,8 @@ def count_rows(conn: sqlite3.Connection) -> dict[str, int]:
     names = [
         r[0]
         for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+            "SELECT name FROM sqlite_master"
+            " WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
         )
     ]
     # Names come from the database's own catalog and are quoted; no value is interpolated.
@@ -46,7 +47,8 @@ def count_rows(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def schema_listing_sha256(conn: sqlite3.Connection) -> str:
-    """SHA-256 of the schema (type, name, table, SQL of every object), SQLite's table of contents."""
+    """SHA-256 of the schema (type, name, table, SQL of every object), SQLite's table of
+    contents."""
     digest = hashlib.sha256()
     for row in conn.execute(
         "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master ORDER BY type, name"

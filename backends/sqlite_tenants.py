@@ -28,12 +28,16 @@ from aptien_ops.errors import (
     OpsError,
     Unavailable,
 )
+from aptien_ops.ports import ClusterPrivileges, TenantStore
 
 DB_PREFIX = "tenant_"
 _TENANT_FILE = re.compile(r"^tenant_(.+)\.db$")
 #: Files SQLite keeps beside a database; they go with it.
 _SIDE_FILES = ("-wal", "-shm", "-journal")
-_UPSERT_META = "INSERT INTO tenant_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+_UPSERT_META = (
+    "INSERT INTO tenant_meta (key, value) VALUES (?, ?)"
+    " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
 
 
 def cluster_directory(url: str) -> Path:
@@ -79,6 +83,22 @@ class SqliteTenantStore:
     def ping(self) -> None:
         """Create the directory if needed and check it is writable. Raises: Unavailable."""
         self._ensure_directory()
+
+    def privileges(self) -> ClusterPrivileges:
+        """Whether this account may write the directory (or, before the first tenant, create
+        it); changes nothing. Raises: Unavailable if the path is not a directory."""
+        me = _account_name()
+        existing = self.directory
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise Unavailable(f"cluster {self.cluster!r}: {existing} is not a directory")
+        need = (
+            f"write {self.directory}" if existing == self.directory else f"create {self.directory}"
+        )
+        if os.access(existing, os.W_OK | os.X_OK):
+            return ClusterPrivileges(me, (need,))
+        return ClusterPrivileges(me, (), (need,), f"chown {me} {existing} && chmod 700 {existing}")
 
     def exists(self, tenant: str) -> bool:
         """Raises: InvalidInput for an invalid name, Unavailable if the directory is unusable."""
@@ -289,7 +309,9 @@ class SqliteTenantStore:
             conn.execute(_UPSERT_META, ("suspended", "0" if allowed else "1"))
 
     def size_bytes(self, tenant: str) -> int:
-        """The file's size plus its write-ahead log's. Raises: InvalidInput, NotFound, Unavailable."""
+        """The file's size plus its write-ahead log's.
+
+        Raises: InvalidInput, NotFound, Unavailable."""
         path = self.path(tenant)
         total = 0
         for part, required in ((path, True), (Path(f"{path}-wal"), False)):
@@ -329,6 +351,15 @@ def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
+def _account_name() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return f"uid {os.geteuid()}"
+
+
 def _read_version(conn: sqlite3.Connection, name: str) -> int | None:
     """``tenant_meta.schema_version``, None if there is no tenant_meta table.
 
@@ -343,3 +374,6 @@ def _read_version(conn: sqlite3.Connection, name: str) -> int | None:
     if row is None:
         raise IntegrityFailure(f"{name}: tenant_meta has no schema_version row")
     return tenant_schema.parse_version(row[0], name)
+
+
+_: type[TenantStore] = SqliteTenantStore

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 
 from aptien_ops.errors import Conflict, IntegrityFailure, InvalidInput
 
-#: The newest version this code can create; equals ``aptien_ops.tenant_schema.TENANT_SCHEMA_VERSION``.
+#: The newest version this code can create; equals
+#: ``aptien_ops.tenant_schema.TENANT_SCHEMA_VERSION``.
 LATEST = 2
 
 POSTGRESQL: dict[int, tuple[str, ...]] = {
@@ -125,7 +126,8 @@ def check_target(target_version: int) -> int:
         )
     if target_version > LATEST:
         raise Conflict(
-            f"tenant schema version {target_version} is newer than this aptien-ops knows ({LATEST})",
+            f"tenant schema version {target_version} is newer than this aptien-ops knows "
+            f"({LATEST})",
             hint="upgrade aptien-ops",
         )
     return target_version

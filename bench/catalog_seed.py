@@ -7,14 +7,18 @@ dashboard read the catalog only. Nothing here is committed: it all lives in a te
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from harness import start_pg
+from harness import bench_env, start_pg
 
 from aptien_ops.composition import open_console
 from aptien_ops.domain import Tenant, TenantState, utcnow
@@ -91,6 +95,44 @@ def seeded_catalog(tmp: Path, backend: str, tenants: int) -> Iterator[SeededCata
     finally:
         if server is not None:
             server.stop()
+
+
+def catalog_bench_arguments(
+    description: str, backends: Sequence[str], argv: list[str] | None
+) -> argparse.Namespace:
+    """The options of a benchmark on a big catalog: ``--backend``, ``--tenants`` (10,000),
+    ``--rounds`` (15) and ``--no-record``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--backend", choices=backends, default="sqlite")
+    parser.add_argument("--tenants", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--no-record", action="store_true", help="do not touch docs/benchmarks.md")
+    return parser.parse_args(argv)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where a catalog benchmark runs: a temp dir, the environment both sides run with
+    (``harness.bench_env``), the seeded catalog, and how long seeding it took."""
+
+    tmp: Path
+    env: dict[str, str]
+    seeded: SeededCatalog
+    setup_s: float
+
+
+@contextmanager
+def catalog_workspace(backend: str, tenants: int) -> Iterator[Workspace]:
+    """A :class:`Workspace` with a catalog of ``tenants`` tenants on ``backend`` (the set-up
+    time said on stderr); everything is removed at the end. Raises: as :func:`seeded_catalog`."""
+    with tempfile.TemporaryDirectory(prefix="aptien-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        env = bench_env(tmp)
+        started = time.perf_counter()
+        with seeded_catalog(tmp, backend, tenants) as seeded:
+            setup_s = time.perf_counter() - started
+            print(f"set-up: {tenants} tenants on {backend} in {setup_s:.1f} s", file=sys.stderr)
+            yield Workspace(tmp, env, seeded, setup_s)
 
 
 def fill(config: Path, tenants: int) -> None:

@@ -32,10 +32,25 @@ DOC = ROOT / "docs" / "benchmarks.md"
 TABLE_START = "<!-- results:start -->"
 TABLE_END = "<!-- results:end -->"
 TABLE_HEADER = (
-    "| date (UTC) | benchmark | backend | ours median (s) | floor median (s) | ratio | target | pass"
-    " | ratio of minima | rounds | machine |\n"
+    "| date (UTC) | benchmark | backend | ours median (s) | floor median (s) | ratio | target"
+    " | pass | ratio of minima | rounds | machine |\n"
     "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |"
 )
+
+#: The floor of the TUI benchmarks, as the source of a program of its own: a minimal Textual
+#: app (Header, Static, Footer). Each benchmark appends how it runs it (a method of the class
+#: may come first: the source ends inside the class body).
+MINIMAL_APP_CLASS = """\
+from textual.app import App, ComposeResult
+from textual.widgets import Footer, Header, Static
+
+
+class Minimal(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Hello from the floor")
+        yield Footer()
+"""
 
 #: Either a callable (timed in this process) or an argv (timed as a subprocess).
 Target = Callable[[], object] | Sequence[str]
@@ -76,6 +91,12 @@ def _time_once(target: Target, run: Run, check: bool) -> float:
     if check and run.check_stdout is not None:
         run.check_stdout(proc.stdout)
     return elapsed
+
+
+def log(message: str) -> None:
+    """A progress line on stderr, with the time of day (stdout carries the results)."""
+    sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")
+    sys.stderr.flush()
 
 
 def machine() -> str:
@@ -335,6 +356,18 @@ def bench_env(home: Path, **extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT)
     env.update(extra)
     return env
+
+
+def vacuum_analyze(console: Any, tenant: str) -> int:
+    """``VACUUM ANALYZE`` a freshly seeded PostgreSQL tenant as the cluster admin, so that plans
+    and sizes are those of a settled database; returns its ``pg_database_size`` in bytes."""
+    store = console.ctx.store(console.tenants.show(tenant).cluster or "")
+    with store.connect(tenant) as conn:
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
+        (size,) = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return int(size)
 
 
 # ----------------------------------------------------------------------------- sections and servers

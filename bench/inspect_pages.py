@@ -35,23 +35,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from harness import machine, pg_workspace, replace_section  # noqa: E402
+from harness import log, machine, pg_workspace, replace_section, vacuum_analyze  # noqa: E402
 
-from aptien_ops.backends.sandbox_platform import seed_tenant  # noqa: E402
 from aptien_ops.composition import Console, open_console  # noqa: E402
 from aptien_ops.domain import utcnow  # noqa: E402
 from aptien_ops.inspect_query import AuditFilters, LoginFilters, Position, Query  # noqa: E402
-from aptien_ops.services.provisioning import ProvisionRequest  # noqa: E402
 
-DOC = ROOT / "docs" / "benchmarks.md"
+from tenant_seeding import provision_and_seed  # noqa: E402
+
 START, END = "<!-- inspect-pages:start -->", "<!-- inspect-pages:end -->"
 TARGETS_MS = {"first_page": 50.0, "filtered_page": 100.0, "page_1000": 50.0}
 PW_ENV = "APTIEN_BENCH_INSPECTOR_PW"
-
-
-def log(message: str) -> None:
-    sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")
-    sys.stderr.flush()
 
 
 def median_ms(work: Callable[[], object], rounds: int, warmup: int = 2) -> tuple[float, float]:
@@ -77,8 +71,6 @@ def make_sandbox(tmp: Path, server: Any) -> Path:
 def seed(
     admin: Console, name: str, *, users: int, audit: int, logins: int, seed_no: int, show: bool
 ) -> float:
-    tenant = admin.provisioning.provision(ProvisionRequest(name, "DE"))
-    store = admin.ctx.store(tenant.cluster or "")
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
@@ -86,22 +78,10 @@ def seed(
             last[0] = time.monotonic()
             log(f"  seeding {name}: {done:,}/{total:,} rows")
 
-    with store.connect(name) as conn:
-        stats = seed_tenant(
-            conn,
-            "postgresql",
-            name,
-            users=users,
-            audit_events=audit,
-            logins=logins,
-            seed=seed_no,
-            key_dir=admin.settings.data_dir / "platform-keys",
-            now=utcnow(),
-            progress=progress,
-        )
-        conn.commit()
-        conn.autocommit = True
-        conn.execute("VACUUM ANALYZE")
+    stats = provision_and_seed(
+        admin, name, users=users, events=audit, logins=logins, seed=seed_no, progress=progress
+    )
+    vacuum_analyze(admin, name)
     return stats.seconds
 
 
@@ -171,7 +151,7 @@ def fleet(admin: Console, config: Path, size: int, rounds: int) -> dict[str, Any
                 elapsed = time.perf_counter() - t0
                 assert not search.failures, search.failures[:1]
                 rates.append(search.searched / elapsed)
-                out["email_found_in"] = len(search.rows)
+                out["email_found_in"] = len(search.hits)
         finally:
             sam.close()
         out["by_parallel"][parallel] = {
@@ -189,7 +169,8 @@ def record(result: dict[str, Any]) -> None:
         med, low = pages[key]
         target = TARGETS_MS.get(key)
         verdict = ("yes" if med <= target else "**no**") if target else "-"
-        return f"| {label} | {med:.2f} | {low:.2f} | {f'≤ {target:g}' if target else '-'} | {verdict} |"
+        shown = f"≤ {target:g}" if target else "-"
+        return f"| {label} | {med:.2f} | {low:.2f} | {shown} | {verdict} |"
 
     fleet_rows = "\n".join(
         f"| {p} | {v['median_tenants_per_s']:.0f} | {v['best']:.0f} |"
@@ -203,13 +184,14 @@ def record(result: dict[str, Any]) -> None:
             ("page_1000", "Page 1,000 (keyset position of page 999's last row)"),
         )
     )
+    buffers, fleet = result["shared_buffers"], result["fleet"]
     section = f"""{START}
 ## inspect: pages of a big tenant, and `inspect user` across a fleet
 
 `bench/inspect_pages.py` — one PostgreSQL tenant seeded with {result["audit_events"]:,} change-audit
 events and {result["logins"]:,} login events by `backends.sandbox_platform.seed_tenant` (the
 `sandbox seed` code; seeding took {result["seed_seconds"]:.0f} s), on a throwaway server
-(`tests/pg_fixtures.start_pg_server(log_statements=False)`, shared_buffers {result["shared_buffers"]}).
+(`tests/pg_fixtures.start_pg_server(log_statements=False)`, shared_buffers {buffers}).
 Pages are read in-process through `InspectionService.browse(...).page(50, cursor)` as the
 `security` operator — the reader connects as the region's inspector role — warm cache, median
 and minimum of {result["rounds"]} runs after 2 warm-up runs. The filtered page asks for the busiest
@@ -231,9 +213,9 @@ for 51 rows to know whether a next page exists):
 
 {plans}
 
-`inspect user` over {result["fleet"]["tenants"]} tenants on one cluster (each provisioned with its own
+`inspect user` over {fleet["tenants"]} tenants on one cluster (each provisioned with its own
 database and seeded with 20 users and 200 logins; the address searched is a user in
-{result["fleet"]["email_found_in"]} of them): every tenant is opened as the inspector role (a SCRAM
+{fleet["email_found_in"]} of them): every tenant is opened as the inspector role (a SCRAM
 login per tenant database) and asked for the user and their last login and last success.
 `[inspection] parallel_per_cluster` bounds the threads per cluster (default 4); median and best of
 {result["fleet_rounds"]} searches:

@@ -171,17 +171,23 @@ def bench_one(rounds: int, record: bool) -> bool:
             "load_before": round(os.getloadavg()[0], 2),
             "floor_sql": "psql: CREATE ROLE + CREATE DATABASE; psql -d db: SET ROLE + v1+v2 DDL",
         }
-        console = open_console(config, env=env)
-        try:
-            service = compare(
-                "provision one tenant (service call)",
-                service_call(console, "svc"),
+
+        def against_floor(label: str, ours: Callable[[], None]) -> dict[str, Any]:
+            return compare(
+                label,
+                ours,
                 floor,
                 rounds=rounds,
                 target_ratio=TARGET_RATIO,
                 backend="postgresql",
                 extra=extra,
                 record=record,
+            )
+
+        console = open_console(config, env=env)
+        try:
+            service = against_floor(
+                "provision one tenant (service call)", service_call(console, "svc")
             )
         finally:
             console.close()
@@ -197,16 +203,7 @@ def bench_one(rounds: int, record: bool) -> bool:
             "--country",
             COUNTRY,
         ]
-        compare(
-            "provision one tenant (CLI process)",
-            cli_call(config, env, tmp, "cli"),
-            floor,
-            rounds=rounds,
-            target_ratio=TARGET_RATIO,
-            backend="postgresql",
-            extra=extra,
-            record=record,
-        )
+        against_floor("provision one tenant (CLI process)", cli_call(config, env, tmp, "cli"))
     return bool(service["pass"])
 
 
@@ -214,7 +211,8 @@ def bench_one(rounds: int, record: bool) -> bool:
 
 
 def worker(config: Path, prefix: str, first: int, count: int) -> None:
-    """``provision.py worker``: open a console, provision ``prefix-first`` … in turn, print timings."""
+    """``provision.py worker``: open a console, provision ``prefix-first`` … in turn, print
+    timings."""
     started = time.perf_counter()
     console = open_console(config)
     opened = time.perf_counter()
@@ -319,17 +317,20 @@ def provision_many(tmp: Path, tenants: int, workers: int, kind: str) -> dict[str
         )
     if active != tenants or databases != tenants:
         raise BenchError(
-            f"{workers} worker(s): {active} active tenants and {databases} databases, expected {tenants}"
+            f"{workers} worker(s): {active} active tenants and {databases} databases,"
+            f" expected {tenants}"
         )
     print(
-        f"{workers} worker(s): {tenants} tenants in {wall:.1f} s ({tenants / wall:.2f}/s), load {load:.1f}",
+        f"{workers} worker(s): {tenants} tenants in {wall:.1f} s ({tenants / wall:.2f}/s),"
+        f" load {load:.1f}",
         file=sys.stderr,
     )
     return {"wall_s": wall, "load_before": load, "workers": reports}
 
 
 def bench_parallel(tenants: int, workers: int, repeat: int, kind: str, record: bool) -> None:
-    """Serial and parallel runs alternately (serial first, then the order flips), each on a fresh server."""
+    """Serial and parallel runs alternately (serial first, then the order flips), each on a
+    fresh server."""
     times: dict[int, list[float]] = {1: [], workers: []}
     details: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="aptien-bench-") as tmp_name:

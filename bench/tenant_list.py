@@ -12,16 +12,12 @@ missed.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import tempfile
-import time
 from collections.abc import Callable
-from pathlib import Path
 
-from catalog_seed import seeded_catalog
-from harness import BenchError, Run, bench_env, compare
+from catalog_seed import catalog_bench_arguments, catalog_workspace
+from harness import BenchError, Run, compare
 
 DRIVERS = {"sqlite": "sqlite3", "postgresql": "psycopg"}
 TARGET_RATIO = 1.5
@@ -41,47 +37,32 @@ def _expect_rows(count: int) -> Callable[[bytes], None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=sorted(DRIVERS), default="sqlite")
-    parser.add_argument("--tenants", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--no-record", action="store_true", help="do not touch docs/benchmarks.md")
-    args = parser.parse_args(argv)
-
-    with tempfile.TemporaryDirectory(prefix="aptien-bench-") as tmp_name:
-        tmp = Path(tmp_name)
-        env = bench_env(tmp)
-        started = time.perf_counter()
-        with seeded_catalog(tmp, args.backend, args.tenants) as seeded:
-            setup_s = time.perf_counter() - started
-            print(
-                f"set-up: {args.tenants} tenants on {args.backend} in {setup_s:.1f} s",
-                file=sys.stderr,
-            )
-            ours = [
-                sys.executable,
-                "-m",
-                "aptien_ops",
-                "--config",
-                str(seeded.config),
-                "--json",
-                "tenant",
-                "list",
-            ]
-            floor = [sys.executable, "-c", f"import sqlalchemy, {DRIVERS[args.backend]}"]
-            result = compare(
-                "tenant list --json",
-                ours,
-                floor,
-                rounds=args.rounds,
-                warmup=1,
-                target_ratio=TARGET_RATIO,
-                backend=args.backend,
-                ours_run=Run(env=env, cwd=tmp, check_stdout=_expect_rows(args.tenants)),
-                floor_run=Run(env=env, cwd=tmp),
-                extra={"tenants": args.tenants, "setup_s": round(setup_s, 2)},
-                record=not args.no_record,
-            )
+    args = catalog_bench_arguments(__doc__.splitlines()[0], sorted(DRIVERS), argv)
+    with catalog_workspace(args.backend, args.tenants) as space:
+        ours = [
+            sys.executable,
+            "-m",
+            "aptien_ops",
+            "--config",
+            str(space.seeded.config),
+            "--json",
+            "tenant",
+            "list",
+        ]
+        floor = [sys.executable, "-c", f"import sqlalchemy, {DRIVERS[args.backend]}"]
+        result = compare(
+            "tenant list --json",
+            ours,
+            floor,
+            rounds=args.rounds,
+            warmup=1,
+            target_ratio=TARGET_RATIO,
+            backend=args.backend,
+            ours_run=Run(env=space.env, cwd=space.tmp, check_stdout=_expect_rows(args.tenants)),
+            floor_run=Run(env=space.env, cwd=space.tmp),
+            extra={"tenants": args.tenants, "setup_s": round(space.setup_s, 2)},
+            record=not args.no_record,
+        )
     return 0 if result["pass"] else 1
 
 

@@ -28,32 +28,19 @@ codes to a terminal). Prints one JSON object per measurement on stdout and updat
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import tempfile
-import time
 from collections.abc import Callable
-from pathlib import Path
 
-from catalog_seed import seeded_catalog
-from harness import BenchError, Measured, Run, bench_env, compare_several
+from catalog_seed import catalog_bench_arguments, catalog_workspace
+from harness import MINIMAL_APP_CLASS, BenchError, Measured, Run, compare_several
 
 TARGET_RATIO = 1.5
 SIZE = (80, 24)
 MILESTONES = ("first frame", "tenant counts", "all cards")
 
 MINIMAL_APP = f"""\
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
-
-
-class Minimal(App[None]):
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("Hello from the floor")
-        yield Footer()
-
+{MINIMAL_APP_CLASS}
     def on_mount(self) -> None:
         # Runs once the screen has been refreshed: the first frame is rendered.
         self.call_after_refresh(self.exit)
@@ -163,47 +150,33 @@ def _expect(milestone: str, count: int) -> Callable[[bytes], None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--tenants", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--no-record", action="store_true", help="do not touch docs/benchmarks.md")
-    args = parser.parse_args(argv)
-
-    with tempfile.TemporaryDirectory(prefix="aptien-bench-") as tmp_name:
-        tmp = Path(tmp_name)
-        env = bench_env(tmp)
+    args = catalog_bench_arguments(__doc__.splitlines()[0], ("sqlite", "postgresql"), argv)
+    with catalog_workspace(args.backend, args.tenants) as space:
+        tmp, env = space.tmp, space.env
         minimal = tmp / "minimal_app.py"
         minimal.write_text(MINIMAL_APP, encoding="utf-8")
-        started = time.perf_counter()
-        with seeded_catalog(tmp, args.backend, args.tenants) as seeded:
-            setup_s = time.perf_counter() - started
-            print(
-                f"set-up: {args.tenants} tenants on {args.backend} in {setup_s:.1f} s",
-                file=sys.stderr,
-            )
-            measured = []
-            for milestone in MILESTONES:
-                path = tmp / f"ops_{milestone.replace(' ', '_')}.py"
-                path.write_text(script(milestone), encoding="utf-8")
-                measured.append(
-                    Measured(
-                        f"TUI {milestone}",
-                        [sys.executable, str(path), str(seeded.config)],
-                        Run(env=env, cwd=tmp, check_stdout=_expect(milestone, args.tenants)),
-                        TARGET_RATIO if milestone == "first frame" else None,
-                    )
+        measured = []
+        for milestone in MILESTONES:
+            path = tmp / f"ops_{milestone.replace(' ', '_')}.py"
+            path.write_text(script(milestone), encoding="utf-8")
+            measured.append(
+                Measured(
+                    f"TUI {milestone}",
+                    [sys.executable, str(path), str(space.seeded.config)],
+                    Run(env=env, cwd=tmp, check_stdout=_expect(milestone, args.tenants)),
+                    TARGET_RATIO if milestone == "first frame" else None,
                 )
-            results = compare_several(
-                measured,
-                [sys.executable, str(minimal)],
-                rounds=args.rounds,
-                warmup=1,
-                backend=args.backend,
-                floor_run=Run(env=env, cwd=tmp),
-                extra={"tenants": args.tenants, "size": list(SIZE), "setup_s": round(setup_s, 2)},
-                record=not args.no_record,
             )
+        results = compare_several(
+            measured,
+            [sys.executable, str(minimal)],
+            rounds=args.rounds,
+            warmup=1,
+            backend=args.backend,
+            floor_run=Run(env=env, cwd=tmp),
+            extra={"tenants": args.tenants, "size": list(SIZE), "setup_s": round(space.setup_s, 2)},
+            record=not args.no_record,
+        )
     return 0 if all(r["pass"] is not False for r in results) else 1
 
 

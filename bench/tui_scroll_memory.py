@@ -33,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from harness import (
+    MINIMAL_APP_CLASS,
     BenchError,
     bench_env,
+    log,
     machine,
     peak_rss_kib,
     record_result,
@@ -49,20 +51,17 @@ START, END = "<!-- tui-scroll-memory:start -->", "<!-- tui-scroll-memory:end -->
 
 SEED = f"""\
 import sys
-from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, {str(ROOT / "tests")!r})
+from tenant_seeding import seeded
 
 from aptien_ops.composition import open_console
 from aptien_ops.sandbox import write_sandbox_config
-from aptien_ops.services.provisioning import ProvisionRequest
-from aptien_ops.backends.sandbox_platform import seed_tenant
 
-config, _ = write_sandbox_config(__import__("pathlib").Path(sys.argv[1]))
+config, _ = write_sandbox_config(Path(sys.argv[1]))
 console = open_console(config)
-tenant = console.provisioning.provision(ProvisionRequest({TENANT!r}, "DE"))
-store = console.ctx.store(tenant.cluster)
-with store.connect(tenant.name) as conn:
-    seed_tenant(conn, store.kind, tenant.name, users=500, audit_events=1000, logins=int(sys.argv[2]), seed=5,
-                key_dir=console.settings.data_dir / "platform-keys", now=datetime.now(UTC))
+seeded(console, {TENANT!r}, users=500, events=1000, logins=int(sys.argv[2]), seed=5)
 console.close()
 print(config)
 """
@@ -70,16 +69,7 @@ print(config)
 MINIMAL_APP = f"""\
 import asyncio
 
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
-
-
-class Minimal(App[None]):
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("Hello from the floor")
-        yield Footer()
-
+{MINIMAL_APP_CLASS}
 
 async def main() -> None:
     async with Minimal().run_test(size={SIZE!r}) as pilot:
@@ -122,14 +112,17 @@ async def main(config: str, wanted: int) -> dict:
         logins = app.screen.query_one("#logins-browser", EventBrowser)
         await idle(pilot, logins)
         presses, largest = 0, 0
-        while logins.table.cursor + 1 < wanted and (logins.window.has_after or logins.table.cursor + 1 < logins.window.end):
+        window = logins.window
+        while logins.table.cursor + 1 < wanted and (
+            window.has_after or logins.table.cursor + 1 < window.end
+        ):
             await pilot.press("end")
             await idle(pilot, logins)
             presses += 1
-            largest = max(largest, len(logins.window))
+            largest = max(largest, len(window))
         result = {{"row": logins.table.cursor + 1, "presses": presses, "largest_window": largest,
-                  "window": [logins.window.first + 1, logins.window.end], "cursors_kept": logins.window.cursors_kept,
-                  "oldest_reached": not logins.window.has_after,
+                  "window": [window.first + 1, window.end], "cursors_kept": window.cursors_kept,
+                  "oldest_reached": not window.has_after,
                   "self_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}
     app.services.close()
     return result
@@ -137,11 +130,6 @@ async def main(config: str, wanted: int) -> dict:
 
 print(json.dumps(asyncio.run(main(sys.argv[1], int(sys.argv[2])))))
 """
-
-
-def log(message: str) -> None:
-    sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")
-    sys.stderr.flush()
 
 
 def scrolled(argv: list[str], env: dict[str, str], wanted: int) -> dict[str, Any]:
@@ -162,6 +150,8 @@ def scrolled(argv: list[str], env: dict[str, str], wanted: int) -> dict[str, Any
 
 def write_section(result: dict[str, Any]) -> None:
     """Replace this benchmark's explanation below the results table (the row says the rest)."""
+    scroll = result["scroll"]
+    first, last = scroll["window"]
     section = f"""{START}
 ## TUI: scrolling 100,000 logins in bounded memory
 
@@ -178,8 +168,8 @@ Static, Footer) run the same way. The results table's row puts megabytes in its 
 | floor: minimal Textual app | {result["floor"]["median_s"]:.1f} |
 | target | < {TARGET_MB:.0f} |
 
-The window held at most {result["scroll"]["largest_window"]:,} rows (rows {result["scroll"]["window"][0]:,}–{result["scroll"]["window"][1]:,}
-at the end) and kept {result["scroll"]["cursors_kept"]} page cursors. Run {result["date"]} UTC on
+The window held at most {scroll["largest_window"]:,} rows (rows {first:,}–{last:,}
+at the end) and kept {scroll["cursors_kept"]} page cursors. Run {result["date"]} UTC on
 {result["machine"]}.
 
     .venv/bin/python bench/tui_scroll_memory.py

@@ -19,6 +19,7 @@ from aptien_ops.errors import OpsError
 from aptien_ops.inspect_query import LoginFilters
 from aptien_ops.screens.base import ServiceCaller
 from aptien_ops.screens.formatting import count, short_minute
+from aptien_ops.terminal_text import shown
 
 if TYPE_CHECKING:
     from aptien_ops.login_activity import LoginActivity
@@ -41,7 +42,7 @@ def burst_line(activity: LoginActivity) -> Text:
         )
     else:
         latest = bursts[-1]
-        who = f"from {latest.key}" if latest.by == "ip" else f"for {latest.key}"
+        who = f"from {shown(latest.key)}" if latest.by == "ip" else f"for {shown(latest.key)}"
         text.append(f"⚠ {len(bursts)} burst{'s' if len(bursts) != 1 else ''}", style="bold red")
         text.append(
             f" · latest: {count(latest.failures)} failures {who} at {short_minute(latest.start)}",

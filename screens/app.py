@@ -26,6 +26,7 @@ from aptien_ops.screens.dashboard import DashboardScreen
 from aptien_ops.screens.formatting import plural
 from aptien_ops.screens.help import HelpScreen
 from aptien_ops.screens.lock import LockScreen
+from aptien_ops.terminal_text import shown
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
@@ -188,7 +189,13 @@ class OpsApp(App[None], ServiceCaller):
         timeout: float | None = None,
         markup: bool = True,
     ) -> None:
-        """Show a toast; while locked, hold it back until unlock (it may name a tenant)."""
+        """Show a toast; while locked, hold it back until unlock (it may name a tenant).
+
+        Every toast passes here (a screen's ``notify`` calls the app's): its text is escaped
+        for the terminal and never parsed as markup, whatever ``markup`` says (toasts quote
+        names, targets and refusals).
+        """
+        message, title, markup = shown(message, multiline=True), shown(title), False
         if self.locked:
             self._held_notices.append(
                 (
@@ -333,7 +340,8 @@ class OpsApp(App[None], ServiceCaller):
         self.lock("Locked by the operator (ctrl+l).")
 
     def lock(self, why: str) -> None:
-        """Cover every screen with the lock screen until Enter (and, in production, a role check)."""
+        """Cover every screen with the lock screen until Enter (and, in production, a role
+        check)."""
         if self.locked:
             return
         self.locked = True

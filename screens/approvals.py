@@ -13,9 +13,10 @@ from textual.widgets import DataTable, Static
 
 from aptien_ops.domain import Approval, ApprovalState
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import approval_state_text, minute
+from aptien_ops.screens.base import OpsScreen, highlighted_key
+from aptien_ops.screens.formatting import approval_state_text, minute, plain
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal
+from aptien_ops.terminal_text import shown
 
 
 class ApprovalsScreen(OpsScreen):
@@ -74,9 +75,9 @@ class ApprovalsScreen(OpsScreen):
         for a in sorted(approvals, key=lambda a: a.id, reverse=True):
             table.add_row(
                 str(a.id),
-                a.action,
-                a.target,
-                a.requested_by,
+                plain(a.action),
+                plain(a.target),
+                plain(a.requested_by),
                 minute(a.requested_at),
                 approval_state_text("expired" if a.id in self.expired else a.state),
                 key=str(a.id),
@@ -95,11 +96,8 @@ class ApprovalsScreen(OpsScreen):
         self._show_detail(self.selected())
 
     def selected(self) -> int | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return int(row_key.value) if row_key.value else None
+        key = highlighted_key(self.query_one(DataTable))
+        return int(key) if key else None
 
     @on(DataTable.RowHighlighted, "#approvals-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -114,17 +112,18 @@ class ApprovalsScreen(OpsScreen):
             )
             return
         text = Text()
-        text.append(f"#{approval.id} {approval.action} → {approval.target}", style="bold")
-        text.append(f"\nparameters {json.dumps(approval.params, sort_keys=True)}")
+        text.append(f"#{approval.id} {shown(approval.action)} → {shown(approval.target)}", "bold")
+        text.append(f"\nparameters {shown(json.dumps(approval.params, sort_keys=True))}")
         text.append(
-            f"\nrequested by {approval.requested_by} at {minute(approval.requested_at)} UTC"
+            f"\nrequested by {shown(approval.requested_by)} at {minute(approval.requested_at)} UTC"
         )
         if approval.decided_by:
             text.append(
-                f"\n{approval.state} by {approval.decided_by} at {minute(approval.decided_at)} UTC"
+                f"\n{approval.state} by {shown(approval.decided_by)}"
+                f" at {minute(approval.decided_at)} UTC"
             )
             if approval.reason:
-                text.append(f": {approval.reason}")
+                text.append(f": {shown(approval.reason)}")
         detail.update(text)
 
     def _selected_pending(self) -> Approval | None:
@@ -185,7 +184,10 @@ class ApprovalsScreen(OpsScreen):
                     lambda _: self.notify(f"request #{approval_id} rejected", title="Rejected"),
                 )
 
-        question = f"Reject request #{approval.id}: {approval.action} on {approval.target}? Give the reason."
+        question = (
+            f"Reject request #{approval.id}: {approval.action} on {approval.target}? "
+            "Give the reason."
+        )
         self.app.push_screen(
             ReasonModal(
                 question, title="Reject request", placeholder="reason (kept in the ops log)"

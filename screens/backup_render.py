@@ -13,7 +13,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from aptien_ops.screens.formatting import short_minute, size
+from aptien_ops.screens.formatting import plain, short_minute, size
+from aptien_ops.terminal_text import shown
 
 if TYPE_CHECKING:  # the dashboard imports this module for its first frame: keep it light
     from aptien_ops.backup_policy import DueItem, PruneDecision
@@ -53,10 +54,11 @@ def detail_text(row: BackupRow | None) -> Text:
     verdict = "passed" if last.ok else "FAILED"
     style = "" if last.ok else "bold red"
     text.append(
-        f"\n{last.level} verification {verdict} {short_minute(last.at)} by {last.operator}: ",
+        f"\n{last.level} verification {verdict} {short_minute(last.at)}"
+        f" by {shown(last.operator)}: ",
         style=style,
     )
-    text.append(last.detail, style="" if last.ok else "red")
+    text.append(shown(last.detail), style="" if last.ok else "red")
     return text
 
 
@@ -77,7 +79,7 @@ def due_report(items: list[DueItem]) -> RenderableType:
         )
         reason = _BACKUP_ID.sub(r"\1", item.reason)
         what = f"{short_id(item.backup_id)}: {reason}" if item.backup_id else reason
-        table.add_row(item.kind, item.tenant, late, what)
+        table.add_row(item.kind, item.tenant, late, plain(what))
     return Group(table)
 
 
@@ -127,7 +129,8 @@ def _plural(n: int, word: str) -> str:
 
 
 def health_text(health: BackupHealth, region: str | None = None) -> Text:
-    """One line: overdue backups and verifications and failed verifications in red, then all that is due."""
+    """One line: overdue backups and verifications and failed verifications in red, then all
+    that is due."""
     tally = health.tally(region)
     if not tally.due and not tally.failed:
         return Text("On schedule: nothing is due and no backup failed verification.", style="green")

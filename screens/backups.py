@@ -33,8 +33,8 @@ from aptien_ops.screens.backup_render import (
     run_summary,
     short_id,
 )
-from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import backup_status_text, count, short_minute, size
+from aptien_ops.screens.base import REGION_FILTER, OpsScreen, highlighted_key, move_to_key
+from aptien_ops.screens.formatting import backup_status_text, count, plain, short_minute, size
 from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.services.backups import BackupRow, RunOutcome
 
@@ -84,15 +84,14 @@ class BackupsScreen(OpsScreen):
             "d",
             "run_due",
             "Run due",
-            tooltip="back up every tenant that is due, then verify what is due (region filter applies)",
+            tooltip="back up every tenant that is due, then verify what is due "
+            "(region filter applies)",
         ),
         Binding(
             "v", "verify", "Verify", tooltip="verify the highlighted backup: quick, full or restore"
         ),
         Binding("p", "prune", "Prune", tooltip="apply retention: shows what would go, then asks"),
-        Binding(
-            "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
-        ),
+        REGION_FILTER,
     ]
     PERMISSIONS = {
         "backup": Action.BACKUP_RUN,
@@ -174,8 +173,7 @@ class BackupsScreen(OpsScreen):
                     last_check(r),
                     key=r.record.id,
                 )
-            if keep in self._by_id:
-                table.move_cursor(row=table.get_row_index(keep))
+            move_to_key(table, keep)
             status.update(self._summary(shown))
         self._show_detail(self.selected())
         self._show_due(region)
@@ -192,7 +190,7 @@ class BackupsScreen(OpsScreen):
         if len(rows) > WINDOW:
             text.append(f" · newest {count(WINDOW)} shown (backup list has all)", style="dim")
         for note in self.shelf.notes if self.shelf else []:
-            text.append(f" · {note}", style="yellow")
+            text.append_text(plain(f" · {note}", "yellow"))
         offers = [self.ops.offer(a) for a in set(self.PERMISSIONS.values())]
         if not any(o.allowed for o in offers):
             read_only = any(o.read_only for o in offers)
@@ -214,11 +212,7 @@ class BackupsScreen(OpsScreen):
         shown.update(due_report(items))
 
     def selected(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return row_key.value
+        return highlighted_key(self.query_one(DataTable))
 
     @on(DataTable.RowHighlighted, "#backups-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -234,7 +228,8 @@ class BackupsScreen(OpsScreen):
     # -- running: back up, run what is due, verify -------------------------------------------
 
     def _busy(self) -> bool:
-        """A run or verification of this screen is still going (say so rather than start another)."""
+        """A run or verification of this screen is still going (say so rather than start
+        another)."""
         running = any(
             w.node is self and w.group == "change" and not w.is_finished for w in self.app.workers
         )
@@ -275,16 +270,17 @@ class BackupsScreen(OpsScreen):
             if yes:
                 self._run("running what is due", due=True, region=region)
 
+        is_are = "is" if len(due) == 1 else "are"
+        where = f"in region {region}" if region else "in every region"
         question = (
             f"Back up {backups} tenant{'s' if backups != 1 else ''} and verify {verifications} "
-            f"backup{'s' if verifications != 1 else ''} that {'is' if len(due) == 1 else 'are'} due, "
-            f"{f'in region {region}' if region else 'in every region'}?"
+            f"backup{'s' if verifications != 1 else ''} that {is_are} due, {where}?"
         )
         self.app.push_screen(ConfirmModal(question, yes="Run", title="Run what is due"), confirmed)
 
     def _start_progress(self, label: str) -> None:
         self.query_one("#backups-run").display = True
-        self.query_one("#backups-run-label", Label).update(label)
+        self.query_one("#backups-run-label", Label).update(plain(label))
         self.query_one(ProgressBar).update(total=None, progress=0)
 
     def _run(
@@ -309,7 +305,7 @@ class BackupsScreen(OpsScreen):
     def _progress(self, event: BackupProgress) -> None:
         self.query_one(ProgressBar).update(total=max(event.total, 1), progress=event.done)
         doing = event.item if event.item.startswith("verify ") else f"backing up {event.item}"
-        self.query_one("#backups-run-label", Label).update(doing)
+        self.query_one("#backups-run-label", Label).update(plain(doing))
 
     def _ran(self, outcomes: list[RunOutcome]) -> None:
         message, failed = run_summary(outcomes)

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import DataTable, Footer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from aptien_ops.errors import OpsError, PendingApproval
@@ -22,6 +23,21 @@ from aptien_ops.screens.header import OpsHeader
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
     from aptien_ops.screens.app import OpsApp
+
+#: The region filter's key, alike on every screen that shows tenants by region.
+REGION_FILTER = Binding(
+    "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
+)
+#: Escape in a filter bar: back to the table. A priority binding, so that the bar's input does
+#: not take the key; screens offer it only while the bar has the focus.
+LEAVE_FILTER = Binding(
+    "escape",
+    "leave_filter",
+    "Table",
+    show=False,
+    priority=True,
+    tooltip="back from the filter to the table",
+)
 
 
 class ServiceOutcome(Message, bubble=False):
@@ -45,6 +61,20 @@ class ServiceOutcome(Message, bubble=False):
         self.error = error
         self.pending = pending
         self.changed = changed
+
+
+def highlighted_key(table: DataTable[Any]) -> str | None:
+    """The key of the row under ``table``'s cursor; None when the table is empty."""
+    if table.row_count == 0:
+        return None
+    row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+    return row_key.value
+
+
+def move_to_key(table: DataTable[Any], key: str | None) -> None:
+    """Put the cursor on the row of ``key`` again if the table (reloaded) still has it."""
+    if key is not None and key in table.rows:
+        table.move_cursor(row=table.get_row_index(key))
 
 
 def pending_notice(pending: PendingApproval) -> str:

@@ -70,7 +70,8 @@ class OpsCommands(Provider):
             found.append(
                 (
                     f"{detail.TITLE}: {binding.description}",
-                    f"the highlighted one on {screen_class.TITLE} (key {binding.key} on a {detail.TITLE.lower()})",
+                    f"the highlighted one on {screen_class.TITLE} "
+                    f"(key {binding.key} on a {detail.TITLE.lower()})",
                     partial(
                         self.ops.run_on_screen,
                         screen_class.MODE,

@@ -11,7 +11,6 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
@@ -21,7 +20,7 @@ from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action, may_approve
 from aptien_ops.regions import RegionSummary
 from aptien_ops.screens.backup_render import BackupHealth, health_text
-from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.base import REGION_FILTER, OpsScreen
 from aptien_ops.screens.formatting import count
 
 #: Columns of the tenants card, in the order an operator scans them.
@@ -65,9 +64,7 @@ class DashboardScreen(OpsScreen):
     TITLE = "Dashboard"
     NAV_KEY = "1"
     CSS_PATH = Path(__file__).with_name("dashboard.tcss")
-    BINDINGS = [
-        Binding("r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all")
-    ]
+    BINDINGS = [REGION_FILTER]
 
     class FleetShown(Message):
         """The cards now show a load of the fleet (``DashboardScreen.fleet``)."""

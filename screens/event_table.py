@@ -1,5 +1,6 @@
 """A virtual table over an :class:`~screens.event_window.EventWindow`: draws only the lines on
 screen, so holding 2,000 rows costs nothing per frame (DataTable would measure every cell).
+Its lines are segments written as they are: every cell passes through ``shown`` first.
 
 It never loads anything itself: when the cursor or the view nears an edge of the window it
 posts :class:`EventTable.Wanted`, and the screen that owns the window loads the next page in a
@@ -22,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from aptien_ops.screens.event_window import EventWindow
+from aptien_ops.terminal_text import shown
 
 #: Ask for the next page when the cursor or the view comes this close to an edge of the window.
 LOOKAHEAD = 60
@@ -57,9 +59,18 @@ class EventTable(ScrollView, can_focus=True):
     EventTable > .event-table--header { text-style: bold; color: $text-accent; }
     EventTable > .event-table--alert { color: $text-error; }
     EventTable > .event-table--cursor { background: $block-cursor-blurred-background; }
-    EventTable:focus > .event-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
-    EventTable > .event-table--cursor-alert { background: $block-cursor-blurred-background; color: $text-error; }
-    EventTable:focus > .event-table--cursor-alert { background: $error; color: $block-cursor-foreground; }
+    EventTable:focus > .event-table--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+    }
+    EventTable > .event-table--cursor-alert {
+        background: $block-cursor-blurred-background;
+        color: $text-error;
+    }
+    EventTable:focus > .event-table--cursor-alert {
+        background: $error;
+        color: $block-cursor-foreground;
+    }
     """
     BINDINGS = [
         Binding("up", "move(-1)", "Up", show=False),
@@ -79,7 +90,8 @@ class EventTable(ScrollView, can_focus=True):
             self.row = row
 
     class Wanted(Message):
-        """More rows are wanted: ``"after"`` (older), ``"before"`` (newer) or ``"top"`` (start over)."""
+        """More rows are wanted: ``"after"`` (older), ``"before"`` (newer) or ``"top"`` (start
+        over)."""
 
         def __init__(self, table: EventTable, direction: str) -> None:
             super().__init__()
@@ -218,6 +230,5 @@ class EventTable(ScrollView, can_focus=True):
         else:
             name = "event-table--alert" if alert else None
         style = self.rich_style + self.get_component_rich_style(name) if name else self.rich_style
-        return Strip(
-            [Segment(self._line([c.value(row) for c in self.columns], widths, width), style)], width
-        )
+        cells = [shown(c.value(row)) for c in self.columns]
+        return Strip([Segment(self._line(cells, widths, width), style)], width)

@@ -21,10 +21,18 @@ from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 from aptien_ops.errors import InvalidInput, OpsError
 from aptien_ops.inspect_query import check_email
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import count, day, minute, short_minute, tenant_state_text
+from aptien_ops.screens.base import REGION_FILTER, OpsScreen, highlighted_key
+from aptien_ops.screens.formatting import (
+    count,
+    day,
+    minute,
+    plain,
+    short_minute,
+    tenant_state_text,
+)
 from aptien_ops.screens.inspect_kinds import needs_security, shown_result
 from aptien_ops.services.inspection_results import SearchFailure, UserHit, UserSearch
+from aptien_ops.terminal_text import shown
 
 #: Rows shown at most: an address is a user of a handful of tenants, never of the whole fleet.
 SHOWN_ROWS = 1_000
@@ -61,9 +69,7 @@ class FindUserScreen(OpsScreen):
             "E-mail",
             tooltip="type an e-mail address; Enter searches every tenant",
         ),
-        Binding(
-            "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
-        ),
+        REGION_FILTER,
         Binding(
             "escape",
             "leave_email",
@@ -146,7 +152,8 @@ class FindUserScreen(OpsScreen):
         self.search(event.value)
 
     def search(self, email: str) -> None:
-        """Search every live tenant (of the region filter) for ``email``; bad input is refused here."""
+        """Search every live tenant (of the region filter) for ``email``; bad input is refused
+        here."""
         if not self.ops.may(Action.INSPECT_METADATA):
             return
         try:
@@ -200,7 +207,7 @@ class FindUserScreen(OpsScreen):
             hit.tenant.region,
             tenant_state_text(hit.tenant.state),
             short_minute(hit.user.last_login) or "never",
-            hit.user.last_login_ip or "—",
+            plain(hit.user.last_login_ip or "—"),
             key=name,
         )
         if len(self._rows) == 1:
@@ -241,7 +248,10 @@ class FindUserScreen(OpsScreen):
             return
         if self.searching:
             status.update(
-                Text(f"searching {where} for {self.email}… {progress}".rstrip(), style="dim")
+                Text(
+                    f"searching {where} for {shown(self.email)}… {progress}".rstrip(),
+                    style="dim",
+                )
             )
             return
         result = self.result
@@ -250,11 +260,12 @@ class FindUserScreen(OpsScreen):
         if result.hits:
             found = len(result.hits)
             text.append(
-                f"{result.email} is a user of {count(found)} tenant{'s' if found != 1 else ''}",
+                f"{shown(result.email)} is a user of"
+                f" {count(found)} tenant{'s' if found != 1 else ''}",
                 style="bold green",
             )
         else:
-            text.append(f"no tenant has a user {result.email}", style="bold yellow")
+            text.append(f"no tenant has a user {shown(result.email)}", style="bold yellow")
         text.append(f" · {count(result.searched)} searched in {where}", style="dim")
         if result.skipped_purged:
             text.append(f" · {count(result.skipped_purged)} purged skipped", style="dim")
@@ -273,7 +284,7 @@ class FindUserScreen(OpsScreen):
             by_cluster.setdefault(failure.tenant.cluster or "?", []).append(failure)
         parts = [
             f"cluster {cluster} ({len(group)} tenant{'s' if len(group) != 1 else ''}): "
-            f"{group[0].error}"
+            f"{shown(group[0].error)}"
             for cluster, group in sorted(by_cluster.items())
         ]
         return "; ".join(parts)
@@ -285,11 +296,9 @@ class FindUserScreen(OpsScreen):
         self._show_highlighted()
 
     def _show_highlighted(self) -> None:
-        table = self.query_one("#find-table", DataTable)
-        if table.row_count:
-            self._show_detail(
-                str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
-            )
+        key = highlighted_key(self.query_one("#find-table", DataTable))
+        if key is not None:
+            self._show_detail(key)
 
     def _show_detail(self, name: str | None) -> None:
         hit = self._rows.get(name or "")
@@ -299,7 +308,7 @@ class FindUserScreen(OpsScreen):
             return
         user, tenant = hit.user, hit.tenant
         text = Text()
-        text.append(user.email, style="bold")
+        text.append(shown(user.email), style="bold")
         text.append(f" in {tenant.name} ({tenant.region}, {tenant.cluster})")
         text.append(
             f"\n{'an admin' if user.is_admin else 'a user'}"
@@ -307,13 +316,13 @@ class FindUserScreen(OpsScreen):
         )
         text.append("\nlast login ", style="dim")
         text.append(
-            f"{minute(user.last_login)} from {user.last_login_ip or '—'}"
+            f"{minute(user.last_login)} from {shown(user.last_login_ip or '—')}"
             if user.last_login
             else "never"
         )
         if user.last_attempt:
             text.append(" · last attempt ", style="dim")
-            result = shown_result(user.last_attempt_result or "")
+            result = shown(shown_result(user.last_attempt_result or ""))
             text.append(f"{short_minute(user.last_attempt)} {result}")
         detail.update(text)
 

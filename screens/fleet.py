@@ -21,8 +21,8 @@ from textual.widgets import Label, ProgressBar, Static
 
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import count
+from aptien_ops.screens.base import REGION_FILTER, OpsScreen
+from aptien_ops.screens.formatting import count, plain
 from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.services.fleet import Finding, MigrationResult
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
@@ -77,13 +77,16 @@ def findings_report(findings: Sequence[Finding]) -> RenderableType:
         table.add_column(ratio=1)
         for f in group[:SHOWN_PER_KIND]:
             table.add_row(
-                f"  {f.tenant or f.cluster or '—'}", f"{f.region} · {f.cluster or '—'}", f.detail
+                plain(f"  {f.tenant or f.cluster or '—'}"),
+                plain(f"{f.region} · {f.cluster or '—'}"),
+                plain(f.detail),
             )
         parts.append(table)
         if len(group) > SHOWN_PER_KIND:
             parts.append(
                 Text(
-                    f"  … and {count(len(group) - SHOWN_PER_KIND)} more: aptien-ops fleet check --json",
+                    f"  … and {count(len(group) - SHOWN_PER_KIND)} more: "
+                    "aptien-ops fleet check --json",
                     style="dim",
                 )
             )
@@ -108,9 +111,7 @@ class FleetScreen(OpsScreen):
             "Migrate",
             tooltip="upgrade tenant schemas to this version (region filter applies)",
         ),
-        Binding(
-            "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
-        ),
+        REGION_FILTER,
     ]
     PERMISSIONS = {"check": Action.FLEET_CHECK, "migrate": Action.FLEET_MIGRATE}
 
@@ -173,7 +174,8 @@ class FleetScreen(OpsScreen):
             status.update(Text(f"no drift: the catalog and {where} agree", style="bold green"))
             report.update(
                 Text(
-                    f"Every tenant database is where the catalog says, at schema v{TENANT_SCHEMA_VERSION}.",
+                    "Every tenant database is where the catalog says, "
+                    f"at schema v{TENANT_SCHEMA_VERSION}.",
                     style="dim",
                 )
             )
@@ -238,7 +240,8 @@ class FleetScreen(OpsScreen):
     def _migrated(self, results: list[MigrationResult]) -> None:
         failed = [r for r in results if r.error]
         upgraded = len(results) - len(failed)
-        message = f"{count(upgraded)} tenant{'s' if upgraded != 1 else ''} at schema v{TENANT_SCHEMA_VERSION}"
+        tenants = f"{count(upgraded)} tenant{'s' if upgraded != 1 else ''}"
+        message = f"{tenants} at schema v{TENANT_SCHEMA_VERSION}"
         if failed:
             first = failed[0]
             self.notify(

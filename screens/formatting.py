@@ -1,4 +1,4 @@
-"""How the screens print values: short, UTC, and the same on every screen.
+"""How the screens print values: short, UTC, the same on every screen, and data never raw.
 
 States are coloured here and nowhere else, so a state reads the same on every screen: green is
 well, yellow wants attention soon, red needs an operator, dim is over.
@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 
 from rich.text import Text
 
+from aptien_ops.domain import Tenant
 from aptien_ops.permissions import ROLES
+from aptien_ops.terminal_text import shown
 
 #: A tenant's state (tenants, a tenant's detail and history, find user).
 TENANT_STATE_STYLES = {
@@ -45,6 +47,17 @@ STEP_MARKS = {
     "skip": ("✓", "dim green"),
     "failed": ("✗", "bold red"),
 }
+
+
+def plain(
+    value: object, style: str = "", *, width: int | None = None, multiline: bool = False
+) -> Text:
+    """A field's value (a client's, a stranger's, another operator's text) for a table cell or
+    a ``Static``: controls and bidi characters escaped (:mod:`aptien_ops.terminal_text`), and a
+    ``Text``, so a widget never parses it as markup. ``width`` cuts it (with an ellipsis);
+    ``multiline`` keeps line feeds (a message that quotes data). Append a field to a ``Text``
+    with ``text.append(shown(value))``."""
+    return Text(shown(value, width=width, multiline=multiline), style=style)
 
 
 def day(value: datetime | None) -> str:
@@ -108,6 +121,26 @@ def size(n: int | None) -> str:
 def tenant_state_text(state: str) -> Text:
     """A tenant's state, coloured alike on every screen; an unknown state is shown plain."""
     return Text(str(state), style=TENANT_STATE_STYLES.get(state, ""))
+
+
+def tenant_heading(tenant: Tenant) -> Text:
+    """``acme-gmbh  suspended — invoice unpaid``: the name in bold, the state in its colour and
+    the reason given for it (the tenants list's detail, a tenant's own screen)."""
+    text = Text()
+    text.append(tenant.name, style="bold")
+    text.append("  ")
+    text.append_text(tenant_state_text(tenant.state))
+    if tenant.state_reason:
+        text.append(f" — {shown(tenant.state_reason)}")
+    return text
+
+
+def tenant_contact(tenant: Tenant) -> str:
+    """``contact Greta Vogel <greta@acme.example>``; a dash for a name not given."""
+    contact = shown(tenant.contact_name or "—")
+    if tenant.contact_email:
+        contact += f" <{shown(tenant.contact_email)}>"
+    return f"contact {contact}"
 
 
 def approval_state_text(state: str) -> Text:

@@ -17,6 +17,7 @@ from aptien_ops.domain import AuditEvent, LoginEvent
 from aptien_ops.inspect_query import AuditFilters, LoginFilters
 from aptien_ops.screens.event_table import Column
 from aptien_ops.screens.formatting import count, role_list
+from aptien_ops.terminal_text import shown
 
 #: Shown instead of any login or audit data to an operator without the security role.
 NEEDS_SECURITY = (
@@ -112,14 +113,14 @@ def _login_detail(row: object) -> Text:
     text = Text()
     text.append(exact(row.at), style="bold")
     text.append(f" · login #{row.id} · ")
-    text.append(row.result, style="green" if ok else "bold red")
-    text.append(f" · method {row.method}")
+    text.append(shown(row.result), style="green" if ok else "bold red")
+    text.append(f" · method {shown(row.method)}")
     text.append("\nuser ", style="dim")
-    text.append(row.user_email)
+    text.append(shown(row.user_email))
     text.append("  from ", style="dim")
-    text.append(row.ip)
+    text.append(shown(row.ip))
     text.append("\nagent ", style="dim")
-    text.append(row.user_agent)
+    text.append(shown(row.user_agent))
     return text
 
 
@@ -128,12 +129,12 @@ def _audit_detail(row: object) -> Text:
     text = Text()
     text.append(exact(row.at), style="bold")
     text.append(f" · audit #{row.id} · ")
-    text.append(row.action, style="bold")
-    text.append(f" {row.datasheet} record {row.record_id}")
+    text.append(shown(row.action), style="bold")
+    text.append(f" {shown(row.datasheet)} record {shown(row.record_id)}")
     text.append("\nactor ", style="dim")
-    text.append(row.actor)
+    text.append(shown(row.actor))
     text.append("  key ", style="dim")
-    text.append(row.key_id)
+    text.append(shown(row.key_id))
     text.append("\nsealed size ", style="dim")
     text.append(f"{count(row.payload_size)} bytes", style="bold")
     text.append(

@@ -22,13 +22,14 @@ from aptien_ops.errors import InvalidInput, OpsError
 from aptien_ops.inspect_query import AuditFilters, LoginFilters
 from aptien_ops.permissions import Action
 from aptien_ops.screens.activity_chart import ActivityChart
-from aptien_ops.screens.base import ServiceCaller
+from aptien_ops.screens.base import LEAVE_FILTER, ServiceCaller
 from aptien_ops.screens.event_table import EventTable
 from aptien_ops.screens.event_window import MAX_ROWS, PAGE_ROWS, EventWindow
 from aptien_ops.screens.formatting import count
 from aptien_ops.screens.inspect_kinds import EventKind, needs_security
 from aptien_ops.services.inspection import Browser
 from aptien_ops.services.inspection_results import Page
+from aptien_ops.terminal_text import shown
 
 if TYPE_CHECKING:
     from aptien_ops.screens.app import OpsApp
@@ -45,14 +46,7 @@ class EventBrowser(Vertical, ServiceCaller):
             tooltip="filter: the same filters as the CLI; Enter applies",
         ),
         Binding("f", "toggle_failed", "Failed", tooltip="logins: only failed ones (again: all)"),
-        Binding(
-            "escape",
-            "leave_filter",
-            "Table",
-            show=False,
-            priority=True,
-            tooltip="back from the filter to the table",
-        ),
+        LEAVE_FILTER,
     ]
 
     def __init__(
@@ -295,5 +289,5 @@ class EventBrowser(Vertical, ServiceCaller):
             elif not window.has_after:
                 text.append(" · oldest reached", style="dim")
         if self.notice:
-            text.append(f"\n{self.notice}", style="yellow")
+            text.append(f"\n{shown(self.notice)}", style="yellow")
         self.query_one(".event-status", Static).update(text)

@@ -92,9 +92,9 @@ class TypeNameToPurgeModal(OpsModal[PurgeConfirmed | None]):
         with Vertical(id="modal-box", classes="-danger") as box:
             box.border_title = f"Purge {self.tenant}"
             yield Label(
-                f"Purging {self.tenant} drops its database and role and destroys its backup key: every "
-                "backup of it becomes unreadable. Only a tombstone with its dates is kept. A second "
-                "admin must approve the request.",
+                f"Purging {self.tenant} drops its database and role and destroys its backup key: "
+                "every backup of it becomes unreadable. Only a tombstone with its dates is kept. "
+                "A second admin must approve the request.",
                 id="modal-question",
             )
             yield Label("Type the tenant's name to confirm", classes="modal-field")

@@ -17,6 +17,7 @@ from textual.widgets import Label
 
 from aptien_ops.errors import Forbidden, OpsError
 from aptien_ops.screens.base import ServiceCaller
+from aptien_ops.screens.formatting import plain
 
 if TYPE_CHECKING:
     from aptien_ops.screens.app import OpsApp
@@ -63,4 +64,4 @@ class LockScreen(Screen[None], ServiceCaller):
         self.ops.unlock(who.roles)
 
     def service_refused(self, error: OpsError) -> None:
-        self.query_one("#lock-problem", Label).update(f"Still locked: {error.one_line()}")
+        self.query_one("#lock-problem", Label).update(plain(f"Still locked: {error.one_line()}"))

@@ -1,7 +1,8 @@
 """Typed modal dialogs: confirm, ask for a reason, pick a role, add an operator.
 
 Each returns its answer through ``dismiss``; ``None`` (or ``False``) means the operator backed
-out. Escape always backs out; nothing changes until the caller acts on the answer.
+out. Escape always backs out; nothing changes until the caller acts on the answer. Questions
+quote data (a request's target, a tenant's name): they are shown as plain text, never markup.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from textual.widgets import Button, Input, Label, OptionList, SelectionList
 from textual.widgets.option_list import Option
 
 from aptien_ops.permissions import ROLES, Role
+from aptien_ops.screens.formatting import plain
 
 R = TypeVar("R")
 
@@ -46,7 +48,7 @@ class ConfirmModal(OpsModal[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="modal-box") as box:
             box.border_title = self.heading
-            yield Label(self.question, id="modal-question")
+            yield Label(plain(self.question, multiline=True), id="modal-question")
             with Horizontal(id="modal-buttons"):
                 yield Button(f"{self.yes} (y)", variant="error", id="modal-yes")
                 yield Button("No (n)", variant="primary", id="modal-no")
@@ -74,7 +76,7 @@ class ReasonModal(OpsModal[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="modal-box") as box:
             box.border_title = self.heading
-            yield Label(self.question, id="modal-question")
+            yield Label(plain(self.question, multiline=True), id="modal-question")
             yield Input(placeholder=self.placeholder, id="modal-reason", compact=True)
             yield Label("Enter submits · Esc cancels", classes="modal-hint")
 
@@ -107,10 +109,10 @@ class RolePickerModal(OpsModal[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="modal-box") as box:
             box.border_title = self.heading
-            yield Label(self.question, id="modal-question")
+            yield Label(plain(self.question, multiline=True), id="modal-question")
             yield OptionList(*(Option(r, id=r) for r in self.roles), id="modal-roles", compact=True)
             if self.note:
-                yield Label(self.note, classes="modal-hint")
+                yield Label(plain(self.note, multiline=True), classes="modal-hint")
             yield Label("↑↓ choose · Enter picks · Esc cancels", classes="modal-hint")
 
     @on(OptionList.OptionSelected)

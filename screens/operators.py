@@ -10,8 +10,8 @@ from textual.widgets import DataTable, Static
 
 from aptien_ops.domain import Operator
 from aptien_ops.permissions import ROLES, Action, Role
-from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import day, role_choice, role_list
+from aptien_ops.screens.base import OpsScreen, highlighted_key, move_to_key
+from aptien_ops.screens.formatting import day, plain, role_choice, role_list
 from aptien_ops.screens.modals import AddOperatorModal, ConfirmModal, RolePickerModal
 
 
@@ -62,9 +62,10 @@ class OperatorsScreen(OpsScreen):
         table.clear()
         for o in sorted(operators, key=lambda o: o.name):
             roles = role_list(o.roles) if o.active else f"inactive ({role_list(o.roles)})"
-            table.add_row(o.name, roles, o.added_by or "", day(o.added_at), key=o.name)
-        if keep in self.operators:
-            table.move_cursor(row=table.get_row_index(keep))
+            table.add_row(
+                plain(o.name), roles, plain(o.added_by or ""), day(o.added_at), key=o.name
+            )
+        move_to_key(table, keep)
         me = self.console.identity.operator
         offer = self.ops.offer(Action.OPERATOR_GRANT)
         if offer.read_only:
@@ -78,11 +79,7 @@ class OperatorsScreen(OpsScreen):
         )
 
     def selected(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return row_key.value
+        return highlighted_key(self.query_one(DataTable))
 
     def _selected_operator(self) -> Operator | None:
         name = self.selected()

@@ -15,17 +15,13 @@ from aptien_ops.domain import OpsLogEntry
 from aptien_ops.errors import IntegrityFailure, OpsError
 from aptien_ops.opslog import VerifyReport
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import count, outcome_text, short_minute
+from aptien_ops.screens.base import OpsScreen, highlighted_key
+from aptien_ops.screens.formatting import count, outcome_text, plain, short_minute
 from aptien_ops.services.opslog_service import Witnesses
+from aptien_ops.terminal_text import shown
 
 #: How many of the newest entries the table holds (the CLI pages further back).
 NEWEST = 200
-
-
-def _clip(target: str, width: int = 16) -> str:
-    """Keep the table within 80 columns; the detail pane shows the whole target."""
-    return target if len(target) <= width else target[: width - 1] + "…"
 
 
 class OpsLogScreen(OpsScreen):
@@ -96,17 +92,14 @@ class OpsLogScreen(OpsScreen):
             table.add_row(
                 str(e.seq),
                 short_minute(e.logged_at),
-                e.operator,
+                plain(e.operator),
                 e.action,
                 outcome_text(e.outcome),
-                _clip(e.target),
+                plain(e.target, width=16),  # 80 columns; the detail shows it all
                 key=str(e.seq),
             )
-        self._show_detail(
-            int(table.coordinate_to_cell_key(table.cursor_coordinate)[0].value or 0)
-            if entries
-            else None
-        )
+        key = highlighted_key(table)
+        self._show_detail(int(key or 0) if entries else None)
 
     @on(DataTable.RowHighlighted, "#opslog-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -119,17 +112,17 @@ class OpsLogScreen(OpsScreen):
             detail.update("")
             return
         text = Text()
-        text.append(f"#{entry.seq} {entry.action} {entry.target} → ", style="bold")
+        text.append(f"#{entry.seq} {shown(entry.action)} {shown(entry.target)} → ", style="bold")
         text.append_text(outcome_text(entry.outcome))
         who = (
             entry.operator
             if entry.operator == entry.os_account
             else f"{entry.operator} (OS account {entry.os_account})"
         )
-        text.append(f"\nat {entry.at} by {who} from {entry.ssh_origin or 'local'}")
+        text.append(f"\nat {entry.at} by {shown(who)} from {shown(entry.ssh_origin or 'local')}")
         if entry.approval_id is not None:
             text.append(f" · approval #{entry.approval_id}")
-        text.append(f"\nparameters {entry.params}", style="dim")
+        text.append(f"\nparameters {shown(entry.params)}", style="dim")
         detail.update(text)
 
     # -- verify ----------------------------------------------------------------------------
@@ -154,8 +147,8 @@ class OpsLogScreen(OpsScreen):
         if witness is not None:
             text.append(f"; witnesses agree up to #{witness.highest_seq}", style="bold green")
             if witness.untrusted:
-                shown = f"\n{len(witness.untrusted)} not trusted: {witness.untrusted[0]}"
-                text.append(shown, style="bold yellow")
+                first = shown(witness.untrusted[0])
+                text.append(f"\n{len(witness.untrusted)} not trusted: {first}", style="bold yellow")
         self.query_one("#opslog-verify", Static).update(text)
 
     def service_refused(self, error: OpsError) -> None:

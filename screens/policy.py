@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.base import OpsScreen, highlighted_key, move_to_key
 from aptien_ops.screens.modals import ReasonModal
 from aptien_ops.services.policy import PolicyView
 
@@ -62,8 +62,7 @@ class PolicyScreen(OpsScreen):
         table.clear()
         for key, value in view.policy.as_json().items():
             table.add_row(key, Text(_short(json.dumps(value))), key=key)
-        if keep is not None and keep in table.rows:
-            table.move_cursor(row=table.get_row_index(keep))
+        move_to_key(table, keep)
         self._show_detail(self.selected())
         self.query_one("#policy-source", Static).update(
             Text(f"{view.mode} · the policy comes from the {view.source}")
@@ -97,11 +96,7 @@ class PolicyScreen(OpsScreen):
         detail.update(text)
 
     def selected(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        value = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return str(value) if value is not None else None
+        return highlighted_key(self.query_one(DataTable))
 
     def action_change(self) -> None:
         key = self.selected()

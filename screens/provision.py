@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -26,6 +27,7 @@ from aptien_ops.domain.free_text import CONTACT_NAME
 from aptien_ops.errors import OpsError
 from aptien_ops.regions import Resolution
 from aptien_ops.screens.base import ServiceCaller
+from aptien_ops.screens.formatting import plain
 from aptien_ops.screens.modals import OpsModal
 from aptien_ops.screens.provision_steps import StepList
 from aptien_ops.services.provisioning import ProvisionRequest, check_contact_email
@@ -47,6 +49,13 @@ def region_line(resolution: Resolution) -> Text:
     text.append(f"{country.alpha2} {country.name} → {resolution.region}", style="bold")
     text.append(f" ({why})", style="dim")
     return text
+
+
+def _row(label: str, field: Widget, *, id: str | None = None) -> Horizontal:
+    """One row of the form: its label, then the field."""
+    return Horizontal(
+        Label(label, classes="provision-label"), field, classes="provision-row", id=id
+    )
 
 
 class StepReported(Message, bubble=False):
@@ -100,44 +109,50 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
         with Vertical(id="modal-box") as box:
             box.border_title = "Provision a tenant"
             with Vertical(id="provision-form"):
-                with Horizontal(classes="provision-row"):
-                    yield Label("Name", classes="provision-label")
-                    yield Input(
+                yield _row(
+                    "Name",
+                    Input(
                         placeholder="e.g. acme-gmbh",
                         id="provision-name",
                         compact=True,
                         max_length=64,
-                    )
+                    ),
+                )
                 yield Static(
                     Text(NAME_RULE, style="dim"),
                     id="provision-name-check",
                     classes="provision-note",
                 )
-                with Horizontal(classes="provision-row"):
-                    yield Label("Country", classes="provision-label")
-                    yield CountrySearch(
+                yield _row(
+                    "Country",
+                    CountrySearch(
                         placeholder="name or code, e.g. germ", id="provision-country", compact=True
-                    )
+                    ),
+                )
                 yield OptionList(id="provision-countries", compact=True)
-                with Horizontal(classes="provision-row", id="provision-region-row"):
-                    yield Label("Region", classes="provision-label")
-                    yield Static(Text("chosen by the country", style="dim"), id="provision-region")
-                with Horizontal(classes="provision-row"):
-                    yield Label("Contact", classes="provision-label")
-                    yield Input(
+                yield _row(
+                    "Region",
+                    Static(Text("chosen by the country", style="dim"), id="provision-region"),
+                    id="provision-region-row",
+                )
+                yield _row(
+                    "Contact",
+                    Input(
                         placeholder="name (optional)",
                         id="provision-contact",
                         compact=True,
                         max_length=CONTACT_NAME.limit,
-                    )
-                with Horizontal(classes="provision-row"):
-                    yield Label("E-mail", classes="provision-label")
-                    yield Input(
+                    ),
+                )
+                yield _row(
+                    "E-mail",
+                    Input(
                         placeholder="e-mail (optional)",
                         id="provision-email",
                         compact=True,
                         max_length=320,
-                    )
+                    ),
+                )
                 with Horizontal(id="modal-buttons"):
                     yield Button("Provision", variant="primary", id="provision-go")
                     yield Button("Cancel", id="provision-cancel")
@@ -282,7 +297,7 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
         summary = Text(f"{request.name} · ")
         summary.append_text(region_line(self.resolution))
         if request.contact_name:
-            summary.append(f" · {request.contact_name}")
+            summary.append_text(plain(f" · {request.contact_name}"))
         self.query_one("#provision-summary", Static).update(summary)
         self.running = True
         self.query_one(StepList).begin()
@@ -336,7 +351,8 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
     def action_close(self) -> None:
         if self.running:
             self.notify(
-                "provisioning is running: wait for it to finish (an interrupted run resumes when rerun)",
+                "provisioning is running: wait for it to finish "
+                "(an interrupted run resumes when rerun)",
                 severity="warning",
                 markup=False,
             )

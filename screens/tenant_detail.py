@@ -30,6 +30,8 @@ from aptien_ops.screens.formatting import (
     short_minute,
     size,
     step_mark,
+    tenant_contact,
+    tenant_heading,
     tenant_state_text,
 )
 from aptien_ops.screens.help import key_rows
@@ -44,6 +46,7 @@ from aptien_ops.screens.modals import ReasonModal
 from aptien_ops.services.lifecycle import ALLOWED_FROM
 from aptien_ops.services.provisioning import STEPS
 from aptien_ops.services.tenants import TenantDetail
+from aptien_ops.terminal_text import shown
 
 
 @dataclass
@@ -199,12 +202,7 @@ class TenantDetailScreen(OpsScreen):
 
     def _show_summary(self, d: TenantDetail) -> None:
         t = d.tenant
-        text = Text()
-        text.append(t.name, style="bold")
-        text.append("  ")
-        text.append_text(tenant_state_text(t.state))
-        if t.state_reason:
-            text.append(f" — {t.state_reason}")
+        text = tenant_heading(t)
         text.append(
             f"\ncountry {_country(t.country)} · region {t.region} · cluster {t.cluster or '—'}"
         )
@@ -214,10 +212,7 @@ class TenantDetailScreen(OpsScreen):
             f"\nschema {schema} · size {shown_size} · created {day(t.created_at)}"
             f" · updated {day(t.updated_at)}"
         )
-        contact = t.contact_name or "—"
-        if t.contact_email:
-            contact += f" <{t.contact_email}>"
-        text.append(f"\ncontact {contact}")
+        text.append(f"\n{tenant_contact(t)}")
         if t.purged_at:
             text.append(
                 f"\npurged {day(t.purged_at)}: database, role and backup key gone;"
@@ -255,7 +250,8 @@ class TenantDetailScreen(OpsScreen):
                 text.append(f"{change.from_state} → ")
             text.append_text(tenant_state_text(change.to_state))
             text.append(
-                f"\n  by {change.operator}" + (f": {change.reason}" if change.reason else ""),
+                f"\n  by {shown(change.operator)}"
+                + (f": {shown(change.reason)}" if change.reason else ""),
                 style="dim",
             )
         self.query_one("#detail-history", Static).update(
@@ -266,7 +262,8 @@ class TenantDetailScreen(OpsScreen):
         text = Text()
         for approval in view.pending_purges:
             text.append(
-                f"purge request #{approval.id} by {approval.requested_by} {short_minute(approval.requested_at)} "
+                f"purge request #{approval.id} by {shown(approval.requested_by)}"
+                f" {short_minute(approval.requested_at)} "
                 "awaits a second admin (4 Approvals)\n",
                 style="bold yellow",
             )
@@ -290,7 +287,8 @@ class TenantDetailScreen(OpsScreen):
         return self.view.detail.tenant.state in ALLOWED_FROM[verb]
 
     def _run_requested(self, action: str) -> None:
-        """Run an action asked for before the tenant was loaded (from the palette), or say why not."""
+        """Run an action asked for before the tenant was loaded (from the palette), or say why
+        not."""
         verb = self.VERBS.get(action)
         if verb is None or self.check_action(action, ()):
             self.call_later(self.run_action, action)
@@ -302,8 +300,8 @@ class TenantDetailScreen(OpsScreen):
             )
         elif self.view is not None and verb == "purge" and self.view.pending_purges:
             self.notify(
-                f"purge of {self.tenant_name} is requested already (#{self.view.pending_purges[0].id}); "
-                "a second admin approves it in Approvals",
+                f"purge of {self.tenant_name} is requested already "
+                f"(#{self.view.pending_purges[0].id}); a second admin approves it in Approvals",
                 severity="warning",
                 markup=False,
             )
@@ -311,7 +309,8 @@ class TenantDetailScreen(OpsScreen):
             assert self.view is not None
             needed = " or ".join(str(s) for s in ALLOWED_FROM[verb])
             self.notify(
-                f"{self.tenant_name} is {self.view.detail.tenant.state}: {verb} needs a tenant that is {needed}",
+                f"{self.tenant_name} is {self.view.detail.tenant.state}: "
+                f"{verb} needs a tenant that is {needed}",
                 severity="warning",
                 markup=False,
             )
@@ -338,7 +337,10 @@ class TenantDetailScreen(OpsScreen):
                     ),
                 )
 
-        question = f"Suspend {name}? Its own logins stop and open sessions end; backups and inspection go on. Why?"
+        question = (
+            f"Suspend {name}? Its own logins stop and open sessions end; "
+            "backups and inspection go on. Why?"
+        )
         self.app.push_screen(
             ReasonModal(
                 question, title="Suspend tenant", placeholder="reason (kept in the history)"
@@ -389,7 +391,8 @@ class TenantDetailScreen(OpsScreen):
     def approval_pending(self, pending: PendingApproval) -> None:
         verb = pending.action.rpartition(".")[2]
         self.app.notify(
-            f"{verb} request #{pending.approval_id} recorded; a second admin must approve in Approvals",
+            f"{verb} request #{pending.approval_id} recorded; "
+            "a second admin must approve in Approvals",
             title="Awaiting approval",
             severity="warning",
             timeout=10,

@@ -19,10 +19,23 @@ from textual.widgets import DataTable, Input, Static
 
 from aptien_ops.domain import Tenant
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import count, day, tenant_state_text
+from aptien_ops.screens.base import (
+    LEAVE_FILTER,
+    REGION_FILTER,
+    OpsScreen,
+    highlighted_key,
+    move_to_key,
+)
+from aptien_ops.screens.formatting import (
+    count,
+    day,
+    tenant_contact,
+    tenant_heading,
+    tenant_state_text,
+)
 from aptien_ops.screens.provision import ProvisionModal
 from aptien_ops.screens.tenant_detail import TenantDetailScreen
+from aptien_ops.terminal_text import shown
 
 WINDOW = 500
 #: Above this many rows the filter waits for a pause in typing before it re-filters.
@@ -78,9 +91,7 @@ class TenantsScreen(OpsScreen):
     BINDINGS = [
         Binding("slash", "filter", "Filter", tooltip="filter by name, country, region or state"),
         Binding("s", "sort", "Sort", tooltip="sort by the next column"),
-        Binding(
-            "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
-        ),
+        REGION_FILTER,
         Binding(
             "enter",
             "open_detail",
@@ -95,14 +106,7 @@ class TenantsScreen(OpsScreen):
             tooltip="provision a tenant: name, country → region, contact",
         ),
         # Priority, and only while filtering: the focus is back on the table before the next key.
-        Binding(
-            "escape",
-            "leave_filter",
-            "Table",
-            show=False,
-            priority=True,
-            tooltip="back from the filter to the table",
-        ),
+        LEAVE_FILTER,
     ]
     PERMISSIONS = {"provision": Action.TENANT_PROVISION}
     DETAIL_SCREEN = TenantDetailScreen
@@ -193,8 +197,7 @@ class TenantsScreen(OpsScreen):
                 tenant_state_text(r.state),
                 key=r.name,
             )
-        if keep is not None and keep in {r.name for r in matching[:WINDOW]}:
-            table.move_cursor(row=table.get_row_index(keep))
+        move_to_key(table, keep)
         self._show_status(needle)
         self._show_detail(self._highlighted())
 
@@ -204,10 +207,10 @@ class TenantsScreen(OpsScreen):
         if self.matches > WINDOW:
             text = f"showing {count(WINDOW)} of {count(self.matches)} — refine the filter"
         elif needle:
-            text = f"{count(self.matches)} of {count(total)} tenants match “{needle}”"
+            text = f"{count(self.matches)} of {count(total)} tenants match “{shown(needle)}”"
         else:
             text = f"{count(total)} tenant{'s' if total != 1 else ''}"
-        self.query_one("#tenants-status", Static).update(f"{text} · sorted by {sort}")
+        self.query_one("#tenants-status", Static).update(Text(f"{text} · sorted by {sort}"))
 
     def action_filter(self) -> None:
         self.query_one(Input).focus()
@@ -237,7 +240,8 @@ class TenantsScreen(OpsScreen):
         return super().check_action(action, parameters)
 
     def action_open_detail(self, then: str = "") -> None:
-        """Open the highlighted tenant; ``then`` names an action to run there (the palette's way)."""
+        """Open the highlighted tenant; ``then`` names an action to run there (the palette's
+        way)."""
         name = self._highlighted()
         if name is None:
             self.notify("no tenant selected", severity="warning")
@@ -256,11 +260,7 @@ class TenantsScreen(OpsScreen):
     # -- detail ----------------------------------------------------------------------------
 
     def _highlighted(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return row_key.value
+        return highlighted_key(self.query_one(DataTable))
 
     @on(DataTable.RowHighlighted, "#tenants-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -272,18 +272,10 @@ class TenantsScreen(OpsScreen):
         if row is None:
             detail.update("No tenant selected." if self.rows else "No tenants yet.")
             return
-        text = Text()
-        text.append(row.name, style="bold")
-        text.append("  ")
-        text.append_text(tenant_state_text(row.state))
-        if row.state_reason:
-            text.append(f" — {row.state_reason}")
+        text = tenant_heading(row)
         if row.retain_until:
             text.append(f" · kept until {day(row.retain_until)}")
         text.append(f"\ncountry {row.country} · region {row.region} · cluster {row.cluster or '—'}")
-        contact = row.contact_name or "—"
-        if row.contact_email:
-            contact += f" <{row.contact_email}>"
-        text.append(f"\ncontact {contact}")
+        text.append(f"\n{tenant_contact(row)}")
         text.append(f"\ncreated {day(row.created_at)} · updated {day(row.updated_at)}", style="dim")
         detail.update(text)

@@ -43,6 +43,7 @@ VALID: dict[str, dict[str, str | bool]] = {
     "policy set": {"key": "approval_lifetime_hours", "value": "12"},
     "keys init": {"region": "eu"},
     "tui": {},
+    "doctor": {},
     "inspect logins": {"name": "acme-gmbh", "failed": True},
     "inspect audit": {"name": "acme-gmbh", "since": "7d"},
     "inspect user": {"email": "goran.okafor@acme-gmbh.example"},

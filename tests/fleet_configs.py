@@ -10,39 +10,53 @@ import pytest
 from aptien_ops.composition import Console, open_console
 from aptien_ops.sandbox import write_sandbox_config
 
+#: The eu cluster of a new sandbox's config, to be replaced by another.
+EU_CLUSTER = (
+    'name = "eu-sandbox-1"\nkind = "sqlite"\nurl = "sqlite:///{data_dir}/tenants/eu-sandbox-1"'
+)
+
 
 def sandbox_with_eu_on(
     kind: str, directory: Path, pg_server: object | None = None, *, capacity: int = 20000
 ) -> Path:
-    """Write a sandbox whose eu cluster is ``kind`` (us stays SQLite: two regions never share a server)."""
+    """Write a sandbox whose eu cluster is ``kind`` (us stays SQLite: two regions never share a
+    server)."""
     config, _ = write_sandbox_config(directory)
     text = config.read_text()
     if kind == "postgresql":
         assert pg_server is not None
         url = pg_server.url()  # type: ignore[attr-defined]
         text = text.replace(
-            'name = "eu-sandbox-1"\nkind = "sqlite"\nurl = "sqlite:///{data_dir}/tenants/eu-sandbox-1"',
-            f'name = "eu-pg-1"\nkind = "postgresql"\nurl = "{url}"\ninspector_password_env = "APTIEN_TEST_INSPECTOR_PW"',
+            EU_CLUSTER,
+            f'name = "eu-pg-1"\nkind = "postgresql"\nurl = "{url}"\n'
+            'inspector_password_env = "APTIEN_TEST_INSPECTOR_PW"',
         )
     text = text.replace("capacity = 20000", f"capacity = {capacity}")
     config.write_text(text)
     return config
 
 
-# Fixtures for test modules that import them (``from fleet_configs import eu_fleet_config``):
-# registered there under the names ``config`` and ``ops``.
+# Fixtures for test modules that import them
+# (``from fleet_configs import eu_cluster_kind, eu_fleet_config``): registered there under the
+# names ``kind``, ``config`` and ``ops``.
 
 
 @pytest.fixture(
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], name="config"
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], name="kind"
 )
+def eu_cluster_kind(request: pytest.FixtureRequest) -> str:
+    """What the eu cluster runs on: SQLite files, then the suite's PostgreSQL server."""
+    return str(request.param)
+
+
+@pytest.fixture(name="config")
 def eu_fleet_config(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    """A sandbox whose eu cluster is SQLite, then the suite's PostgreSQL (its inspector's password set)."""
+    """A sandbox whose eu cluster is ``kind`` (on PostgreSQL, its inspector's password set)."""
     monkeypatch.setenv("APTIEN_TEST_INSPECTOR_PW", "inspector-pw-for-tests")
-    pg = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
-    return sandbox_with_eu_on(str(request.param), tmp_path / "sbx", pg)
+    pg = request.getfixturevalue("pg_server") if kind == "postgresql" else None
+    return sandbox_with_eu_on(kind, tmp_path / "sbx", pg)
 
 
 @pytest.fixture(name="ops")

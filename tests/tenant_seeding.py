@@ -1,32 +1,39 @@
-"""A new tenant filled with platform activity, for tests that inspect or back it up."""
+"""A new tenant filled with platform activity, for tests that inspect or back it up (and the
+benchmarks that time it)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
-from aptien_ops.backends.sandbox_platform import seed_tenant
-from aptien_ops.composition import Console
+from aptien_ops.backends.sandbox_platform import SeedStats, seed_tenant
+from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import utcnow
 from aptien_ops.services.provisioning import ProvisionRequest
 
 
-def seeded(
+def provision_and_seed(
     console: Console,
     name: str,
     *,
+    country: str = "DE",
     logins: int = 600,
     events: int = 400,
     users: int = 15,
     seed: int = 3,
     now: datetime | None = None,
     marker: str | None = None,
-) -> str:
-    """Provision ``name`` in eu (a German client) and fill it by the platform's own seeding
-    code: ``logins`` and ``events`` over the 90 days before ``now`` (default: the real time)."""
-    tenant = console.provisioning.provision(ProvisionRequest(name, "DE"))
+    progress: Callable[[int, int], None] | None = None,
+) -> SeedStats:
+    """Provision ``name`` for a client in ``country`` (default German: region eu) and fill it
+    by the platform's own seeding code: ``logins`` and ``events`` over the 90 days before
+    ``now`` (default: the real time); ``progress`` as for ``seed_tenant``."""
+    tenant = console.provisioning.provision(ProvisionRequest(name, country))
     store = console.ctx.store(tenant.cluster or "")
     with store.connect(name) as conn:
-        seed_tenant(
+        return seed_tenant(
             conn,
             store.kind,
             name,
@@ -37,5 +44,21 @@ def seeded(
             key_dir=console.settings.data_dir / "platform-keys",
             now=now or utcnow(),
             marker=marker,
+            progress=progress,
         )
+
+
+def seeded(console: Console, name: str, **activity: Any) -> str:
+    """:func:`provision_and_seed`; returns the tenant's name."""
+    provision_and_seed(console, name, **activity)
     return name
+
+
+def seeded_in(config: Path, name: str, **activity: Any) -> str:
+    """:func:`seeded` by a console of its own on ``config``, closed again (as the platform's
+    first run would leave the tenant); ``activity`` as for :func:`provision_and_seed`."""
+    console = open_console(config)
+    try:
+        return seeded(console, name, **activity)
+    finally:
+        console.close()

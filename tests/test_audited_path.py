@@ -314,6 +314,12 @@ SCENARIOS: dict[Action, Scenario] = {
         refuse(lambda w: w.as_("olga").keys.init("eu")),
         lambda w: (_broken_key(w), w.as_("ada").keys.init("us")),
     ),
+    Action.DOCTOR_RUN: Scenario(
+        _nothing,
+        lambda w: w.as_("vic").doctor.run(),
+        refuse(lambda w: w.as_("mallory").doctor.run()),
+        lambda w: (_store_in_the_way(w), w.as_("olga").doctor.run()),  # a finding fails
+    ),
     Action.POLICY_VIEW: Scenario(
         _nothing,
         lambda w: w.as_("vic").policy.show(),

@@ -242,7 +242,8 @@ def test_without_its_signing_key_a_production_store_refuses_to_open(tmp_path: Pa
 
 
 _GUARD = """
-CREATE FUNCTION public.refuse_superuser(value bigint) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $$
+CREATE FUNCTION public.refuse_superuser(value bigint) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
     IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
         RAISE EXCEPTION 'tenant code ran as superuser %', current_user;

@@ -249,16 +249,43 @@ class _Discard:
 # ----------------------------------------------------------------------------- crashes
 
 
-_CHILD = """
+#: The start of a child process's program: the site's repository, rebuilt from the spec file
+#: that :func:`_start_child` names on its command line.
+_CHILD_REPO = """
 import json, sys
 from pathlib import Path
 from aptien_ops.config import ClusterSettings, RegionSettings
 from aptien_ops.backends.backup_repository import FsBackupRepository
 spec = json.loads(Path(sys.argv[1]).read_text())
 cluster = ClusterSettings(**spec["cluster"])
-region = RegionSettings("eu", "EEA", Path(spec["store"]), (cluster,), Path(spec["key_file"]), "aptien_inspector_eu")
-FsBackupRepository(region, create=False).create(spec["tenant"], cluster, spec["recipient"], "bk-killed")
+region = RegionSettings(
+    "eu", "EEA", Path(spec["store"]), (cluster,), Path(spec["key_file"]), "aptien_inspector_eu"
+)
+repo = FsBackupRepository(region, create=False)
 """
+_CHILD = _CHILD_REPO + 'repo.create(spec["tenant"], cluster, spec["recipient"], "bk-killed")\n'
+
+
+def _start_child(site: Site, program: str, **spec: str) -> subprocess.Popen[bytes]:
+    """Run ``program`` in a new interpreter, given ``spec`` and the site's cluster, store and
+    region key in a JSON file (a process of its own, so that the test can kill it)."""
+    path = site.base / "child.json"
+    cluster = {
+        k: v
+        for k, v in dataclasses.asdict(site.cluster).items()
+        if k in ("name", "kind", "url", "capacity")
+    }
+    path.write_text(
+        json.dumps(
+            {
+                "cluster": cluster,
+                "store": str(site.region.backup_store),
+                "key_file": str(site.region.key_file),
+                **spec,
+            }
+        )
+    )
+    return subprocess.Popen([sys.executable, "-c", program, str(path)], stderr=subprocess.PIPE)
 
 
 def _wait_for_partial(directory: Path, at_least: int, give_up: float = 60.0) -> Path:
@@ -277,23 +304,7 @@ def _wait_for_partial(directory: Path, at_least: int, give_up: float = 60.0) -> 
 def test_a_backup_killed_mid_stream_is_never_listed_and_its_partial_is_cleaned(site: Site) -> None:
     tenant = site.provision("acme", **BIG)
     site.repo()  # creates the signing key the child will use
-    spec = site.base / "child.json"
-    spec.write_text(
-        json.dumps(
-            {
-                "cluster": {
-                    k: v
-                    for k, v in dataclasses.asdict(site.cluster).items()
-                    if k in ("name", "kind", "url", "capacity")
-                },
-                "store": str(site.region.backup_store),
-                "key_file": str(site.region.key_file),
-                "tenant": tenant,
-                "recipient": site.recipient,
-            }
-        )
-    )
-    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(spec)], stderr=subprocess.PIPE)
+    child = _start_child(site, _CHILD, tenant=tenant, recipient=site.recipient)
     try:
         partial = _wait_for_partial(site.region.backup_store / tenant, 256 * 1024)
         os.kill(child.pid, signal.SIGKILL)
@@ -322,17 +333,10 @@ def test_a_partial_that_a_live_writer_holds_is_not_cleaned(site: Site) -> None:
     assert site.repo().clean_partials() == [str(held)]
 
 
-_VERIFY_CHILD = """
-import json, sys
-from pathlib import Path
-from aptien_ops.config import ClusterSettings, RegionSettings
-from aptien_ops.backends.backup_repository import FsBackupRepository
-spec = json.loads(Path(sys.argv[1]).read_text())
-cluster = ClusterSettings(**spec["cluster"])
-region = RegionSettings("eu", "EEA", Path(spec["store"]), (cluster,), Path(spec["key_file"]), "aptien_inspector_eu")
-repo = FsBackupRepository(region, create=False)
-repo.verify(repo.manifest(spec["tenant"], spec["backup_id"]), "restore", spec["identity"], cluster)
-"""
+_VERIFY_CHILD = _CHILD_REPO + (
+    'manifest = repo.manifest(spec["tenant"], spec["backup_id"])\n'
+    'repo.verify(manifest, "restore", spec["identity"], cluster)\n'
+)
 
 
 def scratch_of(site: Site, tenant: str) -> list[str]:
@@ -355,25 +359,8 @@ def test_a_restore_verification_killed_mid_restore_leaves_a_scratch_database_the
     site = pg_site
     tenant = site.provision(tenant_name, **BIG)
     manifest = site.backup(tenant)
-    spec = site.base / "child.json"
-    spec.write_text(
-        json.dumps(
-            {
-                "cluster": {
-                    k: v
-                    for k, v in dataclasses.asdict(site.cluster).items()
-                    if k in ("name", "kind", "url", "capacity")
-                },
-                "store": str(site.region.backup_store),
-                "key_file": str(site.region.key_file),
-                "tenant": tenant,
-                "backup_id": manifest.backup_id,
-                "identity": site.identity,
-            }
-        )
-    )
-    child = subprocess.Popen(
-        [sys.executable, "-c", _VERIFY_CHILD, str(spec)], stderr=subprocess.PIPE
+    child = _start_child(
+        site, _VERIFY_CHILD, tenant=tenant, backup_id=manifest.backup_id, identity=site.identity
     )
     try:
         deadline = time.monotonic() + 60  # a safety net: pg_restore starts within seconds

@@ -189,9 +189,7 @@ def kept(decisions: list) -> set[str]:  # type: ignore[type-arg]
     return {d.backup_id for d in decisions if d.keep}
 
 
-def test_gfs_keeps_seven_dailies_four_weeklies_and_twelve_monthlies_of_a_year_of_nightly_backups() -> (
-    None
-):
+def test_gfs_keeps_seven_dailies_four_weeklies_and_twelve_monthlies_of_a_year_of_nightly_backups():
     backups = nightly(400)
     decisions = retention(tenant(), checked(*backups), POLICY, NOW)
     keep = kept(decisions)

@@ -13,38 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from aptien_ops.composition import open_console
 from aptien_ops.config import load_settings
-from aptien_ops.domain import utcnow
-from aptien_ops.services.provisioning import ProvisionRequest
 
 from cli_runner import Result, run_cli
-from fleet_configs import eu_fleet_config  # noqa: F401 - the fixture config
+from fleet_configs import eu_cluster_kind, eu_fleet_config  # noqa: F401 - the fixtures kind, config
+from tenant_seeding import seeded_in
 
 
 def provision(config: Path, name: str, country: str = "DE", *, events: int = 300) -> str:
     """A tenant with realistic platform activity, provisioned as the platform's first run would."""
-    from aptien_ops import backends
-
-    console = open_console(config)
-    try:
-        tenant = console.provisioning.provision(ProvisionRequest(name, country))
-        store = console.ctx.store(tenant.cluster or "")
-        with store.connect(name) as conn:
-            backends.load("activity", "platform")(
-                conn,
-                store.kind,
-                name,
-                users=8,
-                audit_events=events,
-                logins=60,
-                seed=3,
-                key_dir=config.parent / "platform-keys",
-                now=utcnow(),
-            )
-    finally:
-        console.close()
-    return name
+    return seeded_in(config, name, country=country, logins=60, events=events, users=8, seed=3)
 
 
 @pytest.fixture
@@ -253,7 +231,7 @@ def test_a_viewer_cannot_run_a_backup_and_the_denial_is_logged(config: Path, ten
     )  # viewers may look
 
 
-# ----------------------------------------------------------------------------- the store is the truth
+# ----------------------------------------------------------------------- the store is the truth
 
 
 def test_list_only_reads_and_reconcile_indexes_what_the_store_holds(

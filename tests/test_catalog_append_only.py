@@ -8,29 +8,29 @@ are made with psycopg directly, as someone holding either role's password could.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from aptien_ops.backends import catalog_schema
 from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import Identity
 from aptien_ops.errors import ExitCode, IntegrityFailure
-from aptien_ops.identity import os_account
-from aptien_ops.sandbox import write_sandbox_config
 
+from catalog_roles import (
+    OWNER_PW,
+    RUNTIME_PW,
+    CatalogRoles,
+    create_catalog_roles,
+    production_config,
+)
 from cli_runner import run_cli
 from pg_fixtures import PgServer
 
 pytestmark = pytest.mark.postgres
 
-SQLITE_CATALOG_URL = 'url = "sqlite:///{data_dir}/catalog.db"'
-RUNTIME_PW, OWNER_PW = "APTIEN_TEST_RUNTIME_PW", "APTIEN_TEST_OWNER_PW"
 #: What nobody but a migration may do to the ops log.
 REWRITES = (
     "UPDATE opslog SET target = 'someone-else' WHERE seq = 1",
@@ -41,76 +41,13 @@ REWRITES = (
 )
 
 
-@dataclass(frozen=True)
-class CatalogRoles:
-    server: PgServer
-    database: str
-    owner: str
-    owner_password: str
-    runtime: str
-    runtime_password: str
-
-    def execute(self, role: str, *statements: str) -> None:
-        """Run ``statements`` in one transaction as ``role`` (the owner or the runtime role)."""
-        password = self.owner_password if role == self.owner else self.runtime_password
-        info = self.server.conninfo(self.database, user=role, password=password)
-        with psycopg.connect(info) as conn:
-            for statement in statements:
-                conn.execute(statement.encode())
-
-    def scalar(self, query: str) -> object:
-        """Run ``query`` as the server's superuser; its one value, if it returns rows."""
-        with psycopg.connect(self.server.conninfo(self.database), autocommit=True) as conn:
-            cursor = conn.execute(query.encode())
-            row = cursor.fetchone() if cursor.description else None
-        return row[0] if row else None
-
-
 @pytest.fixture
 def roles(pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> CatalogRoles:
     """A fresh database owned by a new owner role, and a runtime role with no privileges yet."""
-    suffix = secrets.token_hex(4)
-    made = CatalogRoles(
-        pg_server,
-        pg_server.fresh_database("append_only"),
-        f"ops_owner_{suffix}",
-        secrets.token_urlsafe(16),
-        f"ops_runtime_{suffix}",
-        secrets.token_urlsafe(16),
-    )
-    with psycopg.connect(pg_server.conninfo(), autocommit=True) as conn:
-        for role, password in (
-            (made.owner, made.owner_password),
-            (made.runtime, made.runtime_password),
-        ):
-            conn.execute(
-                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(role), sql.Literal(password)
-                )
-            )
-        conn.execute(
-            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
-                sql.Identifier(made.database), sql.Identifier(made.owner)
-            )
-        )
+    made = create_catalog_roles(pg_server)
     monkeypatch.setenv(RUNTIME_PW, made.runtime_password)
     monkeypatch.setenv(OWNER_PW, made.owner_password)
     return made
-
-
-def production_config(directory: Path, roles: CatalogRoles, *, owner: bool = True) -> Path:
-    """A production config on the roles' database: the runtime role, with the owner or not."""
-    config, _ = write_sandbox_config(directory)
-    body = config.read_text(encoding="utf-8")
-    body = body.replace('mode = "sandbox"', 'mode = "production"', 1)
-    admins = f'initial_admins = ["ada", "{os_account()}"]'
-    body = body.replace("initial_admins = []", admins, 1)
-    catalog = f'url = "{roles.server.url(roles.database, user=roles.runtime)}"\n'
-    catalog += f'password_env = "{RUNTIME_PW}"'
-    if owner:
-        catalog += f'\nowner = "{roles.owner}"\nowner_password_env = "{OWNER_PW}"'
-    config.write_text(body.replace(SQLITE_CATALOG_URL, catalog, 1), encoding="utf-8")
-    return config
 
 
 @pytest.fixture

@@ -270,10 +270,11 @@ def test_catalog_written_by_a_newer_aptien_ops_is_refused(
     finally:
         newer.dispose()
     assert caught.value.exit_code == ExitCode.CONFLICT
-    assert (
-        caught.value.message
-        == f"the catalog schema (revision 9999) is newer than this aptien-ops (revision {catalog_schema.SCHEMA_HEAD})"
+    newer_than_this = (
+        "the catalog schema (revision 9999) is newer than this aptien-ops "
+        f"(revision {catalog_schema.SCHEMA_HEAD})"
     )
+    assert caught.value.message == newer_than_this
     assert caught.value.hint == "upgrade aptien-ops before using this catalog"
 
 

@@ -311,7 +311,8 @@ def test_a_catalog_that_cannot_be_reached_exits_6(tmp_path: Path) -> None:
     config, _ = write_sandbox_config(tmp_path / "sbx")
     text = config.read_text().replace(
         'url = "sqlite:///{data_dir}/catalog.db"',
-        f'url = "postgresql+psycopg://ops@/ops?host={tmp_path}/no-socket&port=5999"\npassword_env = "CAT_PW"',
+        f'url = "postgresql+psycopg://ops@/ops?host={tmp_path}/no-socket&port=5999"\n'
+        'password_env = "CAT_PW"',
     )
     config.write_text(text)
     result = run_cli("--json", "tenant", "list", config=config, env={"CAT_PW": "s3cr3t-value"})

@@ -18,14 +18,12 @@ from pathlib import Path
 import pytest
 from ci_skips import missing_tool
 
-from aptien_ops.composition import open_console
 from aptien_ops.config import load_settings
-from aptien_ops.domain import utcnow
-from aptien_ops.services.provisioning import ProvisionRequest
 
 from cli_runner import run_cli
 from fleet_configs import sandbox_with_eu_on
 from pg_fixtures import PgServer
+from tenant_seeding import seeded_in
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "disaster-recovery.md"
 TOOLS = ("age", "zstd", "sqlite3", "jq")
@@ -105,36 +103,25 @@ class Runbook:
     def fetch_identity(
         self, catalog: Path, tenant: str, region_key: Path
     ) -> subprocess.CompletedProcess[str]:
-        """Section 3 on a sandbox (SQLite) catalog; ``python3`` is this interpreter (it has cryptography)."""
-        query = f"SELECT sealed FROM tenant_secrets WHERE tenant = '{tenant}' AND kind = 'backup_identity'"
+        """Section 3 on a sandbox (SQLite) catalog; ``python3`` is this interpreter (it has
+        cryptography)."""
         program = self.unseal_program()
         return self.sh(
-            f"umask 077 && sqlite3 {catalog} \"{query}\" | {sys.executable} -c '{program}' {tenant} {region_key} > key.txt",
+            f'umask 077 && sqlite3 {catalog} "{sealed_identity_query(tenant)}"'
+            f" | {sys.executable} -c '{program}' {tenant} {region_key} > key.txt",
             check=False,
         )
 
 
-def provisioned(config: Path, name: str) -> None:
-    from aptien_ops import backends
+def sealed_identity_query(tenant: str) -> str:
+    """The catalog query of section 3: the tenant's backup identity, sealed with the region key."""
+    return (
+        f"SELECT sealed FROM tenant_secrets WHERE tenant = '{tenant}' AND kind = 'backup_identity'"
+    )
 
-    console = open_console(config)
-    try:
-        tenant = console.provisioning.provision(ProvisionRequest(name, "DE"))
-        store = console.ctx.store(tenant.cluster or "")
-        with store.connect(name) as conn:
-            backends.load("activity", "platform")(
-                conn,
-                store.kind,
-                name,
-                users=10,
-                audit_events=400,
-                logins=80,
-                seed=5,
-                key_dir=config.parent / "platform-keys",
-                now=utcnow(),
-            )
-    finally:
-        console.close()
+
+def provisioned(config: Path, name: str) -> None:
+    seeded_in(config, name, logins=80, events=400, users=10, seed=5)
 
 
 def backed_up(config: Path, name: str) -> Path:
@@ -230,11 +217,7 @@ def test_after_purge_even_a_copied_backup_cannot_be_decrypted_by_anyone(
     assert book.fetch_identity(catalog, tenant_name, region_key).returncode == 0
     book.sh(f"age -d -i key.txt {copy} | zstd -d > /dev/null")  # before the purge it opens
     sealed = subprocess.run(
-        [
-            "sqlite3",
-            str(catalog),
-            f"SELECT sealed FROM tenant_secrets WHERE tenant = '{tenant_name}' AND kind = 'backup_identity'",
-        ],
+        ["sqlite3", str(catalog), sealed_identity_query(tenant_name)],
         capture_output=True,
         text=True,
         check=True,

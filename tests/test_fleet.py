@@ -11,7 +11,12 @@ from aptien_ops.errors import InvalidInput
 from aptien_ops.services.provisioning import ProvisionRequest
 
 from cli_runner import run_cli
-from fleet_configs import eu_fleet_config, eu_fleet_console, sandbox_with_eu_on  # noqa: F401 - the fixtures config and ops
+from fleet_configs import (  # noqa: F401 - the fixtures kind, config and ops
+    eu_cluster_kind,
+    eu_fleet_config,
+    eu_fleet_console,
+    sandbox_with_eu_on,
+)
 
 
 def kinds(ops: Console, tenant: str) -> set[str]:

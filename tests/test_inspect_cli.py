@@ -13,22 +13,44 @@ from aptien_ops.composition import open_console
 from aptien_ops.services.provisioning import ProvisionRequest
 
 from cli_runner import Result, run_cli
-from fleet_configs import eu_fleet_config, sandbox_with_eu_on  # noqa: F401 - the fixture config
-from tenant_seeding import seeded
+from fleet_configs import (  # noqa: F401 - the fixtures kind and config
+    eu_cluster_kind,
+    eu_fleet_config,
+    sandbox_with_eu_on,
+)
+from tenant_seeding import seeded_in
 
 
 @pytest.fixture
 def tenant(config: Path, tenant_name: str) -> str:
     """A tenant in eu with 1,500 logins and 500 change-audit events."""
-    console = open_console(config)
-    try:
-        return seeded(console, tenant_name, logins=1500, events=500, users=12, seed=5)
-    finally:
-        console.close()
+    return seeded_in(config, tenant_name, logins=1500, events=500, users=12, seed=5)
 
 
 def sam(*args: str | Path, config: Path) -> Result:
     return run_cli(*args, config=config, operator="sam")
+
+
+def export_audit(
+    tenant: str, output: str | Path, reason: str, *, config: Path, operator: str = "sam"
+) -> Result:
+    """``--json inspect export TENANT --kind audit --format jsonl``, as ``operator``."""
+    return run_cli(
+        "--json",
+        "inspect",
+        "export",
+        tenant,
+        "--kind",
+        "audit",
+        "--format",
+        "jsonl",
+        "--output",
+        output,
+        "--reason",
+        reason,
+        config=config,
+        operator=operator,
+    )
 
 
 def assert_clean_refusal(result: Result, code: int) -> None:
@@ -196,22 +218,7 @@ def test_an_operator_without_security_is_refused_with_4_and_the_attempt_is_logge
             "needs role security; in this sandbox sam has it:"
             " prefix the command with APTIEN_OPS_OPERATOR=sam"
         )
-    export = run_cli(
-        "--json",
-        "inspect",
-        "export",
-        tenant,
-        "--kind",
-        "audit",
-        "--format",
-        "jsonl",
-        "--output",
-        "x.jsonl",
-        "--reason",
-        "curious",
-        config=config,
-        operator="olga",
-    )
+    export = export_audit(tenant, "x.jsonl", "curious", config=config, operator="olga")
     assert_clean_refusal(export, 4)
     log = run_cli("--json", "ops-log", "list", "--limit", "50", config=config).json()
     denied = [(e["operator"], e["action"]) for e in log if e["outcome"] == "denied"]
@@ -271,37 +278,9 @@ def test_summary_and_export_from_the_command_line(
         and "FIRST-SEEN IPS" in summary.stdout
     )
     out = tmp_path / "audit.jsonl"
-    done = sam(
-        "--json",
-        "inspect",
-        "export",
-        tenant,
-        "--kind",
-        "audit",
-        "--format",
-        "jsonl",
-        "--output",
-        out,
-        "--reason",
-        "SEC-99 insider review",
-        config=config,
-    )
+    done = export_audit(tenant, out, "SEC-99 insider review", config=config)
     assert done.code == 0 and done.json()["rows"] == 500 == len(out.read_text().splitlines())
-    again = sam(
-        "--json",
-        "inspect",
-        "export",
-        tenant,
-        "--kind",
-        "audit",
-        "--format",
-        "jsonl",
-        "--output",
-        out,
-        "--reason",
-        "SEC-99",
-        config=config,
-    )
+    again = export_audit(tenant, out, "SEC-99", config=config)
     assert_clean_refusal(again, 5)
     log = run_cli("--json", "ops-log", "list", "--limit", "10", config=config).json()
     ok = next(e for e in log if e["action"] == "inspect.export" and e["outcome"] == "ok")
@@ -316,11 +295,7 @@ def test_a_summary_lists_the_first_bursts_and_first_seen_ips_and_says_how_many_m
 ) -> None:
     """A busy tenant's week can hold thousands of first-seen addresses: the summary lists the
     first 20 of each list and counts the rest; --all lists them all, in text and JSON."""
-    console = open_console(config)
-    try:
-        seeded(console, tenant_name, logins=3000, events=10, users=60, seed=7)
-    finally:
-        console.close()
+    seeded_in(config, tenant_name, logins=3000, events=10, users=60, seed=7)
     window = ("--since", "91d", "--per", "day")
     full = sam("--json", "inspect", "summary", tenant_name, *window, "--all", config=config).json()
     total = full["first_seen_ips_total"]

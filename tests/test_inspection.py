@@ -24,24 +24,14 @@ from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound, Pendi
 from aptien_ops.inspect_query import AuditFilters, CursorCodec, LoginFilters, Position, Query
 from aptien_ops.login_activity import FailureBurst, LoginSummary
 
-from fleet_configs import sandbox_with_eu_on
+from fleet_configs import (  # noqa: F401 - the fixtures kind and config
+    eu_cluster_kind,
+    eu_fleet_config,
+    sandbox_with_eu_on,
+)
 from tenant_seeding import seeded
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def config(
-    kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    monkeypatch.setenv("APTIEN_TEST_INSPECTOR_PW", "inspector-pw-for-tests")
-    pg = request.getfixturevalue("pg_server") if kind == "postgresql" else None
-    return sandbox_with_eu_on(kind, tmp_path / "sbx", pg)
 
 
 @pytest.fixture
@@ -331,7 +321,7 @@ def test_the_summary_finds_the_seeded_attack_and_its_first_seen_address(
     assert len(in_window) == around.distinct_ips and first_seen == in_window - before
 
 
-# ----------------------------------------------------------------------------- who may, and the record
+# ---------------------------------------------------------------------- who may, and the record
 
 
 def test_inspection_needs_security_and_a_denial_is_logged(
@@ -540,7 +530,7 @@ def test_a_csv_export_defuses_cells_a_spreadsheet_would_run(
     assert row["user_email"].startswith("'=") and row["user_agent"] == "'+cmd|calc"
 
 
-# ----------------------------------------------------------------------------- the readers themselves
+# ---------------------------------------------------------------------- the readers themselves
 
 
 def test_every_page_query_is_an_index_range_in_order(
@@ -660,8 +650,9 @@ def test_the_sqlite_reader_refuses_every_column_outside_the_allow_list(
             [
                 sys.executable,
                 "-c",
-                "import sys\nfrom aptien_ops.cli.main import main\ntry:\n    main(sys.argv[1:])\n"
-                "except SystemExit:\n    pass\nprint(any(m.startswith('psycopg') for m in sys.modules))",
+                "import sys\nfrom aptien_ops.cli.main import main\n"
+                "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+                "print(any(m.startswith('psycopg') for m in sys.modules))",
                 "--config",
                 str(sandbox_config),
                 "--json",

@@ -25,7 +25,7 @@ from aptien_ops.inspect_query import AuditFilters, LoginFilters, Position, Query
 from aptien_ops.services.sandbox_seed import SeedRequest
 
 from cli_runner import Result, run_cli
-from fleet_configs import eu_fleet_config  # noqa: F401 - the fixture config
+from fleet_configs import eu_cluster_kind, eu_fleet_config  # noqa: F401 - the fixtures kind, config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -301,7 +301,8 @@ def test_the_console_holds_no_tenant_payload_key_and_cannot_decrypt_a_payload() 
     for path in _console_modules():
         strings, names = _strings_and_names(path)
         relative = path.relative_to(REPO).as_posix()
-        # Only the platform's seeding reads the tenant keys; the seed service only names their directory.
+        # Only the platform's seeding reads the tenant keys; the seed service only names their
+        # directory.
         assert "platform_key" not in names, relative
         if relative != "aptien_ops/services/sandbox_seed.py":
             assert not [s for s in strings if "platform-keys" in s], relative
@@ -337,7 +338,8 @@ def test_the_sqlite_authorizer_is_what_keeps_payloads_out(tmp_path: Path) -> Non
 
     conn = sqlite3.connect(tmp_path / "t.db")
     conn.execute(
-        "CREATE TABLE audit_events (id INTEGER PRIMARY KEY, at TEXT, payload_size INT, payload BLOB)"
+        "CREATE TABLE audit_events"
+        " (id INTEGER PRIMARY KEY, at TEXT, payload_size INT, payload BLOB)"
     )
     conn.set_authorizer(metadata_only)
     assert conn.execute("SELECT id, at, payload_size FROM audit_events").fetchall() == []
@@ -347,9 +349,11 @@ def test_the_sqlite_authorizer_is_what_keeps_payloads_out(tmp_path: Path) -> Non
 
 def test_importing_the_inspection_command_loads_no_backend() -> None:
     probe = (
-        "import sys, json, aptien_ops.cli.inspect, aptien_ops.services.inspection, aptien_ops.inspect_query\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('psycopg', 'textual')\n"
-        "                              or m.startswith('aptien_ops.backends'))))"
+        "import sys, json\n"
+        "import aptien_ops.cli.inspect, aptien_ops.services.inspection, aptien_ops.inspect_query\n"
+        "print(json.dumps(sorted(m for m in sys.modules\n"
+        "                        if m.split('.')[0] in ('psycopg', 'textual')\n"
+        "                        or m.startswith('aptien_ops.backends'))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO

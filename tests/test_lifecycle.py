@@ -11,7 +11,11 @@ from aptien_ops.errors import Conflict, Forbidden, InvalidInput, PendingApproval
 from aptien_ops.services.provisioning import ProvisionRequest
 
 from cli_runner import run_cli
-from fleet_configs import eu_fleet_config, eu_fleet_console  # noqa: F401 - the fixtures config and ops
+from fleet_configs import (  # noqa: F401 - the fixtures kind, config and ops
+    eu_cluster_kind,
+    eu_fleet_config,
+    eu_fleet_console,
+)
 
 
 @pytest.fixture

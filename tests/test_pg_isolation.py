@@ -41,6 +41,13 @@ def store(pg_cluster_settings: ClusterSettings) -> Iterator[PostgresTenantStore]
     tenant_store.close()
 
 
+@pytest.fixture
+def dropped_afterwards(store: PostgresTenantStore, tenant_name: str) -> Iterator[None]:
+    """Drops ``tenant_name``'s database and owner role when the test ends, however it ends."""
+    yield
+    store.drop_database(tenant_name)
+
+
 def _password() -> str:
     # Distinctive enough that finding it anywhere can only mean it leaked.
     return f"pw-{secrets.token_hex(12)}-leak-canary"
@@ -59,6 +66,12 @@ def tenants(store: PostgresTenantStore) -> Iterator[tuple[Tenant, Tenant]]:
         store.drop_database(tenant.name)
 
 
+@pytest.fixture
+def acme(tenants: tuple[Tenant, Tenant]) -> Tenant:
+    """The first of the two tenants, for a test that acts on one (the other stands by)."""
+    return tenants[0]
+
+
 def _connect(server: PgServer, dbname: str, user: str, password: str) -> psycopg.Connection:
     return psycopg.connect(server.conninfo(dbname=dbname, user=user, password=password))
 
@@ -74,10 +87,29 @@ def _create_login_role(server: PgServer, password: str) -> str:
     return role
 
 
+def _least_privileged_admin(
+    server: PgServer, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, str, PostgresTenantStore]:
+    """A new LOGIN CREATEDB CREATEROLE role (no superuser), its password, and a tenant store
+    acting as it that reads the password from the environment. The caller drops the role."""
+    password = _password()
+    admin = f"ops_admin_{secrets.token_hex(4)}"
+    verifier = scram_sha256_verifier(password)
+    server.psql(f"CREATE ROLE \"{admin}\" LOGIN CREATEDB CREATEROLE PASSWORD '{verifier}'")
+    monkeypatch.setenv("APTIEN_TEST_ADMIN_PASSWORD", password)
+    settings = ClusterSettings(
+        "pg-least-privilege",
+        "postgresql",
+        server.url(user=admin),
+        10,
+        password=SecretRef(env="APTIEN_TEST_ADMIN_PASSWORD"),
+    )
+    return admin, password, PostgresTenantStore(settings)
+
+
 def test_tenant_owner_connects_to_its_own_database_with_its_password(
-    store: PostgresTenantStore, tenants: tuple[Tenant, Tenant]
+    store: PostgresTenantStore, acme: Tenant
 ) -> None:
-    acme, _ = tenants
     with store.connect_as_owner(acme.name, acme.password) as conn:
         assert conn.execute("select current_user, current_database()").fetchone() == (
             acme.role,
@@ -96,9 +128,8 @@ def test_tenant_role_cannot_connect_to_another_tenants_database(
 
 
 def test_a_role_with_no_grants_cannot_connect_to_a_tenant_database(
-    pg_server: PgServer, tenants: tuple[Tenant, Tenant]
+    pg_server: PgServer, acme: Tenant
 ) -> None:
-    acme, _ = tenants
     stranger_password = _password()
     stranger = _create_login_role(pg_server, stranger_password)
     try:
@@ -112,28 +143,28 @@ def test_a_role_with_no_grants_cannot_connect_to_a_tenant_database(
 
 
 def test_public_schema_of_a_tenant_belongs_to_its_owner_alone(
-    pg_server: PgServer, tenants: tuple[Tenant, Tenant]
+    pg_server: PgServer, acme: Tenant
 ) -> None:
-    acme, _ = tenants
     owner = pg_server.psql(
         "SELECT nspowner::regrole FROM pg_namespace WHERE nspname = 'public'", dbname=acme.database
     )
     assert owner.strip() == f'"{acme.role}"'
     public_grants = pg_server.psql(
-        "SELECT count(*) FROM pg_namespace, aclexplode(nspacl) a WHERE nspname = 'public' AND a.grantee = 0",
+        "SELECT count(*) FROM pg_namespace, aclexplode(nspacl) a"
+        " WHERE nspname = 'public' AND a.grantee = 0",
         dbname=acme.database,
     )
     assert public_grants.strip() == "0"
     db_public_grants = pg_server.psql(
-        f"SELECT count(*) FROM pg_database, aclexplode(datacl) a WHERE datname = '{acme.database}' AND a.grantee = 0"
+        "SELECT count(*) FROM pg_database, aclexplode(datacl) a"
+        f" WHERE datname = '{acme.database}' AND a.grantee = 0"
     )
     assert db_public_grants.strip() == "0"
 
 
 def test_wrong_password_is_refused_and_not_echoed(
-    pg_server: PgServer, store: PostgresTenantStore, tenants: tuple[Tenant, Tenant]
+    pg_server: PgServer, store: PostgresTenantStore, acme: Tenant
 ) -> None:
-    acme, _ = tenants
     wrong = _password()
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         _connect(pg_server, acme.database, acme.role, wrong)
@@ -175,19 +206,18 @@ def test_owner_password_never_reaches_activity_logs_or_error_messages(
         assert not [text for text in seen if tenant.password in text]
 
 
+@pytest.mark.usefixtures("dropped_afterwards")
 def test_a_non_ascii_password_is_prepared_as_postgresql_expects(
     pg_server: PgServer, store: PostgresTenantStore, tenant_name: str
 ) -> None:
     # SASLprep maps the fullwidth letters and the roman numeral; libpq does the same on login.
     password = "p\u00e4ssw\u00f6rd-\u2168-\uff46\uff55\uff4c\uff4c\u00a0space"
     store.create_database(tenant_name, password)
-    try:
-        with store.connect_as_owner(tenant_name, password) as conn:
-            assert conn.execute("select 1").fetchone() == (1,)
-    finally:
-        store.drop_database(tenant_name)
+    with store.connect_as_owner(tenant_name, password) as conn:
+        assert conn.execute("select 1").fetchone() == (1,)
 
 
+@pytest.mark.usefixtures("dropped_afterwards")
 def test_rerun_after_a_crash_between_role_and_database_completes_provisioning(
     pg_server: PgServer, store: PostgresTenantStore, tenant_name: str
 ) -> None:
@@ -197,13 +227,11 @@ def test_rerun_after_a_crash_between_role_and_database_completes_provisioning(
     )
     new_password = _password()
     store.create_database(tenant_name, new_password)
-    try:
-        with store.connect_as_owner(tenant_name, new_password) as conn:
-            assert conn.execute("select current_user").fetchone() == (role,)
-    finally:
-        store.drop_database(tenant_name)
+    with store.connect_as_owner(tenant_name, new_password) as conn:
+        assert conn.execute("select current_user").fetchone() == (role,)
 
 
+@pytest.mark.usefixtures("dropped_afterwards")
 def test_rerun_converges_a_database_left_without_its_owner_and_grants(
     pg_server: PgServer, store: PostgresTenantStore, tenant_name: str
 ) -> None:
@@ -213,20 +241,15 @@ def test_rerun_converges_a_database_left_without_its_owner_and_grants(
     )  # as if the run died right after CREATE DATABASE
     password = _password()
     store.create_database(tenant_name, password)
+    owner = pg_server.psql(f"SELECT datdba::regrole FROM pg_database WHERE datname = '{database}'")
+    assert owner.strip() == f'"tenant_{tenant_name}_owner"'
+    stranger_password = _password()
+    stranger = _create_login_role(pg_server, stranger_password)
     try:
-        owner = pg_server.psql(
-            f"SELECT datdba::regrole FROM pg_database WHERE datname = '{database}'"
-        )
-        assert owner.strip() == f'"tenant_{tenant_name}_owner"'
-        stranger_password = _password()
-        stranger = _create_login_role(pg_server, stranger_password)
-        try:
-            with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
-                _connect(pg_server, database, stranger, stranger_password)
-        finally:
-            pg_server.psql(f'DROP ROLE "{stranger}"')
+        with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+            _connect(pg_server, database, stranger, stranger_password)
     finally:
-        store.drop_database(tenant_name)
+        pg_server.psql(f'DROP ROLE "{stranger}"')
 
 
 def test_dropping_a_tenant_disconnects_its_sessions_and_removes_its_role(
@@ -253,20 +276,7 @@ def test_dropping_a_tenant_disconnects_its_sessions_and_removes_its_role(
 def test_a_least_privileged_admin_with_a_password_from_the_environment_provisions_and_drops(
     pg_server: PgServer, tenant_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    admin_password = _password()
-    admin = f"ops_admin_{secrets.token_hex(4)}"
-    pg_server.psql(
-        f"CREATE ROLE \"{admin}\" LOGIN CREATEDB CREATEROLE PASSWORD '{scram_sha256_verifier(admin_password)}'"
-    )
-    monkeypatch.setenv("APTIEN_TEST_ADMIN_PASSWORD", admin_password)
-    settings = ClusterSettings(
-        "pg-least-privilege",
-        "postgresql",
-        pg_server.url(user=admin),
-        10,
-        password=SecretRef(env="APTIEN_TEST_ADMIN_PASSWORD"),
-    )
-    store = PostgresTenantStore(settings)
+    admin, admin_password, store = _least_privileged_admin(pg_server, monkeypatch)
     owner_password = _password()
     try:
         store.create_database(tenant_name, owner_password)
@@ -279,8 +289,8 @@ def test_a_least_privileged_admin_with_a_password_from_the_environment_provision
     finally:
         store.close()
         pg_server.psql(
-            f'DROP DATABASE IF EXISTS "tenant_{tenant_name}"; DROP ROLE IF EXISTS "tenant_{tenant_name}_owner"; '
-            f'DROP ROLE "{admin}"'
+            f'DROP DATABASE IF EXISTS "tenant_{tenant_name}"; '
+            f'DROP ROLE IF EXISTS "tenant_{tenant_name}_owner"; DROP ROLE "{admin}"'
         )
     assert admin_password not in pg_server.server_log()
 
@@ -316,15 +326,18 @@ def _seed_as_platform(store: PostgresTenantStore, tenant: Tenant) -> None:
     """Rows as the platform writes them, as the tenant's own role, with a known plaintext."""
     with store.connect_as_owner(tenant.name, tenant.password) as conn:
         conn.execute(
-            "INSERT INTO users (email, display_name, created_at) VALUES ('ann@acme.example', 'Ann', now())"
+            "INSERT INTO users (email, display_name, created_at)"
+            " VALUES ('ann@acme.example', 'Ann', now())"
         )
         conn.execute(
-            "INSERT INTO audit_events (at, actor, action, datasheet, record_id, key_id, payload_size, payload)"
+            "INSERT INTO audit_events"
+            " (at, actor, action, datasheet, record_id, key_id, payload_size, payload)"
             " VALUES (now(), 'ann@acme.example', 'update', 'employees', 'r-1', 'k-1', %s, %s)",
             (len(PLAINTEXT), PLAINTEXT.encode()),
         )
         conn.execute(
-            "INSERT INTO records (id, datasheet, created_at, updated_at, key_id, payload_size, payload)"
+            "INSERT INTO records"
+            " (id, datasheet, created_at, updated_at, key_id, payload_size, payload)"
             " VALUES ('r-1', 'employees', now(), now(), 'k-1', %s, %s)",
             (len(PLAINTEXT), PLAINTEXT.encode()),
         )
@@ -354,9 +367,8 @@ def _as_inspector(server: PgServer, tenant: Tenant, inspector: Inspector) -> psy
 
 
 def test_the_inspector_reads_audit_metadata_but_the_server_refuses_it_every_payload(
-    pg_server: PgServer, tenants: tuple[Tenant, Tenant], inspector: Inspector
+    pg_server: PgServer, acme: Tenant, inspector: Inspector
 ) -> None:
-    acme, _ = tenants
     with _as_inspector(pg_server, acme, inspector) as conn:
         rows = conn.execute(AUDIT_METADATA).fetchall()
         assert [row[2:8] for row in rows] == [
@@ -385,12 +397,12 @@ def test_the_inspector_reads_audit_metadata_but_the_server_refuses_it_every_payl
 
 
 def test_the_inspector_cannot_change_anything_in_a_tenant_database(
-    pg_server: PgServer, tenants: tuple[Tenant, Tenant], inspector: Inspector
+    pg_server: PgServer, acme: Tenant, inspector: Inspector
 ) -> None:
-    acme, _ = tenants
     with _as_inspector(pg_server, acme, inspector) as conn:
         for statement in (
-            "INSERT INTO audit_events (at, actor, action, datasheet, record_id, key_id, payload_size, payload)"
+            "INSERT INTO audit_events"
+            " (at, actor, action, datasheet, record_id, key_id, payload_size, payload)"
             " VALUES (now(), 'x', 'x', 'employees', 'x', 'x', 0, '')",
             "UPDATE audit_events SET actor = 'mallory'",
             "DELETE FROM audit_events",
@@ -417,10 +429,9 @@ def test_the_inspector_cannot_connect_to_a_tenant_it_was_not_admitted_to(
 def test_granting_the_inspector_again_takes_back_a_table_grant_made_by_hand(
     pg_server: PgServer,
     store: PostgresTenantStore,
-    tenants: tuple[Tenant, Tenant],
+    acme: Tenant,
     inspector: Inspector,
 ) -> None:
-    acme, _ = tenants
     pg_server.psql(f'GRANT SELECT ON audit_events TO "{inspector.role}"', dbname=acme.database)
     with _as_inspector(pg_server, acme, inspector) as conn:
         assert conn.execute("SELECT count(payload) FROM audit_events").fetchone() == (
@@ -459,10 +470,9 @@ def test_the_inspector_password_reaches_the_server_only_as_a_verifier(
 def test_an_inspector_created_without_a_password_cannot_log_in(
     pg_server: PgServer,
     store: PostgresTenantStore,
-    tenants: tuple[Tenant, Tenant],
+    acme: Tenant,
     inspector: Inspector,
 ) -> None:
-    acme, _ = tenants
     silent = f"aptien_inspector_{secrets.token_hex(4)}"
     try:
         store.grant_inspector(acme.name, silent, None)
@@ -481,10 +491,9 @@ def test_an_inspector_created_without_a_password_cannot_log_in(
 def test_a_role_that_could_read_more_than_metadata_is_never_made_an_inspector(
     pg_server: PgServer,
     store: PostgresTenantStore,
-    tenants: tuple[Tenant, Tenant],
+    acme: Tenant,
     inspector: Inspector,
 ) -> None:
-    acme, _ = tenants
     powerful, member = f"insp_super_{secrets.token_hex(4)}", f"insp_member_{secrets.token_hex(4)}"
     pg_server.psql(
         f'CREATE ROLE "{powerful}" SUPERUSER; CREATE ROLE "{member}" IN ROLE "{acme.role}"'
@@ -550,21 +559,8 @@ def test_suspending_a_tenant_that_has_no_role_on_the_cluster_is_not_found(
 def test_a_least_privileged_admin_runs_the_whole_tenant_lifecycle(
     pg_server: PgServer, tenant_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    admin_password = _password()
-    admin = f"ops_admin_{secrets.token_hex(4)}"
+    admin, admin_password, store = _least_privileged_admin(pg_server, monkeypatch)
     inspector = Inspector(f"aptien_inspector_{secrets.token_hex(4)}", _password())
-    pg_server.psql(
-        f"CREATE ROLE \"{admin}\" LOGIN CREATEDB CREATEROLE PASSWORD '{scram_sha256_verifier(admin_password)}'"
-    )
-    monkeypatch.setenv("APTIEN_TEST_ADMIN_PASSWORD", admin_password)
-    settings = ClusterSettings(
-        "pg-least-privilege",
-        "postgresql",
-        pg_server.url(user=admin),
-        10,
-        password=SecretRef(env="APTIEN_TEST_ADMIN_PASSWORD"),
-    )
-    store = PostgresTenantStore(settings)
     tenant = Tenant(tenant_name, _password())
     try:
         store.create_database(tenant.name, tenant.password)

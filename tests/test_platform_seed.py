@@ -1,4 +1,5 @@
-"""Platform activity seeded as the platform writes it, on SQLite files and a real PostgreSQL server."""
+"""Platform activity seeded as the platform writes it, on SQLite files and a real PostgreSQL
+server."""
 
 from __future__ import annotations
 
@@ -124,7 +125,8 @@ def test_the_same_seed_writes_the_same_metadata_into_a_fresh_database(
     platform: Platform, tenant_name: str, tmp_path: Path
 ) -> None:
     queries = (
-        "SELECT at, actor, action, datasheet, record_id, payload_size FROM audit_events ORDER BY id",
+        "SELECT at, actor, action, datasheet, record_id, payload_size"
+        " FROM audit_events ORDER BY id",
         "SELECT at, user_email, ip, user_agent, result, method FROM login_events ORDER BY id",
         "SELECT email, display_name, created_at, active, is_admin FROM users ORDER BY id",
         "SELECT id, datasheet, created_at, updated_at FROM records ORDER BY id",
@@ -173,7 +175,8 @@ def test_every_payload_opens_with_the_platform_key_and_carries_the_marker(
     aead = AESGCM(key)
     sealed = platform.rows(
         tenant,
-        "SELECT 'audit_events', datasheet, record_id, key_id, payload_size, payload FROM audit_events",
+        "SELECT 'audit_events', datasheet, record_id, key_id, payload_size, payload"
+        " FROM audit_events",
     )
     sealed += platform.rows(
         tenant, "SELECT 'records', datasheet, id, key_id, payload_size, payload FROM records"

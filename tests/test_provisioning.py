@@ -17,21 +17,12 @@ from aptien_ops.errors import Conflict, ExitCode, Forbidden, InvalidInput, OpsEr
 from aptien_ops.services.provisioning import STEPS, ProvisionRequest, secret_context
 
 from cli_runner import run_cli, run_cli_process
-from fleet_configs import eu_fleet_console, sandbox_with_eu_on  # noqa: F401 - the fixture ops
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def config(
-    kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    monkeypatch.setenv("APTIEN_TEST_INSPECTOR_PW", "inspector-pw-for-tests")
-    pg = request.getfixturevalue("pg_server") if kind == "postgresql" else None
-    return sandbox_with_eu_on(kind, tmp_path / "sbx", pg)
+from fleet_configs import (  # noqa: F401 - the fixtures kind, config and ops
+    eu_cluster_kind,
+    eu_fleet_config,
+    eu_fleet_console,
+    sandbox_with_eu_on,
+)
 
 
 def drift(console: Console, tenant: str) -> list[object]:

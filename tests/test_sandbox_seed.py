@@ -18,37 +18,17 @@ from aptien_ops.services.sandbox_seed import SeedRequest
 from cli_runner import run_cli
 
 REPO = Path(__file__).resolve().parent.parent
+#: Four tenants with ten users and 500 audit events each.
+SEED_FOUR = ("--json", "sandbox", "seed", "--tenants", "4", "--users", "10", "--events", "500")
 
 
 def test_seed_fills_tenants_in_both_regions_and_a_rerun_adds_nothing(sandbox_config: Path) -> None:
-    first = run_cli(
-        "--json",
-        "sandbox",
-        "seed",
-        "--tenants",
-        "4",
-        "--users",
-        "10",
-        "--events",
-        "500",
-        config=sandbox_config,
-    )
+    first = run_cli(*SEED_FOUR, config=sandbox_config)
     assert first.code == 0, first.stderr
     rows = first.json()
     assert {r["region"] for r in rows} == {"eu", "us"}
     assert all(r["audit_events"] == 500 and r["logins"] == 100 for r in rows)
-    again = run_cli(
-        "--json",
-        "sandbox",
-        "seed",
-        "--tenants",
-        "4",
-        "--users",
-        "10",
-        "--events",
-        "500",
-        config=sandbox_config,
-    )
+    again = run_cli(*SEED_FOUR, config=sandbox_config)
     assert again.code == 0 and all(r.get("skipped") == "already seeded" for r in again.json())
     keys = sandbox_config.parent / "platform-keys"
     assert sorted(p.stem for p in keys.iterdir()) == sorted(r["tenant"] for r in rows)

@@ -77,11 +77,13 @@ def describe(cluster: Cluster, tenant: str) -> dict[str, list[tuple[Any, ...]]]:
             )
             return {"objects": [tuple(r) for r in rows.fetchall()]}
         queries = {
-            "columns": "SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity"
-            " FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, ordinal_position",
-            "constraints": "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
-            " WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2",
-            "indexes": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1",
+            "columns": "SELECT table_name, column_name, data_type, is_nullable, column_default,"
+            " is_identity FROM information_schema.columns WHERE table_schema = 'public'"
+            " ORDER BY 1, ordinal_position",
+            "constraints": "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
+            " FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2",
+            "indexes": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+            " ORDER BY 1",
         }
         return {key: [tuple(r) for r in conn.execute(q).fetchall()] for key, q in queries.items()}
 
@@ -242,7 +244,10 @@ def test_sqlite_timestamps_must_have_the_one_shape_that_sorts_as_time(
     )
     store.create_database(tenant_name, "ignored")
     store.apply_schema(tenant_name, 2, region="eu")
-    insert = "INSERT INTO login_events (at, user_email, ip, user_agent, result, method) VALUES (?, 'a@b', 'ip', 'ua', 'ok', 'pw')"
+    insert = (
+        "INSERT INTO login_events (at, user_email, ip, user_agent, result, method)"
+        " VALUES (?, 'a@b', 'ip', 'ua', 'ok', 'pw')"
+    )
     for wrong in (
         "2024-05-01 10:00:00.000000",
         "2024-05-01T10:00:00+00:00",
@@ -262,70 +267,67 @@ def test_sqlite_timestamps_must_have_the_one_shape_that_sorts_as_time(
         tenant_schema.utc_timestamp(datetime(2024, 5, 1, 10))
 
 
+@pytest.fixture
+def pg_tenant(
+    pg_cluster_settings: ClusterSettings, tenant_name: str
+) -> Iterator[tuple[PostgresTenantStore, str]]:
+    """A store on the suite's PostgreSQL and a new database for ``tenant_name`` (no schema yet),
+    with its owner's password; the database goes again afterwards."""
+    store = PostgresTenantStore(pg_cluster_settings)
+    password = secrets.token_urlsafe(24)
+    store.create_database(tenant_name, password)
+    yield store, password
+    store.drop_database(tenant_name)
+    store.close()
+
+
 @pytest.mark.postgres
 def test_the_tables_belong_to_the_tenants_own_role(
-    pg_cluster_settings: ClusterSettings, tenant_name: str
+    pg_tenant: tuple[PostgresTenantStore, str], tenant_name: str
 ) -> None:
-    store = PostgresTenantStore(pg_cluster_settings)
-    store.create_database(tenant_name, secrets.token_urlsafe(24))
-    try:
-        store.apply_schema(tenant_name, 2, region="eu")
-        with store.connect(tenant_name) as conn:
-            owners = conn.execute(
-                "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class"
-                " WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'S', 'i')"
-            ).fetchall()
-        assert owners == [(f"tenant_{tenant_name}_owner",)]
-    finally:
-        store.drop_database(tenant_name)
-        store.close()
+    store, _ = pg_tenant
+    store.apply_schema(tenant_name, 2, region="eu")
+    with store.connect(tenant_name) as conn:
+        owners = conn.execute(
+            "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class"
+            " WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'S', 'i')"
+        ).fetchall()
+    assert owners == [(f"tenant_{tenant_name}_owner",)]
 
 
 @pytest.mark.postgres
 def test_a_tenant_meta_view_planted_by_the_platform_role_is_never_read(
-    pg_cluster_settings: ClusterSettings, tenant_name: str
+    pg_tenant: tuple[PostgresTenantStore, str], tenant_name: str
 ) -> None:
-    store = PostgresTenantStore(pg_cluster_settings)
-    password = secrets.token_urlsafe(24)
-    store.create_database(tenant_name, password)
-    try:
-        with store.connect_as_owner(tenant_name, password) as conn:
-            conn.execute(
-                "CREATE VIEW tenant_meta AS SELECT 'schema_version'::text AS key, '9'::text AS value"
-            )
-        with pytest.raises(IntegrityFailure, match="not the plain table"):
-            store.schema_version(tenant_name)
-        with pytest.raises(IntegrityFailure):
-            store.apply_schema(tenant_name, 2, region="eu")
-    finally:
-        store.drop_database(tenant_name)
-        store.close()
+    store, password = pg_tenant
+    with store.connect_as_owner(tenant_name, password) as conn:
+        conn.execute(
+            "CREATE VIEW tenant_meta AS SELECT 'schema_version'::text AS key, '9'::text AS value"
+        )
+    with pytest.raises(IntegrityFailure, match="not the plain table"):
+        store.schema_version(tenant_name)
+    with pytest.raises(IntegrityFailure):
+        store.apply_schema(tenant_name, 2, region="eu")
 
 
 @pytest.mark.postgres
 def test_a_schema_named_after_the_owner_role_does_not_catch_the_consoles_ddl(
-    pg_cluster_settings: ClusterSettings, tenant_name: str
+    pg_tenant: tuple[PostgresTenantStore, str], tenant_name: str
 ) -> None:
-    store = PostgresTenantStore(pg_cluster_settings)
-    password = secrets.token_urlsafe(24)
-    store.create_database(tenant_name, password)
-    try:
-        with store.connect_as_owner(tenant_name, password) as conn:
-            conn.execute(
-                psycopg.sql.SQL("CREATE SCHEMA {}").format(
-                    psycopg.sql.Identifier(f"tenant_{tenant_name}_owner")
-                )
+    store, password = pg_tenant
+    with store.connect_as_owner(tenant_name, password) as conn:
+        conn.execute(
+            psycopg.sql.SQL("CREATE SCHEMA {}").format(
+                psycopg.sql.Identifier(f"tenant_{tenant_name}_owner")
             )
-        store.apply_schema(tenant_name, 2, region="eu")
-        with store.connect(tenant_name) as conn:
-            assert conn.execute(
-                "SELECT to_regclass('public.audit_events') IS NOT NULL"
-            ).fetchone() == (True,)
-            tables = conn.execute(
-                "SELECT count(*) FROM pg_tables WHERE schemaname = %s",
-                (f"tenant_{tenant_name}_owner",),
-            ).fetchone()
-        assert tables == (0,)
-    finally:
-        store.drop_database(tenant_name)
-        store.close()
+        )
+    store.apply_schema(tenant_name, 2, region="eu")
+    with store.connect(tenant_name) as conn:
+        assert conn.execute("SELECT to_regclass('public.audit_events') IS NOT NULL").fetchone() == (
+            True,
+        )
+        tables = conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = %s",
+            (f"tenant_{tenant_name}_owner",),
+        ).fetchone()
+    assert tables == (0,)

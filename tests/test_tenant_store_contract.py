@@ -252,6 +252,7 @@ def test_an_unreachable_cluster_is_unavailable_and_no_password_leaks(
 
     calls: list[tuple[str, Callable[[], object]]] = [
         ("ping", store.ping),
+        ("privileges", store.privileges),
         ("create_database", lambda: store.create_database(tenant_name, owner_password)),
         ("drop_database", lambda: store.drop_database(tenant_name)),
         ("exists", lambda: store.exists(tenant_name)),
@@ -284,6 +285,15 @@ def test_an_unreachable_cluster_is_unavailable_and_no_password_leaks(
 
 def test_ping_succeeds_on_a_reachable_cluster(cluster: ClusterUnderTest) -> None:
     cluster.store.ping()
+
+
+def test_the_admin_of_a_reachable_cluster_holds_what_the_console_needs(
+    cluster: ClusterUnderTest,
+) -> None:
+    before = cluster.snapshot()
+    privileges = cluster.store.privileges()
+    assert privileges.held and privileges.missing == () and privileges.grant == ""
+    assert cluster.snapshot() == before  # asking changes nothing
 
 
 def test_sqlite_tenant_files_are_private_to_the_console(tmp_path: Path, tenant_name: str) -> None:
@@ -401,10 +411,11 @@ def test_a_tenant_database_reports_its_size_and_it_grows_with_its_data(
     assert before > 0
     blob = random.Random(4).randbytes(4 << 20)  # incompressible: stored at full size
     with store.connect(provisioned) as conn:
-        placeholder = "?" if cluster.kind == "sqlite" else "%s"
+        p = "?" if cluster.kind == "sqlite" else "%s"
         conn.execute(
-            "INSERT INTO records (id, datasheet, created_at, updated_at, key_id, payload_size, payload)"
-            f" VALUES ('r-1', 'employees', {placeholder}, {placeholder}, 'k', {placeholder}, {placeholder})",
+            "INSERT INTO records"
+            " (id, datasheet, created_at, updated_at, key_id, payload_size, payload)"
+            f" VALUES ('r-1', 'employees', {p}, {p}, 'k', {p}, {p})",
             (utc_timestamp(), utc_timestamp(), len(blob), blob),
         )
     assert store.size_bytes(provisioned) >= before + (2 << 20)

@@ -212,7 +212,8 @@ def backup_prune(state: CliState, dry_run: bool) -> None:
     def confirm(doomed: list[PruneDecision]) -> None:
         tenants = len({d.tenant for d in doomed})
         state.confirm(
-            f"delete {len(doomed)} backup(s) of {tenants} tenant(s)? They cannot be restored afterwards"
+            f"delete {len(doomed)} backup(s) of {tenants} tenant(s)? "
+            "They cannot be restored afterwards"
         )
 
     decisions = state.console().backups.prune(dry_run=dry_run, confirm=confirm)

@@ -3,18 +3,18 @@ what, when — from metadata alone. Every command needs the ``security`` role an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from aptien_ops.cli.output import fields, say, table
+from aptien_ops.cli.output import echo, fields, say, table
 from aptien_ops.cli.params import TextLimit
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.domain import iso
 from aptien_ops.domain.free_text import FILTER_VALUE, REASON
+from aptien_ops.terminal_text import shown
 
 if TYPE_CHECKING:
     from aptien_ops.services.inspection_results import TenantActivity
@@ -30,9 +30,6 @@ USER_COLUMNS = (
     ("last_login_ip", 24),
     ("last_attempt_result", 20),
 )
-#: Terminal controls and bidi overrides: user agents and failed-login addresses are typed by
-#: strangers, and must not move the cursor, recolour or reorder an operator's screen.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 #: How many bursts and first-seen IPs ``inspect summary`` lists without ``--all``.
@@ -41,18 +38,18 @@ LISTED = 20
 FILTER = TextLimit(FILTER_VALUE)
 
 
-def clean(value: Any, width: int | None = None) -> Any:
-    """``value`` fit for a terminal: controls shown as ``?``, cut to ``width`` characters."""
-    if not isinstance(value, str):
-        return value
-    text = _UNPRINTABLE.sub("?", value)
-    return text if width is None or len(text) <= width else text[: width - 1] + "…"
-
-
 def _rows(
     rows: Sequence[Mapping[str, Any]], widths: Mapping[str, int] | None = None
 ) -> list[dict[str, Any]]:
-    return [{k: clean(v, (widths or {}).get(k)) for k, v in row.items()} for row in rows]
+    """``rows`` with their text escaped for a terminal and cut to ``widths`` (user agents run
+    long, and strangers type them)."""
+    return [
+        {
+            k: shown(v, width=(widths or {}).get(k)) if isinstance(v, str) else v
+            for k, v in r.items()
+        }
+        for r in rows
+    ]
 
 
 def _since_until(command: Any) -> Any:
@@ -93,7 +90,8 @@ def inspect() -> None:
       aptien-ops inspect audit acme-gmbh --actor goran.okafor@acme-gmbh.example --since 7d
       aptien-ops inspect user goran.okafor@acme-gmbh.example
       aptien-ops inspect summary acme-gmbh --since 7d
-      aptien-ops inspect export acme-gmbh --kind logins --format csv --output logins.csv --reason "SEC-42"
+      aptien-ops inspect export acme-gmbh --kind logins --format csv --output logins.csv \
+--reason "SEC-42"
     """
 
 
@@ -103,9 +101,9 @@ def _page(state: CliState, page: Any, columns: Sequence[str], widths: Mapping[st
         state.out(data)
         return
     if page.notice:
-        say(f"note: {page.notice}")
+        say(f"note: {shown(page.notice)}")
     rows: list[dict[str, Any]] = data["rows"]
-    click.echo(table(_rows(rows, widths), columns))
+    echo(table(_rows(rows, widths), columns))
     more = f"; next page: --after {page.next_cursor}" if page.next_cursor else "; no more rows"
     say(f"{len(rows)} row(s), newest first{more}")
 
@@ -194,21 +192,21 @@ def inspect_user(state: CliState, email: str, region: str | None) -> None:
     from aptien_ops.errors import Unavailable
     from aptien_ops.services.inspection_results import UserHit
 
-    shown = 0
+    printed = 0
 
     def show(hit: UserHit) -> None:
-        nonlocal shown
+        nonlocal printed
         if state.json:
             return
         row = hit.as_json()
-        if not shown:  # the header waits for the first row: a refusal prints nothing on stdout
-            click.echo("  ".join(c.upper().ljust(w) for c, w in USER_COLUMNS).rstrip())
-        shown += 1
+        if not printed:  # the header waits for the first row: a refusal prints nothing on stdout
+            echo("  ".join(c.upper().ljust(w) for c, w in USER_COLUMNS).rstrip())
+        printed += 1
         cells = (
-            str(clean(row.get(c) if row.get(c) is not None else "-", w)).ljust(w)
+            shown(row.get(c) if row.get(c) is not None else "-", width=w).ljust(w)
             for c, w in USER_COLUMNS
         )
-        click.echo("  ".join(cells).rstrip())
+        echo("  ".join(cells).rstrip())
 
     search = state.console().inspection.find_user(
         email, region=region, on_hit=show, progress=Bar("searching", enabled=not state.json)
@@ -265,8 +263,8 @@ def inspect_summary(
         state.out(summary.as_json(listed))
         return
     if summary.notice:
-        say(f"note: {summary.notice}")
-    click.echo(_summary_text(summary, listed))
+        say(f"note: {shown(summary.notice)}")
+    echo(_summary_text(summary, listed))
 
 
 def _capped(title: str, rows: list[dict[str, Any]], total: int, columns: Sequence[str]) -> str:
@@ -358,8 +356,8 @@ def inspect_export(
         name, kind=kind, fmt=fmt, output=output, reason=reason, since=since, until=until
     )
     if not state.json and done.notice:
-        say(f"note: {done.notice}")
+        say(f"note: {shown(done.notice)}")
     state.out(
         done.as_json(),
-        f"exported {done.rows} {kind} event(s) to {done.output} (sha256 {done.sha256})",
+        f"exported {done.rows} {kind} event(s) to {shown(done.output)} (sha256 {done.sha256})",
     )

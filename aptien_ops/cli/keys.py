@@ -32,7 +32,8 @@ def keys_init(state: CliState, region: str) -> None:
         f"region {made.region}: keys created: {created}\n"
         f"sealing key  {made.sealing_key}\n"
         f"signing key  {made.signing_key}\n"
-        f"public signing key ({made.fingerprint}), for the runbook:\n{made.public_key_pem.rstrip()}\n"
+        f"public signing key ({made.fingerprint}), for the runbook:\n"
+        f"{made.public_key_pem.rstrip()}\n"
         "escrow both key files now: a lost region key makes every sealed secret unreadable"
     )
     state.out(made.as_json(), human)

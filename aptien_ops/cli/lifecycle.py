@@ -9,6 +9,7 @@ from aptien_ops.cli.params import TextLimit
 from aptien_ops.cli.progress import Bar, StepPrinter
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.cli.tenants import tenant
+from aptien_ops.domain import validate_tenant_name
 from aptien_ops.domain.free_text import CONTACT_NAME, REASON, RESIDENCY_OVERRIDE
 
 
@@ -58,16 +59,14 @@ def tenant_provision(
     Example:
       aptien-ops tenant provision acme-gmbh --country DE --contact-email it@acme.example
     """
-    from aptien_ops.domain import validate_tenant_name
     from aptien_ops.services.provisioning import ProvisionRequest
 
-    validate_tenant_name(name)  # before the name is echoed below
     console = state.console()
     request = ProvisionRequest(
         name, country, region, residency_override, contact_name, contact_email
     )
-    state.info(f"provisioning {name}:")
-    tenant = console.provisioning.provision(request, progress=StepPrinter(not state.json))
+    steps = StepPrinter(not state.json, heading=f"provisioning {name}:")
+    tenant = console.provisioning.provision(request, progress=steps)
     _show(state, tenant.as_json(), f"active on {tenant.cluster} in {tenant.region}")
 
 
@@ -101,6 +100,7 @@ def tenant_resume(state: CliState, name: str) -> None:
 @pass_state
 def tenant_cancel(state: CliState, name: str, retain_days: int | None) -> None:
     """Cancel NAME: no more logins; restorable until the retention end, then purgeable."""
+    validate_tenant_name(name)  # before the question quotes it
     state.confirm(f"cancel tenant {name}? Its users can no longer log in")
     data = state.console().lifecycle.cancel(name, retain_days).as_json()
     _show(state, data, f"cancelled, retained until {data['retain_until']}")
@@ -121,6 +121,7 @@ def tenant_purge(state: CliState, name: str, before_retention_end: str | None) -
     Drops its database and role, and destroys its backup identity so every backup of it
     becomes unreadable. A tombstone with the dates stays in the catalog.
     """
+    validate_tenant_name(name)  # before the question quotes it
     state.confirm(
         f"purge tenant {name}? This destroys its database and makes its backups unreadable"
     )
@@ -145,7 +146,8 @@ def fleet() -> None:
 @fleet.command("check")
 @pass_state
 def fleet_check(state: CliState) -> None:
-    """Orphan databases, missing databases, schemas behind, tenants past retention, full clusters."""
+    """Orphan databases, missing databases, schemas behind, tenants past retention, full
+    clusters."""
     from aptien_ops.errors import IntegrityFailure
 
     findings = [f.as_json() for f in state.console().fleet.check()]

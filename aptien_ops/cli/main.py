@@ -7,6 +7,7 @@ Exit codes (SPEC §5): 0 ok, 1 internal, 2 invalid, 3 not found, 4 forbidden, 5 
 from __future__ import annotations
 
 import gc
+import io
 import json
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ import click
 
 from aptien_ops import __version__
 from aptien_ops.cli.global_flags import hoisted
+from aptien_ops.cli.output import say
 from aptien_ops.cli.state import CliState
 from aptien_ops.domain import Identity
 from aptien_ops.errors import (
@@ -47,7 +49,8 @@ Exit codes: 0 ok, 1 internal, 2 invalid (or a confirmation answered no), 3 not f
 @click.option(
     "--config",
     metavar="PATH",
-    help="ops.toml to use (default: $APTIEN_OPS_CONFIG, ./ops.toml, ~/.config/aptien-ops/ops.toml, embedded sandbox).",
+    help="ops.toml to use (default: $APTIEN_OPS_CONFIG, ./ops.toml, "
+    "~/.config/aptien-ops/ops.toml, embedded sandbox).",
 )
 @click.option(
     "--json",
@@ -89,6 +92,7 @@ def cli(
 
 def _register() -> None:
     from aptien_ops.cli import (
+        doctor,
         inspect,
         keys,
         lifecycle,
@@ -110,6 +114,7 @@ def _register() -> None:
         opslog.ops_log,
         policy.policy,
         keys.keys,
+        doctor.doctor,
         tui.tui,
         inspect.inspect,
     ):
@@ -124,7 +129,7 @@ _register()
 
 def _report(error: OpsError, as_json: bool) -> None:
     if as_json:
-        sys.stderr.write(json.dumps(error.as_json(), ensure_ascii=False) + "\n")
+        sys.stderr.write(json.dumps(error.as_json(), ensure_ascii=True) + "\n")
     else:
         sys.stderr.write(f"aptien-ops: {error.label}: {error.one_line()}\n")
 
@@ -189,7 +194,9 @@ def _translated(args: list[str], identity: Identity | None) -> int:
         if as_json or _quotes_too_much(usage):
             _report(_usage_error(usage), as_json)
         else:
-            usage.show()
+            shown = io.StringIO()  # click quotes what was typed: "No such command '…'"
+            usage.show(file=shown)
+            say(shown.getvalue().rstrip("\n"))
         return ExitCode.INVALID
     except KeyboardInterrupt:
         return _interrupted()

@@ -1,4 +1,8 @@
-"""stdout is for data, stderr for everything else."""
+"""stdout is for data, stderr for everything else; text reaches neither raw.
+
+Every text this module prints goes through :func:`~aptien_ops.terminal_text.shown`: a cell or
+a field's value on one line, a message or a whole block with its line feeds kept.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,21 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import click
+
+from aptien_ops.terminal_text import shown
+
 
 def emit_json(value: Any) -> None:
-    # ASCII only: attacker-typed text (user agents) must not reach the terminal as raw control bytes.
+    # ASCII only: attacker-typed text (user agents) must not reach the terminal as raw control
+    # bytes.
     sys.stdout.write(json.dumps(value, ensure_ascii=True, default=str))
     sys.stdout.write("\n")
 
 
 def emit_json_text(text: str) -> None:
-    """JSON that is already text (built by the database), printed ASCII-only like :func:`emit_json`."""
+    """JSON that is already text (built by the database), printed ASCII-only like
+    :func:`emit_json`."""
     if not text.isascii():
         text = json.dumps(json.loads(text), ensure_ascii=True)
     sys.stdout.write(text)
@@ -24,15 +34,20 @@ def emit_json_text(text: str) -> None:
 
 def say(message: str) -> None:
     """A message for the operator (stderr, so pipes of data stay clean)."""
-    sys.stderr.write(message + "\n")
+    sys.stderr.write(shown(message, multiline=True) + "\n")
+
+
+def echo(text: str) -> None:
+    """Lines of data (a table, a record) on stdout."""
+    click.echo(shown(text, multiline=True))
 
 
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, list | tuple | set | frozenset):
-        return ",".join(str(v) for v in value)
-    return str(value).replace("\n", " ")
+        return shown(",".join(str(v) for v in value))
+    return shown(value)
 
 
 def table(

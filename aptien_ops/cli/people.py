@@ -7,6 +7,7 @@ import click
 from aptien_ops.cli.output import fields, table
 from aptien_ops.cli.params import TextLimit
 from aptien_ops.cli.state import CliState, pass_state
+from aptien_ops.domain import Operator
 from aptien_ops.domain.free_text import REASON
 
 
@@ -55,8 +56,7 @@ def operator_add(state: CliState, user: str, roles: tuple[str, ...]) -> None:
 @pass_state
 def operator_grant(state: CliState, user: str, role: str) -> None:
     """Grant ROLE to USER (admin: recorded for a second admin's approval)."""
-    op = state.console().operators.grant(user, role).as_json()
-    state.out(op, f"{op['name']} now holds {', '.join(op['roles'])}")  # type: ignore[arg-type]
+    _now_holds(state, state.console().operators.grant(user, role))
 
 
 @operator.command("revoke")
@@ -65,8 +65,13 @@ def operator_grant(state: CliState, user: str, role: str) -> None:
 @pass_state
 def operator_revoke(state: CliState, user: str, role: str) -> None:
     """Take ROLE away from USER."""
-    op = state.console().operators.revoke(user, role).as_json()
-    state.out(op, f"{op['name']} now holds {', '.join(op['roles']) or 'no roles'}")  # type: ignore[arg-type]
+    _now_holds(state, state.console().operators.revoke(user, role))
+
+
+def _now_holds(state: CliState, changed: Operator) -> None:
+    """The operator after a grant or revoke: ``jdoe now holds admin, operator``."""
+    roles = ", ".join(sorted(changed.roles)) or "no roles"
+    state.out(changed.as_json(), f"{changed.name} now holds {roles}")
 
 
 @click.group()

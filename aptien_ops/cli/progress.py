@@ -12,6 +12,8 @@ import sys
 import time
 from typing import TextIO
 
+from aptien_ops.terminal_text import shown
+
 
 def live(stream: TextIO) -> bool:
     """Whether ``stream`` is a terminal that can rewrite a line in place."""
@@ -25,15 +27,23 @@ class StepPrinter:
     elsewhere each step is one plain line, written when it is done.
     """
 
-    def __init__(self, enabled: bool, stream: TextIO | None = None) -> None:
+    def __init__(
+        self, enabled: bool, *, heading: str | None = None, stream: TextIO | None = None
+    ) -> None:
         self.enabled = enabled
         self.stream = stream or sys.stderr
         self.live = enabled and live(self.stream)
         self._started = 0.0
+        #: Printed before the first step: by then the work's input has been checked, so the
+        #: heading can name it (the command line echoes nothing it has not validated).
+        self._heading = heading
 
     def __call__(self, step: str, status: str) -> None:
         if not self.enabled:
             return
+        if self._heading is not None:
+            self.stream.write(shown(self._heading) + "\n")
+            self._heading = None
         if status == "start":
             self._started = time.perf_counter()
             if self.live:
@@ -67,10 +77,11 @@ class Bar:
         if self.live:
             filled = int(self.WIDTH * done / total)
             bar = "#" * filled + "." * (self.WIDTH - filled)
-            self.stream.write(f"\r{self.label} [{bar}] {done}/{total} {item[:30]:<30}")
+            self.stream.write(f"\r{self.label} [{bar}] {done}/{total} {shown(item, width=30):<30}")
             if done >= total:
                 self.stream.write("\n")
         elif done >= self._next_line or done >= total:
-            self.stream.write(f"{self.label} {done}/{total} {item[:60]}".rstrip() + "\n")
+            line = f"{self.label} {done}/{total} {shown(item, width=60)}"
+            self.stream.write(line.rstrip() + "\n")
             self._next_line = done + max(1, total // 10)
         self.stream.flush()

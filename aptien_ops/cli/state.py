@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from aptien_ops.cli.output import emit_json, say
+from aptien_ops.cli.output import echo, emit_json, say
 from aptien_ops.domain import Clock, Identity, utcnow
+from aptien_ops.terminal_text import shown
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
@@ -60,7 +61,7 @@ class CliState:
         if self.json:
             emit_json(data)
         else:
-            click.echo(human if human is not None else data)
+            echo(human if human is not None else str(data))
 
     def info(self, message: str) -> None:
         if not self.json:
@@ -80,7 +81,7 @@ class CliState:
             raise InvalidInput(
                 f"{question} — no terminal to ask", hint="pass --yes to confirm in scripts"
             )
-        if not click.confirm(question, default=False, err=True):
+        if not click.confirm(shown(question), default=False, err=True):
             raise NotConfirmed()
 
 

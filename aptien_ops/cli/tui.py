@@ -30,7 +30,8 @@ def check_terminal() -> None:
     size = shutil.get_terminal_size((0, 0))
     if size.columns < MIN_COLUMNS or size.lines < MIN_LINES:
         raise InvalidInput(
-            f"the terminal is {size.columns}x{size.lines}; the console needs at least {MIN_COLUMNS}x{MIN_LINES}",
+            f"the terminal is {size.columns}x{size.lines}; "
+            f"the console needs at least {MIN_COLUMNS}x{MIN_LINES}",
             hint="enlarge the window, or use the scripted mode: aptien-ops --help",
         )
 

@@ -66,7 +66,8 @@ class TableReader:
             if SECRET_KEYS.search(key):
                 raise self.fail(
                     key,
-                    "secrets may not be written in the config file; use password_file or password_env",
+                    "secrets may not be written in the config file; "
+                    "use password_file or password_env",
                 )
         unknown = sorted(set(self.table) - self.seen)
         if unknown:

@@ -31,26 +31,31 @@ def check_residency(settings: Settings) -> None:
                 or other_store.is_relative_to(store)
             ):
                 raise ConfigError(
-                    f"{settings.source}: regions.{region.name}.backup_store: shares storage with region "
-                    f"{other!r} ({store}); each region needs its own store"
+                    f"{settings.source}: regions.{region.name}.backup_store: "
+                    f"shares storage with region {other!r} ({store}); "
+                    "each region needs its own store"
                 )
         seen_stores[store] = region.name
         key = region.key_file.resolve()
         if key in seen_keys:
             raise ConfigError(
-                f"{settings.source}: regions.{region.name}.key_file: the region key of {seen_keys[key]!r} is used again; each region seals with its own key"
+                f"{settings.source}: regions.{region.name}.key_file: "
+                f"the region key of {seen_keys[key]!r} is used again; "
+                "each region seals with its own key"
             )
         seen_keys[key] = region.name
         for cluster in region.clusters:
             url = _normalise_url(cluster.url)
             if url in seen_urls:
                 raise ConfigError(
-                    f"{settings.source}: regions.{region.name}.clusters: cluster URL is also used by region "
-                    f"{seen_urls[url]!r}; a cluster belongs to one region only"
+                    f"{settings.source}: regions.{region.name}.clusters: "
+                    f"cluster URL is also used by region {seen_urls[url]!r}; "
+                    "a cluster belongs to one region only"
                 )
             if cluster.name in names:
                 raise ConfigError(
-                    f"{settings.source}: regions.{region.name}.clusters: cluster name {cluster.name!r} is used twice"
+                    f"{settings.source}: regions.{region.name}.clusters: "
+                    f"cluster name {cluster.name!r} is used twice"
                 )
             seen_urls[url] = region.name
             names[cluster.name] = region.name

@@ -139,6 +139,11 @@ class RegionSettings:
         :attr:`key_file`."""
         return self.key_file.with_name(f"region-{self.name}.sign.key")
 
+    @property
+    def public_key_file(self) -> Path:
+        """The signing key's public half (PEM), safe to publish: ``region-<r>.sign.pub``."""
+        return self.key_file.with_name(f"region-{self.name}.sign.pub")
+
 
 @dataclass(frozen=True)
 class SecuritySettings:

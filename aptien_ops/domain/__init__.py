@@ -5,7 +5,7 @@ console may read from a tenant). Import them from here; the limits of free-text 
 ``aptien_ops.domain.free_text``."""
 
 from aptien_ops.domain.backups import BackupManifest, VerifyResult
-from aptien_ops.domain.catalog import CatalogInfo, ClusterLoad
+from aptien_ops.domain.catalog import CatalogInfo, CatalogInstall, ClusterLoad, SchemaState
 from aptien_ops.domain.metadata import AuditEvent, LoginEvent, UserRecord
 from aptien_ops.domain.opslog import OpsLogCheckpoint, OpsLogEntry, OpsLogHead
 from aptien_ops.domain.people import Approval, ApprovalState, Identity, Operator
@@ -18,6 +18,7 @@ from aptien_ops.domain.values import (
     TENANT_NAME,
     Clock,
     iso,
+    parse_choice,
     utcnow,
     validate_email,
     validate_tenant_name,
@@ -34,6 +35,7 @@ __all__ = [
     "AuditEvent",
     "BackupManifest",
     "CatalogInfo",
+    "CatalogInstall",
     "Clock",
     "ClusterLoad",
     "Identity",
@@ -42,6 +44,7 @@ __all__ = [
     "OpsLogCheckpoint",
     "OpsLogEntry",
     "OpsLogHead",
+    "SchemaState",
     "StateChange",
     "StepRecord",
     "Tenant",
@@ -50,6 +53,7 @@ __all__ = [
     "UserRecord",
     "VerifyResult",
     "iso",
+    "parse_choice",
     "utcnow",
     "validate_email",
     "validate_tenant_name",

@@ -6,6 +6,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TypeVar
 
 from aptien_ops.errors import InvalidInput
 
@@ -49,11 +51,32 @@ def validate_tenant_name(name: str) -> str:
     if not TENANT_NAME.fullmatch(name):
         raise InvalidInput(
             f"invalid tenant name {shown!r}",
-            hint="3-40 characters: lower-case a-z, digits and '-', starting with a letter, not ending with '-'",
+            hint="3-40 characters: lower-case a-z, digits and '-', starting with a letter, "
+            "not ending with '-'",
         )
     if name in RESERVED_TENANT_NAMES:
         raise InvalidInput(f"tenant name {name!r} is reserved", hint="choose another name")
     return name
+
+
+Choice = TypeVar("Choice", bound=StrEnum)
+
+
+def parse_choice(
+    kind: type[Choice], value: str, what: str, *, hint: str | None = None, shown: int = 30
+) -> Choice:
+    """The member of ``kind`` that ``value`` names (a role, a state, as typed).
+
+    Raises:
+        InvalidInput: ``unknown <what> '<value>'`` (at most ``shown`` characters of it), with
+        ``hint``, by default the members: ``one of active, suspended, …``.
+    """
+    try:
+        return kind(value)
+    except ValueError:
+        raise InvalidInput(
+            f"unknown {what} {value[:shown]!r}", hint=hint or f"one of {', '.join(kind)}"
+        ) from None
 
 
 #: RFC 5321's limits: 64 characters before the ``@``, 254 in all.

@@ -12,6 +12,7 @@ from aptien_ops.ports.catalog import (
     ApprovalRepository,
     BackupIndex,
     Catalog,
+    CatalogProbe,
     CatalogTx,
     OperatorRepository,
     OpsLogRepository,
@@ -22,6 +23,7 @@ from aptien_ops.ports.catalog import (
 )
 from aptien_ops.ports.clusters import (
     BackupKeys,
+    ClusterPrivileges,
     DbConnection,
     Keyring,
     RegionKeyFiles,
@@ -38,7 +40,9 @@ __all__ = [
     "BackupIndex",
     "BackupKeys",
     "BackupRepository",
+    "ClusterPrivileges",
     "Catalog",
+    "CatalogProbe",
     "CatalogTx",
     "DbConnection",
     "InspectionReader",

@@ -50,7 +50,8 @@ class BackupRepository(Protocol):
         identity: str | None,
         scratch_cluster: ClusterSettings | None,
     ) -> VerifyResult:
-        """quick (no key) | full (identity) | restore (identity + a scratch cluster of the same region).
+        """quick (no key) | full (identity) | restore (identity + a scratch cluster of the same
+        region).
 
         Returns a failed result (ok=False, detail says what) rather than raising for a bad backup.
         """

@@ -23,6 +23,7 @@ from aptien_ops.domain import (
     Approval,
     ApprovalState,
     CatalogInfo,
+    CatalogInstall,
     ClusterLoad,
     Operator,
     OpsLogEntry,
@@ -260,6 +261,31 @@ class Catalog(Protocol):
 
     def read(self) -> AbstractContextManager[CatalogTx]:
         """A read-only transaction."""
+        ...
+
+    def dispose(self) -> None: ...
+
+
+class CatalogProbe(Protocol):
+    """The catalog as ``aptien-ops doctor`` reads it: as it is, never created, upgraded or
+    bootstrapped (a new SQLite catalog's file is not even made)."""
+
+    @property
+    def url_for_display(self) -> str: ...
+
+    def install_state(self) -> CatalogInstall:
+        """The schema's revision and, on PostgreSQL, what the runtime role may do to the ops
+        log and whether its append-only triggers are in place (the server's own answers).
+
+        Raises: Unavailable (the catalog cannot be reached).
+        """
+        ...
+
+    def read(self) -> AbstractContextManager[CatalogTx]:
+        """A read-only transaction; only on a schema at this code's revision.
+
+        Raises: Unavailable.
+        """
         ...
 
     def dispose(self) -> None: ...

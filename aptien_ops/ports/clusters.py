@@ -19,6 +19,26 @@ class DbConnection(Protocol):
     def rollback(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class ClusterPrivileges:
+    """What a cluster's admin may do of what the console needs, as the cluster itself says
+    (``aptien-ops doctor``)."""
+
+    admin: str
+    """Who acts on the cluster: the admin role (PostgreSQL) or the account writing its
+    directory (SQLite)."""
+    held: tuple[str, ...]
+    """What the console needs and the admin has: on PostgreSQL ``CREATEDB``, ``CREATEROLE``
+    and membership of ``pg_signal_backend`` (to end the sessions autovacuum holds on a
+    scratch database before dropping it); on SQLite, writing its directory."""
+    missing: tuple[str, ...] = ()
+    """What the console needs and the admin lacks, in the same words."""
+    grant: str = ""
+    """What gives the admin the missing ones, for the operator to run (empty when none)."""
+    note: str = ""
+    """Anything worth saying even when nothing is missing (a superuser: more than needed)."""
+
+
 class TenantStore(Protocol):
     """One cluster's tenant databases (a PostgreSQL server, or a directory of SQLite files).
 
@@ -55,7 +75,9 @@ class TenantStore(Protocol):
         ...
 
     def schema_version(self, tenant: str) -> int | None:
-        """The tenant's schema version, None if it has no schema yet. Raises: NotFound, Unavailable."""
+        """The tenant's schema version, None if it has no schema yet.
+
+        Raises: NotFound, Unavailable."""
         ...
 
     def grant_inspector(self, tenant: str, role: str, password: str | None) -> None:
@@ -77,6 +99,14 @@ class TenantStore(Protocol):
         ...
 
     def exists(self, tenant: str) -> bool: ...
+
+    def privileges(self) -> ClusterPrivileges:
+        """What the cluster's admin may do of what provisioning, purge and restore
+        verification need, asked of the cluster itself; changes nothing.
+
+        Raises: Unavailable if the cluster cannot be reached.
+        """
+        ...
 
     def list_databases(self) -> Sequence[str]:
         """Tenant names of every database on the cluster that looks like a tenant's."""
@@ -108,7 +138,8 @@ class BackupKeys(Protocol):
     """Generates a tenant's backup identity (age X25519)."""
 
     def generate(self) -> tuple[str, str]:
-        """Returns ``(recipient, identity)``: the public ``age1…`` and the secret ``AGE-SECRET-KEY-1…``."""
+        """Returns ``(recipient, identity)``: the public ``age1…`` and the secret
+        ``AGE-SECRET-KEY-1…``."""
         ...
 
 

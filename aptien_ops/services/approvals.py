@@ -17,9 +17,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from aptien_ops.domain import Approval, ApprovalState, iso
+from aptien_ops.domain import Approval, ApprovalState, iso, parse_choice
 from aptien_ops.domain.free_text import REASON
-from aptien_ops.errors import Conflict, Forbidden, IntegrityFailure, InvalidInput, NotFound
+from aptien_ops.errors import (
+    Conflict,
+    Forbidden,
+    IntegrityFailure,
+    NotFound,
+    PendingApproval,
+)
 from aptien_ops.opslog import entry_mac
 from aptien_ops.permissions import MATRIX, Action, is_allowed, needs_role
 from aptien_ops.ports import CatalogTx
@@ -45,6 +51,17 @@ def request_digest(approval: Approval) -> str:
     ]
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def awaiting_second_admin(approval: Approval, doing: str) -> PendingApproval:
+    """What a service raises once it recorded ``approval`` for ``doing`` ("purging
+    acme-gmbh"): exit 8, naming the request a second admin approves."""
+    return PendingApproval(
+        f"{doing} needs a second admin's approval; request #{approval.id} recorded",
+        approval_id=approval.id,
+        action=approval.action,
+        target=approval.target,
+    )
 
 
 @dataclass(frozen=True)
@@ -205,7 +222,8 @@ class ApprovalService:
             )
         if any(e.action == Action.APPROVAL_DECIDE and e.outcome == "ok" for e in recorded):
             raise IntegrityFailure(
-                f"approval #{approval.id} was decided already (the ops log says so): nothing was run"
+                f"approval #{approval.id} was decided already (the ops log says so): "
+                "nothing was run"
             )
 
     def _check_runnable(self, tx: CatalogTx, approval: Approval) -> None:
@@ -243,12 +261,7 @@ def _loggable(approval_id: int) -> int | None:
 
 
 def _state(value: str) -> ApprovalState:
-    try:
-        return ApprovalState(value)
-    except ValueError:
-        raise InvalidInput(
-            f"unknown approval state {value[:30]!r}", hint=f"one of {', '.join(ApprovalState)}"
-        ) from None
+    return parse_choice(ApprovalState, value, "approval state")
 
 
-__all__ = ["ApprovalDecision", "ApprovalService", "request_digest"]
+__all__ = ["ApprovalDecision", "ApprovalService", "awaiting_second_admin", "request_digest"]

@@ -164,7 +164,8 @@ class InspectionService:
             tenant = existing_tenant(tx, name)
         if tenant.state == TenantState.PURGED:
             raise NotFound(
-                f"tenant {name} was purged on {iso(tenant.purged_at)}; its database no longer exists"
+                f"tenant {name} was purged on {iso(tenant.purged_at)}; "
+                "its database no longer exists"
             )
         if tenant.state not in INSPECTABLE or not tenant.cluster:
             raise Conflict(

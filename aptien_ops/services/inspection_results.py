@@ -18,10 +18,16 @@ def state_notice(tenant: Tenant) -> str | None:
     """One line saying a tenant is suspended or cancelled (inspection works all the same)."""
     if tenant.state == TenantState.SUSPENDED:
         why = f" ({tenant.state_reason})" if tenant.state_reason else ""
-        return f"tenant {tenant.name} is suspended{why}: its users cannot log in; inspection still works"
+        return (
+            f"tenant {tenant.name} is suspended{why}: "
+            "its users cannot log in; inspection still works"
+        )
     if tenant.state == TenantState.CANCELLED:
         until = f", retained until {iso(tenant.retain_until)}" if tenant.retain_until else ""
-        return f"tenant {tenant.name} is cancelled{until}: its users cannot log in; inspection still works"
+        return (
+            f"tenant {tenant.name} is cancelled{until}: "
+            "its users cannot log in; inspection still works"
+        )
     return None
 
 

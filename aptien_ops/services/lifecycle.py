@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 
 from aptien_ops.domain import StateChange, Tenant, TenantState, validate_tenant_name
 from aptien_ops.domain.free_text import REASON
-from aptien_ops.errors import Conflict, InvalidInput, PendingApproval
+from aptien_ops.errors import Conflict, InvalidInput
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
-from aptien_ops.services.approvals import ApprovalService
+from aptien_ops.services.approvals import ApprovalService, awaiting_second_admin
 from aptien_ops.services.context import OpsContext, existing_tenant
 
 #: Which states each transition starts from.
@@ -40,7 +40,9 @@ class LifecycleService:
 
     def suspend(self, name: str, reason: str) -> Tenant:
         """The tenant's own role can no longer log in and its sessions end; backups and
-        inspection keep working. Raises: InvalidInput, NotFound, Forbidden, Conflict, Unavailable."""
+        inspection keep working.
+
+        Raises: InvalidInput, NotFound, Forbidden, Conflict, Unavailable."""
         validate_tenant_name(name)
         why = _reason(reason, "suspending a tenant")
         return self._transition(
@@ -91,17 +93,13 @@ class LifecycleService:
             if tenant.retain_until and tenant.retain_until > self.ctx.now() and not early:
                 raise Conflict(
                     f"tenant {name} is retained until {tenant.retain_until:%Y-%m-%d}",
-                    hint='purge after that date, or pass --before-retention-end "reason" (e.g. the client asked for deletion)',
+                    hint='purge after that date, or pass --before-retention-end "reason" '
+                    "(e.g. the client asked for deletion)",
                 )
 
         if self.ctx.policy.needs_four_eyes(Action.TENANT_PURGE):
             approval = self.approvals.request(Action.TENANT_PURGE, name, params, check)
-            raise PendingApproval(
-                f"purging {name} needs a second admin's approval; request #{approval.id} recorded",
-                approval_id=approval.id,
-                action=approval.action,
-                target=name,
-            )
+            raise awaiting_second_admin(approval, f"purging {name}")
 
         def purge_now(tx: CatalogTx) -> Tenant:
             check(tx)

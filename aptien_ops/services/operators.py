@@ -6,11 +6,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from aptien_ops.domain import Identity, Operator
-from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound, PendingApproval
+from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound
 from aptien_ops.identity import validate_operator_name
 from aptien_ops.permissions import Action, Role, validate_role
 from aptien_ops.ports import CatalogTx
-from aptien_ops.services.approvals import ApprovalService
+from aptien_ops.services.approvals import ApprovalService, awaiting_second_admin
 from aptien_ops.services.context import OpsContext
 
 
@@ -111,13 +111,7 @@ class OperatorService:
                     raise Conflict(f"{name} already holds role {granted}")
 
             approval = self.approvals.request(action, name, params, check)
-            raise PendingApproval(
-                f"granting {granted} to {name} needs a second admin's approval;"
-                f" request #{approval.id} recorded",
-                approval_id=approval.id,
-                action=approval.action,
-                target=name,
-            )
+            raise awaiting_second_admin(approval, f"granting {granted} to {name}")
         return self.ctx.mutate(action, name, params, lambda tx: self._grant(tx, name, granted))
 
     def revoke(self, name: str, role: str) -> Operator:
@@ -137,13 +131,7 @@ class OperatorService:
 
             action = Action.OPERATOR_REVOKE_ADMIN
             approval = self.approvals.request(action, name, params, check)
-            raise PendingApproval(
-                f"revoking admin from {name} needs a second admin's approval;"
-                f" request #{approval.id} recorded",
-                approval_id=approval.id,
-                action=approval.action,
-                target=name,
-            )
+            raise awaiting_second_admin(approval, f"revoking admin from {name}")
         action = Action.OPERATOR_REVOKE_ADMIN if revoked == Role.ADMIN else Action.OPERATOR_REVOKE
         return self.ctx.mutate(action, name, params, lambda tx: self._revoke(tx, name, revoked))
 

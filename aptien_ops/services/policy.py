@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aptien_ops.errors import InvalidInput, PendingApproval
+from aptien_ops.errors import InvalidInput
 from aptien_ops.permissions import Action
 from aptien_ops.policy import KEYS, Policy
 from aptien_ops.ports import CatalogTx
-from aptien_ops.services.approvals import ApprovalService
+from aptien_ops.services.approvals import ApprovalService, awaiting_second_admin
 from aptien_ops.services.context import OpsContext
 
 
@@ -62,12 +62,7 @@ class PolicyService:
         changed = self.ctx.policy.with_value(key, value)  # refuses a bad value up front
         stored = changed.stored()[key]
         approval = self.approvals.request(Action.POLICY_SET, key, {"key": key, "value": stored})
-        raise PendingApproval(
-            f"changing the policy's {key} needs a second admin's approval; request #{approval.id} recorded",
-            approval_id=approval.id,
-            action=approval.action,
-            target=key,
-        )
+        raise awaiting_second_admin(approval, f"changing the policy's {key}")
 
     def _execute_set(
         self, tx: CatalogTx, target: str, params: Mapping[str, object], approval_id: int

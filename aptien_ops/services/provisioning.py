@@ -187,7 +187,8 @@ class ProvisioningService:
             )
         if existing.country != country or existing.region != region.name:
             raise Conflict(
-                f"tenant {name} is being provisioned for {existing.country} in {existing.region}, not {country} in {region.name}",
+                f"tenant {name} is being provisioned for {existing.country} in {existing.region}, "
+                f"not {country} in {region.name}",
                 hint="rerun with the same country and region to resume it",
             )
         now = self.ctx.now()
@@ -197,7 +198,8 @@ class ProvisioningService:
             and not self._lease_is_stale(existing, now)
         ):
             raise Conflict(
-                f"tenant {name} is being provisioned right now by another run ({existing.lease_owner})",
+                f"tenant {name} is being provisioned right now "
+                f"by another run ({existing.lease_owner})",
                 hint="wait for it to finish, then check: aptien-ops tenant show " + name,
             )
         leased = replace(existing, lease_owner=self._me, lease_until=now + LEASE)
@@ -304,7 +306,8 @@ class ProvisioningService:
         region = region_or_fail(self.ctx.settings, request.region)
         if not (request.residency_override or "").strip():
             raise InvalidInput(
-                f"--region {request.region} contradicts the client's country ({request.country.upper()} → {resolved})",
+                f"--region {request.region} contradicts the client's country "
+                f"({request.country.upper()} → {resolved})",
                 hint='an admin may pass --residency-override "reason" to place it elsewhere',
             )
         return region
@@ -331,9 +334,8 @@ class ProvisioningService:
                 continue
             reachable.append(cluster.name)
         if not reachable:
-            raise Unavailable(
-                f"no cluster of region {region.name} is reachable: {errors[0] if errors else 'none configured'}"
-            )
+            first_error = errors[0] if errors else "none configured"
+            raise Unavailable(f"no cluster of region {region.name} is reachable: {first_error}")
         return reachable
 
     @staticmethod

@@ -12,9 +12,10 @@ from aptien_ops.domain import (
     Tenant,
     TenantCount,
     TenantState,
+    parse_choice,
     validate_tenant_name,
 )
-from aptien_ops.errors import InvalidInput, NotFound, Unavailable
+from aptien_ops.errors import NotFound, Unavailable
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.context import OpsContext, existing_tenant
@@ -22,12 +23,7 @@ from aptien_ops.services.context import OpsContext, existing_tenant
 
 def parse_state(value: str) -> TenantState:
     """Raises: InvalidInput naming the known states."""
-    try:
-        return TenantState(value)
-    except ValueError:
-        raise InvalidInput(
-            f"unknown tenant state {value[:30]!r}", hint=f"one of {', '.join(TenantState)}"
-        ) from None
+    return parse_choice(TenantState, value, "tenant state")
 
 
 @dataclass(frozen=True)

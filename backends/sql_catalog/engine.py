@@ -28,12 +28,13 @@ from aptien_ops.backends.sql_catalog.errors import (
     sqlstate,
     translate_error,
 )
+from aptien_ops.backends.sql_catalog.install import postgres_install, schema_state
 from aptien_ops.backends.sql_catalog.roles import ROLES_DOC, grant_runtime_privileges
 from aptien_ops.backends.sql_catalog.tx import SqlCatalogTx
 from aptien_ops.config import CatalogSettings
-from aptien_ops.domain import CatalogInfo
+from aptien_ops.domain import CatalogInfo, CatalogInstall, SchemaState
 from aptien_ops.errors import ConfigError, Conflict, OpsError, Unavailable
-from aptien_ops.ports import Catalog
+from aptien_ops.ports import Catalog, CatalogProbe
 
 MIGRATIONS_DIR = Path(__file__).parent.with_name("catalog_migrations")
 _VERSION = table("alembic_version", column("version_num"))
@@ -184,7 +185,8 @@ class SqlCatalog:
             pass
         except OSError as exc:
             raise Unavailable(
-                f"cannot reach the catalog at {self.url_for_display}: cannot create {path}: {exc.strerror}"
+                f"cannot reach the catalog at {self.url_for_display}: "
+                f"cannot create {path}: {exc.strerror}"
             ) from None
 
     def _upgrade_as_owner(self, owner: str) -> CatalogInfo:
@@ -239,7 +241,8 @@ class SqlCatalog:
             )
             if stored is not None and stored not in known:
                 raise Conflict(
-                    f"the catalog schema (revision {stored}) is newer than this aptien-ops (revision {s.SCHEMA_HEAD})",
+                    f"the catalog schema (revision {stored}) is newer than this aptien-ops "
+                    f"(revision {s.SCHEMA_HEAD})",
                     hint="upgrade aptien-ops before using this catalog",
                 )
             if stored != s.SCHEMA_HEAD:
@@ -338,9 +341,31 @@ class SqlCatalog:
         """
         return self._transaction(write=False)
 
+    def install_state(self) -> CatalogInstall:
+        """The schema's revision and, on PostgreSQL, what the runtime role may do to the ops log
+        and whether its append-only triggers are there, read as they are: nothing is created
+        (not even a SQLite catalog's file), upgraded or granted.
+
+        Raises: Unavailable.
+        """
+        if self.sqlite_path is not None and not self.sqlite_path.exists():
+            return CatalogInstall("sqlite", SchemaState.NONE, None, s.SCHEMA_HEAD)
+        try:
+            with self._engine.connect() as conn:
+                stored = self._stored_revision(conn, owned=True)
+                conn.rollback()  # a refused read leaves PostgreSQL's transaction aborted
+                state = SchemaState.UNREADABLE if stored == UNREADABLE else schema_state(stored)
+                stored = None if stored == UNREADABLE else stored
+                if self.dialect != "postgresql":
+                    return CatalogInstall(self.dialect, state, stored, s.SCHEMA_HEAD)
+                return postgres_install(conn, stored, state, self._url.username)
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._error(exc) from None
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self._engine.dispose()
 
 
 _: type[Catalog] = SqlCatalog
+__: type[CatalogProbe] = SqlCatalog

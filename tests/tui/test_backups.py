@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Static
-from tui_helpers import footer, recording_app, screen_text, screen_words, settle, story
+from tui_helpers import (
+    console_app,
+    footer,
+    palette_titles,
+    screen_text,
+    screen_words,
+    settle,
+    story,
+)
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import utcnow
@@ -57,16 +65,13 @@ async def test_an_operator_backs_up_the_tenant_that_is_due_and_watches_it_go(
     open_as: Callable[..., Console], provisioned: Callable[..., str]
 ) -> None:
     provisioned("acme-gmbh", "DE")
-    app = recording_app()(open_as("olga"), cursor_blink=False)
     progress: list[tuple[int, int, str]] = []
 
     def hook(message: object) -> None:
         if isinstance(message, BackupProgress):
             progress.append((message.done, message.total, message.item))
 
-    async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
-        await pilot.press("8")
-        await settle(pilot)
+    async with console_app(open_as("olga"), screen="8", message_hook=hook) as (app, pilot):
         assert isinstance(app.screen, BackupsScreen)
         assert "0 backups of 0 tenants" in screen_text(app)
         assert "Due: 1" in screen_text(app) and "backup acme-gmbh" in screen_words(app)
@@ -112,10 +117,7 @@ async def test_an_operator_names_another_tenant_in_the_dialog(
     provisioned("acme-gmbh", "DE")
     provisioned("maple-health", "CA")
     backed_up(open_as, "acme-gmbh")
-    app = recording_app()(open_as("olga"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("8")
-        await settle(pilot)
+    async with console_app(open_as("olga"), screen="8") as (app, pilot):
         await pilot.press("b")
         await settle(pilot)
         assert (
@@ -142,10 +144,7 @@ async def test_quick_verification_passes_and_the_result_stays_with_the_backup(
 ) -> None:
     provisioned("acme-gmbh", "DE")
     backup_id = backed_up(open_as, "acme-gmbh")
-    app = recording_app()(open_as("olga"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("8")
-        await settle(pilot)
+    async with console_app(open_as("olga"), screen="8") as (app, pilot):
         await pilot.press("v")
         await settle(pilot)
         picker = app.screen
@@ -173,10 +172,7 @@ async def test_a_tampered_backup_fails_verification_and_the_detail_is_red(
     raw[len(raw) // 2] ^= 0x01  # one flipped bit in the middle of the stored file
     data.write_bytes(bytes(raw))
 
-    app = recording_app()(open_as("olga"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("8")
-        await settle(pilot)
+    async with console_app(open_as("olga"), screen="8") as (app, pilot):
         await pilot.press("v", "up", "up", "enter")
         await settle(pilot)
         [notice] = app.notices_of("error")
@@ -206,13 +202,12 @@ async def test_run_due_backs_up_and_verifies_every_tenant_with_a_progress_bar(
 ) -> None:
     provisioned("acme-gmbh", "DE")
     provisioned("maple-health", "CA")
-    app = recording_app()(open_as("olga"), cursor_blink=False)
     items: list[str] = []
-    async with app.run_test(
-        size=(80, 24), message_hook=lambda m: isinstance(m, BackupProgress) and items.append(m.item)
-    ) as pilot:
-        await pilot.press("8")
-        await settle(pilot)
+    async with console_app(
+        open_as("olga"),
+        screen="8",
+        message_hook=lambda m: isinstance(m, BackupProgress) and items.append(m.item),
+    ) as (app, pilot):
         assert "Due: 2" in screen_text(app)
         await pilot.press("d")
         await settle(pilot)
@@ -241,10 +236,7 @@ async def test_run_due_keeps_to_the_region_filter(
 ) -> None:
     provisioned("acme-gmbh", "DE")
     provisioned("maple-health", "CA")
-    app = recording_app()(open_as("olga"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("8")
-        await settle(pilot)
+    async with console_app(open_as("olga"), screen="8") as (app, pilot):
         await pilot.press("r", "d")  # region eu
         await settle(pilot)
         assert "Back up 1 tenant and verify 0 backups that is due, in region eu?" in screen_words(
@@ -263,10 +255,7 @@ async def test_prune_shows_what_retention_would_delete_then_deletes_it(
     provisioned("acme-gmbh", "DE")
     older = backed_up(open_as, "acme-gmbh")
     newer = backed_up(open_as, "acme-gmbh")  # the same day: retention keeps only the newest
-    app = recording_app()(open_as("olga"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("8")
-        await settle(pilot)
+    async with console_app(open_as("olga"), screen="8") as (app, pilot):
         await pilot.press("p")
         await settle(pilot)
         dialog = app.screen
@@ -299,10 +288,7 @@ async def test_a_viewer_sees_the_backups_but_is_offered_no_action(
 ) -> None:
     provisioned("acme-gmbh", "DE")
     backed_up(open_as, "acme-gmbh")
-    app = recording_app()(open_as("vic"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("8")
-        await settle(pilot)
+    async with console_app(open_as("vic"), screen="8") as (app, pilot):
         assert "1 backup of 1 tenant · view only" in screen_text(app)
         assert "Region" in footer(app) and not any(a in footer(app) for a in ACTIONS)
         for key in ("b", "d", "v", "p"):
@@ -318,10 +304,7 @@ async def test_read_only_hides_the_actions_even_from_an_operator(
 ) -> None:
     provisioned("acme-gmbh", "DE")
     backed_up(open_as, "acme-gmbh")
-    app = recording_app()(open_as("olga", read_only=True), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("8")
-        await settle(pilot)
+    async with console_app(open_as("olga", read_only=True), screen="8") as (app, pilot):
         assert "1 backup of 1 tenant · read-only" in screen_text(app)
         assert not any(a in footer(app) for a in ACTIONS)
         await pilot.press("b")
@@ -333,13 +316,9 @@ async def test_read_only_hides_the_actions_even_from_an_operator(
 async def test_the_palette_lists_backups_and_its_actions_by_role(
     open_as: Callable[..., Console],
 ) -> None:
-    from aptien_ops.screens.commands import OpsCommands
-
     for operator, offered in (("olga", True), ("vic", False)):
-        app = recording_app()(open_as(operator), cursor_blink=False)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await settle(pilot)
-            titles = [title for title, _, _ in OpsCommands(app.screen).commands()]
+        async with console_app(open_as(operator)) as (app, _):
+            titles = palette_titles(app)
             assert "Go to Backups" in titles
             assert ("Backups: Back up" in titles) is offered and (
                 "Backups: Prune" in titles
@@ -360,9 +339,7 @@ async def test_the_dashboard_counts_overdue_and_failed_backups_per_region(
     backed_up(open_as, "nordlicht-as")  # good, never verified
     # two days without a backup run
     console = open_as("vic", clock=lambda: utcnow() + timedelta(days=2))
-    app = recording_app()(console, cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with console_app(console) as (app, pilot):
         card = app.screen.query_one("#dashboard-backups", Static)
         text = card.content
         assert isinstance(text, Text)
@@ -390,7 +367,5 @@ async def test_the_dashboard_says_backups_are_on_schedule(
     provisioned("acme-gmbh", "DE")
     backup_id = backed_up(open_as, "acme-gmbh")
     open_as("olga").backups.verify(backup_id, "restore")
-    app = recording_app()(open_as("vic"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with console_app(open_as("vic")) as (app, _):
         assert "On schedule: nothing is due and no backup failed verification." in screen_words(app)

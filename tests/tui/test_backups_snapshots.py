@@ -1,8 +1,9 @@
 """The backups screen at 80x24, as an operator sees it. Review each SVG change before
 accepting it (``--snapshot-update``).
 
-Deterministic by construction: a frozen clock, OS account and id seed, tenants provisioned and backed up for real (SQLite sandbox clusters), and the run
-shown mid-way held at exactly half of its bytes until the picture is taken.
+Deterministic by construction: a frozen clock, OS account and id seed, tenants provisioned and
+backed up for real (SQLite sandbox clusters), and the run shown mid-way held at exactly half of
+its bytes until the picture is taken.
 """
 
 from __future__ import annotations

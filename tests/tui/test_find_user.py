@@ -10,11 +10,10 @@ import pytest
 from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
-from tui_helpers import recording_app, screen_text, screen_words, settle, story
+from tui_helpers import console_app, palette_titles, screen_text, screen_words, settle, story
 
 from aptien_ops.backends.tenant_schema import utc_timestamp
 from aptien_ops.composition import Console
-from aptien_ops.screens.commands import OpsCommands
 from aptien_ops.screens.find_user import FindUserScreen, SearchProgress, UserFound
 from aptien_ops.screens.help import key_sections
 
@@ -53,13 +52,11 @@ async def test_find_user_streams_every_tenant_where_the_address_is_a_user(
     email = a_user_of(admin, first)
     also_a_user_of(admin, second, email)
     messages: list[Message] = []
-    app = recording_app()(open_as("sam"), cursor_blink=False)
-    async with app.run_test(
-        size=(80, 24),
+    async with console_app(
+        open_as("sam"),
+        screen="7",
         message_hook=lambda m: isinstance(m, (UserFound, SearchProgress)) and messages.append(m),
-    ) as pilot:
-        await pilot.press("7")
-        await settle(pilot)
+    ) as (app, pilot):
         assert isinstance(app.screen, FindUserScreen) and app.focused is app.screen.query_one(
             "#find-email"
         )
@@ -89,10 +86,7 @@ async def test_find_user_says_when_nobody_is_found_and_the_region_narrows_it(
     open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
 ) -> None:
     seed_tenants()
-    app = recording_app()(open_as("sam"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("7")
-        await settle(pilot)
+    async with console_app(open_as("sam"), screen="7") as (app, pilot):
         await pilot.press(*"nobody@nowhere.example", "enter")
         await settle(pilot)
         assert (
@@ -110,10 +104,7 @@ async def test_find_user_refuses_an_address_without_at_and_reads_nothing(
     open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
 ) -> None:
     seed_tenants()
-    app = recording_app()(open_as("sam"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("7")
-        await settle(pilot)
+    async with console_app(open_as("sam"), screen="7") as (app, pilot):
         await pilot.press(*"'; DROP TABLE users; --", "enter")
         await settle(pilot)
         assert "EMAIL must be an e-mail address" in screen_words(app)
@@ -133,10 +124,7 @@ async def test_find_user_names_the_cluster_that_is_down(
     directory.write_text(
         "the disk holding this cluster is gone\n"
     )  # a file where the directory was
-    app = recording_app()(open_as("sam"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("7")
-        await settle(pilot)
+    async with console_app(open_as("sam"), screen="7") as (app, pilot):
         await pilot.press(*email, "enter")
         await settle(pilot)
         shown = screen_words(app)
@@ -151,10 +139,8 @@ async def test_find_user_names_the_cluster_that_is_down(
 async def test_help_and_the_palette_list_find_user_and_the_inspection_tabs(
     open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
 ) -> None:
-    app = recording_app()(open_as("sam"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        titles = [title for title, _help, _callback in OpsCommands(app.screen).commands()]
+    async with console_app(open_as("sam")) as (app, pilot):
+        titles = palette_titles(app)
         for title in ("Go to Find user", "Find user: E-mail", "Tenant: Logins", "Tenant: Audit"):
             assert title in titles, title
         assert (
@@ -169,8 +155,6 @@ async def test_help_and_the_palette_list_find_user_and_the_inspection_tabs(
         await settle(pilot)
         assert "go to Find user" in screen_text(app)
 
-    viewer = recording_app()(open_as("vic"), cursor_blink=False)
-    async with viewer.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        titles = [title for title, _help, _callback in OpsCommands(viewer.screen).commands()]
+    async with console_app(open_as("vic")) as (viewer, _):
+        titles = palette_titles(viewer)
         assert "Go to Find user" in titles and "Find user: E-mail" not in titles

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from textual.widgets import DataTable
-from tui_helpers import pick_role, recording_app, select_operator, settle, story
+from tui_helpers import console_app, pick_role, select_operator, settle, story
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import ApprovalState
@@ -32,10 +32,7 @@ def request_admin_for_sam(console: Console) -> int:
 async def test_granting_admin_records_a_request_and_says_who_must_approve(
     open_as: Callable[..., Console],
 ) -> None:
-    app = recording_app()(open_as("ada"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
+    async with console_app(open_as("ada"), screen="3") as (app, pilot):
         await select_operator(pilot, "sam")
         await pilot.press("g")
         await pilot.pause()
@@ -56,10 +53,7 @@ async def test_a_second_admin_approves_in_the_tui_and_the_grant_runs(
     open_as: Callable[..., Console],
 ) -> None:
     approval_id = request_admin_for_sam(open_as("ada"))
-    app = recording_app()(open_as(None), cursor_blink=False)  # the sandbox's other admin
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("4")
-        await settle(pilot)
+    async with console_app(open_as(None), screen="4") as (app, pilot):  # the sandbox's other admin
         assert isinstance(app.screen, ApprovalsScreen)
         assert app.screen.query_one(DataTable).row_count == 1
         await pilot.press("a")
@@ -80,10 +74,7 @@ async def test_the_requester_cannot_approve_their_own_request(
     open_as: Callable[..., Console],
 ) -> None:
     request_admin_for_sam(open_as("ada"))
-    app = recording_app()(open_as("ada"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("4")
-        await settle(pilot)
+    async with console_app(open_as("ada"), screen="4") as (app, pilot):
         await pilot.press("a", "y")
         await settle(pilot)
         assert any("cannot approve their own request" in m for m in app.notices_of("error"))
@@ -93,10 +84,7 @@ async def test_the_requester_cannot_approve_their_own_request(
 @story
 async def test_rejecting_asks_for_a_reason_and_records_it(open_as: Callable[..., Console]) -> None:
     approval_id = request_admin_for_sam(open_as("ada"))
-    app = recording_app()(open_as(None), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("4")
-        await settle(pilot)
+    async with console_app(open_as(None), screen="4") as (app, pilot):
         await pilot.press("x")
         await pilot.pause()
         assert isinstance(app.screen, ReasonModal)
@@ -115,10 +103,7 @@ async def test_confirm_defaults_to_no_so_a_stray_enter_changes_nothing(
     open_as: Callable[..., Console],
 ) -> None:
     request_admin_for_sam(open_as("ada"))
-    app = recording_app()(open_as(None), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("4")
-        await settle(pilot)
+    async with console_app(open_as(None), screen="4") as (app, pilot):
         await pilot.press("a", "enter")
         await settle(pilot)
         assert isinstance(app.screen, ApprovalsScreen)
@@ -127,10 +112,7 @@ async def test_confirm_defaults_to_no_so_a_stray_enter_changes_nothing(
 
 @story
 async def test_adding_an_operator_with_the_form(open_as: Callable[..., Console]) -> None:
-    app = recording_app()(open_as("ada"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
+    async with console_app(open_as("ada"), screen="3") as (app, pilot):
         await pilot.press("a")
         await pilot.pause()
         assert isinstance(app.screen, AddOperatorModal)
@@ -146,10 +128,7 @@ async def test_adding_an_operator_with_the_form(open_as: Callable[..., Console])
 
 @story
 async def test_revoking_a_role_asks_first(open_as: Callable[..., Console]) -> None:
-    app = recording_app()(open_as("ada"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
+    async with console_app(open_as("ada"), screen="3") as (app, pilot):
         await select_operator(pilot, "bill")
         await pilot.press("x")
         await pilot.pause()

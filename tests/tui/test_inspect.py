@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from tui_helpers import recording_app, screen_text, screen_words, settle, story
+from tui_helpers import console_app, open_tenant, screen_text, screen_words, settle, story
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import AuditEvent, LoginEvent
@@ -33,18 +33,18 @@ def platform_rows(
         return [tuple(r) for r in conn.execute(sql, params).fetchall()]
 
 
+@pytest.fixture
+def tenants(seed_tenants: Callable[..., list[str]]) -> list[str]:
+    """The two tenants of ``sandbox seed`` (``SEED``), as the tenants list shows them."""
+    return seed_tenants()
+
+
 async def open_tab(pilot: Pilot[None], key: str) -> EventBrowser:
     """Open the first tenant of the list and its Logins (``l``) or Audit (``a``) tab."""
-    await pilot.press("2")
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, TenantDetailScreen)
+    tenant = await open_tenant(pilot)
     await pilot.press(key)
     await settle(pilot)
-    return pilot.app.screen.query_one(
-        "#logins-browser" if key == "l" else "#audit-browser", EventBrowser
-    )
+    return tenant.query_one("#logins-browser" if key == "l" else "#audit-browser", EventBrowser)
 
 
 def held(browser: EventBrowser) -> list[Any]:
@@ -57,11 +57,10 @@ def inspections(admin: Console) -> list[Any]:
 
 @story
 async def test_the_logins_tab_shows_the_newest_logins_first(
-    open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
+    open_as: Callable[..., Console], tenants: list[str]
 ) -> None:
-    tenant = seed_tenants()[0]
-    app = recording_app()(open_as("sam"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    tenant = tenants[0]
+    async with console_app(open_as("sam")) as (app, pilot):
         logins = await open_tab(pilot, "l")
         rows = held(logins)
         assert len(rows) == 200 and all(isinstance(r, LoginEvent) for r in rows)
@@ -81,11 +80,9 @@ async def test_the_logins_tab_shows_the_newest_logins_first(
 
 @story
 async def test_scrolling_down_reads_page_after_page_and_the_window_stays_bounded(
-    open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
+    open_as: Callable[..., Console], tenants: list[str]
 ) -> None:
-    seed_tenants()
-    app = recording_app()(open_as("sam"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("sam")) as (app, pilot):
         logins = await open_tab(pilot, "l")
         window = logins.window
         held_after_each_end: list[int] = []
@@ -115,14 +112,13 @@ async def test_scrolling_down_reads_page_after_page_and_the_window_stays_bounded
 
 @story
 async def test_failed_only_and_a_user_narrow_the_logins(
-    open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
+    open_as: Callable[..., Console], tenants: list[str]
 ) -> None:
-    tenant = seed_tenants()[0]
+    tenant = tenants[0]
     failures = platform_rows(
         open_as(None), tenant, "SELECT count(*) FROM login_events WHERE result <> 'success'"
     )[0][0]
-    app = recording_app()(open_as("sam"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("sam")) as (app, pilot):
         logins = await open_tab(pilot, "l")
         await pilot.press("f")
         await settle(pilot)
@@ -147,11 +143,9 @@ async def test_failed_only_and_a_user_narrow_the_logins(
 
 @story
 async def test_a_filter_that_makes_no_sense_is_refused_before_anything_is_read(
-    open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
+    open_as: Callable[..., Console], tenants: list[str]
 ) -> None:
-    seed_tenants()
-    app = recording_app()(open_as("sam"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("sam")) as (app, pilot):
         logins = await open_tab(pilot, "l")
         before = len(inspections(open_as(None)))
         await pilot.press("slash", *"yesterday", "enter")
@@ -163,11 +157,9 @@ async def test_a_filter_that_makes_no_sense_is_refused_before_anything_is_read(
 
 @story
 async def test_the_detail_pane_shows_every_field_of_the_highlighted_login(
-    open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
+    open_as: Callable[..., Console], tenants: list[str]
 ) -> None:
-    seed_tenants()
-    app = recording_app()(open_as("sam"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("sam")) as (app, pilot):
         logins = await open_tab(pilot, "l")
         await pilot.press("down", "down")
         await settle(pilot)
@@ -189,11 +181,9 @@ async def test_the_detail_pane_shows_every_field_of_the_highlighted_login(
 
 @story
 async def test_the_activity_chart_draws_logins_and_failures_per_hour(
-    open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
+    open_as: Callable[..., Console], tenants: list[str]
 ) -> None:
-    seed_tenants()
-    app = recording_app()(open_as("sam"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("sam")) as (app, pilot):
         logins = await open_tab(pilot, "l")
         chart = logins.query_one(ActivityChart)
         assert chart.summary is not None
@@ -206,9 +196,9 @@ async def test_the_activity_chart_draws_logins_and_failures_per_hour(
 
 @story
 async def test_the_audit_tab_shows_payload_sizes_and_never_a_payload(
-    open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
+    open_as: Callable[..., Console], tenants: list[str]
 ) -> None:
-    tenant = seed_tenants()[0]
+    tenant = tenants[0]
     sealed = [
         bytes(r[0])
         for r in platform_rows(
@@ -217,8 +207,7 @@ async def test_the_audit_tab_shows_payload_sizes_and_never_a_payload(
             "SELECT payload FROM audit_events ORDER BY at DESC, id DESC LIMIT 5",
         )
     ]
-    app = recording_app()(open_as("sam"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("sam")) as (app, pilot):
         audit = await open_tab(pilot, "a")
         rows = held(audit)
         assert len(rows) == 200 and all(
@@ -244,11 +233,9 @@ async def test_the_audit_tab_shows_payload_sizes_and_never_a_payload(
 
 @story
 async def test_a_viewer_is_told_why_and_nothing_is_read_or_logged(
-    open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
+    open_as: Callable[..., Console], tenants: list[str]
 ) -> None:
-    seed_tenants()
-    app = recording_app()(open_as("vic"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("vic")) as (app, pilot):
         logins = await open_tab(pilot, "l")
         assert NEEDS_SECURITY in screen_words(app) and "Your roles: viewer" in screen_words(app)
         assert not len(logins.window) and logins.browser is None
@@ -267,12 +254,10 @@ async def test_a_viewer_is_told_why_and_nothing_is_read_or_logged(
 
 @story
 async def test_the_palette_opens_the_logins_of_the_highlighted_tenant(
-    open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]]
+    open_as: Callable[..., Console], tenants: list[str]
 ) -> None:
-    tenant = seed_tenants()[0]
-    app = recording_app()(open_as("sam"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    tenant = tenants[0]
+    async with console_app(open_as("sam")) as (app, pilot):
         await app.run_on_screen("tenants", "open_detail('show_logins')")
         await settle(pilot)
         screen = app.screen
@@ -297,8 +282,7 @@ async def test_the_canary_inside_every_payload_never_reaches_the_screen(
     ]
     email = platform_rows(admin, tenants[0], "SELECT email FROM users ORDER BY id LIMIT 1")[0][0]
     seen: list[str] = []
-    app = recording_app()(open_as("sam"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("sam")) as (app, pilot):
         await open_tab(pilot, "l")
         for keys in (
             ("down",),

@@ -66,7 +66,8 @@ def test_find_user_results(
         email = str(conn.execute("SELECT email FROM users ORDER BY id LIMIT 1").fetchone()[0])
     with admin.ctx.store(admin.tenants.show(second).cluster or "").connect(second) as conn:
         conn.execute(
-            "INSERT INTO users (email, display_name, created_at) VALUES (?, 'Pat', '2025-01-02T00:00:00.000000Z')",
+            "INSERT INTO users (email, display_name, created_at)"
+            " VALUES (?, 'Pat', '2025-01-02T00:00:00.000000Z')",
             (email,),
         )
         conn.commit()

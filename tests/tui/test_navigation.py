@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from textual._xterm_parser import XTermParser
 from textual.widgets import DataTable, Input
-from tui_helpers import screen_text, settle, story
+from tui_helpers import console_app, from_palette, screen_text, settle, story
 
 from aptien_ops.composition import Console
 from aptien_ops.screens.app import OpsApp
@@ -37,9 +37,7 @@ SCREENS_BY_KEY = [
 async def test_each_screen_is_one_key_away(
     open_as: Callable[..., Console], demo_tenants: None
 ) -> None:
-    app = OpsApp(open_as("ada"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with console_app(open_as("ada")) as (app, pilot):
         assert isinstance(app.screen, DashboardScreen)
         for key, screen_class in [*SCREENS_BY_KEY[1:], SCREENS_BY_KEY[0]]:
             await pilot.press(key)
@@ -51,9 +49,7 @@ async def test_each_screen_is_one_key_away(
 async def test_the_dashboard_counts_tenants_per_region_without_listing_them(
     open_as: Callable[..., Console], demo_tenants: None
 ) -> None:
-    app = OpsApp(open_as("vic"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with console_app(open_as("vic")) as (app, _):
         shown = screen_text(app)
         assert re.search(r"│ all +10 +1 +0 +1 +0 +12 │", shown), shown
         for placeholder in ("Backups", "Breaches", "Billing"):
@@ -75,18 +71,11 @@ async def test_the_dashboard_counts_tenants_per_region_without_listing_them(
 async def test_the_command_palette_reaches_every_screen(
     open_as: Callable[..., Console], title: str, screen_class: type
 ) -> None:
-    app = OpsApp(open_as("ada"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with console_app(open_as("ada")) as (app, pilot):
         if screen_class is DashboardScreen:
             await pilot.press("3")
             await settle(pilot)
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*title)
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+        await from_palette(pilot, title)
         assert isinstance(app.screen, screen_class)
 
 
@@ -94,9 +83,7 @@ async def test_the_command_palette_reaches_every_screen(
 async def test_help_opens_with_question_mark_and_f1_and_lists_screen_keys(
     open_as: Callable[..., Console],
 ) -> None:
-    app = OpsApp(open_as("ada"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with console_app(open_as("ada")) as (app, pilot):
         for key in ("question_mark", "f1"):
             await pilot.press(key)
             await pilot.pause()
@@ -125,10 +112,7 @@ async def test_help_opens_with_question_mark_and_f1_and_lists_screen_keys(
 async def test_slash_filters_tenants_by_any_column(
     open_as: Callable[..., Console], demo_tenants: None
 ) -> None:
-    app = OpsApp(open_as("vic"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
+    async with console_app(open_as("vic"), screen="2") as (app, pilot):
         table = app.screen.query_one(DataTable)
         assert table.row_count == 12
         await pilot.press("slash")
@@ -162,10 +146,7 @@ def filter_text(app: OpsApp) -> str:
 async def test_a_key_typed_right_after_escape_leaves_the_filter_and_acts(
     open_as: Callable[..., Console], demo_tenants: None, typed: str, then: str
 ) -> None:
-    app = OpsApp(open_as("vic"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
+    async with console_app(open_as("vic"), screen="2") as (app, pilot):
         await pilot.press("slash", *"ke")
         parser = XTermParser()
         for event in [
@@ -186,10 +167,7 @@ async def test_a_key_typed_right_after_escape_leaves_the_filter_and_acts(
 async def test_escape_in_the_filter_goes_back_to_the_table_and_keeps_the_filter(
     open_as: Callable[..., Console], demo_tenants: None
 ) -> None:
-    app = OpsApp(open_as("vic"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
+    async with console_app(open_as("vic"), screen="2") as (app, pilot):
         await pilot.press("slash", *"ke", "escape")
         assert app.focused is app.screen.query_one(DataTable)
         await pilot.press("question_mark")
@@ -202,10 +180,7 @@ async def test_escape_in_the_filter_goes_back_to_the_table_and_keeps_the_filter(
 async def test_region_key_filters_tenants_and_shows_in_the_header(
     open_as: Callable[..., Console], demo_tenants: None
 ) -> None:
-    app = OpsApp(open_as("vic"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
+    async with console_app(open_as("vic"), screen="2") as (app, pilot):
         await pilot.press("r")
         await settle(pilot)
         assert app.region_filter == "eu"
@@ -223,10 +198,7 @@ async def test_region_key_filters_tenants_and_shows_in_the_header(
 async def test_s_cycles_the_sort_column(
     open_as: Callable[..., Console], demo_tenants: None
 ) -> None:
-    app = OpsApp(open_as("vic"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
+    async with console_app(open_as("vic"), screen="2") as (app, pilot):
         table = app.screen.query_one(DataTable)
         await pilot.press("s")  # by country
         await pilot.pause()
@@ -239,15 +211,8 @@ async def test_s_cycles_the_sort_column(
 async def test_the_palette_runs_a_screens_action_from_anywhere(
     open_as: Callable[..., Console],
 ) -> None:
-    app = OpsApp(open_as("ada"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"grant role")
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+    async with console_app(open_as("ada")) as (app, pilot):
+        await from_palette(pilot, "grant role")
         assert isinstance(app.screen, RolePickerModal)
         assert app.screen_stack[-2].__class__ is OperatorsScreen
 
@@ -256,8 +221,6 @@ async def test_the_palette_runs_a_screens_action_from_anywhere(
 async def test_the_palette_offers_no_screenshot_of_tenant_data(
     open_as: Callable[..., Console],
 ) -> None:
-    app = OpsApp(open_as("ada"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with console_app(open_as("ada")) as (app, _):
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Quit" in titles and "Screenshot" not in titles

@@ -11,7 +11,9 @@ from textual.widgets import DataTable
 from tui_helpers import (
     ManualClock,
     Pins,
+    console_app,
     recording_app,
+    running,
     screen_text,
     screen_words,
     settle,
@@ -31,10 +33,7 @@ pytestmark = pytest.mark.tui
 
 @story
 async def test_v_verifies_the_ops_log_and_says_so_in_green(open_as: Callable[..., Console]) -> None:
-    app = recording_app()(open_as("sam"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("5")
-        await settle(pilot)
+    async with console_app(open_as("sam"), screen="5") as (app, pilot):
         assert isinstance(app.screen, OpsLogScreen)
         assert app.screen.query_one(DataTable).row_count >= 1
         await pilot.press("v")
@@ -52,10 +51,7 @@ async def test_an_edited_entry_is_named_in_red(
     admin.operators.grant("olga", "billing")
     with sqlite3.connect(sandbox.parent / "catalog.db") as db:
         db.execute("UPDATE opslog SET target = 'pat' WHERE action = 'operator.grant'")
-    app = recording_app()(admin, cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("5")
-        await settle(pilot)
+    async with console_app(admin, screen="5") as (app, pilot):
         await pilot.press("v")
         await settle(pilot)
         shown = screen_text(app)
@@ -69,10 +65,7 @@ async def test_w_checks_the_log_against_its_witnesses_and_names_a_rollback(
 ) -> None:
     sam = open_as("sam")
     open_as("olga").backups.checkpoint()  # the head, signed into both regions' stores
-    app = recording_app()(sam, cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("5")
-        await settle(pilot)
+    async with console_app(sam, screen="5") as (app, pilot):
         await pilot.press("w")
         await settle(pilot)
         assert "witnesses agree up to #" in screen_text(app)
@@ -97,10 +90,7 @@ async def test_w_checks_the_log_against_its_witnesses_and_names_a_rollback(
 async def test_an_idle_console_locks_hides_everything_and_enter_unlocks(
     open_as: Callable[..., Console], demo_tenants: None, clock: ManualClock
 ) -> None:
-    app = recording_app()(open_as("ada"), clock=clock, cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
+    async with console_app(open_as("ada"), clock=clock, screen="2") as (app, pilot):
         assert "acme-gmbh" in screen_text(app)
         clock.advance(14 * 60)
         await pilot.press("down")  # a key press restarts the idle time
@@ -128,9 +118,7 @@ async def test_an_idle_console_locks_hides_everything_and_enter_unlocks(
 
 @story
 async def test_ctrl_l_locks_at_once(open_as: Callable[..., Console]) -> None:
-    app = recording_app()(open_as("ada"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with console_app(open_as("ada")) as (app, pilot):
         await pilot.press("ctrl+l")
         await pilot.pause()
         assert isinstance(app.screen, LockScreen)
@@ -154,9 +142,7 @@ async def test_in_production_unlocking_rechecks_that_the_account_is_still_an_ope
     pins.account = os_account()  # the operator sudo reports to the service account
     console = open_as(None)
     assert not console.settings.sandbox
-    app = recording_app()(console, cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with console_app(console) as (app, pilot):
         assert "PRODUCTION" in screen_text(app).splitlines()[0]
         await pilot.press("ctrl+l")
         await pilot.pause()
@@ -183,9 +169,7 @@ async def test_in_production_unlocking_rechecks_that_the_account_is_still_an_ope
 async def test_a_toast_arriving_while_locked_waits_for_the_unlock(
     open_as: Callable[..., Console],
 ) -> None:
-    app = recording_app()(open_as("ada"), cursor_blink=False)
-    async with app.run_test(size=(80, 24), notifications=True) as pilot:
-        await settle(pilot)
+    async with console_app(open_as("ada"), notifications=True) as (app, pilot):
         await pilot.press("ctrl+l")
         await pilot.pause()
         app.notify("acme-gmbh purged")
@@ -203,9 +187,7 @@ async def test_in_production_idleness_ends_the_session_instead_of_locking(
     production_config(sandbox)
     pins.account = os_account()
     console = open_as(None)
-    app = recording_app()(console, clock=clock, cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with console_app(console, clock=clock) as (app, pilot):
         assert (app.idle_lock_minutes, app.session_hours) == (15, 12)  # the catalog's policy
         clock.advance(15 * 60)
         app.check_idle_lock()
@@ -220,9 +202,7 @@ async def test_in_production_a_session_ends_after_the_policys_hours_even_when_bu
 ) -> None:
     production_config(sandbox)
     pins.account = os_account()
-    app = recording_app()(open_as(None), clock=clock, cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with console_app(open_as(None), clock=clock) as (app, pilot):
         for _ in range(12 * 6):  # a key every ten minutes for twelve hours
             clock.advance(10 * 60)
             await pilot.press("down")
@@ -234,10 +214,9 @@ async def test_in_production_a_session_ends_after_the_policys_hours_even_when_bu
 async def test_a_sandbox_locks_after_one_idle_minute_in_good_english(
     open_as: Callable[..., Console], clock: ManualClock
 ) -> None:
-    app = recording_app()(open_as("ada"), clock=clock, cursor_blink=False)
+    app = recording_app(open_as("ada"), clock=clock)
     app.idle_lock_minutes = 1
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         clock.advance(60)
         app.check_idle_lock()
         await pilot.pause()

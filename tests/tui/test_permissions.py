@@ -7,31 +7,29 @@ from collections.abc import Callable
 
 import pytest
 from textual.widgets import DataTable
-from tui_helpers import pick_role, recording_app, screen_text, select_operator, settle, story
+from tui_helpers import (
+    console_app,
+    footer,
+    palette_titles,
+    pick_role,
+    screen_text,
+    select_operator,
+    settle,
+    story,
+)
 
 from aptien_ops.composition import Console
 from aptien_ops.permissions import offered
-from aptien_ops.screens.commands import OpsCommands
 from aptien_ops.screens.operators import OperatorsScreen
 
 pytestmark = pytest.mark.tui
-
-
-def palette_titles(app) -> list[str]:  # type: ignore[no-untyped-def]
-    return [title for title, _help, _callback in OpsCommands(app.screen).commands()]
-
-
-def footer(app) -> str:  # type: ignore[no-untyped-def]
-    return screen_text(app).splitlines()[-1]
 
 
 @story
 async def test_read_only_hides_every_change_and_the_service_refuses_one_forced_through(
     open_as: Callable[..., Console],
 ) -> None:
-    app = recording_app()(open_as("ada", read_only=True), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with console_app(open_as("ada", read_only=True)) as (app, pilot):
         assert "READ-ONLY" in screen_text(app).splitlines()[0]
         await pilot.press("3")
         await settle(pilot)
@@ -55,10 +53,7 @@ async def test_read_only_hides_every_change_and_the_service_refuses_one_forced_t
 async def test_a_viewer_does_not_see_grant_and_is_refused_and_logged_when_forcing_it(
     open_as: Callable[..., Console],
 ) -> None:
-    app = recording_app()(open_as("vic"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
+    async with console_app(open_as("vic"), screen="3") as (app, pilot):
         assert "Grant role" not in footer(app)
         assert "Operators: Grant role" not in palette_titles(app)
         assert "Go to Operators" in palette_titles(app)
@@ -77,10 +72,7 @@ async def test_a_viewer_does_not_see_grant_and_is_refused_and_logged_when_forcin
 async def test_an_admin_sees_and_may_use_every_operator_action(
     open_as: Callable[..., Console],
 ) -> None:
-    app = recording_app()(open_as("ada"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
+    async with console_app(open_as("ada"), screen="3") as (app, _):
         assert "Grant role" in footer(app) and "Revoke role" in footer(app)
         titles = palette_titles(app)
         for title in (
@@ -96,11 +88,7 @@ async def test_an_admin_sees_and_may_use_every_operator_action(
 async def test_the_ops_log_tab_tells_a_viewer_who_may_read_it(
     open_as: Callable[..., Console],
 ) -> None:
-    app = recording_app()(open_as("vic"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("5")
-        await settle(pilot)
+    async with console_app(open_as("vic"), screen="5") as (app, _):
         assert "shown to the admin or security roles only" in screen_text(app)
         assert app.screen.query_one(DataTable).row_count == 0
 
@@ -109,9 +97,7 @@ async def test_the_ops_log_tab_tells_a_viewer_who_may_read_it(
 async def test_the_palette_offers_every_tenant_and_fleet_action_to_an_admin(
     open_as: Callable[..., Console],
 ) -> None:
-    app = recording_app()(open_as("ada"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with console_app(open_as("ada")) as (app, _):
         titles = palette_titles(app)
         for title in (
             "Go to Fleet",
@@ -132,9 +118,7 @@ async def test_the_palette_offers_every_tenant_and_fleet_action_to_an_admin(
 async def test_an_operator_may_not_purge_so_the_palette_does_not_offer_it(
     open_as: Callable[..., Console],
 ) -> None:
-    app = recording_app()(open_as("olga"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with console_app(open_as("olga")) as (app, _):
         titles = palette_titles(app)
         assert (
             "Tenant: Suspend" in titles
@@ -151,9 +135,7 @@ async def test_an_operator_may_not_purge_so_the_palette_does_not_offer_it(
 async def test_the_palette_offers_an_action_exactly_when_the_permission_rule_does(
     open_as: Callable[..., Console], operator: str, read_only: bool
 ) -> None:
-    app = recording_app()(open_as(operator, read_only=read_only), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with console_app(open_as(operator, read_only=read_only)) as (app, _):
         titles = set(palette_titles(app))
         roles = app.roles
         assert roles is not None

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tui_helpers import Pins, recording_app, screen_words, settle, story
+from tui_helpers import Pins, console_app, screen_words, settle, story
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import Identity
@@ -29,10 +29,7 @@ async def test_an_admin_requests_a_policy_change_that_a_second_admin_approves(
     production(sandbox)
     pins.account = "ada"
     ada = open_as(None)
-    app = recording_app()(ada, cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("9")
-        await settle(pilot)
+    async with console_app(ada, screen="9") as (app, pilot):
         assert isinstance(app.screen, PolicyScreen)
         shown = screen_words(app)
         assert "production · the policy comes from the catalog" in shown
@@ -65,10 +62,7 @@ async def test_a_viewer_sees_the_policy_and_is_told_who_may_change_it(
     open_as: Callable[..., Console],
 ) -> None:
     console = open_as("vic")
-    app = recording_app()(console, cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("9")
-        await settle(pilot)
+    async with console_app(console, screen="9") as (app, _):
         shown = screen_words(app)
         assert "sandbox · the policy comes from the config" in shown
         assert "edit [security] and [tenants] there" in shown

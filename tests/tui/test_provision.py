@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
-from tui_helpers import footer, recording_app, screen_text, screen_words, settle, story
+from tui_helpers import console_app, footer, screen_text, screen_words, settle, story
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import TenantState
@@ -39,8 +39,7 @@ def ticked(app) -> list[str]:  # type: ignore[no-untyped-def]
 async def test_an_operator_provisions_a_tenant_by_searching_its_country(
     open_as: Callable[..., Console],
 ) -> None:
-    app = recording_app()(open_as("olga"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("olga")) as (app, pilot):
         await open_form(pilot)
         await pilot.press(*"acme-gmbh")
         assert "✓ valid name" in screen_text(app)
@@ -65,8 +64,7 @@ async def test_an_operator_provisions_a_tenant_by_searching_its_country(
 async def test_the_form_refuses_an_address_as_the_service_would_and_takes_any_case(
     open_as: Callable[..., Console],
 ) -> None:
-    app = recording_app()(open_as("olga"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("olga")) as (app, pilot):
         form = await open_form(pilot)
         await pilot.press(*"acme-gmbh", "enter", *"DE", "enter", "enter", *"greta@ACME", "enter")
         await settle(pilot)
@@ -83,8 +81,7 @@ async def test_the_form_refuses_an_address_as_the_service_would_and_takes_any_ca
 async def test_arrow_keys_pick_another_match_while_typing_the_country(
     open_as: Callable[..., Console],
 ) -> None:
-    app = recording_app()(open_as("olga"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("olga")) as (app, pilot):
         await open_form(pilot)
         await pilot.press(*"pacific-rim", "enter", *"united")
         await settle(pilot)
@@ -106,8 +103,7 @@ async def test_arrow_keys_pick_another_match_while_typing_the_country(
 async def test_an_invalid_name_shows_the_reason_and_provisions_nothing(
     open_as: Callable[..., Console], name: str, reason: str
 ) -> None:
-    app = recording_app()(open_as("olga"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("olga")) as (app, pilot):
         form = await open_form(pilot)
         await pilot.press(*name)
         await settle(pilot)
@@ -125,8 +121,7 @@ async def test_an_invalid_name_shows_the_reason_and_provisions_nothing(
 async def test_a_country_that_matches_nothing_cannot_be_confirmed(
     open_as: Callable[..., Console],
 ) -> None:
-    app = recording_app()(open_as("olga"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("olga")) as (app, pilot):
         form = await open_form(pilot)
         await pilot.press(*"acme-gmbh", "enter", *"atlantis")
         await settle(pilot)
@@ -153,8 +148,7 @@ async def test_a_failed_step_is_named_and_retry_resumes_where_it_stopped(
         return apply_schema(tenant, target_version, region=region)
 
     monkeypatch.setattr(store, "apply_schema", cluster_goes_down)
-    app = recording_app()(console, cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(console) as (app, pilot):
         await open_form(pilot)
         await pilot.press(*"acme-gmbh", "enter", *"DE", "enter", "enter", "enter")
         await settle(pilot)
@@ -171,10 +165,7 @@ async def test_a_failed_step_is_named_and_retry_resumes_where_it_stopped(
 
 @story
 async def test_a_viewer_is_not_offered_provisioning(open_as: Callable[..., Console]) -> None:
-    app = recording_app()(open_as("vic"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
+    async with console_app(open_as("vic"), screen="2") as (app, pilot):
         assert "Provision" not in footer(app)
         await pilot.press("n")
         await pilot.pause()

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from textual.widgets import ProgressBar
-from tui_helpers import footer, recording_app, screen_text, screen_words, settle, story
+from tui_helpers import console_app, footer, screen_text, screen_words, settle, story
 
 import aptien_ops.services.provisioning
 from aptien_ops.composition import Console
@@ -33,10 +33,7 @@ async def test_fleet_says_no_drift_then_shows_a_dropped_database(
 ) -> None:
     provisioned("acme-gmbh", "DE")
     console = open_as("vic")
-    app = recording_app()(console, cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("6")
-        await settle(pilot)
+    async with console_app(console, screen="6") as (app, pilot):
         assert isinstance(app.screen, FleetScreen)
         assert "no drift: the catalog and 2 clusters agree" in screen_text(app)
 
@@ -57,10 +54,7 @@ async def test_the_region_filter_narrows_the_findings(
 ) -> None:
     provisioned("acme-gmbh", "DE")
     open_as("ada").ctx.store("eu-sandbox-1").drop_database("acme-gmbh")
-    app = recording_app()(open_as("vic"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("6")
-        await settle(pilot)
+    async with console_app(open_as("vic"), screen="6") as (app, pilot):
         await pilot.press("r", "r")  # eu, then us
         await settle(pilot)
         assert app.region_filter == "us"
@@ -71,16 +65,14 @@ async def test_the_region_filter_narrows_the_findings(
 async def test_migrate_upgrades_schemas_behind_with_a_progress_bar(
     open_as: Callable[..., Console], behind: str
 ) -> None:
-    app = recording_app()(open_as("olga"), cursor_blink=False)
     progress: list[tuple[int, int]] = []
-    async with app.run_test(
-        size=(80, 24),
+    async with console_app(
+        open_as("olga"),
+        screen="6",
         message_hook=lambda m: (
             isinstance(m, MigrateProgress) and progress.append((m.done, m.total))
         ),
-    ) as pilot:
-        await pilot.press("6")
-        await settle(pilot)
+    ) as (app, pilot):
         assert "Schemas behind this version (m migrates) (1)" in screen_words(app)
         assert (
             f"schema version {TENANT_SCHEMA_VERSION - 1} < {TENANT_SCHEMA_VERSION}"
@@ -101,8 +93,5 @@ async def test_migrate_upgrades_schemas_behind_with_a_progress_bar(
 async def test_a_viewer_may_check_but_is_not_offered_migrate(
     open_as: Callable[..., Console],
 ) -> None:
-    app = recording_app()(open_as("vic"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("6")
-        await settle(pilot)
+    async with console_app(open_as("vic"), screen="6") as (app, _):
         assert "Check again" in footer(app) and "Migrate" not in footer(app)

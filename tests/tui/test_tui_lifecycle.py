@@ -7,13 +7,21 @@ import re
 from collections.abc import Callable
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Input
-from tui_helpers import footer, recording_app, screen_text, screen_words, settle, story
+from tui_helpers import (
+    console_app,
+    footer,
+    from_palette,
+    open_tenant,
+    palette_titles,
+    screen_text,
+    screen_words,
+    settle,
+    story,
+)
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import TenantState
-from aptien_ops.screens.commands import OpsCommands
 from aptien_ops.screens.lifecycle_modals import RetainDaysModal, TypeNameToPurgeModal
 from aptien_ops.screens.modals import ReasonModal
 from aptien_ops.screens.tenant_detail import TenantDetailScreen
@@ -29,15 +37,6 @@ def acme(provisioned: Callable[..., str]) -> str:
     return provisioned("acme-gmbh", "DE", "Greta Vogel", "greta@acme.example")
 
 
-async def open_tenant(pilot: Pilot[None]) -> TenantDetailScreen:
-    await pilot.press("2")
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, TenantDetailScreen)
-    return pilot.app.screen
-
-
 def offered(app) -> set[str]:  # type: ignore[no-untyped-def]
     shown = footer(app)
     return {action for action in LIFECYCLE if f" {action} " in f" {shown} "}
@@ -51,8 +50,7 @@ def state_of(console: Console, name: str) -> TenantState:
 async def test_enter_opens_the_tenant_with_its_steps_history_schema_and_size(
     open_as: Callable[..., Console], acme: str
 ) -> None:
-    app = recording_app()(open_as("olga"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("olga")) as (app, pilot):
         await open_tenant(pilot)
         shown = screen_text(app)
         assert "country DE Germany · region eu · cluster eu-sandbox-1" in shown
@@ -69,8 +67,7 @@ async def test_enter_opens_the_tenant_with_its_steps_history_schema_and_size(
 async def test_suspend_asks_a_reason_and_resume_lets_the_tenant_in_again(
     open_as: Callable[..., Console], acme: str
 ) -> None:
-    app = recording_app()(open_as("olga"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("olga")) as (app, pilot):
         await open_tenant(pilot)
         assert offered(app) == {"Suspend", "Cancel"}  # olga is an operator: purge is for admins
         await pilot.press("s")
@@ -100,8 +97,7 @@ async def test_suspend_asks_a_reason_and_resume_lets_the_tenant_in_again(
 async def test_purge_needs_the_exact_name_and_then_waits_for_a_second_admin(
     open_as: Callable[..., Console], acme: str
 ) -> None:
-    app = recording_app()(open_as("ada"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("ada")) as (app, pilot):
         await open_tenant(pilot)
         assert "Purge" not in offered(app)  # only a cancelled tenant can be purged
         await pilot.press("c")
@@ -140,8 +136,7 @@ async def test_purge_needs_the_exact_name_and_then_waits_for_a_second_admin(
 async def test_purging_before_the_retention_end_also_asks_why(
     open_as: Callable[..., Console], acme: str
 ) -> None:
-    app = recording_app()(open_as("ada"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("ada")) as (app, pilot):
         await open_tenant(pilot)
         await pilot.press("c")
         await pilot.pause()
@@ -164,12 +159,11 @@ async def test_purging_before_the_retention_end_also_asks_why(
 async def test_a_viewer_sees_no_lifecycle_actions(
     open_as: Callable[..., Console], acme: str
 ) -> None:
-    app = recording_app()(open_as("vic"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with console_app(open_as("vic")) as (app, pilot):
         await open_tenant(pilot)
         assert offered(app) == set()
         assert "changing a tenant needs the operator or admin role" in screen_text(app)
-        titles = [title for title, _help, _run in OpsCommands(app.screen).commands()]
+        titles = palette_titles(app)
         # Only the tabs, which tell a viewer why their data is not shown.
         assert [t for t in titles if t.startswith("Tenant:")] == ["Tenant: Logins", "Tenant: Audit"]
         await pilot.press("s")
@@ -182,10 +176,7 @@ async def test_a_viewer_sees_no_lifecycle_actions(
 async def test_read_only_hides_every_lifecycle_action(
     open_as: Callable[..., Console], acme: str
 ) -> None:
-    app = recording_app()(open_as("ada", read_only=True), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
+    async with console_app(open_as("ada", read_only=True), screen="2") as (app, pilot):
         assert "Provision" not in footer(app)
         await open_tenant(pilot)
         assert offered(app) == set()
@@ -199,15 +190,8 @@ async def test_read_only_hides_every_lifecycle_action(
 async def test_the_palette_suspends_the_highlighted_tenant(
     open_as: Callable[..., Console], acme: str
 ) -> None:
-    app = recording_app()(open_as("olga"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"tenant: suspend")
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+    async with console_app(open_as("olga")) as (app, pilot):
+        await from_palette(pilot, "tenant: suspend")
         assert isinstance(app.screen, ReasonModal)
         assert isinstance(app.screen_stack[-2], TenantDetailScreen)
         await pilot.press(*"security incident", "enter")
@@ -219,15 +203,8 @@ async def test_the_palette_suspends_the_highlighted_tenant(
 async def test_the_palette_says_why_a_state_does_not_allow_an_action(
     open_as: Callable[..., Console], acme: str
 ) -> None:
-    app = recording_app()(open_as("olga"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"tenant: resume")
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+    async with console_app(open_as("olga")) as (app, pilot):
+        await from_palette(pilot, "tenant: resume")
         assert isinstance(app.screen, TenantDetailScreen)
         assert "acme-gmbh is active: resume needs a tenant that is suspended" in app.notices_of(
             "warning"
@@ -239,26 +216,13 @@ async def test_on_an_open_tenant_the_palette_acts_on_that_tenant(
     open_as: Callable[..., Console], acme: str, provisioned: Callable[..., str]
 ) -> None:
     provisioned("maple-health", "CA")
-    app = recording_app()(open_as("olga"), cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
+    async with console_app(open_as("olga"), screen="2") as (app, pilot):
         await pilot.press("down", "enter")  # maple-health, the second row
         await settle(pilot)
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"tenant: cancel")
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+        await from_palette(pilot, "tenant: cancel")
         assert isinstance(app.screen, RetainDaysModal) and app.screen.tenant == "maple-health"
         await pilot.press("escape")
         await settle(pilot)
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"tenants: provision")
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+        await from_palette(pilot, "tenants: provision")
         assert type(app.screen).__name__ == "ProvisionModal"
         assert isinstance(app.screen_stack[-2], TenantsScreen)  # back from the tenant to the list

@@ -6,16 +6,20 @@ import asyncio
 import functools
 import html
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.pilot import Pilot
 from textual.worker import Worker
 
 from aptien_ops.domain import Clock, Identity, utcnow
+
+if TYPE_CHECKING:
+    from aptien_ops.screens.tenant_detail import TenantDetailScreen
 
 FROZEN_NOW = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC)
 FROZEN_ACCOUNT = "opsadmin"
@@ -129,8 +133,9 @@ def screen_text(app: App[Any]) -> str:
     return "\n".join("".join(row).rstrip() for _, row in sorted(rows.items()))
 
 
-def recording_app() -> type[Any]:
-    """The real app class, extended to keep every notification it shows (for assertions)."""
+def recording_app(console: Any, **options: Any) -> Any:
+    """The real app on ``console`` without a blinking cursor, extended to keep every
+    notification it shows (for assertions: ``app.notices_of("warning")``)."""
     from aptien_ops.screens.app import OpsApp
 
     class RecordingApp(OpsApp):
@@ -145,7 +150,61 @@ def recording_app() -> type[Any]:
         def notices_of(self, severity: str) -> list[str]:
             return [m for s, m in self.notices if s == severity]
 
-    return RecordingApp
+    return RecordingApp(console, cursor_blink=False, **options)
+
+
+@asynccontextmanager
+async def running(app: App[Any], screen: str = "", **run_test: Any) -> AsyncIterator[Pilot[Any]]:
+    """Run ``app`` headless at 80x24, the size the console is tested at, until its first screen
+    has loaded; then go to the screen of key ``screen`` ("2": Tenants), if one is named.
+    ``run_test`` is passed on to :meth:`App.run_test` (``message_hook=…``)."""
+    async with app.run_test(size=(80, 24), **run_test) as pilot:
+        await settle(pilot)
+        if screen:
+            await pilot.press(screen)
+            await settle(pilot)
+        yield pilot
+
+
+@asynccontextmanager
+async def console_app(
+    console: Any, screen: str = "", *, clock: ManualClock | None = None, **run_test: Any
+) -> AsyncIterator[tuple[Any, Pilot[Any]]]:
+    """The :func:`recording_app` on ``console`` (with the idle ``clock``, if given),
+    :func:`running` on the screen of key ``screen`` if one is named; yields the app and its
+    pilot. ``run_test`` is passed on to :meth:`App.run_test`."""
+    app = recording_app(console) if clock is None else recording_app(console, clock=clock)
+    async with running(app, screen, **run_test) as pilot:
+        yield app, pilot
+
+
+async def from_palette(pilot: Pilot[Any], command: str) -> None:
+    """Open the command palette, type ``command`` and run what it matches first."""
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await pilot.press(*command)
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+def palette_titles(app: App[Any]) -> list[str]:
+    """The titles of the commands the palette offers on the current screen."""
+    from aptien_ops.screens.commands import OpsCommands
+
+    return [title for title, _help, _callback in OpsCommands(app.screen).commands()]
+
+
+async def open_tenant(pilot: Pilot[Any]) -> TenantDetailScreen:
+    """Go to the tenants list and open the highlighted (first) tenant; returns its screen."""
+    from aptien_ops.screens.tenant_detail import TenantDetailScreen
+
+    await pilot.press("2")
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, TenantDetailScreen)
+    return pilot.app.screen
 
 
 def screen_words(app: App[Any]) -> str:

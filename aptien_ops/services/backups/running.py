@@ -123,7 +123,10 @@ class BackupRunner:
             report = self.catalogue.reconcile(region)
             if report.cleaned:  # left by a crashed run (kill -9, power loss): never visible
                 shown = ", ".join(report.cleaned[:3])
-                detail = f"removed {len(report.cleaned)} stale partial file(s) in region {region}: {shown}"
+                detail = (
+                    f"removed {len(report.cleaned)} stale partial file(s) "
+                    f"in region {region}: {shown}"
+                )
                 outcomes.append(RunOutcome("-", "clean", None, True, detail))
         return outcomes
 

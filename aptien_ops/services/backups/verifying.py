@@ -109,7 +109,8 @@ class BackupVerifier:
         if record is None:
             raise NotFound(
                 f"no backup {backup_id}",
-                hint="aptien-ops backup list; aptien-ops backup reconcile indexes what the store holds",
+                hint="aptien-ops backup list; "
+                "aptien-ops backup reconcile indexes what the store holds",
             )
         if record.state == "pruned":
             raise NotFound(

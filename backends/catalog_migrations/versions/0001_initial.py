@@ -6,8 +6,9 @@ Revises:
 Create Date: 2024-11-29
 
 Frozen DDL: this file never imports backends.catalog_schema, so later model changes cannot
-rewrite history. Constraint names follow the naming convention of that module's MetaData and are wrapped in
-op.f() so that Alembic (which applies the target metadata's convention) takes them as final.
+rewrite history. Constraint names follow the naming convention of that module's MetaData and
+are wrapped in op.f() so that Alembic (which applies the target metadata's convention) takes
+them as final.
 """
 
 from __future__ import annotations
