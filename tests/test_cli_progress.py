@@ -97,3 +97,16 @@ def test_a_seed_without_a_terminal_reports_each_tenant_on_a_plain_line(
     ]
     quiet = run_cli("--json", *args, config=sandbox_config)
     assert quiet.code == 0 and quiet.stderr == ""
+
+
+@pytest.mark.parametrize("on_a_terminal", [False, True])
+def test_the_end_of_the_work_is_shown_once_however_often_it_is_reported(
+    stderr: io.StringIO, terminal: Terminal, on_a_terminal: bool
+) -> None:
+    """A backup reports its last bytes, then that it is finished: one last line, not two."""
+    stream = terminal if on_a_terminal else stderr
+    bar = Bar("backup", enabled=True, stream=stream)
+    for done in (40, 100, 100, 100):
+        bar(done, 100, "savanna-logistics")
+    lines = stream.getvalue().split("\n")
+    assert lines[-1] == "" and sum("100/100" in line for line in lines) == 1

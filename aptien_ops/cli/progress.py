@@ -60,7 +60,8 @@ class StepPrinter:
 class Bar:
     """Progress through ``total`` items: a bar redrawn in place on a terminal; elsewhere one
     plain line per tenth of the work (``label 30/300 item``), so a log of 10,000 tenants gets
-    eleven lines, not 10,000."""
+    eleven lines, not 10,000. The work's end is shown once, however often it is reported (a
+    backup reports its last bytes, then that it is finished)."""
 
     WIDTH = 30
 
@@ -70,10 +71,12 @@ class Bar:
         self.stream = stream or sys.stderr
         self.live = enabled and live(self.stream)
         self._next_line = 0
+        self._ended = False
 
     def __call__(self, done: int, total: int, item: str = "") -> None:
-        if not self.enabled or total <= 0:
+        if not self.enabled or total <= 0 or self._ended:
             return
+        self._ended = done >= total
         if self.live:
             filled = int(self.WIDTH * done / total)
             bar = "#" * filled + "." * (self.WIDTH - filled)
