@@ -909,3 +909,23 @@ def test_two_operators_appending_at_once_keep_one_unbroken_chain(
     assert [e.prev_hash for e in entries[1:]] == [e.hmac for e in entries[:-1]]
     assert sorted(e.operator for e in entries) == ["alice"] * per_worker + ["bob"] * per_worker
     assert head == OpsLogHead(2 * per_worker, entries[-1].hmac, f"sig-{2 * per_worker}")
+
+
+@pytest.mark.postgres
+def test_connection_settings_in_the_catalog_url_win_over_the_consoles_defaults(
+    pg_server,
+) -> None:
+    """``application_name`` (and ``connect_timeout``) from the URL reach the server; without
+    them the console's defaults do."""
+    database = pg_server.fresh_database("catalog_url")
+    for suffix, name in (("&application_name=ops-dr-drill", "ops-dr-drill"), ("", "aptien-ops")):
+        url = pg_server.url(database) + suffix
+        catalog = SqlCatalog(CatalogSettings(url=url))
+        try:
+            catalog.ensure_schema()  # its pool keeps the connection open
+            seen = pg_server.psql(
+                f"SELECT application_name FROM pg_stat_activity WHERE datname = '{database}'"
+            )
+            assert name in seen.split()
+        finally:
+            catalog.dispose()

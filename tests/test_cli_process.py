@@ -174,7 +174,10 @@ def test_ctrl_c_while_waiting_for_the_catalog_exits_130(tmp_path: Path) -> None:
     config.write_text(
         config.read_text().replace(
             'url = "sqlite:///{data_dir}/catalog.db"',
-            f'url = "postgresql+psycopg://ops@/ops?host={socket_dir}&port=5999"',
+            # A timeout far beyond the test's: on a starved machine the command must still be
+            # waiting in the connection when the signal comes, not have given up (exit 6).
+            f'url = "postgresql+psycopg://ops@/ops?host={socket_dir}&port=5999'
+            '&connect_timeout=600"',
         )
     )
     with socket.socket(socket.AF_UNIX) as server:

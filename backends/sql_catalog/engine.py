@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import column, create_engine, event, func, select, table
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import NullPool, QueuePool, StaticPool
 
 from aptien_ops.backends import catalog_schema as s
@@ -41,6 +41,12 @@ _VERSION = table("alembic_version", column("version_num"))
 #: What a runtime role that may not read ``alembic_version`` knows of the schema revision.
 UNREADABLE = "(not readable by the runtime role)"
 _PG_CONNECT_ARGS = {"connect_timeout": 10, "application_name": "aptien-ops"}
+
+
+def _pg_connect_args(url: URL) -> dict[str, Any]:
+    """The defaults above, except where the catalog's URL says otherwise (e.g.
+    ``?connect_timeout=30`` for a catalog across a slow link)."""
+    return {k: v for k, v in _PG_CONNECT_ARGS.items() if k not in url.query}
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -135,7 +141,7 @@ class SqlCatalog:
                     pool_size=2,
                     max_overflow=4,
                     pool_pre_ping=True,
-                    connect_args=_PG_CONNECT_ARGS,
+                    connect_args=_pg_connect_args(self._url),
                 )
             else:
                 raise ConfigError(
@@ -200,7 +206,7 @@ class SqlCatalog:
             ) from None
         url = self._url.set(username=owner, password=secret)
         display = url.render_as_string(hide_password=True)
-        engine = create_engine(url, poolclass=NullPool, connect_args=_PG_CONNECT_ARGS)
+        engine = create_engine(url, poolclass=NullPool, connect_args=_pg_connect_args(url))
         try:
             with engine.connect() as conn:
                 info = self._upgrade(conn, grant_to=self._url.username)
