@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 #: Services that run approved four-eyes requests: built with ``approvals`` so that it always
 #: knows their executors, whichever service a command touches first.
-EXECUTOR_OWNERS = ("operators", "lifecycle", "policy")
+EXECUTOR_OWNERS = ("operators", "lifecycle", "policy", "backups")
 
 S = TypeVar("S")
 
@@ -235,7 +235,10 @@ class Console:
         from aptien_ops.services.backups import BackupService
 
         return BackupService(
-            self.ctx, _backup_repositories(self.settings, self.ctx.clock, self.ctx.catalog)
+            self.ctx,
+            _backup_repositories(self.settings, self.ctx.clock, self.ctx.catalog),
+            self._approvals,
+            lambda: self.provisioning,
         )
 
     @_service

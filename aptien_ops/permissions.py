@@ -51,6 +51,8 @@ class Action(StrEnum):
     BACKUP_VERIFY = "backup.verify"
     BACKUP_PRUNE = "backup.prune"
     BACKUP_RECONCILE = "backup.reconcile"
+    BACKUP_RESTORE = "backup.restore"
+    BACKUP_REPLACE = "backup.replace"
     POLICY_VIEW = "policy.view"
     POLICY_SET = "policy.set"
     OPERATOR_GRANT_SECURITY = "operator.grant-security"
@@ -95,6 +97,9 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.BACKUP_VERIFY: _OPS,
     Action.BACKUP_PRUNE: _OPS,
     Action.BACKUP_RECONCILE: _OPS,
+    # Into a new tenant; over a live tenant's own data (replace) is four-eyes by default.
+    Action.BACKUP_RESTORE: _OPS,
+    Action.BACKUP_REPLACE: _OPS,
     Action.POLICY_VIEW: _ALL_STAFF,
     Action.POLICY_SET: _ADMIN,
     Action.OPERATOR_GRANT_SECURITY: _ADMIN,
@@ -113,6 +118,7 @@ APPROVERS: dict[str, frozenset[Role]] = {
     "operator.grant-security": _ADMIN,
     "operator.revoke-admin": _ADMIN,
     "policy.set": _ADMIN,
+    "backup.replace": _ADMIN,
 }
 
 #: Reads of catalog data that is not personal: a refusal is logged, a success is not (the ops

@@ -14,7 +14,6 @@ live backup or verification (in this or another process) is writing.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -22,9 +21,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from aptien_ops.backends import backup_codec as codec
+from aptien_ops.backends.held_files import create_held, remove_if_unheld
 from aptien_ops.config import ClusterSettings, RegionSettings
 from aptien_ops.domain import validate_tenant_name
-from aptien_ops.errors import Conflict, InvalidInput, Unavailable
+from aptien_ops.errors import InvalidInput, Unavailable
 
 DATA = ".dump.zst.age"
 MANIFEST = ".manifest.json"
@@ -100,19 +100,10 @@ class Partial:
 
     def __init__(self, path: Path) -> None:
         """Create and lock ``path``. Raises: Conflict if another run has it; OSError."""
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        except FileExistsError:
-            raise Conflict(
-                f"{path.name} is being written by another run", hint="rerun later"
-            ) from None
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fd = create_held(path)
         self.path = path
         self.kept = False
         self.fh: BinaryIO = os.fdopen(fd, "wb", buffering=codec.CHUNK)
-        if os.stat(path).st_ino != os.fstat(fd).st_ino:  # a cleaner took it between open and lock
-            self.fh.close()
-            raise Conflict(f"{path.name} was removed while being created", hint="rerun")
 
     def publish(self, final: Path) -> None:
         """Flush, fsync and rename to ``final`` (still locked until closed)."""
@@ -157,22 +148,5 @@ def remove_stale(directories: Iterable[Path]) -> Iterator[str]:
             orphan = (
                 name.endswith(DATA) and not path.with_name(name[: -len(DATA)] + MANIFEST).exists()
             )
-            if (name.endswith(PARTIAL) or orphan) and _try_remove_unlocked(path):
+            if (name.endswith(PARTIAL) or orphan) and remove_if_unheld(path):
                 yield str(path)
-
-
-def _try_remove_unlocked(path: Path) -> bool:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return False  # a live writer holds it
-    try:
-        path.unlink(missing_ok=True)  # while holding the lock, so no writer can take it over
-    finally:
-        os.close(fd)
-    return True

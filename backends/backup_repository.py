@@ -16,7 +16,7 @@ import pyrage
 import zstandard
 
 from aptien_ops.backends import backup_codec as codec
-from aptien_ops.backends import backup_verification, sqlite_backup
+from aptien_ops.backends import backup_verification, sqlite_backup, sqlite_scratch
 from aptien_ops.backends.backup_checkpoints import scan_checkpoints, write_checkpoint
 from aptien_ops.backends.backup_files import (
     PARTIAL,
@@ -33,6 +33,7 @@ from aptien_ops.backends.backup_manifests import (
     write_manifest,
 )
 from aptien_ops.backends.backup_signing import RegionSigner, signing_key_path
+from aptien_ops.backends.sqlite_tenants import cluster_directory
 from aptien_ops.config import ClusterSettings, RegionSettings
 from aptien_ops.domain import BackupManifest, Clock, OpsLogCheckpoint, VerifyResult, iso, utcnow
 from aptien_ops.errors import Conflict, Unavailable
@@ -99,12 +100,31 @@ class FsBackupRepository:
             Unavailable: the cluster or the store is down, the store is full, the dump failed
                 (e.g. the database was dropped mid-dump). Nothing is left visible.
         """
-        directory, data_final = self._store.directory(tenant), self.data_path(tenant, backup_id)
+        directory = self._store.directory(tenant)
+        self.data_path(tenant, backup_id)  # checks the id before anything is created
         codec.parse_recipient(recipient)
         self._store.check_cluster(cluster)
         try:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             directory.mkdir(mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise self._store.error(exc, f"backup of tenant {tenant!r}") from None
+        try:
+            return self._create(tenant, cluster, recipient, backup_id, progress)
+        except BaseException:
+            _remove_if_empty(directory)  # a failed first backup leaves no empty directory
+            raise
+
+    def _create(
+        self,
+        tenant: str,
+        cluster: ClusterSettings,
+        recipient: str,
+        backup_id: str,
+        progress: Callable[[int], None] | None,
+    ) -> BackupManifest:
+        directory, data_final = self._store.directory(tenant), self.data_path(tenant, backup_id)
+        try:
             # This tenant's only: a fleet run must not rescan every tenant.
             self.clean_partials(tenant)
             if self.manifest_path(tenant, backup_id).exists() or data_final.exists():
@@ -118,7 +138,7 @@ class FsBackupRepository:
                 def consume(stream: codec.Source) -> None:
                     sealed.append(codec.encrypt(stream, data.fh, recipient, progress))
 
-                info = self._dump(tenant, cluster, backup_id, consume)
+                info = self._dump(tenant, cluster, consume)
                 data.publish(data_final)
                 manifest = BackupManifest(
                     backup_id=backup_id,
@@ -152,7 +172,6 @@ class FsBackupRepository:
         self,
         tenant: str,
         cluster: ClusterSettings,
-        backup_id: str,
         consume: Callable[[codec.Source], None],
     ) -> codec.DumpInfo:
         store = self._tenant_stores(cluster)
@@ -162,7 +181,9 @@ class FsBackupRepository:
                 from aptien_ops.backends import pg_backup
 
                 return pg_backup.backup(store, cluster, tenant, directory, consume)
-            with Partial(directory / f"{backup_id}.sqlite{PARTIAL}") as copy:
+            # The plaintext copy stays on the cluster, in its scratch area, never in the store.
+            scratch = cluster_directory(cluster.url)
+            with sqlite_scratch.held_copy(cluster.name, scratch, tenant) as copy:
                 return sqlite_backup.backup(store, tenant, copy.path, consume)
         except (pyrage.EncryptError, zstandard.ZstdError) as exc:
             raise Unavailable(
@@ -192,6 +213,33 @@ class FsBackupRepository:
         Raises: Unavailable.
         """
         return scan_manifests(self._store, self._signer, tenant)[1]
+
+    def restore(
+        self,
+        manifest: BackupManifest,
+        identity: str,
+        cluster: ClusterSettings,
+        *,
+        tenant: str,
+        database: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> VerifyResult:
+        """Restore the backup into the staging database ``database`` of ``tenant`` on
+        ``cluster`` and judge it as a ``restore`` verification does (see
+        :func:`backup_verification.restore`); a bad backup is a failed result.
+
+        Raises: InvalidInput (a cluster of another region or kind), Unavailable.
+        """
+        return backup_verification.restore(
+            self._store,
+            self._signer,
+            manifest,
+            identity,
+            cluster,
+            tenant=tenant,
+            database=database,
+            progress=progress,
+        )
 
     def delete(self, manifest: BackupManifest) -> None:
         """Remove the backup: manifest first (it vanishes at once), then its data. Idempotent.
@@ -265,6 +313,13 @@ class FsBackupRepository:
         return backup_verification.verify(
             self._store, self._signer, manifest, level, identity, scratch_cluster
         )
+
+
+def _remove_if_empty(directory: Path) -> None:
+    try:
+        directory.rmdir()
+    except OSError:
+        pass  # it holds backups (or files of another run): it stays
 
 
 def _default_store(cluster: ClusterSettings) -> TenantStore:

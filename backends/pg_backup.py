@@ -6,8 +6,8 @@ so the counts describe exactly the dumped data. The plaintext is also fed to
 ``pg_restore --list`` (it reads the header and table of contents from stdin and exits), whose
 output is hashed into the manifest.
 
-Finding and running the tools is :mod:`pg_tools`' job; the scratch databases a restore
-verification restores into are :mod:`pg_scratch`'s.
+Finding and running the tools is :mod:`pg_tools`' job; the scratch databases restores go
+into are :mod:`pg_scratch`'s.
 """
 
 from __future__ import annotations
@@ -194,49 +194,63 @@ def walk(
 ) -> Walked:
     """Walk the archive (``cluster`` None: ``pg_restore -f /dev/null``) or restore it into a
     scratch database on ``cluster`` and count its rows. The scratch database is dropped
-    whatever happens.
+    whatever happens; if the cluster will not let it go, the note says so and why.
 
-    Raises: Unavailable (the scratch cluster is down or cannot drop the scratch database).
+    Raises: Unavailable (the scratch cluster is down), Forbidden.
     """
     if cluster is None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         return _walk_with(
             [find_tool("pg_restore"), "--file=/dev/null"], env, workdir, None, feed, None
         )
-    with scratch_database(cluster, tenant) as (scratch, swept):
-        env, conninfo, password = connection(cluster, scratch)
+    with scratch_database(cluster, tenant) as scratch:
         # As a role without powers: restoring runs the tenant's own DDL (index expressions,
         # defaults), which must not execute with the cluster admin's rights.
-        argv = [
-            find_tool("pg_restore"),
-            "--no-owner",
-            "--no-privileges",
-            "--exit-on-error",
-            f"--role={RESTORER}",
-            "-d",
-            conninfo,
-        ]
+        walked = restore_into(cluster, scratch.name, RESTORER, workdir, feed)
+    notes = [scratch.swept.describe()] if scratch.swept.removed or scratch.swept.kept else []
+    if scratch.left is not None:
+        notes.append(
+            f"its scratch database {scratch.name} could not be dropped: {scratch.left}; the"
+            f" next verification, backup run or fleet check on cluster {cluster.name!r}"
+            " drops it"
+        )
+    return replace(walked, note="; ".join(notes)) if notes else walked
 
-        def count() -> dict[str, int]:
-            with admin_connect(cluster, scratch) as conn:
-                return count_rows(conn)
 
-        try:
-            walked = _walk_with(argv, env, workdir, password, feed, count)
-        except psycopg.Error as exc:
-            raise translate_pg_error(
-                exc, f"cluster {cluster.name!r}: count rows of {scratch}", (password,)
-            ) from None
-        if swept:
-            listed = ", ".join(swept[:3]) + (
-                f" and {len(swept) - 3} more" if len(swept) > 3 else ""
-            )
-            walked = replace(
-                walked,
-                note=f"dropped {len(swept)} scratch database(s) that interrupted verifications"
-                f" had left on cluster {cluster.name!r}: {listed}",
-            )
-        return walked
+def restore_into(
+    cluster: ClusterSettings,
+    dbname: str,
+    role: str,
+    workdir: Path,
+    feed: Callable[[Sink], Opened],
+) -> Walked:
+    """Restore the archive ``feed`` decrypts into the empty database ``dbname`` on ``cluster``
+    as ``role`` (no owners, no grants of the dump), hash its table of contents on the way and,
+    when pg_restore succeeded, count the restored rows.
+
+    Raises: Unavailable (the cluster, a tool), Forbidden.
+    """
+    env, conninfo, password = connection(cluster, dbname)
+    argv = [
+        find_tool("pg_restore"),
+        "--no-owner",
+        "--no-privileges",
+        "--exit-on-error",
+        f"--role={role}",
+        "-d",
+        conninfo,
+    ]
+
+    def count() -> dict[str, int]:
+        with admin_connect(cluster, dbname) as conn:
+            return count_rows(conn)
+
+    try:
+        return _walk_with(argv, env, workdir, password, feed, count)
+    except psycopg.Error as exc:
+        raise translate_pg_error(
+            exc, f"cluster {cluster.name!r}: count rows of {dbname}", (password,)
+        ) from None
 
 
 def _walk_with(

@@ -20,12 +20,12 @@ from contextlib import contextmanager
 import psycopg
 from psycopg import sql
 
+from aptien_ops.backends import pg_scratch, pg_swap, pg_tenant_schema, tenant_schema
 from aptien_ops.backends import pg_tenant_access as access
-from aptien_ops.backends import pg_tenant_schema, tenant_schema
 from aptien_ops.backends.pg_common import converge_role, scram_sha256_verifier, translate_pg_error
 from aptien_ops.backends.pg_connections import ClusterConnections
 from aptien_ops.config import ClusterSettings
-from aptien_ops.domain import Clock, utcnow, validate_tenant_name
+from aptien_ops.domain import Clock, ScratchSweep, utcnow, validate_tenant_name
 from aptien_ops.errors import InvalidInput, NotFound
 from aptien_ops.ports import ClusterPrivileges, TenantStore
 
@@ -51,6 +51,7 @@ class PostgresTenantStore:
         """Raises: InvalidInput if the URL is not a PostgreSQL URL or holds a password."""
         self.cluster = cluster.name
         self.clock = clock
+        self._settings = cluster
         self._connections = ClusterConnections(cluster)
 
     # ------------------------------------------------------------------ the port
@@ -314,6 +315,86 @@ class PostgresTenantStore:
             conn.execute("SET search_path TO pg_catalog")
             conn.execute("SET default_transaction_read_only TO on")
             yield conn
+
+    # ------------------------------------------------------------------ restores
+
+    @contextmanager
+    def staging(self, tenant: str) -> Iterator[str]:
+        """A new, empty database ``scratch_<tenant>_<hex>`` owned by the tenant's role, to
+        restore its data into; guarded while the block runs (no sweep drops it) and dropped
+        when it ends unless :meth:`swap_in` made it the tenant's database. Yields its name.
+
+        Raises: InvalidInput, NotFound (the tenant has no owner role here), Forbidden,
+        Unavailable.
+        """
+        role = owner_role(tenant)
+        found = self._connections.with_admin(
+            f"look up role {role}",
+            lambda conn: conn.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)
+            ).fetchone(),
+        )
+        if found is None:
+            raise NotFound(f"tenant role {role} does not exist on cluster {self.cluster!r}")
+        with pg_scratch.scratch_database(self._settings, tenant, owner=role) as scratch:
+            yield scratch.name
+
+    def swap_in(
+        self,
+        tenant: str,
+        staged: str,
+        *,
+        region: str,
+        schema_version: int,
+        inspector_role: str,
+        login: bool,
+    ) -> str | None:
+        """Make the restored database ``staged`` the tenant's (see :mod:`pg_swap`): finished
+        first (schema up to ``schema_version``, ``tenant_meta`` naming ``tenant`` in
+        ``region``, schema ``public`` the owner's, ``inspector_role``'s column grants and
+        ``CONNECT``), then renamed into place in one transaction with the current one renamed
+        aside, which is dropped last. ``login`` is the owner role's, which a restore does not
+        change on PostgreSQL. Returns a note if the replaced database was left behind.
+
+        Raises: InvalidInput, NotFound (no such database), Conflict (sessions kept coming
+        back: nothing was replaced), Forbidden, IntegrityFailure, Unavailable.
+        """
+        dbname, role = database_name(tenant), owner_role(tenant)
+        tenant_schema.validate_role_name(inspector_role)
+        if not pg_scratch.is_scratch_of(staged, tenant):
+            raise InvalidInput(f"{staged[:60]!r} is not a staging database of {tenant}")
+        with self._connections.session(staged, user=None, password=None, autocommit=True) as conn:
+            pg_swap.finish_staged(
+                conn, tenant, staged, role, region, schema_version, inspector_role, self.clock
+            )
+        self._connections.with_admin(
+            f"grant access to {staged}",
+            lambda conn: pg_swap.grant_database(conn, staged, role, inspector_role),
+        )
+        aside = pg_scratch.new_name(tenant)
+        self._connections.with_admin(
+            f"swap {staged} in as {dbname}",
+            lambda conn: pg_swap.swap_databases(conn, self.cluster, dbname, staged, aside),
+        )
+        why = self._connections.with_admin(
+            f"drop {aside}", lambda conn: pg_scratch.drop_database(conn, aside)
+        )
+        if why is None:
+            return None
+        return (
+            f"the replaced database, renamed {aside}, could not be dropped: {why}; the next"
+            f" verification, backup run or fleet check on cluster {self.cluster!r} drops it"
+        )
+
+    def sweep_scratch(self, tenant: str | None = None) -> ScratchSweep:
+        """Drop the scratch databases (of ``tenant``, else all) no live run holds.
+
+        Raises: InvalidInput, Unavailable.
+        """
+        return self._connections.with_admin(
+            "sweep scratch databases",
+            lambda conn: pg_scratch.sweep_scratch(conn, self.cluster, tenant),
+        )
 
     def close(self) -> None:
         """Close the admin connection; the store reconnects if used again."""

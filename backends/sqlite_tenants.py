@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from aptien_ops.backends import tenant_schema
+from aptien_ops.backends import sqlite_scratch, tenant_schema
 from aptien_ops.config import ClusterSettings
-from aptien_ops.domain import Clock, utcnow, validate_tenant_name
+from aptien_ops.domain import Clock, ScratchSweep, utcnow, validate_tenant_name
 from aptien_ops.errors import (
     Conflict,
     IntegrityFailure,
@@ -256,20 +256,27 @@ class SqliteTenantStore:
         if not isinstance(region, str) or not region:
             raise InvalidInput(f"tenant {tenant!r}: a region name is required")
         with self._opened(tenant, "apply the schema to") as conn:
-            while True:
-                with _immediate(conn):
-                    current = _read_version(conn, name) or 0
-                    if current >= target_version:
-                        return current
-                    step = current + 1
-                    for statement in tenant_schema.statements("sqlite", step):
-                        conn.execute(statement)
-                    overwrite, keep = tenant_schema.meta_rows(tenant, region, step, self.clock())
-                    conn.executemany(_UPSERT_META, overwrite.items())
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO tenant_meta (key, value) VALUES (?, ?)",
-                        [*keep.items(), ("suspended", "0")],
-                    )
+            return self._apply_steps(conn, tenant, name, target_version, region)
+
+    def _apply_steps(
+        self, conn: sqlite3.Connection, tenant: str, name: str, target_version: int, region: str
+    ) -> int:
+        """The steps from the current version up to ``target_version``, one ``BEGIN
+        IMMEDIATE`` each; returns the version reached. Raises: sqlite3.Error, IntegrityFailure."""
+        while True:
+            with _immediate(conn):
+                current = _read_version(conn, name) or 0
+                if current >= target_version:
+                    return current
+                step = current + 1
+                for statement in tenant_schema.statements("sqlite", step):
+                    conn.execute(statement)
+                overwrite, keep = tenant_schema.meta_rows(tenant, region, step, self.clock())
+                conn.executemany(_UPSERT_META, overwrite.items())
+                conn.executemany(
+                    "INSERT OR IGNORE INTO tenant_meta (key, value) VALUES (?, ?)",
+                    [*keep.items(), ("suspended", "0")],
+                )
 
     def schema_version(self, tenant: str) -> int | None:
         """The version in ``tenant_meta``, None before the first step.
@@ -334,6 +341,137 @@ class SqliteTenantStore:
             )
         return self._unavailable(what, exc)
 
+    # ------------------------------------------------------------------ restores
+
+    @contextmanager
+    def staging(self, tenant: str) -> Iterator[str]:
+        """A new, empty scratch file (``scratch/scratch_<tenant>_<hex>.db``) to restore the
+        tenant's data into, held while the block runs and removed when it ends unless
+        :meth:`swap_in` made it the tenant's database. Yields its name.
+
+        Raises: InvalidInput, Conflict, Unavailable.
+        """
+        self._ensure_directory()
+        try:
+            with sqlite_scratch.held_copy(self.cluster, self.directory, tenant) as copy:
+                yield copy.name
+        except OSError as exc:
+            raise self._unavailable(f"scratch copy for {tenant!r}", exc) from None
+
+    def swap_in(
+        self,
+        tenant: str,
+        staged: str,
+        *,
+        region: str,
+        schema_version: int,
+        inspector_role: str,
+        login: bool,
+    ) -> str | None:
+        """Make the restored copy ``staged`` the tenant's database.
+
+        The copy is finished first (schema up to ``schema_version``, ``tenant_meta`` naming
+        ``tenant`` in ``region``, the platform's login flag ``login``, WAL mode); then the
+        current file is taken out of WAL mode under an exclusive lock (so no ``-wal`` of it can
+        be read as the new one's), linked aside, and the copy renamed over it: at every moment
+        ``tenant_<name>.db`` is either the old database or the new one. The old one is removed
+        last. ``inspector_role`` is not used (SQLite readers select column lists). Returns a
+        note if something was left behind, else None.
+
+        Raises: InvalidInput, NotFound (no such copy), Conflict (the database stays in use;
+        nothing was changed), IntegrityFailure (the copy's tenant_meta), Unavailable.
+        """
+        path = self.path(tenant)
+        new = sqlite_scratch.path_of(self.directory, staged)
+        if not new.is_file():
+            raise NotFound(f"scratch copy {staged} does not exist on cluster {self.cluster!r}")
+        try:
+            self._finish_copy(new, tenant, staged, region, schema_version, login)
+        except sqlite3.Error as exc:
+            raise self._translate(f"prepare {staged} for", exc) from None
+        aside = sqlite_scratch.path_of(self.directory, sqlite_scratch.new_name(tenant))
+        old = self._quiesce(path)
+        try:
+            if old is not None:
+                os.link(path, aside)
+            os.rename(new, path)
+            self._fsync_directory()
+        except OSError as exc:
+            if old is not None:
+                aside.unlink(missing_ok=True)
+                _back_to_wal(old)
+            raise self._unavailable(f"swap {staged} in as {path.name}", exc) from None
+        finally:
+            if old is not None:
+                old.close()
+        try:
+            sqlite_scratch.remove(aside)
+        except OSError as exc:
+            return f"the replaced copy {aside.name} stays until the next sweep: {exc.strerror}"
+        return None
+
+    def _finish_copy(
+        self,
+        copy: Path,
+        tenant: str,
+        staged: str,
+        region: str,
+        schema_version: int,
+        login: bool,
+    ) -> None:
+        """Bring a restored copy up to the tenant's database as it must be.
+
+        Raises: sqlite3.Error."""
+        conn = sqlite3.connect(copy, isolation_level=None, timeout=10)
+        try:
+            self._apply_steps(conn, tenant, staged, schema_version, region)
+            with _immediate(conn):
+                rows = [("tenant", tenant), ("region", region), ("suspended", str(int(not login)))]
+                conn.executemany(_UPSERT_META, rows)
+            conn.execute("PRAGMA journal_mode=WAL")
+        finally:
+            conn.close()  # the last connection: its -wal is checkpointed and removed
+        fd = os.open(copy, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _quiesce(self, path: Path) -> sqlite3.Connection | None:
+        """The current database out of WAL mode, under an exclusive lock held by the returned
+        connection (None: there is no current database). Raises: Conflict (in use)."""
+        if not path.exists():
+            return None
+        try:
+            conn = sqlite3.connect(
+                f"{path.as_uri()}?mode=rw", uri=True, timeout=10, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            raise self._unavailable(f"open {path.name}", exc) from None
+        try:
+            mode = conn.execute("PRAGMA journal_mode=DELETE").fetchone()
+            if mode is None or str(mode[0]).lower() != "delete":
+                raise sqlite3.OperationalError("database is locked (other connections use it)")
+            conn.execute("BEGIN EXCLUSIVE")
+        except sqlite3.Error as exc:
+            _back_to_wal(conn)
+            conn.close()
+            raise Conflict(
+                f"cluster {self.cluster!r}: {path.name} is in use and cannot be replaced: {exc}",
+                hint="nothing was changed; rerun when its sessions have ended",
+            ) from None
+        return conn
+
+    def sweep_scratch(self, tenant: str | None = None) -> ScratchSweep:
+        """Remove the scratch copies (of ``tenant``, else all) no live run holds.
+
+        Raises: InvalidInput, Unavailable.
+        """
+        try:
+            return sqlite_scratch.sweep(self.cluster, self.directory, tenant)
+        except OSError as exc:
+            raise self._unavailable("sweep scratch copies", exc) from None
+
     def close(self) -> None:
         """Nothing to release: connections live only inside :meth:`connect`."""
 
@@ -349,6 +487,14 @@ def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
             conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _back_to_wal(conn: sqlite3.Connection) -> None:
+    """Best effort: the database as it was before :meth:`SqliteTenantStore._quiesce`."""
+    with suppress(sqlite3.Error):
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        conn.execute("PRAGMA journal_mode=WAL")
 
 
 def _account_name() -> str:

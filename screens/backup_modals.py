@@ -1,18 +1,21 @@
-"""The backups screen's dialogs: which tenant to back up, and at which level to verify.
+"""The backups screen's dialogs: which tenant to back up, at which level to verify, and where
+to restore a backup (and, to replace a tenant's own data, its name typed to confirm).
 
-Both return their answer through ``dismiss``; ``None`` means the operator backed out (Esc).
+Each returns its answer through ``dismiss``; ``None`` means the operator backed out (Esc).
 """
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Input, Label, OptionList
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from aptien_ops.config import VERIFY_LEVELS
+from aptien_ops.screens.formatting import plain
 from aptien_ops.screens.modals import OpsModal
 
 #: What each level checks, as the operator chooses between cost and certainty.
@@ -23,10 +26,32 @@ LEVEL_HELP = {
 }
 
 
-class TenantModal(OpsModal[str | None]):
-    """The tenant to back up, prefilled with the highlighted one; Enter starts the backup."""
+class NameModal(OpsModal[str | None]):
+    """A dialog that asks for one tenant's name: Enter answers with it (an empty one is refused
+    on the dialog, saying ``EMPTY``), Esc backs out."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    EMPTY = "name the tenant"
+
+    def on_mount(self) -> None:
+        self.query_one(Input).cursor_blink = getattr(self.app, "cursor_blink", True)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        name = event.value.strip()
+        if name:
+            self.dismiss(name)
+        else:
+            self.query_one("#modal-problem", Static).update(Text(f"✗ {self.EMPTY}", style="red"))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TenantModal(NameModal):
+    """The tenant to back up, prefilled with the highlighted one; Enter starts the backup."""
+
+    EMPTY = "name the tenant to back up"
 
     def __init__(self, default: str = "") -> None:
         super().__init__()
@@ -42,21 +67,8 @@ class TenantModal(OpsModal[str | None]):
                 id="modal-tenant",
                 compact=True,
             )
+            yield Static(id="modal-problem")
             yield Label("Enter backs up · Esc cancels", classes="modal-hint")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).cursor_blink = getattr(self.app, "cursor_blink", True)
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        name = event.value.strip()
-        if name:
-            self.dismiss(name)
-        else:
-            self.notify("name the tenant to back up", severity="warning")
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class LevelModal(OpsModal[str | None]):
@@ -91,3 +103,87 @@ class LevelModal(OpsModal[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class RestoreTargetModal(NameModal):
+    """Where the highlighted backup goes: a new tenant's name (made in the backup's region), or
+    the backup's own tenant to replace its data. Enter goes on; Esc backs out."""
+
+    EMPTY = "name the tenant to restore into"
+
+    def __init__(self, backup_id: str, tenant: str, region: str) -> None:
+        super().__init__()
+        self.backup_id, self.tenant, self.store_region = backup_id, tenant, region
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="modal-box") as box:
+            box.border_title = "Restore backup"
+            yield Label(
+                plain(f"Restore {self.backup_id} of {self.tenant} into which tenant?"),
+                id="modal-question",
+            )
+            yield Input(
+                placeholder=f"a new name, e.g. {self.tenant[:30]}-restored",
+                id="modal-restore-to",
+                compact=True,
+                max_length=64,
+            )
+            yield Static(id="modal-problem")
+            yield Label(
+                plain(
+                    f"A new name gets a new tenant in region {self.store_region} with this"
+                    f" backup's data; {self.tenant} itself has its data replaced (you confirm"
+                    " first)."
+                ),
+                classes="modal-hint",
+            )
+            yield Label("Enter goes on · Esc cancels", classes="modal-hint")
+
+
+class TypeNameToReplaceModal(OpsModal[bool]):
+    """Replacing a tenant's data asks for its name typed: a wrong name requests nothing."""
+
+    BINDINGS = [Binding("escape", "back_out", "Back out")]
+
+    def __init__(self, backup_id: str, tenant: str, created: str, *, four_eyes: bool) -> None:
+        """``four_eyes``: the policy has a second operator approve (Enter only requests)."""
+        super().__init__()
+        self.backup_id, self.tenant, self.created = backup_id, tenant, created
+        self.four_eyes = four_eyes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="modal-box", classes="-danger") as box:
+            box.border_title = f"Replace {self.tenant}'s data"
+            then = (
+                " A second operator must approve the request."
+                if self.four_eyes
+                else " It starts when you confirm."
+            )
+            yield Label(
+                plain(
+                    f"All data of {self.tenant} is replaced with backup {self.backup_id} of"
+                    f" {self.created}: everything written since then is lost. The live database"
+                    " stays as it is until the restore has matched every row count." + then
+                ),
+                id="modal-question",
+            )
+            yield Label("Type the tenant's name to confirm", classes="modal-field")
+            yield Input(placeholder=self.tenant, id="modal-typed-name", compact=True, max_length=64)
+            yield Static(id="modal-problem")
+            enter = "requests the replacement" if self.four_eyes else "replaces the data"
+            yield Label(f"Enter {enter} · Esc backs out", classes="modal-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).cursor_blink = getattr(self.app, "cursor_blink", True)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip() != self.tenant:
+            self.query_one("#modal-problem", Static).update(
+                Text("✗ that is not the tenant's name: nothing was requested", style="red")
+            )
+            return
+        self.dismiss(True)
+
+    def action_back_out(self) -> None:
+        self.dismiss(False)

@@ -13,12 +13,13 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from aptien_ops.screens.formatting import plain, short_minute, size
+from aptien_ops.errors import OpsError, PendingApproval
+from aptien_ops.screens.formatting import count, plain, short_minute, size
 from aptien_ops.terminal_text import shown
 
 if TYPE_CHECKING:  # the dashboard imports this module for its first frame: keep it light
     from aptien_ops.backup_policy import DueItem, PruneDecision
-    from aptien_ops.services.backups import BackupRow, BackupService, RunOutcome
+    from aptien_ops.services.backups import BackupRow, BackupService, RestoreResult, RunOutcome
 
 #: A backup id inside a due item's reason, shortened like the table's Id column.
 _BACKUP_ID = re.compile(r"\bbk-\d{8}T\d{6}Z-([0-9a-f]+)\b")
@@ -177,4 +178,23 @@ def prune_question(decisions: list[PruneDecision]) -> str:
     return (
         f"Delete {_plural(len(doomed), 'backup')} of {_plural(tenants, 'tenant')}? They cannot be"
         f" restored afterwards; {len(decisions) - len(doomed)} are kept.\n" + "\n".join(lines)
+    )
+
+
+def restore_outcome(to: str, outcome: RestoreResult | OpsError) -> Text:
+    """A restore into ``to`` as it ended, for the line that stays under the progress bar: what
+    was restored, the request it raised, or why nothing was replaced (the service's words)."""
+    if isinstance(outcome, PendingApproval):
+        return plain(
+            f"⧗ replacing {to}'s data: request #{outcome.approval_id} recorded, nothing changed"
+            " until another operator approves it (Approvals, key 4)",
+            "yellow",
+        )
+    if isinstance(outcome, OpsError):
+        return plain(f"✗ restore into {to} failed: {outcome.message}", "red")
+    verb = "data replaced" if outcome.replaced else "restored"
+    return plain(
+        f"✓ {outcome.tenant}: {verb} from {short_id(outcome.backup_id)} on {outcome.cluster}:"
+        f" {_plural(outcome.tables, 'table')}, {count(outcome.rows)} rows, every count matches",
+        "green",
     )

@@ -1,10 +1,12 @@
 """Backups: every backup with its verification, what is due, and the actions on them.
 
 ``b`` backs up a tenant (the highlighted one, editable in a small dialog), ``d`` runs what is
-due (backups, then verifications), ``v`` verifies the highlighted backup at a chosen level and
-``p`` prunes by retention after showing what would go. Backups and verifications run in a
-worker; the service's progress callback reaches the screen as messages that drive a progress
-bar naming the tenant being worked on.
+due (backups, then verifications), ``v`` verifies the highlighted backup at a chosen level,
+``R`` restores it (into a new tenant, or over its own tenant's data once its name is typed: a
+four-eyes request) and ``p`` prunes by retention after showing what would go. Backups,
+verifications and restores run in a worker; the service's progress callback reaches the screen
+as messages that drive a progress bar naming the tenant being worked on, and a restore's result
+(or the request it raised, or why it failed) stays on a line under it until the next run.
 """
 
 from __future__ import annotations
@@ -22,21 +24,27 @@ from textual.message import Message
 from textual.widgets import DataTable, Label, ProgressBar, Static
 
 from aptien_ops.backup_policy import DueItem, PruneDecision
-from aptien_ops.errors import Conflict, OpsError
+from aptien_ops.errors import Conflict, OpsError, PendingApproval
 from aptien_ops.permissions import Action
-from aptien_ops.screens.backup_modals import LevelModal, TenantModal
+from aptien_ops.screens.backup_modals import (
+    LevelModal,
+    RestoreTargetModal,
+    TenantModal,
+    TypeNameToReplaceModal,
+)
 from aptien_ops.screens.backup_render import (
     detail_text,
     due_report,
     last_check,
     prune_question,
+    restore_outcome,
     run_summary,
     short_id,
 )
 from aptien_ops.screens.base import REGION_FILTER, OpsScreen, highlighted_key, move_to_key
 from aptien_ops.screens.formatting import backup_status_text, count, plain, short_minute, size
 from aptien_ops.screens.modals import ConfirmModal
-from aptien_ops.services.backups import BackupRow, RunOutcome
+from aptien_ops.services.backups import BackupRow, RestoreResult, RunOutcome
 
 COLUMNS = (
     ("tenant", "Tenant"),
@@ -66,6 +74,8 @@ class Shelf:
     rows: list[BackupRow] | OpsError = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     due: list[DueItem] | OpsError = field(default_factory=list)
+    replace_four_eyes: bool = True
+    """Whether replacing a tenant's data waits for a second operator (the policy in force)."""
 
 
 class BackupsScreen(OpsScreen):
@@ -90,6 +100,14 @@ class BackupsScreen(OpsScreen):
         Binding(
             "v", "verify", "Verify", tooltip="verify the highlighted backup: quick, full or restore"
         ),
+        # Named on the backup's detail below the table (the footer has no room left at 80).
+        Binding(
+            "R",
+            "restore",
+            "Restore",
+            show=False,
+            tooltip="restore the highlighted backup into a new tenant, or over its own data",
+        ),
         Binding("p", "prune", "Prune", tooltip="apply retention: shows what would go, then asks"),
         REGION_FILTER,
     ]
@@ -97,6 +115,7 @@ class BackupsScreen(OpsScreen):
         "backup": Action.BACKUP_RUN,
         "run_due": Action.BACKUP_RUN,
         "verify": Action.BACKUP_VERIFY,
+        "restore": Action.BACKUP_RESTORE,
         "prune": Action.BACKUP_PRUNE,
     }
 
@@ -110,6 +129,7 @@ class BackupsScreen(OpsScreen):
         with Horizontal(id="backups-run"):
             yield Label(id="backups-run-label")
             yield ProgressBar(id="backups-progress", show_eta=False)
+        yield Static(id="backups-result")
         yield DataTable(id="backups-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="backups-detail")
         with VerticalScroll(id="backups-due"):
@@ -117,6 +137,7 @@ class BackupsScreen(OpsScreen):
 
     def on_mount(self) -> None:
         self.query_one("#backups-run").display = False
+        self.query_one("#backups-result").display = False
         self.query_one("#backups-due").border_title = "Due"
         table = self.query_one(DataTable)
         for key, label in COLUMNS:
@@ -141,6 +162,7 @@ class BackupsScreen(OpsScreen):
             shelf.due = service.due()
         except OpsError as error:
             shelf.due = error
+        shelf.replace_four_eyes = self.console.ctx.policy.needs_four_eyes(Action.BACKUP_REPLACE)
         return shelf
 
     def _loaded(self, shelf: Shelf) -> None:
@@ -223,7 +245,11 @@ class BackupsScreen(OpsScreen):
         if row is None and not self._by_id:
             self.query_one("#backups-detail", Static).update(Text("No backups yet.", style="dim"))
             return
-        self.query_one("#backups-detail", Static).update(detail_text(row))
+        detail = self.query_one("#backups-detail", Static)
+        detail.update(detail_text(row))
+        # The key that restores the highlighted backup, on the detail's top border.
+        offered = row is not None and self.ops.offer(Action.BACKUP_RESTORE).allowed
+        detail.border_title = "R restore" if offered else None
 
     # -- running: back up, run what is due, verify -------------------------------------------
 
@@ -279,6 +305,7 @@ class BackupsScreen(OpsScreen):
         self.app.push_screen(ConfirmModal(question, yes="Run", title="Run what is due"), confirmed)
 
     def _start_progress(self, label: str) -> None:
+        self.query_one("#backups-result").display = False
         self.query_one("#backups-run").display = True
         self.query_one("#backups-run-label", Label).update(plain(label))
         self.query_one(ProgressBar).update(total=None, progress=0)
@@ -304,7 +331,8 @@ class BackupsScreen(OpsScreen):
     @on(BackupProgress)
     def _progress(self, event: BackupProgress) -> None:
         self.query_one(ProgressBar).update(total=max(event.total, 1), progress=event.done)
-        doing = event.item if event.item.startswith("verify ") else f"backing up {event.item}"
+        own_words = event.item.startswith(("verify ", "restoring "))
+        doing = event.item if own_words else f"backing up {event.item}"
         self.query_one("#backups-run-label", Label).update(plain(doing))
 
     def _ran(self, outcomes: list[RunOutcome]) -> None:
@@ -340,6 +368,60 @@ class BackupsScreen(OpsScreen):
             )
 
         self.app.push_screen(LevelModal(record.id, record.region, default), picked)
+
+    # -- restoring ---------------------------------------------------------------------------
+
+    def action_restore(self) -> None:
+        if self._busy():
+            return
+        row = self._by_id.get(self.selected() or "")
+        if row is None:
+            self.notify("no backup selected", severity="warning")
+            return
+        record = row.record
+        four_eyes = self.shelf.replace_four_eyes if self.shelf else True
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._restore(record.id, record.tenant)
+
+        def named(to: str | None) -> None:
+            if not to:
+                return
+            if to != record.tenant:
+                self._restore(record.id, to)
+                return
+            created = short_minute(record.created_at)
+            self.app.push_screen(
+                TypeNameToReplaceModal(record.id, record.tenant, created, four_eyes=four_eyes),
+                confirmed,
+            )
+
+        self.app.push_screen(RestoreTargetModal(record.id, record.tenant, record.region), named)
+
+    def _restore(self, backup_id: str, to: str) -> None:
+        self._start_progress(f"restoring {short_id(backup_id)} into {to}")
+
+        def report(done: int, total: int, item: str) -> None:
+            self.post_message(BackupProgress(done, total, f"restoring into {item}"))
+
+        def restore() -> RestoreResult | OpsError:
+            # Runs in the worker. The outcome, whatever it is, stays on the screen (below).
+            try:
+                return self.console.backups.restore(backup_id, to, progress=report)
+            except OpsError as outcome:
+                return outcome
+
+        self.change(restore, lambda outcome: self._restored(to, outcome))
+
+    def _restored(self, to: str, outcome: RestoreResult | OpsError) -> None:
+        result = self.query_one("#backups-result", Static)
+        result.update(restore_outcome(to, outcome))
+        result.display = True
+        if isinstance(outcome, PendingApproval):
+            self.approval_pending(outcome)
+        elif isinstance(outcome, OpsError):
+            self.service_refused(outcome)
 
     def service_refused(self, error: OpsError) -> None:
         if error.code == "integrity":

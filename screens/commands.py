@@ -33,7 +33,10 @@ class OpsCommands(Provider):
             found.append((f"Go to {title}", f"key {key}", partial(app.action_goto, mode)))
         for screen_class in app.screen_classes():
             for binding in screen_class.BINDINGS:
-                if not isinstance(binding, Binding) or not binding.show or not binding.description:
+                if not isinstance(binding, Binding) or not binding.description:
+                    continue
+                # A guarded action kept out of a full footer is still one the palette runs.
+                if not binding.show and binding.action not in screen_class.PERMISSIONS:
                     continue
                 if binding.action.startswith("app."):
                     continue  # app-wide, listed once below

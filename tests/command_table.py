@@ -61,6 +61,7 @@ VALID: dict[str, dict[str, str | bool]] = {
     "backup due": {"region": "eu"},
     "backup verify": {"backup_id": "bk-20250101T020000Z-1a2b3c", "level": "quick"},
     "backup prune": {"dry_run": True},
+    "backup restore": {"backup_id": "bk-20250101T020000Z-1a2b3c", "to": "acme-gmbh"},
 }
 #: Who runs each group's commands: inspection needs the security colleague, the rest an admin.
 OPERATOR = {"inspect": "sam"}

@@ -197,6 +197,29 @@ def _cancelled(world: World) -> None:
     world.as_("olga").lifecycle.cancel("acme-gmbh", 0)
 
 
+def _newest_backup(world: World) -> str:
+    return world.as_("vic").backups.listing().rows[-1].record.id
+
+
+def _truncated(world: World) -> str:
+    """The newest backup, cut to half its size (a failure injected mid-restore)."""
+    backup_id = _newest_backup(world)
+    store = load_settings(world.config).regions["eu"].backup_store / "acme-gmbh"
+    data = store / f"{backup_id}.dump.zst.age"
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    return backup_id
+
+
+def _purged_since(world: World) -> str:
+    """The newest backup of acme-gmbh, which was purged after it was taken."""
+    backup_id = _newest_backup(world)
+    world.as_("olga").lifecycle.cancel("acme-gmbh", 0)
+    with pytest.raises(PendingApproval) as pending:
+        world.as_("ada").lifecycle.purge("acme-gmbh")
+    world.as_(_other_admin(world)).approvals.approve(pending.value.approval_id)
+    return backup_id
+
+
 SCENARIOS: dict[Action, Scenario] = {
     Action.REGION_VIEW: Scenario(
         _nothing,
@@ -411,6 +434,18 @@ SCENARIOS: dict[Action, Scenario] = {
         lambda w: w.as_("olga").backups.prune(dry_run=False),
         refuse(lambda w: w.as_("vic").backups.prune(dry_run=False)),
         lambda w: (_prune_blocked(w), w.as_("olga").backups.prune(dry_run=False)),
+    ),
+    Action.BACKUP_RESTORE: Scenario(
+        lambda w: (w.tenant(), w.backup()),
+        lambda w: w.as_("olga").backups.restore(_newest_backup(w), "acme-copy"),
+        refuse(lambda w: w.as_("vic").backups.restore(_newest_backup(w), "acme-copy")),
+        lambda w: w.as_("olga").backups.restore(_truncated(w), "acme-copy"),
+    ),
+    Action.BACKUP_REPLACE: Scenario(
+        lambda w: (w.tenant(), w.backup()),
+        _pending(lambda w: w.as_("olga").backups.restore(_newest_backup(w), "acme-gmbh")),
+        refuse(lambda w: w.as_("vic").backups.restore(_newest_backup(w), "acme-gmbh")),
+        lambda w: w.as_("olga").backups.restore(_purged_since(w), "acme-gmbh"),
     ),
     Action.BACKUP_RECONCILE: Scenario(
         _nothing,

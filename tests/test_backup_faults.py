@@ -378,10 +378,7 @@ def test_a_restore_verification_killed_mid_restore_leaves_a_scratch_database_the
 
     again = site.repo().verify(manifest, "restore", site.identity, site.cluster)
     assert again.ok, again.detail
-    assert (
-        "dropped 1 scratch database(s) that interrupted verifications had left on cluster"
-        in again.detail
-    )
+    assert f"dropped 1 leftover scratch copy on cluster {site.cluster.name!r}" in again.detail
     assert left in again.detail
     assert scratch_of(site, tenant) == []
 
@@ -393,7 +390,8 @@ def test_a_scratch_database_in_use_by_a_live_verification_is_never_swept(
     site = pg_site
     tenant = site.provision(tenant_name)
     manifest = site.backup(tenant)
-    with pg_scratch.scratch_database(site.cluster, tenant) as (live, _):
+    with pg_scratch.scratch_database(site.cluster, tenant) as scratch:
+        live = scratch.name
         result = site.repo().verify(manifest, "restore", site.identity, site.cluster)
         assert result.ok and "scratch database(s)" not in result.detail
         assert live in scratch_of(site, tenant)

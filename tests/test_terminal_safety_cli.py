@@ -125,7 +125,10 @@ def test_refusals_quote_what_was_typed_escaped(config: Path, refusal: str) -> No
 def test_the_cli_echoes_no_name_before_it_has_validated_it(config: Path) -> None:
     provision = run_cli("tenant", "provision", TYPED, "--country", "DE", config=config)
     cancel = run_cli("tenant", "cancel", TYPED, config=config)  # asks nothing: no question
-    for result in (provision, cancel):
+    restore = run_cli(
+        "backup", "restore", "bk-20250101T020000Z-1a2b3c", "--to", TYPED, config=config
+    )
+    for result in (provision, cancel, restore):
         assert result.code == 2
         assert result.stderr.startswith("aptien-ops: error: invalid tenant name 'typed:\\x1b]52")
         assert len(result.stderr.splitlines()) == 1  # no "provisioning …:", no question

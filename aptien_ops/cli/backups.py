@@ -1,4 +1,4 @@
-"""``backup run | list | due | verify | prune``."""
+"""``backup run | list | due | verify | restore | reconcile | prune``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.domain import iso
 
 if TYPE_CHECKING:
-    from aptien_ops.backup_policy import PruneDecision
+    from aptien_ops.backup_policy import BackupRecord, PruneDecision
     from aptien_ops.errors import OpsError
     from aptien_ops.services.backups import RunOutcome
 
@@ -30,10 +30,13 @@ def _size(n: object) -> str:
 
 @click.group()
 def backup() -> None:
-    """Encrypted backups, kept in each tenant's own region: run, verify, schedule, retention.
+    """Encrypted backups, kept in each tenant's own region: run, verify, restore, schedule,
+    retention.
 
     Each backup is compressed and encrypted to the tenant's own key; purging a tenant destroys
-    that key, and with it every backup of the tenant.
+    that key, and with it every backup of the tenant. A restore puts a backup back into service
+    in its own region: into a new tenant, or over its tenant's data (a second operator
+    approves). It is swapped in only once every table's row count matches the backup.
 
     \b
     Examples:
@@ -41,10 +44,13 @@ def backup() -> None:
       aptien-ops backup run --due --parallel 4      (cron: back up and verify what is due)
       aptien-ops backup list acme-gmbh
       aptien-ops backup verify bk-20250101T020000Z-1a2b3c --level restore
+      aptien-ops backup restore bk-20250101T020000Z-1a2b3c --to acme-gmbh-restored
+      aptien-ops backup restore bk-20250101T020000Z-1a2b3c --to acme-gmbh   (exit 8: approve)
       aptien-ops backup prune --dry-run
 
-    Exit codes: 3 unknown backup or tenant, 5 tenant purged, 6 store or cluster
-    unavailable, 7 a backup failed verification.
+    Exit codes: 3 unknown backup or tenant, 5 tenant purged or the target exists, 6 store or
+    cluster unavailable, 7 a backup failed verification or did not restore faithfully,
+    8 a replacement awaits approval.
     """
 
 
@@ -196,6 +202,70 @@ def backup_verify(state: CliState, backup_id: str, level: str | None) -> None:
     result = state.console().backups.verify(backup_id, level)
     data = result.as_json()
     state.out(data, fields(data))
+
+
+@backup.command("restore")
+@click.argument("backup_id")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="NAME",
+    help="A new tenant (made in the backup's region), or the backup's own tenant to replace"
+    " its data (asks first; a second operator approves).",
+)
+@pass_state
+def backup_restore(state: CliState, backup_id: str, to: str) -> None:
+    """Put BACKUP_ID back into service as tenant NAME.
+
+    The backup is restored into a new database on a cluster of its own region and checked:
+    hashes, the archive's table of contents and every table's row count against its signed
+    manifest. Only then does it take the place of NAME's database, in one step; until then
+    nothing of NAME changes, and a failure at any point leaves it as it was. Rerunning the
+    same command converges.
+
+    \b
+    NAME new:   a tenant is provisioned in the backup's region for the source tenant's
+                country (with its own backup key) and gets the restored data.
+    NAME the backup's own tenant: its current data is replaced (everything written since
+                the backup is lost; back it up first). Asks unless --yes; recorded as a
+                four-eyes request (exit 8) that runs when a second operator approves it.
+
+    \b
+    Examples:
+      aptien-ops backup restore bk-20250101T020000Z-1a2b3c --to acme-gmbh-restored
+      aptien-ops --yes backup restore bk-20250101T020000Z-1a2b3c --to acme-gmbh
+    """
+    from aptien_ops.backup_policy import check_backup_id
+    from aptien_ops.cli.progress import StepPrinter
+    from aptien_ops.domain import validate_tenant_name
+
+    # Nothing typed is echoed (the line below) before it is known to be an id and a name.
+    check_backup_id(backup_id)
+    validate_tenant_name(to)
+
+    def confirm(record: BackupRecord) -> None:
+        state.confirm(
+            f"replace ALL data of tenant {record.tenant} with backup {record.id} of"
+            f" {iso(record.created_at)}? Everything written since then is lost"
+        )
+
+    bar = Bar("restoring", enabled=not state.json)
+    if not state.json:
+        state.info(f"restoring {backup_id} into {to}:")
+    result = state.console().backups.restore(
+        backup_id,
+        to,
+        progress=bar if bar.enabled else None,
+        steps=StepPrinter(not state.json),
+        confirm_replace=confirm,
+    )
+    verb = "data replaced" if result.replaced else "restored"
+    state.out(
+        result.as_json(),
+        f"{result.tenant}: {verb} from {result.backup_id} ({result.tables} tables,"
+        f" {result.rows:,} rows) — {result.detail}",
+    )
 
 
 @backup.command("prune")

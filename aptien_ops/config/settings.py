@@ -25,6 +25,7 @@ FOUR_EYES_ACTIONS = frozenset(
         "operator.revoke-admin",
         "tenant.purge",
         "breach.notify",
+        "backup.replace",
     }
 )
 

@@ -4,7 +4,7 @@ approvals, identity), ``opslog``, ``catalog``, ``backups`` and ``metadata`` (wha
 console may read from a tenant). Import them from here; the limits of free-text fields from
 ``aptien_ops.domain.free_text``."""
 
-from aptien_ops.domain.backups import BackupManifest, VerifyResult
+from aptien_ops.domain.backups import BackupManifest, ScratchSweep, VerifyResult
 from aptien_ops.domain.catalog import CatalogInfo, CatalogInstall, ClusterLoad, SchemaState
 from aptien_ops.domain.metadata import AuditEvent, LoginEvent, UserRecord
 from aptien_ops.domain.opslog import OpsLogCheckpoint, OpsLogEntry, OpsLogHead
@@ -45,6 +45,7 @@ __all__ = [
     "OpsLogEntry",
     "OpsLogHead",
     "SchemaState",
+    "ScratchSweep",
     "StateChange",
     "StepRecord",
     "Tenant",

@@ -50,3 +50,30 @@ class VerifyResult:
 
     def as_json(self) -> dict[str, object]:
         return {**self.__dict__, "at": iso(self.at) or ""}
+
+
+@dataclass(frozen=True)
+class ScratchSweep:
+    """What a sweep of one cluster's scratch copies (the restores of verifications and of
+    ``backup restore``, the SQLite copies of backups) found that no live run holds."""
+
+    cluster: str
+    removed: tuple[str, ...] = ()
+    """Scratch databases (or files) it dropped."""
+    kept: tuple[tuple[str, str], ...] = ()
+    """``(name, why)`` of each it could not drop: why names what the cluster refused."""
+
+    def describe(self) -> str:
+        """``dropped 2 leftover scratch copies on cluster eu-1: a, b`` (and what stayed)."""
+        parts = []
+        if self.removed:
+            shown = ", ".join(self.removed[:3])
+            more = f" and {len(self.removed) - 3} more" if len(self.removed) > 3 else ""
+            parts.append(
+                f"dropped {len(self.removed)} leftover scratch cop"
+                f"{'y' if len(self.removed) == 1 else 'ies'} on cluster {self.cluster!r}:"
+                f" {shown}{more}"
+            )
+        for name, why in self.kept[:3]:
+            parts.append(f"could not drop scratch copy {name} on cluster {self.cluster!r}: {why}")
+        return "; ".join(parts)

@@ -57,6 +57,27 @@ class BackupRepository(Protocol):
         """
         ...
 
+    def restore(
+        self,
+        manifest: BackupManifest,
+        identity: str,
+        cluster: ClusterSettings,
+        *,
+        tenant: str,
+        database: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> VerifyResult:
+        """Restore the backup into ``database``, an empty staging database of ``tenant`` on
+        ``cluster`` (see ``TenantStore.staging``), and check it as a ``restore`` verification
+        does: hashes, the archive's listing and every table's row count against the manifest.
+
+        ``progress`` gets plaintext bytes done. A backup that does not restore faithfully is
+        a failed result (ok False, the detail says what), never an exception.
+        Raises: InvalidInput (a cluster of another region or kind, a bad identity),
+        Unavailable (the cluster or the store).
+        """
+        ...
+
     def delete(self, manifest: BackupManifest) -> None: ...
 
     def clean_partials(self) -> list[str]:

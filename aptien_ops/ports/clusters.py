@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from aptien_ops.config import RegionSettings
+from aptien_ops.domain import ScratchSweep
 
 
 class DbConnection(Protocol):
@@ -117,6 +118,44 @@ class TenantStore(Protocol):
 
         Raises: NotFound if there is no such database, Unavailable.
         """
+        ...
+
+    def staging(self, tenant: str) -> AbstractContextManager[str]:
+        """A new, empty scratch database of ``tenant`` on this cluster to restore its data into
+        (PostgreSQL: owned by the tenant's role, which must exist), guarded while the block
+        runs so no sweep takes it, and dropped when the block ends unless :meth:`swap_in`
+        made it the tenant's database. Yields its name.
+
+        Raises: NotFound (no owner role), Forbidden, Conflict, Unavailable.
+        """
+        ...
+
+    def swap_in(
+        self,
+        tenant: str,
+        staged: str,
+        *,
+        region: str,
+        schema_version: int,
+        inspector_role: str,
+        login: bool,
+    ) -> str | None:
+        """Make the restored ``staged`` the tenant's database. It is finished first (schema up
+        to ``schema_version``, ``tenant_meta`` naming ``tenant`` in ``region``, the grants a
+        tenant database has, SQLite's login flag ``login``); then it takes the current
+        database's place in one step, the current one set aside and dropped last. The tenant's
+        database is at every moment either the old one, untouched, or the restored one.
+        Returns a note if something was left behind (dropped by the next sweep), else None.
+
+        Raises: InvalidInput, NotFound, Conflict (the database stays in use: nothing was
+        replaced), Forbidden, IntegrityFailure, Unavailable.
+        """
+        ...
+
+    def sweep_scratch(self, tenant: str | None = None) -> ScratchSweep:
+        """Drop the scratch copies on this cluster (of ``tenant``, else all) that no live run
+        holds: what killed verifications, restores or backups left, and what a cluster would
+        not let go of at the end of a run. Raises: InvalidInput, Unavailable."""
         ...
 
     def close(self) -> None: ...

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from aptien_ops.config import region_or_fail
 from aptien_ops.domain import Tenant, TenantState, iso
 from aptien_ops.errors import InvalidInput, OpsError, Unavailable
-from aptien_ops.permissions import Action
+from aptien_ops.permissions import Action, offered
 from aptien_ops.ports import TenantStore
 from aptien_ops.services.context import OpsContext, existing_tenant
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
@@ -22,7 +22,7 @@ LIVE_STATES = (TenantState.ACTIVE, TenantState.SUSPENDED, TenantState.CANCELLED)
 class Finding:
     kind: str
     """orphan-database, missing-database, schema-behind, past-retention, over-capacity,
-    cluster-unreachable or stuck-provisioning."""
+    cluster-unreachable, stuck-provisioning or scratch-leftover."""
     region: str
     cluster: str | None
     tenant: str | None
@@ -54,7 +54,9 @@ class FleetService:
         self.ctx = ctx
 
     def check(self, progress: Callable[[str], None] | None = None) -> list[Finding]:
-        """Every drift between catalog and clusters. Raises: Forbidden."""
+        """Every drift between catalog and clusters. For an operator it also drops the scratch
+        copies killed runs left on the reachable clusters (one ``backup.reconcile`` attempt);
+        one a cluster would not let go of is a finding. Raises: Forbidden."""
         tenants = self.ctx.view(Action.FLEET_CHECK, "fleet", lambda tx: tx.tenants.all())
         by_cluster: dict[str, list[Tenant]] = {}
         for t in tenants:
@@ -68,6 +70,15 @@ class FleetService:
                     progress(cluster.name)
                 mine = by_cluster.get(cluster.name, [])
                 findings += self._check_cluster(region.name, cluster.name, cluster.capacity, mine)
+        down = {f.cluster for f in findings if f.kind == "cluster-unreachable"}
+        findings += self._sweep_scratch(
+            [
+                (region.name, cluster.name)
+                for region in self.ctx.settings.regions.values()
+                for cluster in region.clusters
+                if cluster.name not in down
+            ]
+        )
         for t in tenants:
             if t.state == TenantState.CANCELLED and t.retain_until and t.retain_until < now:
                 findings.append(
@@ -91,6 +102,29 @@ class FleetService:
                         "provisioning stopped part-way; rerun tenant provision to finish it",
                     )
                 )
+        return findings
+
+    def _sweep_scratch(self, clusters: list[tuple[str, str]]) -> list[Finding]:
+        """Drop the scratch copies nobody holds on ``(region, cluster)``s, if the operator may
+        reconcile (else nothing is touched); what could not be dropped is a finding."""
+        with self.ctx.catalog.read() as tx:
+            roles = self.ctx.roles(tx)
+        if not clusters or not offered(roles, Action.BACKUP_RECONCILE, self.ctx.read_only).allowed:
+            return []
+        findings: list[Finding] = []
+        with self.ctx.audited(Action.BACKUP_RECONCILE, "scratch") as attempt:
+            removed: list[str] = []
+            for region, cluster in clusters:
+                try:
+                    swept = self.ctx.store(cluster).sweep_scratch()
+                except OpsError:
+                    continue  # reachable a moment ago; the next check sweeps it
+                removed += swept.removed
+                findings += [
+                    Finding("scratch-leftover", region, cluster, None, f"{name}: {why}")
+                    for name, why in swept.kept
+                ]
+            attempt.ok(removed=removed, kept=len(findings))
         return findings
 
     def _check_cluster(

@@ -1,8 +1,9 @@
 """A tenant's life after provisioning: suspend, resume, cancel with retention, purge.
 
 Purge is four-eyes: it is recorded as a request and runs when a second admin approves. It
-drops the database and its role, destroys the sealed backup identity (so every backup of the
-tenant becomes unreadable) and keeps a tombstone row with the dates, without contact details.
+drops the database and its role and any scratch copy of it, destroys the sealed backup
+identity (so every backup of the tenant becomes unreadable) and keeps a tombstone row with
+the dates, without contact details.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 
 from aptien_ops.domain import StateChange, Tenant, TenantState, validate_tenant_name
 from aptien_ops.domain.free_text import REASON
-from aptien_ops.errors import Conflict, InvalidInput
+from aptien_ops.errors import Conflict, InvalidInput, OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.approvals import ApprovalService, awaiting_second_admin
@@ -168,6 +169,7 @@ class LifecycleService:
         self._check_state(tenant, "purge")
         if tenant.cluster is not None:
             self.ctx.store(tenant.cluster).drop_database(name)
+            self._sweep_scratch(tenant)
         # Crypto-shredding: without the identity, every backup of this tenant is ciphertext only.
         tx.secrets.destroy(name, "backup_identity")
         tx.secrets.destroy(name, "owner_password")
@@ -186,6 +188,21 @@ class LifecycleService:
             name, StateChange(now, str(tenant.state), "purged", self.ctx.identity.operator)
         )
         return purged
+
+    def _sweep_scratch(self, tenant: Tenant) -> None:
+        """Drop the tenant's scratch copies no live run holds (restores a killed verification
+        left): on its own cluster, where they are made, or the purge fails and is rerun; on
+        the region's others when they answer.
+
+        Raises: Unavailable (the tenant's own cluster).
+        """
+        region = self.ctx.settings.regions.get(tenant.region)
+        for cluster in region.clusters if region else ():
+            try:
+                self.ctx.store(cluster.name).sweep_scratch(tenant.name)
+            except OpsError:
+                if cluster.name == tenant.cluster:
+                    raise
 
     def _get_now(self, name: str) -> Tenant:
         with self.ctx.catalog.read() as tx:

@@ -45,6 +45,8 @@ STEPS = (
     "active",
 )
 LEASE = timedelta(minutes=10)
+#: Joins the reserve step's detail and the name of a filling step (``cluster eu-1; restore``).
+_FILLED = "; then "
 
 #: Called with (step, status) as provisioning goes: status is "start", "done" or "skip".
 Progress = Callable[[str, str], None]
@@ -60,6 +62,21 @@ def check_contact_email(email: str) -> str:
 
 def secret_context(tenant: str, kind: str) -> str:
     return f"tenant/{tenant}/{kind}"
+
+
+@dataclass(frozen=True)
+class Filling:
+    """Data a new tenant's database gets before it goes active (``backup restore --to``): a
+    step of its own between ``backup-identity`` and ``active``, run by ``fill`` (which returns
+    the step's detail), and the attempt is ``action`` with ``params`` instead of a provision.
+
+    A tenant reserved with a filling is resumed only with one (and one without, only without),
+    so an interrupted restore never goes active empty."""
+
+    step: str
+    action: Action
+    params: dict[str, object]
+    fill: Callable[[Tenant], str]
 
 
 @dataclass(frozen=True)
@@ -80,8 +97,15 @@ class ProvisioningService:
 
     # -- the use case ---------------------------------------------------------------------
 
-    def provision(self, request: ProvisionRequest, progress: Progress | None = None) -> Tenant:
-        """Provision (or resume provisioning) a tenant.
+    def provision(
+        self,
+        request: ProvisionRequest,
+        progress: Progress | None = None,
+        *,
+        filling: Filling | None = None,
+    ) -> Tenant:
+        """Provision (or resume provisioning) a tenant; with ``filling``, put data into its
+        database before it goes active.
 
         Raises: InvalidInput (name, country, region contradiction, contact), Forbidden,
         Conflict (exists, being provisioned elsewhere, region full), Unavailable (no reachable
@@ -95,20 +119,25 @@ class ProvisioningService:
         params: dict[str, object] = {"country": resolution.country.alpha2, "region": region.name}
         if request.residency_override:
             params["residency_override"] = request.residency_override
+        action = Action.TENANT_PROVISION
+        steps: tuple[str, ...] = STEPS
+        if filling is not None:
+            action, steps = filling.action, (*STEPS[:-1], filling.step, STEPS[-1])
+            params.update(filling.params)
 
-        with self.ctx.audited(Action.TENANT_PROVISION, name, params) as attempt:
+        with self.ctx.audited(action, name, params) as attempt:
             if request.residency_override:
                 self._check_override()
             self._preflight(region)
-            tenant = self._reserve(request, resolution.country.alpha2, region)
+            tenant = self._reserve(request, resolution.country.alpha2, region, filling)
             try:
                 done = {s.step for s in self._steps(name)}
-                for step in STEPS[1:]:
+                for step in steps[1:]:
                     if step in done:
                         report(step, "skip")
                         continue
                     report(step, "start")
-                    self._run_step(attempt, step, tenant, region)
+                    self._run_step(attempt, step, tenant, region, filling)
                     report(step, "done")
             except OpsError:
                 self._release(name)
@@ -140,13 +169,20 @@ class ProvisioningService:
                 f"{self.ctx.identity.operator} may not override residency", hint=offer.reason
             )
 
-    def _reserve(self, request: ProvisionRequest, country: str, region: RegionSettings) -> Tenant:
+    def _reserve(
+        self,
+        request: ProvisionRequest,
+        country: str,
+        region: RegionSettings,
+        filling: Filling | None = None,
+    ) -> Tenant:
         name = request.name
         candidates = self._reachable_clusters(region)
         with self.ctx.catalog.transaction() as tx:
             now = self.ctx.now()
             existing = tx.tenants.get(name, for_update=True)
             if existing is not None:
+                self._check_filling(tx, existing, filling)
                 return self._resume(tx, existing, country, region)
             cluster = self._place(tx, region, candidates)
             tenant = Tenant(
@@ -163,7 +199,8 @@ class ProvisioningService:
                 lease_until=now + LEASE,
             )
             tx.tenants.insert(tenant)
-            tx.tenant_history.mark_step(name, "reserve", now, f"cluster {cluster}")
+            detail = f"cluster {cluster}" + (f"{_FILLED}{filling.step}" if filling else "")
+            tx.tenant_history.mark_step(name, "reserve", now, detail)
             tx.tenant_history.add_state_change(
                 name,
                 StateChange(
@@ -207,6 +244,29 @@ class ProvisioningService:
         return leased
 
     @staticmethod
+    def _check_filling(tx: CatalogTx, existing: Tenant, filling: Filling | None) -> None:
+        """Raises: Conflict if a tenant reserved with a filling is resumed without it, or the
+        other way round (an interrupted restore must not go active empty)."""
+        if existing.state != TenantState.PROVISIONING:
+            return
+        reserve = next(
+            (s for s in tx.tenant_history.steps(existing.name) if s.step == "reserve"), None
+        )
+        reserved = (reserve.detail or "").partition(_FILLED)[2] if reserve else ""
+        wanted = filling.step if filling else ""
+        if reserved == wanted:
+            return
+        if reserved:
+            raise Conflict(
+                f"tenant {existing.name} is being provisioned to {reserved} a backup into it",
+                hint=f"rerun: aptien-ops backup restore BACKUP_ID --to {existing.name}",
+            )
+        raise Conflict(
+            f"tenant {existing.name} is being provisioned as a new, empty tenant",
+            hint=f"finish it first: aptien-ops tenant provision {existing.name} …",
+        )
+
+    @staticmethod
     def _lease_is_stale(tenant: Tenant, now: datetime) -> bool:
         assert tenant.lease_owner is not None
         if tenant.lease_until is None or tenant.lease_until < now:
@@ -224,7 +284,12 @@ class ProvisioningService:
         return False
 
     def _run_step(
-        self, attempt: Attempt, step: str, tenant: Tenant, region: RegionSettings
+        self,
+        attempt: Attempt,
+        step: str,
+        tenant: Tenant,
+        region: RegionSettings,
+        filling: Filling | None = None,
     ) -> None:
         name = tenant.name
         assert tenant.cluster is not None
@@ -255,6 +320,9 @@ class ProvisioningService:
                 changes["backup_recipient"] = recipient
                 sealed = sealer.seal(identity.encode(), secret_context(name, "backup_identity"))
                 detail = recipient
+        elif filling is not None and step == filling.step:
+            detail = filling.fill(tenant)
+            changes["schema_version"] = TENANT_SCHEMA_VERSION
         now = self.ctx.now()
         with attempt.transaction() as tx:
             if step == "backup-identity" and sealed is not None:

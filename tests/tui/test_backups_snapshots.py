@@ -87,6 +87,21 @@ def test_backups_verify_level_dialog(
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys("8", "down", "v"))
 
 
+def test_backups_restore_dialog(
+    snap_compare: SnapCompare, shelf: None, open_as: Callable[..., Console]
+) -> None:
+    app = OpsApp(open_as("olga"), clock=ManualClock(), cursor_blink=False)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys("8", "down", "R"))
+
+
+def test_backups_restored_into_a_new_tenant(
+    snap_compare: SnapCompare, shelf: None, open_as: Callable[..., Console]
+) -> None:
+    app = OpsApp(open_as("olga"), clock=ManualClock(), cursor_blink=False)
+    restore = keys("8", "down", "R", "text:acme-restored", "enter")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=restore)
+
+
 class ReleasingApp(OpsApp):
     """Lets a held backup finish when the snapshot is taken and the app exits."""
 

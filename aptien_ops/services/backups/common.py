@@ -10,8 +10,8 @@ from typing import TypeVar
 
 from aptien_ops.backup_policy import BackupRecord
 from aptien_ops.config import BackupPolicy, ClusterSettings, RegionSettings, region_or_fail
-from aptien_ops.domain import Tenant, TenantState, VerifyResult
-from aptien_ops.errors import Conflict, OpsError
+from aptien_ops.domain import ScratchSweep, Tenant, TenantState, VerifyResult
+from aptien_ops.errors import Conflict, OpsError, Unavailable
 from aptien_ops.ports import BackupRepository
 from aptien_ops.services.context import OpsContext
 
@@ -140,22 +140,79 @@ def by_backup(verifications: Iterable[VerifyResult]) -> dict[str, list[VerifyRes
     return out
 
 
-class Meter:
-    """Adds up bytes done across concurrent backups for one progress bar (thread-safe)."""
+class ClusterHealth:
+    """Which clusters answer, asked once per run.
 
-    def __init__(self, progress: Progress | None, estimates: dict[str, int]) -> None:
+    The first piece of work on a cluster pings it, and sweeps the scratch copies that killed
+    runs left there; the other work on that cluster waits for that one answer instead of each
+    waiting out a connection timeout of its own, while work on other clusters goes on. A
+    cluster found down stays down for the rest of the run: its tenants fail at once.
+    """
+
+    def __init__(self, ctx: OpsContext) -> None:
+        self.ctx = ctx
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._down: dict[str, OpsError | None] = {}
+        self.swept: list[ScratchSweep] = []
+
+    def require(self, cluster: str) -> None:
+        """Raises: Unavailable if ``cluster`` did not answer, now or earlier in this run."""
+        with self._guard:
+            lock = self._locks.setdefault(cluster, threading.Lock())
+        with lock:
+            if cluster not in self._down:
+                self._down[cluster] = self._check(cluster)
+        down = self._down[cluster]
+        if down is not None:
+            raise Unavailable(
+                f"cluster {cluster} is unreachable in this run: {down.message}",
+                hint="the cluster's other tenants were not tried; rerun once it is back",
+            )
+
+    def _check(self, cluster: str) -> OpsError | None:
+        try:
+            store = self.ctx.store(cluster)
+            store.ping()
+        except OpsError as exc:
+            return exc
+        try:
+            swept = store.sweep_scratch()
+        except OpsError:
+            return None  # housekeeping: never the reason a backup fails
+        if swept.removed or swept.kept:
+            with self._guard:
+                self.swept.append(swept)
+        return None
+
+    def outcomes(self) -> list[RunOutcome]:
+        """The scratch copies the run's sweeps removed (or could not), as outcomes."""
+        return [RunOutcome("-", "clean", None, True, s.describe()) for s in self.swept]
+
+
+class Meter:
+    """Adds up bytes done across concurrent backups for one progress bar (thread-safe).
+
+    Each backup's size is learnt when it starts (its cluster answered by then), so the total
+    grows as the run goes."""
+
+    def __init__(self, progress: Progress | None, tenants: Iterable[str]) -> None:
         self.progress = progress
-        self.estimates = estimates
-        self.total = sum(estimates.values())
+        self.estimates = dict.fromkeys(tenants, 1)
         self.done: dict[str, int] = {}
         self.lock = threading.Lock()
+
+    def expect(self, tenant: str, size: int) -> None:
+        with self.lock:
+            self.estimates[tenant] = max(size, 1)
 
     def update(self, tenant: str, done: int) -> None:
         if self.progress is None:
             return
         with self.lock:
             self.done[tenant] = min(done, self.estimates[tenant])
-            self.progress(sum(self.done.values()), self.total, tenant)
+            done_total, total = sum(self.done.values()), sum(self.estimates.values())
+        self.progress(done_total, total, tenant)
 
     def finish(self, tenant: str) -> None:
         self.update(tenant, self.estimates[tenant])

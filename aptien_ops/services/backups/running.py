@@ -17,6 +17,7 @@ from aptien_ops.services.backups.checkpoints import OpsLogCheckpointer
 from aptien_ops.services.backups.common import (
     BACKED_UP_STATES,
     MAX_PARALLEL,
+    ClusterHealth,
     Meter,
     Progress,
     RegionStores,
@@ -92,18 +93,19 @@ class BackupRunner:
             ]
 
         tenants = self.ctx.view(Action.BACKUP_RUN, target or region or "due", pick, params)
+        health = ClusterHealth(self.ctx)
         outcomes = self._reconcile({t.region for t in tenants})
-        outcomes += self._backup_all(tenants, parallel, progress)
+        outcomes += self._backup_all(tenants, parallel, progress, health)
         if due:
             items = self.ctx.view(
                 Action.BACKUP_RUN, "due", lambda tx: self.catalogue.due_items(tx, region)
             )
             verify = [i for i in items if i.kind == "verify"]
-            outcomes += self.verifier.verify_due(verify, parallel, progress)
+            outcomes += self.verifier.verify_due(verify, parallel, progress, health)
         covered = {t.region for t in tenants} if names else None
         if region is not None:
             covered = {region}
-        return outcomes + self._checkpoint(covered)
+        return outcomes + health.outcomes() + self._checkpoint(covered)
 
     def _checkpoint(self, regions: set[str] | None) -> list[RunOutcome]:
         """The head signed into ``regions``' stores (None: every region's); a failure is an
@@ -148,13 +150,15 @@ class BackupRunner:
         return tenant
 
     def _backup_all(
-        self, tenants: list[Tenant], parallel: int, progress: Progress | None
+        self, tenants: list[Tenant], parallel: int, progress: Progress | None, health: ClusterHealth
     ) -> list[RunOutcome]:
-        # Sizes only scale the progress bar: not worth a query per tenant without one.
-        meter = Meter(progress, {t.name: self._estimate(t) if progress else 1 for t in tenants})
+        meter = Meter(progress, [t.name for t in tenants])
         outcomes = []
         for tenant, result in fan_out(
-            tenants, lambda t: t.cluster or "", parallel, lambda t: self._backup_one(t, meter)
+            tenants,
+            lambda t: t.cluster or "",
+            parallel,
+            lambda t: self._backup_one(t, meter, health),
         ):
             outcomes.append(self._record(tenant, result))
             meter.finish(tenant.name)
@@ -166,10 +170,18 @@ class BackupRunner:
         except OpsError:
             return 1 << 20  # only the bar's scale; the backup itself reports the real error
 
-    def _backup_one(self, tenant: Tenant, meter: Meter) -> tuple[BackupRecord, float]:
-        """Runs in a worker thread: the dump, compressed and encrypted into the store."""
+    def _backup_one(
+        self, tenant: Tenant, meter: Meter, health: ClusterHealth
+    ) -> tuple[BackupRecord, float]:
+        """Runs in a worker thread: the dump, compressed and encrypted into the store.
+
+        Raises: Unavailable at once if the tenant's cluster was found down in this run.
+        """
         started = time.perf_counter()
         cluster = self.stores.own_cluster(tenant)
+        health.require(cluster.name)
+        if meter.progress is not None:  # sizes only scale the bar: no query without one
+            meter.expect(tenant.name, self._estimate(tenant))
         backup_id = new_backup_id(self.ctx.now(), self.ctx.rng)
         assert tenant.backup_recipient is not None
         manifest = self.stores.repository(tenant.region).create(

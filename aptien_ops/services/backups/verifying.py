@@ -11,7 +11,13 @@ from aptien_ops.domain import Tenant, TenantState, VerifyResult, iso
 from aptien_ops.errors import IntegrityFailure, NotFound, OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
-from aptien_ops.services.backups.common import Progress, RegionStores, RunOutcome, fan_out
+from aptien_ops.services.backups.common import (
+    ClusterHealth,
+    Progress,
+    RegionStores,
+    RunOutcome,
+    fan_out,
+)
 from aptien_ops.services.context import Attempt, OpsContext
 from aptien_ops.services.provisioning import secret_context
 
@@ -52,10 +58,15 @@ class BackupVerifier:
         return result
 
     def verify_due(
-        self, items: list[DueItem], parallel: int, progress: Progress | None
+        self,
+        items: list[DueItem],
+        parallel: int,
+        progress: Progress | None,
+        health: ClusterHealth | None = None,
     ) -> list[RunOutcome]:
         """Verify the backups ``items`` name (``backup run --due``), at most ``parallel`` at
-        once per cluster; each verification is an attempt of its own in the ops log."""
+        once per cluster; each verification is an attempt of its own in the ops log. A
+        restore verification on a cluster ``health`` found down fails at once."""
         found: dict[str, _ToVerify] = {}
         with self.ctx.catalog.read() as tx:
             for item in items:
@@ -69,7 +80,7 @@ class BackupVerifier:
             started = time.perf_counter()
             target = found[item.backup_id or ""]
             level = self.stores.policy(item.region).verify_level
-            return self._verify(target, level), time.perf_counter() - started
+            return self._verify(target, level, health), time.perf_counter() - started
 
         outcomes = []
         clusters = lambda i: found[i.backup_id or ""].record.cluster  # noqa: E731
@@ -120,7 +131,9 @@ class BackupVerifier:
         tenant = tx.tenants.get(record.tenant)
         return _ToVerify(record, tenant, tx.secrets.get(record.tenant, "backup_identity"))
 
-    def _verify(self, target: _ToVerify, level: str) -> VerifyResult:
+    def _verify(
+        self, target: _ToVerify, level: str, health: ClusterHealth | None = None
+    ) -> VerifyResult:
         record = target.record
 
         def failed(detail: str) -> VerifyResult:
@@ -152,6 +165,8 @@ class BackupVerifier:
             except IntegrityFailure as exc:
                 return failed(exc.message)
         scratch = self.stores.scratch_cluster(record) if level == "restore" else None
+        if scratch is not None and health is not None:
+            health.require(scratch.name)
         return self._stamp(repo.verify(stored, level, identity, scratch))
 
     def _stamp(self, result: VerifyResult) -> VerifyResult:
