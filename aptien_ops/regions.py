@@ -8,112 +8,31 @@ for Asia, the sub-region) of the country's ISO 3166-1 alpha-2 code, listed in
 Antarctica (``AQ``) has no M49 region; it is placed in ``us`` explicitly (research stations
 are run from every continent, so no rule decides it; an override can move it).
 
+The countries themselves are in :mod:`aptien_ops.countries`; which country a typed text
+names (a code or an exact name, never a first fuzzy match) in :mod:`aptien_ops.country_names`.
+
 Stdlib only: the scripted CLI imports this on every ``region resolve``.
 """
 
 from __future__ import annotations
 
-import csv
-import functools
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aptien_ops.countries import COUNTRIES_CSV as COUNTRIES_CSV
+from aptien_ops.countries import Country as Country
+from aptien_ops.countries import countries as countries
+from aptien_ops.countries import country_for as country_for
+from aptien_ops.country_names import LISTED, CountryLookup, lookup
 from aptien_ops.errors import ConfigError, InternalError, InvalidInput
 
 if TYPE_CHECKING:
     from aptien_ops.config import Settings
     from aptien_ops.domain import ClusterLoad
 
-COUNTRIES_CSV = Path(__file__).with_name("data") / "countries.csv"
 EU = "eu"
 US = "us"
-_TWO_LETTERS = re.compile(r"[A-Za-z]{2}", re.ASCII)
-_EXAMPLE = "aptien-ops region resolve takes ISO 3166-1 alpha-2 codes such as DE, US or JP"
-
-# ISO 3166-1 leaves these to private use: they never name a country.
-_USER_ASSIGNED = frozenset(
-    ["AA", "ZZ"]
-    + [f"Q{c}" for c in "MNOPQRSTUVWXYZ"]
-    + [f"X{c}" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
-)
-# Reserved codes an operator may plausibly type: (what ISO keeps it for, hint).
-_RESERVED: dict[str, tuple[str, str]] = {
-    "UK": ("the United Kingdom", "use GB for the United Kingdom"),
-    "EU": ("the European Union", "EU is not a country: give the member state, e.g. DE or FR"),
-    "EZ": ("the eurozone", "the eurozone is not a country: give the member state, e.g. DE or FR"),
-    "UN": ("the United Nations", "the UN is not a country: give the client's country code"),
-    "AC": ("Ascension Island", "use SH (Saint Helena, Ascension and Tristan da Cunha)"),
-    "TA": ("Tristan da Cunha", "use SH (Saint Helena, Ascension and Tristan da Cunha)"),
-    "CP": ("Clipperton Island", "use FR for France"),
-    "CQ": ("Sark", "use GG for Guernsey"),
-    "DG": ("Diego Garcia", "use IO (British Indian Ocean Territory)"),
-    "EA": ("Ceuta and Melilla", "use ES for Spain"),
-    "IC": ("the Canary Islands", "use ES for Spain"),
-}
-# Withdrawn codes: (former country, successor codes).
-_WITHDRAWN: dict[str, tuple[str, str]] = {
-    "AN": ("Netherlands Antilles", "BQ, CW or SX"),
-    "BU": ("Burma", "MM"),
-    "CS": ("Serbia and Montenegro", "RS or ME"),
-    "CT": ("Canton and Enderbury Islands", "KI"),
-    "DD": ("German Democratic Republic", "DE"),
-    "DY": ("Dahomey", "BJ"),
-    "FX": ("Metropolitan France", "FR"),
-    "HV": ("Upper Volta", "BF"),
-    "JT": ("Johnston Island", "UM"),
-    "MI": ("Midway Islands", "UM"),
-    "NH": ("New Hebrides", "VU"),
-    "NQ": ("Dronning Maud Land", "AQ"),
-    "NT": ("Neutral Zone", "SA or IQ"),
-    "PC": ("Pacific Islands Trust Territory", "FM, MH, MP or PW"),
-    "PU": ("US Miscellaneous Pacific Islands", "UM"),
-    "PZ": ("Panama Canal Zone", "PA"),
-    "RH": ("Southern Rhodesia", "ZW"),
-    "SU": ("USSR", "the successor state, e.g. RU, UA or KZ"),
-    "TP": ("East Timor", "TL"),
-    "VD": ("North Vietnam", "VN"),
-    "WK": ("Wake Island", "UM"),
-    "YD": ("South Yemen", "YE"),
-    "YU": ("Yugoslavia", "the successor state, e.g. RS, HR, SI, BA, MK or ME"),
-    "ZR": ("Zaire", "CD"),
-}
-# Everyday names the picker should also find; the CSV keeps the UN/ISO names.
-_ALIASES: dict[str, str] = {
-    "GB": "United Kingdom UK Great Britain England Scotland Wales",
-    "US": "USA United States America",
-    "TR": "Turkey",
-    "KR": "South Korea",
-    "KP": "North Korea",
-    "RU": "Russia",
-    "VN": "Vietnam",
-    "CZ": "Czech Republic",
-    "NL": "Holland",
-    "CI": "Ivory Coast",
-    "CV": "Cape Verde",
-    "SZ": "Swaziland",
-    "MK": "Macedonia",
-    "MM": "Burma",
-    "LA": "Laos",
-    "SY": "Syria",
-    "TZ": "Tanzania",
-    "VA": "Vatican",
-    "PS": "Palestine",
-    "MD": "Moldova",
-    "CD": "DR Congo Zaire",
-    "TW": "Taiwan",
-}
-
-
-@dataclass(frozen=True)
-class Country:
-    alpha2: str
-    name: str
-    m49_region: str
-    m49_subregion: str
 
 
 @dataclass(frozen=True)
@@ -136,68 +55,6 @@ class Resolution:
             "rule": self.rule,
             "overridden": self.overridden,
         }
-
-
-@functools.cache
-def countries() -> tuple[Country, ...]:
-    """Every officially assigned ISO 3166-1 country, sorted by code (read once from package
-    data)."""
-    # Beside this file rather than importlib.resources: like config.DEFAULT_CONFIG, this also
-    # works when an editable install has registered ``aptien_ops`` as a namespace package.
-    text = COUNTRIES_CSV.read_text(encoding="utf-8")
-    return tuple(
-        Country(row["alpha2"], row["name"], row["m49_region"], row["m49_subregion"])
-        for row in csv.DictReader(text.splitlines())
-    )
-
-
-@functools.cache
-def _by_code() -> dict[str, Country]:
-    return {c.alpha2: c for c in countries()}
-
-
-def _shown(text: str) -> str:
-    # Never echo a pasted novel back to the terminal.
-    return repr(text) if len(text) <= 12 else f"{text[:12]!r}… ({len(text)} characters)"
-
-
-def country_for(code: str) -> Country:
-    """The country with ISO 3166-1 alpha-2 ``code`` (any case, surrounding blanks ignored).
-
-    Raises:
-        InvalidInput: empty, not two letters, user-assigned, reserved, withdrawn or unknown.
-    """
-    if not isinstance(code, str) or not code.strip():
-        raise InvalidInput("no country code given", hint=_EXAMPLE)
-    text = code.strip()
-    if not _TWO_LETTERS.fullmatch(text):
-        hint = _EXAMPLE
-        if re.fullmatch(r"[A-Za-z]{3}", text, re.ASCII):
-            hint = f"three-letter (alpha-3) codes are not accepted; {_EXAMPLE}"
-        raise InvalidInput(f"{_shown(text)} is not a two-letter country code", hint=hint)
-    cc = text.upper()
-    found = _by_code().get(cc)
-    if found is not None:
-        return found
-    if cc in _USER_ASSIGNED:
-        hint = "user-assigned codes (AA, QM–QZ, XA–XZ, ZZ) are not countries; " + _EXAMPLE
-        if cc == "XK":
-            hint = (
-                "XK is commonly used for Kosovo, which ISO 3166-1 does not list; "
-                "user-assigned codes are not countries"
-            )
-        raise InvalidInput(f"{cc} is a user-assigned code, not a country", hint=hint)
-    if cc in _RESERVED:
-        what, hint = _RESERVED[cc]
-        raise InvalidInput(
-            f"{cc} is reserved in ISO 3166-1 for {what}; it is not a country code", hint=hint
-        )
-    if cc in _WITHDRAWN:
-        former, successor = _WITHDRAWN[cc]
-        raise InvalidInput(
-            f"{cc} ({former}) is a withdrawn ISO 3166-1 code", hint=f"use {successor}"
-        )
-    raise InvalidInput(f"{cc} is not an ISO 3166-1 country code", hint=_EXAMPLE)
 
 
 def default_region_for(country: Country) -> str:
@@ -289,38 +146,24 @@ class RegionResolver:
             )
         return Resolution(country, default, rule)
 
-    def search(self, text: str, limit: int = 20) -> list[Country]:
-        """Countries whose code or name matches ``text`` (case- and accent-insensitive).
+    def resolve_named(self, text: str) -> Resolution:
+        """The region of the one country ``text`` names: its ISO code or its exact name (see
+        :mod:`aptien_ops.country_names`), never a partial or first match.
 
-        An exact code comes first, then names starting with ``text``, then names with a word
-        starting with it, then any other match; ties by name. Empty ``text`` lists by name.
+        Raises:
+            InvalidInput: ``text`` names no country; the message lists what it matches.
+            ConfigError: the region it resolves to is not configured.
         """
-        query = _fold(text.strip()[:64])
-        if limit <= 0:
-            return []
-        ranked: list[tuple[int, str, Country]] = []
-        for c in countries():
-            name = _fold(c.name)
-            words = f"{name} {_fold(_ALIASES.get(c.alpha2, ''))}"
-            if c.alpha2.lower() == query:
-                rank = 0
-            elif name.startswith(query):
-                rank = 1
-            elif any(w.startswith(query) for w in re.split(r"[\s(),'-]+", words)):
-                rank = 2
-            elif query in words:
-                rank = 3
-            else:
-                continue
-            ranked.append((rank, name, c))
-        ranked.sort(key=lambda r: (r[0], r[1]))
-        return [c for _, _, c in ranked[:limit]]
+        return self.resolve(self.lookup(text, LISTED).named().alpha2)
 
+    def lookup(self, text: str, limit: int = 20) -> CountryLookup:
+        """What ``text`` names and the countries it matches (at most ``limit``), best first."""
+        return lookup(text, limit)
 
-def _fold(text: str) -> str:
-    """Lower-case without accents, so ``turkiye`` finds Türkiye and ``aland`` Åland."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    def search(self, text: str, limit: int = 20) -> list[Country]:
+        """Countries whose code or name matches ``text`` (case- and accent-insensitive), the
+        one it names first; then as :func:`aptien_ops.country_names.lookup` ranks them."""
+        return list(lookup(text, limit).matches)
 
 
 @dataclass(frozen=True)

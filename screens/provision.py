@@ -1,9 +1,14 @@
 """Provisioning a tenant: a form (name, country → region, contact), then its steps, live.
 
 The form checks what it can before anything is touched (the name rule, the country, the
-e-mail); the service still decides. Provisioning runs in a worker thread whose progress
-callback posts a message per step, so the list ticks as the catalog records each one. A
-failure names its step and the service's one-line message; Retry resumes from that step.
+e-mail); the service still decides. The country is what the operator sees in its field
+(:mod:`aptien_ops.screens.country_field`), re-resolved on Submit. Keys can arrive in a burst
+(a paste without bracketed paste, a slow SSH link), so Submit also waits until every field
+has taken the keys sent ahead of its Enter.
+
+Provisioning runs in a worker thread whose progress callback posts a message per step, so the
+list ticks as the catalog records each one. A failure names its step and the service's
+one-line message; Retry resumes from that step.
 """
 
 from __future__ import annotations
@@ -18,15 +23,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widget import Widget
-from textual.widgets import Button, Input, Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Button, Input, Label, Static
 
 from aptien_ops.domain import Tenant, TenantState, validate_tenant_name
 from aptien_ops.domain.free_text import CONTACT_NAME
 from aptien_ops.errors import OpsError
 from aptien_ops.regions import Resolution
 from aptien_ops.screens.base import ServiceCaller
+from aptien_ops.screens.country_field import CountryField, country_line, form_row
 from aptien_ops.screens.formatting import plain
 from aptien_ops.screens.modals import OpsModal
 from aptien_ops.screens.provision_steps import StepList
@@ -36,26 +40,7 @@ if TYPE_CHECKING:
     from aptien_ops.composition import Console
     from aptien_ops.screens.app import OpsApp
 
-COUNTRY_MATCHES = 40
 NAME_RULE = "3-40 characters: a-z, 0-9 and '-', starting with a letter"
-
-
-def region_line(resolution: Resolution) -> Text:
-    """``DE Germany → eu (UN M49 Europe)``: the region and the rule that chose it."""
-    country = resolution.country
-    # The rule ends in "→ region"; the region is already said once.
-    why = resolution.rule.replace(f" → {resolution.region}", "", 1)
-    text = Text()
-    text.append(f"{country.alpha2} {country.name} → {resolution.region}", style="bold")
-    text.append(f" ({why})", style="dim")
-    return text
-
-
-def _row(label: str, field: Widget, *, id: str | None = None) -> Horizontal:
-    """One row of the form: its label, then the field."""
-    return Horizontal(
-        Label(label, classes="provision-label"), field, classes="provision-row", id=id
-    )
 
 
 class StepReported(Message, bubble=False):
@@ -65,15 +50,6 @@ class StepReported(Message, bubble=False):
         super().__init__()
         self.step = step
         self.status = status
-
-
-class CountrySearch(Input):
-    """The country search box: ↑↓ move through the matches below it without leaving the box."""
-
-    BINDINGS = [
-        Binding("down", "screen.move_country(1)", "Next country", show=False),
-        Binding("up", "screen.move_country(-1)", "Previous country", show=False),
-    ]
 
 
 class ProvisionModal(OpsModal[str | None], ServiceCaller):
@@ -109,7 +85,7 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
         with Vertical(id="modal-box") as box:
             box.border_title = "Provision a tenant"
             with Vertical(id="provision-form"):
-                yield _row(
+                yield form_row(
                     "Name",
                     Input(
                         placeholder="e.g. acme-gmbh",
@@ -123,19 +99,8 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
                     id="provision-name-check",
                     classes="provision-note",
                 )
-                yield _row(
-                    "Country",
-                    CountrySearch(
-                        placeholder="name or code, e.g. germ", id="provision-country", compact=True
-                    ),
-                )
-                yield OptionList(id="provision-countries", compact=True)
-                yield _row(
-                    "Region",
-                    Static(Text("chosen by the country", style="dim"), id="provision-region"),
-                    id="provision-region-row",
-                )
-                yield _row(
+                yield CountryField(self.console.regions.resolver, id="provision-country-field")
+                yield form_row(
                     "Contact",
                     Input(
                         placeholder="name (optional)",
@@ -144,7 +109,7 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
                         max_length=CONTACT_NAME.limit,
                     ),
                 )
-                yield _row(
+                yield form_row(
                     "E-mail",
                     Input(
                         placeholder="e-mail (optional)",
@@ -171,7 +136,6 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
         blink = getattr(self.app, "cursor_blink", True)
         for field in self.query(Input):
             field.cursor_blink = blink
-        self.query_one("#provision-countries").display = False
         self.query_one("#provision-progress").display = False
 
     # -- the form --------------------------------------------------------------------------
@@ -197,50 +161,6 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
             return False, Text(f"✗ a tenant named {name} exists already ({state})", style="red")
         return True, Text("✓ valid name", style="green")
 
-    @on(Input.Changed, "#provision-country")
-    def _country_changed(self, event: Input.Changed) -> None:
-        text = event.value.strip()
-        matches = self.console.regions.resolver.search(text, COUNTRY_MATCHES) if text else []
-        options = self.query_one("#provision-countries", OptionList)
-        options.set_options([Option(f"{c.alpha2}  {c.name}", id=c.alpha2) for c in matches])
-        options.display = bool(matches)
-        if matches:
-            options.highlighted = 0
-            self._choose_country(matches[0].alpha2)
-        else:
-            self.resolution = None
-            said = f"no country matches “{text}”" if text else "chosen by the country"
-            self.query_one("#provision-region", Static).update(
-                Text(said, style="yellow" if text else "dim")
-            )
-
-    @on(OptionList.OptionHighlighted, "#provision-countries")
-    def _country_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option.id:
-            self._choose_country(event.option.id)
-
-    @on(OptionList.OptionSelected, "#provision-countries")
-    def _country_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id:
-            self._choose_country(event.option.id)
-        self.query_one("#provision-contact", Input).focus()
-
-    def _choose_country(self, code: str) -> None:
-        shown = self.query_one("#provision-region", Static)
-        try:
-            self.resolution = self.console.regions.resolve(code)
-        except OpsError as error:
-            self.resolution = None
-            shown.update(Text(f"✗ {error.one_line()}", style="red"))
-            return
-        shown.update(region_line(self.resolution))
-
-    def action_move_country(self, delta: int) -> None:
-        options = self.query_one("#provision-countries", OptionList)
-        if options.option_count:
-            current = options.highlighted or 0
-            options.highlighted = max(0, min(options.option_count - 1, current + delta))
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "next_field":
             return isinstance(self.focused, Input)  # Enter on a button or the list acts as usual
@@ -250,12 +170,28 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
         assert self.focused is not None
         position = self.FIELDS.index(f"#{self.focused.id}")
         if position + 1 == len(self.FIELDS):
-            self._submit()
+            self._submit_when_typed()
         else:
             self.set_focus(self.query_one(self.FIELDS[position + 1], Input))
 
     @on(Button.Pressed, "#provision-go")
+    def _submit_when_typed(self) -> None:
+        """Submit once every field has taken the keys already sent to it. Enter is a priority
+        binding: in a burst it runs before the keys typed just ahead of it reach their field,
+        and the form must read what the operator will see, not a prefix ("ir" is Iran)."""
+        fields = [self.query_one(field, Input) for field in self.FIELDS]
+
+        def after(rest: list[Input]) -> None:
+            if rest:
+                rest[0].call_later(after, rest[1:])
+            else:
+                self._submit()
+
+        after(fields)
+
     def _submit(self) -> None:
+        if self.request is not None:
+            return  # submitted already (Enter twice in a burst)
         name = self.query_one("#provision-name", Input).value.strip()
         may, said = self._name_verdict(name)
         if not may:
@@ -265,9 +201,11 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
                 "the name is not valid yet" if name else "the tenant needs a name",
             )
             return
-        if self.resolution is None:
-            self._refuse("#provision-country", "choose the client's country")
+        # Re-resolved from the text on screen: never a country remembered from an event.
+        resolution = self.query_one(CountryField).confirm()
+        if resolution is None:
             return
+        self.resolution = resolution
         contact = self.query_one("#provision-contact", Input).value.strip() or None
         email = self.query_one("#provision-email", Input).value.strip() or None
         if email is not None:
@@ -294,8 +232,8 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
         self.query_one("#provision-progress").display = True
         box = self.query_one("#modal-box")
         box.border_title = f"Provisioning {request.name}"
-        summary = Text(f"{request.name} · ")
-        summary.append_text(region_line(self.resolution))
+        summary = Text(f"{request.name} ")
+        summary.append_text(country_line(self.resolution))
         if request.contact_name:
             summary.append_text(plain(f" · {request.contact_name}"))
         self.query_one("#provision-summary", Static).update(summary)

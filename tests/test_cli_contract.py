@@ -178,6 +178,7 @@ def test_hostile_tenant_names_are_refused_before_anything_is_touched(
     [
         (("region", "resolve", "XX"), 2),
         (("region", "resolve", "EU"), 2),
+        (("region", "resolve", "korea"), 2),
         (("tenant", "list", "--region", "apac"), 2),
         (("tenant", "list", "--state", "zombie"), 2),
         (("operator", "add", "newbie", "--role", "wizard"), 2),
@@ -377,3 +378,11 @@ def test_every_operator_event_is_a_json_line_in_the_log_file(seeded: Path) -> No
     assert {"seq", "operator", "os_account", "session_id", "action", "outcome", "hmac"} <= set(
         lines[-1]
     )
+
+
+def test_region_resolve_takes_a_country_by_its_exact_name_too(seeded: Path) -> None:
+    result = run_cli("--json", "region", "resolve", "Ireland", config=seeded)
+    assert result.code == 0, result.stderr
+    assert (result.json()["country"], result.json()["region"]) == ("IE", "eu")
+    refused = run_cli("region", "resolve", "korea", config=seeded)
+    assert refused.code == 2 and "KP Democratic People's Republic of Korea, KR" in refused.stderr

@@ -186,6 +186,39 @@ def test_invalid_countries_are_refused(ops: Console, tenant_name: str, country: 
         provision(ops, tenant_name, country)
 
 
+@pytest.mark.parametrize(
+    ("typed", "listed"),
+    [
+        ("korea", "'korea' matches 2 countries: KP Democratic People's Republic of Korea, KR"),
+        ("uk", "UK is reserved in ISO 3166-1 for the United Kingdom"),  # not Ukraine either
+        ("germ", "'germ' matches 1 country: DE Germany"),
+        ("United", "'United' matches 6 countries: AE United Arab Emirates,"),
+        ("atlantis", "no country matches 'atlantis'"),
+    ],
+)
+def test_a_country_that_is_not_a_code_or_an_exact_name_is_refused_with_its_candidates(
+    config: Path, tenant_name: str, typed: str, listed: str
+) -> None:
+    result = run_cli("tenant", "provision", tenant_name, "--country", typed, config=config)
+    assert result.code == ExitCode.INVALID == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and listed in result.stderr
+    assert run_cli("--json", "tenant", "list", config=config).json() == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "country", "region"),
+    [("Ireland", "IE", "eu"), ("ie", "IE", "eu"), ("United States", "US", "us")],
+)
+def test_a_country_given_by_its_exact_name_or_code_is_that_country(
+    config: Path, tenant_name: str, typed: str, country: str, region: str
+) -> None:
+    result = run_cli(
+        "--json", "tenant", "provision", tenant_name, "--country", typed, config=config
+    )
+    assert result.code == 0, result.stderr
+    assert (result.json()["country"], result.json()["region"]) == (country, region)
+
+
 def test_a_full_region_is_a_conflict_and_never_spills_into_another(
     tmp_path: Path, tenant_name: str
 ) -> None:

@@ -10,6 +10,7 @@ import tomllib
 import pytest
 
 from aptien_ops.config import DEFAULT_CONFIG, parse_settings
+from aptien_ops.country_names import lookup, names_of
 from aptien_ops.errors import ConfigError, ExitCode, InvalidInput
 from aptien_ops.regions import (
     COUNTRIES_CSV,
@@ -302,6 +303,68 @@ def test_picker_respects_the_limit_and_survives_huge_or_empty_text(
     assert resolver.search("a", limit=0) == []
     assert resolver.search("x" * 10_000) == []
     assert resolver.search("no such place") == []
+
+
+# ----------------------------------------------------------------------------- what text names
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("IE", "IE"),
+        ("ie", "IE"),
+        ("Ireland", "IE"),
+        (" IRELAND ", "IE"),
+        ("United States", "US"),
+        ("united  kingdom", "GB"),
+        ("Iran", "IR"),  # the ISO name without "(Islamic Republic of)"
+        ("Taiwan", "TW"),  # without ", Province of China"
+        ("cote d'ivoire", "CI"),
+        ("Türkiye", "TR"),
+        ("South Korea", "KR"),
+        ("niger", "NE"),  # exact, though Nigeria starts the same
+        ("Congo", "CG"),
+    ],
+)
+def test_a_code_or_an_exact_name_names_its_country(
+    resolver: RegionResolver, typed: str, code: str
+) -> None:
+    assert resolver.resolve_named(typed).country.alpha2 == code
+    assert resolver.search(typed)[0].alpha2 == code  # and leads the list
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("korea", "'korea' matches 2 countries: KP Democratic People's Republic of Korea, KR"),
+        ("uk", "use GB for the United Kingdom"),
+        ("United", "'United' matches 6 countries: AE United Arab Emirates, GB"),
+        ("germ", "'germ' matches 1 country: DE Germany"),
+        ("virgin islands", "VG British Virgin Islands, VI United States Virgin Islands"),
+        ("atlantis", "no country matches 'atlantis'"),
+        ("", "no country code given"),
+        ("DEU", "alpha-3"),
+    ],
+)
+def test_text_that_only_matches_names_no_country_and_lists_the_candidates(
+    resolver: RegionResolver, typed: str, expected: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        resolver.resolve_named(typed)
+    line = caught.value.one_line()
+    assert expected in line and "\n" not in line
+    assert caught.value.exit_code == ExitCode.INVALID
+
+
+def test_a_long_list_of_candidates_is_cut_with_how_many_more(resolver: RegionResolver) -> None:
+    with pytest.raises(InvalidInput, match=r"matches \d+ countries: .* and \d+ more"):
+        resolver.resolve_named("land")
+
+
+def test_every_name_a_country_goes_by_names_that_country_alone() -> None:
+    for country in countries():
+        for name in names_of(country):
+            assert lookup(name).exact == country, name
 
 
 # ----------------------------------------------------------------------------- import cost

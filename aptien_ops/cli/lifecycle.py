@@ -22,7 +22,8 @@ def _show(state: CliState, data: dict[str, object], verb: str) -> None:
 @click.option(
     "--country",
     required=True,
-    help="The client's country, ISO 3166-1 alpha-2 (decides the region).",
+    help="The client's country (decides the region): its ISO 3166-1 alpha-2 code or its exact "
+    "name; text that only matches names is refused with the candidates.",
 )
 @click.option(
     "--region",

@@ -46,12 +46,16 @@ def region_list(state: CliState) -> None:
 @click.argument("country")
 @pass_state
 def region_resolve(state: CliState, country: str) -> None:
-    """Which region a client in COUNTRY (ISO 3166-1 alpha-2) belongs to, and why."""
+    """Which region a client in COUNTRY belongs to, and why.
+
+    COUNTRY is an ISO 3166-1 alpha-2 code or the country's exact name ("Ireland"); text that
+    only matches names ("korea") is refused with the candidates.
+    """
     from aptien_ops.config import load_settings
     from aptien_ops.regions import RegionResolver
 
     settings = load_settings(state.config)
-    resolution = RegionResolver(settings.regions, settings.region_overrides).resolve(country)
+    resolution = RegionResolver(settings.regions, settings.region_overrides).resolve_named(country)
     data = resolution.as_json()
     state.out(
         data, f"{data['country']} {data['country_name']} -> {data['region']} ({data['rule']})"

@@ -31,7 +31,7 @@ from aptien_ops.domain.free_text import CONTACT_NAME, RESIDENCY_OVERRIDE
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, OpsError, Unavailable
 from aptien_ops.permissions import Action, offered
 from aptien_ops.ports import CatalogTx
-from aptien_ops.regions import RegionResolver
+from aptien_ops.regions import RegionResolver, Resolution
 from aptien_ops.services.context import Attempt, OpsContext, existing_tenant
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
@@ -83,6 +83,7 @@ class Filling:
 class ProvisionRequest:
     name: str
     country: str
+    """The client's country: its ISO 3166-1 alpha-2 code or its exact name (any case)."""
     region: str | None = None
     residency_override: str | None = None
     contact_name: str | None = None
@@ -113,8 +114,9 @@ class ProvisioningService:
         """
         name = validate_tenant_name(request.name)
         request = self._checked_text(request)
-        resolution = self.resolver.resolve(request.country)
-        region = self._region(request, resolution.region)
+        # The country as typed: its code or exact name, never the first of several matches.
+        resolution = self.resolver.resolve_named(request.country)
+        region = self._region(request, resolution)
         report = progress or (lambda step, status: None)
         params: dict[str, object] = {"country": resolution.country.alpha2, "region": region.name}
         if request.residency_override:
@@ -368,14 +370,15 @@ class ProvisioningService:
             if tenant is not None and tenant.lease_owner == self._me:
                 tx.tenants.update(replace(tenant, lease_owner=None, lease_until=None))
 
-    def _region(self, request: ProvisionRequest, resolved: str) -> RegionSettings:
+    def _region(self, request: ProvisionRequest, resolution: Resolution) -> RegionSettings:
+        resolved = resolution.region
         if request.region is None or request.region == resolved:
             return region_or_fail(self.ctx.settings, resolved)
         region = region_or_fail(self.ctx.settings, request.region)
         if not (request.residency_override or "").strip():
             raise InvalidInput(
                 f"--region {request.region} contradicts the client's country "
-                f"({request.country.upper()} → {resolved})",
+                f"({resolution.country.alpha2} → {resolved})",
                 hint='an admin may pass --residency-override "reason" to place it elsewhere',
             )
         return region

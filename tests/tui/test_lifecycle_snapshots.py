@@ -24,6 +24,7 @@ FORM = (
     "text:acme-gmbh",
     "enter",
     "text:germ",
+    "down",  # the one match, picked: the line under the field says Germany, region eu
     "enter",
     "text:Greta Vogel",
     "enter",
@@ -51,6 +52,13 @@ def test_provision_form_shows_the_region_before_confirming(
     snap_compare: SnapCompare, app_as: Callable[..., OpsApp]
 ) -> None:
     assert snap_compare(app_as("olga"), terminal_size=(80, 24), run_before=keys(*FORM))
+
+
+def test_provision_form_asks_which_country_a_partial_name_means(
+    snap_compare: SnapCompare, app_as: Callable[..., OpsApp]
+) -> None:
+    run = keys("2", "n", "text:acme-gmbh", "enter", "text:korea")
+    assert snap_compare(app_as("olga"), terminal_size=(80, 24), run_before=run)
 
 
 def test_provision_steps_all_ticked(

@@ -6,27 +6,24 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from textual.pilot import Pilot
-from textual.widgets import DataTable
-from tui_helpers import console_app, footer, screen_text, screen_words, settle, story
+from textual.widgets import DataTable, Input
+from tui_helpers import (
+    console_app,
+    footer,
+    open_provision_form,
+    screen_text,
+    screen_words,
+    settle,
+    story,
+)
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import TenantState
 from aptien_ops.errors import NotFound, Unavailable
-from aptien_ops.screens.provision import ProvisionModal
 from aptien_ops.screens.tenants import TenantsScreen
 from aptien_ops.services.provisioning import STEPS
 
 pytestmark = pytest.mark.tui
-
-
-async def open_form(pilot: Pilot[None]) -> ProvisionModal:
-    await pilot.press("2")
-    await settle(pilot)
-    await pilot.press("n")
-    await pilot.pause()
-    assert isinstance(pilot.app.screen, ProvisionModal)
-    return pilot.app.screen
 
 
 def ticked(app) -> list[str]:  # type: ignore[no-untyped-def]
@@ -40,12 +37,15 @@ async def test_an_operator_provisions_a_tenant_by_searching_its_country(
     open_as: Callable[..., Console],
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        await open_form(pilot)
+        await open_provision_form(pilot)
         await pilot.press(*"acme-gmbh")
         assert "✓ valid name" in screen_text(app)
         await pilot.press("enter", *"germ")
         await settle(pilot)
-        assert "DE Germany → eu (UN M49 Europe)" in screen_text(app)  # shown before confirming
+        assert "? 'germ' matches 1 country: ↓ picks it" in screen_text(app)
+        await pilot.press("down")
+        await settle(pilot)
+        assert "→ Germany (DE) · region eu (UN M49 Europe)" in screen_text(app)  # before confirming
         await pilot.press("enter", *"Greta Vogel", "enter", *"greta@acme.example", "enter")
         await settle(pilot)
         assert ticked(app) == list(STEPS)
@@ -65,7 +65,7 @@ async def test_the_form_refuses_an_address_as_the_service_would_and_takes_any_ca
     open_as: Callable[..., Console],
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        form = await open_form(pilot)
+        form = await open_provision_form(pilot)
         await pilot.press(*"acme-gmbh", "enter", *"DE", "enter", "enter", *"greta@ACME", "enter")
         await settle(pilot)
         assert form.request is None and app.notices_of("warning") == [
@@ -82,13 +82,21 @@ async def test_arrow_keys_pick_another_match_while_typing_the_country(
     open_as: Callable[..., Console],
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        await open_form(pilot)
+        await open_provision_form(pilot)
         await pilot.press(*"pacific-rim", "enter", *"united")
         await settle(pilot)
-        assert "AE United Arab Emirates → eu (UN M49 Western Asia)" in screen_text(app)
+        assert "? 'united' matches 6 countries: pick one with ↑↓" in screen_text(app)
+        await pilot.press("down")
+        await settle(pilot)
+        assert "→ United Arab Emirates (AE) · region eu (UN M49 Western Asia)" in screen_text(app)
         await pilot.press("down", "down", "down", "down", "up")
         await settle(pilot)
-        assert "UM United States Minor Outlying Islands → us (UN M49 Oceania)" in screen_words(app)
+        shown = screen_words(app)
+        assert "→ United States Minor Outlying Islands (UM) · region us (UN M49 Oceania)" in shown
+        await pilot.press("enter", "enter", "enter")  # the pick holds while the text is the same
+        await settle(pilot)
+    tenant = open_as("ada").tenants.show("pacific-rim")
+    assert (tenant.country, tenant.region) == ("UM", "us")
 
 
 @pytest.mark.parametrize(
@@ -104,7 +112,7 @@ async def test_an_invalid_name_shows_the_reason_and_provisions_nothing(
     open_as: Callable[..., Console], name: str, reason: str
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        form = await open_form(pilot)
+        form = await open_provision_form(pilot)
         await pilot.press(*name)
         await settle(pilot)
         assert f"✗ {reason}" in screen_words(app)
@@ -122,13 +130,16 @@ async def test_a_country_that_matches_nothing_cannot_be_confirmed(
     open_as: Callable[..., Console],
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        form = await open_form(pilot)
+        form = await open_provision_form(pilot)
         await pilot.press(*"acme-gmbh", "enter", *"atlantis")
         await settle(pilot)
-        assert "no country matches “atlantis”" in screen_text(app)
+        assert "? no country matches 'atlantis'" in screen_text(app)
         await pilot.press("enter", "enter", "enter")
         await settle(pilot)
-        assert form.request is None and "choose the client's country" in app.notices_of("warning")
+        assert "✗ no country matches 'atlantis'" in screen_text(app)  # in the form, not a toast
+        assert app.screen is form and form.request is None and app.notices_of("warning") == []
+        assert form.focused is form.query_one("#provision-country")
+        assert form.query_one("#provision-country", Input).value == "atlantis"
     assert open_as("ada").tenants.list() == []
 
 
@@ -149,7 +160,7 @@ async def test_a_failed_step_is_named_and_retry_resumes_where_it_stopped(
 
     monkeypatch.setattr(store, "apply_schema", cluster_goes_down)
     async with console_app(console) as (app, pilot):
-        await open_form(pilot)
+        await open_provision_form(pilot)
         await pilot.press(*"acme-gmbh", "enter", *"DE", "enter", "enter", "enter")
         await settle(pilot)
         shown = screen_text(app)
@@ -172,3 +183,38 @@ async def test_a_viewer_is_not_offered_provisioning(open_as: Callable[..., Conso
         assert isinstance(app.screen, TenantsScreen)
     with pytest.raises(NotFound):
         open_as("ada").tenants.show("acme-gmbh")
+
+
+@pytest.mark.parametrize(
+    "typed, shown, country",
+    [
+        ("IE", "→ Ireland (IE) · region eu (UN M49 Europe)", "IE"),
+        ("ireland", "→ Ireland (IE) · region eu (UN M49 Europe)", "IE"),
+        ("United States", "→ United States of America (US) · region us", "US"),
+        ("united kingdom", "→ United Kingdom of Great Britain and Northern Ireland (GB)", "GB"),
+        ("niger", "→ Niger (NE) · region eu", "NE"),  # not Nigeria, listed after it
+        # UK is reserved by ISO (for GB) and also how Ukraine starts: it asks, saying so.
+        ("uk", "? 'uk' matches 2 countries: pick one with ↑↓ (use GB for the United", None),
+        ("korea", "? 'korea' matches 2 countries: pick one with ↑↓", None),
+        ("germ", "? 'germ' matches 1 country: ↓ picks it", None),
+        ("xx", "? XX is a user-assigned code, not a country", None),
+    ],
+)
+@story
+async def test_an_exact_code_or_name_is_used_and_anything_else_asks(
+    open_as: Callable[..., Console], typed: str, shown: str, country: str | None
+) -> None:
+    async with console_app(open_as("olga")) as (app, pilot):
+        form = await open_provision_form(pilot)
+        await pilot.press(*"acme-gmbh", "enter", *typed)
+        await settle(pilot)
+        assert shown in screen_words(app)  # before submitting
+        await pilot.press("enter", "enter", "enter")
+        await settle(pilot)
+        if country is None:
+            assert app.screen is form and form.request is None
+            assert f"✗ {shown[2:]}" in screen_words(app)
+        else:
+            assert "acme-gmbh is active" in screen_text(app)
+    provisioned = [(t.name, t.country) for t in open_as("ada").tenants.list()]
+    assert provisioned == ([("acme-gmbh", country)] if country else [])

@@ -19,6 +19,7 @@ from textual.worker import Worker
 from aptien_ops.domain import Clock, Identity, utcnow
 
 if TYPE_CHECKING:
+    from aptien_ops.screens.provision import ProvisionModal
     from aptien_ops.screens.tenant_detail import TenantDetailScreen
 
 FROZEN_NOW = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC)
@@ -210,6 +211,18 @@ async def open_tenant(pilot: Pilot[Any]) -> TenantDetailScreen:
     await pilot.press("enter")
     await settle(pilot)
     assert isinstance(pilot.app.screen, TenantDetailScreen)
+    return pilot.app.screen
+
+
+async def open_provision_form(pilot: Pilot[Any]) -> ProvisionModal:
+    """Go to the tenants list and open the provision form; returns it."""
+    from aptien_ops.screens.provision import ProvisionModal
+
+    await pilot.press("2")
+    await settle(pilot)
+    await pilot.press("n")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, ProvisionModal)
     return pilot.app.screen
 
 
