@@ -228,7 +228,7 @@ class Console:
     def fleet(self) -> FleetService:
         from aptien_ops.services.fleet import FleetService
 
-        return FleetService(self.ctx)
+        return FleetService(self.ctx, self.backups)
 
     @_service
     def backups(self) -> BackupService:

@@ -30,6 +30,7 @@ class Action(StrEnum):
     TENANT_SUSPEND = "tenant.suspend"
     TENANT_RESUME = "tenant.resume"
     TENANT_CANCEL = "tenant.cancel"
+    TENANT_REINSTATE = "tenant.reinstate"
     TENANT_PURGE = "tenant.purge"
     FLEET_CHECK = "fleet.check"
     FLEET_MIGRATE = "fleet.migrate"
@@ -74,6 +75,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.TENANT_SUSPEND: _OPS,
     Action.TENANT_RESUME: _OPS,
     Action.TENANT_CANCEL: _OPS,
+    Action.TENANT_REINSTATE: _OPS,
     Action.TENANT_PURGE: _ADMIN,
     Action.FLEET_CHECK: _ALL_STAFF,
     Action.FLEET_MIGRATE: _OPS,

@@ -2,12 +2,15 @@
 
 Each step runs as the tenant's owner role (the tables are the platform's), takes a lock so
 concurrent runs queue, and records its version and the ``tenant_meta`` rows in the same
-transaction. The steps themselves are :mod:`tenant_schema`'s, shared with SQLite.
+transaction, together with the database's comment, where the cluster shows the version to
+``fleet check`` without a session in the database. The steps themselves are
+:mod:`tenant_schema`'s, shared with SQLite.
 """
 
 from __future__ import annotations
 
 import psycopg
+from psycopg import sql
 
 from aptien_ops.backends import tenant_schema
 from aptien_ops.backends.pg_common import act_as_owner, read_schema_version
@@ -37,6 +40,8 @@ def apply_steps(
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             current = read_schema_version(conn, dbname) or 0
             if current >= target_version:
+                if current:  # a tenant from before the comment gets it now (fleet migrate)
+                    _record_version(conn, dbname, current)
                 return current
             step = current + 1
             for statement in tenant_schema.statements("postgresql", step):
@@ -53,6 +58,25 @@ def apply_steps(
                     " ON CONFLICT (key) DO NOTHING",
                     list(keep.items()),
                 )
+            _record_version(conn, dbname, step)
+
+
+def _record_version(conn: psycopg.Connection, dbname: str, version: int) -> None:
+    """Make the database's comment record ``version``, unless it does already.
+
+    Raises: psycopg.Error.
+    """
+    wanted = tenant_schema.version_comment(version)
+    row = conn.execute(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_catalog.pg_database"
+        " WHERE datname = current_database()"
+    ).fetchone()
+    if row is None or row[0] != wanted:
+        conn.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(dbname), sql.Literal(wanted)
+            )
+        )
 
 
 def current_version(conn: psycopg.Connection, dbname: str, owner: str) -> int | None:

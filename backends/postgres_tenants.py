@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -27,9 +28,25 @@ from aptien_ops.backends.pg_connections import ClusterConnections
 from aptien_ops.config import ClusterSettings
 from aptien_ops.domain import Clock, ScratchSweep, utcnow, validate_tenant_name
 from aptien_ops.errors import InvalidInput, NotFound
-from aptien_ops.ports import ClusterPrivileges, TenantStore
+from aptien_ops.ports import ClusterPrivileges, DatabaseFacts, TenantStore
 
 DB_PREFIX = "tenant_"
+#: Every tenant database with what the server's own catalogs say about it, in one query:
+#: owner, its own role's LOGIN, CONNECT for PUBLIC and for the inspector, the version comment.
+#: The comment is joined, not read with ``shobj_description()``: that function runs a query
+#: of its own per database (two thirds of this query's time at 1,000 tenants).
+_FACTS = r"""
+SELECT d.datname, pg_catalog.pg_get_userbyid(d.datdba), o.rolcanlogin,
+       pg_catalog.has_database_privilege('public', d.oid, 'CONNECT'),
+       pg_catalog.has_database_privilege(i.oid, d.oid, 'CONNECT'),
+       c.description
+FROM pg_catalog.pg_database d
+LEFT JOIN pg_catalog.pg_roles o ON o.rolname = d.datname || '_owner'
+LEFT JOIN pg_catalog.pg_roles i ON i.rolname = %s
+LEFT JOIN pg_catalog.pg_shdescription c
+  ON c.objoid = d.oid AND c.classoid = 'pg_catalog.pg_database'::pg_catalog.regclass
+WHERE d.datname LIKE 'tenant\_%%' ORDER BY d.datname
+"""
 
 
 def database_name(tenant: str) -> str:
@@ -78,6 +95,20 @@ class PostgresTenantStore:
             ).fetchall(),
         )
         return [row[0][len(DB_PREFIX) :] for row in rows]
+
+    def cluster_facts(self, inspector_role: str | None = None) -> list[DatabaseFacts]:
+        """Every tenant database's :class:`DatabaseFacts` from one query of ``pg_database``,
+        ``pg_roles`` and ``pg_shdescription``; no session in any tenant database.
+
+        Raises: InvalidInput (an invalid inspector role name), Unavailable.
+        """
+        if inspector_role is not None:
+            tenant_schema.validate_role_name(inspector_role)
+        rows = self._connections.with_admin(
+            "read its databases and roles",
+            lambda conn: conn.execute(_FACTS, (inspector_role,)).fetchall(),
+        )
+        return [_facts(row, inspector_role) for row in rows]
 
     def create_owner_role(self, tenant: str, owner_password: str) -> None:
         """Create the tenant's login role, or give an existing one ``owner_password``. Idempotent.
@@ -399,6 +430,28 @@ class PostgresTenantStore:
     def close(self) -> None:
         """Close the admin connection; the store reconnects if used again."""
         self._connections.close()
+
+
+def _facts(row: tuple[Any, ...], inspector_role: str | None) -> DatabaseFacts:
+    """One row of :data:`_FACTS` as the port's facts, its access judged."""
+    datname, owner, login, public_connect, inspector_connect, comment = row
+    role = f"{datname}_owner"
+    access = []
+    if owner != role:
+        access.append(f"owned by {owner}, not {role}")
+    if login is None:
+        access.append(f"its role {role} does not exist")
+    if public_connect:
+        access.append("CONNECT is granted to PUBLIC")
+    if inspector_role is not None and not inspector_connect:
+        access.append(f"the inspector {inspector_role} may not connect")
+    return DatabaseFacts(
+        tenant=datname[len(DB_PREFIX) :],
+        schema_version=tenant_schema.version_from_comment(comment),
+        login=login,
+        owner=owner,
+        access=tuple(access),
+    )
 
 
 _: type[TenantStore] = PostgresTenantStore

@@ -171,6 +171,25 @@ def parse_version(value: object, where: str) -> int:
     return int(text)
 
 
+#: A PostgreSQL tenant database's comment: the schema version where the cluster shows it
+#: (``pg_database``), written by each schema step in its own transaction. The comment is
+#: aptien-ops's: ``fleet migrate`` writes it again over anything else.
+_VERSION_COMMENT = "aptien-ops tenant schema "
+
+
+def version_comment(version: int) -> str:
+    """The comment that records ``version`` on a PostgreSQL tenant database."""
+    return f"{_VERSION_COMMENT}{int(version)}"
+
+
+def version_from_comment(comment: str | None) -> int | None:
+    """The version a database comment records; None for no comment or anyone else's."""
+    if comment is None or not comment.startswith(_VERSION_COMMENT):
+        return None
+    number = comment[len(_VERSION_COMMENT) :]
+    return int(number) if number.isascii() and number.isdigit() and len(number) < 9 else None
+
+
 def validate_role_name(role: str) -> str:
     """Return ``role`` if it may name an inspector role.
 

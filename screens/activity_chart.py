@@ -18,7 +18,7 @@ from textual.widgets import Label, Sparkline, Static
 from aptien_ops.errors import OpsError
 from aptien_ops.inspect_query import LoginFilters
 from aptien_ops.screens.base import ServiceCaller
-from aptien_ops.screens.formatting import count, short_minute
+from aptien_ops.screens.formatting import count, plural, short_minute
 from aptien_ops.terminal_text import shown
 
 if TYPE_CHECKING:
@@ -37,19 +37,19 @@ def burst_line(activity: LoginActivity) -> Text:
     text = Text()
     if not bursts:
         text.append(
-            f"no bursts of failures (≥ {limits.failures} within {limits.window_minutes:g} min)",
+            f"no bursts (≥ {limits.failures} failures in {limits.window_minutes:g} min)",
             style="dim",
         )
     else:
         latest = bursts[-1]
         who = f"from {shown(latest.key)}" if latest.by == "ip" else f"for {shown(latest.key)}"
-        text.append(f"⚠ {len(bursts)} burst{'s' if len(bursts) != 1 else ''}", style="bold red")
+        text.append(f"⚠ {plural(len(bursts), 'burst')}", style="bold red")
         text.append(
             f" · latest: {count(latest.failures)} failures {who} at {short_minute(latest.start)}",
             style="red",
         )
     text.append(
-        f" · per {activity.per}, {short_minute(activity.since)} → {short_minute(activity.until)}",
+        f" · per {activity.per} {short_minute(activity.since)} → {short_minute(activity.until)}",
         style="dim",
     )
     return text
@@ -62,7 +62,7 @@ class ActivityChart(Vertical, ServiceCaller):
         super().__init__(id=id, classes="activity-chart")
         self.tenant = tenant
         self.summary: TenantActivity | None = None
-        self._window: tuple[str | None, str | None] | None = None
+        self._window: tuple[str | None, str | None, str | None] | None = None
 
     @property
     def ops(self) -> OpsApp:
@@ -85,15 +85,18 @@ class ActivityChart(Vertical, ServiceCaller):
         return "hour" if until - since <= HOURLY_UP_TO else "day"
 
     def show_window(self, filters: LoginFilters) -> None:
-        """Read the summary of the filters' time window, unless it is the one shown."""
-        window = (filters.since, filters.until)
+        """Read the summary of the filters' time window and user, unless it is the one
+        shown."""
+        window = (filters.since, filters.until, filters.user)
         if window == self._window:
             return
         self._window = window
         name, per, inspection = self.tenant, self.per(filters), self.ops.services.inspection
+        since, until, user = window
         self.query_one("#chart-bursts", Static).update(Text("reading activity…", style="dim"))
         self.load(
-            lambda: inspection.summary(name, since=window[0], until=window[1], per=per), self._shown
+            lambda: inspection.summary(name, since=since, until=until, per=per, user=user),
+            self._shown,
         )
 
     def _shown(self, summary: TenantActivity) -> None:

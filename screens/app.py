@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, work
+from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
@@ -26,6 +28,7 @@ from aptien_ops.screens.dashboard import DashboardScreen
 from aptien_ops.screens.formatting import plural
 from aptien_ops.screens.help import HelpScreen
 from aptien_ops.screens.lock import LockScreen
+from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.terminal_text import shown
 
 if TYPE_CHECKING:
@@ -144,6 +147,11 @@ class OpsApp(App[None], ServiceCaller):
         """Why the app ended the session itself (the command line says so once it has left)."""
         self.locked = False
         self._held_notices: list[tuple[str, dict[str, object]]] = []
+        self.jobs: dict[OpsScreen, str] = {}
+        """Long jobs running in a screen's worker (a backup run, a verification): what each
+        is doing. ``q`` asks before quitting while there is one."""
+        self.quit_when_done = False
+        """The operator chose to quit once the running jobs are done."""
 
     # -- what the operator may do ----------------------------------------------------------
 
@@ -151,6 +159,16 @@ class OpsApp(App[None], ServiceCaller):
         """Whether ``action`` is offered, and why not: read-only mode and the roles read at
         start decide (nothing is offered while the roles are still loading)."""
         return offered(self.roles or (), action, self.services.ctx.read_only)
+
+    def refusal(self, action: Action) -> str | None:
+        """Why ``action`` is not offered, in the words the CLI refuses it with
+        (``vic may not operator.grant (needs role admin)``); None when it is."""
+        if self.roles is None:
+            return "your roles are still being read from the catalog: try again in a moment"
+        offer = self.offer(action)
+        if offer.allowed:
+            return None
+        return offer.refusal(self.services.identity.operator).one_line()
 
     def may(self, action: Action) -> bool:
         """Whether to offer ``action`` (see :meth:`offer`)."""
@@ -167,6 +185,25 @@ class OpsApp(App[None], ServiceCaller):
         if action in ("goto", "cycle_region") and isinstance(self.screen, ModalScreen):
             return False
         return True
+
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Run an action; one that a screen refuses for the operator's roles, read-only mode
+        or the highlighted row's state is not silently ignored: the operator is told why (its
+        key stays hidden from the footer and the palette)."""
+        target, name, _ = self._parse_action(
+            action, self if default_namespace is None else default_namespace, namespaces
+        )
+        if isinstance(target, OpsScreen) and not self.locked:
+            why = target.refusal(name)
+            if why is not None:
+                self.notify(why, title="Not allowed", severity="warning", timeout=6)
+                return True
+        return await super().run_action(action, default_namespace, namespaces)
 
     def on_mount(self) -> None:
         if self.catalog_ready:
@@ -245,8 +282,66 @@ class OpsApp(App[None], ServiceCaller):
     def _roles_loaded(self, roles: frozenset[str]) -> None:
         self.roles = frozenset(roles)
 
+    def refresh_roles(self) -> None:
+        """Read the operator's roles from the catalog again (after a grant or revoke, on
+        refresh): what the screens offer follows at once. A no-op until the catalog is
+        connected (the first read follows the connection)."""
+        if not self.catalog_ready:
+            return
+        self.services.ctx.forget_roles()
+        self._reread_roles()
+
+    def refresh_screen(self) -> None:
+        """Read the current screen's data and the operator's roles again (the palette's
+        Refresh; ctrl+r on a screen)."""
+        screen = self.screen
+        if isinstance(screen, OpsScreen):
+            screen.action_refresh()
+        else:
+            self.refresh_roles()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="roles")
+    def _reread_roles(self) -> None:
+        self._call_service(self.services.ctx.my_roles, self._roles_loaded, changed=False)
+
     def watch_roles(self) -> None:
         self.refresh_bindings()
+
+    # -- long jobs and quitting ------------------------------------------------------------
+
+    def job_started(self, screen: OpsScreen, doing: str) -> None:
+        self.jobs[screen] = doing
+
+    def job_ended(self, screen: OpsScreen) -> None:
+        """A screen's job is over (done, refused or failed): quit if the operator asked to."""
+        self.jobs.pop(screen, None)
+        if self.quit_when_done and not self.jobs:
+            self.exit()
+
+    async def action_quit(self) -> None:
+        """Quit; while a backup run or a verification is going, ask first. Its worker thread
+        cannot be stopped halfway (each backup is written whole or not at all), so the
+        console offers to quit once it is done, showing its progress until then."""
+        if not self.jobs:
+            self.exit()
+            return
+        # Locked, the question names no tenant (the lock screen hides them all).
+        doing = plural(len(self.jobs), "job") if self.locked else "; ".join(self.jobs.values())
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                self.quit_when_done = True
+                self.notify(
+                    f"quitting once this is done: {doing}", title="Quit when done", timeout=30
+                )
+
+        question = (
+            f"Still going: {doing}.\nIt cannot be stopped halfway safely. Quit once it is"
+            " done? Its progress stays on the Backups screen until then."
+        )
+        self.push_screen(
+            ConfirmModal(question, yes="Quit when done", title="A job is running"), decided
+        )
 
     # -- navigation ------------------------------------------------------------------------
 

@@ -14,8 +14,16 @@ from textual.widgets import DataTable, Static
 from aptien_ops.domain import Approval, ApprovalState
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import OpsScreen, highlighted_key
-from aptien_ops.screens.formatting import approval_state_text, minute, plain
+from aptien_ops.screens.formatting import (
+    approval_state_text,
+    day,
+    minute,
+    plain,
+    plural,
+    short_minute,
+)
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal
+from aptien_ops.services.lifecycle import PurgeScope
 from aptien_ops.terminal_text import shown
 
 
@@ -47,13 +55,14 @@ class ApprovalsScreen(OpsScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
+        # The state first: it is what an operator looks for, and a narrow terminal keeps it.
         for key, label in (
             ("id", "#"),
+            ("state", "State"),
             ("action", "Action"),
             ("target", "Target"),
             ("by", "Requested by"),
-            ("at", "Requested (UTC)"),
-            ("state", "State"),
+            ("at", "When (UTC)"),
         ):
             table.add_column(label, key=key)
 
@@ -75,20 +84,20 @@ class ApprovalsScreen(OpsScreen):
         for a in sorted(approvals, key=lambda a: a.id, reverse=True):
             table.add_row(
                 str(a.id),
-                plain(a.action),
-                plain(a.target),
-                plain(a.requested_by),
-                minute(a.requested_at),
                 approval_state_text("expired" if a.id in self.expired else a.state),
+                plain(a.action),
+                plain(a.target, width=self.room(66, least=12)),  # the detail shows it all
+                plain(a.requested_by, width=16),
+                short_minute(a.requested_at),
                 key=str(a.id),
             )
         if keep is not None and keep in self.approvals:
             table.move_cursor(row=table.get_row_index(str(keep)))
         n = len(approvals)
         shown = (
-            f"{n} pending request{'s' if n != 1 else ''}"
+            f"{plural(n, 'pending request')}"
             if self.only_pending
-            else f"{n} request{'s' if n != 1 else ''} in all"
+            else f"{plural(n, 'request')} in all"
         )
         self.query_one("#approvals-status", Static).update(
             f"{shown} · f shows {'all' if self.only_pending else 'pending only'}"
@@ -102,6 +111,7 @@ class ApprovalsScreen(OpsScreen):
     @on(DataTable.RowHighlighted, "#approvals-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail(int(event.row_key.value) if event.row_key.value else None)
+        self.refresh_bindings()  # Approve is not offered on one's own request
 
     def _show_detail(self, approval_id: int | None) -> None:
         detail = self.query_one("#approvals-detail", Static)
@@ -126,31 +136,57 @@ class ApprovalsScreen(OpsScreen):
                 text.append(f": {shown(approval.reason)}")
         detail.update(text)
 
-    def _selected_pending(self) -> Approval | None:
+    def refusal(self, action: str) -> str | None:
+        why = super().refusal(action)
+        if why is not None or action not in ("approve", "reject"):
+            return why
         approval_id = self.selected()
         if approval_id is None:
-            self.notify("no request selected", severity="warning")
-            return None
+            return "no request selected"
         approval = self.approvals[approval_id]
-        if approval.state != ApprovalState.PENDING:
-            self.notify(f"request #{approval.id} is {approval.state} already", severity="warning")
+        me = self.console.identity.operator
+        if action == "reject" and approval.requested_by == me:
+            # Withdrawing one's own pending request needs no approver role.
+            if approval.state == ApprovalState.PENDING:
+                return None
+        refused = self.console.approvals.decision_refusal(approval, self.ops.roles or ())
+        if refused is None and approval.id in self.expired:
+            refused = self.console.approvals.expiry(approval)
+        return None if refused is None else refused.one_line()
+
+    def _selected_pending(self, action: str) -> Approval | None:
+        """The highlighted request, or None after saying why ``action`` may not decide it
+        (keys reach the action only when :meth:`refusal` allowed it)."""
+        why = self.refusal(action)
+        approval_id = self.selected()
+        if why is not None or approval_id is None:
+            self.notify(why or "no request selected", severity="warning")
             return None
-        if approval.id in self.expired:
-            self.notify(
-                f"request #{approval.id} expired: it can no longer run; request it again",
-                severity="warning",
-            )
-            return None
-        return approval
+        return self.approvals[approval_id]
+
+    def after_change(self) -> None:
+        # An approved grant or revocation may concern the operator's own roles.
+        self.ops.refresh_roles()
+        super().after_change()
 
     def action_toggle_state(self) -> None:
         self.only_pending = not self.only_pending
         self.refresh_data()
 
     def action_approve(self) -> None:
-        approval = self._selected_pending()
+        approval = self._selected_pending("approve")
         if approval is None:
             return
+        if approval.action == Action.TENANT_PURGE:
+            # Restate what will be destroyed: read it first, apart from the screen's reloads.
+            self.plan(
+                lambda: self.console.lifecycle.purge_scope(approval.target),
+                lambda scope: self._confirm_approval(approval, purge_restated(approval, scope)),
+            )
+        else:
+            self._confirm_approval(approval, "It runs at once.")
+
+    def _confirm_approval(self, approval: Approval, consequences: str) -> None:
         approval_id = approval.id
 
         def confirmed(yes: bool | None) -> None:
@@ -165,14 +201,14 @@ class ApprovalsScreen(OpsScreen):
 
         question = (
             f"Approve request #{approval.id}: {approval.action} on {approval.target}, "
-            f"requested by {approval.requested_by}? It runs at once."
+            f"requested by {approval.requested_by}? {consequences}"
         )
         self.app.push_screen(
             ConfirmModal(question, yes="Approve", title="Approve request"), confirmed
         )
 
     def action_reject(self) -> None:
-        approval = self._selected_pending()
+        approval = self._selected_pending("reject")
         if approval is None:
             return
         approval_id = approval.id
@@ -194,3 +230,20 @@ class ApprovalsScreen(OpsScreen):
             ),
             reasoned,
         )
+
+
+def purge_restated(approval: Approval, scope: PurgeScope) -> str:
+    """What approving a purge destroys, for the operator to read before saying yes."""
+    t = scope.tenant
+    lines = [
+        "It runs at once and cannot be undone. It destroys:",
+        f"· tenant {t.name} ({t.country}), region {t.region}, cluster {t.cluster or '—'}:"
+        " its database and owner role",
+        f"· {plural(scope.backups, 'backup')} of it: unreadable for ever (its backup key goes)",
+    ]
+    early = approval.params.get("before_retention_end")
+    if isinstance(early, str) and early:
+        lines.append(f"Purged before its retention ends ({day(t.retain_until)}), because: {early}")
+    elif t.retain_until is not None:
+        lines.append(f"Its retention ended {day(t.retain_until)}.")
+    return "\n".join(lines)

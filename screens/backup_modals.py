@@ -6,7 +6,6 @@ Each returns its answer through ``dismiss``; ``None`` means the operator backed 
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +14,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from aptien_ops.config import VERIFY_LEVELS
+from aptien_ops.domain import validate_tenant_name
 from aptien_ops.screens.formatting import plain
 from aptien_ops.screens.modals import OpsModal
 
@@ -27,8 +27,8 @@ LEVEL_HELP = {
 
 
 class NameModal(OpsModal[str | None]):
-    """A dialog that asks for one tenant's name: Enter answers with it (an empty one is refused
-    on the dialog, saying ``EMPTY``), Esc backs out."""
+    """A dialog that asks for one tenant's name: Enter answers with it (an empty or malformed
+    one is refused on the dialog, saying ``EMPTY`` or the CLI's words), Esc backs out."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     EMPTY = "name the tenant"
@@ -39,10 +39,10 @@ class NameModal(OpsModal[str | None]):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         name = event.value.strip()
-        if name:
+        if not name:
+            self.show_problem(self.EMPTY)
+        elif self.valid(lambda: validate_tenant_name(name)):  # the CLI's words, on the dialog
             self.dismiss(name)
-        else:
-            self.query_one("#modal-problem", Static).update(Text(f"✗ {self.EMPTY}", style="red"))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -179,9 +179,7 @@ class TypeNameToReplaceModal(OpsModal[bool]):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         if event.value.strip() != self.tenant:
-            self.query_one("#modal-problem", Static).update(
-                Text("✗ that is not the tenant's name: nothing was requested", style="red")
-            )
+            self.show_problem("that is not the tenant's name: nothing was requested")
             return
         self.dismiss(True)
 

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aptien_ops.errors import OpsError, PendingApproval
-from aptien_ops.screens.formatting import count, plain, short_minute, size
+from aptien_ops.screens.formatting import plain, plural, short_minute, size
 from aptien_ops.terminal_text import shown
 
 if TYPE_CHECKING:  # the dashboard imports this module for its first frame: keep it light
@@ -125,10 +125,6 @@ class BackupHealth:
         return sum(self.by_region.values(), BackupTally())
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
-
-
 def health_text(health: BackupHealth, region: str | None = None) -> Text:
     """One line: overdue backups and verifications and failed verifications in red, then all
     that is due."""
@@ -136,9 +132,9 @@ def health_text(health: BackupHealth, region: str | None = None) -> Text:
     if not tally.due and not tally.failed:
         return Text("On schedule: nothing is due and no backup failed verification.", style="green")
     text = Text()
-    alarms = [_plural(tally.late_backups, "overdue backup")] if tally.late_backups else []
-    alarms += [_plural(tally.late_checks, "overdue verification")] if tally.late_checks else []
-    alarms += [_plural(tally.failed, "failed verification")] if tally.failed else []
+    alarms = [plural(tally.late_backups, "overdue backup")] if tally.late_backups else []
+    alarms += [plural(tally.late_checks, "overdue verification")] if tally.late_checks else []
+    alarms += [plural(tally.failed, "failed verification")] if tally.failed else []
     text.append(" · ".join(alarms), style="bold red")
     text.append(
         f" — {tally.due} due in all (press 8)"
@@ -158,7 +154,7 @@ def run_summary(outcomes: list[RunOutcome]) -> tuple[str, bool]:
     failed = [o for o in outcomes if not o.ok]  # the run's ops-log checkpoint included
     backed = sum(1 for o in done if o.ok and o.action == "backup")
     verified = sum(1 for o in done if o.ok and o.action == "verify")
-    parts = [_plural(backed, "backup") + " stored"] if backed or not verified else []
+    parts = [plural(backed, "backup") + " stored"] if backed or not verified else []
     parts += [f"{verified} verified"] if verified else []
     message = ", ".join(parts) if done else "nothing was due"
     if failed:
@@ -176,7 +172,7 @@ def prune_question(decisions: list[PruneDecision]) -> str:
         more = len(doomed) - PRUNE_SHOWN
         lines.append(f"  … and {more} more (aptien-ops backup prune --dry-run)")
     return (
-        f"Delete {_plural(len(doomed), 'backup')} of {_plural(tenants, 'tenant')}? They cannot be"
+        f"Delete {plural(len(doomed), 'backup')} of {plural(tenants, 'tenant')}? They cannot be"
         f" restored afterwards; {len(decisions) - len(doomed)} are kept.\n" + "\n".join(lines)
     )
 
@@ -195,6 +191,6 @@ def restore_outcome(to: str, outcome: RestoreResult | OpsError) -> Text:
     verb = "data replaced" if outcome.replaced else "restored"
     return plain(
         f"✓ {outcome.tenant}: {verb} from {short_id(outcome.backup_id)} on {outcome.cluster}:"
-        f" {_plural(outcome.tables, 'table')}, {count(outcome.rows)} rows, every count matches",
+        f" {plural(outcome.tables, 'table')}, {plural(outcome.rows, 'row')}, every count matches",
         "green",
     )

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -42,7 +41,14 @@ from aptien_ops.screens.backup_render import (
     short_id,
 )
 from aptien_ops.screens.base import REGION_FILTER, OpsScreen, highlighted_key, move_to_key
-from aptien_ops.screens.formatting import backup_status_text, count, plain, short_minute, size
+from aptien_ops.screens.formatting import (
+    backup_status_text,
+    count,
+    plain,
+    plural,
+    short_minute,
+    size,
+)
 from aptien_ops.screens.modals import ConfirmModal
 from aptien_ops.services.backups import BackupRow, RestoreResult, RunOutcome
 
@@ -203,10 +209,7 @@ class BackupsScreen(OpsScreen):
     def _summary(self, rows: list[BackupRow]) -> Text:
         tenants = len({r.record.tenant for r in rows})
         failed = sum(1 for r in rows if r.status in ("failed", "missing"))
-        text = Text(
-            f"{count(len(rows))} backup{'s' if len(rows) != 1 else ''} of {count(tenants)} "
-            f"tenant{'s' if tenants != 1 else ''}"
-        )
+        text = Text(f"{plural(len(rows), 'backup')} of {plural(tenants, 'tenant')}")
         if failed:
             text.append(f" · {failed} failed or missing", style="bold red")
         if len(rows) > WINDOW:
@@ -299,12 +302,13 @@ class BackupsScreen(OpsScreen):
         is_are = "is" if len(due) == 1 else "are"
         where = f"in region {region}" if region else "in every region"
         question = (
-            f"Back up {backups} tenant{'s' if backups != 1 else ''} and verify {verifications} "
-            f"backup{'s' if verifications != 1 else ''} that {is_are} due, {where}?"
+            f"Back up {plural(backups, 'tenant')} and verify {plural(verifications, 'backup')}"
+            f" that {is_are} due, {where}?"
         )
         self.app.push_screen(ConfirmModal(question, yes="Run", title="Run what is due"), confirmed)
 
     def _start_progress(self, label: str) -> None:
+        self.ops.job_started(self, label)
         self.query_one("#backups-result").display = False
         self.query_one("#backups-run").display = True
         self.query_one("#backups-run-label", Label).update(plain(label))
@@ -438,14 +442,10 @@ class BackupsScreen(OpsScreen):
 
     def after_change(self) -> None:
         self.query_one("#backups-run").display = False
+        self.ops.job_ended(self)
         self.refresh_data()
 
     # -- retention ---------------------------------------------------------------------------
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
-    def plan(self, call: Any, done: Any) -> None:
-        """A read for an action (the prune dry run), apart from the screen's reloads."""
-        self._call_service(call, done, changed=False)
 
     def action_prune(self) -> None:
         if self._busy():
@@ -475,7 +475,7 @@ class BackupsScreen(OpsScreen):
                 self.change(
                     lambda: self.console.backups.prune(dry_run=False, confirm=same_as_shown),
                     lambda _: self.notify(
-                        f"pruned {len(shown)} backup{'s' if len(shown) != 1 else ''}",
+                        f"pruned {plural(len(shown), 'backup')}",
                         title="Retention applied",
                         markup=False,
                     ),

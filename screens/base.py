@@ -98,6 +98,12 @@ class ServiceCaller(DOMNode):
     def change(self, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
         self._call_service(call, done, changed=True)
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
+    def plan(self, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """A read an action needs before it asks the operator (a prune's dry run, what a purge
+        destroys), apart from the screen's reloads."""
+        self._call_service(call, done, changed=False)
+
     def _call_service(
         self, call: Callable[[], Any], done: Callable[[Any], None], *, changed: bool
     ) -> None:
@@ -205,6 +211,12 @@ class OpsScreen(Screen[None], ServiceCaller):
     def on_screen_resume(self) -> None:
         self.refresh_data()
 
+    def room(self, others: int, *, least: int) -> int:
+        """How wide a table's one long column (a target, a name) may be: what the screen's
+        width leaves beside ``others`` cells of the other columns, and never under ``least``
+        (80 columns keep the others whole; 200 show the long one whole)."""
+        return max(least, self.size.width - others)
+
     def refresh_data(self) -> None:
         """Start loading what the screen shows (in a worker)."""
 
@@ -212,7 +224,16 @@ class OpsScreen(Screen[None], ServiceCaller):
         self.refresh_data()
 
     def action_refresh(self) -> None:
+        self.ops.refresh_roles()  # another operator may have granted or revoked one since
         self.refresh_data()
 
+    def refusal(self, action: str) -> str | None:
+        """Why the operator may not take ``action`` here now, worded as the CLI refuses it:
+        their roles or read-only mode (``PERMISSIONS``), or — in a subclass — the highlighted
+        row's state. None when it is offered. A refused action's key is hidden, and pressing
+        it shows this (the app's ``run_action``)."""
+        permission = self.PERMISSIONS.get(action)
+        return None if permission is None else self.ops.refusal(permission)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return self.ops.offers(self, action)
+        return self.refusal(action) is None

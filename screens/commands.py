@@ -18,6 +18,46 @@ if TYPE_CHECKING:
     from aptien_ops.screens.base import OpsScreen
 
 
+#: What each screen action is called in the palette: what it does, as an operator says it.
+#: (screen title, action) -> title; an action not listed reads "Screen: Footer label".
+ACTION_TITLES: dict[tuple[str, str], str] = {
+    ("Tenants", "filter"): "Filter tenants",
+    ("Tenants", "sort"): "Sort tenants by the next column",
+    ("Tenants", "open_detail"): "Open tenant",
+    ("Tenants", "provision"): "Provision tenant",
+    ("Tenant", "show_logins"): "Show tenant logins",
+    ("Tenant", "show_audit"): "Show tenant change audit",
+    ("Tenant", "suspend"): "Suspend tenant",
+    ("Tenant", "resume"): "Resume tenant",
+    ("Tenant", "cancel_tenant"): "Cancel tenant",
+    ("Tenant", "purge"): "Purge tenant (request)",
+    ("Operators", "add"): "Add operator",
+    ("Operators", "grant"): "Grant role",
+    ("Operators", "revoke"): "Revoke role",
+    ("Approvals", "approve"): "Approve request",
+    ("Approvals", "reject"): "Reject request",
+    ("Approvals", "toggle_state"): "Show pending or all requests",
+    ("Ops log", "verify"): "Verify ops log",
+    ("Ops log", "verify_witnessed"): "Verify ops log against its witnesses",
+    ("Fleet", "check"): "Check fleet",
+    ("Fleet", "migrate"): "Migrate fleet",
+    ("Find user", "edit_email"): "Find user by e-mail",
+    ("Backups", "backup"): "Back up tenant",
+    ("Backups", "run_due"): "Run due backups and verifications",
+    ("Backups", "verify"): "Verify backup",
+    ("Backups", "restore"): "Restore backup",
+    ("Backups", "prune"): "Prune backups",
+    ("Policy", "change"): "Request policy change",
+    ("Policy", "doctor"): "Run doctor",
+}
+
+
+def action_title(screen_title: str, binding: Binding) -> str:
+    """The palette's name for ``binding`` of the screen titled ``screen_title``."""
+    fallback = f"{screen_title}: {binding.description}"
+    return ACTION_TITLES.get((screen_title, binding.action), fallback)
+
+
 class OpsCommands(Provider):
     """Go to a screen, or run a screen's action (switching to that screen first)."""
 
@@ -44,17 +84,20 @@ class OpsCommands(Provider):
                     continue
                 found.append(
                     (
-                        f"{screen_class.TITLE}: {binding.description}",
-                        f"key {binding.key} on {screen_class.TITLE}",
+                        action_title(screen_class.TITLE, binding),
+                        f"{screen_class.TITLE}, key {app.get_key_display(binding)}",
                         partial(app.run_on_screen, screen_class.MODE, binding.action),
                     )
                 )
             found += self._detail_commands(screen_class)
         found.append(
-            ("Cycle region filter", "all → each region → all (key r)", app.action_cycle_region)
+            ("Refresh", "read this screen and your roles again, key ^r", app.refresh_screen)
         )
-        found.append(("Help: keys per screen", "key ? or F1", app.action_help))
-        found.append(("Lock the console", "key ctrl+l; Enter unlocks", app.action_lock))
+        found.append(
+            ("Cycle region filter", "all → each region → all, key r", app.action_cycle_region)
+        )
+        found.append(("Show keys of every screen", "help, key ? or F1", app.action_help))
+        found.append(("Lock the console", "Enter unlocks, key ^l", app.action_lock))
         return found
 
     def _detail_commands(
@@ -72,9 +115,9 @@ class OpsCommands(Provider):
                 continue  # "Back" means nothing from the palette
             found.append(
                 (
-                    f"{detail.TITLE}: {binding.description}",
-                    f"the highlighted one on {screen_class.TITLE} "
-                    f"(key {binding.key} on a {detail.TITLE.lower()})",
+                    action_title(detail.TITLE, binding),
+                    f"the highlighted one on {screen_class.TITLE}, "
+                    f"key {self.ops.get_key_display(binding)} on a {detail.TITLE.lower()}",
                     partial(
                         self.ops.run_on_screen,
                         screen_class.MODE,

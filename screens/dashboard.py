@@ -21,7 +21,7 @@ from aptien_ops.permissions import Action, may_approve
 from aptien_ops.regions import RegionSummary
 from aptien_ops.screens.backup_render import BackupHealth, health_text
 from aptien_ops.screens.base import REGION_FILTER, OpsScreen
-from aptien_ops.screens.formatting import count
+from aptien_ops.screens.formatting import count, plural
 
 #: Columns of the tenants card, in the order an operator scans them.
 STATES = (
@@ -241,8 +241,7 @@ class DashboardScreen(OpsScreen):
         me = self.console.identity.operator
         roles = self.ops.roles or frozenset()
         for_me = sum(1 for a in pending if a.requested_by != me and may_approve(roles, a.action))
-        plural = "s" if len(pending) != 1 else ""
-        text = Text(f"{len(pending)} request{plural} pending", style="bold yellow")
+        text = Text(f"{plural(len(pending), 'request')} pending", style="bold yellow")
         if for_me and self.ops.may(Action.APPROVAL_DECIDE):
             text.append(
                 f" — {for_me} await{'s' if for_me == 1 else ''} your decision (press 4)", style=""

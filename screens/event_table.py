@@ -31,11 +31,38 @@ LOOKAHEAD = 60
 
 @dataclass(frozen=True)
 class Column:
-    """A fixed-width column (``width`` 0: takes what the fixed ones leave)."""
+    """A column of ``width`` cells (0: flexible, it takes what the others leave).
+
+    A wider terminal's spare cells go first to the flexible columns up to ``most`` (an e-mail
+    address read whole), then to the columns that ``grow`` up to their ``most`` (an IPv6
+    address, a record id), and only then, without limit, to the flexible ones: the extra width
+    goes where values are cut, not all to one column.
+    """
 
     title: str
     width: int
     value: Callable[[Any], str]
+    grow: bool = False
+    most: int = 0
+    """The widest it grows to (0: no limit)."""
+
+
+def column_widths(columns: Sequence[Column], width: int) -> list[int]:
+    """Each column's width on a line ``width`` cells wide (one space before each column)."""
+    widths = [c.width for c in columns]
+    spare = width - sum(widths) - len(columns)
+    flexible = [i for i, c in enumerate(columns) if not c.width]
+    growing = [i for i, c in enumerate(columns) if c.grow]
+    for stage, capped in ((flexible, True), (growing, True), (flexible, False)):
+        for n, i in enumerate(stage):
+            if spare <= 0:
+                break
+            share = spare // (len(stage) - n)  # an even share of what is left
+            if capped and columns[i].most:
+                share = min(share, max(0, columns[i].most - widths[i]))
+            widths[i] += share
+            spare -= share
+    return [max(w, 4) if not c.width else w for w, c in zip(widths, columns, strict=True)]
 
 
 def _cell(text: str, width: int) -> str:
@@ -203,10 +230,7 @@ class EventTable(ScrollView, can_focus=True):
     # -- drawing ---------------------------------------------------------------------------
 
     def _widths(self, width: int) -> list[int]:
-        fixed = sum(c.width for c in self.columns) + len(self.columns)  # one space before each
-        flexible = [c for c in self.columns if not c.width]
-        spare = max(4, width - fixed) // max(1, len(flexible))
-        return [c.width or spare for c in self.columns]
+        return column_widths(self.columns, width)
 
     def _line(self, cells: Sequence[str], widths: Sequence[int], width: int) -> str:
         text = "".join(" " + _cell(cell, w) for cell, w in zip(cells, widths, strict=True))

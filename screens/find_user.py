@@ -27,6 +27,7 @@ from aptien_ops.screens.formatting import (
     day,
     minute,
     plain,
+    plural,
     short_minute,
     tenant_state_text,
 )
@@ -260,8 +261,7 @@ class FindUserScreen(OpsScreen):
         if result.hits:
             found = len(result.hits)
             text.append(
-                f"{shown(result.email)} is a user of"
-                f" {count(found)} tenant{'s' if found != 1 else ''}",
+                f"{shown(result.email)} is a user of {plural(found, 'tenant')}",
                 style="bold green",
             )
         else:
@@ -283,8 +283,7 @@ class FindUserScreen(OpsScreen):
         for failure in failures:
             by_cluster.setdefault(failure.tenant.cluster or "?", []).append(failure)
         parts = [
-            f"cluster {cluster} ({len(group)} tenant{'s' if len(group) != 1 else ''}): "
-            f"{shown(group[0].error)}"
+            f"cluster {cluster} ({plural(len(group), 'tenant')}): {shown(group[0].error)}"
             for cluster, group in sorted(by_cluster.items())
         ]
         return "; ".join(parts)

@@ -1,6 +1,7 @@
 """Fleet: drift between the catalog and the clusters, grouped by kind, and schema migration.
 
-The check runs in a worker with a loading indicator each time the screen is shown; ``m``
+The check (one query per cluster) runs in a worker with a loading indicator each time the
+screen is shown; ``d`` runs the deep check, which also opens every tenant database; ``m``
 upgrades tenant schemas with a progress bar fed by messages from the worker thread.
 """
 
@@ -22,19 +23,26 @@ from textual.widgets import Label, ProgressBar, Static
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import REGION_FILTER, OpsScreen
-from aptien_ops.screens.formatting import count, plain
+from aptien_ops.screens.formatting import count, plain, plural
 from aptien_ops.screens.modals import ConfirmModal
-from aptien_ops.services.fleet import Finding, MigrationResult
+from aptien_ops.services.fleet import Finding, FleetReport, MigrationResult
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
 #: Each kind of drift in the order an operator deals with it, with what it means.
 KINDS = {
     "cluster-unreachable": "Clusters that do not answer",
+    "backup-store-unreachable": "Backup stores that do not answer",
+    "login-drift": "Logins the cluster allows or refuses against the tenant's state",
+    "access-drift": "Owners and CONNECT grants not as provisioned",
     "missing-database": "Catalog tenants whose database is missing",
+    "unreadable-database": "Databases the cluster cannot read",
     "orphan-database": "Databases the catalog does not know (orphans)",
     "stuck-provisioning": "Provisioning stopped part-way (rerun provision)",
     "over-capacity": "Clusters over capacity",
     "schema-behind": "Schemas behind this version (m migrates)",
+    "schema-unrecorded": "Schema versions the cluster does not record (m records them)",
+    "backup-missing": "Indexed backups missing from their store",
+    "backup-unindexed": "Backups in a store, not in the index (an operator's check adds them)",
     "past-retention": "Cancelled tenants past retention, awaiting purge",
 }
 #: Rows shown per kind; the CLI's ``fleet check --json`` lists every finding.
@@ -106,6 +114,12 @@ class FleetScreen(OpsScreen):
             "c", "check", "Check again", tooltip="compare the catalog with every cluster again"
         ),
         Binding(
+            "d",
+            "deep_check",
+            "Deep check",
+            tooltip="check again, also opening every tenant database to read its schema (slow)",
+        ),
+        Binding(
             "m",
             "migrate",
             "Migrate",
@@ -113,11 +127,17 @@ class FleetScreen(OpsScreen):
         ),
         REGION_FILTER,
     ]
-    PERMISSIONS = {"check": Action.FLEET_CHECK, "migrate": Action.FLEET_MIGRATE}
+    PERMISSIONS = {
+        "check": Action.FLEET_CHECK,
+        "deep_check": Action.FLEET_CHECK,
+        "migrate": Action.FLEET_MIGRATE,
+    }
 
     def __init__(self) -> None:
         super().__init__()
         self.findings: list[Finding] | None = None
+        self.deep = False
+        """Whether the findings shown come from a deep check."""
 
     def compose_body(self) -> ComposeResult:
         yield Static("checking…", id="fleet-status")
@@ -133,25 +153,29 @@ class FleetScreen(OpsScreen):
 
     # -- checking --------------------------------------------------------------------------
 
-    def refresh_data(self) -> None:
+    def refresh_data(self, *, deep: bool = False) -> None:
         self.query_one("#fleet-findings").loading = True
-        self.query_one("#fleet-status", Static).update("checking the clusters…")
+        what = "every tenant database" if deep else "the clusters"
+        self.query_one("#fleet-status", Static).update(f"checking {what}…")
 
         def report(cluster: str) -> None:
             self.post_message(ClusterChecked(cluster))
 
-        self.load(lambda: self.console.fleet.check(progress=report), self._checked)
+        self.load(lambda: self.console.fleet.check(deep=deep, progress=report), self._checked)
 
     def action_check(self) -> None:
         self.refresh_data()
+
+    def action_deep_check(self) -> None:
+        self.refresh_data(deep=True)
 
     @on(ClusterChecked)
     def _cluster_checked(self, event: ClusterChecked) -> None:
         if self.query_one("#fleet-findings").loading:
             self.query_one("#fleet-status", Static).update(f"checking {event.cluster}…")
 
-    def _checked(self, findings: list[Finding]) -> None:
-        self.findings = findings
+    def _checked(self, report: FleetReport) -> None:
+        self.findings, self.deep = report.findings, report.deep
         self.query_one("#fleet-findings").loading = False
         self._show_findings()
 
@@ -165,9 +189,9 @@ class FleetScreen(OpsScreen):
             for name, r in self.console.settings.regions.items()
             if region in (None, name)
         )
-        where = f"{clusters} cluster{'s' if clusters != 1 else ''}" + (
-            f" of region {region}" if region else ""
-        )
+        where = plural(clusters, "cluster") + (f" of region {region}" if region else "")
+        if self.deep:
+            where += " (deep: every database opened)"
         status = self.query_one("#fleet-status", Static)
         report = self.query_one("#fleet-report", Static)
         if not shown:
@@ -183,8 +207,7 @@ class FleetScreen(OpsScreen):
         kinds = len({f.kind for f in shown})
         status.update(
             Text(
-                f"{count(len(shown))} finding{'s' if len(shown) != 1 else ''} of {kinds} "
-                f"kind{'s' if kinds != 1 else ''} on {where}",
+                f"{plural(len(shown), 'finding')} of {plural(kinds, 'kind')} on {where}",
                 style="bold yellow",
             )
         )
@@ -240,7 +263,7 @@ class FleetScreen(OpsScreen):
     def _migrated(self, results: list[MigrationResult]) -> None:
         failed = [r for r in results if r.error]
         upgraded = len(results) - len(failed)
-        tenants = f"{count(upgraded)} tenant{'s' if upgraded != 1 else ''}"
+        tenants = plural(upgraded, "tenant")
         message = f"{tenants} at schema v{TENANT_SCHEMA_VERSION}"
         if failed:
             first = failed[0]

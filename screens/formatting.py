@@ -14,6 +14,8 @@ from rich.text import Text
 from aptien_ops.domain import Tenant
 from aptien_ops.permissions import ROLES
 from aptien_ops.terminal_text import shown
+from aptien_ops.wording import count as count  # one helper for CLI and TUI
+from aptien_ops.wording import plural as plural
 
 #: A tenant's state (tenants, a tenant's detail and history, find user).
 TENANT_STATE_STYLES = {
@@ -92,16 +94,6 @@ def role_choice(roles: Iterable[str]) -> str:
 def _matrix_order(roles: Iterable[str]) -> list[str]:
     held = set(roles)
     return [r for r in ROLES if r in held] + sorted(held - set(ROLES))
-
-
-def plural(n: int, word: str) -> str:
-    """``1 idle minute``, ``2 idle minutes``: the count and the word, agreeing."""
-    return f"{count(n)} {word}{'' if n == 1 else 's'}"
-
-
-def count(n: int) -> str:
-    """``10,000``: thousands separated so a tired eye reads the size right."""
-    return f"{n:,}"
 
 
 def size(n: int | None) -> str:

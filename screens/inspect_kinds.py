@@ -7,6 +7,7 @@ never select one), so nothing here could show a payload even by mistake.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -81,6 +82,23 @@ def payload_size(n: int) -> str:
     return f"{count(n)} B"
 
 
+#: What the status line says when no filter is applied.
+NO_FILTER = "all time, no filter"
+
+
+def applied(filters: LoginFilters | AuditFilters) -> str:
+    """The filters a page was read with, as the status line says them: ``all time`` when
+    none is, else ``since 7d · user a@b.example · failed only`` (values escaped)."""
+    parts = []
+    for field in dataclasses.fields(filters):
+        value = getattr(filters, field.name)
+        if field.name == "failed":
+            parts += ["failed only"] if value else []
+        elif value:
+            parts.append(f"{field.name} {shown(str(value))}")
+    return " · ".join(parts) or NO_FILTER
+
+
 def _value(values: Mapping[str, str], name: str) -> str | None:
     return values.get(name, "").strip() or None
 
@@ -148,13 +166,13 @@ LOGINS = EventKind(
     title="Logins",
     columns=(
         Column("When (UTC)", 11, lambda r: when(r.at)),
-        Column("User", 0, lambda r: r.user_email),
-        Column("IP", 15, lambda r: r.ip),
+        Column("User", 0, lambda r: r.user_email, most=40),
+        Column("IP", 15, lambda r: r.ip, grow=True, most=39),  # a whole IPv6 address
         Column("Result", 14, lambda r: shown_result(r.result)),
         Column("Method", 8, lambda r: r.method),
     ),
     fields=(
-        FilterField("since", "since 7d", 10),
+        FilterField("since", "since: all", 10),
         FilterField("until", "until", 10),
         FilterField("user", "user e-mail", 0),
         FilterField("ip", "ip", 14),
@@ -171,14 +189,14 @@ AUDIT = EventKind(
     title="Audit",
     columns=(
         Column("When (UTC)", 11, lambda r: when(r.at)),
-        Column("Actor", 0, lambda r: r.actor),
-        Column("Action", 7, lambda r: r.action),
-        Column("Datasheet", 10, lambda r: r.datasheet),
-        Column("Record", 10, lambda r: r.record_id),
+        Column("Actor", 0, lambda r: r.actor, most=40),
+        Column("Action", 7, lambda r: r.action, grow=True, most=12),
+        Column("Datasheet", 10, lambda r: r.datasheet, grow=True, most=16),
+        Column("Record", 10, lambda r: r.record_id, grow=True, most=24),
         Column("Size", 8, lambda r: payload_size(r.payload_size)),
     ),
     fields=(
-        FilterField("since", "since", 10),
+        FilterField("since", "since: all", 10),
         FilterField("until", "until", 10),
         FilterField("actor", "actor e-mail", 0),
         FilterField("action", "action", 9),

@@ -26,7 +26,7 @@ from aptien_ops.screens.base import LEAVE_FILTER, ServiceCaller
 from aptien_ops.screens.event_table import EventTable
 from aptien_ops.screens.event_window import MAX_ROWS, PAGE_ROWS, EventWindow
 from aptien_ops.screens.formatting import count
-from aptien_ops.screens.inspect_kinds import EventKind, needs_security
+from aptien_ops.screens.inspect_kinds import NO_FILTER, EventKind, applied, needs_security
 from aptien_ops.services.inspection import Browser
 from aptien_ops.services.inspection_results import Page
 from aptien_ops.terminal_text import shown
@@ -68,6 +68,8 @@ class EventBrowser(Vertical, ServiceCaller):
         self.pending: str | None = None
         self.error: str | None = None
         self.notice: str | None = None
+        self.applied = ""
+        """The filters the rows held were read with (the status line says them)."""
         self._generation = 0
 
     @property
@@ -164,6 +166,7 @@ class EventBrowser(Vertical, ServiceCaller):
             return
         self._forget()
         self.error, self.pending = None, "first"
+        self.applied = applied(filters)
         generation = self._generation
         name, kind = self.tenant, self.kind.kind
         rows, inspection = self.window.page_rows, self.ops.services.inspection
@@ -288,6 +291,8 @@ class EventBrowser(Vertical, ServiceCaller):
                 text.append(" · loading…", style="dim")
             elif not window.has_after:
                 text.append(" · oldest reached", style="dim")
+        if self.applied and self.error is None:
+            text.append(f" · {self.applied}", style="dim" if self.applied == NO_FILTER else "bold")
         if self.notice:
             text.append(f"\n{shown(self.notice)}", style="yellow")
         self.query_one(".event-status", Static).update(text)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -55,9 +54,7 @@ class RetainDaysModal(OpsModal[int | None]):
         text = event.value.strip()
         days = int(text) if text.isdigit() else -1
         if not 0 <= days <= MAX_RETAIN_DAYS:
-            self.query_one("#modal-problem", Static).update(
-                Text(f"✗ give a number of days from 0 to {MAX_RETAIN_DAYS}", style="red")
-            )
+            self.show_problem(f"give a number of days from 0 to {MAX_RETAIN_DAYS}")
             return
         self.dismiss(days)
 
@@ -119,12 +116,10 @@ class TypeNameToPurgeModal(OpsModal[PurgeConfirmed | None]):
 
     def action_submit(self) -> None:
         name_field = self.query_one("#modal-typed-name", Input)
-        problem = self.query_one("#modal-problem", Static)
         if name_field.value.strip() != self.tenant:
-            problem.update(
-                Text("✗ that is not the tenant's name: nothing was requested", style="red")
+            self.show_problem(
+                "that is not the tenant's name: nothing was requested", focus=name_field
             )
-            self.set_focus(name_field)
             return
         reason = None
         if self.retained_until:
@@ -132,12 +127,10 @@ class TypeNameToPurgeModal(OpsModal[PurgeConfirmed | None]):
             reason = " ".join(reason_field.value.split())
             if not reason:
                 came_from_name = self.focused is name_field
-                problem.update(
-                    ""
-                    if came_from_name
-                    else Text("✗ say why it goes before the retention end", style="red")
+                self.show_problem(
+                    None if came_from_name else "say why it goes before the retention end",
+                    focus=reason_field,
                 )
-                self.set_focus(reason_field)
                 return
         self.dismiss(PurgeConfirmed(reason))
 

@@ -7,30 +7,69 @@ quote data (a request's target, a tenant's name): they are shown as plain text, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path, PurePath
 from typing import ClassVar, TypeVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, SelectionList
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
 
+from aptien_ops.errors import InvalidInput
+from aptien_ops.identity import validate_operator_name
 from aptien_ops.permissions import ROLES, Role
 from aptien_ops.screens.formatting import plain
 
 R = TypeVar("R")
 
+#: The longest reason a service takes (suspend, reject, purge early).
+MAX_REASON = 500
+
 
 class OpsModal(ModalScreen[R]):
-    """Base of the console's dialogs: one stylesheet (rules prefixed ``OpsModal``)."""
+    """Base of the console's dialogs: one stylesheet (rules prefixed ``OpsModal``), and one
+    way to say what is wrong with what was typed: inside the dialog, under its fields
+    (:meth:`show_problem`), never as a toast that hides behind it or outlives it."""
 
     #: One stylesheet, or a list (a dialog with its own sheet names both).
     CSS_PATH: ClassVar[str | PurePath | list[str | PurePath] | None] = Path(__file__).with_name(
         "modals.tcss"
     )
+
+    def show_problem(self, problem: str | None, *, focus: Widget | None = None) -> None:
+        """Show ``problem`` (None: clear it) in the dialog, above its hints, and put the
+        focus on the field to fix (``focus``)."""
+        text = Text(f"✗ {problem}", style="red") if problem else Text()
+        found = self.query("#modal-problem")
+        if found:
+            found.first(Static).update(text)
+        else:
+            box, hints = self.query_one("#modal-box"), self.query(".modal-hint")
+            line = Static(text, id="modal-problem")
+            if hints:
+                box.mount(line, before=hints.first())
+            else:
+                box.mount(line)
+        if focus is not None:
+            self.set_focus(focus)
+
+    def valid(self, check: Callable[[], object], *, focus: Widget | None = None) -> bool:
+        """Run ``check``, one of the core's validators: what it refuses (InvalidInput) is
+        shown as the dialog's problem, in the CLI's words."""
+        try:
+            check()
+        except InvalidInput as error:
+            self.show_problem(error.one_line(), focus=focus)
+            return False
+        self.show_problem(None)
+        return True
 
 
 class ConfirmModal(OpsModal[bool]):
@@ -65,13 +104,22 @@ class ConfirmModal(OpsModal[bool]):
 
 
 class ReasonModal(OpsModal[str | None]):
-    """A one-line reason (rejections); Enter submits a non-empty reason, Escape backs out."""
+    """A one-line reason (rejections) or value; Enter submits a non-empty one that ``check``
+    (a core validator, if given) accepts, Escape backs out."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, question: str, *, title: str = "Reason", placeholder: str = "why?") -> None:
+    def __init__(
+        self,
+        question: str,
+        *,
+        title: str = "Reason",
+        placeholder: str = "why?",
+        check: Callable[[str], object] | None = None,
+    ) -> None:
         super().__init__()
         self.question, self.heading, self.placeholder = question, title, placeholder
+        self.check = check
 
     def compose(self) -> ComposeResult:
         with Vertical(id="modal-box") as box:
@@ -86,10 +134,12 @@ class ReasonModal(OpsModal[str | None]):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         reason = " ".join(event.value.split())
-        if reason:
+        if not reason:
+            self.show_problem("a reason is required")
+        elif len(reason) > MAX_REASON:
+            self.show_problem(f"the reason must be at most {MAX_REASON} characters")
+        elif self.check is None or self.valid(partial(self.check, reason)):
             self.dismiss(reason)
-        else:
-            self.notify("a reason is required", severity="warning")
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -163,13 +213,14 @@ class AddOperatorModal(OpsModal[tuple[str, tuple[str, ...]] | None]):
 
     @on(Button.Pressed, "#modal-add")
     def _add(self) -> None:
-        name = self.query_one("#modal-name", Input).value.strip()
+        field = self.query_one("#modal-name", Input)
+        name = field.value.strip()
         roles = tuple(self.query_one("#modal-role-list", SelectionList).selected)
         if not name:
-            self.notify("the operator's OS account name is required", severity="warning")
-            self.query_one("#modal-name", Input).focus()
+            self.show_problem("the operator's OS account name is required", focus=field)
+        elif not self.valid(lambda: validate_operator_name(name), focus=field):
             return
-        if not roles:
-            self.notify("choose at least one role", severity="warning")
-            return
-        self.dismiss((name, roles))
+        elif not roles:
+            self.show_problem("choose at least one role")
+        else:
+            self.dismiss((name, roles))

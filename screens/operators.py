@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
@@ -81,12 +82,48 @@ class OperatorsScreen(OpsScreen):
     def selected(self) -> str | None:
         return highlighted_key(self.query_one(DataTable))
 
-    def _selected_operator(self) -> Operator | None:
-        name = self.selected()
-        if name is None:
-            self.notify("no operator selected", severity="warning")
+    def refusal(self, action: str) -> str | None:
+        why = super().refusal(action)
+        if why is not None or action not in ("grant", "revoke"):
+            return why
+        return self._row_refusal(action)
+
+    def _row_refusal(self, action: str) -> str | None:
+        """Why the highlighted operator cannot be granted (revoked) a role."""
+        operator = self.operators.get(self.selected() or "")
+        if operator is None:
+            return "no operator selected"
+        me = self.console.identity.operator
+        if action == "grant" and operator.name == me:
+            # The service's refusal (it names the role; here none is picked yet).
+            return (
+                f"{me} may not grant themselves a role"
+                " (nobody grants a role to themselves: ask another admin)"
+            )
+        if action == "grant" and all(r in operator.roles for r in ROLES):
+            return f"{operator.name} holds every role already"
+        if action == "revoke" and not operator.roles:
+            return f"{operator.name} holds no role"
+        return None
+
+    @on(DataTable.RowHighlighted, "#operators-table")
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def after_change(self) -> None:
+        # A grant or revoke may be one's own (or change who may approve): read the roles again.
+        self.ops.refresh_roles()
+        super().after_change()
+
+    def _selected_operator(self, action: str) -> Operator | None:
+        """The highlighted operator, or None after saying why it cannot take ``action``. Keys
+        reach the action only when :meth:`refusal` allowed it; a forced call still goes to the
+        service, which refuses (and logs) what the roles or read-only mode do not allow."""
+        why = self._row_refusal(action)
+        if why is not None:
+            self.notify(why, severity="warning")
             return None
-        return self.operators[name]
+        return self.operators[self.selected() or ""]
 
     # -- actions (the service decides; hidden bindings only spare the operator a refusal) --
 
@@ -105,14 +142,11 @@ class OperatorsScreen(OpsScreen):
         self.app.push_screen(AddOperatorModal(), added)
 
     def action_grant(self) -> None:
-        operator = self._selected_operator()
+        operator = self._selected_operator("grant")
         if operator is None:
             return
         name = operator.name
         choices = [r for r in ROLES if r not in operator.roles]
-        if not choices:
-            self.notify(f"{name} holds every role already", severity="warning")
-            return
 
         def picked(role: str | None) -> None:
             if role is None:
@@ -133,14 +167,11 @@ class OperatorsScreen(OpsScreen):
         )
 
     def action_revoke(self) -> None:
-        operator = self._selected_operator()
+        operator = self._selected_operator("revoke")
         if operator is None:
             return
         name = operator.name
         held = [r for r in ROLES if r in operator.roles]
-        if not held:
-            self.notify(f"{name} holds no role", severity="warning")
-            return
 
         def confirmed(role: str, yes: bool | None) -> None:
             if not yes:

@@ -95,7 +95,7 @@ class OpsLogScreen(OpsScreen):
                 plain(e.operator),
                 e.action,
                 outcome_text(e.outcome),
-                plain(e.target, width=16),  # 80 columns; the detail shows it all
+                plain(e.target, width=self.room(64, least=16)),  # the detail shows it all
                 key=str(e.seq),
             )
         key = highlighted_key(table)

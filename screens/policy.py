@@ -6,16 +6,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import OpsScreen, highlighted_key, move_to_key
+from aptien_ops.screens.formatting import plural
 from aptien_ops.screens.modals import ReasonModal
+from aptien_ops.services.doctor_results import MARKS, DoctorReport, Verdict
 from aptien_ops.services.policy import PolicyView
+from aptien_ops.terminal_text import shown
 
 
 class PolicyScreen(OpsScreen):
@@ -34,8 +40,21 @@ class PolicyScreen(OpsScreen):
             "Request change",
             tooltip="request a new value for the highlighted key; a second admin approves it",
         ),
+        Binding(
+            "d",
+            "doctor",
+            "Run doctor",
+            tooltip="check the install (aptien-ops doctor): each finding, a fix under a failure",
+        ),
+        Binding(
+            "escape",
+            "close_checks",
+            "Close checks",
+            show=False,
+            tooltip="close the doctor's findings: back to the policy's detail",
+        ),
     ]
-    PERMISSIONS = {"change": Action.POLICY_SET}
+    PERMISSIONS = {"change": Action.POLICY_SET, "doctor": Action.DOCTOR_RUN}
 
     def __init__(self) -> None:
         super().__init__()
@@ -45,12 +64,17 @@ class PolicyScreen(OpsScreen):
         yield Static("loading…", id="policy-source")
         yield DataTable(id="policy-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="policy-detail")
+        with VerticalScroll(id="policy-checks"):
+            yield Static(id="policy-checks-list")
         yield Static(id="policy-note")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for key, label in (("key", "Key"), ("value", "Value")):
             table.add_column(label, key=key)
+        checks = self.query_one("#policy-checks")
+        checks.border_title = "Checks (aptien-ops doctor)"
+        checks.display = False
 
     def refresh_data(self) -> None:
         self.load(self.console.policy.show, self._loaded)
@@ -75,10 +99,9 @@ class PolicyScreen(OpsScreen):
             note = "changing the policy needs the admin role and a second admin's approval"
         self.query_one("#policy-note", Static).update(Text(note, style="dim"))
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "change" and self.console.settings.sandbox:
-            return False  # a sandbox's policy is its config file
-        return super().check_action(action, parameters)
+    def refusal(self, action: str) -> str | None:
+        sandbox = self.console.policy.sandbox_refusal() if action == "change" else None
+        return sandbox.one_line() if sandbox is not None else super().refusal(action)
 
     @on(DataTable.RowHighlighted, "#policy-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -115,10 +138,81 @@ class PolicyScreen(OpsScreen):
             f"New value for {key} ({self.view.describe(key)}); now {current}. "
             'JSON: a number, or a list such as ["acme-gmbh"].'
         )
+        policy = self.view.policy
         self.app.push_screen(
-            ReasonModal(question, title="Request a policy change", placeholder=current), chosen
+            ReasonModal(
+                question,
+                title="Request a policy change",
+                placeholder=current,
+                check=lambda value: policy.with_value(key, value),  # refused in the dialog
+            ),
+            chosen,
         )
 
+    # -- the doctor ------------------------------------------------------------------------
+
+    def action_doctor(self) -> None:
+        checks = self.query_one("#policy-checks")
+        checks.display = True
+        self.query_one("#policy-detail").display = False  # room for the findings at 80x24
+        self.query_one("#policy-checks-list", Static).update(
+            Text("running the doctor: the catalog, each cluster, each backup store…", "dim")
+        )
+        self.plan(self.console.doctor.run, self._doctor_done)
+
+    def action_close_checks(self) -> None:
+        self.query_one("#policy-checks").display = False
+        self.query_one("#policy-detail").display = True
+        self.query_one(DataTable).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_checks":
+            return self.query_one("#policy-checks").display
+        return super().check_action(action, parameters)
+
+    def _doctor_done(self, report: DoctorReport) -> None:
+        self.query_one("#policy-checks-list", Static).update(doctor_text(report))
+        failed = len(report.failed)
+        summary = (
+            f"{plural(failed, 'check')} of {len(report.findings)} failed"
+            if failed
+            else f"all {len(report.findings)} checks passed or do not apply"
+        )
+        checks = self.query_one("#policy-checks", VerticalScroll)
+        checks.border_subtitle = f"{summary} · {report.recorded}"
+        checks.focus()  # ↑↓ scroll the findings; Tab goes back to the policy
+
+
+def doctor_text(report: DoctorReport) -> Group:
+    """One row per finding (its mark, check and what was found), the fix under a failure;
+    the findings' text escaped for the terminal. Long details wrap in their own column."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    for finding in report.findings:
+        detail = Text(shown(finding.detail), "dim" if finding.ok else "")
+        if finding.verdict is Verdict.FAIL and finding.fix:
+            detail.append("\nfix: ", "bold")
+            detail.append(shown(finding.fix))
+        grid.add_row(
+            Text(MARKS[finding.verdict], VERDICT_STYLES[finding.verdict]),
+            Text(shown(finding.check)),
+            detail,
+        )
+    if report.mode != "sandbox":
+        return Group(grid)
+    note = Text("a sandbox: only its catalog, clusters and backup stores are checked", "dim")
+    return Group(note, grid)
+
+
+#: A verdict's colour: a failure stands out, what was not checked is a question.
+VERDICT_STYLES = {
+    Verdict.PASS: "green",
+    Verdict.FAIL: "bold red",
+    Verdict.NOT_APPLICABLE: "dim",
+    Verdict.NOT_CHECKED: "yellow",
+}
 
 #: Widest value a row shows; the request dialog shows the whole of it.
 VALUE_WIDTH = 48

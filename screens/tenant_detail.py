@@ -42,8 +42,8 @@ from aptien_ops.screens.lifecycle_modals import (
     RetainDaysModal,
     TypeNameToPurgeModal,
 )
-from aptien_ops.screens.modals import ReasonModal
-from aptien_ops.services.lifecycle import ALLOWED_FROM
+from aptien_ops.screens.modals import ConfirmModal, ReasonModal
+from aptien_ops.services.lifecycle import state_refusal
 from aptien_ops.services.provisioning import STEPS
 from aptien_ops.services.tenants import TenantDetail
 from aptien_ops.terminal_text import shown
@@ -104,6 +104,12 @@ class TenantDetailScreen(OpsScreen):
             tooltip="cancel (asks retention days); restorable until then",
         ),
         Binding(
+            "i",
+            "reinstate",
+            "Reinstate",
+            tooltip="undo the cancel while the tenant is retained: its users log in again",
+        ),
+        Binding(
             "p", "purge", "Purge", tooltip="request the purge of a cancelled tenant (type its name)"
         ),
         Binding("escape", "back", "Back", tooltip="back to the tenants list"),
@@ -112,6 +118,7 @@ class TenantDetailScreen(OpsScreen):
         "suspend": Action.TENANT_SUSPEND,
         "resume": Action.TENANT_RESUME,
         "cancel_tenant": Action.TENANT_CANCEL,
+        "reinstate": Action.TENANT_REINSTATE,
         "purge": Action.TENANT_PURGE,
     }
     #: action -> the lifecycle verb whose allowed states it needs.
@@ -119,6 +126,7 @@ class TenantDetailScreen(OpsScreen):
         "suspend": "suspend",
         "resume": "resume",
         "cancel_tenant": "cancel",
+        "reinstate": "reinstate",
         "purge": "purge",
     }
 
@@ -242,16 +250,19 @@ class TenantDetailScreen(OpsScreen):
 
     def _show_history(self, d: TenantDetail) -> None:
         text = Text()
-        for n, change in enumerate(reversed(d.history)):
+        for n, entry in enumerate(reversed(d.timeline())):
             if n:
                 text.append("\n")
-            text.append(f"{minute(change.at)} ", style="dim")
-            if change.from_state:
-                text.append(f"{change.from_state} → ")
-            text.append_text(tenant_state_text(change.to_state))
+            text.append(f"{minute(entry.at)} ", style="dim")
+            if entry.request is not None:  # who asked for a four-eyes action, who decided
+                text.append(shown(entry.what), style="bold")
+            else:
+                before, arrow, after = entry.what.rpartition(" → ")
+                text.append(f"{before}{arrow}")
+                text.append_text(tenant_state_text(after))
             text.append(
-                f"\n  by {shown(change.operator)}"
-                + (f": {shown(change.reason)}" if change.reason else ""),
+                f"\n  by {shown(entry.operator)}"
+                + (f": {shown(entry.reason)}" if entry.reason else ""),
                 style="dim",
             )
         self.query_one("#detail-history", Static).update(
@@ -277,43 +288,34 @@ class TenantDetailScreen(OpsScreen):
 
     # -- what is offered -------------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        allowed = super().check_action(action, parameters)
+    def refusal(self, action: str) -> str | None:
+        why = super().refusal(action)
         verb = self.VERBS.get(action)
-        if not allowed or verb is None:
-            return allowed
-        if self.view is None or (verb == "purge" and self.view.pending_purges):
-            return False  # one purge request at a time
-        return self.view.detail.tenant.state in ALLOWED_FROM[verb]
+        if why is not None or verb is None:
+            return why
+        if self.view is None:
+            return f"{self.tenant_name} is still loading: try again in a moment"
+        if verb == "purge" and self.view.pending_purges:
+            return (
+                f"purge of {self.tenant_name} is requested already "
+                f"(#{self.view.pending_purges[0].id}); a second admin approves it in Approvals"
+            )
+        conflict = state_refusal(self.view.detail.tenant, verb)
+        if conflict is not None:
+            return conflict.one_line()
+        if verb == "reinstate" and not self._retained():
+            return f"{self.tenant_name}'s retention has ended: it can only be purged"
+        return None
+
+    def _retained(self) -> bool:
+        """Whether the tenant is still within its retention (reinstate is offered only then)."""
+        until = self.view.detail.tenant.retain_until if self.view else None
+        return until is not None and until > self.console.ctx.now()
 
     def _run_requested(self, action: str) -> None:
-        """Run an action asked for before the tenant was loaded (from the palette), or say why
-        not."""
-        verb = self.VERBS.get(action)
-        if verb is None or self.check_action(action, ()):
-            self.call_later(self.run_action, action)
-        elif not self.ops.may(self.PERMISSIONS[action]):
-            self.notify(
-                f"{verb} is not offered: read-only mode or your roles",
-                severity="warning",
-                markup=False,
-            )
-        elif self.view is not None and verb == "purge" and self.view.pending_purges:
-            self.notify(
-                f"purge of {self.tenant_name} is requested already "
-                f"(#{self.view.pending_purges[0].id}); a second admin approves it in Approvals",
-                severity="warning",
-                markup=False,
-            )
-        else:
-            assert self.view is not None
-            needed = " or ".join(str(s) for s in ALLOWED_FROM[verb])
-            self.notify(
-                f"{self.tenant_name} is {self.view.detail.tenant.state}: "
-                f"{verb} needs a tenant that is {needed}",
-                severity="warning",
-                markup=False,
-            )
+        """Run an action asked for before the tenant was loaded (from the palette); a refused
+        one says why (the app's ``run_action``)."""
+        self.call_later(self.run_action, action)
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -370,6 +372,26 @@ class TenantDetailScreen(OpsScreen):
 
         default = self.console.ctx.policy.default_retain_days
         self.app.push_screen(RetainDaysModal(name, default), chosen)
+
+    def action_reinstate(self) -> None:
+        name = self.tenant_name
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.change(
+                    lambda: self.console.lifecycle.reinstate(name),
+                    lambda t: self.notify(
+                        f"{name} reinstated: {t.state} again", title="Reinstated", markup=False
+                    ),
+                )
+
+        question = (
+            f"Reinstate {name}? The cancel is undone: the tenant is as it was before it "
+            "(active: its users can log in again)."
+        )
+        self.app.push_screen(
+            ConfirmModal(question, yes="Reinstate", title="Reinstate tenant"), confirmed
+        )
 
     def action_purge(self) -> None:
         name = self.tenant_name

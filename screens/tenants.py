@@ -29,6 +29,7 @@ from aptien_ops.screens.base import (
 from aptien_ops.screens.formatting import (
     count,
     day,
+    plural,
     tenant_contact,
     tenant_heading,
     tenant_state_text,
@@ -209,7 +210,7 @@ class TenantsScreen(OpsScreen):
         elif needle:
             text = f"{count(self.matches)} of {count(total)} tenants match “{shown(needle)}”"
         else:
-            text = f"{count(total)} tenant{'s' if total != 1 else ''}"
+            text = plural(total, "tenant")
         self.query_one("#tenants-status", Static).update(Text(f"{text} · sorted by {sort}"))
 
     def action_filter(self) -> None:

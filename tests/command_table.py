@@ -27,6 +27,8 @@ VALID: dict[str, dict[str, str | bool]] = {
     "tenant resume": {"name": "nordlicht-as"},
     "tenant cancel": {"name": "lagos-fintech", "retain_days": "30"},
     "tenant purge": {"name": "lagos-fintech"},
+    "tenant reinstate": {"name": "lagos-fintech"},
+    "tenant history": {"name": "lagos-fintech"},
     "fleet check": {},
     "fleet migrate": {"region": "eu", "parallel": "1"},
     "operator whoami": {},

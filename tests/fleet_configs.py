@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +35,21 @@ def sandbox_with_eu_on(
     text = text.replace("capacity = 20000", f"capacity = {capacity}")
     config.write_text(text)
     return config
+
+
+def eu_unreachable(config: Path, nowhere: Path) -> None:
+    """Point the eu cluster at a place where nothing answers: a path under a plain file
+    (SQLite), a socket directory with no server in it (PostgreSQL)."""
+    text = config.read_text()
+    blocker = nowhere / "plain-file"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("not a directory")
+    sqlite_eu = "sqlite:///{data_dir}/tenants/eu-sandbox-1"
+    if sqlite_eu in text:
+        text = text.replace(sqlite_eu, f"sqlite:///{blocker}/eu")
+    else:
+        text = re.sub(r"host=[^&\"]+", f"host={nowhere}", text, count=1)
+    config.write_text(text)
 
 
 # Fixtures for test modules that import them

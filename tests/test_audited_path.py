@@ -237,7 +237,7 @@ SCENARIOS: dict[Action, Scenario] = {
         lambda w: w.tenant(),
         lambda w: w.tenant("new-client", "FR"),
         refuse(lambda w: w.as_("vic").provisioning.provision(ProvisionRequest("x-co", "FR"))),
-        lambda w: w.tenant(),  # exists already
+        lambda w: w.tenant(country="FR"),  # exists already, for another country
     ),
     Action.TENANT_RESIDENCY_OVERRIDE: Scenario(
         lambda w: w.tenant(),
@@ -270,6 +270,12 @@ SCENARIOS: dict[Action, Scenario] = {
         lambda w: w.as_("olga").lifecycle.cancel("acme-gmbh", 30),
         refuse(lambda w: w.as_("vic").lifecycle.cancel("acme-gmbh", 30)),
         lambda w: w.as_("olga").lifecycle.cancel("no-such-tenant", 30),
+    ),
+    Action.TENANT_REINSTATE: Scenario(
+        lambda w: (w.tenant(), w.as_("olga").lifecycle.cancel("acme-gmbh", 30)),
+        lambda w: w.as_("olga").lifecycle.reinstate("acme-gmbh"),
+        refuse(lambda w: w.as_("vic").lifecycle.reinstate("acme-gmbh")),
+        lambda w: w.as_("olga").lifecycle.reinstate("no-such-tenant"),
     ),
     Action.TENANT_PURGE: Scenario(
         _cancelled,

@@ -132,12 +132,18 @@ def test_fleet_check_by_an_operator_removes_a_killed_ones_scratch_copy_and_a_vie
     assert run_cli("--json", "fleet", "check", config=config, operator="olga").code in (0, 7)
 
     assert scratch_copies(config, tenant) == []
-    entry = ok(run_cli("--json", "ops-log", "list", "--limit", "1", config=config)).json()[0]
+    # The sweep's entry, then the backup index's reconcile of each region.
+    newest = ok(run_cli("--json", "ops-log", "list", "--limit", "3", config=config)).json()
+    entry = newest[-1]
     assert (entry["action"], entry["target"], entry["outcome"]) == (
         "backup.reconcile",
         "scratch",
         "ok",
     )
+    assert [(e["action"], e["target"]) for e in newest[:-1]] == [
+        ("backup.reconcile", "us"),
+        ("backup.reconcile", "eu"),
+    ]
     assert stale in entry["params"]
 
 

@@ -252,7 +252,7 @@ def test_list_only_reads_and_reconcile_indexes_what_the_store_holds(
     before = catalog_rows()
     result = ok(run_cli("--json", "backup", "list", tenant, config=config, operator="vic"))
     assert {r["id"]: r["status"] for r in result.json()} == {second[0]: "missing"}
-    assert f"not in the catalog's index: {first[0]}" in result.stderr
+    assert f"not in the catalog's index but in the store: 1 backup, {first[0]}" in result.stderr
     assert "backup reconcile" in result.stderr and "missing from the store" in result.stderr
     assert catalog_rows() == before, "listing writes nothing, not even the ops log"
 

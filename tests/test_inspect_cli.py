@@ -102,7 +102,7 @@ def test_human_output_is_a_table_with_the_next_cursor_on_stderr(config: Path, te
         "PAYLOAD_SIZE",
     ]
     assert len(lines) == 4 and all(" employees " in line for line in lines[1:])
-    assert "3 row(s), newest first; next page: --after " in result.stderr
+    assert "3 rows, newest first; next page: --after " in result.stderr
 
 
 def test_filters_reach_the_reader(config: Path, tenant: str) -> None:
@@ -252,7 +252,7 @@ def test_inspect_user_streams_rows_and_json_gives_one_sorted_list(
         "active",
         "eu",
     ]
-    assert "1 tenant(s) of" in human.stderr
+    assert "1 tenant of" in human.stderr
     data = sam("--json", "inspect", "user", email.upper(), "--region", "eu", config=config)
     assert data.code == 0 and data.stderr == ""
     (found,) = data.json()

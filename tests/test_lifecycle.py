@@ -1,12 +1,15 @@
-"""Suspend, resume, cancel with retention, and four-eyes purge that crypto-shreds."""
+"""Suspend, resume, cancel with retention, reinstate within it, and four-eyes purge that
+crypto-shreds."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from aptien_ops.composition import Console, open_console
+from aptien_ops.domain import TenantState
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, PendingApproval
 from aptien_ops.services.provisioning import ProvisionRequest
 
@@ -151,3 +154,60 @@ def test_a_viewer_cannot_suspend_and_the_denial_is_logged(config: Path, active: 
         "tenant.suspend",
         "denied",
     )
+
+
+# ----------------------------------------------------------------------------- reinstate
+
+
+def test_a_cancelled_tenant_is_reinstated_within_its_retention_and_logs_in_again(
+    config: Path, ops: Console, active: str
+) -> None:
+    ops.lifecycle.cancel(active, 30)
+    assert not owner_can_log_in(ops, active)
+    result = run_cli("--json", "tenant", "reinstate", active, config=config, operator="olga")
+    assert result.code == 0, result.stderr
+    assert (result.json()["state"], result.json()["retain_until"]) == ("active", None)
+    assert owner_can_log_in(ops, active)
+    history = ops.tenants.detail(active).history
+    assert [(h.from_state, h.to_state, h.operator) for h in history[-2:]] == [
+        ("active", "cancelled", ops.identity.operator),
+        ("cancelled", "active", "olga"),
+    ]
+    [entry] = [e for e in ops.opslog.list(limit=3) if e.action == "tenant.reinstate"]
+    assert (entry.operator, entry.outcome) == ("olga", "ok")
+    assert [f for f in ops.fleet.check().findings if f.tenant == active] == []
+
+
+def test_a_tenant_suspended_before_its_cancel_comes_back_suspended_for_the_same_reason(
+    ops: Console, active: str
+) -> None:
+    ops.lifecycle.suspend(active, "security incident SEC-7")
+    ops.lifecycle.cancel(active, 30)
+    tenant = ops.lifecycle.reinstate(active)
+    assert (tenant.state, tenant.state_reason) == ("suspended", "security incident SEC-7")
+    assert not owner_can_log_in(ops, active)  # a cancel does not undo a suspension
+    assert ops.lifecycle.resume(active).state == "active"
+
+
+def test_reinstate_after_the_retention_end_is_refused_and_changes_nothing(
+    config: Path, ops: Console, active: str
+) -> None:
+    ops.lifecycle.cancel(active, 0)  # retained until now: over by the time we ask
+    result = run_cli("--json", "tenant", "reinstate", active, config=config)
+    assert result.code == 5 and "retention ended" in result.error()["message"]
+    assert ops.tenants.show(active).state == "cancelled"
+    assert not owner_can_log_in(ops, active)
+
+
+def test_only_a_cancelled_tenant_is_reinstated_and_never_a_purged_one(
+    ops: Console, active: str
+) -> None:
+    with pytest.raises(Conflict, match="it is active") as refused:
+        ops.lifecycle.reinstate(active)
+    assert refused.value.hint == "reinstate needs a tenant that is cancelled"
+    with ops.ctx.catalog.transaction() as tx:  # its tombstone, as a purge leaves it
+        tenant = tx.tenants.get(active, for_update=True)
+        assert tenant is not None
+        tx.tenants.update(replace(tenant, state=TenantState.PURGED))
+    with pytest.raises(Conflict, match="cannot reinstate .*: it is purged"):
+        ops.lifecycle.reinstate(active)

@@ -8,11 +8,13 @@ import subprocess
 import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from aptien_ops.composition import Console, open_console
+from aptien_ops.domain import TenantState
 from aptien_ops.errors import Conflict, ExitCode, Forbidden, InvalidInput, OpsError, Unavailable
 from aptien_ops.services.provisioning import STEPS, ProvisionRequest, secret_context
 
@@ -21,6 +23,7 @@ from fleet_configs import (  # noqa: F401 - the fixtures kind, config and ops
     eu_cluster_kind,
     eu_fleet_config,
     eu_fleet_console,
+    eu_unreachable,
     sandbox_with_eu_on,
 )
 
@@ -29,7 +32,7 @@ def drift(console: Console, tenant: str) -> list[object]:
     """Fleet findings about one tenant (the suite's PostgreSQL is shared with other tests)."""
     return [
         f
-        for f in console.fleet.check()
+        for f in console.fleet.check().findings
         if f.tenant == tenant or f.tenant is None and f.kind != "cluster-unreachable"
     ]
 
@@ -115,7 +118,7 @@ def test_kill_9_mid_provision_then_rerun_converges(
     assert cli_drift(config, tenant_name) == []
 
 
-def test_two_provisions_of_the_same_name_at_once_one_wins_the_other_exits_5(
+def test_two_provisions_of_the_same_name_at_once_converge_on_one_tenant(
     config: Path, tenant_name: str
 ) -> None:
     with ThreadPoolExecutor(2) as pool:
@@ -127,14 +130,64 @@ def test_two_provisions_of_the_same_name_at_once_one_wins_the_other_exits_5(
                 range(2),
             )
         )
+    # The loser either finds the winner at work (exit 5) or, once it finished, reports the
+    # tenant as it is (exit 0): never a second tenant, never a half-made one.
     codes = sorted(r.code for r in results)
-    assert codes == [0, 5], [r.stderr for r in results]
+    assert codes in ([0, 0], [0, 5]), [r.stderr for r in results]
+    if codes == [0, 5]:
+        assert "being provisioned right now" in max(results, key=lambda r: r.code).stderr
+    assert {r.json()["name"] for r in results if r.code == 0} == {tenant_name}
     assert cli_drift(config, tenant_name) == []
 
 
-def test_provisioning_an_existing_tenant_is_a_conflict(ops: Console, tenant_name: str) -> None:
+def test_rerunning_a_finished_provision_reports_the_tenant_as_it_is(
+    config: Path, ops: Console, tenant_name: str
+) -> None:
+    first = run_cli("--json", "tenant", "provision", tenant_name, "--country", "DE", config=config)
+    assert first.code == 0, first.stderr
+    ops.lifecycle.suspend(tenant_name, "unpaid")
+    again = run_cli("tenant", "provision", tenant_name, "--country", "de", config=config)
+    assert again.code == 0, again.stderr
+    assert f"{tenant_name}: provisioned already" in again.stdout
+    assert "nothing changed (suspended)" in again.stdout
+    assert again.stderr.count("done earlier") == len(STEPS) - 1
+    tenant = ops.tenants.show(tenant_name)
+    assert (tenant.state, tenant.state_reason) == ("suspended", "unpaid")  # left as it was
+    newest, *earlier = [e for e in ops.opslog.list(limit=9) if e.action == "tenant.provision"]
+    assert (newest.outcome, json.loads(newest.params).get("already")) == ("ok", "suspended")
+    assert earlier and all("already" not in json.loads(e.params) for e in earlier)
+
+
+@pytest.mark.parametrize(
+    ("country", "extra", "differs"),
+    [
+        ("FR", {}, "country DE, not FR"),
+        ("DE", {"contact_email": "someone@else.example"}, "contact e-mail (none), not someone"),
+    ],
+)
+def test_a_different_request_for_a_provisioned_name_is_still_a_conflict(
+    config: Path,
+    ops: Console,
+    tenant_name: str,
+    country: str,
+    extra: dict[str, str],
+    differs: str,
+) -> None:
     provision(ops, tenant_name)
-    with pytest.raises(Conflict, match="exists already"):
+    with pytest.raises(Conflict, match="exists already") as conflict:
+        provision(ops, tenant_name, country, **extra)
+    assert differs in conflict.value.message
+    cli = run_cli("--json", "tenant", "provision", tenant_name, "--country", "FR", config=config)
+    assert cli.code == ExitCode.CONFLICT and cli.error()["code"] == "conflict"
+
+
+def test_a_purged_name_is_not_provisioned_again(ops: Console, tenant_name: str) -> None:
+    provision(ops, tenant_name)
+    with ops.ctx.catalog.transaction() as tx:  # its tombstone, as a purge leaves it
+        tenant = tx.tenants.get(tenant_name, for_update=True)
+        assert tenant is not None
+        tx.tenants.update(replace(tenant, state=TenantState.PURGED))
+    with pytest.raises(Conflict, match="was purged"):
         provision(ops, tenant_name)
 
 
@@ -233,20 +286,31 @@ def test_a_full_region_is_a_conflict_and_never_spills_into_another(
         console.close()
 
 
-def test_an_unreachable_region_is_unavailable_and_nothing_is_reserved(
-    tmp_path: Path, tenant_name: str
+def provision_entries(ops: Console, tenant: str) -> list[tuple[str, str]]:
+    """The ops log's ``tenant.provision`` entries for ``tenant``, oldest first: (operator,
+    outcome)."""
+    entries = [e for e in ops.opslog.list(limit=1000) if e.target == tenant]
+    return [(e.operator, e.outcome) for e in reversed(entries) if e.action == "tenant.provision"]
+
+
+def test_one_provision_is_one_ok_entry_in_the_ops_log(
+    config: Path, ops: Console, tenant_name: str
 ) -> None:
-    config = sandbox_with_eu_on("sqlite", tmp_path / "down")
-    blocker = tmp_path / "not-a-dir"
-    blocker.write_text("x")
-    config.write_text(
-        config.read_text().replace(
-            "sqlite:///{data_dir}/tenants/eu-sandbox-1", f"sqlite:///{blocker}/eu"
-        )
-    )
+    result = run_cli("--json", "tenant", "provision", tenant_name, "--country", "DE", config=config)
+    assert result.code == 0, result.stderr
+    assert provision_entries(ops, tenant_name) == [(ops.identity.operator, "ok")]
+
+
+def test_an_unreachable_region_is_unavailable_logged_once_and_nothing_is_reserved(
+    config: Path, ops: Console, tenant_name: str, tmp_path: Path
+) -> None:
+    eu_unreachable(config, tmp_path / "nowhere")
     result = run_cli("--json", "tenant", "provision", tenant_name, "--country", "DE", config=config)
     assert result.code == ExitCode.UNAVAILABLE, result.stderr
+    assert "no cluster of region eu is reachable" in result.error()["message"]
     assert run_cli("--json", "tenant", "show", tenant_name, config=config).code == 3
+    me = ops.identity.operator
+    assert provision_entries(ops, tenant_name) == [(me, "failed:unavailable")]
 
 
 def test_a_cluster_down_mid_provision_exits_6_and_a_rerun_finishes(
@@ -263,12 +327,15 @@ def test_a_cluster_down_mid_provision_exits_6_and_a_rerun_finishes(
 
     def flaky(step: str, status: str) -> None:
         if step == "database" and status == "done":
-            ops.ctx.store = lambda cluster: DownStore()  # type: ignore[assignment,method-assign,return-value]
+            down = DownStore()
+            ops.ctx.store = lambda cluster: down
 
     with pytest.raises(Unavailable):
         ops.provisioning.provision(ProvisionRequest(tenant_name, "DE"), progress=flaky)
     ops.ctx.store = real_store  # type: ignore[method-assign]
     assert provision(ops, tenant_name).state == "active"  # type: ignore[attr-defined]
+    me = ops.identity.operator
+    assert provision_entries(ops, tenant_name) == [(me, "failed:unavailable"), (me, "ok")]
 
 
 def test_the_owner_password_never_appears_in_output_or_logs(config: Path, tenant_name: str) -> None:

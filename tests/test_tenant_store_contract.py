@@ -1,4 +1,5 @@
-"""The TenantStore contract, run unchanged against SQLite files and a real PostgreSQL server."""
+"""The TenantStore contract, run unchanged against SQLite files and a real PostgreSQL server
+(cluster facts at the end)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from aptien_ops.backends.sqlite_tenants import SqliteTenantStore
 from aptien_ops.backends.tenant_schema import utc_timestamp
 from aptien_ops.config import ClusterSettings, SecretRef
 from aptien_ops.errors import Conflict, InvalidInput, NotFound, Unavailable
+from aptien_ops.ports import DatabaseFacts
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
 Store = PostgresTenantStore | SqliteTenantStore
@@ -257,6 +259,7 @@ def test_an_unreachable_cluster_is_unavailable_and_no_password_leaks(
         ("drop_database", lambda: store.drop_database(tenant_name)),
         ("exists", lambda: store.exists(tenant_name)),
         ("list_databases", store.list_databases),
+        ("cluster_facts", store.cluster_facts),
         ("connect", connect),
         ("apply_schema", lambda: store.apply_schema(tenant_name, 2, region="eu")),
         ("schema_version", lambda: store.schema_version(tenant_name)),
@@ -419,3 +422,111 @@ def test_a_tenant_database_reports_its_size_and_it_grows_with_its_data(
             (utc_timestamp(), utc_timestamp(), len(blob), blob),
         )
     assert store.size_bytes(provisioned) >= before + (2 << 20)
+
+
+# ----------------------------------------------------------------------------- cluster facts
+# What a cluster tells about all its tenant databases at once (schema version recorded, login
+# flag, owner, who may connect), without a session in any tenant database on PostgreSQL.
+
+
+def facts_of(cluster: ClusterUnderTest, tenant: str, inspector: str | None = None) -> DatabaseFacts:
+    [fact] = [f for f in cluster.store.cluster_facts(inspector) if f.tenant == tenant]
+    return fact
+
+
+def test_the_schema_version_and_login_flag_follow_every_change(
+    cluster: ClusterUnderTest, provisioned: str
+) -> None:
+    store = cluster.store
+    fresh = facts_of(cluster, provisioned)
+    assert (fresh.schema_version, fresh.access, fresh.unreadable) == (None, (), None)
+    # PostgreSQL: its own role exists and may log in; SQLite: no flag before the schema.
+    assert fresh.login is (True if cluster.kind == "postgresql" else None)
+    for version in (1, 2):
+        store.apply_schema(provisioned, version, region="eu")
+        assert facts_of(cluster, provisioned).schema_version == version
+    for allowed in (False, True, False):
+        store.set_login(provisioned, allowed)
+        assert facts_of(cluster, provisioned).login is allowed
+    assert facts_of(cluster, provisioned).schema_version == 2
+
+
+@pytest.mark.postgres
+def test_a_postgresql_cluster_tells_its_facts_without_a_session_in_any_tenant_database(
+    pg_server: Any, pg_cluster_settings: ClusterSettings, tenant_name: str
+) -> None:
+    store = PostgresTenantStore(pg_cluster_settings)
+    try:
+        store.create_database(tenant_name, secrets.token_urlsafe(24))
+        store.apply_schema(tenant_name, 2, region="eu")
+        logged = f"database=tenant_{tenant_name} "  # log_connections: one line per session
+        before = pg_server.server_log().count(logged)
+        for _ in range(3):
+            [fact] = [f for f in store.cluster_facts() if f.tenant == tenant_name]
+            assert (fact.schema_version, fact.login, fact.access) == (2, True, ())
+        assert pg_server.server_log().count(logged) == before
+    finally:
+        store.drop_database(tenant_name)
+        store.close()
+
+
+def test_a_version_from_before_it_was_recorded_is_recorded_by_applying_the_schema_again(
+    cluster: ClusterUnderTest, provisioned: str, request: pytest.FixtureRequest
+) -> None:
+    store = cluster.store
+    store.apply_schema(provisioned, 2, region="eu")
+    if cluster.kind == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        server.psql(f'COMMENT ON DATABASE "tenant_{provisioned}" IS NULL')
+    else:
+        with store.connect(provisioned) as conn:
+            conn.execute("PRAGMA user_version = 0")
+    assert facts_of(cluster, provisioned).schema_version is None
+    assert store.apply_schema(provisioned, 2, region="eu") == 2  # what fleet migrate runs
+    assert facts_of(cluster, provisioned).schema_version == 2
+
+
+def test_access_beyond_the_tenants_own_is_told(
+    cluster: ClusterUnderTest, provisioned: str, request: pytest.FixtureRequest
+) -> None:
+    if cluster.kind == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        server.psql(f'GRANT CONNECT ON DATABASE "tenant_{provisioned}" TO PUBLIC')
+        expected = "CONNECT is granted to PUBLIC"
+    else:
+        path = Path(cluster.store.path(provisioned))  # type: ignore[union-attr]
+        path.chmod(0o644)
+        expected = "is open to others (mode 0644, not 0600)"
+    assert any(expected in problem for problem in facts_of(cluster, provisioned).access)
+
+
+def test_an_inspector_that_may_not_connect_is_told_on_postgresql(
+    cluster: ClusterUnderTest, provisioned: str
+) -> None:
+    store = cluster.store
+    store.apply_schema(provisioned, 2, region="eu")
+    role = f"aptien_inspector_{secrets.token_hex(4)}"
+    try:
+        store.grant_inspector(provisioned, role, None)
+        assert facts_of(cluster, provisioned, role).access == ()
+        stranger = f"aptien_inspector_{secrets.token_hex(4)}"  # no such role at all
+        told = facts_of(cluster, provisioned, stranger).access
+        if cluster.kind == "postgresql":
+            assert told == (f"the inspector {stranger} may not connect",)
+        else:
+            assert told == ()  # SQLite has no roles: readers select allowed columns instead
+    finally:
+        store.drop_database(provisioned)
+        cluster.drop_role(role)
+
+
+def test_a_file_that_is_not_a_database_is_told_not_fatal(tmp_path: Path) -> None:
+    directory = tmp_path / "cluster"
+    store = SqliteTenantStore(ClusterSettings("sqlite-odd", "sqlite", f"sqlite:///{directory}", 9))
+    store.create_database("good-one", "ignored")
+    store.apply_schema("good-one", 2, region="eu")
+    (directory / "tenant_bad-one.db").write_bytes(b"not a database, " * 64)
+    (directory / "tenant_bad-one.db").chmod(0o600)
+    facts = {f.tenant: f for f in store.cluster_facts()}
+    assert facts["good-one"].schema_version == 2 and facts["good-one"].unreadable is None
+    assert "not a database" in (facts["bad-one"].unreadable or "")

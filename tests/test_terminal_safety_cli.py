@@ -35,6 +35,7 @@ def assert_nothing_raw(result: Result) -> None:
 
 SHOWING = {
     "tenant show": (None, ("tenant", "show", TENANT)),
+    "tenant history": (None, ("tenant", "history", TENANT)),
     "tenant list": (None, ("tenant", "list")),
     "approval list": ("ada", ("approval", "list")),
     "operator list": (None, ("operator", "list")),
@@ -64,7 +65,7 @@ def test_tenant_show_prints_markup_as_typed_and_every_attack_visibly(config: Pat
         "contact:\\x1b]52;c;cHduZWQ=\\x07\\x1b]0;pwned-title\\x07\\x1b[2Jpwned-csi"
         "\\x9bpwned-c1\\u202epwned-rlo[bold red]markup[/] [link=https://evil.example]link[/link]"
     )
-    _at, _from, to, by, reason = lines[-1].split(None, 4)  # the newest state change
+    _at, _from, _arrow, to, by, reason = lines[-1].split(None, 5)  # the newest state change
     assert (to, by, reason) == ("suspended", "ada", contact.replace("contact:", "reason:", 1))
 
 

@@ -10,6 +10,7 @@ from aptien_ops.cli.output import fields, say, table
 from aptien_ops.cli.progress import Bar
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.domain import iso
+from aptien_ops.wording import plural
 
 if TYPE_CHECKING:
     from aptien_ops.backup_policy import BackupRecord, PruneDecision
@@ -139,7 +140,7 @@ def backup_list(state: CliState, name: str | None, include_pruned: bool) -> None
         size = _size(row.record.ciphertext_size)
         shown.append({**row.as_json(), "size": size, "last_verification": verified})
     columns = ("id", "tenant", "region", "created_at", "size", "status", "last_verification")
-    state.out(rows, table(shown, columns) + f"\n{len(rows)} backup(s)")
+    state.out(rows, table(shown, columns) + f"\n{plural(len(rows), 'backup')}")
 
 
 @backup.command("reconcile")
@@ -152,11 +153,11 @@ def backup_reconcile(state: CliState, region: str | None) -> None:
     """
     report = state.console().backups.reconcile(region)
     lines = [
-        f"indexed {len(report.indexed)} backup(s) found in the store"
+        f"indexed {plural(len(report.indexed), 'backup')} found in the store"
         + (f": {', '.join(report.indexed[:5])}" if report.indexed else ""),
-        f"{len(report.missing)} indexed backup(s) missing from the store"
+        f"{plural(len(report.missing), 'indexed backup')} missing from the store"
         + (f": {', '.join(report.missing[:5])}" if report.missing else ""),
-        f"removed {len(report.cleaned)} stale partial file(s)",
+        f"removed {plural(len(report.cleaned), 'stale partial file')}",
     ]
     state.out(report.as_json(), "\n".join(lines))
 
@@ -282,7 +283,7 @@ def backup_prune(state: CliState, dry_run: bool) -> None:
     def confirm(doomed: list[PruneDecision]) -> None:
         tenants = len({d.tenant for d in doomed})
         state.confirm(
-            f"delete {len(doomed)} backup(s) of {tenants} tenant(s)? "
+            f"delete {plural(len(doomed), 'backup')} of {plural(tenants, 'tenant')}? "
             "They cannot be restored afterwards"
         )
 
@@ -293,4 +294,6 @@ def backup_prune(state: CliState, dry_run: bool) -> None:
     human = (
         (table(doomed, ("backup_id", "tenant", "created_at", "reasons")) + "\n") if doomed else ""
     )
-    state.out(rows, f"{human}{verb} {len(doomed)} backup(s), kept {len(rows) - len(doomed)}")
+    state.out(
+        rows, f"{human}{verb} {plural(len(doomed), 'backup')}, kept {len(rows) - len(doomed)}"
+    )

@@ -6,15 +6,8 @@ import click
 
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.errors import ExitCode, IntegrityFailure, OpsError, Unavailable
-from aptien_ops.services.doctor_results import DoctorReport, Verdict
+from aptien_ops.services.doctor_results import MARKS, DoctorReport, Verdict
 from aptien_ops.witness import shown
-
-MARKS = {
-    Verdict.PASS: "✓",
-    Verdict.FAIL: "✗",
-    Verdict.NOT_APPLICABLE: "–",
-    Verdict.NOT_CHECKED: "?",
-}
 
 
 @click.command("doctor")

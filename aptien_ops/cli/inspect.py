@@ -15,6 +15,7 @@ from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.domain import iso
 from aptien_ops.domain.free_text import FILTER_VALUE, REASON
 from aptien_ops.terminal_text import shown
+from aptien_ops.wording import plural
 
 if TYPE_CHECKING:
     from aptien_ops.services.inspection_results import TenantActivity
@@ -105,7 +106,7 @@ def _page(state: CliState, page: Any, columns: Sequence[str], widths: Mapping[st
     rows: list[dict[str, Any]] = data["rows"]
     echo(table(_rows(rows, widths), columns))
     more = f"; next page: --after {page.next_cursor}" if page.next_cursor else "; no more rows"
-    say(f"{len(rows)} row(s), newest first{more}")
+    say(f"{plural(len(rows), 'row')}, newest first{more}")
 
 
 @inspect.command("logins")
@@ -215,13 +216,14 @@ def inspect_user(state: CliState, email: str, region: str | None) -> None:
         state.out([hit.as_json() for hit in search.hits])
     else:
         say(
-            f"{len(search.hits)} tenant(s) of {search.searched} searched;"
+            f"{plural(len(search.hits), 'tenant')} of {search.searched} searched;"
             f" {search.skipped_purged} purged skipped"
         )
     if search.failures:
         first = search.failures[0]
         raise Unavailable(
-            f"{len(search.failures)} tenant(s) could not be searched; the list is incomplete",
+            f"{plural(len(search.failures), 'tenant')} could not be searched;"
+            " the list is incomplete",
             hint=f"{first.tenant.name}: {first.error}",
         )
 
@@ -359,5 +361,6 @@ def inspect_export(
         say(f"note: {shown(done.notice)}")
     state.out(
         done.as_json(),
-        f"exported {done.rows} {kind} event(s) to {shown(done.output)} (sha256 {done.sha256})",
+        f"exported {plural(done.rows, f'{kind} event')} to {shown(done.output)}"
+        f" (sha256 {done.sha256})",
     )

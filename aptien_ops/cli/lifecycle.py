@@ -1,4 +1,5 @@
-"""``tenant provision | suspend | resume | cancel | purge`` and ``fleet check | migrate``."""
+"""``tenant provision | suspend | resume | cancel | reinstate | purge`` and
+``fleet check | migrate``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.cli.tenants import tenant
 from aptien_ops.domain import validate_tenant_name
 from aptien_ops.domain.free_text import CONTACT_NAME, REASON, RESIDENCY_OVERRIDE
+from aptien_ops.wording import plural
 
 
 def _show(state: CliState, data: dict[str, object], verb: str) -> None:
@@ -54,7 +56,8 @@ def tenant_provision(
 ) -> None:
     """Create tenant NAME with its own database in its country's region.
 
-    Rerunning after an interruption resumes where it stopped.
+    Rerunning after an interruption resumes where it stopped; rerunning once it has finished
+    reports the tenant as it is (a different country, region or contact is a conflict).
 
     \b
     Example:
@@ -67,8 +70,17 @@ def tenant_provision(
         name, country, region, residency_override, contact_name, contact_email
     )
     steps = StepPrinter(not state.json, heading=f"provisioning {name}:")
-    tenant = console.provisioning.provision(request, progress=steps)
-    _show(state, tenant.as_json(), f"active on {tenant.cluster} in {tenant.region}")
+    worked: list[str] = []
+
+    def progress(step: str, status: str) -> None:
+        if status != "skip":
+            worked.append(step)
+        steps(step, status)
+
+    tenant = console.provisioning.provision(request, progress=progress)
+    where = f"on {tenant.cluster} in {tenant.region}"
+    verb = f"active {where}" if worked else f"provisioned already, {where}; nothing changed"
+    _show(state, tenant.as_json(), verb)
 
 
 @tenant.command("suspend")
@@ -107,6 +119,16 @@ def tenant_cancel(state: CliState, name: str, retain_days: int | None) -> None:
     _show(state, data, f"cancelled, retained until {data['retain_until']}")
 
 
+@tenant.command("reinstate")
+@click.argument("name")
+@pass_state
+def tenant_reinstate(state: CliState, name: str) -> None:
+    """Undo the cancel of NAME within its retention: it is active again and its users can log
+    in (a tenant suspended before its cancel is suspended again, for the same reason)."""
+    tenant = state.console().lifecycle.reinstate(name)
+    _show(state, tenant.as_json(), "reinstated")
+
+
 @tenant.command("purge")
 @click.argument("name")
 @click.option(
@@ -139,29 +161,52 @@ def fleet() -> None:
 
     \b
     Examples:
-      aptien-ops fleet check            (exit 7 when drift is found)
+      aptien-ops fleet check            (exit 7 when drift is found, 6 if a cluster is down)
+      aptien-ops fleet check --deep     (also opens every tenant database)
       aptien-ops fleet migrate --region eu --parallel 4
     """
 
 
 @fleet.command("check")
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also open every tenant database and read the schema version it holds (slow).",
+)
 @pass_state
-def fleet_check(state: CliState) -> None:
-    """Orphan databases, missing databases, schemas behind, tenants past retention, full
-    clusters."""
-    from aptien_ops.errors import IntegrityFailure
+def fleet_check(state: CliState, deep: bool) -> None:
+    """Compare the catalog with every cluster (one query each) and the backup stores.
 
-    findings = [f.as_json() for f in state.console().fleet.check()]
+    Finds orphan and missing databases, login flags that disagree with a tenant's state,
+    owners and CONNECT grants that are not as provisioned, schemas behind or not recorded,
+    tenants past retention, full clusters; reconciles the backup index when you may (else
+    lists what that would fix). Exit 7 on drift, 6 if a cluster or store did not answer.
+    """
+    from aptien_ops.errors import IntegrityFailure, Unavailable
+
+    report = state.console().fleet.check(deep=deep)
+    findings = [f.as_json() for f in report.findings]
+    for done in report.reconciled or []:
+        if done.indexed:
+            state.info(f"backup reconcile indexed {len(done.indexed)} backup(s) from the store")
     if state.json:
         state.out(findings)
     elif findings:
         state.out(findings, table(findings, ("kind", "region", "cluster", "tenant", "detail")))
     else:
-        state.info("no drift: catalog and clusters agree")
+        state.info(f"no drift: the catalog and {report.clusters} cluster(s) agree")
+    if report.unreachable:
+        first = report.unreachable[0]
+        where = first.cluster or f"the {first.region} backup store"
+        raise Unavailable(
+            f"{len(report.unreachable)} cluster(s) or store(s) did not answer, first {where}",
+            hint=f"{first.detail}; check that it is up and reachable from this host, then"
+            " rerun (the rest was checked: see the list above)",
+        )
     if findings:
         raise IntegrityFailure(
-            f"{len(findings)} drift finding(s)",
-            hint="see the list above; fleet migrate fixes schemas behind",
+            f"{plural(len(findings), 'drift finding')}",
+            hint="see the list above; fleet migrate fixes schemas behind or unrecorded",
         )
 
 
@@ -185,10 +230,10 @@ def fleet_migrate(state: CliState, region: str | None, parallel: int) -> None:
     state.out(
         results,
         table(results, ("tenant", "from", "to", "error"))
-        + f"\n{len(results)} tenant(s), {len(failed)} failed",
+        + f"\n{plural(len(results), 'tenant')}, {len(failed)} failed",
     )
     if failed:
         raise Unavailable(
-            f"{len(failed)} tenant(s) could not be migrated; rerun fleet migrate",
+            f"{plural(len(failed), 'tenant')} could not be migrated; rerun fleet migrate",
             hint=str(failed[0]["error"]),
         )

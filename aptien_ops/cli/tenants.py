@@ -6,6 +6,7 @@ import click
 
 from aptien_ops.cli.output import emit_json_text, fields, table
 from aptien_ops.cli.state import CliState, pass_state
+from aptien_ops.wording import plural
 
 TENANT_COLUMNS = ("name", "region", "country", "cluster", "state", "created_at")
 
@@ -70,6 +71,7 @@ def tenant() -> None:
     Examples:
       aptien-ops tenant list --region eu --state active
       aptien-ops --json tenant show acme-gmbh
+      aptien-ops tenant history acme-gmbh
     """
 
 
@@ -88,7 +90,23 @@ def tenant_list(state: CliState, region: str | None, tenant_state: str | None) -
         emit_json_text(state.console().tenants.rows_json(region=region, state=tenant_state))
         return
     rows = [t.as_json() for t in state.console().tenants.list(region=region, state=tenant_state)]
-    state.out(rows, table(rows, TENANT_COLUMNS) + f"\n{len(rows)} tenant(s)")
+    state.out(rows, table(rows, TENANT_COLUMNS) + f"\n{plural(len(rows), 'tenant')}")
+
+
+@tenant.command("history")
+@click.argument("name")
+@pass_state
+def tenant_history(state: CliState, name: str) -> None:
+    """A tenant's history, oldest first: its state changes, and each four-eyes request about
+    it (a purge) with who requested it, who approved or rejected it, and why.
+
+    \b
+    Examples:
+      aptien-ops tenant history acme-gmbh
+      aptien-ops --json tenant history acme-gmbh
+    """
+    rows = [h.as_json() for h in state.console().tenants.history(name)]
+    state.out(rows, table(rows, ("at", "what", "operator", "reason")))
 
 
 @tenant.command("show")
@@ -102,8 +120,9 @@ def tenant_show(state: CliState, name: str) -> None:
         state.out(data)
         return
     steps = [s.as_json() for s in detail.steps]
-    history = [h.as_json() for h in detail.history]
-    text = fields({k: v for k, v in data.items() if k not in ("steps", "history")})
+    history = [h.as_json() for h in detail.timeline()]
+    shown = {k: v for k, v in data.items() if k not in ("steps", "history", "requests")}
+    text = fields(shown)
     text += "\n\nSTEPS\n" + table(steps, ("step", "done_at", "detail"))
-    text += "\n\nHISTORY\n" + table(history, ("at", "from", "to", "operator", "reason"))
+    text += "\n\nHISTORY\n" + table(history, ("at", "what", "operator", "reason"))
     state.out(data, text)

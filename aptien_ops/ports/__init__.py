@@ -24,6 +24,7 @@ from aptien_ops.ports.catalog import (
 from aptien_ops.ports.clusters import (
     BackupKeys,
     ClusterPrivileges,
+    DatabaseFacts,
     DbConnection,
     Keyring,
     RegionKeyFiles,
@@ -44,6 +45,7 @@ __all__ = [
     "Catalog",
     "CatalogProbe",
     "CatalogTx",
+    "DatabaseFacts",
     "DbConnection",
     "InspectionReader",
     "Keyring",

@@ -21,6 +21,29 @@ class DbConnection(Protocol):
 
 
 @dataclass(frozen=True)
+class DatabaseFacts:
+    """What a cluster itself says about one tenant database, read without connecting to it
+    (``TenantStore.cluster_facts``): ``fleet check`` compares these with the catalog."""
+
+    tenant: str
+    schema_version: int | None
+    """The version the schema steps recorded where the cluster shows it (PostgreSQL: the
+    database's comment; SQLite: the file header's ``user_version``); None if none is."""
+    login: bool | None
+    """Whether the tenant's own role may log in (SQLite: the platform's ``suspended`` flag);
+    None when there is no such role (PostgreSQL) or no schema yet (SQLite)."""
+    owner: str
+    """Who owns it: the database's owner role, or the file's owner and mode."""
+    access: tuple[str, ...] = ()
+    """What is wrong with who may reach it, one phrase each (owned by another role, CONNECT
+    granted to PUBLIC, the region's inspector unable to connect, a file others may read);
+    empty when it is as provisioning left it."""
+    unreadable: str | None = None
+    """Why the cluster could not tell the rest (a file that is not a database); None if it
+    could."""
+
+
+@dataclass(frozen=True)
 class ClusterPrivileges:
     """What a cluster's admin may do of what the console needs, as the cluster itself says
     (``aptien-ops doctor``)."""
@@ -111,6 +134,17 @@ class TenantStore(Protocol):
 
     def list_databases(self) -> Sequence[str]:
         """Tenant names of every database on the cluster that looks like a tenant's."""
+        ...
+
+    def cluster_facts(self, inspector_role: str | None = None) -> Sequence[DatabaseFacts]:
+        """:class:`DatabaseFacts` of every database :meth:`list_databases` names, sorted by
+        tenant, without a session in any of them: one query of the server's own catalogs
+        (PostgreSQL); one directory scan and a short read-only look at each file (SQLite,
+        where a file opens in-process in well under a millisecond). With ``inspector_role``,
+        a database that role may not connect to says so in its ``access``.
+
+        Raises: InvalidInput (an invalid role name), Unavailable.
+        """
         ...
 
     def connect(self, tenant: str) -> AbstractContextManager[DbConnection]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -130,6 +130,14 @@ class ApprovalService:
             approval.requested_at + lifetime < self.ctx.now()
         )
 
+    def expiry(self, approval: Approval) -> Conflict:
+        """What approving an expired request is refused with."""
+        hours = self.ctx.policy.approval_lifetime_hours
+        return Conflict(
+            f"approval #{approval.id} expired: it was requested more than {hours} h ago",
+            hint="request it again if it is still needed",
+        )
+
     def approve(self, approval_id: int) -> ApprovalDecision:
         """Approve and run a pending request, in one transaction.
 
@@ -182,23 +190,35 @@ class ApprovalService:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _check_decider(self, tx: CatalogTx, approval: Approval) -> None:
+    def decision_refusal(
+        self, approval: Approval, roles: Iterable[str]
+    ) -> Conflict | Forbidden | None:
+        """Why the acting operator, holding ``roles``, may not decide ``approval`` (not
+        pending, their own request, a role for themselves, lacking the approver role), in the
+        words ``approve`` refuses it with; None when they may. Reads no catalog: the TUI asks
+        it for the highlighted request."""
         me = self.ctx.identity.operator
         if approval.state != ApprovalState.PENDING:
-            raise Conflict(f"approval #{approval.id} is {approval.state}, not pending")
+            return Conflict(f"approval #{approval.id} is {approval.state}, not pending")
         if approval.requested_by == me:
-            raise Forbidden(
+            return Forbidden(
                 f"{me} cannot approve their own request #{approval.id}",
                 hint="four-eyes: a different operator must approve it",
             )
         if approval.action in GRANTS and approval.target == me:
-            raise Forbidden(
+            return Forbidden(
                 f"{me} cannot approve a role for themselves (request #{approval.id})",
                 hint="nobody grants a role to themselves: a third admin must approve it",
             )
         allowed = self.ctx.policy.approver_roles(approval.action)
-        if not self.ctx.roles(tx) & allowed:
-            raise Forbidden(f"{me} may not approve {approval.action}", hint=needs_role(allowed))
+        if not allowed & set(roles):
+            return Forbidden(f"{me} may not approve {approval.action}", hint=needs_role(allowed))
+        return None
+
+    def _check_decider(self, tx: CatalogTx, approval: Approval) -> None:
+        refusal = self.decision_refusal(approval, self.ctx.roles(tx))
+        if refusal is not None:
+            raise refusal
 
     def _check_bound(self, tx: CatalogTx, approval: Approval) -> None:
         """The row is what was requested, and was never run: else nothing runs."""
@@ -229,11 +249,7 @@ class ApprovalService:
     def _check_runnable(self, tx: CatalogTx, approval: Approval) -> None:
         """Within its lifetime, and its requester may still ask for it."""
         if self.expired(approval):
-            hours = self.ctx.policy.approval_lifetime_hours
-            raise Conflict(
-                f"approval #{approval.id} expired: it was requested more than {hours} h ago",
-                hint="request it again if it is still needed",
-            )
+            raise self.expiry(approval)
         requester = tx.operators.get(approval.requested_by)
         held = requester.roles if requester and requester.active else frozenset()
         action = Action(approval.action)

@@ -23,6 +23,15 @@ class Verdict(StrEnum):
     """A check it depends on failed (the catalog cannot be reached: its policy is not read)."""
 
 
+#: How a verdict is marked on a terminal, alike in the CLI and the TUI.
+MARKS = {
+    Verdict.PASS: "✓",
+    Verdict.FAIL: "✗",
+    Verdict.NOT_APPLICABLE: "–",
+    Verdict.NOT_CHECKED: "?",
+}
+
+
 @dataclass(frozen=True)
 class Finding:
     """One check of the install and what it found.

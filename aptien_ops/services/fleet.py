@@ -1,40 +1,66 @@
-"""The fleet as a whole: drift between the catalog and the clusters, and schema upgrades."""
+"""The fleet as a whole: drift between the catalog and the clusters, and schema upgrades.
+
+``fleet check`` asks each cluster once for what it can tell about all its databases
+(``TenantStore.cluster_facts``: owners, login flags, CONNECT, the recorded schema version), so
+its cost grows with the clusters, not the tenants; ``--deep`` also opens every tenant database
+to read the schema version it holds. When the operator may reconcile, it drops the scratch
+copies killed runs left on the reachable clusters and reconciles the backup index with the
+stores (each logged as ``backup.reconcile``); otherwise it reports what that would fix.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 
 from aptien_ops.config import region_or_fail
-from aptien_ops.domain import Tenant, TenantState, iso
+from aptien_ops.domain import Tenant
 from aptien_ops.errors import InvalidInput, OpsError, Unavailable
 from aptien_ops.permissions import Action, offered
-from aptien_ops.ports import TenantStore
+from aptien_ops.ports import DatabaseFacts, TenantStore
+from aptien_ops.services.backups import BackupService, ReconcileReport
 from aptien_ops.services.context import OpsContext, existing_tenant
+from aptien_ops.services.fleet_findings import (
+    LIVE_STATES,
+    UNREACHABLE,
+    Cluster,
+    DeepVersions,
+    Finding,
+    backup_findings,
+    catalog_findings,
+    cluster_findings,
+)
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
-LIVE_STATES = (TenantState.ACTIVE, TenantState.SUSPENDED, TenantState.CANCELLED)
+__all__ = ["LIVE_STATES", "FleetReport", "FleetService", "Finding", "MigrationResult"]
 
 
 @dataclass(frozen=True)
-class Finding:
-    kind: str
-    """orphan-database, missing-database, schema-behind, past-retention, over-capacity,
-    cluster-unreachable, stuck-provisioning or scratch-leftover."""
-    region: str
-    cluster: str | None
-    tenant: str | None
-    detail: str
+class FleetReport:
+    """What ``fleet check`` found, on how many clusters, and what it reconciled."""
+
+    findings: list[Finding]
+    clusters: int
+    deep: bool = False
+    reconciled: list[ReconcileReport] | None = None
+    """``backup reconcile``'s report per region when the check ran it; None when the operator
+    may not (what it would fix is then among the findings)."""
+
+    @property
+    def unreachable(self) -> list[Finding]:
+        """Findings saying part of the fleet could not be checked (exit 6, not 7)."""
+        return [f for f in self.findings if f.kind in UNREACHABLE]
 
     def as_json(self) -> dict[str, object]:
         return {
-            "kind": self.kind,
-            "region": self.region,
-            "cluster": self.cluster,
-            "tenant": self.tenant,
-            "detail": self.detail,
+            "findings": [f.as_json() for f in self.findings],
+            "clusters": self.clusters,
+            "deep": self.deep,
+            "reconciled": None
+            if self.reconciled is None
+            else [r.as_json() for r in self.reconciled],
         }
 
 
@@ -50,66 +76,62 @@ class MigrationResult:
 
 
 class FleetService:
-    def __init__(self, ctx: OpsContext) -> None:
+    def __init__(self, ctx: OpsContext, backups: BackupService) -> None:
         self.ctx = ctx
+        self.backups = backups
 
-    def check(self, progress: Callable[[str], None] | None = None) -> list[Finding]:
-        """Every drift between catalog and clusters. For an operator it also drops the scratch
-        copies killed runs left on the reachable clusters (one ``backup.reconcile`` attempt);
-        one a cluster would not let go of is a finding. Raises: Forbidden."""
+    def check(
+        self, *, deep: bool = False, progress: Callable[[str], None] | None = None
+    ) -> FleetReport:
+        """Every drift between the catalog, the clusters and the backup stores.
+
+        One query per cluster; with ``deep``, one session per live tenant database as well.
+        ``progress`` is told each cluster (and backup store) as the check reaches it.
+
+        Raises: Forbidden. An unreachable cluster or store is a finding (see
+        :attr:`FleetReport.unreachable`).
+        """
         tenants = self.ctx.view(Action.FLEET_CHECK, "fleet", lambda tx: tx.tenants.all())
+        report = progress or (lambda where: None)
         by_cluster: dict[str, list[Tenant]] = {}
         for t in tenants:
             if t.cluster:
                 by_cluster.setdefault(t.cluster, []).append(t)
         findings: list[Finding] = []
-        now = self.ctx.now()
+        clusters = 0
         for region in self.ctx.settings.regions.values():
-            for cluster in region.clusters:
-                if progress:
-                    progress(cluster.name)
-                mine = by_cluster.get(cluster.name, [])
-                findings += self._check_cluster(region.name, cluster.name, cluster.capacity, mine)
-        down = {f.cluster for f in findings if f.kind == "cluster-unreachable"}
-        findings += self._sweep_scratch(
-            [
-                (region.name, cluster.name)
-                for region in self.ctx.settings.regions.values()
-                for cluster in region.clusters
-                if cluster.name not in down
-            ]
-        )
-        for t in tenants:
-            if t.state == TenantState.CANCELLED and t.retain_until and t.retain_until < now:
-                findings.append(
-                    Finding(
-                        "past-retention",
-                        t.region,
-                        t.cluster,
-                        t.name,
-                        f"retained until {iso(t.retain_until)}; awaiting purge",
-                    )
+            for settings in region.clusters:
+                report(settings.name)
+                clusters += 1
+                cluster = Cluster(
+                    region.name,
+                    settings.name,
+                    settings.capacity,
+                    by_cluster.get(settings.name, []),
                 )
-            if t.state == TenantState.PROVISIONING and (
-                t.lease_until is None or t.lease_until < now
-            ):
-                findings.append(
-                    Finding(
-                        "stuck-provisioning",
-                        t.region,
-                        t.cluster,
-                        t.name,
-                        "provisioning stopped part-way; rerun tenant provision to finish it",
-                    )
-                )
-        return findings
+                findings += self._check_cluster(cluster, region.inspector_role, deep)
+        may_reconcile = self._may_reconcile()
+        if may_reconcile:
+            down = {f.cluster for f in findings if f.kind == "cluster-unreachable"}
+            findings += self._sweep_scratch(
+                [
+                    (region.name, cluster.name)
+                    for region in self.ctx.settings.regions.values()
+                    for cluster in region.clusters
+                    if cluster.name not in down
+                ]
+            )
+        findings += catalog_findings(tenants, self.ctx.now())
+        reconciled: list[ReconcileReport] | None = [] if may_reconcile else None
+        for name in self.ctx.settings.regions:
+            report(f"the {name} backup store")
+            findings += self._check_backups(name, reconciled)
+        return FleetReport(findings, clusters, deep, reconciled)
 
     def _sweep_scratch(self, clusters: list[tuple[str, str]]) -> list[Finding]:
-        """Drop the scratch copies nobody holds on ``(region, cluster)``s, if the operator may
-        reconcile (else nothing is touched); what could not be dropped is a finding."""
-        with self.ctx.catalog.read() as tx:
-            roles = self.ctx.roles(tx)
-        if not clusters or not offered(roles, Action.BACKUP_RECONCILE, self.ctx.read_only).allowed:
+        """Drop the scratch copies nobody holds on ``(region, cluster)``s (the caller checked
+        that the operator may reconcile); what could not be dropped is a finding."""
+        if not clusters:
             return []
         findings: list[Finding] = []
         with self.ctx.audited(Action.BACKUP_RECONCILE, "scratch") as attempt:
@@ -127,68 +149,55 @@ class FleetService:
             attempt.ok(removed=removed, kept=len(findings))
         return findings
 
-    def _check_cluster(
-        self, region: str, cluster: str, capacity: int, tenants: list[Tenant]
-    ) -> list[Finding]:
-        store = self.ctx.store(cluster)
+    def _check_cluster(self, cluster: Cluster, inspector: str, deep: bool) -> list[Finding]:
+        store = self.ctx.store(cluster.name)
         try:
-            present = set(store.list_databases())
+            facts = store.cluster_facts(inspector)
         except Unavailable as exc:
-            return [Finding("cluster-unreachable", region, cluster, None, exc.message)]
-        out: list[Finding] = []
-        known = {t.name: t for t in tenants}
-        for name in sorted(present):
-            tenant = known.get(name)
-            if tenant is None or tenant.state == TenantState.PURGED:
-                out.append(
-                    Finding(
-                        "orphan-database",
-                        region,
-                        cluster,
-                        name,
-                        "a tenant database the catalog does not know (or purged)",
-                    )
-                )
-        live = [t for t in tenants if t.state in LIVE_STATES]
-        for t in live:
-            if t.name not in present:
-                out.append(
-                    Finding(
-                        "missing-database",
-                        region,
-                        cluster,
-                        t.name,
-                        f"catalog says {t.state}, but the database is missing",
-                    )
-                )
-                continue
-            try:
-                version = store.schema_version(t.name)
-            except OpsError as exc:
-                out.append(Finding("missing-database", region, cluster, t.name, exc.message))
-                continue
-            if version is None or version < TENANT_SCHEMA_VERSION:
-                out.append(
-                    Finding(
-                        "schema-behind",
-                        region,
-                        cluster,
-                        t.name,
-                        f"schema version {version} < {TENANT_SCHEMA_VERSION}; run fleet migrate",
-                    )
-                )
-        in_use = sum(1 for t in tenants if t.state != TenantState.PURGED)
-        if in_use > capacity:
-            out.append(
-                Finding(
-                    "over-capacity",
-                    region,
-                    cluster,
-                    None,
-                    f"{in_use} tenants on a cluster of capacity {capacity}",
-                )
+            return [Finding("cluster-unreachable", cluster.region, cluster.name, None, exc.message)]
+        versions = self._read_versions(store, cluster.tenants, facts) if deep else None
+        return cluster_findings(cluster, facts, versions)
+
+    @staticmethod
+    def _read_versions(
+        store: TenantStore, tenants: Sequence[Tenant], facts: Sequence[DatabaseFacts]
+    ) -> DeepVersions:
+        """``--deep``: the version each live tenant's own ``tenant_meta`` holds."""
+        present = {f.tenant for f in facts}
+        versions: DeepVersions = {}
+        for t in tenants:
+            if t.state in LIVE_STATES and t.name in present:
+                try:
+                    versions[t.name] = store.schema_version(t.name) or 0
+                except OpsError as exc:
+                    versions[t.name] = exc.message
+        return versions
+
+    def _may_reconcile(self) -> bool:
+        return offered(self.ctx.my_roles(), Action.BACKUP_RECONCILE, self.ctx.read_only).allowed
+
+    def _check_backups(
+        self, region: str, reconciled: list[ReconcileReport] | None
+    ) -> list[Finding]:
+        """Reconcile ``region``'s store with the index if the operator may (``reconciled`` is a
+        list), else read what reconciling would fix; either way, what still disagrees."""
+        try:
+            if reconciled is None:
+                unindexed, missing = self.backups.catalogue.unreconciled(region)
+                return backup_findings(unindexed, missing)
+            done = self.backups.reconcile(region)
+            reconciled.append(done)
+            if not done.missing:
+                return []
+            gone = set(done.missing)
+            lost = self.ctx.view(
+                Action.BACKUP_VIEW,
+                region,
+                lambda tx: [r for r in tx.backups.all() if r.id in gone],
             )
-        return out
+            return backup_findings([], lost)
+        except Unavailable as exc:
+            return [Finding("backup-store-unreachable", region, None, None, exc.message)]
 
     def migrate(
         self,

@@ -202,15 +202,18 @@ class InspectionService:
         since: str | None = None,
         until: str | None = None,
         per: str | None = None,
+        user: str | None = None,
     ) -> TenantActivity:
-        """Login activity of a window (default the last 7 days): counts per hour or day, failure
-        rate, distinct users/IPs/user agents, bursts of failures (thresholds from
-        ``[inspection]``), first-seen IPs. Raises: InvalidInput, NotFound, Conflict, Forbidden,
-        Unavailable.
+        """Login activity of a window (default the last 7 days), of one user's logins if
+        ``user`` is given: counts per hour or day, failure rate, distinct users/IPs/user
+        agents, bursts of failures (thresholds from ``[inspection]``), first-seen IPs.
+        Raises: InvalidInput, NotFound, Conflict, Forbidden, Unavailable.
         """
         now = self.ctx.now()
         typed = {"since": since or "7d", "until": until or "now"}
-        query = LoginFilters(since=typed["since"], until=typed["until"]).resolve(now)
+        if user:
+            typed["user"] = user
+        query = LoginFilters(since=typed["since"], until=typed["until"], user=user).resolve(now)
         assert query.since is not None and query.until is not None
         chosen = per or ("hour" if query.until - query.since <= timedelta(hours=48) else "day")
         settings = self.ctx.settings.inspection

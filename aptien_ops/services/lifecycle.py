@@ -1,4 +1,11 @@
-"""A tenant's life after provisioning: suspend, resume, cancel with retention, purge.
+"""A tenant's life after provisioning: suspend, resume, cancel with retention, reinstate a
+cancelled tenant within its retention, purge.
+
+Each change of state takes the catalog's write transaction (and the tenant's row) first, then
+changes the tenant's login flag on its cluster, then records the new state with its ops-log
+entry in that same transaction: a catalog that is busy or locked fails the command before any
+cluster is touched, and a crash after the cluster changed leaves the old state recorded, which
+rerunning the same command completes (the cluster change is idempotent).
 
 Purge is four-eyes: it is recorded as a request and runs when a second admin approves. It
 drops the database and its role and any scratch copy of it, destroys the sealed backup
@@ -9,10 +16,10 @@ the dates, without contact details.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from aptien_ops.domain import StateChange, Tenant, TenantState, validate_tenant_name
+from aptien_ops.domain import StateChange, Tenant, TenantState, iso, validate_tenant_name
 from aptien_ops.domain.free_text import REASON
 from aptien_ops.errors import Conflict, InvalidInput, OpsError
 from aptien_ops.permissions import Action
@@ -25,12 +32,34 @@ ALLOWED_FROM: dict[str, tuple[TenantState, ...]] = {
     "suspend": (TenantState.ACTIVE,),
     "resume": (TenantState.SUSPENDED,),
     "cancel": (TenantState.ACTIVE, TenantState.SUSPENDED),
+    "reinstate": (TenantState.CANCELLED,),
     "purge": (TenantState.CANCELLED,),
 }
 
 
 def _reason(reason: str | None, what: str) -> str:
     return REASON.check(reason, missing=f"{what} needs a reason", hint='--reason "why"')
+
+
+@dataclass(frozen=True)
+class PurgeScope:
+    """What purging a tenant destroys, restated before the purge is approved: its database and
+    owner role on its cluster, and (with its backup key) every one of its backups."""
+
+    tenant: Tenant
+    backups: int
+    """Backups of the tenant in the index (not pruned) that become unreadable."""
+
+    def as_json(self) -> dict[str, object]:
+        t = self.tenant
+        return {
+            "tenant": t.name,
+            "region": t.region,
+            "cluster": t.cluster,
+            "state": str(t.state),
+            "backups": self.backups,
+            "retain_until": iso(t.retain_until),
+        }
 
 
 class LifecycleService:
@@ -74,6 +103,46 @@ class LifecycleService:
             params={"retain_days": days},
         )
 
+    def reinstate(self, name: str) -> Tenant:
+        """Undo a cancel within the retention: the tenant is back in the state it was cancelled
+        from (active, its logins allowed again; or suspended, with its suspension's reason).
+
+        Raises: InvalidInput, NotFound, Forbidden, Conflict (not cancelled, purged, or the
+        retention has ended), Unavailable.
+        """
+        validate_tenant_name(name)
+        with self.ctx.audited(Action.TENANT_REINSTATE, name) as attempt:
+            with attempt.transaction() as tx:
+                current = existing_tenant(tx, name, for_update=True)
+                self._check_state(current, "reinstate")
+                now = self.ctx.now()
+                if current.retain_until is None or current.retain_until <= now:
+                    ended = f" on {current.retain_until:%Y-%m-%d}" if current.retain_until else ""
+                    raise Conflict(
+                        f"cannot reinstate {name}: its retention ended{ended}",
+                        hint="a tenant past its retention can only be purged",
+                    )
+                before, reason = self._state_before_cancel(tx, name)
+                changed = self._record(
+                    tx, current, before, reason, login=before == TenantState.ACTIVE
+                )
+                attempt.ok(to=str(before))
+            return changed
+        raise AssertionError("unreachable: the attempt returns or raises")
+
+    @staticmethod
+    def _state_before_cancel(tx: CatalogTx, name: str) -> tuple[TenantState, str | None]:
+        """The state the tenant was last cancelled from, and a suspension's reason: a cancel
+        does not undo why security suspended it."""
+        changes = tx.tenant_history.state_changes(name)
+        cancels = [n for n, c in enumerate(changes) if c.to_state == TenantState.CANCELLED]
+        if not cancels or changes[cancels[-1]].from_state != TenantState.SUSPENDED:
+            return TenantState.ACTIVE, None
+        before = changes[cancels[-1] - 1] if cancels[-1] else None
+        if before is not None and before.to_state == TenantState.SUSPENDED:
+            return TenantState.SUSPENDED, before.reason
+        return TenantState.SUSPENDED, None
+
     def purge(self, name: str, *, before_retention_end: str | None = None) -> Tenant:
         """Request the purge of a cancelled tenant (four-eyes) — or run it when four-eyes is off.
 
@@ -108,6 +177,16 @@ class LifecycleService:
 
         return self.ctx.mutate(Action.TENANT_PURGE, name, params, purge_now)
 
+    def purge_scope(self, name: str) -> PurgeScope:
+        """What a purge of ``name`` would destroy (a read). Raises: InvalidInput, NotFound,
+        Forbidden."""
+        validate_tenant_name(name)
+
+        def read(tx: CatalogTx) -> PurgeScope:
+            return PurgeScope(existing_tenant(tx, name), len(tx.backups.all(tenant=name)))
+
+        return self.ctx.view(Action.TENANT_VIEW, name, read)
+
     # -- internals ------------------------------------------------------------------------
 
     def _transition(
@@ -124,35 +203,46 @@ class LifecycleService:
     ) -> Tenant:
         logged = {**(params or {}), **({"reason": reason} if reason else {})}
         with self.ctx.audited(action, name, logged) as attempt:
-            tenant = self._get_now(name)
-            self._check_state(tenant, verb)
-            assert tenant.cluster is not None
-            # The cluster first: if we crash after it, the catalog still shows the old state
-            # and rerunning the same command repeats an idempotent ALTER ROLE before recording.
-            self.ctx.store(tenant.cluster).set_login(name, login)
+            # The catalog's write transaction first: busy or locked, it fails here, before the
+            # cluster is touched (see the module's docstring).
             with attempt.transaction() as tx:
                 current = existing_tenant(tx, name, for_update=True)
                 self._check_state(current, verb)
-                now = self.ctx.now()
-                changed = replace(
-                    current,
-                    state=to,
-                    state_reason=reason,
-                    updated_at=now,
-                    retain_until=retain_until
-                    if to == TenantState.CANCELLED
-                    else current.retain_until,
-                )
-                tx.tenants.update(changed)
-                tx.tenant_history.add_state_change(
-                    name,
-                    StateChange(
-                        now, str(current.state), str(to), self.ctx.identity.operator, reason
-                    ),
+                changed = self._record(
+                    tx, current, to, reason, login=login, retain_until=retain_until
                 )
                 attempt.ok()
             return changed
         raise AssertionError("unreachable: the attempt returns or raises")
+
+    def _record(
+        self,
+        tx: CatalogTx,
+        current: Tenant,
+        to: TenantState,
+        reason: str | None,
+        *,
+        login: bool,
+        retain_until: datetime | None = None,
+    ) -> Tenant:
+        """Set the login flag on the tenant's cluster, then its new state and history in ``tx``
+        (whose write lock the caller holds)."""
+        assert current.cluster is not None
+        self.ctx.store(current.cluster).set_login(current.name, login)
+        now = self.ctx.now()
+        changed = replace(
+            current,
+            state=to,
+            state_reason=reason,
+            updated_at=now,
+            retain_until=retain_until if to == TenantState.CANCELLED else None,
+        )
+        tx.tenants.update(changed)
+        tx.tenant_history.add_state_change(
+            current.name,
+            StateChange(now, str(current.state), str(to), self.ctx.identity.operator, reason),
+        )
+        return changed
 
     def _execute_purge(
         self, tx: CatalogTx, target: str, params: Mapping[str, object], approval_id: int
@@ -204,16 +294,22 @@ class LifecycleService:
                 if cluster.name == tenant.cluster:
                     raise
 
-    def _get_now(self, name: str) -> Tenant:
-        with self.ctx.catalog.read() as tx:
-            return existing_tenant(tx, name)
-
     @staticmethod
     def _check_state(tenant: Tenant, verb: str) -> None:
-        allowed = ALLOWED_FROM[verb]
-        if tenant.state not in allowed:
-            needed = " or ".join(str(s) for s in allowed)
-            raise Conflict(
-                f"cannot {verb} {tenant.name}: it is {tenant.state}",
-                hint=f"{verb} needs a tenant that is {needed}",
-            )
+        refusal = state_refusal(tenant, verb)
+        if refusal is not None:
+            raise refusal
+
+
+def state_refusal(tenant: Tenant, verb: str) -> Conflict | None:
+    """The Conflict that ``verb`` (suspend, resume, cancel, purge) meets in ``tenant``'s state,
+    as the CLI reports it; None when the state allows it. The TUI says the same when the key
+    is pressed on a tenant whose state does not allow it."""
+    allowed = ALLOWED_FROM[verb]
+    if tenant.state in allowed:
+        return None
+    needed = " or ".join(str(s) for s in allowed)
+    return Conflict(
+        f"cannot {verb} {tenant.name}: it is {tenant.state}",
+        hint=f"{verb} needs a tenant that is {needed}",
+    )

@@ -47,18 +47,26 @@ class PolicyService:
         policy = self.ctx.view(Action.POLICY_VIEW, "policy", lambda tx: self.ctx.policy)
         return PolicyView(settings.mode, source, policy)
 
+    def sandbox_refusal(self) -> InvalidInput | None:
+        """What ``set`` is refused with in a sandbox (its policy is its config); None in
+        production."""
+        if not self.ctx.settings.sandbox:
+            return None
+        return InvalidInput(
+            "a sandbox's policy is its config: edit [security] and [tenants] in "
+            f"{self.ctx.settings.source}",
+            hint="policy set changes a production catalog's policy",
+        )
+
     def set(self, key: str, value: str) -> Policy:
         """Request a change of the policy; a different admin approves it. Always four-eyes.
 
         Raises: InvalidInput (unknown key, a value the key does not take, a sandbox),
         Forbidden, PendingApproval (the request is recorded).
         """
-        if self.ctx.settings.sandbox:
-            raise InvalidInput(
-                "a sandbox's policy is its config: edit [security] and [tenants] in "
-                f"{self.ctx.settings.source}",
-                hint="policy set changes a production catalog's policy",
-            )
+        refusal = self.sandbox_refusal()
+        if refusal is not None:
+            raise refusal
         changed = self.ctx.policy.with_value(key, value)  # refuses a bad value up front
         stored = changed.stored()[key]
         approval = self.approvals.request(Action.POLICY_SET, key, {"key": key, "value": stored})

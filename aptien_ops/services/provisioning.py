@@ -4,8 +4,10 @@ reserve → owner-role → database → schema → inspector-grants → backup-i
 
 Each step is idempotent and recorded when done, so killing the process at any point and
 running the same ``tenant provision`` again converges to one active tenant with nothing
-orphaned. A lease on the tenant row (``host:pid:session``) keeps two processes from working
-on the same tenant at once; a lease whose process has died, or that has expired, is taken over.
+orphaned. Rerun once it has finished, the same request reports the tenant as it is (every
+step "done earlier", nothing touched); a different request for that name is a conflict. A
+lease on the tenant row (``host:pid:session``) keeps two processes from working on the same
+tenant at once; a lease whose process has died, or that has expired, is taken over.
 """
 
 from __future__ import annotations
@@ -106,11 +108,13 @@ class ProvisioningService:
         filling: Filling | None = None,
     ) -> Tenant:
         """Provision (or resume provisioning) a tenant; with ``filling``, put data into its
-        database before it goes active.
+        database before it goes active. The same request (without a filling) for a tenant
+        whose provisioning finished returns it as it is, changing nothing.
 
         Raises: InvalidInput (name, country, region contradiction, contact), Forbidden,
-        Conflict (exists, being provisioned elsewhere, region full), Unavailable (no reachable
-        cluster, or a cluster went down mid-way: rerun to resume).
+        Conflict (exists for another request or purged, being provisioned elsewhere, region
+        full), Unavailable (no reachable cluster, or a cluster went down mid-way: rerun to
+        resume).
         """
         name = validate_tenant_name(request.name)
         request = self._checked_text(request)
@@ -130,6 +134,16 @@ class ProvisioningService:
         with self.ctx.audited(action, name, params) as attempt:
             if request.residency_override:
                 self._check_override()
+            # A restore has its own "done already" (the backup it restored): a tenant that
+            # exists is never one it may report as restored.
+            finished = (
+                None if filling else self._finished(request, resolution.country.alpha2, region)
+            )
+            if finished is not None:
+                for step in steps[1:]:
+                    report(step, "skip")
+                attempt.ok(already=str(finished.state))
+                return finished
             self._preflight(region)
             tenant = self._reserve(request, resolution.country.alpha2, region, filling)
             try:
@@ -214,6 +228,42 @@ class ProvisioningService:
                 ),
             )
             return tenant
+
+    def _finished(
+        self, request: ProvisionRequest, country: str, region: RegionSettings
+    ) -> Tenant | None:
+        """The tenant if its provisioning finished for this same request; None if there is no
+        such tenant yet or it is still being provisioned.
+
+        Raises: Conflict (purged, or provisioned for another country, region or contact).
+        """
+        with self.ctx.catalog.read() as tx:
+            existing = tx.tenants.get(request.name)
+        if existing is None or existing.state == TenantState.PROVISIONING:
+            return None
+        name = existing.name
+        if existing.state == TenantState.PURGED:
+            raise Conflict(
+                f"tenant {name} was purged; its name stays with its tombstone",
+                hint="provision the client under another name",
+            )
+        asked = {
+            "country": (country, existing.country),
+            "region": (region.name, existing.region),
+            "contact name": (request.contact_name, existing.contact_name),
+            "contact e-mail": (request.contact_email, existing.contact_email),
+        }
+        differs = [
+            f"{what} {had or '(none)'}, not {wanted}"
+            for what, (wanted, had) in asked.items()
+            if wanted is not None and wanted != had
+        ]
+        if differs:
+            raise Conflict(
+                f"tenant {name} exists already ({existing.state}) with {'; '.join(differs)}",
+                hint=f"aptien-ops tenant show {name}",
+            )
+        return existing
 
     def _resume(
         self, tx: CatalogTx, existing: Tenant, country: str, region: RegionSettings

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from aptien_ops.config import region_or_fail
 from aptien_ops.domain import (
+    Approval,
     StateChange,
     StepRecord,
     Tenant,
@@ -19,6 +20,7 @@ from aptien_ops.errors import NotFound, Unavailable
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.context import OpsContext, existing_tenant
+from aptien_ops.services.tenant_timeline import HistoryEntry, about_tenant, timeline
 
 
 def parse_state(value: str) -> TenantState:
@@ -37,12 +39,19 @@ class TenantDetail:
     size_bytes: int | None
     size_error: str | None = None
     """Why the size is unknown (the cluster could not be reached)."""
+    requests: tuple[Approval, ...] = ()
+    """The four-eyes requests about the tenant (a purge…), decided or not, oldest first."""
+
+    def timeline(self) -> list[HistoryEntry]:
+        """State changes and requests with who asked, who decided and why, oldest first."""
+        return timeline(self.history, self.requests)
 
     def as_json(self) -> dict[str, object]:
         data: dict[str, object] = {
             **self.tenant.as_json(),
             "steps": [s.as_json() for s in self.steps],
             "history": [h.as_json() for h in self.history],
+            "requests": [r.as_json() for r in self.requests],
             "size_bytes": self.size_bytes,
         }
         if self.size_error is not None:
@@ -86,6 +95,19 @@ class TenantService:
         validate_tenant_name(name)
         return self.ctx.view(Action.TENANT_VIEW, name, lambda tx: existing_tenant(tx, name))
 
+    def history(self, name: str) -> builtins.list[HistoryEntry]:
+        """The tenant's history, oldest first: its state changes, and each four-eyes request
+        about it with who asked, who approved or rejected it, and why (a read of the catalog
+        only). Raises: InvalidInput, NotFound, Forbidden."""
+        validate_tenant_name(name)
+
+        def read(tx: CatalogTx) -> builtins.list[HistoryEntry]:
+            existing_tenant(tx, name)
+            requests = [a for a in tx.approvals.all() if about_tenant(a, name)]
+            return timeline(tx.tenant_history.state_changes(name), requests)
+
+        return self.ctx.view(Action.TENANT_VIEW, name, read)
+
     def detail(self, name: str) -> TenantDetail:
         """The tenant with its step history, state history and database size.
 
@@ -94,16 +116,19 @@ class TenantService:
         """
         validate_tenant_name(name)
 
-        def read(tx: CatalogTx) -> tuple[Tenant, list[StepRecord], list[StateChange]]:
+        def read(
+            tx: CatalogTx,
+        ) -> tuple[Tenant, list[StepRecord], list[StateChange], list[Approval]]:
             tenant = existing_tenant(tx, name)
             history = tx.tenant_history
-            return tenant, history.steps(name), history.state_changes(name)
+            requests = [a for a in tx.approvals.all() if about_tenant(a, name)]
+            return tenant, history.steps(name), history.state_changes(name), requests
 
-        tenant, steps, changes = self.ctx.view(Action.TENANT_VIEW, name, read)
+        tenant, steps, changes, requests = self.ctx.view(Action.TENANT_VIEW, name, read)
         size, size_error = None, None
         if tenant.cluster and tenant.state != TenantState.PURGED:
             try:
                 size = self.ctx.store(tenant.cluster).size_bytes(name)
             except (Unavailable, NotFound) as exc:
                 size_error = exc.message
-        return TenantDetail(tenant, tuple(steps), tuple(changes), size, size_error)
+        return TenantDetail(tenant, tuple(steps), tuple(changes), size, size_error, tuple(requests))

@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import NullPool, QueuePool, StaticPool
 
 from aptien_ops.backends import catalog_schema as s
+from aptien_ops.backends.sql_catalog import errors
 from aptien_ops.backends.sql_catalog.errors import (
     INSUFFICIENT_PRIVILEGE,
     short_reason,
@@ -54,7 +55,8 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     # (SQLAlchemy's documented recipe for SQLite transactions).
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA busy_timeout = 10000")
+    # A lock held longer than this ends the command as "busy" (exit 6), not a long wait.
+    cursor.execute(f"PRAGMA busy_timeout = {int(errors.CATALOG_LOCK_WAIT_S * 1000)}")
     cursor.execute("PRAGMA foreign_keys = ON")
     # Deleted rows are zeroed, not left in free pages: sealed secrets are crypto-shredded.
     cursor.execute("PRAGMA secure_delete = ON")
@@ -298,6 +300,10 @@ class SqlCatalog:
                     conn.execution_options(postgresql_readonly=True)
                 tx = SqlCatalogTx(conn, dialect=self.dialect, error=self._error)
                 with conn.begin():
+                    if write and self.dialect == "postgresql":
+                        # As SQLite's busy_timeout: a lock held elsewhere ends it as busy.
+                        wait = int(errors.CATALOG_LOCK_WAIT_S * 1000)
+                        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {wait}")
                     yield tx
                 if tx.shred_after_commit:
                     self._shred(conn)
@@ -321,7 +327,7 @@ class SqlCatalog:
         with self._engine.connect() as vacuum:
             try:
                 vacuum.execution_options(isolation_level="AUTOCOMMIT")
-                # A lock wait ends as a lost race (exit 5): rerunning the purge shreds again.
+                # A lock wait ends as busy (exit 6): rerunning the purge shreds again.
                 vacuum.exec_driver_sql("SET lock_timeout = '10s'")
                 name = vacuum.dialect.identifier_preparer.quote(s.tenant_secrets.name)
                 vacuum.exec_driver_sql(f"VACUUM (FULL) {name}")
@@ -332,10 +338,14 @@ class SqlCatalog:
     def transaction(self) -> AbstractContextManager[SqlCatalogTx]:
         """A read-write transaction: commits on success, rolls back on any exception.
 
-        On SQLite it is ``BEGIN IMMEDIATE``, so writers queue (up to 10 s) instead of failing.
+        On SQLite it is ``BEGIN IMMEDIATE``: the write lock is taken at once, so writers queue
+        instead of failing. A lock another process holds for longer than
+        ``errors.CATALOG_LOCK_WAIT_S`` (SQLite's ``busy_timeout``, PostgreSQL's
+        ``lock_timeout``) ends it as Unavailable ("busy").
 
         Raises:
-            Unavailable, Conflict (on begin or commit, and from every tx method).
+            Unavailable (unreachable or busy), Conflict (a lost race; on begin or commit, and
+            from every tx method).
         """
         return self._transaction(write=True)
 

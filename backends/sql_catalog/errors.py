@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from aptien_ops.backends.sql_catalog.base import Repository
 
 RACE = "lost a race with another operator; run the command again"
+#: How long a catalog transaction waits for a lock another process holds (SQLite's
+#: ``busy_timeout``, PostgreSQL's ``lock_timeout`` on write transactions) before the command
+#: ends as ``Unavailable`` (exit 6, "busy") rather than waiting on: docs/production.md.
+CATALOG_LOCK_WAIT_S = 5.0
+#: SQLSTATE of a lock wait that ran out (``lock_timeout``, ``NOWAIT``).
+LOCK_NOT_AVAILABLE = "55P03"
 INSUFFICIENT_PRIVILEGE = "42501"
 #: Tables whose rows the catalog refuses to change or remove (``0004_append_only_opslog``).
 APPEND_ONLY = frozenset({"opslog", "opslog_head"})
@@ -67,6 +73,24 @@ def _refusal(exc: sa_exc.DBAPIError, reason: str) -> OpsError:
     )
 
 
+def busy(where: str) -> Unavailable:
+    """The catalog stayed locked by another process for longer than the console waits."""
+    return Unavailable(
+        f"the catalog at {where} is busy: another process has held its lock for over"
+        f" {CATALOG_LOCK_WAIT_S:g} s",
+        hint="nothing was recorded; run the command again in a moment",
+    )
+
+
+def _is_busy(exc: sa_exc.DBAPIError, state: str, lowered: str) -> bool:
+    """A lock wait that ran out: SQLite's busy/locked after ``busy_timeout``, PostgreSQL's
+    ``lock_timeout``. Not a race: nothing conflicted, the catalog was just not free."""
+    sqlite = exc.orig is not None and type(exc.orig).__module__.startswith("sqlite3")
+    return state == LOCK_NOT_AVAILABLE or (
+        sqlite and ("database is locked" in lowered or "table is locked" in lowered)
+    )
+
+
 def translate_error(exc: sa_exc.SQLAlchemyError, where: str, secret: str | None = None) -> OpsError:
     """The console error for a SQLAlchemy/driver exception; ``where`` is the display URL."""
     reason = short_reason(exc)
@@ -75,7 +99,9 @@ def translate_error(exc: sa_exc.SQLAlchemyError, where: str, secret: str | None 
     if isinstance(exc, sa_exc.DBAPIError):
         state = sqlstate(exc)
         lowered = reason.lower()
-        if state in ("40001", "40P01", "55P03") or "locked" in lowered:
+        if _is_busy(exc, state, lowered):
+            return busy(where)
+        if state in ("40001", "40P01"):
             return Conflict(RACE)
         if state == INSUFFICIENT_PRIVILEGE:
             return _refusal(exc, reason)

@@ -6,9 +6,12 @@ only read the screen, the notices and the messages the worker posts.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.text import Text
@@ -21,6 +24,7 @@ from tui_helpers import (
     screen_words,
     settle,
     story,
+    until,
 )
 
 from aptien_ops.composition import Console
@@ -320,8 +324,8 @@ async def test_the_palette_lists_backups_and_its_actions_by_role(
         async with console_app(open_as(operator)) as (app, _):
             titles = palette_titles(app)
             assert "Go to Backups" in titles
-            assert ("Backups: Back up" in titles) is offered and (
-                "Backups: Prune" in titles
+            assert ("Back up tenant" in titles) is offered and (
+                "Prune backups" in titles
             ) is offered
 
 
@@ -369,3 +373,52 @@ async def test_the_dashboard_says_backups_are_on_schedule(
     open_as("olga").backups.verify(backup_id, "restore")
     async with console_app(open_as("vic")) as (app, _):
         assert "On schedule: nothing is due and no backup failed verification." in screen_words(app)
+
+
+@story
+async def test_quitting_during_a_backup_run_asks_and_quits_once_it_is_done(
+    open_as: Callable[..., Console],
+    provisioned: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    provisioned("acme-gmbh", "DE")
+    console = open_as("olga")
+    repository = console.backups.repository("eu")
+    create, started, release = repository.create, threading.Event(), threading.Event()
+
+    def held_create(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        release.wait(timeout=60)
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(repository, "create", held_create)
+    try:
+        async with console_app(console, screen="8") as (app, pilot):
+            await pilot.press("b")
+            await settle(pilot)
+            await pilot.press("enter")  # backs up acme-gmbh
+            assert await asyncio.to_thread(started.wait, 60), "the backup never started"
+            await pilot.press("q")
+            await until(
+                pilot, lambda: isinstance(app.screen, ConfirmModal), "the question", workers=False
+            )
+            assert "Still going: backing up acme-gmbh" in screen_words(app)
+            assert "cannot be stopped halfway" in screen_words(app)
+            await pilot.press("n")  # keep working: nothing changes
+            await until(
+                pilot, lambda: isinstance(app.screen, BackupsScreen), "the screen", workers=False
+            )
+            await pilot.press("q")
+            await until(
+                pilot, lambda: isinstance(app.screen, ConfirmModal), "the question", workers=False
+            )
+            await pilot.press("y")
+            await until(pilot, lambda: app.quit_when_done, "the answer", workers=False)
+            assert app.is_running and app.screen.query_one("#backups-run").display
+            release.set()  # the backup finishes whole, then the console quits
+            await until(pilot, lambda: not app.is_running, "the app to quit")
+    finally:
+        release.set()
+    assert [r.record.tenant for r in open_as("vic").backups.listing("acme-gmbh").rows] == [
+        "acme-gmbh"
+    ]

@@ -141,11 +141,16 @@ async def test_help_and_the_palette_list_find_user_and_the_inspection_tabs(
 ) -> None:
     async with console_app(open_as("sam")) as (app, pilot):
         titles = palette_titles(app)
-        for title in ("Go to Find user", "Find user: E-mail", "Tenant: Logins", "Tenant: Audit"):
+        for title in (
+            "Go to Find user",
+            "Find user by e-mail",
+            "Show tenant logins",
+            "Show tenant change audit",
+        ):
             assert title in titles, title
         assert (
             "Tenant: Back" not in titles and "Tenant: Overview" not in titles
-        )  # Tenants: Open does that
+        )  # Open tenant does that
         sections = dict(key_sections(app))
         assert ("7", "go to Find user") in sections["Everywhere"]
         assert ("l", "login history, paged as you scroll (security role)") in sections["Tenant"]
@@ -157,4 +162,4 @@ async def test_help_and_the_palette_list_find_user_and_the_inspection_tabs(
 
     async with console_app(open_as("vic")) as (viewer, _):
         titles = palette_titles(viewer)
-        assert "Go to Find user" in titles and "Find user: E-mail" not in titles
+        assert "Go to Find user" in titles and "Find user by e-mail" not in titles

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from textual.widgets import DataTable
-from tui_helpers import console_app, pick_role, select_operator, settle, story
+from tui_helpers import console_app, footer, pick_role, select_operator, settle, story
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import ApprovalState
@@ -75,9 +75,15 @@ async def test_the_requester_cannot_approve_their_own_request(
 ) -> None:
     request_admin_for_sam(open_as("ada"))
     async with console_app(open_as("ada"), screen="4") as (app, pilot):
-        await pilot.press("a", "y")
+        assert "Approve" not in footer(app)  # not offered on one's own request...
+        assert "Reject" in footer(app)  # ...which she may withdraw
+        await pilot.press("a", "y")  # ...and the key says why, in the service's words
         await settle(pilot)
-        assert any("cannot approve their own request" in m for m in app.notices_of("error"))
+        assert isinstance(app.screen, ApprovalsScreen)
+        assert app.notices_of("warning") == [
+            "ada cannot approve their own request #1"
+            " (four-eyes: a different operator must approve it)"
+        ]
     assert "admin" not in roles_of(open_as("ada"), "sam")
 
 

@@ -126,6 +126,7 @@ async def test_failed_only_and_a_user_narrow_the_logins(
         assert rows and len(rows) == min(200, failures)
         assert all(r.result != "success" for r in rows)
         assert "✗ " in screen_text(app)
+        assert " · failed only" in screen_text(app)  # the status line says what applies
 
         email = rows[0].user_email
         await pilot.press("slash", "tab", "tab", *email, "enter")  # since, until, then user
@@ -133,6 +134,11 @@ async def test_failed_only_and_a_user_narrow_the_logins(
         rows = held(logins)
         assert rows and all(r.user_email == email and r.result != "success" for r in rows)
         assert app.focused is logins.table
+        assert f"user {email} · failed only" in screen_words(app)
+        chart = logins.query_one(ActivityChart).summary  # the chart is of that user too
+        theirs = open_as("sam").inspection.summary(tenant, user=email, per="hour")
+        assert chart is not None and chart.activity.logins == theirs.activity.logins
+        assert theirs.activity.logins < open_as("sam").inspection.summary(tenant).activity.logins
 
         await pilot.press("slash", "escape")  # Esc leaves the filter bar, then leaves the tenant
         assert app.focused is logins.table

@@ -13,6 +13,7 @@ from tui_helpers import console_app, from_palette, screen_text, settle, story
 from aptien_ops.composition import Console
 from aptien_ops.screens.app import OpsApp
 from aptien_ops.screens.approvals import ApprovalsScreen
+from aptien_ops.screens.commands import OpsCommands
 from aptien_ops.screens.dashboard import DashboardScreen
 from aptien_ops.screens.fleet import FleetScreen
 from aptien_ops.screens.help import HelpScreen, key_sections
@@ -212,7 +213,7 @@ async def test_the_palette_runs_a_screens_action_from_anywhere(
     open_as: Callable[..., Console],
 ) -> None:
     async with console_app(open_as("ada")) as (app, pilot):
-        await from_palette(pilot, "grant role")
+        await from_palette(pilot, "revoke role")
         assert isinstance(app.screen, RolePickerModal)
         assert app.screen_stack[-2].__class__ is OperatorsScreen
 
@@ -224,3 +225,19 @@ async def test_the_palette_offers_no_screenshot_of_tenant_data(
     async with console_app(open_as("ada")) as (app, _):
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Quit" in titles and "Screenshot" not in titles
+
+
+@pytest.mark.parametrize("operator", ["ada", "sam"])
+@story
+async def test_palette_entries_read_as_actions_with_keys_as_the_footer_shows_them(
+    open_as: Callable[..., Console], operator: str
+) -> None:
+    async with console_app(open_as(operator)) as (app, _):
+        commands = OpsCommands(app.screen).commands()
+        for title, help_text, _ in commands:
+            assert ":" not in title, title  # "Verify backup", not "Backups: Verify"
+            assert not re.search(r"\b(slash|enter|escape|ctrl\+\w)\b", help_text), help_text
+        titles = [title for title, _, _ in commands]
+        assert {"Go to Backups", "Refresh", "Show keys of every screen"} <= set(titles)
+        assert ("Verify backup" in titles) is (operator == "ada")
+        assert ("Find user by e-mail" in titles) is (operator == "sam")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tui_helpers import Pins, console_app, screen_words, settle, story
+from rich.console import Console as RichConsole
+from textual.widgets import Static
+from tui_helpers import Pins, console_app, footer, screen_text, screen_words, settle, story
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import Identity
@@ -69,3 +72,31 @@ async def test_a_viewer_sees_the_policy_and_is_told_who_may_change_it(
         assert "Request change" not in shown
     with pytest.raises(InvalidInput, match="edit"):
         console.policy.set("idle_minutes", "5")
+
+
+@story
+async def test_the_doctor_runs_from_the_policy_screen_with_a_fix_under_each_failure(
+    open_as: Callable[..., Console], sandbox: Path
+) -> None:
+    store = sandbox.parent / "backups" / "eu"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text("not a directory")  # the region's backup store is broken
+    async with console_app(open_as("vic"), screen="9") as (app, pilot):  # every role may
+        assert "Run doctor" in footer(app)
+        await pilot.press("d")
+        await settle(pilot)
+        checks = app.screen.query_one("#policy-checks")
+        assert checks.display
+        assert checks.border_subtitle == "1 check of 18 failed · ops-log entry #2"
+        assert "✓ catalog.reachable" in screen_text(app)
+        content = app.screen.query_one("#policy-checks-list", Static).content
+        assert not app.screen.query_one("#policy-detail").display  # room for the findings
+        await pilot.press("escape")  # back to the policy
+        await settle(pilot)
+        assert not checks.display and app.screen.query_one("#policy-detail").display
+    console = RichConsole(width=200, record=True, file=io.StringIO())
+    console.print(content)
+    lines = console.export_text().splitlines()
+    assert any(line.startswith("– process ") for line in lines)  # not for a sandbox
+    failure = next(n for n, line in enumerate(lines) if line.startswith("✗ region.eu.store "))
+    assert "fix: move it away, then: install -d" in lines[failure + 1]

@@ -115,6 +115,34 @@ def test_reject_asks_for_a_reason(snap_compare: SnapCompare, app_as: Callable[..
     assert snap_compare(app_as("ada"), terminal_size=(80, 24), run_before=keys("4", "x"))
 
 
+def test_approvals_at_200x50(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> None:
+    assert snap_compare(app_as("ada"), terminal_size=(200, 50), run_before=keys("4"))
+
+
+@pytest.fixture
+def purge_requested(fleet: None, open_as: Callable[..., Console]) -> None:
+    """ada asks for the purge of gotham-legal (cancelled): request #2."""
+    with pytest.raises(PendingApproval):
+        open_as("ada").lifecycle.purge("gotham-legal")
+
+
+def test_purge_approval_restates_what_goes(
+    snap_compare: SnapCompare, purge_requested: None, app_as: Callable[..., OpsApp]
+) -> None:
+    assert snap_compare(app_as(None), terminal_size=(80, 24), run_before=keys("4", "a"))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+def test_tenant_history_names_who_requested_a_purge(
+    snap_compare: SnapCompare,
+    purge_requested: None,
+    app_as: Callable[..., OpsApp],
+    size: tuple[int, int],
+) -> None:
+    run = keys("2", "down", "down", "down", "enter")  # gotham-legal
+    assert snap_compare(app_as("ada"), terminal_size=size, run_before=run)
+
+
 def busy_log(open_as: Callable[..., Console]) -> None:
     """Enough entries that the newest fill the screen (the catalog's path stays off it)."""
     ada = open_as("ada")

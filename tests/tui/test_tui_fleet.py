@@ -95,3 +95,23 @@ async def test_a_viewer_may_check_but_is_not_offered_migrate(
 ) -> None:
     async with console_app(open_as("vic"), screen="6") as (app, _):
         assert "Check again" in footer(app) and "Migrate" not in footer(app)
+
+
+@story
+async def test_login_drift_is_its_own_group_and_d_checks_every_database(
+    open_as: Callable[..., Console], provisioned: Callable[..., str]
+) -> None:
+    provisioned("acme-gmbh", "DE")
+    ada = open_as("ada")
+    ada.lifecycle.suspend("acme-gmbh", "security incident")
+    ada.ctx.store("eu-sandbox-1").set_login("acme-gmbh", True)  # behind the catalog's back
+    async with console_app(open_as("vic"), screen="6") as (app, pilot):
+        shown = screen_words(app)
+        assert "Logins the cluster allows or refuses against the tenant's state (1)" in shown
+        assert "suspended in the catalog, but the cluster lets its users log in" in shown
+        assert "Deep check" in footer(app)
+        await pilot.press("d")
+        await settle(pilot)
+        assert "1 finding of 1 kind on 2 clusters (deep: every database opened)" in screen_words(
+            app
+        )

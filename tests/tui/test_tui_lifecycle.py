@@ -1,5 +1,6 @@
 """A tenant's life in the TUI: open it with Enter, suspend with a reason, resume, cancel with a
-retention, and request its purge by typing its name; only what state and roles allow is offered."""
+retention, reinstate it within that, and request its purge by typing its name; only what state
+and roles allow is offered."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Input, Static
 from tui_helpers import (
     console_app,
     footer,
@@ -22,10 +23,13 @@ from tui_helpers import (
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import TenantState
+from aptien_ops.errors import PendingApproval
 from aptien_ops.screens.lifecycle_modals import RetainDaysModal, TypeNameToPurgeModal
-from aptien_ops.screens.modals import ReasonModal
+from aptien_ops.screens.modals import ConfirmModal, ReasonModal
 from aptien_ops.screens.tenant_detail import TenantDetailScreen
 from aptien_ops.screens.tenants import TenantsScreen
+
+from cli_runner import run_cli
 
 pytestmark = pytest.mark.tui
 
@@ -165,7 +169,9 @@ async def test_a_viewer_sees_no_lifecycle_actions(
         assert "changing a tenant needs the operator or admin role" in screen_text(app)
         titles = palette_titles(app)
         # Only the tabs, which tell a viewer why their data is not shown.
-        assert [t for t in titles if t.startswith("Tenant:")] == ["Tenant: Logins", "Tenant: Audit"]
+        changes = [t for t in titles if t.endswith(("tenant", "tenant (request)"))]
+        assert changes == ["Open tenant"]  # opening changes nothing
+        assert "Show tenant logins" in titles and "Show tenant change audit" in titles
         await pilot.press("s")
         await pilot.pause()
         assert isinstance(app.screen, TenantDetailScreen)
@@ -191,7 +197,7 @@ async def test_the_palette_suspends_the_highlighted_tenant(
     open_as: Callable[..., Console], acme: str
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        await from_palette(pilot, "tenant: suspend")
+        await from_palette(pilot, "suspend tenant")
         assert isinstance(app.screen, ReasonModal)
         assert isinstance(app.screen_stack[-2], TenantDetailScreen)
         await pilot.press(*"security incident", "enter")
@@ -204,10 +210,11 @@ async def test_the_palette_says_why_a_state_does_not_allow_an_action(
     open_as: Callable[..., Console], acme: str
 ) -> None:
     async with console_app(open_as("olga")) as (app, pilot):
-        await from_palette(pilot, "tenant: resume")
+        await from_palette(pilot, "resume tenant")
         assert isinstance(app.screen, TenantDetailScreen)
-        assert "acme-gmbh is active: resume needs a tenant that is suspended" in app.notices_of(
-            "warning"
+        assert (
+            "cannot resume acme-gmbh: it is active (resume needs a tenant that is suspended)"
+            in app.notices_of("warning")
         )
 
 
@@ -219,10 +226,78 @@ async def test_on_an_open_tenant_the_palette_acts_on_that_tenant(
     async with console_app(open_as("olga"), screen="2") as (app, pilot):
         await pilot.press("down", "enter")  # maple-health, the second row
         await settle(pilot)
-        await from_palette(pilot, "tenant: cancel")
+        await from_palette(pilot, "cancel tenant")
         assert isinstance(app.screen, RetainDaysModal) and app.screen.tenant == "maple-health"
         await pilot.press("escape")
         await settle(pilot)
-        await from_palette(pilot, "tenants: provision")
+        await from_palette(pilot, "provision tenant")
         assert type(app.screen).__name__ == "ProvisionModal"
         assert isinstance(app.screen_stack[-2], TenantsScreen)  # back from the tenant to the list
+
+
+@story
+async def test_a_cancelled_tenant_is_reinstated_with_i_while_it_is_retained(
+    open_as: Callable[..., Console], acme: str
+) -> None:
+    open_as("olga").lifecycle.cancel(acme, 30)
+    async with console_app(open_as("olga")) as (app, pilot):
+        await open_tenant(pilot)
+        assert "Reinstate" in footer(app)
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")
+        await settle(pilot)
+        assert "acme-gmbh reinstated: active again" in app.notices_of("information")
+        assert "cancelled → active" in screen_text(app)
+        assert "Reinstate" not in footer(app) and offered(app) == {"Suspend", "Cancel"}
+    assert state_of(open_as("ada"), acme) == TenantState.ACTIVE
+
+
+@story
+async def test_reinstate_is_not_offered_once_the_retention_has_ended(
+    open_as: Callable[..., Console], acme: str
+) -> None:
+    open_as("olga").lifecycle.cancel(acme, 0)
+    async with console_app(open_as("olga")) as (app, pilot):
+        await open_tenant(pilot)
+        assert "Reinstate" not in footer(app)
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(app.screen, TenantDetailScreen)
+    assert state_of(open_as("ada"), acme) == TenantState.CANCELLED
+
+
+@story
+async def test_approving_a_purge_restates_what_goes_and_the_history_names_both_admins(
+    open_as: Callable[..., Console], acme: str
+) -> None:
+    ada = open_as("ada")
+    ada.backups.run([acme])
+    ada.lifecycle.cancel(acme, 30)
+    with pytest.raises(PendingApproval):
+        ada.lifecycle.purge(acme, before_retention_end="the client asked for deletion")
+    async with console_app(open_as(None), screen="4") as (app, pilot):  # the other admin
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        words = screen_words(app)
+        for restated in (
+            f"tenant {acme} (DE), region eu, cluster eu-sandbox-1: its database and owner role",
+            "1 backup of it: unreadable for ever",
+            "because: the client asked for deletion",
+        ):
+            assert restated in words
+        await pilot.press("y")
+        await settle(pilot)
+        await open_tenant(pilot)
+        history = " ".join(str(app.screen.query_one("#detail-history", Static).content).split())
+    approver = open_as(None).ctx.identity.operator
+    assert f"purge approved (#1) by {approver}" in history
+    assert "purge requested (#1) by ada: before the retention end: the client asked" in history
+    for command in ("show", "history"):
+        shown = run_cli("tenant", command, acme, config=open_as(None).settings.source).stdout
+        assert re.search(
+            r"purge requested \(#1\) +ada +before the retention end: the client", shown
+        )
+        assert re.search(rf"purge approved \(#1\) +{approver} ", shown + " ")

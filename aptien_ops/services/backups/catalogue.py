@@ -23,6 +23,7 @@ from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.backups.common import BACKED_UP_STATES, RegionStores, by_backup
 from aptien_ops.services.context import OpsContext, existing_tenant
+from aptien_ops.wording import plural
 
 
 @dataclass(frozen=True)
@@ -106,13 +107,15 @@ class BackupCatalogue:
         if unindexed:
             shown = ", ".join(unindexed[:5])
             notes.append(
-                f"{len(unindexed)} backup(s) in the store are not in the catalog's index: {shown}"
+                f"not in the catalog's index but in the store: {plural(len(unindexed), 'backup')},"
+                f" {shown}"
                 " (aptien-ops backup reconcile)"
             )
         if missing:
             shown = ", ".join(missing[:5])
             notes.append(
-                f"{len(missing)} backup(s) in the catalog are missing from the store: {shown}"
+                f"in the catalog but missing from the store: {plural(len(missing), 'backup')},"
+                f" {shown}"
             )
         verified = by_backup(verifications)
         rows = []
@@ -172,6 +175,23 @@ class BackupCatalogue:
                     indexed=len(report.indexed), missing=len(report.missing), cleaned=cleaned
                 )
         return report
+
+    def unreconciled(self, region: str) -> tuple[list[BackupRecord], list[BackupRecord]]:
+        """What :meth:`reconcile` would find in ``region`` without changing anything: the
+        backups its store holds that the index lacks, and the indexed ones the store lacks
+        (``fleet check`` run by an operator who may not reconcile).
+
+        Raises: InvalidInput (region), Forbidden, Unavailable (the store).
+        """
+        region_or_fail(self.ctx.settings, region)
+        records = self.ctx.view(
+            Action.BACKUP_VIEW, region, lambda tx: tx.backups.all(include_pruned=True)
+        )
+        stored = self._stored([region], None)
+        indexed = {r.id for r in records}
+        missing = set(self._missing(records, [region], stored))
+        unindexed = [record for bid, record in sorted(stored.items()) if bid not in indexed]
+        return unindexed, [r for r in records if r.id in missing]
 
     # -- due ----------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from aptien_ops.services.backups.common import (
 )
 from aptien_ops.services.backups.verifying import BackupVerifier
 from aptien_ops.services.context import OpsContext, existing_tenant
+from aptien_ops.wording import plural
 
 
 class BackupRunner:
@@ -126,7 +127,7 @@ class BackupRunner:
             if report.cleaned:  # left by a crashed run (kill -9, power loss): never visible
                 shown = ", ".join(report.cleaned[:3])
                 detail = (
-                    f"removed {len(report.cleaned)} stale partial file(s) "
+                    f"removed {plural(len(report.cleaned), 'stale partial file')} "
                     f"in region {region}: {shown}"
                 )
                 outcomes.append(RunOutcome("-", "clean", None, True, detail))
