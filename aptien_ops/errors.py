@@ -13,6 +13,8 @@ from aptien_ops.terminal_text import shown
 #: The longest message an error carries: one line a tired operator reads at a glance, however
 #: much of what they typed it quotes.
 MESSAGE_LIMIT = 300
+#: The longest hint: it may quote a driver's detail before the advice, which must survive.
+HINT_LIMIT = 600
 
 
 def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
@@ -44,7 +46,7 @@ class OpsError(Exception):
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         # Keep it to one short line whatever the caller passed in.
         self.message = one_line(message)
-        self.hint = None if hint is None else one_line(hint)
+        self.hint = None if hint is None else one_line(hint, HINT_LIMIT)
         super().__init__(self.message)
 
     def one_line(self) -> str:
