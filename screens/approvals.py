@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 
 from aptien_ops.domain import Approval, ApprovalState
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen, highlighted_key
+from aptien_ops.screens.base import RELOAD, OpsScreen, OpsTable, highlighted_key
 from aptien_ops.screens.formatting import (
     approval_state_text,
     day,
@@ -25,6 +25,9 @@ from aptien_ops.screens.formatting import (
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal
 from aptien_ops.services.lifecycle import PurgeScope
 from aptien_ops.terminal_text import shown
+
+#: Requests the table holds, newest first: DataTable measures every cell it is given.
+WINDOW = 500
 
 
 class ApprovalsScreen(OpsScreen):
@@ -39,8 +42,10 @@ class ApprovalsScreen(OpsScreen):
         Binding("a", "approve", "Approve", tooltip="approve the highlighted request (asks first)"),
         Binding("x", "reject", "Reject", tooltip="reject it, with a reason"),
         Binding("f", "toggle_state", "Pending/all", tooltip="show pending requests only, or all"),
+        RELOAD,
     ]
     PERMISSIONS = {"approve": Action.APPROVAL_DECIDE, "reject": Action.APPROVAL_DECIDE}
+    AUTO_REFRESH = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -50,7 +55,7 @@ class ApprovalsScreen(OpsScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="approvals-status")
-        yield DataTable(id="approvals-table", cursor_type="row", zebra_stripes=True)
+        yield OpsTable(id="approvals-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="approvals-detail")
 
     def on_mount(self) -> None:
@@ -70,18 +75,21 @@ class ApprovalsScreen(OpsScreen):
         state = ApprovalState.PENDING if self.only_pending else None
         self.load(lambda: self._read(state), self._loaded)
 
-    def _read(self, state: ApprovalState | None) -> tuple[list[Approval], set[int]]:
-        """Runs in a worker: the requests, and which pending ones are past the policy's lifetime."""
+    def _read(self, state: ApprovalState | None) -> tuple[list[Approval], set[int], int]:
+        """Runs in a worker: the newest ``WINDOW`` requests (newest first), which pending ones
+        are past the policy's lifetime, and how many requests there are in all."""
         approvals = self.console.approvals.list(state)
-        return approvals, {a.id for a in approvals if self.console.approvals.expired(a)}
+        newest = sorted(approvals, key=lambda a: a.id, reverse=True)[:WINDOW]
+        expired = {a.id for a in newest if self.console.approvals.expired(a)}
+        return newest, expired, len(approvals)
 
-    def _loaded(self, loaded: tuple[list[Approval], set[int]]) -> None:
-        approvals, self.expired = loaded
+    def _loaded(self, loaded: tuple[list[Approval], set[int], int]) -> None:
+        approvals, self.expired, n = loaded
         self.approvals = {a.id: a for a in approvals}
         table = self.query_one(DataTable)
         keep = self.selected()
         table.clear()
-        for a in sorted(approvals, key=lambda a: a.id, reverse=True):
+        for a in approvals:
             table.add_row(
                 str(a.id),
                 approval_state_text("expired" if a.id in self.expired else a.state),
@@ -93,12 +101,13 @@ class ApprovalsScreen(OpsScreen):
             )
         if keep is not None and keep in self.approvals:
             table.move_cursor(row=table.get_row_index(str(keep)))
-        n = len(approvals)
         shown = (
             f"{plural(n, 'pending request')}"
             if self.only_pending
             else f"{plural(n, 'request')} in all"
         )
+        if n > len(approvals):
+            shown += f", newest {len(approvals)} shown (approval list has all)"
         self.query_one("#approvals-status", Static).update(
             f"{shown} · f shows {'all' if self.only_pending else 'pending only'}"
         )

@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 from aptien_ops.errors import InvalidInput, OpsError
 from aptien_ops.inspect_query import check_email
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import REGION_FILTER, OpsScreen, highlighted_key
+from aptien_ops.screens.base import REGION_FILTER, OpsScreen, OpsTable, highlighted_key
 from aptien_ops.screens.formatting import (
     count,
     day,
@@ -103,7 +103,7 @@ class FindUserScreen(OpsScreen):
             with Horizontal(id="find-progress-line"):
                 yield Static(id="find-status")
                 yield ProgressBar(id="find-progress", show_eta=False)
-            yield DataTable(id="find-table", cursor_type="row", zebra_stripes=True)
+            yield OpsTable(id="find-table", cursor_type="row", zebra_stripes=True)
             yield Static(id="find-detail")
 
     def on_mount(self) -> None:

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 
 from aptien_ops.domain import Operator
 from aptien_ops.permissions import ROLES, Action, Role
-from aptien_ops.screens.base import OpsScreen, highlighted_key, move_to_key
+from aptien_ops.screens.base import OpsScreen, OpsTable, highlighted_key, move_to_key
 from aptien_ops.screens.formatting import day, plain, role_choice, role_list
 from aptien_ops.screens.modals import AddOperatorModal, ConfirmModal, RolePickerModal
 
@@ -40,7 +40,7 @@ class OperatorsScreen(OpsScreen):
         self.operators: dict[str, Operator] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield DataTable(id="operators-table", cursor_type="row", zebra_stripes=True)
+        yield OpsTable(id="operators-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="operators-note")
 
     def on_mount(self) -> None:

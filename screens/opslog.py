@@ -1,5 +1,13 @@
-"""The ops log: newest entries first, ``v`` to verify the whole chain and ``w`` to check it
-against its witnesses outside the catalog too (the event log, the stores' checkpoints)."""
+"""The ops log: all of it, newest first, paged from the catalog as the operator moves (a
+virtual table holding at most ``MAX_ROWS`` entries); ``v`` verifies the whole chain and ``w``
+checks it against its witnesses outside the catalog too (the event log, the stores'
+checkpoints).
+
+↑↓ PgUp PgDn move through the log, reading the next page by seq as the cursor nears an edge;
+Home jumps to the newest entry and End to the oldest. The status line says where the view is
+(``entries 1–17 of 12,345``). The log reloads by itself while shown (new entries appear above
+and the cursor stays on its entry), and on ``r``/ctrl+r.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +17,44 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
-from aptien_ops.domain import OpsLogEntry
+from aptien_ops.domain import OpsLogEntry, OpsLogPage
 from aptien_ops.errors import IntegrityFailure, OpsError
 from aptien_ops.opslog import VerifyReport
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen, highlighted_key
-from aptien_ops.screens.formatting import count, outcome_text, plain, short_minute
+from aptien_ops.screens.base import RELOAD, OpsScreen
+from aptien_ops.screens.event_table import Column, EventTable
+from aptien_ops.screens.formatting import count, outcome_text, short_minute
+from aptien_ops.screens.opslog_window import MAX_ROWS, PAGE_ROWS, LogWindow
 from aptien_ops.services.opslog_service import Witnesses
 from aptien_ops.terminal_text import shown
 
-#: How many of the newest entries the table holds (the CLI pages further back).
-NEWEST = 200
+#: Target last: it is the column a narrow terminal may cut, and the detail pane repeats it.
+COLUMNS = (
+    Column("#", 5, lambda e: str(e.seq)),
+    Column("Time (UTC)", 11, lambda e: short_minute(e.logged_at)),
+    Column("Operator", 10, lambda e: e.operator),
+    Column("Action", 20, lambda e: e.action),
+    Column("Outcome", 8, lambda e: e.outcome),
+    Column("Target", 0, lambda e: e.target),
+)
+
+
+def refused(entry: OpsLogEntry) -> bool:
+    """Denied and failed attempts are drawn in red (ok and pending are not)."""
+    return entry.outcome not in ("ok", "pending")
+
+
+class LogTable(EventTable):
+    """The virtual table, with End going to the oldest entry of the whole log (not the last
+    one read): it asks for the oldest page when that is not held."""
+
+    def action_bottom(self) -> None:
+        if self.window.has_after:
+            self.post_message(self.Wanted(self, "bottom"))
+        else:
+            self.move_to(self.window.end - 1)
 
 
 class OpsLogScreen(OpsScreen):
@@ -43,33 +76,50 @@ class OpsLogScreen(OpsScreen):
             tooltip="also check the event log and the backup stores' checkpoints: a wiped,"
             " truncated or rolled-back log is named",
         ),
+        RELOAD,
     ]
     PERMISSIONS = {"verify": Action.OPSLOG_VERIFY, "verify_witnessed": Action.OPSLOG_VERIFY}
+    AUTO_REFRESH = True
 
-    def __init__(self) -> None:
+    @classmethod
+    def help_sections(cls) -> list[tuple[str, list[tuple[str, str]]]]:
+        return [
+            (
+                "Ops log entries",
+                [
+                    ("↑ ↓ PgUp PgDn", "move; older pages are read as the cursor nears them"),
+                    ("Home", "the newest entry"),
+                    ("End", "the oldest entry of the whole log"),
+                ],
+            )
+        ]
+
+    def __init__(self, page_rows: int = PAGE_ROWS, max_rows: int = MAX_ROWS) -> None:
         super().__init__()
-        self.entries: dict[int, OpsLogEntry] = {}
+        self.page_rows = page_rows
+        self.window = LogWindow(max_rows)
+        #: Which read is on its way ("first", "after", "before", "top", "bottom", "again").
+        self.pending: str | None = None
+        self._generation = 0
+        #: Why nothing is shown (the operator's roles do not allow the log), or "".
+        self.closed = ""
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="opslog-verify")
-        yield DataTable(id="opslog-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="opslog-status")
+        yield LogTable(COLUMNS, self.window, alert=refused, id="opslog-table")
         yield Static(id="opslog-detail")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        # Target last: it is the column a narrow terminal may cut, and the detail pane repeats it.
-        for key, label in (
-            ("seq", "#"),
-            ("at", "Time (UTC)"),
-            ("operator", "Operator"),
-            ("action", "Action"),
-            ("outcome", "Outcome"),
-            ("target", "Target"),
-        ):
-            table.add_column(label, key=key)
         self.query_one("#opslog-verify", Static).update(
             "v verifies the whole chain (HMAC and signed head)"
         )
+
+    @property
+    def table(self) -> LogTable:
+        return self.query_one(LogTable)
+
+    # -- reading pages ---------------------------------------------------------------------
 
     def refresh_data(self) -> None:
         if self.ops.roles is None:
@@ -78,38 +128,116 @@ class OpsLogScreen(OpsScreen):
         if not offer.allowed:
             # Not asking the service spares the log a denial entry for merely opening the tab.
             needed = " or ".join(offer.needs)
-            self.query_one("#opslog-detail", Static).update(
-                f"The ops log is shown to the {needed} roles only."
+            self.closed = f"The ops log is shown to the {needed} roles only."
+            self._generation += 1  # an answer still on its way is not shown
+            self.window.clear()
+            self.table.reset()
+            self._show_detail(None)
+            return
+        self.closed = ""
+        if not self.window.read or not self.window.has_before:
+            self._read("first" if not self.window.read else "again")
+        else:
+            self._read("again", before=(self.window.newest_seq or 0) + 1)
+
+    def _read(self, what: str, *, before: int | None = None, after: int | None = None) -> None:
+        """Read a page in a worker; ``what`` says what to do with it when it is in."""
+        self._generation += 1
+        generation, self.pending = self._generation, what
+        rows = self.page_rows if what != "again" else max(self.page_rows, len(self.window))
+        rows = min(rows, self.window.max_rows)
+        opslog = self.console.opslog
+        self.load(
+            lambda: opslog.page(limit=rows, before=before, after=after),
+            lambda page: self._take(generation, what, page),
+        )
+        self._show_status()
+
+    @on(EventTable.Wanted)
+    def _wanted(self, event: EventTable.Wanted) -> None:
+        event.stop()
+        direction = event.direction
+        if direction == "top":
+            self._read("top")
+        elif direction == "bottom":
+            self._read("bottom", after=0)
+        elif self.pending is None and direction == "after" and self.window.has_after:
+            self._read("after", before=self.window.oldest_seq)
+        elif self.pending is None and direction == "before" and self.window.has_before:
+            self._read("before", after=self.window.newest_seq)
+
+    def _take(self, generation: int, what: str, page: OpsLogPage) -> None:
+        if generation != self._generation:
+            return  # a later read was asked for; its answer is what counts
+        self.pending = None
+        table, window = self.table, self.window
+        if what == "after":
+            table.window_changed(dropped_above=window.add_older(page))
+        elif what == "before":
+            table.window_changed(added_above=window.add_newer(page))
+        else:
+            self._replaced(what, page)
+        self._show_status()
+        table.check_edges()  # the cursor may already be near the new edge
+
+    def _replaced(self, what: str, page: OpsLogPage) -> None:
+        """A page that replaces the window: the first, an end, or the same entries again."""
+        table, window = self.table, self.window
+        highlighted = table.highlighted
+        following = table.cursor == 0  # on the newest entry: stay on the newest
+        window.replace(page)
+        table.reset()
+        if what == "bottom":
+            table.move_to(window.end - 1)
+        elif what == "again" and highlighted is not None and not following:
+            position = window.position_of(highlighted.seq)
+            table.move_to(position if position is not None else window.first)
+        else:
+            table.move_to(window.first)
+
+    def service_refused(self, error: OpsError) -> None:
+        if isinstance(error, IntegrityFailure):
+            # Shown where the operator is looking, in red, naming the entry; not as a toast.
+            self.query_one("#opslog-verify", Static).update(
+                Text(f"✗ integrity failure: {error.one_line()}", style="bold red")
             )
             return
-        self.load(lambda: self.console.opslog.list(NEWEST), self._loaded)
+        self.pending = None
+        self._show_status()
+        super().service_refused(error)
 
-    def _loaded(self, entries: list[OpsLogEntry]) -> None:
-        self.entries = {e.seq: e for e in entries}
-        table = self.query_one(DataTable)
-        table.clear()
-        for e in entries:
-            table.add_row(
-                str(e.seq),
-                short_minute(e.logged_at),
-                plain(e.operator),
-                e.action,
-                outcome_text(e.outcome),
-                plain(e.target, width=self.room(64, least=16)),  # the detail shows it all
-                key=str(e.seq),
-            )
-        key = highlighted_key(table)
-        self._show_detail(int(key or 0) if entries else None)
+    # -- showing ---------------------------------------------------------------------------
 
-    @on(DataTable.RowHighlighted, "#opslog-table")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_detail(int(event.row_key.value) if event.row_key.value else None)
+    @on(EventTable.Highlighted)
+    def _highlighted(self, event: EventTable.Highlighted) -> None:
+        event.stop()
+        self._show_detail(event.row)
+        self._show_status()
 
-    def _show_detail(self, seq: int | None) -> None:
+    def _show_status(self) -> None:
+        window, table = self.window, self.table
+        text = Text()
+        if self.closed:
+            pass
+        elif not window.read:
+            text.append("reading the ops log…", style="dim")
+        elif not window.total:
+            text.append("the ops log is empty", style="dim")
+        else:
+            top = window.first + round(table.scroll_y)
+            bottom = min(window.end, top + max(1, table.scrollable_content_region.height - 1))
+            text.append(f"entries {count(top + 1)}–{count(bottom)}", style="bold")
+            text.append(f" of {count(window.total)}, newest first")
+            if self.pending is not None:
+                text.append(" · reading…", style="dim")
+            elif bottom < window.total:
+                text.append(" · End: the oldest", style="dim")
+        self.query_one("#opslog-status", Static).update(text)
+
+    def _show_detail(self, entry: OpsLogEntry | None) -> None:
         detail = self.query_one("#opslog-detail", Static)
-        entry = self.entries.get(seq) if seq is not None else None
         if entry is None:
-            detail.update("")
+            detail.update(self.closed)
             return
         text = Text()
         text.append(f"#{entry.seq} {shown(entry.action)} {shown(entry.target)} → ", style="bold")
@@ -150,12 +278,3 @@ class OpsLogScreen(OpsScreen):
                 first = shown(witness.untrusted[0])
                 text.append(f"\n{len(witness.untrusted)} not trusted: {first}", style="bold yellow")
         self.query_one("#opslog-verify", Static).update(text)
-
-    def service_refused(self, error: OpsError) -> None:
-        if isinstance(error, IntegrityFailure):
-            # Shown where the operator is looking, in red, naming the entry; not as a toast.
-            self.query_one("#opslog-verify", Static).update(
-                Text(f"✗ integrity failure: {error.one_line()}", style="bold red")
-            )
-            return
-        super().service_refused(error)

@@ -16,7 +16,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import OpsScreen, highlighted_key, move_to_key
+from aptien_ops.screens.base import OpsScreen, OpsTable, highlighted_key, move_to_key
 from aptien_ops.screens.formatting import plural
 from aptien_ops.screens.modals import ReasonModal
 from aptien_ops.services.doctor_results import MARKS, DoctorReport, Verdict
@@ -62,7 +62,7 @@ class PolicyScreen(OpsScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("loading…", id="policy-source")
-        yield DataTable(id="policy-table", cursor_type="row", zebra_stripes=True)
+        yield OpsTable(id="policy-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="policy-detail")
         with VerticalScroll(id="policy-checks"):
             yield Static(id="policy-checks-list")

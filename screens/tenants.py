@@ -7,6 +7,7 @@ it is given, so 10,000 rows would make each keystroke of the filter crawl.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.text import Text
@@ -23,6 +24,7 @@ from aptien_ops.screens.base import (
     LEAVE_FILTER,
     REGION_FILTER,
     OpsScreen,
+    OpsTable,
     highlighted_key,
     move_to_key,
 )
@@ -50,6 +52,46 @@ COLUMNS = (
 )
 #: What can occur in a name, country code, region or state (the filter's haystack).
 FILTERABLE = re.compile(r"[\w\s.-]")
+
+
+@dataclass(frozen=True)
+class TenantWindow:
+    """What the table shows for one filter and order: at most ``WINDOW`` rows of ``matches``."""
+
+    needle: str
+    rows: list[Tenant]
+    matches: int
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """One load of the tenants, with what filtering needs prepared (in the worker that read
+    them): each row's haystack, the rows by name, and their states for the provision form."""
+
+    rows: list[Tenant] = field(default_factory=list)
+    haystacks: list[str] = field(default_factory=list)
+    by_name: dict[str, Tenant] = field(default_factory=dict)
+    states: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, rows: list[Tenant]) -> Fleet:
+        return cls(
+            rows,
+            [f"{r.name} {r.country} {r.region} {r.state}".lower() for r in rows],
+            {r.name: r for r in rows},
+            {r.name: str(r.state) for r in rows},
+        )
+
+    def window(self, needle: str, key: str) -> TenantWindow:
+        """The rows matching ``needle`` ordered by column ``key`` (then name), cut to
+        ``WINDOW``. Runs in a worker."""
+        matching = (
+            [r for r, h in zip(self.rows, self.haystacks, strict=True) if needle in h]
+            if needle
+            else list(self.rows)
+        )
+        matching.sort(key=lambda r: (str(getattr(r, key) or ""), r.name))
+        return TenantWindow(needle, matching[:WINDOW], len(matching))
 
 
 class TenantFilter(Input):
@@ -114,9 +156,7 @@ class TenantsScreen(OpsScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[Tenant] = []
-        self._haystacks: list[str] = []
-        self._by_name: dict[str, Tenant] = {}
+        self.fleet = Fleet()
         self.sort_column = 0
         self.matches = 0
         self._debounce: Timer | None = None
@@ -131,7 +171,7 @@ class TenantsScreen(OpsScreen):
             compact=True,
         )
         yield Static("loading…", id="tenants-status")
-        yield DataTable(id="tenants-table", cursor_type="row", zebra_stripes=True)
+        yield OpsTable(id="tenants-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="tenants-detail")
 
     def on_mount(self) -> None:
@@ -145,18 +185,12 @@ class TenantsScreen(OpsScreen):
 
     def refresh_data(self) -> None:
         region = self.ops.region_filter
-        self.load(lambda: self.console.tenants.list(region=region), self._loaded)
+        self.load(lambda: Fleet.read(self.console.tenants.list(region=region)), self._loaded)
 
-    def _loaded(self, rows: list[Tenant]) -> None:
-        self.rows = rows
-        self._haystacks = [f"{r.name} {r.country} {r.region} {r.state}".lower() for r in rows]
-        self._by_name = {r.name: r for r in rows}
+    def _loaded(self, fleet: Fleet) -> None:
+        self.fleet = fleet
         self._loaded_once = True
         self.apply_filter()
-        wanted, self._select_after_load = self._select_after_load, None
-        table = self.query_one(DataTable)
-        if wanted is not None and wanted in table.rows:
-            table.move_cursor(row=table.get_row_index(wanted))
 
     # -- filtering and sorting -------------------------------------------------------------
 
@@ -164,7 +198,7 @@ class TenantsScreen(OpsScreen):
     def _filter_changed(self) -> None:
         if self._debounce is not None:
             self._debounce.stop()
-        if len(self.rows) > DEBOUNCE_ABOVE:
+        if len(self.fleet.rows) > DEBOUNCE_ABOVE:
             self._debounce = self.set_timer(0.2, self.apply_filter)
         else:
             self.apply_filter()
@@ -174,22 +208,20 @@ class TenantsScreen(OpsScreen):
         self.query_one(DataTable).focus()
 
     def apply_filter(self) -> None:
-        """Re-fill the table with the first ``WINDOW`` matching rows in the chosen order."""
+        """Re-fill the table with the first ``WINDOW`` matching rows in the chosen order (picked
+        in a worker: filtering and sorting 10,000 tenants is no work for the UI thread)."""
         if not self._loaded_once:
             return
-        needle = self.query_one(Input).value.strip().lower()
-        matching = (
-            [r for r, h in zip(self.rows, self._haystacks, strict=True) if needle in h]
-            if needle
-            else list(self.rows)
-        )
+        fleet, needle = self.fleet, self.query_one(Input).value.strip().lower()
         key = COLUMNS[self.sort_column][0]
-        matching.sort(key=lambda r: (str(getattr(r, key) or ""), r.name))
-        self.matches = len(matching)
+        self.prepare(lambda: fleet.window(needle, key), self._show_window)
+
+    def _show_window(self, window: TenantWindow) -> None:
+        self.matches = window.matches
         table = self.query_one(DataTable)
         keep = self._highlighted()
         table.clear()
-        for r in matching[:WINDOW]:
+        for r in window.rows:
             table.add_row(
                 r.name,
                 r.country,
@@ -198,12 +230,13 @@ class TenantsScreen(OpsScreen):
                 tenant_state_text(r.state),
                 key=r.name,
             )
-        move_to_key(table, keep)
-        self._show_status(needle)
+        wanted, self._select_after_load = self._select_after_load, None
+        move_to_key(table, wanted if wanted is not None else keep)
+        self._show_status(window.needle)
         self._show_detail(self._highlighted())
 
     def _show_status(self, needle: str) -> None:
-        total = len(self.rows)
+        total = len(self.fleet.rows)
         sort = COLUMNS[self.sort_column][1].lower()
         if self.matches > WINDOW:
             text = f"showing {count(WINDOW)} of {count(self.matches)} — refine the filter"
@@ -255,8 +288,7 @@ class TenantsScreen(OpsScreen):
                 self._select_after_load = name
                 self.refresh_data()
 
-        existing = {r.name: str(r.state) for r in self.rows}
-        self.app.push_screen(ProvisionModal(existing), provisioned)
+        self.app.push_screen(ProvisionModal(self.fleet.states), provisioned)
 
     # -- detail ----------------------------------------------------------------------------
 
@@ -269,9 +301,9 @@ class TenantsScreen(OpsScreen):
 
     def _show_detail(self, name: str | None) -> None:
         detail = self.query_one("#tenants-detail", Static)
-        row = self._by_name.get(name or "")
+        row = self.fleet.by_name.get(name or "")
         if row is None:
-            detail.update("No tenant selected." if self.rows else "No tenants yet.")
+            detail.update("No tenant selected." if self.fleet.rows else "No tenants yet.")
             return
         text = tenant_heading(row)
         if row.retain_until:
