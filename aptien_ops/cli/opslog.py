@@ -27,7 +27,7 @@ def ops_log() -> None:
 )
 @click.option(
     "--before",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=2**63 - 1),  # a sequence number is a 64-bit integer
     metavar="SEQ",
     help="Only entries older than entry SEQ: the next page back (the last seq shown).",
 )

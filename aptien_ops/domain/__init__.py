@@ -1,7 +1,8 @@
 """Domain records shared by services, adapters and both front ends, one module per idea:
 ``values`` (time, tenant names, e-mail addresses), ``tenants``, ``people`` (operators,
 approvals, identity), ``opslog``, ``catalog``, ``backups`` and ``metadata`` (what the
-console may read from a tenant). Import them from here."""
+console may read from a tenant). Import them from here; the limits of free-text fields from
+``aptien_ops.domain.free_text``."""
 
 from aptien_ops.domain.backups import BackupManifest, ScratchSweep, VerifyResult
 from aptien_ops.domain.catalog import CatalogInfo, CatalogInstall, ClusterLoad, SchemaState

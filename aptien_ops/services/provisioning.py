@@ -31,7 +31,8 @@ from aptien_ops.domain import (
     validate_email,
     validate_tenant_name,
 )
-from aptien_ops.errors import Forbidden, InvalidInput, OpsError
+from aptien_ops.domain.free_text import CONTACT_NAME, RESIDENCY_OVERRIDE
+from aptien_ops.errors import Forbidden, OpsError
 from aptien_ops.permissions import Action, offered
 from aptien_ops.regions import RegionResolver
 from aptien_ops.services.context import Attempt, OpsContext, existing_tenant
@@ -125,12 +126,12 @@ class ProvisioningService:
         resume).
         """
         name = validate_tenant_name(request.name)
+        request = self._checked_text(request)
         # The country as typed: its code or exact name, never the first of several matches.
         resolution = self.resolver.resolve_named(request.country)
         region = chosen_region(
             self.ctx.settings, resolution, request.region, request.residency_override
         )
-        request = self._checked_contact(request)
         report = progress or (lambda step, status: None)
         params: dict[str, object] = {"country": resolution.country.alpha2, "region": region.name}
         if request.residency_override:
@@ -156,6 +157,11 @@ class ProvisioningService:
                 return finished
             self._preflight(region)
             tenant = self._reserve(request, resolution.country.alpha2, region, filling)
+            if tenant.state != TenantState.PROVISIONING:  # another run finished it meanwhile
+                for step in steps[1:]:
+                    report(step, "skip")
+                attempt.ok(already=str(tenant.state))
+                return tenant
             try:
                 done = {s.step for s in self._steps(name)}
                 for step in steps[1:]:
@@ -208,6 +214,13 @@ class ProvisioningService:
             now = self.ctx.now()
             existing = tx.tenants.get(name, for_update=True)
             if existing is not None:
+                if filling is None:
+                    # Finished by a run that won the race since this one looked (see provision).
+                    done = finished_for(
+                        existing, country, region.name, request.contact_name, request.contact_email
+                    )
+                    if done is not None:
+                        return done
                 check_filling(tx, existing, filling.step if filling else "")
                 resumed = leased(existing, country, region.name, self._me, self.ctx.now())
                 tx.tenants.update(resumed)
@@ -337,10 +350,11 @@ class ProvisioningService:
                 tx.tenants.update(replace(tenant, lease_owner=None, lease_until=None))
 
     @staticmethod
-    def _checked_contact(request: ProvisionRequest) -> ProvisionRequest:
-        """``request`` with its contact e-mail as kept. Raises: InvalidInput."""
+    def _checked_text(request: ProvisionRequest) -> ProvisionRequest:
+        """``request`` with its contact and override reason as kept. Raises: InvalidInput."""
         if request.contact_email is not None:
             request = replace(request, contact_email=check_contact_email(request.contact_email))
-        if request.contact_name is not None and not (0 < len(request.contact_name.strip()) <= 200):
-            raise InvalidInput("the contact name must be 1-200 characters")
-        return request
+        if request.contact_name is not None:
+            request = replace(request, contact_name=CONTACT_NAME.check(request.contact_name))
+        override = RESIDENCY_OVERRIDE.optional(request.residency_override)
+        return replace(request, residency_override=override)
