@@ -10,6 +10,18 @@ from enum import IntEnum
 
 from aptien_ops.terminal_text import shown
 
+#: The longest message an error carries: one line a tired operator reads at a glance, however
+#: much of what they typed it quotes.
+MESSAGE_LIMIT = 300
+#: The longest hint: it may quote a driver's detail before the advice, which must survive.
+HINT_LIMIT = 600
+
+
+def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` on one line (white space collapsed), cut to ``limit`` characters with ``…``."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
 
 class ExitCode(IntEnum):
     OK = 0
@@ -28,11 +40,13 @@ class OpsError(Exception):
 
     exit_code: ExitCode = ExitCode.INTERNAL
     code: str = "internal"
+    label: str = "error"
+    """How the command line's one line names it: ``aptien-ops: <label>: <message>``."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
-        # Keep it to one line whatever the caller passed in.
-        self.message = " ".join(message.split())
-        self.hint = hint
+        # Keep it to one short line whatever the caller passed in.
+        self.message = one_line(message)
+        self.hint = None if hint is None else one_line(hint, HINT_LIMIT)
         super().__init__(self.message)
 
     def one_line(self) -> str:
@@ -52,6 +66,16 @@ class InvalidInput(OpsError):
 
     exit_code = ExitCode.INVALID
     code = "invalid"
+
+
+class NotConfirmed(InvalidInput):
+    """The operator answered no (or nothing) to a confirmation, so the command stopped before
+    it changed anything. Exit 2, as any input that stops a command before it acts."""
+
+    label = "stopped"
+
+    def __init__(self) -> None:
+        super().__init__("you answered no; nothing was changed")
 
 
 class ConfigError(InvalidInput):
@@ -99,6 +123,7 @@ class PendingApproval(OpsError):
 
     exit_code = ExitCode.PENDING_APPROVAL
     code = "pending_approval"
+    label = "pending approval"
 
     def __init__(self, message: str, *, approval_id: int, action: str, target: str) -> None:
         super().__init__(

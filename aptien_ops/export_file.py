@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aptien_ops.domain import AuditEvent, LoginEvent
+from aptien_ops.domain.free_text import REASON
 from aptien_ops.errors import Conflict, InvalidInput, Unavailable
 
 EXPORT_FORMATS = ("jsonl", "csv")
@@ -35,20 +36,21 @@ def check_export(kind: str, fmt: str, reason: str, output: Path) -> tuple[str, P
         raise InvalidInput(f"--kind must be logins or audit, got {kind[:20]!r}")
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(f"--format must be jsonl or csv, got {fmt[:20]!r}")
-    why = " ".join((reason or "").split())
-    if not why:
-        raise InvalidInput(
-            "an export of personal data needs a reason", hint='--reason "ticket SEC-123: …"'
-        )
-    if len(why) > 500:
-        raise InvalidInput("the reason must be at most 500 characters")
+    why = REASON.check(
+        reason,
+        missing="an export of personal data needs a reason",
+        hint='--reason "ticket SEC-123: …"',
+    )
     target = output.expanduser().absolute()
-    if not target.parent.is_dir():
-        raise InvalidInput(f"--output: the directory {target.parent} does not exist")
-    if target.exists() or target.is_symlink():
-        raise Conflict(
-            f"{target} exists; an export never overwrites a file", hint="choose a new --output"
-        )
+    try:
+        if not target.parent.is_dir():
+            raise InvalidInput(f"--output: the directory {target.parent} does not exist")
+        if target.exists() or target.is_symlink():
+            raise Conflict(
+                f"{target} exists; an export never overwrites a file", hint="choose a new --output"
+            )
+    except OSError as refused:  # a name too long, a directory that may not be searched
+        raise InvalidInput(f"--output: {refused.strerror}: {target}") from None
     return why, target
 
 

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from aptien_ops.domain import validate_email
+from aptien_ops.domain.free_text import FILTER_VALUE
 from aptien_ops.errors import InvalidInput
 from aptien_ops.tenant_schema import DATASHEETS, METADATA_COLUMNS
 
@@ -40,7 +41,6 @@ _UNITS = {
     "w": timedelta(weeks=1),
 }
 _OLDEST = datetime(2000, 1, 1, tzinfo=UTC)
-_TEXT_LIMIT = 320  # the longest e-mail address RFC 3696 allows; plenty for IPs and actions
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -79,8 +79,8 @@ def _text(option: str, value: str | None) -> str | None:
     text = value.strip()
     if not text:
         raise InvalidInput(f"{option} is empty")
-    if len(text) > _TEXT_LIMIT or _CONTROL.search(text):
-        raise InvalidInput(f"{option}: at most {_TEXT_LIMIT} printable characters")
+    if len(text) > FILTER_VALUE.limit or _CONTROL.search(text):
+        raise InvalidInput(f"{option}: {FILTER_VALUE.help}, all printable")
     return text
 
 

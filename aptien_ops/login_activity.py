@@ -111,7 +111,9 @@ class LoginActivity:
         """Failed logins per login, rounded to four places (0.0 without logins)."""
         return round(self.failures / self.logins, 4) if self.logins else 0.0
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self, listed: int | None = None) -> dict[str, object]:
+        """The activity as JSON; ``listed`` caps the bursts and the first-seen addresses (the
+        first ones in time), whose ``bursts_total`` and ``first_seen_ips_total`` count all."""
         return {
             "since": iso(self.since),
             "until": iso(self.until),
@@ -123,8 +125,10 @@ class LoginActivity:
             "distinct_ips": self.distinct_ips,
             "distinct_user_agents": self.distinct_user_agents,
             "buckets": [b.as_json() for b in self.buckets],
-            "bursts": [b.as_json() for b in self.bursts],
-            "first_seen_ips": [a.as_json() for a in self.first_seen_ips],
+            "bursts": [b.as_json() for b in self.bursts[:listed]],
+            "bursts_total": len(self.bursts),
+            "first_seen_ips": [a.as_json() for a in self.first_seen_ips[:listed]],
+            "first_seen_ips_total": len(self.first_seen_ips),
             "thresholds": self.thresholds.as_json(),
         }
 

@@ -161,6 +161,12 @@ def is_allowed(roles: Iterable[str], action: Action) -> bool:
 NOT_IN_READ_ONLY = "not available in read-only mode"
 
 
+def read_only_refusal(what: str) -> Forbidden:
+    """What read-only mode answers to ``what`` (an action, or a command that changes files
+    outside the catalog, such as ``sandbox.init``)."""
+    return Forbidden(f"{what} is {NOT_IN_READ_ONLY}", hint="restart without --read-only")
+
+
 def needs_role(roles: Iterable[str]) -> str:
     """``needs role admin or operator``: the CLI's hint when the operator's roles fall short."""
     return f"needs role {' or '.join(sorted(roles))}"
@@ -192,7 +198,7 @@ class Offer:
     def refusal(self, operator: str) -> Forbidden:
         """The Forbidden a service raises when ``operator`` attempts the action anyway."""
         if self.read_only:
-            return Forbidden(f"{self.action} is {self.reason}", hint="restart without --read-only")
+            return read_only_refusal(str(self.action))
         return Forbidden(f"{operator} may not {self.action}", hint=self.reason)
 
 

@@ -32,20 +32,24 @@ def default_sandbox_dir() -> Path:
 def write_sandbox_config(directory: Path) -> tuple[Path, bool]:
     """Write ``DIR/ops.toml`` (the embedded default, rooted in DIR). Returns (path, created).
 
-    Raises: InvalidInput if DIR is a file; Conflict if DIR holds a non-sandbox config.
+    Raises: InvalidInput if DIR is a file or a directory the system refuses (a name too long,
+    no permission); Conflict if DIR holds a non-sandbox config.
     """
-    if directory.exists() and not directory.is_dir():
-        raise InvalidInput(f"{directory} exists and is not a directory")
-    config = directory / "ops.toml"
-    if config.exists():
-        if load_settings(config).mode != "sandbox":
-            raise Conflict(f"{config} is a production config; sandbox init will not touch it")
-        return config, False
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace(
-        '# data_dir = "."', 'data_dir = "."', 1
-    )
-    partial = config.with_suffix(".toml.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, config)
+    try:
+        if directory.exists() and not directory.is_dir():
+            raise InvalidInput(f"{directory} exists and is not a directory")
+        config = directory / "ops.toml"
+        if config.exists():
+            if load_settings(config).mode != "sandbox":
+                raise Conflict(f"{config} is a production config; sandbox init will not touch it")
+            return config, False
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace(
+            '# data_dir = "."', 'data_dir = "."', 1
+        )
+        partial = config.with_suffix(".toml.partial")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, config)
+    except OSError as refused:
+        raise InvalidInput(f"cannot write a sandbox into {directory}: {refused.strerror}") from None
     return config, True

@@ -18,6 +18,7 @@ nothing a witness saw can be newer than what a later read of the catalog sees.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
 import re
@@ -29,7 +30,7 @@ from typing import TextIO
 
 from aptien_ops import terminal_text
 from aptien_ops.domain import OpsLogCheckpoint, OpsLogEntry
-from aptien_ops.errors import IntegrityFailure, NotFound, Unavailable
+from aptien_ops.errors import IntegrityFailure, InvalidInput, NotFound, Unavailable
 
 #: The event-log line of a committed entry (``ops_action_unrecorded`` ones have no place).
 OPS_ACTION = "ops_action"
@@ -75,7 +76,8 @@ class Witness:
         rotation leaves it). Other events are skipped; a malformed line is noted in
         :attr:`untrusted`.
 
-        Raises: NotFound (no such file), Unavailable (it cannot be read).
+        Raises: NotFound (no such file), InvalidInput (a name the system refuses, too long),
+        Unavailable (it cannot be read).
         """
         taken = 0
         try:
@@ -85,11 +87,16 @@ class Witness:
                     taken += self._event_line(name, number, line)
         except FileNotFoundError:
             raise NotFound(f"witness file {shown(str(path))} does not exist") from None
-        except (OSError, EOFError, zlib.error) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
+        except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG:  # what was typed, not a system that is down
+                raise InvalidInput(
+                    f"the witness file's name is too long ({len(str(path)):,} characters)"
+                ) from None
             raise Unavailable(
-                f"cannot read the witness file {shown(str(path))}: {reason}"
+                f"cannot read the witness file {shown(str(path))}: {exc.strerror or exc}"
             ) from None
+        except (EOFError, zlib.error) as exc:
+            raise Unavailable(f"cannot read the witness file {shown(str(path))}: {exc}") from None
         self.sources.append(f"event log {shown(str(path))}: entries: {taken}")
 
     def _event_line(self, name: str, number: int, line: str) -> bool:

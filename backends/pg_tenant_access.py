@@ -36,6 +36,20 @@ _INSPECTOR_TOO_WIDE = (
 )
 
 
+def create_owned_database(conn: psycopg.Connection, dbname: str, owner: str) -> None:
+    """Create ``dbname`` owned by ``owner`` (an existing one is kept and given to it), with
+    ``CONNECT`` and ``TEMPORARY`` for the owner alone. Run in autocommit as the admin."""
+    db_id, role_id = sql.Identifier(dbname), sql.Identifier(owner)
+    if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone() is None:
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(db_id, role_id))
+        except psycopg.errors.DuplicateDatabase:
+            pass
+    conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(db_id, role_id))
+    conn.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(db_id))
+    conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(db_id, role_id))
+
+
 def lock_down_public_schema(conn: psycopg.Connection, owner: str) -> None:
     """Give schema ``public`` of the connected database to ``owner`` alone.
 

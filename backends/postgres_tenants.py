@@ -9,44 +9,33 @@ only, so the server itself refuses it any payload. Passwords reach the server on
 verifiers computed here.
 
 The connections are :mod:`pg_connections`'; applying the schema is :mod:`pg_tenant_schema`;
-the grants and the owner's logins are :mod:`pg_tenant_access`.
+the grants and the owner's logins are :mod:`pg_tenant_access`; what the server's catalogs
+say about every tenant database is :mod:`pg_tenant_facts`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from aptien_ops.backends import pg_scratch, pg_swap, pg_tenant_schema, tenant_schema
+from aptien_ops.backends import (
+    pg_scratch,
+    pg_swap,
+    pg_tenant_facts,
+    pg_tenant_schema,
+    tenant_schema,
+)
 from aptien_ops.backends import pg_tenant_access as access
 from aptien_ops.backends.pg_common import converge_role, scram_sha256_verifier, translate_pg_error
 from aptien_ops.backends.pg_connections import ClusterConnections
+from aptien_ops.backends.pg_tenant_facts import DB_PREFIX
 from aptien_ops.config import ClusterSettings
 from aptien_ops.domain import Clock, ScratchSweep, utcnow, validate_tenant_name
 from aptien_ops.errors import InvalidInput, NotFound
 from aptien_ops.ports import ClusterPrivileges, DatabaseFacts, TenantStore
-
-DB_PREFIX = "tenant_"
-#: Every tenant database with what the server's own catalogs say about it, in one query:
-#: owner, its own role's LOGIN, CONNECT for PUBLIC and for the inspector, the version comment.
-#: The comment is joined, not read with ``shobj_description()``: that function runs a query
-#: of its own per database (two thirds of this query's time at 1,000 tenants).
-_FACTS = r"""
-SELECT d.datname, pg_catalog.pg_get_userbyid(d.datdba), o.rolcanlogin,
-       pg_catalog.has_database_privilege('public', d.oid, 'CONNECT'),
-       pg_catalog.has_database_privilege(i.oid, d.oid, 'CONNECT'),
-       c.description
-FROM pg_catalog.pg_database d
-LEFT JOIN pg_catalog.pg_roles o ON o.rolname = d.datname || '_owner'
-LEFT JOIN pg_catalog.pg_roles i ON i.rolname = %s
-LEFT JOIN pg_catalog.pg_shdescription c
-  ON c.objoid = d.oid AND c.classoid = 'pg_catalog.pg_database'::pg_catalog.regclass
-WHERE d.datname LIKE 'tenant\_%%' ORDER BY d.datname
-"""
 
 
 def database_name(tenant: str) -> str:
@@ -88,13 +77,7 @@ class PostgresTenantStore:
 
     def list_databases(self) -> list[str]:
         """Tenant names of every ``tenant_*`` database, sorted. Raises: Unavailable."""
-        rows = self._connections.with_admin(
-            "list databases",
-            lambda conn: conn.execute(
-                r"SELECT datname FROM pg_database WHERE datname LIKE 'tenant\_%' ORDER BY datname"
-            ).fetchall(),
-        )
-        return [row[0][len(DB_PREFIX) :] for row in rows]
+        return self._connections.with_admin("list databases", pg_tenant_facts.tenant_names)
 
     def cluster_facts(self, inspector_role: str | None = None) -> list[DatabaseFacts]:
         """Every tenant database's :class:`DatabaseFacts` from one query of ``pg_database``,
@@ -104,11 +87,10 @@ class PostgresTenantStore:
         """
         if inspector_role is not None:
             tenant_schema.validate_role_name(inspector_role)
-        rows = self._connections.with_admin(
+        return self._connections.with_admin(
             "read its databases and roles",
-            lambda conn: conn.execute(_FACTS, (inspector_role,)).fetchall(),
+            lambda conn: pg_tenant_facts.cluster_facts(conn, inspector_role),
         )
-        return [_facts(row, inspector_role) for row in rows]
 
     def create_owner_role(self, tenant: str, owner_password: str) -> None:
         """Create the tenant's login role, or give an existing one ``owner_password``. Idempotent.
@@ -157,26 +139,9 @@ class PostgresTenantStore:
         """
         dbname, role = database_name(tenant), owner_role(tenant)
         self.create_owner_role(tenant, owner_password)
-        db_id, role_id = sql.Identifier(dbname), sql.Identifier(role)
-
-        def create(conn: psycopg.Connection) -> None:
-            if (
-                conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
-                is None
-            ):
-                try:
-                    conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(db_id, role_id))
-                except psycopg.errors.DuplicateDatabase:
-                    pass
-            conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(db_id, role_id))
-            conn.execute(
-                sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(db_id)
-            )
-            conn.execute(
-                sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(db_id, role_id)
-            )
-
-        self._connections.with_admin(f"create {dbname}", create)
+        self._connections.with_admin(
+            f"create {dbname}", lambda conn: access.create_owned_database(conn, dbname, role)
+        )
         what = f"cluster {self.cluster!r}: secure schema public of {dbname}"
         try:
             with self._connections.open(dbname, autocommit=True) as conn:
@@ -430,28 +395,6 @@ class PostgresTenantStore:
     def close(self) -> None:
         """Close the admin connection; the store reconnects if used again."""
         self._connections.close()
-
-
-def _facts(row: tuple[Any, ...], inspector_role: str | None) -> DatabaseFacts:
-    """One row of :data:`_FACTS` as the port's facts, its access judged."""
-    datname, owner, login, public_connect, inspector_connect, comment = row
-    role = f"{datname}_owner"
-    access = []
-    if owner != role:
-        access.append(f"owned by {owner}, not {role}")
-    if login is None:
-        access.append(f"its role {role} does not exist")
-    if public_connect:
-        access.append("CONNECT is granted to PUBLIC")
-    if inspector_role is not None and not inspector_connect:
-        access.append(f"the inspector {inspector_role} may not connect")
-    return DatabaseFacts(
-        tenant=datname[len(DB_PREFIX) :],
-        schema_version=tenant_schema.version_from_comment(comment),
-        login=login,
-        owner=owner,
-        access=tuple(access),
-    )
 
 
 _: type[TenantStore] = PostgresTenantStore

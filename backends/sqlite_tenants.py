@@ -13,17 +13,23 @@ import os
 import re
 import secrets
 import sqlite3
-import stat
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from aptien_ops.backends import sqlite_scratch, tenant_schema
+from aptien_ops.backends.sqlite_swap import finish_copy, fsync_path, replace_file
+from aptien_ops.backends.sqlite_tenant_schema import (
+    UPSERT_META,
+    apply_steps,
+    file_facts,
+    immediate,
+    read_version,
+)
 from aptien_ops.config import ClusterSettings
 from aptien_ops.domain import Clock, ScratchSweep, utcnow, validate_tenant_name
 from aptien_ops.errors import (
     Conflict,
-    IntegrityFailure,
     InvalidInput,
     NotFound,
     OpsError,
@@ -35,11 +41,6 @@ DB_PREFIX = "tenant_"
 _TENANT_FILE = re.compile(r"^tenant_(.+)\.db$")
 #: Files SQLite keeps beside a database; they go with it.
 _SIDE_FILES = ("-wal", "-shm", "-journal")
-_HAS_META = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tenant_meta'"
-_UPSERT_META = (
-    "INSERT INTO tenant_meta (key, value) VALUES (?, ?)"
-    " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-)
 
 
 def cluster_directory(url: str) -> Path:
@@ -146,40 +147,8 @@ class SqliteTenantStore:
                 continue  # dropped since the scan
             except OSError as exc:
                 raise self._unavailable(f"look up {path.name}", exc) from None
-            facts.append(self._facts(name, path, info))
+            facts.append(file_facts(name, path, info))
         return facts
-
-    def _facts(self, name: str, path: Path, info: os.stat_result) -> DatabaseFacts:
-        mode = stat.S_IMODE(info.st_mode)
-        access = []
-        if mode & 0o077:
-            access.append(f"{path.name} is open to others (mode {mode:04o}, not 0600)")
-        if info.st_uid != os.getuid():
-            access.append(f"{path.name} belongs to uid {info.st_uid}, not the console's")
-        version: int | None = None
-        login: bool | None = None
-        problem: str | None = None
-        try:
-            conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None)
-            try:
-                version = int(conn.execute("PRAGMA user_version").fetchone()[0]) or None
-                if conn.execute(_HAS_META).fetchone() is not None:
-                    row = conn.execute(
-                        "SELECT value FROM tenant_meta WHERE key = 'suspended'"
-                    ).fetchone()
-                    login = row is None or row[0] != "1"
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            problem = str(exc)
-        return DatabaseFacts(
-            tenant=name,
-            schema_version=version,
-            login=login,
-            owner=f"uid {info.st_uid}, mode {mode:04o}",
-            access=tuple(access),
-            unreadable=problem,
-        )
 
     def create_database(self, tenant: str, owner_password: str) -> None:
         """Create the tenant's database file atomically; an existing one is kept.
@@ -204,28 +173,17 @@ class SqliteTenantStore:
                 conn.execute("PRAGMA journal_mode=WAL")
             finally:
                 conn.close()
-            fd = os.open(partial, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_path(partial)
             try:
                 os.link(partial, path)
             except FileExistsError:
                 pass  # a concurrent create won; its file is as good as ours
-            self._fsync_directory()
+            fsync_path(self.directory)
         except (OSError, sqlite3.Error) as exc:
             raise self._unavailable(f"create {path.name}", exc) from None
         finally:
             for leftover in (partial, *(Path(f"{partial}{s}") for s in _SIDE_FILES)):
                 leftover.unlink(missing_ok=True)
-
-    def _fsync_directory(self) -> None:
-        fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
     def drop_database(self, tenant: str) -> None:
         """Remove the file, its WAL/shared-memory/journal files and stray partials. Idempotent.
@@ -313,31 +271,7 @@ class SqliteTenantStore:
         if not isinstance(region, str) or not region:
             raise InvalidInput(f"tenant {tenant!r}: a region name is required")
         with self._opened(tenant, "apply the schema to") as conn:
-            return self._apply_steps(conn, tenant, name, target_version, region)
-
-    def _apply_steps(
-        self, conn: sqlite3.Connection, tenant: str, name: str, target_version: int, region: str
-    ) -> int:
-        """The steps from the current version up to ``target_version``, one ``BEGIN
-        IMMEDIATE`` each, each recording its version in the file header too; returns the
-        version reached. Raises: sqlite3.Error, IntegrityFailure."""
-        while True:
-            with _immediate(conn):
-                current = _read_version(conn, name) or 0
-                if current >= target_version:
-                    if current:  # a file from before user_version gets it now
-                        _record_version(conn, current)
-                    return current
-                step = current + 1
-                for statement in tenant_schema.statements("sqlite", step):
-                    conn.execute(statement)
-                _record_version(conn, step)
-                overwrite, keep = tenant_schema.meta_rows(tenant, region, step, self.clock())
-                conn.executemany(_UPSERT_META, overwrite.items())
-                conn.executemany(
-                    "INSERT OR IGNORE INTO tenant_meta (key, value) VALUES (?, ?)",
-                    [*keep.items(), ("suspended", "0")],
-                )
+            return apply_steps(conn, tenant, name, target_version, region, self.clock)
 
     def schema_version(self, tenant: str) -> int | None:
         """The version in ``tenant_meta``, None before the first step.
@@ -346,7 +280,7 @@ class SqliteTenantStore:
         """
         name = self.path(tenant).name
         with self._opened(tenant, "read the schema version of") as conn:
-            return _read_version(conn, name)
+            return read_version(conn, name)
 
     def grant_inspector(self, tenant: str, role: str, password: str | None) -> None:
         """Grants nothing: SQLite readers select explicit column lists instead.
@@ -369,12 +303,12 @@ class SqliteTenantStore:
         Unavailable.
         """
         name = self.path(tenant).name
-        with self._opened(tenant, "suspend or resume") as conn, _immediate(conn):
-            if _read_version(conn, name) is None:
+        with self._opened(tenant, "suspend or resume") as conn, immediate(conn):
+            if read_version(conn, name) is None:
                 raise Conflict(
                     f"tenant database {name} has no schema yet", hint="apply the schema first"
                 )
-            conn.execute(_UPSERT_META, ("suspended", "0" if allowed else "1"))
+            conn.execute(UPSERT_META, ("suspended", "0" if allowed else "1"))
 
     def size_bytes(self, tenant: str) -> int:
         """The file's size plus its write-ahead log's.
@@ -447,81 +381,11 @@ class SqliteTenantStore:
         if not new.is_file():
             raise NotFound(f"scratch copy {staged} does not exist on cluster {self.cluster!r}")
         try:
-            self._finish_copy(new, tenant, staged, region, schema_version, login)
+            finish_copy(new, tenant, staged, region, schema_version, login, self.clock)
         except sqlite3.Error as exc:
             raise self._translate(f"prepare {staged} for", exc) from None
         aside = sqlite_scratch.path_of(self.directory, sqlite_scratch.new_name(tenant))
-        old = self._quiesce(path)
-        try:
-            if old is not None:
-                os.link(path, aside)
-            os.rename(new, path)
-            self._fsync_directory()
-        except OSError as exc:
-            if old is not None:
-                aside.unlink(missing_ok=True)
-                _back_to_wal(old)
-            raise self._unavailable(f"swap {staged} in as {path.name}", exc) from None
-        finally:
-            if old is not None:
-                old.close()
-        try:
-            sqlite_scratch.remove(aside)
-        except OSError as exc:
-            return f"the replaced copy {aside.name} stays until the next sweep: {exc.strerror}"
-        return None
-
-    def _finish_copy(
-        self,
-        copy: Path,
-        tenant: str,
-        staged: str,
-        region: str,
-        schema_version: int,
-        login: bool,
-    ) -> None:
-        """Bring a restored copy up to the tenant's database as it must be.
-
-        Raises: sqlite3.Error."""
-        conn = sqlite3.connect(copy, isolation_level=None, timeout=10)
-        try:
-            self._apply_steps(conn, tenant, staged, schema_version, region)
-            with _immediate(conn):
-                rows = [("tenant", tenant), ("region", region), ("suspended", str(int(not login)))]
-                conn.executemany(_UPSERT_META, rows)
-            conn.execute("PRAGMA journal_mode=WAL")
-        finally:
-            conn.close()  # the last connection: its -wal is checkpointed and removed
-        fd = os.open(copy, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    def _quiesce(self, path: Path) -> sqlite3.Connection | None:
-        """The current database out of WAL mode, under an exclusive lock held by the returned
-        connection (None: there is no current database). Raises: Conflict (in use)."""
-        if not path.exists():
-            return None
-        try:
-            conn = sqlite3.connect(
-                f"{path.as_uri()}?mode=rw", uri=True, timeout=10, isolation_level=None
-            )
-        except sqlite3.Error as exc:
-            raise self._unavailable(f"open {path.name}", exc) from None
-        try:
-            mode = conn.execute("PRAGMA journal_mode=DELETE").fetchone()
-            if mode is None or str(mode[0]).lower() != "delete":
-                raise sqlite3.OperationalError("database is locked (other connections use it)")
-            conn.execute("BEGIN EXCLUSIVE")
-        except sqlite3.Error as exc:
-            _back_to_wal(conn)
-            conn.close()
-            raise Conflict(
-                f"cluster {self.cluster!r}: {path.name} is in use and cannot be replaced: {exc}",
-                hint="nothing was changed; rerun when its sessions have ended",
-            ) from None
-        return conn
+        return replace_file(self.cluster, path, new, aside, self._unavailable)
 
     def sweep_scratch(self, tenant: str | None = None) -> ScratchSweep:
         """Remove the scratch copies (of ``tenant``, else all) no live run holds.
@@ -537,34 +401,6 @@ class SqliteTenantStore:
         """Nothing to release: connections live only inside :meth:`connect`."""
 
 
-@contextmanager
-def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
-    """One write transaction, taken up front so concurrent writers queue instead of failing."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        with suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def _record_version(conn: sqlite3.Connection, version: int) -> None:
-    """The version in the file header's ``user_version`` too, in the step's transaction, where
-    ``cluster_facts`` reads it without knowing the tables."""
-    if conn.execute("PRAGMA user_version").fetchone()[0] != version:
-        conn.execute(f"PRAGMA user_version = {int(version)}")
-
-
-def _back_to_wal(conn: sqlite3.Connection) -> None:
-    """Best effort: the database as it was before :meth:`SqliteTenantStore._quiesce`."""
-    with suppress(sqlite3.Error):
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        conn.execute("PRAGMA journal_mode=WAL")
-
-
 def _account_name() -> str:
     import pwd
 
@@ -572,20 +408,6 @@ def _account_name() -> str:
         return pwd.getpwuid(os.geteuid()).pw_name
     except KeyError:
         return f"uid {os.geteuid()}"
-
-
-def _read_version(conn: sqlite3.Connection, name: str) -> int | None:
-    """``tenant_meta.schema_version``, None if there is no tenant_meta table.
-
-    Raises: IntegrityFailure if tenant_meta has no version row (this code never leaves one so).
-    """
-    found = conn.execute(_HAS_META).fetchone()
-    if found is None:
-        return None
-    row = conn.execute("SELECT value FROM tenant_meta WHERE key = 'schema_version'").fetchone()
-    if row is None:
-        raise IntegrityFailure(f"{name}: tenant_meta has no schema_version row")
-    return tenant_schema.parse_version(row[0], name)
 
 
 _: type[TenantStore] = SqliteTenantStore

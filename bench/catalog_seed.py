@@ -98,14 +98,14 @@ def seeded_catalog(tmp: Path, backend: str, tenants: int) -> Iterator[SeededCata
 
 
 def catalog_bench_arguments(
-    description: str, backends: Sequence[str], argv: list[str] | None
+    description: str, backends: Sequence[str], argv: list[str] | None, rounds: int = 15
 ) -> argparse.Namespace:
     """The options of a benchmark on a big catalog: ``--backend``, ``--tenants`` (10,000),
-    ``--rounds`` (15) and ``--no-record``."""
+    ``--rounds`` (``rounds``) and ``--no-record``."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--backend", choices=backends, default="sqlite")
     parser.add_argument("--tenants", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=rounds)
     parser.add_argument("--no-record", action="store_true", help="do not touch docs/benchmarks.md")
     return parser.parse_args(argv)
 
@@ -175,6 +175,60 @@ def fill(config: Path, tenants: int) -> None:
                 )
     finally:
         console.close()
+
+
+def fill_backups(config: Path, per_tenant: int = 1) -> int:
+    """Index ``per_tenant`` backups of every tenant that is backed up (live, suspended or
+    cancelled, with a cluster) in the catalog, hourly apart and ending an hour ago; returns how
+    many. Only the catalog's index is written (no files in the stores): the backups screen and
+    ``backup list`` then report them as missing from the store, which is all a benchmark of the
+    screen needs.
+
+    Raises:
+        OpsError: from opening the console or inserting.
+    """
+    from aptien_ops.backup_policy import BackupRecord
+    from aptien_ops.domain import BackupManifest
+    from aptien_ops.services.backups import BACKED_UP_STATES
+
+    console = open_console(config)
+    added = 0
+    try:
+        for region in console.settings.regions:
+            console.backups.repository(region)  # its signing key, made while nothing needs it
+        now = utcnow().replace(microsecond=0)
+        with console.ctx.catalog.transaction() as tx:
+            for i, tenant in enumerate(tx.tenants.all()):
+                if tenant.state not in BACKED_UP_STATES or not tenant.cluster:
+                    continue
+                for k in range(per_tenant):
+                    at = now - timedelta(hours=1 + k, seconds=i % 3600)
+                    backup_id = f"bk-{at:%Y%m%dT%H%M%S}Z-{(i * per_tenant + k) % 0xFFFFFF:06x}"
+                    manifest = BackupManifest(
+                        backup_id=backup_id,
+                        tenant=tenant.name,
+                        region=tenant.region,
+                        cluster=tenant.cluster,
+                        database=tenant.name,
+                        kind="sqlite",
+                        server_version="3",
+                        dump_tool="sqlite3 backup",
+                        snapshot=None,
+                        started_at=at.isoformat(),
+                        finished_at=at.isoformat(),
+                        plaintext_size=100_000 + i,
+                        ciphertext_size=40_000 + i,
+                        plaintext_sha256="0" * 64,
+                        ciphertext_sha256="1" * 64,
+                        recipient_fingerprint="bench",
+                        row_counts={"employees": i % 100},
+                        archive_list_sha256=None,
+                    )
+                    tx.backups.insert(BackupRecord.from_manifest(manifest))
+                    added += 1
+    finally:
+        console.close()
+    return added
 
 
 def _region_of(resolver: RegionResolver, code: str) -> str | None:

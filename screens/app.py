@@ -390,16 +390,25 @@ class OpsApp(App[None], ServiceCaller):
         if opened_on_top and not hasattr(screen, f"action_{action.partition('(')[0]}"):
             await self.pop_screen()  # a detail screen opened on the mode's own screen: back to it
             screen = self.screen
-        # Queued behind the screen's resume, so its reload has started by the time this runs.
-        screen.call_later(self._when_loaded, screen, action)
+        # Queued behind the screen's resume (which reloads after the next frame), so its reload
+        # has started by the time this runs.
+        screen.call_after_refresh(self._when_loaded, screen, action)
 
-    async def _when_loaded(self, screen: Screen[Any], action: str) -> None:
-        loading = [
-            w for w in self.workers if w.node is screen and w.group == "load" and not w.is_finished
+    async def _when_loaded(
+        self, screen: Screen[Any], action: str, groups: tuple[str, ...] = ("load", "prepare")
+    ) -> None:
+        """Run ``action`` once the screen's reads (``load``) and then the rows picked from them
+        (``prepare``, started when the read is shown) are in."""
+        group, *later = groups
+        busy = [
+            w for w in self.workers if w.node is screen and w.group == group and not w.is_finished
         ]
-        await self.workers.wait_for_complete(loading)
-        # The loaded rows arrive as a message already queued on the screen; the action follows it.
-        screen.call_later(screen.run_action, action)
+        await self.workers.wait_for_complete(busy)
+        # What they read arrives as a message already queued on the screen; what follows, after.
+        if later:
+            screen.call_later(self._when_loaded, screen, action, tuple(later))
+        else:
+            screen.call_later(screen.run_action, action)
 
     def action_cycle_region(self) -> None:
         order: list[str | None] = [None, *self.services.settings.regions]

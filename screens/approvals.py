@@ -13,7 +13,14 @@ from textual.widgets import DataTable, Static
 
 from aptien_ops.domain import Approval, ApprovalState
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import CLEAR_FILTER, FILTER, OpsScreen, highlighted_key, open_row
+from aptien_ops.screens.base import (
+    CLEAR_FILTER,
+    FILTER,
+    RELOAD,
+    OpsScreen,
+    highlighted_key,
+    open_row,
+)
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import (
     approval_state_text,
@@ -27,6 +34,9 @@ from aptien_ops.screens.lists import ListRow, ListTable
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal, RecordModal
 from aptien_ops.services.lifecycle import PurgeScope
 from aptien_ops.terminal_text import shown
+
+#: Requests the table holds, newest first: DataTable measures every cell it is given.
+WINDOW = 500
 
 
 class ApprovalsScreen(OpsScreen):
@@ -44,8 +54,10 @@ class ApprovalsScreen(OpsScreen):
         FILTER,
         CLEAR_FILTER,
         open_row("open the highlighted request: its parameters and decision in full"),
+        RELOAD,
     ]
     PERMISSIONS = {"approve": Action.APPROVAL_DECIDE, "reject": Action.APPROVAL_DECIDE}
+    AUTO_REFRESH = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -76,13 +88,16 @@ class ApprovalsScreen(OpsScreen):
         state = ApprovalState.PENDING if self.only_pending else None
         self.load(lambda: self._read(state), self._loaded)
 
-    def _read(self, state: ApprovalState | None) -> tuple[list[Approval], set[int]]:
-        """Runs in a worker: the requests, and which pending ones are past the policy's lifetime."""
+    def _read(self, state: ApprovalState | None) -> tuple[list[Approval], set[int], int]:
+        """Runs in a worker: the newest ``WINDOW`` requests (newest first), which pending ones
+        are past the policy's lifetime, and how many requests there are in all."""
         approvals = self.console.approvals.list(state)
-        return approvals, {a.id for a in approvals if self.console.approvals.expired(a)}
+        newest = sorted(approvals, key=lambda a: a.id, reverse=True)[:WINDOW]
+        expired = {a.id for a in newest if self.console.approvals.expired(a)}
+        return newest, expired, len(approvals)
 
-    def _loaded(self, loaded: tuple[list[Approval], set[int]]) -> None:
-        approvals, self.expired = loaded
+    def _loaded(self, loaded: tuple[list[Approval], set[int], int]) -> None:
+        approvals, self.expired, n = loaded
         self.approvals = {a.id: a for a in approvals}
         self.query_one(ListTable).fill(
             ListRow(
@@ -96,14 +111,15 @@ class ApprovalsScreen(OpsScreen):
                     short_minute(a.requested_at),
                 ),
             )
-            for a in sorted(approvals, key=lambda a: a.id, reverse=True)
+            for a in approvals  # newest first (the worker's order)
         )
-        n = len(approvals)
         shown = (
             f"{plural(n, 'pending request')}"
             if self.only_pending
             else f"{plural(n, 'request')} in all"
         )
+        if n > len(approvals):
+            shown += f", newest {len(approvals)} shown (approval list has all)"
         self.query_one("#approvals-status", Static).update(
             f"{shown} · f shows {'all' if self.only_pending else 'pending only'}"
         )

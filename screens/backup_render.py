@@ -82,9 +82,10 @@ def record_text(row: BackupRow) -> Text:
     return text
 
 
-def due_report(items: list[DueItem]) -> RenderableType:
-    """One line per due item: what, for whom, why, and a red ``overdue`` when late."""
-    if not items:
+def due_report(items: list[DueItem], more: int = 0) -> RenderableType:
+    """One line per due item: what, for whom, why, and a red ``overdue`` when late; ``more``
+    items not listed are counted on a last line."""
+    if not items and not more:
         return Text("Nothing is due.", style="dim")
     table = Table(box=None, show_header=False, pad_edge=False, expand=True, padding=(0, 1, 0, 0))
     table.add_column(no_wrap=True, width=7)
@@ -100,7 +101,10 @@ def due_report(items: list[DueItem]) -> RenderableType:
         reason = _BACKUP_ID.sub(r"\1", item.reason)
         what = f"{short_id(item.backup_id)}: {reason}" if item.backup_id else reason
         table.add_row(item.kind, item.tenant, late, plain(what))
-    return Group(table)
+    if not more:
+        return Group(table)
+    rest = Text(f"… and {more:,} more (aptien-ops backup list due)", style="dim")
+    return Group(table, rest)
 
 
 @dataclass(frozen=True)

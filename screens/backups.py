@@ -72,7 +72,8 @@ COLUMNS = (
 )
 #: Rows the table holds (newest first): DataTable measures every cell it is given.
 WINDOW = 500
-#: Doomed backups named in the prune dialog; the rest are counted.
+#: Due items listed (most urgent first); the rest are counted (``backup list due`` has all).
+DUE_SHOWN = 40
 
 
 class BackupProgress(Message, bubble=False):
@@ -83,13 +84,66 @@ class BackupProgress(Message, bubble=False):
         self.done, self.total, self.item = done, total, item
 
 
+@dataclass(frozen=True)
+class BackupsView:
+    """What the screen shows for one region filter, worked out in the worker that read it:
+    the UI thread only ever handles ``WINDOW`` rows and ``DUE_SHOWN`` due items, however
+    large the fleet."""
+
+    rows: list[BackupRow] | OpsError
+    """Newest first, at most ``WINDOW`` (or the service's refusal)."""
+    backups: int = 0
+    tenants: int = 0
+    failed: int = 0
+    """Failed or missing from the store."""
+    due: list[DueItem] | OpsError = field(default_factory=list)
+    """Most urgent first, at most ``DUE_SHOWN`` (or the service's refusal)."""
+    due_count: int = 0
+    late: int = 0
+    due_backups: int = 0
+    first_due: str = ""
+    """The first tenant due a backup (the back-up dialog's suggestion)."""
+
+    @classmethod
+    def of(
+        cls,
+        rows: list[BackupRow] | OpsError,
+        due: list[DueItem] | OpsError,
+        region: str | None,
+    ) -> BackupsView:
+        """``rows`` (oldest first) and ``due`` narrowed to ``region`` (None: all), counted and
+        cut to what the screen shows."""
+        view = cls(rows, due=due)
+        if not isinstance(rows, OpsError):
+            mine = [r for r in rows if region is None or r.record.region == region]
+            view = replace(
+                view,
+                # Newest first: the backup an operator looks for is almost always the latest.
+                rows=mine[-WINDOW:][::-1],
+                backups=len(mine),
+                tenants=len({r.record.tenant for r in mine}),
+                failed=sum(1 for r in mine if r.status in ("failed", "missing")),
+            )
+        if not isinstance(due, OpsError):
+            items = [i for i in due if region is None or i.region == region]
+            backups = [i.tenant for i in items if i.kind == "backup"]
+            view = replace(
+                view,
+                due=items[:DUE_SHOWN],
+                due_count=len(items),
+                late=sum(1 for i in items if i.overdue),
+                due_backups=len(backups),
+                first_due=backups[0] if backups else "",
+            )
+        return view
+
+
 @dataclass
 class Shelf:
-    """One load of the screen: the backups and what is due, each or the service's refusal."""
+    """One load of the screen: the store notes, and the view of every region filter."""
 
-    rows: list[BackupRow] | OpsError = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    due: list[DueItem] | OpsError = field(default_factory=list)
+    views: dict[str | None, BackupsView] = field(default_factory=dict)
     replace_four_eyes: bool = True
     """Whether replacing a tenant's data waits for a second operator (the policy in force)."""
 
@@ -138,6 +192,7 @@ class BackupsScreen(OpsScreen):
         "restore": Action.BACKUP_RESTORE,
         "prune": Action.BACKUP_PRUNE,
     }
+    AUTO_REFRESH = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -171,18 +226,23 @@ class BackupsScreen(OpsScreen):
         self.load(self._read, self._loaded)
 
     def _read(self) -> Shelf:
-        """Runs in a worker thread: the backups (reconciled with the stores) and what is due."""
+        """Runs in a worker thread: the backups (reconciled with the stores) and what is due,
+        shaped for every region filter."""
         shelf = Shelf()
         service = self.console.backups
+        rows: list[BackupRow] | OpsError
+        due: list[DueItem] | OpsError
         try:
             listing = service.listing()
-            shelf.rows, shelf.notes = listing.rows, listing.notes
+            rows, shelf.notes = listing.rows, listing.notes
         except OpsError as error:
-            shelf.rows = error
+            rows = error
         try:
-            shelf.due = service.due()
+            due = service.due()
         except OpsError as error:
-            shelf.due = error
+            due = error
+        for region in [None, *self.console.settings.regions]:
+            shelf.views[region] = BackupsView.of(rows, due, region)
         shelf.replace_four_eyes = self.console.ctx.policy.needs_four_eyes(Action.BACKUP_REPLACE)
         return shelf
 
@@ -190,23 +250,23 @@ class BackupsScreen(OpsScreen):
         self.shelf = shelf
         self._show()
 
+    def view(self) -> BackupsView | None:
+        """What is shown for the region filter (None before the first load)."""
+        return self.shelf.views.get(self.ops.region_filter) if self.shelf else None
+
     def _show(self) -> None:
-        if self.shelf is None:
+        view = self.view()
+        if view is None:
             return
-        region = self.ops.region_filter
-        rows = self.shelf.rows
         table = self.query_one(ListTable)
         self._by_id = {}
         status = self.query_one("#backups-status", Static)
-        if isinstance(rows, OpsError):
+        if isinstance(view.rows, OpsError):
             table.fill(())
-            status.update(Text(rows.one_line(), style="red"))
+            status.update(Text(view.rows.one_line(), style="red"))
         else:
-            shown = [r for r in rows if region is None or r.record.region == region]
-            # Newest first: the backup an operator looks for is almost always the latest.
-            newest = list(reversed(shown[-WINDOW:]))
-            self._by_id = {r.record.id: r for r in newest}
-            table.fill(
+            self._by_id = {r.record.id: r for r in view.rows}
+            table.fill(  # newest first, at most WINDOW: the worker's view
                 ListRow(
                     r.record.id,
                     (
@@ -218,19 +278,18 @@ class BackupsScreen(OpsScreen):
                         last_check(r),
                     ),
                 )
-                for r in newest
+                for r in view.rows
             )
-            status.update(self._summary(shown))
+            status.update(self._summary(view))
         self._show_detail(self.selected())
-        self._show_due(region)
+        self._show_due(view)
 
-    def _summary(self, rows: list[BackupRow]) -> Text:
-        tenants = len({r.record.tenant for r in rows})
-        failed = sum(1 for r in rows if r.status in ("failed", "missing"))
-        text = Text(f"{plural(len(rows), 'backup')} of {plural(tenants, 'tenant')}")
-        if failed:
-            text.append(f" · {failed} failed or missing", style="bold red")
-        if len(rows) > WINDOW:
+    def _summary(self, view: BackupsView) -> Text:
+        backups, tenants = view.backups, view.tenants
+        text = Text(f"{plural(backups, 'backup')} of {plural(tenants, 'tenant')}")
+        if view.failed:
+            text.append(f" · {view.failed} failed or missing", style="bold red")
+        if backups > WINDOW:
             text.append(f" · newest {count(WINDOW)} shown (backup list has all)", style="dim")
         for note in self.shelf.notes if self.shelf else []:
             text.append_text(plain(f" · {note}", "yellow"))
@@ -240,19 +299,17 @@ class BackupsScreen(OpsScreen):
             text.append(" · read-only" if read_only else " · view only", style="dim")
         return text
 
-    def _show_due(self, region: str | None) -> None:
-        due = self.shelf.due if self.shelf else []
+    def _show_due(self, view: BackupsView) -> None:
         box = self.query_one("#backups-due")
         shown = self.query_one("#backups-due-list", Static)
-        if isinstance(due, OpsError):
+        if isinstance(view.due, OpsError):
             box.border_title = "Due"
-            shown.update(Text(due.one_line(), style="red"))
+            shown.update(Text(view.due.one_line(), style="red"))
             return
-        items = [i for i in due if region is None or i.region == region]
-        late = sum(1 for i in items if i.overdue)
-        box.border_title = f"Due: {len(items)}" + (f", {late} overdue" if late else "")
+        late = view.late
+        box.border_title = f"Due: {count(view.due_count)}" + (f", {late} overdue" if late else "")
         box.set_class(late > 0, "-overdue")
-        shown.update(due_report(items))
+        shown.update(due_report(view.due, more=view.due_count - len(view.due)))
 
     def selected(self) -> str | None:
         return highlighted_key(self.query_one(ListTable))
@@ -309,9 +366,8 @@ class BackupsScreen(OpsScreen):
         if self._busy():
             return
         row = self._by_id.get(self.selected() or "")
-        due = self.shelf.due if self.shelf and not isinstance(self.shelf.due, OpsError) else []
-        first_due = next((i.tenant for i in due if i.kind == "backup"), "")
-        default = row.record.tenant if row else first_due
+        view = self.view()
+        default = row.record.tenant if row else view.first_due if view else ""
 
         def named(tenant: str | None) -> None:
             if tenant:
@@ -322,11 +378,10 @@ class BackupsScreen(OpsScreen):
     def action_run_due(self) -> None:
         if self._busy():
             return
-        region = self.ops.region_filter
-        due = self.shelf.due if self.shelf and not isinstance(self.shelf.due, OpsError) else []
-        due = [i for i in due if region is None or i.region == region]
-        backups = sum(1 for i in due if i.kind == "backup")
-        verifications = len(due) - backups
+        region, view = self.ops.region_filter, self.view()
+        due = view.due_count if view and not isinstance(view.due, OpsError) else 0
+        backups = view.due_backups if view else 0
+        verifications = due - backups
         if not due:
             self.notify("nothing is due" + (f" in region {region}" if region else ""), markup=False)
             return
@@ -335,7 +390,7 @@ class BackupsScreen(OpsScreen):
             if yes:
                 self._run("running what is due", due=True, region=region)
 
-        is_are = "is" if len(due) == 1 else "are"
+        is_are = "is" if due == 1 else "are"
         where = f"in region {region}" if region else "in every region"
         question = (
             f"Back up {plural(backups, 'tenant')} and verify {plural(verifications, 'backup')}"

@@ -4,7 +4,7 @@ messages, refusals shown with the service's own one-line message, and permission
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import work
@@ -13,13 +13,16 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
+from textual.widgets.data_table import RowKey
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from aptien_ops.errors import OpsError, PendingApproval
 from aptien_ops.permissions import Action, approvers
 from aptien_ops.screens.filter_bar import Filterable, FilterBar, FilterInput
+from aptien_ops.screens.footer import OpsFooter
 from aptien_ops.screens.header import OpsHeader
 
 if TYPE_CHECKING:
@@ -62,6 +65,12 @@ def open_row(tooltip: str) -> Binding:
     return Binding("enter", "open_detail", "Open", show=False, priority=True, tooltip=tooltip)
 
 
+#: Screens of shared state (``OpsScreen.AUTO_REFRESH``) read it again this often while shown.
+AUTO_REFRESH_SECONDS = 30.0
+#: ``r`` reloads on screens where it does not cycle the region (ctrl+r reloads everywhere).
+RELOAD = Binding("r", "refresh", "Reload", show=False, tooltip="read it again now (ctrl+r too)")
+
+
 class ServiceOutcome(Message, bubble=False):
     """A service call finished in a worker thread; handled back on the UI thread.
 
@@ -83,6 +92,21 @@ class ServiceOutcome(Message, bubble=False):
         self.error = error
         self.pending = pending
         self.changed = changed
+
+
+class OpsTable(DataTable[Any]):
+    """Textual's DataTable, drawn again once it has measured the rows just added.
+
+    DataTable measures new rows when it is next idle, but caches each cell's rendering without
+    the column's width: a frame drawn between ``add_row`` and that measurement kept cells cut
+    to the old width (``anat`` for ``anatolia-foods``) until the cursor passed over them.
+    Tables are filled from workers' messages, so such a frame is likely: bump the cache key.
+    """
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        super()._update_dimensions(new_rows)
+        self._update_count += 1
+        self.refresh()
 
 
 def highlighted_key(table: DataTable[Any]) -> str | None:
@@ -125,6 +149,19 @@ class ServiceCaller(DOMNode):
         """A read an action needs before it asks the operator (a prune's dry run, what a purge
         destroys), apart from the screen's reloads."""
         self._call_service(call, done, changed=False)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="prepare")
+    def prepare(self, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """Shape what was loaded for the table (filter, sort, cut to a window) off the UI thread:
+        that work grows with the fleet. A newer one cancels an older one; reads (``load``) go
+        on."""
+        self._call_service(call, done, changed=False)
+
+    def reading(self) -> bool:
+        """A read of this node's (``load``) is still on its way."""
+        return any(
+            w.node is self and w.group == "load" and not w.is_finished for w in self.app.workers
+        )
 
     def _call_service(
         self, call: Callable[[], Any], done: Callable[[Any], None], *, changed: bool
@@ -199,6 +236,10 @@ class OpsScreen(Screen[None], ServiceCaller):
     #: A screen opened from this one for the highlighted row; its keys are listed in help and
     #: the palette, which reaches them through this screen's ``open_detail(action)``.
     DETAIL_SCREEN: ClassVar[type[OpsScreen] | None] = None
+    #: Shared state (others change it): read again every ``AUTO_REFRESH_SECONDS`` while the
+    #: screen is shown, and say when in the footer.
+    AUTO_REFRESH: ClassVar[bool] = False
+    _reload_timer: Timer | None = None
 
     @classmethod
     def help_sections(cls) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -216,7 +257,7 @@ class OpsScreen(Screen[None], ServiceCaller):
     def compose(self) -> ComposeResult:
         yield OpsHeader()
         yield from self.compose_body()
-        yield Footer()
+        yield OpsFooter(AUTO_REFRESH_SECONDS)
 
     def compose_body(self) -> ComposeResult:
         """The screen's own widgets, between the header and the footer."""
@@ -224,6 +265,10 @@ class OpsScreen(Screen[None], ServiceCaller):
 
     def on_mount(self) -> None:
         self.watch(self.app, "roles", self._roles_changed, init=False)
+        if self.AUTO_REFRESH:
+            self._reload_timer = self.set_interval(
+                AUTO_REFRESH_SECONDS, self.timed_reload, name="auto refresh", pause=True
+            )
 
     def _roles_changed(self) -> None:
         self.refresh_bindings()
@@ -231,7 +276,28 @@ class OpsScreen(Screen[None], ServiceCaller):
             self.refresh_data()
 
     def on_screen_resume(self) -> None:
-        self.refresh_data()
+        # After the screen's first frame: a reading worker competes with the UI thread for the
+        # interpreter lock, and would hold that frame back (placeholders first, then data).
+        self.call_after_refresh(self.refresh_data)
+        if self._reload_timer is not None:
+            self._reload_timer.reset()
+            self._reload_timer.resume()
+
+    def on_screen_suspend(self) -> None:
+        if self._reload_timer is not None:
+            self._reload_timer.pause()
+
+    def timed_reload(self) -> None:
+        """The timer's tick: read again unless a dialog is open over the screen or the last
+        read has not come back yet (a slow catalog is not asked twice)."""
+        if self.is_current and not self.reading():
+            self.refresh_data()
+
+    def on_service_outcome(self, outcome: ServiceOutcome) -> None:
+        # Textual calls ServiceCaller's handler too (every class's in the MRO): only the stamp.
+        if self.AUTO_REFRESH and outcome.error is None and not outcome.changed:
+            now = self.console.ctx.now()
+            self.query_one(OpsFooter).show_refreshed(f"{now:%H:%M}")
 
     def room(self, others: int, *, least: int) -> int:
         """How wide a table's one long column (a target, a name) may be: what the screen's

@@ -65,6 +65,7 @@ class DashboardScreen(OpsScreen):
     NAV_KEY = "1"
     CSS_PATH = Path(__file__).with_name("dashboard.tcss")
     BINDINGS = [REGION_FILTER]
+    AUTO_REFRESH = True
 
     class FleetShown(Message):
         """The cards now show a load of the fleet (``DashboardScreen.fleet``)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from rich.segment import Segment
 from textual import events
@@ -22,12 +22,40 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from aptien_ops.screens.event_window import EventWindow
 from aptien_ops.screens.lists import list_keys
 from aptien_ops.terminal_text import shown
 
 #: Ask for the next page when the cursor or the view comes this close to an edge of the window.
 LOOKAHEAD = 60
+
+
+class RowWindow(Protocol):
+    """What the table reads of the rows it shows: a run of rows at absolute positions
+    (:class:`~screens.event_window.EventWindow`, :class:`~screens.opslog_window.LogWindow`)."""
+
+    def __len__(self) -> int: ...
+
+    @property
+    def first(self) -> int:
+        """Absolute position of the first row held."""
+        ...
+
+    @property
+    def end(self) -> int:
+        """Absolute position just past the last row held."""
+        ...
+
+    @property
+    def has_before(self) -> bool:
+        """Whether rows exist above the window (newer)."""
+        ...
+
+    @property
+    def has_after(self) -> bool:
+        """Whether rows exist below the window (older)."""
+        ...
+
+    def row(self, position: int) -> Any | None: ...
 
 
 @dataclass(frozen=True)
@@ -126,7 +154,7 @@ class EventTable(ScrollView, can_focus=True):
     def __init__(
         self,
         columns: Sequence[Column],
-        window: EventWindow[Any],
+        window: RowWindow,
         *,
         alert: Callable[[Any], bool] | None = None,
         id: str | None = None,

@@ -8,6 +8,7 @@ upgrades tenant schemas with a progress bar fed by messages from the worker thre
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Group, RenderableType
@@ -27,7 +28,7 @@ from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import count, plain, plural
 from aptien_ops.screens.lists import ListScroll
 from aptien_ops.screens.modals import ConfirmModal
-from aptien_ops.services.fleet import Finding, FleetReport, MigrationResult
+from aptien_ops.services.fleet import Finding, MigrationResult
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
 #: Each kind of drift in the order an operator deals with it, with what it means.
@@ -47,8 +48,11 @@ KINDS = {
     "backup-unindexed": "Backups in a store, not in the index (an operator's check adds them)",
     "past-retention": "Cancelled tenants past retention, awaiting purge",
 }
-#: Rows shown per kind; the CLI's ``fleet check --json`` lists every finding.
-SHOWN_PER_KIND = 200
+#: Findings listed in all (shared by the kinds found, at least ``SHOWN_PER_KIND_AT_LEAST``
+#: each); the rest are counted, and the CLI's ``fleet check --json`` lists every one. A rich
+#: table is measured cell by cell on the UI thread: its rows must not grow with the fleet.
+FINDINGS_SHOWN = 60
+SHOWN_PER_KIND_AT_LEAST = 5
 MIGRATE_PARALLEL = 2
 
 
@@ -78,10 +82,14 @@ class ClusterChecked(Message, bubble=False):
 def findings_report(findings: Sequence[Finding]) -> RenderableType:
     """Findings grouped by kind, each group a small table: tenant or cluster, where, detail."""
     parts: list[RenderableType] = []
-    known = [k for k in KINDS if any(f.kind == k for f in findings)]
-    others = sorted({f.kind for f in findings} - set(KINDS))
+    by_kind: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_kind.setdefault(f.kind, []).append(f)
+    known = [k for k in KINDS if k in by_kind]
+    others = sorted(set(by_kind) - set(KINDS))
+    shown_per_kind = max(SHOWN_PER_KIND_AT_LEAST, FINDINGS_SHOWN // max(1, len(by_kind)))
     for kind in known + others:
-        group = [f for f in findings if f.kind == kind]
+        group = by_kind[kind]
         if parts:
             parts.append(Text(""))
         parts.append(Text(f"{KINDS.get(kind, kind)} ({count(len(group))})", style="bold yellow"))
@@ -92,22 +100,40 @@ def findings_report(findings: Sequence[Finding]) -> RenderableType:
         table.add_column(no_wrap=True, width=22, overflow="ellipsis")
         table.add_column(no_wrap=True, width=19, overflow="ellipsis", style="dim")
         table.add_column(ratio=1)
-        for f in group[:SHOWN_PER_KIND]:
+        for f in group[:shown_per_kind]:
             table.add_row(
                 plain(f"  {f.tenant or f.cluster or '—'}"),
                 plain(f"{f.region} · {f.cluster or '—'}"),
                 plain(f.detail),
             )
         parts.append(table)
-        if len(group) > SHOWN_PER_KIND:
+        if len(group) > shown_per_kind:
             parts.append(
                 Text(
-                    f"  … and {count(len(group) - SHOWN_PER_KIND)} more: "
+                    f"  … and {count(len(group) - shown_per_kind)} more: "
                     "aptien-ops fleet check --json",
                     style="dim",
                 )
             )
     return Group(*parts)
+
+
+@dataclass(frozen=True)
+class FindingsView:
+    """The findings of one region filter, counted and laid out in the worker that read them."""
+
+    findings: int
+    kinds: int
+    report: RenderableType | None
+    """None: no drift."""
+    shown: tuple[Finding, ...] = ()
+    """The findings themselves, for the filter bar (``/``) to narrow."""
+
+    @classmethod
+    def of(cls, findings: Sequence[Finding], region: str | None) -> FindingsView:
+        shown = [f for f in findings if region is None or f.region == region]
+        report = findings_report(shown) if shown else None
+        return cls(len(shown), len({f.kind for f in shown}), report, tuple(shown))
 
 
 class FleetScreen(OpsScreen):
@@ -146,7 +172,8 @@ class FleetScreen(OpsScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.findings: list[Finding] | None = None
+        self.findings: dict[str | None, FindingsView] | None = None
+        """What each region filter shows (None until the first check is in)."""
         self.deep = False
         """Whether the findings shown come from a deep check."""
 
@@ -173,7 +200,13 @@ class FleetScreen(OpsScreen):
         def report(cluster: str) -> None:
             self.post_message(ClusterChecked(cluster))
 
-        self.load(lambda: self.console.fleet.check(deep=deep, progress=report), self._checked)
+        def check() -> tuple[dict[str | None, FindingsView], bool]:
+            result = self.console.fleet.check(deep=deep, progress=report)
+            regions = [None, *self.console.settings.regions]
+            views = {region: FindingsView.of(result.findings, region) for region in regions}
+            return views, result.deep
+
+        self.load(check, self._checked)
 
     def action_check(self) -> None:
         self.refresh_data()
@@ -186,8 +219,8 @@ class FleetScreen(OpsScreen):
         if self.query_one("#fleet-findings").loading:
             self.query_one("#fleet-status", Static).update(f"checking {event.cluster}…")
 
-    def _checked(self, report: FleetReport) -> None:
-        self.findings, self.deep = report.findings, report.deep
+    def _checked(self, checked: tuple[dict[str | None, FindingsView], bool]) -> None:
+        self.findings, self.deep = checked
         self.query_one("#fleet-findings").loading = False
         self._show_findings()
 
@@ -195,8 +228,8 @@ class FleetScreen(OpsScreen):
         if self.findings is None:
             return
         region = self.ops.region_filter
-        shown = [f for f in self.findings if region is None or f.region == region]
-        if self._show_filtered(shown):
+        view = self.findings.get(region) or FindingsView(0, 0, None)
+        if self._show_filtered(view.shown):
             return
         clusters = sum(
             len(r.clusters)
@@ -208,7 +241,7 @@ class FleetScreen(OpsScreen):
             where += " (deep: every database opened)"
         status = self.query_one("#fleet-status", Static)
         report = self.query_one("#fleet-report", Static)
-        if not shown:
+        if view.report is None:
             status.update(Text(f"no drift: the catalog and {where} agree", style="bold green"))
             report.update(
                 Text(
@@ -218,19 +251,19 @@ class FleetScreen(OpsScreen):
                 )
             )
             return
-        kinds = len({f.kind for f in shown})
+        kinds = view.kinds
         status.update(
             Text(
-                f"{plural(len(shown), 'finding')} of {plural(kinds, 'kind')} on {where}",
+                f"{plural(view.findings, 'finding')} of {plural(kinds, 'kind')} on {where}",
                 style="bold yellow",
             )
         )
-        report.update(findings_report(shown))
+        report.update(view.report)
 
     def filter_changed(self, needle: str) -> None:
         self._show_findings()
 
-    def _show_filtered(self, findings: list[Finding]) -> bool:
+    def _show_filtered(self, findings: Sequence[Finding]) -> bool:
         """Show only the findings holding the filter's text; False, showing nothing, if no
         filter applies."""
         bar = self.query_one(FilterBar)

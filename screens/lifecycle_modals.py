@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
+from aptien_ops.domain.free_text import REASON
 from aptien_ops.screens.modals import OpsModal
 
 MAX_RETAIN_DAYS = 3650
@@ -104,7 +105,7 @@ class TypeNameToPurgeModal(OpsModal[PurgeConfirmed | None]):
                     placeholder="e.g. the client asked for deletion",
                     id="modal-early-reason",
                     compact=True,
-                    max_length=500,
+                    max_length=REASON.limit,
                 )
             yield Static(id="modal-problem")
             yield Label("Enter requests the purge · Esc backs out", classes="modal-hint")

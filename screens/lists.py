@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from rich.console import RenderableType
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable
 
-from aptien_ops.screens.base import highlighted_key, move_to_key
+from aptien_ops.screens.base import OpsTable, highlighted_key, move_to_key
 
 
 def list_keys(
@@ -59,7 +57,7 @@ def _plain(cell: object) -> str:
     return cell.plain if isinstance(cell, Text) else str(cell)
 
 
-class ListTable(DataTable[Any]):
+class ListTable(OpsTable):
     """A row-cursor table that moves with the list keys and shows the rows matching its filter.
 
     ``fill`` hands it every row; it shows those whose visible text holds ``needle`` (at most

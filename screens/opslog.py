@@ -1,30 +1,65 @@
-"""The ops log: newest entries first, ``v`` to verify the whole chain and ``w`` to check it
-against its witnesses outside the catalog too (the event log, the stores' checkpoints)."""
+"""The ops log: all of it, newest first, paged from the catalog as the operator moves (a
+virtual table holding at most ``MAX_ROWS`` entries); ``v`` verifies the whole chain and ``w``
+checks it against its witnesses outside the catalog too (the event log, the stores'
+checkpoints).
+
+↑↓ PgUp PgDn move through the log, reading the next page by seq as the cursor nears an edge;
+Home jumps to the newest entry and End to the oldest. The status line says where the view is
+(``entries 1–17 of 12,345``). The log reloads by itself while shown (new entries appear above
+and the cursor stays on its entry), and on ``r``/ctrl+r.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
+from textual.worker import get_current_worker
 
-from aptien_ops.domain import OpsLogEntry
+from aptien_ops.domain import OpsLogEntry, OpsLogPage
 from aptien_ops.errors import IntegrityFailure, OpsError
 from aptien_ops.opslog import VerifyReport
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import CLEAR_FILTER, FILTER, OpsScreen, highlighted_key, open_row
+from aptien_ops.screens.base import CLEAR_FILTER, FILTER, RELOAD, OpsScreen, open_row
+from aptien_ops.screens.event_table import Column, EventTable
 from aptien_ops.screens.filter_bar import FilterBar
-from aptien_ops.screens.formatting import count, outcome_text, plain, short_minute
-from aptien_ops.screens.lists import ListRow, ListTable
+from aptien_ops.screens.formatting import count, outcome_text, short_minute
 from aptien_ops.screens.modals import RecordModal
-from aptien_ops.services.opslog_service import Witnesses
+from aptien_ops.screens.opslog_window import MAX_ROWS, PAGE_ROWS, LogWindow
+from aptien_ops.services.opslog_service import PAGE_LIMIT, Witnesses
 from aptien_ops.terminal_text import shown
 
-#: How many of the newest entries the table holds (the CLI pages further back).
-NEWEST = 200
+#: Target last: it is the column a narrow terminal may cut, and the detail pane repeats it.
+COLUMNS = (
+    Column("#", 5, lambda e: str(e.seq)),
+    Column("Time (UTC)", 11, lambda e: short_minute(e.logged_at)),
+    Column("Operator", 10, lambda e: e.operator),
+    Column("Action", 20, lambda e: e.action),
+    Column("Outcome", 8, lambda e: e.outcome),
+    Column("Target", 0, lambda e: e.target),
+)
+
+
+def refused(entry: OpsLogEntry) -> bool:
+    """Denied and failed attempts are drawn in red (ok and pending are not)."""
+    return entry.outcome not in ("ok", "pending")
+
+
+class LogTable(EventTable):
+    """The virtual table, with End going to the oldest entry of the whole log (not the last
+    one read): it asks for the oldest page when that is not held."""
+
+    def action_bottom(self) -> None:
+        if self.window.has_after:
+            self.post_message(self.Wanted(self, "bottom"))
+        else:
+            self.move_to(self.window.end - 1)
 
 
 class OpsLogScreen(OpsScreen):
@@ -49,34 +84,54 @@ class OpsLogScreen(OpsScreen):
         FILTER,
         CLEAR_FILTER,
         open_row("open the highlighted entry: who, from where, and every parameter"),
+        RELOAD,
     ]
     PERMISSIONS = {"verify": Action.OPSLOG_VERIFY, "verify_witnessed": Action.OPSLOG_VERIFY}
+    AUTO_REFRESH = True
 
-    def __init__(self) -> None:
+    @classmethod
+    def help_sections(cls) -> list[tuple[str, list[tuple[str, str]]]]:
+        return [
+            (
+                "Ops log entries",
+                [
+                    ("↑ ↓ PgUp PgDn", "move; older pages are read as the cursor nears them"),
+                    ("Home", "the newest entry"),
+                    ("End", "the oldest entry of the whole log"),
+                ],
+            )
+        ]
+
+    def __init__(self, page_rows: int = PAGE_ROWS, max_rows: int = MAX_ROWS) -> None:
         super().__init__()
-        self.entries: dict[int, OpsLogEntry] = {}
+        self.page_rows = page_rows
+        self.window = LogWindow(max_rows)
+        #: Which read is on its way ("first", "after", "before", "top", "bottom", "again").
+        self.pending: str | None = None
+        self._generation = 0
+        #: Why nothing is shown (the operator's roles do not allow the log), or "".
+        self.closed = ""
+        #: The filter bar's text, lower-cased: the window then holds the newest entries whose
+        #: row shows it (at most ``max_rows``), found by reading the log page by page.
+        self.needle = ""
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="opslog-verify")
+        yield Static(id="opslog-status")
         yield FilterBar(id="opslog-filter")
-        yield ListTable(id="opslog-table")
+        yield LogTable(COLUMNS, self.window, alert=refused, id="opslog-table")
         yield Static(id="opslog-detail")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        # Target last: it is the column a narrow terminal may cut, and the detail pane repeats it.
-        for key, label in (
-            ("seq", "#"),
-            ("at", "Time (UTC)"),
-            ("operator", "Operator"),
-            ("action", "Action"),
-            ("outcome", "Outcome"),
-            ("target", "Target"),
-        ):
-            table.add_column(label, key=key)
         self.query_one("#opslog-verify", Static).update(
             "v verifies the whole chain (HMAC and signed head)"
         )
+
+    @property
+    def table(self) -> LogTable:
+        return self.query_one(LogTable)
+
+    # -- reading pages ---------------------------------------------------------------------
 
     def refresh_data(self) -> None:
         if self.ops.roles is None:
@@ -85,43 +140,134 @@ class OpsLogScreen(OpsScreen):
         if not offer.allowed:
             # Not asking the service spares the log a denial entry for merely opening the tab.
             needed = " or ".join(offer.needs)
-            self.query_one("#opslog-detail", Static).update(
-                f"The ops log is shown to the {needed} roles only."
+            self.closed = f"The ops log is shown to the {needed} roles only."
+            self._generation += 1  # an answer still on its way is not shown
+            self.window.clear()
+            self.table.reset()
+            self._show_detail(None)
+            return
+        self.closed = ""
+        if not self.window.read or not self.window.has_before:
+            self._read("first" if not self.window.read else "again")
+        else:
+            self._read("again", before=(self.window.newest_seq or 0) + 1)
+
+    def _read(self, what: str, *, before: int | None = None, after: int | None = None) -> None:
+        """Read a page in a worker; ``what`` says what to do with it when it is in."""
+        self._generation += 1
+        generation, self.pending = self._generation, what
+        rows = self.page_rows if what != "again" else max(self.page_rows, len(self.window))
+        rows = min(rows, self.window.max_rows)
+        opslog, needle, most = self.console.opslog, self.needle, self.window.max_rows
+        if needle and what in ("after", "before"):
+            return  # a filtered window holds every match there is room for
+        self.load(
+            (lambda: matching(opslog.page, needle, most))
+            if needle
+            else (lambda: opslog.page(limit=rows, before=before, after=after)),
+            lambda page: self._take(generation, what, page),
+        )
+        self._show_status()
+
+    def filter_changed(self, needle: str) -> None:
+        self.needle = needle.strip().lower()
+        if self.closed or self.ops.roles is None:
+            return
+        self.window.clear()
+        self.table.reset()
+        self._read("first")
+
+    @on(EventTable.Wanted)
+    def _wanted(self, event: EventTable.Wanted) -> None:
+        event.stop()
+        direction = event.direction
+        if direction == "top":
+            self._read("top")
+        elif direction == "bottom":
+            self._read("bottom", after=0)
+        elif self.pending is None and direction == "after" and self.window.has_after:
+            self._read("after", before=self.window.oldest_seq)
+        elif self.pending is None and direction == "before" and self.window.has_before:
+            self._read("before", after=self.window.newest_seq)
+
+    def _take(self, generation: int, what: str, page: OpsLogPage) -> None:
+        if generation != self._generation:
+            return  # a later read was asked for; its answer is what counts
+        self.pending = None
+        table, window = self.table, self.window
+        if what == "after":
+            table.window_changed(dropped_above=window.add_older(page))
+        elif what == "before":
+            table.window_changed(added_above=window.add_newer(page))
+        else:
+            self._replaced(what, page)
+        self._show_status()
+        table.check_edges()  # the cursor may already be near the new edge
+        bar = self.query_one(FilterBar)
+        if self.needle:
+            bar.show_count(window.total, page.scanned if isinstance(page, Matches) else 0)
+
+    def _replaced(self, what: str, page: OpsLogPage) -> None:
+        """A page that replaces the window: the first, an end, or the same entries again."""
+        table, window = self.table, self.window
+        highlighted = table.highlighted
+        following = table.cursor == 0  # on the newest entry: stay on the newest
+        window.replace(page)
+        table.reset()
+        if what == "bottom":
+            table.move_to(window.end - 1)
+        elif what == "again" and highlighted is not None and not following:
+            position = window.position_of(highlighted.seq)
+            table.move_to(position if position is not None else window.first)
+        else:
+            table.move_to(window.first)
+
+    def service_refused(self, error: OpsError) -> None:
+        if isinstance(error, IntegrityFailure):
+            # Shown where the operator is looking, in red, naming the entry; not as a toast.
+            self.query_one("#opslog-verify", Static).update(
+                Text(f"✗ integrity failure: {error.one_line()}", style="bold red")
             )
             return
-        self.load(lambda: self.console.opslog.list(NEWEST), self._loaded)
+        self.pending = None
+        self._show_status()
+        super().service_refused(error)
 
-    def _loaded(self, entries: list[OpsLogEntry]) -> None:
-        self.entries = {e.seq: e for e in entries}
-        table = self.query_one(ListTable)
-        table.fill(
-            ListRow(
-                str(e.seq),
-                (
-                    str(e.seq),
-                    short_minute(e.logged_at),
-                    plain(e.operator),
-                    e.action,
-                    outcome_text(e.outcome),
-                    plain(e.target, width=self.room(64, least=16)),  # the detail shows it all
-                ),
-            )
-            for e in entries
-        )
-        key = highlighted_key(table)
-        self._show_detail(int(key or 0) if entries else None)
+    # -- showing ---------------------------------------------------------------------------
 
-    @on(DataTable.RowHighlighted, "#opslog-table")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_detail(int(event.row_key.value) if event.row_key.value else None)
+    @on(EventTable.Highlighted)
+    def _highlighted(self, event: EventTable.Highlighted) -> None:
+        event.stop()
+        self._show_detail(event.row)
+        self._show_status()
 
-    def _show_detail(self, seq: int | None) -> None:
+    def _show_status(self) -> None:
+        window, table = self.window, self.table
+        text = Text()
+        if self.closed:
+            pass
+        elif not window.read:
+            text.append("reading the ops log…", style="dim")
+        elif not window.total:
+            text.append("the ops log is empty", style="dim")
+        else:
+            top = window.first + round(table.scroll_y)
+            bottom = min(window.end, top + max(1, table.scrollable_content_region.height - 1))
+            text.append(f"entries {count(top + 1)}–{count(bottom)}", style="bold")
+            matching = " that hold the filter" if self.needle else ""
+            text.append(f" of {count(window.total)}{matching}, newest first")
+            if self.pending is not None:
+                text.append(" · reading…", style="dim")
+            elif bottom < window.total:
+                text.append(" · End: the oldest", style="dim")
+        self.query_one("#opslog-status", Static).update(text)
+
+    def _show_detail(self, entry: OpsLogEntry | None) -> None:
         detail = self.query_one("#opslog-detail", Static)
-        entry = self.entries.get(seq) if seq is not None else None
-        detail.update("" if entry is None else entry_text(entry))
+        detail.update(self.closed if entry is None else entry_text(entry))
 
     def action_open_detail(self) -> None:
-        entry = self.entries.get(int(highlighted_key(self.query_one(ListTable)) or 0))
+        entry = self.table.highlighted
         if entry is None:
             self.notify("no entry selected", severity="warning")
             return
@@ -153,14 +299,36 @@ class OpsLogScreen(OpsScreen):
                 text.append(f"\n{len(witness.untrusted)} not trusted: {first}", style="bold yellow")
         self.query_one("#opslog-verify", Static).update(text)
 
-    def service_refused(self, error: OpsError) -> None:
-        if isinstance(error, IntegrityFailure):
-            # Shown where the operator is looking, in red, naming the entry; not as a toast.
-            self.query_one("#opslog-verify", Static).update(
-                Text(f"✗ integrity failure: {error.one_line()}", style="bold red")
-            )
-            return
-        super().service_refused(error)
+
+@dataclass(frozen=True)
+class Matches(OpsLogPage):
+    """The newest entries whose row shows the filter's text, as one page of their own."""
+
+    scanned: int = 0
+    """Entries in the whole log when it was read."""
+
+
+def row_text(entry: OpsLogEntry) -> str:
+    """What the entry's row shows, lower-cased for the filter."""
+    return " ".join(column.value(entry) for column in COLUMNS).lower()
+
+
+def matching(page: Callable[..., OpsLogPage], needle: str, most: int) -> Matches:
+    """Runs in a worker: read the log newest first, page by page, keeping the entries whose
+    row holds ``needle``, until ``most`` are found or the log ends (or a newer read cancels)."""
+    found: list[OpsLogEntry] = []
+    before: int | None = None
+    total = 0
+    worker = get_current_worker()
+    while len(found) < most and not worker.is_cancelled:
+        read = page(limit=PAGE_LIMIT, before=before)
+        total = total or read.total
+        found += [e for e in read.entries if needle in row_text(e)]
+        if not read.entries or not read.entries[-1].seq > 1:
+            break
+        before = read.entries[-1].seq
+    found = found[:most]
+    return Matches(found, 0, len(found), scanned=total)
 
 
 def entry_text(entry: OpsLogEntry) -> Text:

@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 
 from aptien_ops.domain import Tenant, TenantState, validate_tenant_name
+from aptien_ops.domain.free_text import CONTACT_NAME
 from aptien_ops.errors import OpsError
 from aptien_ops.regions import Resolution
 from aptien_ops.screens.base import ServiceCaller
@@ -105,7 +106,7 @@ class ProvisionModal(OpsModal[str | None], ServiceCaller):
                         placeholder="name (optional)",
                         id="provision-contact",
                         compact=True,
-                        max_length=200,
+                        max_length=CONTACT_NAME.limit,
                     ),
                 )
                 yield form_row(

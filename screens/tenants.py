@@ -7,6 +7,7 @@ it is given, so 10,000 rows would make each keystroke of the filter crawl.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.text import Text
@@ -52,6 +53,47 @@ COLUMNS = (
 UNFILTERABLE = re.compile(r"[^\w\s.-]")
 
 
+@dataclass(frozen=True)
+class TenantWindow:
+    """What the table shows for one filter and order: at most ``WINDOW`` rows of ``matches``."""
+
+    needle: str
+    rows: list[ListRow]
+    matches: int
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """One load of the tenants, with what filtering needs prepared (in the worker that read
+    them): each one's row as the list shows it (its visible text is the filter's haystack),
+    the tenants by name, and their states for the provision form."""
+
+    rows: list[Tenant] = field(default_factory=list)
+    list_rows: list[ListRow] = field(default_factory=list)
+    by_name: dict[str, Tenant] = field(default_factory=dict)
+    states: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, rows: list[Tenant]) -> Fleet:
+        return cls(
+            rows,
+            [_list_row(r) for r in rows],
+            {r.name: r for r in rows},
+            {r.name: str(r.state) for r in rows},
+        )
+
+    def window(self, needle: str, key: str) -> TenantWindow:
+        """The rows matching ``needle`` ordered by column ``key`` (then name), cut to
+        ``WINDOW``. Runs in a worker."""
+        matching = [
+            (tenant, row)
+            for tenant, row in zip(self.rows, self.list_rows, strict=True)
+            if not needle or needle in row.text
+        ]
+        matching.sort(key=lambda pair: (str(getattr(pair[0], key) or ""), pair[0].name))
+        return TenantWindow(needle, [row for _, row in matching[:WINDOW]], len(matching))
+
+
 class TenantsScreen(OpsScreen):
     """Every tenant, filtered with ``/``, sorted with ``s``, region cycled with ``r``."""
 
@@ -85,9 +127,8 @@ class TenantsScreen(OpsScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[Tenant] = []
-        self._by_name: dict[str, Tenant] = {}
-        self._list_rows: dict[str, ListRow] = {}
+        self.fleet = Fleet()
+        self.matches = 0
         self.sort_column = 0
         self._debounce: Timer | None = None
         self._loaded_once = False
@@ -115,60 +156,60 @@ class TenantsScreen(OpsScreen):
 
     def refresh_data(self) -> None:
         region = self.ops.region_filter
-        self.load(lambda: self._read(region), self._loaded)
+        self.load(lambda: Fleet.read(self.console.tenants.list(region=region)), self._loaded)
 
-    def _read(self, region: str | None) -> tuple[list[Tenant], dict[str, ListRow]]:
-        """Runs in a worker thread: the tenants, and each one's row as the list shows it."""
-        tenants = self.console.tenants.list(region=region)
-        return tenants, {t.name: _list_row(t) for t in tenants}
-
-    def _loaded(self, loaded: tuple[list[Tenant], dict[str, ListRow]]) -> None:
-        rows, self._list_rows = loaded
-        self.rows = rows
-        self._by_name = {r.name: r for r in rows}
+    def _loaded(self, fleet: Fleet) -> None:
+        self.fleet = fleet
         self._loaded_once = True
-        self._fill()
-        wanted, self._select_after_load = self._select_after_load, None
-        move_to_key(self.query_one(ListTable), wanted)
+        self.apply_filter()
 
     # -- filtering and sorting -------------------------------------------------------------
 
     def filter_changed(self, needle: str) -> None:
         if self._debounce is not None:
             self._debounce.stop()
-        if len(self.rows) > DEBOUNCE_ABOVE:
-            self._debounce = self.set_timer(0.2, self._refilter)
+        if len(self.fleet.rows) > DEBOUNCE_ABOVE:
+            self._debounce = self.set_timer(0.2, self.apply_filter)
         else:
-            self._refilter()
+            self.apply_filter()
 
-    def _refilter(self) -> None:
-        super().filter_changed(self.query_one(FilterBar).needle)
-        self._show_status()
-        self._show_detail(self._highlighted())
-
-    def _fill(self) -> None:
-        """Re-fill the table in the chosen order; it shows the first ``WINDOW`` that match."""
+    def apply_filter(self) -> None:
+        """Re-fill the table with the first ``WINDOW`` matching rows in the chosen order (picked
+        in a worker: filtering and sorting 10,000 tenants is no work for the UI thread)."""
         if not self._loaded_once:
             return
+        fleet, needle = self.fleet, self.query_one(FilterBar).needle
         key = COLUMNS[self.sort_column][0]
-        ordered = sorted(self.rows, key=lambda r: (str(getattr(r, key) or ""), r.name))
-        self.query_one(ListTable).fill(self._list_rows[r.name] for r in ordered)
+        self.prepare(lambda: fleet.window(needle, key), self._show_window)
+
+    def _show_window(self, window: TenantWindow) -> None:
+        self.matches = window.matches
+        table = self.query_one(ListTable)
+        keep = self._highlighted()
+        table.fill(window.rows)  # already filtered: the table's own filter stays blank
+        wanted, self._select_after_load = self._select_after_load, None
+        move_to_key(table, wanted if wanted is not None else keep)
         self._show_status()
         self._show_detail(self._highlighted())
 
+    def on_list_table_shown(self, event: ListTable.Shown) -> None:
+        # The worker filtered the rows: the bar counts the matches among every tenant (and
+        # OpsScreen's handler, which would count the window's rows, is not called).
+        event.prevent_default()
+        self.query_one(FilterBar).show_count(self.matches, len(self.fleet.rows))
+
     def _show_status(self) -> None:
-        table = self.query_one(ListTable)
-        total = len(self.rows)
+        total = len(self.fleet.rows)
         sort = COLUMNS[self.sort_column][1].lower()
-        if table.matches > WINDOW:
-            text = f"showing {count(WINDOW)} of {count(table.matches)} — refine the filter"
+        if self.matches > WINDOW:
+            text = f"showing {count(WINDOW)} of {count(self.matches)} — refine the filter"
         else:
             text = plural(total, "tenant")
         self.query_one("#tenants-status", Static).update(Text(f"{text} · sorted by {sort}"))
 
     def action_sort(self) -> None:
         self.sort_column = (self.sort_column + 1) % len(COLUMNS)
-        self._fill()
+        self.apply_filter()
 
     # -- opening and provisioning ----------------------------------------------------------
 
@@ -187,8 +228,7 @@ class TenantsScreen(OpsScreen):
                 self._select_after_load = name
                 self.refresh_data()
 
-        existing = {r.name: str(r.state) for r in self.rows}
-        self.app.push_screen(ProvisionModal(existing), provisioned)
+        self.app.push_screen(ProvisionModal(self.fleet.states), provisioned)
 
     # -- detail ----------------------------------------------------------------------------
 
@@ -201,9 +241,9 @@ class TenantsScreen(OpsScreen):
 
     def _show_detail(self, name: str | None) -> None:
         detail = self.query_one("#tenants-detail", Static)
-        row = self._by_name.get(name or "")
+        row = self.fleet.by_name.get(name or "")
         if row is None:
-            detail.update("No tenant selected." if self.rows else "No tenants yet.")
+            detail.update("No tenant selected." if self.fleet.rows else "No tenants yet.")
             return
         text = tenant_heading(row)
         if row.retain_until:

@@ -41,6 +41,21 @@ def sandbox_config(sandbox_dir: Path) -> Path:
     return sandbox_dir / "ops.toml"
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def catalog_config(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A sandbox whose catalog is SQLite, or a fresh database on the suite's PostgreSQL."""
+    from aptien_ops.sandbox import write_sandbox_config
+
+    path, _ = write_sandbox_config(tmp_path / "sbx")
+    if request.param == "postgresql":
+        pg = request.getfixturevalue("pg_server")
+        url = pg.url(dbname=pg.fresh_database("catalog"))
+        path.write_text(
+            path.read_text().replace('url = "sqlite:///{data_dir}/catalog.db"', f'url = "{url}"')
+        )
+    return path
+
+
 @pytest.fixture
 def console(sandbox_config: Path):  # type: ignore[no-untyped-def]
     """A console on a fresh sandbox, acting as the (admin) OS account running the tests."""

@@ -15,17 +15,10 @@ from aptien_ops.services.provisioning import STEPS
 from cli_runner import run_cli, run_cli_process
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def config(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+@pytest.fixture
+def config(catalog_config: Path) -> Path:
     """A sandbox whose catalog is SQLite, or a fresh database on the suite's PostgreSQL."""
-    path, _ = write_sandbox_config(tmp_path / "sbx")
-    if request.param == "postgresql":
-        pg = request.getfixturevalue("pg_server")
-        url = pg.url(dbname=pg.fresh_database("catalog"))
-        path.write_text(
-            path.read_text().replace('url = "sqlite:///{data_dir}/catalog.db"', f'url = "{url}"')
-        )
-    return path
+    return catalog_config
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import gc
 import json
 import logging
 import os
+import pty
 import signal
 import socket
 import subprocess
@@ -224,3 +225,54 @@ def test_the_module_and_the_installed_script_are_the_same_program(seeded: Path) 
         by_module.stdout,
         by_module.stderr,
     )
+
+
+def _on_a_terminal(*args: str, config: Path, typed: bytes = b"") -> tuple[int, str, str]:
+    """``aptien-ops --config CONFIG ARGS`` with stdin and stderr on a terminal (a pty) on which
+    the operator ``typed``: its exit status, stdout (a pipe) and what the terminal showed."""
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "APTIEN_OPS_OPERATOR"}
+    command = subprocess.Popen(
+        [sys.executable, "-m", "aptien_ops", "--config", str(config), *args],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env={**env, "TERM": "xterm"},
+    )
+    os.close(slave)
+    shown = b""
+    try:
+        os.write(master, typed)  # the terminal keeps the line until the prompt reads it
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the command has exited and closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert command.stdout is not None
+        out = command.stdout.read().decode()
+        command.wait(timeout=120)
+    finally:
+        command.kill()
+        os.close(master)
+    return command.returncode, out, shown.decode()
+
+
+def test_answering_no_to_a_confirmation_says_that_nothing_was_changed(seeded: Path) -> None:
+    code, out, shown = _on_a_terminal("tenant", "cancel", "acme-gmbh", config=seeded, typed=b"n\n")
+    assert (code, out) == (2, "")
+    assert "cancel tenant acme-gmbh?" in shown
+    assert "aptien-ops: stopped: you answered no; nothing was changed" in shown
+    assert "cancelled by the operator" not in shown
+    state = run_cli("--json", "tenant", "show", "acme-gmbh", config=seeded).json()["state"]
+    assert state == "active"
+
+
+def test_on_a_terminal_each_step_is_rewritten_in_place(seeded: Path) -> None:
+    code, out, shown = _on_a_terminal(
+        "tenant", "provision", "on-a-tty", "--country", "DE", config=seeded
+    )
+    assert code == 0 and "on-a-tty: active" in out
+    assert "  database          ...\r  database          done (" in shown

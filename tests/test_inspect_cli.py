@@ -214,7 +214,10 @@ def test_an_operator_without_security_is_refused_with_4_and_the_attempt_is_logge
             operator=operator,
         )
         assert_clean_refusal(result, 4)
-        assert result.error()["hint"] == "needs role security"
+        assert result.error()["hint"] == (
+            "needs role security; in this sandbox sam has it:"
+            " prefix the command with APTIEN_OPS_OPERATOR=sam"
+        )
     export = export_audit(tenant, "x.jsonl", "curious", config=config, operator="olga")
     assert_clean_refusal(export, 4)
     log = run_cli("--json", "ops-log", "list", "--limit", "50", config=config).json()
@@ -287,6 +290,28 @@ def test_summary_and_export_from_the_command_line(
     )
 
 
+def test_a_summary_lists_the_first_bursts_and_first_seen_ips_and_says_how_many_more(
+    config: Path, tenant_name: str
+) -> None:
+    """A busy tenant's week can hold thousands of first-seen addresses: the summary lists the
+    first 20 of each list and counts the rest; --all lists them all, in text and JSON."""
+    seeded_in(config, tenant_name, logins=3000, events=10, users=60, seed=7)
+    window = ("--since", "91d", "--per", "day")
+    full = sam("--json", "inspect", "summary", tenant_name, *window, "--all", config=config).json()
+    total = full["first_seen_ips_total"]
+    assert total > 20 and len(full["first_seen_ips"]) == total
+    capped = sam("--json", "inspect", "summary", tenant_name, *window, config=config).json()
+    assert capped["first_seen_ips"] == full["first_seen_ips"][:20]
+    assert capped["first_seen_ips_total"] == total
+    assert capped["bursts"] == full["bursts"][:20] and capped["bursts_total"] == len(full["bursts"])
+    text = sam("inspect", "summary", tenant_name, *window, config=config).stdout
+    listed = text.split("FIRST-SEEN IPS\n", 1)[1].splitlines()
+    assert len(listed) == 1 + 20 + 1  # the header, 20 addresses, the count of the rest
+    assert listed[-1] == f"… and {total - 20:,} more (--all lists every one)"
+    every = sam("inspect", "summary", tenant_name, *window, "--all", config=config).stdout
+    assert len(every.split("FIRST-SEEN IPS\n", 1)[1].splitlines()) == 1 + total
+
+
 def test_export_needs_a_reason_flag(config: Path, tenant: str) -> None:
     result = sam(
         "inspect",
@@ -334,5 +359,6 @@ def test_help_shows_examples_and_the_role(sandbox_config: Path) -> None:
     assert (
         result.code == 0
         and "(role security)" in text
-        and "aptien-ops inspect user greta@acme.example" in text
+        and "export APTIEN_OPS_OPERATOR=sam" in text
+        and "aptien-ops inspect user goran.okafor@acme-gmbh.example" in text
     )

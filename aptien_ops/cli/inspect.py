@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from aptien_ops.cli.output import echo, fields, say, table
+from aptien_ops.cli.params import TextLimit
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.domain import iso
+from aptien_ops.domain.free_text import FILTER_VALUE, REASON
 from aptien_ops.terminal_text import shown
 from aptien_ops.wording import plural
 
@@ -29,6 +31,12 @@ USER_COLUMNS = (
     ("last_login_ip", 24),
     ("last_attempt_result", 20),
 )
+
+
+#: How many bursts and first-seen IPs ``inspect summary`` lists without ``--all``.
+LISTED = 20
+#: A filter's value: refused over its limit as the line is read.
+FILTER = TextLimit(FILTER_VALUE)
 
 
 def _rows(
@@ -69,7 +77,7 @@ def _paging(command: Any) -> Any:
     )(command)
 
 
-@click.group()
+@click.group(epilog=f"A filter's value has {FILTER_VALUE.help}.")
 def inspect() -> None:
     """Login history and change audit of a tenant, from metadata alone (role security).
 
@@ -77,10 +85,11 @@ def inspect() -> None:
     the server refuses every payload column. Each command is recorded in the ops log.
 
     \b
-    Examples:
-      aptien-ops inspect logins acme-gmbh --since 24h --failed
-      aptien-ops inspect audit acme-gmbh --actor greta@acme.example --since 7d
-      aptien-ops inspect user greta@acme.example
+    Examples (in a sandbox, act as sam, its security colleague, as the first line does):
+      export APTIEN_OPS_OPERATOR=sam
+      aptien-ops inspect logins acme-gmbh --failed
+      aptien-ops inspect audit acme-gmbh --actor goran.okafor@acme-gmbh.example --since 7d
+      aptien-ops inspect user goran.okafor@acme-gmbh.example
       aptien-ops inspect summary acme-gmbh --since 7d
       aptien-ops inspect export acme-gmbh --kind logins --format csv --output logins.csv \
 --reason "SEC-42"
@@ -103,10 +112,14 @@ def _page(state: CliState, page: Any, columns: Sequence[str], widths: Mapping[st
 @inspect.command("logins")
 @click.argument("name")
 @_since_until
-@click.option("--user", metavar="EMAIL", help="Only this user's logins.")
-@click.option("--ip", help="Only logins from this address.")
+@click.option("--user", callback=FILTER, metavar="EMAIL", help="Only this user's logins.")
+@click.option("--ip", callback=FILTER, help="Only logins from this address.")
 @click.option("--failed", is_flag=True, help="Only failed logins.")
-@click.option("--result", help="Only this result (success, failure:bad_password, failure:mfa, …).")
+@click.option(
+    "--result",
+    callback=FILTER,
+    help="Only this result (success, failure:bad_password, failure:mfa, …).",
+)
 @_paging
 @pass_state
 def inspect_logins(
@@ -132,10 +145,14 @@ def inspect_logins(
 @inspect.command("audit")
 @click.argument("name")
 @_since_until
-@click.option("--actor", metavar="EMAIL", help="Only changes by this user.")
-@click.option("--action", help="Only this action (create, update, export, archive, delete).")
-@click.option("--datasheet", help="Only this datasheet (employees, contacts, applicants).")
-@click.option("--record", metavar="ID", help="Only changes to this record.")
+@click.option("--actor", callback=FILTER, metavar="EMAIL", help="Only changes by this user.")
+@click.option(
+    "--action", callback=FILTER, help="Only this action (create, update, export, archive, delete)."
+)
+@click.option(
+    "--datasheet", callback=FILTER, help="Only this datasheet (employees, contacts, applicants)."
+)
+@click.option("--record", callback=FILTER, metavar="ID", help="Only changes to this record.")
 @_paging
 @pass_state
 def inspect_audit(
@@ -219,23 +236,49 @@ def inspect_user(state: CliState, email: str, region: str | None) -> None:
     type=click.Choice(["hour", "day"]),
     help="Bucket size (default: hour up to 48 h, else day).",
 )
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help=f"List every burst and first-seen IP (default: the first {LISTED} of each).",
+)
 @pass_state
 def inspect_summary(
-    state: CliState, name: str, since: str | None, until: str | None, per: str | None
+    state: CliState,
+    name: str,
+    since: str | None,
+    until: str | None,
+    per: str | None,
+    every: bool,
 ) -> None:
     """Login activity of NAME (default the last 7 days): logins per hour or day, failure rate,
     distinct IPs and user agents, bursts of failures per user or IP (thresholds in ops.toml
-    [inspection]) and IPs seen for the first time."""
+    [inspection]) and IPs seen for the first time.
+
+    The bursts and the first-seen IPs list the first few of each in time, then say how many
+    more there are (--json: bursts_total and first_seen_ips_total count them all); --all lists
+    every one.
+    """
     summary = state.console().inspection.summary(name, since=since, until=until, per=per)
+    listed = None if every else LISTED
     if state.json:
-        state.out(summary.as_json())
+        state.out(summary.as_json(listed))
         return
     if summary.notice:
         say(f"note: {shown(summary.notice)}")
-    echo(_summary_text(summary))
+    echo(_summary_text(summary, listed))
 
 
-def _summary_text(summary: TenantActivity) -> str:
+def _capped(title: str, rows: list[dict[str, Any]], total: int, columns: Sequence[str]) -> str:
+    """``title`` over a table of ``rows``, then how many of ``total`` it left out."""
+    if not total:
+        return f"{title}\nnone"
+    more = total - len(rows)
+    tail = f"\n… and {more:,} more (--all lists every one)" if more else ""
+    return f"{title}\n{table(rows, columns)}{tail}"
+
+
+def _summary_text(summary: TenantActivity, listed: int | None) -> str:
     """The summary as an operator reads it: the counts, then one table per part."""
     activity, limits = summary.activity, summary.activity.thresholds
     head: dict[str, object] = {
@@ -254,24 +297,24 @@ def _summary_text(summary: TenantActivity) -> str:
     buckets = [
         {**b.as_json(), "activity": "#" * round(30 * b.logins / top)} for b in activity.buckets
     ]
-    bursts = [b.as_json() for b in activity.bursts]
-    first_seen = [a.as_json() for a in activity.first_seen_ips]
+    bursts = [b.as_json() for b in activity.bursts[:listed]]
+    first_seen = [a.as_json() for a in activity.first_seen_ips[:listed]]
     return "\n\n".join(
         [
             fields(head),
             f"LOGINS PER {activity.per.upper()}\n"
             + table(buckets, ("start", "logins", "failures", "activity")),
-            f"BURSTS (>= {limits.failures} failures within {limits.window_minutes:g} min)\n"
-            + (
-                table(_rows(bursts, {"key": 48}), ("by", "key", "start", "end", "failures"))
-                if bursts
-                else "none"
+            _capped(
+                f"BURSTS (>= {limits.failures} failures within {limits.window_minutes:g} min)",
+                _rows(bursts, {"key": 48}),
+                len(activity.bursts),
+                ("by", "key", "start", "end", "failures"),
             ),
-            "FIRST-SEEN IPS\n"
-            + (
-                table(_rows(first_seen), ("ip", "first_at", "logins", "failures"))
-                if first_seen
-                else "none"
+            _capped(
+                "FIRST-SEEN IPS",
+                _rows(first_seen),
+                len(activity.first_seen_ips),
+                ("ip", "first_at", "logins", "failures"),
             ),
         ]
     )
@@ -292,7 +335,8 @@ def _summary_text(summary: TenantActivity) -> str:
 @click.option(
     "--reason",
     required=True,
-    help="Why this personal data leaves the console (kept in the ops log).",
+    callback=TextLimit(REASON),
+    help=f"Why this personal data leaves the console (kept in the ops log; {REASON.help}).",
 )
 @_since_until
 @pass_state

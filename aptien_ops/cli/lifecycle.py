@@ -6,10 +6,12 @@ from __future__ import annotations
 import click
 
 from aptien_ops.cli.output import table
+from aptien_ops.cli.params import TextLimit
 from aptien_ops.cli.progress import Bar, StepPrinter
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.cli.tenants import tenant
 from aptien_ops.domain import validate_tenant_name
+from aptien_ops.domain.free_text import CONTACT_NAME, REASON, RESIDENCY_OVERRIDE
 from aptien_ops.wording import plural
 
 
@@ -32,9 +34,15 @@ def _show(state: CliState, data: dict[str, object], verb: str) -> None:
 @click.option(
     "--residency-override",
     metavar="REASON",
-    help="Admin only: place the tenant outside its country's region (logged).",
+    callback=TextLimit(RESIDENCY_OVERRIDE),
+    help="Admin only: place the tenant outside its country's region (logged;"
+    f" {RESIDENCY_OVERRIDE.help}).",
 )
-@click.option("--contact-name", help="The client's representative.")
+@click.option(
+    "--contact-name",
+    callback=TextLimit(CONTACT_NAME),
+    help=f"The client's representative ({CONTACT_NAME.help}).",
+)
 @click.option("--contact-email", help="The representative's e-mail.")
 @pass_state
 def tenant_provision(
@@ -77,7 +85,12 @@ def tenant_provision(
 
 @tenant.command("suspend")
 @click.argument("name")
-@click.option("--reason", required=True, help="Why (kept in the ops log and the tenant's history).")
+@click.option(
+    "--reason",
+    required=True,
+    callback=TextLimit(REASON),
+    help=f"Why (kept in the ops log and the tenant's history; {REASON.help}).",
+)
 @pass_state
 def tenant_suspend(state: CliState, name: str, reason: str) -> None:
     """Stop NAME's own users logging in and end their sessions (backups and inspection go on)."""
@@ -121,7 +134,8 @@ def tenant_reinstate(state: CliState, name: str) -> None:
 @click.option(
     "--before-retention-end",
     metavar="REASON",
-    help="Purge before the retention end (e.g. the client asked).",
+    callback=TextLimit(REASON),
+    help=f"Purge before the retention end, saying why (e.g. the client asked; {REASON.help}).",
 )
 @pass_state
 def tenant_purge(state: CliState, name: str, before_retention_end: str | None) -> None:

@@ -16,10 +16,18 @@ from typing import NoReturn
 import click
 
 from aptien_ops import __version__
+from aptien_ops.cli.global_flags import hoisted
 from aptien_ops.cli.output import say
 from aptien_ops.cli.state import CliState
 from aptien_ops.domain import Identity
-from aptien_ops.errors import ExitCode, InternalError, InvalidInput, OpsError
+from aptien_ops.errors import (
+    MESSAGE_LIMIT,
+    ExitCode,
+    InternalError,
+    InvalidInput,
+    NotConfirmed,
+    OpsError,
+)
 
 EPILOG = """\b
 Examples:
@@ -28,8 +36,9 @@ Examples:
   aptien-ops operator grant sam admin     (needs a second admin: exit 8)
   aptien-ops ops-log verify
 
-Exit codes: 0 ok, 1 internal, 2 invalid, 3 not found, 4 forbidden, 5 conflict,
-6 unavailable, 7 integrity failure, 8 awaiting approval."""
+The options above go anywhere on the line: aptien-ops tenant list --json.
+Exit codes: 0 ok, 1 internal, 2 invalid (or a confirmation answered no), 3 not found,
+4 forbidden, 5 conflict, 6 unavailable, 7 integrity failure, 8 awaiting approval."""
 
 
 @click.group(
@@ -68,7 +77,11 @@ def cli(
     )
     ctx.call_on_close(state.close)
     if ctx.invoked_subcommand is None:
-        if sys.stdin.isatty() and sys.stdout.isatty() and not as_json:
+        if as_json:
+            raise InvalidInput(
+                "no command given", hint="aptien-ops --help lists them; the TUI takes no --json"
+            )
+        if sys.stdin.isatty() and sys.stdout.isatty():
             from aptien_ops.cli.tui import run_tui
 
             run_tui(state)
@@ -118,8 +131,7 @@ def _report(error: OpsError, as_json: bool) -> None:
     if as_json:
         sys.stderr.write(json.dumps(error.as_json(), ensure_ascii=True) + "\n")
     else:
-        label = "pending approval" if error.exit_code == ExitCode.PENDING_APPROVAL else "error"
-        sys.stderr.write(f"aptien-ops: {label}: {error.one_line()}\n")
+        sys.stderr.write(f"aptien-ops: {error.label}: {error.one_line()}\n")
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
@@ -162,10 +174,11 @@ def run(
 
 
 def _translated(args: list[str], identity: Identity | None) -> int:
-    as_json = "--json" in args
+    line = hoisted(cli, args)
+    as_json = line.json
     state = CliState(identity=identity)
     try:
-        rc = cli.main(args=args, prog_name="aptien-ops", standalone_mode=False, obj=state)
+        rc = cli.main(args=line.argv, prog_name="aptien-ops", standalone_mode=False, obj=state)
         return int(rc) if isinstance(rc, int) and rc else ExitCode.OK
     except OpsError as error:
         _report(error, as_json)
@@ -173,13 +186,13 @@ def _translated(args: list[str], identity: Identity | None) -> int:
     except click.exceptions.Abort as abort:
         if isinstance(abort.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
             return _interrupted()
-        _report(InvalidInput("cancelled"), as_json)
+        _report(NotConfirmed(), as_json)  # end of input at a confirmation
         return ExitCode.INVALID
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.ClickException as usage:
-        if as_json:
-            _report(InvalidInput(usage.format_message()), True)
+        if as_json or _quotes_too_much(usage):
+            _report(_usage_error(usage), as_json)
         else:
             shown = io.StringIO()  # click quotes what was typed: "No such command '…'"
             usage.show(file=shown)
@@ -189,6 +202,26 @@ def _translated(args: list[str], identity: Identity | None) -> int:
         return _interrupted()
     except Exception as bug:  # noqa: BLE001 - the one place a bug becomes exit 1
         return _internal(bug, state.config, as_json)
+
+
+def _usage_error(usage: click.ClickException) -> InvalidInput:
+    """A usage error as one JSON-able line (a group's help is not an error message)."""
+    if isinstance(usage, click.exceptions.NoArgsIsHelpError):
+        path = usage.ctx.command_path
+        return InvalidInput(f"{path} needs a command", hint=f"{path} --help lists them")
+    if isinstance(usage, click.UsageError) and usage.ctx is not None:
+        return InvalidInput(
+            usage.format_message(), hint=f"{usage.ctx.command_path} --help shows the usage"
+        )
+    return InvalidInput(usage.format_message())
+
+
+def _quotes_too_much(usage: click.ClickException) -> bool:
+    """Whether Click's message quotes more of a bad value than one line (the help of a group
+    without its command is shown whole)."""
+    if isinstance(usage, click.exceptions.NoArgsIsHelpError):
+        return False
+    return len(usage.format_message()) > MESSAGE_LIMIT
 
 
 def _interrupted() -> int:

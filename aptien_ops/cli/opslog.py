@@ -15,6 +15,7 @@ def ops_log() -> None:
     \b
     Examples:
       aptien-ops ops-log list --limit 20
+      aptien-ops ops-log list --limit 20 --before 381   (the page before entry #381)
       aptien-ops ops-log verify     (exit 7 names the first edited, removed or reordered entry)
       aptien-ops ops-log verify --witness store --witness /var/log/siem/aptien-ops.jsonl
     """
@@ -24,10 +25,16 @@ def ops_log() -> None:
 @click.option(
     "--limit", default=50, show_default=True, type=int, help="How many entries, newest first."
 )
+@click.option(
+    "--before",
+    type=click.IntRange(min=1, max=2**63 - 1),  # a sequence number is a 64-bit integer
+    metavar="SEQ",
+    help="Only entries older than entry SEQ: the next page back (the last seq shown).",
+)
 @pass_state
-def ops_log_list(state: CliState, limit: int) -> None:
-    """The newest entries."""
-    entries = [e.as_json() for e in state.console().opslog.list(limit)]
+def ops_log_list(state: CliState, limit: int, before: int | None) -> None:
+    """The newest entries (or those before an entry: page back through all of history)."""
+    entries = [e.as_json() for e in state.console().opslog.list(limit, before=before)]
     state.out(
         entries,
         table(entries, ("seq", "at", "operator", "action", "target", "outcome", "approval_id")),

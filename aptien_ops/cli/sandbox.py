@@ -30,32 +30,26 @@ def sandbox() -> None:
 )
 @pass_state
 def sandbox_init(state: CliState, path: Path | None) -> None:
-    """Write a self-contained sandbox (ops.toml, data, keys) with demo operators and tenants.
+    """Write a self-contained sandbox (ops.toml, data, keys) with demo operators and the demo
+    tenants of the examples (acme-gmbh, …), each with its users' logins and change audit.
 
-    Running it again on the same directory changes nothing that is there already.
+    Running it again on the same directory changes nothing that is there already (and
+    completes what an interrupted run left).
     """
+    from aptien_ops.cli.progress import Bar
     from aptien_ops.composition import open_console
-    from aptien_ops.errors import Conflict
+    from aptien_ops.permissions import read_only_refusal
     from aptien_ops.sandbox import DEMO_TENANTS, default_sandbox_dir, write_sandbox_config
-    from aptien_ops.services.provisioning import ProvisionRequest
 
+    if state.read_only:  # before a directory, a file or a catalog is made
+        raise read_only_refusal("sandbox init")
     directory = (path or default_sandbox_dir()).expanduser().resolve()
     config, created = write_sandbox_config(directory)
-    console = open_console(config, verbose=state.verbose)
+    console = open_console(config, verbose=state.verbose, clock=state.clock)
     try:
-        existing = {t.name for t in console.tenants.list()}
-        made = 0
-        for name, country, contact, email in DEMO_TENANTS:
-            if name in existing:
-                continue
-            state.info(f"provisioning demo tenant {name} ({country})")
-            try:
-                console.provisioning.provision(
-                    ProvisionRequest(name, country, contact_name=contact, contact_email=email)
-                )
-            except Conflict:
-                continue  # a concurrent init made it
-            made += 1
+        before = {t.name for t in console.tenants.list()}
+        progress = Bar("demo tenants", enabled=not state.json)
+        seeded = console.seeding.seed_demo(progress=progress)
         operators = [o.name for o in console.operators.list()]
     finally:
         console.close()
@@ -64,7 +58,8 @@ def sandbox_init(state: CliState, path: Path | None) -> None:
         "config": str(config),
         "created": created,
         "operators": operators,
-        "demo_tenants_added": made,
+        "demo_tenants_added": sum(1 for name, *_ in DEMO_TENANTS if name not in before),
+        "demo_tenants_seeded": sum(1 for s in seeded if s.stats is not None),
     }
     state.out(data, fields(data) + f"\n\nnext: aptien-ops --config {config}")
 

@@ -70,9 +70,10 @@ class CliState:
     def confirm(self, question: str) -> None:
         """Ask before something destructive; ``--yes`` answers for scripts.
 
-        Raises: InvalidInput when there is no terminal to ask and no ``--yes``.
+        Raises: InvalidInput when there is no terminal to ask and no ``--yes``; NotConfirmed
+        when the operator answers no.
         """
-        from aptien_ops.errors import InvalidInput
+        from aptien_ops.errors import InvalidInput, NotConfirmed
 
         if self.yes:
             return
@@ -81,7 +82,7 @@ class CliState:
                 f"{question} — no terminal to ask", hint="pass --yes to confirm in scripts"
             )
         if not click.confirm(shown(question), default=False, err=True):
-            raise InvalidInput("cancelled by the operator")
+            raise NotConfirmed()
 
 
 pass_state = click.make_pass_decorator(CliState)

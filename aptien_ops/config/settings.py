@@ -239,5 +239,5 @@ def region_or_fail(settings: Settings, name: str) -> RegionSettings:
         return settings.regions[name]
     except KeyError:
         raise InvalidInput(
-            f"unknown region {name!r}", hint=f"known regions: {', '.join(settings.regions)}"
+            f"unknown region {name[:40]!r}", hint=f"known regions: {', '.join(settings.regions)}"
         ) from None

@@ -1,12 +1,13 @@
 """Domain records shared by services, adapters and both front ends, one module per idea:
 ``values`` (time, tenant names, e-mail addresses), ``tenants``, ``people`` (operators,
 approvals, identity), ``opslog``, ``catalog``, ``backups`` and ``metadata`` (what the
-console may read from a tenant). Import them from here."""
+console may read from a tenant). Import them from here; the limits of free-text fields from
+``aptien_ops.domain.free_text``."""
 
 from aptien_ops.domain.backups import BackupManifest, ScratchSweep, VerifyResult
 from aptien_ops.domain.catalog import CatalogInfo, CatalogInstall, ClusterLoad, SchemaState
 from aptien_ops.domain.metadata import AuditEvent, LoginEvent, UserRecord
-from aptien_ops.domain.opslog import OpsLogCheckpoint, OpsLogEntry, OpsLogHead
+from aptien_ops.domain.opslog import OpsLogCheckpoint, OpsLogEntry, OpsLogHead, OpsLogPage
 from aptien_ops.domain.people import Approval, ApprovalState, Identity, Operator
 from aptien_ops.domain.tenants import StateChange, StepRecord, Tenant, TenantCount, TenantState
 from aptien_ops.domain.values import (
@@ -43,6 +44,7 @@ __all__ = [
     "OpsLogCheckpoint",
     "OpsLogEntry",
     "OpsLogHead",
+    "OpsLogPage",
     "SchemaState",
     "ScratchSweep",
     "StateChange",

@@ -48,6 +48,33 @@ class OpsLogEntry:
 
 
 @dataclass(frozen=True)
+class OpsLogPage:
+    """One page of the ops log, newest first, and where it lies in the whole log."""
+
+    entries: list[OpsLogEntry]
+    """Newest first."""
+    newer: int
+    """How many entries are newer than the page's first (0: the page starts at the newest)."""
+    total: int
+    """Entries in the whole log when the page was read."""
+
+    @property
+    def has_newer(self) -> bool:
+        return self.newer > 0
+
+    @property
+    def has_older(self) -> bool:
+        return self.newer + len(self.entries) < self.total
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "entries": [e.as_json() for e in self.entries],
+            "newer": self.newer,
+            "total": self.total,
+        }
+
+
+@dataclass(frozen=True)
 class OpsLogHead:
     """The signed checkpoint of the log's last entry, kept outside the log table."""
 

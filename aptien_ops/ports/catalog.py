@@ -161,6 +161,18 @@ class OpsLogRepository(Protocol):
         """Entries by seq (descending with ``newest_first``), cut to ``limit``."""
         ...
 
+    def page(
+        self, *, limit: int, before: int | None = None, after: int | None = None
+    ) -> list[OpsLogEntry]:
+        """At most ``limit`` entries, newest first: those just older than seq ``before``, or
+        just newer than seq ``after`` (``after=0``: the oldest), or else the newest. Keyset
+        paging on ``seq``: as fast on the millionth page as on the first."""
+        ...
+
+    def count(self, *, newer_than: int | None = None) -> int:
+        """How many entries there are (with a seq above ``newer_than``, if given)."""
+        ...
+
     def stream(self) -> Iterator[OpsLogEntry]:
         """Every entry in ``seq`` order, fetched in batches; consume it inside the transaction."""
         ...

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from aptien_ops.domain import Approval, ApprovalState, iso, parse_choice
+from aptien_ops.domain.free_text import REASON
 from aptien_ops.errors import (
     Conflict,
     Forbidden,
     IntegrityFailure,
-    InvalidInput,
     NotFound,
     PendingApproval,
 )
@@ -148,7 +148,7 @@ class ApprovalService:
         target = f"approval/{approval_id}"
         params = {"decision": "approve"}
         with self.ctx.audited(
-            Action.APPROVAL_DECIDE, target, params, approval_id=approval_id
+            Action.APPROVAL_DECIDE, target, params, approval_id=_loggable(approval_id)
         ) as attempt:
             with attempt.transaction() as tx:
                 approval = self._get(tx, approval_id, for_update=True)
@@ -169,11 +169,7 @@ class ApprovalService:
 
     def reject(self, approval_id: int, reason: str) -> Approval:
         """Raises: InvalidInput (no reason), NotFound, Conflict, Forbidden."""
-        reason = " ".join(reason.split())
-        if not reason:
-            raise InvalidInput("a rejection needs a reason", hint='--reason "why"')
-        if len(reason) > 500:
-            raise InvalidInput("the reason must be at most 500 characters")
+        reason = REASON.check(reason, missing="a rejection needs a reason", hint='--reason "why"')
 
         def reject(tx: CatalogTx) -> Approval:
             approval = self._get(tx, approval_id, for_update=True)
@@ -189,7 +185,7 @@ class ApprovalService:
         params = {"decision": "reject", "reason": reason}
         target = f"approval/{approval_id}"
         return self.ctx.mutate(
-            Action.APPROVAL_DECIDE, target, params, reject, approval_id=approval_id
+            Action.APPROVAL_DECIDE, target, params, reject, approval_id=_loggable(approval_id)
         )
 
     # -- internals ------------------------------------------------------------------------
@@ -266,12 +262,18 @@ class ApprovalService:
 
     @staticmethod
     def _get(tx: CatalogTx, approval_id: int, *, for_update: bool = False) -> Approval:
-        if not 1 <= approval_id <= 2**31 - 1:
+        if _loggable(approval_id) is None:
             raise NotFound(f"no approval #{approval_id}", hint="aptien-ops approval list")
         approval = tx.approvals.get(approval_id, for_update=for_update)
         if approval is None:
             raise NotFound(f"no approval #{approval_id}", hint="aptien-ops approval list")
         return approval
+
+
+def _loggable(approval_id: int) -> int | None:
+    """``approval_id`` if a request could have it (a positive 32-bit integer), else None: the
+    attempt on an id no column can hold is logged without it, then refused as not found."""
+    return approval_id if 1 <= approval_id <= 2**31 - 1 else None
 
 
 def _state(value: str) -> ApprovalState:

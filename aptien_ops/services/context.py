@@ -221,7 +221,23 @@ class OpsContext:
                 f"{me} is not an operator of this console",
                 hint=f"an admin runs: aptien-ops operator add {me} --role viewer",
             )
-        raise offer.refusal(me)
+        refusal = offer.refusal(me)
+        colleague = self._colleague(tx, offer.needs) if not offer.read_only else None
+        if colleague is not None:
+            raise Forbidden(
+                refusal.message,
+                hint=f"{refusal.hint}; in this sandbox {colleague} has it: prefix the command"
+                f" with APTIEN_OPS_OPERATOR={colleague}",
+            )
+        raise refusal
+
+    def _colleague(self, tx: CatalogTx, roles: tuple[str, ...]) -> str | None:
+        """In a sandbox, an active operator holding one of ``roles`` (a demo colleague such as
+        sam, the security officer), for a refusal to name; in production, None."""
+        if not self.settings.sandbox:
+            return None
+        holders = [o.name for o in tx.operators.all() if o.active and set(o.roles) & set(roles)]
+        return min(holders, key=lambda name: (name == self.identity.operator, name), default=None)
 
     # -- the two doors ------------------------------------------------------------------------
 

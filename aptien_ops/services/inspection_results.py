@@ -130,8 +130,10 @@ class TenantActivity(_OfTenant):
 
     activity: LoginActivity
 
-    def as_json(self) -> dict[str, object]:
-        return {**self._head(), **self.activity.as_json()}
+    def as_json(self, listed: int | None = None) -> dict[str, object]:
+        """As :meth:`LoginActivity.as_json`: ``listed`` caps the lists of bursts and
+        first-seen addresses."""
+        return {**self._head(), **self.activity.as_json(listed)}
 
 
 @dataclass(frozen=True)

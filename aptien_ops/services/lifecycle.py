@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from aptien_ops.domain import StateChange, Tenant, TenantState, iso, validate_tenant_name
+from aptien_ops.domain.free_text import REASON
 from aptien_ops.errors import Conflict, InvalidInput, OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
@@ -37,12 +38,7 @@ ALLOWED_FROM: dict[str, tuple[TenantState, ...]] = {
 
 
 def _reason(reason: str | None, what: str) -> str:
-    text = " ".join((reason or "").split())
-    if not text:
-        raise InvalidInput(f"{what} needs a reason", hint='--reason "why"')
-    if len(text) > 500:
-        raise InvalidInput("the reason must be at most 500 characters")
-    return text
+    return REASON.check(reason, missing=f"{what} needs a reason", hint='--reason "why"')
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from aptien_ops.domain import OpsLogEntry
+from aptien_ops.domain import OpsLogEntry, OpsLogPage
 from aptien_ops.errors import InvalidInput
 from aptien_ops.opslog import VerifyReport, verify_chain
 from aptien_ops.permissions import Action
-from aptien_ops.ports import BackupRepository
+from aptien_ops.ports import BackupRepository, CatalogTx
 from aptien_ops.services.context import OpsContext
 from aptien_ops.witness import Witness, check_witness, tap
 
 #: ``--witness store``: the checkpoints in every region's backup store.
 STORE = "store"
+#: Entries one page may hold.
+PAGE_LIMIT = 1_000
 
 
 @dataclass(frozen=True)
@@ -49,15 +51,38 @@ class OpsLogService:
         self.ctx = ctx
         self.stores = stores
 
-    def list(self, limit: int = 50) -> list[OpsLogEntry]:
-        """Newest first. Raises: InvalidInput (limit), Forbidden."""
+    def list(self, limit: int = 50, *, before: int | None = None) -> list[OpsLogEntry]:
+        """Newest first; with ``before``, those older than that seq (the next page back).
+        Raises: InvalidInput (limit), Forbidden."""
         if not 1 <= limit <= 100_000:
             raise InvalidInput(f"--limit must be between 1 and 100000, got {limit}")
         return self.ctx.view(
             Action.OPSLOG_VIEW,
             "ops-log",
-            lambda tx: tx.opslog.entries(limit=limit, newest_first=True),
+            lambda tx: tx.opslog.page(limit=limit, before=before),
         )
+
+    def page(
+        self, *, limit: int = 50, before: int | None = None, after: int | None = None
+    ) -> OpsLogPage:
+        """A page of at most ``limit`` entries, newest first: just older than seq ``before``,
+        just newer than seq ``after`` (``after=0``: the oldest page), or the newest; with its
+        place in the whole log. Raises: InvalidInput (limit, both cursors), Forbidden."""
+        if not 1 <= limit <= PAGE_LIMIT:
+            raise InvalidInput(f"a page holds 1 to {PAGE_LIMIT} entries, not {limit}")
+        if before is not None and after is not None:
+            raise InvalidInput("a page starts before one entry or after one, not both")
+
+        def read(tx: CatalogTx) -> OpsLogPage:
+            entries = tx.opslog.page(limit=limit, before=before, after=after)
+            total = tx.opslog.count()
+            if entries:
+                newer = tx.opslog.count(newer_than=entries[0].seq)
+            else:  # past either end: say which
+                newer = total if before is not None else 0
+            return OpsLogPage(entries, newer, total)
+
+        return self.ctx.view(Action.OPSLOG_VIEW, "ops-log", read)
 
     def verify(self, witnesses: Witnesses | None = None) -> VerifyReport:
         """Walk the whole chain, then check it against ``witnesses`` (if any).

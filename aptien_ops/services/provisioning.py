@@ -8,6 +8,9 @@ orphaned. Rerun once it has finished, the same request reports the tenant as it 
 step "done earlier", nothing touched); a different request for that name is a conflict. A
 lease on the tenant row (``host:pid:session``) keeps two processes from working on the same
 tenant at once; a lease whose process has died, or that has expired, is taken over.
+
+Meeting an existing tenant (finished, resumed, conflict) and its lease are
+:mod:`provisioning_resume`; choosing the region and cluster is :mod:`provisioning_placement`.
 """
 
 from __future__ import annotations
@@ -17,10 +20,9 @@ import secrets
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
 from typing import Any
 
-from aptien_ops.config import RegionSettings, region_or_fail
+from aptien_ops.config import RegionSettings
 from aptien_ops.domain import (
     StateChange,
     StepRecord,
@@ -29,11 +31,23 @@ from aptien_ops.domain import (
     validate_email,
     validate_tenant_name,
 )
-from aptien_ops.errors import Conflict, Forbidden, InvalidInput, OpsError, Unavailable
+from aptien_ops.domain.free_text import CONTACT_NAME, RESIDENCY_OVERRIDE
+from aptien_ops.errors import Forbidden, OpsError
 from aptien_ops.permissions import Action, offered
-from aptien_ops.ports import CatalogTx
-from aptien_ops.regions import RegionResolver, Resolution
+from aptien_ops.regions import RegionResolver
 from aptien_ops.services.context import Attempt, OpsContext, existing_tenant
+from aptien_ops.services.provisioning_placement import (
+    chosen_region,
+    least_loaded,
+    reachable_clusters,
+)
+from aptien_ops.services.provisioning_resume import (
+    FILLED,
+    LEASE,
+    check_filling,
+    finished_for,
+    leased,
+)
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
 STEPS = (
@@ -45,10 +59,6 @@ STEPS = (
     "backup-identity",
     "active",
 )
-LEASE = timedelta(minutes=10)
-#: Joins the reserve step's detail and the name of a filling step (``cluster eu-1; restore``).
-_FILLED = "; then "
-
 #: Called with (step, status) as provisioning goes: status is "start", "done" or "skip".
 Progress = Callable[[str, str], None]
 
@@ -116,10 +126,12 @@ class ProvisioningService:
         resume).
         """
         name = validate_tenant_name(request.name)
+        request = self._checked_text(request)
         # The country as typed: its code or exact name, never the first of several matches.
         resolution = self.resolver.resolve_named(request.country)
-        region = self._region(request, resolution)
-        request = self._checked_contact(request)
+        region = chosen_region(
+            self.ctx.settings, resolution, request.region, request.residency_override
+        )
         report = progress or (lambda step, status: None)
         params: dict[str, object] = {"country": resolution.country.alpha2, "region": region.name}
         if request.residency_override:
@@ -145,6 +157,11 @@ class ProvisioningService:
                 return finished
             self._preflight(region)
             tenant = self._reserve(request, resolution.country.alpha2, region, filling)
+            if tenant.state != TenantState.PROVISIONING:  # another run finished it meanwhile
+                for step in steps[1:]:
+                    report(step, "skip")
+                attempt.ok(already=str(tenant.state))
+                return tenant
             try:
                 done = {s.step for s in self._steps(name)}
                 for step in steps[1:]:
@@ -192,14 +209,23 @@ class ProvisioningService:
         filling: Filling | None = None,
     ) -> Tenant:
         name = request.name
-        candidates = self._reachable_clusters(region)
+        candidates = reachable_clusters(self.ctx, region)
         with self.ctx.catalog.transaction() as tx:
             now = self.ctx.now()
             existing = tx.tenants.get(name, for_update=True)
             if existing is not None:
-                self._check_filling(tx, existing, filling)
-                return self._resume(tx, existing, country, region)
-            cluster = self._place(tx, region, candidates)
+                if filling is None:
+                    # Finished by a run that won the race since this one looked (see provision).
+                    done = finished_for(
+                        existing, country, region.name, request.contact_name, request.contact_email
+                    )
+                    if done is not None:
+                        return done
+                check_filling(tx, existing, filling.step if filling else "")
+                resumed = leased(existing, country, region.name, self._me, self.ctx.now())
+                tx.tenants.update(resumed)
+                return resumed
+            cluster = least_loaded(tx, region, candidates)
             tenant = Tenant(
                 name,
                 country,
@@ -214,7 +240,7 @@ class ProvisioningService:
                 lease_until=now + LEASE,
             )
             tx.tenants.insert(tenant)
-            detail = f"cluster {cluster}" + (f"{_FILLED}{filling.step}" if filling else "")
+            detail = f"cluster {cluster}" + (f"{FILLED}{filling.step}" if filling else "")
             tx.tenant_history.mark_step(name, "reserve", now, detail)
             tx.tenant_history.add_state_change(
                 name,
@@ -231,108 +257,12 @@ class ProvisioningService:
     def _finished(
         self, request: ProvisionRequest, country: str, region: RegionSettings
     ) -> Tenant | None:
-        """The tenant if its provisioning finished for this same request; None if there is no
-        such tenant yet or it is still being provisioned.
-
-        Raises: Conflict (purged, or provisioned for another country, region or contact).
-        """
+        """Raises: Conflict (see :func:`finished_for`)."""
         with self.ctx.catalog.read() as tx:
             existing = tx.tenants.get(request.name)
-        if existing is None or existing.state == TenantState.PROVISIONING:
-            return None
-        name = existing.name
-        if existing.state == TenantState.PURGED:
-            raise Conflict(
-                f"tenant {name} was purged; its name stays with its tombstone",
-                hint="provision the client under another name",
-            )
-        asked = {
-            "country": (country, existing.country),
-            "region": (region.name, existing.region),
-            "contact name": (request.contact_name, existing.contact_name),
-            "contact e-mail": (request.contact_email, existing.contact_email),
-        }
-        differs = [
-            f"{what} {had or '(none)'}, not {wanted}"
-            for what, (wanted, had) in asked.items()
-            if wanted is not None and wanted != had
-        ]
-        if differs:
-            raise Conflict(
-                f"tenant {name} exists already ({existing.state}) with {'; '.join(differs)}",
-                hint=f"aptien-ops tenant show {name}",
-            )
-        return existing
-
-    def _resume(
-        self, tx: CatalogTx, existing: Tenant, country: str, region: RegionSettings
-    ) -> Tenant:
-        name = existing.name
-        if existing.state != TenantState.PROVISIONING:
-            raise Conflict(
-                f"tenant {name} exists already ({existing.state})",
-                hint=f"aptien-ops tenant show {name}",
-            )
-        if existing.country != country or existing.region != region.name:
-            raise Conflict(
-                f"tenant {name} is being provisioned for {existing.country} in {existing.region}, "
-                f"not {country} in {region.name}",
-                hint="rerun with the same country and region to resume it",
-            )
-        now = self.ctx.now()
-        if (
-            existing.lease_owner
-            and existing.lease_owner != self._me
-            and not self._lease_is_stale(existing, now)
-        ):
-            raise Conflict(
-                f"tenant {name} is being provisioned right now "
-                f"by another run ({existing.lease_owner})",
-                hint="wait for it to finish, then check: aptien-ops tenant show " + name,
-            )
-        leased = replace(existing, lease_owner=self._me, lease_until=now + LEASE)
-        tx.tenants.update(leased)
-        return leased
-
-    @staticmethod
-    def _check_filling(tx: CatalogTx, existing: Tenant, filling: Filling | None) -> None:
-        """Raises: Conflict if a tenant reserved with a filling is resumed without it, or the
-        other way round (an interrupted restore must not go active empty)."""
-        if existing.state != TenantState.PROVISIONING:
-            return
-        reserve = next(
-            (s for s in tx.tenant_history.steps(existing.name) if s.step == "reserve"), None
+        return finished_for(
+            existing, country, region.name, request.contact_name, request.contact_email
         )
-        reserved = (reserve.detail or "").partition(_FILLED)[2] if reserve else ""
-        wanted = filling.step if filling else ""
-        if reserved == wanted:
-            return
-        if reserved:
-            raise Conflict(
-                f"tenant {existing.name} is being provisioned to {reserved} a backup into it",
-                hint=f"rerun: aptien-ops backup restore BACKUP_ID --to {existing.name}",
-            )
-        raise Conflict(
-            f"tenant {existing.name} is being provisioned as a new, empty tenant",
-            hint=f"finish it first: aptien-ops tenant provision {existing.name} …",
-        )
-
-    @staticmethod
-    def _lease_is_stale(tenant: Tenant, now: datetime) -> bool:
-        assert tenant.lease_owner is not None
-        if tenant.lease_until is None or tenant.lease_until < now:
-            return True
-        host, _, rest = tenant.lease_owner.partition(":")
-        pid = rest.partition(":")[0]
-        if host != socket.gethostname() or not pid.isdigit():
-            return False
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True  # that process died: crash recovery may take over at once
-        except PermissionError:
-            return False
-        return False
 
     def _run_step(
         self,
@@ -419,58 +349,12 @@ class ProvisioningService:
             if tenant is not None and tenant.lease_owner == self._me:
                 tx.tenants.update(replace(tenant, lease_owner=None, lease_until=None))
 
-    def _region(self, request: ProvisionRequest, resolution: Resolution) -> RegionSettings:
-        resolved = resolution.region
-        if request.region is None or request.region == resolved:
-            return region_or_fail(self.ctx.settings, resolved)
-        region = region_or_fail(self.ctx.settings, request.region)
-        if not (request.residency_override or "").strip():
-            raise InvalidInput(
-                f"--region {request.region} contradicts the client's country "
-                f"({resolution.country.alpha2} → {resolved})",
-                hint='an admin may pass --residency-override "reason" to place it elsewhere',
-            )
-        return region
-
     @staticmethod
-    def _checked_contact(request: ProvisionRequest) -> ProvisionRequest:
-        """``request`` with its contact e-mail as kept. Raises: InvalidInput."""
+    def _checked_text(request: ProvisionRequest) -> ProvisionRequest:
+        """``request`` with its contact and override reason as kept. Raises: InvalidInput."""
         if request.contact_email is not None:
             request = replace(request, contact_email=check_contact_email(request.contact_email))
-        if request.contact_name is not None and not (0 < len(request.contact_name.strip()) <= 200):
-            raise InvalidInput("the contact name must be 1-200 characters")
-        return request
-
-    def _reachable_clusters(self, region: RegionSettings) -> list[str]:
-        """Clusters of the region that answer, in config order. Never another region's."""
-        reachable = []
-        errors = []
-        for cluster in region.clusters:
-            try:
-                self.ctx.store(cluster.name).ping()
-            except Unavailable as exc:
-                errors.append(exc.message)
-                continue
-            reachable.append(cluster.name)
-        if not reachable:
-            first_error = errors[0] if errors else "none configured"
-            raise Unavailable(f"no cluster of region {region.name} is reachable: {first_error}")
-        return reachable
-
-    @staticmethod
-    def _place(tx: CatalogTx, region: RegionSettings, reachable: list[str]) -> str:
-        """The least-loaded reachable cluster of the region with free capacity."""
-        loads = {
-            c.cluster: c.tenants for c in tx.tenants.cluster_loads() if c.region == region.name
-        }
-        free = [
-            (loads.get(c.name, 0) / c.capacity, c.name)
-            for c in region.clusters
-            if c.name in reachable and loads.get(c.name, 0) < c.capacity
-        ]
-        if not free:
-            raise Conflict(
-                f"region {region.name} is full: every reachable cluster is at capacity",
-                hint="add a cluster to the region in ops.toml",
-            )
-        return min(free)[1]
+        if request.contact_name is not None:
+            request = replace(request, contact_name=CONTACT_NAME.check(request.contact_name))
+        override = RESIDENCY_OVERRIDE.optional(request.residency_override)
+        return replace(request, residency_override=override)

@@ -1,4 +1,5 @@
-"""``sandbox seed``: tenants across both regions full of realistic platform activity.
+"""``sandbox seed``: tenants across both regions full of realistic platform activity; and the
+sandbox's named demo tenants (``sandbox init``) with activity of their own.
 
 It acts as the platform does: payloads are encrypted with per-tenant keys kept in
 ``<data_dir>/platform-keys``, a directory no other part of the console reads. Refused outside
@@ -8,13 +9,14 @@ sandbox mode: it must never write synthetic data into a real client's database.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from aptien_ops.domain import TenantState
+from aptien_ops.domain import Tenant, TenantState
 from aptien_ops.errors import Conflict, InvalidInput
 from aptien_ops.permissions import Action
 from aptien_ops.ports import ActivityStats, ActivityWriter
+from aptien_ops.sandbox import DEMO_TENANTS
 from aptien_ops.services.context import OpsContext
 from aptien_ops.services.provisioning import ProvisioningService, ProvisionRequest
 
@@ -52,6 +54,12 @@ class SeededTenant:
     region: str
     cluster: str | None
     stats: ActivityStats | None
+    skipped: str = "already seeded"
+    """Why nothing was written, when ``stats`` is None."""
+
+    @classmethod
+    def of(cls, tenant: Tenant, stats: ActivityStats | None, skipped: str = "") -> SeededTenant:
+        return cls(tenant.name, tenant.region, tenant.cluster, stats, skipped or cls.skipped)
 
     def as_json(self) -> dict[str, object]:
         row: dict[str, object] = {
@@ -60,7 +68,7 @@ class SeededTenant:
             "cluster": self.cluster,
         }
         if self.stats is None:
-            row["skipped"] = "already seeded"
+            row["skipped"] = self.skipped
         else:
             row.update(
                 users=self.stats.users,
@@ -93,6 +101,14 @@ class SeedRequest:
                 raise InvalidInput(f"--{name} must be between 0 and {top:,}, got {value}")
         if self.tenants < 1 or self.users < 1:
             raise InvalidInput("--tenants and --users must be at least 1")
+        if not 0 <= self.seed <= MAX_SEED:  # it is part of the tenants' names
+            raise InvalidInput(f"--seed must be between 0 and {MAX_SEED:,}, got {self.seed}")
+
+
+MAX_SEED = 999_999
+#: The named demo tenants' activity: enough that every example of ``inspect --help`` finds
+#: rows in the last day or week.
+DEMO_ACTIVITY = SeedRequest(tenants=len(DEMO_TENANTS), users=40, events=1_000, logins=1_500)
 
 
 class SandboxSeedService:
@@ -121,47 +137,84 @@ class SandboxSeedService:
 
         Raises: InvalidInput (arguments; production mode), Forbidden, Conflict, Unavailable.
         """
+        self._sandbox_only()
+        request.check()
+        wanted = [
+            ProvisionRequest(name, country, None, None, "Seeded Client", f"admin@{name}.example")
+            for name, country in self.tenant_names(request)
+        ]
+        params = {"tenants": request.tenants, "events": request.events, "seed": request.seed}
+        return self._fill(wanted, request, params, progress)
+
+    def seed_demo(
+        self, progress: Callable[[int, int, str], None] | None = None
+    ) -> list[SeededTenant]:
+        """Provision (or resume) the named demo tenants of the README and the ``--help``
+        examples (:data:`DEMO_TENANTS`, with their contacts) and fill those still empty with
+        :data:`DEMO_ACTIVITY`. A second run adds nothing.
+
+        Raises: InvalidInput (production mode), Forbidden, Conflict, Unavailable.
+        """
+        self._sandbox_only()
+        wanted = [
+            ProvisionRequest(name, country, None, None, contact, email)
+            for name, country, contact, email in DEMO_TENANTS
+        ]
+        params = {"tenants": "demo", "events": DEMO_ACTIVITY.events, "seed": DEMO_ACTIVITY.seed}
+        return self._fill(wanted, DEMO_ACTIVITY, params, progress)
+
+    def _sandbox_only(self) -> None:
         if not self.ctx.settings.sandbox:
             raise InvalidInput(
                 "sandbox seed writes synthetic activity and runs only in sandbox mode"
             )
-        request.check()
-        logins = request.logins if request.logins is not None else max(1, request.events // 5)
-        params = {"tenants": request.tenants, "events": request.events, "seed": request.seed}
+
+    def _fill(
+        self,
+        wanted: list[ProvisionRequest],
+        request: SeedRequest,
+        params: Mapping[str, object],
+        progress: Callable[[int, int, str], None] | None,
+    ) -> list[SeededTenant]:
+        """Provision what is missing of ``wanted`` and write ``request``'s activity into each
+        active or suspended tenant that has none yet (one ops-log entry for all)."""
         with self.ctx.audited(Action.SANDBOX_SEED, "sandbox", params) as attempt:
             writer = self._writer()
-            key_dir = self.ctx.settings.data_dir / "platform-keys"
-            names = self.tenant_names(request)
             results: list[SeededTenant] = []
-            for done, (name, country) in enumerate(names, 1):
+            for done, want in enumerate(wanted, 1):
                 with self.ctx.catalog.read() as tx:
-                    existing = tx.tenants.get(name)
+                    existing = tx.tenants.get(want.name)
                 if existing is None or existing.state == TenantState.PROVISIONING:
-                    contact = f"admin@{name}.example"
-                    wanted = ProvisionRequest(
-                        name, country, contact_name="Seeded Client", contact_email=contact
-                    )
-                    existing = self.provisioning.provision(wanted)
-                store = self.ctx.store(existing.cluster or "")
-                stats: ActivityStats | None = None
-                try:
-                    with store.connect(name) as conn:
-                        stats = writer(
-                            conn,
-                            store.kind,
-                            name,
-                            users=request.users,
-                            audit_events=request.events,
-                            logins=logins,
-                            seed=request.seed,
-                            key_dir=key_dir,
-                            now=self.ctx.now(),
-                            marker=request.marker,
-                        )
-                except Conflict:
-                    pass  # seeded already: reported as skipped
-                results.append(SeededTenant(name, existing.region, existing.cluster, stats))
+                    existing = self.provisioning.provision(want)
+                if existing.state in (TenantState.ACTIVE, TenantState.SUSPENDED):
+                    stats = self._write(writer, existing, request)
+                    results.append(SeededTenant.of(existing, stats))
+                else:  # cancelled or purged by the operator trying things: left as it is
+                    results.append(SeededTenant.of(existing, None, skipped=str(existing.state)))
                 if progress:
-                    progress(done, len(names), name)
+                    progress(done, len(wanted), want.name)
             attempt.ok(seeded=sum(1 for r in results if r.stats is not None))
         return results
+
+    def _write(
+        self, writer: ActivityWriter, tenant: Tenant, request: SeedRequest
+    ) -> ActivityStats | None:
+        """``request``'s activity written into ``tenant``, or None if it has activity already."""
+        store = self.ctx.store(tenant.cluster or "")
+        logins = request.logins if request.logins is not None else max(1, request.events // 5)
+        try:
+            with store.connect(tenant.name) as conn:
+                return writer(
+                    conn,
+                    store.kind,
+                    tenant.name,
+                    users=request.users,
+                    audit_events=request.events,
+                    logins=logins,
+                    seed=request.seed,
+                    key_dir=self.ctx.settings.data_dir / "platform-keys",
+                    now=self.ctx.now(),
+                    marker=request.marker,
+                )
+        except Conflict:
+            return None  # seeded already: reported as skipped

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from aptien_ops.backends import catalog_schema as s
 from aptien_ops.backends.sql_catalog.base import Repository
@@ -61,6 +61,27 @@ class SqlOpsLog(Repository):
         if limit is not None:
             stmt = stmt.limit(limit)
         return [OpsLogEntry(*row) for row in self.conn.execute(stmt)]
+
+    @guarded
+    def page(
+        self, *, limit: int, before: int | None = None, after: int | None = None
+    ) -> list[OpsLogEntry]:
+        """Newest first; ``after`` reads up from the older end (the primary key serves both)."""
+        seq = s.opslog.c.seq
+        if after is not None:
+            stmt = select(s.opslog).where(seq > after).order_by(seq).limit(limit)
+            return [OpsLogEntry(*row) for row in self.conn.execute(stmt)][::-1]
+        stmt = select(s.opslog).order_by(seq.desc()).limit(limit)
+        if before is not None:
+            stmt = stmt.where(seq < before)
+        return [OpsLogEntry(*row) for row in self.conn.execute(stmt)]
+
+    @guarded
+    def count(self, *, newer_than: int | None = None) -> int:
+        stmt = select(func.count()).select_from(s.opslog)
+        if newer_than is not None:
+            stmt = stmt.where(s.opslog.c.seq > newer_than)
+        return int(self.conn.execute(stmt).scalar_one())
 
     @guarded
     def for_approval(self, approval_id: int) -> list[OpsLogEntry]:

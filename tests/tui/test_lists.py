@@ -17,6 +17,7 @@ from aptien_ops.backends.tenant_schema import utc_timestamp
 from aptien_ops.composition import Console
 from aptien_ops.errors import Forbidden, PendingApproval
 from aptien_ops.screens.app import OpsApp
+from aptien_ops.screens.event_table import EventTable
 from aptien_ops.screens.filter_bar import FilterBar, FilterInput
 from aptien_ops.screens.lists import ListTable
 from aptien_ops.screens.modals import RecordModal
@@ -84,8 +85,25 @@ CASES = {
 }
 
 
-def rows_text(table: ListTable) -> list[str]:
+def rows_text(table: ListTable | EventTable) -> list[str]:
+    if isinstance(table, EventTable):  # the ops log's paged virtual table
+        rows = (table.window.row(i) for i in range(table.window.first, table.window.end))
+        return [" ".join(c.value(row) for c in table.columns) for row in rows]
     return [" ".join(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)]
+
+
+def the_list(screen: Screen[object]) -> ListTable | EventTable:
+    """The screen's list: a ListTable, or the ops log's EventTable."""
+    tables = screen.query(ListTable)
+    return tables.first() if tables else screen.query_one(EventTable)
+
+
+def row_count(table: ListTable | EventTable) -> int:
+    return len(table.window) if isinstance(table, EventTable) else table.row_count
+
+
+def cursor_row(table: ListTable | EventTable) -> int:
+    return table.cursor if isinstance(table, EventTable) else table.cursor_row
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
@@ -103,17 +121,17 @@ async def test_every_list_moves_filters_and_opens_alike(
     async with console_app(open_as(case.operator), screen=case.key) as (app, pilot):
         await pilot.press(*case.typed_first)
         await settle(pilot)
-        table = app.screen.query_one(ListTable)
+        table = the_list(app.screen)
         table.focus()
-        total = table.row_count
+        total = row_count(table)
         assert total >= 3, rows_text(table)
 
         for key, row in (("j", 1), ("j", 2), ("k", 1), ("G", total - 1), ("g", 0)):
             await pilot.press(key)
-            assert table.cursor_row == row, key
+            assert cursor_row(table) == row, key
         for key, row in (("end", total - 1), ("home", 0)):
             await pilot.press(key)
-            assert table.cursor_row == row, key
+            assert cursor_row(table) == row, key
 
         await pilot.press("slash", *case.needle)
         await settle(pilot)
@@ -124,17 +142,17 @@ async def test_every_list_moves_filters_and_opens_alike(
 
         await pilot.press("escape")  # clears the filter, still in the bar
         await settle(pilot)
-        assert table.row_count == total and isinstance(app.focused, FilterInput)
+        assert row_count(table) == total and isinstance(app.focused, FilterInput)
         assert app.screen.query_one(FilterBar).needle == ""
         await pilot.press("escape")  # back to the list
         assert app.focused is table
 
         await pilot.press("slash", *case.needle, "enter")  # Enter keeps the filter
         await settle(pilot)
-        assert app.focused is table and table.row_count == len(kept)
+        assert app.focused is table and row_count(table) == len(kept)
         await pilot.press("escape")  # on the list: clears it
         await settle(pilot)
-        assert table.row_count == total and app.focused is table
+        assert row_count(table) == total and app.focused is table
         assert app.screen.query_one(FilterBar).display is (case.key == "2")  # Tenants keep it
 
         await pilot.press("enter")

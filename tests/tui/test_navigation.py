@@ -206,7 +206,7 @@ async def test_s_cycles_the_sort_column(
     async with console_app(open_as("vic"), screen="2") as (app, pilot):
         table = app.screen.query_one(DataTable)
         await pilot.press("s")  # by country
-        await pilot.pause()
+        await settle(pilot)  # the rows are sorted in a worker
         countries = [table.get_row_at(i)[1] for i in range(table.row_count)]
         assert countries == sorted(countries)
         assert "sorted by country" in screen_text(app)

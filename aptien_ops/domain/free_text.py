@@ -1,0 +1,77 @@
+"""Free text operators type, and how much of it the console keeps: one limit per kind of field.
+
+Every service checks its free-text fields here before it touches anything (exit 2), and the
+command line's ``--help`` quotes the same limits, so the numbers live in this table only. A
+limit counts characters after white space is collapsed: a reason is kept as one line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aptien_ops.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class FreeText:
+    """A kind of free-text field: how messages name it and how long it may be."""
+
+    field: str
+    """How a message names it: ``the reason``."""
+    limit: int
+    """The most characters kept, after white space is collapsed."""
+    advice: str | None = None
+    """The hint of a refusal for longer text."""
+
+    @property
+    def help(self) -> str:
+        """The limit as ``--help`` states it: ``at most 500 characters``."""
+        return f"at most {self.limit:,} characters"
+
+    def check(
+        self, value: str | None, *, missing: str | None = None, hint: str | None = None
+    ) -> str:
+        """``value`` with its white space collapsed, if it is not empty and within the limit.
+
+        Raises:
+            InvalidInput: ``missing`` (default: ``<field> is empty``) with ``hint`` for empty or
+            blank text; ``<field> must be at most N characters`` for longer text. Neither quotes
+            the text.
+        """
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f"{self.field} must be text")
+        text = self.within_limit(value or "")
+        if not text:
+            raise InvalidInput(missing or f"{self.field} is empty", hint=hint)
+        return text
+
+    def within_limit(self, value: str) -> str:
+        """``value`` with its white space collapsed, if it is within the limit (empty is).
+
+        Raises: InvalidInput ``<field> must be at most N characters``, not quoting the text.
+        """
+        text = " ".join(value.split())
+        if len(text) > self.limit:
+            raise InvalidInput(
+                f"{self.field} must be {self.help}; this one has {len(text):,}", hint=self.advice
+            )
+        return text
+
+    def optional(self, value: str | None) -> str | None:
+        """:meth:`check`, but None (or blank text) stays None."""
+        return None if value is None or not value.strip() else self.check(value)
+
+
+#: Why an operator did something (suspend, reject a request, purge early, export personal
+#: data): kept in the ops log and the tenant's history.
+REASON = FreeText("the reason", 500, "say it briefly and keep the details in a ticket")
+#: Why an admin places a tenant outside its country's region (logged with the provisioning).
+RESIDENCY_OVERRIDE = FreeText("the residency override reason", 500, REASON.advice)
+#: The client's representative, as the tenant shows it.
+CONTACT_NAME = FreeText("the contact name", 200)
+#: A filter value of an inspection (result, action, datasheet, record id, IP address); the
+#: longest e-mail address RFC 3696 allows, which is plenty for the others.
+FILTER_VALUE = FreeText("a filter value", 320)
+
+#: Every kind, for the documentation and the tests.
+ALL = (REASON, RESIDENCY_OVERRIDE, CONTACT_NAME, FILTER_VALUE)

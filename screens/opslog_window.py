@@ -1,0 +1,107 @@
+"""A bounded window onto the whole ops log, newest first, paged by seq (keyset) in both
+directions and able to jump to either end.
+
+Unlike a tenant's events (:mod:`screens.event_window`, paged forward from the newest), the
+ops log has a dense, ordered key: a page can start anywhere (``before``/``after`` a seq,
+``after=0`` being the oldest page), and every page says how many entries are newer than it
+and how many there are in all, so each row has an absolute position (0: the newest) even
+when the window was entered from the oldest end. Pure Python (no Textual): the virtual table
+(:class:`screens.event_table.EventTable`) renders it, the screen feeds it pages.
+"""
+
+from __future__ import annotations
+
+from aptien_ops.domain import OpsLogEntry, OpsLogPage
+
+#: Entries asked for per page.
+PAGE_ROWS = 200
+#: Entries held at most (five pages); the table draws only those on screen.
+MAX_ROWS = 1_000
+
+
+class LogWindow:
+    """Consecutive entries of the log, newest first, at absolute positions."""
+
+    def __init__(self, max_rows: int = MAX_ROWS) -> None:
+        self.max_rows = max_rows
+        self.entries: list[OpsLogEntry] = []
+        #: Absolute position of ``entries[0]`` (how many entries are newer).
+        self.first = 0
+        #: Entries in the whole log, as the last page read said.
+        self.total = 0
+        #: Whether a page was read at all (an empty log is not an unread one).
+        self.read = False
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def end(self) -> int:
+        """Absolute position just past the last entry held."""
+        return self.first + len(self.entries)
+
+    @property
+    def has_before(self) -> bool:
+        """Whether newer entries exist above the window."""
+        return self.first > 0
+
+    @property
+    def has_after(self) -> bool:
+        """Whether older entries exist below the window."""
+        return self.end < self.total
+
+    @property
+    def newest_seq(self) -> int | None:
+        return self.entries[0].seq if self.entries else None
+
+    @property
+    def oldest_seq(self) -> int | None:
+        return self.entries[-1].seq if self.entries else None
+
+    def row(self, position: int) -> OpsLogEntry | None:
+        """The entry at absolute ``position``, or None if it is not held."""
+        offset = position - self.first
+        return self.entries[offset] if 0 <= offset < len(self.entries) else None
+
+    def position_of(self, seq: int) -> int | None:
+        """Absolute position of entry ``seq`` if it is held."""
+        for offset, entry in enumerate(self.entries):  # at most max_rows
+            if entry.seq == seq:
+                return self.first + offset
+        return None
+
+    def clear(self) -> None:
+        """Forget every entry (the operator's roles no longer allow them)."""
+        self.entries, self.first, self.total, self.read = [], 0, 0, False
+
+    # -- taking pages in -------------------------------------------------------------------
+
+    def replace(self, page: OpsLogPage) -> None:
+        """Hold ``page`` alone (a jump to either end, or a reload in place)."""
+        self.entries = list(page.entries[: self.max_rows])
+        self.first, self.total, self.read = page.newer, page.total, True
+
+    def add_older(self, page: OpsLogPage) -> int:
+        """Append ``page`` (read ``before`` the oldest entry held) below the window; drop
+        entries beyond ``max_rows`` from the top. Returns how many were dropped."""
+        self.total = page.total
+        if not page.entries:
+            return 0
+        # Newer entries may have been logged since the window was read: the page's count wins.
+        self.first = page.newer - len(self.entries)
+        self.entries.extend(page.entries)
+        dropped = max(0, len(self.entries) - self.max_rows)
+        del self.entries[:dropped]
+        self.first += dropped
+        return dropped
+
+    def add_newer(self, page: OpsLogPage) -> int:
+        """Prepend ``page`` (read ``after`` the newest entry held) above the window; drop
+        entries beyond ``max_rows`` from the bottom. Returns how many were added above."""
+        self.total = page.total
+        if not page.entries:
+            return 0
+        self.entries[:0] = page.entries
+        self.first = page.newer
+        del self.entries[self.max_rows :]
+        return len(page.entries)

@@ -1,0 +1,106 @@
+"""Every command of the command line with arguments that work on a sandbox from ``sandbox
+init``, to run each command in turn (tests/test_cli_every_command.py).
+
+A command missing here fails ``test_the_table_names_every_command``: add it with values
+that work, so that every command meets the checks made of all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import click
+
+from aptien_ops.cli.main import cli
+
+#: Each command's parameters (by their Click name) with a value that works; a flag is True.
+VALID: dict[str, dict[str, str | bool]] = {
+    "sandbox init": {"path": "{tmp}/another-sandbox"},
+    "sandbox seed": {"tenants": "1", "users": "2", "events": "4", "logins": "4", "seed": "9"},
+    "region list": {},
+    "region resolve": {"country": "DE"},
+    "tenant list": {"region": "eu", "tenant_state": "active"},
+    "tenant show": {"name": "acme-gmbh"},
+    "tenant provision": {"name": "new-client", "country": "DE", "region": "eu"},
+    "tenant suspend": {"name": "nordlicht-as", "reason": "unpaid invoice"},
+    "tenant resume": {"name": "nordlicht-as"},
+    "tenant cancel": {"name": "lagos-fintech", "retain_days": "30"},
+    "tenant purge": {"name": "lagos-fintech"},
+    "tenant reinstate": {"name": "lagos-fintech"},
+    "tenant history": {"name": "lagos-fintech"},
+    "fleet check": {},
+    "fleet migrate": {"region": "eu", "parallel": "1"},
+    "operator whoami": {},
+    "operator list": {},
+    "operator add": {"user": "newbie", "roles": "viewer"},
+    "operator grant": {"user": "vic", "role": "operator"},
+    "operator revoke": {"user": "olga", "role": "operator"},
+    "approval list": {"wanted": "pending"},
+    "approval approve": {"approval_id": "1"},
+    "approval reject": {"approval_id": "1", "reason": "not agreed"},
+    "ops-log list": {"limit": "5"},
+    "ops-log verify": {},
+    "policy show": {},
+    "policy set": {"key": "approval_lifetime_hours", "value": "12"},
+    "keys init": {"region": "eu"},
+    "tui": {},
+    "doctor": {},
+    "inspect logins": {"name": "acme-gmbh", "failed": True},
+    "inspect audit": {"name": "acme-gmbh", "since": "7d"},
+    "inspect user": {"email": "goran.okafor@acme-gmbh.example"},
+    "inspect summary": {"name": "acme-gmbh"},
+    "inspect export": {
+        "name": "acme-gmbh",
+        "kind": "logins",
+        "fmt": "jsonl",
+        "output": "{tmp}/export.jsonl",
+        "reason": "SEC-42",
+    },
+    "backup run": {"names": "acme-gmbh"},
+    "backup list": {"name": "acme-gmbh"},
+    "backup reconcile": {"region": "eu"},
+    "backup due": {"region": "eu"},
+    "backup verify": {"backup_id": "bk-20250101T020000Z-1a2b3c", "level": "quick"},
+    "backup prune": {"dry_run": True},
+    "backup restore": {"backup_id": "bk-20250101T020000Z-1a2b3c", "to": "acme-gmbh"},
+}
+#: Who runs each group's commands: inspection needs the security colleague, the rest an admin.
+OPERATOR = {"inspect": "sam"}
+
+
+def commands(group: click.Group = cli, path: tuple[str, ...] = ()) -> Iterator[str]:
+    """The path of every command (``tenant provision``), in the order Click lists them."""
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from commands(command, (*path, name))
+        else:
+            yield " ".join((*path, name))
+
+
+def command(path: str) -> click.Command:
+    found: click.Command = cli
+    for name in path.split():
+        assert isinstance(found, click.Group)
+        found = found.commands[name]
+    return found
+
+
+def argv(path: str, tmp: Path, changed: Mapping[str, str | bool] | None = None) -> list[str]:
+    """The command line of ``path`` with its :data:`VALID` values, some ``changed``."""
+    values = {**VALID[path], **(changed or {})}
+    line = path.split()
+    for param in command(path).params:
+        value = values.get(param.name or "")
+        if value is None or value is False:
+            continue
+        if isinstance(param, click.Option):
+            line.append(param.opts[0])
+            if value is True:
+                continue
+        line.append(str(value).replace("{tmp}", str(tmp)))
+    return line
+
+
+def operator(path: str) -> str | None:
+    return OPERATOR.get(path.split()[0])
