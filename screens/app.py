@@ -82,6 +82,7 @@ SCREENS: tuple[Tab, ...] = (
     Tab("7", "find-user", "Find user", "aptien_ops.screens.find_user:FindUserScreen", short="Find"),
     Tab("8", "backups", "Backups", "aptien_ops.screens.backups:BackupsScreen"),
     Tab("9", "policy", "Policy", "aptien_ops.screens.policy:PolicyScreen", in_tabs=False),
+    Tab("0", "partners", "Partners", "aptien_ops.screens.partners:PartnersScreen"),
 )
 
 

@@ -22,6 +22,8 @@ from aptien_ops.regions import RegionSummary
 from aptien_ops.screens.backup_render import BackupHealth, health_text
 from aptien_ops.screens.base import REGION_FILTER, OpsScreen
 from aptien_ops.screens.formatting import count, plural
+from aptien_ops.screens.partner_render import partners_text
+from aptien_ops.services.partner_results import PartnerSummary
 
 #: Columns of the tenants card, in the order an operator scans them.
 STATES = (
@@ -48,6 +50,7 @@ class Fleet:
     regions: list[RegionSummary] | OpsError | None = None
     pending: list[Approval] | OpsError | None = None
     backups: BackupHealth | OpsError | None = None
+    partners: PartnerSummary | OpsError | None = None
 
     def complete(self) -> bool:
         return all(getattr(self, f.name) is not None for f in fields(self))
@@ -85,6 +88,9 @@ class DashboardScreen(OpsScreen):
             yield Static(
                 _card(fleet.backups, self._backups), id="dashboard-backups", classes="card"
             )
+            yield Static(
+                _card(fleet.partners, self._partners), id="dashboard-partners", classes="card"
+            )
             yield Static(self._later(), id="dashboard-later", classes="card")
 
     def on_mount(self) -> None:
@@ -93,6 +99,7 @@ class DashboardScreen(OpsScreen):
             "#dashboard-regions": "Regions: capacity and load",
             "#dashboard-approvals": "Four-eyes approvals",
             "#dashboard-backups": "Backups: overdue and failed",
+            "#dashboard-partners": "Partners: out of policy (partner check)",
             "#dashboard-later": "Not configured yet",
         }
         for selector, title in titles.items():
@@ -137,7 +144,7 @@ class DashboardScreen(OpsScreen):
             super()._roles_changed()
 
     def _read_fleet(self) -> Fleet:
-        """Runs in a worker thread: three aggregate reads, each allowed to fail on its own
+        """Runs in a worker thread: four aggregate reads, each allowed to fail on its own
         (backups are read next, by ``_read_backups``)."""
         fleet = Fleet()
         services = self.console
@@ -153,6 +160,10 @@ class DashboardScreen(OpsScreen):
             fleet.pending = services.approvals.list(ApprovalState.PENDING)
         except OpsError as error:
             fleet.pending = error
+        try:
+            fleet.partners = services.partners.summary()
+        except OpsError as error:
+            fleet.partners = error
         return fleet
 
     def _loaded(self, fleet: Fleet) -> None:
@@ -178,6 +189,9 @@ class DashboardScreen(OpsScreen):
         )
         self.query_one("#dashboard-backups", Static).update(
             _card(self.fleet.backups, self._backups)
+        )
+        self.query_one("#dashboard-partners", Static).update(
+            _card(self.fleet.partners, self._partners)
         )
 
     def _wanted_regions(self, known: list[str]) -> list[str]:
@@ -254,6 +268,11 @@ class DashboardScreen(OpsScreen):
             # One line on the dashboard (the message can name long paths); the screen says why.
             return Text(f"backups cannot be read ({backups.code}): press 8 to see why", style="red")
         return health_text(backups, self.ops.region_filter)
+
+    def _partners(self, summary: PartnerSummary | OpsError) -> Text:
+        if isinstance(summary, OpsError):
+            return Text(summary.one_line(), style="red")
+        return partners_text(summary, self.console.settings.partners.expiring_within_days)
 
     @staticmethod
     def _later() -> Table:

@@ -61,12 +61,33 @@ class OpsHeader(Vertical):
     def _show_nav(self) -> None:
         current = getattr(self.screen, "MODE", "")
         width = self.size.width or self.app.size.width
-        # Without importing the screens not shown yet; short titles if the full ones do not fit.
-        tabs = self.ops.tabs()
-        if sum(len(f" {key} {title} ") for key, _mode, title in tabs) > width:
-            tabs = self.ops.tabs(short=True)
+        # Without importing the screens not shown yet.
         parts = []
-        for key, mode, title in tabs:
-            text = f" {key} {title} "
+        for key, mode, title in nav_tabs(
+            self.ops.tabs(), self.ops.tabs(short=True), current, width
+        ):
+            text = f" {key} {title} " if title else f" {key} "
             parts.append(f"[reverse b]{text}[/]" if mode == current else text)
         self.query_one("#ops-header-nav", Label).update("".join(parts))
+
+
+def nav_tabs(
+    full: list[tuple[str, str, str]], short: list[tuple[str, str, str]], current: str, width: int
+) -> list[tuple[str, str, str]]:
+    """The tabs as ``width`` columns hold them: the full titles if they fit, else the short
+    ones; if even those do not, the rightmost tabs other than the current one lose their
+    titles (their keys stay) until the rest fit."""
+
+    def cells(tabs: list[tuple[str, str, str]]) -> int:
+        return sum(len(f" {key} {title} ") if title else len(f" {key} ") for key, _, title in tabs)
+
+    if cells(full) <= width:
+        return full
+    tabs = list(short)
+    for n in reversed(range(len(tabs))):
+        if cells(tabs) <= width:
+            break
+        key, mode, _title = tabs[n]
+        if mode != current:
+            tabs[n] = (key, mode, "")
+    return tabs

@@ -18,11 +18,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
-from aptien_ops.domain import Approval
+from aptien_ops.domain import Approval, Tenant
 from aptien_ops.errors import OpsError, PendingApproval
 from aptien_ops.permissions import Action
 from aptien_ops.regions import country_for
-from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.formatting import (
     day,
     minute,
@@ -43,6 +42,7 @@ from aptien_ops.screens.lifecycle_modals import (
     TypeNameToPurgeModal,
 )
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal
+from aptien_ops.screens.tenant_partners import PARTNER_PERMISSIONS, TenantPartnerActions
 from aptien_ops.services.lifecycle import state_refusal
 from aptien_ops.services.provisioning import STEPS
 from aptien_ops.services.tenants import TenantDetail
@@ -64,7 +64,7 @@ def _country(code: str) -> str:
         return code  # a code later withdrawn from ISO 3166 still shows
 
 
-class TenantDetailScreen(OpsScreen):
+class TenantDetailScreen(TenantPartnerActions):
     """A tenant, opened from the tenants list (Enter). Esc goes back."""
 
     MODE = "tenants"  # a page of the Tenants tab: the header highlights it
@@ -120,6 +120,7 @@ class TenantDetailScreen(OpsScreen):
         "cancel_tenant": Action.TENANT_CANCEL,
         "reinstate": Action.TENANT_REINSTATE,
         "purge": Action.TENANT_PURGE,
+        **PARTNER_PERMISSIONS,
     }
     #: action -> the lifecycle verb whose allowed states it needs.
     VERBS: ClassVar[dict[str, str]] = {
@@ -288,8 +289,11 @@ class TenantDetailScreen(OpsScreen):
 
     # -- what is offered -------------------------------------------------------------------
 
+    def current_tenant(self) -> Tenant | None:
+        return self.view.detail.tenant if self.view else None
+
     def refusal(self, action: str) -> str | None:
-        why = super().refusal(action)
+        why = super().refusal(action) or self.partner_refusal(action)
         verb = self.VERBS.get(action)
         if why is not None or verb is None:
             return why

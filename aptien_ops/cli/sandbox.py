@@ -50,6 +50,7 @@ def sandbox_init(state: CliState, path: Path | None) -> None:
         before = {t.name for t in console.tenants.list()}
         progress = Bar("demo tenants", enabled=not state.json)
         seeded = console.seeding.seed_demo(progress=progress)
+        partners = console.seeding.seed_partners(name for name, *_ in DEMO_TENANTS)
         operators = [o.name for o in console.operators.list()]
     finally:
         console.close()
@@ -60,6 +61,8 @@ def sandbox_init(state: CliState, path: Path | None) -> None:
         "operators": operators,
         "demo_tenants_added": sum(1 for name, *_ in DEMO_TENANTS if name not in before),
         "demo_tenants_seeded": sum(1 for s in seeded if s.stats is not None),
+        "demo_partners_added": partners.partners,
+        "demo_assignments_added": partners.assignments,
     }
     state.out(data, fields(data) + f"\n\nnext: aptien-ops --config {config}")
 
@@ -96,7 +99,9 @@ def sandbox_seed(
     from aptien_ops.services.sandbox_seed import SeedRequest
 
     request = SeedRequest(tenants=tenants, users=users, events=events, logins=logins, seed=seed)
-    seeded = state.console().seeding.seed(request, progress=Bar("seeding", enabled=not state.json))
+    seeding = state.console().seeding
+    seeded = seeding.seed(request, progress=Bar("seeding", enabled=not state.json))
+    partners = seeding.seed_partners(s.tenant for s in seeded)
     rows = [s.as_json() for s in seeded]
     from aptien_ops.cli.output import table
 
@@ -114,5 +119,7 @@ def sandbox_seed(
                 "seconds",
                 "skipped",
             ),
-        ),
+        )
+        + f"\n\npartners: {partners.partners} added, {partners.assignments} assignments,"
+        f" {partners.shares} contact shares",
     )

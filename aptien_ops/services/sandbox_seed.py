@@ -9,7 +9,7 @@ sandbox mode: it must never write synthetic data into a real client's database.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from aptien_ops.domain import Tenant, TenantState
@@ -19,6 +19,7 @@ from aptien_ops.ports import ActivityStats, ActivityWriter
 from aptien_ops.sandbox import DEMO_TENANTS
 from aptien_ops.services.context import OpsContext
 from aptien_ops.services.provisioning import ProvisioningService, ProvisionRequest
+from aptien_ops.services.sandbox_partners import SeededPartners, seed_partners
 
 #: Countries seeded tenants come from: both regions and the edges of the rule.
 SEED_COUNTRIES = (
@@ -162,6 +163,22 @@ class SandboxSeedService:
         ]
         params = {"tenants": "demo", "events": DEMO_ACTIVITY.events, "seed": DEMO_ACTIVITY.seed}
         return self._fill(wanted, DEMO_ACTIVITY, params, progress)
+
+    def seed_partners(self, tenants: Iterable[str]) -> SeededPartners:
+        """Write the sandbox's partner register (:mod:`aptien_ops.sandbox_partners`), assign
+        its partners among ``tenants`` (those that exist), share a few contact cards and give
+        the demo tenants their company and phone. A second run adds nothing.
+
+        Raises: InvalidInput (production mode), Forbidden, Conflict, Unavailable.
+        """
+        self._sandbox_only()
+        names = sorted(set(tenants))
+        with self.ctx.audited(Action.SANDBOX_SEED, "sandbox", {"partners": "demo"}) as attempt:
+            with attempt.transaction() as tx:
+                found = [t for t in (tx.tenants.get(n) for n in names) if t is not None]
+                seeded = seed_partners(tx, found, self.ctx.now(), self.ctx.identity.operator)
+                attempt.ok(**seeded.as_json())
+        return seeded
 
     def _sandbox_only(self) -> None:
         if not self.ctx.settings.sandbox:

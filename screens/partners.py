@@ -1,0 +1,148 @@
+"""Partners: the official register at a glance (kind, coverage, agreement until, and whether
+each is eligible, expiring, lapsed or ended), filtered with ``/``; Enter opens a partner with
+its agreements, reviews, assignments and shares.
+
+The register is read and shaped into rows in a worker; the UI thread only fills the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Static
+
+from aptien_ops.domain.partners import utc_date
+from aptien_ops.screens.base import (
+    CLEAR_FILTER,
+    FILTER,
+    RELOAD,
+    OpsScreen,
+    highlighted_key,
+    open_row,
+)
+from aptien_ops.screens.filter_bar import FilterBar
+from aptien_ops.screens.formatting import plain, plural
+from aptien_ops.screens.lists import ListRow, ListTable
+from aptien_ops.screens.partner_detail import PartnerDetailScreen
+from aptien_ops.screens.partner_render import (
+    coverage_text,
+    glance,
+    kind_text,
+    row_summary,
+    until_text,
+)
+
+#: The state second: at 60 columns the columns on the right are cut first.
+COLUMNS = (
+    ("name", "Name"),
+    ("state", "State"),
+    ("until", "Until"),
+    ("kind", "Kind"),
+    ("coverage", "Coverage"),
+)
+
+
+@dataclass(frozen=True)
+class Register:
+    """One read of the register, shaped for the table (in the worker that read it)."""
+
+    rows: list[ListRow]
+    summaries: dict[str, Text]
+    eligible: int
+
+
+class PartnersScreen(OpsScreen):
+    """Every partner of the register; the state column says what needs an operator."""
+
+    MODE = "partners"
+    TITLE = "Partners"
+    NAV_KEY = "0"
+    CSS_PATH = Path(__file__).with_name("partners.tcss")
+    AUTO_FOCUS = "#partners-table"
+    BINDINGS = [
+        FILTER,
+        CLEAR_FILTER,
+        open_row("open the highlighted partner: agreements, reviews, assignments, shares"),
+        RELOAD,
+    ]
+    DETAIL_SCREEN = PartnerDetailScreen
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register = Register([], {}, 0)
+
+    def compose_body(self) -> ComposeResult:
+        yield FilterBar(id="partners-filter")
+        yield Static("loading…", id="partners-status")
+        yield ListTable(id="partners-table")
+        yield Static(id="partners-detail")
+
+    def on_mount(self) -> None:
+        table = self.query_one(ListTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+
+    def refresh_data(self) -> None:
+        self.load(self._read, self._loaded)
+
+    def _read(self) -> Register:
+        """Runs in a worker thread: the register, each partner's row and summary lines."""
+        today = utc_date(self.console.ctx.now())
+        rows: list[ListRow] = []
+        summaries: dict[str, Text] = {}
+        eligible = 0
+        for p in self.console.partners.list():
+            eligible += p.eligible
+            state = glance(
+                p.status,
+                p.eligible,
+                p.in_force_until,
+                today,
+                expiring=p.expiring,
+                review_overdue=p.review_overdue,
+            )
+            cells = (
+                plain(p.name, width=24),
+                state,
+                until_text(p.in_force_until, p.eligible),
+                kind_text(p.kinds),
+                plain(coverage_text(p.coverage), width=24),
+            )
+            rows.append(ListRow(p.name, cells))
+            summaries[p.name] = row_summary(p, state)
+        return Register(rows, summaries, eligible)
+
+    def _loaded(self, register: Register) -> None:
+        self.register = register
+        self.query_one(ListTable).fill(register.rows)
+        total = len(register.rows)
+        self.query_one("#partners-status", Static).update(
+            f"{plural(total, 'partner')} · {register.eligible} eligible today (UTC)"
+        )
+        self._show_detail(self.selected())
+
+    def selected(self) -> str | None:
+        return highlighted_key(self.query_one(ListTable))
+
+    @on(DataTable.RowHighlighted, "#partners-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(event.row_key.value)
+
+    def _show_detail(self, name: str | None) -> None:
+        detail = self.query_one("#partners-detail", Static)
+        line = self.register.summaries.get(name or "")
+        if line is None:
+            detail.update("No partner selected." if self.register.rows else "No partners yet.")
+        else:
+            detail.update(line)
+
+    def action_open_detail(self, then: str = "") -> None:
+        name = self.selected()
+        if name is None:
+            self.notify("no partner selected", severity="warning")
+            return
+        self.app.push_screen(PartnerDetailScreen(name))
