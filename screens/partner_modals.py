@@ -45,9 +45,9 @@ class Choice:
     def option(self) -> Option:
         name = shown(self.name, width=24)
         text = Text(f"{name:<20}", style="bold" if self.why_not is None else "dim")
-        text.append(f" {shown(self.label, width=32)}", style="dim")
+        text.append(f" {shown(self.label, width=48)}", style="dim")
         if self.why_not is not None:
-            text.append(f"\n  ✗ {shown(self.why_not, width=54)}", style="dim italic")
+            text.append(f"\n  ✗ {shown(self.why_not, width=68)}", style="dim italic")
         return Option(text, id=self.name, disabled=self.why_not is not None)
 
 
@@ -246,8 +246,10 @@ class UnassignPartnerDialog(PartnerDialog):
 
 @dataclass(frozen=True)
 class CardLines:
-    """The contact card as the dialog shows it: label and value of each line."""
+    """The contact card as the dialog shows it: for which partner, label and value of each
+    line."""
 
+    partner: str
     lines: tuple[tuple[str, str | None], ...]
 
 
@@ -277,7 +279,8 @@ class ShareContactsDialog(PartnerDialog):
         return self._share(partner, reason)
 
     def result_text(self, result: CardLines) -> Text:
-        text = Text("Contact card (shown once; the share is in the ops log)\n", style="bold")
+        text = Text(f"Contact card for {shown(result.partner)}", style="bold")
+        text.append(" (shown once; the share is in the ops log)\n", style="dim")
         for label, value in result.lines:
             text.append(f"{label:<15}", style="dim")
             text.append(f"{shown(value or '—')}\n")

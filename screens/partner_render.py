@@ -197,20 +197,21 @@ def partners_text(summary: PartnerSummary, within_days: int) -> Text:
     then the register in one line."""
     counts = (
         (summary.lapsed, "lapsed assignment", "", "bold red"),
-        (summary.expiring, "agreement", f" expiring within {plural(within_days, 'day')}", "yellow"),
+        (summary.expiring, "", f"expiring within {plural(within_days, 'day')}", "yellow"),
         (summary.overdue, "review", " overdue", "yellow"),
     )
     text = Text()
     for n, what, after, style in counts:
         if text:
             text.append(" · ")
-        text.append(f"{plural(n, what)}{after}", style=style if n else "dim")
+        words = f"{plural(n, what)}{after}" if what else f"{n} {after}"
+        text.append(words, style=style if n else "dim")
     if not summary.out_of_policy:
         text = Text("Every partner and assignment is within policy.", style="green")
     text.append(
         f"\n{plural(summary.partners, 'partner')}, {summary.eligible} eligible today (UTC),"
         f" {plural(summary.open_assignments, 'open assignment')}"
-        " · press 0 for the register",
+        " · press 0",
         style="dim",
     )
     return text

@@ -8,7 +8,7 @@ The Overview's text is drawn by tenant_render.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -31,9 +31,14 @@ from aptien_ops.screens.lifecycle_modals import (
     TypeNameToPurgeModal,
 )
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal
-from aptien_ops.screens.tenant_partners import PARTNER_PERMISSIONS, TenantPartnerActions
+from aptien_ops.screens.tenant_partners import (
+    PARTNER_PERMISSIONS,
+    TenantPartnerActions,
+    assigned_text,
+)
 from aptien_ops.screens.tenant_render import history_text, note_text, steps_text, summary_text
 from aptien_ops.services.lifecycle import state_refusal
+from aptien_ops.services.partner_results import AssignmentRow
 from aptien_ops.services.tenants import TenantDetail
 
 
@@ -43,6 +48,8 @@ class TenantView:
 
     detail: TenantDetail
     pending_purges: list[Approval]
+    partners: list[AssignmentRow] = field(default_factory=list)
+    """Its open assignments, each with its state today."""
 
 
 class TenantDetailScreen(TenantPartnerActions):
@@ -177,11 +184,11 @@ class TenantDetailScreen(TenantPartnerActions):
             for a in self.console.approvals.list("pending")
             if a.action == Action.TENANT_PURGE and a.target == name
         ]
-        return TenantView(detail, pending)
+        return TenantView(detail, pending, self.console.partners.assignments(tenant=name))
 
     def _loaded(self, view: TenantView) -> None:
         self.view = view
-        self._show_summary(view.detail)
+        self._show_summary(view)
         self._show_steps(view.detail)
         self._show_history(view.detail)
         self._show_note(view)
@@ -190,8 +197,11 @@ class TenantDetailScreen(TenantPartnerActions):
             then, self._then = self._then, None
             self._run_requested(then)
 
-    def _show_summary(self, d: TenantDetail) -> None:
-        self.query_one("#detail-summary", Static).update(summary_text(d))
+    def _show_summary(self, view: TenantView) -> None:
+        text = summary_text(view.detail)
+        if view.partners:
+            text.append_text(assigned_text(view.partners))
+        self.query_one("#detail-summary", Static).update(text)
 
     def _show_steps(self, d: TenantDetail) -> None:
         self.query_one("#detail-steps", Static).update(steps_text(d))

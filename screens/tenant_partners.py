@@ -9,29 +9,31 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.binding import Binding
 
 from aptien_ops.domain.partner_rules import tenant_fault
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.formatting import day
 from aptien_ops.screens.partner_modals import (
-    KINDS,
     AssignPartnerDialog,
     CardLines,
     Choice,
     ShareContactsDialog,
     UnassignPartnerDialog,
 )
-from aptien_ops.services.partner_results import Candidate, ContactCard
+from aptien_ops.services.partner_results import AssignmentRow, Candidate, ContactCard
+from aptien_ops.terminal_text import shown
 
 if TYPE_CHECKING:
     from aptien_ops.domain import Tenant
 
 #: The tenant actions that concern partners, by the permission each needs.
 PARTNER_PERMISSIONS = {
-    "assign_partner": Action.TENANT_SUSPEND,
-    "unassign_partner": Action.TENANT_SUSPEND,
-    "share_contacts": Action.TENANT_SUSPEND,
+    "assign_partner": Action.PARTNER_ASSIGN,
+    "unassign_partner": Action.PARTNER_UNASSIGN,
+    "share_contacts": Action.PARTNER_SHARE,
 }
 
 
@@ -39,14 +41,42 @@ def _choice(c: Candidate) -> Choice:
     return Choice(c.name, c.legal_name, None if c.eligible else c.reason)
 
 
-def card_lines(card: ContactCard) -> CardLines:
+def _assigned_words(row: AssignmentRow) -> str:
+    a = row.assignment
+    return f"{a.partner} assigned to {a.tenant} as {a.role}"
+
+
+def _ended_words(rows: list[AssignmentRow]) -> str:
+    roles = " and ".join(str(r.assignment.role) for r in rows)
+    a = rows[0].assignment
+    return f"{a.partner} no longer assigned to {a.tenant} (was {roles}); kept in its history"
+
+
+def assigned_text(rows: list[AssignmentRow]) -> Text:
+    """``\npartners nordic-sales (sales) · meridian-advisory (expert, lapsed)``: a tenant's
+    open assignments for its Overview; a lapsed one in red."""
+    text = Text("\npartners ")
+    for n, row in enumerate(rows):
+        if n:
+            text.append(" · ")
+        a = row.assignment
+        text.append(shown(a.partner), style="bold")
+        if row.lapsed:
+            text.append(f" ({a.role}, lapsed)", style="bold red")
+        else:
+            text.append(f" ({a.role})")
+    return text
+
+
+def card_lines(partner: str, card: ContactCard) -> CardLines:
     return CardLines(
+        partner,
         (
             ("company", card.company),
             ("representative", card.name),
             ("e-mail", card.email),
             ("phone", card.phone),
-        )
+        ),
     )
 
 
@@ -85,15 +115,20 @@ class TenantPartnerActions(OpsScreen):
 
     def _assigned(self, *, eligible_only: bool) -> list[Choice]:
         """Runs in a worker thread: the partners assigned to the tenant (in either role);
-        ``eligible_only`` greys out those no longer eligible, with why."""
-        name = self.tenant_name
-        found: dict[str, Choice] = {}
-        for kind in KINDS:
-            for c in self.console.partners.candidates(name, kind):
-                if c.assigned:
-                    choice = _choice(c)
-                    found[c.name] = choice if eligible_only else Choice(c.name, choice.label)
-        return list(found.values())
+        ``eligible_only``: those whose every assignment has lapsed are greyed, with why."""
+        rows: dict[str, list[AssignmentRow]] = {}
+        for row in self.console.partners.assignments(tenant=self.tenant_name):
+            rows.setdefault(row.assignment.partner, []).append(row)
+        choices = []
+        for partner, held in rows.items():
+            since = min(day(r.assignment.assigned_at) for r in held)
+            label = f"as {' and '.join(str(r.assignment.role) for r in held)} since {since}"
+            lapsed = [r for r in held if r.lapsed]
+            why = None
+            if eligible_only and len(lapsed) == len(held):
+                why = f"lapsed: {lapsed[0].lapse_reason}"
+            choices.append(Choice(partner, label, why))
+        return choices
 
     def action_assign_partner(self) -> None:
         name = self.tenant_name
@@ -112,10 +147,10 @@ class TenantPartnerActions(OpsScreen):
         self.app.push_screen(
             AssignPartnerDialog(
                 name,
-                f"Assign a partner to {name}{where}: its contact person for the client.",
+                f"Assign a partner to {name}{where} as its contact person.",
                 candidates,
                 lambda partner, kind, reason: partners.assign(partner, name, kind, reason),
-                lambda a: f"{a.partner} assigned to {a.tenant} as {a.role}",
+                _assigned_words,
             ),
             self._partners_changed,
         )
@@ -129,7 +164,7 @@ class TenantPartnerActions(OpsScreen):
                 f"End a partner's assignment to {name}? It stays in the history.",
                 lambda: self._assigned(eligible_only=False),
                 lambda partner, reason: partners.unassign(partner, name, reason),
-                lambda a: f"{a.partner} no longer assigned to {a.tenant}",
+                _ended_words,
             ),
             self._partners_changed,
         )
@@ -143,7 +178,9 @@ class TenantPartnerActions(OpsScreen):
                 f"Give a partner assigned to {name} its representative's contact card?"
                 " The share is logged (never the card); the card is shown here once.",
                 lambda: self._assigned(eligible_only=True),
-                lambda partner, reason: card_lines(partners.share_contacts(name, partner, reason)),
+                lambda partner, reason: card_lines(
+                    partner, partners.share_contacts(name, partner, reason)
+                ),
             ),
             self._partners_changed,
         )

@@ -17,6 +17,18 @@ from pathlib import Path
 
 from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import Operator
+from aptien_ops.domain.partners import (
+    Agreement,
+    AgreementStatus,
+    Assignment,
+    Coverage,
+    Partner,
+    PartnerKind,
+    PartnerStatus,
+    Review,
+    ReviewOutcome,
+    Share,
+)
 from aptien_ops.errors import PendingApproval
 from aptien_ops.services.provisioning import ProvisionRequest
 
@@ -69,6 +81,7 @@ def plant(config: Path) -> None:
         now = ada.ctx.now()
         ada.provisioning.provision(ProvisionRequest(TENANT, "DE"))
         _catalog_fields(ada, now)
+        _partner_fields(ada, now)
         ada.lifecycle.suspend(TENANT, hostile("reason"))
         try:
             ada.operators.grant("vic", "admin")
@@ -96,6 +109,67 @@ def _catalog_fields(console: Console, now: datetime) -> None:
             hostile("requester"),
             now,
         )
+
+
+#: The partner whose every text field is hostile (its name is a slug: the register refuses
+#: anything else).
+PARTNER = "hostile-partners"
+
+
+def _partner_fields(console: Console, now: datetime) -> None:
+    """A partner of the register with hostile text in every field a screen shows, an
+    agreement, a review and an assignment to :data:`TENANT` whose texts are hostile too."""
+    today = now.date()
+    with console.ctx.catalog.transaction() as tx:
+        tx.partners.insert(
+            Partner(
+                PARTNER,
+                hostile("legal"),
+                frozenset({PartnerKind.SALES}),
+                (hostile("expertise"),),
+                Coverage(frozenset({"DE"})),
+                hostile("partner-contact"),
+                hostile("partner-email"),
+                hostile("phone"),
+                PartnerStatus.ACTIVE,
+                None,
+                today + timedelta(days=200),
+                now,
+                hostile("created-by"),
+                now,
+                "ada",
+            )
+        )
+        tx.partners.add_agreement(
+            Agreement(
+                0,
+                PARTNER,
+                hostile("agreement")[:80],
+                today - timedelta(days=10),
+                today - timedelta(days=10),
+                None,
+                None,
+                AgreementStatus.ACTIVE,
+                now,
+                "ada",
+            )
+        )
+        tx.partners.add_review(
+            Review(
+                0,
+                PARTNER,
+                today,
+                ReviewOutcome.PASS,
+                hostile("notes"),
+                today + timedelta(days=200),
+                hostile("reviewer"),
+                now,
+            )
+        )
+        tx.partner_assignments.insert(
+            Assignment(0, PARTNER, TENANT, PartnerKind.SALES, hostile("assigned"), "ada", now)
+        )
+        tx.partner_assignments.add_share(Share(0, PARTNER, TENANT, hostile("shared"), "ada", now))
 
 
 def _platform_rows(console: Console, now: datetime) -> None:

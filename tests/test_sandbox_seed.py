@@ -12,6 +12,7 @@ from aptien_ops.domain import Identity
 from aptien_ops.errors import Forbidden, InvalidInput
 from aptien_ops.inspect_query import LoginFilters
 from aptien_ops.sandbox import DEMO_TENANTS
+from aptien_ops.sandbox_partners import DEMO_PARTNERS
 from aptien_ops.services.provisioning import ProvisionRequest
 from aptien_ops.services.sandbox_seed import SeedRequest
 
@@ -26,8 +27,17 @@ def test_seed_fills_tenants_in_both_regions_and_a_rerun_adds_nothing(sandbox_con
     first = run_cli(*SEED_FOUR, config=sandbox_config)
     assert first.code == 0, first.stderr
     rows = first.json()
+    console = open_console(sandbox_config)
+    try:
+        assert len(console.partners.list()) == len(DEMO_PARTNERS)
+        assigned = {row.assignment.tenant for row in console.partners.assignments()}
+    finally:
+        console.close()
+    assert assigned and assigned <= {r["tenant"] for r in rows}
     assert {r["region"] for r in rows} == {"eu", "us"}
     assert all(r["audit_events"] == 500 and r["logins"] == 100 for r in rows)
+    said = run_cli(*SEED_FOUR[1:], config=sandbox_config).stdout
+    assert "partners: 0 added, 0 assignments, 0 contact shares" in said
     again = run_cli(*SEED_FOUR, config=sandbox_config)
     assert again.code == 0 and all(r.get("skipped") == "already seeded" for r in again.json())
     keys = sandbox_config.parent / "platform-keys"
@@ -96,8 +106,17 @@ def test_sandbox_init_gives_the_demo_tenants_activity_that_every_inspect_example
             assert not result.stdout.startswith("exported 0 "), args
         elif kind != "summary":
             assert len(result.stdout.splitlines()) >= 2, (args, result.stdout)  # head + rows
+    assert made.json()["demo_partners_added"] == len(DEMO_PARTNERS)
+    assert made.json()["demo_assignments_added"] >= 5
+    console = open_console(config)
+    try:
+        assert console.partners.show("nordic-sales").partner.legal_name == "Nordic Sales AB"
+        assert console.tenants.show("acme-gmbh").company == "ACME GmbH"
+    finally:
+        console.close()
     again = run_cli("--json", "sandbox", "init", "--path", tmp_path / "sbx").json()
     assert again["demo_tenants_added"] == again["demo_tenants_seeded"] == 0
+    assert again["demo_partners_added"] == again["demo_assignments_added"] == 0
 
 
 def test_sandbox_init_fills_the_demo_tenants_of_an_older_sandbox(sandbox_config: Path) -> None:

@@ -144,16 +144,18 @@ def _add_partner(tx: CatalogTx, demo: DemoPartner, today: date, now: datetime, b
 
 def _assignees(tx: CatalogTx, demo: DemoPartner, tenants: list[Tenant]) -> list[Tenant]:
     """The first ``demo.assign`` of ``tenants`` it covers that have no open assignment of its
-    role and never had one with it."""
+    role, less those of ``tenants`` it was ever assigned to (a second run adds none)."""
     role = PartnerKind(demo.kinds[0])
+    names = {t.name for t in tenants}
+    had = {a.tenant for a in tx.partner_assignments.assignments(partner=demo.name)} & names
     chosen: list[Tenant] = []
     for tenant in tenants:
-        if len(chosen) >= demo.assign:
+        if len(chosen) + len(had) >= demo.assign:
             break
         if tenant.country not in demo.countries and tenant.region not in demo.regions:
             continue
-        held = tx.partner_assignments.assignments(tenant=tenant.name)
-        if any(a.partner == demo.name or (a.open and a.role == role) for a in held):
+        held = tx.partner_assignments.assignments(tenant=tenant.name, open_only=True)
+        if tenant.name in had or any(a.role == role for a in held):
             continue
         chosen.append(tenant)
     return chosen

@@ -159,3 +159,10 @@ def seed_tenants(open_as: Callable[..., Console]) -> Callable[..., list[str]]:
         return sorted(seeded.tenant for seeded in admin.seeding.seed(wanted))
 
     return seed
+
+
+@pytest.fixture
+def partner_register(demo_tenants: None, open_as: Callable[..., Console]) -> None:
+    """The sandbox's partner register (``sandbox init``'s) over the demo tenants, seeded on
+    the pinned clock: partners eligible, expiring, overdue, lapsed, suspended and ended."""
+    open_as(None).seeding.seed_partners(name for name, *_ in DEMO_TENANTS)

@@ -32,6 +32,8 @@ STOPS: tuple[tuple[str, tuple[tuple[str, ...], ...], int], ...] = (
     ("approvals", (("4",), ("f",)), 2),
     ("ops log", (("5",),), 20),
     ("operators", (("3",),), 8),
+    ("partners", (("0",),), 0),
+    ("partner detail", (("enter",),), 0),
 )
 
 

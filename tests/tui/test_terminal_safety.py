@@ -30,7 +30,7 @@ pytestmark = pytest.mark.tui
 
 TOUR = Path(__file__).with_name("hostile_tour.py")
 #: The stops of the tour where a planted field is shown whole (elsewhere columns cut it).
-WHOLE = {"tenants", "tenant detail", "logins", "audit", "approvals"}
+WHOLE = {"tenants", "tenant detail", "logins", "audit", "approvals", "partners", "partner detail"}
 #: Generous for a busy two-core machine; the tour itself takes a few seconds.
 DEADLINE_SECONDS = 240
 
@@ -107,6 +107,8 @@ def test_no_planted_escape_reaches_the_terminal_from_any_screen(
             ("approvals", "ApprovalsScreen"),
             ("ops log", "OpsLogScreen"),
             ("operators", "OperatorsScreen"),
+            ("partners", "PartnersScreen"),
+            ("partner detail", "PartnerDetailScreen"),
         )
     }
     assert report["toast"]
