@@ -79,15 +79,21 @@ def kind_text(kinds: Collection[str]) -> str:
     return "both" if len(kinds) > 1 else "".join(str(k) for k in kinds) or "—"
 
 
-def row_summary(row: PartnerRow, state: Text) -> Text:
-    """The list's lines about the highlighted partner: legal name, state and why, review."""
-    text = Text(shown(row.name), style="bold")
+def _title(name: str, state: Text, legal_name: str, kinds: Collection[str]) -> Text:
+    """``nordic-sales  eligible — Nordic Sales AB``, then its kind on the next line."""
+    text = Text(shown(name), style="bold")
     text.append("  ")
     text.append_text(state)
-    text.append(f" — {shown(row.legal_name)}")
+    text.append(f" — {shown(legal_name)}\n{kind_text(kinds)}")
+    return text
+
+
+def row_summary(row: PartnerRow, state: Text) -> Text:
+    """The list's lines about the highlighted partner: legal name, state and why, review."""
+    text = _title(row.name, state, row.legal_name, row.kinds)
+    text.append(f" · covers {shown(coverage_text(row.coverage))}")
     if row.ineligible_reason:
         text.append(f"\nnot eligible: {shown(row.ineligible_reason)}", style="red")
-    text.append(f"\n{row.kind_text} · covers {shown(coverage_text(row.coverage))}")
     text.append(f"\nreview due {row.review_due.isoformat()} · {row.open_assignments} assigned")
     if row.lapsed_assignments:
         text.append(f" · {row.lapsed_assignments} lapsed", style="bold red")
@@ -96,14 +102,8 @@ def row_summary(row: PartnerRow, state: Text) -> Text:
 
 def heading(partner: Partner, state: Text) -> Text:
     """``nordic-sales  eligible — Nordic Sales AB``, then kind, coverage, expertise, contact."""
-    text = Text(shown(partner.name), style="bold")
-    text.append("  ")
-    text.append_text(state)
-    text.append(f" — {shown(partner.legal_name)}")
-    if partner.status_reason:
-        text.append(f"\n{partner.status}: {shown(partner.status_reason)}", style="yellow")
-    covers = coverage_text(partner.coverage.entries)
-    text.append(f"\n{kind_text(partner.kinds)} · covers {shown(covers)}")
+    text = _title(partner.name, state, partner.legal_name, partner.kinds)
+    text.append(f" · covers {shown(coverage_text(partner.coverage.entries))}")
     if partner.expertise:
         text.append(f" · expertise {shown(', '.join(partner.expertise))}")
     contact = shown(partner.contact_name or "—")
@@ -112,6 +112,8 @@ def heading(partner: Partner, state: Text) -> Text:
     if partner.contact_phone:
         contact += f" {shown(partner.contact_phone)}"
     text.append(f"\ncontact {contact} · review due {partner.review_due.isoformat()}")
+    if partner.status_reason:
+        text.append(f"\n{partner.status}: {shown(partner.status_reason)}", style="yellow")
     return text
 
 

@@ -210,7 +210,8 @@ class TenantDetailScreen(TenantPartnerActions):
         self.query_one("#detail-history", Static).update(history_text(d))
 
     def _show_note(self, view: TenantView) -> None:
-        offers = [self.ops.offer(p) for p in self.PERMISSIONS.values()]
+        # The lifecycle's: the partner actions are the partner manager's, not a tenant change.
+        offers = [self.ops.offer(self.PERMISSIONS[action]) for action in self.VERBS]
         self.query_one("#detail-note", Static).update(note_text(view.pending_purges, offers))
 
     # -- what is offered -------------------------------------------------------------------

@@ -31,7 +31,10 @@ def sandbox() -> None:
 @pass_state
 def sandbox_init(state: CliState, path: Path | None) -> None:
     """Write a self-contained sandbox (ops.toml, data, keys) with demo operators and the demo
-    tenants of the examples (acme-gmbh, …), each with its users' logins and change audit.
+    tenants of the examples (acme-gmbh, …), each with its users' logins and change audit,
+    and a partner register (nordic-sales, …) with partners in both regions: some eligible,
+    some expiring soon, one whose assignment has lapsed, reviews and a few contact shares.
+    Dates are relative to today (UTC).
 
     Running it again on the same directory changes nothing that is there already (and
     completes what an interrupted run left).
@@ -87,7 +90,9 @@ def sandbox_init(state: CliState, path: Path | None) -> None:
 def sandbox_seed(
     state: CliState, tenants: int, users: int, events: int, logins: int | None, seed: int
 ) -> None:
-    """Provision tenants and fill them with realistic platform activity (encrypted payloads).
+    """Provision tenants and fill them with realistic platform activity (encrypted payloads);
+    add the sandbox's partner register (as ``sandbox init`` does) and assign its partners to
+    the tenants they cover.
 
     Acts as the platform does, with tenant keys the console never reads. Sandbox mode only.
 
