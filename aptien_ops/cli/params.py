@@ -3,11 +3,13 @@ before the console opens anything."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import click
 
-from aptien_ops.domain.free_text import FreeText
+from aptien_ops.domain.free_text import REASON, FreeText
 
 
 @dataclass(frozen=True)
@@ -26,3 +28,14 @@ class TextLimit:
         if value is not None:
             self.kind.within_limit(value)
         return value
+
+
+def reason_option(why: str = "Why", *, kept: str = "the ops log") -> Callable[[Any], Any]:
+    """The required ``--reason`` of a command that changes or exports something: free text
+    within ``REASON``'s limit, its help saying ``why`` and where it is ``kept``."""
+    return click.option(
+        "--reason",
+        required=True,
+        callback=TextLimit(REASON),
+        help=f"{why} (kept in {kept}; {REASON.help}).",
+    )
