@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
-from aptien_ops.domain.free_text import REASON, FreeText
+from aptien_ops.domain.free_text import GREP, REASON, FreeText
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,19 @@ class TextLimit:
         return value
 
 
-def reason_option(why: str = "Why", *, kept: str = "the ops log") -> Callable[[Any], Any]:
+def grep_option(rows: str) -> Callable[[F], F]:
+    """``--grep TEXT``: only the ``rows`` (``entries``, ``requests``) holding TEXT."""
+    return click.option(
+        "--grep",
+        metavar="TEXT",
+        callback=TextLimit(GREP),
+        help=f"Only {rows} holding TEXT in a column the list shows, case-insensitive; TEXT is"
+        f" taken literally (% and _ are no wildcards), {GREP.help}. The catalog searches"
+        " every row, not only the newest.",
+    )
+
+
+def reason_option(why: str = "Why", *, kept: str = "the ops log") -> Callable[[F], F]:
     """The required ``--reason`` of a command that changes or exports something: free text
     within ``REASON``'s limit, its help saying ``why`` and where it is ``kept``."""
     return click.option(
