@@ -27,7 +27,8 @@ from aptien_ops.sandbox import write_sandbox_config
 from cli_runner import run_cli
 
 #: ``python -m aptien_ops ARGS`` with SIGINT at its default, after ``{patch}``: test code that
-#: calls ``tell(line)`` on the pipe the test reads when the process reaches the phase under test.
+#: calls ``tell(line)`` (or ``told_then_ctrl_c(line)``) on the pipe the test reads when the
+#: process reaches the phase under test.
 CHILD = """\
 import os, runpy, signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)  # whatever this process inherited
@@ -35,6 +36,18 @@ told = os.fdopen(int(os.environ.pop("APTIEN_TEST_TELL_FD")), "w", buffering=1)
 
 def tell(line):
     told.write(line + "\\n")
+
+def told_then_ctrl_c(line):
+    # Ctrl-C as if it came right here, in this frame: SIGINT is held back from before the
+    # test is told until it has come, then this process's own handler runs (a signal sent
+    # between the telling and a pause() would be lost).
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        tell(line)
+        signal.sigwait({signal.SIGINT})
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
 
 {patch}
 sys.argv = ["aptien-ops", *sys.argv[1:]]
@@ -51,7 +64,7 @@ def started(
     read_end, write_end = os.pipe()
     env = {k: v for k, v in os.environ.items() if k != "APTIEN_OPS_OPERATOR"}
     command = subprocess.Popen(
-        [sys.executable, "-c", CHILD.format(patch=patch), *args],
+        [sys.executable, "-c", CHILD.replace("{patch}", patch), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -93,8 +106,7 @@ import aptien_ops.cli.global_flags as flags
 parse = flags.hoisted
 
 def hoisted(*args):
-    tell("parsing")
-    signal.pause()  # until Ctrl-C
+    told_then_ctrl_c("parsing")
     return parse(*args)
 
 flags.hoisted = hoisted
@@ -146,8 +158,7 @@ connect = psycopg.connect
 
 class Finalised:
     def __del__(self):
-        tell("finalising")
-        signal.pause()  # until Ctrl-C
+        told_then_ctrl_c("finalising")
 
 def connect_after_a_finaliser(*args, **kwargs):
     Finalised()  # gone at once: its __del__ runs here
@@ -169,8 +180,7 @@ WAIT_IN_CREATE_DATABASE = """\
 from aptien_ops.backends.sqlite_tenants import SqliteTenantStore
 
 def create_database(self, tenant, owner_password):
-    tell("creating " + tenant)
-    signal.pause()  # until Ctrl-C
+    told_then_ctrl_c("creating " + tenant)
 
 SqliteTenantStore.create_database = create_database
 """

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
 from aptien_ops.config import region_or_fail
@@ -279,12 +279,17 @@ class FleetService:
         results: list[MigrationResult] = []
         pool = ThreadPoolExecutor(max_workers=parallel)
         try:
-            futures = [pool.submit(one, t) for t in tenants]
-            for done, future in enumerate(as_completed(futures), 1):
-                if (result := future.result()) is not None:
-                    results.append(result)
-                    if progress:
-                        progress(done, len(tenants), result.tenant)
+            pending, done = {pool.submit(one, t) for t in tenants}, 0
+            while pending:
+                # Woken each second too: a Ctrl-C that lands just before this thread blocks
+                # would otherwise wait for the next tenant to finish.
+                finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    done += 1
+                    if (result := future.result()) is not None:
+                        results.append(result)
+                        if progress:
+                            progress(done, len(tenants), result.tenant)
         except BaseException:  # Ctrl-C in this thread: queued tenants are not started
             stop.set()
             pool.shutdown(cancel_futures=True)
