@@ -5,10 +5,9 @@ from __future__ import annotations
 import click
 
 from aptien_ops.cli.output import fields, table
-from aptien_ops.cli.params import TextLimit
+from aptien_ops.cli.params import grep_option, reason_option
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.domain import Operator
-from aptien_ops.domain.free_text import REASON
 
 
 @click.group()
@@ -81,6 +80,7 @@ def approval() -> None:
     \b
     Examples:
       aptien-ops approval list --state pending
+      aptien-ops approval list --grep acme-gmbh
       aptien-ops approval approve 12
       aptien-ops approval reject 12 --reason "not agreed in the change board"
     """
@@ -88,10 +88,11 @@ def approval() -> None:
 
 @approval.command("list")
 @click.option("--state", "wanted", metavar="STATE", help="pending, approved, rejected or failed.")
+@grep_option("requests")
 @pass_state
-def approval_list(state: CliState, wanted: str | None) -> None:
-    """Requests, newest first."""
-    items = [a.as_json() for a in state.console().approvals.list(wanted)]
+def approval_list(state: CliState, wanted: str | None, grep: str | None) -> None:
+    """Requests, newest first. --grep expired finds pending requests past their lifetime."""
+    items = [a.as_json() for a in state.console().approvals.list(wanted, grep=grep)]
     state.out(
         items,
         table(
@@ -112,12 +113,7 @@ def approval_approve(state: CliState, approval_id: int) -> None:
 
 @approval.command("reject")
 @click.argument("approval_id", type=int)
-@click.option(
-    "--reason",
-    required=True,
-    callback=TextLimit(REASON),
-    help=f"Why (kept in the ops log; {REASON.help}).",
-)
+@reason_option()
 @pass_state
 def approval_reject(state: CliState, approval_id: int, reason: str) -> None:
     """Reject request APPROVAL_ID (or withdraw your own)."""

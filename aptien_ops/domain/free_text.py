@@ -73,5 +73,8 @@ CONTACT_NAME = FreeText("the contact name", 200)
 #: longest e-mail address RFC 3696 allows, which is plenty for the others.
 FILTER_VALUE = FreeText("a filter value", 320)
 
+#: The text a list is narrowed to (``--grep``, the TUI's ``/``): a substring of a shown column.
+GREP = FreeText("the filter text", 200, "a part of what a row shows is enough")
+
 #: Every kind, for the documentation and the tests.
-ALL = (REASON, RESIDENCY_OVERRIDE, CONTACT_NAME, FILTER_VALUE)
+ALL = (REASON, RESIDENCY_OVERRIDE, CONTACT_NAME, FILTER_VALUE, GREP)
