@@ -33,7 +33,7 @@ from aptien_ops.backends.backup_manifests import (
     write_manifest,
 )
 from aptien_ops.backends.backup_signing import RegionSigner, signing_key_path
-from aptien_ops.backends.sqlite_tenants import cluster_directory
+from aptien_ops.backends.sqlite_tenant_files import cluster_directory
 from aptien_ops.config import ClusterSettings, RegionSettings
 from aptien_ops.domain import BackupManifest, Clock, OpsLogCheckpoint, VerifyResult, iso, utcnow
 from aptien_ops.errors import Conflict, Unavailable

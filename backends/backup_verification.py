@@ -20,7 +20,7 @@ from aptien_ops.backends import sqlite_backup, sqlite_scratch
 from aptien_ops.backends.backup_files import BackupStore
 from aptien_ops.backends.backup_manifests import PG_KIND, load_manifest
 from aptien_ops.backends.backup_signing import RegionSigner
-from aptien_ops.backends.sqlite_tenants import cluster_directory
+from aptien_ops.backends.sqlite_tenant_files import cluster_directory
 from aptien_ops.config import ClusterSettings
 from aptien_ops.domain import BackupManifest, VerifyResult
 from aptien_ops.errors import IntegrityFailure, InvalidInput, NotFound

@@ -3,6 +3,7 @@ its Logins and Audit tabs page through its metadata (``security`` only; see insp
 
 Only the actions the tenant's state, the operator's roles and read-only mode allow are offered;
 the services still decide. Purge is requested (four-eyes) after the operator types the name.
+The Overview's text is drawn by tenant_render.py.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,21 +19,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
 from aptien_ops.domain import Approval
-from aptien_ops.errors import OpsError, PendingApproval
+from aptien_ops.errors import PendingApproval
 from aptien_ops.permissions import Action
-from aptien_ops.regions import country_for
 from aptien_ops.screens.base import OpsScreen
-from aptien_ops.screens.formatting import (
-    day,
-    minute,
-    role_choice,
-    short_minute,
-    size,
-    step_mark,
-    tenant_contact,
-    tenant_heading,
-    tenant_state_text,
-)
+from aptien_ops.screens.formatting import day
 from aptien_ops.screens.help import key_rows
 from aptien_ops.screens.inspect_kinds import AUDIT, LOGINS
 from aptien_ops.screens.inspect_pane import EventBrowser
@@ -43,10 +32,9 @@ from aptien_ops.screens.lifecycle_modals import (
     TypeNameToPurgeModal,
 )
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal
+from aptien_ops.screens.tenant_render import history_text, note_text, steps_text, summary_text
 from aptien_ops.services.lifecycle import state_refusal
-from aptien_ops.services.provisioning import STEPS
 from aptien_ops.services.tenants import TenantDetail
-from aptien_ops.terminal_text import shown
 
 
 @dataclass
@@ -55,13 +43,6 @@ class TenantView:
 
     detail: TenantDetail
     pending_purges: list[Approval]
-
-
-def _country(code: str) -> str:
-    try:
-        return f"{code} {country_for(code).name}"
-    except OpsError:
-        return code  # a code later withdrawn from ISO 3166 still shows
 
 
 class TenantDetailScreen(OpsScreen):
@@ -209,82 +190,17 @@ class TenantDetailScreen(OpsScreen):
             self._run_requested(then)
 
     def _show_summary(self, d: TenantDetail) -> None:
-        t = d.tenant
-        text = tenant_heading(t)
-        text.append(
-            f"\ncountry {_country(t.country)} · region {t.region} · cluster {t.cluster or '—'}"
-        )
-        schema = f"v{t.schema_version}" if t.schema_version is not None else "none"
-        shown_size = size(d.size_bytes) if not d.size_error else "unknown (cluster not reachable)"
-        text.append(
-            f"\nschema {schema} · size {shown_size} · created {day(t.created_at)}"
-            f" · updated {day(t.updated_at)}"
-        )
-        text.append(f"\n{tenant_contact(t)}")
-        if t.purged_at:
-            text.append(
-                f"\npurged {day(t.purged_at)}: database, role and backup key gone;"
-                " this tombstone stays",
-                style="dim",
-            )
-        elif t.retain_until:
-            text.append(
-                f"\nretained until {day(t.retain_until)}; purgeable after that", style="yellow"
-            )
-        self.query_one("#detail-summary", Static).update(text)
+        self.query_one("#detail-summary", Static).update(summary_text(d))
 
     def _show_steps(self, d: TenantDetail) -> None:
-        done = {s.step: s for s in d.steps}
-        text = Text()
-        for n, step in enumerate(STEPS):
-            if n:
-                text.append("\n")
-            if step in done:
-                text.append_text(step_mark("done"))
-                text.append(f"{step:<17}")
-                text.append(short_minute(done[step].done_at), style="dim")
-            else:
-                text.append_text(step_mark("pending"))
-                text.append(step, style="dim")
-        self.query_one("#detail-steps", Static).update(text)
+        self.query_one("#detail-steps", Static).update(steps_text(d))
 
     def _show_history(self, d: TenantDetail) -> None:
-        text = Text()
-        for n, entry in enumerate(reversed(d.timeline())):
-            if n:
-                text.append("\n")
-            text.append(f"{minute(entry.at)} ", style="dim")
-            if entry.request is not None:  # who asked for a four-eyes action, who decided
-                text.append(shown(entry.what), style="bold")
-            else:
-                before, arrow, after = entry.what.rpartition(" → ")
-                text.append(f"{before}{arrow}")
-                text.append_text(tenant_state_text(after))
-            text.append(
-                f"\n  by {shown(entry.operator)}"
-                + (f": {shown(entry.reason)}" if entry.reason else ""),
-                style="dim",
-            )
-        self.query_one("#detail-history", Static).update(
-            text or Text("no state changes recorded", style="dim")
-        )
+        self.query_one("#detail-history", Static).update(history_text(d))
 
     def _show_note(self, view: TenantView) -> None:
-        text = Text()
-        for approval in view.pending_purges:
-            text.append(
-                f"purge request #{approval.id} by {shown(approval.requested_by)}"
-                f" {short_minute(approval.requested_at)} "
-                "awaits a second admin (4 Approvals)\n",
-                style="bold yellow",
-            )
         offers = [self.ops.offer(p) for p in self.PERMISSIONS.values()]
-        if any(o.read_only for o in offers):
-            text.append("read-only: lifecycle actions are not offered", style="dim")
-        elif not any(o.allowed for o in offers):
-            needs = role_choice(r for o in offers for r in o.needs)
-            text.append(f"changing a tenant needs the {needs} role", style="dim")
-        self.query_one("#detail-note", Static).update(text)
+        self.query_one("#detail-note", Static).update(note_text(view.pending_purges, offers))
 
     # -- what is offered -------------------------------------------------------------------
 

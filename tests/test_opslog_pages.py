@@ -87,3 +87,24 @@ def test_the_command_line_pages_back_with_before(admin: Console, config: Path) -
             break
         seqs += page
     assert seqs == list(range(REFUSALS + 1, 0, -1))
+
+
+def json_of(config: Path, *args: str) -> list[dict[str, object]]:
+    result = run_cli("--json", *args, config=config)
+    assert result.code == 0, result.stderr
+    rows: list[dict[str, object]] = result.json()
+    return rows
+
+
+def test_ops_log_grep_finds_an_entry_older_than_any_page(admin: Console, config: Path) -> None:
+    [entry] = json_of(config, "ops-log", "list", "--grep", "INTRUDER-0")
+    assert entry["target"] == "intruder-0" and entry["outcome"] == "denied"
+    assert len(json_of(config, "ops-log", "list", "--grep", "intruder-1", "--limit", "5")) == 5
+    assert json_of(config, "ops-log", "list", "--grep", "intruder-%") == []  # a literal %
+    page = admin.opslog.page(limit=10, grep="intruder-1")  # 1, 10–19, 100–199
+    assert page.total == 111 and page.newer == 0 and page.grep == "intruder-1"
+    assert page.as_json()["grep"] == "intruder-1"
+    nxt = admin.opslog.page(limit=10, grep="intruder-1", before=page.entries[-1].seq)
+    assert nxt.newer == 10 and nxt.entries[0].target == "intruder-189"
+    text = run_cli("ops-log", "list", "--grep", "intruder-0", config=config)
+    assert text.code == 0 and "intruder-0" in text.stdout and "intruder-1" not in text.stdout

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from aptien_ops.cli.output import fields, say, table
+from aptien_ops.cli.params import grep_option
 from aptien_ops.cli.progress import Bar
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.domain import iso
@@ -117,16 +118,19 @@ def backup_run(
 @backup.command("list")
 @click.argument("name", required=False)
 @click.option("--all", "include_pruned", is_flag=True, help="Also backups that retention pruned.")
+@grep_option("backups")
 @pass_state
-def backup_list(state: CliState, name: str | None, include_pruned: bool) -> None:
+def backup_list(state: CliState, name: str | None, include_pruned: bool, grep: str | None) -> None:
     """Backups (of NAME), oldest first, with their status and last verification.
 
     A pure read of the catalog's index: backups found in the store but not in the index are
     named in a note (run `backup reconcile`), and indexed backups whose files have vanished
     are shown as "missing".
     Status: verified, unverified, failed, missing or pruned.
+    --grep looks in the id, tenant, region, cluster, time and status (`--grep failed`), not
+    in the size or the last verification.
     """
-    listing = state.console().backups.listing(name, include_pruned=include_pruned)
+    listing = state.console().backups.listing(name, include_pruned=include_pruned, grep=grep)
     for note in listing.notes:  # warnings about the store: on stderr even with --json
         say(f"aptien-ops: {note}")
     rows = [r.as_json() for r in listing.rows]

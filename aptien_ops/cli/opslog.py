@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from aptien_ops.cli.output import say, table
+from aptien_ops.cli.params import grep_option
 from aptien_ops.cli.state import CliState, pass_state
 
 
@@ -16,6 +17,7 @@ def ops_log() -> None:
     Examples:
       aptien-ops ops-log list --limit 20
       aptien-ops ops-log list --limit 20 --before 381   (the page before entry #381)
+      aptien-ops ops-log list --grep acme-gmbh   (the newest entries naming it, of all time)
       aptien-ops ops-log verify     (exit 7 names the first edited, removed or reordered entry)
       aptien-ops ops-log verify --witness store --witness /var/log/siem/aptien-ops.jsonl
     """
@@ -31,10 +33,12 @@ def ops_log() -> None:
     metavar="SEQ",
     help="Only entries older than entry SEQ: the next page back (the last seq shown).",
 )
+@grep_option("entries")
 @pass_state
-def ops_log_list(state: CliState, limit: int, before: int | None) -> None:
+def ops_log_list(state: CliState, limit: int, before: int | None, grep: str | None) -> None:
     """The newest entries (or those before an entry: page back through all of history)."""
-    entries = [e.as_json() for e in state.console().opslog.list(limit, before=before)]
+    found = state.console().opslog.list(limit, before=before, grep=grep)
+    entries = [e.as_json() for e in found]
     state.out(
         entries,
         table(entries, ("seq", "at", "operator", "action", "target", "outcome", "approval_id")),

@@ -3,11 +3,15 @@ before the console opens anything."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import click
 
-from aptien_ops.domain.free_text import FreeText
+from aptien_ops.domain.free_text import GREP, FreeText
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -26,3 +30,15 @@ class TextLimit:
         if value is not None:
             self.kind.within_limit(value)
         return value
+
+
+def grep_option(rows: str) -> Callable[[F], F]:
+    """``--grep TEXT``: only the ``rows`` (``entries``, ``requests``) holding TEXT."""
+    return click.option(
+        "--grep",
+        metavar="TEXT",
+        callback=TextLimit(GREP),
+        help=f"Only {rows} holding TEXT in a column the list shows, case-insensitive; TEXT is"
+        f" taken literally (% and _ are no wildcards), {GREP.help}. The catalog searches"
+        " every row, not only the newest.",
+    )

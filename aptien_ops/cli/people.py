@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from aptien_ops.cli.output import fields, table
-from aptien_ops.cli.params import TextLimit
+from aptien_ops.cli.params import TextLimit, grep_option
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.domain import Operator
 from aptien_ops.domain.free_text import REASON
@@ -81,6 +81,7 @@ def approval() -> None:
     \b
     Examples:
       aptien-ops approval list --state pending
+      aptien-ops approval list --grep acme-gmbh
       aptien-ops approval approve 12
       aptien-ops approval reject 12 --reason "not agreed in the change board"
     """
@@ -88,10 +89,11 @@ def approval() -> None:
 
 @approval.command("list")
 @click.option("--state", "wanted", metavar="STATE", help="pending, approved, rejected or failed.")
+@grep_option("requests")
 @pass_state
-def approval_list(state: CliState, wanted: str | None) -> None:
-    """Requests, newest first."""
-    items = [a.as_json() for a in state.console().approvals.list(wanted)]
+def approval_list(state: CliState, wanted: str | None, grep: str | None) -> None:
+    """Requests, newest first. --grep expired finds pending requests past their lifetime."""
+    items = [a.as_json() for a in state.console().approvals.list(wanted, grep=grep)]
     state.out(
         items,
         table(

@@ -81,12 +81,16 @@ AGREEMENT_REFERENCE = FreeText("the agreement reference", 80)
 #: What a partner review found.
 REVIEW_NOTES = FreeText("the review notes", 2000, "keep the details in the review's own file")
 
+#: The text a list is narrowed to (``--grep``, the TUI's ``/``): a substring of a shown column.
+GREP = FreeText("the filter text", 200, "a part of what a row shows is enough")
+
 #: Every kind, for the documentation and the tests.
 ALL = (
     REASON,
     RESIDENCY_OVERRIDE,
     CONTACT_NAME,
     FILTER_VALUE,
+    GREP,
     COMPANY,
     LEGAL_NAME,
     AGREEMENT_REFERENCE,

@@ -56,7 +56,9 @@ class OpsLogPage:
     newer: int
     """How many entries are newer than the page's first (0: the page starts at the newest)."""
     total: int
-    """Entries in the whole log when the page was read."""
+    """Entries in the whole log when the page was read (those holding ``grep``)."""
+    grep: str | None = None
+    """The text the page's entries were found by (None: every entry)."""
 
     @property
     def has_newer(self) -> bool:
@@ -71,6 +73,7 @@ class OpsLogPage:
             "entries": [e.as_json() for e in self.entries],
             "newer": self.newer,
             "total": self.total,
+            "grep": self.grep,
         }
 
 

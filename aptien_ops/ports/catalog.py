@@ -136,8 +136,9 @@ class ApprovalRepository(Protocol):
 
     def get(self, approval_id: int, *, for_update: bool = False) -> Approval | None: ...
 
-    def all(self, state: ApprovalState | None = None) -> list[Approval]:
-        """Requests by id, optionally in one state."""
+    def all(self, state: ApprovalState | None = None, *, grep: str | None = None) -> list[Approval]:
+        """Requests by id, optionally in one state; with ``grep``, only those one of whose
+        shown columns holds that text (case-insensitive, a literal: no wildcards)."""
         ...
 
     def decide(
@@ -163,15 +164,21 @@ class OpsLogRepository(Protocol):
         ...
 
     def page(
-        self, *, limit: int, before: int | None = None, after: int | None = None
+        self,
+        *,
+        limit: int,
+        before: int | None = None,
+        after: int | None = None,
+        grep: str | None = None,
     ) -> list[OpsLogEntry]:
         """At most ``limit`` entries, newest first: those just older than seq ``before``, or
         just newer than seq ``after`` (``after=0``: the oldest), or else the newest. Keyset
-        paging on ``seq``: as fast on the millionth page as on the first."""
+        paging on ``seq``: as fast on the millionth page as on the first. With ``grep``, only
+        entries one of whose shown columns holds that text (case-insensitive, a literal)."""
         ...
 
-    def count(self, *, newer_than: int | None = None) -> int:
-        """How many entries there are (with a seq above ``newer_than``, if given)."""
+    def count(self, *, newer_than: int | None = None, grep: str | None = None) -> int:
+        """How many entries there are (with a seq above ``newer_than``, holding ``grep``)."""
         ...
 
     def stream(self) -> Iterator[OpsLogEntry]:
@@ -193,8 +200,15 @@ class BackupIndex(Protocol):
 
     def get(self, backup_id: str) -> BackupRecord | None: ...
 
-    def all(self, *, tenant: str | None = None, include_pruned: bool = False) -> list[BackupRecord]:
-        """Indexed backups, oldest first."""
+    def all(
+        self, *, tenant: str | None = None, include_pruned: bool = False, grep: str | None = None
+    ) -> list[BackupRecord]:
+        """Indexed backups, oldest first; with ``grep``, only those whose id, tenant, region,
+        cluster or time of creation holds that text (case-insensitive, a literal)."""
+        ...
+
+    def ids(self, *, tenant: str | None = None) -> set[str]:
+        """The id of every indexed backup (of ``tenant``), pruned ones too."""
         ...
 
     def mark_pruned(self, backup_id: str, at: datetime) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from aptien_ops.domain import Approval, ApprovalState, iso, parse_choice
-from aptien_ops.domain.free_text import REASON
+from aptien_ops.domain.free_text import GREP, REASON
 from aptien_ops.errors import (
     Conflict,
     Forbidden,
@@ -36,6 +36,8 @@ from aptien_ops.services.context import OpsContext
 Executor = Callable[[CatalogTx, str, Mapping[str, object], int], Mapping[str, object]]
 #: The parameter of a request's pending entry that binds it to what was asked.
 DIGEST = "request_sha256"
+#: What a pending request past the policy's lifetime is shown as.
+EXPIRED = "expired"
 #: Requests that give their target a role: the target may not be the one who approves.
 GRANTS = frozenset({"operator.grant-admin", "operator.grant-security"})
 
@@ -114,9 +116,21 @@ class ApprovalService:
                 attempt.pending(approval_id, **{DIGEST: request_digest(approval)})
         return approval
 
-    def list(self, state: str | None = None) -> list[Approval]:
+    def list(self, state: str | None = None, *, grep: str | None = None) -> list[Approval]:
+        """Requests by id (in ``state``); with ``grep``, those whose row holds that text,
+        ``expired`` (what the TUI shows for a pending request past its lifetime) included.
+        Raises: InvalidInput (state, grep too long), Forbidden."""
         wanted = _state(state) if state else None
-        return self.ctx.view(Action.APPROVAL_VIEW, "approvals", lambda tx: tx.approvals.all(wanted))
+        needle = GREP.optional(grep)
+
+        def read(tx: CatalogTx) -> list[Approval]:
+            found = tx.approvals.all(wanted, grep=needle)
+            if needle and needle.lower() in EXPIRED and wanted in (None, ApprovalState.PENDING):
+                late = [a for a in tx.approvals.all(ApprovalState.PENDING) if self.expired(a)]
+                found = sorted({a.id: a for a in found + late}.values(), key=lambda a: a.id)
+            return found
+
+        return self.ctx.view(Action.APPROVAL_VIEW, "approvals", read)
 
     def show(self, approval_id: int) -> Approval:
         return self.ctx.view(

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import timedelta
 from pathlib import Path
 
 from aptien_ops.config import ClusterSettings, region_or_fail
-from aptien_ops.domain import LoginEvent, Tenant, TenantState, UserRecord, iso, validate_tenant_name
-from aptien_ops.errors import Conflict, InvalidInput, NotFound, OpsError, Unavailable
+from aptien_ops.domain import LoginEvent, Tenant, TenantState, iso, validate_tenant_name
+from aptien_ops.errors import Conflict, InvalidInput, NotFound
 from aptien_ops.export_file import check_export, write_export
 from aptien_ops.inspect_query import (
     DEFAULT_LIMIT,
@@ -38,12 +37,12 @@ from aptien_ops.services.inspection_results import (
     ExportResult,
     Page,
     Row,
-    SearchFailure,
     TenantActivity,
     UserHit,
     UserSearch,
     state_notice,
 )
+from aptien_ops.services.user_search import search_tenants
 
 ReaderFactory = Callable[[ClusterSettings, str], InspectionReader]
 """``(cluster, inspector_role) -> reader``; each reader serves one thread."""
@@ -307,7 +306,15 @@ class InspectionService:
             search = UserSearch(address, skipped_purged=purged)
             live = [t for t in tenants if t.state in INSPECTABLE and t.cluster]
             search.searched = len(live)
-            self._search(live, address, search, on_hit, progress)
+            search_tenants(
+                live,
+                address,
+                search,
+                parallel=self.ctx.settings.inspection.parallel_per_cluster,
+                new_reader=self.new_reader,
+                on_hit=on_hit,
+                progress=progress,
+            )
             counts = {
                 "tenants": len(live),
                 "found": len(search.hits),
@@ -319,69 +326,6 @@ class InspectionService:
                 attempt.ok(**counts)
         search.hits.sort(key=lambda hit: hit.tenant.name)
         return search
-
-    def _search(
-        self,
-        tenants: list[Tenant],
-        address: str,
-        search: UserSearch,
-        on_hit: Callable[[UserHit], None] | None,
-        progress: Callable[[int, int, str], None] | None,
-    ) -> None:
-        by_cluster: dict[str, list[Tenant]] = {}
-        for t in tenants:
-            by_cluster.setdefault(t.cluster or "", []).append(t)
-        local = threading.local()
-        opened: list[InspectionReader] = []
-        guard = threading.Lock()
-        # The first tenant a down cluster fails on marks it, so its other tenants fail at once
-        # instead of each waiting for a connect timeout.
-        down: dict[str, OpsError] = {}
-
-        def one(t: Tenant) -> tuple[Tenant, UserRecord | None, OpsError | None]:
-            cluster = t.cluster or ""
-            if cluster in down:
-                return t, None, down[cluster]
-            readers: dict[str, InspectionReader] = local.__dict__.setdefault("readers", {})
-            try:
-                if cluster not in readers:
-                    readers[cluster] = self.new_reader(cluster)
-                    with guard:
-                        opened.append(readers[cluster])
-                return t, readers[cluster].find_user(t.name, address), None
-            except Unavailable as exc:
-                down.setdefault(cluster, exc)
-                return t, None, exc
-            except OpsError as exc:
-                return t, None, exc
-
-        parallel = self.ctx.settings.inspection.parallel_per_cluster
-        pools = [
-            ThreadPoolExecutor(min(parallel, len(mine)), thread_name_prefix=f"inspect-{c}")
-            for c, mine in by_cluster.items()
-        ]
-        try:
-            futures = [
-                pool.submit(one, t)
-                for pool, mine in zip(pools, by_cluster.values(), strict=True)
-                for t in mine
-            ]
-            for done, future in enumerate(as_completed(futures), 1):
-                t, found, error = future.result()
-                if error is not None:
-                    search.failures.append(SearchFailure(t, error.code, error.message))
-                elif found is not None:
-                    hit = UserHit(t, found)
-                    search.hits.append(hit)
-                    if on_hit is not None:
-                        on_hit(hit)
-                if progress is not None:
-                    progress(done, len(tenants), t.name)
-        finally:
-            for pool in pools:
-                pool.shutdown(wait=True, cancel_futures=True)
-            for reader in opened:
-                reader.close()
 
     # -- readers ------------------------------------------------------------------------------
 

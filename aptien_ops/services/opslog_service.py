@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aptien_ops.domain import OpsLogEntry, OpsLogPage
+from aptien_ops.domain.free_text import GREP
 from aptien_ops.errors import InvalidInput
 from aptien_ops.opslog import VerifyReport, verify_chain
 from aptien_ops.permissions import Action
@@ -51,36 +52,48 @@ class OpsLogService:
         self.ctx = ctx
         self.stores = stores
 
-    def list(self, limit: int = 50, *, before: int | None = None) -> list[OpsLogEntry]:
-        """Newest first; with ``before``, those older than that seq (the next page back).
-        Raises: InvalidInput (limit), Forbidden."""
+    def list(
+        self, limit: int = 50, *, before: int | None = None, grep: str | None = None
+    ) -> list[OpsLogEntry]:
+        """Newest first; with ``before``, those older than that seq (the next page back);
+        with ``grep``, only entries whose row holds that text (the whole log is searched).
+        Raises: InvalidInput (limit, grep too long), Forbidden."""
         if not 1 <= limit <= 100_000:
             raise InvalidInput(f"--limit must be between 1 and 100000, got {limit}")
+        needle = GREP.optional(grep)
         return self.ctx.view(
             Action.OPSLOG_VIEW,
             "ops-log",
-            lambda tx: tx.opslog.page(limit=limit, before=before),
+            lambda tx: tx.opslog.page(limit=limit, before=before, grep=needle),
         )
 
     def page(
-        self, *, limit: int = 50, before: int | None = None, after: int | None = None
+        self,
+        *,
+        limit: int = 50,
+        before: int | None = None,
+        after: int | None = None,
+        grep: str | None = None,
     ) -> OpsLogPage:
         """A page of at most ``limit`` entries, newest first: just older than seq ``before``,
         just newer than seq ``after`` (``after=0``: the oldest page), or the newest; with its
-        place in the whole log. Raises: InvalidInput (limit, both cursors), Forbidden."""
+        place in the whole log. With ``grep``, the log is the entries whose row holds that
+        text: the page, its place and the total count only those.
+        Raises: InvalidInput (limit, both cursors, grep too long), Forbidden."""
         if not 1 <= limit <= PAGE_LIMIT:
             raise InvalidInput(f"a page holds 1 to {PAGE_LIMIT} entries, not {limit}")
         if before is not None and after is not None:
             raise InvalidInput("a page starts before one entry or after one, not both")
+        needle = GREP.optional(grep)
 
         def read(tx: CatalogTx) -> OpsLogPage:
-            entries = tx.opslog.page(limit=limit, before=before, after=after)
-            total = tx.opslog.count()
+            entries = tx.opslog.page(limit=limit, before=before, after=after, grep=needle)
+            total = tx.opslog.count(grep=needle)
             if entries:
-                newer = tx.opslog.count(newer_than=entries[0].seq)
+                newer = tx.opslog.count(newer_than=entries[0].seq, grep=needle)
             else:  # past either end: say which
                 newer = total if before is not None else 0
-            return OpsLogPage(entries, newer, total)
+            return OpsLogPage(entries, newer, total, needle)
 
         return self.ctx.view(Action.OPSLOG_VIEW, "ops-log", read)
 

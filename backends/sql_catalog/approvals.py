@@ -11,6 +11,7 @@ from sqlalchemy import insert, select, update
 from aptien_ops.backends import catalog_schema as s
 from aptien_ops.backends.sql_catalog.base import Repository
 from aptien_ops.backends.sql_catalog.errors import guarded
+from aptien_ops.backends.sql_catalog.text_filter import grep_clause, minute_text, number_text
 from aptien_ops.domain import Approval, ApprovalState
 from aptien_ops.errors import InternalError, NotFound
 from aptien_ops.ports import ApprovalRepository
@@ -61,10 +62,24 @@ class SqlApprovals(Repository):
         return _approval(row) if row is not None else None
 
     @guarded
-    def all(self, state: ApprovalState | None = None) -> list[Approval]:
-        stmt = select(s.approvals).order_by(s.approvals.c.id)
+    def all(self, state: ApprovalState | None = None, *, grep: str | None = None) -> list[Approval]:
+        """Requests by id; with ``grep``, those whose shown columns (id, state, action,
+        target, requester, time of the request, decider) hold it."""
+        a = s.approvals.c
+        stmt = select(s.approvals).order_by(a.id)
         if state is not None:
-            stmt = stmt.where(s.approvals.c.state == str(state))
+            stmt = stmt.where(a.state == str(state))
+        if grep:
+            shown = (
+                number_text(a.id),
+                a.state,
+                a.action,
+                a.target,
+                a.requested_by,
+                minute_text(a.requested_at, pg=self.tx.pg),
+                a.decided_by,
+            )
+            stmt = stmt.where(grep_clause(shown, grep))
         return [_approval(row) for row in self.conn.execute(stmt)]
 
     @guarded

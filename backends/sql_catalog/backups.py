@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, update
 from aptien_ops.backends import catalog_schema as s
 from aptien_ops.backends.sql_catalog.base import Repository
 from aptien_ops.backends.sql_catalog.errors import guarded
+from aptien_ops.backends.sql_catalog.text_filter import grep_clause, minute_text
 from aptien_ops.backup_policy import BackupRecord, manifest_from_json
 from aptien_ops.domain import VerifyResult
 from aptien_ops.errors import NotFound
@@ -61,15 +62,28 @@ class SqlBackupIndex(Repository):
         return _record(row) if row is not None else None
 
     @guarded
-    def all(self, *, tenant: str | None = None, include_pruned: bool = False) -> list[BackupRecord]:
-        """Indexed backups, oldest first."""
+    def all(
+        self, *, tenant: str | None = None, include_pruned: bool = False, grep: str | None = None
+    ) -> list[BackupRecord]:
+        """Indexed backups, oldest first; with ``grep``, those whose id, tenant, region,
+        cluster or time of creation holds it."""
         b = s.backups.c
         stmt = select(s.backups).order_by(b.created_at, b.id)
         if tenant is not None:
             stmt = stmt.where(b.tenant == tenant)
         if not include_pruned:
             stmt = stmt.where(b.state == "complete")
+        if grep:
+            shown = (b.id, b.tenant, b.region, b.cluster, minute_text(b.created_at, pg=self.tx.pg))
+            stmt = stmt.where(grep_clause(shown, grep))
         return [_record(row) for row in self.conn.execute(stmt)]
+
+    @guarded
+    def ids(self, *, tenant: str | None = None) -> set[str]:
+        """The id of every indexed backup (of ``tenant``), pruned ones too."""
+        b = s.backups.c
+        stmt = select(b.id) if tenant is None else select(b.id).where(b.tenant == tenant)
+        return set(self.conn.scalars(stmt))
 
     @guarded
     def mark_pruned(self, backup_id: str, at: datetime) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, insert, select, update
 
 from aptien_ops.backends import catalog_schema as s
 from aptien_ops.backends.sql_catalog.base import Repository
 from aptien_ops.backends.sql_catalog.errors import RACE, guarded
+from aptien_ops.backends.sql_catalog.text_filter import grep_clause, iso_minute_text, number_text
 from aptien_ops.domain import OpsLogEntry, OpsLogHead
 from aptien_ops.errors import Conflict, InternalError
 from aptien_ops.opslog import head_missing
@@ -64,24 +66,48 @@ class SqlOpsLog(Repository):
 
     @guarded
     def page(
-        self, *, limit: int, before: int | None = None, after: int | None = None
+        self,
+        *,
+        limit: int,
+        before: int | None = None,
+        after: int | None = None,
+        grep: str | None = None,
     ) -> list[OpsLogEntry]:
-        """Newest first; ``after`` reads up from the older end (the primary key serves both)."""
+        """Newest first; ``after`` reads up from the older end (the primary key serves both).
+        With ``grep``, only the entries whose shown columns hold it."""
         seq = s.opslog.c.seq
         if after is not None:
-            stmt = select(s.opslog).where(seq > after).order_by(seq).limit(limit)
+            stmt = self._grep(select(s.opslog), grep).where(seq > after).order_by(seq).limit(limit)
             return [OpsLogEntry(*row) for row in self.conn.execute(stmt)][::-1]
-        stmt = select(s.opslog).order_by(seq.desc()).limit(limit)
+        stmt = self._grep(select(s.opslog), grep).order_by(seq.desc()).limit(limit)
         if before is not None:
             stmt = stmt.where(seq < before)
         return [OpsLogEntry(*row) for row in self.conn.execute(stmt)]
 
     @guarded
-    def count(self, *, newer_than: int | None = None) -> int:
-        stmt = select(func.count()).select_from(s.opslog)
+    def count(self, *, newer_than: int | None = None, grep: str | None = None) -> int:
+        stmt = self._grep(select(func.count()).select_from(s.opslog), grep)
         if newer_than is not None:
             stmt = stmt.where(s.opslog.c.seq > newer_than)
         return int(self.conn.execute(stmt).scalar_one())
+
+    @staticmethod
+    def _grep(stmt: Select[Any], grep: str | None) -> Select[Any]:
+        """Entries whose row (seq, minute, operator, action, outcome, target, approval) holds
+        ``grep``, as the ops log's lists show them."""
+        if not grep:
+            return stmt
+        o = s.opslog.c
+        shown = (
+            number_text(o.seq),
+            iso_minute_text(o.at),
+            o.operator,
+            o.action,
+            o.outcome,
+            o.target,
+            number_text(o.approval_id),
+        )
+        return stmt.where(grep_clause(shown, grep))
 
     @guarded
     def for_approval(self, approval_id: int) -> list[OpsLogEntry]:

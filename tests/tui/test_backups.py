@@ -30,8 +30,9 @@ from tui_helpers import (
 from aptien_ops.composition import Console
 from aptien_ops.domain import utcnow
 from aptien_ops.errors import IntegrityFailure
+from aptien_ops.screens.backup_actions import BackupProgress
 from aptien_ops.screens.backup_modals import LevelModal, TenantModal
-from aptien_ops.screens.backups import BackupProgress, BackupsScreen
+from aptien_ops.screens.backups import BackupsScreen
 from aptien_ops.screens.modals import ConfirmModal
 
 pytestmark = pytest.mark.tui

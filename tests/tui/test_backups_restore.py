@@ -12,8 +12,9 @@ from textual.message import Message
 from tui_helpers import console_app, screen_text, screen_words, settle, story
 
 from aptien_ops.composition import Console
+from aptien_ops.screens.backup_actions import BackupProgress
 from aptien_ops.screens.backup_modals import RestoreTargetModal, TypeNameToReplaceModal
-from aptien_ops.screens.backups import BackupProgress, BackupsScreen
+from aptien_ops.screens.backups import BackupsScreen
 
 pytestmark = pytest.mark.tui
 

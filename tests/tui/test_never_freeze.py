@@ -24,7 +24,8 @@ from aptien_ops.composition import Console
 from aptien_ops.domain import BackupManifest, Tenant, TenantState
 from aptien_ops.errors import Forbidden, PendingApproval
 from aptien_ops.screens.app import SCREENS
-from aptien_ops.screens.backups import DUE_SHOWN, BackupsScreen
+from aptien_ops.screens.backups import BackupsScreen
+from aptien_ops.screens.backups_view import DUE_SHOWN
 from aptien_ops.screens.base import AUTO_REFRESH_SECONDS
 from aptien_ops.screens.fleet import FINDINGS_SHOWN, SHOWN_PER_KIND_AT_LEAST, FleetScreen
 from aptien_ops.screens.opslog import OpsLogScreen

@@ -112,9 +112,11 @@ class BackupService:
             backup_id, to, progress=progress, steps=steps, confirm_replace=confirm_replace
         )
 
-    def listing(self, tenant: str | None = None, *, include_pruned: bool = False) -> BackupListing:
+    def listing(
+        self, tenant: str | None = None, *, include_pruned: bool = False, grep: str | None = None
+    ) -> BackupListing:
         """See :meth:`BackupCatalogue.listing` (a pure read)."""
-        return self.catalogue.listing(tenant, include_pruned=include_pruned)
+        return self.catalogue.listing(tenant, include_pruned=include_pruned, grep=grep)
 
     def reconcile(self, region: str | None = None) -> ReconcileReport:
         """See :meth:`BackupCatalogue.reconcile`."""

@@ -18,6 +18,7 @@ from aptien_ops.backup_policy import (
 )
 from aptien_ops.config import region_or_fail
 from aptien_ops.domain import TenantState, VerifyResult, validate_tenant_name
+from aptien_ops.domain.free_text import GREP
 from aptien_ops.errors import NotFound, OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
@@ -40,12 +41,21 @@ class BackupRow:
         return {**self.record.as_json(), "status": self.status, "last_verification": last}
 
 
+#: What :meth:`BackupCatalogue.listing` reads in one transaction: the backups, the ids of
+#: those the text matched, every indexed id, the verifications, the tenant's region.
+_Read = tuple[list[BackupRecord], set[str], set[str], list[VerifyResult], str | None]
+#: Every status a backup's row can show.
+STATUSES = ("verified", "unverified", "failed", "missing", "pruned")
+
+
 @dataclass(frozen=True)
 class BackupListing:
     """Backups oldest first, and what the operator should know about the index."""
 
     rows: list[BackupRow]
     notes: list[str] = field(default_factory=list)
+    grep: str | None = None
+    """The text the rows were found by (None: every backup)."""
 
 
 @dataclass(frozen=True)
@@ -79,28 +89,39 @@ class BackupCatalogue:
 
     # -- listing ----------------------------------------------------------------------------
 
-    def listing(self, tenant: str | None = None, *, include_pruned: bool = False) -> BackupListing:
+    def listing(
+        self, tenant: str | None = None, *, include_pruned: bool = False, grep: str | None = None
+    ) -> BackupListing:
         """Backups with their status and last verification, as the catalog indexes them; a
         note says when the stores hold backups the index does not (``backup reconcile``).
+
+        With ``grep``, only the backups whose id, tenant, region, cluster, time of creation
+        or status holds that text (the size and the last verification are not searched);
+        the note of missing files then counts those backups only.
 
         A pure read: it lists the stores' manifests but writes nothing.
         Raises: InvalidInput, NotFound (unknown tenant), Forbidden, Unavailable.
         """
         if tenant is not None:
             validate_tenant_name(tenant)
+        needle = GREP.optional(grep)
+        # A status is computed, not stored: a text that names one needs every backup read.
+        statuses = {st for st in STATUSES if needle and needle.lower() in st}
 
-        def read(tx: CatalogTx) -> tuple[list[BackupRecord], list[VerifyResult], str | None]:
+        def read(tx: CatalogTx) -> _Read:
             region = existing_tenant(tx, tenant).region if tenant is not None else None
-            return (
-                tx.backups.all(tenant=tenant, include_pruned=True),
-                tx.backups.verifications(tenant=tenant),
-                region,
-            )
+            records = tx.backups.all(tenant=tenant, include_pruned=True, grep=needle)
+            found = {r.id for r in records}
+            if statuses:
+                records = tx.backups.all(tenant=tenant, include_pruned=True)
+            indexed = tx.backups.ids(tenant=tenant) if needle else found
+            return records, found, indexed, tx.backups.verifications(tenant=tenant), region
 
-        records, verifications, only = self.ctx.view(Action.BACKUP_VIEW, tenant or "backups", read)
+        records, found, indexed, verifications, only = self.ctx.view(
+            Action.BACKUP_VIEW, tenant or "backups", read
+        )
         regions = [only] if only else list(self.ctx.settings.regions)
         stored = self._stored(regions, tenant)
-        indexed = {r.id for r in records}
         unindexed = sorted(bid for bid in stored if bid not in indexed)
         missing = self._missing(records, regions, stored)
         notes = []
@@ -126,7 +147,9 @@ class BackupCatalogue:
             checked = check(record, verified.get(record.id, []), level)
             status = "missing" if record.id in missing else checked.status
             rows.append(BackupRow(record, status, checked.last))
-        return BackupListing(rows, notes)
+        if statuses:
+            rows = [r for r in rows if r.status in statuses or r.record.id in found]
+        return BackupListing(rows, notes, needle)
 
     def _stored(self, regions: list[str], tenant: str | None) -> dict[str, BackupRecord]:
         """The backups each region's store holds (valid signed manifests), by id."""
