@@ -197,6 +197,8 @@ def shares_text(shares: Sequence[ShareRow]) -> Text:
 def partners_text(summary: PartnerSummary, within_days: int) -> Text:
     """The dashboard's partners card: ``partner check``'s counts, each in its state's colour,
     then the register in one line."""
+    if not summary.partners:
+        return Text("No partner in the register yet (aptien-ops partner add or import).")
     counts = (
         (summary.lapsed, "lapsed assignment", "", "bold red"),
         (summary.expiring, "", f"expiring within {plural(within_days, 'day')}", "yellow"),
