@@ -69,12 +69,17 @@ def silent(tmp_path: Path) -> Iterator[Silent]:
 
 
 def with_dead_cluster(tmp_path: Path, silent: Silent) -> Path:
-    """A sandbox whose eu region has a second cluster, PostgreSQL, that never answers."""
+    """A sandbox whose eu region has a second cluster, PostgreSQL, that never answers.
+
+    Its URL has a connect timeout far beyond the test's own: however starved the machine, the
+    one attempt is still waiting when the us backups are done (the test ends it by releasing
+    the server), never given up early by the console's default timeout."""
     config, _ = write_sandbox_config(tmp_path / "sbx")
     text = config.read_text()
     dead = (
         '[[regions.eu.clusters]]\nname = "eu-dead"\nkind = "postgresql"\n'
-        f'url = "postgresql+psycopg://ops@/ops?host={silent.path}&port=5999"\ncapacity = 100\n\n'
+        f'url = "postgresql+psycopg://ops@/ops?host={silent.path}&port=5999&connect_timeout=600"'
+        "\ncapacity = 100\n\n"
     )
     config.write_text(text.replace("[regions.us]", dead + "[regions.us]", 1))
     return config
