@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.text import Text
@@ -32,6 +33,7 @@ from aptien_ops.screens.formatting import (
 )
 from aptien_ops.screens.lists import ListRow, ListTable
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal, RecordModal
+from aptien_ops.services.approvals import ApprovalDecision
 from aptien_ops.services.lifecycle import PurgeScope
 from aptien_ops.terminal_text import shown
 
@@ -228,22 +230,20 @@ class ApprovalsScreen(OpsScreen):
     def _confirm_approval(self, approval: Approval, consequences: str) -> None:
         approval_id = approval.id
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.change(
-                    lambda: self.console.approvals.approve(approval_id),
-                    lambda result: self.notify(
-                        f"request #{approval_id} approved: {result.action} on {result.target} done",
-                        title="Approved",
-                    ),
-                )
+        def approved(result: ApprovalDecision) -> None:
+            self.notify(
+                f"request #{approval_id} approved: {result.action} on {result.target} done",
+                title="Approved",
+            )
 
         question = (
             f"Approve request #{approval.id}: {approval.action} on {approval.target}, "
             f"requested by {approval.requested_by}? {consequences}"
         )
         self.app.push_screen(
-            ConfirmModal(question, yes="Approve", title="Approve request"), confirmed
+            ConfirmModal(question, yes="Approve", title="Approve request").acting(
+                self, lambda _yes: lambda: self.console.approvals.approve(approval_id), approved
+            )
         )
 
     def action_reject(self) -> None:
@@ -252,12 +252,8 @@ class ApprovalsScreen(OpsScreen):
             return
         approval_id = approval.id
 
-        def reasoned(reason: str | None) -> None:
-            if reason:
-                self.change(
-                    lambda: self.console.approvals.reject(approval_id, reason),
-                    lambda _: self.notify(f"request #{approval_id} rejected", title="Rejected"),
-                )
+        def reject(reason: str) -> Callable[[], object]:
+            return lambda: self.console.approvals.reject(approval_id, reason)
 
         question = (
             f"Reject request #{approval.id}: {approval.action} on {approval.target}? "
@@ -266,8 +262,11 @@ class ApprovalsScreen(OpsScreen):
         self.app.push_screen(
             ReasonModal(
                 question, title="Reject request", placeholder="reason (kept in the ops log)"
-            ),
-            reasoned,
+            ).acting(
+                self,
+                reject,
+                lambda _: self.notify(f"request #{approval_id} rejected", title="Rejected"),
+            )
         )
 
 

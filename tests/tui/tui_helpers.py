@@ -162,10 +162,11 @@ def recording_app(console: Any, **options: Any) -> Any:
 
 @asynccontextmanager
 async def running(app: App[Any], screen: str = "", **run_test: Any) -> AsyncIterator[Pilot[Any]]:
-    """Run ``app`` headless at 80x24, the size the console is tested at, until its first screen
-    has loaded; then go to the screen of key ``screen`` ("2": Tenants), if one is named.
-    ``run_test`` is passed on to :meth:`App.run_test` (``message_hook=…``)."""
-    async with app.run_test(size=(80, 24), **run_test) as pilot:
+    """Run ``app`` headless at 80x24, the size the console is tested at (or ``size=``), until
+    its first screen has loaded; then go to the screen of key ``screen`` ("2": Tenants), if one
+    is named. ``run_test`` is passed on to :meth:`App.run_test` (``message_hook=…``)."""
+    run_test.setdefault("size", (80, 24))
+    async with app.run_test(**run_test) as pilot:
         await settle(pilot)
         if screen:
             await pilot.press(screen)
