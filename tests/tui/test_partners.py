@@ -211,3 +211,23 @@ async def test_the_dashboard_counts_what_partner_check_reports(
         assert "1 lapsed assignment" in card
         assert "2 expiring within 30 days" in card
         assert "1 review overdue" in card
+
+
+@story
+async def test_the_partner_manager_ends_an_assignment_and_the_history_keeps_it(
+    frozen: None, partner_register: None, open_as: Callable[..., Console]
+) -> None:
+    pat = open_as("pat")
+    async with console_app(pat) as (app, pilot):
+        tenant = await _open_tenant(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        assert [name for name, enabled, _ in _options(app.screen)] == ["rhein-consulting"]
+        await pilot.press("enter", *"client no longer needs payroll advice", "enter")
+        await settle(pilot)
+        assert "✓ rhein-consulting no longer assigned to acme-gmbh" in screen_words(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is tenant and "rhein-consulting (expert)" not in screen_words(app)
+    [ended] = pat.partners.assignments(tenant=TENANT, include_ended=True)
+    assert ended.state == "ended" and ended.assignment.ended_by == "pat"
