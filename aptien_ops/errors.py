@@ -36,12 +36,22 @@ class ExitCode(IntEnum):
 
 
 class OpsError(Exception):
-    """Base of every error the console reports to an operator."""
+    """Base of every error the console reports to an operator.
+
+    A kind of error names its exit code as a class keyword, ``class NotFound(OpsError,
+    exit_code=ExitCode.NOT_FOUND)``; its JSON ``code`` is that exit code's name in lower case
+    (``not_found``). A subclass without the keyword keeps its parent's.
+    """
 
     exit_code: ExitCode = ExitCode.INTERNAL
     code: str = "internal"
     label: str = "error"
     """How the command line's one line names it: ``aptien-ops: <label>: <message>``."""
+
+    def __init_subclass__(cls, exit_code: ExitCode | None = None, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if exit_code is not None:
+            cls.exit_code, cls.code = exit_code, exit_code.name.lower()
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         # Keep it to one short line whatever the caller passed in.
@@ -61,11 +71,8 @@ class OpsError(Exception):
         return {"error": body}
 
 
-class InvalidInput(OpsError):
+class InvalidInput(OpsError, exit_code=ExitCode.INVALID):
     """Bad arguments, a malformed name, an invalid configuration."""
-
-    exit_code = ExitCode.INVALID
-    code = "invalid"
 
 
 class NotConfirmed(InvalidInput):
@@ -82,47 +89,32 @@ class ConfigError(InvalidInput):
     """The configuration file is malformed, unknown keys, wrong values, or a secret in it."""
 
 
-class NotFound(OpsError):
-    exit_code = ExitCode.NOT_FOUND
-    code = "not_found"
+class NotFound(OpsError, exit_code=ExitCode.NOT_FOUND):
+    """No such tenant, backup, operator, request or file."""
 
 
-class Forbidden(OpsError):
+class Forbidden(OpsError, exit_code=ExitCode.FORBIDDEN):
     """The operator's roles do not allow the action."""
 
-    exit_code = ExitCode.FORBIDDEN
-    code = "forbidden"
 
-
-class Conflict(OpsError):
+class Conflict(OpsError, exit_code=ExitCode.CONFLICT):
     """Exists already, wrong state, or lost a race."""
 
-    exit_code = ExitCode.CONFLICT
-    code = "conflict"
 
-
-class Unavailable(OpsError):
+class Unavailable(OpsError, exit_code=ExitCode.UNAVAILABLE):
     """A backend (database, store, SMTP, Stripe) cannot be reached."""
 
-    exit_code = ExitCode.UNAVAILABLE
-    code = "unavailable"
 
-
-class IntegrityFailure(OpsError):
+class IntegrityFailure(OpsError, exit_code=ExitCode.INTEGRITY):
     """Verification failed: a log entry, a backup or a manifest does not check out."""
 
-    exit_code = ExitCode.INTEGRITY
-    code = "integrity"
 
-
-class PendingApproval(OpsError):
+class PendingApproval(OpsError, exit_code=ExitCode.PENDING_APPROVAL):
     """The action was recorded and waits for a second operator's approval.
 
     Not a failure: the CLI exits 8 and prints the approval so it can be handed on.
     """
 
-    exit_code = ExitCode.PENDING_APPROVAL
-    code = "pending_approval"
     label = "pending approval"
 
     def __init__(self, message: str, *, approval_id: int, action: str, target: str) -> None:

@@ -1,21 +1,21 @@
-"""The Textual app: one mode per screen, app-wide keys, the operator's roles, and the idle lock."""
+"""The Textual app: one mode per screen, app-wide keys and the operator's roles.
+
+Navigation (the tabs, switching screens), the long jobs (quitting while one runs) and the idle
+lock are parts of the app of their own: ``navigation``, ``jobs`` and ``idle_lock``.
+"""
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import events, work
+from textual import work
 from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.dom import DOMNode
-from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
@@ -25,67 +25,17 @@ from aptien_ops.policy import Policy
 from aptien_ops.screens.base import OpsScreen, ServiceCaller
 from aptien_ops.screens.commands import OpsCommands
 from aptien_ops.screens.dashboard import DashboardScreen
-from aptien_ops.screens.formatting import plural
-from aptien_ops.screens.help import HelpScreen
-from aptien_ops.screens.lock import LockScreen
-from aptien_ops.screens.modals import ConfirmModal
-from aptien_ops.terminal_text import shown
+from aptien_ops.screens.idle_lock import IdleLock
+from aptien_ops.screens.jobs import JobTracking
+from aptien_ops.screens.navigation import SCREENS, Navigation, Tab
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
 
-
-@dataclass(frozen=True)
-class Tab:
-    """A top-level screen as navigation knows it, before its module is imported.
-
-    The first frame needs only the dashboard: every other screen's module (with the widgets and
-    services it pulls in, ~25 ms of start-up) is imported when it is first shown, or when help
-    or the palette lists every screen. Key, mode, title and ``in_tabs`` repeat the class's
-    ``NAV_KEY``, ``MODE``, ``TITLE`` and ``IN_TABS``; tests/tui/test_fast_start.py holds them
-    together.
-    """
-
-    key: str
-    mode: str
-    title: str
-    target: str
-    """``module:Class`` of the screen."""
-    in_tabs: bool = True
-    short: str = ""
-    """The title in the tabs when the full titles do not fit the width (80 columns)."""
-
-    def load(self) -> type[OpsScreen]:
-        return _screen_class(self.target)
-
-    def screen(self) -> OpsScreen:
-        """A new instance (what ``App.MODES`` calls when the mode is first entered)."""
-        return self.load()()
+__all__ = ["SCREENS", "OpsApp", "Tab"]
 
 
-@cache
-def _screen_class(target: str) -> type[OpsScreen]:
-    module, _, name = target.partition(":")
-    screen_class: type[OpsScreen] = getattr(importlib.import_module(module), name)
-    return screen_class
-
-
-SCREENS: tuple[Tab, ...] = (
-    Tab(
-        "1", "dashboard", "Dashboard", "aptien_ops.screens.dashboard:DashboardScreen", short="Dash"
-    ),
-    Tab("2", "tenants", "Tenants", "aptien_ops.screens.tenants:TenantsScreen"),
-    Tab("3", "operators", "Operators", "aptien_ops.screens.operators:OperatorsScreen"),
-    Tab("4", "approvals", "Approvals", "aptien_ops.screens.approvals:ApprovalsScreen"),
-    Tab("5", "opslog", "Ops log", "aptien_ops.screens.opslog:OpsLogScreen", short="Log"),
-    Tab("6", "fleet", "Fleet", "aptien_ops.screens.fleet:FleetScreen"),
-    Tab("7", "find-user", "Find user", "aptien_ops.screens.find_user:FindUserScreen", short="Find"),
-    Tab("8", "backups", "Backups", "aptien_ops.screens.backups:BackupsScreen"),
-    Tab("9", "policy", "Policy", "aptien_ops.screens.policy:PolicyScreen", in_tabs=False),
-)
-
-
-class OpsApp(App[None], ServiceCaller):
+class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
     """The interactive console over ``console``'s services.
 
     ``clock`` returns monotonic seconds; the idle lock measures with it, so tests can move
@@ -219,32 +169,6 @@ class OpsApp(App[None], ServiceCaller):
         # No "Screenshot": it would write tenants' contacts to a file on a shared bastion.
         return (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
 
-    def notify(
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = True,
-    ) -> None:
-        """Show a toast; while locked, hold it back until unlock (it may name a tenant).
-
-        Every toast passes here (a screen's ``notify`` calls the app's): its text is escaped
-        for the terminal and never parsed as markup, whatever ``markup`` says (toasts quote
-        names, targets and refusals).
-        """
-        message, title, markup = shown(message, multiline=True), shown(title), False
-        if self.locked:
-            self._held_notices.append(
-                (
-                    message,
-                    {"title": title, "severity": severity, "timeout": timeout, "markup": markup},
-                )
-            )
-            return
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
-
     @work(thread=True, exit_on_error=False, group="connect")
     def _connect(self) -> None:
         # After the first frame: the import and schema check it spares must still be paid
@@ -309,107 +233,6 @@ class OpsApp(App[None], ServiceCaller):
     def watch_roles(self) -> None:
         self.refresh_bindings()
 
-    # -- long jobs and quitting ------------------------------------------------------------
-
-    def job_started(self, screen: OpsScreen, doing: str) -> None:
-        self.jobs[screen] = doing
-
-    def job_ended(self, screen: OpsScreen) -> None:
-        """A screen's job is over (done, refused or failed): quit if the operator asked to."""
-        self.jobs.pop(screen, None)
-        if self.quit_when_done and not self.jobs:
-            self.exit()
-
-    async def action_quit(self) -> None:
-        """Quit; while a backup run or a verification is going, ask first. Its worker thread
-        cannot be stopped halfway (each backup is written whole or not at all), so the
-        console offers to quit once it is done, showing its progress until then."""
-        if not self.jobs:
-            self.exit()
-            return
-        # Locked, the question names no tenant (the lock screen hides them all).
-        doing = plural(len(self.jobs), "job") if self.locked else "; ".join(self.jobs.values())
-
-        def decided(yes: bool | None) -> None:
-            if yes:
-                self.quit_when_done = True
-                self.notify(
-                    f"quitting once this is done: {doing}", title="Quit when done", timeout=30
-                )
-
-        question = (
-            f"Still going: {doing}.\nIt cannot be stopped halfway safely. Quit once it is"
-            " done? Its progress stays on the Backups screen until then."
-        )
-        self.push_screen(
-            ConfirmModal(question, yes="Quit when done", title="A job is running"), decided
-        )
-
-    # -- navigation ------------------------------------------------------------------------
-
-    @staticmethod
-    def navigation() -> list[tuple[str, str, str]]:
-        """(key, mode, title) of every top-level screen, in tab order."""
-        return [(t.key, t.mode, t.title) for t in SCREENS]
-
-    @staticmethod
-    def tab_modes() -> frozenset[str]:
-        """Modes shown in the header's tabs (without importing any screen)."""
-        return frozenset(t.mode for t in SCREENS if t.in_tabs)
-
-    @staticmethod
-    def tabs(*, short: bool = False) -> list[tuple[str, str, str]]:
-        """(key, mode, title) of the screens shown in the header's tabs; ``short``: with the
-        short titles that fit 80 columns."""
-        return [
-            (t.key, t.mode, (t.short or t.title) if short else t.title)
-            for t in SCREENS
-            if t.in_tabs
-        ]
-
-    @staticmethod
-    def screen_classes() -> tuple[type[OpsScreen], ...]:
-        """Every top-level screen class, in tab order (imports those not shown yet)."""
-        return tuple(t.load() for t in SCREENS)
-
-    def action_goto(self, mode: str) -> None:
-        if mode != self.current_mode:
-            if not self.services.connected:
-                # The screen's reads wait for the catalog (a fraction of a second at start).
-                self.notify("connecting to the catalog…", timeout=2)
-            self.switch_mode(mode)
-
-    async def run_on_screen(self, mode: str, action: str) -> None:
-        """Switch to ``mode`` and run one of its actions once its data is in (the palette's way)."""
-        if self.locked:
-            return
-        if mode != self.current_mode:
-            await self.switch_mode(mode)
-        screen = self.screen
-        opened_on_top = type(screen) not in self.screen_classes() and isinstance(screen, OpsScreen)
-        if opened_on_top and not hasattr(screen, f"action_{action.partition('(')[0]}"):
-            await self.pop_screen()  # a detail screen opened on the mode's own screen: back to it
-            screen = self.screen
-        # Queued behind the screen's resume (which reloads after the next frame), so its reload
-        # has started by the time this runs.
-        screen.call_after_refresh(self._when_loaded, screen, action)
-
-    async def _when_loaded(
-        self, screen: Screen[Any], action: str, groups: tuple[str, ...] = ("load", "prepare")
-    ) -> None:
-        """Run ``action`` once the screen's reads (``load``) and then the rows picked from them
-        (``prepare``, started when the read is shown) are in."""
-        group, *later = groups
-        busy = [
-            w for w in self.workers if w.node is screen and w.group == group and not w.is_finished
-        ]
-        await self.workers.wait_for_complete(busy)
-        # What they read arrives as a message already queued on the screen; what follows, after.
-        if later:
-            screen.call_later(self._when_loaded, screen, action, tuple(later))
-        else:
-            screen.call_later(screen.run_action, action)
-
     def action_cycle_region(self) -> None:
         order: list[str | None] = [None, *self.services.settings.regions]
         self.region_filter = (
@@ -417,67 +240,3 @@ class OpsApp(App[None], ServiceCaller):
             if self.region_filter in order
             else None
         )
-
-    def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
-
-    # -- idle lock -------------------------------------------------------------------------
-
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, (events.Key, events.MouseDown)) and not event.is_forwarded:
-            self.last_input = self.clock()
-        await super().on_event(event)
-
-    def check_idle_lock(self) -> None:
-        """After ``idle_lock_minutes`` without a key (0: never): a sandbox locks, production
-        ends the session (the operator logs in again over SSH); production also ends a session
-        older than ``session_hours``."""
-        now = self.clock()
-        if self.production and self.session_hours:
-            if now - self.session_started >= self.session_hours * 3600:
-                self.end_session(f"the session ended after {plural(self.session_hours, 'hour')}")
-                return
-        if self.idle_lock_minutes and not self.locked:
-            if now - self.last_input >= self.idle_lock_minutes * 60:
-                idle = plural(self.idle_lock_minutes, "idle minute")
-                if self.production:
-                    self.end_session(f"the session ended after {idle}")
-                else:
-                    self.lock(f"Locked after {idle}.")
-
-    def end_session(self, why: str) -> None:
-        """Leave the TUI; the command line tells the operator why and how to come back."""
-        self.ended = f"{why}: log in again to go on"
-        self.clear_notifications()
-        self.exit()
-
-    def action_lock(self) -> None:
-        self.lock("Locked by the operator (ctrl+l).")
-
-    def lock(self, why: str) -> None:
-        """Cover every screen with the lock screen until Enter (and, in production, a role
-        check)."""
-        if self.locked:
-            return
-        self.locked = True
-        self.clear_notifications()  # a toast could still show a tenant or an operator
-        self.push_screen(LockScreen(why))
-        self.refresh_bindings()
-
-    def unlock(self, roles: frozenset[str] | None) -> None:
-        """Leave the lock screen; ``roles`` (production) replaces the roles read at start."""
-        self.locked = False
-        self.last_input = self.clock()
-        if roles is not None:
-            self.roles = roles
-        self.call_later(self._leave_lock)
-
-    async def _leave_lock(self) -> None:
-        if isinstance(self.screen, LockScreen):
-            await self.pop_screen()
-        self.refresh_bindings()
-        # Shown only now: a toast raised on the lock screen would vanish with it.
-        held, self._held_notices = self._held_notices, []
-        for message, options in held:
-            self.notify(message, **options)  # type: ignore[arg-type]

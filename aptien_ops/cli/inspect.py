@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from aptien_ops.cli.output import echo, fields, say, table
-from aptien_ops.cli.params import TextLimit
+from aptien_ops.cli.params import TextLimit, reason_option
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.domain import iso
-from aptien_ops.domain.free_text import FILTER_VALUE, REASON
+from aptien_ops.domain.free_text import FILTER_VALUE
 from aptien_ops.terminal_text import shown
 from aptien_ops.wording import plural
 
@@ -332,12 +332,7 @@ def _summary_text(summary: TenantActivity, listed: int | None) -> str:
     type=click.Path(path_type=Path),
     help="A new file (never overwritten; mode 0600).",
 )
-@click.option(
-    "--reason",
-    required=True,
-    callback=TextLimit(REASON),
-    help=f"Why this personal data leaves the console (kept in the ops log; {REASON.help}).",
-)
+@reason_option("Why this personal data leaves the console")
 @_since_until
 @pass_state
 def inspect_export(

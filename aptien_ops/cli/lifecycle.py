@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import click
 
+from aptien_ops.cli import interrupts
 from aptien_ops.cli.output import table
-from aptien_ops.cli.params import TextLimit
+from aptien_ops.cli.params import TextLimit, reason_option
 from aptien_ops.cli.progress import Bar, StepPrinter
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.cli.tenants import tenant
@@ -98,12 +99,7 @@ def tenant_provision(
 
 @tenant.command("suspend")
 @click.argument("name")
-@click.option(
-    "--reason",
-    required=True,
-    callback=TextLimit(REASON),
-    help=f"Why (kept in the ops log and the tenant's history; {REASON.help}).",
-)
+@reason_option(kept="the ops log and the tenant's history")
 @pass_state
 def tenant_suspend(state: CliState, name: str, reason: str) -> None:
     """Stop NAME's own users logging in and end their sessions (backups and inspection go on)."""
@@ -236,7 +232,10 @@ def fleet_migrate(state: CliState, region: str | None, parallel: int) -> None:
     results = [
         r.as_json()
         for r in state.console().fleet.migrate(
-            region=region, parallel=parallel, progress=Bar("migrating", enabled=not state.json)
+            region=region,
+            parallel=parallel,
+            progress=Bar("migrating", enabled=not state.json),
+            interrupted=interrupts.interrupted,
         )
     ]
     failed = [r for r in results if r["error"]]

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from aptien_ops.domain.free_text import GREP, FreeText
+from aptien_ops.domain.free_text import GREP, REASON, FreeText
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,4 +41,15 @@ def grep_option(rows: str) -> Callable[[F], F]:
         help=f"Only {rows} holding TEXT in a column the list shows, case-insensitive; TEXT is"
         f" taken literally (% and _ are no wildcards), {GREP.help}. The catalog searches"
         " every row, not only the newest.",
+    )
+
+
+def reason_option(why: str = "Why", *, kept: str = "the ops log") -> Callable[[F], F]:
+    """The required ``--reason`` of a command that changes or exports something: free text
+    within ``REASON``'s limit, its help saying ``why`` and where it is ``kept``."""
+    return click.option(
+        "--reason",
+        required=True,
+        callback=TextLimit(REASON),
+        help=f"{why} (kept in {kept}; {REASON.help}).",
     )

@@ -5,10 +5,9 @@ from __future__ import annotations
 import click
 
 from aptien_ops.cli.output import fields, table
-from aptien_ops.cli.params import TextLimit, grep_option
+from aptien_ops.cli.params import grep_option, reason_option
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.domain import Operator
-from aptien_ops.domain.free_text import REASON
 
 
 @click.group()
@@ -114,12 +113,7 @@ def approval_approve(state: CliState, approval_id: int) -> None:
 
 @approval.command("reject")
 @click.argument("approval_id", type=int)
-@click.option(
-    "--reason",
-    required=True,
-    callback=TextLimit(REASON),
-    help=f"Why (kept in the ops log; {REASON.help}).",
-)
+@reason_option()
 @pass_state
 def approval_reject(state: CliState, approval_id: int, reason: str) -> None:
     """Reject request APPROVAL_ID (or withdraw your own)."""

@@ -64,6 +64,11 @@ class Tenant:
         "company",
     )
 
+    def placement(self) -> dict[str, object]:
+        """Where the tenant lives, as a result's JSON starts: ``tenant``, ``region``,
+        ``cluster``."""
+        return {"tenant": self.name, "region": self.region, "cluster": self.cluster}
+
     def as_json(self) -> dict[str, object]:
         out: dict[str, object] = {}
         for key in self.JSON_KEYS:

@@ -79,9 +79,7 @@ class UserHit:
     def as_json(self) -> dict[str, object]:
         u = self.user
         return {
-            "tenant": self.tenant.name,
-            "region": self.tenant.region,
-            "cluster": self.tenant.cluster,
+            **self.tenant.placement(),
             "state": str(self.tenant.state),
             "email": u.email,
             "created_at": iso(u.created_at),
@@ -103,11 +101,8 @@ class SearchFailure:
     error: str
 
     def as_json(self) -> dict[str, object]:
-        t = self.tenant
         return {
-            "tenant": t.name,
-            "region": t.region,
-            "cluster": t.cluster,
+            **self.tenant.placement(),
             "code": self.code,
             "error": self.error,
         }

@@ -53,9 +53,7 @@ class PurgeScope:
     def as_json(self) -> dict[str, object]:
         t = self.tenant
         return {
-            "tenant": t.name,
-            "region": t.region,
-            "cluster": t.cluster,
+            **t.placement(),
             "state": str(t.state),
             "backups": self.backups,
             "retain_until": iso(t.retain_until),

@@ -10,11 +10,9 @@ the stores after each run); ``common`` holds what they share.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
-from aptien_ops.backup_policy import BackupRecord, DueItem, PruneDecision
 from aptien_ops.config import RegionSettings
-from aptien_ops.domain import VerifyResult
 from aptien_ops.ports import BackupRepository
 from aptien_ops.services.approvals import ApprovalService
 from aptien_ops.services.backups.catalogue import (
@@ -35,7 +33,6 @@ from aptien_ops.services.backups.restoring import BackupRestorer, RestoreResult
 from aptien_ops.services.backups.running import BackupRunner
 from aptien_ops.services.backups.verifying import BackupVerifier
 from aptien_ops.services.context import OpsContext
-from aptien_ops.services.provisioning import Progress as StepProgress
 from aptien_ops.services.provisioning import ProvisioningService
 
 __all__ = [
@@ -73,61 +70,13 @@ class BackupService:
         self.runner = BackupRunner(
             ctx, self.stores, self.catalogue, self.verifier, self.checkpointer
         )
-
-    def repository(self, region: str) -> BackupRepository:
-        """The region's backup store, opened on first use. Raises: InvalidInput (unknown region)."""
-        return self.stores.repository(region)
-
-    def run(
-        self,
-        names: Sequence[str] = (),
-        *,
-        due: bool = False,
-        region: str | None = None,
-        parallel: int = 1,
-        progress: Progress | None = None,
-    ) -> list[RunOutcome]:
-        """See :meth:`BackupRunner.run`."""
-        return self.runner.run(names, due=due, region=region, parallel=parallel, progress=progress)
-
-    def checkpoint(self, regions: Sequence[str] | None = None) -> CheckpointResult:
-        """See :meth:`OpsLogCheckpointer.write` (``backup run`` does it after its work)."""
-        return self.checkpointer.write(regions)
-
-    def verify(self, backup_id: str, level: str | None = None) -> VerifyResult:
-        """See :meth:`BackupVerifier.verify`."""
-        return self.verifier.verify(backup_id, level)
-
-    def restore(
-        self,
-        backup_id: str,
-        to: str,
-        *,
-        progress: Progress | None = None,
-        steps: StepProgress | None = None,
-        confirm_replace: Callable[[BackupRecord], None] | None = None,
-    ) -> RestoreResult:
-        """See :meth:`BackupRestorer.restore`."""
-        return self.restorer.restore(
-            backup_id, to, progress=progress, steps=steps, confirm_replace=confirm_replace
-        )
-
-    def listing(
-        self, tenant: str | None = None, *, include_pruned: bool = False, grep: str | None = None
-    ) -> BackupListing:
-        """See :meth:`BackupCatalogue.listing` (a pure read)."""
-        return self.catalogue.listing(tenant, include_pruned=include_pruned, grep=grep)
-
-    def reconcile(self, region: str | None = None) -> ReconcileReport:
-        """See :meth:`BackupCatalogue.reconcile`."""
-        return self.catalogue.reconcile(region)
-
-    def due(self, *, region: str | None = None) -> list[DueItem]:
-        """See :meth:`BackupCatalogue.due`."""
-        return self.catalogue.due(region=region)
-
-    def prune(
-        self, *, dry_run: bool = True, confirm: Callable[[list[PruneDecision]], None] | None = None
-    ) -> list[PruneDecision]:
-        """See :meth:`BackupCatalogue.prune`."""
-        return self.catalogue.prune(dry_run=dry_run, confirm=confirm)
+        # The use cases, each served by the class that writes it (its docstring is the one).
+        self.repository = self.stores.repository
+        self.run = self.runner.run
+        self.checkpoint = self.checkpointer.write
+        self.verify = self.verifier.verify
+        self.restore = self.restorer.restore
+        self.listing = self.catalogue.listing
+        self.reconcile = self.catalogue.reconcile
+        self.due = self.catalogue.due
+        self.prune = self.catalogue.prune

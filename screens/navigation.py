@@ -1,0 +1,141 @@
+"""Navigation: the top-level screens (tabs) and switching between them."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from textual.app import App
+from textual.screen import Screen
+
+from aptien_ops.screens.base import OpsScreen
+from aptien_ops.screens.help import HelpScreen
+
+if TYPE_CHECKING:
+    from aptien_ops.composition import Console
+
+
+@dataclass(frozen=True)
+class Tab:
+    """A top-level screen as navigation knows it, before its module is imported.
+
+    The first frame needs only the dashboard: every other screen's module (with the widgets and
+    services it pulls in, ~25 ms of start-up) is imported when it is first shown, or when help
+    or the palette lists every screen. Key, mode, title and ``in_tabs`` repeat the class's
+    ``NAV_KEY``, ``MODE``, ``TITLE`` and ``IN_TABS``; tests/tui/test_fast_start.py holds them
+    together.
+    """
+
+    key: str
+    mode: str
+    title: str
+    target: str
+    """``module:Class`` of the screen."""
+    in_tabs: bool = True
+    short: str = ""
+    """The title in the tabs when the full titles do not fit the width (80 columns)."""
+
+    def load(self) -> type[OpsScreen]:
+        return _screen_class(self.target)
+
+    def screen(self) -> OpsScreen:
+        """A new instance (what ``App.MODES`` calls when the mode is first entered)."""
+        return self.load()()
+
+
+@cache
+def _screen_class(target: str) -> type[OpsScreen]:
+    module, _, name = target.partition(":")
+    screen_class: type[OpsScreen] = getattr(importlib.import_module(module), name)
+    return screen_class
+
+
+SCREENS: tuple[Tab, ...] = (
+    Tab(
+        "1", "dashboard", "Dashboard", "aptien_ops.screens.dashboard:DashboardScreen", short="Dash"
+    ),
+    Tab("2", "tenants", "Tenants", "aptien_ops.screens.tenants:TenantsScreen"),
+    Tab("3", "operators", "Operators", "aptien_ops.screens.operators:OperatorsScreen"),
+    Tab("4", "approvals", "Approvals", "aptien_ops.screens.approvals:ApprovalsScreen"),
+    Tab("5", "opslog", "Ops log", "aptien_ops.screens.opslog:OpsLogScreen", short="Log"),
+    Tab("6", "fleet", "Fleet", "aptien_ops.screens.fleet:FleetScreen"),
+    Tab("7", "find-user", "Find user", "aptien_ops.screens.find_user:FindUserScreen", short="Find"),
+    Tab("8", "backups", "Backups", "aptien_ops.screens.backups:BackupsScreen"),
+    Tab("9", "policy", "Policy", "aptien_ops.screens.policy:PolicyScreen", in_tabs=False),
+)
+
+
+class Navigation(App[None]):
+    """The app's part that switches between the top-level screens (mixed into ``OpsApp``)."""
+
+    services: Console
+    locked: bool
+
+    @staticmethod
+    def navigation() -> list[tuple[str, str, str]]:
+        """(key, mode, title) of every top-level screen, in tab order."""
+        return [(t.key, t.mode, t.title) for t in SCREENS]
+
+    @staticmethod
+    def tab_modes() -> frozenset[str]:
+        """Modes shown in the header's tabs (without importing any screen)."""
+        return frozenset(t.mode for t in SCREENS if t.in_tabs)
+
+    @staticmethod
+    def tabs(*, short: bool = False) -> list[tuple[str, str, str]]:
+        """(key, mode, title) of the screens shown in the header's tabs; ``short``: with the
+        short titles that fit 80 columns."""
+        return [
+            (t.key, t.mode, (t.short or t.title) if short else t.title)
+            for t in SCREENS
+            if t.in_tabs
+        ]
+
+    @staticmethod
+    def screen_classes() -> tuple[type[OpsScreen], ...]:
+        """Every top-level screen class, in tab order (imports those not shown yet)."""
+        return tuple(t.load() for t in SCREENS)
+
+    def action_goto(self, mode: str) -> None:
+        if mode != self.current_mode:
+            if not self.services.connected:
+                # The screen's reads wait for the catalog (a fraction of a second at start).
+                self.notify("connecting to the catalog…", timeout=2)
+            self.switch_mode(mode)
+
+    async def run_on_screen(self, mode: str, action: str) -> None:
+        """Switch to ``mode`` and run one of its actions once its data is in (the palette's way)."""
+        if self.locked:
+            return
+        if mode != self.current_mode:
+            await self.switch_mode(mode)
+        screen = self.screen
+        opened_on_top = type(screen) not in self.screen_classes() and isinstance(screen, OpsScreen)
+        if opened_on_top and not hasattr(screen, f"action_{action.partition('(')[0]}"):
+            await self.pop_screen()  # a detail screen opened on the mode's own screen: back to it
+            screen = self.screen
+        # Queued behind the screen's resume (which reloads after the next frame), so its reload
+        # has started by the time this runs.
+        screen.call_after_refresh(self._when_loaded, screen, action)
+
+    async def _when_loaded(
+        self, screen: Screen[Any], action: str, groups: tuple[str, ...] = ("load", "prepare")
+    ) -> None:
+        """Run ``action`` once the screen's reads (``load``) and then the rows picked from them
+        (``prepare``, started when the read is shown) are in."""
+        group, *later = groups
+        busy = [
+            w for w in self.workers if w.node is screen and w.group == group and not w.is_finished
+        ]
+        await self.workers.wait_for_complete(busy)
+        # What they read arrives as a message already queued on the screen; what follows, after.
+        if later:
+            screen.call_later(self._when_loaded, screen, action, tuple(later))
+        else:
+            screen.call_later(screen.run_action, action)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
