@@ -32,6 +32,7 @@ class Action(StrEnum):
     TENANT_CANCEL = "tenant.cancel"
     TENANT_REINSTATE = "tenant.reinstate"
     TENANT_PURGE = "tenant.purge"
+    TENANT_UPDATE = "tenant.update"
     FLEET_CHECK = "fleet.check"
     FLEET_MIGRATE = "fleet.migrate"
     OPERATOR_VIEW = "operator.view"
@@ -69,6 +70,8 @@ class Action(StrEnum):
     PARTNER_ASSIGN = "partner.assign"
     PARTNER_UNASSIGN = "partner.unassign"
     PARTNER_SHARE = "partner.share"
+    PARTNER_IMPORT = "partner.import"
+    PARTNER_PUBLISH = "partner.publish"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -88,6 +91,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.TENANT_CANCEL: _OPS,
     Action.TENANT_REINSTATE: _OPS,
     Action.TENANT_PURGE: _ADMIN,
+    # The client's representative (name, e-mail, phone) and company: the contact card.
+    Action.TENANT_UPDATE: _OPS,
     Action.FLEET_CHECK: _ALL_STAFF,
     Action.FLEET_MIGRATE: _OPS,
     Action.OPERATOR_VIEW: _ALL_STAFF,
@@ -133,6 +138,9 @@ MATRIX: dict[Action, frozenset[Role]] = {
     # A client's contact card, given to its assigned partner: logged (who, partner, tenant,
     # reason; never the card).
     Action.PARTNER_SHARE: _PARTNERS,
+    Action.PARTNER_IMPORT: _PARTNERS,
+    # The official list on the website: what it says is the partner manager's to publish.
+    Action.PARTNER_PUBLISH: _PARTNERS,
 }
 
 #: Who may approve a four-eyes request, by the action requested.

@@ -21,6 +21,7 @@ from aptien_ops.config import load_settings
 from aptien_ops.domain import Identity, OpsLogEntry, Tenant, TenantState
 from aptien_ops.errors import Forbidden, OpsError, PendingApproval
 from aptien_ops.inspect_query import LoginFilters
+from aptien_ops.partner_files import IMPORT_COLUMNS
 from aptien_ops.permissions import MATRIX, UNLOGGED_READS, Action
 from aptien_ops.sandbox import write_sandbox_config
 from aptien_ops.services.partners import PartnerInput, PartnerUpdate
@@ -231,6 +232,13 @@ def _partner(world: World, name: str = "nordic-sales") -> str:
 def _assignable(world: World) -> None:
     world.tenant()
     _partner(world)
+
+
+def _register_file(world: World, name: str = "nordic-sales") -> Path:
+    path = world.config.parent / "register.csv"
+    header = ",".join(IMPORT_COLUMNS)
+    path.write_text(f"{header}\n{name},Nordic AB,sales,eu,,,,,,,,\n", encoding="utf-8")
+    return path
 
 
 def _assigned(world: World) -> None:
@@ -533,6 +541,24 @@ SCENARIOS: dict[Action, Scenario] = {
             _partner(w, "other-sales"),
             w.as_("pat").partners.share_contacts("acme-gmbh", "other-sales", "intro"),
         ),
+    ),
+    Action.PARTNER_IMPORT: Scenario(
+        lambda w: (_partner(w), w.as_("pat").partners.end("nordic-sales", "gone")),
+        lambda w: w.as_("pat").partners.import_csv(_register_file(w, "alpine-experts")),
+        refuse(lambda w: w.as_("ada").partners.import_csv(_register_file(w, "alpine-experts"))),
+        lambda w: w.as_("pat").partners.import_csv(_register_file(w)),  # it has ended
+    ),
+    Action.PARTNER_PUBLISH: Scenario(
+        _partner,
+        lambda w: w.as_("pat").partners.publish("json", w.config.parent / "partners.json"),
+        refuse(lambda w: w.as_("olga").partners.publish("json", w.config.parent / "p.json")),
+        lambda w: w.as_("pat").partners.publish("json", w.config.parent),  # a directory
+    ),
+    Action.TENANT_UPDATE: Scenario(
+        lambda w: w.tenant(),
+        lambda w: w.as_("olga").tenants.update_contact("acme-gmbh", company="ACME GmbH"),
+        refuse(lambda w: w.as_("pat").tenants.update_contact("acme-gmbh", company="ACME")),
+        lambda w: w.as_("olga").tenants.update_contact("no-such-tenant", company="ACME"),
     ),
 }
 

@@ -60,6 +60,8 @@ class Tenant:
         "retain_until",
         "purged_at",
         "backup_recipient",
+        "contact_phone",
+        "company",
     )
 
     def placement(self) -> dict[str, object]:

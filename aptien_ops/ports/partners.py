@@ -36,6 +36,10 @@ class PartnerRepository(Protocol):
         """Raises: Conflict if the name is taken."""
         ...
 
+    def insert_many(self, partners: list[Partner]) -> None:
+        """Insert them all at once (an import). Raises: Conflict if a name is taken."""
+        ...
+
     def update(self, partner: Partner) -> None:
         """Store every field. Raises: NotFound."""
         ...
@@ -47,6 +51,10 @@ class PartnerRepository(Protocol):
     def add_agreement(self, agreement: Agreement) -> int:
         """Store it (its ``id`` is ignored); returns the new id.
         Raises: Conflict if the partner has an agreement with that reference."""
+        ...
+
+    def add_agreements(self, agreements: list[Agreement]) -> None:
+        """Store them all at once (an import; their ids are ignored). Raises: Conflict."""
         ...
 
     def end_agreement(self, agreement_id: int, at: datetime, by: str, reason: str) -> None:

@@ -35,7 +35,7 @@ from aptien_ops.domain.partners import (
     utc_date,
     validate_partner_name,
 )
-from aptien_ops.errors import InvalidInput, NotFound
+from aptien_ops.errors import InvalidInput, NotFound, OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.regions import RegionResolver
@@ -162,7 +162,13 @@ class PartnerReads:
         """Its coverage names ``region`` or a country of it."""
         if region in partner.coverage.regions:
             return True
-        return any(self.resolver.resolve(cc).region == region for cc in partner.coverage.countries)
+        for cc in partner.coverage.countries:
+            try:
+                if self.resolver.resolve(cc).region == region:
+                    return True
+            except OpsError:  # a country of a region this config does not have
+                continue
+        return False
 
     def _lapsed_by_partner(self, facts: Iterable[AssignmentFacts], on: date) -> dict[str, int]:
         lapsed: dict[str, int] = defaultdict(int)

@@ -130,6 +130,20 @@ def _agreement(row: Any) -> Agreement:
     )
 
 
+def _agreement_values(agreement: Agreement) -> dict[str, object]:
+    return {
+        "partner": agreement.partner,
+        "reference": agreement.reference,
+        "signed_on": agreement.signed_on,
+        "effective_from": agreement.effective_from,
+        "expires_on": agreement.expires_on,
+        "document_sha256": agreement.document_sha256,
+        "status": str(agreement.status),
+        "created_at": agreement.created_at,
+        "created_by": agreement.created_by,
+    }
+
+
 class SqlPartners(Repository):
     """Implements :class:`aptien_ops.ports.PartnerRepository`."""
 
@@ -152,6 +166,15 @@ class SqlPartners(Repository):
             raise Conflict(f"partner {partner.name!r} exists already") from None
 
     @guarded
+    def insert_many(self, partners: list[Partner]) -> None:
+        if not partners:
+            return
+        try:
+            self.conn.execute(insert(s.partners), [partner_values(p) for p in partners])
+        except sa_exc.IntegrityError:
+            raise Conflict("a partner of the import exists already") from None
+
+    @guarded
     def update(self, partner: Partner) -> None:
         stmt = update(s.partners).where(_P.name == partner.name).values(partner_values(partner))
         if self.conn.execute(stmt).rowcount == 0:
@@ -166,18 +189,19 @@ class SqlPartners(Repository):
         return [_agreement(row) for row in self.conn.execute(stmt)]
 
     @guarded
+    def add_agreements(self, agreements: list[Agreement]) -> None:
+        if not agreements:
+            return
+        try:
+            self.conn.execute(
+                insert(s.partner_agreements), [_agreement_values(a) for a in agreements]
+            )
+        except sa_exc.IntegrityError:
+            raise Conflict("an agreement of the import is recorded already") from None
+
+    @guarded
     def add_agreement(self, agreement: Agreement) -> int:
-        values = {
-            "partner": agreement.partner,
-            "reference": agreement.reference,
-            "signed_on": agreement.signed_on,
-            "effective_from": agreement.effective_from,
-            "expires_on": agreement.expires_on,
-            "document_sha256": agreement.document_sha256,
-            "status": str(agreement.status),
-            "created_at": agreement.created_at,
-            "created_by": agreement.created_by,
-        }
+        values = _agreement_values(agreement)
         try:
             result = self.conn.execute(insert(s.partner_agreements).values(values))
         except sa_exc.IntegrityError:
