@@ -40,12 +40,13 @@ from aptien_ops.screens.base import (
 )
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import count, plain, plural
+from aptien_ops.screens.list_filter import CatalogFilteredScreen
 from aptien_ops.screens.lists import ListTable
 from aptien_ops.screens.modals import RecordModal
 from aptien_ops.services.backups import BackupRow
 
 
-class BackupsScreen(BackupActions):
+class BackupsScreen(CatalogFilteredScreen, BackupActions):
     """Are the backups there, verified, and on schedule? Run, verify and prune them."""
 
     MODE = "backups"
@@ -120,10 +121,8 @@ class BackupsScreen(BackupActions):
     # -- loading ---------------------------------------------------------------------------
 
     def refresh_data(self) -> None:
-        self.load(self._read, self._loaded)
-
-    def _read(self) -> Shelf:
-        return read_shelf(self.console)
+        needle = self.needle
+        self.load(lambda: read_shelf(self.console, needle), self._loaded)
 
     def _loaded(self, shelf: Shelf) -> None:
         self.shelf = shelf
@@ -140,7 +139,7 @@ class BackupsScreen(BackupActions):
             table.fill(())
             status.update(Text(view.rows.one_line(), style="red"))
         else:
-            self._by_id = {r.record.id: r for r in view.rows}
+            self._by_id, self.found = {r.record.id: r for r in view.rows}, view.backups
             # Newest first, at most WINDOW: the worker's view.
             table.fill(list_row(r) for r in view.rows)
             status.update(self._summary(view))
@@ -150,6 +149,8 @@ class BackupsScreen(BackupActions):
     def _summary(self, view: BackupsView) -> Text:
         backups, tenants = view.backups, view.tenants
         text = Text(f"{plural(backups, 'backup')} of {plural(tenants, 'tenant')}")
+        if self.needle:
+            text.append(" holding the filter")
         if view.failed:
             text.append(f" · {view.failed} failed or missing", style="bold red")
         if backups > WINDOW:

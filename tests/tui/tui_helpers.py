@@ -98,9 +98,19 @@ async def until(
     assert ready(), f"waited {ROUNDS} rounds of the app's event loop for {what}"
 
 
+def flush_filters(app: App[Any]) -> None:
+    """Apply at once the text typed in a catalog-searched filter (screens/list_filter.py)
+    instead of waiting out its debounce timer: no test sleeps."""
+    for screen in app.screen_stack:
+        if getattr(screen, "filter_pending", False):
+            screen.flush_filter()  # type: ignore[attr-defined]
+
+
 async def settle(pilot: Pilot[Any]) -> None:
-    """Wait until every service call the app started has come back and been shown: two rounds
-    in a row find nothing queued and no worker running."""
+    """Wait until every service call the app started (or that typed filter text is waiting
+    to start: :func:`flush_filters`) has come back and been shown: two rounds in a row find
+    nothing queued and no worker running."""
+    flush_filters(pilot.app)
     quiet_rounds = 0
 
     def twice_quiet() -> bool:
