@@ -183,7 +183,7 @@ def bench_check(args: argparse.Namespace, space: Any) -> dict[str, Any]:
         backend=args.backend,
         ours_run=Run(env=space.env, cwd=space.tmp, check_stdout=_check_report(args.assignments)),
         floor_run=Run(env=space.env, cwd=space.tmp),
-        extra={"tenants": args.tenants, "floor": "tenant list --json"},
+        extra={"tenants": args.tenants},
         record=not args.no_record,
     )
 

@@ -61,31 +61,41 @@ class OpsHeader(Vertical):
     def _show_nav(self) -> None:
         current = getattr(self.screen, "MODE", "")
         width = self.size.width or self.app.size.width
-        # Without importing the screens not shown yet.
-        parts = []
-        for key, mode, title in nav_tabs(
-            self.ops.tabs(), self.ops.tabs(short=True), current, width
+        # The full titles; else the short ones (80 columns); else the tiny ones, closer (60);
+        # else the tiny ones with the rightmost tabs but the current one down to their keys.
+        for tabs, pad in (
+            (self.ops.tabs(), " "),
+            (self.ops.tabs(short=True), " "),
+            (self.ops.tabs(tiny=True), ""),
         ):
-            text = f" {key} {title} " if title else f" {key} "
+            if _cells(tabs, pad) <= width:
+                break
+        else:
+            tabs = keys_only_from_the_right(tabs, pad, current, width)
+        parts = [" " if not pad else ""]
+        for key, mode, title in tabs:
+            text = f"{pad}{key} {title} " if title else f"{pad}{key} "
             parts.append(f"[reverse b]{text}[/]" if mode == current else text)
         self.query_one("#ops-header-nav", Label).update("".join(parts))
 
 
-def nav_tabs(
-    full: list[tuple[str, str, str]], short: list[tuple[str, str, str]], current: str, width: int
+def _cells(tabs: list[tuple[str, str, str]], pad: str) -> int:
+    """The columns ``tabs`` take, each padded with ``pad`` (and the line led by a space
+    when they are not)."""
+    lead = 0 if pad else 1
+    return lead + sum(
+        len(f"{pad}{key} {title} " if title else f"{pad}{key} ") for key, _, title in tabs
+    )
+
+
+def keys_only_from_the_right(
+    tabs: list[tuple[str, str, str]], pad: str, current: str, width: int
 ) -> list[tuple[str, str, str]]:
-    """The tabs as ``width`` columns hold them: the full titles if they fit, else the short
-    ones; if even those do not, the rightmost tabs other than the current one lose their
-    titles (their keys stay) until the rest fit."""
-
-    def cells(tabs: list[tuple[str, str, str]]) -> int:
-        return sum(len(f" {key} {title} ") if title else len(f" {key} ") for key, _, title in tabs)
-
-    if cells(full) <= width:
-        return full
-    tabs = list(short)
+    """``tabs`` with the rightmost ones other than ``current`` losing their titles (their keys
+    stay) until the rest fit ``width``."""
+    tabs = list(tabs)
     for n in reversed(range(len(tabs))):
-        if cells(tabs) <= width:
+        if _cells(tabs, pad) <= width:
             break
         key, mode, _title = tabs[n]
         if mode != current:

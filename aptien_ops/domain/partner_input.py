@@ -15,6 +15,7 @@ from aptien_ops.domain.partners import REGION_NAME, Coverage, PartnerKind
 from aptien_ops.domain.values import parse_choice
 from aptien_ops.errors import InvalidInput
 
+_KINDS = {str(k): k for k in PartnerKind}
 TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 #: Digits with the usual separators, an optional leading +: 3 to 32 characters.
 PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{1,30}[0-9)]$")
@@ -27,7 +28,11 @@ def _quoted(text: str, width: int = 24) -> str:
 
 def parse_kinds(values: Iterable[str]) -> frozenset[PartnerKind]:
     """``sales``, ``expert`` or both. Raises: InvalidInput."""
-    kinds = frozenset(parse_choice(PartnerKind, v.strip(), "partner kind") for v in values if v)
+    kinds = frozenset(
+        _KINDS.get(v.strip()) or parse_choice(PartnerKind, v.strip(), "partner kind")
+        for v in values
+        if v
+    )
     if not kinds:
         raise InvalidInput("a partner needs a kind", hint="sales, expert, or both")
     return kinds
