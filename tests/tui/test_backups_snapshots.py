@@ -18,11 +18,13 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import ProgressBar
 from tui_helpers import ManualClock, keys, until
+from waiting import HANG_GUARD_S
 
 from aptien_ops.composition import Console
 from aptien_ops.errors import IntegrityFailure
 from aptien_ops.screens.app import OpsApp
-from aptien_ops.services.backups import BackupListing, BackupService
+from aptien_ops.services.backups import BackupListing
+from aptien_ops.services.backups.catalogue import BackupCatalogue
 
 pytestmark = pytest.mark.tui
 
@@ -34,9 +36,9 @@ def stored_size_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
     """age (rage) writes a grease stanza of random length into every header, so the stored
     size of the very same dump differs by up to ~100 bytes from run to run: the pictures show
     it pinned to 1,650 bytes (what every other column shows is as the service returned it)."""
-    listed = BackupService.listing
+    listed = BackupCatalogue.listing  # BackupService.listing is bound to it per console
 
-    def pinned(self: BackupService, *args: Any, **kwargs: Any) -> BackupListing:
+    def pinned(self: BackupCatalogue, *args: Any, **kwargs: Any) -> BackupListing:
         listing = listed(self, *args, **kwargs)
         rows = [
             dataclasses.replace(r, record=dataclasses.replace(r.record, ciphertext_size=1_650))
@@ -44,7 +46,7 @@ def stored_size_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
         ]
         return BackupListing(rows, listing.notes)
 
-    monkeypatch.setattr(BackupService, "listing", pinned)
+    monkeypatch.setattr(BackupCatalogue, "listing", pinned)
 
 
 @pytest.fixture
@@ -140,7 +142,7 @@ def test_backup_progress_mid_run(
         assert progress is not None
         progress(half)  # as the codec reports after half the dump, then hold until the picture
         reported.set()
-        release.wait(timeout=60)
+        release.wait(timeout=HANG_GUARD_S)
         return create(*args, progress=progress, **kwargs)
 
     monkeypatch.setattr(repository, "create", held_create)
