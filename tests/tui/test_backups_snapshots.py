@@ -22,7 +22,8 @@ from tui_helpers import ManualClock, keys, until
 from aptien_ops.composition import Console
 from aptien_ops.errors import IntegrityFailure
 from aptien_ops.screens.app import OpsApp
-from aptien_ops.services.backups import BackupListing, BackupService
+from aptien_ops.services.backups import BackupListing
+from aptien_ops.services.backups.catalogue import BackupCatalogue
 
 pytestmark = pytest.mark.tui
 
@@ -34,9 +35,9 @@ def stored_size_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
     """age (rage) writes a grease stanza of random length into every header, so the stored
     size of the very same dump differs by up to ~100 bytes from run to run: the pictures show
     it pinned to 1,650 bytes (what every other column shows is as the service returned it)."""
-    listed = BackupService.listing
+    listed = BackupCatalogue.listing  # what BackupService.listing is bound to
 
-    def pinned(self: BackupService, *args: Any, **kwargs: Any) -> BackupListing:
+    def pinned(self: BackupCatalogue, *args: Any, **kwargs: Any) -> BackupListing:
         listing = listed(self, *args, **kwargs)
         rows = [
             dataclasses.replace(r, record=dataclasses.replace(r.record, ciphertext_size=1_650))
@@ -44,7 +45,7 @@ def stored_size_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
         ]
         return BackupListing(rows, listing.notes)
 
-    monkeypatch.setattr(BackupService, "listing", pinned)
+    monkeypatch.setattr(BackupCatalogue, "listing", pinned)
 
 
 @pytest.fixture

@@ -74,6 +74,8 @@ def _quiet(app: App[Any]) -> bool:
         # A table sizes its columns to new rows when it is next idle; until then it paints
         # them cut to the headers' widths (seen as a flaky snapshot on a busy machine).
         and not any(getattr(n, "_require_update_dimensions", False) for n in nodes)
+        # A list hands its rows to its table a chunk per frame (screens/lists.py).
+        and not any(getattr(n, "filling", False) for n in nodes)
     )
 
 
@@ -157,6 +159,9 @@ def recording_app(console: Any, **options: Any) -> Any:
         def notices_of(self, severity: str) -> list[str]:
             return [m for s, m in self.notices if s == severity]
 
+    # Composing every screen ahead (after the first frame) is for the operator's first visits;
+    # a test shows the screens it visits (tests/tui/test_never_freeze.py composes them ahead).
+    options.setdefault("compose_ahead", False)
     return RecordingApp(console, cursor_blink=False, **options)
 
 
