@@ -261,6 +261,53 @@ def grant_columns_only(
         )
 
 
+#: Ends the client sessions in the databases ``%s`` that this role may end: never a server
+#: process (autovacuum, a parallel or replication worker: DROP and ALTER DATABASE wait those
+#: out themselves), and a superuser's session only when this role is one. PostgreSQL refuses
+#: the rest to a role without SUPERUSER ("must be a superuser to terminate superuser process"),
+#: and autovacuum counts as a superuser's.
+_END_CLIENT_SESSIONS = """\
+SELECT pg_catalog.pg_terminate_backend(a.pid)
+FROM pg_catalog.pg_stat_activity a JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid
+WHERE a.datname = ANY(%s) AND a.pid <> pg_catalog.pg_backend_pid()
+  AND a.backend_type = 'client backend'
+  AND (NOT r.rolsuper OR (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user))
+"""
+
+#: DROP DATABASE attempts while sessions come back or autovacuum works in the database (the
+#: server itself waits up to 5 s for autovacuum to leave, at each attempt).
+DROP_ATTEMPTS = 3
+
+
+def end_client_sessions(conn: psycopg.Connection, databases: list[str]) -> None:
+    """Terminate the client sessions in ``databases`` that this role may end (see above).
+
+    Raises: psycopg.Error."""
+    conn.execute(_END_CLIENT_SESSIONS, (databases,))
+
+
+def drop_database(conn: psycopg.Connection, dbname: str, where: str) -> None:
+    """``DROP DATABASE IF EXISTS dbname`` after ending its client sessions, a bounded number
+    of times while it stays in use.
+
+    Raises: Conflict (still in use: a session this role may not end, e.g. a superuser's);
+    psycopg.Error.
+    """
+    for attempt in range(1, DROP_ATTEMPTS + 1):
+        end_client_sessions(conn, [dbname])
+        try:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(dbname)))
+            return
+        except psycopg.errors.ObjectInUse as exc:
+            if attempt == DROP_ATTEMPTS:
+                raise Conflict(
+                    f"{where}: {dbname} is still in use after {DROP_ATTEMPTS} attempts:"
+                    f" {driver_message(exc)}",
+                    hint="a superuser's session (or a server process) that this role may not"
+                    " end is using it: end it as a superuser, then rerun",
+                ) from None
+
+
 def end_sessions(conn: psycopg.Connection, role: str, seconds: float, where: str) -> None:
     """Terminate every session whose login role is ``role`` and wait until none is left.
 

@@ -16,7 +16,7 @@ from psycopg import sql
 
 from aptien_ops.backends import pg_tenant_access as access
 from aptien_ops.backends import pg_tenant_schema
-from aptien_ops.backends.pg_common import act_as_owner
+from aptien_ops.backends.pg_common import act_as_owner, end_client_sessions
 from aptien_ops.domain import Clock
 from aptien_ops.errors import Conflict
 
@@ -80,11 +80,7 @@ def swap_databases(
     """
     deadline = time.monotonic() + SWAP_SECONDS
     while True:
-        conn.execute(
-            "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity"
-            " WHERE datname = ANY(%s) AND pid <> pg_catalog.pg_backend_pid()",
-            ([live, staged],),
-        )
+        end_client_sessions(conn, [live, staged])
         try:
             with conn.transaction():
                 found = conn.execute(

@@ -29,7 +29,12 @@ from aptien_ops.backends import (
     tenant_schema,
 )
 from aptien_ops.backends import pg_tenant_access as access
-from aptien_ops.backends.pg_common import converge_role, scram_sha256_verifier, translate_pg_error
+from aptien_ops.backends.pg_common import (
+    converge_role,
+    drop_database,
+    scram_sha256_verifier,
+    translate_pg_error,
+)
 from aptien_ops.backends.pg_connections import ClusterConnections
 from aptien_ops.backends.pg_tenant_facts import DB_PREFIX
 from aptien_ops.config import ClusterSettings
@@ -154,20 +159,14 @@ class PostgresTenantStore:
 
         Raises:
             InvalidInput: invalid tenant name.
-            Conflict: the owner role still owns objects elsewhere.
+            Conflict: the owner role still owns objects elsewhere; the database stays in use
+                by a session this role may not end (a superuser's).
             Unavailable: the cluster cannot be reached.
         """
         dbname, role = database_name(tenant), owner_role(tenant)
 
         def drop(conn: psycopg.Connection) -> None:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = %s AND pid <> pg_backend_pid()",
-                (dbname,),
-            )
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
-            )
+            drop_database(conn, dbname, f"cluster {self.cluster!r}: drop")
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
         self._connections.with_admin(f"drop {dbname}", drop)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.text import Text
@@ -17,7 +18,6 @@ from aptien_ops.screens.base import (
     CLEAR_FILTER,
     FILTER,
     RELOAD,
-    OpsScreen,
     highlighted_key,
     open_row,
 )
@@ -30,8 +30,10 @@ from aptien_ops.screens.formatting import (
     plural,
     short_minute,
 )
+from aptien_ops.screens.list_filter import CatalogFilteredScreen
 from aptien_ops.screens.lists import ListRow, ListTable
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal, RecordModal
+from aptien_ops.services.approvals import ApprovalDecision
 from aptien_ops.services.lifecycle import PurgeScope
 from aptien_ops.terminal_text import shown
 
@@ -39,7 +41,7 @@ from aptien_ops.terminal_text import shown
 WINDOW = 500
 
 
-class ApprovalsScreen(OpsScreen):
+class ApprovalsScreen(CatalogFilteredScreen):
     """Requests waiting for (or decided by) a second operator."""
 
     MODE = "approvals"
@@ -86,19 +88,22 @@ class ApprovalsScreen(OpsScreen):
 
     def refresh_data(self) -> None:
         state = ApprovalState.PENDING if self.only_pending else None
-        self.load(lambda: self._read(state), self._loaded)
+        needle = self.needle
+        self.load(lambda: self._read(state, needle), self._loaded)
 
-    def _read(self, state: ApprovalState | None) -> tuple[list[Approval], set[int], int]:
-        """Runs in a worker: the newest ``WINDOW`` requests (newest first), which pending ones
-        are past the policy's lifetime, and how many requests there are in all."""
-        approvals = self.console.approvals.list(state)
+    def _read(
+        self, state: ApprovalState | None, needle: str
+    ) -> tuple[list[Approval], set[int], int]:
+        """Runs in a worker: the newest ``WINDOW`` requests (newest first) holding ``needle``,
+        which pending ones are past the policy's lifetime, and how many there are in all."""
+        approvals = self.console.approvals.list(state, grep=needle or None)
         newest = sorted(approvals, key=lambda a: a.id, reverse=True)[:WINDOW]
         expired = {a.id for a in newest if self.console.approvals.expired(a)}
         return newest, expired, len(approvals)
 
     def _loaded(self, loaded: tuple[list[Approval], set[int], int]) -> None:
         approvals, self.expired, n = loaded
-        self.approvals = {a.id: a for a in approvals}
+        self.approvals, self.found = {a.id: a for a in approvals}, n
         self.query_one(ListTable).fill(
             ListRow(
                 str(a.id),
@@ -118,6 +123,8 @@ class ApprovalsScreen(OpsScreen):
             if self.only_pending
             else f"{plural(n, 'request')} in all"
         )
+        if self.needle:
+            shown += " holding the filter"
         if n > len(approvals):
             shown += f", newest {len(approvals)} shown (approval list has all)"
         self.query_one("#approvals-status", Static).update(
@@ -228,22 +235,20 @@ class ApprovalsScreen(OpsScreen):
     def _confirm_approval(self, approval: Approval, consequences: str) -> None:
         approval_id = approval.id
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.change(
-                    lambda: self.console.approvals.approve(approval_id),
-                    lambda result: self.notify(
-                        f"request #{approval_id} approved: {result.action} on {result.target} done",
-                        title="Approved",
-                    ),
-                )
+        def approved(result: ApprovalDecision) -> None:
+            self.notify(
+                f"request #{approval_id} approved: {result.action} on {result.target} done",
+                title="Approved",
+            )
 
         question = (
             f"Approve request #{approval.id}: {approval.action} on {approval.target}, "
             f"requested by {approval.requested_by}? {consequences}"
         )
         self.app.push_screen(
-            ConfirmModal(question, yes="Approve", title="Approve request"), confirmed
+            ConfirmModal(question, yes="Approve", title="Approve request").acting(
+                self, lambda _yes: lambda: self.console.approvals.approve(approval_id), approved
+            )
         )
 
     def action_reject(self) -> None:
@@ -252,12 +257,8 @@ class ApprovalsScreen(OpsScreen):
             return
         approval_id = approval.id
 
-        def reasoned(reason: str | None) -> None:
-            if reason:
-                self.change(
-                    lambda: self.console.approvals.reject(approval_id, reason),
-                    lambda _: self.notify(f"request #{approval_id} rejected", title="Rejected"),
-                )
+        def reject(reason: str) -> Callable[[], object]:
+            return lambda: self.console.approvals.reject(approval_id, reason)
 
         question = (
             f"Reject request #{approval.id}: {approval.action} on {approval.target}? "
@@ -266,8 +267,11 @@ class ApprovalsScreen(OpsScreen):
         self.app.push_screen(
             ReasonModal(
                 question, title="Reject request", placeholder="reason (kept in the ops log)"
-            ),
-            reasoned,
+            ).acting(
+                self,
+                reject,
+                lambda _: self.notify(f"request #{approval_id} rejected", title="Rejected"),
+            )
         )
 
 

@@ -39,12 +39,13 @@ from aptien_ops.screens.base import (
 )
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import count, plain, plural
+from aptien_ops.screens.list_filter import CatalogFilteredScreen
 from aptien_ops.screens.lists import ListTable
 from aptien_ops.screens.modals import RecordModal
 from aptien_ops.services.backups import BackupRow
 
 
-class BackupsScreen(BackupActions):
+class BackupsScreen(CatalogFilteredScreen, BackupActions):
     """Are the backups there, verified, and on schedule? Run, verify and prune them."""
 
     MODE = "backups"
@@ -119,10 +120,8 @@ class BackupsScreen(BackupActions):
     # -- loading ---------------------------------------------------------------------------
 
     def refresh_data(self) -> None:
-        self.load(self._read, self._loaded)
-
-    def _read(self) -> Shelf:
-        return read_shelf(self.console)
+        needle = self.needle
+        self.load(lambda: read_shelf(self.console, needle), self._loaded)
 
     def _loaded(self, shelf: Shelf) -> None:
         self.shelf = shelf
@@ -139,7 +138,7 @@ class BackupsScreen(BackupActions):
             table.fill(())
             status.update(Text(view.rows.one_line(), style="red"))
         else:
-            self._by_id = view.by_id
+            self._by_id, self.found = view.by_id, view.backups
             table.fill(view.list_rows)  # newest first, at most WINDOW: the worker's view
             status.update(self._summary(view))
         self._show_detail(self.selected())
@@ -148,6 +147,8 @@ class BackupsScreen(BackupActions):
     def _summary(self, view: BackupsView) -> Text:
         backups, tenants = view.backups, view.tenants
         text = Text(f"{plural(backups, 'backup')} of {plural(tenants, 'tenant')}")
+        if self.needle:
+            text.append(" holding the filter")
         if view.failed:
             text.append(f" · {view.failed} failed or missing", style="bold red")
         if backups > WINDOW:

@@ -101,15 +101,15 @@ class Shelf:
     """Whether replacing a tenant's data waits for a second operator (the policy in force)."""
 
 
-def read_shelf(console: Console) -> Shelf:
-    """Runs in a worker thread: the backups (reconciled with the stores) and what is due,
-    shaped for every region filter."""
+def read_shelf(console: Console, needle: str = "") -> Shelf:
+    """Runs in a worker thread: the backups (reconciled with the stores; those holding
+    ``needle``, searched by the catalog) and what is due, shaped for every region filter."""
     shelf = Shelf()
     service = console.backups
     rows: list[BackupRow] | OpsError
     due: list[DueItem] | OpsError
     try:
-        listing = service.listing()
+        listing = service.listing(grep=needle or None)
         rows, shelf.notes = listing.rows, listing.notes
     except OpsError as error:
         rows = error

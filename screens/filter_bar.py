@@ -165,6 +165,13 @@ class FilterBar(Horizontal):
             else ""
         )
 
+    def show_found(self, found: int) -> None:
+        """``12 found · filter 'ke'`` while a filter applies (the catalog searched every row,
+        not only those the list holds); nothing otherwise."""
+        label = self.query_one(".filter-bar--count", Label)
+        needle = self.needle
+        label.update(Text(f" {count(found)} found · filter '{shown(needle)}'") if needle else "")
+
     def _fit(self) -> None:
         self.display = self.always_shown or self.editing or bool(self.needle)
 

@@ -47,6 +47,8 @@ from aptien_ops.terminal_text import shown
 
 #: Rows shown at most: an address is a user of a handful of tenants, never of the whole fleet.
 SHOWN_ROWS = 1_000
+#: Rows the final, sorted list adds to the table per frame once a search ends.
+CHUNK_ROWS = 100
 
 
 class UserFound(Message, bubble=False):
@@ -101,6 +103,8 @@ class FindUserScreen(OpsScreen):
         self.searching = False
         self._search = 0
         self._rows: dict[str, UserHit] = {}
+        #: The final list's rows not yet in the table (added a chunk per frame).
+        self._queued: list[ListRow] = []
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="find-explain")
@@ -159,6 +163,7 @@ class FindUserScreen(OpsScreen):
         self._search += 1
         self.email, self.result, self.searching = None, None, False
         self._rows.clear()
+        self._queued = []
         self.query_one(ListTable).fill(())
         self.query_one("#find-detail", Static).update("")
 
@@ -193,8 +198,10 @@ class FindUserScreen(OpsScreen):
 
         inspection = self.console.inspection
         self.load(
-            lambda: inspection.find_user(address, region=region, on_hit=found, progress=progress),
-            lambda result: self._searched(search, result),
+            lambda: final_list(
+                inspection.find_user(address, region=region, on_hit=found, progress=progress)
+            ),
+            lambda final: self._searched(search, final),
         )
         self.query_one(ListTable).focus()
         self._show_status()
@@ -223,19 +230,32 @@ class FindUserScreen(OpsScreen):
         if len(self._rows) == 1:
             self._show_detail(name)
 
-    def _searched(self, search: int, result: UserSearch) -> None:
+    def _searched(self, search: int, final: FinalList) -> None:
+        """The search is over: the final list (every hit, in order, its rows made in the
+        worker) replaces the streamed rows, a chunk per frame."""
         if search != self._search:
             return
+        result, hits, rows = final
         self.searching, self.result = False, result
         self.query_one("#find-progress").display = False
-        for hit in result.hits:  # any the stream has not delivered yet, and the final order
-            self._add(hit)
+        self._rows = hits
         table = self.query_one(ListTable)
-        table.sort_by("tenant")
+        table.fill(rows[:CHUNK_ROWS])
+        self._queued = rows[CHUNK_ROWS:]
         if table.row_count:
             table.move_cursor(row=0)
             self._show_highlighted()
         self._show_status()
+        if self._queued:
+            self.call_after_refresh(self._add_queued, search)
+
+    def _add_queued(self, search: int) -> None:
+        if search != self._search:
+            return
+        chunk, self._queued = self._queued[:CHUNK_ROWS], self._queued[CHUNK_ROWS:]
+        self.query_one(ListTable).extend(chunk)
+        if self._queued:
+            self.call_after_refresh(self._add_queued, search)
 
     def service_refused(self, error: OpsError) -> None:
         self.searching = False
@@ -353,6 +373,20 @@ class FindUserScreen(OpsScreen):
         if action == "leave_email":
             return self.focused is self._email_box()
         return super().check_action(action, parameters)
+
+
+#: A finished search, its hits by tenant and their rows in order (at most ``SHOWN_ROWS``).
+FinalList = tuple[UserSearch, dict[str, UserHit], list[ListRow]]
+
+
+def final_list(result: UserSearch) -> FinalList:
+    """Runs in the search's worker: the hits by tenant (the first of each), ordered by tenant
+    name and cut to ``SHOWN_ROWS``, with their rows made here, off the UI thread."""
+    hits: dict[str, UserHit] = {}
+    for hit in result.hits:
+        hits.setdefault(hit.tenant.name, hit)
+    ordered = sorted(hits)[:SHOWN_ROWS]
+    return result, {name: hits[name] for name in ordered}, [_row(hits[name]) for name in ordered]
 
 
 def _row(hit: UserHit) -> ListRow:

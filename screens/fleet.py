@@ -7,7 +7,7 @@ upgrades tenant schemas with a progress bar fed by messages from the worker thre
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from aptien_ops.screens.base import CLEAR_FILTER, FILTER, REGION_FILTER, OpsScre
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import count, plain, plural
 from aptien_ops.screens.lists import ListScroll
-from aptien_ops.screens.modals import ConfirmModal
+from aptien_ops.screens.modals import ConfirmModal, OpsModal
 from aptien_ops.services.fleet import Finding, MigrationResult
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
@@ -295,19 +295,18 @@ class FleetScreen(OpsScreen):
         region = self.ops.region_filter
         scope = f"in region {region}" if region else "in every region"
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._migrate(region)
-
         question = (
             f"Upgrade the schema of every live tenant {scope} to v{TENANT_SCHEMA_VERSION}? "
             "One transaction per tenant; rerunning resumes where it stopped."
         )
         self.app.push_screen(
-            ConfirmModal(question, yes="Migrate", title="Migrate schemas"), confirmed
+            ConfirmModal(question, yes="Migrate", title="Migrate schemas").acting(
+                self, lambda _yes: self._migrate(region), self._migrated
+            )
         )
 
-    def _migrate(self, region: str | None) -> None:
+    def _migrate(self, region: str | None) -> Callable[[], list[MigrationResult]]:
+        """Show the migration's progress (here and in the dialog); the call that runs it."""
         self.query_one("#fleet-migration").display = True
         self.query_one("#fleet-migration-label", Label).update("migrating…")
         self.query_one(ProgressBar).update(total=None, progress=0)
@@ -315,19 +314,18 @@ class FleetScreen(OpsScreen):
         def report(done: int, total: int, tenant: str) -> None:
             self.post_message(MigrateProgress(done, total, tenant))
 
-        self.change(
-            lambda: self.console.fleet.migrate(
-                region=region, parallel=MIGRATE_PARALLEL, progress=report
-            ),
-            self._migrated,
+        return lambda: self.console.fleet.migrate(
+            region=region, parallel=MIGRATE_PARALLEL, progress=report
         )
 
     @on(MigrateProgress)
     def _migrate_progress(self, event: MigrateProgress) -> None:
         self.query_one(ProgressBar).update(total=event.total, progress=event.done)
-        self.query_one("#fleet-migration-label", Label).update(
-            f"{event.done}/{event.total} {event.tenant[:24]}"
-        )
+        progress = f"{event.done}/{event.total} {event.tenant[:24]}"
+        self.query_one("#fleet-migration-label", Label).update(progress)
+        dialog = self.app.screen
+        if isinstance(dialog, OpsModal) and dialog.working:
+            dialog.show_working(progress)
 
     def _migrated(self, results: list[MigrationResult]) -> None:
         failed = [r for r in results if r.error]

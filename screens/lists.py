@@ -113,25 +113,22 @@ class ListTable(OpsTable):
 
     def append(self, row: ListRow) -> None:
         """Add one row at the end (shown if it matches the filter and there is room)."""
-        self._rows.append(row)
-        if self.needle in row.text:
-            self.matches += 1
-            if self.limit is None or self.row_count + len(self._pending) < self.limit:
-                if self._pending:
-                    self._pending.append(row)
-                else:
-                    self.add_row(*row.cells, key=row.key)
-        self.post_message(self.Shown(self))
+        self.extend((row,))
 
-    def sort_by(self, column: str) -> None:
-        """Order every row (shown or not) by ``column``'s text. The rows shown are only moved,
-        not given again: the table keeps its column widths."""
-        index = self.get_column_index(column)
-        self._rows.sort(key=lambda row: _plain(row.cells[index]))
-        if self._pending:
-            self._show(None)  # not all in yet: hand them again, in the new order
-        else:
-            self.sort(column, key=_plain)
+    def extend(self, rows: Iterable[ListRow]) -> None:
+        """Add ``rows`` at the end (those the filter matches, while there is room), keeping
+        the cursor where it is; the bar's count is told once. While the table is still being
+        filled, they join the rows waiting for their frame."""
+        for row in rows:
+            self._rows.append(row)
+            if self.needle in row.text:
+                self.matches += 1
+                if self.limit is None or self.row_count + len(self._pending) < self.limit:
+                    if self._pending:
+                        self._pending.append(row)
+                    else:
+                        self.add_row(*row.cells, key=row.key)
+        self.post_message(self.Shown(self))
 
     def filter(self, needle: str) -> None:
         """Show only the rows whose visible text holds ``needle`` (any case; blank: all)."""

@@ -1,8 +1,10 @@
 """Typed modal dialogs: confirm, ask for a reason, pick a role, add an operator, show a record.
 
 Each returns its answer through ``dismiss``; ``None`` (or ``False``) means the operator backed
-out. Escape always backs out; nothing changes until the caller acts on the answer. Questions
-quote data (a request's target, a tenant's name): they are shown as plain text, never markup.
+out. Escape always backs out; nothing changes until the caller acts on the answer. A dialog
+whose answer is a change (:meth:`OpsModal.acting`) makes the service call itself and stays open
+until it is done, so that an error is shown inside it, beside what was typed. Questions quote
+data (a request's target, a tenant's name): they are shown as plain text, never markup.
 """
 
 from __future__ import annotations
@@ -10,21 +12,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path, PurePath
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
 
-from aptien_ops.errors import InvalidInput
+from aptien_ops.errors import InvalidInput, OpsError, PendingApproval
 from aptien_ops.identity import validate_operator_name
 from aptien_ops.permissions import ROLES, Role
+from aptien_ops.screens.base import ServiceCaller
 from aptien_ops.screens.formatting import plain
 from aptien_ops.screens.lists import ListScroll
 
@@ -33,31 +38,119 @@ R = TypeVar("R")
 #: The longest reason a service takes (suspend, reject, purge early).
 MAX_REASON = 500
 
+#: What a dialog's answer becomes (:meth:`OpsModal.acting`): the service call to make, or None
+#: for none (the dialog just closes).
+Act = Callable[[Any], Callable[[], object] | None]
 
-class OpsModal(ModalScreen[R]):
+
+def _nothing(_result: object) -> None:
+    """A change's result that needs no word beyond the reloaded screen."""
+
+
+def _stays_open() -> AwaitComplete:
+    """What ``dismiss`` returns when the dialog stays open."""
+    nothing: AwaitComplete = AwaitComplete.nothing()  # type: ignore[no-untyped-call]
+    return nothing
+
+
+class OpsModal(ModalScreen[R], ServiceCaller):
     """Base of the console's dialogs: one stylesheet (rules prefixed ``OpsModal``), and one
-    way to say what is wrong with what was typed: inside the dialog, under its fields
-    (:meth:`show_problem`), never as a toast that hides behind it or outlives it."""
+    way to say what is wrong: inside the dialog, under its fields (:meth:`show_problem`), never
+    as a toast that hides behind it or outlives it — what was typed, and (:meth:`acting`) what
+    the service refused or failed to do with it."""
 
     #: One stylesheet, or a list (a dialog with its own sheet names both).
     CSS_PATH: ClassVar[str | PurePath | list[str | PurePath] | None] = Path(__file__).with_name(
         "modals.tcss"
     )
+    _acts: tuple[ServiceCaller, Act, Callable[[Any], None]] | None = None
+    #: A change made from this dialog is under way: it cannot be answered or closed again.
+    working = False
+    _focused_before: Widget | None = None
+
+    def acting(
+        self, owner: ServiceCaller, act: Act, done: Callable[[Any], None] = _nothing
+    ) -> Self:
+        """Make the operator's answer a change: ``act(answer)`` gives the service call, which
+        runs in a worker while the dialog stays open saying "working…". Done, the dialog closes
+        and ``done(result)`` runs for ``owner`` (the screen that opened it); a four-eyes request
+        closes it too and ``owner`` says who must approve. A refusal or failure is shown in the
+        dialog, which stays open to change the answer or back out with Esc. ``owner`` reloads
+        after every attempt. Backing out (None or False) calls nothing."""
+        self._acts = (owner, act, done)
+        return self
+
+    def dismiss(self, result: R | None = None) -> AwaitComplete:
+        if self.working:
+            return _stays_open()  # the change is under way: it says when it is done
+        call = None
+        if self._acts is not None and result is not None and result is not False:
+            call = self._acts[1](result)
+        if call is None:
+            return super().dismiss(result)
+        self.working, self._focused_before = True, self.focused
+        self.show_working()
+        self.query_one("#modal-box").disabled = True
+        self.change(call, self._done)
+        return _stays_open()
+
+    def show_working(self, progress: str = "") -> None:
+        """Say that the change is under way (and how far it got: ``progress``)."""
+        line = f"working… {progress}" if progress else "working…"
+        self._problem_line().update(Text(line, style="dim"))
+
+    def _close(self) -> None:
+        self.working = False
+        super().dismiss(None)
+
+    def _done(self, result: object) -> None:
+        assert self._acts is not None
+        self._close()
+        self._acts[2](result)
+
+    def _again(self, problem: str) -> None:
+        """The change did not happen: the dialog takes an answer again, ``problem`` shown."""
+        self.working = False
+        self.query_one("#modal-box").disabled = False
+        self.show_problem(problem, focus=self._focused_before)
+
+    def approval_pending(self, pending: PendingApproval) -> None:
+        self._close()
+        if self._acts is not None:
+            self._acts[0].approval_pending(pending)
+
+    def service_refused(self, error: OpsError) -> None:
+        if self.working:
+            self._again(error.one_line())
+        else:
+            super().service_refused(error)
+
+    def after_change(self) -> None:
+        if self._acts is not None:
+            self._acts[0].after_change()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # ServiceCaller's handler runs too (a toast names the bug); the dialog takes input again.
+        if event.state == WorkerState.ERROR and event.worker.node is self and self.working:
+            error = event.worker.error
+            self._again(f"internal error: {type(error).__name__}: {error}")
+
+    def _problem_line(self) -> Static:
+        found = self.query("#modal-problem")
+        if found:
+            return found.first(Static)
+        box, hints = self.query_one("#modal-box"), self.query(".modal-hint")
+        line = Static(id="modal-problem")
+        if hints:
+            box.mount(line, before=hints.first())
+        else:
+            box.mount(line)
+        return line
 
     def show_problem(self, problem: str | None, *, focus: Widget | None = None) -> None:
         """Show ``problem`` (None: clear it) in the dialog, above its hints, and put the
         focus on the field to fix (``focus``)."""
-        text = Text(f"✗ {problem}", style="red") if problem else Text()
-        found = self.query("#modal-problem")
-        if found:
-            found.first(Static).update(text)
-        else:
-            box, hints = self.query_one("#modal-box"), self.query(".modal-hint")
-            line = Static(text, id="modal-problem")
-            if hints:
-                box.mount(line, before=hints.first())
-            else:
-                box.mount(line)
+        self._problem_line().update(Text(f"✗ {problem}", style="red") if problem else Text())
         if focus is not None:
             self.set_focus(focus)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.text import Text
@@ -154,18 +155,14 @@ class OperatorsScreen(OpsScreen):
     # -- actions (the service decides; hidden bindings only spare the operator a refusal) --
 
     def action_add(self) -> None:
-        def added(answer: tuple[str, tuple[str, ...]] | None) -> None:
-            if answer is None:
-                return
+        def add(answer: tuple[str, tuple[str, ...]]) -> Callable[[], Operator]:
             name, roles = answer
-            self.change(
-                lambda: self.console.operators.add(name, roles),
-                lambda op: self.notify(
-                    f"{op.name} added with role {role_list(op.roles)}", title="Operator added"
-                ),
-            )
+            return lambda: self.console.operators.add(name, roles)
 
-        self.app.push_screen(AddOperatorModal(), added)
+        def added(op: Operator) -> None:
+            self.notify(f"{op.name} added with role {role_list(op.roles)}", title="Operator added")
+
+        self.app.push_screen(AddOperatorModal().acting(self, add, added))
 
     def action_grant(self) -> None:
         operator = self._selected_operator("grant")
@@ -174,13 +171,12 @@ class OperatorsScreen(OpsScreen):
         name = operator.name
         choices = [r for r in ROLES if r not in operator.roles]
 
-        def picked(role: str | None) -> None:
-            if role is None:
-                return
-            self.change(
-                lambda: self.console.operators.grant(name, role),
-                lambda op: self.notify(f"{op.name} now holds {role}", title="Role granted"),
-            )
+        def grant(role: str) -> Callable[[], tuple[str, Operator]]:
+            return lambda: (role, self.console.operators.grant(name, role))
+
+        def granted(outcome: tuple[str, Operator]) -> None:
+            role, op = outcome
+            self.notify(f"{op.name} now holds {role}", title="Role granted")
 
         note = (
             "admin is only requested here; a second admin approves it"
@@ -188,8 +184,9 @@ class OperatorsScreen(OpsScreen):
             else ""
         )
         self.app.push_screen(
-            RolePickerModal(f"Grant a role to {name}", choices, title="Grant role", note=note),
-            picked,
+            RolePickerModal(
+                f"Grant a role to {name}", choices, title="Grant role", note=note
+            ).acting(self, grant, granted)
         )
 
     def action_revoke(self) -> None:
@@ -199,21 +196,18 @@ class OperatorsScreen(OpsScreen):
         name = operator.name
         held = [r for r in ROLES if r in operator.roles]
 
-        def confirmed(role: str, yes: bool | None) -> None:
-            if not yes:
-                return
-            self.change(
-                lambda: self.console.operators.revoke(name, role),
-                lambda op: self.notify(f"{op.name} no longer holds {role}", title="Role revoked"),
-            )
-
         def picked(role: str | None) -> None:
             if role is None:
                 return
             question = f"Revoke role {role} from {name}? They lose what it allows at once."
             self.app.push_screen(
-                ConfirmModal(question, yes="Revoke", title="Revoke role"),
-                lambda yes: confirmed(role, yes),
+                ConfirmModal(question, yes="Revoke", title="Revoke role").acting(
+                    self,
+                    lambda _yes: lambda: self.console.operators.revoke(name, role),
+                    lambda op: self.notify(
+                        f"{op.name} no longer holds {role}", title="Role revoked"
+                    ),
+                )
             )
 
         self.app.push_screen(

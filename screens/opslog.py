@@ -7,12 +7,13 @@ checkpoints).
 Home jumps to the newest entry and End to the oldest. The status line says where the view is
 (``entries 1–17 of 12,345``). The log reloads by itself while shown (new entries appear above
 and the cursor stays on its entry), and on ``r``/ctrl+r.
+
+``/`` filters the whole log in the catalog (:mod:`aptien_ops.screens.list_filter`): the table
+is then the entries holding the text, paged the same way, however old they are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
@@ -20,19 +21,19 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
-from textual.worker import get_current_worker
 
 from aptien_ops.domain import OpsLogEntry, OpsLogPage
 from aptien_ops.errors import IntegrityFailure, OpsError
 from aptien_ops.opslog import VerifyReport
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import CLEAR_FILTER, FILTER, RELOAD, OpsScreen, open_row
+from aptien_ops.screens.base import CLEAR_FILTER, FILTER, RELOAD, open_row
 from aptien_ops.screens.event_table import Column, EventTable
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import count, outcome_text, short_minute
+from aptien_ops.screens.list_filter import CatalogFilteredScreen
 from aptien_ops.screens.modals import RecordModal
 from aptien_ops.screens.opslog_window import MAX_ROWS, PAGE_ROWS, LogWindow
-from aptien_ops.services.opslog_service import PAGE_LIMIT, Witnesses
+from aptien_ops.services.opslog_service import Witnesses
 from aptien_ops.terminal_text import shown
 
 #: Target last: it is the column a narrow terminal may cut, and the detail pane repeats it.
@@ -62,7 +63,7 @@ class LogTable(EventTable):
             self.move_to(self.window.end - 1)
 
 
-class OpsLogScreen(OpsScreen):
+class OpsLogScreen(CatalogFilteredScreen):
     """Every operator action and denial, as the tamper-evident log recorded it."""
 
     MODE = "opslog"
@@ -111,9 +112,6 @@ class OpsLogScreen(OpsScreen):
         self._generation = 0
         #: Why nothing is shown (the operator's roles do not allow the log), or "".
         self.closed = ""
-        #: The filter bar's text, lower-cased: the window then holds the newest entries whose
-        #: row shows it (at most ``max_rows``), found by reading the log page by page.
-        self.needle = ""
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="opslog-verify")
@@ -158,24 +156,18 @@ class OpsLogScreen(OpsScreen):
         generation, self.pending = self._generation, what
         rows = self.page_rows if what != "again" else max(self.page_rows, len(self.window))
         rows = min(rows, self.window.max_rows)
-        opslog, needle, most = self.console.opslog, self.needle, self.window.max_rows
-        if needle and what in ("after", "before"):
-            return  # a filtered window holds every match there is room for
+        opslog, grep = self.console.opslog, self.needle or None
         self.load(
-            (lambda: matching(opslog.page, needle, most))
-            if needle
-            else (lambda: opslog.page(limit=rows, before=before, after=after)),
+            lambda: opslog.page(limit=rows, before=before, after=after, grep=grep),
             lambda page: self._take(generation, what, page),
         )
         self._show_status()
 
-    def filter_changed(self, needle: str) -> None:
-        self.needle = needle.strip().lower()
+    def filter_applied(self) -> None:
+        """The whole log read again for the entries holding the filter (or all)."""
         if self.closed or self.ops.roles is None:
             return
-        self.window.clear()
-        self.table.reset()
-        self._read("first")
+        self._read("filter")
 
     @on(EventTable.Wanted)
     def _wanted(self, event: EventTable.Wanted) -> None:
@@ -203,9 +195,8 @@ class OpsLogScreen(OpsScreen):
             self._replaced(what, page)
         self._show_status()
         table.check_edges()  # the cursor may already be near the new edge
-        bar = self.query_one(FilterBar)
         if self.needle:
-            bar.show_count(window.total, page.scanned if isinstance(page, Matches) else 0)
+            self.show_found(window.total)
 
     def _replaced(self, what: str, page: OpsLogPage) -> None:
         """A page that replaces the window: the first, an end, or the same entries again."""
@@ -216,7 +207,7 @@ class OpsLogScreen(OpsScreen):
         table.reset()
         if what == "bottom":
             table.move_to(window.end - 1)
-        elif what == "again" and highlighted is not None and not following:
+        elif what in ("again", "filter") and highlighted is not None and not following:
             position = window.position_of(highlighted.seq)
             table.move_to(position if position is not None else window.first)
         else:
@@ -298,37 +289,6 @@ class OpsLogScreen(OpsScreen):
                 first = shown(witness.untrusted[0])
                 text.append(f"\n{len(witness.untrusted)} not trusted: {first}", style="bold yellow")
         self.query_one("#opslog-verify", Static).update(text)
-
-
-@dataclass(frozen=True)
-class Matches(OpsLogPage):
-    """The newest entries whose row shows the filter's text, as one page of their own."""
-
-    scanned: int = 0
-    """Entries in the whole log when it was read."""
-
-
-def row_text(entry: OpsLogEntry) -> str:
-    """What the entry's row shows, lower-cased for the filter."""
-    return " ".join(column.value(entry) for column in COLUMNS).lower()
-
-
-def matching(page: Callable[..., OpsLogPage], needle: str, most: int) -> Matches:
-    """Runs in a worker: read the log newest first, page by page, keeping the entries whose
-    row holds ``needle``, until ``most`` are found or the log ends (or a newer read cancels)."""
-    found: list[OpsLogEntry] = []
-    before: int | None = None
-    total = 0
-    worker = get_current_worker()
-    while len(found) < most and not worker.is_cancelled:
-        read = page(limit=PAGE_LIMIT, before=before)
-        total = total or read.total
-        found += [e for e in read.entries if needle in row_text(e)]
-        if not read.entries or not read.entries[-1].seq > 1:
-            break
-        before = read.entries[-1].seq
-    found = found[:most]
-    return Matches(found, 0, len(found), scanned=total)
 
 
 def entry_text(entry: OpsLogEntry) -> Text:

@@ -4,6 +4,7 @@ session limits. Shown to every operator; an admin requests a change (a second ad
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Group
@@ -134,9 +135,8 @@ class PolicyScreen(OpsScreen):
             return
         current = json.dumps(self.view.policy.as_json()[key])
 
-        def chosen(value: str | None) -> None:
-            if value is not None:
-                self.change(lambda: self.console.policy.set(key, value), lambda _: None)
+        def set_value(value: str) -> Callable[[], object]:
+            return lambda: self.console.policy.set(key, value)
 
         question = (
             f"New value for {key} ({self.view.describe(key)}); now {current}. "
@@ -149,8 +149,7 @@ class PolicyScreen(OpsScreen):
                 title="Request a policy change",
                 placeholder=current,
                 check=lambda value: policy.with_value(key, value),  # refused in the dialog
-            ),
-            chosen,
+            ).acting(self, set_value)
         )
 
     # -- the doctor ------------------------------------------------------------------------

@@ -29,7 +29,6 @@ from aptien_ops.domain import Tenant, TenantState, validate_tenant_name
 from aptien_ops.domain.free_text import CONTACT_NAME
 from aptien_ops.errors import OpsError
 from aptien_ops.regions import Resolution
-from aptien_ops.screens.base import ServiceCaller
 from aptien_ops.screens.country_field import CountryField, country_line, form_row
 from aptien_ops.screens.formatting import plain
 from aptien_ops.screens.modals import OpsModal
@@ -52,7 +51,7 @@ class StepReported(Message, bubble=False):
         self.status = status
 
 
-class ProvisionModal(OpsModal[str | None], ServiceCaller):
+class ProvisionModal(OpsModal[str | None]):
     """Dismissed with the tenant's name once a provisioning run was started, else ``None``.
 
     ``existing`` maps tenant names the caller knows to their state, so the form can say at

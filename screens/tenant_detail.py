@@ -8,6 +8,7 @@ The Overview's text is drawn by tenant_render.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -18,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
-from aptien_ops.domain import Approval
+from aptien_ops.domain import Approval, Tenant
 from aptien_ops.errors import PendingApproval
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import OpsScreen
@@ -246,14 +247,8 @@ class TenantDetailScreen(OpsScreen):
     def action_suspend(self) -> None:
         name = self.tenant_name
 
-        def reasoned(reason: str | None) -> None:
-            if reason:
-                self.change(
-                    lambda: self.console.lifecycle.suspend(name, reason),
-                    lambda _: self.notify(
-                        f"{name} suspended: its logins stop; backups go on", title="Suspended"
-                    ),
-                )
+        def suspend(reason: str) -> Callable[[], object]:
+            return lambda: self.console.lifecycle.suspend(name, reason)
 
         question = (
             f"Suspend {name}? Its own logins stop and open sessions end; "
@@ -262,8 +257,13 @@ class TenantDetailScreen(OpsScreen):
         self.app.push_screen(
             ReasonModal(
                 question, title="Suspend tenant", placeholder="reason (kept in the history)"
-            ),
-            reasoned,
+            ).acting(
+                self,
+                suspend,
+                lambda _: self.notify(
+                    f"{name} suspended: its logins stop; backups go on", title="Suspended"
+                ),
+            )
         )
 
     def action_resume(self) -> None:
@@ -276,37 +276,31 @@ class TenantDetailScreen(OpsScreen):
     def action_cancel_tenant(self) -> None:
         name = self.tenant_name
 
-        def chosen(days: int | None) -> None:
-            if days is not None:
-                self.change(
-                    lambda: self.console.lifecycle.cancel(name, days),
-                    lambda t: self.notify(
-                        f"{name} cancelled; restorable until {day(t.retain_until)}",
-                        title="Cancelled",
-                    ),
-                )
+        def cancel(days: int) -> Callable[[], Tenant]:
+            return lambda: self.console.lifecycle.cancel(name, days)
+
+        def cancelled(t: Tenant) -> None:
+            self.notify(
+                f"{name} cancelled; restorable until {day(t.retain_until)}", title="Cancelled"
+            )
 
         default = self.console.ctx.policy.default_retain_days
-        self.app.push_screen(RetainDaysModal(name, default), chosen)
+        self.app.push_screen(RetainDaysModal(name, default).acting(self, cancel, cancelled))
 
     def action_reinstate(self) -> None:
         name = self.tenant_name
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.change(
-                    lambda: self.console.lifecycle.reinstate(name),
-                    lambda t: self.notify(
-                        f"{name} reinstated: {t.state} again", title="Reinstated", markup=False
-                    ),
-                )
+        def reinstated(t: Tenant) -> None:
+            self.notify(f"{name} reinstated: {t.state} again", title="Reinstated", markup=False)
 
         question = (
             f"Reinstate {name}? The cancel is undone: the tenant is as it was before it "
             "(active: its users can log in again)."
         )
         self.app.push_screen(
-            ConfirmModal(question, yes="Reinstate", title="Reinstate tenant"), confirmed
+            ConfirmModal(question, yes="Reinstate", title="Reinstate tenant").acting(
+                self, lambda _yes: lambda: self.console.lifecycle.reinstate(name), reinstated
+            )
         )
 
     def action_purge(self) -> None:
@@ -315,16 +309,16 @@ class TenantDetailScreen(OpsScreen):
         until = self.view.detail.tenant.retain_until
         retained = day(until) if until and until > self.console.ctx.now() else None
 
-        def confirmed(answer: PurgeConfirmed | None) -> None:
-            if answer is not None:
-                self.change(
-                    lambda: self.console.lifecycle.purge(
-                        name, before_retention_end=answer.early_reason
-                    ),
-                    lambda _: self.notify(f"{name} purged", title="Purged"),
-                )
+        def purge(answer: PurgeConfirmed) -> Callable[[], object]:
+            return lambda: self.console.lifecycle.purge(
+                name, before_retention_end=answer.early_reason
+            )
 
-        self.app.push_screen(TypeNameToPurgeModal(name, retained_until=retained), confirmed)
+        self.app.push_screen(
+            TypeNameToPurgeModal(name, retained_until=retained).acting(
+                self, purge, lambda _: self.notify(f"{name} purged", title="Purged")
+            )
+        )
 
     def approval_pending(self, pending: PendingApproval) -> None:
         verb = pending.action.rpartition(".")[2]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from pyrage import x25519
+from waiting import HANG_GUARD_S
 
 from aptien_ops.backends import backup_codec
 
@@ -166,7 +167,7 @@ class DiskFullOnceSourceHangs(io.RawIOBase):
 
     def write(self, data: bytes) -> int:  # type: ignore[override]
         # A safety net only: the source hangs after its third chunk.
-        assert self._source.hanging.wait(60), "the source never got to hang"
+        assert self._source.hanging.wait(HANG_GUARD_S), "the source never got to hang"
         assert self._source.reader is not None
         self._count_joins(self._source.reader)
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 from backup_site import Site, make_site
 from ci_skips import missing_tool
 from pyrage import x25519
+from waiting import until
 
 from aptien_ops.backends import backup_codec, pg_scratch
 from aptien_ops.backends.backup_signing import RegionSigner
@@ -288,17 +288,17 @@ def _start_child(site: Site, program: str, **spec: str) -> subprocess.Popen[byte
     return subprocess.Popen([sys.executable, "-c", program, str(path)], stderr=subprocess.PIPE)
 
 
-def _wait_for_partial(directory: Path, at_least: int, give_up: float = 60.0) -> Path:
-    deadline = time.monotonic() + give_up
-    while time.monotonic() < deadline:
+def _wait_for_partial(directory: Path, at_least: int) -> Path:
+    def grown() -> Path | None:
         for path in directory.glob("*.dump.zst.age.partial") if directory.exists() else ():
             try:
                 if path.stat().st_size >= at_least:
                     return path
             except FileNotFoundError:
                 continue
-        time.sleep(0.005)
-    raise AssertionError(f"no partial of {at_least} bytes appeared in {directory}")
+        return None
+
+    return until(grown, f"a partial of {at_least} bytes in {directory}")
 
 
 def test_a_backup_killed_mid_stream_is_never_listed_and_its_partial_is_cleaned(site: Site) -> None:
@@ -345,6 +345,10 @@ def scratch_of(site: Site, tenant: str) -> list[str]:
     return [name for name in scratch_databases(site) if name.startswith(f"scratch_{tenant}_")]
 
 
+def _running(child: subprocess.Popen[bytes]) -> None:
+    assert child.poll() is None, child.stderr.read() if child.stderr else ""
+
+
 def restoring_into_scratch(site: Site, tenant: str) -> bool:
     """Whether pg_restore is connected to the tenant's scratch database (restoring into it)."""
     with pg_scratch.admin_connect(site.cluster) as conn:
@@ -363,13 +367,11 @@ def test_a_restore_verification_killed_mid_restore_leaves_a_scratch_database_the
         site, _VERIFY_CHILD, tenant=tenant, backup_id=manifest.backup_id, identity=site.identity
     )
     try:
-        deadline = time.monotonic() + 60  # a safety net: pg_restore starts within seconds
-        while (
-            not restoring_into_scratch(site, tenant)
-            and time.monotonic() < deadline
-            and child.poll() is None
-        ):
-            time.sleep(0.01)
+        until(
+            lambda: restoring_into_scratch(site, tenant),
+            "pg_restore restoring into a scratch database",
+            meanwhile=lambda: _running(child),
+        )
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.wait(timeout=60)

@@ -12,11 +12,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from test_backups_cli import backup, ok, provision, store_dir
+from waiting import until
 
 from aptien_ops.backends.pg_scratch import admin_connect, is_scratch_of
 from aptien_ops.composition import open_console
@@ -354,10 +354,11 @@ def test_a_restore_killed_mid_way_leaves_the_old_database_and_rerunning_converge
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 60  # a safety net: pg_restore starts within seconds
-        while not restoring(config, tenant) and time.monotonic() < deadline:
-            assert child.poll() is None, child.stderr.read() if child.stderr else ""
-            time.sleep(0.01)
+        until(
+            lambda: restoring(config, tenant),
+            "pg_restore restoring into a staging database",
+            meanwhile=lambda: _running(child),
+        )
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.wait(timeout=60)
@@ -369,6 +370,10 @@ def test_a_restore_killed_mid_way_leaves_the_old_database_and_rerunning_converge
 
     assert done["replaced"] is True and counts(config, tenant) == backed_up
     assert leftovers(config, tenant) == []
+
+
+def _running(child: subprocess.Popen[bytes]) -> None:
+    assert child.poll() is None, child.stderr.read() if child.stderr else ""
 
 
 def restoring(config: Path, tenant: str) -> bool:

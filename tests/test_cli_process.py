@@ -1,8 +1,8 @@
 """``aptien-ops`` as a real process: what only a process shows — the exit status through
 ``sys.exit``, stdout holding one JSON value and nothing else, stderr lines, a bug's traceback
-in the log file, Ctrl-C, no terminal at all. Every other CLI test runs the same command line
-in the test process (tests/cli_runner.py: ``run_cli``); the first test here keeps the two
-runners reading the same thing."""
+in the log file, no terminal at all (Ctrl-C: tests/test_cli_interrupts.py). Every other CLI
+test runs the same command line in the test process (tests/cli_runner.py: ``run_cli``); the
+first test here keeps the two runners reading the same thing."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ import json
 import logging
 import os
 import pty
-import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -163,42 +161,6 @@ def test_a_bug_exits_1_with_one_line_and_leaves_its_traceback_in_the_log_file(
     [bug] = [e for e in map(json.loads, log.read_text().splitlines()) if e["event"] != "ops_action"]
     assert bug["event"] == "internal_error" and bug["error"] == "ZeroDivisionError"
     assert "a bug in tenant list" in bug["traceback"] and "in broken" in bug["traceback"]
-
-
-def test_ctrl_c_while_waiting_for_the_catalog_exits_130(tmp_path: Path) -> None:
-    """The catalog server accepts the connection and never answers: the command waits in it
-    until the operator presses Ctrl-C."""
-    config, _ = write_sandbox_config(tmp_path / "sbx")
-    socket_dir = tmp_path / "pg"
-    socket_dir.mkdir()
-    config.write_text(
-        config.read_text().replace(
-            'url = "sqlite:///{data_dir}/catalog.db"',
-            # A timeout far beyond the test's: on a starved machine the command must still be
-            # waiting in the connection when the signal comes, not have given up (exit 6).
-            f'url = "postgresql+psycopg://ops@/ops?host={socket_dir}&port=5999'
-            '&connect_timeout=600"',
-        )
-    )
-    with socket.socket(socket.AF_UNIX) as server:
-        server.bind(str(socket_dir / ".s.PGSQL.5999"))
-        server.listen(1)
-        server.settimeout(120)
-        command = subprocess.Popen(
-            [sys.executable, "-m", "aptien_ops", "--config", str(config), "tenant", "list"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            waiting, _ = server.accept()
-            with waiting:
-                command.send_signal(signal.SIGINT)
-                out, err = command.communicate(timeout=120)
-        finally:
-            command.kill()
-    assert (command.returncode, out) == (130, "")
-    assert err.strip().splitlines() == ["aptien-ops: interrupted"]
 
 
 def test_a_confirmation_is_refused_without_a_terminal_even_with_yes_on_stdin(

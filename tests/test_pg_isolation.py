@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from aptien_ops.backends import pg_common
 from aptien_ops.backends.pg_common import scram_sha256_verifier
 from aptien_ops.backends.postgres_tenants import PostgresTenantStore
 from aptien_ops.config import ClusterSettings, SecretRef
@@ -293,6 +294,32 @@ def test_a_least_privileged_admin_with_a_password_from_the_environment_provision
             f'DROP ROLE IF EXISTS "tenant_{tenant_name}_owner"; DROP ROLE "{admin}"'
         )
     assert admin_password not in pg_server.server_log()
+
+
+def test_a_least_privileged_admin_leaves_a_superusers_session_and_says_why_it_cannot_drop(
+    pg_server: PgServer, tenant_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sessions it may not end (a superuser's; autovacuum counts as one) are left alone:
+    the drop waits for them a bounded number of times, then says so, instead of failing on
+    "must be a superuser to terminate superuser process"."""
+    admin, _, store = _least_privileged_admin(pg_server, monkeypatch)
+    monkeypatch.setattr(pg_common, "DROP_ATTEMPTS", 1)  # the server waits 5 s at each
+    try:
+        store.create_database(tenant_name, _password())
+        with psycopg.connect(pg_server.conninfo(dbname=f"tenant_{tenant_name}")) as superuser:
+            with pytest.raises(Conflict, match="still in use") as refused:
+                store.drop_database(tenant_name)
+            assert "superuser" in (refused.value.hint or "")
+            assert superuser.execute("select 1").fetchone() == (1,)  # not ended
+        assert store.exists(tenant_name)
+        store.drop_database(tenant_name)  # once it has gone
+        assert not store.exists(tenant_name)
+    finally:
+        store.close()
+        pg_server.psql(
+            f'DROP DATABASE IF EXISTS "tenant_{tenant_name}"; '
+            f'DROP ROLE IF EXISTS "tenant_{tenant_name}_owner"; DROP ROLE "{admin}"'
+        )
 
 
 def test_a_squatted_role_with_superuser_powers_is_never_handed_a_tenant_database(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from aptien_ops.cli import interrupts
 from aptien_ops.cli.output import table
 from aptien_ops.cli.params import TextLimit, reason_option
 from aptien_ops.cli.progress import Bar, StepPrinter
@@ -218,7 +219,10 @@ def fleet_migrate(state: CliState, region: str | None, parallel: int) -> None:
     results = [
         r.as_json()
         for r in state.console().fleet.migrate(
-            region=region, parallel=parallel, progress=Bar("migrating", enabled=not state.json)
+            region=region,
+            parallel=parallel,
+            progress=Bar("migrating", enabled=not state.json),
+            interrupted=interrupts.interrupted,
         )
     ]
     failed = [r for r in results if r["error"]]

@@ -16,6 +16,7 @@ from typing import NoReturn
 import click
 
 from aptien_ops import __version__
+from aptien_ops.cli import interrupts
 from aptien_ops.cli.global_flags import hoisted
 from aptien_ops.cli.output import say
 from aptien_ops.cli.state import CliState
@@ -174,18 +175,20 @@ def run(
 
 
 def _translated(args: list[str], identity: Identity | None) -> int:
-    line = hoisted(cli, args)
-    as_json = line.json
-    state = CliState(identity=identity)
+    as_json, state = "--json" in args, CliState(identity=identity)
     try:
+        line = hoisted(cli, args)
+        as_json = line.json
         rc = cli.main(args=line.argv, prog_name="aptien-ops", standalone_mode=False, obj=state)
+        if interrupts.interrupted():  # pressed where it could not raise, and never raised
+            return interrupts.stopped()
         return int(rc) if isinstance(rc, int) and rc else ExitCode.OK
     except OpsError as error:
         _report(error, as_json)
         return error.exit_code
     except click.exceptions.Abort as abort:
         if isinstance(abort.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
-            return _interrupted()
+            return interrupts.stopped()
         _report(NotConfirmed(), as_json)  # end of input at a confirmation
         return ExitCode.INVALID
     except click.exceptions.Exit as done:
@@ -199,7 +202,7 @@ def _translated(args: list[str], identity: Identity | None) -> int:
             say(shown.getvalue().rstrip("\n"))
         return ExitCode.INVALID
     except KeyboardInterrupt:
-        return _interrupted()
+        return interrupts.stopped()
     except Exception as bug:  # noqa: BLE001 - the one place a bug becomes exit 1
         return _internal(bug, state.config, as_json)
 
@@ -222,11 +225,6 @@ def _quotes_too_much(usage: click.ClickException) -> bool:
     if isinstance(usage, click.exceptions.NoArgsIsHelpError):
         return False
     return len(usage.format_message()) > MESSAGE_LIMIT
-
-
-def _interrupted() -> int:
-    sys.stderr.write("aptien-ops: interrupted\n")
-    return 130
 
 
 def _internal(bug: Exception, config: str | None, as_json: bool) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
 from aptien_ops.config import region_or_fail
@@ -205,9 +205,11 @@ class FleetService:
         region: str | None = None,
         parallel: int = 2,
         progress: Callable[[int, int, str], None] | None = None,
+        interrupted: Callable[[], bool] = lambda: False,
     ) -> list[MigrationResult]:
         """Upgrade every live tenant's schema to this code's version, one transaction per
-        version step per tenant; rerunning resumes where it stopped.
+        version step per tenant; rerunning resumes where it stopped. Once ``interrupted()``
+        (Ctrl-C) or on an exception, no further tenant is started: those under way finish.
 
         Raises: InvalidInput, Forbidden. Per-tenant failures are in the results.
         """
@@ -222,7 +224,7 @@ class FleetService:
                 tenants = [
                     t for t in tx.tenants.all(region=region) if t.state in LIVE_STATES and t.cluster
                 ]
-            results = self._migrate_all(tenants, parallel, progress)
+            results = self._migrate_all(tenants, parallel, progress, interrupted)
             failed = sum(1 for r in results if r.error)
             if failed:
                 attempt.partly_failed(tenants=len(results), failed=failed)
@@ -235,8 +237,10 @@ class FleetService:
         tenants: list[Tenant],
         parallel: int,
         progress: Callable[[int, int, str], None] | None,
+        interrupted: Callable[[], bool],
     ) -> list[MigrationResult]:
         local = threading.local()
+        stop = threading.Event()
         opened: list[TenantStore] = []
 
         def store_for(cluster: str) -> TenantStore:
@@ -248,7 +252,9 @@ class FleetService:
                 opened.append(stores[cluster])
             return stores[cluster]
 
-        def one(t: Tenant) -> MigrationResult:
+        def one(t: Tenant) -> MigrationResult | None:
+            if stop.is_set() or interrupted():
+                return None  # not started
             assert t.cluster is not None
             store = store_for(t.cluster)
             try:
@@ -271,15 +277,25 @@ class FleetService:
             return MigrationResult(t.name, before, after)
 
         results: list[MigrationResult] = []
+        pool = ThreadPoolExecutor(max_workers=parallel)
         try:
-            with ThreadPoolExecutor(max_workers=parallel) as pool:
-                futures = [pool.submit(one, t) for t in tenants]
-                for done, future in enumerate(as_completed(futures), 1):
-                    result = future.result()
-                    results.append(result)
-                    if progress:
-                        progress(done, len(tenants), result.tenant)
+            pending, done = {pool.submit(one, t) for t in tenants}, 0
+            while pending:
+                # Woken each second too: a Ctrl-C that lands just before this thread blocks
+                # would otherwise wait for the next tenant to finish.
+                finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    done += 1
+                    if (result := future.result()) is not None:
+                        results.append(result)
+                        if progress:
+                            progress(done, len(tenants), result.tenant)
+        except BaseException:  # Ctrl-C in this thread: queued tenants are not started
+            stop.set()
+            pool.shutdown(cancel_futures=True)
+            raise
         finally:
+            pool.shutdown()
             for store in opened:
                 store.close()
         return results

@@ -163,3 +163,34 @@ async def test_help_and_the_palette_list_find_user_and_the_inspection_tabs(
     async with console_app(open_as("vic")) as (viewer, _):
         titles = palette_titles(viewer)
         assert "Go to Find user" in titles and "Find user by e-mail" not in titles
+
+
+@story
+async def test_the_final_list_is_made_in_the_worker_and_added_a_chunk_per_frame(
+    open_as: Callable[..., Console],
+    seed_tenants: Callable[..., list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from aptien_ops.screens import find_user
+
+    first, second = seed_tenants()
+    admin = open_as(None)
+    email = a_user_of(admin, first)
+    also_a_user_of(admin, second, email)
+    made_on: list[bool] = []
+    final_list = find_user.final_list
+
+    def watched(result: object) -> object:
+        made_on.append(threading.current_thread() is threading.main_thread())
+        return final_list(result)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(find_user, "final_list", watched)
+    monkeypatch.setattr(find_user, "CHUNK_ROWS", 1)  # two hits: two frames
+    async with console_app(open_as("sam"), screen="7") as (app, pilot):
+        await pilot.press(*email, "enter")
+        await settle(pilot)
+        assert made_on == [False]  # the hits were ordered and their rows made off the UI thread
+        assert [r[0] for r in table_rows(app)] == [first, second]
+        assert app.screen.query_one("#find-table", DataTable).cursor_row == 0

@@ -4,8 +4,11 @@ service (and logged) if they are invoked anyway."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from textual.app import App
+from textual.widgets import Static
 from tui_helpers import (
     console_app,
     footer,
@@ -20,6 +23,7 @@ from tui_helpers import (
 from aptien_ops.composition import Console
 from aptien_ops.permissions import offered
 from aptien_ops.screens.commands import action_title
+from aptien_ops.screens.modals import OpsModal
 from aptien_ops.screens.operators import OperatorsScreen
 
 pytestmark = pytest.mark.tui
@@ -47,9 +51,15 @@ async def test_read_only_hides_every_change_and_the_service_refuses_one_forced_t
         app.screen.action_grant()  # forced through, as a stale binding or a script might
         await pilot.pause()
         await pick_role(pilot, "viewer")
-        assert any("read-only mode" in m for m in app.notices_of("error"))
+        assert "read-only mode" in dialog_problem(app)  # said in the picker, still open
     admin = open_as("ada")
     assert "viewer" not in next(o for o in admin.operators.list() if o.name == "sam").roles
+
+
+def dialog_problem(app: App[Any]) -> str:
+    """What the open dialog says is wrong."""
+    assert isinstance(app.screen, OpsModal)
+    return str(app.screen.query_one("#modal-problem", Static).content)
 
 
 @story
@@ -65,7 +75,7 @@ async def test_a_viewer_does_not_see_grant_and_is_refused_and_logged_when_forcin
         app.screen.action_grant()
         await pilot.pause()
         await pick_role(pilot, "billing")
-        assert any("vic may not operator.grant" in m for m in app.notices_of("error"))
+        assert "vic may not operator.grant" in dialog_problem(app)
     log = open_as("ada").opslog.list(10)
     denied = [e for e in log if e.operator == "vic" and e.outcome == "denied"]
     assert denied and denied[0].action == "operator.grant" and denied[0].target == "olga"

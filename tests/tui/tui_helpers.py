@@ -100,9 +100,19 @@ async def until(
     assert ready(), f"waited {ROUNDS} rounds of the app's event loop for {what}"
 
 
+def flush_filters(app: App[Any]) -> None:
+    """Apply at once the text typed in a catalog-searched filter (screens/list_filter.py)
+    instead of waiting out its debounce timer: no test sleeps."""
+    for screen in app.screen_stack:
+        if getattr(screen, "filter_pending", False):
+            screen.flush_filter()  # type: ignore[attr-defined]
+
+
 async def settle(pilot: Pilot[Any]) -> None:
-    """Wait until every service call the app started has come back and been shown: two rounds
-    in a row find nothing queued and no worker running."""
+    """Wait until every service call the app started (or that typed filter text is waiting
+    to start: :func:`flush_filters`) has come back and been shown: two rounds in a row find
+    nothing queued and no worker running."""
+    flush_filters(pilot.app)
     quiet_rounds = 0
 
     def twice_quiet() -> bool:
@@ -167,10 +177,11 @@ def recording_app(console: Any, **options: Any) -> Any:
 
 @asynccontextmanager
 async def running(app: App[Any], screen: str = "", **run_test: Any) -> AsyncIterator[Pilot[Any]]:
-    """Run ``app`` headless at 80x24, the size the console is tested at, until its first screen
-    has loaded; then go to the screen of key ``screen`` ("2": Tenants), if one is named.
-    ``run_test`` is passed on to :meth:`App.run_test` (``message_hook=…``)."""
-    async with app.run_test(size=(80, 24), **run_test) as pilot:
+    """Run ``app`` headless at 80x24, the size the console is tested at (or ``size=``), until
+    its first screen has loaded; then go to the screen of key ``screen`` ("2": Tenants), if one
+    is named. ``run_test`` is passed on to :meth:`App.run_test` (``message_hook=…``)."""
+    run_test.setdefault("size", (80, 24))
+    async with app.run_test(**run_test) as pilot:
         await settle(pilot)
         if screen:
             await pilot.press(screen)
