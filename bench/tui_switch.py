@@ -18,10 +18,9 @@ operator sees at once: the header, the tabs, the footer and the screen's placeho
   before each round; its module was imported by the warm-up round);
 - ``return``: the screen exists and is shown again (it reloads its data in a worker).
 
-The app composes the screens not shown yet after its first frame (``OpsApp.compose_ahead``):
-the first visit of an operator who did not press a key within the first second. The tour
-asks for that again after adding the mode back; ``--no-compose-ahead`` times a first visit
-that composes the screen (a key pressed at once, or the app without it).
+``--compose-ahead`` runs the app with ``OpsApp(compose_ahead=True)``: it composes the screens
+not shown yet after its first frame, and the tour asks for that again after adding the mode
+back, so a first visit finds its screen composed (not resumed, never laid out yet).
 
 The dashboard is measured on the way back (``1`` from each screen). Between two switches the
 app settles: every worker has come back and its result has been shown.
@@ -348,9 +347,9 @@ def main(argv: list[str] | None = None) -> int:
             help="rounds of the tour during a backup run (0: none)",
         )
         parser.add_argument(
-            "--no-compose-ahead",
+            "--compose-ahead",
             action="store_true",
-            help="compose each screen at its first visit, not after the first frame",
+            help="the app composes the other screens after its first frame (OpsApp option)",
         )
 
     args = catalog_bench_arguments(
@@ -366,14 +365,14 @@ def main(argv: list[str] | None = None) -> int:
             summary(n, t)
             for n, t in asyncio.run(tour(floor, floor_tabs, floor_home, args.rounds)).items()
         ]
-        app = ops_app(space.seeded.config, not args.no_compose_ahead)
+        app = ops_app(space.seeded.config, args.compose_ahead)
         tabs, home = ops_tabs()
         try:
             timings = asyncio.run(tour(app, tabs, home, args.rounds))
         finally:
             app.services.close()
         if args.run_rounds:
-            app = ops_app(space.seeded.config, not args.no_compose_ahead)
+            app = ops_app(space.seeded.config, args.compose_ahead)
             try:
                 with BackupLoop(app.services, run_names):
                     during = asyncio.run(tour(app, tabs, home, args.run_rounds, RUN_LABEL))

@@ -80,11 +80,13 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         *,
         clock: Callable[[], float] | None = None,
         cursor_blink: bool = True,
-        compose_ahead: bool = True,
+        compose_ahead: bool = False,
     ) -> None:
         super().__init__()
         self.composes_ahead = compose_ahead
-        """Compose the other screens after the first frame (``compose_ahead``)."""
+        """Compose the other screens after the first frame (``compose_ahead``; off by default:
+        on this 2-core machine it did not bring a first visit down to a return, see
+        docs/benchmarks.md)."""
         self.services = console
         self.set_reactive(OpsApp.catalog_ready, console.connected)
         self.start_error: OpsError | None = None

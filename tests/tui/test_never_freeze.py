@@ -19,7 +19,16 @@ import pytest
 from rich.console import Group
 from rich.table import Table
 from textual.widgets import DataTable, Static
-from tui_helpers import FROZEN_NOW, console_app, screen_text, settle, story
+from tui_helpers import (
+    FROZEN_NOW,
+    console_app,
+    recording_app,
+    running,
+    screen_text,
+    settle,
+    story,
+    until,
+)
 
 from aptien_ops.backup_policy import BackupRecord
 from aptien_ops.composition import Console
@@ -30,7 +39,8 @@ from aptien_ops.screens.backups import BackupsScreen
 from aptien_ops.screens.backups_view import DUE_SHOWN
 from aptien_ops.screens.base import AUTO_REFRESH_SECONDS
 from aptien_ops.screens.fleet import FINDINGS_SHOWN, SHOWN_PER_KIND_AT_LEAST, FleetScreen
-from aptien_ops.screens.lists import CHUNK, ListRow
+from aptien_ops.screens.lists import CHUNK, ListRow, ListTable
+from aptien_ops.screens.operators import OperatorsScreen
 from aptien_ops.screens.opslog import OpsLogScreen
 from aptien_ops.screens.tenants import WINDOW
 
@@ -363,3 +373,17 @@ async def test_the_ops_log_reloads_in_place_keeping_the_entry_under_the_cursor(
         assert screen.table.highlighted == before
         assert screen.table.cursor == 3 + 5
         assert f"of {screen.window.total:,}" in screen_text(app)
+
+
+@story
+async def test_screens_composed_ahead_read_nothing_until_shown(
+    open_as: Callable[..., Console],
+) -> None:
+    app = recording_app(open_as("ada"), compose_ahead=True)
+    async with running(app) as pilot:
+        await until(pilot, lambda: app.tab_modes() <= set(app._screen_stacks), "every tab composed")
+        loads = [w for w in app.workers if w.group == "load" and w.node is not app.screen]
+        assert not [w for w in loads if w.node is not app], "a screen composed ahead read"
+        await pilot.press("3")
+        await settle(pilot)
+        assert isinstance(app.screen, OperatorsScreen) and app.screen.query_one(ListTable).rows

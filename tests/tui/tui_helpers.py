@@ -169,9 +169,6 @@ def recording_app(console: Any, **options: Any) -> Any:
         def notices_of(self, severity: str) -> list[str]:
             return [m for s, m in self.notices if s == severity]
 
-    # Composing every screen ahead (after the first frame) is for the operator's first visits;
-    # a test shows the screens it visits (tests/tui/test_never_freeze.py composes them ahead).
-    options.setdefault("compose_ahead", False)
     return RecordingApp(console, cursor_blink=False, **options)
 
 
