@@ -32,6 +32,7 @@ class Action(StrEnum):
     TENANT_CANCEL = "tenant.cancel"
     TENANT_REINSTATE = "tenant.reinstate"
     TENANT_PURGE = "tenant.purge"
+    TENANT_UPDATE = "tenant.update"
     FLEET_CHECK = "fleet.check"
     FLEET_MIGRATE = "fleet.migrate"
     OPERATOR_VIEW = "operator.view"
@@ -60,11 +61,24 @@ class Action(StrEnum):
     OPERATOR_REVOKE_ADMIN = "operator.revoke-admin"
     KEYS_INIT = "keys.init"
     DOCTOR_RUN = "doctor.run"
+    PARTNER_VIEW = "partner.view"
+    PARTNER_ADD = "partner.add"
+    PARTNER_UPDATE = "partner.update"
+    PARTNER_END = "partner.end"
+    PARTNER_AGREEMENT = "partner.agreement"
+    PARTNER_REVIEW = "partner.review"
+    PARTNER_ASSIGN = "partner.assign"
+    PARTNER_UNASSIGN = "partner.unassign"
+    PARTNER_SHARE = "partner.share"
+    PARTNER_IMPORT = "partner.import"
+    PARTNER_PUBLISH = "partner.publish"
 
 
 _ALL_STAFF = frozenset(Role)
 _OPS = frozenset({Role.OPERATOR, Role.ADMIN})
 _ADMIN = frozenset({Role.ADMIN})
+#: The partner register, assignments and contact sharing: admins approve nothing here.
+_PARTNERS = frozenset({Role.PARTNER_MANAGER})
 
 #: Admins manage people and approve; they do not read personal data (inspection needs security).
 MATRIX: dict[Action, frozenset[Role]] = {
@@ -77,6 +91,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.TENANT_CANCEL: _OPS,
     Action.TENANT_REINSTATE: _OPS,
     Action.TENANT_PURGE: _ADMIN,
+    # The client's representative (name, e-mail, phone) and company: the contact card.
+    Action.TENANT_UPDATE: _OPS,
     Action.FLEET_CHECK: _ALL_STAFF,
     Action.FLEET_MIGRATE: _OPS,
     Action.OPERATOR_VIEW: _ALL_STAFF,
@@ -110,6 +126,21 @@ MATRIX: dict[Action, frozenset[Role]] = {
     # The doctor's findings are about the install (paths, modes, roles, reachability): no
     # personal data and no secret, so every member of staff may check it.
     Action.DOCTOR_RUN: _ALL_STAFF,
+    # The register, assignments, checks and who shared what with whom (never a card): staff.
+    Action.PARTNER_VIEW: _ALL_STAFF,
+    Action.PARTNER_ADD: _PARTNERS,
+    Action.PARTNER_UPDATE: _PARTNERS,
+    Action.PARTNER_END: _PARTNERS,
+    Action.PARTNER_AGREEMENT: _PARTNERS,
+    Action.PARTNER_REVIEW: _PARTNERS,
+    Action.PARTNER_ASSIGN: _PARTNERS,
+    Action.PARTNER_UNASSIGN: _PARTNERS,
+    # A client's contact card, given to its assigned partner: logged (who, partner, tenant,
+    # reason; never the card).
+    Action.PARTNER_SHARE: _PARTNERS,
+    Action.PARTNER_IMPORT: _PARTNERS,
+    # The official list on the website: what it says is the partner manager's to publish.
+    Action.PARTNER_PUBLISH: _PARTNERS,
 }
 
 #: Who may approve a four-eyes request, by the action requested.
@@ -135,6 +166,7 @@ UNLOGGED_READS = frozenset(
         Action.OPSLOG_VIEW,
         Action.BACKUP_VIEW,
         Action.POLICY_VIEW,
+        Action.PARTNER_VIEW,
     }
 )
 

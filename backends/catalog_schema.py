@@ -19,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -34,7 +35,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: The Alembic revision this code writes and expects. A test asserts it is the script head;
 #: a new migration bumps it.
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 
 #: Key of the PostgreSQL advisory lock that serialises concurrent schema upgrades.
 SCHEMA_LOCK_KEY = 0x4170_7469_656E  # "Aptien"
@@ -43,6 +44,10 @@ TENANT_STATES = ("provisioning", "active", "suspended", "cancelled", "purged")
 APPROVAL_STATES = ("pending", "approved", "rejected", "failed")
 BACKUP_STATES = ("complete", "pruned")
 VERIFY_LEVELS = ("quick", "full", "restore")
+PARTNER_STATUSES = ("active", "suspended", "ended")
+AGREEMENT_STATUSES = ("active", "ended")
+REVIEW_OUTCOMES = ("pass", "conditions", "fail")
+PARTNER_ROLES = ("sales", "expert")
 
 metadata = MetaData(
     naming_convention={
@@ -126,6 +131,9 @@ tenants = Table(
     # host:pid:session of the run provisioning it, so two runs never work on one tenant.
     Column("lease_owner", Text, nullable=True),
     Column("lease_until", UtcDateTime(), nullable=True),
+    # The client representative's phone and company, shared only on a partner's contact card.
+    Column("contact_phone", Text, nullable=True),
+    Column("company", Text, nullable=True),
     CheckConstraint(f"state IN {TENANT_STATES!r}", name="state"),
     Index(None, "region", "state"),
 )
@@ -289,4 +297,98 @@ policy = Table(
     Column("set_by", String(64), nullable=False),
     Column("set_at", UtcDateTime(), nullable=False),
     Column("approval_id", Integer, nullable=True),
+)
+
+# -- partners (migration 0005): dates are calendar dates in UTC ---------------------------
+
+partners = Table(
+    "partners",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("legal_name", Text, nullable=False),
+    # "sales", "expert" or "expert,sales"; tags, countries and regions comma-separated, sorted.
+    Column("kinds", String(32), nullable=False),
+    Column("expertise", Text, nullable=False),
+    Column("countries", Text, nullable=False),
+    Column("regions", Text, nullable=False),
+    Column("contact_name", Text, nullable=True),
+    Column("contact_email", Text, nullable=True),
+    Column("contact_phone", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("status_reason", Text, nullable=True),
+    Column("review_due", Date, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    CheckConstraint(f"status IN {PARTNER_STATUSES!r}", name="status"),
+)
+
+partner_agreements = Table(
+    "partner_agreements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner", String(40), ForeignKey("partners.name"), nullable=False),
+    Column("reference", String(80), nullable=False),
+    Column("signed_on", Date, nullable=False),
+    Column("effective_from", Date, nullable=False),
+    # The last day in force, inclusive; none: open-ended.
+    Column("expires_on", Date, nullable=True),
+    Column("document_sha256", String(64), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("ended_at", UtcDateTime(), nullable=True),
+    Column("ended_by", String(64), nullable=True),
+    Column("end_reason", Text, nullable=True),
+    CheckConstraint(f"status IN {AGREEMENT_STATUSES!r}", name="status"),
+    Index(None, "partner", "reference", unique=True),
+)
+
+partner_reviews = Table(
+    "partner_reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner", String(40), ForeignKey("partners.name"), nullable=False),
+    Column("reviewed_on", Date, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("notes", Text, nullable=True),
+    Column("next_due", Date, nullable=False),
+    Column("reviewed_by", String(64), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    CheckConstraint(f"outcome IN {REVIEW_OUTCOMES!r}", name="outcome"),
+    Index(None, "partner", "id"),
+)
+
+partner_assignments = Table(
+    "partner_assignments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner", String(40), ForeignKey("partners.name"), nullable=False),
+    # No cascade: the history outlives the tenant (a purge keeps its tombstone).
+    Column("tenant", String(40), ForeignKey("tenants.name"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("assigned_by", String(64), nullable=False),
+    Column("assigned_at", UtcDateTime(), nullable=False),
+    Column("ended_at", UtcDateTime(), nullable=True),
+    Column("ended_by", String(64), nullable=True),
+    Column("end_reason", Text, nullable=True),
+    CheckConstraint(f"role IN {PARTNER_ROLES!r}", name="role"),
+    Index(None, "tenant", "ended_at"),
+    Index(None, "partner", "ended_at"),
+)
+
+partner_shares = Table(
+    "partner_shares",
+    metadata,
+    # Who shared which tenant's contact card with which partner, and why: never the card.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner", String(40), ForeignKey("partners.name"), nullable=False),
+    Column("tenant", String(40), ForeignKey("tenants.name"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("shared_by", String(64), nullable=False),
+    Column("shared_at", UtcDateTime(), nullable=False),
+    Index(None, "tenant", "id"),
+    Index(None, "partner", "id"),
 )

@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.geometry import Size
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
@@ -28,6 +29,7 @@ from aptien_ops.screens.dashboard import DashboardScreen
 from aptien_ops.screens.idle_lock import IdleLock
 from aptien_ops.screens.jobs import JobTracking
 from aptien_ops.screens.navigation import SCREENS, Navigation, Tab
+from aptien_ops.screens.size_guard import SizeGuard, too_small
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
@@ -137,7 +139,7 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         return permission is None or self.may(permission)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.locked:
+        if self.locked or isinstance(self.screen, SizeGuard):
             return action in ("quit", "help_quit")
         if action in ("goto", "cycle_region") and isinstance(self.screen, ModalScreen):
             return False
@@ -162,7 +164,17 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
                 return True
         return await super().run_action(action, default_namespace, namespaces)
 
+    def on_resize(self, event: events.Resize) -> None:
+        self.guard_size(event.size)  # self.size is still the old one
+
+    def guard_size(self, size: Size) -> None:
+        """Below 60×20, cover the console with a line asking for a bigger terminal."""
+        if too_small(size) and not isinstance(self.screen, SizeGuard):
+            self.push_screen(SizeGuard(size))
+            self.refresh_bindings()
+
     def on_mount(self) -> None:
+        self.guard_size(self.size)
         if self.catalog_ready:
             self.load(self._roles_and_limits, self._roles_loaded)
             if self.composes_ahead:

@@ -1,15 +1,28 @@
 """The footer every screen shows: its keys and, on screens that reload by themselves, when they
 last did (``↻ 12:03``, UTC) in place of the command palette's hint (ctrl+p still opens it, and
-help lists it): 80 columns hold no more than the keys and one of the two."""
+help lists it): 80 columns hold no more than the keys and one of the two.
+
+The keys that fit the width are shown, in the order the screen lists its bindings (its own
+first, most used first; the app's after them); when some do not fit, the palette's hint goes
+first, then the keys last in that order, and help's key says ``? more…``: it lists them all.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
+from textual import events
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Label
+from textual.widgets._footer import FooterKey
+
+#: The action of help's key, which stays in the footer whatever the width.
+HELP_ACTION = "help"
+#: What help's key says when some keys do not fit.
+MORE = "more…"
 
 
 class OpsFooter(Footer):
@@ -64,13 +77,35 @@ class OpsFooter(Footer):
     def compose(self) -> ComposeResult:
         if self._bindings_ready:
             self._composed = self._shown()
-        for widget in super().compose():
-            if not (self.refreshed and self._is_palette_hint(widget)):
-                yield widget
+        widgets = list(super().compose())
+        hints = [w for w in widgets if self._is_palette_hint(w)]
+        keys = [w for w in widgets if isinstance(w, FooterKey) and w not in hints]
+        others = [w for w in widgets if not isinstance(w, FooterKey)]  # none so far: keep them
+        width = self.size.width or self.app.size.width
+        right = len(f"↻ {self.refreshed} ") if self.refreshed else sum(map(_hint_width, hints))
+        if self.refreshed or sum(map(_width, keys)) + right > width:
+            hints = []  # ctrl+p still opens the palette; help says so
+        yield from others
+        shown, help_key = fit(keys, width - (right if self.refreshed or hints else 0))
+        yield from shown
+        if help_key is not None:
+            yield FooterKey(
+                help_key.key,
+                help_key.key_display,
+                MORE,
+                help_key.action,
+                tooltip="every key of this screen, and the command palette (ctrl+p)",
+            ).data_bind(compact=Footer.compact)
+        yield from hints
         if self.refreshed:
             note = Label(classes="ops-footer-refreshed")
             self._say(note)
             yield note
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != getattr(self, "_fitted_to", None):
+            self._fitted_to = event.size.width
+            self.refresh(recompose=True)
 
     @staticmethod
     def _is_palette_hint(widget: Widget) -> bool:
@@ -91,3 +126,31 @@ class OpsFooter(Footer):
         label.tooltip = (
             f"read at {self.refreshed} UTC; read again every {self.every:g} s, and on ctrl+r"
         )
+
+
+def _width(key: Widget) -> int:
+    """The cells a footer key takes: `` k Label `` (Textual's padding around both)."""
+    assert isinstance(key, FooterKey)
+    return cell_len(key.key_display) + cell_len(key.description) + 3
+
+
+def _hint_width(hint: Widget) -> int:
+    """The cells the palette's hint takes: ``▏^p palette `` (compact, a border, a pad)."""
+    assert isinstance(hint, FooterKey)
+    return cell_len(hint.key_display) + cell_len(hint.description) + 3
+
+
+def fit(keys: list[FooterKey], width: int) -> tuple[list[FooterKey], FooterKey | None]:
+    """The ``keys`` that fit ``width`` cells: all of them if they fit; else the first ones in
+    their order that fit beside help's key, which is returned apart (to say ``more…``)."""
+    if sum(map(_width, keys)) <= width:
+        return keys, None
+    helps = [k for k in keys if k.action == HELP_ACTION]
+    room = width - sum(_width(k) + len(MORE) - len(k.description) for k in helps[:1])
+    shown: list[FooterKey] = []
+    for key in (k for k in keys if k not in helps):
+        room -= _width(key)
+        if room < 0:
+            break
+        shown.append(key)
+    return shown, (helps[0] if helps else None)

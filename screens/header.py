@@ -61,12 +61,16 @@ class OpsHeader(Vertical):
     def _show_nav(self) -> None:
         current = getattr(self.screen, "MODE", "")
         width = self.size.width or self.app.size.width
-        # Without importing the screens not shown yet; short titles if the full ones do not fit.
-        tabs = self.ops.tabs()
-        if sum(len(f" {key} {title} ") for key, _mode, title in tabs) > width:
-            tabs = self.ops.tabs(short=True)
-        parts = []
-        for key, mode, title in tabs:
-            text = f" {key} {title} "
+        # The full titles; else the short ones (80 columns); else the tiny ones, closer (60).
+        for tabs, pad in (
+            (self.ops.tabs(), " "),
+            (self.ops.tabs(short=True), " "),
+            (self.ops.tabs(tiny=True), ""),
+        ):
+            lead, texts = " " if not pad else "", [f"{pad}{key} {title} " for key, _, title in tabs]
+            if len(lead) + sum(map(len, texts)) <= width:
+                break
+        parts = [lead]
+        for text, (_key, mode, _title) in zip(texts, tabs, strict=True):
             parts.append(f"[reverse b]{text}[/]" if mode == current else text)
         self.query_one("#ops-header-nav", Label).update("".join(parts))

@@ -38,6 +38,8 @@ class Tab:
     in_tabs: bool = True
     short: str = ""
     """The title in the tabs when the full titles do not fit the width (80 columns)."""
+    tiny: str = ""
+    """The title in the tabs when the short ones do not fit either (60 columns)."""
 
     def load(self) -> type[OpsScreen]:
         return _screen_class(self.target)
@@ -59,12 +61,12 @@ SCREENS: tuple[Tab, ...] = (
         "1", "dashboard", "Dashboard", "aptien_ops.screens.dashboard:DashboardScreen", short="Dash"
     ),
     Tab("2", "tenants", "Tenants", "aptien_ops.screens.tenants:TenantsScreen"),
-    Tab("3", "operators", "Operators", "aptien_ops.screens.operators:OperatorsScreen"),
-    Tab("4", "approvals", "Approvals", "aptien_ops.screens.approvals:ApprovalsScreen"),
+    Tab("3", "operators", "Operators", "aptien_ops.screens.operators:OperatorsScreen", tiny="Oper"),
+    Tab("4", "approvals", "Approvals", "aptien_ops.screens.approvals:ApprovalsScreen", tiny="Appr"),
     Tab("5", "opslog", "Ops log", "aptien_ops.screens.opslog:OpsLogScreen", short="Log"),
     Tab("6", "fleet", "Fleet", "aptien_ops.screens.fleet:FleetScreen"),
     Tab("7", "find-user", "Find user", "aptien_ops.screens.find_user:FindUserScreen", short="Find"),
-    Tab("8", "backups", "Backups", "aptien_ops.screens.backups:BackupsScreen"),
+    Tab("8", "backups", "Backups", "aptien_ops.screens.backups:BackupsScreen", tiny="Bkup"),
     Tab("9", "policy", "Policy", "aptien_ops.screens.policy:PolicyScreen", in_tabs=False),
 )
 
@@ -86,11 +88,13 @@ class Navigation(App[None]):
         return frozenset(t.mode for t in SCREENS if t.in_tabs)
 
     @staticmethod
-    def tabs(*, short: bool = False) -> list[tuple[str, str, str]]:
+    def tabs(*, short: bool = False, tiny: bool = False) -> list[tuple[str, str, str]]:
         """(key, mode, title) of the screens shown in the header's tabs; ``short``: with the
-        short titles that fit 80 columns."""
+        short titles that fit 80 columns; ``tiny``: with those that fit 60."""
         return [
-            (t.key, t.mode, (t.short or t.title) if short else t.title)
+            (t.key, t.mode, t.tiny or t.short or t.title if tiny else t.short or t.title)
+            if short or tiny
+            else (t.key, t.mode, t.title)
             for t in SCREENS
             if t.in_tabs
         ]

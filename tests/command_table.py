@@ -29,6 +29,7 @@ VALID: dict[str, dict[str, str | bool]] = {
     "tenant purge": {"name": "lagos-fintech"},
     "tenant reinstate": {"name": "lagos-fintech"},
     "tenant history": {"name": "lagos-fintech"},
+    "tenant update": {"name": "acme-gmbh", "company": "ACME GmbH", "contact_phone": "+49 30 1"},
     "fleet check": {},
     "fleet migrate": {"region": "eu", "parallel": "1"},
     "operator whoami": {},
@@ -64,9 +65,46 @@ VALID: dict[str, dict[str, str | bool]] = {
     "backup verify": {"backup_id": "bk-20250101T020000Z-1a2b3c", "level": "quick"},
     "backup prune": {"dry_run": True},
     "backup restore": {"backup_id": "bk-20250101T020000Z-1a2b3c", "to": "acme-gmbh"},
+    "partner list": {"region": "eu", "country": "DE", "status": "active", "expiring_within": "30"},
+    "partner show": {"name": "nordic-sales"},
+    "partner add": {
+        "name": "nordic-sales",
+        "legal_name": "Nordic Sales AB",
+        "kinds": "sales",
+        "coverage": "DE,eu",
+        "expertise": "gdpr",
+        "contact_name": "Ola Nordmann",
+        "contact_email": "ola@nordic.example",
+        "contact_phone": "+47 22 00 00 00",
+    },
+    "partner update": {"name": "nordic-sales", "legal_name": "Nordic Sales ASA"},
+    "partner end": {"name": "nordic-sales", "reason": "terminated"},
+    "partner agreement add": {
+        "name": "nordic-sales",
+        "reference": "PA-1",
+        "signed_on": "2020-01-01",
+        "effective_from": "2020-01-01",
+        "expires_on": "2099-12-31",
+        "document": "{tmp}/sbx/ops.toml",
+    },
+    "partner agreement end": {"name": "nordic-sales", "reference": "PA-1", "reason": "over"},
+    "partner review": {"name": "nordic-sales", "outcome": "pass", "notes": "fine"},
+    "partner check": {"within": "30"},
+    "partner assign": {
+        "name": "nordic-sales",
+        "tenant": "acme-gmbh",
+        "role": "sales",
+        "reason": "new client",
+    },
+    "partner unassign": {"name": "nordic-sales", "tenant": "acme-gmbh", "reason": "moved"},
+    "partner assignments": {"tenant": "acme-gmbh"},
+    "partner share-contacts": {"tenant": "acme-gmbh", "name": "nordic-sales", "reason": "intro"},
+    "partner shares": {"tenant": "acme-gmbh"},
+    "partner publish": {"fmt": "json", "output": "{tmp}/partners.json"},
+    "partner import": {"file": "{tmp}/sbx/ops.toml", "dry_run": True},
 }
 #: Who runs each group's commands: inspection needs the security colleague, the rest an admin.
-OPERATOR = {"inspect": "sam"}
+OPERATOR = {"inspect": "sam", "partner": "pat"}
 
 
 def commands(group: click.Group = cli, path: tuple[str, ...] = ()) -> Iterator[str]:

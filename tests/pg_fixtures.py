@@ -31,6 +31,7 @@ import pytest
 from ci_skips import missing_tool
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
+from waiting import HANG_GUARD_S
 
 from aptien_ops.config import ClusterSettings
 
@@ -338,8 +339,8 @@ def start_pg_server(
                 "-l",
                 str(log_file),
                 "-w",
-                "-t",
-                "60",
+                "-t",  # a hang guard only: a starved machine may take long to start it
+                str(int(HANG_GUARD_S)),
                 "start",
             ],
             run_as,

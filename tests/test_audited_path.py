@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -21,8 +21,10 @@ from aptien_ops.config import load_settings
 from aptien_ops.domain import Identity, OpsLogEntry, Tenant, TenantState
 from aptien_ops.errors import Forbidden, OpsError, PendingApproval
 from aptien_ops.inspect_query import LoginFilters
+from aptien_ops.partner_files import IMPORT_COLUMNS
 from aptien_ops.permissions import MATRIX, UNLOGGED_READS, Action
 from aptien_ops.sandbox import write_sandbox_config
+from aptien_ops.services.partners import PartnerInput, PartnerUpdate
 from aptien_ops.services.provisioning import ProvisionRequest
 from aptien_ops.services.sandbox_seed import SeedRequest
 
@@ -218,6 +220,30 @@ def _purged_since(world: World) -> str:
         world.as_("ada").lifecycle.purge("acme-gmbh")
     world.as_(_other_admin(world)).approvals.approve(pending.value.approval_id)
     return backup_id
+
+
+def _partner(world: World, name: str = "nordic-sales") -> str:
+    pat = world.as_("pat").partners
+    pat.add(PartnerInput(name, "Nordic Sales GmbH", ("sales",), ("eu",)))
+    pat.agreement_add(name, "PA-1", signed_on=date(2020, 1, 1), effective_from=date(2020, 1, 1))
+    return name
+
+
+def _assignable(world: World) -> None:
+    world.tenant()
+    _partner(world)
+
+
+def _register_file(world: World, name: str = "nordic-sales") -> Path:
+    path = world.config.parent / "register.csv"
+    header = ",".join(IMPORT_COLUMNS)
+    path.write_text(f"{header}\n{name},Nordic AB,sales,eu,,,,,,,,\n", encoding="utf-8")
+    return path
+
+
+def _assigned(world: World) -> None:
+    _assignable(world)
+    world.as_("pat").partners.assign("nordic-sales", "acme-gmbh", "sales", "new client")
 
 
 SCENARIOS: dict[Action, Scenario] = {
@@ -458,6 +484,81 @@ SCENARIOS: dict[Action, Scenario] = {
         lambda w: w.as_("olga").backups.reconcile(),
         refuse(lambda w: w.as_("vic").backups.reconcile()),
         lambda w: (_store_in_the_way(w), w.as_("olga").backups.reconcile()),
+    ),
+    Action.PARTNER_VIEW: Scenario(
+        _nothing,
+        lambda w: w.as_("vic").partners.list(),
+        refuse(lambda w: w.as_("mallory").partners.list()),
+        None,
+    ),
+    Action.PARTNER_ADD: Scenario(
+        _partner,
+        lambda w: _partner(w, "alpine-experts"),
+        refuse(lambda w: w.as_("ada").partners.add(PartnerInput("x-co", "X", ("sales",), ("eu",)))),
+        lambda w: _partner(w),  # the name is taken
+    ),
+    Action.PARTNER_UPDATE: Scenario(
+        _partner,
+        lambda w: w.as_("pat").partners.update("nordic-sales", PartnerUpdate(legal_name="N AB")),
+        refuse(lambda w: w.as_("olga").partners.update("nordic-sales", PartnerUpdate("N AB"))),
+        lambda w: w.as_("pat").partners.update("no-such-partner", PartnerUpdate("N AB")),
+    ),
+    Action.PARTNER_END: Scenario(
+        _partner,
+        lambda w: w.as_("pat").partners.end("nordic-sales", "terminated"),
+        refuse(lambda w: w.as_("ada").partners.end("nordic-sales", "terminated")),
+        lambda w: w.as_("pat").partners.end("no-such-partner", "terminated"),
+    ),
+    Action.PARTNER_AGREEMENT: Scenario(
+        _partner,
+        lambda w: w.as_("pat").partners.agreement_end("nordic-sales", "PA-1", "superseded"),
+        refuse(lambda w: w.as_("vic").partners.agreement_end("nordic-sales", "PA-1", "x")),
+        lambda w: w.as_("pat").partners.agreement_end("nordic-sales", "PA-404", "superseded"),
+    ),
+    Action.PARTNER_REVIEW: Scenario(
+        _partner,
+        lambda w: w.as_("pat").partners.review("nordic-sales", "pass"),
+        refuse(lambda w: w.as_("ada").partners.review("nordic-sales", "pass")),
+        lambda w: w.as_("pat").partners.review("no-such-partner", "pass"),
+    ),
+    Action.PARTNER_ASSIGN: Scenario(
+        _assignable,
+        lambda w: w.as_("pat").partners.assign("nordic-sales", "acme-gmbh", "sales", "new"),
+        refuse(lambda w: w.as_("ada").partners.assign("nordic-sales", "acme-gmbh", "sales", "x")),
+        lambda w: w.as_("pat").partners.assign("nordic-sales", "acme-gmbh", "expert", "new"),
+    ),
+    Action.PARTNER_UNASSIGN: Scenario(
+        _assigned,
+        lambda w: w.as_("pat").partners.unassign("nordic-sales", "acme-gmbh", "moved"),
+        refuse(lambda w: w.as_("olga").partners.unassign("nordic-sales", "acme-gmbh", "moved")),
+        lambda w: w.as_("pat").partners.unassign("nordic-sales", "acme-gmbh", "x", role="expert"),
+    ),
+    Action.PARTNER_SHARE: Scenario(
+        _assigned,
+        lambda w: w.as_("pat").partners.share_contacts("acme-gmbh", "nordic-sales", "intro"),
+        refuse(lambda w: w.as_("sam").partners.share_contacts("acme-gmbh", "nordic-sales", "x")),
+        lambda w: (
+            _partner(w, "other-sales"),
+            w.as_("pat").partners.share_contacts("acme-gmbh", "other-sales", "intro"),
+        ),
+    ),
+    Action.PARTNER_IMPORT: Scenario(
+        lambda w: (_partner(w), w.as_("pat").partners.end("nordic-sales", "gone")),
+        lambda w: w.as_("pat").partners.import_csv(_register_file(w, "alpine-experts")),
+        refuse(lambda w: w.as_("ada").partners.import_csv(_register_file(w, "alpine-experts"))),
+        lambda w: w.as_("pat").partners.import_csv(_register_file(w)),  # it has ended
+    ),
+    Action.PARTNER_PUBLISH: Scenario(
+        _partner,
+        lambda w: w.as_("pat").partners.publish("json", w.config.parent / "partners.json"),
+        refuse(lambda w: w.as_("olga").partners.publish("json", w.config.parent / "p.json")),
+        lambda w: w.as_("pat").partners.publish("json", w.config.parent),  # a directory
+    ),
+    Action.TENANT_UPDATE: Scenario(
+        lambda w: w.tenant(),
+        lambda w: w.as_("olga").tenants.update_contact("acme-gmbh", company="ACME GmbH"),
+        refuse(lambda w: w.as_("pat").tenants.update_contact("acme-gmbh", company="ACME")),
+        lambda w: w.as_("olga").tenants.update_contact("no-such-tenant", company="ACME"),
     ),
 }
 

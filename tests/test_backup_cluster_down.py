@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from test_backups_cli import provision, store_dir
-from waiting import until
+from waiting import HANG_GUARD_S, until
 
 from aptien_ops.backends.age_keys import AgeBackupKeys
 from aptien_ops.composition import open_console
@@ -65,7 +65,7 @@ def silent(tmp_path: Path) -> Iterator[Silent]:
             yield listener
         finally:
             listener.released.set()
-            thread.join(timeout=30)
+            thread.join(timeout=HANG_GUARD_S)
 
 
 def with_dead_cluster(tmp_path: Path, silent: Silent) -> Path:

@@ -239,7 +239,7 @@ def test_the_upgrade_from_0003_keeps_every_entry_and_locks_the_log(
     result = run_cli("--json", "ops-log", "verify", config=config, as_account="ada")
     assert result.code == 0, result.stderr
     assert result.json()["entries"] == written
-    assert roles.scalar("SELECT version_num FROM alembic_version") == "0004"
+    assert roles.scalar("SELECT version_num FROM alembic_version") == catalog_schema.SCHEMA_HEAD
     for statement in REWRITES:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             roles.execute(roles.runtime, statement)

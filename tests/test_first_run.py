@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from waiting import HANG_GUARD_S
 
 from cli_runner import run_cli
 
@@ -76,7 +77,11 @@ def checkout(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 def _bootstrap(root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(root / "scripts" / "bootstrap")], capture_output=True, text=True, env=env, timeout=60
+        [str(root / "scripts" / "bootstrap")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=HANG_GUARD_S,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from waiting import HANG_GUARD_S
 
 from aptien_ops.backends import tenant_schema
 from aptien_ops.backends.postgres_tenants import PostgresTenantStore
@@ -231,7 +232,7 @@ def test_two_operators_migrating_the_same_tenant_at_once_both_end_at_the_newest_
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=HANG_GUARD_S)
     assert results == [2, 2, 2, 2]
     assert meta(cluster, tenant)["schema_version"] == "2"
 

@@ -6,7 +6,7 @@ them) it cannot propagate: Python prints "Exception ignored in ..." and carries 
 command would go on waiting in its connection as if Ctrl-C had not been pressed. So the
 handler installed here notes each interrupt before raising it; one that a finaliser swallowed
 is raised again in the main thread as soon as the finaliser has returned, and worker threads
-ask :func:`check` at their safe points (``fleet migrate`` between tenants).
+ask :func:`interrupted` at their safe points (``fleet migrate`` before each tenant).
 
 Standard library only: :func:`install` runs before anything heavy is imported.
 """
@@ -39,13 +39,6 @@ def install() -> None:
 def interrupted() -> bool:
     """Whether the operator pressed Ctrl-C (in this process, since :func:`install`)."""
     return _noted.is_set()
-
-
-def check() -> None:
-    """A safe point: raise ``KeyboardInterrupt`` if Ctrl-C was pressed (worker threads call
-    this before starting the next piece of work)."""
-    if _noted.is_set():
-        raise KeyboardInterrupt
 
 
 def stopped() -> int:

@@ -12,7 +12,7 @@ from aptien_ops.cli.progress import Bar, StepPrinter
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.cli.tenants import tenant
 from aptien_ops.domain import validate_tenant_name
-from aptien_ops.domain.free_text import CONTACT_NAME, REASON, RESIDENCY_OVERRIDE
+from aptien_ops.domain.free_text import COMPANY, CONTACT_NAME, REASON, RESIDENCY_OVERRIDE
 from aptien_ops.wording import plural
 
 
@@ -45,6 +45,10 @@ def _show(state: CliState, data: dict[str, object], verb: str) -> None:
     help=f"The client's representative ({CONTACT_NAME.help}).",
 )
 @click.option("--contact-email", help="The representative's e-mail.")
+@click.option("--contact-phone", help="The representative's phone.")
+@click.option(
+    "--company", callback=TextLimit(COMPANY), help=f"The client's company name ({COMPANY.help})."
+)
 @pass_state
 def tenant_provision(
     state: CliState,
@@ -54,6 +58,8 @@ def tenant_provision(
     residency_override: str | None,
     contact_name: str | None,
     contact_email: str | None,
+    contact_phone: str | None,
+    company: str | None,
 ) -> None:
     """Create tenant NAME with its own database in its country's region.
 
@@ -68,7 +74,14 @@ def tenant_provision(
 
     console = state.console()
     request = ProvisionRequest(
-        name, country, region, residency_override, contact_name, contact_email
+        name,
+        country,
+        region,
+        residency_override,
+        contact_name,
+        contact_email,
+        contact_phone,
+        company,
     )
     steps = StepPrinter(not state.json, heading=f"provisioning {name}:")
     worked: list[str] = []

@@ -123,6 +123,10 @@ def _register() -> None:
     from aptien_ops.cli import backups
 
     cli.add_command(backups.backup)
+    from aptien_ops.cli import partner_files, partner_links, partners
+
+    del partner_files, partner_links  # they add their commands to the partner group
+    cli.add_command(partners.partner)
 
 
 _register()

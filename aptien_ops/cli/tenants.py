@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from aptien_ops.cli.output import emit_json_text, fields, table
+from aptien_ops.cli.params import TextLimit
 from aptien_ops.cli.state import CliState, pass_state
+from aptien_ops.domain.free_text import COMPANY, CONTACT_NAME
 from aptien_ops.wording import plural
 
 TENANT_COLUMNS = ("name", "region", "country", "cluster", "state", "created_at")
@@ -107,6 +109,45 @@ def tenant_history(state: CliState, name: str) -> None:
     """
     rows = [h.as_json() for h in state.console().tenants.history(name)]
     state.out(rows, table(rows, ("at", "what", "operator", "reason")))
+
+
+@tenant.command("update")
+@click.argument("name")
+@click.option(
+    "--contact-name",
+    callback=TextLimit(CONTACT_NAME),
+    help=f"The client's representative ({CONTACT_NAME.help}); empty clears it.",
+)
+@click.option("--contact-email", help="The representative's e-mail; empty clears it.")
+@click.option("--contact-phone", help="The representative's phone; empty clears it.")
+@click.option(
+    "--company",
+    callback=TextLimit(COMPANY),
+    help=f"The client's company name ({COMPANY.help}); empty clears it.",
+)
+@pass_state
+def tenant_update(
+    state: CliState,
+    name: str,
+    contact_name: str | None,
+    contact_email: str | None,
+    contact_phone: str | None,
+    company: str | None,
+) -> None:
+    """Change tenant NAME's contact record: the card an assigned partner may be given.
+
+    \b
+    Example:
+      aptien-ops tenant update acme-gmbh --company "ACME GmbH" --contact-phone "+49 30 1234"
+    """
+    updated = state.console().tenants.update_contact(
+        name,
+        contact_name=contact_name,
+        contact_email=contact_email,
+        contact_phone=contact_phone,
+        company=company,
+    )
+    state.out(updated.as_json(), f"updated the contact record of {updated.name}")
 
 
 @tenant.command("show")

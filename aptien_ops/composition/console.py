@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from aptien_ops.services.lifecycle import LifecycleService
     from aptien_ops.services.operators import OperatorService
     from aptien_ops.services.opslog_service import OpsLogService
+    from aptien_ops.services.partners import PartnerService
     from aptien_ops.services.policy import PolicyService
     from aptien_ops.services.provisioning import ProvisioningService
     from aptien_ops.services.regions import RegionService
@@ -211,6 +212,12 @@ class Console:
         from aptien_ops.services.inspection import InspectionService
 
         return InspectionService(self.ctx, inspection_reader)
+
+    @_service
+    def partners(self) -> PartnerService:
+        from aptien_ops.services.partners import PartnerService
+
+        return PartnerService(self.ctx, self.resolver)
 
     @_service
     def doctor(self) -> DoctorService:

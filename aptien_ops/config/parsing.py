@@ -22,6 +22,7 @@ from aptien_ops.config.settings import (
     ClusterSettings,
     InspectionSettings,
     LoggingSettings,
+    PartnerSettings,
     RegionSettings,
     SecuritySettings,
     Settings,
@@ -241,6 +242,18 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
     inspection = InspectionSettings(**inspection_values)
     ins.done()
 
+    par = top.sub("partners", {})
+    partner_values: dict[str, int] = {}
+    for key, low, high in (
+        ("review_interval_months", 1, 60),
+        ("review_grace_days", 0, 365),
+        ("expiring_within_days", 0, 3650),
+    ):
+        partner_values[key] = par.get(key, int, getattr(PartnerSettings, key))
+        if not low <= partner_values[key] <= high:
+            raise par.fail(key, f"must be between {low} and {high}, got {partner_values[key]}")
+    par.done()
+
     bastion = _bastion(top.sub("bastion", {}))
 
     overrides_table = top.sub("region_overrides", {})
@@ -266,6 +279,7 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
         overrides,
         tenants,
         inspection=inspection,
+        partners=PartnerSettings(**partner_values),
         bastion=bastion,
     )
     check_residency(settings)

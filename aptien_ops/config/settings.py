@@ -177,6 +177,20 @@ class InspectionSettings:
 
 
 @dataclass(frozen=True)
+class PartnerSettings:
+    """The partner policy's periods (``[partners]``); every date is a UTC calendar date."""
+
+    review_interval_months: int = 12
+    """A review's next one is due this many months later (also a new partner's first)."""
+    review_grace_days: int = 30
+    """A review overdue by more than this many days makes the partner ineligible (its
+    assignments lapse)."""
+    expiring_within_days: int = 30
+    """``partner check`` and ``partner list --expiring-within`` default: agreements ending
+    within this many days."""
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     file: Path
     """The JSON event log (the SIEM's copy), created private: 0600, or 0640 for
@@ -222,6 +236,7 @@ class Settings:
     region_overrides: Mapping[str, str]
     tenants: TenantSettings = field(default_factory=lambda: TenantSettings(default_retain_days=30))
     inspection: InspectionSettings = field(default_factory=InspectionSettings)
+    partners: PartnerSettings = field(default_factory=PartnerSettings)
     bastion: BastionSettings = field(default_factory=BastionSettings)
 
     @property

@@ -72,9 +72,27 @@ CONTACT_NAME = FreeText("the contact name", 200)
 #: A filter value of an inspection (result, action, datasheet, record id, IP address); the
 #: longest e-mail address RFC 3696 allows, which is plenty for the others.
 FILTER_VALUE = FreeText("a filter value", 320)
+#: The client's company, as the contact card a partner may be given shows it.
+COMPANY = FreeText("the company name", 200)
+#: A business partner's registered legal name.
+LEGAL_NAME = FreeText("the legal name", 200)
+#: A partnership agreement's reference (as the signed document names it).
+AGREEMENT_REFERENCE = FreeText("the agreement reference", 80)
+#: What a partner review found.
+REVIEW_NOTES = FreeText("the review notes", 2000, "keep the details in the review's own file")
 
 #: The text a list is narrowed to (``--grep``, the TUI's ``/``): a substring of a shown column.
 GREP = FreeText("the filter text", 200, "a part of what a row shows is enough")
 
 #: Every kind, for the documentation and the tests.
-ALL = (REASON, RESIDENCY_OVERRIDE, CONTACT_NAME, FILTER_VALUE, GREP)
+ALL = (
+    REASON,
+    RESIDENCY_OVERRIDE,
+    CONTACT_NAME,
+    FILTER_VALUE,
+    GREP,
+    COMPANY,
+    LEGAL_NAME,
+    AGREEMENT_REFERENCE,
+    REVIEW_NOTES,
+)

@@ -38,6 +38,10 @@ class Tenant:
     lease_owner: str | None = None
     """``host:pid:session`` of the process provisioning it right now, if any."""
     lease_until: datetime | None = None
+    contact_phone: str | None = None
+    """The representative's phone (on the contact card a partner may be given)."""
+    company: str | None = None
+    """The client's company name, as its representative's card shows it."""
 
     #: The keys of :meth:`as_json`, in order (``tenant list --json`` has the database write
     #: the same object).
@@ -56,6 +60,8 @@ class Tenant:
         "retain_until",
         "purged_at",
         "backup_recipient",
+        "contact_phone",
+        "company",
     )
 
     def placement(self) -> dict[str, object]:

@@ -32,12 +32,14 @@ from aptien_ops.ports.clusters import (
     TenantStore,
 )
 from aptien_ops.ports.inspection import InspectionReader
+from aptien_ops.ports.partners import AssignmentRepository, PartnerRepository
 from aptien_ops.ports.sandbox import ActivityStats, ActivityWriter
 
 __all__ = [
     "ActivityStats",
     "ActivityWriter",
     "ApprovalRepository",
+    "AssignmentRepository",
     "BackupIndex",
     "BackupKeys",
     "BackupRepository",
@@ -51,6 +53,7 @@ __all__ = [
     "Keyring",
     "OperatorRepository",
     "OpsLogRepository",
+    "PartnerRepository",
     "PolicyRepository",
     "RegionKeyFiles",
     "Sealer",

@@ -35,6 +35,7 @@ from aptien_ops.domain import (
     TenantState,
     VerifyResult,
 )
+from aptien_ops.ports.partners import AssignmentRepository, PartnerRepository
 
 
 class TenantRepository(Protocol):
@@ -267,6 +268,10 @@ class CatalogTx(Protocol):
     def backups(self) -> BackupIndex: ...
     @property
     def policy(self) -> PolicyRepository: ...
+    @property
+    def partners(self) -> PartnerRepository: ...
+    @property
+    def partner_assignments(self) -> AssignmentRepository: ...
 
 
 class Catalog(Protocol):

@@ -240,6 +240,11 @@ class LifecycleService:
             current.name,
             StateChange(now, str(current.state), str(to), self.ctx.identity.operator, reason),
         )
+        if to == TenantState.CANCELLED:
+            # A cancelled client has no contact person any more (the history keeps who it was).
+            tx.partner_assignments.end_for_tenant(
+                current.name, now, self.ctx.identity.operator, "tenant cancelled"
+            )
         return changed
 
     def _execute_purge(
@@ -269,9 +274,12 @@ class LifecycleService:
             updated_at=now,
             contact_name=None,
             contact_email=None,
+            contact_phone=None,
+            company=None,
             state_reason="purged",
         )
         tx.tenants.update(purged)
+        tx.partner_assignments.end_for_tenant(name, now, self.ctx.identity.operator, "purged")
         tx.tenant_history.add_state_change(
             name, StateChange(now, str(tenant.state), "purged", self.ctx.identity.operator)
         )

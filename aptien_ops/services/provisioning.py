@@ -31,7 +31,8 @@ from aptien_ops.domain import (
     validate_email,
     validate_tenant_name,
 )
-from aptien_ops.domain.free_text import CONTACT_NAME, RESIDENCY_OVERRIDE
+from aptien_ops.domain.free_text import COMPANY, CONTACT_NAME, RESIDENCY_OVERRIDE
+from aptien_ops.domain.partner_input import parse_phone
 from aptien_ops.errors import Forbidden, OpsError
 from aptien_ops.permissions import Action, offered
 from aptien_ops.regions import RegionResolver
@@ -99,6 +100,10 @@ class ProvisionRequest:
     residency_override: str | None = None
     contact_name: str | None = None
     contact_email: str | None = None
+    contact_phone: str | None = None
+    """The representative's phone (on the contact card a partner may be given)."""
+    company: str | None = None
+    """The client's company name, as that card shows it."""
 
 
 class ProvisioningService:
@@ -238,6 +243,8 @@ class ProvisioningService:
                 now,
                 lease_owner=self._me,
                 lease_until=now + LEASE,
+                contact_phone=request.contact_phone,
+                company=request.company,
             )
             tx.tenants.insert(tenant)
             detail = f"cluster {cluster}" + (f"{FILLED}{filling.step}" if filling else "")
@@ -357,4 +364,9 @@ class ProvisioningService:
         if request.contact_name is not None:
             request = replace(request, contact_name=CONTACT_NAME.check(request.contact_name))
         override = RESIDENCY_OVERRIDE.optional(request.residency_override)
-        return replace(request, residency_override=override)
+        return replace(
+            request,
+            residency_override=override,
+            contact_phone=parse_phone(request.contact_phone, "the contact phone"),
+            company=COMPANY.optional(request.company),
+        )

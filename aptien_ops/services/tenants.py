@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aptien_ops.config import region_or_fail
 from aptien_ops.domain import (
@@ -16,11 +16,33 @@ from aptien_ops.domain import (
     parse_choice,
     validate_tenant_name,
 )
-from aptien_ops.errors import NotFound, Unavailable
+from aptien_ops.errors import Conflict, InvalidInput, NotFound, Unavailable
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.context import OpsContext, existing_tenant
 from aptien_ops.services.tenant_timeline import HistoryEntry, about_tenant, timeline
+
+
+def contact_fields(
+    name: str | None, email: str | None, phone: str | None, company: str | None
+) -> dict[str, str | None]:
+    """The contact fields given, checked (empty text clears one). Raises: InvalidInput."""
+    from aptien_ops.domain import validate_email
+    from aptien_ops.domain.free_text import COMPANY, CONTACT_NAME
+    from aptien_ops.domain.partner_input import parse_phone
+
+    fields: dict[str, str | None] = {}
+    if name is not None:
+        fields["contact_name"] = CONTACT_NAME.optional(name)
+    if email is not None:
+        fields["contact_email"] = (
+            validate_email(email.strip(), what="the contact e-mail") if email.strip() else None
+        )
+    if phone is not None:
+        fields["contact_phone"] = parse_phone(phone, "the contact phone")
+    if company is not None:
+        fields["company"] = COMPANY.optional(company)
+    return fields
 
 
 def parse_state(value: str) -> TenantState:
@@ -62,6 +84,34 @@ class TenantDetail:
 class TenantService:
     def __init__(self, ctx: OpsContext) -> None:
         self.ctx = ctx
+
+    def update_contact(
+        self,
+        name: str,
+        *,
+        contact_name: str | None = None,
+        contact_email: str | None = None,
+        contact_phone: str | None = None,
+        company: str | None = None,
+    ) -> Tenant:
+        """Change the client's contact record (None: keep; empty text: clear). The ops log
+        names the fields changed, never their values. Raises: InvalidInput, NotFound,
+        Forbidden, Conflict (purged)."""
+        validate_tenant_name(name)
+        fields = contact_fields(contact_name, contact_email, contact_phone, company)
+        if not fields:
+            raise InvalidInput("nothing to change", hint="--contact-name, --contact-email, …")
+
+        def write(tx: CatalogTx) -> Tenant:
+            current = existing_tenant(tx, name, for_update=True)
+            if current.state == TenantState.PURGED:
+                raise Conflict(f"tenant {name} was purged; its contact record is gone")
+            changed = replace(current, **fields, updated_at=self.ctx.now())  # type: ignore[arg-type]
+            tx.tenants.update(changed)
+            return changed
+
+        params = {"fields": sorted(fields)}
+        return self.ctx.mutate(Action.TENANT_UPDATE, name, params, write)
 
     def list(self, *, region: str | None = None, state: str | None = None) -> list[Tenant]:
         """Tenants by name. Raises: InvalidInput (region, state), Forbidden."""

@@ -12,6 +12,8 @@ from aptien_ops.backends.sql_catalog.backups import SqlBackupIndex
 from aptien_ops.backends.sql_catalog.history import SqlTenantHistory
 from aptien_ops.backends.sql_catalog.operators import SqlOperators
 from aptien_ops.backends.sql_catalog.opslog import SqlOpsLog
+from aptien_ops.backends.sql_catalog.partner_assignments import SqlPartnerAssignments
+from aptien_ops.backends.sql_catalog.partners import SqlPartners
 from aptien_ops.backends.sql_catalog.policy import SqlPolicy
 from aptien_ops.backends.sql_catalog.secrets import SqlTenantSecrets
 from aptien_ops.backends.sql_catalog.tenants import SqlTenants
@@ -44,6 +46,8 @@ class SqlCatalogTx:
         self.opslog = SqlOpsLog(self)
         self.backups = SqlBackupIndex(self)
         self.policy = SqlPolicy(self)
+        self.partners = SqlPartners(self)
+        self.partner_assignments = SqlPartnerAssignments(self)
 
 
 _: type[CatalogTx] = SqlCatalogTx

@@ -26,6 +26,7 @@ from tui_helpers import (
     story,
     until,
 )
+from waiting import HANG_GUARD_S
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import utcnow
@@ -389,7 +390,7 @@ async def test_quitting_during_a_backup_run_asks_and_quits_once_it_is_done(
 
     def held_create(*args: Any, **kwargs: Any) -> Any:
         started.set()
-        release.wait(timeout=60)
+        release.wait(timeout=HANG_GUARD_S)
         return create(*args, **kwargs)
 
     monkeypatch.setattr(repository, "create", held_create)

@@ -18,6 +18,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import ProgressBar
 from tui_helpers import ManualClock, keys, until
+from waiting import HANG_GUARD_S
 
 from aptien_ops.composition import Console
 from aptien_ops.errors import IntegrityFailure
@@ -35,7 +36,7 @@ def stored_size_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
     """age (rage) writes a grease stanza of random length into every header, so the stored
     size of the very same dump differs by up to ~100 bytes from run to run: the pictures show
     it pinned to 1,650 bytes (what every other column shows is as the service returned it)."""
-    listed = BackupCatalogue.listing  # what BackupService.listing is bound to
+    listed = BackupCatalogue.listing  # BackupService.listing is bound to it per console
 
     def pinned(self: BackupCatalogue, *args: Any, **kwargs: Any) -> BackupListing:
         listing = listed(self, *args, **kwargs)
@@ -141,7 +142,7 @@ def test_backup_progress_mid_run(
         assert progress is not None
         progress(half)  # as the codec reports after half the dump, then hold until the picture
         reported.set()
-        release.wait(timeout=60)
+        release.wait(timeout=HANG_GUARD_S)
         return create(*args, progress=progress, **kwargs)
 
     monkeypatch.setattr(repository, "create", held_create)

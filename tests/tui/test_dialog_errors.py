@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input, Static
 from tui_helpers import FROZEN_NOW, console_app, settle, story, until
+from waiting import HANG_GUARD_S
 
 from aptien_ops.composition import Console
 from aptien_ops.errors import Conflict, PendingApproval
@@ -105,7 +106,7 @@ async def test_a_failed_change_is_shown_in_its_dialog_which_stays_open(
 
     def fails(*_args: object, **_kwargs: object) -> object:
         called.set()
-        release.wait(timeout=30)
+        release.wait(timeout=HANG_GUARD_S)
         raise Conflict(FAILURE)
 
     monkeypatch.setattr(getattr(console, group), method, fails)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from tui_helpers import ManualClock, Pins, screen_text, settle, story
+from waiting import HANG_GUARD_S
 
 from aptien_ops.cli.state import CliState
 from aptien_ops.composition import Console
@@ -58,7 +59,7 @@ def started(sandbox: Path, pins: Pins, release: threading.Event) -> Iterator[Cal
             connect = catalog._connect  # type: ignore[attr-defined]
 
             def held_connect() -> Any:
-                assert release.wait(timeout=60), "the test never released the connection"
+                assert release.wait(timeout=HANG_GUARD_S), "the test never released the connection"
                 return connect()
 
             catalog._connect = held_connect  # type: ignore[attr-defined]

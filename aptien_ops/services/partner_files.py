@@ -1,0 +1,274 @@
+"""Partners: publishing the official list and importing the register from a CSV file.
+
+One part of :class:`aptien_ops.services.partners.PartnerService`, partner-manager only.
+``publish`` writes the partners eligible today (name, kinds, coverage), everything escaped.
+``import_csv`` reads the whole register from a file: partners not yet known are added, known
+ones changed, those missing from the file ended. It prints the diff first (``dry_run``
+changes nothing) and applies it in one transaction, or refuses the file naming line and
+column.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import TypeVar
+
+from aptien_ops.domain.free_text import CONTACT_NAME, LEGAL_NAME
+from aptien_ops.domain.partner_input import (
+    parse_coverage,
+    parse_date,
+    parse_expertise,
+    parse_kinds,
+    parse_phone,
+)
+from aptien_ops.domain.partner_rules import partner_fault
+from aptien_ops.domain.partners import (
+    Agreement,
+    AgreementStatus,
+    Partner,
+    PartnerKind,
+    PartnerStatus,
+    validate_partner_name,
+)
+from aptien_ops.errors import InvalidInput
+from aptien_ops.partner_files import (
+    BadLine,
+    ImportRow,
+    PublicEntry,
+    check_publish,
+    read_import,
+    render_public,
+    write_whole,
+)
+from aptien_ops.permissions import Action
+from aptien_ops.ports import CatalogTx
+from aptien_ops.services.partner_links import PartnerLinks
+from aptien_ops.services.partner_results import ImportDiff
+
+T = TypeVar("T")
+
+#: Compared to tell a changed partner from an unchanged one.
+_COMPARED = (
+    "legal_name",
+    "kinds",
+    "expertise",
+    "coverage",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+)
+
+
+@dataclass(frozen=True)
+class Published:
+    """What ``partner publish`` wrote."""
+
+    path: str
+    format: str
+    partners: int
+    sha256: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "partners": self.partners,
+            "sha256": self.sha256,
+        }
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    partner: Partner
+    agreement: Agreement | None
+    line: int
+
+
+class PartnerFiles(PartnerLinks):
+    def publish(self, fmt: str, output: str | os.PathLike[str]) -> Published:
+        """Write the official list: the partners eligible today (UTC), by legal name.
+        Raises: InvalidInput, Forbidden, Unavailable (the file cannot be written)."""
+        target = check_publish(fmt, output)
+        on = self.today()
+        with self.ctx.audited(Action.PARTNER_PUBLISH, str(target), {"format": fmt}) as attempt:
+            snap = self._snapshot()
+            entries = [
+                PublicEntry(
+                    p.name,
+                    p.legal_name,
+                    tuple(k for k in PartnerKind if k in p.kinds),
+                    tuple(sorted(p.coverage.countries)),
+                    tuple(sorted(p.coverage.regions)),
+                )
+                for p in snap.partners
+                if partner_fault(p, snap.agreements.get(p.name, []), on, self.grace_days) is None
+            ]
+            entries.sort(key=lambda e: (e.legal_name.casefold(), e.name))
+            digest = write_whole(target, render_public(entries, fmt, on.isoformat()))
+            attempt.ok(partners=len(entries), sha256=digest)
+            return Published(str(target), fmt, len(entries), digest)
+        raise AssertionError("unreachable: the attempt returns or raises")
+
+    # -- import --------------------------------------------------------------------------------
+
+    def import_csv(self, path: str | os.PathLike[str], *, dry_run: bool = False) -> ImportDiff:
+        """Load the register from ``path`` (header: ``partner_files.IMPORT_COLUMNS``): add the
+        partners not yet known, change the known ones, end those missing from the file; all in
+        one transaction, or nothing. With ``dry_run`` only the diff is computed.
+
+        Raises: InvalidInput (naming line and column), Forbidden, Conflict."""
+        rows, digest = read_import(path)
+        me = self.ctx.identity.operator
+        parsed = self._parse(rows, me)
+        name = Path(path).name[:80]
+        if dry_run:
+            return self.ctx.view(
+                Action.PARTNER_IMPORT, name, lambda tx: self._diff(tx, parsed, me, apply=False)
+            )
+        params = {"sha256": digest, "rows": len(parsed)}
+        with self.ctx.audited(Action.PARTNER_IMPORT, name, params) as attempt:
+            with attempt.transaction() as tx:
+                diff = self._diff(tx, parsed, me, apply=True)
+                attempt.ok(added=len(diff.added), changed=len(diff.changed), ended=len(diff.ended))
+            return diff
+        raise AssertionError("unreachable: the attempt returns or raises")
+
+    def _parse(self, rows: list[ImportRow], me: str) -> list[_Parsed]:
+        seen: dict[str, int] = {}
+        out = []
+        due = self.first_review_due()
+        now = self.ctx.now()
+        regions = self.ctx.settings.regions
+        for row in rows:
+
+            def cell(column: str, parse: Callable[[str], T], row: ImportRow = row) -> T:
+                try:
+                    return parse(row.cells[column])
+                except InvalidInput as bad:
+                    raise BadLine(row.line, bad.message, column, bad.hint) from None
+
+            name = cell("name", validate_partner_name)
+            if name in seen:
+                raise BadLine(row.line, f"partner {name!r} is on line {seen[name]} already", "name")
+            seen[name] = row.line
+            partner = Partner(
+                name,
+                cell("legal_name", LEGAL_NAME.check),
+                cell("kinds", lambda v: parse_kinds(_split(v))),
+                cell("expertise", lambda v: parse_expertise(_split(v))),
+                cell("coverage", lambda v: parse_coverage(_split(v), regions)),
+                cell("contact_name", CONTACT_NAME.optional),
+                cell("contact_email", self._email),
+                cell("contact_phone", parse_phone),
+                PartnerStatus.ACTIVE,
+                None,
+                due,
+                now,
+                me,
+                now,
+                me,
+            )
+            out.append(_Parsed(partner, self._agreement(row, me), row.line))
+        return out
+
+    def _agreement(self, row: ImportRow, me: str) -> Agreement | None:
+        cells = row.cells
+        reference = cells["agreement_reference"]
+        dated = [c for c in ("signed_on", "effective_from", "expires_on") if cells[c]]
+        if not reference:
+            if dated:
+                raise BadLine(row.line, "a date without an agreement reference", dated[0])
+            return None
+        days: dict[str, date | None] = {}
+        for column in ("signed_on", "effective_from", "expires_on"):
+            if not cells[column]:
+                if column != "expires_on":
+                    raise BadLine(row.line, "the agreement needs this date", column)
+                days[column] = None
+                continue
+            try:
+                days[column] = parse_date(cells[column], "the date")
+            except InvalidInput as bad:
+                raise BadLine(row.line, bad.message, column, bad.hint) from None
+        signed, start, end = days["signed_on"], days["effective_from"], days["expires_on"]
+        assert signed is not None and start is not None
+        if end is not None and end < start:
+            raise BadLine(row.line, "the agreement expires before it takes effect", "expires_on")
+        if len(reference) > 80:
+            raise BadLine(row.line, "at most 80 characters", "agreement_reference")
+        now = self.ctx.now()
+        return Agreement(
+            0, cells["name"], reference, signed, start, end, None, AgreementStatus.ACTIVE, now, me
+        )
+
+    def _diff(self, tx: CatalogTx, parsed: list[_Parsed], me: str, *, apply: bool) -> ImportDiff:
+        known = {p.name: p for p in tx.partners.all()}
+        references = {(a.partner, a.reference) for a in tx.partners.agreements()}
+        added: list[Partner] = []
+        changed: list[Partner] = []
+        agreements: list[Agreement] = []
+        unchanged = 0
+        for item in parsed:
+            p, current = item.partner, known.get(item.partner.name)
+            new_agreement = item.agreement is not None and (
+                (p.name, item.agreement.reference) not in references
+            )
+            if current is None:
+                added.append(p)
+            elif current.status == PartnerStatus.ENDED:
+                raise BadLine(item.line, f"partner {p.name} has ended; it stays ended", "name")
+            elif any(getattr(current, f) != getattr(p, f) for f in _COMPARED):
+                changed.append(
+                    replace(
+                        p,
+                        status=current.status,
+                        status_reason=current.status_reason,
+                        review_due=current.review_due,
+                        created_at=current.created_at,
+                        created_by=current.created_by,
+                    )
+                )
+            elif new_agreement:
+                changed.append(current)
+            else:
+                unchanged += 1
+            if new_agreement and item.agreement is not None:
+                agreements.append(item.agreement)
+        listed = {item.partner.name for item in parsed}
+        ended = [
+            p for name, p in known.items() if name not in listed and p.status != PartnerStatus.ENDED
+        ]
+        if apply:
+            now = self.ctx.now()
+            tx.partners.insert_many(added)
+            for p in changed:
+                tx.partners.update(p)
+            tx.partners.add_agreements(agreements)
+            for p in ended:
+                why = "not in the imported register"
+                tx.partners.update(
+                    replace(
+                        p,
+                        status=PartnerStatus.ENDED,
+                        status_reason=why,
+                        updated_at=now,
+                        updated_by=me,
+                    )
+                )
+                for a in tx.partner_assignments.assignments(partner=p.name, open_only=True):
+                    tx.partner_assignments.end(a.id, now, me, f"partner ended: {why}")
+        return ImportDiff(
+            tuple(p.name for p in added),
+            tuple(sorted({p.name for p in changed})),
+            tuple(p.name for p in ended),
+            unchanged,
+            apply,
+        )
+
+
+def _split(cell: str) -> tuple[str, ...]:
+    return tuple(v for v in cell.replace(";", " ").replace(",", " ").split() if v)

@@ -1,0 +1,111 @@
+"""``partner import FILE.csv``: the diff first, one transaction or nothing, and a bad file
+refused naming its line and column (header, country, date, duplicates, encoding)."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pytest
+
+from aptien_ops.partner_files import IMPORT_COLUMNS
+
+from cli_runner import Result, run_cli
+
+HEADER = ",".join(IMPORT_COLUMNS)
+NORDIC = (
+    "nordic-sales,Nordic Sales AB,sales,SE;NO;DK,,Ola Nordmann,ola@nordic.example,"
+    "+47 22 00 00 00,PA-1,2020-01-01,2020-01-01,2099-12-31"
+)
+ALPINE = "alpine-experts,Alpine Experts GmbH,expert,eu,gdpr;payroll,,,,,,,"
+
+
+@pytest.fixture
+def sandbox(catalog_config: Path) -> Path:
+    return catalog_config
+
+
+def _file(tmp: Path, *lines: str, raw: bytes | None = None) -> Path:
+    path = tmp / "register.csv"
+    path.write_bytes(raw if raw is not None else ("\n".join(lines) + "\n").encode("utf-8"))
+    return path
+
+
+def _import(config: Path, path: Path, *extra: str) -> Result:
+    return run_cli("--json", "partner", "import", path, *extra, config=config, operator="pat")
+
+
+def _names(config: Path) -> list[tuple[str, str]]:
+    result = run_cli("--json", "partner", "list", config=config)
+    assert result.code == 0, result.stderr
+    return [(r["name"], r["status"]) for r in result.json()]
+
+
+def test_the_diff_comes_first_then_applies_in_one_go(sandbox: Path, tmp_path: Path) -> None:
+    path = _file(tmp_path, HEADER, NORDIC, ALPINE)
+    dry = _import(sandbox, path, "--dry-run")
+    assert dry.code == 0, dry.stderr
+    assert dry.json() == {
+        "added": ["nordic-sales", "alpine-experts"],
+        "changed": [],
+        "ended": [],
+        "unchanged": 0,
+        "applied": False,
+    }
+    assert _names(sandbox) == []
+    done = _import(sandbox, path)
+    assert done.json()["applied"] is True
+    assert _names(sandbox) == [("alpine-experts", "active"), ("nordic-sales", "active")]
+    # Nordic's legal name changes, Alpine leaves the register.
+    changed = _file(tmp_path, HEADER, NORDIC.replace("Nordic Sales AB", "Nordic Sales ASA"))
+    again = _import(sandbox, changed)
+    body = again.json()
+    assert (body["changed"], body["ended"]) == (["nordic-sales"], ["alpine-experts"])
+    assert _names(sandbox) == [("alpine-experts", "ended"), ("nordic-sales", "active")]
+
+
+@pytest.mark.parametrize(
+    ("lines", "where"),
+    [
+        ((HEADER.replace("legal_name", "legal"), NORDIC), "line 1, column 2"),
+        ((HEADER, NORDIC, ALPINE.replace(",eu,", ",XX,")), "line 3, column coverage"),
+        ((HEADER, NORDIC.replace("2099-12-31", "2099-13-01")), "line 2, column expires_on"),
+        ((HEADER, NORDIC, NORDIC), "line 3, column name"),
+        ((HEADER, NORDIC + ",extra"), "line 2: 13 cells"),
+        ((HEADER, ALPINE.replace("Alpine", "Alp\x1bine")), "line 2, column legal_name"),
+        ((HEADER, ALPINE.replace("Alpine", "Alp\u202eine")), "line 2, column legal_name"),
+    ],
+)
+def test_a_bad_file_is_refused_naming_line_and_column_and_nothing_changes(
+    sandbox: Path, tmp_path: Path, lines: tuple[str, ...], where: str
+) -> None:
+    result = _import(sandbox, _file(tmp_path, *lines))
+    assert result.code == 2
+    assert where in result.error()["message"]
+    assert _names(sandbox) == []
+
+
+def test_a_bom_is_fine_other_encodings_are_refused_clearly(sandbox: Path, tmp_path: Path) -> None:
+    text = "\n".join((HEADER, ALPINE.replace("Alpine", "Älpine"))) + "\n"
+    bom = _import(sandbox, _file(tmp_path, raw=codecs.BOM_UTF8 + text.encode("utf-8")))
+    assert bom.code == 0, bom.stderr
+    latin = _import(sandbox, _file(tmp_path, raw=text.encode("latin-1")))
+    assert latin.code == 2
+    assert "line 2" in latin.error()["message"]
+    assert "not UTF-8" in latin.error()["message"]
+    utf16 = _import(sandbox, _file(tmp_path, raw=text.encode("utf-16")))
+    assert utf16.code == 2 and "UTF-16" in utf16.error()["message"]
+
+
+def test_a_row_that_fails_in_the_catalog_leaves_the_register_as_it_was(
+    sandbox: Path, tmp_path: Path
+) -> None:
+    assert _import(sandbox, _file(tmp_path, HEADER, NORDIC)).code == 0
+    ended = run_cli(
+        "partner", "end", "nordic-sales", "--reason", "gone", config=sandbox, operator="pat"
+    )
+    assert ended.code == 0
+    result = _import(sandbox, _file(tmp_path, HEADER, ALPINE, NORDIC))
+    assert result.code == 2
+    assert "line 3" in result.error()["message"]
+    assert _names(sandbox) == [("nordic-sales", "ended")]
