@@ -18,6 +18,10 @@ operator sees at once: the header, the tabs, the footer and the screen's placeho
   before each round; its module was imported by the warm-up round);
 - ``return``: the screen exists and is shown again (it reloads its data in a worker).
 
+``--compose-ahead`` runs the app with ``OpsApp(compose_ahead=True)``: it composes the screens
+not shown yet after its first frame, and the tour asks for that again after adding the mode
+back, so a first visit finds its screen composed (not resumed, never laid out yet).
+
 The dashboard is measured on the way back (``1`` from each screen). Between two switches the
 app settles: every worker has come back and its result has been shown.
 
@@ -26,6 +30,12 @@ shown (the app quiet again), and ``stall``: the longest the event loop went with
 heartbeat timer (every 5 ms) during a switch and its loads — how late a key pressed meanwhile
 would act.
 
+**During a run.** The same tour again (fewer rounds) while a backup run goes on in a thread of
+the app's process, as the Backups screen's ``d``/``b`` runs it: ``RUN_TENANTS`` sandbox
+tenants with real databases and activity (``sandbox seed``) backed up over and over until the
+tour ends (each backup is an attempt of its own in the ops log and an insert into the index).
+Its rows say ``during a run``.
+
 **Floor.** The same harness and measure on an app with two empty screens (Header, Static,
 Footer: ``harness.MINIMAL_APP_CLASS``'s widgets) switched by mode with keys ``1``/``2``, first
 visit and return alike. Target: every screen's median ≤ 100 ms (absolute, as issue 11 asks);
@@ -33,6 +43,7 @@ the floor's median is printed beside it.
 
     .venv/bin/python bench/tui_switch.py
     .venv/bin/python bench/tui_switch.py --tenants 2000 --rounds 3 --no-record
+    .venv/bin/python bench/tui_switch.py --run-rounds 0   # without the "during a run" tour
 
 Prints one JSON object per screen and kind on stdout and replaces the section between the
 ``tui-switch`` markers of ``docs/benchmarks.md``; exits 1 if a median misses the target.
@@ -40,11 +51,13 @@ Prints one JSON object per screen and kind on stdout and replaces the section be
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -58,8 +71,12 @@ from harness import log, machine, replace_section
 TARGET_MS = 100.0
 #: Every round visits each screen twice and the dashboard (which reads every backup) 16 times.
 ROUNDS = 5
+#: Rounds of the tour during a backup run, and the tenants that run backs up.
+RUN_ROUNDS = 2
+RUN_TENANTS = 6
 SIZE = (80, 24)
 HEARTBEAT_S = 0.005
+RUN_LABEL = " (during a run)"
 START, END = "<!-- tui-switch:start -->", "<!-- tui-switch:end -->"
 
 
@@ -111,9 +128,13 @@ async def quiet(pilot: Any) -> None:
             await asyncio.gather(*(w.wait() for w in busy), return_exceptions=True)
             calm = 0
             continue
-        nodes = list(app.screen.walk_children(with_self=True))
-        # A read started after the next frame (``call_after_refresh``) waits in ``_callbacks``.
-        waiting = any(n.message_queue_size for n in nodes) or app.screen._callbacks
+        nodes = [app, *app.screen.walk_children(with_self=True)]
+        # A read started after the next frame (``call_after_refresh``) waits in ``_callbacks``;
+        # a list hands its rows to its table a chunk per frame (``filling``).
+        waiting = (
+            any(n.message_queue_size or getattr(n, "filling", False) for n in nodes)
+            or app.screen._callbacks
+        )
         calm = 0 if waiting else calm + 1
 
 
@@ -144,21 +165,25 @@ class Tab:
     make: Callable[[], Any]
 
 
-async def tour(app: Any, tabs: Sequence[Tab], home: Tab, rounds: int) -> dict[str, Timings]:
+async def tour(
+    app: Any, tabs: Sequence[Tab], home: Tab, rounds: int, label: str = ""
+) -> dict[str, Timings]:
     """``rounds`` rounds (after one warm-up round) of: for each tab, a first visit from
-    ``home`` and back, then a return to it and back."""
+    ``home`` and back, then a return to it and back. ``label`` is added to every row's name."""
     results: dict[str, Timings] = {}
     async with app.run_test(size=SIZE) as pilot:
         app.set_interval(HEARTBEAT_S, app.beat)
         await quiet(pilot)
         for round_no in range(rounds + 1):
             for tab in tabs:
-                first = results.setdefault(f"{tab.name} · first visit", Timings())
-                back = results.setdefault(f"{tab.name} · return", Timings())
-                home_times = results.setdefault(f"{home.name} · return", Timings())
+                first = results.setdefault(f"{tab.name} · first visit{label}", Timings())
+                back = results.setdefault(f"{tab.name} · return{label}", Timings())
+                home_times = results.setdefault(f"{home.name} · return{label}", Timings())
                 # A fresh screen: its mode is dropped (home is shown) and added back.
                 await app.remove_mode(tab.mode)
                 app.add_mode(tab.mode, tab.make)
+                if getattr(app, "composes_ahead", False):
+                    app.compose_ahead()  # as the app does after its first frame
                 await quiet(pilot)
                 scratch = Timings()
                 await switch(pilot, tab.key, tab.screen, first if round_no else scratch)
@@ -176,14 +201,52 @@ def ops_tabs() -> tuple[list[Tab], Tab]:
     return [t for t in tabs if t.mode != "dashboard"], tabs[0]
 
 
-def ops_app(config: Path) -> Any:
+def ops_app(config: Path, compose_ahead: bool) -> Any:
     from aptien_ops.composition import open_console
     from aptien_ops.screens.app import OpsApp
 
     class Timed(Stopwatch, OpsApp):
         pass
 
-    return Timed(open_console(config), cursor_blink=False)
+    return Timed(open_console(config), cursor_blink=False, compose_ahead=compose_ahead)
+
+
+def seed_run_tenants(config: Path) -> list[str]:
+    """``RUN_TENANTS`` sandbox tenants with databases and activity (what a run backs up)."""
+    from aptien_ops.composition import open_console
+    from aptien_ops.services.sandbox_seed import SeedRequest
+
+    console = open_console(config)
+    try:
+        seeded = console.seeding.seed(SeedRequest(tenants=RUN_TENANTS, events=5_000, seed=7))
+        return [s.tenant for s in seeded]
+    finally:
+        console.close()
+
+
+class BackupLoop:
+    """A backup run of ``names`` going on in a thread of the app's process, over and over,
+    on the app's own console (as the Backups screen runs one in its worker)."""
+
+    def __init__(self, console: Any, names: list[str]) -> None:
+        self.console, self.names = console, names
+        self.stop = threading.Event()
+        self.runs = 0
+        self.thread = threading.Thread(target=self._loop, name="backup run", daemon=True)
+
+    def _loop(self) -> None:
+        while not self.stop.is_set():
+            self.console.backups.run(self.names, progress=lambda *_: None)
+            self.runs += 1
+
+    def __enter__(self) -> BackupLoop:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        log(f"{self.runs} backup runs of {len(self.names)} tenants during the tour")
 
 
 def floor_app() -> tuple[Any, list[Tab], Tab]:
@@ -220,6 +283,7 @@ def summary(name: str, t: Timings) -> dict[str, Any]:
         "paint_max_ms": round(max(t.paint), 1),
         "data_median_ms": round(statistics.median(t.data), 1),
         "stall_median_ms": round(statistics.median(t.stall), 1),
+        "stall_max_ms": round(max(t.stall), 1),
         "rounds": len(t.paint),
     }
 
@@ -229,7 +293,8 @@ def floor_of(screen: str, floor: dict[str, float]) -> float:
     return) for a screen reached from the dashboard, back to A for the dashboard itself."""
     if screen.startswith("Dashboard"):
         return floor["empty screen A · return"]
-    return floor[f"empty screen B · {screen.split(' · ')[1]}"]
+    kind = screen.split(" · ")[1].removesuffix(RUN_LABEL)
+    return floor[f"empty screen B · {kind}"]
 
 
 def section(rows: list[dict[str, Any]], floor: list[dict[str, Any]], args: Any) -> str:
@@ -252,44 +317,68 @@ def section(rows: list[dict[str, Any]], floor: list[dict[str, Any]], args: Any) 
         "    .venv/bin/python bench/tui_switch.py",
         "",
         "| screen · switch | paint median (ms) | paint max (ms) | floor paint median (ms)"
-        " | pass | data median (ms) | stall median (ms) |",
-        "| --- | ---: | ---: | ---: | --- | ---: | ---: |",
+        " | pass | data median (ms) | stall median (ms) | worst stall (ms) |",
+        "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
     ]
     for r in floor:
         lines.append(
             f"| floor: {r['screen']} | {r['paint_median_ms']:.1f} | {r['paint_max_ms']:.1f}"
-            f" | — | — | {r['data_median_ms']:.1f} | {r['stall_median_ms']:.1f} |"
+            f" | — | — | {r['data_median_ms']:.1f} | {r['stall_median_ms']:.1f}"
+            f" | {r['stall_max_ms']:.1f} |"
         )
-    for r in rows:
+    for r in sorted(rows, key=lambda r: r["screen"].endswith(RUN_LABEL)):
         verdict = "yes" if r["paint_median_ms"] <= TARGET_MS else "**no**"
         lines.append(
             f"| {r['screen']} | {r['paint_median_ms']:.1f} | {r['paint_max_ms']:.1f}"
             f" | {floor_of(r['screen'], floors):.1f} | {verdict}"
-            f" | {r['data_median_ms']:.1f} | {r['stall_median_ms']:.1f} |"
+            f" | {r['data_median_ms']:.1f} | {r['stall_median_ms']:.1f}"
+            f" | {r['stall_max_ms']:.1f} |"
         )
     lines.append(END)
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
+    def more(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--run-rounds",
+            type=int,
+            default=RUN_ROUNDS,
+            help="rounds of the tour during a backup run (0: none)",
+        )
+        parser.add_argument(
+            "--compose-ahead",
+            action="store_true",
+            help="the app composes the other screens after its first frame (OpsApp option)",
+        )
+
     args = catalog_bench_arguments(
-        __doc__.splitlines()[0], ("sqlite", "postgresql"), argv, rounds=ROUNDS
+        __doc__.splitlines()[0], ("sqlite", "postgresql"), argv, rounds=ROUNDS, more=more
     )
     os.environ.pop("APTIEN_OPS_OPERATOR", None)
     with catalog_workspace(args.backend, args.tenants) as space:
         args.backups = fill_backups(space.seeded.config)
         log(f"{args.backups} backups indexed")
+        run_names = seed_run_tenants(space.seeded.config) if args.run_rounds else []
         floor, floor_tabs, floor_home = floor_app()
         floor_rows = [
             summary(n, t)
             for n, t in asyncio.run(tour(floor, floor_tabs, floor_home, args.rounds)).items()
         ]
-        app = ops_app(space.seeded.config)
+        app = ops_app(space.seeded.config, args.compose_ahead)
         tabs, home = ops_tabs()
         try:
             timings = asyncio.run(tour(app, tabs, home, args.rounds))
         finally:
             app.services.close()
+        if args.run_rounds:
+            app = ops_app(space.seeded.config, args.compose_ahead)
+            try:
+                with BackupLoop(app.services, run_names):
+                    during = asyncio.run(tour(app, tabs, home, args.run_rounds, RUN_LABEL))
+            finally:
+                app.services.close()
+            timings.update(during)
         rows = [summary(n, t) for n, t in timings.items()]
     for row in [*floor_rows, *rows]:
         print(json.dumps(row), flush=True)

@@ -82,8 +82,13 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         *,
         clock: Callable[[], float] | None = None,
         cursor_blink: bool = True,
+        compose_ahead: bool = False,
     ) -> None:
         super().__init__()
+        self.composes_ahead = compose_ahead
+        """Compose the other screens after the first frame (``compose_ahead``; off by default:
+        on this 2-core machine it did not bring a first visit down to a return, see
+        docs/benchmarks.md)."""
         self.services = console
         self.set_reactive(OpsApp.catalog_ready, console.connected)
         self.start_error: OpsError | None = None
@@ -172,6 +177,8 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         self.guard_size(self.size)
         if self.catalog_ready:
             self.load(self._roles_and_limits, self._roles_loaded)
+            if self.composes_ahead:
+                self.compose_ahead()
         else:
             self.call_after_refresh(self._connect)
         if self.idle_lock_minutes or self.production:
@@ -241,6 +248,10 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
     @work(thread=True, exclusive=True, exit_on_error=False, group="roles")
     def _reread_roles(self) -> None:
         self._call_service(self.services.ctx.my_roles, self._roles_loaded, changed=False)
+
+    def watch_catalog_ready(self, ready: bool) -> None:
+        if ready and self.composes_ahead:
+            self.compose_ahead()
 
     def watch_roles(self) -> None:
         self.refresh_bindings()

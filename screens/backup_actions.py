@@ -269,15 +269,17 @@ class BackupActions(OpsScreen):
                     "what retention would prune changed since it was shown", hint="press p again"
                 )
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.change(
-                    lambda: self.console.backups.prune(dry_run=False, confirm=same_as_shown),
-                    lambda _: self.notify(
-                        f"pruned {plural(len(shown), 'backup')}",
-                        title="Retention applied",
-                        markup=False,
-                    ),
-                )
+        def pruned(_decisions: object) -> None:
+            self.notify(
+                f"pruned {plural(len(shown), 'backup')}", title="Retention applied", markup=False
+            )
 
-        self.app.push_screen(ConfirmModal(question, yes="Prune", title="Prune backups"), confirmed)
+        self.app.push_screen(
+            ConfirmModal(question, yes="Prune", title="Prune backups").acting(
+                self,
+                lambda _yes: (
+                    lambda: self.console.backups.prune(dry_run=False, confirm=same_as_shown)
+                ),
+                pruned,
+            )
+        )

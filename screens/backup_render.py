@@ -4,7 +4,6 @@ dashboard's one-line summary. Red is kept for what needs an operator: failures a
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING
@@ -130,16 +129,13 @@ class BackupHealth:
 
     @classmethod
     def read(cls, service: BackupService) -> BackupHealth:
-        """Ask the service (in a worker thread). Raises: what ``listing``/``due`` raise."""
-        counts: dict[str, Counter[str]] = defaultdict(Counter)
-        for row in service.listing().rows:
-            if row.status == "failed":
-                counts[row.record.region]["failed"] += 1
-        for item in service.due():
-            counts[item.region]["due"] += 1
-            if item.overdue:
-                counts[item.region]["late_backups" if item.kind == "backup" else "late_checks"] += 1
-        return cls({region: BackupTally(**c) for region, c in counts.items()})
+        """Ask the service (in a worker thread). Raises: what ``attention`` raises."""
+        return cls(
+            {
+                a.region: BackupTally(a.due, a.late_backups, a.late_checks, a.failed)
+                for a in service.attention()
+            }
+        )
 
     def tally(self, region: str | None = None) -> BackupTally:
         """The counts of ``region``, or of every region (None)."""

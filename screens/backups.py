@@ -29,7 +29,6 @@ from aptien_ops.screens.backups_view import (
     WINDOW,
     BackupsView,
     Shelf,
-    list_row,
     read_shelf,
 )
 from aptien_ops.screens.base import (
@@ -139,9 +138,8 @@ class BackupsScreen(CatalogFilteredScreen, BackupActions):
             table.fill(())
             status.update(Text(view.rows.one_line(), style="red"))
         else:
-            self._by_id, self.found = {r.record.id: r for r in view.rows}, view.backups
-            # Newest first, at most WINDOW: the worker's view.
-            table.fill(list_row(r) for r in view.rows)
+            self._by_id, self.found = view.by_id, view.backups
+            table.fill(view.list_rows)  # newest first, at most WINDOW: the worker's view
             status.update(self._summary(view))
         self._show_detail(self.selected())
         self._show_due(view)

@@ -39,6 +39,9 @@ class BackupsView:
 
     rows: list[BackupRow] | OpsError
     """Newest first, at most ``WINDOW`` (or the service's refusal)."""
+    list_rows: list[ListRow] = field(default_factory=list)
+    """``rows`` as the table shows them (made here: making a row costs more than showing it)."""
+    by_id: dict[str, BackupRow] = field(default_factory=dict)
     backups: int = 0
     tenants: int = 0
     failed: int = 0
@@ -63,10 +66,13 @@ class BackupsView:
         view = cls(rows, due=due)
         if not isinstance(rows, OpsError):
             mine = [r for r in rows if region is None or r.record.region == region]
+            # Newest first: the backup an operator looks for is almost always the latest.
+            newest = mine[-WINDOW:][::-1]
             view = replace(
                 view,
-                # Newest first: the backup an operator looks for is almost always the latest.
-                rows=mine[-WINDOW:][::-1],
+                rows=newest,
+                list_rows=[list_row(r) for r in newest],
+                by_id={r.record.id: r for r in newest},
                 backups=len(mine),
                 tenants=len({r.record.tenant for r in mine}),
                 failed=sum(1 for r in mine if r.status in ("failed", "missing")),

@@ -9,9 +9,12 @@ first, then the keys last in that order, and help's key says ``? more…``: it l
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Label
 from textual.widgets._footer import FooterKey
@@ -41,8 +44,39 @@ class OpsFooter(Footer):
         super().__init__()
         self.refreshed = ""
         self.every = every
+        self._queued = False
+        self._composed: tuple[object, ...] | None = None
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        """The screen's bindings may have changed: recompose once after the next frame, and
+        only if the keys shown differ (a switch of screens refreshes the bindings several
+        times; Textual's footer recomposes for each)."""
+        self._bindings_ready = True
+        if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
+            return
+        if not self._queued:
+            self._queued = True
+            self.call_after_refresh(self._recompose_if_changed)
+
+    async def _recompose_if_changed(self) -> None:
+        self._queued = False
+        if not self.is_attached or self._pruning or self.screen._pruning:
+            return  # being removed (as Textual's recompose checks): its screen's widgets too
+        if self._shown() != self._composed:
+            await self.recompose()
+
+    def _shown(self) -> tuple[object, ...]:
+        """What the footer shows: each shown key as the bindings have it, and the note."""
+        keys = tuple(
+            (binding.key, binding.description, binding.action, enabled, tooltip)
+            for _, binding, enabled, tooltip in self.screen.active_bindings.values()
+            if binding.show
+        )
+        return keys, self.refreshed, self.show_command_palette
 
     def compose(self) -> ComposeResult:
+        if self._bindings_ready:
+            self._composed = self._shown()
         widgets = list(super().compose())
         hints = [w for w in widgets if self._is_palette_hint(w)]
         keys = [w for w in widgets if isinstance(w, FooterKey) and w not in hints]

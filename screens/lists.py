@@ -57,12 +57,19 @@ def _plain(cell: object) -> str:
     return cell.plain if isinstance(cell, Text) else str(cell)
 
 
+#: Rows a table is handed per frame: filling it takes one short step per frame, however many
+#: rows it gets, so a key pressed meanwhile acts at once (DataTable measures every cell).
+CHUNK = 40
+
+
 class ListTable(OpsTable):
     """A row-cursor table that moves with the list keys and shows the rows matching its filter.
 
     ``fill`` hands it every row; it shows those whose visible text holds ``needle`` (at most
     ``limit`` of them: DataTable measures every cell it is given) and keeps the cursor on the
-    same row when it can.
+    same row when it can. The rows are added ``CHUNK`` at a time, one chunk per frame:
+    ``filling`` is true until the last is in, and the cursor goes to the row it should be on
+    when that row arrives.
     """
 
     BINDINGS = list_keys()
@@ -79,6 +86,12 @@ class ListTable(OpsTable):
         self.limit = limit
         self.needle = ""
         self._rows: list[ListRow] = []
+        self._pending: list[ListRow] = []
+        """Matching rows not handed to the table yet (the next chunks)."""
+        self._fills = 0
+        """Counts the fills: a chunk of an older fill is dropped."""
+        self._wanted: str | None = None
+        """The row the cursor goes to when it arrives (None: it stays where it is)."""
         self.matches = 0
         """How many rows match the filter (some may be beyond ``limit``)."""
 
@@ -87,10 +100,16 @@ class ListTable(OpsTable):
         """How many rows the table was given."""
         return len(self._rows)
 
-    def fill(self, rows: Iterable[ListRow]) -> None:
-        """Replace every row, then show those the filter matches."""
+    @property
+    def filling(self) -> bool:
+        """Rows are still being handed to the table, a chunk per frame."""
+        return bool(self._pending)
+
+    def fill(self, rows: Iterable[ListRow], *, cursor_to: str | None = None) -> None:
+        """Replace every row, then show those the filter matches; the cursor stays on its row,
+        or goes to ``cursor_to``'s when that is given."""
         self._rows = list(rows)
-        self._show()
+        self._show(cursor_to)
 
     def append(self, row: ListRow) -> None:
         """Add one row at the end (shown if it matches the filter and there is room)."""
@@ -98,29 +117,51 @@ class ListTable(OpsTable):
 
     def extend(self, rows: Iterable[ListRow]) -> None:
         """Add ``rows`` at the end (those the filter matches, while there is room), keeping
-        the cursor where it is; the bar's count is told once."""
+        the cursor where it is; the bar's count is told once. While the table is still being
+        filled, they join the rows waiting for their frame."""
         for row in rows:
             self._rows.append(row)
             if self.needle in row.text:
                 self.matches += 1
-                if self.limit is None or self.row_count < self.limit:
-                    self.add_row(*row.cells, key=row.key)
+                if self.limit is None or self.row_count + len(self._pending) < self.limit:
+                    if self._pending:
+                        self._pending.append(row)
+                    else:
+                        self.add_row(*row.cells, key=row.key)
         self.post_message(self.Shown(self))
 
     def filter(self, needle: str) -> None:
         """Show only the rows whose visible text holds ``needle`` (any case; blank: all)."""
         self.needle = needle.strip().lower()
-        self._show()
+        self._show(None)
 
-    def _show(self) -> None:
-        keep = highlighted_key(self)
+    def _show(self, cursor_to: str | None) -> None:
+        if cursor_to is None:
+            # Still filling: the row the cursor was going to may not have arrived yet.
+            cursor_to = self._wanted if self._pending else highlighted_key(self)
         self.clear()
         matching = [r for r in self._rows if self.needle in r.text]
         self.matches = len(matching)
-        for row in matching[: self.limit]:
-            self.add_row(*row.cells, key=row.key)
-        move_to_key(self, keep)
+        self._pending = matching[: self.limit]
+        self._wanted = cursor_to
+        self._fills += 1
+        self._add_chunk(self._fills)
         self.post_message(self.Shown(self))
+
+    def _add_chunk(self, fill: int) -> None:
+        """Hand the table the next ``CHUNK`` rows; the rest after the next frame."""
+        if fill != self._fills or not self.is_attached:
+            return
+        chunk, self._pending = self._pending[:CHUNK], self._pending[CHUNK:]
+        for row in chunk:
+            self.add_row(*row.cells, key=row.key)
+        if self._wanted is not None and self._wanted in self.rows:
+            move_to_key(self, self._wanted)
+            self._wanted = None
+        if self._pending:
+            self.call_after_refresh(self._add_chunk, fill)
+        else:
+            self._wanted = None
 
 
 class ListScroll(VerticalScroll):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from dataclasses import dataclass
 from functools import cache
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.screen import Screen
+from textual.worker import Worker
 
 from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.help import HelpScreen
@@ -103,6 +105,33 @@ class Navigation(App[None]):
         """Every top-level screen class, in tab order (imports those not shown yet)."""
         return tuple(t.load() for t in SCREENS)
 
+    def compose_ahead(self) -> None:
+        """Compose the top-level screens not shown yet, one after the other after the next
+        frame, while the operator reads the first: a first visit then costs what a return
+        does. A screen composed ahead is mounted, not resumed: it reads nothing until it is
+        shown. One the operator reaches before it is mounted is composed then, as it would
+        have been (and the one composed ahead is dropped)."""
+        self.call_after_refresh(self._compose_next, [t for t in SCREENS if t.in_tabs])
+
+    def _compose_next(self, tabs: list[Tab]) -> None:
+        tabs = [t for t in tabs if t.mode not in self._screen_stacks]
+        if tabs and not self.locked:  # nothing is prepared behind the lock
+            self.run_worker(
+                self._compose_one(tabs[0], tabs[1:]), group="compose-ahead", exit_on_error=False
+            )
+
+    async def _compose_one(self, tab: Tab, rest: list[Tab]) -> None:
+        # What App._init_mode does for a new mode, less the ScreenResume it sends; the mode is
+        # given its screen only once the screen is mounted (its keys query its widgets).
+        screen, mounted = self._get_screen(tab.screen())
+        self._load_screen_css(screen)
+        await mounted
+        if tab.mode in self._screen_stacks or tab.mode not in self._modes:
+            await screen.remove()  # shown meanwhile: composed then
+        else:
+            self._screen_stacks[tab.mode] = [screen]
+        self.call_after_refresh(self._compose_next, rest)
+
     def action_goto(self, mode: str) -> None:
         if mode != self.current_mode:
             if not self.services.connected:
@@ -131,10 +160,18 @@ class Navigation(App[None]):
         """Run ``action`` once the screen's reads (``load``) and then the rows picked from them
         (``prepare``, started when the read is shown) are in."""
         group, *later = groups
-        busy = [
-            w for w in self.workers if w.node is screen and w.group == group and not w.is_finished
-        ]
-        await self.workers.wait_for_complete(busy)
+
+        def busy() -> list[Worker[Any]]:
+            return [
+                w
+                for w in self.workers
+                if w.node is screen and w.group == group and not w.is_finished
+            ]
+
+        # A newer read cancels an older one (a screen resumed twice reads twice): wait for the
+        # one that stays.
+        while waiting := busy():
+            await asyncio.gather(*(w.wait() for w in waiting), return_exceptions=True)
         # What they read arrives as a message already queued on the screen; what follows, after.
         if later:
             screen.call_later(self._when_loaded, screen, action, tuple(later))

@@ -24,7 +24,6 @@ from aptien_ops.screens.base import (
     REGION_FILTER,
     OpsScreen,
     highlighted_key,
-    move_to_key,
 )
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import (
@@ -185,10 +184,9 @@ class TenantsScreen(OpsScreen):
     def _show_window(self, window: TenantWindow) -> None:
         self.matches = window.matches
         table = self.query_one(ListTable)
-        keep = self._highlighted()
-        table.fill(window.rows)  # already filtered: the table's own filter stays blank
         wanted, self._select_after_load = self._select_after_load, None
-        move_to_key(table, wanted if wanted is not None else keep)
+        # Already filtered: the table's own filter stays blank. The cursor keeps its tenant.
+        table.fill(window.rows, cursor_to=wanted)
         self._show_status()
         self._show_detail(self._highlighted())
 

@@ -548,6 +548,25 @@ def test_tenant_history_keeps_every_state_change_in_order(catalog: SqlCatalog) -
         assert tx.tenant_history.state_changes("acme") == changes
 
 
+def test_tenant_history_says_when_each_tenant_last_entered_a_state_in_one_read(
+    catalog: SqlCatalog,
+) -> None:
+    with catalog.transaction() as tx:
+        for name in ("acme", "globex", "initech"):
+            tx.tenants.insert(tenant(name))
+        for name, days in (("acme", 1), ("acme", 5), ("globex", 2)):
+            at = T0 + timedelta(days=days)
+            tx.tenant_history.add_state_change(name, StateChange(at, "active", "cancelled", "al"))
+            tx.tenant_history.add_state_change(name, StateChange(at, "cancelled", "active", "al"))
+        tx.tenant_history.add_state_change("initech", StateChange(T0, None, "active", "al"))
+    with catalog.read() as tx:
+        assert tx.tenant_history.last_entered("cancelled") == {
+            "acme": T0 + timedelta(days=5),
+            "globex": T0 + timedelta(days=2),
+        }
+        assert tx.tenant_history.last_entered("purged") == {}
+
+
 def test_sealed_tenant_secrets_are_stored_replaced_and_destroyed(catalog: SqlCatalog) -> None:
     with catalog.transaction() as tx:
         tx.tenants.insert(tenant("acme"))

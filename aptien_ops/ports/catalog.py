@@ -88,6 +88,11 @@ class TenantHistory(Protocol):
         """Every transition, oldest first (kept after purge, for accountability)."""
         ...
 
+    def last_entered(self, state: str) -> dict[str, datetime]:
+        """When each tenant last entered ``state``, by tenant (one read for the whole fleet;
+        tenants that never did are absent)."""
+        ...
+
     def add_state_change(self, tenant: str, change: StateChange) -> None: ...
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from aptien_ops.backends import catalog_schema as s
 from aptien_ops.backends.sql_catalog.base import Repository
@@ -43,6 +43,12 @@ class SqlTenantHistory(Repository):
             .order_by(h.id)
         )
         return [StateChange(*row) for row in self.conn.execute(stmt)]
+
+    @guarded
+    def last_entered(self, state: str) -> dict[str, datetime]:
+        h = s.tenant_history.c
+        stmt = select(h.tenant, func.max(h.at)).where(h.to_state == state).group_by(h.tenant)
+        return {tenant: at for tenant, at in self.conn.execute(stmt)}
 
     @guarded
     def add_state_change(self, tenant: str, change: StateChange) -> None:

@@ -86,7 +86,7 @@ def requested(open_as: Callable[..., Console], demo_tenants: None) -> None:
 @pytest.mark.parametrize(
     "operator, path, typed, keys, service",
     CASES,
-    ids=[case[-1] for case in CASES],
+    ids=[f"{case[-1]}-{case[1].split()[-1]}" for case in CASES],
 )
 @story
 async def test_a_failed_change_is_shown_in_its_dialog_which_stays_open(

@@ -7,7 +7,9 @@ Timings are benchmarked in bench/tui_switch.py; these tests count instead of tim
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import timedelta
@@ -17,7 +19,16 @@ import pytest
 from rich.console import Group
 from rich.table import Table
 from textual.widgets import DataTable, Static
-from tui_helpers import FROZEN_NOW, console_app, screen_text, settle, story
+from tui_helpers import (
+    FROZEN_NOW,
+    console_app,
+    recording_app,
+    running,
+    screen_text,
+    settle,
+    story,
+    until,
+)
 
 from aptien_ops.backup_policy import BackupRecord
 from aptien_ops.composition import Console
@@ -28,6 +39,8 @@ from aptien_ops.screens.backups import BackupsScreen
 from aptien_ops.screens.backups_view import DUE_SHOWN
 from aptien_ops.screens.base import AUTO_REFRESH_SECONDS
 from aptien_ops.screens.fleet import FINDINGS_SHOWN, SHOWN_PER_KIND_AT_LEAST, FleetScreen
+from aptien_ops.screens.lists import CHUNK, ListRow, ListTable
+from aptien_ops.screens.operators import OperatorsScreen
 from aptien_ops.screens.opslog import OpsLogScreen
 from aptien_ops.screens.tenants import WINDOW
 
@@ -37,13 +50,14 @@ FLEET = 10_000
 STATES = [TenantState.ACTIVE] * 8 + [TenantState.SUSPENDED, TenantState.CANCELLED]
 
 
-def fill_fleet(console: Console, tenants: int) -> None:
+def fill_fleet(console: Console, tenants: int, start: int = 0) -> None:
     """``tenants`` tenants in the catalog (no databases: the screens read the catalog) and one
-    indexed backup of each (none in the stores: the index is what the screens list)."""
+    indexed backup of each (none in the stores: the index is what the screens list); numbered
+    from ``start``."""
     for region in console.settings.regions:
         console.backups.repository(region)  # its signing key, made while nothing needs it
     with console.ctx.catalog.transaction() as tx:
-        for i in range(tenants):
+        for i in range(start, start + tenants):
             region, country = ("eu", "DE") if i % 2 else ("us", "US")
             name = f"tenant-{i:05d}"
             tx.tenants.insert(
@@ -160,6 +174,80 @@ async def test_no_screen_does_fleet_sized_work_on_the_ui_thread_at_10000_tenants
         await settle(pilot)
         assert "showing 500 of 10,000" in screen_text(app)
     assert reads.seen == [], "the catalog was read on the UI thread"
+
+
+class UiSteps:
+    """Counts what each step of the event loop (one pass over what is ready to run: the UI
+    thread's unit of work, during which no key is handled) does with rows: handed to a table
+    (``DataTable.add_row``) or made (``ListRow``) on the UI thread."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.step = 0
+        self.rows: Counter[int] = Counter()
+        self._ticking = False
+        add_row, post_init = DataTable.add_row, ListRow.__post_init__
+
+        def added(table: DataTable[Any], *cells: Any, **options: Any) -> Any:
+            self.rows[self.step] += 1
+            return add_row(table, *cells, **options)
+
+        def made(row: ListRow) -> None:
+            if threading.current_thread() is threading.main_thread():
+                self.rows[self.step] += 1
+            post_init(row)
+
+        monkeypatch.setattr(DataTable, "add_row", added)
+        monkeypatch.setattr(ListRow, "__post_init__", made)
+
+    def start(self) -> None:
+        """Number the loop's steps from now on (a callback that runs once per pass)."""
+        self._ticking = True
+        asyncio.get_running_loop().call_soon(self._tick)
+
+    def stop(self) -> None:
+        self._ticking = False
+
+    def _tick(self) -> None:
+        self.step += 1
+        if self._ticking:
+            asyncio.get_running_loop().call_soon(self._tick)
+
+    def most(self) -> int:
+        """The most rows one step handled."""
+        return max(self.rows.values(), default=0)
+
+
+async def tour_every_screen(console: Console, steps: UiSteps) -> tuple[int, int]:
+    """Visit every screen (first visits and returns); the most rows one loop step handled, and
+    how many catalog reads the UI thread opened."""
+    reads = UiThreadReads(console)
+    async with console_app(console) as (app, pilot):
+        steps.rows.clear()
+        steps.start()
+        try:
+            for tab in [*SCREENS[1:], SCREENS[0], *SCREENS[1:], SCREENS[0]]:
+                await pilot.press(tab.key)
+                await settle(pilot)
+                assert app.screen.MODE == tab.mode
+        finally:
+            steps.stop()
+    return steps.most(), len(reads.seen)
+
+
+@story
+async def test_no_step_of_the_ui_thread_grows_with_the_fleet_from_1000_to_10000_tenants(
+    open_as: Callable[..., Console], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = UiSteps(monkeypatch)
+    admin = open_as(None)
+    fill_fleet(admin, 1_000)
+    small = await tour_every_screen(admin, steps)
+    fill_fleet(admin, 9_000, start=1_000)
+    large = await tour_every_screen(open_as(None), steps)
+    # Every list is handed to its table a chunk per step, made in the worker that read it;
+    # the catalog is read in workers only: the same at 1,000 tenants as at 10,000.
+    assert small[1] == large[1] == 0, "the catalog was read on the UI thread"
+    assert small[0] <= CHUNK and large[0] <= CHUNK, (small, large)
 
 
 # -- the ops log pages through all of history ------------------------------------------------
@@ -285,3 +373,17 @@ async def test_the_ops_log_reloads_in_place_keeping_the_entry_under_the_cursor(
         assert screen.table.highlighted == before
         assert screen.table.cursor == 3 + 5
         assert f"of {screen.window.total:,}" in screen_text(app)
+
+
+@story
+async def test_screens_composed_ahead_read_nothing_until_shown(
+    open_as: Callable[..., Console],
+) -> None:
+    app = recording_app(open_as("ada"), compose_ahead=True)
+    async with running(app) as pilot:
+        await until(pilot, lambda: app.tab_modes() <= set(app._screen_stacks), "every tab composed")
+        loads = [w for w in app.workers if w.group == "load" and w.node is not app.screen]
+        assert not [w for w in loads if w.node is not app], "a screen composed ahead read"
+        await pilot.press("3")
+        await settle(pilot)
+        assert isinstance(app.screen, OperatorsScreen) and app.screen.query_one(ListTable).rows

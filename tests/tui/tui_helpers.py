@@ -74,6 +74,8 @@ def _quiet(app: App[Any]) -> bool:
         # A table sizes its columns to new rows when it is next idle; until then it paints
         # them cut to the headers' widths (seen as a flaky snapshot on a busy machine).
         and not any(getattr(n, "_require_update_dimensions", False) for n in nodes)
+        # A list hands its rows to its table a chunk per frame (screens/lists.py).
+        and not any(getattr(n, "filling", False) for n in nodes)
     )
 
 

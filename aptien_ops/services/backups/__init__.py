@@ -20,6 +20,7 @@ from aptien_ops.services.backups.catalogue import (
     BackupListing,
     BackupRow,
     ReconcileReport,
+    RegionAttention,
 )
 from aptien_ops.services.backups.checkpoints import CheckpointResult, OpsLogCheckpointer
 from aptien_ops.services.backups.common import (
@@ -44,6 +45,7 @@ __all__ = [
     "CheckpointResult",
     "Progress",
     "ReconcileReport",
+    "RegionAttention",
     "RestoreResult",
     "RunOutcome",
 ]
@@ -79,4 +81,5 @@ class BackupService:
         self.listing = self.catalogue.listing
         self.reconcile = self.catalogue.reconcile
         self.due = self.catalogue.due
+        self.attention = self.catalogue.attention
         self.prune = self.catalogue.prune
