@@ -107,6 +107,13 @@ def validate_email(text: str, *, what: str, hint: str | None = None) -> str:
     return text.strip()
 
 
+def _plain_ascii(text: str) -> bool:
+    """True when ``text`` is printable ASCII without a space: then it holds no character of
+    ``_NOT_IN_EMAIL`` (the only ones in ASCII are the controls and the space), and the
+    character-by-character look-up can be skipped."""
+    return text.isascii() and text.isprintable() and " " not in text
+
+
 def _email_fault(text: object) -> str | None:
     """Why ``text`` (stripped) is not an e-mail address, or None."""
     if not isinstance(text, str):
@@ -117,7 +124,7 @@ def _email_fault(text: object) -> str | None:
     shown = repr(address if len(address) <= 60 else address[:57] + "...")
     if len(address) > EMAIL_MAX:
         return f"{shown} is longer than {EMAIL_MAX} characters"
-    if any(unicodedata.category(c) in _NOT_IN_EMAIL for c in address):
+    if not _plain_ascii(address) and any(unicodedata.category(c) in _NOT_IN_EMAIL for c in address):
         return f"{shown} contains a space, control or invisible character"
     local, at, domain = address.partition("@")
     if not at:

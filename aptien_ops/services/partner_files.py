@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from aptien_ops.domain.free_text import CONTACT_NAME, LEGAL_NAME
 from aptien_ops.domain.partner_input import (
@@ -50,6 +50,9 @@ from aptien_ops.services.partner_links import PartnerLinks
 from aptien_ops.services.partner_results import ImportDiff
 
 T = TypeVar("T")
+
+#: The columns whose cells repeat across a file (memoised by :meth:`PartnerFiles._parse`).
+_REPEATED = ("kinds", "expertise", "coverage", "contact_phone", "dates")
 
 #: Compared to tell a changed partner from an unchanged one.
 _COMPARED = (
@@ -143,13 +146,23 @@ class PartnerFiles(PartnerLinks):
         due = self.first_review_due()
         now = self.ctx.now()
         regions = self.ctx.settings.regions
+        #: Cells of these columns repeat from row to row: each distinct one is parsed once
+        #: (a bad one still fails on the first line holding it).
+        memo: dict[str, dict[str, object]] = {c: {} for c in _REPEATED}
         for row in rows:
 
             def cell(column: str, parse: Callable[[str], T], row: ImportRow = row) -> T:
+                text = row.cells[column]
+                seen_cells = memo.get(column)
+                if seen_cells is not None and text in seen_cells:
+                    return cast(T, seen_cells[text])
                 try:
-                    return parse(row.cells[column])
+                    value = parse(text)
                 except InvalidInput as bad:
                     raise BadLine(row.line, bad.message, column, bad.hint) from None
+                if seen_cells is not None:
+                    seen_cells[text] = value
+                return value
 
             name = cell("name", validate_partner_name)
             if name in seen:
@@ -172,10 +185,10 @@ class PartnerFiles(PartnerLinks):
                 now,
                 me,
             )
-            out.append(_Parsed(partner, self._agreement(row, me), row.line))
+            out.append(_Parsed(partner, self._agreement(row, me, memo["dates"]), row.line))
         return out
 
-    def _agreement(self, row: ImportRow, me: str) -> Agreement | None:
+    def _agreement(self, row: ImportRow, me: str, dates: dict[str, object]) -> Agreement | None:
         cells = row.cells
         reference = cells["agreement_reference"]
         dated = [c for c in ("signed_on", "effective_from", "expires_on") if cells[c]]
@@ -190,10 +203,13 @@ class PartnerFiles(PartnerLinks):
                     raise BadLine(row.line, "the agreement needs this date", column)
                 days[column] = None
                 continue
-            try:
-                days[column] = parse_date(cells[column], "the date")
-            except InvalidInput as bad:
-                raise BadLine(row.line, bad.message, column, bad.hint) from None
+            text = cells[column]
+            if text not in dates:
+                try:
+                    dates[text] = parse_date(text, "the date")
+                except InvalidInput as bad:
+                    raise BadLine(row.line, bad.message, column, bad.hint) from None
+            days[column] = cast(date, dates[text])
         signed, start, end = days["signed_on"], days["effective_from"], days["expires_on"]
         assert signed is not None and start is not None
         if end is not None and end < start:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, insert
 
 if TYPE_CHECKING:
     from aptien_ops.backends.sql_catalog.tx import SqlCatalogTx
@@ -26,3 +27,39 @@ class Repository:
         from sqlalchemy.dialects import sqlite
 
         return sqlite.insert(table)
+
+    def insert_rows(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """One ``executemany`` of ``rows`` (all with the same keys) through the driver: the
+        statement compiled once, each column's values rendered by its type once per distinct
+        value, without the per-row parameter processing of a Core ``execute``."""
+        if not rows:
+            return
+        dialect = self.conn.dialect
+        keys = list(rows[0])
+        compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+        order = list(compiled.positiontup or ()) if compiled.positional else keys
+        columns = [
+            _rendered(
+                [row[key] for row in rows],
+                table.c[key].type.dialect_impl(dialect).bind_processor(dialect),
+            )
+            for key in order
+        ]
+        params: list[Any] = list(zip(*columns, strict=True))
+        if not compiled.positional:
+            params = [dict(zip(order, values, strict=True)) for values in params]
+        self.conn.exec_driver_sql(compiled.string, params)
+
+
+def _rendered(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:
+    """``values`` as the driver takes them: each distinct value processed once."""
+    if process is None:
+        return values
+    done: dict[Hashable, Any] = {}
+    out = []
+    for value in values:
+        if value in done:
+            out.append(done[value])
+        else:
+            out.append(done.setdefault(value, process(value)))
+    return out

@@ -170,7 +170,7 @@ class SqlPartners(Repository):
         if not partners:
             return
         try:
-            self.conn.execute(insert(s.partners), [partner_values(p) for p in partners])
+            self.insert_rows(s.partners, [partner_values(p) for p in partners])
         except sa_exc.IntegrityError:
             raise Conflict("a partner of the import exists already") from None
 
@@ -193,9 +193,7 @@ class SqlPartners(Repository):
         if not agreements:
             return
         try:
-            self.conn.execute(
-                insert(s.partner_agreements), [_agreement_values(a) for a in agreements]
-            )
+            self.insert_rows(s.partner_agreements, [_agreement_values(a) for a in agreements])
         except sa_exc.IntegrityError:
             raise Conflict("an agreement of the import is recorded already") from None
 
