@@ -201,14 +201,15 @@ def read_import(path: str | os.PathLike[str]) -> tuple[list[ImportRow], str]:
     _check_header(header)
     rows = []
     for number, cells in lines[1:]:
-        if not any(c.strip() for c in cells):
+        whole = "".join(cells)
+        if not whole.strip():
             continue
         if len(cells) != len(header):
             raise BadLine(number, f"{len(cells)} cells, the header has {len(header)}")
-        if max(map(len, cells)) > MAX_CELL or _REFUSED.search("".join(cells)):
+        if max(map(len, cells)) > MAX_CELL or _REFUSED.search(whole):
             for name, cell in zip(header, cells, strict=True):
                 _check_cell(number, name, cell)
-        rows.append(ImportRow(number, dict(zip(header, (c.strip() for c in cells), strict=True))))
+        rows.append(ImportRow(number, dict(zip(header, map(str.strip, cells), strict=True))))
     return rows, digest
 
 

@@ -4,6 +4,7 @@ refused naming its line and column (header, country, date, duplicates, encoding)
 from __future__ import annotations
 
 import codecs
+import gc
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,23 @@ def test_the_diff_comes_first_then_applies_in_one_go(sandbox: Path, tmp_path: Pa
         ((HEADER, NORDIC, ALPINE.replace(",eu,", ",XX,")), "line 3, column coverage"),
         ((HEADER, NORDIC.replace("2099-12-31", "2099-13-01")), "line 2, column expires_on"),
         ((HEADER, NORDIC, NORDIC), "line 3, column name"),
+        # a cell repeated from row to row is checked once, still refused on its first line
+        (
+            (
+                HEADER,
+                NORDIC,
+                *[ALPINE.replace("s,A", f"s{i},A").replace(",eu,", ",XX,") for i in (1, 2)],
+            ),
+            "line 3, column coverage",
+        ),
+        (
+            (
+                HEADER,
+                NORDIC,
+                NORDIC.replace("s,", "s2,", 1).replace("PA-1,2020-01-01", "PA-1,2020-02-30"),
+            ),
+            "line 3, column signed_on",
+        ),
         ((HEADER, NORDIC + ",extra"), "line 2: 13 cells"),
         ((HEADER, ALPINE.replace("Alpine", "Alp\x1bine")), "line 2, column legal_name"),
         ((HEADER, ALPINE.replace("Alpine", "Alp\u202eine")), "line 2, column legal_name"),
@@ -83,6 +101,7 @@ def test_a_bad_file_is_refused_naming_line_and_column_and_nothing_changes(
     assert result.code == 2
     assert where in result.error()["message"]
     assert _names(sandbox) == []
+    assert gc.isenabled()  # the import pauses the cycle collector, and resumes it on failure
 
 
 def test_a_bom_is_fine_other_encodings_are_refused_clearly(sandbox: Path, tmp_path: Path) -> None:

@@ -10,10 +10,12 @@ column.
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar, cast
 
@@ -29,6 +31,7 @@ from aptien_ops.domain.partner_rules import partner_fault
 from aptien_ops.domain.partners import (
     Agreement,
     AgreementStatus,
+    Coverage,
     Partner,
     PartnerKind,
     PartnerStatus,
@@ -124,6 +127,10 @@ class PartnerFiles(PartnerLinks):
         one transaction, or nothing. With ``dry_run`` only the diff is computed.
 
         Raises: InvalidInput (naming line and column), Forbidden, Conflict."""
+        with _cycle_collector_paused():
+            return self._import(path, dry_run)
+
+    def _import(self, path: str | os.PathLike[str], dry_run: bool) -> ImportDiff:
         rows, digest = read_import(path)
         me = self.ctx.identity.operator
         parsed = self._parse(rows, me)
@@ -149,34 +156,43 @@ class PartnerFiles(PartnerLinks):
         #: Cells of these columns repeat from row to row: each distinct one is parsed once
         #: (a bad one still fails on the first line holding it).
         memo: dict[str, dict[str, object]] = {c: {} for c in _REPEATED}
+
+        def cell(row: ImportRow, column: str, parse: Callable[[str], T]) -> T:
+            text = row.cells[column]
+            seen_cells = memo.get(column)
+            if seen_cells is not None and text in seen_cells:
+                return cast(T, seen_cells[text])
+            try:
+                value = parse(text)
+            except InvalidInput as bad:
+                raise BadLine(row.line, bad.message, column, bad.hint) from None
+            if seen_cells is not None:
+                seen_cells[text] = value
+            return value
+
+        def kinds(v: str) -> frozenset[PartnerKind]:
+            return parse_kinds(_split(v))
+
+        def expertise(v: str) -> tuple[str, ...]:
+            return parse_expertise(_split(v))
+
+        def coverage(v: str) -> Coverage:
+            return parse_coverage(_split(v), regions)
+
         for row in rows:
-
-            def cell(column: str, parse: Callable[[str], T], row: ImportRow = row) -> T:
-                text = row.cells[column]
-                seen_cells = memo.get(column)
-                if seen_cells is not None and text in seen_cells:
-                    return cast(T, seen_cells[text])
-                try:
-                    value = parse(text)
-                except InvalidInput as bad:
-                    raise BadLine(row.line, bad.message, column, bad.hint) from None
-                if seen_cells is not None:
-                    seen_cells[text] = value
-                return value
-
-            name = cell("name", validate_partner_name)
+            name = cell(row, "name", validate_partner_name)
             if name in seen:
                 raise BadLine(row.line, f"partner {name!r} is on line {seen[name]} already", "name")
             seen[name] = row.line
             partner = Partner(
                 name,
-                cell("legal_name", LEGAL_NAME.check),
-                cell("kinds", lambda v: parse_kinds(_split(v))),
-                cell("expertise", lambda v: parse_expertise(_split(v))),
-                cell("coverage", lambda v: parse_coverage(_split(v), regions)),
-                cell("contact_name", CONTACT_NAME.optional),
-                cell("contact_email", self._email),
-                cell("contact_phone", parse_phone),
+                cell(row, "legal_name", LEGAL_NAME.check),
+                cell(row, "kinds", kinds),
+                cell(row, "expertise", expertise),
+                cell(row, "coverage", coverage),
+                cell(row, "contact_name", CONTACT_NAME.optional),
+                cell(row, "contact_email", self._email),
+                cell(row, "contact_phone", parse_phone),
                 PartnerStatus.ACTIVE,
                 None,
                 due,
@@ -185,10 +201,12 @@ class PartnerFiles(PartnerLinks):
                 now,
                 me,
             )
-            out.append(_Parsed(partner, self._agreement(row, me, memo["dates"]), row.line))
+            out.append(_Parsed(partner, self._agreement(row, me, now, memo["dates"]), row.line))
         return out
 
-    def _agreement(self, row: ImportRow, me: str, dates: dict[str, object]) -> Agreement | None:
+    def _agreement(
+        self, row: ImportRow, me: str, now: datetime, dates: dict[str, object]
+    ) -> Agreement | None:
         cells = row.cells
         reference = cells["agreement_reference"]
         dated = [c for c in ("signed_on", "effective_from", "expires_on") if cells[c]]
@@ -216,7 +234,6 @@ class PartnerFiles(PartnerLinks):
             raise BadLine(row.line, "the agreement expires before it takes effect", "expires_on")
         if len(reference) > 80:
             raise BadLine(row.line, "at most 80 characters", "agreement_reference")
-        now = self.ctx.now()
         return Agreement(
             0, cells["name"], reference, signed, start, end, None, AgreementStatus.ACTIVE, now, me
         )
@@ -284,6 +301,21 @@ class PartnerFiles(PartnerLinks):
             unchanged,
             apply,
         )
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while an import builds its rows: tens of thousands of
+    objects without cycles, over which (and over everything else the process holds) its
+    passes cost a fifth or more of an import of 5,000 rows. Reference counting still frees
+    everything. The collector is enabled again afterwards only if it was enabled before."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _split(cell: str) -> tuple[str, ...]:

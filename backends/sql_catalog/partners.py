@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import CursorResult, insert, select, update
@@ -36,6 +37,10 @@ def new_id(result: CursorResult[Any], what: str) -> int:
     if key is None:
         raise InternalError(f"the catalog returned no id for the new {what}")
     return int(key[0])
+
+
+#: :func:`joined` of a frozen set (kinds, countries, regions), which an import repeats.
+_joined_set = lru_cache(maxsize=256)(joined)
 
 
 def split(text: str) -> tuple[str, ...]:
@@ -95,10 +100,10 @@ def partner_values(partner: Partner) -> dict[str, object]:
     return {
         "name": partner.name,
         "legal_name": partner.legal_name,
-        "kinds": joined(partner.kinds),
+        "kinds": _joined_set(partner.kinds),
         "expertise": ",".join(partner.expertise),
-        "countries": joined(partner.coverage.countries),
-        "regions": joined(partner.coverage.regions),
+        "countries": _joined_set(partner.coverage.countries),
+        "regions": _joined_set(partner.coverage.regions),
         "contact_name": partner.contact_name,
         "contact_email": partner.contact_email,
         "contact_phone": partner.contact_phone,
