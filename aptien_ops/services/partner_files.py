@@ -56,6 +56,7 @@ T = TypeVar("T")
 
 #: The columns whose cells repeat across a file (memoised by :meth:`PartnerFiles._parse`).
 _REPEATED = ("kinds", "expertise", "coverage", "contact_phone", "dates")
+_DATES = ("signed_on", "effective_from", "expires_on")
 
 #: Compared to tell a changed partner from an unchanged one.
 _COMPARED = (
@@ -158,17 +159,18 @@ class PartnerFiles(PartnerLinks):
         memo: dict[str, dict[str, object]] = {c: {} for c in _REPEATED}
 
         def cell(row: ImportRow, column: str, parse: Callable[[str], T]) -> T:
-            text = row.cells[column]
-            seen_cells = memo.get(column)
-            if seen_cells is not None and text in seen_cells:
-                return cast(T, seen_cells[text])
             try:
-                value = parse(text)
+                return parse(row.cells[column])
             except InvalidInput as bad:
                 raise BadLine(row.line, bad.message, column, bad.hint) from None
-            if seen_cells is not None:
-                seen_cells[text] = value
-            return value
+
+        def repeated(row: ImportRow, column: str, parse: Callable[[str], T]) -> T:
+            known, text = memo[column], row.cells[column]
+            try:
+                return cast(T, known[text])
+            except KeyError:
+                value = known[text] = cell(row, column, parse)
+                return value
 
         def kinds(v: str) -> frozenset[PartnerKind]:
             return parse_kinds(_split(v))
@@ -187,12 +189,12 @@ class PartnerFiles(PartnerLinks):
             partner = Partner(
                 name,
                 cell(row, "legal_name", LEGAL_NAME.check),
-                cell(row, "kinds", kinds),
-                cell(row, "expertise", expertise),
-                cell(row, "coverage", coverage),
+                repeated(row, "kinds", kinds),
+                repeated(row, "expertise", expertise),
+                repeated(row, "coverage", coverage),
                 cell(row, "contact_name", CONTACT_NAME.optional),
                 cell(row, "contact_email", self._email),
-                cell(row, "contact_phone", parse_phone),
+                repeated(row, "contact_phone", parse_phone),
                 PartnerStatus.ACTIVE,
                 None,
                 due,
@@ -209,26 +211,27 @@ class PartnerFiles(PartnerLinks):
     ) -> Agreement | None:
         cells = row.cells
         reference = cells["agreement_reference"]
-        dated = [c for c in ("signed_on", "effective_from", "expires_on") if cells[c]]
         if not reference:
+            dated = [c for c in _DATES if cells[c]]
             if dated:
                 raise BadLine(row.line, "a date without an agreement reference", dated[0])
             return None
-        days: dict[str, date | None] = {}
-        for column in ("signed_on", "effective_from", "expires_on"):
-            if not cells[column]:
+        days: list[date | None] = []
+        for column in _DATES:
+            text = cells[column]
+            if not text:
                 if column != "expires_on":
                     raise BadLine(row.line, "the agreement needs this date", column)
-                days[column] = None
-                continue
-            text = cells[column]
-            if text not in dates:
+                days.append(None)
+            elif text in dates:
+                days.append(cast(date, dates[text]))
+            else:
                 try:
-                    dates[text] = parse_date(text, "the date")
+                    day = dates[text] = parse_date(text, "the date")
                 except InvalidInput as bad:
                     raise BadLine(row.line, bad.message, column, bad.hint) from None
-            days[column] = cast(date, dates[text])
-        signed, start, end = days["signed_on"], days["effective_from"], days["expires_on"]
+                days.append(day)
+        signed, start, end = days
         assert signed is not None and start is not None
         if end is not None and end < start:
             raise BadLine(row.line, "the agreement expires before it takes effect", "expires_on")
