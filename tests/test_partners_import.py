@@ -131,3 +131,19 @@ def test_a_row_that_fails_in_the_catalog_leaves_the_register_as_it_was(
     assert result.code == 2
     assert "line 3" in result.error()["message"]
     assert _names(sandbox) == [("nordic-sales", "ended")]
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_without_the_role_a_bad_file_is_refused_before_it_is_read(
+    sandbox: Path, tmp_path: Path, dry_run: bool
+) -> None:
+    path = _file(tmp_path, "not,the,header", "=cmd|calc,\x1b]52;c;aGk=\x07")
+    extra = ("--dry-run",) if dry_run else ()
+    for who in ("vic", "olga", "ada"):
+        refused = run_cli("partner", "import", path, *extra, config=sandbox, operator=who)
+        assert refused.code == 4, (who, refused.stderr)
+        assert "header" not in refused.stderr and "line" not in refused.stderr
+    entries = run_cli("--json", "ops-log", "list", "--limit", "1000", config=sandbox).json()
+    denied = [e for e in entries if e["action"] == "partner.import"]
+    assert [e["outcome"] for e in denied] == ["denied"] * 3
+    assert _import(sandbox, path).code == 2  # the partner manager is told what is wrong

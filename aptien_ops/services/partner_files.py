@@ -132,10 +132,13 @@ class PartnerFiles(PartnerLinks):
             return self._import(path, dry_run)
 
     def _import(self, path: str | os.PathLike[str], dry_run: bool) -> ImportDiff:
+        name = Path(path).name[:80]
+        # Authorise before the file is read: someone without the role is refused (4, logged)
+        # whatever the file holds, not told what is wrong with it.
+        self.ctx.view(Action.PARTNER_IMPORT, name, lambda tx: None)
         rows, digest = read_import(path)
         me = self.ctx.identity.operator
         parsed = self._parse(rows, me)
-        name = Path(path).name[:80]
         if dry_run:
             return self.ctx.view(
                 Action.PARTNER_IMPORT, name, lambda tx: self._diff(tx, parsed, me, apply=False)
