@@ -21,6 +21,7 @@ from aptien_ops.screens.base import (
     highlighted_key,
     open_row,
 )
+from aptien_ops.screens.columns import ColumnSpec
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import (
     approval_state_text,
@@ -39,6 +40,16 @@ from aptien_ops.terminal_text import shown
 
 #: Requests the table holds, newest first: DataTable measures every cell it is given.
 WINDOW = 500
+#: The state second: it is what an operator looks for, never cut. The target and who asked
+#: take a wide terminal's extra width (the detail pane shows them whole).
+COLUMNS = (
+    ColumnSpec("#", 1, key="id"),
+    ColumnSpec("State", 7, essential=True),
+    ColumnSpec("Action", 10, share=1, shrink=True, most=32),
+    ColumnSpec("Target", 8, share=3, shrink=True, essential=True),
+    ColumnSpec("Requested by", 8, share=1, shrink=True, most=32, key="by"),
+    ColumnSpec("When (UTC)", 11, key="at"),
+)
 
 
 class ApprovalsScreen(CatalogFilteredScreen):
@@ -70,21 +81,8 @@ class ApprovalsScreen(CatalogFilteredScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(id="approvals-status")
         yield FilterBar(id="approvals-filter")
-        yield ListTable(id="approvals-table")
+        yield ListTable(COLUMNS, id="approvals-table")
         yield Static(id="approvals-detail")
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        # The state first: it is what an operator looks for, and a narrow terminal keeps it.
-        for key, label in (
-            ("id", "#"),
-            ("state", "State"),
-            ("action", "Action"),
-            ("target", "Target"),
-            ("by", "Requested by"),
-            ("at", "When (UTC)"),
-        ):
-            table.add_column(label, key=key)
 
     def refresh_data(self) -> None:
         state = ApprovalState.PENDING if self.only_pending else None
@@ -111,8 +109,8 @@ class ApprovalsScreen(CatalogFilteredScreen):
                     str(a.id),
                     approval_state_text("expired" if a.id in self.expired else a.state),
                     plain(a.action),
-                    plain(a.target, width=self.room(66, least=12)),  # the detail shows it all
-                    plain(a.requested_by, width=16),
+                    plain(a.target),
+                    plain(a.requested_by),
                     short_minute(a.requested_at),
                 ),
             )

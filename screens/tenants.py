@@ -25,6 +25,7 @@ from aptien_ops.screens.base import (
     OpsScreen,
     highlighted_key,
 )
+from aptien_ops.screens.columns import ColumnSpec
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import (
     count,
@@ -41,12 +42,13 @@ from aptien_ops.screens.tenant_detail import TenantDetailScreen
 WINDOW = 500
 #: Above this many rows the filter waits for a pause in typing before it re-filters.
 DEBOUNCE_ABOVE = 2_000
+#: The name takes a wide terminal's extra width; the state is never cut or pushed off.
 COLUMNS = (
-    ("name", "Name"),
-    ("country", "Country"),
-    ("region", "Region"),
-    ("cluster", "Cluster"),
-    ("state", "State"),
+    ColumnSpec("Name", 12, share=3, shrink=True, essential=True),
+    ColumnSpec("Country", 2),
+    ColumnSpec("Region", 2),
+    ColumnSpec("Cluster", 8, share=1, shrink=True),
+    ColumnSpec("State", 9, essential=True),
 )
 #: What cannot occur in a name, country code, region or state: such a key leaves the filter.
 UNFILTERABLE = re.compile(r"[^\w\s.-]")
@@ -142,13 +144,10 @@ class TenantsScreen(OpsScreen):
             id="tenants-filter",
         )
         yield Static("loading…", id="tenants-status")
-        yield ListTable(limit=WINDOW, id="tenants-table")
+        yield ListTable(COLUMNS, limit=WINDOW, id="tenants-table")
         yield Static(id="tenants-detail")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
         self.watch(self.app, "region_filter", self.refresh_data, init=False)
 
     # -- loading ---------------------------------------------------------------------------
@@ -178,7 +177,7 @@ class TenantsScreen(OpsScreen):
         if not self._loaded_once:
             return
         fleet, needle = self.fleet, self.query_one(FilterBar).needle
-        key = COLUMNS[self.sort_column][0]
+        key = COLUMNS[self.sort_column].column_key
         self.prepare(lambda: fleet.window(needle, key), self._show_window)
 
     def _show_window(self, window: TenantWindow) -> None:
@@ -198,7 +197,7 @@ class TenantsScreen(OpsScreen):
 
     def _show_status(self) -> None:
         total = len(self.fleet.rows)
-        sort = COLUMNS[self.sort_column][1].lower()
+        sort = COLUMNS[self.sort_column].title.lower()
         if self.matches > WINDOW:
             text = f"showing {count(WINDOW)} of {count(self.matches)} — refine the filter"
         else:
