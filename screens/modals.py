@@ -91,17 +91,34 @@ class OpsModal(ModalScreen[R], ServiceCaller):
         self.working, self._focused_before = True, self.focused
         self.show_working()
         self.query_one("#modal-box").disabled = True
-        self.change(call, self._done)
+        self.start(call)
         return _stays_open()
+
+    def start(self, call: Callable[[], object]) -> None:
+        """Make the change: in this dialog's worker (a long job's dialog hands it to its
+        screen's, see ``screens/backup_modals.JobModal``)."""
+        self.change(call, self._done)
 
     def show_working(self, progress: str = "") -> None:
         """Say that the change is under way (and how far it got: ``progress``)."""
         line = f"working… {progress}" if progress else "working…"
         self._problem_line().update(Text(line, style="dim"))
 
+    _close_when_shown = False
+
     def _close(self) -> None:
         self.working = False
+        if self.app.screen is not self:
+            # A question is over the dialog (q's "a job is running"): ``dismiss`` would pop
+            # that question instead. The dialog closes once it is shown again.
+            self._close_when_shown = True
+            return
         super().dismiss(None)
+
+    def on_screen_resume(self) -> None:
+        if self._close_when_shown:
+            self._close_when_shown = False
+            super().dismiss(None)
 
     def _done(self, result: object) -> None:
         assert self._acts is not None
