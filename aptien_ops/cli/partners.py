@@ -231,8 +231,9 @@ def agreement() -> None:
 @click.option("--expires-on", callback=a_date, help="Last day in force (none: open-ended).")
 @click.option(
     "--document",
-    type=click.Path(exists=True, dir_okay=False),
-    help="The signed document: its SHA-256 is recorded, the file itself is not stored.",
+    metavar="FILE",
+    help="The signed document: its SHA-256 is recorded, the file itself is not stored"
+    " (read only once you are authorised).",
 )
 @pass_state
 def agreement_add(
@@ -245,16 +246,13 @@ def agreement_add(
     document: str | None,
 ) -> None:
     """Record agreement REFERENCE of partner NAME."""
-    from aptien_ops.partner_files import document_digest
-
-    digest = document_digest(document) if document else None
     added = state.console().partners.agreement_add(
         name,
         reference,
         signed_on=signed_on,
         effective_from=effective_from,
         expires_on=expires_on,
-        document_sha256=digest,
+        document=document,
     )
     state.out(added.as_json(), f"recorded agreement {added.reference} of {added.partner}")
 
