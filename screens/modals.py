@@ -26,6 +26,7 @@ from textual.widgets import Button, Input, Label, OptionList, SelectionList, Sta
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
+from aptien_ops.domain.free_text import REASON
 from aptien_ops.errors import InvalidInput, OpsError, PendingApproval
 from aptien_ops.identity import validate_operator_name
 from aptien_ops.permissions import ROLES, Role
@@ -34,9 +35,6 @@ from aptien_ops.screens.formatting import plain
 from aptien_ops.screens.lists import ListScroll
 
 R = TypeVar("R")
-
-#: The longest reason a service takes (suspend, reject, purge early).
-MAX_REASON = 500
 
 #: What a dialog's answer becomes (:meth:`OpsModal.acting`): the service call to make, or None
 #: for none (the dialog just closes).
@@ -247,8 +245,8 @@ class ReasonModal(OpsModal[str | None]):
         reason = " ".join(event.value.split())
         if not reason:
             self.show_problem("a reason is required")
-        elif len(reason) > MAX_REASON:
-            self.show_problem(f"the reason must be at most {MAX_REASON} characters")
+        elif not self.valid(partial(REASON.within_limit, reason)):
+            return  # the one documented limit (domain/free_text.py), in the CLI's words
         elif self.check is None or self.valid(partial(self.check, reason)):
             self.dismiss(reason)
 
