@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
@@ -52,6 +53,33 @@ COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class ApprovalsView:
+    """What the worker read and shaped for the table (:meth:`ApprovalsScreen._read`)."""
+
+    approvals: list[Approval]
+    expired: set[int]
+    found: int
+    """How many requests match (the window holds the newest ``WINDOW``)."""
+    rows: list[ListRow]
+
+
+def approval_row(approval: Approval, expired: bool) -> ListRow:
+    """The table's row of one request, keyed by its id (the detail shows the target whole)."""
+    a = approval
+    return ListRow(
+        str(a.id),
+        (
+            str(a.id),
+            approval_state_text("expired" if expired else a.state),
+            plain(a.action),
+            plain(a.target),
+            plain(a.requested_by),
+            short_minute(a.requested_at),
+        ),
+    )
+
+
 class ApprovalsScreen(CatalogFilteredScreen):
     """Requests waiting for (or decided by) a second operator."""
 
@@ -89,33 +117,20 @@ class ApprovalsScreen(CatalogFilteredScreen):
         needle = self.needle
         self.load(lambda: self._read(state, needle), self._loaded)
 
-    def _read(
-        self, state: ApprovalState | None, needle: str
-    ) -> tuple[list[Approval], set[int], int]:
+    def _read(self, state: ApprovalState | None, needle: str) -> ApprovalsView:
         """Runs in a worker: the newest ``WINDOW`` requests (newest first) holding ``needle``,
-        which pending ones are past the policy's lifetime, and how many there are in all."""
+        which pending ones are past the policy's lifetime, how many there are in all, and the
+        table's rows (made here: that work grows with the window)."""
         approvals = self.console.approvals.list(state, grep=needle or None)
         newest = sorted(approvals, key=lambda a: a.id, reverse=True)[:WINDOW]
         expired = {a.id for a in newest if self.console.approvals.expired(a)}
-        return newest, expired, len(approvals)
+        rows = [approval_row(a, a.id in expired) for a in newest]
+        return ApprovalsView(newest, expired, len(approvals), rows)
 
-    def _loaded(self, loaded: tuple[list[Approval], set[int], int]) -> None:
-        approvals, self.expired, n = loaded
+    def _loaded(self, view: ApprovalsView) -> None:
+        approvals, self.expired, n = view.approvals, view.expired, view.found
         self.approvals, self.found = {a.id: a for a in approvals}, n
-        self.query_one(ListTable).fill(
-            ListRow(
-                str(a.id),
-                (
-                    str(a.id),
-                    approval_state_text("expired" if a.id in self.expired else a.state),
-                    plain(a.action),
-                    plain(a.target),
-                    plain(a.requested_by),
-                    short_minute(a.requested_at),
-                ),
-            )
-            for a in approvals  # newest first (the worker's order)
-        )
+        self.query_one(ListTable).fill(view.rows)  # newest first, a chunk per frame
         shown = (
             f"{plural(n, 'pending request')}"
             if self.only_pending
