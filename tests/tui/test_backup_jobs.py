@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from textual.widgets import ProgressBar
+from textual.widgets import Button, ProgressBar
 from tui_helpers import console_app, screen_words, settle, story, until
 from waiting import HANG_GUARD_S
 
@@ -21,6 +21,7 @@ from aptien_ops.errors import Conflict
 from aptien_ops.screens.backup_modals import JobModal
 from aptien_ops.screens.backups import BackupsScreen
 from aptien_ops.screens.modals import ConfirmModal
+from aptien_ops.screens.provision import ProvisionModal
 
 pytestmark = pytest.mark.tui
 
@@ -210,3 +211,20 @@ async def test_esc_leaves_a_working_dialog_and_the_job_runs_on_in_the_background
             )
     finally:
         held.free()
+
+
+@story
+async def test_q_in_a_dialog_that_runs_no_job_is_still_nothing(
+    open_as: Callable[..., Console],
+) -> None:
+    """A dialog's q asks only while it works for a job; otherwise it is a key like any other
+    in a dialog: neither a quit nor a question (the provision form, a button focused)."""
+    async with console_app(open_as("ada"), screen="2") as (app, pilot):
+        await pilot.press("n")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, ProvisionModal)
+        form.query_one("#provision-cancel", Button).focus()
+        await pilot.press("q")
+        await settle(pilot)
+        assert app.is_running and app.screen is form
