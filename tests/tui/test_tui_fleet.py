@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from textual.widgets import ProgressBar
-from tui_helpers import console_app, footer, screen_text, screen_words, settle, story, until
+from tui_helpers import (
+    answer_held,
+    console_app,
+    footer,
+    screen_text,
+    screen_words,
+    settle,
+    story,
+    until,
+)
 from waiting import HANG_GUARD_S
 
 import aptien_ops.services.provisioning
@@ -139,11 +147,7 @@ async def test_q_while_a_migration_runs_asks_first_and_quits_once_it_is_done(
     monkeypatch.setattr(console.fleet, "migrate", held)
     try:
         async with console_app(console, screen="6") as (app, pilot):
-            await pilot.press("m")
-            await settle(pilot)
-            dialog = app.screen
-            await pilot.press("y")
-            assert await asyncio.to_thread(started.wait, HANG_GUARD_S), "never started"
+            dialog = await answer_held(pilot, ["m", "y"], started, HANG_GUARD_S)
             assert isinstance(dialog, OpsModal) and dialog.working
             assert app.jobs and list(app.jobs.values()) == ["migrating tenant schemas"]
             await pilot.press("q")
