@@ -190,13 +190,42 @@ class PartnerFiles(PartnerLinks):
         def email(v: str) -> str | None:
             return v if plain_email(v) else self._email(v)
 
+        def new(
+            name: str,
+            legal_name: str,
+            kinds: frozenset[PartnerKind],
+            expertise: tuple[str, ...],
+            coverage: Coverage,
+            contact_name: str | None,
+            contact_email: str | None,
+            contact_phone: str | None,
+        ) -> Partner:
+            """An active partner added by this import, from its checked cells."""
+            return Partner(
+                name,
+                legal_name,
+                kinds,
+                expertise,
+                coverage,
+                contact_name,
+                contact_email,
+                contact_phone,
+                PartnerStatus.ACTIVE,
+                None,
+                due,
+                now,
+                me,
+                now,
+                me,
+            )
+
         def checked(row: ImportRow) -> Partner:
             """The row's partner, each cell checked in the columns' order; the first refused
             names its line and column."""
             name = cell(row, "name", validate_partner_name)
             if name in seen:
                 raise BadLine(row.line, f"partner {name!r} is on line {seen[name]} already", "name")
-            return Partner(
+            return new(
                 name,
                 cell(row, "legal_name", LEGAL_NAME.check),
                 repeated(row, "kinds", kinds),
@@ -205,13 +234,6 @@ class PartnerFiles(PartnerLinks):
                 cell(row, "contact_name", CONTACT_NAME.optional),
                 cell(row, "contact_email", email),
                 repeated(row, "contact_phone", parse_phone),
-                PartnerStatus.ACTIVE,
-                None,
-                due,
-                now,
-                me,
-                now,
-                me,
             )
 
         known_kinds, known_expertise = memo["kinds"], memo["expertise"]
@@ -222,7 +244,7 @@ class PartnerFiles(PartnerLinks):
                 # The common case, the same checks without naming the cell: a repeated cell
                 # seen already on an earlier line, every other cell accepted. Anything else
                 # goes through ``checked``, which says where.
-                partner = Partner(
+                partner = new(
                     validate_partner_name(c["name"]),
                     LEGAL_NAME.check(c["legal_name"]),
                     cast(frozenset[PartnerKind], known_kinds[c["kinds"]]),
@@ -231,13 +253,6 @@ class PartnerFiles(PartnerLinks):
                     CONTACT_NAME.optional(c["contact_name"]),
                     email(c["contact_email"]),
                     cast("str | None", known_phones[c["contact_phone"]]),
-                    PartnerStatus.ACTIVE,
-                    None,
-                    due,
-                    now,
-                    me,
-                    now,
-                    me,
                 )
             except (KeyError, InvalidInput):
                 partner = checked(row)
