@@ -160,7 +160,8 @@ class TenantsScreen(PagedListScreen):
         if row.retain_until:
             text.append(f" · kept until {day(row.retain_until)}")
         text.append(f"\ncountry {row.country} · region {row.region} · cluster {row.cluster or '—'}")
-        text.append(f"\n{tenant_contact(row)}")
+        text.append("\n")
+        text.append_text(tenant_contact(row))
         text.append(f"\ncreated {day(row.created_at)} · updated {day(row.updated_at)}", style="dim")
         detail.update(text)
 
