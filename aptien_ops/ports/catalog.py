@@ -35,6 +35,7 @@ from aptien_ops.domain import (
     TenantState,
     VerifyResult,
 )
+from aptien_ops.ports.incidents import IncidentRepository, IncidentScopeRepository
 from aptien_ops.ports.partners import AssignmentRepository, PartnerRepository
 
 
@@ -272,6 +273,10 @@ class CatalogTx(Protocol):
     def partners(self) -> PartnerRepository: ...
     @property
     def partner_assignments(self) -> AssignmentRepository: ...
+    @property
+    def incidents(self) -> IncidentRepository: ...
+    @property
+    def incident_scope(self) -> IncidentScopeRepository: ...
 
 
 class Catalog(Protocol):
