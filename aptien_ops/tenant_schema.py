@@ -8,7 +8,7 @@ the SQLite readers' explicit ``SELECT`` lists: a ``payload`` column is never in 
 from __future__ import annotations
 
 #: The schema version a newly provisioned tenant gets; ``fleet check`` reports anything older.
-TENANT_SCHEMA_VERSION = 2
+TENANT_SCHEMA_VERSION = 3
 
 #: Tables written by the platform, and the columns the console may read from each.
 METADATA_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -19,6 +19,12 @@ REGISTRY: dict[str, dict[str, str]] = {
     "activity": {"platform": "aptien_ops.backends.sandbox_platform:seed_tenant"},
     "backup_repository": {"fs": "aptien_ops.backends.backup_repository:FsBackupRepository"},
     "client_tools": {"postgresql": "aptien_ops.backends.pg_tools:client_tools"},
+    "mail_transport": {
+        "smtp": "aptien_ops.backends.notify_mail:SmtpTransport",
+        "maildir": "aptien_ops.backends.notify_mail:MaildirTransport",
+    },
+    "inapp_writer": {"tenant": "aptien_ops.backends.notify_inapp:TenantMessages"},
+    "website": {"files": "aptien_ops.backends.notify_website:SiteFiles"},
     "inspection_reader": {
         "sqlite": "aptien_ops.backends.inspection_readers.sqlite:SqliteInspectionReader",
         "postgresql": "aptien_ops.backends.inspection_readers.postgres:PostgresInspectionReader",

@@ -20,7 +20,7 @@ from aptien_ops.errors import Conflict, IntegrityFailure, InvalidInput
 
 #: The newest version this code can create; equals
 #: ``aptien_ops.tenant_schema.TENANT_SCHEMA_VERSION``.
-LATEST = 2
+LATEST = 3
 
 POSTGRESQL: dict[int, tuple[str, ...]] = {
     1: (
@@ -51,6 +51,15 @@ POSTGRESQL: dict[int, tuple[str, ...]] = {
         "CREATE INDEX login_events_ip_at ON login_events (ip, at DESC, id DESC)",
         "CREATE INDEX audit_events_datasheet_at ON audit_events (datasheet, at DESC, id DESC)",
         "CREATE INDEX audit_events_record_at ON audit_events (record_id, at DESC, id DESC)",
+    ),
+    # In-app messages to one user each (breach notices): one row per dedupe_key.
+    3: (
+        "CREATE TABLE user_messages (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        " created_at timestamptz NOT NULL,"
+        " user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+        " kind text NOT NULL, subject text NOT NULL, body text NOT NULL, read_at timestamptz,"
+        " dedupe_key text NOT NULL UNIQUE)",
+        "CREATE INDEX user_messages_user_at ON user_messages (user_id, created_at DESC, id DESC)",
     ),
 }
 
@@ -93,6 +102,13 @@ SQLITE: dict[int, tuple[str, ...]] = {
         " dedupe_key TEXT UNIQUE)",
     ),
     2: POSTGRESQL[2],  # plain CREATE INDEX reads the same in both dialects
+    3: (
+        f"CREATE TABLE user_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, {_ts('created_at')},"
+        " user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+        " kind TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, read_at TEXT,"
+        " dedupe_key TEXT NOT NULL UNIQUE)",
+        POSTGRESQL[3][1],
+    ),
 }
 
 #: dialect -> version -> statements. The adapters look steps up here at run time.

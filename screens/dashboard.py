@@ -99,7 +99,7 @@ class DashboardScreen(OpsScreen):
             "#dashboard-regions": "Regions: capacity and load",
             "#dashboard-approvals": "Four-eyes approvals",
             "#dashboard-backups": "Backups: overdue and failed",
-            "#dashboard-partners": "Partners: out of policy (partner check)",
+            "#dashboard-partners": "Partners: breaches and warnings (partner check)",
             "#dashboard-later": "Not configured yet",
         }
         for selector, title in titles.items():

@@ -195,23 +195,27 @@ def shares_text(shares: Sequence[ShareRow]) -> Text:
 
 
 def partners_text(summary: PartnerSummary, within_days: int) -> Text:
-    """The dashboard's partners card: ``partner check``'s counts, each in its state's colour,
-    then the register in one line."""
+    """The dashboard's partners card: ``partner check``'s counts, the breaches (lapsed
+    assignments, reviews overdue: exit 7) apart from the warning (agreements expiring, still
+    in force), then the register in one line."""
     if not summary.partners:
         return Text("No partner in the register yet (aptien-ops partner add or import).")
-    counts = (
-        (summary.lapsed, "lapsed assignment", "", "bold red"),
-        (summary.expiring, "", f"expiring within {plural(within_days, 'day')}", "yellow"),
-        (summary.overdue, "review", " overdue", "yellow"),
-    )
     text = Text()
-    for n, what, after, style in counts:
-        if text:
-            text.append(" · ")
-        words = f"{plural(n, what)}{after}" if what else f"{n} {after}"
-        text.append(words, style=style if n else "dim")
-    if not summary.out_of_policy:
-        text = Text("Every partner and assignment is within policy.", style="green")
+    if summary.out_of_policy:
+        text.append("✗ out of policy: ", style="bold red")
+        breaches = (
+            (summary.lapsed, plural(summary.lapsed, "lapsed assignment")),
+            (summary.overdue, f"{plural(summary.overdue, 'review')} overdue"),
+        )
+        text.append_text(
+            Text(" · ").join(Text(w, style="bold red" if n else "dim") for n, w in breaches)
+        )
+    else:
+        text.append("✓ every partner and assignment is within policy", style="green")
+    if summary.warning:
+        text.append("\n! warning: ", style="yellow")
+        text.append(f"{summary.expiring} expiring within {plural(within_days, 'day')}", "yellow")
+        text.append(" (still in force; renew them)", style="dim")
     text.append(
         f"\n{plural(summary.partners, 'partner')}, {summary.eligible} eligible today (UTC),"
         f" {plural(summary.open_assignments, 'open assignment')}"

@@ -11,7 +11,10 @@ from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import Tenant, TenantState
 from aptien_ops.services.partners import PartnerInput
 
+from cli_runner import run_cli
+
 START = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
+FAR = "2099-12-31"
 
 
 class PartnerWorld:
@@ -72,3 +75,52 @@ class PartnerWorld:
     def close(self) -> None:
         for console in self._consoles.values():
             console.close()
+
+
+# -- the same through the command line, on the real clock ---------------------------------------
+
+
+def pat(config: Path, *args: str | Path) -> object:
+    """``aptien-ops --json partner ARGS`` as pat, which must succeed; its JSON."""
+    result = run_cli("--json", "partner", *args, config=config, operator="pat")
+    assert result.code == 0, result.stderr
+    return result.json()
+
+
+def cli_tenant(config: Path, name: str = "acme-gmbh", country: str = "DE") -> None:
+    """Provision ``name`` as olga, with a representative (Anna Adler)."""
+    result = run_cli(
+        "tenant",
+        "provision",
+        name,
+        "--country",
+        country,
+        "--contact-name",
+        "Anna Adler",
+        "--contact-email",
+        "anna@acme.example",
+        config=config,
+        operator="olga",
+    )
+    assert result.code == 0, result.stderr
+
+
+def cli_partner(
+    config: Path, name: str = "nordic-sales", kind: str = "sales", *, expires_on: str = FAR
+) -> None:
+    """Add ``name`` covering the eu region, with agreement PA-1 in force from 2020 to
+    ``expires_on``."""
+    pat(config, "add", name, "--legal-name", f"{name} AB", "--kind", kind, "--coverage", "eu")
+    pat(
+        config,
+        "agreement",
+        "add",
+        name,
+        "PA-1",
+        "--signed-on",
+        "2020-01-01",
+        "--effective-from",
+        "2020-01-01",
+        "--expires-on",
+        expires_on,
+    )

@@ -31,7 +31,15 @@ from fleet_configs import (  # noqa: F401 - the fixtures kind and config
 )
 from pg_fixtures import PgServer
 
-TABLES = ("audit_events", "login_events", "messages", "records", "tenant_meta", "users")
+TABLES = (
+    "audit_events",
+    "login_events",
+    "messages",
+    "records",
+    "tenant_meta",
+    "user_messages",
+    "users",
+)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from aptien_ops.composition import Console, open_console
 from aptien_ops.config import load_settings
 from aptien_ops.errors import InvalidInput
 from aptien_ops.services.provisioning import ProvisionRequest
+from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION as LATEST
 
 from cli_runner import run_cli
 from fleet_configs import (  # noqa: F401 - the fixtures kind, config and ops
@@ -54,11 +55,11 @@ def test_a_schema_behind_is_found_and_fleet_migrate_brings_it_up(
         results[tenant_name].before,
         results[tenant_name].after,
         results[tenant_name].error,
-    ) == (1, 2, None)
+    ) == (1, LATEST, None)
     assert kinds(ops, tenant_name) == set()
-    assert ops.tenants.show(tenant_name).schema_version == 2
+    assert ops.tenants.show(tenant_name).schema_version == LATEST
     again = {r.tenant: r for r in ops.fleet.migrate(region="eu")}
-    assert (again[tenant_name].before, again[tenant_name].after) == (2, 2)
+    assert (again[tenant_name].before, again[tenant_name].after) == (LATEST, LATEST)
 
 
 def test_a_tenant_past_retention_is_reported_awaiting_purge(ops: Console, tenant_name: str) -> None:
@@ -158,7 +159,7 @@ def test_a_schema_version_the_cluster_does_not_record_is_recorded_by_fleet_migra
     _record_schema(ops, cluster, tenant_name, None, pg)  # a tenant from before the record
     assert set(findings_of(ops, tenant_name)) == {"schema-unrecorded"}
     [result] = [r for r in ops.fleet.migrate(region="eu") if r.tenant == tenant_name]
-    assert (result.before, result.after, result.error) == (2, 2, None)
+    assert (result.before, result.after, result.error) == (LATEST, LATEST, None)
     assert findings_of(ops, tenant_name) == {}
 
 
@@ -171,7 +172,7 @@ def test_deep_reads_each_database_and_finds_a_record_that_is_not_the_truth(
         patch.setattr(provisioning, "TENANT_SCHEMA_VERSION", 1)
         cluster = provisioned(ops, tenant_name)
     pg = request.getfixturevalue("pg_server") if "pg" in cluster else None
-    _record_schema(ops, cluster, tenant_name, 2, pg)  # says 2; tenant_meta holds 1
+    _record_schema(ops, cluster, tenant_name, LATEST, pg)  # says the latest; tenant_meta 1
     sessions = f"database=tenant_{tenant_name} "
     before = pg.server_log().count(sessions) if pg else 0
     assert findings_of(ops, tenant_name) == {}  # the cluster's record is all a check reads
@@ -179,8 +180,8 @@ def test_deep_reads_each_database_and_finds_a_record_that_is_not_the_truth(
         assert pg.server_log().count(sessions) == before  # no session in the database
     deep = findings_of(ops, tenant_name, deep=True)
     assert deep == {
-        "schema-behind": "schema version 1 < 2; run fleet migrate",
-        "schema-unrecorded": "the cluster records schema version 2, the database holds 1;"
+        "schema-behind": f"schema version 1 < {LATEST}; run fleet migrate",
+        "schema-unrecorded": f"the cluster records schema version {LATEST}, the database holds 1;"
         " run fleet migrate",
     }
     if pg is not None:

@@ -9,11 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
+from partner_world import cli_partner, cli_tenant, pat
 
 from cli_runner import run_cli
 from hostile_data import SIGNATURES, hostile
-
-FAR = "2099-12-31"
 
 
 @pytest.fixture
@@ -21,48 +20,8 @@ def sandbox(catalog_config: Path) -> Path:
     return catalog_config
 
 
-def pat(config: Path, *args: str | Path) -> object:
-    result = run_cli("--json", "partner", *args, config=config, operator="pat")
-    assert result.code == 0, result.stderr
-    return result.json()
-
-
-def _tenant(config: Path, name: str = "acme-gmbh", country: str = "DE") -> None:
-    result = run_cli(
-        "tenant",
-        "provision",
-        name,
-        "--country",
-        country,
-        "--contact-name",
-        "Anna Adler",
-        "--contact-email",
-        "anna@acme.example",
-        config=config,
-        operator="olga",
-    )
-    assert result.code == 0, result.stderr
-
-
-def _partner(config: Path, name: str = "nordic-sales", kind: str = "sales") -> None:
-    pat(config, "add", name, "--legal-name", f"{name} AB", "--kind", kind, "--coverage", "eu")
-    pat(
-        config,
-        "agreement",
-        "add",
-        name,
-        "PA-1",
-        "--signed-on",
-        "2020-01-01",
-        "--effective-from",
-        "2020-01-01",
-        "--expires-on",
-        FAR,
-    )
-
-
 def test_a_partner_from_registration_to_shared_contacts(sandbox: Path, tmp_path: Path) -> None:
-    _tenant(sandbox)
+    cli_tenant(sandbox)
     pat(
         sandbox,
         "add",
@@ -154,8 +113,8 @@ def test_a_partner_from_registration_to_shared_contacts(sandbox: Path, tmp_path:
 
 
 def test_unknown_names_are_3_and_other_roles_are_refused_4(sandbox: Path) -> None:
-    _tenant(sandbox)
-    _partner(sandbox)
+    cli_tenant(sandbox)
+    cli_partner(sandbox)
     for args in (
         ("show", "no-such-partner"),
         ("assignments", "--tenant", "no-such-tenant"),

@@ -99,7 +99,9 @@ def test_an_assignment_lapses_when_its_partner_stops_being_eligible(world: Partn
     world.pat.partners.assign("nordic-sales", "acme-gmbh", "sales", "new client")
     vic = world.as_("vic").partners
     assert vic.check(within=10).lapsed == ()
-    assert vic.check(within=60).expiring[0].expires_on == date(2027, 4, 30)
+    warned = vic.check(within=60)
+    assert warned.expiring[0].expires_on == date(2027, 4, 30)
+    assert (warned.out_of_policy, warned.breaches, warned.warnings) == (False, 0, 1)
     world.at(date(2027, 5, 1))
     report = vic.check()
     assert [(x.tenant, x.fault.rule) for x in report.lapsed] == [("acme-gmbh", "agreement")]
@@ -191,7 +193,8 @@ def test_summary_counts_what_check_reports(world: PartnerWorld) -> None:
         "lapsed": 0,
         "expiring": 1,
         "overdue": 0,
-        "out_of_policy": True,
+        "out_of_policy": False,
+        "warning": True,
     }
 
 

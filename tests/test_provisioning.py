@@ -17,6 +17,7 @@ from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import TenantState
 from aptien_ops.errors import Conflict, ExitCode, Forbidden, InvalidInput, OpsError, Unavailable
 from aptien_ops.services.provisioning import STEPS, ProvisionRequest, secret_context
+from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
 from cli_runner import run_cli, run_cli_process
 from fleet_configs import (  # noqa: F401 - the fixtures kind, config and ops
@@ -54,7 +55,11 @@ def test_a_german_client_gets_its_own_database_in_eu_with_every_step_recorded(
     tenant = ops.provisioning.provision(
         ProvisionRequest(tenant_name, "de"), progress=lambda s, st: seen.append((s, st))
     )
-    assert (tenant.state, tenant.region, tenant.schema_version) == ("active", "eu", 2)
+    assert (tenant.state, tenant.region, tenant.schema_version) == (
+        "active",
+        "eu",
+        TENANT_SCHEMA_VERSION,
+    )
     assert tenant.backup_recipient and tenant.backup_recipient.startswith("age1")
     assert [s for s, st in seen if st == "done"] == list(STEPS[1:])
     detail = ops.tenants.detail(tenant_name)

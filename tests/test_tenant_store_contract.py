@@ -442,13 +442,13 @@ def test_the_schema_version_and_login_flag_follow_every_change(
     assert (fresh.schema_version, fresh.access, fresh.unreadable) == (None, (), None)
     # PostgreSQL: its own role exists and may log in; SQLite: no flag before the schema.
     assert fresh.login is (True if cluster.kind == "postgresql" else None)
-    for version in (1, 2):
+    for version in range(1, TENANT_SCHEMA_VERSION + 1):
         store.apply_schema(provisioned, version, region="eu")
         assert facts_of(cluster, provisioned).schema_version == version
     for allowed in (False, True, False):
         store.set_login(provisioned, allowed)
         assert facts_of(cluster, provisioned).login is allowed
-    assert facts_of(cluster, provisioned).schema_version == 2
+    assert facts_of(cluster, provisioned).schema_version == TENANT_SCHEMA_VERSION
 
 
 @pytest.mark.postgres

@@ -12,7 +12,7 @@ from aptien_ops.wording import plural
 
 @partner.command("publish")
 @click.option("--format", "fmt", required=True, help="html or json.")
-@click.option("--output", required=True, type=click.Path(dir_okay=False), help="The file.")
+@click.option("--output", required=True, metavar="FILE", help="The file.")
 @pass_state
 def partner_publish(state: CliState, fmt: str, output: str) -> None:
     """Write the official list for the website: the partners eligible today (UTC), with their
@@ -22,7 +22,7 @@ def partner_publish(state: CliState, fmt: str, output: str) -> None:
 
 
 @partner.command("import", epilog="Columns: " + ",".join(IMPORT_COLUMNS))
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file")
 @click.option("--dry-run", is_flag=True, help="Only print the diff; change nothing.")
 @pass_state
 def partner_import(state: CliState, file: str, dry_run: bool) -> None:

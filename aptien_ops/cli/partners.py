@@ -231,8 +231,9 @@ def agreement() -> None:
 @click.option("--expires-on", callback=a_date, help="Last day in force (none: open-ended).")
 @click.option(
     "--document",
-    type=click.Path(exists=True, dir_okay=False),
-    help="The signed document: its SHA-256 is recorded, the file itself is not stored.",
+    metavar="FILE",
+    help="The signed document: its SHA-256 is recorded, the file itself is not stored"
+    " (read only once you are authorised).",
 )
 @pass_state
 def agreement_add(
@@ -245,16 +246,13 @@ def agreement_add(
     document: str | None,
 ) -> None:
     """Record agreement REFERENCE of partner NAME."""
-    from aptien_ops.partner_files import document_digest
-
-    digest = document_digest(document) if document else None
     added = state.console().partners.agreement_add(
         name,
         reference,
         signed_on=signed_on,
         effective_from=effective_from,
         expires_on=expires_on,
-        document_sha256=digest,
+        document=document,
     )
     state.out(added.as_json(), f"recorded agreement {added.reference} of {added.partner}")
 
@@ -302,8 +300,9 @@ def partner_review(
 )
 @pass_state
 def partner_check(state: CliState, within: int | None) -> None:
-    """Lapsed assignments, agreements running out soon and reviews overdue, as of today
-    (UTC). Exit 7 when anything is listed (for cron)."""
+    """Lapsed assignments and reviews overdue (out of policy), and agreements running out
+    within DAYS days (a warning), as of today (UTC). Exit 7 when anything is out of policy
+    (for cron); expiring agreements alone exit 0."""
     from aptien_ops.errors import IntegrityFailure
 
     report = state.console().partners.check(within)
@@ -314,7 +313,6 @@ def partner_check(state: CliState, within: int | None) -> None:
     if report.out_of_policy:
         raise IntegrityFailure(
             f"partners out of policy: {plural(len(report.lapsed), 'lapsed assignment')},"
-            f" {plural(len(report.expiring), 'agreement')} expiring,"
             f" {plural(len(report.overdue), 'review')} overdue",
             hint="see the lists above; aptien-ops partner show NAME",
         )
@@ -322,20 +320,31 @@ def partner_check(state: CliState, within: int | None) -> None:
 
 def _print_report(state: CliState, report: CheckReport) -> None:
     sections = (
-        ("LAPSED ASSIGNMENTS", report.lapsed, ("tenant", "partner", "role", "rule", "reason")),
         (
-            "EXPIRING AGREEMENTS",
-            report.expiring,
-            ("partner", "reference", "expires_on", "days_left"),
+            "OUT OF POLICY: LAPSED ASSIGNMENTS",
+            report.lapsed,
+            ("tenant", "partner", "role", "rule", "reason"),
         ),
         (
-            "REVIEWS OVERDUE",
+            "OUT OF POLICY: REVIEWS OVERDUE",
             report.overdue,
             ("partner", "review_due", "days_overdue", "past_grace"),
+        ),
+        (
+            "WARNING: AGREEMENTS EXPIRING (still in force)",
+            report.expiring,
+            ("partner", "reference", "expires_on", "days_left"),
         ),
     )
     for title, found, columns in sections:
         if found:
             echo(f"{title}\n" + table([x.as_json() for x in found], columns))
-    if not report.out_of_policy:
-        state.info(f"all in policy: {plural(report.open_assignments, 'open assignment')} hold")
+    if report.out_of_policy:
+        return
+    held = f"all in policy: {plural(report.open_assignments, 'open assignment')} hold"
+    if report.warnings:
+        held += (
+            f"; {plural(report.warnings, 'agreement')} expiring within"
+            f" {plural(report.within_days, 'day')} (warning)"
+        )
+    state.info(held)

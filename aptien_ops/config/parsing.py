@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from aptien_ops.config.notifications import parse_notifications
 from aptien_ops.config.reader import TableReader, check_url
 from aptien_ops.config.residency import check_residency
 from aptien_ops.config.settings import (
@@ -255,6 +256,7 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
     par.done()
 
     bastion = _bastion(top.sub("bastion", {}))
+    notifications = parse_notifications(top, as_path)
 
     overrides_table = top.sub("region_overrides", {})
     overrides: dict[str, str] = {}
@@ -281,6 +283,7 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
         inspection=inspection,
         partners=PartnerSettings(**partner_values),
         bastion=bastion,
+        notifications=notifications,
     )
     check_residency(settings)
     return settings

@@ -202,6 +202,44 @@ class LoggingSettings:
     """How many rotated files (``<file>.1`` … ``<file>.N``, newest first) are kept."""
 
 
+#: How the SMTP connection is secured: STARTTLS after connecting, TLS from the first byte
+#: (implicit, port 465), or not at all (a relay on loopback only).
+SMTP_SECURITY = ("starttls", "tls", "none")
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """``[notifications.email]``: ``transport = "smtp"`` (production) or ``"maildir"``."""
+
+    transport: str = "maildir"
+    maildir: Path | None = None
+    """Where the ``maildir`` transport delivers (a Maildir: ``cur``, ``new``, ``tmp``)."""
+    host: str = "localhost"
+    port: int = 587
+    security: str = "starttls"
+    user: str | None = None
+    password: SecretRef = field(default_factory=SecretRef)
+    from_address: str = "privacy@aptien.example"
+    rate_per_second: float = 0.0
+    """At most this many messages a second (0: as fast as the server takes them)."""
+    max_attempts: int = 5
+    """A recipient whose server answers 4xx is tried at most this often, with backoff."""
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class WebsiteSettings:
+    """``[notifications.website]``: the directory the public website serves notices from."""
+
+    dir: Path
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    email: EmailSettings
+    website: WebsiteSettings
+
+
 #: The service account a production config names when its ``[bastion]`` section does not.
 DEFAULT_SERVICE_ACCOUNT = "aptien-ops"
 
@@ -238,6 +276,11 @@ class Settings:
     inspection: InspectionSettings = field(default_factory=InspectionSettings)
     partners: PartnerSettings = field(default_factory=PartnerSettings)
     bastion: BastionSettings = field(default_factory=BastionSettings)
+    notifications: NotificationSettings = field(
+        default_factory=lambda: NotificationSettings(
+            EmailSettings(), WebsiteSettings(Path("website"))
+        )
+    )
 
     @property
     def sandbox(self) -> bool:

@@ -154,6 +154,7 @@ class LapsedAssignment:
             "role": str(self.role),
             "rule": self.fault.rule,
             "reason": self.fault.message,
+            "out_of_policy": True,
         }
 
 
@@ -170,6 +171,7 @@ class ExpiringAgreement:
             "reference": self.reference,
             "expires_on": day(self.expires_on),
             "days_left": self.days_left,
+            "out_of_policy": False,
         }
 
 
@@ -187,12 +189,14 @@ class OverdueReview:
             "review_due": day(self.review_due),
             "days_overdue": self.days_overdue,
             "past_grace": self.past_grace,
+            "out_of_policy": True,
         }
 
 
 @dataclass(frozen=True)
 class CheckReport:
-    """``partner check``: lapsed assignments, agreements expiring soon, reviews overdue."""
+    """``partner check``: lapsed assignments and reviews overdue (out of policy), agreements
+    expiring soon (a warning: still in force, nothing is broken yet)."""
 
     on: date
     within_days: int
@@ -204,10 +208,20 @@ class CheckReport:
     """Open assignments examined (lapsed or not)."""
 
     @property
+    def breaches(self) -> int:
+        """Findings out of policy: lapsed assignments (an agreement expired, a partner
+        suspended or ended, a coverage or kind that no longer fits) and reviews overdue."""
+        return len(self.lapsed) + len(self.overdue)
+
+    @property
+    def warnings(self) -> int:
+        """Findings within policy that need an operator soon: agreements expiring."""
+        return len(self.expiring)
+
+    @property
     def out_of_policy(self) -> bool:
-        """Something needs an operator: a lapsed assignment, an agreement about to expire or
-        a review overdue (``partner check`` exits 7)."""
-        return bool(self.lapsed or self.expiring or self.overdue)
+        """A breach was found (``partner check`` exits 7); expiring agreements alone are not."""
+        return self.breaches > 0
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -215,6 +229,8 @@ class CheckReport:
             "within_days": self.within_days,
             "grace_days": self.grace_days,
             "out_of_policy": self.out_of_policy,
+            "breaches": self.breaches,
+            "warnings": self.warnings,
             "open_assignments": self.open_assignments,
             "lapsed": [x.as_json() for x in self.lapsed],
             "expiring": [x.as_json() for x in self.expiring],

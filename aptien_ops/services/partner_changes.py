@@ -8,6 +8,7 @@ assignment does, so the two never interleave (``partner_links``).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -38,6 +39,7 @@ from aptien_ops.domain.partners import (
 )
 from aptien_ops.domain.values import parse_choice
 from aptien_ops.errors import Conflict, InvalidInput, NotFound
+from aptien_ops.partner_files import document_digest
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.partner_reads import PartnerReads, existing_partner
@@ -214,13 +216,20 @@ class PartnerChanges(PartnerReads):
         signed_on: date,
         effective_from: date,
         expires_on: date | None = None,
+        document: str | os.PathLike[str] | None = None,
         document_sha256: str | None = None,
     ) -> Agreement:
         """Record a signed agreement; in force from ``effective_from`` to ``expires_on``, both
-        inclusive (UTC days). Raises: InvalidInput, NotFound, Forbidden, Conflict."""
+        inclusive (UTC days). ``document`` is the signed file, hashed (never stored) only once
+        the operator is authorised; or give its ``document_sha256``.
+
+        Raises: InvalidInput (the document cannot be read: a ``failed`` entry), NotFound,
+        Forbidden (before the document is opened), Conflict."""
         validate_partner_name(partner)
         ref = AGREEMENT_REFERENCE.check(reference)
         digest = parse_sha256(document_sha256)
+        if document is not None and digest is not None:
+            raise InvalidInput("give the document or its SHA-256, not both")
         if expires_on is not None and expires_on < effective_from:
             raise InvalidInput("the agreement expires before it takes effect")
         if effective_from < signed_on:
@@ -230,10 +239,9 @@ class PartnerChanges(PartnerReads):
             "reference": ref,
             "effective_from": effective_from.isoformat(),
             "expires_on": expires_on.isoformat() if expires_on else None,
-            "document_sha256": digest,
         }
 
-        def write(tx: CatalogTx) -> Agreement:
+        def write(tx: CatalogTx, digest: str | None) -> Agreement:
             current = existing_partner(tx, partner, for_update=True)
             if current.status == PartnerStatus.ENDED:
                 raise Conflict(f"partner {partner} has ended")
@@ -251,7 +259,15 @@ class PartnerChanges(PartnerReads):
             )
             return replace(draft, id=tx.partners.add_agreement(draft))
 
-        return self.ctx.mutate(Action.PARTNER_AGREEMENT, partner, params, write)
+        with self.ctx.audited(Action.PARTNER_AGREEMENT, partner, params) as attempt:
+            # Authorised: only now is the operator's file opened (however large or missing).
+            if document is not None:
+                digest = document_digest(document)
+            with attempt.transaction() as tx:
+                added = write(tx, digest)
+                attempt.ok(document_sha256=digest)
+            return added
+        raise AssertionError("unreachable: the attempt returns or raises")
 
     def agreement_end(self, partner: str, reference: str, reason: str) -> Agreement:
         """End an agreement now; the partner's assignments lapse unless another is in force.

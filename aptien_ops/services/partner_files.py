@@ -99,9 +99,12 @@ class PartnerFiles(PartnerLinks):
     def publish(self, fmt: str, output: str | os.PathLike[str]) -> Published:
         """Write the official list: the partners eligible today (UTC), by legal name.
         Raises: InvalidInput, Forbidden, Unavailable (the file cannot be written)."""
-        target = check_publish(fmt, output)
+        target = Path(output).expanduser().absolute()
         on = self.today()
-        with self.ctx.audited(Action.PARTNER_PUBLISH, str(target), {"format": fmt}) as attempt:
+        params = {"format": fmt[:20]}
+        with self.ctx.audited(Action.PARTNER_PUBLISH, str(target)[:200], params) as attempt:
+            # Authorised: only now are the format and the output's directory looked at.
+            check_publish(fmt, target)
             snap = self._snapshot()
             entries = [
                 PublicEntry(

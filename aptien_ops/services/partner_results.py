@@ -202,7 +202,13 @@ class PartnerSummary:
 
     @property
     def out_of_policy(self) -> bool:
-        return bool(self.lapsed or self.expiring or self.overdue)
+        """Lapsed assignments or reviews overdue (``partner check`` exits 7)."""
+        return bool(self.lapsed or self.overdue)
+
+    @property
+    def warning(self) -> bool:
+        """Agreements expiring soon: within policy, but an operator should renew them."""
+        return self.expiring > 0
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -213,6 +219,7 @@ class PartnerSummary:
             "expiring": self.expiring,
             "overdue": self.overdue,
             "out_of_policy": self.out_of_policy,
+            "warning": self.warning,
         }
 
 

@@ -5,6 +5,7 @@ manager only; what the rules refuse is shown in the dialog, in the service's wor
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from tui_helpers import console_app, footer, screen_text, screen_words, settle, 
 from aptien_ops.composition import Console
 from aptien_ops.screens.partner_detail import PartnerDetailScreen
 from aptien_ops.screens.partner_modals import AssignPartnerDialog, ShareContactsDialog
+from aptien_ops.screens.partner_render import partners_text
 from aptien_ops.screens.partners import PartnersScreen
 from aptien_ops.screens.tenant_detail import TenantDetailScreen
 
@@ -207,10 +209,26 @@ async def test_the_dashboard_counts_what_partner_check_reports(
     frozen: None, partner_register: None, open_as: Callable[..., Console]
 ) -> None:
     async with console_app(open_as("vic")) as (app, _):
-        card = str(app.screen.query_one("#dashboard-partners").render())
-        assert "1 lapsed assignment" in card
-        assert "2 expiring within 30 days" in card
-        assert "1 review overdue" in card
+        card = app.screen.query_one("#dashboard-partners").render()
+        breach, warning, register = str(card).splitlines()
+        assert breach == "✗ out of policy: 1 lapsed assignment · 1 review overdue"
+        assert warning.startswith("! warning: 2 expiring within 30 days (still in force")
+        assert register.startswith("7 partners,")
+    summary = open_as("vic").partners.summary()
+    assert summary.out_of_policy and summary.warning
+    # Expiring agreements alone are a warning, in yellow, under a card within policy.
+    calm = partners_text(replace(summary, lapsed=0, overdue=0), 30)
+    assert str(calm).splitlines()[:2] == [
+        "✓ every partner and assignment is within policy",
+        "! warning: 2 expiring within 30 days (still in force; renew them)",
+    ]
+    styles = {str(calm)[s.start : s.end]: str(s.style) for s in calm.spans}
+    assert styles["✓ every partner and assignment is within policy"] == "green"
+    assert styles["2 expiring within 30 days"] == "yellow"
+    loud = partners_text(summary, 30)
+    assert {str(loud)[s.start : s.end]: str(s.style) for s in loud.spans}[
+        "1 lapsed assignment"
+    ] == "bold red"
 
 
 @story

@@ -58,7 +58,7 @@ async def test_enter_opens_the_tenant_with_its_steps_history_schema_and_size(
         await open_tenant(pilot)
         shown = screen_text(app)
         assert "country DE Germany · region eu · cluster eu-sandbox-1" in shown
-        assert "schema v2 · size " in shown and " kB" in shown
+        assert "schema v3 · size " in shown and " kB" in shown
         for step in ("reserve", "database", "backup-identity", "active"):
             assert f"✓ {step} " in shown
         assert "provisioning → active" in shown

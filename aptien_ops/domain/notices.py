@@ -1,0 +1,118 @@
+"""Breach notices to affected users: who receives one, what each channel delivers, and how a
+delivery fails.
+
+A :class:`Recipient` is one row of an incident's recipient snapshot (the scope). The texts of
+a campaign are :class:`NoticeContent` (what the incident record says, per Art. 34(2)): the same
+for every recipient; nothing of a tenant's data or of another tenant goes into a notice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+#: The channels a campaign may use, in the order a campaign runs them.
+CHANNELS = ("website", "inapp", "email")
+#: Languages with their own notice templates; any other language gets English.
+LANGUAGES = ("en", "de")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One affected user of one tenant (a row of the incident's recipient snapshot)."""
+
+    tenant: str
+    region: str
+    user_ref: str
+    """The user's id in the tenant database (``users.id``), as text."""
+    email: str
+    language: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Identifies the recipient within an incident: tenant and user, never the address."""
+        return f"{self.tenant}/{self.user_ref}"
+
+    def notice_language(self) -> str:
+        lang = (self.language or "en").split("-")[0].lower()
+        return lang if lang in LANGUAGES else "en"
+
+
+@dataclass(frozen=True)
+class NoticeContent:
+    """What every affected user is told (GDPR Art. 34(2) with Art. 33(3) b–d)."""
+
+    incident_id: str
+    title: str
+    nature: str
+    """What happened, in plain language."""
+    consequences: str
+    measures: str
+    dpo_contact: str
+    published_at: str
+    """ISO-8601 UTC: when the campaign was requested (the website shows it)."""
+
+    def digest(self) -> str:
+        """sha256 of the texts; an approval is bound to it."""
+        text = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def recipients_digest(recipients: list[Recipient]) -> str:
+    """sha256 over the snapshot in its stable order; an approval is bound to it."""
+    h = hashlib.sha256()
+    for r in recipients:
+        row = [r.tenant, r.region, r.user_ref, r.email, r.language or ""]
+        h.update(json.dumps(row, ensure_ascii=False).encode() + b"\n")
+    return h.hexdigest()
+
+
+def message_id(incident_id: str, recipient: Recipient, domain: str) -> str:
+    """The e-mail's Message-ID: the same for an incident and a recipient on every attempt and
+    every rerun, so a server or mailbox that has it already can drop the copy."""
+    token = hashlib.sha256(f"{incident_id}\0{recipient.key}".encode()).hexdigest()[:32]
+    return f"<breach.{token}@{domain}>"
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One e-mail to one recipient, rendered."""
+
+    to: str
+    sender: str
+    subject: str
+    body: str
+    message_id: str
+    language: str
+
+
+@dataclass(frozen=True)
+class InAppMessage:
+    """One in-app message to one user of one tenant."""
+
+    tenant: str
+    user_ref: str
+    subject: str
+    body: str
+    dedupe_key: str
+    """Unique per incident and user: writing the same message twice leaves one row."""
+
+
+@dataclass(frozen=True)
+class WebsiteNotice:
+    """The public notice of one region: the HTML page and the JSON feed entry."""
+
+    region: str
+    content: NoticeContent
+    languages: tuple[str, ...]
+
+
+class DeliveryFailed(Exception):
+    """A channel could not deliver one notice. ``permanent``: never retry (5xx, an invalid
+    address); otherwise the server asked to try later (4xx, a dropped connection)."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        self.reason = " ".join(reason.split())[:300]
+        self.permanent = permanent
+        super().__init__(self.reason)

@@ -1,0 +1,115 @@
+"""The texts of a breach notice, per language (English and German; any other gets English).
+
+Rendered with Jinja2 from the incident's :class:`NoticeContent`. A notice says what happened
+and what to do; besides the tenant's own name it holds nothing of any tenant's data, and the
+same text goes to every recipient of a language. Plain text (e-mail, in-app) is rendered
+without HTML escaping, but with control characters removed from every value; the website's
+HTML is rendered by its adapter with autoescaping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from typing import TYPE_CHECKING
+
+from aptien_ops.domain.notices import LANGUAGES, NoticeContent, Recipient
+
+if TYPE_CHECKING:
+    from jinja2 import Environment, Template
+
+SUBJECT: dict[str, str] = {
+    "en": "Important: a personal data breach concerning your {{ tenant }} account",
+    "de": "Wichtig: Verletzung des Schutzes personenbezogener Daten ({{ tenant }})",
+}
+
+BODY: dict[str, str] = {
+    "en": """\
+Hello,
+
+we are writing to inform you of a personal data breach that may concern your account
+with {{ tenant }} on the Aptien platform (reference {{ c.incident_id }}).
+
+What happened:
+{{ c.nature }}
+
+Likely consequences:
+{{ c.consequences }}
+
+What we have done and what we recommend:
+{{ c.measures }}
+
+If you have questions, contact our data protection officer: {{ c.dpo_contact }}
+
+Aptien
+""",
+    "de": """\
+Guten Tag,
+
+wir informieren Sie über eine Verletzung des Schutzes personenbezogener Daten, die Ihr Konto
+bei {{ tenant }} auf der Aptien-Plattform betreffen kann (Aktenzeichen {{ c.incident_id }}).
+
+Was geschehen ist:
+{{ c.nature }}
+
+Wahrscheinliche Folgen:
+{{ c.consequences }}
+
+Was wir getan haben und was wir empfehlen:
+{{ c.measures }}
+
+Bei Fragen wenden Sie sich an unseren Datenschutzbeauftragten: {{ c.dpo_contact }}
+
+Aptien
+""",
+}
+
+
+def _plain(value: object) -> str:
+    """A value as plain text: no control characters but newlines, no lone carriage returns."""
+    text = str(value)
+    return "".join(ch for ch in text if ch == "\n" or (ch >= " " and ch != "\x7f"))
+
+
+@cache
+def _environment() -> Environment:
+    from jinja2 import Environment, StrictUndefined
+
+    env = Environment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
+    env.finalize = _plain
+    return env
+
+
+@cache
+def _template(kind: str, language: str) -> Template:
+    source = (SUBJECT if kind == "subject" else BODY)[language]
+    return _environment().from_string(source)
+
+
+class _Safe:
+    """The content's fields with control characters removed (attribute access for templates)."""
+
+    def __init__(self, content: NoticeContent) -> None:
+        self.incident_id = _plain(content.incident_id)
+        self.title = _plain(content.title)
+        self.nature = _plain(content.nature)
+        self.consequences = _plain(content.consequences)
+        self.measures = _plain(content.measures)
+        self.dpo_contact = _plain(content.dpo_contact)
+
+
+def render(content: NoticeContent, recipient: Recipient) -> tuple[str, str]:
+    """(subject, body) for ``recipient`` in their language."""
+    language = recipient.notice_language()
+    values = {"c": _Safe(content), "tenant": recipient.tenant}
+    subject = str(_template("subject", language).render(values))
+    body = str(_template("body", language).render(values))
+    return " ".join(subject.split()), body
+
+
+def texts_digest(content: NoticeContent) -> str:
+    """sha256 of the content and of every template: what an approval binds the texts to."""
+    h = hashlib.sha256(content.digest().encode())
+    for language in LANGUAGES:
+        h.update(SUBJECT[language].encode() + b"\0" + BODY[language].encode() + b"\0")
+    return h.hexdigest()

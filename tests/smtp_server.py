@@ -1,0 +1,108 @@
+"""A real SMTP server on loopback (aiosmtpd) that counts what it accepts, for the notice tests.
+
+Scripted faults: answer a recipient 4xx a number of times before taking it, refuse one with
+5xx, or drop the connection at the n-th MAIL command (before the message is accepted).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Received:
+    to: str
+    message_id: str
+    subject: str
+    body: str
+    raw: bytes
+
+
+@dataclass
+class Counting:
+    """The handler: what arrived, and the faults still to play."""
+
+    messages: list[Received] = field(default_factory=list)
+    sessions: int = 0
+    transient: Counter[str] = field(default_factory=Counter)
+    """address -> how many more times to answer 451."""
+    permanent: set[str] = field(default_factory=set)
+    drop_at_mail: set[int] = field(default_factory=set)
+    """The n-th MAIL command (1-based, over the server's life) closes the connection."""
+    mails: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:  # noqa: E501
+        with self.lock:
+            self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:  # noqa: E501
+        with self.lock:
+            self.mails += 1
+            drop = self.mails in self.drop_at_mail
+        if drop:
+            server.transport.close()
+            return "421 closing"
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:  # noqa: E501
+        with self.lock:
+            if address in self.permanent:
+                return "550 5.1.1 no such mailbox"
+            if self.transient[address] > 0:
+                self.transient[address] -= 1
+                return "451 4.3.0 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        msg = message_from_bytes(envelope.content)
+        body = msg.get_payload(decode=True)
+        with self.lock:
+            for to in envelope.rcpt_tos:
+                self.messages.append(
+                    Received(
+                        to,
+                        str(msg["Message-ID"]),
+                        str(msg["Subject"]),
+                        body.decode() if isinstance(body, bytes) else "",
+                        envelope.content,
+                    )
+                )
+        return "250 Message accepted"
+
+    def per_recipient(self) -> Counter[str]:
+        with self.lock:
+            return Counter(m.to for m in self.messages)
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[Counting, int]]:
+    handler = Counting()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
