@@ -78,6 +78,7 @@ class Action(StrEnum):
     BREACH_TIMELINE = "breach.timeline"
     BREACH_CLOSE = "breach.close"
     BREACH_REPORT = "breach.report"
+    BREACH_SCOPE = "breach.scope"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -158,6 +159,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.BREACH_CLOSE: _SECURITY,
     # A report to the authority, written to a file and recorded with its SHA-256.
     Action.BREACH_REPORT: _SECURITY,
+    # The affected people of tenants (user ids and e-mail addresses): personal data, logged.
+    Action.BREACH_SCOPE: _SECURITY,
 }
 
 #: Who may approve a four-eyes request, by the action requested.
