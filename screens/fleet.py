@@ -306,7 +306,9 @@ class FleetScreen(OpsScreen):
         )
 
     def _migrate(self, region: str | None) -> Callable[[], list[MigrationResult]]:
-        """Show the migration's progress (here and in the dialog); the call that runs it."""
+        """Show the migration's progress (here and in the dialog); the call that runs it. It
+        counts as a running job until it is over: ``q`` asks first."""
+        self.ops.job_started(self, "migrating tenant schemas")
         self.query_one("#fleet-migration").display = True
         self.query_one("#fleet-migration-label", Label).update("migrating…")
         self.query_one(ProgressBar).update(total=None, progress=0)
@@ -346,4 +348,5 @@ class FleetScreen(OpsScreen):
 
     def after_change(self) -> None:
         self.query_one("#fleet-migration").display = False
+        self.ops.job_ended(self)
         self.refresh_data()

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import html
 import re
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -287,3 +288,34 @@ def keys(*pressed: str, select: str | None = None) -> Callable[[Pilot[None]], Aw
 def footer(app: App[Any]) -> str:
     """The footer line: the keys the operator is offered right now."""
     return screen_text(app).splitlines()[-1]
+
+
+def tenant_rows(app: App[Any]) -> list[Any]:
+    """The tenants the Tenants screen's list holds (its paged window), in its order."""
+    from aptien_ops.screens.tenants import TenantsScreen
+
+    screen = next(s for s in reversed(app.screen_stack) if isinstance(s, TenantsScreen))
+    return list(screen.window.rows)
+
+
+def highlighted_tenant(app: App[Any]) -> str | None:
+    """The name of the tenant under the Tenants list's cursor."""
+    from aptien_ops.screens.tenants import TenantsScreen
+
+    screen = next(s for s in reversed(app.screen_stack) if isinstance(s, TenantsScreen))
+    row = screen.table.highlighted
+    return None if row is None else str(row.name)
+
+
+async def answer_held(
+    pilot: Pilot[Any], keys: list[str], started: threading.Event, timeout: float
+) -> Any:
+    """Open a dialog with ``keys[0]`` and answer it with the rest while the service call it
+    makes is held (``started`` is set once the call runs): the dialog, still open. Nothing is
+    settled after the answer (the held call would be waited for)."""
+    await pilot.press(keys[0])
+    await settle(pilot)
+    dialog = pilot.app.screen
+    await pilot.press(*keys[1:])
+    assert await asyncio.to_thread(started.wait, timeout), "the held call never started"
+    return dialog
