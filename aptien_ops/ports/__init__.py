@@ -31,6 +31,7 @@ from aptien_ops.ports.clusters import (
     Sealer,
     TenantStore,
 )
+from aptien_ops.ports.incidents import IncidentRepository, IncidentScopeRepository
 from aptien_ops.ports.inspection import InspectionReader
 from aptien_ops.ports.partners import AssignmentRepository, PartnerRepository
 from aptien_ops.ports.sandbox import ActivityStats, ActivityWriter
@@ -49,6 +50,8 @@ __all__ = [
     "CatalogTx",
     "DatabaseFacts",
     "DbConnection",
+    "IncidentRepository",
+    "IncidentScopeRepository",
     "InspectionReader",
     "Keyring",
     "OperatorRepository",

@@ -37,6 +37,7 @@ from aptien_ops.domain import (
     TenantTally,
     VerifyResult,
 )
+from aptien_ops.ports.incidents import IncidentRepository, IncidentScopeRepository
 from aptien_ops.ports.partners import AssignmentRepository, PartnerRepository
 
 
@@ -287,6 +288,10 @@ class CatalogTx(Protocol):
     def partners(self) -> PartnerRepository: ...
     @property
     def partner_assignments(self) -> AssignmentRepository: ...
+    @property
+    def incidents(self) -> IncidentRepository: ...
+    @property
+    def incident_scope(self) -> IncidentScopeRepository: ...
 
 
 class Catalog(Protocol):
