@@ -35,7 +35,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: The Alembic revision this code writes and expects. A test asserts it is the script head;
 #: a new migration bumps it.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0007"
 
 #: Key of the PostgreSQL advisory lock that serialises concurrent schema upgrades.
 SCHEMA_LOCK_KEY = 0x4170_7469_656E  # "Aptien"
@@ -392,3 +392,6 @@ partner_shares = Table(
     Index(None, "tenant", "id"),
     Index(None, "partner", "id"),
 )
+
+# -- breach notices (migration 0007): their own module, on this metadata ---------------------
+from aptien_ops.backends import catalog_outbox  # noqa: E402, F401 - defines its tables

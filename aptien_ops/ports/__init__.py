@@ -32,6 +32,8 @@ from aptien_ops.ports.clusters import (
     TenantStore,
 )
 from aptien_ops.ports.inspection import InspectionReader
+from aptien_ops.ports.notifications import InAppWriter, MailTransport, WebsitePublisher
+from aptien_ops.ports.outbox import BreachOutbox
 from aptien_ops.ports.partners import AssignmentRepository, PartnerRepository
 from aptien_ops.ports.sandbox import ActivityStats, ActivityWriter
 
@@ -43,14 +45,17 @@ __all__ = [
     "BackupIndex",
     "BackupKeys",
     "BackupRepository",
+    "BreachOutbox",
     "ClusterPrivileges",
     "Catalog",
     "CatalogProbe",
     "CatalogTx",
     "DatabaseFacts",
     "DbConnection",
+    "InAppWriter",
     "InspectionReader",
     "Keyring",
+    "MailTransport",
     "OperatorRepository",
     "OpsLogRepository",
     "PartnerRepository",
@@ -61,4 +66,5 @@ __all__ = [
     "TenantRepository",
     "TenantSecrets",
     "TenantStore",
+    "WebsitePublisher",
 ]

@@ -35,6 +35,7 @@ from aptien_ops.domain import (
     TenantState,
     VerifyResult,
 )
+from aptien_ops.ports.outbox import BreachOutbox
 from aptien_ops.ports.partners import AssignmentRepository, PartnerRepository
 
 
@@ -272,6 +273,8 @@ class CatalogTx(Protocol):
     def partners(self) -> PartnerRepository: ...
     @property
     def partner_assignments(self) -> AssignmentRepository: ...
+    @property
+    def breach_outbox(self) -> BreachOutbox: ...
 
 
 class Catalog(Protocol):

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from aptien_ops.backends.sql_catalog.approvals import SqlApprovals
 from aptien_ops.backends.sql_catalog.backups import SqlBackupIndex
+from aptien_ops.backends.sql_catalog.breach_outbox import SqlBreachOutbox
 from aptien_ops.backends.sql_catalog.history import SqlTenantHistory
 from aptien_ops.backends.sql_catalog.operators import SqlOperators
 from aptien_ops.backends.sql_catalog.opslog import SqlOpsLog
@@ -48,6 +49,7 @@ class SqlCatalogTx:
         self.policy = SqlPolicy(self)
         self.partners = SqlPartners(self)
         self.partner_assignments = SqlPartnerAssignments(self)
+        self.breach_outbox = SqlBreachOutbox(self)
 
 
 _: type[CatalogTx] = SqlCatalogTx
