@@ -41,17 +41,25 @@ def check_export(kind: str, fmt: str, reason: str, output: Path) -> tuple[str, P
         missing="an export of personal data needs a reason",
         hint='--reason "ticket SEC-123: …"',
     )
+    return why, new_file(output, "an export")
+
+
+def new_file(output: Path, what: str) -> Path:
+    """The absolute path of ``output``, a file still to be written (``what``: ``an export``).
+
+    Raises: InvalidInput (no such directory, a name the system refuses), Conflict (a file is
+    there: ``what`` never overwrites one)."""
     target = output.expanduser().absolute()
     try:
         if not target.parent.is_dir():
             raise InvalidInput(f"--output: the directory {target.parent} does not exist")
         if target.exists() or target.is_symlink():
             raise Conflict(
-                f"{target} exists; an export never overwrites a file", hint="choose a new --output"
+                f"{target} exists; {what} never overwrites a file", hint="choose a new --output"
             )
     except OSError as refused:  # a name too long, a directory that may not be searched
         raise InvalidInput(f"--output: {refused.strerror}: {target}") from None
-    return why, target
+    return target
 
 
 class _Sink:

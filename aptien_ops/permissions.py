@@ -72,6 +72,12 @@ class Action(StrEnum):
     PARTNER_SHARE = "partner.share"
     PARTNER_IMPORT = "partner.import"
     PARTNER_PUBLISH = "partner.publish"
+    BREACH_VIEW = "breach.view"
+    BREACH_OPEN = "breach.open"
+    BREACH_UPDATE = "breach.update"
+    BREACH_TIMELINE = "breach.timeline"
+    BREACH_CLOSE = "breach.close"
+    BREACH_REPORT = "breach.report"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -79,6 +85,9 @@ _OPS = frozenset({Role.OPERATOR, Role.ADMIN})
 _ADMIN = frozenset({Role.ADMIN})
 #: The partner register, assignments and contact sharing: admins approve nothing here.
 _PARTNERS = frozenset({Role.PARTNER_MANAGER})
+#: Personal-data breaches: the security officer runs them; admins see them.
+_SECURITY = frozenset({Role.SECURITY})
+_SECURITY_OR_ADMIN = frozenset({Role.SECURITY, Role.ADMIN})
 
 #: Admins manage people and approve; they do not read personal data (inspection needs security).
 MATRIX: dict[Action, frozenset[Role]] = {
@@ -141,6 +150,14 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.PARTNER_IMPORT: _PARTNERS,
     # The official list on the website: what it says is the partner manager's to publish.
     Action.PARTNER_PUBLISH: _PARTNERS,
+    # An incident and its clock, timeline, reports and scope counts (never a recipient).
+    Action.BREACH_VIEW: _SECURITY_OR_ADMIN,
+    Action.BREACH_OPEN: _SECURITY,
+    Action.BREACH_UPDATE: _SECURITY,
+    Action.BREACH_TIMELINE: _SECURITY,
+    Action.BREACH_CLOSE: _SECURITY,
+    # A report to the authority, written to a file and recorded with its SHA-256.
+    Action.BREACH_REPORT: _SECURITY,
 }
 
 #: Who may approve a four-eyes request, by the action requested.
@@ -167,6 +184,7 @@ UNLOGGED_READS = frozenset(
         Action.BACKUP_VIEW,
         Action.POLICY_VIEW,
         Action.PARTNER_VIEW,
+        Action.BREACH_VIEW,
     }
 )
 

@@ -393,5 +393,8 @@ partner_shares = Table(
     Index(None, "partner", "id"),
 )
 
+# -- incidents (migration 0006): their own module, on this metadata -------------------------
+from aptien_ops.backends import catalog_incidents  # noqa: E402, F401 - defines its tables
+
 # -- breach notices (migration 0007): their own module, on this metadata ---------------------
 from aptien_ops.backends import catalog_outbox  # noqa: E402, F401 - defines its tables

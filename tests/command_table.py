@@ -102,9 +102,31 @@ VALID: dict[str, dict[str, str | bool]] = {
     "partner shares": {"tenant": "acme-gmbh"},
     "partner publish": {"fmt": "json", "output": "{tmp}/partners.json"},
     "partner import": {"file": "{tmp}/sbx/ops.toml", "dry_run": True},
+    "breach open": {
+        "title": "Backup bucket readable",
+        "nature": "confidentiality",
+        "aware_at": "2026-01-05T09:30+01:00",
+        "severity": "high",
+        "data_categories": "e-mail,names",
+        "approx_people": "40",
+    },
+    "breach show": {"incident_id": "INC-2026-0001"},
+    "breach list": {"status": "open"},
+    "breach update": {"incident_id": "INC-2026-0001", "risk_to_people": "high"},
+    "breach timeline add": {"incident_id": "INC-2026-0001", "text": "bucket closed"},
+    "breach close": {"incident_id": "INC-2026-0001", "reason": "reported"},
+    "breach report": {
+        "incident_id": "INC-2026-0001",
+        "phase": "initial",
+        "fmt": "md",
+        "output": "{tmp}/report.md",
+        "reference": "DPA-2026-17",
+        "delay_reasons": "found late",
+    },
+    "breach check": {},
 }
 #: Who runs each group's commands: inspection needs the security colleague, the rest an admin.
-OPERATOR = {"inspect": "sam", "partner": "pat"}
+OPERATOR = {"inspect": "sam", "partner": "pat", "breach": "sam"}
 
 
 def commands(group: click.Group = cli, path: tuple[str, ...] = ()) -> Iterator[str]:

@@ -24,9 +24,13 @@ from aptien_ops.inspect_query import LoginFilters
 from aptien_ops.partner_files import IMPORT_COLUMNS
 from aptien_ops.permissions import MATRIX, UNLOGGED_READS, Action
 from aptien_ops.sandbox import write_sandbox_config
+from aptien_ops.services.incidents import IncidentInput, IncidentUpdate
 from aptien_ops.services.partners import PartnerInput, PartnerUpdate
 from aptien_ops.services.provisioning import ProvisionRequest
 from aptien_ops.services.sandbox_seed import SeedRequest
+
+#: When the audited path's incidents became known.
+_AWARE = datetime(2026, 1, 5, tzinfo=UTC)
 
 #: The ops-log action an attempt is recorded under, where it is not the action's own name.
 LOGGED_AS = {Action.TENANT_RESIDENCY_OVERRIDE: Action.TENANT_PROVISION}
@@ -91,6 +95,28 @@ def refuse(call: Callable[[World], object]) -> Callable[[World], object]:
             call(world)
 
     return refused
+
+
+def _incident(world: World) -> str:
+    opened = world.as_("sam").incidents.open(IncidentInput("Bucket open", "integrity", _AWARE))
+    return opened.id
+
+
+def _unlikely_incident(world: World) -> str:
+    incident = _incident(world)
+    change = IncidentUpdate(risk_to_people="unlikely", risk_rationale="encrypted")
+    world.as_("sam").incidents.update(incident, change)
+    return incident
+
+
+def _out(world: World) -> Path:
+    return world.config.parent / "report.md"
+
+
+def _report(world: World, phase: str) -> object:
+    reasons = "found late"  # the incident is long past its 72 hours
+    incidents = world.as_("sam").incidents
+    return incidents.report("INC-2026-0001", phase, "md", _out(world), delay_reasons=reasons)
 
 
 @dataclass(frozen=True)
@@ -553,6 +579,42 @@ SCENARIOS: dict[Action, Scenario] = {
         lambda w: w.as_("pat").partners.publish("json", w.config.parent / "partners.json"),
         refuse(lambda w: w.as_("olga").partners.publish("json", w.config.parent / "p.json")),
         lambda w: w.as_("pat").partners.publish("json", w.config.parent),  # a directory
+    ),
+    Action.BREACH_VIEW: Scenario(
+        _incident,
+        lambda w: w.as_("ada").incidents.show("INC-2026-0001"),
+        refuse(lambda w: w.as_("vic").incidents.list()),
+        None,
+    ),
+    Action.BREACH_OPEN: Scenario(
+        _incident,
+        lambda w: w.as_("sam").incidents.open(IncidentInput("Laptop lost", "integrity", _AWARE)),
+        refuse(lambda w: w.as_("ada").incidents.open(IncidentInput("x", "integrity", _AWARE))),
+        _incident,  # the same incident again
+    ),
+    Action.BREACH_UPDATE: Scenario(
+        _incident,
+        lambda w: w.as_("sam").incidents.update("INC-2026-0001", IncidentUpdate(severity="high")),
+        refuse(lambda w: w.as_("ada").incidents.update("INC-2026-0001", IncidentUpdate("t"))),
+        lambda w: w.as_("sam").incidents.update("INC-2026-0404", IncidentUpdate(severity="high")),
+    ),
+    Action.BREACH_TIMELINE: Scenario(
+        _incident,
+        lambda w: w.as_("sam").incidents.timeline_add("INC-2026-0001", "bucket closed"),
+        refuse(lambda w: w.as_("olga").incidents.timeline_add("INC-2026-0001", "closed")),
+        lambda w: w.as_("sam").incidents.timeline_add("INC-2026-0404", "bucket closed"),
+    ),
+    Action.BREACH_CLOSE: Scenario(
+        _unlikely_incident,
+        lambda w: w.as_("sam").incidents.close_incident("INC-2026-0001", "no risk"),
+        refuse(lambda w: w.as_("ada").incidents.close_incident("INC-2026-0001", "no risk")),
+        lambda w: w.as_("sam").incidents.close_incident("INC-2026-0404", "done"),
+    ),
+    Action.BREACH_REPORT: Scenario(
+        _incident,
+        lambda w: _report(w, "initial"),
+        refuse(lambda w: w.as_("ada").incidents.report("INC-2026-0001", "initial", "md", _out(w))),
+        lambda w: _report(w, "follow-up"),  # no initial report yet
     ),
     Action.TENANT_UPDATE: Scenario(
         lambda w: w.tenant(),

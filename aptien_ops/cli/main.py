@@ -127,6 +127,9 @@ def _register() -> None:
 
     del partner_files, partner_links  # they add their commands to the partner group
     cli.add_command(partners.partner)
+    from aptien_ops.cli import breach
+
+    cli.add_command(breach.breach)
 
 
 _register()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from aptien_ops.services.backups import BackupService
     from aptien_ops.services.doctor import DoctorService
     from aptien_ops.services.fleet import FleetService
+    from aptien_ops.services.incidents import IncidentService
     from aptien_ops.services.inspection import InspectionService
     from aptien_ops.services.keys import KeyService
     from aptien_ops.services.lifecycle import LifecycleService
@@ -218,6 +219,12 @@ class Console:
         from aptien_ops.services.partners import PartnerService
 
         return PartnerService(self.ctx, self.resolver)
+
+    @_service
+    def incidents(self) -> IncidentService:
+        from aptien_ops.services.incidents import IncidentService
+
+        return IncidentService(self.ctx)
 
     @_service
     def doctor(self) -> DoctorService:

@@ -81,6 +81,20 @@ AGREEMENT_REFERENCE = FreeText("the agreement reference", 80)
 #: What a partner review found.
 REVIEW_NOTES = FreeText("the review notes", 2000, "keep the details in the review's own file")
 
+#: An incident's title, as lists show it.
+INCIDENT_TITLE = FreeText("the incident title", 200)
+#: What an incident record says of itself (rationale, consequences, measures, delay reasons).
+INCIDENT_TEXT = FreeText("the incident text", 4000, "keep the details in the incident's ticket")
+#: A line of an incident's timeline.
+TIMELINE_TEXT = FreeText("the timeline entry", 2000, "keep the details in the incident's ticket")
+#: How the data protection officer is reached (name, e-mail, phone).
+DPO_CONTACT = FreeText("the DPO contact", 320)
+#: A category of data or of people affected by an incident (``contact details``).
+INCIDENT_CATEGORY = FreeText("a category", 80)
+
+#: The supervisory authority's reference of a report (its case number).
+REPORT_REFERENCE = FreeText("the report reference", 80)
+
 #: The text a list is narrowed to (``--grep``, the TUI's ``/``): a substring of a shown column.
 GREP = FreeText("the filter text", 200, "a part of what a row shows is enough")
 
@@ -95,4 +109,10 @@ ALL = (
     LEGAL_NAME,
     AGREEMENT_REFERENCE,
     REVIEW_NOTES,
+    INCIDENT_TITLE,
+    INCIDENT_TEXT,
+    TIMELINE_TEXT,
+    DPO_CONTACT,
+    INCIDENT_CATEGORY,
+    REPORT_REFERENCE,
 )

@@ -31,6 +31,7 @@ from aptien_ops.ports.clusters import (
     Sealer,
     TenantStore,
 )
+from aptien_ops.ports.incidents import IncidentRepository, IncidentScopeRepository
 from aptien_ops.ports.inspection import InspectionReader
 from aptien_ops.ports.notifications import InAppWriter, MailTransport, WebsitePublisher
 from aptien_ops.ports.outbox import BreachOutbox
@@ -52,7 +53,12 @@ __all__ = [
     "CatalogTx",
     "DatabaseFacts",
     "DbConnection",
+<<<<<<< HEAD
     "InAppWriter",
+=======
+    "IncidentRepository",
+    "IncidentScopeRepository",
+>>>>>>> incidents
     "InspectionReader",
     "Keyring",
     "MailTransport",

@@ -11,6 +11,8 @@ from aptien_ops.backends.sql_catalog.approvals import SqlApprovals
 from aptien_ops.backends.sql_catalog.backups import SqlBackupIndex
 from aptien_ops.backends.sql_catalog.breach_outbox import SqlBreachOutbox
 from aptien_ops.backends.sql_catalog.history import SqlTenantHistory
+from aptien_ops.backends.sql_catalog.incident_scope import SqlIncidentScope
+from aptien_ops.backends.sql_catalog.incidents import SqlIncidents
 from aptien_ops.backends.sql_catalog.operators import SqlOperators
 from aptien_ops.backends.sql_catalog.opslog import SqlOpsLog
 from aptien_ops.backends.sql_catalog.partner_assignments import SqlPartnerAssignments
@@ -49,6 +51,8 @@ class SqlCatalogTx:
         self.policy = SqlPolicy(self)
         self.partners = SqlPartners(self)
         self.partner_assignments = SqlPartnerAssignments(self)
+        self.incidents = SqlIncidents(self)
+        self.incident_scope = SqlIncidentScope(self)
         self.breach_outbox = SqlBreachOutbox(self)
 
 
