@@ -393,8 +393,8 @@ partner_shares = Table(
     Index(None, "partner", "id"),
 )
 
-# -- incidents (migration 0006): their own module, on this metadata -------------------------
-from aptien_ops.backends import catalog_incidents  # noqa: E402, F401 - defines its tables
-
-# -- breach notices (migration 0007): their own module, on this metadata ---------------------
-from aptien_ops.backends import catalog_outbox  # noqa: E402, F401 - defines its tables
+# -- incidents (migration 0006) and breach notices (0007): their own modules, on this metadata
+from aptien_ops.backends import (  # noqa: E402 - they define their tables on this metadata
+    catalog_incidents,  # noqa: F401
+    catalog_outbox,  # noqa: F401
+)

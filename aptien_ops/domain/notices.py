@@ -195,22 +195,3 @@ class ChannelCounts:
 
     def as_json(self) -> dict[str, object]:
         return {"sent": self.sent, "pending": self.pending, "failed": self.failed}
-
-
-@dataclass(frozen=True)
-class Exemption:
-    """An Art. 34(3) exemption recorded instead of notifying the people."""
-
-    incident_id: str
-    ground: str
-    rationale: str
-    recorded_by: str
-    recorded_at: datetime
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "ground": self.ground,
-            "rationale": self.rationale,
-            "recorded_by": self.recorded_by,
-            "recorded_at": iso(self.recorded_at),
-        }

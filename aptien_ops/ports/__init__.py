@@ -53,12 +53,9 @@ __all__ = [
     "CatalogTx",
     "DatabaseFacts",
     "DbConnection",
-<<<<<<< HEAD
     "InAppWriter",
-=======
     "IncidentRepository",
     "IncidentScopeRepository",
->>>>>>> incidents
     "InspectionReader",
     "Keyring",
     "MailTransport",

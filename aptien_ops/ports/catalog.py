@@ -35,11 +35,8 @@ from aptien_ops.domain import (
     TenantState,
     VerifyResult,
 )
-<<<<<<< HEAD
-from aptien_ops.ports.outbox import BreachOutbox
-=======
 from aptien_ops.ports.incidents import IncidentRepository, IncidentScopeRepository
->>>>>>> incidents
+from aptien_ops.ports.outbox import BreachOutbox
 from aptien_ops.ports.partners import AssignmentRepository, PartnerRepository
 
 
@@ -278,13 +275,11 @@ class CatalogTx(Protocol):
     @property
     def partner_assignments(self) -> AssignmentRepository: ...
     @property
-<<<<<<< HEAD
     def breach_outbox(self) -> BreachOutbox: ...
-=======
+    @property
     def incidents(self) -> IncidentRepository: ...
     @property
     def incident_scope(self) -> IncidentScopeRepository: ...
->>>>>>> incidents
 
 
 class Catalog(Protocol):

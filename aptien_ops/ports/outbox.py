@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from aptien_ops.domain.notices import Campaign, ChannelCounts, Exemption, OutboxRow
+from aptien_ops.domain.incidents import Exemption
+from aptien_ops.domain.notices import Campaign, ChannelCounts, OutboxRow
 
 
 class BreachOutbox(Protocol):
@@ -51,7 +52,7 @@ class BreachOutbox(Protocol):
         """The failed rows, by channel then id."""
         ...
 
-    def add_exemption(self, exemption: Exemption) -> None: ...
+    def add_exemption(self, incident_id: str, exemption: Exemption) -> None: ...
 
     def exemptions(self, incident_id: str) -> list[Exemption]:
         """Oldest first."""

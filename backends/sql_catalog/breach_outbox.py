@@ -13,10 +13,10 @@ from sqlalchemy import func, insert, select, update
 from aptien_ops.backends import catalog_outbox as s
 from aptien_ops.backends.sql_catalog.base import Repository
 from aptien_ops.backends.sql_catalog.errors import guarded
+from aptien_ops.domain.incidents import Exemption
 from aptien_ops.domain.notices import (
     Campaign,
     ChannelCounts,
-    Exemption,
     NoticeContent,
     OutboxRow,
 )
@@ -187,10 +187,10 @@ class SqlBreachOutbox(Repository):
         return [_row(r) for r in self.conn.execute(stmt)]
 
     @guarded
-    def add_exemption(self, exemption: Exemption) -> None:
+    def add_exemption(self, incident_id: str, exemption: Exemption) -> None:
         self.conn.execute(
             insert(s.breach_exemptions).values(
-                incident_id=exemption.incident_id,
+                incident_id=incident_id,
                 ground=exemption.ground,
                 rationale=exemption.rationale,
                 recorded_by=exemption.recorded_by,
@@ -202,7 +202,7 @@ class SqlBreachOutbox(Repository):
     def exemptions(self, incident_id: str) -> list[Exemption]:
         stmt = select(s.breach_exemptions).where(_E.incident_id == incident_id).order_by(_E.id)
         return [
-            Exemption(r.incident_id, r.ground, r.rationale, r.recorded_by, r.recorded_at)
+            Exemption(r.ground, r.rationale, r.recorded_by, r.recorded_at)
             for r in self.conn.execute(stmt)
         ]
 
