@@ -57,8 +57,9 @@ class NoticeContent:
     """ISO-8601 UTC: when the campaign was requested (the website shows it)."""
 
     def digest(self) -> str:
-        """sha256 of the texts; an approval is bound to it."""
-        text = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        """sha256 of the texts (the publication time aside); an approval is bound to it."""
+        fields = {k: v for k, v in asdict(self).items() if k != "published_at"}
+        text = json.dumps(fields, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -25,6 +25,7 @@ then marks it failed. A 5xx answer or an invalid address fails the row at once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,6 +70,8 @@ class Channels:
     """The tenant's cluster (for in-app messages)."""
     sender: str = "privacy@aptien.example"
     max_attempts: int = 5
+    sleep: Callable[[float], None] = time.sleep
+    """How a retry waits its backoff (tests count the waits instead)."""
 
 
 def outbox_rows(
