@@ -78,6 +78,7 @@ class Action(StrEnum):
     BREACH_TIMELINE = "breach.timeline"
     BREACH_CLOSE = "breach.close"
     BREACH_REPORT = "breach.report"
+    BREACH_SCOPE = "breach.scope"
     BREACH_NOTIFY = "breach.notify"
     BREACH_EXEMPT = "breach.exempt"
 
@@ -161,6 +162,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.BREACH_CLOSE: _SECURITY,
     # A report to the authority, written to a file and recorded with its SHA-256.
     Action.BREACH_REPORT: _SECURITY,
+    # The affected people of tenants (user ids and e-mail addresses): personal data, logged.
+    Action.BREACH_SCOPE: _SECURITY,
     # Notices to the affected people (four-eyes: a different security or admin approves).
     Action.BREACH_NOTIFY: _SECURITY,
     # An Art. 34(3) exemption instead of notifying, with its rationale.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
@@ -39,6 +40,33 @@ from aptien_ops.terminal_text import shown
 
 #: Requests the table holds, newest first: DataTable measures every cell it is given.
 WINDOW = 500
+
+
+@dataclass(frozen=True)
+class ApprovalsView:
+    """What the worker read and shaped for the table (:meth:`ApprovalsScreen._read`)."""
+
+    approvals: list[Approval]
+    expired: set[int]
+    found: int
+    """How many requests match (the window holds the newest ``WINDOW``)."""
+    rows: list[ListRow]
+
+
+def approval_row(approval: Approval, expired: bool, target_width: int) -> ListRow:
+    """The table's row of one request, keyed by its id (the detail shows the target whole)."""
+    a = approval
+    return ListRow(
+        str(a.id),
+        (
+            str(a.id),
+            approval_state_text("expired" if expired else a.state),
+            plain(a.action),
+            plain(a.target, width=target_width),
+            plain(a.requested_by, width=16),
+            short_minute(a.requested_at),
+        ),
+    )
 
 
 class ApprovalsScreen(CatalogFilteredScreen):
@@ -88,36 +116,23 @@ class ApprovalsScreen(CatalogFilteredScreen):
 
     def refresh_data(self) -> None:
         state = ApprovalState.PENDING if self.only_pending else None
-        needle = self.needle
-        self.load(lambda: self._read(state, needle), self._loaded)
+        needle, target_width = self.needle, self.room(66, least=12)
+        self.load(lambda: self._read(state, needle, target_width), self._loaded)
 
-    def _read(
-        self, state: ApprovalState | None, needle: str
-    ) -> tuple[list[Approval], set[int], int]:
+    def _read(self, state: ApprovalState | None, needle: str, target_width: int) -> ApprovalsView:
         """Runs in a worker: the newest ``WINDOW`` requests (newest first) holding ``needle``,
-        which pending ones are past the policy's lifetime, and how many there are in all."""
+        which pending ones are past the policy's lifetime, how many there are in all, and the
+        table's rows (made here: that work grows with the window)."""
         approvals = self.console.approvals.list(state, grep=needle or None)
         newest = sorted(approvals, key=lambda a: a.id, reverse=True)[:WINDOW]
         expired = {a.id for a in newest if self.console.approvals.expired(a)}
-        return newest, expired, len(approvals)
+        rows = [approval_row(a, a.id in expired, target_width) for a in newest]
+        return ApprovalsView(newest, expired, len(approvals), rows)
 
-    def _loaded(self, loaded: tuple[list[Approval], set[int], int]) -> None:
-        approvals, self.expired, n = loaded
+    def _loaded(self, view: ApprovalsView) -> None:
+        approvals, self.expired, n = view.approvals, view.expired, view.found
         self.approvals, self.found = {a.id: a for a in approvals}, n
-        self.query_one(ListTable).fill(
-            ListRow(
-                str(a.id),
-                (
-                    str(a.id),
-                    approval_state_text("expired" if a.id in self.expired else a.state),
-                    plain(a.action),
-                    plain(a.target, width=self.room(66, least=12)),  # the detail shows it all
-                    plain(a.requested_by, width=16),
-                    short_minute(a.requested_at),
-                ),
-            )
-            for a in approvals  # newest first (the worker's order)
-        )
+        self.query_one(ListTable).fill(view.rows)  # newest first, a chunk per frame
         shown = (
             f"{plural(n, 'pending request')}"
             if self.only_pending

@@ -8,15 +8,24 @@ under it until the next run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
 from textual import on
 from textual.message import Message
 from textual.widgets import Label, ProgressBar, Static
+from textual.worker import Worker, WorkerState
 
 from aptien_ops.backup_policy import PruneDecision
+from aptien_ops.domain import VerifyResult
 from aptien_ops.errors import Conflict, OpsError, PendingApproval
 from aptien_ops.screens.backup_modals import (
+    Job,
+    JobModal,
     LevelModal,
     RestoreTargetModal,
+    RunDueModal,
     TenantModal,
     TypeNameToReplaceModal,
 )
@@ -47,6 +56,10 @@ class BackupActions(OpsScreen):
 
     shelf: Shelf | None
     _by_id: dict[str, BackupRow]
+    #: The dialog that started the running job (:meth:`run_job`), and the tenant a restore
+    #: goes into: its outcome stays on the screen.
+    _dialog: JobModal[Any] | None = None
+    _restoring: str | None = None
 
     def view(self) -> BackupsView | None:
         """What is shown for the region filter (None before the first load)."""
@@ -77,11 +90,10 @@ class BackupActions(OpsScreen):
         view = self.view()
         default = row.record.tenant if row else view.first_due if view else ""
 
-        def named(tenant: str | None) -> None:
-            if tenant:
-                self._run(f"backing up {tenant}", names=[tenant])
+        def backup(tenant: str) -> Job:
+            return Job(f"backing up {tenant}", self._runner(names=[tenant], due=False, region=None))
 
-        self.app.push_screen(TenantModal(default), named)
+        self.app.push_screen(TenantModal(default).running(self, backup, self._ran))
 
     def action_run_due(self) -> None:
         if self._busy():
@@ -94,9 +106,8 @@ class BackupActions(OpsScreen):
             self.notify("nothing is due" + (f" in region {region}" if region else ""), markup=False)
             return
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._run("running what is due", due=True, region=region)
+        def run(_yes: bool) -> Job:
+            return Job("running what is due", self._runner(names=[], due=True, region=region))
 
         is_are = "is" if due == 1 else "are"
         where = f"in region {region}" if region else "in every region"
@@ -104,7 +115,22 @@ class BackupActions(OpsScreen):
             f"Back up {plural(backups, 'tenant')} and verify {plural(verifications, 'backup')}"
             f" that {is_are} due, {where}?"
         )
-        self.app.push_screen(ConfirmModal(question, yes="Run", title="Run what is due"), confirmed)
+        dialog = RunDueModal(question, yes="Run", title="Run what is due")
+        self.app.push_screen(dialog.running(self, run, self._ran))
+
+    # -- the job a dialog started ------------------------------------------------------------
+
+    def run_job(self, dialog: JobModal[Any], job: Job, done: Callable[[Any], None]) -> None:
+        """Run ``job`` (``dialog``'s answer) in this screen's worker: the dialog waits for it
+        to get going (:meth:`_waiting`), the progress bar shows it till the end."""
+        self._dialog = dialog
+        self._start_progress(job.label)
+        self.change(job.call, done)
+
+    def _waiting(self) -> JobModal[Any] | None:
+        """The dialog that started the running job, while it is still open for it."""
+        dialog = self._dialog
+        return dialog if dialog is not None and not dialog.handed_off else None
 
     def _start_progress(self, label: str) -> None:
         self.ops.job_started(self, label)
@@ -113,26 +139,23 @@ class BackupActions(OpsScreen):
         self.query_one("#backups-run-label", Label).update(plain(label))
         self.query_one(ProgressBar).update(total=None, progress=0)
 
-    def _run(
-        self,
-        label: str,
-        *,
-        names: list[str] | None = None,
-        due: bool = False,
-        region: str | None = None,
-    ) -> None:
-        self._start_progress(label)
+    def _report(self, done: int, total: int, item: str) -> None:
+        """The service's progress callback (in the worker): a message to the screen."""
+        self.post_message(BackupProgress(done, total, item))
 
-        def report(done: int, total: int, item: str) -> None:
-            self.post_message(BackupProgress(done, total, item))
+    def _runner(
+        self, *, names: list[str], due: bool, region: str | None
+    ) -> Callable[[], list[RunOutcome]]:
+        def run() -> list[RunOutcome]:
+            return self.console.backups.run(names, due=due, region=region, progress=self._report)
 
-        self.change(
-            lambda: self.console.backups.run(names or (), due=due, region=region, progress=report),
-            self._ran,
-        )
+        return run
 
     @on(BackupProgress)
     def _progress(self, event: BackupProgress) -> None:
+        dialog = self._waiting()
+        if dialog is not None:
+            dialog.hand_off()  # under way: the bar below goes on
         self.query_one(ProgressBar).update(total=max(event.total, 1), progress=event.done)
         own_words = event.item.startswith(("verify ", "restoring "))
         doing = event.item if own_words else f"backing up {event.item}"
@@ -157,20 +180,21 @@ class BackupActions(OpsScreen):
         settings = self.console.settings.regions.get(record.region)
         default = settings.backup.verify_level if settings else "quick"
 
-        def picked(level: str | None) -> None:
-            if level is None:
-                return
-            self._start_progress(f"verifying {short_id(record.id)} of {record.tenant} ({level})")
-            self.change(
+        def verify(level: str) -> Job:
+            return Job(
+                f"verifying {short_id(record.id)} of {record.tenant} ({level})",
                 lambda: self.console.backups.verify(record.id, level),
-                lambda result: self.notify(
-                    f"{result.level} verification passed: {result.detail}",
-                    title=f"{record.tenant} verified",
-                    markup=False,
-                ),
             )
 
-        self.app.push_screen(LevelModal(record.id, record.region, default), picked)
+        def verified(result: VerifyResult) -> None:
+            self.notify(
+                f"{result.level} verification passed: {result.detail}",
+                title=f"{record.tenant} verified",
+                markup=False,
+            )
+
+        dialog = LevelModal(record.id, record.region, default)
+        self.app.push_screen(dialog.running(self, verify, verified))
 
     # -- restoring ---------------------------------------------------------------------------
 
@@ -184,51 +208,61 @@ class BackupActions(OpsScreen):
         record = row.record
         four_eyes = self.shelf.replace_four_eyes if self.shelf else True
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._restore(record.id, record.tenant)
+        def into(to: str) -> Job | None:
+            # Its own tenant: not yet; the name is typed to confirm first (below).
+            return None if to == record.tenant else self._restore(record.id, to)
+
+        def replace(yes: bool) -> Job | None:
+            return self._restore(record.id, record.tenant) if yes else None
 
         def named(to: str | None) -> None:
-            if not to:
-                return
             if to != record.tenant:
-                self._restore(record.id, to)
-                return
+                return  # backed out, or restored into a new tenant by then
             created = short_minute(record.created_at)
-            self.app.push_screen(
-                TypeNameToReplaceModal(record.id, record.tenant, created, four_eyes=four_eyes),
-                confirmed,
-            )
+            confirm = TypeNameToReplaceModal(record.id, record.tenant, created, four_eyes=four_eyes)
+            self.app.push_screen(confirm.running(self, replace, self._restored))
 
-        self.app.push_screen(RestoreTargetModal(record.id, record.tenant, record.region), named)
+        dialog = RestoreTargetModal(record.id, record.tenant, record.region)
+        self.app.push_screen(dialog.running(self, into, self._restored), named)
 
-    def _restore(self, backup_id: str, to: str) -> None:
-        self._start_progress(f"restoring {short_id(backup_id)} into {to}")
+    def _restore(self, backup_id: str, to: str) -> Job:
+        self._restoring = to
 
         def report(done: int, total: int, item: str) -> None:
-            self.post_message(BackupProgress(done, total, f"restoring into {item}"))
+            self._report(done, total, f"restoring into {item}")
 
-        def restore() -> RestoreResult | OpsError:
-            # Runs in the worker. The outcome, whatever it is, stays on the screen (below).
-            try:
-                return self.console.backups.restore(backup_id, to, progress=report)
-            except OpsError as outcome:
-                return outcome
+        return Job(
+            f"restoring {short_id(backup_id)} into {to}",
+            lambda: self.console.backups.restore(backup_id, to, progress=report),
+        )
 
-        self.change(restore, lambda outcome: self._restored(to, outcome))
+    def _restored(self, result: RestoreResult) -> None:
+        self._show_result(restore_outcome(result.tenant, result))
 
-    def _restored(self, to: str, outcome: RestoreResult | OpsError) -> None:
-        result = self.query_one("#backups-result", Static)
-        result.update(restore_outcome(to, outcome))
-        result.display = True
-        if isinstance(outcome, PendingApproval):
-            self.approval_pending(outcome)
-        elif isinstance(outcome, OpsError):
-            self.service_refused(outcome)
+    def _show_result(self, line: Text) -> None:
+        """A restore's outcome: it stays on a line under the progress bar until the next job."""
+        shown = self.query_one("#backups-result", Static)
+        shown.update(line)
+        shown.display = True
+
+    def approval_pending(self, pending: PendingApproval) -> None:
+        dialog = self._waiting()
+        if dialog is not None:
+            dialog.hand_off()  # nothing runs until approved: the dialog's part is done
+        if self._restoring is not None:
+            self._show_result(restore_outcome(self._restoring, pending))
+        super().approval_pending(pending)
 
     def service_refused(self, error: OpsError) -> None:
+        dialog = self._waiting()
+        if dialog is not None:
+            # Said beside the answer; a failed verification is stored, and the reload shows it
+            # in red beside the backup.
+            dialog.service_refused(error)
+            return
+        if self._restoring is not None:
+            self._show_result(restore_outcome(self._restoring, error))
         if error.code == "integrity":
-            # The result is stored: the reload shows it in red beside the backup.
             self.notify(
                 error.message,
                 title="Verification failed",
@@ -239,7 +273,19 @@ class BackupActions(OpsScreen):
             return
         super().service_refused(error)
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # A bug in the job (ServiceCaller's handler names it): its dialog takes input again,
+        # and the job is over (no outcome will come).
+        if event.state == WorkerState.ERROR and event.worker.node is self:
+            if event.worker.group == "change":
+                dialog = self._waiting()
+                if dialog is not None:
+                    error = event.worker.error
+                    dialog.job_failed(f"internal error: {type(error).__name__}: {error}")
+                self.after_change()
+
     def after_change(self) -> None:
+        self._dialog = self._restoring = None
         self.query_one("#backups-run").display = False
         self.ops.job_ended(self)
         self.refresh_data()

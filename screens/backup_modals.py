@@ -1,14 +1,22 @@
-"""The backups screen's dialogs: which tenant to back up, at which level to verify, and where
-to restore a backup (and, to replace a tenant's own data, its name typed to confirm).
+"""The backups screen's dialogs: which tenant to back up, whether to run what is due, at which
+level to verify, and where to restore a backup (and, to replace a tenant's own data, its name
+typed to confirm).
 
-Each returns its answer through ``dismiss``; ``None`` means the operator backed out (Esc).
+Each answer starts a long job (:class:`JobModal`): the dialog stays open saying "working…" until
+the job is under way, so that a refusal (an unknown tenant, a name taken, a role missing) is
+shown inside it; ``None`` means the operator backed out (Esc).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.await_complete import AwaitComplete
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -16,7 +24,90 @@ from textual.widgets.option_list import Option
 from aptien_ops.config import VERIFY_LEVELS
 from aptien_ops.domain import validate_tenant_name
 from aptien_ops.screens.formatting import plain
-from aptien_ops.screens.modals import OpsModal
+from aptien_ops.screens.modals import ConfirmModal, OpsModal, _nothing, _stays_open
+
+if TYPE_CHECKING:
+    from aptien_ops.screens.backup_actions import BackupActions
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Job:
+    """A long job a dialog's answer starts: what its progress line says, and the service call
+    (run in a worker of the screen, so that it outlives the dialog)."""
+
+    label: str
+    call: Callable[[], object]
+
+    def __call__(self) -> object:
+        return self.call()
+
+
+class JobModal(OpsModal[R]):
+    """A dialog whose answer starts a long job (a backup run, a verification, a restore) on the
+    Backups screen (:meth:`running`). The job counts as running from the start (``q`` asks
+    first, here too); the dialog says "working…" until the job reports progress, then closes
+    and the screen's progress bar goes on. A refusal before that is shown in the dialog, which
+    takes an answer again. Esc while it works closes it: the job continues in the background,
+    its progress on the screen."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit_asking", "Quit", show=False, tooltip="quit (asks: a job is running)")
+    ]
+    #: The job goes on without the dialog (it reported progress, or the operator pressed Esc).
+    handed_off = False
+    _runner: BackupActions | None = None
+
+    def running(
+        self,
+        runner: BackupActions,
+        act: Callable[[Any], Job | None],
+        done: Callable[[Any], None] = _nothing,
+    ) -> Self:
+        """Make the answer a job: ``act(answer)`` gives it (None: nothing to run), ``runner``
+        runs it and ``done(result)`` runs once it is over."""
+        self._runner = runner
+        return self.acting(runner, act, done)
+
+    def start(self, call: Callable[[], object]) -> None:
+        assert self._runner is not None and isinstance(call, Job)
+        self._runner.run_job(self, call, self._done)
+
+    def dismiss(self, result: R | None = None) -> AwaitComplete:
+        if self.working and (result is None or result is False):
+            self.hand_off()  # Esc: it runs on in the background
+            return _stays_open()
+        return super().dismiss(result)
+
+    def hand_off(self) -> None:
+        """Close the dialog; the job goes on, its progress on the screen."""
+        if self.working and not self.handed_off:
+            self.handed_off = True
+            self._close()
+
+    def job_failed(self, problem: str) -> None:
+        """The job stopped before it got going: say why here and take an answer again."""
+        self._again(problem)
+
+    def _done(self, result: object) -> None:
+        if not self.handed_off:
+            super()._done(result)
+        elif self._acts is not None:
+            self._acts[2](result)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "quit_asking":
+            return self.working and not self.handed_off
+        return True
+
+    async def action_quit_asking(self) -> None:
+        await self.app.run_action("quit")
+
+
+class RunDueModal(JobModal[bool], ConfirmModal):
+    """Run what is due? (a :class:`ConfirmModal` whose yes starts the run)."""
+
 
 #: What each level checks, as the operator chooses between cost and certainty.
 LEVEL_HELP = {
@@ -26,7 +117,7 @@ LEVEL_HELP = {
 }
 
 
-class NameModal(OpsModal[str | None]):
+class NameModal(JobModal[str | None]):
     """A dialog that asks for one tenant's name: Enter answers with it (an empty or malformed
     one is refused on the dialog, saying ``EMPTY`` or the CLI's words), Esc backs out."""
 
@@ -71,7 +162,7 @@ class TenantModal(NameModal):
             yield Label("Enter backs up · Esc cancels", classes="modal-hint")
 
 
-class LevelModal(OpsModal[str | None]):
+class LevelModal(JobModal[str | None]):
     """quick, full or restore; the region's policy level is highlighted, Enter picks."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -140,7 +231,7 @@ class RestoreTargetModal(NameModal):
             yield Label("Enter goes on · Esc cancels", classes="modal-hint")
 
 
-class TypeNameToReplaceModal(OpsModal[bool]):
+class TypeNameToReplaceModal(JobModal[bool]):
     """Replacing a tenant's data asks for its name typed: a wrong name requests nothing."""
 
     BINDINGS = [Binding("escape", "back_out", "Back out")]

@@ -26,6 +26,7 @@ from textual.widgets import Button, Input, Label, OptionList, SelectionList, Sta
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
+from aptien_ops.domain.free_text import REASON
 from aptien_ops.errors import InvalidInput, OpsError, PendingApproval
 from aptien_ops.identity import validate_operator_name
 from aptien_ops.permissions import ROLES, Role
@@ -34,9 +35,6 @@ from aptien_ops.screens.formatting import plain
 from aptien_ops.screens.lists import ListScroll
 
 R = TypeVar("R")
-
-#: The longest reason a service takes (suspend, reject, purge early).
-MAX_REASON = 500
 
 #: What a dialog's answer becomes (:meth:`OpsModal.acting`): the service call to make, or None
 #: for none (the dialog just closes).
@@ -91,17 +89,34 @@ class OpsModal(ModalScreen[R], ServiceCaller):
         self.working, self._focused_before = True, self.focused
         self.show_working()
         self.query_one("#modal-box").disabled = True
-        self.change(call, self._done)
+        self.start(call)
         return _stays_open()
+
+    def start(self, call: Callable[[], object]) -> None:
+        """Make the change: in this dialog's worker (a long job's dialog hands it to its
+        screen's, see ``screens/backup_modals.JobModal``)."""
+        self.change(call, self._done)
 
     def show_working(self, progress: str = "") -> None:
         """Say that the change is under way (and how far it got: ``progress``)."""
         line = f"working… {progress}" if progress else "working…"
         self._problem_line().update(Text(line, style="dim"))
 
+    _close_when_shown = False
+
     def _close(self) -> None:
         self.working = False
+        if self.app.screen is not self:
+            # A question is over the dialog (q's "a job is running"): ``dismiss`` would pop
+            # that question instead. The dialog closes once it is shown again.
+            self._close_when_shown = True
+            return
         super().dismiss(None)
+
+    def on_screen_resume(self) -> None:
+        if self._close_when_shown:
+            self._close_when_shown = False
+            super().dismiss(None)
 
     def _done(self, result: object) -> None:
         assert self._acts is not None
@@ -230,8 +245,8 @@ class ReasonModal(OpsModal[str | None]):
         reason = " ".join(event.value.split())
         if not reason:
             self.show_problem("a reason is required")
-        elif len(reason) > MAX_REASON:
-            self.show_problem(f"the reason must be at most {MAX_REASON} characters")
+        elif not self.valid(partial(REASON.within_limit, reason)):
+            return  # the one documented limit (domain/free_text.py), in the CLI's words
         elif self.check is None or self.valid(partial(self.check, reason)):
             self.dismiss(reason)
 

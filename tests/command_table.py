@@ -123,6 +123,12 @@ VALID: dict[str, dict[str, str | bool]] = {
         "reference": "DPA-2026-17",
         "delay_reasons": "found late",
     },
+    "breach scope": {
+        "incident_id": "INC-2026-0001",
+        "tenants": "acme-gmbh",
+        "window": "2026-01-01T00:00Z..2026-01-05T00:00Z",
+        "logged_in": True,
+    },
     "breach check": {},
     "breach notify": {"incident_id": "INC-2026-0001", "channels": "email", "dry_run": True},
     "breach deliveries": {"incident_id": "INC-2026-0001"},

@@ -25,6 +25,7 @@ from aptien_ops.inspect_query import LoginFilters
 from aptien_ops.partner_files import IMPORT_COLUMNS
 from aptien_ops.permissions import MATRIX, UNLOGGED_READS, Action
 from aptien_ops.sandbox import write_sandbox_config
+from aptien_ops.services.incident_scope import ScopeRequest
 from aptien_ops.services.incidents import IncidentInput, IncidentUpdate
 from aptien_ops.services.partners import PartnerInput, PartnerUpdate
 from aptien_ops.services.provisioning import ProvisionRequest
@@ -634,6 +635,12 @@ SCENARIOS: dict[Action, Scenario] = {
         lambda w: _report(w, "initial"),
         refuse(lambda w: w.as_("ada").incidents.report("INC-2026-0001", "initial", "md", _out(w))),
         lambda w: _report(w, "follow-up"),  # no initial report yet
+    ),
+    Action.BREACH_SCOPE: Scenario(
+        lambda w: (w.tenant(), _incident(w)),
+        lambda w: w.as_("sam").incidents.scope("INC-2026-0001", ScopeRequest(("acme-gmbh",))),
+        refuse(lambda w: w.as_("ada").incidents.scope("INC-2026-0001", ScopeRequest(region="eu"))),
+        lambda w: w.as_("sam").incidents.scope("INC-2026-0001", ScopeRequest(("no-such-one",))),
     ),
     Action.BREACH_NOTIFY: Scenario(
         _scoped_incident,

@@ -390,3 +390,24 @@ def restoring(config: Path, tenant: str) -> bool:
     with admin_connect(cluster) as conn:
         names = [r[0] for r in conn.execute("SELECT datname FROM pg_stat_activity")]
     return any(n and is_scratch_of(n, tenant) for n in names)
+
+
+def test_a_restore_shows_its_steps_and_progress_as_plain_lines_without_a_terminal(
+    config: Path, tenant: str
+) -> None:
+    """What the operator reads while it runs: the new tenant's steps, the bytes restored of
+    the backup's total, then the restore's own step, one plain line each (no terminal)."""
+    [backup_id] = backup(config, tenant)
+    copy = f"{tenant}-copy"
+    result = ok(run_cli("backup", "restore", backup_id, "--to", copy, config=config))
+    said = result.stderr  # progress goes to stderr, the result to stdout
+    assert "\r" not in said + result.stdout
+    lines = said.splitlines()
+    assert lines[0] == f"restoring {backup_id} into {copy}:"
+    bar = [line for line in lines if line.startswith("restoring ") and line.endswith(copy)]
+    assert bar, said
+    done, total = bar[-1].split()[1].split("/")
+    assert done == total and int(total) > 0  # every byte of the backup, said once at the end
+    steps = [line.split()[0] for line in lines if line.startswith("  ")]
+    assert steps.index("backup-identity") < steps.index("restore") < steps.index("active")
+    assert result.stdout.startswith(f"{copy}: restored from {backup_id}")

@@ -166,9 +166,17 @@ def test_purge_removes_every_scratch_copy_of_its_tenant_and_no_other(
         )
     )
 
-    assert scratch_copies(config, tenant) == []
-    assert scratch_copies(config, neighbour) == [theirs]
-    assert mine not in scratch_copies(config, neighbour)
+    try:
+        assert scratch_copies(config, tenant) == []
+        assert scratch_copies(config, neighbour) == [theirs]
+        assert mine not in scratch_copies(config, neighbour)
+    finally:  # the PostgreSQL cluster outlives the test: leave no copy for the next one to sweep
+        cluster = eu_cluster(config)
+        if cluster.kind == "sqlite":
+            sqlite_scratch.sweep(cluster.name, Path(cluster.url.removeprefix("sqlite:///")))
+        else:
+            with pg_scratch.admin_connect(cluster) as conn:
+                pg_scratch.sweep_scratch(conn, cluster.name, neighbour)
 
 
 def test_a_scratch_copy_a_live_run_holds_is_never_swept(site: Site) -> None:

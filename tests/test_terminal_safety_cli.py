@@ -14,7 +14,8 @@ import pytest
 from aptien_ops.sandbox import write_sandbox_config
 
 from cli_runner import Result, run_cli
-from hostile_data import OSC0, RLO, TENANT, VICTIM, escapes_in, hostile, plant
+from command_table import VALID, argv, commands, operator
+from hostile_data import OSC0, PARTNER, RLO, TENANT, VICTIM, escapes_in, hostile, plant
 
 #: What an operator could type or paste as an argument.
 TYPED = hostile("typed")
@@ -143,3 +144,53 @@ def test_json_output_is_ascii_and_keeps_the_data_as_it_is(config: Path) -> None:
     logins = run_cli("--json", "inspect", "logins", TENANT, config=config, operator="sam")
     assert logins.stdout.isascii()
     assert {r["user_agent"] for r in logins.json()["rows"]} == {hostile("agent")}
+
+
+#: The demo names of the command table, and the hostile sandbox's that hold planted text.
+ON_THE_HOSTILE_SANDBOX = {
+    "acme-gmbh": TENANT,
+    "nordlicht-as": TENANT,
+    "lagos-fintech": TENANT,
+    "nordic-sales": PARTNER,
+    "goran.okafor@acme-gmbh.example": VICTIM,
+}
+
+
+@pytest.mark.parametrize("json_flag", [(), ("--json",)], ids=["text", "json"])
+def test_every_command_of_the_line_prints_nothing_raw(
+    config: Path, tmp_path: Path, json_flag: tuple[str, ...]
+) -> None:
+    """The class, not the instances above: every command of the command line (the table of
+    tests/command_table.py, so a new one is in at once), aimed at the tenant, partner and user
+    with planted text, as the role that may read them. ``--read-only``: every read runs and
+    prints, every change is refused (quoting what was named), nothing changes."""
+    raw: list[str] = []
+    showed: set[str] = set()  # the commands that printed planted text (escaped)
+    for path in commands():
+        changed = {
+            name: ON_THE_HOSTILE_SANDBOX.get(str(value), value)
+            for name, value in VALID[path].items()
+        }
+        line = argv(path, tmp_path, changed)
+        result = run_cli(
+            *json_flag, "--read-only", *line, config=config, operator=operator(path) or "ada"
+        )
+        assert result.code != 1, f"{path}: {result.stderr}"
+        found = escapes_in(result.stdout + result.stderr)
+        if found:
+            raw.append(f"{path}: {sorted(set(map(ascii, found)))}")
+        if "52;c;" in result.stdout + result.stderr:
+            showed.add(path)
+    assert raw == []
+    # And it did reach the planted text (escaped), where each kind of it is shown.
+    assert {
+        "tenant show",
+        "tenant history",
+        "approval list",
+        "operator list",
+        "inspect logins",
+        "inspect audit",
+        "inspect user",
+        "partner show",
+        "partner shares",
+    } <= showed, sorted(showed)

@@ -255,6 +255,51 @@ def breach_report(
     )
 
 
+@breach.command("scope")
+@click.argument("incident_id", metavar="ID")
+@click.option("--tenants", help="The affected tenants, comma-separated.")
+@click.option("--region", help="Every tenant of this region.")
+@click.option("--all", "everything", is_flag=True, help="Every tenant.")
+@click.option("--window", metavar="FROM..TO", help="Only people whose account existed by TO.")
+@click.option(
+    "--logged-in-during-window",
+    "logged_in",
+    is_flag=True,
+    help="Only people who logged in (successfully) between FROM and TO.",
+)
+@pass_state
+def breach_scope(
+    state: CliState,
+    incident_id: str,
+    tenants: str | None,
+    region: str | None,
+    everything: bool,
+    window: str | None,
+    logged_in: bool,
+) -> None:
+    """Read the affected people (user ids and e-mail addresses from each tenant database's
+    user and login metadata, never a payload) and store them with the incident as the
+    snapshot its notices go to; prints the counts per tenant and region."""
+    from aptien_ops.cli.progress import Bar
+    from aptien_ops.domain.incident_input import parse_window
+    from aptien_ops.services.incident_scope import ScopeRequest
+
+    request = ScopeRequest(
+        tuple(t for t in (tenants or "").replace(" ", ",").split(",") if t),
+        region,
+        everything,
+        parse_window(window) if window is not None else None,
+        logged_in,
+    )
+    bar = Bar("scope", enabled=not state.json)
+    counts = state.console().incidents.scope(incident_id, request, bar)
+    h = counts.header
+    per_region = ", ".join(f"{r}: {n:,}" for r, n in counts.regions.items()) or "-"
+    text = table([t.as_json() for t in counts.tenants], ("region", "tenant", "people"))
+    text += f"\n{plural(h.people, 'person', 'people')} in {plural(h.tenants, 'tenant')}"
+    state.out(counts.as_json(), f"{text} ({per_region}); snapshot sha256 {h.sha256}")
+
+
 @breach.command("check")
 @pass_state
 def breach_check(state: CliState) -> None:

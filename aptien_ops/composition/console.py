@@ -226,7 +226,7 @@ class Console:
     def incidents(self) -> IncidentService:
         from aptien_ops.services.incidents import IncidentService
 
-        return IncidentService(self.ctx)
+        return IncidentService(self.ctx, lambda: self.inspection)
 
     @_service
     def notices(self) -> NoticeService:

@@ -69,3 +69,14 @@ def approx(value: int | None, what: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_APPROX:
         raise InvalidInput(f"{what} must be a whole number from 0 to {MAX_APPROX:,}")
     return value
+
+
+def parse_window(text: str) -> tuple[datetime, datetime]:
+    """``FROM..TO``, both with their offsets, FROM before TO. Raises: InvalidInput."""
+    start, dots, end = (text if isinstance(text, str) else "").partition("..")
+    if not dots:
+        raise InvalidInput("--window must be FROM..TO", hint=_MOMENT_HINT + " on either side")
+    window = parse_moment(start, "--window FROM"), parse_moment(end, "--window TO")
+    if window[1] <= window[0]:
+        raise InvalidInput("--window: TO must come after FROM")
+    return window

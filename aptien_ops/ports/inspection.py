@@ -40,4 +40,21 @@ class InspectionReader(Protocol):
         """Those of ``ips`` with a login event earlier than ``before``. Raises as :meth:`logins`."""
         ...
 
+    def users(
+        self,
+        tenant: str,
+        *,
+        created_by: datetime | None = None,
+        logged_in: tuple[datetime, datetime] | None = None,
+    ) -> list[tuple[str, str]]:
+        """``(id, email)`` of the tenant's users, by id (the id as text): only those created
+        by ``created_by``, and only those with a successful login in ``[from, to)`` of
+        ``logged_in``, if given. Raises as :meth:`logins`."""
+        ...
+
+    def language(self, tenant: str) -> str | None:
+        """The tenant's language (``tenant_meta`` key ``language``), or None. Raises as
+        :meth:`logins`."""
+        ...
+
     def close(self) -> None: ...

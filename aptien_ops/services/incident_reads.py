@@ -8,8 +8,9 @@ logged, a read is not. Every clock is computed at ``ctx.now()``, the injected cl
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aptien_ops.domain.incidents import (
     UNREPORTED,
@@ -34,6 +35,9 @@ from aptien_ops.services.incident_results import (
     ScopeCounts,
 )
 
+if TYPE_CHECKING:
+    from aptien_ops.services.inspection import InspectionService
+
 
 def existing_incident(tx: CatalogTx, incident_id: str, *, for_update: bool = False) -> Incident:
     """The incident. Raises: NotFound (pointing at ``breach list``)."""
@@ -52,8 +56,10 @@ def first_reports(reports: Iterable[IncidentReport]) -> dict[str, IncidentReport
 
 
 class IncidentReads:
-    def __init__(self, ctx: OpsContext) -> None:
+    def __init__(self, ctx: OpsContext, inspection: Callable[[], InspectionService]) -> None:
         self.ctx = ctx
+        #: The inspection service, whose readers read the people of a scope (built on use).
+        self.inspection = inspection
 
     def entry(
         self, incident_id: str, kind: TimelineKind, text: str, at: datetime | None = None

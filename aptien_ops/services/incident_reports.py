@@ -102,12 +102,12 @@ class IncidentReporting(IncidentReads):
         validate_incident_id(incident_id)
         wanted = parse_choice(Phase, phase, "report phase")
         form = parse_choice(ReportFormat, fmt, "report format")
-        target = check_output(output)
         ref = REPORT_REFERENCE.optional(reference)
         reasons = INCIDENT_TEXT.optional(delay_reasons)
         me = self.ctx.identity.operator
-        params = {"phase": str(wanted), "format": str(form), "output": str(target)}
+        params = {"phase": str(wanted), "format": str(form), "output": str(output)}
         with self.ctx.audited(Action.BREACH_REPORT, incident_id, params) as attempt:
+            target = check_output(output)  # authorised first: the operator's file is looked at
             with attempt.transaction() as tx:
                 current = existing_incident(tx, incident_id, for_update=True)
                 earlier = tx.incidents.reports(incident_id)

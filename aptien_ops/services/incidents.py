@@ -1,7 +1,8 @@
 """The incident service: personal-data breaches with their 72-hour clock (GDPR Art. 33).
 
 :class:`IncidentService` puts together its parts, one module per idea: reading (list, show,
-check: ``incident_reads``), reporting to the authority (``incident_reports``) and changing
+check: ``incident_reads``), reporting to the authority (``incident_reports``), the affected people
+(``incident_scope``) and changing
 the record here (open, update, timeline, close).
 Results are in ``incident_results``. Only ``security`` opens and edits an incident; each
 change is one audited attempt and a dated line of the incident's timeline.
@@ -38,8 +39,8 @@ from aptien_ops.errors import Conflict, InvalidInput
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.incident_reads import existing_incident
-from aptien_ops.services.incident_reports import IncidentReporting
 from aptien_ops.services.incident_results import IncidentDetail
+from aptien_ops.services.incident_scope import IncidentScoping
 
 __all__ = ["IncidentInput", "IncidentService", "IncidentUpdate"]
 
@@ -99,7 +100,7 @@ _MOMENTS = {
 }
 
 
-class IncidentService(IncidentReporting):
+class IncidentService(IncidentScoping):
     """Every incident use case (see the module's docstring); built by the composition root."""
 
     # -- validation, before anything is touched ----------------------------------------------

@@ -341,6 +341,10 @@ class InspectionService:
         )
         return self._factory(settings, role)
 
+    def reader_of(self, tenant: Tenant) -> InspectionReader:
+        """The reader of ``tenant``'s cluster (callers have authorised and will log)."""
+        return self._reader(tenant.cluster or "")
+
     def _reader(self, cluster: str) -> InspectionReader:
         with self._lock:
             if cluster not in self._readers:

@@ -13,12 +13,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aptien_ops.backends.inspection_readers.queries import (
+    LANGUAGE_STATEMENT,
     OPS,
     USER_COLUMNS,
     conditions,
     event,
     last_login,
     user_record,
+    users_statement,
 )
 from aptien_ops.backends.inspection_readers.sessions import Sessions
 from aptien_ops.backends.tenant_schema import validate_role_name
@@ -175,6 +177,35 @@ class PostgresInspectionReader:
             lambda conn: conn.execute(statement, (list(ips), before)).fetchall(),
         )
         return {row[0] for row in rows}
+
+    def users(
+        self,
+        tenant: str,
+        *,
+        created_by: datetime | None = None,
+        logged_in: tuple[datetime, datetime] | None = None,
+    ) -> list[tuple[str, str]]:
+        """See the port. Raises as the port says."""
+        statement = users_statement(
+            "%s", "public.", created_by=created_by is not None, logged_in=bool(logged_in)
+        )
+        params: list[object] = [created_by] if created_by is not None else []
+        params += list(logged_in or ())
+        rows = self._run(
+            tenant,
+            f"read the users of tenant {tenant}",
+            lambda conn: conn.execute(statement, params).fetchall(),
+        )
+        return [(str(row[0]), row[1]) for row in rows]
+
+    def language(self, tenant: str) -> str | None:
+        """See the port. Raises as the port says."""
+        row = self._run(
+            tenant,
+            f"read the language of tenant {tenant}",
+            lambda conn: conn.execute(LANGUAGE_STATEMENT.format(schema="public.")).fetchone(),
+        )
+        return str(row[0]) if row is not None else None
 
     def explain(self, tenant: str, query: Query) -> str:
         """``EXPLAIN (ANALYZE, BUFFERS)`` of exactly the statement a page of ``query`` runs."""

@@ -64,3 +64,24 @@ def last_login(reader: Any, tenant: str, email: str, success: bool) -> LoginEven
     equals = (("user_email", email), ("result", "success")) if success else (("user_email", email),)
     rows = reader.logins(tenant, Query("logins", equals=equals, limit=1))
     return rows[0] if rows else None
+
+
+def users_statement(mark: str, schema: str, *, created_by: bool, logged_in: bool) -> str:
+    """``SELECT id, email FROM users`` of an incident's scope, by id: with ``created_by``, those
+    created by a time (one ``mark`` placeholder); with ``logged_in``, those with a successful
+    login in ``[from, to)`` (two more). ``schema`` prefixes the tables (``public.`` on
+    PostgreSQL, whose inspector has no search path). Metadata columns only; values are bound."""
+    where = []
+    if created_by:
+        where.append(f"u.created_at <= {mark}")
+    if logged_in:
+        where.append(
+            f"EXISTS (SELECT 1 FROM {schema}login_events e WHERE e.user_email = u.email"  # noqa: S608
+            f" AND e.result = 'success' AND e.at >= {mark} AND e.at < {mark})"
+        )
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    return f"SELECT u.id, u.email FROM {schema}users u{clause} ORDER BY u.id"  # noqa: S608
+
+
+#: The tenant's language as the platform records it, if it does (``{schema}`` as above).
+LANGUAGE_STATEMENT = "SELECT value FROM {schema}tenant_meta WHERE key = 'language'"

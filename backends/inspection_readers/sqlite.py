@@ -12,12 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from aptien_ops.backends.inspection_readers.queries import (
+    LANGUAGE_STATEMENT,
     OPS,
     USER_COLUMNS,
     conditions,
     event,
     last_login,
     user_record,
+    users_statement,
 )
 from aptien_ops.backends.inspection_readers.sessions import Sessions
 from aptien_ops.backends.sqlite_tenants import SqliteTenantStore
@@ -159,6 +161,26 @@ class SqliteInspectionReader:
         probe = "SELECT 1 FROM login_events WHERE ip = ? AND at < ? LIMIT 1"
         stamp = utc_timestamp(before)
         return {ip for ip in ips if self._run(tenant, probe, (ip, stamp))}
+
+    def users(
+        self,
+        tenant: str,
+        *,
+        created_by: datetime | None = None,
+        logged_in: tuple[datetime, datetime] | None = None,
+    ) -> list[tuple[str, str]]:
+        """See the port. Raises: InvalidInput, NotFound, Unavailable."""
+        statement = users_statement(
+            "?", "", created_by=created_by is not None, logged_in=bool(logged_in)
+        )
+        params = [utc_timestamp(created_by)] if created_by is not None else []
+        params += [utc_timestamp(t) for t in logged_in or ()]
+        return [(str(row[0]), row[1]) for row in self._run(tenant, statement, params)]
+
+    def language(self, tenant: str) -> str | None:
+        """See the port. Raises: InvalidInput, NotFound, Unavailable."""
+        rows = self._run(tenant, LANGUAGE_STATEMENT.format(schema=""), ())
+        return str(rows[0][0]) if rows else None
 
     def close(self) -> None:
         with self._lock:

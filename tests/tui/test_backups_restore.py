@@ -70,7 +70,7 @@ async def test_an_operator_restores_the_highlighted_backup_into_a_new_tenant(
 
 
 @story
-async def test_a_restore_that_is_refused_says_why_on_the_screen(
+async def test_a_restore_that_is_refused_says_why_in_its_dialog(
     open_as: Callable[..., Console], provisioned: Callable[..., str]
 ) -> None:
     provisioned("acme-gmbh", "DE")
@@ -79,13 +79,15 @@ async def test_a_restore_that_is_refused_says_why_on_the_screen(
     async with console_app(open_as("olga"), "8") as (app, pilot):
         await pilot.press("R", *"beta-gmbh", "enter")  # another tenant that exists
         await settle(pilot)
-        line = result_line(app.screen)
-        assert line.startswith("✗ restore into beta-gmbh failed: tenant beta-gmbh exists")
-        [error] = app.notices_of("error")
-        assert "pick a new name" in error
-        await pilot.press("b", "enter")  # the next run takes the line away
+        dialog = app.screen
+        assert isinstance(dialog, RestoreTargetModal) and not dialog.working
+        words = screen_words(app)
+        assert "✗ tenant beta-gmbh exists already" in words and "pick a new name" in words
+        assert app.notices == []
+        assert not app.screen_stack[0].query_one("#backups-result").display
+        await pilot.press(*["backspace"] * 9, *"acme-copy", "enter")  # another name: it runs
         await settle(pilot)
-        assert not app.screen.query_one("#backups-result").display
+        assert result_line(app.screen).startswith("✓ acme-copy: restored from ")
 
 
 @story

@@ -71,6 +71,9 @@ async def test_the_logins_tab_shows_the_newest_logins_first(
         assert rows[0].id == newest[0][0]
         shown = screen_text(app)
         assert "When (UTC)" in shown and "row 1 · holding 1–200, newest first" in shown
+        # What applies is said, and nothing looks applied that is not (no "since 7d" hint).
+        assert "newest first · all time, no filter" in shown
+        assert "7d" not in shown and "since: all" in shown
         assert f"login #{rows[0].id}" in shown  # the detail pane: the newest login
         assert app.focused is logins.table
     logged = [e for e in inspections(open_as(None)) if e.operator == "sam"]

@@ -340,18 +340,39 @@ async def test_approvals_reload_by_themselves_keeping_the_cursor_and_say_when(
         assert table.row_count == 2
 
 
+#: Shared state (issue 11): what other operators and jobs change, read again by itself.
+SHARED = [t for t in SCREENS if t.load().AUTO_REFRESH]
+
+
+def test_the_dashboard_approvals_and_backups_are_shared_state() -> None:
+    assert {"dashboard", "approvals", "backups"} <= {t.mode for t in SHARED}
+
+
+@pytest.mark.parametrize("tab", SHARED, ids=[t.mode for t in SHARED])
 @story
 async def test_the_reload_timer_runs_only_while_its_screen_is_shown(
-    open_as: Callable[..., Console],
+    open_as: Callable[..., Console], frozen: None, tab: Any
 ) -> None:
-    async with console_app(open_as("ada"), screen="8") as (app, pilot):
-        backups = app.screen
-        timer = backups._reload_timer
+    away = "2" if tab.key != "2" else "3"
+    async with console_app(open_as("ada"), screen=tab.key) as (app, pilot):
+        shared = app.screen
+        timer = shared._reload_timer
         assert timer is not None and timer._active.is_set()
-        await pilot.press("2")
+        assert timer._interval == AUTO_REFRESH_SECONDS
+        assert "↻ 09:26" in screen_text(app)  # the footer says when it was read
+        read = Counter[str]()
+        reread = shared.refresh_data
+        shared.refresh_data = lambda: (read.update(["read"]), reread())[1]  # type: ignore[method-assign]
+        shared.timed_reload()  # what the timer calls: it reads again
+        await settle(pilot)
+        assert read["read"] == 1
+        await pilot.press(away)
         await settle(pilot)
         assert not timer._active.is_set()
-        await pilot.press("8")
+        shared.timed_reload()  # a tick while hidden reads nothing
+        await settle(pilot)
+        assert read["read"] == 1
+        await pilot.press(tab.key)
         await settle(pilot)
         assert timer._active.is_set()
 
