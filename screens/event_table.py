@@ -186,6 +186,11 @@ class EventTable(ScrollView, can_focus=True):
         self.refresh()
         self._highlight()
 
+    def on_screen(self) -> tuple[int, int]:
+        """Absolute positions of the first row on screen and just past the last."""
+        top = self.window.first + round(self.scroll_y)
+        return top, min(self.window.end, top + self._body_height)
+
     @property
     def highlighted(self) -> Any | None:
         return self.window.row(self.cursor)

@@ -127,12 +127,21 @@ def tenant_heading(tenant: Tenant) -> Text:
     return text
 
 
-def tenant_contact(tenant: Tenant) -> str:
-    """``contact Greta Vogel <greta@acme.example>``; a dash for a name not given."""
-    contact = shown(tenant.contact_name or "—")
+def tenant_contact(tenant: Tenant) -> Text:
+    """``contact Greta Vogel <greta@acme.example> · +49 30 1234 · ACME GmbH``: the client's
+    representative and company, each value escaped (:func:`plain`); a dash for a name not
+    given, nothing for a phone or company not given."""
+    text = Text("contact ")
+    text.append_text(plain(tenant.contact_name or "—"))
     if tenant.contact_email:
-        contact += f" <{shown(tenant.contact_email)}>"
-    return f"contact {contact}"
+        text.append(" <")
+        text.append_text(plain(tenant.contact_email))
+        text.append(">")
+    for label, value in (("phone", tenant.contact_phone), ("company", tenant.company)):
+        if value:
+            text.append(f" · {label} ", style="dim")
+            text.append_text(plain(value))
+    return text
 
 
 def approval_state_text(state: str) -> Text:

@@ -33,6 +33,7 @@ from aptien_ops.screens.formatting import count, outcome_text, short_minute
 from aptien_ops.screens.list_filter import CatalogFilteredScreen
 from aptien_ops.screens.modals import RecordModal
 from aptien_ops.screens.opslog_window import MAX_ROWS, PAGE_ROWS, LogWindow
+from aptien_ops.screens.paged_list import PagedTable
 from aptien_ops.services.opslog_service import Witnesses
 from aptien_ops.terminal_text import shown
 
@@ -50,17 +51,6 @@ COLUMNS = (
 def refused(entry: OpsLogEntry) -> bool:
     """Denied and failed attempts are drawn in red (ok and pending are not)."""
     return entry.outcome not in ("ok", "pending")
-
-
-class LogTable(EventTable):
-    """The virtual table, with End going to the oldest entry of the whole log (not the last
-    one read): it asks for the oldest page when that is not held."""
-
-    def action_bottom(self) -> None:
-        if self.window.has_after:
-            self.post_message(self.Wanted(self, "bottom"))
-        else:
-            self.move_to(self.window.end - 1)
 
 
 class OpsLogScreen(CatalogFilteredScreen):
@@ -117,7 +107,7 @@ class OpsLogScreen(CatalogFilteredScreen):
         yield Static(id="opslog-verify")
         yield Static(id="opslog-status")
         yield FilterBar(id="opslog-filter")
-        yield LogTable(COLUMNS, self.window, alert=refused, id="opslog-table")
+        yield PagedTable(COLUMNS, self.window, alert=refused, id="opslog-table")
         yield Static(id="opslog-detail")
 
     def on_mount(self) -> None:
@@ -126,8 +116,8 @@ class OpsLogScreen(CatalogFilteredScreen):
         )
 
     @property
-    def table(self) -> LogTable:
-        return self.query_one(LogTable)
+    def table(self) -> PagedTable:
+        return self.query_one(PagedTable)
 
     # -- reading pages ---------------------------------------------------------------------
 
@@ -242,8 +232,7 @@ class OpsLogScreen(CatalogFilteredScreen):
         elif not window.total:
             text.append("the ops log is empty", style="dim")
         else:
-            top = window.first + round(table.scroll_y)
-            bottom = min(window.end, top + max(1, table.scrollable_content_region.height - 1))
+            top, bottom = table.on_screen()
             text.append(f"entries {count(top + 1)}–{count(bottom)}", style="bold")
             matching = " that hold the filter" if self.needle else ""
             text.append(f" of {count(window.total)}{matching}, newest first")

@@ -12,6 +12,7 @@ when the window was entered from the oldest end. Pure Python (no Textual): the v
 from __future__ import annotations
 
 from aptien_ops.domain import OpsLogEntry, OpsLogPage
+from aptien_ops.screens.page_window import Positioned
 
 #: Entries asked for per page.
 PAGE_ROWS = 200
@@ -19,36 +20,19 @@ PAGE_ROWS = 200
 MAX_ROWS = 1_000
 
 
-class LogWindow:
-    """Consecutive entries of the log, newest first, at absolute positions."""
+class LogWindow(Positioned[OpsLogEntry]):
+    """Consecutive entries of the log, newest first, at absolute positions (0: the newest)."""
 
     def __init__(self, max_rows: int = MAX_ROWS) -> None:
-        self.max_rows = max_rows
-        self.entries: list[OpsLogEntry] = []
-        #: Absolute position of ``entries[0]`` (how many entries are newer).
-        self.first = 0
-        #: Entries in the whole log, as the last page read said.
-        self.total = 0
-        #: Whether a page was read at all (an empty log is not an unread one).
-        self.read = False
-
-    def __len__(self) -> int:
-        return len(self.entries)
+        super().__init__(max_rows)
 
     @property
-    def end(self) -> int:
-        """Absolute position just past the last entry held."""
-        return self.first + len(self.entries)
+    def entries(self) -> list[OpsLogEntry]:
+        return self.rows
 
-    @property
-    def has_before(self) -> bool:
-        """Whether newer entries exist above the window."""
-        return self.first > 0
-
-    @property
-    def has_after(self) -> bool:
-        """Whether older entries exist below the window."""
-        return self.end < self.total
+    @entries.setter
+    def entries(self, entries: list[OpsLogEntry]) -> None:
+        self.rows = entries
 
     @property
     def newest_seq(self) -> int | None:
@@ -58,21 +42,12 @@ class LogWindow:
     def oldest_seq(self) -> int | None:
         return self.entries[-1].seq if self.entries else None
 
-    def row(self, position: int) -> OpsLogEntry | None:
-        """The entry at absolute ``position``, or None if it is not held."""
-        offset = position - self.first
-        return self.entries[offset] if 0 <= offset < len(self.entries) else None
-
     def position_of(self, seq: int) -> int | None:
         """Absolute position of entry ``seq`` if it is held."""
         for offset, entry in enumerate(self.entries):  # at most max_rows
             if entry.seq == seq:
                 return self.first + offset
         return None
-
-    def clear(self) -> None:
-        """Forget every entry (the operator's roles no longer allow them)."""
-        self.entries, self.first, self.total, self.read = [], 0, 0, False
 
     # -- taking pages in -------------------------------------------------------------------
 

@@ -45,7 +45,8 @@ def summary_text(d: TenantDetail) -> Text:
         f"\nschema {schema} · size {shown_size} · created {day(t.created_at)}"
         f" · updated {day(t.updated_at)}"
     )
-    text.append(f"\n{tenant_contact(t)}")
+    text.append("\n")
+    text.append_text(tenant_contact(t))
     if t.purged_at:
         text.append(
             f"\npurged {day(t.purged_at)}: database, role and backup key gone;"

@@ -98,7 +98,11 @@ def _catalog_fields(console: Console, now: datetime) -> None:
         tenant = tx.tenants.get(TENANT)
         assert tenant is not None
         contact = dataclasses.replace(
-            tenant, contact_name=hostile("contact"), contact_email=hostile("email")
+            tenant,
+            contact_name=hostile("contact"),
+            contact_email=hostile("email"),
+            contact_phone=hostile("phone"),
+            company=hostile("company"),
         )
         tx.tenants.update(contact)
         tx.operators.insert(Operator("mallory", frozenset({"viewer"}), hostile("added-by"), now))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from aptien_ops.cli.output import emit_json_text, fields, table
@@ -150,6 +152,21 @@ def tenant_update(
     state.out(updated.as_json(), f"updated the contact record of {updated.name}")
 
 
+#: The contact record, shown together under the representative's name.
+_CONTACT = ("contact_name", "contact_email", "contact_phone", "company")
+
+
+def _contact_together(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with its contact fields moved up beside ``contact_name``."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if key == "contact_name":
+            out.update({k: record.get(k) for k in _CONTACT})
+        elif key not in _CONTACT:
+            out[key] = value
+    return out
+
+
 @tenant.command("show")
 @click.argument("name")
 @pass_state
@@ -163,7 +180,7 @@ def tenant_show(state: CliState, name: str) -> None:
     steps = [s.as_json() for s in detail.steps]
     history = [h.as_json() for h in detail.timeline()]
     shown = {k: v for k, v in data.items() if k not in ("steps", "history", "requests")}
-    text = fields(shown)
+    text = fields(_contact_together(shown))
     text += "\n\nSTEPS\n" + table(steps, ("step", "done_at", "detail"))
     text += "\n\nHISTORY\n" + table(history, ("at", "what", "operator", "reason"))
     state.out(data, text)

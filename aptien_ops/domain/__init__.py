@@ -9,7 +9,16 @@ from aptien_ops.domain.catalog import CatalogInfo, CatalogInstall, ClusterLoad, 
 from aptien_ops.domain.metadata import AuditEvent, LoginEvent, UserRecord
 from aptien_ops.domain.opslog import OpsLogCheckpoint, OpsLogEntry, OpsLogHead, OpsLogPage
 from aptien_ops.domain.people import Approval, ApprovalState, Identity, Operator
-from aptien_ops.domain.tenants import StateChange, StepRecord, Tenant, TenantCount, TenantState
+from aptien_ops.domain.tenants import (
+    TENANT_ORDERS,
+    StateChange,
+    StepRecord,
+    Tenant,
+    TenantCount,
+    TenantQuery,
+    TenantState,
+    TenantTally,
+)
 from aptien_ops.domain.values import (
     ACCOUNT_NAME,
     EMAIL_LOCAL_MAX,
@@ -30,6 +39,7 @@ __all__ = [
     "EMAIL_MAX",
     "RESERVED_TENANT_NAMES",
     "TENANT_NAME",
+    "TENANT_ORDERS",
     "Approval",
     "ApprovalState",
     "AuditEvent",
@@ -51,7 +61,9 @@ __all__ = [
     "StepRecord",
     "Tenant",
     "TenantCount",
+    "TenantQuery",
     "TenantState",
+    "TenantTally",
     "UserRecord",
     "VerifyResult",
     "iso",

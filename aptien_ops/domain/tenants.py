@@ -113,6 +113,29 @@ class StateChange:
         }
 
 
+#: The orders a list of tenants can be read in: by one column, then by name.
+TENANT_ORDERS = ("name", "country", "region", "cluster", "state")
+
+
+@dataclass(frozen=True)
+class TenantQuery:
+    """Which tenants a list shows and in what order: one region (None: all), those whose
+    name, country, region, cluster or state holds ``grep`` (None: all), ordered by ``order``
+    (one of :data:`TENANT_ORDERS`), then by name."""
+
+    region: str | None = None
+    grep: str | None = None
+    order: str = "name"
+
+
+@dataclass(frozen=True)
+class TenantTally:
+    """How many tenants a list's query finds (``matches``) of those in its region (``total``)."""
+
+    matches: int
+    total: int
+
+
 @dataclass(frozen=True)
 class TenantCount:
     region: str

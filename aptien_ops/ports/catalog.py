@@ -32,7 +32,9 @@ from aptien_ops.domain import (
     StepRecord,
     Tenant,
     TenantCount,
+    TenantQuery,
     TenantState,
+    TenantTally,
     VerifyResult,
 )
 from aptien_ops.ports.incidents import IncidentRepository, IncidentScopeRepository
@@ -56,6 +58,19 @@ class TenantRepository(Protocol):
 
         The hot path of ``tenant list --json``: the database writes the JSON.
         """
+        ...
+
+    def page(self, query: TenantQuery, *, offset: int, limit: int) -> list[Tenant]:
+        """At most ``limit`` of the tenants ``query`` finds, in its order, from ``offset``."""
+        ...
+
+    def position(self, name: str, query: TenantQuery) -> int | None:
+        """How many tenants ``query`` finds before ``name`` in its order (None: it does not
+        find ``name``)."""
+        ...
+
+    def tally(self, query: TenantQuery) -> TenantTally:
+        """How many tenants ``query`` finds, and how many its region holds (one aggregate)."""
         ...
 
     def counts(self) -> list[TenantCount]:

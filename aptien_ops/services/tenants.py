@@ -7,15 +7,19 @@ from dataclasses import dataclass, replace
 
 from aptien_ops.config import region_or_fail
 from aptien_ops.domain import (
+    TENANT_ORDERS,
     Approval,
     StateChange,
     StepRecord,
     Tenant,
     TenantCount,
+    TenantQuery,
     TenantState,
+    TenantTally,
     parse_choice,
     validate_tenant_name,
 )
+from aptien_ops.domain.free_text import GREP
 from aptien_ops.errors import Conflict, InvalidInput, NotFound, Unavailable
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
@@ -43,6 +47,13 @@ def contact_fields(
     if company is not None:
         fields["company"] = COMPANY.optional(company)
     return fields
+
+
+def parse_order(order: str) -> str:
+    """Raises: InvalidInput naming the orders a list of tenants knows."""
+    if order not in TENANT_ORDERS:
+        raise InvalidInput(f"unknown order {order!r}", hint=f"one of {', '.join(TENANT_ORDERS)}")
+    return order
 
 
 def parse_state(value: str) -> TenantState:
@@ -79,6 +90,32 @@ class TenantDetail:
         if self.size_error is not None:
             data["size_error"] = self.size_error
         return data
+
+
+#: The most tenants one page holds.
+PAGE_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class TenantPage:
+    """One page of a list of tenants and where it lies: ``tenants`` start at position
+    ``offset`` (0: the first) of the ``tally.matches`` tenants the query finds."""
+
+    query: TenantQuery
+    tenants: tuple[Tenant, ...]
+    offset: int
+    tally: TenantTally
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "region": self.query.region,
+            "grep": self.query.grep,
+            "order": self.query.order,
+            "offset": self.offset,
+            "matches": self.tally.matches,
+            "total": self.tally.total,
+            "tenants": [t.as_json() for t in self.tenants],
+        }
 
 
 class TenantService:
@@ -119,6 +156,39 @@ class TenantService:
         return self.ctx.view(
             Action.TENANT_VIEW, "tenants", lambda tx: tx.tenants.all(region=region, state=wanted)
         )
+
+    def page(
+        self,
+        query: TenantQuery,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        around: str | None = None,
+    ) -> TenantPage:
+        """At most ``limit`` of the tenants ``query`` finds, from position ``offset`` (past the
+        end: the last page), with how many it finds: filtered, ordered, cut and counted by the
+        catalog, so a page costs the same in a fleet of 10 or of 10,000. ``around`` names a
+        tenant to read the page around instead (the page from ``offset`` if it is not found).
+
+        Raises: InvalidInput (limit, offset, order, region, grep too long), Forbidden."""
+        if not 1 <= limit <= PAGE_LIMIT:
+            raise InvalidInput(f"a page holds 1 to {PAGE_LIMIT} tenants, not {limit}")
+        if offset < 0:
+            raise InvalidInput(f"a page starts at position 0 or later, not {offset}")
+        parse_order(query.order)
+        self._list_filter(query.region, None)
+        query = replace(query, grep=GREP.optional(query.grep) or None)
+
+        def read(tx: CatalogTx) -> TenantPage:
+            tally = tx.tenants.tally(query)
+            start = offset
+            if around is not None and (at := tx.tenants.position(around, query)) is not None:
+                start = max(0, at - limit // 2)
+            start = min(start, max(0, tally.matches - limit))
+            rows = tx.tenants.page(query, offset=start, limit=limit)
+            return TenantPage(query, tuple(rows), start, tally)
+
+        return self.ctx.view(Action.TENANT_VIEW, "tenants", read)
 
     def rows_json(self, *, region: str | None = None, state: str | None = None) -> str:
         """:meth:`list` as one JSON array text (``Tenant.as_json()`` each), ASCII only, written

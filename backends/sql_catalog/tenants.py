@@ -14,7 +14,15 @@ from sqlalchemy.sql import ColumnElement
 from aptien_ops.backends import catalog_schema as s
 from aptien_ops.backends.sql_catalog.base import Repository
 from aptien_ops.backends.sql_catalog.errors import guarded
-from aptien_ops.domain import ClusterLoad, Tenant, TenantCount, TenantState
+from aptien_ops.backends.sql_catalog.tenant_query import before, key_of, page_of, tally_of
+from aptien_ops.domain import (
+    ClusterLoad,
+    Tenant,
+    TenantCount,
+    TenantQuery,
+    TenantState,
+    TenantTally,
+)
 from aptien_ops.errors import Conflict, NotFound
 from aptien_ops.ports import TenantRepository
 
@@ -68,6 +76,24 @@ class SqlTenants(Repository):
         finally:
             if gc_was_enabled:
                 gc.enable()
+
+    @guarded
+    def page(self, query: TenantQuery, *, offset: int, limit: int) -> list[Tenant]:
+        """At most ``limit`` tenants of ``query`` from ``offset``: filtered, ordered and cut by
+        the database."""
+        return [_tenant(row) for row in self.conn.execute(page_of(_COLUMNS, query, offset, limit))]
+
+    @guarded
+    def position(self, name: str, query: TenantQuery) -> int | None:
+        key = self.conn.execute(key_of(name, query)).first()
+        if key is None:
+            return None
+        return int(self.conn.execute(before(name, key[0], query)).scalar_one())
+
+    @guarded
+    def tally(self, query: TenantQuery) -> TenantTally:
+        matches, total = self.conn.execute(tally_of(query)).one()
+        return TenantTally(int(matches), int(total))
 
     def _iso_text(self, col: Any) -> ColumnElement[Any]:
         """``col`` as the text ``domain.iso()`` would print, computed by the database."""

@@ -7,14 +7,15 @@ from collections.abc import Callable
 
 import pytest
 from textual._xterm_parser import XTermParser
-from textual.widgets import DataTable, Input
-from tui_helpers import console_app, from_palette, screen_text, settle, story
+from textual.widgets import Input
+from tui_helpers import console_app, from_palette, screen_text, settle, story, tenant_rows
 
 from aptien_ops.composition import Console
 from aptien_ops.screens.app import OpsApp
 from aptien_ops.screens.approvals import ApprovalsScreen
 from aptien_ops.screens.commands import OpsCommands
 from aptien_ops.screens.dashboard import DashboardScreen
+from aptien_ops.screens.event_table import EventTable
 from aptien_ops.screens.fleet import FleetScreen
 from aptien_ops.screens.help import HelpScreen, key_sections
 from aptien_ops.screens.modals import RolePickerModal
@@ -116,21 +117,19 @@ async def test_slash_filters_tenants_by_any_column(
     open_as: Callable[..., Console], demo_tenants: None
 ) -> None:
     async with console_app(open_as("vic"), screen="2") as (app, pilot):
-        table = app.screen.query_one(DataTable)
-        assert table.row_count == 12
+        table = app.screen.query_one(EventTable)
+        assert len(tenant_rows(app)) == 12
         await pilot.press("slash")
         assert isinstance(app.focused, Input)
         await pilot.press(*"ke")  # Kenya's country code, and "sakura-robotics" by name
-        await settle(pilot)
-        names = [table.get_row_at(i)[0] for i in range(table.row_count)]
+        await settle(pilot)  # the catalog filters the tenants
+        rows = tenant_rows(app)
+        names = [t.name for t in rows]
         assert names == ["savanna-logistics"] or set(names) >= {"savanna-logistics"}
-        assert all(
-            "ke" in f"{n} {table.get_row_at(i)[1]}".lower() or "ke" in n
-            for i, n in enumerate(names)
-        )
+        assert all("ke" in f"{t.name} {t.country}".lower() for t in rows)
         await pilot.press("enter")
         assert app.focused is table
-        assert f"{len(names)} of 12 shown · filter 'ke'" in screen_text(app)
+        assert f"{len(names)} found · filter 'ke'" in screen_text(app)
 
 
 def filter_text(app: OpsApp) -> str:
@@ -162,7 +161,7 @@ async def test_a_key_typed_right_after_escape_leaves_the_filter_and_acts(
         if then == "help opens":
             assert isinstance(app.screen, HelpScreen)
         else:
-            assert app.focused is app.screen.query_one(DataTable)
+            assert app.focused is app.screen.query_one(EventTable)
             assert then in screen_text(app)
 
 
@@ -171,10 +170,10 @@ async def test_escape_clears_the_filter_and_a_second_goes_back_to_the_table(
     open_as: Callable[..., Console], demo_tenants: None
 ) -> None:
     async with console_app(open_as("vic"), screen="2") as (app, pilot):
-        table = app.screen.query_one(DataTable)
+        table = app.screen.query_one(EventTable)
         await pilot.press("slash", *"ke", "escape")
         await settle(pilot)
-        assert filter_text(app) == "" and table.row_count == 12
+        assert filter_text(app) == "" and len(tenant_rows(app)) == 12
         assert isinstance(app.focused, Input)
         await pilot.press("escape")
         assert app.focused is table
@@ -192,13 +191,12 @@ async def test_region_key_filters_tenants_and_shows_in_the_header(
         await settle(pilot)
         assert app.region_filter == "eu"
         assert "region: eu" in screen_text(app).splitlines()[0]
-        table = app.screen.query_one(DataTable)
-        regions = {table.get_row_at(i)[2] for i in range(table.row_count)}
+        regions = {t.region for t in tenant_rows(app)}
         assert regions == {"eu"}
         await pilot.press("r", "r")
         await settle(pilot)
         assert app.region_filter is None
-        assert table.row_count == 12
+        assert len(tenant_rows(app)) == 12
 
 
 @story
@@ -206,10 +204,9 @@ async def test_s_cycles_the_sort_column(
     open_as: Callable[..., Console], demo_tenants: None
 ) -> None:
     async with console_app(open_as("vic"), screen="2") as (app, pilot):
-        table = app.screen.query_one(DataTable)
         await pilot.press("s")  # by country
-        await settle(pilot)  # the rows are sorted in a worker
-        countries = [table.get_row_at(i)[1] for i in range(table.row_count)]
+        await settle(pilot)  # the catalog sorts the rows
+        countries = [t.country for t in tenant_rows(app)]
         assert countries == sorted(countries)
         assert "sorted by country" in screen_text(app)
 

@@ -12,15 +12,14 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from datetime import timedelta
 from typing import Any
 
 import pytest
+from fleet_fill import fill_fleet
 from rich.console import Group
 from rich.table import Table
 from textual.widgets import DataTable, Static
 from tui_helpers import (
-    FROZEN_NOW,
     console_app,
     recording_app,
     running,
@@ -30,71 +29,20 @@ from tui_helpers import (
     until,
 )
 
-from aptien_ops.backup_policy import BackupRecord
 from aptien_ops.composition import Console
-from aptien_ops.domain import BackupManifest, Tenant, TenantState
 from aptien_ops.errors import Forbidden, PendingApproval
 from aptien_ops.screens.app import SCREENS
 from aptien_ops.screens.backups import BackupsScreen
-from aptien_ops.screens.backups_view import DUE_SHOWN
+from aptien_ops.screens.backups_view import DUE_SHOWN, WINDOW
 from aptien_ops.screens.base import AUTO_REFRESH_SECONDS
 from aptien_ops.screens.fleet import FINDINGS_SHOWN, SHOWN_PER_KIND_AT_LEAST, FleetScreen
 from aptien_ops.screens.lists import CHUNK, ListRow, ListTable
 from aptien_ops.screens.operators import OperatorsScreen
 from aptien_ops.screens.opslog import OpsLogScreen
-from aptien_ops.screens.tenants import WINDOW
 
 pytestmark = pytest.mark.tui
 
 FLEET = 10_000
-STATES = [TenantState.ACTIVE] * 8 + [TenantState.SUSPENDED, TenantState.CANCELLED]
-
-
-def fill_fleet(console: Console, tenants: int, start: int = 0) -> None:
-    """``tenants`` tenants in the catalog (no databases: the screens read the catalog) and one
-    indexed backup of each (none in the stores: the index is what the screens list); numbered
-    from ``start``."""
-    for region in console.settings.regions:
-        console.backups.repository(region)  # its signing key, made while nothing needs it
-    with console.ctx.catalog.transaction() as tx:
-        for i in range(start, start + tenants):
-            region, country = ("eu", "DE") if i % 2 else ("us", "US")
-            name = f"tenant-{i:05d}"
-            tx.tenants.insert(
-                Tenant(
-                    name,
-                    country,
-                    region,
-                    f"{region}-sandbox-1",
-                    STATES[i % len(STATES)],
-                    None,
-                    None,
-                    FROZEN_NOW,
-                    FROZEN_NOW,
-                )
-            )
-            at = FROZEN_NOW - timedelta(hours=30, seconds=i)
-            manifest = BackupManifest(
-                f"bk-{at:%Y%m%dT%H%M%S}Z-{i:06x}",
-                name,
-                region,
-                f"{region}-sandbox-1",
-                name,
-                "sqlite",
-                "3",
-                "sqlite3 backup",
-                None,
-                at.isoformat(),
-                at.isoformat(),
-                1000,
-                500,
-                "0" * 64,
-                "1" * 64,
-                "test",
-                {},
-                None,
-            )
-            tx.backups.insert(BackupRecord.from_manifest(manifest))
 
 
 class UiThreadReads:
@@ -172,7 +120,7 @@ async def test_no_screen_does_fleet_sized_work_on_the_ui_thread_at_10000_tenants
         # And the tenants' filter picks its rows in a worker as well.
         await pilot.press("2", "slash", "t", "e", "n", "enter")
         await settle(pilot)
-        assert "showing 500 of 10,000" in screen_text(app)
+        assert "of 10,000 tenants (of 10,000)" in screen_text(app)
     assert reads.seen == [], "the catalog was read on the UI thread"
 
 

@@ -6,15 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 from tui_helpers import (
     console_app,
     footer,
+    highlighted_tenant,
     open_provision_form,
     screen_text,
     screen_words,
     settle,
     story,
+    tenant_rows,
 )
 
 from aptien_ops.composition import Console
@@ -53,9 +55,9 @@ async def test_an_operator_provisions_a_tenant_by_searching_its_country(
         await pilot.press("enter")  # Close has the focus
         await settle(pilot)
         assert isinstance(app.screen, TenantsScreen)
-        table = app.screen.query_one(DataTable)
-        assert table.get_row("acme-gmbh")[:4] == ["acme-gmbh", "DE", "eu", "eu-sandbox-1"]
-        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == "acme-gmbh"
+        row = next(t for t in tenant_rows(app) if t.name == "acme-gmbh")
+        assert (row.country, row.region, row.cluster) == ("DE", "eu", "eu-sandbox-1")
+        assert highlighted_tenant(app) == "acme-gmbh"
     tenant = open_as("ada").tenants.show("acme-gmbh")
     assert (tenant.state, tenant.contact_email) == (TenantState.ACTIVE, "greta@acme.example")
 

@@ -287,3 +287,20 @@ def keys(*pressed: str, select: str | None = None) -> Callable[[Pilot[None]], Aw
 def footer(app: App[Any]) -> str:
     """The footer line: the keys the operator is offered right now."""
     return screen_text(app).splitlines()[-1]
+
+
+def tenant_rows(app: App[Any]) -> list[Any]:
+    """The tenants the Tenants screen's list holds (its paged window), in its order."""
+    from aptien_ops.screens.tenants import TenantsScreen
+
+    screen = next(s for s in reversed(app.screen_stack) if isinstance(s, TenantsScreen))
+    return list(screen.window.rows)
+
+
+def highlighted_tenant(app: App[Any]) -> str | None:
+    """The name of the tenant under the Tenants list's cursor."""
+    from aptien_ops.screens.tenants import TenantsScreen
+
+    screen = next(s for s in reversed(app.screen_stack) if isinstance(s, TenantsScreen))
+    row = screen.table.highlighted
+    return None if row is None else str(row.name)

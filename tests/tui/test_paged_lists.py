@@ -1,0 +1,113 @@
+"""The big lists read one page per switch, whatever the fleet's size, on SQLite and PostgreSQL:
+the catalog filters, orders and counts the tenants, and the screen reads the page its cursor
+nears. Counted at the adapter's edge (every tenant row it turns into a ``Tenant``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fleet_fill import fill_fleet
+from tui_helpers import console_app, highlighted_tenant, screen_text, settle, story, tenant_rows
+
+from aptien_ops.backends.sql_catalog import tenants as tenant_adapter
+from aptien_ops.composition import Console
+from aptien_ops.domain import Tenant, TenantQuery
+from aptien_ops.screens.page_window import MAX_ROWS, PAGE_ROWS
+from aptien_ops.screens.tenants import TenantsScreen
+
+pytestmark = pytest.mark.tui
+
+FLEET = 10_000
+
+
+@pytest.fixture
+def sandbox(catalog_config: Path) -> Path:
+    """The TUI's sandbox with a SQLite or a PostgreSQL catalog."""
+    return catalog_config
+
+
+@pytest.fixture
+def rows_read(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """``[n]``: tenant rows the catalog adapter turned into ``Tenant``s since last set to 0."""
+    read = [0]
+    make = tenant_adapter._tenant
+
+    def counted(row: Any) -> Tenant:
+        read[0] += 1
+        return make(row)
+
+    monkeypatch.setattr(tenant_adapter, "_tenant", counted)
+    yield read
+
+
+@story
+async def test_a_switch_to_the_tenants_reads_one_page_of_a_10000_tenant_fleet(
+    open_as: Callable[..., Console], rows_read: list[int]
+) -> None:
+    admin = open_as(None)
+    fill_fleet(admin, FLEET)
+    async with console_app(admin, screen="1") as (app, pilot):
+        per_step: dict[str, int] = {}
+
+        async def step(name: str, *keys: str) -> None:
+            await settle(pilot)
+            rows_read[0] = 0
+            await pilot.press(*keys)
+            await settle(pilot)
+            per_step[name] = rows_read[0]
+
+        await step("first visit", "2")
+        assert isinstance(app.screen, TenantsScreen)
+        screen = app.screen
+        assert "1–" in screen_text(app) and f"of {FLEET:,} tenants" in screen_text(app)
+        await pilot.press("1")  # the dashboard, and back: a return
+        await step("return", "2")
+        await step("End", "end")
+        assert highlighted_tenant(app) == f"tenant-{FLEET - 1:05d}"
+        assert f"–{FLEET:,} of {FLEET:,} tenants" in screen_text(app)
+        await step("Home", "home")
+        assert highlighted_tenant(app) == "tenant-00000"
+        await step("j", "j")
+        assert highlighted_tenant(app) == "tenant-00001"
+        for _ in range(12):  # PgDn well past the first page: the next ones are read
+            await step("pagedown", "pagedown")
+        assert len(screen.window) <= MAX_ROWS
+        await step("filter", "slash", *"0999", "enter")
+        assert {t.name for t in tenant_rows(app)} == {
+            "tenant-00999",
+            *(f"tenant-0999{i}" for i in range(10)),
+        }
+        assert "11 found · filter '0999'" in screen_text(app)
+        await step("refresh", "ctrl+r")
+        await step("sort", "s")
+        await step("region", "r")
+        assert {t.region for t in tenant_rows(app)} == {"eu"}
+    # Never the whole fleet: a page (and the one around the cursor) per step.
+    assert max(per_step.values()) <= PAGE_ROWS, per_step
+    assert sum(per_step.values()) < FLEET // 10, per_step
+
+
+@story
+async def test_the_catalog_filters_orders_and_counts_a_page_alike_on_both_adapters(
+    open_as: Callable[..., Console], rows_read: list[int]
+) -> None:
+    admin = open_as(None)
+    fill_fleet(admin, 1_000)
+    tenants = admin.tenants
+    page = tenants.page(TenantQuery(order="state"), offset=0, limit=50)
+    assert len(page.tenants) == 50 and rows_read[0] == 50
+    assert (page.tally.matches, page.tally.total) == (1_000, 1_000)
+    keys = [(str(t.state), t.name) for t in page.tenants]
+    assert keys == sorted(keys) and keys[0][0] == "active"
+    found = tenants.page(TenantQuery(region="eu", grep="TENANT-0000"), offset=0, limit=3)
+    assert [t.name for t in found.tenants] == ["tenant-00001", "tenant-00003", "tenant-00005"]
+    assert (found.tally.matches, found.tally.total) == (5, 500)  # 00001 … 00009, of eu's 500
+    around = tenants.page(TenantQuery(), offset=0, limit=20, around="tenant-00500")
+    assert around.offset == 490 and around.tenants[10].name == "tenant-00500"
+    last = tenants.page(TenantQuery(), offset=5_000, limit=20)  # past the end: the last page
+    assert last.offset == 980 and last.tenants[-1].name == "tenant-00999"
+    literal = tenants.page(TenantQuery(grep="%"), offset=0, limit=10)  # a literal, not a wildcard
+    assert literal.tenants == () and literal.tally.matches == 0
