@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from aptien_ops.errors import InvalidInput, Unavailable
 
@@ -47,6 +47,8 @@ PUBLISH_FORMATS = ("html", "json")
 #: Control characters (C0, DEL, C1) and bidirectional embeddings, overrides and isolates:
 #: refused in an import's cells.
 _REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: The same but for the line ends (\n, \r) that separate records.
+_REFUSED_IN_LINE = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def document_digest(path: str | os.PathLike[str]) -> str:
@@ -153,8 +155,9 @@ class BadLine(InvalidInput):
         super().__init__(f"{where}: {message}", hint=hint)
 
 
-@dataclass(frozen=True)
-class ImportRow:
+class ImportRow(NamedTuple):
+    """One line of an import file: where it starts, and its cells by column (stripped)."""
+
     line: int
     cells: dict[str, str]
 
@@ -190,9 +193,19 @@ def read_import(path: str | os.PathLike[str]) -> tuple[list[ImportRow], str]:
     if len(raw) > MAX_IMPORT_BYTES:
         raise InvalidInput(f"the import file is larger than {MAX_IMPORT_BYTES // 2**20} MiB")
     digest = hashlib.sha256(raw).hexdigest()
-    reader = csv.reader(io.StringIO(_text(raw), newline=""), strict=True)
+    text = _text(raw)
+    # Without a quote no cell spans lines (record N is line N), and no cell holds a line end:
+    # then one scan of the whole text for control characters, and the longest line, clear
+    # every cell at once; else each line's cells are checked, as the first refused says.
+    unquoted = '"' not in text
+    clear = (
+        unquoted
+        and _REFUSED_IN_LINE.search(text) is None
+        and max(map(len, text.split("\n"))) <= MAX_CELL
+    )
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        lines = list(_numbered(reader))
+        lines = list(enumerate(reader, 1) if unquoted else _numbered(reader))
     except csv.Error as bad:
         raise BadLine(reader.line_num, f"not valid CSV ({bad})") from None
     if not lines:
@@ -206,7 +219,7 @@ def read_import(path: str | os.PathLike[str]) -> tuple[list[ImportRow], str]:
             continue
         if len(cells) != len(header):
             raise BadLine(number, f"{len(cells)} cells, the header has {len(header)}")
-        if max(map(len, cells)) > MAX_CELL or _REFUSED.search(whole):
+        if not clear and (max(map(len, cells)) > MAX_CELL or _REFUSED.search(whole)):
             for name, cell in zip(header, cells, strict=True):
                 _check_cell(number, name, cell)
         rows.append(ImportRow(number, dict(zip(header, map(str.strip, cells), strict=True))))

@@ -22,7 +22,7 @@ from aptien_ops.screens.formatting import count, plural, short_minute
 from aptien_ops.terminal_text import shown
 
 if TYPE_CHECKING:
-    from aptien_ops.login_activity import LoginActivity
+    from aptien_ops.login_activity import FailureBurst, LoginActivity
     from aptien_ops.screens.app import OpsApp
     from aptien_ops.services.inspection_results import TenantActivity
 
@@ -31,27 +31,75 @@ HOURLY_UP_TO = timedelta(days=31)
 DEFAULT_WINDOW = timedelta(days=7)
 
 
-def burst_line(activity: LoginActivity) -> Text:
-    """``⚠ 2 bursts · latest: 34 failures from 203.0.113.7 at 03-12 09:12`` or a calm line."""
+def burst_line(activity: LoginActivity, width: int = 78) -> Text:
+    """``⚠ 2 bursts · latest: 34 failures from 203.0.113.7 at 03-12 09:12 · per hour 03-07
+    09:26 → 03-14 09:26``, or a calm line, in at most ``width`` cells.
+
+    What gives way when the line is short: the word "latest", the window's times (days only),
+    the window, then "failures" becomes "failed" and the address or IP the latest burst came
+    from loses its middle (``…`` where it was cut), and only then the line its end.
+    """
     bursts, limits = activity.bursts, activity.thresholds
-    text = Text()
-    if not bursts:
-        text.append(
-            f"no bursts (≥ {limits.failures} failures in {limits.window_minutes:g} min)",
-            style="dim",
-        )
-    else:
-        latest = bursts[-1]
-        who = f"from {shown(latest.key)}" if latest.by == "ip" else f"for {shown(latest.key)}"
-        text.append(f"⚠ {plural(len(bursts), 'burst')}", style="bold red")
-        text.append(
-            f" · latest: {count(latest.failures)} failures {who} at {short_minute(latest.start)}",
-            style="red",
-        )
-    text.append(
-        f" · per {activity.per} {short_minute(activity.since)} → {short_minute(activity.until)}",
-        style="dim",
+    since, until = short_minute(activity.since), short_minute(activity.until)
+    windows = (
+        f" · per {activity.per} {since} → {until}",
+        f" · per {activity.per} {since[:5]} → {until[:5]}",
+        "",
     )
+    if not bursts:
+        calm = f"no bursts (≥ {limits.failures} failures in {limits.window_minutes:g} min)"
+        window = next((w for w in windows if len(calm) + len(w) <= width), "")
+        return _cut(Text.assemble((calm, "dim"), (window, "dim")), width)
+    latest = bursts[-1]
+    head = f"⚠ {plural(len(bursts), 'burst')}"
+    key = shown(latest.key)
+    said = "from" if latest.by == "ip" else "for"
+    for window in windows:
+        for word in (" latest:", ""):
+            line = _burst(head, word, latest, said, key, window)
+            if line.cell_len <= width:
+                return line
+    # "failed" for "failures"; the address or IP gives up its middle; then the line its end.
+    room = width - _burst(head, "", latest, said, "", "", noun="failed").cell_len
+    short = middle(key, max(room, min(len(key), KEY_AT_LEAST)))
+    return _cut(_burst(head, "", latest, said, short, "", noun="failed"), width)
+
+
+#: The fewest cells of a burst's address or IP the line keeps (cut in the middle).
+KEY_AT_LEAST = 8
+
+
+def _burst(
+    head: str,
+    word: str,
+    latest: FailureBurst,
+    said: str,
+    key: str,
+    window: str,
+    *,
+    noun: str = "failures",
+) -> Text:
+    return Text.assemble(
+        (head, "bold red"),
+        (f" ·{word} {count(latest.failures)} {noun} {said} {key}", "red"),
+        (f" at {short_minute(latest.start)}", "red"),
+        (window, "dim"),
+    )
+
+
+def middle(text: str, width: int) -> str:
+    """``greta.vog…cme.example``: ``text`` in ``width`` cells, cut in the middle (an address
+    keeps its start and its domain)."""
+    if len(text) <= width:
+        return text
+    if width < 2:
+        return "…"[:width]
+    tail = (width - 1) // 2
+    return text[: width - 1 - tail] + "…" + (text[-tail:] if tail else "")
+
+
+def _cut(text: Text, width: int) -> Text:
+    text.truncate(width, overflow="ellipsis")
     return text
 
 
@@ -110,7 +158,17 @@ class ActivityChart(Vertical, ServiceCaller):
         self.query_one("#chart-failures-label", Label).update(
             f"failed {count(activity.failures):>7} {rate:>4}"
         )
-        self.query_one("#chart-bursts", Static).update(burst_line(activity))
+        self._show_bursts()
+
+    def on_resize(self) -> None:
+        if self.summary is not None:
+            self._show_bursts()
+
+    def _show_bursts(self) -> None:
+        assert self.summary is not None
+        line = self.query_one("#chart-bursts", Static)
+        width = line.content_size.width or self.content_size.width
+        line.update(burst_line(self.summary.activity, width))
 
     def service_refused(self, error: OpsError) -> None:
         self._window = None  # so the next filter applied tries again

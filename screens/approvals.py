@@ -22,6 +22,7 @@ from aptien_ops.screens.base import (
     highlighted_key,
     open_row,
 )
+from aptien_ops.screens.columns import ColumnSpec
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import (
     approval_state_text,
@@ -40,6 +41,16 @@ from aptien_ops.terminal_text import shown
 
 #: Requests the table holds, newest first: DataTable measures every cell it is given.
 WINDOW = 500
+#: The state second: it is what an operator looks for, never cut. The target and who asked
+#: take a wide terminal's extra width (the detail pane shows them whole).
+COLUMNS = (
+    ColumnSpec("#", 1, key="id"),
+    ColumnSpec("State", 7, essential=True),
+    ColumnSpec("Action", 10, share=1, shrink=True, most=32),
+    ColumnSpec("Target", 8, share=3, shrink=True, essential=True),
+    ColumnSpec("Requested by", 8, share=1, shrink=True, most=32, key="by"),
+    ColumnSpec("When (UTC)", 11, key="at"),
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +64,7 @@ class ApprovalsView:
     rows: list[ListRow]
 
 
-def approval_row(approval: Approval, expired: bool, target_width: int) -> ListRow:
+def approval_row(approval: Approval, expired: bool) -> ListRow:
     """The table's row of one request, keyed by its id (the detail shows the target whole)."""
     a = approval
     return ListRow(
@@ -62,8 +73,8 @@ def approval_row(approval: Approval, expired: bool, target_width: int) -> ListRo
             str(a.id),
             approval_state_text("expired" if expired else a.state),
             plain(a.action),
-            plain(a.target, width=target_width),
-            plain(a.requested_by, width=16),
+            plain(a.target),
+            plain(a.requested_by),
             short_minute(a.requested_at),
         ),
     )
@@ -98,35 +109,22 @@ class ApprovalsScreen(CatalogFilteredScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(id="approvals-status")
         yield FilterBar(id="approvals-filter")
-        yield ListTable(id="approvals-table")
+        yield ListTable(COLUMNS, id="approvals-table")
         yield Static(id="approvals-detail")
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        # The state first: it is what an operator looks for, and a narrow terminal keeps it.
-        for key, label in (
-            ("id", "#"),
-            ("state", "State"),
-            ("action", "Action"),
-            ("target", "Target"),
-            ("by", "Requested by"),
-            ("at", "When (UTC)"),
-        ):
-            table.add_column(label, key=key)
 
     def refresh_data(self) -> None:
         state = ApprovalState.PENDING if self.only_pending else None
-        needle, target_width = self.needle, self.room(66, least=12)
-        self.load(lambda: self._read(state, needle, target_width), self._loaded)
+        needle = self.needle
+        self.load(lambda: self._read(state, needle), self._loaded)
 
-    def _read(self, state: ApprovalState | None, needle: str, target_width: int) -> ApprovalsView:
+    def _read(self, state: ApprovalState | None, needle: str) -> ApprovalsView:
         """Runs in a worker: the newest ``WINDOW`` requests (newest first) holding ``needle``,
         which pending ones are past the policy's lifetime, how many there are in all, and the
         table's rows (made here: that work grows with the window)."""
         approvals = self.console.approvals.list(state, grep=needle or None)
         newest = sorted(approvals, key=lambda a: a.id, reverse=True)[:WINDOW]
         expired = {a.id for a in newest if self.console.approvals.expired(a)}
-        rows = [approval_row(a, a.id in expired, target_width) for a in newest]
+        rows = [approval_row(a, a.id in expired) for a in newest]
         return ApprovalsView(newest, expired, len(approvals), rows)
 
     def _loaded(self, view: ApprovalsView) -> None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.await_complete import AwaitComplete
-from textual.binding import Binding, BindingType
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -50,11 +50,8 @@ class JobModal(OpsModal[R]):
     first, here too); the dialog says "working…" until the job reports progress, then closes
     and the screen's progress bar goes on. A refusal before that is shown in the dialog, which
     takes an answer again. Esc while it works closes it: the job continues in the background,
-    its progress on the screen."""
+    its progress on the screen. (``q`` while it works asks, as every working dialog's does.)"""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit_asking", "Quit", show=False, tooltip="quit (asks: a job is running)")
-    ]
     #: The job goes on without the dialog (it reported progress, or the operator pressed Esc).
     handed_off = False
     _runner: BackupActions | None = None
@@ -95,14 +92,6 @@ class JobModal(OpsModal[R]):
             super()._done(result)
         elif self._acts is not None:
             self._acts[2](result)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "quit_asking":
-            return self.working and not self.handed_off
-        return True
-
-    async def action_quit_asking(self) -> None:
-        await self.app.run_action("quit")
 
 
 class RunDueModal(JobModal[bool], ConfirmModal):

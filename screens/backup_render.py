@@ -9,10 +9,10 @@ from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from aptien_ops.errors import OpsError, PendingApproval
+from aptien_ops.screens.columns import ColumnSpec, SpecGrid
 from aptien_ops.screens.formatting import plain, plural, short_minute, size
 from aptien_ops.terminal_text import shown
 
@@ -20,6 +20,13 @@ if TYPE_CHECKING:  # the dashboard imports this module for its first frame: keep
     from aptien_ops.backup_policy import DueItem, PruneDecision
     from aptien_ops.services.backups import BackupRow, BackupService, RestoreResult, RunOutcome
 
+#: What is due, for whom, by when (never cut), and why (wrapped).
+DUE_COLUMNS = (
+    ColumnSpec("What", 6),
+    ColumnSpec("Tenant", 10, share=1, shrink=True, essential=True, most=40),
+    ColumnSpec("By", 14),
+    ColumnSpec("Why", 12, share=3, wrap=True),
+)
 #: A backup id inside a due item's reason, shortened like the table's Id column.
 _BACKUP_ID = re.compile(r"\bbk-\d{8}T\d{6}Z-([0-9a-f]+)\b")
 
@@ -86,11 +93,7 @@ def due_report(items: list[DueItem], more: int = 0) -> RenderableType:
     items not listed are counted on a last line."""
     if not items and not more:
         return Text("Nothing is due.", style="dim")
-    table = Table(box=None, show_header=False, pad_edge=False, expand=True, padding=(0, 1, 0, 0))
-    table.add_column(no_wrap=True, width=7)
-    table.add_column(no_wrap=True, width=17, overflow="ellipsis")
-    table.add_column(no_wrap=True, width=14)
-    table.add_column(ratio=1)
+    rows: list[tuple[RenderableType, ...]] = []
     for item in items:
         late = (
             Text("overdue", style="bold red")
@@ -99,7 +102,8 @@ def due_report(items: list[DueItem], more: int = 0) -> RenderableType:
         )
         reason = _BACKUP_ID.sub(r"\1", item.reason)
         what = f"{short_id(item.backup_id)}: {reason}" if item.backup_id else reason
-        table.add_row(item.kind, item.tenant, late, plain(what))
+        rows.append((item.kind, item.tenant, late, plain(what)))
+    table = SpecGrid(DUE_COLUMNS, rows, header=False, gap=1)
     if not more:
         return Group(table)
     rest = Text(f"… and {more:,} more (aptien-ops backup list due)", style="dim")

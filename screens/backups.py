@@ -103,7 +103,7 @@ class BackupsScreen(CatalogFilteredScreen, BackupActions):
             yield ProgressBar(id="backups-progress", show_eta=False)
         yield Static(id="backups-result")
         yield FilterBar(id="backups-filter")
-        yield ListTable(id="backups-table")
+        yield ListTable(COLUMNS, id="backups-table")
         yield Static(id="backups-detail")
         with VerticalScroll(id="backups-due"):
             yield Static(id="backups-due-list")
@@ -112,9 +112,6 @@ class BackupsScreen(CatalogFilteredScreen, BackupActions):
         self.query_one("#backups-run").display = False
         self.query_one("#backups-result").display = False
         self.query_one("#backups-due").border_title = "Due"
-        table = self.query_one(ListTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
         self.watch(self.app, "region_filter", self._show, init=False)
 
     # -- loading ---------------------------------------------------------------------------

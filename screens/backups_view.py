@@ -10,6 +10,7 @@ from aptien_ops.backup_policy import DueItem
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.screens.backup_render import last_check, short_id
+from aptien_ops.screens.columns import ColumnSpec
 from aptien_ops.screens.formatting import backup_status_text, short_minute, size
 from aptien_ops.screens.lists import ListRow
 from aptien_ops.services.backups import BackupRow
@@ -17,13 +18,15 @@ from aptien_ops.services.backups import BackupRow
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
 
+#: The tenant and the status are never pushed off; the tenant and the last check take a wide
+#: terminal's extra width; the id, time and size are as wide as their values.
 COLUMNS = (
-    ("tenant", "Tenant"),
-    ("id", "Id"),
-    ("created", "Created"),
-    ("size", "Size"),
-    ("status", "Status"),
-    ("checked", "Last check"),
+    ColumnSpec("Tenant", 9, share=2, shrink=True, essential=True),
+    ColumnSpec("Id", 2),
+    ColumnSpec("Created", 7),
+    ColumnSpec("Size", 4),
+    ColumnSpec("Status", 6, essential=True),
+    ColumnSpec("Last check", 4, share=1, shrink=True, key="checked"),
 )
 #: Rows the table holds (newest first): DataTable measures every cell it is given.
 WINDOW = 500

@@ -299,12 +299,6 @@ class OpsScreen(Screen[None], ServiceCaller):
             now = self.console.ctx.now()
             self.query_one(OpsFooter).show_refreshed(f"{now:%H:%M}")
 
-    def room(self, others: int, *, least: int) -> int:
-        """How wide a table's one long column (a target, a name) may be: what the screen's
-        width leaves beside ``others`` cells of the other columns, and never under ``least``
-        (80 columns keep the others whole; 200 show the long one whole)."""
-        return max(least, self.size.width - others)
-
     def refresh_data(self) -> None:
         """Start loading what the screen shows (in a worker)."""
 

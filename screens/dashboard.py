@@ -8,7 +8,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -21,6 +20,7 @@ from aptien_ops.permissions import Action, may_approve
 from aptien_ops.regions import RegionSummary
 from aptien_ops.screens.backup_render import BackupHealth, health_text
 from aptien_ops.screens.base import REGION_FILTER, OpsScreen
+from aptien_ops.screens.columns import ColumnSpec, SpecGrid
 from aptien_ops.screens.formatting import count, plural
 from aptien_ops.screens.partner_render import partners_text
 from aptien_ops.services.partner_results import PartnerSummary
@@ -33,6 +33,24 @@ STATES = (
     TenantState.CANCELLED,
     TenantState.PURGED,
 )
+
+#: The counts card: counts are as wide as they are (a state's title may be cut at 60
+#: columns, with …); no column takes a wide terminal's extra width.
+COUNT_COLUMNS = (
+    ColumnSpec("region", 6, essential=True),
+    *(ColumnSpec(str(state), 5, shrink=True, justify="right") for state in STATES),
+    ColumnSpec("total", 5, justify="right"),
+)
+#: The regions card: the clusters' names last, taking what the numbers leave.
+REGION_COLUMNS = (
+    ColumnSpec("region", 6, essential=True),
+    ColumnSpec("tenants", 7, justify="right"),
+    ColumnSpec("capacity", 8, justify="right"),
+    ColumnSpec("load", 5, justify="right"),
+    ColumnSpec("clusters", 8, share=1, shrink=True),
+)
+#: The placeholders: the label whole, the sentence wrapped.
+LATER_COLUMNS = (ColumnSpec("", 8), ColumnSpec("", 20, share=1, wrap=True))
 
 #: What later capabilities will show here; kept as placeholders so the layout does not jump.
 LATER = (
@@ -198,7 +216,7 @@ class DashboardScreen(OpsScreen):
         region = self.ops.region_filter
         return [region] if region else known
 
-    def _tenants(self, counts: list[TenantCount] | OpsError) -> Table | Text:
+    def _tenants(self, counts: list[TenantCount] | OpsError) -> SpecGrid | Text:
         if isinstance(counts, OpsError):
             return Text(counts.one_line(), style="red")
         by_region: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -207,46 +225,36 @@ class DashboardScreen(OpsScreen):
         known = list(self.console.settings.regions) + sorted(
             set(by_region) - set(self.console.settings.regions)
         )
-        table = Table(box=None, pad_edge=False, expand=True, header_style="bold")
-        table.add_column("region")
-        for state in STATES:
-            table.add_column(str(state), justify="right")
-        table.add_column("total", justify="right", style="bold")
+        rows: list[tuple[Text | str, ...]] = []
         regions = self._wanted_regions(known)
         for region in regions:
             cells = [by_region[region][str(s)] for s in STATES]
-            table.add_row(region, *(_cell(n) for n in cells), count(sum(cells)))
+            rows.append((region, *(_cell(n) for n in cells), _total(sum(cells))))
         if len(regions) > 1:
             cells = [sum(by_region[r][str(s)] for r in regions) for s in STATES]
-            table.add_row(Text("all", style="bold"), *(_cell(n) for n in cells), count(sum(cells)))
-        return table
+            rows.append((Text("all", style="bold"), *(_cell(n) for n in cells), _total(sum(cells))))
+        return SpecGrid(COUNT_COLUMNS, rows)
 
-    def _regions(self, regions: list[RegionSummary] | OpsError) -> Table | Text:
+    def _regions(self, regions: list[RegionSummary] | OpsError) -> SpecGrid | Text:
         if isinstance(regions, OpsError):
             return Text(regions.one_line(), style="red")
-        table = Table(box=None, pad_edge=False, expand=True, header_style="bold")
-        for name, justify in (
-            ("region", "left"),
-            ("clusters", "left"),
-            ("tenants", "right"),
-            ("capacity", "right"),
-            ("load", "right"),
-        ):
-            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        rows: list[tuple[Text | str, ...]] = []
         wanted = self.ops.region_filter
         for region in regions:
             if wanted and region.name != wanted:
                 continue
             load = region.load
             style = "red" if load >= 0.9 else "yellow" if load >= 0.75 else ""
-            table.add_row(
-                region.name,
-                ", ".join(c.name for c in region.clusters),
-                count(region.tenants),
-                count(region.capacity),
-                Text(f"{load:.1%}", style=style),
+            rows.append(
+                (
+                    region.name,
+                    count(region.tenants),
+                    count(region.capacity),
+                    Text(f"{load:.1%}", style=style),
+                    ", ".join(c.name for c in region.clusters),
+                )
             )
-        return table
+        return SpecGrid(REGION_COLUMNS, rows)
 
     def _approvals(self, pending: list[Approval] | OpsError) -> Text:
         if isinstance(pending, OpsError):
@@ -275,18 +283,18 @@ class DashboardScreen(OpsScreen):
         return partners_text(summary, self.console.settings.partners.expiring_within_days)
 
     @staticmethod
-    def _later() -> Table:
-        table = Table(box=None, pad_edge=False, show_header=False, expand=True)
-        table.add_column(style="bold", no_wrap=True)
-        table.add_column(style="dim")
-        for label, text in LATER:
-            table.add_row(label, text)
-        return table
+    def _later() -> SpecGrid:
+        rows = [(Text(label, style="bold"), Text(text, style="dim")) for label, text in LATER]
+        return SpecGrid(LATER_COLUMNS, rows, header=False)
 
 
-def _card(part: Any, render: Callable[[Any], Table | Text]) -> Table | Text | str:
+def _card(part: Any, render: Callable[[Any], SpecGrid | Text]) -> SpecGrid | Text | str:
     return "loading…" if part is None else render(part)
 
 
 def _cell(n: int) -> Text:
     return Text(count(n), style="dim" if n == 0 else "")
+
+
+def _total(n: int) -> Text:
+    return Text(count(n), style="bold")

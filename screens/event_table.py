@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from aptien_ops.screens.columns import ColumnSpec, fit
 from aptien_ops.screens.lists import list_keys
 from aptien_ops.terminal_text import shown
 
@@ -58,40 +59,24 @@ class RowWindow(Protocol):
     def row(self, position: int) -> Any | None: ...
 
 
-@dataclass(frozen=True)
-class Column:
-    """A column of ``width`` cells (0: flexible, it takes what the others leave).
+@dataclass(frozen=True, kw_only=True)
+class Column(ColumnSpec):
+    """A column (:class:`~screens.columns.ColumnSpec`) and what it shows of a row.
 
-    A wider terminal's spare cells go first to the flexible columns up to ``most`` (an e-mail
-    address read whole), then to the columns that ``grow`` up to their ``most`` (an IPv6
-    address, a record id), and only then, without limit, to the flexible ones: the extra width
-    goes where values are cut, not all to one column.
+    The table measures the rows it draws (not the pages it holds): a column grows to the
+    widest value drawn so far, as :func:`~screens.columns.fit` allows.
     """
 
-    title: str
-    width: int
     value: Callable[[Any], str]
-    grow: bool = False
-    most: int = 0
-    """The widest it grows to (0: no limit)."""
 
 
-def column_widths(columns: Sequence[Column], width: int) -> list[int]:
-    """Each column's width on a line ``width`` cells wide (one space before each column)."""
-    widths = [c.width for c in columns]
-    spare = width - sum(widths) - len(columns)
-    flexible = [i for i, c in enumerate(columns) if not c.width]
-    growing = [i for i, c in enumerate(columns) if c.grow]
-    for stage, capped in ((flexible, True), (growing, True), (flexible, False)):
-        for n, i in enumerate(stage):
-            if spare <= 0:
-                break
-            share = spare // (len(stage) - n)  # an even share of what is left
-            if capped and columns[i].most:
-                share = min(share, max(0, columns[i].most - widths[i]))
-            widths[i] += share
-            spare -= share
-    return [max(w, 4) if not c.width else w for w, c in zip(widths, columns, strict=True)]
+def column_widths(
+    columns: Sequence[Column], width: int, natural: Sequence[int] | None = None
+) -> list[int]:
+    """Each column's width on a line ``width`` cells wide (one space before each column),
+    ``natural`` its widest value drawn (by default: its title)."""
+    widest = natural if natural is not None else [len(c.title) for c in columns]
+    return fit(columns, widest, width - len(columns))
 
 
 def _cell(text: str, width: int) -> str:
@@ -163,6 +148,8 @@ class EventTable(ScrollView, can_focus=True):
         self.columns = tuple(columns)
         self.window = window
         self.alert = alert or (lambda row: False)
+        #: Each column's widest value drawn since the last :meth:`reset` (its title at least).
+        self.natural = [len(c.title) for c in self.columns]
         #: Absolute position of the highlighted row.
         self.cursor = 0
 
@@ -181,6 +168,7 @@ class EventTable(ScrollView, can_focus=True):
     def reset(self) -> None:
         """Back to the newest row (the window was cleared for a new query)."""
         self.cursor = 0
+        self.natural = [len(c.title) for c in self.columns]
         self.virtual_size = Size(self.size.width, len(self.window) + 1)
         self.scroll_to(y=0, animate=False, force=True)
         self.refresh()
@@ -261,7 +249,18 @@ class EventTable(ScrollView, can_focus=True):
     # -- drawing ---------------------------------------------------------------------------
 
     def _widths(self, width: int) -> list[int]:
-        return column_widths(self.columns, width)
+        return column_widths(self.columns, width, self.natural)
+
+    def _measured(self, cells: Sequence[str]) -> None:
+        """A drawn row's cells: a column whose widest value grew is fitted again (the whole
+        table is drawn anew after this frame)."""
+        grown = False
+        for i, value in enumerate(cells):
+            if len(value) > self.natural[i]:
+                self.natural[i] = len(value)
+                grown = True
+        if grown:
+            self.call_after_refresh(self.refresh)
 
     def _line(self, cells: Sequence[str], widths: Sequence[int], width: int) -> str:
         text = "".join(" " + _cell(cell, w) for cell, w in zip(cells, widths, strict=True))
@@ -286,4 +285,5 @@ class EventTable(ScrollView, can_focus=True):
             name = "event-table--alert" if alert else None
         style = self.rich_style + self.get_component_rich_style(name) if name else self.rich_style
         cells = [shown(c.value(row)) for c in self.columns]
+        self._measured(cells)
         return Strip([Segment(self._line(cells, widths, width), style)], width)

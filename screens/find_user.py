@@ -29,6 +29,7 @@ from aptien_ops.screens.base import (
     highlighted_key,
     open_row,
 )
+from aptien_ops.screens.columns import ColumnSpec
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import (
     count,
@@ -45,6 +46,15 @@ from aptien_ops.screens.tenant_detail import TenantDetailScreen
 from aptien_ops.services.inspection_results import SearchFailure, UserHit, UserSearch
 from aptien_ops.terminal_text import shown
 
+#: The tenant and the state are never pushed off; the address logged in from takes a wide
+#: terminal's extra width (a whole IPv6 address).
+COLUMNS = (
+    ColumnSpec("Tenant", 12, share=2, shrink=True, essential=True),
+    ColumnSpec("Region", 2),
+    ColumnSpec("State", 6, essential=True),
+    ColumnSpec("Last login", 11, key="last_login"),
+    ColumnSpec("From", 10, share=2, shrink=True, most=39, key="ip"),
+)
 #: Rows shown at most: an address is a user of a handful of tenants, never of the whole fleet.
 SHOWN_ROWS = 1_000
 #: Rows the final, sorted list adds to the table per frame once a search ends.
@@ -120,19 +130,10 @@ class FindUserScreen(OpsScreen):
                 yield Static(id="find-status")
                 yield ProgressBar(id="find-progress", show_eta=False)
             yield FilterBar(id="find-filter")
-            yield ListTable(id="find-table")
+            yield ListTable(COLUMNS, id="find-table")
             yield Static(id="find-detail")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label in (
-            ("tenant", "Tenant"),
-            ("region", "Region"),
-            ("state", "State"),
-            ("last_login", "Last login"),
-            ("ip", "From"),
-        ):
-            table.add_column(label, key=key)
         self._email_box().cursor_blink = self.ops.cursor_blink
         self.query_one("#find-progress").display = False
         self.watch(self.app, "region_filter", self._region_changed, init=False)

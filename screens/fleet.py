@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -24,6 +23,7 @@ from textual.widgets import Label, ProgressBar, Static
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import CLEAR_FILTER, FILTER, REGION_FILTER, OpsScreen
+from aptien_ops.screens.columns import ColumnSpec, SpecGrid
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import count, plain, plural
 from aptien_ops.screens.lists import ListScroll
@@ -79,6 +79,23 @@ class ClusterChecked(Message, bubble=False):
         self.cluster = cluster
 
 
+#: Which tenant (or cluster), where, and what is wrong: the detail wraps, the names are cut
+#: (with …) only on a narrow terminal.
+FINDING_COLUMNS = (
+    ColumnSpec("Tenant", 14, shrink=True, essential=True, most=44),
+    ColumnSpec("Where", 10, shrink=True),
+    ColumnSpec("Detail", 16, share=1, wrap=True),
+)
+
+
+def _finding_row(f: Finding) -> tuple[Text, Text, Text]:
+    return (
+        plain(f"  {f.tenant or f.cluster or '—'}"),
+        plain(f"{f.region} · {f.cluster or '—'}", "dim"),
+        plain(f.detail),
+    )
+
+
 def findings_report(findings: Sequence[Finding]) -> RenderableType:
     """Findings grouped by kind, each group a small table: tenant or cluster, where, detail."""
     parts: list[RenderableType] = []
@@ -88,25 +105,15 @@ def findings_report(findings: Sequence[Finding]) -> RenderableType:
     known = [k for k in KINDS if k in by_kind]
     others = sorted(set(by_kind) - set(KINDS))
     shown_per_kind = max(SHOWN_PER_KIND_AT_LEAST, FINDINGS_SHOWN // max(1, len(by_kind)))
+    rows = {kind: [_finding_row(f) for f in by_kind[kind][:shown_per_kind]] for kind in by_kind}
+    every_row = [row for kind_rows in rows.values() for row in kind_rows]
     for kind in known + others:
         group = by_kind[kind]
         if parts:
             parts.append(Text(""))
         parts.append(Text(f"{KINDS.get(kind, kind)} ({count(len(group))})", style="bold yellow"))
-        # Fixed widths so the columns of every group line up.
-        table = Table(
-            box=None, show_header=False, pad_edge=False, expand=True, padding=(0, 1, 0, 0)
-        )
-        table.add_column(no_wrap=True, width=22, overflow="ellipsis")
-        table.add_column(no_wrap=True, width=19, overflow="ellipsis", style="dim")
-        table.add_column(ratio=1)
-        for f in group[:shown_per_kind]:
-            table.add_row(
-                plain(f"  {f.tenant or f.cluster or '—'}"),
-                plain(f"{f.region} · {f.cluster or '—'}"),
-                plain(f.detail),
-            )
-        parts.append(table)
+        # Sized by every group's rows, so that the columns of every group line up.
+        parts.append(SpecGrid(FINDING_COLUMNS, rows[kind], header=False, measure=every_row))
         if len(group) > shown_per_kind:
             parts.append(
                 Text(
@@ -306,7 +313,9 @@ class FleetScreen(OpsScreen):
         )
 
     def _migrate(self, region: str | None) -> Callable[[], list[MigrationResult]]:
-        """Show the migration's progress (here and in the dialog); the call that runs it."""
+        """Show the migration's progress (here and in the dialog); the call that runs it. It
+        counts as a running job until it is over: ``q`` asks first."""
+        self.ops.job_started(self, "migrating tenant schemas")
         self.query_one("#fleet-migration").display = True
         self.query_one("#fleet-migration-label", Label).update("migrating…")
         self.query_one(ProgressBar).update(total=None, progress=0)
@@ -346,4 +355,5 @@ class FleetScreen(OpsScreen):
 
     def after_change(self) -> None:
         self.query_one("#fleet-migration").display = False
+        self.ops.job_ended(self)
         self.refresh_data()

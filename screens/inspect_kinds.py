@@ -165,11 +165,20 @@ LOGINS = EventKind(
     kind="logins",
     title="Logins",
     columns=(
-        Column("When (UTC)", 11, lambda r: when(r.at)),
-        Column("User", 0, lambda r: r.user_email, most=40),
-        Column("IP", 15, lambda r: r.ip, grow=True, most=39),  # a whole IPv6 address
-        Column("Result", 14, lambda r: shown_result(r.result)),
-        Column("Method", 8, lambda r: r.method),
+        Column("When (UTC)", 11, value=lambda r: when(r.at)),
+        Column("User", 10, share=3, shrink=True, essential=True, value=lambda r: r.user_email),
+        # Room for a whole IPv6 address on a wide terminal; an IPv4 one at 80 columns.
+        Column("IP", 15, share=2, shrink=True, most=39, value=lambda r: r.ip),
+        Column(
+            "Result",
+            10,
+            share=2,
+            shrink=True,
+            most=14,
+            essential=True,
+            value=lambda r: shown_result(r.result),
+        ),
+        Column("Method", 6, shrink=True, value=lambda r: r.method),
     ),
     fields=(
         FilterField("since", "since: all", 10),
@@ -188,12 +197,12 @@ AUDIT = EventKind(
     kind="audit",
     title="Audit",
     columns=(
-        Column("When (UTC)", 11, lambda r: when(r.at)),
-        Column("Actor", 0, lambda r: r.actor, most=40),
-        Column("Action", 7, lambda r: r.action, grow=True, most=12),
-        Column("Datasheet", 10, lambda r: r.datasheet, grow=True, most=16),
-        Column("Record", 10, lambda r: r.record_id, grow=True, most=24),
-        Column("Size", 8, lambda r: payload_size(r.payload_size)),
+        Column("When (UTC)", 11, value=lambda r: when(r.at)),
+        Column("Actor", 10, share=3, shrink=True, essential=True, value=lambda r: r.actor),
+        Column("Action", 7, share=1, shrink=True, most=12, value=lambda r: r.action),
+        Column("Datasheet", 8, share=1, shrink=True, most=16, value=lambda r: r.datasheet),
+        Column("Record", 8, share=1, shrink=True, most=24, value=lambda r: r.record_id),
+        Column("Size", 8, value=lambda r: payload_size(r.payload_size)),
     ),
     fields=(
         FilterField("since", "since: all", 10),

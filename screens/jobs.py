@@ -27,7 +27,8 @@ class JobTracking(App[None]):
             self.exit()
 
     async def action_quit(self) -> None:
-        """Quit; while a backup run or a verification is going, ask first. Its worker thread
+        """Quit; while a long job (a backup run, a verification, a restore, a migration) is
+        going, ask first. Its worker thread
         cannot be stopped halfway (each backup is written whole or not at all), so the
         console offers to quit once it is done, showing its progress until then."""
         if not self.jobs:
@@ -45,7 +46,7 @@ class JobTracking(App[None]):
 
         question = (
             f"Still going: {doing}.\nIt cannot be stopped halfway safely. Quit once it is"
-            " done? Its progress stays on the Backups screen until then."
+            " done? Its progress stays on its screen until then."
         )
         self.push_screen(
             ConfirmModal(question, yes="Quit when done", title="A job is running"), decided

@@ -14,9 +14,12 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.message import Message
+from textual.widgets.data_table import RowKey
 
 from aptien_ops.screens.base import OpsTable, highlighted_key, move_to_key
+from aptien_ops.screens.columns import ColumnSpec, cell, fit
 
 
 def list_keys(
@@ -46,10 +49,12 @@ class ListRow:
 
     key: str
     cells: Sequence[RenderableType]
+    """As given; kept as cells that end with ``…`` when their column is narrower."""
     text: str = field(init=False)
     """The row's visible text, lower-cased: what the filter looks in."""
 
     def __post_init__(self) -> None:
+        self.cells = tuple(cell(c) for c in self.cells)
         self.text = " ".join(_plain(c) for c in self.cells).lower()
 
 
@@ -64,6 +69,9 @@ CHUNK = 40
 
 class ListTable(OpsTable):
     """A row-cursor table that moves with the list keys and shows the rows matching its filter.
+
+    Its columns are ``columns`` (:mod:`screens.columns`): their widths are fitted to the
+    table's width whenever rows come in or the terminal is resized.
 
     ``fill`` hands it every row; it shows those whose visible text holds ``needle`` (at most
     ``limit`` of them: DataTable measures every cell it is given) and keeps the cursor on the
@@ -81,8 +89,15 @@ class ListTable(OpsTable):
             super().__init__()
             self.table = table
 
-    def __init__(self, *, limit: int | None = None, id: str | None = None) -> None:
+    def __init__(
+        self,
+        columns: Sequence[ColumnSpec] = (),
+        *,
+        limit: int | None = None,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.specs = tuple(columns)
         self.limit = limit
         self.needle = ""
         self._rows: list[ListRow] = []
@@ -94,6 +109,35 @@ class ListTable(OpsTable):
         """The row the cursor goes to when it arrives (None: it stays where it is)."""
         self.matches = 0
         """How many rows match the filter (some may be beyond ``limit``)."""
+
+    def on_mount(self) -> None:
+        for spec in self.specs:
+            title = Text(spec.title, no_wrap=True, overflow="ellipsis")
+            self.add_column(title, key=spec.column_key, width=spec.least)
+
+    def on_resize(self) -> None:
+        self.fit_columns()
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        super()._update_dimensions(new_rows)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Share the table's width out among its columns (:func:`screens.columns.fit`): what
+        the vertical scrollbar and the cells' padding leave."""
+        columns = self.ordered_columns
+        if not self.specs or len(columns) != len(self.specs) or not self.size.width:
+            return
+        padding = 2 * self.cell_padding * len(columns)
+        room = self.size.width - self.styles.scrollbar_size_vertical - padding
+        widths = fit(self.specs, [c.content_width for c in columns], room)
+        if all(c.width == w and not c.auto_width for c, w in zip(columns, widths, strict=True)):
+            return
+        for column, width in zip(columns, widths, strict=True):
+            column.width, column.auto_width = width, False
+        self._clear_caches()
+        total = sum(c.get_render_width(self) for c in columns) + self._row_label_column_width
+        self.virtual_size = Size(total, self.virtual_size.height)
 
     @property
     def total(self) -> int:

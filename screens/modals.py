@@ -18,7 +18,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.await_complete import AwaitComplete
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widget import Widget
@@ -61,6 +61,9 @@ class OpsModal(ModalScreen[R], ServiceCaller):
     CSS_PATH: ClassVar[str | PurePath | list[str | PurePath] | None] = Path(__file__).with_name(
         "modals.tcss"
     )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit_asking", "Quit", show=False, tooltip="quit (asks: a job is running)")
+    ]
     _acts: tuple[ServiceCaller, Act, Callable[[Any], None]] | None = None
     #: A change made from this dialog is under way: it cannot be answered or closed again.
     working = False
@@ -96,6 +99,16 @@ class OpsModal(ModalScreen[R], ServiceCaller):
         """Make the change: in this dialog's worker (a long job's dialog hands it to its
         screen's, see ``screens/backup_modals.JobModal``)."""
         self.change(call, self._done)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "quit_asking":
+            # A dialog stands between q and the app: while it works for a long job (a backup
+            # run, a migration), its q asks the app's question instead.
+            return self.working and bool(getattr(self.app, "jobs", None))
+        return True
+
+    async def action_quit_asking(self) -> None:
+        await self.app.run_action("quit")
 
     def show_working(self, progress: str = "") -> None:
         """Say that the change is under way (and how far it got: ``progress``)."""

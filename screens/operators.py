@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 from aptien_ops.domain import Operator
 from aptien_ops.permissions import ROLES, Action, Role
 from aptien_ops.screens.base import CLEAR_FILTER, FILTER, OpsScreen, highlighted_key, open_row
+from aptien_ops.screens.columns import ColumnSpec
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import day, plain, role_choice, role_list
 from aptien_ops.screens.lists import ListRow, ListTable
@@ -24,6 +25,14 @@ from aptien_ops.screens.modals import (
     RolePickerModal,
 )
 from aptien_ops.terminal_text import shown
+
+#: The operator's name and roles take a wide terminal's extra width; the date never does.
+COLUMNS = (
+    ColumnSpec("Operator", 8, share=2, shrink=True, essential=True, key="name"),
+    ColumnSpec("Roles", 10, share=2, shrink=True),
+    ColumnSpec("Added by", 8, share=1, shrink=True, most=32, key="added_by"),
+    ColumnSpec("Added", 10),
+)
 
 
 class OperatorsScreen(OpsScreen):
@@ -55,18 +64,8 @@ class OperatorsScreen(OpsScreen):
 
     def compose_body(self) -> ComposeResult:
         yield FilterBar(id="operators-filter")
-        yield ListTable(id="operators-table")
+        yield ListTable(COLUMNS, id="operators-table")
         yield Static(id="operators-note")
-
-    def on_mount(self) -> None:
-        table = self.query_one(ListTable)
-        for key, label in (
-            ("name", "Operator"),
-            ("roles", "Roles"),
-            ("added_by", "Added by"),
-            ("added", "Added"),
-        ):
-            table.add_column(label, key=key)
 
     def refresh_data(self) -> None:
         self.load(self.console.operators.list, self._loaded)

@@ -37,14 +37,17 @@ from aptien_ops.screens.paged_list import PagedTable
 from aptien_ops.services.opslog_service import Witnesses
 from aptien_ops.terminal_text import shown
 
-#: Target last: it is the column a narrow terminal may cut, and the detail pane repeats it.
+#: Target last: it takes a wide terminal's extra width, a narrow one cuts it (with …), and
+#: the detail pane repeats it. Who did what and how it ended are never pushed off.
 COLUMNS = (
-    Column("#", 5, lambda e: str(e.seq)),
-    Column("Time (UTC)", 11, lambda e: short_minute(e.logged_at)),
-    Column("Operator", 10, lambda e: e.operator),
-    Column("Action", 20, lambda e: e.action),
-    Column("Outcome", 8, lambda e: e.outcome),
-    Column("Target", 0, lambda e: e.target),
+    Column("#", 5, value=lambda e: str(e.seq)),
+    Column("Time (UTC)", 11, value=lambda e: short_minute(e.logged_at)),
+    Column(
+        "Operator", 8, share=1, shrink=True, most=16, essential=True, value=lambda e: e.operator
+    ),
+    Column("Action", 14, share=2, shrink=True, most=24, essential=True, value=lambda e: e.action),
+    Column("Outcome", 8, share=1, shrink=True, most=16, essential=True, value=lambda e: e.outcome),
+    Column("Target", 6, share=3, shrink=True, value=lambda e: e.target),
 )
 
 

@@ -24,6 +24,7 @@ from aptien_ops.screens.base import (
     highlighted_key,
     open_row,
 )
+from aptien_ops.screens.columns import ColumnSpec
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import plain, plural
 from aptien_ops.screens.lists import ListRow, ListTable
@@ -36,13 +37,13 @@ from aptien_ops.screens.partner_render import (
     until_text,
 )
 
-#: The state second: at 60 columns the columns on the right are cut first.
+#: The state second, never cut; at 60 columns the kind and coverage are cut first (with …).
 COLUMNS = (
-    ("name", "Name"),
-    ("state", "State"),
-    ("until", "Until"),
-    ("kind", "Kind"),
-    ("coverage", "Coverage"),
+    ColumnSpec("Name", 10, share=2, shrink=True, essential=True),
+    ColumnSpec("State", 8, essential=True),
+    ColumnSpec("Until", 10),
+    ColumnSpec("Kind", 4, shrink=True),
+    ColumnSpec("Coverage", 4, share=2, shrink=True),
 )
 
 
@@ -78,13 +79,8 @@ class PartnersScreen(OpsScreen):
     def compose_body(self) -> ComposeResult:
         yield FilterBar(id="partners-filter")
         yield Static("loading…", id="partners-status")
-        yield ListTable(id="partners-table")
+        yield ListTable(COLUMNS, id="partners-table")
         yield Static(id="partners-detail")
-
-    def on_mount(self) -> None:
-        table = self.query_one(ListTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
 
     def refresh_data(self) -> None:
         self.load(self._read, self._loaded)
@@ -106,11 +102,11 @@ class PartnersScreen(OpsScreen):
                 review_overdue=p.review_overdue,
             )
             cells = (
-                plain(p.name, width=24),
+                plain(p.name),
                 state,
                 until_text(p.in_force_until, p.eligible),
                 kind_text(p.kinds),
-                plain(coverage_text(p.coverage), width=24),
+                plain(coverage_text(p.coverage)),
             )
             rows.append(ListRow(p.name, cells))
             summaries[p.name] = row_summary(p, state)

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Static
 
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import CLEAR_FILTER, FILTER, OpsScreen, highlighted_key, open_row
+from aptien_ops.screens.columns import ColumnSpec
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import plural
 from aptien_ops.screens.lists import ListRow, ListTable
@@ -25,6 +26,12 @@ from aptien_ops.screens.modals import ReasonModal, RecordModal
 from aptien_ops.services.doctor_results import MARKS, DoctorReport, Verdict
 from aptien_ops.services.policy import PolicyView
 from aptien_ops.terminal_text import shown
+
+#: The key whole; its value takes the rest of the line (Enter shows it all).
+COLUMNS = (
+    ColumnSpec("Key", 10, essential=True),
+    ColumnSpec("Value", 10, share=1, shrink=True),
+)
 
 
 class PolicyScreen(OpsScreen):
@@ -69,16 +76,13 @@ class PolicyScreen(OpsScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("loading…", id="policy-source")
         yield FilterBar(id="policy-filter")
-        yield ListTable(id="policy-table")
+        yield ListTable(COLUMNS, id="policy-table")
         yield Static(id="policy-detail")
         with VerticalScroll(id="policy-checks"):
             yield Static(id="policy-checks-list")
         yield Static(id="policy-note")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label in (("key", "Key"), ("value", "Value")):
-            table.add_column(label, key=key)
         checks = self.query_one("#policy-checks")
         checks.border_title = "Checks (aptien-ops doctor)"
         checks.display = False
@@ -89,7 +93,7 @@ class PolicyScreen(OpsScreen):
     def _loaded(self, view: PolicyView) -> None:
         self.view = view
         self.query_one(ListTable).fill(
-            ListRow(key, (key, Text(_short(json.dumps(value)))))
+            ListRow(key, (key, Text(json.dumps(value))))
             for key, value in view.policy.as_json().items()
         )
         self._show_detail(self.selected())
@@ -217,9 +221,6 @@ VERDICT_STYLES = {
     Verdict.NOT_CHECKED: "yellow",
 }
 
-#: Widest value a row shows; the request dialog shows the whole of it.
-VALUE_WIDTH = 48
-
 
 def _key_text(view: PolicyView, key: str) -> Text:
     """A key of the policy: what it means, then its whole value."""
@@ -228,7 +229,3 @@ def _key_text(view: PolicyView, key: str) -> Text:
     text.append(f": {view.describe(key)}\n")
     text.append(json.dumps(view.policy.as_json()[key]), style="dim")
     return text
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…"

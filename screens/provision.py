@@ -163,7 +163,7 @@ class ProvisionModal(OpsModal[str | None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "next_field":
             return isinstance(self.focused, Input)  # Enter on a button or the list acts as usual
-        return True
+        return super().check_action(action, parameters)
 
     def action_next_field(self) -> None:
         assert self.focused is not None

@@ -29,13 +29,14 @@ from aptien_ops.screens.paged_list import PagedListScreen, PagedTable
 from aptien_ops.screens.provision import ProvisionModal
 from aptien_ops.screens.tenant_detail import TenantDetailScreen
 
-#: The list's columns, each an order ``s`` cycles through (``TENANT_ORDERS``).
+#: The list's columns, each an order ``s`` cycles through (``TENANT_ORDERS``). The name takes
+#: a wide terminal's extra width; the name and the state are never pushed off.
 COLUMNS = (
-    Column("Name", 0, lambda t: t.name, most=30),
-    Column("Country", 7, lambda t: t.country),
-    Column("Region", 6, lambda t: t.region),
-    Column("Cluster", 14, lambda t: t.cluster or "", grow=True, most=24),
-    Column("State", 12, lambda t: str(t.state)),
+    Column("Name", 12, share=3, shrink=True, essential=True, value=lambda t: t.name),
+    Column("Country", 7, value=lambda t: t.country),
+    Column("Region", 6, value=lambda t: t.region),
+    Column("Cluster", 8, share=1, shrink=True, most=24, value=lambda t: t.cluster or ""),
+    Column("State", 12, essential=True, value=lambda t: str(t.state)),
 )
 #: What cannot occur in a name, country code, region or state: such a key leaves the filter.
 UNFILTERABLE = re.compile(r"[^\w\s.-]")

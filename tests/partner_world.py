@@ -11,7 +11,7 @@ from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import Tenant, TenantState
 from aptien_ops.services.partners import PartnerInput
 
-from cli_runner import run_cli
+from cli_runner import Result, run_cli
 
 START = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
 FAR = "2099-12-31"
@@ -123,4 +123,20 @@ def cli_partner(
         "2020-01-01",
         "--expires-on",
         expires_on,
+    )
+
+
+def share_card(config: Path, *flags: str, reason: str = "intro") -> Result:
+    """``aptien-ops [FLAGS] partner share-contacts acme-gmbh --partner nordic-sales`` as pat."""
+    return run_cli(
+        *flags,
+        "partner",
+        "share-contacts",
+        "acme-gmbh",
+        "--partner",
+        "nordic-sales",
+        "--reason",
+        reason,
+        config=config,
+        operator="pat",
     )

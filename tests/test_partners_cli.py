@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from partner_world import cli_partner, cli_tenant, pat
+from partner_world import cli_partner, cli_tenant, pat, share_card
 
 from cli_runner import run_cli
 from hostile_data import SIGNATURES, hostile
@@ -70,17 +70,7 @@ def test_a_partner_from_registration_to_shared_contacts(sandbox: Path, tmp_path:
     assert refused.code == 5 and "rule: kind" in refused.stderr
     pat(sandbox, "assign", "nordic-sales", "acme-gmbh", "--as", "sales", "--reason", "new")
 
-    card = run_cli(
-        "partner",
-        "share-contacts",
-        "acme-gmbh",
-        "--partner",
-        "nordic-sales",
-        "--reason",
-        "intro",
-        config=sandbox,
-        operator="pat",
-    )
+    card = share_card(sandbox, reason="intro")
     assert card.code == 0, card.stderr
     assert [line.split()[0] for line in card.stdout.splitlines()] == [
         "company",
@@ -98,17 +88,7 @@ def test_a_partner_from_registration_to_shared_contacts(sandbox: Path, tmp_path:
     check = run_cli("--json", "partner", "check", config=sandbox)
     assert check.code == 7
     assert [x["rule"] for x in check.json()["lapsed"]] == ["agreement"]
-    again = run_cli(
-        "partner",
-        "share-contacts",
-        "acme-gmbh",
-        "--partner",
-        "nordic-sales",
-        "--reason",
-        "intro",
-        config=sandbox,
-        operator="pat",
-    )
+    again = share_card(sandbox, reason="intro")
     assert again.code == 5 and again.stdout == ""
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import codecs
 import gc
+import random
 from pathlib import Path
 
 import pytest
 
+from aptien_ops.domain.values import _email_fault, plain_email
 from aptien_ops.partner_files import IMPORT_COLUMNS
 
 from cli_runner import Result, run_cli
@@ -19,6 +21,18 @@ NORDIC = (
     "+47 22 00 00 00,PA-1,2020-01-01,2020-01-01,2099-12-31"
 )
 ALPINE = "alpine-experts,Alpine Experts GmbH,expert,eu,gdpr;payroll,,,,,,,"
+
+
+def _second(old: str, new: str) -> str:
+    """NORDIC as another partner (its name and agreement reference changed), ``old`` replaced
+    by ``new``."""
+    return NORDIC.replace("nordic-sales", "nordic-two", 1).replace("PA-1", "PA-2").replace(old, new)
+
+
+#: Agreement dates seen on an earlier line, in the wrong order.
+REVERSED = ("2020-01-01,2099-12-31", "2099-12-31,2020-01-01")
+#: ALPINE with every cell quoted.
+QUOTED = '"' + ALPINE.replace(",", '","') + '"'
 
 
 @pytest.fixture
@@ -95,6 +109,26 @@ def test_the_diff_comes_first_then_applies_in_one_go(sandbox: Path, tmp_path: Pa
         ((HEADER, NORDIC + ",extra"), "line 2: 13 cells"),
         ((HEADER, ALPINE.replace("Alpine", "Alp\x1bine")), "line 2, column legal_name"),
         ((HEADER, ALPINE.replace("Alpine", "Alp\u202eine")), "line 2, column legal_name"),
+        # the rows past the first take a quicker path; what it refuses is still named
+        (
+            (HEADER, NORDIC, _second("@nordic.example", "@nordic")),
+            "line 3, column contact_email",
+        ),
+        ((HEADER, NORDIC, _second("sales,SE", "salez,SE")), "line 3, column kinds"),
+        (
+            (
+                HEADER,
+                NORDIC,
+                _second(*REVERSED),
+            ),
+            "line 3, column expires_on",
+        ),
+        ((HEADER, ALPINE.replace("Alpine", "Alp\tine")), "line 2, column legal_name"),
+        ((HEADER, NORDIC, ALPINE.replace("Alpine", "A" * 2001)), "line 3, column legal_name"),
+        (
+            (HEADER, QUOTED.replace("Alpine", "A\nB")),
+            "line 2, column legal_name",
+        ),
     ],
 )
 def test_a_bad_file_is_refused_naming_line_and_column_and_nothing_changes(
@@ -147,3 +181,12 @@ def test_without_the_role_a_bad_file_is_refused_before_it_is_read(
     denied = [e for e in entries if e["action"] == "partner.import"]
     assert [e["outcome"] for e in denied] == ["denied"] * 3
     assert _import(sandbox, path).code == 2  # the partner manager is told what is wrong
+
+
+def test_the_quick_e_mail_check_never_accepts_what_the_rule_refuses() -> None:
+    rng = random.Random(12)
+    letters = "ab.@-_+ é\t"
+    cases = ["a@b.cd", "a@b.c", "a@.cd", "a@b..cd", "@b.cd", "a@@b.cd", "x" * 65 + "@b.cd"]
+    cases += ["".join(rng.choice(letters) for _ in range(rng.randint(1, 9))) for _ in range(20000)]
+    accepted = [c for c in cases if plain_email(c)]
+    assert accepted and all(_email_fault(c) is None for c in accepted)

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from partner_world import share_card
 
 from aptien_ops.config import load_settings
 from aptien_ops.services.partner_results import ContactCard
@@ -106,33 +107,14 @@ def test_the_card_has_four_fields_and_a_canary_elsewhere_never_leaks(sandbox: Pa
     assert suspended.code == 0, suspended.stderr
     said = ""
     for flag in ((), ("--json",)):
-        shared = run_cli(
-            *flag,
-            "partner",
-            "share-contacts",
-            "acme-gmbh",
-            "--partner",
-            "nordic-sales",
-            "--reason",
-            "intro",
-            config=sandbox,
-            operator="pat",
-        )
+        shared = share_card(sandbox, *flag, reason="intro")
         assert shared.code == 0, shared.stderr
         said += shared.stdout + shared.stderr
     assert "anna@acme.example" in said and "ACME GmbH" in said and "+49 30 1234567" in said
     assert CANARY not in said
-    card = _json(
-        sandbox,
-        "partner",
-        "share-contacts",
-        "acme-gmbh",
-        "--partner",
-        "nordic-sales",
-        "--reason",
-        "again",
-        who="pat",
-    )
+    again = share_card(sandbox, "--json", reason="again")
+    assert again.code == 0, again.stderr
+    card = again.json()
     assert card == {
         "company": "ACME GmbH",
         "name": "Anna Adler",
@@ -186,17 +168,7 @@ def test_tenant_update_changes_the_card_and_logs_only_which_fields(sandbox: Path
 
 
 def test_cancel_ends_assignments_and_purge_keeps_only_the_history(sandbox: Path) -> None:
-    shared = run_cli(
-        "partner",
-        "share-contacts",
-        "acme-gmbh",
-        "--partner",
-        "nordic-sales",
-        "--reason",
-        "intro",
-        config=sandbox,
-        operator="pat",
-    )
+    shared = share_card(sandbox, reason="intro")
     assert shared.code == 0
     cancel = run_cli(
         "--yes",
@@ -215,17 +187,7 @@ def test_cancel_ends_assignments_and_purge_keeps_only_the_history(sandbox: Path)
         "tenant cancelled",
         "olga",
     )
-    refused = run_cli(
-        "partner",
-        "share-contacts",
-        "acme-gmbh",
-        "--partner",
-        "nordic-sales",
-        "--reason",
-        "x",
-        config=sandbox,
-        operator="pat",
-    )
+    refused = share_card(sandbox, reason="x")
     assert refused.code == 5
     purge = run_cli("--json", "--yes", "tenant", "purge", "acme-gmbh", config=sandbox)
     assert purge.code == 8, purge.stderr  # four-eyes: another admin approves

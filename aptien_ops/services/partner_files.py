@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import NamedTuple, TypeVar, cast
 
 from aptien_ops.domain.free_text import CONTACT_NAME, LEGAL_NAME
 from aptien_ops.domain.partner_input import (
@@ -37,6 +37,7 @@ from aptien_ops.domain.partners import (
     PartnerStatus,
     validate_partner_name,
 )
+from aptien_ops.domain.values import plain_email
 from aptien_ops.errors import InvalidInput
 from aptien_ops.partner_files import (
     BadLine,
@@ -88,8 +89,7 @@ class Published:
         }
 
 
-@dataclass(frozen=True)
-class _Parsed:
+class _Parsed(NamedTuple):
     partner: Partner
     agreement: Agreement | None
     line: int
@@ -171,12 +171,12 @@ class PartnerFiles(PartnerLinks):
                 raise BadLine(row.line, bad.message, column, bad.hint) from None
 
         def repeated(row: ImportRow, column: str, parse: Callable[[str], T]) -> T:
-            known, text = memo[column], row.cells[column]
-            try:
+            known = memo[column]
+            text = row.cells[column]
+            if text in known:
                 return cast(T, known[text])
-            except KeyError:
-                value = known[text] = cell(row, column, parse)
-                return value
+            value = known[text] = cell(row, column, parse)
+            return value
 
         def kinds(v: str) -> frozenset[PartnerKind]:
             return parse_kinds(_split(v))
@@ -187,20 +187,29 @@ class PartnerFiles(PartnerLinks):
         def coverage(v: str) -> Coverage:
             return parse_coverage(_split(v), regions)
 
-        for row in rows:
-            name = cell(row, "name", validate_partner_name)
-            if name in seen:
-                raise BadLine(row.line, f"partner {name!r} is on line {seen[name]} already", "name")
-            seen[name] = row.line
-            partner = Partner(
+        def email(v: str) -> str | None:
+            return v if plain_email(v) else self._email(v)
+
+        def new(
+            name: str,
+            legal_name: str,
+            kinds: frozenset[PartnerKind],
+            expertise: tuple[str, ...],
+            coverage: Coverage,
+            contact_name: str | None,
+            contact_email: str | None,
+            contact_phone: str | None,
+        ) -> Partner:
+            """An active partner added by this import, from its checked cells."""
+            return Partner(
                 name,
-                cell(row, "legal_name", LEGAL_NAME.check),
-                repeated(row, "kinds", kinds),
-                repeated(row, "expertise", expertise),
-                repeated(row, "coverage", coverage),
-                cell(row, "contact_name", CONTACT_NAME.optional),
-                cell(row, "contact_email", self._email),
-                repeated(row, "contact_phone", parse_phone),
+                legal_name,
+                kinds,
+                expertise,
+                coverage,
+                contact_name,
+                contact_email,
+                contact_phone,
                 PartnerStatus.ACTIVE,
                 None,
                 due,
@@ -209,6 +218,50 @@ class PartnerFiles(PartnerLinks):
                 now,
                 me,
             )
+
+        def checked(row: ImportRow) -> Partner:
+            """The row's partner, each cell checked in the columns' order; the first refused
+            names its line and column."""
+            name = cell(row, "name", validate_partner_name)
+            if name in seen:
+                raise BadLine(row.line, f"partner {name!r} is on line {seen[name]} already", "name")
+            return new(
+                name,
+                cell(row, "legal_name", LEGAL_NAME.check),
+                repeated(row, "kinds", kinds),
+                repeated(row, "expertise", expertise),
+                repeated(row, "coverage", coverage),
+                cell(row, "contact_name", CONTACT_NAME.optional),
+                cell(row, "contact_email", email),
+                repeated(row, "contact_phone", parse_phone),
+            )
+
+        known_kinds, known_expertise = memo["kinds"], memo["expertise"]
+        known_coverage, known_phones = memo["coverage"], memo["contact_phone"]
+        for row in rows:
+            c = row.cells
+            try:
+                # The common case, the same checks without naming the cell: a repeated cell
+                # seen already on an earlier line, every other cell accepted. Anything else
+                # goes through ``checked``, which says where.
+                partner = new(
+                    validate_partner_name(c["name"]),
+                    LEGAL_NAME.check(c["legal_name"]),
+                    cast(frozenset[PartnerKind], known_kinds[c["kinds"]]),
+                    cast(tuple[str, ...], known_expertise[c["expertise"]]),
+                    cast(Coverage, known_coverage[c["coverage"]]),
+                    CONTACT_NAME.optional(c["contact_name"]),
+                    email(c["contact_email"]),
+                    cast("str | None", known_phones[c["contact_phone"]]),
+                )
+            except (KeyError, InvalidInput):
+                partner = checked(row)
+            if partner.name in seen:
+                first = seen[partner.name]
+                raise BadLine(
+                    row.line, f"partner {partner.name!r} is on line {first} already", "name"
+                )
+            seen[partner.name] = row.line
             out.append(_Parsed(partner, self._agreement(row, me, now, memo["dates"]), row.line))
         return out
 
@@ -217,6 +270,27 @@ class PartnerFiles(PartnerLinks):
     ) -> Agreement | None:
         cells = row.cells
         reference = cells["agreement_reference"]
+        if reference and len(reference) <= 80:
+            # The common case: every date seen already on an earlier line, and in order.
+            signed_on, effective_from = cells["signed_on"], cells["effective_from"]
+            expires_on = cells["expires_on"]
+            known = signed_on in dates and effective_from in dates
+            if known and (not expires_on or expires_on in dates):
+                first = cast(date, dates[effective_from])
+                last = cast(date, dates[expires_on]) if expires_on else None
+                if last is None or first <= last:
+                    return Agreement(
+                        0,
+                        cells["name"],
+                        reference,
+                        cast(date, dates[signed_on]),
+                        first,
+                        last,
+                        None,
+                        AgreementStatus.ACTIVE,
+                        now,
+                        me,
+                    )
         if not reference:
             dated = [c for c in _DATES if cells[c]]
             if dated:

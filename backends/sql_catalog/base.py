@@ -28,24 +28,24 @@ class Repository:
 
         return sqlite.insert(table)
 
-    def insert_rows(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-        """One ``executemany`` of ``rows`` (all with the same keys) through the driver: the
-        statement compiled once, each column's values rendered by its type once per distinct
-        value, without the per-row parameter processing of a Core ``execute``."""
-        if not rows:
+    def insert_columns(self, table: Table, columns: Mapping[str, Sequence[Any]]) -> None:
+        """One ``executemany`` of the rows whose values ``columns`` holds, column by column,
+        through the driver: the statement compiled once, each column's values rendered by its
+        type once per distinct value, without the per-row parameter processing of a Core
+        ``execute``."""
+        if not columns or not next(iter(columns.values())):
             return
         dialect = self.conn.dialect
-        keys = list(rows[0])
-        compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-        order = list(compiled.positiontup or ()) if compiled.positional else keys
-        columns = [
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+        order = list(compiled.positiontup or ()) if compiled.positional else list(columns)
+        rendered = [
             _rendered(
-                [row[key] for row in rows],
+                list(columns[key]),
                 table.c[key].type.dialect_impl(dialect).bind_processor(dialect),
             )
             for key in order
         ]
-        params: list[Any] = list(zip(*columns, strict=True))
+        params: list[Any] = list(zip(*rendered, strict=True))
         if not compiled.positional:
             params = [dict(zip(order, values, strict=True)) for values in params]
         self.conn.exec_driver_sql(compiled.string, params)

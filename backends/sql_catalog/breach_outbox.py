@@ -121,7 +121,8 @@ class SqlBreachOutbox(Repository):
             for r in rows
             if r.idempotency_key not in known
         ]
-        self.insert_rows(s.breach_outbox, new)
+        if new:
+            self.insert_columns(s.breach_outbox, {key: [r[key] for r in new] for key in new[0]})
         return len(new)
 
     @guarded

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import Table, and_, delete, insert, or_, select
 
 from aptien_ops.backends import catalog_incidents as s
 from aptien_ops.backends.sql_catalog.base import Repository
@@ -77,7 +77,7 @@ class SqlIncidentScope(Repository):
             taken_at=header.taken_at,
         )
         self.conn.execute(insert(s.incident_scopes).values(values))
-        self.insert_rows(
+        self._insert(
             s.incident_scope_tenants,
             [
                 {
@@ -93,9 +93,14 @@ class SqlIncidentScope(Repository):
         for r in recipients:
             batch.append({"incident_id": incident, **r.as_json()})
             if len(batch) >= _BATCH:
-                self.insert_rows(s.incident_scope, batch)
+                self._insert(s.incident_scope, batch)
                 batch = []
-        self.insert_rows(s.incident_scope, batch)
+        self._insert(s.incident_scope, batch)
+
+    def _insert(self, table: Table, rows: list[dict[str, object]]) -> None:
+        """One ``executemany`` of ``rows`` (all with the same keys)."""
+        if rows:
+            self.insert_columns(table, {key: [r[key] for r in rows] for key in rows[0]})
 
     @guarded
     def recipients(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy import exc as sa_exc
@@ -41,6 +42,7 @@ def new_id(result: CursorResult[Any], what: str) -> int:
 
 #: :func:`joined` of a frozen set (kinds, countries, regions), which an import repeats.
 _joined_set = lru_cache(maxsize=256)(joined)
+T = TypeVar("T")
 
 
 def split(text: str) -> tuple[str, ...]:
@@ -96,25 +98,29 @@ def _partner(row: Any) -> Partner:
     )
 
 
+#: Each column of ``partners`` and how a :class:`Partner` gives its value.
+_PARTNER_VALUES: tuple[tuple[str, Callable[[Partner], object]], ...] = (
+    ("name", attrgetter("name")),
+    ("legal_name", attrgetter("legal_name")),
+    ("kinds", lambda p: _joined_set(p.kinds)),
+    ("expertise", lambda p: ",".join(p.expertise)),
+    ("countries", lambda p: _joined_set(p.coverage.countries)),
+    ("regions", lambda p: _joined_set(p.coverage.regions)),
+    ("contact_name", attrgetter("contact_name")),
+    ("contact_email", attrgetter("contact_email")),
+    ("contact_phone", attrgetter("contact_phone")),
+    ("status", lambda p: str(p.status)),
+    ("status_reason", attrgetter("status_reason")),
+    ("review_due", attrgetter("review_due")),
+    ("created_at", attrgetter("created_at")),
+    ("created_by", attrgetter("created_by")),
+    ("updated_at", attrgetter("updated_at")),
+    ("updated_by", attrgetter("updated_by")),
+)
+
+
 def partner_values(partner: Partner) -> dict[str, object]:
-    return {
-        "name": partner.name,
-        "legal_name": partner.legal_name,
-        "kinds": _joined_set(partner.kinds),
-        "expertise": ",".join(partner.expertise),
-        "countries": _joined_set(partner.coverage.countries),
-        "regions": _joined_set(partner.coverage.regions),
-        "contact_name": partner.contact_name,
-        "contact_email": partner.contact_email,
-        "contact_phone": partner.contact_phone,
-        "status": str(partner.status),
-        "status_reason": partner.status_reason,
-        "review_due": partner.review_due,
-        "created_at": partner.created_at,
-        "created_by": partner.created_by,
-        "updated_at": partner.updated_at,
-        "updated_by": partner.updated_by,
-    }
+    return {column: value(partner) for column, value in _PARTNER_VALUES}
 
 
 def _agreement(row: Any) -> Agreement:
@@ -135,18 +141,29 @@ def _agreement(row: Any) -> Agreement:
     )
 
 
+#: Each column an agreement is inserted with, and how an :class:`Agreement` gives its value.
+_AGREEMENT_VALUES: tuple[tuple[str, Callable[[Agreement], object]], ...] = (
+    ("partner", attrgetter("partner")),
+    ("reference", attrgetter("reference")),
+    ("signed_on", attrgetter("signed_on")),
+    ("effective_from", attrgetter("effective_from")),
+    ("expires_on", attrgetter("expires_on")),
+    ("document_sha256", attrgetter("document_sha256")),
+    ("status", lambda a: str(a.status)),
+    ("created_at", attrgetter("created_at")),
+    ("created_by", attrgetter("created_by")),
+)
+
+
 def _agreement_values(agreement: Agreement) -> dict[str, object]:
-    return {
-        "partner": agreement.partner,
-        "reference": agreement.reference,
-        "signed_on": agreement.signed_on,
-        "effective_from": agreement.effective_from,
-        "expires_on": agreement.expires_on,
-        "document_sha256": agreement.document_sha256,
-        "status": str(agreement.status),
-        "created_at": agreement.created_at,
-        "created_by": agreement.created_by,
-    }
+    return {column: value(agreement) for column, value in _AGREEMENT_VALUES}
+
+
+def _columns(
+    records: Sequence[T], values: tuple[tuple[str, Callable[[T], object]], ...]
+) -> dict[str, list[object]]:
+    """Each column's values for ``records``, in their order (one pass per column)."""
+    return {column: list(map(value, records)) for column, value in values}
 
 
 class SqlPartners(Repository):
@@ -175,7 +192,7 @@ class SqlPartners(Repository):
         if not partners:
             return
         try:
-            self.insert_rows(s.partners, [partner_values(p) for p in partners])
+            self.insert_columns(s.partners, _columns(partners, _PARTNER_VALUES))
         except sa_exc.IntegrityError:
             raise Conflict("a partner of the import exists already") from None
 
@@ -198,7 +215,7 @@ class SqlPartners(Repository):
         if not agreements:
             return
         try:
-            self.insert_rows(s.partner_agreements, [_agreement_values(a) for a in agreements])
+            self.insert_columns(s.partner_agreements, _columns(agreements, _AGREEMENT_VALUES))
         except sa_exc.IntegrityError:
             raise Conflict("an agreement of the import is recorded already") from None
 

@@ -45,7 +45,7 @@ async def test_the_approvals_rows_are_made_in_the_worker_and_handed_over_a_chunk
         assert isinstance(app.screen, ApprovalsScreen)
         table = app.screen.query_one(ListTable)
         assert table.row_count == WINDOW and not table.filling
-        assert table.get_row_at(0)[0] == str(REQUESTS)  # newest first
+        assert str(table.get_row_at(0)[0]) == str(REQUESTS)  # newest first (a Text cell)
         assert f"{REQUESTS} pending requests, newest {WINDOW} shown" in screen_words(app)
         # WINDOW rows reached the table, never more than a chunk in one step of the loop, and
         # none of them was made on the UI thread (made there, they would count here too).

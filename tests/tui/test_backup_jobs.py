@@ -6,14 +6,13 @@ start by the test (then runs for real) so that the keys land while the job runs.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from textual.widgets import ProgressBar
-from tui_helpers import console_app, screen_words, settle, story, until
+from textual.widgets import Button, ProgressBar
+from tui_helpers import answer_held, console_app, screen_words, settle, story, until
 from waiting import HANG_GUARD_S
 
 from aptien_ops.composition import Console
@@ -21,6 +20,7 @@ from aptien_ops.errors import Conflict
 from aptien_ops.screens.backup_modals import JobModal
 from aptien_ops.screens.backups import BackupsScreen
 from aptien_ops.screens.modals import ConfirmModal
+from aptien_ops.screens.provision import ProvisionModal
 
 pytestmark = pytest.mark.tui
 
@@ -61,13 +61,6 @@ class Held:
         self.release.set()
 
 
-async def answer(pilot: Any, keys: list[str]) -> None:
-    """Open the dialog with the first key, answer it with the others."""
-    await pilot.press(keys[0])
-    await settle(pilot)
-    await pilot.press(*keys[1:])
-
-
 def quit_question(app: Any) -> bool:
     return type(app.screen) is ConfirmModal and app.screen.heading == "A job is running"
 
@@ -90,9 +83,7 @@ async def test_q_while_a_dialogs_job_runs_asks_first_and_quits_once_it_is_done(
     held = Held(monkeypatch, console, method)
     try:
         async with console_app(console, screen="8") as (app, pilot):
-            await answer(pilot, keys)  # the job is held: no settling after the answer
-            dialog = app.screen
-            assert await asyncio.to_thread(held.started.wait, HANG_GUARD_S), "never started"
+            dialog = await answer_held(pilot, keys, held.started, HANG_GUARD_S)
             assert isinstance(dialog, JobModal) and dialog.working
             assert "working…" in screen_words(app)
 
@@ -127,7 +118,9 @@ async def test_a_refused_job_is_shown_in_its_dialog_not_in_a_toast(
 
     monkeypatch.setattr(console.backups, method, refuses)
     async with console_app(console, screen="8") as (app, pilot):
-        await answer(pilot, keys)
+        await pilot.press(keys[0])
+        await settle(pilot)
+        await pilot.press(*keys[1:])
         await settle(pilot)
         dialog = app.screen
         assert called.is_set() and isinstance(dialog, JobModal)
@@ -154,11 +147,7 @@ async def test_a_job_under_way_goes_on_under_the_progress_bar_and_q_still_asks(
     held.report = True
     try:
         async with console_app(console, screen="8") as (app, pilot):
-            await pilot.press("b")
-            await settle(pilot)
-            dialog = app.screen
-            await pilot.press("enter")
-            assert await asyncio.to_thread(held.started.wait, HANG_GUARD_S), "never started"
+            dialog = await answer_held(pilot, ["b", "enter"], held.started, HANG_GUARD_S)
             if asked_first:
                 await pilot.press("q")
                 await until(pilot, lambda: quit_question(app), "the question", workers=False)
@@ -191,10 +180,7 @@ async def test_esc_leaves_a_working_dialog_and_the_job_runs_on_in_the_background
     held = Held(monkeypatch, console, "verify")
     try:
         async with console_app(console, screen="8") as (app, pilot):
-            await pilot.press("v")
-            await settle(pilot)
-            await pilot.press("enter")
-            assert await asyncio.to_thread(held.started.wait, HANG_GUARD_S), "never started"
+            await answer_held(pilot, ["v", "enter"], held.started, HANG_GUARD_S)
             await pilot.press("escape")
             await until(
                 pilot, lambda: isinstance(app.screen, BackupsScreen), "the screen", workers=False
@@ -210,3 +196,20 @@ async def test_esc_leaves_a_working_dialog_and_the_job_runs_on_in_the_background
             )
     finally:
         held.free()
+
+
+@story
+async def test_q_in_a_dialog_that_runs_no_job_is_still_nothing(
+    open_as: Callable[..., Console],
+) -> None:
+    """A dialog's q asks only while it works for a job; otherwise it is a key like any other
+    in a dialog: neither a quit nor a question (the provision form, a button focused)."""
+    async with console_app(open_as("ada"), screen="2") as (app, pilot):
+        await pilot.press("n")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, ProvisionModal)
+        form.query_one("#provision-cancel", Button).focus()
+        await pilot.press("q")
+        await settle(pilot)
+        assert app.is_running and app.screen is form

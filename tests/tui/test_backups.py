@@ -129,7 +129,7 @@ async def test_an_operator_names_another_tenant_in_the_dialog(
         rows = [r.as_json() for r in open_as("vic").backups.listing().rows]
         assert sorted(r["tenant"] for r in rows) == ["acme-gmbh", "maple-health"]
         assert "2 backups of 2 tenants" in screen_text(app)
-        assert app.screen.query_one(DataTable).get_row_at(0)[0] == "maple-health"  # newest first
+        assert str(app.screen.query_one(DataTable).get_row_at(0)[0]) == "maple-health"  # newest
 
         await pilot.press("b")
         await settle(pilot)

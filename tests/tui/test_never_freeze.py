@@ -282,7 +282,7 @@ async def test_approvals_reload_by_themselves_keeping_the_cursor_and_say_when(
         screen.timed_reload()  # what the timer calls every AUTO_REFRESH_SECONDS
         await settle(pilot)
         assert table.row_count == 2
-        assert table.get_row_at(table.cursor_row)[0] == "1", "the cursor stayed on its request"
+        assert str(table.get_row_at(table.cursor_row)[0]) == "1", "the cursor stayed on its request"
         await pilot.press("r")  # and on r
         await settle(pilot)
         assert table.row_count == 2

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from textual.widgets import ProgressBar
-from tui_helpers import console_app, footer, screen_text, screen_words, settle, story
+from tui_helpers import (
+    answer_held,
+    console_app,
+    footer,
+    screen_text,
+    screen_words,
+    settle,
+    story,
+    until,
+)
+from waiting import HANG_GUARD_S
 
 import aptien_ops.services.provisioning
 from aptien_ops.composition import Console
 from aptien_ops.screens.fleet import FleetScreen, MigrateProgress
+from aptien_ops.screens.modals import OpsModal
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
 pytestmark = pytest.mark.tui
@@ -115,3 +128,42 @@ async def test_login_drift_is_its_own_group_and_d_checks_every_database(
         assert "1 finding of 1 kind on 2 clusters (deep: every database opened)" in screen_words(
             app
         )
+
+
+@story
+async def test_q_while_a_migration_runs_asks_first_and_quits_once_it_is_done(
+    open_as: Callable[..., Console], behind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A migration is a long job like a backup run: ``q`` in its working dialog asks (the
+    dialog would swallow it), and "quit when done" lets the tenant in hand finish first."""
+    console = open_as("olga")
+    migrate, started, release = console.fleet.migrate, threading.Event(), threading.Event()
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        release.wait(timeout=HANG_GUARD_S)
+        return migrate(*args, **kwargs)
+
+    monkeypatch.setattr(console.fleet, "migrate", held)
+    try:
+        async with console_app(console, screen="6") as (app, pilot):
+            dialog = await answer_held(pilot, ["m", "y"], started, HANG_GUARD_S)
+            assert isinstance(dialog, OpsModal) and dialog.working
+            assert app.jobs and list(app.jobs.values()) == ["migrating tenant schemas"]
+            await pilot.press("q")
+            await until(pilot, lambda: app.screen is not dialog, "the question", workers=False)
+            words = screen_words(app)
+            assert "Still going: migrating tenant schemas" in words
+            assert "cannot be stopped halfway" in words
+            await pilot.press("n")
+            await until(pilot, lambda: app.screen is dialog, "the dialog", workers=False)
+            await pilot.press("q")
+            await until(pilot, lambda: app.screen is not dialog, "the question", workers=False)
+            await pilot.press("y")
+            await until(pilot, lambda: app.quit_when_done, "the answer", workers=False)
+            assert app.is_running
+            release.set()
+            await until(pilot, lambda: not app.is_running, "the app to quit")
+    finally:
+        release.set()
+    assert open_as("ada").tenants.show(behind).schema_version == TENANT_SCHEMA_VERSION

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import html
 import re
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -304,3 +305,17 @@ def highlighted_tenant(app: App[Any]) -> str | None:
     screen = next(s for s in reversed(app.screen_stack) if isinstance(s, TenantsScreen))
     row = screen.table.highlighted
     return None if row is None else str(row.name)
+
+
+async def answer_held(
+    pilot: Pilot[Any], keys: list[str], started: threading.Event, timeout: float
+) -> Any:
+    """Open a dialog with ``keys[0]`` and answer it with the rest while the service call it
+    makes is held (``started`` is set once the call runs): the dialog, still open. Nothing is
+    settled after the answer (the held call would be waited for)."""
+    await pilot.press(keys[0])
+    await settle(pilot)
+    dialog = pilot.app.screen
+    await pilot.press(*keys[1:])
+    assert await asyncio.to_thread(started.wait, timeout), "the held call never started"
+    return dialog
