@@ -10,7 +10,7 @@ HTML is rendered by its adapter with autoescaping.
 from __future__ import annotations
 
 import hashlib
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from aptien_ops.domain.notices import LANGUAGES, NoticeContent, Recipient
@@ -99,9 +99,14 @@ class _Safe:
 
 
 def render(content: NoticeContent, recipient: Recipient) -> tuple[str, str]:
-    """(subject, body) for ``recipient`` in their language."""
-    language = recipient.notice_language()
-    values = {"c": _Safe(content), "tenant": recipient.tenant}
+    """(subject, body) for ``recipient`` in their language: the same for every recipient of
+    a tenant and language, so a campaign renders each pair once."""
+    return _rendered(content, recipient.tenant, recipient.notice_language())
+
+
+@lru_cache(maxsize=4096)
+def _rendered(content: NoticeContent, tenant: str, language: str) -> tuple[str, str]:
+    values = {"c": _Safe(content), "tenant": tenant}
     subject = str(_template("subject", language).render(values))
     body = str(_template("body", language).render(values))
     return " ".join(subject.split()), body

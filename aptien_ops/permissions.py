@@ -79,6 +79,8 @@ class Action(StrEnum):
     BREACH_CLOSE = "breach.close"
     BREACH_REPORT = "breach.report"
     BREACH_SCOPE = "breach.scope"
+    BREACH_NOTIFY = "breach.notify"
+    BREACH_EXEMPT = "breach.exempt"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -111,7 +113,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.OPERATOR_GRANT_ADMIN: _ADMIN,
     Action.OPERATOR_REVOKE: _ADMIN,
     Action.APPROVAL_VIEW: _ALL_STAFF,
-    Action.APPROVAL_DECIDE: _ADMIN,
+    # Security staff decide only what APPROVERS lets them (breach notices).
+    Action.APPROVAL_DECIDE: frozenset({Role.ADMIN, Role.SECURITY}),
     Action.OPSLOG_VIEW: frozenset({Role.ADMIN, Role.SECURITY}),
     Action.OPSLOG_VERIFY: frozenset({Role.ADMIN, Role.SECURITY}),
     # Signing the log's head into the backup stores is part of every backup run.
@@ -161,6 +164,10 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.BREACH_REPORT: _SECURITY,
     # The affected people of tenants (user ids and e-mail addresses): personal data, logged.
     Action.BREACH_SCOPE: _SECURITY,
+    # Notices to the affected people (four-eyes: a different security or admin approves).
+    Action.BREACH_NOTIFY: _SECURITY,
+    # An Art. 34(3) exemption instead of notifying, with its rationale.
+    Action.BREACH_EXEMPT: _SECURITY,
 }
 
 #: Who may approve a four-eyes request, by the action requested.

@@ -35,7 +35,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: The Alembic revision this code writes and expects. A test asserts it is the script head;
 #: a new migration bumps it.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 
 #: Key of the PostgreSQL advisory lock that serialises concurrent schema upgrades.
 SCHEMA_LOCK_KEY = 0x4170_7469_656E  # "Aptien"
@@ -393,5 +393,8 @@ partner_shares = Table(
     Index(None, "partner", "id"),
 )
 
-# -- incidents (migration 0006): their own module, on this metadata -------------------------
-from aptien_ops.backends import catalog_incidents  # noqa: E402, F401 - defines its tables
+# -- incidents (migration 0006) and breach notices (0007): their own modules, on this metadata
+from aptien_ops.backends import (  # noqa: E402 - they define their tables on this metadata
+    catalog_incidents,  # noqa: F401
+    catalog_outbox,  # noqa: F401
+)

@@ -130,6 +130,9 @@ VALID: dict[str, dict[str, str | bool]] = {
         "logged_in": True,
     },
     "breach check": {},
+    "breach notify": {"incident_id": "INC-2026-0001", "channels": "email", "dry_run": True},
+    "breach deliveries": {"incident_id": "INC-2026-0001"},
+    "breach exempt": {"incident_id": "INC-2026-0001", "reason": "the disk was encrypted"},
 }
 #: Who runs each group's commands: inspection needs the security colleague, the rest an admin.
 OPERATOR = {"inspect": "sam", "partner": "pat", "breach": "sam"}

@@ -19,6 +19,7 @@ import pytest
 from aptien_ops.composition import Console, open_console
 from aptien_ops.config import load_settings
 from aptien_ops.domain import Identity, OpsLogEntry, Tenant, TenantState
+from aptien_ops.domain.incidents import Recipient, ScopeHeader, ScopeTenant
 from aptien_ops.errors import Forbidden, OpsError, PendingApproval
 from aptien_ops.inspect_query import LoginFilters
 from aptien_ops.partner_files import IMPORT_COLUMNS
@@ -101,6 +102,24 @@ def refuse(call: Callable[[World], object]) -> Callable[[World], object]:
 def _incident(world: World) -> str:
     opened = world.as_("sam").incidents.open(IncidentInput("Bucket open", "integrity", _AWARE))
     return opened.id
+
+
+def _scoped_incident(world: World) -> str:
+    """An incident whose notice can be written, with one affected person recorded."""
+    given = IncidentInput(
+        "Bucket open",
+        "confidentiality",
+        _AWARE,
+        consequences="phishing",
+        measures_taken="closed",
+        dpo_contact="dpo@aptien.example",
+    )
+    incident = world.as_("sam").incidents.open(given).id
+    header = ScopeHeader(incident, "all", (), None, None, False, 1, 1, "0" * 64, "sam", _AWARE)
+    person = Recipient(incident, "acme-gmbh", "eu", "1", "ann@acme.example", None)
+    with world.as_("sam").ctx.catalog.transaction() as tx:
+        tx.incident_scope.replace(header, [ScopeTenant("acme-gmbh", "eu", 1)], [person])
+    return incident
 
 
 def _unlikely_incident(world: World) -> str:
@@ -622,6 +641,18 @@ SCENARIOS: dict[Action, Scenario] = {
         lambda w: w.as_("sam").incidents.scope("INC-2026-0001", ScopeRequest(("acme-gmbh",))),
         refuse(lambda w: w.as_("ada").incidents.scope("INC-2026-0001", ScopeRequest(region="eu"))),
         lambda w: w.as_("sam").incidents.scope("INC-2026-0001", ScopeRequest(("no-such-one",))),
+    ),
+    Action.BREACH_NOTIFY: Scenario(
+        _scoped_incident,
+        _pending(lambda w: w.as_("sam").notices.notify("INC-2026-0001", "email")),
+        refuse(lambda w: w.as_("ada").notices.notify("INC-2026-0001", "email")),
+        lambda w: w.as_("sam").notices.notify("INC-2026-0404", "email"),
+    ),
+    Action.BREACH_EXEMPT: Scenario(
+        _incident,
+        lambda w: w.as_("sam").notices.exempt("INC-2026-0001", "the disk was encrypted"),
+        refuse(lambda w: w.as_("ada").notices.exempt("INC-2026-0001", "encrypted")),
+        lambda w: w.as_("sam").notices.exempt("INC-2026-0404", "encrypted"),
     ),
     Action.TENANT_UPDATE: Scenario(
         lambda w: w.tenant(),

@@ -8,19 +8,27 @@ import os
 import secrets
 import tomllib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from smtp_server import smtp_server
 
 from aptien_ops.backends.notify_inapp import TenantMessages
 from aptien_ops.backends.notify_mail import MaildirTransport, SmtpTransport
 from aptien_ops.backends.notify_website import SiteFiles
 from aptien_ops.backends.postgres_tenants import PostgresTenantStore
+from aptien_ops.backends.sql_catalog import SqlCatalog
 from aptien_ops.backends.sqlite_tenants import SqliteTenantStore
-from aptien_ops.config import DEFAULT_CONFIG, ClusterSettings, EmailSettings, parse_settings
+from aptien_ops.config import (
+    DEFAULT_CONFIG,
+    CatalogSettings,
+    ClusterSettings,
+    EmailSettings,
+    parse_settings,
+)
 from aptien_ops.domain.notices import (
+    Campaign,
     DeliveryFailed,
     InAppMessage,
     Mail,
@@ -28,10 +36,14 @@ from aptien_ops.domain.notices import (
     Recipient,
     WebsiteNotice,
     message_id,
+    recipients_digest,
 )
 from aptien_ops.errors import ConfigError, IntegrityFailure
 from aptien_ops.notice_texts import render, texts_digest
+from aptien_ops.services.notify_engine import Channels, Engine, fill, outbox_rows
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
+
+from smtp_server import smtp_server
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 CONTENT = NoticeContent(
@@ -251,3 +263,70 @@ def test_smtp_settings_take_the_password_from_a_file_never_the_config() -> None:
     assert "hunter2" not in str(refused.value)
     with pytest.raises(ConfigError, match="notifications.email.security"):
         parse_settings(_config('[notifications.email]\nsecurity = "ssl3"\n'), None)
+
+
+def test_the_engine_writes_one_inapp_message_per_user_and_none_twice(
+    tenant_db: tuple[SqliteTenantStore | PostgresTenantStore, str], tmp_path: Path
+) -> None:
+    store, name = tenant_db
+    with store.connect(name) as conn:
+        users = conn.cursor().execute("SELECT id, email FROM users ORDER BY id").fetchall()
+        cur = conn.cursor()
+        mark = "?" if isinstance(store, SqliteTenantStore) else "%s"
+        stamp: object = "2026-01-01T00:00:00.000000Z" if mark == "?" else NOW
+        cur.execute(
+            "INSERT INTO records (id, datasheet, created_at, updated_at, key_id, payload_size,"
+            f" payload) VALUES ('r1', 'contacts', {mark}, {mark}, 'k', 14, {mark})",
+            (stamp, stamp, b"CANARY-PAYLOAD"),
+        )
+    people = [Recipient(name, "eu", str(uid), email, "de") for uid, email in users]
+    other = Recipient("globex-canary", "us", "7", "canary@globex-canary.example")
+    catalog = SqlCatalog(CatalogSettings(url=f"sqlite:///{tmp_path / 'catalog.db'}"))
+    catalog.ensure_schema()
+    campaign = Campaign(
+        0,
+        "inc-7",
+        ("website", "inapp"),
+        CONTENT,
+        texts_digest(CONTENT),
+        recipients_digest(people),
+        "sam",
+        "ada",
+        NOW,
+    )
+    with catalog.transaction() as tx:
+        campaign = replace(campaign, id=tx.breach_outbox.add_campaign(campaign))
+    fill(catalog, outbox_rows(campaign.id, "inc-7", campaign.channels, people))
+    # The other tenant's row is of another incident: nothing of it reaches these users.
+    fill(catalog, outbox_rows(campaign.id, "inc-other", ("inapp",), [other]))
+    site = tmp_path / "site"
+    channels = Channels(
+        inapp=TenantMessages(), website=SiteFiles(site), store_of=lambda tenant: store
+    )
+    seen: list[tuple[str, int, int]] = []
+    for _ in range(2):  # a rerun finds nothing pending and writes nothing
+        counts = Engine(
+            catalog,
+            campaign,
+            channels,
+            now=lambda: NOW,
+            sleep=lambda s: None,
+            progress=lambda *step: seen.append(step),
+        ).run()
+    assert [(c.channel, c.as_json()) for c in counts] == [
+        ("inapp", {"sent": 3, "pending": 0, "failed": 0}),
+        ("website", {"sent": 1, "pending": 0, "failed": 0}),
+    ]
+    assert seen == [("website", 1, 1), ("inapp", 3, 3)]
+    with store.connect(name) as conn:
+        rows = (
+            conn.cursor()
+            .execute("SELECT user_id, subject, body FROM user_messages ORDER BY user_id")
+            .fetchall()
+        )
+    assert [r[0] for r in rows] == [u[0] for u in users]
+    assert all(r[1].startswith("Wichtig") for r in rows)
+    for text in [r[1] + r[2] for r in rows] + [p.read_text() for p in (site / "eu").iterdir()]:
+        assert "CANARY-PAYLOAD" not in text and "globex-canary" not in text
+        assert not any(email in text for _, email in users)
+    assert sorted(p.name for p in site.iterdir()) == ["eu"]

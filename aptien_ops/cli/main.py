@@ -127,8 +127,9 @@ def _register() -> None:
 
     del partner_files, partner_links  # they add their commands to the partner group
     cli.add_command(partners.partner)
-    from aptien_ops.cli import breach
+    from aptien_ops.cli import breach, breach_notify
 
+    del breach_notify  # it adds its commands to the breach group
     cli.add_command(breach.breach)
 
 

@@ -16,7 +16,9 @@ from aptien_ops.keyfiles import SIGNING_KEY, never_replace
 from aptien_ops.ports import BackupRepository, Catalog, InspectionReader, TenantStore
 
 if TYPE_CHECKING:
+    from aptien_ops.services.context import OpsContext
     from aptien_ops.services.doctor import InstallProbes
+    from aptien_ops.services.notify_engine import Channels
 
 
 def backend(kind: str, name: str) -> Any:
@@ -68,3 +70,30 @@ def install_probes(settings: Settings, clock: Clock) -> InstallProbes:
 def inspection_reader(cluster: ClusterSettings, inspector_role: str) -> InspectionReader:
     reader: InspectionReader = backend("inspection_reader", cluster.kind)(cluster, inspector_role)
     return reader
+
+
+def notice_channels(ctx: OpsContext) -> Channels:
+    """The breach notices' channels as ``[notifications]`` configures them: the e-mail
+    transport (SMTP or the sandbox's Maildir), in-app messages through each tenant's cluster,
+    and the website's directory."""
+    from aptien_ops.services.notify_engine import Channels
+
+    settings = ctx.settings.notifications
+    email = settings.email
+    clusters: dict[str, str] = {}
+
+    def store_of(tenant: str) -> TenantStore:
+        if tenant not in clusters:
+            with ctx.catalog.read() as tx:
+                found = tx.tenants.get(tenant)
+            clusters[tenant] = (found.cluster or "") if found is not None else ""
+        return ctx.store(clusters[tenant])
+
+    return Channels(
+        mail=backend("mail_transport", email.transport)(email),
+        inapp=backend("inapp_writer", "tenant")(),
+        website=backend("website", "files")(settings.website.dir),
+        store_of=store_of,
+        sender=email.from_address,
+        max_attempts=email.max_attempts,
+    )

@@ -15,6 +15,7 @@ from aptien_ops.composition.adapters import (
     backup_repositories,
     inspection_reader,
     install_probes,
+    notice_channels,
 )
 from aptien_ops.config import Settings
 from aptien_ops.deferred_catalog import DeferredCatalog
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from aptien_ops.regions import RegionResolver
     from aptien_ops.services.approvals import ApprovalService
     from aptien_ops.services.backups import BackupService
+    from aptien_ops.services.breach_notices import NoticeService
     from aptien_ops.services.doctor import DoctorService
     from aptien_ops.services.fleet import FleetService
     from aptien_ops.services.incidents import IncidentService
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
 
 #: Services that run approved four-eyes requests: built with ``approvals`` so that it always
 #: knows their executors, whichever service a command touches first.
-EXECUTOR_OWNERS = ("operators", "lifecycle", "policy", "backups")
+EXECUTOR_OWNERS = ("operators", "lifecycle", "policy", "backups", "notices")
 
 S = TypeVar("S")
 
@@ -225,6 +227,12 @@ class Console:
         from aptien_ops.services.incidents import IncidentService
 
         return IncidentService(self.ctx, lambda: self.inspection)
+
+    @_service
+    def notices(self) -> NoticeService:
+        from aptien_ops.services.breach_notices import NoticeService
+
+        return NoticeService(self.ctx, self._approvals, lambda: notice_channels(self.ctx))
 
     @_service
     def doctor(self) -> DoctorService:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from aptien_ops.domain.values import iso
 
 #: The channels a campaign may use, in the order a campaign runs them.
 CHANNELS = ("website", "inapp", "email")
@@ -54,8 +57,9 @@ class NoticeContent:
     """ISO-8601 UTC: when the campaign was requested (the website shows it)."""
 
     def digest(self) -> str:
-        """sha256 of the texts; an approval is bound to it."""
-        text = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        """sha256 of the texts (the publication time aside); an approval is bound to it."""
+        fields = {k: v for k, v in asdict(self).items() if k != "published_at"}
+        text = json.dumps(fields, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -116,3 +120,79 @@ class DeliveryFailed(Exception):
         self.reason = " ".join(reason.split())[:300]
         self.permanent = permanent
         super().__init__(self.reason)
+
+
+#: An outbox row's states: pending until its channel took it; failed for good after a
+#: permanent refusal or the last allowed attempt.
+OUTBOX_STATES = ("pending", "sent", "failed")
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One notice to one recipient (or, for the website, one region) on one channel."""
+
+    id: int
+    campaign_id: int
+    incident_id: str
+    channel: str
+    recipient: str
+    """The recipient's key (``tenant/user_ref``; the region for the website)."""
+    region: str
+    tenant: str | None
+    user_ref: str | None
+    email: str | None
+    language: str | None
+    state: str = "pending"
+    attempts: int = 0
+    reason: str | None = None
+    last_attempt_at: datetime | None = None
+
+    @property
+    def idempotency_key(self) -> str:
+        return outbox_key(self.incident_id, self.channel, self.recipient)
+
+    def as_recipient(self) -> Recipient:
+        return Recipient(
+            self.tenant or "", self.region, self.user_ref or "", self.email or "", self.language
+        )
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "channel": self.channel,
+            "recipient": self.recipient,
+            "state": self.state,
+            "attempts": self.attempts,
+            "reason": self.reason,
+            "last_attempt_at": iso(self.last_attempt_at),
+        }
+
+
+def outbox_key(incident_id: str, channel: str, recipient: str) -> str:
+    """The idempotency key: one row per incident, channel and recipient, ever."""
+    return f"{incident_id}:{channel}:{recipient}"
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A notice campaign: its channels and the texts and recipients it is bound to."""
+
+    id: int
+    incident_id: str
+    channels: tuple[str, ...]
+    content: NoticeContent
+    texts_sha256: str
+    recipients_sha256: str
+    requested_by: str
+    approved_by: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ChannelCounts:
+    channel: str
+    sent: int = 0
+    pending: int = 0
+    failed: int = 0
+
+    def as_json(self) -> dict[str, object]:
+        return {"sent": self.sent, "pending": self.pending, "failed": self.failed}

@@ -33,6 +33,8 @@ from aptien_ops.ports.clusters import (
 )
 from aptien_ops.ports.incidents import IncidentRepository, IncidentScopeRepository
 from aptien_ops.ports.inspection import InspectionReader
+from aptien_ops.ports.notifications import InAppWriter, MailTransport, WebsitePublisher
+from aptien_ops.ports.outbox import BreachOutbox
 from aptien_ops.ports.partners import AssignmentRepository, PartnerRepository
 from aptien_ops.ports.sandbox import ActivityStats, ActivityWriter
 
@@ -44,16 +46,19 @@ __all__ = [
     "BackupIndex",
     "BackupKeys",
     "BackupRepository",
+    "BreachOutbox",
     "ClusterPrivileges",
     "Catalog",
     "CatalogProbe",
     "CatalogTx",
     "DatabaseFacts",
     "DbConnection",
+    "InAppWriter",
     "IncidentRepository",
     "IncidentScopeRepository",
     "InspectionReader",
     "Keyring",
+    "MailTransport",
     "OperatorRepository",
     "OpsLogRepository",
     "PartnerRepository",
@@ -64,4 +69,5 @@ __all__ = [
     "TenantRepository",
     "TenantSecrets",
     "TenantStore",
+    "WebsitePublisher",
 ]

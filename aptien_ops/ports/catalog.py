@@ -38,6 +38,7 @@ from aptien_ops.domain import (
     VerifyResult,
 )
 from aptien_ops.ports.incidents import IncidentRepository, IncidentScopeRepository
+from aptien_ops.ports.outbox import BreachOutbox
 from aptien_ops.ports.partners import AssignmentRepository, PartnerRepository
 
 
@@ -288,6 +289,8 @@ class CatalogTx(Protocol):
     def partners(self) -> PartnerRepository: ...
     @property
     def partner_assignments(self) -> AssignmentRepository: ...
+    @property
+    def breach_outbox(self) -> BreachOutbox: ...
     @property
     def incidents(self) -> IncidentRepository: ...
     @property

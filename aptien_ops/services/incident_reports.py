@@ -80,8 +80,8 @@ class IncidentReporting(IncidentReads):
     def exemptions(self, tx: CatalogTx, incident_id: str) -> tuple[Exemption, ...]:
         """The Art. 34(3) exemptions recorded for the incident, for its reports to list.
 
-        The hook the notices add to (their exemptions are recorded with them); none here."""
-        return ()
+        Recorded with the notices (``breach exempt``)."""
+        return tuple(tx.breach_outbox.exemptions(incident_id))
 
     def report(
         self,

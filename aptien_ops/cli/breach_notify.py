@@ -1,0 +1,99 @@
+"""``breach notify | deliveries | exempt``: notices to the affected people (GDPR Art. 34),
+exactly once per recipient and channel, and the exemptions of Art. 34(3)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from aptien_ops.cli.breach import breach
+from aptien_ops.cli.output import table
+from aptien_ops.cli.params import TextLimit
+from aptien_ops.cli.state import CliState, pass_state
+from aptien_ops.domain.free_text import INCIDENT_TEXT
+from aptien_ops.terminal_text import shown
+
+if TYPE_CHECKING:
+    from aptien_ops.services.notice_results import Deliveries
+
+CHANNELS_HELP = "Comma-separated: email, website, inapp (default: all three)."
+
+
+def _deliveries_text(d: Deliveries) -> str:
+    rows = [{"channel": c.channel, **c.as_json()} for c in d.channels]
+    text = table(rows, ("channel", "sent", "pending", "failed")) if rows else "nothing queued"
+    for r in d.failed:
+        text += f"\nfailed {r.channel} {shown(r.recipient)}: {shown(r.reason or '')}"
+    for e in d.exemptions:
+        text += f"\nexempt (Art. 34(3)) {e.ground}: {shown(e.rationale)}"
+    return text
+
+
+@breach.command("notify")
+@click.argument("incident_id", metavar="ID")
+@click.option("--channels", default="email,website,inapp", show_default=True, help=CHANNELS_HELP)
+@click.option("--dry-run", is_flag=True, help="Say what would be sent; record nothing.")
+@pass_state
+def breach_notify(state: CliState, incident_id: str, channels: str, dry_run: bool) -> None:
+    """Notify the incident's affected people by e-mail, on the website and in-app.
+
+    Four-eyes: the first run records a request (exit 8) bound to the notice texts and the
+    recipient snapshot; a different security or admin operator approves it (approval
+    approve ID); then run this command again to send. A rerun after any interruption sends
+    only what is pending.
+
+    \b
+    Examples:
+      aptien-ops breach notify INC-2026-0001 --dry-run
+      aptien-ops breach notify INC-2026-0001 --channels email,website
+    """
+    from aptien_ops.cli.progress import Bar
+
+    notices = state.console().notices
+    if dry_run:
+        plan = notices.plan(incident_id, channels)
+        state.out(
+            plan.as_json(),
+            f"would notify {plan.people} people of {incident_id} by {', '.join(plan.channels)}"
+            f"\nsubject: {shown(plan.subject)}",
+        )
+        return
+    bars: dict[str, Bar] = {}
+
+    def progress(channel: str, done: int, total: int) -> None:
+        bar = bars.setdefault(channel, Bar(channel, enabled=not state.json))
+        bar(done, total)
+
+    result = notices.notify(incident_id, channels, progress=progress)
+    state.out(result.as_json(), _deliveries_text(result))
+
+
+@breach.command("deliveries")
+@click.argument("incident_id", metavar="ID")
+@pass_state
+def breach_deliveries(state: CliState, incident_id: str) -> None:
+    """Per channel how many notices were sent, are pending and failed (with the reason)."""
+    result = state.console().notices.deliveries(incident_id)
+    state.out(result.as_json(), _deliveries_text(result))
+
+
+@breach.command("exempt")
+@click.argument("incident_id", metavar="ID")
+@click.option(
+    "--ground",
+    default="unintelligible",
+    show_default=True,
+    help="Art. 34(3): unintelligible (a), risk-removed (b) or disproportionate (c).",
+)
+@click.option(
+    "--reason",
+    required=True,
+    callback=TextLimit(INCIDENT_TEXT),
+    help=f"Why the people need not be told (kept with the incident; {INCIDENT_TEXT.help}).",
+)
+@pass_state
+def breach_exempt(state: CliState, incident_id: str, ground: str, reason: str) -> None:
+    """Record an Art. 34(3) exemption instead of notifying; the reports list it."""
+    exemption = state.console().notices.exempt(incident_id, reason, ground)
+    state.out(exemption.as_json(), f"recorded exemption ({exemption.ground}) for {incident_id}")

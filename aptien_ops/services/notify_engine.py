@@ -1,0 +1,279 @@
+"""The notice engine: fills the outbox from a recipient snapshot, then delivers what is pending.
+
+Exactly once per recipient and channel, whatever stops a run:
+
+- The outbox has one row per incident, channel and recipient (its idempotency key); filling
+  it again adds nothing that is there. A rerun only works on ``pending`` rows.
+- **Website**: the region's page and feed are rewritten whole (atomically); a rerun rewrites
+  the same entry, so the row is marked sent after the files are in place.
+- **In-app**: each tenant's messages are inserted in the tenant's own transaction with a
+  unique ``dedupe_key`` per incident and user (a rerun's insert skips what is there); the rows
+  are marked sent after that commit.
+- **E-mail**: each message is sent, then its row is marked sent in its own catalog
+  transaction as soon as the server accepted the DATA (before the next message, long before
+  QUIT). The one window no protocol closes is between the server's ``250`` and that commit:
+  a process killed exactly there leaves the row pending although the server has the message.
+  The rerun closes it as far as the other side allows: the message goes out again with the
+  same Message-ID (per incident and recipient), which mail stores drop as a duplicate, and a
+  transport that can look (the sandbox's Maildir) is asked first and the row marked sent
+  without sending.
+
+A 4xx answer or a dropped connection counts an attempt and leaves the row pending; the engine
+comes back to it after a backoff (doubling, capped), at most ``max_attempts`` times in all,
+then marks it failed. A 5xx answer or an invalid address fails the row at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import groupby
+
+from aptien_ops.domain import validate_email
+from aptien_ops.domain.notices import (
+    LANGUAGES,
+    Campaign,
+    ChannelCounts,
+    DeliveryFailed,
+    InAppMessage,
+    Mail,
+    NoticeContent,
+    OutboxRow,
+    Recipient,
+    WebsiteNotice,
+    message_id,
+)
+from aptien_ops.errors import InvalidInput, NotFound, OpsError
+from aptien_ops.notice_texts import render
+from aptien_ops.ports import Catalog, InAppWriter, MailTransport, TenantStore, WebsitePublisher
+
+#: Outbox rows read (and in-app messages written) per batch.
+BATCH = 1000
+#: The first retry waits this long; each later one twice as long, at most BACKOFF_CAP_S.
+BACKOFF_S = 1.0
+BACKOFF_CAP_S = 60.0
+
+#: (channel, done, total): called after each committed step.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Channels:
+    """How the engine reaches people; a channel left None is not run."""
+
+    mail: MailTransport | None = None
+    inapp: InAppWriter | None = None
+    website: WebsitePublisher | None = None
+    store_of: Callable[[str], TenantStore] | None = None
+    """The tenant's cluster (for in-app messages)."""
+    sender: str = "privacy@aptien.example"
+    max_attempts: int = 5
+    sleep: Callable[[float], None] = time.sleep
+    """How a retry waits its backoff (tests count the waits instead)."""
+
+
+def outbox_rows(
+    campaign_id: int, incident_id: str, channels: Iterable[str], recipients: Iterable[Recipient]
+) -> Iterator[OutboxRow]:
+    """The outbox rows of a campaign, channel by channel, recipients in snapshot order."""
+    people = list(recipients)
+    for channel in channels:
+        if channel == "website":
+            for region in sorted({r.region for r in people}):
+                yield OutboxRow(
+                    0, campaign_id, incident_id, channel, region, region, None, None, None, None
+                )
+            continue
+        for r in people:
+            yield OutboxRow(
+                0,
+                campaign_id,
+                incident_id,
+                channel,
+                r.key,
+                r.region,
+                r.tenant,
+                r.user_ref,
+                r.email if channel == "email" else None,
+                r.language,
+            )
+
+
+def fill(catalog: Catalog, rows: Iterable[OutboxRow], *, batch: int = 5000) -> int:
+    """Add the rows not in the outbox yet, a batch per transaction; returns how many."""
+    added, chunk = 0, []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= batch:
+            with catalog.transaction() as tx:
+                added += tx.breach_outbox.enqueue(chunk)
+            chunk = []
+    if chunk:
+        with catalog.transaction() as tx:
+            added += tx.breach_outbox.enqueue(chunk)
+    return added
+
+
+class Engine:
+    """Delivers one campaign's pending rows; see the module docstring."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        campaign: Campaign,
+        channels: Channels,
+        *,
+        now: Callable[[], datetime],
+        sleep: Callable[[float], None],
+        progress: Progress | None = None,
+    ) -> None:
+        self.catalog, self.campaign, self.channels = catalog, campaign, channels
+        self.now, self.sleep = now, sleep
+        self.progress = progress or (lambda channel, done, total: None)
+
+    def run(self) -> list[ChannelCounts]:
+        for channel in self.campaign.channels:
+            if channel == "website" and self.channels.website is not None:
+                self._website(self.channels.website)
+            elif channel == "inapp" and self.channels.inapp is not None:
+                self._inapp(self.channels.inapp)
+            elif channel == "email" and self.channels.mail is not None:
+                self._email(self.channels.mail)
+        with self.catalog.read() as tx:
+            return tx.breach_outbox.counts(self.campaign.incident_id)
+
+    # ------------------------------------------------------------------ reading the outbox
+
+    def _pending(self, channel: str) -> Iterator[OutboxRow]:
+        after = 0
+        while True:
+            with self.catalog.read() as tx:
+                rows = tx.breach_outbox.pending(
+                    self.campaign.incident_id, channel, after=after, limit=BATCH
+                )
+            if not rows:
+                return
+            yield from rows
+            after = rows[-1].id
+
+    def _total(self, channel: str) -> int:
+        with self.catalog.read() as tx:
+            counts = tx.breach_outbox.counts(self.campaign.incident_id)
+        return sum(c.sent + c.pending + c.failed for c in counts if c.channel == channel)
+
+    def _rounds(self, channel: str, deliver: Callable[[list[OutboxRow]], None]) -> None:
+        """Passes over the pending rows until none is left; each pass after the first waits
+        its backoff. Every pass counts an attempt on each row it leaves pending, and a row
+        reaching ``max_attempts`` is failed, so the passes end."""
+        for round_no in range(self.channels.max_attempts + 1):
+            rows = list(self._pending(channel))
+            if not rows:
+                return
+            if round_no:
+                self.sleep(min(BACKOFF_S * 2 ** (round_no - 1), BACKOFF_CAP_S))
+            deliver(rows)
+
+    def _attempt_failed(self, row: OutboxRow, reason: str, permanent: bool) -> None:
+        final = permanent or row.attempts + 1 >= self.channels.max_attempts
+        with self.catalog.transaction() as tx:
+            tx.breach_outbox.mark_attempt(row.id, self.now(), reason, failed=final)
+
+    def _sent(self, ids: list[int]) -> None:
+        with self.catalog.transaction() as tx:
+            tx.breach_outbox.mark_sent(ids, self.now())
+
+    # ------------------------------------------------------------------ channels
+
+    def _website(self, site: WebsitePublisher) -> None:
+        total, content = self._total("website"), self.campaign.content
+
+        def deliver(rows: list[OutboxRow]) -> None:
+            done = total - len(rows)
+            for row in rows:
+                try:
+                    site.publish(WebsiteNotice(row.region, content, LANGUAGES))
+                except OpsError as exc:
+                    self._attempt_failed(row, exc.message, permanent=False)
+                    continue
+                self._sent([row.id])
+                done += 1
+                self.progress("website", done, total)
+
+        self._rounds("website", deliver)
+
+    def _inapp(self, writer: InAppWriter) -> None:
+        total, content = self._total("inapp"), self.campaign.content
+        store_of = self.channels.store_of
+        if store_of is None:
+            raise InvalidInput("in-app messages need the tenants' clusters")
+
+        def deliver(rows: list[OutboxRow]) -> None:
+            done = total - len(rows)
+            for tenant, group in groupby(rows, key=lambda r: r.tenant or ""):
+                batch = list(group)
+                messages = []
+                for row in batch:
+                    subject, body = render(content, row.as_recipient())
+                    key = f"{self.campaign.incident_id}/{row.recipient}"
+                    messages.append(InAppMessage(tenant, row.user_ref or "", subject, body, key))
+                try:
+                    with store_of(tenant).connect(tenant) as conn:
+                        writer.write(conn, messages, self.now())
+                except (NotFound, InvalidInput) as exc:
+                    for row in batch:
+                        self._attempt_failed(row, exc.message, permanent=True)
+                    continue
+                except OpsError as exc:
+                    for row in batch:
+                        self._attempt_failed(row, exc.message, permanent=False)
+                    continue
+                self._sent([r.id for r in batch])
+                done += len(batch)
+                self.progress("inapp", done, total)
+
+        self._rounds("inapp", deliver)
+
+    def _email(self, transport: MailTransport) -> None:
+        total, content = self._total("email"), self.campaign.content
+        sender = self.channels.sender
+
+        def deliver(rows: list[OutboxRow]) -> None:
+            done = total - len(rows)
+            for row in rows:
+                recipient = row.as_recipient()
+                try:
+                    validate_email(recipient.email, what="recipient address")
+                except InvalidInput:
+                    self._attempt_failed(row, "invalid address", permanent=True)
+                    continue
+                mail = compose_mail(content, recipient, sender)
+                if not transport.delivered(mail.message_id):
+                    try:
+                        transport.send(mail)
+                    except DeliveryFailed as exc:
+                        self._attempt_failed(row, exc.reason, exc.permanent)
+                        continue
+                self._sent([row.id])
+                done += 1
+                self.progress("email", done, total)
+
+        try:
+            self._rounds("email", deliver)
+        finally:
+            transport.close()
+
+
+def compose_mail(content: NoticeContent, recipient: Recipient, sender: str) -> Mail:
+    """The e-mail to ``recipient``: their language, the Message-ID of the sender's domain."""
+    domain = sender.rpartition("@")[2]
+    subject, body = render(content, recipient)
+    return Mail(
+        recipient.email,
+        sender,
+        subject,
+        body,
+        message_id(content.incident_id, recipient, domain),
+        recipient.notice_language(),
+    )

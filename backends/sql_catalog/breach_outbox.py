@@ -1,0 +1,211 @@
+"""The breach-notice outbox: campaigns, one row per incident, channel and recipient, and
+Art. 34(3) exemptions (``tx.breach_outbox``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+
+from aptien_ops.backends import catalog_outbox as s
+from aptien_ops.backends.sql_catalog.base import Repository
+from aptien_ops.backends.sql_catalog.errors import guarded
+from aptien_ops.domain.incidents import Exemption
+from aptien_ops.domain.notices import (
+    Campaign,
+    ChannelCounts,
+    NoticeContent,
+    OutboxRow,
+)
+from aptien_ops.ports.outbox import BreachOutbox
+
+_O = s.breach_outbox.c
+_C = s.breach_campaigns.c
+_E = s.breach_exemptions.c
+#: Rows marked per statement (well under every driver's parameter limit).
+_MARK_BATCH = 500
+
+
+def _row(r: Any) -> OutboxRow:
+    return OutboxRow(
+        r.id,
+        r.campaign_id,
+        r.incident_id,
+        r.channel,
+        r.recipient,
+        r.region,
+        r.tenant,
+        r.user_ref,
+        r.email,
+        r.language,
+        r.state,
+        r.attempts,
+        r.reason,
+        r.last_attempt_at,
+    )
+
+
+class SqlBreachOutbox(Repository):
+    """Implements :class:`aptien_ops.ports.outbox.BreachOutbox`."""
+
+    @guarded
+    def add_campaign(self, campaign: Campaign) -> int:
+        values = {
+            "incident_id": campaign.incident_id,
+            "channels": ",".join(campaign.channels),
+            "content": json.dumps(campaign.content.__dict__, sort_keys=True),
+            "texts_sha256": campaign.texts_sha256,
+            "recipients_sha256": campaign.recipients_sha256,
+            "requested_by": campaign.requested_by,
+            "approved_by": campaign.approved_by,
+            "created_at": campaign.created_at,
+        }
+        result = self.conn.execute(insert(s.breach_campaigns).values(values))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    @guarded
+    def campaign(self, incident_id: str) -> Campaign | None:
+        row = self.conn.execute(
+            select(s.breach_campaigns)
+            .where(_C.incident_id == incident_id)
+            .order_by(_C.id.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return Campaign(
+            row.id,
+            row.incident_id,
+            tuple(row.channels.split(",")),
+            NoticeContent(**json.loads(row.content)),
+            row.texts_sha256,
+            row.recipients_sha256,
+            row.requested_by,
+            row.approved_by,
+            row.created_at,
+        )
+
+    @guarded
+    def enqueue(self, rows: Sequence[OutboxRow]) -> int:
+        if not rows:
+            return 0
+        keys = [r.idempotency_key for r in rows]
+        known: set[str] = set()
+        for start in range(0, len(keys), _MARK_BATCH):
+            chunk = keys[start : start + _MARK_BATCH]
+            known.update(
+                self.conn.execute(
+                    select(_O.idempotency_key).where(_O.idempotency_key.in_(chunk))
+                ).scalars()
+            )
+        new = [
+            {
+                "campaign_id": r.campaign_id,
+                "incident_id": r.incident_id,
+                "channel": r.channel,
+                "recipient": r.recipient,
+                "idempotency_key": r.idempotency_key,
+                "region": r.region,
+                "tenant": r.tenant,
+                "user_ref": r.user_ref,
+                "email": r.email,
+                "language": r.language,
+                "state": "pending",
+                "attempts": 0,
+                "reason": None,
+                "last_attempt_at": None,
+            }
+            for r in rows
+            if r.idempotency_key not in known
+        ]
+        if new:
+            self.insert_columns(s.breach_outbox, {key: [r[key] for r in new] for key in new[0]})
+        return len(new)
+
+    @guarded
+    def pending(
+        self, incident_id: str, channel: str, *, after: int = 0, limit: int = 1000
+    ) -> list[OutboxRow]:
+        stmt = (
+            select(s.breach_outbox)
+            .where(
+                _O.incident_id == incident_id,
+                _O.channel == channel,
+                _O.state == "pending",
+                _O.id > after,
+            )
+            .order_by(_O.id)
+            .limit(limit)
+        )
+        return [_row(r) for r in self.conn.execute(stmt)]
+
+    @guarded
+    def mark_sent(self, ids: Sequence[int], at: datetime) -> None:
+        for start in range(0, len(ids), _MARK_BATCH):
+            chunk = list(ids[start : start + _MARK_BATCH])
+            self.conn.execute(
+                update(s.breach_outbox)
+                .where(_O.id.in_(chunk), _O.state == "pending")
+                .values(state="sent", attempts=_O.attempts + 1, reason=None, last_attempt_at=at)
+            )
+
+    @guarded
+    def mark_attempt(self, row_id: int, at: datetime, reason: str, *, failed: bool) -> None:
+        self.conn.execute(
+            update(s.breach_outbox)
+            .where(_O.id == row_id, _O.state == "pending")
+            .values(
+                state="failed" if failed else "pending",
+                attempts=_O.attempts + 1,
+                reason=reason,
+                last_attempt_at=at,
+            )
+        )
+
+    @guarded
+    def counts(self, incident_id: str) -> list[ChannelCounts]:
+        stmt = (
+            select(_O.channel, _O.state, func.count())
+            .where(_O.incident_id == incident_id)
+            .group_by(_O.channel, _O.state)
+        )
+        found: dict[str, dict[str, int]] = {}
+        for channel, state, n in self.conn.execute(stmt):
+            found.setdefault(channel, {})[state] = int(n)
+        return [ChannelCounts(channel, **found[channel]) for channel in sorted(found)]
+
+    @guarded
+    def failed(self, incident_id: str, *, limit: int = 1000) -> list[OutboxRow]:
+        stmt = (
+            select(s.breach_outbox)
+            .where(_O.incident_id == incident_id, _O.state == "failed")
+            .order_by(_O.channel, _O.id)
+            .limit(limit)
+        )
+        return [_row(r) for r in self.conn.execute(stmt)]
+
+    @guarded
+    def add_exemption(self, incident_id: str, exemption: Exemption) -> None:
+        self.conn.execute(
+            insert(s.breach_exemptions).values(
+                incident_id=incident_id,
+                ground=exemption.ground,
+                rationale=exemption.rationale,
+                recorded_by=exemption.recorded_by,
+                recorded_at=exemption.recorded_at,
+            )
+        )
+
+    @guarded
+    def exemptions(self, incident_id: str) -> list[Exemption]:
+        stmt = select(s.breach_exemptions).where(_E.incident_id == incident_id).order_by(_E.id)
+        return [
+            Exemption(r.ground, r.rationale, r.recorded_by, r.recorded_at)
+            for r in self.conn.execute(stmt)
+        ]
+
+
+_: type[BreachOutbox] = SqlBreachOutbox

@@ -1,0 +1,274 @@
+"""Breach notices: the e-mail campaign against a bare ``smtplib`` loop, and the in-app
+messages against a bare ``executemany``.
+
+Targets (issue 13): e-mail to N recipients (20,000) through a local aiosmtpd server ≤ 1.5× a
+bare ``smtplib`` loop sending the same messages over one connection (no outbox); in-app
+messages for T tenants × U users (100 × 1,000, SQLite tenant files) ≤ 2× a bare
+``executemany`` of the same rows into the same tenant databases. Ours is the whole campaign:
+the outbox filled in the catalog (SQLite), then delivered by the engine, each row marked
+sent. Each round uses a fresh incident (a fresh outbox); the in-app rows are deleted,
+untimed, before each run. The server runs in a process of its own.
+
+    .venv/bin/python bench/notify.py email [--recipients 20000] [--rounds 3]
+    .venv/bin/python bench/notify.py inapp [--tenants 100 --users 1000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import smtplib
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harness import BenchError, _summary, log, machine, record_result
+
+from aptien_ops.backends.notify_inapp import TenantMessages
+from aptien_ops.backends.notify_mail import SmtpTransport, build_message
+from aptien_ops.backends.sql_catalog import SqlCatalog
+from aptien_ops.backends.sqlite_tenants import SqliteTenantStore
+from aptien_ops.config import CatalogSettings, ClusterSettings, EmailSettings
+from aptien_ops.domain.notices import Campaign, NoticeContent, Recipient, recipients_digest
+from aptien_ops.notice_texts import texts_digest
+from aptien_ops.services.notify_engine import Channels, Engine, compose_mail, fill, outbox_rows
+
+EMAIL_TARGET, INAPP_TARGET = 1.5, 2.0
+NOW = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
+SENDER = "privacy@aptien.example"
+SERVER = """
+import sys, time
+from aiosmtpd.controller import Controller
+class Sink:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 OK"
+c = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]))
+c.start()
+print("ready", flush=True)
+sys.stdin.readline()
+c.stop()
+"""
+
+
+def content(incident: str) -> NoticeContent:
+    return NoticeContent(
+        incident,
+        "Backup disk stolen",
+        "A backup disk was stolen from a courier.",
+        "Your name and e-mail address may be known to others.",
+        "We reported the theft. Beware of phishing.",
+        "dpo@aptien.example",
+        "2027-03-01",
+    )
+
+
+def campaign(
+    catalog: SqlCatalog, incident: str, channels: tuple[str, ...], people: list[Recipient]
+) -> Campaign:
+    c = content(incident)
+    made = Campaign(
+        0, incident, channels, c, texts_digest(c), recipients_digest(people), "sam", "ada", NOW
+    )
+    with catalog.transaction() as tx:
+        return replace(made, id=tx.breach_outbox.add_campaign(made))
+
+
+def run_rounds(
+    rounds: int,
+    ours: Callable[[int], None],
+    floor: Callable[[int], None],
+    reset: Callable[[], None],
+) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {"ours": [], "floor": []}
+    for i in range(rounds + 1):
+        for which in ("ours", "floor") if i % 2 == 0 else ("floor", "ours"):
+            reset()
+            started = time.perf_counter()
+            (ours if which == "ours" else floor)(i)
+            if i > 0:  # the first round warms up
+                times[which].append(time.perf_counter() - started)
+            log(f"round {i} {which}: {time.perf_counter() - started:.2f} s")
+    return times
+
+
+def result(
+    name: str, times: dict[str, list[float]], target: float, rounds: int, extra: dict[str, Any]
+) -> dict[str, Any]:
+    ratio = statistics.median(times["ours"]) / statistics.median(times["floor"])
+    return {
+        "benchmark": name,
+        "backend": "sqlite",
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        "rounds": rounds,
+        "warmup": 1,
+        "ours": _summary(times["ours"]),
+        "floor": _summary(times["floor"]),
+        "ratio": round(ratio, 3),
+        "ratio_of_minima": round(min(times["ours"]) / min(times["floor"]), 3),
+        "target_ratio": target,
+        "pass": ratio <= target,
+        "machine": machine(),
+        **extra,
+    }
+
+
+def bench_email(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None and server.stdin is not None
+    if server.stdout.readline().strip() != "ready":
+        raise BenchError("the SMTP server did not start")
+    people = [
+        Recipient(
+            f"tenant-{n % 50:02d}",
+            "eu",
+            str(n),
+            f"user{n}@t{n % 50}.example",
+            "de" if n % 3 == 0 else None,
+        )
+        for n in range(args.recipients)
+    ]
+    catalog = SqlCatalog(CatalogSettings(url=f"sqlite:///{tmp / 'catalog.db'}"))
+    catalog.ensure_schema()
+    settings = EmailSettings(transport="smtp", host="127.0.0.1", port=port, security="none")
+
+    def ours(i: int) -> None:
+        incident = f"INC-2027-{i:04d}"
+        made = campaign(catalog, incident, ("email",), people)
+        fill(catalog, outbox_rows(made.id, incident, ("email",), people))
+        counts = Engine(
+            catalog,
+            made,
+            Channels(mail=SmtpTransport(settings), sender=SENDER),
+            now=lambda: NOW,
+            sleep=time.sleep,
+        ).run()
+        if counts[0].sent != len(people):
+            raise BenchError(f"sent {counts[0].sent} of {len(people)}")
+
+    mails = [compose_mail(content("INC-floor"), r, SENDER) for r in people]
+
+    def floor(i: int) -> None:
+        smtp = smtplib.SMTP("127.0.0.1", port)
+        for m in mails:
+            smtp.send_message(build_message(m), from_addr=m.sender, to_addrs=[m.to])
+        smtp.quit()
+
+    try:
+        times = run_rounds(args.rounds, ours, floor, lambda: None)
+    finally:
+        server.stdin.write("\n")
+        server.stdin.flush()
+        server.wait()
+    return result(
+        f"breach notify e-mail, {args.recipients} recipients vs bare smtplib loop",
+        times,
+        EMAIL_TARGET,
+        args.rounds,
+        {"recipients": args.recipients},
+    )
+
+
+def bench_inapp(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    store = SqliteTenantStore(ClusterSettings("bench-1", "sqlite", f"sqlite:///{tmp / 'c'}", 1000))
+    people: list[Recipient] = []
+    for t in range(args.tenants):
+        name = f"tenant-{t:03d}"
+        store.create_database(name, "x")
+        store.apply_schema(name, 3, region="eu")
+        with store.connect(name) as conn:
+            conn.executemany(
+                "INSERT INTO users (email, created_at) VALUES (?, '2027-01-01T00:00:00.000000Z')",
+                [(f"u{u}@{name}.example",) for u in range(args.users)],
+            )
+            ids = [r[0] for r in conn.execute("SELECT id FROM users ORDER BY id")]
+        people += [Recipient(name, "eu", str(i), "", None) for i in ids]
+    log(f"made {args.tenants} tenants of {args.users} users")
+    catalog = SqlCatalog(CatalogSettings(url=f"sqlite:///{tmp / 'catalog.db'}"))
+    catalog.ensure_schema()
+    writer = TenantMessages()
+    channels = Channels(inapp=writer, store_of=lambda tenant: store)
+
+    def ours(i: int) -> None:
+        incident = f"INC-2027-{i:04d}"
+        made = campaign(catalog, incident, ("inapp",), people)
+        fill(catalog, outbox_rows(made.id, incident, ("inapp",), people))
+        counts = Engine(catalog, made, channels, now=lambda: NOW, sleep=time.sleep).run()
+        if counts[0].sent != len(people):
+            raise BenchError(f"wrote {counts[0].sent} of {len(people)}")
+
+    c = content("INC-floor")
+    from aptien_ops.notice_texts import render
+
+    def floor(i: int) -> None:
+        stamp = "2027-03-01T09:30:00.000000Z"
+        for t in range(args.tenants):
+            name = f"tenant-{t:03d}"
+            mine = [r for r in people if r.tenant == name]
+            subject, body = render(c, mine[0])
+            rows = [
+                (stamp, int(r.user_ref), "breach-notice", subject, body, f"INC-floor/{r.key}")
+                for r in mine
+            ]
+            conn = sqlite3.connect(tmp / "c" / f"tenant_{name}.db")
+            conn.executemany(
+                "INSERT INTO user_messages (created_at, user_id, kind, subject, body, dedupe_key)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            conn.commit()
+            conn.close()
+
+    def reset() -> None:
+        for t in range(args.tenants):
+            with store.connect(f"tenant-{t:03d}") as conn:
+                conn.execute("DELETE FROM user_messages")
+
+    times = run_rounds(args.rounds, ours, floor, reset)
+    store.close()
+    return result(
+        f"breach notify in-app, {args.tenants} tenants x {args.users} users vs bare executemany",
+        times,
+        INAPP_TARGET,
+        args.rounds,
+        {"tenants": args.tenants, "users": args.users},
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("which", choices=("email", "inapp"))
+    parser.add_argument("--recipients", type=int, default=20_000)
+    parser.add_argument("--tenants", type=int, default=100)
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-notify-") as tmp:
+        bench = bench_email if args.which == "email" else bench_inapp
+        found = bench(args, Path(tmp))
+    print(json.dumps(found), flush=True)
+    if not args.no_record:
+        record_result(found)
+    return 0 if found["pass"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

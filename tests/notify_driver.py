@@ -1,0 +1,101 @@
+"""A notice campaign in a process of its own, for the tests that kill it (``kill -9``).
+
+    python notify_driver.py CATALOG_URL SMTP_PORT RECIPIENTS_JSON [PAUSE]
+
+Fills the outbox from the recipients (a rerun adds nothing), then delivers by e-mail through
+the SMTP server on loopback, printing ``filled`` and ``email N/T`` after each committed step.
+PAUSE stops the process where a test kills it: ``filled`` (before any message), ``sent:N``
+(after the N-th row was marked sent) or ``accepted:N`` (after the server accepted the N-th
+message of this run and before its row is marked: the one window no protocol closes). A paused
+process prints ``paused`` and waits on its stdin.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aptien_ops.backends.notify_mail import SmtpTransport
+from aptien_ops.backends.sql_catalog import SqlCatalog
+from aptien_ops.config import CatalogSettings, EmailSettings
+from aptien_ops.domain.notices import Campaign, Mail, NoticeContent, Recipient, recipients_digest
+from aptien_ops.notice_texts import texts_digest
+from aptien_ops.services.notify_engine import Channels, Engine, fill, outbox_rows
+
+CONTENT = NoticeContent(
+    incident_id="INC-2026-0001",
+    title="Backup disk stolen",
+    nature="A backup disk was stolen from a courier.",
+    consequences="Your name and e-mail address may be known to others.",
+    measures="We reported the theft. Beware of phishing.",
+    dpo_contact="dpo@aptien.example",
+    published_at="2026-03-02T09:30:00Z",
+)
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def pause() -> None:
+    print("paused", flush=True)
+    sys.stdin.readline()
+    sys.exit(3)
+
+
+class Pausing(SmtpTransport):
+    def __init__(self, settings: EmailSettings, at: int | None) -> None:
+        super().__init__(settings)
+        self.at, self.count = at, 0
+
+    def send(self, mail: Mail) -> None:
+        super().send(mail)
+        self.count += 1
+        if self.count == self.at:
+            pause()
+
+
+def main() -> None:
+    url, port, path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+    where = sys.argv[4] if len(sys.argv) > 4 else ""
+    recipients = [Recipient(**r) for r in json.loads(path.read_text())]
+    catalog = SqlCatalog(CatalogSettings(url=url))
+    catalog.ensure_schema()
+    with catalog.transaction() as tx:
+        campaign = tx.breach_outbox.campaign(CONTENT.incident_id)
+        if campaign is None:
+            campaign = Campaign(
+                0,
+                CONTENT.incident_id,
+                ("email",),
+                CONTENT,
+                texts_digest(CONTENT),
+                recipients_digest(recipients),
+                "sam",
+                "ada",
+                NOW,
+            )
+            campaign = Campaign(
+                **{**campaign.__dict__, "id": tx.breach_outbox.add_campaign(campaign)}
+            )
+    fill(catalog, outbox_rows(campaign.id, CONTENT.incident_id, ("email",), recipients))
+    print("filled", flush=True)
+    if where == "filled":
+        pause()
+    kind, _, n = where.partition(":")
+    settings = EmailSettings(transport="smtp", host="127.0.0.1", port=port, security="none")
+
+    def progress(channel: str, done: int, total: int) -> None:
+        print(f"{channel} {done}/{total}", flush=True)
+        if kind == "sent" and done == int(n):
+            pause()
+
+    transport = Pausing(settings, int(n) if kind == "accepted" else None)
+    channels = Channels(mail=transport, max_attempts=3)
+    counts = Engine(
+        catalog, campaign, channels, now=lambda: NOW, sleep=lambda s: None, progress=progress
+    ).run()
+    print("done " + json.dumps({c.channel: c.as_json() for c in counts}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

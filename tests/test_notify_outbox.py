@@ -1,0 +1,202 @@
+"""The notice outbox: exactly one e-mail per recipient after a clean run, after ``kill -9`` at
+several points then a rerun, after the server dropped the connection, and after 4xx answers;
+5xx recipients are failed and listed, never retried forever. In-app messages on SQLite and
+PostgreSQL tenants; the website once per region. A real SMTP server on loopback counts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from aptien_ops.backends.notify_mail import MaildirTransport, SmtpTransport
+from aptien_ops.backends.sql_catalog import SqlCatalog
+from aptien_ops.config import CatalogSettings, EmailSettings
+from aptien_ops.domain.notices import Campaign, Recipient, recipients_digest
+from aptien_ops.notice_texts import texts_digest
+from aptien_ops.services.notify_engine import Channels, Engine, compose_mail, fill, outbox_rows
+
+from notify_driver import CONTENT, NOW
+from smtp_server import Counting, smtp_server
+
+DRIVER = Path(__file__).with_name("notify_driver.py")
+
+PEOPLE = [
+    Recipient(
+        f"acme-{n % 3}", "eu", str(n), f"user{n}@acme-{n % 3}.example", "de" if n % 2 else None
+    )
+    for n in range(1, 21)
+]
+
+
+@pytest.fixture
+def catalog_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'catalog.db'}"
+
+
+@pytest.fixture
+def people_file(tmp_path: Path) -> Path:
+    path = tmp_path / "people.json"
+    path.write_text(json.dumps([r.__dict__ for r in PEOPLE]))
+    return path
+
+
+def run_driver(url: str, port: int, people: Path, pause: str = "") -> list[str]:
+    """Run a campaign to its end (or to ``pause``, where it is killed with SIGKILL)."""
+    child = subprocess.Popen(
+        [sys.executable, str(DRIVER), url, str(port), str(people), pause],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    lines: list[str] = []
+    try:
+        for line in child.stdout:
+            lines.append(line.strip())
+            if line.strip() == "paused":
+                os.kill(child.pid, signal.SIGKILL)
+                break
+        child.wait(timeout=240)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    if pause:
+        assert child.returncode == -signal.SIGKILL, (lines, child.stderr and child.stderr.read())
+    else:
+        assert child.returncode == 0, child.stderr and child.stderr.read()
+    return lines
+
+
+def exactly_once(server: Counting) -> None:
+    assert server.per_recipient() == {r.email: 1 for r in PEOPLE}
+
+
+def test_a_clean_run_sends_one_message_per_recipient(catalog_url: str, people_file: Path) -> None:
+    with smtp_server() as (server, port):
+        lines = run_driver(catalog_url, port, people_file)
+        exactly_once(server)
+        assert server.sessions == 1
+        assert lines[-1] == 'done {"email": {"sent": 20, "pending": 0, "failed": 0}}'
+        again = run_driver(catalog_url, port, people_file)  # a rerun sends nothing more
+        exactly_once(server)
+    assert again[-1] == lines[-1]
+
+
+@pytest.mark.parametrize("points", [["filled"], ["sent:1", "sent:7", "sent:13"], ["sent:19"]])
+def test_kill_9_at_any_committed_point_then_rerun_sends_each_once(
+    catalog_url: str, people_file: Path, points: list[str]
+) -> None:
+    with smtp_server() as (server, port):
+        for point in points:
+            run_driver(catalog_url, port, people_file, point)
+        lines = run_driver(catalog_url, port, people_file)
+        exactly_once(server)
+    assert lines[-1] == 'done {"email": {"sent": 20, "pending": 0, "failed": 0}}'
+
+
+def test_kill_9_between_the_servers_250_and_the_commit_resends_with_the_same_message_id(
+    catalog_url: str, people_file: Path
+) -> None:
+    """The one window no protocol closes: the rerun sends that message again, with the same
+    Message-ID, so the mail store can drop the copy; every other recipient gets one."""
+    with smtp_server() as (server, port):
+        run_driver(catalog_url, port, people_file, "accepted:4")
+        run_driver(catalog_url, port, people_file)
+        counts = server.per_recipient()
+        ids = {
+            m.to: {x.message_id for x in server.messages if x.to == m.to} for m in server.messages
+        }
+    assert counts == {r.email: 2 if r is PEOPLE[3] else 1 for r in PEOPLE}
+    assert all(len(v) == 1 for v in ids.values())
+
+
+def _campaign(
+    url: str, channels: tuple[str, ...], people: list[Recipient]
+) -> tuple[SqlCatalog, Campaign]:  # noqa: E501
+    catalog = SqlCatalog(CatalogSettings(url=url))
+    catalog.ensure_schema()
+    campaign = Campaign(
+        0,
+        CONTENT.incident_id,
+        channels,
+        CONTENT,
+        texts_digest(CONTENT),
+        recipients_digest(people),
+        "sam",
+        "ada",
+        NOW,
+    )
+    with catalog.transaction() as tx:
+        campaign = replace(campaign, id=tx.breach_outbox.add_campaign(campaign))
+    fill(catalog, outbox_rows(campaign.id, CONTENT.incident_id, channels, people))
+    return catalog, campaign
+
+
+def test_a_dropped_connection_and_4xx_answers_end_in_one_message_each_and_5xx_is_listed(
+    catalog_url: str,
+) -> None:
+    waits: list[float] = []
+    with smtp_server() as (server, port):
+        server.drop_at_mail = {5, 6}  # twice in a row: the reconnect's first try is lost too
+        server.transient[PEOPLE[2].email] = 2
+        server.transient[PEOPLE[8].email] = 99  # never takes it: failed after max_attempts
+        server.permanent.add(PEOPLE[11].email)
+        catalog, campaign = _campaign(catalog_url, ("email",), PEOPLE)
+        settings = EmailSettings(transport="smtp", host="127.0.0.1", port=port, security="none")
+        channels = Channels(mail=SmtpTransport(settings), max_attempts=4)
+        counts = Engine(catalog, campaign, channels, now=lambda: NOW, sleep=waits.append).run()
+        received = server.per_recipient()
+    given_up = {PEOPLE[8].email, PEOPLE[11].email}
+    assert received == {r.email: 1 for r in PEOPLE if r.email not in given_up}
+    assert [c.as_json() for c in counts] == [{"sent": 18, "pending": 0, "failed": 2}]
+    assert waits == [1.0, 2.0, 4.0]  # backoff doubles; bounded by max_attempts
+    with catalog.read() as tx:
+        failed = {
+            r.email: (r.attempts, r.reason) for r in tx.breach_outbox.failed(CONTENT.incident_id)
+        }
+    assert failed[PEOPLE[11].email][0] == 1 and failed[PEOPLE[11].email][1].startswith("550")
+    assert failed[PEOPLE[8].email][0] == 4 and failed[PEOPLE[8].email][1].startswith("451")
+
+
+def test_an_invalid_address_is_failed_without_asking_the_server(catalog_url: str) -> None:
+    people = [*PEOPLE[:2], Recipient("acme-1", "eu", "99", "not an address")]
+    with smtp_server() as (server, port):
+        catalog, campaign = _campaign(catalog_url, ("email",), people)
+        settings = EmailSettings(transport="smtp", host="127.0.0.1", port=port, security="none")
+        Engine(
+            catalog,
+            campaign,
+            Channels(mail=SmtpTransport(settings)),
+            now=lambda: NOW,
+            sleep=lambda s: None,
+        ).run()
+        assert len(server.messages) == 2
+    with catalog.read() as tx:
+        [bad] = tx.breach_outbox.failed(CONTENT.incident_id)
+    assert (bad.recipient, bad.reason, bad.attempts) == ("acme-1/99", "invalid address", 1)
+
+
+def test_the_maildir_rerun_finds_a_message_it_delivered_before_the_commit(
+    catalog_url: str, tmp_path: Path
+) -> None:
+    box = tmp_path / "mail"
+    catalog, campaign = _campaign(catalog_url, ("email",), PEOPLE)
+    first = MaildirTransport(EmailSettings(maildir=box))
+    first.send(compose_mail(CONTENT, PEOPLE[0], "privacy@aptien.example"))  # killed before mark
+    Engine(
+        catalog,
+        campaign,
+        Channels(mail=MaildirTransport(EmailSettings(maildir=box))),
+        now=lambda: NOW,
+        sleep=lambda s: None,
+    ).run()
+    assert len(list((box / "new").iterdir())) == len(PEOPLE)
