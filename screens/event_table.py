@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
@@ -68,6 +69,9 @@ class Column(ColumnSpec):
     """
 
     value: Callable[[Any], str]
+    #: The colour of a row's cell (a Rich style, e.g. a tenant state's), on rows without the
+    #: cursor; None: the row's own style.
+    colour: Callable[[Any], str] | None = None
 
 
 def column_widths(
@@ -286,4 +290,12 @@ class EventTable(ScrollView, can_focus=True):
         style = self.rich_style + self.get_component_rich_style(name) if name else self.rich_style
         cells = [shown(c.value(row)) for c in self.columns]
         self._measured(cells)
-        return Strip([Segment(self._line(cells, widths, width), style)], width)
+        if name is not None or not any(c.colour for c in self.columns):
+            return Strip([Segment(self._line(cells, widths, width), style)], width)
+        segments = []
+        for column, cell, w in zip(self.columns, cells, widths, strict=True):
+            colour = column.colour(row) if column.colour else ""
+            segments.append(
+                Segment(" " + _cell(cell, w), style + Style.parse(colour) if colour else style)
+            )
+        return Strip(segments, width).crop_extend(0, width, style)

@@ -23,7 +23,14 @@ from aptien_ops.permissions import Action
 from aptien_ops.screens.base import CLEAR_FILTER, REGION_FILTER
 from aptien_ops.screens.event_table import Column, EventTable
 from aptien_ops.screens.filter_bar import FilterBar
-from aptien_ops.screens.formatting import count, day, plural, tenant_contact, tenant_heading
+from aptien_ops.screens.formatting import (
+    TENANT_STATE_STYLES,
+    count,
+    day,
+    plural,
+    tenant_contact,
+    tenant_heading,
+)
 from aptien_ops.screens.page_window import PageSlice
 from aptien_ops.screens.paged_list import PagedListScreen, PagedTable
 from aptien_ops.screens.provision import ProvisionModal
@@ -36,7 +43,13 @@ COLUMNS = (
     Column("Country", 7, value=lambda t: t.country),
     Column("Region", 6, value=lambda t: t.region),
     Column("Cluster", 8, share=1, shrink=True, most=24, value=lambda t: t.cluster or ""),
-    Column("State", 12, essential=True, value=lambda t: str(t.state)),
+    Column(
+        "State",
+        12,
+        essential=True,
+        value=lambda t: str(t.state),
+        colour=lambda t: TENANT_STATE_STYLES.get(str(t.state), ""),
+    ),
 )
 #: What cannot occur in a name, country code, region or state: such a key leaves the filter.
 UNFILTERABLE = re.compile(r"[^\w\s.-]")

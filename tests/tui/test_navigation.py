@@ -17,6 +17,7 @@ from aptien_ops.screens.commands import OpsCommands
 from aptien_ops.screens.dashboard import DashboardScreen
 from aptien_ops.screens.event_table import EventTable
 from aptien_ops.screens.fleet import FleetScreen
+from aptien_ops.screens.formatting import TENANT_STATE_STYLES
 from aptien_ops.screens.help import HelpScreen, key_sections
 from aptien_ops.screens.modals import RolePickerModal
 from aptien_ops.screens.operators import OperatorsScreen
@@ -244,3 +245,22 @@ async def test_palette_entries_read_as_actions_with_keys_as_the_footer_shows_the
         assert {"Go to Backups", "Refresh", "Show keys of every screen"} <= set(titles)
         assert ("Verify backup" in titles) is (operator == "ada")
         assert ("Find user by e-mail" in titles) is (operator == "sam")
+
+
+@story
+async def test_the_tenants_list_colours_each_state_as_every_screen_does(
+    open_as: Callable[..., Console], demo_tenants: None
+) -> None:
+    async with console_app(open_as("vic")) as (app, pilot):
+        await pilot.press("2")
+        await settle(pilot)
+        table = app.screen.query_one(EventTable)
+        colours: dict[str, str] = {}
+        for y in range(1, table.size.height):
+            for segment in table.render_line(y):
+                word = segment.text.strip()
+                if word in TENANT_STATE_STYLES and segment.style and segment.style.color:
+                    colours[word] = segment.style.color.name
+        # The cursor's row takes the cursor's style; the other rows show their state's colour.
+        assert colours.get("suspended") == "yellow" and colours.get("cancelled") == "red"
+        assert colours.get("active") == "green"
