@@ -108,6 +108,15 @@ def test_purge_needs_a_second_admin_then_drops_everything_and_keeps_a_tombstone(
         ops.approvals.approve(approval)
     cluster = ops.tenants.show(active).cluster or ""
     assert ops.ctx.store(cluster).exists(active)
+    # Security staff approve breach notices, never a purge.
+    as_operator("sam")
+    sam = open_console(config)
+    try:
+        with pytest.raises(Forbidden):
+            sam.approvals.approve(approval)
+    finally:
+        sam.close()
+    assert ops.ctx.store(cluster).exists(active)
 
     as_operator("ada")
     ada = open_console(config)

@@ -9,7 +9,15 @@ import pytest
 
 from aptien_ops.composition import Console, open_console
 from aptien_ops.errors import Forbidden
-from aptien_ops.permissions import MATRIX, READ_ONLY_SAFE, Action, Role, offered
+from aptien_ops.permissions import (
+    APPROVERS,
+    MATRIX,
+    READ_ONLY_SAFE,
+    Action,
+    Role,
+    may_approve,
+    offered,
+)
 
 
 @pytest.mark.parametrize("read_only", [False, True], ids=["read-write", "read-only"])
@@ -104,3 +112,15 @@ def test_someone_who_is_no_operator_is_told_who_can_add_them(
         )
     finally:
         console.close()
+
+
+@pytest.mark.parametrize("requested", sorted(APPROVERS) + ["an.action.nobody.listed"])
+def test_only_breach_notices_are_approved_by_security_staff_everything_else_by_an_admin(
+    requested: str,
+) -> None:
+    # approval.decide is open to security staff so that they can approve breach notices;
+    # APPROVERS keeps them from approving anything else (a purge, an admin grant, the policy).
+    assert may_approve(["admin"], requested)
+    assert may_approve(["security"], requested) == (requested == "breach.notify")
+    for role in ("operator", "viewer", "billing", "partner-manager"):
+        assert not may_approve([role], requested), role
