@@ -61,7 +61,9 @@ async def test_an_operator_restores_the_highlighted_backup_into_a_new_tenant(
         assert isinstance(app.screen, BackupsScreen)
         assert "restoring into acme-restored" in items
         line = result_line(app.screen)
-        assert line.startswith("✓ acme-restored: restored from ") and "6 tables" in line
+        assert (
+            line.startswith("✓ acme-restored: restored from ") and "7 tables" in line
+        )  # tenant schema 3: with user_messages
         assert "every count matches" in line
         assert not app.screen.query_one("#backups-run").display
         assert app.notices_of("error") == []

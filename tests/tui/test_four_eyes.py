@@ -128,7 +128,7 @@ async def test_adding_an_operator_with_the_form(open_as: Callable[..., Console])
         await settle(pilot)
         assert isinstance(app.screen, OperatorsScreen)
         table = app.screen.query_one(DataTable)
-        assert table.get_row("jdoe")[1] == "viewer, operator"
+        assert str(table.get_row("jdoe")[1]) == "viewer, operator"
     assert roles_of(open_as("ada"), "jdoe") == {"viewer", "operator"}
 
 

@@ -54,7 +54,7 @@ async def test_the_dashboard_counts_tenants_per_region_without_listing_them(
 ) -> None:
     async with console_app(open_as("vic")) as (app, pilot):
         shown = screen_text(app)
-        assert re.search(r"│ all +10 +1 +0 +1 +0 +12 │", shown), shown
+        assert re.search(r"│ all +10 +1 +0 +1 +0 +12 +│", shown), shown
         assert "Backups" in shown and "Partners: breaches" in shown
         app.screen.query_one("#dashboard-cards").scroll_end(animate=False)  # under the fold
         await settle(pilot)

@@ -35,6 +35,7 @@ from aptien_ops.screens.app import SCREENS
 from aptien_ops.screens.backups import BackupsScreen
 from aptien_ops.screens.backups_view import DUE_SHOWN, WINDOW
 from aptien_ops.screens.base import AUTO_REFRESH_SECONDS
+from aptien_ops.screens.columns import SpecGrid
 from aptien_ops.screens.fleet import FINDINGS_SHOWN, SHOWN_PER_KIND_AT_LEAST, FleetScreen
 from aptien_ops.screens.lists import CHUNK, ListRow, ListTable
 from aptien_ops.screens.operators import OperatorsScreen
@@ -84,6 +85,8 @@ def rich_rows(renderable: object) -> int:
     """Rows of the rich tables in ``renderable`` (a Group of tables and lines, or a table)."""
     if isinstance(renderable, Table):
         return renderable.row_count
+    if isinstance(renderable, SpecGrid):  # a table laid out at the width it is drawn at
+        return len(renderable.rows)
     if isinstance(renderable, Group):
         return sum(rich_rows(r) for r in renderable.renderables)
     return 0
