@@ -169,7 +169,7 @@ def run(
     collecting, frozen = gc.isenabled(), gc.get_freeze_count()
     gc.disable()
     try:
-        return int(_translated(list(argv), identity))
+        return int(_translated(list(argv), identity, freeze=process_ends))
     finally:
         if process_ends:
             gc.freeze()  # nothing left worth collecting; spare the interpreter's exit a full pass
@@ -182,8 +182,8 @@ def run(
                 gc.disable()
 
 
-def _translated(args: list[str], identity: Identity | None) -> int:
-    as_json, state = "--json" in args, CliState(identity=identity)
+def _translated(args: list[str], identity: Identity | None, *, freeze: bool) -> int:
+    as_json, state = "--json" in args, CliState(identity=identity, freeze=freeze)
     try:
         line = hoisted(cli, args)
         as_json = line.json

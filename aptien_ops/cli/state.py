@@ -28,6 +28,10 @@ class CliState:
     """The console's clock (tests pass a fixed one; the command line never sets it)."""
     identity: Identity | None = None
     """Who the console acts as, if not this process's own identity (tests only)."""
+    freeze: bool = True
+    """Freeze what is allocated so far out of collection once the console is open: right for a
+    process that ends after its command; a process that runs many (tests) would pay a full
+    collection of its whole heap after each, once it is thawed again."""
     _console: Console | None = field(default=None, repr=False)
 
     def console(self, *, defer_catalog: bool = False) -> Console:
@@ -47,7 +51,8 @@ class CliState:
                 clock=self.clock,
                 identity=self.identity,
             )
-            gc.freeze()
+            if self.freeze:
+                gc.freeze()
             gc.enable()
         return self._console
 
