@@ -9,6 +9,7 @@ import pytest
 from backup_site import pg_site, site  # noqa: F401 - fixtures of the backup tests
 
 from pg_fixtures import *  # noqa: F403 - the suite's own PostgreSQL server (pg_server, …)
+from sandboxes import BACKENDS, isolate, sandbox_on
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -16,13 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test sees the developer's config, data dir, or the repo's ./ops.toml."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
-    for var in ("APTIEN_OPS_CONFIG", "APTIEN_OPS_OPERATOR", "SSH_CONNECTION"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.chdir(tmp_path)
+    isolate(tmp_path, monkeypatch)
     yield
 
 
@@ -41,19 +36,10 @@ def sandbox_config(sandbox_dir: Path) -> Path:
     return sandbox_dir / "ops.toml"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def catalog_config(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """A sandbox whose catalog is SQLite, or a fresh database on the suite's PostgreSQL."""
-    from aptien_ops.sandbox import write_sandbox_config
-
-    path, _ = write_sandbox_config(tmp_path / "sbx")
-    if request.param == "postgresql":
-        pg = request.getfixturevalue("pg_server")
-        url = pg.url(dbname=pg.fresh_database("catalog"))
-        path.write_text(
-            path.read_text().replace('url = "sqlite:///{data_dir}/catalog.db"', f'url = "{url}"')
-        )
-    return path
+    return sandbox_on(request.param, tmp_path / "sbx", request)
 
 
 @pytest.fixture

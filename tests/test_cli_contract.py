@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ import pytest
 from aptien_ops.sandbox import write_sandbox_config
 from aptien_ops.services.provisioning import STEPS
 
+from catalog_state import OPSLOG, CatalogState
 from cli_runner import run_cli, run_cli_process
+from sandboxes import BACKENDS, isolated_from_the_user, sandbox_on
 
 
 @pytest.fixture
@@ -26,6 +29,36 @@ def seeded(config: Path) -> Path:
     result = run_cli("--json", "sandbox", "init", "--path", config.parent)
     assert result.code == 0, result.stderr
     return config
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One seeded sandbox per backend, made once for the tests that only read it or are refused
+    (``sandbox init`` takes seconds); ``untouched`` proves that each left it as it found it."""
+    place = tmp_path_factory.mktemp("world")
+    with isolated_from_the_user(place):
+        config = sandbox_on(request.param, place / "sbx", request)
+        result = run_cli("--json", "sandbox", "init", "--path", config.parent)
+    assert result.code == 0, result.stderr
+    return config
+
+
+@pytest.fixture
+def untouched(world: Path) -> Iterator[Path]:
+    """The shared sandbox; the test fails if it changed a row of the catalog or a file of the
+    sandbox, or if the ops log gained anything but refused or failed attempts (an audited
+    command logs each attempt, refusals included)."""
+    catalog = CatalogState(world)
+    before = catalog.state()
+    yield world
+    after = catalog.state()
+    catalog.close()
+    rest = slice(OPSLOG + 1, None)
+    assert (after[:OPSLOG], after[rest]) == (before[:OPSLOG], before[rest]), "it changed"
+    old, new = before[OPSLOG], after[OPSLOG]
+    assert isinstance(old, list) and isinstance(new, list)
+    assert new[: len(old)] == old
+    assert [e for e in new[len(old) :] if e.outcome == "ok"] == [], "it did something"
 
 
 def log_size(config: Path) -> int:
@@ -45,8 +78,8 @@ def test_sandbox_init_is_idempotent_and_makes_demo_content(seeded: Path) -> None
     assert {t["region"] for t in tenants} == {"eu", "us"} and len(tenants) == 12
 
 
-def test_json_mode_prints_exactly_one_value_and_nothing_else(seeded: Path) -> None:
-    result = run_cli("--json", "tenant", "list", "--region", "eu", config=seeded)
+def test_json_mode_prints_exactly_one_value_and_nothing_else(untouched: Path) -> None:
+    result = run_cli("--json", "tenant", "list", "--region", "eu", config=untouched)
     assert result.code == 0 and result.stderr == ""
     rows = result.json()
     assert rows and all(r["region"] == "eu" for r in rows)
@@ -54,8 +87,8 @@ def test_json_mode_prints_exactly_one_value_and_nothing_else(seeded: Path) -> No
     assert rows[0]["created_at"].endswith("Z")
 
 
-def test_region_list_prints_each_region_with_its_clusters_and_load(seeded: Path) -> None:
-    regions = run_cli("--json", "region", "list", config=seeded).json()
+def test_region_list_prints_each_region_with_its_clusters_and_load(untouched: Path) -> None:
+    regions = run_cli("--json", "region", "list", config=untouched).json()
     assert [list(r) for r in regions] == [
         ["name", "description", "backup_store", "clusters", "tenants", "capacity"]
     ] * 2
@@ -66,7 +99,7 @@ def test_region_list_prints_each_region_with_its_clusters_and_load(seeded: Path)
         ("eu", 6, 20000),
         ("us", 6, 20000),
     ]
-    text = run_cli("region", "list", config=seeded).stdout.splitlines()
+    text = run_cli("region", "list", config=untouched).stdout.splitlines()
     assert text[0].split() == ["REGION", "DESCRIPTION", "CLUSTERS", "TENANTS", "CAPACITY"]
     assert text[1].split()[0] == "eu" and text[1].split()[-3:] == ["1", "6", "20000"]
 
@@ -92,8 +125,8 @@ def test_tenant_list_json_is_ascii_only_whatever_the_tenants_text(seeded: Path) 
     assert [r["name"] for r in rows] == sorted(r["name"] for r in rows)
 
 
-def test_region_list_json_names_each_region_its_clusters_and_their_load(seeded: Path) -> None:
-    result = run_cli("--json", "region", "list", config=seeded)
+def test_region_list_json_names_each_region_its_clusters_and_their_load(untouched: Path) -> None:
+    result = run_cli("--json", "region", "list", config=untouched)
     assert result.code == 0 and result.stderr == ""
     # The exact shape scripts read (key order included): the sandbox's demo tenants are 12
     # live tenants, 6 in each region.
@@ -103,7 +136,7 @@ def test_region_list_json_names_each_region_its_clusters_and_their_load(seeded: 
                 {
                     "name": name,
                     "description": description,
-                    "backup_store": str(seeded.parent / "backups" / name),
+                    "backup_store": str(untouched.parent / "backups" / name),
                     "clusters": [
                         {
                             "name": f"{name}-sandbox-1",
@@ -135,8 +168,8 @@ def test_provisioning_reports_one_plain_line_per_step_where_there_is_no_terminal
     assert done == list(STEPS[1:])
 
 
-def test_tenant_show_of_an_unknown_tenant_exits_3(seeded: Path) -> None:
-    result = run_cli("--json", "tenant", "show", "no-such-tenant", config=seeded)
+def test_tenant_show_of_an_unknown_tenant_exits_3(untouched: Path) -> None:
+    result = run_cli("--json", "tenant", "show", "no-such-tenant", config=untouched)
     assert result.code == 3 and result.error()["code"] == "not_found" and result.stdout == ""
 
 
@@ -156,14 +189,14 @@ def test_tenant_show_of_an_unknown_tenant_exits_3(seeded: Path) -> None:
     ],
 )
 def test_hostile_tenant_names_are_refused_before_anything_is_touched(
-    seeded: Path, name: str
+    untouched: Path, name: str
 ) -> None:
-    before = log_size(seeded)
-    result = run_cli("--json", "tenant", "show", name, config=seeded)
+    before = log_size(untouched)
+    result = run_cli("--json", "tenant", "show", name, config=untouched)
     assert result.code == 2, result.stderr
     error = result.error()
     assert error["code"] == "invalid" and len(error["message"]) < 200
-    assert log_size(seeded) == before
+    assert log_size(untouched) == before
 
 
 @pytest.mark.parametrize(
@@ -184,9 +217,9 @@ def test_hostile_tenant_names_are_refused_before_anything_is_touched(
     ],
 )
 def test_bad_input_gets_its_exit_code_and_one_json_error(
-    seeded: Path, args: tuple[str, ...], code: int
+    untouched: Path, args: tuple[str, ...], code: int
 ) -> None:
-    result = run_cli("--json", *args, config=seeded)
+    result = run_cli("--json", *args, config=untouched)
     assert result.code == code, result.stderr
     assert result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1
@@ -206,8 +239,8 @@ def test_a_viewer_is_refused_with_exit_4_and_the_denial_is_logged(seeded: Path) 
     )
 
 
-def test_someone_who_is_not_an_operator_is_refused(seeded: Path) -> None:
-    result = run_cli("tenant", "list", config=seeded, operator="mallory")
+def test_someone_who_is_not_an_operator_is_refused(untouched: Path) -> None:
+    result = run_cli("tenant", "list", config=untouched, operator="mallory")
     assert result.code == 4 and "not an operator" in result.stderr
 
 
@@ -351,8 +384,8 @@ def test_production_run_by_anyone_but_its_service_account_says_to_use_sudo(
     assert not (config.parent / "catalog.db").exists()
 
 
-def test_the_tui_refuses_a_dumb_terminal_and_points_to_scripted_mode(seeded: Path) -> None:
-    result = run_cli("tui", config=seeded, env={"TERM": "dumb"})
+def test_the_tui_refuses_a_dumb_terminal_and_points_to_scripted_mode(untouched: Path) -> None:
+    result = run_cli("tui", config=untouched, env={"TERM": "dumb"})
     assert result.code == 2 and "scripted mode" in result.stderr
 
 
@@ -362,10 +395,10 @@ def test_help_has_examples_for_every_group() -> None:
         assert result.code == 0 and "Examples" in result.stdout, group
 
 
-def test_every_operator_event_is_a_json_line_in_the_log_file(seeded: Path) -> None:
+def test_every_operator_event_is_a_json_line_in_the_log_file(untouched: Path) -> None:
     import json
 
-    log = seeded.parent / "logs" / "aptien-ops.jsonl"
+    log = untouched.parent / "logs" / "aptien-ops.jsonl"
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert lines and all(line["event"] == "ops_action" for line in lines)
     assert {"seq", "operator", "os_account", "session_id", "action", "outcome", "hmac"} <= set(
@@ -373,9 +406,9 @@ def test_every_operator_event_is_a_json_line_in_the_log_file(seeded: Path) -> No
     )
 
 
-def test_region_resolve_takes_a_country_by_its_exact_name_too(seeded: Path) -> None:
-    result = run_cli("--json", "region", "resolve", "Ireland", config=seeded)
+def test_region_resolve_takes_a_country_by_its_exact_name_too(untouched: Path) -> None:
+    result = run_cli("--json", "region", "resolve", "Ireland", config=untouched)
     assert result.code == 0, result.stderr
     assert (result.json()["country"], result.json()["region"]) == ("IE", "eu")
-    refused = run_cli("region", "resolve", "korea", config=seeded)
+    refused = run_cli("region", "resolve", "korea", config=untouched)
     assert refused.code == 2 and "KP Democratic People's Republic of Korea, KR" in refused.stderr

@@ -16,6 +16,7 @@ import pytest
 from aptien_ops.cli.params import TextLimit
 from aptien_ops.permissions import READ_ONLY_SAFE
 
+from catalog_state import CatalogState
 from cli_runner import run_cli
 from command_table import VALID, argv, command, commands, operator
 
@@ -60,27 +61,6 @@ def test_the_table_names_every_command() -> None:
         assert set(values) <= {p.name for p in command(path).params}, path
 
 
-class _Catalog:
-    """What a change would leave in the catalog, read straight from it (one console for the
-    whole walk): a read costs a query, not five command runs, with some 200 parameters."""
-
-    def __init__(self, config: Path) -> None:
-        from aptien_ops.composition import open_console
-
-        self.console = open_console(config)
-
-    def state(self) -> tuple[object, ...]:
-        with self.console.ctx.catalog.read() as tx:
-            return (
-                tx.tenants.all(),
-                tx.operators.all(),
-                tx.approvals.all(),
-                tx.backups.all(include_pruned=True),
-                tx.opslog.entries(),
-                tx.incidents.all(),
-            )
-
-
 def test_no_number_and_no_text_of_any_size_is_taken_for_a_bug(
     sandbox: Path, tmp_path: Path
 ) -> None:
@@ -89,7 +69,7 @@ def test_no_number_and_no_text_of_any_size_is_taken_for_a_bug(
     never taken (no field keeps that much). Free text is refused by its documented limit
     (exit 2) while the line is read: nothing is touched."""
     wrong: list[str] = []
-    catalog = _Catalog(sandbox)
+    catalog = CatalogState(sandbox)
     for path in commands():
         for param in _parameters(path):
             hostile = HUGE if isinstance(param.type, click.types.IntParamType) else LONG
@@ -106,7 +86,7 @@ def test_no_number_and_no_text_of_any_size_is_taken_for_a_bug(
                 wrong.append(said + " (what was typed is bad input or not found)")
             elif free_text and (result.code != 2 or catalog.state() != before):
                 wrong.append(said + " (or it changed something)")
-    catalog.console.close()
+    catalog.close()
     assert not wrong, "\n".join(wrong)
 
 
