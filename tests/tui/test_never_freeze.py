@@ -130,38 +130,51 @@ async def test_no_screen_does_fleet_sized_work_on_the_ui_thread_at_10000_tenants
 class UiSteps:
     """Counts what each step of the event loop (one pass over what is ready to run: the UI
     thread's unit of work, during which no key is handled) does with rows: handed to a table
-    (``DataTable.add_row``) or made (``ListRow``) on the UI thread."""
+    (``DataTable.add_row``) or made (``ListRow``) on the UI thread.
+
+    A step ends where a callback queued at its first row runs (the loop runs what a pass
+    queues in the next pass): no callback is kept queued while no row comes, so the loop
+    still sleeps while it waits and the workers run at full speed."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.step = 0
         self.rows: Counter[int] = Counter()
-        self._ticking = False
+        self._counting = self._queued = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         add_row, post_init = DataTable.add_row, ListRow.__post_init__
 
         def added(table: DataTable[Any], *cells: Any, **options: Any) -> Any:
-            self.rows[self.step] += 1
+            self._count()
             return add_row(table, *cells, **options)
 
         def made(row: ListRow) -> None:
             if threading.current_thread() is threading.main_thread():
-                self.rows[self.step] += 1
+                self._count()
             post_init(row)
 
         monkeypatch.setattr(DataTable, "add_row", added)
         monkeypatch.setattr(ListRow, "__post_init__", made)
 
     def start(self) -> None:
-        """Number the loop's steps from now on (a callback that runs once per pass)."""
-        self._ticking = True
-        asyncio.get_running_loop().call_soon(self._tick)
+        """Count from now on, on the running loop."""
+        self._loop = asyncio.get_running_loop()
+        self._counting, self._queued = True, False
 
     def stop(self) -> None:
-        self._ticking = False
+        self._counting = False
 
-    def _tick(self) -> None:
+    def _count(self) -> None:
+        if not self._counting:
+            return
+        self.rows[self.step] += 1
+        on_ui_thread = threading.current_thread() is threading.main_thread()
+        if on_ui_thread and not self._queued and self._loop is not None:
+            self._queued = True  # the step ends in the next pass, which runs what this queued
+            self._loop.call_soon(self._next_step)
+
+    def _next_step(self) -> None:
         self.step += 1
-        if self._ticking:
-            asyncio.get_running_loop().call_soon(self._tick)
+        self._queued = False
 
     def most(self) -> int:
         """The most rows one step handled."""
