@@ -19,6 +19,7 @@ from aptien_ops.permissions import READ_ONLY_SAFE
 from catalog_state import CatalogState
 from cli_runner import run_cli
 from command_table import VALID, argv, command, commands, operator
+from sandboxes import isolated_from_the_user
 
 #: A number no column holds, and text no field keeps.
 HUGE, LONG = "99999999999999999999", "x" * 100_000
@@ -26,9 +27,22 @@ HUGE, LONG = "99999999999999999999", "x" * 100_000
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Path:
-    result = run_cli("--json", "sandbox", "init", "--path", tmp_path / "sbx")
+    return _seeded(tmp_path / "sbx")
+
+
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One sandbox for the walks that only meet refusals and reads (each proves that it
+    changed nothing): made once, not per test."""
+    place = tmp_path_factory.mktemp("refusing")
+    with isolated_from_the_user(place):
+        return _seeded(place / "sbx")
+
+
+def _seeded(directory: Path) -> Path:
+    result = run_cli("--json", "sandbox", "init", "--path", directory)
     assert result.code == 0, result.stderr
-    return tmp_path / "sbx" / "ops.toml"
+    return directory / "ops.toml"
 
 
 def _state(config: Path) -> dict[str, object]:
@@ -62,21 +76,21 @@ def test_the_table_names_every_command() -> None:
 
 
 def test_no_number_and_no_text_of_any_size_is_taken_for_a_bug(
-    sandbox: Path, tmp_path: Path
+    refusing: Path, tmp_path: Path
 ) -> None:
     """A number no column holds and 100,000 characters in any parameter are bad input (2) or
     not found (3) in one short line: never an internal error (1) nor a system down (6), and
     never taken (no field keeps that much). Free text is refused by its documented limit
     (exit 2) while the line is read: nothing is touched."""
     wrong: list[str] = []
-    catalog = CatalogState(sandbox)
+    catalog = CatalogState(refusing)
     for path in commands():
         for param in _parameters(path):
             hostile = HUGE if isinstance(param.type, click.types.IntParamType) else LONG
             free_text = isinstance(param.callback, TextLimit)
             before = catalog.state() if free_text else None
             line = argv(path, tmp_path, {param.name or "": hostile})
-            result = run_cli("--yes", *line, config=sandbox, operator=operator(path))
+            result = run_cli("--yes", *line, config=refusing, operator=operator(path))
             said = f"{path} {param.name}: exit {result.code}: {result.stderr[:200]!r}"
             if result.code == 1 or len(result.stderr) > 1000:
                 wrong.append(said)
@@ -112,22 +126,22 @@ def test_every_free_text_option_states_its_limit_in_its_help() -> None:
         assert param.callback.kind.help in shown + in_group, (path, param.name)
 
 
-def test_read_only_refuses_every_change_and_changes_nothing(sandbox: Path, tmp_path: Path) -> None:
+def test_read_only_refuses_every_change_and_changes_nothing(refusing: Path, tmp_path: Path) -> None:
     """Every command with --read-only (typed after it, with --json): each either reads (or is
     refused for another reason) or is refused with exit 4 before it changes anything, sandbox
     init and seed included, as one JSON error; the ops log gains only refusals and reads."""
-    before = _state(sandbox)
+    before = _state(refusing)
     refused: list[str] = []
     for path in commands():
         line = argv(path, tmp_path)
         result = run_cli(
-            *line, "--read-only", "--yes", "--json", config=sandbox, operator=operator(path)
+            *line, "--read-only", "--yes", "--json", config=refusing, operator=operator(path)
         )
         assert result.code != 1, f"{path}: {result.stderr}"
         _json_answer(path, result.code, result.stdout, result.stderr)
         if result.code == 4 and "read-only" in result.error()["message"]:
             refused.append(path)
-    after = _state(sandbox)
+    after = _state(refusing)
     assert {k: v for k, v in after.items() if k != "ops-log"} == {
         k: v for k, v in before.items() if k != "ops-log"
     }
