@@ -3,6 +3,7 @@ benchmarks that time it)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from aptien_ops.backends.sandbox_platform import SeedStats, seed_tenant
 from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import utcnow
 from aptien_ops.services.provisioning import ProvisionRequest
+from aptien_ops.services.sandbox_seed import SeedRequest
 
 
 def provision_and_seed(
@@ -62,3 +64,22 @@ def seeded_in(config: Path, name: str, **activity: Any) -> str:
         return seeded(console, name, **activity)
     finally:
         console.close()
+
+
+#: Seeds handed out in this process (one test worker, one PostgreSQL server).
+_seeds = itertools.count(1_000)
+
+
+def france_and_canada(console: Console, **request: Any) -> SeedRequest:
+    """A ``sandbox seed`` request for two tenants, one in France (eu) and one in Canada (us),
+    under names no other test of this process uses.
+
+    A seed fixes the tenants' names as well as their countries, and the eu cluster of these
+    tests is the worker's shared PostgreSQL server: two tests seeding with one seed would meet
+    each other's databases there (the second test adopting the first one's tenant, its rows
+    sealed under another sandbox's key). So each request takes the next seed that names the
+    same two countries."""
+    while True:
+        wanted = SeedRequest(tenants=2, seed=next(_seeds), **request)
+        if [country for _, country in console.seeding.tenant_names(wanted)] == ["FR", "CA"]:
+            return wanted

@@ -18,10 +18,10 @@ from aptien_ops.domain import Tenant
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound
 from aptien_ops.services.incident_scope import ScopeRequest
 from aptien_ops.services.incidents import IncidentInput, IncidentUpdate
-from aptien_ops.services.sandbox_seed import SeedRequest
 
 from cli_runner import run_cli
 from fleet_configs import eu_cluster_kind, eu_fleet_config  # noqa: F401 - the fixtures kind, config
+from tenant_seeding import france_and_canada
 
 AWARE = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 
@@ -33,10 +33,10 @@ def marker() -> str:
 
 @pytest.fixture
 def world(config: Path, marker: str) -> Iterator[tuple[Console, Console, list[Tenant]]]:
-    """sam and the admin on a sandbox with one seeded tenant in each region (seed 2: France on
-    the cluster under test, Canada on SQLite), every plaintext holding the canary."""
+    """sam and the admin on a sandbox with one seeded tenant in each region (France on the
+    cluster under test, Canada on SQLite), every plaintext holding the canary."""
     admin = open_console(config)
-    request = SeedRequest(tenants=2, users=9, events=40, logins=300, seed=2, marker=marker)
+    request = france_and_canada(admin, users=9, events=40, logins=300, marker=marker)
     names = [s.tenant for s in admin.seeding.seed(request)]
     sam = open_console(config, env={"APTIEN_OPS_OPERATOR": "sam"})
     yield sam, admin, [admin.tenants.show(n) for n in names]

@@ -22,10 +22,14 @@ from aptien_ops.backends.sandbox_platform import platform_key
 from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import utcnow
 from aptien_ops.inspect_query import AuditFilters, LoginFilters, Position, Query
-from aptien_ops.services.sandbox_seed import SeedRequest
 
 from cli_runner import Result, run_cli
-from fleet_configs import eu_cluster_kind, eu_fleet_config  # noqa: F401 - the fixtures kind, config
+from fleet_configs import (  # noqa: F401 - the fixtures kind, config
+    eu_cluster_kind,
+    eu_fleet_config,
+    sandbox_with_eu_on,
+)
+from tenant_seeding import france_and_canada
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -37,13 +41,10 @@ def marker() -> str:
 
 @pytest.fixture
 def seeded(config: Path, marker: str) -> Iterator[tuple[Console, list[str]]]:
-    """Two tenants (eu: the cluster under test; us: SQLite) seeded through ``sandbox seed``.
-
-    Seed 2 names one client in France and one in Canada: one tenant in each region, always.
-    """
+    """Two tenants (eu: the cluster under test; us: SQLite) seeded through ``sandbox seed``:
+    one client in France and one in Canada, one tenant in each region, always."""
     console = open_console(config)
-    request = SeedRequest(tenants=2, users=12, events=600, logins=3000, seed=2, marker=marker)
-    assert [country for _, country in console.seeding.tenant_names(request)] == ["FR", "CA"]
+    request = france_and_canada(console, users=12, events=600, logins=3000, marker=marker)
     seeded = console.seeding.seed(request)
     yield console, [s.tenant for s in seeded]
     console.close()
@@ -69,25 +70,55 @@ def forbidden_forms(marker: str, sealed: list[bytes]) -> list[bytes]:
     return forms
 
 
+def first_plaintext(console: Console, tenant: str) -> tuple[bytes, bytes]:
+    """The tenant's first audit payload, sealed and opened with the sandbox's platform key
+    (the test acting as the platform; InvalidTag if another key sealed it)."""
+    key_id, key = platform_key(console.settings.data_dir / "platform-keys", tenant, create=False)
+    store = console.ctx.store(console.tenants.show(tenant).cluster or "")
+    with store.connect(tenant) as conn:
+        datasheet, record, sealed = conn.execute(
+            "SELECT datasheet, record_id, payload FROM audit_events LIMIT 1"
+        ).fetchone()
+    plain = AESGCM(key).decrypt(
+        bytes(sealed)[:12],
+        bytes(sealed)[12:],
+        f"{tenant}/audit_events/{datasheet}/{record}".encode(),
+    )
+    return bytes(sealed), plain
+
+
 def test_the_canary_is_really_in_every_plaintext(
     seeded: tuple[Console, list[str]], marker: str
 ) -> None:
     console, tenants = seeded
     for tenant in tenants:
-        key_id, key = platform_key(
-            console.settings.data_dir / "platform-keys", tenant, create=False
-        )
-        store = console.ctx.store(console.tenants.show(tenant).cluster or "")
-        with store.connect(tenant) as conn:
-            datasheet, record, sealed = conn.execute(
-                "SELECT datasheet, record_id, payload FROM audit_events LIMIT 1"
-            ).fetchone()
-        plain = AESGCM(key).decrypt(
-            bytes(sealed)[:12],
-            bytes(sealed)[12:],
-            f"{tenant}/audit_events/{datasheet}/{record}".encode(),
-        )
-        assert marker.encode() in plain and marker.encode() not in bytes(sealed)
+        sealed, plain = first_plaintext(console, tenant)
+        assert marker.encode() in plain and marker.encode() not in sealed
+
+
+def test_two_sandboxes_seeding_on_one_shared_server_never_meet(
+    seeded: tuple[Console, list[str]],
+    marker: str,
+    kind: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    """Another sandbox (as the next test on this worker) seeding beside this one on the same
+    eu cluster gets tenants of its own, France and Canada again, sealed under its own keys;
+    ours keep theirs."""
+    console, ours = seeded
+    pg = request.getfixturevalue("pg_server") if kind == "postgresql" else None
+    other = open_console(sandbox_with_eu_on(kind, tmp_path / "other", pg))
+    try:
+        wanted = france_and_canada(other, users=3, events=5, logins=5, marker="OTHER-CANARY")
+        theirs = [s.tenant for s in other.seeding.seed(wanted)]
+        assert len(theirs) == 2 and not set(theirs) & set(ours)
+        for tenant in theirs:
+            assert b"OTHER-CANARY" in first_plaintext(other, tenant)[1]
+        for tenant in ours:
+            assert marker.encode() in first_plaintext(console, tenant)[1]
+    finally:
+        other.close()
 
 
 def test_no_inspect_output_log_or_export_carries_the_canary_or_ciphertext(

@@ -359,8 +359,15 @@ class Catalog(Protocol):
         """
         ...
 
-    def transaction(self) -> AbstractContextManager[CatalogTx]:
-        """A read-write transaction (serialised with other writers where the store needs it)."""
+    def transaction(self, *, durable: bool = True) -> AbstractContextManager[CatalogTx]:
+        """A read-write transaction (serialised with other writers where the store needs it).
+
+        ``durable=False`` relaxes only the commit's flush to disk: a committed transaction
+        survives the process being killed (``kill -9``), but an OS crash or a power cut may
+        lose the last such commits. Only for writes whose loss is harmless and repaired by a
+        rerun: the notice outbox's marks (a lost mark resends with the same Message-ID). The
+        connection's normal durability is restored afterwards.
+        """
         ...
 
     def read(self) -> AbstractContextManager[CatalogTx]:
