@@ -259,10 +259,8 @@ class BackupIndex(Protocol):
         limit: int,
         missing: Collection[str] = (),
     ) -> list[BackupRecord]:
-        """The complete backups ``query`` finds (``rules``: the levels that verify a backup of
-        each region; ``missing``: ids the stores lack, whose status reads "missing"), newest
-        first, at most ``limit`` from position ``offset``: filtered, ordered and cut by the
-        catalog."""
+        """The complete backups ``query`` finds (``rules``: each region's verifying levels;
+        ``missing``: ids the stores lack), newest first, ``limit`` from ``offset``."""
         ...
 
     def tally(
@@ -281,7 +279,7 @@ class BackupIndex(Protocol):
         limit: int | None = None,
     ) -> list[DueFact]:
         """What is due under ``rules`` (in ``region``; of ``kind``), overdue first, then by
-        region, tenant, kind and backup: worked out by the catalog, at most ``limit``."""
+        region, tenant, kind and backup, at most ``limit``."""
         ...
 
     def due_counts(self, rules: Sequence[DueRule], *, region: str | None = None) -> list[DueCount]:
