@@ -52,8 +52,8 @@ class DeferredCatalog:
     def ensure_schema(self) -> CatalogInfo:
         return self.open().ensure_schema()
 
-    def transaction(self) -> AbstractContextManager[CatalogTx]:
-        return self.open().transaction()
+    def transaction(self, *, durable: bool = True) -> AbstractContextManager[CatalogTx]:
+        return self.open().transaction(durable=durable)
 
     def read(self) -> AbstractContextManager[CatalogTx]:
         return self.open().read()

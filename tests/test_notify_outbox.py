@@ -1,17 +1,22 @@
 """The notice outbox: exactly one e-mail per recipient after a clean run, after ``kill -9`` at
 several points then a rerun, after the server dropped the connection, and after 4xx answers;
 5xx recipients are failed and listed, never retried forever. In-app messages on SQLite and
-PostgreSQL tenants; the website once per region. A real SMTP server on loopback counts."""
+PostgreSQL tenants; the website once per region. A real SMTP server on loopback counts; the
+catalog is SQLite or PostgreSQL. The outbox's marks commit with relaxed durability (they
+survive the ``kill -9`` above) and the pooled connection gets its own setting back."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,9 +40,13 @@ PEOPLE = [
 ]
 
 
-@pytest.fixture
-def catalog_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'catalog.db'}"
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The outbox's catalog: a SQLite file, or a fresh database on the suite's PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    server = request.getfixturevalue("pg_server")
+    return str(server.url(server.fresh_database("outbox")))
 
 
 @pytest.fixture
@@ -200,3 +209,72 @@ def test_the_maildir_rerun_finds_a_message_it_delivered_before_the_commit(
         sleep=lambda s: None,
     ).run()
     assert len(list((box / "new").iterdir())) == len(PEOPLE)
+
+
+class Recording:
+    """The catalog, noting the durability each write transaction asked for."""
+
+    def __init__(self, catalog: SqlCatalog) -> None:
+        self.catalog, self.durable = catalog, list[bool]()
+
+    def transaction(self, *, durable: bool = True) -> Any:
+        self.durable.append(durable)
+        return self.catalog.transaction(durable=durable)
+
+    def read(self) -> Any:
+        return self.catalog.read()
+
+
+def test_the_engine_marks_every_row_in_a_relaxed_transaction(catalog_url: str) -> None:
+    people = [*PEOPLE[:3], Recipient("acme-1", "eu", "99", "not an address")]
+    with smtp_server() as (server, port):
+        catalog, campaign = _campaign(catalog_url, ("email",), people)
+        recording = Recording(catalog)
+        settings = EmailSettings(transport="smtp", host="127.0.0.1", port=port, security="none")
+        channels = Channels(mail=SmtpTransport(settings))
+        Engine(recording, campaign, channels, now=lambda: NOW, sleep=lambda s: None).run()  # type: ignore[arg-type]
+        assert len(server.messages) == 3
+    assert recording.durable == [False] * 4  # three sent, one failed
+
+
+def _synchronous(raw: Any, *, in_transaction: bool = False) -> str:
+    """The driver connection's commit durability, read on it directly."""
+    pg = not isinstance(raw, sqlite3.Connection)
+    cur = raw.cursor()
+    cur.execute("SHOW synchronous_commit" if pg else "PRAGMA synchronous")
+    value = str(cur.fetchone()[0])
+    cur.close()
+    if pg and not in_transaction:
+        raw.rollback()  # SHOW began a transaction on the pooled connection
+    return value
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["committed", "rolled-back"])
+def test_a_relaxed_transaction_commits_relaxed_and_the_connection_gets_its_setting_back(
+    catalog_url: str, fails: bool
+) -> None:
+    if catalog_url.startswith("postgresql"):  # the suite's server commits without waiting
+        catalog_url += "&options=-c%20synchronous_commit%3Don"
+    catalog, _ = _campaign(catalog_url, ("email",), PEOPLE[:2])
+    pg = catalog.dialect == "postgresql"
+    normal, relaxed = ("on", "off") if pg else ("2", "1")  # SQLite: FULL, NORMAL
+    with catalog.read() as tx:
+        first, second = tx.breach_outbox.pending(CONTENT.incident_id, "email")
+    with catalog.transaction() as tx:
+        raw = tx.conn.connection.driver_connection
+        assert _synchronous(raw, in_transaction=True) == normal
+    with pytest.raises(ZeroDivisionError) if fails else nullcontext():
+        with catalog.transaction(durable=False) as tx:
+            assert tx.conn.connection.driver_connection is raw
+            assert _synchronous(raw, in_transaction=True) == relaxed
+            tx.breach_outbox.mark_sent([first.id], NOW)
+            if fails:
+                raise ZeroDivisionError
+    assert _synchronous(raw) == normal  # back in the pool as it was
+    with catalog.transaction() as tx:
+        assert tx.conn.connection.driver_connection is raw
+        assert _synchronous(raw, in_transaction=True) == normal
+    with catalog.read() as tx:
+        still = [r.id for r in tx.breach_outbox.pending(CONTENT.incident_id, "email")]
+    assert still == ([first.id, second.id] if fails else [second.id])
+    catalog.dispose()

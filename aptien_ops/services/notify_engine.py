@@ -21,6 +21,16 @@ Exactly once per recipient and channel, whatever stops a run:
 A 4xx answer or a dropped connection counts an attempt and leaves the row pending; the engine
 comes back to it after a backoff (doubling, capped), at most ``max_attempts`` times in all,
 then marks it failed. A 5xx answer or an invalid address fails the row at once.
+
+Every mark (sent, attempt, failed) commits with relaxed durability
+(``catalog.transaction(durable=False)``): written to the catalog's log before the next message
+goes out, only not flushed to disk (one fsync per message would cost more than sending it). A
+``kill -9`` of this process therefore loses no mark. An OS crash or power cut of the catalog's
+host (or a PostgreSQL server crash) may lose the last marks: those rows are pending again and
+the rerun treats them as the window above (same Message-ID, the Maildir asked first; in-app
+inserts skip their ``dedupe_key``; the website's entry is rewritten the same); a lost attempt
+count only allows one more try. Nothing else in the outbox is relaxed: the rows themselves
+are filled durably.
 """
 
 from __future__ import annotations
@@ -177,11 +187,11 @@ class Engine:
 
     def _attempt_failed(self, row: OutboxRow, reason: str, permanent: bool) -> None:
         final = permanent or row.attempts + 1 >= self.channels.max_attempts
-        with self.catalog.transaction() as tx:
+        with self.catalog.transaction(durable=False) as tx:
             tx.breach_outbox.mark_attempt(row.id, self.now(), reason, failed=final)
 
     def _sent(self, ids: list[int]) -> None:
-        with self.catalog.transaction() as tx:
+        with self.catalog.transaction(durable=False) as tx:
             tx.breach_outbox.mark_sent(ids, self.now())
 
     # ------------------------------------------------------------------ channels

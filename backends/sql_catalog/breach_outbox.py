@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from aptien_ops.backends import catalog_outbox as s
 from aptien_ops.backends.sql_catalog.base import Repository
@@ -27,6 +27,24 @@ _C = s.breach_campaigns.c
 _E = s.breach_exemptions.c
 #: Rows marked per statement (well under every driver's parameter limit).
 _MARK_BATCH = 500
+_AT = bindparam("at", type_=_O.last_attempt_at.type)
+# Built once: a campaign marks each e-mail on its own, and building the statement cost more
+# than running it.
+_MARK_SENT = (
+    update(s.breach_outbox)
+    .where(_O.id.in_(bindparam("ids", expanding=True)), _O.state == "pending")
+    .values(state="sent", attempts=_O.attempts + 1, reason=None, last_attempt_at=_AT)
+)
+_MARK_ATTEMPT = (
+    update(s.breach_outbox)
+    .where(_O.id == bindparam("row_id"), _O.state == "pending")
+    .values(
+        state=bindparam("state"),
+        attempts=_O.attempts + 1,
+        reason=bindparam("why"),
+        last_attempt_at=_AT,
+    )
+)
 
 
 def _row(r: Any) -> OutboxRow:
@@ -146,23 +164,13 @@ class SqlBreachOutbox(Repository):
     def mark_sent(self, ids: Sequence[int], at: datetime) -> None:
         for start in range(0, len(ids), _MARK_BATCH):
             chunk = list(ids[start : start + _MARK_BATCH])
-            self.conn.execute(
-                update(s.breach_outbox)
-                .where(_O.id.in_(chunk), _O.state == "pending")
-                .values(state="sent", attempts=_O.attempts + 1, reason=None, last_attempt_at=at)
-            )
+            self.conn.execute(_MARK_SENT, {"ids": chunk, "at": at})
 
     @guarded
     def mark_attempt(self, row_id: int, at: datetime, reason: str, *, failed: bool) -> None:
+        state = "failed" if failed else "pending"
         self.conn.execute(
-            update(s.breach_outbox)
-            .where(_O.id == row_id, _O.state == "pending")
-            .values(
-                state="failed" if failed else "pending",
-                attempts=_O.attempts + 1,
-                reason=reason,
-                last_attempt_at=at,
-            )
+            _MARK_ATTEMPT, {"row_id": row_id, "state": state, "why": reason, "at": at}
         )
 
     @guarded

@@ -8,8 +8,6 @@ to the import floor of ``sqlalchemy`` + the driver. ``sqlalchemy.orm`` is never 
 from __future__ import annotations
 
 import os
-import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
@@ -31,6 +29,11 @@ from aptien_ops.backends.sql_catalog.errors import (
 )
 from aptien_ops.backends.sql_catalog.install import postgres_install, schema_state
 from aptien_ops.backends.sql_catalog.roles import ROLES_DOC, grant_runtime_privileges
+from aptien_ops.backends.sql_catalog.sqlite_session import (
+    relaxed_sync,
+    sqlite_on_begin,
+    sqlite_on_connect,
+)
 from aptien_ops.backends.sql_catalog.tx import SqlCatalogTx
 from aptien_ops.config import CatalogSettings
 from aptien_ops.domain import CatalogInfo, CatalogInstall, SchemaState
@@ -48,45 +51,6 @@ def _pg_connect_args(url: URL) -> dict[str, Any]:
     """The defaults above, except where the catalog's URL says otherwise (e.g.
     ``?connect_timeout=30`` for a catalog across a slow link)."""
     return {k: v for k, v in _PG_CONNECT_ARGS.items() if k not in url.query}
-
-
-def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
-    # Take BEGIN away from pysqlite so that _sqlite_on_begin decides DEFERRED vs IMMEDIATE
-    # (SQLAlchemy's documented recipe for SQLite transactions).
-    dbapi_conn.isolation_level = None
-    cursor = dbapi_conn.cursor()
-    # A lock held longer than this ends the command as "busy" (exit 6), not a long wait.
-    cursor.execute(f"PRAGMA busy_timeout = {int(errors.CATALOG_LOCK_WAIT_S * 1000)}")
-    cursor.execute("PRAGMA foreign_keys = ON")
-    # Deleted rows are zeroed, not left in free pages: sealed secrets are crypto-shredded.
-    cursor.execute("PRAGMA secure_delete = ON")
-    try:
-        if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            _switch_to_wal(cursor)
-    finally:
-        cursor.close()
-
-
-def _switch_to_wal(cursor: Any) -> None:
-    # Only a new catalog gets here. Switching needs the file to itself and SQLite does not
-    # apply busy_timeout to it, so a second process opening the new file at the same moment
-    # would fail at once with "database is locked": retry for as long as busy_timeout.
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
-
-
-def _sqlite_on_begin(conn: Connection) -> None:
-    # IMMEDIATE takes the write lock up front: two writers queue on busy_timeout instead of
-    # failing when a read lock would have to be upgraded.
-    immediate = conn.get_execution_options().get("aptien_write", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class SqlCatalog:
@@ -135,8 +99,8 @@ class SqlCatalog:
                     self._engine = create_engine(
                         url, poolclass=StaticPool, connect_args={"check_same_thread": False}
                     )
-                event.listen(self._engine, "connect", _sqlite_on_connect)
-                event.listen(self._engine, "begin", _sqlite_on_begin)
+                event.listen(self._engine, "connect", sqlite_on_connect)
+                event.listen(self._engine, "begin", sqlite_on_begin)
             elif self.dialect == "postgresql":
                 self._engine = create_engine(
                     url,
@@ -291,7 +255,7 @@ class SqlCatalog:
     # ------------------------------------------------------------------ transactions
 
     @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[SqlCatalogTx]:
+    def _transaction(self, *, write: bool, durable: bool = True) -> Iterator[SqlCatalogTx]:
         try:
             with self._engine.connect() as conn:
                 if self.dialect == "sqlite":
@@ -299,12 +263,15 @@ class SqlCatalog:
                 elif not write:
                     conn.execution_options(postgresql_readonly=True)
                 tx = SqlCatalogTx(conn, dialect=self.dialect, error=self._error)
-                with conn.begin():
-                    if write and self.dialect == "postgresql":
-                        # As SQLite's busy_timeout: a lock held elsewhere ends it as busy.
-                        wait = int(errors.CATALOG_LOCK_WAIT_S * 1000)
-                        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {wait}")
-                    yield tx
+                with relaxed_sync(conn, relax=not durable and self.sqlite_path is not None):
+                    with conn.begin():
+                        if write and self.dialect == "postgresql":
+                            # As SQLite's busy_timeout: a lock held elsewhere ends it as busy.
+                            wait = int(errors.CATALOG_LOCK_WAIT_S * 1000)
+                            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {wait}")
+                            if not durable:  # LOCAL: the session's setting is back at the end
+                                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                        yield tx
                 if tx.shred_after_commit:
                     self._shred(conn)
         except sa_exc.SQLAlchemyError as exc:
@@ -335,7 +302,7 @@ class SqlCatalog:
                 # Never back into the pool with this session's lock_timeout.
                 vacuum.invalidate()
 
-    def transaction(self) -> AbstractContextManager[SqlCatalogTx]:
+    def transaction(self, *, durable: bool = True) -> AbstractContextManager[SqlCatalogTx]:
         """A read-write transaction: commits on success, rolls back on any exception.
 
         On SQLite it is ``BEGIN IMMEDIATE``: the write lock is taken at once, so writers queue
@@ -343,11 +310,17 @@ class SqlCatalog:
         ``errors.CATALOG_LOCK_WAIT_S`` (SQLite's ``busy_timeout``, PostgreSQL's
         ``lock_timeout``) ends it as Unavailable ("busy").
 
+        ``durable=False`` (the notice outbox's marks only; see the port): SQLite commits at
+        ``synchronous = NORMAL`` in WAL mode, PostgreSQL with ``SET LOCAL synchronous_commit =
+        off``. Either survives a killed process; an OS crash or power cut (SQLite) or a server
+        crash (PostgreSQL, the last few hundred ms) may lose the last commits. The connection's
+        normal setting is back before it returns to the pool.
+
         Raises:
             Unavailable (unreachable or busy), Conflict (a lost race; on begin or commit, and
             from every tx method).
         """
-        return self._transaction(write=True)
+        return self._transaction(write=True, durable=durable)
 
     def read(self) -> AbstractContextManager[SqlCatalogTx]:
         """A read-only transaction (``BEGIN`` on SQLite, ``READ ONLY`` on PostgreSQL).
