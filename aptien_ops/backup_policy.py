@@ -12,9 +12,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from aptien_ops.config import VERIFY_LEVELS, BackupPolicy
 from aptien_ops.domain import BackupManifest, Tenant, TenantState, VerifyResult, iso
+from aptien_ops.domain.backup_index import CANCELLED, FAILED, NONE_YET, STALE, DueFact
 from aptien_ops.errors import InvalidInput
 
 #: ``bk-YYYYMMDDTHHMMSSZ-<6 hex>``: sorts by time, unique without a central counter.
@@ -184,35 +186,26 @@ def backup_due(
     Due when it has no good backup, when its latest backup failed verification, or when its
     last good backup is older than the interval. A cancelled tenant's data no longer changes:
     it is due only when it has no good backup taken since it was cancelled (``cancelled_at``).
+    The catalog's due query (``backends/sql_catalog/backup_due.py``) is this rule in SQL; the
+    tests hold the two to the same answers.
     """
-    interval = timedelta(hours=policy.interval_hours)
     live = [c for c in backups if c.record.state == "complete"]
     good = [c for c in live if not c.bad]
     last_good = max(good, key=lambda c: c.record.created_at, default=None)
     newest = max(live, key=lambda c: c.record.created_at, default=None)
     since = last_good.record.created_at if last_good else tenant.created_at
-
-    def item(reason: str, overdue: bool, deadline: datetime) -> DueItem:
-        return DueItem("backup", tenant.name, tenant.region, reason, overdue, deadline=deadline)
-
+    interval = timedelta(hours=policy.interval_hours)
+    fact = partial(DueFact, "backup", tenant.name, tenant.region, overdue=True)
     if tenant.state == TenantState.CANCELLED and cancelled_at is not None:
         if last_good is not None and last_good.record.created_at >= cancelled_at:
             return None
-        return item(
-            "cancelled; no good backup since then",
-            now >= cancelled_at + interval,
-            cancelled_at + interval,
-        )
+        return due_item(fact(CANCELLED, since=cancelled_at, backup_id=None), policy, now)
     if newest is not None and newest.bad:
-        return item(f"latest backup {newest.record.id} failed verification", True, now)
+        return due_item(fact(FAILED, since=None, backup_id=newest.record.id), policy, now)
     if last_good is None:
-        return item("no backup yet", now >= since + interval, since + interval)
+        return due_item(fact(NONE_YET, since=since, backup_id=None), policy, now)
     if now - since >= interval:
-        return item(
-            f"last good backup {_age(now - since)} ago (interval {policy.interval_hours}h)",
-            True,
-            since + interval,
-        )
+        return due_item(fact(STALE, since=since, backup_id=None), policy, now)
     return None
 
 
@@ -227,12 +220,33 @@ def verification_due(
         or tenant.state == TenantState.PURGED
     ):
         return None
-    deadline = backup.record.created_at + timedelta(hours=policy.verify_within_hours)
-    late = now > deadline
-    reason = f"not verified at level {policy.verify_level}" + (
-        f" ({_age(now - deadline)} past the deadline)" if late else ""
-    )
-    return DueItem("verify", tenant.name, tenant.region, reason, late, backup.record.id, deadline)
+    record = backup.record
+    fact = DueFact("verify", tenant.name, tenant.region, 0, True, record.created_at, record.id)
+    return due_item(fact, policy, now)
+
+
+def due_item(fact: DueFact, policy: BackupPolicy, now: datetime) -> DueItem:
+    """The due item ``fact`` names under ``policy`` at ``now``: why, its deadline, and whether
+    it is overdue (worked out again here from the times, whatever ``fact.overdue`` says)."""
+    since = fact.since or now
+    if fact.kind == "verify":
+        deadline = since + timedelta(hours=policy.verify_within_hours)
+        late = now > deadline
+        reason = f"not verified at level {policy.verify_level}" + (
+            f" ({_age(now - deadline)} past the deadline)" if late else ""
+        )
+        return DueItem("verify", fact.tenant, fact.region, reason, late, fact.backup_id, deadline)
+    deadline = since + timedelta(hours=policy.interval_hours)
+    if fact.why == CANCELLED:
+        reason, overdue = "cancelled; no good backup since then", now >= deadline
+    elif fact.why == FAILED:
+        reason, overdue, deadline = f"latest backup {fact.backup_id} failed verification", True, now
+    elif fact.why == NONE_YET:
+        reason, overdue = "no backup yet", now >= deadline
+    else:
+        reason = f"last good backup {_age(now - since)} ago (interval {policy.interval_hours}h)"
+        overdue = True
+    return DueItem("backup", fact.tenant, fact.region, reason, overdue, deadline=deadline)
 
 
 # ----------------------------------------------------------------------------- retention

@@ -63,7 +63,7 @@ class BackupActions(OpsScreen):
 
     def view(self) -> BackupsView | None:
         """What is shown for the region filter (None before the first load)."""
-        return self.shelf.views.get(self.ops.region_filter) if self.shelf else None
+        return self.shelf.view if self.shelf else None
 
     def selected(self) -> str | None:
         return highlighted_key(self.query_one(ListTable))

@@ -112,13 +112,19 @@ class BackupsScreen(CatalogFilteredScreen, BackupActions):
         self.query_one("#backups-run").display = False
         self.query_one("#backups-result").display = False
         self.query_one("#backups-due").border_title = "Due"
-        self.watch(self.app, "region_filter", self._show, init=False)
+        self.watch(self.app, "region_filter", self._region_changed, init=False)
 
     # -- loading ---------------------------------------------------------------------------
 
     def refresh_data(self) -> None:
-        needle = self.needle
-        self.load(lambda: read_shelf(self.console, needle), self._loaded)
+        needle, region = self.needle, self.ops.region_filter
+        self.load(lambda: read_shelf(self.console, needle, region), self._loaded)
+
+    def _region_changed(self) -> None:
+        # The catalog counts a region's backups: read them again (a hidden screen reads when
+        # it is shown).
+        if self.is_current:
+            self.refresh_data()
 
     def _loaded(self, shelf: Shelf) -> None:
         self.shelf = shelf

@@ -1,5 +1,6 @@
-"""What the Backups screen shows, worked out in the worker that read it: the rows (newest
-first, at most ``WINDOW``), the counts, and what is due, for every region filter."""
+"""What the Backups screen shows, read in a worker: a page of the index (newest first, at most
+``WINDOW``) and its counts, and the most urgent due items and theirs, for the region filter
+shown (the catalog filters, counts and works out what is due)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from aptien_ops.backup_policy import DueItem
+from aptien_ops.domain.backup_index import BackupQuery
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.screens.backup_render import last_check, short_id
 from aptien_ops.screens.columns import ColumnSpec
 from aptien_ops.screens.formatting import backup_status_text, short_minute, size
 from aptien_ops.screens.lists import ListRow
-from aptien_ops.services.backups import BackupRow
+from aptien_ops.services.backups import BackupPage, BackupRow, DuePage
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
@@ -36,9 +38,9 @@ DUE_SHOWN = 40
 
 @dataclass(frozen=True)
 class BackupsView:
-    """What the screen shows for one region filter, worked out in the worker that read it:
-    the UI thread only ever handles ``WINDOW`` rows and ``DUE_SHOWN`` due items, however
-    large the fleet."""
+    """What the screen shows for one region filter and one text filter, as the catalog
+    answered it: the UI thread only ever handles ``WINDOW`` rows and ``DUE_SHOWN`` due items,
+    however large the fleet."""
 
     rows: list[BackupRow] | OpsError
     """Newest first, at most ``WINDOW`` (or the service's refusal)."""
@@ -58,72 +60,62 @@ class BackupsView:
     """The first tenant due a backup (the back-up dialog's suggestion)."""
 
     @classmethod
-    def of(
-        cls,
-        rows: list[BackupRow] | OpsError,
-        due: list[DueItem] | OpsError,
-        region: str | None,
-    ) -> BackupsView:
-        """``rows`` (oldest first) and ``due`` narrowed to ``region`` (None: all), counted and
-        cut to what the screen shows."""
-        view = cls(rows, due=due)
-        if not isinstance(rows, OpsError):
-            mine = [r for r in rows if region is None or r.record.region == region]
-            # Newest first: the backup an operator looks for is almost always the latest.
-            newest = mine[-WINDOW:][::-1]
+    def of(cls, page: BackupPage | OpsError, due: DuePage | OpsError) -> BackupsView:
+        """The view of a page of the index and a page of what is due (or their refusals)."""
+        view = cls(page if isinstance(page, OpsError) else list(page.rows))
+        if not isinstance(page, OpsError):
+            rows, tally = list(page.rows), page.tally
             view = replace(
                 view,
-                rows=newest,
-                list_rows=[list_row(r) for r in newest],
-                by_id={r.record.id: r for r in newest},
-                backups=len(mine),
-                tenants=len({r.record.tenant for r in mine}),
-                failed=sum(1 for r in mine if r.status in ("failed", "missing")),
+                list_rows=[list_row(r) for r in rows],
+                by_id={r.record.id: r for r in rows},
+                backups=tally.matches,
+                tenants=tally.tenants,
+                failed=tally.failed + tally.missing,
             )
-        if not isinstance(due, OpsError):
-            items = [i for i in due if region is None or i.region == region]
-            backups = [i.tenant for i in items if i.kind == "backup"]
-            view = replace(
-                view,
-                due=items[:DUE_SHOWN],
-                due_count=len(items),
-                late=sum(1 for i in items if i.overdue),
-                due_backups=len(backups),
-                first_due=backups[0] if backups else "",
-            )
-        return view
+        if isinstance(due, OpsError):
+            return replace(view, due=due)
+        return replace(
+            view,
+            due=list(due.items),
+            due_count=due.due,
+            late=due.late,
+            due_backups=due.backups,
+            first_due=due.first_backup,
+        )
 
 
 @dataclass
 class Shelf:
-    """One load of the screen: the store notes, and the view of every region filter."""
+    """One load of the screen: the store notes, and the view of the region filter it was
+    read for."""
 
+    view: BackupsView
+    region: str | None = None
     notes: list[str] = field(default_factory=list)
-    views: dict[str | None, BackupsView] = field(default_factory=dict)
     replace_four_eyes: bool = True
     """Whether replacing a tenant's data waits for a second operator (the policy in force)."""
 
 
-def read_shelf(console: Console, needle: str = "") -> Shelf:
-    """Runs in a worker thread: the backups (reconciled with the stores; those holding
-    ``needle``, searched by the catalog) and what is due, shaped for every region filter."""
-    shelf = Shelf()
+def read_shelf(console: Console, needle: str = "", region: str | None = None) -> Shelf:
+    """Runs in a worker thread: the newest ``WINDOW`` backups of ``region`` holding
+    ``needle`` with their counts (reconciled with the stores), and the ``DUE_SHOWN`` most
+    urgent due items with theirs: a page and an aggregate each, found by the catalog."""
     service = console.backups
-    rows: list[BackupRow] | OpsError
-    due: list[DueItem] | OpsError
+    page: BackupPage | OpsError
+    due: DuePage | OpsError
+    notes: list[str] = []
     try:
-        listing = service.listing(grep=needle or None)
-        rows, shelf.notes = listing.rows, listing.notes
+        page = service.page(BackupQuery(region, needle or None), limit=WINDOW)
+        notes = list(page.notes)
     except OpsError as error:
-        rows = error
+        page = error
     try:
-        due = service.due()
+        due = service.due_page(region, limit=DUE_SHOWN)
     except OpsError as error:
         due = error
-    for region in [None, *console.settings.regions]:
-        shelf.views[region] = BackupsView.of(rows, due, region)
-    shelf.replace_four_eyes = console.ctx.policy.needs_four_eyes(Action.BACKUP_REPLACE)
-    return shelf
+    four_eyes = console.ctx.policy.needs_four_eyes(Action.BACKUP_REPLACE)
+    return Shelf(BackupsView.of(page, due), region, notes, four_eyes)
 
 
 def list_row(row: BackupRow) -> ListRow:

@@ -185,8 +185,8 @@ class DashboardScreen(OpsScreen):
         return fleet
 
     def _loaded(self, fleet: Fleet) -> None:
-        # Backups take longest to read (what is due is worked out tenant by tenant): the
-        # three aggregate cards are shown first, the backups card keeps what it showed.
+        # Backups are read after (what is due and what failed, counted by the catalog): the
+        # other aggregate cards are shown first, the backups card keeps what it showed.
         if self.fleet is not None:
             fleet.backups = self.fleet.backups
         self.fleet = fleet

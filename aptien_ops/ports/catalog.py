@@ -13,7 +13,7 @@ exception.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
@@ -37,6 +37,7 @@ from aptien_ops.domain import (
     TenantTally,
     VerifyResult,
 )
+from aptien_ops.domain.backup_index import BackupQuery, DueCount, DueFact, DueRule, IndexTally
 from aptien_ops.ports.incidents import IncidentRepository, IncidentScopeRepository
 from aptien_ops.ports.outbox import BreachOutbox
 from aptien_ops.ports.partners import AssignmentRepository, PartnerRepository
@@ -229,8 +230,11 @@ class BackupIndex(Protocol):
         cluster or time of creation holds that text (case-insensitive, a literal)."""
         ...
 
-    def ids(self, *, tenant: str | None = None) -> set[str]:
-        """The id of every indexed backup (of ``tenant``), pruned ones too."""
+    def ids(
+        self, *, tenant: str | None = None, region: str | None = None, state: str | None = None
+    ) -> set[str]:
+        """The id of every indexed backup (of ``tenant``, of ``region``, in ``state``; pruned
+        ones too unless ``state`` says)."""
         ...
 
     def mark_pruned(self, backup_id: str, at: datetime) -> None:
@@ -239,8 +243,47 @@ class BackupIndex(Protocol):
 
     def add_verification(self, result: VerifyResult) -> None: ...
 
-    def verifications(self, *, tenant: str | None = None) -> list[VerifyResult]:
-        """Verifications (of one tenant's backups, or all), oldest first."""
+    def verifications(
+        self, *, tenant: str | None = None, ids: Collection[str] | None = None
+    ) -> list[VerifyResult]:
+        """Verifications (of one tenant's backups, of the backups ``ids``, or all), oldest
+        first."""
+        ...
+
+    def page(
+        self,
+        query: BackupQuery,
+        rules: Sequence[DueRule],
+        *,
+        offset: int,
+        limit: int,
+        missing: Collection[str] = (),
+    ) -> list[BackupRecord]:
+        """The complete backups ``query`` finds (``rules``: each region's verifying levels;
+        ``missing``: ids the stores lack), newest first, ``limit`` from ``offset``."""
+        ...
+
+    def tally(
+        self, query: BackupQuery, rules: Sequence[DueRule], *, missing: Collection[str] = ()
+    ) -> IndexTally:
+        """What ``query`` finds, counted by the catalog in one query."""
+        ...
+
+    def due(
+        self,
+        rules: Sequence[DueRule],
+        *,
+        region: str | None = None,
+        kind: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[DueFact]:
+        """What is due under ``rules`` (in ``region``; of ``kind``), overdue first, then by
+        region, tenant, kind and backup, at most ``limit``."""
+        ...
+
+    def due_counts(self, rules: Sequence[DueRule], *, region: str | None = None) -> list[DueCount]:
+        """What is due under ``rules``, counted per region by the catalog."""
         ...
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
 from aptien_ops.backends import catalog_schema as s
+from aptien_ops.backends.sql_catalog.backup_due import counts_of, items_of
+from aptien_ops.backends.sql_catalog.backup_query import page_of, tally_of
 from aptien_ops.backends.sql_catalog.base import Repository
 from aptien_ops.backends.sql_catalog.errors import guarded
 from aptien_ops.backends.sql_catalog.text_filter import grep_clause, minute_text
 from aptien_ops.backup_policy import BackupRecord, manifest_from_json
 from aptien_ops.domain import VerifyResult
+from aptien_ops.domain.backup_index import BackupQuery, DueCount, DueFact, DueRule, IndexTally
 from aptien_ops.errors import NotFound
 from aptien_ops.ports import BackupIndex
 
@@ -79,10 +83,15 @@ class SqlBackupIndex(Repository):
         return [_record(row) for row in self.conn.execute(stmt)]
 
     @guarded
-    def ids(self, *, tenant: str | None = None) -> set[str]:
-        """The id of every indexed backup (of ``tenant``), pruned ones too."""
+    def ids(
+        self, *, tenant: str | None = None, region: str | None = None, state: str | None = None
+    ) -> set[str]:
+        """The id of every indexed backup (of ``tenant``, of ``region``, in ``state``; pruned
+        ones too unless ``state`` says)."""
         b = s.backups.c
-        stmt = select(b.id) if tenant is None else select(b.id).where(b.tenant == tenant)
+        stmt = select(b.id)
+        for column, value in ((b.tenant, tenant), (b.region, region), (b.state, state)):
+            stmt = stmt if value is None else stmt.where(column == value)
         return set(self.conn.scalars(stmt))
 
     @guarded
@@ -112,16 +121,65 @@ class SqlBackupIndex(Repository):
         )
 
     @guarded
-    def verifications(self, *, tenant: str | None = None) -> list[VerifyResult]:
-        """Verifications (of one tenant's backups, or all), oldest first."""
+    def verifications(
+        self, *, tenant: str | None = None, ids: Collection[str] | None = None
+    ) -> list[VerifyResult]:
+        """Verifications (of one tenant's backups, of the backups ``ids``, or all), oldest
+        first."""
         v, b = s.backup_verifications.c, s.backups.c
         stmt = select(v.backup_id, v.level, v.ok, v.detail, v.at, v.operator).order_by(v.at, v.id)
         if tenant is not None:
             stmt = stmt.join(s.backups, b.id == v.backup_id).where(b.tenant == tenant)
+        if ids is not None:
+            stmt = stmt.where(v.backup_id.in_(list(ids)))
         return [
             VerifyResult(bid, level, bool(ok), detail, at, op)
             for bid, level, ok, detail, at, op in self.conn.execute(stmt)
         ]
+
+    @guarded
+    def page(
+        self,
+        query: BackupQuery,
+        rules: Sequence[DueRule],
+        *,
+        offset: int,
+        limit: int,
+        missing: Collection[str] = (),
+    ) -> list[BackupRecord]:
+        """The complete backups ``query`` finds, newest first, ``limit`` from ``offset``."""
+        stmt = page_of(query, rules, missing, offset, limit, pg=self.tx.pg)
+        return [_record(row) for row in self.conn.execute(stmt)]
+
+    @guarded
+    def tally(
+        self, query: BackupQuery, rules: Sequence[DueRule], *, missing: Collection[str] = ()
+    ) -> IndexTally:
+        """What ``query`` finds, counted in one query."""
+        row = self.conn.execute(tally_of(query, rules, missing, pg=self.tx.pg)).one()
+        return IndexTally(*(int(n or 0) for n in row))
+
+    @guarded
+    def due(
+        self,
+        rules: Sequence[DueRule],
+        *,
+        region: str | None = None,
+        kind: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[DueFact]:
+        """What is due (of ``kind``), most urgent first, ``limit`` from ``offset``."""
+        stmt = items_of(rules, region, kind, offset, limit, pg=self.tx.pg)
+        return [
+            DueFact(kind, tenant, region, why, bool(overdue), since, backup_id)
+            for kind, tenant, region, why, overdue, since, backup_id in self.conn.execute(stmt)
+        ]
+
+    @guarded
+    def due_counts(self, rules: Sequence[DueRule], *, region: str | None = None) -> list[DueCount]:
+        """What is due, counted per region."""
+        return [DueCount(*row) for row in self.conn.execute(counts_of(rules, region))]
 
 
 _: type[BackupIndex] = SqlBackupIndex

@@ -23,8 +23,8 @@ from waiting import HANG_GUARD_S
 from aptien_ops.composition import Console
 from aptien_ops.errors import IntegrityFailure
 from aptien_ops.screens.app import OpsApp
-from aptien_ops.services.backups import BackupListing
-from aptien_ops.services.backups.catalogue import BackupCatalogue
+from aptien_ops.services.backups import BackupPage
+from aptien_ops.services.backups.pages import BackupPages
 
 pytestmark = pytest.mark.tui
 
@@ -36,17 +36,17 @@ def stored_size_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
     """age (rage) writes a grease stanza of random length into every header, so the stored
     size of the very same dump differs by up to ~100 bytes from run to run: the pictures show
     it pinned to 1,650 bytes (what every other column shows is as the service returned it)."""
-    listed = BackupCatalogue.listing  # BackupService.listing is bound to it per console
+    paged = BackupPages.page  # BackupService.page is bound to it per console
 
-    def pinned(self: BackupCatalogue, *args: Any, **kwargs: Any) -> BackupListing:
-        listing = listed(self, *args, **kwargs)
-        rows = [
+    def pinned(self: BackupPages, *args: Any, **kwargs: Any) -> BackupPage:
+        page = paged(self, *args, **kwargs)
+        rows = tuple(
             dataclasses.replace(r, record=dataclasses.replace(r.record, ciphertext_size=1_650))
-            for r in listing.rows
-        ]
-        return BackupListing(rows, listing.notes)
+            for r in page.rows
+        )
+        return dataclasses.replace(page, rows=rows)
 
-    monkeypatch.setattr(BackupCatalogue, "listing", pinned)
+    monkeypatch.setattr(BackupPages, "page", pinned)
 
 
 @pytest.fixture

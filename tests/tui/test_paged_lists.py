@@ -12,9 +12,15 @@ import pytest
 from fleet_fill import fill_fleet
 from tui_helpers import console_app, highlighted_tenant, screen_text, settle, story, tenant_rows
 
+from aptien_ops.backends.sql_catalog import backups as backup_adapter
 from aptien_ops.backends.sql_catalog import tenants as tenant_adapter
+from aptien_ops.backup_policy import BackupRecord
 from aptien_ops.composition import Console
 from aptien_ops.domain import Tenant, TenantQuery
+from aptien_ops.domain.backup_index import DueFact
+from aptien_ops.screens.backups import BackupsScreen
+from aptien_ops.screens.backups_view import DUE_SHOWN, WINDOW
+from aptien_ops.screens.dashboard import DashboardScreen
 from aptien_ops.screens.page_window import MAX_ROWS, PAGE_ROWS
 from aptien_ops.screens.tenants import TenantsScreen
 
@@ -41,6 +47,84 @@ def rows_read(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
     monkeypatch.setattr(tenant_adapter, "_tenant", counted)
     yield read
+
+
+@pytest.fixture
+def backups_read(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
+    """Backup rows the index adapter turned into ``BackupRecord``s and due items into
+    ``DueFact``s, and the pages of each it was asked for, since the counts were last set
+    to 0."""
+    read = {"backups": 0, "due": 0, "pages": 0, "due pages": 0}
+    record, fact = backup_adapter._record, backup_adapter.DueFact
+    index = backup_adapter.SqlBackupIndex
+    page, due = index.page, index.due
+
+    def counted_record(row: Any) -> BackupRecord:
+        read["backups"] += 1
+        return record(row)
+
+    def counted_fact(*args: Any) -> DueFact:
+        read["due"] += 1
+        return fact(*args)
+
+    def counted_page(*args: Any, **kwargs: Any) -> Any:
+        read["pages"] += 1
+        return page(*args, **kwargs)
+
+    def counted_due(*args: Any, **kwargs: Any) -> Any:
+        read["due pages"] += 1
+        return due(*args, **kwargs)
+
+    monkeypatch.setattr(backup_adapter, "_record", counted_record)
+    monkeypatch.setattr(backup_adapter, "DueFact", counted_fact)
+    monkeypatch.setattr(index, "page", counted_page)
+    monkeypatch.setattr(index, "due", counted_due)
+    yield read
+
+
+@story
+async def test_the_backups_and_the_dashboard_read_a_page_and_counts_of_10000_tenants_backups(
+    open_as: Callable[..., Console], backups_read: dict[str, int]
+) -> None:
+    admin = open_as(None)
+    fill_fleet(admin, FLEET)  # one backup each, none verified: every tenant is due something
+    async with console_app(admin, screen="1") as (app, pilot):
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert "overdue verification" in screen_text(app)
+        per_step = {"dashboard": dict(backups_read)}
+
+        async def step(name: str, *keys: str) -> None:
+            await settle(pilot)
+            backups_read.update(dict.fromkeys(backups_read, 0))
+            await pilot.press(*keys)
+            await settle(pilot)
+            per_step[name] = dict(backups_read)
+
+        await step("first visit", "8")
+        assert isinstance(app.screen, BackupsScreen)
+        view = app.screen.view()
+        assert view is not None and not isinstance(view.due, Exception)
+        assert (view.backups, len(view.by_id)) == (FLEET, WINDOW)
+        assert len(view.due) == DUE_SHOWN and view.due_count >= FLEET
+        assert f"{FLEET:,} backups of {FLEET:,} tenants" in screen_text(app)
+        await pilot.press("1")
+        await step("dashboard again", "ctrl+r")
+        await step("return", "8")
+        await step("filter", "slash", *"tenant-00999", "enter")
+        assert app.screen.view().backups == 1  # type: ignore[attr-defined]
+        await step("refresh", "ctrl+r")
+        await step("region", "r")
+        assert {r.record.region for r in app.screen.view().by_id.values()} == {"eu"}  # type: ignore[attr-defined]
+    # The dashboard counts (it builds no backup and no due item); the Backups screen reads a
+    # page of the index and the due items it shows (a read per step; typing a filter may
+    # read as it goes), never the whole fleet.
+    assert per_step["dashboard"]["backups"] == per_step["dashboard"]["due"] == 0, per_step
+    assert per_step["dashboard again"]["backups"] == per_step["dashboard again"]["due"] == 0
+    for name, n in per_step.items():
+        assert n["backups"] <= WINDOW * n["pages"], (name, n)
+        assert n["due"] <= DUE_SHOWN * n["due pages"], (name, n)
+        assert name == "filter" or n["pages"] <= 1, (name, n)
 
 
 @story

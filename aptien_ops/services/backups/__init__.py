@@ -30,6 +30,7 @@ from aptien_ops.services.backups.common import (
     RegionStores,
     RunOutcome,
 )
+from aptien_ops.services.backups.pages import BackupPage, BackupPages, DuePage
 from aptien_ops.services.backups.restoring import BackupRestorer, RestoreResult
 from aptien_ops.services.backups.running import BackupRunner
 from aptien_ops.services.backups.verifying import BackupVerifier
@@ -40,9 +41,11 @@ __all__ = [
     "BACKED_UP_STATES",
     "MAX_PARALLEL",
     "BackupListing",
+    "BackupPage",
     "BackupRow",
     "BackupService",
     "CheckpointResult",
+    "DuePage",
     "Progress",
     "ReconcileReport",
     "RegionAttention",
@@ -66,6 +69,7 @@ class BackupService:
         self.ctx = ctx
         self.stores = RegionStores(ctx, repository_factory)
         self.catalogue = BackupCatalogue(ctx, self.stores)
+        self.pages = BackupPages(ctx, self.catalogue)
         self.verifier = BackupVerifier(ctx, self.stores)
         self.restorer = BackupRestorer(ctx, self.stores, approvals, provisioning)
         self.checkpointer = OpsLogCheckpointer(ctx, self.stores)
@@ -81,5 +85,7 @@ class BackupService:
         self.listing = self.catalogue.listing
         self.reconcile = self.catalogue.reconcile
         self.due = self.catalogue.due
+        self.page = self.pages.page
+        self.due_page = self.pages.due_page
         self.attention = self.catalogue.attention
         self.prune = self.catalogue.prune

@@ -3,27 +3,27 @@ the stores, and retention (prune)."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 
 from aptien_ops.backup_policy import (
     BackupRecord,
     Checked,
     DueItem,
     PruneDecision,
-    backup_due,
     check,
+    due_item,
     retention,
-    verification_due,
 )
-from aptien_ops.config import region_or_fail
-from aptien_ops.domain import TenantState, VerifyResult, validate_tenant_name
+from aptien_ops.config import VERIFY_LEVELS, BackupPolicy, region_or_fail
+from aptien_ops.domain import VerifyResult, validate_tenant_name
+from aptien_ops.domain.backup_index import BackupQuery, DueRule
 from aptien_ops.domain.free_text import GREP
 from aptien_ops.errors import NotFound, OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
-from aptien_ops.services.backups.common import BACKED_UP_STATES, RegionStores, by_backup
+from aptien_ops.services.backups.common import RegionStores, by_backup
 from aptien_ops.services.context import OpsContext, existing_tenant
 from aptien_ops.wording import plural
 
@@ -87,6 +87,25 @@ class ReconcileReport:
         return {"indexed": self.indexed, "missing": self.missing, "cleaned": self.cleaned}
 
 
+def store_notes(unindexed: list[str], missing: list[str]) -> list[str]:
+    """What a listing says of backups the stores hold and the index lacks, and the reverse
+    (each sorted)."""
+    notes = []
+    if unindexed:
+        shown = ", ".join(unindexed[:5])
+        notes.append(
+            f"not in the catalog's index but in the store: {plural(len(unindexed), 'backup')},"
+            f" {shown}"
+            " (aptien-ops backup reconcile)"
+        )
+    if missing:
+        shown = ", ".join(missing[:5])
+        notes.append(
+            f"in the catalog but missing from the store: {plural(len(missing), 'backup')}, {shown}"
+        )
+    return notes
+
+
 class BackupCatalogue:
     def __init__(self, ctx: OpsContext, stores: RegionStores) -> None:
         self.ctx = ctx
@@ -137,23 +156,10 @@ class BackupCatalogue:
             Action.BACKUP_VIEW, tenant or "backups", read
         )
         regions = [only] if only else list(self.ctx.settings.regions)
-        stored = self._stored(regions, tenant)
+        stored = self.stored(regions, tenant)
         unindexed = sorted(bid for bid in stored if bid not in indexed)
         missing = self._missing(records, regions, stored)
-        notes = []
-        if unindexed:
-            shown = ", ".join(unindexed[:5])
-            notes.append(
-                f"not in the catalog's index but in the store: {plural(len(unindexed), 'backup')},"
-                f" {shown}"
-                " (aptien-ops backup reconcile)"
-            )
-        if missing:
-            shown = ", ".join(missing[:5])
-            notes.append(
-                f"in the catalog but missing from the store: {plural(len(missing), 'backup')},"
-                f" {shown}"
-            )
+        notes = store_notes(unindexed, missing)
         verified = by_backup(verifications)
         rows = []
         for record in records:
@@ -167,7 +173,7 @@ class BackupCatalogue:
             rows = [r for r in rows if r.status in statuses or r.record.id in found]
         return BackupListing(rows, notes, needle)
 
-    def _stored(self, regions: list[str], tenant: str | None) -> dict[str, BackupRecord]:
+    def stored(self, regions: list[str], tenant: str | None) -> dict[str, BackupRecord]:
         """The backups each region's store holds (valid signed manifests), by id."""
         return {
             m.backup_id: BackupRecord.from_manifest(m)
@@ -200,7 +206,7 @@ class BackupCatalogue:
         regions = [region] if region else list(self.ctx.settings.regions)
         with self.ctx.audited(Action.BACKUP_RECONCILE, region or "backups") as attempt:
             cleaned = [f for r in regions for f in self.stores.repository(r).clean_partials()]
-            stored = self._stored(regions, None)
+            stored = self.stored(regions, None)
             with attempt.transaction() as tx:
                 records = tx.backups.all(include_pruned=True)
                 indexed = {r.id for r in records}
@@ -226,7 +232,7 @@ class BackupCatalogue:
         records = self.ctx.view(
             Action.BACKUP_VIEW, region, lambda tx: tx.backups.all(include_pruned=True)
         )
-        stored = self._stored([region], None)
+        stored = self.stored([region], None)
         indexed = {r.id for r in records}
         missing = set(self._missing(records, [region], stored))
         unindexed = [record for bid, record in sorted(stored.items()) if bid not in indexed]
@@ -247,57 +253,67 @@ class BackupCatalogue:
 
     def attention(self) -> list[RegionAttention]:
         """What needs an operator's eye, counted per region (the dashboard's card): what is
-        due, what of it is overdue, and the backups whose last verification failed. One read
-        of the catalog's index; the stores are opened (a store that cannot be is reported as
-        the listing reports it) but not listed.
+        due, what of it is overdue, and the backups whose last verification failed. Counted
+        by the catalog (one grouped query for what is due, one count per region for what
+        failed); the stores are opened (a store that cannot be is reported as the listing
+        reports it) but not listed.
 
         Raises: Forbidden, InvalidInput or Unavailable (a region's store).
         """
+        rules = self.due_rules(self.ctx.now())
 
         def read(tx: CatalogTx) -> list[RegionAttention]:
-            checked = self.checked(tx)
-            counts: dict[str, Counter[str]] = defaultdict(Counter)
-            for backups in checked.values():
-                for c in backups:
-                    counts[c.record.region]["failed"] += c.status == "failed"
-            for item in self.due_items(tx, None, checked):
-                tally = counts[item.region]
-                tally["due"] += 1
-                if item.overdue:
-                    tally["late_backups" if item.kind == "backup" else "late_checks"] += 1
-            return [RegionAttention(region, **c) for region, c in sorted(counts.items())]
+            due = {c.region: c for c in tx.backups.due_counts(rules)}
+            failed = {
+                region: tx.backups.tally(BackupQuery(region), rules).failed
+                for region in self.ctx.settings.regions
+            }
+            return [
+                RegionAttention(
+                    region,
+                    due=due[region].due if region in due else 0,
+                    late_backups=due[region].late_backups if region in due else 0,
+                    late_checks=due[region].late_checks if region in due else 0,
+                    failed=failed.get(region, 0),
+                )
+                for region in sorted({*due, *failed})
+            ]
 
         counted = self.ctx.view(Action.BACKUP_VIEW, "backups", read)
         for region in self.ctx.settings.regions:
             self.stores.repository(region)
         return counted
 
+    def due_rules(self, now: datetime) -> tuple[DueRule, ...]:
+        """Each configured region's policy at ``now`` as the catalog's due query applies it
+        (and the default policy for a region the configuration does not name)."""
+
+        def rule(region: str | None, policy: BackupPolicy) -> DueRule:
+            levels = VERIFY_LEVELS[VERIFY_LEVELS.index(policy.verify_level) :]
+            return DueRule(
+                region,
+                now - timedelta(hours=policy.interval_hours),
+                now - timedelta(hours=policy.verify_within_hours),
+                levels,
+            )
+
+        named = [rule(r, self.stores.policy(r)) for r in self.ctx.settings.regions]
+        return (*named, rule(None, BackupPolicy()))
+
     def due_items(
         self,
         tx: CatalogTx,
         region: str | None,
-        checked: dict[str, list[Checked]] | None = None,
+        *,
+        limit: int | None = None,
+        kind: str | None = None,
+        now: datetime | None = None,
     ) -> list[DueItem]:
-        """What is due (``checked``: :meth:`checked`, when the caller has it already)."""
-        now = self.ctx.now()
-        checked = self.checked(tx) if checked is None else checked
-        # One read for every cancelled tenant (not one per tenant: ~500 at 10,000 tenants).
-        cancelled = tx.tenant_history.last_entered(TenantState.CANCELLED)
-        items: list[DueItem] = []
-        for tenant in tx.tenants.all(region=region):
-            if tenant.state not in BACKED_UP_STATES or not tenant.cluster:
-                continue
-            policy = self.stores.policy(tenant.region)
-            mine = checked.get(tenant.name, [])
-            cancelled_at = (
-                cancelled.get(tenant.name) if tenant.state == TenantState.CANCELLED else None
-            )
-            needs = backup_due(tenant, mine, policy, now, cancelled_at)
-            items += [needs] if needs else []
-            items += [v for c in mine if (v := verification_due(tenant, c, policy, now))]
-        return sorted(
-            items, key=lambda i: (not i.overdue, i.region, i.tenant, i.kind, i.backup_id or "")
-        )
+        """What is due (of ``kind``) at ``now`` (the clock's), most urgent first (at most
+        ``limit``): worked out by the catalog, so only the items returned are made here."""
+        now = now or self.ctx.now()
+        facts = tx.backups.due(self.due_rules(now), region=region, kind=kind, limit=limit)
+        return [due_item(f, self.stores.policy(f.region), now) for f in facts]
 
     # -- prune ----------------------------------------------------------------------------------
 

@@ -10,13 +10,12 @@ from typing import TypeVar
 
 from aptien_ops.backup_policy import BackupRecord
 from aptien_ops.config import BackupPolicy, ClusterSettings, RegionSettings, region_or_fail
-from aptien_ops.domain import ScratchSweep, Tenant, TenantState, VerifyResult
+from aptien_ops.domain import ScratchSweep, Tenant, VerifyResult
+from aptien_ops.domain.backup_index import BACKED_UP_STATES as BACKED_UP_STATES
 from aptien_ops.errors import Conflict, OpsError, Unavailable
 from aptien_ops.ports import BackupRepository
 from aptien_ops.services.context import OpsContext
 
-#: Tenants whose database exists and may be backed up.
-BACKED_UP_STATES = (TenantState.ACTIVE, TenantState.SUSPENDED, TenantState.CANCELLED)
 MAX_PARALLEL = 16
 #: Called with (done, total, item) as work goes; ``done``/``total`` are (estimated) bytes.
 Progress = Callable[[int, int, str], None]
