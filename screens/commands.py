@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, cast
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from aptien_ops.screens.help import key_label
+
 if TYPE_CHECKING:
     from aptien_ops.screens.app import OpsApp
     from aptien_ops.screens.base import OpsScreen
@@ -37,6 +39,11 @@ ACTION_TITLES: dict[tuple[str, str], str] = {
     ("Tenant", "share_contacts"): "Share tenant's contact card with its partner",
     ("Partners", "filter"): "Filter partners",
     ("Partners", "open_detail"): "Open partner",
+    ("Incidents", "filter"): "Filter incidents",
+    ("Incidents", "open_detail"): "Show incident",
+    ("Incidents", "open_incident"): "Open a new incident",
+    ("Incident", "add_entry"): "Add to an incident's timeline",
+    ("Incident", "edit"): "Update an incident",
     ("Operators", "add"): "Add operator",
     ("Operators", "grant"): "Grant role",
     ("Operators", "revoke"): "Revoke role",
@@ -83,7 +90,9 @@ class OpsCommands(Provider):
         app = self.ops
         found: list[tuple[str, str, Callable[[], object]]] = []
         for key, mode, title in app.navigation():
-            found.append((f"Go to {title}", f"key {key}", partial(app.action_goto, mode)))
+            found.append(
+                (f"Go to {title}", f"key {key_label(key)}", partial(app.action_goto, mode))
+            )
         for screen_class in app.screen_classes():
             for binding in screen_class.BINDINGS:
                 if not isinstance(binding, Binding) or not binding.description:

@@ -25,6 +25,7 @@ def key_label(key: str) -> str:
     names = {
         "slash": "/",
         "question_mark": "?",
+        "exclamation_mark": "!",
         "escape": "Esc",
         "enter": "Enter",
         "plus": "+",
@@ -47,7 +48,7 @@ def key_rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
 
 def key_sections(app: OpsApp) -> list[tuple[str, list[tuple[str, str]]]]:
     """(section title, [(keys, what they do)]) for the app, each screen, and dialogs."""
-    everywhere = [(key, f"go to {title}") for key, _mode, title in app.navigation()]
+    everywhere = [(key_label(key), f"go to {title}") for key, _mode, title in app.navigation()]
     everywhere += key_rows(
         [b for b in app.BINDINGS if isinstance(b, Binding) and not b.action.startswith("goto")]
     )

@@ -69,6 +69,13 @@ SCREENS: tuple[Tab, ...] = (
     Tab("8", "backups", "Backups", "aptien_ops.screens.backups:BackupsScreen", tiny="Bkup"),
     Tab("9", "policy", "Policy", "aptien_ops.screens.policy:PolicyScreen", in_tabs=False),
     Tab("0", "partners", "Partners", "aptien_ops.screens.partners:PartnersScreen"),
+    Tab(
+        "exclamation_mark",
+        "incidents",
+        "Incidents",
+        "aptien_ops.screens.incidents:IncidentsScreen",
+        in_tabs=False,
+    ),
 )
 
 

@@ -11,19 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from aptien_ops.domain.partners import utc_date
-from aptien_ops.screens.base import (
-    CLEAR_FILTER,
-    FILTER,
-    RELOAD,
-    OpsScreen,
-    highlighted_key,
-    open_row,
-)
+from aptien_ops.screens.base import CLEAR_FILTER, FILTER, RELOAD, open_row
 from aptien_ops.screens.columns import ColumnSpec
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import plain, plural
@@ -36,6 +28,7 @@ from aptien_ops.screens.partner_render import (
     row_summary,
     until_text,
 )
+from aptien_ops.screens.summary_list import SummaryListScreen
 
 #: The state second, never cut; at 60 columns the kind and coverage are cut first (with …).
 COLUMNS = (
@@ -56,7 +49,7 @@ class Register:
     eligible: int
 
 
-class PartnersScreen(OpsScreen):
+class PartnersScreen(SummaryListScreen):
     """Every partner of the register; the state column says what needs an operator."""
 
     MODE = "partners"
@@ -71,6 +64,8 @@ class PartnersScreen(OpsScreen):
         RELOAD,
     ]
     DETAIL_SCREEN = PartnerDetailScreen
+    NOUN = "partner"
+    NONE_YET = "No partners yet."
 
     def __init__(self) -> None:
         super().__init__()
@@ -114,31 +109,10 @@ class PartnersScreen(OpsScreen):
 
     def _loaded(self, register: Register) -> None:
         self.register = register
+        self.summaries, self.listed = register.summaries, len(register.rows)
         self.query_one(ListTable).fill(register.rows)
         total = len(register.rows)
         self.query_one("#partners-status", Static).update(
             f"{plural(total, 'partner')} · {register.eligible} eligible today (UTC)"
         )
-        self._show_detail(self.selected())
-
-    def selected(self) -> str | None:
-        return highlighted_key(self.query_one(ListTable))
-
-    @on(DataTable.RowHighlighted, "#partners-table")
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_detail(event.row_key.value)
-
-    def _show_detail(self, name: str | None) -> None:
-        detail = self.query_one("#partners-detail", Static)
-        line = self.register.summaries.get(name or "")
-        if line is None:
-            detail.update("No partner selected." if self.register.rows else "No partners yet.")
-        else:
-            detail.update(line)
-
-    def action_open_detail(self, then: str = "") -> None:
-        name = self.selected()
-        if name is None:
-            self.notify("no partner selected", severity="warning")
-            return
-        self.app.push_screen(PartnerDetailScreen(name))
+        self.show_summary(self.selected())

@@ -17,6 +17,16 @@ from pathlib import Path
 
 from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import Operator
+from aptien_ops.domain.incidents import (
+    REPORT_WITHIN,
+    Incident,
+    IncidentStatus,
+    Nature,
+    Risk,
+    Severity,
+    TimelineEntry,
+    TimelineKind,
+)
 from aptien_ops.domain.partners import (
     Agreement,
     AgreementStatus,
@@ -82,6 +92,7 @@ def plant(config: Path) -> None:
         ada.provisioning.provision(ProvisionRequest(TENANT, "DE"))
         _catalog_fields(ada, now)
         _partner_fields(ada, now)
+        plant_incident(ada, now)
         ada.lifecycle.suspend(TENANT, hostile("reason"))
         try:
             ada.operators.grant("vic", "admin")
@@ -112,6 +123,47 @@ def _catalog_fields(console: Console, now: datetime) -> None:
             {"before_retention_end": hostile("param")},
             hostile("requester"),
             now,
+        )
+
+
+#: The incident whose every text field is hostile (written as data that got there some other
+#: way: the service would refuse the controls).
+INCIDENT = "INC-2020-0001"
+
+
+def plant_incident(console: Console, now: datetime) -> None:
+    aware = now - timedelta(hours=30)
+    with console.ctx.catalog.transaction() as tx:
+        tx.incidents.insert(
+            Incident(
+                INCIDENT,
+                hostile("incident-title"),
+                Nature.CONFIDENTIALITY,
+                None,
+                None,
+                aware,
+                aware + REPORT_WITHIN,
+                Severity.HIGH,
+                Risk.RISK,
+                hostile("rationale"),
+                (hostile("category"),),
+                (),
+                None,
+                None,
+                hostile("consequences"),
+                None,
+                None,
+                hostile("dpo"),
+                IncidentStatus.ASSESSED,
+                None,
+                "sam",
+                now,
+                "sam",
+                now,
+            )
+        )
+        tx.incidents.add_timeline(
+            TimelineEntry(0, INCIDENT, now, "sam", TimelineKind.NOTE, hostile("timeline"))
         )
 
 

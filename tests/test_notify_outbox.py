@@ -278,3 +278,14 @@ def test_a_relaxed_transaction_commits_relaxed_and_the_connection_gets_its_setti
         still = [r.id for r in tx.breach_outbox.pending(CONTENT.incident_id, "email")]
     assert still == ([first.id, second.id] if fails else [second.id])
     catalog.dispose()
+
+
+def test_filling_the_outbox_again_adds_only_the_rows_not_there(catalog_url: str) -> None:
+    catalog, campaign = _campaign(catalog_url, ("email", "inapp"), PEOPLE)
+    newcomer = Recipient("acme-9", "us", "77", "new@acme-9.example")
+    again = outbox_rows(campaign.id, CONTENT.incident_id, ("email", "inapp"), [*PEOPLE, newcomer])
+    assert fill(catalog, again, batch=7) == 2  # the newcomer's, whatever the batches
+    with catalog.read() as tx:
+        pending = tx.breach_outbox.pending(CONTENT.incident_id, "inapp", limit=100)
+    assert len(pending) == len(PEOPLE) + 1 and pending[-1].recipient == "acme-9/77"
+    catalog.dispose()

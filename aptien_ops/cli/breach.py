@@ -104,12 +104,9 @@ def _given(given: dict[str, Any]) -> dict[str, Any]:
 
 def clock_text(row: IncidentRow | IncidentDetail) -> str:
     """The clock as ``breach list`` prints it: flagged under 24 hours, OVERDUE past 72."""
-    c = row.countdown
-    if c.overdue:
-        return f"OVERDUE by {c.text.removeprefix('overdue by ')}"
-    if c.urgent:
-        return f"{c.text} (under 24h)"
-    return c.text
+    from aptien_ops.services.incident_results import clock_words
+
+    return clock_words(row.countdown)
 
 
 def _detail(state: CliState, detail: IncidentDetail) -> None:

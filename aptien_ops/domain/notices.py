@@ -63,12 +63,16 @@ class NoticeContent:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+#: ``json.dumps(…, ensure_ascii=False)`` without building an encoder per call.
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def recipients_digest(recipients: list[Recipient]) -> str:
     """sha256 over the snapshot in its stable order; an approval is bound to it."""
     h = hashlib.sha256()
     for r in recipients:
-        row = [r.tenant, r.region, r.user_ref, r.email, r.language or ""]
-        h.update(json.dumps(row, ensure_ascii=False).encode() + b"\n")
+        h.update(_JSON([r.tenant, r.region, r.user_ref, r.email, r.language or ""]).encode())
+        h.update(b"\n")
     return h.hexdigest()
 
 

@@ -21,6 +21,16 @@ from aptien_ops.domain.incidents import (
 from aptien_ops.domain.values import iso
 
 
+def clock_words(c: Countdown) -> str:
+    """The clock as ``breach list`` and the Incidents screen word it: ``41h 07m left``,
+    ``23h 10m left (under 24h)``, ``OVERDUE by 3h 12m``, ``reported in time``."""
+    if c.overdue:
+        return f"OVERDUE by {c.text.removeprefix('overdue by ')}"
+    if c.urgent:
+        return f"{c.text} (under 24h)"
+    return c.text
+
+
 @dataclass(frozen=True)
 class IncidentRow:
     """One incident of ``breach list``, with its clock at the time of the read."""

@@ -223,9 +223,12 @@ class Engine:
             done = total - len(rows)
             for tenant, group in groupby(rows, key=lambda r: r.tenant or ""):
                 batch = list(group)
+                texts: dict[str | None, tuple[str, str]] = {}  # per language, this tenant's
                 messages = []
                 for row in batch:
-                    subject, body = render(content, row.as_recipient())
+                    if row.language not in texts:
+                        texts[row.language] = render(content, row.as_recipient())
+                    subject, body = texts[row.language]
                     key = f"{self.campaign.incident_id}/{row.recipient}"
                     messages.append(InAppMessage(tenant, row.user_ref or "", subject, body, key))
                 try:

@@ -28,15 +28,27 @@ class Repository:
 
         return sqlite.insert(table)
 
-    def insert_columns(self, table: Table, columns: Mapping[str, Sequence[Any]]) -> None:
+    def insert_columns(
+        self,
+        table: Table,
+        columns: Mapping[str, Sequence[Any]],
+        *,
+        skip_existing: Sequence[str] = (),
+    ) -> int:
         """One ``executemany`` of the rows whose values ``columns`` holds, column by column,
         through the driver: the statement compiled once, each column's values rendered by its
         type once per distinct value, without the per-row parameter processing of a Core
-        ``execute``."""
+        ``execute``. With ``skip_existing`` (the columns of a unique index), a row whose key
+        is there already is skipped (``ON CONFLICT DO NOTHING``). Returns the rows inserted."""
         if not columns or not next(iter(columns.values())):
-            return
+            return 0
         dialect = self.conn.dialect
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+        stmt = (
+            self.upsert(table).on_conflict_do_nothing(index_elements=list(skip_existing))
+            if skip_existing
+            else insert(table)
+        )
+        compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
         order = list(compiled.positiontup or ()) if compiled.positional else list(columns)
         rendered = [
             _rendered(
@@ -48,7 +60,7 @@ class Repository:
         params: list[Any] = list(zip(*rendered, strict=True))
         if not compiled.positional:
             params = [dict(zip(order, values, strict=True)) for values in params]
-        self.conn.exec_driver_sql(compiled.string, params)
+        return int(self.conn.exec_driver_sql(compiled.string, params).rowcount)
 
 
 def _rendered(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:

@@ -13,6 +13,7 @@ import json
 import os
 import random
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from tui_helpers import FROZEN_ACCOUNT, FROZEN_NOW, ManualClock, Pins
 from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import Clock, Tenant, TenantState
 from aptien_ops.sandbox import DEMO_TENANTS, write_sandbox_config
+from aptien_ops.services.incidents import IncidentInput
 from aptien_ops.services.provisioning import ProvisionRequest
 from aptien_ops.services.sandbox_seed import SeedRequest
 
@@ -166,3 +168,36 @@ def partner_register(demo_tenants: None, open_as: Callable[..., Console]) -> Non
     """The sandbox's partner register (``sandbox init``'s) over the demo tenants, seeded on
     the pinned clock: partners eligible, expiring, overdue, lapsed, suspended and ended."""
     open_as(None).seeding.seed_partners(name for name, *_ in DEMO_TENANTS)
+
+
+#: The incidents ``incident_board`` opens, by title: hours since Aptien became aware of each.
+INCIDENTS = {
+    "Backup bucket readable": 80,  # overdue by 8 hours
+    "Support mailbox phished": 60,  # 12 hours left: under 24
+    "Laptop stolen from a car": 10,  # 62 hours left
+    "Invoices mailed to the wrong customers": 30,  # reported: the clock stopped
+}
+
+
+@pytest.fixture
+def incident_board(open_as: Callable[..., Console], tmp_path: Path) -> dict[str, str]:
+    """The :data:`INCIDENTS`, opened by sam (security) on the pinned clock; the last one
+    reported (initial phase), with a timeline note and an Art. 34(3) exemption. Returns
+    each one's id by title."""
+    sam = open_as("sam")
+    now = sam.ctx.now()
+    ids: dict[str, str] = {}
+    for title, hours in INCIDENTS.items():
+        given = IncidentInput(
+            title,
+            "confidentiality",
+            now - timedelta(hours=hours),
+            severity="high" if hours > 50 else "medium",
+            dpo_contact="dpo@aptien.example",
+        )
+        ids[title] = sam.incidents.open(given).id
+    reported = ids["Invoices mailed to the wrong customers"]
+    sam.incidents.timeline_add(reported, "customers asked to delete the e-mails")
+    sam.incidents.report(reported, "initial", "md", tmp_path / "initial.md", reference="DPA-17")
+    sam.notices.exempt(reported, "only business addresses; no special categories")
+    return ids

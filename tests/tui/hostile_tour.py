@@ -34,6 +34,8 @@ STOPS: tuple[tuple[str, tuple[tuple[str, ...], ...], int], ...] = (
     ("operators", (("3",),), 8),
     ("partners", (("0",),), 0),
     ("partner detail", (("enter",),), 0),
+    ("incidents", (("escape",), ("exclamation_mark",)), 0),
+    ("incident detail", (("enter",),), 0),
 )
 
 

@@ -19,6 +19,7 @@ from aptien_ops.screens.event_table import EventTable
 from aptien_ops.screens.fleet import FleetScreen
 from aptien_ops.screens.formatting import TENANT_STATE_STYLES
 from aptien_ops.screens.help import HelpScreen, key_sections
+from aptien_ops.screens.incidents import IncidentsScreen
 from aptien_ops.screens.modals import RolePickerModal
 from aptien_ops.screens.operators import OperatorsScreen
 from aptien_ops.screens.opslog import OpsLogScreen
@@ -33,6 +34,7 @@ SCREENS_BY_KEY = [
     ("4", ApprovalsScreen),
     ("5", OpsLogScreen),
     ("6", FleetScreen),
+    ("exclamation_mark", IncidentsScreen),
 ]
 
 

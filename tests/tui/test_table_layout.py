@@ -133,3 +133,14 @@ async def test_the_logins_and_audit_tables_keep_their_essential_columns(
     if tab == "l":  # the user's address and the IP got the extra width, the IP up to IPv6's
         user, ip = at_200[1], at_200[2]
         assert user.width > at_80[1].width and ip.width == 39
+
+
+@story
+async def test_the_incidents_list_keeps_its_id_and_clock_and_widens_the_title(
+    frozen: None, incident_board: dict[str, str], open_as: Callable[..., Console]
+) -> None:
+    layouts = await layouts_of(open_as("sam"), ("exclamation_mark",), "#incidents-table")
+    check_sizes(layouts, "incidents")
+    (at_80, _), (at_200, _) = layouts[1], layouts[2]
+    title_80, title_200 = at_80[-1], at_200[-1]
+    assert title_200.width >= title_200.content > title_80.width  # whole at 200 columns

@@ -30,7 +30,16 @@ pytestmark = pytest.mark.tui
 
 TOUR = Path(__file__).with_name("hostile_tour.py")
 #: The stops of the tour where a planted field is shown whole (elsewhere columns cut it).
-WHOLE = {"tenants", "tenant detail", "logins", "audit", "approvals", "partners", "partner detail"}
+WHOLE = {
+    "tenants",
+    "tenant detail",
+    "logins",
+    "audit",
+    "approvals",
+    "partners",
+    "partner detail",
+    "incident detail",
+}
 #: Generous for a busy two-core machine; the tour itself takes a few seconds.
 DEADLINE_SECONDS = 240
 
@@ -109,6 +118,8 @@ def test_no_planted_escape_reaches_the_terminal_from_any_screen(
             ("operators", "OperatorsScreen"),
             ("partners", "PartnersScreen"),
             ("partner detail", "PartnerDetailScreen"),
+            ("incidents", "IncidentsScreen"),
+            ("incident detail", "IncidentDetailScreen"),
         )
     }
     assert report["toast"]

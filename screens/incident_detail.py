@@ -1,0 +1,128 @@
+"""One incident: its clock, its timeline (dated entries), the scope recorded (tenants and
+people per region), the report phases recorded, the notices' delivery per channel (sent,
+pending, failed), then the record's fields; read again with ``r``.
+
+The record and the deliveries are read in one worker; the screen only shows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from aptien_ops.permissions import Action
+from aptien_ops.screens.base import RELOAD, OpsScreen
+from aptien_ops.screens.incident_modals import EditIncidentModal, TimelineModal
+from aptien_ops.screens.incident_render import (
+    deliveries_text,
+    heading_text,
+    record_text,
+    reports_text,
+    scope_text,
+    timeline_text,
+)
+from aptien_ops.screens.lists import ListScroll
+from aptien_ops.services.incident_results import IncidentDetail
+from aptien_ops.services.notice_results import Deliveries
+
+SECTIONS = (
+    ("timeline", "Timeline"),
+    ("scope", "Scope"),
+    ("reports", "Reports to the authority"),
+    ("deliveries", "Notices delivered, per channel"),
+    ("record", "Record"),
+)
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """What the detail shows, read in one worker."""
+
+    detail: IncidentDetail
+    deliveries: Deliveries
+
+
+class IncidentDetailScreen(OpsScreen):
+    """An incident, opened from the Incidents list (Enter). Esc goes back."""
+
+    MODE = "incidents"  # a page of the Incidents screen: the header highlights it
+    TITLE = "Incident"
+    CSS_PATH = Path(__file__).with_name("incidents.tcss")
+    AUTO_FOCUS = "#incident-sections"
+    BINDINGS = [
+        Binding("escape", "back", "Back", tooltip="back to the incidents list"),
+        Binding("t", "add_entry", "Timeline +", tooltip="add a dated line to the timeline"),
+        Binding("e", "edit", "Update", tooltip="change severity, risk to people or status"),
+        RELOAD,
+    ]
+    PERMISSIONS = {"add_entry": Action.BREACH_TIMELINE, "edit": Action.BREACH_UPDATE}
+
+    def __init__(self, incident_id: str, *, then: str | None = None) -> None:
+        super().__init__()
+        self.incident_id = incident_id
+        self.view: IncidentView | None = None
+        self._then = then
+
+    def compose_body(self) -> ComposeResult:
+        with ListScroll(id="incident-sections"):
+            yield Static("loading…", id="incident-heading")
+            for key, title in SECTIONS:
+                yield Static(Text(title, style="bold underline"), classes="incident-section-title")
+                yield Static(id=f"incident-{key}", classes="incident-section")
+
+    def refresh_data(self) -> None:
+        incident_id, console = self.incident_id, self.console
+
+        def read() -> IncidentView:
+            detail = console.incidents.show(incident_id)
+            return IncidentView(detail, console.notices.deliveries(incident_id))
+
+        self.load(read, self._loaded)
+
+    def _loaded(self, view: IncidentView) -> None:
+        self.view = view
+        detail = view.detail
+        self.query_one("#incident-heading", Static).update(heading_text(detail))
+        for key, text in (
+            ("timeline", timeline_text(detail.timeline)),
+            ("scope", scope_text(detail.scope)),
+            ("reports", reports_text(detail.reports)),
+            ("deliveries", deliveries_text(view.deliveries)),
+            ("record", record_text(detail)),
+        ):
+            self.query_one(f"#incident-{key}", Static).update(text)
+        if self._then is not None:  # the palette asked for an action on this incident
+            then, self._then = self._then, None
+            self.call_later(self.run_action, then)
+
+    def action_add_entry(self) -> None:
+        incident_id, service = self.incident_id, self.console.incidents
+        self.app.push_screen(
+            TimelineModal(incident_id).acting(
+                self,
+                lambda entry: partial(service.timeline_add, incident_id, *entry),
+                lambda _entry: self.notify("added to the timeline", title=incident_id),
+            )
+        )
+
+    def action_edit(self) -> None:
+        if self.view is None:
+            self.notify("the incident is still being read", severity="warning")
+            return
+        incident_id, service = self.incident_id, self.console.incidents
+        self.app.push_screen(
+            EditIncidentModal(self.view.detail.incident).acting(
+                self,
+                lambda change: partial(service.update, incident_id, change),
+                lambda _detail: self.notify("incident updated", title=incident_id),
+            )
+        )
+
+    def action_back(self) -> None:
+        self.dismiss(None)
