@@ -16,7 +16,7 @@ from textual.widgets import Static
 
 from aptien_ops.domain import Approval, ApprovalState, TenantCount, TenantState
 from aptien_ops.errors import OpsError
-from aptien_ops.permissions import Action, may_approve
+from aptien_ops.permissions import Action, may_approve, offered
 from aptien_ops.regions import RegionSummary
 from aptien_ops.screens.backup_render import BackupHealth, health_text
 from aptien_ops.screens.base import REGION_FILTER, OpsScreen
@@ -57,7 +57,7 @@ LATER_COLUMNS = (ColumnSpec("", 8), ColumnSpec("", 20, share=1, wrap=True))
 
 #: What later capabilities will show here; kept as placeholders so the layout does not jump.
 LATER = (
-    ("Breaches", "open incidents will appear here once breach tracking is on"),
+    ("Breaches", "an incident awaiting its report shows on top (security, admin; key !)"),
     ("Billing", "accounts with failed payments will appear here once linked"),
 )
 
@@ -191,7 +191,13 @@ class DashboardScreen(OpsScreen):
             fleet.partners = services.partners.summary()
         except OpsError as error:
             fleet.partners = error
-        if self.ops.may(Action.BREACH_VIEW):  # asked only then: a refusal would be logged
+        # Asked only if the operator may see incidents (a refusal would be logged). The app
+        # may not have its roles yet on the first load (they are read in a worker of their
+        # own): then this worker reads them, rather than hiding the card until the next load.
+        roles = self.ops.roles
+        if roles is None:
+            roles = frozenset(services.ctx.my_roles())
+        if offered(roles, Action.BREACH_VIEW, services.ctx.read_only).allowed:
             try:
                 fleet.incidents = services.incidents.check()
             except OpsError:
