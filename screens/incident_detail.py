@@ -1,6 +1,7 @@
 """One incident: its clock, its timeline (dated entries), the scope recorded (tenants and
 people per region), the report phases recorded, the notices' delivery per channel (sent,
-pending, failed), then the record's fields; read again with ``r``.
+pending, failed), then the record's fields; read again with ``r``, and by itself every
+``AUTO_REFRESH_SECONDS`` while shown (a campaign's deliveries move on as it runs).
 
 The record and the deliveries are read in one worker; the screen only shows them.
 """
@@ -8,6 +9,7 @@ The record and the deliveries are read in one worker; the screen only shows them
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from rich.text import Text
@@ -15,7 +17,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from aptien_ops.permissions import Action
 from aptien_ops.screens.base import RELOAD, OpsScreen
+from aptien_ops.screens.incident_modals import EditIncidentModal, TimelineModal
 from aptien_ops.screens.incident_render import (
     deliveries_text,
     heading_text,
@@ -52,12 +56,21 @@ class IncidentDetailScreen(OpsScreen):
     TITLE = "Incident"
     CSS_PATH = Path(__file__).with_name("incidents.tcss")
     AUTO_FOCUS = "#incident-sections"
-    BINDINGS = [Binding("escape", "back", "Back", tooltip="back to the incidents list"), RELOAD]
+    BINDINGS = [
+        Binding("escape", "back", "Back", tooltip="back to the incidents list"),
+        Binding("t", "add_entry", "Timeline +", tooltip="add a dated line to the timeline"),
+        Binding("e", "edit", "Update", tooltip="change severity, risk to people or status"),
+        RELOAD,
+    ]
+    PERMISSIONS = {"add_entry": Action.BREACH_TIMELINE, "edit": Action.BREACH_UPDATE}
+    #: The clock runs and a notice campaign moves its deliveries on: read again while shown.
+    AUTO_REFRESH = True
 
-    def __init__(self, incident_id: str) -> None:
+    def __init__(self, incident_id: str, *, then: str | None = None) -> None:
         super().__init__()
         self.incident_id = incident_id
         self.view: IncidentView | None = None
+        self._then = then
 
     def compose_body(self) -> ComposeResult:
         with ListScroll(id="incident-sections"):
@@ -87,6 +100,32 @@ class IncidentDetailScreen(OpsScreen):
             ("record", record_text(detail)),
         ):
             self.query_one(f"#incident-{key}", Static).update(text)
+        if self._then is not None:  # the palette asked for an action on this incident
+            then, self._then = self._then, None
+            self.call_later(self.run_action, then)
+
+    def action_add_entry(self) -> None:
+        incident_id, service = self.incident_id, self.console.incidents
+        self.app.push_screen(
+            TimelineModal(incident_id).acting(
+                self,
+                lambda entry: partial(service.timeline_add, incident_id, *entry),
+                lambda _entry: self.notify("added to the timeline", title=incident_id),
+            )
+        )
+
+    def action_edit(self) -> None:
+        if self.view is None:
+            self.notify("the incident is still being read", severity="warning")
+            return
+        incident_id, service = self.incident_id, self.console.incidents
+        self.app.push_screen(
+            EditIncidentModal(self.view.detail.incident).acting(
+                self,
+                lambda change: partial(service.update, incident_id, change),
+                lambda _detail: self.notify("incident updated", title=incident_id),
+            )
+        )
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -3,28 +3,32 @@ highlighted under 24 hours; OVERDUE in red past 72 without a report; stopped onc
 filtered with ``/``; Enter opens an incident with its timeline, scope, reports and deliveries.
 
 Shown to the ``security`` and ``admin`` roles (``breach.view``); others are told who may see
-it, and the service is not asked. Rows are read and shaped in a worker.
+it, and the service is not asked. Rows are read and shaped in a worker, again every
+``AUTO_REFRESH_SECONDS`` while the screen is shown (the clocks move on).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Static
 
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import CLEAR_FILTER, FILTER, RELOAD, open_row
+from aptien_ops.screens.base import CLEAR_FILTER, FILTER, RELOAD, OpsScreen, open_row
 from aptien_ops.screens.columns import ColumnSpec
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import minute, plain, plural
 from aptien_ops.screens.incident_detail import IncidentDetailScreen
+from aptien_ops.screens.incident_modals import OpenIncidentModal
 from aptien_ops.screens.incident_render import clock_cell, severity_cell, status_cell
 from aptien_ops.screens.lists import ListRow, ListTable
 from aptien_ops.screens.summary_list import SummaryListScreen
-from aptien_ops.services.incident_results import IncidentRow
+from aptien_ops.services.incident_results import IncidentDetail, IncidentRow
 
 #: The clock second and never cut; at 60 columns the title is cut first (with …).
 COLUMNS = (
@@ -88,9 +92,13 @@ class IncidentsScreen(SummaryListScreen):
         FILTER,
         CLEAR_FILTER,
         open_row("open the highlighted incident: timeline, scope, reports, deliveries"),
+        Binding("n", "open_incident", "New", tooltip="open a new incident: its clock starts"),
         RELOAD,
     ]
+    PERMISSIONS = {"open_incident": Action.BREACH_OPEN}
     DETAIL_SCREEN = IncidentDetailScreen
+    #: The clocks run and other officers open incidents: read again while shown.
+    AUTO_REFRESH = True
     NOUN = "incident"
     NONE_YET = "No open incidents."
 
@@ -137,3 +145,18 @@ class IncidentsScreen(SummaryListScreen):
 
     def no_summary(self) -> str:
         return "" if self.closed else super().no_summary()
+
+    def open_screen(self, key: str, then: str) -> OpsScreen:
+        return IncidentDetailScreen(key, then=then or None)
+
+    def action_open_incident(self) -> None:
+        service = self.console.incidents
+
+        def opened(detail: IncidentDetail) -> None:
+            self.notify(
+                f"{detail.id} opened: report due by {minute(detail.incident.deadline_at)} UTC",
+                title="Incident opened",
+            )
+
+        modal = OpenIncidentModal(self.console.ctx.now())
+        self.app.push_screen(modal.acting(self, lambda given: partial(service.open, given), opened))

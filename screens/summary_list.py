@@ -46,7 +46,12 @@ class SummaryListScreen(OpsScreen):
 
     def action_open_detail(self, then: str = "") -> None:
         key = self.selected()
-        if key is None or self.DETAIL_SCREEN is None:
+        if key is None:
             self.notify(f"no {self.NOUN} selected", severity="warning")
             return
-        self.app.push_screen(self.DETAIL_SCREEN(key))
+        self.app.push_screen(self.open_screen(key, then))
+
+    def open_screen(self, key: str, then: str) -> OpsScreen:
+        """The detail of the row ``key``; ``then``: an action to run there (the palette's)."""
+        assert self.DETAIL_SCREEN is not None
+        return self.DETAIL_SCREEN(key)

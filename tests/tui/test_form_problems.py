@@ -30,13 +30,22 @@ CASES = [
         "enter",
         "✗ that is not the tenant's name: nothing was requested",
     ),
+    ("sam", "exclamation_mark n", "", "enter enter enter enter", "✗ an incident needs a title"),
 ]
 
 
 @pytest.mark.parametrize(
     "operator, path, typed, submit, problem",
     CASES,
-    ids=["reason", "reason-too-long", "add-operator", "back-up", "retain-days", "purge"],
+    ids=[
+        "reason",
+        "reason-too-long",
+        "add-operator",
+        "back-up",
+        "retain-days",
+        "purge",
+        "open-incident",
+    ],
 )
 @story
 async def test_a_dialog_shows_what_is_wrong_inside_itself(

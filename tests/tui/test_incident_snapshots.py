@@ -38,3 +38,8 @@ def test_incidents(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> 
 def test_incident_detail(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> None:
     run = keys("exclamation_mark", "G", "enter")  # the reported one
     assert snap_compare(app_as(), terminal_size=(80, 24), run_before=run)
+
+
+def test_open_incident_form(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> None:
+    run = keys("exclamation_mark", "n")  # aware at: now, prefilled; severity medium
+    assert snap_compare(app_as(), terminal_size=(80, 24), run_before=run)

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from rich.text import Text
+from textual.widgets import Input, Static
 from tui_helpers import (
     FROZEN_NOW,
     console_app,
+    footer,
     palette_titles,
     screen_text,
     screen_words,
@@ -22,6 +24,7 @@ from tui_helpers import (
 
 from aptien_ops.composition import Console
 from aptien_ops.screens.incident_detail import IncidentDetailScreen
+from aptien_ops.screens.incident_modals import EditIncidentModal, OpenIncidentModal, TimelineModal
 from aptien_ops.screens.incidents import IncidentsScreen
 
 from hostile_data import INCIDENT, plant_incident
@@ -149,3 +152,103 @@ async def test_a_hostile_title_and_timeline_are_shown_inert(
         for field in ("incident-title", "timeline", "rationale", "consequences", "dpo"):
             assert f"{field}:\\x1b]52;c;" in shown, field
         assert "[bold red]markup[/] [link=https://evil.example]link[/link]" in shown
+
+
+async def _fill(pilot: Any, dialog: Any, values: dict[str, str]) -> None:
+    """Type ``values`` into the dialog's fields (by id), then submit with Enter on the last."""
+    for key, value in values.items():
+        dialog.query_one(f"#form-{key}", Input).value = value
+    dialog.query(Input).last().focus()
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+@story
+async def test_an_incident_opened_from_the_form_is_listed_with_a_full_clock_and_logged(
+    frozen: None, open_as: Callable[..., Console]
+) -> None:
+    async with console_app(open_as("sam"), INCIDENTS_KEY) as (app, pilot):
+        assert "No open incidents." in screen_words(app)
+        await pilot.press("n")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, OpenIncidentModal)
+        # An aware-at in the future: the service refuses it, in the dialog, which stays open.
+        later = (FROZEN_NOW + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%MZ")
+        values = {"title": "Export left on a share", "nature": "confidentiality"}
+        await _fill(pilot, dialog, {**values, "aware-at": later, "severity": "high"})
+        assert app.screen is dialog
+        problem = str(dialog.query_one("#modal-problem", Static).content)
+        assert problem.startswith("✗ the time of awareness lies in the future"), problem
+        now = FROZEN_NOW.strftime("%Y-%m-%dT%H:%MZ")  # what the field held at first
+        await _fill(pilot, dialog, {**values, "aware-at": now, "severity": "high"})
+        assert isinstance(app.screen, IncidentsScreen)
+        [row] = app.screen.board.rows  # aware at 09:26, now 09:26:53
+        assert (row.key, _clocks(app.screen)[0][1]) == ("INC-2025-0001", "71h 59m left")
+        assert "Export left on a share" in screen_words(app)
+    [entry] = [e for e in open_as(None).opslog.list(limit=50) if e.action == "breach.open"]
+    assert (entry.operator, entry.outcome) == ("sam", "ok")
+
+
+@story
+async def test_security_adds_to_the_timeline_and_assesses_the_risk_from_the_detail(
+    frozen: None, incident_board: dict[str, str], open_as: Callable[..., Console]
+) -> None:
+    laptop = incident_board["Laptop stolen from a car"]
+    async with console_app(open_as("sam"), INCIDENTS_KEY) as (app, pilot):
+        await pilot.press("down", "down", "enter")
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, IncidentDetailScreen) and detail.incident_id == laptop
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, TimelineModal)
+        await _fill(pilot, app.screen, {"text": "device wiped remotely", "at": ""})
+        assert app.screen is detail
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, EditIncidentModal)
+        await _fill(pilot, app.screen, {"risk": "unlikely", "rationale": "disk encrypted"})
+        assert app.screen is detail
+        words = await _whole(app, pilot)
+        assert "device wiped remotely" in words and "assessed · medium" in words
+        assert "changed: risk rationale, risk to people" in words
+    shown = open_as("ada").incidents.show(laptop)
+    assert (str(shown.incident.status), shown.incident.risk_rationale) == (
+        "assessed",
+        "disk encrypted",
+    )
+
+
+@story
+async def test_an_admin_sees_an_incident_but_may_not_edit_it(
+    frozen: None, incident_board: dict[str, str], open_as: Callable[..., Console]
+) -> None:
+    async with console_app(open_as("ada"), INCIDENTS_KEY) as (app, pilot):
+        assert "New" not in footer(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, IncidentDetailScreen)
+        assert "Timeline +" not in footer(app) and "Update" not in footer(app)
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, IncidentDetailScreen)
+        [said] = app.notices_of("warning")
+        assert "ada may not breach.timeline (needs role security)" in said
+
+
+@story
+async def test_the_dashboard_shows_the_most_urgent_clock_to_those_who_may_see_incidents(
+    frozen: None, incident_board: dict[str, str], open_as: Callable[..., Console]
+) -> None:
+    overdue = incident_board["Backup bucket readable"]
+    async with console_app(open_as("sam")) as (app, _):
+        card = app.screen.query_one("#dashboard-incidents")
+        assert card.display
+        words = screen_words(app)
+        assert "Breaches: the 72-hour clock" in words
+        assert f"3 incidents awaiting a report · most urgent {overdue} OVERDUE by 8h 00m" in words
+    async with console_app(open_as("vic")) as (app, _):
+        assert not app.screen.query_one("#dashboard-incidents").display
+        assert "72-hour clock" not in screen_words(app)
+    assert not [e for e in open_as(None).opslog.list(limit=100) if e.action == "breach.view"]
