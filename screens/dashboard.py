@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -24,6 +24,9 @@ from aptien_ops.screens.columns import ColumnSpec, SpecGrid
 from aptien_ops.screens.formatting import count, plural
 from aptien_ops.screens.partner_render import partners_text
 from aptien_ops.services.partner_results import PartnerSummary
+
+if TYPE_CHECKING:
+    from aptien_ops.services.incident_results import BreachCheck
 
 #: Columns of the tenants card, in the order an operator scans them.
 STATES = (
@@ -69,9 +72,12 @@ class Fleet:
     pending: list[Approval] | OpsError | None = None
     backups: BackupHealth | OpsError | None = None
     partners: PartnerSummary | OpsError | None = None
+    incidents: BreachCheck | None = None
+    """Incidents whose clock runs; None unless the operator may see incidents (its card is
+    shown only while there is one)."""
 
     def complete(self) -> bool:
-        return all(getattr(self, f.name) is not None for f in fields(self))
+        return all(getattr(self, f.name) is not None for f in fields(self) if f.name != "incidents")
 
 
 class DashboardScreen(OpsScreen):
@@ -96,6 +102,7 @@ class DashboardScreen(OpsScreen):
     def compose_body(self) -> ComposeResult:
         fleet = Fleet()
         with VerticalScroll(id="dashboard-cards"):
+            yield Static(id="dashboard-incidents", classes="card")
             yield Static(_card(fleet.counts, self._tenants), id="dashboard-tenants", classes="card")
             yield Static(
                 _card(fleet.regions, self._regions), id="dashboard-regions", classes="card"
@@ -112,7 +119,9 @@ class DashboardScreen(OpsScreen):
             yield Static(self._later(), id="dashboard-later", classes="card")
 
     def on_mount(self) -> None:
+        self.query_one("#dashboard-incidents").display = False
         titles = {
+            "#dashboard-incidents": "Breaches: the 72-hour clock",
             "#dashboard-tenants": "Tenants by region and state",
             "#dashboard-regions": "Regions: capacity and load",
             "#dashboard-approvals": "Four-eyes approvals",
@@ -182,6 +191,11 @@ class DashboardScreen(OpsScreen):
             fleet.partners = services.partners.summary()
         except OpsError as error:
             fleet.partners = error
+        if self.ops.may(Action.BREACH_VIEW):  # asked only then: a refusal would be logged
+            try:
+                fleet.incidents = services.incidents.check()
+            except OpsError:
+                fleet.incidents = None  # the Incidents screen says why
         return fleet
 
     def _loaded(self, fleet: Fleet) -> None:
@@ -211,6 +225,11 @@ class DashboardScreen(OpsScreen):
         self.query_one("#dashboard-partners", Static).update(
             _card(self.fleet.partners, self._partners)
         )
+        card = self.query_one("#dashboard-incidents", Static)
+        running = self.fleet.incidents.running if self.fleet.incidents is not None else ()
+        card.display = bool(running)
+        if running:
+            card.update(_incidents(running))
 
     def _wanted_regions(self, known: list[str]) -> list[str]:
         region = self.ops.region_filter
@@ -286,6 +305,17 @@ class DashboardScreen(OpsScreen):
     def _later() -> SpecGrid:
         rows = [(Text(label, style="bold"), Text(text, style="dim")) for label, text in LATER]
         return SpecGrid(LATER_COLUMNS, rows, header=False)
+
+
+def _incidents(running: Any) -> Text:
+    """``2 incidents awaiting a report · most urgent INC-… OVERDUE by 8h 00m (press !)``."""
+    from aptien_ops.screens.incident_render import clock_cell
+
+    first = running[0]  # soonest deadline first
+    text = Text(f"{plural(len(running), 'incident')} awaiting a report · most urgent {first.id} ")
+    text.append_text(clock_cell(first.countdown))
+    text.append(" (press !)")
+    return text
 
 
 def _card(part: Any, render: Callable[[Any], SpecGrid | Text]) -> SpecGrid | Text | str:

@@ -1,6 +1,7 @@
 """One incident: its clock, its timeline (dated entries), the scope recorded (tenants and
 people per region), the report phases recorded, the notices' delivery per channel (sent,
-pending, failed), then the record's fields; read again with ``r``.
+pending, failed), then the record's fields; read again with ``r``, and by itself every
+``AUTO_REFRESH_SECONDS`` while shown (a campaign's deliveries move on as it runs).
 
 The record and the deliveries are read in one worker; the screen only shows them.
 """
@@ -62,6 +63,8 @@ class IncidentDetailScreen(OpsScreen):
         RELOAD,
     ]
     PERMISSIONS = {"add_entry": Action.BREACH_TIMELINE, "edit": Action.BREACH_UPDATE}
+    #: The clock runs and a notice campaign moves its deliveries on: read again while shown.
+    AUTO_REFRESH = True
 
     def __init__(self, incident_id: str, *, then: str | None = None) -> None:
         super().__init__()

@@ -3,7 +3,8 @@ highlighted under 24 hours; OVERDUE in red past 72 without a report; stopped onc
 filtered with ``/``; Enter opens an incident with its timeline, scope, reports and deliveries.
 
 Shown to the ``security`` and ``admin`` roles (``breach.view``); others are told who may see
-it, and the service is not asked. Rows are read and shaped in a worker.
+it, and the service is not asked. Rows are read and shaped in a worker, again every
+``AUTO_REFRESH_SECONDS`` while the screen is shown (the clocks move on).
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ class IncidentsScreen(SummaryListScreen):
     ]
     PERMISSIONS = {"open_incident": Action.BREACH_OPEN}
     DETAIL_SCREEN = IncidentDetailScreen
+    #: The clocks run and other officers open incidents: read again while shown.
+    AUTO_REFRESH = True
     NOUN = "incident"
     NONE_YET = "No open incidents."
 

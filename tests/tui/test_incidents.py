@@ -235,3 +235,20 @@ async def test_an_admin_sees_an_incident_but_may_not_edit_it(
         assert isinstance(app.screen, IncidentDetailScreen)
         [said] = app.notices_of("warning")
         assert "ada may not breach.timeline (needs role security)" in said
+
+
+@story
+async def test_the_dashboard_shows_the_most_urgent_clock_to_those_who_may_see_incidents(
+    frozen: None, incident_board: dict[str, str], open_as: Callable[..., Console]
+) -> None:
+    overdue = incident_board["Backup bucket readable"]
+    async with console_app(open_as("sam")) as (app, _):
+        card = app.screen.query_one("#dashboard-incidents")
+        assert card.display
+        words = screen_words(app)
+        assert "Breaches: the 72-hour clock" in words
+        assert f"3 incidents awaiting a report · most urgent {overdue} OVERDUE by 8h 00m" in words
+    async with console_app(open_as("vic")) as (app, _):
+        assert not app.screen.query_one("#dashboard-incidents").display
+        assert "72-hour clock" not in screen_words(app)
+    assert not [e for e in open_as(None).opslog.list(limit=100) if e.action == "breach.view"]
