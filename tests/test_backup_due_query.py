@@ -22,6 +22,7 @@ from aptien_ops.backup_policy import BackupRecord, DueItem, backup_due, verifica
 from aptien_ops.composition import Console, open_console
 from aptien_ops.domain import BackupManifest, StateChange, Tenant, TenantState, VerifyResult
 from aptien_ops.domain.backup_index import BACKED_UP_STATES, BackupQuery
+from aptien_ops.errors import Forbidden
 
 NOW = datetime(2025, 3, 14, 9, 26, 53, 250_000, tzinfo=UTC)
 STATES = [*[TenantState.ACTIVE] * 5, TenantState.SUSPENDED, TenantState.CANCELLED]
@@ -177,3 +178,20 @@ def test_a_page_of_backups_is_the_listings_newest_with_its_counts(
         assert list(page.notes) == fleet.backups.listing().notes or query.region
     statuses = Counter(r.status for r in fleet.backups.listing().rows)
     assert set(statuses) == {"verified", "unverified", "failed", "missing"}, statuses
+
+
+def test_an_operator_the_catalog_does_not_know_is_refused_before_any_store_is_listed(
+    catalog_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page lists the region's stores (for "missing" statuses): only once authorised."""
+    stranger = open_console(catalog_config, env={"APTIEN_OPS_OPERATOR": "nobody"})
+    listed: list[object] = []
+    monkeypatch.setattr(
+        stranger.backups.pages.catalogue, "stored", lambda *args: listed.append(args) or {}
+    )
+    try:
+        with pytest.raises(Forbidden):
+            stranger.backups.page(BackupQuery(None, None))
+        assert listed == []
+    finally:
+        stranger.close()

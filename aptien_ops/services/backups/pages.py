@@ -106,6 +106,9 @@ class BackupPages:
         if query.region is not None:
             region_or_fail(self.ctx.settings, query.region)
         query = BackupQuery(query.region, GREP.optional(query.grep) or None)
+        target = query.region or "backups"
+        # Authorised before the region's stores are listed: a refusal touches no store.
+        self.ctx.view(Action.BACKUP_VIEW, target, lambda tx: None)
         regions = [query.region] if query.region else list(self.ctx.settings.regions)
         stored = self.catalogue.stored(regions, None)
         rules = self.catalogue.due_rules(self.ctx.now())
@@ -128,7 +131,7 @@ class BackupPages:
             notes = tuple(store_notes(unindexed, missing))
             return BackupPage(query, tuple(rows), start, tally, notes)
 
-        return self.ctx.view(Action.BACKUP_VIEW, query.region or "backups", read)
+        return self.ctx.view(Action.BACKUP_VIEW, target, read)
 
     def due_page(self, region: str | None = None, *, limit: int = 40) -> DuePage:
         """The ``limit`` most urgent due items (of ``region``), and what is due counted: the
