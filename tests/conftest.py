@@ -43,6 +43,16 @@ def catalog_config(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     return sandbox_on(request.param, tmp_path / "sbx", request)
 
 
+@pytest.fixture(params=BACKENDS)
+def sql_catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A bare catalog's URL (no sandbox): a SQLite file, or a fresh database of the suite's
+    PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/catalog/catalog.db"
+    server = request.getfixturevalue("pg_server")
+    return str(server.url(server.fresh_database("catalog")))
+
+
 @pytest.fixture
 def console(sandbox_config: Path):  # type: ignore[no-untyped-def]
     """A console on a fresh sandbox, acting as the (admin) OS account running the tests."""

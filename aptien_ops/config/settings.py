@@ -220,6 +220,9 @@ class EmailSettings:
     user: str | None = None
     password: SecretRef = field(default_factory=SecretRef)
     from_address: str = "privacy@aptien.example"
+    ca_file: Path | None = None
+    """PEM file of the certificate authorities to trust for the server's certificate
+    (STARTTLS or TLS); None: the system's. Given, only these are trusted."""
     rate_per_second: float = 0.0
     """At most this many messages a second (0: as fast as the server takes them)."""
     max_attempts: int = 5
