@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from aptien_ops.backends import catalog_billing as b
 from aptien_ops.backends import catalog_schema as s
 from aptien_ops.errors import Conflict
 
@@ -25,6 +26,10 @@ NARROWER: Mapping[str, tuple[str, ...]] = {
     # The mode is recorded once; a runtime role that could delete it could reopen a
     # production catalog as a sandbox.
     s.catalog_meta.name: ("SELECT", "INSERT"),
+    # Billing: an applied Stripe event stays applied (idempotency); the cursor is one row,
+    # moved on, never removed.
+    b.billing_events.name: ("SELECT", "INSERT"),
+    b.billing_cursor.name: ("SELECT", "INSERT", "UPDATE"),
     "alembic_version": ("SELECT",),
 }
 #: PostgreSQL 17 lets a non-owner VACUUM a table (``MAINTAIN``): the purge's shredding.
