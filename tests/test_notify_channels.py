@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from notice_samples import CONTENT, NOW, mail, start_campaign
 
 from aptien_ops.backends.notify_inapp import TenantMessages
 from aptien_ops.backends.notify_mail import MaildirTransport, SmtpTransport
@@ -38,6 +37,7 @@ from aptien_ops.notice_texts import render, texts_digest
 from aptien_ops.services.notify_engine import Channels, Engine, fill, outbox_rows
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
+from notice_samples import CONTENT, NOW, mail, start_campaign
 from smtp_server import smtp_server
 
 
