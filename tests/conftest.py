@@ -10,6 +10,7 @@ from backup_site import pg_site, site  # noqa: F401 - fixtures of the backup tes
 
 from pg_fixtures import *  # noqa: F403 - the suite's own PostgreSQL server (pg_server, …)
 from sandboxes import BACKENDS, isolate, sandbox_on
+from stripe_server import LocalStripe, start_localstripe
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -73,3 +74,27 @@ def as_operator(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def
             monkeypatch.setenv("APTIEN_OPS_OPERATOR", name)
 
     return switch
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
+    """localstripe on a free loopback port, one per test process (tests/stripe_server.py).
+    Missing, it skips the billing tests; under CI=true it fails them."""
+    import importlib.util
+
+    from ci_skips import missing_tool
+
+    if importlib.util.find_spec("localstripe") is None:
+        missing_tool(
+            "localstripe is not installed (./scripts/bootstrap installs it)", "the billing tests"
+        )
+    server = start_localstripe(tmp_path_factory.mktemp("localstripe"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_server(localstripe: LocalStripe) -> LocalStripe:
+    """The process's localstripe, emptied for this test."""
+    localstripe.flush()
+    return localstripe

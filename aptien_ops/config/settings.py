@@ -243,6 +243,28 @@ class NotificationSettings:
     website: WebsiteSettings
 
 
+@dataclass(frozen=True)
+class BillingSettings:
+    """``[billing]``: Stripe, read through stripe-python (docs/billing.md). With no such
+    section billing is "not connected": nothing reaches Stripe and ``billing sync`` says so."""
+
+    api_key: SecretRef
+    """The (restricted) API key: ``api_key_file`` or ``api_key_env``, never the file itself."""
+    webhook_secret: SecretRef = field(default_factory=SecretRef)
+    """The webhook endpoint's signing secret (``whsec_…``), read only to verify a delivery."""
+    api_base: str | None = None
+    """Another Stripe-compatible server (the sandbox's, a test's): ``https://…``, or
+    ``http://`` on loopback only. Unset: Stripe itself."""
+    notice_days: tuple[int, ...] = (30, 7, 1)
+    """A licence ending within each of these many days is told to the client once."""
+    webhook_tolerance_seconds: int = 300
+    """A delivery signed longer ago than this is refused (a replay)."""
+    max_attempts: int = 5
+    """A request that meets a rate limit (429), a 5xx or a network error is tried at most this
+    often, with backoff, before the command stops with exit 6."""
+    timeout_seconds: float = 30.0
+
+
 #: The service account a production config names when its ``[bastion]`` section does not.
 DEFAULT_SERVICE_ACCOUNT = "aptien-ops"
 
@@ -284,6 +306,8 @@ class Settings:
             EmailSettings(), WebsiteSettings(Path("website"))
         )
     )
+    billing: BillingSettings | None = None
+    """``[billing]``; None: billing is not connected."""
 
     @property
     def sandbox(self) -> bool:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from aptien_ops.domain.values import iso
-from aptien_ops.errors import InvalidInput
+from aptien_ops.errors import InvalidInput, Unavailable
 
 #: A Stripe customer id as the console accepts it on the command line.
 CUSTOMER_ID = re.compile(r"^cus_[A-Za-z0-9]{1,64}$")
@@ -93,6 +93,19 @@ def validate_customer_id(text: str) -> str:
             hint="copy it from the Stripe dashboard, or use --create",
         )
     return text
+
+
+class BillingNotConnected(Unavailable):
+    """``ops.toml`` has no ``[billing]`` section: the console reaches no Stripe (exit 6 for a
+    command that needs it, with the hint; a state to show, never a traceback)."""
+
+    label = "not connected"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "billing is not connected: the config has no [billing] section",
+            hint="add [billing] with api_key_file or api_key_env (docs/billing.md)",
+        )
 
 
 @dataclass(frozen=True)
