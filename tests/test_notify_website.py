@@ -138,6 +138,8 @@ def test_every_language_has_all_its_texts_and_the_website_words_are_in_the_diges
     for language in LANGUAGES:
         assert language in SUBJECT and language in BODY and language in LANGUAGE_NAMES
         assert WEBSITE[language].keys() == WEBSITE["en"].keys(), language
+    # A region's website row keeps its languages in the outbox's language column (16 wide).
+    assert len(",".join(LANGUAGES)) <= 16
     before = texts_digest(CONTENT)
     changed = {**WEBSITE, "de": {**WEBSITE["de"], "nature": "Was passiert ist"}}
     monkeypatch.setattr(notice_texts, "WEBSITE", changed)
