@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from aptien_ops.domain.incidents import Countdown, IncidentReport, TimelineEntry
+from aptien_ops.domain.incidents import Countdown, IncidentReport, TimelineEntry, duration
 from aptien_ops.domain.notices import ChannelCounts
 from aptien_ops.screens.formatting import minute, plural
 from aptien_ops.services.incident_results import IncidentDetail, ScopeCounts, clock_words
@@ -45,6 +45,20 @@ def clock_cell(c: Countdown) -> Text:
     if c.stopped_at is not None:
         return Text(f"■ {words}", style="yellow" if c.late else "dim green")
     return Text("■ stopped", style="dim")
+
+
+def list_clock_cell(c: Countdown) -> Text:
+    """The clock as the list's cell, at most 17 cells so that the title keeps the room at 80
+    columns: ``OVERDUE by 3h 12m``, ``23h 10m left <24h``, ``41h 07m left``, ``■ in time``,
+    ``■ 2h 05m late`` (styled as :func:`clock_cell`; the summary under the list words it
+    whole)."""
+    if c.urgent:
+        return Text(f"{duration(c.left)} left <24h", style="bold yellow")
+    if c.running or c.stopped_at is None:
+        return clock_cell(c)
+    if c.late:
+        return Text(f"■ {duration(-c.left)} late", style="yellow")
+    return Text("■ in time", style="dim green")
 
 
 def status_cell(status: str) -> Text:

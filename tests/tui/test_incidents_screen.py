@@ -60,20 +60,24 @@ def _clocks(screen: IncidentsScreen) -> list[tuple[str, str, str]]:
 async def test_the_list_shows_each_clock_most_urgent_first_and_flags_under_24h_and_overdue(
     frozen: None, incident_board: dict[str, str], open_as: Callable[..., Console]
 ) -> None:
-    async with console_app(open_as("sam"), INCIDENTS_KEY) as (app, _pilot):
+    async with console_app(open_as("sam"), INCIDENTS_KEY) as (app, pilot):
         screen = app.screen
         assert isinstance(screen, IncidentsScreen)
         ids = incident_board
         assert _clocks(screen) == [
             (ids["Backup bucket readable"], "OVERDUE by 8h 00m", "bold white on red"),
-            (ids["Support mailbox phished"], "12h 00m left (under 24h)", "bold yellow"),
+            (ids["Support mailbox phished"], "12h 00m left <24h", "bold yellow"),
             (ids["Laptop stolen from a car"], "62h 00m left", ""),
-            (ids["Invoices mailed to the wrong customers"], "■ reported in time", "dim green"),
+            (ids["Invoices mailed to the wrong customers"], "■ in time", "dim green"),
         ]
         words = screen_words(app)
         assert "4 incidents not closed · 1 OVERDUE · 1 under 24h" in words
-        assert "OVERDUE by 8h 00m" in words and "12h 00m left (under 24h)" in words
-        assert "Backup bucket readable" in words  # the highlighted one's summary
+        assert "OVERDUE by 8h 00m" in words and "12h 00m left <24h" in words
+        # The highlighted one's summary, with the clock worded whole and the severity.
+        assert "OVERDUE by 8h 00m · severity high · risk to people: unknown" in words
+        await pilot.press("down")
+        await settle(pilot)
+        assert "12h 00m left (under 24h) · severity high" in screen_words(app)
 
 
 @story
