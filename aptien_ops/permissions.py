@@ -81,6 +81,7 @@ class Action(StrEnum):
     BREACH_SCOPE = "breach.scope"
     BREACH_NOTIFY = "breach.notify"
     BREACH_EXEMPT = "breach.exempt"
+    BILLING_SYNC = "billing.sync"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -168,6 +169,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.BREACH_NOTIFY: _SECURITY,
     # An Art. 34(3) exemption instead of notifying, with its rationale.
     Action.BREACH_EXEMPT: _SECURITY,
+    # Reading Stripe into the catalog (never a card): the billing role, and admins.
+    Action.BILLING_SYNC: frozenset({Role.BILLING, Role.ADMIN}),
 }
 
 #: Who may approve a four-eyes request, by the action requested.
