@@ -133,6 +133,10 @@ VALID: dict[str, dict[str, str | bool]] = {
     "breach notify": {"incident_id": "INC-2026-0001", "channels": "email", "dry_run": True},
     "breach deliveries": {"incident_id": "INC-2026-0001"},
     "breach exempt": {"incident_id": "INC-2026-0001", "reason": "the disk was encrypted"},
+    # Not connected in a sandbox without [billing]: link answers exit 6, unlink 3 (not linked).
+    "billing link": {"tenant": "acme-gmbh", "customer_id": "cus_Acme1"},
+    "billing unlink": {"tenant": "acme-gmbh"},
+    "billing status": {"tenant": "acme-gmbh", "licence": "none"},
     "billing sync": {"full": True},
 }
 #: Who runs each group's commands: inspection needs the security colleague, the rest an admin.

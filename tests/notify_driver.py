@@ -16,13 +16,13 @@ import json
 import sys
 from pathlib import Path
 
-from notice_samples import NOW, start_campaign
-
 from aptien_ops.backends.notify_mail import SmtpTransport
 from aptien_ops.backends.sql_catalog import SqlCatalog
 from aptien_ops.config import CatalogSettings, EmailSettings
 from aptien_ops.domain.notices import Mail, Recipient
 from aptien_ops.services.notify_engine import Channels, Engine
+
+from notice_samples import NOW, start_campaign
 
 
 def pause() -> None:

@@ -2,12 +2,14 @@
 
 Scripted faults: answer a recipient 4xx a number of times before taking it, refuse one with
 5xx, or drop the connection at the n-th MAIL command (before the message is accepted).
-Optionally over STARTTLS (required before anything else) or implicit TLS, asking for a login,
+A MAIL command can be held unanswered, for a test to kill its client there. Optionally over
+STARTTLS (required before anything else) or implicit TLS, asking for a login,
 and noting a test clock's time as each message arrives.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import threading
@@ -54,6 +56,11 @@ class Counting:
     logins: list[tuple[str, bool]] = field(default_factory=list)
     """Each AUTH tried: (login, accepted)."""
     clock: Callable[[], float] | None = None
+    hold_after: int | None = None
+    """Once this many messages have arrived, the next MAIL command is held (no answer) until
+    ``release`` is set, then the connection is closed: where a test kills its client."""
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
     def authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
@@ -78,6 +85,13 @@ class Counting:
         with self.lock:
             self.mails += 1
             drop = self.mails in self.drop_at_mail
+            hold = self.hold_after is not None and len(self.messages) >= self.hold_after
+            if hold:
+                self.hold_after = None
+        if hold:
+            self.held.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait)
+            drop = True
         if drop:
             server.transport.close()
             return "421 closing"
@@ -154,4 +168,5 @@ def smtp_server(
     try:
         yield handler, port
     finally:
+        handler.release.set()  # a held command lets go, so the server can stop
         controller.stop()

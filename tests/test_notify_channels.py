@@ -3,15 +3,12 @@ Maildir, tenant databases on SQLite and PostgreSQL, and website files."""
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from notice_samples import CONTENT, NOW, mail, start_campaign
 
 from aptien_ops.backends.notify_inapp import TenantMessages
 from aptien_ops.backends.notify_mail import MaildirTransport, SmtpTransport
@@ -31,13 +28,13 @@ from aptien_ops.domain.notices import (
     InAppMessage,
     NoticeContent,
     Recipient,
-    WebsiteNotice,
 )
 from aptien_ops.errors import ConfigError, IntegrityFailure
 from aptien_ops.notice_texts import render, texts_digest
 from aptien_ops.services.notify_engine import Channels, Engine, fill, outbox_rows
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
+from notice_samples import CONTENT, NOW, mail, start_campaign
 from smtp_server import smtp_server
 
 
@@ -172,43 +169,6 @@ def test_inapp_messages_need_the_schema_that_has_the_table(tmp_path: Path) -> No
     with pytest.raises(IntegrityFailure, match="fleet migrate"), store.connect("old-tenant") as c:
         TenantMessages().write(c, [InAppMessage("old-tenant", "1", "s", "b", "k")], NOW)
     store.close()
-
-
-def test_website_notice_escapes_a_hostile_title_and_keeps_earlier_incidents(
-    tmp_path: Path,
-) -> None:
-    site = SiteFiles(tmp_path / "site")
-    site.publish(WebsiteNotice("eu", CONTENT, ("en", "de")))
-    hostile = NoticeContent(
-        **{
-            **CONTENT.__dict__,
-            "incident_id": "inc-8",
-            "title": "<script>alert(1)</script>",
-            "published_at": "2026-03-03T10:00:00Z",
-        }
-    )
-    page, feed = site.publish(WebsiteNotice("eu", hostile, ("en",)))
-    html = page.read_text()
-    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    entries = json.loads(feed.read_text())["notices"]
-    assert [(e["incident_id"], e["title"]) for e in entries] == [
-        ("inc-8", "<script>alert(1)</script>"),
-        (CONTENT.incident_id, CONTENT.title),
-    ]
-    assert sorted(os.listdir(tmp_path / "site" / "eu")) == [
-        "breach-notices.html",
-        "breach-notices.json",
-    ]
-    site.publish(WebsiteNotice("eu", hostile, ("en",)))  # a rerun replaces, never appends
-    assert len(json.loads(feed.read_text())["notices"]) == 2
-
-
-def test_a_feed_that_is_not_ours_is_left_alone(tmp_path: Path) -> None:
-    (tmp_path / "site" / "us").mkdir(parents=True)
-    (tmp_path / "site" / "us" / "breach-notices.json").write_text("<html>")
-    with pytest.raises(IntegrityFailure):
-        SiteFiles(tmp_path / "site").publish(WebsiteNotice("us", CONTENT, ("en",)))
-    assert (tmp_path / "site" / "us" / "breach-notices.json").read_text() == "<html>"
 
 
 def _config(extra: str) -> dict[str, object]:

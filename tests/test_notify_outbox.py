@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from notice_samples import CONTENT, NOW, start_campaign
 
 from aptien_ops.backends.notify_mail import MaildirTransport, SmtpTransport
 from aptien_ops.backends.sql_catalog import SqlCatalog
@@ -26,6 +25,7 @@ from aptien_ops.config import CatalogSettings, EmailSettings
 from aptien_ops.domain.notices import Campaign, Recipient
 from aptien_ops.services.notify_engine import Channels, Engine, compose_mail, fill, outbox_rows
 
+from notice_samples import CONTENT, NOW, start_campaign
 from smtp_server import Counting, smtp_server
 
 DRIVER = Path(__file__).with_name("notify_driver.py")

@@ -17,14 +17,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from notice_samples import mail
-from tls_certs import ServerCert, make_server_cert
 
 from aptien_ops.backends.notify_mail import Pacer, SmtpTransport
 from aptien_ops.config import DEFAULT_CONFIG, EmailSettings, SecretRef, parse_settings
 from aptien_ops.errors import ConfigError, Unavailable
 
+from notice_samples import mail
 from smtp_server import smtp_server
+from tls_certs import ServerCert, make_server_cert
 
 #: aiosmtpd warns of a login over implicit TLS, which it does not count as TLS.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
