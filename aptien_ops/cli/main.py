@@ -131,6 +131,9 @@ def _register() -> None:
 
     del breach_notify  # it adds its commands to the breach group
     cli.add_command(breach.breach)
+    from aptien_ops.cli import billing
+
+    cli.add_command(billing.billing)
 
 
 _register()

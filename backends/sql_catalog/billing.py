@@ -1,0 +1,219 @@
+"""Billing: each linked tenant's row of Stripe facts, the events applied and the event cursor."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, String, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.sql import ColumnElement
+
+from aptien_ops.backends import catalog_billing as b
+from aptien_ops.backends import catalog_schema as s
+from aptien_ops.backends.sql_catalog.base import Repository
+from aptien_ops.backends.sql_catalog.errors import guarded
+from aptien_ops.backends.sql_catalog.json_rows import (
+    array_text,
+    iso_text,
+    json_bool,
+    json_object,
+    json_text,
+)
+from aptien_ops.domain import TenantState
+from aptien_ops.domain.billing import (
+    STATE_ONLY_KEYS,
+    LicenceGroup,
+    LicenceState,
+    TenantBilling,
+    licence_group,
+)
+from aptien_ops.errors import Conflict, NotFound
+from aptien_ops.ports.billing import BillingRepository
+
+_B = b.tenant_billing.c
+#: The tenant_billing columns in ``TenantBilling``'s field order.
+_COLUMNS = tuple(_B[f.name] for f in fields(TenantBilling))
+
+
+def _billing(row: Any) -> TenantBilling:
+    # _COLUMNS is in TenantBilling's field order, so the row maps on positionally.
+    tenant, customer, subscription, status, *rest = row
+    return TenantBilling(tenant, customer, subscription, LicenceState(status), *rest)
+
+
+def _values(billing: TenantBilling) -> dict[str, object]:
+    values = {c.name: getattr(billing, c.name) for c in _COLUMNS}
+    values["subscription_status"] = str(billing.subscription_status)
+    return values
+
+
+def _taken(customer_id: str, tenant: str) -> Conflict:
+    return Conflict(
+        f"the Stripe customer {customer_id} is linked to the tenant {tenant} already",
+        hint=f"one customer pays for one tenant; unlink {tenant} first if it was a mistake",
+    )
+
+
+class SqlBilling(Repository):
+    """Implements :class:`aptien_ops.ports.billing.BillingRepository`."""
+
+    @guarded
+    def get(self, tenant: str, *, for_update: bool = False) -> TenantBilling | None:
+        stmt = select(*_COLUMNS).where(_B.tenant == tenant)
+        row = self.conn.execute(stmt.with_for_update() if for_update else stmt).first()
+        return _billing(row) if row is not None else None
+
+    @guarded
+    def by_customer(self, customer_id: str) -> TenantBilling | None:
+        row = self.conn.execute(select(*_COLUMNS).where(_B.customer_id == customer_id)).first()
+        return _billing(row) if row is not None else None
+
+    @guarded
+    def all(self, *, states: frozenset[LicenceState] | None = None) -> list[TenantBilling]:
+        stmt = select(*_COLUMNS).order_by(_B.tenant)
+        if states is not None:
+            stmt = stmt.where(_B.subscription_status.in_(sorted(str(x) for x in states)))
+        return [_billing(row) for row in self.conn.execute(stmt)]
+
+    @guarded
+    def link(self, billing: TenantBilling) -> None:
+        """Raises: Conflict (the tenant is linked already, or the customer is linked to
+        another tenant; also when a concurrent link won the race)."""
+        linked = self.get(billing.tenant)
+        if linked is not None:
+            raise Conflict(
+                f"the tenant {billing.tenant} is linked to the Stripe customer"
+                f" {linked.customer_id} already",
+                hint=f"unlink {billing.tenant} first to link it to another customer",
+            )
+        other = self.by_customer(billing.customer_id)
+        if other is not None:
+            raise _taken(billing.customer_id, other.tenant)
+        try:
+            self.conn.execute(insert(b.tenant_billing).values(_values(billing)))
+        except sa_exc.IntegrityError:
+            raise Conflict(
+                f"the tenant {billing.tenant} or the Stripe customer {billing.customer_id}"
+                " was linked by another operator meanwhile",
+                hint="run billing status to see the link",
+            ) from None
+
+    @guarded
+    def unlink(self, tenant: str) -> None:
+        if self.conn.execute(delete(b.tenant_billing).where(_B.tenant == tenant)).rowcount == 0:
+            raise NotFound(f"the tenant {tenant} is not linked to a Stripe customer")
+
+    @guarded
+    def save(self, billing: TenantBilling) -> None:
+        stmt = update(b.tenant_billing).where(_B.tenant == billing.tenant)
+        if self.conn.execute(stmt.values(_values(billing))).rowcount == 0:
+            raise NotFound(f"the tenant {billing.tenant} is not linked to a Stripe customer")
+
+    @guarded
+    def seen(self, event_id: str) -> bool:
+        stmt = select(b.billing_events.c.event_id).where(b.billing_events.c.event_id == event_id)
+        return self.conn.execute(stmt).first() is not None
+
+    @guarded
+    def mark_seen(self, event_id: str, at: datetime) -> None:
+        stmt = self.upsert(b.billing_events).values(event_id=event_id, applied_at=at)
+        self.conn.execute(stmt.on_conflict_do_nothing(index_elements=["event_id"]))
+
+    @guarded
+    def cursor(self) -> str | None:
+        stmt = select(b.billing_cursor.c.event_id).where(b.billing_cursor.c.id == 1)
+        return self.conn.execute(stmt).scalar()
+
+    @guarded
+    def set_cursor(self, event_id: str | None, at: datetime) -> None:
+        values = {"event_id": event_id, "updated_at": at}
+        stmt = self.upsert(b.billing_cursor).values(id=1, **values)
+        self.conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
+
+    @guarded
+    def statuses(
+        self, *, tenant: str | None = None, states: frozenset[LicenceState] | None = None
+    ) -> list[tuple[str, TenantBilling | None]]:
+        stmt = _status_rows(select(s.tenants.c.name, *_COLUMNS), tenant, states)
+        return [
+            (row[0], _billing(row[1:]) if row[1] is not None else None)
+            for row in self.conn.execute(stmt)
+        ]
+
+    @guarded
+    def status_json(
+        self,
+        *,
+        tenant: str | None = None,
+        states: frozenset[LicenceState] | None = None,
+        full: bool,
+    ) -> str:
+        """The database writes each row's object in ``BillingStatus.as_json()``'s keys."""
+        pg = self.tx.pg
+        pairs = self._status_pairs(pg)
+        if not full:
+            chosen = dict(pairs)
+            pairs = [(key, chosen[key]) for key in STATE_ONLY_KEYS]
+        objects = select(json_text(json_object(pairs, pg=pg), pg=pg).label("o"))
+        return array_text(self.conn, _status_rows(objects, tenant, states), pg=pg)
+
+    def _status_pairs(self, pg: bool) -> list[tuple[str, Any]]:
+        """``BillingStatus.as_json()``'s keys and the expressions that write their values."""
+
+        def when(col: Any) -> Any:
+            return iso_text(col, pg=pg)
+
+        invoice = [
+            ("number", _B.invoice_number),
+            ("amount", _B.invoice_amount),
+            ("currency", _B.invoice_currency),
+            ("status", _B.invoice_status),
+            ("due", when(_B.invoice_due)),
+        ]
+        return [
+            ("tenant", s.tenants.c.name),
+            ("customer", _B.customer_id),
+            ("subscription", _B.subscription_id),
+            ("licence", _licence()),
+            ("group", _group()),
+            ("period_end", when(_B.current_period_end)),
+            ("cancel_at_period_end", json_bool(_B.cancel_at_period_end.is_(True), pg=pg)),
+            ("invoice", json_object(invoice, pg=pg)),
+            ("last_event", _B.last_event_id),
+            ("updated_at", when(_B.updated_at)),
+        ]
+
+
+def _licence() -> ColumnElement[Any]:
+    return func.coalesce(_B.subscription_status, literal(str(LicenceState.NONE), String))
+
+
+def _group() -> ColumnElement[Any]:
+    by_group: dict[LicenceGroup, list[str]] = {}
+    for state in LicenceState:
+        by_group.setdefault(licence_group(state), []).append(str(state))
+    whens = [(_licence().in_(names), str(group)) for group, names in by_group.items()]
+    return case(*whens, else_=str(LicenceGroup.NONE))
+
+
+def _status_rows(
+    stmt: Select[Any], tenant: str | None, states: frozenset[LicenceState] | None
+) -> Select[Any]:
+    """``stmt`` over the tenants (not purged) and their billing, by name."""
+    t = s.tenants.c
+    joined = s.tenants.outerjoin(b.tenant_billing, _B.tenant == t.name)
+    stmt = stmt.select_from(joined).where(t.state != str(TenantState.PURGED))
+    if tenant is not None:
+        stmt = stmt.where(t.name == tenant)
+    if states is not None:
+        wanted = sorted(str(x) for x in states)
+        matches: ColumnElement[bool] = _B.subscription_status.in_(wanted)
+        if LicenceState.NONE in states:
+            matches = or_(matches, _B.tenant.is_(None))
+        stmt = stmt.where(matches)
+    return stmt.order_by(t.name)
+
+
+_: type[BillingRepository] = SqlBilling
