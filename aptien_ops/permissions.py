@@ -85,6 +85,7 @@ class Action(StrEnum):
     BILLING_VIEW = "billing.view"
     BILLING_LINK = "billing.link"
     BILLING_UNLINK = "billing.unlink"
+    BILLING_SYNC = "billing.sync"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -180,6 +181,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.BILLING_VIEW: _BILLING,
     Action.BILLING_LINK: _BILLING,
     Action.BILLING_UNLINK: _BILLING,
+    # Reading Stripe into the catalog (never a card): the billing role, and admins.
+    Action.BILLING_SYNC: _BILLING,
 }
 
 #: Who may approve a four-eyes request, by the action requested.

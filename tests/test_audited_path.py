@@ -27,6 +27,7 @@ from aptien_ops.partner_files import IMPORT_COLUMNS
 from aptien_ops.permissions import MATRIX, UNLOGGED_READS, Action
 from aptien_ops.sandbox import write_sandbox_config
 from aptien_ops.services.billing import BillingService
+from aptien_ops.services.billing_sync import BillingSyncService
 from aptien_ops.services.incident_scope import ScopeRequest
 from aptien_ops.services.incidents import IncidentInput, IncidentUpdate
 from aptien_ops.services.partners import PartnerInput, PartnerUpdate
@@ -689,6 +690,12 @@ SCENARIOS: dict[Action, Scenario] = {
         lambda w: w.as_("bill").billing.unlink("acme-gmbh"),
         refuse(lambda w: w.as_("olga").billing.unlink("acme-gmbh")),
         lambda w: w.as_("ada").billing.unlink("no-such-tenant"),
+    ),
+    Action.BILLING_SYNC: Scenario(
+        _linked,
+        lambda w: BillingSyncService(w.as_("bill").ctx, lambda: customers("cus_Acme1")).sync(),
+        refuse(lambda w: BillingSyncService(w.as_("olga").ctx, lambda: customers()).sync()),
+        lambda w: BillingSyncService(w.as_("ada").ctx, lambda: None).sync(),  # not connected
     ),
     Action.TENANT_UPDATE: Scenario(
         lambda w: w.tenant(),
