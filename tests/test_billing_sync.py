@@ -25,7 +25,7 @@ from aptien_ops.errors import Forbidden, Unavailable
 from aptien_ops.services.billing_sync import Outcome, apply_event
 
 import stripe_world
-from billing_sync_world import KEY, KEY_ENV, BillingWorld, billing_sandbox, rows
+from billing_sync_world import KEY, KEY_ENV, BillingWorld, add_tenants, billing_sandbox, link, rows
 from stripe_server import FaultProxy, LocalStripe
 
 
@@ -106,6 +106,14 @@ def test_an_incremental_sync_applies_the_newer_events_once(world: BillingWorld) 
     nothing = world.console.billing_sync.sync()
     assert nothing.changes == () and sum(nothing.events.values()) == 0
     assert nothing.cursor == result.cursor
+
+    linked_later = world.customer("late-co")
+    world.console.billing_sync.sync()  # an event of a customer not linked yet
+    add_tenants(world.console, ["late-co"])
+    link(world.console, {"late-co": linked_later})
+    filled = world.console.billing_sync.sync()
+    assert filled.full and [c.tenant for c in filled.changes] == ["late-co"]
+    assert rows(world.console)["late-co"].subscription_status is LicenceState.ACTIVE
 
     world.client.v1.subscriptions.cancel(sub.id)
     cancelled = world.console.billing_sync.sync()
