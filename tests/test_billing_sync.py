@@ -25,16 +25,27 @@ from aptien_ops.errors import Forbidden, Unavailable
 from aptien_ops.services.billing_sync import Outcome, apply_event
 
 import stripe_world
-from billing_sync_world import KEY, KEY_ENV, BillingWorld, add_tenants, billing_sandbox, link, rows
+from billing_sync_world import (
+    KEY,
+    BillingWorld,
+    add_tenants,
+    billing_sandbox,
+    billing_section,
+    link,
+    rows,
+)
+from sandboxes import BACKENDS, sandbox_on
 from stripe_server import FaultProxy, LocalStripe
 
 
-@pytest.fixture
+@pytest.fixture(params=BACKENDS)
 def world(
-    tmp_path: Path, stripe_server: LocalStripe, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, tmp_path: Path, stripe_server: LocalStripe, stripe_key: str
 ) -> Iterator[BillingWorld]:
-    monkeypatch.setenv(KEY_ENV, KEY)
-    console = open_console(billing_sandbox(tmp_path / "sbx", stripe_server.url))
+    """Tenants linked to localstripe's customers, on a SQLite or a PostgreSQL catalog."""
+    config = sandbox_on(request.param, tmp_path / "sbx", request)
+    config.write_text(config.read_text() + billing_section(stripe_server.url))
+    console = open_console(config)
     client = stripe_server.client(KEY)
     yield BillingWorld(console, client, stripe_world.plans(client))
     console.close()
