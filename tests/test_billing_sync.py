@@ -25,8 +25,8 @@ from aptien_ops.errors import Forbidden, Unavailable
 from aptien_ops.services.billing_sync import Outcome, apply_event
 
 import stripe_world
-from billing_sync_world import KEY, KEY_ENV, BillingWorld, billing_sandbox, rows
-from stripe_server import LocalStripe, fault_proxy
+from billing_sync_world import KEY, KEY_ENV, BillingWorld, add_tenants, billing_sandbox, link, rows
+from stripe_server import FaultProxy, LocalStripe
 
 
 @pytest.fixture
@@ -107,6 +107,14 @@ def test_an_incremental_sync_applies_the_newer_events_once(world: BillingWorld) 
     assert nothing.changes == () and sum(nothing.events.values()) == 0
     assert nothing.cursor == result.cursor
 
+    linked_later = world.customer("late-co")
+    world.console.billing_sync.sync()  # an event of a customer not linked yet
+    add_tenants(world.console, ["late-co"])
+    link(world.console, {"late-co": linked_later})
+    filled = world.console.billing_sync.sync()
+    assert filled.full and [c.tenant for c in filled.changes] == ["late-co"]
+    assert rows(world.console)["late-co"].subscription_status is LicenceState.ACTIVE
+
     world.client.v1.subscriptions.cancel(sub.id)
     cancelled = world.console.billing_sync.sync()
     assert rows(world.console)["idle-co"].subscription_status is LicenceState.CANCELED
@@ -116,47 +124,46 @@ def test_an_incremental_sync_applies_the_newer_events_once(world: BillingWorld) 
 
 
 def test_a_stripe_failure_mid_sync_moves_nothing_and_a_rerun_converges(
-    tmp_path: Path, stripe_server: LocalStripe, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, stripe_server: LocalStripe, stripe_proxy: FaultProxy, stripe_key: str
 ) -> None:
     # The failures are played by the loopback proxy in front of localstripe (stripe_server.py).
-    monkeypatch.setenv(KEY_ENV, KEY)
-    with fault_proxy(stripe_server) as proxy:
-        console = open_console(billing_sandbox(tmp_path / "sbx", proxy.url, attempts=2))
-        client = stripe_server.client(KEY)
-        world = BillingWorld(console, client, stripe_world.plans(client))
-        idle = world.customer("idle-co", status="none")
-        world.customer("acme-gmbh")
-        world.link_all()
-        first = console.billing_sync.sync(full=True)
-        before = rows(console)
-        client.v1.subscriptions.create({"customer": idle, "items": [{"plan": world.plans.plan}]})
+    proxy = stripe_proxy
+    console = open_console(billing_sandbox(tmp_path / "sbx", proxy.url, attempts=2))
+    client = stripe_server.client(KEY)
+    world = BillingWorld(console, client, stripe_world.plans(client))
+    idle = world.customer("idle-co", status="none")
+    world.customer("acme-gmbh")
+    world.link_all()
+    first = console.billing_sync.sync(full=True)
+    before = rows(console)
+    client.v1.subscriptions.create({"customer": idle, "items": [{"plan": world.plans.plan}]})
 
-        proxy.faults.reset()
-        proxy.faults.fail_from = 2  # the cursor's event is read; listing the events fails
-        with pytest.raises(Unavailable) as failed:
-            console.billing_sync.sync()
-        assert failed.value.exit_code == 6 and proxy.faults.requests == 3  # 1 + 2 attempts
-        assert rows(console) == before
-        with console.ctx.catalog.read() as tx:
-            assert tx.billing.cursor() == first.cursor
-        assert _last_entry(console)[:2] == ("billing.sync", "failed:unavailable")
+    proxy.faults.reset()
+    proxy.faults.fail_from = 2  # the cursor's event is read; listing the events fails
+    with pytest.raises(Unavailable) as failed:
+        console.billing_sync.sync()
+    assert failed.value.exit_code == 6 and proxy.faults.requests == 3  # 1 + 2 attempts
+    assert rows(console) == before
+    with console.ctx.catalog.read() as tx:
+        assert tx.billing.cursor() == first.cursor
+    assert _last_entry(console)[:2] == ("billing.sync", "failed:unavailable")
 
-        proxy.faults.reset()
-        proxy.faults.fail_from = 3  # a full sync fails while reading the invoices
-        with pytest.raises(Unavailable):
-            console.billing_sync.sync(full=True)
-        assert rows(console) == before
-
-        proxy.faults.reset()
-        rerun = console.billing_sync.sync()
-        assert rows(console)["idle-co"].subscription_status is LicenceState.ACTIVE
-        assert [c.tenant for c in rerun.changes] == ["idle-co"]
-        converged = rows(console)
+    proxy.faults.reset()
+    proxy.faults.fail_from = 3  # a full sync fails while reading the invoices
+    with pytest.raises(Unavailable):
         console.billing_sync.sync(full=True)
-        assert {t: (r.subscription_status, r.invoice_status) for t, r in rows(console).items()} == {
-            t: (r.subscription_status, r.invoice_status) for t, r in converged.items()
-        }
-        console.close()
+    assert rows(console) == before
+
+    proxy.faults.reset()
+    rerun = console.billing_sync.sync()
+    assert rows(console)["idle-co"].subscription_status is LicenceState.ACTIVE
+    assert [c.tenant for c in rerun.changes] == ["idle-co"]
+    converged = rows(console)
+    console.billing_sync.sync(full=True)
+    assert {t: (r.subscription_status, r.invoice_status) for t, r in rows(console).items()} == {
+        t: (r.subscription_status, r.invoice_status) for t, r in converged.items()
+    }
+    console.close()
 
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -197,20 +204,19 @@ def test_an_event_applies_once_and_never_over_a_newer_one(world: BillingWorld) -
 
 
 def test_only_billing_and_admins_sync_and_they_are_refused_before_stripe(
-    tmp_path: Path, stripe_server: LocalStripe, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, stripe_proxy: FaultProxy, stripe_key: str
 ) -> None:
-    monkeypatch.setenv(KEY_ENV, KEY)
-    with fault_proxy(stripe_server) as proxy:
-        config = billing_sandbox(tmp_path / "sbx", proxy.url)
-        olga = open_console(config, env={"APTIEN_OPS_OPERATOR": "olga"})
-        with pytest.raises(Forbidden):
-            olga.billing_sync.sync(full=True)
-        assert proxy.faults.requests == 0
-        assert _last_entry(olga)[:2] == ("billing.sync", "denied")
-        olga.close()
-        bill = open_console(config, env={"APTIEN_OPS_OPERATOR": "bill"})
-        assert bill.billing_sync.sync(full=True).linked == 0
-        bill.close()
+    proxy = stripe_proxy
+    config = billing_sandbox(tmp_path / "sbx", proxy.url)
+    olga = open_console(config, env={"APTIEN_OPS_OPERATOR": "olga"})
+    with pytest.raises(Forbidden):
+        olga.billing_sync.sync(full=True)
+    assert proxy.faults.requests == 0
+    assert _last_entry(olga)[:2] == ("billing.sync", "denied")
+    olga.close()
+    bill = open_console(config, env={"APTIEN_OPS_OPERATOR": "bill"})
+    assert bill.billing_sync.sync(full=True).linked == 0
+    bill.close()
 
 
 def test_without_a_billing_section_a_sync_says_not_connected(sandbox_config: Path) -> None:

@@ -7,7 +7,7 @@ event, read before anything else. An **incremental** sync reads the events after
 (all of them before any is applied, so a failure while reading applies none), and applies them
 oldest first with :func:`apply_event`, a chunk per transaction with the cursor moved past that
 chunk only: a failure mid-sync leaves the cursor where the events applied end, and a rerun
-converges. Never synced, a sync is a full one.
+converges. Never synced, or with a tenant linked since the last sync, a sync is a full one.
 
 :func:`apply_event` is the one way an event changes the catalog (a webhook delivery applies
 its event through it too): idempotent on the event's id, and the newer state wins — an event
@@ -275,7 +275,10 @@ class BillingSyncService:
                 raise BillingNotConnected()
             with self.ctx.catalog.read() as tx:
                 cursor = tx.billing.cursor()
-            if full or cursor is None:
+                fresh = any(row.updated_at is None for row in tx.billing.all())
+            # A tenant linked since the last sync has no facts yet, and events about its
+            # customer may be older than the cursor: only a full read fills it in.
+            if full or cursor is None or fresh:
                 result = self._full(source, progress)
             else:
                 result = self._incremental(source, cursor, progress)
