@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.widgets import Input, SelectionList, Static
 from tui_helpers import (
     console_app,
@@ -315,3 +316,24 @@ async def test_security_revoked_since_the_page_was_shown_is_refused_by_the_servi
         await settle(pilot)
         assert app.screen is page
     assert _entries(open_as(None), "breach.exempt") == [("sam", "denied")]
+
+
+@story
+async def test_enter_typed_ahead_moves_field_by_field_and_submits_on_the_last(
+    open_as: Callable[..., Console],
+) -> None:
+    """Four Enters arriving at once (a fast typist, a paste, a terminal multiplexer) walk
+    the scope form's four fields and submit it, as four Enters one by one do: each moves on
+    from the field the one before moved to, not from the one that still has the focus."""
+    sam = open_as("sam")
+    incident = _incident(sam)
+    async with console_app(sam) as (app, pilot):
+        page = await _open(pilot)
+        dialog = await _press(pilot, "s")
+        assert isinstance(dialog, ScopeModal)
+        for _ in range(4):  # queued before the first one's move of the focus takes effect
+            app.post_message(events.Key("enter", "\r"))
+        await settle(pilot)
+        assert app.screen is page
+    assert _entries(sam, "breach.scope") == [("sam", "ok")]
+    assert sam.incidents.show(incident).scope is not None
