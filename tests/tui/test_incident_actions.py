@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import mailbox
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,13 @@ async def _open(pilot: Any, row: int = 0) -> IncidentDetailScreen:
     return page
 
 
+@asynccontextmanager
+async def _on_page(console: Console) -> AsyncIterator[tuple[Any, Any, IncidentDetailScreen]]:
+    """The app on ``console`` at 80x24, on the first incident's page."""
+    async with console_app(console) as (app, pilot):
+        yield app, pilot, await _open(pilot)
+
+
 async def _fill(pilot: Any, values: dict[str, str]) -> Any:
     """Type ``values`` into the open form's fields (by id) and submit with Enter on the last;
     returns the dialog."""
@@ -120,8 +128,7 @@ async def test_security_reads_the_scope_from_the_page_and_sees_the_counts_per_re
     eu, us = seed_tenants(PEOPLE)
     sam = open_as("sam")
     incident = _incident(sam)
-    async with console_app(sam) as (app, pilot):
-        page = await _open(pilot)
+    async with _on_page(sam) as (app, pilot, page):
         assert isinstance(await _press(pilot, "s"), ScopeModal)
         # Only who logged in, but no window: the form says so; nothing is read or logged.
         dialog = await _fill(pilot, {"which": "tenants", "names": f"{eu},{us}", "logged-in": "yes"})
@@ -146,8 +153,7 @@ async def test_a_late_report_asks_for_the_reasons_and_is_filed_to_a_new_file(
     incident = _incident(sam, hours_ago=80)  # 8 hours past its 72
     output = tmp_path / "report.md"
     output.write_text("an earlier file")
-    async with console_app(sam) as (app, pilot):
-        page = await _open(pilot)
+    async with _on_page(sam) as (app, pilot, page):
         assert "OVERDUE by 8h 00m" in screen_words(app) or "OVERDUE by" in screen_words(app)
         dialog = await _press(pilot, "f")
         assert isinstance(dialog, ReportModal)
@@ -179,8 +185,7 @@ async def test_an_exemption_is_recorded_with_its_ground_and_shown_with_the_notic
 ) -> None:
     sam = open_as("sam")
     _incident(sam)
-    async with console_app(sam) as (app, pilot):
-        page = await _open(pilot)
+    async with _on_page(sam) as (app, pilot, page):
         dialog = await _press(pilot, "x")
         assert isinstance(dialog, ExemptModal)
         await _fill(pilot, {"ground": "sideways", "reason": "encrypted"})
@@ -197,8 +202,7 @@ async def test_closing_asks_a_reason_and_a_report_still_due_is_refused_in_the_di
 ) -> None:
     sam = open_as("sam")
     incident = _incident(sam)
-    async with console_app(sam) as (app, pilot):
-        page = await _open(pilot)
+    async with _on_page(sam) as (app, pilot, page):
         dialog = await _press(pilot, "c")
         assert isinstance(dialog, ReasonModal)
         await pilot.press(*"contained", "enter")
@@ -247,8 +251,7 @@ async def test_notices_are_requested_approved_on_the_approvals_screen_and_sent_w
     sam = open_as("sam")
     incident = _incident(sam)
     sam.incidents.scope(incident, ScopeRequest(everything=True))
-    async with console_app(sam) as (app, pilot):
-        page = await _open(pilot)
+    async with _on_page(sam) as (app, pilot, page):
         dialog = await _press(pilot, "n")
         assert isinstance(dialog, NotifyModal)
         words = screen_words(app)
@@ -270,8 +273,7 @@ async def test_notices_are_requested_approved_on_the_approvals_screen_and_sent_w
         await pilot.press("y")
         await settle(pilot)
     assert _entries(sam, "approval.decide") == [("ada", "ok")]
-    async with console_app(sam) as (app, pilot):
-        page = await _open(pilot)
+    async with _on_page(sam) as (app, pilot, page):
         dialog = await _press(pilot, "n")
         assert isinstance(dialog, NotifyModal)
         assert "Approved by a second operator: Send delivers now" in screen_words(app)
@@ -305,8 +307,7 @@ async def test_security_revoked_since_the_page_was_shown_is_refused_by_the_servi
 ) -> None:
     sam = open_as("sam")
     _incident(sam)
-    async with console_app(sam) as (app, pilot):
-        page = await _open(pilot)
+    async with _on_page(sam) as (app, pilot, page):
         open_as("ada").operators.revoke("sam", "security")  # the page still offers the keys
         await _press(pilot, "x")
         dialog = await _fill(pilot, {"reason": "encrypted at rest"})
@@ -327,8 +328,7 @@ async def test_enter_typed_ahead_moves_field_by_field_and_submits_on_the_last(
     from the field the one before moved to, not from the one that still has the focus."""
     sam = open_as("sam")
     incident = _incident(sam)
-    async with console_app(sam) as (app, pilot):
-        page = await _open(pilot)
+    async with _on_page(sam) as (app, pilot, page):
         dialog = await _press(pilot, "s")
         assert isinstance(dialog, ScopeModal)
         for _ in range(4):  # queued before the first one's move of the focus takes effect
