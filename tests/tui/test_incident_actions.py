@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from textual import events
+from textual.message import Message
 from textual.widgets import Input, SelectionList, Static
 from tui_helpers import (
     console_app,
@@ -37,6 +38,7 @@ from aptien_ops.screens.incident_action_modals import (
     NotifyModal,
     ReportModal,
     ScopeModal,
+    ScopeProgress,
 )
 from aptien_ops.screens.incident_detail import IncidentDetailScreen
 from aptien_ops.screens.incidents import IncidentsScreen
@@ -76,9 +78,11 @@ async def _open(pilot: Any, row: int = 0) -> IncidentDetailScreen:
 
 
 @asynccontextmanager
-async def _on_page(console: Console) -> AsyncIterator[tuple[Any, Any, IncidentDetailScreen]]:
+async def _on_page(
+    console: Console, **run_test: Any
+) -> AsyncIterator[tuple[Any, Any, IncidentDetailScreen]]:
     """The app on ``console`` at 80x24, on the first incident's page."""
-    async with console_app(console) as (app, pilot):
+    async with console_app(console, **run_test) as (app, pilot):
         yield app, pilot, await _open(pilot)
 
 
@@ -128,7 +132,8 @@ async def test_security_reads_the_scope_from_the_page_and_sees_the_counts_per_re
     eu, us = seed_tenants(PEOPLE)
     sam = open_as("sam")
     incident = _incident(sam)
-    async with _on_page(sam) as (app, pilot, page):
+    seen: list[Message] = []
+    async with _on_page(sam, message_hook=seen.append) as (app, pilot, page):
         assert isinstance(await _press(pilot, "s"), ScopeModal)
         # Only who logged in, but no window: the form says so; nothing is read or logged.
         dialog = await _fill(pilot, {"which": "tenants", "names": f"{eu},{us}", "logged-in": "yes"})
@@ -141,6 +146,9 @@ async def test_security_reads_the_scope_from_the_page_and_sees_the_counts_per_re
         assert "8 people in 2 tenants · taken by sam" in words
         assert "eu 1 tenant 4 people" in words and "us 1 tenant 4 people" in words
         assert "scope: 8 people in 2 tenants (eu: 4, us: 4)" in app.notices_of("information")
+        # The dialog said how far the read got, tenant by tenant ("working… 1 of 2 tenants").
+        steps = [(m.done, m.total) for m in seen if isinstance(m, ScopeProgress)]
+        assert steps == [(1, 2), (2, 2)]
     assert _entries(sam, "breach.scope") == [("sam", "ok")]
     assert sam.incidents.show(incident).scope is not None
 
@@ -290,6 +298,9 @@ async def test_notices_are_requested_approved_on_the_approvals_screen_and_sent_w
         assert "Sending notices" in live and "email" in live and "1 of 8" in live
         assert "website" in live and "2 of 2 ✓" in live and "8 of 8 ✓" in live  # in-app done
         assert "Back" not in footer(app)  # the page runs the job: it stays till the end
+        await pilot.press("escape")
+        await until(pilot, lambda: app.notices_of("warning"), "the refusal", workers=False)
+        assert app.screen is page and "it stays until they are out" in app.notices_of("warning")[-1]
         held_mail.set()
         await settle(pilot)
         assert not sending.display
