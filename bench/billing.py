@@ -12,6 +12,9 @@ customer a card, an address and an active subscription with its paid invoice; mo
 side's time is localstripe's.
 
     .venv/bin/python bench/billing.py --only sync [--customers 2000] [--rounds 5]
+
+``--only status`` measures ``billing status --json`` against ``tenant list --json`` instead
+(bench/billing_status.py, its own options: ``--backend``, ``--tenants``, ``--rounds``).
 """
 
 from __future__ import annotations
@@ -89,6 +92,12 @@ def bench_sync(customers: int, rounds: int, record: bool) -> bool:
 
 
 def main() -> int:
+    which = argparse.ArgumentParser(add_help=False)
+    which.add_argument("--only", choices=("sync", "status"), default="sync")
+    if which.parse_known_args()[0].only == "status":
+        import billing_status
+
+        return billing_status.main(sys.argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=("sync",), default="sync")
     parser.add_argument("--customers", type=int, default=2000)

@@ -12,8 +12,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import stripe
 
+from aptien_ops.backends.stripe_billing import StripeBilling
 from aptien_ops.composition import Console, open_console
+from aptien_ops.config import BillingSettings, SecretRef
 from aptien_ops.domain.billing import (
     BillingEvent,
     BillingNotConnected,
@@ -25,16 +28,28 @@ from aptien_ops.errors import Forbidden, Unavailable
 from aptien_ops.services.billing_sync import Outcome, apply_event
 
 import stripe_world
-from billing_sync_world import KEY, KEY_ENV, BillingWorld, add_tenants, billing_sandbox, link, rows
+from billing_sync_world import (
+    KEY,
+    KEY_ENV,
+    BillingWorld,
+    add_tenants,
+    billing_sandbox,
+    billing_section,
+    link,
+    rows,
+)
+from sandboxes import BACKENDS, sandbox_on
 from stripe_server import FaultProxy, LocalStripe
 
 
-@pytest.fixture
+@pytest.fixture(params=BACKENDS)
 def world(
-    tmp_path: Path, stripe_server: LocalStripe, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, tmp_path: Path, stripe_server: LocalStripe, stripe_key: str
 ) -> Iterator[BillingWorld]:
-    monkeypatch.setenv(KEY_ENV, KEY)
-    console = open_console(billing_sandbox(tmp_path / "sbx", stripe_server.url))
+    """Tenants linked to localstripe's customers, on a SQLite or a PostgreSQL catalog."""
+    config = sandbox_on(request.param, tmp_path / "sbx", request)
+    config.write_text(config.read_text() + billing_section(stripe_server.url))
+    console = open_console(config)
     client = stripe_server.client(KEY)
     yield BillingWorld(console, client, stripe_world.plans(client))
     console.close()
@@ -167,32 +182,59 @@ def test_a_stripe_failure_mid_sync_moves_nothing_and_a_rerun_converges(
 
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
+WHSEC = "whsec_syncTests4711"
 
 
-def _subscription_event(event_id: str, status: LicenceState, at: datetime) -> BillingEvent:
-    sub = SubscriptionFacts("sub_1", "cus_one", status, at + timedelta(days=30), False, T0)
-    return BillingEvent(event_id, "customer.subscription.updated", at, sub)
+def _delivered(webhooks: StripeBilling, event_id: str, status: str, at: datetime) -> BillingEvent:
+    """A signed webhook delivery of a subscription's update, as Stripe sends it (a card in
+    it), verified and reduced by the adapter."""
+    sub = {
+        "id": "sub_1",
+        "object": "subscription",
+        "customer": "cus_one",
+        "status": status,
+        "cancel_at_period_end": False,
+        "created": int(T0.timestamp()),
+        "items": {"data": [{"current_period_end": int((at + timedelta(days=30)).timestamp())}]},
+        "default_payment_method": {"card": {"last4": "4242", "exp_year": 2031}},
+    }
+    body = json.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "type": "customer.subscription.updated",
+            "created": int(at.timestamp()),
+            "data": {"object": sub},
+        }
+    )
+    header = stripe.WebhookSignature.generate_signature_header(body, WHSEC)
+    return webhooks.webhook_event(body.encode(), header)
 
 
-def test_an_event_applies_once_and_never_over_a_newer_one(world: BillingWorld) -> None:
+def test_an_event_applies_once_and_never_over_a_newer_one(
+    world: BillingWorld, tmp_path: Path
+) -> None:
     world.customers["acme-gmbh"] = "cus_one"
     world.link_all()
     ctx = world.console.ctx
-    late = _subscription_event("evt_late", LicenceState.PAST_DUE, T0 + timedelta(hours=2))
-    early = _subscription_event("evt_early", LicenceState.ACTIVE, T0 + timedelta(hours=1))
+    (tmp_path / "whsec").write_text(WHSEC)
+    settings = BillingSettings(SecretRef(env=KEY_ENV), SecretRef(file=tmp_path / "whsec"))
+    webhooks = StripeBilling(settings)
+    late = _delivered(webhooks, "evt_late", "past_due", T0 + timedelta(hours=2))
+    early = _delivered(webhooks, "evt_early", "active", T0 + timedelta(hours=1))
     invoice = InvoiceFacts("in_1", "cus_one", "A-0001", 4900, "eur", "open", None, T0)
+    other = SubscriptionFacts("sub_9", "cus_x", LicenceState.ACTIVE, None, False, T0)
     with ctx.catalog.transaction() as tx:
         assert apply_event(tx, late, T0).outcome is Outcome.CHANGED
         assert apply_event(tx, late, T0).outcome is Outcome.SEEN  # delivered twice
         assert apply_event(tx, early, T0).outcome is Outcome.STALE  # out of order
-        stranger = replace(
-            late, event_id="evt_other", subject=replace(late.subject, customer_id="cus_x")
-        )  # type: ignore[type-var]
+        stranger = BillingEvent("evt_other", "customer.subscription.created", T0, other)
         assert apply_event(tx, stranger, T0).outcome is Outcome.UNLINKED
         paid = BillingEvent("evt_inv", "invoice.finalized", T0 + timedelta(hours=3), invoice)
         assert apply_event(tx, paid, T0).outcome is Outcome.CHANGED
     kept = rows(world.console)["acme-gmbh"]
     assert kept.subscription_status is LicenceState.PAST_DUE
+    assert kept.current_period_end == T0 + timedelta(hours=2, days=30)
     assert (kept.invoice_number, kept.invoice_status, kept.last_event_id) == (
         "A-0001",
         "open",

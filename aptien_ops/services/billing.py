@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aptien_ops.domain import validate_tenant_name
+from aptien_ops.domain import TenantState, validate_tenant_name
 from aptien_ops.domain.billing import (
     BillingNotConnected,
     BillingStatus,
@@ -88,9 +88,9 @@ class BillingService:
         (and, if its ``tenant`` metadata names a tenant, that it names this one).
 
         Raises: InvalidInput (name or id shape, before anything is touched), NotFound
-        (tenant, customer), Forbidden, Conflict (the tenant is linked, the customer is linked
-        to another tenant or says it is another tenant's), Unavailable (not connected, Stripe
-        unreachable)."""
+        (tenant, customer), Forbidden, Conflict (the tenant is linked or purged, the customer
+        is linked to another tenant or says it is another tenant's), Unavailable (not
+        connected, Stripe unreachable)."""
         validate_tenant_name(tenant)
         validate_customer_id(customer_id)
         params = {"customer": customer_id}
@@ -123,8 +123,9 @@ class BillingService:
     @staticmethod
     def _linkable(tx: CatalogTx, tenant: str, customer_id: str | None) -> None:
         """Refuse before Stripe is asked: an unknown tenant, a taken link (``customer_id``
-        None: a customer yet to be created)."""
-        existing_tenant(tx, tenant)
+        None: a customer yet to be created), a purged tenant."""
+        if existing_tenant(tx, tenant).state == TenantState.PURGED:
+            raise Conflict(f"the tenant {tenant} was purged: it has no licence to pay for")
         linked = tx.billing.get(tenant)
         if linked is not None and linked.customer_id == customer_id:
             raise Conflict(f"the tenant {tenant} is linked to {customer_id} already")
