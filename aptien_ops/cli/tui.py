@@ -46,10 +46,7 @@ def run_tui(state: CliState) -> None:
     starts, or once it has left when the catalog could not be connected after the first frame).
     """
     check_terminal()
-    from aptien_ops.screens import input_guard
     from aptien_ops.screens.app import OpsApp
-
-    input_guard.install()  # escape sequences sent as input never act as keys
     app = OpsApp(state.console(defer_catalog=True))
     app.run()
     if app.start_error is not None:
