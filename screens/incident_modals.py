@@ -98,13 +98,23 @@ class IncidentForm(OpsModal[R]):
             self.show_problem(error.one_line(), focus=self.query_one(f"#form-{key}", Input))
             raise
 
+    #: The field Enter moved to, until it has the focus: focusing takes effect after the keys
+    #: already queued, which still reach the field left (Enters typed ahead, a paste).
+    _ahead: Input | None = None
+
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:
         inputs = list(self.query(Input))
-        if event.input is inputs[-1]:
+        at = self._ahead if self._ahead is not None else event.input
+        if at is inputs[-1]:
+            self._ahead = None
             self._submit()
         else:
-            inputs[inputs.index(event.input) + 1].focus()
+            self._ahead = inputs[inputs.index(at) + 1]
+            self._ahead.focus()
+
+    def on_descendant_focus(self) -> None:
+        self._ahead = None
 
     @on(Button.Pressed, "#modal-submit")
     def _submit(self) -> None:

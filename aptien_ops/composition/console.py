@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from aptien_ops.services.backups import BackupService
     from aptien_ops.services.billing import BillingService
     from aptien_ops.services.billing_sync import BillingSyncService
+    from aptien_ops.services.billing_webhook import BillingWebhookService
     from aptien_ops.services.breach_notices import NoticeService
     from aptien_ops.services.doctor import DoctorService
     from aptien_ops.services.fleet import FleetService
@@ -248,6 +249,12 @@ class Console:
         from aptien_ops.services.billing_sync import BillingSyncService
 
         return BillingSyncService(self.ctx, lambda: billing_source(self.settings))
+
+    @_service
+    def billing_webhook(self) -> BillingWebhookService:
+        from aptien_ops.services.billing_webhook import BillingWebhookService
+
+        return BillingWebhookService(self.ctx, lambda: billing_source(self.settings))
 
     @_service
     def doctor(self) -> DoctorService:

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import mailbox
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
+from textual.message import Message
 from textual.widgets import Input, SelectionList, Static
 from tui_helpers import (
     console_app,
@@ -35,6 +38,7 @@ from aptien_ops.screens.incident_action_modals import (
     NotifyModal,
     ReportModal,
     ScopeModal,
+    ScopeProgress,
 )
 from aptien_ops.screens.incident_detail import IncidentDetailScreen
 from aptien_ops.screens.incidents import IncidentsScreen
@@ -71,6 +75,15 @@ async def _open(pilot: Any, row: int = 0) -> IncidentDetailScreen:
     page = pilot.app.screen
     assert isinstance(page, IncidentDetailScreen)
     return page
+
+
+@asynccontextmanager
+async def _on_page(
+    console: Console, **run_test: Any
+) -> AsyncIterator[tuple[Any, Any, IncidentDetailScreen]]:
+    """The app on ``console`` at 80x24, on the first incident's page."""
+    async with console_app(console, **run_test) as (app, pilot):
+        yield app, pilot, await _open(pilot)
 
 
 async def _fill(pilot: Any, values: dict[str, str]) -> Any:
@@ -119,8 +132,8 @@ async def test_security_reads_the_scope_from_the_page_and_sees_the_counts_per_re
     eu, us = seed_tenants(PEOPLE)
     sam = open_as("sam")
     incident = _incident(sam)
-    async with console_app(sam) as (app, pilot):
-        page = await _open(pilot)
+    seen: list[Message] = []
+    async with _on_page(sam, message_hook=seen.append) as (app, pilot, page):
         assert isinstance(await _press(pilot, "s"), ScopeModal)
         # Only who logged in, but no window: the form says so; nothing is read or logged.
         dialog = await _fill(pilot, {"which": "tenants", "names": f"{eu},{us}", "logged-in": "yes"})
@@ -133,6 +146,9 @@ async def test_security_reads_the_scope_from_the_page_and_sees_the_counts_per_re
         assert "8 people in 2 tenants · taken by sam" in words
         assert "eu 1 tenant 4 people" in words and "us 1 tenant 4 people" in words
         assert "scope: 8 people in 2 tenants (eu: 4, us: 4)" in app.notices_of("information")
+        # The dialog said how far the read got, tenant by tenant ("working… 1 of 2 tenants").
+        steps = [(m.done, m.total) for m in seen if isinstance(m, ScopeProgress)]
+        assert steps == [(1, 2), (2, 2)]
     assert _entries(sam, "breach.scope") == [("sam", "ok")]
     assert sam.incidents.show(incident).scope is not None
 
@@ -145,8 +161,7 @@ async def test_a_late_report_asks_for_the_reasons_and_is_filed_to_a_new_file(
     incident = _incident(sam, hours_ago=80)  # 8 hours past its 72
     output = tmp_path / "report.md"
     output.write_text("an earlier file")
-    async with console_app(sam) as (app, pilot):
-        page = await _open(pilot)
+    async with _on_page(sam) as (app, pilot, page):
         assert "OVERDUE by 8h 00m" in screen_words(app) or "OVERDUE by" in screen_words(app)
         dialog = await _press(pilot, "f")
         assert isinstance(dialog, ReportModal)
@@ -178,8 +193,7 @@ async def test_an_exemption_is_recorded_with_its_ground_and_shown_with_the_notic
 ) -> None:
     sam = open_as("sam")
     _incident(sam)
-    async with console_app(sam) as (app, pilot):
-        page = await _open(pilot)
+    async with _on_page(sam) as (app, pilot, page):
         dialog = await _press(pilot, "x")
         assert isinstance(dialog, ExemptModal)
         await _fill(pilot, {"ground": "sideways", "reason": "encrypted"})
@@ -196,8 +210,7 @@ async def test_closing_asks_a_reason_and_a_report_still_due_is_refused_in_the_di
 ) -> None:
     sam = open_as("sam")
     incident = _incident(sam)
-    async with console_app(sam) as (app, pilot):
-        page = await _open(pilot)
+    async with _on_page(sam) as (app, pilot, page):
         dialog = await _press(pilot, "c")
         assert isinstance(dialog, ReasonModal)
         await pilot.press(*"contained", "enter")
@@ -246,8 +259,7 @@ async def test_notices_are_requested_approved_on_the_approvals_screen_and_sent_w
     sam = open_as("sam")
     incident = _incident(sam)
     sam.incidents.scope(incident, ScopeRequest(everything=True))
-    async with console_app(sam) as (app, pilot):
-        page = await _open(pilot)
+    async with _on_page(sam) as (app, pilot, page):
         dialog = await _press(pilot, "n")
         assert isinstance(dialog, NotifyModal)
         words = screen_words(app)
@@ -269,8 +281,7 @@ async def test_notices_are_requested_approved_on_the_approvals_screen_and_sent_w
         await pilot.press("y")
         await settle(pilot)
     assert _entries(sam, "approval.decide") == [("ada", "ok")]
-    async with console_app(sam) as (app, pilot):
-        page = await _open(pilot)
+    async with _on_page(sam) as (app, pilot, page):
         dialog = await _press(pilot, "n")
         assert isinstance(dialog, NotifyModal)
         assert "Approved by a second operator: Send delivers now" in screen_words(app)
@@ -287,6 +298,9 @@ async def test_notices_are_requested_approved_on_the_approvals_screen_and_sent_w
         assert "Sending notices" in live and "email" in live and "1 of 8" in live
         assert "website" in live and "2 of 2 ✓" in live and "8 of 8 ✓" in live  # in-app done
         assert "Back" not in footer(app)  # the page runs the job: it stays till the end
+        await pilot.press("escape")
+        await until(pilot, lambda: app.notices_of("warning"), "the refusal", workers=False)
+        assert app.screen is page and "it stays until they are out" in app.notices_of("warning")[-1]
         held_mail.set()
         await settle(pilot)
         assert not sending.display
@@ -304,8 +318,7 @@ async def test_security_revoked_since_the_page_was_shown_is_refused_by_the_servi
 ) -> None:
     sam = open_as("sam")
     _incident(sam)
-    async with console_app(sam) as (app, pilot):
-        page = await _open(pilot)
+    async with _on_page(sam) as (app, pilot, page):
         open_as("ada").operators.revoke("sam", "security")  # the page still offers the keys
         await _press(pilot, "x")
         dialog = await _fill(pilot, {"reason": "encrypted at rest"})
@@ -315,3 +328,23 @@ async def test_security_revoked_since_the_page_was_shown_is_refused_by_the_servi
         await settle(pilot)
         assert app.screen is page
     assert _entries(open_as(None), "breach.exempt") == [("sam", "denied")]
+
+
+@story
+async def test_enter_typed_ahead_moves_field_by_field_and_submits_on_the_last(
+    open_as: Callable[..., Console],
+) -> None:
+    """Four Enters arriving at once (a fast typist, a paste, a terminal multiplexer) walk
+    the scope form's four fields and submit it, as four Enters one by one do: each moves on
+    from the field the one before moved to, not from the one that still has the focus."""
+    sam = open_as("sam")
+    incident = _incident(sam)
+    async with _on_page(sam) as (app, pilot, page):
+        dialog = await _press(pilot, "s")
+        assert isinstance(dialog, ScopeModal)
+        for _ in range(4):  # queued before the first one's move of the focus takes effect
+            app.post_message(events.Key("enter", "\r"))
+        await settle(pilot)
+        assert app.screen is page
+    assert _entries(sam, "breach.scope") == [("sam", "ok")]
+    assert sam.incidents.show(incident).scope is not None
