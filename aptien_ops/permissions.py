@@ -90,6 +90,7 @@ class Action(StrEnum):
     SESSION_START = "session.start"
     SESSION_END = "session.end"
     SESSION_VIEW = "session.view"
+    BILLING_NOTIFY = "billing.notify"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -195,6 +196,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.SESSION_END: _ALL_STAFF,
     # Who is on now and where they connect from (colleagues' addresses): logged.
     Action.SESSION_VIEW: _SECURITY_OR_ADMIN,
+    # Licence-ending and non-payment notices to the tenants' representatives (e-mail, in-app).
+    Action.BILLING_NOTIFY: _BILLING,
 }
 
 #: Who may approve a four-eyes request, by the action requested.
