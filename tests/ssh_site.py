@@ -73,6 +73,15 @@ class SshSite:
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
+    def last_entries(self, count: int) -> list[dict[str, object]]:
+        """The newest ``count`` ops-log entries, newest first (read by the initial admin)."""
+        b = self.bastion
+        log = b.sudo(b.alice, "--json", "ops-log", "list", "--limit", str(count))
+        assert log.code == 0, log.stderr
+        entries = log.json()
+        assert isinstance(entries, list)
+        return entries
+
 
 def _prerequisites() -> None:
     if os.geteuid() != 0:
@@ -194,3 +203,22 @@ def _tail(log: Path) -> str:
         return log.read_text(errors="replace")[-4000:]
     except FileNotFoundError:
         return ""
+
+
+@contextmanager
+def ssh_site_with_tenants() -> Iterator[SshSite]:
+    """:func:`ssh_site` whose catalog is made (its initial admin: ``alice``), with the viewer
+    added as a viewer, both regions' keys, and two tenants: acme-gmbh and globex-sa."""
+    with ssh_site() as s:
+        b = s.bastion
+        for args in (
+            ("operator", "whoami"),
+            ("operator", "add", s.viewer, "--role", "viewer"),
+            ("keys", "init", "--region", "eu"),
+            ("keys", "init", "--region", "us"),
+            ("tenant", "provision", "acme-gmbh", "--country", "DE"),
+            ("tenant", "provision", "globex-sa", "--country", "FR"),
+        ):
+            done = b.sudo(b.alice, "--json", *args)
+            assert done.code == 0, done.stderr
+        yield s

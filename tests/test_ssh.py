@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from ssh_site import SshSite, ssh_site
+from ssh_site import SshSite, ssh_site_with_tenants
 
 from cli_runner import Result
 
@@ -22,26 +22,8 @@ ORIGIN = re.compile(r"127\.0\.0\.1 (\d+) \(SSH_CONNECTION, as the environment sa
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[SshSite]:
-    with ssh_site() as s:
-        b = s.bastion
-        for args in (
-            ("operator", "whoami"),  # creates the catalog; alice is its initial admin
-            ("operator", "add", s.viewer, "--role", "viewer"),
-            ("keys", "init", "--region", "eu"),
-            ("tenant", "provision", "acme-gmbh", "--country", "DE"),
-            ("tenant", "provision", "globex-sa", "--country", "FR"),
-        ):
-            done = b.sudo(b.alice, "--json", *args)
-            assert done.code == 0, done.stderr
+    with ssh_site_with_tenants() as s:
         yield s
-
-
-def _last_entries(s: SshSite, count: int) -> list[dict[str, object]]:
-    log = s.bastion.sudo(s.bastion.alice, "--json", "ops-log", "list", "--limit", str(count))
-    assert log.code == 0, log.stderr
-    entries = log.json()
-    assert isinstance(entries, list)
-    return entries
 
 
 def _same(over_ssh: Result, local: Result) -> None:
@@ -89,7 +71,7 @@ def test_an_account_that_is_not_an_operator_is_refused_exit_4_and_logged(site: S
     assert refused.code == 4 and refused.stdout == ""
     error = refused.error()
     assert b.bob in error["message"] and "not an operator" in error["message"]
-    [entry] = _last_entries(site, 1)
+    [entry] = site.last_entries(1)
     assert (entry["operator"], entry["action"], entry["outcome"]) == (
         b.bob, "tenant.view", "denied")  # fmt: skip
     assert ORIGIN.fullmatch(str(entry["ssh_origin"]))
@@ -103,7 +85,7 @@ def test_each_ssh_command_records_its_origin_and_a_session_of_its_own(site: SshS
     for _ in range(2):
         refused = site.ssh(b.bob, "aptien-ops", "--json", "ops-log", "list")
         assert refused.code == 4
-    first, second = _last_entries(site, 2)
+    first, second = site.last_entries(2)
     ports = [ORIGIN.fullmatch(str(e["ssh_origin"])) for e in (first, second)]
     assert all(ports) and first["session_id"] != second["session_id"]
     sshd_ports = re.findall(r"Accepted publickey for \S+ from 127\.0\.0\.1 port (\d+)", _log(site))
