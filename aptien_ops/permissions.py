@@ -87,6 +87,7 @@ class Action(StrEnum):
     BILLING_UNLINK = "billing.unlink"
     BILLING_SYNC = "billing.sync"
     BILLING_WEBHOOK = "billing.webhook"
+    BILLING_NOTIFY = "billing.notify"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -187,6 +188,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     # A signed Stripe webhook delivery applied to the catalog (the account an HTTPS endpoint
     # pipes it through is a billing operator).
     Action.BILLING_WEBHOOK: _BILLING,
+    # Licence-ending and non-payment notices to the tenants' representatives (e-mail, in-app).
+    Action.BILLING_NOTIFY: _BILLING,
 }
 
 #: Who may approve a four-eyes request, by the action requested.

@@ -702,6 +702,12 @@ SCENARIOS: dict[Action, Scenario] = {
         refuse(lambda w: BillingSyncService(w.as_("olga").ctx, lambda: customers()).sync()),
         lambda w: BillingSyncService(w.as_("ada").ctx, lambda: None).sync(),  # not connected
     ),
+    Action.BILLING_NOTIFY: Scenario(
+        _linked,
+        lambda w: w.as_("bill").billing_notices.notify(),  # nothing due: an ok entry still
+        refuse(lambda w: w.as_("olga").billing_notices.notify()),
+        None,
+    ),
     Action.BILLING_WEBHOOK: Scenario(
         _linked,
         lambda w: _webhooks(w, "bill").ingest(b"{}", "signed"),

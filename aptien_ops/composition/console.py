@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from aptien_ops.services.approvals import ApprovalService
     from aptien_ops.services.backups import BackupService
     from aptien_ops.services.billing import BillingService
+    from aptien_ops.services.billing_notices import BillingNoticeService
     from aptien_ops.services.billing_sync import BillingSyncService
     from aptien_ops.services.billing_webhook import BillingWebhookService
     from aptien_ops.services.breach_notices import NoticeService
@@ -249,6 +250,14 @@ class Console:
         from aptien_ops.services.billing_sync import BillingSyncService
 
         return BillingSyncService(self.ctx, lambda: billing_source(self.settings))
+
+    @_service
+    def billing_notices(self) -> BillingNoticeService:
+        from aptien_ops.services.billing_notices import BillingNoticeService
+
+        return BillingNoticeService(
+            self.ctx, lambda: notice_channels(self.ctx), lambda: self.inspection
+        )
 
     @_service
     def billing_webhook(self) -> BillingWebhookService:
