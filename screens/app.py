@@ -192,6 +192,7 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
                 self.compose_ahead()
         else:
             self.call_after_refresh(self._connect)
+        self.call_after_refresh(self.keep_out_of_collection)  # the dashboard, once drawn
         if self.idle_lock_minutes or self.production:
             self.set_interval(self.IDLE_CHECK_SECONDS, self.check_idle_lock, name="idle lock")
 

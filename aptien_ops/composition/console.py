@@ -263,7 +263,10 @@ class Console:
         from aptien_ops.services.billing_notices import BillingNoticeService
 
         return BillingNoticeService(
-            self.ctx, lambda: notice_channels(self.ctx), lambda: self.inspection
+            self.ctx,
+            lambda: notice_channels(self.ctx),
+            lambda: self.inspection,
+            lambda: self.lifecycle,
         )
 
     @_service
