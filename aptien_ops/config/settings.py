@@ -272,6 +272,9 @@ class BillingSettings:
     """A request that meets a rate limit (429), a 5xx or a network error is tried at most this
     often, with backoff, before the command stops with exit 6."""
     timeout_seconds: float = 30.0
+    suspend_after_unpaid_days: int | None = None
+    """Off (None) unless set: ``billing notify`` suspends a tenant this many days after its
+    non-payment notice went out while it is still past due or unpaid."""
 
 
 #: The service account a production config names when its ``[bastion]`` section does not.

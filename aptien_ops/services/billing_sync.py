@@ -294,6 +294,8 @@ class BillingSyncService:
         with self.ctx.catalog.transaction() as tx:
             rows = tx.billing.all()
             for done, row in enumerate(rows, 1):
+                if row.updated_at is not None and row.updated_at > stamp:
+                    continue  # an event newer than this read was applied meanwhile (a webhook)
                 updated = _with_invoice(
                     _with_subscription(row, subs.get(row.customer_id)),
                     invoices.get(row.customer_id),
