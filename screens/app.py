@@ -35,6 +35,7 @@ from aptien_ops.screens.size_guard import SizeGuard, too_small
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
+    from aptien_ops.services.sessions import SessionStarted
 
 __all__ = ["SCREENS", "OpsApp", "Tab"]
 
@@ -88,8 +89,13 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         clock: Callable[[], float] | None = None,
         cursor_blink: bool = True,
         compose_ahead: bool = False,
+        record_session: bool = False,
     ) -> None:
         super().__init__()
+        self.record_session = record_session
+        """Record this session's start in the ops log once the catalog is connected (the
+        command line records its end); a refusal ends the app with ``start_error``."""
+        self.session: SessionStarted | None = None
         self.composes_ahead = compose_ahead
         """Compose the other screens after the first frame (``compose_ahead``; off by default:
         on this 2-core machine it did not bring a first visit down to a return, see
@@ -208,6 +214,8 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         the session limits of the policy in force."""
         try:
             self.services.connect()
+            if self.record_session:
+                self.session = self.services.sessions.start()
             return self._roles_and_limits()
         except OpsError as error:
             return error
