@@ -30,6 +30,13 @@ class BreachOutbox(Protocol):
         there keeps its row and state. Returns how many were added."""
         ...
 
+    def enqueue_scope(self, campaign_id: int, incident_id: str, channel: str) -> int:
+        """:meth:`enqueue` the channel's rows for the incident's recipient snapshot (its
+        ``incident_scope``), inside the catalog: one per recipient (one per region for the
+        website), in snapshot order, as ``notify_engine.outbox_rows`` makes them. Returns
+        how many were added."""
+        ...
+
     def pending(
         self, incident_id: str, channel: str, *, after: int = 0, limit: int = 1000
     ) -> list[OutboxRow]:

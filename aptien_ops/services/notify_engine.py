@@ -126,6 +126,19 @@ def fill(catalog: Catalog, rows: Iterable[OutboxRow], *, batch: int = 5000) -> i
     return added
 
 
+def fill_from_scope(
+    catalog: Catalog, campaign_id: int, incident_id: str, channels: Iterable[str]
+) -> int:
+    """Add the campaign's rows not in the outbox yet from the incident's recipient snapshot,
+    a channel per transaction, inside the catalog (the rows :func:`outbox_rows` would make);
+    returns how many."""
+    added = 0
+    for channel in channels:
+        with catalog.transaction() as tx:
+            added += tx.breach_outbox.enqueue_scope(campaign_id, incident_id, channel)
+    return added
+
+
 class Engine:
     """Delivers one campaign's pending rows; see the module docstring."""
 

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, literal, null, select, update
 
+from aptien_ops.backends import catalog_incidents
 from aptien_ops.backends import catalog_outbox as s
 from aptien_ops.backends.sql_catalog.base import Repository
 from aptien_ops.backends.sql_catalog.errors import guarded
@@ -25,6 +26,7 @@ from aptien_ops.ports.outbox import BreachOutbox
 _O = s.breach_outbox.c
 _C = s.breach_campaigns.c
 _E = s.breach_exemptions.c
+_S = catalog_incidents.incident_scope.c
 #: Rows marked per statement (well under every driver's parameter limit).
 _MARK_BATCH = 500
 _AT = bindparam("at", type_=_O.last_attempt_at.type)
@@ -63,6 +65,23 @@ _ROW_COLUMNS = (
     _O.attempts,
     _O.reason,
     _O.last_attempt_at,
+)
+
+
+#: The columns an enqueued row sets, in the order of enqueue_scope's SELECT.
+_ENQUEUED = (
+    "campaign_id",
+    "incident_id",
+    "channel",
+    "recipient",
+    "idempotency_key",
+    "region",
+    "tenant",
+    "user_ref",
+    "email",
+    "language",
+    "state",
+    "attempts",
 )
 
 
@@ -126,6 +145,57 @@ class SqlBreachOutbox(Repository):
             "attempts": [0] * n,
         }
         return self.insert_columns(s.breach_outbox, columns, skip_existing=["idempotency_key"])
+
+    @guarded
+    def enqueue_scope(self, campaign_id: int, incident_id: str, channel: str) -> int:
+        # One INSERT … SELECT from the snapshot: the rows never pass through Python.
+        prefix = f"{incident_id}:{channel}:"
+        if channel == "website":
+            region = _S.region
+            source = (
+                select(
+                    literal(campaign_id),
+                    literal(incident_id),
+                    literal(channel),
+                    region,
+                    literal(prefix) + region,
+                    region,
+                    null(),
+                    null(),
+                    null(),
+                    null(),
+                )
+                .where(_S.incident_id == incident_id)
+                .group_by(region)
+                .order_by(region)
+            )
+        else:
+            who = _S.tenant + literal("/") + _S.user_ref
+            source = (
+                select(
+                    literal(campaign_id),
+                    literal(incident_id),
+                    literal(channel),
+                    who,
+                    literal(prefix) + who,
+                    _S.region,
+                    _S.tenant,
+                    _S.user_ref,
+                    _S.email if channel == "email" else null(),
+                    _S.language,
+                )
+                .where(_S.incident_id == incident_id)
+                .order_by(_S.tenant, _S.user_ref)
+            )
+        source = source.add_columns(literal("pending"), literal(0))
+        stmt = (
+            self.upsert(s.breach_outbox)
+            .from_select(_ENQUEUED, source)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )
+        # SQLAlchemy reports an INSERT's rowcount only when asked to keep it.
+        added = self.conn.execute(stmt, execution_options={"preserve_rowcount": True})
+        return int(added.rowcount)
 
     @guarded
     def pending(
