@@ -138,9 +138,7 @@ def test_the_outbox_filled_from_the_scope_holds_the_rows_of_outbox_rows(
 
     def rows(incident: str) -> list[tuple[object, ...]]:
         with catalog.read() as tx:
-            found = [
-                r for c in channels for r in tx.breach_outbox.pending(incident, c, limit=100)
-            ]
+            found = [r for c in channels for r in tx.breach_outbox.pending(incident, c, limit=100)]
         return [
             (r.channel, r.recipient, r.region, r.tenant, r.user_ref, r.email, r.language)
             + (r.state, r.attempts)

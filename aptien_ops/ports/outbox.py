@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from aptien_ops.domain.incidents import Exemption
-from aptien_ops.domain.notices import Campaign, ChannelCounts, OutboxRow
+from aptien_ops.domain.notices import Campaign, ChannelCounts, OutboxRow, PendingMessage
 
 
 class BreachOutbox(Protocol):
@@ -41,6 +41,12 @@ class BreachOutbox(Protocol):
         self, incident_id: str, channel: str, *, after: int = 0, limit: int = 1000
     ) -> list[OutboxRow]:
         """Up to ``limit`` pending rows of the channel with an id above ``after``, by id."""
+        ...
+
+    def pending_messages(
+        self, incident_id: str, *, after: int = 0, limit: int = 1000
+    ) -> list[PendingMessage]:
+        """As :meth:`pending` for the in-app channel, with only what a message needs."""
         ...
 
     def mark_sent(self, ids: Sequence[int], at: datetime) -> None:

@@ -20,6 +20,7 @@ from aptien_ops.domain.notices import (
     ChannelCounts,
     NoticeContent,
     OutboxRow,
+    PendingMessage,
 )
 from aptien_ops.ports.outbox import BreachOutbox
 
@@ -46,6 +47,19 @@ _MARK_ATTEMPT = (
         reason=bindparam("why"),
         last_attempt_at=_AT,
     )
+)
+
+# Built once: an in-app campaign reads its pending rows 1,000 at a time.
+_PENDING_MESSAGES = (
+    select(_O.id, _O.tenant, _O.user_ref, _O.language, _O.attempts)
+    .where(
+        _O.incident_id == bindparam("incident"),
+        _O.channel == "inapp",
+        _O.state == "pending",
+        _O.id > bindparam("after"),
+    )
+    .order_by(_O.id)
+    .limit(bindparam("limit"))
 )
 
 
@@ -213,6 +227,15 @@ class SqlBreachOutbox(Repository):
             .limit(limit)
         )
         return [OutboxRow(*r) for r in self.conn.execute(stmt)]
+
+    @guarded
+    def pending_messages(
+        self, incident_id: str, *, after: int = 0, limit: int = 1000
+    ) -> list[PendingMessage]:
+        found = self.conn.execute(
+            _PENDING_MESSAGES, {"incident": incident_id, "after": after, "limit": limit}
+        )
+        return [PendingMessage._make(r) for r in found.all()]
 
     @guarded
     def mark_sent(self, ids: Sequence[int], at: datetime) -> None:
