@@ -42,16 +42,6 @@ def catalog_config(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     return sandbox_on(request.param, tmp_path / "sbx", request)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A bare catalog URL (the notice outbox's tests): a SQLite file, or a fresh database on
-    the suite's PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'catalog.db'}"
-    server = request.getfixturevalue("pg_server")
-    return str(server.url(server.fresh_database("outbox")))
-
-
 @pytest.fixture
 def console(sandbox_config: Path):  # type: ignore[no-untyped-def]
     """A console on a fresh sandbox, acting as the (admin) OS account running the tests."""

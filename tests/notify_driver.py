@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,19 +54,19 @@ class Pausing(SmtpTransport):
             pause()
 
 
-def open_campaign(
-    url: str, channels: tuple[str, ...], recipients: list[Recipient]
-) -> tuple[SqlCatalog, Campaign]:
-    """The catalog at ``url`` and CONTENT's campaign in it (recorded by the first run)."""
+def main() -> None:
+    url, port, path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+    where = sys.argv[4] if len(sys.argv) > 4 else ""
+    recipients = [Recipient(**r) for r in json.loads(path.read_text())]
     catalog = SqlCatalog(CatalogSettings(url=url))
     catalog.ensure_schema()
     with catalog.transaction() as tx:
         campaign = tx.breach_outbox.campaign(CONTENT.incident_id)
         if campaign is None:
-            made = Campaign(
+            campaign = Campaign(
                 0,
                 CONTENT.incident_id,
-                channels,
+                ("email",),
                 CONTENT,
                 texts_digest(CONTENT),
                 recipients_digest(recipients),
@@ -75,30 +74,9 @@ def open_campaign(
                 "ada",
                 NOW,
             )
-            campaign = replace(made, id=tx.breach_outbox.add_campaign(made))
-    return catalog, campaign
-
-
-def deliver(catalog: SqlCatalog, campaign: Campaign, channels: Channels, sent: int | None) -> None:
-    """Run the engine, printing its progress, pausing once ``sent`` rows or more are marked
-    sent; prints ``done`` and the counts at the end."""
-
-    def progress(channel: str, done: int, total: int) -> None:
-        print(f"{channel} {done}/{total}", flush=True)
-        if sent is not None and done >= sent:
-            pause()
-
-    counts = Engine(
-        catalog, campaign, channels, now=lambda: NOW, sleep=lambda s: None, progress=progress
-    ).run()
-    print("done " + json.dumps({c.channel: c.as_json() for c in counts}), flush=True)
-
-
-def main() -> None:
-    url, port, path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
-    where = sys.argv[4] if len(sys.argv) > 4 else ""
-    recipients = [Recipient(**r) for r in json.loads(path.read_text())]
-    catalog, campaign = open_campaign(url, ("email",), recipients)
+            campaign = Campaign(
+                **{**campaign.__dict__, "id": tx.breach_outbox.add_campaign(campaign)}
+            )
     fill(catalog, outbox_rows(campaign.id, CONTENT.incident_id, ("email",), recipients))
     print("filled", flush=True)
     if where == "filled":
@@ -106,9 +84,17 @@ def main() -> None:
     kind, _, n = where.partition(":")
     settings = EmailSettings(transport="smtp", host="127.0.0.1", port=port, security="none")
 
+    def progress(channel: str, done: int, total: int) -> None:
+        print(f"{channel} {done}/{total}", flush=True)
+        if kind == "sent" and done == int(n):
+            pause()
+
     transport = Pausing(settings, int(n) if kind == "accepted" else None)
     channels = Channels(mail=transport, max_attempts=3)
-    deliver(catalog, campaign, channels, int(n) if kind == "sent" else None)
+    counts = Engine(
+        catalog, campaign, channels, now=lambda: NOW, sleep=lambda s: None, progress=progress
+    ).run()
+    print("done " + json.dumps({c.channel: c.as_json() for c in counts}), flush=True)
 
 
 if __name__ == "__main__":
