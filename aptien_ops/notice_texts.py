@@ -1,4 +1,5 @@
-"""The texts of a breach notice, per language (English and German; any other gets English).
+"""The texts of a breach notice, per language (English and German; any other gets English):
+the e-mail's and in-app message's subject and body, and the website page's own words.
 
 Rendered with Jinja2 from the incident's :class:`NoticeContent`. A notice says what happened
 and what to do; besides the tenant's own name it holds nothing of any tenant's data, and the
@@ -10,6 +11,7 @@ HTML is rendered by its adapter with autoescaping.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
@@ -65,6 +67,38 @@ Aptien
 }
 
 
+#: The website page's own words, per language (the incident's texts are as the record has them).
+WEBSITE: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Data breach notices",
+        "published": "Published",
+        "reference": "reference",
+        "nature": "What happened",
+        "consequences": "Likely consequences",
+        "measures": "What we have done and what we recommend",
+        "dpo": "Data protection officer",
+        "other_languages": "Other languages",
+    },
+    "de": {
+        "title": "Hinweise zu Verletzungen des Schutzes personenbezogener Daten",
+        "published": "Veröffentlicht",
+        "reference": "Aktenzeichen",
+        "nature": "Was geschehen ist",
+        "consequences": "Wahrscheinliche Folgen",
+        "measures": "Was wir getan haben und was wir empfehlen",
+        "dpo": "Datenschutzbeauftragte",
+        "other_languages": "Andere Sprachen",
+    },
+}
+#: Each language's name in itself (the pages link to each other by it).
+LANGUAGE_NAMES: dict[str, str] = {"en": "English", "de": "Deutsch"}
+
+
+def notice_languages(recipients: Iterable[Recipient]) -> tuple[str, ...]:
+    """The languages the recipients read notices in, English always among them, sorted."""
+    return tuple(sorted({r.notice_language() for r in recipients} | {"en"}))
+
+
 def _plain(value: object) -> str:
     """A value as plain text: no control characters but newlines, no lone carriage returns."""
     text = str(value)
@@ -117,4 +151,6 @@ def texts_digest(content: NoticeContent) -> str:
     h = hashlib.sha256(content.digest().encode())
     for language in LANGUAGES:
         h.update(SUBJECT[language].encode() + b"\0" + BODY[language].encode() + b"\0")
+        for key, words in sorted(WEBSITE[language].items()):
+            h.update(f"{key}={words}".encode() + b"\0")
     return h.hexdigest()

@@ -18,10 +18,10 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from aptien_ops.errors import InvalidInput, Unavailable
 
@@ -155,11 +155,15 @@ class BadLine(InvalidInput):
         super().__init__(f"{where}: {message}", hint=hint)
 
 
-class ImportRow(NamedTuple):
-    """One line of an import file: where it starts, and its cells by column (stripped)."""
+@dataclass(frozen=True)
+class ImportFile:
+    """An import file's records, column by column: ``columns[name][i]`` is the ``i``-th
+    record's cell in column ``name`` (stripped); that record starts on line ``lines[i]``.
+    Blank records are left out."""
 
-    line: int
-    cells: dict[str, str]
+    lines: Sequence[int]
+    columns: Mapping[str, Sequence[str]]
+    sha256: str
 
 
 def _text(raw: bytes) -> str:
@@ -179,8 +183,8 @@ def _text(raw: bytes) -> str:
         ) from None
 
 
-def read_import(path: str | os.PathLike[str]) -> tuple[list[ImportRow], str]:
-    """The rows of an import file and its SHA-256. A UTF-8 BOM is skipped.
+def read_import(path: str | os.PathLike[str]) -> ImportFile:
+    """The records of an import file, and its SHA-256. A UTF-8 BOM is skipped.
 
     Raises: InvalidInput (unreadable, too large, not UTF-8, wrong header, a line with the
     wrong number of cells, a cell too long or holding control characters), each naming the
@@ -212,7 +216,7 @@ def read_import(path: str | os.PathLike[str]) -> tuple[list[ImportRow], str]:
         raise InvalidInput("the import file is empty", hint=f"header: {','.join(IMPORT_COLUMNS)}")
     header = lines[0][1]
     _check_header(header)
-    rows = []
+    numbers, records = [], []
     for number, cells in lines[1:]:
         whole = "".join(cells)
         if not whole.strip():
@@ -222,8 +226,12 @@ def read_import(path: str | os.PathLike[str]) -> tuple[list[ImportRow], str]:
         if not clear and (max(map(len, cells)) > MAX_CELL or _REFUSED.search(whole)):
             for name, cell in zip(header, cells, strict=True):
                 _check_cell(number, name, cell)
-        rows.append(ImportRow(number, dict(zip(header, map(str.strip, cells), strict=True))))
-    return rows, digest
+        numbers.append(number)
+        records.append(cells)
+    # Column by column: the cells of a column are checked (and most of them stored) together.
+    columns = zip(*records, strict=True) if records else ((),) * len(header)
+    stripped = {name: list(map(str.strip, c)) for name, c in zip(header, columns, strict=True)}
+    return ImportFile(numbers, stripped, digest)
 
 
 def _numbered(reader: Any) -> Iterator[tuple[int, list[str]]]:

@@ -81,6 +81,12 @@ class Action(StrEnum):
     BREACH_SCOPE = "breach.scope"
     BREACH_NOTIFY = "breach.notify"
     BREACH_EXEMPT = "breach.exempt"
+    BILLING_STATE = "billing.state"
+    BILLING_VIEW = "billing.view"
+    BILLING_LINK = "billing.link"
+    BILLING_UNLINK = "billing.unlink"
+    BILLING_SYNC = "billing.sync"
+    BILLING_WEBHOOK = "billing.webhook"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -91,6 +97,8 @@ _PARTNERS = frozenset({Role.PARTNER_MANAGER})
 #: Personal-data breaches: the security officer runs them; admins see them.
 _SECURITY = frozenset({Role.SECURITY})
 _SECURITY_OR_ADMIN = frozenset({Role.SECURITY, Role.ADMIN})
+#: Billing: the billing role links tenants to Stripe and sees what is kept; admins as billing.
+_BILLING = frozenset({Role.BILLING, Role.ADMIN})
 
 #: Admins manage people and approve; they do not read personal data (inspection needs security).
 MATRIX: dict[Action, frozenset[Role]] = {
@@ -168,6 +176,17 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.BREACH_NOTIFY: _SECURITY,
     # An Art. 34(3) exemption instead of notifying, with its rationale.
     Action.BREACH_EXEMPT: _SECURITY,
+    # A tenant's licence state (licence, group, period end): every member of staff.
+    Action.BILLING_STATE: _ALL_STAFF,
+    # Everything kept of its billing (Stripe ids, the latest invoice's number, amount, status).
+    Action.BILLING_VIEW: _BILLING,
+    Action.BILLING_LINK: _BILLING,
+    Action.BILLING_UNLINK: _BILLING,
+    # Reading Stripe into the catalog (never a card): the billing role, and admins.
+    Action.BILLING_SYNC: _BILLING,
+    # A signed Stripe webhook delivery applied to the catalog (the account an HTTPS endpoint
+    # pipes it through is a billing operator).
+    Action.BILLING_WEBHOOK: _BILLING,
 }
 
 #: Who may approve a four-eyes request, by the action requested.
@@ -195,6 +214,8 @@ UNLOGGED_READS = frozenset(
         Action.POLICY_VIEW,
         Action.PARTNER_VIEW,
         Action.BREACH_VIEW,
+        Action.BILLING_STATE,
+        Action.BILLING_VIEW,
     }
 )
 

@@ -44,6 +44,7 @@ breach_outbox = Table(
     Column("tenant", String(40), nullable=True),
     Column("user_ref", String(64), nullable=True),
     Column("email", Text, nullable=True),
+    # The recipient's language; for the website, the region's languages (``de,en``).
     Column("language", String(16), nullable=True),
     Column("state", String(8), nullable=False),
     Column("attempts", Integer, nullable=False),

@@ -35,7 +35,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: The Alembic revision this code writes and expects. A test asserts it is the script head;
 #: a new migration bumps it.
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 
 #: Key of the PostgreSQL advisory lock that serialises concurrent schema upgrades.
 SCHEMA_LOCK_KEY = 0x4170_7469_656E  # "Aptien"
@@ -393,8 +393,10 @@ partner_shares = Table(
     Index(None, "partner", "id"),
 )
 
-# -- incidents (migration 0006) and breach notices (0007): their own modules, on this metadata
+# -- incidents (migration 0006), breach notices (0007) and billing (0008): their own modules,
+# on this metadata
 from aptien_ops.backends import (  # noqa: E402 - they define their tables on this metadata
+    catalog_billing,  # noqa: F401
     catalog_incidents,  # noqa: F401
     catalog_outbox,  # noqa: F401
 )

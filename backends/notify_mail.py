@@ -14,6 +14,8 @@ import os
 import smtplib
 import ssl
 import time
+from collections import deque
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -39,32 +41,63 @@ def build_message(mail: Mail) -> EmailMessage:
 
 
 class SmtpTransport:
-    """One SMTP session reused for every message; see the module docstring."""
+    """One SMTP session reused for every message; see the module docstring.
 
-    def __init__(self, settings: EmailSettings) -> None:
+    ``clock`` (seconds, monotonic) and ``sleep`` pace the messages to the configured rate;
+    tests pass their own and count the waits instead of waiting.
+    """
+
+    def __init__(
+        self,
+        settings: EmailSettings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._settings = settings
         self._smtp: smtplib.SMTP | None = None
-        self._interval = 1.0 / settings.rate_per_second if settings.rate_per_second else 0.0
-        self._next_at = 0.0
+        self._pacer = Pacer(settings.rate_per_second, clock, sleep)
+
+    def _tls(self) -> ssl.SSLContext:
+        """The client context: the system's CAs, or only those of ``ca_file``; the server's
+        name is always checked."""
+        ca_file = self._settings.ca_file
+        try:
+            return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+        except (OSError, ssl.SSLError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else _reason(exc)
+            raise Unavailable(f"cannot read the CA file {ca_file}: {reason}") from None
 
     def _connect(self) -> smtplib.SMTP:
         s = self._settings
+        context = None if s.security == "none" else self._tls()
         try:
             smtp: smtplib.SMTP
             if s.security == "tls":
-                context = ssl.create_default_context()
                 smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
             else:
                 smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
                 if s.security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=context)
             if s.user:
-                password = s.password.read() or ""
-                smtp.login(s.user, password)
+                smtp.login(s.user, s.password.read() or "")
             return smtp
         except smtplib.SMTPAuthenticationError as exc:
             raise Unavailable(
-                f"SMTP server {s.host}:{s.port} refused the login ({exc.smtp_code})"
+                f"SMTP server {s.host}:{s.port} refused the login of {s.user}"
+                f" ({exc.smtp_code} {_text(exc.smtp_error)})"
+            ) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            tls = 'set security = "starttls" or "tls" in [notifications.email]'
+            raise Unavailable(
+                f"SMTP server {s.host}:{s.port}: {_reason(exc)}",
+                hint=tls if s.security == "none" else None,
+            ) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise Unavailable(
+                f"SMTP server {s.host}:{s.port}: its certificate is not trusted"
+                f" ({_text(exc.verify_message or 'verification failed')})",
+                hint="name the CA that signed it in [notifications.email] ca_file",
             ) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise Unavailable(f"SMTP server {s.host}:{s.port}: {_reason(exc)}") from None
@@ -74,16 +107,9 @@ class SmtpTransport:
             self._smtp = self._connect()
         return self._smtp
 
-    def _pace(self) -> None:
-        if self._interval:
-            now = time.monotonic()
-            if now < self._next_at:
-                time.sleep(self._next_at - now)
-            self._next_at = max(now, self._next_at) + self._interval
-
     def send(self, mail: Mail) -> None:
         """Raises: DeliveryFailed, Unavailable."""
-        self._pace()
+        self._pacer.wait()
         msg = build_message(mail)
         for attempt in (1, 2):
             smtp = self._session()
@@ -140,6 +166,29 @@ class SmtpTransport:
                 smtp.quit()
             except (OSError, smtplib.SMTPException):
                 smtp.close()
+
+
+class Pacer:
+    """At most ``rate`` messages a second: no more than ``burst`` (the whole part of the
+    rate, at least one) in any window of ``burst / rate`` seconds; 0 does not pace."""
+
+    def __init__(
+        self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None]
+    ) -> None:
+        self.burst = max(1, int(rate))
+        self.window = self.burst / rate if rate else 0.0
+        self._clock, self._sleep = clock, sleep
+        self._sent: deque[float] = deque(maxlen=self.burst)
+
+    def wait(self) -> None:
+        """Wait until one more message keeps to the rate, and count it as sent now."""
+        if not self.window:
+            return
+        now = self._clock()
+        if len(self._sent) == self.burst and now < self._sent[0] + self.window:
+            self._sleep(self._sent[0] + self.window - now)
+            now = max(self._clock(), self._sent[0] + self.window)
+        self._sent.append(now)
 
 
 class MaildirTransport:

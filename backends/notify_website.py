@@ -1,7 +1,9 @@
 """The public website's breach notices: per region a static HTML page and a JSON feed.
 
-Files go into ``[notifications.website] dir`` as ``<region>/breach-notices.html`` and
-``<region>/breach-notices.json``, each written to a temporary file in the same directory,
+Files go into ``[notifications.website] dir`` as ``<region>/breach-notices.html`` (English,
+every notice), ``<region>/breach-notices.<lang>.html`` for each other language the affected
+people of a notice read (German: ``.de.html``, that language's notices), linked to each other,
+and ``<region>/breach-notices.json``, each written to a temporary file in the same directory,
 flushed to disk and renamed over the old one, so the web server never serves half a file.
 The page is rendered by Jinja2 with autoescaping: a title full of markup shows as text. The
 feed keeps every incident published in the region (newest first), one entry per incident.
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,28 +23,39 @@ from jinja2 import Environment, StrictUndefined, Template
 
 from aptien_ops.domain.notices import WebsiteNotice
 from aptien_ops.errors import IntegrityFailure, Unavailable
+from aptien_ops.notice_texts import LANGUAGE_NAMES, WEBSITE
 from aptien_ops.ports.notifications import WebsitePublisher
 
 PAGE = """\
 <!doctype html>
-<html lang="en">
+<html lang="{{ lang }}">
 <head>
 <meta charset="utf-8">
-<title>Data breach notices ({{ region }})</title>
+<title>{{ t.title }} ({{ region }})</title>
+{% for other in pages if other.lang != lang %}
+<link rel="alternate" hreflang="{{ other.lang }}" href="{{ other.name }}">
+{% endfor %}
 </head>
 <body>
-<h1>Data breach notices</h1>
+<h1>{{ t.title }}</h1>
+{% if pages | length > 1 %}
+<nav><p>{{ t.other_languages }}:
+{% for other in pages if other.lang != lang %}
+<a href="{{ other.name }}" hreflang="{{ other.lang }}" lang="{{ other.lang }}">{{ other.label }}</a>
+{% endfor %}
+</p></nav>
+{% endif %}
 {% for e in entries %}
 <article id="{{ e.incident_id }}">
 <h2>{{ e.title }}</h2>
-<p><small>Published {{ e.published_at }} · reference {{ e.incident_id }}</small></p>
-<h3>What happened</h3>
+<p><small>{{ t.published }} {{ e.published_at }} · {{ t.reference }} {{ e.incident_id }}</small></p>
+<h3>{{ t.nature }}</h3>
 <p>{{ e.nature }}</p>
-<h3>Likely consequences</h3>
+<h3>{{ t.consequences }}</h3>
 <p>{{ e.consequences }}</p>
-<h3>What we have done and what we recommend</h3>
+<h3>{{ t.measures }}</h3>
 <p>{{ e.measures }}</p>
-<p>Data protection officer: {{ e.dpo_contact }}</p>
+<p>{{ t.dpo }}: {{ e.dpo_contact }}</p>
 </article>
 {% endfor %}
 </body>
@@ -53,10 +66,29 @@ FEED_NAME = "breach-notices.json"
 PAGE_NAME = "breach-notices.html"
 
 
+def page_name(language: str) -> str:
+    """English (every notice) at the plain name; each other language beside it."""
+    return PAGE_NAME if language == "en" else f"breach-notices.{language}.html"
+
+
 @cache
 def _page() -> Template:
-    env = Environment(autoescape=True, undefined=StrictUndefined)
+    env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True)
     return env.from_string(PAGE)
+
+
+def _pages(region: str, entries: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    """(file name, HTML) of each language page: English lists every notice, another
+    language the notices whose affected people read it."""
+    spoken = {lang for e in entries for lang in e.get("languages", ()) if lang in WEBSITE}
+    languages = ["en", *sorted(spoken - {"en"})]
+    links = [
+        {"lang": lang, "name": page_name(lang), "label": LANGUAGE_NAMES[lang]} for lang in languages
+    ]
+    for lang in languages:
+        shown = [e for e in entries if lang == "en" or lang in e.get("languages", ())]
+        html = _page().render(lang=lang, t=WEBSITE[lang], region=region, entries=shown, pages=links)
+        yield page_name(lang), html
 
 
 class SiteFiles:
@@ -85,14 +117,15 @@ class SiteFiles:
             entries.insert(0, entry)
             entries.sort(key=lambda e: str(e.get("published_at", "")), reverse=True)
             feed = {"region": notice.region, "notices": entries}
-            page = _page().render(region=notice.region, entries=entries)
+            pages = list(_pages(notice.region, entries))
             _write_atomically(directory / FEED_NAME, json.dumps(feed, indent=2) + "\n")
-            _write_atomically(directory / PAGE_NAME, page)
+            for name, html in pages:
+                _write_atomically(directory / name, html)
         except OSError as exc:
             raise Unavailable(
                 f"cannot write the website notice in {directory}: {exc.strerror}"
             ) from None
-        return (directory / PAGE_NAME, directory / FEED_NAME)
+        return (*(directory / name for name, _ in pages), directory / FEED_NAME)
 
     @staticmethod
     def _entries(directory: Path) -> list[dict[str, Any]]:

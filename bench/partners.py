@@ -73,6 +73,8 @@ FLOOR_SQL = {
         ),
     ),
 }
+#: The columns of the floor's inserts, partners then agreements.
+_COLUMNS = tuple(sql[sql.index("(") + 1 : sql.index(")")] for sql in FLOOR_SQL["sqlite"])
 KINDS = (frozenset({PartnerKind.SALES}), frozenset({PartnerKind.EXPERT}), frozenset(PartnerKind))
 
 
@@ -124,10 +126,9 @@ def seed_partners(config: Path, partners: int, assignments: int) -> None:
                     "bench",
                 )
                 by_region[region].append(p)
-            every = [p for group in by_region.values() for p in group]
-            tx.partners.insert_many(every)
-            tx.partners.add_agreements(
-                [
+            for p in (p for group in by_region.values() for p in group):
+                tx.partners.insert(p)
+                tx.partners.add_agreement(
                     Agreement(
                         0,
                         p.name,
@@ -140,9 +141,7 @@ def seed_partners(config: Path, partners: int, assignments: int) -> None:
                         now,
                         "bench",
                     )
-                    for p in every
-                ]
-            )
+                )
             made = 0
             for i in range(assignments):
                 tenant = live[i % len(live)]
@@ -234,6 +233,7 @@ class ImportBench:
         _write_csv(self.csv, rows)
         self.console = open_console(config, env={"APTIEN_OPS_OPERATOR": "pat"})
         self.raw = self._connect()
+        self.count = rows
         self.rows = self._rows()
 
     def _connect(self) -> Any:
@@ -246,40 +246,16 @@ class ImportBench:
         return psycopg.connect(self.url.replace("postgresql+psycopg://", "postgresql://"))
 
     def _rows(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """The rows our import writes, as the driver takes them (one dry run gives them)."""
-        from aptien_ops.backends.sql_catalog.partners import partner_values
-
-        parsed = self.console.partners._parse(  # noqa: SLF001 - the exact rows, for the floor
-            __import__("aptien_ops.partner_files", fromlist=["read_import"]).read_import(self.csv)[
-                0
-            ],
-            "pat",
-        )
-        stamp = self._stamp
-        partners = [tuple(stamp(v) for v in partner_values(p.partner).values()) for p in parsed]
-        agreements = [
-            (
-                a.partner,
-                a.reference,
-                stamp(a.signed_on),
-                stamp(a.effective_from),
-                stamp(a.expires_on),
-                None,
-                "active",
-                stamp(a.created_at),
-                a.created_by,
-            )
-            for p in parsed
-            if (a := p.agreement) is not None
-        ]
+        """The rows our import writes, as the driver gives them back after one import."""
+        self.ours()
+        cur = self.raw.cursor()
+        cur.execute(f"SELECT {_COLUMNS[0]} FROM partners ORDER BY name")  # noqa: S608 - fixed
+        partners = cur.fetchall()
+        cur.execute(f"SELECT {_COLUMNS[1]} FROM partner_agreements ORDER BY partner")  # noqa: S608
+        agreements = cur.fetchall()
+        self.raw.commit()
+        self.empty()
         return partners, agreements
-
-    def _stamp(self, value: Any) -> Any:
-        if self.backend == "sqlite" and isinstance(value, datetime):
-            return value.isoformat(timespec="microseconds")[:26] + "Z"
-        if self.backend == "sqlite" and isinstance(value, date):
-            return value.isoformat()
-        return value
 
     def empty(self) -> None:
         cur = self.raw.cursor()
@@ -289,7 +265,7 @@ class ImportBench:
 
     def ours(self) -> None:
         diff = self.console.partners.import_csv(self.csv)
-        if len(diff.added) != len(self.rows[0]):
+        if len(diff.added) != self.count:
             raise BenchError(f"the import added {len(diff.added)} partners")
 
     def floor(self) -> None:

@@ -242,6 +242,12 @@ class ApprovalsScreen(CatalogFilteredScreen):
                 lambda: self.console.lifecycle.purge_scope(approval.target),
                 lambda scope: self._confirm_approval(approval, purge_restated(approval, scope)),
             )
+        elif approval.action == Action.BREACH_NOTIFY:
+            self._confirm_approval(
+                approval,
+                "Nothing is sent yet: the notices go out when they are sent from the incident's"
+                " page (n) or by breach notify.",
+            )
         else:
             self._confirm_approval(approval, "It runs at once.")
 

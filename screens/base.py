@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from textual import work
+from textual import events, work
+from textual._context import active_app
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -241,6 +242,18 @@ class OpsScreen(Screen[None], ServiceCaller):
     AUTO_REFRESH: ClassVar[bool] = False
     _reload_timer: Timer | None = None
 
+    def __init__(self, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name, id)
+        # Textual restyles the whole app (every stylesheet parsed again, every node of every
+        # screen matched: ~35 ms here) when it enters a mode whose screen has not seen the
+        # stylesheet's current version, and a screen made for a mode never gets it marked:
+        # twice on a first visit, once more on the first return. Its nodes are styled with
+        # the current stylesheet when they mount (and the screen's own .tcss is loaded before
+        # that), so the screen starts current; a theme change still restyles it.
+        app = active_app.get(None)
+        if app is not None:
+            self._css_update_count = app._css_update_count
+
     @classmethod
     def help_sections(cls) -> list[tuple[str, list[tuple[str, str]]]]:
         """Keys of the screen's parts that are not its own bindings (help lists them after it)."""
@@ -275,7 +288,7 @@ class OpsScreen(Screen[None], ServiceCaller):
         if self.is_current:
             self.refresh_data()
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
         # After the screen's first frame: a reading worker competes with the UI thread for the
         # interpreter lock, and would hold that frame back (placeholders first, then data).
         self.call_after_refresh(self.refresh_data)

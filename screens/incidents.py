@@ -25,17 +25,22 @@ from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import minute, plain, plural
 from aptien_ops.screens.incident_detail import IncidentDetailScreen
 from aptien_ops.screens.incident_modals import OpenIncidentModal
-from aptien_ops.screens.incident_render import clock_cell, severity_cell, status_cell
+from aptien_ops.screens.incident_render import (
+    clock_cell,
+    list_clock_cell,
+    severity_cell,
+    status_cell,
+)
 from aptien_ops.screens.lists import ListRow, ListTable
 from aptien_ops.screens.summary_list import SummaryListScreen
 from aptien_ops.services.incident_results import IncidentDetail, IncidentRow
 
-#: The clock second and never cut; at 60 columns the title is cut first (with …).
+#: The clock second and never cut (worded short: :func:`list_clock_cell`); the title takes
+#: the rest, 32 cells at 80 columns, and is cut first (with …). The severity is in the summary.
 COLUMNS = (
     ColumnSpec("Id", 13, essential=True),
     ColumnSpec("Clock", 12, essential=True),
     ColumnSpec("Status", 9),
-    ColumnSpec("Severity", 8),
     ColumnSpec("Title", 8, share=1, shrink=True),
 )
 
@@ -59,19 +64,17 @@ def board(incidents: list[IncidentRow]) -> Board:
     rows: list[ListRow] = []
     summaries: dict[str, Text] = {}
     for r in ordered:
-        cells = (
-            r.id,
-            clock_cell(r.countdown),
-            status_cell(str(r.status)),
-            severity_cell(str(r.severity)),
-            plain(r.title),
-        )
+        cells = (r.id, list_clock_cell(r.countdown), status_cell(str(r.status)), plain(r.title))
         rows.append(ListRow(r.id, cells))
         line = Text(f"{r.id}  ", style="bold")
         line.append_text(plain(r.title))
+        line.append("\n")
+        line.append_text(clock_cell(r.countdown))
+        line.append(" · severity ")
+        line.append_text(severity_cell(str(r.severity)))
         line.append(
-            f"\naware {minute(r.aware_at)} UTC · deadline {minute(r.countdown.deadline_at)}"
-            f" UTC · risk to people: {r.risk_to_people}"
+            f" · risk to people: {r.risk_to_people}\naware {minute(r.aware_at)} UTC"
+            f" · deadline {minute(r.countdown.deadline_at)} UTC"
         )
         summaries[r.id] = line
     overdue = sum(r.countdown.overdue for r in incidents)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import pytest
 from psycopg import sql
 
 from aptien_ops.identity import os_account
@@ -74,6 +75,15 @@ def create_catalog_roles(server: PgServer, prefix: str = "append_only") -> Catal
                 sql.Identifier(made.database), sql.Identifier(made.owner)
             )
         )
+    return made
+
+
+def roles_in_env(server: PgServer, prefix: str, patch: pytest.MonkeyPatch) -> CatalogRoles:
+    """:func:`create_catalog_roles`, with both passwords in :data:`RUNTIME_PW` and
+    :data:`OWNER_PW` (undone with ``patch``), as :func:`production_config` reads them."""
+    made = create_catalog_roles(server, prefix)
+    patch.setenv(RUNTIME_PW, made.runtime_password)
+    patch.setenv(OWNER_PW, made.owner_password)
     return made
 
 

@@ -133,9 +133,15 @@ VALID: dict[str, dict[str, str | bool]] = {
     "breach notify": {"incident_id": "INC-2026-0001", "channels": "email", "dry_run": True},
     "breach deliveries": {"incident_id": "INC-2026-0001"},
     "breach exempt": {"incident_id": "INC-2026-0001", "reason": "the disk was encrypted"},
+    # Not connected in a sandbox without [billing]: link answers exit 6, unlink 3 (not linked).
+    "billing link": {"tenant": "acme-gmbh", "customer_id": "cus_Acme1"},
+    "billing unlink": {"tenant": "acme-gmbh"},
+    "billing status": {"tenant": "acme-gmbh", "licence": "none"},
+    "billing sync": {"full": True},
+    "billing ingest-webhook": {"signature": "t=1,v1=00", "file": "{tmp}/sbx/ops.toml"},
 }
 #: Who runs each group's commands: inspection needs the security colleague, the rest an admin.
-OPERATOR = {"inspect": "sam", "partner": "pat", "breach": "sam"}
+OPERATOR = {"inspect": "sam", "partner": "pat", "breach": "sam", "billing": "bill"}
 
 
 def commands(group: click.Group = cli, path: tuple[str, ...] = ()) -> Iterator[str]:

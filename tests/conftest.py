@@ -10,6 +10,7 @@ from backup_site import pg_site, site  # noqa: F401 - fixtures of the backup tes
 
 from pg_fixtures import *  # noqa: F403 - the suite's own PostgreSQL server (pg_server, …)
 from sandboxes import BACKENDS, isolate, sandbox_on
+from stripe_server import FaultProxy, LocalStripe, fault_proxy, start_localstripe
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,6 +43,16 @@ def catalog_config(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     return sandbox_on(request.param, tmp_path / "sbx", request)
 
 
+@pytest.fixture(params=BACKENDS)
+def sql_catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A bare catalog's URL (no sandbox): a SQLite file, or a fresh database of the suite's
+    PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/catalog/catalog.db"
+    server = request.getfixturevalue("pg_server")
+    return str(server.url(server.fresh_database("catalog")))
+
+
 @pytest.fixture
 def console(sandbox_config: Path):  # type: ignore[no-untyped-def]
     """A console on a fresh sandbox, acting as the (admin) OS account running the tests."""
@@ -63,3 +74,44 @@ def as_operator(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def
             monkeypatch.setenv("APTIEN_OPS_OPERATOR", name)
 
     return switch
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
+    """localstripe on a free loopback port, one per test process (tests/stripe_server.py).
+    Missing, it skips the billing tests; under CI=true it fails them."""
+    import importlib.util
+
+    from ci_skips import missing_tool
+
+    if importlib.util.find_spec("localstripe") is None:
+        missing_tool(
+            "localstripe is not installed (./scripts/bootstrap installs it)", "the billing tests"
+        )
+    server = start_localstripe(tmp_path_factory.mktemp("localstripe"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_server(localstripe: LocalStripe) -> LocalStripe:
+    """The process's localstripe, emptied for this test."""
+    localstripe.flush()
+    return localstripe
+
+
+@pytest.fixture
+def stripe_proxy(stripe_server: LocalStripe) -> Iterator[FaultProxy]:
+    """A loopback HTTP server in front of this test's localstripe that plays Stripe's
+    failures when told (tests/stripe_server.py)."""
+    with fault_proxy(stripe_server) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def stripe_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The API key the billing sandboxes name (billing_sync_world), set in the environment."""
+    from billing_sync_world import KEY, KEY_ENV
+
+    monkeypatch.setenv(KEY_ENV, KEY)
+    return KEY

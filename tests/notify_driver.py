@@ -14,26 +14,15 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from aptien_ops.backends.notify_mail import SmtpTransport
 from aptien_ops.backends.sql_catalog import SqlCatalog
 from aptien_ops.config import CatalogSettings, EmailSettings
-from aptien_ops.domain.notices import Campaign, Mail, NoticeContent, Recipient, recipients_digest
-from aptien_ops.notice_texts import texts_digest
-from aptien_ops.services.notify_engine import Channels, Engine, fill, outbox_rows
+from aptien_ops.domain.notices import Mail, Recipient
+from aptien_ops.services.notify_engine import Channels, Engine
 
-CONTENT = NoticeContent(
-    incident_id="INC-2026-0001",
-    title="Backup disk stolen",
-    nature="A backup disk was stolen from a courier.",
-    consequences="Your name and e-mail address may be known to others.",
-    measures="We reported the theft. Beware of phishing.",
-    dpo_contact="dpo@aptien.example",
-    published_at="2026-03-02T09:30:00Z",
-)
-NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+from notice_samples import NOW, start_campaign
 
 
 def pause() -> None:
@@ -60,24 +49,7 @@ def main() -> None:
     recipients = [Recipient(**r) for r in json.loads(path.read_text())]
     catalog = SqlCatalog(CatalogSettings(url=url))
     catalog.ensure_schema()
-    with catalog.transaction() as tx:
-        campaign = tx.breach_outbox.campaign(CONTENT.incident_id)
-        if campaign is None:
-            campaign = Campaign(
-                0,
-                CONTENT.incident_id,
-                ("email",),
-                CONTENT,
-                texts_digest(CONTENT),
-                recipients_digest(recipients),
-                "sam",
-                "ada",
-                NOW,
-            )
-            campaign = Campaign(
-                **{**campaign.__dict__, "id": tx.breach_outbox.add_campaign(campaign)}
-            )
-    fill(catalog, outbox_rows(campaign.id, CONTENT.incident_id, ("email",), recipients))
+    campaign = start_campaign(catalog, ("email",), recipients)
     print("filled", flush=True)
     if where == "filled":
         pause()

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from billing_world import billing, customers
 
 from aptien_ops.composition import Console, open_console
 from aptien_ops.config import load_settings
@@ -25,6 +26,9 @@ from aptien_ops.inspect_query import LoginFilters
 from aptien_ops.partner_files import IMPORT_COLUMNS
 from aptien_ops.permissions import MATRIX, UNLOGGED_READS, Action
 from aptien_ops.sandbox import write_sandbox_config
+from aptien_ops.services.billing import BillingService
+from aptien_ops.services.billing_sync import BillingSyncService
+from aptien_ops.services.billing_webhook import BillingWebhookService
 from aptien_ops.services.incident_scope import ScopeRequest
 from aptien_ops.services.incidents import IncidentInput, IncidentUpdate
 from aptien_ops.services.partners import PartnerInput, PartnerUpdate
@@ -137,6 +141,20 @@ def _report(world: World, phase: str) -> object:
     reasons = "found late"  # the incident is long past its 72 hours
     incidents = world.as_("sam").incidents
     return incidents.report("INC-2026-0001", phase, "md", _out(world), delay_reasons=reasons)
+
+
+def _stripe(world: World, operator: str) -> BillingService:
+    """``operator``'s billing service on a Stripe that knows the customer cus_Acme1."""
+    return billing(world.as_(operator), customers("cus_Acme1"))
+
+
+def _webhooks(world: World, operator: str) -> BillingWebhookService:
+    return BillingWebhookService(world.as_(operator).ctx, lambda: customers("cus_Acme1"))
+
+
+def _linked(world: World) -> None:
+    world.tenant()
+    _stripe(world, "bill").link("acme-gmbh", "cus_Acme1")
 
 
 @dataclass(frozen=True)
@@ -653,6 +671,42 @@ SCENARIOS: dict[Action, Scenario] = {
         lambda w: w.as_("sam").notices.exempt("INC-2026-0001", "the disk was encrypted"),
         refuse(lambda w: w.as_("ada").notices.exempt("INC-2026-0001", "encrypted")),
         lambda w: w.as_("sam").notices.exempt("INC-2026-0404", "encrypted"),
+    ),
+    Action.BILLING_STATE: Scenario(
+        _linked,
+        lambda w: w.as_("vic").billing.status(),
+        refuse(lambda w: w.as_("mallory").billing.status_json()),
+        None,
+    ),
+    Action.BILLING_VIEW: Scenario(
+        _linked,
+        lambda w: w.as_("bill").billing.status("acme-gmbh", full=True),
+        refuse(lambda w: w.as_("olga").billing.status(full=True)),
+        None,
+    ),
+    Action.BILLING_LINK: Scenario(
+        lambda w: w.tenant(),
+        lambda w: _stripe(w, "bill").link("acme-gmbh", "cus_Acme1"),
+        refuse(lambda w: _stripe(w, "olga").link("acme-gmbh", "cus_Acme1")),
+        lambda w: _stripe(w, "bill").link("acme-gmbh", "cus_Unknown"),
+    ),
+    Action.BILLING_UNLINK: Scenario(
+        _linked,
+        lambda w: w.as_("bill").billing.unlink("acme-gmbh"),
+        refuse(lambda w: w.as_("olga").billing.unlink("acme-gmbh")),
+        lambda w: w.as_("ada").billing.unlink("no-such-tenant"),
+    ),
+    Action.BILLING_SYNC: Scenario(
+        _linked,
+        lambda w: BillingSyncService(w.as_("bill").ctx, lambda: customers("cus_Acme1")).sync(),
+        refuse(lambda w: BillingSyncService(w.as_("olga").ctx, lambda: customers()).sync()),
+        lambda w: BillingSyncService(w.as_("ada").ctx, lambda: None).sync(),  # not connected
+    ),
+    Action.BILLING_WEBHOOK: Scenario(
+        _linked,
+        lambda w: _webhooks(w, "bill").ingest(b"{}", "signed"),
+        refuse(lambda w: _webhooks(w, "olga").ingest(b"{}", "signed")),
+        lambda w: _webhooks(w, "ada").ingest(b"{}", "forged"),
     ),
     Action.TENANT_UPDATE: Scenario(
         lambda w: w.tenant(),

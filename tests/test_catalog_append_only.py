@@ -23,8 +23,8 @@ from catalog_roles import (
     OWNER_PW,
     RUNTIME_PW,
     CatalogRoles,
-    create_catalog_roles,
     production_config,
+    roles_in_env,
 )
 from cli_runner import run_cli
 from pg_fixtures import PgServer
@@ -44,10 +44,7 @@ REWRITES = (
 @pytest.fixture
 def roles(pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> CatalogRoles:
     """A fresh database owned by a new owner role, and a runtime role with no privileges yet."""
-    made = create_catalog_roles(pg_server)
-    monkeypatch.setenv(RUNTIME_PW, made.runtime_password)
-    monkeypatch.setenv(OWNER_PW, made.owner_password)
-    return made
+    return roles_in_env(pg_server, "append_only", monkeypatch)
 
 
 @pytest.fixture

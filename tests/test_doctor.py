@@ -21,11 +21,9 @@ from aptien_ops.sandbox import write_sandbox_config
 from aptien_ops.services.doctor_results import DoctorReport, Finding
 
 from catalog_roles import (
-    OWNER_PW,
-    RUNTIME_PW,
     CatalogRoles,
-    create_catalog_roles,
     create_login_role,
+    roles_in_env,
 )
 from catalog_roles import production_config as roles_config
 from cli_runner import Result, run_cli
@@ -194,10 +192,7 @@ def test_a_catalog_the_console_refuses_to_open_is_named_with_the_reason(tmp_path
 @pytest.fixture
 def roles(pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> CatalogRoles:
     """The catalog's owner and runtime roles on a fresh database, their passwords set."""
-    made = create_catalog_roles(pg_server, "doctor")
-    monkeypatch.setenv(RUNTIME_PW, made.runtime_password)
-    monkeypatch.setenv(OWNER_PW, made.owner_password)
-    return made
+    return roles_in_env(pg_server, "doctor", monkeypatch)
 
 
 @pytest.mark.postgres

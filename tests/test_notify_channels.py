@@ -3,13 +3,9 @@ Maildir, tenant databases on SQLite and PostgreSQL, and website files."""
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
 import tomllib
 from collections.abc import Iterator
-from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,41 +24,18 @@ from aptien_ops.config import (
     parse_settings,
 )
 from aptien_ops.domain.notices import (
-    Campaign,
     DeliveryFailed,
     InAppMessage,
-    Mail,
     NoticeContent,
     Recipient,
-    WebsiteNotice,
-    message_id,
-    recipients_digest,
 )
 from aptien_ops.errors import ConfigError, IntegrityFailure
 from aptien_ops.notice_texts import render, texts_digest
 from aptien_ops.services.notify_engine import Channels, Engine, fill, outbox_rows
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
+from notice_samples import CONTENT, NOW, mail, start_campaign
 from smtp_server import smtp_server
-
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-CONTENT = NoticeContent(
-    incident_id="inc-7",
-    title="Laptop stolen",
-    nature="An unencrypted backup disk was stolen.",
-    consequences="Names and e-mail addresses may be known to others.",
-    measures="We reported the theft. Beware of phishing.",
-    dpo_contact="dpo@aptien.example",
-    published_at="2026-03-02T09:30:00Z",
-)
-
-
-def mail(to: str, n: int = 0) -> Mail:
-    r = Recipient("acme-gmbh", "eu", str(n), to)
-    subject, body = render(CONTENT, r)
-    return Mail(
-        to, "privacy@aptien.example", subject, body, message_id("inc-7", r, "x.example"), "en"
-    )
 
 
 def smtp_settings(port: int) -> EmailSettings:
@@ -79,7 +52,7 @@ def test_smtp_sends_every_message_over_one_connection() -> None:
     assert server.sessions == 1
     first = server.messages[0]
     assert first.message_id == mail("u0@acme.example", 0).message_id
-    assert "inc-7" in first.body and "dpo@aptien.example" in first.body
+    assert CONTENT.incident_id in first.body and "dpo@aptien.example" in first.body
 
 
 def test_smtp_sorts_answers_into_try_later_and_never() -> None:
@@ -167,7 +140,9 @@ def test_inapp_messages_land_once_per_user_in_the_tenant_database(
     store, name = tenant_db
     with store.connect(name) as conn:
         ids = [str(r[0]) for r in conn.cursor().execute("SELECT id FROM users ORDER BY id")]
-    messages = [InAppMessage(name, i, "Subject", "Body", f"inc-7/{name}/{i}") for i in ids]
+    messages = [
+        InAppMessage(name, i, "Subject", "Body", f"{CONTENT.incident_id}/{name}/{i}") for i in ids
+    ]
     writer = TenantMessages()
     with store.connect(name) as conn:
         assert writer.write(conn, messages[:2], NOW) == 2
@@ -182,7 +157,7 @@ def test_inapp_messages_land_once_per_user_in_the_tenant_database(
             .fetchall()
         )
     assert [(str(r[0]), r[1], r[3]) for r in rows] == [
-        (i, "breach-notice", f"inc-7/{name}/{i}") for i in ids
+        (i, "breach-notice", f"{CONTENT.incident_id}/{name}/{i}") for i in ids
     ]
 
 
@@ -194,43 +169,6 @@ def test_inapp_messages_need_the_schema_that_has_the_table(tmp_path: Path) -> No
     with pytest.raises(IntegrityFailure, match="fleet migrate"), store.connect("old-tenant") as c:
         TenantMessages().write(c, [InAppMessage("old-tenant", "1", "s", "b", "k")], NOW)
     store.close()
-
-
-def test_website_notice_escapes_a_hostile_title_and_keeps_earlier_incidents(
-    tmp_path: Path,
-) -> None:
-    site = SiteFiles(tmp_path / "site")
-    site.publish(WebsiteNotice("eu", CONTENT, ("en", "de")))
-    hostile = NoticeContent(
-        **{
-            **CONTENT.__dict__,
-            "incident_id": "inc-8",
-            "title": "<script>alert(1)</script>",
-            "published_at": "2026-03-03T10:00:00Z",
-        }
-    )
-    page, feed = site.publish(WebsiteNotice("eu", hostile, ("en",)))
-    html = page.read_text()
-    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    entries = json.loads(feed.read_text())["notices"]
-    assert [(e["incident_id"], e["title"]) for e in entries] == [
-        ("inc-8", "<script>alert(1)</script>"),
-        ("inc-7", "Laptop stolen"),
-    ]
-    assert sorted(os.listdir(tmp_path / "site" / "eu")) == [
-        "breach-notices.html",
-        "breach-notices.json",
-    ]
-    site.publish(WebsiteNotice("eu", hostile, ("en",)))  # a rerun replaces, never appends
-    assert len(json.loads(feed.read_text())["notices"]) == 2
-
-
-def test_a_feed_that_is_not_ours_is_left_alone(tmp_path: Path) -> None:
-    (tmp_path / "site" / "us").mkdir(parents=True)
-    (tmp_path / "site" / "us" / "breach-notices.json").write_text("<html>")
-    with pytest.raises(IntegrityFailure):
-        SiteFiles(tmp_path / "site").publish(WebsiteNotice("us", CONTENT, ("en",)))
-    assert (tmp_path / "site" / "us" / "breach-notices.json").read_text() == "<html>"
 
 
 def _config(extra: str) -> dict[str, object]:
@@ -283,20 +221,7 @@ def test_the_engine_writes_one_inapp_message_per_user_and_none_twice(
     other = Recipient("globex-canary", "us", "7", "canary@globex-canary.example")
     catalog = SqlCatalog(CatalogSettings(url=f"sqlite:///{tmp_path / 'catalog.db'}"))
     catalog.ensure_schema()
-    campaign = Campaign(
-        0,
-        "inc-7",
-        ("website", "inapp"),
-        CONTENT,
-        texts_digest(CONTENT),
-        recipients_digest(people),
-        "sam",
-        "ada",
-        NOW,
-    )
-    with catalog.transaction() as tx:
-        campaign = replace(campaign, id=tx.breach_outbox.add_campaign(campaign))
-    fill(catalog, outbox_rows(campaign.id, "inc-7", campaign.channels, people))
+    campaign = start_campaign(catalog, ("website", "inapp"), people)
     # The other tenant's row is of another incident: nothing of it reaches these users.
     fill(catalog, outbox_rows(campaign.id, "inc-other", ("inapp",), [other]))
     site = tmp_path / "site"

@@ -14,7 +14,6 @@ import sqlite3
 import subprocess
 import sys
 from contextlib import nullcontext
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +22,10 @@ import pytest
 from aptien_ops.backends.notify_mail import MaildirTransport, SmtpTransport
 from aptien_ops.backends.sql_catalog import SqlCatalog
 from aptien_ops.config import CatalogSettings, EmailSettings
-from aptien_ops.domain.notices import Campaign, Recipient, recipients_digest
-from aptien_ops.notice_texts import texts_digest
+from aptien_ops.domain.notices import Campaign, Recipient
 from aptien_ops.services.notify_engine import Channels, Engine, compose_mail, fill, outbox_rows
 
-from notify_driver import CONTENT, NOW
+from notice_samples import CONTENT, NOW, start_campaign
 from smtp_server import Counting, smtp_server
 
 DRIVER = Path(__file__).with_name("notify_driver.py")
@@ -130,24 +128,10 @@ def test_kill_9_between_the_servers_250_and_the_commit_resends_with_the_same_mes
 
 def _campaign(
     url: str, channels: tuple[str, ...], people: list[Recipient]
-) -> tuple[SqlCatalog, Campaign]:  # noqa: E501
+) -> tuple[SqlCatalog, Campaign]:
     catalog = SqlCatalog(CatalogSettings(url=url))
     catalog.ensure_schema()
-    campaign = Campaign(
-        0,
-        CONTENT.incident_id,
-        channels,
-        CONTENT,
-        texts_digest(CONTENT),
-        recipients_digest(people),
-        "sam",
-        "ada",
-        NOW,
-    )
-    with catalog.transaction() as tx:
-        campaign = replace(campaign, id=tx.breach_outbox.add_campaign(campaign))
-    fill(catalog, outbox_rows(campaign.id, CONTENT.incident_id, channels, people))
-    return catalog, campaign
+    return catalog, start_campaign(catalog, channels, people)
 
 
 def test_a_dropped_connection_and_4xx_answers_end_in_one_message_each_and_5xx_is_listed(

@@ -123,6 +123,16 @@ def test_the_diff_comes_first_then_applies_in_one_go(sandbox: Path, tmp_path: Pa
             ),
             "line 3, column expires_on",
         ),
+        # columns are checked whole: an early column refused on a later line does not hide
+        # a later column refused on an earlier one
+        (
+            (HEADER, NORDIC.replace("+47 22", "phone"), _second("nordic-two", "Nordic-Two")),
+            "line 2, column contact_phone",
+        ),
+        (
+            (HEADER, NORDIC, _second("PA-2", "P" * 81), ALPINE.replace("gdpr", "GDPR")),
+            "line 3, column agreement_reference",
+        ),
         ((HEADER, ALPINE.replace("Alpine", "Alp\tine")), "line 2, column legal_name"),
         ((HEADER, NORDIC, ALPINE.replace("Alpine", "A" * 2001)), "line 3, column legal_name"),
         (
@@ -190,3 +200,33 @@ def test_the_quick_e_mail_check_never_accepts_what_the_rule_refuses() -> None:
     cases += ["".join(rng.choice(letters) for _ in range(rng.randint(1, 9))) for _ in range(20000)]
     accepted = [c for c in cases if plain_email(c)]
     assert accepted and all(_email_fault(c) is None for c in accepted)
+
+
+def test_a_second_import_adds_only_the_new_partners_and_agreements(
+    sandbox: Path, tmp_path: Path
+) -> None:
+    assert _import(sandbox, _file(tmp_path, HEADER, NORDIC)).code == 0
+    # Known and unchanged, new with an agreement, new without; an address the quick check
+    # leaves to the full e-mail rule is still taken.
+    second = _second("ola@nordic.example", "åsa@nordic.example")
+    result = _import(sandbox, _file(tmp_path, HEADER, NORDIC, second, ALPINE))
+    assert result.code == 0, result.stderr
+    body = result.json()
+    assert (body["added"], body["changed"], body["unchanged"]) == (
+        ["nordic-two", "alpine-experts"],
+        [],
+        1,
+    )
+    shown = {
+        name: run_cli("--json", "partner", "show", name, config=sandbox).json()
+        for name in ("nordic-sales", "nordic-two", "alpine-experts")
+    }
+    assert [a["reference"] for a in shown["nordic-sales"]["agreements"]] == ["PA-1"]
+    agreements = shown["nordic-two"]["agreements"]
+    assert [(a["reference"], a["effective_from"], a["expires_on"]) for a in agreements] == [
+        ("PA-2", "2020-01-01", "2099-12-31")
+    ]
+    assert shown["nordic-two"]["contact_email"] == "åsa@nordic.example"
+    assert shown["nordic-two"]["kinds"] == ["sales"]
+    assert shown["alpine-experts"]["agreements"] == []
+    assert shown["alpine-experts"]["expertise"] == ["gdpr", "payroll"]

@@ -131,6 +131,10 @@ def _register() -> None:
 
     del breach_notify  # it adds its commands to the breach group
     cli.add_command(breach.breach)
+    from aptien_ops.cli import billing, billing_sync, billing_webhook
+
+    del billing_sync, billing_webhook  # they add their commands to the billing group
+    cli.add_command(billing.billing)
 
 
 _register()

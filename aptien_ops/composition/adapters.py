@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 from aptien_ops.config import ClusterSettings, RegionSettings, Settings
 from aptien_ops.domain import Clock
 from aptien_ops.keyfiles import SIGNING_KEY, never_replace
-from aptien_ops.ports import BackupRepository, Catalog, InspectionReader, TenantStore
+from aptien_ops.ports import (
+    BackupRepository,
+    BillingSource,
+    Catalog,
+    InspectionReader,
+    TenantStore,
+)
 
 if TYPE_CHECKING:
     from aptien_ops.services.context import OpsContext
@@ -65,6 +71,16 @@ def install_probes(settings: Settings, clock: Clock) -> InstallProbes:
         client_tools=lambda kind: backend("client_tools", kind)(),
         environ=os.environ,
     )
+
+
+def billing_source(settings: Settings) -> BillingSource | None:
+    """Stripe as ``[billing]`` configures it, opened on first use; None when the config has
+    no ``[billing]`` (billing is not connected)."""
+    configured = getattr(settings, "billing", None)
+    if configured is None:
+        return None
+    source: BillingSource = backend("billing_source", "stripe")(configured)
+    return source
 
 
 def inspection_reader(cluster: ClusterSettings, inspector_role: str) -> InspectionReader:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar, overload
 from aptien_ops.composition.adapters import (
     backend,
     backup_repositories,
+    billing_source,
     inspection_reader,
     install_probes,
     notice_channels,
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from aptien_ops.regions import RegionResolver
     from aptien_ops.services.approvals import ApprovalService
     from aptien_ops.services.backups import BackupService
+    from aptien_ops.services.billing import BillingService
+    from aptien_ops.services.billing_sync import BillingSyncService
+    from aptien_ops.services.billing_webhook import BillingWebhookService
     from aptien_ops.services.breach_notices import NoticeService
     from aptien_ops.services.doctor import DoctorService
     from aptien_ops.services.fleet import FleetService
@@ -233,6 +237,24 @@ class Console:
         from aptien_ops.services.breach_notices import NoticeService
 
         return NoticeService(self.ctx, self._approvals, lambda: notice_channels(self.ctx))
+
+    @_service
+    def billing(self) -> BillingService:
+        from aptien_ops.services.billing import BillingService
+
+        return BillingService(self.ctx, lambda: billing_source(self.settings))
+
+    @_service
+    def billing_sync(self) -> BillingSyncService:
+        from aptien_ops.services.billing_sync import BillingSyncService
+
+        return BillingSyncService(self.ctx, lambda: billing_source(self.settings))
+
+    @_service
+    def billing_webhook(self) -> BillingWebhookService:
+        from aptien_ops.services.billing_webhook import BillingWebhookService
+
+        return BillingWebhookService(self.ctx, lambda: billing_source(self.settings))
 
     @_service
     def doctor(self) -> DoctorService:

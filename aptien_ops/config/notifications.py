@@ -45,6 +45,12 @@ def parse_notifications(top: TableReader, as_path: Callable[[str], Path]) -> Not
         validate_email(sender, what="from_address")
     except InvalidInput as exc:
         raise e.fail("from_address", exc.message) from None
+    user = e.get("user", str, None)
+    if user is not None and security == "none":
+        raise e.fail("user", 'a login needs security = "starttls" or "tls" (never in clear)')
+    ca_file = e.get("ca_file", str, None)
+    if ca_file is not None and security == "none":
+        raise e.fail("ca_file", 'applies to security = "starttls" or "tls" only')
     rate = e.get("rate_per_second", (int, float), 0)
     if not 0 <= rate <= 100_000:
         raise e.fail("rate_per_second", f"must be between 0 and 100000, got {rate}")
@@ -60,9 +66,10 @@ def parse_notifications(top: TableReader, as_path: Callable[[str], Path]) -> Not
         host=host,
         port=port,
         security=security,
-        user=e.get("user", str, None),
+        user=user,
         password=e.secret(),
         from_address=sender,
+        ca_file=as_path(ca_file) if ca_file is not None else None,
         rate_per_second=float(rate),
         max_attempts=attempts,
         timeout_seconds=float(timeout),

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from aptien_ops.config.billing import parse_billing
 from aptien_ops.config.notifications import parse_notifications
 from aptien_ops.config.reader import TableReader, check_url
 from aptien_ops.config.residency import check_residency
@@ -257,6 +258,7 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
 
     bastion = _bastion(top.sub("bastion", {}))
     notifications = parse_notifications(top, as_path)
+    billing = parse_billing(top)
 
     overrides_table = top.sub("region_overrides", {})
     overrides: dict[str, str] = {}
@@ -284,6 +286,7 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
         partners=PartnerSettings(**partner_values),
         bastion=bastion,
         notifications=notifications,
+        billing=billing,
     )
     check_residency(settings)
     return settings

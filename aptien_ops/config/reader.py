@@ -44,6 +44,15 @@ class TableReader:
             raise self.fail(key, f"must be {article(names)}, got {value!r:.60}")
         return value
 
+    def within(
+        self, key: str, default: float, low: float, high: float, kind: type | tuple[type, ...] = int
+    ) -> Any:
+        """A number between ``low`` and ``high`` (inclusive). Raises: ConfigError."""
+        value = self.get(key, kind, default)
+        if not low <= value <= high:
+            raise self.fail(key, f"must be between {low:g} and {high:g}, got {value}")
+        return value
+
     def sub(self, key: str, default: Any = ...) -> TableReader:
         self.seen.add(key)
         if key not in self.table:

@@ -220,6 +220,9 @@ class EmailSettings:
     user: str | None = None
     password: SecretRef = field(default_factory=SecretRef)
     from_address: str = "privacy@aptien.example"
+    ca_file: Path | None = None
+    """PEM file of the certificate authorities to trust for the server's certificate
+    (STARTTLS or TLS); None: the system's. Given, only these are trusted."""
     rate_per_second: float = 0.0
     """At most this many messages a second (0: as fast as the server takes them)."""
     max_attempts: int = 5
@@ -238,6 +241,28 @@ class WebsiteSettings:
 class NotificationSettings:
     email: EmailSettings
     website: WebsiteSettings
+
+
+@dataclass(frozen=True)
+class BillingSettings:
+    """``[billing]``: Stripe, read through stripe-python (docs/billing.md). With no such
+    section billing is "not connected": nothing reaches Stripe and ``billing sync`` says so."""
+
+    api_key: SecretRef
+    """The (restricted) API key: ``api_key_file`` or ``api_key_env``, never the file itself."""
+    webhook_secret: SecretRef = field(default_factory=SecretRef)
+    """The webhook endpoint's signing secret (``whsec_…``), read only to verify a delivery."""
+    api_base: str | None = None
+    """Another Stripe-compatible server (the sandbox's, a test's): ``https://…``, or
+    ``http://`` on loopback only. Unset: Stripe itself."""
+    notice_days: tuple[int, ...] = (30, 7, 1)
+    """A licence ending within each of these many days is told to the client once."""
+    webhook_tolerance_seconds: int = 300
+    """A delivery signed longer ago than this is refused (a replay)."""
+    max_attempts: int = 5
+    """A request that meets a rate limit (429), a 5xx or a network error is tried at most this
+    often, with backoff, before the command stops with exit 6."""
+    timeout_seconds: float = 30.0
 
 
 #: The service account a production config names when its ``[bastion]`` section does not.
@@ -281,6 +306,8 @@ class Settings:
             EmailSettings(), WebsiteSettings(Path("website"))
         )
     )
+    billing: BillingSettings | None = None
+    """``[billing]``; None: billing is not connected."""
 
     @property
     def sandbox(self) -> bool:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from aptien_ops.domain.values import iso
-from aptien_ops.errors import InvalidInput
+from aptien_ops.errors import InvalidInput, Unavailable
 
 #: A Stripe customer id as the console accepts it on the command line.
 CUSTOMER_ID = re.compile(r"^cus_[A-Za-z0-9]{1,64}$")
@@ -93,6 +93,19 @@ def validate_customer_id(text: str) -> str:
             hint="copy it from the Stripe dashboard, or use --create",
         )
     return text
+
+
+class BillingNotConnected(Unavailable):
+    """``ops.toml`` has no ``[billing]`` section: the console reaches no Stripe (exit 6 for a
+    command that needs it, with the hint; a state to show, never a traceback)."""
+
+    label = "not connected"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "billing is not connected: the config has no [billing] section",
+            hint="add [billing] with api_key_file or api_key_env (docs/billing.md)",
+        )
 
 
 @dataclass(frozen=True)
@@ -197,3 +210,39 @@ class TenantBilling:
             "last_event": self.last_event_id,
             "updated_at": iso(self.updated_at),
         }
+
+
+#: The keys of a tenant's billing that every member of staff may see: its licence state.
+STATE_ONLY_KEYS = ("tenant", "licence", "group", "period_end", "cancel_at_period_end")
+
+
+@dataclass(frozen=True)
+class BillingStatus:
+    """A tenant's billing as ``billing status`` shows it: everything kept (``full``, the
+    ``billing`` role and admins) or the licence state only (:data:`STATE_ONLY_KEYS`, every
+    other role). ``billing`` is None for a tenant not linked to Stripe (licence ``none``)."""
+
+    tenant: str
+    billing: TenantBilling | None
+    full: bool
+
+    @property
+    def licence(self) -> LicenceState:
+        return self.billing.subscription_status if self.billing else LicenceState.NONE
+
+    @property
+    def group(self) -> LicenceGroup:
+        return licence_group(self.licence)
+
+    @property
+    def period_end(self) -> datetime | None:
+        return self.billing.current_period_end if self.billing else None
+
+    def as_json(self) -> dict[str, object]:
+        billing = self.billing or TenantBilling(self.tenant, "")
+        shown = billing.as_json()
+        if self.billing is None:
+            shown["customer"] = None
+        if not self.full:
+            return {key: shown[key] for key in STATE_ONLY_KEYS}
+        return shown

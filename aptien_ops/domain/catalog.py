@@ -53,3 +53,9 @@ class CatalogInstall:
     the ops log's table, as the server answers ``has_table_privilege`` (should be none)."""
     missing_triggers: tuple[str, ...] = ()
     """PostgreSQL: the append-only triggers of the ops log that are absent or disabled."""
+    outbox_rewrites: tuple[str, ...] = ()
+    """PostgreSQL: what the runtime role may do to the breach notices' history beyond adding
+    to it and moving a delivery's state on (``DELETE on breach_outbox``, ``UPDATE of
+    breach_outbox.email``), as the server answers; should be none."""
+    outbox_fix: str | None = None
+    """The owner's statements that take those privileges back (None when there are none)."""

@@ -7,6 +7,7 @@ limit counts characters after white space is collapsed: a reason is kept as one 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aptien_ops.errors import InvalidInput
@@ -60,6 +61,21 @@ class FreeText:
     def optional(self, value: str | None) -> str | None:
         """:meth:`check`, but None (or blank text) stays None."""
         return None if value is None or not value.strip() else self.check(value)
+
+    def check_each(self, values: Sequence[str]) -> list[str]:
+        """:meth:`check` of each value, in bulk (an import's column).
+        Raises: InvalidInput, as :meth:`check` for the first value refused."""
+        texts = [" ".join(v.split()) for v in values]
+        if all(texts) and max(map(len, texts), default=0) <= self.limit:
+            return texts
+        return [self.check(v) for v in values]
+
+    def optional_each(self, values: Sequence[str]) -> list[str | None]:
+        """:meth:`optional` of each value, in bulk. Raises: InvalidInput, as :meth:`check`."""
+        texts = [" ".join(v.split()) for v in values]
+        if max(map(len, texts), default=0) <= self.limit:
+            return [text or None for text in texts]
+        return [self.optional(v) for v in values]
 
 
 #: Why an operator did something (suspend, reject a request, purge early, export personal

@@ -8,6 +8,7 @@ statically (``_: type[Port] = Adapter`` at the end of its module), checked by my
 """
 
 from aptien_ops.ports.backups import BackupRepository
+from aptien_ops.ports.billing import BillingRepository, BillingSource
 from aptien_ops.ports.catalog import (
     ApprovalRepository,
     BackupIndex,
@@ -46,6 +47,8 @@ __all__ = [
     "BackupIndex",
     "BackupKeys",
     "BackupRepository",
+    "BillingRepository",
+    "BillingSource",
     "BreachOutbox",
     "ClusterPrivileges",
     "Catalog",

@@ -63,7 +63,8 @@ class BillingSource(Protocol):
 
 
 class BillingRepository(Protocol):
-    """One row per linked tenant (:class:`TenantBilling`) and the event cursor."""
+    """One row per linked tenant (:class:`TenantBilling`), the events applied and the event
+    cursor (``tx.billing``)."""
 
     def get(self, tenant: str, *, for_update: bool = False) -> TenantBilling | None: ...
 
@@ -92,10 +93,32 @@ class BillingRepository(Protocol):
         """The event was applied already (events are idempotent on their id)."""
         ...
 
-    def mark_seen(self, event_id: str, at: datetime) -> None: ...
+    def mark_seen(self, event_id: str, at: datetime) -> None:
+        """Record the event as applied (marking one twice changes nothing)."""
+        ...
 
     def cursor(self) -> str | None:
         """The id of the newest event a sync applied, or None (never synced)."""
         ...
 
     def set_cursor(self, event_id: str | None, at: datetime) -> None: ...
+
+    def statuses(
+        self, *, tenant: str | None = None, states: frozenset[LicenceState] | None = None
+    ) -> list[tuple[str, TenantBilling | None]]:
+        """Every tenant that is not purged (or only ``tenant``), by name, with its billing
+        (None: not linked, licence ``none``); of ``states`` if given (``none`` includes the
+        tenants not linked)."""
+        ...
+
+    def status_json(
+        self,
+        *,
+        tenant: str | None = None,
+        states: frozenset[LicenceState] | None = None,
+        full: bool,
+    ) -> str:
+        """:meth:`statuses` as one JSON array text, ASCII only, written by the database: each
+        row ``domain.billing.BillingStatus.as_json()`` (``full``: every field kept; else the
+        licence state only). The hot path of ``billing status --json``."""
+        ...

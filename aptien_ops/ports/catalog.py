@@ -38,6 +38,7 @@ from aptien_ops.domain import (
     VerifyResult,
 )
 from aptien_ops.domain.backup_index import BackupQuery, DueCount, DueFact, DueRule, IndexTally
+from aptien_ops.ports.billing import BillingRepository
 from aptien_ops.ports.incidents import IncidentRepository, IncidentScopeRepository
 from aptien_ops.ports.outbox import BreachOutbox
 from aptien_ops.ports.partners import AssignmentRepository, PartnerRepository
@@ -338,6 +339,8 @@ class CatalogTx(Protocol):
     def incidents(self) -> IncidentRepository: ...
     @property
     def incident_scope(self) -> IncidentScopeRepository: ...
+    @property
+    def billing(self) -> BillingRepository: ...
 
 
 class Catalog(Protocol):

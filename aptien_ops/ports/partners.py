@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Protocol
 
+from aptien_ops.domain.partner_batch import NewAgreements, NewPartners
 from aptien_ops.domain.partners import (
     Agreement,
     Assignment,
@@ -36,7 +37,7 @@ class PartnerRepository(Protocol):
         """Raises: Conflict if the name is taken."""
         ...
 
-    def insert_many(self, partners: list[Partner]) -> None:
+    def insert_many(self, partners: NewPartners) -> None:
         """Insert them all at once (an import). Raises: Conflict if a name is taken."""
         ...
 
@@ -53,8 +54,9 @@ class PartnerRepository(Protocol):
         Raises: Conflict if the partner has an agreement with that reference."""
         ...
 
-    def add_agreements(self, agreements: list[Agreement]) -> None:
-        """Store them all at once (an import; their ids are ignored). Raises: Conflict."""
+    def add_agreements(self, agreements: NewAgreements) -> None:
+        """Store them all at once (an import). Raises: Conflict (a partner's reference is
+        taken, or no such partner)."""
         ...
 
     def end_agreement(self, agreement_id: int, at: datetime, by: str, reason: str) -> None:

@@ -22,8 +22,14 @@ ROLES_DOC = "docs/production.md, Catalog roles"
 DOCTOR_DOC = "docs/production.md, Doctor"
 #: What is read from the catalog's records, once its schema is this code's.
 RECORDS = ("catalog.opens", "catalog.mode", "catalog.policy", "catalog.admins")
-#: The PostgreSQL roles that keep the ops log append-only.
-ROLES = ("catalog.owner", "catalog.log-privileges", "catalog.triggers")
+#: The PostgreSQL roles that keep the ops log append-only and the breach notices' history
+#: (campaigns, outbox, exemptions) as it was sent.
+ROLES = (
+    "catalog.owner",
+    "catalog.log-privileges",
+    "catalog.triggers",
+    "catalog.outbox-privileges",
+)
 
 
 def uncurrent(probe: Callable[[], CatalogProbe]) -> str | None:
@@ -230,4 +236,21 @@ def _roles(settings: Settings, install: CatalogInstall) -> list[Finding]:
         if missing
         else Finding.passed("catalog.triggers", "the ops log's append-only triggers are in place")
     )
+    findings.append(_outbox(runtime, install))
     return findings
+
+
+def _outbox(runtime: str, install: CatalogInstall) -> Finding:
+    check, excess = "catalog.outbox-privileges", install.outbox_rewrites
+    if excess:
+        return Finding.failed(
+            check,
+            f"the server says {runtime} may rewrite the breach notices' history:"
+            f" {', '.join(excess)}",
+            f"as the catalog's owner: {install.outbox_fix}",
+        )
+    return Finding.passed(
+        check,
+        f"the server says {runtime} may only add breach campaigns, notices and exemptions"
+        " and move a notice's delivery state on",
+    )

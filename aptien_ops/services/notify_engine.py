@@ -4,8 +4,9 @@ Exactly once per recipient and channel, whatever stops a run:
 
 - The outbox has one row per incident, channel and recipient (its idempotency key); filling
   it again adds nothing that is there. A rerun only works on ``pending`` rows.
-- **Website**: the region's page and feed are rewritten whole (atomically); a rerun rewrites
-  the same entry, so the row is marked sent after the files are in place.
+- **Website**: the region's pages (one per language its affected people read) and feed are
+  rewritten whole (atomically); a rerun rewrites the same entry, so the row is marked sent
+  after the files are in place.
 - **In-app**: each tenant's messages are inserted in the tenant's own transaction with a
   unique ``dedupe_key`` per incident and user (a rerun's insert skips what is there); the rows
   are marked sent after that commit.
@@ -59,7 +60,7 @@ from aptien_ops.domain.notices import (
     message_id,
 )
 from aptien_ops.errors import InvalidInput, NotFound, OpsError
-from aptien_ops.notice_texts import render
+from aptien_ops.notice_texts import notice_languages, render
 from aptien_ops.ports import Catalog, InAppWriter, MailTransport, TenantStore, WebsitePublisher
 
 #: Outbox rows read (and in-app messages written) per batch.
@@ -95,9 +96,12 @@ def outbox_rows(
     people = list(recipients)
     for channel in channels:
         if channel == "website":
+            # One row per region; its ``language`` holds the languages of the region's
+            # affected people (``de,en``): the notice gets a page in each.
             for region in sorted({r.region for r in people}):
+                spoken = ",".join(notice_languages(r for r in people if r.region == region))
                 yield OutboxRow(
-                    0, campaign_id, incident_id, channel, region, region, None, None, None, None
+                    0, campaign_id, incident_id, channel, region, region, None, None, None, spoken
                 )
             continue
         for r in people:
@@ -237,7 +241,7 @@ class Engine:
         def deliver(rows: Iterator[OutboxRow], done: int, total: int) -> None:
             for row in rows:
                 try:
-                    site.publish(WebsiteNotice(row.region, content, LANGUAGES))
+                    site.publish(WebsiteNotice(row.region, content, _languages(row)))
                 except OpsError as exc:
                     self._attempt_failed(row, exc.message, permanent=False)
                     continue
@@ -334,6 +338,13 @@ class Engine:
             self._rounds("email", deliver, self._rows)
         finally:
             transport.close()
+
+
+def _languages(row: OutboxRow) -> tuple[str, ...]:
+    """A website row's languages; every language for a row written before they were kept."""
+    if not row.language:
+        return LANGUAGES
+    return tuple(lang for lang in row.language.split(",") if lang in LANGUAGES) or ("en",)
 
 
 def compose_mail(content: NoticeContent, recipient: Recipient, sender: str) -> Mail:

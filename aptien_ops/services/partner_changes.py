@@ -45,6 +45,13 @@ from aptien_ops.ports import CatalogTx
 from aptien_ops.services.partner_reads import PartnerReads, existing_partner
 
 
+def partner_email(value: str | None) -> str | None:
+    """A partner's contact e-mail address, or None for blank. Raises: InvalidInput."""
+    if value is None or not value.strip():
+        return None
+    return validate_email(value.strip(), what="the partner's contact e-mail")
+
+
 def reason_for(reason: str | None, what: str) -> str:
     return REASON.check(reason, missing=f"{what} needs a reason", hint='--reason "why"')
 
@@ -95,7 +102,7 @@ class PartnerChanges(PartnerReads):
             parse_expertise(given.expertise),
             parse_coverage(given.coverage, self.ctx.settings.regions),
             CONTACT_NAME.optional(given.contact_name),
-            self._email(given.contact_email),
+            partner_email(given.contact_email),
             parse_phone(given.contact_phone),
             PartnerStatus.ACTIVE,
             None,
@@ -105,12 +112,6 @@ class PartnerChanges(PartnerReads):
             now,
             by,
         )
-
-    @staticmethod
-    def _email(value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        return validate_email(value.strip(), what="the partner's contact e-mail")
 
     def first_review_due(self) -> date:
         return add_months(self.today(), self.ctx.settings.partners.review_interval_months)
@@ -129,7 +130,7 @@ class PartnerChanges(PartnerReads):
         if change.contact_name is not None:
             fields["contact_name"] = CONTACT_NAME.optional(change.contact_name)
         if change.contact_email is not None:
-            fields["contact_email"] = self._email(change.contact_email)
+            fields["contact_email"] = partner_email(change.contact_email)
         if change.contact_phone is not None:
             fields["contact_phone"] = parse_phone(change.contact_phone)
         if change.status is not None:

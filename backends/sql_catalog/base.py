@@ -67,11 +67,5 @@ def _rendered(values: list[Any], process: Callable[[Any], Any] | None) -> list[A
     """``values`` as the driver takes them: each distinct value processed once."""
     if process is None:
         return values
-    done: dict[Hashable, Any] = {}
-    out = []
-    for value in values:
-        if value in done:
-            out.append(done[value])
-        else:
-            out.append(done.setdefault(value, process(value)))
-    return out
+    done: dict[Hashable, Any] = {value: process(value) for value in set(values)}
+    return list(map(done.__getitem__, values))

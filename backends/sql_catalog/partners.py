@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from functools import lru_cache
-from operator import attrgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, insert, select, update
@@ -14,6 +12,7 @@ from sqlalchemy import exc as sa_exc
 from aptien_ops.backends import catalog_schema as s
 from aptien_ops.backends.sql_catalog.base import Repository
 from aptien_ops.backends.sql_catalog.errors import guarded
+from aptien_ops.domain.partner_batch import NewAgreements, NewPartners
 from aptien_ops.domain.partners import (
     Agreement,
     AgreementStatus,
@@ -40,8 +39,6 @@ def new_id(result: CursorResult[Any], what: str) -> int:
     return int(key[0])
 
 
-#: :func:`joined` of a frozen set (kinds, countries, regions), which an import repeats.
-_joined_set = lru_cache(maxsize=256)(joined)
 T = TypeVar("T")
 
 
@@ -98,29 +95,57 @@ def _partner(row: Any) -> Partner:
     )
 
 
-#: Each column of ``partners`` and how a :class:`Partner` gives its value.
-_PARTNER_VALUES: tuple[tuple[str, Callable[[Partner], object]], ...] = (
-    ("name", attrgetter("name")),
-    ("legal_name", attrgetter("legal_name")),
-    ("kinds", lambda p: _joined_set(p.kinds)),
-    ("expertise", lambda p: ",".join(p.expertise)),
-    ("countries", lambda p: _joined_set(p.coverage.countries)),
-    ("regions", lambda p: _joined_set(p.coverage.regions)),
-    ("contact_name", attrgetter("contact_name")),
-    ("contact_email", attrgetter("contact_email")),
-    ("contact_phone", attrgetter("contact_phone")),
-    ("status", lambda p: str(p.status)),
-    ("status_reason", attrgetter("status_reason")),
-    ("review_due", attrgetter("review_due")),
-    ("created_at", attrgetter("created_at")),
-    ("created_by", attrgetter("created_by")),
-    ("updated_at", attrgetter("updated_at")),
-    ("updated_by", attrgetter("updated_by")),
-)
-
-
 def partner_values(partner: Partner) -> dict[str, object]:
-    return {column: value(partner) for column, value in _PARTNER_VALUES}
+    return {
+        "name": partner.name,
+        "legal_name": partner.legal_name,
+        "kinds": joined(partner.kinds),
+        "expertise": ",".join(partner.expertise),
+        "countries": joined(partner.coverage.countries),
+        "regions": joined(partner.coverage.regions),
+        "contact_name": partner.contact_name,
+        "contact_email": partner.contact_email,
+        "contact_phone": partner.contact_phone,
+        "status": str(partner.status),
+        "status_reason": partner.status_reason,
+        "review_due": partner.review_due,
+        "created_at": partner.created_at,
+        "created_by": partner.created_by,
+        "updated_at": partner.updated_at,
+        "updated_by": partner.updated_by,
+    }
+
+
+def _new_partner_columns(batch: NewPartners) -> dict[str, Sequence[object]]:
+    """The ``partners`` rows of ``batch``, column by column; a value shared by many rows
+    (kinds, expertise, coverage) is turned into the column's text once."""
+    n = len(batch)
+    return {
+        "name": batch.names,
+        "legal_name": batch.legal_names,
+        "kinds": _each(batch.kinds, joined),
+        "expertise": _each(batch.expertise, ",".join),
+        "countries": _each(batch.coverage, lambda c: joined(c.countries)),
+        "regions": _each(batch.coverage, lambda c: joined(c.regions)),
+        "contact_name": batch.contact_names,
+        "contact_email": batch.contact_emails,
+        "contact_phone": batch.contact_phones,
+        "status": [str(PartnerStatus.ACTIVE)] * n,
+        "status_reason": [None] * n,
+        "review_due": [batch.review_due] * n,
+        "created_at": [batch.at] * n,
+        "created_by": [batch.by] * n,
+        "updated_at": [batch.at] * n,
+        "updated_by": [batch.by] * n,
+    }
+
+
+def _each(values: Sequence[T], text: Callable[[T], str]) -> list[str]:
+    """``text`` of each value, worked out once per distinct object (an import's rows share
+    the objects of the cells that repeat)."""
+    distinct = {id(v): v for v in values}
+    done = {key: text(v) for key, v in distinct.items()}
+    return list(map(done.__getitem__, map(id, values)))
 
 
 def _agreement(row: Any) -> Agreement:
@@ -141,29 +166,33 @@ def _agreement(row: Any) -> Agreement:
     )
 
 
-#: Each column an agreement is inserted with, and how an :class:`Agreement` gives its value.
-_AGREEMENT_VALUES: tuple[tuple[str, Callable[[Agreement], object]], ...] = (
-    ("partner", attrgetter("partner")),
-    ("reference", attrgetter("reference")),
-    ("signed_on", attrgetter("signed_on")),
-    ("effective_from", attrgetter("effective_from")),
-    ("expires_on", attrgetter("expires_on")),
-    ("document_sha256", attrgetter("document_sha256")),
-    ("status", lambda a: str(a.status)),
-    ("created_at", attrgetter("created_at")),
-    ("created_by", attrgetter("created_by")),
-)
-
-
 def _agreement_values(agreement: Agreement) -> dict[str, object]:
-    return {column: value(agreement) for column, value in _AGREEMENT_VALUES}
+    return {
+        "partner": agreement.partner,
+        "reference": agreement.reference,
+        "signed_on": agreement.signed_on,
+        "effective_from": agreement.effective_from,
+        "expires_on": agreement.expires_on,
+        "document_sha256": agreement.document_sha256,
+        "status": str(agreement.status),
+        "created_at": agreement.created_at,
+        "created_by": agreement.created_by,
+    }
 
 
-def _columns(
-    records: Sequence[T], values: tuple[tuple[str, Callable[[T], object]], ...]
-) -> dict[str, list[object]]:
-    """Each column's values for ``records``, in their order (one pass per column)."""
-    return {column: list(map(value, records)) for column, value in values}
+def _new_agreement_columns(batch: NewAgreements) -> dict[str, Sequence[object]]:
+    n = len(batch)
+    return {
+        "partner": batch.partners,
+        "reference": batch.references,
+        "signed_on": batch.signed_on,
+        "effective_from": batch.effective_from,
+        "expires_on": batch.expires_on,
+        "document_sha256": [None] * n,
+        "status": [str(AgreementStatus.ACTIVE)] * n,
+        "created_at": [batch.at] * n,
+        "created_by": [batch.by] * n,
+    }
 
 
 class SqlPartners(Repository):
@@ -188,11 +217,11 @@ class SqlPartners(Repository):
             raise Conflict(f"partner {partner.name!r} exists already") from None
 
     @guarded
-    def insert_many(self, partners: list[Partner]) -> None:
-        if not partners:
+    def insert_many(self, partners: NewPartners) -> None:
+        if not len(partners):
             return
         try:
-            self.insert_columns(s.partners, _columns(partners, _PARTNER_VALUES))
+            self.insert_columns(s.partners, _new_partner_columns(partners))
         except sa_exc.IntegrityError:
             raise Conflict("a partner of the import exists already") from None
 
@@ -211,11 +240,11 @@ class SqlPartners(Repository):
         return [_agreement(row) for row in self.conn.execute(stmt)]
 
     @guarded
-    def add_agreements(self, agreements: list[Agreement]) -> None:
-        if not agreements:
+    def add_agreements(self, agreements: NewAgreements) -> None:
+        if not len(agreements):
             return
         try:
-            self.insert_columns(s.partner_agreements, _columns(agreements, _AGREEMENT_VALUES))
+            self.insert_columns(s.partner_agreements, _new_agreement_columns(agreements))
         except sa_exc.IntegrityError:
             raise Conflict("an agreement of the import is recorded already") from None
 

@@ -3,8 +3,10 @@
 The owner (``catalog.owner``) owns every table and is the only role that changes the schema.
 After each migration it grants the runtime role (the user of ``catalog.url``) what the console
 needs and no more: the ops log may be read and appended to, never updated, deleted or
-truncated, and its head row may be moved but not removed. The grants are applied in the
-migration's own transaction, so a schema and its privileges are never seen apart.
+truncated, and its head row may be moved but not removed; the breach notices' campaigns,
+outbox and exemptions may be read and added to, and of an outbox row only its delivery state
+may change. The grants are applied in the migration's own transaction, so a schema and its
+privileges are never seen apart.
 """
 
 from __future__ import annotations
@@ -14,10 +16,22 @@ from collections.abc import Mapping
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from aptien_ops.backends import catalog_billing as b
+from aptien_ops.backends import catalog_outbox as o
 from aptien_ops.backends import catalog_schema as s
 from aptien_ops.errors import Conflict
 
 READ_WRITE = ("SELECT", "INSERT", "UPDATE", "DELETE")
+#: The outbox's columns a delivery moves on; nothing else of a row ever changes.
+OUTBOX_MOVES = ("state", "attempts", "reason", "last_attempt_at")
+#: The breach notices' history: campaigns, outbox rows and Art. 34(3) exemptions are added,
+#: never removed; of an outbox row only its delivery state moves on (what was sent to whom
+#: stays as it was).
+OUTBOX: Mapping[str, tuple[str, ...]] = {
+    o.breach_campaigns.name: ("SELECT", "INSERT"),
+    o.breach_outbox.name: ("SELECT", "INSERT", f"UPDATE ({', '.join(OUTBOX_MOVES)})"),
+    o.breach_exemptions.name: ("SELECT", "INSERT"),
+}
 #: Tables on which the runtime role gets less than READ_WRITE.
 NARROWER: Mapping[str, tuple[str, ...]] = {
     s.opslog.name: ("SELECT", "INSERT"),
@@ -25,7 +39,12 @@ NARROWER: Mapping[str, tuple[str, ...]] = {
     # The mode is recorded once; a runtime role that could delete it could reopen a
     # production catalog as a sandbox.
     s.catalog_meta.name: ("SELECT", "INSERT"),
+    # Billing: an applied Stripe event stays applied (idempotency); the cursor is one row,
+    # moved on, never removed.
+    b.billing_events.name: ("SELECT", "INSERT"),
+    b.billing_cursor.name: ("SELECT", "INSERT", "UPDATE"),
     "alembic_version": ("SELECT",),
+    **OUTBOX,
 }
 #: PostgreSQL 17 lets a non-owner VACUUM a table (``MAINTAIN``): the purge's shredding.
 MAINTAIN_SINCE = 170000

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import gc
-import json
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import Select, Text, case, cast, func, insert, literal, select, type_coerce, update
+from sqlalchemy import Select, Text, cast, func, insert, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.sql import ColumnElement
 
 from aptien_ops.backends import catalog_schema as s
 from aptien_ops.backends.sql_catalog.base import Repository
 from aptien_ops.backends.sql_catalog.errors import guarded
+from aptien_ops.backends.sql_catalog.json_rows import array_text, iso_text, json_object
 from aptien_ops.backends.sql_catalog.tenant_query import before, key_of, page_of, tally_of
 from aptien_ops.domain import (
     ClusterLoad,
@@ -26,8 +25,6 @@ from aptien_ops.domain import (
 from aptien_ops.errors import Conflict, NotFound
 from aptien_ops.ports import TenantRepository
 
-_PG_ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
-_PG_ISO_WHOLE = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
 #: The tenants columns in ``Tenant``'s field order; the JSON ones in ``Tenant.as_json()``'s.
 _COLUMNS = tuple(s.tenants.c[f.name] for f in fields(Tenant))
 _JSON_KEYS = tuple(Tenant.JSON_KEYS)
@@ -95,24 +92,11 @@ class SqlTenants(Repository):
         matches, total = self.conn.execute(tally_of(query)).one()
         return TenantTally(int(matches), int(total))
 
-    def _iso_text(self, col: Any) -> ColumnElement[Any]:
-        """``col`` as the text ``domain.iso()`` would print, computed by the database."""
-        if self.tx.pg:
-            # One to_char per value, its pattern chosen by whether there is a fraction:
-            # iso() drops a zero fraction (three to_char calls per value cost ~10% of the list).
-            whole = func.date_trunc("second", col) == col
-            pattern = case((whole, _PG_ISO_WHOLE), else_=_PG_ISO)
-            return func.to_char(func.timezone("UTC", col), pattern, type_=Text).label(col.name)
-        text = type_coerce(col, Text)
-        # Stored fixed-width "….ffffffZ"; iso() drops a zero fraction.
-        whole_text = func.substr(text, 1, 19, type_=Text).concat("Z")
-        fraction = func.substr(text, 21, 6, type_=Text)
-        return case((fraction == "000000", whole_text), else_=text).label(col.name)
-
     def _json_columns(self) -> list[Any]:
         """The columns of ``Tenant.as_json()``, timestamps rendered as its text by the database."""
         return [
-            self._iso_text(c) if isinstance(c.type, s.UtcDateTime) else c for c in _JSON_COLUMNS
+            iso_text(c, pg=self.tx.pg) if isinstance(c.type, s.UtcDateTime) else c
+            for c in _JSON_COLUMNS
         ]
 
     @guarded
@@ -129,21 +113,10 @@ class SqlTenants(Repository):
         if self.tx.pg:
             rows = _filtered(select(*self._json_columns()), region, state).subquery("t")
             as_text = cast(func.row_to_json(rows.table_valued()), Text)
-            result = self.conn.execute(select(as_text).order_by(rows.c.name))
-            try:
-                text = ",".join(row[0] for row in result.cursor.fetchall())
-            finally:
-                result.close()
-        else:
-            pairs: list[Any] = []
-            for key, col in zip(_JSON_KEYS, self._json_columns(), strict=True):
-                pairs += [literal(key), col]
-            objects = select(func.json_object(*pairs, type_=Text).label("o"))
-            rows = _filtered(objects, region, state).subquery()
-            text = self.conn.execute(select(func.group_concat(rows.c.o, ","))).scalar() or ""
-        if not text.isascii():
-            return json.dumps(json.loads(f"[{text}]"), ensure_ascii=True)
-        return f"[{text}]"
+            return array_text(self.conn, select(as_text).order_by(rows.c.name), pg=True)
+        pairs = list(zip(_JSON_KEYS, self._json_columns(), strict=True))
+        objects = select(json_object(pairs, pg=False).label("o"))
+        return array_text(self.conn, _filtered(objects, region, state), pg=False)
 
     @guarded
     def counts(self) -> list[TenantCount]:

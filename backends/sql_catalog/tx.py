@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from aptien_ops.backends.sql_catalog.approvals import SqlApprovals
 from aptien_ops.backends.sql_catalog.backups import SqlBackupIndex
+from aptien_ops.backends.sql_catalog.billing import SqlBilling
 from aptien_ops.backends.sql_catalog.breach_outbox import SqlBreachOutbox
 from aptien_ops.backends.sql_catalog.history import SqlTenantHistory
 from aptien_ops.backends.sql_catalog.incident_scope import SqlIncidentScope
@@ -54,6 +55,7 @@ class SqlCatalogTx:
         self.incidents = SqlIncidents(self)
         self.incident_scope = SqlIncidentScope(self)
         self.breach_outbox = SqlBreachOutbox(self)
+        self.billing = SqlBilling(self)
 
 
 _: type[CatalogTx] = SqlCatalogTx

@@ -144,3 +144,6 @@ async def test_the_incidents_list_keeps_its_id_and_clock_and_widens_the_title(
     (at_80, _), (at_200, _) = layouts[1], layouts[2]
     title_80, title_200 = at_80[-1], at_200[-1]
     assert title_200.width >= title_200.content > title_80.width  # whole at 200 columns
+    # At 80x24 the title has the room: only the id, the short clock and the status beside it.
+    assert [c.spec.title for c in at_80] == ["Id", "Clock", "Status", "Title"]
+    assert title_80.width >= 30, title_80
