@@ -21,13 +21,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from aptien_ops.backends.notify_inapp import TenantMessages
+from aptien_ops.backends.sql_catalog import SqlCatalog
 from aptien_ops.backends.sqlite_tenants import SqliteTenantStore
-from aptien_ops.config import ClusterSettings
+from aptien_ops.config import CatalogSettings, ClusterSettings
 from aptien_ops.domain.notices import Recipient
 from aptien_ops.ports import DbConnection
-from aptien_ops.services.notify_engine import Channels, fill, outbox_rows
+from aptien_ops.services.notify_engine import Channels
 
-from notify_driver import deliver, open_campaign, pause
+from notice_samples import start_campaign
+from notify_driver import deliver, pause
 
 TENANTS = ("acme", "globex", "initech")
 
@@ -62,8 +64,9 @@ def main() -> None:
         with store.connect(tenant) as conn:
             ids = [row[0] for row in conn.execute("SELECT id FROM users ORDER BY id")]
         people += [Recipient(tenant, "eu", str(i), "", None) for i in ids]
-    catalog, campaign = open_campaign(url, ("inapp",), people)
-    fill(catalog, outbox_rows(campaign.id, campaign.incident_id, ("inapp",), people))
+    catalog = SqlCatalog(CatalogSettings(url=url))
+    catalog.ensure_schema()
+    campaign = start_campaign(catalog, ("inapp",), people)
 
     pausing = Pausing(store, int(n) if kind == "written" else None)
     channels = Channels(inapp=TenantMessages(), store_of=lambda tenant: pausing)  # type: ignore[arg-type,return-value]

@@ -147,7 +147,7 @@ def test_the_outbox_filled_from_the_scope_holds_the_rows_of_outbox_rows(
 
     assert rows(scoped) == rows(listed)
     assert rows(scoped)[:3] == [
-        ("website", "eu", "eu", None, None, None, None, "pending", 0),
-        ("website", "us", "us", None, None, None, None, "pending", 0),
+        ("website", "eu", "eu", None, None, None, "de,en", "pending", 0),
+        ("website", "us", "us", None, None, None, "en", "pending", 0),
         ("inapp", "acme-gmbh/10", "eu", "acme-gmbh", "10", None, "de", "pending", 0),
     ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,12 @@ from aptien_ops.backends.notify_inapp import TenantMessages
 from aptien_ops.backends.sql_catalog import SqlCatalog
 from aptien_ops.backends.sqlite_tenants import SqliteTenantStore
 from aptien_ops.config import CatalogSettings
-from aptien_ops.domain.notices import Campaign, Recipient
+from aptien_ops.domain.notices import Recipient
 from aptien_ops.errors import Conflict
 from aptien_ops.ports import DbConnection
-from aptien_ops.services.notify_engine import Channels, Engine, fill, outbox_rows
+from aptien_ops.services.notify_engine import Channels, Engine
 
-from notify_driver import CONTENT, NOW
+from notice_samples import CONTENT, NOW, start_campaign
 
 DRIVER = Path(__file__).with_name("notify_inapp_driver.py")
 USERS = 4
@@ -68,11 +67,11 @@ def messages_per_user(directory: Path) -> dict[str, list[int]]:
     "points", [["written:1"], ["written:2", "sent:4"], ["sent:8", "written:1"], ["written:3"]]
 )
 def test_kill_9_at_any_point_then_rerun_leaves_one_message_per_user(
-    catalog_url: str, tenants: Path, points: list[str]
+    sql_catalog_url: str, tenants: Path, points: list[str]
 ) -> None:
     for point in points:
-        run_child([str(DRIVER), catalog_url, str(tenants), point], paused=True)
-    lines = run_child([str(DRIVER), catalog_url, str(tenants)], paused=False)
+        run_child([str(DRIVER), sql_catalog_url, str(tenants), point], paused=True)
+    lines = run_child([str(DRIVER), sql_catalog_url, str(tenants)], paused=False)
     assert lines[-1] == 'done {"inapp": {"sent": 12, "pending": 0, "failed": 0}}'
     assert messages_per_user(tenants) == {t: [1] * USERS for t in TENANTS}
 
@@ -93,17 +92,14 @@ class Flaky:
 
 
 def test_a_gone_tenant_fails_at_once_a_busy_one_is_retried_and_the_rest_go_once(
-    catalog_url: str, tenants: Path
+    sql_catalog_url: str, tenants: Path
 ) -> None:
     store = store_in(tenants)
     people = [Recipient(t, "eu", str(n), "") for t in TENANTS for n in range(1, USERS + 1)]
     people[4:4] = [Recipient("gone", "eu", "1", ""), Recipient("gone", "eu", "2", "")]
-    catalog = SqlCatalog(CatalogSettings(url=catalog_url))
+    catalog = SqlCatalog(CatalogSettings(url=sql_catalog_url))
     catalog.ensure_schema()
-    made = Campaign(0, CONTENT.incident_id, ("inapp",), CONTENT, "t", "r", "sam", "ada", NOW)
-    with catalog.transaction() as tx:
-        campaign = replace(made, id=tx.breach_outbox.add_campaign(made))
-    fill(catalog, outbox_rows(campaign.id, CONTENT.incident_id, ("inapp",), people))
+    campaign = start_campaign(catalog, ("inapp",), people)
     flaky = Flaky(store, busy=2)
     stores = {"globex": flaky}
     waits: list[float] = []

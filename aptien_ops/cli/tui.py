@@ -47,6 +47,7 @@ def run_tui(state: CliState) -> None:
     """
     check_terminal()
     from aptien_ops.screens.app import OpsApp
+
     app = OpsApp(state.console(defer_catalog=True))
     app.run()
     if app.start_error is not None:

@@ -138,12 +138,21 @@ def fill_from_scope(
     catalog: Catalog, campaign_id: int, incident_id: str, channels: Iterable[str]
 ) -> int:
     """Add the campaign's rows not in the outbox yet from the incident's recipient snapshot,
-    a channel per transaction, inside the catalog (the rows :func:`outbox_rows` would make);
-    returns how many."""
+    a channel per transaction (the rows :func:`outbox_rows` makes of it); returns how many.
+    A person's rows are copied inside the catalog; the website's, one per region, are made
+    here from the snapshot's regions and languages."""
     added = 0
     for channel in channels:
         with catalog.transaction() as tx:
-            added += tx.breach_outbox.enqueue_scope(campaign_id, incident_id, channel)
+            if channel != "website":
+                added += tx.breach_outbox.enqueue_scope(campaign_id, incident_id, channel)
+                continue
+            regions = [
+                Recipient("", region, "", "", language)
+                for region, language in tx.incident_scope.languages(incident_id)
+            ]
+            rows = outbox_rows(campaign_id, incident_id, (channel,), regions)
+            added += tx.breach_outbox.enqueue(list(rows))
     return added
 
 

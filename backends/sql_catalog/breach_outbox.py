@@ -163,45 +163,27 @@ class SqlBreachOutbox(Repository):
     @guarded
     def enqueue_scope(self, campaign_id: int, incident_id: str, channel: str) -> int:
         # One INSERT … SELECT from the snapshot: the rows never pass through Python.
-        prefix = f"{incident_id}:{channel}:"
-        if channel == "website":
-            region = _S.region
-            source = (
-                select(
-                    literal(campaign_id),
-                    literal(incident_id),
-                    literal(channel),
-                    region,
-                    literal(prefix) + region,
-                    region,
-                    null(),
-                    null(),
-                    null(),
-                    null(),
-                )
-                .where(_S.incident_id == incident_id)
-                .group_by(region)
-                .order_by(region)
+        if channel not in ("inapp", "email"):
+            raise ValueError(f"not a channel with one row per person: {channel!r}")
+        who = _S.tenant + literal("/") + _S.user_ref
+        source = (
+            select(
+                literal(campaign_id),
+                literal(incident_id),
+                literal(channel),
+                who,
+                literal(f"{incident_id}:{channel}:") + who,
+                _S.region,
+                _S.tenant,
+                _S.user_ref,
+                _S.email if channel == "email" else null(),
+                _S.language,
+                literal("pending"),
+                literal(0),
             )
-        else:
-            who = _S.tenant + literal("/") + _S.user_ref
-            source = (
-                select(
-                    literal(campaign_id),
-                    literal(incident_id),
-                    literal(channel),
-                    who,
-                    literal(prefix) + who,
-                    _S.region,
-                    _S.tenant,
-                    _S.user_ref,
-                    _S.email if channel == "email" else null(),
-                    _S.language,
-                )
-                .where(_S.incident_id == incident_id)
-                .order_by(_S.tenant, _S.user_ref)
-            )
-        source = source.add_columns(literal("pending"), literal(0))
+            .where(_S.incident_id == incident_id)
+            .order_by(_S.tenant, _S.user_ref)
+        )
         stmt = (
             self.upsert(s.breach_outbox)
             .from_select(_ENQUEUED, source)
