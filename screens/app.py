@@ -23,17 +23,19 @@ from textual.screen import ModalScreen, Screen
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action, Offer, offered
 from aptien_ops.policy import Policy
-from aptien_ops.screens.base import OpsScreen, ServiceCaller
+from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.commands import OpsCommands
 from aptien_ops.screens.dashboard import DashboardScreen
 from aptien_ops.screens.idle_lock import IdleLock
 from aptien_ops.screens.input_guard import install as guard_input
 from aptien_ops.screens.jobs import JobTracking
 from aptien_ops.screens.navigation import SCREENS, Navigation, Tab
+from aptien_ops.screens.service_calls import ServiceCaller
 from aptien_ops.screens.size_guard import SizeGuard, too_small
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
+    from aptien_ops.services.sessions import SessionStarted
 
 __all__ = ["SCREENS", "OpsApp", "Tab"]
 
@@ -87,8 +89,13 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         clock: Callable[[], float] | None = None,
         cursor_blink: bool = True,
         compose_ahead: bool = False,
+        record_session: bool = False,
     ) -> None:
         super().__init__()
+        self.record_session = record_session
+        """Record this session's start in the ops log once the catalog is connected (the
+        command line records its end); a refusal ends the app with ``start_error``."""
+        self.session: SessionStarted | None = None
         self.composes_ahead = compose_ahead
         """Compose the other screens after the first frame (``compose_ahead``; off by default:
         on this 2-core machine it did not bring a first visit down to a return, see
@@ -185,6 +192,7 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
                 self.compose_ahead()
         else:
             self.call_after_refresh(self._connect)
+        self.call_after_refresh(self.keep_out_of_collection)  # the dashboard, once drawn
         if self.idle_lock_minutes or self.production:
             self.set_interval(self.IDLE_CHECK_SECONDS, self.check_idle_lock, name="idle lock")
 
@@ -203,6 +211,8 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         the session limits of the policy in force."""
         try:
             self.services.connect()
+            if self.record_session:
+                self.session = self.services.sessions.start()
             return self._roles_and_limits()
         except OpsError as error:
             return error

@@ -24,9 +24,9 @@ from textual.worker import Worker, WorkerState
 
 from aptien_ops.config import VERIFY_LEVELS
 from aptien_ops.domain import validate_tenant_name
-from aptien_ops.screens.base import ServiceCaller
 from aptien_ops.screens.formatting import plain
 from aptien_ops.screens.modals import ConfirmModal, OpsModal, _nothing, _stays_open
+from aptien_ops.screens.service_calls import ServiceCaller
 
 R = TypeVar("R")
 

@@ -37,6 +37,7 @@ VALID: dict[str, dict[str, str | bool]] = {
     "operator add": {"user": "newbie", "roles": "viewer"},
     "operator grant": {"user": "vic", "role": "operator"},
     "operator revoke": {"user": "olga", "role": "operator"},
+    "operator sessions": {"ended": True},
     "approval list": {"wanted": "pending"},
     "approval approve": {"approval_id": "1"},
     "approval reject": {"approval_id": "1", "reason": "not agreed"},
@@ -138,6 +139,7 @@ VALID: dict[str, dict[str, str | bool]] = {
     "billing unlink": {"tenant": "acme-gmbh"},
     "billing status": {"tenant": "acme-gmbh", "licence": "none"},
     "billing sync": {"full": True},
+    "billing notify": {"dry_run": True},
     "billing ingest-webhook": {"signature": "t=1,v1=00", "file": "{tmp}/sbx/ops.toml"},
 }
 #: Who runs each group's commands: inspection needs the security colleague, the rest an admin.

@@ -321,7 +321,7 @@ def test_the_status_table_shows_stripe_text_inert_and_the_state_only_to_others(
         assert gone is not None
         from dataclasses import replace
 
-        tx.tenants.update(replace(gone, state=TenantState.PURGED))
+        tx.tenants.update(replace(gone, state=TenantState.PURGED), by="ada")
     full = run_cli("billing", "status", config=world.config, operator="bill")
     assert full.code == 0, full.stderr
     assert "\x1b" not in full.stdout and "\x07" not in full.stdout

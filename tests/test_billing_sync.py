@@ -95,6 +95,21 @@ def test_a_full_sync_keeps_each_linked_tenants_licence_and_invoice(world: Billin
     )
 
 
+def test_a_full_sync_leaves_a_row_an_event_newer_than_its_read_has_updated(
+    world: BillingWorld,
+) -> None:
+    world.customer("acme-gmbh", status="canceled")
+    world.link_all()
+    later = datetime.now(UTC) + timedelta(hours=1)
+    with world.console.ctx.catalog.transaction() as tx:
+        linked = tx.billing.get("acme-gmbh", for_update=True)
+        assert linked is not None
+        newer = replace(linked, subscription_status=LicenceState.PAST_DUE, updated_at=later)
+        tx.billing.save(newer)  # as a webhook delivered while Stripe was being read
+    result = world.console.billing_sync.sync(full=True)
+    assert rows(world.console)["acme-gmbh"] == newer and result.changes == ()
+
+
 def test_an_incremental_sync_applies_the_newer_events_once(world: BillingWorld) -> None:
     idle = world.customer("idle-co", status="none")
     world.customer("acme-gmbh")

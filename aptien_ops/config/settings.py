@@ -159,6 +159,15 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True)
+class TuiSettings:
+    """``[tui]``."""
+
+    refresh_seconds: int = 30
+    """Screens of shared state (dashboard, tenants, approvals, backups, ops log) read the
+    catalog again this often while shown (0: only on demand, ctrl+r or r)."""
+
+
+@dataclass(frozen=True)
 class TenantSettings:
     default_retain_days: int
     """How long a cancelled tenant stays restorable before it may be purged."""
@@ -263,6 +272,9 @@ class BillingSettings:
     """A request that meets a rate limit (429), a 5xx or a network error is tried at most this
     often, with backoff, before the command stops with exit 6."""
     timeout_seconds: float = 30.0
+    suspend_after_unpaid_days: int | None = None
+    """Off (None) unless set: ``billing notify`` suspends a tenant this many days after its
+    non-payment notice went out while it is still past due or unpaid."""
 
 
 #: The service account a production config names when its ``[bastion]`` section does not.
@@ -308,6 +320,7 @@ class Settings:
     )
     billing: BillingSettings | None = None
     """``[billing]``; None: billing is not connected."""
+    tui: TuiSettings = field(default_factory=TuiSettings)
 
     @property
     def sandbox(self) -> bool:

@@ -204,14 +204,10 @@ def apply_event(tx: CatalogTx, event: BillingEvent, now: datetime) -> Applied:
     return Applied(event.event_id, Outcome.CHANGED, change)
 
 
-def _best_subscriptions(
-    subs: Iterable[SubscriptionFacts], linked: set[str]
-) -> dict[str, SubscriptionFacts]:
-    """Per linked customer, its licence: the newest live subscription, else the newest."""
+def _best_subscriptions(subs: Iterable[SubscriptionFacts]) -> dict[str, SubscriptionFacts]:
+    """Per customer, its licence: the newest live subscription, else the newest."""
     best: dict[str, SubscriptionFacts] = {}
     for sub in subs:
-        if sub.customer_id not in linked:
-            continue
         kept = best.get(sub.customer_id)
         if kept is None or _rank(sub) > _rank(kept):
             best[sub.customer_id] = sub
@@ -222,12 +218,10 @@ def _rank(sub: SubscriptionFacts) -> tuple[bool, datetime]:
     return (licence_group(sub.status) not in (LicenceGroup.EXPIRED,), sub.created)
 
 
-def _latest_invoices(invoices: Iterable[InvoiceFacts], linked: set[str]) -> dict[str, InvoiceFacts]:
-    """Per linked customer, the newest finalised invoice, else the newest draft."""
+def _latest_invoices(invoices: Iterable[InvoiceFacts]) -> dict[str, InvoiceFacts]:
+    """Per customer, the newest finalised invoice, else the newest draft."""
     best: dict[str, InvoiceFacts] = {}
     for invoice in invoices:
-        if invoice.customer_id not in linked:
-            continue
         kept = best.get(invoice.customer_id)
         rank = (invoice.status != "draft", invoice.created)
         if kept is None or rank > (kept.status != "draft", kept.created):
@@ -292,24 +286,21 @@ class BillingSyncService:
         now = self.ctx.now()
         stamp = datetime.fromtimestamp(math.floor(now.timestamp()), UTC)
         cursor = source.latest_event_id()
-        with self.ctx.catalog.read() as tx:
-            rows = tx.billing.all()
-        linked = {row.customer_id for row in rows}
-        subs = _best_subscriptions(
-            _counted("subscriptions", source.subscriptions(), progress), linked
-        )
-        invoices = _latest_invoices(_counted("invoices", source.invoices(), progress), linked)
+        # Every customer's facts, not only those of the tenants linked now: one linked while
+        # Stripe is read gets its own, not none.
+        subs = _best_subscriptions(_counted("subscriptions", source.subscriptions(), progress))
+        invoices = _latest_invoices(_counted("invoices", source.invoices(), progress))
         changes: list[TenantChange] = []
         with self.ctx.catalog.transaction() as tx:
+            rows = tx.billing.all()
             for done, row in enumerate(rows, 1):
-                current = tx.billing.get(row.tenant, for_update=True)
-                if current is None or current.customer_id != row.customer_id:
-                    continue  # unlinked (or linked anew) meanwhile
+                if row.updated_at is not None and row.updated_at > stamp:
+                    continue  # an event newer than this read was applied meanwhile (a webhook)
                 updated = _with_invoice(
-                    _with_subscription(current, subs.get(current.customer_id)),
-                    invoices.get(current.customer_id),
+                    _with_subscription(row, subs.get(row.customer_id)),
+                    invoices.get(row.customer_id),
                 )
-                change = _difference(current, updated)
+                change = _difference(row, updated)
                 if change is not None:
                     changes.append(change)
                 tx.billing.save(replace(updated, updated_at=stamp))

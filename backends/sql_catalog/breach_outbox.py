@@ -14,11 +14,11 @@ from aptien_ops.backends import catalog_incidents
 from aptien_ops.backends import catalog_outbox as s
 from aptien_ops.backends.sql_catalog.base import Repository
 from aptien_ops.backends.sql_catalog.errors import guarded
+from aptien_ops.domain.billing_notices import content_from_json
 from aptien_ops.domain.incidents import Exemption
 from aptien_ops.domain.notices import (
     Campaign,
     ChannelCounts,
-    NoticeContent,
     OutboxRow,
     PendingMessage,
 )
@@ -131,7 +131,7 @@ class SqlBreachOutbox(Repository):
             row.id,
             row.incident_id,
             tuple(row.channels.split(",")),
-            NoticeContent(**json.loads(row.content)),
+            content_from_json(json.loads(row.content)),
             row.texts_sha256,
             row.recipients_sha256,
             row.requested_by,
