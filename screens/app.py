@@ -109,8 +109,11 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         self.idle_lock_minutes = console.settings.security.idle_lock_minutes
         """Sandbox: lock after this many idle minutes. Production: end the session (the policy
         the catalog holds sets it once the catalog is connected)."""
-        self.session_hours = 0
-        """Production: the session ends this many hours after it began, idle or not."""
+        self.session_hours = console.settings.security.session_max_hours
+        """The session ends this many hours after it began, idle or not (production: the
+        policy the catalog holds sets it once the catalog is connected)."""
+        self.session_warned = False
+        """Whether the operator was told that the session ends soon."""
         self.production = not console.settings.sandbox
         self.session_started = self.last_input = self.clock()
         self.ended: str | None = None
@@ -193,7 +196,7 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         else:
             self.call_after_refresh(self._connect)
         self.call_after_refresh(self.keep_out_of_collection)  # the dashboard, once drawn
-        if self.idle_lock_minutes or self.production:
+        if self.idle_lock_minutes or self.production or self.session_hours:
             self.set_interval(self.IDLE_CHECK_SECONDS, self.check_idle_lock, name="idle lock")
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -224,9 +227,9 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         return roles
 
     def _limits(self, policy: Policy) -> None:
+        self.session_hours = policy.session_hours  # a sandbox's: its config's
         if self.production:
             self.idle_lock_minutes = policy.idle_minutes
-            self.session_hours = policy.session_hours
 
     def _catalog_opened(self, outcome: frozenset[str] | OpsError) -> None:
         if isinstance(outcome, OpsError):
