@@ -101,9 +101,11 @@ def _labelled(progress: Progress | None, label: str) -> Progress | None:
     return lambda channel, done, total: progress(f"{label} {channel}", done, total)
 
 
-def _outcome(due: DueNotice, **more: object) -> NoticeOutcome:
-    end = due.billing.current_period_end
-    return NoticeOutcome(due.tenant, due.label, iso(end), due.key, **more)  # type: ignore[arg-type]
+def _outcome(
+    due: DueNotice, channels: tuple[ChannelCounts, ...] = (), note: str | None = None
+) -> NoticeOutcome:
+    end = iso(due.billing.current_period_end)
+    return NoticeOutcome(due.tenant, due.label, end, due.key, channels, note)
 
 
 class BillingNoticeService:
