@@ -10,6 +10,7 @@ import click
 from aptien_ops.cli.output import emit_json_text, table
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.domain import validate_tenant_name
+from aptien_ops.domain.billing import amount_text
 from aptien_ops.wording import plural
 
 STATES = (
@@ -17,8 +18,6 @@ STATES = (
     " none; or a group: good, non-payment (past_due, unpaid), expired (canceled,"
     " incomplete_expired, paused), pending"
 )
-#: Currencies Stripe counts in whole units (no minor unit).
-ZERO_DECIMAL = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
 STATE_COLUMNS = ("tenant", "licence", "group", "period_end", "renews")
 FULL_COLUMNS = (*STATE_COLUMNS, "customer", "invoice", "amount", "invoice_status", "due")
 
@@ -97,17 +96,7 @@ def _row(data: dict[str, Any]) -> dict[str, Any]:
     invoice = data.get("invoice")
     if isinstance(invoice, dict):
         row["invoice"] = invoice["number"]
-        row["amount"] = _amount(invoice["amount"], invoice["currency"])
+        row["amount"] = amount_text(invoice["amount"], invoice["currency"])
         row["invoice_status"] = invoice["status"]
         row["due"] = invoice["due"][:10] if invoice["due"] else None
     return row
-
-
-def _amount(minor: int | None, currency: str | None) -> str | None:
-    """``1299.00 EUR`` from Stripe's minor units."""
-    if minor is None or currency is None:
-        return None
-    code, sign, units = currency.upper(), "-" if minor < 0 else "", abs(minor)
-    if currency.lower() in ZERO_DECIMAL:
-        return f"{sign}{units} {code}"
-    return f"{sign}{units // 100}.{units % 100:02d} {code}"
