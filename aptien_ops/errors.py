@@ -101,6 +101,13 @@ class Conflict(OpsError, exit_code=ExitCode.CONFLICT):
     """Exists already, wrong state, or lost a race."""
 
 
+class Stale(Conflict):
+    """The row changed since the operator read it (another operator won the race): nothing
+    was changed; the message says what the row is now. The TUI offers to read it again."""
+
+    label = "changed meanwhile"
+
+
 class Unavailable(OpsError, exit_code=ExitCode.UNAVAILABLE):
     """A backend (database, store, SMTP, Stripe) cannot be reached."""
 

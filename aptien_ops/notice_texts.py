@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
+from aptien_ops.domain.billing_notices import BillingNoticeContent
 from aptien_ops.domain.notices import LANGUAGES, NoticeContent, Recipient
 
 if TYPE_CHECKING:
@@ -134,7 +135,12 @@ class _Safe:
 
 def render(content: NoticeContent, recipient: Recipient) -> tuple[str, str]:
     """(subject, body) for ``recipient`` in their language: the same for every recipient of
-    a tenant and language, so a campaign renders each pair once."""
+    a tenant and language, so a campaign renders each pair once. A billing notice has texts
+    of its own (:mod:`aptien_ops.billing_notice_texts`)."""
+    if isinstance(content, BillingNoticeContent):
+        from aptien_ops.billing_notice_texts import render_billing
+
+        return render_billing(content, recipient.notice_language())
     return _rendered(content, recipient.tenant, recipient.notice_language())
 
 

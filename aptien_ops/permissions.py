@@ -85,6 +85,9 @@ class Action(StrEnum):
     BILLING_VIEW = "billing.view"
     BILLING_LINK = "billing.link"
     BILLING_UNLINK = "billing.unlink"
+    BILLING_SYNC = "billing.sync"
+    BILLING_WEBHOOK = "billing.webhook"
+    BILLING_NOTIFY = "billing.notify"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -180,6 +183,13 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.BILLING_VIEW: _BILLING,
     Action.BILLING_LINK: _BILLING,
     Action.BILLING_UNLINK: _BILLING,
+    # Reading Stripe into the catalog (never a card): the billing role, and admins.
+    Action.BILLING_SYNC: _BILLING,
+    # A signed Stripe webhook delivery applied to the catalog (the account an HTTPS endpoint
+    # pipes it through is a billing operator).
+    Action.BILLING_WEBHOOK: _BILLING,
+    # Licence-ending and non-payment notices to the tenants' representatives (e-mail, in-app).
+    Action.BILLING_NOTIFY: _BILLING,
 }
 
 #: Who may approve a four-eyes request, by the action requested.

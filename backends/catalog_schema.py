@@ -29,13 +29,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: The Alembic revision this code writes and expects. A test asserts it is the script head;
 #: a new migration bumps it.
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 
 #: Key of the PostgreSQL advisory lock that serialises concurrent schema upgrades.
 SCHEMA_LOCK_KEY = 0x4170_7469_656E  # "Aptien"
@@ -134,6 +135,9 @@ tenants = Table(
     # The client representative's phone and company, shared only on a partner's contact card.
     Column("contact_phone", Text, nullable=True),
     Column("company", Text, nullable=True),
+    # Bumped by every change: a change names the version it read (migration 0009).
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("changed_by", String(64), nullable=True),
     CheckConstraint(f"state IN {TENANT_STATES!r}", name="state"),
     Index(None, "region", "state"),
 )
@@ -179,6 +183,9 @@ operators = Table(
     Column("added_by", String(64), nullable=True),
     Column("added_at", UtcDateTime(), nullable=False),
     Column("active", Boolean(), nullable=False),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("changed_by", String(64), nullable=True),
+    Column("changed_at", UtcDateTime(), nullable=True),
 )
 
 operator_roles = Table(
@@ -207,6 +214,7 @@ approvals = Table(
     Column("decided_by", String(64), nullable=True),
     Column("decided_at", UtcDateTime(), nullable=True),
     Column("reason", Text, nullable=True),
+    Column("version", Integer, nullable=False, server_default=text("1")),
     CheckConstraint(f"state IN {APPROVAL_STATES!r}", name="state"),
 )
 

@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from aptien_ops.backends.tenant_schema import utc_timestamp
-from aptien_ops.domain.notices import InAppMessage
+from aptien_ops.domain.notices import InAppMessage, notice_kind
 from aptien_ops.errors import Conflict, IntegrityFailure, OpsError, Unavailable
 from aptien_ops.ports import DbConnection
 from aptien_ops.ports.notifications import InAppWriter
 
-KIND = "breach-notice"
+#: The platform's message kind: ``breach-notice``, or ``billing-notice`` for a billing one.
+KIND = "{}-notice"
 
 # Spelled out: only these two constant statements ever run.
 _SQLITE = (
@@ -44,7 +45,17 @@ class TenantMessages:
             statement = _SQLITE
         else:
             stamp, statement = now, _POSTGRESQL
-        rows = [(stamp, int(m.user_ref), KIND, m.subject, m.body, m.dedupe_key) for m in messages]
+        rows = [
+            (
+                stamp,
+                int(m.user_ref),
+                KIND.format(notice_kind(m.dedupe_key)),
+                m.subject,
+                m.body,
+                m.dedupe_key,
+            )
+            for m in messages
+        ]
         try:
             cur = conn.cursor()  # type: ignore[attr-defined]
             try:

@@ -17,8 +17,8 @@ from textual.widgets import Label, Sparkline, Static
 
 from aptien_ops.errors import OpsError
 from aptien_ops.inspect_query import LoginFilters
-from aptien_ops.screens.base import ServiceCaller
 from aptien_ops.screens.formatting import count, plural, short_minute
+from aptien_ops.screens.service_calls import ServiceCaller
 from aptien_ops.terminal_text import shown
 
 if TYPE_CHECKING:

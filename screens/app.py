@@ -23,18 +23,23 @@ from textual.screen import ModalScreen, Screen
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action, Offer, offered
 from aptien_ops.policy import Policy
-from aptien_ops.screens.base import OpsScreen, ServiceCaller
+from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.commands import OpsCommands
 from aptien_ops.screens.dashboard import DashboardScreen
 from aptien_ops.screens.idle_lock import IdleLock
+from aptien_ops.screens.input_guard import install as guard_input
 from aptien_ops.screens.jobs import JobTracking
 from aptien_ops.screens.navigation import SCREENS, Navigation, Tab
+from aptien_ops.screens.service_calls import ServiceCaller
 from aptien_ops.screens.size_guard import SizeGuard, too_small
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
 
 __all__ = ["SCREENS", "OpsApp", "Tab"]
+
+
+guard_input()  # escape sequences a client sends as input never act as keys (before any driver)
 
 
 class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):

@@ -242,11 +242,17 @@ class ApprovalsScreen(CatalogFilteredScreen):
                 lambda: self.console.lifecycle.purge_scope(approval.target),
                 lambda scope: self._confirm_approval(approval, purge_restated(approval, scope)),
             )
+        elif approval.action == Action.BREACH_NOTIFY:
+            self._confirm_approval(
+                approval,
+                "Nothing is sent yet: the notices go out when they are sent from the incident's"
+                " page (n) or by breach notify.",
+            )
         else:
             self._confirm_approval(approval, "It runs at once.")
 
     def _confirm_approval(self, approval: Approval, consequences: str) -> None:
-        approval_id = approval.id
+        approval_id, seen = approval.id, approval.version
 
         def approved(result: ApprovalDecision) -> None:
             self.notify(
@@ -260,7 +266,9 @@ class ApprovalsScreen(CatalogFilteredScreen):
         )
         self.app.push_screen(
             ConfirmModal(question, yes="Approve", title="Approve request").acting(
-                self, lambda _yes: lambda: self.console.approvals.approve(approval_id), approved
+                self,
+                lambda _yes: lambda: self.console.approvals.approve(approval_id, seen=seen),
+                approved,
             )
         )
 
@@ -268,10 +276,10 @@ class ApprovalsScreen(CatalogFilteredScreen):
         approval = self._selected_pending("reject")
         if approval is None:
             return
-        approval_id = approval.id
+        approval_id, seen = approval.id, approval.version
 
         def reject(reason: str) -> Callable[[], object]:
-            return lambda: self.console.approvals.reject(approval_id, reason)
+            return lambda: self.console.approvals.reject(approval_id, reason, seen=seen)
 
         question = (
             f"Reject request #{approval.id}: {approval.action} on {approval.target}? "

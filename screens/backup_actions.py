@@ -15,7 +15,6 @@ from rich.text import Text
 from textual import on
 from textual.message import Message
 from textual.widgets import Label, ProgressBar, Static
-from textual.worker import Worker, WorkerState
 
 from aptien_ops.backup_policy import PruneDecision
 from aptien_ops.domain import VerifyResult
@@ -23,6 +22,7 @@ from aptien_ops.errors import Conflict, OpsError, PendingApproval
 from aptien_ops.screens.backup_modals import (
     Job,
     JobModal,
+    JobRunner,
     LevelModal,
     RestoreTargetModal,
     RunDueModal,
@@ -51,14 +51,12 @@ class BackupProgress(Message, bubble=False):
         self.done, self.total, self.item = done, total, item
 
 
-class BackupActions(OpsScreen):
+class BackupActions(OpsScreen, JobRunner):
     """The actions of :class:`~aptien_ops.screens.backups.BackupsScreen` on what it shows."""
 
     shelf: Shelf | None
     _by_id: dict[str, BackupRow]
-    #: The dialog that started the running job (:meth:`run_job`), and the tenant a restore
-    #: goes into: its outcome stays on the screen.
-    _dialog: JobModal[Any] | None = None
+    #: The tenant a restore goes into: its outcome stays on the screen.
     _restoring: str | None = None
 
     def view(self) -> BackupsView | None:
@@ -126,11 +124,6 @@ class BackupActions(OpsScreen):
         self._dialog = dialog
         self._start_progress(job.label)
         self.change(job.call, done)
-
-    def _waiting(self) -> JobModal[Any] | None:
-        """The dialog that started the running job, while it is still open for it."""
-        dialog = self._dialog
-        return dialog if dialog is not None and not dialog.handed_off else None
 
     def _start_progress(self, label: str) -> None:
         self.ops.job_started(self, label)
@@ -272,17 +265,6 @@ class BackupActions(OpsScreen):
             )
             return
         super().service_refused(error)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # A bug in the job (ServiceCaller's handler names it): its dialog takes input again,
-        # and the job is over (no outcome will come).
-        if event.state == WorkerState.ERROR and event.worker.node is self:
-            if event.worker.group == "change":
-                dialog = self._waiting()
-                if dialog is not None:
-                    error = event.worker.error
-                    dialog.job_failed(f"internal error: {type(error).__name__}: {error}")
-                self.after_change()
 
     def after_change(self) -> None:
         self._dialog = self._restoring = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -20,14 +20,13 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
 
 from aptien_ops.config import VERIFY_LEVELS
 from aptien_ops.domain import validate_tenant_name
 from aptien_ops.screens.formatting import plain
 from aptien_ops.screens.modals import ConfirmModal, OpsModal, _nothing, _stays_open
-
-if TYPE_CHECKING:
-    from aptien_ops.screens.backup_actions import BackupActions
+from aptien_ops.screens.service_calls import ServiceCaller
 
 R = TypeVar("R")
 
@@ -44,6 +43,34 @@ class Job:
         return self.call()
 
 
+class JobRunner(ServiceCaller):
+    """A screen that runs a dialog's job in its own worker (group ``change``) and shows its
+    progress (the Backups screen, an incident's page). ``run_job`` keeps the dialog in
+    ``_dialog``; ``after_change`` ends the job."""
+
+    #: The dialog that started the running job (while it waits for it to get going).
+    _dialog: JobModal[Any] | None = None
+
+    def run_job(self, dialog: JobModal[Any], job: Job, done: Callable[[Any], None]) -> None:
+        raise NotImplementedError
+
+    def _waiting(self) -> JobModal[Any] | None:
+        """The dialog that started the running job, while it is still open for it."""
+        dialog = self._dialog
+        return dialog if dialog is not None and not dialog.handed_off else None
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # A bug in the job (ServiceCaller's handler names it): its dialog takes input again,
+        # and the job is over (no outcome will come).
+        if event.state == WorkerState.ERROR and event.worker.node is self:
+            if event.worker.group == "change":
+                dialog = self._waiting()
+                if dialog is not None:
+                    error = event.worker.error
+                    dialog.job_failed(f"internal error: {type(error).__name__}: {error}")
+                self.after_change()
+
+
 class JobModal(OpsModal[R]):
     """A dialog whose answer starts a long job (a backup run, a verification, a restore) on the
     Backups screen (:meth:`running`). The job counts as running from the start (``q`` asks
@@ -54,11 +81,11 @@ class JobModal(OpsModal[R]):
 
     #: The job goes on without the dialog (it reported progress, or the operator pressed Esc).
     handed_off = False
-    _runner: BackupActions | None = None
+    _runner: JobRunner | None = None
 
     def running(
         self,
-        runner: BackupActions,
+        runner: JobRunner,
         act: Callable[[Any], Job | None],
         done: Callable[[Any], None] = _nothing,
     ) -> Self:

@@ -1,29 +1,28 @@
-"""What every screen of the console shares: service calls in worker threads, results back as
-messages, refusals shown with the service's own one-line message, and permission-aware bindings.
+"""What every screen of the console shares: service calls in worker threads (results back as
+messages, refusals shown with the service's own one-line message: ``service_calls``), reloads
+of shared state, and permission-aware bindings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from textual import work
+from textual import events
+from textual._context import active_app
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.dom import DOMNode
-from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Input
 from textual.widgets.data_table import RowKey
-from textual.worker import Worker, WorkerState, get_current_worker
 
-from aptien_ops.errors import OpsError, PendingApproval
-from aptien_ops.permissions import Action, approvers
+from aptien_ops.permissions import Action
 from aptien_ops.screens.filter_bar import Filterable, FilterBar, FilterInput
 from aptien_ops.screens.footer import OpsFooter
 from aptien_ops.screens.header import OpsHeader
+from aptien_ops.screens.service_calls import ServiceCaller, ServiceOutcome
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
@@ -65,33 +64,11 @@ def open_row(tooltip: str) -> Binding:
     return Binding("enter", "open_detail", "Open", show=False, priority=True, tooltip=tooltip)
 
 
-#: Screens of shared state (``OpsScreen.AUTO_REFRESH``) read it again this often while shown.
+#: Screens of shared state (``OpsScreen.AUTO_REFRESH``) read it again this often while shown,
+#: unless ``[tui] refresh_seconds`` says otherwise.
 AUTO_REFRESH_SECONDS = 30.0
 #: ``r`` reloads on screens where it does not cycle the region (ctrl+r reloads everywhere).
 RELOAD = Binding("r", "refresh", "Reload", show=False, tooltip="read it again now (ctrl+r too)")
-
-
-class ServiceOutcome(Message, bubble=False):
-    """A service call finished in a worker thread; handled back on the UI thread.
-
-    Exactly one of ``error`` / ``pending`` is set on failure; otherwise ``done(result)`` runs.
-    """
-
-    def __init__(
-        self,
-        done: Callable[[Any], None] | None,
-        result: Any = None,
-        *,
-        error: OpsError | None = None,
-        pending: PendingApproval | None = None,
-        changed: bool = False,
-    ) -> None:
-        super().__init__()
-        self.done = done
-        self.result = result
-        self.error = error
-        self.pending = pending
-        self.changed = changed
 
 
 class OpsTable(DataTable[Any]):
@@ -123,100 +100,6 @@ def move_to_key(table: DataTable[Any], key: str | None) -> None:
         table.move_cursor(row=table.get_row_index(key))
 
 
-def pending_notice(pending: PendingApproval) -> str:
-    """``request #7 recorded; another admin must approve`` — what the operator does next."""
-    who = " or ".join(sorted(approvers(pending.action)))
-    return f"request #{pending.approval_id} recorded; another {who} must approve"
-
-
-class ServiceCaller(DOMNode):
-    """Runs service calls off the UI thread. Mixed into the app and every screen.
-
-    ``load`` is for reads (a newer load cancels an older one), ``change`` for mutations.
-    Widgets are only touched in ``done`` callbacks, which run on the UI thread.
-    """
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def load(self, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        self._call_service(call, done, changed=False)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="change")
-    def change(self, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        self._call_service(call, done, changed=True)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
-    def plan(self, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        """A read an action needs before it asks the operator (a prune's dry run, what a purge
-        destroys), apart from the screen's reloads."""
-        self._call_service(call, done, changed=False)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="prepare")
-    def prepare(self, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        """Shape what was loaded for the table (filter, sort, cut to a window) off the UI thread:
-        that work grows with the fleet. A newer one cancels an older one; reads (``load``) go
-        on."""
-        self._call_service(call, done, changed=False)
-
-    def reading(self) -> bool:
-        """A read of this node's (``load``) is still on its way."""
-        return any(
-            w.node is self and w.group == "load" and not w.is_finished for w in self.app.workers
-        )
-
-    def _call_service(
-        self, call: Callable[[], Any], done: Callable[[Any], None], *, changed: bool
-    ) -> None:
-        try:
-            outcome = ServiceOutcome(done, call(), changed=changed)
-        except PendingApproval as pending:
-            outcome = ServiceOutcome(None, pending=pending, changed=changed)
-        except OpsError as error:
-            outcome = ServiceOutcome(None, error=error, changed=changed)
-        if not get_current_worker().is_cancelled:
-            self.post_message(outcome)
-
-    def on_service_outcome(self, outcome: ServiceOutcome) -> None:
-        if outcome.pending is not None:
-            self.approval_pending(outcome.pending)
-        elif outcome.error is not None:
-            self.service_refused(outcome.error)
-        elif outcome.done is not None:
-            outcome.done(outcome.result)
-        if outcome.changed:
-            self.after_change()
-
-    def approval_pending(self, pending: PendingApproval) -> None:
-        """The change was recorded as a four-eyes request: say who must approve it."""
-        self.app.notify(
-            pending_notice(pending),
-            title="Awaiting approval",
-            severity="warning",
-            timeout=10,
-            markup=False,
-        )
-
-    def service_refused(self, error: OpsError) -> None:
-        """Show a refusal or failure exactly as the service words it."""
-        title = "Refused" if error.code == "forbidden" else f"Error ({error.code})"
-        self.app.notify(error.one_line(), title=title, severity="error", timeout=10, markup=False)
-
-    def after_change(self) -> None:
-        """Called after every change attempt (done, pending or refused): reload what is shown."""
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # A worker that raised something other than OpsError hit a bug: say so, keep running.
-        if event.state == WorkerState.ERROR and event.worker.node is self:
-            error = event.worker.error
-            self.log.error("worker failed", worker=event.worker.name, error=repr(error))
-            self.app.notify(
-                f"internal error: {type(error).__name__}: {error}",
-                title="Bug",
-                severity="error",
-                timeout=15,
-                markup=False,
-            )
-
-
 class OpsScreen(Screen[None], ServiceCaller):
     """A top-level screen (one per app mode): the header, a body, and the footer.
 
@@ -236,10 +119,22 @@ class OpsScreen(Screen[None], ServiceCaller):
     #: A screen opened from this one for the highlighted row; its keys are listed in help and
     #: the palette, which reaches them through this screen's ``open_detail(action)``.
     DETAIL_SCREEN: ClassVar[type[OpsScreen] | None] = None
-    #: Shared state (others change it): read again every ``AUTO_REFRESH_SECONDS`` while the
-    #: screen is shown, and say when in the footer.
+    #: Shared state (others change it): read again every ``[tui] refresh_seconds`` while the
+    #: screen is shown (never while hidden or under a dialog), and say when in the footer.
     AUTO_REFRESH: ClassVar[bool] = False
     _reload_timer: Timer | None = None
+
+    def __init__(self, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name, id)
+        # Textual restyles the whole app (every stylesheet parsed again, every node of every
+        # screen matched: ~35 ms here) when it enters a mode whose screen has not seen the
+        # stylesheet's current version, and a screen made for a mode never gets it marked:
+        # twice on a first visit, once more on the first return. Its nodes are styled with
+        # the current stylesheet when they mount (and the screen's own .tcss is loaded before
+        # that), so the screen starts current; a theme change still restyles it.
+        app = active_app.get(None)
+        if app is not None:
+            self._css_update_count = app._css_update_count
 
     @classmethod
     def help_sections(cls) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -257,7 +152,7 @@ class OpsScreen(Screen[None], ServiceCaller):
     def compose(self) -> ComposeResult:
         yield OpsHeader()
         yield from self.compose_body()
-        yield OpsFooter(AUTO_REFRESH_SECONDS)
+        yield OpsFooter(self.refresh_seconds if self.AUTO_REFRESH else AUTO_REFRESH_SECONDS)
 
     def compose_body(self) -> ComposeResult:
         """The screen's own widgets, between the header and the footer."""
@@ -265,17 +160,23 @@ class OpsScreen(Screen[None], ServiceCaller):
 
     def on_mount(self) -> None:
         self.watch(self.app, "roles", self._roles_changed, init=False)
-        if self.AUTO_REFRESH:
+        if self.AUTO_REFRESH and self.refresh_seconds > 0:
             self._reload_timer = self.set_interval(
-                AUTO_REFRESH_SECONDS, self.timed_reload, name="auto refresh", pause=True
+                self.refresh_seconds, self.timed_reload, name="auto refresh", pause=True
             )
+
+    @property
+    def refresh_seconds(self) -> float:
+        """How often a screen of shared state reads again by itself: ``[tui] refresh_seconds``
+        (0: only on demand)."""
+        return float(self.console.settings.tui.refresh_seconds)
 
     def _roles_changed(self) -> None:
         self.refresh_bindings()
         if self.is_current:
             self.refresh_data()
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
         # After the screen's first frame: a reading worker competes with the UI thread for the
         # interpreter lock, and would hold that frame back (placeholders first, then data).
         self.call_after_refresh(self.refresh_data)

@@ -16,9 +16,9 @@ from aptien_ops.domain.billing import (
     LicenceGroup,
     LicenceState,
     TenantBilling,
-    amount_text,
     licence_group,
 )
+from aptien_ops.domain.billing_notices import format_amount
 from aptien_ops.screens.formatting import day, plain, plural
 from aptien_ops.services.billing_results import BillingSection, BillingSummary, NotConnected
 
@@ -126,7 +126,7 @@ def _kept(b: TenantBilling) -> Text:
         text.append("none yet", style="dim")
     else:
         text.append_text(plain(b.invoice_number or "—"))
-        text.append(f" · {amount_text(b.invoice_amount, b.invoice_currency) or '—'}")
+        text.append(f" · {format_amount(b.invoice_amount, b.invoice_currency) or '—'}")
         text.append(" · ")
         text.append_text(plain(b.invoice_status or "—"))
         if b.invoice_due is not None:

@@ -123,9 +123,8 @@ class OpsFooter(Footer):
 
     def _say(self, label: Label) -> None:
         label.update(f"↻ {self.refreshed}")
-        label.tooltip = (
-            f"read at {self.refreshed} UTC; read again every {self.every:g} s, and on ctrl+r"
-        )
+        every = f"every {self.every:g} s, and " if self.every else ""
+        label.tooltip = f"read at {self.refreshed} UTC; read again {every}on ctrl+r"
 
 
 def _width(key: Widget) -> int:

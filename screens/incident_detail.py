@@ -8,7 +8,6 @@ The record and the deliveries are read in one worker; the screen only shows them
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -17,8 +16,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from aptien_ops.permissions import Action
-from aptien_ops.screens.base import RELOAD, OpsScreen
+from aptien_ops.screens.base import RELOAD
+from aptien_ops.screens.incident_actions import ACTION_PERMISSIONS, IncidentActions, IncidentView
 from aptien_ops.screens.incident_modals import EditIncidentModal, TimelineModal
 from aptien_ops.screens.incident_render import (
     deliveries_text,
@@ -29,8 +28,6 @@ from aptien_ops.screens.incident_render import (
     timeline_text,
 )
 from aptien_ops.screens.lists import ListScroll
-from aptien_ops.services.incident_results import IncidentDetail
-from aptien_ops.services.notice_results import Deliveries
 
 SECTIONS = (
     ("timeline", "Timeline"),
@@ -41,28 +38,34 @@ SECTIONS = (
 )
 
 
-@dataclass(frozen=True)
-class IncidentView:
-    """What the detail shows, read in one worker."""
-
-    detail: IncidentDetail
-    deliveries: Deliveries
-
-
-class IncidentDetailScreen(OpsScreen):
-    """An incident, opened from the Incidents list (Enter). Esc goes back."""
+class IncidentDetailScreen(IncidentActions):
+    """An incident, opened from the Incidents list (Enter). Esc goes back. Its actions beyond
+    the record (scope, report, notify, exempt, close) are in :class:`IncidentActions`."""
 
     MODE = "incidents"  # a page of the Incidents screen: the header highlights it
     TITLE = "Incident"
     CSS_PATH = Path(__file__).with_name("incidents.tcss")
     AUTO_FOCUS = "#incident-sections"
+    #: Most used first: the footer shows what fits at 80 columns, help lists them all.
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="back to the incidents list"),
         Binding("t", "add_entry", "Timeline +", tooltip="add a dated line to the timeline"),
         Binding("e", "edit", "Update", tooltip="change severity, risk to people or status"),
+        Binding(
+            "s", "scope", "Scope", tooltip="read the affected people (again): counts per region"
+        ),
+        Binding("f", "report", "Report", tooltip="file a report to the authority (Art. 33)"),
+        Binding(
+            "n",
+            "notify_people",
+            "Notify",
+            tooltip="notify the people: request, then send (four-eyes)",
+        ),
+        Binding("x", "exempt", "Exempt", tooltip="record an Art. 34(3) exemption instead"),
+        Binding("c", "close", "Close", tooltip="close the incident, with a reason"),
         RELOAD,
     ]
-    PERMISSIONS = {"add_entry": Action.BREACH_TIMELINE, "edit": Action.BREACH_UPDATE}
+    PERMISSIONS = ACTION_PERMISSIONS
     #: The clock runs and a notice campaign moves its deliveries on: read again while shown.
     AUTO_REFRESH = True
 
@@ -73,6 +76,7 @@ class IncidentDetailScreen(OpsScreen):
         self._then = then
 
     def compose_body(self) -> ComposeResult:
+        yield Static(id="incident-sending")
         with ListScroll(id="incident-sections"):
             yield Static("loading…", id="incident-heading")
             for key, title in SECTIONS:
@@ -115,12 +119,9 @@ class IncidentDetailScreen(OpsScreen):
         )
 
     def action_edit(self) -> None:
-        if self.view is None:
-            self.notify("the incident is still being read", severity="warning")
-            return
         incident_id, service = self.incident_id, self.console.incidents
         self.app.push_screen(
-            EditIncidentModal(self.view.detail.incident).acting(
+            EditIncidentModal(self._detail().incident).acting(
                 self,
                 lambda change: partial(service.update, incident_id, change),
                 lambda _detail: self.notify("incident updated", title=incident_id),

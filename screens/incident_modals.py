@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 from textual import on
@@ -46,9 +47,15 @@ class IncidentForm(OpsModal[R]):
     """A form of one-line fields; Enter moves to the next field, and on the last submits (as
     the button does); Esc cancels. Subclasses say what the answer is (``answer``)."""
 
+    CSS_PATH = [
+        Path(__file__).with_name("modals.tcss"),
+        Path(__file__).with_name("incident_modals.tcss"),
+    ]
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     HEADING = ""
     SUBMIT = "Save"
+    #: Each field's label beside its input, on one line (forms of more fields fit 80x24).
+    INLINE = False
 
     def __init__(self, fields: Sequence[Field], note: str = "") -> None:
         super().__init__()
@@ -60,8 +67,14 @@ class IncidentForm(OpsModal[R]):
             if self.note:
                 yield Label(self.note, id="modal-question")
             for f in self.fields:
-                yield Label(f.label, classes="modal-label")
-                yield Input(f.value, placeholder=f.placeholder, id=f"form-{f.key}", compact=True)
+                field = Input(f.value, placeholder=f.placeholder, id=f"form-{f.key}", compact=True)
+                if self.INLINE:
+                    with Horizontal(classes="form-row"):
+                        yield Label(f.label, classes="form-label")
+                        yield field
+                else:
+                    yield Label(f.label, classes="modal-label")
+                    yield field
             with Horizontal(id="modal-buttons"):
                 yield Button(self.SUBMIT, variant="primary", id="modal-submit")
                 yield Button("Cancel", id="modal-cancel")
@@ -85,13 +98,23 @@ class IncidentForm(OpsModal[R]):
             self.show_problem(error.one_line(), focus=self.query_one(f"#form-{key}", Input))
             raise
 
+    #: The field Enter moved to, until it has the focus: focusing takes effect after the keys
+    #: already queued, which still reach the field left (Enters typed ahead, a paste).
+    _ahead: Input | None = None
+
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:
         inputs = list(self.query(Input))
-        if event.input is inputs[-1]:
+        at = self._ahead if self._ahead is not None else event.input
+        if at is inputs[-1]:
+            self._ahead = None
             self._submit()
         else:
-            inputs[inputs.index(event.input) + 1].focus()
+            self._ahead = inputs[inputs.index(at) + 1]
+            self._ahead.focus()
+
+    def on_descendant_focus(self) -> None:
+        self._ahead = None
 
     @on(Button.Pressed, "#modal-submit")
     def _submit(self) -> None:
@@ -110,7 +133,7 @@ class IncidentForm(OpsModal[R]):
         self.dismiss(None)
 
 
-def _choice(kind: type[Any], what: str) -> Callable[[str], Any]:
+def choice(kind: type[Any], what: str) -> Callable[[str], Any]:
     return lambda text: parse_choice(kind, text.lower(), what)
 
 
@@ -140,9 +163,9 @@ class OpenIncidentModal(IncidentForm[IncidentInput]):
         title = self.checked(
             "title", partial(INCIDENT_TITLE.check, missing="an incident needs a title")
         )
-        nature = self.checked("nature", _choice(Nature, "nature"))
+        nature = self.checked("nature", choice(Nature, "nature"))
         aware_at = self.checked("aware-at", partial(parse_moment, what="aware at"))
-        severity = self.checked("severity", _choice(Severity, "severity"))
+        severity = self.checked("severity", choice(Severity, "severity"))
         return IncidentInput(title, str(nature), aware_at, severity=str(severity))
 
 
@@ -187,10 +210,10 @@ class EditIncidentModal(IncidentForm[IncidentUpdate]):
 
     def answer(self) -> IncidentUpdate:
         i = self.incident
-        severity = self.checked("severity", _choice(Severity, "severity"))
-        risk = self.checked("risk", _choice(Risk, "risk to people"))
+        severity = self.checked("severity", choice(Severity, "severity"))
+        risk = self.checked("risk", choice(Risk, "risk to people"))
         rationale = self.checked("rationale", INCIDENT_TEXT.optional)
-        status = self.checked("status", _choice(IncidentStatus, "incident status"))
+        status = self.checked("status", choice(IncidentStatus, "incident status"))
         change = IncidentUpdate(
             severity=str(severity) if severity != i.severity else None,
             risk_to_people=str(risk) if risk != i.risk_to_people else None,

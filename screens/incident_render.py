@@ -9,7 +9,7 @@ Titles, timeline lines and every other field an operator typed are data: through
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.text import Text
 
@@ -143,7 +143,7 @@ def timeline_text(entries: Sequence[TimelineEntry]) -> Text:
 def scope_text(scope: ScopeCounts | None) -> Text:
     """Tenants and people per region of the recorded scope (never a person)."""
     if scope is None:
-        return Text("No scope recorded yet (breach scope ID …).", style="dim")
+        return Text("No scope recorded yet (s reads it; breach scope ID …).", style="dim")
     h = scope.header
     out = Text(
         f"{plural(h.people, 'person', 'people')} in {plural(h.tenants, 'tenant')}"
@@ -163,7 +163,7 @@ def scope_text(scope: ScopeCounts | None) -> Text:
 def reports_text(reports: Sequence[IncidentReport]) -> Text:
     """Each report phase recorded: phase, format, when and by whom, its reference."""
     if not reports:
-        return Text("No report recorded yet (breach report ID --phase initial …).", style="dim")
+        return Text("No report recorded yet (f files one; breach report ID …).", style="dim")
     out = Text()
     for n, r in enumerate(reports):
         out.append("\n" if n else "")
@@ -180,7 +180,7 @@ def deliveries_text(deliveries: Deliveries | None) -> Text:
         return Text("loading…", style="dim")
     out = Text()
     if not deliveries.channels:
-        out.append("No notices yet (breach notify ID …).", style="dim")
+        out.append("No notices yet (n; breach notify ID …).", style="dim")
     for n, c in enumerate(deliveries.channels):
         out.append("\n" if n else "")
         out.append_text(channel_line(c))
@@ -195,4 +195,25 @@ def channel_line(c: ChannelCounts) -> Text:
     out.append(f"  {c.pending:>6,} pending", style="yellow" if c.pending else "")
     out.append(f"  {c.failed:>6,} failed", style="bold red" if c.failed else "")
     out.append(f"  of {total:,}", style="dim")
+    return out
+
+
+#: Cells of a channel's progress bar while notices are being sent.
+BAR = 20
+
+
+def sending_text(progress: Mapping[str, tuple[int, int]]) -> Text:
+    """The notices being sent, a line per channel as it reports: a bar, ``1,234 of 20,000``."""
+    out = Text("Sending notices", style="bold")
+    out.append(" · the page stays until they are out; q asks first", style="dim")
+    if not progress:
+        out.append("\n  starting…", style="dim")
+    for channel, (done, total) in progress.items():
+        filled = BAR * done // total if total else BAR
+        out.append(f"\n  {shown(channel):<8} ")
+        out.append("█" * filled, style="green")
+        out.append("░" * (BAR - filled), style="dim")
+        out.append(f" {done:,} of {total:,}")
+        if done >= total:
+            out.append(" ✓", style="green")
     return out

@@ -22,11 +22,12 @@ from aptien_ops.errors import InvalidInput, OpsError
 from aptien_ops.inspect_query import AuditFilters, LoginFilters
 from aptien_ops.permissions import Action
 from aptien_ops.screens.activity_chart import ActivityChart
-from aptien_ops.screens.base import LEAVE_FILTER, ServiceCaller
+from aptien_ops.screens.base import LEAVE_FILTER
 from aptien_ops.screens.event_table import EventTable
 from aptien_ops.screens.event_window import MAX_ROWS, PAGE_ROWS, EventWindow
 from aptien_ops.screens.formatting import count
 from aptien_ops.screens.inspect_kinds import NO_FILTER, EventKind, applied, needs_security
+from aptien_ops.screens.service_calls import ServiceCaller
 from aptien_ops.services.inspection import Browser
 from aptien_ops.services.inspection_results import Page
 from aptien_ops.terminal_text import shown

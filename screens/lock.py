@@ -16,8 +16,8 @@ from textual.screen import Screen
 from textual.widgets import Label
 
 from aptien_ops.errors import Forbidden, OpsError
-from aptien_ops.screens.base import ServiceCaller
 from aptien_ops.screens.formatting import plain
+from aptien_ops.screens.service_calls import ServiceCaller
 
 if TYPE_CHECKING:
     from aptien_ops.screens.app import OpsApp

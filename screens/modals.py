@@ -27,12 +27,12 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from aptien_ops.domain.free_text import REASON
-from aptien_ops.errors import InvalidInput, OpsError, PendingApproval
+from aptien_ops.errors import InvalidInput, OpsError, PendingApproval, Stale
 from aptien_ops.identity import validate_operator_name
 from aptien_ops.permissions import ROLES, Role
-from aptien_ops.screens.base import ServiceCaller
 from aptien_ops.screens.formatting import plain
 from aptien_ops.screens.lists import ListScroll
+from aptien_ops.screens.service_calls import ServiceCaller
 
 R = TypeVar("R")
 
@@ -147,6 +147,15 @@ class OpsModal(ModalScreen[R], ServiceCaller):
         if self._acts is not None:
             self._acts[0].approval_pending(pending)
 
+    def changed_meanwhile(self, stale: Stale) -> None:
+        """Another operator changed what this dialog would change: the answer no longer
+        applies, so the dialog closes and its screen says what changed (and offers a reload)."""
+        self._close()
+        if self._acts is not None:
+            self._acts[0].changed_meanwhile(stale)
+        else:
+            super().changed_meanwhile(stale)
+
     def service_refused(self, error: OpsError) -> None:
         if self.working:
             self._again(error.one_line())
@@ -202,9 +211,11 @@ class ConfirmModal(OpsModal[bool]):
         Binding("y", "answer(True)", "Yes"),
     ]
 
-    def __init__(self, question: str, *, yes: str = "Yes", title: str = "Confirm") -> None:
+    def __init__(
+        self, question: str, *, yes: str = "Yes", no: str = "No", title: str = "Confirm"
+    ) -> None:
         super().__init__()
-        self.question, self.yes, self.heading = question, yes, title
+        self.question, self.yes, self.no, self.heading = question, yes, no, title
 
     def compose(self) -> ComposeResult:
         with Vertical(id="modal-box") as box:
@@ -212,7 +223,7 @@ class ConfirmModal(OpsModal[bool]):
             yield Label(plain(self.question, multiline=True), id="modal-question")
             with Horizontal(id="modal-buttons"):
                 yield Button(f"{self.yes} (y)", variant="error", id="modal-yes")
-                yield Button("No (n)", variant="primary", id="modal-no")
+                yield Button(f"{self.no} (n)", variant="primary", id="modal-no")
 
     def on_mount(self) -> None:
         self.query_one("#modal-no", Button).focus()

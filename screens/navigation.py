@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.screen import Screen
+from textual.widget import AwaitMount
 from textual.worker import Worker
 
 from aptien_ops.screens.base import OpsScreen
@@ -84,6 +86,10 @@ class Navigation(App[None]):
 
     services: Console
     locked: bool
+    _holding = False
+    """A switch of ours is under way: its ``delay_update`` holds frames until it ends them."""
+    _held: tuple[AbstractContextManager[None], ...] = ()
+    """The frames it holds back (Textual's batch updates), ended by ``_draw_held``."""
 
     @staticmethod
     def navigation() -> list[tuple[str, str, str]]:
@@ -144,14 +150,54 @@ class Navigation(App[None]):
             if not self.services.connected:
                 # The screen's reads wait for the catalog (a fraction of a second at start).
                 self.notify("connecting to the catalog…", timeout=2)
-            self.switch_mode(mode)
+            self.show_mode(mode)
+
+    def show_mode(self, mode: str) -> AwaitMount:
+        """Switch to ``mode`` and draw its screen as soon as it is ready.
+
+        Textual draws nothing for 50 ms after a switch (``delay_update``), to hide a screen
+        still being composed: that was most of a return's key-to-paint. Here the frames are
+        held back only until the screen is mounted (at once on a return) and has handled its
+        resume (restyled, laid out), then it is drawn. Mounting is awaited in a task of its
+        own: the app goes on handling its messages meanwhile.
+        """
+        self._holding = True
+        try:
+            mounted = self.switch_mode(mode)
+        finally:
+            self._holding = False
+        if self._held:
+            self.run_worker(self._draw_when_mounted(mounted), group="draw", exit_on_error=False)
+        return mounted
+
+    async def _draw_when_mounted(self, mounted: AwaitMount) -> None:
+        try:
+            await mounted
+        finally:
+            # Queued behind the screen's resume: the first frame drawn is the resumed screen.
+            self.screen.call_later(self._draw_held)
+
+    def delay_update(self, delay: float = 0.05) -> None:
+        if not self._holding:
+            super().delay_update(delay)
+            return
+        held = self.batch_update()
+        held.__enter__()
+        self._held = (*self._held, held)
+
+    def _draw_held(self) -> None:
+        held, self._held = self._held, ()
+        for batch in held:
+            batch.__exit__(None, None, None)
+        if held:
+            self.screen.refresh()
 
     async def run_on_screen(self, mode: str, action: str) -> None:
         """Switch to ``mode`` and run one of its actions once its data is in (the palette's way)."""
         if self.locked:
             return
         if mode != self.current_mode:
-            await self.switch_mode(mode)
+            await self.show_mode(mode)
         screen = self.screen
         opened_on_top = type(screen) not in self.screen_classes() and isinstance(screen, OpsScreen)
         if opened_on_top and not hasattr(screen, f"action_{action.partition('(')[0]}"):

@@ -171,7 +171,7 @@ class OperatorsScreen(OpsScreen):
         choices = [r for r in ROLES if r not in operator.roles]
 
         def grant(role: str) -> Callable[[], tuple[str, Operator]]:
-            return lambda: (role, self.console.operators.grant(name, role))
+            return lambda: (role, self.console.operators.grant(name, role, seen=operator.version))
 
         def granted(outcome: tuple[str, Operator]) -> None:
             role, op = outcome
@@ -202,7 +202,9 @@ class OperatorsScreen(OpsScreen):
             self.app.push_screen(
                 ConfirmModal(question, yes="Revoke", title="Revoke role").acting(
                     self,
-                    lambda _yes: lambda: self.console.operators.revoke(name, role),
+                    lambda _yes: (
+                        lambda: self.console.operators.revoke(name, role, seen=operator.version)
+                    ),
                     lambda op: self.notify(
                         f"{op.name} no longer holds {role}", title="Role revoked"
                     ),

@@ -24,9 +24,9 @@ from textual.widgets.option_list import Option
 
 from aptien_ops.domain.free_text import REASON
 from aptien_ops.errors import OpsError
-from aptien_ops.screens.base import ServiceCaller
 from aptien_ops.screens.formatting import plain
 from aptien_ops.screens.modals import OpsModal
+from aptien_ops.screens.service_calls import ServiceCaller
 from aptien_ops.terminal_text import shown
 
 #: The kinds a partner is assigned as, in the order the dialog offers them.

@@ -23,6 +23,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 from aptien_ops.domain import Approval, Tenant
 from aptien_ops.errors import OpsError, PendingApproval
 from aptien_ops.permissions import Action
+from aptien_ops.screens.base import RELOAD
 from aptien_ops.screens.billing_render import section_text
 from aptien_ops.screens.formatting import day
 from aptien_ops.screens.help import key_rows
@@ -107,6 +108,7 @@ class TenantDetailScreen(TenantPartnerActions):
             "p", "purge", "Purge", tooltip="request the purge of a cancelled tenant (type its name)"
         ),
         Binding("escape", "back", "Back", tooltip="back to the tenants list"),
+        RELOAD,
     ]
     PERMISSIONS = {
         "suspend": Action.TENANT_SUSPEND,
@@ -278,11 +280,16 @@ class TenantDetailScreen(TenantPartnerActions):
         if then:
             self._run_requested(then)
 
+    def _seen(self) -> int | None:
+        """The version of the tenant shown: a change made from it is refused (and the screen
+        offers to read it again) if another operator changed the tenant since."""
+        return self.view.detail.tenant.version if self.view is not None else None
+
     def action_suspend(self) -> None:
-        name = self.tenant_name
+        name, seen = self.tenant_name, self._seen()
 
         def suspend(reason: str) -> Callable[[], object]:
-            return lambda: self.console.lifecycle.suspend(name, reason)
+            return lambda: self.console.lifecycle.suspend(name, reason, seen=seen)
 
         question = (
             f"Suspend {name}? Its own logins stop and open sessions end; "
@@ -301,17 +308,17 @@ class TenantDetailScreen(TenantPartnerActions):
         )
 
     def action_resume(self) -> None:
-        name = self.tenant_name
+        name, seen = self.tenant_name, self._seen()
         self.change(
-            lambda: self.console.lifecycle.resume(name),
+            lambda: self.console.lifecycle.resume(name, seen=seen),
             lambda _: self.notify(f"{name} resumed: its logins work again", title="Resumed"),
         )
 
     def action_cancel_tenant(self) -> None:
-        name = self.tenant_name
+        name, seen = self.tenant_name, self._seen()
 
         def cancel(days: int) -> Callable[[], Tenant]:
-            return lambda: self.console.lifecycle.cancel(name, days)
+            return lambda: self.console.lifecycle.cancel(name, days, seen=seen)
 
         def cancelled(t: Tenant) -> None:
             self.notify(
@@ -322,7 +329,7 @@ class TenantDetailScreen(TenantPartnerActions):
         self.app.push_screen(RetainDaysModal(name, default).acting(self, cancel, cancelled))
 
     def action_reinstate(self) -> None:
-        name = self.tenant_name
+        name, seen = self.tenant_name, self._seen()
 
         def reinstated(t: Tenant) -> None:
             self.notify(f"{name} reinstated: {t.state} again", title="Reinstated", markup=False)
@@ -333,19 +340,21 @@ class TenantDetailScreen(TenantPartnerActions):
         )
         self.app.push_screen(
             ConfirmModal(question, yes="Reinstate", title="Reinstate tenant").acting(
-                self, lambda _yes: lambda: self.console.lifecycle.reinstate(name), reinstated
+                self,
+                lambda _yes: lambda: self.console.lifecycle.reinstate(name, seen=seen),
+                reinstated,
             )
         )
 
     def action_purge(self) -> None:
-        name = self.tenant_name
+        name, seen = self.tenant_name, self._seen()
         assert self.view is not None
         until = self.view.detail.tenant.retain_until
         retained = day(until) if until and until > self.console.ctx.now() else None
 
         def purge(answer: PurgeConfirmed) -> Callable[[], object]:
             return lambda: self.console.lifecycle.purge(
-                name, before_retention_end=answer.early_reason
+                name, before_retention_end=answer.early_reason, seen=seen
             )
 
         self.app.push_screen(

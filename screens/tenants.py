@@ -109,6 +109,9 @@ class TenantsScreen(PagedListScreen):
     ]
     PERMISSIONS = {"provision": Action.TENANT_PROVISION}
     DETAIL_SCREEN = TenantDetailScreen
+    #: Other operators provision, suspend and cancel: the page around the cursor is read again
+    #: by itself (the cursor stays on its tenant, the filter and the order stay).
+    AUTO_REFRESH = True
 
     def __init__(self) -> None:
         super().__init__()

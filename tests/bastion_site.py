@@ -154,10 +154,10 @@ def _runner_venv(root: Path, python: Path) -> Path:
     return program
 
 
-def documented(b: Bastion, heading: str, language: str) -> str:
-    """The first ``language`` block of docs/production.md under ``heading``, with this
-    fixture's names for the service account, the operators group and the program."""
-    text = PRODUCTION_DOC.read_text(encoding="utf-8")
+def documented(b: Bastion, heading: str, language: str, doc: Path = PRODUCTION_DOC) -> str:
+    """The first ``language`` block of ``doc`` (docs/production.md) under ``heading``, with
+    this fixture's names for the service account, the operators group and the program."""
+    text = doc.read_text(encoding="utf-8")
     recipe = text[text.index(f"\n{heading}\n") :]
     block = recipe[recipe.index(f"```{language}\n") + len(language) + 4 :]
     block = block[: block.index("```")]

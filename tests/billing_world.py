@@ -6,6 +6,7 @@ Where the Stripe adapter itself matters, tests use localstripe instead."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from aptien_ops.composition import Console
 from aptien_ops.domain.billing import (
@@ -14,7 +15,7 @@ from aptien_ops.domain.billing import (
     InvoiceFacts,
     SubscriptionFacts,
 )
-from aptien_ops.errors import NotFound
+from aptien_ops.errors import IntegrityFailure, NotFound
 from aptien_ops.ports.billing import BillingSource
 from aptien_ops.services.billing import BillingService
 
@@ -51,7 +52,11 @@ class KnownCustomers:
         return iter(())
 
     def webhook_event(self, payload: bytes, signature: str) -> BillingEvent:
-        raise NotImplementedError("not a webhook source")
+        """A delivery "signed" verifies: an update of the first customer known, made now."""
+        if signature != "signed":
+            raise IntegrityFailure("the webhook's Stripe-Signature does not verify")
+        about = next(iter(self.customers.values()))
+        return BillingEvent("evt_Hook1", "customer.updated", datetime.now(UTC), about)
 
 
 _: type[BillingSource] = KnownCustomers

@@ -137,6 +137,9 @@ VALID: dict[str, dict[str, str | bool]] = {
     "billing link": {"tenant": "acme-gmbh", "customer_id": "cus_Acme1"},
     "billing unlink": {"tenant": "acme-gmbh"},
     "billing status": {"tenant": "acme-gmbh", "licence": "none"},
+    "billing sync": {"full": True},
+    "billing notify": {"dry_run": True},
+    "billing ingest-webhook": {"signature": "t=1,v1=00", "file": "{tmp}/sbx/ops.toml"},
 }
 #: Who runs each group's commands: inspection needs the security colleague, the rest an admin.
 OPERATOR = {"inspect": "sam", "partner": "pat", "breach": "sam", "billing": "bill"}

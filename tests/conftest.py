@@ -10,7 +10,7 @@ from backup_site import pg_site, site  # noqa: F401 - fixtures of the backup tes
 
 from pg_fixtures import *  # noqa: F403 - the suite's own PostgreSQL server (pg_server, …)
 from sandboxes import BACKENDS, isolate, sandbox_on
-from stripe_server import LocalStripe, start_localstripe
+from stripe_server import FaultProxy, LocalStripe, fault_proxy, start_localstripe
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -98,3 +98,20 @@ def stripe_server(localstripe: LocalStripe) -> LocalStripe:
     """The process's localstripe, emptied for this test."""
     localstripe.flush()
     return localstripe
+
+
+@pytest.fixture
+def stripe_proxy(stripe_server: LocalStripe) -> Iterator[FaultProxy]:
+    """A loopback HTTP server in front of this test's localstripe that plays Stripe's
+    failures when told (tests/stripe_server.py)."""
+    with fault_proxy(stripe_server) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def stripe_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The API key the billing sandboxes name (billing_sync_world), set in the environment."""
+    from billing_sync_world import KEY, KEY_ENV
+
+    monkeypatch.setenv(KEY_ENV, KEY)
+    return KEY

@@ -115,7 +115,7 @@ def _catalog_fields(console: Console, now: datetime) -> None:
             contact_phone=hostile("phone"),
             company=hostile("company"),
         )
-        tx.tenants.update(contact)
+        tx.tenants.update(contact, by=hostile("changed-by")[:64])
         tx.operators.insert(Operator("mallory", frozenset({"viewer"}), hostile("added-by"), now))
         tx.approvals.insert(
             "tenant.purge",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,14 +18,24 @@ def sandbox_on(backend: str, directory: Path, request: pytest.FixtureRequest) ->
     suite's PostgreSQL (``backend`` "postgresql")."""
     from aptien_ops.sandbox import write_sandbox_config
 
-    path, _ = write_sandbox_config(directory)
     if backend == "postgresql":
-        pg = request.getfixturevalue("pg_server")
-        url = pg.url(dbname=pg.fresh_database("catalog"))
-        path.write_text(
-            path.read_text().replace('url = "sqlite:///{data_dir}/catalog.db"', f'url = "{url}"')
-        )
-    return path
+        return sandbox_on_postgresql(directory, request.getfixturevalue("pg_server"))[0]
+    return write_sandbox_config(directory)[0]
+
+
+def sandbox_on_postgresql(directory: Path, pg: Any, name: str = "catalog") -> tuple[Path, str]:
+    """A sandbox config in ``directory`` whose catalog is a fresh database ``name…`` on the
+    suite's PostgreSQL ``pg`` (the ``pg_server`` fixture); returns it and that database's
+    conninfo (for a raw psycopg connection)."""
+    from aptien_ops.sandbox import write_sandbox_config
+
+    path, _ = write_sandbox_config(directory)
+    database = pg.fresh_database(name)
+    url = pg.url(dbname=database)
+    path.write_text(
+        path.read_text().replace('url = "sqlite:///{data_dir}/catalog.db"', f'url = "{url}"')
+    )
+    return path, str(pg.conninfo(dbname=database))
 
 
 def isolate(place: Path, patch: pytest.MonkeyPatch) -> None:

@@ -43,7 +43,7 @@ def customer(
     ``incomplete``), ``canceled`` or ``none`` (no subscription)."""
     params: dict[str, Any] = {
         "name": f"{tenant or 'someone'} Ltd",
-        "email": f"billing@{tenant or 'someone'}.example",
+        "email": f"accounts.payable@{tenant or 'someone'}.example",
         "address": {
             "line1": ADDRESS_STRINGS[0],
             "line2": ADDRESS_STRINGS[3],

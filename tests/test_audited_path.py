@@ -27,6 +27,8 @@ from aptien_ops.partner_files import IMPORT_COLUMNS
 from aptien_ops.permissions import MATRIX, UNLOGGED_READS, Action
 from aptien_ops.sandbox import write_sandbox_config
 from aptien_ops.services.billing import BillingService
+from aptien_ops.services.billing_sync import BillingSyncService
+from aptien_ops.services.billing_webhook import BillingWebhookService
 from aptien_ops.services.incident_scope import ScopeRequest
 from aptien_ops.services.incidents import IncidentInput, IncidentUpdate
 from aptien_ops.services.partners import PartnerInput, PartnerUpdate
@@ -144,6 +146,10 @@ def _report(world: World, phase: str) -> object:
 def _stripe(world: World, operator: str) -> BillingService:
     """``operator``'s billing service on a Stripe that knows the customer cus_Acme1."""
     return billing(world.as_(operator), customers("cus_Acme1"))
+
+
+def _webhooks(world: World, operator: str) -> BillingWebhookService:
+    return BillingWebhookService(world.as_(operator).ctx, lambda: customers("cus_Acme1"))
 
 
 def _linked(world: World) -> None:
@@ -689,6 +695,24 @@ SCENARIOS: dict[Action, Scenario] = {
         lambda w: w.as_("bill").billing.unlink("acme-gmbh"),
         refuse(lambda w: w.as_("olga").billing.unlink("acme-gmbh")),
         lambda w: w.as_("ada").billing.unlink("no-such-tenant"),
+    ),
+    Action.BILLING_SYNC: Scenario(
+        _linked,
+        lambda w: BillingSyncService(w.as_("bill").ctx, lambda: customers("cus_Acme1")).sync(),
+        refuse(lambda w: BillingSyncService(w.as_("olga").ctx, lambda: customers()).sync()),
+        lambda w: BillingSyncService(w.as_("ada").ctx, lambda: None).sync(),  # not connected
+    ),
+    Action.BILLING_NOTIFY: Scenario(
+        _linked,
+        lambda w: w.as_("bill").billing_notices.notify(),  # nothing due: an ok entry still
+        refuse(lambda w: w.as_("olga").billing_notices.notify()),
+        None,
+    ),
+    Action.BILLING_WEBHOOK: Scenario(
+        _linked,
+        lambda w: _webhooks(w, "bill").ingest(b"{}", "signed"),
+        refuse(lambda w: _webhooks(w, "olga").ingest(b"{}", "signed")),
+        lambda w: _webhooks(w, "ada").ingest(b"{}", "forged"),
     ),
     Action.TENANT_UPDATE: Scenario(
         lambda w: w.tenant(),

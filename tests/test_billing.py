@@ -200,6 +200,14 @@ def test_the_second_link_is_refused_before_stripe_is_asked(world: PartnerWorld) 
     assert known.asked == ["cus_Acme1"]
 
 
+def test_a_purged_tenant_is_not_linked(world: PartnerWorld, stripe: Stripe) -> None:
+    world.tenant("old-co", state=TenantState.PURGED)
+    result = _cli(world, "link", "old-co", "--customer", stripe.customer("old-co"))
+    assert result.code == 5 and "purged" in result.error()["message"], result.stderr
+    with world.as_("ada").ctx.catalog.read() as tx:
+        assert tx.billing.get("old-co") is None
+
+
 def test_stripe_must_know_the_customer_and_it_must_not_name_another_tenant(
     world: PartnerWorld, stripe: Stripe
 ) -> None:
@@ -313,7 +321,7 @@ def test_the_status_table_shows_stripe_text_inert_and_the_state_only_to_others(
         assert gone is not None
         from dataclasses import replace
 
-        tx.tenants.update(replace(gone, state=TenantState.PURGED))
+        tx.tenants.update(replace(gone, state=TenantState.PURGED), by="ada")
     full = run_cli("billing", "status", config=world.config, operator="bill")
     assert full.code == 0, full.stderr
     assert "\x1b" not in full.stdout and "\x07" not in full.stdout

@@ -10,12 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from incident_world import IncidentWorld
+from incident_world import IncidentWorld, plant_scope
 
 from aptien_ops.config import load_settings
-from aptien_ops.domain.incidents import Recipient, ScopeHeader, ScopeTenant
-from aptien_ops.domain.notices import Recipient as NoticeRecipient
-from aptien_ops.domain.notices import recipients_digest
+from aptien_ops.domain.incidents import Recipient
 from aptien_ops.errors import Conflict, Forbidden, PendingApproval
 from aptien_ops.services.incidents import IncidentUpdate
 
@@ -38,19 +36,7 @@ def _incident(world: IncidentWorld) -> list[Recipient]:
         data_categories=("contact data",),
     )
     assert detail.id == ID
-    people = [
-        Recipient(ID, "acme-gmbh", "eu", "1", "ann@acme.example", "de"),
-        Recipient(ID, "acme-gmbh", "eu", "2", "bob@acme.example", None),
-        Recipient(ID, "globex", "us", "5", "cy@globex.example", "en"),
-    ]
-    digest = recipients_digest(
-        [NoticeRecipient(r.tenant, r.region, r.user_ref, r.email, r.language) for r in people]
-    )
-    header = ScopeHeader(ID, "all", (), None, None, False, 2, 3, digest, "sam", world.now)
-    tenants = [ScopeTenant("acme-gmbh", "eu", 2), ScopeTenant("globex", "us", 1)]
-    with world.sam.ctx.catalog.transaction() as tx:
-        tx.incident_scope.replace(header, tenants, people)
-    return people
+    return plant_scope(world.sam, ID, world.now)
 
 
 def _mails(world: IncidentWorld) -> list[str]:
@@ -63,15 +49,20 @@ def _mails(world: IncidentWorld) -> list[str]:
 
 def test_a_campaign_needs_a_second_operator_and_then_goes_out_once(world: IncidentWorld) -> None:
     _incident(world)
+    assert not world.sam.notices.plan(ID, "email,website").approved
     with pytest.raises(PendingApproval) as requested:
         world.sam.notices.notify(ID, "email,website")
     request = requested.value.approval_id
+    assert not world.sam.notices.plan(ID, "email,website").approved  # requested, not approved
     with pytest.raises(Forbidden, match="own request"):
         world.sam.approvals.approve(request)
     with pytest.raises(Forbidden):
         world.as_("vic").approvals.approve(request)
     assert _mails(world) == []
     world.as_("ada").approvals.approve(request)  # a different admin (or security) approves
+    plan = world.sam.notices.plan(ID, "email")  # what the TUI asks before it sends
+    assert plan.approved and set(plan.approved_channels) == {"email", "website"}
+    assert not world.sam.notices.plan(ID, "email,inapp").approved  # inapp: a new request
     seen: list[tuple[str, int, int]] = []
     for _ in range(2):  # the rerun finds nothing pending
         result = world.sam.notices.notify(ID, "email,website", progress=lambda *s: seen.append(s))

@@ -395,7 +395,8 @@ def test_operator_provisions_lists_and_updates_tenants(catalog: SqlCatalog) -> N
                 state=TenantState.SUSPENDED,
                 contact_name="Bob",
                 updated_at=T0 + timedelta(days=1),
-            )
+            ),
+            by="bob",
         )
     with catalog.read() as tx:
         acme = tx.tenants.get("acme")
@@ -408,7 +409,12 @@ def test_operator_provisions_lists_and_updates_tenants(catalog: SqlCatalog) -> N
         counts = tx.tenants.counts()
         loads = tx.tenants.cluster_loads()
     assert acme == tenant(
-        "acme", state=TenantState.SUSPENDED, contact_name="Bob", updated_at=T0 + timedelta(days=1)
+        "acme",
+        state=TenantState.SUSPENDED,
+        contact_name="Bob",
+        updated_at=T0 + timedelta(days=1),
+        version=2,
+        changed_by="bob",
     )
     assert counts == [
         TenantCount("eu", TenantState.PURGED, 1),
@@ -431,12 +437,14 @@ def test_an_update_stores_every_field_as_given(catalog: SqlCatalog) -> None:
     )
     with catalog.transaction() as tx:
         tx.tenants.insert(tenant("acme"))
-        tx.tenants.update(changed)
-        assert tx.tenants.get("acme") == changed
+        stored = tx.tenants.update(changed, by="bob")
+        assert stored == replace(changed, version=2, changed_by="bob")
+        assert tx.tenants.get("acme") == stored
     with catalog.transaction() as tx:
-        tx.tenants.update(tenant("acme"))  # back, None included: nothing is left as it was
+        # back, None included: nothing is left as it was
+        tx.tenants.update(tenant("acme", version=2), by="carol")
     with catalog.read() as tx:
-        assert tx.tenants.get("acme") == tenant("acme")
+        assert tx.tenants.get("acme") == tenant("acme", version=3, changed_by="carol")
 
 
 def test_registered_cluster_without_tenants_shows_zero_load(catalog: SqlCatalog) -> None:
@@ -467,7 +475,7 @@ def test_updating_a_missing_tenant_is_not_found(catalog: SqlCatalog) -> None:
         pytest.raises(NotFound, match="tenant 'ghost' does not exist"),
         catalog.transaction() as tx,
     ):
-        tx.tenants.update(tenant("ghost"))
+        tx.tenants.update(tenant("ghost"), by="bob")
 
 
 def test_provisioning_run_holds_a_lease_on_the_tenant_row(catalog: SqlCatalog) -> None:
@@ -495,7 +503,8 @@ def test_provisioning_run_holds_a_lease_on_the_tenant_row(catalog: SqlCatalog) -
                 backup_recipient="age1xyz",
                 lease_owner=None,
                 lease_until=None,
-            )
+            ),
+            by="bastion",
         )
     with catalog.read() as tx:
         done = tx.tenants.get("acme")
@@ -730,7 +739,9 @@ def test_timestamps_come_back_as_aware_utc(catalog: SqlCatalog) -> None:
         )
         tx.operators.insert(Operator("alice", frozenset({"admin"}), None, local))
         approval_id = tx.approvals.insert("tenant.purge", "acme", {}, "alice", local)
-        tx.approvals.decide(approval_id, ApprovalState.REJECTED, "bob", local, "no")
+        pending = tx.approvals.get(approval_id)
+        assert pending is not None
+        tx.approvals.decide(pending, ApprovalState.REJECTED, "bob", local, "no")
         tx.tenant_history.mark_step("acme", "reserve", local)
         tx.tenant_history.add_state_change(
             "acme", StateChange(local, None, "provisioning", "alice")
@@ -766,18 +777,20 @@ def test_admin_adds_operators_and_changes_their_roles(catalog: SqlCatalog) -> No
     with catalog.transaction() as tx:
         tx.operators.insert(Operator("alice", frozenset({"admin", "operator"}), None, T0))
         tx.operators.insert(Operator("bob", frozenset(), "alice", T0, active=False))
+    later = T0 + timedelta(hours=1)
     with catalog.transaction() as tx:
-        tx.operators.set_roles("bob", frozenset({"viewer", "security"}))
-        tx.operators.set_roles("alice", frozenset())
+        for name, roles in (("bob", {"viewer", "security"}), ("alice", set())):
+            read = tx.operators.get(name)
+            assert read is not None
+            tx.operators.set_roles(read, frozenset(roles), by="alice", at=later)
+    bob = Operator("bob", frozenset({"security", "viewer"}), "alice", T0, False, 2, "alice", later)
     with catalog.read() as tx:
         assert tx.operators.get("carol") is None
         assert tx.operators.all() == [
-            Operator("alice", frozenset(), None, T0),
-            Operator("bob", frozenset({"security", "viewer"}), "alice", T0, active=False),
+            Operator("alice", frozenset(), None, T0, True, 2, "alice", later),
+            bob,
         ]
-        assert tx.operators.get("bob") == Operator(
-            "bob", frozenset({"security", "viewer"}), "alice", T0, active=False
-        )
+        assert tx.operators.get("bob") == bob
 
 
 def test_adding_an_existing_operator_is_a_conflict_and_roles_of_a_stranger_not_found(
@@ -794,7 +807,8 @@ def test_adding_an_existing_operator_is_a_conflict_and_roles_of_a_stranger_not_f
         pytest.raises(NotFound, match="operator 'mallory' does not exist"),
         catalog.transaction() as tx,
     ):
-        tx.operators.set_roles("mallory", frozenset({"admin"}))
+        mallory = Operator("mallory", frozenset(), None, T0)
+        tx.operators.set_roles(mallory, frozenset({"admin"}), by="alice", at=T0)
 
 
 def test_four_eyes_request_is_recorded_and_decided(catalog: SqlCatalog) -> None:
@@ -805,7 +819,7 @@ def test_four_eyes_request_is_recorded_and_decided(catalog: SqlCatalog) -> None:
     with catalog.transaction() as tx:
         locked = tx.approvals.get(first, for_update=True)
         assert locked is not None and locked.state == ApprovalState.PENDING
-        tx.approvals.decide(first, ApprovalState.APPROVED, "bob", T0 + timedelta(minutes=5), None)
+        tx.approvals.decide(locked, ApprovalState.APPROVED, "bob", T0 + timedelta(minutes=5), None)
     with catalog.read() as tx:
         decided = tx.approvals.get(first)
         pending = tx.approvals.all(ApprovalState.PENDING)
@@ -821,8 +835,9 @@ def test_four_eyes_request_is_recorded_and_decided(catalog: SqlCatalog) -> None:
     assert decided.decided_at == T0 + timedelta(minutes=5)
     assert [a.id for a in pending] == [second]
     assert [a.id for a in everything] == [first, second]
+    ghost = replace(decided, id=9999)
     with pytest.raises(NotFound, match="approval 9999 does not exist"), catalog.transaction() as tx:
-        tx.approvals.decide(9999, ApprovalState.REJECTED, "bob", T0, "no")
+        tx.approvals.decide(ghost, ApprovalState.REJECTED, "bob", T0, "no")
 
 
 # ----------------------------------------------------------------------------- ops log

@@ -89,7 +89,9 @@ def test_approvals_are_found_by_what_their_list_shows(catalog: SqlCatalog) -> No
             tx.approvals.insert("tenant.purge", target, {}, "Carol", T0 + timedelta(hours=n))
             for n, target in enumerate(TARGETS)
         ]
-        tx.approvals.decide(ids[1], ApprovalState.REJECTED, "dave", T0, "no")
+        second = tx.approvals.get(ids[1])
+        assert second is not None
+        tx.approvals.decide(second, ApprovalState.REJECTED, "dave", T0, "no")
     with catalog.read() as tx:
 
         def grep(text: str, state: ApprovalState | None = None) -> list[str]:

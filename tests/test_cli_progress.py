@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aptien_ops.cli.progress import Bar, StepPrinter
+from aptien_ops.cli.progress import Bar, StepPrinter, Steps
 
 from cli_runner import run_cli
 
@@ -110,3 +110,24 @@ def test_the_end_of_the_work_is_shown_once_however_often_it_is_reported(
         bar(done, 100, "savanna-logistics")
     lines = stream.getvalue().split("\n")
     assert lines[-1] == "" and sum("100/100" in line for line in lines) == 1
+
+
+def test_steps_of_unknown_size_count_on_a_terminal_and_end_as_bars(
+    terminal: Terminal, stderr: io.StringIO
+) -> None:
+    for stream in (terminal, stderr):
+        steps = Steps(enabled=True, stream=stream)
+        for done in (100, 200):
+            steps("subscriptions", done, None)
+        steps("subscriptions", 250, 250)
+        steps("tenants", 1, 2)
+        steps("tenants", 2, 2)
+    assert terminal.getvalue().startswith("\rsubscriptions 100 …\rsubscriptions 200 …\r")
+    assert "subscriptions [" in terminal.getvalue() and terminal.getvalue().endswith("\n")
+    assert stderr.getvalue().splitlines() == [
+        "subscriptions 250/250",
+        "tenants 1/2",
+        "tenants 2/2",
+    ]
+    Steps(enabled=False, stream=stderr)("x", 1, None)
+    assert stderr.getvalue().count("\n") == 3

@@ -217,6 +217,6 @@ def test_only_a_cancelled_tenant_is_reinstated_and_never_a_purged_one(
     with ops.ctx.catalog.transaction() as tx:  # its tombstone, as a purge leaves it
         tenant = tx.tenants.get(active, for_update=True)
         assert tenant is not None
-        tx.tenants.update(replace(tenant, state=TenantState.PURGED))
+        tx.tenants.update(replace(tenant, state=TenantState.PURGED), by="ada")
     with pytest.raises(Conflict, match="cannot reinstate .*: it is purged"):
         ops.lifecycle.reinstate(active)

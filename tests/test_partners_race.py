@@ -18,9 +18,10 @@ import psycopg
 import pytest
 
 from aptien_ops.composition import open_console
-from aptien_ops.sandbox import write_sandbox_config
 from aptien_ops.services.partners import PartnerInput
 from aptien_ops.services.provisioning import ProvisionRequest
+
+from sandboxes import sandbox_on_postgresql
 
 pytestmark = pytest.mark.postgres
 
@@ -29,12 +30,7 @@ ASSIGN = ("partner", "assign", "nordic-sales", "acme-gmbh", "--as", "sales", "--
 
 @pytest.fixture
 def catalog(tmp_path: Path, pg_server) -> Iterator[tuple[Path, str]]:  # type: ignore[no-untyped-def]
-    config, _ = write_sandbox_config(tmp_path / "sbx")
-    database = pg_server.fresh_database("race")
-    text = config.read_text().replace(
-        'url = "sqlite:///{data_dir}/catalog.db"', f'url = "{pg_server.url(dbname=database)}"'
-    )
-    config.write_text(text)
+    config, conninfo = sandbox_on_postgresql(tmp_path / "sbx", pg_server, "race")
     olga = open_console(config, env={"APTIEN_OPS_OPERATOR": "olga"})
     olga.provisioning.provision(ProvisionRequest("acme-gmbh", "DE"))
     olga.close()
@@ -44,7 +40,7 @@ def catalog(tmp_path: Path, pg_server) -> Iterator[tuple[Path, str]]:  # type: i
         "nordic-sales", "PA-1", signed_on=pat.partners.today(), effective_from=pat.partners.today()
     )
     pat.close()
-    yield config, pg_server.conninfo(dbname=database)
+    yield config, conninfo
 
 
 def _cli(config: Path, *args: str) -> subprocess.Popen[str]:

@@ -191,7 +191,7 @@ def test_a_purged_name_is_not_provisioned_again(ops: Console, tenant_name: str) 
     with ops.ctx.catalog.transaction() as tx:  # its tombstone, as a purge leaves it
         tenant = tx.tenants.get(tenant_name, for_update=True)
         assert tenant is not None
-        tx.tenants.update(replace(tenant, state=TenantState.PURGED))
+        tx.tenants.update(replace(tenant, state=TenantState.PURGED), by="ada")
     with pytest.raises(Conflict, match="was purged"):
         provision(ops, tenant_name)
 

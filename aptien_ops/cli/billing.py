@@ -10,7 +10,8 @@ import click
 from aptien_ops.cli.output import emit_json_text, table
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.domain import validate_tenant_name
-from aptien_ops.domain.billing import amount_text
+from aptien_ops.domain.billing_notices import format_amount
+from aptien_ops.errors import InvalidInput
 from aptien_ops.wording import plural
 
 STATES = (
@@ -44,16 +45,30 @@ def billing() -> None:
 @click.option(
     "--customer",
     "customer_id",
-    required=True,
+    default=None,
     metavar="cus_…",
     help="The Stripe customer that pays for TENANT (from the Stripe dashboard).",
 )
+@click.option(
+    "--create",
+    is_flag=True,
+    help="Create the customer in Stripe instead: the tenant's company (else its name), its"
+    " representative's e-mail, and metadata tenant=TENANT.",
+)
 @pass_state
-def billing_link(state: CliState, tenant: str, customer_id: str) -> None:
-    """Link TENANT to its Stripe customer, once Stripe says the customer exists. A customer
-    pays for one tenant (linked to another: exit 5); billing not connected: exit 6."""
-    link = state.console().billing.link(tenant, customer_id)
-    state.out(link.as_json(), f"linked {tenant} to {customer_id}")
+def billing_link(state: CliState, tenant: str, customer_id: str | None, create: bool) -> None:
+    """Link TENANT to its Stripe customer (--customer), once Stripe says the customer exists,
+    or to one created for it (--create). A customer pays for one tenant (linked to another:
+    exit 5); billing not connected: exit 6."""
+    if (customer_id is None) != create:
+        raise InvalidInput(
+            "give --customer cus_… or --create (one of the two)",
+            hint="aptien-ops billing link --help",
+        )
+    service = state.console().billing
+    link = service.link_new(tenant) if create else service.link(tenant, customer_id or "")
+    made = " (created in Stripe)" if create else ""
+    state.out(link.as_json(), f"linked {tenant} to {link.customer_id}{made}")
 
 
 @billing.command("unlink")
@@ -96,7 +111,7 @@ def _row(data: dict[str, Any]) -> dict[str, Any]:
     invoice = data.get("invoice")
     if isinstance(invoice, dict):
         row["invoice"] = invoice["number"]
-        row["amount"] = amount_text(invoice["amount"], invoice["currency"])
+        row["amount"] = format_amount(invoice["amount"], invoice["currency"])
         row["invoice_status"] = invoice["status"]
         row["due"] = invoice["due"][:10] if invoice["due"] else None
     return row

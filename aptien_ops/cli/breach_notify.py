@@ -53,10 +53,11 @@ def breach_notify(state: CliState, incident_id: str, channels: str, dry_run: boo
     notices = state.console().notices
     if dry_run:
         plan = notices.plan(incident_id, channels)
+        then = "sends (approved)" if plan.approved else "records a request for approval"
         state.out(
             plan.as_json(),
             f"would notify {plan.people} people of {incident_id} by {', '.join(plan.channels)}"
-            f"\nsubject: {shown(plan.subject)}",
+            f"\nsubject: {shown(plan.subject)}\na run without --dry-run {then}",
         )
         return
     bars: dict[str, Bar] = {}

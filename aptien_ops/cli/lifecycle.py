@@ -7,7 +7,7 @@ import click
 
 from aptien_ops.cli import interrupts
 from aptien_ops.cli.output import table
-from aptien_ops.cli.params import TextLimit, reason_option
+from aptien_ops.cli.params import TextLimit, if_version_option, reason_option
 from aptien_ops.cli.progress import Bar, StepPrinter
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.cli.tenants import tenant
@@ -100,18 +100,20 @@ def tenant_provision(
 @tenant.command("suspend")
 @click.argument("name")
 @reason_option(kept="the ops log and the tenant's history")
+@if_version_option("tenant")
 @pass_state
-def tenant_suspend(state: CliState, name: str, reason: str) -> None:
+def tenant_suspend(state: CliState, name: str, reason: str, seen: int | None) -> None:
     """Stop NAME's own users logging in and end their sessions (backups and inspection go on)."""
-    _show(state, state.console().lifecycle.suspend(name, reason).as_json(), "suspended")
+    _show(state, state.console().lifecycle.suspend(name, reason, seen=seen).as_json(), "suspended")
 
 
 @tenant.command("resume")
 @click.argument("name")
+@if_version_option("tenant")
 @pass_state
-def tenant_resume(state: CliState, name: str) -> None:
+def tenant_resume(state: CliState, name: str, seen: int | None) -> None:
     """Let a suspended tenant log in again."""
-    _show(state, state.console().lifecycle.resume(name).as_json(), "resumed")
+    _show(state, state.console().lifecycle.resume(name, seen=seen).as_json(), "resumed")
 
 
 @tenant.command("cancel")
@@ -119,22 +121,24 @@ def tenant_resume(state: CliState, name: str) -> None:
 @click.option(
     "--retain-days", type=int, help="Keep it restorable this long (default from ops.toml)."
 )
+@if_version_option("tenant")
 @pass_state
-def tenant_cancel(state: CliState, name: str, retain_days: int | None) -> None:
+def tenant_cancel(state: CliState, name: str, retain_days: int | None, seen: int | None) -> None:
     """Cancel NAME: no more logins; restorable until the retention end, then purgeable."""
     validate_tenant_name(name)  # before the question quotes it
     state.confirm(f"cancel tenant {name}? Its users can no longer log in")
-    data = state.console().lifecycle.cancel(name, retain_days).as_json()
+    data = state.console().lifecycle.cancel(name, retain_days, seen=seen).as_json()
     _show(state, data, f"cancelled, retained until {data['retain_until']}")
 
 
 @tenant.command("reinstate")
 @click.argument("name")
+@if_version_option("tenant")
 @pass_state
-def tenant_reinstate(state: CliState, name: str) -> None:
+def tenant_reinstate(state: CliState, name: str, seen: int | None) -> None:
     """Undo the cancel of NAME within its retention: it is active again and its users can log
     in (a tenant suspended before its cancel is suspended again, for the same reason)."""
-    tenant = state.console().lifecycle.reinstate(name)
+    tenant = state.console().lifecycle.reinstate(name, seen=seen)
     _show(state, tenant.as_json(), "reinstated")
 
 
@@ -146,8 +150,11 @@ def tenant_reinstate(state: CliState, name: str) -> None:
     callback=TextLimit(REASON),
     help=f"Purge before the retention end, saying why (e.g. the client asked; {REASON.help}).",
 )
+@if_version_option("tenant")
 @pass_state
-def tenant_purge(state: CliState, name: str, before_retention_end: str | None) -> None:
+def tenant_purge(
+    state: CliState, name: str, before_retention_end: str | None, seen: int | None
+) -> None:
     """Request the purge of cancelled tenant NAME (a second admin approves).
 
     Drops its database and role, and destroys its backup identity so every backup of it
@@ -159,7 +166,9 @@ def tenant_purge(state: CliState, name: str, before_retention_end: str | None) -
     )
     _show(
         state,
-        state.console().lifecycle.purge(name, before_retention_end=before_retention_end).as_json(),
+        state.console()
+        .lifecycle.purge(name, before_retention_end=before_retention_end, seen=seen)
+        .as_json(),
         "purged",
     )
 

@@ -131,8 +131,13 @@ def _register() -> None:
 
     del breach_notify  # it adds its commands to the breach group
     cli.add_command(breach.breach)
-    from aptien_ops.cli import billing
+    from aptien_ops.cli import billing, billing_notify, billing_sync, billing_webhook
 
+    del (
+        billing_notify,
+        billing_sync,
+        billing_webhook,
+    )  # they add their commands to the billing group
     cli.add_command(billing.billing)
 
 

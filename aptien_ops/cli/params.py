@@ -53,3 +53,17 @@ def reason_option(why: str = "Why", *, kept: str = "the ops log") -> Callable[[F
         callback=TextLimit(REASON),
         help=f"{why} (kept in {kept}; {REASON.help}).",
     )
+
+
+def if_version_option(what: str) -> Callable[[F], F]:
+    """``--if-version N``: change the ``what`` only while it is the version N that was read
+    (``show``/``list --json`` print it); changed since, the command exits 5 saying what it is
+    now, and changes nothing."""
+    return click.option(
+        "--if-version",
+        "seen",
+        type=click.IntRange(min=1, max=2**31 - 1),
+        metavar="N",
+        help=f"Only if the {what} is still at version N, as read (its `version` in --json);"
+        " another operator's change since is refused with exit 5, saying what changed.",
+    )

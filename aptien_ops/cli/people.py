@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from aptien_ops.cli.output import fields, table
-from aptien_ops.cli.params import grep_option, reason_option
+from aptien_ops.cli.params import grep_option, if_version_option, reason_option
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.domain import Operator
 
@@ -52,19 +52,21 @@ def operator_add(state: CliState, user: str, roles: tuple[str, ...]) -> None:
 @operator.command("grant")
 @click.argument("user")
 @click.argument("role")
+@if_version_option("operator")
 @pass_state
-def operator_grant(state: CliState, user: str, role: str) -> None:
+def operator_grant(state: CliState, user: str, role: str, seen: int | None) -> None:
     """Grant ROLE to USER (admin: recorded for a second admin's approval)."""
-    _now_holds(state, state.console().operators.grant(user, role))
+    _now_holds(state, state.console().operators.grant(user, role, seen=seen))
 
 
 @operator.command("revoke")
 @click.argument("user")
 @click.argument("role")
+@if_version_option("operator")
 @pass_state
-def operator_revoke(state: CliState, user: str, role: str) -> None:
+def operator_revoke(state: CliState, user: str, role: str, seen: int | None) -> None:
     """Take ROLE away from USER."""
-    _now_holds(state, state.console().operators.revoke(user, role))
+    _now_holds(state, state.console().operators.revoke(user, role, seen=seen))
 
 
 def _now_holds(state: CliState, changed: Operator) -> None:
@@ -103,10 +105,12 @@ def approval_list(state: CliState, wanted: str | None, grep: str | None) -> None
 
 @approval.command("approve")
 @click.argument("approval_id", type=int)
+@if_version_option("request")
 @pass_state
-def approval_approve(state: CliState, approval_id: int) -> None:
-    """Approve request APPROVAL_ID and run it (you cannot approve your own)."""
-    decision = state.console().approvals.approve(approval_id)
+def approval_approve(state: CliState, approval_id: int, seen: int | None) -> None:
+    """Approve request APPROVAL_ID and run it (you cannot approve your own). Two operators
+    approving it at once run it once: the second is refused (exit 5)."""
+    decision = state.console().approvals.approve(approval_id, seen=seen)
     done = f"approved #{approval_id}: {decision.action} {decision.target} done"
     state.out(decision.as_json(), done)
 
@@ -114,8 +118,9 @@ def approval_approve(state: CliState, approval_id: int) -> None:
 @approval.command("reject")
 @click.argument("approval_id", type=int)
 @reason_option()
+@if_version_option("request")
 @pass_state
-def approval_reject(state: CliState, approval_id: int, reason: str) -> None:
+def approval_reject(state: CliState, approval_id: int, reason: str, seen: int | None) -> None:
     """Reject request APPROVAL_ID (or withdraw your own)."""
-    a = state.console().approvals.reject(approval_id, reason).as_json()
+    a = state.console().approvals.reject(approval_id, reason, seen=seen).as_json()
     state.out({**a, "state": "rejected"}, f"rejected #{approval_id}")

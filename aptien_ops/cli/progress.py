@@ -88,3 +88,27 @@ class Bar:
             self.stream.write(line.rstrip() + "\n")
             self._next_line = done + max(1, total // 10)
         self.stream.flush()
+
+
+class Steps:
+    """Progress through named steps whose size is known only once they end (a list read page by
+    page, then applied): ``(step, done, None)`` while it runs, ``(step, done, total)`` from the
+    moment its size is known. A :class:`Bar` per step; while the total is unknown, a count
+    rewritten in place on a terminal, nothing elsewhere (the bar's lines follow)."""
+
+    def __init__(self, *, enabled: bool, stream: TextIO | None = None) -> None:
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self.live = enabled and live(self.stream)
+        self._bars: dict[str, Bar] = {}
+
+    def __call__(self, step: str, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        if total is None:
+            if self.live:
+                self.stream.write(f"\r{step} {done} …")
+                self.stream.flush()
+            return
+        bar = self._bars.setdefault(step, Bar(step, enabled=True, stream=self.stream))
+        bar(done, total)

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from aptien_ops.cli.output import emit_json_text, fields, table
-from aptien_ops.cli.params import TextLimit
+from aptien_ops.cli.params import TextLimit, if_version_option
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.domain.free_text import COMPANY, CONTACT_NAME
 from aptien_ops.wording import plural
@@ -127,6 +127,7 @@ def tenant_history(state: CliState, name: str) -> None:
     callback=TextLimit(COMPANY),
     help=f"The client's company name ({COMPANY.help}); empty clears it.",
 )
+@if_version_option("tenant")
 @pass_state
 def tenant_update(
     state: CliState,
@@ -135,6 +136,7 @@ def tenant_update(
     contact_email: str | None,
     contact_phone: str | None,
     company: str | None,
+    seen: int | None,
 ) -> None:
     """Change tenant NAME's contact record: the card an assigned partner may be given.
 
@@ -148,6 +150,7 @@ def tenant_update(
         contact_email=contact_email,
         contact_phone=contact_phone,
         company=company,
+        seen=seen,
     )
     state.out(updated.as_json(), f"updated the contact record of {updated.name}")
 

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from aptien_ops.services.approvals import ApprovalService
     from aptien_ops.services.backups import BackupService
     from aptien_ops.services.billing import BillingService
+    from aptien_ops.services.billing_notices import BillingNoticeService
+    from aptien_ops.services.billing_sync import BillingSyncService
+    from aptien_ops.services.billing_webhook import BillingWebhookService
     from aptien_ops.services.breach_notices import NoticeService
     from aptien_ops.services.doctor import DoctorService
     from aptien_ops.services.fleet import FleetService
@@ -241,6 +244,26 @@ class Console:
         from aptien_ops.services.billing import BillingService
 
         return BillingService(self.ctx, lambda: billing_source(self.settings))
+
+    @_service
+    def billing_sync(self) -> BillingSyncService:
+        from aptien_ops.services.billing_sync import BillingSyncService
+
+        return BillingSyncService(self.ctx, lambda: billing_source(self.settings))
+
+    @_service
+    def billing_notices(self) -> BillingNoticeService:
+        from aptien_ops.services.billing_notices import BillingNoticeService
+
+        return BillingNoticeService(
+            self.ctx, lambda: notice_channels(self.ctx), lambda: self.inspection
+        )
+
+    @_service
+    def billing_webhook(self) -> BillingWebhookService:
+        from aptien_ops.services.billing_webhook import BillingWebhookService
+
+        return BillingWebhookService(self.ctx, lambda: billing_source(self.settings))
 
     @_service
     def doctor(self) -> DoctorService:

@@ -29,6 +29,7 @@ from aptien_ops.config.settings import (
     SecuritySettings,
     Settings,
     TenantSettings,
+    TuiSettings,
     user_data_dir,
 )
 from aptien_ops.domain import ACCOUNT_NAME, TENANT_NAME
@@ -108,6 +109,15 @@ def _bastion(b: TableReader) -> BastionSettings:
         raise b.fail("service_account", "must be an account of its own, not root")
     b.done()
     return BastionSettings(service, operators, log_group)
+
+
+def _tui(t: TableReader) -> TuiSettings:
+    """``[tui]``: how often screens of shared state read the catalog again by themselves."""
+    seconds = t.get("refresh_seconds", int, TuiSettings.refresh_seconds)
+    if seconds != 0 and not 5 <= seconds <= 3600:
+        raise t.fail("refresh_seconds", f"must be 0 (never) or between 5 and 3600, got {seconds}")
+    t.done()
+    return TuiSettings(seconds)
 
 
 def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
@@ -257,6 +267,7 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
     par.done()
 
     bastion = _bastion(top.sub("bastion", {}))
+    tui = _tui(top.sub("tui", {}))
     notifications = parse_notifications(top, as_path)
     billing = parse_billing(top)
 
@@ -287,6 +298,7 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
         bastion=bastion,
         notifications=notifications,
         billing=billing,
+        tui=tui,
     )
     check_residency(settings)
     return settings

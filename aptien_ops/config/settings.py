@@ -159,6 +159,15 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True)
+class TuiSettings:
+    """``[tui]``."""
+
+    refresh_seconds: int = 30
+    """Screens of shared state (dashboard, tenants, approvals, backups, ops log) read the
+    catalog again this often while shown (0: only on demand, ctrl+r or r)."""
+
+
+@dataclass(frozen=True)
 class TenantSettings:
     default_retain_days: int
     """How long a cancelled tenant stays restorable before it may be purged."""
@@ -308,6 +317,7 @@ class Settings:
     )
     billing: BillingSettings | None = None
     """``[billing]``; None: billing is not connected."""
+    tui: TuiSettings = field(default_factory=TuiSettings)
 
     @property
     def sandbox(self) -> bool:

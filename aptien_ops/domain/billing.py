@@ -20,9 +20,6 @@ from enum import StrEnum
 from aptien_ops.domain.values import iso
 from aptien_ops.errors import InvalidInput, Unavailable
 
-#: Currencies Stripe counts in whole units (no minor unit).
-ZERO_DECIMAL = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
-
 #: A Stripe customer id as the console accepts it on the command line.
 CUSTOMER_ID = re.compile(r"^cus_[A-Za-z0-9]{1,64}$")
 
@@ -86,16 +83,6 @@ def licence_state(subscription_status: str | None) -> LicenceState:
 
 def licence_group(state: LicenceState) -> LicenceGroup:
     return _GROUPS[state]
-
-
-def amount_text(minor: int | None, currency: str | None) -> str | None:
-    """``1299.00 EUR`` from Stripe's minor units (None if either is unknown)."""
-    if minor is None or currency is None:
-        return None
-    code, sign, units = currency.upper(), "-" if minor < 0 else "", abs(minor)
-    if currency.lower() in ZERO_DECIMAL:
-        return f"{sign}{units} {code}"
-    return f"{sign}{units // 100}.{units % 100:02d} {code}"
 
 
 def validate_customer_id(text: str) -> str:

@@ -80,7 +80,13 @@ def message_id(incident_id: str, recipient: Recipient, domain: str) -> str:
     """The e-mail's Message-ID: the same for an incident and a recipient on every attempt and
     every rerun, so a server or mailbox that has it already can drop the copy."""
     token = hashlib.sha256(f"{incident_id}\0{recipient.key}".encode()).hexdigest()[:32]
-    return f"<breach.{token}@{domain}>"
+    return f"<{notice_kind(incident_id)}.{token}@{domain}>"
+
+
+def notice_kind(subject: str) -> str:
+    """``breach`` or ``billing``: what a campaign's subject (an incident id, or a billing
+    notice's ``BIL-…`` key) is about; the in-app message's kind and the Message-ID say it."""
+    return "billing" if subject.startswith("BIL-") else "breach"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,10 @@ class Operator:
     added_by: str | None
     added_at: datetime
     active: bool = True
+    version: int = 1
+    """Bumped by every change of the operator's roles: a change names the version it read."""
+    changed_by: str | None = None
+    changed_at: datetime | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -24,6 +28,7 @@ class Operator:
             "added_by": self.added_by,
             "added_at": iso(self.added_at),
             "active": self.active,
+            "version": self.version,
         }
 
 
@@ -46,6 +51,8 @@ class Approval:
     decided_by: str | None = None
     decided_at: datetime | None = None
     reason: str | None = None
+    version: int = 1
+    """Bumped when it is decided: a decision names the version it read."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -59,6 +66,7 @@ class Approval:
             "decided_by": self.decided_by,
             "decided_at": iso(self.decided_at),
             "reason": self.reason,
+            "version": self.version,
         }
 
 

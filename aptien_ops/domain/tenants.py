@@ -43,6 +43,10 @@ class Tenant:
     """The representative's phone (on the contact card a partner may be given)."""
     company: str | None = None
     """The client's company name, as its representative's card shows it."""
+    version: int = 1
+    """Bumped by every change of the row: a change names the version it read."""
+    changed_by: str | None = None
+    """The operator who made the last change (None: before versions were kept)."""
 
     #: The keys of :meth:`as_json`, in order (``tenant list --json`` has the database write
     #: the same object).
@@ -63,6 +67,7 @@ class Tenant:
         "backup_recipient",
         "contact_phone",
         "company",
+        "version",
     )
 
     def placement(self) -> dict[str, object]:

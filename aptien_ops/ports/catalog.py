@@ -89,8 +89,9 @@ class TenantRepository(Protocol):
         """Raises: Conflict if the name is taken."""
         ...
 
-    def update(self, tenant: Tenant) -> None:
-        """Store every field of ``tenant`` in its row. Raises: NotFound if there is no row."""
+    def update(self, tenant: Tenant, *, by: str) -> Tenant:
+        """Store ``tenant`` if its row is still at ``tenant.version``; returns it as stored (the
+        version bumped, changed ``by``). Raises: NotFound, Stale (another version)."""
         ...
 
 
@@ -138,16 +139,19 @@ class OperatorRepository(Protocol):
 
     def get(self, name: str) -> Operator | None: ...
 
-    def all(self) -> list[Operator]:
-        """Every operator, by name."""
+    def all(self, *, for_update: bool = False) -> list[Operator]:
+        """Every operator, by name (``for_update``: their rows locked until commit)."""
         ...
 
     def insert(self, operator: Operator) -> None:
         """Raises: Conflict if the operator exists."""
         ...
 
-    def set_roles(self, name: str, roles: frozenset[str]) -> None:
-        """Replace the operator's roles (serialised with concurrent grants). Raises: NotFound."""
+    def set_roles(
+        self, operator: Operator, roles: frozenset[str], *, by: str, at: datetime
+    ) -> Operator:
+        """Replace the roles of ``operator`` if its row is still at ``operator.version``; returns
+        it as stored. Raises: NotFound, Stale (another version)."""
         ...
 
 
@@ -168,9 +172,10 @@ class ApprovalRepository(Protocol):
         ...
 
     def decide(
-        self, approval_id: int, state: ApprovalState, by: str, at: datetime, reason: str | None
+        self, approval: Approval, state: ApprovalState, by: str, at: datetime, reason: str | None
     ) -> None:
-        """Raises: NotFound if there is no such request."""
+        """Decide ``approval`` if its row is still at ``approval.version`` (bumping it).
+        Raises: NotFound, Stale (another version: decided meanwhile)."""
         ...
 
 

@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from aptien_ops.domain import Approval, ApprovalState, iso, parse_choice
 from aptien_ops.domain.free_text import GREP, REASON
+from aptien_ops.domain.versions import check_approval
 from aptien_ops.errors import (
     Conflict,
     Forbidden,
@@ -152,8 +153,10 @@ class ApprovalService:
             hint="request it again if it is still needed",
         )
 
-    def approve(self, approval_id: int) -> ApprovalDecision:
-        """Approve and run a pending request, in one transaction.
+    def approve(self, approval_id: int, *, seen: int | None = None) -> ApprovalDecision:
+        """Approve and run a pending request, in one transaction, holding its row's lock: two
+        approvals of one request at once run it once (the second finds it decided: Conflict).
+        ``seen``: the request's version the caller read (decided since: Stale).
 
         Raises: NotFound, Conflict (not pending, expired), Forbidden (own request, lacking the
         role, a grant to oneself, a requester who lost the role), IntegrityFailure (the request
@@ -165,7 +168,7 @@ class ApprovalService:
             Action.APPROVAL_DECIDE, target, params, approval_id=_loggable(approval_id)
         ) as attempt:
             with attempt.transaction() as tx:
-                approval = self._get(tx, approval_id, for_update=True)
+                approval = self._get(tx, approval_id, for_update=True, seen=seen)
                 self._check_decider(tx, approval)
                 self._check_bound(tx, approval)
                 self._check_runnable(tx, approval)
@@ -177,23 +180,23 @@ class ApprovalService:
                     )
                 result = executor(tx, approval.target, dict(approval.params), approval_id)
                 me = self.ctx.identity.operator
-                tx.approvals.decide(approval_id, ApprovalState.APPROVED, me, self.ctx.now(), None)
+                tx.approvals.decide(approval, ApprovalState.APPROVED, me, self.ctx.now(), None)
                 attempt.ok()
         return ApprovalDecision(approval_id, approval.action, approval.target, result)
 
-    def reject(self, approval_id: int, reason: str) -> Approval:
-        """Raises: InvalidInput (no reason), NotFound, Conflict, Forbidden."""
+    def reject(self, approval_id: int, reason: str, *, seen: int | None = None) -> Approval:
+        """Raises: InvalidInput (no reason), NotFound, Conflict (Stale), Forbidden."""
         reason = REASON.check(reason, missing="a rejection needs a reason", hint='--reason "why"')
 
         def reject(tx: CatalogTx) -> Approval:
-            approval = self._get(tx, approval_id, for_update=True)
+            approval = self._get(tx, approval_id, for_update=True, seen=seen)
             me = self.ctx.identity.operator
             if approval.requested_by != me:
                 # withdrawing your own request is allowed; rejecting someone else's needs the role
                 self._check_decider(tx, approval)
             elif approval.state != ApprovalState.PENDING:
                 raise Conflict(f"approval #{approval_id} is {approval.state}, not pending")
-            tx.approvals.decide(approval_id, ApprovalState.REJECTED, me, self.ctx.now(), reason)
+            tx.approvals.decide(approval, ApprovalState.REJECTED, me, self.ctx.now(), reason)
             return approval
 
         params = {"decision": "reject", "reason": reason}
@@ -275,13 +278,15 @@ class ApprovalService:
             )
 
     @staticmethod
-    def _get(tx: CatalogTx, approval_id: int, *, for_update: bool = False) -> Approval:
+    def _get(
+        tx: CatalogTx, approval_id: int, *, for_update: bool = False, seen: int | None = None
+    ) -> Approval:
         if _loggable(approval_id) is None:
             raise NotFound(f"no approval #{approval_id}", hint="aptien-ops approval list")
         approval = tx.approvals.get(approval_id, for_update=for_update)
         if approval is None:
             raise NotFound(f"no approval #{approval_id}", hint="aptien-ops approval list")
-        return approval
+        return check_approval(approval, seen)
 
 
 def _loggable(approval_id: int) -> int | None:

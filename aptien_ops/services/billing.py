@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from aptien_ops.domain import validate_tenant_name
+from aptien_ops.domain import TenantState, validate_tenant_name
 from aptien_ops.domain.billing import (
     BillingNotConnected,
     BillingStatus,
@@ -29,7 +29,7 @@ from aptien_ops.permissions import Action, offered
 from aptien_ops.ports import CatalogTx
 from aptien_ops.ports.billing import BillingSource
 from aptien_ops.services.billing_results import BillingSection, BillingSummary, NotConnected
-from aptien_ops.services.context import OpsContext, existing_tenant
+from aptien_ops.services.context import Attempt, OpsContext, existing_tenant
 
 #: What ``--state`` accepts: a licence state, or a group of them.
 STATE_FILTERS = tuple(dict.fromkeys([*map(str, LicenceState), *map(str, LicenceGroup)]))
@@ -90,9 +90,9 @@ class BillingService:
         (and, if its ``tenant`` metadata names a tenant, that it names this one).
 
         Raises: InvalidInput (name or id shape, before anything is touched), NotFound
-        (tenant, customer), Forbidden, Conflict (the tenant is linked, the customer is linked
-        to another tenant or says it is another tenant's), Unavailable (not connected, Stripe
-        unreachable)."""
+        (tenant, customer), Forbidden, Conflict (the tenant is linked or purged, the customer
+        is linked to another tenant or says it is another tenant's), Unavailable (not
+        connected, Stripe unreachable)."""
         validate_tenant_name(tenant)
         validate_customer_id(customer_id)
         params = {"customer": customer_id}
@@ -101,16 +101,33 @@ class BillingService:
                 self._linkable(tx, tenant, customer_id)
             customer = self.source().customer(customer_id)
             _belongs(customer, tenant)
-            with attempt.transaction() as tx:
-                existing_tenant(tx, tenant, for_update=True)
-                tx.billing.link(TenantBilling(tenant, customer_id))
-                attempt.ok()
+            _record_link(attempt, tenant, customer_id)
         return BillingLink(tenant, customer_id, linked=True)
 
+    def link_new(self, tenant: str) -> BillingLink:
+        """Create the Stripe customer that pays for ``tenant`` — named after its company (else
+        the tenant's name), with its representative's e-mail and the ``tenant`` metadata key —
+        and link it.
+
+        Raises: InvalidInput, NotFound (tenant), Forbidden, Conflict (the tenant is linked:
+        refused before Stripe is asked), Unavailable (not connected, Stripe unreachable)."""
+        validate_tenant_name(tenant)
+        with self.ctx.audited(Action.BILLING_LINK, tenant, {"customer": "new"}) as attempt:
+            with self.ctx.catalog.read() as tx:
+                self._linkable(tx, tenant, None)
+                found = existing_tenant(tx, tenant)
+            customer = self.source().create_customer(
+                name=found.company or found.name, email=found.contact_email, tenant=tenant
+            )
+            _record_link(attempt, tenant, customer.customer_id)
+        return BillingLink(tenant, customer.customer_id, linked=True)
+
     @staticmethod
-    def _linkable(tx: CatalogTx, tenant: str, customer_id: str) -> None:
-        """Refuse before Stripe is asked: an unknown tenant, a taken link."""
-        existing_tenant(tx, tenant)
+    def _linkable(tx: CatalogTx, tenant: str, customer_id: str | None) -> None:
+        """Refuse before Stripe is asked: an unknown tenant, a taken link (``customer_id``
+        None: a customer yet to be created), a purged tenant."""
+        if existing_tenant(tx, tenant).state == TenantState.PURGED:
+            raise Conflict(f"the tenant {tenant} was purged: it has no licence to pay for")
         linked = tx.billing.get(tenant)
         if linked is not None and linked.customer_id == customer_id:
             raise Conflict(f"the tenant {tenant} is linked to {customer_id} already")
@@ -119,7 +136,7 @@ class BillingService:
                 f"the tenant {tenant} is linked to the Stripe customer {linked.customer_id}",
                 hint=f"aptien-ops billing unlink {tenant}, then link it again",
             )
-        other = tx.billing.by_customer(customer_id)
+        other = tx.billing.by_customer(customer_id) if customer_id is not None else None
         if other is not None:
             raise Conflict(
                 f"the Stripe customer {customer_id} is linked to the tenant {other.tenant}",
@@ -229,6 +246,15 @@ class BillingService:
 
     def _full(self, tx: CatalogTx) -> bool:
         return offered(self.ctx.roles(tx), Action.BILLING_VIEW, self.ctx.read_only).allowed
+
+
+def _record_link(attempt: Attempt, tenant: str, customer_id: str) -> None:
+    """The link, with the attempt's entry, in one transaction. Raises: NotFound (the tenant
+    went meanwhile), Conflict (linked meanwhile)."""
+    with attempt.transaction() as tx:
+        existing_tenant(tx, tenant, for_update=True)
+        tx.billing.link(TenantBilling(tenant, customer_id))
+        attempt.ok(customer=customer_id)
 
 
 def _belongs(customer: CustomerFacts, tenant: str) -> None:

@@ -100,9 +100,25 @@ class NoticeService:
             )
         return notice_content(incident), header.sha256, header.people
 
+    @staticmethod
+    def _approved(
+        tx: CatalogTx, incident_id: str, content: NoticeContent, recipients_sha: str
+    ) -> Campaign | None:
+        """The incident's campaign if one was approved for exactly these texts and people."""
+        campaign = tx.breach_outbox.campaign(incident_id)
+        if (
+            campaign is not None
+            and campaign.texts_sha256 == texts_digest(content)
+            and campaign.recipients_sha256 == recipients_sha
+        ):
+            return campaign
+        return None
+
     def plan(self, incident_id: str, channels: str | tuple[str, ...]) -> NoticePlan:
-        """``--dry-run``: what would be sent, recording nothing. Raises: InvalidInput,
-        NotFound, Conflict (no scope), Forbidden."""
+        """``--dry-run``: what would be sent, recording nothing, and which channels a campaign
+        approved for these texts and people already covers (those a run sends at once; any
+        other channel is requested first). Raises: InvalidInput, NotFound, Conflict (no
+        scope), Forbidden."""
         wanted = _channels(channels)
 
         def read(tx: CatalogTx) -> NoticePlan:
@@ -110,8 +126,16 @@ class NoticeService:
             regions = tuple(sorted({t.region for t in tx.incident_scope.tenants(incident_id)}))
             sample = Recipient("your-organisation", regions[0] if regions else "", "0", "")
             subject, _ = render(content, sample)
+            approved = self._approved(tx, incident_id, content, recipients_sha)
             return NoticePlan(
-                incident_id, wanted, people, regions, texts_digest(content), recipients_sha, subject
+                incident_id,
+                wanted,
+                people,
+                regions,
+                texts_digest(content),
+                recipients_sha,
+                subject,
+                approved.channels if approved is not None else (),
             )
 
         return self.ctx.view(Action.BREACH_VIEW, incident_id, read)
@@ -135,17 +159,11 @@ class NoticeService:
         with self.ctx.audited(Action.BREACH_NOTIFY, incident_id, params) as attempt:
             with attempt.transaction() as tx:
                 content, recipients_sha, _ = self._bound(tx, incident_id)
-                campaign = tx.breach_outbox.campaign(incident_id)
-                texts_sha = texts_digest(content)
-                if not (
-                    campaign is not None
-                    and campaign.texts_sha256 == texts_sha
-                    and campaign.recipients_sha256 == recipients_sha
-                    and set(wanted) <= set(campaign.channels)
-                ):
+                campaign = self._approved(tx, incident_id, content, recipients_sha)
+                if not (campaign is not None and set(wanted) <= set(campaign.channels)):
                     bound = {
                         **params,
-                        "texts_sha256": texts_sha,
+                        "texts_sha256": texts_digest(content),
                         "recipients_sha256": recipients_sha,
                     }
                     if self.ctx.policy.needs_four_eyes(Action.BREACH_NOTIFY):

@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from aptien_ops.config import ClusterSettings, RegionSettings, Settings
 from aptien_ops.domain import Clock, Identity, OpsLogEntry, Tenant, utcnow
+from aptien_ops.domain.versions import check_tenant
 from aptien_ops.errors import Forbidden, NotFound, OpsError
 from aptien_ops.eventlog import EventLog
 from aptien_ops.opslog import Event, draft, extendable_head, next_entry
@@ -32,12 +33,15 @@ from aptien_ops.ports import BackupKeys, Catalog, CatalogTx, Sealer, TenantStore
 T = TypeVar("T")
 
 
-def existing_tenant(tx: CatalogTx, name: str, *, for_update: bool = False) -> Tenant:
-    """The tenant ``name``. Raises: NotFound (pointing at ``tenant list``)."""
+def existing_tenant(
+    tx: CatalogTx, name: str, *, for_update: bool = False, seen: int | None = None
+) -> Tenant:
+    """The tenant ``name``; with ``seen``, only if it is still the version the operator read.
+    Raises: NotFound (pointing at ``tenant list``), Stale."""
     tenant = tx.tenants.get(name, for_update=for_update)
     if tenant is None:
         raise NotFound(f"no tenant named {name}", hint="aptien-ops tenant list")
-    return tenant
+    return check_tenant(tenant, seen)
 
 
 class Attempt:

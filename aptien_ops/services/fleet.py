@@ -271,7 +271,8 @@ class FleetService:
                     with self.ctx.catalog.transaction() as tx:
                         current = existing_tenant(tx, t.name, for_update=True)
                         now = self.ctx.now()
-                        tx.tenants.update(replace(current, schema_version=after, updated_at=now))
+                        migrated = replace(current, schema_version=after, updated_at=now)
+                        tx.tenants.update(migrated, by=self.ctx.identity.operator)
             except OpsError as exc:
                 return MigrationResult(t.name, t.schema_version, None, exc.message)
             return MigrationResult(t.name, before, after)

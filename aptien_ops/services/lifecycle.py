@@ -66,24 +66,33 @@ class LifecycleService:
         self.approvals = approvals
         approvals.register("tenant.purge", self._execute_purge)
 
-    def suspend(self, name: str, reason: str) -> Tenant:
+    def suspend(self, name: str, reason: str, *, seen: int | None = None) -> Tenant:
         """The tenant's own role can no longer log in and its sessions end; backups and
-        inspection keep working.
+        inspection keep working. ``seen`` (here and in every change): the tenant's version the
+        operator read; a tenant changed since is refused as Stale before anything is touched.
 
-        Raises: InvalidInput, NotFound, Forbidden, Conflict, Unavailable."""
+        Raises: InvalidInput, NotFound, Forbidden, Conflict (Stale), Unavailable."""
         validate_tenant_name(name)
         why = _reason(reason, "suspending a tenant")
         return self._transition(
-            name, "suspend", Action.TENANT_SUSPEND, TenantState.SUSPENDED, why, login=False
+            name,
+            "suspend",
+            Action.TENANT_SUSPEND,
+            TenantState.SUSPENDED,
+            why,
+            login=False,
+            seen=seen,
         )
 
-    def resume(self, name: str) -> Tenant:
+    def resume(self, name: str, *, seen: int | None = None) -> Tenant:
         validate_tenant_name(name)
         return self._transition(
-            name, "resume", Action.TENANT_RESUME, TenantState.ACTIVE, None, login=True
+            name, "resume", Action.TENANT_RESUME, TenantState.ACTIVE, None, login=True, seen=seen
         )
 
-    def cancel(self, name: str, retain_days: int | None = None) -> Tenant:
+    def cancel(
+        self, name: str, retain_days: int | None = None, *, seen: int | None = None
+    ) -> Tenant:
         """Cancel: no more logins; restorable until the retention end, then purgeable."""
         validate_tenant_name(name)
         days = self.ctx.policy.default_retain_days if retain_days is None else retain_days
@@ -99,9 +108,10 @@ class LifecycleService:
             login=False,
             retain_until=until,
             params={"retain_days": days},
+            seen=seen,
         )
 
-    def reinstate(self, name: str) -> Tenant:
+    def reinstate(self, name: str, *, seen: int | None = None) -> Tenant:
         """Undo a cancel within the retention: the tenant is back in the state it was cancelled
         from (active, its logins allowed again; or suspended, with its suspension's reason).
 
@@ -111,7 +121,7 @@ class LifecycleService:
         validate_tenant_name(name)
         with self.ctx.audited(Action.TENANT_REINSTATE, name) as attempt:
             with attempt.transaction() as tx:
-                current = existing_tenant(tx, name, for_update=True)
+                current = existing_tenant(tx, name, for_update=True, seen=seen)
                 self._check_state(current, "reinstate")
                 now = self.ctx.now()
                 if current.retain_until is None or current.retain_until <= now:
@@ -141,7 +151,9 @@ class LifecycleService:
             return TenantState.SUSPENDED, before.reason
         return TenantState.SUSPENDED, None
 
-    def purge(self, name: str, *, before_retention_end: str | None = None) -> Tenant:
+    def purge(
+        self, name: str, *, before_retention_end: str | None = None, seen: int | None = None
+    ) -> Tenant:
         """Request the purge of a cancelled tenant (four-eyes) — or run it when four-eyes is off.
 
         Raises: InvalidInput, NotFound, Forbidden, Conflict (wrong state, retention not over),
@@ -156,7 +168,7 @@ class LifecycleService:
         params: dict[str, object] = {"before_retention_end": early} if early else {}
 
         def check(tx: CatalogTx) -> None:
-            tenant = existing_tenant(tx, name)
+            tenant = existing_tenant(tx, name, seen=seen)
             self._check_state(tenant, "purge")
             if tenant.retain_until and tenant.retain_until > self.ctx.now() and not early:
                 raise Conflict(
@@ -198,13 +210,14 @@ class LifecycleService:
         login: bool,
         retain_until: datetime | None = None,
         params: Mapping[str, object] | None = None,
+        seen: int | None = None,
     ) -> Tenant:
         logged = {**(params or {}), **({"reason": reason} if reason else {})}
         with self.ctx.audited(action, name, logged) as attempt:
             # The catalog's write transaction first: busy or locked, it fails here, before the
             # cluster is touched (see the module's docstring).
             with attempt.transaction() as tx:
-                current = existing_tenant(tx, name, for_update=True)
+                current = existing_tenant(tx, name, for_update=True, seen=seen)
                 self._check_state(current, verb)
                 changed = self._record(
                     tx, current, to, reason, login=login, retain_until=retain_until
@@ -235,7 +248,7 @@ class LifecycleService:
             updated_at=now,
             retain_until=retain_until if to == TenantState.CANCELLED else None,
         )
-        tx.tenants.update(changed)
+        changed = tx.tenants.update(changed, by=self.ctx.identity.operator)
         tx.tenant_history.add_state_change(
             current.name,
             StateChange(now, str(current.state), str(to), self.ctx.identity.operator, reason),
@@ -278,7 +291,7 @@ class LifecycleService:
             company=None,
             state_reason="purged",
         )
-        tx.tenants.update(purged)
+        purged = tx.tenants.update(purged, by=self.ctx.identity.operator)
         tx.partner_assignments.end_for_tenant(name, now, self.ctx.identity.operator, "purged")
         tx.tenant_history.add_state_change(
             name, StateChange(now, str(tenant.state), "purged", self.ctx.identity.operator)

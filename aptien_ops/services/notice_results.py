@@ -19,11 +19,20 @@ class NoticePlan:
     texts_sha256: str
     recipients_sha256: str
     subject: str
+    approved_channels: tuple[str, ...] = ()
+    """The channels a campaign approved for these texts and people covers: a run sends on
+    them at once; any other channel needs a request and a second operator's approval."""
+
+    @property
+    def approved(self) -> bool:
+        """Every channel asked for is approved: a run sends, it records no request."""
+        return set(self.channels) <= set(self.approved_channels)
 
     def as_json(self) -> dict[str, object]:
         return {
             "incident": self.incident_id,
             "channels": list(self.channels),
+            "approved_channels": list(self.approved_channels),
             "people": self.people,
             "regions": list(self.regions),
             "texts_sha256": self.texts_sha256,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from aptien_ops.domain import Identity, Operator
+from aptien_ops.domain.versions import check_operator
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound
 from aptien_ops.identity import validate_operator_name
 from aptien_ops.permissions import Action, Role, validate_role
@@ -92,11 +93,13 @@ class OperatorService:
 
         return self.ctx.mutate(Action.OPERATOR_ADD, name, {"roles": sorted(wanted)}, add)
 
-    def grant(self, name: str, role: str) -> Operator:
+    def grant(self, name: str, role: str, *, seen: int | None = None) -> Operator:
         """Grant a role. Nobody grants a role to themselves; granting admin or security is a
-        request a second admin approves (as the policy says).
+        request a second admin approves (as the policy says). ``seen``: the operator's version
+        the caller read (another is refused as Stale).
 
-        Raises: InvalidInput, NotFound, Forbidden (self-grant), Conflict, PendingApproval.
+        Raises: InvalidInput, NotFound, Forbidden (self-grant), Conflict (Stale),
+        PendingApproval.
         """
         validate_operator_name(name)
         granted = validate_role(role)
@@ -107,19 +110,21 @@ class OperatorService:
         if action != Action.OPERATOR_GRANT and self.ctx.policy.needs_four_eyes(action):
 
             def check(tx: CatalogTx) -> None:
-                if granted in self._get(tx, name).roles:
+                if granted in self._get(tx, name, seen).roles:
                     raise Conflict(f"{name} already holds role {granted}")
 
             approval = self.approvals.request(action, name, params, check)
             raise awaiting_second_admin(approval, f"granting {granted} to {name}")
-        return self.ctx.mutate(action, name, params, lambda tx: self._grant(tx, name, granted))
+        return self.ctx.mutate(
+            action, name, params, lambda tx: self._grant(tx, name, granted, seen)
+        )
 
-    def revoke(self, name: str, role: str) -> Operator:
+    def revoke(self, name: str, role: str, *, seen: int | None = None) -> Operator:
         """Revoke a role. Revoking admin is a request a second admin approves; the last admin
         keeps it.
 
-        Raises: InvalidInput, NotFound, Forbidden, Conflict (last admin, or not held),
-        PendingApproval (admin).
+        Raises: InvalidInput, NotFound, Forbidden, Conflict (last admin, not held, Stale: not
+        the ``seen`` version), PendingApproval (admin).
         """
         validate_operator_name(name)
         revoked = validate_role(role)
@@ -127,49 +132,58 @@ class OperatorService:
         if revoked == Role.ADMIN and self.ctx.policy.needs_four_eyes(Action.OPERATOR_REVOKE_ADMIN):
 
             def check(tx: CatalogTx) -> None:
-                self._check_revocable(tx, name, revoked)
+                self._check_revocable(tx, name, revoked, seen)
 
             action = Action.OPERATOR_REVOKE_ADMIN
             approval = self.approvals.request(action, name, params, check)
             raise awaiting_second_admin(approval, f"revoking admin from {name}")
         action = Action.OPERATOR_REVOKE_ADMIN if revoked == Role.ADMIN else Action.OPERATOR_REVOKE
-        return self.ctx.mutate(action, name, params, lambda tx: self._revoke(tx, name, revoked))
+        return self.ctx.mutate(
+            action, name, params, lambda tx: self._revoke(tx, name, revoked, seen)
+        )
 
     # -- internals ------------------------------------------------------------------------
 
     @staticmethod
-    def _get(tx: CatalogTx, name: str) -> Operator:
+    def _get(tx: CatalogTx, name: str, seen: int | None = None) -> Operator:
         op = tx.operators.get(name)
         if op is None:
             raise NotFound(f"no operator named {name}", hint="aptien-ops operator list")
-        return op
+        return check_operator(op, seen)
 
-    def _grant(self, tx: CatalogTx, name: str, role: Role) -> Operator:
-        op = self._get(tx, name)
+    def _set_roles(self, tx: CatalogTx, op: Operator, roles: frozenset[str]) -> Operator:
+        """Store ``roles`` if ``op`` is still the version read (a concurrent change of the
+        same operator makes this one Stale: neither overwrites the other)."""
+        return tx.operators.set_roles(op, roles, by=self.ctx.identity.operator, at=self.ctx.now())
+
+    def _grant(self, tx: CatalogTx, name: str, role: Role, seen: int | None = None) -> Operator:
+        op = self._get(tx, name, seen)
         if role in op.roles:
             raise Conflict(f"{name} already holds role {role}")
-        roles = op.roles | {str(role)}
-        tx.operators.set_roles(name, roles)
-        return replace(op, roles=roles)
+        return self._set_roles(tx, op, op.roles | {str(role)})
 
-    def _check_revocable(self, tx: CatalogTx, name: str, role: Role) -> Operator:
-        op = self._get(tx, name)
+    def _check_revocable(
+        self, tx: CatalogTx, name: str, role: Role, seen: int | None = None
+    ) -> Operator:
+        op = self._get(tx, name, seen)
         if role not in op.roles:
             raise Conflict(f"{name} does not hold role {role}")
         if role == Role.ADMIN:
-            admins = sum(1 for o in tx.operators.all() if o.active and Role.ADMIN in o.roles)
+            # Every operator's row locked (PostgreSQL) before the admins are counted: two
+            # revocations of two different admins at once cannot both see another admin left.
+            everyone = tx.operators.all(for_update=True)
+            admins = sum(1 for o in everyone if o.active and Role.ADMIN in o.roles)
             if admins <= 1:
                 raise Conflict(
                     f"{name} is the last admin", hint="grant admin to someone else first"
                 )
         return op
 
-    def _revoke(self, tx: CatalogTx, name: str, role: Role) -> Operator:
-        op = self._check_revocable(tx, name, role)
-        roles = op.roles - {str(role)}
-        tx.operators.set_roles(name, roles)
+    def _revoke(self, tx: CatalogTx, name: str, role: Role, seen: int | None = None) -> Operator:
+        op = self._check_revocable(tx, name, role, seen)
+        changed = self._set_roles(tx, op, op.roles - {str(role)})
         self.ctx.forget_roles()
-        return replace(op, roles=roles)
+        return changed
 
     def _refuse_self(
         self, action: Action, name: str, params: Mapping[str, object], what: str

@@ -228,8 +228,7 @@ class ProvisioningService:
                         return done
                 check_filling(tx, existing, filling.step if filling else "")
                 resumed = leased(existing, country, region.name, self._me, self.ctx.now())
-                tx.tenants.update(resumed)
-                return resumed
+                return tx.tenants.update(resumed, by=self.ctx.identity.operator)
             cluster = least_loaded(tx, region, candidates)
             tenant = Tenant(
                 name,
@@ -325,7 +324,8 @@ class ProvisioningService:
             else:
                 changes.update(lease_until=now + LEASE)
             current = existing_tenant(tx, name, for_update=True)
-            tx.tenants.update(replace(current, updated_at=now, **changes))
+            changed = replace(current, updated_at=now, **changes)
+            tx.tenants.update(changed, by=self.ctx.identity.operator)
             tx.tenant_history.mark_step(name, step, now, detail)
 
     def _owner_password(self, name: str, region: RegionSettings) -> str:
@@ -354,7 +354,8 @@ class ProvisioningService:
         with self.ctx.catalog.transaction() as tx:
             tenant = tx.tenants.get(name, for_update=True)
             if tenant is not None and tenant.lease_owner == self._me:
-                tx.tenants.update(replace(tenant, lease_owner=None, lease_until=None))
+                released = replace(tenant, lease_owner=None, lease_until=None)
+                tx.tenants.update(released, by=self.ctx.identity.operator)
 
     @staticmethod
     def _checked_text(request: ProvisionRequest) -> ProvisionRequest:

@@ -180,6 +180,6 @@ def _contact_cards(tx: CatalogTx, tenants: list[Tenant]) -> int:
         if card is None or current is None or current.company or current.contact_phone:
             continue
         company, phone = card
-        tx.tenants.update(replace(current, company=company, contact_phone=phone))
+        tx.tenants.update(replace(current, company=company, contact_phone=phone), by="sandbox")
         completed += 1
     return completed

@@ -134,22 +134,22 @@ class TenantService:
         contact_email: str | None = None,
         contact_phone: str | None = None,
         company: str | None = None,
+        seen: int | None = None,
     ) -> Tenant:
         """Change the client's contact record (None: keep; empty text: clear). The ops log
-        names the fields changed, never their values. Raises: InvalidInput, NotFound,
-        Forbidden, Conflict (purged)."""
+        names the fields changed, never their values. ``seen``: the version the caller read.
+        Raises: InvalidInput, NotFound, Forbidden, Conflict (purged; Stale)."""
         validate_tenant_name(name)
         fields = contact_fields(contact_name, contact_email, contact_phone, company)
         if not fields:
             raise InvalidInput("nothing to change", hint="--contact-name, --contact-email, …")
 
         def write(tx: CatalogTx) -> Tenant:
-            current = existing_tenant(tx, name, for_update=True)
+            current = existing_tenant(tx, name, for_update=True, seen=seen)
             if current.state == TenantState.PURGED:
                 raise Conflict(f"tenant {name} was purged; its contact record is gone")
             changed = replace(current, **fields, updated_at=self.ctx.now())  # type: ignore[arg-type]
-            tx.tenants.update(changed)
-            return changed
+            return tx.tenants.update(changed, by=self.ctx.identity.operator)
 
         params = {"fields": sorted(fields)}
         return self.ctx.mutate(Action.TENANT_UPDATE, name, params, write)

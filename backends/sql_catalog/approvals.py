@@ -13,6 +13,7 @@ from aptien_ops.backends.sql_catalog.base import Repository
 from aptien_ops.backends.sql_catalog.errors import guarded
 from aptien_ops.backends.sql_catalog.text_filter import grep_clause, minute_text, number_text
 from aptien_ops.domain import Approval, ApprovalState
+from aptien_ops.domain.versions import stale_approval
 from aptien_ops.errors import InternalError, NotFound
 from aptien_ops.ports import ApprovalRepository
 
@@ -29,6 +30,7 @@ def _approval(row: Any) -> Approval:
         row.decided_by,
         row.decided_at,
         row.reason,
+        row.version,
     )
 
 
@@ -84,16 +86,27 @@ class SqlApprovals(Repository):
 
     @guarded
     def decide(
-        self, approval_id: int, state: ApprovalState, by: str, at: datetime, reason: str | None
+        self, approval: Approval, state: ApprovalState, by: str, at: datetime, reason: str | None
     ) -> None:
-        """Raises: NotFound if there is no such approval."""
+        """Decide ``approval`` if its row is at ``approval.version`` (``WHERE version =
+        :read``), bumping it. Raises: NotFound, Stale (decided meanwhile)."""
+        a = s.approvals.c
         result = self.conn.execute(
             update(s.approvals)
-            .where(s.approvals.c.id == approval_id)
-            .values(state=str(state), decided_by=by, decided_at=at, reason=reason)
+            .where(a.id == approval.id, a.version == approval.version)
+            .values(
+                state=str(state),
+                decided_by=by,
+                decided_at=at,
+                reason=reason,
+                version=approval.version + 1,
+            )
         )
         if result.rowcount == 0:
-            raise NotFound(f"approval {approval_id} does not exist")
+            current = self.get(approval.id)
+            if current is None:
+                raise NotFound(f"approval {approval.id} does not exist")
+            raise stale_approval(current, approval.version)
 
 
 _: type[ApprovalRepository] = SqlApprovals

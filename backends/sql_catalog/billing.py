@@ -6,7 +6,19 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, func, insert, select, update
+from sqlalchemy import (
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.sql import ColumnElement
 
@@ -19,7 +31,6 @@ from aptien_ops.backends.sql_catalog.json_rows import (
     iso_text,
     json_bool,
     json_object,
-    json_text,
 )
 from aptien_ops.backends.sql_catalog.tenant_query import licence as _licence
 from aptien_ops.backends.sql_catalog.tenant_query import licence_in, with_billing
@@ -188,54 +199,74 @@ class SqlBilling(Repository):
     ) -> str:
         """The database writes each row's object in ``BillingStatus.as_json()``'s keys."""
         pg = self.tx.pg
-        pairs = self._status_pairs(pg)
-        if not full:
-            chosen = dict(pairs)
-            pairs = [(key, chosen[key]) for key in STATE_ONLY_KEYS]
-        objects = select(json_text(json_object(pairs, pg=pg), pg=pg).label("o"))
-        return array_text(self.conn, _status_rows(objects, tenant, states), pg=pg)
+        invoice = _invoice_pairs(pg)
+        if not pg:
+            pairs = _status_pairs(json_object(invoice, pg=False), pg=False)
+            objects = select(json_object(_chosen(pairs, full), pg=False).label("o"))
+            return array_text(self.conn, _status_rows(objects, tenant, states), pg=False)
+        # row_to_json of rows whose column names are the keys, the invoice's object too (a
+        # LATERAL row): twice as fast as a json_build_object per row and per invoice.
+        inv = select(*(v.label(k) for k, v in invoice)).correlate(b.tenant_billing).lateral("inv")
+        pairs = _status_pairs(func.row_to_json(inv.table_valued()), pg=True)
+        labelled = select(*(value.label(key) for key, value in _chosen(pairs, full)))
+        joined = [inv] if full else []
+        rows = _status_rows(labelled, tenant, states, *joined).order_by(None).subquery("t")
+        as_text = cast(func.row_to_json(rows.table_valued()), Text)
+        return array_text(self.conn, select(as_text).order_by(rows.c.tenant), pg=True)
 
-    def _status_pairs(self, pg: bool) -> list[tuple[str, Any]]:
-        """``BillingStatus.as_json()``'s keys and the expressions that write their values."""
 
-        def when(col: Any) -> Any:
-            return iso_text(col, pg=pg)
+def _chosen(pairs: list[tuple[str, Any]], full: bool) -> list[tuple[str, Any]]:
+    if full:
+        return pairs
+    by_key = dict(pairs)
+    return [(key, by_key[key]) for key in STATE_ONLY_KEYS]
 
-        invoice = [
-            ("number", _B.invoice_number),
-            ("amount", _B.invoice_amount),
-            ("currency", _B.invoice_currency),
-            ("status", _B.invoice_status),
-            ("due", when(_B.invoice_due)),
-        ]
-        return [
-            ("tenant", s.tenants.c.name),
-            ("customer", _B.customer_id),
-            ("subscription", _B.subscription_id),
-            ("licence", _licence()),
-            ("group", _group()),
-            ("period_end", when(_B.current_period_end)),
-            ("cancel_at_period_end", json_bool(_B.cancel_at_period_end.is_(True), pg=pg)),
-            ("invoice", json_object(invoice, pg=pg)),
-            ("last_event", _B.last_event_id),
-            ("updated_at", when(_B.updated_at)),
-        ]
+
+def _invoice_pairs(pg: bool) -> list[tuple[str, Any]]:
+    return [
+        ("number", _B.invoice_number),
+        ("amount", _B.invoice_amount),
+        ("currency", _B.invoice_currency),
+        ("status", _B.invoice_status),
+        ("due", iso_text(_B.invoice_due, pg=pg)),
+    ]
+
+
+def _status_pairs(invoice: Any, *, pg: bool) -> list[tuple[str, Any]]:
+    """``BillingStatus.as_json()``'s keys and the expressions that write their values."""
+    return [
+        ("tenant", s.tenants.c.name),
+        ("customer", _B.customer_id),
+        ("subscription", _B.subscription_id),
+        ("licence", _licence()),
+        ("group", _group()),
+        ("period_end", iso_text(_B.current_period_end, pg=pg)),
+        ("cancel_at_period_end", json_bool(_B.cancel_at_period_end.is_(True), pg=pg)),
+        ("invoice", invoice),
+        ("last_event", _B.last_event_id),
+        ("updated_at", iso_text(_B.updated_at, pg=pg)),
+    ]
 
 
 def _group() -> ColumnElement[Any]:
-    by_group: dict[LicenceGroup, list[str]] = {}
-    for state in LicenceState:
-        by_group.setdefault(licence_group(state), []).append(str(state))
-    whens = [(_licence().in_(names), str(group)) for group, names in by_group.items()]
-    return case(*whens, else_=str(LicenceGroup.NONE))
+    """The licence's group: one simple CASE on the state (the state computed once a row)."""
+    groups = {str(state): str(licence_group(state)) for state in LicenceState}
+    return case(groups, value=_licence(), else_=str(LicenceGroup.NONE))
 
 
 def _status_rows(
-    stmt: Select[Any], tenant: str | None, states: frozenset[LicenceState] | None
+    stmt: Select[Any],
+    tenant: str | None,
+    states: frozenset[LicenceState] | None,
+    *lateral: Any,
 ) -> Select[Any]:
-    """``stmt`` over the tenants (not purged) and their billing, by name."""
+    """``stmt`` over the tenants (not purged) and their billing (and ``lateral`` rows of
+    it), by name."""
     t = s.tenants.c
-    stmt = stmt.select_from(with_billing()).where(t.state != str(TenantState.PURGED))
+    joined = with_billing()
+    for more in lateral:
+        joined = joined.outerjoin(more, true())
+    stmt = stmt.select_from(joined).where(t.state != str(TenantState.PURGED))
     if tenant is not None:
         stmt = stmt.where(t.name == tenant)
     if states is not None:

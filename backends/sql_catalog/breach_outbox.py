@@ -13,11 +13,11 @@ from sqlalchemy import bindparam, func, insert, select, update
 from aptien_ops.backends import catalog_outbox as s
 from aptien_ops.backends.sql_catalog.base import Repository
 from aptien_ops.backends.sql_catalog.errors import guarded
+from aptien_ops.domain.billing_notices import content_from_json
 from aptien_ops.domain.incidents import Exemption
 from aptien_ops.domain.notices import (
     Campaign,
     ChannelCounts,
-    NoticeContent,
     OutboxRow,
 )
 from aptien_ops.ports.outbox import BreachOutbox
@@ -98,7 +98,7 @@ class SqlBreachOutbox(Repository):
             row.id,
             row.incident_id,
             tuple(row.channels.split(",")),
-            NoticeContent(**json.loads(row.content)),
+            content_from_json(json.loads(row.content)),
             row.texts_sha256,
             row.recipients_sha256,
             row.requested_by,

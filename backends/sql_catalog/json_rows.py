@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, Text, case, cast, func, literal, select, type_coerce
+from sqlalchemy import Select, Text, case, func, literal, select, type_coerce
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
@@ -48,11 +48,6 @@ def json_object(pairs: Sequence[tuple[str, Any]], *, pg: bool) -> ColumnElement[
     if pg:
         return func.json_build_object(*args, type_=Text)
     return func.json_object(*args, type_=Text)
-
-
-def json_text(value: ColumnElement[Any], *, pg: bool) -> ColumnElement[Any]:
-    """A JSON value as its text (PostgreSQL's driver would parse a ``json`` column)."""
-    return cast(value, Text) if pg else value
 
 
 def array_text(conn: Connection, objects: Select[Any], *, pg: bool) -> str:

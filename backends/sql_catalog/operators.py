@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy import exc as sa_exc
 
 from aptien_ops.backends import catalog_schema as s
 from aptien_ops.backends.sql_catalog.base import Repository
 from aptien_ops.backends.sql_catalog.errors import guarded
 from aptien_ops.domain import Operator
+from aptien_ops.domain.versions import stale_operator
 from aptien_ops.errors import Conflict, NotFound
 from aptien_ops.ports import OperatorRepository
 
 
 def _operator(row: Any, roles: dict[str, set[str]]) -> Operator:
     return Operator(
-        row.name, frozenset(roles.get(row.name, ())), row.added_by, row.added_at, row.active
+        row.name,
+        frozenset(roles.get(row.name, ())),
+        row.added_by,
+        row.added_at,
+        row.active,
+        row.version,
+        row.changed_by,
+        row.changed_at,
     )
 
 
@@ -40,9 +50,10 @@ class SqlOperators(Repository):
         return _operator(row, self._roles(name)) if row is not None else None
 
     @guarded
-    def all(self) -> list[Operator]:
-        roles = self._roles()
-        rows = self.conn.execute(select(s.operators).order_by(s.operators.c.name))
+    def all(self, *, for_update: bool = False) -> list[Operator]:
+        stmt = select(s.operators).order_by(s.operators.c.name)
+        rows = self.conn.execute(stmt.with_for_update() if for_update else stmt).all()
+        roles = self._roles()  # read after the lock: what the lock's holder committed
         return [_operator(row, roles) for row in rows]
 
     @guarded
@@ -61,14 +72,29 @@ class SqlOperators(Repository):
         self._insert_roles(operator.name, operator.roles)
 
     @guarded
-    def set_roles(self, name: str, roles: frozenset[str]) -> None:
-        """Replace the operator's roles. Raises: NotFound if there is no such operator."""
-        # FOR UPDATE on the operator row serialises concurrent grant/revoke on PostgreSQL.
-        stmt = select(s.operators.c.name).where(s.operators.c.name == name).with_for_update()
-        if self.conn.execute(stmt).first() is None:
-            raise NotFound(f"operator {name!r} does not exist")
+    def set_roles(
+        self, operator: Operator, roles: frozenset[str], *, by: str, at: datetime
+    ) -> Operator:
+        """Replace the roles of ``operator`` if its row is at ``operator.version`` (``WHERE
+        version = :read``, which also locks the row until commit), bumping it.
+        Raises: NotFound, Stale (another version)."""
+        name, o = operator.name, s.operators.c
+        stored = replace(
+            operator, roles=roles, version=operator.version + 1, changed_by=by, changed_at=at
+        )
+        bump = (
+            update(s.operators)
+            .where(o.name == name, o.version == operator.version)
+            .values(version=stored.version, changed_by=by, changed_at=at)
+        )
+        if self.conn.execute(bump).rowcount == 0:
+            current = self.get(name)
+            if current is None:
+                raise NotFound(f"operator {name!r} does not exist")
+            raise stale_operator(current, operator.version)
         self.conn.execute(delete(s.operator_roles).where(s.operator_roles.c.operator == name))
         self._insert_roles(name, roles)
+        return stored
 
     def _insert_roles(self, name: str, roles: frozenset[str]) -> None:
         if roles:

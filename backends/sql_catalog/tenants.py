@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 from sqlalchemy import Select, Text, cast, func, insert, select, update
@@ -24,6 +24,7 @@ from aptien_ops.domain import (
     TenantTally,
 )
 from aptien_ops.domain.billing import LicenceState
+from aptien_ops.domain.versions import stale_tenant
 from aptien_ops.errors import Conflict, NotFound
 from aptien_ops.ports import TenantRepository
 
@@ -163,11 +164,22 @@ class SqlTenants(Repository):
             raise Conflict(f"tenant {tenant.name!r} exists already") from None
 
     @guarded
-    def update(self, tenant: Tenant) -> None:
-        """Store every field of ``tenant``. Raises: NotFound if there is no such tenant."""
-        stmt = update(s.tenants).where(s.tenants.c.name == tenant.name).values(_values(tenant))
+    def update(self, tenant: Tenant, *, by: str) -> Tenant:
+        """Store every field of ``tenant`` if its row is at ``tenant.version`` (``WHERE version
+        = :read``), bumping it. Raises: NotFound, Stale (another version)."""
+        stored = replace(tenant, version=tenant.version + 1, changed_by=by)
+        t = s.tenants.c
+        stmt = (
+            update(s.tenants)
+            .where(t.name == tenant.name, t.version == tenant.version)
+            .values(_values(stored))
+        )
         if self.conn.execute(stmt).rowcount == 0:
-            raise NotFound(f"tenant {tenant.name!r} does not exist")
+            current = self.get(tenant.name)
+            if current is None:
+                raise NotFound(f"tenant {tenant.name!r} does not exist")
+            raise stale_tenant(current, tenant.version)
+        return stored
 
 
 _: type[TenantRepository] = SqlTenants

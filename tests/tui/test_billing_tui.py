@@ -224,7 +224,7 @@ def test_the_summary_leaves_out_purged_tenants_and_splits_by_region(
     with admin.ctx.catalog.transaction() as tx:
         nile = tx.tenants.get("nile-textiles")
         assert nile is not None
-        tx.tenants.update(replace(nile, state=TenantState.PURGED))
+        tx.tenants.update(replace(nile, state=TenantState.PURGED), by="test")
     after = admin.billing.summary()
     assert isinstance(after, BillingSummary) and after.of().past_due == 1
     tombstone = admin.billing.section("nile-textiles")  # its detail still opens

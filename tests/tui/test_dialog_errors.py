@@ -17,7 +17,7 @@ from waiting import HANG_GUARD_S
 
 from aptien_ops.composition import Console
 from aptien_ops.errors import Conflict, PendingApproval
-from aptien_ops.screens.modals import OpsModal
+from aptien_ops.screens.modals import ConfirmModal, OpsModal
 
 pytestmark = pytest.mark.tui
 
@@ -69,7 +69,7 @@ def retained(console: Console, name: str) -> None:
     with console.ctx.catalog.transaction() as tx:
         tenant = tx.tenants.get(name, for_update=True)
         assert tenant is not None
-        tx.tenants.update(replace(tenant, retain_until=FROZEN_NOW + timedelta(days=30)))
+        tx.tenants.update(replace(tenant, retain_until=FROZEN_NOW + timedelta(days=30)), by="ada")
 
 
 def problem_of(dialog: OpsModal[Any]) -> str:
@@ -132,7 +132,7 @@ async def test_a_failed_change_is_shown_in_its_dialog_which_stays_open(
 
 
 @story
-async def test_a_request_decided_meanwhile_is_refused_in_the_approve_dialog(
+async def test_a_request_decided_meanwhile_closes_the_approve_dialog_saying_what_changed(
     open_as: Callable[..., Console], requested: None
 ) -> None:
     async with console_app(open_as("ada"), screen="4") as (app, pilot):
@@ -140,8 +140,12 @@ async def test_a_request_decided_meanwhile_is_refused_in_the_approve_dialog(
         open_as(None).approvals.reject(1, "decided elsewhere")  # another operator, meanwhile
         await answer(pilot, dialog, "", "y")
         await settle(pilot)
-        assert app.screen is dialog
-        assert problem_of(dialog).startswith("✗ "), problem_of(dialog)
+        changed = app.screen
+        assert isinstance(changed, ConfirmModal) and changed.heading == "Changed meanwhile"
+        assert changed.question.startswith(
+            "approval #1 changed since you read it (version 1, now 2): it is now rejected"
+        )
+        assert dialog not in app.screen_stack
         assert app.notices == []
 
 

@@ -18,6 +18,7 @@ from tui_helpers import (
     palette_titles,
     screen_text,
     screen_words,
+    scrolled_words,
     settle,
     story,
 )
@@ -32,18 +33,6 @@ from hostile_data import INCIDENT, plant_incident
 pytestmark = pytest.mark.tui
 
 INCIDENTS_KEY = "exclamation_mark"
-
-
-async def _whole(app: Any, pilot: Any) -> str:
-    """The words of a scrolled screen, page after page from its top."""
-    await pilot.press("home")
-    await settle(pilot)
-    seen = [screen_words(app)]
-    for _ in range(4):
-        await pilot.press("pagedown")
-        await settle(pilot)
-        seen.append(screen_words(app))
-    return " ".join(seen)
 
 
 def _clocks(screen: IncidentsScreen) -> list[tuple[str, str, str]]:
@@ -118,7 +107,7 @@ async def test_an_incident_opens_with_its_timeline_reports_scope_and_deliveries(
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, IncidentDetailScreen) and screen.incident_id == reported
-        words = await _whole(app, pilot)
+        words = await scrolled_words(app, pilot)
         for expected in (
             "Invoices mailed to the wrong customers",
             "reported · medium",
@@ -131,10 +120,10 @@ async def test_an_incident_opens_with_its_timeline_reports_scope_and_deliveries(
         ):
             assert expected in words, expected
         sam.incidents.timeline_add(reported, "authority acknowledged receipt")
-        assert "authority acknowledged receipt" not in await _whole(app, pilot)
+        assert "authority acknowledged receipt" not in await scrolled_words(app, pilot)
         await pilot.press("r")
         await settle(pilot)
-        assert "authority acknowledged receipt" in await _whole(app, pilot)
+        assert "authority acknowledged receipt" in await scrolled_words(app, pilot)
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, IncidentsScreen)
@@ -151,11 +140,16 @@ async def test_a_hostile_title_and_timeline_are_shown_inert(
         assert "incident-title:\\x1b]52;c;" in listed  # escaped, in the summary line
         await pilot.press("enter")
         await settle(pilot)
-        shown = await _whole(app, pilot)
+        shown = await scrolled_words(app, pilot)
         assert "\x1b" not in shown and "\u202e" not in shown and "\x9b" not in shown
         for field in ("incident-title", "timeline", "rationale", "consequences", "dpo"):
             assert f"{field}:\\x1b]52;c;" in shown, field
         assert "[bold red]markup[/] [link=https://evil.example]link[/link]" in shown
+        await pilot.press("c")  # the close dialog quotes the title
+        await settle(pilot)
+        asked = screen_text(app)
+        assert "\x1b" not in asked and "\u202e" not in asked and "\x9b" not in asked
+        assert "incident-title:\\x1b]52;c;" in asked
 
 
 async def _fill(pilot: Any, dialog: Any, values: dict[str, str]) -> None:
@@ -214,7 +208,7 @@ async def test_security_adds_to_the_timeline_and_assesses_the_risk_from_the_deta
         assert isinstance(app.screen, EditIncidentModal)
         await _fill(pilot, app.screen, {"risk": "unlikely", "rationale": "disk encrypted"})
         assert app.screen is detail
-        words = await _whole(app, pilot)
+        words = await scrolled_words(app, pilot)
         assert "device wiped remotely" in words and "assessed · medium" in words
         assert "changed: risk rationale, risk to people" in words
     shown = open_as("ada").incidents.show(laptop)

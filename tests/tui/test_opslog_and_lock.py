@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from tui_helpers import (
+    FROZEN_NOW,
     ManualClock,
     Pins,
     console_app,
@@ -21,8 +22,10 @@ from tui_helpers import (
 )
 
 from aptien_ops.composition import Console
+from aptien_ops.domain import Operator
 from aptien_ops.identity import os_account
 from aptien_ops.opslog import head_signature, load_or_create_key
+from aptien_ops.ports import CatalogTx
 from aptien_ops.screens.dashboard import DashboardScreen
 from aptien_ops.screens.lock import LockScreen
 from aptien_ops.screens.opslog import OpsLogScreen
@@ -126,6 +129,13 @@ async def test_ctrl_l_locks_at_once(open_as: Callable[..., Console]) -> None:
         assert isinstance(app.screen, DashboardScreen)
 
 
+def me(tx: CatalogTx) -> Operator:
+    """The account running the tests, as an operator."""
+    operator = tx.operators.get(os_account())
+    assert operator is not None
+    return operator
+
+
 def production_config(sandbox: Path) -> Path:
     text = sandbox.read_text().replace('mode = "sandbox"', 'mode = "production"', 1)
     text = text.replace("initial_admins = []", f'initial_admins = ["{os_account()}"]', 1)
@@ -147,7 +157,7 @@ async def test_in_production_unlocking_rechecks_that_the_account_is_still_an_ope
         await pilot.pause()
         # meanwhile, the account loses its roles (as an admin elsewhere would do it)
         with console.ctx.catalog.transaction() as tx:
-            tx.operators.set_roles(os_account(), frozenset())
+            tx.operators.set_roles(me(tx), frozenset(), by="ada", at=FROZEN_NOW)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, LockScreen)
@@ -157,7 +167,7 @@ async def test_in_production_unlocking_rechecks_that_the_account_is_still_an_ope
         )
 
         with console.ctx.catalog.transaction() as tx:
-            tx.operators.set_roles(os_account(), frozenset({"viewer"}))
+            tx.operators.set_roles(me(tx), frozenset({"viewer"}), by="ada", at=FROZEN_NOW)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)

@@ -26,7 +26,8 @@ def _contact(console: Console, **fields: str | None) -> None:
     with console.ctx.catalog.transaction() as tx:
         tenant = tx.tenants.get(TENANT)
         assert tenant is not None
-        tx.tenants.update(dataclasses.replace(tenant, **fields))  # type: ignore[arg-type]
+        changed = dataclasses.replace(tenant, **fields)  # type: ignore[arg-type]
+        tx.tenants.update(changed, by="olga")
 
 
 def _summary(app: object) -> str:

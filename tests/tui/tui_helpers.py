@@ -245,6 +245,18 @@ def screen_words(app: App[Any]) -> str:
     return " ".join(re.sub(r"[│┃║]", " ", screen_text(app)).split())
 
 
+async def scrolled_words(app: App[Any], pilot: Pilot[Any], pages: int = 4) -> str:
+    """The words of a scrolled screen (an incident's page), page after page from its top."""
+    await pilot.press("home")
+    await settle(pilot)
+    seen = [screen_words(app)]
+    for _ in range(pages):
+        await pilot.press("pagedown")
+        await settle(pilot)
+        seen.append(screen_words(app))
+    return " ".join(seen)
+
+
 async def pick_role(pilot: Pilot[Any], role: str) -> None:
     """Choose ``role`` in the open role picker."""
     from aptien_ops.screens.modals import RolePickerModal

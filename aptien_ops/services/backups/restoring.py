@@ -246,7 +246,8 @@ class BackupRestorer:
         why = f"data replaced from backup {result.backup_id}" + (
             f" (approval #{approval})" if approval is not None else ""
         )
-        tx.tenants.update(replace(tenant, updated_at=now, schema_version=TENANT_SCHEMA_VERSION))
+        replaced = replace(tenant, updated_at=now, schema_version=TENANT_SCHEMA_VERSION)
+        tx.tenants.update(replaced, by=self.ctx.identity.operator)
         state = str(tenant.state)
         operator = self.ctx.identity.operator
         tx.tenant_history.add_state_change(

@@ -1,0 +1,216 @@
+"""``billing notify``: the client's representative told of a licence ending and of
+non-payment, by e-mail and in-app message, exactly once per tenant, kind and period.
+
+Each due notice (:func:`domain.billing_notices.due_notices`) is a campaign of its own in the
+notices' outbox, the one the breach notices deliver through (:mod:`notify_engine`): keyed by
+the notice's subject key, one row per channel for the representative, each with its
+idempotency key, moved pending → sent by the engine. A notice whose campaign has nothing
+pending was told already and is passed over; a run stopped midway (killed, the SMTP server
+gone) leaves its rows pending, and the next run delivers them, once.
+
+The representative is the tenant record's contact (``contact_email``); the in-app message
+goes to the user of the tenant database with that address, in the tenant's language. When
+the tenant database cannot be read, or has no such user, the notice is an e-mail only (the
+outcome's ``note`` says why); with no valid e-mail on record either, nothing is recorded
+and the notice is listed as undelivered on every run until the tenant's contact is fixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from aptien_ops.billing_notice_texts import billing_texts_digest
+from aptien_ops.domain import Tenant, validate_email
+from aptien_ops.domain.billing_notices import DueNotice, due_notices, notice_content
+from aptien_ops.domain.notices import Campaign, ChannelCounts, OutboxRow, recipients_digest
+from aptien_ops.domain.values import iso
+from aptien_ops.errors import InvalidInput, OpsError, Unavailable
+from aptien_ops.permissions import Action
+from aptien_ops.ports import CatalogTx
+from aptien_ops.services.context import OpsContext
+from aptien_ops.services.notify_engine import Channels, Engine, Progress, fill
+
+if TYPE_CHECKING:
+    from aptien_ops.services.inspection import InspectionService
+
+#: The channels of a billing notice, in the order the engine runs them.
+CHANNELS = ("inapp", "email")
+#: The representative's recipient key in a notice's outbox rows (one per channel).
+REPRESENTATIVE = "representative"
+DEFAULT_NOTICE_DAYS = (30, 7, 1)
+
+
+@dataclass(frozen=True)
+class NoticeOutcome:
+    """One due notice: what was sent of it (``sent`` per channel, this run and before)."""
+
+    tenant: str
+    notice: str
+    """``expiry-30``, ``expiry-7``, ``past_due``, ``unpaid``."""
+    period_end: str | None
+    subject: str
+    channels: tuple[ChannelCounts, ...] = ()
+    note: str | None = None
+    """Why a channel was left out (no e-mail on record, no user for the representative)."""
+
+    @property
+    def delivered(self) -> bool:
+        return bool(self.channels) and all(c.pending == c.failed == 0 for c in self.channels)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "tenant": self.tenant,
+            "notice": self.notice,
+            "period_end": self.period_end,
+            "subject": self.subject,
+            "channels": {c.channel: c.as_json() for c in self.channels},
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class NoticeRun:
+    """``billing notify``: the notices due and not told before, and what became of each."""
+
+    dry_run: bool
+    notices: tuple[NoticeOutcome, ...]
+
+    @property
+    def undelivered(self) -> tuple[NoticeOutcome, ...]:
+        return () if self.dry_run else tuple(n for n in self.notices if not n.delivered)
+
+    def as_json(self) -> dict[str, object]:
+        return {"dry_run": self.dry_run, "notices": [n.as_json() for n in self.notices]}
+
+
+def _outcome(due: DueNotice, **more: object) -> NoticeOutcome:
+    end = due.billing.current_period_end
+    return NoticeOutcome(due.tenant, due.label, iso(end), due.key, **more)  # type: ignore[arg-type]
+
+
+class BillingNoticeService:
+    def __init__(
+        self,
+        ctx: OpsContext,
+        channels: Callable[[], Channels],
+        inspection: Callable[[], InspectionService],
+    ) -> None:
+        self.ctx, self._channels, self._inspection = ctx, channels, inspection
+
+    def _notice_days(self) -> tuple[int, ...]:
+        billing = self.ctx.settings.billing
+        return tuple(billing.notice_days) if billing is not None else DEFAULT_NOTICE_DAYS
+
+    def _untold(self, tx: CatalogTx) -> list[tuple[DueNotice, Tenant]]:
+        """The notices due now whose campaign is missing or still has rows pending."""
+        linked = [b for _, b in tx.billing.statuses() if b is not None]
+        found: list[tuple[DueNotice, Tenant]] = []
+        for due in due_notices(linked, self.ctx.now(), self._notice_days()):
+            counts = tx.breach_outbox.counts(due.key)
+            if counts and all(c.pending == 0 for c in counts):
+                continue  # told (or failed for good: listed by the run that failed it)
+            tenant = tx.tenants.get(due.tenant)
+            if tenant is not None:
+                found.append((due, tenant))
+        return found
+
+    def plan(self) -> NoticeRun:
+        """``--dry-run``: the notices a run would send, recording and sending nothing.
+        Raises: Forbidden."""
+
+        def read(tx: CatalogTx) -> NoticeRun:
+            return NoticeRun(True, tuple(_outcome(due) for due, _ in self._untold(tx)))
+
+        return self.ctx.view(Action.BILLING_VIEW, "tenants", read)
+
+    def notify(self, progress: Progress | None = None) -> NoticeRun:
+        """Send every notice due and not sent before (resuming any left pending); one audited
+        attempt, with each notice's tenant, kind and subject key in its entry.
+
+        Raises: Forbidden (before anything is read), Unavailable (the SMTP server cannot be
+        reached: what was sent stays sent, the rest pending for the next run)."""
+        with self.ctx.audited(Action.BILLING_NOTIFY, "tenants", {}) as attempt:
+            with self.ctx.catalog.read() as tx:
+                untold = self._untold(tx)
+            done = [self._send(due, tenant, progress) for due, tenant in untold]
+            logged = [f"{n.tenant}:{n.notice}:{n.subject}" for n in done]
+            undelivered = [n for n in done if not n.delivered]
+            if undelivered:
+                attempt.partly_failed(notices=logged, undelivered=len(undelivered))
+            else:
+                attempt.ok(notices=logged)
+        return NoticeRun(False, tuple(done))
+
+    # -- one notice ------------------------------------------------------------------------
+
+    def _rows(self, due: DueNotice, tenant: Tenant) -> tuple[list[OutboxRow], str | None, str]:
+        """The representative's outbox rows (campaign id 0), why a channel is left out, and
+        the language of the notice."""
+        note: list[str] = []
+        user, language = None, None
+        try:
+            reader = self._inspection().reader_of(tenant)
+            language = reader.language(tenant.name)
+            wanted = (tenant.contact_email or "").casefold()
+            users = reader.users(tenant.name) if wanted else []
+            user = next((ref for ref, email in users if email.casefold() == wanted), None)
+            if user is None:
+                note.append("no user of the tenant has the representative's address: no in-app")
+        except OpsError as exc:
+            note.append(f"in-app not written: {exc.message}"[:200])
+        rows = []
+        key, region = due.key, tenant.region
+        if user is not None:
+            rows.append(
+                OutboxRow(0, 0, key, "inapp", f"{tenant.name}/{REPRESENTATIVE}", region,
+                          tenant.name, user, None, language)
+            )  # fmt: skip
+        try:
+            email = validate_email(tenant.contact_email or "", what="the representative's e-mail")
+            rows.append(
+                OutboxRow(0, 0, key, "email", f"{tenant.name}/{REPRESENTATIVE}", region,
+                          tenant.name, REPRESENTATIVE, email, language)
+            )  # fmt: skip
+        except InvalidInput:
+            note.append("no valid representative e-mail on record: no e-mail")
+        return rows, "; ".join(note) or None, language or "en"
+
+    def _campaign(self, due: DueNotice, tenant: Tenant, rows: list[OutboxRow]) -> Campaign:
+        """The notice's campaign: the one recorded before, else a new one."""
+        now, me = self.ctx.now(), self.ctx.identity.operator
+        content = notice_content(due, tenant.company, iso(now) or "")
+        with self.ctx.catalog.transaction() as tx:
+            campaign = tx.breach_outbox.campaign(due.key)
+            if campaign is None:
+                people = [r.as_recipient() for r in rows]
+                campaign = Campaign(
+                    0, due.key, CHANNELS, content, billing_texts_digest(content),
+                    recipients_digest(people), me, None, now,
+                )  # fmt: skip
+                campaign = replace(campaign, id=tx.breach_outbox.add_campaign(campaign))
+        return campaign
+
+    def _send(self, due: DueNotice, tenant: Tenant, progress: Progress | None) -> NoticeOutcome:
+        rows, note, _ = self._rows(due, tenant)
+        if not rows:
+            return _outcome(due, note=note)
+        campaign = self._campaign(due, tenant, rows)
+        fill(self.ctx.catalog, [replace(r, campaign_id=campaign.id) for r in rows])
+        channels = self._channels()
+        try:
+            counts = Engine(
+                self.ctx.catalog,
+                campaign,
+                channels,
+                now=self.ctx.now,
+                sleep=channels.sleep,
+                progress=progress,
+            ).run()
+        except Unavailable as exc:
+            raise Unavailable(
+                f"billing notices stopped at {due.tenant} ({due.label}): {exc.message}",
+                hint="run aptien-ops billing notify again: what was sent is not sent twice",
+            ) from None
+        return _outcome(due, channels=tuple(counts), note=note)

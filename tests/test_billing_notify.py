@@ -1,0 +1,250 @@
+"""``billing notify`` end to end: real tenant databases (the sandbox's SQLite clusters), a
+SQLite or PostgreSQL catalog, and a real SMTP server on loopback (aiosmtpd) counting what
+it takes. A licence ending within a notice's days and non-payment are told to the tenant's
+representative once per tenant, notice and period, by e-mail and in-app message in the
+tenant's language, through the breach notices' outbox; a rerun sends nothing, the next
+threshold sends one more; a mail server that is down, then back, still ends with exactly one
+message each; a 5xx is listed, not retried forever; --dry-run changes nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from test_notify_kill_cli import send_through
+
+from aptien_ops.backends.tenant_schema import utc_timestamp
+from aptien_ops.billing_notice_texts import TEXTS
+from aptien_ops.composition import Console, open_console
+from aptien_ops.composition.adapters import notice_channels
+from aptien_ops.domain.billing import LicenceState, TenantBilling
+from aptien_ops.domain.billing_notices import NoticeKind
+from aptien_ops.domain.notices import LANGUAGES
+from aptien_ops.errors import Forbidden
+from aptien_ops.services.billing_notices import BillingNoticeService
+from aptien_ops.services.provisioning import ProvisionRequest
+
+from billing_sync_world import link
+from cli_runner import Result, run_cli
+from sandboxes import BACKENDS, sandbox_on
+from smtp_server import Counting, smtp_server
+from stripe_server import free_port
+
+#: The CLI runs on the real clock (the service calls on the test's): the fixture's licences
+#: end some days after the moment it starts.
+T0 = datetime.now(UTC).replace(microsecond=0)
+ACME, GLOBEX, INITECH, UMBRELLA = "acme-gmbh", "globex", "initech", "umbrella"
+REP = {
+    ACME: "rep@acme.example",
+    GLOBEX: "ap@globex.example",
+    INITECH: "boss@initech.example",
+    UMBRELLA: "it@umbrella.example",
+}
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class World:
+    config: Path
+    clock: Clock
+    server: Counting
+    port: int
+
+    def console(self, operator: str = "bill") -> Console:
+        return open_console(self.config, clock=self.clock, env={"APTIEN_OPS_OPERATOR": operator})
+
+    def notices(self, console: Console, slept: list[float]) -> BillingNoticeService:
+        """The service as the console builds it, its retries' waits recorded, not slept."""
+        channels = notice_channels(console.ctx)
+        return BillingNoticeService(
+            console.ctx, lambda: replace(channels, sleep=slept.append), lambda: console.inspection
+        )
+
+    def cli(self, *args: str) -> Result:
+        return run_cli("--json", "billing", "notify", *args, config=self.config, operator="bill")
+
+
+def _billing(tenant: str, state: LicenceState, end: datetime, renews: bool) -> TenantBilling:
+    return TenantBilling(
+        tenant, f"cus_{tenant.replace('-', '')}", "sub_1", state, end, not renews,
+        "A-0042", 4900, "eur", "open", T0 - timedelta(days=3), "evt_1", T0,
+    )  # fmt: skip
+
+
+@pytest.fixture(params=BACKENDS)
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """Four tenants with databases, each linked: acme-gmbh's licence ends in 20 days and will
+    not renew (its representative a user of its German database), globex unpaid (no user has
+    the representative's address), initech past due, umbrella renewing in 5 days (no notice)."""
+    config = sandbox_on(request.param, tmp_path / "sbx", request)
+    config.write_text(
+        config.read_text() + '\n[billing]\napi_key_env = "UNUSED_KEY"\nnotice_days = [30, 7, 1]\n'
+    )
+    with smtp_server() as (server, port):
+        send_through(config, port)
+        w = World(config, Clock(), server, port)
+        admin = open_console(config, clock=w.clock)
+        for name, country in ((ACME, "DE"), (GLOBEX, "US"), (INITECH, "US"), (UMBRELLA, "DE")):
+            admin.provisioning.provision(
+                ProvisionRequest(name, country, contact_email=REP[name], company=f"{name} Ltd")
+            )
+        tenant = admin.tenants.show(ACME)
+        with admin.ctx.store(tenant.cluster or "").connect(ACME) as conn:
+            conn.execute("INSERT INTO tenant_meta (key, value) VALUES ('language', 'de-AT')")
+            for email in ("someone@acme.example", REP[ACME].upper()):
+                conn.execute(
+                    "INSERT INTO users (email, created_at) VALUES (?, ?)",
+                    (email, utc_timestamp(T0)),
+                )
+            conn.commit()
+        link(admin, {n: f"cus_{n.replace('-', '')}" for n in REP})
+        with admin.ctx.catalog.transaction() as tx:
+            for row in (
+                _billing(ACME, LicenceState.ACTIVE, T0 + timedelta(days=20), renews=False),
+                _billing(GLOBEX, LicenceState.UNPAID, T0 + timedelta(days=9), renews=True),
+                _billing(INITECH, LicenceState.PAST_DUE, T0 + timedelta(days=2), renews=True),
+                _billing(UMBRELLA, LicenceState.ACTIVE, T0 + timedelta(days=5), renews=True),
+            ):
+                tx.billing.save(row)
+        admin.close()
+        yield w
+
+
+def _day(days: int) -> str:
+    return (T0 + timedelta(days=days)).date().isoformat()
+
+
+def _read(raw: bytes) -> tuple[str, str]:
+    """A message's subject and text as a mail reader shows them (headers and body decoded)."""
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(message["Subject"]), part.get_content()
+
+
+def _inapp(w: World) -> list[tuple[int, str, str, str]]:
+    admin = w.console("ada")
+    tenant = admin.tenants.show(ACME)
+    with admin.ctx.store(tenant.cluster or "").connect(ACME) as conn:
+        rows = conn.execute("SELECT user_id, kind, subject, body FROM user_messages").fetchall()
+    admin.close()
+    return [tuple(r) for r in rows]
+
+
+def test_each_notice_goes_out_once_per_tenant_kind_and_period(world: World) -> None:
+    w = world
+    dry = w.cli("--dry-run")
+    assert dry.code == 0, dry.stderr
+    assert [(n["tenant"], n["notice"]) for n in dry.json()["notices"]] == [
+        (ACME, "expiry-30"),
+        (GLOBEX, "unpaid"),
+        (INITECH, "past_due"),
+    ]
+    assert w.server.messages == [] and _inapp(w) == []  # a dry run sends and records nothing
+    sent = w.cli()
+    assert sent.code == 0, sent.stderr
+    notices = {n["tenant"]: n for n in sent.json()["notices"]}
+    assert notices[ACME]["channels"] == {
+        "email": {"sent": 1, "pending": 0, "failed": 0},
+        "inapp": {"sent": 1, "pending": 0, "failed": 0},
+    }
+    assert list(notices[GLOBEX]["channels"]) == ["email"]
+    assert "no in-app" in notices[GLOBEX]["note"]
+    assert sorted(w.server.per_recipient().items()) == sorted(
+        (REP[t], 1) for t in REP if t != UMBRELLA
+    )
+    mails = {m.to: m for m in w.server.messages}
+    subject, body = _read(mails[REP[ACME]].raw)
+    assert f"für acme-gmbh Ltd endet am {_day(20)}" in subject  # de-AT reads German
+    assert "innerhalb von 30 Tagen" in " ".join(body.split())
+    assert mails[REP[ACME]].message_id.startswith("<billing.")
+    overdue, text = _read(mails[REP[INITECH]].raw)
+    assert "Payment overdue" in overdue
+    assert f"A-0042, 49.00 EUR, due {_day(-3)}" in text
+    [(user, kind, inapp_subject, inapp_body)] = _inapp(w)
+    assert (user, kind, inapp_subject) == (2, "billing-notice", subject)  # the representative
+    assert inapp_body == body.replace("\r\n", "\n")
+    again = w.cli()
+    assert again.code == 0 and again.json()["notices"] == []
+    assert run_cli("billing", "notify", config=w.config, operator="bill").stdout.startswith(
+        "no billing notice is due"
+    )
+    w.clock.now = T0 + timedelta(days=15)  # 5 days left: the 7-day notice
+    console = w.console()
+    later = console.billing_notices.notify()
+    console.close()
+    assert [(n.tenant, n.notice) for n in later.notices] == [(ACME, "expiry-7")]
+    assert w.server.per_recipient()[REP[ACME]] == 2 and len(_inapp(w)) == 2
+    assert w.cli().json()["notices"] == []
+    console = w.console("ada")
+    with console.ctx.catalog.read() as tx:
+        entries = [e for e in tx.opslog.entries() if e.action == "billing.notify"]
+    console.close()
+    assert [e.outcome for e in entries] == ["ok"] * 5 and {e.operator for e in entries} == {"bill"}
+    logged = json.loads(entries[0].params)["notices"]
+    assert [entry.split(":")[:2] for entry in logged] == [
+        [ACME, "expiry-30"], [GLOBEX, "unpaid"], [INITECH, "past_due"],
+    ]  # fmt: skip
+    assert all(REP[t] not in e.params for e in entries for t in REP)
+
+
+def test_a_mail_server_down_then_back_ends_with_one_message_each(world: World) -> None:
+    w = world
+    send_through(w.config, free_port())  # nothing listens there
+    down = w.cli()
+    assert down.code == 6, down.stdout
+    assert "billing notify again" in down.error()["hint"]
+    assert len(_inapp(w)) == 1  # in-app went before the e-mail stopped
+    send_through(w.config, w.port)
+    back = w.cli()
+    assert back.code == 0, back.stderr
+    assert w.server.per_recipient() == {REP[t]: 1 for t in (ACME, GLOBEX, INITECH)}
+    assert len(_inapp(w)) == 1
+    assert w.cli().json()["notices"] == []
+
+
+def test_a_4xx_is_tried_again_and_a_5xx_is_listed_not_retried(world: World) -> None:
+    w = world
+    w.server.transient[REP[INITECH]] = 2
+    w.server.permanent.add(REP[GLOBEX])
+    console, slept = w.console(), []
+    run = w.notices(console, slept).notify()
+    counts = {n.tenant: {c.channel: c for c in n.channels} for n in run.notices}
+    assert counts[GLOBEX]["email"].failed == 1 and counts[INITECH]["email"].sent == 1
+    assert [n.tenant for n in run.undelivered] == [GLOBEX]
+    assert slept == [1.0, 2.0]  # two backoffs for the two 451s
+    assert w.server.per_recipient() == {REP[ACME]: 1, REP[INITECH]: 1}
+    assert w.notices(console, slept).notify().notices == ()  # failed for good: listed once
+    console.close()
+
+
+def test_only_billing_and_admins_notify(world: World) -> None:
+    w = world
+    olga = w.console("olga")
+    with pytest.raises(Forbidden):
+        olga.billing_notices.notify()
+    with pytest.raises(Forbidden):
+        olga.billing_notices.plan()
+    olga.close()
+    assert run_cli("billing", "notify", config=w.config, operator="olga").code == 4
+    assert w.server.messages == []
+    assert w.cli("--dry-run").code == 0
+
+
+def test_every_notice_kind_has_texts_in_every_language() -> None:
+    assert all(set(texts) == set(LANGUAGES) for texts in TEXTS.values())
+    assert set(TEXTS) == {str(kind) for kind in NoticeKind}

@@ -1,0 +1,102 @@
+"""A real terminal for a program, as an operator's: a tmux pane of a given size, driven by keys
+and read back as the screen shows it.
+
+Each :class:`Pane` has a tmux server of its own (its own socket, no config file), so that
+nothing of the user's tmux leaks in and the pane's command inherits exactly the environment
+given. The pane stays after its command ends (``remain-on-exit``), so that its exit status can
+be read. Tests wait on what the screen shows (tests/waiting.py), never on the clock.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ci_skips import missing_tool
+from waiting import until
+
+
+@dataclass(frozen=True)
+class Pane:
+    socket: Path
+
+    def tmux(self, *args: str) -> str:
+        done = subprocess.run(
+            ["tmux", "-S", str(self.socket), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout
+
+    def keys(self, *keys: str) -> None:
+        """tmux key names (``Enter``, ``Escape``, ``/``)."""
+        self.tmux("send-keys", "-t", "main", *keys)
+
+    def type(self, text: str) -> None:
+        """``text`` as the terminal's input, byte for byte (escape sequences too)."""
+        self.tmux("send-keys", "-t", "main", "-l", text)
+
+    def screen(self, *, escapes: bool = False) -> str:
+        """What the pane shows now (with its colour and attribute escapes if asked)."""
+        return self.tmux("capture-pane", "-p", "-t", "main", *(["-e"] if escapes else []))
+
+    def wait_for(self, text: str | re.Pattern[str], what: str | None = None) -> str:
+        """The screen, once it shows ``text`` (or matches it); the last screen is in the
+        failure."""
+        last: list[str] = [""]
+
+        def shows() -> bool:
+            last[0] = self.screen()
+            return bool(text.search(last[0])) if isinstance(text, re.Pattern) else text in last[0]
+
+        try:
+            until(shows, what or f"the screen shows {text!r}")
+        except AssertionError as failed:
+            raise AssertionError(f"{failed}\n--- screen ---\n{last[0]}") from None
+        return last[0]
+
+    def info(self, field: str) -> str:
+        return self.tmux("display-message", "-p", "-t", "main", f"#{{{field}}}").strip()
+
+    def exit_status(self) -> int:
+        """The command's exit status, once it has ended."""
+        until(lambda: self.info("pane_dead") == "1", "the pane's command ended")
+        return int(self.info("pane_dead_status"))
+
+    def resize(self, width: int, height: int) -> None:
+        self.tmux("resize-window", "-t", "main", "-x", str(width), "-y", str(height))
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-S", str(self.socket), "kill-server"], capture_output=True)
+
+
+def start_pane(
+    directory: Path, argv: Sequence[str], size: tuple[int, int], env: dict[str, str]
+) -> Pane:
+    """``argv`` running in a new ``size`` tmux pane, with exactly ``env`` (TERM included: it
+    is what the program is told its terminal is)."""
+    if shutil.which("tmux") is None:
+        missing_tool("tmux not found (scripts/bootstrap installs it as root)", "the SSH tests")
+    pane = Pane(directory / "tmux.sock")
+    config = directory / "tmux.conf"
+    # no status line (the pane is the whole window), and the pane stays when its command ends
+    config.write_text("set -g status off\nset -g remain-on-exit on\n")
+    width, height = size
+    subprocess.run(
+        [
+            "tmux", "-S", str(pane.socket), "-f", str(config),
+            "new-session", "-d", "-s", "main", "-x", str(width), "-y", str(height),
+            "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv,
+        ],
+        check=True,
+        capture_output=True,
+        env={"PATH": env.get("PATH", "/usr/bin:/bin"), "TERM": "xterm-256color"},
+        timeout=60,
+    )  # fmt: skip
+    return pane
