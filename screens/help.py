@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from rich.table import Table
+from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -14,10 +14,19 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from aptien_ops.screens.base import CLEAR_FILTER, FILTER
+from aptien_ops.screens.columns import ColumnSpec, SpecGrid
 from aptien_ops.screens.lists import list_keys
 
 if TYPE_CHECKING:
     from aptien_ops.screens.app import OpsApp
+
+
+#: The keys as wide as the widest (they wrap when even that does not fit), what they do
+#: takes the rest and wraps.
+HELP_COLUMNS = (
+    ColumnSpec("Keys", 6, wrap=True),
+    ColumnSpec("What", 20, share=1, wrap=True),
+)
 
 
 def key_label(key: str) -> str:
@@ -93,19 +102,19 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark,f1", "close", "Close")]
 
     def compose(self) -> ComposeResult:
-        table = Table(box=None, pad_edge=False, show_header=False, expand=True)
-        table.add_column(style="bold", no_wrap=True, min_width=10)
-        table.add_column()
-        for n, (title, rows) in enumerate(key_sections(cast("OpsApp", self.app))):
-            if n:
-                table.add_row("", "")
-            table.add_row(Text(title, style="underline"), "")
-            for key, description in rows:
-                table.add_row(key, description)
+        sections = key_sections(cast("OpsApp", self.app))
+        every = [(key, what) for _, keys in sections for key, what in keys]
+        parts: list[RenderableType] = []
+        for n, (title, keys) in enumerate(sections):
+            parts += [Text("")] if n else []
+            parts.append(Text(title, style="underline"))
+            rows = [(Text(key, style="bold"), what) for key, what in keys]
+            # Sized by every section's keys: the columns line up from one to the next.
+            parts.append(SpecGrid(HELP_COLUMNS, rows, header=False, gap=1, measure=every))
         with VerticalScroll(id="help-box") as box:
             box.border_title = "Keys"
             box.border_subtitle = "↑↓ scroll · Esc closes"
-            yield Static(table, id="help-keys")
+            yield Static(Group(*parts), id="help-keys")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -8,7 +8,7 @@ never select one), so nothing here could show a payload even by mistake.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -47,6 +47,23 @@ class FilterField:
     name: str
     placeholder: str
     width: int  # 0: takes the room left
+    short: str = ""
+    """The placeholder when the bar is narrower than the boxes' widths (60 columns)."""
+
+
+#: The least the box that takes the room left is given before every box is narrowed.
+FLEX_LEAST = 16
+
+
+def filter_widths(fields: Sequence[FilterField], room: int) -> tuple[list[int | str], bool]:
+    """Each box's width in a bar of ``room`` cells (each box has a 1-cell margin), and whether
+    the boxes were narrowed: their own widths, the rest to the one without, while that leaves
+    it ``FLEX_LEAST``; else every box gets a share of the room in proportion to its width, so
+    that all stay on screen (at 60 columns the e-mail box got one cell, the switch was cut)."""
+    wanted = sum(f.width for f in fields) + len(fields) + FLEX_LEAST
+    if wanted <= room:
+        return [f.width or "1fr" for f in fields], False
+    return [f"{f.width or FLEX_LEAST}fr" for f in fields], True
 
 
 @dataclass(frozen=True)
@@ -181,9 +198,9 @@ LOGINS = EventKind(
         Column("Method", 6, shrink=True, value=lambda r: r.method),
     ),
     fields=(
-        FilterField("since", "since: all", 10),
+        FilterField("since", "since: all", 10, "since"),
         FilterField("until", "until", 10),
-        FilterField("user", "user e-mail", 0),
+        FilterField("user", "user e-mail", 0, "user"),
         FilterField("ip", "ip", 14),
         FilterField("result", "result", 12),
     ),
@@ -205,12 +222,12 @@ AUDIT = EventKind(
         Column("Size", 8, value=lambda r: payload_size(r.payload_size)),
     ),
     fields=(
-        FilterField("since", "since: all", 10),
+        FilterField("since", "since: all", 10, "since"),
         FilterField("until", "until", 10),
-        FilterField("actor", "actor e-mail", 0),
+        FilterField("actor", "actor e-mail", 0, "actor"),
         FilterField("action", "action", 9),
-        FilterField("datasheet", "datasheet", 11),
-        FilterField("record", "record id", 11),
+        FilterField("datasheet", "datasheet", 11, "sheet"),
+        FilterField("record", "record id", 11, "record"),
     ),
     filters=_audit_filters,
     detail=_audit_detail,

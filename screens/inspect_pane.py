@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -26,11 +26,20 @@ from aptien_ops.screens.base import LEAVE_FILTER
 from aptien_ops.screens.event_table import EventTable
 from aptien_ops.screens.event_window import MAX_ROWS, PAGE_ROWS, EventWindow
 from aptien_ops.screens.formatting import count
-from aptien_ops.screens.inspect_kinds import NO_FILTER, EventKind, applied, needs_security
+from aptien_ops.screens.inspect_kinds import (
+    NO_FILTER,
+    EventKind,
+    applied,
+    filter_widths,
+    needs_security,
+)
 from aptien_ops.screens.service_calls import ServiceCaller
 from aptien_ops.services.inspection import Browser
 from aptien_ops.services.inspection_results import Page
 from aptien_ops.terminal_text import shown
+
+#: What the failed switch takes of the filter bar (``▐X▌ failed`` and its margin).
+SWITCH_CELLS = 11
 
 if TYPE_CHECKING:
     from aptien_ops.screens.app import OpsApp
@@ -104,6 +113,14 @@ class EventBrowser(Vertical, ServiceCaller):
             box.cursor_blink = self.ops.cursor_blink
         self.query_one(".inspect-body").display = False
         self.watch(self.app, "roles", self._roles_changed, init=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        switch = SWITCH_CELLS if self.kind.has_failed_switch else 0
+        widths, narrowed = filter_widths(self.kind.fields, event.size.width - switch)
+        for field, width in zip(self.kind.fields, widths, strict=True):
+            box = self.query_one(f"#{self.kind.kind}-{field.name}", Input)
+            box.styles.width = width
+            box.placeholder = field.short or field.placeholder if narrowed else field.placeholder
 
     @property
     def table(self) -> EventTable:

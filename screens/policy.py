@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -18,7 +17,7 @@ from textual.widgets import DataTable, Static
 
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import CLEAR_FILTER, FILTER, OpsScreen, highlighted_key, open_row
-from aptien_ops.screens.columns import ColumnSpec
+from aptien_ops.screens.columns import ColumnSpec, SpecGrid
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import plural
 from aptien_ops.screens.lists import ListRow, ListTable
@@ -193,25 +192,33 @@ class PolicyScreen(OpsScreen):
 def doctor_text(report: DoctorReport) -> Group:
     """One row per finding (its mark, check and what was found), the fix under a failure;
     the findings' text escaped for the terminal. Long details wrap in their own column."""
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_column(no_wrap=True)
-    grid.add_column(ratio=1, overflow="fold")
+    rows: list[tuple[Text, Text, Text]] = []
     for finding in report.findings:
         detail = Text(shown(finding.detail), "dim" if finding.ok else "")
         if finding.verdict is Verdict.FAIL and finding.fix:
             detail.append("\nfix: ", "bold")
             detail.append(shown(finding.fix))
-        grid.add_row(
-            Text(MARKS[finding.verdict], VERDICT_STYLES[finding.verdict]),
-            Text(shown(finding.check)),
-            detail,
+        rows.append(
+            (
+                Text(MARKS[finding.verdict], VERDICT_STYLES[finding.verdict]),
+                Text(shown(finding.check)),
+                detail,
+            )
         )
+    grid = SpecGrid(DOCTOR_COLUMNS, rows, header=False, gap=1)
     if report.mode != "sandbox":
         return Group(grid)
     note = Text("a sandbox: only its catalog, clusters and backup stores are checked", "dim")
     return Group(note, grid)
 
+
+#: The verdict's mark, the check (cut with ``…`` when narrow) and what was found, which
+#: wraps; the extra width goes mostly to what was found.
+DOCTOR_COLUMNS = (
+    ColumnSpec("", 1),
+    ColumnSpec("Check", 12, share=2, shrink=True),
+    ColumnSpec("Found", 20, share=3, wrap=True),
+)
 
 #: A verdict's colour: a failure stands out, what was not checked is a question.
 VERDICT_STYLES = {

@@ -9,6 +9,10 @@ message each; a 5xx is listed, not retried forever; --dry-run changes nothing.""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -18,15 +22,19 @@ from pathlib import Path
 
 import pytest
 from test_notify_kill_cli import send_through
+from waiting import until
 
 from aptien_ops.backends.tenant_schema import utc_timestamp
 from aptien_ops.billing_notice_texts import TEXTS
 from aptien_ops.composition import Console, open_console
 from aptien_ops.composition.adapters import notice_channels
+from aptien_ops.config import load_settings
+from aptien_ops.domain import TenantState
 from aptien_ops.domain.billing import LicenceState, TenantBilling
 from aptien_ops.domain.billing_notices import NoticeKind
 from aptien_ops.domain.notices import LANGUAGES
-from aptien_ops.errors import Forbidden
+from aptien_ops.errors import ConfigError, Forbidden
+from aptien_ops.sandbox import write_sandbox_config
 from aptien_ops.services.billing_notices import BillingNoticeService
 from aptien_ops.services.provisioning import ProvisionRequest
 
@@ -40,6 +48,7 @@ from stripe_server import free_port
 #: end some days after the moment it starts.
 T0 = datetime.now(UTC).replace(microsecond=0)
 ACME, GLOBEX, INITECH, UMBRELLA = "acme-gmbh", "globex", "initech", "umbrella"
+PROGRAM = Path(sys.executable).with_name("aptien-ops")
 REP = {
     ACME: "rep@acme.example",
     GLOBEX: "ap@globex.example",
@@ -188,6 +197,7 @@ def test_each_notice_goes_out_once_per_tenant_kind_and_period(world: World) -> N
     later = console.billing_notices.notify()
     console.close()
     assert [(n.tenant, n.notice) for n in later.notices] == [(ACME, "expiry-7")]
+    assert later.suspensions == ()  # suspend_after_unpaid_days is off unless set
     assert w.server.per_recipient()[REP[ACME]] == 2 and len(_inapp(w)) == 2
     assert w.cli().json()["notices"] == []
     console = w.console("ada")
@@ -248,3 +258,99 @@ def test_only_billing_and_admins_notify(world: World) -> None:
 def test_every_notice_kind_has_texts_in_every_language() -> None:
     assert all(set(texts) == set(LANGUAGES) for texts in TEXTS.values())
     assert set(TEXTS) == {str(kind) for kind in NoticeKind}
+
+
+def test_unpaid_tenants_are_suspended_days_after_they_were_told(world: World) -> None:
+    w = world
+    w.config.write_text(w.config.read_text() + "suspend_after_unpaid_days = 10\n")
+    ada, bill = w.console("ada"), w.console("bill")
+    told = bill.billing_notices.notify()  # globex unpaid, initech past due: told now
+    assert told.suspensions == ()
+    w.clock.now = T0 + timedelta(days=9, hours=23)
+    assert bill.billing_notices.plan().suspensions == ()
+    w.clock.now = T0 + timedelta(days=10)
+    due = bill.billing_notices.plan()
+    assert [(s.tenant, s.outcome, s.told_at) for s in due.suspensions] == [
+        (GLOBEX, "due", T0), (INITECH, "due", T0),
+    ]  # fmt: skip
+    refused = bill.billing_notices.notify()  # the billing role may not suspend
+    assert [type(s.error) for s in refused.suspensions] == [Forbidden, Forbidden]
+    assert {ada.tenants.show(t).state for t in (GLOBEX, INITECH)} == {TenantState.ACTIVE}
+    done = ada.billing_notices.notify()
+    assert [(s.tenant, s.outcome) for s in done.suspensions] == [
+        (GLOBEX, "suspended"), (INITECH, "suspended"),
+    ]  # fmt: skip
+    initech = ada.tenants.show(INITECH)
+    assert initech.state is TenantState.SUSPENDED
+    assert initech.state_reason is not None and "past_due 10 days after" in initech.state_reason
+    assert ada.tenants.show(ACME).state is TenantState.ACTIVE  # ending, not unpaid
+    assert ada.billing_notices.notify().suspensions == ()  # suspended already
+    with ada.ctx.catalog.read() as tx:
+        entries = [(e.operator, e.target, e.outcome) for e in tx.opslog.entries()
+                   if e.action == "tenant.suspend"]  # fmt: skip
+    assert entries == [
+        ("bill", GLOBEX, "denied"), ("bill", INITECH, "denied"),
+        ("ada", GLOBEX, "ok"), ("ada", INITECH, "ok"),
+    ]  # fmt: skip
+    cli = run_cli("billing", "notify", config=w.config, operator="bill")
+    assert cli.code == 0  # the real clock: told today, not due yet
+    ada.close()
+    bill.close()
+
+
+@pytest.mark.parametrize("value", ["0", "-3", '"14"', "true"])
+def test_suspend_after_unpaid_days_is_whole_days(tmp_path: Path, value: str) -> None:
+    config, _ = write_sandbox_config(tmp_path / "sbx")
+    config.write_text(
+        config.read_text()
+        + f'\n[billing]\napi_key_env = "K"\nsuspend_after_unpaid_days = {value}\n'
+    )
+    with pytest.raises(ConfigError, match="suspend_after_unpaid_days"):
+        load_settings(config)
+
+
+def _program(w: World, *, kill_after: int | None = None) -> int:
+    """``aptien-ops billing notify`` as the real program (as bill); with ``kill_after``, sent
+    SIGKILL once the SMTP server holds the MAIL command after that many messages (the
+    program's last row marked sent). Returns its exit status."""
+    if kill_after is not None:
+        w.server.held.clear()
+        w.server.release.clear()
+        w.server.hold_after = kill_after
+    child = subprocess.Popen(
+        [str(PROGRAM), "--config", str(w.config), "billing", "notify"],
+        env={**os.environ, "APTIEN_OPS_OPERATOR": "bill"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        if kill_after is not None:
+
+            def running() -> None:
+                assert child.poll() is None, f"finished before it was killed: {child.stderr}"
+
+            until(
+                w.server.held.is_set, f"the server holds mail {kill_after + 1}", meanwhile=running
+            )
+            child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=240)
+        return child.returncode
+    finally:
+        w.server.hold_after = None
+        w.server.release.set()
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+
+
+def test_the_real_program_killed_mid_run_then_rerun_tells_each_once(world: World) -> None:
+    w = world
+    assert _program(w, kill_after=1) == -signal.SIGKILL
+    assert _program(w, kill_after=2) == -signal.SIGKILL
+    assert len(w.server.messages) == 2
+    assert _program(w) == 0
+    assert _program(w) == 0  # nothing left to tell
+    assert w.server.per_recipient() == {REP[t]: 1 for t in (ACME, GLOBEX, INITECH)}
+    assert len(_inapp(w)) == 1

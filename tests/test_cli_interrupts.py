@@ -6,16 +6,15 @@ Each command is a real process, started as a shell starts a foreground command: 
 default. (A background job of a shell without job control, as a CI runner or ``cmd &`` in a
 script starts the suite, inherits SIGINT *ignored*, and so would every process it starts.)
 The test sends SIGINT once the process says, on a pipe of its own, that it has reached the
-phase under test (or once the fake catalog server has its connection): no sleeping.
+phase under test (or once the fake catalog server has its connection): no sleeping
+(tests/signalled_child.py).
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,59 +24,7 @@ import pytest
 from aptien_ops.sandbox import write_sandbox_config
 
 from cli_runner import run_cli
-
-#: ``python -m aptien_ops ARGS`` with SIGINT at its default, after ``{patch}``: test code that
-#: calls ``tell(line)`` (or ``told_then_ctrl_c(line)``) on the pipe the test reads when the
-#: process reaches the phase under test.
-CHILD = """\
-import os, runpy, signal, sys
-signal.signal(signal.SIGINT, signal.default_int_handler)  # whatever this process inherited
-told = os.fdopen(int(os.environ.pop("APTIEN_TEST_TELL_FD")), "w", buffering=1)
-
-def tell(line):
-    told.write(line + "\\n")
-
-def told_then_ctrl_c(line):
-    # Ctrl-C as if it came right here, in this frame: SIGINT is held back from before the
-    # test is told until it has come, then this process's own handler runs (a signal sent
-    # between the telling and a pause() would be lost).
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        tell(line)
-        signal.sigwait({signal.SIGINT})
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
-
-{patch}
-sys.argv = ["aptien-ops", *sys.argv[1:]]
-runpy.run_module("aptien_ops", run_name="__main__", alter_sys=True)
-"""
-
-
-@contextmanager
-def started(
-    args: list[str], patch: str = ""
-) -> Iterator[tuple[subprocess.Popen[str], Iterator[str]]]:
-    """The command running, and the lines it tells (ending when it exits); killed on the way
-    out if a test failed before it ended."""
-    read_end, write_end = os.pipe()
-    env = {k: v for k, v in os.environ.items() if k != "APTIEN_OPS_OPERATOR"}
-    command = subprocess.Popen(
-        [sys.executable, "-c", CHILD.replace("{patch}", patch), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**env, "APTIEN_TEST_TELL_FD": str(write_end)},
-        pass_fds=(write_end,),
-    )
-    os.close(write_end)
-    with os.fdopen(read_end) as told:
-        try:
-            yield command, (line.rstrip("\n") for line in told)
-        finally:
-            command.kill()
-            command.wait()
+from signalled_child import started
 
 
 def interrupted(command: subprocess.Popen[str]) -> list[str]:

@@ -33,6 +33,7 @@ from aptien_ops.errors import PendingApproval
 from aptien_ops.services.incident_scope import ScopeRequest
 from aptien_ops.services.incidents import IncidentInput
 
+from cli_runner import run_cli
 from smtp_server import Counting, smtp_server
 from tenant_seeding import france_and_canada
 from tls_certs import make_server_cert
@@ -51,10 +52,13 @@ class Campaign:
     """Each affected tenant's SQLite database."""
     website: Path
 
-    def run(self, kill_when: str = "", *, code: int = 0) -> subprocess.CompletedProcess[str] | None:
-        """``aptien-ops breach notify`` as sam; with ``kill_when``, SIGKILL once it holds:
+    def run(
+        self, kill_when: str = "", *, code: int = 0, signum: int = signal.SIGKILL
+    ) -> subprocess.CompletedProcess[str] | None:
+        """``aptien-ops breach notify`` as sam; with ``kill_when``, ``signum`` once it holds:
         ``website`` (a region's page is written), ``inapp`` (a tenant has a message), or
-        ``email:N`` (the server has N messages and holds the next MAIL)."""
+        ``email:N`` (the server has N messages and holds the next MAIL). The program ends
+        with the signal (SIGKILL), or exits 128 + it (SIGHUP, SIGTERM: it cleans up)."""
         kind, _, n = kill_when.partition(":")
         if kind == "email":
             self.server.held.clear()
@@ -81,9 +85,9 @@ class Campaign:
                 assert child.poll() is None, f"finished before {kill_when}: {child.stderr}"
 
             until(self._reached(kind), f"the campaign reached {kill_when}", meanwhile=running)
-            child.send_signal(signal.SIGKILL)
-            child.communicate(timeout=240)
-            assert child.returncode == -signal.SIGKILL
+            child.send_signal(signum)
+            _, err = child.communicate(timeout=240)
+            assert child.returncode == (-signum if signum == signal.SIGKILL else 128 + signum), err
             return None
         finally:
             self.server.release.set()
@@ -208,6 +212,23 @@ def test_the_real_program_killed_at_several_points_then_rerun_notifies_each_pers
     exactly_once(campaign)
     again = campaign.run()  # a run after the end sends nothing more
     assert again is not None
+    exactly_once(campaign)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM], ids=["sighup", "sigterm"])
+def test_the_connection_lost_mid_campaign_records_what_was_sent_and_a_rerun_sends_the_rest(
+    campaign: Campaign, signum: int
+) -> None:
+    assert campaign.run("email:4", signum=signum) is None
+    assert len(campaign.server.messages) == 4
+    listed = run_cli("--json", "ops-log", "list", "--limit", "20", config=campaign.config)
+    [notify, *_] = [e for e in listed.json() if e["action"] == "breach.notify"]
+    assert notify["outcome"] == "failed:interrupted"
+    deliveries = run_cli(
+        "--json", "breach", "deliveries", campaign.incident, config=campaign.config
+    ).json()
+    assert deliveries["channels"]["email"]["sent"] == 4  # each accepted message is marked
+    assert campaign.run() is not None
     exactly_once(campaign)
 
 

@@ -27,6 +27,14 @@ def _channel(counts: dict[str, dict[str, int]], name: str) -> str:
 
 
 def summary(run: NoticeRun) -> str:
+    lines = [_notices(run)]
+    for s in run.suspensions:
+        told = s.told_at.date().isoformat()
+        lines.append(f"{s.tenant}: {shown(s.outcome)} (told of non-payment on {told})")
+    return "\n".join(lines)
+
+
+def _notices(run: NoticeRun) -> str:
     if not run.notices:
         return "no billing notice is due"
     rows = []
@@ -55,7 +63,9 @@ def billing_notify(state: CliState, dry_run: bool) -> None:
     once per tenant, notice and period, through the notices' outbox (a rerun sends only what
     is still pending). Nothing due: exit 0. A notice not delivered (an address refused, the
     representative unreachable, the mail server down): listed, then exit 6. The billing role
-    and admins.
+    and admins. With [billing] suspend_after_unpaid_days set, tenants still unpaid that many
+    days after their non-payment notice are suspended (an operator or admin role needed: a
+    refusal is listed and ends with its exit code).
 
     \b
     Examples:
@@ -74,9 +84,12 @@ def billing_notify(state: CliState, dry_run: bool) -> None:
 
     run = service.notify(progress=progress)
     state.out(run.as_json(), summary(run))
+    refused = [s.error for s in run.suspensions if s.error is not None]
     if run.undelivered:
         names = ", ".join(f"{n.tenant} ({n.notice})" for n in run.undelivered[:5])
         raise Unavailable(
             f"{plural(len(run.undelivered), 'notice')} not delivered: {names}",
             hint="see the notes above; aptien-ops billing notify again sends what is pending",
         )
+    if refused:
+        raise refused[0]

@@ -38,6 +38,9 @@ def parse_billing(top: TableReader) -> BillingSettings | None:
     tolerance = b.within("webhook_tolerance_seconds", 300, 1, 86_400)
     attempts = b.within("max_attempts", BillingSettings.max_attempts, 1, 20)
     timeout = b.within("timeout_seconds", BillingSettings.timeout_seconds, 0.001, 600, (int, float))
+    suspend = b.get("suspend_after_unpaid_days", int, None)
+    if suspend is not None and not (type(suspend) is int and 1 <= suspend <= 3650):
+        raise b.fail("suspend_after_unpaid_days", "must be whole days between 1 and 3650")
     b.done()
     return BillingSettings(
         api_key=api_key,
@@ -47,6 +50,7 @@ def parse_billing(top: TableReader) -> BillingSettings | None:
         webhook_tolerance_seconds=tolerance,
         max_attempts=attempts,
         timeout_seconds=float(timeout),
+        suspend_after_unpaid_days=suspend,
     )
 
 

@@ -156,6 +156,9 @@ class SecuritySettings:
     """HMAC key of the ops log; created at init, never stored in the catalog."""
     initial_admins: tuple[str, ...]
     """OS accounts made admin when a production catalog is first created."""
+    session_max_hours: int = 12
+    """A TUI session ends this many hours after it began, idle or not, with a warning
+    beforehand (a production catalog's policy takes it when it is created)."""
 
 
 @dataclass(frozen=True)
@@ -272,6 +275,9 @@ class BillingSettings:
     """A request that meets a rate limit (429), a 5xx or a network error is tried at most this
     often, with backoff, before the command stops with exit 6."""
     timeout_seconds: float = 30.0
+    suspend_after_unpaid_days: int | None = None
+    """Off (None) unless set: ``billing notify`` suspends a tenant this many days after its
+    non-payment notice went out while it is still past due or unpaid."""
 
 
 #: The service account a production config names when its ``[bastion]`` section does not.

@@ -29,11 +29,13 @@ from aptien_ops.domain.values import iso
 from aptien_ops.errors import InvalidInput, OpsError, Unavailable
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
+from aptien_ops.services.billing_suspend import Suspension, due_suspensions, suspend_unpaid
 from aptien_ops.services.context import OpsContext
 from aptien_ops.services.notify_engine import Channels, Engine, Progress, fill
 
 if TYPE_CHECKING:
     from aptien_ops.services.inspection import InspectionService
+    from aptien_ops.services.lifecycle import LifecycleService
 
 #: The channels of a billing notice, in the order the engine runs them.
 CHANNELS = ("inapp", "email")
@@ -76,18 +78,34 @@ class NoticeRun:
 
     dry_run: bool
     notices: tuple[NoticeOutcome, ...]
+    suspensions: tuple[Suspension, ...] = ()
+    """Tenants unpaid for ``suspend_after_unpaid_days`` (when set): due, suspended or not."""
 
     @property
     def undelivered(self) -> tuple[NoticeOutcome, ...]:
         return () if self.dry_run else tuple(n for n in self.notices if not n.delivered)
 
     def as_json(self) -> dict[str, object]:
-        return {"dry_run": self.dry_run, "notices": [n.as_json() for n in self.notices]}
+        return {
+            "dry_run": self.dry_run,
+            "notices": [n.as_json() for n in self.notices],
+            "suspensions": [s.as_json() for s in self.suspensions],
+        }
 
 
-def _outcome(due: DueNotice, **more: object) -> NoticeOutcome:
-    end = due.billing.current_period_end
-    return NoticeOutcome(due.tenant, due.label, iso(end), due.key, **more)  # type: ignore[arg-type]
+def _labelled(progress: Progress | None, label: str) -> Progress | None:
+    """``progress`` with each step's channel named after its notice (``acme-gmbh expiry-7
+    email``)."""
+    if progress is None:
+        return None
+    return lambda channel, done, total: progress(f"{label} {channel}", done, total)
+
+
+def _outcome(
+    due: DueNotice, channels: tuple[ChannelCounts, ...] = (), note: str | None = None
+) -> NoticeOutcome:
+    end = iso(due.billing.current_period_end)
+    return NoticeOutcome(due.tenant, due.label, end, due.key, channels, note)
 
 
 class BillingNoticeService:
@@ -96,8 +114,15 @@ class BillingNoticeService:
         ctx: OpsContext,
         channels: Callable[[], Channels],
         inspection: Callable[[], InspectionService],
+        lifecycle: Callable[[], LifecycleService] | None = None,
     ) -> None:
         self.ctx, self._channels, self._inspection = ctx, channels, inspection
+        self._lifecycle = lifecycle
+
+    def _suspend_after(self) -> int | None:
+        billing = self.ctx.settings.billing
+        days = billing.suspend_after_unpaid_days if billing is not None else None
+        return days if self._lifecycle is not None else None
 
     def _notice_days(self) -> tuple[int, ...]:
         billing = self.ctx.settings.billing
@@ -121,13 +146,21 @@ class BillingNoticeService:
         Raises: Forbidden."""
 
         def read(tx: CatalogTx) -> NoticeRun:
-            return NoticeRun(True, tuple(_outcome(due) for due, _ in self._untold(tx)))
+            days = self._suspend_after()
+            due = due_suspensions(tx, self.ctx.now(), days) if days is not None else ()
+            return NoticeRun(
+                True,
+                tuple(_outcome(due) for due, _ in self._untold(tx)),
+                tuple(Suspension(tenant.name, told, "due") for tenant, _, told in due),
+            )
 
         return self.ctx.view(Action.BILLING_VIEW, "tenants", read)
 
     def notify(self, progress: Progress | None = None) -> NoticeRun:
         """Send every notice due and not sent before (resuming any left pending); one audited
-        attempt, with each notice's tenant, kind and subject key in its entry.
+        attempt, with each notice's tenant, kind and subject key in its entry. Then, with
+        ``suspend_after_unpaid_days`` set, suspend the tenants unpaid that long after their
+        non-payment notice (:mod:`billing_suspend`).
 
         Raises: Forbidden (before anything is read), Unavailable (the SMTP server cannot be
         reached: what was sent stays sent, the rest pending for the next run)."""
@@ -141,7 +174,17 @@ class BillingNoticeService:
                 attempt.partly_failed(notices=logged, undelivered=len(undelivered))
             else:
                 attempt.ok(notices=logged)
-        return NoticeRun(False, tuple(done))
+        return NoticeRun(False, tuple(done), tuple(self._suspend()))
+
+    def _suspend(self) -> list[Suspension]:
+        """With ``suspend_after_unpaid_days`` set, suspend the tenants unpaid that long after
+        they were told (each its own ``tenant.suspend`` attempt)."""
+        days = self._suspend_after()
+        if days is None or self._lifecycle is None:
+            return []
+        with self.ctx.catalog.read() as tx:
+            due = list(due_suspensions(tx, self.ctx.now(), days))
+        return suspend_unpaid(self._lifecycle(), due, days) if due else []
 
     # -- one notice ------------------------------------------------------------------------
 
@@ -206,7 +249,7 @@ class BillingNoticeService:
                 channels,
                 now=self.ctx.now,
                 sleep=channels.sleep,
-                progress=progress,
+                progress=_labelled(progress, f"{due.tenant} {due.label}"),
             ).run()
         except Unavailable as exc:
             raise Unavailable(

@@ -276,7 +276,8 @@ class OpsContext:
         """Authorise ``action``, then run the block as one :class:`Attempt`.
 
         Raises: Forbidden (before the block runs, logged as ``denied``), and whatever the
-        block raises (logged as ``denied`` or ``failed:<code>``).
+        block raises (logged as ``denied`` or ``failed:<code>``; an interrupt, a hang-up or
+        SIGTERM as ``failed:interrupted``).
         """
         attempt = Attempt(self, action, target, params or {}, approval_id)
         try:
@@ -295,6 +296,11 @@ class OpsContext:
             raise
         except Exception as bug:
             self._end_failed(attempt, "failed:internal", {"error": type(bug).__name__})
+            raise
+        except KeyboardInterrupt:
+            # Ctrl-C, or the connection dropped (SIGHUP) or SIGTERM: the step under way rolled
+            # back; the attempt still ends as one entry, never as nothing.
+            self._end_failed(attempt, "failed:interrupted", {"error": "interrupted"})
             raise
         attempt._end("ok", {})
 

@@ -176,7 +176,7 @@ class ProvisioningService:
                     report(step, "start")
                     self._run_step(attempt, step, tenant, region, filling)
                     report(step, "done")
-            except OpsError:
+            except (OpsError, KeyboardInterrupt):  # a failure, Ctrl-C, a hang-up, SIGTERM
                 self._release(name)
                 raise
             with self.ctx.catalog.read() as tx:

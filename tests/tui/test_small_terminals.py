@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from textual.widgets import Input
 from tui_helpers import console_app, footer, screen_text, settle, story
 
 from aptien_ops.composition import Console
@@ -75,3 +76,28 @@ async def test_a_console_started_too_small_asks_at_once(
         await pilot.press("q")
         await settle(pilot)
         assert not app.is_running
+
+
+@pytest.mark.parametrize("tab, boxes", [("l", 5), ("a", 6)])
+@story
+async def test_every_filter_box_of_the_logins_and_audit_tabs_fits_60_columns(
+    open_as: Callable[..., Console], seed_tenants: Callable[..., list[str]], tab: str, boxes: int
+) -> None:
+    # At 60 columns the e-mail box got one cell and the failed switch was cut ("▐X▌ fail").
+    seed_tenants()
+    async with console_app(open_as("sam"), screen="2", size=(60, 20)) as (app, pilot):
+        for key in ("enter", tab):
+            await pilot.press(key)
+            await settle(pilot)
+        shown = [
+            b for b in app.screen.query(Input) if b.id and b.id.startswith(("logins", "audit"))
+        ]
+        shown = [b for b in shown if b.region.width]
+        assert len(shown) == boxes
+        assert all(b.region.width >= 5 and b.region.right <= 60 for b in shown), shown
+        bar = screen_text(app).splitlines()[4]
+        assert bar.split()[:2] == ["since", "until"], bar
+        assert bar.rstrip().endswith("▐X▌ failed") == (tab == "l"), bar
+        await pilot.resize_terminal(80, 24)  # room again: the boxes' own widths and titles
+        await settle(pilot)
+        assert screen_text(app).splitlines()[4].startswith("since: all")

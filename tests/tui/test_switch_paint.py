@@ -6,12 +6,13 @@ Timings are benchmarked in bench/tui_switch.py; these tests count what a switch 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from textual.app import App
-from tui_helpers import console_app, settle, story
+from tui_helpers import console_app, settle, story, until
 
 from aptien_ops.composition import Console
 from aptien_ops.screens.app import SCREENS
@@ -77,3 +78,69 @@ async def test_a_switch_holds_its_frames_only_until_the_screen_is_resumed(
             assert app._batch_count == 0, key
         assert "delay_update" not in delays
         assert "TenantsScreen" in drawn and drawn[-1] == "DashboardScreen"
+
+
+@story
+async def test_composed_screens_are_kept_out_of_full_collections_until_the_app_ends(
+    open_as: Callable[..., Console], demo_tenants: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A full collection walks every object not frozen, holding the interpreter lock: the
+    # screens' widgets, which live as long as the app, are frozen once composed.
+    calls: list[str] = []
+    freeze, unfreeze = gc.freeze, gc.unfreeze
+
+    def freezing() -> None:
+        calls.append("freeze")
+        freeze()
+
+    def thawing() -> None:
+        calls.append("unfreeze")
+        unfreeze()
+
+    monkeypatch.setattr(gc, "freeze", freezing)
+    monkeypatch.setattr(gc, "unfreeze", thawing)
+    async with console_app(open_as("ada")) as (app, pilot):
+        assert calls == ["freeze"]  # once the dashboard is drawn
+        await pilot.press("2")
+        await settle(pilot)
+        assert calls == ["freeze", "freeze"]
+        assert not [o for o in gc.get_objects() if type(o).__name__ == "TenantsScreen"]
+        for key in ("1", "2", "1"):  # returns compose nothing: nothing more to freeze
+            await pilot.press(key)
+            await settle(pilot)
+        assert calls == ["freeze", "freeze"]
+    assert calls == ["freeze", "freeze", "unfreeze"]  # collected as any other object again
+
+
+@story
+async def test_a_reload_that_finds_the_same_rows_keeps_the_table_as_it_is() -> None:
+    # A return reloads the list; refilling 500 unchanged rows measured every cell again.
+    from textual.app import App, ComposeResult
+
+    from aptien_ops.screens.columns import ColumnSpec
+    from aptien_ops.screens.lists import ListRow, ListTable
+
+    def rows(last: str) -> list[ListRow]:
+        return [ListRow(f"k{i}", (f"tenant-{i}", "ok")) for i in range(99)] + [
+            ListRow("k99", ("tenant-99", last))
+        ]
+
+    class Lists(App[None]):
+        def compose(self) -> ComposeResult:
+            yield ListTable((ColumnSpec("Tenant", 9), ColumnSpec("Status", 6)))
+
+    app = Lists()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(ListTable)
+        cleared: list[int] = []
+        clear = table.clear
+        table.clear = lambda *a, **k: (cleared.append(1), clear(*a, **k))[1]  # type: ignore[method-assign]
+        table.fill(rows("ok"))
+        await until(pilot, lambda: not table.filling, "the table to be filled")
+        table.move_cursor(row=50)
+        table.fill(rows("ok"))  # the same rows again: nothing to do
+        assert cleared == [1] and table.row_count == 100 and table.cursor_row == 50
+        table.fill(rows("failed"))  # one cell changed: filled again, the cursor kept
+        await until(pilot, lambda: not table.filling, "the table to be filled again")
+        assert cleared == [1, 1] and table.get_row("k99")[1].plain == "failed"
+        assert table.cursor_row == 50

@@ -208,13 +208,17 @@ class BackupCatalogue:
             cleaned = [f for r in regions for f in self.stores.repository(r).clean_partials()]
             stored = self.stored(regions, None)
             with attempt.transaction() as tx:
-                records = tx.backups.all(include_pruned=True)
-                indexed = {r.id for r in records}
+                # Ids only, and the complete ones of these regions: not every record of every
+                # region (fleet check reconciles each region in turn).
+                indexed = tx.backups.ids()
+                complete = set().union(
+                    *(tx.backups.ids(region=r, state="complete") for r in regions)
+                )
                 new = [record for bid, record in sorted(stored.items()) if bid not in indexed]
                 for record in new:
                     tx.backups.insert(record)
                 report = ReconcileReport(
-                    [r.id for r in new], self._missing(records, regions, stored), cleaned
+                    [r.id for r in new], sorted(complete - stored.keys()), cleaned
                 )
                 attempt.ok(
                     indexed=len(report.indexed), missing=len(report.missing), cleaned=cleaned

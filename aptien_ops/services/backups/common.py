@@ -111,9 +111,14 @@ class RegionStores:
 def fan_out(
     items: Sequence[T], cluster_of: Callable[[T], str], parallel: int, work: Callable[[T], R]
 ) -> Iterator[tuple[T, R | OpsError]]:
-    """Run ``work`` on each item, at most ``parallel`` at once per cluster; yield as done."""
+    """Run ``work`` on each item, at most ``parallel`` at once per cluster; yield as done.
+
+    Ctrl-C, a hang-up or SIGTERM while waiting: nothing queued starts, the work under way
+    finishes and is yielded (so that the caller records it), then the interrupt goes on.
+    """
     pools: dict[str, ThreadPoolExecutor] = {}
     futures: dict[Future[R], T] = {}
+    stop: KeyboardInterrupt | None = None
     try:
         for item in items:
             cluster = cluster_of(item)
@@ -122,11 +127,20 @@ def fan_out(
                     parallel, thread_name_prefix=f"backup-{cluster}"
                 )
             futures[pools[cluster].submit(work, item)] = item
-        for future in as_completed(futures):
+        waiting = set(futures)
+        while waiting:
             try:
-                yield futures[future], future.result()
-            except OpsError as exc:
-                yield futures[future], exc
+                for future in as_completed(waiting):
+                    waiting.discard(future)
+                    try:
+                        yield futures[future], future.result()
+                    except OpsError as exc:
+                        yield futures[future], exc
+            except KeyboardInterrupt as interrupt:
+                stop = interrupt
+                waiting = {f for f in waiting if not f.cancel()}
+        if stop is not None:
+            raise stop
     finally:
         for pool in pools.values():
             pool.shutdown(wait=True, cancel_futures=True)
