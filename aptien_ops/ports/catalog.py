@@ -25,6 +25,7 @@ from aptien_ops.domain import (
     CatalogInfo,
     CatalogInstall,
     ClusterLoad,
+    ListedTenant,
     Operator,
     OpsLogEntry,
     OpsLogHead,
@@ -62,8 +63,9 @@ class TenantRepository(Protocol):
         """
         ...
 
-    def page(self, query: TenantQuery, *, offset: int, limit: int) -> list[Tenant]:
-        """At most ``limit`` of the tenants ``query`` finds, in its order, from ``offset``."""
+    def page(self, query: TenantQuery, *, offset: int, limit: int) -> list[ListedTenant]:
+        """At most ``limit`` of the tenants ``query`` finds, in its order, from ``offset``,
+        each with its licence state (one query: the tenants joined with their billing)."""
         ...
 
     def position(self, name: str, query: TenantQuery) -> int | None:
