@@ -45,15 +45,20 @@ def os_account() -> str:
 def ssh_origin(env: Mapping[str, str], *, login_record: bool = False) -> str | None:
     """Where the session came from, labelled with where that was read; None for a local one.
 
-    With ``login_record`` the terminal's utmp record comes first (what sshd wrote); without a
-    terminal or a record, the client end of ``$SSH_CONNECTION`` ("ip port"), which anyone can
-    set and is labelled so.
+    With ``login_record`` the terminal's utmp record comes first (what sshd wrote, the
+    client's address only; the port is added from ``$SSH_CONNECTION`` when that names the
+    same address); without a terminal or a record, the client end of ``$SSH_CONNECTION``
+    ("ip port"), which anyone can set and is labelled so.
     """
+    conn = env.get("SSH_CONNECTION", "").split()
     if login_record and (line := terminal_line()) is not None:
         host = login_host(line)
         if host is not None:
-            return f"{host} ({FROM_LOGIN_RECORD})" if host else None
-    conn = env.get("SSH_CONNECTION", "").split()
+            if not host:
+                return None
+            if len(conn) >= 2 and conn[0] == host:
+                return f"{host} {conn[1]} ({FROM_LOGIN_RECORD}; the port from SSH_CONNECTION)"
+            return f"{host} ({FROM_LOGIN_RECORD})"
     return f"{conn[0]} {conn[1]} ({FROM_ENVIRONMENT})" if len(conn) >= 2 else None
 
 
@@ -62,8 +67,10 @@ def current_identity(settings: Settings, env: Mapping[str, str] | None = None) -
 
     In a sandbox, the account of the process; ``APTIEN_OPS_OPERATOR`` may name another operator
     (demos and tests) and the ops log then records both names. In production, the operator
-    sudo reports to the service account; ``APTIEN_OPS_OPERATOR`` is kept as ``requested``
-    only, and the catalog refuses to open with it (and logs the attempt).
+    is the account sudo reports (the invoking account, ``SUDO_USER``), recorded beside the
+    account the console runs as (the service account: ``os_account``);
+    ``APTIEN_OPS_OPERATOR`` is kept as ``requested`` only, and the catalog refuses to open
+    with it (and logs the attempt).
 
     Raises:
         InvalidInput: ``APTIEN_OPS_OPERATOR`` or the account sudo reports is malformed.
@@ -86,7 +93,7 @@ def current_identity(settings: Settings, env: Mapping[str, str] | None = None) -
     operator = validate_operator_name(bastion.sudo_operator(service, env))
     return Identity(
         operator,
-        operator,
+        service.name,
         ssh_origin(env, login_record=True),
         _SESSION_ID,
         requested=override,

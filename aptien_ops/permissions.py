@@ -87,6 +87,9 @@ class Action(StrEnum):
     BILLING_UNLINK = "billing.unlink"
     BILLING_SYNC = "billing.sync"
     BILLING_WEBHOOK = "billing.webhook"
+    SESSION_START = "session.start"
+    SESSION_END = "session.end"
+    SESSION_VIEW = "session.view"
     BILLING_NOTIFY = "billing.notify"
 
 
@@ -188,6 +191,11 @@ MATRIX: dict[Action, frozenset[Role]] = {
     # A signed Stripe webhook delivery applied to the catalog (the account an HTTPS endpoint
     # pipes it through is a billing operator).
     Action.BILLING_WEBHOOK: _BILLING,
+    # An interactive session begins and ends: every member of staff, recorded in the ops log.
+    Action.SESSION_START: _ALL_STAFF,
+    Action.SESSION_END: _ALL_STAFF,
+    # Who is on now and where they connect from (colleagues' addresses): logged.
+    Action.SESSION_VIEW: _SECURITY_OR_ADMIN,
     # Licence-ending and non-payment notices to the tenants' representatives (e-mail, in-app).
     Action.BILLING_NOTIFY: _BILLING,
 }
@@ -224,6 +232,9 @@ UNLOGGED_READS = frozenset(
 
 #: The reads, logged or not: read-only mode refuses every other action (they change something).
 READ_ONLY_SAFE = UNLOGGED_READS | {
+    Action.SESSION_START,  # a session's own record changes nothing of the platform
+    Action.SESSION_END,
+    Action.SESSION_VIEW,
     Action.OPSLOG_VERIFY,
     Action.INSPECT_METADATA,
     Action.DOCTOR_RUN,

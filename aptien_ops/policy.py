@@ -41,7 +41,8 @@ class Policy:
     idle_minutes: int = 15
     """The TUI locks (sandbox) or ends the session (production) after this many idle minutes."""
     session_hours: int = 12
-    """A production TUI session ends after this many hours, idle or not."""
+    """A TUI session ends after this many hours, idle or not (``security.session_max_hours``
+    in a sandbox's config)."""
 
     def needs_four_eyes(self, action: str) -> bool:
         return action in self.four_eyes or action in ALWAYS_FOUR_EYES
@@ -65,6 +66,7 @@ class Policy:
             default_retain_days=settings.tenants.default_retain_days,
             legal_holds=frozenset(holds),
             idle_minutes=settings.security.idle_lock_minutes,
+            session_hours=settings.security.session_max_hours,
         )
 
     @classmethod

@@ -35,6 +35,7 @@ from aptien_ops.screens.size_guard import SizeGuard, too_small
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
+    from aptien_ops.services.sessions import SessionStarted
 
 __all__ = ["SCREENS", "OpsApp", "Tab"]
 
@@ -88,8 +89,13 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         clock: Callable[[], float] | None = None,
         cursor_blink: bool = True,
         compose_ahead: bool = False,
+        record_session: bool = False,
     ) -> None:
         super().__init__()
+        self.record_session = record_session
+        """Record this session's start in the ops log once the catalog is connected (the
+        command line records its end); a refusal ends the app with ``start_error``."""
+        self.session: SessionStarted | None = None
         self.composes_ahead = compose_ahead
         """Compose the other screens after the first frame (``compose_ahead``; off by default:
         on this 2-core machine it did not bring a first visit down to a return, see
@@ -103,8 +109,11 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         self.idle_lock_minutes = console.settings.security.idle_lock_minutes
         """Sandbox: lock after this many idle minutes. Production: end the session (the policy
         the catalog holds sets it once the catalog is connected)."""
-        self.session_hours = 0
-        """Production: the session ends this many hours after it began, idle or not."""
+        self.session_hours = console.settings.security.session_max_hours
+        """The session ends this many hours after it began, idle or not (production: the
+        policy the catalog holds sets it once the catalog is connected)."""
+        self.session_warned = False
+        """Whether the operator was told that the session ends soon."""
         self.production = not console.settings.sandbox
         self.session_started = self.last_input = self.clock()
         self.ended: str | None = None
@@ -187,7 +196,7 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         else:
             self.call_after_refresh(self._connect)
         self.call_after_refresh(self.keep_out_of_collection)  # the dashboard, once drawn
-        if self.idle_lock_minutes or self.production:
+        if self.idle_lock_minutes or self.production or self.session_hours:
             self.set_interval(self.IDLE_CHECK_SECONDS, self.check_idle_lock, name="idle lock")
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -205,6 +214,8 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         the session limits of the policy in force."""
         try:
             self.services.connect()
+            if self.record_session:
+                self.session = self.services.sessions.start()
             return self._roles_and_limits()
         except OpsError as error:
             return error
@@ -216,9 +227,9 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         return roles
 
     def _limits(self, policy: Policy) -> None:
+        self.session_hours = policy.session_hours  # a sandbox's: its config's
         if self.production:
             self.idle_lock_minutes = policy.idle_minutes
-            self.session_hours = policy.session_hours
 
     def _catalog_opened(self, outcome: frozenset[str] | OpsError) -> None:
         if isinstance(outcome, OpsError):

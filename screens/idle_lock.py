@@ -21,6 +21,7 @@ class IdleLock(App[None]):
     clock: Callable[[], float]
     idle_lock_minutes: int
     session_hours: int
+    session_warned: bool
     production: bool
     session_started: float
     last_input: float
@@ -60,15 +61,31 @@ class IdleLock(App[None]):
             self.last_input = self.clock()
         await super().on_event(event)
 
+    #: How long before the end of a session (``session_hours``) the operator is warned.
+    SESSION_WARNING_MINUTES = 10
+
     def check_idle_lock(self) -> None:
         """After ``idle_lock_minutes`` without a key (0: never): a sandbox locks, production
-        ends the session (the operator logs in again over SSH); production also ends a session
-        older than ``session_hours``."""
+        ends the session (the operator logs in again over SSH). A session older than
+        ``session_hours`` ends, busy or not, after a warning ``SESSION_WARNING_MINUTES``
+        before."""
         now = self.clock()
-        if self.production and self.session_hours:
-            if now - self.session_started >= self.session_hours * 3600:
+        if self.session_hours:
+            left = self.session_started + self.session_hours * 3600 - now
+            if left <= 0:
                 self.end_session(f"the session ended after {plural(self.session_hours, 'hour')}")
                 return
+            if left <= self.SESSION_WARNING_MINUTES * 60 and not self.session_warned:
+                self.session_warned = True
+                minutes = plural(max(1, round(left / 60)), "minute")
+                self.notify(
+                    f"This session ends in {minutes} (it lasts at most"
+                    f" {plural(self.session_hours, 'hour')}): finish what you are doing, then"
+                    " log in again.",
+                    title="Session ending",
+                    severity="warning",
+                    timeout=self.SESSION_WARNING_MINUTES * 60,
+                )
         if self.idle_lock_minutes and not self.locked:
             if now - self.last_input >= self.idle_lock_minutes * 60:
                 idle = plural(self.idle_lock_minutes, "idle minute")

@@ -37,6 +37,7 @@ VALID: dict[str, dict[str, str | bool]] = {
     "operator add": {"user": "newbie", "roles": "viewer"},
     "operator grant": {"user": "vic", "role": "operator"},
     "operator revoke": {"user": "olga", "role": "operator"},
+    "operator sessions": {"ended": True},
     "approval list": {"wanted": "pending"},
     "approval approve": {"approval_id": "1"},
     "approval reject": {"approval_id": "1", "reason": "not agreed"},

@@ -19,7 +19,7 @@ from pathlib import Path
 from aptien_ops.backends.notify_mail import SmtpTransport
 from aptien_ops.backends.sql_catalog import SqlCatalog
 from aptien_ops.config import CatalogSettings, EmailSettings
-from aptien_ops.domain.notices import Mail, Recipient
+from aptien_ops.domain.notices import Campaign, Mail, Recipient
 from aptien_ops.services.notify_engine import Channels, Engine
 
 from notice_samples import NOW, start_campaign
@@ -43,6 +43,21 @@ class Pausing(SmtpTransport):
             pause()
 
 
+def deliver(catalog: SqlCatalog, campaign: Campaign, channels: Channels, sent: int | None) -> None:
+    """Run the engine, printing its progress, pausing once ``sent`` rows or more are marked
+    sent; prints ``done`` and the counts at the end."""
+
+    def progress(channel: str, done: int, total: int) -> None:
+        print(f"{channel} {done}/{total}", flush=True)
+        if sent is not None and done >= sent:
+            pause()
+
+    counts = Engine(
+        catalog, campaign, channels, now=lambda: NOW, sleep=lambda s: None, progress=progress
+    ).run()
+    print("done " + json.dumps({c.channel: c.as_json() for c in counts}), flush=True)
+
+
 def main() -> None:
     url, port, path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
     where = sys.argv[4] if len(sys.argv) > 4 else ""
@@ -56,17 +71,9 @@ def main() -> None:
     kind, _, n = where.partition(":")
     settings = EmailSettings(transport="smtp", host="127.0.0.1", port=port, security="none")
 
-    def progress(channel: str, done: int, total: int) -> None:
-        print(f"{channel} {done}/{total}", flush=True)
-        if kind == "sent" and done == int(n):
-            pause()
-
     transport = Pausing(settings, int(n) if kind == "accepted" else None)
     channels = Channels(mail=transport, max_attempts=3)
-    counts = Engine(
-        catalog, campaign, channels, now=lambda: NOW, sleep=lambda s: None, progress=progress
-    ).run()
-    print("done " + json.dumps({c.channel: c.as_json() for c in counts}), flush=True)
+    deliver(catalog, campaign, channels, int(n) if kind == "sent" else None)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from aptien_ops.services.incidents import IncidentInput, IncidentUpdate
 from aptien_ops.services.partners import PartnerInput, PartnerUpdate
 from aptien_ops.services.provisioning import ProvisionRequest
 from aptien_ops.services.sandbox_seed import SeedRequest
+from aptien_ops.services.sessions import Holder, SessionStarted
 
 #: When the audited path's incidents became known.
 _AWARE = datetime(2026, 1, 5, tzinfo=UTC)
@@ -215,6 +216,10 @@ def _awaiting_decision(world: World) -> int:
 
 def _approve(world: World) -> object:
     return world.as_(_other_admin(world)).approvals.approve(_awaiting_decision(world))
+
+
+def _session(operator: str) -> SessionStarted:
+    return SessionStarted("s-0", operator, None, "2026-01-05T00:00:00", Holder.of_this_process())
 
 
 def _other_admin(world: World) -> str:
@@ -713,6 +718,24 @@ SCENARIOS: dict[Action, Scenario] = {
         lambda w: _webhooks(w, "bill").ingest(b"{}", "signed"),
         refuse(lambda w: _webhooks(w, "olga").ingest(b"{}", "signed")),
         lambda w: _webhooks(w, "ada").ingest(b"{}", "forged"),
+    ),
+    Action.SESSION_START: Scenario(
+        _nothing,
+        lambda w: w.as_("vic").sessions.start(),
+        refuse(lambda w: w.as_("mallory").sessions.start()),
+        None,
+    ),
+    Action.SESSION_END: Scenario(
+        _nothing,
+        lambda w: w.as_("vic").sessions.end(w.as_("vic").sessions.start(), "quit"),
+        refuse(lambda w: w.as_("mallory").sessions.end(_session("mallory"), "quit")),
+        None,
+    ),
+    Action.SESSION_VIEW: Scenario(
+        _nothing,
+        lambda w: w.as_("sam").sessions.list(),
+        refuse(lambda w: w.as_("vic").sessions.list()),
+        None,
     ),
     Action.TENANT_UPDATE: Scenario(
         lambda w: w.tenant(),

@@ -40,7 +40,8 @@ def bastion_host() -> Iterator[Bastion]:
 def test_through_sudo_the_operator_is_the_account_sudo_reports(bastion_host: Bastion) -> None:
     b = bastion_host
     alice = b.whoami(b.alice)
-    assert (alice["operator"], alice["os_account"], alice["known"]) == (b.alice, b.alice, True)
+    # the invoking account (sudo's SUDO_USER) beside the effective one (the service account)
+    assert (alice["operator"], alice["os_account"], alice["known"]) == (b.alice, b.service, True)
     assert alice["roles"] == ["admin"] and alice["mode"] == "production"
     assert alice["config"] == str(b.config)
     bob = b.whoami(b.bob)
@@ -316,6 +317,10 @@ def test_the_origin_says_where_it_was_read(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(identity, "terminal_line", lambda: "pts/3")
     monkeypatch.setattr(identity, "login_host", lambda line: "203.0.113.9")
     assert identity.ssh_origin(env, login_record=True) == "203.0.113.9 (utmp login record)"
+    monkeypatch.setattr(identity, "login_host", lambda line: "198.51.100.7")  # the same client
+    assert identity.ssh_origin(env, login_record=True) == (
+        "198.51.100.7 50022 (utmp login record; the port from SSH_CONNECTION)"
+    )
     assert identity.ssh_origin(env) == said  # a sandbox reads the environment only
     monkeypatch.setattr(identity, "login_host", lambda line: "")
     assert identity.ssh_origin(env, login_record=True) is None  # a local login

@@ -9,6 +9,10 @@ message each; a 5xx is listed, not retried forever; --dry-run changes nothing.""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -18,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from test_notify_kill_cli import send_through
+from waiting import until
 
 from aptien_ops.backends.tenant_schema import utc_timestamp
 from aptien_ops.billing_notice_texts import TEXTS
@@ -43,6 +48,7 @@ from stripe_server import free_port
 #: end some days after the moment it starts.
 T0 = datetime.now(UTC).replace(microsecond=0)
 ACME, GLOBEX, INITECH, UMBRELLA = "acme-gmbh", "globex", "initech", "umbrella"
+PROGRAM = Path(sys.executable).with_name("aptien-ops")
 REP = {
     ACME: "rep@acme.example",
     GLOBEX: "ap@globex.example",
@@ -301,3 +307,50 @@ def test_suspend_after_unpaid_days_is_whole_days(tmp_path: Path, value: str) -> 
     )
     with pytest.raises(ConfigError, match="suspend_after_unpaid_days"):
         load_settings(config)
+
+
+def _program(w: World, *, kill_after: int | None = None) -> int:
+    """``aptien-ops billing notify`` as the real program (as bill); with ``kill_after``, sent
+    SIGKILL once the SMTP server holds the MAIL command after that many messages (the
+    program's last row marked sent). Returns its exit status."""
+    if kill_after is not None:
+        w.server.held.clear()
+        w.server.release.clear()
+        w.server.hold_after = kill_after
+    child = subprocess.Popen(
+        [str(PROGRAM), "--config", str(w.config), "billing", "notify"],
+        env={**os.environ, "APTIEN_OPS_OPERATOR": "bill"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        if kill_after is not None:
+
+            def running() -> None:
+                assert child.poll() is None, f"finished before it was killed: {child.stderr}"
+
+            until(
+                w.server.held.is_set, f"the server holds mail {kill_after + 1}", meanwhile=running
+            )
+            child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=240)
+        return child.returncode
+    finally:
+        w.server.hold_after = None
+        w.server.release.set()
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+
+
+def test_the_real_program_killed_mid_run_then_rerun_tells_each_once(world: World) -> None:
+    w = world
+    assert _program(w, kill_after=1) == -signal.SIGKILL
+    assert _program(w, kill_after=2) == -signal.SIGKILL
+    assert len(w.server.messages) == 2
+    assert _program(w) == 0
+    assert _program(w) == 0  # nothing left to tell
+    assert w.server.per_recipient() == {REP[t]: 1 for t in (ACME, GLOBEX, INITECH)}
+    assert len(_inapp(w)) == 1

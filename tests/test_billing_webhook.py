@@ -192,3 +192,19 @@ def test_only_billing_and_admins_ingest(hooked: tuple[Path, BillingWorld]) -> No
     assert _kept(config) is LicenceState.NONE
     assert _ingest(config, body, signed(body), operator="ada").code == 0
     assert [o for _, o, _ in _entries(config)] == ["denied", "ok"]
+
+
+def test_without_a_secret_or_without_billing_nothing_is_applied(
+    hooked: tuple[Path, BillingWorld], tmp_path: Path
+) -> None:
+    config, world = hooked
+    body = json.dumps(_event(world, "customer.subscription.created"))
+    text = config.read_text()
+    config.write_text(text.replace(f'webhook_secret_env = "{SECRET_ENV}"\n', ""))
+    no_secret = _ingest(config, body, signed(body))
+    assert no_secret.code == 2 and "webhook_secret_file" in no_secret.error()["hint"]
+    config.write_text(text[: text.index("\n[billing]")])
+    not_connected = _ingest(config, body, signed(body))
+    assert not_connected.code == 6 and "not connected" in not_connected.error()["message"]
+    config.write_text(text)
+    assert _kept(config) is LicenceState.NONE

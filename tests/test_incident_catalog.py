@@ -1,6 +1,6 @@
 """The incident repositories on both catalogs: the scope snapshot the notices are sent from
-(replaced whole, its recipients in one stable order, paged by keyset) and the status a notice
-campaign sets."""
+(replaced whole, its recipients in one stable order, paged by keyset), the notice outbox
+filled from it inside the catalog, and the status a notice campaign sets."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ import pytest
 from incident_world import START, IncidentWorld
 
 from aptien_ops.domain.incidents import IncidentStatus, Recipient, ScopeHeader, ScopeTenant
+from aptien_ops.domain.notices import Campaign, NoticeContent
+from aptien_ops.domain.notices import Recipient as NoticeRecipient
 from aptien_ops.errors import NotFound
+from aptien_ops.services.notify_engine import fill, fill_from_scope, outbox_rows
 
 
 @pytest.fixture
@@ -95,3 +98,56 @@ def test_a_notice_campaign_sets_the_status_notifying(world: IncidentWorld) -> No
     )
     with pytest.raises(NotFound), world.sam.ctx.catalog.transaction() as tx:
         tx.incidents.set_status("INC-2027-0404", IncidentStatus.NOTIFYING, at, "sam")
+
+
+def test_the_outbox_filled_from_the_scope_holds_the_rows_of_outbox_rows(
+    world: IncidentWorld,
+) -> None:
+    """``breach notify`` fills the outbox with one INSERT … SELECT per channel from the
+    snapshot; the rows are those the engine's ``outbox_rows`` makes of the same recipients
+    (same keys, fields and order), and filling again adds nothing."""
+    scoped, listed = world.incident().id, world.incident("Listed").id
+    catalog = world.sam.ctx.catalog
+    who = [
+        ("maple-inc", "us", "2", None),
+        ("acme-gmbh", "eu", "10", "de"),
+        ("acme-gmbh", "eu", "9", "de"),
+        ("maple-inc", "us", "1", "en"),
+    ]
+    channels = ("website", "inapp", "email")
+    ids = {}
+    with catalog.transaction() as tx:
+        tx.incident_scope.replace(
+            _header(scoped, 4),
+            [],
+            [Recipient(scoped, t, r, ref, f"u{ref}@{t}.example", lang) for t, r, ref, lang in who],
+        )
+        for incident in (scoped, listed):
+            content = NoticeContent(incident, "t", "n", "c", "m", "dpo@aptien.example", "")
+            made = Campaign(0, incident, channels, content, "a", "b", "sam", "ada", START)
+            ids[incident] = tx.breach_outbox.add_campaign(made)
+    assert fill_from_scope(catalog, ids[scoped], scoped, channels) == 2 + 4 + 4
+    assert fill_from_scope(catalog, ids[scoped], scoped, channels) == 0
+    people = sorted(
+        (NoticeRecipient(t, r, ref, f"u{ref}@{t}.example", lang) for t, r, ref, lang in who),
+        key=lambda p: (p.tenant, p.user_ref),
+    )
+    fill(catalog, outbox_rows(ids[listed], listed, channels, people))
+    # The same idempotency keys: the engine's own rows for the scoped incident add nothing.
+    assert fill(catalog, outbox_rows(ids[scoped], scoped, channels, people)) == 0
+
+    def rows(incident: str) -> list[tuple[object, ...]]:
+        with catalog.read() as tx:
+            found = [r for c in channels for r in tx.breach_outbox.pending(incident, c, limit=100)]
+        return [
+            (r.channel, r.recipient, r.region, r.tenant, r.user_ref, r.email, r.language)
+            + (r.state, r.attempts)
+            for r in found
+        ]
+
+    assert rows(scoped) == rows(listed)
+    assert rows(scoped)[:3] == [
+        ("website", "eu", "eu", None, None, None, "de,en", "pending", 0),
+        ("website", "us", "us", None, None, None, "en", "pending", 0),
+        ("inapp", "acme-gmbh/10", "eu", "acme-gmbh", "10", None, "de", "pending", 0),
+    ]

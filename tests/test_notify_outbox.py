@@ -8,16 +8,13 @@ survive the ``kill -9`` above) and the pooled connection gets its own setting ba
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
+from killed_child import run_child
 
 from aptien_ops.backends.notify_mail import MaildirTransport, SmtpTransport
 from aptien_ops.backends.sql_catalog import SqlCatalog
@@ -56,31 +53,7 @@ def people_file(tmp_path: Path) -> Path:
 
 def run_driver(url: str, port: int, people: Path, pause: str = "") -> list[str]:
     """Run a campaign to its end (or to ``pause``, where it is killed with SIGKILL)."""
-    child = subprocess.Popen(
-        [sys.executable, str(DRIVER), url, str(port), str(people), pause],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    lines: list[str] = []
-    try:
-        for line in child.stdout:
-            lines.append(line.strip())
-            if line.strip() == "paused":
-                os.kill(child.pid, signal.SIGKILL)
-                break
-        child.wait(timeout=240)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    if pause:
-        assert child.returncode == -signal.SIGKILL, (lines, child.stderr and child.stderr.read())
-    else:
-        assert child.returncode == 0, child.stderr and child.stderr.read()
-    return lines
+    return run_child([str(DRIVER), url, str(port), str(people), pause], paused=bool(pause))
 
 
 def exactly_once(server: Counting) -> None:

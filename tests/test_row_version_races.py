@@ -46,11 +46,14 @@ def _cli(config: Path, operator: str | None, *args: str) -> subprocess.Popen[str
     )
 
 
-def _waiting_on_locks(conninfo: str, count: int) -> None:
-    """Until ``count`` other backends of this database wait on a lock."""
+def _waiting_on_locks(conninfo: str, count: int, *commands: subprocess.Popen[str]) -> None:
+    """Until ``count`` other backends of this database wait on a lock (or every one of
+    ``commands`` has ended: one that took no lock, which the test's assertions then catch)."""
     with psycopg.connect(conninfo, autocommit=True) as watch:
 
         def waiting() -> bool:
+            if commands and all(c.poll() is not None for c in commands):
+                return True
             row = watch.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                 " AND wait_event_type = 'Lock'"
@@ -162,3 +165,80 @@ def test_on_sqlite_two_threads_approving_at_once_run_the_request_once(tmp_path: 
     finally:
         for c in consoles:
             c.close()
+
+
+def _tenant_row(conninfo: str) -> tuple[str, str, int]:
+    with psycopg.connect(conninfo) as conn:
+        row = conn.execute(
+            "SELECT state, contact_name, version FROM tenants WHERE name = 'acme-gmbh'"
+        ).fetchone()
+    assert row is not None
+    return row[0], row[1], row[2]
+
+
+@pytest.mark.postgres
+def test_tenant_changes_racing_another_operators_change_never_overwrite_it(
+    pg_config: tuple[Path, str],
+) -> None:
+    """Bob's contact change is in flight (uncommitted, holding the row): a change that read the
+    version before it exits 5; one that did not name a version waits and then works on what
+    bob committed — his contact stays."""
+    from aptien_ops.services.provisioning import ProvisionRequest
+
+    config, conninfo = pg_config
+    olga = open_console(config, env={"APTIEN_OPS_OPERATOR": "olga"})
+    try:
+        read = olga.provisioning.provision(ProvisionRequest("acme-gmbh", "DE")).version
+    finally:
+        olga.close()
+    with psycopg.connect(conninfo) as bob:
+        bob.execute(
+            "UPDATE tenants SET contact_name = 'Bob''s contact', version = version + 1,"
+            " changed_by = 'bob' WHERE name = 'acme-gmbh'"
+        )
+        stale = _cli(
+            config, "olga", "tenant", "update", "acme-gmbh", "--contact-name", "Olga's",
+            "--if-version", str(read),
+        )  # fmt: skip
+        suspend = _cli(config, "olga", "tenant", "suspend", "acme-gmbh", "--reason", "unpaid")
+        _waiting_on_locks(conninfo, 2)
+        bob.commit()
+    stale_out, stale_err = stale.communicate(timeout=120)
+    assert stale.returncode == 5, (stale_out, stale_err)
+    message = json.loads(stale_err.strip().splitlines()[-1])["error"]["message"]
+    assert f"changed since you read it (version {read}, now " in message
+    # whoever committed last before it: bob, or the suspension if it got the lock first
+    assert "(by bob at " in message or '"unpaid" (by olga at ' in message, message
+    suspend_out, suspend_err = suspend.communicate(timeout=120)
+    assert suspend.returncode == 0, (suspend_out, suspend_err)
+    assert _tenant_row(conninfo) == ("suspended", "Bob's contact", read + 2)
+
+
+@pytest.mark.postgres
+def test_two_admins_revoking_each_other_at_once_leave_one_admin(
+    pg_config: tuple[Path, str],
+) -> None:
+    """Four-eyes off for revoking admin: ada and the account running the tests revoke each
+    other's admin at once. Each counts the admins only once every operator's row is locked, so
+    the second finds the first's revocation and is refused as the last admin."""
+    config, conninfo = pg_config
+    text = config.read_text()
+    config.write_text(text.replace('"operator.revoke-admin",', ""))
+    me = open_console(config)
+    try:
+        account = me.ctx.identity.operator
+    finally:
+        me.close()
+    with psycopg.connect(conninfo) as holder:
+        holder.execute("SELECT name FROM operators WHERE name = 'vic' FOR UPDATE")
+        by_me = _cli(config, None, "operator", "revoke", "ada", "admin")
+        by_ada = _cli(config, "ada", "operator", "revoke", account, "admin")
+        _waiting_on_locks(conninfo, 2, by_me, by_ada)
+        holder.rollback()
+    results = {who: p.communicate(timeout=120) for who, p in (("me", by_me), ("ada", by_ada))}
+    codes = sorted(p.returncode for p in (by_me, by_ada))
+    assert codes == [0, 5], results
+    assert any("is the last admin" in err for _, err in results.values()), results
+    with psycopg.connect(conninfo) as conn:
+        admins = conn.execute("SELECT operator FROM operator_roles WHERE role = 'admin'").fetchall()
+    assert len(admins) == 1, admins

@@ -10,7 +10,9 @@ openssh-server, tmux too: without them these tests are skipped, and failed under
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +21,9 @@ import pytest
 from ssh_site import SshSite, ssh_site_with_tenants
 from tmux_term import Pane, start_pane
 
+#: A TUI session's origin: the address sshd wrote in the login record, the port from sshd's
+#: environment.
+ORIGIN = re.compile(r"127\.0\.0\.1 \d+ \((utmp login record; the port from )?SSH_CONNECTION.*\)")
 #: On the dashboard once its first read is in: the eu row of the tenants card.
 DASHBOARD_READ = re.compile(r"│ eu +2 +0 +0 +0 +0 +2 ")
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
@@ -89,9 +94,13 @@ def _quits(pane: Pane) -> None:
 
 
 def test_the_whole_walk_over_ssh(site: SshSite, tmp_path: Path) -> None:
+    b = site.bastion
     with _tui(site, tmp_path, (80, 24), "xterm-256color") as pane:
         first = _first_screen(pane)
-        assert f"{site.bastion.alice} (admin)" in first and "PRODUCTION" in first
+        assert f"{b.alice} (admin)" in first and "PRODUCTION" in first
+        [on] = site.sessions()
+        assert (on["operator"], on["state"]) == (b.alice, "on")
+        assert ORIGIN.fullmatch(str(on["origin"])), on["origin"]
         pane.keys("2")
         listed = pane.wait_for("1–2 of 2 tenants")
         assert "acme-gmbh" in listed and "globex-sa" in listed
@@ -111,6 +120,51 @@ def test_the_whole_walk_over_ssh(site: SshSite, tmp_path: Path) -> None:
         checked = pane.wait_for("(deep: every database opened)")
         assert "missing" not in checked
         _quits(pane)
+    assert site.sessions() == []
+    ended = [r for r in site.sessions("--all") if r["session_id"] == on["session_id"]]
+    assert [r["state"] for r in ended] == ["ended"]
+    entries = [
+        e
+        for e in site.last_entries(20)
+        if e["session_id"] == on["session_id"] and str(e["action"]).startswith("session.")
+    ]
+    assert [(e["action"], e["outcome"]) for e in entries] == [
+        ("session.end", "ok"), ("session.start", "ok")]  # fmt: skip
+    for entry in entries:
+        assert (entry["operator"], entry["os_account"]) == (b.alice, b.service)
+        assert entry["ssh_origin"] == on["origin"]
+
+
+def test_a_session_whose_console_was_killed_shows_as_stale(site: SshSite, tmp_path: Path) -> None:
+    with _tui(site, tmp_path, (80, 24), "xterm-256color") as pane:
+        _first_screen(pane)
+        [on] = site.sessions()
+        os.kill(int(str(on["pid"])), signal.SIGKILL)  # no end entry can be written
+        pane.exit_status()
+    [stale] = site.sessions()
+    assert (stale["session_id"], stale["state"]) == (on["session_id"], "stale")
+
+
+def test_an_account_that_is_not_an_operator_is_told_so_exit_4_and_logged(
+    site: SshSite, tmp_path: Path
+) -> None:
+    b = site.bastion
+    pane = start_pane(
+        tmp_path,
+        site.argv(b.bob, tty=True),
+        (80, 24),
+        {"PATH": "/usr/bin:/bin", "TERM": "xterm-256color", "LANG": "C.UTF-8"},
+    )
+    try:
+        assert pane.exit_status() == 4
+        told = pane.screen(history=True)
+        assert f"{b.bob} is not an operator of this console" in " ".join(told.split()), told
+    finally:
+        pane.close()
+    [entry] = site.last_entries(1)
+    assert (entry["operator"], entry["action"], entry["outcome"]) == (
+        b.bob, "session.start", "denied")  # fmt: skip
+    assert ORIGIN.fullmatch(str(entry["ssh_origin"]))
 
 
 @pytest.mark.parametrize(

@@ -42,9 +42,11 @@ class Pane:
         """``text`` as the terminal's input, byte for byte (escape sequences too)."""
         self.tmux("send-keys", "-t", "main", "-l", text)
 
-    def screen(self, *, escapes: bool = False) -> str:
-        """What the pane shows now (with its colour and attribute escapes if asked)."""
-        return self.tmux("capture-pane", "-p", "-t", "main", *(["-e"] if escapes else []))
+    def screen(self, *, escapes: bool = False, history: bool = False) -> str:
+        """What the pane shows now (with its colour and attribute escapes, and the lines
+        scrolled off its top, if asked)."""
+        more = [*(["-e"] if escapes else []), *(["-S", "-"] if history else [])]
+        return self.tmux("capture-pane", "-p", "-t", "main", *more)
 
     def wait_for(self, text: str | re.Pattern[str], what: str | None = None) -> str:
         """The screen, once it shows ``text`` (or matches it); the last screen is in the
@@ -65,9 +67,18 @@ class Pane:
         return self.tmux("display-message", "-p", "-t", "main", f"#{{{field}}}").strip()
 
     def exit_status(self) -> int:
-        """The command's exit status, once it has ended."""
-        until(lambda: self.info("pane_dead") == "1", "the pane's command ended")
-        return int(self.info("pane_dead_status"))
+        """The command's exit status, once it has ended (a command killed by a signal fails
+        the test)."""
+
+        def ended() -> str:
+            dead, code, signal = self.info("pane_dead"), "", ""
+            if dead == "1":
+                code, signal = self.info("pane_dead_status"), self.info("pane_dead_signal")
+            return code or (f"signal {signal}" if signal else "")
+
+        found = until(ended, "the pane's command ended")
+        assert not found.startswith("signal"), f"the pane's command was killed: {found}"
+        return int(found)
 
     def resize(self, width: int, height: int) -> None:
         self.tmux("resize-window", "-t", "main", "-x", str(width), "-y", str(height))

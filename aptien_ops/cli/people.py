@@ -20,6 +20,7 @@ def operator() -> None:
     Examples:
       aptien-ops operator add jdoe --role operator --role security
       aptien-ops operator grant jdoe admin
+      aptien-ops operator sessions
     """
 
 
@@ -67,6 +68,18 @@ def operator_grant(state: CliState, user: str, role: str, seen: int | None) -> N
 def operator_revoke(state: CliState, user: str, role: str, seen: int | None) -> None:
     """Take ROLE away from USER."""
     _now_holds(state, state.console().operators.revoke(user, role, seen=seen))
+
+
+@operator.command("sessions")
+@click.option("--all", "ended", is_flag=True, help="Also the sessions that have ended.")
+@pass_state
+def operator_sessions(state: CliState, ended: bool) -> None:
+    """Who is in the console now, from where and since when (security, admin; logged).
+
+    A session whose process is gone without having ended (a crash, a lost host) is shown as
+    stale, never as on; one held on another bastion host as elsewhere."""
+    rows = [r.as_json() for r in state.console().sessions.list(ended=ended).sessions]
+    state.out(rows, table(rows, ("operator", "origin", "since", "state", "host", "session_id")))
 
 
 def _now_holds(state: CliState, changed: Operator) -> None:

@@ -5,12 +5,18 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
+from aptien_ops.cli import interrupts
 from aptien_ops.cli.output import say
 from aptien_ops.cli.state import CliState, pass_state
-from aptien_ops.errors import InvalidInput
+from aptien_ops.errors import InvalidInput, OpsError
+
+if TYPE_CHECKING:
+    from aptien_ops.composition import Console
+    from aptien_ops.screens.app import OpsApp
 
 MIN_COLUMNS, MIN_LINES = 80, 24
 
@@ -48,12 +54,31 @@ def run_tui(state: CliState) -> None:
     check_terminal()
     from aptien_ops.screens.app import OpsApp
 
-    app = OpsApp(state.console(defer_catalog=True))
-    app.run()
+    console = state.console(defer_catalog=True)
+    app = OpsApp(console, record_session=True)
+    # The connection lost (SIGHUP) or SIGTERM: the app lets the actions under way finish (and
+    # record their outcome), then leaves; the session's end says why.
+    interrupts.divert(app.signalled)
+    try:
+        app.run()
+    finally:
+        interrupts.divert(None)
+        if app.session is not None:
+            _record_end(console, app)
     if app.start_error is not None:
         raise app.start_error
-    if app.ended is not None:
+    if app.ended is not None and not interrupts.interrupted():  # else no terminal to tell
         say(f"aptien-ops: {app.ended}")
+
+
+def _record_end(console: Console, app: OpsApp) -> None:
+    """The session's end in the ops log; if the catalog cannot take it, the operator is told
+    and ``operator sessions`` shows the session as stale once this process is gone."""
+    reason = "quit" if app.ended is None else f"ended by the console: {app.ended}"[:200]
+    try:
+        console.sessions.end(app.session, reason)  # type: ignore[arg-type]
+    except OpsError as unrecorded:
+        say(f"aptien-ops: the session's end was not recorded: {unrecorded.message}")
 
 
 @click.command("tui")

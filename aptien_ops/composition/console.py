@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from aptien_ops.services.provisioning import ProvisioningService
     from aptien_ops.services.regions import RegionService
     from aptien_ops.services.sandbox_seed import SandboxSeedService
+    from aptien_ops.services.sessions import SessionService
     from aptien_ops.services.tenants import TenantService
 
 #: Services that run approved four-eyes requests: built with ``approvals`` so that it always
@@ -146,6 +147,12 @@ class Console:
         from aptien_ops.services.operators import OperatorService
 
         return OperatorService(self.ctx, self._approvals)
+
+    @_service
+    def sessions(self) -> SessionService:
+        from aptien_ops.services.sessions import SessionService
+
+        return SessionService(self.ctx)
 
     @_service
     def policy(self) -> PolicyService:

@@ -176,11 +176,15 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
             "four_eyes",
             f"unknown action {unknown_actions[0]!r}; known: {', '.join(sorted(FOUR_EYES_ACTIONS))}",
         )
+    session_hours = sec.get("session_max_hours", int, SecuritySettings.session_max_hours)
+    if not 1 <= session_hours <= 24 * 7:
+        raise sec.fail("session_max_hours", f"must be between 1 and 168, got {session_hours}")
     admins = sec.get("initial_admins", list, [])
     if not all(isinstance(a, str) and a for a in admins):
         raise sec.fail("initial_admins", "must be a list of OS account names")
     security = SecuritySettings(
         idle_lock_minutes=idle,
+        session_max_hours=session_hours,
         four_eyes=frozenset(four_eyes),
         opslog_key_file=as_path(sec.get("opslog_key_file", str, "keys/opslog.key")),
         initial_admins=tuple(admins),

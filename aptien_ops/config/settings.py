@@ -156,6 +156,9 @@ class SecuritySettings:
     """HMAC key of the ops log; created at init, never stored in the catalog."""
     initial_admins: tuple[str, ...]
     """OS accounts made admin when a production catalog is first created."""
+    session_max_hours: int = 12
+    """A TUI session ends this many hours after it began, idle or not, with a warning
+    beforehand (a production catalog's policy takes it when it is created)."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from aptien_ops.domain.values import iso
 
@@ -101,9 +102,9 @@ class Mail:
     language: str
 
 
-@dataclass(frozen=True)
-class InAppMessage:
-    """One in-app message to one user of one tenant."""
+class InAppMessage(NamedTuple):
+    """One in-app message to one user of one tenant (a tuple: a campaign makes one per
+    affected user, 100,000s at a time)."""
 
     tenant: str
     user_ref: str
@@ -135,6 +136,22 @@ class DeliveryFailed(Exception):
 #: An outbox row's states: pending until its channel took it; failed for good after a
 #: permanent refusal or the last allowed attempt.
 OUTBOX_STATES = ("pending", "sent", "failed")
+
+
+class PendingMessage(NamedTuple):
+    """A pending in-app outbox row, as much of it as its message needs (a tuple: read
+    1,000s at a time; see :class:`OutboxRow` for the whole row)."""
+
+    id: int
+    tenant: str
+    user_ref: str
+    language: str | None
+    attempts: int
+
+    @property
+    def recipient(self) -> str:
+        """The outbox row's recipient key (as :attr:`Recipient.key`)."""
+        return f"{self.tenant}/{self.user_ref}"
 
 
 @dataclass(frozen=True)

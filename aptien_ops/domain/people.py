@@ -72,7 +72,9 @@ class Approval:
 
 @dataclass(frozen=True)
 class Identity:
-    """Who is acting: the operator, their OS account, where from, and this run's session."""
+    """Who is acting: the operator, the OS account the console runs as (in a sandbox the
+    operator's own; in production the service account sudo made them), where from, and this
+    run's session."""
 
     operator: str
     os_account: str

@@ -97,3 +97,7 @@ class IncidentScopeRepository(Protocol):
     def each_recipient(self, incident_id: str, page: int = 1000) -> Iterator[Recipient]:
         """Every recipient in the stable order, read a page at a time."""
         ...
+
+    def languages(self, incident_id: str) -> list[tuple[str, str | None]]:
+        """The distinct (region, language) pairs of the recipients, sorted."""
+        ...

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from aptien_ops.domain.incidents import Exemption
-from aptien_ops.domain.notices import Campaign, ChannelCounts, OutboxRow
+from aptien_ops.domain.notices import Campaign, ChannelCounts, OutboxRow, PendingMessage
 
 
 class BreachOutbox(Protocol):
@@ -30,10 +30,23 @@ class BreachOutbox(Protocol):
         there keeps its row and state. Returns how many were added."""
         ...
 
+    def enqueue_scope(self, campaign_id: int, incident_id: str, channel: str) -> int:
+        """:meth:`enqueue` the rows of a channel with one row per person (``inapp``,
+        ``email``) for the incident's recipient snapshot (its ``incident_scope``), inside the
+        catalog: in snapshot order, as ``notify_engine.outbox_rows`` makes them. Returns how
+        many were added."""
+        ...
+
     def pending(
         self, incident_id: str, channel: str, *, after: int = 0, limit: int = 1000
     ) -> list[OutboxRow]:
         """Up to ``limit`` pending rows of the channel with an id above ``after``, by id."""
+        ...
+
+    def pending_messages(
+        self, incident_id: str, *, after: int = 0, limit: int = 1000
+    ) -> list[PendingMessage]:
+        """As :meth:`pending` for the in-app channel, with only what a message needs."""
         ...
 
     def mark_sent(self, ids: Sequence[int], at: datetime) -> None:

@@ -93,9 +93,19 @@ class NoticeRun:
         }
 
 
-def _outcome(due: DueNotice, **more: object) -> NoticeOutcome:
-    end = due.billing.current_period_end
-    return NoticeOutcome(due.tenant, due.label, iso(end), due.key, **more)  # type: ignore[arg-type]
+def _labelled(progress: Progress | None, label: str) -> Progress | None:
+    """``progress`` with each step's channel named after its notice (``acme-gmbh expiry-7
+    email``)."""
+    if progress is None:
+        return None
+    return lambda channel, done, total: progress(f"{label} {channel}", done, total)
+
+
+def _outcome(
+    due: DueNotice, channels: tuple[ChannelCounts, ...] = (), note: str | None = None
+) -> NoticeOutcome:
+    end = iso(due.billing.current_period_end)
+    return NoticeOutcome(due.tenant, due.label, end, due.key, channels, note)
 
 
 class BillingNoticeService:
@@ -239,7 +249,7 @@ class BillingNoticeService:
                 channels,
                 now=self.ctx.now,
                 sleep=channels.sleep,
-                progress=progress,
+                progress=_labelled(progress, f"{due.tenant} {due.label}"),
             ).run()
         except Unavailable as exc:
             raise Unavailable(

@@ -31,7 +31,7 @@ from aptien_ops.services.approvals import (
 from aptien_ops.services.context import OpsContext
 from aptien_ops.services.incident_reads import existing_incident
 from aptien_ops.services.notice_results import Deliveries, NoticePlan
-from aptien_ops.services.notify_engine import Channels, Engine, Progress, fill, outbox_rows
+from aptien_ops.services.notify_engine import Channels, Engine, Progress, fill_from_scope
 
 #: Art. 34(3): (a) the data was unintelligible to others (encrypted), (b) later measures make
 #: the high risk unlikely, (c) informing each person would take disproportionate effort (a
@@ -187,13 +187,7 @@ class NoticeService:
     def _deliver(
         self, campaign: Campaign, wanted: tuple[str, ...], progress: Progress | None
     ) -> list[ChannelCounts]:
-        target = campaign.incident_id
-        with self.ctx.catalog.read() as tx:
-            people = [
-                Recipient(r.tenant, r.region, r.user_ref, r.email, r.language)
-                for r in tx.incident_scope.each_recipient(target)
-            ]
-        fill(self.ctx.catalog, outbox_rows(campaign.id, target, wanted, people))
+        fill_from_scope(self.ctx.catalog, campaign.id, campaign.incident_id, wanted)
         channels = self._channels()
         run = replace(campaign, channels=wanted)
         return Engine(

@@ -38,9 +38,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import groupby
+from itertools import chain, groupby
+from typing import TypeVar
 
 from aptien_ops.domain import validate_email
 from aptien_ops.domain.notices import (
@@ -52,6 +54,7 @@ from aptien_ops.domain.notices import (
     Mail,
     NoticeContent,
     OutboxRow,
+    PendingMessage,
     Recipient,
     WebsiteNotice,
     message_id,
@@ -68,6 +71,7 @@ BACKOFF_CAP_S = 60.0
 
 #: (channel, done, total): called after each committed step.
 Progress = Callable[[str, int, int], None]
+Row = TypeVar("Row", OutboxRow, PendingMessage)
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,36 @@ def fill(catalog: Catalog, rows: Iterable[OutboxRow], *, batch: int = 5000) -> i
     return added
 
 
+def fill_from_scope(
+    catalog: Catalog, campaign_id: int, incident_id: str, channels: Iterable[str]
+) -> int:
+    """Add the campaign's rows not in the outbox yet from the incident's recipient snapshot,
+    a channel per transaction (the rows :func:`outbox_rows` makes of it); returns how many.
+    A person's rows are copied inside the catalog; the website's, one per region, are made
+    here from the snapshot's regions and languages."""
+    added = 0
+    for channel in channels:
+        with catalog.transaction() as tx:
+            if channel != "website":
+                added += tx.breach_outbox.enqueue_scope(campaign_id, incident_id, channel)
+                continue
+            regions = [
+                Recipient("", region, "", "", language)
+                for region, language in tx.incident_scope.languages(incident_id)
+            ]
+            rows = outbox_rows(campaign_id, incident_id, (channel,), regions)
+            added += tx.breach_outbox.enqueue(list(rows))
+    return added
+
+
+def _pages(page: Callable[[int], list[Row]]) -> Iterator[Row]:
+    """The rows of ``page(after)`` for one id after another, until a page is empty."""
+    after = 0
+    while rows := page(after):
+        yield from rows
+        after = rows[-1].id
+
+
 class Engine:
     """Delivers one campaign's pending rows; see the module docstring."""
 
@@ -160,36 +194,46 @@ class Engine:
 
     # ------------------------------------------------------------------ reading the outbox
 
-    def _pending(self, channel: str) -> Iterator[OutboxRow]:
-        after = 0
-        while True:
-            with self.catalog.read() as tx:
-                rows = tx.breach_outbox.pending(
-                    self.campaign.incident_id, channel, after=after, limit=BATCH
-                )
-            if not rows:
-                return
-            yield from rows
-            after = rows[-1].id
-
-    def _total(self, channel: str) -> int:
+    def _rows(self, channel: str, after: int) -> list[OutboxRow]:
         with self.catalog.read() as tx:
-            counts = tx.breach_outbox.counts(self.campaign.incident_id)
-        return sum(c.sent + c.pending + c.failed for c in counts if c.channel == channel)
+            return tx.breach_outbox.pending(
+                self.campaign.incident_id, channel, after=after, limit=BATCH
+            )
 
-    def _rounds(self, channel: str, deliver: Callable[[list[OutboxRow]], None]) -> None:
+    def _messages_pending(self, channel: str, after: int) -> list[PendingMessage]:
+        with self.catalog.read() as tx:
+            return tx.breach_outbox.pending_messages(
+                self.campaign.incident_id, after=after, limit=BATCH
+            )
+
+    def _rounds(
+        self,
+        channel: str,
+        deliver: Callable[[Iterator[Row], int, int], None],
+        page: Callable[[str, int], list[Row]],
+    ) -> None:
         """Passes over the pending rows until none is left; each pass after the first waits
         its backoff. Every pass counts an attempt on each row it leaves pending, and a row
-        reaching ``max_attempts`` is failed, so the passes end."""
+        reaching ``max_attempts`` is failed, so the passes end. A pass reads its rows
+        ``page`` by ``page`` (by id) while it delivers them: the rows it marks are behind it.
+        ``deliver`` is also told how many of the channel's rows were settled before the pass
+        and how many it has in all."""
         for round_no in range(self.channels.max_attempts + 1):
-            rows = list(self._pending(channel))
-            if not rows:
+            rows = _pages(lambda after: page(channel, after))
+            first = next(rows, None)
+            if first is None:
                 return
             if round_no:
                 self.sleep(min(BACKOFF_S * 2 ** (round_no - 1), BACKOFF_CAP_S))
-            deliver(rows)
+            with self.catalog.read() as tx:
+                counts = tx.breach_outbox.counts(self.campaign.incident_id)
+            [mine] = [c for c in counts if c.channel == channel]
+            settled = mine.sent + mine.failed
+            deliver(chain([first], rows), settled, settled + mine.pending)
 
-    def _attempt_failed(self, row: OutboxRow, reason: str, permanent: bool) -> None:
+    def _attempt_failed(
+        self, row: OutboxRow | PendingMessage, reason: str, permanent: bool
+    ) -> None:
         final = permanent or row.attempts + 1 >= self.channels.max_attempts
         with self.catalog.transaction(durable=False) as tx:
             tx.breach_outbox.mark_attempt(row.id, self.now(), reason, failed=final)
@@ -201,10 +245,9 @@ class Engine:
     # ------------------------------------------------------------------ channels
 
     def _website(self, site: WebsitePublisher) -> None:
-        total, content = self._total("website"), self.campaign.content
+        content = self.campaign.content
 
-        def deliver(rows: list[OutboxRow]) -> None:
-            done = total - len(rows)
+        def deliver(rows: Iterator[OutboxRow], done: int, total: int) -> None:
             for row in rows:
                 try:
                     site.publish(WebsiteNotice(row.region, content, _languages(row)))
@@ -215,49 +258,73 @@ class Engine:
                 done += 1
                 self.progress("website", done, total)
 
-        self._rounds("website", deliver)
+        self._rounds("website", deliver, self._rows)
 
     def _inapp(self, writer: InAppWriter) -> None:
-        total, content = self._total("inapp"), self.campaign.content
         store_of = self.channels.store_of
         if store_of is None:
             raise InvalidInput("in-app messages need the tenants' clusters")
 
-        def deliver(rows: list[OutboxRow]) -> None:
-            done = total - len(rows)
-            for tenant, group in groupby(rows, key=lambda r: r.tenant or ""):
-                batch = list(group)
-                texts: dict[str | None, tuple[str, str]] = {}  # per language, this tenant's
-                messages = []
-                for row in batch:
-                    if row.language not in texts:
-                        texts[row.language] = render(content, row.as_recipient())
-                    subject, body = texts[row.language]
-                    key = f"{self.campaign.incident_id}/{row.recipient}"
-                    messages.append(InAppMessage(tenant, row.user_ref or "", subject, body, key))
-                try:
-                    with store_of(tenant).connect(tenant) as conn:
-                        writer.write(conn, messages, self.now())
-                except (NotFound, InvalidInput) as exc:
-                    for row in batch:
-                        self._attempt_failed(row, exc.message, permanent=True)
-                    continue
-                except OpsError as exc:
-                    for row in batch:
-                        self._attempt_failed(row, exc.message, permanent=False)
-                    continue
-                self._sent([r.id for r in batch])
-                done += len(batch)
-                self.progress("inapp", done, total)
+        def deliver(rows: Iterator[PendingMessage], done: int, total: int) -> None:
+            # A pipeline of two: a tenant's messages are written and committed in a thread of
+            # their own while this one marks the tenant before it sent and prepares (and reads
+            # from the outbox) the tenant after it. A tenant's rows are marked only once its
+            # own transaction has committed, as without the thread.
+            with ThreadPoolExecutor(1, thread_name_prefix="inapp") as pool:
+                ahead: tuple[Future[None], list[PendingMessage]] | None = None
+                for tenant, group in groupby(rows, key=lambda r: r.tenant or ""):
+                    batch = list(group)
+                    messages = self._messages(tenant, batch)
+                    written = pool.submit(self._write, writer, store_of(tenant), messages)
+                    if ahead is not None:
+                        done = self._settle(*ahead, done, total)
+                    ahead = (written, batch)
+                if ahead is not None:
+                    self._settle(*ahead, done, total)
 
-        self._rounds("inapp", deliver)
+        self._rounds("inapp", deliver, self._messages_pending)
+
+    def _messages(self, tenant: str, batch: list[PendingMessage]) -> list[InAppMessage]:
+        """The tenant's messages, their texts rendered once per language."""
+        content = self.campaign.content
+        texts: dict[str | None, tuple[str, str]] = {}
+        for language in {row.language for row in batch}:
+            texts[language] = render(content, Recipient(tenant, "", "", "", language))
+        prefix = f"{self.campaign.incident_id}/{tenant}/"
+        return [
+            InAppMessage(tenant, ref, *texts[language], prefix + ref)
+            for _, _, ref, language, _ in batch
+        ]
+
+    def _write(self, writer: InAppWriter, store: TenantStore, messages: list[InAppMessage]) -> None:
+        tenant = messages[0].tenant
+        with store.connect(tenant) as conn:
+            writer.write(conn, messages, self.now())
+
+    def _settle(
+        self, written: Future[None], batch: list[PendingMessage], done: int, total: int
+    ) -> int:
+        """Marks the tenant's rows once its write is over: sent, or an attempt (failed for
+        good if the tenant database is gone). Returns how many rows are settled now."""
+        try:
+            written.result()
+        except (NotFound, InvalidInput) as exc:
+            for row in batch:
+                self._attempt_failed(row, exc.message, permanent=True)
+            return done
+        except OpsError as exc:
+            for row in batch:
+                self._attempt_failed(row, exc.message, permanent=False)
+            return done
+        self._sent([r.id for r in batch])
+        done += len(batch)
+        self.progress("inapp", done, total)
+        return done
 
     def _email(self, transport: MailTransport) -> None:
-        total, content = self._total("email"), self.campaign.content
-        sender = self.channels.sender
+        content, sender = self.campaign.content, self.channels.sender
 
-        def deliver(rows: list[OutboxRow]) -> None:
-            done = total - len(rows)
+        def deliver(rows: Iterator[OutboxRow], done: int, total: int) -> None:
             for row in rows:
                 recipient = row.as_recipient()
                 try:
@@ -277,7 +344,7 @@ class Engine:
                 self.progress("email", done, total)
 
         try:
-            self._rounds("email", deliver)
+            self._rounds("email", deliver, self._rows)
         finally:
             transport.close()
 

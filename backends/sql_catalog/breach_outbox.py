@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, literal, null, select, update
 
+from aptien_ops.backends import catalog_incidents
 from aptien_ops.backends import catalog_outbox as s
 from aptien_ops.backends.sql_catalog.base import Repository
 from aptien_ops.backends.sql_catalog.errors import guarded
@@ -19,12 +20,14 @@ from aptien_ops.domain.notices import (
     Campaign,
     ChannelCounts,
     OutboxRow,
+    PendingMessage,
 )
 from aptien_ops.ports.outbox import BreachOutbox
 
 _O = s.breach_outbox.c
 _C = s.breach_campaigns.c
 _E = s.breach_exemptions.c
+_S = catalog_incidents.incident_scope.c
 #: Rows marked per statement (well under every driver's parameter limit).
 _MARK_BATCH = 500
 _AT = bindparam("at", type_=_O.last_attempt_at.type)
@@ -46,6 +49,19 @@ _MARK_ATTEMPT = (
     )
 )
 
+# Built once: an in-app campaign reads its pending rows 1,000 at a time.
+_PENDING_MESSAGES = (
+    select(_O.id, _O.tenant, _O.user_ref, _O.language, _O.attempts)
+    .where(
+        _O.incident_id == bindparam("incident"),
+        _O.channel == "inapp",
+        _O.state == "pending",
+        _O.id > bindparam("after"),
+    )
+    .order_by(_O.id)
+    .limit(bindparam("limit"))
+)
+
 
 #: The columns of an OutboxRow, in its fields' order (a row read is ``OutboxRow(*r)``).
 _ROW_COLUMNS = (
@@ -63,6 +79,23 @@ _ROW_COLUMNS = (
     _O.attempts,
     _O.reason,
     _O.last_attempt_at,
+)
+
+
+#: The columns an enqueued row sets, in the order of enqueue_scope's SELECT.
+_ENQUEUED = (
+    "campaign_id",
+    "incident_id",
+    "channel",
+    "recipient",
+    "idempotency_key",
+    "region",
+    "tenant",
+    "user_ref",
+    "email",
+    "language",
+    "state",
+    "attempts",
 )
 
 
@@ -128,6 +161,39 @@ class SqlBreachOutbox(Repository):
         return self.insert_columns(s.breach_outbox, columns, skip_existing=["idempotency_key"])
 
     @guarded
+    def enqueue_scope(self, campaign_id: int, incident_id: str, channel: str) -> int:
+        # One INSERT … SELECT from the snapshot: the rows never pass through Python.
+        if channel not in ("inapp", "email"):
+            raise ValueError(f"not a channel with one row per person: {channel!r}")
+        who = _S.tenant + literal("/") + _S.user_ref
+        source = (
+            select(
+                literal(campaign_id),
+                literal(incident_id),
+                literal(channel),
+                who,
+                literal(f"{incident_id}:{channel}:") + who,
+                _S.region,
+                _S.tenant,
+                _S.user_ref,
+                _S.email if channel == "email" else null(),
+                _S.language,
+                literal("pending"),
+                literal(0),
+            )
+            .where(_S.incident_id == incident_id)
+            .order_by(_S.tenant, _S.user_ref)
+        )
+        stmt = (
+            self.upsert(s.breach_outbox)
+            .from_select(_ENQUEUED, source)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )
+        # SQLAlchemy reports an INSERT's rowcount only when asked to keep it.
+        added = self.conn.execute(stmt, execution_options={"preserve_rowcount": True})
+        return int(added.rowcount)
+
+    @guarded
     def pending(
         self, incident_id: str, channel: str, *, after: int = 0, limit: int = 1000
     ) -> list[OutboxRow]:
@@ -143,6 +209,15 @@ class SqlBreachOutbox(Repository):
             .limit(limit)
         )
         return [OutboxRow(*r) for r in self.conn.execute(stmt)]
+
+    @guarded
+    def pending_messages(
+        self, incident_id: str, *, after: int = 0, limit: int = 1000
+    ) -> list[PendingMessage]:
+        found = self.conn.execute(
+            _PENDING_MESSAGES, {"incident": incident_id, "after": after, "limit": limit}
+        )
+        return [PendingMessage._make(r) for r in found.all()]
 
     @guarded
     def mark_sent(self, ids: Sequence[int], at: datetime) -> None:

@@ -124,5 +124,11 @@ class SqlIncidentScope(Repository):
                 return
             after = (rows[-1].tenant, rows[-1].user_ref)
 
+    @guarded
+    def languages(self, incident_id: str) -> list[tuple[str, str | None]]:
+        stmt = select(_R.region, _R.language).where(_R.incident_id == incident_id).distinct()
+        pairs = [(r.region, r.language) for r in self.conn.execute(stmt)]
+        return sorted(pairs, key=lambda p: (p[0], p[1] or ""))
+
 
 _: type[IncidentScopeRepository] = SqlIncidentScope

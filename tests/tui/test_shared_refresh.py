@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.widgets import DataTable
 from tui_helpers import (
     FROZEN_NOW,
     console_app,
@@ -22,6 +23,8 @@ from aptien_ops.composition import Console
 from aptien_ops.config import load_settings
 from aptien_ops.domain import Tenant, TenantState
 from aptien_ops.errors import ConfigError
+from aptien_ops.screens.backups import BackupsScreen
+from aptien_ops.screens.base import highlighted_key
 from aptien_ops.screens.tenants import TenantsScreen
 
 pytestmark = pytest.mark.tui
@@ -116,3 +119,47 @@ def test_a_refresh_interval_out_of_range_is_refused_naming_the_key(
     )
     with pytest.raises(ConfigError, match=r"tui.*refresh_seconds"):
         load_settings(sandbox)
+
+
+@story
+async def test_the_backups_list_shows_a_backup_another_operator_ran_keeping_cursor_and_filter(
+    open_as: Callable[..., Console], provisioned: Callable[..., str]
+) -> None:
+    for name, country in (("acme-gmbh", "DE"), ("nordlicht-as", "NO")):
+        provisioned(name, country)
+    olga = open_as("olga")
+    [first] = olga.backups.run(["acme-gmbh"])
+    [second] = olga.backups.run(["acme-gmbh"])
+    async with console_app(open_as("ada"), screen="8", size=(80, 24)) as (app, pilot):
+        screen = app.screen
+        assert isinstance(screen, BackupsScreen)
+        await pilot.press("slash", *"acme", "enter")
+        await settle(pilot)
+        table = screen.query_one(DataTable)
+        table.move_cursor(row=table.get_row_index(first.backup_id))
+        await settle(pilot)
+        [third] = olga.backups.run(["acme-gmbh"])  # another operator, meanwhile
+        olga.backups.run(["nordlicht-as"])
+        screen.timed_reload()  # what the timer calls
+        await settle(pilot)
+        shown = {str(key.value) for key in table.rows}
+        assert shown == {first.backup_id, second.backup_id, third.backup_id}, "the filter stays"
+        assert highlighted_key(table) == first.backup_id, "the cursor stayed on its backup"
+        assert screen.needle == "acme"
+
+
+@story
+async def test_the_dashboard_counts_what_another_operator_changed(
+    open_as: Callable[..., Console], demo_tenants: None, frozen: None
+) -> None:
+    async with console_app(open_as("vic"), size=(80, 24)) as (app, pilot):
+        assert "│ all         10          1             0          1       0     12" in (
+            screen_text(app)
+        )
+        another_operator_changes_the_fleet(open_as("olga"))
+        app.screen.timed_reload()
+        await settle(pilot)
+        # two tenants more (one in eu, one in us), and lagos-fintech suspended
+        text = screen_text(app)
+        assert "│ all         11          2             0          1       0     14" in text
+        assert "14 due, none overdue yet (press 8)" in text
