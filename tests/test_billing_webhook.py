@@ -22,6 +22,7 @@ import stripe_world
 from billing_sync_world import (
     KEY,
     SECRET,
+    SECRET_ENV,
     BillingWorld,
     hooked_sandbox,
     rows,
