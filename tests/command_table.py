@@ -17,6 +17,9 @@ from aptien_ops.cli.main import cli
 #: Each command's parameters (by their Click name) with a value that works; a flag is True.
 VALID: dict[str, dict[str, str | bool]] = {
     "sandbox init": {"path": "{tmp}/another-sandbox"},
+    # A server runs until it is stopped: here a port it refuses at once (exit 2), so that the
+    # walk goes on; tests/test_sandbox_billing.py runs it for real.
+    "sandbox billing-server": {"port": "0"},
     "sandbox seed": {"tenants": "1", "users": "2", "events": "4", "logins": "4", "seed": "9"},
     "region list": {},
     "region resolve": {"country": "DE"},

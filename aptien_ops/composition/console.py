@@ -24,6 +24,7 @@ from aptien_ops.domain import Identity
 from aptien_ops.services.context import OpsContext
 
 if TYPE_CHECKING:
+    from aptien_ops.ports.sandbox import DemoBilling
     from aptien_ops.regions import RegionResolver
     from aptien_ops.services.approvals import ApprovalService
     from aptien_ops.services.backups import BackupService
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from aptien_ops.services.policy import PolicyService
     from aptien_ops.services.provisioning import ProvisioningService
     from aptien_ops.services.regions import RegionService
+    from aptien_ops.services.sandbox_billing import SandboxBillingService
     from aptien_ops.services.sandbox_seed import SandboxSeedService
     from aptien_ops.services.sessions import SessionService
     from aptien_ops.services.tenants import TenantService
@@ -221,6 +223,19 @@ class Console:
         return SandboxSeedService(
             self.ctx, self.provisioning, lambda: backend("activity", "platform")
         )
+
+    @_service
+    def sandbox_billing(self) -> SandboxBillingService:
+        from aptien_ops.services.sandbox_billing import SandboxBillingService
+
+        def server() -> DemoBilling | None:
+            configured = self.settings.billing
+            if configured is None:
+                return None
+            made: DemoBilling = backend("sandbox_billing", "localstripe")(configured)
+            return made
+
+        return SandboxBillingService(self.ctx, server, lambda: self.billing_sync)
 
     @_service
     def inspection(self) -> InspectionService:
