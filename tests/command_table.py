@@ -144,6 +144,16 @@ VALID: dict[str, dict[str, str | bool]] = {
     "billing sync": {"full": True},
     "billing notify": {"dry_run": True},
     "billing ingest-webhook": {"signature": "t=1,v1=00", "file": "{tmp}/sbx/ops.toml"},
+    "notice draft": {
+        "kind": "maintenance",
+        "title": "Database upgrade",
+        "body": "A short read-only window.",
+        "clusters": "eu-sandbox-1",
+    },
+    "notice list": {"everything": True},
+    "notice show": {"notice_id": "NTC-2026-0001"},
+    "notice resolve": {"notice_id": "NTC-2026-0001", "text": "done"},
+    "notice cancel": {"notice_id": "NTC-2026-0001", "reason": "drafted in error"},
 }
 #: Who runs each group's commands: inspection needs the security colleague, the rest an admin.
 OPERATOR = {"inspect": "sam", "partner": "pat", "breach": "sam", "billing": "bill"}

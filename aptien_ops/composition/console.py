@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from aptien_ops.services.inspection import InspectionService
     from aptien_ops.services.keys import KeyService
     from aptien_ops.services.lifecycle import LifecycleService
+    from aptien_ops.services.op_notices import OpNoticeService
     from aptien_ops.services.operators import OperatorService
     from aptien_ops.services.opslog_service import OpsLogService
     from aptien_ops.services.partners import PartnerService
@@ -289,6 +290,12 @@ class Console:
         from aptien_ops.services.billing_webhook import BillingWebhookService
 
         return BillingWebhookService(self.ctx, lambda: billing_source(self.settings))
+
+    @_service
+    def op_notices(self) -> OpNoticeService:
+        from aptien_ops.services.op_notices import OpNoticeService
+
+        return OpNoticeService(self.ctx)
 
     @_service
     def doctor(self) -> DoctorService:
