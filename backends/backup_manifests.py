@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from aptien_ops.backends.backup_files import MANIFEST, PARTIAL, BackupStore, Partial
@@ -86,13 +87,64 @@ def load_manifest(
     return manifest
 
 
+#: A file's inode, size, modification and change times: any write to it, a replacement or a
+#: removal changes them (the change time cannot be set back by the file's owner).
+FileStamp = tuple[int, int, int, int]
+
+
+def _stamp(path: Path) -> FileStamp | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+class VerifiedManifests:
+    """The manifests a store's listing has read and verified, with the stamps their manifest
+    and data files had then: a listing reads and verifies again only those whose files
+    changed, and otherwise costs two ``stat`` calls per backup (the Backups screen lists the
+    stores on every load, to mark what is missing: 9,000 signatures checked each time).
+
+    Shared by the threads of one console; what a listing of every tenant no longer finds is
+    forgotten by it.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[FileStamp, FileStamp, BackupManifest]] = {}
+
+    def load(
+        self, store: BackupStore, signer: RegionSigner, tenant: str, backup_id: str
+    ) -> BackupManifest:
+        """As :func:`load_manifest` (and raising as it does)."""
+        path = store.manifest_path(tenant, backup_id)
+        data = store.data_path(tenant, backup_id)
+        stamps = (_stamp(path), _stamp(data))
+        seen = self._seen.get(str(path))
+        if seen is not None and (seen[0], seen[1]) == stamps:
+            return seen[2]
+        manifest = load_manifest(store, signer, tenant, backup_id)
+        # Stamped before reading: a file written meanwhile is read again next time.
+        if stamps[0] is not None and stamps[1] is not None:
+            self._seen[str(path)] = (stamps[0], stamps[1], manifest)
+        return manifest
+
+    def keep_only(self, paths: set[str]) -> None:
+        self._seen = {p: v for p, v in self._seen.items() if p in paths}
+
+
 def scan_manifests(
-    store: BackupStore, signer: RegionSigner, tenant: str | None
+    store: BackupStore,
+    signer: RegionSigner,
+    tenant: str | None,
+    verified: VerifiedManifests | None = None,
 ) -> tuple[list[BackupManifest], list[tuple[str, str]]]:
     """Valid manifests of ``tenant`` (else of every tenant), oldest first, and ``(path,
-    reason)`` of each invalid one. Raises: InvalidInput (tenant name), Unavailable."""
+    reason)`` of each invalid one; ``verified``: those already verified whose files have not
+    changed are not read again. Raises: InvalidInput (tenant name), Unavailable."""
     good: list[BackupManifest] = []
     bad: list[tuple[str, str]] = []
+    listed: set[str] = set()
     try:
         dirs = (
             [store.directory(tenant)]
@@ -103,10 +155,13 @@ def scan_manifests(
             if not directory.is_dir():
                 continue
             for path in sorted(directory.glob(f"*{MANIFEST}")):
+                backup_id = path.name[: -len(MANIFEST)]
+                listed.add(str(path))
                 try:
-                    good.append(
-                        load_manifest(store, signer, directory.name, path.name[: -len(MANIFEST)])
-                    )
+                    if verified is not None:
+                        good.append(verified.load(store, signer, directory.name, backup_id))
+                    else:
+                        good.append(load_manifest(store, signer, directory.name, backup_id))
                 except (IntegrityFailure, InvalidInput) as exc:
                     bad.append((str(path), exc.message))
                     log.warning("backup store %s: ignoring %s: %s", store.region, path, exc.message)
@@ -114,5 +169,7 @@ def scan_manifests(
         pass  # no backup was ever written to this store
     except OSError as exc:
         raise store.error(exc, "listing backups") from None
+    if verified is not None and tenant is None:
+        verified.keep_only(listed)
     good.sort(key=lambda m: (m.started_at, m.backup_id))
     return good, bad

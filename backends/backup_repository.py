@@ -28,6 +28,7 @@ from aptien_ops.backends.backup_files import (
 from aptien_ops.backends.backup_manifests import (
     FORMAT,
     PG_KIND,
+    VerifiedManifests,
     load_manifest,
     scan_manifests,
     write_manifest,
@@ -72,6 +73,7 @@ class FsBackupRepository:
         )
         self._tenant_stores = store_factory or _default_store
         self.clock = clock
+        self._verified = VerifiedManifests()
 
     def data_path(self, tenant: str, backup_id: str) -> Path:
         """Raises: InvalidInput (tenant name or backup id)."""
@@ -205,7 +207,7 @@ class FsBackupRepository:
     def manifests(self, tenant: str | None = None) -> list[BackupManifest]:
         """Valid, signed manifests (with their data file), oldest first. Invalid ones are
         skipped, logged and reported by :meth:`invalid_manifests`. Raises: Unavailable."""
-        return scan_manifests(self._store, self._signer, tenant)[0]
+        return scan_manifests(self._store, self._signer, tenant, self._verified)[0]
 
     def invalid_manifests(self, tenant: str | None = None) -> list[tuple[str, str]]:
         """``(path, reason)`` of every manifest that :meth:`manifests` skips.

@@ -9,6 +9,10 @@ run:
   ``ssh bastion true`` followed by the local ``aptien-ops --json tenant list`` (one floor run
   does both, in turn). Target: ≤ 1.3×.
 
+Between the two, the first-frame pair of bench/tui_first_frame.py runs headless and local
+(printed, not recorded, no target): the same programs' ratio at the same moment, without the
+terminal and sshd, for a machine whose load stretches every ratio.
+
 sshd is OpenSSH's own (bench/ssh_loopback.py), logged in to as root by a key made for the
 run. The remote commands run the console directly, without docs/bastion.md's wrapper and
 sudo (a fixed cost of a few milliseconds, the same for every command).
@@ -84,6 +88,24 @@ def main(argv: list[str] | None = None) -> int:
                 floor_run=Run(env, tmp),
                 extra={**extra, "size": TERMINAL},
                 record=not args.no_record,
+            )
+            # The same pair headless and local, straight after (reported, never recorded): on a
+            # loaded machine both ratios stretch, and this says by how much at that moment.
+            headless = tmp / "ops_first_frame_headless.py", tmp / "minimal_app_headless.py"
+            headless[0].write_text(tui_first_frame.script("first frame"))
+            headless[1].write_text(tui_first_frame.MINIMAL_APP)
+            compare(
+                "TUI first frame, headless beside it",
+                [sys.executable, str(headless[0]), str(config)],
+                [sys.executable, str(headless[1])],
+                rounds=args.rounds,
+                warmup=1,
+                target_ratio=TUI_TARGET,
+                backend=args.backend,
+                ours_run=Run(env, tmp, tui_first_frame._expect("first frame", 0)),
+                floor_run=Run(env, tmp),
+                extra=extra,
+                record=False,
             )
             local = shlex.join([*console, "--json", "tenant", "list"])
             ssh_true = shlex.join(sshd.ssh("true"))

@@ -20,6 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Label, ProgressBar, Static
 
+from aptien_ops.backup_policy import DueItem
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.screens.backup_actions import BackupActions
@@ -95,6 +96,9 @@ class BackupsScreen(CatalogFilteredScreen, BackupActions):
         super().__init__()
         self.shelf: Shelf | None = None
         self._by_id: dict[str, BackupRow] = {}
+        self._due_shown: tuple[tuple[DueItem, ...], int] | None = None
+        """The due items and their count the Due box shows (a reload finding the same keeps
+        it as it is)."""
 
     def compose_body(self) -> ComposeResult:
         yield Static("loading…", id="backups-status")
@@ -170,11 +174,15 @@ class BackupsScreen(CatalogFilteredScreen, BackupActions):
         if isinstance(view.due, OpsError):
             box.border_title = "Due"
             shown.update(Text(view.due.one_line(), style="red"))
+            self._due_shown = None
             return
         late = view.late
         box.border_title = f"Due: {count(view.due_count)}" + (f", {late} overdue" if late else "")
         box.set_class(late > 0, "-overdue")
-        shown.update(due_report(view.due, more=view.due_count - len(view.due)))
+        due = (tuple(view.due), view.due_count)
+        if due != self._due_shown:  # else kept: laying it out renders the whole report again
+            self._due_shown = due
+            shown.update(due_report(view.due, more=view.due_count - len(view.due)))
 
     def action_open_detail(self) -> None:
         row = self._by_id.get(self.selected() or "")

@@ -27,6 +27,7 @@ ACTION_TITLES: dict[tuple[str, str], str] = {
     ("Tenants", "sort"): "Sort tenants by the next column",
     ("Tenants", "open_detail"): "Open tenant",
     ("Tenants", "provision"): "Provision tenant",
+    ("Tenants", "cycle_billing"): "Filter tenants by licence group",
     ("Tenant", "show_logins"): "Show tenant logins",
     ("Tenant", "show_audit"): "Show tenant change audit",
     ("Tenant", "suspend"): "Suspend tenant",

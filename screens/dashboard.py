@@ -20,9 +20,11 @@ from aptien_ops.permissions import Action, may_approve, offered
 from aptien_ops.regions import RegionSummary
 from aptien_ops.screens.backup_render import BackupHealth, health_text
 from aptien_ops.screens.base import REGION_FILTER, OpsScreen
+from aptien_ops.screens.billing_render import card_text
 from aptien_ops.screens.columns import ColumnSpec, SpecGrid
 from aptien_ops.screens.formatting import count, plural
 from aptien_ops.screens.partner_render import partners_text
+from aptien_ops.services.billing_results import BillingSummary, NotConnected
 from aptien_ops.services.partner_results import PartnerSummary
 
 if TYPE_CHECKING:
@@ -56,10 +58,7 @@ REGION_COLUMNS = (
 LATER_COLUMNS = (ColumnSpec("", 8), ColumnSpec("", 20, share=1, wrap=True))
 
 #: What later capabilities will show here; kept as placeholders so the layout does not jump.
-LATER = (
-    ("Breaches", "an incident awaiting its report shows on top (security, admin; key !)"),
-    ("Billing", "accounts with failed payments will appear here once linked"),
-)
+LATER = (("Breaches", "an incident awaiting its report shows on top (security, admin; key !)"),)
 
 
 @dataclass
@@ -72,6 +71,7 @@ class Fleet:
     pending: list[Approval] | OpsError | None = None
     backups: BackupHealth | OpsError | None = None
     partners: PartnerSummary | OpsError | None = None
+    billing: BillingSummary | NotConnected | OpsError | None = None
     incidents: BreachCheck | None = None
     """Incidents whose clock runs; None unless the operator may see incidents (its card is
     shown only while there is one)."""
@@ -116,6 +116,9 @@ class DashboardScreen(OpsScreen):
             yield Static(
                 _card(fleet.partners, self._partners), id="dashboard-partners", classes="card"
             )
+            yield Static(
+                _card(fleet.billing, self._billing), id="dashboard-billing", classes="card"
+            )
             yield Static(self._later(), id="dashboard-later", classes="card")
 
     def on_mount(self) -> None:
@@ -127,6 +130,7 @@ class DashboardScreen(OpsScreen):
             "#dashboard-approvals": "Four-eyes approvals",
             "#dashboard-backups": "Backups: overdue and failed",
             "#dashboard-partners": "Partners: breaches and warnings (partner check)",
+            "#dashboard-billing": "Billing: licences and payments",
             "#dashboard-later": "Not configured yet",
         }
         for selector, title in titles.items():
@@ -171,7 +175,7 @@ class DashboardScreen(OpsScreen):
             super()._roles_changed()
 
     def _read_fleet(self) -> Fleet:
-        """Runs in a worker thread: four aggregate reads, each allowed to fail on its own
+        """Runs in a worker thread: five aggregate reads, each allowed to fail on its own
         (backups are read next, by ``_read_backups``)."""
         fleet = Fleet()
         services = self.console
@@ -191,6 +195,10 @@ class DashboardScreen(OpsScreen):
             fleet.partners = services.partners.summary()
         except OpsError as error:
             fleet.partners = error
+        try:
+            fleet.billing = services.billing.summary()
+        except OpsError as error:
+            fleet.billing = error
         # Asked only if the operator may see incidents (a refusal would be logged). The app
         # may not have its roles yet on the first load (they are read in a worker of their
         # own): then this worker reads them, rather than hiding the card until the next load.
@@ -230,6 +238,9 @@ class DashboardScreen(OpsScreen):
         )
         self.query_one("#dashboard-partners", Static).update(
             _card(self.fleet.partners, self._partners)
+        )
+        self.query_one("#dashboard-billing", Static).update(
+            _card(self.fleet.billing, self._billing)
         )
         card = self.query_one("#dashboard-incidents", Static)
         running = self.fleet.incidents.running if self.fleet.incidents is not None else ()
@@ -306,6 +317,12 @@ class DashboardScreen(OpsScreen):
         if isinstance(summary, OpsError):
             return Text(summary.one_line(), style="red")
         return partners_text(summary, self.console.settings.partners.expiring_within_days)
+
+    def _billing(self, summary: BillingSummary | NotConnected | OpsError) -> Text:
+        if isinstance(summary, OpsError):
+            return Text(summary.one_line(), style="red")
+        region = self.ops.region_filter
+        return card_text(summary, [region] if region else None)
 
     @staticmethod
     def _later() -> SpecGrid:

@@ -1,8 +1,13 @@
-"""Job tracking: the long jobs running in screens' workers, and quitting while one runs."""
+"""Job tracking: the long jobs running in screens' workers, quitting while one runs, and
+leaving when the connection drops (SIGHUP) or the console is told to stop (SIGTERM)."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
+
 from textual.app import App
+from textual.worker import get_current_worker
 
 from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.formatting import plural
@@ -16,6 +21,36 @@ class JobTracking(App[None]):
     jobs: dict[OpsScreen, str]
     quit_when_done: bool
     locked: bool
+    ended: str | None
+
+    #: Why the session ended, per signal (the session's end entry in the ops log says it).
+    SIGNALLED: dict[int, str] = {
+        signal.SIGHUP: "the connection was lost (SIGHUP)",
+        signal.SIGTERM: "the console was stopped (SIGTERM)",
+    }
+
+    def signalled(self, signum: int) -> None:
+        """SIGHUP or SIGTERM, from the signal handler (the main thread, between two steps of
+        the event loop): leave once the work under way is done, never halfway through it."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # the app is not running (yet, or any more): stop as Ctrl-C does
+            raise KeyboardInterrupt from None
+        loop.call_soon_threadsafe(self._hang_up, signum)
+
+    def _hang_up(self, signum: int) -> None:
+        if self.ended is None:
+            self.ended = self.SIGNALLED.get(signum, f"signal {signum}")
+        self.run_worker(self._leave_when_done(), group="hang-up", exclusive=True)
+
+    async def _leave_when_done(self) -> None:
+        """Wait for every worker under way (an action in a thread records its own outcome in
+        the ops log as it ends), then exit."""
+        me = get_current_worker()
+        await self.workers.wait_for_complete(
+            [w for w in self.workers if w is not me and not w.is_finished]
+        )
+        self.exit()
 
     def job_started(self, screen: OpsScreen, doing: str) -> None:
         self.jobs[screen] = doing

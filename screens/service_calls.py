@@ -130,6 +130,10 @@ class ServiceCaller(DOMNode):
         """Show a refusal or failure exactly as the service words it."""
         title = "Refused" if error.code == "forbidden" else f"Error ({error.code})"
         self.app.notify(error.one_line(), title=title, severity="error", timeout=10, markup=False)
+        if error.code == "forbidden":  # revoked meanwhile? the keys offered follow the catalog
+            refresh_roles = getattr(self.app, "refresh_roles", None)
+            if refresh_roles is not None:
+                refresh_roles()
 
     def after_change(self) -> None:
         """Called after every change attempt (done, pending or refused): reload what is shown."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,9 +21,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
 from aptien_ops.domain import Approval, Tenant
-from aptien_ops.errors import PendingApproval
+from aptien_ops.errors import OpsError, PendingApproval
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import RELOAD
+from aptien_ops.screens.billing_render import section_text
 from aptien_ops.screens.formatting import day
 from aptien_ops.screens.help import key_rows
 from aptien_ops.screens.inspect_kinds import AUDIT, LOGINS
@@ -39,6 +41,7 @@ from aptien_ops.screens.tenant_partners import (
     assigned_text,
 )
 from aptien_ops.screens.tenant_render import history_text, note_text, steps_text, summary_text
+from aptien_ops.services.billing_results import BillingSection
 from aptien_ops.services.lifecycle import state_refusal
 from aptien_ops.services.partner_results import AssignmentRow
 from aptien_ops.services.tenants import TenantDetail
@@ -52,6 +55,8 @@ class TenantView:
     pending_purges: list[Approval]
     partners: list[AssignmentRow] = field(default_factory=list)
     """Its open assignments, each with its state today."""
+    billing: BillingSection | OpsError | None = None
+    """Its billing as the service cut it for the operator, or why it could not be read."""
 
 
 class TenantDetailScreen(TenantPartnerActions):
@@ -142,6 +147,9 @@ class TenantDetailScreen(TenantPartnerActions):
         with TabbedContent(id="detail-tabs", initial="tab-overview"):
             with TabPane("Overview", id="tab-overview"):
                 yield Static("loading…", id="detail-summary")
+                billing = Static("loading…", id="detail-billing")
+                billing.border_title = "Billing"
+                yield billing
                 with Horizontal(id="detail-panes"):
                     with VerticalScroll(id="detail-steps-pane") as steps:
                         steps.border_title = "Provisioning steps"
@@ -187,7 +195,13 @@ class TenantDetailScreen(TenantPartnerActions):
             for a in self.console.approvals.list("pending")
             if a.action == Action.TENANT_PURGE and a.target == name
         ]
-        return TenantView(detail, pending, self.console.partners.assignments(tenant=name))
+        partners = self.console.partners.assignments(tenant=name)
+        billing: BillingSection | OpsError
+        try:
+            billing = self.console.billing.section(name)
+        except OpsError as error:  # the rest of the tenant still shows
+            billing = error
+        return TenantView(detail, pending, partners, billing)
 
     def _loaded(self, view: TenantView) -> None:
         self.view = view
@@ -205,6 +219,11 @@ class TenantDetailScreen(TenantPartnerActions):
         if view.partners:
             text.append_text(assigned_text(view.partners))
         self.query_one("#detail-summary", Static).update(text)
+        billing = view.billing
+        shown = Text(billing.one_line(), style="red") if isinstance(billing, OpsError) else None
+        if isinstance(billing, BillingSection):
+            shown = section_text(billing)
+        self.query_one("#detail-billing", Static).update(shown or "")
 
     def _show_steps(self, d: TenantDetail) -> None:
         self.query_one("#detail-steps", Static).update(steps_text(d))

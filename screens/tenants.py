@@ -18,9 +18,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from aptien_ops.domain import TENANT_ORDERS, Tenant, TenantQuery
+from aptien_ops.domain import TENANT_ORDERS, ListedTenant, TenantQuery
+from aptien_ops.domain.billing import LicenceGroup
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import CLEAR_FILTER, REGION_FILTER
+from aptien_ops.screens.billing_render import (
+    BILLING_FILTERS,
+    licence_cell,
+    licence_style,
+    licence_text,
+)
 from aptien_ops.screens.event_table import Column, EventTable
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import (
@@ -35,9 +42,11 @@ from aptien_ops.screens.page_window import PageSlice
 from aptien_ops.screens.paged_list import PagedListScreen, PagedTable
 from aptien_ops.screens.provision import ProvisionModal
 from aptien_ops.screens.tenant_detail import TenantDetailScreen
+from aptien_ops.services.billing import parse_state_filter
 
 #: The list's columns, each an order ``s`` cycles through (``TENANT_ORDERS``). The name takes
-#: a wide terminal's extra width; the name and the state are never pushed off.
+#: a wide terminal's extra width; the name and the state are never pushed off. The licence
+#: comes with the page (the catalog joins each tenant's billing), never row by row.
 COLUMNS = (
     Column("Name", 12, share=3, shrink=True, essential=True, value=lambda t: t.name),
     Column("Country", 7, value=lambda t: t.country),
@@ -50,13 +59,22 @@ COLUMNS = (
         value=lambda t: str(t.state),
         colour=lambda t: TENANT_STATE_STYLES.get(str(t.state), ""),
     ),
+    Column(
+        "Licence",
+        8,
+        shrink=True,
+        most=22,
+        value=lambda t: licence_cell(t.licence),
+        colour=lambda t: licence_style(t.licence),
+    ),
 )
 #: What cannot occur in a name, country code, region or state: such a key leaves the filter.
 UNFILTERABLE = re.compile(r"[^\w\s.-]")
 
 
 class TenantsScreen(PagedListScreen):
-    """Every tenant, filtered with ``/``, sorted with ``s``, region cycled with ``r``."""
+    """Every tenant, filtered with ``/``, sorted with ``s``, region cycled with ``r``, licence
+    group cycled with ``b``."""
 
     MODE = "tenants"
     TITLE = "Tenants"
@@ -80,6 +98,12 @@ class TenantsScreen(PagedListScreen):
             "Provision",
             tooltip="provision a tenant: name, country → region, contact",
         ),
+        Binding(
+            "b",
+            "cycle_billing",
+            "Billing",
+            tooltip="licence filter: all → non-payment → expired → pending → good → none → all",
+        ),
         # Priority, and only while filtering: acts before the filter's input takes the key.
         CLEAR_FILTER,
     ]
@@ -92,6 +116,8 @@ class TenantsScreen(PagedListScreen):
     def __init__(self) -> None:
         super().__init__()
         self.sort_column = 0
+        #: Which of ``BILLING_FILTERS`` narrows the list (0: every licence).
+        self.billing_filter = 0
 
     def compose_body(self) -> ComposeResult:
         yield FilterBar(
@@ -110,16 +136,28 @@ class TenantsScreen(PagedListScreen):
     # -- reading ---------------------------------------------------------------------------
 
     @property
+    def licence_group(self) -> LicenceGroup | None:
+        return BILLING_FILTERS[self.billing_filter]
+
+    @property
     def tenant_query(self) -> TenantQuery:
+        group = self.licence_group
         return TenantQuery(
-            self.ops.region_filter, self.needle or None, TENANT_ORDERS[self.sort_column]
+            self.ops.region_filter,
+            self.needle or None,
+            TENANT_ORDERS[self.sort_column],
+            None if group is None else parse_state_filter(str(group)),
         )
 
-    def page_reader(self) -> Callable[[int, int, str | None], Callable[[], PageSlice[Tenant]]]:
+    def page_reader(
+        self,
+    ) -> Callable[[int, int, str | None], Callable[[], PageSlice[ListedTenant]]]:
         tenants, query = self.console.tenants, self.tenant_query
 
-        def reader(offset: int, rows: int, around: str | None) -> Callable[[], PageSlice[Tenant]]:
-            def read() -> PageSlice[Tenant]:
+        def reader(
+            offset: int, rows: int, around: str | None
+        ) -> Callable[[], PageSlice[ListedTenant]]:
+            def read() -> PageSlice[ListedTenant]:
                 page = tenants.page(query, offset=offset, limit=rows, around=around)
                 return PageSlice(page.offset, page.tenants, page.tally.matches, page.tally.total)
 
@@ -127,10 +165,14 @@ class TenantsScreen(PagedListScreen):
 
         return reader
 
-    def row_key(self, row: Tenant) -> str:
+    def row_key(self, row: ListedTenant) -> str:
         return row.name
 
     def _region_changed(self) -> None:
+        self.read_list("again")
+
+    def action_cycle_billing(self) -> None:
+        self.billing_filter = (self.billing_filter + 1) % len(BILLING_FILTERS)
         self.read_list("again")
 
     def action_sort(self) -> None:
@@ -155,19 +197,23 @@ class TenantsScreen(PagedListScreen):
         if not window.read:
             text.append("reading the tenants…", style="dim")
         elif not window.total:
-            text.append("no tenant holds the filter" if self.needle else "no tenants yet")
+            narrowed = self.needle or self.licence_group is not None
+            text.append("no tenant holds the filter" if narrowed else "no tenants yet")
         else:
             top, bottom = table.on_screen()
             text.append(f"{count(top + 1)}–{count(bottom)}", style="bold")
             text.append(f" of {plural(window.total, 'tenant')}")
-            if self.needle:
+            if self.needle or self.licence_group is not None:
                 text.append(f" (of {count(self.whole)})")
+        if self.licence_group is not None:
+            text.append(" · licence ")
+            text.append(str(self.licence_group), style="bold")
         text.append(sort)
         if self.pending is not None and window.read:
             text.append(" · reading…", style="dim")
         self.query_one("#tenants-status", Static).update(text)
 
-    def _show_detail(self, row: Tenant | None) -> None:
+    def _show_detail(self, row: ListedTenant | None) -> None:
         detail = self.query_one("#tenants-detail", Static)
         if row is None:
             detail.update("No tenant selected." if self.window.total else "No tenants yet.")
@@ -179,6 +225,8 @@ class TenantsScreen(PagedListScreen):
         text.append("\n")
         text.append_text(tenant_contact(row))
         text.append(f"\ncreated {day(row.created_at)} · updated {day(row.updated_at)}", style="dim")
+        text.append(" · licence ", style="dim")
+        text.append_text(licence_text(row.licence))
         detail.update(text)
 
     # -- opening and provisioning ----------------------------------------------------------

@@ -148,7 +148,9 @@ def _runner_venv(root: Path, python: Path) -> Path:
     )
     program = venv / "bin" / "aptien-ops"
     program.write_text(
-        f"#!{venv}/bin/python\nimport sys\nfrom aptien_ops.cli.main import main\nsys.exit(main())\n"
+        # As the installed script (pyproject's [project.scripts]): Ctrl-C, SIGHUP and SIGTERM
+        # are handled from the first line on.
+        f"#!{venv}/bin/python\nfrom aptien_ops.__main__ import main\nmain()\n"
     )
     program.chmod(0o755)
     return program

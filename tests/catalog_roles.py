@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from aptien_ops.backends import catalog_schema
 from aptien_ops.identity import os_account
 from aptien_ops.sandbox import write_sandbox_config
 
@@ -101,3 +102,23 @@ def production_config(directory: Path, roles: CatalogRoles, *, owner: bool = Tru
         catalog += f'\nowner = "{roles.owner}"\nowner_password_env = "{OWNER_PW}"'
     config.write_text(body.replace(SQLITE_CATALOG_URL, catalog, 1), encoding="utf-8")
     return config
+
+
+def operators_as_at_0003(patch: pytest.MonkeyPatch) -> None:
+    """The operator adapter reads the ``operators`` table as revision 0003 had it (no row
+    version, migration 0009), as the console of that release did."""
+    from sqlalchemy import MetaData, Table
+
+    from aptien_ops.backends.sql_catalog import operators
+    from aptien_ops.domain import Operator
+
+    later = {"version", "changed_by", "changed_at"}
+    old = [c._copy() for c in catalog_schema.operators.columns if c.name not in later]
+    patch.setattr(catalog_schema, "operators", Table("operators", MetaData(), *old))
+
+    def as_at_0003(row: object, roles: dict[str, set[str]]) -> Operator:
+        name = row.name  # type: ignore[attr-defined]
+        held = frozenset(roles.get(name, ()))
+        return Operator(name, held, row.added_by, row.added_at, row.active)  # type: ignore[attr-defined]
+
+    patch.setattr(operators, "_operator", as_at_0003)

@@ -82,6 +82,15 @@ class SshSite:
         assert isinstance(entries, list)
         return entries
 
+    def sessions(self, *flags: str) -> list[dict[str, object]]:
+        """``operator sessions --json`` (with ``flags``), as the initial admin reads it."""
+        b = self.bastion
+        listed = b.sudo(b.alice, "--json", "operator", "sessions", *flags)
+        assert listed.code == 0, listed.stderr
+        rows = listed.json()
+        assert isinstance(rows, list)
+        return rows
+
 
 def _prerequisites() -> None:
     if os.geteuid() != 0:

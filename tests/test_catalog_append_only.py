@@ -23,6 +23,7 @@ from catalog_roles import (
     OWNER_PW,
     RUNTIME_PW,
     CatalogRoles,
+    operators_as_at_0003,
     production_config,
     roles_in_env,
 )
@@ -224,6 +225,7 @@ def test_the_upgrade_from_0003_keeps_every_entry_and_locks_the_log(
     single.write_text(body.replace(RUNTIME_PW, OWNER_PW), encoding="utf-8")
     with monkeypatch.context() as at_0003:
         at_0003.setattr(catalog_schema, "SCHEMA_HEAD", "0003")
+        operators_as_at_0003(at_0003)
         before = open_console(single, identity=Identity("ada", "ada", None, "s-ada"))
         before.operators.add("olga", ["operator"])
         before.close()

@@ -23,6 +23,7 @@ from aptien_ops.services.doctor_results import DoctorReport, Finding
 from catalog_roles import (
     CatalogRoles,
     create_login_role,
+    operators_as_at_0003,
     roles_in_env,
 )
 from catalog_roles import production_config as roles_config
@@ -252,6 +253,7 @@ def test_a_catalog_behind_is_reported_and_left_as_it_is(
     config = roles_config(tmp_path / "prod", roles)
     with monkeypatch.context() as at_0003:
         at_0003.setattr(catalog_schema, "SCHEMA_HEAD", "0003")
+        operators_as_at_0003(at_0003)
         assert run_cli("operator", "whoami", config=config, as_account="ada").code == 0
     result = run_cli("--json", "doctor", config=config, as_account="ada")
     found = findings(result)

@@ -93,21 +93,12 @@ def _quits(pane: Pane) -> None:
     assert pane.exit_status() == 0, pane.screen()
 
 
-def _sessions(site: SshSite, *flags: str) -> list[dict[str, object]]:
-    b = site.bastion
-    listed = b.sudo(b.alice, "--json", "operator", "sessions", *flags)
-    assert listed.code == 0, listed.stderr
-    rows = listed.json()
-    assert isinstance(rows, list)
-    return rows
-
-
 def test_the_whole_walk_over_ssh(site: SshSite, tmp_path: Path) -> None:
     b = site.bastion
     with _tui(site, tmp_path, (80, 24), "xterm-256color") as pane:
         first = _first_screen(pane)
         assert f"{b.alice} (admin)" in first and "PRODUCTION" in first
-        [on] = _sessions(site)
+        [on] = site.sessions()
         assert (on["operator"], on["state"]) == (b.alice, "on")
         assert ORIGIN.fullmatch(str(on["origin"])), on["origin"]
         pane.keys("2")
@@ -129,8 +120,8 @@ def test_the_whole_walk_over_ssh(site: SshSite, tmp_path: Path) -> None:
         checked = pane.wait_for("(deep: every database opened)")
         assert "missing" not in checked
         _quits(pane)
-    assert _sessions(site) == []
-    ended = [r for r in _sessions(site, "--all") if r["session_id"] == on["session_id"]]
+    assert site.sessions() == []
+    ended = [r for r in site.sessions("--all") if r["session_id"] == on["session_id"]]
     assert [r["state"] for r in ended] == ["ended"]
     entries = [
         e
@@ -147,10 +138,10 @@ def test_the_whole_walk_over_ssh(site: SshSite, tmp_path: Path) -> None:
 def test_a_session_whose_console_was_killed_shows_as_stale(site: SshSite, tmp_path: Path) -> None:
     with _tui(site, tmp_path, (80, 24), "xterm-256color") as pane:
         _first_screen(pane)
-        [on] = _sessions(site)
+        [on] = site.sessions()
         os.kill(int(str(on["pid"])), signal.SIGKILL)  # no end entry can be written
         pane.exit_status()
-    [stale] = _sessions(site)
+    [stale] = site.sessions()
     assert (stale["session_id"], stale["state"]) == (on["session_id"], "stale")
 
 

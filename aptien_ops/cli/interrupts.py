@@ -106,11 +106,11 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
 
 
 def _on_ending(signum: int, frame: FrameType | None) -> None:
+    first = not _noted.is_set()
+    _note(signum)
     if _diverted:
         _diverted[0](signum)
         return
-    first = not _noted.is_set()
-    _note(signum)
     if first and not _delivered.is_set():
         raise KeyboardInterrupt
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from aptien_ops.cli import interrupts
 from aptien_ops.cli.output import say
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.errors import InvalidInput, OpsError
@@ -55,14 +56,18 @@ def run_tui(state: CliState) -> None:
 
     console = state.console(defer_catalog=True)
     app = OpsApp(console, record_session=True)
+    # The connection lost (SIGHUP) or SIGTERM: the app lets the actions under way finish (and
+    # record their outcome), then leaves; the session's end says why.
+    interrupts.divert(app.signalled)
     try:
         app.run()
     finally:
+        interrupts.divert(None)
         if app.session is not None:
             _record_end(console, app)
     if app.start_error is not None:
         raise app.start_error
-    if app.ended is not None:
+    if app.ended is not None and not interrupts.interrupted():  # else no terminal to tell
         say(f"aptien-ops: {app.ended}")
 
 

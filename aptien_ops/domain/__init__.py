@@ -11,6 +11,7 @@ from aptien_ops.domain.opslog import OpsLogCheckpoint, OpsLogEntry, OpsLogHead, 
 from aptien_ops.domain.people import Approval, ApprovalState, Identity, Operator
 from aptien_ops.domain.tenants import (
     TENANT_ORDERS,
+    ListedTenant,
     StateChange,
     StepRecord,
     Tenant,
@@ -49,6 +50,7 @@ __all__ = [
     "Clock",
     "ClusterLoad",
     "Identity",
+    "ListedTenant",
     "LoginEvent",
     "Operator",
     "OpsLogCheckpoint",

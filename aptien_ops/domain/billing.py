@@ -246,3 +246,16 @@ class BillingStatus:
         if not self.full:
             return {key: shown[key] for key in STATE_ONLY_KEYS}
         return shown
+
+
+@dataclass(frozen=True)
+class BillingAttention:
+    """What a region's linked tenants (not purged) need of an operator: how many are past due,
+    unpaid, or end their licence soon without renewing (``ending``: in good standing, set to
+    cancel at the period's end, which falls within the days asked), of ``linked``."""
+
+    region: str
+    past_due: int
+    unpaid: int
+    ending: int
+    linked: int

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
+from aptien_ops.domain.billing import LicenceGroup, LicenceState, licence_group
 from aptien_ops.domain.values import iso
 
 
@@ -118,19 +119,34 @@ class StateChange:
         }
 
 
+@dataclass(frozen=True)
+class ListedTenant(Tenant):
+    """A tenant as a list of tenants shows it: with its licence state (``none``: not linked to
+    Stripe), read in the same query as the tenant (the state only, which every member of
+    staff may see)."""
+
+    licence: LicenceState = LicenceState.NONE
+
+    @property
+    def licence_group(self) -> LicenceGroup:
+        return licence_group(self.licence)
+
+
 #: The orders a list of tenants can be read in: by one column, then by name.
-TENANT_ORDERS = ("name", "country", "region", "cluster", "state")
+TENANT_ORDERS = ("name", "country", "region", "cluster", "state", "licence")
 
 
 @dataclass(frozen=True)
 class TenantQuery:
     """Which tenants a list shows and in what order: one region (None: all), those whose
-    name, country, region, cluster or state holds ``grep`` (None: all), ordered by ``order``
-    (one of :data:`TENANT_ORDERS`), then by name."""
+    name, country, region, cluster or state holds ``grep`` (None: all), whose licence is one
+    of ``licences`` (None: any), ordered by ``order`` (one of :data:`TENANT_ORDERS`), then by
+    name."""
 
     region: str | None = None
     grep: str | None = None
     order: str = "name"
+    licences: frozenset[LicenceState] | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from aptien_ops.domain.billing import (
+    BillingAttention,
     BillingEvent,
     CustomerFacts,
     InvoiceFacts,
@@ -109,6 +110,12 @@ class BillingRepository(Protocol):
         """Every tenant that is not purged (or only ``tenant``), by name, with its billing
         (None: not linked, licence ``none``); of ``states`` if given (``none`` includes the
         tenants not linked)."""
+        ...
+
+    def attention(self, now: datetime, until: datetime) -> list[BillingAttention]:
+        """Per region (by name), its linked tenants that are not purged: how many are past due,
+        unpaid, and in good standing but not renewing with a period end from ``now`` to
+        ``until``; one aggregate query. Regions without a linked tenant are left out."""
         ...
 
     def status_json(

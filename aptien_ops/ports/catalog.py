@@ -25,6 +25,7 @@ from aptien_ops.domain import (
     CatalogInfo,
     CatalogInstall,
     ClusterLoad,
+    ListedTenant,
     Operator,
     OpsLogEntry,
     OpsLogHead,
@@ -62,8 +63,9 @@ class TenantRepository(Protocol):
         """
         ...
 
-    def page(self, query: TenantQuery, *, offset: int, limit: int) -> list[Tenant]:
-        """At most ``limit`` of the tenants ``query`` finds, in its order, from ``offset``."""
+    def page(self, query: TenantQuery, *, offset: int, limit: int) -> list[ListedTenant]:
+        """At most ``limit`` of the tenants ``query`` finds, in its order, from ``offset``,
+        each with its licence state (one query: the tenants joined with their billing)."""
         ...
 
     def position(self, name: str, query: TenantQuery) -> int | None:
@@ -88,8 +90,7 @@ class TenantRepository(Protocol):
         ...
 
     def update(self, tenant: Tenant, *, by: str) -> Tenant:
-        """Store ``tenant`` if its row is still at ``tenant.version``; returns it as stored (the
-        version bumped, changed ``by``). Raises: NotFound, Stale (another version)."""
+        """Store ``tenant`` if its row is at its version (bumped). Raises: NotFound, Stale."""
         ...
 
 
@@ -145,11 +146,8 @@ class OperatorRepository(Protocol):
         """Raises: Conflict if the operator exists."""
         ...
 
-    def set_roles(
-        self, operator: Operator, roles: frozenset[str], *, by: str, at: datetime
-    ) -> Operator:
-        """Replace the roles of ``operator`` if its row is still at ``operator.version``; returns
-        it as stored. Raises: NotFound, Stale (another version)."""
+    def set_roles(self, op: Operator, roles: frozenset[str], *, by: str, at: datetime) -> Operator:
+        """Replace the roles if its row is at ``op.version``. Raises: NotFound, Stale."""
         ...
 
 
@@ -172,8 +170,7 @@ class ApprovalRepository(Protocol):
     def decide(
         self, approval: Approval, state: ApprovalState, by: str, at: datetime, reason: str | None
     ) -> None:
-        """Decide ``approval`` if its row is still at ``approval.version`` (bumping it).
-        Raises: NotFound, Stale (another version: decided meanwhile)."""
+        """If its row is at ``approval.version`` (bumped). Raises: NotFound, Stale."""
         ...
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aptien_ops.domain import TenantState, validate_tenant_name
 from aptien_ops.domain.billing import (
@@ -27,6 +28,7 @@ from aptien_ops.errors import Conflict, InvalidInput, NotFound
 from aptien_ops.permissions import Action, offered
 from aptien_ops.ports import CatalogTx
 from aptien_ops.ports.billing import BillingSource
+from aptien_ops.services.billing_results import BillingSection, BillingSummary, NotConnected
 from aptien_ops.services.context import Attempt, OpsContext, existing_tenant
 
 #: What ``--state`` accepts: a licence state, or a group of them.
@@ -198,6 +200,36 @@ class BillingService:
             return tx.billing.status_json(tenant=tenant, states=states, full=shown)
 
         return self.ctx.view(action, tenant or "tenants", read)
+
+    def summary(self) -> BillingSummary | NotConnected:
+        """The dashboard's billing card: per region, the linked tenants past due, unpaid and
+        ending (not renewing) within the longest of ``[billing] notice_days``; one aggregate
+        query. Billing not configured: :class:`NotConnected` with the hint (nothing read).
+
+        Raises: Forbidden."""
+        settings = self.ctx.settings.billing
+        if settings is None:
+            return NotConnected.now()
+        within = max(settings.notice_days)
+        now = self.ctx.now()
+
+        def read(tx: CatalogTx) -> BillingSummary:
+            found = tx.billing.attention(now, now + timedelta(days=within))
+            return BillingSummary(within, tuple(found))
+
+        return self.ctx.view(Action.BILLING_STATE, "tenants", read)
+
+    def section(self, tenant: str) -> BillingSection:
+        """``tenant``'s billing for its detail, cut as :meth:`status` cuts it for the operator
+        (in full for the billing role and admins, the licence state for everyone else), and
+        whether billing is connected.
+
+        Raises: InvalidInput, NotFound, Forbidden."""
+        found = self.status(tenant)
+        # A purged tenant (a tombstone) has no licence: billing status leaves it out.
+        row = found.rows[0] if found.rows else BillingStatus(tenant, None, found.full)
+        connected = self.ctx.settings.billing is not None
+        return BillingSection(row, None if connected else NotConnected.now())
 
     def sees_all(self) -> bool:
         """Whether the acting operator sees everything kept (else the licence state only)."""

@@ -9,6 +9,7 @@ from aptien_ops.config import region_or_fail
 from aptien_ops.domain import (
     TENANT_ORDERS,
     Approval,
+    ListedTenant,
     StateChange,
     StepRecord,
     Tenant,
@@ -98,23 +99,26 @@ PAGE_LIMIT = 500
 
 @dataclass(frozen=True)
 class TenantPage:
-    """One page of a list of tenants and where it lies: ``tenants`` start at position
-    ``offset`` (0: the first) of the ``tally.matches`` tenants the query finds."""
+    """One page of a list of tenants and where it lies: ``tenants`` (each with its licence
+    state) start at position ``offset`` (0: the first) of the ``tally.matches`` tenants the
+    query finds."""
 
     query: TenantQuery
-    tenants: tuple[Tenant, ...]
+    tenants: tuple[ListedTenant, ...]
     offset: int
     tally: TenantTally
 
     def as_json(self) -> dict[str, object]:
+        q = self.query
         return {
-            "region": self.query.region,
-            "grep": self.query.grep,
-            "order": self.query.order,
+            "region": q.region,
+            "grep": q.grep,
+            "order": q.order,
             "offset": self.offset,
             "matches": self.tally.matches,
             "total": self.tally.total,
-            "tenants": [t.as_json() for t in self.tenants],
+            "licences": None if q.licences is None else sorted(map(str, q.licences)),
+            "tenants": [{**t.as_json(), "licence": str(t.licence)} for t in self.tenants],
         }
 
 
@@ -166,8 +170,11 @@ class TenantService:
         around: str | None = None,
     ) -> TenantPage:
         """At most ``limit`` of the tenants ``query`` finds, from position ``offset`` (past the
-        end: the last page), with how many it finds: filtered, ordered, cut and counted by the
-        catalog, so a page costs the same in a fleet of 10 or of 10,000. ``around`` names a
+        end: the last page), each with its licence state, with how many it finds: filtered,
+        ordered, joined with the billing, cut and counted by the catalog, so a page costs the
+        same in a fleet of 10 or of 10,000. The licence state is shown to whoever may list
+        the tenants: ``billing.state`` is every member of staff's, as ``tenant.view`` is
+        (``tests/test_billing_tui.py`` keeps them alike). ``around`` names a
         tenant to read the page around instead (the page from ``offset`` if it is not found).
 
         Raises: InvalidInput (limit, offset, order, region, grep too long), Forbidden."""

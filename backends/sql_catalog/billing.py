@@ -8,15 +8,13 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
-    String,
     Text,
+    and_,
     case,
     cast,
     delete,
     func,
     insert,
-    literal,
-    or_,
     select,
     true,
     update,
@@ -34,9 +32,12 @@ from aptien_ops.backends.sql_catalog.json_rows import (
     json_bool,
     json_object,
 )
+from aptien_ops.backends.sql_catalog.tenant_query import licence as _licence
+from aptien_ops.backends.sql_catalog.tenant_query import licence_in, with_billing
 from aptien_ops.domain import TenantState
 from aptien_ops.domain.billing import (
     STATE_ONLY_KEYS,
+    BillingAttention,
     LicenceGroup,
     LicenceState,
     TenantBilling,
@@ -156,6 +157,39 @@ class SqlBilling(Repository):
         ]
 
     @guarded
+    def attention(self, now: datetime, until: datetime) -> list[BillingAttention]:
+        """One aggregate over the live tenants' billing rows, grouped by region."""
+        t, status = s.tenants.c, _B.subscription_status
+        good = sorted(str(x) for x in LicenceState if licence_group(x) == LicenceGroup.GOOD)
+        ending = and_(
+            status.in_(good),
+            _B.cancel_at_period_end.is_(True),
+            _B.current_period_end >= now,
+            _B.current_period_end <= until,
+        )
+
+        def counted(when: ColumnElement[bool]) -> ColumnElement[Any]:
+            return func.coalesce(func.sum(case((when, 1), else_=0)), 0)
+
+        stmt = (
+            select(
+                t.region,
+                counted(status == str(LicenceState.PAST_DUE)),
+                counted(status == str(LicenceState.UNPAID)),
+                counted(ending),
+                func.count(),
+            )
+            .select_from(s.tenants.join(b.tenant_billing, _B.tenant == t.name))
+            .where(t.state != str(TenantState.PURGED))
+            .group_by(t.region)
+            .order_by(t.region)
+        )
+        return [
+            BillingAttention(region, int(past), int(unpaid), int(ends), int(linked))
+            for region, past, unpaid, ends, linked in self.conn.execute(stmt)
+        ]
+
+    @guarded
     def status_json(
         self,
         *,
@@ -214,10 +248,6 @@ def _status_pairs(invoice: Any, *, pg: bool) -> list[tuple[str, Any]]:
     ]
 
 
-def _licence() -> ColumnElement[Any]:
-    return func.coalesce(_B.subscription_status, literal(str(LicenceState.NONE), String))
-
-
 def _group() -> ColumnElement[Any]:
     """The licence's group: one simple CASE on the state (the state computed once a row)."""
     groups = {str(state): str(licence_group(state)) for state in LicenceState}
@@ -233,18 +263,14 @@ def _status_rows(
     """``stmt`` over the tenants (not purged) and their billing (and ``lateral`` rows of
     it), by name."""
     t = s.tenants.c
-    joined = s.tenants.outerjoin(b.tenant_billing, _B.tenant == t.name)
+    joined = with_billing()
     for more in lateral:
         joined = joined.outerjoin(more, true())
     stmt = stmt.select_from(joined).where(t.state != str(TenantState.PURGED))
     if tenant is not None:
         stmt = stmt.where(t.name == tenant)
     if states is not None:
-        wanted = sorted(str(x) for x in states)
-        matches: ColumnElement[bool] = _B.subscription_status.in_(wanted)
-        if LicenceState.NONE in states:
-            matches = or_(matches, _B.tenant.is_(None))
-        stmt = stmt.where(matches)
+        stmt = stmt.where(licence_in(states))
     return stmt.order_by(t.name)
 
 

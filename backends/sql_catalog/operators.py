@@ -72,26 +72,22 @@ class SqlOperators(Repository):
         self._insert_roles(operator.name, operator.roles)
 
     @guarded
-    def set_roles(
-        self, operator: Operator, roles: frozenset[str], *, by: str, at: datetime
-    ) -> Operator:
-        """Replace the roles of ``operator`` if its row is at ``operator.version`` (``WHERE
-        version = :read``, which also locks the row until commit), bumping it.
+    def set_roles(self, op: Operator, roles: frozenset[str], *, by: str, at: datetime) -> Operator:
+        """Replace the roles of ``op`` if its row is at ``op.version`` (``WHERE version =
+        :read``, which also locks the row until commit), bumping it.
         Raises: NotFound, Stale (another version)."""
-        name, o = operator.name, s.operators.c
-        stored = replace(
-            operator, roles=roles, version=operator.version + 1, changed_by=by, changed_at=at
-        )
+        name, o = op.name, s.operators.c
+        stored = replace(op, roles=roles, version=op.version + 1, changed_by=by, changed_at=at)
         bump = (
             update(s.operators)
-            .where(o.name == name, o.version == operator.version)
+            .where(o.name == name, o.version == op.version)
             .values(version=stored.version, changed_by=by, changed_at=at)
         )
         if self.conn.execute(bump).rowcount == 0:
             current = self.get(name)
             if current is None:
                 raise NotFound(f"operator {name!r} does not exist")
-            raise stale_operator(current, operator.version)
+            raise stale_operator(current, op.version)
         self.conn.execute(delete(s.operator_roles).where(s.operator_roles.c.operator == name))
         self._insert_roles(name, roles)
         return stored

@@ -16,12 +16,14 @@ from aptien_ops.backends.sql_catalog.json_rows import array_text, iso_text, json
 from aptien_ops.backends.sql_catalog.tenant_query import before, key_of, page_of, tally_of
 from aptien_ops.domain import (
     ClusterLoad,
+    ListedTenant,
     Tenant,
     TenantCount,
     TenantQuery,
     TenantState,
     TenantTally,
 )
+from aptien_ops.domain.billing import LicenceState
 from aptien_ops.domain.versions import stale_tenant
 from aptien_ops.errors import Conflict, NotFound
 from aptien_ops.ports import TenantRepository
@@ -43,6 +45,13 @@ def _filtered(stmt: Select[Any], region: str | None, state: TenantState | None) 
 def _tenant(row: Any) -> Tenant:
     # _COLUMNS is in Tenant's field order, so the row maps on positionally.
     return Tenant(row[0], row[1], row[2], row[3], TenantState(row[4]), *row[5:])
+
+
+def _listed(row: Any) -> ListedTenant:
+    # A page's row: the tenant's columns in Tenant's field order, then its licence state.
+    values = list(row)
+    values[4], values[-1] = TenantState(values[4]), LicenceState(values[-1])
+    return ListedTenant(*values)
 
 
 def _values(tenant: Tenant) -> dict[str, object]:
@@ -76,10 +85,10 @@ class SqlTenants(Repository):
                 gc.enable()
 
     @guarded
-    def page(self, query: TenantQuery, *, offset: int, limit: int) -> list[Tenant]:
-        """At most ``limit`` tenants of ``query`` from ``offset``: filtered, ordered and cut by
-        the database."""
-        return [_tenant(row) for row in self.conn.execute(page_of(_COLUMNS, query, offset, limit))]
+    def page(self, query: TenantQuery, *, offset: int, limit: int) -> list[ListedTenant]:
+        """At most ``limit`` tenants of ``query`` from ``offset``, each with its licence state:
+        filtered, ordered, joined and cut by the database."""
+        return [_listed(row) for row in self.conn.execute(page_of(_COLUMNS, query, offset, limit))]
 
     @guarded
     def position(self, name: str, query: TenantQuery) -> int | None:

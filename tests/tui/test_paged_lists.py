@@ -16,7 +16,7 @@ from aptien_ops.backends.sql_catalog import backups as backup_adapter
 from aptien_ops.backends.sql_catalog import tenants as tenant_adapter
 from aptien_ops.backup_policy import BackupRecord
 from aptien_ops.composition import Console
-from aptien_ops.domain import Tenant, TenantQuery
+from aptien_ops.domain import ListedTenant, Tenant, TenantQuery
 from aptien_ops.domain.backup_index import DueFact
 from aptien_ops.screens.backups import BackupsScreen
 from aptien_ops.screens.backups_view import DUE_SHOWN, WINDOW
@@ -37,15 +37,21 @@ def sandbox(catalog_config: Path) -> Path:
 
 @pytest.fixture
 def rows_read(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """``[n]``: tenant rows the catalog adapter turned into ``Tenant``s since last set to 0."""
+    """``[n]``: tenant rows the catalog adapter turned into ``Tenant``s (a list's page: into
+    ``ListedTenant``s, each with its licence) since last set to 0."""
     read = [0]
-    make = tenant_adapter._tenant
+    make, listed = tenant_adapter._tenant, tenant_adapter._listed
 
     def counted(row: Any) -> Tenant:
         read[0] += 1
         return make(row)
 
+    def counted_listed(row: Any) -> ListedTenant:
+        read[0] += 1
+        return listed(row)
+
     monkeypatch.setattr(tenant_adapter, "_tenant", counted)
+    monkeypatch.setattr(tenant_adapter, "_listed", counted_listed)
     yield read
 
 

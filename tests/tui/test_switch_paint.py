@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from textual.app import App
-from tui_helpers import console_app, settle, story, until
+from tui_helpers import console_app, screen_text, settle, story, until
 
 from aptien_ops.composition import Console
 from aptien_ops.screens.app import SCREENS
@@ -144,3 +144,25 @@ async def test_a_reload_that_finds_the_same_rows_keeps_the_table_as_it_is() -> N
         await until(pilot, lambda: not table.filling, "the table to be filled again")
         assert cleared == [1, 1] and table.get_row("k99")[1].plain == "failed"
         assert table.cursor_row == 50
+
+
+@story
+async def test_a_backups_return_keeps_the_due_list_it_shows_when_nothing_changed(
+    open_as: Callable[..., Console], demo_tenants: None
+) -> None:
+    # Laying the Due box out rendered its whole report again (a Rich table of 40 items) each
+    # time it was given one, the same or not.
+    from textual.widgets import Static
+
+    async with console_app(open_as("olga"), screen="8") as (app, pilot):
+        due = app.screen.query_one("#backups-due-list", Static)
+        shown: list[object] = []
+        update = due.update
+        due.update = lambda *a, **k: (shown.append(a), update(*a, **k))[1]  # type: ignore[method-assign]
+        for key in ("1", "8"):
+            await pilot.press(key)
+            await settle(pilot)
+        assert shown == [] and "no backup yet" in screen_text(app)
+        await pilot.press("r")  # one region: another due list
+        await settle(pilot)
+        assert len(shown) == 1

@@ -176,8 +176,12 @@ class BackupRunner:
     ) -> tuple[BackupRecord, float]:
         """Runs in a worker thread: the dump, compressed and encrypted into the store.
 
-        Raises: Unavailable at once if the tenant's cluster was found down in this run.
+        Raises: Unavailable at once if the tenant's cluster was found down in this run;
+        Forbidden if the operator lost the role since the run began (revoked meanwhile: no
+        further tenant is read; the refusal is logged once, by :meth:`_record`).
         """
+        with self.ctx.catalog.read() as tx:
+            self.ctx.authorize(tx, Action.BACKUP_RUN)
         started = time.perf_counter()
         cluster = self.stores.own_cluster(tenant)
         health.require(cluster.name)

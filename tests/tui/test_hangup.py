@@ -1,0 +1,57 @@
+"""The TUI when the SSH connection drops (SIGHUP) or it is told to stop (SIGTERM): the action
+under way in a worker finishes and records its outcome, then the app leaves, saying why; it
+never leaves an action halfway. (The signal's path from the process's handler to the app is
+``aptien_ops.cli.interrupts.divert``; a real hang-up through a terminal: tests/test_ssh_tui.py
+style, in tests/test_tui_hangup.py.)"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+
+import pytest
+from tui_helpers import console_app, open_provision_form, story, until
+
+from aptien_ops.composition import Console
+from aptien_ops.domain import TenantState
+
+pytestmark = pytest.mark.tui
+
+
+@pytest.mark.parametrize(
+    ("signum", "why"),
+    [
+        pytest.param(signal.SIGHUP, "the connection was lost (SIGHUP)", id="sighup"),
+        pytest.param(signal.SIGTERM, "the console was stopped (SIGTERM)", id="sigterm"),
+    ],
+)
+@story
+async def test_a_provisioning_under_way_finishes_then_the_app_leaves(
+    open_as: Callable[..., Console], monkeypatch: pytest.MonkeyPatch, signum: int, why: str
+) -> None:
+    console = open_as("olga")
+    store = console.ctx.store("eu-sandbox-1")
+    apply_schema = store.apply_schema
+    reached, go_on = threading.Event(), threading.Event()
+
+    def held(tenant: str, target_version: int, *, region: str) -> int:
+        reached.set()
+        assert go_on.wait(120), "the test never let the step go on"
+        return apply_schema(tenant, target_version, region=region)
+
+    monkeypatch.setattr(store, "apply_schema", held)
+    async with console_app(console) as (app, pilot):
+        await open_provision_form(pilot)
+        await pilot.press(*"acme-gmbh", "enter", *"DE", "enter", "enter", "enter")
+        await until(pilot, reached.is_set, "the schema step to begin", workers=False)
+        app.signalled(signum)
+        for _ in range(5):  # the app keeps running while the step is under way
+            await pilot.pause()
+        assert app.is_running and app.ended == why
+        go_on.set()
+        await until(pilot, lambda: not app.is_running, "the app to leave")
+    ada = open_as("ada")
+    assert ada.tenants.show("acme-gmbh").state == TenantState.ACTIVE
+    [entry] = [e for e in ada.opslog.list() if e.action == "tenant.provision"]
+    assert entry.outcome == "ok"
