@@ -91,6 +91,10 @@ class Action(StrEnum):
     SESSION_END = "session.end"
     SESSION_VIEW = "session.view"
     BILLING_NOTIFY = "billing.notify"
+    NOTICE_VIEW = "notice.view"
+    NOTICE_DRAFT = "notice.draft"
+    NOTICE_RESOLVE = "notice.resolve"
+    NOTICE_CANCEL = "notice.cancel"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -198,6 +202,12 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.SESSION_VIEW: _SECURITY_OR_ADMIN,
     # Licence-ending and non-payment notices to the tenants' representatives (e-mail, in-app).
     Action.BILLING_NOTIFY: _BILLING,
+    # Operational notices (maintenance, outages, changes): every member of staff sees them;
+    # operators write, resolve and cancel them.
+    Action.NOTICE_VIEW: _ALL_STAFF,
+    Action.NOTICE_DRAFT: _OPS,
+    Action.NOTICE_RESOLVE: _OPS,
+    Action.NOTICE_CANCEL: _OPS,
 }
 
 #: Who may approve a four-eyes request, by the action requested.
@@ -227,6 +237,7 @@ UNLOGGED_READS = frozenset(
         Action.BREACH_VIEW,
         Action.BILLING_STATE,
         Action.BILLING_VIEW,
+        Action.NOTICE_VIEW,
     }
 )
 

@@ -26,6 +26,11 @@ REGISTRY: dict[str, dict[str, str]] = {
     "inapp_writer": {"tenant": "aptien_ops.backends.notify_inapp:TenantMessages"},
     "website": {"files": "aptien_ops.backends.notify_website:SiteFiles"},
     "billing_source": {"stripe": "aptien_ops.backends.stripe_billing:StripeBilling"},
+    "sandbox_billing": {"localstripe": "aptien_ops.backends.sandbox_stripe:SandboxStripe"},
+    "billing_server": {
+        "serve": "aptien_ops.backends.sandbox_stripe:serve",
+        "answers": "aptien_ops.backends.sandbox_stripe:answers",
+    },
     "inspection_reader": {
         "sqlite": "aptien_ops.backends.inspection_readers.sqlite:SqliteInspectionReader",
         "postgresql": "aptien_ops.backends.inspection_readers.postgres:PostgresInspectionReader",

@@ -1,4 +1,4 @@
-"""Billing's tables (migration 0008), on :data:`catalog_schema.metadata`.
+"""Billing's tables (migrations 0008 and 0010), on :data:`catalog_schema.metadata`.
 
 ``tenant_billing`` holds exactly the fields of :class:`aptien_ops.domain.billing.TenantBilling`:
 Stripe ids, the subscription's status and period, the latest invoice's number, amount,
@@ -43,6 +43,11 @@ tenant_billing = Table(
     Column("invoice_due", UtcDateTime(), nullable=True),
     Column("last_event_id", String(STRIPE_ID), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=True),
+    # Migration 0010: each object's own mark, and which invoice is the latest.
+    Column("subscription_updated_at", UtcDateTime(), nullable=True),
+    Column("invoice_id", String(STRIPE_ID), nullable=True),
+    Column("invoice_created", UtcDateTime(), nullable=True),
+    Column("invoice_updated_at", UtcDateTime(), nullable=True),
     CheckConstraint(f"subscription_status IN {LICENCE_STATES!r}", name="subscription_status"),
     Index(None, "customer_id", unique=True),
     Index(None, "subscription_status", "tenant"),

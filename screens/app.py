@@ -68,6 +68,9 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         Binding("question_mark,f1", "help", "Help", tooltip="keys per screen (this list)"),
         Binding("ctrl+l", "lock", "Lock now", show=False, tooltip="lock now; Enter unlocks"),
         Binding(
+            "ctrl+z", "suspend", "Suspend", show=False, tooltip="back to the shell; fg returns"
+        ),
+        Binding(
             "ctrl+r", "screen.refresh", "Reload", show=False, tooltip="reload what the screen shows"
         ),
         Binding("q", "quit", "Quit", tooltip="quit (ctrl+q works everywhere)"),
@@ -188,6 +191,7 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
             self.refresh_bindings()
 
     def on_mount(self) -> None:
+        self.app_resume_signal.subscribe(self, self.redraw_after_resume)
         self.guard_size(self.size)
         if self.catalog_ready:
             self.load(self._roles_and_limits, self._roles_loaded)

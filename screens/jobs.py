@@ -4,9 +4,12 @@ leaving when the connection drops (SIGHUP) or the console is told to stop (SIGTE
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import sys
 
 from textual.app import App
+from textual.geometry import Region
 from textual.worker import get_current_worker
 
 from aptien_ops.screens.base import OpsScreen
@@ -61,6 +64,26 @@ class JobTracking(App[None]):
         if self.quit_when_done and not self.jobs:
             self.exit()
 
+    def action_suspend(self) -> None:
+        """ctrl+z: back to the shell that started the console, ``fg`` brings it back. Only
+        when a shell with job control can: over SSH the console *is* the session (sshd's
+        ForceCommand, sudo), and a stopped console would leave it hanging until killed."""
+        if not shell_can_resume():
+            self.notify(
+                "ctrl+z: no shell started the console that could bring it back with fg"
+                " (over SSH the console is the session itself); q quits",
+                title="Not suspended",
+                severity="warning",
+                timeout=8,
+            )
+            return
+        self.action_suspend_process()
+
+    def redraw_after_resume(self, _app: App[None]) -> None:
+        """After ``fg``: the terminal was the shell's meanwhile, so draw every cell again (the
+        console's own idea of the screen has not changed, and would redraw nothing)."""
+        self.screen.refresh(Region(0, 0, *self.size), layout=True)
+
     async def action_quit(self) -> None:
         """Quit; while a long job (a backup run, a verification, a restore, a migration) is
         going, ask first. Its worker thread
@@ -86,3 +109,16 @@ class JobTracking(App[None]):
         self.push_screen(
             ConfirmModal(question, yes="Quit when done", title="A job is running"), decided
         )
+
+
+def shell_can_resume() -> bool:
+    """Whether the console runs as a job of a shell with job control: in a process group of
+    its own, other than its session's (the shell's), and in the terminal's foreground."""
+    stdin = sys.__stdin__
+    if stdin is None:
+        return False
+    try:
+        group = os.getpgrp()
+        return group != os.getsid(0) and os.tcgetpgrp(stdin.fileno()) == group
+    except (OSError, ValueError):  # no terminal, or stdin closed
+        return False

@@ -3,9 +3,14 @@ with tenants linked to customers made there: what the sync tests and the benchma
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import Tenant, TenantState
@@ -13,9 +18,21 @@ from aptien_ops.domain.billing import TenantBilling
 from aptien_ops.sandbox import write_sandbox_config
 
 import stripe_world
+from sandboxes import sandbox_on
 
 KEY = "sk_test_aptienSyncKey20261204"
 KEY_ENV = "APTIEN_TEST_STRIPE_KEY"
+#: The webhook endpoint's signing secret the webhook tests' [billing] names.
+SECRET = "whsec_hookTests20261204"
+SECRET_ENV = "APTIEN_TEST_WEBHOOK_SECRET"
+
+
+def signed(body: str, *, secret: str = SECRET, at: int | None = None) -> str:
+    """The Stripe-Signature header Stripe would send for ``body`` at ``at`` (now): computed
+    here, not by stripe-python."""
+    stamp = int(time.time()) if at is None else at
+    mac = hmac.new(secret.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    return f"t={stamp},v1={mac}"
 
 
 def billing_section(api_base: str, *, attempts: int = 2) -> str:
@@ -30,6 +47,19 @@ def billing_sandbox(directory: Path, api_base: str | None, *, attempts: int = 2)
     config, _ = write_sandbox_config(directory)
     if api_base is not None:
         config.write_text(config.read_text() + billing_section(api_base, attempts=attempts))
+    return config
+
+
+def hooked_sandbox(
+    request: pytest.FixtureRequest, directory: Path, api_base: str, mp: pytest.MonkeyPatch
+) -> Path:
+    """A sandbox on ``request.param``'s catalog (SQLite or PostgreSQL) whose [billing] names
+    ``api_base``, the API key and the webhook endpoint's secret (set in the environment)."""
+    mp.setenv(KEY_ENV, KEY)
+    mp.setenv(SECRET_ENV, SECRET)
+    config = sandbox_on(request.param, directory, request)
+    section = billing_section(api_base) + f'webhook_secret_env = "{SECRET_ENV}"\n'
+    config.write_text(config.read_text() + section)
     return config
 
 

@@ -17,6 +17,9 @@ from aptien_ops.cli.main import cli
 #: Each command's parameters (by their Click name) with a value that works; a flag is True.
 VALID: dict[str, dict[str, str | bool]] = {
     "sandbox init": {"path": "{tmp}/another-sandbox"},
+    # A server runs until it is stopped: here a port it refuses at once (exit 2), so that the
+    # walk goes on; tests/test_sandbox_billing.py runs it for real.
+    "sandbox billing-server": {"port": "0"},
     "sandbox seed": {"tenants": "1", "users": "2", "events": "4", "logins": "4", "seed": "9"},
     "region list": {},
     "region resolve": {"country": "DE"},
@@ -141,6 +144,16 @@ VALID: dict[str, dict[str, str | bool]] = {
     "billing sync": {"full": True},
     "billing notify": {"dry_run": True},
     "billing ingest-webhook": {"signature": "t=1,v1=00", "file": "{tmp}/sbx/ops.toml"},
+    "notice draft": {
+        "kind": "maintenance",
+        "title": "Database upgrade",
+        "body": "A short read-only window.",
+        "clusters": "eu-sandbox-1",
+    },
+    "notice list": {"everything": True},
+    "notice show": {"notice_id": "NTC-2026-0001"},
+    "notice resolve": {"notice_id": "NTC-2026-0001", "text": "done"},
+    "notice cancel": {"notice_id": "NTC-2026-0001", "reason": "drafted in error"},
 }
 #: Who runs each group's commands: inspection needs the security colleague, the rest an admin.
 OPERATOR = {"inspect": "sam", "partner": "pat", "breach": "sam", "billing": "bill"}

@@ -31,6 +31,7 @@ from aptien_ops.services.billing_sync import BillingSyncService
 from aptien_ops.services.billing_webhook import BillingWebhookService
 from aptien_ops.services.incident_scope import ScopeRequest
 from aptien_ops.services.incidents import IncidentInput, IncidentUpdate
+from aptien_ops.services.op_notices import NoticeDraft
 from aptien_ops.services.partners import PartnerInput, PartnerUpdate
 from aptien_ops.services.provisioning import ProvisionRequest
 from aptien_ops.services.sandbox_seed import SeedRequest
@@ -38,6 +39,9 @@ from aptien_ops.services.sessions import Holder, SessionStarted
 
 #: When the audited path's incidents became known.
 _AWARE = datetime(2026, 1, 5, tzinfo=UTC)
+
+#: When the audited path's notices start (their ids are NTC-2026-…).
+_NOTICE_FROM = datetime(2026, 12, 10, 22, tzinfo=UTC)
 
 #: The ops-log action an attempt is recorded under, where it is not the action's own name.
 LOGGED_AS = {Action.TENANT_RESIDENCY_OVERRIDE: Action.TENANT_PROVISION}
@@ -102,6 +106,15 @@ def refuse(call: Callable[[World], object]) -> Callable[[World], object]:
             call(world)
 
     return refused
+
+
+def _draft(tenants: tuple[str, ...] = ("acme-gmbh",)) -> NoticeDraft:
+    return NoticeDraft("maintenance", "Upgrade", "A short window.", _NOTICE_FROM, tenants=tenants)
+
+
+def _notice(world: World) -> str:
+    world.tenant()
+    return world.as_("olga").op_notices.draft(_draft()).id
 
 
 def _incident(world: World) -> str:
@@ -736,6 +749,30 @@ SCENARIOS: dict[Action, Scenario] = {
         lambda w: w.as_("sam").sessions.list(),
         refuse(lambda w: w.as_("vic").sessions.list()),
         None,
+    ),
+    Action.NOTICE_VIEW: Scenario(
+        _notice,
+        lambda w: w.as_("vic").op_notices.show("NTC-2026-0001"),
+        refuse(lambda w: w.as_("mallory").op_notices.list()),
+        None,
+    ),
+    Action.NOTICE_DRAFT: Scenario(
+        lambda w: w.tenant(),
+        lambda w: w.as_("olga").op_notices.draft(_draft()),
+        refuse(lambda w: w.as_("vic").op_notices.draft(_draft())),
+        lambda w: w.as_("olga").op_notices.draft(_draft(tenants=("nobody-here",))),
+    ),
+    Action.NOTICE_RESOLVE: Scenario(
+        _notice,
+        lambda w: w.as_("olga").op_notices.resolve("NTC-2026-0001", "done"),
+        refuse(lambda w: w.as_("vic").op_notices.resolve("NTC-2026-0001")),
+        lambda w: w.as_("olga").op_notices.resolve("NTC-2026-0404"),
+    ),
+    Action.NOTICE_CANCEL: Scenario(
+        _notice,
+        lambda w: w.as_("olga").op_notices.cancel("NTC-2026-0001", "in error"),
+        refuse(lambda w: w.as_("vic").op_notices.cancel("NTC-2026-0001", "in error")),
+        lambda w: w.as_("olga").op_notices.cancel("NTC-2026-0404", "in error"),
     ),
     Action.TENANT_UPDATE: Scenario(
         lambda w: w.tenant(),

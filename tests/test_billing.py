@@ -77,6 +77,7 @@ def _synced(world: PartnerWorld, tenant: str, **facts: object) -> None:
             subscription_id="sub_1",
             subscription_status=LicenceState.PAST_DUE,
             current_period_end=PERIOD_END,
+            invoice_id="in_7",
             invoice_number="INV-7",
             invoice_amount=129_950,
             invoice_currency="eur",
@@ -118,6 +119,7 @@ def test_the_billing_role_links_sees_everything_and_unlinks(
     first = status.rows[0].as_json()
     assert first["customer"] == acme
     assert first["invoice"] == {
+        "id": "in_7",
         "number": "INV-7",
         "amount": 129_950,
         "currency": "eur",
@@ -160,6 +162,7 @@ def test_every_other_role_sees_the_licence_state_only(world: PartnerWorld, strip
         ]
         text = service.status_json()
         assert "cus_" not in text and "INV-7" not in text and "129950" not in text
+        assert "in_7" not in text
         assert [list(row) for row in json.loads(text)] == [list(STATE_ONLY_KEYS)] * 3
         with pytest.raises(Forbidden):
             service.status(full=True)

@@ -65,6 +65,10 @@ def full(tenant: str = "acme-gmbh", customer: str = "cus_Acme1", **more: object)
         invoice_due=T0 + timedelta(days=14),
         last_event_id="evt_9",
         updated_at=T0,
+        subscription_updated_at=T0 - timedelta(hours=1, microseconds=3),
+        invoice_id="in_42",
+        invoice_created=T0 - timedelta(days=2),
+        invoice_updated_at=T0,
     )
     values.update(more)
     return TenantBilling(tenant, customer, **values)  # type: ignore[arg-type]
@@ -259,3 +263,40 @@ def test_the_runtime_role_may_not_forget_an_applied_event_or_remove_the_cursor(
     assert may("tenant_billing") == [True, True, True, True, False]
     assert may("billing_events") == [True, True, False, False, False]
     assert may("billing_cursor") == [True, True, True, False, False]
+
+
+def test_rows_kept_before_migration_0010_take_their_marks_from_updated_at(
+    sql_catalog_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import insert
+
+    monkeypatch.setattr(catalog_schema, "SCHEMA_HEAD", "0009")
+    old = SqlCatalog(CatalogSettings(url=sql_catalog_url))
+    assert old.ensure_schema().schema_revision == "0009"
+    with old.transaction() as tx:
+        acme = Tenant("acme-gmbh", "DE", "eu", "eu-1", TenantState.ACTIVE, None, None, T0, T0)  # type: ignore[arg-type]  # fmt: skip
+        tx.tenants.insert(acme)
+        before = {"subscription_status": "past_due", "cancel_at_period_end": False}
+        tx.conn.execute(  # only the columns of 0008
+            insert(catalog_billing.tenant_billing).values(
+                tenant="acme-gmbh", customer_id="cus_Acme1", invoice_number="A-1",
+                invoice_status="open", updated_at=T0, **before,
+            )
+        )  # fmt: skip
+        tx.billing.set_cursor("evt_9", T0)
+    old.dispose()
+    monkeypatch.undo()
+    new = SqlCatalog(CatalogSettings(url=sql_catalog_url))
+    try:
+        assert new.ensure_schema().schema_revision == catalog_schema.SCHEMA_HEAD
+        with new.read() as tx:
+            kept = tx.billing.get("acme-gmbh")
+            cursor = tx.billing.cursor()
+    finally:
+        new.dispose()
+    assert kept == TenantBilling(
+        "acme-gmbh", "cus_Acme1", subscription_status=LicenceState.PAST_DUE,
+        invoice_number="A-1", invoice_status="open", updated_at=T0,
+        subscription_updated_at=T0, invoice_updated_at=T0,
+    )  # fmt: skip
+    assert cursor is None  # the invoice's id is not known: the next sync is a full one

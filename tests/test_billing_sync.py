@@ -90,8 +90,12 @@ def test_a_full_sync_keeps_each_linked_tenants_licence_and_invoice(world: Billin
     assert (action, outcome, params["tenants_changed"]) == ("billing.sync", "ok", 3)
 
     again = world.console.billing_sync.sync(full=True)
-    assert again.changes == () and rows(world.console)["acme-gmbh"] == replace(
-        kept["acme-gmbh"], updated_at=rows(world.console)["acme-gmbh"].updated_at
+    now = rows(world.console)["acme-gmbh"]
+    assert again.changes == () and now == replace(
+        kept["acme-gmbh"],
+        updated_at=now.updated_at,
+        subscription_updated_at=now.subscription_updated_at,
+        invoice_updated_at=now.invoice_updated_at,
     )
 
 
@@ -104,10 +108,23 @@ def test_a_full_sync_leaves_a_row_an_event_newer_than_its_read_has_updated(
     with world.console.ctx.catalog.transaction() as tx:
         linked = tx.billing.get("acme-gmbh", for_update=True)
         assert linked is not None
-        newer = replace(linked, subscription_status=LicenceState.PAST_DUE, updated_at=later)
+        newer = replace(
+            linked,
+            subscription_status=LicenceState.PAST_DUE,
+            updated_at=later,
+            subscription_updated_at=later,
+        )
         tx.billing.save(newer)  # as a webhook delivered while Stripe was being read
     result = world.console.billing_sync.sync(full=True)
-    assert rows(world.console)["acme-gmbh"] == newer and result.changes == ()
+    kept = rows(world.console)["acme-gmbh"]
+    assert (kept.subscription_status, kept.subscription_updated_at) == (
+        LicenceState.PAST_DUE,
+        later,
+    )  # the subscription as the event left it; the invoice as the sync read it
+    assert kept.invoice_status == "paid" and kept.updated_at == later
+    assert [c.fields for c in result.changes] == [
+        ("invoice_id", "invoice_amount", "invoice_currency", "invoice_status")
+    ]
 
 
 def test_an_incremental_sync_applies_the_newer_events_once(world: BillingWorld) -> None:

@@ -8,8 +8,6 @@ never the body. The events are localstripe's own, as its API lists them."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from pathlib import Path
@@ -21,20 +19,18 @@ from aptien_ops.composition import open_console
 from aptien_ops.domain.billing import LicenceState
 
 import stripe_world
-from billing_sync_world import KEY, KEY_ENV, BillingWorld, billing_section, rows
+from billing_sync_world import (
+    KEY,
+    SECRET,
+    SECRET_ENV,
+    BillingWorld,
+    hooked_sandbox,
+    rows,
+    signed,
+)
 from cli_runner import Result, run_cli
-from sandboxes import BACKENDS, sandbox_on
+from sandboxes import BACKENDS
 from stripe_server import LocalStripe
-
-SECRET = "whsec_hookTests20261204"
-SECRET_ENV = "APTIEN_TEST_WEBHOOK_SECRET"
-
-
-def signed(body: str, *, secret: str = SECRET, at: int | None = None) -> str:
-    """The Stripe-Signature header Stripe would send for ``body`` at ``at`` (now)."""
-    stamp = int(time.time()) if at is None else at
-    mac = hmac.new(secret.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
-    return f"t={stamp},v1={mac}"
 
 
 @pytest.fixture(params=BACKENDS)
@@ -46,11 +42,7 @@ def hooked(
 ) -> tuple[Path, BillingWorld]:
     """acme-gmbh linked to a localstripe customer with an active subscription, on a SQLite
     or PostgreSQL catalog whose [billing] names the endpoint secret."""
-    monkeypatch.setenv(KEY_ENV, KEY)
-    monkeypatch.setenv(SECRET_ENV, SECRET)
-    config = sandbox_on(request.param, tmp_path / "sbx", request)
-    section = billing_section(stripe_server.url) + f'webhook_secret_env = "{SECRET_ENV}"\n'
-    config.write_text(config.read_text() + section)
+    config = hooked_sandbox(request, tmp_path / "sbx", stripe_server.url, monkeypatch)
     console = open_console(config)
     client = stripe_server.client(KEY)
     world = BillingWorld(console, client, stripe_world.plans(client))

@@ -139,6 +139,9 @@ def _register() -> None:
         billing_webhook,
     )  # they add their commands to the billing group
     cli.add_command(billing.billing)
+    from aptien_ops.cli import op_notices
+
+    cli.add_command(op_notices.notice)
 
 
 _register()

@@ -24,6 +24,7 @@ from aptien_ops.domain import Identity
 from aptien_ops.services.context import OpsContext
 
 if TYPE_CHECKING:
+    from aptien_ops.ports.sandbox import DemoBilling
     from aptien_ops.regions import RegionResolver
     from aptien_ops.services.approvals import ApprovalService
     from aptien_ops.services.backups import BackupService
@@ -38,12 +39,14 @@ if TYPE_CHECKING:
     from aptien_ops.services.inspection import InspectionService
     from aptien_ops.services.keys import KeyService
     from aptien_ops.services.lifecycle import LifecycleService
+    from aptien_ops.services.op_notices import OpNoticeService
     from aptien_ops.services.operators import OperatorService
     from aptien_ops.services.opslog_service import OpsLogService
     from aptien_ops.services.partners import PartnerService
     from aptien_ops.services.policy import PolicyService
     from aptien_ops.services.provisioning import ProvisioningService
     from aptien_ops.services.regions import RegionService
+    from aptien_ops.services.sandbox_billing import SandboxBillingService
     from aptien_ops.services.sandbox_seed import SandboxSeedService
     from aptien_ops.services.sessions import SessionService
     from aptien_ops.services.tenants import TenantService
@@ -223,6 +226,19 @@ class Console:
         )
 
     @_service
+    def sandbox_billing(self) -> SandboxBillingService:
+        from aptien_ops.services.sandbox_billing import SandboxBillingService
+
+        def server() -> DemoBilling | None:
+            configured = self.settings.billing
+            if configured is None:
+                return None
+            made: DemoBilling = backend("sandbox_billing", "localstripe")(configured)
+            return made
+
+        return SandboxBillingService(self.ctx, server, lambda: self.billing_sync)
+
+    @_service
     def inspection(self) -> InspectionService:
         from aptien_ops.services.inspection import InspectionService
 
@@ -274,6 +290,12 @@ class Console:
         from aptien_ops.services.billing_webhook import BillingWebhookService
 
         return BillingWebhookService(self.ctx, lambda: billing_source(self.settings))
+
+    @_service
+    def op_notices(self) -> OpNoticeService:
+        from aptien_ops.services.op_notices import OpNoticeService
+
+        return OpNoticeService(self.ctx)
 
     @_service
     def doctor(self) -> DoctorService:

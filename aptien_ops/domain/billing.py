@@ -175,8 +175,17 @@ class TenantBilling:
     invoice_due: datetime | None = None
     last_event_id: str | None = None
     updated_at: datetime | None = None
-    """When Stripe last changed what is kept here (the ``created`` of the newest event applied,
-    or the read time of a full sync): an older event never overwrites a newer one."""
+    """When Stripe last changed what is kept here: the newer of the two marks below (None:
+    never synced)."""
+    subscription_updated_at: datetime | None = None
+    """The subscription's mark: the ``created`` of the newest event applied to its fields, or
+    the read time of a full sync. An older event about the subscription never overwrites it."""
+    invoice_id: str | None = None
+    """The latest invoice's id (not card data: it names the invoice in Stripe)."""
+    invoice_created: datetime | None = None
+    """When the latest invoice was made: an older invoice never replaces it."""
+    invoice_updated_at: datetime | None = None
+    """The invoice's mark, as the subscription's: an older event about it never overwrites it."""
 
     @property
     def group(self) -> LicenceGroup:
@@ -201,6 +210,7 @@ class TenantBilling:
             "period_end": iso(self.current_period_end),
             "cancel_at_period_end": self.cancel_at_period_end,
             "invoice": {
+                "id": self.invoice_id,
                 "number": self.invoice_number,
                 "amount": self.invoice_amount,
                 "currency": self.invoice_currency,

@@ -58,6 +58,20 @@ class FreeText:
             )
         return text
 
+    def check_lines(self, value: str | None) -> str:
+        """:meth:`check`, but line breaks stay (Markdown): each line's white space is
+        collapsed, trailing blank lines dropped; the limit counts the line breaks too.
+        Raises: InvalidInput, as :meth:`check`."""
+        lines = [" ".join(line.split()) for line in (value or "").splitlines()]
+        text = "\n".join(lines).strip("\n")
+        if not text:
+            raise InvalidInput(f"{self.field} is empty")
+        if len(text) > self.limit:
+            raise InvalidInput(
+                f"{self.field} must be {self.help}; this one has {len(text):,}", hint=self.advice
+            )
+        return text
+
     def optional(self, value: str | None) -> str | None:
         """:meth:`check`, but None (or blank text) stays None."""
         return None if value is None or not value.strip() else self.check(value)
@@ -111,6 +125,13 @@ INCIDENT_CATEGORY = FreeText("a category", 80)
 #: The supervisory authority's reference of a report (its case number).
 REPORT_REFERENCE = FreeText("the report reference", 80)
 
+#: An operational notice's title, as lists, e-mails and the status page show it.
+NOTICE_TITLE = FreeText("the notice title", 200)
+#: An operational notice's body (Markdown; its line breaks are kept).
+NOTICE_BODY = FreeText("the notice body", 8000, "link to a page with the details")
+#: The text of a notice's update (``notice update --text``; line breaks kept).
+NOTICE_UPDATE_TEXT = FreeText("the update text", 2000, "link to a page with the details")
+
 #: The text a list is narrowed to (``--grep``, the TUI's ``/``): a substring of a shown column.
 GREP = FreeText("the filter text", 200, "a part of what a row shows is enough")
 
@@ -131,4 +152,7 @@ ALL = (
     DPO_CONTACT,
     INCIDENT_CATEGORY,
     REPORT_REFERENCE,
+    NOTICE_TITLE,
+    NOTICE_BODY,
+    NOTICE_UPDATE_TEXT,
 )

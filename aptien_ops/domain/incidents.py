@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from aptien_ops.domain.values import iso
-from aptien_ops.errors import InvalidInput
+from aptien_ops.domain.values import iso, yearly_id
 
 #: Art. 33(1): the authority hears of a breach within 72 hours of awareness.
 REPORT_WITHIN = timedelta(hours=72)
@@ -87,10 +86,7 @@ class TimelineKind(StrEnum):
 
 def validate_incident_id(value: str) -> str:
     """Raises: InvalidInput (the id is quoted at most 30 characters long)."""
-    if not isinstance(value, str) or not INCIDENT_ID.fullmatch(value):
-        shown = repr(value[:30]) if isinstance(value, str) else ""
-        raise InvalidInput(f"invalid incident id {shown}".strip(), hint="like INC-2026-0001")
-    return value
+    return yearly_id(value, INCIDENT_ID, "incident", "INC-2026-0001")
 
 
 def incident_id(year: int, number: int) -> str:

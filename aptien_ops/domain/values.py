@@ -79,6 +79,17 @@ def parse_choice(
         ) from None
 
 
+def yearly_id(value: str, pattern: re.Pattern[str], what: str, example: str) -> str:
+    """``value`` if ``pattern`` (``INC-2026-0001``, ``NTC-2026-0001``) matches all of it.
+
+    Raises: InvalidInput ``invalid <what> id '…'`` (quoting at most 30 characters), with the
+    ``example``."""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        shown = repr(value[:30]) if isinstance(value, str) else ""
+        raise InvalidInput(f"invalid {what} id {shown}".strip(), hint=f"like {example}")
+    return value
+
+
 #: RFC 5321's limits: 64 characters before the ``@``, 254 in all.
 EMAIL_LOCAL_MAX = 64
 EMAIL_MAX = 254

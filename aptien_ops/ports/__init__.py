@@ -35,6 +35,7 @@ from aptien_ops.ports.clusters import (
 from aptien_ops.ports.incidents import IncidentRepository, IncidentScopeRepository
 from aptien_ops.ports.inspection import InspectionReader
 from aptien_ops.ports.notifications import InAppWriter, MailTransport, WebsitePublisher
+from aptien_ops.ports.op_notices import NoticeRepository
 from aptien_ops.ports.outbox import BreachOutbox
 from aptien_ops.ports.partners import AssignmentRepository, PartnerRepository
 from aptien_ops.ports.sandbox import ActivityStats, ActivityWriter
@@ -59,6 +60,7 @@ __all__ = [
     "InAppWriter",
     "IncidentRepository",
     "IncidentScopeRepository",
+    "NoticeRepository",
     "InspectionReader",
     "Keyring",
     "MailTransport",

@@ -73,8 +73,11 @@ class BillingRepository(Protocol):
         """The tenant linked to the customer, if any."""
         ...
 
-    def all(self, *, states: frozenset[LicenceState] | None = None) -> list[TenantBilling]:
-        """Linked tenants (of ``states``, if given), by tenant name."""
+    def all(
+        self, *, states: frozenset[LicenceState] | None = None, for_update: bool = False
+    ) -> list[TenantBilling]:
+        """Linked tenants (of ``states``, if given), by tenant name; ``for_update`` locks
+        their rows until the transaction ends (PostgreSQL; SQLite's writer holds the file)."""
         ...
 
     def link(self, billing: TenantBilling) -> None:

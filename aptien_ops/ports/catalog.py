@@ -41,6 +41,7 @@ from aptien_ops.domain import (
 from aptien_ops.domain.backup_index import BackupQuery, DueCount, DueFact, DueRule, IndexTally
 from aptien_ops.ports.billing import BillingRepository
 from aptien_ops.ports.incidents import IncidentRepository, IncidentScopeRepository
+from aptien_ops.ports.op_notices import NoticeRepository
 from aptien_ops.ports.outbox import BreachOutbox
 from aptien_ops.ports.partners import AssignmentRepository, PartnerRepository
 
@@ -343,6 +344,8 @@ class CatalogTx(Protocol):
     def incident_scope(self) -> IncidentScopeRepository: ...
     @property
     def billing(self) -> BillingRepository: ...
+    @property
+    def op_notices(self) -> NoticeRepository: ...
 
 
 class Catalog(Protocol):

@@ -7,7 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from aptien_ops.domain.billing import CustomerFacts
 from aptien_ops.ports.clusters import DbConnection
+from aptien_ops.sandbox_billing import DemoLicence
 
 
 class ActivityStats(Protocol):
@@ -45,4 +47,16 @@ class ActivityWriter(Protocol):
         progress: Callable[[int, int], None] | None = None,
     ) -> ActivityStats:
         """Raises: Conflict (already seeded), InvalidInput, Unavailable."""
+        ...
+
+
+class DemoBilling(Protocol):
+    """The sandbox's Stripe-compatible server, where the demo customers are made (sandbox
+    only). Raises as :class:`aptien_ops.ports.billing.BillingSource` does."""
+
+    def seed_customer(
+        self, demo: DemoLicence, *, name: str, email: str | None, now: datetime
+    ) -> CustomerFacts:
+        """A customer of ``demo.tenant`` with a test card and a subscription in
+        ``demo.status``."""
         ...

@@ -10,8 +10,9 @@ chunk only: a failure mid-sync leaves the cursor where the events applied end, a
 converges. Never synced, or with a tenant linked since the last sync, a sync is a full one.
 
 :func:`apply_event` is the one way an event changes the catalog (a webhook delivery applies
-its event through it too): idempotent on the event's id, and the newer state wins — an event
-older than what a row holds (``TenantBilling.updated_at``) never overwrites it.
+its event through it too): idempotent on the event's id, and the newer state wins, per object
+— an event older than what a row holds of the subscription or the latest invoice never
+overwrites it (:mod:`aptien_ops.domain.billing_merge`).
 """
 
 from __future__ import annotations
@@ -26,13 +27,19 @@ from typing import TypeVar
 from aptien_ops.domain.billing import (
     BillingEvent,
     BillingNotConnected,
-    CustomerFacts,
     InvoiceFacts,
     LicenceGroup,
     LicenceState,
     SubscriptionFacts,
     TenantBilling,
     licence_group,
+)
+from aptien_ops.domain.billing_merge import (
+    KEPT,
+    invoice_rank,
+    merged,
+    with_invoice,
+    with_subscription,
 )
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
@@ -45,18 +52,6 @@ T = TypeVar("T")
 CHUNK = 200
 #: ``progress(step, done, total)``; ``total`` None while the step's size is not known yet.
 Progress = Callable[[str, int, int | None], None]
-#: The fields of a tenant's billing that Stripe's objects set (what a change is made of).
-KEPT = (
-    "subscription_id",
-    "subscription_status",
-    "current_period_end",
-    "cancel_at_period_end",
-    "invoice_number",
-    "invoice_amount",
-    "invoice_currency",
-    "invoice_status",
-    "invoice_due",
-)
 
 
 class Outcome(StrEnum):
@@ -131,60 +126,11 @@ def _difference(before: TenantBilling, after: TenantBilling) -> TenantChange | N
     )
 
 
-def _with_subscription(row: TenantBilling, sub: SubscriptionFacts | None) -> TenantBilling:
-    if sub is None:
-        return replace(
-            row,
-            subscription_id=None,
-            subscription_status=LicenceState.NONE,
-            current_period_end=None,
-            cancel_at_period_end=False,
-        )
-    return replace(
-        row,
-        subscription_id=sub.subscription_id,
-        subscription_status=sub.status,
-        current_period_end=sub.current_period_end,
-        cancel_at_period_end=sub.cancel_at_period_end,
-    )
-
-
-def _with_invoice(row: TenantBilling, invoice: InvoiceFacts | None) -> TenantBilling:
-    return replace(
-        row,
-        invoice_number=invoice.number if invoice else None,
-        invoice_amount=invoice.amount_due if invoice else None,
-        invoice_currency=invoice.currency if invoice else None,
-        invoice_status=invoice.status if invoice else None,
-        invoice_due=invoice.due_date if invoice else None,
-    )
-
-
-def _replaces(row: TenantBilling, sub: SubscriptionFacts) -> bool:
-    """Whether ``sub`` is the tenant's licence now: the one kept, or a live one where the kept
-    one has ended (an ended subscription never replaces a live one)."""
-    if row.subscription_id in (None, sub.subscription_id):
-        return True
-    ended = (LicenceGroup.EXPIRED, LicenceGroup.NONE)
-    return row.group in ended or licence_group(sub.status) not in ended
-
-
-def _applied_to(row: TenantBilling, subject: object) -> TenantBilling:
-    if isinstance(subject, SubscriptionFacts):
-        return _with_subscription(row, subject) if _replaces(row, subject) else row
-    if isinstance(subject, InvoiceFacts):
-        if subject.status == "draft" and row.invoice_status not in (None, "draft"):
-            return row  # next period's draft: the invoice to show is still the finalised one
-        return _with_invoice(row, subject)
-    if isinstance(subject, CustomerFacts) and subject.deleted:
-        return _with_invoice(_with_subscription(row, None), None)
-    return row
-
-
 def apply_event(tx: CatalogTx, event: BillingEvent, now: datetime) -> Applied:
     """Apply one Stripe event to the tenant it is about, in ``tx``; once per event id, and
-    only if it is not older than what the tenant's row holds. ``now`` is when it is recorded
-    as applied. Raises: the catalog's errors."""
+    only if it is not older than what the tenant's row holds of the object it is about
+    (:mod:`aptien_ops.domain.billing_merge`). ``now`` is when it is recorded as applied.
+    Raises: the catalog's errors."""
     billing = tx.billing
     if billing.seen(event.event_id):
         return Applied(event.event_id, Outcome.SEEN)
@@ -194,13 +140,15 @@ def apply_event(tx: CatalogTx, event: BillingEvent, now: datetime) -> Applied:
     row = billing.get(linked.tenant, for_update=True) if linked is not None else None
     if row is None:
         return Applied(event.event_id, Outcome.UNLINKED)
-    if row.updated_at is not None and event.created < row.updated_at:
+    assert subject is not None  # a row was found by its customer
+    updated = merged(row, subject, event.created)
+    if updated is None:
         return Applied(event.event_id, Outcome.STALE)
-    updated = _applied_to(row, subject)
+    if updated != row:  # the kept fields, or only the object's mark (so an older event is stale)
+        billing.save(replace(updated, last_event_id=event.event_id))
     change = _difference(row, updated)
     if change is None:
         return Applied(event.event_id, Outcome.UNCHANGED)
-    billing.save(replace(updated, last_event_id=event.event_id, updated_at=event.created))
     return Applied(event.event_id, Outcome.CHANGED, change)
 
 
@@ -223,10 +171,13 @@ def _latest_invoices(invoices: Iterable[InvoiceFacts]) -> dict[str, InvoiceFacts
     best: dict[str, InvoiceFacts] = {}
     for invoice in invoices:
         kept = best.get(invoice.customer_id)
-        rank = (invoice.status != "draft", invoice.created)
-        if kept is None or rank > (kept.status != "draft", kept.created):
+        if kept is None or _ranked(invoice) > _ranked(kept):
             best[invoice.customer_id] = invoice
     return best
+
+
+def _ranked(invoice: InvoiceFacts) -> tuple[bool, datetime, str]:
+    return invoice_rank(invoice.status, invoice.created, invoice.invoice_id)
 
 
 def _per_tenant(changes: Iterable[TenantChange]) -> tuple[TenantChange, ...]:
@@ -237,6 +188,10 @@ def _per_tenant(changes: Iterable[TenantChange]) -> tuple[TenantChange, ...]:
         fields = tuple(f for f in KEPT if f in first.fields or f in c.fields)
         merged[c.tenant] = TenantChange(c.tenant, first.before, c.after, fields)
     return tuple(merged.values())
+
+
+def _after(mark: datetime | None, stamp: datetime) -> bool:
+    return mark is not None and mark > stamp
 
 
 def _counted(step: str, items: Iterable[T], progress: Progress | None) -> list[T]:
@@ -292,18 +247,22 @@ class BillingSyncService:
         invoices = _latest_invoices(_counted("invoices", source.invoices(), progress))
         changes: list[TenantChange] = []
         with self.ctx.catalog.transaction() as tx:
-            rows = tx.billing.all()
+            # Locked: a webhook applying an event meanwhile waits for this transaction, then
+            # finds what it wrote (and one that came first is seen here, by its mark).
+            rows = tx.billing.all(for_update=True)
             for done, row in enumerate(rows, 1):
-                if row.updated_at is not None and row.updated_at > stamp:
-                    continue  # an event newer than this read was applied meanwhile (a webhook)
-                updated = _with_invoice(
-                    _with_subscription(row, subs.get(row.customer_id)),
-                    invoices.get(row.customer_id),
-                )
+                updated = row
+                # An object an event newer than this read changed meanwhile (a webhook) is
+                # left as that event made it.
+                if not _after(row.subscription_updated_at, stamp):
+                    updated = with_subscription(updated, subs.get(row.customer_id), stamp)
+                if not _after(row.invoice_updated_at, stamp):
+                    updated = with_invoice(updated, invoices.get(row.customer_id), stamp)
                 change = _difference(row, updated)
                 if change is not None:
                     changes.append(change)
-                tx.billing.save(replace(updated, updated_at=stamp))
+                if updated != row:
+                    tx.billing.save(updated)
                 if progress is not None:
                     progress("tenants", done, len(rows))
             tx.billing.set_cursor(cursor, now)

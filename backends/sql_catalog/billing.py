@@ -85,10 +85,14 @@ class SqlBilling(Repository):
         return _billing(row) if row is not None else None
 
     @guarded
-    def all(self, *, states: frozenset[LicenceState] | None = None) -> list[TenantBilling]:
+    def all(
+        self, *, states: frozenset[LicenceState] | None = None, for_update: bool = False
+    ) -> list[TenantBilling]:
         stmt = select(*_COLUMNS).order_by(_B.tenant)
         if states is not None:
             stmt = stmt.where(_B.subscription_status.in_(sorted(str(x) for x in states)))
+        if for_update:
+            stmt = stmt.with_for_update()
         return [_billing(row) for row in self.conn.execute(stmt)]
 
     @guarded
@@ -224,6 +228,7 @@ def _chosen(pairs: list[tuple[str, Any]], full: bool) -> list[tuple[str, Any]]:
 
 def _invoice_pairs(pg: bool) -> list[tuple[str, Any]]:
     return [
+        ("id", _B.invoice_id),
         ("number", _B.invoice_number),
         ("amount", _B.invoice_amount),
         ("currency", _B.invoice_currency),

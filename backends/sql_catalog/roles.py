@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from aptien_ops.backends import catalog_billing as b
+from aptien_ops.backends import catalog_op_notices as n
 from aptien_ops.backends import catalog_outbox as o
 from aptien_ops.backends import catalog_schema as s
 from aptien_ops.errors import Conflict
@@ -44,6 +45,11 @@ NARROWER: Mapping[str, tuple[str, ...]] = {
     b.billing_events.name: ("SELECT", "INSERT"),
     b.billing_cursor.name: ("SELECT", "INSERT", "UPDATE"),
     "alembic_version": ("SELECT",),
+    # Operational notices: what was announced and who did what stays; a notice's row moves
+    # on (its status), its stored scope is written once with it.
+    n.op_notices.name: ("SELECT", "INSERT", "UPDATE"),
+    n.op_notice_updates.name: ("SELECT", "INSERT"),
+    n.op_notice_scope.name: ("SELECT", "INSERT"),
     **OUTBOX,
 }
 #: PostgreSQL 17 lets a non-owner VACUUM a table (``MAINTAIN``): the purge's shredding.

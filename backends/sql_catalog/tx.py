@@ -14,6 +14,7 @@ from aptien_ops.backends.sql_catalog.breach_outbox import SqlBreachOutbox
 from aptien_ops.backends.sql_catalog.history import SqlTenantHistory
 from aptien_ops.backends.sql_catalog.incident_scope import SqlIncidentScope
 from aptien_ops.backends.sql_catalog.incidents import SqlIncidents
+from aptien_ops.backends.sql_catalog.op_notices import SqlNotices
 from aptien_ops.backends.sql_catalog.operators import SqlOperators
 from aptien_ops.backends.sql_catalog.opslog import SqlOpsLog
 from aptien_ops.backends.sql_catalog.partner_assignments import SqlPartnerAssignments
@@ -56,6 +57,7 @@ class SqlCatalogTx:
         self.incident_scope = SqlIncidentScope(self)
         self.breach_outbox = SqlBreachOutbox(self)
         self.billing = SqlBilling(self)
+        self.op_notices = SqlNotices(self)
 
 
 _: type[CatalogTx] = SqlCatalogTx

@@ -2,7 +2,8 @@
 under way in a worker finishes and records its outcome, then the app leaves, saying why; it
 never leaves an action halfway. (The signal's path from the process's handler to the app is
 ``aptien_ops.cli.interrupts.divert``; a real hang-up through a terminal: tests/test_ssh_tui.py
-style, in tests/test_tui_hangup.py.)"""
+style, in tests/test_ssh_hangup.py.) ctrl+z where no shell could bring the console back
+only says so; with one, tests/test_tui_suspend.py stops it and brings it back with fg."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from tui_helpers import console_app, open_provision_form, story, until
 
 from aptien_ops.composition import Console
 from aptien_ops.domain import TenantState
+from aptien_ops.screens import jobs
+from aptien_ops.screens.app import OpsApp
 
 pytestmark = pytest.mark.tui
 
@@ -55,3 +58,26 @@ async def test_a_provisioning_under_way_finishes_then_the_app_leaves(
     assert ada.tenants.show("acme-gmbh").state == TenantState.ACTIVE
     [entry] = [e for e in ada.opslog.list() if e.action == "tenant.provision"]
     assert entry.outcome == "ok"
+
+
+@story
+async def test_ctrl_z_without_a_shell_to_come_back_to_only_says_so(
+    open_as: Callable[..., Console], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stopped: list[bool] = []
+    monkeypatch.setattr(OpsApp, "action_suspend_process", lambda app: stopped.append(True))
+    monkeypatch.setattr(jobs, "shell_can_resume", lambda: False)  # sshd's ForceCommand, sudo
+    async with console_app(open_as("ada")) as (app, pilot):
+        await pilot.press("ctrl+z")
+        await until(pilot, lambda: app._notifications, "the warning")
+        [toast] = list(app._notifications)
+        assert toast.title == "Not suspended" and "q quits" in toast.message
+        assert stopped == [] and app.is_running
+        monkeypatch.setattr(jobs, "shell_can_resume", lambda: True)  # a job of bash
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert stopped == [True]
+
+
+def test_a_job_of_no_terminal_cannot_be_brought_back() -> None:
+    assert jobs.shell_can_resume() is False  # pytest's stdin is no terminal in the foreground

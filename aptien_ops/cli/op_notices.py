@@ -1,0 +1,155 @@
+"""``notice`` commands: operational notices (maintenance, outages, changes) told to the tenants
+they affect: draft, list, show, resolve and cancel."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from aptien_ops.cli.breach import TIMES, a_moment
+from aptien_ops.cli.output import echo, fields, table
+from aptien_ops.cli.params import TextLimit, reason_option
+from aptien_ops.cli.state import CliState, pass_state
+from aptien_ops.domain.free_text import NOTICE_BODY, NOTICE_TITLE, NOTICE_UPDATE_TEXT
+from aptien_ops.wording import plural
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from aptien_ops.services.op_notice_results import NoticeDetail
+
+
+@click.group("notice", epilog=TIMES)
+def notice() -> None:
+    """Operational notices: a maintenance, an outage or a change, told to exactly the tenants
+    it affects (by region, cluster or name). Every member of staff sees notices; operators
+    and admins write them.
+
+    \b
+    Examples:
+      aptien-ops notice draft --kind maintenance --title "Database upgrade" \\
+          --body "Short read-only window." --from 2026-12-10T22:00Z --to 2026-12-10T23:00Z \\
+          --clusters eu-fra-1
+      aptien-ops notice list                 (every notice not resolved or cancelled)
+      aptien-ops notice resolve NTC-2026-0001 --text "Done."
+    """
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    return tuple(v for v in (value or "").split(",") if v.strip())
+
+
+def _detail(state: CliState, detail: NoticeDetail) -> None:
+    data = detail.as_json()
+    if state.json:
+        state.out(data)
+        return
+    nested = ("updates", "scope", "scope_tenants", "scope_regions", "moved", "body")
+    record = {k: v for k, v in data.items() if k not in nested}
+    record["scope"] = detail.notice.scope.words()
+    text = fields(record)
+    text += "\n\n" + detail.notice.body
+    per_region = ", ".join(f"{r}: {n:,}" for r, n in detail.regions.items())
+    text += f"\n\nSCOPE  {plural(len(detail.tenants), 'tenant')} ({per_region or '-'})"
+    for moved in detail.moved:
+        text += f"\n  {moved.words()}"
+    text += "\n\nUPDATES\n" + table(
+        [s.as_json() for s in detail.steps], ("at", "operator", "kind", "status", "text")
+    )
+    echo(text)
+
+
+@notice.command("draft")
+@click.option("--kind", required=True, help="maintenance, outage or change.")
+@click.option(
+    "--title", required=True, callback=TextLimit(NOTICE_TITLE), help=f"{NOTICE_TITLE.help}."
+)
+@click.option(
+    "--body",
+    required=True,
+    callback=TextLimit(NOTICE_BODY),
+    help=f"What happens and what clients should do, Markdown, {NOTICE_BODY.help}.",
+)
+@click.option("--from", "starts_at", callback=a_moment, help="When it starts (default: now).")
+@click.option("--to", "ends_at", callback=a_moment, help="When it ends (none: open-ended).")
+@click.option("--regions", help="The regions it affects, comma-separated.")
+@click.option("--clusters", help="The clusters it affects, comma-separated.")
+@click.option("--tenants", help="The tenants it affects, comma-separated.")
+@click.option("--all", "everything", is_flag=True, help="Every tenant.")
+@pass_state
+def notice_draft(
+    state: CliState,
+    kind: str,
+    title: str,
+    body: str,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    regions: str | None,
+    clusters: str | None,
+    tenants: str | None,
+    everything: bool,
+) -> None:
+    """Write a notice; its scope is resolved now to the active and suspended tenants it names
+    and stored with it (exit 2 if it names none: nothing is written). Give exactly one of
+    --regions, --clusters, --tenants and --all."""
+    from aptien_ops.services.op_notices import NoticeDraft
+
+    given = NoticeDraft(
+        kind,
+        title,
+        body,
+        starts_at,
+        ends_at,
+        _names(regions),
+        _names(clusters),
+        _names(tenants),
+        everything,
+    )
+    detail = state.console().op_notices.draft(given)
+    human = f"drafted {detail.id}: {plural(len(detail.tenants), 'tenant')} in scope"
+    state.out(detail.as_json(), human)
+
+
+@notice.command("list")
+@click.option("--status", help="draft, scheduled, in-progress, resolved or cancelled.")
+@click.option("--all", "everything", is_flag=True, help="Resolved and cancelled notices too.")
+@pass_state
+def notice_list(state: CliState, status: str | None, everything: bool) -> None:
+    """Notices not resolved or cancelled, latest start first."""
+    rows = state.console().op_notices.list(status=status, everything=everything)
+    data = [r.as_json() for r in rows]
+    columns = ("id", "kind", "status", "starts_at", "ends_at", "scope", "title")
+    state.out(data, table(data, columns) + f"\n{plural(len(rows), 'notice')}")
+
+
+@notice.command("show")
+@click.argument("notice_id", metavar="ID")
+@pass_state
+def notice_show(state: CliState, notice_id: str) -> None:
+    """One notice: its record, body, scope (per region, and who moved since) and updates."""
+    _detail(state, state.console().op_notices.show(notice_id))
+
+
+@notice.command("resolve")
+@click.argument("notice_id", metavar="ID")
+@click.option(
+    "--text",
+    callback=TextLimit(NOTICE_UPDATE_TEXT),
+    help=f"A closing word, {NOTICE_UPDATE_TEXT.help}.",
+)
+@pass_state
+def notice_resolve(state: CliState, notice_id: str, text: str | None) -> None:
+    """Mark a notice resolved; an open-ended window ends now."""
+    detail = state.console().op_notices.resolve(notice_id, text)
+    state.out(detail.as_json(), f"resolved {detail.id}")
+
+
+@notice.command("cancel")
+@click.argument("notice_id", metavar="ID")
+@reason_option("Why it is cancelled", kept="the notice's updates and the ops log")
+@pass_state
+def notice_cancel(state: CliState, notice_id: str, reason: str) -> None:
+    """Cancel a notice that will not happen (or was drafted in error)."""
+    detail = state.console().op_notices.cancel(notice_id, reason)
+    state.out(detail.as_json(), f"cancelled {detail.id}")

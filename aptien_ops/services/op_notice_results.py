@@ -1,0 +1,89 @@
+"""What the operational notices' use cases return: frozen, typed, each with ``as_json()``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from aptien_ops.domain.op_notices import Notice, NoticeStep, ScopedTenant
+from aptien_ops.domain.values import iso
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    """A notice as ``notice list`` shows it."""
+
+    notice: Notice
+
+    def as_json(self) -> dict[str, object]:
+        n = self.notice
+        return {
+            "id": n.id,
+            "kind": str(n.kind),
+            "status": str(n.status),
+            "starts_at": iso(n.starts_at),
+            "ends_at": iso(n.ends_at),
+            "scope": n.scope.words(),
+            "title": n.title,
+        }
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A tenant of the stored scope that lives elsewhere now, or is no longer reached."""
+
+    then: ScopedTenant
+    now: ScopedTenant
+    state: str
+
+    @property
+    def reached(self) -> bool:
+        """Whether the notice still goes to it (active or suspended: the stored scope wins)."""
+        return self.state in ("active", "suspended")
+
+    def words(self) -> str:
+        """``acme-gmbh moved eu-fra-1 -> eu-ber-1 (still told: the stored scope)``."""
+        if not self.reached:
+            return f"{self.then.tenant} is {self.state} now (not told)"
+        return (
+            f"{self.then.tenant} moved {self.then.cluster or '-'} -> {self.now.cluster or '-'}"
+            " (still told: the stored scope)"
+        )
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "tenant": self.then.tenant,
+            "scoped_cluster": self.then.cluster,
+            "cluster_now": self.now.cluster,
+            "state": self.state,
+            "told": self.reached,
+        }
+
+
+@dataclass(frozen=True)
+class NoticeDetail:
+    """One notice: the record, its steps, its stored scope (counted per region) and what
+    changed of that scope since it was stored."""
+
+    notice: Notice
+    steps: tuple[NoticeStep, ...]
+    tenants: tuple[ScopedTenant, ...]
+    moved: tuple[Moved, ...]
+
+    @property
+    def id(self) -> str:
+        return self.notice.id
+
+    @property
+    def regions(self) -> dict[str, int]:
+        """Tenants of the stored scope per region, by region."""
+        return dict(sorted(Counter(t.region for t in self.tenants).items()))
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            **self.notice.as_json(),
+            "updates": [s.as_json() for s in self.steps],
+            "scope_tenants": len(self.tenants),
+            "scope_regions": self.regions,
+            "moved": [m.as_json() for m in self.moved],
+        }
