@@ -402,7 +402,7 @@ partner_shares = Table(
 )
 
 # -- incidents (migration 0006), breach notices (0007), billing (0008) and operational notices
-# (0010): their own modules, on this metadata
+# (0011): their own modules, on this metadata
 from aptien_ops.backends import (  # noqa: E402 - they define their tables on this metadata
     catalog_billing,  # noqa: F401
     catalog_incidents,  # noqa: F401
