@@ -1,4 +1,4 @@
-"""Billing's tables (migrations 0008 and 0011), on :data:`catalog_schema.metadata`.
+"""Billing's tables (migrations 0008 and 0010), on :data:`catalog_schema.metadata`.
 
 ``tenant_billing`` holds exactly the fields of :class:`aptien_ops.domain.billing.TenantBilling`:
 Stripe ids, the subscription's status and period, the latest invoice's number, amount,
@@ -43,7 +43,7 @@ tenant_billing = Table(
     Column("invoice_due", UtcDateTime(), nullable=True),
     Column("last_event_id", String(STRIPE_ID), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=True),
-    # Migration 0011: each object's own mark, and which invoice is the latest.
+    # Migration 0010: each object's own mark, and which invoice is the latest.
     Column("subscription_updated_at", UtcDateTime(), nullable=True),
     Column("invoice_id", String(STRIPE_ID), nullable=True),
     Column("invoice_created", UtcDateTime(), nullable=True),

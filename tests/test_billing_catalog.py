@@ -265,14 +265,14 @@ def test_the_runtime_role_may_not_forget_an_applied_event_or_remove_the_cursor(
     assert may("billing_cursor") == [True, True, True, False, False]
 
 
-def test_rows_kept_before_migration_0011_take_their_marks_from_updated_at(
+def test_rows_kept_before_migration_0010_take_their_marks_from_updated_at(
     sql_catalog_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sqlalchemy import insert
 
-    monkeypatch.setattr(catalog_schema, "SCHEMA_HEAD", "0010")
+    monkeypatch.setattr(catalog_schema, "SCHEMA_HEAD", "0009")
     old = SqlCatalog(CatalogSettings(url=sql_catalog_url))
-    assert old.ensure_schema().schema_revision == "0010"
+    assert old.ensure_schema().schema_revision == "0009"
     with old.transaction() as tx:
         acme = Tenant("acme-gmbh", "DE", "eu", "eu-1", TenantState.ACTIVE, None, None, T0, T0)  # type: ignore[arg-type]  # fmt: skip
         tx.tenants.insert(acme)

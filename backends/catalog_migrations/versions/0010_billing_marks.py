@@ -8,8 +8,8 @@ are not known: the cursor is cleared when any row holds an invoice, so the next 
 sync`` is a full one and fills them in (until then, events about invoices are weighed by the
 invoice's mark, as before).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-04
 
 Frozen DDL (never imports backends.catalog_schema); names follow that module's convention.
@@ -20,8 +20,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
