@@ -1,4 +1,4 @@
-"""The operational notices' tables (migration 0010), on :data:`catalog_schema.metadata`.
+"""The operational notices' tables (migration 0011), on :data:`catalog_schema.metadata`.
 
 A notice (maintenance, outage, change) with its window and status, its dated updates (who did
 what), and the tenants its scope resolved to when it was first sent (the stored scope).

@@ -36,7 +36,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: The Alembic revision this code writes and expects. A test asserts it is the script head;
 #: a new migration bumps it.
-SCHEMA_HEAD = "0010"
+SCHEMA_HEAD = "0011"
 
 #: Key of the PostgreSQL advisory lock that serialises concurrent schema upgrades.
 SCHEMA_LOCK_KEY = 0x4170_7469_656E  # "Aptien"
@@ -402,7 +402,7 @@ partner_shares = Table(
 )
 
 # -- incidents (migration 0006), breach notices (0007), billing (0008) and operational notices
-# (0010): their own modules, on this metadata
+# (0011): their own modules, on this metadata
 from aptien_ops.backends import (  # noqa: E402 - they define their tables on this metadata
     catalog_billing,  # noqa: F401
     catalog_incidents,  # noqa: F401

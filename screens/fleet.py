@@ -1,7 +1,7 @@
 """Fleet: drift between the catalog and the clusters, grouped by kind, and schema migration.
 
-The check (one query per cluster) runs in a worker with a loading indicator each time the
-screen is shown; ``d`` runs the deep check, which also opens every tenant database; ``m``
+The check (one query per cluster) runs in a worker each time the screen is shown, the status
+line saying where it is; ``d`` runs the deep check, which also opens every tenant database; ``m``
 upgrades tenant schemas with a progress bar fed by messages from the worker thread.
 """
 
@@ -183,6 +183,8 @@ class FleetScreen(OpsScreen):
         """What each region filter shows (None until the first check is in)."""
         self.deep = False
         """Whether the findings shown come from a deep check."""
+        self.checking = False
+        """A check is on its way (the status line says which cluster it is at)."""
 
     def compose_body(self) -> ComposeResult:
         yield Static("checking…", id="fleet-status")
@@ -200,7 +202,10 @@ class FleetScreen(OpsScreen):
     # -- checking --------------------------------------------------------------------------
 
     def refresh_data(self, *, deep: bool = False) -> None:
-        self.query_one("#fleet-findings").loading = True
+        # Said on the status line, the last findings kept below it: an animated loading
+        # indicator over them repainted the region 60 times a second for the seconds a check
+        # takes, on the UI thread, while the check's worker wanted the interpreter lock.
+        self.checking = True
         what = "every tenant database" if deep else "the clusters"
         self.query_one("#fleet-status", Static).update(f"checking {what}…")
 
@@ -223,12 +228,12 @@ class FleetScreen(OpsScreen):
 
     @on(ClusterChecked)
     def _cluster_checked(self, event: ClusterChecked) -> None:
-        if self.query_one("#fleet-findings").loading:
+        if self.checking:
             self.query_one("#fleet-status", Static).update(f"checking {event.cluster}…")
 
     def _checked(self, checked: tuple[dict[str | None, FindingsView], bool]) -> None:
         self.findings, self.deep = checked
-        self.query_one("#fleet-findings").loading = False
+        self.checking = False
         self._show_findings()
 
     def _show_findings(self) -> None:
@@ -290,7 +295,7 @@ class FleetScreen(OpsScreen):
         return True
 
     def service_refused(self, error: OpsError) -> None:
-        self.query_one("#fleet-findings").loading = False
+        self.checking = False
         self.query_one("#fleet-migration").display = False
         if self.findings is None:
             self.query_one("#fleet-status", Static).update(Text(error.one_line(), style="red"))

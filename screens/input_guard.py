@@ -6,9 +6,10 @@ asked) or an unknown CSI sequence (``ESC [ 1 ; 5 s``) arrives as ``]``, ``2``, `
 ``l``… and every letter that is a binding acts (``l`` Logins, ``s`` Suspend, ``c`` Cancel).
 Over SSH anything can send such bytes. :class:`InputGuard` drops them before the parser sees
 them: whole control strings (OSC, DCS, SOS, PM, APC, up to their BEL or ST, even when split
-across reads), and CSI sequences whose final byte is none of those that Textual reads as a key,
-a mouse or focus report, or a terminal's answer. Plain text, keys, the Escape key itself,
-alt+key and bracketed pastes pass unchanged.
+across reads; a read that begins with ESC ends one that was cut off, so a lost terminator
+never swallows the keys after it), and CSI sequences whose final byte is none of those that
+Textual reads as a key, a mouse or focus report, or a terminal's answer. Plain text, keys,
+the Escape key itself, alt+key and bracketed pastes pass unchanged.
 """
 
 from __future__ import annotations
@@ -34,16 +35,23 @@ class InputGuard:
     def __init__(self) -> None:
         self.in_string = False
         """A control string began in an earlier chunk and has not ended yet."""
+        self.string_escape = False
+        """The last chunk ended with the ESC of what may be the string's ST (``ESC \\``)."""
 
     def clean(self, data: str) -> str:
-        if self.in_string and data == ESC:
-            self.in_string = False  # the Escape key alone: whatever was cut off, it is over
+        if self.in_string and (self.string_escape and data.startswith("\\")):
+            self.in_string = self.string_escape = False  # ST split across two reads
+            data = data[1:]
+        elif self.in_string and data.startswith(ESC):
+            # A key (Esc, an arrow) or a new sequence: whatever was cut off, it is over.
+            self.in_string = self.string_escape = False
         kept: list[str] = []
         at = 0
         while at < len(data):
             if self.in_string:
                 end = _STRING_END.search(data, at)
                 if end is None:
+                    self.string_escape = data.endswith(ESC)
                     return "".join(kept)  # the rest of the chunk is inside the string
                 self.in_string = False
                 at = end.end()

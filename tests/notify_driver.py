@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from pathlib import Path
 
 from aptien_ops.backends.notify_mail import SmtpTransport
@@ -24,9 +25,19 @@ from aptien_ops.services.notify_engine import Channels, Engine
 
 from notice_samples import NOW, start_campaign
 
+_SAYING = threading.Lock()
+
+
+def say(line: str) -> None:
+    """One whole line on stdout: the in-app engine's writer thread may pause while the main
+    thread reports progress, and ``print`` writes the newline apart from the text."""
+    with _SAYING:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
 
 def pause() -> None:
-    print("paused", flush=True)
+    say("paused")
     sys.stdin.readline()
     sys.exit(3)
 
@@ -48,14 +59,14 @@ def deliver(catalog: SqlCatalog, campaign: Campaign, channels: Channels, sent: i
     sent; prints ``done`` and the counts at the end."""
 
     def progress(channel: str, done: int, total: int) -> None:
-        print(f"{channel} {done}/{total}", flush=True)
+        say(f"{channel} {done}/{total}")
         if sent is not None and done >= sent:
             pause()
 
     counts = Engine(
         catalog, campaign, channels, now=lambda: NOW, sleep=lambda s: None, progress=progress
     ).run()
-    print("done " + json.dumps({c.channel: c.as_json() for c in counts}), flush=True)
+    say("done " + json.dumps({c.channel: c.as_json() for c in counts}))
 
 
 def main() -> None:
@@ -65,7 +76,7 @@ def main() -> None:
     catalog = SqlCatalog(CatalogSettings(url=url))
     catalog.ensure_schema()
     campaign = start_campaign(catalog, ("email",), recipients)
-    print("filled", flush=True)
+    say("filled")
     if where == "filled":
         pause()
     kind, _, n = where.partition(":")

@@ -55,7 +55,7 @@ class Pausing:
 
 
 def main() -> None:
-    faulthandler.dump_traceback_later(40, exit=True)  # a hung run says where (stderr)
+    faulthandler.dump_traceback_later(120, exit=True)  # a hung run says where (stderr)
     url, directory = sys.argv[1], Path(sys.argv[2])
     kind, _, n = (sys.argv[3] if len(sys.argv) > 3 else "").partition(":")
     store = store_in(directory)

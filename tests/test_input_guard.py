@@ -25,6 +25,9 @@ from aptien_ops.screens.input_guard import InputGuard, guarded_parser
         (["\x1b"], "\x1b"),  # the Escape key
         (["\x1b]", "x"], "\x1b]x"),  # alt+] then x, each read on its own
         (["\x1b]0;never ended", "\x1b", "s"], "\x1bs"),  # Escape ends a cut-off string
+        (["\x1b]11;rgb:0/0/0\x1b", "\\q"], "q"),  # a terminal's answer, its ST split in two
+        (["\x1b]0;cut off", "\x1b[Aq"], "\x1b[Aq"),  # a key after it: the string is over
+        (["\x1b]0;a", "b", "c\x07d"], "d"),  # a string over three reads
     ],
 )
 def test_the_guard_keeps_keys_and_drops_sequences(chunks: list[str], kept: str) -> None:

@@ -76,7 +76,10 @@ class Pane:
                 code, signal = self.info("pane_dead_status"), self.info("pane_dead_signal")
             return code or (f"signal {signal}" if signal else "")
 
-        found = until(ended, "the pane's command ended")
+        try:
+            found = until(ended, "the pane's command ended")
+        except AssertionError as failed:
+            raise AssertionError(f"{failed}\n--- screen ---\n{self.screen()}") from None
         assert not found.startswith("signal"), f"the pane's command was killed: {found}"
         return int(found)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from tui_helpers import ManualClock, Pins, console_app, story, until
 
+from aptien_ops.cli.tui import _record_end as record_end
 from aptien_ops.composition import Console, open_console
 from aptien_ops.config import load_settings
 from aptien_ops.errors import InvalidInput
@@ -96,6 +97,29 @@ async def test_a_busy_session_is_warned_ten_minutes_before_its_hours_are_up_then
         app.check_idle_lock()
         await pilot.pause()
     assert app.ended == "the session ended after 2 hours: log in again to go on"
+
+
+@story
+async def test_the_end_of_a_session_past_its_hours_is_in_the_ops_log(
+    sandbox: Path, clock: ManualClock
+) -> None:
+    limited(sandbox, 1)
+    env = {"APTIEN_OPS_OPERATOR": "ada", "SSH_CONNECTION": OVER_SSH}
+    console = open_console(sandbox, env=env, defer_catalog=True)  # as aptien-ops tui opens it
+    try:
+        app = OpsApp(console, clock=clock, record_session=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.session is not None, "the session's start")
+            clock.advance(3600)
+            app.check_idle_lock()
+            await pilot.pause()
+        record_end(console, app)  # as the command line does once the app has left
+        [end] = [e for e in console.opslog.list(limit=5) if e.action == "session.end"]
+    finally:
+        console.close()
+    assert end.operator == "ada" and end.ssh_origin and "203.0.113.7" in end.ssh_origin
+    reason = "ended by the console: the session ended after 1 hour: log in again to go on"
+    assert reason in str(end.params), end.params
 
 
 def test_session_max_hours_defaults_to_twelve_and_refuses_what_is_out_of_range(

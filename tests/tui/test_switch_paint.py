@@ -166,3 +166,30 @@ async def test_a_backups_return_keeps_the_due_list_it_shows_when_nothing_changed
         await pilot.press("r")  # one region: another due list
         await settle(pilot)
         assert len(shown) == 1
+
+
+@story
+async def test_the_fleet_check_says_where_it_is_without_an_animation_over_the_findings(
+    open_as: Callable[..., Console], demo_tenants: None
+) -> None:
+    # A loading indicator over the findings repainted them 60 times a second for the seconds
+    # a check of a large fleet takes, on the UI thread the check's worker competes with.
+    import threading
+
+    console = open_as("ada")
+    release = threading.Event()
+    check = console.fleet.check
+
+    def slow_check(*args: Any, **kwargs: Any) -> Any:
+        release.wait(timeout=30)
+        return check(*args, **kwargs)
+
+    console.fleet.check = slow_check  # type: ignore[method-assign]
+    async with console_app(console) as (app, pilot):
+        await pilot.press("6")
+        await until(pilot, lambda: "checking" in screen_text(app), "the check to be said")
+        assert not [w for w in app.screen.query("*") if w.loading]
+        release.set()
+        await settle(pilot)
+        assert "checking" not in screen_text(app).splitlines()[2]
+        assert "no drift" in screen_text(app) or "finding" in screen_text(app)

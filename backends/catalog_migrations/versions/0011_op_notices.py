@@ -1,8 +1,8 @@
 """Operational notices: maintenance, outages and changes told to the tenants they affect; each
 notice's dated updates (who did what) and the tenants its scope resolved to.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-04
 
 Frozen DDL (never imports backends.catalog_schema); names follow that module's convention.
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
