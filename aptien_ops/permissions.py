@@ -97,6 +97,7 @@ class Action(StrEnum):
     NOTICE_CANCEL = "notice.cancel"
     NOTICE_SEND = "notice.send"
     NOTICE_UPDATE = "notice.update"
+    NOTICE_PUBLISH = "notice.publish"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -213,6 +214,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     # To the tenants' representatives (the catalog's contacts): the operator role suffices.
     Action.NOTICE_SEND: _OPS,
     Action.NOTICE_UPDATE: _OPS,
+    # The regions' public status pages of operational notices.
+    Action.NOTICE_PUBLISH: _OPS,
 }
 
 #: Who may approve a four-eyes request, by the action requested.

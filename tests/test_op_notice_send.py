@@ -7,10 +7,12 @@ reaches the e-mail or a terminal raw."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from test_billing_notify import _read
@@ -19,6 +21,7 @@ from test_notify_kill_cli import send_through
 from aptien_ops.backends.tenant_schema import utc_timestamp
 from aptien_ops.composition import Console, open_console
 from aptien_ops.composition.adapters import notice_channels
+from aptien_ops.config import load_settings
 from aptien_ops.domain import TenantState
 from aptien_ops.domain.op_notices import NoticeStatus
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, Unavailable
@@ -230,3 +233,37 @@ def test_hostile_titles_and_bodies_reach_neither_the_mail_nor_the_terminal_raw(
         assert "second line" in body
     listed = run_cli("notice", "deliveries", notice_id, config=w.config, operator="vic")
     assert listed.code == 0 and "sent" in listed.stdout
+
+
+def test_each_region_s_status_page_shows_its_sent_notices_escaped_in_html_json_and_atom(
+    world: World,
+) -> None:
+    w = world
+    evil = '<script>alert("x")</script> & </entry>'
+    sent_id = w.draft(evil, "Body <b>bold</b>")
+    draft_id = w.draft("Only a draft")
+    console = w.console()
+    w.sending(console, []).send(sent_id, ["email"])
+    published = console.op_notice_status.publish()
+    assert published.regions == {"eu": 1, "us": 1}
+    website = load_settings(w.config).notifications.website.dir
+    for region in ("eu", "us"):
+        html = (website / region / "status.html").read_text()
+        assert "&lt;script&gt;" in html and "<script>" not in html
+        assert "Body &lt;b&gt;bold&lt;/b&gt;" in html and draft_id not in html
+        feed = json.loads((website / region / "status.json").read_text())
+        assert [(n["id"], n["title"], n["status"]) for n in feed["notices"]] == [
+            (sent_id, evil, "scheduled")
+        ]
+        atom = ElementTree.parse(website / region / "status.atom").getroot()
+        ns = "{http://www.w3.org/2005/Atom}"
+        assert [e.findtext(f"{ns}title") for e in atom.iter(f"{ns}entry")] == [evil]
+    w.now = T0 + timedelta(days=3)
+    console.close()
+    console = w.console()
+    w.sending(console, []).update(sent_id, "resolved", "Done.")
+    w.now = T0 + timedelta(days=3 + 91)  # resolved more than 90 days ago: off the page
+    assert console.op_notice_status.publish().regions == {"eu": 0, "us": 0}
+    assert json.loads((website / "eu" / "status.json").read_text())["notices"] == []
+    assert [p.name for p in (website / "eu").iterdir() if p.name.startswith(".")] == []
+    console.close()

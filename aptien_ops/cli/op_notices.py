@@ -242,3 +242,14 @@ def notice_deliveries(state: CliState, notice_id: str) -> None:
         [d.as_json() for d in found],
         table(rows, columns) + f"\n{plural(len(found), 'delivery', 'deliveries')}",
     )
+
+
+@notice.command("publish")
+@pass_state
+def notice_publish(state: CliState) -> None:
+    """Write each region's status page into the website directory: status.html, status.json
+    and status.atom, with the notices sent there that are scheduled or in progress and those
+    finished within 90 days (drafts never). Run it after a send or an update (or from cron)."""
+    published = state.console().op_notice_status.publish()
+    counts = ", ".join(f"{r}: {n:,}" for r, n in published.regions.items())
+    state.out(published.as_json(), f"status pages written ({counts})")

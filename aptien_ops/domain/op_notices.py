@@ -178,3 +178,28 @@ class OpNoticeContent(NoticeContent):
     body: str
     update_text: str
     """The update's text; empty for the first send."""
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    """A notice as a region's status page shows it: its record and its dated updates (what
+    was told, never who did it)."""
+
+    notice: Notice
+    updates: tuple[NoticeStep, ...]
+
+    def as_json(self) -> dict[str, object]:
+        n = self.notice
+        return {
+            "id": n.id,
+            "kind": str(n.kind),
+            "status": str(n.status),
+            "title": n.title,
+            "body": n.body,
+            "starts_at": iso(n.starts_at),
+            "ends_at": iso(n.ends_at),
+            "updated_at": iso(n.updated_at),
+            "updates": [
+                {"at": iso(s.at), "status": str(s.status), "text": s.text} for s in self.updates
+            ],
+        }
