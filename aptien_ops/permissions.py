@@ -95,6 +95,8 @@ class Action(StrEnum):
     NOTICE_DRAFT = "notice.draft"
     NOTICE_RESOLVE = "notice.resolve"
     NOTICE_CANCEL = "notice.cancel"
+    NOTICE_SEND = "notice.send"
+    NOTICE_UPDATE = "notice.update"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -208,6 +210,9 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.NOTICE_DRAFT: _OPS,
     Action.NOTICE_RESOLVE: _OPS,
     Action.NOTICE_CANCEL: _OPS,
+    # To the tenants' representatives (the catalog's contacts): the operator role suffices.
+    Action.NOTICE_SEND: _OPS,
+    Action.NOTICE_UPDATE: _OPS,
 }
 
 #: Who may approve a four-eyes request, by the action requested.

@@ -8,25 +8,35 @@ keeps what it read. The subscriptions and invoices of the last test are localstr
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from waiting import until
 
 from aptien_ops.composition import open_console
-from aptien_ops.domain.billing import TenantBilling
+from aptien_ops.domain.billing import (
+    BillingEvent,
+    LicenceState,
+    SubscriptionFacts,
+    TenantBilling,
+)
+from aptien_ops.services.billing_sync import Outcome, apply_event
 
 import stripe_world
 from billing_sync_world import (
     KEY,
     BillingWorld,
+    billing_section,
     hooked_sandbox,
     rows,
     signed,
 )
 from cli_runner import run_cli
-from sandboxes import BACKENDS
+from sandboxes import BACKENDS, sandbox_on
 from stripe_server import LocalStripe
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -250,3 +260,45 @@ def test_a_full_sync_followed_by_older_deliveries_changes_nothing(
     })  # fmt: skip
     assert [deliver(config, e) for e in (past_due, unpaid, old_paid)] == ["stale"] * 3
     assert kept(config) == synced
+
+
+@pytest.mark.postgres
+def test_a_webhook_committed_while_a_full_sync_writes_is_not_overwritten(
+    request: pytest.FixtureRequest, tmp_path: Path, stripe_server: LocalStripe, stripe_key: str
+) -> None:
+    # Two connections to one PostgreSQL catalog: a webhook's transaction holds acme-gmbh's row
+    # (a newer event applied, not committed yet) while a full sync, in another thread, reaches
+    # its write; the webhook commits, and the sync must not write over what it applied.
+    config = sandbox_on("postgresql", tmp_path / "sbx", request)
+    config.write_text(config.read_text() + billing_section(stripe_server.url))
+    console = open_console(config)
+    client = stripe_server.client(stripe_key)
+    world = BillingWorld(console, client, stripe_world.plans(client))
+    customer = world.customer("acme-gmbh")
+    world.link_all()
+    sub = client.v1.subscriptions.list({"customer": customer}).data[0]
+    later = datetime.now(UTC) + timedelta(hours=1)
+    facts = SubscriptionFacts(sub.id, customer, LicenceState.PAST_DUE, later, False, later)
+    newer = BillingEvent("evt_whileSyncing", "customer.subscription.updated", later, facts)
+
+    def waiting_on_a_lock() -> bool:
+        with console.ctx.catalog.read() as tx:
+            query = (
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            return bool(tx.conn.execute(text(query)).scalar())
+
+    with ThreadPoolExecutor(1) as pool:
+        with console.ctx.catalog.transaction() as webhook:
+            assert apply_event(webhook, newer, later).outcome is Outcome.CHANGED
+            syncing = pool.submit(console.billing_sync.sync, full=True)
+            until(waiting_on_a_lock, "the full sync waits for the webhook's transaction")
+        result = syncing.result()
+    row = rows(console)["acme-gmbh"]
+    console.close()
+    assert (row.subscription_status, row.subscription_updated_at) == ("past_due", later)
+    assert row.last_event_id == "evt_whileSyncing" and row.invoice_status == "paid"
+    assert [c.fields for c in result.changes] == [
+        ("invoice_id", "invoice_amount", "invoice_currency", "invoice_status")
+    ]

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from aptien_ops.services.inspection import InspectionService
     from aptien_ops.services.keys import KeyService
     from aptien_ops.services.lifecycle import LifecycleService
+    from aptien_ops.services.op_notice_send import OpNoticeSending
     from aptien_ops.services.op_notices import OpNoticeService
     from aptien_ops.services.operators import OperatorService
     from aptien_ops.services.opslog_service import OpsLogService
@@ -296,6 +297,12 @@ class Console:
         from aptien_ops.services.op_notices import OpNoticeService
 
         return OpNoticeService(self.ctx)
+
+    @_service
+    def op_notice_sending(self) -> OpNoticeSending:
+        from aptien_ops.services.op_notice_send import OpNoticeSending
+
+        return OpNoticeSending(self.ctx, lambda: notice_channels(self.ctx), lambda: self.inspection)
 
     @_service
     def doctor(self) -> DoctorService:
