@@ -33,8 +33,16 @@ if TYPE_CHECKING:
 REGION_FILTER = Binding(
     "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
 )
-#: ``/`` on every list: the filter bar (screens/filter_bar.py).
-FILTER = Binding("slash", "filter", "Filter", tooltip="filter the list by any text its rows show")
+#: ``/`` on every list: the filter bar (screens/filter_bar.py). A priority binding: the app runs
+#: it before it hands the next key to the focused widget, so the letters typed right after ``/``
+#: (fast typing, a slow SSH link) land in the filter, not on the list's own keys.
+FILTER = Binding(
+    "slash",
+    "filter",
+    "Filter",
+    priority=True,
+    tooltip="filter the list by any text its rows show",
+)
 #: Escape in a filter bar: back to the table. A priority binding, so that the bar's input does
 #: not take the key; screens offer it only while the bar has the focus.
 LEAVE_FILTER = Binding(
@@ -226,6 +234,8 @@ class OpsScreen(Screen[None], ServiceCaller):
             bar = self.filter_bar()
             if bar is None:
                 return False
+            if action == "filter" and typing and not bar.editing:
+                return False  # ``/`` is text in another input
             if action == "clear_filter":  # not from another input: its own Esc goes first
                 return bar.editing or (bool(bar.needle) and not typing)
         return self.refusal(action) is None

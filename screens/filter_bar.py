@@ -145,9 +145,10 @@ class FilterBar(Horizontal):
         return self.input.has_focus
 
     def open(self) -> None:
-        """Show the bar and put the cursor in it."""
+        """Show the bar and put the cursor in it, before the next key is read: ``focus()``
+        would move it only later, and the keys typed meanwhile would reach the list."""
         self.display = True
-        self.input.focus()
+        self.screen.set_focus(self.input)
 
     def clear(self) -> None:
         """Drop the filter (the list shows every row again); unless it is being edited, the bar

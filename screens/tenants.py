@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from rich.text import Text
@@ -21,7 +22,7 @@ from textual.widgets import Static
 from aptien_ops.domain import TENANT_ORDERS, ListedTenant, TenantQuery
 from aptien_ops.domain.billing import LicenceGroup
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import CLEAR_FILTER, REGION_FILTER
+from aptien_ops.screens.base import CLEAR_FILTER, FILTER, REGION_FILTER
 from aptien_ops.screens.billing_render import (
     BILLING_FILTERS,
     licence_cell,
@@ -89,7 +90,7 @@ class TenantsScreen(PagedListScreen):
             priority=True,
             tooltip="open the highlighted tenant: steps, history, lifecycle actions",
         ),
-        Binding("slash", "filter", "Filter", tooltip="filter by name, country, region or state"),
+        replace(FILTER, tooltip="filter by name, country, region or state"),
         Binding("s", "sort", "Sort", tooltip="sort by the next column"),
         REGION_FILTER,
         Binding(
