@@ -138,9 +138,8 @@ def apply_event(tx: CatalogTx, event: BillingEvent, now: datetime) -> Applied:
     subject = event.subject
     linked = billing.by_customer(subject.customer_id) if subject is not None else None
     row = billing.get(linked.tenant, for_update=True) if linked is not None else None
-    if row is None:
+    if row is None or subject is None:
         return Applied(event.event_id, Outcome.UNLINKED)
-    assert subject is not None  # a row was found by its customer
     updated = merged(row, subject, event.created)
     if updated is None:
         return Applied(event.event_id, Outcome.STALE)
