@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from aptien_ops.domain.billing_notices import BillingNoticeContent
 from aptien_ops.domain.notices import LANGUAGES, NoticeContent, Recipient
+from aptien_ops.domain.op_notices import OpNoticeContent
 
 if TYPE_CHECKING:
     from jinja2 import Environment, Template
@@ -136,11 +137,16 @@ class _Safe:
 def render(content: NoticeContent, recipient: Recipient) -> tuple[str, str]:
     """(subject, body) for ``recipient`` in their language: the same for every recipient of
     a tenant and language, so a campaign renders each pair once. A billing notice has texts
-    of its own (:mod:`aptien_ops.billing_notice_texts`)."""
+    of its own (:mod:`aptien_ops.billing_notice_texts`), an operational notice too
+    (:mod:`aptien_ops.op_notice_texts`)."""
     if isinstance(content, BillingNoticeContent):
         from aptien_ops.billing_notice_texts import render_billing
 
         return render_billing(content, recipient.notice_language())
+    if isinstance(content, OpNoticeContent):
+        from aptien_ops.op_notice_texts import render_op_notice
+
+        return render_op_notice(content, recipient.notice_language())
     return _rendered(content, recipient.tenant, recipient.notice_language())
 
 

@@ -95,6 +95,9 @@ class Action(StrEnum):
     NOTICE_DRAFT = "notice.draft"
     NOTICE_RESOLVE = "notice.resolve"
     NOTICE_CANCEL = "notice.cancel"
+    NOTICE_SEND = "notice.send"
+    NOTICE_UPDATE = "notice.update"
+    NOTICE_PUBLISH = "notice.publish"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -208,6 +211,11 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.NOTICE_DRAFT: _OPS,
     Action.NOTICE_RESOLVE: _OPS,
     Action.NOTICE_CANCEL: _OPS,
+    # To the tenants' representatives (the catalog's contacts): the operator role suffices.
+    Action.NOTICE_SEND: _OPS,
+    Action.NOTICE_UPDATE: _OPS,
+    # The regions' public status pages of operational notices.
+    Action.NOTICE_PUBLISH: _OPS,
 }
 
 #: Who may approve a four-eyes request, by the action requested.

@@ -25,6 +25,7 @@ REGISTRY: dict[str, dict[str, str]] = {
     },
     "inapp_writer": {"tenant": "aptien_ops.backends.notify_inapp:TenantMessages"},
     "website": {"files": "aptien_ops.backends.notify_website:SiteFiles"},
+    "status_page": {"files": "aptien_ops.backends.status_page:StatusFiles"},
     "billing_source": {"stripe": "aptien_ops.backends.stripe_billing:StripeBilling"},
     "sandbox_billing": {"localstripe": "aptien_ops.backends.sandbox_stripe:SandboxStripe"},
     "billing_server": {

@@ -154,6 +154,10 @@ VALID: dict[str, dict[str, str | bool]] = {
     "notice show": {"notice_id": "NTC-2026-0001"},
     "notice resolve": {"notice_id": "NTC-2026-0001", "text": "done"},
     "notice cancel": {"notice_id": "NTC-2026-0001", "reason": "drafted in error"},
+    "notice send": {"notice_id": "NTC-2026-0001", "channels": "email", "dry_run": True},
+    "notice update": {"notice_id": "NTC-2026-0001", "status": "resolved", "text": "done"},
+    "notice deliveries": {"notice_id": "NTC-2026-0001"},
+    "notice publish": {},
 }
 #: Who runs each group's commands: inspection needs the security colleague, the rest an admin.
 OPERATOR = {"inspect": "sam", "partner": "pat", "breach": "sam", "billing": "bill"}

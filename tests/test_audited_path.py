@@ -117,6 +117,24 @@ def _notice(world: World) -> str:
     return world.as_("olga").op_notices.draft(_draft()).id
 
 
+def _sent_notice(world: World) -> str:
+    notice = _notice(world)
+    world.as_("olga").op_notice_sending.send(notice)
+    return notice
+
+
+def _unwritable_status_page(world: World) -> None:
+    """The website directory is a file: the status page cannot be written."""
+    website = load_settings(world.config).notifications.website.dir
+    website.parent.mkdir(parents=True, exist_ok=True)
+    if website.is_dir():
+        import shutil
+
+        shutil.rmtree(website)
+    website.write_text("not a directory")
+    world.as_("olga").op_notice_status.publish()
+
+
 def _incident(world: World) -> str:
     opened = world.as_("sam").incidents.open(IncidentInput("Bucket open", "integrity", _AWARE))
     return opened.id
@@ -773,6 +791,24 @@ SCENARIOS: dict[Action, Scenario] = {
         lambda w: w.as_("olga").op_notices.cancel("NTC-2026-0001", "in error"),
         refuse(lambda w: w.as_("vic").op_notices.cancel("NTC-2026-0001", "in error")),
         lambda w: w.as_("olga").op_notices.cancel("NTC-2026-0404", "in error"),
+    ),
+    Action.NOTICE_SEND: Scenario(
+        _notice,
+        lambda w: w.as_("olga").op_notice_sending.send("NTC-2026-0001"),
+        refuse(lambda w: w.as_("vic").op_notice_sending.send("NTC-2026-0001")),
+        lambda w: w.as_("olga").op_notice_sending.send("NTC-2026-0404"),
+    ),
+    Action.NOTICE_UPDATE: Scenario(
+        _sent_notice,
+        lambda w: w.as_("olga").op_notice_sending.update("NTC-2026-0001", "in-progress", "now"),
+        refuse(lambda w: w.as_("vic").op_notice_sending.update("NTC-2026-0001", "resolved", "x")),
+        lambda w: w.as_("olga").op_notice_sending.update("NTC-2026-0404", "resolved", "x"),
+    ),
+    Action.NOTICE_PUBLISH: Scenario(
+        _sent_notice,
+        lambda w: w.as_("olga").op_notice_status.publish(),
+        refuse(lambda w: w.as_("vic").op_notice_status.publish()),
+        _unwritable_status_page,
     ),
     Action.TENANT_UPDATE: Scenario(
         lambda w: w.tenant(),

@@ -12,12 +12,17 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ci_skips import missing_tool
 from waiting import until
+
+
+class StillRunning(AssertionError):
+    """The pane's command had not ended in the time given."""
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,10 @@ class Pane:
     def info(self, field: str) -> str:
         return self.tmux("display-message", "-p", "-t", "main", f"#{{{field}}}").strip()
 
-    def exit_status(self) -> int:
+    def exit_status(self, *, within: float | None = None) -> int:
         """The command's exit status, once it has ended (a command killed by a signal fails
-        the test)."""
+        the test). With ``within``, :class:`StillRunning` after that many seconds instead of
+        the suite's hang guard."""
 
         def ended() -> str:
             dead, code, signal = self.info("pane_dead"), "", ""
@@ -76,10 +82,19 @@ class Pane:
                 code, signal = self.info("pane_dead_status"), self.info("pane_dead_signal")
             return code or (f"signal {signal}" if signal else "")
 
-        try:
-            found = until(ended, "the pane's command ended")
-        except AssertionError as failed:
-            raise AssertionError(f"{failed}\n--- screen ---\n{self.screen()}") from None
+        if within is not None:
+            deadline = time.monotonic() + within
+            while not (found := ended()):
+                if time.monotonic() > deadline:
+                    raise StillRunning(
+                        f"still running {within:g} s on; the screen:\n{self.screen()}"
+                    )
+                time.sleep(0.05)
+        else:
+            try:
+                found = until(ended, "the pane's command ended")
+            except AssertionError as failed:
+                raise AssertionError(f"{failed}\n--- screen ---\n{self.screen()}") from None
         assert not found.startswith("signal"), f"the pane's command was killed: {found}"
         return int(found)
 

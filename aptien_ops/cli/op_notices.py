@@ -15,9 +15,10 @@ from aptien_ops.domain.free_text import NOTICE_BODY, NOTICE_TITLE, NOTICE_UPDATE
 from aptien_ops.wording import plural
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
-    from aptien_ops.services.op_notice_results import NoticeDetail
+    from aptien_ops.services.op_notice_results import NoticeDetail, SendResult
 
 
 @click.group("notice", epilog=TIMES)
@@ -153,3 +154,102 @@ def notice_cancel(state: CliState, notice_id: str, reason: str) -> None:
     """Cancel a notice that will not happen (or was drafted in error)."""
     detail = state.console().op_notices.cancel(notice_id, reason)
     state.out(detail.as_json(), f"cancelled {detail.id}")
+
+
+def _sent_text(result: SendResult) -> str:
+    regions = ", ".join(f"{r}: {n:,}" for r, n in result.regions.items())
+    tenants = sum(result.regions.values())
+    head = f"{result.notice_id}: {plural(tenants, 'tenant')} ({regions})"
+    lines = [head + f", {plural(result.representatives, 'representative')} with an e-mail"]
+    if result.delivery is not None:
+        d = result.delivery
+        verb = "resumed" if result.resumed else "sent"
+        lines.append(f"{verb} {d.subject} ({d.step.kind} {d.step.status})")
+        lines += [
+            f"  {c.channel}: {c.sent} sent, {c.pending} pending, {c.failed} failed"
+            for c in d.channels
+        ]
+    lines += [f"  note: {n}" for n in result.notes]
+    if result.sample is not None:
+        subject, body = result.sample
+        lines += ["", f"Subject: {subject}", "", body.rstrip()]
+    return "\n".join(lines)
+
+
+def _finish(state: CliState, result: SendResult) -> None:
+    from aptien_ops.errors import Unavailable
+
+    state.out(result.as_json(), _sent_text(result))
+    if result.undelivered:
+        raise Unavailable(
+            f"notice {result.notice_id} is not delivered to everyone (pending or failed)",
+            hint=f"aptien-ops notice deliveries {result.notice_id}; notice send again sends"
+            " what is pending",
+        )
+
+
+def _progress(state: CliState) -> Callable[[str, int, int], None]:
+    def progress(channel: str, done: int, total: int) -> None:
+        if not state.json:
+            click.echo(f"{channel}: {done}/{total}", err=True)
+
+    return progress
+
+
+@notice.command("send")
+@click.argument("notice_id", metavar="ID")
+@click.option("--channels", default="email,inapp", show_default=True, help="email, inapp.")
+@click.option("--dry-run", is_flag=True, help="Counts per region and a rendered sample only.")
+@pass_state
+def notice_send(state: CliState, notice_id: str, channels: str, dry_run: bool) -> None:
+    """Send a drafted notice to the representatives of the tenants in its stored scope, once
+    each per channel (the tenant's contact e-mail; in-app to the tenant's user with that
+    address). Run again after an interruption, it delivers only what is still pending. Exit 6
+    if some notice is not delivered (listed); exit 2 if the scope reaches nobody now."""
+    service = state.console().op_notice_sending
+    result = service.send(
+        notice_id, channels.split(","), dry_run=dry_run, progress=_progress(state)
+    )
+    _finish(state, result)
+
+
+@notice.command("update")
+@click.argument("notice_id", metavar="ID")
+@click.option("--status", required=True, help="scheduled, in-progress or resolved.")
+@click.option(
+    "--text",
+    required=True,
+    callback=TextLimit(NOTICE_UPDATE_TEXT),
+    help=f"What changed, {NOTICE_UPDATE_TEXT.help}.",
+)
+@pass_state
+def notice_update(state: CliState, notice_id: str, status: str, text: str) -> None:
+    """Record an update of a sent notice and send it to the same representatives on the
+    channels of the first send (once each)."""
+    service = state.console().op_notice_sending
+    _finish(state, service.update(notice_id, status, text, progress=_progress(state)))
+
+
+@notice.command("deliveries")
+@click.argument("notice_id", metavar="ID")
+@pass_state
+def notice_deliveries(state: CliState, notice_id: str) -> None:
+    """Each delivery of a notice (its send and updates) per channel: sent, pending, failed."""
+    found = state.console().op_notice_sending.deliveries(notice_id)
+    rows = [{**d.as_json(), "channel": c.channel, **c.as_json()} for d in found for c in d.channels]
+    columns = ("update", "kind", "status", "at", "channel", "sent", "pending", "failed")
+    state.out(
+        [d.as_json() for d in found],
+        table(rows, columns) + f"\n{plural(len(found), 'delivery', 'deliveries')}",
+    )
+
+
+@notice.command("publish")
+@pass_state
+def notice_publish(state: CliState) -> None:
+    """Write each region's status page into the website directory: status.html, status.json
+    and status.atom, with the notices sent there that are scheduled or in progress and those
+    finished within 90 days (drafts never). Run it after a send or an update (or from cron)."""
+    published = state.console().op_notice_status.publish()
+    counts = ", ".join(f"{r}: {n:,}" for r, n in published.regions.items())
+    state.out(published.as_json(), f"status pages written ({counts})")

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from aptien_ops.services.inspection import InspectionService
     from aptien_ops.services.keys import KeyService
     from aptien_ops.services.lifecycle import LifecycleService
+    from aptien_ops.services.op_notice_send import OpNoticeSending
+    from aptien_ops.services.op_notice_status import OpNoticeStatusPages
     from aptien_ops.services.op_notices import OpNoticeService
     from aptien_ops.services.operators import OperatorService
     from aptien_ops.services.opslog_service import OpsLogService
@@ -296,6 +298,19 @@ class Console:
         from aptien_ops.services.op_notices import OpNoticeService
 
         return OpNoticeService(self.ctx)
+
+    @_service
+    def op_notice_sending(self) -> OpNoticeSending:
+        from aptien_ops.services.op_notice_send import OpNoticeSending
+
+        return OpNoticeSending(self.ctx, lambda: notice_channels(self.ctx), lambda: self.inspection)
+
+    @_service
+    def op_notice_status(self) -> OpNoticeStatusPages:
+        from aptien_ops.services.op_notice_status import OpNoticeStatusPages
+
+        website = self.settings.notifications.website.dir
+        return OpNoticeStatusPages(self.ctx, lambda: backend("status_page", "files")(website))
 
     @_service
     def doctor(self) -> DoctorService:

@@ -157,7 +157,11 @@ def notice_content(due: DueNotice, company: str | None, published_at: str) -> Bi
 
 def content_from_json(fields: dict[str, object]) -> NoticeContent:
     """A campaign's content as the outbox stores it (its fields as JSON): a billing notice's
-    has the billing fields."""
+    has the billing fields, an operational notice's its own."""
+    if "notice_kind" in fields:
+        from aptien_ops.domain.op_notices import OpNoticeContent
+
+        return OpNoticeContent(**fields)  # type: ignore[arg-type]
     if "kind" in fields and "tenant" in fields:
         return BillingNoticeContent(**fields)  # type: ignore[arg-type]
     return NoticeContent(**fields)  # type: ignore[arg-type]

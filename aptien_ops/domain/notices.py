@@ -85,8 +85,11 @@ def message_id(incident_id: str, recipient: Recipient, domain: str) -> str:
 
 
 def notice_kind(subject: str) -> str:
-    """``breach`` or ``billing``: what a campaign's subject (an incident id, or a billing
-    notice's ``BIL-…`` key) is about; the in-app message's kind and the Message-ID say it."""
+    """``breach``, ``billing`` or ``operational``: what a campaign's subject (an incident id,
+    a billing notice's ``BIL-…`` key, an operational notice's ``NOT-…`` key) is about; the
+    in-app message's kind and the Message-ID say it."""
+    if subject.startswith("NOT-"):
+        return "operational"
     return "billing" if subject.startswith("BIL-") else "breach"
 
 

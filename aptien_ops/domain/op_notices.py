@@ -7,11 +7,13 @@ a scope (regions, clusters, tenants or all) and dated updates saying who did wha
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from aptien_ops.domain.notices import NoticeContent
 from aptien_ops.domain.values import iso, yearly_id
 
 NOTICE_ID = re.compile(r"^NTC-(\d{4})-(\d{4,6})$")
@@ -147,3 +149,57 @@ class ScopedTenant:
 
     def as_json(self) -> dict[str, object]:
         return {"tenant": self.tenant, "region": self.region, "cluster": self.cluster}
+
+
+#: A notice's outbox subjects start so (``NOT-`` and 16 hex digits fit the outbox's subject
+#: column beside the incidents' ids and billing's ``BIL-…`` keys).
+SUBJECT_PREFIX = "NOT-"
+
+
+def subject_key(notice_id: str, step_id: int) -> str:
+    """The outbox subject of one delivery of a notice (its first send, or an update)."""
+    digest = hashlib.sha256(f"{notice_id}\0{step_id}".encode()).hexdigest()
+    return SUBJECT_PREFIX + digest[:16]
+
+
+@dataclass(frozen=True)
+class OpNoticeContent(NoticeContent):
+    """What a delivery of an operational notice tells: it travels the notices' outbox as a
+    breach notice does. Of the inherited fields, ``incident_id`` holds the subject key and
+    ``title`` the notice's title (the rest are empty); :mod:`aptien_ops.op_notice_texts`
+    reads the fields below."""
+
+    notice_id: str
+    notice_kind: str
+    status: str
+    starts_at: str
+    ends_at: str
+    """ISO-8601 UTC, or empty: open-ended."""
+    body: str
+    update_text: str
+    """The update's text; empty for the first send."""
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    """A notice as a region's status page shows it: its record and its dated updates (what
+    was told, never who did it)."""
+
+    notice: Notice
+    updates: tuple[NoticeStep, ...]
+
+    def as_json(self) -> dict[str, object]:
+        n = self.notice
+        return {
+            "id": n.id,
+            "kind": str(n.kind),
+            "status": str(n.status),
+            "title": n.title,
+            "body": n.body,
+            "starts_at": iso(n.starts_at),
+            "ends_at": iso(n.ends_at),
+            "updated_at": iso(n.updated_at),
+            "updates": [
+                {"at": iso(s.at), "status": str(s.status), "text": s.text} for s in self.updates
+            ],
+        }

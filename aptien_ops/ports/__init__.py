@@ -34,7 +34,12 @@ from aptien_ops.ports.clusters import (
 )
 from aptien_ops.ports.incidents import IncidentRepository, IncidentScopeRepository
 from aptien_ops.ports.inspection import InspectionReader
-from aptien_ops.ports.notifications import InAppWriter, MailTransport, WebsitePublisher
+from aptien_ops.ports.notifications import (
+    InAppWriter,
+    MailTransport,
+    StatusPage,
+    WebsitePublisher,
+)
 from aptien_ops.ports.op_notices import NoticeRepository
 from aptien_ops.ports.outbox import BreachOutbox
 from aptien_ops.ports.partners import AssignmentRepository, PartnerRepository
@@ -61,6 +66,7 @@ __all__ = [
     "IncidentRepository",
     "IncidentScopeRepository",
     "NoticeRepository",
+    "StatusPage",
     "InspectionReader",
     "Keyring",
     "MailTransport",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from aptien_ops.domain.notices import InAppMessage, Mail, WebsiteNotice
+from aptien_ops.domain.op_notices import StatusEntry
 from aptien_ops.ports.clusters import DbConnection
 
 
@@ -55,6 +56,17 @@ class WebsitePublisher(Protocol):
 
     def publish(self, notice: WebsiteNotice) -> Sequence[Path]:
         """Write (or rewrite) the region's page and feed atomically; returns the files.
+
+        Raises: Unavailable if the directory cannot be written.
+        """
+        ...
+
+
+class StatusPage(Protocol):
+    """A region's status page of operational notices: HTML, a JSON feed and an Atom feed."""
+
+    def publish(self, region: str, entries: Sequence[StatusEntry], now: datetime) -> Sequence[Path]:
+        """Write the region's three files atomically (each replaced whole); returns them.
 
         Raises: Unavailable if the directory cannot be written.
         """

@@ -22,16 +22,17 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from aptien_ops.billing_notice_texts import billing_texts_digest
-from aptien_ops.domain import Tenant, validate_email
+from aptien_ops.domain import Tenant
 from aptien_ops.domain.billing_notices import DueNotice, due_notices, notice_content
 from aptien_ops.domain.notices import Campaign, ChannelCounts, OutboxRow, recipients_digest
 from aptien_ops.domain.values import iso
-from aptien_ops.errors import InvalidInput, OpsError, Unavailable
+from aptien_ops.errors import Unavailable
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.billing_suspend import Suspension, due_suspensions, suspend_unpaid
 from aptien_ops.services.context import OpsContext
 from aptien_ops.services.notify_engine import Channels, Engine, Progress, fill
+from aptien_ops.services.representatives import representative_rows
 
 if TYPE_CHECKING:
     from aptien_ops.services.inspection import InspectionService
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 
 #: The channels of a billing notice, in the order the engine runs them.
 CHANNELS = ("inapp", "email")
-#: The representative's recipient key in a notice's outbox rows (one per channel).
-REPRESENTATIVE = "representative"
 DEFAULT_NOTICE_DAYS = (30, 7, 1)
 
 
@@ -191,34 +190,7 @@ class BillingNoticeService:
     def _rows(self, due: DueNotice, tenant: Tenant) -> tuple[list[OutboxRow], str | None, str]:
         """The representative's outbox rows (campaign id 0), why a channel is left out, and
         the language of the notice."""
-        note: list[str] = []
-        user, language = None, None
-        try:
-            reader = self._inspection().reader_of(tenant)
-            language = reader.language(tenant.name)
-            wanted = (tenant.contact_email or "").casefold()
-            users = reader.users(tenant.name) if wanted else []
-            user = next((ref for ref, email in users if email.casefold() == wanted), None)
-            if user is None:
-                note.append("no user of the tenant has the representative's address: no in-app")
-        except OpsError as exc:
-            note.append(f"in-app not written: {exc.message}"[:200])
-        rows = []
-        key, region = due.key, tenant.region
-        if user is not None:
-            rows.append(
-                OutboxRow(0, 0, key, "inapp", f"{tenant.name}/{REPRESENTATIVE}", region,
-                          tenant.name, user, None, language)
-            )  # fmt: skip
-        try:
-            email = validate_email(tenant.contact_email or "", what="the representative's e-mail")
-            rows.append(
-                OutboxRow(0, 0, key, "email", f"{tenant.name}/{REPRESENTATIVE}", region,
-                          tenant.name, REPRESENTATIVE, email, language)
-            )  # fmt: skip
-        except InvalidInput:
-            note.append("no valid representative e-mail on record: no e-mail")
-        return rows, "; ".join(note) or None, language or "en"
+        return representative_rows(self._inspection, due.key, tenant)
 
     def _campaign(self, due: DueNotice, tenant: Tenant, rows: list[OutboxRow]) -> Campaign:
         """The notice's campaign: the one recorded before, else a new one."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from aptien_ops.domain.notices import ChannelCounts
 from aptien_ops.domain.op_notices import Notice, NoticeStep, ScopedTenant
 from aptien_ops.domain.values import iso
 
@@ -86,4 +87,64 @@ class NoticeDetail:
             "scope_tenants": len(self.tenants),
             "scope_regions": self.regions,
             "moved": [m.as_json() for m in self.moved],
+        }
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery of a notice (its first send or an update) and where its rows stand."""
+
+    step: NoticeStep
+    subject: str
+    channels: tuple[ChannelCounts, ...]
+
+    @property
+    def done(self) -> bool:
+        return all(c.pending == 0 for c in self.channels)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "update": self.step.id,
+            "kind": str(self.step.kind),
+            "at": iso(self.step.at),
+            "status": str(self.step.status),
+            "subject": self.subject,
+            "channels": {c.channel: c.as_json() for c in self.channels},
+        }
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What ``notice send`` or ``notice update`` did (or, dry, would do)."""
+
+    notice_id: str
+    dry_run: bool
+    regions: dict[str, int]
+    """Tenants told per region."""
+    representatives: int
+    """Representatives with a valid e-mail among them."""
+    delivery: Delivery | None
+    """None for a dry run."""
+    notes: tuple[str, ...] = ()
+    """Per tenant, why a channel was left out; tenants of the stored scope moved or gone."""
+    sample: tuple[str, str] | None = None
+    """A rendered (subject, body), in English."""
+    resumed: bool = False
+    """The last delivery was finished (or its pending rows delivered), not a new one."""
+
+    @property
+    def undelivered(self) -> bool:
+        counts = self.delivery.channels if self.delivery else ()
+        return any(c.pending or c.failed for c in counts)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "notice": self.notice_id,
+            "dry_run": self.dry_run,
+            "regions": self.regions,
+            "representatives": self.representatives,
+            "delivery": self.delivery.as_json() if self.delivery else None,
+            "notes": list(self.notes),
+            "sample": {"subject": self.sample[0], "body": self.sample[1]} if self.sample else None,
+            "resumed": self.resumed,
         }

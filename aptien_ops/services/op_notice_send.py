@@ -1,0 +1,354 @@
+"""``notice send``, ``notice update`` and ``notice deliveries``: an operational notice told to
+the representatives of the tenants in its stored scope, through the notices' outbox and engine
+that the breach notices built (:mod:`notify_engine`), exactly once per recipient, channel and
+delivery.
+
+Each delivery (the first send, then each update) is a campaign of its own, keyed ``NOT-`` and
+16 hex digits of the notice's id and the step's (:func:`domain.op_notices.subject_key`). The
+step, the notice's new status and the campaign are recorded in one transaction before anything
+is sent; the rows are filled, then the engine delivers what is pending. ``notice send ID`` run
+again after anything stopped it (a ``kill -9``, a mail server down) delivers only what is
+still pending of the last delivery; a delivery whose rows are all settled is never sent again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from aptien_ops.domain import Tenant
+from aptien_ops.domain.free_text import NOTICE_UPDATE_TEXT
+from aptien_ops.domain.notices import Campaign, OutboxRow, recipients_digest
+from aptien_ops.domain.op_notices import (
+    FINISHED,
+    Notice,
+    NoticeStatus,
+    NoticeStep,
+    OpNoticeContent,
+    StepKind,
+    subject_key,
+    validate_notice_id,
+)
+from aptien_ops.domain.values import iso, parse_choice
+from aptien_ops.errors import Conflict, InvalidInput, Unavailable
+from aptien_ops.notice_texts import render
+from aptien_ops.op_notice_texts import op_texts_digest
+from aptien_ops.permissions import Action
+from aptien_ops.ports import CatalogTx
+from aptien_ops.services.context import Attempt, OpsContext
+from aptien_ops.services.notify_engine import Channels, Engine, Progress, fill
+from aptien_ops.services.op_notice_results import Delivery, SendResult
+from aptien_ops.services.op_notices import existing_notice
+from aptien_ops.services.representatives import representative_rows
+
+if TYPE_CHECKING:
+    from aptien_ops.services.inspection import InspectionService
+
+#: The channels a notice is sent on, in the order the engine runs them. The status page (the
+#: website) is not built yet.
+CHANNELS = ("inapp", "email")
+#: The steps that deliver something.
+DELIVERING = (StepKind.SENT, StepKind.UPDATE)
+#: What an update may set the status to.
+UPDATE_STATUSES = (NoticeStatus.SCHEDULED, NoticeStatus.IN_PROGRESS, NoticeStatus.RESOLVED)
+
+
+def parse_channels(given: Sequence[str]) -> tuple[str, ...]:
+    """The channels named, in the engine's order. Raises: InvalidInput."""
+    named = {c.strip() for c in given if c.strip()}
+    if "website" in named:
+        raise InvalidInput(
+            "notices have no website channel yet (the status page is not built)",
+            hint="--channels email,inapp",
+        )
+    unknown = sorted(named - set(CHANNELS))
+    if unknown or not named:
+        raise InvalidInput(f"unknown channel {unknown[0][:20]!r}" if unknown else "no channel")
+    return tuple(c for c in CHANNELS if c in named)
+
+
+class OpNoticeSending:
+    """Sending a notice, its updates, and their deliveries (see the module's docstring)."""
+
+    def __init__(
+        self,
+        ctx: OpsContext,
+        channels: Callable[[], Channels],
+        inspection: Callable[[], InspectionService],
+    ) -> None:
+        self.ctx, self._channels, self._inspection = ctx, channels, inspection
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def deliveries(self, notice_id: str) -> tuple[Delivery, ...]:
+        """Each delivery of the notice, oldest first, with its counts per channel.
+        Raises: InvalidInput, NotFound, Forbidden."""
+        validate_notice_id(notice_id)
+
+        def read(tx: CatalogTx) -> tuple[Delivery, ...]:
+            existing_notice(tx, notice_id)
+            return tuple(
+                Delivery(step, key, tuple(tx.breach_outbox.counts(key)))
+                for step in tx.op_notices.steps(notice_id)
+                if step.kind in DELIVERING
+                for key in [subject_key(notice_id, step.id)]
+            )
+
+        return self.ctx.view(Action.NOTICE_VIEW, notice_id, read)
+
+    # -- the audience ----------------------------------------------------------------------------
+
+    def _audience(self, tx: CatalogTx, notice_id: str) -> tuple[list[Tenant], list[str]]:
+        """The tenants of the stored scope still active or suspended (wherever they live now),
+        and what changed of the scope since it was stored."""
+        told: list[Tenant] = []
+        notes: list[str] = []
+        for then, now, state in tx.op_notices.scope(notice_id):
+            if str(state) not in ("active", "suspended"):
+                notes.append(f"{then.tenant} is {state} now: not told")
+                continue
+            if (then.region, then.cluster) != (now.region, now.cluster):
+                notes.append(
+                    f"{then.tenant} moved {then.cluster or '-'} -> {now.cluster or '-'} since the"
+                    " draft: told (the stored scope)"
+                )
+            tenant = tx.tenants.get(then.tenant)
+            if tenant is not None:
+                told.append(tenant)
+        if not told:
+            raise InvalidInput(
+                f"notice {notice_id}'s scope reaches no active or suspended tenant now",
+                hint="nothing was sent; cancel it and draft one for the tenants affected",
+            )
+        return told, notes
+
+    def _rows(
+        self, tenants: list[Tenant], channels: Sequence[str]
+    ) -> tuple[list[OutboxRow], list[str]]:
+        rows: list[OutboxRow] = []
+        notes: list[str] = []
+        for tenant in tenants:
+            mine, note, _ = representative_rows(self._inspection, "", tenant, channels)
+            rows += mine
+            if note:
+                notes.append(f"{tenant.name}: {note}")
+        return rows, notes
+
+    @staticmethod
+    def content(notice: Notice, key: str, status: NoticeStatus, update: str) -> OpNoticeContent:
+        return OpNoticeContent(
+            incident_id=key,
+            title=notice.title,
+            nature="",
+            consequences="",
+            measures="",
+            dpo_contact="",
+            published_at=iso(notice.updated_at) or "",
+            notice_id=notice.id,
+            notice_kind=str(notice.kind),
+            status=str(status),
+            starts_at=iso(notice.starts_at) or "",
+            ends_at=iso(notice.ends_at) or "",
+            body=notice.body,
+            update_text=update,
+        )
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    def send(
+        self,
+        notice_id: str,
+        channels: Sequence[str] = CHANNELS,
+        *,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> SendResult:
+        """Send a drafted notice to its representatives (status ``scheduled``, or
+        ``in-progress`` once its window started); run again, finish the last delivery.
+        ``dry_run``: the counts per region and a rendered sample; nothing recorded or sent.
+        Raises: InvalidInput (a channel, a scope reaching nobody now), NotFound, Forbidden,
+        Conflict (resolved or cancelled), Unavailable (the mail server: what was sent stays
+        sent, the rest pending for the next run)."""
+        validate_notice_id(notice_id)
+        wanted = parse_channels(channels)
+        if dry_run:
+            return self.ctx.view(
+                Action.NOTICE_SEND, notice_id, lambda tx: self._plan(tx, notice_id, wanted)
+            )
+        with self.ctx.audited(Action.NOTICE_SEND, notice_id, {"channels": wanted}) as attempt:
+            with self.ctx.catalog.read() as tx:
+                notice = existing_notice(tx, notice_id)
+                last = self._last(tx, notice_id)
+                tenants, moved = self._audience(tx, notice_id)
+            if last is None:
+                if notice.status in FINISHED:
+                    raise Conflict(f"notice {notice_id} is {notice.status}: nothing is sent")
+                now = self.ctx.now()
+                status = (
+                    NoticeStatus.SCHEDULED if notice.starts_at > now else NoticeStatus.IN_PROGRESS
+                )
+                result = self._deliver(
+                    notice, StepKind.SENT, status, "", wanted, tenants, moved, progress
+                )
+            else:
+                result = self._resume(notice, last, tenants, moved, progress)
+            self._settle(attempt, result)
+        return result
+
+    def update(
+        self, notice_id: str, status: str, text: str, *, progress: Progress | None = None
+    ) -> SendResult:
+        """Record an update (a new status and its text) and send it to the same audience on
+        the channels of the first send. Raises: InvalidInput, NotFound, Forbidden, Conflict
+        (not sent yet, or finished), Unavailable."""
+        validate_notice_id(notice_id)
+        new = parse_choice(NoticeStatus, status, "notice status")
+        if new not in UPDATE_STATUSES:
+            raise InvalidInput(
+                f"an update sets the status to {', '.join(UPDATE_STATUSES)}, not {new}",
+                hint="notice cancel ID --reason … cancels a notice",
+            )
+        line = NOTICE_UPDATE_TEXT.check_lines(text)
+        with self.ctx.audited(Action.NOTICE_UPDATE, notice_id, {"status": str(new)}) as attempt:
+            with self.ctx.catalog.read() as tx:
+                notice = existing_notice(tx, notice_id)
+                first = next(
+                    (s for s in tx.op_notices.steps(notice_id) if s.kind == StepKind.SENT), None
+                )
+                campaign = (
+                    tx.breach_outbox.campaign(subject_key(notice_id, first.id)) if first else None
+                )
+                if campaign is None:
+                    raise Conflict(
+                        f"notice {notice_id} was not sent yet",
+                        hint=f"aptien-ops notice send {notice_id} first",
+                    )
+                if notice.status in FINISHED:
+                    raise Conflict(f"notice {notice_id} is {notice.status}: nothing is sent")
+                tenants, moved = self._audience(tx, notice_id)
+            result = self._deliver(
+                notice, StepKind.UPDATE, new, line, campaign.channels, tenants, moved, progress
+            )
+            self._settle(attempt, result)
+        return result
+
+    # -- the parts -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _settle(attempt: Attempt, result: SendResult) -> None:
+        delivery = result.delivery
+        details = {
+            "subject": delivery.subject if delivery else None,
+            "tenants": sum(result.regions.values()),
+            "resumed": result.resumed,
+        }
+        if result.undelivered:
+            attempt.partly_failed(**details)
+        else:
+            attempt.ok(**details)
+
+    @staticmethod
+    def _last(tx: CatalogTx, notice_id: str) -> NoticeStep | None:
+        delivering = [s for s in tx.op_notices.steps(notice_id) if s.kind in DELIVERING]
+        return delivering[-1] if delivering else None
+
+    def _plan(self, tx: CatalogTx, notice_id: str, channels: tuple[str, ...]) -> SendResult:
+        notice = existing_notice(tx, notice_id)
+        tenants, moved = self._audience(tx, notice_id)
+        emails = sum(1 for t in tenants if t.contact_email)
+        content = self.content(notice, "NOT-dry-run", notice.status, "")
+        from aptien_ops.domain.notices import Recipient
+
+        sample = render(content, Recipient(tenants[0].name, tenants[0].region, "", "", "en"))
+        regions = dict(sorted(Counter(t.region for t in tenants).items()))
+        return SendResult(notice_id, True, regions, emails, None, tuple(moved), sample)
+
+    def _deliver(
+        self,
+        notice: Notice,
+        kind: StepKind,
+        status: NoticeStatus,
+        text: str,
+        channels: Sequence[str],
+        tenants: list[Tenant],
+        moved: list[str],
+        progress: Progress | None,
+    ) -> SendResult:
+        """Record the step, the status and the campaign in one transaction, then fill the
+        rows and run the engine."""
+        rows, notes = self._rows(tenants, channels)
+        now, me = self.ctx.now(), self.ctx.identity.operator
+        with self.ctx.catalog.transaction() as tx:
+            current = existing_notice(tx, notice.id, for_update=True)
+            if current.status in FINISHED:
+                raise Conflict(f"notice {notice.id} is {current.status}: nothing is sent")
+            ends = (
+                max(now, notice.starts_at)
+                if status == NoticeStatus.RESOLVED and notice.ends_at is None
+                else None
+            )
+            tx.op_notices.set_status(notice.id, status, now, me, ends_at=ends)
+            step = NoticeStep(0, notice.id, now, me, kind, status, text or None)
+            step = replace(step, id=tx.op_notices.add_step(step))
+            key = subject_key(notice.id, step.id)
+            content = self.content(
+                replace(current, ends_at=ends or current.ends_at), key, status, text
+            )
+            rows = [replace(r, incident_id=key) for r in rows]
+            campaign = Campaign(
+                0, key, tuple(channels), content, op_texts_digest(content),
+                recipients_digest([r.as_recipient() for r in rows]), me, None, now,
+            )  # fmt: skip
+            campaign = replace(campaign, id=tx.breach_outbox.add_campaign(campaign))
+        return self._run(notice, step, campaign, rows, tenants, [*moved, *notes], progress)
+
+    def _resume(
+        self,
+        notice: Notice,
+        step: NoticeStep,
+        tenants: list[Tenant],
+        moved: list[str],
+        progress: Progress | None,
+    ) -> SendResult:
+        """Finish the last delivery: its rows filled again (what is there stays), what is
+        pending delivered."""
+        key = subject_key(notice.id, step.id)
+        with self.ctx.catalog.read() as tx:
+            campaign = tx.breach_outbox.campaign(key)
+        if campaign is None:  # recorded with its step: only a catalog edited by hand
+            raise Conflict(f"notice {notice.id}'s last delivery has no campaign")
+        rows, notes = self._rows(tenants, campaign.channels)
+        rows = [replace(r, incident_id=key) for r in rows]
+        return replace(
+            self._run(notice, step, campaign, rows, tenants, [*moved, *notes], progress),
+            resumed=True,
+        )
+
+    def _run(
+        self,
+        notice: Notice,
+        step: NoticeStep,
+        campaign: Campaign,
+        rows: list[OutboxRow],
+        tenants: list[Tenant],
+        notes: list[str],
+        progress: Progress | None,
+    ) -> SendResult:
+        fill(self.ctx.catalog, [replace(r, campaign_id=campaign.id) for r in rows])
+        channels = self._channels()
+        try:
+            counts = Engine(
+                self.ctx.catalog, campaign, channels, now=self.ctx.now, sleep=channels.sleep,
+                progress=progress,
+            ).run()  # fmt: skip
+        except Unavailable as exc:
+            raise Unavailable(
+                f"notice {notice.id} stopped: {exc.message}",
+                hint=f"run aptien-ops notice send {notice.id} again: nothing is sent twice",
+            ) from None
+        regions = dict(sorted(Counter(t.region for t in tenants).items()))
+        emails = sum(1 for r in rows if r.channel == "email")
+        delivery = Delivery(step, campaign.incident_id, tuple(counts))
+        return SendResult(notice.id, False, regions, emails, delivery, tuple(notes))

@@ -1,0 +1,269 @@
+"""``notice send``, ``notice update`` and ``notice deliveries`` end to end: real tenant
+databases (the sandbox's SQLite clusters), a SQLite or PostgreSQL catalog, and a real SMTP
+server on loopback (aiosmtpd) counting what it takes. Each representative gets each delivery
+once per channel; a rerun sends nothing twice; a refused address is listed, not retried; a
+server that is down, then back, still ends with exactly one message each; hostile text never
+reaches the e-mail or a terminal raw."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from test_billing_notify import _read
+from test_notify_kill_cli import send_through
+
+from aptien_ops.backends.tenant_schema import utc_timestamp
+from aptien_ops.composition import Console, open_console
+from aptien_ops.composition.adapters import notice_channels
+from aptien_ops.config import load_settings
+from aptien_ops.domain import TenantState
+from aptien_ops.domain.op_notices import NoticeStatus
+from aptien_ops.errors import Conflict, Forbidden, InvalidInput, Unavailable
+from aptien_ops.services.op_notice_send import OpNoticeSending
+from aptien_ops.services.op_notices import NoticeDraft
+from aptien_ops.services.provisioning import ProvisionRequest
+
+from cli_runner import run_cli
+from hostile_data import escapes_in, hostile
+from sandboxes import BACKENDS, sandbox_on
+from smtp_server import Counting, smtp_server
+from stripe_server import free_port
+
+T0 = datetime(2027, 6, 1, 8, 0, tzinfo=UTC)
+ACME, GLOBEX, NOMAIL = "acme-gmbh", "globex", "nomail-ag"
+REP = {ACME: "rep@acme.example", GLOBEX: "ap@globex.example"}
+
+
+@dataclass
+class World:
+    config: Path
+    server: Counting
+    port: int
+    now: datetime = T0
+
+    def console(self, operator: str = "olga") -> Console:
+        env = {"APTIEN_OPS_OPERATOR": operator}
+        return open_console(self.config, clock=lambda: self.now, env=env)
+
+    def sending(self, console: Console, slept: list[float]) -> OpNoticeSending:
+        """The service as the console builds it, its retries' waits recorded, not slept."""
+        channels = notice_channels(console.ctx)
+        return OpNoticeSending(
+            console.ctx, lambda: replace(channels, sleep=slept.append), lambda: console.inspection
+        )
+
+    def draft(self, title: str = "Database upgrade", body: str = "Read-only for an hour.") -> str:
+        console = self.console()
+        start = T0 + timedelta(days=2)
+        given = NoticeDraft("maintenance", title, body, start, start + timedelta(hours=1),
+                            regions=("eu", "us"))  # fmt: skip
+        notice_id = console.op_notices.draft(given).id
+        console.close()
+        return notice_id
+
+
+@pytest.fixture(params=BACKENDS)
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """acme-gmbh (eu; German; its representative a user of its database), globex (us; no
+    user has the representative's address) and nomail-ag (eu; no e-mail on record)."""
+    config = sandbox_on(request.param, tmp_path / "sbx", request)
+    with smtp_server() as (server, port):
+        send_through(config, port)
+        w = World(config, server, port)
+        admin = w.console("ada")
+        for name, country in ((ACME, "DE"), (GLOBEX, "US"), (NOMAIL, "AT")):
+            admin.provisioning.provision(
+                ProvisionRequest(name, country, contact_email=REP.get(name), company=f"{name} Ltd")
+            )
+        tenant = admin.tenants.show(ACME)
+        with admin.ctx.store(tenant.cluster or "").connect(ACME) as conn:
+            conn.execute("INSERT INTO tenant_meta (key, value) VALUES ('language', 'de-AT')")
+            for email in ("someone@acme.example", REP[ACME].upper()):
+                conn.execute(
+                    "INSERT INTO users (email, created_at) VALUES (?, ?)",
+                    (email, utc_timestamp(T0)),
+                )
+            conn.commit()
+        admin.close()
+        yield w
+
+
+def _inapp(w: World) -> list[tuple[int, str, str]]:
+    admin = w.console("ada")
+    tenant = admin.tenants.show(ACME)
+    with admin.ctx.store(tenant.cluster or "").connect(ACME) as conn:
+        rows = conn.execute("SELECT user_id, kind, subject FROM user_messages").fetchall()
+    admin.close()
+    return [tuple(r) for r in rows]
+
+
+def test_each_representative_gets_the_notice_and_each_update_once(world: World) -> None:
+    w = world
+    notice_id = w.draft()
+    console = w.console()
+    slept: list[float] = []
+    service = w.sending(console, slept)
+    dry = service.send(notice_id, ["email", "inapp"], dry_run=True)
+    assert (dry.regions, dry.representatives) == ({"eu": 2, "us": 1}, 2)
+    assert dry.sample is not None and "Planned maintenance: Database upgrade" in dry.sample[0]
+    assert w.server.messages == [] and _inapp(w) == []  # a dry run sends nothing
+    assert service.deliveries(notice_id) == ()
+    sent = service.send(notice_id, ["email", "inapp"])
+    assert not sent.undelivered and sent.delivery is not None
+    assert {c.channel: (c.sent, c.pending, c.failed) for c in sent.delivery.channels} == {
+        "email": (2, 0, 0),
+        "inapp": (1, 0, 0),
+    }
+    assert sorted(w.server.per_recipient().items()) == sorted((r, 1) for r in REP.values())
+    assert any(
+        n.startswith("nomail-ag:") and "no valid representative e-mail" in n for n in sent.notes
+    )
+    mails = {m.to: m for m in w.server.messages}
+    subject, body = _read(mails[REP[ACME]].raw)
+    assert subject == "Geplante Wartung: Database upgrade"  # de-AT reads German
+    assert "Read-only for an hour." in body and notice_id in body
+    assert mails[REP[GLOBEX]].message_id.startswith("<operational.")
+    assert [(kind, subject) for _, kind, subject in _inapp(w)] == [("operational-notice", subject)]
+    assert console.op_notices.show(notice_id).notice.status == NoticeStatus.SCHEDULED
+    again = service.send(notice_id, ["email"])  # a rerun: the delivery is done, nothing sent
+    assert again.resumed and len(w.server.messages) == 2 and len(_inapp(w)) == 1
+    w.now = T0 + timedelta(days=2, minutes=5)
+    update = service.update(notice_id, "in-progress", "Started on time.")
+    assert update.delivery is not None and not update.undelivered
+    assert sorted(w.server.per_recipient().items()) == sorted((r, 2) for r in REP.values())
+    newest = [m for m in w.server.messages if m.to == REP[GLOBEX]][-1]
+    subject, body = _read(newest.raw)
+    assert subject == "Update: Planned maintenance: Database upgrade"
+    assert "Started on time." in body and "Status: in progress" in body
+    assert len(_inapp(w)) == 2
+    shown = [(d.step.kind, d.step.status) for d in service.deliveries(notice_id)]
+    assert [(str(k), str(s)) for k, s in shown] == [
+        ("sent", "scheduled"),
+        ("update", "in-progress"),
+    ]
+    service.send(notice_id)  # resumes the update: nothing pending, nothing sent
+    assert len(w.server.messages) == 4
+    done = service.update(notice_id, "resolved", "Finished.")
+    assert done.delivery is not None
+    assert console.op_notices.show(notice_id).notice.status == NoticeStatus.RESOLVED
+    with pytest.raises(Conflict, match="resolved"):
+        service.update(notice_id, "in-progress", "again")
+    assert slept == []
+    console.close()
+
+
+def test_a_refused_address_is_listed_a_4xx_is_retried_and_a_server_down_resends_nothing(
+    world: World,
+) -> None:
+    w = world
+    notice_id = w.draft()
+    w.server.permanent.add(REP[GLOBEX])
+    w.server.transient[REP[ACME]] = 1
+    console = w.console()
+    slept: list[float] = []
+    service = w.sending(console, slept)
+    sent = service.send(notice_id, ["email"])
+    assert sent.undelivered and sent.delivery is not None
+    assert [(c.sent, c.pending, c.failed) for c in sent.delivery.channels] == [(1, 0, 1)]
+    assert w.server.per_recipient() == {REP[ACME]: 1}
+    assert len(slept) == 1  # the 451 waited its backoff once
+    again = service.send(notice_id, ["email"])  # the failed one is not retried
+    assert again.resumed and w.server.per_recipient() == {REP[ACME]: 1}
+    console.close()
+    # An update while the server is down: nothing goes out, the rows stay pending.
+    send_through(w.config, free_port())  # nobody listens there
+    down = w.console()
+    with pytest.raises(Unavailable, match="stopped: SMTP server") as stopped:
+        w.sending(down, []).update(notice_id, "in-progress", "Started.")
+    assert "notice send NTC-2027-0001 again" in (stopped.value.hint or "")
+    down.close()
+    send_through(w.config, w.port)
+    back = w.console()
+    w.server.permanent.clear()
+    resumed = w.sending(back, []).send(notice_id)
+    assert resumed.resumed and resumed.delivery is not None
+    assert [(c.sent, c.pending, c.failed) for c in resumed.delivery.channels] == [(2, 0, 0)]
+    assert w.server.per_recipient() == {REP[ACME]: 2, REP[GLOBEX]: 1}
+    back.close()
+
+
+def test_a_scope_reaching_nobody_now_sends_nothing_and_viewers_send_nothing(
+    world: World,
+) -> None:
+    w = world
+    notice_id = w.draft()
+    viewer = w.console("vic")
+    with pytest.raises(Forbidden):
+        viewer.op_notice_sending.send(notice_id)
+    viewer.close()
+    admin = w.console("ada")
+    with admin.ctx.catalog.transaction() as tx:
+        for name in (ACME, GLOBEX, NOMAIL):
+            tenant = tx.tenants.get(name)
+            assert tenant is not None
+            tx.tenants.update(replace(tenant, state=TenantState.CANCELLED), by="ada")
+    with pytest.raises(InvalidInput, match="reaches no active or suspended tenant now"):
+        admin.op_notice_sending.send(notice_id)
+    assert w.server.messages == [] and admin.op_notice_sending.deliveries(notice_id) == ()
+    assert admin.op_notices.show(notice_id).notice.status == NoticeStatus.DRAFT
+    with pytest.raises(InvalidInput, match="no website channel"):
+        admin.op_notice_sending.send(notice_id, ["website"])
+    admin.close()
+
+
+def test_hostile_titles_and_bodies_reach_neither_the_mail_nor_the_terminal_raw(
+    world: World,
+) -> None:
+    w = world
+    notice_id = w.draft(hostile("title"), hostile("body") + "\nsecond line")
+    dry = run_cli("notice", "send", notice_id, "--dry-run", config=w.config, operator="olga")
+    assert dry.code == 0, dry.stderr
+    assert escapes_in(dry.stdout) == [] and "pwned-rlo" in dry.stdout
+    sent = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
+    assert sent.code == 0, sent.stderr
+    for message in w.server.messages:
+        subject, body = _read(message.raw)
+        assert escapes_in(subject) == [] and escapes_in(body.replace("\r\n", "\n")) == []
+        assert "second line" in body
+    listed = run_cli("notice", "deliveries", notice_id, config=w.config, operator="vic")
+    assert listed.code == 0 and "sent" in listed.stdout
+
+
+def test_each_region_s_status_page_shows_its_sent_notices_escaped_in_html_json_and_atom(
+    world: World,
+) -> None:
+    w = world
+    evil = '<script>alert("x")</script> & </entry>'
+    sent_id = w.draft(evil, "Body <b>bold</b>")
+    draft_id = w.draft("Only a draft")
+    console = w.console()
+    w.sending(console, []).send(sent_id, ["email"])
+    published = console.op_notice_status.publish()
+    assert published.regions == {"eu": 1, "us": 1}
+    website = load_settings(w.config).notifications.website.dir
+    for region in ("eu", "us"):
+        html = (website / region / "status.html").read_text()
+        assert "&lt;script&gt;" in html and "<script>" not in html
+        assert "Body &lt;b&gt;bold&lt;/b&gt;" in html and draft_id not in html
+        feed = json.loads((website / region / "status.json").read_text())
+        assert [(n["id"], n["title"], n["status"]) for n in feed["notices"]] == [
+            (sent_id, evil, "scheduled")
+        ]
+        atom = ElementTree.parse(website / region / "status.atom").getroot()
+        ns = "{http://www.w3.org/2005/Atom}"
+        assert [e.findtext(f"{ns}title") for e in atom.iter(f"{ns}entry")] == [evil]
+    w.now = T0 + timedelta(days=3)
+    console.close()
+    console = w.console()
+    w.sending(console, []).update(sent_id, "resolved", "Done.")
+    w.now = T0 + timedelta(days=3 + 91)  # resolved more than 90 days ago: off the page
+    assert console.op_notice_status.publish().regions == {"eu": 0, "us": 0}
+    assert json.loads((website / "eu" / "status.json").read_text())["notices"] == []
+    assert [p.name for p in (website / "eu").iterdir() if p.name.startswith(".")] == []
+    console.close()
