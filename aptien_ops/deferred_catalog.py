@@ -58,6 +58,9 @@ class DeferredCatalog:
     def read(self) -> AbstractContextManager[CatalogTx]:
         return self.open().read()
 
+    def exclusive(self, name: str) -> AbstractContextManager[None]:
+        return self.open().exclusive(name)
+
     def dispose(self) -> None:
         """Close the connection, if one was made (a later use connects again)."""
         with self._lock:

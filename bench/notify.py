@@ -150,7 +150,9 @@ def result(
     }
 
 
-def bench_email(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def start_sink() -> tuple[subprocess.Popen[str], int]:
+    """The aiosmtpd server (``SERVER``) on a free loopback port, in a process of its own;
+    a line on its stdin stops it."""
     import socket
 
     with socket.socket() as probe:
@@ -165,6 +167,12 @@ def bench_email(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     assert server.stdout is not None and server.stdin is not None
     if server.stdout.readline().strip() != "ready":
         raise BenchError("the SMTP server did not start")
+    return server, port
+
+
+def bench_email(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    server, port = start_sink()
+    assert server.stdin is not None
     people = [
         Recipient(
             f"tenant-{n % 50:02d}",

@@ -277,21 +277,32 @@ class FleetScreen(OpsScreen):
 
     def _show_filtered(self, findings: Sequence[Finding]) -> bool:
         """Show only the findings holding the filter's text; False, showing nothing, if no
-        filter applies."""
+        filter applies. They are picked and laid out in a worker (``prepare``): a large
+        fleet's findings are many, and matching each on the UI thread grew with the fleet."""
         bar = self.query_one(FilterBar)
         needle = bar.needle
         if not needle:
             bar.show_count(len(findings), len(findings))
             return False
-        matching = [f for f in findings if needle in _finding_text(f)]
-        bar.show_count(len(matching), len(findings))
-        self.query_one("#fleet-status", Static).update(
-            Text(
-                f"{count(len(matching))} of {count(len(findings))} findings hold the filter",
-                style="bold yellow" if matching else "dim",
+
+        def narrow() -> tuple[int, RenderableType]:
+            matching = [f for f in findings if needle in _finding_text(f)]
+            return len(matching), findings_report(matching)
+
+        def show(narrowed: tuple[int, RenderableType]) -> None:
+            if bar.needle != needle:  # typed on meanwhile: a newer one is on its way
+                return
+            matching, report = narrowed
+            bar.show_count(matching, len(findings))
+            self.query_one("#fleet-status", Static).update(
+                Text(
+                    f"{count(matching)} of {count(len(findings))} findings hold the filter",
+                    style="bold yellow" if matching else "dim",
+                )
             )
-        )
-        self.query_one("#fleet-report", Static).update(findings_report(matching))
+            self.query_one("#fleet-report", Static).update(report)
+
+        self.prepare(narrow, show)
         return True
 
     def service_refused(self, error: OpsError) -> None:

@@ -24,8 +24,12 @@ from stripe_server import LocalStripe
 NEVER = [
     re.compile(re.escape(stripe_world.CARD_NUMBER)),
     re.compile(re.escape(stripe_world.SOURCE_CARD_NUMBER)),
-    *(re.compile(rf"(?<!\d){digits}(?!\d)") for digits in stripe_world.CARD_LAST4),
-    *(re.compile(rf"(?<!\d){year}(?!\d)") for year in stripe_world.CARD_EXPIRY),
+    # standing alone: not inside a hex digest or an id (an HMAC may hold "a4242b")
+    *(
+        re.compile(rf"(?<![0-9A-Za-z]){digits}(?![0-9A-Za-z])")
+        for digits in stripe_world.CARD_LAST4
+    ),
+    *(re.compile(rf"(?<![0-9A-Za-z]){year}(?![0-9A-Za-z])") for year in stripe_world.CARD_EXPIRY),
     re.compile(r"last4|fingerprint|exp_month|exp_year|cvc|\bbrand\b", re.IGNORECASE),
     *(re.compile(rf"(?<!\d){re.escape(s)}(?!\d)") for s in stripe_world.ADDRESS_STRINGS),
     re.compile(r"accounts\.payable@"),

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
 from killed_child import run_child
+from waiting import until
 
 from aptien_ops.backends.notify_mail import MaildirTransport, SmtpTransport
 from aptien_ops.backends.sql_catalog import SqlCatalog
 from aptien_ops.config import CatalogSettings, EmailSettings
 from aptien_ops.domain.notices import Campaign, Recipient
+from aptien_ops.errors import Conflict
 from aptien_ops.services.notify_engine import Channels, Engine, compose_mail, fill, outbox_rows
 
 from notice_samples import CONTENT, NOW, start_campaign
@@ -181,6 +185,9 @@ class Recording:
     def read(self) -> Any:
         return self.catalog.read()
 
+    def exclusive(self, name: str) -> Any:
+        return self.catalog.exclusive(name)
+
 
 def test_the_engine_marks_every_row_in_a_relaxed_transaction(catalog_url: str) -> None:
     people = [*PEOPLE[:3], Recipient("acme-1", "eu", "99", "not an address")]
@@ -246,3 +253,58 @@ def test_filling_the_outbox_again_adds_only_the_rows_not_there(catalog_url: str)
         pending = tx.breach_outbox.pending(CONTENT.incident_id, "inapp", limit=100)
     assert len(pending) == len(PEOPLE) + 1 and pending[-1].recipient == "acme-9/77"
     catalog.dispose()
+
+
+HOLDER = """
+import sys
+from aptien_ops.backends.sql_catalog import SqlCatalog
+from aptien_ops.config import CatalogSettings
+with SqlCatalog(CatalogSettings(url=sys.argv[1])).exclusive(sys.argv[2]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_one_run_per_campaign_at_a_time_and_a_killed_holder_frees_it(catalog_url: str) -> None:
+    """Two runs of one campaign would both send the rows neither has marked: the second is
+    refused at once (exit 5), sends nothing, and runs once the first is gone, even killed."""
+    with smtp_server() as (server, port):
+        catalog, campaign = _campaign(catalog_url, ("email",), PEOPLE)
+        settings = EmailSettings(transport="smtp", host="127.0.0.1", port=port, security="none")
+
+        def run() -> object:
+            channels = Channels(mail=SmtpTransport(settings))
+            return Engine(catalog, campaign, channels, now=lambda: NOW, sleep=lambda s: None).run()
+
+        name = f"notice campaign {campaign.incident_id}"
+        other = SqlCatalog(CatalogSettings(url=catalog_url))  # another process's connection
+        with other.exclusive(name), pytest.raises(Conflict, match="another run holds"):
+            run()
+        assert server.messages == []
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, catalog_url, name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+            with pytest.raises(Conflict):
+                run()
+            holder.kill()  # kill -9: no block ends, the server or the kernel frees the lock
+            holder.wait()
+        finally:
+            if holder.poll() is None:
+                holder.kill()
+        until(lambda: _free(catalog, name), what="the killed holder's lock to be freed")
+        run()
+        other.dispose()
+    exactly_once(server)
+
+
+def _free(catalog: SqlCatalog, name: str) -> bool:
+    try:
+        with catalog.exclusive(name):
+            return True
+    except Conflict:
+        return False

@@ -8,6 +8,10 @@ reaches the e-mail or a terminal raw."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -17,6 +21,7 @@ from xml.etree import ElementTree
 import pytest
 from test_billing_notify import _read
 from test_notify_kill_cli import send_through
+from waiting import until
 
 from aptien_ops.backends.tenant_schema import utc_timestamp
 from aptien_ops.composition import Console, open_console
@@ -38,6 +43,7 @@ from stripe_server import free_port
 T0 = datetime(2027, 6, 1, 8, 0, tzinfo=UTC)
 ACME, GLOBEX, NOMAIL = "acme-gmbh", "globex", "nomail-ag"
 REP = {ACME: "rep@acme.example", GLOBEX: "ap@globex.example"}
+PROGRAM = Path(sys.executable).with_name("aptien-ops")
 
 
 @dataclass
@@ -267,3 +273,52 @@ def test_each_region_s_status_page_shows_its_sent_notices_escaped_in_html_json_a
     assert json.loads((website / "eu" / "status.json").read_text())["notices"] == []
     assert [p.name for p in (website / "eu").iterdir() if p.name.startswith(".")] == []
     console.close()
+
+
+def test_the_real_program_killed_mid_send_then_rerun_tells_each_representative_once(
+    world: World,
+) -> None:
+    w = world
+    admin = w.console("ada")
+    more = {f"client-{i}": f"ops@client-{i}.example" for i in range(3)}
+    for name, email in more.items():
+        admin.provisioning.provision(ProvisionRequest(name, "DE", contact_email=email))
+    admin.close()
+    notice_id = w.draft()
+    argv = [str(PROGRAM), "--config", str(w.config), "notice", "send", notice_id]
+    env = {**os.environ, "APTIEN_OPS_OPERATOR": "olga"}
+    for held_after in (1, 3):
+        w.server.held.clear()
+        w.server.release.clear()
+        w.server.hold_after = held_after
+        child = subprocess.Popen(
+            [*argv, "--channels", "email"], env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+
+            def running(child: subprocess.Popen[str] = child) -> None:
+                assert child.poll() is None, "finished before it was killed"
+
+            until(
+                w.server.held.is_set, f"the server holds mail {held_after + 1}", meanwhile=running
+            )
+            child.send_signal(signal.SIGKILL)
+            child.communicate(timeout=240)
+            assert child.returncode == -signal.SIGKILL
+        finally:
+            w.server.release.set()
+            if child.poll() is None:
+                child.kill()
+                child.communicate()
+    w.server.hold_after = None
+    done = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
+    assert done.code == 0, done.stderr
+    assert done.json()["resumed"] is True
+    wanted = {**{REP[ACME]: 1, REP[GLOBEX]: 1}, **{email: 1 for email in more.values()}}
+    assert w.server.per_recipient() == wanted
+    again = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
+    assert again.code == 0 and w.server.per_recipient() == wanted
+    shown = run_cli("--json", "notice", "deliveries", notice_id, config=w.config, operator="vic")
+    [delivery] = shown.json()
+    assert delivery["channels"] == {"email": {"sent": 5, "pending": 0, "failed": 0}}

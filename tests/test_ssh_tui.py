@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,6 +95,52 @@ def _first_screen(pane: Pane) -> str:
     return pane.wait_for(DASHBOARD_READ, "the dashboard's tenant counts")
 
 
+def _left_running() -> str:
+    """What is still running of the session when it hangs (for the hang's report): the process
+    tree of sshd's sessions with each process's kernel wait, and every thread's of the
+    console's own process, so the report says which process and which kind of wait holds on."""
+    tree = subprocess.run(
+        ["ps", "-eo", "pid,ppid,stat,wchan:24,etimes,args", "--forest"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout.splitlines()
+    wanted = ("sshd", "sudo", "aptien-ops", "ssh -F")
+    shown = [line for line in tree[1:] if any(w in line for w in wanted)]
+    threads = []
+    for line in shown:
+        pid = line.split()[0]
+        if "bin/aptien-ops" not in line or "sudo" in line:
+            continue
+        for task in sorted(Path(f"/proc/{pid}/task").glob("*")):
+            try:
+                wchan = (task / "wchan").read_text()
+                state = (task / "stat").read_text().split(") ", 1)[1][:1]
+            except OSError:  # ended meanwhile
+                continue
+            threads.append(f"  {pid}/{task.name} {state} {wchan}")
+        threads.append(_python_stacks(pid))
+    return "\n".join(["--- still running ---", tree[0], *shown, "--- threads ---", *threads])
+
+
+def _python_stacks(pid: str) -> str:
+    """Every thread's Python stack in process ``pid``, through gdb and the interpreter's own
+    gdb extension (a hung console seen this way: the main thread joining a thread at exit)."""
+    helper = (
+        Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}-gdb.py"
+    )
+    if shutil.which("gdb") is None or not helper.exists():
+        return "  (no gdb, or no python-gdb.py: no Python stacks)"
+    done = subprocess.run(
+        ["gdb", "-p", pid, "-batch", "-iex", f"add-auto-load-safe-path {helper}",
+         "-ex", "thread apply all py-bt"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    return "\n".join(
+        line for line in done.stdout.splitlines() if line.startswith(("Thread ", "  File", "    "))
+    )
+
+
 def _quits(pane: Pane) -> None:
     pane.keys("q")
     try:
@@ -100,7 +149,7 @@ def _quits(pane: Pane) -> None:
         # Seen under heavy load with two sites at once (about one run in twenty): the console
         # has left its screen but the session does not end. Reported, under investigation;
         # recorded as xfail so that it is seen without failing every run of the suite.
-        pytest.xfail(f"the console did not end after q: {hang}")
+        pytest.xfail(f"the console did not end after q: {hang}\n{_left_running()}")
     assert status == 0, pane.screen()
 
 

@@ -210,7 +210,6 @@ class TenantBilling:
             "period_end": iso(self.current_period_end),
             "cancel_at_period_end": self.cancel_at_period_end,
             "invoice": {
-                "id": self.invoice_id,
                 "number": self.invoice_number,
                 "amount": self.invoice_amount,
                 "currency": self.invoice_currency,

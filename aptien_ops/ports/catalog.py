@@ -380,6 +380,12 @@ class Catalog(Protocol):
         """A read-only transaction."""
         ...
 
+    def exclusive(self, name: str) -> AbstractContextManager[None]:
+        """Hold the lock ``name`` against every process and host of this catalog for the
+        block; released when it ends or its holder dies. Raises: Conflict (held), Unavailable.
+        """
+        ...
+
     def dispose(self) -> None: ...
 
 

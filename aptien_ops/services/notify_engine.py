@@ -182,6 +182,15 @@ class Engine:
         self.progress = progress or (lambda channel, done, total: None)
 
     def run(self) -> list[ChannelCounts]:
+        """Deliver what is pending, channel by channel. One run per campaign at a time: two
+        would both send the rows neither has marked yet.
+
+        Raises: Conflict (another run delivers this campaign now), OpsError of a channel.
+        """
+        with self.catalog.exclusive(f"notice campaign {self.campaign.incident_id}"):
+            return self._run()
+
+    def _run(self) -> list[ChannelCounts]:
         for channel in self.campaign.channels:
             if channel == "website" and self.channels.website is not None:
                 self._website(self.channels.website)

@@ -105,7 +105,13 @@ class OpNoticeSending:
         and what changed of the scope since it was stored."""
         told: list[Tenant] = []
         notes: list[str] = []
-        for then, now, state in tx.op_notices.scope(notice_id):
+        placed = tx.op_notices.scope(notice_id)
+        # The tenants' records, one query per region they live in now (not one per tenant).
+        records = {
+            t.name: t for region in {now.region for _, now, _ in placed}
+            for t in tx.tenants.all(region=region)
+        }  # fmt: skip
+        for then, now, state in placed:
             if str(state) not in ("active", "suspended"):
                 notes.append(f"{then.tenant} is {state} now: not told")
                 continue
@@ -114,7 +120,7 @@ class OpNoticeSending:
                     f"{then.tenant} moved {then.cluster or '-'} -> {now.cluster or '-'} since the"
                     " draft: told (the stored scope)"
                 )
-            tenant = tx.tenants.get(then.tenant)
+            tenant = records.get(then.tenant)
             if tenant is not None:
                 told.append(tenant)
         if not told:

@@ -228,7 +228,6 @@ def _chosen(pairs: list[tuple[str, Any]], full: bool) -> list[tuple[str, Any]]:
 
 def _invoice_pairs(pg: bool) -> list[tuple[str, Any]]:
     return [
-        ("id", _B.invoice_id),
         ("number", _B.invoice_number),
         ("amount", _B.invoice_amount),
         ("currency", _B.invoice_currency),

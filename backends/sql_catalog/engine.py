@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import NullPool, QueuePool, StaticPool
 
 from aptien_ops.backends import catalog_schema as s
-from aptien_ops.backends.sql_catalog import errors
+from aptien_ops.backends.sql_catalog import errors, run_lock
 from aptien_ops.backends.sql_catalog.errors import (
     INSUFFICIENT_PRIVILEGE,
     short_reason,
@@ -321,6 +321,11 @@ class SqlCatalog:
             from every tx method).
         """
         return self._transaction(write=True, durable=durable)
+
+    def exclusive(self, name: str) -> AbstractContextManager[None]:
+        """Hold the lock ``name`` for the block (see ``run_lock``). Raises: Conflict (another
+        run holds it), Unavailable."""
+        return run_lock.exclusive(self._engine, self.dialect, self.sqlite_path, name)
 
     def read(self) -> AbstractContextManager[SqlCatalogTx]:
         """A read-only transaction (``BEGIN`` on SQLite, ``READ ONLY`` on PostgreSQL).
