@@ -69,6 +69,12 @@ def interrupted() -> bool:
     return _noted.is_set()
 
 
+def said_stopped() -> bool:
+    """Whether :func:`stopped` has told the operator the command stopped: nothing after that
+    line may print (progress of the work still closing would bury it)."""
+    return _delivered.is_set()
+
+
 def ended_by() -> int:
     """The signal that ended the command (SIGINT when none was noted: a test's own process)."""
     return _ended_by[0] if _ended_by else signal.SIGINT

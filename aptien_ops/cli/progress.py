@@ -12,6 +12,7 @@ import sys
 import time
 from typing import TextIO
 
+from aptien_ops.cli import interrupts
 from aptien_ops.terminal_text import shown
 
 
@@ -74,8 +75,8 @@ class Bar:
         self._ended = False
 
     def __call__(self, done: int, total: int, item: str = "") -> None:
-        if not self.enabled or total <= 0 or self._ended:
-            return
+        if not self.enabled or total <= 0 or self._ended or interrupts.said_stopped():
+            return  # after "aptien-ops: hung up", the dump still closing prints nothing
         self._ended = done >= total
         if self.live:
             filled = int(self.WIDTH * done / total)
