@@ -2,8 +2,8 @@
 contacts), their users (read from the tenant databases when it is sent) or both. Existing
 notices were for the representatives.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-05
 
 Frozen DDL (never imports backends.catalog_schema); names follow that module's convention.
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
