@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from aptien_ops.domain.op_notices import FINISHED, StepKind
+from aptien_ops.domain.op_notices import CHANNELS, FINISHED, StepKind
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import RELOAD, OpsScreen
@@ -39,7 +39,6 @@ from aptien_ops.screens.notice_render import (
     updates_text,
 )
 from aptien_ops.services.op_notice_results import Delivery, NoticeDetail, SendResult
-from aptien_ops.services.op_notice_send import CHANNELS
 
 SECTIONS = (
     ("body", "Body"),

@@ -21,14 +21,14 @@ from textual.widgets import Button, Label, SelectionList, Static
 
 from aptien_ops.domain.free_text import NOTICE_BODY, NOTICE_TITLE, NOTICE_UPDATE_TEXT
 from aptien_ops.domain.incident_input import parse_moment
-from aptien_ops.domain.op_notices import Notice, NoticeKind, NoticeStatus, Selection
+from aptien_ops.domain.op_notices import CHANNELS, Notice, NoticeKind, NoticeStatus, Selection
 from aptien_ops.errors import InvalidInput
 from aptien_ops.screens.channel_modal import ChannelsModal
 from aptien_ops.screens.formatting import plain
 from aptien_ops.screens.incident_modals import Field, IncidentForm, choice
 from aptien_ops.screens.notice_render import preview_text
 from aptien_ops.services.op_notice_results import SendResult
-from aptien_ops.services.op_notice_send import CHANNELS, UPDATE_STATUSES
+from aptien_ops.services.op_notice_send import UPDATE_STATUSES
 from aptien_ops.services.op_notices import NoticeDraft
 
 CSS = [*IncidentForm.CSS_PATH, Path(__file__).with_name("notice_modals.tcss")]
