@@ -21,7 +21,14 @@ from textual.widgets import Button, Label, SelectionList, Static
 
 from aptien_ops.domain.free_text import NOTICE_BODY, NOTICE_TITLE, NOTICE_UPDATE_TEXT
 from aptien_ops.domain.incident_input import parse_moment
-from aptien_ops.domain.op_notices import CHANNELS, Notice, NoticeKind, NoticeStatus, Selection
+from aptien_ops.domain.op_notices import (
+    CHANNELS,
+    Notice,
+    NoticeAudience,
+    NoticeKind,
+    NoticeStatus,
+    Selection,
+)
 from aptien_ops.errors import InvalidInput
 from aptien_ops.screens.channel_modal import ChannelsModal
 from aptien_ops.screens.formatting import plain
@@ -43,8 +50,8 @@ SELECTIONS = {
     "all": Selection.ALL,
 }
 AUDIENCE = (
-    "Audience: the tenants' representatives (their contact e-mail; in-app to their user)."
-    " The scope is resolved now to the active and suspended tenants it names, and stored."
+    "The scope is resolved now to its active and suspended tenants, and stored. Telling their"
+    " users is four-eyes: sending asks a security or admin operator first."
 )
 
 
@@ -111,7 +118,13 @@ class DraftNoticeModal(IncidentForm[NoticeDraft]):
                     "clusters C,… | regions R,… | tenants T,… | all",
                     scope_words(draft),
                 ),
-            ),  # fmt: skip
+                Field(
+                    "audience",
+                    "Audience",
+                    ", ".join(NoticeAudience),
+                    str(NoticeAudience.REPRESENTATIVES),
+                ),
+            ),
             note=AUDIENCE,
         )
 
@@ -122,6 +135,7 @@ class DraftNoticeModal(IncidentForm[NoticeDraft]):
         starts = self.checked("from", partial(_when, "from"))
         ends = self.checked("to", partial(_when, "to"))
         selection, names = self.checked("scope", parse_scope)
+        audience = self.checked("audience", choice(NoticeAudience, "notice audience"))
         return NoticeDraft(
             str(kind),
             title,
@@ -132,6 +146,7 @@ class DraftNoticeModal(IncidentForm[NoticeDraft]):
             clusters=names if selection == Selection.CLUSTERS else (),
             tenants=names if selection == Selection.TENANTS else (),
             everything=selection == Selection.ALL,
+            audience=str(audience),
         )
 
 
@@ -200,6 +215,8 @@ class SendNoticeModal(ChannelsModal):
     def __init__(self, plan: SendResult, title: str) -> None:
         super().__init__()
         self.send_plan, self.title_text = plan, title
+        #: Telling users is a four-eyes request until a second operator approved it.
+        self.verb = "Send" if plan.audience == NoticeAudience.REPRESENTATIVES else "Send/request"
 
     def compose(self) -> ComposeResult:
         with Vertical(id="modal-box") as box:
@@ -210,7 +227,7 @@ class SendNoticeModal(ChannelsModal):
                 *((c, c, True) for c in CHANNELS), id="modal-channels", compact=True
             )
             with Horizontal(id="modal-buttons"):
-                yield Button("Send", variant="primary", id="modal-submit")
+                yield Button(self.verb, variant="primary", id="modal-submit")
                 yield Button("Cancel", id="modal-cancel")
             yield Label("Space toggles a channel · Tab moves · Esc cancels", classes="modal-hint")
 

@@ -27,6 +27,12 @@ STATUS_STYLES = {
     "resolved": "green",
     "cancelled": "dim",
 }
+#: Who a notice tells, in words.
+AUDIENCE_WORDS = {
+    "representatives": "the tenants' representatives",
+    "users": "the tenants' users (four-eyes)",
+    "both": "representatives and users (four-eyes)",
+}
 #: A notice's kind: an outage stands out.
 KIND_STYLES = {"outage": "bold red", "maintenance": "", "change": ""}
 
@@ -98,7 +104,7 @@ def heading_text(detail: NoticeDetail) -> Text:
     out.append_text(status_cell(str(n.status)))
     out.append(f" · {window_words(n.starts_at, n.ends_at)}")
     out.append(f"\ndrafted by {shown(n.created_by)} {minute(n.created_at)} UTC", style="dim")
-    out.append(" · audience: the tenants' representatives", style="dim")
+    out.append(f" · audience: {AUDIENCE_WORDS.get(str(n.audience), n.audience)}", style="dim")
     return out
 
 
@@ -164,6 +170,9 @@ def preview_text(plan: SendResult) -> Text:
     out = Text(f"{plan.notice_id}: ", style="bold")
     out.append(f"{scope_counts(plan.regions)} · ")
     out.append(plural(plan.representatives, "representative") + " with an e-mail")
+    if plan.audience != "representatives":
+        out.append(f"\naudience: {AUDIENCE_WORDS.get(plan.audience, plan.audience)}: a request")
+        out.append(" first; once approved on Approvals (4), s here sends", style="yellow")
     for region, count in plan.regions.items():
         out.append(f"\n  {shown(region)}: {plural(count, 'tenant')}")
     if plan.notes:
