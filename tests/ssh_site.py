@@ -21,11 +21,12 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ci_skips import missing_tool
+from site_processes import explained
 from waiting import until
 
 from bastion_site import PATH, Bastion, bastion_site, documented, sh
@@ -54,6 +55,12 @@ class SshSite:
     @property
     def log(self) -> Path:
         return self.directory / "sshd.log"
+
+    def explained(self) -> AbstractContextManager[None]:
+        """A wait on a session in the block that times out fails with what still runs of
+        this site (tests/site_processes.py): which process holds the session open, and where."""
+        b = self.bastion
+        return explained(b.root, (b.service, b.alice, b.bob, self.viewer))
 
     def argv(self, account: str, *remote: str, tty: bool = False) -> list[str]:
         """``ssh`` as an operator would type it (``-tt`` for the TUI), to ``bastion``."""

@@ -28,11 +28,12 @@ def test_a_dropped_connection_ends_the_session_and_says_why(site: SshSite, tmp_p
     env = {"PATH": "/usr/bin:/bin", "TERM": "xterm-256color", "LANG": "C.UTF-8"}
     pane = start_pane(tmp_path, site.argv(site.bastion.alice, tty=True), (80, 24), env)
     try:
-        pane.wait_for("Tenants by region and state")
-        [on] = until(lambda: site.sessions(), "the session to be recorded")
-        client = int(pane.info("pane_pid"))
-        os.kill(client, signal.SIGKILL)  # the network is gone: the client says nothing more
-        until(lambda: not site.sessions(), "the console to end its session")
+        with site.explained():
+            pane.wait_for("Tenants by region and state")
+            [on] = until(lambda: site.sessions(), "the session to be recorded")
+            client = int(pane.info("pane_pid"))
+            os.kill(client, signal.SIGKILL)  # the network is gone: the client says nothing more
+            until(lambda: not site.sessions(), "the console to end its session")
     finally:
         pane.close()
     [ended] = [r for r in site.sessions("--all") if r["session_id"] == on["session_id"]]
