@@ -149,15 +149,24 @@ VALID: dict[str, dict[str, str | bool]] = {
         "title": "Database upgrade",
         "body": "A short read-only window.",
         "clusters": "eu-sandbox-1",
+        "audience": "representatives",
     },
     "notice list": {"everything": True},
     "notice show": {"notice_id": "NTC-2026-0001"},
+    "notice edit": {"notice_id": "NTC-2026-0001", "title": "Database upgrade, an hour later"},
     "notice resolve": {"notice_id": "NTC-2026-0001", "text": "done"},
     "notice cancel": {"notice_id": "NTC-2026-0001", "reason": "drafted in error"},
     "notice send": {"notice_id": "NTC-2026-0001", "channels": "email", "dry_run": True},
     "notice update": {"notice_id": "NTC-2026-0001", "status": "resolved", "text": "done"},
     "notice deliveries": {"notice_id": "NTC-2026-0001"},
     "notice publish": {},
+    # The job queue is a PostgreSQL catalog's: on a sandbox's SQLite they answer exit 2
+    # (tests/test_jobs.py runs them on the suite's PostgreSQL).
+    "jobs list": {"job_state": "failed", "region": "eu"},
+    "jobs show": {"job_id": "1"},
+    "jobs retry": {"job_id": "1"},
+    "jobs cancel": {"job_id": "1"},
+    "worker": {"region": "eu", "concurrency": "1", "queues": "backup", "until_idle": True},
 }
 #: Who runs each group's commands: inspection needs the security colleague, the rest an admin.
 OPERATOR = {"inspect": "sam", "partner": "pat", "breach": "sam", "billing": "bill"}
