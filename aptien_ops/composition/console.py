@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 #: Services that run approved four-eyes requests: built with ``approvals`` so that it always
 #: knows their executors, whichever service a command touches first.
-EXECUTOR_OWNERS = ("operators", "lifecycle", "policy", "backups", "notices")
+EXECUTOR_OWNERS = ("operators", "lifecycle", "policy", "backups", "notices", "op_notice_sending")
 
 S = TypeVar("S")
 
@@ -300,13 +300,19 @@ class Console:
     def op_notices(self) -> OpNoticeService:
         from aptien_ops.services.op_notices import OpNoticeService
 
-        return OpNoticeService(self.ctx)
+        return OpNoticeService(self.ctx, lambda: self.op_notice_status)
 
     @_service
     def op_notice_sending(self) -> OpNoticeSending:
         from aptien_ops.services.op_notice_send import OpNoticeSending
 
-        return OpNoticeSending(self.ctx, lambda: notice_channels(self.ctx), lambda: self.inspection)
+        return OpNoticeSending(
+            self.ctx,
+            lambda: notice_channels(self.ctx),
+            lambda: self.inspection,
+            self._approvals,
+            lambda: self.op_notice_status,
+        )
 
     @_service
     def op_notice_status(self) -> OpNoticeStatusPages:
