@@ -257,6 +257,9 @@ class WebsiteSettings:
 class NotificationSettings:
     email: EmailSettings
     website: WebsiteSettings
+    templates_dir: Path | None = None
+    """``[notifications] templates_dir``: operational notices' templates that replace the
+    built-in ones of the same name (docs/notices.md, Templates); None: the built-in ones."""
 
 
 @dataclass(frozen=True)
