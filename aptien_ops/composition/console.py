@@ -319,7 +319,10 @@ class Console:
         from aptien_ops.services.op_notice_status import OpNoticeStatusPages
 
         website = self.settings.notifications.website.dir
-        return OpNoticeStatusPages(self.ctx, lambda: backend("status_page", "files")(website))
+        templates = self.settings.notifications.templates_dir
+        return OpNoticeStatusPages(
+            self.ctx, lambda: backend("status_page", "files")(website, templates)
+        )
 
     @_service
     def doctor(self) -> DoctorService:
@@ -341,4 +344,4 @@ class Console:
     def job_runner(self) -> JobRunner:
         from aptien_ops.services.job_runs import JobRunner
 
-        return JobRunner(self.ctx, self.backups, self.fleet)
+        return JobRunner(self.ctx, self.backups, self.fleet, lambda: self.jobs)

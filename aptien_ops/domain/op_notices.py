@@ -242,6 +242,9 @@ class OpNoticeContent(NoticeContent):
     body: str
     update_text: str
     """The update's text; empty for the first send."""
+    rendered: str = ""
+    """Its messages as rendered when the delivery was recorded (JSON: ``"email.en"`` ->
+    [subject, body], per channel and language); empty: rendered by the built-in templates."""
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,7 @@ from aptien_ops.domain.op_notices import (
 )
 from aptien_ops.domain.values import iso, parse_choice
 from aptien_ops.errors import Conflict, InvalidInput, Unavailable
-from aptien_ops.notice_texts import render
-from aptien_ops.op_notice_texts import op_texts_digest
+from aptien_ops.op_notice_texts import NoticeTemplates, op_texts_digest
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.context import Attempt, OpsContext
@@ -127,6 +126,10 @@ class OpNoticeSending:
         self, notice: Notice, tenants: list[Tenant], channels: Sequence[str]
     ) -> tuple[list[OutboxRow], list[str], int]:
         return audience_rows(self._inspection, tenants, channels, notice.audience)
+
+    def templates(self) -> NoticeTemplates:
+        """The built-in templates and those of ``[notifications] templates_dir``."""
+        return NoticeTemplates(self.ctx.settings.notifications.templates_dir)
 
     @staticmethod
     def content(notice: Notice, key: str, status: NoticeStatus, update: str) -> OpNoticeContent:
@@ -272,9 +275,7 @@ class OpNoticeSending:
         tenants, moved = self._audience(tx, notice_id)
         emails = sum(1 for t in tenants if t.contact_email)
         content = self.content(notice, "NOT-dry-run", notice.status, "")
-        from aptien_ops.domain.notices import Recipient
-
-        sample = render(content, Recipient(tenants[0].name, tenants[0].region, "", "", "en"))
+        sample = self.templates().message(content, "email", "en")
         regions = dict(sorted(Counter(t.region for t in tenants).items()))
         notes = list(moved)
         if notice.audience.reaches_users:
@@ -327,6 +328,7 @@ class OpNoticeSending:
             content = self.content(
                 replace(current, ends_at=ends or current.ends_at), key, status, text
             )
+            content = replace(content, rendered=self.templates().rendered(content))
             rows = [replace(r, incident_id=key) for r in rows]
             campaign = Campaign(
                 0, key, tuple(channels), content, op_texts_digest(content),

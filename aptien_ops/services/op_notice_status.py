@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from aptien_ops.domain.op_notices import FINISHED, StatusEntry, StepKind
-from aptien_ops.errors import Unavailable
+from aptien_ops.errors import InvalidInput, Unavailable
 from aptien_ops.permissions import Action
 from aptien_ops.ports import StatusPage
 from aptien_ops.services.context import OpsContext
@@ -88,7 +88,7 @@ class OpNoticeStatusPages:
             return None
         try:
             return self._write()
-        except Unavailable as exc:
+        except (Unavailable, InvalidInput) as exc:
             raise Unavailable(
                 f"notice {notice_id} is recorded, but its status pages are not: {exc.message}",
                 hint="aptien-ops notice publish, once the website directory can be written",
