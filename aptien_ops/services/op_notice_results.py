@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aptien_ops.domain.notices import ChannelCounts, OutboxRow
 from aptien_ops.domain.op_notices import Notice, NoticeStep, ScopedTenant
@@ -12,9 +12,11 @@ from aptien_ops.domain.values import iso
 
 @dataclass(frozen=True)
 class NoticeRow:
-    """A notice as ``notice list`` shows it."""
+    """A notice as ``notice list`` shows it, with its stored scope counted per region."""
 
     notice: Notice
+    regions: dict[str, int] = field(default_factory=dict)
+    """Tenants of the stored scope per region (as stored at draft)."""
 
     def as_json(self) -> dict[str, object]:
         n = self.notice
