@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from aptien_ops.domain.notices import ChannelCounts
+from aptien_ops.domain.notices import ChannelCounts, OutboxRow
 from aptien_ops.domain.op_notices import Notice, NoticeStep, ScopedTenant
 from aptien_ops.domain.values import iso
 
@@ -92,6 +92,10 @@ class NoticeDetail:
         }
 
 
+#: A delivery lists at most this many of its failed rows.
+FAILED_SHOWN = 50
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One delivery of a notice (its first send or an update) and where its rows stand."""
@@ -99,6 +103,9 @@ class Delivery:
     step: NoticeStep
     subject: str
     channels: tuple[ChannelCounts, ...]
+    failed: tuple[OutboxRow, ...] = ()
+    """Its failed rows (at most :data:`FAILED_SHOWN`): the recipient (``tenant/user`` or
+    ``tenant/representative``, never an address), the channel and why."""
 
     @property
     def done(self) -> bool:
@@ -112,6 +119,7 @@ class Delivery:
             "status": str(self.step.status),
             "subject": self.subject,
             "channels": {c.channel: c.as_json() for c in self.channels},
+            "failed": [r.as_json() for r in self.failed],
         }
 
 
