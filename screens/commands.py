@@ -57,6 +57,7 @@ ACTION_TITLES: dict[tuple[str, str], str] = {
     ("Notice", "send"): "Send a notice (dry run first)",
     ("Notice", "post_update"): "Post an update of a notice",
     ("Notice", "resolve"): "Resolve a notice",
+    ("Notice", "edit"): "Edit a notice's title, body or window",
     ("Notice", "cancel_notice"): "Cancel a notice",
     ("Operators", "add"): "Add operator",
     ("Operators", "grant"): "Grant role",

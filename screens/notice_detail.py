@@ -5,7 +5,9 @@ itself every ``[tui] refresh_seconds`` while shown.
 
 Its actions call the services the command line calls, in workers: ``s`` sends it (the dry run
 first: counts per region and a rendered sample, then the channels to confirm), ``u`` posts an
-update (sent to the same audience), ``v`` resolves it, ``c`` cancels it. The record and its
+update (sent to the same audience), ``e`` edits its title, body or window (a draft or a scheduled
+one; changed by another operator since it was read: the Changed meanwhile dialog), ``v``
+resolves it, ``c`` cancels it. The record and its
 deliveries are read in one worker; the screen only shows them. A refusal or failure outside a
 dialog is one red line at the top of the page.
 """
@@ -23,14 +25,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from aptien_ops.domain.op_notices import CHANNELS, FINISHED, StepKind
+from aptien_ops.domain.op_notices import CHANNELS, EDITABLE, FINISHED, StepKind
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.screens.base import RELOAD, OpsScreen
 from aptien_ops.screens.formatting import plural
 from aptien_ops.screens.lists import ListScroll
 from aptien_ops.screens.modals import OpsModal, ReasonModal
-from aptien_ops.screens.notice_modals import ResolveNoticeModal, SendNoticeModal, UpdateNoticeModal
+from aptien_ops.screens.notice_modals import (
+    EditNoticeModal,
+    ResolveNoticeModal,
+    SendNoticeModal,
+    UpdateNoticeModal,
+)
 from aptien_ops.screens.notice_render import (
     body_text,
     deliveries_text,
@@ -50,6 +57,7 @@ SECTIONS = (
 ACTION_PERMISSIONS = {
     "send": Action.NOTICE_SEND,
     "post_update": Action.NOTICE_UPDATE,
+    "edit": Action.NOTICE_EDIT,
     "resolve": Action.NOTICE_RESOLVE,
     "cancel_notice": Action.NOTICE_CANCEL,
 }
@@ -83,6 +91,7 @@ class NoticeDetailScreen(OpsScreen):
         Binding("escape", "back", "Back", tooltip="back to the notices list"),
         Binding("s", "send", "Send", tooltip="send it: the dry run first, then the channels"),
         Binding("u", "post_update", "Update", tooltip="post an update, sent to the same people"),
+        Binding("e", "edit", "Edit", tooltip="edit its title, body or window (draft, scheduled)"),
         Binding("v", "resolve", "Resolve", tooltip="mark it resolved (sends nothing)"),
         Binding("c", "cancel_notice", "Cancel", tooltip="cancel it, with a reason"),
         RELOAD,
@@ -150,6 +159,8 @@ class NoticeDetailScreen(OpsScreen):
         status = self.view.detail.notice.status
         if status in FINISHED:
             return f"{self.notice_id} is {status}: nothing more is done with it"
+        if action == "edit" and status not in EDITABLE:
+            return f"{self.notice_id} is {status}: only a draft or a scheduled notice is edited"
         if action == "post_update" and not self.view.deliveries:
             return f"{self.notice_id} was not sent yet: s sends it first"
         return None
@@ -207,6 +218,19 @@ class NoticeDetailScreen(OpsScreen):
             return partial(sending.update, notice_id, status, text, progress=_progress_to(dialog))
 
         self.app.push_screen(dialog.acting(self, update, self._sent))
+
+    def action_edit(self) -> None:
+        notice = self._detail().notice
+        service = self.console.op_notices
+        self.app.push_screen(
+            EditNoticeModal(notice).acting(
+                self,
+                # The time it was last changed, as read: changed since, the service refuses
+                # (Stale) and the Changed meanwhile dialog says by whom.
+                lambda change: partial(service.edit, notice.id, change, seen=notice.updated_at),
+                lambda _: self.notify("edited", title=notice.id),
+            )
+        )
 
     def action_resolve(self) -> None:
         notice_id, service = self.notice_id, self.console.op_notices

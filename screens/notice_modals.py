@@ -36,7 +36,7 @@ from aptien_ops.screens.incident_modals import Field, IncidentForm, choice
 from aptien_ops.screens.notice_render import preview_text
 from aptien_ops.services.op_notice_results import SendResult
 from aptien_ops.services.op_notice_send import UPDATE_STATUSES
-from aptien_ops.services.op_notices import NoticeDraft
+from aptien_ops.services.op_notices import NoticeDraft, NoticeEdit
 
 CSS = [*IncidentForm.CSS_PATH, Path(__file__).with_name("notice_modals.tcss")]
 #: What the operator may type for a scope's first word.
@@ -148,6 +148,51 @@ class DraftNoticeModal(IncidentForm[NoticeDraft]):
             everything=selection == Selection.ALL,
             audience=str(audience),
         )
+
+
+def _moment(value: datetime | None) -> str:
+    return "" if value is None else f"{value:%Y-%m-%dT%H:%MZ}"
+
+
+class EditNoticeModal(IncidentForm[NoticeEdit]):
+    """A draft or scheduled notice's title, body and window (blank to: open-ended); only what
+    changed is sent. Telling its users, once approved, needs a new approval after an edit."""
+
+    CSS_PATH = CSS
+    HEADING = "Edit notice"
+    INLINE = True
+
+    def __init__(self, notice: Notice) -> None:
+        self.notice = notice
+        super().__init__(
+            (
+                Field("title", "Title", "", notice.title),
+                Field("body", "Body", "", " ".join(notice.body.split())),
+                Field("from", "From", "with its offset", _moment(notice.starts_at)),
+                Field("to", "To", "blank: open-ended", _moment(notice.ends_at)),
+            ),
+            note=f"Notice {notice.id}: what was sent stays sent; its next update tells the new"
+            " text. An approval to tell its users is void after an edit.",
+        )
+
+    def answer(self) -> NoticeEdit:
+        n = self.notice
+        title = self.checked("title", partial(NOTICE_TITLE.check, missing="a notice needs a title"))
+        body = self.checked("body", partial(NOTICE_BODY.check, missing="a notice needs a body"))
+        from_text, to_text = self.text("from"), self.text("to")
+        starts = self.checked("from", partial(_when, "from"))
+        ends = self.checked("to", partial(_when, "to"))
+        change = NoticeEdit(
+            title=title if title != n.title else None,
+            body=body if body != " ".join(n.body.split()) else None,
+            starts_at=starts if from_text != _moment(n.starts_at) else None,
+            ends_at=ends if to_text != _moment(n.ends_at) else None,
+            open_ended=not to_text and n.ends_at is not None,
+        )
+        if change == NoticeEdit():
+            self.show_problem("nothing changed", focus=self.query_one("#form-title"))
+            raise InvalidInput("nothing changed")
+        return change
 
 
 class UpdateNoticeModal(IncidentForm[tuple[str, str]]):

@@ -179,8 +179,19 @@ def test_a_refused_address_is_listed_a_4xx_is_retried_and_a_server_down_resends_
     assert [(c.sent, c.pending, c.failed) for c in sent.delivery.channels] == [(1, 0, 1)]
     assert w.server.per_recipient() == {REP[ACME]: 1}
     assert len(slept) == 1  # the 451 waited its backoff once
+    [refused] = sent.delivery.failed  # reported: who, on which channel, why (no address)
+    assert (refused.channel, refused.recipient, refused.attempts) == (
+        "email",
+        f"{GLOBEX}/representative",
+        1,
+    )
+    assert (refused.reason or "").startswith("550")
     again = service.send(notice_id, ["email"])  # the failed one is not retried
     assert again.resumed and w.server.per_recipient() == {REP[ACME]: 1}
+    listed = run_cli("notice", "deliveries", notice_id, config=w.config, operator="vic")
+    assert listed.code == 0
+    assert f"failed email {GLOBEX}/representative after 1 attempt: 550" in listed.stdout
+    assert REP[GLOBEX] not in listed.stdout
     console.close()
     # An update while the server is down: nothing goes out, the rows stay pending.
     send_through(w.config, free_port())  # nobody listens there

@@ -9,6 +9,7 @@ be read. Tests wait on what the screen shows (tests/waiting.py), never on the cl
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from signal import SIGCHLD
 
 from ci_skips import missing_tool
 from waiting import until
@@ -80,6 +82,8 @@ class Pane:
             dead, code, signal = self.info("pane_dead"), "", ""
             if dead == "1":
                 code, signal = self.info("pane_dead_status"), self.info("pane_dead_signal")
+            else:
+                self._reap_if_lost()
             return code or (f"signal {signal}" if signal else "")
 
         if within is not None:
@@ -97,6 +101,21 @@ class Pane:
                 raise AssertionError(f"{failed}\n--- screen ---\n{self.screen()}") from None
         assert not found.startswith("signal"), f"the pane's command was killed: {found}"
         return int(found)
+
+    def _reap_if_lost(self) -> None:
+        """Debian's tmux is built with libutempter, which swaps in a SIGCHLD handler of its
+        own while it removes the pane's login record (right when the pane's terminal closes):
+        a command that ends in that moment is never reaped, and its pane never shows as dead
+        (tmux/tmux issues 311 and 4559; seen here under load as an ``ssh`` client left
+        ``<defunct>`` under the tmux server with nothing else of its session running). A
+        SIGCHLD sent to the server then makes it reap the command and read its status."""
+        try:
+            pid = self.info("pane_pid")
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][:1]
+        except (OSError, IndexError, subprocess.CalledProcessError):  # gone meanwhile
+            return
+        if state == "Z":
+            os.kill(int(self.tmux("display-message", "-p", "#{pid}").strip()), SIGCHLD)
 
     def resize(self, width: int, height: int) -> None:
         self.tmux("resize-window", "-t", "main", "-x", str(width), "-y", str(height))

@@ -245,3 +245,68 @@ async def test_the_dashboard_lists_notices_in_progress_and_scheduled(
         words = screen_words(app)
         assert "scheduled 03-20 09:26 maintenance Database upgrade" in words
         assert "Only a draft" not in words
+
+
+@story
+async def test_an_edit_after_another_operators_is_refused_with_the_changed_meanwhile_dialog(
+    frozen: None, demo_tenants: None, open_as: Callable[..., Console]
+) -> None:
+    from aptien_ops.screens.modals import ConfirmModal
+    from aptien_ops.services.op_notices import NoticeEdit
+
+    olga = open_as("olga")
+    notice = _draft(olga)
+    async with console_app(olga, "N") as (app, pilot):
+        page = await _press(pilot, "enter")
+        assert isinstance(page, NoticeDetailScreen)
+        form = await _press(pilot, "e")
+        assert form.query_one("#form-title", Input).value == "Database upgrade"
+        await _fill(pilot, {"body": "Twenty minutes read-only."})
+        assert app.screen is page and "Twenty minutes read-only." in screen_words(app)
+        later = olga.op_notices.show(notice).notice.updated_at + timedelta(minutes=1)
+        open_as("ada", clock=lambda: later).op_notices.edit(notice, NoticeEdit(title="Moved"))
+        await _press(pilot, "e")
+        dialog = await _fill(pilot, {"title": "Database upgrade, again"})
+        asked = app.screen
+        assert isinstance(asked, ConfirmModal) and asked is not dialog
+        assert "changed by ada since you read it" in screen_words(app)
+        await _press(pilot, "y")  # Reload
+        assert app.screen is page and "NTC-2025-0001 Moved" in screen_words(app)
+    assert olga.op_notices.show(notice).notice.title == "Moved"
+
+
+@story
+async def test_cancel_asks_a_reason(
+    frozen: None, demo_tenants: None, open_as: Callable[..., Console]
+) -> None:
+    olga = open_as("olga")
+    notice = _draft(olga)
+    async with console_app(olga, "N") as (app, pilot):
+        page = await _press(pilot, "enter", "c")
+        page.query_one(Input).value = "postponed"
+        await _press(pilot, "enter")
+        assert isinstance(app.screen, NoticeDetailScreen)
+        words = screen_words(app)
+        assert "cancelled" in words and "postponed" in words
+    assert str(olga.op_notices.show(notice).notice.status) == "cancelled"
+    assert _entries(open_as, "notice.cancel") == [("olga", "ok")]
+
+
+@story
+async def test_telling_users_is_a_request_first(
+    frozen: None, demo_tenants: None, open_as: Callable[..., Console]
+) -> None:
+    olga = open_as("olga")
+    notice = _draft(olga, clusters=("eu-sandbox-1",), audience="users")
+    async with console_app(olga, "N") as (app, pilot):
+        await _press(pilot, "enter")
+        dialog = await _press(pilot, "s")
+        assert isinstance(dialog, SendNoticeModal)
+        assert "a request first" in screen_words(app)
+        dialog.query_one("#modal-submit", Button).press()
+        await settle(pilot)
+        assert isinstance(app.screen, NoticeDetailScreen)
+        said = app.notices_of("warning")[-1]
+        assert "recorded; another admin or security must approve" in said, said
+    assert olga.op_notice_sending.deliveries(notice) == ()
+    assert _entries(open_as, "notice.send-users") == [("olga", "pending")]
