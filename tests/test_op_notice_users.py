@@ -137,6 +137,20 @@ def test_edit_changes_a_draft_or_scheduled_notice_only(world: World) -> None:
     olga.close()
     vic = run_cli("notice", "edit", notice_id, "--title", "x", config=w.config, operator="vic")
     assert vic.code == 4
+    other = draft(w, "representatives")
+    window = ("--window", "2027-06-05T22:00Z..2027-06-05T23:30Z")
+    moved_cli = run_cli(
+        "--json", "notice", "edit", other, *window, config=w.config, operator="olga"
+    )
+    assert moved_cli.code == 0, moved_cli.stderr
+    assert (moved_cli.json()["starts_at"], moved_cli.json()["ends_at"]) == (
+        "2027-06-05T22:00:00Z",
+        "2027-06-05T23:30:00Z",
+    )
+    both = run_cli(
+        "notice", "edit", other, *window, "--open-ended", config=w.config, operator="olga"
+    )
+    assert both.code == 2 and "not both" in both.stderr
 
 
 def _feed(w: World, region: str = "eu") -> list[tuple[str, str, str]]:
