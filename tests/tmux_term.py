@@ -17,7 +17,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from signal import SIGCHLD
 
 from ci_skips import missing_tool
 from waiting import until
@@ -83,7 +82,7 @@ class Pane:
             if dead == "1":
                 code, signal = self.info("pane_dead_status"), self.info("pane_dead_signal")
             else:
-                self._reap_if_lost()
+                code, signal = self._status_if_unreaped()
             return code or (f"signal {signal}" if signal else "")
 
         if within is not None:
@@ -102,20 +101,41 @@ class Pane:
         assert not found.startswith("signal"), f"the pane's command was killed: {found}"
         return int(found)
 
-    def _reap_if_lost(self) -> None:
-        """Debian's tmux is built with libutempter, which swaps in a SIGCHLD handler of its
-        own while it removes the pane's login record (right when the pane's terminal closes):
-        a command that ends in that moment is never reaped, and its pane never shows as dead
-        (tmux/tmux issues 311 and 4559; seen here under load as an ``ssh`` client left
-        ``<defunct>`` under the tmux server with nothing else of its session running). A
-        SIGCHLD sent to the server then makes it reap the command and read its status."""
+    def _status_if_unreaped(self) -> tuple[str, str]:
+        """The exit status (or the signal) of the pane's command if it has ended but tmux has
+        not reaped it: Debian's tmux is built with libutempter, which swaps in a SIGCHLD
+        handler of its own while it removes the pane's login record, right when the pane's
+        terminal closes, so a command that ends in that moment may never be reaped and its
+        pane never shows as dead (tmux/tmux issues 311 and 4559; seen here under load: the
+        ``ssh`` client ``<defunct>`` under the tmux server for minutes, nothing else of its
+        session running). The kernel keeps a zombie's status in ``/proc/<pid>/stat``."""
         try:
             pid = self.info("pane_pid")
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][:1]
-        except (OSError, IndexError, subprocess.CalledProcessError):  # gone meanwhile
-            return
-        if state == "Z":
-            os.kill(int(self.tmux("display-message", "-p", "#{pid}").strip()), SIGCHLD)
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError, subprocess.CalledProcessError):  # reaped meanwhile
+            return "", ""
+        if fields[0] != "Z" or len(fields) < 50 or self._reading_the_terminal():
+            return "", ""  # running, or ended with output tmux has still to read and show
+        status = int(fields[49])  # field 52, exit_code: the status as waitpid reports it
+        if os.WIFSIGNALED(status):
+            return "", str(os.WTERMSIG(status))
+        return str(os.WEXITSTATUS(status)), ""
+
+    def _reading_the_terminal(self) -> bool:
+        """Whether the tmux server still holds its pane's terminal (a pty's master): it
+        closes it once it has read everything the command wrote."""
+        server = self.tmux("display-message", "-p", "#{pid}").strip()
+        try:
+            fds = list(Path(f"/proc/{server}/fd").iterdir())
+        except OSError:
+            return False
+        for fd in fds:
+            try:
+                if os.readlink(fd) == "/dev/ptmx":
+                    return True
+            except OSError:  # closed meanwhile
+                continue
+        return False
 
     def resize(self, width: int, height: int) -> None:
         self.tmux("resize-window", "-t", "main", "-x", str(width), "-y", str(height))

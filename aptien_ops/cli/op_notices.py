@@ -151,6 +151,7 @@ def notice_show(state: CliState, notice_id: str) -> None:
 @click.option("--from", "starts_at", callback=a_moment, help="When it starts.")
 @click.option("--to", "ends_at", callback=a_moment, help="When it ends.")
 @click.option("--open-ended", is_flag=True, help="It has no end yet (an outage).")
+@click.option("--window", metavar="FROM..TO", help="--from and --to in one.")
 @pass_state
 def notice_edit(
     state: CliState,
@@ -160,13 +161,20 @@ def notice_edit(
     starts_at: datetime | None,
     ends_at: datetime | None,
     open_ended: bool,
+    window: str | None,
 ) -> None:
     """Change a draft or scheduled notice's title, body or window (exit 5 once it is in
     progress, resolved or cancelled). What was sent stays sent; the status pages show the new
     text. A second operator's approval to tell its users is void after an edit: the next
     send or update asks again."""
+    from aptien_ops.domain.incident_input import parse_window
+    from aptien_ops.errors import InvalidInput
     from aptien_ops.services.op_notices import NoticeEdit
 
+    if window is not None:
+        if starts_at or ends_at or open_ended:
+            raise InvalidInput("--window, or --from and --to (--open-ended), not both")
+        starts_at, ends_at = parse_window(window)
     change = NoticeEdit(title, body, starts_at, ends_at, open_ended)
     detail = state.console().op_notices.edit(notice_id, change)
     state.out(detail.as_json(), f"edited {detail.id}: {detail.steps[-1].text}")
