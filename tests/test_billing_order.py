@@ -228,6 +228,43 @@ def test_the_same_event_twice_and_one_that_changed_nothing_still_marks_its_objec
     )
 
 
+def test_events_of_one_second_never_undo_a_step_stripe_takes_only_forward(
+    world: tuple[Path, BillingWorld],
+) -> None:
+    """Stripe stamps events in whole seconds: of two about one object in the same second, the
+    one that would step back (out of ``canceled``, a paid invoice back to ``open``) is the
+    older, whatever order they arrive in; two on one step apply in the order they arrive."""
+    config, _ = world
+    at = T0 + timedelta(hours=1)
+    cancelled = event("evt_s1", "customer.subscription.deleted", at, subscription("canceled"))
+    active = event("evt_s0", "customer.subscription.updated", at, subscription("active"))
+    paid = event("evt_i1", "invoice.paid", at, invoice("in_order2001", T0, "paid"))
+    opened = event("evt_i0", "invoice.finalized", at, invoice("in_order2001", T0, "open"))
+    assert deliver(config, cancelled) == "changed"
+    assert deliver(config, paid) == "changed"
+    assert deliver(config, active) == "stale"  # made before the cancellation, delivered after
+    assert deliver(config, opened) == "stale"
+    row = kept(config)
+    assert (row.subscription_status, row.invoice_status) == ("canceled", "paid")
+    # Forward within one second applies; so do two of one step, in the order they arrive.
+    later = at + timedelta(hours=1)
+    for step in ("open", "uncollectible", "paid"):
+        made = event(f"evt_{step}", "invoice.updated", later, invoice("in_order2002", later, step))
+        assert deliver(config, made) == "changed", step
+    sub = "sub_order2"
+    renewed = event(
+        "evt_s3", "customer.subscription.created", later, subscription("active", sub=sub)
+    )
+    overdue = event(
+        "evt_s4", "customer.subscription.updated", later, subscription("past_due", sub=sub)
+    )
+    assert deliver(config, renewed) == "changed"
+    assert deliver(config, overdue) == "changed"
+    row = kept(config)
+    assert (row.subscription_id, row.subscription_status) == (sub, "past_due")
+    assert (row.invoice_id, row.invoice_status) == ("in_order2002", "paid")
+
+
 def test_a_full_sync_followed_by_older_deliveries_changes_nothing(
     world: tuple[Path, BillingWorld],
 ) -> None:

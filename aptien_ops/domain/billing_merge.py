@@ -7,8 +7,14 @@ event about the subscription delivered late still applies after a newer event ab
 invoice, and the other way round. The latest invoice is the newest finalised one, else the
 newest draft (by the invoice's ``created``, as a full sync picks it): an event about an older
 invoice never replaces it, whenever it arrives, and an event about the invoice kept applies
-only if it is not older than the newest applied to it. Two events of the same second apply
-in the order they arrive.
+only if it is not older than the newest applied to it.
+
+Stripe stamps events in whole seconds and its objects carry no version, so two events about
+one object in the same second are ordered by the steps Stripe only ever takes forward: a
+subscription leaves ``incomplete`` and never comes back, and ``canceled`` and
+``incomplete_expired`` are final; an invoice goes draft → open → uncollectible → paid or
+void, never back. Of two events of one second, the one that would step back is stale; two on
+the same step (``active`` and ``past_due``, an amount changed) apply in the order they arrive.
 """
 
 from __future__ import annotations
@@ -43,6 +49,23 @@ KEPT = (
 
 def _not_older(at: datetime, mark: datetime | None) -> bool:
     return mark is None or at >= mark
+
+
+#: How far along its one-way steps a subscription's status is (statuses of one step move
+#: back and forth: ``active`` and ``past_due``).
+_SUBSCRIPTION_STEP = {
+    LicenceState.INCOMPLETE: 0,
+    LicenceState.CANCELED: 2,
+    LicenceState.INCOMPLETE_EXPIRED: 2,
+}
+#: The same for an invoice's status (``uncollectible`` may still be paid or voided).
+_INVOICE_STEP = {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3}
+
+
+def _steps_back(at: datetime, mark: datetime | None, step: int, kept_step: int) -> bool:
+    """Whether an event of the same second as ``mark`` would undo a step Stripe only takes
+    forward (the kept state is then the newer one)."""
+    return at == mark and step < kept_step
 
 
 def _stamped(row: TenantBilling) -> TenantBilling:
@@ -109,6 +132,13 @@ def _with_invoice_event(
         # had ids): by the event's time.
         if not _not_older(at, row.invoice_updated_at):
             return None
+        if row.invoice_id == inv.invoice_id and _steps_back(
+            at,
+            row.invoice_updated_at,
+            _INVOICE_STEP.get(inv.status or "", 0),
+            _INVOICE_STEP.get(row.invoice_status or "", 0),
+        ):
+            return None
         legacy = row.invoice_id != inv.invoice_id and row.invoice_status not in (None, "draft")
         if inv.status == "draft" and legacy:
             return row  # next period's draft: the invoice to show is still the finalised one
@@ -126,6 +156,13 @@ def merged(
     None if it is older than what ``row`` keeps of that object (stale)."""
     if isinstance(subject, SubscriptionFacts):
         if not _not_older(at, row.subscription_updated_at):
+            return None
+        if row.subscription_id == subject.subscription_id and _steps_back(
+            at,
+            row.subscription_updated_at,
+            _SUBSCRIPTION_STEP.get(subject.status, 1),
+            _SUBSCRIPTION_STEP.get(row.subscription_status, 1),
+        ):
             return None
         return with_subscription(row, subject, at) if _replaces(row, subject) else row
     if isinstance(subject, InvoiceFacts):
