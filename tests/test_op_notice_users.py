@@ -93,6 +93,15 @@ def test_users_are_told_only_after_a_second_operator_approves_and_each_once(
     newest = [m for m in w.server.messages if m.to == SOMEONE][-1]
     subject, _ = _read(newest.raw)
     assert subject == "Aktualisierung: Geplante Wartung: Database upgrade, moved"  # de-AT
+    with olga.ctx.catalog.read() as tx:  # the ops log counts the users told, names none
+        logged = [e for e in tx.opslog.entries() if e.action in ("notice.send", "notice.update")]
+    assert [(e.action, e.outcome) for e in logged] == [
+        ("notice.send", "ok"),
+        ("notice.send", "ok"),
+        ("notice.update", "ok"),
+    ]
+    assert json.loads(logged[0].params)["users"] == 1
+    assert not any("@" in e.params for e in logged)
     olga.close()
 
 
