@@ -296,9 +296,25 @@ def test_the_real_program_killed_mid_send_then_rerun_tells_each_representative_o
         admin.provisioning.provision(ProvisionRequest(name, "DE", contact_email=email))
     admin.close()
     notice_id = w.draft()
+    killed_mid_send(w, notice_id)
+    done = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
+    assert done.code == 0, done.stderr
+    assert done.json()["resumed"] is True
+    wanted = {**{REP[ACME]: 1, REP[GLOBEX]: 1}, **{email: 1 for email in more.values()}}
+    assert w.server.per_recipient() == wanted
+    again = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
+    assert again.code == 0 and w.server.per_recipient() == wanted
+    shown = run_cli("--json", "notice", "deliveries", notice_id, config=w.config, operator="vic")
+    [delivery] = shown.json()
+    assert delivery["channels"] == {"email": {"sent": 5, "pending": 0, "failed": 0}}
+
+
+def killed_mid_send(w: World, notice_id: str, held: tuple[int, ...] = (1, 3)) -> None:
+    """Run the installed ``aptien-ops notice send ID --channels email`` once per number in
+    ``held`` and kill it with SIGKILL while the server holds the message after that many."""
     argv = [str(PROGRAM), "--config", str(w.config), "notice", "send", notice_id]
     env = {**os.environ, "APTIEN_OPS_OPERATOR": "olga"}
-    for held_after in (1, 3):
+    for held_after in held:
         w.server.held.clear()
         w.server.release.clear()
         w.server.hold_after = held_after
@@ -323,13 +339,3 @@ def test_the_real_program_killed_mid_send_then_rerun_tells_each_representative_o
                 child.kill()
                 child.communicate()
     w.server.hold_after = None
-    done = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
-    assert done.code == 0, done.stderr
-    assert done.json()["resumed"] is True
-    wanted = {**{REP[ACME]: 1, REP[GLOBEX]: 1}, **{email: 1 for email in more.values()}}
-    assert w.server.per_recipient() == wanted
-    again = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
-    assert again.code == 0 and w.server.per_recipient() == wanted
-    shown = run_cli("--json", "notice", "deliveries", notice_id, config=w.config, operator="vic")
-    [delivery] = shown.json()
-    assert delivery["channels"] == {"email": {"sent": 5, "pending": 0, "failed": 0}}

@@ -16,16 +16,16 @@ from waiting import until
 
 @dataclass(frozen=True)
 class LostChild(Pane):
-    """A pane as tmux shows it after losing its command's SIGCHLD: not dead, its command a
-    zombie nobody reaps, the terminal already closed (here the zombie stands for the server
-    too: it holds no terminal)."""
+    """A pane as tmux shows it after losing its command's SIGCHLD: dead (its terminal is
+    closed) but with no exit status, its command a zombie nobody reaps (here the zombie
+    stands for the server too: it holds no terminal)."""
 
     command: int = 0
 
     def tmux(self, *args: str) -> str:
         asked = args[-1]
-        if asked == "#{pane_dead}":
-            return "0\n"
+        if asked == "#{pane_dead}":  # tmux 3.3a: its terminal closed, so "dead", no status
+            return "1\n"
         if asked in ("#{pane_pid}", "#{pid}"):
             return f"{self.command}\n"
         return ""  # the screen

@@ -79,9 +79,9 @@ class Pane:
 
         def ended() -> str:
             dead, code, signal = self.info("pane_dead"), "", ""
-            if dead == "1":
+            if dead == "1":  # tmux has closed the pane's terminal; its status may still lack
                 code, signal = self.info("pane_dead_status"), self.info("pane_dead_signal")
-            else:
+            if not (code or signal):
                 code, signal = self._status_if_unreaped()
             return code or (f"signal {signal}" if signal else "")
 
@@ -105,10 +105,11 @@ class Pane:
         """The exit status (or the signal) of the pane's command if it has ended but tmux has
         not reaped it: Debian's tmux is built with libutempter, which swaps in a SIGCHLD
         handler of its own while it removes the pane's login record, right when the pane's
-        terminal closes, so a command that ends in that moment may never be reaped and its
-        pane never shows as dead (tmux/tmux issues 311 and 4559; seen here under load: the
-        ``ssh`` client ``<defunct>`` under the tmux server for minutes, nothing else of its
-        session running). The kernel keeps a zombie's status in ``/proc/<pid>/stat``."""
+        terminal closes, so a command that ends in that moment may never be reaped (tmux/tmux
+        issues 311 and 4559). Its pane then shows as dead (tmux 3.3a: its terminal is closed)
+        but with no status, for ever: seen here under load, the ``ssh`` client ``<defunct>``
+        under the tmux server for minutes, nothing else of its session running. The kernel
+        keeps a zombie's status in ``/proc/<pid>/stat``."""
         try:
             pid = self.info("pane_pid")
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()

@@ -264,6 +264,7 @@ class OpNoticeSending:
             "subject": delivery.subject if delivery else None,
             "tenants": sum(result.regions.values()),
             "resumed": result.resumed,
+            "users": result.users,
         }
         if result.undelivered:
             attempt.partly_failed(**details)
