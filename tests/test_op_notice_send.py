@@ -179,8 +179,19 @@ def test_a_refused_address_is_listed_a_4xx_is_retried_and_a_server_down_resends_
     assert [(c.sent, c.pending, c.failed) for c in sent.delivery.channels] == [(1, 0, 1)]
     assert w.server.per_recipient() == {REP[ACME]: 1}
     assert len(slept) == 1  # the 451 waited its backoff once
+    [refused] = sent.delivery.failed  # reported: who, on which channel, why (no address)
+    assert (refused.channel, refused.recipient, refused.attempts) == (
+        "email",
+        f"{GLOBEX}/representative",
+        1,
+    )
+    assert (refused.reason or "").startswith("550")
     again = service.send(notice_id, ["email"])  # the failed one is not retried
     assert again.resumed and w.server.per_recipient() == {REP[ACME]: 1}
+    listed = run_cli("notice", "deliveries", notice_id, config=w.config, operator="vic")
+    assert listed.code == 0
+    assert f"failed email {GLOBEX}/representative after 1 attempt: 550" in listed.stdout
+    assert REP[GLOBEX] not in listed.stdout
     console.close()
     # An update while the server is down: nothing goes out, the rows stay pending.
     send_through(w.config, free_port())  # nobody listens there
@@ -285,9 +296,25 @@ def test_the_real_program_killed_mid_send_then_rerun_tells_each_representative_o
         admin.provisioning.provision(ProvisionRequest(name, "DE", contact_email=email))
     admin.close()
     notice_id = w.draft()
+    killed_mid_send(w, notice_id)
+    done = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
+    assert done.code == 0, done.stderr
+    assert done.json()["resumed"] is True
+    wanted = {**{REP[ACME]: 1, REP[GLOBEX]: 1}, **{email: 1 for email in more.values()}}
+    assert w.server.per_recipient() == wanted
+    again = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
+    assert again.code == 0 and w.server.per_recipient() == wanted
+    shown = run_cli("--json", "notice", "deliveries", notice_id, config=w.config, operator="vic")
+    [delivery] = shown.json()
+    assert delivery["channels"] == {"email": {"sent": 5, "pending": 0, "failed": 0}}
+
+
+def killed_mid_send(w: World, notice_id: str, held: tuple[int, ...] = (1, 3)) -> None:
+    """Run the installed ``aptien-ops notice send ID --channels email`` once per number in
+    ``held`` and kill it with SIGKILL while the server holds the message after that many."""
     argv = [str(PROGRAM), "--config", str(w.config), "notice", "send", notice_id]
     env = {**os.environ, "APTIEN_OPS_OPERATOR": "olga"}
-    for held_after in (1, 3):
+    for held_after in held:
         w.server.held.clear()
         w.server.release.clear()
         w.server.hold_after = held_after
@@ -312,13 +339,3 @@ def test_the_real_program_killed_mid_send_then_rerun_tells_each_representative_o
                 child.kill()
                 child.communicate()
     w.server.hold_after = None
-    done = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
-    assert done.code == 0, done.stderr
-    assert done.json()["resumed"] is True
-    wanted = {**{REP[ACME]: 1, REP[GLOBEX]: 1}, **{email: 1 for email in more.values()}}
-    assert w.server.per_recipient() == wanted
-    again = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
-    assert again.code == 0 and w.server.per_recipient() == wanted
-    shown = run_cli("--json", "notice", "deliveries", notice_id, config=w.config, operator="vic")
-    [delivery] = shown.json()
-    assert delivery["channels"] == {"email": {"sent": 5, "pending": 0, "failed": 0}}

@@ -52,6 +52,7 @@ class BackupRunner:
         region: str | None = None,
         parallel: int = 1,
         progress: Progress | None = None,
+        housekeeping: bool = True,
     ) -> list[RunOutcome]:
         """Back up the named tenants, every due one (then verify what is due), or a whole region.
 
@@ -59,7 +60,9 @@ class BackupRunner:
         removed). Each tenant's backup is an attempt of its own in the ops log. Last, the ops
         log's head is signed into the store of every region the run covered (the named
         tenants' regions, else ``region`` or every region): only a failure shows in the
-        outcomes.
+        outcomes. Without ``housekeeping`` (a job of the queue: its worker reconciles and signs
+        the head at each schedule tick, and signs it when it stops) neither the reconcile nor
+        the signing is done; each backup still cleans its own tenant's partial files.
         Raises: InvalidInput, NotFound, Forbidden, Conflict (purged or not yet provisioned)
         before anything runs. Per-backup failures are in the outcomes (and the ops log).
         """
@@ -68,7 +71,7 @@ class BackupRunner:
             raise InvalidInput(f"--parallel must be between 1 and {MAX_PARALLEL}, got {parallel}")
         tenants = self.select(names, due=due, region=region, params={"parallel": parallel})
         health = ClusterHealth(self.ctx)
-        outcomes = self._reconcile({t.region for t in tenants})
+        outcomes = self._reconcile({t.region for t in tenants}) if housekeeping else []
         outcomes += self._backup_all(tenants, parallel, progress, health)
         if due:
             items = self.ctx.view(
@@ -79,6 +82,8 @@ class BackupRunner:
         covered = {t.region for t in tenants} if names else None
         if region is not None:
             covered = {region}
+        if not housekeeping:
+            return outcomes + health.outcomes()
         return outcomes + health.outcomes() + self._checkpoint(covered)
 
     def select(
