@@ -98,6 +98,10 @@ class Action(StrEnum):
     NOTICE_SEND = "notice.send"
     NOTICE_UPDATE = "notice.update"
     NOTICE_PUBLISH = "notice.publish"
+    JOB_VIEW = "job.view"
+    JOB_RETRY = "job.retry"
+    JOB_CANCEL = "job.cancel"
+    JOB_WORK = "job.work"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -216,6 +220,13 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.NOTICE_UPDATE: _OPS,
     # The regions' public status pages of operational notices.
     Action.NOTICE_PUBLISH: _OPS,
+    # The job queue (a PostgreSQL catalog's): what is queued, running and failed, per region.
+    Action.JOB_VIEW: _ALL_STAFF,
+    Action.JOB_RETRY: _OPS,
+    Action.JOB_CANCEL: _OPS,
+    # Running a region's worker; each job it runs is then authorised as the operator who
+    # queued it, under that job's own action (backup.run, backup.verify, …).
+    Action.JOB_WORK: _OPS,
 }
 
 #: Who may approve a four-eyes request, by the action requested.
@@ -246,6 +257,7 @@ UNLOGGED_READS = frozenset(
         Action.BILLING_STATE,
         Action.BILLING_VIEW,
         Action.NOTICE_VIEW,
+        Action.JOB_VIEW,
     }
 )
 

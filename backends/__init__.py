@@ -32,6 +32,7 @@ REGISTRY: dict[str, dict[str, str]] = {
         "serve": "aptien_ops.backends.sandbox_stripe:serve",
         "answers": "aptien_ops.backends.sandbox_stripe:answers",
     },
+    "job_queue": {"procrastinate": "aptien_ops.backends.job_queue:ProcrastinateQueue"},
     "inspection_reader": {
         "sqlite": "aptien_ops.backends.inspection_readers.sqlite:SqliteInspectionReader",
         "postgresql": "aptien_ops.backends.inspection_readers.postgres:PostgresInspectionReader",

@@ -158,6 +158,13 @@ VALID: dict[str, dict[str, str | bool]] = {
     "notice update": {"notice_id": "NTC-2026-0001", "status": "resolved", "text": "done"},
     "notice deliveries": {"notice_id": "NTC-2026-0001"},
     "notice publish": {},
+    # The job queue is a PostgreSQL catalog's: on a sandbox's SQLite they answer exit 2
+    # (tests/test_jobs.py runs them on the suite's PostgreSQL).
+    "jobs list": {"job_state": "failed", "region": "eu"},
+    "jobs show": {"job_id": "1"},
+    "jobs retry": {"job_id": "1"},
+    "jobs cancel": {"job_id": "1"},
+    "worker": {"region": "eu", "concurrency": "1", "queues": "backup", "until_idle": True},
 }
 #: Who runs each group's commands: inspection needs the security colleague, the rest an admin.
 OPERATOR = {"inspect": "sam", "partner": "pat", "breach": "sam", "billing": "bill"}

@@ -37,6 +37,8 @@ from aptien_ops.services.provisioning import ProvisionRequest
 from aptien_ops.services.sandbox_seed import SeedRequest
 from aptien_ops.services.sessions import Holder, SessionStarted
 
+from sandboxes import sandbox_on_postgresql
+
 #: When the audited path's incidents became known.
 _AWARE = datetime(2026, 1, 5, tzinfo=UTC)
 
@@ -52,8 +54,10 @@ class World:
     :meth:`to_production` ran, a production catalog where each console is opened as its
     operator's own account (as sudo would report it)."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, request: pytest.FixtureRequest | None = None) -> None:
         self.config = config
+        self.request = request
+        self.conninfo: str | None = None
         self.production = False
         self._consoles: dict[str, Console] = {}
 
@@ -187,6 +191,53 @@ def _webhooks(world: World, operator: str) -> BillingWebhookService:
 def _linked(world: World) -> None:
     world.tenant()
     _stripe(world, "bill").link("acme-gmbh", "cus_Acme1")
+
+
+def _on_postgresql(world: World) -> None:
+    """The job queue is a PostgreSQL catalog's: the sandbox moves to a fresh database of the
+    suite's server before any of its consoles opens."""
+    assert world.request is not None and not world._consoles
+    pg = world.request.getfixturevalue("pg_server")
+    world.config, world.conninfo = sandbox_on_postgresql(world.config.parent, pg)
+
+
+#: The first job of a fresh catalog's queue.
+_JOB = 1
+
+
+def _queued_job(world: World) -> None:
+    _on_postgresql(world)
+    world.tenant()
+    [queued] = world.as_("olga").jobs.enqueue_backups(["acme-gmbh"])
+    assert queued.job_id == _JOB
+
+
+def _failed_job(world: World) -> None:
+    """A queued backup, then failed as a worker would end it."""
+    import psycopg
+
+    _queued_job(world)
+    assert world.conninfo is not None
+    with psycopg.connect(world.conninfo) as conn:
+        conn.execute("SET search_path TO procrastinate")
+        conn.execute("SELECT procrastinate_finish_job_v1(%s, 'failed', false)", (_JOB,))
+
+
+def _work(world: World, operator: str) -> None:
+    """``operator`` runs the eu worker until its queues are empty."""
+    from aptien_ops.composition.worker import run_worker
+
+    run_worker(world.as_(operator), region="eu", kinds=[], until_idle=True)
+
+
+def _work_without_a_queue(world: World) -> None:
+    """The queue's schema is gone (a catalog restored without it): the worker cannot start."""
+    import psycopg
+
+    assert world.conninfo is not None
+    with psycopg.connect(world.conninfo) as conn:
+        conn.execute("DROP SCHEMA procrastinate CASCADE")
+    _work(world, "olga")
 
 
 @dataclass(frozen=True)
@@ -810,6 +861,30 @@ SCENARIOS: dict[Action, Scenario] = {
         refuse(lambda w: w.as_("vic").op_notice_status.publish()),
         _unwritable_status_page,
     ),
+    Action.JOB_VIEW: Scenario(
+        _on_postgresql,
+        lambda w: w.as_("vic").jobs.list(),
+        refuse(lambda w: w.as_("mallory").jobs.list()),
+        None,
+    ),
+    Action.JOB_RETRY: Scenario(
+        _failed_job,
+        lambda w: w.as_("olga").jobs.retry(_JOB),
+        refuse(lambda w: w.as_("vic").jobs.retry(_JOB)),
+        lambda w: w.as_("olga").jobs.retry(404),
+    ),
+    Action.JOB_CANCEL: Scenario(
+        _queued_job,
+        lambda w: w.as_("olga").jobs.cancel(_JOB),
+        refuse(lambda w: w.as_("vic").jobs.cancel(_JOB)),
+        lambda w: w.as_("olga").jobs.cancel(404),
+    ),
+    Action.JOB_WORK: Scenario(
+        _on_postgresql,
+        lambda w: _work(w, "olga"),
+        refuse(lambda w: _work(w, "vic")),
+        _work_without_a_queue,
+    ),
     Action.TENANT_UPDATE: Scenario(
         lambda w: w.tenant(),
         lambda w: w.as_("olga").tenants.update_contact("acme-gmbh", company="ACME GmbH"),
@@ -820,9 +895,9 @@ SCENARIOS: dict[Action, Scenario] = {
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[World]:
     config, _ = write_sandbox_config(tmp_path / "sbx")
-    w = World(config)
+    w = World(config, request)
     yield w
     w.close()
 

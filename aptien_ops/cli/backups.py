@@ -81,9 +81,20 @@ def _failure(outcomes: list[RunOutcome]) -> OpsError | None:
 @click.option(
     "--parallel", default=1, show_default=True, type=int, help="Backups at once per cluster (1-16)."
 )
+@click.option(
+    "--enqueue",
+    is_flag=True,
+    help="Queue the work for the region workers and return at once with the job ids"
+    " (a PostgreSQL catalog).",
+)
 @pass_state
 def backup_run(
-    state: CliState, names: tuple[str, ...], due: bool, region: str | None, parallel: int
+    state: CliState,
+    names: tuple[str, ...],
+    due: bool,
+    region: str | None,
+    parallel: int,
+    enqueue: bool,
 ) -> None:
     """Back up tenants NAME..., or what is due (--due), or a whole region (--region R).
 
@@ -92,7 +103,13 @@ def backup_run(
       aptien-ops backup run acme-gmbh
       aptien-ops backup run --region eu --parallel 2
       aptien-ops --json backup run --due        (cron-friendly; exit 0 when all went well)
+      aptien-ops --json backup run --due --enqueue   (the region workers do it)
     """
+    if enqueue:
+        from aptien_ops.cli.jobs import show_enqueued
+
+        show_enqueued(state, state.console().jobs.enqueue_backups(names, due=due, region=region))
+        return
     bar = Bar("backup", enabled=not state.json)
     outcomes = state.console().backups.run(
         names, due=due, region=region, parallel=parallel, progress=bar if bar.enabled else None
@@ -191,8 +208,14 @@ def backup_due(state: CliState, region: str | None) -> None:
 @click.option(
     "--level", metavar="LEVEL", help="quick | full | restore (default: the region's verify_level)."
 )
+@click.option(
+    "--enqueue",
+    is_flag=True,
+    help="Queue the work for the region workers and return at once with the job ids"
+    " (a PostgreSQL catalog).",
+)
 @pass_state
-def backup_verify(state: CliState, backup_id: str, level: str | None) -> None:
+def backup_verify(state: CliState, backup_id: str, level: str | None, enqueue: bool) -> None:
     """Verify BACKUP_ID and record the result (exit 7 when it fails, saying what).
 
     \b
@@ -204,6 +227,11 @@ def backup_verify(state: CliState, backup_id: str, level: str | None) -> None:
     Example:
       aptien-ops backup verify bk-20250101T020000Z-1a2b3c --level restore
     """
+    if enqueue:
+        from aptien_ops.cli.jobs import show_enqueued
+
+        show_enqueued(state, [state.console().jobs.enqueue_verify(backup_id, level)])
+        return
     result = state.console().backups.verify(backup_id, level)
     data = result.as_json()
     state.out(data, fields(data))

@@ -233,10 +233,23 @@ def fleet_check(state: CliState, deep: bool) -> None:
 @click.option(
     "--parallel", default=2, show_default=True, type=int, help="Tenants upgraded at once."
 )
+@click.option(
+    "--enqueue",
+    is_flag=True,
+    help="Queue the work for the region workers and return at once with the job ids"
+    " (a PostgreSQL catalog).",
+)
 @pass_state
-def fleet_migrate(state: CliState, region: str | None, parallel: int) -> None:
-    """Upgrade tenant schemas to this version (resumable; one transaction per step)."""
+def fleet_migrate(state: CliState, region: str | None, parallel: int, enqueue: bool) -> None:
+    """Upgrade tenant schemas to this version (resumable; one transaction per step); with
+    --enqueue, a job per tenant for the region workers."""
     from aptien_ops.errors import Unavailable
+
+    if enqueue:
+        from aptien_ops.cli.jobs import show_enqueued
+
+        show_enqueued(state, state.console().jobs.enqueue_migrate(region))
+        return
 
     results = [
         r.as_json()

@@ -142,6 +142,10 @@ def _register() -> None:
     from aptien_ops.cli import op_notices
 
     cli.add_command(op_notices.notice)
+    from aptien_ops.cli import jobs
+
+    cli.add_command(jobs.jobs)
+    cli.add_command(jobs.worker)
 
 
 _register()

@@ -24,6 +24,7 @@ from aptien_ops.domain import Identity
 from aptien_ops.services.context import OpsContext
 
 if TYPE_CHECKING:
+    from aptien_ops.ports.jobs import JobQueue
     from aptien_ops.ports.sandbox import DemoBilling
     from aptien_ops.regions import RegionResolver
     from aptien_ops.services.approvals import ApprovalService
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from aptien_ops.services.fleet import FleetService
     from aptien_ops.services.incidents import IncidentService
     from aptien_ops.services.inspection import InspectionService
+    from aptien_ops.services.job_runs import JobRunner
+    from aptien_ops.services.jobs import JobService
     from aptien_ops.services.keys import KeyService
     from aptien_ops.services.lifecycle import LifecycleService
     from aptien_ops.services.op_notice_send import OpNoticeSending
@@ -317,3 +320,19 @@ class Console:
         from aptien_ops.services.doctor import DoctorService
 
         return DoctorService(self.settings, install_probes(self.settings, self.ctx.clock), self.ctx)
+
+    @_service
+    def jobs(self) -> JobService:
+        from aptien_ops.services.jobs import JobService
+
+        def queue() -> JobQueue:
+            made: JobQueue = backend("job_queue", "procrastinate")(self.settings.catalog)
+            return made
+
+        return JobService(self.ctx, queue, self.backups)
+
+    @_service
+    def job_runner(self) -> JobRunner:
+        from aptien_ops.services.job_runs import JobRunner
+
+        return JobRunner(self.ctx, self.backups, self.fleet)

@@ -66,6 +66,8 @@ class Attempt:
         self.action = action
         self.target = target
         self.params: dict[str, object] = dict(params)
+        if ctx.worker is not None:  # a job's attempt says which worker ran it
+            self.params["worker"] = dict(ctx.worker)
         self.approval_id = approval_id
         self.outcome = "ok"
         self.settled = False
@@ -137,6 +139,9 @@ class OpsContext:
     rng: random.Random = field(default_factory=random.SystemRandom)
     """Where non-secret random ids come from (backup ids); tests inject a seeded one.
     Secrets (passwords, keys) always come from ``secrets``/the OS, never from here."""
+    worker: Mapping[str, object] | None = None
+    """In a job queue's worker: its host, pid and region and the job's id, joined to every
+    ops-log entry this context writes."""
     _stores: dict[str, TenantStore] = field(default_factory=dict, repr=False)
     _sealers: dict[str, Sealer] = field(default_factory=dict, repr=False)
     _roles_cache: frozenset[str] | None = field(default=None, repr=False)
@@ -261,7 +266,7 @@ class OpsContext:
                 self.authorize(tx, action)
                 return fn(tx)
         except Forbidden as denied:
-            self.record_alone(self._denial(action, target, params or {}, denied))
+            self.record_alone(self._denial(action, target, self._tagged(params), denied))
             raise
 
     @contextmanager
@@ -348,6 +353,11 @@ class OpsContext:
             entry = self.append(tx, event)
         self.events.entry(entry)
         return entry
+
+    def _tagged(self, params: Mapping[str, object] | None) -> Mapping[str, object]:
+        if self.worker is None:
+            return params or {}
+        return {**(params or {}), "worker": dict(self.worker)}
 
     @staticmethod
     def _denial(

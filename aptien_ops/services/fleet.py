@@ -203,6 +203,7 @@ class FleetService:
         self,
         *,
         region: str | None = None,
+        tenants: Sequence[str] | None = None,
         parallel: int = 2,
         progress: Callable[[int, int, str], None] | None = None,
         interrupted: Callable[[], bool] = lambda: False,
@@ -211,6 +212,7 @@ class FleetService:
         version step per tenant; rerunning resumes where it stopped. Once ``interrupted()``
         (Ctrl-C) or on an exception, no further tenant is started: those under way finish.
 
+        ``tenants`` keeps only those (a job of the queue migrates one tenant).
         Raises: InvalidInput, Forbidden. Per-tenant failures are in the results.
         """
         if region is not None:
@@ -218,13 +220,20 @@ class FleetService:
         if not 1 <= parallel <= 32:
             raise InvalidInput(f"--parallel must be between 1 and 32, got {parallel}")
 
-        params = {"parallel": parallel, "target": TENANT_SCHEMA_VERSION}
-        with self.ctx.audited(Action.FLEET_MIGRATE, region or "fleet", params) as attempt:
+        params: dict[str, object] = {"parallel": parallel, "target": TENANT_SCHEMA_VERSION}
+        if tenants is not None:
+            params["tenants"] = list(tenants)
+        target = ",".join(tenants) if tenants is not None else region or "fleet"
+        with self.ctx.audited(Action.FLEET_MIGRATE, target, params) as attempt:
             with self.ctx.catalog.read() as tx:
-                tenants = [
-                    t for t in tx.tenants.all(region=region) if t.state in LIVE_STATES and t.cluster
+                chosen = [
+                    t
+                    for t in tx.tenants.all(region=region)
+                    if t.state in LIVE_STATES
+                    and t.cluster
+                    and (tenants is None or t.name in tenants)
                 ]
-            results = self._migrate_all(tenants, parallel, progress, interrupted)
+            results = self._migrate_all(chosen, parallel, progress, interrupted)
             failed = sum(1 for r in results if r.error)
             if failed:
                 attempt.partly_failed(tenants=len(results), failed=failed)

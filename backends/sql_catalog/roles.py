@@ -105,5 +105,26 @@ def grant_runtime_privileges(conn: Connection, runtime: str) -> None:
     version = int(conn.execute(text("SHOW server_version_num")).scalar() or 0)
     if version >= MAINTAIN_SINCE:
         statements.append(f"GRANT MAINTAIN ON TABLE {quote(s.tenant_secrets.name)} TO {role}")
+    statements += _job_queue_grants(conn, role)
     for statement in statements:
         conn.exec_driver_sql(statement)
+
+
+#: The job queue's schema (revision 0012): procrastinate's own tables and functions.
+JOBS_SCHEMA = "procrastinate"
+
+
+def _job_queue_grants(conn: Connection, role: str) -> list[str]:
+    """The runtime role runs the queue: it defers, fetches and finishes jobs, registers
+    workers and their heartbeats, all through procrastinate's functions and tables."""
+    found = conn.execute(
+        text("SELECT 1 FROM pg_namespace WHERE nspname = :name"), {"name": JOBS_SCHEMA}
+    ).scalar()
+    if not found:
+        return []
+    return [
+        f"GRANT USAGE ON SCHEMA {JOBS_SCHEMA} TO {role}",
+        f"GRANT {', '.join(READ_WRITE)} ON ALL TABLES IN SCHEMA {JOBS_SCHEMA} TO {role}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {JOBS_SCHEMA} TO {role}",
+        f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {JOBS_SCHEMA} TO {role}",
+    ]

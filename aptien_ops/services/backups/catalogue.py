@@ -322,17 +322,25 @@ class BackupCatalogue:
     # -- prune ----------------------------------------------------------------------------------
 
     def prune(
-        self, *, dry_run: bool = True, confirm: Callable[[list[PruneDecision]], None] | None = None
+        self,
+        *,
+        dry_run: bool = True,
+        confirm: Callable[[list[PruneDecision]], None] | None = None,
+        region: str | None = None,
     ) -> list[PruneDecision]:
         """Apply retention (GFS, legal holds, cancelled tenants' retention, purged tenants).
 
         With ``dry_run`` nothing is deleted (and viewers may ask). Otherwise ``confirm`` is
-        called with what would be deleted (it raises to cancel). Returns every decision.
+        called with what would be deleted (it raises to cancel); ``region`` keeps to that
+        region's backups (a job of the queue prunes one region). Returns every decision.
         Raises: Forbidden, InvalidInput (cancelled), Unavailable (a store; what was deleted
         before it is recorded, and pruning again completes it).
         """
         action = Action.BACKUP_VIEW if dry_run else Action.BACKUP_PRUNE
-        decisions = self.ctx.view(action, "backups", self._plan_prune, {"dry_run": dry_run})
+        params = {"dry_run": dry_run, **({"region": region} if region else {})}
+        decisions = self.ctx.view(
+            action, region or "backups", lambda tx: self._plan_prune(tx, region), params
+        )
         doomed: dict[str, list[PruneDecision]] = {}
         for d in decisions:
             if not d.keep:
@@ -351,12 +359,14 @@ class BackupCatalogue:
             raise errors[0]
         return decisions
 
-    def _plan_prune(self, tx: CatalogTx) -> list[PruneDecision]:
+    def _plan_prune(self, tx: CatalogTx, only: str | None = None) -> list[PruneDecision]:
         now = self.ctx.now()
         tenants = {t.name: t for t in tx.tenants.all()}
         decisions: list[PruneDecision] = []
         for name, backups in sorted(self.checked(tx).items()):
             region = backups[0].record.region
+            if only is not None and region != only:
+                continue
             if region not in self.ctx.settings.regions:
                 why = ("region not in the configuration",)
                 decisions += [

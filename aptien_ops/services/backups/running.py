@@ -64,6 +64,35 @@ class BackupRunner:
         before anything runs. Per-backup failures are in the outcomes (and the ops log).
         """
         names = list(dict.fromkeys(names))
+        if not 1 <= parallel <= MAX_PARALLEL:
+            raise InvalidInput(f"--parallel must be between 1 and {MAX_PARALLEL}, got {parallel}")
+        tenants = self.select(names, due=due, region=region, params={"parallel": parallel})
+        health = ClusterHealth(self.ctx)
+        outcomes = self._reconcile({t.region for t in tenants})
+        outcomes += self._backup_all(tenants, parallel, progress, health)
+        if due:
+            items = self.ctx.view(
+                Action.BACKUP_RUN, "due", lambda tx: self.catalogue.due_items(tx, region)
+            )
+            verify = [i for i in items if i.kind == "verify"]
+            outcomes += self.verifier.verify_due(verify, parallel, progress, health)
+        covered = {t.region for t in tenants} if names else None
+        if region is not None:
+            covered = {region}
+        return outcomes + health.outcomes() + self._checkpoint(covered)
+
+    def select(
+        self,
+        names: Sequence[str] = (),
+        *,
+        due: bool = False,
+        region: str | None = None,
+        params: dict[str, object] | None = None,
+    ) -> list[Tenant]:
+        """The tenants a run of these arguments backs up (``backup run`` and ``--enqueue``),
+        read after authorising ``backup.run``.
+        Raises: InvalidInput, NotFound, Forbidden, Conflict (purged or not yet provisioned)."""
+        names = list(dict.fromkeys(names))
         if names and (due or region):
             raise InvalidInput("name tenants, or pass --due or --region, not both")
         if not names and not due and region is None:
@@ -74,9 +103,7 @@ class BackupRunner:
             validate_tenant_name(name)
         if region is not None:
             region_or_fail(self.ctx.settings, region)
-        if not 1 <= parallel <= MAX_PARALLEL:
-            raise InvalidInput(f"--parallel must be between 1 and {MAX_PARALLEL}, got {parallel}")
-        params: dict[str, object] = {"parallel": parallel}
+        params = dict(params or {})
         params.update({"tenants": names} if names else {"due": due, "region": region})
         target = ",".join(names) if len(names) <= 5 else f"{len(names)} tenants"
 
@@ -93,20 +120,7 @@ class BackupRunner:
                 if t.state in BACKED_UP_STATES and t.cluster
             ]
 
-        tenants = self.ctx.view(Action.BACKUP_RUN, target or region or "due", pick, params)
-        health = ClusterHealth(self.ctx)
-        outcomes = self._reconcile({t.region for t in tenants})
-        outcomes += self._backup_all(tenants, parallel, progress, health)
-        if due:
-            items = self.ctx.view(
-                Action.BACKUP_RUN, "due", lambda tx: self.catalogue.due_items(tx, region)
-            )
-            verify = [i for i in items if i.kind == "verify"]
-            outcomes += self.verifier.verify_due(verify, parallel, progress, health)
-        covered = {t.region for t in tenants} if names else None
-        if region is not None:
-            covered = {region}
-        return outcomes + health.outcomes() + self._checkpoint(covered)
+        return self.ctx.view(Action.BACKUP_RUN, target or region or "due", pick, params)
 
     def _checkpoint(self, regions: set[str] | None) -> list[RunOutcome]:
         """The head signed into ``regions``' stores (None: every region's); a failure is an

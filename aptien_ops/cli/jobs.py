@@ -1,0 +1,136 @@
+"""``jobs list | show | retry | cancel`` and ``worker``: fleet work on the job queue of a
+PostgreSQL catalog. ``backup run --enqueue``, ``backup verify --enqueue`` and ``fleet migrate
+--enqueue`` queue it (:func:`show_enqueued` prints what they queued)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from aptien_ops.cli.output import fields, say, table
+from aptien_ops.cli.state import CliState, pass_state
+from aptien_ops.domain import iso
+from aptien_ops.terminal_text import shown
+from aptien_ops.wording import plural
+
+if TYPE_CHECKING:
+    from aptien_ops.domain.jobs import Enqueued, JobRecord
+
+
+def show_enqueued(state: CliState, out: list[Enqueued]) -> None:
+    """What ``--enqueue`` put on the queue, at once: one row per job and a count."""
+    rows = [e.as_json() for e in out]
+    fresh = sum(1 for e in out if not e.already)
+    for row in rows:
+        row["note"] = "already queued or running" if row["already_queued"] else "queued"
+    human = table(rows, ("kind", "target", "region", "job_id", "note")) if rows else "nothing to do"
+    summary = f"{plural(fresh, 'job')} queued"
+    if fresh != len(out):
+        summary += f", {len(out) - fresh} already queued or running"
+    state.out(rows, f"{human}\n{summary}" if rows else human)
+
+
+def _row(job: JobRecord) -> dict[str, object]:
+    data = job.as_json()
+    data["target"] = shown(job.target)
+    data["requested_by"] = shown(job.requested_by)
+    data["last_event_at"] = iso(job.last_event_at) if job.last_event_at else "-"
+    return data
+
+
+@click.group()
+def jobs() -> None:
+    """Fleet work queued for the region workers: backups, verifications, migrations, prunes.
+
+    \b
+    Examples:
+      aptien-ops backup run --due --enqueue     (returns at once with the job ids)
+      aptien-ops jobs list --state failed --region eu
+      aptien-ops jobs show 42
+      aptien-ops jobs retry 42
+      aptien-ops jobs cancel 43
+
+    States: todo, doing, succeeded, failed, cancelled, aborted. A failure's reason is in the
+    ops log (`ops-log list --grep job`), with the worker that ran it.
+    Exit codes: 2 a SQLite catalog (no queue), 3 unknown job, 5 not in a state to retry or
+    cancel, 6 the catalog unreachable.
+    """
+
+
+@jobs.command("list")
+@click.option("--state", "job_state", metavar="STATE", help="Only jobs in this state.")
+@click.option("--region", help="Only this region's queues.")
+@pass_state
+def jobs_list(state: CliState, job_state: str | None, region: str | None) -> None:
+    """The newest jobs first (at most 200)."""
+    found = state.console().jobs.list(state=job_state, region=region)
+    rows = [_row(j) for j in found]
+    columns = ("id", "kind", "target", "region", "state", "attempts", "requested_by")
+    human = table(rows, (*columns, "last_event_at")) if rows else "no jobs"
+    state.out(
+        [j.as_json() for j in found], human if not rows else f"{human}\n{plural(len(rows), 'job')}"
+    )
+
+
+@jobs.command("show")
+@click.argument("job_id", type=int)
+@pass_state
+def jobs_show(state: CliState, job_id: int) -> None:
+    """One job: what it does, for whom, its state and attempts."""
+    job = state.console().jobs.show(job_id)
+    state.out(job.as_json(), fields(_row(job)))
+
+
+@jobs.command("retry")
+@click.argument("job_id", type=int)
+@pass_state
+def jobs_retry(state: CliState, job_id: int) -> None:
+    """Queue a failed job again."""
+    job = state.console().jobs.retry(job_id)
+    state.out(job.as_json(), f"job {job.id} ({job.kind} {shown(job.target)}) is {job.state}")
+
+
+@jobs.command("cancel")
+@click.argument("job_id", type=int)
+@pass_state
+def jobs_cancel(state: CliState, job_id: int) -> None:
+    """Cancel a waiting job (a running one is asked to stop)."""
+    job = state.console().jobs.cancel(job_id)
+    state.out(job.as_json(), f"job {job.id} ({job.kind} {shown(job.target)}) is {job.state}")
+
+
+@click.command("worker")
+@click.option("--region", required=True, help="The region whose queues this host serves.")
+@click.option("--concurrency", default=1, show_default=True, type=int, help="Jobs at once (1-32).")
+@click.option(
+    "--queues",
+    metavar="KINDS",
+    help="Comma-separated kinds: backup,verify,migrate,prune (default: all).",
+)
+@click.option("--until-idle", is_flag=True, help="Stop once the queues are empty.")
+@pass_state
+def worker(
+    state: CliState, region: str, concurrency: int, queues: str | None, until_idle: bool
+) -> None:
+    """Run the worker of one region: it takes only that region's jobs, refuses (and logs)
+    a job for a tenant of another region, and stops on Ctrl-C or SIGTERM once the jobs
+    under way are done.
+
+    \b
+    Examples:
+      aptien-ops worker --region eu --concurrency 4
+      aptien-ops worker --region us --queues backup,verify
+    """
+    from aptien_ops.composition.worker import run_worker
+
+    kinds = [k.strip() for k in (queues or "").split(",") if k.strip()]
+    run_worker(
+        state.console(),
+        region=region,
+        kinds=kinds,
+        concurrency=concurrency,
+        until_idle=until_idle,
+        report=say,
+    )
+    say("aptien-ops: worker stopped")

@@ -1,0 +1,85 @@
+"""What a worker does with one job: check the job's tenant belongs to the worker's region,
+then call the same service the in-process command calls (``backup run NAME``, ``backup
+verify``, ``fleet migrate``, ``backup prune``), which authorises the operator who queued it and
+records the outcome in the catalog and the ops log exactly as that command does.
+
+A job for a tenant of another region is refused and logged (``job.work``,
+``failed:wrong-region``), and fails for good: its data never streams through this host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aptien_ops.domain.jobs import JOB_KINDS
+from aptien_ops.errors import Conflict, InvalidInput, NotFound, OpsError
+from aptien_ops.permissions import Action
+from aptien_ops.ports import CatalogTx
+from aptien_ops.services.backups import BackupService
+from aptien_ops.services.context import OpsContext, existing_tenant
+from aptien_ops.services.fleet import FleetService
+
+WRONG_REGION = "wrong-region"
+
+
+class JobRunner:
+    """Runs jobs on behalf of the operator who queued them (the context's identity)."""
+
+    def __init__(self, ctx: OpsContext, backups: BackupService, fleet: FleetService) -> None:
+        self.ctx = ctx
+        self.backups = backups
+        self.fleet = fleet
+
+    def run(self, kind: str, args: Mapping[str, Any], job_id: int, region: str) -> None:
+        """Run one job in this worker of ``region``.
+
+        Raises: Conflict (a tenant of another region: refused, logged, never retried), the
+        service's errors (Unavailable is retried by the queue; the others fail the job).
+        """
+        if kind not in JOB_KINDS:
+            raise InvalidInput(f"unknown kind of job {kind!r}")
+        target = str(args.get("target", ""))
+        home = self.ctx.view(Action.JOB_WORK, target, lambda tx: self._home(tx, kind, target))
+        if home != region:
+            self._refuse(kind, target, job_id, home, region)
+        if kind == "backup":
+            outcomes = self.backups.run([target])
+            failed = [o for o in outcomes if not o.ok]
+            if failed:
+                raise failed[0].error or Conflict(failed[0].detail)
+        elif kind == "verify":
+            level = args.get("level")
+            self.backups.verify(target, str(level) if level else None)
+        elif kind == "migrate":
+            results = self.fleet.migrate(tenants=[target], parallel=1)
+            broken = [r for r in results if r.error]
+            if broken:
+                raise Conflict(f"cannot migrate {target}: {broken[0].error}")
+        else:  # prune
+            self.backups.prune(dry_run=False, region=target)
+
+    @staticmethod
+    def _home(tx: CatalogTx, kind: str, target: str) -> str:
+        """The region whose data the job touches, from the catalog (never from the job)."""
+        if kind in ("backup", "migrate"):
+            return existing_tenant(tx, target).region
+        if kind == "verify":
+            record = tx.backups.get(target)
+            if record is None:
+                raise NotFound(f"no backup {target}")
+            return record.region
+        return target  # prune: the region itself
+
+    def _refuse(self, kind: str, target: str, job_id: int, home: str, region: str) -> None:
+        reason = (
+            f"refused {kind} of {target}: its data lives in region {home}, and this worker"
+            f" serves region {region}"
+        )
+        params = {"kind": kind, "job": job_id, "home_region": home}
+        with self.ctx.audited(Action.JOB_WORK, target, params) as attempt:
+            attempt.fail(WRONG_REGION, reason=reason)
+        raise Conflict(reason)
+
+
+__all__ = ["WRONG_REGION", "JobRunner", "OpsError"]

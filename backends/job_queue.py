@@ -1,0 +1,294 @@
+"""The job queue on the PostgreSQL catalog: procrastinate, its tables in the ``procrastinate``
+schema that catalog revision 0012 creates (never by hand).
+
+One task per kind of fleet work (``aptien.backup``, ``aptien.verify``, ``aptien.migrate``,
+``aptien.prune``), deferred onto a queue per region and kind (``eu.backup``); the worker runs
+them through the handler the service layer gives it, which calls the same services as the
+in-process path. An ``Unavailable`` from the handler is retried with backoff; any other error
+fails the job for good. A worker also puts back on their queue the jobs of workers whose
+heartbeat stopped (``kill -9``, a lost host), so another worker finishes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import procrastinate
+from procrastinate import exceptions as pexc
+from psycopg.conninfo import make_conninfo
+from sqlalchemy.engine import make_url
+
+from aptien_ops.config import CatalogSettings
+from aptien_ops.domain.jobs import JOB_KINDS, Enqueued, JobRecord, JobSpec, queue_name
+from aptien_ops.errors import ConfigError, InvalidInput, Unavailable
+from aptien_ops.ports.jobs import JobHandler, JobQueue
+
+JOBS_SCHEMA = "procrastinate"
+TASK_PREFIX = "aptien."
+#: Transient failures (a cluster or store unreachable) are tried this often in all.
+MAX_ATTEMPTS = 5
+#: Seconds between a worker's heartbeats, and after which a silent worker is taken for dead
+#: and its running jobs are queued again.
+HEARTBEAT_S = 2.0
+STALLED_AFTER_S = 10.0
+
+#: On the queue's connections, whose search path is its schema.
+_LIST = """
+SELECT j.id, j.queue_name, j.task_name, j.status::text AS status, j.attempts, j.args,
+       (SELECT min(e.at) FROM procrastinate_events e
+         WHERE e.job_id = j.id AND e.type = 'deferred') AS queued_at,
+       last.type::text AS last_event, last.at AS last_event_at
+  FROM procrastinate_jobs j
+  LEFT JOIN LATERAL (SELECT e.type, e.at FROM procrastinate_events e
+                      WHERE e.job_id = j.id ORDER BY e.id DESC LIMIT 1) last ON true
+ WHERE j.task_name LIKE 'aptien.%%'
+   AND (%(id)s::bigint IS NULL OR j.id = %(id)s)
+   AND (%(status)s::text IS NULL OR j.status::text = %(status)s)
+   AND (%(queue_prefix)s::text IS NULL OR j.queue_name LIKE %(queue_prefix)s)
+ ORDER BY j.id DESC
+ LIMIT %(limit)s
+"""
+_HELD = """
+SELECT id FROM procrastinate_jobs
+ WHERE lock = %(lock)s AND status IN ('todo', 'doing') ORDER BY id LIMIT 1
+"""
+
+
+def catalog_conninfo(settings: CatalogSettings) -> tuple[str, str | None]:
+    """The catalog's libpq conninfo with the queue's schema first on the search path, and
+    its password (to keep out of messages). Raises: ConfigError (not a PostgreSQL URL)."""
+    url = make_url(settings.url)
+    if url.get_backend_name() != "postgresql":
+        raise ConfigError("the job queue needs a PostgreSQL catalog")
+    secret = settings.password.read() or url.password
+    params: dict[str, Any] = {
+        "host": url.host,
+        "port": url.port,
+        "dbname": url.database,
+        "user": url.username,
+        "password": secret,
+        "application_name": "aptien-ops-jobs",
+    }
+    params.update({k: v for k, v in url.query.items() if isinstance(v, str)})
+    params["options"] = f"-c search_path={JOBS_SCHEMA}"
+    return make_conninfo(**{k: v for k, v in params.items() if v is not None}), secret
+
+
+class ProcrastinateQueue:
+    """The job queue of a PostgreSQL catalog."""
+
+    def __init__(self, settings: CatalogSettings) -> None:
+        """Raises: ConfigError (not a PostgreSQL catalog; its password cannot be read)."""
+        self._conninfo, self._secret = catalog_conninfo(settings)
+        self._handler: JobHandler | None = None
+        self.app = procrastinate.App(
+            connector=procrastinate.SyncPsycopgConnector(
+                conninfo=self._conninfo, min_size=1, max_size=2
+            )
+        )
+        retry = procrastinate.RetryStrategy(
+            max_attempts=MAX_ATTEMPTS, exponential_wait=2, retry_exceptions=[Unavailable]
+        )
+        for kind in JOB_KINDS:
+            self._register(kind, retry)
+        self._opened = False
+
+    def _register(self, kind: str, retry: procrastinate.RetryStrategy) -> None:
+        def run(context: procrastinate.JobContext, /, **kwargs: Any) -> None:
+            if self._handler is None:
+                raise RuntimeError("no handler: this queue is not running a worker")
+            job = context.job
+            assert job is not None and job.id is not None
+            self._handler(kind, kwargs, job.id)
+
+        self.app.task(name=f"{TASK_PREFIX}{kind}", queue=kind, retry=retry, pass_context=True)(run)
+
+    # ------------------------------------------------------------------ connections
+
+    def _unavailable(self, exc: BaseException) -> Unavailable:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if self._secret:
+            reason = reason.replace(self._secret, "***")
+        return Unavailable(f"the job queue is unreachable: {reason}")
+
+    @contextlib.contextmanager
+    def _guarded(self) -> Iterator[None]:
+        try:
+            if not self._opened:
+                self.app.open()
+                self._opened = True
+            yield
+        except (pexc.ConnectorException, pexc.AppNotOpen, OSError) as exc:
+            raise self._unavailable(exc) from None
+        except Exception as exc:  # psycopg / psycopg_pool errors, at the adapter's edge
+            if type(exc).__module__.startswith(("psycopg", "psycopg_pool")):
+                raise self._unavailable(exc) from None
+            raise
+
+    def _sync(self) -> Any:
+        return self.app.connector.get_sync_connector()
+
+    # ------------------------------------------------------------------ the port
+
+    def enqueue(self, specs: Sequence[JobSpec]) -> list[Enqueued]:
+        out = []
+        with self._guarded():
+            for spec in specs:
+                out.append(self._enqueue_one(spec))
+        return out
+
+    def _enqueue_one(self, spec: JobSpec) -> Enqueued:
+        if spec.kind not in JOB_KINDS:
+            raise InvalidInput(f"unknown kind of job {spec.kind!r}")
+        if spec.lock is not None:
+            held = self._held(spec.lock)
+            if held is not None:
+                return Enqueued(spec.kind, spec.target, spec.region, held, already=True)
+        deferrer = self.app.configure_task(
+            name=f"{TASK_PREFIX}{spec.kind}",
+            queue=queue_name(spec.region, spec.kind),
+            lock=spec.lock,
+            queueing_lock=spec.lock,
+            task_kwargs=spec.task_kwargs(),
+        )
+        try:
+            job_id = deferrer.defer()
+        except pexc.AlreadyEnqueued:  # another operator queued it a moment ago
+            held = self._held(spec.lock or "")
+            return Enqueued(spec.kind, spec.target, spec.region, held, already=True)
+        return Enqueued(spec.kind, spec.target, spec.region, job_id)
+
+    def _held(self, lock: str) -> int | None:
+        rows = self._sync().execute_query_all(_HELD, lock=lock)
+        return int(rows[0]["id"]) if rows else None
+
+    def jobs(
+        self, *, state: str | None = None, region: str | None = None, limit: int = 200
+    ) -> list[JobRecord]:
+        return self._select(state=state, region=region, limit=limit)
+
+    def job(self, job_id: int) -> JobRecord | None:
+        found = self._select(job_id=job_id, limit=1)
+        return found[0] if found else None
+
+    def _select(
+        self,
+        *,
+        job_id: int | None = None,
+        state: str | None = None,
+        region: str | None = None,
+        limit: int,
+    ) -> list[JobRecord]:
+        prefix = f"{region}.%" if region is not None else None
+        with self._guarded():
+            rows = self._sync().execute_query_all(
+                _LIST, id=job_id, status=state, queue_prefix=prefix, limit=limit
+            )
+        return [_record(row) for row in rows]
+
+    def retry(self, job_id: int) -> bool:
+        with self._guarded():
+            job = self.job(job_id)
+            if job is None or job.state != "failed":
+                return False
+            self.app.job_manager.retry_job_by_id(job_id, datetime.now(UTC))
+        return True
+
+    def cancel(self, job_id: int) -> bool:
+        with self._guarded():
+            job = self.job(job_id)
+            if job is None or job.state not in ("todo", "doing"):
+                return False
+            return bool(self.app.job_manager.cancel_job_by_id(job_id, abort=job.state == "doing"))
+
+    def work(
+        self,
+        *,
+        region: str,
+        kinds: Sequence[str],
+        concurrency: int,
+        name: str,
+        handler: JobHandler,
+        until_idle: bool = False,
+    ) -> None:
+        self._handler = handler
+        queues = [queue_name(region, kind) for kind in kinds]
+        worker_app = self.app.with_connector(
+            procrastinate.PsycopgConnector(
+                conninfo=self._conninfo, min_size=1, max_size=concurrency + 3
+            )
+        )
+        try:
+            asyncio.run(self._work(worker_app, queues, concurrency, name, until_idle))
+        except (pexc.ConnectorException, OSError) as exc:
+            raise self._unavailable(exc) from None
+
+    async def _work(
+        self,
+        app: procrastinate.App,
+        queues: list[str],
+        concurrency: int,
+        name: str,
+        until_idle: bool,
+    ) -> None:
+        async with app.open_async():
+            sweeper = asyncio.create_task(self._requeue_stalled(app, queues))
+            try:
+                await app.run_worker_async(
+                    queues=queues,
+                    concurrency=concurrency,
+                    name=name,
+                    wait=not until_idle,
+                    update_heartbeat_interval=HEARTBEAT_S,
+                    stalled_worker_timeout=STALLED_AFTER_S,
+                    fetch_job_polling_interval=1.0,
+                    delete_jobs="never",
+                )
+            finally:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+
+    @staticmethod
+    async def _requeue_stalled(app: procrastinate.App, queues: list[str]) -> None:
+        """Every heartbeat: the running jobs of our queues whose worker went silent go back
+        on their queue (their partial output is never indexed; the next run cleans it)."""
+        manager = app.job_manager
+        while True:
+            for queue in queues:
+                stalled = await manager.get_stalled_jobs(
+                    queue=queue, seconds_since_heartbeat=STALLED_AFTER_S
+                )
+                for job in stalled:
+                    await manager.retry_job(job)
+            await asyncio.sleep(HEARTBEAT_S)
+
+    def close(self) -> None:
+        if self._opened:
+            self.app.close()
+            self._opened = False
+
+
+def _record(row: Mapping[str, Any]) -> JobRecord:
+    args = dict(row["args"] or {})
+    region, _, kind = str(row["queue_name"]).partition(".")
+    return JobRecord(
+        id=int(row["id"]),
+        kind=str(row["task_name"]).removeprefix(TASK_PREFIX) or kind,
+        region=str(args.get("region") or region),
+        target=str(args.get("target", "")),
+        state=str(row["status"]),
+        attempts=int(row["attempts"]),
+        requested_by=str(args.get("requested_by", "")),
+        args={k: v for k, v in args.items() if k not in ("target", "region", "requested_by")},
+        queued_at=row["queued_at"],
+        last_event=row["last_event"],
+        last_event_at=row["last_event_at"],
+    )
+
+
+_: type[JobQueue] = ProcrastinateQueue

@@ -1,0 +1,137 @@
+"""Fleet work on the job queue of a PostgreSQL catalog, run by real worker processes: a job's
+outcome is the in-process command's, a worker refuses a tenant of another region, and a
+tenant never has two backups queued whoever enqueues. A SQLite catalog has no queue."""
+
+from __future__ import annotations
+
+import json
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from jobs_world import EU_TENANT, US_TENANT, JobsWorld, jobs_world, params
+
+from aptien_ops.composition import open_console
+from aptien_ops.domain.jobs import JobSpec
+from aptien_ops.errors import InvalidInput
+
+from cli_runner import run_cli
+
+__all__ = ["jobs_world"]
+
+pytestmark = pytest.mark.postgres
+
+
+def test_a_queued_backup_is_recorded_as_the_in_process_one_with_its_worker(
+    jobs_world: JobsWorld,
+) -> None:
+    world = jobs_world
+    [queued] = world.console.jobs.enqueue_backups([EU_TENANT])
+    assert queued.job_id is not None and not queued.already and queued.region == "eu"
+    err = world.run_worker("eu")
+    assert f"job {queued.job_id} backup {EU_TENANT}: ok" in err
+
+    job = world.console.jobs.show(queued.job_id)
+    assert (job.state, job.attempts, job.kind, job.target) == ("succeeded", 1, "backup", EU_TENANT)
+    # The same tenant backed up in this process, for comparison.
+    [local] = [o for o in world.console.backups.run([EU_TENANT]) if o.action == "backup"]
+    rows = world.console.backups.listing(EU_TENANT).rows
+    assert len(rows) == 2 and {r.status for r in rows} == {"unverified"}
+    queueing, by_worker, in_process = world.entries("backup.run", EU_TENANT)
+    assert queueing.outcome == "ok" and params(queueing)["jobs"] == [queued.job_id]
+    assert (by_worker.outcome, in_process.outcome) == ("ok", "ok")
+    assert by_worker.operator == in_process.operator  # the operator who queued it
+    worker = params(by_worker).pop("worker")
+    assert worker["region"] == "eu" and worker["job"] == queued.job_id
+    assert worker["host"] == socket.gethostname() and worker["pid"] > 0
+    assert set(params(by_worker)) - {"worker"} == set(params(in_process))
+    assert params(in_process)["backup_id"] == local.backup_id
+    # The worker's start is logged too, with who it is.
+    [started] = world.entries("job.work", "eu")
+    assert started.outcome == "ok" and params(started)["worker"]["region"] == "eu"
+
+
+def test_a_worker_refuses_and_logs_a_job_for_a_tenant_of_another_region(
+    jobs_world: JobsWorld,
+) -> None:
+    world = jobs_world
+    queue = world.console.jobs.queue("test")
+    # Put on the eu queue by hand (the console never does): the tenant lives in us.
+    [planted] = queue.enqueue([JobSpec("backup", "eu", US_TENANT, "root")])
+    assert planted.job_id is not None
+    err = world.run_worker("eu")
+    assert f"job {planted.job_id} backup {US_TENANT}: failed: refused" in err
+
+    assert world.console.jobs.show(planted.job_id).state == "failed"
+    assert world.console.backups.listing(US_TENANT).rows == []
+    assert world.entries("backup.run", US_TENANT) == []
+    [refusal] = world.entries("job.work", US_TENANT)
+    assert refusal.outcome == "failed:wrong-region"
+    logged = params(refusal)
+    assert logged["home_region"] == "us" and logged["job"] == planted.job_id
+    assert logged["worker"]["region"] == "eu"
+    assert "region us" in logged["reason"] and "serves region eu" in logged["reason"]
+    # A refusal is final: never tried again.
+    assert world.console.jobs.show(planted.job_id).attempts == 1
+
+
+def test_concurrent_enqueues_of_one_tenant_queue_one_backup(jobs_world: JobsWorld) -> None:
+    world = jobs_world
+
+    def enqueue(_: int) -> list[dict[str, object]]:
+        done = world.cli("--json", "backup", "run", EU_TENANT, "--enqueue")
+        assert done.returncode == 0, done.stderr
+        result: list[dict[str, object]] = json.loads(done.stdout)
+        return result
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = [row for rows in pool.map(enqueue, range(4)) for row in rows]
+    assert len(answers) == 4
+    assert len({a["job_id"] for a in answers}) == 1
+    assert sorted(a["already_queued"] for a in answers) == [False, True, True, True]
+    rows = world.jobs_table(
+        "SELECT count(*) FROM procrastinate.procrastinate_jobs WHERE lock = %(lock)s",
+        lock=f"backup:{EU_TENANT}",
+    )
+    assert rows == [(1,)]
+    # The --due run of another operator finds it queued too, and queues only the rest.
+    due = world.console.jobs.enqueue_backups(due=True)
+    mine = {e.target: e for e in due}
+    assert mine[EU_TENANT].already and mine[EU_TENANT].job_id == answers[0]["job_id"]
+    assert not mine[US_TENANT].already
+
+
+def test_retry_and_cancel(jobs_world: JobsWorld) -> None:
+    world = jobs_world
+    queue = world.console.jobs.queue("test")
+    [planted] = queue.enqueue([JobSpec("backup", "eu", US_TENANT, "root")])
+    [waiting] = world.console.jobs.enqueue_backups([EU_TENANT])
+    assert planted.job_id is not None and waiting.job_id is not None
+    assert world.console.jobs.cancel(waiting.job_id).state == "cancelled"
+    world.run_worker("eu")
+    assert world.console.jobs.show(planted.job_id).state == "failed"
+    assert world.console.jobs.retry(planted.job_id).state == "todo"
+    listed = world.console.jobs.list(state="todo", region="eu")
+    assert [j.id for j in listed] == [planted.job_id]
+    assert world.console.jobs.list(region="us") == []
+
+
+def test_a_sqlite_catalog_has_no_queue_and_says_so(sandbox_config: Path) -> None:
+    for args in (
+        ("backup", "run", "--due", "--enqueue"),
+        ("fleet", "migrate", "--enqueue"),
+        ("worker", "--region", "eu"),
+        ("jobs", "list"),
+    ):
+        done = run_cli("--json", *args, config=sandbox_config)
+        assert done.code == 2, (args, done.stderr)
+        assert "needs a PostgreSQL catalog" in done.error()["message"]
+    console = open_console(sandbox_config)
+    try:
+        with pytest.raises(InvalidInput, match="needs a PostgreSQL catalog"):
+            console.jobs.enqueue_verify("bk-20250101T020000Z-1a2b3c")
+        # The in-process path is as it was.
+        assert run_cli("--json", "backup", "run", "--due", config=sandbox_config).code == 0
+    finally:
+        console.close()
