@@ -25,7 +25,7 @@ async def test_the_footer_keeps_the_first_keys_and_help_says_more(
     async with console_app(open_as("ada"), screen="2", size=(60, 20)) as (app, pilot):
         keys = footer(app)
         # the tenants read again by themselves: the footer says when, in the room of n Provision
-        assert keys.split() == "⏎ Open / Filter s Sort r Region ? more… ↻ 09:26".split()
+        assert keys.split() == "⏎ Open / Filter s Sort R Region ? more… ↻ 09:26".split()
         assert len(keys) <= 60
         await pilot.press("question_mark")  # the full key list
         await settle(pilot)
