@@ -134,11 +134,11 @@ class _Safe:
         self.dpo_contact = _plain(content.dpo_contact)
 
 
-def render(content: NoticeContent, recipient: Recipient) -> tuple[str, str]:
+def render(content: NoticeContent, recipient: Recipient, channel: str = "email") -> tuple[str, str]:
     """(subject, body) for ``recipient`` in their language: the same for every recipient of
     a tenant and language, so a campaign renders each pair once. A billing notice has texts
     of its own (:mod:`aptien_ops.billing_notice_texts`), an operational notice too
-    (:mod:`aptien_ops.op_notice_texts`)."""
+    (:mod:`aptien_ops.op_notice_texts`), per ``channel`` (``email``, ``inapp``)."""
     if isinstance(content, BillingNoticeContent):
         from aptien_ops.billing_notice_texts import render_billing
 
@@ -146,7 +146,7 @@ def render(content: NoticeContent, recipient: Recipient) -> tuple[str, str]:
     if isinstance(content, OpNoticeContent):
         from aptien_ops.op_notice_texts import render_op_notice
 
-        return render_op_notice(content, recipient.notice_language())
+        return render_op_notice(content, recipient.notice_language(), channel)
     return _rendered(content, recipient.tenant, recipient.notice_language())
 
 

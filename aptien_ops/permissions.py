@@ -98,6 +98,8 @@ class Action(StrEnum):
     NOTICE_SEND = "notice.send"
     NOTICE_UPDATE = "notice.update"
     NOTICE_PUBLISH = "notice.publish"
+    NOTICE_EDIT = "notice.edit"
+    NOTICE_SEND_USERS = "notice.send-users"
     JOB_VIEW = "job.view"
     JOB_RETRY = "job.retry"
     JOB_CANCEL = "job.cancel"
@@ -220,6 +222,11 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.NOTICE_UPDATE: _OPS,
     # The regions' public status pages of operational notices.
     Action.NOTICE_PUBLISH: _OPS,
+    # A notice's title, body or window while it is a draft or scheduled.
+    Action.NOTICE_EDIT: _OPS,
+    # Telling the tenants' users (e-mails read from the tenant databases): operators ask, a
+    # different security or admin operator approves (always four-eyes).
+    Action.NOTICE_SEND_USERS: _OPS,
     # The job queue (a PostgreSQL catalog's): what is queued, running and failed, per region.
     Action.JOB_VIEW: _ALL_STAFF,
     Action.JOB_RETRY: _OPS,
@@ -238,6 +245,7 @@ APPROVERS: dict[str, frozenset[Role]] = {
     "operator.revoke-admin": _ADMIN,
     "policy.set": _ADMIN,
     "backup.replace": _ADMIN,
+    "notice.send-users": frozenset({Role.SECURITY, Role.ADMIN}),
 }
 
 #: Reads of catalog data that is not personal: a refusal is logged, a success is not (the ops

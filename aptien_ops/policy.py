@@ -18,10 +18,11 @@ from aptien_ops.domain import TENANT_NAME
 from aptien_ops.errors import InvalidInput
 from aptien_ops.permissions import APPROVERS, ROLES
 
-#: Actions a policy may put under four-eyes.
-FOUR_EYES_CHOICES = FOUR_EYES_ACTIONS | {"policy.set"}
-#: What four-eyes covers even when the policy forgets it: changing the policy itself.
-ALWAYS_FOUR_EYES = frozenset({"policy.set"})
+#: What four-eyes covers even when the policy forgets it: changing the policy itself, and
+#: telling the tenants' users an operational notice (their e-mails, at scale).
+ALWAYS_FOUR_EYES = frozenset({"policy.set", "notice.send-users"})
+#: Actions a policy may put under four-eyes (or name approvers for).
+FOUR_EYES_CHOICES = FOUR_EYES_ACTIONS | ALWAYS_FOUR_EYES
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The operational notices' tables (migration 0011), on :data:`catalog_schema.metadata`.
+"""The operational notices' tables (migrations 0011, 0013), on :data:`catalog_schema.metadata`.
 
 A notice (maintenance, outage, change) with its window and status, its dated updates (who did
 what), and the tenants its scope resolved to when it was first sent (the stored scope).
@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from aptien_ops.backends.catalog_schema import UtcDateTime, metadata
@@ -44,6 +45,9 @@ op_notices = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_by", String(64), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # Who is told: ``representatives`` (the catalog's contacts), ``users`` (read from the
+    # tenant databases when it is sent) or ``both`` (migration 0013).
+    Column("audience", String(16), nullable=False, server_default=text("'representatives'")),
     CheckConstraint(f"kind IN {NOTICE_KINDS!r}", name="kind"),
     CheckConstraint(f"status IN {NOTICE_STATUSES!r}", name="status"),
     CheckConstraint(f"selection IN {NOTICE_SELECTIONS!r}", name="selection"),

@@ -35,6 +35,9 @@ MAX_ATTEMPTS = 5
 #: and its running jobs are queued again.
 HEARTBEAT_S = 2.0
 STALLED_AFTER_S = 10.0
+#: Connections of a queue's pool at most: a worker's fetcher, listener, heartbeat and
+#: sweeper, and the jobs' deferrals (each job's own services use the catalog's engine).
+POOL_MAX = 8
 
 #: On the queue's connections, whose search path is its schema.
 _LIST = """
@@ -85,9 +88,12 @@ class ProcrastinateQueue:
         """Raises: ConfigError (not a PostgreSQL catalog; its password cannot be read)."""
         self._conninfo, self._secret = catalog_conninfo(settings)
         self._handler: JobHandler | None = None
+        # An asynchronous connector, used synchronously by commands (procrastinate opens a
+        # synchronous pool for them) and asynchronously by a worker, whose periodic deferrer
+        # defers through the tasks' own app.
         self.app = procrastinate.App(
-            connector=procrastinate.SyncPsycopgConnector(
-                conninfo=self._conninfo, min_size=1, max_size=2
+            connector=procrastinate.PsycopgConnector(
+                conninfo=self._conninfo, min_size=1, max_size=POOL_MAX
             )
         )
         retry = procrastinate.RetryStrategy(
@@ -214,18 +220,34 @@ class ProcrastinateQueue:
         name: str,
         handler: JobHandler,
         until_idle: bool = False,
+        schedule: tuple[str, JobSpec] | None = None,
     ) -> None:
         self._handler = handler
         queues = [queue_name(region, kind) for kind in kinds]
-        worker_app = self.app.with_connector(
-            procrastinate.PsycopgConnector(
-                conninfo=self._conninfo, min_size=1, max_size=concurrency + 3
-            )
-        )
+        if schedule is not None:
+            self._periodic(*schedule)
         try:
-            asyncio.run(self._work(worker_app, queues, concurrency, name, until_idle))
+            asyncio.run(self._work(self.app, queues, concurrency, name, until_idle))
         except (pexc.ConnectorException, OSError) as exc:
             raise self._unavailable(exc) from None
+
+    def _periodic(self, cron: str, spec: JobSpec) -> None:
+        """Queue ``spec`` at each tick of ``cron``: every worker of the region defers it, and
+        procrastinate keeps one job per tick (its periodic defers are unique per task, id and
+        tick). Raises: ConfigError."""
+        import croniter
+
+        if not croniter.croniter.is_valid(cron):
+            raise ConfigError(
+                f"regions.{spec.region}.backup.schedule: not a cron expression: {cron!r:.60}"
+            )
+        task = self.app.tasks[f"{TASK_PREFIX}{spec.kind}"]
+        self.app.periodic(
+            cron=cron,
+            periodic_id=spec.region,
+            queue=queue_name(spec.region, spec.kind),
+            task_kwargs=spec.task_kwargs(),
+        )(task)
 
     async def _work(
         self,

@@ -65,6 +65,10 @@ def serve(port: int, ready: Callable[[str], None]) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))
+        # Listening before ``ready`` says so: a client started on that word (sandbox init)
+        # is queued until the server below answers, never refused. aiohttp's own listen()
+        # comes only once its loop runs, later.
+        sock.listen(128)
     except OSError as refused:
         sock.close()
         raise Unavailable(

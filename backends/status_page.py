@@ -2,23 +2,36 @@
 ``DIR/<region>/status.html``, ``status.json`` and ``status.atom``.
 
 Rendered by Jinja2 with autoescaping (HTML and the Atom feed's XML alike: a title of
-``<script>`` shows as text); the JSON by ``json.dumps``. Each file is written to a temporary
-file beside it, flushed and renamed over the old one (``notify_website``'s writer).
+``<script>`` shows as text), every value without control or invisible formatting characters
+(which XML does not allow); the JSON by ``json.dumps`` (ASCII, every other character
+escaped). Each file is written to a temporary file beside it, flushed and renamed over the old
+one (``notify_website``'s writer). ``website/status.html`` and ``website/status.atom`` in
+``[notifications] templates_dir`` replace the built-in templates (escaped all the same).
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-from jinja2 import Environment, StrictUndefined, Template
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    DictLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+)
 
 from aptien_ops.backends.notify_website import _write_atomically
 from aptien_ops.domain.op_notices import StatusEntry
-from aptien_ops.errors import Unavailable
+from aptien_ops.errors import InvalidInput, Unavailable
 from aptien_ops.ports import StatusPage
 
 HTML = """\
@@ -70,17 +83,52 @@ ATOM = """\
 NAMES = ("status.html", "status.json", "status.atom")
 
 
+#: The templates' names: a file of that name in ``[notifications] templates_dir`` replaces it.
+TEMPLATES = {"website/status.html": HTML, "website/status.atom": ATOM}
+
+
+#: Characters no page or feed shows: controls (XML 1.0 allows none but tab and newlines),
+#: invisible formatting (bidi overrides, zero-width), surrogates, line and paragraph separators.
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def _visible(value: object) -> object:
+    """A value with the characters of :data:`_HIDDEN` removed (newlines stay): what every
+    ``{{ … }}`` of the templates shows, escaped after."""
+    if not isinstance(value, str):
+        return value
+    return "".join(ch for ch in value if ch == "\n" or unicodedata.category(ch) not in _HIDDEN)
+
+
 @cache
-def _templates() -> tuple[Template, Template]:
-    env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True)
-    return env.from_string(HTML), env.from_string(ATOM)
+def _templates(overrides: Path | None) -> tuple[Template, Template]:
+    """The HTML page's and the Atom feed's templates: the override directory's, else these;
+    autoescaped whatever the file is called."""
+    loaders: list[BaseLoader] = [FileSystemLoader(overrides)] if overrides is not None else []
+    env = Environment(
+        loader=ChoiceLoader([*loaders, DictLoader(TEMPLATES)]),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        finalize=_visible,
+    )
+    try:
+        return env.get_template("website/status.html"), env.get_template("website/status.atom")
+    except (TemplateError, OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            f"status page template: {str(exc)[:200]}",
+            hint="fix the file in [notifications] templates_dir",
+        ) from None
 
 
 class StatusFiles:
-    """Implements :class:`aptien_ops.ports.StatusPage` over a directory."""
+    """Implements :class:`aptien_ops.ports.StatusPage` over a directory; ``templates``: the
+    directory whose ``website/status.html`` and ``website/status.atom`` replace the built-in
+    templates."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, templates: Path | None = None) -> None:
         self.directory = directory
+        self.templates = templates
 
     def publish(self, region: str, entries: Sequence[StatusEntry], now: datetime) -> Sequence[Path]:
         shown = [e.as_json() for e in entries]
@@ -88,13 +136,19 @@ class StatusFiles:
         current = [e for e in shown if e["status"] in ("scheduled", "in-progress")]
         past = [e for e in shown if e["status"] not in ("scheduled", "in-progress")]
         groups = [("Current and scheduled", current), ("Past 90 days", past)]
-        html, atom = _templates()
+        html, atom = _templates(self.templates)
         feed = {"region": region, "updated": stamp, "notices": shown}
-        texts = (
-            html.render(region=region, now=stamp, groups=groups),
-            json.dumps(feed, indent=2, ensure_ascii=True) + "\n",
-            atom.render(region=region, now=stamp, entries=shown),
-        )
+        try:
+            texts = (
+                html.render(region=region, now=stamp, groups=groups),
+                json.dumps(feed, indent=2, ensure_ascii=True) + "\n",
+                atom.render(region=region, now=stamp, entries=shown),
+            )
+        except TemplateError as exc:
+            raise InvalidInput(
+                f"status page template: {str(exc)[:200]}",
+                hint="fix the file in [notifications] templates_dir",
+            ) from None
         directory = self.directory / region
         try:
             directory.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ from aptien_ops.services.billing_results import BillingSummary, NotConnected
 from aptien_ops.services.partner_results import PartnerSummary
 
 if TYPE_CHECKING:
+    from aptien_ops.domain.op_notices import Notice
     from aptien_ops.services.incident_results import BreachCheck
 
 #: Columns of the tenants card, in the order an operator scans them.
@@ -72,6 +73,8 @@ class Fleet:
     backups: BackupHealth | OpsError | None = None
     partners: PartnerSummary | OpsError | None = None
     billing: BillingSummary | NotConnected | OpsError | None = None
+    notices: list[Notice] | OpsError | None = None
+    """Operational notices in progress or scheduled."""
     incidents: BreachCheck | None = None
     """Incidents whose clock runs; None unless the operator may see incidents (its card is
     shown only while there is one)."""
@@ -110,6 +113,7 @@ class DashboardScreen(OpsScreen):
             yield Static(
                 _card(fleet.pending, self._approvals), id="dashboard-approvals", classes="card"
             )
+            yield Static(_card(fleet.notices, _notices), id="dashboard-notices", classes="card")
             yield Static(
                 _card(fleet.backups, self._backups), id="dashboard-backups", classes="card"
             )
@@ -128,6 +132,7 @@ class DashboardScreen(OpsScreen):
             "#dashboard-tenants": "Tenants by region and state",
             "#dashboard-regions": "Regions: capacity and load",
             "#dashboard-approvals": "Four-eyes approvals",
+            "#dashboard-notices": "Notices: in progress and upcoming",
             "#dashboard-backups": "Backups: overdue and failed",
             "#dashboard-partners": "Partners: breaches and warnings (partner check)",
             "#dashboard-billing": "Billing: licences and payments",
@@ -175,7 +180,7 @@ class DashboardScreen(OpsScreen):
             super()._roles_changed()
 
     def _read_fleet(self) -> Fleet:
-        """Runs in a worker thread: five aggregate reads, each allowed to fail on its own
+        """Runs in a worker thread: the aggregate reads, each allowed to fail on its own
         (backups are read next, by ``_read_backups``)."""
         fleet = Fleet()
         services = self.console
@@ -191,6 +196,14 @@ class DashboardScreen(OpsScreen):
             fleet.pending = services.approvals.list(ApprovalState.PENDING)
         except OpsError as error:
             fleet.pending = error
+        try:
+            fleet.notices = [
+                row.notice
+                for row in services.op_notices.list()
+                if str(row.notice.status) in UPCOMING
+            ]
+        except OpsError as error:
+            fleet.notices = error
         try:
             fleet.partners = services.partners.summary()
         except OpsError as error:
@@ -236,6 +249,7 @@ class DashboardScreen(OpsScreen):
         self.query_one("#dashboard-backups", Static).update(
             _card(self.fleet.backups, self._backups)
         )
+        self.query_one("#dashboard-notices", Static).update(_card(self.fleet.notices, _notices))
         self.query_one("#dashboard-partners", Static).update(
             _card(self.fleet.partners, self._partners)
         )
@@ -339,6 +353,19 @@ def _incidents(running: Any) -> Text:
     text.append_text(clock_cell(first.countdown))
     text.append(" (press !)")
     return text
+
+
+#: The notices' statuses the dashboard shows: told to clients, not over.
+UPCOMING = ("scheduled", "in-progress")
+
+
+def _notices(notices: list[Notice] | OpsError) -> Text:
+    """In progress and scheduled notices, a line each (the first few), or that there is none."""
+    if isinstance(notices, OpsError):
+        return Text(notices.one_line(), style="red")
+    from aptien_ops.screens.notice_render import card_text
+
+    return card_text(notices)
 
 
 def _card(part: Any, render: Callable[[Any], SpecGrid | Text]) -> SpecGrid | Text | str:

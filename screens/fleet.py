@@ -1,8 +1,11 @@
-"""Fleet: drift between the catalog and the clusters, grouped by kind, and schema migration.
+"""Fleet: the clusters, drift between the catalog and them (grouped by kind), and schema
+migration.
 
 The check (one query per cluster) runs in a worker each time the screen is shown, the status
 line saying where it is; ``d`` runs the deep check, which also opens every tenant database; ``m``
-upgrades tenant schemas with a progress bar fed by messages from the worker thread.
+upgrades tenant schemas with a progress bar fed by messages from the worker thread; ``a`` on a
+cluster's row drafts a maintenance notice to the tenants on that cluster (the Notices screen's
+draft form, its scope prefilled).
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from aptien_ops.permissions import Action
 from aptien_ops.screens.base import CLEAR_FILTER, FILTER, REGION_FILTER, OpsScreen
 from aptien_ops.screens.columns import ColumnSpec, SpecGrid
 from aptien_ops.screens.filter_bar import FilterBar
+from aptien_ops.screens.fleet_clusters import CLUSTER_COLUMNS, announce_maintenance, cluster_rows
 from aptien_ops.screens.formatting import count, plain, plural
-from aptien_ops.screens.lists import ListScroll
+from aptien_ops.screens.lists import ListRow, ListScroll, ListTable
 from aptien_ops.screens.modals import ConfirmModal, OpsModal
 from aptien_ops.services.fleet import Finding, MigrationResult
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
@@ -167,6 +171,12 @@ class FleetScreen(OpsScreen):
             "Migrate",
             tooltip="upgrade tenant schemas to this version (region filter applies)",
         ),
+        Binding(
+            "a",
+            "announce",
+            "Announce",
+            tooltip="announce maintenance on the highlighted cluster (a notice's draft form)",
+        ),
         REGION_FILTER,
         FILTER,
         CLEAR_FILTER,
@@ -175,6 +185,7 @@ class FleetScreen(OpsScreen):
         "check": Action.FLEET_CHECK,
         "deep_check": Action.FLEET_CHECK,
         "migrate": Action.FLEET_MIGRATE,
+        "announce": Action.NOTICE_DRAFT,
     }
 
     def __init__(self) -> None:
@@ -191,6 +202,7 @@ class FleetScreen(OpsScreen):
         with Horizontal(id="fleet-migration"):
             yield Label(id="fleet-migration-label")
             yield ProgressBar(id="fleet-progress", show_eta=False)
+        yield ListTable(CLUSTER_COLUMNS, id="fleet-clusters")
         yield FilterBar(id="fleet-filter")
         with ListScroll(id="fleet-findings"):
             yield Static(id="fleet-report")
@@ -213,12 +225,17 @@ class FleetScreen(OpsScreen):
             self.post_message(ClusterChecked(cluster))
 
         def check() -> tuple[dict[str | None, FindingsView], bool]:
+            clusters = cluster_rows(self.console.regions.list())
+            self.app.call_from_thread(self._show_clusters, clusters)
             result = self.console.fleet.check(deep=deep, progress=report)
             regions = [None, *self.console.settings.regions]
             views = {region: FindingsView.of(result.findings, region) for region in regions}
             return views, result.deep
 
         self.load(check, self._checked)
+
+    def _show_clusters(self, rows: list[ListRow]) -> None:
+        self.query_one("#fleet-clusters", ListTable).fill(rows)
 
     def action_check(self) -> None:
         self.refresh_data()
@@ -371,6 +388,9 @@ class FleetScreen(OpsScreen):
             )
         else:
             self.notify(message, title="Migration done", markup=False)
+
+    def action_announce(self) -> None:
+        announce_maintenance(self, self.query_one("#fleet-clusters", ListTable))
 
     def after_change(self) -> None:
         self.query_one("#fleet-migration").display = False

@@ -28,6 +28,7 @@ from aptien_ops.domain.incident_input import parse_window
 from aptien_ops.domain.incidents import Phase, ReportFormat
 from aptien_ops.errors import InvalidInput
 from aptien_ops.screens.backup_modals import JobModal
+from aptien_ops.screens.channel_modal import ChannelsModal
 from aptien_ops.screens.formatting import minute, plain, plural
 from aptien_ops.screens.incident_modals import Field, IncidentForm, choice
 from aptien_ops.services.breach_notices import GROUNDS
@@ -271,7 +272,7 @@ def channel_counts(plan: NoticePlan, scope: ScopeCounts | None) -> dict[str, str
     }
 
 
-class NotifyModal(JobModal[tuple[str, ...]]):
+class NotifyModal(JobModal[tuple[str, ...]], ChannelsModal):
     """What the notices would do: to how many people (per region, from the scope), by which
     channels, with which subject; then, confirmed, either a four-eyes request (nothing is sent
     until a different security or admin operator approves it on the Approvals screen) or, once
@@ -322,9 +323,8 @@ class NotifyModal(JobModal[tuple[str, ...]]):
         self.query_one(SelectionList).focus()
         self._say_what_happens()
 
-    def chosen(self) -> tuple[str, ...]:
-        picked = set(self.query_one(SelectionList).selected)
-        return tuple(c for c in self.notice_plan.channels if c in picked)
+    def channel_order(self) -> tuple[str, ...]:
+        return tuple(self.notice_plan.channels)
 
     @on(SelectionList.SelectedChanged)
     def _say_what_happens(self) -> None:
@@ -339,15 +339,3 @@ class NotifyModal(JobModal[tuple[str, ...]]):
                 "Four-eyes: this records a request; a different security or admin operator"
                 " approves it on Approvals (4); then n here sends."
             )
-
-    @on(Button.Pressed, "#modal-submit")
-    def _submit(self) -> None:
-        chosen = self.chosen()
-        if not chosen:
-            self.show_problem("choose at least one channel", focus=self.query_one(SelectionList))
-            return
-        self.dismiss(chosen)
-
-    @on(Button.Pressed, "#modal-cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)

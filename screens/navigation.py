@@ -79,6 +79,7 @@ SCREENS: tuple[Tab, ...] = (
         "aptien_ops.screens.incidents:IncidentsScreen",
         in_tabs=False,
     ),
+    Tab("N", "notices", "Notices", "aptien_ops.screens.notices:NoticesScreen", in_tabs=False),
 )
 
 

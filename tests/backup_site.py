@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from waiting import until
 
 from aptien_ops.backends.age_keys import AgeBackupKeys
 from aptien_ops.backends.backup_repository import FsBackupRepository
@@ -113,3 +114,19 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
 def pg_site(pg_cluster_settings: ClusterSettings, tmp_path: Path) -> Iterator[Site]:
     """A PostgreSQL site only (for tests of what only a server does)."""
     yield from _site("postgresql", tmp_path, pg_cluster_settings)
+
+
+def wait_for_partial(directory: Path, at_least: int) -> Path:
+    """A backup's partial data file in ``directory`` once it holds ``at_least`` bytes (a
+    backup under way, for a test to kill)."""
+
+    def grown() -> Path | None:
+        for path in directory.glob("*.dump.zst.age.partial") if directory.exists() else ():
+            try:
+                if path.stat().st_size >= at_least:
+                    return path
+            except FileNotFoundError:
+                continue
+        return None
+
+    return until(grown, f"a partial of {at_least} bytes in {directory}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from aptien_ops.services.billing_sync import BillingSyncService
 from aptien_ops.services.billing_webhook import BillingWebhookService
 from aptien_ops.services.incident_scope import ScopeRequest
 from aptien_ops.services.incidents import IncidentInput, IncidentUpdate
-from aptien_ops.services.op_notices import NoticeDraft
+from aptien_ops.services.op_notices import NoticeDraft, NoticeEdit
 from aptien_ops.services.partners import PartnerInput, PartnerUpdate
 from aptien_ops.services.provisioning import ProvisionRequest
 from aptien_ops.services.sandbox_seed import SeedRequest
@@ -119,6 +119,11 @@ def _draft(tenants: tuple[str, ...] = ("acme-gmbh",)) -> NoticeDraft:
 def _notice(world: World) -> str:
     world.tenant()
     return world.as_("olga").op_notices.draft(_draft()).id
+
+
+def _users_notice(world: World) -> str:
+    world.tenant()
+    return world.as_("olga").op_notices.draft(replace(_draft(), audience="users")).id
 
 
 def _sent_notice(world: World) -> str:
@@ -860,6 +865,18 @@ SCENARIOS: dict[Action, Scenario] = {
         lambda w: w.as_("olga").op_notice_status.publish(),
         refuse(lambda w: w.as_("vic").op_notice_status.publish()),
         _unwritable_status_page,
+    ),
+    Action.NOTICE_EDIT: Scenario(
+        _notice,
+        lambda w: w.as_("olga").op_notices.edit("NTC-2026-0001", NoticeEdit(title="Later")),
+        refuse(lambda w: w.as_("vic").op_notices.edit("NTC-2026-0001", NoticeEdit(body="x"))),
+        lambda w: w.as_("olga").op_notices.edit("NTC-2026-0404", NoticeEdit(title="x")),
+    ),
+    Action.NOTICE_SEND_USERS: Scenario(
+        _users_notice,
+        _pending(lambda w: w.as_("olga").op_notice_sending.send("NTC-2026-0001")),
+        refuse(lambda w: w.as_("vic").op_notice_sending.send("NTC-2026-0001")),
+        None,
     ),
     Action.JOB_VIEW: Scenario(
         _on_postgresql,

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from backup_site import Site, make_site
+from backup_site import Site, make_site, wait_for_partial
 from ci_skips import missing_tool
 from pyrage import x25519
 from waiting import until
@@ -288,25 +288,12 @@ def _start_child(site: Site, program: str, **spec: str) -> subprocess.Popen[byte
     return subprocess.Popen([sys.executable, "-c", program, str(path)], stderr=subprocess.PIPE)
 
 
-def _wait_for_partial(directory: Path, at_least: int) -> Path:
-    def grown() -> Path | None:
-        for path in directory.glob("*.dump.zst.age.partial") if directory.exists() else ():
-            try:
-                if path.stat().st_size >= at_least:
-                    return path
-            except FileNotFoundError:
-                continue
-        return None
-
-    return until(grown, f"a partial of {at_least} bytes in {directory}")
-
-
 def test_a_backup_killed_mid_stream_is_never_listed_and_its_partial_is_cleaned(site: Site) -> None:
     tenant = site.provision("acme", **BIG)
     site.repo()  # creates the signing key the child will use
     child = _start_child(site, _CHILD, tenant=tenant, recipient=site.recipient)
     try:
-        partial = _wait_for_partial(site.region.backup_store / tenant, 256 * 1024)
+        partial = wait_for_partial(site.region.backup_store / tenant, 256 * 1024)
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.wait(timeout=60)
@@ -425,7 +412,7 @@ def test_a_database_dropped_mid_dump_fails_the_backup_naming_the_tenant(
 
     worker = threading.Thread(target=run)
     worker.start()
-    _wait_for_partial(site.region.backup_store / tenant, 256 * 1024)
+    wait_for_partial(site.region.backup_store / tenant, 256 * 1024)
     site.store.drop_database(tenant)
     worker.join(timeout=120)
     assert len(outcome) == 1 and isinstance(outcome[0], Unavailable), outcome

@@ -309,11 +309,16 @@ def test_the_backup_policy_is_read_per_region_and_bad_values_name_the_key(tmp_pa
     )
     eu = load_settings(config).regions["eu"].backup
     assert (eu.keep_daily, eu.legal_holds, eu.verify_level) == (3, ("acme-gmbh",), "restore")
+    assert eu.schedule == ""  # off: cron runs `backup run --due`
+    config.write_text(base.replace('schedule = ""', 'schedule = " */15  * * * *"', 1))
+    assert load_settings(config).regions["eu"].backup.schedule == "*/15 * * * *"
     for old, new, key in [
         ("interval_hours = 24", "interval_hours = 0", "regions.eu.backup.interval_hours"),
         ('verify_level = "restore"', 'verify_level = "maybe"', "regions.eu.backup.verify_level"),
         ("keep_weekly = 4", "keep_weekly = -1", "regions.eu.backup.keep_weekly"),
         ("legal_holds = []", 'legal_holds = ["Not A Tenant"]', "regions.eu.backup.legal_holds"),
+        ('schedule = ""', 'schedule = "every night"', "regions.eu.backup.schedule"),
+        ('schedule = ""', 'schedule = "* * * *"', "regions.eu.backup.schedule"),
         (
             "legal_holds = []",
             "legal_holds = []\nkeep_forever = true",

@@ -5,18 +5,23 @@ tenant never has two backups queued whoever enqueues. A SQLite catalog has no qu
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from backup_site import wait_for_partial
 from jobs_world import EU_TENANT, US_TENANT, JobsWorld, jobs_world, params
+from waiting import until
 
 from aptien_ops.composition import open_console
 from aptien_ops.domain.jobs import JobSpec
 from aptien_ops.errors import InvalidInput
 
 from cli_runner import run_cli
+from tenant_seeding import seeded
 
 __all__ = ["jobs_world"]
 
@@ -135,3 +140,79 @@ def test_a_sqlite_catalog_has_no_queue_and_says_so(sandbox_config: Path) -> None
         assert run_cli("--json", "backup", "run", "--due", config=sandbox_config).code == 0
     finally:
         console.close()
+
+
+def test_a_worker_killed_mid_backup_leaves_nothing_listed_and_another_finishes_the_job(
+    jobs_world: JobsWorld,
+) -> None:
+    world = jobs_world
+    big = seeded(world.console, "big-tenant", users=200, logins=20_000, events=150_000)
+    [queued] = world.console.jobs.enqueue_backups([big])
+    assert queued.job_id is not None
+    store = world.console.settings.regions["eu"].backup_store / big
+    first = world.worker("eu", until_idle=False)
+    try:
+        partial = wait_for_partial(store, 128 * 1024)
+        os.kill(first.pid, signal.SIGKILL)
+    finally:
+        first.wait(timeout=60)
+    assert first.returncode == -signal.SIGKILL
+    assert world.console.jobs.show(queued.job_id).state == "doing"
+    assert world.console.backups.listing(big).rows == []
+
+    second = world.worker("eu", until_idle=False)
+    try:
+        until(
+            lambda: world.console.jobs.show(queued.job_id or 0).state == "succeeded",
+            "the killed worker's job, run again by the other worker",
+        )
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=60)
+    job = world.console.jobs.show(queued.job_id)
+    assert job.attempts == 2
+    [row] = world.console.backups.listing(big).rows
+    assert row.status == "unverified"
+    assert not partial.exists() and not list(store.glob("*.partial"))
+    # Only the second worker recorded a backup (the first died before it could).
+    done = [e for e in world.entries("backup.run", big) if e.outcome == "ok"]
+    assert [params(e).get("worker", {}).get("pid") for e in done] == [None, second.pid]
+    assert params(done[1])["backup_id"] == row.record.id
+
+
+def test_the_schedule_queues_what_is_due_once_per_tick_with_two_workers(
+    jobs_world: JobsWorld,
+) -> None:
+    world = jobs_world
+    text = world.config.read_text()
+    world.config.write_text(text.replace('schedule = ""', 'schedule = "* * * * * *"', 1))
+    workers = [world.worker("eu", until_idle=False) for _ in range(2)]
+    ticks = "SELECT count(*) FROM procrastinate.procrastinate_jobs WHERE task_name = %(t)s"
+    try:
+        until(
+            lambda: (
+                world.console.backups.listing(EU_TENANT).rows
+                and world.jobs_table(ticks, t="aptien.schedule")[0][0] >= 3
+            ),
+            "the due backup of the eu tenant, queued by the schedule and run",
+        )
+    finally:
+        for proc in workers:
+            proc.send_signal(signal.SIGTERM)
+        for proc in workers:
+            proc.wait(timeout=60)
+    # One job per tick, whichever worker deferred it; one backup of the eu tenant, none of us.
+    twice = world.jobs_table(
+        "SELECT args->>'timestamp', count(*) FROM procrastinate.procrastinate_jobs"
+        " WHERE task_name = 'aptien.schedule' GROUP BY 1 HAVING count(*) > 1"
+    )
+    assert twice == []
+    assert len(world.console.backups.listing(EU_TENANT).rows) == 1
+    assert world.console.backups.listing(US_TENANT).rows == []
+    backups = world.jobs_table(
+        "SELECT count(*) FROM procrastinate.procrastinate_jobs WHERE lock = %(lock)s",
+        lock=f"backup:{EU_TENANT}",
+    )
+    assert backups == [(1,)]
+    queued = [e for e in world.entries("backup.run", "eu") if params(e).get("enqueue")]
+    assert queued and all(params(e)["worker"]["region"] == "eu" for e in queued)

@@ -218,7 +218,7 @@ def test_a_scope_reaching_nobody_now_sends_nothing_and_viewers_send_nothing(
         admin.op_notice_sending.send(notice_id)
     assert w.server.messages == [] and admin.op_notice_sending.deliveries(notice_id) == ()
     assert admin.op_notices.show(notice_id).notice.status == NoticeStatus.DRAFT
-    with pytest.raises(InvalidInput, match="no website channel"):
+    with pytest.raises(InvalidInput, match="--channels website alone tells nobody"):
         admin.op_notice_sending.send(notice_id, ["website"])
     admin.close()
 

@@ -115,12 +115,15 @@ def test_someone_who_is_no_operator_is_told_who_can_add_them(
 
 
 @pytest.mark.parametrize("requested", sorted(APPROVERS) + ["an.action.nobody.listed"])
-def test_only_breach_notices_are_approved_by_security_staff_everything_else_by_an_admin(
+def test_only_notices_to_users_are_approved_by_security_staff_everything_else_by_an_admin(
     requested: str,
 ) -> None:
-    # approval.decide is open to security staff so that they can approve breach notices;
-    # APPROVERS keeps them from approving anything else (a purge, an admin grant, the policy).
+    # approval.decide is open to security staff so that they can approve breach notices and
+    # operational notices to the tenants' users (both reach people's e-mails); APPROVERS keeps
+    # them from approving anything else (a purge, an admin grant, the policy).
     assert may_approve(["admin"], requested)
-    assert may_approve(["security"], requested) == (requested == "breach.notify")
+    assert may_approve(["security"], requested) == (
+        requested in ("breach.notify", "notice.send-users")
+    )
     for role in ("operator", "viewer", "billing", "partner-manager"):
         assert not may_approve([role], requested), role

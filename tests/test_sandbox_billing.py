@@ -76,6 +76,26 @@ def test_sandbox_init_with_the_billing_server_shows_every_licence_state(
     assert again.json()["billing"]["licences"] == billing["licences"]
 
 
+def test_the_billing_server_listens_before_it_says_it_does() -> None:
+    """Its first line is the word a script waits for before ``sandbox init``: a connection
+    made the moment it is said is taken (queued until the server answers), never refused.
+    Here the connection is made inside the callback that prints the line, before the
+    server's loop runs, so the order is checked whatever the machine's load."""
+    port = free_port()
+    probe = (
+        "import socket, sys\n"
+        "from aptien_ops.backends.sandbox_stripe import serve\n"
+        "def ready(url):\n"
+        f"    socket.create_connection(('127.0.0.1', {port}), timeout=30).close()\n"
+        "    sys.exit(0)\n"
+        f"serve({port}, ready)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
 def test_without_the_server_billing_is_not_connected_with_the_hint(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
     init = run_cli("sandbox", "init", "--path", tmp_path, "--billing-port", str(port), "--json")

@@ -106,7 +106,7 @@ def jobs_cancel(state: CliState, job_id: int) -> None:
 @click.option(
     "--queues",
     metavar="KINDS",
-    help="Comma-separated kinds: backup,verify,migrate,prune (default: all).",
+    help="Comma-separated kinds: backup,verify,migrate,prune,schedule (default: all).",
 )
 @click.option("--until-idle", is_flag=True, help="Stop once the queues are empty.")
 @pass_state

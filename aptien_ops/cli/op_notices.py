@@ -33,6 +33,8 @@ def notice() -> None:
           --body "Short read-only window." --from 2026-12-10T22:00Z --to 2026-12-10T23:00Z \\
           --clusters eu-fra-1
       aptien-ops notice list                 (every notice not resolved or cancelled)
+      aptien-ops notice edit NTC-2026-0001 --to 2026-12-11T00:00Z
+      aptien-ops notice send NTC-2026-0001 --dry-run
       aptien-ops notice resolve NTC-2026-0001 --text "Done."
     """
 
@@ -78,6 +80,13 @@ def _detail(state: CliState, detail: NoticeDetail) -> None:
 @click.option("--clusters", help="The clusters it affects, comma-separated.")
 @click.option("--tenants", help="The tenants it affects, comma-separated.")
 @click.option("--all", "everything", is_flag=True, help="Every tenant.")
+@click.option(
+    "--audience",
+    default="representatives",
+    show_default=True,
+    help="Who is told: representatives (the tenants' contacts), users (read from the tenant"
+    " databases when it is sent; a second operator approves) or both.",
+)
 @pass_state
 def notice_draft(
     state: CliState,
@@ -90,6 +99,7 @@ def notice_draft(
     clusters: str | None,
     tenants: str | None,
     everything: bool,
+    audience: str,
 ) -> None:
     """Write a notice; its scope is resolved now to the active and suspended tenants it names
     and stored with it (exit 2 if it names none: nothing is written). Give exactly one of
@@ -106,6 +116,7 @@ def notice_draft(
         _names(clusters),
         _names(tenants),
         everything,
+        audience,
     )
     detail = state.console().op_notices.draft(given)
     human = f"drafted {detail.id}: {plural(len(detail.tenants), 'tenant')} in scope"
@@ -130,6 +141,34 @@ def notice_list(state: CliState, status: str | None, everything: bool) -> None:
 def notice_show(state: CliState, notice_id: str) -> None:
     """One notice: its record, body, scope (per region, and who moved since) and updates."""
     _detail(state, state.console().op_notices.show(notice_id))
+
+
+@notice.command("edit")
+@click.argument("notice_id", metavar="ID")
+@click.option("--title", callback=TextLimit(NOTICE_TITLE), help=f"{NOTICE_TITLE.help}.")
+@click.option("--body", callback=TextLimit(NOTICE_BODY), help=f"Markdown, {NOTICE_BODY.help}.")
+@click.option("--from", "starts_at", callback=a_moment, help="When it starts.")
+@click.option("--to", "ends_at", callback=a_moment, help="When it ends.")
+@click.option("--open-ended", is_flag=True, help="It has no end yet (an outage).")
+@pass_state
+def notice_edit(
+    state: CliState,
+    notice_id: str,
+    title: str | None,
+    body: str | None,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    open_ended: bool,
+) -> None:
+    """Change a draft or scheduled notice's title, body or window (exit 5 once it is in
+    progress, resolved or cancelled). What was sent stays sent; the status pages show the new
+    text. A second operator's approval to tell its users is void after an edit: the next
+    send or update asks again."""
+    from aptien_ops.services.op_notices import NoticeEdit
+
+    change = NoticeEdit(title, body, starts_at, ends_at, open_ended)
+    detail = state.console().op_notices.edit(notice_id, change)
+    state.out(detail.as_json(), f"edited {detail.id}: {detail.steps[-1].text}")
 
 
 @notice.command("resolve")
@@ -161,6 +200,8 @@ def _sent_text(result: SendResult) -> str:
     tenants = sum(result.regions.values())
     head = f"{result.notice_id}: {plural(tenants, 'tenant')} ({regions})"
     lines = [head + f", {plural(result.representatives, 'representative')} with an e-mail"]
+    if result.users:
+        lines[0] += f", {plural(result.users, 'user')}"
     if result.delivery is not None:
         d = result.delivery
         verb = "resumed" if result.resumed else "sent"
@@ -198,14 +239,23 @@ def _progress(state: CliState) -> Callable[[str, int, int], None]:
 
 @notice.command("send")
 @click.argument("notice_id", metavar="ID")
-@click.option("--channels", default="email,inapp", show_default=True, help="email, inapp.")
+@click.option(
+    "--channels",
+    default="email,inapp",
+    show_default=True,
+    help="email, inapp (website may be named: every send rewrites the status pages; alone it"
+    " is refused, exit 2).",
+)
 @click.option("--dry-run", is_flag=True, help="Counts per region and a rendered sample only.")
 @pass_state
 def notice_send(state: CliState, notice_id: str, channels: str, dry_run: bool) -> None:
-    """Send a drafted notice to the representatives of the tenants in its stored scope, once
-    each per channel (the tenant's contact e-mail; in-app to the tenant's user with that
-    address). Run again after an interruption, it delivers only what is still pending. Exit 6
-    if some notice is not delivered (listed); exit 2 if the scope reaches nobody now."""
+    """Send a drafted notice to its audience in the tenants of its stored scope, once each per
+    channel: the representatives (the tenant's contact e-mail; in-app to the tenant's user
+    with that address) and/or the tenants' users (read from their databases). Telling users
+    needs a second operator: the first run records the request (exit 8), a security or admin
+    operator approves it, then run it again. Run again after an interruption, it delivers only
+    what is still pending. The status pages are rewritten after it. Exit 6 if some notice is
+    not delivered (listed); exit 2 if the scope reaches nobody now."""
     service = state.console().op_notice_sending
     result = service.send(
         notice_id, channels.split(","), dry_run=dry_run, progress=_progress(state)
@@ -224,8 +274,9 @@ def notice_send(state: CliState, notice_id: str, channels: str, dry_run: bool) -
 )
 @pass_state
 def notice_update(state: CliState, notice_id: str, status: str, text: str) -> None:
-    """Record an update of a sent notice and send it to the same representatives on the
-    channels of the first send (once each)."""
+    """Record an update of a sent notice and send it to the same audience on the channels of
+    the first send (once each); the status pages are rewritten. To users, it needs the
+    approval of the notice as it is (after an edit: exit 8, a new request)."""
     service = state.console().op_notice_sending
     _finish(state, service.update(notice_id, status, text, progress=_progress(state)))
 

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 #: Services that run approved four-eyes requests: built with ``approvals`` so that it always
 #: knows their executors, whichever service a command touches first.
-EXECUTOR_OWNERS = ("operators", "lifecycle", "policy", "backups", "notices")
+EXECUTOR_OWNERS = ("operators", "lifecycle", "policy", "backups", "notices", "op_notice_sending")
 
 S = TypeVar("S")
 
@@ -300,20 +300,29 @@ class Console:
     def op_notices(self) -> OpNoticeService:
         from aptien_ops.services.op_notices import OpNoticeService
 
-        return OpNoticeService(self.ctx)
+        return OpNoticeService(self.ctx, lambda: self.op_notice_status)
 
     @_service
     def op_notice_sending(self) -> OpNoticeSending:
         from aptien_ops.services.op_notice_send import OpNoticeSending
 
-        return OpNoticeSending(self.ctx, lambda: notice_channels(self.ctx), lambda: self.inspection)
+        return OpNoticeSending(
+            self.ctx,
+            lambda: notice_channels(self.ctx),
+            lambda: self.inspection,
+            self._approvals,
+            lambda: self.op_notice_status,
+        )
 
     @_service
     def op_notice_status(self) -> OpNoticeStatusPages:
         from aptien_ops.services.op_notice_status import OpNoticeStatusPages
 
         website = self.settings.notifications.website.dir
-        return OpNoticeStatusPages(self.ctx, lambda: backend("status_page", "files")(website))
+        templates = self.settings.notifications.templates_dir
+        return OpNoticeStatusPages(
+            self.ctx, lambda: backend("status_page", "files")(website, templates)
+        )
 
     @_service
     def doctor(self) -> DoctorService:
@@ -335,4 +344,4 @@ class Console:
     def job_runner(self) -> JobRunner:
         from aptien_ops.services.job_runs import JobRunner
 
-        return JobRunner(self.ctx, self.backups, self.fleet)
+        return JobRunner(self.ctx, self.backups, self.fleet, lambda: self.jobs)

@@ -47,6 +47,10 @@ def run_worker(
             if report is not None:
                 report(f"job {job_id} {kind} {target}: failed: {exc.message}")
             raise
+        except Exception as bug:  # failed for good; the queue keeps the job as failed
+            if report is not None:
+                report(f"job {job_id} {kind} {target}: failed: internal error {type(bug).__name__}")
+            raise
         finally:
             job.close()
         if report is not None:

@@ -78,5 +78,9 @@ def parse_notifications(top: TableReader, as_path: Callable[[str], Path]) -> Not
     w = section.sub("website", {})
     website = WebsiteSettings(dir=as_path(w.get("dir", str, "website")))
     w.done()
+    templates = section.get("templates_dir", str, None)
+    templates_dir = as_path(templates) if templates is not None else None
+    if templates_dir is not None and not templates_dir.is_dir():
+        raise section.fail("templates_dir", f"{str(templates_dir)[:80]} is not a directory")
     section.done()
-    return NotificationSettings(email=email, website=website)
+    return NotificationSettings(email=email, website=website, templates_dir=templates_dir)

@@ -57,6 +57,11 @@ def _backup_policy(b: TableReader) -> BackupPolicy:
     for name in holds:
         if not isinstance(name, str) or not TENANT_NAME.fullmatch(name):
             raise b.fail("legal_holds", f"{name!r:.50} is not a tenant name")
+    schedule = " ".join(b.get("schedule", str, default.schedule).split())
+    if schedule and not _CRON.fullmatch(schedule):
+        raise b.fail(
+            "schedule", f"must be a cron expression of 5 or 6 fields, got {schedule!r:.60}"
+        )
     b.done()
     return BackupPolicy(
         hours["interval_hours"],
@@ -66,7 +71,13 @@ def _backup_policy(b: TableReader) -> BackupPolicy:
         keep["keep_weekly"],
         keep["keep_monthly"],
         tuple(dict.fromkeys(holds)),
+        schedule,
     )
+
+
+#: A cron expression: 5 fields (minute … weekday), or 6 (with seconds), of numbers, names,
+#: ``*``, ranges, lists and steps; croniter (the workers') reads it.
+_CRON = re.compile(r"[0-9A-Za-z*/,?-]+( [0-9A-Za-z*/,?-]+){4,5}")
 
 
 def _catalog(cat: TableReader, url: str) -> CatalogSettings:

@@ -119,6 +119,10 @@ class BackupPolicy:
     """… of each of this many months."""
     legal_holds: tuple[str, ...] = ()
     """Tenants whose backups are never pruned."""
+    schedule: str = ""
+    """On a PostgreSQL catalog, a cron expression (5 fields, or a 6th for seconds) at which
+    the region's workers queue what is due (``backup run --due --enqueue``), once per tick
+    whatever the number of workers; empty: off (cron runs it instead)."""
 
 
 @dataclass(frozen=True)
@@ -253,6 +257,9 @@ class WebsiteSettings:
 class NotificationSettings:
     email: EmailSettings
     website: WebsiteSettings
+    templates_dir: Path | None = None
+    """``[notifications] templates_dir``: operational notices' templates that replace the
+    built-in ones of the same name (docs/notices.md, Templates); None: the built-in ones."""
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,16 @@ a scope (regions, clusters, tenants or all) and dated updates saying who did wha
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from aptien_ops.domain.notices import NoticeContent
 from aptien_ops.domain.values import iso, yearly_id
+from aptien_ops.errors import InvalidInput
 
 NOTICE_ID = re.compile(r"^NTC-(\d{4})-(\d{4,6})$")
 
@@ -31,6 +34,23 @@ class NoticeStatus(StrEnum):
     IN_PROGRESS = "in-progress"
     RESOLVED = "resolved"
     CANCELLED = "cancelled"
+
+
+class NoticeAudience(StrEnum):
+    """Who a notice tells: the tenants' representatives (the catalog's contacts), their users
+    (read from the tenant databases when it is sent: four-eyes), or both."""
+
+    REPRESENTATIVES = "representatives"
+    USERS = "users"
+    BOTH = "both"
+
+    @property
+    def reaches_users(self) -> bool:
+        return self != NoticeAudience.REPRESENTATIVES
+
+    @property
+    def reaches_representatives(self) -> bool:
+        return self != NoticeAudience.USERS
 
 
 #: A notice in one of these is over: nothing is sent of it any more.
@@ -54,6 +74,36 @@ class StepKind(StrEnum):
     UPDATE = "update"
     RESOLVED = "resolved"
     CANCELLED = "cancelled"
+    EDITED = "edited"
+    """Its title, body or window changed (a four-eyes approval of it is void)."""
+    APPROVED = "approved"
+    """A second person approved telling its users."""
+
+
+#: What ``notice edit`` may change, and only while the notice is one of these.
+EDITABLE = frozenset({NoticeStatus.DRAFT, NoticeStatus.SCHEDULED})
+
+
+#: The channels a notice is sent on, in the order the engine runs them.
+CHANNELS = ("inapp", "email")
+#: The status page: every send, update, edit, resolve and cancel rewrites it, so naming it is
+#: allowed and changes nothing; alone it would tell nobody directly and is refused.
+WEBSITE = "website"
+
+
+def parse_channels(given: Sequence[str]) -> tuple[str, ...]:
+    """The channels named, in the engine's order (``website`` dropped: the status page is
+    written by every send). Raises: InvalidInput (an unknown channel, none, website alone)."""
+    named = {c.strip() for c in given if c.strip()}
+    if named == {WEBSITE}:
+        raise InvalidInput(
+            "--channels website alone tells nobody: the status page is rewritten by every send",
+            hint="--channels email,inapp (aptien-ops notice publish rewrites the pages alone)",
+        )
+    unknown = sorted(named - {*CHANNELS, WEBSITE})
+    if unknown or not named:
+        raise InvalidInput(f"unknown channel {unknown[0][:20]!r}" if unknown else "no channel")
+    return tuple(c for c in CHANNELS if c in named)
 
 
 def validate_notice_id(value: str) -> str:
@@ -98,6 +148,19 @@ class Notice:
     created_at: datetime
     updated_by: str
     updated_at: datetime
+    audience: NoticeAudience = NoticeAudience.REPRESENTATIVES
+
+    def digest(self) -> str:
+        """SHA-256 of what a four-eyes approval of telling its users approves: the kind, the
+        texts, the window, the audience and the scope as asked (never its status or times of
+        change). Editing any of them voids the approval."""
+        fields = [
+            self.id, str(self.kind), self.title, self.body, iso(self.starts_at),
+            iso(self.ends_at), str(self.audience), str(self.scope.selection),
+            list(self.scope.targets),
+        ]  # fmt: skip
+        text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -109,6 +172,7 @@ class Notice:
             "ends_at": iso(self.ends_at),
             "status": str(self.status),
             "scope": self.scope.as_json(),
+            "audience": str(self.audience),
             "created_by": self.created_by,
             "created_at": iso(self.created_at),
             "updated_by": self.updated_by,
@@ -178,6 +242,9 @@ class OpNoticeContent(NoticeContent):
     body: str
     update_text: str
     """The update's text; empty for the first send."""
+    rendered: str = ""
+    """Its messages as rendered when the delivery was recorded (JSON: ``"email.en"`` ->
+    [subject, body], per channel and language); empty: rendered by the built-in templates."""
 
 
 @dataclass(frozen=True)

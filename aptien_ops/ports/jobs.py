@@ -49,10 +49,13 @@ class JobQueue(Protocol):
         name: str,
         handler: JobHandler,
         until_idle: bool = False,
+        schedule: tuple[str, JobSpec] | None = None,
     ) -> None:
         """Run a worker on ``region``'s queues of ``kinds`` until SIGINT/SIGTERM (or, with
         ``until_idle``, until they are empty); jobs of workers whose heartbeat stopped are
-        queued again. Raises: Unavailable."""
+        queued again. ``schedule`` (cron, job): the job is queued at each tick of the cron
+        expression, once whatever the number of workers doing the same.
+        Raises: Unavailable, ConfigError (a cron expression the queue cannot read)."""
         ...
 
     def close(self) -> None: ...

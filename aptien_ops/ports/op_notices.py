@@ -52,6 +52,11 @@ class NoticeRepository(Protocol):
         """Set the status (and the window's end, if given). Raises: NotFound."""
         ...
 
+    def edit(self, notice: Notice) -> None:
+        """Store its title, body, window and who changed it when (``updated_by``,
+        ``updated_at``); nothing else of the row. Raises: NotFound."""
+        ...
+
     def steps(self, notice_id: str) -> list[NoticeStep]:
         """Its steps, oldest first."""
         ...

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aptien_ops.config import region_or_fail
 from aptien_ops.domain import Tenant, TenantState, validate_tenant_name
@@ -31,6 +32,9 @@ from aptien_ops.services.incident_reads import existing_incident
 from aptien_ops.services.incident_reports import IncidentReporting
 from aptien_ops.services.incident_results import ScopeCounts
 from aptien_ops.wording import plural
+
+if TYPE_CHECKING:
+    from aptien_ops.services.inspection import InspectionService
 
 #: Tenants whose database holds people (as inspection reads them).
 HAS_PEOPLE = (TenantState.ACTIVE, TenantState.SUSPENDED, TenantState.CANCELLED)
@@ -52,6 +56,26 @@ class ScopeRequest:
     @property
     def selection(self) -> str:
         return "tenants" if self.tenants else "region" if self.region else "all"
+
+
+def tenant_people(
+    inspection: InspectionService,
+    tenant: Tenant,
+    key: str,
+    *,
+    created_by: datetime | None = None,
+    logged_in: tuple[datetime, datetime] | None = None,
+) -> list[Recipient]:
+    """The users of the tenant's database (their ids and e-mail addresses, never a payload),
+    read the way inspection reads, as recipients of ``key`` in the tenant's language: the
+    breach scope's people, and an operational notice's users. Raises: Unavailable, NotFound
+    (the database), InvalidInput."""
+    reader = inspection.reader_of(tenant)
+    users = reader.users(tenant.name, created_by=created_by, logged_in=logged_in)
+    language = reader.language(tenant.name)
+    return [
+        Recipient(key, tenant.name, tenant.region, ref, email, language) for ref, email in users
+    ]
 
 
 def digest(recipients: Iterable[Recipient]) -> str:
@@ -96,18 +120,14 @@ class IncidentScoping(IncidentReporting):
         return sorted(found, key=lambda t: (t.region, t.name))
 
     def _people(self, incident_id: str, tenant: Tenant, request: ScopeRequest) -> list[Recipient]:
-        reader = self.inspection().reader_of(tenant)
         window = request.window
-        users = reader.users(
-            tenant.name,
+        return tenant_people(
+            self.inspection(),
+            tenant,
+            incident_id,
             created_by=window[1] if window else None,
             logged_in=window if request.logged_in else None,
         )
-        language = reader.language(tenant.name)
-        return [
-            Recipient(incident_id, tenant.name, tenant.region, ref, email, language)
-            for ref, email in users
-        ]
 
     def scope(
         self, incident_id: str, request: ScopeRequest, progress: Progress | None = None

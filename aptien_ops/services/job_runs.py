@@ -9,7 +9,7 @@ A job for a tenant of another region is refused and logged (``job.work``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aptien_ops.domain.jobs import JOB_KINDS
@@ -19,6 +19,7 @@ from aptien_ops.ports import CatalogTx
 from aptien_ops.services.backups import BackupService
 from aptien_ops.services.context import OpsContext, existing_tenant
 from aptien_ops.services.fleet import FleetService
+from aptien_ops.services.jobs import JobService
 
 WRONG_REGION = "wrong-region"
 
@@ -26,10 +27,17 @@ WRONG_REGION = "wrong-region"
 class JobRunner:
     """Runs jobs on behalf of the operator who queued them (the context's identity)."""
 
-    def __init__(self, ctx: OpsContext, backups: BackupService, fleet: FleetService) -> None:
+    def __init__(
+        self,
+        ctx: OpsContext,
+        backups: BackupService,
+        fleet: FleetService,
+        jobs: Callable[[], JobService],
+    ) -> None:
         self.ctx = ctx
         self.backups = backups
         self.fleet = fleet
+        self.jobs = jobs
 
     def run(self, kind: str, args: Mapping[str, Any], job_id: int, region: str) -> None:
         """Run one job in this worker of ``region``.
@@ -56,6 +64,8 @@ class JobRunner:
             broken = [r for r in results if r.error]
             if broken:
                 raise Conflict(f"cannot migrate {target}: {broken[0].error}")
+        elif kind == "schedule":  # the region's periodic tick: queue what is due
+            self.jobs().enqueue_backups(due=True, region=target)
         else:  # prune
             self.backups.prune(dry_run=False, region=target)
 
@@ -69,7 +79,7 @@ class JobRunner:
             if record is None:
                 raise NotFound(f"no backup {target}")
             return record.region
-        return target  # prune: the region itself
+        return target  # prune, schedule: the region itself
 
     def _refuse(self, kind: str, target: str, job_id: int, home: str, region: str) -> None:
         reason = (

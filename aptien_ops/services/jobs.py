@@ -221,7 +221,12 @@ class JobService:
                 f"--concurrency must be between 1 and {MAX_CONCURRENCY}, got {concurrency}"
             )
         queue = self.queue("worker")
-        params = {"queues": kinds, "concurrency": concurrency, "name": name}
+        cron = self.ctx.settings.regions[region].backup.schedule
+        schedule = None
+        if cron and "schedule" in kinds:
+            spec = JobSpec("schedule", region, region, self.ctx.identity.operator)
+            schedule = (cron, spec)
+        params = {"queues": kinds, "concurrency": concurrency, "name": name, "schedule": cron}
         with self.ctx.audited(Action.JOB_WORK, region, params):
             queue.jobs(region=region, limit=1)  # the queue's schema is there and reachable
         if started is not None:
@@ -233,6 +238,7 @@ class JobService:
             name=name,
             handler=handler,
             until_idle=until_idle,
+            schedule=schedule,
         )
 
 

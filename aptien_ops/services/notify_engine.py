@@ -298,7 +298,7 @@ class Engine:
         content = self.campaign.content
         texts: dict[str | None, tuple[str, str]] = {}
         for language in {row.language for row in batch}:
-            texts[language] = render(content, Recipient(tenant, "", "", "", language))
+            texts[language] = render(content, Recipient(tenant, "", "", "", language), "inapp")
         prefix = f"{self.campaign.incident_id}/{tenant}/"
         return [
             InAppMessage(tenant, ref, *texts[language], prefix + ref)

@@ -131,6 +131,10 @@ class SendResult:
     """A rendered (subject, body), in English."""
     resumed: bool = False
     """The last delivery was finished (or its pending rows delivered), not a new one."""
+    users: int = 0
+    """Users (of the tenant databases) among the recipients: the audience ``users`` or
+    ``both``; a user who is the representative counts as the representative."""
+    audience: str = "representatives"
 
     @property
     def undelivered(self) -> bool:
@@ -147,4 +151,6 @@ class SendResult:
             "notes": list(self.notes),
             "sample": {"subject": self.sample[0], "body": self.sample[1]} if self.sample else None,
             "resumed": self.resumed,
+            "users": self.users,
+            "audience": self.audience,
         }

@@ -22,51 +22,39 @@ from aptien_ops.domain import Tenant
 from aptien_ops.domain.free_text import NOTICE_UPDATE_TEXT
 from aptien_ops.domain.notices import Campaign, OutboxRow, recipients_digest
 from aptien_ops.domain.op_notices import (
+    CHANNELS,
     FINISHED,
     Notice,
     NoticeStatus,
     NoticeStep,
     OpNoticeContent,
     StepKind,
+    parse_channels,
     subject_key,
     validate_notice_id,
 )
 from aptien_ops.domain.values import iso, parse_choice
 from aptien_ops.errors import Conflict, InvalidInput, Unavailable
-from aptien_ops.notice_texts import render
-from aptien_ops.op_notice_texts import op_texts_digest
+from aptien_ops.op_notice_texts import NoticeTemplates, op_texts_digest
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.context import Attempt, OpsContext
 from aptien_ops.services.notify_engine import Channels, Engine, Progress, fill
 from aptien_ops.services.op_notice_results import Delivery, SendResult
+from aptien_ops.services.op_notice_users import UsersApproval, audience_rows
 from aptien_ops.services.op_notices import existing_notice
-from aptien_ops.services.representatives import representative_rows
+from aptien_ops.services.representatives import REPRESENTATIVE
+from aptien_ops.wording import plural
 
 if TYPE_CHECKING:
+    from aptien_ops.services.approvals import ApprovalService
     from aptien_ops.services.inspection import InspectionService
+    from aptien_ops.services.op_notice_status import OpNoticeStatusPages
 
-#: The channels a notice is sent on, in the order the engine runs them. The status page (the
-#: website) is not built yet.
-CHANNELS = ("inapp", "email")
 #: The steps that deliver something.
 DELIVERING = (StepKind.SENT, StepKind.UPDATE)
 #: What an update may set the status to.
 UPDATE_STATUSES = (NoticeStatus.SCHEDULED, NoticeStatus.IN_PROGRESS, NoticeStatus.RESOLVED)
-
-
-def parse_channels(given: Sequence[str]) -> tuple[str, ...]:
-    """The channels named, in the engine's order. Raises: InvalidInput."""
-    named = {c.strip() for c in given if c.strip()}
-    if "website" in named:
-        raise InvalidInput(
-            "notices have no website channel yet (the status page is not built)",
-            hint="--channels email,inapp",
-        )
-    unknown = sorted(named - set(CHANNELS))
-    if unknown or not named:
-        raise InvalidInput(f"unknown channel {unknown[0][:20]!r}" if unknown else "no channel")
-    return tuple(c for c in CHANNELS if c in named)
 
 
 class OpNoticeSending:
@@ -77,8 +65,12 @@ class OpNoticeSending:
         ctx: OpsContext,
         channels: Callable[[], Channels],
         inspection: Callable[[], InspectionService],
+        approvals: ApprovalService | None = None,
+        pages: Callable[[], OpNoticeStatusPages] | None = None,
     ) -> None:
         self.ctx, self._channels, self._inspection = ctx, channels, inspection
+        self.users = UsersApproval(ctx, approvals)
+        self._pages = pages
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -131,16 +123,13 @@ class OpNoticeSending:
         return told, notes
 
     def _rows(
-        self, tenants: list[Tenant], channels: Sequence[str]
-    ) -> tuple[list[OutboxRow], list[str]]:
-        rows: list[OutboxRow] = []
-        notes: list[str] = []
-        for tenant in tenants:
-            mine, note, _ = representative_rows(self._inspection, "", tenant, channels)
-            rows += mine
-            if note:
-                notes.append(f"{tenant.name}: {note}")
-        return rows, notes
+        self, notice: Notice, tenants: list[Tenant], channels: Sequence[str]
+    ) -> tuple[list[OutboxRow], list[str], int]:
+        return audience_rows(self._inspection, tenants, channels, notice.audience)
+
+    def templates(self) -> NoticeTemplates:
+        """The built-in templates and those of ``[notifications] templates_dir``."""
+        return NoticeTemplates(self.ctx.settings.notifications.templates_dir)
 
     @staticmethod
     def content(notice: Notice, key: str, status: NoticeStatus, update: str) -> OpNoticeContent:
@@ -183,6 +172,7 @@ class OpNoticeSending:
             return self.ctx.view(
                 Action.NOTICE_SEND, notice_id, lambda tx: self._plan(tx, notice_id, wanted)
             )
+        self._users_cleared(notice_id, wanted, first=True)
         with self.ctx.audited(Action.NOTICE_SEND, notice_id, {"channels": wanted}) as attempt:
             with self.ctx.catalog.read() as tx:
                 notice = existing_notice(tx, notice_id)
@@ -201,7 +191,25 @@ class OpNoticeSending:
             else:
                 result = self._resume(notice, last, tenants, moved, progress)
             self._settle(attempt, result)
+        self._rewrite(notice_id)
         return result
+
+    def _users_cleared(self, notice_id: str, channels: Sequence[str], *, first: bool) -> None:
+        """Before a new delivery (``first``: the first send; else an update, after it) to a
+        notice whose audience has users: returns if a four-eyes approval of the notice as it
+        is holds, else records the request and raises PendingApproval (exit 8). A notice not
+        found, finished, or not in that state is left to the attempt that refuses it."""
+        with self.ctx.catalog.read() as tx:
+            notice = tx.op_notices.get(notice_id)
+            if notice is None or notice.status in FINISHED:
+                return
+            if (self._last(tx, notice_id) is None) != first:
+                return
+        self.users.require(notice, channels)
+
+    def _rewrite(self, notice_id: str) -> None:
+        if self._pages is not None:
+            self._pages().rewrite(notice_id)
 
     def update(
         self, notice_id: str, status: str, text: str, *, progress: Progress | None = None
@@ -217,6 +225,7 @@ class OpNoticeSending:
                 hint="notice cancel ID --reason … cancels a notice",
             )
         line = NOTICE_UPDATE_TEXT.check_lines(text)
+        self._users_cleared(notice_id, CHANNELS, first=False)
         with self.ctx.audited(Action.NOTICE_UPDATE, notice_id, {"status": str(new)}) as attempt:
             with self.ctx.catalog.read() as tx:
                 notice = existing_notice(tx, notice_id)
@@ -238,6 +247,7 @@ class OpNoticeSending:
                 notice, StepKind.UPDATE, new, line, campaign.channels, tenants, moved, progress
             )
             self._settle(attempt, result)
+        self._rewrite(notice_id)
         return result
 
     # -- the parts -------------------------------------------------------------------------------
@@ -265,11 +275,20 @@ class OpNoticeSending:
         tenants, moved = self._audience(tx, notice_id)
         emails = sum(1 for t in tenants if t.contact_email)
         content = self.content(notice, "NOT-dry-run", notice.status, "")
-        from aptien_ops.domain.notices import Recipient
-
-        sample = render(content, Recipient(tenants[0].name, tenants[0].region, "", "", "en"))
+        sample = self.templates().message(content, "email", "en")
         regions = dict(sorted(Counter(t.region for t in tenants).items()))
-        return SendResult(notice_id, True, regions, emails, None, tuple(moved), sample)
+        notes = list(moved)
+        if notice.audience.reaches_users:
+            notes.append(
+                f"the users of {plural(len(tenants), 'tenant')} are read from their databases"
+                " when it is sent, after a second operator approves (four-eyes)"
+            )
+        if not notice.audience.reaches_representatives:
+            emails = 0
+        return SendResult(
+            notice_id, True, regions, emails, None, tuple(notes), sample,
+            audience=str(notice.audience),
+        )  # fmt: skip
 
     def _deliver(
         self,
@@ -284,12 +303,19 @@ class OpNoticeSending:
     ) -> SendResult:
         """Record the step, the status and the campaign in one transaction, then fill the
         rows and run the engine."""
-        rows, notes = self._rows(tenants, channels)
+        rows, notes, users = self._rows(notice, tenants, channels)
         now, me = self.ctx.now(), self.ctx.identity.operator
         with self.ctx.catalog.transaction() as tx:
             current = existing_notice(tx, notice.id, for_update=True)
             if current.status in FINISHED:
                 raise Conflict(f"notice {notice.id} is {current.status}: nothing is sent")
+            if current.digest() != notice.digest():
+                raise Conflict(
+                    f"notice {notice.id} was edited meanwhile: nothing is sent",
+                    hint=f"aptien-ops notice show {notice.id}, then send again",
+                )
+            if current.audience.reaches_users and self.users.cleared(tx, current) is None:
+                raise Conflict(f"the approval to tell the users of {notice.id} is void now")
             ends = (
                 max(now, notice.starts_at)
                 if status == NoticeStatus.RESOLVED and notice.ends_at is None
@@ -302,13 +328,15 @@ class OpNoticeSending:
             content = self.content(
                 replace(current, ends_at=ends or current.ends_at), key, status, text
             )
+            content = replace(content, rendered=self.templates().rendered(content))
             rows = [replace(r, incident_id=key) for r in rows]
             campaign = Campaign(
                 0, key, tuple(channels), content, op_texts_digest(content),
                 recipients_digest([r.as_recipient() for r in rows]), me, None, now,
             )  # fmt: skip
             campaign = replace(campaign, id=tx.breach_outbox.add_campaign(campaign))
-        return self._run(notice, step, campaign, rows, tenants, [*moved, *notes], progress)
+        result = self._run(notice, step, campaign, rows, tenants, [*moved, *notes], progress)
+        return replace(result, users=users)
 
     def _resume(
         self,
@@ -325,11 +353,12 @@ class OpNoticeSending:
             campaign = tx.breach_outbox.campaign(key)
         if campaign is None:  # recorded with its step: only a catalog edited by hand
             raise Conflict(f"notice {notice.id}'s last delivery has no campaign")
-        rows, notes = self._rows(tenants, campaign.channels)
+        rows, notes, users = self._rows(notice, tenants, campaign.channels)
         rows = [replace(r, incident_id=key) for r in rows]
         return replace(
             self._run(notice, step, campaign, rows, tenants, [*moved, *notes], progress),
             resumed=True,
+            users=users,
         )
 
     def _run(
@@ -355,6 +384,9 @@ class OpNoticeSending:
                 hint=f"run aptien-ops notice send {notice.id} again: nothing is sent twice",
             ) from None
         regions = dict(sorted(Counter(t.region for t in tenants).items()))
-        emails = sum(1 for r in rows if r.channel == "email")
+        emails = sum(1 for r in rows if r.channel == "email" and r.user_ref == REPRESENTATIVE)
         delivery = Delivery(step, campaign.incident_id, tuple(counts))
-        return SendResult(notice.id, False, regions, emails, delivery, tuple(notes))
+        return SendResult(
+            notice.id, False, regions, emails, delivery, tuple(notes),
+            audience=str(notice.audience),
+        )  # fmt: skip

@@ -10,13 +10,17 @@ the notice (who did what).
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aptien_ops.domain.free_text import NOTICE_BODY, NOTICE_TITLE, NOTICE_UPDATE_TEXT, REASON
 from aptien_ops.domain.op_notices import (
+    EDITABLE,
     FINISHED,
     Notice,
+    NoticeAudience,
     NoticeKind,
     NoticeStatus,
     NoticeStep,
@@ -27,14 +31,18 @@ from aptien_ops.domain.op_notices import (
     validate_notice_id,
 )
 from aptien_ops.domain.values import parse_choice, validate_tenant_name
-from aptien_ops.errors import Conflict, InvalidInput, NotFound
+from aptien_ops.errors import Conflict, InvalidInput, NotFound, Stale
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.context import OpsContext
 from aptien_ops.services.op_notice_results import Moved, NoticeDetail, NoticeRow
+from aptien_ops.services.op_notice_users import UsersApproval
 from aptien_ops.wording import plural
 
-__all__ = ["NoticeDraft", "OpNoticeService", "existing_notice", "notice_detail"]
+if TYPE_CHECKING:
+    from aptien_ops.services.op_notice_status import OpNoticeStatusPages
+
+__all__ = ["NoticeDraft", "NoticeEdit", "OpNoticeService", "existing_notice", "notice_detail"]
 
 #: At most this many regions, clusters or tenants named in a scope.
 MAX_TARGETS = 1000
@@ -53,6 +61,20 @@ class NoticeDraft:
     clusters: tuple[str, ...] = ()
     tenants: tuple[str, ...] = ()
     everything: bool = False
+    audience: str = "representatives"
+    """``representatives``, ``users`` or ``both`` (telling users is four-eyes)."""
+
+
+@dataclass(frozen=True)
+class NoticeEdit:
+    """What ``notice edit`` changes; None keeps the field. ``open_ended``: the window has no
+    end (``ends_at`` must be None then)."""
+
+    title: str | None = None
+    body: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    open_ended: bool = False
 
 
 def existing_notice(tx: CatalogTx, notice_id: str, *, for_update: bool = False) -> Notice:
@@ -84,8 +106,22 @@ def notice_detail(tx: CatalogTx, notice_id: str) -> NoticeDetail:
 class OpNoticeService:
     """Every operational-notice use case (see the module's docstring)."""
 
-    def __init__(self, ctx: OpsContext) -> None:
+    def __init__(
+        self,
+        ctx: OpsContext,
+        pages: Callable[[], OpNoticeStatusPages] | None = None,
+        users: UsersApproval | None = None,
+    ) -> None:
         self.ctx = ctx
+        self._pages = pages
+        self._users = users or UsersApproval(ctx, None)
+
+    def rewrite_pages(self, notice_id: str) -> None:
+        """Rewrite the status pages after a change of a notice that was sent (a draft is on no
+        page). Raises: Unavailable (the change stays recorded: ``notice publish`` writes
+        them)."""
+        if self._pages is not None:
+            self._pages().rewrite(notice_id)
 
     # -- validation, before anything is touched ------------------------------------------------
 
@@ -133,6 +169,7 @@ class OpNoticeService:
         it starts, a scope that reaches no tenant: nothing is stored), Forbidden, Conflict
         (an id taken at the same moment)."""
         kind = parse_choice(NoticeKind, given.kind, "notice kind")
+        audience = parse_choice(NoticeAudience, given.audience, "notice audience")
         title = NOTICE_TITLE.check(given.title)
         body = NOTICE_BODY.check_lines(given.body)
         scope = self.scope(given)
@@ -140,7 +177,12 @@ class OpNoticeService:
         starts = given.starts_at or now
         if given.ends_at is not None and given.ends_at <= starts:
             raise InvalidInput("the window ends before it starts", hint="--to after --from")
-        params = {"kind": str(kind), "scope": str(scope.selection), "targets": len(scope.targets)}
+        params = {
+            "kind": str(kind),
+            "scope": str(scope.selection),
+            "targets": len(scope.targets),
+            "audience": str(audience),
+        }
 
         def write(tx: CatalogTx) -> NoticeDetail:
             tenants = tx.op_notices.resolve(scope)
@@ -163,9 +205,12 @@ class OpNoticeService:
                 now,
                 me,
                 now,
+                audience,
             )
             tx.op_notices.insert(new, tenants)
             words = f"scope {scope.words()}: {plural(len(tenants), 'tenant')}"
+            if audience.reaches_users:
+                words += f"; told: {audience}"
             tx.op_notices.add_step(self.step(new.id, StepKind.DRAFTED, NoticeStatus.DRAFT, words))
             return notice_detail(tx, new.id)
 
@@ -209,7 +254,9 @@ class OpNoticeService:
         text. Raises: InvalidInput, NotFound, Forbidden, Conflict (resolved or cancelled)."""
         validate_notice_id(notice_id)
         line = NOTICE_UPDATE_TEXT.check_lines(text) if text and text.strip() else None
-        return self._finish(notice_id, NoticeStatus.RESOLVED, line, Action.NOTICE_RESOLVE)
+        done = self._finish(notice_id, NoticeStatus.RESOLVED, line, Action.NOTICE_RESOLVE)
+        self.rewrite_pages(notice_id)
+        return done
 
     def cancel(self, notice_id: str, reason: str) -> NoticeDetail:
         """Cancel the notice: it will not happen, or was drafted in error. Raises:
@@ -218,7 +265,75 @@ class OpNoticeService:
         why = REASON.check(
             reason, missing="cancelling a notice needs a reason", hint='--reason "why"'
         )
-        return self._finish(notice_id, NoticeStatus.CANCELLED, why, Action.NOTICE_CANCEL)
+        done = self._finish(notice_id, NoticeStatus.CANCELLED, why, Action.NOTICE_CANCEL)
+        self.rewrite_pages(notice_id)
+        return done
+
+    def edit(
+        self, notice_id: str, change: NoticeEdit, *, seen: datetime | None = None
+    ) -> NoticeDetail:
+        """Change a draft or scheduled notice's title, body or window (what was sent stays
+        sent; its updates and the status pages tell the new text). A four-eyes request or
+        approval to tell its users is void from then on. ``seen``: the ``updated_at`` the
+        caller read (changed since: Stale). Raises: InvalidInput (nothing to change, a bad
+        field or window), NotFound, Forbidden, Conflict (in progress, resolved or
+        cancelled; changed since ``seen``)."""
+        validate_notice_id(notice_id)
+        title = NOTICE_TITLE.check(change.title) if change.title is not None else None
+        body = NOTICE_BODY.check_lines(change.body) if change.body is not None else None
+        if change.open_ended and change.ends_at is not None:
+            raise InvalidInput("a window is open-ended or has an end, not both")
+        given = {
+            "title": title is not None,
+            "body": body is not None,
+            "starts_at": change.starts_at is not None,
+            "ends_at": change.ends_at is not None or change.open_ended,
+        }
+        if not any(given.values()):
+            raise InvalidInput("nothing to change", hint="--title, --body, --from, --to")
+
+        def write(tx: CatalogTx) -> NoticeDetail:
+            current = existing_notice(tx, notice_id, for_update=True)
+            if seen is not None and current.updated_at != seen:
+                raise Stale(
+                    f"notice {notice_id} was changed by {current.updated_by} since you read it",
+                    hint=f"aptien-ops notice show {notice_id}",
+                )
+            if current.status not in EDITABLE:
+                raise Conflict(
+                    f"notice {notice_id} is {current.status}: only a draft or a scheduled notice"
+                    " is edited",
+                    hint=f"aptien-ops notice update {notice_id} --status … --text …",
+                )
+            starts = change.starts_at or current.starts_at
+            ends = None if change.open_ended else (change.ends_at or current.ends_at)
+            if ends is not None and ends <= starts:
+                raise InvalidInput("the window ends before it starts", hint="--to after --from")
+            now, me = self.ctx.now(), self.ctx.identity.operator
+            new = replace(
+                current,
+                title=title or current.title,
+                body=body or current.body,
+                starts_at=starts,
+                ends_at=ends,
+                updated_at=now,
+                updated_by=me,
+            )
+            if new.digest() == current.digest():
+                raise InvalidInput(f"notice {notice_id} says that already: nothing changed")
+            tx.op_notices.edit(new)
+            words = "edited: " + ", ".join(k for k, v in given.items() if v)
+            void = self._users.void(tx, notice_id) if new.audience.reaches_users else []
+            if void:
+                ids = ", ".join(f"#{i}" for i in void)
+                words += f"; the approval to tell its users ({ids}) is void"
+            tx.op_notices.add_step(self.step(notice_id, StepKind.EDITED, current.status, words))
+            return notice_detail(tx, notice_id)
+
+        params = {key: True for key, value in given.items() if value}
+        detail = self.ctx.mutate(Action.NOTICE_EDIT, notice_id, params, write)
+        self.rewrite_pages(notice_id)
+        return detail
 
     def _finish(
         self, notice_id: str, status: NoticeStatus, text: str | None, action: Action

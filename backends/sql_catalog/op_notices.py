@@ -17,6 +17,7 @@ from aptien_ops.backends.sql_catalog.errors import guarded
 from aptien_ops.backends.sql_catalog.partners import new_id, split
 from aptien_ops.domain.op_notices import (
     Notice,
+    NoticeAudience,
     NoticeKind,
     NoticeStatus,
     NoticeStep,
@@ -49,6 +50,7 @@ def _notice(row: Any) -> Notice:
         row.created_at,
         row.updated_by,
         row.updated_at,
+        NoticeAudience(row.audience),
     )
 
 
@@ -123,6 +125,20 @@ class SqlNotices(Repository):
         stmt = update(n.op_notices).where(_N.id == notice_id).values(values)
         if self.conn.execute(stmt).rowcount == 0:
             raise NotFound(f"no notice {notice_id}")
+
+    @guarded
+    def edit(self, notice: Notice) -> None:
+        values = {
+            "title": notice.title,
+            "body": notice.body,
+            "starts_at": notice.starts_at,
+            "ends_at": notice.ends_at,
+            "updated_at": notice.updated_at,
+            "updated_by": notice.updated_by,
+        }
+        stmt = update(n.op_notices).where(_N.id == notice.id).values(values)
+        if self.conn.execute(stmt).rowcount == 0:
+            raise NotFound(f"no notice {notice.id}")
 
     @guarded
     def steps(self, notice_id: str) -> list[NoticeStep]:

@@ -94,8 +94,8 @@ async def test_the_first_frame_shows_placeholders_then_the_dashboard_the_service
         first = screen_text(app)
         assert not app.services.connected and app.roles is None
         assert "ada (…)" in first and "SANDBOX" in first
-        # tenants, regions, approvals, backups, partners, billing
-        assert first.count("loading…") == 6
+        # tenants, regions, approvals, notices, backups, partners, billing
+        assert first.count("loading…") == 7
         # Nothing but the app's connection (started after the frame) waits for the catalog:
         # the dashboard has not even asked for the fleet yet.
         assert {w.group for w in app.workers if not w.is_finished} <= {"connect"}

@@ -21,6 +21,7 @@ from aptien_ops.screens.formatting import TENANT_STATE_STYLES
 from aptien_ops.screens.help import HelpScreen, key_sections
 from aptien_ops.screens.incidents import IncidentsScreen
 from aptien_ops.screens.modals import RolePickerModal
+from aptien_ops.screens.notices import NoticesScreen
 from aptien_ops.screens.operators import OperatorsScreen
 from aptien_ops.screens.opslog import OpsLogScreen
 from aptien_ops.screens.tenants import TenantsScreen
@@ -35,6 +36,7 @@ SCREENS_BY_KEY = [
     ("5", OpsLogScreen),
     ("6", FleetScreen),
     ("exclamation_mark", IncidentsScreen),
+    ("N", NoticesScreen),
 ]
 
 

@@ -28,6 +28,7 @@ SCREENS = {
     "find-user": ("sam", ("7",)),
     "backups": ("olga", ("8",)),
     "policy": ("ada", ("9",)),
+    "notices": ("olga", ("N",)),
     "help": ("ada", ("question_mark",)),
 }
 

@@ -105,6 +105,7 @@ LISTS = {
     "backups": ("olga", ("8",), "#backups-table"),
     "policy": ("ada", ("9",), "#policy-table"),
     "partners": ("ada", ("0",), "#partners-table"),
+    "notices": ("ada", ("N",), "#notices-table"),
 }
 
 
