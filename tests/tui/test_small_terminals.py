@@ -79,6 +79,31 @@ async def test_a_console_started_too_small_asks_at_once(
         assert not app.is_running
 
 
+@pytest.mark.parametrize(
+    ("size", "guarded"),
+    [((60, 20), False), ((59, 20), True), ((60, 19), True), ((20, 10), True)],
+    ids=["60x20", "59x20", "60x19", "20x10"],
+)
+@story
+async def test_one_minimum_60x20_at_start_as_on_resize(
+    open_as: Callable[..., Console], size: tuple[int, int], guarded: bool
+) -> None:
+    async with console_app(open_as("ada"), size=size) as (app, pilot):
+        await settle(pilot)
+        assert isinstance(app.screen, SizeGuard) is guarded
+        if guarded:
+            width, height = size
+            asked = f"Terminal {width}×{height}: make it 60×20 or more (q quits)"
+            assert " ".join(screen_text(app).split()) == asked
+            await pilot.resize_terminal(60, 20)
+            await settle(pilot)
+        assert not isinstance(app.screen, SizeGuard)
+        assert "Tenants by region and state" in screen_text(app)
+        await pilot.resize_terminal(*size)
+        await settle(pilot)
+        assert isinstance(app.screen, SizeGuard) is guarded
+
+
 @pytest.mark.parametrize("tab, boxes", [("l", 5), ("a", 6)])
 @story
 async def test_every_filter_box_of_the_logins_and_audit_tabs_fits_60_columns(
