@@ -17,6 +17,8 @@ from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
 from textual.geometry import Size
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
@@ -33,6 +35,7 @@ from aptien_ops.screens.jobs import JobTracking
 from aptien_ops.screens.navigation import SCREENS, Navigation, Tab
 from aptien_ops.screens.service_calls import ServiceCaller
 from aptien_ops.screens.size_guard import SizeGuard, too_small
+from aptien_ops.screens.terminal_driver import ConsoleDriver
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
@@ -189,6 +192,15 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
                 self.notify(why, title="Not allowed", severity="warning", timeout=6)
                 return True
         return await super().run_action(action, default_namespace, namespaces)
+
+    def get_driver_class(self) -> type[Driver]:
+        """On a real terminal, Textual's driver made safe for one that goes away (a dropped
+        SSH connection) and for ctrl+z / fg: screens/terminal_driver.py. A driver named in
+        TEXTUAL_DRIVER, and tests' headless one, stay as Textual chooses them."""
+        chosen = super().get_driver_class()
+        if chosen is LinuxDriver:
+            return ConsoleDriver
+        return chosen
 
     def on_resize(self, event: events.Resize) -> None:
         self.guard_size(event.size)  # self.size is still the old one

@@ -41,11 +41,11 @@ class JobTracking(App[None]):
             loop = asyncio.get_running_loop()
         except RuntimeError:  # the app is not running (yet, or any more): stop as Ctrl-C does
             raise KeyboardInterrupt from None
-        loop.call_soon_threadsafe(self._hang_up, signum)
-
-    def _hang_up(self, signum: int) -> None:
-        if self.ended is None:
+        if self.ended is None:  # said at once: the session's end says why, however it is left
             self.ended = self.SIGNALLED.get(signum, f"signal {signum}")
+        loop.call_soon_threadsafe(self._hang_up)
+
+    def _hang_up(self) -> None:
         self.leaving.set()  # a long job starts no further step (its worker gets no interrupt)
         self.run_worker(self._leave_when_done(), group="hang-up", exclusive=True)
 

@@ -157,9 +157,19 @@ def deliveries_text(deliveries: Sequence[Delivery] | None) -> Text:
         for c in d.channels:
             out.append("\n  ")
             out.append_text(channel_line(c))
+        for row in d.failed[:FAILED_LINES]:
+            out.append(f"\n  ✗ {row.channel} ", style="red")
+            out.append_text(plain(row.recipient, width=40))
+            out.append(f" ({plural(row.attempts, 'attempt')}): ", style="dim")
+            out.append_text(plain(row.reason or "failed", style="red", width=60))
+        more = sum(c.failed for c in d.channels) - min(len(d.failed), FAILED_LINES)
+        if d.failed and more > 0:
+            out.append(f"\n  … and {more:,} more: aptien-ops notice deliveries", style="dim")
     return out
 
 
+#: Failed recipients a delivery lists on the page (the recipient's key, never an address).
+FAILED_LINES = 10
 #: Lines of the rendered sample a dry run's preview shows (the rest: ``notice send --dry-run``).
 SAMPLE_LINES = 6
 

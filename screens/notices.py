@@ -56,15 +56,14 @@ class NoticeBoard:
 
 
 def notice_board(service: OpNoticeService, everything: bool) -> NoticeBoard:
-    """Runs in a worker: the notices, and each one's stored scope counted per region (one
-    unlogged read per notice listed: the notices not finished are few)."""
+    """Runs in a worker: the notices, each with its stored scope counted per region (one
+    read)."""
     rows: list[ListRow] = []
     summaries: dict[str, Text] = {}
     for row in service.list(everything=everything):
         n = row.notice
-        regions = service.show(n.id).regions
-        rows.append(ListRow(n.id, list_cells(n, sum(regions.values()))))
-        summaries[n.id] = summary_text(n, regions)
+        rows.append(ListRow(n.id, list_cells(n, sum(row.regions.values()))))
+        summaries[n.id] = summary_text(n, row.regions)
     return NoticeBoard(rows, summaries, everything)
 
 

@@ -61,7 +61,9 @@ def left_running(root: Path, accounts: tuple[str, ...]) -> str:
         if cells[0] not in chosen:
             continue
         pid, args = cells[0], cells[9] if len(cells) == 10 else ""
-        report.append(f"  {pid} syscall={_read(pid, 'syscall')[:60]} fds: {_terminals(pid)}")
+        report.append(
+            f"  {pid} syscall={_read(pid, 'syscall')[:60]} {_signals(pid)} fds: {_terminals(pid)}"
+        )
         if args.startswith("sudo"):
             stacks.append(f"--- sudo {pid}: C stack ---")
             frames = _gdb(pid, "bt").splitlines()
@@ -78,6 +80,16 @@ def _read(pid: str, name: str) -> str:
         return (Path("/proc") / pid / name).read_text().strip()
     except OSError:  # ended meanwhile
         return "?"
+
+
+def _signals(pid: str) -> str:
+    """Which signals ``pid`` blocks, ignores and catches (hex masks, as the kernel shows)."""
+    masks = [
+        line.replace(":\t", "=")
+        for line in _read(pid, "status").splitlines()
+        if line.startswith(("SigBlk", "SigIgn", "SigCgt"))
+    ]
+    return " ".join(masks)
 
 
 def _terminals(pid: str) -> str:

@@ -179,8 +179,19 @@ def test_a_refused_address_is_listed_a_4xx_is_retried_and_a_server_down_resends_
     assert [(c.sent, c.pending, c.failed) for c in sent.delivery.channels] == [(1, 0, 1)]
     assert w.server.per_recipient() == {REP[ACME]: 1}
     assert len(slept) == 1  # the 451 waited its backoff once
+    [refused] = sent.delivery.failed  # reported: who, on which channel, why (no address)
+    assert (refused.channel, refused.recipient, refused.attempts) == (
+        "email",
+        f"{GLOBEX}/representative",
+        1,
+    )
+    assert (refused.reason or "").startswith("550")
     again = service.send(notice_id, ["email"])  # the failed one is not retried
     assert again.resumed and w.server.per_recipient() == {REP[ACME]: 1}
+    listed = run_cli("notice", "deliveries", notice_id, config=w.config, operator="vic")
+    assert listed.code == 0
+    assert f"failed email {GLOBEX}/representative after 1 attempt: 550" in listed.stdout
+    assert REP[GLOBEX] not in listed.stdout
     console.close()
     # An update while the server is down: nothing goes out, the rows stay pending.
     send_through(w.config, free_port())  # nobody listens there
@@ -321,8 +332,7 @@ def test_the_real_program_killed_mid_send_then_rerun_tells_each_representative_o
     w = world
     wanted = _five_representatives(w)
     notice_id = w.draft()
-    for held_after in (1, 3):
-        assert _send_stopped(w, notice_id, held_after, signal.SIGKILL)[0] == -signal.SIGKILL
+    killed_mid_send(w, notice_id)
     done = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
     assert done.code == 0, done.stderr
     assert done.json()["resumed"] is True
@@ -332,6 +342,13 @@ def test_the_real_program_killed_mid_send_then_rerun_tells_each_representative_o
     shown = run_cli("--json", "notice", "deliveries", notice_id, config=w.config, operator="vic")
     [delivery] = shown.json()
     assert delivery["channels"] == {"email": {"sent": 5, "pending": 0, "failed": 0}}
+
+
+def killed_mid_send(w: World, notice_id: str, held: tuple[int, ...] = (1, 3)) -> None:
+    """Run the installed ``aptien-ops notice send ID --channels email`` once per number in
+    ``held`` and kill it with SIGKILL while the server holds the message after that many."""
+    for held_after in held:
+        assert _send_stopped(w, notice_id, held_after, signal.SIGKILL)[0] == -signal.SIGKILL
 
 
 @pytest.mark.parametrize(

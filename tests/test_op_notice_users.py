@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 from test_billing_notify import _read
-from test_op_notice_send import ACME, GLOBEX, REP, T0, World, _inapp, world
+from test_op_notice_send import ACME, GLOBEX, REP, T0, World, _inapp, killed_mid_send, world
 
 from aptien_ops.backends import catalog_schema as s
 from aptien_ops.config import load_settings
@@ -21,6 +21,7 @@ from aptien_ops.domain import TenantState
 from aptien_ops.domain.op_notices import NoticeStatus, StepKind
 from aptien_ops.errors import Conflict, Forbidden, InvalidInput, PendingApproval
 from aptien_ops.services.op_notices import NoticeDraft, NoticeEdit
+from aptien_ops.services.provisioning import ProvisionRequest
 
 from cli_runner import run_cli
 
@@ -92,6 +93,15 @@ def test_users_are_told_only_after_a_second_operator_approves_and_each_once(
     newest = [m for m in w.server.messages if m.to == SOMEONE][-1]
     subject, _ = _read(newest.raw)
     assert subject == "Aktualisierung: Geplante Wartung: Database upgrade, moved"  # de-AT
+    with olga.ctx.catalog.read() as tx:  # the ops log counts the users told, names none
+        logged = [e for e in tx.opslog.entries() if e.action in ("notice.send", "notice.update")]
+    assert [(e.action, e.outcome) for e in logged] == [
+        ("notice.send", "ok"),
+        ("notice.send", "ok"),
+        ("notice.update", "ok"),
+    ]
+    assert json.loads(logged[0].params)["users"] == 1
+    assert not any("@" in e.params for e in logged)
     olga.close()
 
 
@@ -137,6 +147,20 @@ def test_edit_changes_a_draft_or_scheduled_notice_only(world: World) -> None:
     olga.close()
     vic = run_cli("notice", "edit", notice_id, "--title", "x", config=w.config, operator="vic")
     assert vic.code == 4
+    other = draft(w, "representatives")
+    window = ("--window", "2027-06-05T22:00Z..2027-06-05T23:30Z")
+    moved_cli = run_cli(
+        "--json", "notice", "edit", other, *window, config=w.config, operator="olga"
+    )
+    assert moved_cli.code == 0, moved_cli.stderr
+    assert (moved_cli.json()["starts_at"], moved_cli.json()["ends_at"]) == (
+        "2027-06-05T22:00:00Z",
+        "2027-06-05T23:30:00Z",
+    )
+    both = run_cli(
+        "notice", "edit", other, *window, "--open-ended", config=w.config, operator="olga"
+    )
+    assert both.code == 2 and "not both" in both.stderr
 
 
 def _feed(w: World, region: str = "eu") -> list[tuple[str, str, str]]:
@@ -223,3 +247,24 @@ def test_a_tenant_moved_to_another_cluster_after_the_draft_is_told_by_the_stored
     assert w.server.per_recipient() == {REP[ACME]: 1}  # globex (us) was never in the scope
     assert olga.op_notices.show(notice_id).notice.status == NoticeStatus.SCHEDULED
     olga.close()
+
+
+def test_users_killed_mid_send_then_rerun_are_each_told_once(world: World) -> None:
+    w = world
+    admin = w.console("ada")
+    more = {f"client-{i}": f"ops@client-{i}.example" for i in range(2)}
+    for name, email in more.items():
+        admin.provisioning.provision(ProvisionRequest(name, "DE", contact_email=email))
+    admin.close()
+    notice_id = draft(w, "both")
+    olga = w.console()
+    approve(w, requested(lambda: olga.op_notice_sending.send(notice_id, ["email"])))
+    olga.close()
+    killed_mid_send(w, notice_id)  # the approved send, killed at its 2nd and then 4th mail
+    done = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
+    assert done.code == 0, done.stderr
+    assert (done.json()["resumed"], done.json()["users"]) == (True, 1)
+    wanted = {REP[ACME]: 1, REP[GLOBEX]: 1, SOMEONE: 1, **{e: 1 for e in more.values()}}
+    assert w.server.per_recipient() == wanted
+    again = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
+    assert again.code == 0 and w.server.per_recipient() == wanted

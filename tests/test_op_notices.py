@@ -69,8 +69,11 @@ def test_a_cluster_scope_reaches_its_active_and_suspended_tenants_only(
     assert [t.tenant for t in named.tenants] == ["globex"]
     shown = world.as_("vic").op_notices.show(detail.id)
     assert shown.as_json()["scope_tenants"] == 2
-    listed = [r.notice.id for r in world.as_("vic").op_notices.list()]
+    rows = world.as_("vic").op_notices.list()
+    listed = [r.notice.id for r in rows]
     assert listed == ["NTC-2027-0001", "NTC-2027-0002", "NTC-2027-0003", "NTC-2027-0004"]
+    # Each with its stored scope counted per region, in one read (the Notices screen's column).
+    assert [r.regions for r in rows] == [{"eu": 2}, {"eu": 2, "us": 1}, {"us": 1}, {"us": 1}]
     assert entries(world, "notice.draft") == ["ok"] * 4
 
 

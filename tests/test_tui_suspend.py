@@ -5,6 +5,9 @@ back drawn whole and answering keys. Tests wait on what the screen shows, never 
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import sys
 from pathlib import Path
 
@@ -16,6 +19,9 @@ from cli_runner import run_cli
 
 PROGRAM = Path(sys.executable).with_name("aptien-ops")
 DASHBOARD = "Tenants by region and state"
+#: The shell's prompt on the last line, after the line of ``fg`` (the prompts above it were
+#: there before the console ended).
+PROMPT_LAST = re.compile(r"shell\$ fg\n(?:.*\n)+shell\$ *\n*\Z")
 
 
 def test_ctrl_z_stops_the_console_and_fg_brings_it_back_usable(tmp_path: Path) -> None:
@@ -40,11 +46,23 @@ def test_ctrl_z_stops_the_console_and_fg_brings_it_back_usable(tmp_path: Path) -
         pane.type("fg")
         pane.keys("Enter")
         pane.wait_for(DASHBOARD, "the console drawn again after fg")
+        # A SIGCONT with no stop before it changes nothing: keys still work and q still ends
+        # the console (screens/terminal_driver.py keeps one input thread if it ever starts
+        # application mode again: tests/test_terminal_driver.py).
+        shell = pane.info("pane_pid")
+        [console] = Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
+        os.kill(int(console), signal.SIGCONT)
         pane.keys("?")
         pane.wait_for("Keys", "the help screen: keys still work after fg")
         pane.keys("Escape")
         pane.wait_for(DASHBOARD)
         pane.keys("q")
-        pane.wait_for("shell$")
+        # The shell prompts again only once the console has ended (a console left waiting on
+        # a thread at exit would keep the terminal for ever); then it says how it ended.
+        left = pane.wait_for(PROMPT_LAST, "the console to end after q and the shell to prompt")
+        assert "exit held" not in left  # no thread was left for the exit's watchdog to cut
+        pane.type("echo console-ended-$?")
+        pane.keys("Enter")
+        pane.wait_for("console-ended-0")
     finally:
         pane.close()

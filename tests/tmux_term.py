@@ -9,6 +9,7 @@ be read. Tests wait on what the screen shows (tests/waiting.py), never on the cl
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -78,8 +79,10 @@ class Pane:
 
         def ended() -> str:
             dead, code, signal = self.info("pane_dead"), "", ""
-            if dead == "1":
+            if dead == "1":  # tmux has closed the pane's terminal; its status may still lack
                 code, signal = self.info("pane_dead_status"), self.info("pane_dead_signal")
+            if not (code or signal):
+                code, signal = self._status_if_unreaped()
             return code or (f"signal {signal}" if signal else "")
 
         if within is not None:
@@ -97,6 +100,43 @@ class Pane:
                 raise AssertionError(f"{failed}\n--- screen ---\n{self.screen()}") from None
         assert not found.startswith("signal"), f"the pane's command was killed: {found}"
         return int(found)
+
+    def _status_if_unreaped(self) -> tuple[str, str]:
+        """The exit status (or the signal) of the pane's command if it has ended but tmux has
+        not reaped it: Debian's tmux is built with libutempter, which swaps in a SIGCHLD
+        handler of its own while it removes the pane's login record, right when the pane's
+        terminal closes, so a command that ends in that moment may never be reaped (tmux/tmux
+        issues 311 and 4559). Its pane then shows as dead (tmux 3.3a: its terminal is closed)
+        but with no status, for ever: seen here under load, the ``ssh`` client ``<defunct>``
+        under the tmux server for minutes, nothing else of its session running. The kernel
+        keeps a zombie's status in ``/proc/<pid>/stat``."""
+        try:
+            pid = self.info("pane_pid")
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError, subprocess.CalledProcessError):  # reaped meanwhile
+            return "", ""
+        if fields[0] != "Z" or len(fields) < 50 or self._reading_the_terminal():
+            return "", ""  # running, or ended with output tmux has still to read and show
+        status = int(fields[49])  # field 52, exit_code: the status as waitpid reports it
+        if os.WIFSIGNALED(status):
+            return "", str(os.WTERMSIG(status))
+        return str(os.WEXITSTATUS(status)), ""
+
+    def _reading_the_terminal(self) -> bool:
+        """Whether the tmux server still holds its pane's terminal (a pty's master): it
+        closes it once it has read everything the command wrote."""
+        server = self.tmux("display-message", "-p", "#{pid}").strip()
+        try:
+            fds = list(Path(f"/proc/{server}/fd").iterdir())
+        except OSError:
+            return False
+        for fd in fds:
+            try:
+                if os.readlink(fd) == "/dev/ptmx":
+                    return True
+            except OSError:  # closed meanwhile
+                continue
+        return False
 
     def resize(self, width: int, height: int) -> None:
         self.tmux("resize-window", "-t", "main", "-x", str(width), "-y", str(height))

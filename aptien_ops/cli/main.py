@@ -18,6 +18,7 @@ import click
 from aptien_ops import __version__
 from aptien_ops.cli import interrupts
 from aptien_ops.cli.global_flags import hoisted
+from aptien_ops.cli.leaving import leave
 from aptien_ops.cli.output import say
 from aptien_ops.cli.state import CliState
 from aptien_ops.domain import Identity
@@ -159,8 +160,9 @@ def _report(error: OpsError, as_json: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
-    """Entry point of the ``aptien-ops`` script: :func:`run`, then exit with its code."""
-    sys.exit(run(sys.argv[1:] if argv is None else argv, process_ends=True))
+    """Entry point of the ``aptien-ops`` script: :func:`run`, then exit with its code (and
+    never hang there: aptien_ops/cli/leaving.py)."""
+    leave(run(sys.argv[1:] if argv is None else argv, process_ends=True))
 
 
 def run(

@@ -12,13 +12,14 @@ from aptien_ops.cli.output import echo, fields, table
 from aptien_ops.cli.params import TextLimit, reason_option
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.domain.free_text import NOTICE_BODY, NOTICE_TITLE, NOTICE_UPDATE_TEXT
+from aptien_ops.terminal_text import shown
 from aptien_ops.wording import plural
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
-    from aptien_ops.services.op_notice_results import NoticeDetail, SendResult
+    from aptien_ops.services.op_notice_results import Delivery, NoticeDetail, SendResult
 
 
 @click.group("notice", epilog=TIMES)
@@ -150,6 +151,7 @@ def notice_show(state: CliState, notice_id: str) -> None:
 @click.option("--from", "starts_at", callback=a_moment, help="When it starts.")
 @click.option("--to", "ends_at", callback=a_moment, help="When it ends.")
 @click.option("--open-ended", is_flag=True, help="It has no end yet (an outage).")
+@click.option("--window", metavar="FROM..TO", help="--from and --to in one.")
 @pass_state
 def notice_edit(
     state: CliState,
@@ -159,13 +161,20 @@ def notice_edit(
     starts_at: datetime | None,
     ends_at: datetime | None,
     open_ended: bool,
+    window: str | None,
 ) -> None:
     """Change a draft or scheduled notice's title, body or window (exit 5 once it is in
     progress, resolved or cancelled). What was sent stays sent; the status pages show the new
     text. A second operator's approval to tell its users is void after an edit: the next
     send or update asks again."""
+    from aptien_ops.domain.incident_input import parse_window
+    from aptien_ops.errors import InvalidInput
     from aptien_ops.services.op_notices import NoticeEdit
 
+    if window is not None:
+        if starts_at or ends_at or open_ended:
+            raise InvalidInput("--window, or --from and --to (--open-ended), not both")
+        starts_at, ends_at = parse_window(window)
     change = NoticeEdit(title, body, starts_at, ends_at, open_ended)
     detail = state.console().op_notices.edit(notice_id, change)
     state.out(detail.as_json(), f"edited {detail.id}: {detail.steps[-1].text}")
@@ -210,11 +219,21 @@ def _sent_text(result: SendResult) -> str:
             f"  {c.channel}: {c.sent} sent, {c.pending} pending, {c.failed} failed"
             for c in d.channels
         ]
+        lines += _failures(d)
     lines += [f"  note: {n}" for n in result.notes]
     if result.sample is not None:
         subject, body = result.sample
         lines += ["", f"Subject: {subject}", "", body.rstrip()]
     return "\n".join(lines)
+
+
+def _failures(delivery: Delivery) -> list[str]:
+    """``  failed email acme-gmbh/representative: 550 …`` per failed row listed."""
+    return [
+        f"  failed {r.channel} {shown(r.recipient)} after {plural(r.attempts, 'attempt')}:"
+        f" {shown(r.reason or '')}"
+        for r in delivery.failed
+    ]
 
 
 def _finish(state: CliState, result: SendResult) -> None:
@@ -289,10 +308,11 @@ def notice_deliveries(state: CliState, notice_id: str) -> None:
     found = state.console().op_notice_sending.deliveries(notice_id)
     rows = [{**d.as_json(), "channel": c.channel, **c.as_json()} for d in found for c in d.channels]
     columns = ("update", "kind", "status", "at", "channel", "sent", "pending", "failed")
-    state.out(
-        [d.as_json() for d in found],
-        table(rows, columns) + f"\n{plural(len(found), 'delivery', 'deliveries')}",
-    )
+    text = table(rows, columns) + f"\n{plural(len(found), 'delivery', 'deliveries')}"
+    for d in found:
+        if d.failed:
+            text += f"\nupdate {d.step.id} ({d.step.kind}):\n" + "\n".join(_failures(d))
+    state.out([d.as_json() for d in found], text)
 
 
 @notice.command("publish")

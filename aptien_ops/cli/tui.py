@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 import click
 
 from aptien_ops.cli import interrupts
+from aptien_ops.cli.leaving import StuckWatch
 from aptien_ops.cli.output import say
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.errors import InvalidInput, OpsError
@@ -16,6 +19,7 @@ from aptien_ops.errors import InvalidInput, OpsError
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
     from aptien_ops.screens.app import OpsApp
+
 
 def check_terminal() -> None:
     """Raises: InvalidInput when the terminal cannot show the TUI, pointing to scripted mode.
@@ -49,29 +53,55 @@ def run_tui(state: CliState) -> None:
 
     console = state.console(defer_catalog=True)
     app = OpsApp(console, record_session=True)
-    # The connection lost (SIGHUP) or SIGTERM: the app lets the actions under way finish (and
-    # record their outcome), then leaves; the session's end says why.
-    interrupts.divert(app.signalled)
+    end = _SessionEnd(console, app)
+    watches: list[StuckWatch] = []
+
+    def signalled(signum: int) -> None:
+        # The connection lost (SIGHUP) or SIGTERM: the app lets the actions under way finish
+        # (and record their outcome), then leaves; the session's end says why. Should the app
+        # stop answering on its way out, the watch records the end and ends the process.
+        app.signalled(signum)  # raises KeyboardInterrupt when the app is not running
+        if not watches:
+            watch = StuckWatch(asyncio.get_running_loop(), end.record, 128 + signum)
+            watches.append(watch)
+            watch.start()
+
+    interrupts.divert(signalled)
     try:
         app.run()
     finally:
         interrupts.divert(None)
-        if app.session is not None:
-            _record_end(console, app)
+        for watch in watches:
+            watch.stop()
+        end.record()
     if app.start_error is not None:
         raise app.start_error
     if app.ended is not None and not interrupts.interrupted():  # else no terminal to tell
         say(f"aptien-ops: {app.ended}")
 
 
-def _record_end(console: Console, app: OpsApp) -> None:
-    """The session's end in the ops log; if the catalog cannot take it, the operator is told
-    and ``operator sessions`` shows the session as stale once this process is gone."""
-    reason = "quit" if app.ended is None else f"ended by the console: {app.ended}"[:200]
-    try:
-        console.sessions.end(app.session, reason)  # type: ignore[arg-type]
-    except OpsError as unrecorded:
-        say(f"aptien-ops: the session's end was not recorded: {unrecorded.message}")
+class _SessionEnd:
+    """The session's end in the ops log, recorded once: when the app has left, or by the
+    stuck watch if it never does."""
+
+    def __init__(self, console: Console, app: OpsApp) -> None:
+        self._console, self._app = console, app
+        self._lock = threading.Lock()
+        self._recorded = False
+
+    def record(self) -> None:
+        """If the catalog cannot take it, the operator is told and ``operator sessions`` shows
+        the session as stale once this process is gone."""
+        app = self._app
+        with self._lock:
+            if self._recorded or app.session is None:
+                return
+            self._recorded = True
+            reason = "quit" if app.ended is None else f"ended by the console: {app.ended}"[:200]
+            try:
+                self._console.sessions.end(app.session, reason)
+            except OpsError as unrecorded:
+                say(f"aptien-ops: the session's end was not recorded: {unrecorded.message}")
 
 
 @click.command("tui")

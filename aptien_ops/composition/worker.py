@@ -1,20 +1,60 @@
 """``aptien-ops worker --region R``: the loop of a region's worker on the catalog's job queue.
 
-Each job runs in a console of its own, opened as the operator who queued it (so the job's
-service authorises that operator, as the in-process command would) and tagged with this
-worker's host, pid and region and the job's id, which join every ops-log entry it writes.
+Each job runs in a console opened as the operator who queued it (so the job's service
+authorises that operator, as the in-process command would) and tagged with this worker's
+host, pid and region and the job's id, which join every ops-log entry it writes. A job
+thread keeps its console per operator between jobs (its connections and tenant stores), with
+the operator's roles and the policy read again for each job.
+
+When it starts, and at each schedule tick, the worker reconciles its region's store and signs
+the ops log's head into it (what ``backup run`` does around a run); it signs again when it
+stops.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from aptien_ops.composition.console import Console
 from aptien_ops.errors import OpsError
+
+
+class _JobConsoles:
+    """One console per job thread and operator, closed when the worker stops."""
+
+    def __init__(self, base: Console) -> None:
+        self.base = base
+        self.local = threading.local()
+        self.opened: list[Console] = []
+        self.lock = threading.Lock()
+
+    def get(self, operator: str) -> Console:
+        from aptien_ops.composition import open_console
+
+        mine: dict[str, Console] = self.local.__dict__.setdefault("consoles", {})
+        if operator not in mine:
+            who = replace(self.base.identity, operator=operator, requested=None)
+            made = open_console(
+                settings=self.base.settings, identity=who, clock=self.base.ctx.clock
+            )
+            mine[operator] = made
+            with self.lock:
+                self.opened.append(made)
+        console = mine[operator]
+        console.ctx.forget_roles()
+        console.ctx.forget_policy()
+        return console
+
+    def close(self) -> None:
+        with self.lock:
+            for console in self.opened:
+                console.close()
+            self.opened.clear()
 
 
 def run_worker(
@@ -28,40 +68,42 @@ def run_worker(
 ) -> None:
     """Run ``region``'s worker until SIGINT/SIGTERM (``until_idle``: until its queues are
     empty). Raises: InvalidInput (also: a SQLite catalog), Forbidden, Unavailable."""
-    from aptien_ops.composition import open_console
     from aptien_ops.identity import validate_operator_name
 
     host, pid = socket.gethostname(), os.getpid()
     tag: dict[str, object] = {"host": host, "pid": pid, "region": region}
     console.ctx.worker = tag
+    consoles = _JobConsoles(console)
+    say = report or (lambda line: None)
 
     def handler(kind: str, args: Mapping[str, Any], job_id: int) -> None:
         operator = validate_operator_name(str(args.get("requested_by") or ""))
-        who = replace(console.identity, operator=operator, requested=None)
-        job = open_console(settings=console.settings, identity=who, clock=console.ctx.clock)
+        job = consoles.get(operator)
         job.ctx.worker = {**tag, "job": job_id}
         target = str(args.get("target", ""))
         try:
             job.job_runner.run(kind, args, job_id, region)
         except OpsError as exc:
-            if report is not None:
-                report(f"job {job_id} {kind} {target}: failed: {exc.message}")
+            say(f"job {job_id} {kind} {target}: failed: {exc.message}")
             raise
         except Exception as bug:  # failed for good; the queue keeps the job as failed
-            if report is not None:
-                report(f"job {job_id} {kind} {target}: failed: internal error {type(bug).__name__}")
+            say(f"job {job_id} {kind} {target}: failed: internal error {type(bug).__name__}")
             raise
-        finally:
-            job.close()
-        if report is not None:
-            report(f"job {job_id} {kind} {target}: ok")
+        say(f"job {job_id} {kind} {target}: ok")
 
     name = f"{host}:{pid}:{region}"
 
     def started() -> None:
-        if report is not None:
-            report(f"worker {name}: waiting for region {region}'s jobs")
+        console.job_runner.housekeeping(region)
+        say(f"worker {name}: waiting for region {region}'s jobs")
 
-    console.jobs.work(
-        region, kinds, concurrency, name, handler, until_idle=until_idle, started=started
-    )
+    try:
+        console.jobs.work(
+            region, kinds, concurrency, name, handler, until_idle=until_idle, started=started
+        )
+    finally:
+        consoles.close()
+    try:
+        console.backups.checkpoint([region])
+    except OpsError as exc:
+        say(f"worker {name}: the ops log's head not signed into region {region}: {exc.message}")

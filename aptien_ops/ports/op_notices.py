@@ -69,6 +69,11 @@ class NoticeRepository(Protocol):
         """The active and suspended tenants ``scope`` names now, by name: one query."""
         ...
 
+    def scope_counts(self, notice_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Each notice's stored scope counted per region (where its tenants lived when it was
+        stored), by notice id then region: one query per 500 notices."""
+        ...
+
     def scope(self, notice_id: str) -> list[tuple[ScopedTenant, ScopedTenant, TenantState]]:
         """Each tenant of the stored scope (where it lived then), where it lives now and its
         state now; by tenant. A tenant the catalog no longer holds is left out."""

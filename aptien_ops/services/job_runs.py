@@ -52,7 +52,7 @@ class JobRunner:
         if home != region:
             self._refuse(kind, target, job_id, home, region)
         if kind == "backup":
-            outcomes = self.backups.run([target])
+            outcomes = self.backups.run([target], housekeeping=False)
             failed = [o for o in outcomes if not o.ok]
             if failed:
                 raise failed[0].error or Conflict(failed[0].detail)
@@ -65,9 +65,17 @@ class JobRunner:
             if broken:
                 raise Conflict(f"cannot migrate {target}: {broken[0].error}")
         elif kind == "schedule":  # the region's periodic tick: queue what is due
+            self.housekeeping(target)
             self.jobs().enqueue_backups(due=True, region=target)
         else:  # prune
             self.backups.prune(dry_run=False, region=target)
+
+    def housekeeping(self, region: str) -> None:
+        """What ``backup run`` does around its backups, for a worker's region: the store
+        reconciled with the index (backups stored but not indexed are indexed) and the ops
+        log's head signed into the store. Raises: Forbidden, Unavailable."""
+        self.backups.reconcile(region)
+        self.backups.checkpoint([region])
 
     @staticmethod
     def _home(tx: CatalogTx, kind: str, target: str) -> str:

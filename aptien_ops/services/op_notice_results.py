@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from aptien_ops.domain.notices import ChannelCounts
+from aptien_ops.domain.notices import ChannelCounts, OutboxRow
 from aptien_ops.domain.op_notices import Notice, NoticeStep, ScopedTenant
 from aptien_ops.domain.values import iso
 
 
 @dataclass(frozen=True)
 class NoticeRow:
-    """A notice as ``notice list`` shows it."""
+    """A notice as ``notice list`` shows it, with its stored scope counted per region."""
 
     notice: Notice
+    regions: dict[str, int] = field(default_factory=dict)
+    """Tenants of the stored scope per region (as stored at draft)."""
 
     def as_json(self) -> dict[str, object]:
         n = self.notice
@@ -90,6 +92,10 @@ class NoticeDetail:
         }
 
 
+#: A delivery lists at most this many of its failed rows.
+FAILED_SHOWN = 50
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One delivery of a notice (its first send or an update) and where its rows stand."""
@@ -97,6 +103,9 @@ class Delivery:
     step: NoticeStep
     subject: str
     channels: tuple[ChannelCounts, ...]
+    failed: tuple[OutboxRow, ...] = ()
+    """Its failed rows (at most :data:`FAILED_SHOWN`): the recipient (``tenant/user`` or
+    ``tenant/representative``, never an address), the channel and why."""
 
     @property
     def done(self) -> bool:
@@ -110,6 +119,7 @@ class Delivery:
             "status": str(self.step.status),
             "subject": self.subject,
             "channels": {c.channel: c.as_json() for c in self.channels},
+            "failed": [r.as_json() for r in self.failed],
         }
 
 

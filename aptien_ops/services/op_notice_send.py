@@ -40,7 +40,7 @@ from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.context import Attempt, OpsContext
 from aptien_ops.services.notify_engine import Channels, Engine, Progress, fill
-from aptien_ops.services.op_notice_results import Delivery, SendResult
+from aptien_ops.services.op_notice_results import FAILED_SHOWN, Delivery, SendResult
 from aptien_ops.services.op_notice_users import UsersApproval, audience_rows
 from aptien_ops.services.op_notices import existing_notice
 from aptien_ops.services.representatives import REPRESENTATIVE
@@ -82,7 +82,12 @@ class OpNoticeSending:
         def read(tx: CatalogTx) -> tuple[Delivery, ...]:
             existing_notice(tx, notice_id)
             return tuple(
-                Delivery(step, key, tuple(tx.breach_outbox.counts(key)))
+                Delivery(
+                    step,
+                    key,
+                    tuple(tx.breach_outbox.counts(key)),
+                    tuple(tx.breach_outbox.failed(key, limit=FAILED_SHOWN)),
+                )
                 for step in tx.op_notices.steps(notice_id)
                 if step.kind in DELIVERING
                 for key in [subject_key(notice_id, step.id)]
@@ -259,6 +264,7 @@ class OpNoticeSending:
             "subject": delivery.subject if delivery else None,
             "tenants": sum(result.regions.values()),
             "resumed": result.resumed,
+            "users": result.users,
         }
         if result.undelivered:
             attempt.partly_failed(**details)
@@ -385,7 +391,9 @@ class OpNoticeSending:
             ) from None
         regions = dict(sorted(Counter(t.region for t in tenants).items()))
         emails = sum(1 for r in rows if r.channel == "email" and r.user_ref == REPRESENTATIVE)
-        delivery = Delivery(step, campaign.incident_id, tuple(counts))
+        with self.ctx.catalog.read() as tx:
+            failed = tx.breach_outbox.failed(campaign.incident_id, limit=FAILED_SHOWN)
+        delivery = Delivery(step, campaign.incident_id, tuple(counts), tuple(failed))
         return SendResult(
             notice.id, False, regions, emails, delivery, tuple(notes),
             audience=str(notice.audience),

@@ -237,9 +237,11 @@ class OpNoticeService:
 
         def read(tx: CatalogTx) -> builtins.list[NoticeRow]:
             if wanted is not None:
-                return [NoticeRow(n) for n in tx.op_notices.all(statuses=[wanted])]
-            notices = tx.op_notices.all()
-            return [NoticeRow(n) for n in notices if everything or n.status not in FINISHED]
+                notices = tx.op_notices.all(statuses=[wanted])
+            else:
+                notices = [n for n in tx.op_notices.all() if everything or n.status not in FINISHED]
+            counts = tx.op_notices.scope_counts(n.id for n in notices)
+            return [NoticeRow(n, counts.get(n.id, {})) for n in notices]
 
         return self.ctx.view(Action.NOTICE_VIEW, "notices", read)
 

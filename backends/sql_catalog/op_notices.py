@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from aptien_ops.backends import catalog_op_notices as n
@@ -173,6 +173,22 @@ class SqlNotices(Repository):
     def resolve(self, scope: Scope) -> list[ScopedTenant]:
         stmt = select(_T.name, _T.region, _T.cluster).where(_where(scope)).order_by(_T.name)
         return [ScopedTenant(*row) for row in self.conn.execute(stmt)]
+
+    @guarded
+    def scope_counts(self, notice_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        c = n.op_notice_scope.c
+        ids = list(notice_ids)
+        counts: dict[str, dict[str, int]] = {}
+        for at in range(0, len(ids), 500):
+            stmt = (
+                select(c.notice_id, c.region, func.count())
+                .where(c.notice_id.in_(ids[at : at + 500]))
+                .group_by(c.notice_id, c.region)
+                .order_by(c.notice_id, c.region)
+            )
+            for notice_id, region, count in self.conn.execute(stmt):
+                counts.setdefault(notice_id, {})[region] = int(count)
+        return counts
 
     @guarded
     def scope(self, notice_id: str) -> list[tuple[ScopedTenant, ScopedTenant, TenantState]]:

@@ -25,6 +25,8 @@ from aptien_ops.errors import Conflict
 READ_WRITE = ("SELECT", "INSERT", "UPDATE", "DELETE")
 #: The outbox's columns a delivery moves on; nothing else of a row ever changes.
 OUTBOX_MOVES = ("state", "attempts", "reason", "last_attempt_at")
+#: The columns of an operational notice that change after it is drafted.
+NOTICE_MOVES = ("status", "title", "body", "starts_at", "ends_at", "updated_by", "updated_at")
 #: The breach notices' history: campaigns, outbox rows and Art. 34(3) exemptions are added,
 #: never removed; of an outbox row only its delivery state moves on (what was sent to whom
 #: stays as it was).
@@ -45,9 +47,10 @@ NARROWER: Mapping[str, tuple[str, ...]] = {
     b.billing_events.name: ("SELECT", "INSERT"),
     b.billing_cursor.name: ("SELECT", "INSERT", "UPDATE"),
     "alembic_version": ("SELECT",),
-    # Operational notices: what was announced and who did what stays; a notice's row moves
-    # on (its status), its stored scope is written once with it.
-    n.op_notices.name: ("SELECT", "INSERT", "UPDATE"),
+    # Operational notices: what was announced and who did what stays; of a notice's row only
+    # its status, window, texts (notice edit) and last change move on (never its kind,
+    # audience, scope or author); its stored scope is written once with it.
+    n.op_notices.name: ("SELECT", "INSERT", f"UPDATE ({', '.join(NOTICE_MOVES)})"),
     n.op_notice_updates.name: ("SELECT", "INSERT"),
     n.op_notice_scope.name: ("SELECT", "INSERT"),
     **OUTBOX,

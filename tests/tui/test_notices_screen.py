@@ -17,7 +17,15 @@ from typing import Any
 import pytest
 from test_incident_actions import _fill, _press
 from textual.widgets import Button, Input, Static
-from tui_helpers import FROZEN_NOW, console_app, screen_text, screen_words, settle, story
+from tui_helpers import (
+    FROZEN_NOW,
+    console_app,
+    screen_text,
+    screen_words,
+    scrolled_words,
+    settle,
+    story,
+)
 
 from aptien_ops.composition import Console
 from aptien_ops.config import load_settings
@@ -310,3 +318,49 @@ async def test_telling_users_is_a_request_first(
         assert "recorded; another admin or security must approve" in said, said
     assert olga.op_notice_sending.deliveries(notice) == ()
     assert _entries(open_as, "notice.send-users") == [("olga", "pending")]
+
+
+@story
+async def test_a_refused_recipient_is_one_red_line_and_the_rest_is_sent(
+    frozen: None,
+    demo_tenants: None,
+    open_as: Callable[..., Console],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aptien_ops.backends.notify_mail import MaildirTransport
+    from aptien_ops.domain.notices import DeliveryFailed, Mail
+
+    olga = open_as("olga")
+    told = _told_on(olga, "eu-sandbox-1")
+    notice = _draft(olga)
+    send, said = MaildirTransport.send, []
+
+    def refusing(self: MaildirTransport, mail: Mail) -> None:
+        if not said:
+            said.append(mail)
+            raise DeliveryFailed("550 mailbox unavailable", permanent=True)
+        send(self, mail)
+
+    monkeypatch.setattr(MaildirTransport, "send", refusing)
+    async with console_app(olga, "N") as (app, pilot):
+        page = await _press(pilot, "enter")
+        dialog = await _press(pilot, "s")
+        progress: list[str] = []
+        show_working = dialog.show_working
+        monkeypatch.setattr(
+            dialog, "show_working", lambda p="": progress.append(p) or show_working(p)
+        )
+        dialog.query_one("#modal-submit", Button).press()
+        await settle(pilot)
+        assert app.screen is page
+        status = str(page.query_one("#notice-status", Static).content)
+        assert status == (
+            "✗ not delivered to everyone: 0 pending, 1 failed (s again sends what is pending)"
+        )
+        words = await scrolled_words(app, pilot)
+        assert f"email {told - 1} sent 0 pending 1 failed" in words
+        assert "/representative (1 attempt): 550 mailbox unavailable" in words
+        assert said[0].to not in words  # the recipient's key, never the address
+        assert progress[-1] == f"email {told - 1:,}/{told:,}"  # said in the dialog as it went
+    [delivery] = olga.op_notice_sending.deliveries(notice)
+    assert [(c.channel, c.sent, c.failed) for c in delivery.channels] == [("email", told - 1, 1)]

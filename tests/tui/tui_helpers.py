@@ -72,6 +72,11 @@ def _quiet(app: App[Any]) -> bool:
     return (
         not _unfinished(app)
         and not any(n.message_queue_size for n in nodes)
+        # Work the shown screen put off until after its next frame (``call_after_refresh``: a
+        # screen reads its data so on resume, the footer recomposes so after a focus change)
+        # is in no queue until that frame: a picture taken before it shows the screen half
+        # done. (A screen under another runs its own only once it is shown again.)
+        and not app.screen._callbacks
         # A table sizes its columns to new rows when it is next idle; until then it paints
         # them cut to the headers' widths (seen as a flaky snapshot on a busy machine).
         and not any(getattr(n, "_require_update_dimensions", False) for n in nodes)

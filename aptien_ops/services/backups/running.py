@@ -53,6 +53,7 @@ class BackupRunner:
         region: str | None = None,
         parallel: int = 1,
         progress: Progress | None = None,
+        housekeeping: bool = True,
         stopped: Callable[[], bool] = never,
     ) -> list[RunOutcome]:
         """Back up the named tenants, every due one (then verify what is due), or a whole region.
@@ -65,7 +66,9 @@ class BackupRunner:
         removed). Each tenant's backup is an attempt of its own in the ops log. Last, the ops
         log's head is signed into the store of every region the run covered (the named
         tenants' regions, else ``region`` or every region): only a failure shows in the
-        outcomes.
+        outcomes. Without ``housekeeping`` (a job of the queue: its worker reconciles when it
+        starts and at each schedule tick, and signs the head then and when it stops) neither
+        the reconcile nor the signing is done; each backup still cleans its tenant's partials.
         Raises: InvalidInput, NotFound, Forbidden, Conflict (purged or not yet provisioned)
         before anything runs. Per-backup failures are in the outcomes (and the ops log).
         """
@@ -74,7 +77,7 @@ class BackupRunner:
             raise InvalidInput(f"--parallel must be between 1 and {MAX_PARALLEL}, got {parallel}")
         tenants = self.select(names, due=due, region=region, params={"parallel": parallel})
         health = ClusterHealth(self.ctx)
-        outcomes = self._reconcile({t.region for t in tenants})
+        outcomes = self._reconcile({t.region for t in tenants}) if housekeeping else []
         outcomes += self._backup_all(tenants, parallel, progress, health, stopped)
         if due and not stopped():
             items = self.ctx.view(
@@ -85,6 +88,8 @@ class BackupRunner:
         covered = {t.region for t in tenants} if names else None
         if region is not None:
             covered = {region}
+        if not housekeeping:
+            return outcomes + health.outcomes()
         return outcomes + health.outcomes() + self._checkpoint(covered)
 
     def select(
