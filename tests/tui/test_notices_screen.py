@@ -326,7 +326,7 @@ async def test_telling_users_is_a_request_first(
         await settle(pilot)
         assert isinstance(app.screen, NoticeDetailScreen)
         said = app.notices_of("warning")[-1]
-        assert "recorded; another admin or security must approve" in said, said
+        assert "recorded; another admin or security operator must approve" in said, said
     assert olga.op_notice_sending.deliveries(notice) == ()
     assert _entries(open_as, "notice.send-users") == [("olga", "pending")]
 
