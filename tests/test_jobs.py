@@ -12,6 +12,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psycopg
 import pytest
 from backup_site import wait_for_partial
 from jobs_world import EU_TENANT, US_TENANT, JobsWorld, jobs_world, params
@@ -256,3 +257,60 @@ def test_a_transient_failure_is_retried_later_and_a_permanent_one_is_not(
     world.run_worker("us")
     final = world.console.jobs.show(gone.job_id)
     assert (final.state, final.attempts) == ("failed", 1)
+
+
+def test_a_worker_whose_heartbeat_fails_stops_with_exit_6_and_says_why(
+    jobs_world: JobsWorld,
+) -> None:
+    world = jobs_world
+    proc = world.worker("eu", until_idle=False)
+    try:
+        until(
+            lambda: (
+                world.jobs_table("SELECT count(*) FROM procrastinate.procrastinate_workers")
+                == [(1,)]
+            ),
+            "the worker registered",
+        )
+        with psycopg.connect(world.conninfo) as conn:
+            conn.execute(
+                "CREATE OR REPLACE FUNCTION procrastinate.procrastinate_update_heartbeat_v1("
+                "worker_id bigint) RETURNS void LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'heartbeat refused by the test'; END $$"
+            )
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=60)
+    assert proc.returncode == 6, err
+    [line] = [ln for ln in err.splitlines() if "worker stopped" in ln]
+    assert "update_heartbeats task failed" in line and "heartbeat refused by the test" in line
+    stopped = [e for e in world.entries("job.work", "eu") if params(e).get("stopped")]
+    assert [e.outcome for e in stopped] == ["failed:unavailable"]
+
+
+def test_a_failed_job_shows_why_in_jobs_show_and_jobs_list(jobs_world: JobsWorld) -> None:
+    world = jobs_world
+    queue = world.console.jobs.queue("test")
+    [planted] = queue.enqueue([JobSpec("backup", "eu", US_TENANT, "root")])
+    [fine] = world.console.jobs.enqueue_backups([EU_TENANT])
+    assert planted.job_id is not None and fine.job_id is not None
+    world.run_worker("eu")
+
+    job = world.console.jobs.show(planted.job_id)
+    assert job.state == "failed" and job.failure is not None and job.failed_at is not None
+    assert "region us" in job.failure and "serves region eu" in job.failure
+    assert world.console.jobs.show(fine.job_id).failure is None
+    shown_json = json.loads(world.cli("--json", "jobs", "show", str(planted.job_id)).stdout)
+    assert shown_json["failure"] == job.failure
+    human = world.cli("jobs", "show", str(planted.job_id)).stdout
+    [line] = [ln for ln in human.splitlines() if ln.lstrip().startswith("failure")]
+    assert "serves region eu" in line
+    listed = world.cli("jobs", "list", "--state", "failed")
+    assert listed.returncode == 0, listed.stderr
+    rows = [ln.split() for ln in listed.stdout.splitlines()]
+    [row] = [" ".join(r) for r in rows if r[:2] == [str(planted.job_id), "backup"]]
+    assert "serves region eu" in row
+    as_json = json.loads(world.cli("--json", "jobs", "list", "--state", "failed").stdout)
+    assert [(j["id"], j["failure"]) for j in as_json] == [(planted.job_id, job.failure)]

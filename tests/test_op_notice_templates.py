@@ -22,7 +22,7 @@ from aptien_ops.op_notice_texts import NoticeTemplates
 from aptien_ops.services.op_notices import NoticeEdit
 
 from hostile_data import escapes_in, hostile
-from notice_reading import read_mail
+from notice_reading import HIDDEN, SEEN, inapp_messages, read_mail
 
 __all__ = ["world"]
 
@@ -156,3 +156,18 @@ def test_a_broken_template_is_refused_before_anything_is_recorded(
     with_templates(w.config, tmp_path / "nowhere")
     with pytest.raises(ConfigError, match="templates_dir"):
         load_settings(w.config)
+
+
+def test_a_title_s_hidden_characters_reach_neither_mail_nor_inapp(world: World) -> None:
+    w = world
+    notice_id = w.draft(HIDDEN, f"Body {HIDDEN}")
+    console = w.console()
+    sent = w.sending(console, []).send(notice_id, ["email", "inapp"])
+    console.close()
+    assert not sent.undelivered
+    subject, body = read_mail({m.to: m for m in w.server.messages}[REP[ACME]].raw)
+    [(_, _, inapp_subject, inapp_body)] = inapp_messages(w)
+    assert subject == inapp_subject == f"Geplante Wartung: {SEEN} second"
+    assert escapes_in(subject) == []
+    for text in (body.replace("\r\n", "\n"), inapp_body):
+        assert escapes_in(text) == [] and f"Body {SEEN}\nsecond" in text
