@@ -389,7 +389,7 @@ def test_a_blank_from_is_now_to_the_minute_in_the_record_the_mail_and_the_status
     assert shown.json()["starts_at"] == "2027-06-01T08:00:00Z", shown.stdout
     w.sending(console, []).send(notice_id, ["email"])
     [mail] = w.server.messages
-    _, body = _read(mail.raw)
+    _, body = read_mail(mail.raw)
     assert "When: 2027-06-01T08:00:00Z to until further notice (UTC)" in body, body
     console.op_notice_status.publish()
     feed = load_settings(w.config).notifications.website.dir / "us" / "status.json"
