@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 from concurrent.futures import ThreadPoolExecutor
@@ -216,3 +217,42 @@ def test_the_schedule_queues_what_is_due_once_per_tick_with_two_workers(
     assert backups == [(1,)]
     queued = [e for e in world.entries("backup.run", "eu") if params(e).get("enqueue")]
     assert queued and all(params(e)["worker"]["region"] == "eu" for e in queued)
+
+
+def test_a_transient_failure_is_retried_later_and_a_permanent_one_is_not(
+    jobs_world: JobsWorld,
+) -> None:
+    world = jobs_world
+    store = world.console.settings.regions["eu"].backup_store
+    shutil.rmtree(store, ignore_errors=True)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text("not a directory")  # the region's store is unreachable
+    [queued] = world.console.jobs.enqueue_backups([EU_TENANT])
+    assert queued.job_id is not None
+    err = world.run_worker("eu")
+    assert f"job {queued.job_id} backup {EU_TENANT}: failed" in err
+    job = world.console.jobs.show(queued.job_id)
+    [failed] = world.entries("backup.run", EU_TENANT)[1:]
+    assert failed.outcome == "failed:unavailable"
+    assert params(failed)["worker"]["job"] == queued.job_id
+    # Queued again, for later (backoff), not run again at once by the idle worker.
+    assert (job.state, job.attempts) == ("todo", 1)
+    [(later,)] = world.jobs_table(
+        "SELECT scheduled_at > now() FROM procrastinate.procrastinate_jobs WHERE id = %(i)s",
+        i=queued.job_id,
+    )
+    assert later
+
+    # A tenant whose database is gone is not found: final at once.
+    store.unlink()
+    cluster = world.console.settings.data_dir / "tenants" / "us-sandbox-1"
+    gone_files = list(cluster.glob(f"*{US_TENANT}*"))
+    assert gone_files
+    for path in gone_files:
+        path.unlink()
+    queue = world.console.jobs.queue("test")
+    [gone] = queue.enqueue([JobSpec("backup", "us", US_TENANT, "root")])
+    assert gone.job_id is not None
+    world.run_worker("us")
+    final = world.console.jobs.show(gone.job_id)
+    assert (final.state, final.attempts) == ("failed", 1)

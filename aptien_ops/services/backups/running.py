@@ -60,9 +60,9 @@ class BackupRunner:
         removed). Each tenant's backup is an attempt of its own in the ops log. Last, the ops
         log's head is signed into the store of every region the run covered (the named
         tenants' regions, else ``region`` or every region): only a failure shows in the
-        outcomes. Without ``housekeeping`` (a job of the queue: its worker reconciles when it
-        starts and at each schedule tick, and signs the head then and when it stops) neither
-        the reconcile nor the signing is done; each backup still cleans its tenant's partials.
+        outcomes. Without ``housekeeping`` (a job of the queue: its worker reconciles and signs
+        the head at each schedule tick, and signs it when it stops) neither the reconcile nor
+        the signing is done; each backup still cleans its own tenant's partial files.
         Raises: InvalidInput, NotFound, Forbidden, Conflict (purged or not yet provisioned)
         before anything runs. Per-backup failures are in the outcomes (and the ops log).
         """
