@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import procrastinate
+import procrastinate.worker
 from procrastinate import exceptions as pexc
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
@@ -64,6 +66,23 @@ SELECT id FROM procrastinate_jobs
 """
 
 
+class _Worker(procrastinate.worker.Worker):
+    """procrastinate's worker, whose side-task monitor keeps watching: without a periodic
+    task, its deferrer returns at once and the monitor (which waits for the first side task
+    to end) stopped watching, so a heartbeat that failed went unnoticed while other workers
+    took this one for dead and ran its jobs again. (procrastinate is pinned exactly: the
+    catalog's migration applies its schema; tests/test_jobs.py checks this hook.)"""
+
+    async def _periodic_deferrer(self) -> None:
+        await super()._periodic_deferrer()  # type: ignore[no-untyped-call]
+        await asyncio.Event().wait()
+
+
+class _App(procrastinate.App):
+    def _worker(self, **kwargs: Any) -> procrastinate.worker.Worker:
+        return _Worker(app=self, **{**self.worker_defaults, **kwargs})
+
+
 def catalog_conninfo(settings: CatalogSettings) -> tuple[str, str | None]:
     """The catalog's libpq conninfo with the queue's schema first on the search path, and
     its password (to keep out of messages). Raises: ConfigError (not a PostgreSQL URL)."""
@@ -94,7 +113,7 @@ class ProcrastinateQueue:
         # An asynchronous connector, used synchronously by commands (procrastinate opens a
         # synchronous pool for them) and asynchronously by a worker, whose periodic deferrer
         # defers through the tasks' own app.
-        self.app = procrastinate.App(
+        self.app = _App(
             connector=procrastinate.PsycopgConnector(
                 conninfo=self._conninfo, min_size=1, max_size=POOL_MAX
             )
@@ -118,10 +137,13 @@ class ProcrastinateQueue:
 
     # ------------------------------------------------------------------ connections
 
+    def _hidden(self, text: str) -> str:
+        """``text``'s first line without the catalog's password."""
+        line = text.strip().splitlines()[0] if text.strip() else ""
+        return line.replace(self._secret, "***") if self._secret else line
+
     def _unavailable(self, exc: BaseException) -> Unavailable:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if self._secret:
-            reason = reason.replace(self._secret, "***")
+        reason = self._hidden(str(exc)) or type(exc).__name__
         return Unavailable(f"the job queue is unreachable: {reason}")
 
     @contextlib.contextmanager
@@ -271,6 +293,9 @@ class ProcrastinateQueue:
         name: str,
         until_idle: bool,
     ) -> None:
+        failures = _SideTaskFailures()
+        worker_log = logging.getLogger("procrastinate.worker")
+        worker_log.addHandler(failures)
         async with app.open_async():
             sweeper = asyncio.create_task(self._requeue_stalled(app, queues))
             try:
@@ -285,9 +310,14 @@ class ProcrastinateQueue:
                     delete_jobs="never",
                 )
             finally:
+                worker_log.removeHandler(failures)
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+        if failures.first is not None:
+            # procrastinate stops a worker whose heartbeat, listener or deferrer failed, and
+            # returns as if asked to stop: say why, and fail.
+            raise Unavailable(f"worker stopped: {self._hidden(failures.first)}")
 
     @staticmethod
     async def _requeue_stalled(app: procrastinate.App, queues: list[str]) -> None:
@@ -307,6 +337,25 @@ class ProcrastinateQueue:
         if self._opened:
             self.app.close()
             self._opened = False
+
+
+class _SideTaskFailures(logging.Handler):
+    """Catches procrastinate's record of a worker's background task that failed (its
+    ``action`` is ``side_task_failed``): the first one's task and reason."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.first: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "action", None) != "side_task_failed" or self.first is not None:
+            return
+        task = getattr(record, "task_name", "background")
+        exc = record.exc_info[1] if record.exc_info else None
+        while isinstance(exc, pexc.ProcrastinateException) and exc.__cause__ is not None:
+            exc = exc.__cause__  # procrastinate's own says only "Database error."
+        reason = (str(exc).strip() or type(exc).__name__) if exc is not None else "?"
+        self.first = f"its {task} task failed: {reason}"
 
 
 def _record(row: Mapping[str, Any]) -> JobRecord:

@@ -35,6 +35,7 @@ from aptien_ops.screens.lifecycle_modals import (
     TypeNameToPurgeModal,
 )
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal
+from aptien_ops.screens.service_calls import pending_notice
 from aptien_ops.screens.tenant_partners import (
     PARTNER_PERMISSIONS,
     TenantPartnerActions,
@@ -366,8 +367,7 @@ class TenantDetailScreen(TenantPartnerActions):
     def approval_pending(self, pending: PendingApproval) -> None:
         verb = pending.action.rpartition(".")[2]
         self.app.notify(
-            f"{verb} request #{pending.approval_id} recorded; "
-            "a second admin must approve in Approvals",
+            f"{verb} {pending_notice(pending)} in Approvals",
             title="Awaiting approval",
             severity="warning",
             timeout=10,

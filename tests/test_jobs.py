@@ -12,6 +12,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psycopg
 import pytest
 from backup_site import wait_for_partial
 from jobs_world import EU_TENANT, US_TENANT, JobsWorld, jobs_world, params
@@ -256,3 +257,34 @@ def test_a_transient_failure_is_retried_later_and_a_permanent_one_is_not(
     world.run_worker("us")
     final = world.console.jobs.show(gone.job_id)
     assert (final.state, final.attempts) == ("failed", 1)
+
+
+def test_a_worker_whose_heartbeat_fails_stops_with_exit_6_and_says_why(
+    jobs_world: JobsWorld,
+) -> None:
+    world = jobs_world
+    proc = world.worker("eu", until_idle=False)
+    try:
+        until(
+            lambda: (
+                world.jobs_table("SELECT count(*) FROM procrastinate.procrastinate_workers")
+                == [(1,)]
+            ),
+            "the worker registered",
+        )
+        with psycopg.connect(world.conninfo) as conn:
+            conn.execute(
+                "CREATE OR REPLACE FUNCTION procrastinate.procrastinate_update_heartbeat_v1("
+                "worker_id bigint) RETURNS void LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'heartbeat refused by the test'; END $$"
+            )
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=60)
+    assert proc.returncode == 6, err
+    [line] = [ln for ln in err.splitlines() if "worker stopped" in ln]
+    assert "update_heartbeats task failed" in line and "heartbeat refused by the test" in line
+    stopped = [e for e in world.entries("job.work", "eu") if params(e).get("stopped")]
+    assert [e.outcome for e in stopped] == ["failed:unavailable"]

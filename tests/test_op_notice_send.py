@@ -29,7 +29,7 @@ from aptien_ops.composition.adapters import notice_channels
 from aptien_ops.config import load_settings
 from aptien_ops.domain import TenantState
 from aptien_ops.domain.op_notices import NoticeStatus
-from aptien_ops.errors import Conflict, Forbidden, InvalidInput, Unavailable
+from aptien_ops.errors import Conflict, Forbidden, InvalidInput, PendingApproval, Unavailable
 from aptien_ops.services.op_notice_send import OpNoticeSending
 from aptien_ops.services.op_notices import NoticeDraft
 from aptien_ops.services.provisioning import ProvisionRequest
@@ -339,3 +339,35 @@ def killed_mid_send(w: World, notice_id: str, held: tuple[int, ...] = (1, 3)) ->
                 child.kill()
                 child.communicate()
     w.server.hold_after = None
+
+
+def test_without_a_terminal_progress_is_a_line_per_tenth_not_one_per_email(world: World) -> None:
+    w = world
+    admin = w.console("ada")
+    tenant = admin.tenants.show(ACME)
+    with admin.ctx.store(tenant.cluster or "").connect(ACME) as conn:
+        conn.executemany(
+            "INSERT INTO users (email, created_at) VALUES (?, ?)",
+            [(f"user{n}@acme.example", utc_timestamp(T0)) for n in range(40)],
+        )
+        conn.commit()
+    start = T0 + timedelta(days=2)
+    given = NoticeDraft("maintenance", "Upgrade", "Short.", start, start + timedelta(hours=1),
+                        tenants=(ACME,), audience="users")  # fmt: skip
+    notice_id = admin.op_notices.draft(given).id
+    with pytest.raises(PendingApproval) as asked:
+        admin.op_notice_sending.send(notice_id)
+    sam = w.console("sam")
+    sam.approvals.approve(asked.value.approval_id)
+    sam.close()
+    admin.close()
+    admin.close()
+    sent = run_cli("notice", "send", notice_id, "--channels", "email", config=w.config,
+                   operator="olga")  # fmt: skip
+    assert sent.code == 0, sent.stderr
+    told = 42  # the 40 and the two of the world
+    assert len(w.server.messages) == told
+    progress = [line for line in sent.stderr.splitlines() if line.startswith("email")]
+    assert progress[-1].split() == ["email", f"{told}/{told}"]  # the totals, once
+    # the first, one per tenth of the work, the last
+    assert len(progress) <= 12 and "\r" not in sent.stderr, progress

@@ -210,6 +210,20 @@ def test_website_alone_is_refused_and_an_empty_scope_sends_nothing_on_the_comman
     users = draft(w, "users")
     asked = run_cli("--json", "notice", "send", users, config=w.config, operator="olga")
     assert asked.code == 8 and w.server.messages == []
+    # Who may approve it, in the request's own words: security operators too, not only admins.
+    error = asked.error()
+    assert error["approvers"] == ["admin", "security"]
+    assert error["message"] == (
+        f"telling the users of {users} needs the approval of another admin or security"
+        f" operator; request #{error['approval_id']} recorded"
+    )
+    again = run_cli("notice", "send", users, config=w.config, operator="olga")
+    assert again.code == 8 and "second admin" not in again.stderr
+    assert "needs the approval of another admin or security operator" in again.stderr
+    assert (
+        f"another admin or security operator runs: aptien-ops approval approve"
+        f" {error['approval_id']}" in again.stderr
+    )
     admin = w.console("ada")
     with admin.ctx.catalog.transaction() as tx:
         for name in (ACME, GLOBEX, "nomail-ag"):

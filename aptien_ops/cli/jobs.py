@@ -117,6 +117,10 @@ def worker(
     a job for a tenant of another region, and stops on Ctrl-C or SIGTERM once the jobs
     under way are done.
 
+    Exit codes: 0 asked to stop; 2 a SQLite catalog or bad option; 6 the catalog
+    unreachable, or the worker stopped on its own because its heartbeat, listener or
+    schedule failed (one line says which; logged as job.work failed).
+
     \b
     Examples:
       aptien-ops worker --region eu --concurrency 4
