@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from aptien_ops.config import CatalogSettings
 from aptien_ops.domain.job_board import worker_app_name
 from aptien_ops.domain.jobs import JOB_KINDS, Enqueued, JobRecord, JobSpec, queue_name
-from aptien_ops.errors import ConfigError, InvalidInput, Unavailable
+from aptien_ops.errors import ConfigError, InvalidInput, OpsError, Unavailable, one_line
 from aptien_ops.ports.jobs import JobHandler, JobQueue
 
 JOBS_SCHEMA = "procrastinate"
@@ -49,8 +49,10 @@ _LIST = """
 SELECT j.id, j.queue_name, j.task_name, j.status::text AS status, j.attempts, j.args,
        (SELECT min(e.at) FROM procrastinate_events e
          WHERE e.job_id = j.id AND e.type = 'deferred') AS queued_at,
-       last.type::text AS last_event, last.at AS last_event_at
+       last.type::text AS last_event, last.at AS last_event_at,
+       f.reason AS failure, f.failed_at
   FROM procrastinate_jobs j
+  LEFT JOIN aptien_job_failures f ON f.job_id = j.id
   LEFT JOIN LATERAL (SELECT e.type, e.at FROM procrastinate_events e
                       WHERE e.job_id = j.id ORDER BY e.id DESC LIMIT 1) last ON true
  WHERE j.task_name LIKE 'aptien.%%'
@@ -60,6 +62,13 @@ SELECT j.id, j.queue_name, j.task_name, j.status::text AS status, j.attempts, j.
  ORDER BY j.id DESC
  LIMIT %(limit)s
 """
+#: A job attempt's failure, the last one kept (table of catalog revision 0015).
+_FAILED = """
+INSERT INTO aptien_job_failures (job_id, reason) VALUES (%(id)s, %(reason)s)
+ON CONFLICT (job_id) DO UPDATE SET reason = EXCLUDED.reason, failed_at = now()
+"""
+#: The longest failure reason kept (one line an operator reads).
+FAILURE_LIMIT = 300
 _HELD = """
 SELECT id FROM procrastinate_jobs
  WHERE lock = %(lock)s AND status IN ('todo', 'doing') ORDER BY id LIMIT 1
@@ -124,6 +133,7 @@ class ProcrastinateQueue:
         for kind in JOB_KINDS:
             self._register(kind, retry)
         self._opened = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _register(self, kind: str, retry: procrastinate.RetryStrategy) -> None:
         def run(context: procrastinate.JobContext, /, **kwargs: Any) -> None:
@@ -131,9 +141,29 @@ class ProcrastinateQueue:
                 raise RuntimeError("no handler: this queue is not running a worker")
             job = context.job
             assert job is not None and job.id is not None
-            self._handler(kind, kwargs, job.id)
+            try:
+                self._handler(kind, kwargs, job.id)
+            except Exception as exc:
+                self._note_failure(job.id, exc)
+                raise
 
         self.app.task(name=f"{TASK_PREFIX}{kind}", queue=kind, retry=retry, pass_context=True)(run)
+
+    def _note_failure(self, job_id: int, exc: Exception) -> None:
+        """Keep why an attempt of ``job_id`` failed, for ``jobs show`` (from a job's thread,
+        through the worker's loop). Never fails the job's own outcome: a reason that cannot
+        be kept is still in the ops log."""
+        if isinstance(exc, OpsError):
+            reason = exc.message
+        else:
+            reason = f"internal error {type(exc).__name__}"
+        reason = one_line(self._hidden(reason) or type(exc).__name__, FAILURE_LIMIT)
+        loop = self._loop
+        if loop is None:
+            return
+        write = self.app.connector.execute_query_async(_FAILED, id=job_id, reason=reason)
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(write, loop).result(timeout=30)
 
     # ------------------------------------------------------------------ connections
 
@@ -293,6 +323,7 @@ class ProcrastinateQueue:
         name: str,
         until_idle: bool,
     ) -> None:
+        self._loop = asyncio.get_running_loop()
         failures = _SideTaskFailures()
         worker_log = logging.getLogger("procrastinate.worker")
         worker_log.addHandler(failures)
@@ -373,6 +404,8 @@ def _record(row: Mapping[str, Any]) -> JobRecord:
         queued_at=row["queued_at"],
         last_event=row["last_event"],
         last_event_at=row["last_event_at"],
+        failure=row["failure"],
+        failed_at=row["failed_at"],
     )
 
 

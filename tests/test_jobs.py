@@ -288,3 +288,29 @@ def test_a_worker_whose_heartbeat_fails_stops_with_exit_6_and_says_why(
     assert "update_heartbeats task failed" in line and "heartbeat refused by the test" in line
     stopped = [e for e in world.entries("job.work", "eu") if params(e).get("stopped")]
     assert [e.outcome for e in stopped] == ["failed:unavailable"]
+
+
+def test_a_failed_job_shows_why_in_jobs_show_and_jobs_list(jobs_world: JobsWorld) -> None:
+    world = jobs_world
+    queue = world.console.jobs.queue("test")
+    [planted] = queue.enqueue([JobSpec("backup", "eu", US_TENANT, "root")])
+    [fine] = world.console.jobs.enqueue_backups([EU_TENANT])
+    assert planted.job_id is not None and fine.job_id is not None
+    world.run_worker("eu")
+
+    job = world.console.jobs.show(planted.job_id)
+    assert job.state == "failed" and job.failure is not None and job.failed_at is not None
+    assert "region us" in job.failure and "serves region eu" in job.failure
+    assert world.console.jobs.show(fine.job_id).failure is None
+    shown_json = json.loads(world.cli("--json", "jobs", "show", str(planted.job_id)).stdout)
+    assert shown_json["failure"] == job.failure
+    human = world.cli("jobs", "show", str(planted.job_id)).stdout
+    [line] = [ln for ln in human.splitlines() if ln.lstrip().startswith("failure")]
+    assert "serves region eu" in line
+    listed = world.cli("jobs", "list", "--state", "failed")
+    assert listed.returncode == 0, listed.stderr
+    rows = [ln.split() for ln in listed.stdout.splitlines()]
+    [row] = [" ".join(r) for r in rows if r[:2] == [str(planted.job_id), "backup"]]
+    assert "serves region eu" in row
+    as_json = json.loads(world.cli("--json", "jobs", "list", "--state", "failed").stdout)
+    assert [(j["id"], j["failure"]) for j in as_json] == [(planted.job_id, job.failure)]
