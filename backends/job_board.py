@@ -1,7 +1,7 @@
 """The job queue at a glance, read from the PostgreSQL catalog: procrastinate's jobs and
 events (its own schema), the workers' connections (``pg_stat_activity``: a region worker names
-its connections after its pid, region and host) and, for each failed job, the failure its
-worker recorded in the ops log."""
+its connections after its pid, region and host) and, for each failed job, its reason (the
+queue's own record, else the failure its worker logged in the ops log)."""
 
 from __future__ import annotations
 
@@ -44,12 +44,15 @@ SELECT application_name AS name, min(backend_start) AS since, max(query_start) A
 _FAILED = """
 SELECT j.id, j.task_name, j.queue_name, j.args, j.attempts,
        (SELECT max(e.at) FROM procrastinate.procrastinate_events e
-         WHERE e.job_id = j.id AND e.type = 'failed') AS failed_at
+         WHERE e.job_id = j.id AND e.type = 'failed') AS failed_at,
+       f.reason AS failure
   FROM procrastinate.procrastinate_jobs j
+  LEFT JOIN procrastinate.aptien_job_failures f ON f.job_id = j.id
  WHERE j.task_name LIKE %(tasks)s AND j.status = 'failed'
  ORDER BY j.id DESC LIMIT %(limit)s
 """
-#: The newest failure each job's worker logged (the worker's tag carries the job's id).
+#: The newest failure each job's worker logged (the worker's tag carries the job's id): the
+#: reason of a job the queue kept none for (revision 0015's table; failed before it).
 _REASONS = """
 SELECT DISTINCT ON (job) job, outcome, params FROM (
   SELECT (params::jsonb -> 'worker' ->> 'job')::bigint AS job, seq, outcome, params
@@ -137,7 +140,7 @@ def _failure(row: Mapping[str, Any], reasons: Mapping[int, Mapping[str, Any]]) -
         attempts=int(row["attempts"]),
         requested_by=str(args.get("requested_by", "")),
         failed_at=row["failed_at"],
-        reason=_reason(logged) if logged is not None else NO_REASON,
+        reason=row["failure"] or (_reason(logged) if logged is not None else NO_REASON),
     )
 
 

@@ -90,9 +90,10 @@ def job_summary(job: JobRecord, failure: JobFailure | None) -> Text:
     out.append(f" ({job.region}), queued by ")
     out.append(plain(job.requested_by, width=32))
     out.append(f" {minute(job.queued_at)}; {job.state}, {plural(job.attempts, 'attempt')}")
-    if failure is not None:
+    reason = job.failure or (failure.reason if failure is not None else None)
+    if reason:
         out.append("\n✗ ", style="bold red")
-        out.append(plain(failure.reason, width=300))
+        out.append(plain(reason, width=300))
     elif job.state == "failed":
         out.append("\n✗ failed (its reason is older than the 50 newest failures)", style="red")
     return out
