@@ -132,10 +132,10 @@ class OpsCommands(Provider):
                 )
             found += self._detail_commands(screen_class)
         found.append(
-            ("Refresh", "read this screen and your roles again, key ^r", app.refresh_screen)
+            ("Refresh", "read this screen and your roles again, key r or ^r", app.refresh_screen)
         )
         found.append(
-            ("Cycle region filter", "all → each region → all, key r", app.action_cycle_region)
+            ("Cycle region filter", "all → each region → all, key R", app.action_cycle_region)
         )
         found.append(("Show keys of every screen", "help, key ? or F1", app.action_help))
         found.append(("Lock the console", "Enter unlocks, key ^l", app.action_lock))

@@ -23,7 +23,6 @@ from textual.widgets import Static, TabbedContent, TabPane
 from aptien_ops.domain import Approval, Tenant
 from aptien_ops.errors import OpsError, PendingApproval
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import RELOAD
 from aptien_ops.screens.billing_render import section_text
 from aptien_ops.screens.formatting import day
 from aptien_ops.screens.help import key_rows
@@ -109,7 +108,6 @@ class TenantDetailScreen(TenantPartnerActions):
             "p", "purge", "Purge", tooltip="request the purge of a cancelled tenant (type its name)"
         ),
         Binding("escape", "back", "Back", tooltip="back to the tenants list"),
-        RELOAD,
     ]
     PERMISSIONS = {
         "suspend": Action.TENANT_SUSPEND,

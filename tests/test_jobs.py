@@ -314,3 +314,42 @@ def test_a_failed_job_shows_why_in_jobs_show_and_jobs_list(jobs_world: JobsWorld
     assert "serves region eu" in row
     as_json = json.loads(world.cli("--json", "jobs", "list", "--state", "failed").stdout)
     assert [(j["id"], j["failure"]) for j in as_json] == [(planted.job_id, job.failure)]
+
+
+def test_a_worker_that_loses_the_catalog_reconnects_and_does_the_next_job(
+    jobs_world: JobsWorld,
+) -> None:
+    world = jobs_world
+    proc = world.worker("eu", until_idle=False)
+    status = "SELECT status::text FROM procrastinate.procrastinate_jobs WHERE id = %(i)s"
+    try:
+        [first] = world.console.jobs.enqueue_backups([EU_TENANT])
+        until(
+            lambda: world.jobs_table(status, i=first.job_id) == [("succeeded",)],
+            "the first job done (the worker's job thread holds catalog connections)",
+        )
+        [row] = world.console.backups.listing(EU_TENANT).rows
+        # Every connection to the catalog but this one dropped: the worker's queue pool, its
+        # listener, its job thread's catalog engine (and this test's console's).
+        with psycopg.connect(world.conninfo, autocommit=True) as conn:
+            killed = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        assert len(killed) >= 3
+        verify = world.cli("--json", "backup", "verify", row.record.id, "--enqueue")
+        assert verify.returncode == 0, verify.stderr
+        [job] = json.loads(verify.stdout)
+        until(
+            lambda: world.jobs_table(status, i=job["job_id"]) == [("succeeded",)],
+            "the job queued after the catalog dropped the worker's connections, done",
+        )
+        assert proc.poll() is None, "the worker stopped"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    [(attempts,)] = world.jobs_table(
+        "SELECT attempts FROM procrastinate.procrastinate_jobs WHERE id = %(i)s", i=job["job_id"]
+    )
+    assert attempts == 1, err

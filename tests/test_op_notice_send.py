@@ -286,21 +286,56 @@ def test_each_region_s_status_page_shows_its_sent_notices_escaped_in_html_json_a
     console.close()
 
 
-def test_the_real_program_killed_mid_send_then_rerun_tells_each_representative_once(
-    world: World,
-) -> None:
-    w = world
+def _send_stopped(w: World, notice_id: str, held_after: int, signum: int) -> tuple[int, str]:
+    """``notice send`` (e-mail) as the real program, sent ``signum`` once the server holds the
+    MAIL that follows its ``held_after``-th message: its exit status and stderr."""
+    argv = [str(PROGRAM), "--config", str(w.config), "notice", "send", notice_id]
+    env = {**os.environ, "APTIEN_OPS_OPERATOR": "olga"}
+    w.server.held.clear()
+    w.server.release.clear()
+    w.server.hold_after = held_after
+    child = subprocess.Popen(
+        [*argv, "--channels", "email"], env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+
+        def running() -> None:
+            assert child.poll() is None, "finished before it was stopped"
+
+        until(w.server.held.is_set, f"the server holds mail {held_after + 1}", meanwhile=running)
+        child.send_signal(signum)
+        out, err = child.communicate(timeout=240)
+        assert out == "" or signum == signal.SIGKILL, out
+        return child.returncode, err
+    finally:
+        w.server.release.set()
+        w.server.hold_after = None
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+
+
+def _five_representatives(w: World) -> dict[str, int]:
+    """Three tenants more with a representative each: five e-mails a delivery, one each."""
     admin = w.console("ada")
     more = {f"client-{i}": f"ops@client-{i}.example" for i in range(3)}
     for name, email in more.items():
         admin.provisioning.provision(ProvisionRequest(name, "DE", contact_email=email))
     admin.close()
+    return {**{REP[ACME]: 1, REP[GLOBEX]: 1}, **{email: 1 for email in more.values()}}
+
+
+def test_the_real_program_killed_mid_send_then_rerun_tells_each_representative_once(
+    world: World,
+) -> None:
+    w = world
+    wanted = _five_representatives(w)
     notice_id = w.draft()
     killed_mid_send(w, notice_id)
     done = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
     assert done.code == 0, done.stderr
     assert done.json()["resumed"] is True
-    wanted = {**{REP[ACME]: 1, REP[GLOBEX]: 1}, **{email: 1 for email in more.values()}}
     assert w.server.per_recipient() == wanted
     again = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
     assert again.code == 0 and w.server.per_recipient() == wanted
@@ -312,33 +347,8 @@ def test_the_real_program_killed_mid_send_then_rerun_tells_each_representative_o
 def killed_mid_send(w: World, notice_id: str, held: tuple[int, ...] = (1, 3)) -> None:
     """Run the installed ``aptien-ops notice send ID --channels email`` once per number in
     ``held`` and kill it with SIGKILL while the server holds the message after that many."""
-    argv = [str(PROGRAM), "--config", str(w.config), "notice", "send", notice_id]
-    env = {**os.environ, "APTIEN_OPS_OPERATOR": "olga"}
     for held_after in held:
-        w.server.held.clear()
-        w.server.release.clear()
-        w.server.hold_after = held_after
-        child = subprocess.Popen(
-            [*argv, "--channels", "email"], env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        try:
-
-            def running(child: subprocess.Popen[str] = child) -> None:
-                assert child.poll() is None, "finished before it was killed"
-
-            until(
-                w.server.held.is_set, f"the server holds mail {held_after + 1}", meanwhile=running
-            )
-            child.send_signal(signal.SIGKILL)
-            child.communicate(timeout=240)
-            assert child.returncode == -signal.SIGKILL
-        finally:
-            w.server.release.set()
-            if child.poll() is None:
-                child.kill()
-                child.communicate()
-    w.server.hold_after = None
+        assert _send_stopped(w, notice_id, held_after, signal.SIGKILL)[0] == -signal.SIGKILL
 
 
 def test_without_a_terminal_progress_is_a_line_per_tenth_not_one_per_email(world: World) -> None:
