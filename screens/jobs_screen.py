@@ -1,7 +1,7 @@
 """Jobs (key J): the job queue of a PostgreSQL catalog — per region the jobs waiting, running
 and failed and the workers connected (host, pid, since, last seen), then the newest jobs; the
 highlighted one's pane says who queued it and, failed, the reason its worker recorded.
-Operators retry a failed job (``r``) and cancel a waiting or running one (``c``), after a
+Operators retry a failed job (``t``: try again) and cancel a waiting or running one (``c``), after a
 confirmation; every attempt is logged by the service the command line's ``jobs retry`` and
 ``jobs cancel`` call.
 
@@ -25,7 +25,7 @@ from textual.widgets import Static
 from aptien_ops.domain.jobs import JobRecord
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import CLEAR_FILTER, FILTER, RELOAD
+from aptien_ops.screens.base import CLEAR_FILTER, FILTER
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import plural
 from aptien_ops.screens.jobs_render import COLUMNS, job_rows, job_summary, queues_text
@@ -73,9 +73,8 @@ class JobsScreen(SummaryListScreen):
     BINDINGS = [
         FILTER,
         CLEAR_FILTER,
-        Binding("r", "retry", "Retry", tooltip="queue the highlighted failed job again"),
+        Binding("t", "retry", "Retry", tooltip="queue the highlighted failed job again"),
         Binding("c", "cancel_job", "Cancel", tooltip="cancel the highlighted waiting job"),
-        RELOAD,
     ]
     PERMISSIONS = {"retry": Action.JOB_RETRY, "cancel_job": Action.JOB_CANCEL}
     #: Workers take jobs and others queue them: read again while shown.

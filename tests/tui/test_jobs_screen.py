@@ -122,7 +122,7 @@ async def test_a_failure_reason_shown_inert_then_retried_and_a_waiting_job_cance
         text = screen_text(app)
         assert "[bold red]fake[/]" in text and "\\x1b[2J" in text, text
         assert "link" in text and "\x1b" not in text
-        await pilot.press("r")
+        await pilot.press("t")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmModal)
         await pilot.press("y")
@@ -162,7 +162,7 @@ async def test_a_viewer_sees_the_jobs_and_is_refused_retry_with_why(
         text = screen_text(app)
         assert "1 failed" in text
         assert "lives in region us, and this worker serves region eu" in " ".join(text.split())
-        await pilot.press("r")
+        await pilot.press("t")
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmModal)
         [why] = app.notices_of("warning")

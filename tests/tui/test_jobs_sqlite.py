@@ -30,7 +30,7 @@ async def test_a_sqlite_catalog_says_jobs_need_postgresql(
         ), text
         assert not app.screen.query_one("#jobs-table").display
         assert app.notices_of("error") == [] and app.notices_of("warning") == []
-        await pilot.press("r")
+        await pilot.press("t")
         await pilot.pause()
         assert app.notices_of("warning") == ["no job selected"]
 
