@@ -381,3 +381,28 @@ def test_without_a_terminal_progress_is_a_line_per_tenth_not_one_per_email(world
     assert progress[-1].split() == ["email", f"{told}/{told}"]  # the totals, once
     # the first, one per tenth of the work, the last
     assert len(progress) <= 12 and "\r" not in sent.stderr, progress
+
+
+def test_a_blank_from_is_now_to_the_minute_in_the_record_the_mail_and_the_status_page(
+    world: World,
+) -> None:
+    w = world
+    w.now = T0 + timedelta(seconds=37, microseconds=123456)
+    console = w.console()
+    given = NoticeDraft("outage", "Slow logins", "Investigating.", None, None, regions=("us",))
+    notice_id = console.op_notices.draft(given).id  # from: blank (now); to: open-ended
+    assert console.op_notices.show(notice_id).notice.starts_at == T0
+    shown = run_cli("--json", "notice", "show", notice_id, config=w.config, operator="vic")
+    assert shown.json()["starts_at"] == "2027-06-01T08:00:00Z", shown.stdout
+    w.sending(console, []).send(notice_id, ["email"])
+    [mail] = w.server.messages
+    _, body = _read(mail.raw)
+    assert "When: 2027-06-01T08:00:00Z to until further notice (UTC)" in body, body
+    console.op_notice_status.publish()
+    feed = load_settings(w.config).notifications.website.dir / "us" / "status.json"
+    [published] = json.loads(feed.read_text())["notices"]
+    assert published["starts_at"] == "2027-06-01T08:00:00Z"
+    w.now = T0 + timedelta(hours=2, seconds=5, microseconds=9)
+    resolved = console.op_notices.resolve(notice_id, None).notice
+    assert resolved.ends_at == T0 + timedelta(hours=2)  # ended now, to the minute too
+    console.close()
