@@ -6,9 +6,11 @@ ever see :class:`OpsError` subclasses. Messages are one line, written for an ope
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
 
 from aptien_ops.terminal_text import shown
+from aptien_ops.wording import approvers_words
 
 #: The longest message an error carries: one line a tired operator reads at a glance, however
 #: much of what they typed it quotes.
@@ -124,10 +126,19 @@ class PendingApproval(OpsError, exit_code=ExitCode.PENDING_APPROVAL):
 
     label = "pending approval"
 
-    def __init__(self, message: str, *, approval_id: int, action: str, target: str) -> None:
-        super().__init__(
-            message, hint=f"a different operator runs: aptien-ops approval approve {approval_id}"
-        )
+    def __init__(
+        self,
+        message: str,
+        *,
+        approval_id: int,
+        action: str,
+        target: str,
+        approvers: Iterable[str] = ("admin",),
+    ) -> None:
+        #: The roles that may approve it (the policy's, for its action).
+        self.approvers = tuple(sorted(set(approvers)))
+        who = approvers_words(self.approvers)
+        super().__init__(message, hint=f"{who} runs: aptien-ops approval approve {approval_id}")
         self.approval_id = approval_id
         self.action = action
         self.target = target
@@ -136,7 +147,12 @@ class PendingApproval(OpsError, exit_code=ExitCode.PENDING_APPROVAL):
         body = super().as_json()
         err = body["error"]
         assert isinstance(err, dict)
-        err.update(approval_id=self.approval_id, action=self.action, target=self.target)
+        err.update(
+            approval_id=self.approval_id,
+            action=self.action,
+            target=self.target,
+            approvers=list(self.approvers),
+        )
         return body
 
 

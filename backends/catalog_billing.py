@@ -1,4 +1,4 @@
-"""Billing's tables (migrations 0008 and 0010), on :data:`catalog_schema.metadata`.
+"""Billing's tables (migrations 0008, 0010 and 0014), on :data:`catalog_schema.metadata`.
 
 ``tenant_billing`` holds exactly the fields of :class:`aptien_ops.domain.billing.TenantBilling`:
 Stripe ids, the subscription's status and period, the latest invoice's number, amount,
@@ -69,4 +69,22 @@ billing_cursor = Table(
     Column("event_id", String(STRIPE_ID), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
     CheckConstraint("id = 1", name="one_row"),
+)
+
+#: Migration 0014: every subscription of a linked customer, each with its own mark, so that an
+#: event about one is weighed against that one only, and the licence is the customer's newest
+#: live subscription (else the newest) whichever order their events arrive in, as a full sync
+#: picks it. Reduced as the row is: ids, status, period, created; never a card.
+billing_subscriptions = Table(
+    "billing_subscriptions",
+    metadata,
+    Column("subscription_id", String(STRIPE_ID), primary_key=True),
+    Column("customer_id", String(STRIPE_ID), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("current_period_end", UtcDateTime(), nullable=True),
+    Column("cancel_at_period_end", Boolean, nullable=False),
+    Column("created", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    CheckConstraint(f"status IN {LICENCE_STATES!r}", name="status"),
+    Index(None, "customer_id"),
 )

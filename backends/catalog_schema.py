@@ -36,7 +36,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: The Alembic revision this code writes and expects. A test asserts it is the script head;
 #: a new migration bumps it.
-SCHEMA_HEAD = "0013"
+SCHEMA_HEAD = "0015"
 
 #: Key of the PostgreSQL advisory lock that serialises concurrent schema upgrades.
 SCHEMA_LOCK_KEY = 0x4170_7469_656E  # "Aptien"

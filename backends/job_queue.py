@@ -13,18 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import procrastinate
+import procrastinate.worker
 from procrastinate import exceptions as pexc
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
 from aptien_ops.config import CatalogSettings
+from aptien_ops.domain.job_board import worker_app_name
 from aptien_ops.domain.jobs import JOB_KINDS, Enqueued, JobRecord, JobSpec, queue_name
-from aptien_ops.errors import ConfigError, InvalidInput, Unavailable
+from aptien_ops.errors import ConfigError, InvalidInput, OpsError, Unavailable, one_line
 from aptien_ops.ports.jobs import JobHandler, JobQueue
 
 JOBS_SCHEMA = "procrastinate"
@@ -44,8 +49,10 @@ _LIST = """
 SELECT j.id, j.queue_name, j.task_name, j.status::text AS status, j.attempts, j.args,
        (SELECT min(e.at) FROM procrastinate_events e
          WHERE e.job_id = j.id AND e.type = 'deferred') AS queued_at,
-       last.type::text AS last_event, last.at AS last_event_at
+       last.type::text AS last_event, last.at AS last_event_at,
+       f.reason AS failure, f.failed_at
   FROM procrastinate_jobs j
+  LEFT JOIN aptien_job_failures f ON f.job_id = j.id
   LEFT JOIN LATERAL (SELECT e.type, e.at FROM procrastinate_events e
                       WHERE e.job_id = j.id ORDER BY e.id DESC LIMIT 1) last ON true
  WHERE j.task_name LIKE 'aptien.%%'
@@ -55,10 +62,34 @@ SELECT j.id, j.queue_name, j.task_name, j.status::text AS status, j.attempts, j.
  ORDER BY j.id DESC
  LIMIT %(limit)s
 """
+#: A job attempt's failure, the last one kept (table of catalog revision 0015).
+_FAILED = """
+INSERT INTO aptien_job_failures (job_id, reason) VALUES (%(id)s, %(reason)s)
+ON CONFLICT (job_id) DO UPDATE SET reason = EXCLUDED.reason, failed_at = now()
+"""
+#: The longest failure reason kept (one line an operator reads).
+FAILURE_LIMIT = 300
 _HELD = """
 SELECT id FROM procrastinate_jobs
  WHERE lock = %(lock)s AND status IN ('todo', 'doing') ORDER BY id LIMIT 1
 """
+
+
+class _Worker(procrastinate.worker.Worker):
+    """procrastinate's worker, whose side-task monitor keeps watching: without a periodic
+    task, its deferrer returns at once and the monitor (which waits for the first side task
+    to end) stopped watching, so a heartbeat that failed went unnoticed while other workers
+    took this one for dead and ran its jobs again. (procrastinate is pinned exactly: the
+    catalog's migration applies its schema; tests/test_jobs.py checks this hook.)"""
+
+    async def _periodic_deferrer(self) -> None:
+        await super()._periodic_deferrer()  # type: ignore[no-untyped-call]
+        await asyncio.Event().wait()
+
+
+class _App(procrastinate.App):
+    def _worker(self, **kwargs: Any) -> procrastinate.worker.Worker:
+        return _Worker(app=self, **{**self.worker_defaults, **kwargs})
 
 
 def catalog_conninfo(settings: CatalogSettings) -> tuple[str, str | None]:
@@ -91,7 +122,7 @@ class ProcrastinateQueue:
         # An asynchronous connector, used synchronously by commands (procrastinate opens a
         # synchronous pool for them) and asynchronously by a worker, whose periodic deferrer
         # defers through the tasks' own app.
-        self.app = procrastinate.App(
+        self.app = _App(
             connector=procrastinate.PsycopgConnector(
                 conninfo=self._conninfo, min_size=1, max_size=POOL_MAX
             )
@@ -102,6 +133,7 @@ class ProcrastinateQueue:
         for kind in JOB_KINDS:
             self._register(kind, retry)
         self._opened = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _register(self, kind: str, retry: procrastinate.RetryStrategy) -> None:
         def run(context: procrastinate.JobContext, /, **kwargs: Any) -> None:
@@ -109,16 +141,39 @@ class ProcrastinateQueue:
                 raise RuntimeError("no handler: this queue is not running a worker")
             job = context.job
             assert job is not None and job.id is not None
-            self._handler(kind, kwargs, job.id)
+            try:
+                self._handler(kind, kwargs, job.id)
+            except Exception as exc:
+                self._note_failure(job.id, exc)
+                raise
 
         self.app.task(name=f"{TASK_PREFIX}{kind}", queue=kind, retry=retry, pass_context=True)(run)
 
+    def _note_failure(self, job_id: int, exc: Exception) -> None:
+        """Keep why an attempt of ``job_id`` failed, for ``jobs show`` (from a job's thread,
+        through the worker's loop). Never fails the job's own outcome: a reason that cannot
+        be kept is still in the ops log."""
+        if isinstance(exc, OpsError):
+            reason = exc.message
+        else:
+            reason = f"internal error {type(exc).__name__}"
+        reason = one_line(self._hidden(reason) or type(exc).__name__, FAILURE_LIMIT)
+        loop = self._loop
+        if loop is None:
+            return
+        write = self.app.connector.execute_query_async(_FAILED, id=job_id, reason=reason)
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(write, loop).result(timeout=30)
+
     # ------------------------------------------------------------------ connections
 
+    def _hidden(self, text: str) -> str:
+        """``text``'s first line without the catalog's password."""
+        line = text.strip().splitlines()[0] if text.strip() else ""
+        return line.replace(self._secret, "***") if self._secret else line
+
     def _unavailable(self, exc: BaseException) -> Unavailable:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if self._secret:
-            reason = reason.replace(self._secret, "***")
+        reason = self._hidden(str(exc)) or type(exc).__name__
         return Unavailable(f"the job queue is unreachable: {reason}")
 
     @contextlib.contextmanager
@@ -226,8 +281,19 @@ class ProcrastinateQueue:
         queues = [queue_name(region, kind) for kind in kinds]
         if schedule is not None:
             self._periodic(*schedule)
+        # Its catalog connections named after the worker: the Jobs screen lists the workers
+        # connected, with their host, pid and region (backends.job_board).
+        named = procrastinate.PsycopgConnector(
+            conninfo=make_conninfo(
+                self._conninfo,
+                application_name=worker_app_name(os.getpid(), region, socket.gethostname()),
+            ),
+            min_size=1,
+            max_size=POOL_MAX,
+        )
         try:
-            asyncio.run(self._work(self.app, queues, concurrency, name, until_idle))
+            with self.app.replace_connector(named) as app:
+                asyncio.run(self._work(app, queues, concurrency, name, until_idle))
         except (pexc.ConnectorException, OSError) as exc:
             raise self._unavailable(exc) from None
 
@@ -257,6 +323,10 @@ class ProcrastinateQueue:
         name: str,
         until_idle: bool,
     ) -> None:
+        self._loop = asyncio.get_running_loop()
+        failures = _SideTaskFailures()
+        worker_log = logging.getLogger("procrastinate.worker")
+        worker_log.addHandler(failures)
         async with app.open_async():
             sweeper = asyncio.create_task(self._requeue_stalled(app, queues))
             try:
@@ -271,9 +341,14 @@ class ProcrastinateQueue:
                     delete_jobs="never",
                 )
             finally:
+                worker_log.removeHandler(failures)
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+        if failures.first is not None:
+            # procrastinate stops a worker whose heartbeat, listener or deferrer failed, and
+            # returns as if asked to stop: say why, and fail.
+            raise Unavailable(f"worker stopped: {self._hidden(failures.first)}")
 
     @staticmethod
     async def _requeue_stalled(app: procrastinate.App, queues: list[str]) -> None:
@@ -295,6 +370,25 @@ class ProcrastinateQueue:
             self._opened = False
 
 
+class _SideTaskFailures(logging.Handler):
+    """Catches procrastinate's record of a worker's background task that failed (its
+    ``action`` is ``side_task_failed``): the first one's task and reason."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.first: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "action", None) != "side_task_failed" or self.first is not None:
+            return
+        task = getattr(record, "task_name", "background")
+        exc = record.exc_info[1] if record.exc_info else None
+        while isinstance(exc, pexc.ProcrastinateException) and exc.__cause__ is not None:
+            exc = exc.__cause__  # procrastinate's own says only "Database error."
+        reason = (str(exc).strip() or type(exc).__name__) if exc is not None else "?"
+        self.first = f"its {task} task failed: {reason}"
+
+
 def _record(row: Mapping[str, Any]) -> JobRecord:
     args = dict(row["args"] or {})
     region, _, kind = str(row["queue_name"]).partition(".")
@@ -310,6 +404,8 @@ def _record(row: Mapping[str, Any]) -> JobRecord:
         queued_at=row["queued_at"],
         last_event=row["last_event"],
         last_event_at=row["last_event_at"],
+        failure=row["failure"],
+        failed_at=row["failed_at"],
     )
 
 

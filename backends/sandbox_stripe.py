@@ -5,12 +5,16 @@ made in it by ``sandbox init``. Sandbox only; never loaded in production.
 The server is localstripe with three changes made in its process: its store stays in memory
 (localstripe would pickle it to one fixed file in /tmp), events are listed newest first (as
 Stripe lists them), and a subscription created with ``metadata[sandbox_status]`` takes that
-status (localstripe cannot put one in ``trialing``, ``past_due`` or ``unpaid`` by itself; its first
-invoice stays paid by the test card).
+status (localstripe cannot put one in ``trialing``, ``past_due`` or ``unpaid`` by itself). Its
+invoices are numbered when finalised (``SBX-0001``, …: localstripe gives them no number), and
+the first invoice of a subscription made ``past_due`` or ``unpaid`` stays ``open``, due at the
+period's start, as Stripe keeps the invoice its client has not paid (localstripe's is paid by
+the test card).
 """
 
 from __future__ import annotations
 
+import itertools
 import socket
 import urllib.error
 import urllib.request
@@ -47,6 +51,39 @@ def _patch(resources: Any) -> None:
             self.status = wanted
 
     resources.Subscription.__init__ = with_status
+    _patch_invoices(resources)
+
+
+#: The subscription states whose latest invoice the client has not paid.
+_UNPAID = ("past_due", "unpaid")
+
+
+def _patch_invoices(resources: Any) -> None:
+    numbers = itertools.count(1)
+    finalize = resources.Invoice._finalize
+
+    def numbered(self: Any) -> None:
+        finalize(self)
+        self.number = f"SBX-{next(numbers):04d}"
+
+    resources.Invoice._finalize = numbered
+    paid_or_not = resources.Invoice.status.fget
+
+    def status(self: Any) -> Any:
+        shown = paid_or_not(self)
+        return "open" if shown == "paid" and getattr(self, "_sandbox_unpaid", False) else shown
+
+    resources.Invoice.status = property(status)
+    made = resources.Subscription.__init__
+
+    def unpaid(self: Any, *args: Any, **kwargs: Any) -> None:
+        made(self, *args, **kwargs)  # its first invoice made, finalised and paid by now
+        if self.status in _UNPAID and self.latest_invoice:
+            invoice = resources.Invoice._api_retrieve(self.latest_invoice)
+            invoice._sandbox_unpaid = True
+            invoice.due_date = invoice.date
+
+    resources.Subscription.__init__ = unpaid
 
 
 def serve(port: int, ready: Callable[[str], None]) -> None:

@@ -6,6 +6,7 @@ lock are parts of the app of their own: ``navigation``, ``jobs`` and ``idle_lock
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -74,7 +75,11 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
             "ctrl+z", "suspend", "Suspend", show=False, tooltip="back to the shell; fg returns"
         ),
         Binding(
-            "ctrl+r", "screen.refresh", "Reload", show=False, tooltip="reload what the screen shows"
+            "r,ctrl+r",
+            "screen.refresh",
+            "Reload",
+            show=False,
+            tooltip="read what the screen shows again, keeping the cursor and the filter",
         ),
         Binding("q", "quit", "Quit", tooltip="quit (ctrl+q works everywhere)"),
     ]
@@ -131,6 +136,10 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         is doing. ``q`` asks before quitting while there is one."""
         self.quit_when_done = False
         """The operator chose to quit once the running jobs are done."""
+        self.leaving = threading.Event()
+        """Set when the connection is lost (SIGHUP) or the console told to stop (SIGTERM): a
+        long job (a backup run, a schema migration) finishes the step under way, records it
+        and starts no other, so that the console leaves soon, not after the whole run."""
 
     # -- what the operator may do ----------------------------------------------------------
 
@@ -271,7 +280,7 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
 
     def refresh_screen(self) -> None:
         """Read the current screen's data and the operator's roles again (the palette's
-        Refresh; ctrl+r on a screen)."""
+        Refresh; r or ctrl+r on a screen)."""
         screen = self.screen
         if isinstance(screen, OpsScreen):
             screen.action_refresh()

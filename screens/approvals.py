@@ -18,7 +18,6 @@ from aptien_ops.permissions import Action
 from aptien_ops.screens.base import (
     CLEAR_FILTER,
     FILTER,
-    RELOAD,
     highlighted_key,
     open_row,
 )
@@ -95,7 +94,6 @@ class ApprovalsScreen(CatalogFilteredScreen):
         FILTER,
         CLEAR_FILTER,
         open_row("open the highlighted request: its parameters and decision in full"),
-        RELOAD,
     ]
     PERMISSIONS = {"approve": Action.APPROVAL_DECIDE, "reject": Action.APPROVAL_DECIDE}
     AUTO_REFRESH = True

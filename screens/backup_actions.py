@@ -140,7 +140,11 @@ class BackupActions(OpsScreen, JobRunner):
         self, *, names: list[str], due: bool, region: str | None
     ) -> Callable[[], list[RunOutcome]]:
         def run() -> list[RunOutcome]:
-            return self.console.backups.run(names, due=due, region=region, progress=self._report)
+            # A hang-up (self.ops.leaving): the dump under way finishes, no other starts.
+            stopped = self.ops.leaving.is_set
+            return self.console.backups.run(
+                names, due=due, region=region, progress=self._report, stopped=stopped
+            )
 
         return run
 

@@ -2,7 +2,7 @@
 
 ``b`` backs up a tenant (the highlighted one, editable in a small dialog), ``d`` runs what is
 due (backups, then verifications), ``v`` verifies the highlighted backup at a chosen level,
-``R`` restores it (into a new tenant, or over its own tenant's data once its name is typed: a
+``E`` restores it (into a new tenant, or over its own tenant's data once its name is typed: a
 four-eyes request) and ``p`` prunes by retention after showing what would go. The actions and
 their progress live in :mod:`aptien_ops.screens.backup_actions`; what the table shows for each
 region filter is worked out in the worker by :mod:`aptien_ops.screens.backups_view`.
@@ -69,8 +69,9 @@ class BackupsScreen(CatalogFilteredScreen, BackupActions):
             "v", "verify", "Verify", tooltip="verify the highlighted backup: quick, full or restore"
         ),
         # Named on the backup's detail below the table (the footer has no room left at 80).
+        # E, not R: R is the region filter, as on every screen that has one.
         Binding(
-            "R",
+            "E",
             "restore",
             "Restore",
             show=False,
@@ -193,7 +194,7 @@ class BackupsScreen(CatalogFilteredScreen, BackupActions):
             f"{key} {what}"
             for key, what, action in (
                 ("v", "verifies it", Action.BACKUP_VERIFY),
-                ("R", "restores it", Action.BACKUP_RESTORE),
+                ("E", "restores it", Action.BACKUP_RESTORE),
             )
             if self.ops.may(action)
         ]

@@ -29,9 +29,10 @@ if TYPE_CHECKING:
     from aptien_ops.screens.app import OpsApp
     from aptien_ops.screens.lists import ListTable
 
-#: The region filter's key, alike on every screen that shows tenants by region.
+#: The region filter's key (shift+r), alike on every screen that shows tenants by region; ``r``
+#: reloads on every screen (the app's binding).
 REGION_FILTER = Binding(
-    "r", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
+    "R", "app.cycle_region", "Region", tooltip="region filter: all → each region → all"
 )
 #: ``/`` on every list: the filter bar (screens/filter_bar.py). A priority binding: the app runs
 #: it before it hands the next key to the focused widget, so the letters typed right after ``/``
@@ -75,8 +76,6 @@ def open_row(tooltip: str) -> Binding:
 #: Screens of shared state (``OpsScreen.AUTO_REFRESH``) read it again this often while shown,
 #: unless ``[tui] refresh_seconds`` says otherwise.
 AUTO_REFRESH_SECONDS = 30.0
-#: ``r`` reloads on screens where it does not cycle the region (ctrl+r reloads everywhere).
-RELOAD = Binding("r", "refresh", "Reload", show=False, tooltip="read it again now (ctrl+r too)")
 
 
 class OpsTable(DataTable[Any]):

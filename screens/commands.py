@@ -54,6 +54,9 @@ ACTION_TITLES: dict[tuple[str, str], str] = {
     ("Notices", "open_detail"): "Show notice",
     ("Notices", "draft"): "Draft a notice (maintenance, outage, change)",
     ("Notices", "toggle_all"): "Show all notices, or those not finished",
+    ("Jobs", "filter"): "Filter jobs",
+    ("Jobs", "retry"): "Retry a failed job",
+    ("Jobs", "cancel_job"): "Cancel a waiting or running job",
     ("Notice", "send"): "Send a notice (dry run first)",
     ("Notice", "post_update"): "Post an update of a notice",
     ("Notice", "resolve"): "Resolve a notice",
@@ -129,10 +132,10 @@ class OpsCommands(Provider):
                 )
             found += self._detail_commands(screen_class)
         found.append(
-            ("Refresh", "read this screen and your roles again, key ^r", app.refresh_screen)
+            ("Refresh", "read this screen and your roles again, key r or ^r", app.refresh_screen)
         )
         found.append(
-            ("Cycle region filter", "all → each region → all, key r", app.action_cycle_region)
+            ("Cycle region filter", "all → each region → all, key R", app.action_cycle_region)
         )
         found.append(("Show keys of every screen", "help, key ? or F1", app.action_help))
         found.append(("Lock the console", "Enter unlocks, key ^l", app.action_lock))

@@ -23,13 +23,15 @@ from aptien_ops.screens.base import REGION_FILTER, OpsScreen
 from aptien_ops.screens.billing_render import card_text
 from aptien_ops.screens.columns import ColumnSpec, SpecGrid
 from aptien_ops.screens.formatting import count, plural
+from aptien_ops.screens.jobs_render import dashboard_text as jobs_card
 from aptien_ops.screens.partner_render import partners_text
 from aptien_ops.services.billing_results import BillingSummary, NotConnected
 from aptien_ops.services.partner_results import PartnerSummary
 
 if TYPE_CHECKING:
-    from aptien_ops.domain.op_notices import Notice
+    from aptien_ops.domain.job_board import JobBoard
     from aptien_ops.services.incident_results import BreachCheck
+    from aptien_ops.services.op_notice_results import NoticeRow
 
 #: Columns of the tenants card, in the order an operator scans them.
 STATES = (
@@ -73,14 +75,19 @@ class Fleet:
     backups: BackupHealth | OpsError | None = None
     partners: PartnerSummary | OpsError | None = None
     billing: BillingSummary | NotConnected | OpsError | None = None
-    notices: list[Notice] | OpsError | None = None
-    """Operational notices in progress or scheduled."""
+    notices: list[NoticeRow] | OpsError | None = None
+    """Operational notices in progress or scheduled, with their stored scope per region."""
     incidents: BreachCheck | None = None
     """Incidents whose clock runs; None unless the operator may see incidents (its card is
     shown only while there is one)."""
+    jobs: JobBoard | None = None
+    """The job queue (a PostgreSQL catalog's; its card is shown only while jobs failed)."""
 
     def complete(self) -> bool:
-        return all(getattr(self, f.name) is not None for f in fields(self) if f.name != "incidents")
+        optional = ("incidents", "jobs")
+        return all(
+            getattr(self, f.name) is not None for f in fields(self) if f.name not in optional
+        )
 
 
 class DashboardScreen(OpsScreen):
@@ -106,6 +113,7 @@ class DashboardScreen(OpsScreen):
         fleet = Fleet()
         with VerticalScroll(id="dashboard-cards"):
             yield Static(id="dashboard-incidents", classes="card")
+            yield Static(id="dashboard-jobs", classes="card")
             yield Static(_card(fleet.counts, self._tenants), id="dashboard-tenants", classes="card")
             yield Static(
                 _card(fleet.regions, self._regions), id="dashboard-regions", classes="card"
@@ -113,7 +121,9 @@ class DashboardScreen(OpsScreen):
             yield Static(
                 _card(fleet.pending, self._approvals), id="dashboard-approvals", classes="card"
             )
-            yield Static(_card(fleet.notices, _notices), id="dashboard-notices", classes="card")
+            yield Static(
+                _card(fleet.notices, self._notices), id="dashboard-notices", classes="card"
+            )
             yield Static(
                 _card(fleet.backups, self._backups), id="dashboard-backups", classes="card"
             )
@@ -127,8 +137,10 @@ class DashboardScreen(OpsScreen):
 
     def on_mount(self) -> None:
         self.query_one("#dashboard-incidents").display = False
+        self.query_one("#dashboard-jobs").display = False
         titles = {
             "#dashboard-incidents": "Breaches: the 72-hour clock",
+            "#dashboard-jobs": "Jobs: failed for good",
             "#dashboard-tenants": "Tenants by region and state",
             "#dashboard-regions": "Regions: capacity and load",
             "#dashboard-approvals": "Four-eyes approvals",
@@ -198,9 +210,7 @@ class DashboardScreen(OpsScreen):
             fleet.pending = error
         try:
             fleet.notices = [
-                row.notice
-                for row in services.op_notices.list()
-                if str(row.notice.status) in UPCOMING
+                row for row in services.op_notices.list() if str(row.notice.status) in UPCOMING
             ]
         except OpsError as error:
             fleet.notices = error
@@ -223,6 +233,11 @@ class DashboardScreen(OpsScreen):
                 fleet.incidents = services.incidents.check()
             except OpsError:
                 fleet.incidents = None  # the Incidents screen says why
+        if services.job_board.available:
+            try:
+                fleet.jobs = services.job_board.read().board
+            except OpsError:
+                fleet.jobs = None  # the Jobs screen says why
         return fleet
 
     def _loaded(self, fleet: Fleet) -> None:
@@ -249,7 +264,9 @@ class DashboardScreen(OpsScreen):
         self.query_one("#dashboard-backups", Static).update(
             _card(self.fleet.backups, self._backups)
         )
-        self.query_one("#dashboard-notices", Static).update(_card(self.fleet.notices, _notices))
+        self.query_one("#dashboard-notices", Static).update(
+            _card(self.fleet.notices, self._notices)
+        )
         self.query_one("#dashboard-partners", Static).update(
             _card(self.fleet.partners, self._partners)
         )
@@ -261,6 +278,10 @@ class DashboardScreen(OpsScreen):
         card.display = bool(running)
         if running:
             card.update(_incidents(running))
+        jobs = self.query_one("#dashboard-jobs", Static)
+        jobs.display = bool(self.fleet.jobs and self.fleet.jobs.failed)
+        if self.fleet.jobs and self.fleet.jobs.failed:
+            jobs.update(jobs_card(self.fleet.jobs))
 
     def _wanted_regions(self, known: list[str]) -> list[str]:
         region = self.ops.region_filter
@@ -338,6 +359,16 @@ class DashboardScreen(OpsScreen):
         region = self.ops.region_filter
         return card_text(summary, [region] if region else None)
 
+    def _notices(self, rows: list[NoticeRow] | OpsError) -> Text:
+        """In progress and scheduled notices, a line each (the first few), or that there is
+        none; with a region filter, those whose stored scope holds a tenant there."""
+        if isinstance(rows, OpsError):
+            return Text(rows.one_line(), style="red")
+        from aptien_ops.screens.notice_render import card_text
+
+        region = self.ops.region_filter
+        return card_text([r.notice for r in rows if not region or r.regions.get(region)], region)
+
     @staticmethod
     def _later() -> SpecGrid:
         rows = [(Text(label, style="bold"), Text(text, style="dim")) for label, text in LATER]
@@ -357,15 +388,6 @@ def _incidents(running: Any) -> Text:
 
 #: The notices' statuses the dashboard shows: told to clients, not over.
 UPCOMING = ("scheduled", "in-progress")
-
-
-def _notices(notices: list[Notice] | OpsError) -> Text:
-    """In progress and scheduled notices, a line each (the first few), or that there is none."""
-    if isinstance(notices, OpsError):
-        return Text(notices.one_line(), style="red")
-    from aptien_ops.screens.notice_render import card_text
-
-    return card_text(notices)
 
 
 def _card(part: Any, render: Callable[[Any], SpecGrid | Text]) -> SpecGrid | Text | str:

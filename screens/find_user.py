@@ -2,7 +2,7 @@
 
 The search runs :meth:`InspectionService.find_user` in a worker; each tenant found arrives as a
 message while the others are still being searched, with a progress bar. The region filter
-(``r``) narrows it. Tenants that could not be searched (a cluster down) are named. Only
+(``R``) narrows it. Tenants that could not be searched (a cluster down) are named. Only
 operators with ``security`` get the search box; others are told why, and nothing is called.
 """
 

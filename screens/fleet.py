@@ -357,7 +357,10 @@ class FleetScreen(OpsScreen):
             self.post_message(MigrateProgress(done, total, tenant))
 
         return lambda: self.console.fleet.migrate(
-            region=region, parallel=MIGRATE_PARALLEL, progress=report
+            region=region,
+            parallel=MIGRATE_PARALLEL,
+            progress=report,
+            interrupted=self.ops.leaving.is_set,  # a hang-up: no further tenant starts
         )
 
     @on(MigrateProgress)

@@ -124,7 +124,7 @@ class OpsFooter(Footer):
     def _say(self, label: Label) -> None:
         label.update(f"↻ {self.refreshed}")
         every = f"every {self.every:g} s, and " if self.every else ""
-        label.tooltip = f"read at {self.refreshed} UTC; read again {every}on ctrl+r"
+        label.tooltip = f"read at {self.refreshed} UTC; read again {every}on r (or ctrl+r)"
 
 
 def _width(key: Widget) -> int:

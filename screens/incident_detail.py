@@ -16,7 +16,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from aptien_ops.screens.base import RELOAD
 from aptien_ops.screens.incident_actions import ACTION_PERMISSIONS, IncidentActions, IncidentView
 from aptien_ops.screens.incident_modals import EditIncidentModal, TimelineModal
 from aptien_ops.screens.incident_render import (
@@ -63,7 +62,6 @@ class IncidentDetailScreen(IncidentActions):
         ),
         Binding("x", "exempt", "Exempt", tooltip="record an Art. 34(3) exemption instead"),
         Binding("c", "close", "Close", tooltip="close the incident, with a reason"),
-        RELOAD,
     ]
     PERMISSIONS = ACTION_PERMISSIONS
     #: The clock runs and a notice campaign moves its deliveries on: read again while shown.

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import CLEAR_FILTER, FILTER, RELOAD, OpsScreen, open_row
+from aptien_ops.screens.base import CLEAR_FILTER, FILTER, OpsScreen, open_row
 from aptien_ops.screens.columns import ColumnSpec
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import minute, plain, plural
@@ -96,7 +96,6 @@ class IncidentsScreen(SummaryListScreen):
         CLEAR_FILTER,
         open_row("open the highlighted incident: timeline, scope, reports, deliveries"),
         Binding("n", "open_incident", "New", tooltip="open a new incident: its clock starts"),
-        RELOAD,
     ]
     PERMISSIONS = {"open_incident": Action.BREACH_OPEN}
     DETAIL_SCREEN = IncidentDetailScreen

@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import sys
+import threading
 
 from textual.app import App
 from textual.geometry import Region
@@ -22,6 +23,7 @@ class JobTracking(App[None]):
     ``OpsApp``, whose ``__init__`` sets ``jobs`` and ``quit_when_done``)."""
 
     jobs: dict[OpsScreen, str]
+    leaving: threading.Event
     quit_when_done: bool
     locked: bool
     ended: str | None
@@ -44,11 +46,13 @@ class JobTracking(App[None]):
         loop.call_soon_threadsafe(self._hang_up)
 
     def _hang_up(self) -> None:
+        self.leaving.set()  # a long job starts no further step (its worker gets no interrupt)
         self.run_worker(self._leave_when_done(), group="hang-up", exclusive=True)
 
     async def _leave_when_done(self) -> None:
         """Wait for every worker under way (an action in a thread records its own outcome in
-        the ops log as it ends), then exit."""
+        the ops log as it ends; a long job ends after its current step, as ``leaving`` tells
+        it), then exit."""
         me = get_current_worker()
         await self.workers.wait_for_complete(
             [w for w in self.workers if w is not me and not w.is_finished]

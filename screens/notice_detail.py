@@ -28,7 +28,7 @@ from textual.widgets import Static
 from aptien_ops.domain.op_notices import CHANNELS, EDITABLE, FINISHED, StepKind
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import RELOAD, OpsScreen
+from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.formatting import plural
 from aptien_ops.screens.lists import ListScroll
 from aptien_ops.screens.modals import OpsModal, ReasonModal
@@ -94,7 +94,6 @@ class NoticeDetailScreen(OpsScreen):
         Binding("e", "edit", "Edit", tooltip="edit its title, body or window (draft, scheduled)"),
         Binding("v", "resolve", "Resolve", tooltip="mark it resolved (sends nothing)"),
         Binding("c", "cancel_notice", "Cancel", tooltip="cancel it, with a reason"),
-        RELOAD,
     ]
     PERMISSIONS = ACTION_PERMISSIONS
     #: Deliveries move on while another operator sends; windows start: read again while shown.

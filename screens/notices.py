@@ -23,7 +23,7 @@ from textual.widgets import Static
 
 from aptien_ops.errors import OpsError
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import CLEAR_FILTER, FILTER, RELOAD, OpsScreen, open_row
+from aptien_ops.screens.base import CLEAR_FILTER, FILTER, OpsScreen, open_row
 from aptien_ops.screens.columns import ColumnSpec
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import plural
@@ -82,7 +82,6 @@ class NoticesScreen(SummaryListScreen):
         open_row("open the highlighted notice: scope, updates, deliveries per channel"),
         Binding("n", "draft", "New", tooltip="draft a notice: kind, title, body, window, scope"),
         Binding("a", "toggle_all", "All/open", tooltip="show every notice, or those not finished"),
-        RELOAD,
     ]
     PERMISSIONS = {"draft": Action.NOTICE_DRAFT}
     DETAIL_SCREEN = NoticeDetailScreen

@@ -26,7 +26,7 @@ from aptien_ops.domain import OpsLogEntry, OpsLogPage
 from aptien_ops.errors import IntegrityFailure, OpsError
 from aptien_ops.opslog import VerifyReport
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import CLEAR_FILTER, FILTER, RELOAD, open_row
+from aptien_ops.screens.base import CLEAR_FILTER, FILTER, open_row
 from aptien_ops.screens.event_table import Column, EventTable
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import count, outcome_text, short_minute
@@ -78,7 +78,6 @@ class OpsLogScreen(CatalogFilteredScreen):
         FILTER,
         CLEAR_FILTER,
         open_row("open the highlighted entry: who, from where, and every parameter"),
-        RELOAD,
     ]
     PERMISSIONS = {"verify": Action.OPSLOG_VERIFY, "verify_witnessed": Action.OPSLOG_VERIFY}
     AUTO_REFRESH = True

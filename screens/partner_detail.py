@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from aptien_ops.screens.base import RELOAD, OpsScreen
+from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.lists import ListScroll
 from aptien_ops.screens.partner_render import (
     agreements_text,
@@ -42,7 +42,7 @@ class PartnerDetailScreen(OpsScreen):
     TITLE = "Partner"
     CSS_PATH = Path(__file__).with_name("partners.tcss")
     AUTO_FOCUS = "#partner-sections"
-    BINDINGS = [Binding("escape", "back", "Back", tooltip="back to the partners list"), RELOAD]
+    BINDINGS = [Binding("escape", "back", "Back", tooltip="back to the partners list")]
 
     def __init__(self, name: str) -> None:
         super().__init__()

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from aptien_ops.domain.partners import utc_date
-from aptien_ops.screens.base import CLEAR_FILTER, FILTER, RELOAD, open_row
+from aptien_ops.screens.base import CLEAR_FILTER, FILTER, open_row
 from aptien_ops.screens.columns import ColumnSpec
 from aptien_ops.screens.filter_bar import FilterBar
 from aptien_ops.screens.formatting import plain, plural
@@ -61,7 +61,6 @@ class PartnersScreen(SummaryListScreen):
         FILTER,
         CLEAR_FILTER,
         open_row("open the highlighted partner: agreements, reviews, assignments, shares"),
-        RELOAD,
     ]
     DETAIL_SCREEN = PartnerDetailScreen
     NOUN = "partner"

@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from aptien_ops.errors import OpsError, PendingApproval, Stale
-from aptien_ops.permissions import approvers
+from aptien_ops.wording import approvers_words
 
 
 class ServiceOutcome(Message, bubble=False):
@@ -41,9 +41,10 @@ class ServiceOutcome(Message, bubble=False):
 
 
 def pending_notice(pending: PendingApproval) -> str:
-    """``request #7 recorded; another admin must approve`` — what the operator does next."""
-    who = " or ".join(sorted(approvers(pending.action)))
-    return f"request #{pending.approval_id} recorded; another {who} must approve"
+    """``request #7 recorded; another admin or security operator must approve`` — what the
+    operator does next (who approves: the policy's roles for the action, as the CLI says)."""
+    who = approvers_words(pending.approvers)
+    return f"request #{pending.approval_id} recorded; {who} must approve"
 
 
 class ServiceCaller(DOMNode):

@@ -1,6 +1,8 @@
 """Below the smallest terminal the console is laid out for (60×20), one line asks for a bigger
 one instead of a screen whose tables and keys are cut: nothing behind it shows through, and only
-quitting works until the terminal is big enough again (then the screen comes back as it was)."""
+quitting works until the terminal is big enough again (then the screen comes back as it was).
+The same at start (the command line does not refuse a small terminal) and after a resize: one
+minimum, this module's."""
 
 from __future__ import annotations
 

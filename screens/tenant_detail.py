@@ -23,7 +23,6 @@ from textual.widgets import Static, TabbedContent, TabPane
 from aptien_ops.domain import Approval, Tenant
 from aptien_ops.errors import OpsError, PendingApproval
 from aptien_ops.permissions import Action
-from aptien_ops.screens.base import RELOAD
 from aptien_ops.screens.billing_render import section_text
 from aptien_ops.screens.formatting import day
 from aptien_ops.screens.help import key_rows
@@ -35,6 +34,7 @@ from aptien_ops.screens.lifecycle_modals import (
     TypeNameToPurgeModal,
 )
 from aptien_ops.screens.modals import ConfirmModal, ReasonModal
+from aptien_ops.screens.service_calls import pending_notice
 from aptien_ops.screens.tenant_partners import (
     PARTNER_PERMISSIONS,
     TenantPartnerActions,
@@ -108,7 +108,6 @@ class TenantDetailScreen(TenantPartnerActions):
             "p", "purge", "Purge", tooltip="request the purge of a cancelled tenant (type its name)"
         ),
         Binding("escape", "back", "Back", tooltip="back to the tenants list"),
-        RELOAD,
     ]
     PERMISSIONS = {
         "suspend": Action.TENANT_SUSPEND,
@@ -366,8 +365,7 @@ class TenantDetailScreen(TenantPartnerActions):
     def approval_pending(self, pending: PendingApproval) -> None:
         verb = pending.action.rpartition(".")[2]
         self.app.notify(
-            f"{verb} request #{pending.approval_id} recorded; "
-            "a second admin must approve in Approvals",
+            f"{verb} {pending_notice(pending)} in Approvals",
             title="Awaiting approval",
             severity="warning",
             timeout=10,

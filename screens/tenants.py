@@ -74,7 +74,7 @@ UNFILTERABLE = re.compile(r"[^\w\s.-]")
 
 
 class TenantsScreen(PagedListScreen):
-    """Every tenant, filtered with ``/``, sorted with ``s``, region cycled with ``r``, licence
+    """Every tenant, filtered with ``/``, sorted with ``s``, region cycled with ``R``, licence
     group cycled with ``b``."""
 
     MODE = "tenants"

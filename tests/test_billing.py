@@ -119,6 +119,7 @@ def test_the_billing_role_links_sees_everything_and_unlinks(
     first = status.rows[0].as_json()
     assert first["customer"] == acme
     assert first["invoice"] == {
+        "id": "in_7",
         "number": "INV-7",
         "amount": 129_950,
         "currency": "eur",

@@ -18,7 +18,12 @@ from aptien_ops.backends.sql_catalog import SqlCatalog
 from aptien_ops.composition import open_console
 from aptien_ops.config import CatalogSettings
 from aptien_ops.domain import Identity, Tenant, TenantState
-from aptien_ops.domain.billing import BillingStatus, LicenceState, TenantBilling
+from aptien_ops.domain.billing import (
+    BillingStatus,
+    LicenceState,
+    SubscriptionFacts,
+    TenantBilling,
+)
 from aptien_ops.errors import Conflict, ExitCode, NotFound
 
 from catalog_roles import OWNER_PW, RUNTIME_PW, create_catalog_roles, production_config
@@ -206,11 +211,12 @@ def test_the_status_json_written_by_the_database_is_the_status_as_json(
     if shown_in_full:
         assert expected[0]["period_end"] == "2027-03-01T09:30:00Z"
         assert expected[0]["invoice"]["number"] == 'Rë "7"\\'  # type: ignore[index]
+        assert expected[0]["invoice"]["id"] == "in_42"  # type: ignore[index]
         assert expected[1]["customer"] is None and expected[1]["licence"] == "none"
     else:
         assert list(expected[0]) == ["tenant", "licence", "group", "period_end",
                                      "cancel_at_period_end"]  # fmt: skip
-        assert "cus_" not in text and "INV" not in text
+        assert "cus_" not in text and "INV" not in text and "in_42" not in text
 
 
 def _key_order(value: object) -> object:
@@ -235,12 +241,26 @@ def test_no_catalog_column_can_hold_a_card_and_no_billing_column_an_address(
     finally:
         engine.dispose()
     billing = {t.name for t in catalog_billing.metadata.sorted_tables if "billing" in t.name}
-    assert billing == {"tenant_billing", "billing_events", "billing_cursor"} <= set(tables)
+    assert (
+        billing
+        == {
+            "tenant_billing",
+            "billing_events",
+            "billing_cursor",
+            "billing_subscriptions",
+        }
+        <= set(tables)
+    )
     assert [f"{t}.{c}" for t, names in columns.items() for c in names if CARD.search(c)] == []
     assert [f"{t}.{c}" for t in billing for c in columns[t] if EXPIRY_OR_ADDRESS.search(c)] == []
     # The billing row holds TenantBilling's fields and nothing else.
     kept = set(TenantBilling.__dataclass_fields__)
     assert set(columns["tenant_billing"]) == kept
+    # A subscription kept apart holds SubscriptionFacts' fields (and its mark) only.
+    assert set(columns["billing_subscriptions"]) == {
+        *SubscriptionFacts.__dataclass_fields__,
+        "updated_at",
+    }
     assert catalog_schema.metadata is catalog_billing.metadata
 
 

@@ -228,6 +228,110 @@ def test_the_same_event_twice_and_one_that_changed_nothing_still_marks_its_objec
     )
 
 
+def test_events_of_one_second_never_undo_a_step_stripe_takes_only_forward(
+    world: tuple[Path, BillingWorld],
+) -> None:
+    """Stripe stamps events in whole seconds: of two about one object in the same second, the
+    one that would step back (out of ``canceled``, a paid invoice back to ``open``) is the
+    older, whatever order they arrive in; two on one step apply in the order they arrive."""
+    config, _ = world
+    at = T0 + timedelta(hours=1)
+    cancelled = event("evt_s1", "customer.subscription.deleted", at, subscription("canceled"))
+    active = event("evt_s0", "customer.subscription.updated", at, subscription("active"))
+    paid = event("evt_i1", "invoice.paid", at, invoice("in_order2001", T0, "paid"))
+    opened = event("evt_i0", "invoice.finalized", at, invoice("in_order2001", T0, "open"))
+    assert deliver(config, cancelled) == "changed"
+    assert deliver(config, paid) == "changed"
+    assert deliver(config, active) == "stale"  # made before the cancellation, delivered after
+    assert deliver(config, opened) == "stale"
+    row = kept(config)
+    assert (row.subscription_status, row.invoice_status) == ("canceled", "paid")
+    # Forward within one second applies; so do two of one step, in the order they arrive.
+    later = at + timedelta(hours=1)
+    for step in ("open", "uncollectible", "paid"):
+        made = event(f"evt_{step}", "invoice.updated", later, invoice("in_order2002", later, step))
+        assert deliver(config, made) == "changed", step
+    sub = "sub_order2"
+    renewed = event(
+        "evt_s3", "customer.subscription.created", later, subscription("active", sub=sub)
+    )
+    overdue = event(
+        "evt_s4", "customer.subscription.updated", later, subscription("past_due", sub=sub)
+    )
+    assert deliver(config, renewed) == "changed"
+    assert deliver(config, overdue) == "changed"
+    row = kept(config)
+    assert (row.subscription_id, row.subscription_status) == (sub, "past_due")
+    assert (row.invoice_id, row.invoice_status) == ("in_order2002", "paid")
+
+
+def test_each_subscription_of_a_customer_is_weighed_against_its_own_events(
+    world: tuple[Path, BillingWorld],
+) -> None:
+    """A customer with two subscriptions: an event about one is stale only against that one's
+    newest event (not the other's), and the licence is the newest live one, else the newest,
+    as a full sync picks it — so the cancelled newer one hands the licence back to the older
+    one that is still live."""
+    config, _ = world
+
+    def about(sub: str, status: str, created: datetime) -> dict[str, Any]:
+        return {**subscription(status, sub=sub), "created": _stamp(created)}
+
+    older, newer = "sub_orderOlder", "sub_orderNewer"
+    kind = "customer.subscription.updated"
+    newer_made = event("evt_n1", kind, T0 + timedelta(hours=1), about(newer, "active", T0))
+    older_made = event("evt_o1", kind, T0, about(older, "active", T0 - timedelta(days=9)))
+    newer_ended = event("evt_n2", kind, T0 + timedelta(hours=3), about(newer, "canceled", T0))
+    older_overdue = event(
+        "evt_o2", kind, T0 + timedelta(hours=2), about(older, "past_due", T0 - timedelta(days=9))
+    )
+    older_again = event(
+        "evt_o3", kind, T0 + timedelta(minutes=90), about(older, "active", T0 - timedelta(days=9))
+    )
+    assert deliver(config, newer_made) == "changed"
+    # Older than the newer subscription's event, but the first word on its own: applied, and
+    # the licence stays the newer live one.
+    assert deliver(config, older_made) == "unchanged"
+    assert (kept(config).subscription_id, kept(config).subscription_status) == (newer, "active")
+    assert deliver(config, newer_ended) == "changed"  # the older one is live: it is the licence
+    assert (kept(config).subscription_id, kept(config).subscription_status) == (older, "active")
+    assert deliver(config, older_overdue) == "changed"  # newer than the older one's own
+    assert deliver(config, older_again) == "stale"  # older than the older one's own newest
+    row = kept(config)
+    assert (row.subscription_id, row.subscription_status) == (older, "past_due")
+    assert row.subscription_updated_at == T0 + timedelta(hours=3)
+    console = open_console(config)
+    try:
+        with console.ctx.catalog.read() as tx:
+            marks = {k.facts.subscription_id: (k.facts.status, k.mark) for k in
+                     tx.billing.subscriptions(CUSTOMER)}  # fmt: skip
+        assert marks == {
+            older: ("past_due", T0 + timedelta(hours=2)),
+            newer: ("canceled", T0 + timedelta(hours=3)),
+        }
+    finally:
+        console.close()
+    # The customer deleted: no licence, and an older event about a subscription stays stale.
+    gone = {"id": CUSTOMER, "object": "customer", "deleted": True}
+    assert deliver(config, event("evt_c1", "customer.deleted", T0 + timedelta(hours=4), gone)) == (
+        "changed"
+    )
+    late = about(older, "active", T0 - timedelta(days=9))
+    assert deliver(config, event("evt_o4", kind, T0 + timedelta(hours=3, minutes=30), late)) == (
+        "stale"
+    )
+    assert (kept(config).subscription_id, kept(config).subscription_status) == (None, "none")
+    console = open_console(config)
+    try:
+        # Unlinking forgets them with the row.
+        with console.ctx.catalog.transaction() as tx:
+            tx.billing.unlink("acme-gmbh")
+        with console.ctx.catalog.read() as tx:
+            assert tx.billing.subscriptions(CUSTOMER) == []
+    finally:
+        console.close()
+
+
 def test_a_full_sync_followed_by_older_deliveries_changes_nothing(
     world: tuple[Path, BillingWorld],
 ) -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psycopg
 import pytest
 from backup_site import wait_for_partial
 from jobs_world import EU_TENANT, US_TENANT, JobsWorld, jobs_world, params
@@ -216,3 +218,138 @@ def test_the_schedule_queues_what_is_due_once_per_tick_with_two_workers(
     assert backups == [(1,)]
     queued = [e for e in world.entries("backup.run", "eu") if params(e).get("enqueue")]
     assert queued and all(params(e)["worker"]["region"] == "eu" for e in queued)
+
+
+def test_a_transient_failure_is_retried_later_and_a_permanent_one_is_not(
+    jobs_world: JobsWorld,
+) -> None:
+    world = jobs_world
+    store = world.console.settings.regions["eu"].backup_store
+    shutil.rmtree(store, ignore_errors=True)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text("not a directory")  # the region's store is unreachable
+    [queued] = world.console.jobs.enqueue_backups([EU_TENANT])
+    assert queued.job_id is not None
+    err = world.run_worker("eu")
+    assert f"job {queued.job_id} backup {EU_TENANT}: failed" in err
+    job = world.console.jobs.show(queued.job_id)
+    [failed] = world.entries("backup.run", EU_TENANT)[1:]
+    assert failed.outcome == "failed:unavailable"
+    assert params(failed)["worker"]["job"] == queued.job_id
+    # Queued again, for later (backoff), not run again at once by the idle worker.
+    assert (job.state, job.attempts) == ("todo", 1)
+    [(later,)] = world.jobs_table(
+        "SELECT scheduled_at > now() FROM procrastinate.procrastinate_jobs WHERE id = %(i)s",
+        i=queued.job_id,
+    )
+    assert later
+
+    # A tenant whose database is gone is not found: final at once.
+    store.unlink()
+    cluster = world.console.settings.data_dir / "tenants" / "us-sandbox-1"
+    gone_files = list(cluster.glob(f"*{US_TENANT}*"))
+    assert gone_files
+    for path in gone_files:
+        path.unlink()
+    queue = world.console.jobs.queue("test")
+    [gone] = queue.enqueue([JobSpec("backup", "us", US_TENANT, "root")])
+    assert gone.job_id is not None
+    world.run_worker("us")
+    final = world.console.jobs.show(gone.job_id)
+    assert (final.state, final.attempts) == ("failed", 1)
+
+
+def test_a_worker_whose_heartbeat_fails_stops_with_exit_6_and_says_why(
+    jobs_world: JobsWorld,
+) -> None:
+    world = jobs_world
+    proc = world.worker("eu", until_idle=False)
+    try:
+        until(
+            lambda: (
+                world.jobs_table("SELECT count(*) FROM procrastinate.procrastinate_workers")
+                == [(1,)]
+            ),
+            "the worker registered",
+        )
+        with psycopg.connect(world.conninfo) as conn:
+            conn.execute(
+                "CREATE OR REPLACE FUNCTION procrastinate.procrastinate_update_heartbeat_v1("
+                "worker_id bigint) RETURNS void LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'heartbeat refused by the test'; END $$"
+            )
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=60)
+    assert proc.returncode == 6, err
+    [line] = [ln for ln in err.splitlines() if "worker stopped" in ln]
+    assert "update_heartbeats task failed" in line and "heartbeat refused by the test" in line
+    stopped = [e for e in world.entries("job.work", "eu") if params(e).get("stopped")]
+    assert [e.outcome for e in stopped] == ["failed:unavailable"]
+
+
+def test_a_failed_job_shows_why_in_jobs_show_and_jobs_list(jobs_world: JobsWorld) -> None:
+    world = jobs_world
+    queue = world.console.jobs.queue("test")
+    [planted] = queue.enqueue([JobSpec("backup", "eu", US_TENANT, "root")])
+    [fine] = world.console.jobs.enqueue_backups([EU_TENANT])
+    assert planted.job_id is not None and fine.job_id is not None
+    world.run_worker("eu")
+
+    job = world.console.jobs.show(planted.job_id)
+    assert job.state == "failed" and job.failure is not None and job.failed_at is not None
+    assert "region us" in job.failure and "serves region eu" in job.failure
+    assert world.console.jobs.show(fine.job_id).failure is None
+    shown_json = json.loads(world.cli("--json", "jobs", "show", str(planted.job_id)).stdout)
+    assert shown_json["failure"] == job.failure
+    human = world.cli("jobs", "show", str(planted.job_id)).stdout
+    [line] = [ln for ln in human.splitlines() if ln.lstrip().startswith("failure")]
+    assert "serves region eu" in line
+    listed = world.cli("jobs", "list", "--state", "failed")
+    assert listed.returncode == 0, listed.stderr
+    rows = [ln.split() for ln in listed.stdout.splitlines()]
+    [row] = [" ".join(r) for r in rows if r[:2] == [str(planted.job_id), "backup"]]
+    assert "serves region eu" in row
+    as_json = json.loads(world.cli("--json", "jobs", "list", "--state", "failed").stdout)
+    assert [(j["id"], j["failure"]) for j in as_json] == [(planted.job_id, job.failure)]
+
+
+def test_a_worker_that_loses_the_catalog_reconnects_and_does_the_next_job(
+    jobs_world: JobsWorld,
+) -> None:
+    world = jobs_world
+    proc = world.worker("eu", until_idle=False)
+    status = "SELECT status::text FROM procrastinate.procrastinate_jobs WHERE id = %(i)s"
+    try:
+        [first] = world.console.jobs.enqueue_backups([EU_TENANT])
+        until(
+            lambda: world.jobs_table(status, i=first.job_id) == [("succeeded",)],
+            "the first job done (the worker's job thread holds catalog connections)",
+        )
+        [row] = world.console.backups.listing(EU_TENANT).rows
+        # Every connection to the catalog but this one dropped: the worker's queue pool, its
+        # listener, its job thread's catalog engine (and this test's console's).
+        with psycopg.connect(world.conninfo, autocommit=True) as conn:
+            killed = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        assert len(killed) >= 3
+        verify = world.cli("--json", "backup", "verify", row.record.id, "--enqueue")
+        assert verify.returncode == 0, verify.stderr
+        [job] = json.loads(verify.stdout)
+        until(
+            lambda: world.jobs_table(status, i=job["job_id"]) == [("succeeded",)],
+            "the job queued after the catalog dropped the worker's connections, done",
+        )
+        assert proc.poll() is None, "the worker stopped"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    [(attempts,)] = world.jobs_table(
+        "SELECT attempts FROM procrastinate.procrastinate_jobs WHERE id = %(i)s", i=job["job_id"]
+    )
+    assert attempts == 1, err

@@ -19,7 +19,6 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from test_billing_notify import _read
 from test_notify_kill_cli import send_through
 from waiting import until
 
@@ -29,13 +28,14 @@ from aptien_ops.composition.adapters import notice_channels
 from aptien_ops.config import load_settings
 from aptien_ops.domain import TenantState
 from aptien_ops.domain.op_notices import NoticeStatus
-from aptien_ops.errors import Conflict, Forbidden, InvalidInput, Unavailable
+from aptien_ops.errors import Conflict, Forbidden, InvalidInput, PendingApproval, Unavailable
 from aptien_ops.services.op_notice_send import OpNoticeSending
 from aptien_ops.services.op_notices import NoticeDraft
 from aptien_ops.services.provisioning import ProvisionRequest
 
 from cli_runner import run_cli
 from hostile_data import escapes_in, hostile
+from notice_reading import inapp_messages, read_mail
 from sandboxes import BACKENDS, sandbox_on
 from smtp_server import Counting, smtp_server
 from stripe_server import free_port
@@ -100,15 +100,6 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
         yield w
 
 
-def _inapp(w: World) -> list[tuple[int, str, str]]:
-    admin = w.console("ada")
-    tenant = admin.tenants.show(ACME)
-    with admin.ctx.store(tenant.cluster or "").connect(ACME) as conn:
-        rows = conn.execute("SELECT user_id, kind, subject FROM user_messages").fetchall()
-    admin.close()
-    return [tuple(r) for r in rows]
-
-
 def test_each_representative_gets_the_notice_and_each_update_once(world: World) -> None:
     w = world
     notice_id = w.draft()
@@ -118,7 +109,7 @@ def test_each_representative_gets_the_notice_and_each_update_once(world: World) 
     dry = service.send(notice_id, ["email", "inapp"], dry_run=True)
     assert (dry.regions, dry.representatives) == ({"eu": 2, "us": 1}, 2)
     assert dry.sample is not None and "Planned maintenance: Database upgrade" in dry.sample[0]
-    assert w.server.messages == [] and _inapp(w) == []  # a dry run sends nothing
+    assert w.server.messages == [] and inapp_messages(w) == []  # a dry run sends nothing
     assert service.deliveries(notice_id) == ()
     sent = service.send(notice_id, ["email", "inapp"])
     assert not sent.undelivered and sent.delivery is not None
@@ -131,23 +122,25 @@ def test_each_representative_gets_the_notice_and_each_update_once(world: World) 
         n.startswith("nomail-ag:") and "no valid representative e-mail" in n for n in sent.notes
     )
     mails = {m.to: m for m in w.server.messages}
-    subject, body = _read(mails[REP[ACME]].raw)
+    subject, body = read_mail(mails[REP[ACME]].raw)
     assert subject == "Geplante Wartung: Database upgrade"  # de-AT reads German
     assert "Read-only for an hour." in body and notice_id in body
     assert mails[REP[GLOBEX]].message_id.startswith("<operational.")
-    assert [(kind, subject) for _, kind, subject in _inapp(w)] == [("operational-notice", subject)]
+    assert [(kind, subject) for _, kind, subject, _ in inapp_messages(w)] == [
+        ("operational-notice", subject)
+    ]
     assert console.op_notices.show(notice_id).notice.status == NoticeStatus.SCHEDULED
     again = service.send(notice_id, ["email"])  # a rerun: the delivery is done, nothing sent
-    assert again.resumed and len(w.server.messages) == 2 and len(_inapp(w)) == 1
+    assert again.resumed and len(w.server.messages) == 2 and len(inapp_messages(w)) == 1
     w.now = T0 + timedelta(days=2, minutes=5)
     update = service.update(notice_id, "in-progress", "Started on time.")
     assert update.delivery is not None and not update.undelivered
     assert sorted(w.server.per_recipient().items()) == sorted((r, 2) for r in REP.values())
     newest = [m for m in w.server.messages if m.to == REP[GLOBEX]][-1]
-    subject, body = _read(newest.raw)
+    subject, body = read_mail(newest.raw)
     assert subject == "Update: Planned maintenance: Database upgrade"
     assert "Started on time." in body and "Status: in progress" in body
-    assert len(_inapp(w)) == 2
+    assert len(inapp_messages(w)) == 2
     shown = [(d.step.kind, d.step.status) for d in service.deliveries(notice_id)]
     assert [(str(k), str(s)) for k, s in shown] == [
         ("sent", "scheduled"),
@@ -245,7 +238,7 @@ def test_hostile_titles_and_bodies_reach_neither_the_mail_nor_the_terminal_raw(
     sent = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
     assert sent.code == 0, sent.stderr
     for message in w.server.messages:
-        subject, body = _read(message.raw)
+        subject, body = read_mail(message.raw)
         assert escapes_in(subject) == [] and escapes_in(body.replace("\r\n", "\n")) == []
         assert "second line" in body
     listed = run_cli("notice", "deliveries", notice_id, config=w.config, operator="vic")
@@ -286,21 +279,56 @@ def test_each_region_s_status_page_shows_its_sent_notices_escaped_in_html_json_a
     console.close()
 
 
-def test_the_real_program_killed_mid_send_then_rerun_tells_each_representative_once(
-    world: World,
-) -> None:
-    w = world
+def _send_stopped(w: World, notice_id: str, held_after: int, signum: int) -> tuple[int, str]:
+    """``notice send`` (e-mail) as the real program, sent ``signum`` once the server holds the
+    MAIL that follows its ``held_after``-th message: its exit status and stderr."""
+    argv = [str(PROGRAM), "--config", str(w.config), "notice", "send", notice_id]
+    env = {**os.environ, "APTIEN_OPS_OPERATOR": "olga"}
+    w.server.held.clear()
+    w.server.release.clear()
+    w.server.hold_after = held_after
+    child = subprocess.Popen(
+        [*argv, "--channels", "email"], env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+
+        def running() -> None:
+            assert child.poll() is None, "finished before it was stopped"
+
+        until(w.server.held.is_set, f"the server holds mail {held_after + 1}", meanwhile=running)
+        child.send_signal(signum)
+        out, err = child.communicate(timeout=240)
+        assert out == "" or signum == signal.SIGKILL, out
+        return child.returncode, err
+    finally:
+        w.server.release.set()
+        w.server.hold_after = None
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+
+
+def _five_representatives(w: World) -> dict[str, int]:
+    """Three tenants more with a representative each: five e-mails a delivery, one each."""
     admin = w.console("ada")
     more = {f"client-{i}": f"ops@client-{i}.example" for i in range(3)}
     for name, email in more.items():
         admin.provisioning.provision(ProvisionRequest(name, "DE", contact_email=email))
     admin.close()
+    return {**{REP[ACME]: 1, REP[GLOBEX]: 1}, **{email: 1 for email in more.values()}}
+
+
+def test_the_real_program_killed_mid_send_then_rerun_tells_each_representative_once(
+    world: World,
+) -> None:
+    w = world
+    wanted = _five_representatives(w)
     notice_id = w.draft()
     killed_mid_send(w, notice_id)
     done = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
     assert done.code == 0, done.stderr
     assert done.json()["resumed"] is True
-    wanted = {**{REP[ACME]: 1, REP[GLOBEX]: 1}, **{email: 1 for email in more.values()}}
     assert w.server.per_recipient() == wanted
     again = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
     assert again.code == 0 and w.server.per_recipient() == wanted
@@ -312,30 +340,62 @@ def test_the_real_program_killed_mid_send_then_rerun_tells_each_representative_o
 def killed_mid_send(w: World, notice_id: str, held: tuple[int, ...] = (1, 3)) -> None:
     """Run the installed ``aptien-ops notice send ID --channels email`` once per number in
     ``held`` and kill it with SIGKILL while the server holds the message after that many."""
-    argv = [str(PROGRAM), "--config", str(w.config), "notice", "send", notice_id]
-    env = {**os.environ, "APTIEN_OPS_OPERATOR": "olga"}
     for held_after in held:
-        w.server.held.clear()
-        w.server.release.clear()
-        w.server.hold_after = held_after
-        child = subprocess.Popen(
-            [*argv, "--channels", "email"], env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        try:
+        assert _send_stopped(w, notice_id, held_after, signal.SIGKILL)[0] == -signal.SIGKILL
 
-            def running(child: subprocess.Popen[str] = child) -> None:
-                assert child.poll() is None, "finished before it was killed"
 
-            until(
-                w.server.held.is_set, f"the server holds mail {held_after + 1}", meanwhile=running
-            )
-            child.send_signal(signal.SIGKILL)
-            child.communicate(timeout=240)
-            assert child.returncode == -signal.SIGKILL
-        finally:
-            w.server.release.set()
-            if child.poll() is None:
-                child.kill()
-                child.communicate()
-    w.server.hold_after = None
+def test_without_a_terminal_progress_is_a_line_per_tenth_not_one_per_email(world: World) -> None:
+    w = world
+    admin = w.console("ada")
+    tenant = admin.tenants.show(ACME)
+    with admin.ctx.store(tenant.cluster or "").connect(ACME) as conn:
+        conn.executemany(
+            "INSERT INTO users (email, created_at) VALUES (?, ?)",
+            [(f"user{n}@acme.example", utc_timestamp(T0)) for n in range(40)],
+        )
+        conn.commit()
+    start = T0 + timedelta(days=2)
+    given = NoticeDraft("maintenance", "Upgrade", "Short.", start, start + timedelta(hours=1),
+                        tenants=(ACME,), audience="users")  # fmt: skip
+    notice_id = admin.op_notices.draft(given).id
+    with pytest.raises(PendingApproval) as asked:
+        admin.op_notice_sending.send(notice_id)
+    sam = w.console("sam")
+    sam.approvals.approve(asked.value.approval_id)
+    sam.close()
+    admin.close()
+    admin.close()
+    sent = run_cli("notice", "send", notice_id, "--channels", "email", config=w.config,
+                   operator="olga")  # fmt: skip
+    assert sent.code == 0, sent.stderr
+    told = 42  # the 40 and the two of the world
+    assert len(w.server.messages) == told
+    progress = [line for line in sent.stderr.splitlines() if line.startswith("email")]
+    assert progress[-1].split() == ["email", f"{told}/{told}"]  # the totals, once
+    # the first, one per tenth of the work, the last
+    assert len(progress) <= 12 and "\r" not in sent.stderr, progress
+
+
+def test_a_blank_from_is_now_to_the_minute_in_the_record_the_mail_and_the_status_page(
+    world: World,
+) -> None:
+    w = world
+    w.now = T0 + timedelta(seconds=37, microseconds=123456)
+    console = w.console()
+    given = NoticeDraft("outage", "Slow logins", "Investigating.", None, None, regions=("us",))
+    notice_id = console.op_notices.draft(given).id  # from: blank (now); to: open-ended
+    assert console.op_notices.show(notice_id).notice.starts_at == T0
+    shown = run_cli("--json", "notice", "show", notice_id, config=w.config, operator="vic")
+    assert shown.json()["starts_at"] == "2027-06-01T08:00:00Z", shown.stdout
+    w.sending(console, []).send(notice_id, ["email"])
+    [mail] = w.server.messages
+    _, body = read_mail(mail.raw)
+    assert "When: 2027-06-01T08:00:00Z to until further notice (UTC)" in body, body
+    console.op_notice_status.publish()
+    feed = load_settings(w.config).notifications.website.dir / "us" / "status.json"
+    [published] = json.loads(feed.read_text())["notices"]
+    assert published["starts_at"] == "2027-06-01T08:00:00Z"
+    w.now = T0 + timedelta(hours=2, seconds=5, microseconds=9)
+    resolved = console.op_notices.resolve(notice_id, None).notice
+    assert resolved.ends_at == T0 + timedelta(hours=2)  # ended now, to the minute too
+    console.close()

@@ -71,6 +71,14 @@ def test_sandbox_init_with_the_billing_server_shows_every_licence_state(
     by_tenant = {row["tenant"]: row for row in status.json()}
     assert by_tenant["acme-gmbh"]["customer"].startswith("cus_")
     assert by_tenant["anatolia-foods"]["cancel_at_period_end"] is True  # ends, not renewing
+    # Each invoice numbered; the past due and unpaid licences' invoices open and overdue.
+    invoices = {row["tenant"]: row["invoice"] for row in status.json() if row["invoice"]["id"]}
+    numbers = [invoice["number"] for invoice in invoices.values()]
+    assert all(n.startswith("SBX-") for n in numbers) and len(set(numbers)) == len(numbers)
+    unpaid = {t for t, licence in licences.items() if licence in ("past_due", "unpaid")}
+    assert {t for t, invoice in invoices.items() if invoice["status"] == "open"} == unpaid
+    assert all(invoices[t]["due"] is not None for t in unpaid)
+    assert invoices["acme-gmbh"]["status"] == "paid" and invoices["acme-gmbh"]["due"] is None
     again = run_cli("sandbox", "init", "--path", tmp_path, "--billing-port", str(server), "--json")
     assert again.code == 0 and again.json()["billing"]["linked"] == 0  # nothing twice
     assert again.json()["billing"]["licences"] == billing["licences"]

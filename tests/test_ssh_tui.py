@@ -211,9 +211,11 @@ def test_a_terminal_no_database_knows_still_gets_the_console(site: SshSite, tmp_
 
 def test_a_20x10_terminal_is_told_the_size_it_needs(site: SshSite, tmp_path: Path) -> None:
     with _tui(site, tmp_path, (20, 10), "xterm-256color") as pane:
-        assert pane.exit_status() == 2
-        told = re.sub(r"\s", "", pane.screen())  # wrapped at 20 columns
-        assert "terminalis20x10;theconsoleneedsatleast80x24" in told
+        told = re.sub(r"\s", "", pane.wait_for("60×20"))  # wrapped at 20 columns
+        assert "Terminal20×10:makeit60×20ormore(qquits)" in told
+        pane.resize(80, 24)  # the console comes up: not refused at start (one minimum, 60×20)
+        _first_screen(pane)
+        _quits(site, pane)
 
 
 def test_a_terminal_shrunk_to_20x10_asks_for_room_and_the_console_comes_back(

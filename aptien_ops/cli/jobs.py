@@ -36,6 +36,8 @@ def _row(job: JobRecord) -> dict[str, object]:
     data["target"] = shown(job.target)
     data["requested_by"] = shown(job.requested_by)
     data["last_event_at"] = iso(job.last_event_at) if job.last_event_at else "-"
+    data["failure"] = shown(job.failure) if job.failure else "-"
+    data["failed_at"] = iso(job.failed_at) if job.failed_at else "-"
     return data
 
 
@@ -51,8 +53,9 @@ def jobs() -> None:
       aptien-ops jobs retry 42
       aptien-ops jobs cancel 43
 
-    States: todo, doing, succeeded, failed, cancelled, aborted. A failure's reason is in the
-    ops log (`ops-log list --grep job`), with the worker that ran it.
+    States: todo, doing, succeeded, failed, cancelled, aborted. Why a job's last attempt
+    failed is its `failure` (in `jobs show`, `jobs list --state failed` and --json); the ops
+    log has the whole entry, with the worker that ran it.
     Exit codes: 2 a SQLite catalog (no queue), 3 unknown job, 5 not in a state to retry or
     cancel, 6 the catalog unreachable.
     """
@@ -67,7 +70,8 @@ def jobs_list(state: CliState, job_state: str | None, region: str | None) -> Non
     found = state.console().jobs.list(state=job_state, region=region)
     rows = [_row(j) for j in found]
     columns = ("id", "kind", "target", "region", "state", "attempts", "requested_by")
-    human = table(rows, (*columns, "last_event_at")) if rows else "no jobs"
+    last = ("failure",) if job_state == "failed" else ("last_event_at",)
+    human = table(rows, (*columns, *last)) if rows else "no jobs"
     state.out(
         [j.as_json() for j in found], human if not rows else f"{human}\n{plural(len(rows), 'job')}"
     )
@@ -116,6 +120,10 @@ def worker(
     """Run the worker of one region: it takes only that region's jobs, refuses (and logs)
     a job for a tenant of another region, and stops on Ctrl-C or SIGTERM once the jobs
     under way are done.
+
+    Exit codes: 0 asked to stop; 2 a SQLite catalog or bad option; 6 the catalog
+    unreachable, or the worker stopped on its own because its heartbeat, listener or
+    schedule failed (one line says which; logged as job.work failed).
 
     \b
     Examples:

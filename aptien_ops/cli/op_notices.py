@@ -10,6 +10,7 @@ import click
 from aptien_ops.cli.breach import TIMES, a_moment
 from aptien_ops.cli.output import echo, fields, table
 from aptien_ops.cli.params import TextLimit, reason_option
+from aptien_ops.cli.progress import Steps
 from aptien_ops.cli.state import CliState, pass_state
 from aptien_ops.domain.free_text import NOTICE_BODY, NOTICE_TITLE, NOTICE_UPDATE_TEXT
 from aptien_ops.terminal_text import shown
@@ -249,11 +250,9 @@ def _finish(state: CliState, result: SendResult) -> None:
 
 
 def _progress(state: CliState) -> Callable[[str, int, int], None]:
-    def progress(channel: str, done: int, total: int) -> None:
-        if not state.json:
-            click.echo(f"{channel}: {done}/{total}", err=True)
-
-    return progress
+    """Per channel, a bar rewritten in place on a terminal; elsewhere (a log, cron's mail) one
+    line per tenth of the work and the last: ``email 10000/10000``, never one per e-mail."""
+    return Steps(enabled=not state.json)
 
 
 @notice.command("send")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import sys
 import threading
 from typing import TYPE_CHECKING
@@ -21,11 +20,13 @@ if TYPE_CHECKING:
     from aptien_ops.composition import Console
     from aptien_ops.screens.app import OpsApp
 
-MIN_COLUMNS, MIN_LINES = 80, 24
-
 
 def check_terminal() -> None:
-    """Raises: InvalidInput when the terminal cannot show the TUI, pointing to scripted mode."""
+    """Raises: InvalidInput when the terminal cannot show the TUI, pointing to scripted mode.
+
+    A terminal too small for the console (under 60x20, ``screens.size_guard``) is no reason to
+    refuse: the console starts and says in one line how big to make it, as when a terminal
+    shrinks later, and comes up as soon as the window is big enough."""
     if os.environ.get("TERM", "") in ("", "dumb"):
         raise InvalidInput(
             "this terminal (TERM=dumb) cannot show the console",
@@ -35,13 +36,6 @@ def check_terminal() -> None:
         raise InvalidInput(
             "the console needs a terminal on stdin and stdout",
             hint="use the scripted mode: aptien-ops --help",
-        )
-    size = shutil.get_terminal_size((0, 0))
-    if size.columns < MIN_COLUMNS or size.lines < MIN_LINES:
-        raise InvalidInput(
-            f"the terminal is {size.columns}x{size.lines}; "
-            f"the console needs at least {MIN_COLUMNS}x{MIN_LINES}",
-            hint="enlarge the window, or use the scripted mode: aptien-ops --help",
         )
 
 
@@ -113,5 +107,5 @@ class _SessionEnd:
 @click.command("tui")
 @pass_state
 def tui(state: CliState) -> None:
-    """Open the interactive console (needs a terminal of at least 80x24)."""
+    """Open the interactive console (in a terminal of at least 60x20; 80x24 shows every key)."""
     run_tui(state)

@@ -6,9 +6,9 @@ host, pid and region and the job's id, which join every ops-log entry it writes.
 thread keeps its console per operator between jobs (its connections and tenant stores), with
 the operator's roles and the policy read again for each job.
 
-When it starts, and at each schedule tick, the worker reconciles its region's store and signs
-the ops log's head into it (what ``backup run`` does around a run); it signs again when it
-stops.
+At each schedule tick the worker reconciles its region's store and signs the ops log's head
+into it (what ``backup run`` does around a run), and it signs the head when it stops; each
+backup cleans its own tenant's partial files first, as ever.
 """
 
 from __future__ import annotations
@@ -94,7 +94,6 @@ def run_worker(
     name = f"{host}:{pid}:{region}"
 
     def started() -> None:
-        console.job_runner.housekeeping(region)
         say(f"worker {name}: waiting for region {region}'s jobs")
 
     try:

@@ -171,7 +171,7 @@ class TuiSettings:
 
     refresh_seconds: int = 30
     """Screens of shared state (dashboard, tenants, approvals, backups, ops log) read the
-    catalog again this often while shown (0: only on demand, ctrl+r or r)."""
+    catalog again this often while shown (0: only on demand, r or ctrl+r)."""
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,15 @@ class SubscriptionFacts:
 
 
 @dataclass(frozen=True)
+class KeptSubscription:
+    """A subscription as the catalog keeps it, with its mark: the ``created`` of the newest
+    event applied to it, or when a full sync read it."""
+
+    facts: SubscriptionFacts
+    mark: datetime
+
+
+@dataclass(frozen=True)
 class InvoiceFacts:
     """An invoice, reduced to what a non-payment notice and the console show."""
 
@@ -210,6 +219,7 @@ class TenantBilling:
             "period_end": iso(self.current_period_end),
             "cancel_at_period_end": self.cancel_at_period_end,
             "invoice": {
+                "id": self.invoice_id,
                 "number": self.invoice_number,
                 "amount": self.invoice_amount,
                 "currency": self.invoice_currency,

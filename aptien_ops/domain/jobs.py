@@ -79,6 +79,9 @@ class JobRecord:
     queued_at: datetime | None = None
     last_event: str | None = None
     last_event_at: datetime | None = None
+    #: Why its last attempt failed (one line, untrusted text), and when; None if none did.
+    failure: str | None = None
+    failed_at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -93,4 +96,6 @@ class JobRecord:
             "queued_at": iso(self.queued_at) if self.queued_at else None,
             "last_event": self.last_event,
             "last_event_at": iso(self.last_event_at) if self.last_event_at else None,
+            "failure": self.failure,
+            "failed_at": iso(self.failed_at) if self.failed_at else None,
         }

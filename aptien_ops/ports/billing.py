@@ -10,7 +10,7 @@ key — the key never in the message), ``NotFound`` (no such customer) and ``Int
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -19,6 +19,7 @@ from aptien_ops.domain.billing import (
     BillingEvent,
     CustomerFacts,
     InvoiceFacts,
+    KeptSubscription,
     LicenceState,
     SubscriptionFacts,
     TenantBilling,
@@ -91,6 +92,19 @@ class BillingRepository(Protocol):
 
     def save(self, billing: TenantBilling) -> None:
         """Store every field of ``billing`` in its row. Raises: NotFound."""
+        ...
+
+    def subscriptions(self, customer_id: str | None = None) -> list[KeptSubscription]:
+        """The subscriptions kept of ``customer_id`` (None: of every linked customer), each
+        with its mark."""
+        ...
+
+    def keep_subscriptions(self, kept: Sequence[KeptSubscription]) -> None:
+        """Store each subscription as given (a new one added, a known one replaced)."""
+        ...
+
+    def forget_subscriptions(self, customer_id: str) -> None:
+        """Drop every subscription kept of ``customer_id`` (unlinked, or deleted in Stripe)."""
         ...
 
     def seen(self, event_id: str) -> bool:

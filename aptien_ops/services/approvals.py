@@ -31,6 +31,7 @@ from aptien_ops.opslog import entry_mac
 from aptien_ops.permissions import MATRIX, Action, is_allowed, needs_role
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.context import OpsContext
+from aptien_ops.wording import approvers_words
 
 #: Runs an approved request inside the approval's transaction: (tx, target, params, approval
 #: id) -> what to report.
@@ -56,14 +57,18 @@ def request_digest(approval: Approval) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def awaiting_second_admin(approval: Approval, doing: str) -> PendingApproval:
+def awaiting_approval(approval: Approval, doing: str, approvers: Iterable[str]) -> PendingApproval:
     """What a service raises once it recorded ``approval`` for ``doing`` ("purging
-    acme-gmbh"): exit 8, naming the request a second admin approves."""
+    acme-gmbh"): exit 8, naming the request and who may approve it (``approvers``: the
+    policy's roles for its action): "… needs the approval of another admin or security
+    operator; request #3 recorded"."""
     return PendingApproval(
-        f"{doing} needs a second admin's approval; request #{approval.id} recorded",
+        f"{doing} needs the approval of {approvers_words(approvers)};"
+        f" request #{approval.id} recorded",
         approval_id=approval.id,
         action=approval.action,
         target=approval.target,
+        approvers=approvers,
     )
 
 
@@ -92,6 +97,11 @@ class ApprovalService:
 
     def register(self, action: str, executor: Executor) -> None:
         self._executors[action] = executor
+
+    def awaiting(self, approval: Approval, doing: str) -> PendingApproval:
+        """:func:`awaiting_approval` with the approvers the policy in force names."""
+        roles = self.ctx.policy.approver_roles(approval.action)
+        return awaiting_approval(approval, doing, roles)
 
     def request(
         self,
@@ -299,4 +309,4 @@ def _state(value: str) -> ApprovalState:
     return parse_choice(ApprovalState, value, "approval state")
 
 
-__all__ = ["ApprovalDecision", "ApprovalService", "awaiting_second_admin", "request_digest"]
+__all__ = ["ApprovalDecision", "ApprovalService", "awaiting_approval", "request_digest"]

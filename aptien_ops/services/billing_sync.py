@@ -27,17 +27,20 @@ from typing import TypeVar
 from aptien_ops.domain.billing import (
     BillingEvent,
     BillingNotConnected,
+    CustomerFacts,
     InvoiceFacts,
-    LicenceGroup,
+    KeptSubscription,
     LicenceState,
     SubscriptionFacts,
     TenantBilling,
-    licence_group,
 )
 from aptien_ops.domain.billing_merge import (
     KEPT,
+    ended_with_customer,
     invoice_rank,
+    licence_of,
     merged,
+    row_subscription,
     with_invoice,
     with_subscription,
 )
@@ -140,9 +143,14 @@ def apply_event(tx: CatalogTx, event: BillingEvent, now: datetime) -> Applied:
     row = billing.get(linked.tenant, for_update=True) if linked is not None else None
     if row is None or subject is None:
         return Applied(event.event_id, Outcome.UNLINKED)
-    updated = merged(row, subject, event.created)
+    kept = billing.subscriptions(row.customer_id)
+    updated = merged(row, subject, event.created, kept)
     if updated is None:
         return Applied(event.event_id, Outcome.STALE)
+    if isinstance(subject, SubscriptionFacts):
+        billing.keep_subscriptions([KeptSubscription(subject, event.created)])
+    elif isinstance(subject, CustomerFacts) and subject.deleted:
+        billing.keep_subscriptions(ended_with_customer(kept, event.created))
     if updated != row:  # the kept fields, or only the object's mark (so an older event is stale)
         billing.save(replace(updated, last_event_id=event.event_id))
     change = _difference(row, updated)
@@ -151,18 +159,31 @@ def apply_event(tx: CatalogTx, event: BillingEvent, now: datetime) -> Applied:
     return Applied(event.event_id, Outcome.CHANGED, change)
 
 
-def _best_subscriptions(subs: Iterable[SubscriptionFacts]) -> dict[str, SubscriptionFacts]:
-    """Per customer, its licence: the newest live subscription, else the newest."""
-    best: dict[str, SubscriptionFacts] = {}
-    for sub in subs:
-        kept = best.get(sub.customer_id)
-        if kept is None or _rank(sub) > _rank(kept):
-            best[sub.customer_id] = sub
-    return best
-
-
-def _rank(sub: SubscriptionFacts) -> tuple[bool, datetime]:
-    return (licence_group(sub.status) not in (LicenceGroup.EXPIRED,), sub.created)
+def _read_subscriptions(
+    tx: CatalogTx, read: Iterable[SubscriptionFacts], rows: list[TenantBilling], stamp: datetime
+) -> dict[str, list[KeptSubscription]]:
+    """Every subscription of the ``rows``' customers kept as a full sync read it at ``stamp``,
+    but one an event newer than the read changed meanwhile (a webhook) as that event left it;
+    by customer."""
+    kept = {k.facts.subscription_id: k for k in tx.billing.subscriptions()}
+    fresh: list[KeptSubscription] = []
+    for row in rows:  # a row's own subscription, if it is newer than the one kept apart
+        own = row_subscription(row)
+        before = kept.get(own.facts.subscription_id) if own is not None else None
+        if own is not None and (before is None or _after(own.mark, before.mark)):
+            kept[own.facts.subscription_id] = own
+            fresh.append(own)
+    customers = {row.customer_id for row in rows}
+    for sub in read:
+        before = kept.get(sub.subscription_id)
+        if sub.customer_id in customers and not (before and _after(before.mark, stamp)):
+            kept[sub.subscription_id] = KeptSubscription(sub, stamp)
+            fresh.append(kept[sub.subscription_id])
+    tx.billing.keep_subscriptions(list({k.facts.subscription_id: k for k in fresh}.values()))
+    by_customer: dict[str, list[KeptSubscription]] = {}
+    for k in kept.values():
+        by_customer.setdefault(k.facts.customer_id, []).append(k)
+    return by_customer
 
 
 def _latest_invoices(invoices: Iterable[InvoiceFacts]) -> dict[str, InvoiceFacts]:
@@ -242,19 +263,25 @@ class BillingSyncService:
         cursor = source.latest_event_id()
         # Every customer's facts, not only those of the tenants linked now: one linked while
         # Stripe is read gets its own, not none.
-        subs = _best_subscriptions(_counted("subscriptions", source.subscriptions(), progress))
+        read = _counted("subscriptions", source.subscriptions(), progress)
         invoices = _latest_invoices(_counted("invoices", source.invoices(), progress))
         changes: list[TenantChange] = []
         with self.ctx.catalog.transaction() as tx:
             # Locked: a webhook applying an event meanwhile waits for this transaction, then
             # finds what it wrote (and one that came first is seen here, by its mark).
             rows = tx.billing.all(for_update=True)
+            subs = _read_subscriptions(tx, read, rows, stamp)
             for done, row in enumerate(rows, 1):
                 updated = row
                 # An object an event newer than this read changed meanwhile (a webhook) is
-                # left as that event made it.
-                if not _after(row.subscription_updated_at, stamp):
-                    updated = with_subscription(updated, subs.get(row.customer_id), stamp)
+                # left as that event made it; the licence is chosen among the subscriptions
+                # (each so), as an event chooses it — unless the row's is newer than all of
+                # them (changed so without a subscription kept apart): left as it is.
+                kept = subs.get(row.customer_id, [])
+                mark = max([stamp, *(k.mark for k in kept)])
+                if not _after(row.subscription_updated_at, mark):
+                    best = licence_of(k.facts for k in kept)
+                    updated = with_subscription(updated, best, mark)
                 if not _after(row.invoice_updated_at, stamp):
                     updated = with_invoice(updated, invoices.get(row.customer_id), stamp)
                 change = _difference(row, updated)

@@ -25,7 +25,6 @@ from aptien_ops.ports import CatalogTx
 from aptien_ops.services.approvals import (
     DIGEST,
     ApprovalService,
-    awaiting_second_admin,
     request_digest,
 )
 from aptien_ops.services.context import OpsContext
@@ -181,7 +180,7 @@ class NoticeService:
                 counts = self._deliver(campaign, wanted, progress)
                 attempt.ok(**{c.channel: c.sent for c in counts})
         if requested is not None:
-            raise awaiting_second_admin(requested, f"notifying the people of {incident_id}")
+            raise self.approvals.awaiting(requested, f"notifying the people of {incident_id}")
         return self.deliveries(incident_id)
 
     def _deliver(

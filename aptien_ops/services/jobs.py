@@ -9,12 +9,13 @@ most one backup waiting or running (a lock per tenant), whoever queues it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 
 from aptien_ops.backup_policy import check_backup_id, parse_level
 from aptien_ops.config import region_or_fail
 from aptien_ops.domain.jobs import JOB_KINDS, JOB_STATES, Enqueued, JobRecord, JobSpec
-from aptien_ops.errors import Conflict, InvalidInput, NotFound
+from aptien_ops.errors import Conflict, InvalidInput, NotFound, OpsError, Unavailable
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.ports.jobs import JobHandler, JobQueue
@@ -231,15 +232,25 @@ class JobService:
             queue.jobs(region=region, limit=1)  # the queue's schema is there and reachable
         if started is not None:
             started()
-        queue.work(
-            region=region,
-            kinds=kinds,
-            concurrency=concurrency,
-            name=name,
-            handler=handler,
-            until_idle=until_idle,
-            schedule=schedule,
-        )
+        try:
+            queue.work(
+                region=region,
+                kinds=kinds,
+                concurrency=concurrency,
+                name=name,
+                handler=handler,
+                until_idle=until_idle,
+                schedule=schedule,
+            )
+        except Unavailable:
+            # The worker stopped on its own (its catalog connection, heartbeat or schedule
+            # failed): one ops-log entry says why; the operator sees the same line.
+            with (
+                contextlib.suppress(OpsError),
+                self.ctx.audited(Action.JOB_WORK, region, {**params, "stopped": True}),
+            ):
+                raise
+            raise
 
 
 def parse_choice_text(value: str, choices: Sequence[str], what: str) -> str:

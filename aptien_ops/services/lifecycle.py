@@ -24,7 +24,7 @@ from aptien_ops.domain.free_text import REASON
 from aptien_ops.errors import Conflict, InvalidInput, OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
-from aptien_ops.services.approvals import ApprovalService, awaiting_second_admin
+from aptien_ops.services.approvals import ApprovalService
 from aptien_ops.services.context import OpsContext, existing_tenant
 
 #: Which states each transition starts from.
@@ -179,7 +179,7 @@ class LifecycleService:
 
         if self.ctx.policy.needs_four_eyes(Action.TENANT_PURGE):
             approval = self.approvals.request(Action.TENANT_PURGE, name, params, check)
-            raise awaiting_second_admin(approval, f"purging {name}")
+            raise self.approvals.awaiting(approval, f"purging {name}")
 
         def purge_now(tx: CatalogTx) -> Tenant:
             check(tx)

@@ -28,10 +28,11 @@ from aptien_ops.domain.people import Approval, ApprovalState
 from aptien_ops.errors import Conflict, OpsError
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
-from aptien_ops.services.approvals import ApprovalService, awaiting_second_admin
+from aptien_ops.services.approvals import ApprovalService, awaiting_approval
 from aptien_ops.services.incident_scope import tenant_people
 from aptien_ops.services.notify_engine import outbox_rows
 from aptien_ops.services.representatives import representative_rows
+from aptien_ops.wording import approvers_words
 
 if TYPE_CHECKING:
     from aptien_ops.services.context import OpsContext
@@ -119,10 +120,11 @@ class UsersApproval:
                 if a.params.get(BOUND) == digest and not self._expired(a)
             ]
         doing = f"telling the users of {notice.id}"
+        approvers = self.ctx.policy.approver_roles(str(Action.NOTICE_SEND_USERS))
         if waiting:
-            raise awaiting_second_admin(waiting[-1], doing)
+            raise awaiting_approval(waiting[-1], doing, approvers)
         if self.approvals is None:  # built without approvals: nothing can approve it
-            raise Conflict(f"{doing} needs a second operator's approval")
+            raise Conflict(f"{doing} needs the approval of {approvers_words(approvers)}")
         params = {
             "audience": str(notice.audience),
             "channels": ",".join(channels),
@@ -137,7 +139,7 @@ class UsersApproval:
                 raise Conflict(f"notice {notice.id} changed meanwhile", hint="send it again")
 
         approval = self.approvals.request(Action.NOTICE_SEND_USERS, notice.id, params, check)
-        raise awaiting_second_admin(approval, doing)
+        raise awaiting_approval(approval, doing, approvers)
 
     def _expired(self, approval: Approval) -> bool:
         return self.approvals is not None and self.approvals.expired(approval)

@@ -11,7 +11,7 @@ from aptien_ops.errors import Conflict, Forbidden, InvalidInput, NotFound
 from aptien_ops.identity import validate_operator_name
 from aptien_ops.permissions import Action, Role, validate_role
 from aptien_ops.ports import CatalogTx
-from aptien_ops.services.approvals import ApprovalService, awaiting_second_admin
+from aptien_ops.services.approvals import ApprovalService
 from aptien_ops.services.context import OpsContext
 
 
@@ -114,7 +114,7 @@ class OperatorService:
                     raise Conflict(f"{name} already holds role {granted}")
 
             approval = self.approvals.request(action, name, params, check)
-            raise awaiting_second_admin(approval, f"granting {granted} to {name}")
+            raise self.approvals.awaiting(approval, f"granting {granted} to {name}")
         return self.ctx.mutate(
             action, name, params, lambda tx: self._grant(tx, name, granted, seen)
         )
@@ -136,7 +136,7 @@ class OperatorService:
 
             action = Action.OPERATOR_REVOKE_ADMIN
             approval = self.approvals.request(action, name, params, check)
-            raise awaiting_second_admin(approval, f"revoking admin from {name}")
+            raise self.approvals.awaiting(approval, f"revoking admin from {name}")
         action = Action.OPERATOR_REVOKE_ADMIN if revoked == Role.ADMIN else Action.OPERATOR_REVOKE
         return self.ctx.mutate(
             action, name, params, lambda tx: self._revoke(tx, name, revoked, seen)

@@ -13,7 +13,7 @@ from aptien_ops.errors import InvalidInput
 from aptien_ops.permissions import Action
 from aptien_ops.policy import KEYS, Policy
 from aptien_ops.ports import CatalogTx
-from aptien_ops.services.approvals import ApprovalService, awaiting_second_admin
+from aptien_ops.services.approvals import ApprovalService
 from aptien_ops.services.context import OpsContext
 
 
@@ -70,7 +70,7 @@ class PolicyService:
         changed = self.ctx.policy.with_value(key, value)  # refuses a bad value up front
         stored = changed.stored()[key]
         approval = self.approvals.request(Action.POLICY_SET, key, {"key": key, "value": stored})
-        raise awaiting_second_admin(approval, f"changing the policy's {key}")
+        raise self.approvals.awaiting(approval, f"changing the policy's {key}")
 
     def _execute_set(
         self, tx: CatalogTx, target: str, params: Mapping[str, object], approval_id: int

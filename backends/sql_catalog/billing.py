@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -38,8 +39,10 @@ from aptien_ops.domain import TenantState
 from aptien_ops.domain.billing import (
     STATE_ONLY_KEYS,
     BillingAttention,
+    KeptSubscription,
     LicenceGroup,
     LicenceState,
+    SubscriptionFacts,
     TenantBilling,
     licence_group,
 )
@@ -61,6 +64,37 @@ def _values(billing: TenantBilling) -> dict[str, object]:
     values = {c.name: getattr(billing, c.name) for c in _COLUMNS}
     values["subscription_status"] = str(billing.subscription_status)
     return values
+
+
+_S = b.billing_subscriptions.c
+_SUBSCRIPTION = (
+    _S.subscription_id,
+    _S.customer_id,
+    _S.status,
+    _S.current_period_end,
+    _S.cancel_at_period_end,
+    _S.created,
+    _S.updated_at,
+)
+
+
+def _kept(row: Any) -> KeptSubscription:
+    sub, customer, status, end, cancels, created, mark = row
+    facts = SubscriptionFacts(sub, customer, LicenceState(status), end, bool(cancels), created)
+    return KeptSubscription(facts, mark)
+
+
+def _subscription_values(kept: KeptSubscription) -> dict[str, object]:
+    f = kept.facts
+    return {
+        "subscription_id": f.subscription_id,
+        "customer_id": f.customer_id,
+        "status": str(f.status),
+        "current_period_end": f.current_period_end,
+        "cancel_at_period_end": f.cancel_at_period_end,
+        "created": f.created,
+        "updated_at": kept.mark,
+    }
 
 
 def _taken(customer_id: str, tenant: str) -> Conflict:
@@ -120,14 +154,39 @@ class SqlBilling(Repository):
 
     @guarded
     def unlink(self, tenant: str) -> None:
-        if self.conn.execute(delete(b.tenant_billing).where(_B.tenant == tenant)).rowcount == 0:
+        linked = self.get(tenant)
+        if linked is None:
             raise NotFound(f"the tenant {tenant} is not linked to a Stripe customer")
+        self.forget_subscriptions(linked.customer_id)
+        self.conn.execute(delete(b.tenant_billing).where(_B.tenant == tenant))
 
     @guarded
     def save(self, billing: TenantBilling) -> None:
         stmt = update(b.tenant_billing).where(_B.tenant == billing.tenant)
         if self.conn.execute(stmt.values(_values(billing))).rowcount == 0:
             raise NotFound(f"the tenant {billing.tenant} is not linked to a Stripe customer")
+
+    @guarded
+    def subscriptions(self, customer_id: str | None = None) -> list[KeptSubscription]:
+        stmt = select(*_SUBSCRIPTION).order_by(_S.subscription_id)
+        if customer_id is not None:
+            stmt = stmt.where(_S.customer_id == customer_id)
+        return [_kept(row) for row in self.conn.execute(stmt)]
+
+    @guarded
+    def keep_subscriptions(self, kept: Sequence[KeptSubscription]) -> None:
+        if not kept:
+            return
+        rows = [_subscription_values(k) for k in kept]
+        stmt = self.upsert(b.billing_subscriptions)
+        changed = {c: stmt.excluded[c] for c in rows[0] if c != "subscription_id"}
+        self.conn.execute(
+            stmt.on_conflict_do_update(index_elements=["subscription_id"], set_=changed), rows
+        )
+
+    @guarded
+    def forget_subscriptions(self, customer_id: str) -> None:
+        self.conn.execute(delete(b.billing_subscriptions).where(_S.customer_id == customer_id))
 
     @guarded
     def seen(self, event_id: str) -> bool:
@@ -228,6 +287,7 @@ def _chosen(pairs: list[tuple[str, Any]], full: bool) -> list[tuple[str, Any]]:
 
 def _invoice_pairs(pg: bool) -> list[tuple[str, Any]]:
     return [
+        ("id", _B.invoice_id),
         ("number", _B.invoice_number),
         ("amount", _B.invoice_amount),
         ("currency", _B.invoice_currency),

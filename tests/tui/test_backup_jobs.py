@@ -31,7 +31,7 @@ JOBS = [
     (["b", "enter"], "run", "backing up acme-gmbh"),
     (["d", "y"], "run", "running what is due"),
     (["v", "enter"], "verify", "of acme-gmbh (restore)"),
-    (["R", *"acme-copy", "enter"], "restore", "into acme-copy"),
+    (["E", *"acme-copy", "enter"], "restore", "into acme-copy"),
 ]
 IDS = ["backup", "run-due", "verify", "restore"]
 

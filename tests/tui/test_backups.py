@@ -249,7 +249,7 @@ async def test_run_due_keeps_to_the_region_filter(
     provisioned("acme-gmbh", "DE")
     provisioned("maple-health", "CA")
     async with console_app(open_as("olga"), screen="8") as (app, pilot):
-        await pilot.press("r", "d")  # region eu
+        await pilot.press("R", "d")  # region eu
         await settle(pilot)
         assert "Back up 1 tenant and verify 0 backups that is due, in region eu?" in screen_words(
             app
@@ -362,12 +362,12 @@ async def test_the_dashboard_counts_overdue_and_failed_backups_per_region(
             " — 4 due in all (press 8)"
         )
         assert any("red" in style for style in styles_of(text, "3 overdue backups"))
-        await pilot.press("r")  # eu
+        await pilot.press("R")  # eu
         await settle(pilot)
         assert card.content.plain.startswith(
             "2 overdue backups · 1 overdue verification · 1 failed verification"
         )
-        await pilot.press("r")  # us
+        await pilot.press("R")  # us
         await settle(pilot)
         assert card.content.plain == "1 overdue backup — 1 due in all (press 8)"
 

@@ -46,7 +46,7 @@ async def test_an_operator_restores_the_highlighted_backup_into_a_new_tenant(
 
     async with console_app(open_as("olga"), "8", message_hook=hook) as (app, pilot):
         assert "R restore" in screen_text(app)  # named on the highlighted backup's detail
-        await pilot.press("R")
+        await pilot.press("E")
         await settle(pilot)
         dialog = app.screen
         assert isinstance(dialog, RestoreTargetModal) and dialog.backup_id == backup_id
@@ -79,7 +79,7 @@ async def test_a_restore_that_is_refused_says_why_in_its_dialog(
     provisioned("beta-gmbh", "DE")
     backed_up(open_as, "acme-gmbh")
     async with console_app(open_as("olga"), "8") as (app, pilot):
-        await pilot.press("R", *"beta-gmbh", "enter")  # another tenant that exists
+        await pilot.press("E", *"beta-gmbh", "enter")  # another tenant that exists
         await settle(pilot)
         dialog = app.screen
         assert isinstance(dialog, RestoreTargetModal) and not dialog.working
@@ -99,7 +99,7 @@ async def test_replacing_a_tenants_data_asks_for_its_name_and_records_a_request(
     provisioned("acme-gmbh", "DE")
     backed_up(open_as, "acme-gmbh")
     async with console_app(open_as("olga"), "8") as (app, pilot):
-        await pilot.press("R", *"acme-gmbh", "enter")
+        await pilot.press("E", *"acme-gmbh", "enter")
         await settle(pilot)
         confirm = app.screen
         assert isinstance(confirm, TypeNameToReplaceModal)
@@ -123,7 +123,7 @@ async def test_replacing_a_tenants_data_asks_for_its_name_and_records_a_request(
         [request] = open_as("vic").approvals.list()
         assert (request.action, request.target) == ("backup.replace", "acme-gmbh")
 
-        await pilot.press("R", *"acme-gmbh", "enter", "escape")  # backing out requests nothing
+        await pilot.press("E", *"acme-gmbh", "enter", "escape")  # backing out requests nothing
         await settle(pilot)
         assert len(open_as("vic").approvals.list()) == 1
 
@@ -141,6 +141,6 @@ async def test_a_viewer_is_not_offered_restore(
     backed_up(open_as, "acme-gmbh")
     async with console_app(open_as("vic"), "8") as (app, pilot):
         assert "R restore" not in screen_text(app)
-        await pilot.press("R")
+        await pilot.press("E")
         await settle(pilot)
         assert isinstance(app.screen, BackupsScreen)

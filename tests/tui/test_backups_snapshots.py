@@ -93,14 +93,14 @@ def test_backups_restore_dialog(
     snap_compare: SnapCompare, shelf: None, open_as: Callable[..., Console]
 ) -> None:
     app = OpsApp(open_as("olga"), clock=ManualClock(), cursor_blink=False)
-    assert snap_compare(app, terminal_size=(80, 24), run_before=keys("8", "down", "R"))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys("8", "down", "E"))
 
 
 def test_backups_restored_into_a_new_tenant(
     snap_compare: SnapCompare, shelf: None, open_as: Callable[..., Console]
 ) -> None:
     app = OpsApp(open_as("olga"), clock=ManualClock(), cursor_blink=False)
-    restore = keys("8", "down", "R", "text:acme-restored", "enter")
+    restore = keys("8", "down", "E", "text:acme-restored", "enter")
     assert snap_compare(app, terminal_size=(80, 24), run_before=restore)
 
 

@@ -128,7 +128,7 @@ async def test_the_fleet_is_read_once_and_the_catalog_never_on_the_ui_thread(
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert "1 request pending" in screen_text(app)
-        await pilot.press("r")  # the region filter redraws the cards from what was read
+        await pilot.press("R")  # the region filter redraws the cards from what was read
         await settle(pilot)
     assert used_from, "the dashboard read the catalog"
     assert [name for name, thread in used_from if thread == ui_thread] == []
@@ -141,7 +141,7 @@ async def test_keys_pressed_before_the_catalog_is_connected_work_once_it_is(
 ) -> None:
     app = started("vic", held=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("r")  # region filter: eu
+        await pilot.press("R")  # region filter: eu
         await pilot.press("2")  # the tenants screen, whose read waits for the catalog
         await pilot.pause()
         assert isinstance(app.screen, TenantsScreen) and not app.services.connected

@@ -94,7 +94,7 @@ async def test_find_user_says_when_nobody_is_found_and_the_region_narrows_it(
             in screen_words(app)
         )
         assert table_rows(app) == []
-        await pilot.press("r")  # region eu: searched again
+        await pilot.press("R")  # region eu: searched again
         await settle(pilot)
         assert "· 1 searched in region eu" in screen_words(app)
 

@@ -271,7 +271,7 @@ async def test_notices_are_requested_approved_on_the_approvals_screen_and_sent_w
         await settle(pilot)
         assert app.screen is page
         [said] = app.notices_of("warning")
-        assert "recorded; another admin or security must approve" in said
+        assert "recorded; another admin or security operator must approve" in said
     [request] = [a for a in open_as("ada").approvals.list() if a.action == "breach.notify"]
     assert (request.target, request.requested_by) == (incident, "sam")
     async with console_app(open_as("ada"), "4") as (app, pilot):

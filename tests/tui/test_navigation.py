@@ -20,6 +20,7 @@ from aptien_ops.screens.fleet import FleetScreen
 from aptien_ops.screens.formatting import TENANT_STATE_STYLES
 from aptien_ops.screens.help import HelpScreen, key_sections
 from aptien_ops.screens.incidents import IncidentsScreen
+from aptien_ops.screens.jobs_screen import JobsScreen
 from aptien_ops.screens.modals import RolePickerModal
 from aptien_ops.screens.notices import NoticesScreen
 from aptien_ops.screens.operators import OperatorsScreen
@@ -37,6 +38,7 @@ SCREENS_BY_KEY = [
     ("6", FleetScreen),
     ("exclamation_mark", IncidentsScreen),
     ("N", NoticesScreen),
+    ("J", JobsScreen),
 ]
 
 
@@ -103,6 +105,11 @@ async def test_help_opens_with_question_mark_and_f1_and_lists_screen_keys(
             assert "approve" in sections["Approvals"]["a"]
             assert "HMAC" in sections["Ops log"]["v"]
             assert "lock" in sections["Everywhere"]["ctrl+l"]
+            assert "read what the screen shows again" in sections["Everywhere"]["r, ctrl+r"]
+            assert "region filter" in sections["Tenants"]["R"]
+            assert "region filter" in sections["Backups"]["R"]
+            assert "restore" in sections["Backups"]["E"]
+            assert "r" not in sections["Tenants"] and "r" not in sections["Approvals"]
             assert sections["Everywhere"]["6"] == "go to Fleet"
             assert (
                 "provision" in sections["Tenants"]["n"] and "open" in sections["Tenants"]["Enter"]
@@ -192,13 +199,13 @@ async def test_region_key_filters_tenants_and_shows_in_the_header(
     open_as: Callable[..., Console], demo_tenants: None
 ) -> None:
     async with console_app(open_as("vic"), screen="2") as (app, pilot):
-        await pilot.press("r")
+        await pilot.press("R")
         await settle(pilot)
         assert app.region_filter == "eu"
         assert "region: eu" in screen_text(app).splitlines()[0]
         regions = {t.region for t in tenant_rows(app)}
         assert regions == {"eu"}
-        await pilot.press("r", "r")
+        await pilot.press("R", "R")
         await settle(pilot)
         assert app.region_filter is None
         assert len(tenant_rows(app)) == 12

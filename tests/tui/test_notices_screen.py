@@ -25,11 +25,13 @@ from tui_helpers import (
     scrolled_words,
     settle,
     story,
+    until,
 )
 
 from aptien_ops.composition import Console
 from aptien_ops.config import load_settings
 from aptien_ops.domain import TenantState
+from aptien_ops.screens.modals import ReasonModal
 from aptien_ops.screens.notice_detail import NoticeDetailScreen
 from aptien_ops.screens.notice_modals import (
     DraftNoticeModal,
@@ -290,8 +292,17 @@ async def test_cancel_asks_a_reason(
     olga = open_as("olga")
     notice = _draft(olga)
     async with console_app(olga, "N") as (app, pilot):
-        page = await _press(pilot, "enter", "c")
-        page.query_one(Input).value = "postponed"
+        # One key at a time, each once the app is done with the last: "c" pressed while the
+        # page is still reading its notice is refused ("still being read"), and the reason
+        # typed before the dialog is up would go nowhere.
+        page = await _press(pilot, "enter")
+        assert isinstance(page, NoticeDetailScreen)
+        await until(pilot, lambda: page.view is not None, "the notice's page to read it")
+        dialog = await _press(pilot, "c")
+        assert isinstance(dialog, ReasonModal), dialog
+        reason = dialog.query_one("#modal-reason", Input)
+        reason.value = "postponed"
+        reason.focus()
         await _press(pilot, "enter")
         assert isinstance(app.screen, NoticeDetailScreen)
         words = screen_words(app)
@@ -315,7 +326,7 @@ async def test_telling_users_is_a_request_first(
         await settle(pilot)
         assert isinstance(app.screen, NoticeDetailScreen)
         said = app.notices_of("warning")[-1]
-        assert "recorded; another admin or security must approve" in said, said
+        assert "recorded; another admin or security operator must approve" in said, said
     assert olga.op_notice_sending.deliveries(notice) == ()
     assert _entries(open_as, "notice.send-users") == [("olga", "pending")]
 
@@ -364,3 +375,29 @@ async def test_a_refused_recipient_is_one_red_line_and_the_rest_is_sent(
         assert progress[-1] == f"email {told - 1:,}/{told:,}"  # said in the dialog as it went
     [delivery] = olga.op_notice_sending.deliveries(notice)
     assert [(c.channel, c.sent, c.failed) for c in delivery.channels] == [("email", told - 1, 1)]
+
+
+@story
+async def test_the_dashboard_s_notices_card_keeps_to_the_region_filter(
+    frozen: None, demo_tenants: None, open_as: Callable[..., Console]
+) -> None:
+    olga = open_as("olga")
+    eu = _draft(olga, "Upgrade in Frankfurt")
+    us = _draft(olga, "Upgrade in Virginia", clusters=("us-sandbox-1",))
+    for notice in (eu, us):
+        olga.op_notice_sending.send(notice, ("email",))
+    async with console_app(olga) as (app, pilot):
+        words = screen_words(app)
+        assert "Upgrade in Frankfurt" in words and "Upgrade in Virginia" in words
+        for region, shown, hidden in (
+            ("eu", "Frankfurt", "Virginia"),
+            ("us", "Virginia", "Frankfurt"),
+        ):
+            app.action_cycle_region()
+            await settle(pilot)
+            assert app.region_filter == region
+            words = screen_words(app)
+            assert f"Upgrade in {shown}" in words and f"Upgrade in {hidden}" not in words, words
+        app.action_cycle_region()
+        await settle(pilot)
+        assert app.region_filter is None and "Upgrade in Virginia" in screen_words(app)

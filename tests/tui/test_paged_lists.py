@@ -120,7 +120,7 @@ async def test_the_backups_and_the_dashboard_read_a_page_and_counts_of_10000_ten
         await step("filter", "slash", *"tenant-00999", "enter")
         assert app.screen.view().backups == 1  # type: ignore[attr-defined]
         await step("refresh", "ctrl+r")
-        await step("region", "r")
+        await step("region", "R")
         assert {r.record.region for r in app.screen.view().by_id.values()} == {"eu"}  # type: ignore[attr-defined]
     # The dashboard counts (it builds no backup and no due item); the Backups screen reads a
     # page of the index and the due items it shows (a read per step; typing a filter may
@@ -173,7 +173,7 @@ async def test_a_switch_to_the_tenants_reads_one_page_of_a_10000_tenant_fleet(
         assert "11 found · filter '0999'" in screen_text(app)
         await step("refresh", "ctrl+r")
         await step("sort", "s")
-        await step("region", "r")
+        await step("region", "R")
         assert {t.region for t in tenant_rows(app)} == {"eu"}
     # Never the whole fleet: a page (and the one around the cursor) per step.
     assert max(per_step.values()) <= PAGE_ROWS, per_step

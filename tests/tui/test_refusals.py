@@ -33,7 +33,7 @@ CASES = [
     ("ada", False, "7", "e", "E-mail", "ada may not inspect.metadata (needs role security)"),
     ("vic", False, "8", "b", "Back up", "vic may not backup.run (needs role admin or operator)"),
     ("ada", True, "8", "p", "Prune", "backup.prune is not available in read-only mode"),
-    ("vic", False, "8", "R", "Restore", "vic may not backup.restore (needs role admin or"),
+    ("vic", False, "8", "E", "Restore", "vic may not backup.restore (needs role admin or"),
     ("ada", False, "9", "e", "Request change", POLICY_IN_SANDBOX),
     ("vic", False, "2 enter", "n", "Assign partner", "vic may not partner.assign (needs role"),
     ("ada", False, "2 enter", "t", "Share contacts", "ada may not partner.share (needs role"),

@@ -1,5 +1,6 @@
 """Screens of shared state read the catalog again by themselves every ``[tui] refresh_seconds``
-(and on ctrl+r), showing what other operators changed without losing the cursor or the filter.
+(and on r or ctrl+r), showing what other operators changed without losing the cursor, the filter
+or the region filter (which R cycles).
 The timer's tick is called as the timer calls it (no sleeps). At 80x24."""
 
 from __future__ import annotations
@@ -87,21 +88,6 @@ async def test_the_tenants_list_shows_another_operators_change_keeping_cursor_an
 
 
 @story
-async def test_ctrl_r_reads_the_tenants_again_at_once(
-    open_as: Callable[..., Console], demo_tenants: None, frozen: None
-) -> None:
-    async with console_app(open_as("ada"), screen="2", size=(80, 24)) as (app, pilot):
-        await pilot.press("down")
-        await settle(pilot)
-        before = highlighted_tenant(app)
-        another_operator_changes_the_fleet(open_as("olga"))
-        await pilot.press("ctrl+r")
-        await settle(pilot)
-        assert "abacus-shipping" in [t.name for t in tenant_rows(app)]
-        assert highlighted_tenant(app) == before
-
-
-@story
 async def test_a_refresh_interval_of_0_reads_only_on_demand(
     open_as: Callable[..., Console], demo_tenants: None, sandbox: Path
 ) -> None:
@@ -163,3 +149,80 @@ async def test_the_dashboard_counts_what_another_operator_changed(
         text = screen_text(app)
         assert "│ all         11          2             0          1       0     14" in text
         assert "14 due, none overdue yet (press 8)" in text
+
+
+# -- r reads again on every screen, R cycles the region filter (r never changes it) ----------
+
+
+@pytest.mark.parametrize("reload", ["r", "ctrl+r"])
+@story
+async def test_r_reads_the_tenants_again_keeping_the_region_and_shift_r_cycles_it(
+    open_as: Callable[..., Console], demo_tenants: None, frozen: None, reload: str
+) -> None:
+    async with console_app(open_as("ada"), screen="2", size=(80, 24)) as (app, pilot):
+        await pilot.press("R")
+        await settle(pilot)
+        assert app.region_filter == "eu"
+        await pilot.press("down")
+        await settle(pilot)
+        before = highlighted_tenant(app)
+        another_operator_changes_the_fleet(open_as("olga"))
+        await pilot.press(reload)
+        await settle(pilot)
+        names = [t.name for t in tenant_rows(app)]
+        assert "abacus-shipping" in names and "aaa-us" not in names
+        assert app.region_filter == "eu", "r reads again; it does not cycle the region"
+        assert highlighted_tenant(app) == before
+        await pilot.press("R")
+        await settle(pilot)
+        assert app.region_filter == "us"
+        assert "aaa-us" in [t.name for t in tenant_rows(app)]
+
+
+@story
+async def test_r_reads_the_dashboard_again_keeping_the_region_and_shift_r_cycles_it(
+    open_as: Callable[..., Console], demo_tenants: None, frozen: None
+) -> None:
+    async with console_app(open_as("vic"), size=(80, 24)) as (app, pilot):
+        await pilot.press("R")
+        await settle(pilot)
+        assert app.region_filter == "eu"
+        eu_row = "│ eu           5          1             0          0       0      6"
+        assert eu_row in screen_text(app), screen_text(app)
+        another_operator_changes_the_fleet(open_as("olga"))
+        await pilot.press("r")
+        await settle(pilot)
+        text = screen_text(app)
+        # abacus-shipping more, lagos-fintech suspended
+        assert "│ eu           5          2             0          0       0      7" in text, text
+        assert app.region_filter == "eu" and "region: eu" in text.splitlines()[0]
+        await pilot.press("R")
+        await settle(pilot)
+        assert app.region_filter == "us"
+
+
+@story
+async def test_r_reads_the_backups_again_keeping_the_region_and_shift_r_cycles_it(
+    open_as: Callable[..., Console], provisioned: Callable[..., str]
+) -> None:
+    provisioned("acme-gmbh", "DE")
+    provisioned("maple-health", "CA")
+    async with console_app(open_as("ada"), screen="8", size=(80, 24)) as (app, pilot):
+        screen = app.screen
+        assert isinstance(screen, BackupsScreen)
+        await pilot.press("R")
+        await settle(pilot)
+        assert app.region_filter == "eu"
+        table = screen.query_one(DataTable)
+        assert table.row_count == 0
+        olga = open_as("olga")
+        [eu] = olga.backups.run(["acme-gmbh"])  # another operator, meanwhile
+        [us] = olga.backups.run(["maple-health"])
+        await pilot.press("r")
+        await settle(pilot)
+        assert {str(key.value) for key in table.rows} == {eu.backup_id}
+        assert app.region_filter == "eu", "r reads again; it does not cycle the region"
+        await pilot.press("R")
+        await settle(pilot)
+        assert app.region_filter == "us"
+        assert {str(key.value) for key in table.rows} == {us.backup_id}

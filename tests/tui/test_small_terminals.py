@@ -25,7 +25,7 @@ async def test_the_footer_keeps_the_first_keys_and_help_says_more(
     async with console_app(open_as("ada"), screen="2", size=(60, 20)) as (app, pilot):
         keys = footer(app)
         # the tenants read again by themselves: the footer says when, in the room of n Provision
-        assert keys.split() == "⏎ Open / Filter s Sort r Region ? more… ↻ 09:26".split()
+        assert keys.split() == "⏎ Open / Filter s Sort R Region ? more… ↻ 09:26".split()
         assert len(keys) <= 60
         await pilot.press("question_mark")  # the full key list
         await settle(pilot)
@@ -77,6 +77,31 @@ async def test_a_console_started_too_small_asks_at_once(
         await pilot.press("q")
         await settle(pilot)
         assert not app.is_running
+
+
+@pytest.mark.parametrize(
+    ("size", "guarded"),
+    [((60, 20), False), ((59, 20), True), ((60, 19), True), ((20, 10), True)],
+    ids=["60x20", "59x20", "60x19", "20x10"],
+)
+@story
+async def test_one_minimum_60x20_at_start_as_on_resize(
+    open_as: Callable[..., Console], size: tuple[int, int], guarded: bool
+) -> None:
+    async with console_app(open_as("ada"), size=size) as (app, pilot):
+        await settle(pilot)
+        assert isinstance(app.screen, SizeGuard) is guarded
+        if guarded:
+            width, height = size
+            asked = f"Terminal {width}×{height}: make it 60×20 or more (q quits)"
+            assert " ".join(screen_text(app).split()) == asked
+            await pilot.resize_terminal(60, 20)
+            await settle(pilot)
+        assert not isinstance(app.screen, SizeGuard)
+        assert "Tenants by region and state" in screen_text(app)
+        await pilot.resize_terminal(*size)
+        await settle(pilot)
+        assert isinstance(app.screen, SizeGuard) is guarded
 
 
 @pytest.mark.parametrize("tab, boxes", [("l", 5), ("a", 6)])

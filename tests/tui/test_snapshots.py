@@ -50,7 +50,7 @@ def test_dashboard(snap_compare: SnapCompare, app_as: Callable[..., OpsApp]) -> 
 def test_dashboard_filtered_to_one_region(
     snap_compare: SnapCompare, app_as: Callable[..., OpsApp]
 ) -> None:
-    assert snap_compare(app_as("ada"), terminal_size=(80, 24), run_before=keys("r"))
+    assert snap_compare(app_as("ada"), terminal_size=(80, 24), run_before=keys("R"))
 
 
 def test_dashboard_in_production(
@@ -75,7 +75,7 @@ def test_tenants_filtered(snap_compare: SnapCompare, app_as: Callable[..., OpsAp
 def test_tenants_sorted_by_state_in_one_region(
     snap_compare: SnapCompare, app_as: Callable[..., OpsApp]
 ) -> None:
-    run = keys("2", "r", "r", "s", "s", "s", "s")
+    run = keys("2", "R", "R", "s", "s", "s", "s")
     assert snap_compare(app_as("ada"), terminal_size=(80, 24), run_before=run)
 
 

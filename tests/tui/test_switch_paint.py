@@ -163,7 +163,7 @@ async def test_a_backups_return_keeps_the_due_list_it_shows_when_nothing_changed
             await pilot.press(key)
             await settle(pilot)
         assert shown == [] and "no backup yet" in screen_text(app)
-        await pilot.press("r")  # one region: another due list
+        await pilot.press("R")  # one region: another due list
         await settle(pilot)
         assert len(shown) == 1
 

@@ -68,7 +68,7 @@ async def test_the_region_filter_narrows_the_findings(
     provisioned("acme-gmbh", "DE")
     open_as("ada").ctx.store("eu-sandbox-1").drop_database("acme-gmbh")
     async with console_app(open_as("vic"), screen="6") as (app, pilot):
-        await pilot.press("r", "r")  # eu, then us
+        await pilot.press("R", "R")  # eu, then us
         await settle(pilot)
         assert app.region_filter == "us"
         assert "no drift: the catalog and 1 cluster of region us agree" in screen_text(app)

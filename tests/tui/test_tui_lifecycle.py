@@ -126,7 +126,7 @@ async def test_purge_needs_the_exact_name_and_then_waits_for_a_second_admin(
         await settle(pilot)
         assert isinstance(app.screen, TenantDetailScreen)
         assert (
-            "purge request #1 recorded; a second admin must approve in Approvals"
+            "purge request #1 recorded; another admin must approve in Approvals"
             in app.notices_of("warning")
         )
         assert re.search(r"purge request #1 by ada .* awaits a second admin", screen_text(app))

@@ -108,14 +108,34 @@ class RegionStores:
         return candidates[0]
 
 
+class _NotStarted(Exception):
+    """An item of :func:`fan_out` whose turn came after ``stopped()``."""
+
+
+def never() -> bool:
+    return False
+
+
 def fan_out(
-    items: Sequence[T], cluster_of: Callable[[T], str], parallel: int, work: Callable[[T], R]
+    items: Sequence[T],
+    cluster_of: Callable[[T], str],
+    parallel: int,
+    work: Callable[[T], R],
+    stopped: Callable[[], bool] = never,
 ) -> Iterator[tuple[T, R | OpsError]]:
     """Run ``work`` on each item, at most ``parallel`` at once per cluster; yield as done.
 
     Ctrl-C, a hang-up or SIGTERM while waiting: nothing queued starts, the work under way
-    finishes and is yielded (so that the caller records it), then the interrupt goes on.
+    finishes and is yielded (so that the caller records it), then the interrupt goes on. The
+    same without an interrupt in this thread (the TUI's worker, which the signal never reaches)
+    once ``stopped()``: the items whose turn comes after that are not started, nor yielded.
     """
+
+    def started(item: T) -> R:
+        if stopped():
+            raise _NotStarted
+        return work(item)
+
     pools: dict[str, ThreadPoolExecutor] = {}
     futures: dict[Future[R], T] = {}
     stop: KeyboardInterrupt | None = None
@@ -126,7 +146,7 @@ def fan_out(
                 pools[cluster] = ThreadPoolExecutor(
                     parallel, thread_name_prefix=f"backup-{cluster}"
                 )
-            futures[pools[cluster].submit(work, item)] = item
+            futures[pools[cluster].submit(started, item)] = item
         waiting = set(futures)
         while waiting:
             try:
@@ -136,6 +156,8 @@ def fan_out(
                         yield futures[future], future.result()
                     except OpsError as exc:
                         yield futures[future], exc
+                    except _NotStarted:
+                        continue
             except KeyboardInterrupt as interrupt:
                 stop = interrupt
                 waiting = {f for f in waiting if not f.cancel()}

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from aptien_ops.backup_policy import BackupRecord, check_backup_id
 from aptien_ops.domain import StateChange, Tenant, TenantState, iso, validate_tenant_name
-from aptien_ops.errors import Conflict, IntegrityFailure, NotFound, PendingApproval
+from aptien_ops.errors import Conflict, IntegrityFailure, NotFound
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.approvals import ApprovalService
@@ -189,13 +189,8 @@ class BackupRestorer:
 
         if self.ctx.policy.needs_four_eyes(Action.BACKUP_REPLACE):
             approval = self.approvals.request(Action.BACKUP_REPLACE, name, params, check)
-            who = " or ".join(sorted(self.ctx.policy.approver_roles(Action.BACKUP_REPLACE)))
-            raise PendingApproval(
-                f"replacing {name}'s data with backup {record.id} needs the approval of another"
-                f" {who}; request #{approval.id} recorded",
-                approval_id=approval.id,
-                action=approval.action,
-                target=name,
+            raise self.approvals.awaiting(
+                approval, f"replacing {name}'s data with backup {record.id}"
             )
         with self.ctx.audited(Action.BACKUP_REPLACE, name, params) as attempt:
             with self.ctx.catalog.read() as tx:

@@ -4,7 +4,7 @@ its own region's store; the catalog and the ops log are written from the calling
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aptien_ops.backup_policy import BackupRecord, new_backup_id
 from aptien_ops.config import region_or_fail
@@ -23,6 +23,7 @@ from aptien_ops.services.backups.common import (
     RegionStores,
     RunOutcome,
     fan_out,
+    never,
 )
 from aptien_ops.services.backups.verifying import BackupVerifier
 from aptien_ops.services.context import OpsContext, existing_tenant
@@ -53,16 +54,21 @@ class BackupRunner:
         parallel: int = 1,
         progress: Progress | None = None,
         housekeeping: bool = True,
+        stopped: Callable[[], bool] = never,
     ) -> list[RunOutcome]:
         """Back up the named tenants, every due one (then verify what is due), or a whole region.
+
+        Once ``stopped()`` (the TUI's connection lost, or told to stop: its worker gets no
+        interrupt), no further tenant is started: the dumps under way finish and are indexed,
+        nothing is verified, and the run ends with what it did.
 
         The stores are reconciled with the index first (stale partial files of crashed runs
         removed). Each tenant's backup is an attempt of its own in the ops log. Last, the ops
         log's head is signed into the store of every region the run covered (the named
         tenants' regions, else ``region`` or every region): only a failure shows in the
-        outcomes. Without ``housekeeping`` (a job of the queue: its worker reconciles when it
-        starts and at each schedule tick, and signs the head then and when it stops) neither
-        the reconcile nor the signing is done; each backup still cleans its tenant's partials.
+        outcomes. Without ``housekeeping`` (a job of the queue: its worker reconciles and signs
+        the head at each schedule tick, and signs it when it stops) neither the reconcile nor
+        the signing is done; each backup still cleans its own tenant's partial files.
         Raises: InvalidInput, NotFound, Forbidden, Conflict (purged or not yet provisioned)
         before anything runs. Per-backup failures are in the outcomes (and the ops log).
         """
@@ -72,13 +78,13 @@ class BackupRunner:
         tenants = self.select(names, due=due, region=region, params={"parallel": parallel})
         health = ClusterHealth(self.ctx)
         outcomes = self._reconcile({t.region for t in tenants}) if housekeeping else []
-        outcomes += self._backup_all(tenants, parallel, progress, health)
-        if due:
+        outcomes += self._backup_all(tenants, parallel, progress, health, stopped)
+        if due and not stopped():
             items = self.ctx.view(
                 Action.BACKUP_RUN, "due", lambda tx: self.catalogue.due_items(tx, region)
             )
             verify = [i for i in items if i.kind == "verify"]
-            outcomes += self.verifier.verify_due(verify, parallel, progress, health)
+            outcomes += self.verifier.verify_due(verify, parallel, progress, health, stopped)
         covered = {t.region for t in tenants} if names else None
         if region is not None:
             covered = {region}
@@ -170,7 +176,12 @@ class BackupRunner:
         return tenant
 
     def _backup_all(
-        self, tenants: list[Tenant], parallel: int, progress: Progress | None, health: ClusterHealth
+        self,
+        tenants: list[Tenant],
+        parallel: int,
+        progress: Progress | None,
+        health: ClusterHealth,
+        stopped: Callable[[], bool],
     ) -> list[RunOutcome]:
         meter = Meter(progress, [t.name for t in tenants])
         outcomes = []
@@ -179,6 +190,7 @@ class BackupRunner:
             lambda t: t.cluster or "",
             parallel,
             lambda t: self._backup_one(t, meter, health),
+            stopped,
         ):
             outcomes.append(self._record(tenant, result))
             meter.finish(tenant.name)

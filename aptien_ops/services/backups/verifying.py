@@ -4,6 +4,7 @@ database of the backup's own region), each result stored and logged."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from aptien_ops.backup_policy import BackupRecord, DueItem, check_backup_id, parse_level
@@ -17,6 +18,7 @@ from aptien_ops.services.backups.common import (
     RegionStores,
     RunOutcome,
     fan_out,
+    never,
 )
 from aptien_ops.services.context import Attempt, OpsContext
 from aptien_ops.services.provisioning import secret_context
@@ -63,10 +65,12 @@ class BackupVerifier:
         parallel: int,
         progress: Progress | None,
         health: ClusterHealth | None = None,
+        stopped: Callable[[], bool] = never,
     ) -> list[RunOutcome]:
         """Verify the backups ``items`` name (``backup run --due``), at most ``parallel`` at
         once per cluster; each verification is an attempt of its own in the ops log. A
-        restore verification on a cluster ``health`` found down fails at once."""
+        restore verification on a cluster ``health`` found down fails at once. Once
+        ``stopped()``, no further verification starts (those under way finish)."""
         found: dict[str, _ToVerify] = {}
         with self.ctx.catalog.read() as tx:
             for item in items:
@@ -84,7 +88,7 @@ class BackupVerifier:
 
         outcomes = []
         clusters = lambda i: found[i.backup_id or ""].record.cluster  # noqa: E731
-        for done, (item, result) in enumerate(fan_out(todo, clusters, parallel, one), 1):
+        for done, (item, result) in enumerate(fan_out(todo, clusters, parallel, one, stopped), 1):
             if progress:
                 progress(done, len(todo), f"verify {item.tenant}")
             outcomes.append(self._record(found[item.backup_id or ""].record, item, result))
