@@ -28,8 +28,8 @@ from aptien_ops.services.billing_results import BillingSummary, NotConnected
 from aptien_ops.services.partner_results import PartnerSummary
 
 if TYPE_CHECKING:
-    from aptien_ops.domain.op_notices import Notice
     from aptien_ops.services.incident_results import BreachCheck
+    from aptien_ops.services.op_notice_results import NoticeRow
 
 #: Columns of the tenants card, in the order an operator scans them.
 STATES = (
@@ -73,8 +73,8 @@ class Fleet:
     backups: BackupHealth | OpsError | None = None
     partners: PartnerSummary | OpsError | None = None
     billing: BillingSummary | NotConnected | OpsError | None = None
-    notices: list[Notice] | OpsError | None = None
-    """Operational notices in progress or scheduled."""
+    notices: list[NoticeRow] | OpsError | None = None
+    """Operational notices in progress or scheduled, with their stored scope per region."""
     incidents: BreachCheck | None = None
     """Incidents whose clock runs; None unless the operator may see incidents (its card is
     shown only while there is one)."""
@@ -113,7 +113,9 @@ class DashboardScreen(OpsScreen):
             yield Static(
                 _card(fleet.pending, self._approvals), id="dashboard-approvals", classes="card"
             )
-            yield Static(_card(fleet.notices, _notices), id="dashboard-notices", classes="card")
+            yield Static(
+                _card(fleet.notices, self._notices), id="dashboard-notices", classes="card"
+            )
             yield Static(
                 _card(fleet.backups, self._backups), id="dashboard-backups", classes="card"
             )
@@ -198,9 +200,7 @@ class DashboardScreen(OpsScreen):
             fleet.pending = error
         try:
             fleet.notices = [
-                row.notice
-                for row in services.op_notices.list()
-                if str(row.notice.status) in UPCOMING
+                row for row in services.op_notices.list() if str(row.notice.status) in UPCOMING
             ]
         except OpsError as error:
             fleet.notices = error
@@ -249,7 +249,9 @@ class DashboardScreen(OpsScreen):
         self.query_one("#dashboard-backups", Static).update(
             _card(self.fleet.backups, self._backups)
         )
-        self.query_one("#dashboard-notices", Static).update(_card(self.fleet.notices, _notices))
+        self.query_one("#dashboard-notices", Static).update(
+            _card(self.fleet.notices, self._notices)
+        )
         self.query_one("#dashboard-partners", Static).update(
             _card(self.fleet.partners, self._partners)
         )
@@ -338,6 +340,16 @@ class DashboardScreen(OpsScreen):
         region = self.ops.region_filter
         return card_text(summary, [region] if region else None)
 
+    def _notices(self, rows: list[NoticeRow] | OpsError) -> Text:
+        """In progress and scheduled notices, a line each (the first few), or that there is
+        none; with a region filter, those whose stored scope holds a tenant there."""
+        if isinstance(rows, OpsError):
+            return Text(rows.one_line(), style="red")
+        from aptien_ops.screens.notice_render import card_text
+
+        region = self.ops.region_filter
+        return card_text([r.notice for r in rows if not region or r.regions.get(region)], region)
+
     @staticmethod
     def _later() -> SpecGrid:
         rows = [(Text(label, style="bold"), Text(text, style="dim")) for label, text in LATER]
@@ -357,15 +369,6 @@ def _incidents(running: Any) -> Text:
 
 #: The notices' statuses the dashboard shows: told to clients, not over.
 UPCOMING = ("scheduled", "in-progress")
-
-
-def _notices(notices: list[Notice] | OpsError) -> Text:
-    """In progress and scheduled notices, a line each (the first few), or that there is none."""
-    if isinstance(notices, OpsError):
-        return Text(notices.one_line(), style="red")
-    from aptien_ops.screens.notice_render import card_text
-
-    return card_text(notices)
 
 
 def _card(part: Any, render: Callable[[Any], SpecGrid | Text]) -> SpecGrid | Text | str:

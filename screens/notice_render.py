@@ -207,10 +207,11 @@ def preview_text(plan: SendResult) -> Text:
 CARD_SHOWN = 3
 
 
-def card_text(notices: Sequence[Notice]) -> Text:
-    """In progress first, then the soonest scheduled: a line each (status, start, kind, title)."""
+def card_text(notices: Sequence[Notice], region: str | None = None) -> Text:
+    """In progress first, then the soonest scheduled: a line each (status, start, kind, title);
+    ``region``: the region filter they were chosen by, said when there is none."""
     if not notices:
-        return Text("No notice in progress or scheduled.")
+        return Text(f"No notice in progress or scheduled{f' in {region}' if region else ''}.")
     ordered = sorted(notices, key=lambda n: (str(n.status) != "in-progress", n.starts_at, n.id))
     out = Text()
     for i, n in enumerate(ordered[:CARD_SHOWN]):

@@ -6,7 +6,7 @@ in the ops log, and running the same command again converges. On a SQLite and a 
 catalog. The signal comes once the process says it reached the point under test
 (tests/signalled_child.py): no sleeping. The breach notice campaign's hang-up is in
 tests/test_notify_kill_cli.py, an operational notice's (``notice send``) in
-tests/test_op_notice_send.py, each beside its SIGKILL runs.
+tests/test_op_notice_hangup.py (its SIGKILL runs in tests/test_op_notice_send.py).
 """
 
 from __future__ import annotations

@@ -351,39 +351,6 @@ def killed_mid_send(w: World, notice_id: str, held: tuple[int, ...] = (1, 3)) ->
         assert _send_stopped(w, notice_id, held_after, signal.SIGKILL)[0] == -signal.SIGKILL
 
 
-@pytest.mark.parametrize(
-    ("signum", "said"),
-    [(signal.SIGHUP, "hung up"), (signal.SIGTERM, "terminated")],
-    ids=["sighup", "sigterm"],
-)
-def test_the_connection_lost_mid_send_keeps_what_was_sent_and_a_rerun_sends_the_rest_once(
-    world: World, signum: int, said: str
-) -> None:
-    """SIGHUP (the SSH session gone) or SIGTERM while the third e-mail waits for the server:
-    exit 128 + the signal with its one line, the two accepted e-mails marked sent, the rest
-    pending (none half-sent), the attempt logged as interrupted; the rerun sends the rest."""
-    w = world
-    wanted = _five_representatives(w)
-    notice_id = w.draft()
-    code, err = _send_stopped(w, notice_id, 2, signum)
-    assert code == 128 + signum, err
-    assert [line for line in err.splitlines() if line][-1] == f"aptien-ops: {said}", err
-    assert "Traceback" not in err, err
-    assert len(w.server.messages) == 2
-    shown = run_cli("--json", "notice", "deliveries", notice_id, config=w.config, operator="vic")
-    [delivery] = shown.json()
-    assert delivery["channels"] == {"email": {"sent": 2, "pending": 3, "failed": 0}}
-    log = run_cli("--json", "ops-log", "list", "--limit", "20", config=w.config).json()
-    [send, *_] = [e for e in log if e["action"] == "notice.send"]
-    assert (send["target"], send["outcome"]) == (notice_id, "failed:interrupted")
-    done = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
-    assert done.code == 0, done.stderr
-    assert done.json()["resumed"] is True
-    assert w.server.per_recipient() == wanted
-    shown = run_cli("--json", "notice", "deliveries", notice_id, config=w.config, operator="vic")
-    assert shown.json()[0]["channels"] == {"email": {"sent": 5, "pending": 0, "failed": 0}}
-
-
 def test_without_a_terminal_progress_is_a_line_per_tenth_not_one_per_email(world: World) -> None:
     w = world
     admin = w.console("ada")
@@ -414,3 +381,28 @@ def test_without_a_terminal_progress_is_a_line_per_tenth_not_one_per_email(world
     assert progress[-1].split() == ["email", f"{told}/{told}"]  # the totals, once
     # the first, one per tenth of the work, the last
     assert len(progress) <= 12 and "\r" not in sent.stderr, progress
+
+
+def test_a_blank_from_is_now_to_the_minute_in_the_record_the_mail_and_the_status_page(
+    world: World,
+) -> None:
+    w = world
+    w.now = T0 + timedelta(seconds=37, microseconds=123456)
+    console = w.console()
+    given = NoticeDraft("outage", "Slow logins", "Investigating.", None, None, regions=("us",))
+    notice_id = console.op_notices.draft(given).id  # from: blank (now); to: open-ended
+    assert console.op_notices.show(notice_id).notice.starts_at == T0
+    shown = run_cli("--json", "notice", "show", notice_id, config=w.config, operator="vic")
+    assert shown.json()["starts_at"] == "2027-06-01T08:00:00Z", shown.stdout
+    w.sending(console, []).send(notice_id, ["email"])
+    [mail] = w.server.messages
+    _, body = _read(mail.raw)
+    assert "When: 2027-06-01T08:00:00Z to until further notice (UTC)" in body, body
+    console.op_notice_status.publish()
+    feed = load_settings(w.config).notifications.website.dir / "us" / "status.json"
+    [published] = json.loads(feed.read_text())["notices"]
+    assert published["starts_at"] == "2027-06-01T08:00:00Z"
+    w.now = T0 + timedelta(hours=2, seconds=5, microseconds=9)
+    resolved = console.op_notices.resolve(notice_id, None).notice
+    assert resolved.ends_at == T0 + timedelta(hours=2)  # ended now, to the minute too
+    console.close()

@@ -91,6 +91,13 @@ CHANNELS = ("inapp", "email")
 WEBSITE = "website"
 
 
+def to_the_minute(moment: datetime) -> datetime:
+    """A window's edge taken from the clock (a blank ``from``: now; an open-ended notice
+    resolved: it ends now), to the minute, as operators type and read windows: no seconds or
+    microseconds in the lists, the e-mails or the status pages."""
+    return moment.replace(second=0, microsecond=0)
+
+
 def parse_channels(given: Sequence[str]) -> tuple[str, ...]:
     """The channels named, in the engine's order (``website`` dropped: the status page is
     written by every send). Raises: InvalidInput (an unknown channel, none, website alone)."""

@@ -31,6 +31,7 @@ from aptien_ops.domain.op_notices import (
     StepKind,
     parse_channels,
     subject_key,
+    to_the_minute,
     validate_notice_id,
 )
 from aptien_ops.domain.values import iso, parse_choice
@@ -323,7 +324,7 @@ class OpNoticeSending:
             if current.audience.reaches_users and self.users.cleared(tx, current) is None:
                 raise Conflict(f"the approval to tell the users of {notice.id} is void now")
             ends = (
-                max(now, notice.starts_at)
+                max(to_the_minute(now), notice.starts_at)
                 if status == NoticeStatus.RESOLVED and notice.ends_at is None
                 else None
             )

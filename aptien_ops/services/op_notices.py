@@ -28,6 +28,7 @@ from aptien_ops.domain.op_notices import (
     Selection,
     StepKind,
     notice_id,
+    to_the_minute,
     validate_notice_id,
 )
 from aptien_ops.domain.values import parse_choice, validate_tenant_name
@@ -174,7 +175,7 @@ class OpNoticeService:
         body = NOTICE_BODY.check_lines(given.body)
         scope = self.scope(given)
         me, now = self.ctx.identity.operator, self.ctx.now()
-        starts = given.starts_at or now
+        starts = given.starts_at or to_the_minute(now)
         if given.ends_at is not None and given.ends_at <= starts:
             raise InvalidInput("the window ends before it starts", hint="--to after --from")
         params = {
@@ -348,7 +349,7 @@ class OpNoticeService:
                 raise Conflict(f"notice {notice_id} is {current.status} already")
             now, me = self.ctx.now(), self.ctx.identity.operator
             open_ended = status == NoticeStatus.RESOLVED and current.ends_at is None
-            ends = max(now, current.starts_at) if open_ended else None
+            ends = max(to_the_minute(now), current.starts_at) if open_ended else None
             tx.op_notices.set_status(notice_id, status, now, me, ends_at=ends)
             tx.op_notices.add_step(self.step(notice_id, kind, status, text))
             return notice_detail(tx, notice_id)

@@ -375,3 +375,29 @@ async def test_a_refused_recipient_is_one_red_line_and_the_rest_is_sent(
         assert progress[-1] == f"email {told - 1:,}/{told:,}"  # said in the dialog as it went
     [delivery] = olga.op_notice_sending.deliveries(notice)
     assert [(c.channel, c.sent, c.failed) for c in delivery.channels] == [("email", told - 1, 1)]
+
+
+@story
+async def test_the_dashboard_s_notices_card_keeps_to_the_region_filter(
+    frozen: None, demo_tenants: None, open_as: Callable[..., Console]
+) -> None:
+    olga = open_as("olga")
+    eu = _draft(olga, "Upgrade in Frankfurt")
+    us = _draft(olga, "Upgrade in Virginia", clusters=("us-sandbox-1",))
+    for notice in (eu, us):
+        olga.op_notice_sending.send(notice, ("email",))
+    async with console_app(olga) as (app, pilot):
+        words = screen_words(app)
+        assert "Upgrade in Frankfurt" in words and "Upgrade in Virginia" in words
+        for region, shown, hidden in (
+            ("eu", "Frankfurt", "Virginia"),
+            ("us", "Virginia", "Frankfurt"),
+        ):
+            app.action_cycle_region()
+            await settle(pilot)
+            assert app.region_filter == region
+            words = screen_words(app)
+            assert f"Upgrade in {shown}" in words and f"Upgrade in {hidden}" not in words, words
+        app.action_cycle_region()
+        await settle(pilot)
+        assert app.region_filter is None and "Upgrade in Virginia" in screen_words(app)
