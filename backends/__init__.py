@@ -33,6 +33,7 @@ REGISTRY: dict[str, dict[str, str]] = {
         "answers": "aptien_ops.backends.sandbox_stripe:answers",
     },
     "job_queue": {"procrastinate": "aptien_ops.backends.job_queue:ProcrastinateQueue"},
+    "job_board": {"postgresql": "aptien_ops.backends.job_board:PostgresJobBoard"},
     "inspection_reader": {
         "sqlite": "aptien_ops.backends.inspection_readers.sqlite:SqliteInspectionReader",
         "postgresql": "aptien_ops.backends.inspection_readers.postgres:PostgresInspectionReader",

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +27,7 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
 from aptien_ops.config import CatalogSettings
+from aptien_ops.domain.job_board import worker_app_name
 from aptien_ops.domain.jobs import JOB_KINDS, Enqueued, JobRecord, JobSpec, queue_name
 from aptien_ops.errors import ConfigError, InvalidInput, OpsError, Unavailable, one_line
 from aptien_ops.ports.jobs import JobHandler, JobQueue
@@ -278,8 +281,19 @@ class ProcrastinateQueue:
         queues = [queue_name(region, kind) for kind in kinds]
         if schedule is not None:
             self._periodic(*schedule)
+        # Its catalog connections named after the worker: the Jobs screen lists the workers
+        # connected, with their host, pid and region (backends.job_board).
+        named = procrastinate.PsycopgConnector(
+            conninfo=make_conninfo(
+                self._conninfo,
+                application_name=worker_app_name(os.getpid(), region, socket.gethostname()),
+            ),
+            min_size=1,
+            max_size=POOL_MAX,
+        )
         try:
-            asyncio.run(self._work(self.app, queues, concurrency, name, until_idle))
+            with self.app.replace_connector(named) as app:
+                asyncio.run(self._work(app, queues, concurrency, name, until_idle))
         except (pexc.ConnectorException, OSError) as exc:
             raise self._unavailable(exc) from None
 

@@ -23,11 +23,13 @@ from aptien_ops.screens.base import REGION_FILTER, OpsScreen
 from aptien_ops.screens.billing_render import card_text
 from aptien_ops.screens.columns import ColumnSpec, SpecGrid
 from aptien_ops.screens.formatting import count, plural
+from aptien_ops.screens.jobs_render import dashboard_text as jobs_card
 from aptien_ops.screens.partner_render import partners_text
 from aptien_ops.services.billing_results import BillingSummary, NotConnected
 from aptien_ops.services.partner_results import PartnerSummary
 
 if TYPE_CHECKING:
+    from aptien_ops.domain.job_board import JobBoard
     from aptien_ops.services.incident_results import BreachCheck
     from aptien_ops.services.op_notice_results import NoticeRow
 
@@ -78,9 +80,14 @@ class Fleet:
     incidents: BreachCheck | None = None
     """Incidents whose clock runs; None unless the operator may see incidents (its card is
     shown only while there is one)."""
+    jobs: JobBoard | None = None
+    """The job queue (a PostgreSQL catalog's; its card is shown only while jobs failed)."""
 
     def complete(self) -> bool:
-        return all(getattr(self, f.name) is not None for f in fields(self) if f.name != "incidents")
+        optional = ("incidents", "jobs")
+        return all(
+            getattr(self, f.name) is not None for f in fields(self) if f.name not in optional
+        )
 
 
 class DashboardScreen(OpsScreen):
@@ -106,6 +113,7 @@ class DashboardScreen(OpsScreen):
         fleet = Fleet()
         with VerticalScroll(id="dashboard-cards"):
             yield Static(id="dashboard-incidents", classes="card")
+            yield Static(id="dashboard-jobs", classes="card")
             yield Static(_card(fleet.counts, self._tenants), id="dashboard-tenants", classes="card")
             yield Static(
                 _card(fleet.regions, self._regions), id="dashboard-regions", classes="card"
@@ -129,8 +137,10 @@ class DashboardScreen(OpsScreen):
 
     def on_mount(self) -> None:
         self.query_one("#dashboard-incidents").display = False
+        self.query_one("#dashboard-jobs").display = False
         titles = {
             "#dashboard-incidents": "Breaches: the 72-hour clock",
+            "#dashboard-jobs": "Jobs: failed for good",
             "#dashboard-tenants": "Tenants by region and state",
             "#dashboard-regions": "Regions: capacity and load",
             "#dashboard-approvals": "Four-eyes approvals",
@@ -223,6 +233,11 @@ class DashboardScreen(OpsScreen):
                 fleet.incidents = services.incidents.check()
             except OpsError:
                 fleet.incidents = None  # the Incidents screen says why
+        if services.job_board.available:
+            try:
+                fleet.jobs = services.job_board.read().board
+            except OpsError:
+                fleet.jobs = None  # the Jobs screen says why
         return fleet
 
     def _loaded(self, fleet: Fleet) -> None:
@@ -263,6 +278,10 @@ class DashboardScreen(OpsScreen):
         card.display = bool(running)
         if running:
             card.update(_incidents(running))
+        jobs = self.query_one("#dashboard-jobs", Static)
+        jobs.display = bool(self.fleet.jobs and self.fleet.jobs.failed)
+        if self.fleet.jobs and self.fleet.jobs.failed:
+            jobs.update(jobs_card(self.fleet.jobs))
 
     def _wanted_regions(self, known: list[str]) -> list[str]:
         region = self.ops.region_filter

@@ -80,6 +80,7 @@ SCREENS: tuple[Tab, ...] = (
         in_tabs=False,
     ),
     Tab("N", "notices", "Notices", "aptien_ops.screens.notices:NoticesScreen", in_tabs=False),
+    Tab("J", "jobs", "Jobs", "aptien_ops.screens.jobs_screen:JobsScreen", in_tabs=False),
 )
 
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from aptien_ops.services.fleet import FleetService
     from aptien_ops.services.incidents import IncidentService
     from aptien_ops.services.inspection import InspectionService
+    from aptien_ops.services.job_board import JobBoardService
     from aptien_ops.services.job_runs import JobRunner
     from aptien_ops.services.jobs import JobService
     from aptien_ops.services.keys import KeyService
@@ -339,6 +340,17 @@ class Console:
             return made
 
         return JobService(self.ctx, queue, self.backups)
+
+    @_service
+    def job_board(self) -> JobBoardService:
+        from aptien_ops.ports.job_board import JobBoardReader
+        from aptien_ops.services.job_board import JobBoardService
+
+        def reader() -> JobBoardReader:
+            made: JobBoardReader = backend("job_board", "postgresql")(self.settings.catalog)
+            return made
+
+        return JobBoardService(self.ctx, reader)
 
     @_service
     def job_runner(self) -> JobRunner:

@@ -20,6 +20,7 @@ from aptien_ops.screens.fleet import FleetScreen
 from aptien_ops.screens.formatting import TENANT_STATE_STYLES
 from aptien_ops.screens.help import HelpScreen, key_sections
 from aptien_ops.screens.incidents import IncidentsScreen
+from aptien_ops.screens.jobs_screen import JobsScreen
 from aptien_ops.screens.modals import RolePickerModal
 from aptien_ops.screens.notices import NoticesScreen
 from aptien_ops.screens.operators import OperatorsScreen
@@ -37,6 +38,7 @@ SCREENS_BY_KEY = [
     ("6", FleetScreen),
     ("exclamation_mark", IncidentsScreen),
     ("N", NoticesScreen),
+    ("J", JobsScreen),
 ]
 
 

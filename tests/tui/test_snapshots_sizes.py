@@ -29,6 +29,7 @@ SCREENS = {
     "backups": ("olga", ("8",)),
     "policy": ("ada", ("9",)),
     "notices": ("olga", ("N",)),
+    "jobs": ("olga", ("J",)),
     "help": ("ada", ("question_mark",)),
 }
 
