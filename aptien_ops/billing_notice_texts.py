@@ -2,10 +2,10 @@
 English): the e-mail's and in-app message's subject and body.
 
 Rendered with Jinja2 from a :class:`BillingNoticeContent`, by the breach notices' environment
-(:mod:`aptien_ops.notice_texts`: strict about undefined names, control characters removed
-from every value, plain text). A notice holds the tenant's name and company, the licence's end
-and the latest invoice's number, amount and due date; never a card or anything else of
-Stripe's.
+(:mod:`aptien_ops.notice_texts`: strict about undefined names, control and invisible
+formatting characters removed from every value, plain text). A notice holds the tenant's
+name and company, the licence's end and the latest invoice's number, amount and due date;
+never a card or anything else of Stripe's.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from aptien_ops.domain.billing_notices import BillingNoticeContent
 from aptien_ops.domain.notices import LANGUAGES
-from aptien_ops.notice_texts import _environment, _plain
+from aptien_ops.notice_texts import _environment
+from aptien_ops.terminal_text import stripped
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -147,13 +148,14 @@ def _template(kind: str, language: str, part: int) -> Template:
 
 
 class _Safe:
-    """The content's fields with control characters removed (attribute access for templates)."""
+    """The content's fields with control and formatting characters removed (attribute access
+    for templates)."""
 
     def __init__(self, c: BillingNoticeContent) -> None:
-        self.tenant, self.company = _plain(c.tenant), _plain(c.company)
-        self.days, self.period_end = c.days, _plain(c.period_end)
-        self.invoice_number, self.amount = _plain(c.invoice_number), _plain(c.amount)
-        self.invoice_due = _plain(c.invoice_due)
+        self.tenant, self.company = stripped(c.tenant), stripped(c.company)
+        self.days, self.period_end = c.days, stripped(c.period_end)
+        self.invoice_number, self.amount = stripped(c.invoice_number), stripped(c.amount)
+        self.invoice_due = stripped(c.invoice_due)
 
 
 @lru_cache(maxsize=1024)

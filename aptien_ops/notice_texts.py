@@ -4,8 +4,10 @@ the e-mail's and in-app message's subject and body, and the website page's own w
 Rendered with Jinja2 from the incident's :class:`NoticeContent`. A notice says what happened
 and what to do; besides the tenant's own name it holds nothing of any tenant's data, and the
 same text goes to every recipient of a language. Plain text (e-mail, in-app) is rendered
-without HTML escaping, but with control characters removed from every value; the website's
-HTML is rendered by its adapter with autoescaping.
+without HTML escaping, but every value loses its control and invisible formatting characters
+(C0, C1, bidi controls, zero-width; newlines stay: :func:`aptien_ops.terminal_text.stripped`),
+and a subject is one line; the website's HTML is rendered by its adapter with autoescaping,
+its values stripped the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 from aptien_ops.domain.billing_notices import BillingNoticeContent
 from aptien_ops.domain.notices import LANGUAGES, NoticeContent, Recipient
 from aptien_ops.domain.op_notices import OpNoticeContent
+from aptien_ops.terminal_text import stripped
 
 if TYPE_CHECKING:
     from jinja2 import Environment, Template
@@ -101,18 +104,12 @@ def notice_languages(recipients: Iterable[Recipient]) -> tuple[str, ...]:
     return tuple(sorted({r.notice_language() for r in recipients} | {"en"}))
 
 
-def _plain(value: object) -> str:
-    """A value as plain text: no control characters but newlines, no lone carriage returns."""
-    text = str(value)
-    return "".join(ch for ch in text if ch == "\n" or (ch >= " " and ch != "\x7f"))
-
-
 @cache
 def _environment() -> Environment:
     from jinja2 import Environment, StrictUndefined
 
     env = Environment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
-    env.finalize = _plain
+    env.finalize = stripped
     return env
 
 
@@ -123,15 +120,16 @@ def _template(kind: str, language: str) -> Template:
 
 
 class _Safe:
-    """The content's fields with control characters removed (attribute access for templates)."""
+    """The content's fields with control and formatting characters removed (attribute access
+    for templates)."""
 
     def __init__(self, content: NoticeContent) -> None:
-        self.incident_id = _plain(content.incident_id)
-        self.title = _plain(content.title)
-        self.nature = _plain(content.nature)
-        self.consequences = _plain(content.consequences)
-        self.measures = _plain(content.measures)
-        self.dpo_contact = _plain(content.dpo_contact)
+        self.incident_id = stripped(content.incident_id)
+        self.title = stripped(content.title)
+        self.nature = stripped(content.nature)
+        self.consequences = stripped(content.consequences)
+        self.measures = stripped(content.measures)
+        self.dpo_contact = stripped(content.dpo_contact)
 
 
 def render(content: NoticeContent, recipient: Recipient, channel: str = "email") -> tuple[str, str]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,14 +33,11 @@ from typing import TYPE_CHECKING
 from aptien_ops.domain.notices import LANGUAGES
 from aptien_ops.domain.op_notices import OpNoticeContent
 from aptien_ops.errors import InvalidInput
-from aptien_ops.notice_texts import _plain
+from aptien_ops.terminal_text import stripped
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-#: Unicode categories a notice's text loses: controls, invisible formatting, surrogates, and
-#: the line and paragraph separators.
-_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 #: The channels a notice's messages are rendered for.
 MESSAGE_CHANNELS = ("email", "inapp")
 #: language -> kind -> what the subject calls it.
@@ -170,22 +166,14 @@ def template_names(channel: str, kind: str, language: str, part: str) -> list[st
     ]
 
 
-def _clean(value: object) -> str:
-    """:func:`notice_texts._plain`, and no C1 control or invisible formatting character
-    (bidi overrides, zero-width characters) either: a mail reader shows what was typed."""
-    return "".join(
-        ch for ch in _plain(value) if ch == "\n" or unicodedata.category(ch) not in _HIDDEN
-    )
-
-
 class _Safe:
     """The content's fields with control and formatting characters removed (attribute access
     for templates)."""
 
     def __init__(self, c: OpNoticeContent) -> None:
-        self.notice_id, self.title = _clean(c.notice_id), _clean(c.title)
-        self.starts_at, self.ends_at = _clean(c.starts_at), _clean(c.ends_at)
-        self.body, self.update_text = _clean(c.body), _clean(c.update_text)
+        self.notice_id, self.title = stripped(c.notice_id), stripped(c.title)
+        self.starts_at, self.ends_at = stripped(c.starts_at), stripped(c.ends_at)
+        self.body, self.update_text = stripped(c.body), stripped(c.update_text)
 
 
 @cache
@@ -208,7 +196,7 @@ def environment(directory: Path | None) -> Environment:
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
-    env.finalize = _clean
+    env.finalize = stripped
     return env
 
 

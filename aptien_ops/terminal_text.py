@@ -19,6 +19,10 @@ the screens ``plain()`` (``screens/formatting.py``) makes a field's ``Text``, an
 or a ``Static`` takes that ``Text``, never a string (a string is parsed as markup there).
 JSON output stays as it is, every non-ASCII character escaped by ``ensure_ascii``.
 
+Text this code sends on (a notice's e-mail subject and body, in-app message, web page) loses
+the same characters instead: :func:`stripped` is the one place that decides that, for every
+notice's templates (breach, billing, operational) and the pages they publish.
+
 No Textual or Rich here: the command line imports this on every run.
 """
 
@@ -47,6 +51,17 @@ def _escape(char: str) -> str:
 def _hidden(char: str) -> bool:
     """True if ``char`` is one :func:`shown` escapes (see ``_ESCAPED_CATEGORIES``)."""
     return unicodedata.category(char) in _ESCAPED_CATEGORIES
+
+
+def stripped(value: object) -> str:
+    """``value`` (``str()`` of it if it is not text) with every character :func:`shown` would
+    escape removed instead, line feeds kept: the plain text a notice's reader is shown (a
+    Jinja2 ``finalize`` for plain-text and, escaped after, HTML templates: always a plain
+    ``str``, so even a ``Markup`` value is escaped)."""
+    text = value if type(value) is str else str(value)
+    if text.isprintable():
+        return text
+    return "".join(c for c in text if c == "\n" or not _hidden(c))
 
 
 def shown(value: object, *, width: int | None = None, multiline: bool = False) -> str:

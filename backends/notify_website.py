@@ -25,6 +25,7 @@ from aptien_ops.domain.notices import WebsiteNotice
 from aptien_ops.errors import IntegrityFailure, Unavailable
 from aptien_ops.notice_texts import LANGUAGE_NAMES, WEBSITE
 from aptien_ops.ports.notifications import WebsitePublisher
+from aptien_ops.terminal_text import stripped
 
 PAGE = """\
 <!doctype html>
@@ -73,7 +74,9 @@ def page_name(language: str) -> str:
 
 @cache
 def _page() -> Template:
-    env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True)
+    env = Environment(
+        autoescape=True, undefined=StrictUndefined, trim_blocks=True, finalize=stripped
+    )
     return env.from_string(PAGE)
 
 

@@ -12,7 +12,6 @@ one (``notify_website``'s writer). ``website/status.html`` and ``website/status.
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
@@ -33,6 +32,7 @@ from aptien_ops.backends.notify_website import _write_atomically
 from aptien_ops.domain.op_notices import StatusEntry
 from aptien_ops.errors import InvalidInput, Unavailable
 from aptien_ops.ports import StatusPage
+from aptien_ops.terminal_text import stripped
 
 HTML = """\
 <!doctype html>
@@ -87,19 +87,6 @@ NAMES = ("status.html", "status.json", "status.atom")
 TEMPLATES = {"website/status.html": HTML, "website/status.atom": ATOM}
 
 
-#: Characters no page or feed shows: controls (XML 1.0 allows none but tab and newlines),
-#: invisible formatting (bidi overrides, zero-width), surrogates, line and paragraph separators.
-_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-
-
-def _visible(value: object) -> object:
-    """A value with the characters of :data:`_HIDDEN` removed (newlines stay): what every
-    ``{{ … }}`` of the templates shows, escaped after."""
-    if not isinstance(value, str):
-        return value
-    return "".join(ch for ch in value if ch == "\n" or unicodedata.category(ch) not in _HIDDEN)
-
-
 @cache
 def _templates(overrides: Path | None) -> tuple[Template, Template]:
     """The HTML page's and the Atom feed's templates: the override directory's, else these;
@@ -110,7 +97,7 @@ def _templates(overrides: Path | None) -> tuple[Template, Template]:
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
-        finalize=_visible,
+        finalize=stripped,
     )
     try:
         return env.get_template("website/status.html"), env.get_template("website/status.atom")

@@ -16,8 +16,6 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -40,6 +38,8 @@ from aptien_ops.services.provisioning import ProvisionRequest
 
 from billing_sync_world import link
 from cli_runner import Result, run_cli
+from hostile_data import escapes_in
+from notice_reading import HIDDEN, SEEN, inapp_messages, read_mail
 from sandboxes import BACKENDS, sandbox_on
 from smtp_server import Counting, smtp_server
 from stripe_server import free_port
@@ -136,24 +136,6 @@ def _day(days: int) -> str:
     return (T0 + timedelta(days=days)).date().isoformat()
 
 
-def _read(raw: bytes) -> tuple[str, str]:
-    """A message's subject and text as a mail reader shows them (headers and body decoded)."""
-    message = message_from_bytes(raw, policy=policy.default)
-    assert isinstance(message, EmailMessage)
-    part = message.get_body(("plain",))
-    assert part is not None
-    return str(message["Subject"]), part.get_content()
-
-
-def _inapp(w: World) -> list[tuple[int, str, str, str]]:
-    admin = w.console("ada")
-    tenant = admin.tenants.show(ACME)
-    with admin.ctx.store(tenant.cluster or "").connect(ACME) as conn:
-        rows = conn.execute("SELECT user_id, kind, subject, body FROM user_messages").fetchall()
-    admin.close()
-    return [tuple(r) for r in rows]
-
-
 def test_each_notice_goes_out_once_per_tenant_kind_and_period(world: World) -> None:
     w = world
     dry = w.cli("--dry-run")
@@ -163,7 +145,9 @@ def test_each_notice_goes_out_once_per_tenant_kind_and_period(world: World) -> N
         (GLOBEX, "unpaid"),
         (INITECH, "past_due"),
     ]
-    assert w.server.messages == [] and _inapp(w) == []  # a dry run sends and records nothing
+    assert (
+        w.server.messages == [] and inapp_messages(w) == []
+    )  # a dry run sends and records nothing
     sent = w.cli()
     assert sent.code == 0, sent.stderr
     notices = {n["tenant"]: n for n in sent.json()["notices"]}
@@ -177,14 +161,14 @@ def test_each_notice_goes_out_once_per_tenant_kind_and_period(world: World) -> N
         (REP[t], 1) for t in REP if t != UMBRELLA
     )
     mails = {m.to: m for m in w.server.messages}
-    subject, body = _read(mails[REP[ACME]].raw)
+    subject, body = read_mail(mails[REP[ACME]].raw)
     assert f"für acme-gmbh Ltd endet am {_day(20)}" in subject  # de-AT reads German
     assert "innerhalb von 30 Tagen" in " ".join(body.split())
     assert mails[REP[ACME]].message_id.startswith("<billing.")
-    overdue, text = _read(mails[REP[INITECH]].raw)
+    overdue, text = read_mail(mails[REP[INITECH]].raw)
     assert "Payment overdue" in overdue
     assert f"A-0042, 49.00 EUR, due {_day(-3)}" in text
-    [(user, kind, inapp_subject, inapp_body)] = _inapp(w)
+    [(user, kind, inapp_subject, inapp_body)] = inapp_messages(w)
     assert (user, kind, inapp_subject) == (2, "billing-notice", subject)  # the representative
     assert inapp_body == body.replace("\r\n", "\n")
     again = w.cli()
@@ -198,7 +182,7 @@ def test_each_notice_goes_out_once_per_tenant_kind_and_period(world: World) -> N
     console.close()
     assert [(n.tenant, n.notice) for n in later.notices] == [(ACME, "expiry-7")]
     assert later.suspensions == ()  # suspend_after_unpaid_days is off unless set
-    assert w.server.per_recipient()[REP[ACME]] == 2 and len(_inapp(w)) == 2
+    assert w.server.per_recipient()[REP[ACME]] == 2 and len(inapp_messages(w)) == 2
     assert w.cli().json()["notices"] == []
     console = w.console("ada")
     with console.ctx.catalog.read() as tx:
@@ -218,12 +202,12 @@ def test_a_mail_server_down_then_back_ends_with_one_message_each(world: World) -
     down = w.cli()
     assert down.code == 6, down.stdout
     assert "billing notify again" in down.error()["hint"]
-    assert len(_inapp(w)) == 1  # in-app went before the e-mail stopped
+    assert len(inapp_messages(w)) == 1  # in-app went before the e-mail stopped
     send_through(w.config, w.port)
     back = w.cli()
     assert back.code == 0, back.stderr
     assert w.server.per_recipient() == {REP[t]: 1 for t in (ACME, GLOBEX, INITECH)}
-    assert len(_inapp(w)) == 1
+    assert len(inapp_messages(w)) == 1
     assert w.cli().json()["notices"] == []
 
 
@@ -353,4 +337,24 @@ def test_the_real_program_killed_mid_run_then_rerun_tells_each_once(world: World
     assert _program(w) == 0
     assert _program(w) == 0  # nothing left to tell
     assert w.server.per_recipient() == {REP[t]: 1 for t in (ACME, GLOBEX, INITECH)}
-    assert len(_inapp(w)) == 1
+    assert len(inapp_messages(w)) == 1
+
+
+def test_a_company_name_s_hidden_characters_reach_neither_mail_nor_inapp(world: World) -> None:
+    w = world
+    admin = w.console("ada")
+    with admin.ctx.catalog.transaction() as tx:
+        tenant = tx.tenants.get(ACME)
+        assert tenant is not None
+        tx.tenants.update(replace(tenant, company=HIDDEN), by="ada")
+    admin.close()
+    console = w.console()
+    console.billing_notices.notify()
+    console.close()
+    [mail] = [m for m in w.server.messages if m.to == REP[ACME]]
+    subject, body = read_mail(mail.raw)
+    [(_, _, inapp_subject, inapp_body)] = inapp_messages(w)
+    assert f"für {SEEN} second endet" in subject and inapp_subject == subject
+    for text in (subject, body.replace("\r\n", "\n"), inapp_body):
+        assert escapes_in(text) == []
+    assert f"von {SEEN}\nsecond (Mandant" in inapp_body

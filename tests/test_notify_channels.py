@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 import tomllib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,8 @@ from aptien_ops.notice_texts import render, texts_digest
 from aptien_ops.services.notify_engine import Channels, Engine, fill, outbox_rows
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
+from hostile_data import escapes_in
+from notice_reading import HIDDEN, SEEN, read_mail
 from notice_samples import CONTENT, NOW, mail, start_campaign
 from smtp_server import smtp_server
 
@@ -255,3 +258,37 @@ def test_the_engine_writes_one_inapp_message_per_user_and_none_twice(
         assert "CANARY-PAYLOAD" not in text and "globex-canary" not in text
         assert not any(email in text for _, email in users)
     assert sorted(p.name for p in site.iterdir()) == ["eu"]
+
+
+def test_hidden_characters_reach_neither_mail_nor_inapp_nor_the_website(
+    tenant_db: tuple[SqliteTenantStore | PostgresTenantStore, str], tmp_path: Path
+) -> None:
+    store, name = tenant_db
+    content = replace(CONTENT, title=HIDDEN, nature=HIDDEN, measures=f"Do {HIDDEN}")
+    with store.connect(name) as conn:
+        users = conn.cursor().execute("SELECT id, email FROM users ORDER BY id").fetchall()
+    people = [Recipient(name, "eu", str(uid), email) for uid, email in users]
+    catalog = SqlCatalog(CatalogSettings(url=f"sqlite:///{tmp_path / 'catalog.db'}"))
+    catalog.ensure_schema()
+    campaign = start_campaign(catalog, ("email", "inapp", "website"), people, content)
+    odd = Recipient(HIDDEN, "eu", "9", "odd@acme.example")  # a tenant's name in the subject
+    fill(catalog, outbox_rows(campaign.id, content.incident_id, ("email",), [odd]))
+    site = tmp_path / "site"
+    with smtp_server() as (server, port):
+        mail_to = SmtpTransport(smtp_settings(port))
+        channels = Channels(mail_to, TenantMessages(), SiteFiles(site), lambda tenant: store)
+        Engine(catalog, campaign, channels, now=lambda: NOW, sleep=lambda s: None).run()
+        mail_to.close()
+    mails = {m.to: read_mail(m.raw) for m in server.messages}
+    assert len(mails) == 4
+    assert f"your {SEEN} second account" in mails["odd@acme.example"][0]
+    with store.connect(name) as conn:
+        rows = conn.cursor().execute("SELECT subject, body FROM user_messages").fetchall()
+    assert len(rows) == 3
+    pages = [p.read_text() for p in (site / "eu").iterdir() if p.suffix == ".html"]
+    assert pages and all(f"{SEEN}\nsecond" in page for page in pages)
+    for subject, body in [*mails.values(), *rows]:
+        assert escapes_in(subject) == [] and "\n" not in subject
+        assert escapes_in(body.replace("\r\n", "\n")) == []
+        assert f"What happened:\n{SEEN}\nsecond" in body.replace("\r\n", "\n")
+    assert all(escapes_in(page) == [] for page in pages)

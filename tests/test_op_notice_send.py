@@ -19,7 +19,6 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from test_billing_notify import _read
 from test_notify_kill_cli import send_through
 from waiting import until
 
@@ -36,6 +35,7 @@ from aptien_ops.services.provisioning import ProvisionRequest
 
 from cli_runner import run_cli
 from hostile_data import escapes_in, hostile
+from notice_reading import inapp_messages, read_mail
 from sandboxes import BACKENDS, sandbox_on
 from smtp_server import Counting, smtp_server
 from stripe_server import free_port
@@ -100,15 +100,6 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
         yield w
 
 
-def _inapp(w: World) -> list[tuple[int, str, str]]:
-    admin = w.console("ada")
-    tenant = admin.tenants.show(ACME)
-    with admin.ctx.store(tenant.cluster or "").connect(ACME) as conn:
-        rows = conn.execute("SELECT user_id, kind, subject FROM user_messages").fetchall()
-    admin.close()
-    return [tuple(r) for r in rows]
-
-
 def test_each_representative_gets_the_notice_and_each_update_once(world: World) -> None:
     w = world
     notice_id = w.draft()
@@ -118,7 +109,7 @@ def test_each_representative_gets_the_notice_and_each_update_once(world: World) 
     dry = service.send(notice_id, ["email", "inapp"], dry_run=True)
     assert (dry.regions, dry.representatives) == ({"eu": 2, "us": 1}, 2)
     assert dry.sample is not None and "Planned maintenance: Database upgrade" in dry.sample[0]
-    assert w.server.messages == [] and _inapp(w) == []  # a dry run sends nothing
+    assert w.server.messages == [] and inapp_messages(w) == []  # a dry run sends nothing
     assert service.deliveries(notice_id) == ()
     sent = service.send(notice_id, ["email", "inapp"])
     assert not sent.undelivered and sent.delivery is not None
@@ -131,23 +122,25 @@ def test_each_representative_gets_the_notice_and_each_update_once(world: World) 
         n.startswith("nomail-ag:") and "no valid representative e-mail" in n for n in sent.notes
     )
     mails = {m.to: m for m in w.server.messages}
-    subject, body = _read(mails[REP[ACME]].raw)
+    subject, body = read_mail(mails[REP[ACME]].raw)
     assert subject == "Geplante Wartung: Database upgrade"  # de-AT reads German
     assert "Read-only for an hour." in body and notice_id in body
     assert mails[REP[GLOBEX]].message_id.startswith("<operational.")
-    assert [(kind, subject) for _, kind, subject in _inapp(w)] == [("operational-notice", subject)]
+    assert [(kind, subject) for _, kind, subject, _ in inapp_messages(w)] == [
+        ("operational-notice", subject)
+    ]
     assert console.op_notices.show(notice_id).notice.status == NoticeStatus.SCHEDULED
     again = service.send(notice_id, ["email"])  # a rerun: the delivery is done, nothing sent
-    assert again.resumed and len(w.server.messages) == 2 and len(_inapp(w)) == 1
+    assert again.resumed and len(w.server.messages) == 2 and len(inapp_messages(w)) == 1
     w.now = T0 + timedelta(days=2, minutes=5)
     update = service.update(notice_id, "in-progress", "Started on time.")
     assert update.delivery is not None and not update.undelivered
     assert sorted(w.server.per_recipient().items()) == sorted((r, 2) for r in REP.values())
     newest = [m for m in w.server.messages if m.to == REP[GLOBEX]][-1]
-    subject, body = _read(newest.raw)
+    subject, body = read_mail(newest.raw)
     assert subject == "Update: Planned maintenance: Database upgrade"
     assert "Started on time." in body and "Status: in progress" in body
-    assert len(_inapp(w)) == 2
+    assert len(inapp_messages(w)) == 2
     shown = [(d.step.kind, d.step.status) for d in service.deliveries(notice_id)]
     assert [(str(k), str(s)) for k, s in shown] == [
         ("sent", "scheduled"),
@@ -245,7 +238,7 @@ def test_hostile_titles_and_bodies_reach_neither_the_mail_nor_the_terminal_raw(
     sent = run_cli("--json", "notice", "send", notice_id, config=w.config, operator="olga")
     assert sent.code == 0, sent.stderr
     for message in w.server.messages:
-        subject, body = _read(message.raw)
+        subject, body = read_mail(message.raw)
         assert escapes_in(subject) == [] and escapes_in(body.replace("\r\n", "\n")) == []
         assert "second line" in body
     listed = run_cli("notice", "deliveries", notice_id, config=w.config, operator="vic")
@@ -396,7 +389,7 @@ def test_a_blank_from_is_now_to_the_minute_in_the_record_the_mail_and_the_status
     assert shown.json()["starts_at"] == "2027-06-01T08:00:00Z", shown.stdout
     w.sending(console, []).send(notice_id, ["email"])
     [mail] = w.server.messages
-    _, body = _read(mail.raw)
+    _, body = read_mail(mail.raw)
     assert "When: 2027-06-01T08:00:00Z to until further notice (UTC)" in body, body
     console.op_notice_status.publish()
     feed = load_settings(w.config).notifications.website.dir / "us" / "status.json"

@@ -12,7 +12,6 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from test_billing_notify import _read
 from test_op_notice_send import ACME, GLOBEX, REP, World, world
 from test_op_notice_users import draft
 
@@ -23,6 +22,7 @@ from aptien_ops.op_notice_texts import NoticeTemplates
 from aptien_ops.services.op_notices import NoticeEdit
 
 from hostile_data import escapes_in, hostile
+from notice_reading import HIDDEN, SEEN, inapp_messages, read_mail
 
 __all__ = ["world"]
 
@@ -82,7 +82,7 @@ def test_a_hostile_title_and_body_reach_no_mail_in_app_message_or_feed_raw(
     olga.op_notice_sending.send(notice_id)
     assert len(w.server.messages) == 3
     for message in w.server.messages:
-        subject, text = _read(message.raw)
+        subject, text = read_mail(message.raw)
         assert escapes_in(subject) == [] and escapes_in(text.replace("\r\n", "\n")) == []
         assert "pwned-rlo" in subject and "line two" in text and "& <b>" in subject
     for subject, text in _inapp_texts(w):
@@ -123,7 +123,7 @@ def test_templates_from_the_configured_directory_replace_the_built_in_ones(
     assert dry.sample is not None and dry.sample[0] == f"[{notice_id}] Database upgrade"
     olga.op_notices.edit(notice_id, NoticeEdit(title="<script>x</script>"))
     olga.op_notice_sending.send(notice_id)
-    mails = {m.to: _read(m.raw) for m in w.server.messages}
+    mails = {m.to: read_mail(m.raw) for m in w.server.messages}
     assert mails[REP[GLOBEX]][0] == f"[{notice_id}] <script>x</script>"  # English: the override
     assert mails[REP[ACME]][0] == "Geplante Wartung: <script>x</script>"  # German: built in
     [(_, inapp_body)] = _inapp_texts(w)
@@ -156,3 +156,18 @@ def test_a_broken_template_is_refused_before_anything_is_recorded(
     with_templates(w.config, tmp_path / "nowhere")
     with pytest.raises(ConfigError, match="templates_dir"):
         load_settings(w.config)
+
+
+def test_a_title_s_hidden_characters_reach_neither_mail_nor_inapp(world: World) -> None:
+    w = world
+    notice_id = w.draft(HIDDEN, f"Body {HIDDEN}")
+    console = w.console()
+    sent = w.sending(console, []).send(notice_id, ["email", "inapp"])
+    console.close()
+    assert not sent.undelivered
+    subject, body = read_mail({m.to: m for m in w.server.messages}[REP[ACME]].raw)
+    [(_, _, inapp_subject, inapp_body)] = inapp_messages(w)
+    assert subject == inapp_subject == f"Geplante Wartung: {SEEN} second"
+    assert escapes_in(subject) == []
+    for text in (body.replace("\r\n", "\n"), inapp_body):
+        assert escapes_in(text) == [] and f"Body {SEEN}\nsecond" in text

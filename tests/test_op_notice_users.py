@@ -12,8 +12,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
-from test_billing_notify import _read
-from test_op_notice_send import ACME, GLOBEX, REP, T0, World, _inapp, killed_mid_send, world
+from test_op_notice_send import ACME, GLOBEX, REP, T0, World, killed_mid_send, world
 
 from aptien_ops.backends import catalog_schema as s
 from aptien_ops.config import load_settings
@@ -24,6 +23,7 @@ from aptien_ops.services.op_notices import NoticeDraft, NoticeEdit
 from aptien_ops.services.provisioning import ProvisionRequest
 
 from cli_runner import run_cli
+from notice_reading import inapp_messages, read_mail
 
 __all__ = ["world"]
 
@@ -63,7 +63,7 @@ def test_users_are_told_only_after_a_second_operator_approves_and_each_once(
     dry = olga.op_notice_sending.send(notice_id, ["email", "inapp"], dry_run=True)
     assert any("four-eyes" in note for note in dry.notes) and dry.audience == "both"
     first = requested(lambda: olga.op_notice_sending.send(notice_id))
-    assert w.server.messages == [] and _inapp(w) == []  # recorded, nothing sent
+    assert w.server.messages == [] and inapp_messages(w) == []  # recorded, nothing sent
     assert requested(lambda: olga.op_notice_sending.send(notice_id)) == first  # no second one
     with pytest.raises(Forbidden):
         olga.approvals.approve(first)  # operators approve nothing; nor does anyone their own
@@ -74,7 +74,7 @@ def test_users_are_told_only_after_a_second_operator_approves_and_each_once(
     # acme's other user, globex's representative; nomail-ag has neither.
     assert w.server.per_recipient() == {REP[ACME]: 1, REP[GLOBEX]: 1, SOMEONE: 1}
     assert (sent.users, sent.representatives) == (1, 2)
-    assert len(_inapp(w)) == 2
+    assert len(inapp_messages(w)) == 2
     steps = olga.op_notices.show(notice_id).steps
     assert [s.kind for s in steps] == [StepKind.DRAFTED, StepKind.APPROVED, StepKind.SENT]
     assert steps[1].operator == "sam" and f"#{first}" in (steps[1].text or "")
@@ -91,7 +91,7 @@ def test_users_are_told_only_after_a_second_operator_approves_and_each_once(
     assert update_.delivery is not None and not update_.undelivered
     assert w.server.per_recipient() == {REP[ACME]: 2, REP[GLOBEX]: 2, SOMEONE: 2}
     newest = [m for m in w.server.messages if m.to == SOMEONE][-1]
-    subject, _ = _read(newest.raw)
+    subject, _ = read_mail(newest.raw)
     assert subject == "Aktualisierung: Geplante Wartung: Database upgrade, moved"  # de-AT
     with olga.ctx.catalog.read() as tx:  # the ops log counts the users told, names none
         logged = [e for e in tx.opslog.entries() if e.action in ("notice.send", "notice.update")]
@@ -123,7 +123,7 @@ def test_a_notice_edited_after_the_request_voids_the_approval_and_sends_nothing(
     approve(w, again)
     olga.op_notice_sending.send(notice_id, ["email"])
     assert w.server.per_recipient() == {SOMEONE: 1, REP[ACME].upper(): 1}  # users only
-    _, body = _read(w.server.messages[0].raw)
+    _, body = read_mail(w.server.messages[0].raw)
     assert "Read-only for two hours." in body
     olga.close()
 

@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from aptien_ops.terminal_text import shown
+from aptien_ops.terminal_text import shown, stripped
 
 #: The categories never written raw, and what each one is.
 ESCAPED = {"Cc": "control", "Cf": "format", "Cs": "surrogate", "Zl": "line sep", "Zp": "para sep"}
@@ -100,3 +100,9 @@ def test_shown_text_is_shown_the_same_again() -> None:
 
 def test_values_that_are_not_text_are_shown_as_their_text() -> None:
     assert shown(42) == "42" and shown(3.5) == "3.5"
+
+
+def test_stripped_drops_what_shown_escapes_and_keeps_line_feeds() -> None:
+    hostile = "a\x1b[2J\x9bb\u202ec\u200bd\u2028e\tf\r\ng é 中"
+    assert stripped(hostile) == "a[2Jbcdef\ng é 中"
+    assert stripped(42) == "42" and stripped("plain text") == "plain text"
