@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from aptien_ops.domain.jobs import JobRecord
 from aptien_ops.errors import OpsError
@@ -108,6 +108,7 @@ class JobsScreen(SummaryListScreen):
         if queued:
             self.show_status(Text(f"{plural(len(view.jobs), 'job')}, the newest first"))
         self.show_summary(self.selected())
+        self.refresh_bindings()
 
     def show_status(self, line: Text) -> None:
         self.query_one("#jobs-status", Static).update(line)
@@ -117,6 +118,11 @@ class JobsScreen(SummaryListScreen):
         self.query_one("#jobs-status").display = True
         if error.code == "forbidden":
             self.ops.refresh_roles()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        # Textual calls SummaryListScreen's handler too (the pane); retry and cancel are
+        # offered by the highlighted job's state, so the footer follows the cursor.
+        self.refresh_bindings()
 
     def action_open_detail(self, then: str = "") -> None:
         """Enter: the pane under the list already holds the whole job."""

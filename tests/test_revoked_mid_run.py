@@ -16,22 +16,36 @@ from aptien_ops.services.provisioning import ProvisionRequest
 from cli_runner import run_cli
 from signalled_child import started
 
-#: The second tenant of the run waits, before anything is read for it, until the test opens
-#: the FIFO named by APTIEN_TEST_GO for writing.
+#: The second tenant of the run waits, before anything is read for it, until the first
+#: tenant's backup is recorded (the main thread authorises that again: a revoke before it
+#: would refuse the first too, which a tenant on another cluster's thread, or a loaded
+#: machine, made happen), then until the test opens the FIFO named by APTIEN_TEST_GO.
 HOLD_THE_SECOND_TENANT = """\
+import threading
 from aptien_ops.services.backups.running import BackupRunner
-one = BackupRunner._backup_one
-seen = []
+one, record = BackupRunner._backup_one, BackupRunner._record
+seen, first_recorded, guard = [], threading.Event(), threading.Lock()
 
 def held(self, tenant, *args, **kwargs):
-    seen.append(tenant.name)
-    if len(seen) == 2:
+    with guard:
+        seen.append(tenant.name)
+        second = len(seen) == 2
+    if second:
+        first_recorded.wait()
         tell("holding " + tenant.name)
         with open(os.environ["APTIEN_TEST_GO"]) as go:
             go.read()
     return one(self, tenant, *args, **kwargs)
 
+def recorded(self, tenant, result):
+    try:
+        return record(self, tenant, result)
+    finally:
+        if tenant.name == seen[0]:
+            first_recorded.set()
+
 BackupRunner._backup_one = held
+BackupRunner._record = recorded
 """
 
 

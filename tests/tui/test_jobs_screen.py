@@ -129,6 +129,10 @@ async def test_a_failure_reason_shown_inert_then_retried_and_a_waiting_job_cance
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmModal)
         assert olga.jobs.show(job_id).state == "todo"
+        # Queued again: its row says so, and the footer no longer offers to retry it.
+        await settle(pilot)
+        footer = screen_text(app).splitlines()[-1]
+        assert "Retry" not in footer and "Cancel" in footer, footer
         # Cancel the waiting one (now second newest? it is the newest: the top row).
         await pilot.press("up")
         await settle(pilot)

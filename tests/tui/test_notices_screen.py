@@ -401,3 +401,56 @@ async def test_the_dashboard_s_notices_card_keeps_to_the_region_filter(
         app.action_cycle_region()
         await settle(pilot)
         assert app.region_filter is None and "Upgrade in Virginia" in screen_words(app)
+
+
+@story
+async def test_telling_users_is_requested_approved_on_the_approvals_screen_then_sent_once(
+    frozen: None,
+    seed_tenants: Callable[..., list[str]],
+    open_as: Callable[..., Console],
+    sandbox: Path,
+) -> None:
+    from test_incident_actions import PEOPLE
+
+    seeded = seed_tenants(PEOPLE)  # two tenants (eu, us), four users each in its database
+    olga = open_as("olga")
+    notice = _draft(olga, tenants=tuple(seeded), audience="users")
+    async with console_app(olga, "N") as (app, pilot):
+        page = await _press(pilot, "enter")
+        await until(pilot, lambda: page.view is not None, "the notice's page to read it")
+        dialog = await _press(pilot, "s")
+        assert isinstance(dialog, SendNoticeModal)
+        dialog.query_one("#modal-submit", Button).press()
+        await settle(pilot)
+        assert app.screen is page
+        said = app.notices_of("warning")[-1]
+        assert "request #1 recorded; another admin or security operator must approve" in said
+    assert olga.op_notice_sending.deliveries(notice) == ()
+    async with console_app(open_as("sam"), "4") as (app, pilot):  # security approves
+        assert "notice.send-users" in screen_words(app)
+        await _press(pilot, "a")
+        await _press(pilot, "y")
+    assert _entries(open_as, "approval.decide") == [("sam", "ok")]
+    async with console_app(olga, "N") as (app, pilot):
+        page = await _press(pilot, "enter")
+        await until(pilot, lambda: page.view is not None, "the notice's page to read it")
+        assert "approved by sam" in screen_words(app)
+        dialog = await _press(pilot, "s")
+        assert isinstance(dialog, SendNoticeModal)
+        dialog.query_one("#modal-submit", Button).press()
+        await settle(pilot)
+        assert app.screen is page
+        assert app.notices_of("warning") == []  # no second request
+        [delivery] = olga.op_notice_sending.deliveries(notice)
+        [email] = [c for c in delivery.channels if c.channel == "email"]
+        assert (email.sent, email.pending, email.failed) == (8, 0, 0)
+        assert f"email {email.sent} sent 0 pending 0 failed" in await scrolled_words(app, pilot)
+        await _press(pilot, "s")  # again: the delivery is done, nothing is sent twice
+        if isinstance(app.screen, SendNoticeModal):
+            app.screen.query_one("#modal-submit", Button).press()
+            await settle(pilot)
+    box = load_settings(sandbox).notifications.email.maildir
+    assert box is not None and len(mailbox.Maildir(str(box))) == email.sent
+    assert len(olga.op_notice_sending.deliveries(notice)) == 1
+    assert _entries(open_as, "notice.send-users") == [("olga", "pending")]
+    assert _entries(open_as, "notice.send") == [("olga", "ok"), ("olga", "ok")]
