@@ -215,7 +215,7 @@ def test_a_20x10_terminal_is_told_the_size_it_needs(site: SshSite, tmp_path: Pat
         assert "Terminal20×10:makeit60×20ormore(qquits)" in told
         pane.resize(80, 24)  # the console comes up: not refused at start (one minimum, 60×20)
         _first_screen(pane)
-        _quits(site, pane)
+        _quits(pane)
 
 
 def test_a_terminal_shrunk_to_20x10_asks_for_room_and_the_console_comes_back(
