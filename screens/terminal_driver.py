@@ -13,7 +13,9 @@ away and for a console stopped and brought back.
   resume after ``fg`` is itself stopped by ``SIGTTOU``); Textual then starts a second input
   thread beside the first and, when the app quits, stops only the newest: the other reads the
   terminal for ever, and the process never ends (its threads are joined at exit). Here a new
-  input thread first stops the one before it, and a new writer thread the one before it.
+  input thread first stops the one before it. (The writer thread before is left as Textual
+  leaves it, a daemon thread: stopping it from the signal handler that restarts application
+  mode could wait for ever on its queue, which the interrupted main thread may hold.)
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from __future__ import annotations
 import threading
 from typing import IO
 
-from textual.drivers._writer_thread import WriterThread
 from textual.drivers.linux_driver import LinuxDriver
 
 
@@ -63,7 +64,8 @@ class ConsoleDriver(LinuxDriver):
         if self._file is not None:  # sys.__stderr__ (None only without any stderr at all)
             self._file = TerminalOutput(self._file)  # type: ignore[assignment]
 
-    # Textual assigns the thread it is about to start; these stop the one it replaces first.
+    # Textual assigns the thread it is about to start; this stops the one it replaces first
+    # (the thread before needs nothing of the main thread to end: no lock, no loop).
     @property
     def _key_thread(self) -> threading.Thread | None:
         thread: threading.Thread | None = self.__dict__.get("_input_thread")
@@ -78,15 +80,3 @@ class ConsoleDriver(LinuxDriver):
             before.join()
             self.exit_event.clear()
         self.__dict__["_input_thread"] = thread
-
-    @property
-    def _writer_thread(self) -> WriterThread | None:
-        writer: WriterThread | None = self.__dict__.get("_writer")
-        return writer
-
-    @_writer_thread.setter
-    def _writer_thread(self, writer: WriterThread | None) -> None:
-        before: WriterThread | None = self.__dict__.get("_writer")
-        if before is not None and before is not writer and before.is_alive():
-            before.stop()  # writes what it still holds, then ends
-        self.__dict__["_writer"] = writer
