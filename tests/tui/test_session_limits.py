@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tui_helpers import ManualClock, Pins, console_app, story, until
 
-from aptien_ops.cli.tui import _record_end as record_end
+from aptien_ops.cli.tui import _SessionEnd as SessionEnd
 from aptien_ops.composition import Console, open_console
 from aptien_ops.config import load_settings
 from aptien_ops.errors import InvalidInput
@@ -113,7 +113,7 @@ async def test_the_end_of_a_session_past_its_hours_is_in_the_ops_log(
             clock.advance(3600)
             app.check_idle_lock()
             await pilot.pause()
-        record_end(console, app)  # as the command line does once the app has left
+        SessionEnd(console, app).record()  # as the command line does once the app has left
         [end] = [e for e in console.opslog.list(limit=5) if e.action == "session.end"]
     finally:
         console.close()
