@@ -12,14 +12,14 @@ from aptien_ops.screens.modals import OpsModal
 
 class ChannelsModal(OpsModal[tuple[str, ...]]):
     """Subclasses compose a ``SelectionList`` with the id ``modal-channels`` and the buttons
-    ``modal-submit`` and ``modal-cancel``, and say the channels' order (``channel_order``)."""
+    ``modal-submit`` and ``modal-cancel``, and set ``channel_order``: the channels in the order
+    the engine runs them."""
 
-    def channel_order(self) -> tuple[str, ...]:
-        raise NotImplementedError
+    channel_order: tuple[str, ...] = ()
 
     def chosen(self) -> tuple[str, ...]:
         picked = set(self.query_one("#modal-channels", SelectionList).selected)
-        return tuple(c for c in self.channel_order() if c in picked)
+        return tuple(c for c in self.channel_order if c in picked)
 
     @on(Button.Pressed, "#modal-submit")
     def _submit(self) -> None:

@@ -284,6 +284,7 @@ class NotifyModal(JobModal[tuple[str, ...]], ChannelsModal):
     def __init__(self, plan: NoticePlan, detail: IncidentDetail) -> None:
         super().__init__()
         self.notice_plan, self.detail = plan, detail
+        self.channel_order = tuple(plan.channels)
         scope = detail.scope
         same = scope is not None and scope.header.sha256 == plan.recipients_sha256
         #: The scope's counts per region, if they are of the people the plan counted.
@@ -322,9 +323,6 @@ class NotifyModal(JobModal[tuple[str, ...]], ChannelsModal):
     def on_mount(self) -> None:
         self.query_one(SelectionList).focus()
         self._say_what_happens()
-
-    def channel_order(self) -> tuple[str, ...]:
-        return tuple(self.notice_plan.channels)
 
     @on(SelectionList.SelectedChanged)
     def _say_what_happens(self) -> None:

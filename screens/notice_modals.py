@@ -256,6 +256,7 @@ class SendNoticeModal(ChannelsModal):
 
     CSS_PATH = CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    channel_order = CHANNELS
 
     def __init__(self, plan: SendResult, title: str) -> None:
         super().__init__()
@@ -278,6 +279,3 @@ class SendNoticeModal(ChannelsModal):
 
     def on_mount(self) -> None:
         self.query_one(SelectionList).focus()
-
-    def channel_order(self) -> tuple[str, ...]:
-        return CHANNELS
