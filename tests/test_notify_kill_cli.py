@@ -60,9 +60,12 @@ class Campaign:
         ``email:N`` (the server has N messages and holds the next MAIL). The program ends
         with the signal (SIGKILL), or exits 128 + it (SIGHUP, SIGTERM: it cleans up)."""
         kind, _, n = kill_when.partition(":")
-        if kind == "email":
+        if kind:
+            # A hold must hold: the previous run's end set ``release``, and a hold that is
+            # already released drops the connection and lets the next mails through.
             self.server.held.clear()
             self.server.release.clear()
+        if kind == "email":
             self.server.hold_after = int(n)
         elif kind:
             self.server.hold_after = len(self.server.messages)  # never past the first mail
