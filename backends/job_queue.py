@@ -27,9 +27,18 @@ from procrastinate import exceptions as pexc
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
+from aptien_ops.backends.job_upkeep import PRUNE, keep_pruning, prune_params, pruned
 from aptien_ops.config import CatalogSettings
 from aptien_ops.domain.job_board import worker_app_name
-from aptien_ops.domain.jobs import JOB_KINDS, Enqueued, JobRecord, JobSpec, queue_name
+from aptien_ops.domain.jobs import (
+    JOB_KINDS,
+    Enqueued,
+    JobRecord,
+    JobRetention,
+    JobSpec,
+    PrunedJobs,
+    queue_name,
+)
 from aptien_ops.errors import ConfigError, InvalidInput, OpsError, Unavailable, one_line
 from aptien_ops.ports.jobs import JobHandler, JobQueue
 
@@ -141,6 +150,7 @@ class ProcrastinateQueue:
             self._register(kind, retry)
         self._opened = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._retention: JobRetention | None = None
 
     def _register(self, kind: str, retry: procrastinate.RetryStrategy) -> None:
         def run(context: procrastinate.JobContext, /, **kwargs: Any) -> None:
@@ -185,6 +195,10 @@ class ProcrastinateQueue:
         """``text``'s first line without the catalog's password."""
         line = text.strip().splitlines()[0] if text.strip() else ""
         return line.replace(self._secret, "***") if self._secret else line
+
+    def _reason_of(self, exc: BaseException) -> str:
+        """A database error's cause, in one line without the catalog's password."""
+        return self._hidden(_reason(exc))
 
     def _unavailable(self, exc: BaseException) -> Unavailable:
         reason = self._hidden(str(exc)) or type(exc).__name__
@@ -280,6 +294,11 @@ class ProcrastinateQueue:
                 return False
             return bool(self.app.job_manager.cancel_job_by_id(job_id, abort=job.state == "doing"))
 
+    def prune(self, retention: JobRetention, *, region: str | None = None) -> PrunedJobs:
+        with self._guarded():
+            rows = self._sync().execute_query_all(PRUNE, **prune_params(retention, region))
+        return pruned(rows)
+
     def work(
         self,
         *,
@@ -290,8 +309,10 @@ class ProcrastinateQueue:
         handler: JobHandler,
         until_idle: bool = False,
         schedule: tuple[str, JobSpec] | None = None,
+        retention: JobRetention | None = None,
     ) -> None:
         self._handler = handler
+        self._retention = retention
         queues = [queue_name(region, kind) for kind in kinds]
         if schedule is not None:
             self._periodic(*schedule)
@@ -341,8 +362,13 @@ class ProcrastinateQueue:
         failures = _SideTaskFailures()
         worker_log = logging.getLogger("procrastinate.worker")
         worker_log.addHandler(failures)
+        upkeep: list[asyncio.Task[None]] = []
         async with app.open_async():
             sweeper = asyncio.create_task(self._requeue_stalled(app, queues))
+            if self._retention is not None:
+                region = queues[0].partition(".")[0]
+                pruner = keep_pruning(app.connector, self._retention, region, self._reason_of)
+                upkeep.append(asyncio.create_task(pruner))
             try:
                 await app.run_worker_async(
                     queues=queues,
@@ -356,9 +382,10 @@ class ProcrastinateQueue:
                 )
             finally:
                 worker_log.removeHandler(failures)
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+                for task in (sweeper, *upkeep):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
         if failures.first is not None:
             # procrastinate stops a worker whose heartbeat, listener or deferrer failed, and
             # returns as if asked to stop: say why, and fail.
@@ -382,7 +409,7 @@ class ProcrastinateQueue:
                 wait = min(HEARTBEAT_S * 2**failures, SWEEP_BACKOFF_MAX_S)
                 log.warning(
                     "the stalled-job sweep failed (%s); trying again in %.0f s",
-                    self._hidden(_reason(exc)),
+                    self._reason_of(exc),
                     wait,
                 )
                 await asyncio.sleep(wait)
