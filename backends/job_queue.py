@@ -6,7 +6,8 @@ One task per kind of fleet work (``aptien.backup``, ``aptien.verify``, ``aptien.
 them through the handler the service layer gives it, which calls the same services as the
 in-process path. An ``Unavailable`` from the handler is retried with backoff; any other error
 fails the job for good. A worker also puts back on their queue the jobs of workers whose
-heartbeat stopped (``kill -9``, a lost host), so another worker finishes them.
+heartbeat stopped (``kill -9``, a lost host), so another worker finishes them; a sweep that
+fails is logged and tried again after a backoff.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from aptien_ops.domain.jobs import JOB_KINDS, Enqueued, JobRecord, JobSpec, queu
 from aptien_ops.errors import ConfigError, InvalidInput, OpsError, Unavailable, one_line
 from aptien_ops.ports.jobs import JobHandler, JobQueue
 
+log = logging.getLogger(__name__)
+
 JOBS_SCHEMA = "procrastinate"
 TASK_PREFIX = "aptien."
 #: Transient failures (a cluster or store unreachable) are tried this often in all.
@@ -40,6 +43,8 @@ MAX_ATTEMPTS = 5
 #: and its running jobs are queued again.
 HEARTBEAT_S = 2.0
 STALLED_AFTER_S = 10.0
+#: The longest wait after the stalled-job sweep failed (it doubles from a heartbeat).
+SWEEP_BACKOFF_MAX_S = 60.0
 #: Connections of a queue's pool at most: a worker's fetcher, listener, heartbeat and
 #: sweeper, and the jobs' deferrals (each job's own services use the catalog's engine).
 POOL_MAX = 8
@@ -67,6 +72,8 @@ _FAILED = """
 INSERT INTO aptien_job_failures (job_id, reason) VALUES (%(id)s, %(reason)s)
 ON CONFLICT (job_id) DO UPDATE SET reason = EXCLUDED.reason, failed_at = now()
 """
+#: A job that succeeded after a failed attempt: no failure to show any more.
+_CLEARED = "DELETE FROM aptien_job_failures WHERE job_id = %(id)s"
 #: The longest failure reason kept (one line an operator reads).
 FAILURE_LIMIT = 300
 _HELD = """
@@ -146,6 +153,8 @@ class ProcrastinateQueue:
             except Exception as exc:
                 self._note_failure(job.id, exc)
                 raise
+            if job.attempts > 0:  # an earlier attempt may have left a failure: it is over
+                self._in_loop(_CLEARED, id=job.id)
 
         self.app.task(name=f"{TASK_PREFIX}{kind}", queue=kind, retry=retry, pass_context=True)(run)
 
@@ -158,10 +167,15 @@ class ProcrastinateQueue:
         else:
             reason = f"internal error {type(exc).__name__}"
         reason = one_line(self._hidden(reason) or type(exc).__name__, FAILURE_LIMIT)
+        self._in_loop(_FAILED, id=job_id, reason=reason)
+
+    def _in_loop(self, query: str, **params: Any) -> None:
+        """Run ``query`` on the worker's loop from a job's thread; its own failure is ignored
+        (the job's outcome stands, and the ops log has every attempt)."""
         loop = self._loop
         if loop is None:
             return
-        write = self.app.connector.execute_query_async(_FAILED, id=job_id, reason=reason)
+        write = self.app.connector.execute_query_async(query, **params)
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(write, loop).result(timeout=30)
 
@@ -350,18 +364,30 @@ class ProcrastinateQueue:
             # returns as if asked to stop: say why, and fail.
             raise Unavailable(f"worker stopped: {self._hidden(failures.first)}")
 
-    @staticmethod
-    async def _requeue_stalled(app: procrastinate.App, queues: list[str]) -> None:
+    async def _requeue_stalled(self, app: procrastinate.App, queues: list[str]) -> None:
         """Every heartbeat: the running jobs of our queues whose worker went silent go back
         on their queue (their partial output is never indexed; the next run cleans it)."""
         manager = app.job_manager
+        failures = 0
         while True:
-            for queue in queues:
-                stalled = await manager.get_stalled_jobs(
-                    queue=queue, seconds_since_heartbeat=STALLED_AFTER_S
+            try:
+                for queue in queues:
+                    stalled = await manager.get_stalled_jobs(
+                        queue=queue, seconds_since_heartbeat=STALLED_AFTER_S
+                    )
+                    for job in stalled:
+                        await manager.retry_job(job)
+            except Exception as exc:  # noqa: BLE001 - refused or dropped: later, not never
+                failures += 1
+                wait = min(HEARTBEAT_S * 2**failures, SWEEP_BACKOFF_MAX_S)
+                log.warning(
+                    "the stalled-job sweep failed (%s); trying again in %.0f s",
+                    self._hidden(_reason(exc)),
+                    wait,
                 )
-                for job in stalled:
-                    await manager.retry_job(job)
+                await asyncio.sleep(wait)
+                continue
+            failures = 0
             await asyncio.sleep(HEARTBEAT_S)
 
     def close(self) -> None:
@@ -383,10 +409,17 @@ class _SideTaskFailures(logging.Handler):
             return
         task = getattr(record, "task_name", "background")
         exc = record.exc_info[1] if record.exc_info else None
-        while isinstance(exc, pexc.ProcrastinateException) and exc.__cause__ is not None:
-            exc = exc.__cause__  # procrastinate's own says only "Database error."
-        reason = (str(exc).strip() or type(exc).__name__) if exc is not None else "?"
+        reason = _reason(exc) if exc is not None else "?"
         self.first = f"its {task} task failed: {reason}"
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of a database error's cause (procrastinate's own says only that it
+    was a database error)."""
+    while isinstance(exc, pexc.ProcrastinateException) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _record(row: Mapping[str, Any]) -> JobRecord:
