@@ -86,8 +86,8 @@ _CLEARED = "DELETE FROM aptien_job_failures WHERE job_id = %(id)s"
 #: The longest failure reason kept (one line an operator reads).
 FAILURE_LIMIT = 300
 _HELD = """
-SELECT id FROM procrastinate_jobs
- WHERE lock = %(lock)s AND status IN ('todo', 'doing') ORDER BY id LIMIT 1
+SELECT DISTINCT ON (lock) lock, id FROM procrastinate_jobs
+ WHERE lock = ANY(%(locks)s) AND status IN ('todo', 'doing') ORDER BY lock, id
 """
 
 
@@ -224,36 +224,63 @@ class ProcrastinateQueue:
     # ------------------------------------------------------------------ the port
 
     def enqueue(self, specs: Sequence[JobSpec]) -> list[Enqueued]:
-        out = []
+        """Two statements for the whole batch: which locks are held, then every other job
+        deferred at once; only if another operator queued one of them in between are the
+        rest deferred one by one (each then finds its own lock held or not)."""
+        for spec in specs:
+            if spec.kind not in JOB_KINDS:
+                raise InvalidInput(f"unknown kind of job {spec.kind!r}")
         with self._guarded():
-            for spec in specs:
-                out.append(self._enqueue_one(spec))
-        return out
+            held = self._held([s.lock for s in specs if s.lock is not None])
+            fresh = [i for i, s in enumerate(specs) if s.lock not in held]
+            try:
+                ids = iter(self._defer([specs[i] for i in fresh]))
+            except pexc.AlreadyEnqueued:  # another operator queued one a moment ago
+                return [self._enqueue_one(spec) for spec in specs]
+        made = set(fresh)
+        return [
+            Enqueued(s.kind, s.target, s.region, next(ids))
+            if i in made
+            else Enqueued(s.kind, s.target, s.region, held[s.lock or ""], already=True)
+            for i, s in enumerate(specs)
+        ]
 
     def _enqueue_one(self, spec: JobSpec) -> Enqueued:
-        if spec.kind not in JOB_KINDS:
-            raise InvalidInput(f"unknown kind of job {spec.kind!r}")
         if spec.lock is not None:
-            held = self._held(spec.lock)
-            if held is not None:
-                return Enqueued(spec.kind, spec.target, spec.region, held, already=True)
-        deferrer = self.app.configure_task(
-            name=f"{TASK_PREFIX}{spec.kind}",
-            queue=queue_name(spec.region, spec.kind),
-            lock=spec.lock,
-            queueing_lock=spec.lock,
-            task_kwargs=spec.task_kwargs(),
-        )
+            held = self._held([spec.lock])
+            if held:
+                return Enqueued(spec.kind, spec.target, spec.region, held[spec.lock], already=True)
         try:
-            job_id = deferrer.defer()
+            [job_id] = self._defer([spec])
         except pexc.AlreadyEnqueued:  # another operator queued it a moment ago
-            held = self._held(spec.lock or "")
-            return Enqueued(spec.kind, spec.target, spec.region, held, already=True)
+            holder = self._held([spec.lock or ""]).get(spec.lock or "")
+            return Enqueued(spec.kind, spec.target, spec.region, holder, already=True)
         return Enqueued(spec.kind, spec.target, spec.region, job_id)
 
-    def _held(self, lock: str) -> int | None:
-        rows = self._sync().execute_query_all(_HELD, lock=lock)
-        return int(rows[0]["id"]) if rows else None
+    def _defer(self, specs: Sequence[JobSpec]) -> list[int]:
+        """Defer ``specs`` in one statement (procrastinate's batch defer: all or none).
+        Raises: AlreadyEnqueued (a queueing lock is taken)."""
+        if not specs:
+            return []
+        jobs = [
+            self.app.configure_task(
+                name=f"{TASK_PREFIX}{spec.kind}",
+                queue=queue_name(spec.region, spec.kind),
+                lock=spec.lock,
+                queueing_lock=spec.lock,
+                task_kwargs=spec.task_kwargs(),
+            ).job
+            for spec in specs
+        ]
+        deferred = self.app.job_manager.batch_defer_jobs(jobs)
+        return [int(job.id or 0) for job in deferred]
+
+    def _held(self, locks: Sequence[str]) -> dict[str, int]:
+        """The job waiting or running under each of ``locks`` that has one."""
+        if not locks:
+            return {}
+        rows = self._sync().execute_query_all(_HELD, locks=list(locks))
+        return {str(row["lock"]): int(row["id"]) for row in rows}
 
     def jobs(
         self, *, state: str | None = None, region: str | None = None, limit: int = 200
