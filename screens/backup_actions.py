@@ -204,6 +204,7 @@ class BackupActions(OpsScreen, JobRunner):
             return
         record = row.record
         four_eyes = self.shelf.replace_four_eyes if self.shelf else True
+        approvers = self.shelf.replace_approvers if self.shelf else "another admin"
 
         def into(to: str) -> Job | None:
             # Its own tenant: not yet; the name is typed to confirm first (below).
@@ -216,7 +217,9 @@ class BackupActions(OpsScreen, JobRunner):
             if to != record.tenant:
                 return  # backed out, or restored into a new tenant by then
             created = short_minute(record.created_at)
-            confirm = TypeNameToReplaceModal(record.id, record.tenant, created, four_eyes=four_eyes)
+            confirm = TypeNameToReplaceModal(
+                record.id, record.tenant, created, four_eyes=four_eyes, approvers=approvers
+            )
             self.app.push_screen(confirm.running(self, replace, self._restored))
 
         dialog = RestoreTargetModal(record.id, record.tenant, record.region)

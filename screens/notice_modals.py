@@ -262,7 +262,8 @@ class SendNoticeModal(ChannelsModal):
         super().__init__()
         self.send_plan, self.title_text = plan, title
         #: Telling users is a four-eyes request until a second operator approved it.
-        self.verb = "Send" if plan.audience == NoticeAudience.REPRESENTATIVES else "Send/request"
+        asks = plan.audience != NoticeAudience.REPRESENTATIVES and not plan.users_approved
+        self.verb = "Request" if asks else "Send"
 
     def compose(self) -> ComposeResult:
         with Vertical(id="modal-box") as box:

@@ -3,6 +3,7 @@ as an operator sees it. The queue itself is ``ports.jobs.JobQueue``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -99,3 +100,27 @@ class JobRecord:
             "failure": self.failure,
             "failed_at": iso(self.failed_at) if self.failed_at else None,
         }
+
+
+@dataclass(frozen=True)
+class JobRetention:
+    """How long the queue keeps finished jobs, in days since they finished: succeeded,
+    cancelled and aborted ones ``done_days``, failed ones (neither retried nor cancelled)
+    ``failed_days``."""
+
+    done_days: int
+    failed_days: int
+
+
+@dataclass(frozen=True)
+class PrunedJobs:
+    """The finished jobs deleted, counted by state."""
+
+    by_state: Mapping[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_state.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {"deleted": self.total, "by_state": dict(self.by_state)}

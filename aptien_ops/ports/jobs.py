@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from aptien_ops.domain.jobs import Enqueued, JobRecord, JobSpec
+from aptien_ops.domain.jobs import Enqueued, JobRecord, JobRetention, JobSpec, PrunedJobs
 
 #: Runs one job in the worker: ``(kind, task_kwargs, job_id)``. An ``Unavailable`` is
 #: transient (the job is retried with backoff); any other error fails the job for good.
@@ -40,6 +40,11 @@ class JobQueue(Protocol):
         Raises: Unavailable."""
         ...
 
+    def prune(self, retention: JobRetention, *, region: str | None = None) -> PrunedJobs:
+        """Delete the finished jobs (of ``region``'s queues) past ``retention``; a job still
+        waiting or running is never deleted. Raises: Unavailable."""
+        ...
+
     def work(
         self,
         *,
@@ -50,11 +55,13 @@ class JobQueue(Protocol):
         handler: JobHandler,
         until_idle: bool = False,
         schedule: tuple[str, JobSpec] | None = None,
+        retention: JobRetention | None = None,
     ) -> None:
         """Run a worker on ``region``'s queues of ``kinds`` until SIGINT/SIGTERM (or, with
         ``until_idle``, until they are empty); jobs of workers whose heartbeat stopped are
         queued again. ``schedule`` (cron, job): the job is queued at each tick of the cron
-        expression, once whatever the number of workers doing the same.
+        expression, once whatever the number of workers doing the same. ``retention``: the
+        region's finished jobs past it are deleted from the start and hourly.
         Raises: Unavailable, ConfigError (a cron expression the queue cannot read)."""
         ...
 
