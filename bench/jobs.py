@@ -119,8 +119,8 @@ def main() -> int:
 
         ours = [
             Measured(f"jobs: backups of {args.tenants} tenants, 1 worker", lambda: workers(1)),
-            Measured("jobs: the same, 2 workers", lambda: workers(2), target_ratio=None),
-            Measured("jobs: the same, 4 workers", lambda: workers(4), target_ratio=None),
+            Measured(f"jobs: {args.tenants} tenants, 2 workers", _k(workers, 2), target_ratio=None),
+            Measured(f"jobs: {args.tenants} tenants, 4 workers", _k(workers, 4), target_ratio=None),
         ]
         ours[0] = Measured(ours[0].name, ours[0].target, Run(), TARGET_RATIO)
         results = compare_several(
