@@ -137,3 +137,24 @@ def test_a_worker_killed_mid_batch_leaves_the_rest_to_another_and_no_one_gets_tw
     assert world.console.jobs.show(job_id).attempts == 2
     world.run_worker("us")
     exactly_once(c)
+
+
+def test_a_regions_campaign_goes_out_in_batches_of_at_most_n_each_queuing_the_next(
+    queued: tuple[Campaign, JobsWorld],
+) -> None:
+    c, world = queued
+    text = c.config.read_text()
+    c.config.write_text(text.replace("notice_batch = 1000", "notice_batch = 4", 1))
+    _enqueue(c)
+    world.run_worker("eu")
+    world.run_worker("us")
+    exactly_once(c)
+    # Each region: its website entry and six people by e-mail and in-app, 13 rows: 4+4+4+1.
+    batches = world.jobs_table(
+        "SELECT queue_name, status::text, count(*) FROM procrastinate.procrastinate_jobs"
+        " GROUP BY 1, 2 ORDER BY 1"
+    )
+    assert batches == [("eu.notify", "succeeded", 4), ("us.notify", "succeeded", 4)]
+    logged = [params(e) for e in world.entries("breach.notify", c.incident)]
+    eu = [p["more"] for p in logged if p.get("batch") == "eu"]
+    assert eu == [True, True, True, False]

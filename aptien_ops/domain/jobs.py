@@ -23,6 +23,12 @@ def queue_name(region: str, kind: str) -> str:
     return f"{region}.{kind}"
 
 
+def notice_lock(campaign: str, region: str) -> str:
+    """The lock under which a notice campaign's batches of one region wait and run, one at
+    a time."""
+    return f"notify:{campaign}:{region}"
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """One job to put on the queue: ``kind`` for ``target`` (a tenant, a backup id, a region)

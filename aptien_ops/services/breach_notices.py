@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from aptien_ops.domain.free_text import INCIDENT_TEXT
 from aptien_ops.domain.incidents import Exemption, Incident, IncidentStatus
-from aptien_ops.domain.jobs import Enqueued, JobSpec
+from aptien_ops.domain.jobs import Enqueued, JobSpec, notice_lock
 from aptien_ops.domain.notices import CHANNELS, Campaign, ChannelCounts, NoticeContent, Recipient
 from aptien_ops.domain.people import Approval
 from aptien_ops.domain.values import iso
@@ -179,7 +179,7 @@ class NoticeService:
                 regions = sorted({t.region for t in tx.incident_scope.tenants(incident_id)})
             me, args = self.ctx.identity.operator, {"channels": ",".join(wanted)}
             specs = [
-                JobSpec("notify", r, incident_id, me, args, lock=f"notify:{incident_id}:{r}")
+                JobSpec("notify", r, incident_id, me, args, lock=notice_lock(incident_id, r))
                 for r in regions
             ]
             out.extend(queue.enqueue(specs))
@@ -188,19 +188,22 @@ class NoticeService:
         self._authorised(incident_id, wanted, put, enqueue=True)
         return out
 
-    def deliver_batch(self, incident_id: str, channels: str, region: str) -> list[ChannelCounts]:
+    def deliver_batch(self, incident_id: str, channels: str, region: str) -> bool:
         """A region's batch of an approved campaign, in that region's worker as the operator
         who queued it: authorised again, never a new request (a campaign no longer approved
-        for these texts and people fails the job). Raises: as :meth:`notify`, Conflict."""
+        for these texts and people fails the job); at most ``[jobs] notice_batch`` rows.
+        Returns whether rows of the region are still pending (the next batch's).
+        Raises: as :meth:`notify`, Conflict."""
         wanted = _channels(channels)
-        counts: list[ChannelCounts] = []
+        more: list[bool] = []
 
         def deliver(campaign: Campaign, attempt: Attempt) -> None:
-            counts.extend(self._deliver(campaign, wanted, None, region=region))
-            attempt.ok(region=region, **{c.channel: c.sent for c in counts})
+            limit = self.ctx.settings.jobs.notice_batch
+            counts = self._deliver(campaign, wanted, None, region=region, limit=limit, more=more)
+            attempt.ok(region=region, more=more[0], **{c.channel: c.sent for c in counts})
 
         self._authorised(incident_id, wanted, deliver, batch_of=region)
-        return counts
+        return more[0]
 
     def _authorised(
         self,
@@ -259,11 +262,13 @@ class NoticeService:
         progress: Progress | None,
         *,
         region: str | None = None,
+        limit: int | None = None,
+        more: list[bool] | None = None,
     ) -> list[ChannelCounts]:
         fill_from_scope(self.ctx.catalog, campaign.id, campaign.incident_id, wanted)
         channels = self._channels()
         run = replace(campaign, channels=wanted)
-        return Engine(
+        engine = Engine(
             self.ctx.catalog,
             run,
             channels,
@@ -271,7 +276,12 @@ class NoticeService:
             sleep=channels.sleep,
             progress=progress,
             region=region,
-        ).run()
+            limit=limit,
+        )
+        counts = engine.run()
+        if more is not None:
+            more.append(engine.more())
+        return counts
 
     def _check_bound(self, tx: CatalogTx, incident_id: str, bound: Mapping[str, object]) -> None:
         content, recipients_sha, _ = self._bound(tx, incident_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aptien_ops.domain.jobs import JOB_KINDS
+from aptien_ops.domain.jobs import JOB_KINDS, JobSpec, notice_lock
 from aptien_ops.errors import Conflict, InvalidInput, NotFound, OpsError, Unavailable
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
@@ -73,10 +73,22 @@ class JobRunner:
             if broken:
                 raise Conflict(f"cannot migrate {target}: {broken[0].error}")
         elif kind == "notify":  # a region's batch of a notice campaign
+            channels = str(args.get("channels", ""))
             try:
-                self.notices().deliver_batch(target, str(args.get("channels", "")), region)
+                more = self.notices().deliver_batch(target, channels, region)
             except CampaignBusy as exc:  # another batch or run of it: later, with backoff
                 raise Unavailable(exc.message) from None
+            if more:  # the region's next batch, behind this one under the campaign's lock
+                self.jobs().follow_up(
+                    JobSpec(
+                        kind,
+                        region,
+                        target,
+                        self.ctx.identity.operator,
+                        {"channels": channels},
+                        notice_lock(target, region),
+                    )
+                )
         elif kind == "schedule":  # the region's periodic tick: queue what is due
             self.housekeeping(target)
             self.jobs().enqueue_backups(due=True, region=target)

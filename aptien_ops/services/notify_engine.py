@@ -42,6 +42,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from itertools import chain, groupby
 from typing import TypeVar
 
@@ -172,7 +173,8 @@ def _pages(page: Callable[[int], list[Row]]) -> Iterator[Row]:
 class Engine:
     """Delivers one campaign's pending rows; see the module docstring. With ``region`` (a
     batch of a region's worker), only the rows of that region: its website entry, and the
-    people of its tenants (the region the incident's scope recorded for each)."""
+    people of its tenants (the region the incident's scope recorded for each); with
+    ``limit``, at most that many rows (then :meth:`more` says whether any is left)."""
 
     def __init__(
         self,
@@ -184,12 +186,14 @@ class Engine:
         sleep: Callable[[float], None],
         progress: Progress | None = None,
         region: str | None = None,
+        limit: int | None = None,
     ) -> None:
         self.catalog, self.campaign, self.channels = catalog, campaign, channels
         self.now, self.sleep = now, sleep
         self.progress = progress or (lambda channel, done, total: None)
         self.region = region
         self._home: dict[str, str] = {}
+        self._left = limit
 
     def run(self) -> list[ChannelCounts]:
         """Deliver what is pending, channel by channel. One run per campaign at a time: two
@@ -215,6 +219,28 @@ class Engine:
                         raise CampaignBusy(exc.message, hint=exc.hint) from None
             return self._run()
 
+    def _limited(self, rows: Iterator[Row]) -> Iterator[Row]:
+        """``rows`` while this run's ``limit`` lasts (each row taken counts, also again in a
+        later pass)."""
+        for row in rows:
+            if self._left is not None:
+                if self._left <= 0:
+                    return
+                self._left -= 1
+            yield row
+
+    def more(self) -> bool:
+        """Whether a row this run would deliver is still pending (after a limited run)."""
+        for channel in self.campaign.channels:
+            rows: Iterator[OutboxRow | PendingMessage]
+            if channel == "inapp":
+                rows = _pages(partial(self._messages_pending, channel))
+            else:
+                rows = _pages(partial(self._rows, channel))
+            if any(map(self._mine, rows)):
+                return True
+        return False
+
     def _mine(self, row: OutboxRow | PendingMessage) -> bool:
         """Whether this run delivers ``row`` (a region's batch: only its region's)."""
         if self.region is None:
@@ -225,6 +251,8 @@ class Engine:
 
     def _run(self) -> list[ChannelCounts]:
         for channel in self.campaign.channels:
+            if self._left == 0:
+                break
             if channel == "website" and self.channels.website is not None:
                 self._website(self.channels.website)
             elif channel == "inapp" and self.channels.inapp is not None:
@@ -261,7 +289,9 @@ class Engine:
         ``deliver`` is also told how many of the channel's rows were settled before the pass
         and how many it has in all."""
         for round_no in range(self.channels.max_attempts + 1):
-            rows = (r for r in _pages(lambda after: page(channel, after)) if self._mine(r))
+            rows = self._limited(
+                r for r in _pages(lambda after: page(channel, after)) if self._mine(r)
+            )
             first = next(rows, None)
             if first is None:
                 return
