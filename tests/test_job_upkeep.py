@@ -7,7 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -149,3 +153,44 @@ def test_a_worker_deletes_its_regions_old_jobs_by_itself(jobs_world: JobsWorld) 
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert _ids(world) == {us_done.job_id}
+
+
+@pytest.mark.parametrize("stdin", ["/dev/null", "closed"])
+def test_a_worker_runs_as_a_daemon_with_no_terminal_and_no_stdin(
+    jobs_world: JobsWorld, stdin: str
+) -> None:
+    """As systemd starts it: a session of its own (``setsid``), no controlling terminal,
+    stdin /dev/null (StandardInput=null) or not open at all; SIGTERM stops it, exit 0."""
+    world = jobs_world
+    command = [sys.executable, "-m", "aptien_ops", "--config", str(world.config)]
+    command += ["worker", "--region", "eu"]
+    if stdin == "closed":
+        command = ["sh", "-c", 'exec "$@" 0<&-', "sh", *command]
+    proc = subprocess.Popen(
+        ["setsid", *command],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        [queued] = world.console.jobs.enqueue_backups([EU_TENANT])
+        until(
+            lambda: world.jobs_table(_STATUS, i=queued.job_id) == [("succeeded", 1)],
+            "the job done by the daemonised worker",
+            meanwhile=lambda: None if proc.poll() is None else pytest.fail("the worker ended"),
+        )
+        # The worker itself (setsid did not fork): a session leader without a terminal.
+        assert os.getsid(proc.pid) == proc.pid != os.getsid(0)
+        tty_nr = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[4]
+        assert tty_nr == "0"
+        fd0 = Path(f"/proc/{proc.pid}/fd/0")
+        # Closed at its start, fd 0 is whatever the worker opened first since (a socket).
+        opened = os.readlink(fd0) if fd0.exists() else None
+        assert (opened != "/dev/null") if stdin == "closed" else opened == "/dev/null"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"job {queued.job_id} backup {EU_TENANT}: ok" in err
+    assert err.rstrip().endswith("aptien-ops: worker stopped")

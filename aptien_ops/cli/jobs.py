@@ -161,6 +161,7 @@ def worker(
     from aptien_ops.composition.worker import run_worker
 
     kinds = [k.strip() for k in (queues or "").split(",") if k.strip()]
+    state.unattended = True
     run_worker(
         state.console(),
         region=region,
