@@ -11,8 +11,9 @@ from typing import Any
 from aptien_ops.domain.values import iso
 
 #: What a job does, each on its own queue per region (``eu.backup``, ``us.verify``, …);
-#: ``schedule`` is the periodic job that queues a region's due backups and verifications.
-JOB_KINDS = ("backup", "verify", "migrate", "prune", "schedule")
+#: ``schedule`` is the periodic job that queues a region's due backups and verifications;
+#: ``notify`` a region's batch of a breach-notice campaign.
+JOB_KINDS = ("backup", "verify", "migrate", "prune", "schedule", "notify")
 #: A job's state, as procrastinate names it.
 JOB_STATES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborted")
 
