@@ -27,9 +27,18 @@ from procrastinate import exceptions as pexc
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
+from aptien_ops.backends.job_upkeep import PRUNE, keep_pruning, prune_params, pruned
 from aptien_ops.config import CatalogSettings
 from aptien_ops.domain.job_board import worker_app_name
-from aptien_ops.domain.jobs import JOB_KINDS, Enqueued, JobRecord, JobSpec, queue_name
+from aptien_ops.domain.jobs import (
+    JOB_KINDS,
+    Enqueued,
+    JobRecord,
+    JobRetention,
+    JobSpec,
+    PrunedJobs,
+    queue_name,
+)
 from aptien_ops.errors import ConfigError, InvalidInput, OpsError, Unavailable, one_line
 from aptien_ops.ports.jobs import JobHandler, JobQueue
 
@@ -77,8 +86,8 @@ _CLEARED = "DELETE FROM aptien_job_failures WHERE job_id = %(id)s"
 #: The longest failure reason kept (one line an operator reads).
 FAILURE_LIMIT = 300
 _HELD = """
-SELECT id FROM procrastinate_jobs
- WHERE lock = %(lock)s AND status IN ('todo', 'doing') ORDER BY id LIMIT 1
+SELECT DISTINCT ON (lock) lock, id FROM procrastinate_jobs
+ WHERE lock = ANY(%(locks)s) AND status IN ('todo', 'doing') ORDER BY lock, id
 """
 
 
@@ -141,6 +150,7 @@ class ProcrastinateQueue:
             self._register(kind, retry)
         self._opened = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._retention: JobRetention | None = None
 
     def _register(self, kind: str, retry: procrastinate.RetryStrategy) -> None:
         def run(context: procrastinate.JobContext, /, **kwargs: Any) -> None:
@@ -186,6 +196,10 @@ class ProcrastinateQueue:
         line = text.strip().splitlines()[0] if text.strip() else ""
         return line.replace(self._secret, "***") if self._secret else line
 
+    def _reason_of(self, exc: BaseException) -> str:
+        """A database error's cause, in one line without the catalog's password."""
+        return self._hidden(_reason(exc))
+
     def _unavailable(self, exc: BaseException) -> Unavailable:
         reason = self._hidden(str(exc)) or type(exc).__name__
         return Unavailable(f"the job queue is unreachable: {reason}")
@@ -209,37 +223,66 @@ class ProcrastinateQueue:
 
     # ------------------------------------------------------------------ the port
 
-    def enqueue(self, specs: Sequence[JobSpec]) -> list[Enqueued]:
-        out = []
+    def enqueue(self, specs: Sequence[JobSpec], *, behind: bool = False) -> list[Enqueued]:
+        """Two statements for the whole batch: which locks are held, then every other job
+        deferred at once; only if another operator queued one of them in between are the
+        rest deferred one by one (each then finds its own lock held or not)."""
+        for spec in specs:
+            if spec.kind not in JOB_KINDS:
+                raise InvalidInput(f"unknown kind of job {spec.kind!r}")
         with self._guarded():
-            for spec in specs:
-                out.append(self._enqueue_one(spec))
-        return out
+            if behind:  # procrastinate's queueing lock refuses only a second waiting job
+                return [self._enqueue_one(spec, behind=True) for spec in specs]
+            held = self._held([s.lock for s in specs if s.lock is not None])
+            fresh = [i for i, s in enumerate(specs) if s.lock not in held]
+            try:
+                ids = iter(self._defer([specs[i] for i in fresh]))
+            except pexc.AlreadyEnqueued:  # another operator queued one a moment ago
+                return [self._enqueue_one(spec) for spec in specs]
+        made = set(fresh)
+        return [
+            Enqueued(s.kind, s.target, s.region, next(ids))
+            if i in made
+            else Enqueued(s.kind, s.target, s.region, held[s.lock or ""], already=True)
+            for i, s in enumerate(specs)
+        ]
 
-    def _enqueue_one(self, spec: JobSpec) -> Enqueued:
-        if spec.kind not in JOB_KINDS:
-            raise InvalidInput(f"unknown kind of job {spec.kind!r}")
-        if spec.lock is not None:
-            held = self._held(spec.lock)
-            if held is not None:
-                return Enqueued(spec.kind, spec.target, spec.region, held, already=True)
-        deferrer = self.app.configure_task(
-            name=f"{TASK_PREFIX}{spec.kind}",
-            queue=queue_name(spec.region, spec.kind),
-            lock=spec.lock,
-            queueing_lock=spec.lock,
-            task_kwargs=spec.task_kwargs(),
-        )
+    def _enqueue_one(self, spec: JobSpec, *, behind: bool = False) -> Enqueued:
+        if spec.lock is not None and not behind:
+            held = self._held([spec.lock])
+            if held:
+                return Enqueued(spec.kind, spec.target, spec.region, held[spec.lock], already=True)
         try:
-            job_id = deferrer.defer()
+            [job_id] = self._defer([spec])
         except pexc.AlreadyEnqueued:  # another operator queued it a moment ago
-            held = self._held(spec.lock or "")
-            return Enqueued(spec.kind, spec.target, spec.region, held, already=True)
+            holder = self._held([spec.lock or ""]).get(spec.lock or "")
+            return Enqueued(spec.kind, spec.target, spec.region, holder, already=True)
         return Enqueued(spec.kind, spec.target, spec.region, job_id)
 
-    def _held(self, lock: str) -> int | None:
-        rows = self._sync().execute_query_all(_HELD, lock=lock)
-        return int(rows[0]["id"]) if rows else None
+    def _defer(self, specs: Sequence[JobSpec]) -> list[int]:
+        """Defer ``specs`` in one statement (procrastinate's batch defer: all or none).
+        Raises: AlreadyEnqueued (a queueing lock is taken)."""
+        if not specs:
+            return []
+        jobs = [
+            self.app.configure_task(
+                name=f"{TASK_PREFIX}{spec.kind}",
+                queue=queue_name(spec.region, spec.kind),
+                lock=spec.lock,
+                queueing_lock=spec.lock,
+                task_kwargs=spec.task_kwargs(),
+            ).job
+            for spec in specs
+        ]
+        deferred = self.app.job_manager.batch_defer_jobs(jobs)
+        return [int(job.id or 0) for job in deferred]
+
+    def _held(self, locks: Sequence[str]) -> dict[str, int]:
+        """The job waiting or running under each of ``locks`` that has one."""
+        if not locks:
+            return {}
+        rows = self._sync().execute_query_all(_HELD, locks=list(locks))
+        return {str(row["lock"]): int(row["id"]) for row in rows}
 
     def jobs(
         self, *, state: str | None = None, region: str | None = None, limit: int = 200
@@ -280,6 +323,11 @@ class ProcrastinateQueue:
                 return False
             return bool(self.app.job_manager.cancel_job_by_id(job_id, abort=job.state == "doing"))
 
+    def prune(self, retention: JobRetention, *, region: str | None = None) -> PrunedJobs:
+        with self._guarded():
+            rows = self._sync().execute_query_all(PRUNE, **prune_params(retention, region))
+        return pruned(rows)
+
     def work(
         self,
         *,
@@ -290,8 +338,10 @@ class ProcrastinateQueue:
         handler: JobHandler,
         until_idle: bool = False,
         schedule: tuple[str, JobSpec] | None = None,
+        retention: JobRetention | None = None,
     ) -> None:
         self._handler = handler
+        self._retention = retention
         queues = [queue_name(region, kind) for kind in kinds]
         if schedule is not None:
             self._periodic(*schedule)
@@ -341,8 +391,13 @@ class ProcrastinateQueue:
         failures = _SideTaskFailures()
         worker_log = logging.getLogger("procrastinate.worker")
         worker_log.addHandler(failures)
+        upkeep: list[asyncio.Task[None]] = []
         async with app.open_async():
             sweeper = asyncio.create_task(self._requeue_stalled(app, queues))
+            if self._retention is not None:
+                region = queues[0].partition(".")[0]
+                pruner = keep_pruning(app.connector, self._retention, region, self._reason_of)
+                upkeep.append(asyncio.create_task(pruner))
             try:
                 await app.run_worker_async(
                     queues=queues,
@@ -356,9 +411,10 @@ class ProcrastinateQueue:
                 )
             finally:
                 worker_log.removeHandler(failures)
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+                for task in (sweeper, *upkeep):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
         if failures.first is not None:
             # procrastinate stops a worker whose heartbeat, listener or deferrer failed, and
             # returns as if asked to stop: say why, and fail.
@@ -382,7 +438,7 @@ class ProcrastinateQueue:
                 wait = min(HEARTBEAT_S * 2**failures, SWEEP_BACKOFF_MAX_S)
                 log.warning(
                     "the stalled-job sweep failed (%s); trying again in %.0f s",
-                    self._hidden(_reason(exc)),
+                    self._reason_of(exc),
                     wait,
                 )
                 await asyncio.sleep(wait)
