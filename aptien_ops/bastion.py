@@ -165,6 +165,22 @@ def sudo_operator(account: ServiceAccount, env: Mapping[str, str]) -> str:
     return name
 
 
+def unattended_operator(account: ServiceAccount, env: Mapping[str, str]) -> str:
+    """Who a region's worker acts as (``aptien-ops worker``, the one command that may run
+    unattended): the operator sudo reports, or without sudo (a systemd unit's ``User=``, root's
+    ``runuser``: only root can start the service account so) the service account itself, which
+    then needs the operator role in the catalog like anyone. Raises: Forbidden as
+    :func:`sudo_operator`."""
+    if env.get("SUDO_USER") or env.get("SUDO_UID"):
+        return sudo_operator(account, env)
+    if os.getuid() != account.uid:
+        raise Forbidden(
+            f"this process runs as {account.name} only in part (real uid {os.getuid()})",
+            hint=f"run the worker as {account.name} (systemd User={account.name})",
+        )
+    return account.name
+
+
 def refuse_production(settings: Settings) -> Forbidden:
     """The refusal for a production config run by any account but its service account."""
     service = settings.bastion.service_account

@@ -62,7 +62,9 @@ def ssh_origin(env: Mapping[str, str], *, login_record: bool = False) -> str | N
     return f"{conn[0]} {conn[1]} ({FROM_ENVIRONMENT})" if len(conn) >= 2 else None
 
 
-def current_identity(settings: Settings, env: Mapping[str, str] | None = None) -> Identity:
+def current_identity(
+    settings: Settings, env: Mapping[str, str] | None = None, *, unattended: bool = False
+) -> Identity:
     """The identity of this run.
 
     In a sandbox, the account of the process; ``APTIEN_OPS_OPERATOR`` may name another operator
@@ -70,7 +72,9 @@ def current_identity(settings: Settings, env: Mapping[str, str] | None = None) -
     is the account sudo reports (the invoking account, ``SUDO_USER``), recorded beside the
     account the console runs as (the service account: ``os_account``);
     ``APTIEN_OPS_OPERATOR`` is kept as ``requested`` only, and the catalog refuses to open
-    with it (and logs the attempt).
+    with it (and logs the attempt). ``unattended`` (a region's worker): started without sudo,
+    as a systemd unit is, the service account acts as itself
+    (:func:`aptien_ops.bastion.unattended_operator`).
 
     Raises:
         InvalidInput: ``APTIEN_OPS_OPERATOR`` or the account sudo reports is malformed.
@@ -90,7 +94,8 @@ def current_identity(settings: Settings, env: Mapping[str, str] | None = None) -
     if service is None:
         raise bastion.refuse_production(settings)
     bastion.check_service_settings(settings, service)
-    operator = validate_operator_name(bastion.sudo_operator(service, env))
+    by = bastion.unattended_operator if unattended else bastion.sudo_operator
+    operator = validate_operator_name(by(service, env))
     return Identity(
         operator,
         service.name,

@@ -104,6 +104,7 @@ class Action(StrEnum):
     JOB_RETRY = "job.retry"
     JOB_CANCEL = "job.cancel"
     JOB_WORK = "job.work"
+    JOB_PRUNE = "job.prune"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -234,6 +235,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     # Running a region's worker; each job it runs is then authorised as the operator who
     # queued it, under that job's own action (backup.run, backup.verify, …).
     Action.JOB_WORK: _OPS,
+    # Deleting finished jobs past a retention (the workers do it hourly by themselves).
+    Action.JOB_PRUNE: _OPS,
 }
 
 #: Who may approve a four-eyes request, by the action requested.

@@ -6,7 +6,8 @@ One task per kind of fleet work (``aptien.backup``, ``aptien.verify``, ``aptien.
 them through the handler the service layer gives it, which calls the same services as the
 in-process path. An ``Unavailable`` from the handler is retried with backoff; any other error
 fails the job for good. A worker also puts back on their queue the jobs of workers whose
-heartbeat stopped (``kill -9``, a lost host), so another worker finishes them.
+heartbeat stopped (``kill -9``, a lost host), so another worker finishes them; a sweep that
+fails is logged and tried again after a backoff.
 """
 
 from __future__ import annotations
@@ -26,11 +27,22 @@ from procrastinate import exceptions as pexc
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
+from aptien_ops.backends.job_upkeep import PRUNE, keep_pruning, prune_params, pruned
 from aptien_ops.config import CatalogSettings
 from aptien_ops.domain.job_board import worker_app_name
-from aptien_ops.domain.jobs import JOB_KINDS, Enqueued, JobRecord, JobSpec, queue_name
+from aptien_ops.domain.jobs import (
+    JOB_KINDS,
+    Enqueued,
+    JobRecord,
+    JobRetention,
+    JobSpec,
+    PrunedJobs,
+    queue_name,
+)
 from aptien_ops.errors import ConfigError, InvalidInput, OpsError, Unavailable, one_line
 from aptien_ops.ports.jobs import JobHandler, JobQueue
+
+log = logging.getLogger(__name__)
 
 JOBS_SCHEMA = "procrastinate"
 TASK_PREFIX = "aptien."
@@ -40,6 +52,8 @@ MAX_ATTEMPTS = 5
 #: and its running jobs are queued again.
 HEARTBEAT_S = 2.0
 STALLED_AFTER_S = 10.0
+#: The longest wait after the stalled-job sweep failed (it doubles from a heartbeat).
+SWEEP_BACKOFF_MAX_S = 60.0
 #: Connections of a queue's pool at most: a worker's fetcher, listener, heartbeat and
 #: sweeper, and the jobs' deferrals (each job's own services use the catalog's engine).
 POOL_MAX = 8
@@ -67,11 +81,13 @@ _FAILED = """
 INSERT INTO aptien_job_failures (job_id, reason) VALUES (%(id)s, %(reason)s)
 ON CONFLICT (job_id) DO UPDATE SET reason = EXCLUDED.reason, failed_at = now()
 """
+#: A job that succeeded after a failed attempt: no failure to show any more.
+_CLEARED = "DELETE FROM aptien_job_failures WHERE job_id = %(id)s"
 #: The longest failure reason kept (one line an operator reads).
 FAILURE_LIMIT = 300
 _HELD = """
-SELECT id FROM procrastinate_jobs
- WHERE lock = %(lock)s AND status IN ('todo', 'doing') ORDER BY id LIMIT 1
+SELECT DISTINCT ON (lock) lock, id FROM procrastinate_jobs
+ WHERE lock = ANY(%(locks)s) AND status IN ('todo', 'doing') ORDER BY lock, id
 """
 
 
@@ -134,6 +150,7 @@ class ProcrastinateQueue:
             self._register(kind, retry)
         self._opened = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._retention: JobRetention | None = None
 
     def _register(self, kind: str, retry: procrastinate.RetryStrategy) -> None:
         def run(context: procrastinate.JobContext, /, **kwargs: Any) -> None:
@@ -146,6 +163,8 @@ class ProcrastinateQueue:
             except Exception as exc:
                 self._note_failure(job.id, exc)
                 raise
+            if job.attempts > 0:  # an earlier attempt may have left a failure: it is over
+                self._in_loop(_CLEARED, id=job.id)
 
         self.app.task(name=f"{TASK_PREFIX}{kind}", queue=kind, retry=retry, pass_context=True)(run)
 
@@ -158,10 +177,15 @@ class ProcrastinateQueue:
         else:
             reason = f"internal error {type(exc).__name__}"
         reason = one_line(self._hidden(reason) or type(exc).__name__, FAILURE_LIMIT)
+        self._in_loop(_FAILED, id=job_id, reason=reason)
+
+    def _in_loop(self, query: str, **params: Any) -> None:
+        """Run ``query`` on the worker's loop from a job's thread; its own failure is ignored
+        (the job's outcome stands, and the ops log has every attempt)."""
         loop = self._loop
         if loop is None:
             return
-        write = self.app.connector.execute_query_async(_FAILED, id=job_id, reason=reason)
+        write = self.app.connector.execute_query_async(query, **params)
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(write, loop).result(timeout=30)
 
@@ -171,6 +195,10 @@ class ProcrastinateQueue:
         """``text``'s first line without the catalog's password."""
         line = text.strip().splitlines()[0] if text.strip() else ""
         return line.replace(self._secret, "***") if self._secret else line
+
+    def _reason_of(self, exc: BaseException) -> str:
+        """A database error's cause, in one line without the catalog's password."""
+        return self._hidden(_reason(exc))
 
     def _unavailable(self, exc: BaseException) -> Unavailable:
         reason = self._hidden(str(exc)) or type(exc).__name__
@@ -195,37 +223,66 @@ class ProcrastinateQueue:
 
     # ------------------------------------------------------------------ the port
 
-    def enqueue(self, specs: Sequence[JobSpec]) -> list[Enqueued]:
-        out = []
+    def enqueue(self, specs: Sequence[JobSpec], *, behind: bool = False) -> list[Enqueued]:
+        """Two statements for the whole batch: which locks are held, then every other job
+        deferred at once; only if another operator queued one of them in between are the
+        rest deferred one by one (each then finds its own lock held or not)."""
+        for spec in specs:
+            if spec.kind not in JOB_KINDS:
+                raise InvalidInput(f"unknown kind of job {spec.kind!r}")
         with self._guarded():
-            for spec in specs:
-                out.append(self._enqueue_one(spec))
-        return out
+            if behind:  # procrastinate's queueing lock refuses only a second waiting job
+                return [self._enqueue_one(spec, behind=True) for spec in specs]
+            held = self._held([s.lock for s in specs if s.lock is not None])
+            fresh = [i for i, s in enumerate(specs) if s.lock not in held]
+            try:
+                ids = iter(self._defer([specs[i] for i in fresh]))
+            except pexc.AlreadyEnqueued:  # another operator queued one a moment ago
+                return [self._enqueue_one(spec) for spec in specs]
+        made = set(fresh)
+        return [
+            Enqueued(s.kind, s.target, s.region, next(ids))
+            if i in made
+            else Enqueued(s.kind, s.target, s.region, held[s.lock or ""], already=True)
+            for i, s in enumerate(specs)
+        ]
 
-    def _enqueue_one(self, spec: JobSpec) -> Enqueued:
-        if spec.kind not in JOB_KINDS:
-            raise InvalidInput(f"unknown kind of job {spec.kind!r}")
-        if spec.lock is not None:
-            held = self._held(spec.lock)
-            if held is not None:
-                return Enqueued(spec.kind, spec.target, spec.region, held, already=True)
-        deferrer = self.app.configure_task(
-            name=f"{TASK_PREFIX}{spec.kind}",
-            queue=queue_name(spec.region, spec.kind),
-            lock=spec.lock,
-            queueing_lock=spec.lock,
-            task_kwargs=spec.task_kwargs(),
-        )
+    def _enqueue_one(self, spec: JobSpec, *, behind: bool = False) -> Enqueued:
+        if spec.lock is not None and not behind:
+            held = self._held([spec.lock])
+            if held:
+                return Enqueued(spec.kind, spec.target, spec.region, held[spec.lock], already=True)
         try:
-            job_id = deferrer.defer()
+            [job_id] = self._defer([spec])
         except pexc.AlreadyEnqueued:  # another operator queued it a moment ago
-            held = self._held(spec.lock or "")
-            return Enqueued(spec.kind, spec.target, spec.region, held, already=True)
+            holder = self._held([spec.lock or ""]).get(spec.lock or "")
+            return Enqueued(spec.kind, spec.target, spec.region, holder, already=True)
         return Enqueued(spec.kind, spec.target, spec.region, job_id)
 
-    def _held(self, lock: str) -> int | None:
-        rows = self._sync().execute_query_all(_HELD, lock=lock)
-        return int(rows[0]["id"]) if rows else None
+    def _defer(self, specs: Sequence[JobSpec]) -> list[int]:
+        """Defer ``specs`` in one statement (procrastinate's batch defer: all or none).
+        Raises: AlreadyEnqueued (a queueing lock is taken)."""
+        if not specs:
+            return []
+        jobs = [
+            self.app.configure_task(
+                name=f"{TASK_PREFIX}{spec.kind}",
+                queue=queue_name(spec.region, spec.kind),
+                lock=spec.lock,
+                queueing_lock=spec.lock,
+                task_kwargs=spec.task_kwargs(),
+            ).job
+            for spec in specs
+        ]
+        deferred = self.app.job_manager.batch_defer_jobs(jobs)
+        return [int(job.id or 0) for job in deferred]
+
+    def _held(self, locks: Sequence[str]) -> dict[str, int]:
+        """The job waiting or running under each of ``locks`` that has one."""
+        if not locks:
+            return {}
+        rows = self._sync().execute_query_all(_HELD, locks=list(locks))
+        return {str(row["lock"]): int(row["id"]) for row in rows}
 
     def jobs(
         self, *, state: str | None = None, region: str | None = None, limit: int = 200
@@ -266,6 +323,11 @@ class ProcrastinateQueue:
                 return False
             return bool(self.app.job_manager.cancel_job_by_id(job_id, abort=job.state == "doing"))
 
+    def prune(self, retention: JobRetention, *, region: str | None = None) -> PrunedJobs:
+        with self._guarded():
+            rows = self._sync().execute_query_all(PRUNE, **prune_params(retention, region))
+        return pruned(rows)
+
     def work(
         self,
         *,
@@ -276,8 +338,10 @@ class ProcrastinateQueue:
         handler: JobHandler,
         until_idle: bool = False,
         schedule: tuple[str, JobSpec] | None = None,
+        retention: JobRetention | None = None,
     ) -> None:
         self._handler = handler
+        self._retention = retention
         queues = [queue_name(region, kind) for kind in kinds]
         if schedule is not None:
             self._periodic(*schedule)
@@ -327,8 +391,13 @@ class ProcrastinateQueue:
         failures = _SideTaskFailures()
         worker_log = logging.getLogger("procrastinate.worker")
         worker_log.addHandler(failures)
+        upkeep: list[asyncio.Task[None]] = []
         async with app.open_async():
             sweeper = asyncio.create_task(self._requeue_stalled(app, queues))
+            if self._retention is not None:
+                region = queues[0].partition(".")[0]
+                pruner = keep_pruning(app.connector, self._retention, region, self._reason_of)
+                upkeep.append(asyncio.create_task(pruner))
             try:
                 await app.run_worker_async(
                     queues=queues,
@@ -342,26 +411,39 @@ class ProcrastinateQueue:
                 )
             finally:
                 worker_log.removeHandler(failures)
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+                for task in (sweeper, *upkeep):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
         if failures.first is not None:
             # procrastinate stops a worker whose heartbeat, listener or deferrer failed, and
             # returns as if asked to stop: say why, and fail.
             raise Unavailable(f"worker stopped: {self._hidden(failures.first)}")
 
-    @staticmethod
-    async def _requeue_stalled(app: procrastinate.App, queues: list[str]) -> None:
+    async def _requeue_stalled(self, app: procrastinate.App, queues: list[str]) -> None:
         """Every heartbeat: the running jobs of our queues whose worker went silent go back
         on their queue (their partial output is never indexed; the next run cleans it)."""
         manager = app.job_manager
+        failures = 0
         while True:
-            for queue in queues:
-                stalled = await manager.get_stalled_jobs(
-                    queue=queue, seconds_since_heartbeat=STALLED_AFTER_S
+            try:
+                for queue in queues:
+                    stalled = await manager.get_stalled_jobs(
+                        queue=queue, seconds_since_heartbeat=STALLED_AFTER_S
+                    )
+                    for job in stalled:
+                        await manager.retry_job(job)
+            except Exception as exc:  # noqa: BLE001 - refused or dropped: later, not never
+                failures += 1
+                wait = min(HEARTBEAT_S * 2**failures, SWEEP_BACKOFF_MAX_S)
+                log.warning(
+                    "the stalled-job sweep failed (%s); trying again in %.0f s",
+                    self._reason_of(exc),
+                    wait,
                 )
-                for job in stalled:
-                    await manager.retry_job(job)
+                await asyncio.sleep(wait)
+                continue
+            failures = 0
             await asyncio.sleep(HEARTBEAT_S)
 
     def close(self) -> None:
@@ -383,10 +465,17 @@ class _SideTaskFailures(logging.Handler):
             return
         task = getattr(record, "task_name", "background")
         exc = record.exc_info[1] if record.exc_info else None
-        while isinstance(exc, pexc.ProcrastinateException) and exc.__cause__ is not None:
-            exc = exc.__cause__  # procrastinate's own says only "Database error."
-        reason = (str(exc).strip() or type(exc).__name__) if exc is not None else "?"
+        reason = _reason(exc) if exc is not None else "?"
         self.first = f"its {task} task failed: {reason}"
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of a database error's cause (procrastinate's own says only that it
+    was a database error)."""
+    while isinstance(exc, pexc.ProcrastinateException) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _record(row: Mapping[str, Any]) -> JobRecord:

@@ -19,6 +19,7 @@ from textual.widgets import Label, ProgressBar, Static
 from aptien_ops.backup_policy import PruneDecision
 from aptien_ops.domain import VerifyResult
 from aptien_ops.errors import Conflict, OpsError, PendingApproval
+from aptien_ops.permissions import Action
 from aptien_ops.screens.backup_modals import (
     Job,
     JobModal,
@@ -204,6 +205,7 @@ class BackupActions(OpsScreen, JobRunner):
             return
         record = row.record
         four_eyes = self.shelf.replace_four_eyes if self.shelf else True
+        approvers = self.ops.approvers_of(Action.BACKUP_REPLACE)
 
         def into(to: str) -> Job | None:
             # Its own tenant: not yet; the name is typed to confirm first (below).
@@ -216,7 +218,9 @@ class BackupActions(OpsScreen, JobRunner):
             if to != record.tenant:
                 return  # backed out, or restored into a new tenant by then
             created = short_minute(record.created_at)
-            confirm = TypeNameToReplaceModal(record.id, record.tenant, created, four_eyes=four_eyes)
+            confirm = TypeNameToReplaceModal(
+                record.id, record.tenant, created, four_eyes=four_eyes, approvers=approvers
+            )
             self.app.push_screen(confirm.running(self, replace, self._restored))
 
         dialog = RestoreTargetModal(record.id, record.tenant, record.region)

@@ -252,17 +252,20 @@ class TypeNameToReplaceModal(JobModal[bool]):
 
     BINDINGS = [Binding("escape", "back_out", "Back out")]
 
-    def __init__(self, backup_id: str, tenant: str, created: str, *, four_eyes: bool) -> None:
-        """``four_eyes``: the policy has a second operator approve (Enter only requests)."""
+    def __init__(
+        self, backup_id: str, tenant: str, created: str, *, four_eyes: bool, approvers: str
+    ) -> None:
+        """``four_eyes``: the policy has a second operator approve (Enter only requests);
+        ``approvers``: who may, in words from the policy (``another admin``)."""
         super().__init__()
         self.backup_id, self.tenant, self.created = backup_id, tenant, created
-        self.four_eyes = four_eyes
+        self.four_eyes, self.approvers = four_eyes, approvers
 
     def compose(self) -> ComposeResult:
         with Vertical(id="modal-box", classes="-danger") as box:
             box.border_title = f"Replace {self.tenant}'s data"
             then = (
-                " A second operator must approve the request."
+                f" Enter records a request; {self.approvers} must approve it."
                 if self.four_eyes
                 else " It starts when you confirm."
             )

@@ -11,7 +11,13 @@ import threading
 
 from textual.app import App
 from textual.geometry import Region
-from textual.worker import get_current_worker
+from textual.worker import (
+    Worker,
+    WorkerCancelled,
+    WorkerError,
+    WorkerFailed,
+    get_current_worker,
+)
 
 from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.formatting import plural
@@ -43,21 +49,39 @@ class JobTracking(App[None]):
             raise KeyboardInterrupt from None
         if self.ended is None:  # said at once: the session's end says why, however it is left
             self.ended = self.SIGNALLED.get(signum, f"signal {signum}")
-        loop.call_soon_threadsafe(self._hang_up)
+        loop.call_soon_threadsafe(self._hang_up, signum)
 
-    def _hang_up(self) -> None:
+    def _hang_up(self, signum: int) -> None:
+        first = not self.leaving.is_set()  # a hang-up brings SIGHUP twice: one way out
         self.leaving.set()  # a long job starts no further step (its worker gets no interrupt)
-        self.run_worker(self._leave_when_done(), group="hang-up", exclusive=True)
+        if signum == signal.SIGHUP and self._driver is not None:
+            # The terminal is gone: nothing more comes from it. Textual's input thread would
+            # read its end of file over and over (a core's worth) while the work finishes.
+            self._driver.disable_input()
+        if first:
+            self.run_worker(self._leave_when_done(), group="hang-up", exit_on_error=False)
 
     async def _leave_when_done(self) -> None:
-        """Wait for every worker under way (an action in a thread records its own outcome in
-        the ops log as it ends; a long job ends after its current step, as ``leaving`` tells
-        it), then exit."""
+        """Leave once the actions under way have ended: a worker thread that changes something
+        (``change``, the catalog's connection) finishes or rolls back its step and records its
+        outcome in the ops log (a long job stops after its current step, as ``leaving`` tells
+        it). Everything else is cancelled at once: reads, whose result no one will see, and
+        every async worker, which may be waiting for what never comes now (a dialog's answer,
+        a screen's mount, a timer). Leaves whatever those waits end in: a read cancelled by a
+        newer one made this wait fail, and the console stayed for ever."""
         me = get_current_worker()
-        await self.workers.wait_for_complete(
-            [w for w in self.workers if w is not me and not w.is_finished]
-        )
-        self.exit()
+        acting = []
+        for worker in list(self.workers):
+            if worker is me or worker.is_finished:
+                continue
+            if runs_an_action(worker):
+                acting.append(worker)
+            else:
+                worker.cancel()
+        try:
+            await asyncio.gather(*(_ended(w) for w in acting))
+        finally:
+            self.exit()
 
     def job_started(self, screen: OpsScreen, doing: str) -> None:
         self.jobs[screen] = doing
@@ -113,6 +137,25 @@ class JobTracking(App[None]):
         self.push_screen(
             ConfirmModal(question, yes="Quit when done", title="A job is running"), decided
         )
+
+
+#: Worker groups that only read (screens/service_calls.py and the app's roles): nothing is left
+#: half-done when they are dropped.
+READ_GROUPS = frozenset({"load", "plan", "prepare", "roles"})
+
+
+def runs_an_action(worker: Worker[object]) -> bool:
+    """Whether leaving must wait for ``worker``: a thread (it cannot be stopped, and does the
+    services' I/O) that does more than read. Async workers only wait on the UI."""
+    return worker._thread_worker and worker.group not in READ_GROUPS
+
+
+async def _ended(worker: Worker[object]) -> None:
+    """Once ``worker`` has ended, however it ended (done, failed or cancelled)."""
+    try:
+        await worker.wait()
+    except (WorkerCancelled, WorkerFailed, WorkerError):
+        pass
 
 
 def shell_can_resume() -> bool:

@@ -81,9 +81,12 @@ class TypeNameToPurgeModal(OpsModal[PurgeConfirmed | None]):
         Binding("enter", "submit", "Request purge", show=False, priority=True),
     ]
 
-    def __init__(self, name: str, *, retained_until: str | None = None) -> None:
+    def __init__(
+        self, name: str, *, retained_until: str | None = None, approvers: str = "another admin"
+    ) -> None:
+        """``approvers``: who may approve the purge, in words from the policy in force."""
         super().__init__()
-        self.tenant, self.retained_until = name, retained_until
+        self.tenant, self.retained_until, self.approvers = name, retained_until, approvers
 
     def compose(self) -> ComposeResult:
         with Vertical(id="modal-box", classes="-danger") as box:
@@ -91,7 +94,7 @@ class TypeNameToPurgeModal(OpsModal[PurgeConfirmed | None]):
             yield Label(
                 f"Purging {self.tenant} drops its database and role and destroys its backup key: "
                 "every backup of it becomes unreadable. Only a tombstone with its dates is kept. "
-                "A second admin must approve the request.",
+                f"Enter records a request; {self.approvers} must approve it.",
                 id="modal-question",
             )
             yield Label("Type the tenant's name to confirm", classes="modal-field")

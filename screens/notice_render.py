@@ -181,8 +181,15 @@ def preview_text(plan: SendResult) -> Text:
     out.append(f"{scope_counts(plan.regions)} · ")
     out.append(plural(plan.representatives, "representative") + " with an e-mail")
     if plan.audience != "representatives":
-        out.append(f"\naudience: {AUDIENCE_WORDS.get(plan.audience, plan.audience)}: a request")
-        out.append(" first; once approved on Approvals (4), s here sends", style="yellow")
+        out.append(f"\naudience: {AUDIENCE_WORDS.get(plan.audience, plan.audience)}: ")
+        if plan.users_approved:
+            out.append("approved (four-eyes); Send sends now", style="green")
+        else:
+            who = plan.approvers or "another admin"
+            out.append(
+                f"a request first; once {who} approves on Approvals (4), s here sends",
+                style="yellow",
+            )
     for region, count in plan.regions.items():
         out.append(f"\n  {shown(region)}: {plural(count, 'tenant')}")
     if plan.notes:

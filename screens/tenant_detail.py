@@ -248,9 +248,10 @@ class TenantDetailScreen(TenantPartnerActions):
         if self.view is None:
             return f"{self.tenant_name} is still loading: try again in a moment"
         if verb == "purge" and self.view.pending_purges:
+            who = self.ops.approvers_of(Action.TENANT_PURGE)
             return (
                 f"purge of {self.tenant_name} is requested already "
-                f"(#{self.view.pending_purges[0].id}); a second admin approves it in Approvals"
+                f"(#{self.view.pending_purges[0].id}); {who} approves it in Approvals"
             )
         conflict = state_refusal(self.view.detail.tenant, verb)
         if conflict is not None:
@@ -357,9 +358,9 @@ class TenantDetailScreen(TenantPartnerActions):
             )
 
         self.app.push_screen(
-            TypeNameToPurgeModal(name, retained_until=retained).acting(
-                self, purge, lambda _: self.notify(f"{name} purged", title="Purged")
-            )
+            TypeNameToPurgeModal(
+                name, retained_until=retained, approvers=self.ops.approvers_of(Action.TENANT_PURGE)
+            ).acting(self, purge, lambda _: self.notify(f"{name} purged", title="Purged"))
         )
 
     def approval_pending(self, pending: PendingApproval) -> None:

@@ -14,14 +14,17 @@ C stack (gdb).
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tmux_term import StillRunning
+import pytest
+from tmux_term import Pane, StillRunning
 
 COLUMNS = "pid,ppid,pgid,sid,tty,stat,user:16,wchan:32,etime,args"
 
@@ -154,3 +157,16 @@ def _gdb(pid: str, command: str) -> str:
     except subprocess.TimeoutExpired:
         return "  (gdb did not answer in 120 s)"
     return done.stdout
+
+
+def status_after_signal(pane: Pane, pid: int, within: float, what: str) -> int:
+    """The exit status of ``pane``'s console (process ``pid``), signalled a moment ago; one
+    still running ``within`` seconds on fails the test as ``what``, with every thread's kernel
+    wait and Python stack (then it is killed)."""
+    try:
+        return pane.exit_status(within=within)
+    except StillRunning as still:
+        threads = "\n".join(_threads(str(pid)))
+        held = f"{still}\n{threads}\n{_python_stacks(str(pid))}"
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail(f"{what}: {held}")

@@ -235,14 +235,24 @@ def _work(world: World, operator: str) -> None:
     run_worker(world.as_(operator), region="eu", kinds=[], until_idle=True)
 
 
-def _work_without_a_queue(world: World) -> None:
-    """The queue's schema is gone (a catalog restored without it): the worker cannot start."""
+def _without_a_queue(world: World) -> None:
+    """The queue's schema is gone (a catalog restored without it)."""
     import psycopg
 
     assert world.conninfo is not None
     with psycopg.connect(world.conninfo) as conn:
         conn.execute("DROP SCHEMA procrastinate CASCADE")
+
+
+def _work_without_a_queue(world: World) -> None:
+    """The worker cannot start."""
+    _without_a_queue(world)
     _work(world, "olga")
+
+
+def _prune_without_a_queue(world: World) -> None:
+    _without_a_queue(world)
+    world.as_("olga").jobs.prune()
 
 
 @dataclass(frozen=True)
@@ -901,6 +911,12 @@ SCENARIOS: dict[Action, Scenario] = {
         lambda w: _work(w, "olga"),
         refuse(lambda w: _work(w, "vic")),
         _work_without_a_queue,
+    ),
+    Action.JOB_PRUNE: Scenario(
+        _on_postgresql,
+        lambda w: w.as_("olga").jobs.prune(0),
+        refuse(lambda w: w.as_("vic").jobs.prune()),
+        _prune_without_a_queue,
     ),
     Action.TENANT_UPDATE: Scenario(
         lambda w: w.tenant(),

@@ -169,6 +169,17 @@ def test_the_service_account_without_sudo_is_refused(bastion_host: Bastion) -> N
     assert result.code == 4 and "through sudo" in result.error()["message"]
 
 
+def test_a_worker_starts_as_the_service_account_without_sudo_as_systemd_runs_it(
+    bastion_host: Bastion,
+) -> None:
+    b = bastion_host
+    worker = b.as_service("--json", "worker", "--region", "eu", "--until-idle")
+    # Past who it is (exit 4 otherwise): this bastion's catalog is SQLite, which has no queue.
+    assert worker.code == 2 and "needs a PostgreSQL catalog" in worker.error()["message"]
+    # Any other command still needs sudo.
+    assert b.as_service("--json", "jobs", "list").code == 4
+
+
 def test_root_is_refused_in_production(bastion_host: Bastion) -> None:
     b = bastion_host
     direct = b.run([str(b.program), "--config", str(b.config), "--json", "operator", "whoami"])

@@ -106,6 +106,14 @@ def test_an_unknown_key_is_refused_by_its_dotted_name(tmp_path: Path) -> None:
             ("[[regions.eu.clusters]]", '[[regions.eu.clusters]]\ncapacity = "ten"'),
             "capacity: must be an integer",
         ),
+        (
+            ('mode = "sandbox"', 'mode = "sandbox"\n[jobs]\nkeep_days = 0'),
+            "jobs.keep_days: must be",
+        ),
+        (
+            ('mode = "sandbox"', 'mode = "sandbox"\n[jobs]\nkeep_days = 30\nkeep_failed_days = 7'),
+            "jobs.keep_failed_days: must be between keep_days",
+        ),
     ],
 )
 def test_wrong_values_are_refused_with_the_reason(

@@ -128,6 +128,7 @@ def test_a_sqlite_catalog_has_no_queue_and_says_so(sandbox_config: Path) -> None
     for args in (
         ("backup", "run", "--due", "--enqueue"),
         ("fleet", "migrate", "--enqueue"),
+        ("breach", "notify", "INC-2026-0001", "--enqueue"),
         ("worker", "--region", "eu"),
         ("jobs", "list"),
     ):
@@ -243,9 +244,22 @@ def test_a_transient_failure_is_retried_later_and_a_permanent_one_is_not(
         i=queued.job_id,
     )
     assert later
+    assert job.failure is not None and "backup store of region eu" in job.failure
+
+    # The store is back and the retry comes due: the job succeeds, and no failure is left.
+    store.unlink()
+    store.mkdir()
+    with psycopg.connect(world.conninfo) as conn:
+        conn.execute("SET search_path TO procrastinate")
+        conn.execute(
+            "UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = %(i)s",
+            {"i": queued.job_id},
+        )
+    world.run_worker("eu")
+    done = world.console.jobs.show(queued.job_id)
+    assert (done.state, done.attempts, done.failure, done.failed_at) == ("succeeded", 2, None, None)
 
     # A tenant whose database is gone is not found: final at once.
-    store.unlink()
     cluster = world.console.settings.data_dir / "tenants" / "us-sandbox-1"
     gone_files = list(cluster.glob(f"*{US_TENANT}*"))
     assert gone_files

@@ -76,9 +76,33 @@ def test_a_loop_that_answers_or_a_watch_stopped_ends_nothing() -> None:
     ended = threading.Event()
     watch = StuckWatch(loop, lambda: None, 129, stuck_s=0.5, end=lambda code: ended.set())
     watch.start()
-    assert not ended.wait(2.5)  # five times the limit, answered all along
+    assert not ended.wait(2.5)  # five times the limit, answered all along (LEAVE_S is far)
     watch.stop()  # the app leaves its loop: from here on, the watch ends without a word
     loop.call_soon_threadsafe(loop.stop)
     thread.join(30)
     loop.close()
     assert not ended.wait(2.5)
+
+
+def test_an_app_that_answers_but_never_leaves_is_ended_after_its_bound() -> None:
+    """A loop that answers every beat, in an app waiting for what will not come: the watch
+    ends it ``within_s`` after the signal all the same, the session's end recorded first."""
+    loop, thread = _loop_in_thread()
+    said: list[str] = []
+    ended = threading.Event()
+    started = time.monotonic()
+    watch = StuckWatch(
+        loop,
+        lambda: said.append("recorded"),
+        143,
+        stuck_s=60,
+        within_s=1.0,
+        end=lambda code: (said.append(f"end {code}"), ended.set()),
+    )
+    watch.start()
+    assert ended.wait(60), "the watch never ended the app that did not leave"
+    assert said == ["recorded", "end 143"]
+    assert time.monotonic() - started >= 1.0
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(30)
+    loop.close()

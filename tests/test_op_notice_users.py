@@ -62,12 +62,15 @@ def test_users_are_told_only_after_a_second_operator_approves_and_each_once(
     olga = w.console()
     dry = olga.op_notice_sending.send(notice_id, ["email", "inapp"], dry_run=True)
     assert any("four-eyes" in note for note in dry.notes) and dry.audience == "both"
+    assert not dry.users_approved and dry.approvers == "another admin or security operator"
     first = requested(lambda: olga.op_notice_sending.send(notice_id))
     assert w.server.messages == [] and inapp_messages(w) == []  # recorded, nothing sent
     assert requested(lambda: olga.op_notice_sending.send(notice_id)) == first  # no second one
     with pytest.raises(Forbidden):
         olga.approvals.approve(first)  # operators approve nothing; nor does anyone their own
     approve(w, first)
+    dry = olga.op_notice_sending.send(notice_id, dry_run=True)
+    assert dry.users_approved and dry.as_json()["users_approved"] is True
     sent = olga.op_notice_sending.send(notice_id)
     assert sent.delivery is not None and not sent.undelivered
     # acme's representative once (the user with that address is told as the representative),

@@ -43,7 +43,8 @@ def _row(job: JobRecord) -> dict[str, object]:
 
 @click.group()
 def jobs() -> None:
-    """Fleet work queued for the region workers: backups, verifications, migrations, prunes.
+    """Fleet work queued for the region workers: backups, verifications, migrations, prunes,
+    breach-notice batches.
 
     \b
     Examples:
@@ -52,6 +53,7 @@ def jobs() -> None:
       aptien-ops jobs show 42
       aptien-ops jobs retry 42
       aptien-ops jobs cancel 43
+      aptien-ops jobs prune --older-than 7
 
     States: todo, doing, succeeded, failed, cancelled, aborted. Why a job's last attempt
     failed is its `failure` (in `jobs show`, `jobs list --state failed` and --json); the ops
@@ -104,13 +106,40 @@ def jobs_cancel(state: CliState, job_id: int) -> None:
     state.out(job.as_json(), f"job {job.id} ({job.kind} {shown(job.target)}) is {job.state}")
 
 
+@jobs.command("prune")
+@click.option(
+    "--older-than",
+    "days",
+    type=int,
+    metavar="DAYS",
+    help="Delete jobs that ended more than DAYS ago (default: [jobs] keep_days).",
+)
+@click.option("--region", help="Only this region's queues.")
+@pass_state
+def jobs_prune(state: CliState, days: int | None, region: str | None) -> None:
+    """Delete finished jobs now: succeeded, cancelled and aborted ones that ended more than
+    --older-than days ago, failed ones past [jobs] keep_failed_days (or --older-than if it is
+    longer). Waiting and running jobs are never deleted; each region's workers do the same
+    hourly with the configured retention.
+
+    \b
+    Examples:
+      aptien-ops jobs prune
+      aptien-ops jobs prune --older-than 3 --region eu
+    """
+    done = state.console().jobs.prune(days, region)
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(done.by_state.items()))
+    human = f"{plural(done.total, 'job')} deleted" + (f" ({counts})" if counts else "")
+    state.out(done.as_json(), human)
+
+
 @click.command("worker")
 @click.option("--region", required=True, help="The region whose queues this host serves.")
 @click.option("--concurrency", default=1, show_default=True, type=int, help="Jobs at once (1-32).")
 @click.option(
     "--queues",
     metavar="KINDS",
-    help="Comma-separated kinds: backup,verify,migrate,prune,schedule (default: all).",
+    help="Comma-separated kinds: backup,verify,migrate,prune,schedule,notify (default: all).",
 )
 @click.option("--until-idle", is_flag=True, help="Stop once the queues are empty.")
 @pass_state
@@ -133,6 +162,7 @@ def worker(
     from aptien_ops.composition.worker import run_worker
 
     kinds = [k.strip() for k in (queues or "").split(",") if k.strip()]
+    state.unattended = True
     run_worker(
         state.console(),
         region=region,

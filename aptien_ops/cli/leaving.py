@@ -68,13 +68,20 @@ def _end_held_exit(code: int, grace: float) -> None:
 #: to leave (it answers within milliseconds while it waits for the work under way).
 STUCK_S = 20.0
 
+#: How long the TUI may take to leave once a hang-up or SIGTERM asked it to, answering or not:
+#: the step under way of an action (one dump, one provisioning step) finishes and is recorded
+#: well within it; a console past it is waiting for something that will not come.
+LEAVE_S = 90.0
+
 
 class StuckWatch:
     """After SIGHUP or SIGTERM in the TUI: the app finishes the work under way, then leaves;
-    this makes sure that it is still on its way. Every second a thread asks the app's event
-    loop for a beat; a loop that answers none for ``stuck_s`` (blocked, or closed while the
-    app's shutdown hangs) is stuck, and then ``on_stuck()`` runs (the session's end is
-    recorded) and the process ends with ``code`` (128 + the signal), through ``end``."""
+    this makes sure that it is still on its way and leaves in time. Every second a thread asks
+    the app's event loop for a beat; a loop that answers none for ``stuck_s`` (blocked, or
+    closed while the app's shutdown hangs) is stuck, and so is an app still in its loop
+    ``within_s`` after the signal, answering or not (waiting for what will not come). Then
+    ``on_stuck()`` runs (the session's end is recorded) and the process ends with ``code``
+    (128 + the signal), through ``end``."""
 
     def __init__(
         self,
@@ -83,9 +90,11 @@ class StuckWatch:
         code: int,
         *,
         stuck_s: float = STUCK_S,
+        within_s: float = LEAVE_S,
         end: Callable[[int], object] = os._exit,
     ) -> None:
         self._loop, self._on_stuck, self._code, self._stuck_s = loop, on_stuck, code, stuck_s
+        self._within_s = within_s
         self._end = end
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="aptien-ops-stuck", daemon=True)
@@ -98,17 +107,18 @@ class StuckWatch:
         self._stopped.set()
 
     def _watch(self) -> None:
-        last_beat = time.monotonic()
+        started = last_beat = time.monotonic()
         beat = threading.Event()
-        while not self._stopped.wait(min(1.0, self._stuck_s / 4)):
+        while not self._stopped.wait(min(1.0, self._stuck_s / 4, self._within_s / 4)):
+            now = time.monotonic()
             if beat.is_set():
-                last_beat = time.monotonic()
+                last_beat = now
             beat.clear()
             try:
                 self._loop.call_soon_threadsafe(beat.set)
             except RuntimeError:  # the loop is closed: no beat will come
                 pass
-            if time.monotonic() - last_beat > self._stuck_s:
+            if now - last_beat > self._stuck_s or now - started > self._within_s:
                 break
         else:
             return

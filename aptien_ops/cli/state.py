@@ -32,6 +32,9 @@ class CliState:
     """Freeze what is allocated so far out of collection once the console is open: right for a
     process that ends after its command; a process that runs many (tests) would pay a full
     collection of its whole heap after each, once it is thawed again."""
+    unattended: bool = False
+    """The command runs without an operator at a terminal (``worker``): in production it may
+    then be started without sudo, as a systemd unit, and acts as the service account."""
     _console: Console | None = field(default=None, repr=False)
 
     def console(self, *, defer_catalog: bool = False) -> Console:
@@ -50,6 +53,7 @@ class CliState:
                 defer_catalog=defer_catalog,
                 clock=self.clock,
                 identity=self.identity,
+                unattended=self.unattended,
             )
             if self.freeze:
                 gc.freeze()

@@ -65,6 +65,7 @@ def open_console(
     clock: Clock = utcnow,
     rng: random.Random | None = None,
     identity: Identity | None = None,
+    unattended: bool = False,
 ) -> Console:
     """Load the config, open (and on first use create) the catalog, and build the console.
 
@@ -81,14 +82,15 @@ def open_console(
     Raises (with ``defer_catalog``, the catalog's errors come from its first use instead):
         ConfigError: bad config, or a missing ops-log key for an existing production catalog.
         Forbidden: production, and this process is not the service account run through sudo
-            by an operator (see :mod:`aptien_ops.bastion`).
+            by an operator (see :mod:`aptien_ops.bastion`; ``unattended``, a worker: or the
+            service account started without sudo, as systemd does).
         IntegrityFailure: the ops-log key is missing although the log has entries, or (in
             production) is not private; a catalog refused by its bootstrap.
         Unavailable: the catalog cannot be reached.
         Conflict: the catalog is newer than this code.
     """
     settings = settings or load_settings(config)
-    identity = identity or current_identity(settings, env)
+    identity = identity or current_identity(settings, env, unattended=unattended)
 
     def store_factory(cluster: ClusterSettings) -> TenantStore:
         store: TenantStore = backend("tenant_store", cluster.kind)(cluster, clock=clock)

@@ -96,8 +96,11 @@ class _service(Generic[S]):  # noqa: N801 - used as a decorator, like functools.
 class Console:
     """Every service, sharing one context; each built on first use. Close it when done."""
 
-    def __init__(self, ctx: OpsContext) -> None:
+    def __init__(self, ctx: OpsContext, *, owns_catalog: bool = True) -> None:
+        """``owns_catalog`` False: ``ctx`` borrowed another console's catalog
+        (:meth:`OpsContext.borrowed_by`), which closing this console leaves open."""
         self.ctx = ctx
+        self.owns_catalog = owns_catalog
         self._lock = threading.RLock()  # re-entrant: building a service may build another
 
     @property
@@ -128,7 +131,7 @@ class Console:
             built = self.__dict__.get(name) if isinstance(attribute, _service) else None
             if callable(getattr(built, "close", None)):
                 built.close()  # type: ignore[union-attr]
-        self.ctx.close()
+        self.ctx.close(catalog=self.owns_catalog)
 
     # -- the services, in the order a reader meets them -----------------------------------
 
@@ -356,4 +359,6 @@ class Console:
     def job_runner(self) -> JobRunner:
         from aptien_ops.services.job_runs import JobRunner
 
-        return JobRunner(self.ctx, self.backups, self.fleet, lambda: self.jobs)
+        return JobRunner(
+            self.ctx, self.backups, self.fleet, lambda: self.jobs, lambda: self.notices
+        )

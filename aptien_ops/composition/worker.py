@@ -3,8 +3,9 @@
 Each job runs in a console opened as the operator who queued it (so the job's service
 authorises that operator, as the in-process command would) and tagged with this worker's
 host, pid and region and the job's id, which join every ops-log entry it writes. A job
-thread keeps its console per operator between jobs (its connections and tenant stores), with
-the operator's roles and the policy read again for each job.
+thread keeps its console per operator between jobs (its tenant stores), with the operator's
+roles and the policy read again for each job; every job console uses the worker's one
+catalog engine (its connection pool), never one of its own.
 
 At each schedule tick the worker reconciles its region's store and signs the ops log's head
 into it (what ``backup run`` does around a run), and it signs the head when it stops; each
@@ -25,7 +26,8 @@ from aptien_ops.errors import OpsError
 
 
 class _JobConsoles:
-    """One console per job thread and operator, closed when the worker stops."""
+    """One console per job thread and operator, on the worker's catalog, closed when the
+    worker stops."""
 
     def __init__(self, base: Console) -> None:
         self.base = base
@@ -34,14 +36,13 @@ class _JobConsoles:
         self.lock = threading.Lock()
 
     def get(self, operator: str) -> Console:
-        from aptien_ops.composition import open_console
-
         mine: dict[str, Console] = self.local.__dict__.setdefault("consoles", {})
         if operator not in mine:
             who = replace(self.base.identity, operator=operator, requested=None)
-            made = open_console(
-                settings=self.base.settings, identity=who, clock=self.base.ctx.clock
-            )
+            # On the worker's own catalog engine: no engine, connections, schema check and
+            # ops-log head check of its own per job thread (the pool is thread-safe, and
+            # each transaction takes a connection only for its duration).
+            made = Console(self.base.ctx.borrowed_by(who), owns_catalog=False)
             mine[operator] = made
             with self.lock:
                 self.opened.append(made)

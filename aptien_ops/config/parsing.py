@@ -23,6 +23,7 @@ from aptien_ops.config.settings import (
     CatalogSettings,
     ClusterSettings,
     InspectionSettings,
+    JobSettings,
     LoggingSettings,
     PartnerSettings,
     RegionSettings,
@@ -129,6 +130,21 @@ def _tui(t: TableReader) -> TuiSettings:
         raise t.fail("refresh_seconds", f"must be 0 (never) or between 5 and 3600, got {seconds}")
     t.done()
     return TuiSettings(seconds)
+
+
+def _jobs(t: TableReader) -> JobSettings:
+    """``[jobs]``: how long the job queue keeps finished jobs, in days."""
+    keep = t.get("keep_days", int, JobSettings.keep_days)
+    failed = t.get("keep_failed_days", int, JobSettings.keep_failed_days)
+    if not 1 <= keep <= 3650:
+        raise t.fail("keep_days", f"must be between 1 and 3650, got {keep}")
+    if not keep <= failed <= 3650:
+        raise t.fail("keep_failed_days", f"must be between keep_days and 3650, got {failed}")
+    batch = t.get("notice_batch", int, JobSettings.notice_batch)
+    if not 1 <= batch <= 1_000_000:
+        raise t.fail("notice_batch", f"must be between 1 and 1000000, got {batch}")
+    t.done()
+    return JobSettings(keep, failed, batch)
 
 
 def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
@@ -283,6 +299,7 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
 
     bastion = _bastion(top.sub("bastion", {}))
     tui = _tui(top.sub("tui", {}))
+    jobs = _jobs(top.sub("jobs", {}))
     notifications = parse_notifications(top, as_path)
     billing = parse_billing(top)
 
@@ -314,6 +331,7 @@ def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:
         notifications=notifications,
         billing=billing,
         tui=tui,
+        jobs=jobs,
     )
     check_residency(settings)
     return settings

@@ -175,6 +175,19 @@ class TuiSettings:
 
 
 @dataclass(frozen=True)
+class JobSettings:
+    """``[jobs]``: how long a PostgreSQL catalog's job queue keeps finished jobs."""
+
+    keep_days: int = 14
+    """Succeeded, cancelled and aborted jobs are deleted this many days after they ended."""
+    keep_failed_days: int = 90
+    """Failed jobs (neither retried nor cancelled) are kept this many days."""
+    notice_batch: int = 1000
+    """A notice campaign's job delivers at most this many outbox rows of its region, then
+    queues the next batch if any is left."""
+
+
+@dataclass(frozen=True)
 class TenantSettings:
     default_retain_days: int
     """How long a cancelled tenant stays restorable before it may be purged."""
@@ -331,6 +344,7 @@ class Settings:
     billing: BillingSettings | None = None
     """``[billing]``; None: billing is not connected."""
     tui: TuiSettings = field(default_factory=TuiSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
 
     @property
     def sandbox(self) -> bool:

@@ -3,6 +3,7 @@ as an operator sees it. The queue itself is ``ports.jobs.JobQueue``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,8 +11,9 @@ from typing import Any
 from aptien_ops.domain.values import iso
 
 #: What a job does, each on its own queue per region (``eu.backup``, ``us.verify``, …);
-#: ``schedule`` is the periodic job that queues a region's due backups and verifications.
-JOB_KINDS = ("backup", "verify", "migrate", "prune", "schedule")
+#: ``schedule`` is the periodic job that queues a region's due backups and verifications;
+#: ``notify`` a region's batch of a breach-notice campaign.
+JOB_KINDS = ("backup", "verify", "migrate", "prune", "schedule", "notify")
 #: A job's state, as procrastinate names it.
 JOB_STATES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborted")
 
@@ -19,6 +21,12 @@ JOB_STATES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborted")
 def queue_name(region: str, kind: str) -> str:
     """The queue of ``kind`` jobs of ``region``'s tenants."""
     return f"{region}.{kind}"
+
+
+def notice_lock(campaign: str, region: str) -> str:
+    """The lock under which a notice campaign's batches of one region wait and run, one at
+    a time."""
+    return f"notify:{campaign}:{region}"
 
 
 @dataclass(frozen=True)
@@ -99,3 +107,27 @@ class JobRecord:
             "failure": self.failure,
             "failed_at": iso(self.failed_at) if self.failed_at else None,
         }
+
+
+@dataclass(frozen=True)
+class JobRetention:
+    """How long the queue keeps finished jobs, in days since they finished: succeeded,
+    cancelled and aborted ones ``done_days``, failed ones (neither retried nor cancelled)
+    ``failed_days``."""
+
+    done_days: int
+    failed_days: int
+
+
+@dataclass(frozen=True)
+class PrunedJobs:
+    """The finished jobs deleted, counted by state."""
+
+    by_state: Mapping[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_state.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {"deleted": self.total, "by_state": dict(self.by_state)}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -194,12 +194,30 @@ class OpsContext:
             self._sealers[region] = self.sealer_factory(self.settings.regions[region])
         return self._sealers[region]
 
-    def close(self) -> None:
+    def close(self, *, catalog: bool = True) -> None:
+        """Close the stores and the event log, and the catalog unless ``catalog`` is False
+        (a context that borrowed another's catalog: :meth:`borrowed_by`)."""
         for store in self._stores.values():
             store.close()
         self._stores.clear()
-        self.catalog.dispose()
+        if catalog:
+            self.catalog.dispose()
         self.events.close()
+
+    def borrowed_by(self, identity: Identity) -> OpsContext:
+        """A context of ``identity`` on this one's catalog (its engine and connections, which
+        are thread-safe) and settings, with its own event log, stores, sealers, and nothing
+        read yet about who it is or the policy. Close it with ``close(catalog=False)``."""
+        return replace(
+            self,
+            identity=identity,
+            events=EventLog.for_settings(self.settings, verbose=self.events.verbose),
+            worker=None,
+            _stores={},
+            _sealers={},
+            _roles_cache=None,
+            _policy=None,
+        )
 
     # -- who is acting ----------------------------------------------------------------------
 

@@ -14,7 +14,15 @@ from collections.abc import Callable, Sequence
 
 from aptien_ops.backup_policy import check_backup_id, parse_level
 from aptien_ops.config import region_or_fail
-from aptien_ops.domain.jobs import JOB_KINDS, JOB_STATES, Enqueued, JobRecord, JobSpec
+from aptien_ops.domain.jobs import (
+    JOB_KINDS,
+    JOB_STATES,
+    Enqueued,
+    JobRecord,
+    JobRetention,
+    JobSpec,
+    PrunedJobs,
+)
 from aptien_ops.errors import Conflict, InvalidInput, NotFound, OpsError, Unavailable
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
@@ -28,6 +36,8 @@ NEEDS_POSTGRESQL = "needs a PostgreSQL catalog"
 MAX_CONCURRENCY = 32
 #: Job ids are PostgreSQL bigints.
 MAX_JOB_ID = 2**63
+#: The longest retention ``jobs prune --older-than`` takes, in days.
+MAX_KEEP_DAYS = 3650
 
 
 def backup_lock(tenant: str) -> str:
@@ -137,6 +147,11 @@ class JobService:
         found = self.ctx.view(Action.FLEET_MIGRATE, region or "fleet", specs)
         return self._put(queue, Action.FLEET_MIGRATE, region or "fleet", {"region": region}, found)
 
+    def follow_up(self, spec: JobSpec) -> None:
+        """From a job under ``spec.lock``: queue ``spec`` to run after it (its next batch),
+        which :meth:`JobQueue.enqueue` would find already held by the running job."""
+        self.queue("follow-up").enqueue([spec], behind=True)
+
     def _put(
         self,
         queue: JobQueue,
@@ -200,6 +215,31 @@ class JobService:
         after = queue.job(job_id)
         return after or job
 
+    def retention(self, done_days: int | None = None) -> JobRetention:
+        """``[jobs]``'s retention; ``done_days`` instead of its ``keep_days`` (failed jobs
+        are then kept at least as long). Raises: InvalidInput."""
+        kept = self.ctx.settings.jobs
+        if done_days is None:
+            return JobRetention(kept.keep_days, kept.keep_failed_days)
+        if not 0 <= done_days <= MAX_KEEP_DAYS:
+            raise InvalidInput(
+                f"--older-than must be between 0 and {MAX_KEEP_DAYS} days, got {done_days}"
+            )
+        return JobRetention(done_days, max(done_days, kept.keep_failed_days))
+
+    def prune(self, older_than_days: int | None = None, region: str | None = None) -> PrunedJobs:
+        """``jobs prune``: delete the finished jobs past the retention now (what every worker
+        does hourly for its region). Raises: InvalidInput, Forbidden, Unavailable."""
+        keep = self.retention(older_than_days)
+        if region is not None:
+            region_or_fail(self.ctx.settings, region)
+        queue = self.queue("jobs prune")
+        params = {"done_days": keep.done_days, "failed_days": keep.failed_days, "region": region}
+        with self.ctx.audited(Action.JOB_PRUNE, region or "jobs", params) as attempt:
+            done = queue.prune(keep, region=region)
+            attempt.ok(deleted=done.total, by_state=dict(done.by_state))
+        return done
+
     def work(
         self,
         region: str,
@@ -241,6 +281,7 @@ class JobService:
                 handler=handler,
                 until_idle=until_idle,
                 schedule=schedule,
+                retention=self.retention(),
             )
         except Unavailable:
             # The worker stopped on its own (its catalog connection, heartbeat or schedule

@@ -145,6 +145,12 @@ class SendResult:
     """Users (of the tenant databases) among the recipients: the audience ``users`` or
     ``both``; a user who is the representative counts as the representative."""
     audience: str = "representatives"
+    users_approved: bool = False
+    """Telling the users needs no new request: a four-eyes approval of the notice as it is
+    holds (always False when the audience has no users)."""
+    approvers: str = ""
+    """Who may approve telling the users, in words from the policy in force
+    (``another admin or security operator``); empty when the audience has no users."""
 
     @property
     def undelivered(self) -> bool:
@@ -163,4 +169,5 @@ class SendResult:
             "resumed": self.resumed,
             "users": self.users,
             "audience": self.audience,
+            "users_approved": self.users_approved,
         }

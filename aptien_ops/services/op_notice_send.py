@@ -45,7 +45,7 @@ from aptien_ops.services.op_notice_results import FAILED_SHOWN, Delivery, SendRe
 from aptien_ops.services.op_notice_users import UsersApproval, audience_rows
 from aptien_ops.services.op_notices import existing_notice
 from aptien_ops.services.representatives import REPRESENTATIVE
-from aptien_ops.wording import plural
+from aptien_ops.wording import approvers_words, plural
 
 if TYPE_CHECKING:
     from aptien_ops.services.approvals import ApprovalService
@@ -285,16 +285,21 @@ class OpNoticeSending:
         sample = self.templates().message(content, "email", "en")
         regions = dict(sorted(Counter(t.region for t in tenants).items()))
         notes = list(moved)
+        approved, approvers = False, ""
         if notice.audience.reaches_users:
+            approved = self.users.cleared(tx, notice) is not None
+            roles = self.ctx.policy.approver_roles(str(Action.NOTICE_SEND_USERS))
+            approvers = approvers_words(roles)
+            when = "approved (four-eyes)" if approved else f"after {approvers} approves (four-eyes)"
             notes.append(
                 f"the users of {plural(len(tenants), 'tenant')} are read from their databases"
-                " when it is sent, after a second operator approves (four-eyes)"
+                f" when it is sent, {when}"
             )
         if not notice.audience.reaches_representatives:
             emails = 0
         return SendResult(
             notice_id, True, regions, emails, None, tuple(notes), sample,
-            audience=str(notice.audience),
+            audience=str(notice.audience), users_approved=approved, approvers=approvers,
         )  # fmt: skip
 
     def _deliver(

@@ -105,7 +105,7 @@ async def test_replacing_a_tenants_data_asks_for_its_name_and_records_a_request(
         assert isinstance(confirm, TypeNameToReplaceModal)
         words = screen_words(app)
         assert "everything written since then is lost" in words
-        assert "A second operator must approve the request" in words
+        assert "Enter records a request; another admin must approve it" in words, words
         await pilot.press(*"acme", "enter")  # not the name: nothing is requested
         await settle(pilot)
         assert app.screen is confirm and "not the tenant's name" in screen_words(app)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from test_incident_actions import _fill, _press
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, DataTable, Input, Static
 from tui_helpers import (
     FROZEN_NOW,
     console_app,
@@ -230,14 +230,19 @@ async def test_fleet_cluster_row_announces_maintenance_there(
     olga = open_as("olga")
     async with console_app(olga, "6") as (app, pilot):
         assert "eu-sandbox-1" in screen_words(app)
+        clusters = app.screen.query_one("#fleet-clusters", DataTable)
+        assert clusters.row_count == 2 and not clusters.has_focus  # eu and us sandboxes
+        await _press(pilot, "a")  # several clusters: first, choose one
+        assert clusters.has_focus and "choose the cluster" in app.notices_of("information")[-1]
+        await _press(pilot, "down")
         form = await _press(pilot, "a")
         assert isinstance(form, DraftNoticeModal)
         assert form.query_one("#form-kind", Input).value == "maintenance"
-        assert form.query_one("#form-scope", Input).value == "clusters eu-sandbox-1"
+        assert form.query_one("#form-scope", Input).value == "clusters us-sandbox-1"
         await _fill(pilot, {"title": "Disk swap", "body": "Ten minutes read-only."})
         assert isinstance(app.screen, NoticeDetailScreen)
     [row] = olga.op_notices.list()
-    assert row.notice.scope.words() == "clusters eu-sandbox-1"
+    assert row.notice.scope.words() == "clusters us-sandbox-1"
     assert str(row.notice.kind) == "maintenance"
 
 
@@ -322,6 +327,7 @@ async def test_telling_users_is_a_request_first(
         dialog = await _press(pilot, "s")
         assert isinstance(dialog, SendNoticeModal)
         assert "a request first" in screen_words(app)
+        assert str(dialog.query_one("#modal-submit", Button).label) == "Request"
         dialog.query_one("#modal-submit", Button).press()
         await settle(pilot)
         assert isinstance(app.screen, NoticeDetailScreen)
@@ -329,6 +335,16 @@ async def test_telling_users_is_a_request_first(
         assert "recorded; another admin or security operator must approve" in said, said
     assert olga.op_notice_sending.deliveries(notice) == ()
     assert _entries(open_as, "notice.send-users") == [("olga", "pending")]
+    [asked] = [a for a in olga.approvals.list("pending") if a.target == notice]
+    open_as("sam").approvals.approve(asked.id)
+    async with console_app(olga, "N") as (app, pilot):  # approved: the dialog sends
+        await _press(pilot, "enter")
+        dialog = await _press(pilot, "s")
+        assert isinstance(dialog, SendNoticeModal)
+        words = screen_words(app)
+        assert "approved (four-eyes)" in words, words
+        assert "a request first" not in words
+        assert str(dialog.query_one("#modal-submit", Button).label) == "Send"
 
 
 @story
