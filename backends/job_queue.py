@@ -228,7 +228,7 @@ class ProcrastinateQueue:
 
     # ------------------------------------------------------------------ the port
 
-    def enqueue(self, specs: Sequence[JobSpec]) -> list[Enqueued]:
+    def enqueue(self, specs: Sequence[JobSpec], *, behind: bool = False) -> list[Enqueued]:
         """Two statements for the whole batch: which locks are held, then every other job
         deferred at once; only if another operator queued one of them in between are the
         rest deferred one by one (each then finds its own lock held or not)."""
@@ -236,6 +236,8 @@ class ProcrastinateQueue:
             if spec.kind not in JOB_KINDS:
                 raise InvalidInput(f"unknown kind of job {spec.kind!r}")
         with self._guarded():
+            if behind:  # procrastinate's queueing lock refuses only a second waiting job
+                return [self._enqueue_one(spec, behind=True) for spec in specs]
             held = self._held([s.lock for s in specs if s.lock is not None])
             fresh = [i for i, s in enumerate(specs) if s.lock not in held]
             try:
@@ -250,8 +252,8 @@ class ProcrastinateQueue:
             for i, s in enumerate(specs)
         ]
 
-    def _enqueue_one(self, spec: JobSpec) -> Enqueued:
-        if spec.lock is not None:
+    def _enqueue_one(self, spec: JobSpec, *, behind: bool = False) -> Enqueued:
+        if spec.lock is not None and not behind:
             held = self._held([spec.lock])
             if held:
                 return Enqueued(spec.kind, spec.target, spec.region, held[spec.lock], already=True)

@@ -49,13 +49,17 @@ class JobTracking(App[None]):
             raise KeyboardInterrupt from None
         if self.ended is None:  # said at once: the session's end says why, however it is left
             self.ended = self.SIGNALLED.get(signum, f"signal {signum}")
-        loop.call_soon_threadsafe(self._hang_up)
+        loop.call_soon_threadsafe(self._hang_up, signum)
 
-    def _hang_up(self) -> None:
-        if self.leaving.is_set():  # a second signal (a hang-up brings SIGHUP twice): on its way
-            return
+    def _hang_up(self, signum: int) -> None:
+        first = not self.leaving.is_set()  # a hang-up brings SIGHUP twice: one way out
         self.leaving.set()  # a long job starts no further step (its worker gets no interrupt)
-        self.run_worker(self._leave_when_done(), group="hang-up", exit_on_error=False)
+        if signum == signal.SIGHUP and self._driver is not None:
+            # The terminal is gone: nothing more comes from it. Textual's input thread would
+            # read its end of file over and over (a core's worth) while the work finishes.
+            self._driver.disable_input()
+        if first:
+            self.run_worker(self._leave_when_done(), group="hang-up", exit_on_error=False)
 
     async def _leave_when_done(self) -> None:
         """Leave once the actions under way have ended: a worker thread that changes something

@@ -34,23 +34,40 @@ def _deliveries_text(d: Deliveries) -> str:
 @click.argument("incident_id", metavar="ID")
 @click.option("--channels", default="email,website,inapp", show_default=True, help=CHANNELS_HELP)
 @click.option("--dry-run", is_flag=True, help="Say what would be sent; record nothing.")
+@click.option(
+    "--enqueue",
+    is_flag=True,
+    help="Queue a job per region for its workers (a PostgreSQL catalog); returns at once.",
+)
 @pass_state
-def breach_notify(state: CliState, incident_id: str, channels: str, dry_run: bool) -> None:
+def breach_notify(
+    state: CliState, incident_id: str, channels: str, dry_run: bool, enqueue: bool
+) -> None:
     """Notify the incident's affected people by e-mail, on the website and in-app.
 
     Four-eyes: the first run records a request (exit 8) bound to the notice texts and the
     recipient snapshot; a different security or admin operator approves it (approval
     approve ID); then run this command again to send. A rerun after any interruption sends
-    only what is pending.
+    only what is pending. With --enqueue, the approved campaign is queued instead: a job per
+    region (its website entry and the people of its tenants), delivered by that region's
+    workers as you (exit 2 on a SQLite catalog).
 
     \b
     Examples:
       aptien-ops breach notify INC-2026-0001 --dry-run
       aptien-ops breach notify INC-2026-0001 --channels email,website
+      aptien-ops breach notify INC-2026-0001 --enqueue
     """
     from aptien_ops.cli.progress import Bar
 
-    notices = state.console().notices
+    console = state.console()
+    notices = console.notices
+    if enqueue and not dry_run:
+        from aptien_ops.cli.jobs import show_enqueued
+
+        queue = console.jobs.queue("breach notify --enqueue")
+        show_enqueued(state, notices.enqueue(incident_id, channels, queue))
+        return
     if dry_run:
         plan = notices.plan(incident_id, channels)
         then = "sends (approved)" if plan.approved else "records a request for approval"

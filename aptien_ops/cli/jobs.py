@@ -43,7 +43,8 @@ def _row(job: JobRecord) -> dict[str, object]:
 
 @click.group()
 def jobs() -> None:
-    """Fleet work queued for the region workers: backups, verifications, migrations, prunes.
+    """Fleet work queued for the region workers: backups, verifications, migrations, prunes,
+    breach-notice batches.
 
     \b
     Examples:
@@ -138,7 +139,7 @@ def jobs_prune(state: CliState, days: int | None, region: str | None) -> None:
 @click.option(
     "--queues",
     metavar="KINDS",
-    help="Comma-separated kinds: backup,verify,migrate,prune,schedule (default: all).",
+    help="Comma-separated kinds: backup,verify,migrate,prune,schedule,notify (default: all).",
 )
 @click.option("--until-idle", is_flag=True, help="Stop once the queues are empty.")
 @pass_state

@@ -359,4 +359,6 @@ class Console:
     def job_runner(self) -> JobRunner:
         from aptien_ops.services.job_runs import JobRunner
 
-        return JobRunner(self.ctx, self.backups, self.fleet, lambda: self.jobs)
+        return JobRunner(
+            self.ctx, self.backups, self.fleet, lambda: self.jobs, lambda: self.notices
+        )

@@ -140,8 +140,11 @@ def _jobs(t: TableReader) -> JobSettings:
         raise t.fail("keep_days", f"must be between 1 and 3650, got {keep}")
     if not keep <= failed <= 3650:
         raise t.fail("keep_failed_days", f"must be between keep_days and 3650, got {failed}")
+    batch = t.get("notice_batch", int, JobSettings.notice_batch)
+    if not 1 <= batch <= 1_000_000:
+        raise t.fail("notice_batch", f"must be between 1 and 1000000, got {batch}")
     t.done()
-    return JobSettings(keep, failed)
+    return JobSettings(keep, failed, batch)
 
 
 def parse_settings(raw: dict[str, Any], path: Path | None) -> Settings:

@@ -182,6 +182,9 @@ class JobSettings:
     """Succeeded, cancelled and aborted jobs are deleted this many days after they ended."""
     keep_failed_days: int = 90
     """Failed jobs (neither retried nor cancelled) are kept this many days."""
+    notice_batch: int = 1000
+    """A notice campaign's job delivers at most this many outbox rows of its region, then
+    queues the next batch if any is left."""
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from typing import Any
 from aptien_ops.domain.values import iso
 
 #: What a job does, each on its own queue per region (``eu.backup``, ``us.verify``, …);
-#: ``schedule`` is the periodic job that queues a region's due backups and verifications.
-JOB_KINDS = ("backup", "verify", "migrate", "prune", "schedule")
+#: ``schedule`` is the periodic job that queues a region's due backups and verifications;
+#: ``notify`` a region's batch of a breach-notice campaign.
+JOB_KINDS = ("backup", "verify", "migrate", "prune", "schedule", "notify")
 #: A job's state, as procrastinate names it.
 JOB_STATES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborted")
 
@@ -20,6 +21,12 @@ JOB_STATES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborted")
 def queue_name(region: str, kind: str) -> str:
     """The queue of ``kind`` jobs of ``region``'s tenants."""
     return f"{region}.{kind}"
+
+
+def notice_lock(campaign: str, region: str) -> str:
+    """The lock under which a notice campaign's batches of one region wait and run, one at
+    a time."""
+    return f"notify:{campaign}:{region}"
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ JobHandler = Callable[[str, Mapping[str, Any], int], None]
 
 
 class JobQueue(Protocol):
-    def enqueue(self, specs: Sequence[JobSpec]) -> list[Enqueued]:
+    def enqueue(self, specs: Sequence[JobSpec], *, behind: bool = False) -> list[Enqueued]:
         """Put each job on its region's queue of its kind; a spec whose lock already has a
-        job waiting or running is not queued again (``already``).
+        job waiting or running is not queued again (``already``). ``behind``: queued even if
+        a job of its lock is running (it starts once that one ended), not if one waits.
         Raises: Unavailable."""
         ...
 

@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from aptien_ops.domain.free_text import INCIDENT_TEXT
 from aptien_ops.domain.incidents import Exemption, Incident, IncidentStatus
+from aptien_ops.domain.jobs import Enqueued, JobSpec, notice_lock
 from aptien_ops.domain.notices import CHANNELS, Campaign, ChannelCounts, NoticeContent, Recipient
 from aptien_ops.domain.people import Approval
 from aptien_ops.domain.values import iso
@@ -22,12 +23,13 @@ from aptien_ops.errors import Conflict, InvalidInput
 from aptien_ops.notice_texts import render, texts_digest
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
+from aptien_ops.ports.jobs import JobQueue
 from aptien_ops.services.approvals import (
     DIGEST,
     ApprovalService,
     request_digest,
 )
-from aptien_ops.services.context import OpsContext
+from aptien_ops.services.context import Attempt, OpsContext
 from aptien_ops.services.incident_reads import existing_incident
 from aptien_ops.services.notice_results import Deliveries, NoticePlan
 from aptien_ops.services.notify_engine import Channels, Engine, Progress, fill_from_scope
@@ -153,13 +155,85 @@ class NoticeService:
         Raises: InvalidInput, NotFound, Conflict, Forbidden, Unavailable, PendingApproval.
         """
         wanted = _channels(channels)
+
+        def deliver(campaign: Campaign, attempt: Attempt) -> None:
+            counts = self._deliver(campaign, wanted, progress)
+            attempt.ok(**{c.channel: c.sent for c in counts})
+
+        self._authorised(incident_id, wanted, deliver)
+        return self.deliveries(incident_id)
+
+    def enqueue(
+        self, incident_id: str, channels: str | tuple[str, ...], queue: JobQueue
+    ) -> list[Enqueued]:
+        """``breach notify ID --enqueue``: as :meth:`notify` (the same request and approval),
+        but the approved campaign goes on the queue as a job per region of its scope (the
+        region's website entry and the people of its tenants), each delivered by a worker of
+        that region as this operator. Raises: as :meth:`notify`."""
+        wanted = _channels(channels)
+        out: list[Enqueued] = []
+
+        def put(campaign: Campaign, attempt: Attempt) -> None:
+            fill_from_scope(self.ctx.catalog, campaign.id, campaign.incident_id, wanted)
+            with self.ctx.catalog.read() as tx:
+                regions = sorted({t.region for t in tx.incident_scope.tenants(incident_id)})
+            me, args = self.ctx.identity.operator, {"channels": ",".join(wanted)}
+            specs = [
+                JobSpec("notify", r, incident_id, me, args, lock=notice_lock(incident_id, r))
+                for r in regions
+            ]
+            out.extend(queue.enqueue(specs))
+            attempt.ok(jobs=[e.job_id for e in out if not e.already], regions=regions)
+
+        self._authorised(incident_id, wanted, put, enqueue=True)
+        return out
+
+    def deliver_batch(self, incident_id: str, channels: str, region: str) -> bool:
+        """A region's batch of an approved campaign, in that region's worker as the operator
+        who queued it: authorised again, never a new request (a campaign no longer approved
+        for these texts and people fails the job); at most ``[jobs] notice_batch`` rows.
+        Returns whether rows of the region are still pending (the next batch's).
+        Raises: as :meth:`notify`, Conflict."""
+        wanted = _channels(channels)
+        more: list[bool] = []
+
+        def deliver(campaign: Campaign, attempt: Attempt) -> None:
+            limit = self.ctx.settings.jobs.notice_batch
+            counts = self._deliver(campaign, wanted, None, region=region, limit=limit, more=more)
+            attempt.ok(region=region, more=more[0], **{c.channel: c.sent for c in counts})
+
+        self._authorised(incident_id, wanted, deliver, batch_of=region)
+        return more[0]
+
+    def _authorised(
+        self,
+        incident_id: str,
+        wanted: tuple[str, ...],
+        then: Callable[[Campaign, Attempt], None],
+        *,
+        enqueue: bool = False,
+        batch_of: str | None = None,
+    ) -> None:
+        """One audited ``breach.notify`` attempt: ``then`` with the approved campaign, or a
+        request for one (raised as PendingApproval) unless this is a worker's batch."""
         params: dict[str, object] = {"channels": ",".join(wanted)}
+        if enqueue:
+            params["enqueue"] = True
+        if batch_of is not None:
+            params["batch"] = batch_of
         requested: Approval | None = None
         with self.ctx.audited(Action.BREACH_NOTIFY, incident_id, params) as attempt:
             with attempt.transaction() as tx:
                 content, recipients_sha, _ = self._bound(tx, incident_id)
                 campaign = self._approved(tx, incident_id, content, recipients_sha)
-                if not (campaign is not None and set(wanted) <= set(campaign.channels)):
+                covered = campaign is not None and set(wanted) <= set(campaign.channels)
+                if not covered and batch_of is not None:
+                    raise Conflict(
+                        f"the campaign of {incident_id} is no longer approved for its texts,"
+                        " people and channels: nothing was sent",
+                        hint=f"request again: aptien-ops breach notify {incident_id}",
+                    )
+                if not covered:
                     bound = {
                         **params,
                         "texts_sha256": texts_digest(content),
@@ -177,26 +251,37 @@ class NoticeService:
                         campaign = self._record(tx, incident_id, bound, None)
             if requested is None:
                 assert campaign is not None
-                counts = self._deliver(campaign, wanted, progress)
-                attempt.ok(**{c.channel: c.sent for c in counts})
+                then(campaign, attempt)
         if requested is not None:
             raise self.approvals.awaiting(requested, f"notifying the people of {incident_id}")
-        return self.deliveries(incident_id)
 
     def _deliver(
-        self, campaign: Campaign, wanted: tuple[str, ...], progress: Progress | None
+        self,
+        campaign: Campaign,
+        wanted: tuple[str, ...],
+        progress: Progress | None,
+        *,
+        region: str | None = None,
+        limit: int | None = None,
+        more: list[bool] | None = None,
     ) -> list[ChannelCounts]:
         fill_from_scope(self.ctx.catalog, campaign.id, campaign.incident_id, wanted)
         channels = self._channels()
         run = replace(campaign, channels=wanted)
-        return Engine(
+        engine = Engine(
             self.ctx.catalog,
             run,
             channels,
             now=self.ctx.now,
             sleep=channels.sleep,
             progress=progress,
-        ).run()
+            region=region,
+            limit=limit,
+        )
+        counts = engine.run()
+        if more is not None:
+            more.append(engine.more())
+        return counts
 
     def _check_bound(self, tx: CatalogTx, incident_id: str, bound: Mapping[str, object]) -> None:
         content, recipients_sha, _ = self._bound(tx, incident_id)

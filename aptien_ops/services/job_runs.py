@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aptien_ops.domain.jobs import JOB_KINDS
-from aptien_ops.errors import Conflict, InvalidInput, NotFound, OpsError
+from aptien_ops.domain.jobs import JOB_KINDS, JobSpec, notice_lock
+from aptien_ops.errors import Conflict, InvalidInput, NotFound, OpsError, Unavailable
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.backups import BackupService
+from aptien_ops.services.breach_notices import NoticeService
 from aptien_ops.services.context import OpsContext, existing_tenant
 from aptien_ops.services.fleet import FleetService
 from aptien_ops.services.jobs import JobService
+from aptien_ops.services.notify_engine import CampaignBusy
 
 WRONG_REGION = "wrong-region"
 
@@ -33,11 +35,13 @@ class JobRunner:
         backups: BackupService,
         fleet: FleetService,
         jobs: Callable[[], JobService],
+        notices: Callable[[], NoticeService],
     ) -> None:
         self.ctx = ctx
         self.backups = backups
         self.fleet = fleet
         self.jobs = jobs
+        self.notices = notices
 
     def run(self, kind: str, args: Mapping[str, Any], job_id: int, region: str) -> None:
         """Run one job in this worker of ``region``.
@@ -48,9 +52,13 @@ class JobRunner:
         if kind not in JOB_KINDS:
             raise InvalidInput(f"unknown kind of job {kind!r}")
         target = str(args.get("target", ""))
-        home = self.ctx.view(Action.JOB_WORK, target, lambda tx: self._home(tx, kind, target))
+        if kind == "notify":  # a campaign's batch of one region, refused under its action
+            home, action = str(args.get("region", "")), Action.BREACH_NOTIFY
+        else:
+            home = self.ctx.view(Action.JOB_WORK, target, lambda tx: self._home(tx, kind, target))
+            action = Action.JOB_WORK
         if home != region:
-            self._refuse(kind, target, job_id, home, region)
+            self._refuse(kind, target, job_id, home, region, action)
         if kind == "backup":
             outcomes = self.backups.run([target], housekeeping=False)
             failed = [o for o in outcomes if not o.ok]
@@ -64,6 +72,23 @@ class JobRunner:
             broken = [r for r in results if r.error]
             if broken:
                 raise Conflict(f"cannot migrate {target}: {broken[0].error}")
+        elif kind == "notify":  # a region's batch of a notice campaign
+            channels = str(args.get("channels", ""))
+            try:
+                more = self.notices().deliver_batch(target, channels, region)
+            except CampaignBusy as exc:  # another batch or run of it: later, with backoff
+                raise Unavailable(exc.message) from None
+            if more:  # the region's next batch, behind this one under the campaign's lock
+                self.jobs().follow_up(
+                    JobSpec(
+                        kind,
+                        region,
+                        target,
+                        self.ctx.identity.operator,
+                        {"channels": channels},
+                        notice_lock(target, region),
+                    )
+                )
         elif kind == "schedule":  # the region's periodic tick: queue what is due
             self.housekeeping(target)
             self.jobs().enqueue_backups(due=True, region=target)
@@ -89,13 +114,15 @@ class JobRunner:
             return record.region
         return target  # prune, schedule: the region itself
 
-    def _refuse(self, kind: str, target: str, job_id: int, home: str, region: str) -> None:
+    def _refuse(
+        self, kind: str, target: str, job_id: int, home: str, region: str, action: Action
+    ) -> None:
         reason = (
             f"refused {kind} of {target}: its data lives in region {home}, and this worker"
             f" serves region {region}"
         )
         params = {"kind": kind, "job": job_id, "home_region": home}
-        with self.ctx.audited(Action.JOB_WORK, target, params) as attempt:
+        with self.ctx.audited(action, target, params) as attempt:
             attempt.fail(WRONG_REGION, reason=reason)
         raise Conflict(reason)
 

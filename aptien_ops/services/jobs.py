@@ -147,6 +147,11 @@ class JobService:
         found = self.ctx.view(Action.FLEET_MIGRATE, region or "fleet", specs)
         return self._put(queue, Action.FLEET_MIGRATE, region or "fleet", {"region": region}, found)
 
+    def follow_up(self, spec: JobSpec) -> None:
+        """From a job under ``spec.lock``: queue ``spec`` to run after it (its next batch),
+        which :meth:`JobQueue.enqueue` would find already held by the running job."""
+        self.queue("follow-up").enqueue([spec], behind=True)
+
     def _put(
         self,
         queue: JobQueue,

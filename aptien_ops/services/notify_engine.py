@@ -39,8 +39,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from itertools import chain, groupby
 from typing import TypeVar
 
@@ -59,7 +61,7 @@ from aptien_ops.domain.notices import (
     WebsiteNotice,
     message_id,
 )
-from aptien_ops.errors import InvalidInput, NotFound, OpsError
+from aptien_ops.errors import Conflict, InvalidInput, NotFound, OpsError
 from aptien_ops.notice_texts import notice_languages, render
 from aptien_ops.ports import Catalog, InAppWriter, MailTransport, TenantStore, WebsitePublisher
 
@@ -72,6 +74,10 @@ BACKOFF_CAP_S = 60.0
 #: (channel, done, total): called after each committed step.
 Progress = Callable[[str, int, int], None]
 Row = TypeVar("Row", OutboxRow, PendingMessage)
+
+
+class CampaignBusy(Conflict):
+    """Another run delivers the campaign (in that region) now."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +171,10 @@ def _pages(page: Callable[[int], list[Row]]) -> Iterator[Row]:
 
 
 class Engine:
-    """Delivers one campaign's pending rows; see the module docstring."""
+    """Delivers one campaign's pending rows; see the module docstring. With ``region`` (a
+    batch of a region's worker), only the rows of that region: its website entry, and the
+    people of its tenants (the region the incident's scope recorded for each); with
+    ``limit``, at most that many rows (then :meth:`more` says whether any is left)."""
 
     def __init__(
         self,
@@ -176,22 +185,74 @@ class Engine:
         now: Callable[[], datetime],
         sleep: Callable[[float], None],
         progress: Progress | None = None,
+        region: str | None = None,
+        limit: int | None = None,
     ) -> None:
         self.catalog, self.campaign, self.channels = catalog, campaign, channels
         self.now, self.sleep = now, sleep
         self.progress = progress or (lambda channel, done, total: None)
+        self.region = region
+        self._home: dict[str, str] = {}
+        self._left = limit
 
     def run(self) -> list[ChannelCounts]:
         """Deliver what is pending, channel by channel. One run per campaign at a time: two
         would both send the rows neither has marked yet.
 
+        A region's batch holds that region's lock; a whole run holds the campaign's and every
+        region's of its scope.
+
         Raises: Conflict (another run delivers this campaign now), OpsError of a channel.
         """
-        with self.catalog.exclusive(f"notice campaign {self.campaign.incident_id}"):
+        name = f"notice campaign {self.campaign.incident_id}"
+        with self.catalog.read() as tx:
+            scope = tx.incident_scope.tenants(self.campaign.incident_id)
+        self._home = {t.tenant: t.region for t in scope}
+        with ExitStack() as held:
+            if self.region is None:
+                held.enter_context(self.catalog.exclusive(name))
+            for region in sorted(set(self._home.values()) | {self.region or ""} - {""}):
+                if self.region in (None, region):
+                    try:
+                        held.enter_context(self.catalog.exclusive(f"{name} in {region}"))
+                    except Conflict as exc:
+                        raise CampaignBusy(exc.message, hint=exc.hint) from None
             return self._run()
+
+    def _limited(self, rows: Iterator[Row]) -> Iterator[Row]:
+        """``rows`` while this run's ``limit`` lasts (each row taken counts, also again in a
+        later pass)."""
+        for row in rows:
+            if self._left is not None:
+                if self._left <= 0:
+                    return
+                self._left -= 1
+            yield row
+
+    def more(self) -> bool:
+        """Whether a row this run would deliver is still pending (after a limited run)."""
+        for channel in self.campaign.channels:
+            rows: Iterator[OutboxRow | PendingMessage]
+            if channel == "inapp":
+                rows = _pages(partial(self._messages_pending, channel))
+            else:
+                rows = _pages(partial(self._rows, channel))
+            if any(map(self._mine, rows)):
+                return True
+        return False
+
+    def _mine(self, row: OutboxRow | PendingMessage) -> bool:
+        """Whether this run delivers ``row`` (a region's batch: only its region's)."""
+        if self.region is None:
+            return True
+        if isinstance(row, OutboxRow) and row.channel == "website":
+            return row.region == self.region
+        return self._home.get(row.tenant or "") == self.region
 
     def _run(self) -> list[ChannelCounts]:
         for channel in self.campaign.channels:
+            if self._left == 0:
+                break
             if channel == "website" and self.channels.website is not None:
                 self._website(self.channels.website)
             elif channel == "inapp" and self.channels.inapp is not None:
@@ -228,7 +289,9 @@ class Engine:
         ``deliver`` is also told how many of the channel's rows were settled before the pass
         and how many it has in all."""
         for round_no in range(self.channels.max_attempts + 1):
-            rows = _pages(lambda after: page(channel, after))
+            rows = self._limited(
+                r for r in _pages(lambda after: page(channel, after)) if self._mine(r)
+            )
             first = next(rows, None)
             if first is None:
                 return

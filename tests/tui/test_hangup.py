@@ -48,10 +48,16 @@ async def test_a_provisioning_under_way_finishes_then_the_app_leaves(
         await open_provision_form(pilot)
         await pilot.press(*"acme-gmbh", "enter", *"DE", "enter", "enter", "enter")
         await until(pilot, reached.is_set, "the schema step to begin", workers=False)
+        assert app._driver is not None
+        reading = app._driver.disable_input
+        stopped: list[bool] = []
+        monkeypatch.setattr(app._driver, "disable_input", lambda: (stopped.append(True), reading()))
         app.signalled(signum)
         for _ in range(5):  # the app keeps running while the step is under way
             await pilot.pause()
         assert app.is_running and app.ended == why
+        # The terminal gone (SIGHUP), its input is no longer read; after SIGTERM it still is.
+        assert stopped == ([True] if signum == signal.SIGHUP else [])
         go_on.set()
         await until(pilot, lambda: not app.is_running, "the app to leave")
     ada = open_as("ada")

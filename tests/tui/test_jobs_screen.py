@@ -187,3 +187,25 @@ async def test_the_dashboard_shows_jobs_failed_for_good(
         await settle(pilot)
         text = screen_text(app)
         assert "1 job failed for good" in text, text
+
+
+@story
+async def test_a_breach_notice_batch_is_listed_like_the_other_jobs(
+    world: JobsWorld, open_as: Callable[..., Console]
+) -> None:
+    olga = open_as("olga")
+    campaign = "INC-2026-0007[red]x"  # an id as the queue holds it, shown as text
+    [batch] = olga.jobs.queue("test").enqueue(
+        [JobSpec("notify", "us", campaign, "sam", {"channels": "email"}, "notify:x:us")]
+    )
+    async with console_app(olga, "J") as (app, pilot):
+        text = screen_text(app)
+        assert "us  1 waiting · 0 running · 0 failed · 0 workers" in text, text
+        table = jobs_screen(app).view
+        assert table is not None
+        listed = table.jobs[str(batch.job_id)]
+        assert (listed.kind, listed.region, listed.target) == ("notify", "us", campaign)
+        [row] = [ln for ln in text.splitlines() if " todo " in ln]
+        assert row.split() == [str(batch.job_id), "todo", "notify", "us", "0"] + row.split()[5:]
+        assert row.endswith(campaign), row
+        assert f"job {batch.job_id} notify of {campaign} (us), queued by sam" in text
