@@ -24,7 +24,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
 from aptien_ops.errors import OpsError
-from aptien_ops.permissions import Action, Offer, offered
+from aptien_ops.permissions import Action, Offer, approvers, offered
 from aptien_ops.policy import Policy
 from aptien_ops.screens.base import OpsScreen
 from aptien_ops.screens.commands import OpsCommands
@@ -36,6 +36,7 @@ from aptien_ops.screens.navigation import SCREENS, Navigation, Tab
 from aptien_ops.screens.service_calls import ServiceCaller
 from aptien_ops.screens.size_guard import SizeGuard, too_small
 from aptien_ops.screens.terminal_driver import ConsoleDriver
+from aptien_ops.wording import approvers_words
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
@@ -124,6 +125,8 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         """The session ends this many hours after it began, idle or not (production: the
         policy the catalog holds sets it once the catalog is connected)."""
         self.session_warned = False
+        self.policy: Policy | None = None
+        """The policy in force, once the catalog is connected (who approves what)."""
         """Whether the operator was told that the session ends soon."""
         self.production = not console.settings.sandbox
         self.session_started = self.last_input = self.clock()
@@ -157,6 +160,17 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         if offer.allowed:
             return None
         return offer.refusal(self.services.identity.operator).one_line()
+
+    def approvers_of(self, action: Action) -> str:
+        """Who may approve a four-eyes request for ``action``, in the words the CLI uses
+        (``another admin or security operator``): the policy in force once it is read, the
+        built-in approvers until then."""
+        roles = (
+            self.policy.approver_roles(str(action))
+            if self.policy is not None
+            else approvers(str(action))
+        )
+        return approvers_words(roles)
 
     def may(self, action: Action) -> bool:
         """Whether to offer ``action`` (see :meth:`offer`)."""
@@ -252,6 +266,7 @@ class OpsApp(Navigation, JobTracking, IdleLock, ServiceCaller):
         return roles
 
     def _limits(self, policy: Policy) -> None:
+        self.policy = policy
         self.session_hours = policy.session_hours  # a sandbox's: its config's
         if self.production:
             self.idle_lock_minutes = policy.idle_minutes

@@ -19,6 +19,7 @@ from textual.widgets import Label, ProgressBar, Static
 from aptien_ops.backup_policy import PruneDecision
 from aptien_ops.domain import VerifyResult
 from aptien_ops.errors import Conflict, OpsError, PendingApproval
+from aptien_ops.permissions import Action
 from aptien_ops.screens.backup_modals import (
     Job,
     JobModal,
@@ -204,7 +205,7 @@ class BackupActions(OpsScreen, JobRunner):
             return
         record = row.record
         four_eyes = self.shelf.replace_four_eyes if self.shelf else True
-        approvers = self.shelf.replace_approvers if self.shelf else "another admin"
+        approvers = self.ops.approvers_of(Action.BACKUP_REPLACE)
 
         def into(to: str) -> Job | None:
             # Its own tenant: not yet; the name is typed to confirm first (below).

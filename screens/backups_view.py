@@ -16,7 +16,6 @@ from aptien_ops.screens.columns import ColumnSpec
 from aptien_ops.screens.formatting import backup_status_text, short_minute, size
 from aptien_ops.screens.lists import ListRow
 from aptien_ops.services.backups import BackupPage, BackupRow, DuePage
-from aptien_ops.wording import approvers_words
 
 if TYPE_CHECKING:
     from aptien_ops.composition import Console
@@ -96,8 +95,6 @@ class Shelf:
     notes: list[str] = field(default_factory=list)
     replace_four_eyes: bool = True
     """Whether replacing a tenant's data waits for a second operator (the policy in force)."""
-    replace_approvers: str = "another admin"
-    """Who may approve replacing a tenant's data, in words from the policy in force."""
 
 
 def read_shelf(console: Console, needle: str = "", region: str | None = None) -> Shelf:
@@ -117,10 +114,8 @@ def read_shelf(console: Console, needle: str = "", region: str | None = None) ->
         due = service.due_page(region, limit=DUE_SHOWN)
     except OpsError as error:
         due = error
-    policy = console.ctx.policy
-    four_eyes = policy.needs_four_eyes(Action.BACKUP_REPLACE)
-    who = approvers_words(policy.approver_roles(Action.BACKUP_REPLACE))
-    return Shelf(BackupsView.of(page, due), region, notes, four_eyes, who)
+    four_eyes = console.ctx.policy.needs_four_eyes(Action.BACKUP_REPLACE)
+    return Shelf(BackupsView.of(page, due), region, notes, four_eyes)
 
 
 def list_row(row: BackupRow) -> ListRow:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on
@@ -27,6 +27,7 @@ from aptien_ops.domain.free_text import INCIDENT_TEXT, REPORT_REFERENCE
 from aptien_ops.domain.incident_input import parse_window
 from aptien_ops.domain.incidents import Phase, ReportFormat
 from aptien_ops.errors import InvalidInput
+from aptien_ops.permissions import Action
 from aptien_ops.screens.backup_modals import JobModal
 from aptien_ops.screens.channel_modal import ChannelsModal
 from aptien_ops.screens.formatting import minute, plain, plural
@@ -38,6 +39,7 @@ from aptien_ops.services.notice_results import NoticePlan
 
 if TYPE_CHECKING:
     from aptien_ops.domain.incidents import ScopeHeader
+    from aptien_ops.screens.app import OpsApp
 
 SELECTIONS = ("tenants", "region", "all")
 
@@ -275,7 +277,7 @@ def channel_counts(plan: NoticePlan, scope: ScopeCounts | None) -> dict[str, str
 class NotifyModal(JobModal[tuple[str, ...]], ChannelsModal):
     """What the notices would do: to how many people (per region, from the scope), by which
     channels, with which subject; then, confirmed, either a four-eyes request (nothing is sent
-    until a different security or admin operator approves it on the Approvals screen) or, once
+    until another operator the policy names approves it on the Approvals screen) or, once
     approved, the sending itself, whose progress per channel the incident's page shows."""
 
     CSS_PATH = IncidentForm.CSS_PATH
@@ -333,7 +335,8 @@ class NotifyModal(JobModal[tuple[str, ...]], ChannelsModal):
         if sends:
             line.update("Approved by a second operator: Send delivers now, once per person.")
         else:
+            who = cast("OpsApp", self.app).approvers_of(Action.BREACH_NOTIFY)
             line.update(
-                "Four-eyes: this records a request; a different security or admin operator"
-                " approves it on Approvals (4); then n here sends."
+                f"Four-eyes: this records a request; {who} approves it on Approvals (4);"
+                " then n here sends."
             )

@@ -311,6 +311,11 @@ class AddOperatorModal(OpsModal[tuple[str, tuple[str, ...]] | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
+    def __init__(self, approvers: str = "another admin") -> None:
+        """``approvers``: who approves granting admin, in words from the policy in force."""
+        super().__init__()
+        self.approvers = approvers
+
     def compose(self) -> ComposeResult:
         with Vertical(id="modal-box") as box:
             box.border_title = "Add operator"
@@ -323,15 +328,14 @@ class AddOperatorModal(OpsModal[tuple[str, tuple[str, ...]] | None]):
                 compact=True,
             )
             yield Label(
-                "admin is granted afterwards, with a second admin's approval", classes="modal-hint"
+                f"admin is granted afterwards, once {self.approvers} approves",
+                classes="modal-hint",
+                markup=False,
             )
             with Horizontal(id="modal-buttons"):
                 yield Button("Add", variant="primary", id="modal-add")
                 yield Button("Cancel", id="modal-cancel")
             yield Label("Tab moves · Space toggles a role · Esc cancels", classes="modal-hint")
-
-    def __init__(self) -> None:
-        super().__init__()
 
     def on_mount(self) -> None:
         self.query_one("#modal-name", Input).cursor_blink = getattr(self.app, "cursor_blink", True)

@@ -51,7 +51,7 @@ SELECTIONS = {
 }
 AUDIENCE = (
     "The scope is resolved now to its active and suspended tenants, and stored. Telling their"
-    " users is four-eyes: sending asks a security or admin operator first."
+    " users is four-eyes: sending asks {who} first."
 )
 
 
@@ -103,7 +103,10 @@ class DraftNoticeModal(IncidentForm[NoticeDraft]):
     SUBMIT = "Draft"
     INLINE = True
 
-    def __init__(self, now: datetime, draft: NoticeDraft | None = None) -> None:
+    def __init__(
+        self, now: datetime, draft: NoticeDraft | None = None, *, approvers: str = "another admin"
+    ) -> None:
+        """``approvers``: who approves telling users, in words from the policy in force."""
         kind = draft.kind if draft is not None else str(NoticeKind.MAINTENANCE)
         super().__init__(
             (
@@ -125,7 +128,7 @@ class DraftNoticeModal(IncidentForm[NoticeDraft]):
                     str(NoticeAudience.REPRESENTATIVES),
                 ),
             ),
-            note=AUDIENCE,
+            note=AUDIENCE.format(who=approvers),
         )
 
     def answer(self) -> NoticeDraft:

@@ -151,5 +151,6 @@ def open_draft(screen: OpsScreen, draft: NoticeDraft | None = None) -> None:
         )
         screen.app.push_screen(NoticeDetailScreen(detail.id))
 
-    modal = DraftNoticeModal(screen.console.ctx.now(), draft)
+    who = screen.ops.approvers_of(Action.NOTICE_SEND_USERS)
+    modal = DraftNoticeModal(screen.console.ctx.now(), draft, approvers=who)
     screen.app.push_screen(modal.acting(screen, act, drafted))

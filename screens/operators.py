@@ -46,7 +46,7 @@ class OperatorsScreen(OpsScreen):
     BINDINGS = [
         Binding("a", "add", "Add", tooltip="add an operator (OS account) with roles"),
         # Not g: on a list, g goes to the first row.
-        Binding("plus", "grant", "Grant role", tooltip="grant a role; admin needs a second admin"),
+        Binding("plus", "grant", "Grant role", tooltip="grant a role; granting admin is four-eyes"),
         Binding("x", "revoke", "Revoke role", tooltip="revoke a role (asks first)"),
         FILTER,
         CLEAR_FILTER,
@@ -81,7 +81,8 @@ class OperatorsScreen(OpsScreen):
         if offer.read_only:
             note = "read-only: role changes are not offered"
         elif offer.allowed:
-            note = "granting admin needs a second admin's approval"
+            who = self.ops.approvers_of(Action.OPERATOR_GRANT_ADMIN)
+            note = f"granting admin: {who} approves"
         else:
             note = f"changing roles needs the {role_choice(offer.needs)} role"
         self.query_one("#operators-note", Static).update(
@@ -161,7 +162,11 @@ class OperatorsScreen(OpsScreen):
         def added(op: Operator) -> None:
             self.notify(f"{op.name} added with role {role_list(op.roles)}", title="Operator added")
 
-        self.app.push_screen(AddOperatorModal().acting(self, add, added))
+        self.app.push_screen(
+            AddOperatorModal(self.ops.approvers_of(Action.OPERATOR_GRANT_ADMIN)).acting(
+                self, add, added
+            )
+        )
 
     def action_grant(self) -> None:
         operator = self._selected_operator("grant")
@@ -178,7 +183,8 @@ class OperatorsScreen(OpsScreen):
             self.notify(f"{op.name} now holds {role}", title="Role granted")
 
         note = (
-            "admin is only requested here; a second admin approves it"
+            f"admin is only requested here; {self.ops.approvers_of(Action.OPERATOR_GRANT_ADMIN)}"
+            " approves it"
             if Role.ADMIN in choices
             else ""
         )

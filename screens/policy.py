@@ -47,7 +47,7 @@ class PolicyScreen(OpsScreen):
             "e",
             "change",
             "Request change",
-            tooltip="request a new value for the highlighted key; a second admin approves it",
+            tooltip="request a new value for the highlighted key (four-eyes)",
         ),
         Binding(
             "d",
@@ -102,9 +102,11 @@ class PolicyScreen(OpsScreen):
         if view.mode == "sandbox":
             note = "a sandbox's policy is its ops.toml: edit [security] and [tenants] there"
         elif self.ops.may(Action.POLICY_SET):
-            note = "e requests a change of the highlighted key; a second admin approves it"
+            who = self.ops.approvers_of(Action.POLICY_SET)
+            note = f"e requests a change of the highlighted key; {who} approves it"
         else:
-            note = "changing the policy needs the admin role and a second admin's approval"
+            who = self.ops.approvers_of(Action.POLICY_SET)
+            note = f"changing the policy needs the admin role, then {who}'s approval"
         self.query_one("#policy-note", Static).update(Text(note, style="dim"))
 
     def refusal(self, action: str) -> str | None:

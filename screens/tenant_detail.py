@@ -45,7 +45,6 @@ from aptien_ops.services.billing_results import BillingSection
 from aptien_ops.services.lifecycle import state_refusal
 from aptien_ops.services.partner_results import AssignmentRow
 from aptien_ops.services.tenants import TenantDetail
-from aptien_ops.wording import approvers_words
 
 
 @dataclass
@@ -58,8 +57,6 @@ class TenantView:
     """Its open assignments, each with its state today."""
     billing: BillingSection | OpsError | None = None
     """Its billing as the service cut it for the operator, or why it could not be read."""
-    purge_approvers: str = "another admin"
-    """Who may approve its purge, in words from the policy in force."""
 
 
 class TenantDetailScreen(TenantPartnerActions):
@@ -203,8 +200,7 @@ class TenantDetailScreen(TenantPartnerActions):
             billing = self.console.billing.section(name)
         except OpsError as error:  # the rest of the tenant still shows
             billing = error
-        who = approvers_words(self.console.ctx.policy.approver_roles(Action.TENANT_PURGE))
-        return TenantView(detail, pending, partners, billing, who)
+        return TenantView(detail, pending, partners, billing)
 
     def _loaded(self, view: TenantView) -> None:
         self.view = view
@@ -252,10 +248,10 @@ class TenantDetailScreen(TenantPartnerActions):
         if self.view is None:
             return f"{self.tenant_name} is still loading: try again in a moment"
         if verb == "purge" and self.view.pending_purges:
+            who = self.ops.approvers_of(Action.TENANT_PURGE)
             return (
                 f"purge of {self.tenant_name} is requested already "
-                f"(#{self.view.pending_purges[0].id}); {self.view.purge_approvers} approves it"
-                " in Approvals"
+                f"(#{self.view.pending_purges[0].id}); {who} approves it in Approvals"
             )
         conflict = state_refusal(self.view.detail.tenant, verb)
         if conflict is not None:
@@ -363,7 +359,7 @@ class TenantDetailScreen(TenantPartnerActions):
 
         self.app.push_screen(
             TypeNameToPurgeModal(
-                name, retained_until=retained, approvers=self.view.purge_approvers
+                name, retained_until=retained, approvers=self.ops.approvers_of(Action.TENANT_PURGE)
             ).acting(self, purge, lambda _: self.notify(f"{name} purged", title="Purged"))
         )
 
