@@ -129,6 +129,7 @@ def test_a_sqlite_catalog_has_no_queue_and_says_so(sandbox_config: Path) -> None
         ("backup", "run", "--due", "--enqueue"),
         ("fleet", "migrate", "--enqueue"),
         ("breach", "notify", "INC-2026-0001", "--enqueue"),
+        ("billing", "notify", "--enqueue"),
         ("worker", "--region", "eu"),
         ("jobs", "list"),
     ):

@@ -56,8 +56,13 @@ def _notices(run: NoticeRun) -> str:
 
 @billing.command("notify")
 @click.option("--dry-run", is_flag=True, help="List the notices due; send and record nothing.")
+@click.option(
+    "--enqueue",
+    is_flag=True,
+    help="Queue a job per region for its workers (a PostgreSQL catalog); returns at once.",
+)
 @pass_state
-def billing_notify(state: CliState, dry_run: bool) -> None:
+def billing_notify(state: CliState, dry_run: bool, enqueue: bool) -> None:
     """Tell each tenant's representative, by e-mail and in-app message, of a licence ending
     within [billing] notice_days (it will not renew) and of non-payment (past_due, unpaid):
     once per tenant, notice and period, through the notices' outbox (a rerun sends only what
@@ -65,14 +70,22 @@ def billing_notify(state: CliState, dry_run: bool) -> None:
     representative unreachable, the mail server down): listed, then exit 6. The billing role
     and admins. With [billing] suspend_after_unpaid_days set, tenants still unpaid that many
     days after their non-payment notice are suspended (an operator or admin role needed: a
-    refusal is listed and ends with its exit code).
+    refusal is listed and ends with its exit code). With --enqueue: a job per region with
+    something due, run by that region's workers as you (exit 2 on a SQLite catalog).
 
     \b
     Examples:
       aptien-ops billing notify --dry-run
       aptien-ops --json billing notify            (cron)
+      aptien-ops billing notify --enqueue
     """
-    service = state.console().billing_notices
+    console = state.console()
+    service = console.billing_notices
+    if enqueue and not dry_run:
+        from aptien_ops.cli.jobs import show_enqueued
+
+        show_enqueued(state, service.enqueue(console.jobs.queue("billing notify --enqueue")))
+        return
     if dry_run:
         plan = service.plan()
         state.out(plan.as_json(), summary(plan))

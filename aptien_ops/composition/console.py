@@ -360,5 +360,10 @@ class Console:
         from aptien_ops.services.job_runs import JobRunner
 
         return JobRunner(
-            self.ctx, self.backups, self.fleet, lambda: self.jobs, lambda: self.notices
+            self.ctx,
+            self.backups,
+            self.fleet,
+            lambda: self.jobs,
+            lambda: self.notices,
+            lambda: self.billing_notices,
         )

@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING
 from aptien_ops.billing_notice_texts import billing_texts_digest
 from aptien_ops.domain import Tenant
 from aptien_ops.domain.billing_notices import DueNotice, due_notices, notice_content
+from aptien_ops.domain.jobs import Enqueued, JobSpec, notice_lock
 from aptien_ops.domain.notices import Campaign, ChannelCounts, OutboxRow, recipients_digest
 from aptien_ops.domain.values import iso
 from aptien_ops.errors import Unavailable
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
+from aptien_ops.ports.jobs import JobQueue
 from aptien_ops.services.billing_suspend import Suspension, due_suspensions, suspend_unpaid
 from aptien_ops.services.context import OpsContext
 from aptien_ops.services.notify_engine import Channels, Engine, Progress, fill
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 
 #: The channels of a billing notice, in the order the engine runs them.
 CHANNELS = ("inapp", "email")
+#: The target (and ``notices`` argument) of a region's billing-notice job.
+BILLING_JOBS = "billing"
 DEFAULT_NOTICE_DAYS = (30, 7, 1)
 
 
@@ -155,17 +159,38 @@ class BillingNoticeService:
 
         return self.ctx.view(Action.BILLING_VIEW, "tenants", read)
 
-    def notify(self, progress: Progress | None = None) -> NoticeRun:
+    def enqueue(self, queue: JobQueue) -> list[Enqueued]:
+        """``billing notify --enqueue``: a ``notify`` job per region with a notice due (or a
+        tenant to suspend), each run by that region's workers as this operator (:meth:`notify`
+        for the region). One audited attempt. Raises: Forbidden, Unavailable."""
+        with self.ctx.audited(Action.BILLING_NOTIFY, "tenants", {"enqueue": True}) as attempt:
+            with self.ctx.catalog.read() as tx:
+                regions = {t.region for _, t in self._untold(tx)}
+                days = self._suspend_after()
+                if days is not None:
+                    regions |= {t.region for t, _, _ in due_suspensions(tx, self.ctx.now(), days)}
+            me, args = self.ctx.identity.operator, {"notices": BILLING_JOBS}
+            specs = [
+                JobSpec("notify", r, BILLING_JOBS, me, args, notice_lock(BILLING_JOBS, r))
+                for r in sorted(regions)
+            ]
+            out = queue.enqueue(specs)
+            attempt.ok(jobs=[e.job_id for e in out if not e.already], regions=sorted(regions))
+        return out
+
+    def notify(self, progress: Progress | None = None, *, region: str | None = None) -> NoticeRun:
         """Send every notice due and not sent before (resuming any left pending); one audited
         attempt, with each notice's tenant, kind and subject key in its entry. Then, with
         ``suspend_after_unpaid_days`` set, suspend the tenants unpaid that long after their
-        non-payment notice (:mod:`billing_suspend`).
+        non-payment notice (:mod:`billing_suspend`). With ``region`` (a region worker's job),
+        only its tenants'.
 
         Raises: Forbidden (before anything is read), Unavailable (the SMTP server cannot be
         reached: what was sent stays sent, the rest pending for the next run)."""
-        with self.ctx.audited(Action.BILLING_NOTIFY, "tenants", {}) as attempt:
+        params = {"region": region} if region is not None else {}
+        with self.ctx.audited(Action.BILLING_NOTIFY, region or "tenants", params) as attempt:
             with self.ctx.catalog.read() as tx:
-                untold = self._untold(tx)
+                untold = [(d, t) for d, t in self._untold(tx) if region in (None, t.region)]
             done = [self._send(due, tenant, progress) for due, tenant in untold]
             logged = [f"{n.tenant}:{n.notice}:{n.subject}" for n in done]
             undelivered = [n for n in done if not n.delivered]
@@ -173,16 +198,20 @@ class BillingNoticeService:
                 attempt.partly_failed(notices=logged, undelivered=len(undelivered))
             else:
                 attempt.ok(notices=logged)
-        return NoticeRun(False, tuple(done), tuple(self._suspend()))
+        return NoticeRun(False, tuple(done), tuple(self._suspend(region)))
 
-    def _suspend(self) -> list[Suspension]:
+    def _suspend(self, region: str | None = None) -> list[Suspension]:
         """With ``suspend_after_unpaid_days`` set, suspend the tenants unpaid that long after
         they were told (each its own ``tenant.suspend`` attempt)."""
         days = self._suspend_after()
         if days is None or self._lifecycle is None:
             return []
         with self.ctx.catalog.read() as tx:
-            due = list(due_suspensions(tx, self.ctx.now(), days))
+            due = [
+                d
+                for d in due_suspensions(tx, self.ctx.now(), days)
+                if region in (None, d[0].region)
+            ]
         return suspend_unpaid(self._lifecycle(), due, days) if due else []
 
     # -- one notice ------------------------------------------------------------------------

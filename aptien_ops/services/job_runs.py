@@ -17,6 +17,7 @@ from aptien_ops.errors import Conflict, InvalidInput, NotFound, OpsError, Unavai
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.backups import BackupService
+from aptien_ops.services.billing_notices import BILLING_JOBS, BillingNoticeService
 from aptien_ops.services.breach_notices import NoticeService
 from aptien_ops.services.context import OpsContext, existing_tenant
 from aptien_ops.services.fleet import FleetService
@@ -36,12 +37,14 @@ class JobRunner:
         fleet: FleetService,
         jobs: Callable[[], JobService],
         notices: Callable[[], NoticeService],
+        billing_notices: Callable[[], BillingNoticeService],
     ) -> None:
         self.ctx = ctx
         self.backups = backups
         self.fleet = fleet
         self.jobs = jobs
         self.notices = notices
+        self.billing_notices = billing_notices
 
     def run(self, kind: str, args: Mapping[str, Any], job_id: int, region: str) -> None:
         """Run one job in this worker of ``region``.
@@ -52,8 +55,10 @@ class JobRunner:
         if kind not in JOB_KINDS:
             raise InvalidInput(f"unknown kind of job {kind!r}")
         target = str(args.get("target", ""))
-        if kind == "notify":  # a campaign's batch of one region, refused under its action
-            home, action = str(args.get("region", "")), Action.BREACH_NOTIFY
+        if kind == "notify":  # a region's notices, refused under their own action
+            home = str(args.get("region", ""))
+            billing = args.get("notices") == BILLING_JOBS
+            action = Action.BILLING_NOTIFY if billing else Action.BREACH_NOTIFY
         else:
             home = self.ctx.view(Action.JOB_WORK, target, lambda tx: self._home(tx, kind, target))
             action = Action.JOB_WORK
@@ -72,7 +77,11 @@ class JobRunner:
             broken = [r for r in results if r.error]
             if broken:
                 raise Conflict(f"cannot migrate {target}: {broken[0].error}")
-        elif kind == "notify":  # a region's batch of a notice campaign
+        elif kind == "notify" and args.get("notices") == BILLING_JOBS:
+            told = self.billing_notices().notify(region=region)
+            if told.undelivered:  # tried again later: what was sent is not sent twice
+                raise Unavailable(f"billing notices of region {region} not all delivered")
+        elif kind == "notify":  # a region's batch of a breach-notice campaign
             channels = str(args.get("channels", ""))
             try:
                 more = self.notices().deliver_batch(target, channels, region)
