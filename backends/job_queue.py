@@ -54,6 +54,11 @@ HEARTBEAT_S = 2.0
 STALLED_AFTER_S = 10.0
 #: The longest wait after the stalled-job sweep failed (it doubles from a heartbeat).
 SWEEP_BACKOFF_MAX_S = 60.0
+#: Seconds between a worker's looks for a job it was not told of: a new job is announced at
+#: once (LISTEN/NOTIFY), so this finds only a job that comes due later (a retry's backoff) or
+#: one announced while the listener reconnected. procrastinate's default; each look is a
+#: catalog transaction, every worker, all night.
+FETCH_POLL_S = 5.0
 #: Connections of a queue's pool at most: a worker's fetcher, listener, heartbeat and
 #: sweeper, and the jobs' deferrals (each job's own services use the catalog's engine).
 POOL_MAX = 8
@@ -406,7 +411,7 @@ class ProcrastinateQueue:
                     wait=not until_idle,
                     update_heartbeat_interval=HEARTBEAT_S,
                     stalled_worker_timeout=STALLED_AFTER_S,
-                    fetch_job_polling_interval=1.0,
+                    fetch_job_polling_interval=FETCH_POLL_S,
                     delete_jobs="never",
                 )
             finally:
@@ -422,16 +427,17 @@ class ProcrastinateQueue:
 
     async def _requeue_stalled(self, app: procrastinate.App, queues: list[str]) -> None:
         """Every heartbeat: the running jobs of our queues whose worker went silent go back
-        on their queue (their partial output is never indexed; the next run cleans it)."""
+        on their queue (their partial output is never indexed; the next run cleans it). One
+        query for all of them, however many queues the worker takes: the stalled jobs of
+        every queue, of which ours are put back."""
         manager = app.job_manager
+        ours = set(queues)
         failures = 0
         while True:
             try:
-                for queue in queues:
-                    stalled = await manager.get_stalled_jobs(
-                        queue=queue, seconds_since_heartbeat=STALLED_AFTER_S
-                    )
-                    for job in stalled:
+                stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_S)
+                for job in stalled:
+                    if job.queue in ours:
                         await manager.retry_job(job)
             except Exception as exc:  # noqa: BLE001 - refused or dropped: later, not never
                 failures += 1

@@ -9,7 +9,11 @@ queue pool ``aptien-ops-jobs``, the worker's own pool ``aptien-ops-worker``), ea
 what it touches; an empty statement (a pool's liveness check) or SQLAlchemy's ``;`` ping is
 one round trip of its own, and PostgreSQL counts it as a transaction too.
 
-    .venv/bin/python bench/jobs_catalog.py [--tenants 6]
+Then (``--idle S``) a worker of every queue left waiting for S seconds with nothing to do:
+what it costs the catalog per second just to be there (its heartbeat, its stalled-job sweep,
+its looks for a job).
+
+    .venv/bin/python bench/jobs_catalog.py [--tenants 6] [--idle 30]
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from __future__ import annotations
 import argparse
 import collections
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +77,7 @@ def transactions(text: str) -> collections.Counter[tuple[str, str]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=6)
+    parser.add_argument("--idle", type=float, default=30.0, help="seconds; 0: not measured")
     args = parser.parse_args()
     n = args.tenants
     with pg_workspace("aptien-bench-jobs-catalog-", "APTIEN_BENCH_JOBS_PW", LOGGED) as (
@@ -103,6 +110,8 @@ def main() -> int:
             log(f"{name}: {sum(seen[name].values())} transactions")
         jobs = seen["worker with the jobs"].copy()
         jobs.subtract(seen["worker without a job"])
+        for key in [k for k in jobs if k[1].startswith("LISTEN")]:
+            del jobs[key]  # the worker's start, whose listener may be late for a short run
         for name, counted in seen.items():
             print(f"== {name}: {sum(counted.values())} transactions")
             for (kind, what), count in sorted(counted.items(), key=lambda kv: -kv[1]):
@@ -113,7 +122,31 @@ def main() -> int:
             if count > 0:
                 print(f"  {count / n:5.1f}  {kind:18s} {what[:100]}")
         print(f"  {sum(v for v in jobs.values() if v > 0) / n:5.1f}  in all")
+        if args.idle > 0:
+            _idle(server, [*cli, "worker", "--region", "eu"], env, args.idle)
     return 0
+
+
+def _idle(server: object, argv: list[str], env: dict[str, str], seconds: float) -> None:
+    """A waiting worker's catalog transactions per second, over ``seconds``."""
+    log_file: Path = server.log_file  # type: ignore[attr-defined]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert proc.stderr is not None
+        proc.stderr.readline()  # "waiting for region eu's jobs"
+        time.sleep(2.0)  # past its start
+        start = log_file.stat().st_size
+        time.sleep(seconds)
+        with log_file.open("rb") as f:
+            f.seek(start)
+            counted = transactions(f.read().decode("utf-8", "replace"))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    print(f"== a worker of every queue, waiting, per second over {seconds:g} s")
+    for (kind, what), count in counted.most_common():
+        print(f"  {count / seconds:5.2f}  {kind:18s} {what[:100]}")
+    print(f"  {sum(counted.values()) / seconds:5.2f}  in all")
 
 
 if __name__ == "__main__":
