@@ -65,6 +65,20 @@ class JobsWorld:
             return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
 
 
+def worker_until_idle(config: Path, region: str) -> str:
+    """A real ``aptien-ops worker --region REGION --until-idle`` on ``config``; its stderr."""
+    done = subprocess.run(
+        [sys.executable, "-m", "aptien_ops", "--config", str(config)]
+        + ["worker", "--region", region, "--until-idle"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=dict(os.environ),
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
 def params(entry: OpsLogEntry) -> dict[str, Any]:
     return dict(json.loads(entry.params))
 

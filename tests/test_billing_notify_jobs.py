@@ -4,13 +4,11 @@ each representative told once, counted at the loopback SMTP server."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import Counter
 from typing import Any
 
 import pytest
+from jobs_world import worker_until_idle
 from test_billing_notify import ACME, GLOBEX, INITECH, REP, World, world
 
 from aptien_ops.composition import open_console
@@ -18,19 +16,6 @@ from aptien_ops.composition import open_console
 __all__ = ["world"]
 
 pytestmark = pytest.mark.postgres
-
-
-def _worker(w: World, region: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "aptien_ops", "--config", str(w.config)]
-        + ["worker", "--region", region, "--until-idle"],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env=dict(os.environ),
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stderr
 
 
 @pytest.mark.parametrize("world", ["postgresql"], indirect=True)
@@ -47,9 +32,9 @@ def test_billing_notices_go_out_by_region_through_the_workers_once(world: World)
     again: list[dict[str, Any]] = w.cli("--enqueue").json()  # type: ignore[assignment]
     assert [j["already_queued"] for j in again] == [True, True]
 
-    _worker(w, "us")
+    worker_until_idle(w.config, "us")
     assert w.server.per_recipient() == Counter({REP[GLOBEX]: 1, REP[INITECH]: 1})
-    _worker(w, "eu")
+    worker_until_idle(w.config, "eu")
     assert w.server.per_recipient() == Counter({REP[t]: 1 for t in (ACME, GLOBEX, INITECH)})
     left: dict[str, Any] = w.cli().json()  # type: ignore[assignment]
     assert left["notices"] == []  # nothing left to tell

@@ -130,6 +130,7 @@ def test_a_sqlite_catalog_has_no_queue_and_says_so(sandbox_config: Path) -> None
         ("fleet", "migrate", "--enqueue"),
         ("breach", "notify", "INC-2026-0001", "--enqueue"),
         ("billing", "notify", "--enqueue"),
+        ("notice", "send", "NTC-2026-0001", "--enqueue"),
         ("worker", "--region", "eu"),
         ("jobs", "list"),
     ):

@@ -265,16 +265,32 @@ def _progress(state: CliState) -> Callable[[str, int, int], None]:
     " is refused, exit 2).",
 )
 @click.option("--dry-run", is_flag=True, help="Counts per region and a rendered sample only.")
+@click.option(
+    "--enqueue",
+    is_flag=True,
+    help="Queue a job per region for its workers (a PostgreSQL catalog); returns at once.",
+)
 @pass_state
-def notice_send(state: CliState, notice_id: str, channels: str, dry_run: bool) -> None:
+def notice_send(
+    state: CliState, notice_id: str, channels: str, dry_run: bool, enqueue: bool
+) -> None:
     """Send a drafted notice to its audience in the tenants of its stored scope, once each per
     channel: the representatives (the tenant's contact e-mail; in-app to the tenant's user
     with that address) and/or the tenants' users (read from their databases). Telling users
     needs a second operator: the first run records the request (exit 8), a security or admin
     operator approves it, then run it again. Run again after an interruption, it delivers only
     what is still pending. The status pages are rewritten after it. Exit 6 if some notice is
-    not delivered (listed); exit 2 if the scope reaches nobody now."""
-    service = state.console().op_notice_sending
+    not delivered (listed); exit 2 if the scope reaches nobody now. With --enqueue: the send
+    is recorded, then a job per region delivers its tenants' part, run by that region's
+    workers as you (exit 2 on a SQLite catalog)."""
+    console = state.console()
+    service = console.op_notice_sending
+    if enqueue and not dry_run:
+        from aptien_ops.cli.jobs import show_enqueued
+
+        queue = console.jobs.queue("notice send --enqueue")
+        show_enqueued(state, service.enqueue(notice_id, channels.split(","), queue))
+        return
     result = service.send(
         notice_id, channels.split(","), dry_run=dry_run, progress=_progress(state)
     )

@@ -366,4 +366,5 @@ class Console:
             lambda: self.jobs,
             lambda: self.notices,
             lambda: self.billing_notices,
+            lambda: self.op_notice_sending,
         )

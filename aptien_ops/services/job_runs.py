@@ -23,6 +23,7 @@ from aptien_ops.services.context import OpsContext, existing_tenant
 from aptien_ops.services.fleet import FleetService
 from aptien_ops.services.jobs import JobService
 from aptien_ops.services.notify_engine import CampaignBusy
+from aptien_ops.services.op_notice_send import OP_JOBS, OpNoticeSending
 
 WRONG_REGION = "wrong-region"
 
@@ -38,6 +39,7 @@ class JobRunner:
         jobs: Callable[[], JobService],
         notices: Callable[[], NoticeService],
         billing_notices: Callable[[], BillingNoticeService],
+        op_notices: Callable[[], OpNoticeSending],
     ) -> None:
         self.ctx = ctx
         self.backups = backups
@@ -45,6 +47,7 @@ class JobRunner:
         self.jobs = jobs
         self.notices = notices
         self.billing_notices = billing_notices
+        self.op_notices = op_notices
 
     def run(self, kind: str, args: Mapping[str, Any], job_id: int, region: str) -> None:
         """Run one job in this worker of ``region``.
@@ -57,8 +60,10 @@ class JobRunner:
         target = str(args.get("target", ""))
         if kind == "notify":  # a region's notices, refused under their own action
             home = str(args.get("region", ""))
-            billing = args.get("notices") == BILLING_JOBS
-            action = Action.BILLING_NOTIFY if billing else Action.BREACH_NOTIFY
+            notices = args.get("notices")
+            action = {BILLING_JOBS: Action.BILLING_NOTIFY, OP_JOBS: Action.NOTICE_SEND}.get(
+                str(notices), Action.BREACH_NOTIFY
+            )
         else:
             home = self.ctx.view(Action.JOB_WORK, target, lambda tx: self._home(tx, kind, target))
             action = Action.JOB_WORK
@@ -77,6 +82,13 @@ class JobRunner:
             broken = [r for r in results if r.error]
             if broken:
                 raise Conflict(f"cannot migrate {target}: {broken[0].error}")
+        elif kind == "notify" and args.get("notices") == OP_JOBS:
+            try:
+                sent = self.op_notices().deliver_region(target, region)
+            except CampaignBusy as exc:  # the in-process send of it: later, with backoff
+                raise Unavailable(exc.message) from None
+            if sent.undelivered:  # tried again later: what was sent is not sent twice
+                raise Unavailable(f"notice {target} not delivered to all of region {region}")
         elif kind == "notify" and args.get("notices") == BILLING_JOBS:
             told = self.billing_notices().notify(region=region)
             if told.undelivered:  # tried again later: what was sent is not sent twice

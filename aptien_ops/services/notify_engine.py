@@ -106,7 +106,8 @@ def _pages(page: Callable[[int], list[Row]]) -> Iterator[Row]:
 class Engine:
     """Delivers one campaign's pending rows; see the module docstring. With ``region`` (a
     batch of a region's worker), only the rows of that region: its website entry, and the
-    people of its tenants (the region the incident's scope recorded for each); with
+    people of its tenants (``home``, else the region the incident's scope recorded for
+    each); with
     ``limit``, at most that many rows (then :meth:`more` says whether any is left)."""
 
     def __init__(
@@ -120,12 +121,14 @@ class Engine:
         progress: Progress | None = None,
         region: str | None = None,
         limit: int | None = None,
+        home: dict[str, str] | None = None,
     ) -> None:
         self.catalog, self.campaign, self.channels = catalog, campaign, channels
         self.now, self.sleep = now, sleep
         self.progress = progress or (lambda channel, done, total: None)
         self.region = region
-        self._home: dict[str, str] = {}
+        self._home: dict[str, str] = dict(home or {})
+        self._given_home = home is not None
         self._left = limit
 
     def run(self) -> list[ChannelCounts]:
@@ -138,9 +141,10 @@ class Engine:
         Raises: Conflict (another run delivers this campaign now), OpsError of a channel.
         """
         name = f"notice campaign {self.campaign.incident_id}"
-        with self.catalog.read() as tx:
-            scope = tx.incident_scope.tenants(self.campaign.incident_id)
-        self._home = {t.tenant: t.region for t in scope}
+        if not self._given_home:  # a breach campaign: its tenants' regions as scoped
+            with self.catalog.read() as tx:
+                scope = tx.incident_scope.tenants(self.campaign.incident_id)
+            self._home = {t.tenant: t.region for t in scope}
         with ExitStack() as held:
             if self.region is None:
                 held.enter_context(self.catalog.exclusive(name))

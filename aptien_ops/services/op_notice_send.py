@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from aptien_ops.domain import Tenant
 from aptien_ops.domain.free_text import NOTICE_UPDATE_TEXT
+from aptien_ops.domain.jobs import Enqueued, JobSpec, notice_lock
 from aptien_ops.domain.notices import Campaign, OutboxRow, recipients_digest
 from aptien_ops.domain.op_notices import (
     CHANNELS,
@@ -39,6 +40,7 @@ from aptien_ops.errors import Conflict, InvalidInput, Unavailable
 from aptien_ops.op_notice_texts import NoticeTemplates, op_texts_digest
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
+from aptien_ops.ports.jobs import JobQueue
 from aptien_ops.services.context import Attempt, OpsContext
 from aptien_ops.services.notify_engine import Channels, Engine, Progress
 from aptien_ops.services.notify_fill import fill
@@ -53,6 +55,8 @@ if TYPE_CHECKING:
     from aptien_ops.services.inspection import InspectionService
     from aptien_ops.services.op_notice_status import OpNoticeStatusPages
 
+#: The target of an operational notice's region job is the notice; its ``notices`` argument.
+OP_JOBS = "operational"
 #: The steps that deliver something.
 DELIVERING = (StepKind.SENT, StepKind.UPDATE)
 #: What an update may set the status to.
@@ -181,17 +185,9 @@ class OpNoticeSending:
             )
         self._users_cleared(notice_id, wanted, first=True)
         with self.ctx.audited(Action.NOTICE_SEND, notice_id, {"channels": wanted}) as attempt:
-            with self.ctx.catalog.read() as tx:
-                notice = existing_notice(tx, notice_id)
-                last = self._last(tx, notice_id)
-                tenants, moved = self._audience(tx, notice_id)
+            notice, last, tenants, moved = self._current(notice_id)
             if last is None:
-                if notice.status in FINISHED:
-                    raise Conflict(f"notice {notice_id} is {notice.status}: nothing is sent")
-                now = self.ctx.now()
-                status = (
-                    NoticeStatus.SCHEDULED if notice.starts_at > now else NoticeStatus.IN_PROGRESS
-                )
+                status = self._first_status(notice)
                 result = self._deliver(
                     notice, StepKind.SENT, status, "", wanted, tenants, moved, progress
                 )
@@ -200,6 +196,61 @@ class OpNoticeSending:
             self._settle(attempt, result)
         self._rewrite(notice_id)
         return result
+
+    def enqueue(self, notice_id: str, channels: Sequence[str], queue: JobQueue) -> list[Enqueued]:
+        """``notice send ID --enqueue``: authorised as :meth:`send` (four-eyes for a notice
+        that tells users), the first delivery recorded as :meth:`send` records it, then a
+        ``notify`` job per region of its audience, each delivering that region's tenants'
+        part as this operator. Raises: as :meth:`send`."""
+        validate_notice_id(notice_id)
+        wanted = parse_channels(channels)
+        self._users_cleared(notice_id, wanted, first=True)
+        params = {"channels": wanted, "enqueue": True}
+        with self.ctx.audited(Action.NOTICE_SEND, notice_id, params) as attempt:
+            notice, last, tenants, _ = self._current(notice_id)
+            if last is None:
+                status = self._first_status(notice)
+                rows, _, _ = self._rows(notice, tenants, wanted)
+                self._record(notice, StepKind.SENT, status, "", wanted, rows)
+            me, args = self.ctx.identity.operator, {"notices": OP_JOBS}
+            specs = [
+                JobSpec("notify", r, notice_id, me, args, notice_lock(notice_id, r))
+                for r in sorted({t.region for t in tenants})
+            ]
+            out = queue.enqueue(specs)
+            attempt.ok(jobs=[e.job_id for e in out if not e.already])
+        self._rewrite(notice_id)
+        return out
+
+    def deliver_region(self, notice_id: str, region: str) -> SendResult:
+        """A region worker's job: the notice's last delivery to the tenants of ``region``,
+        as the operator who queued it, authorised again (a notice that tells users needs its
+        approval to hold still; a job never requests one). Raises: as :meth:`send`."""
+        with self.ctx.audited(Action.NOTICE_SEND, notice_id, {"batch": region}) as attempt:
+            notice, last, tenants, moved = self._current(notice_id)
+            with self.ctx.catalog.read() as tx:
+                void = notice.audience.reaches_users and self.users.cleared(tx, notice) is None
+            if last is None:
+                raise Conflict(f"notice {notice_id} was not sent yet: nothing to deliver")
+            if void:
+                raise Conflict(f"the approval to tell the users of {notice_id} is void now")
+            mine = [t for t in tenants if t.region == region]
+            result = self._resume(notice, last, mine, moved, None, region=region)
+            self._settle(attempt, result)
+        return result
+
+    def _current(self, notice_id: str) -> tuple[Notice, NoticeStep | None, list[Tenant], list[str]]:
+        """The notice, its last delivery, its audience's tenants and what moved, as now."""
+        with self.ctx.catalog.read() as tx:
+            notice = existing_notice(tx, notice_id)
+            return notice, self._last(tx, notice_id), *self._audience(tx, notice_id)
+
+    def _first_status(self, notice: Notice) -> NoticeStatus:
+        """The status its first delivery gives a notice. Raises: Conflict (finished)."""
+        if notice.status in FINISHED:
+            raise Conflict(f"notice {notice.id} is {notice.status}: nothing is sent")
+        starts = notice.starts_at > self.ctx.now()
+        return NoticeStatus.SCHEDULED if starts else NoticeStatus.IN_PROGRESS
 
     def _users_cleared(self, notice_id: str, channels: Sequence[str], *, first: bool) -> None:
         """Before a new delivery (``first``: the first send; else an update, after it) to a
@@ -317,6 +368,21 @@ class OpNoticeSending:
         """Record the step, the status and the campaign in one transaction, then fill the
         rows and run the engine."""
         rows, notes, users = self._rows(notice, tenants, channels)
+        step, campaign, rows = self._record(notice, kind, status, text, channels, rows)
+        result = self._run(notice, step, campaign, rows, tenants, [*moved, *notes], progress)
+        return replace(result, users=users)
+
+    def _record(
+        self,
+        notice: Notice,
+        kind: StepKind,
+        status: NoticeStatus,
+        text: str,
+        channels: Sequence[str],
+        rows: list[OutboxRow],
+    ) -> tuple[NoticeStep, Campaign, list[OutboxRow]]:
+        """The step, the status and the delivery's campaign, in one transaction; the rows
+        keyed by the delivery. Raises: Conflict."""
         now, me = self.ctx.now(), self.ctx.identity.operator
         with self.ctx.catalog.transaction() as tx:
             current = existing_notice(tx, notice.id, for_update=True)
@@ -348,8 +414,7 @@ class OpNoticeSending:
                 recipients_digest([r.as_recipient() for r in rows]), me, None, now,
             )  # fmt: skip
             campaign = replace(campaign, id=tx.breach_outbox.add_campaign(campaign))
-        result = self._run(notice, step, campaign, rows, tenants, [*moved, *notes], progress)
-        return replace(result, users=users)
+        return step, campaign, rows
 
     def _resume(
         self,
@@ -358,9 +423,10 @@ class OpNoticeSending:
         tenants: list[Tenant],
         moved: list[str],
         progress: Progress | None,
+        region: str | None = None,
     ) -> SendResult:
         """Finish the last delivery: its rows filled again (what is there stays), what is
-        pending delivered."""
+        pending delivered (``region``: a region worker's job, its tenants' rows only)."""
         key = subject_key(notice.id, step.id)
         with self.ctx.catalog.read() as tx:
             campaign = tx.breach_outbox.campaign(key)
@@ -369,7 +435,7 @@ class OpNoticeSending:
         rows, notes, users = self._rows(notice, tenants, campaign.channels)
         rows = [replace(r, incident_id=key) for r in rows]
         return replace(
-            self._run(notice, step, campaign, rows, tenants, [*moved, *notes], progress),
+            self._run(notice, step, campaign, rows, tenants, [*moved, *notes], progress, region),
             resumed=True,
             users=users,
         )
@@ -383,13 +449,15 @@ class OpNoticeSending:
         tenants: list[Tenant],
         notes: list[str],
         progress: Progress | None,
+        region: str | None = None,
     ) -> SendResult:
         fill(self.ctx.catalog, [replace(r, campaign_id=campaign.id) for r in rows])
+        home = {t.name: t.region for t in tenants}
         channels = self._channels()
         try:
             counts = Engine(
                 self.ctx.catalog, campaign, channels, now=self.ctx.now, sleep=channels.sleep,
-                progress=progress,
+                progress=progress, region=region, home=home,
             ).run()  # fmt: skip
         except Unavailable as exc:
             raise Unavailable(
