@@ -52,14 +52,8 @@ from aptien_ops.domain.incidents import (
 from aptien_ops.domain.incidents import Recipient as ScopeRecipient
 from aptien_ops.domain.notices import Campaign, NoticeContent, Recipient, recipients_digest
 from aptien_ops.notice_texts import texts_digest
-from aptien_ops.services.notify_engine import (
-    Channels,
-    Engine,
-    compose_mail,
-    fill,
-    fill_from_scope,
-    outbox_rows,
-)
+from aptien_ops.services.notify_engine import Channels, Engine, compose_mail
+from aptien_ops.services.notify_fill import fill, fill_from_scope, outbox_rows
 
 EMAIL_TARGET, INAPP_TARGET = 1.5, 2.0
 NOW = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)

@@ -37,10 +37,14 @@ heartbeat timer (every 5 ms) during a switch and its loads — how late a key pr
 would act.
 
 **During a run.** The same tour again (fewer rounds) while a backup run goes on in a thread of
-the app's process, as the Backups screen's ``d``/``b`` runs it: ``RUN_TENANTS`` sandbox
-tenants with real databases and activity (``sandbox seed``) backed up over and over until the
-tour ends (each backup is an attempt of its own in the ops log and an insert into the index).
-Its rows say ``during a run``.
+the app's process, as the Backups screen's ``d``/``b`` runs it (``tui_switch_run.BackupLoop``):
+``RUN_TENANTS`` sandbox tenants with real databases and activity (``sandbox seed``) backed up
+over and over until the tour ends, its progress handed to the Backups screen as its worker
+does. Its rows say ``during a run``. The floors (below) are toured during the same kind of
+run too (``--run-rounds`` rounds before the console's tour and as many after it): the run's
+thread on a console of their own, in the floor app's process, doing to the cores and the
+interpreter lock what it does beside the console; the console's rows during a run are set
+beside those.
 
 **Floors.** The same harness and measure on an app with two empty screens (Header, Static,
 Footer: ``harness.MINIMAL_APP_CLASS``'s widgets) switched by mode with keys ``1``/``2``, first
@@ -49,7 +53,7 @@ each screen as big as the median screen of ours: what Textual itself costs to st
 and draw a screen of that size. Target: every screen's median ≤ 100 ms (absolute, as issue 11 asks);
 each screen's paint and stall medians are also given as ratios to the floor's.
 
-    .venv/bin/python bench/tui_switch.py
+    .venv/bin/python bench/tui_switch.py --rounds 5
     .venv/bin/python bench/tui_switch.py --tenants 2000 --rounds 3 --no-record
     .venv/bin/python bench/tui_switch.py --run-rounds 0   # without the "during a run" tour
 
@@ -66,22 +70,19 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from catalog_seed import catalog_bench_arguments, catalog_workspace, fill_backups
 from harness import log, replace_section
 from tui_switch_report import END, RUN_LABEL, START, TARGET_MS, section, summary, with_ratios
+from tui_switch_run import RUN_ROUNDS, BackupLoop, seed_run_tenants, to_backups_screen
 
 #: Every round visits each screen twice and the dashboard (which reads every backup) 16 times.
 ROUNDS = 5
-#: Rounds of the tour during a backup run, and the tenants that run backs up.
-RUN_ROUNDS = 2
-RUN_TENANTS = 6
 SIZE = (80, 24)
 HEARTBEAT_S = 0.005
 
@@ -94,11 +95,23 @@ class Timings:
     paint_cpu: list[float] = field(default_factory=list)
     """CPU time of the UI thread from the key press to that frame: what the switch costs the
     app itself, whatever else the loaded machine runs meanwhile."""
+    paint_queued: list[float] = field(default_factory=list)
+    """Of that span, how long the UI thread was ready to run but had no core (Linux schedstat);
+    the rest beyond its CPU: waiting for the interpreter lock or the event loop's next turn."""
     data: list[float] = field(default_factory=list)
     stall: list[float] = field(default_factory=list)
     nodes: list[int] = field(default_factory=list)
     """The widgets of the screen once its data is shown (DOM nodes, the screen's own
     included): what Textual styles and lays out."""
+
+
+def queued() -> float:
+    """Seconds this thread was ready to run but had no core (``/proc/thread-self/schedstat``)."""
+    try:
+        with open("/proc/thread-self/schedstat", encoding="ascii") as stat:
+            return int(stat.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 class Stopwatch:
@@ -107,7 +120,7 @@ class Stopwatch:
 
     wanted: type[Any] | None = None
     painted_at: float | None = None
-    painted_cpu = 0.0
+    painted_cpu = painted_queued = 0.0
     last_beat = 0.0
     longest_gap = 0.0
 
@@ -121,7 +134,7 @@ class Stopwatch:
             and type(screen) is self.wanted
         ):
             self.painted_at = time.perf_counter()
-            self.painted_cpu = time.thread_time()
+            self.painted_cpu, self.painted_queued = time.thread_time(), queued()
 
     def beat(self) -> None:
         now = time.perf_counter()
@@ -157,7 +170,7 @@ async def switch(pilot: Any, key: str, screen: type[Any], into: Timings) -> None
     """Press ``key``; time it to ``screen``'s first frame and to the app being quiet again."""
     app = pilot.app
     app.expect(screen)
-    started, started_cpu = time.perf_counter(), time.thread_time()
+    started, started_cpu, started_queued = time.perf_counter(), time.thread_time(), queued()
     await pilot.press(key)
     while app.painted_at is None:
         await pilot.pause()
@@ -167,6 +180,7 @@ async def switch(pilot: Any, key: str, screen: type[Any], into: Timings) -> None
         raise RuntimeError(f"key {key} showed {type(app.screen).__name__}, not {screen.__name__}")
     into.paint.append((app.painted_at - started) * 1000)
     into.paint_cpu.append((app.painted_cpu - started_cpu) * 1000)
+    into.paint_queued.append((app.painted_queued - started_queued) * 1000)
     into.data.append((done - started) * 1000)
     into.stall.append(app.longest_gap * 1000)
     into.nodes.append(len(list(app.screen.walk_children(with_self=True))))
@@ -228,44 +242,6 @@ def ops_app(config: Path, compose_ahead: bool) -> Any:
     return Timed(open_console(config), cursor_blink=False, compose_ahead=compose_ahead)
 
 
-def seed_run_tenants(config: Path) -> list[str]:
-    """``RUN_TENANTS`` sandbox tenants with databases and activity (what a run backs up)."""
-    from aptien_ops.composition import open_console
-    from aptien_ops.services.sandbox_seed import SeedRequest
-
-    console = open_console(config)
-    try:
-        seeded = console.seeding.seed(SeedRequest(tenants=RUN_TENANTS, events=5_000, seed=7))
-        return [s.tenant for s in seeded]
-    finally:
-        console.close()
-
-
-class BackupLoop:
-    """A backup run of ``names`` going on in a thread of the app's process, over and over,
-    on the app's own console (as the Backups screen runs one in its worker)."""
-
-    def __init__(self, console: Any, names: list[str]) -> None:
-        self.console, self.names = console, names
-        self.stop = threading.Event()
-        self.runs = 0
-        self.thread = threading.Thread(target=self._loop, name="backup run", daemon=True)
-
-    def _loop(self) -> None:
-        while not self.stop.is_set():
-            self.console.backups.run(self.names, progress=lambda *_: None)
-            self.runs += 1
-
-    def __enter__(self) -> BackupLoop:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop.set()
-        self.thread.join()
-        log(f"{self.runs} backup runs of {len(self.names)} tenants during the tour")
-
-
 def floor_app(widgets: int = 0) -> tuple[Any, list[Tab], Tab]:
     """Two empty screens (Header, Static, Footer), or with ``widgets`` more Statics in a
     vertical scroll: a bare Textual switch of the same widget count as a screen of ours."""
@@ -310,6 +286,66 @@ def as_the_tui_runs() -> None:
     gc.enable()
 
 
+def phase(args: argparse.Namespace, name: str) -> None:
+    """Note the 1-min load as a part of the run starts (the machine is shared)."""
+    load = os.getloadavg()[0]
+    args.loads.append((name, load))
+    log(f"{name}: load {load:.1f}")
+
+
+def merge(into: dict[str, Timings], more: dict[str, Timings]) -> None:
+    """Add the switches of ``more`` to those of the same rows in ``into``."""
+    for name, timings in more.items():
+        mine = into.setdefault(name, Timings())
+        for f in fields(Timings):
+            getattr(mine, f.name).extend(getattr(timings, f.name))
+
+
+def floor_tour(widgets: int, rounds: int, label: str = "") -> dict[str, Timings]:
+    floor, tabs, home = floor_app(widgets)
+    as_the_tui_runs()
+    return asyncio.run(tour(floor, tabs, home, rounds, label))
+
+
+def during_a_run(
+    config: Path, args: argparse.Namespace, names: list[str], widgets: int
+) -> tuple[dict[str, Timings], dict[str, Timings]]:
+    """The console's tour during a backup run, between two halves of the floors' (empty, and
+    ``widgets`` more) during the same kind of run: each with a :class:`BackupLoop` in this
+    process, the floors' on a console of their own. Returns the console's and the floors'
+    switches; the runs' figures go into ``args.run``."""
+    from aptien_ops.composition import open_console
+
+    floors: dict[str, Timings] = {}
+    loops: dict[str, list[BackupLoop]] = {"floor": [], "console": []}
+    floor_console = open_console(config)
+    try:
+
+        def floors_half() -> None:
+            phase(args, "floors during a run")
+            with BackupLoop(floor_console, names) as loop:
+                for extra in (0, widgets):
+                    merge(floors, floor_tour(extra, args.run_rounds, RUN_LABEL))
+            loops["floor"].append(loop)
+
+        floors_half()
+        app = ops_app(config, args.compose_ahead)
+        tabs, home = ops_tabs()
+        as_the_tui_runs()
+        phase(args, "console during a run")
+        try:
+            with BackupLoop(app.services, names, to_backups_screen(app)) as loop:
+                during = asyncio.run(tour(app, tabs, home, args.run_rounds, RUN_LABEL))
+            loops["console"].append(loop)
+        finally:
+            app.services.close()
+        floors_half()
+    finally:
+        floor_console.close()
+    args.run = {side: [loop.figures() for loop in runs] for side, runs in loops.items()}
+    return during, floors
+
+
 def main(argv: list[str] | None = None) -> int:
     def more(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
@@ -328,45 +364,38 @@ def main(argv: list[str] | None = None) -> int:
         __doc__.splitlines()[0], ("sqlite", "postgresql"), argv, rounds=ROUNDS, more=more
     )
     os.environ.pop("APTIEN_OPS_OPERATOR", None)
+    args.run, args.loads = None, []
     with catalog_workspace(args.backend, args.tenants) as space:
         args.backups = fill_backups(space.seeded.config)
         log(f"{args.backups} backups indexed")
         run_names = seed_run_tenants(space.seeded.config) if args.run_rounds else []
-        floor, floor_tabs, floor_home = floor_app()
-        as_the_tui_runs()
-        floor_rows = [
-            summary(n, t)
-            for n, t in asyncio.run(tour(floor, floor_tabs, floor_home, args.rounds)).items()
-        ]
+        phase(args, "floors")
+        floors = floor_tour(0, args.rounds)
         app = ops_app(space.seeded.config, args.compose_ahead)
         tabs, home = ops_tabs()
         as_the_tui_runs()
+        phase(args, "console")
         try:
             timings = asyncio.run(tour(app, tabs, home, args.rounds))
         finally:
             app.services.close()
-        if args.run_rounds:
-            app = ops_app(space.seeded.config, args.compose_ahead)
-            as_the_tui_runs()
-            try:
-                with BackupLoop(app.services, run_names):
-                    during = asyncio.run(tour(app, tabs, home, args.run_rounds, RUN_LABEL))
-            finally:
-                app.services.close()
-            timings.update(during)
-        rows = [summary(n, t) for n, t in timings.items()]
         # A bare Textual switch between screens as big as ours (the median of their widgets).
-        nodes = int(statistics.median(r["nodes"] for r in rows))
-        empty = max(r["nodes"] for r in floor_rows)
-        floor, floor_tabs, floor_home = floor_app(max(0, nodes - empty - 1))
-        as_the_tui_runs()
-        floor_rows += [
-            summary(n, t)
-            for n, t in asyncio.run(tour(floor, floor_tabs, floor_home, args.rounds)).items()
-        ]
+        nodes = int(statistics.median(summary(n, t)["nodes"] for n, t in timings.items()))
+        empty = max(summary(n, t)["nodes"] for n, t in floors.items())
+        widgets = max(0, nodes - empty - 1)
+        phase(args, "floor of the same size")
+        floors.update(floor_tour(widgets, args.rounds))
+        if args.run_rounds:
+            during, floors_during = during_a_run(space.seeded.config, args, run_names, widgets)
+            timings.update(during)
+            floors.update(floors_during)
+        rows = [summary(n, t) for n, t in timings.items()]
+        floor_rows = [summary(n, t) for n, t in floors.items()]
         with_ratios(rows, floor_rows)
     for row in [*floor_rows, *rows]:
         print(json.dumps(row), flush=True)
+    if args.run:
+        print(json.dumps({"backup_runs": args.run}), flush=True)
     if not args.no_record:
         replace_section(START, END, section(rows, floor_rows, args))
     return 0 if all(r["paint_median_ms"] <= TARGET_MS for r in rows) else 1

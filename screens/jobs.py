@@ -49,11 +49,13 @@ class JobTracking(App[None]):
             raise KeyboardInterrupt from None
         if self.ended is None:  # said at once: the session's end says why, however it is left
             self.ended = self.SIGNALLED.get(signum, f"signal {signum}")
-        loop.call_soon_threadsafe(self._hang_up, signum)
-
-    def _hang_up(self, signum: int) -> None:
         first = not self.leaving.is_set()  # a hang-up brings SIGHUP twice: one way out
-        self.leaving.set()  # a long job starts no further step (its worker gets no interrupt)
+        # Set here, not a loop step later: a long job ending its step in between would start
+        # the next one (its worker gets no interrupt).
+        self.leaving.set()
+        loop.call_soon_threadsafe(self._hang_up, signum, first)
+
+    def _hang_up(self, signum: int, first: bool) -> None:
         if signum == signal.SIGHUP and self._driver is not None:
             # The terminal is gone: nothing more comes from it. Textual's input thread would
             # read its end of file over and over (a core's worth) while the work finishes.

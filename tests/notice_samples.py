@@ -17,7 +17,7 @@ from aptien_ops.domain.notices import (
 )
 from aptien_ops.notice_texts import render, texts_digest
 from aptien_ops.ports import Catalog
-from aptien_ops.services.notify_engine import fill, outbox_rows
+from aptien_ops.services.notify_fill import fill, outbox_rows
 
 CONTENT = NoticeContent(
     incident_id="INC-2026-0001",

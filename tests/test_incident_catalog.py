@@ -16,7 +16,7 @@ from aptien_ops.domain.incidents import IncidentStatus, Recipient, ScopeHeader, 
 from aptien_ops.domain.notices import Campaign, NoticeContent
 from aptien_ops.domain.notices import Recipient as NoticeRecipient
 from aptien_ops.errors import NotFound
-from aptien_ops.services.notify_engine import fill, fill_from_scope, outbox_rows
+from aptien_ops.services.notify_fill import fill, fill_from_scope, outbox_rows
 
 
 @pytest.fixture

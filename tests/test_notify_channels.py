@@ -32,7 +32,8 @@ from aptien_ops.domain.notices import (
 )
 from aptien_ops.errors import ConfigError, IntegrityFailure
 from aptien_ops.notice_texts import render, texts_digest
-from aptien_ops.services.notify_engine import Channels, Engine, fill, outbox_rows
+from aptien_ops.services.notify_engine import Channels, Engine
+from aptien_ops.services.notify_fill import fill, outbox_rows
 from aptien_ops.tenant_schema import TENANT_SCHEMA_VERSION
 
 from hostile_data import escapes_in

@@ -24,7 +24,8 @@ from aptien_ops.backends.sql_catalog import SqlCatalog
 from aptien_ops.config import CatalogSettings, EmailSettings
 from aptien_ops.domain.notices import Campaign, Recipient
 from aptien_ops.errors import Conflict
-from aptien_ops.services.notify_engine import Channels, Engine, compose_mail, fill, outbox_rows
+from aptien_ops.services.notify_engine import Channels, Engine, compose_mail
+from aptien_ops.services.notify_fill import fill, outbox_rows
 
 from notice_samples import CONTENT, NOW, start_campaign
 from smtp_server import Counting, smtp_server

@@ -33,7 +33,7 @@ class BreachOutbox(Protocol):
     def enqueue_scope(self, campaign_id: int, incident_id: str, channel: str) -> int:
         """:meth:`enqueue` the rows of a channel with one row per person (``inapp``,
         ``email``) for the incident's recipient snapshot (its ``incident_scope``), inside the
-        catalog: in snapshot order, as ``notify_engine.outbox_rows`` makes them. Returns how
+        catalog: in snapshot order, as ``notify_fill.outbox_rows`` makes them. Returns how
         many were added."""
         ...
 

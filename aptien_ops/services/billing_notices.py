@@ -33,7 +33,8 @@ from aptien_ops.ports import CatalogTx
 from aptien_ops.ports.jobs import JobQueue
 from aptien_ops.services.billing_suspend import Suspension, due_suspensions, suspend_unpaid
 from aptien_ops.services.context import OpsContext
-from aptien_ops.services.notify_engine import Channels, Engine, Progress, fill
+from aptien_ops.services.notify_engine import Channels, Engine, Progress
+from aptien_ops.services.notify_fill import fill
 from aptien_ops.services.representatives import representative_rows
 
 if TYPE_CHECKING:

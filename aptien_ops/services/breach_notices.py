@@ -32,7 +32,8 @@ from aptien_ops.services.approvals import (
 from aptien_ops.services.context import Attempt, OpsContext
 from aptien_ops.services.incident_reads import existing_incident
 from aptien_ops.services.notice_results import Deliveries, NoticePlan
-from aptien_ops.services.notify_engine import Channels, Engine, Progress, fill_from_scope
+from aptien_ops.services.notify_engine import Channels, Engine, Progress
+from aptien_ops.services.notify_fill import fill_from_scope
 
 #: Art. 34(3): (a) the data was unintelligible to others (encrypted), (b) later measures make
 #: the high risk unlikely, (c) informing each person would take disproportionate effort (a

@@ -1,4 +1,4 @@
-"""The notice engine: fills the outbox from a recipient snapshot, then delivers what is pending.
+"""The notice engine: delivers what is pending in the outbox (filled by :mod:`notify_fill`).
 
 Exactly once per recipient and channel, whatever stops a run:
 
@@ -37,7 +37,7 @@ are filled durably.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -62,7 +62,7 @@ from aptien_ops.domain.notices import (
     message_id,
 )
 from aptien_ops.errors import Conflict, InvalidInput, NotFound, OpsError
-from aptien_ops.notice_texts import notice_languages, render
+from aptien_ops.notice_texts import render
 from aptien_ops.ports import Catalog, InAppWriter, MailTransport, TenantStore, WebsitePublisher
 
 #: Outbox rows read (and in-app messages written) per batch.
@@ -93,73 +93,6 @@ class Channels:
     max_attempts: int = 5
     sleep: Callable[[float], None] = time.sleep
     """How a retry waits its backoff (tests count the waits instead)."""
-
-
-def outbox_rows(
-    campaign_id: int, incident_id: str, channels: Iterable[str], recipients: Iterable[Recipient]
-) -> Iterator[OutboxRow]:
-    """The outbox rows of a campaign, channel by channel, recipients in snapshot order."""
-    people = list(recipients)
-    for channel in channels:
-        if channel == "website":
-            # One row per region; its ``language`` holds the languages of the region's
-            # affected people (``de,en``): the notice gets a page in each.
-            for region in sorted({r.region for r in people}):
-                spoken = ",".join(notice_languages(r for r in people if r.region == region))
-                yield OutboxRow(
-                    0, campaign_id, incident_id, channel, region, region, None, None, None, spoken
-                )
-            continue
-        for r in people:
-            yield OutboxRow(
-                0,
-                campaign_id,
-                incident_id,
-                channel,
-                r.key,
-                r.region,
-                r.tenant,
-                r.user_ref,
-                r.email if channel == "email" else None,
-                r.language,
-            )
-
-
-def fill(catalog: Catalog, rows: Iterable[OutboxRow], *, batch: int = 5000) -> int:
-    """Add the rows not in the outbox yet, a batch per transaction; returns how many."""
-    added, chunk = 0, []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= batch:
-            with catalog.transaction() as tx:
-                added += tx.breach_outbox.enqueue(chunk)
-            chunk = []
-    if chunk:
-        with catalog.transaction() as tx:
-            added += tx.breach_outbox.enqueue(chunk)
-    return added
-
-
-def fill_from_scope(
-    catalog: Catalog, campaign_id: int, incident_id: str, channels: Iterable[str]
-) -> int:
-    """Add the campaign's rows not in the outbox yet from the incident's recipient snapshot,
-    a channel per transaction (the rows :func:`outbox_rows` makes of it); returns how many.
-    A person's rows are copied inside the catalog; the website's, one per region, are made
-    here from the snapshot's regions and languages."""
-    added = 0
-    for channel in channels:
-        with catalog.transaction() as tx:
-            if channel != "website":
-                added += tx.breach_outbox.enqueue_scope(campaign_id, incident_id, channel)
-                continue
-            regions = [
-                Recipient("", region, "", "", language)
-                for region, language in tx.incident_scope.languages(incident_id)
-            ]
-            rows = outbox_rows(campaign_id, incident_id, (channel,), regions)
-            added += tx.breach_outbox.enqueue(list(rows))
-    return added
 
 
 def _pages(page: Callable[[int], list[Row]]) -> Iterator[Row]:

@@ -40,7 +40,8 @@ from aptien_ops.op_notice_texts import NoticeTemplates, op_texts_digest
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.context import Attempt, OpsContext
-from aptien_ops.services.notify_engine import Channels, Engine, Progress, fill
+from aptien_ops.services.notify_engine import Channels, Engine, Progress
+from aptien_ops.services.notify_fill import fill
 from aptien_ops.services.op_notice_results import FAILED_SHOWN, Delivery, SendResult
 from aptien_ops.services.op_notice_users import UsersApproval, audience_rows
 from aptien_ops.services.op_notices import existing_notice

@@ -30,7 +30,7 @@ from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
 from aptien_ops.services.approvals import ApprovalService, awaiting_approval
 from aptien_ops.services.incident_scope import tenant_people
-from aptien_ops.services.notify_engine import outbox_rows
+from aptien_ops.services.notify_fill import outbox_rows
 from aptien_ops.services.representatives import representative_rows
 from aptien_ops.wording import approvers_words
 

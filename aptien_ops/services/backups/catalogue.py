@@ -208,13 +208,19 @@ class BackupCatalogue:
             cleaned = [f for r in regions for f in self.stores.repository(r).clean_partials()]
             stored = self.stored(regions, None)
             with attempt.transaction() as tx:
-                # Ids only, and the complete ones of these regions: not every record of every
-                # region (fleet check reconciles each region in turn).
-                indexed = tx.backups.ids()
+                # Ids only, of these regions: not every record of every region (fleet check
+                # and each backup run reconcile one region at a time, with the index growing).
+                indexed = set().union(*(tx.backups.ids(region=r) for r in regions))
                 complete = set().union(
                     *(tx.backups.ids(region=r, state="complete") for r in regions)
                 )
-                new = [record for bid, record in sorted(stored.items()) if bid not in indexed]
+                # A stored backup indexed under another region (never written so) is left
+                # as it is: looked up one by one, as there are few new ones.
+                new = [
+                    record
+                    for bid, record in sorted(stored.items())
+                    if bid not in indexed and tx.backups.get(bid) is None
+                ]
                 for record in new:
                     tx.backups.insert(record)
                 report = ReconcileReport(
