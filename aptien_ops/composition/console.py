@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from aptien_ops.services.jobs import JobService
     from aptien_ops.services.keys import KeyService
     from aptien_ops.services.lifecycle import LifecycleService
-    from aptien_ops.services.op_notice_send import OpNoticeSending
+    from aptien_ops.services.op_notice_queued import QueuedNoticeSending
     from aptien_ops.services.op_notice_status import OpNoticeStatusPages
     from aptien_ops.services.op_notices import OpNoticeService
     from aptien_ops.services.operators import OperatorService
@@ -307,10 +307,10 @@ class Console:
         return OpNoticeService(self.ctx, lambda: self.op_notice_status)
 
     @_service
-    def op_notice_sending(self) -> OpNoticeSending:
-        from aptien_ops.services.op_notice_send import OpNoticeSending
+    def op_notice_sending(self) -> QueuedNoticeSending:
+        from aptien_ops.services.op_notice_queued import QueuedNoticeSending
 
-        return OpNoticeSending(
+        return QueuedNoticeSending(
             self.ctx,
             lambda: notice_channels(self.ctx),
             lambda: self.inspection,

@@ -23,7 +23,7 @@ from aptien_ops.services.context import OpsContext, existing_tenant
 from aptien_ops.services.fleet import FleetService
 from aptien_ops.services.jobs import JobService
 from aptien_ops.services.notify_engine import CampaignBusy
-from aptien_ops.services.op_notice_send import OP_JOBS, OpNoticeSending
+from aptien_ops.services.op_notice_queued import OP_JOBS, QueuedNoticeSending
 
 WRONG_REGION = "wrong-region"
 
@@ -39,7 +39,7 @@ class JobRunner:
         jobs: Callable[[], JobService],
         notices: Callable[[], NoticeService],
         billing_notices: Callable[[], BillingNoticeService],
-        op_notices: Callable[[], OpNoticeSending],
+        op_notices: Callable[[], QueuedNoticeSending],
     ) -> None:
         self.ctx = ctx
         self.backups = backups

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from aptien_ops.domain import Tenant
 from aptien_ops.domain.free_text import NOTICE_UPDATE_TEXT
-from aptien_ops.domain.jobs import Enqueued, JobSpec, notice_lock
 from aptien_ops.domain.notices import Campaign, OutboxRow, recipients_digest
 from aptien_ops.domain.op_notices import (
     CHANNELS,
@@ -40,7 +39,6 @@ from aptien_ops.errors import Conflict, InvalidInput, Unavailable
 from aptien_ops.op_notice_texts import NoticeTemplates, op_texts_digest
 from aptien_ops.permissions import Action
 from aptien_ops.ports import CatalogTx
-from aptien_ops.ports.jobs import JobQueue
 from aptien_ops.services.context import Attempt, OpsContext
 from aptien_ops.services.notify_engine import Channels, Engine, Progress
 from aptien_ops.services.notify_fill import fill
@@ -55,8 +53,6 @@ if TYPE_CHECKING:
     from aptien_ops.services.inspection import InspectionService
     from aptien_ops.services.op_notice_status import OpNoticeStatusPages
 
-#: The target of an operational notice's region job is the notice; its ``notices`` argument.
-OP_JOBS = "operational"
 #: The steps that deliver something.
 DELIVERING = (StepKind.SENT, StepKind.UPDATE)
 #: What an update may set the status to.
@@ -195,48 +191,6 @@ class OpNoticeSending:
                 result = self._resume(notice, last, tenants, moved, progress)
             self._settle(attempt, result)
         self._rewrite(notice_id)
-        return result
-
-    def enqueue(self, notice_id: str, channels: Sequence[str], queue: JobQueue) -> list[Enqueued]:
-        """``notice send ID --enqueue``: authorised as :meth:`send` (four-eyes for a notice
-        that tells users), the first delivery recorded as :meth:`send` records it, then a
-        ``notify`` job per region of its audience, each delivering that region's tenants'
-        part as this operator. Raises: as :meth:`send`."""
-        validate_notice_id(notice_id)
-        wanted = parse_channels(channels)
-        self._users_cleared(notice_id, wanted, first=True)
-        params = {"channels": wanted, "enqueue": True}
-        with self.ctx.audited(Action.NOTICE_SEND, notice_id, params) as attempt:
-            notice, last, tenants, _ = self._current(notice_id)
-            if last is None:
-                status = self._first_status(notice)
-                rows, _, _ = self._rows(notice, tenants, wanted)
-                self._record(notice, StepKind.SENT, status, "", wanted, rows)
-            me, args = self.ctx.identity.operator, {"notices": OP_JOBS}
-            specs = [
-                JobSpec("notify", r, notice_id, me, args, notice_lock(notice_id, r))
-                for r in sorted({t.region for t in tenants})
-            ]
-            out = queue.enqueue(specs)
-            attempt.ok(jobs=[e.job_id for e in out if not e.already])
-        self._rewrite(notice_id)
-        return out
-
-    def deliver_region(self, notice_id: str, region: str) -> SendResult:
-        """A region worker's job: the notice's last delivery to the tenants of ``region``,
-        as the operator who queued it, authorised again (a notice that tells users needs its
-        approval to hold still; a job never requests one). Raises: as :meth:`send`."""
-        with self.ctx.audited(Action.NOTICE_SEND, notice_id, {"batch": region}) as attempt:
-            notice, last, tenants, moved = self._current(notice_id)
-            with self.ctx.catalog.read() as tx:
-                void = notice.audience.reaches_users and self.users.cleared(tx, notice) is None
-            if last is None:
-                raise Conflict(f"notice {notice_id} was not sent yet: nothing to deliver")
-            if void:
-                raise Conflict(f"the approval to tell the users of {notice_id} is void now")
-            mine = [t for t in tenants if t.region == region]
-            result = self._resume(notice, last, mine, moved, None, region=region)
-            self._settle(attempt, result)
         return result
 
     def _current(self, notice_id: str) -> tuple[Notice, NoticeStep | None, list[Tenant], list[str]]:
