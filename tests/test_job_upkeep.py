@@ -148,6 +148,11 @@ def test_a_worker_deletes_its_regions_old_jobs_by_itself(jobs_world: JobsWorld) 
     proc = world.worker("eu", until_idle=False)
     try:
         until(lambda: eu_done.job_id not in _ids(world), "the eu worker's upkeep")
+        # Its upkeep starts with it: SIGTERM once it beats (its stop handlers are in place by
+        # then; a SIGTERM before ends it as any process, exit 143).
+        beats = "SELECT last_heartbeat FROM procrastinate.procrastinate_workers"
+        first = until(lambda: world.jobs_table(beats), "the worker registered")
+        until(lambda: world.jobs_table(beats) != first, "the worker's next heartbeat")
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
