@@ -166,6 +166,7 @@ VALID: dict[str, dict[str, str | bool]] = {
     "jobs show": {"job_id": "1"},
     "jobs retry": {"job_id": "1"},
     "jobs cancel": {"job_id": "1"},
+    "jobs prune": {"days": "7", "region": "eu"},
     "worker": {"region": "eu", "concurrency": "1", "queues": "backup", "until_idle": True},
 }
 #: Who runs each group's commands: inspection needs the security colleague, the rest an admin.

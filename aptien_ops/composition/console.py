@@ -100,7 +100,7 @@ class Console:
         """``owns_catalog`` False: ``ctx`` borrowed another console's catalog
         (:meth:`OpsContext.borrowed_by`), which closing this console leaves open."""
         self.ctx = ctx
-        self.owns_catalog = owns_catalog
+        self._owns_catalog = owns_catalog
         self._lock = threading.RLock()  # re-entrant: building a service may build another
 
     @property
@@ -131,7 +131,7 @@ class Console:
             built = self.__dict__.get(name) if isinstance(attribute, _service) else None
             if callable(getattr(built, "close", None)):
                 built.close()  # type: ignore[union-attr]
-        self.ctx.close(catalog=self.owns_catalog)
+        self.ctx.close(catalog=self._owns_catalog)
 
     # -- the services, in the order a reader meets them -----------------------------------
 
